@@ -1,0 +1,225 @@
+import { fromCallback } from 'xstate';
+import { MezanError } from '../src/errors';
+import type { RunOrder, RunOutcome, RunOutcomeKind, TaskAbortEvent } from '../src/internal/task-protocol';
+import { TaskRunContext, type RunEnvironment } from './task-run-context';
+
+/** What the runner receives from its worker: attempts to run, and aborts. @internal */
+export type RunnerEvent = { readonly type: 'run'; readonly orders: readonly RunOrder[] } | TaskAbortEvent;
+
+/** Where a runner is: nothing to do, running functions, or waiting for an aborted function to return. @internal */
+export type RunnerState = 'idle' | 'busy' | 'aborting';
+
+/** Runner → worker: ended attempts, the runner's state, and the time functions really ran since the last report. @internal */
+export interface RunnerReportEvent {
+  readonly type: 'runner.report';
+  readonly outcomes: readonly RunOutcome[];
+  readonly state: RunnerState;
+  /** Milliseconds functions were running since the last report, aborted ones included. */
+  readonly busyMs: number;
+  /** How many functions returned (or threw) since the last report. */
+  readonly attempts: number;
+  /** How long the last function that returned ran, or `undefined` when none returned since the last report. */
+  readonly lastTaskMs: number | undefined;
+}
+
+/** The input of {@link runTaskLogic}. @internal */
+export type RunnerInput = RunEnvironment;
+
+interface Attempt {
+  readonly order: RunOrder;
+  readonly context: TaskRunContext;
+  readonly startedAt: number;
+  timer: unknown;
+  /** Set once the attempt's outcome is reported: a timeout or cancel reports before the function returns. */
+  reported: boolean;
+}
+
+/**
+ * Runs a worker's attempts one at a time and reports how they end. It is the only authority on an
+ * attempt once dispatched: it decides completed, failed, timeout or cancelled, so no other actor can
+ * race it. Outcomes are reported at once when time has passed or an abort happened, and otherwise
+ * gathered until the batch ends, so that a batch of instant tasks costs one message, not one each.
+ */
+class TaskRunner {
+  readonly #environment: RunEnvironment;
+  readonly #sendBack: (event: RunnerReportEvent) => void;
+  #pending: RunOrder[] = [];
+  #next = 0;
+  /** The attempt whose function has not returned yet. */
+  #current: Attempt | undefined = undefined;
+  #outcomes: RunOutcome[] = [];
+  #busyMs = 0;
+  #attempts = 0;
+  #lastTaskMs: number | undefined = undefined;
+  #stopped = false;
+  /** True while {@link TaskRunner.#drive} runs, so a report made meanwhile never claims idleness. */
+  #driving = false;
+
+  constructor(environment: RunEnvironment, sendBack: (event: RunnerReportEvent) => void) {
+    this.#environment = environment;
+    this.#sendBack = sendBack;
+  }
+
+  receive(event: RunnerEvent): void {
+    if (this.#stopped) return;
+    if (event.type === 'run') {
+      for (const order of event.orders) this.#pending.push(order);
+      if (this.#current === undefined) this.#drive();
+    } else {
+      this.#abort(event.taskId, event.reason);
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    const current = this.#current;
+    if (current !== undefined) {
+      this.#environment.clock.clearTimeout(current.timer);
+      current.context.abort(new MezanError('E_SHUTDOWN', `Worker ${this.#environment.workerId} stopped`, { details: { taskId: current.order.taskId } }));
+    }
+  }
+
+  #drive(): void {
+    this.#driving = true;
+    while (this.#next < this.#pending.length) {
+      if (this.#stopped) return;
+      const attempt = this.#start(this.#pending[this.#next++]!);
+      let result: unknown;
+      try {
+        result = attempt.order.fn(attempt.context);
+      } catch (error) {
+        this.#finish(attempt, 'failed', undefined, error);
+        continue;
+      }
+      if (isPromiseLike(result)) {
+        this.#current = attempt;
+        this.#driving = false;
+        result.then(
+          (value) => this.#onReturn(attempt, 'completed', value, undefined),
+          (error: unknown) => this.#onReturn(attempt, 'failed', undefined, error),
+        );
+        return;
+      }
+      this.#finish(attempt, 'completed', result, undefined);
+    }
+    this.#driving = false;
+    this.#pending = [];
+    this.#next = 0;
+    this.#flush('idle');
+  }
+
+  #state(): RunnerState {
+    if (this.#current !== undefined) return this.#current.reported ? 'aborting' : 'busy';
+    return this.#driving || this.#next < this.#pending.length ? 'busy' : 'idle';
+  }
+
+  #start(order: RunOrder): Attempt {
+    const { clock, sink, workerId } = this.#environment;
+    const attempt: Attempt = {
+      order,
+      context: new TaskRunContext(order, this.#environment),
+      startedAt: clock.now(),
+      timer: undefined,
+      reported: false,
+    };
+    if (order.timeoutMs !== undefined) {
+      attempt.timer = clock.setTimeout(() => this.#onTimeout(attempt), order.timeoutMs);
+    }
+    if (sink.active) {
+      sink.publish({ type: 'task.started', at: attempt.startedAt, taskId: order.taskId, name: order.name, attempt: order.attempt, workerId });
+    }
+    return attempt;
+  }
+
+  #onReturn(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown): void {
+    if (this.#stopped) return;
+    this.#current = undefined;
+    this.#finish(attempt, kind, value, error);
+    this.#drive();
+  }
+
+  #finish(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown): void {
+    const endedAt = this.#environment.clock.now();
+    if (attempt.timer !== undefined) this.#environment.clock.clearTimeout(attempt.timer);
+    this.#busyMs += endedAt - attempt.startedAt;
+    this.#attempts++;
+    this.#lastTaskMs = endedAt - attempt.startedAt;
+    if (attempt.reported) {
+      // Its outcome went out when it was aborted; only the worker's state changes now.
+      if (this.#next < this.#pending.length) this.#flush('busy');
+      return;
+    }
+    attempt.reported = true;
+    this.#record(attempt, kind, value, error, endedAt);
+    // Time passed while it ran: its caller hears now, not at the end of the batch.
+    if (endedAt !== attempt.startedAt && this.#next < this.#pending.length) this.#flush('busy');
+  }
+
+  #onTimeout(attempt: Attempt): void {
+    if (attempt.reported || this.#stopped) return;
+    attempt.reported = true;
+    attempt.timer = undefined;
+    const { order } = attempt;
+    const reason = new MezanError('E_TIMEOUT', `Task "${order.name}" timed out after ${order.timeoutMs} ms`, {
+      details: { taskId: order.taskId, attempt: order.attempt, timeoutMs: order.timeoutMs },
+    });
+    attempt.context.abort(reason);
+    this.#record(attempt, 'timeout', undefined, reason, this.#environment.clock.now());
+    this.#flush('aborting');
+  }
+
+  #abort(taskId: string, reason: MezanError): void {
+    const current = this.#current;
+    if (current !== undefined && current.order.taskId === taskId) {
+      if (current.reported) return;
+      current.reported = true;
+      this.#environment.clock.clearTimeout(current.timer);
+      current.timer = undefined;
+      current.context.abort(reason);
+      this.#record(current, 'cancelled', undefined, reason, this.#environment.clock.now());
+      this.#flush('aborting');
+      return;
+    }
+    for (let index = this.#next; index < this.#pending.length; index++) {
+      const order = this.#pending[index]!;
+      if (order.taskId !== taskId) continue;
+      // Its function is never called: it was cancelled while still waiting its turn.
+      this.#pending.splice(index, 1);
+      const now = this.#environment.clock.now();
+      this.#outcomes.push({ kind: 'cancelled', taskId, attempt: order.attempt, value: undefined, error: reason, started: false, startedAt: now, endedAt: now });
+      this.#flush(this.#state());
+      return;
+    }
+  }
+
+  #record(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown, endedAt: number): void {
+    const { order } = attempt;
+    this.#outcomes.push({ kind, taskId: order.taskId, attempt: order.attempt, value, error, started: true, startedAt: attempt.startedAt, endedAt });
+  }
+
+  #flush(state: RunnerState): void {
+    if (this.#stopped) return;
+    const event: RunnerReportEvent = { type: 'runner.report', outcomes: this.#outcomes, state, busyMs: this.#busyMs, attempts: this.#attempts, lastTaskMs: this.#lastTaskMs };
+    this.#outcomes = [];
+    this.#busyMs = 0;
+    this.#attempts = 0;
+    this.#lastTaskMs = undefined;
+    this.#sendBack(event);
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/**
+ * The actor that calls a worker's task functions, one per worker for its whole life (never one per
+ * task). It receives `run` and `task.abort` from its worker and sends back `runner.report`.
+ *
+ * @internal
+ */
+export const runTaskLogic = fromCallback<RunnerEvent, RunnerInput>(({ input, receive, sendBack }) => {
+  const runner = new TaskRunner(input, sendBack as (event: RunnerReportEvent) => void);
+  receive((event) => runner.receive(event));
+  return () => runner.stop();
+});

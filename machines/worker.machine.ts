@@ -1,0 +1,102 @@
+import { assign, sendParent, sendTo, setup } from 'xstate';
+import { runTaskLogic, type RunnerInput, type RunnerReportEvent } from '../actors/run-task.actor';
+import type { TaskAbortEvent, TaskDispatchEvent, WorkerReportEvent } from '../src/internal/task-protocol';
+
+/** A worker's own statistics; exact, because only the worker updates them. */
+export interface WorkerStats {
+  /** Attempts whose function returned a value. */
+  tasksCompleted: number;
+  /** Attempts whose function threw or that timed out (retried attempts included). */
+  tasksFailed: number;
+  /** Attempts cancelled while on this worker (started or not). */
+  tasksCancelled: number;
+  /** Functions that returned or threw (each attempt counts once). */
+  attempts: number;
+  /** Milliseconds of clock time its functions ran, aborted ones included. */
+  busyMs: number;
+  /** How long its last function ran, in milliseconds; `undefined` before the first. */
+  lastTaskMs: number | undefined;
+}
+
+/** The worker machine's context. @internal */
+export interface WorkerContext {
+  readonly workerId: string;
+  readonly runnerInput: RunnerInput;
+  readonly stats: Readonly<WorkerStats>;
+}
+
+/** Events a worker accepts. @internal */
+export type WorkerEvent = TaskDispatchEvent | TaskAbortEvent | RunnerReportEvent;
+
+/**
+ * A worker: one slot of concurrency. `idle` until the executor dispatches attempts; `busy` while its
+ * runner works through them; `aborting` while a timed-out or cancelled function has not returned
+ * yet (the slot stays taken, so concurrency figures stay true). It keeps its own statistics and
+ * forwards every outcome to the executor.
+ */
+export const workerMachine = setup({
+  types: {
+    context: {} as WorkerContext,
+    events: {} as WorkerEvent,
+    input: {} as RunnerInput,
+  },
+  actors: {
+    runTask: runTaskLogic,
+  },
+  actions: {
+    forwardToRunner: sendTo('runner', ({ event }) => {
+      if (event.type === 'task.dispatch') return { type: 'run' as const, orders: event.orders };
+      return event as TaskAbortEvent;
+    }),
+    recordReport: assign({
+      stats: ({ context, event }) => {
+        const report = event as RunnerReportEvent;
+        const stats = { ...context.stats };
+        for (const outcome of report.outcomes) {
+          if (outcome.kind === 'completed') stats.tasksCompleted++;
+          else if (outcome.kind === 'cancelled') stats.tasksCancelled++;
+          else stats.tasksFailed++;
+        }
+        stats.busyMs += report.busyMs;
+        stats.attempts += report.attempts;
+        if (report.lastTaskMs !== undefined) stats.lastTaskMs = report.lastTaskMs;
+        return stats;
+      },
+    }),
+    reportToExecutor: sendParent(({ context, event }): WorkerReportEvent => {
+      const report = event as RunnerReportEvent;
+      return { type: 'worker.report', workerId: context.workerId, outcomes: report.outcomes, idle: report.state === 'idle' };
+    }),
+  },
+  guards: {
+    runnerIdle: ({ event }) => (event as RunnerReportEvent).state === 'idle',
+    runnerAborting: ({ event }) => (event as RunnerReportEvent).state === 'aborting',
+  },
+}).createMachine({
+  id: 'worker',
+  context: ({ input }) => ({
+    workerId: input.workerId,
+    runnerInput: input,
+    stats: { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined },
+  }),
+  invoke: {
+    id: 'runner',
+    src: 'runTask',
+    input: ({ context }) => context.runnerInput,
+  },
+  initial: 'idle',
+  on: {
+    'task.dispatch': { target: '.busy', actions: 'forwardToRunner' },
+    'task.abort': { actions: 'forwardToRunner' },
+    'runner.report': [
+      { guard: 'runnerIdle', target: '.idle', actions: ['recordReport', 'reportToExecutor'] },
+      { guard: 'runnerAborting', target: '.aborting', actions: ['recordReport', 'reportToExecutor'] },
+      { target: '.busy', actions: ['recordReport', 'reportToExecutor'] },
+    ],
+  },
+  states: {
+    idle: {},
+    busy: {},
+    aborting: {},
+  },
+});

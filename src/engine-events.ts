@@ -1,0 +1,107 @@
+import type { MezanErrorCode } from './errors';
+
+/** What every engine event carries: its `type` and the clock time `at` which it happened. */
+export interface EngineEventBase {
+  /** The event's namespaced type, such as `task.completed`. */
+  readonly type: string;
+  /** The engine clock's time when it happened, in milliseconds. */
+  readonly at: number;
+}
+
+/** What every task event carries on top of {@link EngineEventBase}. */
+export interface TaskEventBase extends EngineEventBase {
+  /** The task's id. */
+  readonly taskId: string;
+  /** The task's name. */
+  readonly name: string;
+  /** The attempt the event concerns, starting at 1. */
+  readonly attempt: number;
+}
+
+/** A task entered the ready queue (on submission, when its dependencies completed, or for a retry). */
+export interface TaskQueuedEvent extends TaskEventBase {
+  readonly type: 'task.queued';
+  readonly priority: number;
+}
+
+/** A worker called the task's function. */
+export interface TaskStartedEvent extends TaskEventBase {
+  readonly type: 'task.started';
+  readonly workerId: string;
+}
+
+/** The task reported progress through `ctx.progress`. */
+export interface TaskProgressEvent extends TaskEventBase {
+  readonly type: 'task.progress';
+  readonly workerId: string;
+  /** In `[0, 1]`. */
+  readonly fraction: number;
+  readonly message: string | undefined;
+}
+
+/** An attempt failed and another will follow after `delayMs`; `attempt` is the failed one. */
+export interface TaskRetryingEvent extends TaskEventBase {
+  readonly type: 'task.retrying';
+  readonly workerId: string;
+  readonly delayMs: number;
+  readonly code: MezanErrorCode;
+  readonly error: unknown;
+}
+
+/** The task's function returned; the task is `completed`. */
+export interface TaskCompletedEvent extends TaskEventBase {
+  readonly type: 'task.completed';
+  readonly workerId: string;
+  readonly durationMs: number;
+}
+
+/** The task is `failed`: its function threw on its last attempt, or a dependency did not complete. */
+export interface TaskFailedEvent extends TaskEventBase {
+  readonly type: 'task.failed';
+  readonly workerId: string | undefined;
+  readonly durationMs: number | undefined;
+  readonly code: MezanErrorCode;
+  readonly error: unknown;
+}
+
+/** The task is `cancelled`. `workerId` is set when it was cancelled while on a worker. */
+export interface TaskCancelledEvent extends TaskEventBase {
+  readonly type: 'task.cancelled';
+  readonly workerId: string | undefined;
+  readonly code: 'E_CANCELLED';
+}
+
+/** The task ran past its `timeoutMs`: its signal aborted and it is `timeout`. */
+export interface TaskTimeoutEvent extends TaskEventBase {
+  readonly type: 'task.timeout';
+  readonly workerId: string;
+  readonly durationMs: number;
+  readonly code: 'E_TIMEOUT';
+}
+
+/** The task was submitted after shutdown began and is `rejected`. */
+export interface TaskRejectedEvent extends TaskEventBase {
+  readonly type: 'task.rejected';
+  readonly code: 'E_SHUTDOWN';
+}
+
+/** Every submitted task has settled. */
+export interface EngineIdleEvent extends EngineEventBase {
+  readonly type: 'engine.idle';
+}
+
+/** Every event `engine.events$` emits, discriminated by `type`. */
+export type EngineEvent =
+  | TaskQueuedEvent
+  | TaskStartedEvent
+  | TaskProgressEvent
+  | TaskRetryingEvent
+  | TaskCompletedEvent
+  | TaskFailedEvent
+  | TaskCancelledEvent
+  | TaskTimeoutEvent
+  | TaskRejectedEvent
+  | EngineIdleEvent;
+
+/** The `type` strings of {@link EngineEvent}. */
+export type EngineEventType = EngineEvent['type'];

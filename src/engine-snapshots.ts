@@ -1,0 +1,68 @@
+import type { WorkerStats } from '../machines/worker.machine';
+
+/** Counts and rates of an engine's tasks at one moment; returned by `engine.progress()`. */
+export interface EngineProgress {
+  /** Every task submitted so far, rejected ones included. */
+  readonly total: number;
+  readonly completed: number;
+  /** Tasks that ended `failed` (their function threw on the last attempt, or a dependency did not complete). */
+  readonly failed: number;
+  readonly cancelled: number;
+  /** Tasks that ended `timeout`. */
+  readonly timedOut: number;
+  /** Tasks submitted after shutdown began. */
+  readonly rejected: number;
+  /** Tasks on a worker: running, or next in a worker's batch. */
+  readonly running: number;
+  /** Tasks waiting for dependencies, queued, or waiting out a retry delay. */
+  readonly pending: number;
+  /** `completed` over every settled task, in `[0, 1]`; `1` while none has settled. */
+  readonly successRate: number;
+  /** Settled tasks over `total`, in `[0, 100]`; `100` when nothing was submitted. */
+  readonly percent: number;
+  /** Clock time since the first submission, in milliseconds. */
+  readonly elapsedMs: number;
+  /** Estimated time to settle the rest at the rate so far; `undefined` until a task settles. */
+  readonly etaMs: number | undefined;
+}
+
+/** One worker's statistics and state; see `engine.stats()`. */
+export interface WorkerSnapshot extends Readonly<WorkerStats> {
+  readonly id: string;
+  /** `idle`, `busy`, or `aborting` (a timed-out or cancelled function has not returned yet). */
+  readonly state: string;
+}
+
+/** Per-worker statistics and their totals; returned by `engine.stats()`. */
+export interface EngineStats {
+  readonly workers: readonly WorkerSnapshot[];
+  readonly totals: {
+    readonly tasksCompleted: number;
+    readonly tasksFailed: number;
+    readonly tasksCancelled: number;
+    readonly attempts: number;
+    readonly busyMs: number;
+  };
+  /** Average clock time a function ran, over every attempt that returned; `0` before the first. */
+  readonly avgRunMs: number;
+}
+
+/** A phase of shutdown and the clock time it began. */
+export interface ShutdownPhase {
+  readonly phase: 'draining' | 'stopped';
+  readonly at: number;
+}
+
+/** What `engine.shutdown()` resolves with: how every submitted task ended. */
+export interface ShutdownReport {
+  readonly phases: readonly ShutdownPhase[];
+  readonly durationMs: number;
+  readonly submitted: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly timedOut: number;
+  readonly rejected: number;
+  /** Submitted tasks that did not end in a terminal status: always 0. */
+  readonly lost: number;
+}

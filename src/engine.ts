@@ -1,0 +1,467 @@
+import { customRandom } from 'nanoid';
+import { Observable, Subject, map } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { executorMachine } from '../machines/executor.machine';
+import { realClock, type Clock } from './clock';
+import type { EngineEvent } from './engine-events';
+import { ENGINE_DEFAULTS, type EngineOptions, type ResolvedEngineOptions } from './engine-options';
+import type { EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from './engine-snapshots';
+import { MezanError } from './errors';
+import type { EventSink } from './internal/event-sink';
+import { resolveRetryPolicy } from './internal/retry-policy';
+import type { DependencyRef, TaskSubmission } from './internal/task-protocol';
+import { topologicalSort } from './internal/topological-sort';
+import { describeValue, expectFiniteNumber, expectFunction, expectNonEmptyString, expectPositiveInteger, fail } from './internal/validate';
+import { createQuietLogger, type Logger } from './logger';
+import { defaultRandom, type RandomSource } from './random';
+import { TaskHandle, type TaskHandleHooks } from './task-handle';
+import type { ResolvedRetryPolicy, TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
+
+/** A task validated and ready to register; dependencies on graph keys are still names. */
+interface PreparedTask {
+  readonly id: string;
+  readonly name: string;
+  readonly priority: number;
+  readonly fn: TaskFunction;
+  readonly timeoutMs: number | undefined;
+  readonly retry: ResolvedRetryPolicy;
+  readonly signal: AbortSignal | undefined;
+  readonly dependsOn: ReadonlyArray<DependencyRef | { readonly graphKey: string }>;
+}
+
+const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Creates an engine: an executor actor and its workers, ready to run tasks.
+ *
+ * @param options - see {@link EngineOptions}
+ * @throws {MezanError} `E_INVALID_OPTION` naming the option and the value received
+ * @example
+ * ```ts
+ * const engine = createEngine({ workers: 4 });
+ * const answer = engine.submit(async (ctx) => { await ctx.sleep(10); return 42; });
+ * console.log(await answer.result); // 42
+ * await engine.shutdown();
+ * ```
+ */
+export function createEngine(options: EngineOptions = {}): Engine {
+  return new Engine(options);
+}
+
+/**
+ * The public face of mezan: validates input, owns the actor system, and turns actor messages into
+ * handles, events and snapshots. Create one with {@link createEngine}.
+ */
+export class Engine {
+  /** This engine's id; it prefixes its logs. */
+  readonly id: string;
+  readonly #options: ResolvedEngineOptions;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #actor: Actor<typeof executorMachine>;
+  readonly #events = new Subject<EngineEvent>();
+  readonly #events$: Observable<EngineEvent>;
+  /** Submissions made in the current tick; they reach the executor as one event. */
+  #buffer: TaskSubmission[] = [];
+  #flushScheduled = false;
+  /** Unfinished tasks by id: for `dependsOn` by id and unique ids. Finished ones are dropped. */
+  readonly #live = new Map<string, TaskHandle<unknown>>();
+  readonly #signalCleanups = new Map<TaskHandle<unknown>, () => void>();
+  #nextTaskNumber = 1;
+  #rejected = 0;
+  #firstSubmittedAt: number | undefined = undefined;
+  #idleWaiters: Array<() => void> = [];
+  #quiescentWaiters: Array<() => void> = [];
+  #shutdown: Promise<ShutdownReport> | undefined = undefined;
+  readonly #hooks: TaskHandleHooks;
+
+  /** @internal Use {@link createEngine}. */
+  constructor(options: EngineOptions) {
+    this.#options = resolveEngineOptions(options);
+    this.#clock = this.#options.clock;
+    this.id = `engine-${customRandom(ID_ALPHABET, 8, (size) => randomBytes(this.#options.random, size))()}`;
+    this.#logger = this.#options.logger.child({ engine: this.id });
+    this.#events$ = this.#events.asObservable();
+    const events = this.#events;
+    const sink: EventSink = {
+      get active() {
+        return events.observed;
+      },
+      publish: (event) => events.next(event),
+    };
+    this.#hooks = {
+      cancel: (handle, reason) => this.#cancel(handle, reason),
+      settled: (handle, error) => this.#onSettled(handle, error),
+    };
+    this.#actor = createActor(executorMachine, {
+      clock: this.#clock,
+      input: {
+        workerCount: this.#options.workers,
+        maxBatch: this.#options.maxBatch,
+        clock: this.#clock,
+        random: this.#options.random,
+        logger: this.#logger,
+        sink,
+      },
+    });
+    this.#actor.on('idle', () => this.#wake('idle'));
+    this.#actor.on('quiescent', () => this.#wake('quiescent'));
+    this.#actor.subscribe({
+      error: (error) => {
+        this.#logger.error('the executor failed', { error });
+      },
+    });
+    this.#actor.start();
+    this.#logger.debug('engine started', { workers: this.#options.workers });
+  }
+
+  /** Every engine event, as it happens. Events are built only while someone subscribes. */
+  get events$(): Observable<EngineEvent> {
+    return this.#events$;
+  }
+
+  /** A fresh {@link EngineProgress} after every engine event. */
+  get progress$(): Observable<EngineProgress> {
+    return this.#events$.pipe(map(() => this.progress()));
+  }
+
+  /** `false` once shutdown has begun: new submissions are then rejected with `E_SHUTDOWN`. */
+  get isAccepting(): boolean {
+    return this.#shutdown === undefined;
+  }
+
+  /** `true` when every submitted task has settled. */
+  get isIdle(): boolean {
+    return this.#buffer.length === 0 && this.#actor.getSnapshot().context.book.size === 0;
+  }
+
+  /**
+   * Submits a task.
+   *
+   * @param fn - the task's function; receives a {@link TaskContext}
+   * @param options - see {@link TaskOptions}
+   * @returns the task's handle. After shutdown has begun the handle is already `rejected` and its
+   *   `result` rejects with `E_SHUTDOWN`.
+   * @throws {MezanError} `E_INVALID_OPTION` for a non-function, a bad option, a duplicate id or an
+   *   unknown dependency
+   * @example
+   * ```ts
+   * const report = engine.submit(async (ctx) => {
+   *   ctx.progress(0.5, 'half way');
+   *   await ctx.sleep(10);
+   *   return 42;
+   * }, { name: 'report', priority: 5, timeoutMs: 1000, retries: { max: 3, delayMs: 100, backoff: 'exponential' } });
+   * ```
+   */
+  submit<T>(fn: TaskFunction<T>, options: TaskOptions = {}): TaskHandle<T> {
+    const prepared = this.#prepare(fn as TaskFunction, options, undefined, new Set());
+    return this.#register(prepared, new Map()) as TaskHandle<T>;
+  }
+
+  /**
+   * Submits a graph of tasks at once, each keyed by name, with `dependsOn` naming other keys (or
+   * unfinished tasks). Nothing is submitted unless the whole graph is valid.
+   *
+   * @returns a handle per key
+   * @throws {MezanError} `E_DEPENDENCY_CYCLE` with the cycle in `details.cycle`; `E_INVALID_OPTION`
+   *   for a bad node or an unknown dependency
+   * @example
+   * ```ts
+   * const { build, test } = engine.submitGraph({
+   *   build: { run: compile },
+   *   test: { run: runTests, dependsOn: ['build'] },
+   * });
+   * ```
+   */
+  submitGraph<G extends Record<string, TaskGraphNode<any>>>(
+    graph: G,
+  ): { [K in keyof G]: TaskHandle<G[K] extends TaskGraphNode<infer T> ? Awaited<T> : unknown> } {
+    if (typeof graph !== 'object' || graph === null || Array.isArray(graph)) fail('graph', 'an object of task nodes', graph);
+    const keys = Object.keys(graph);
+    const keySet = new Set(keys);
+    const edges = new Map<string, string[]>();
+    const prepared = new Map<string, PreparedTask>();
+    const ids = new Set<string>();
+    for (const key of keys) {
+      const node = graph[key];
+      if (typeof node !== 'object' || node === null) fail(`graph.${key}`, 'a task node with a `run` function', node);
+      const { run, ...options } = node;
+      if (typeof run !== 'function') fail(`graph.${key}.run`, 'a function', run);
+      const task = this.#prepare(run, { ...options, id: options.id ?? key }, keySet, ids, `graph.${key}.`);
+      ids.add(task.id);
+      prepared.set(key, task);
+      edges.set(key, task.dependsOn.flatMap((dependency) => ('graphKey' in dependency ? [dependency.graphKey] : [])));
+    }
+    const sorted = topologicalSort(keys, (key) => edges.get(key) ?? []);
+    if (sorted.cycle !== undefined) {
+      const cycle = sorted.cycle;
+      throw new MezanError('E_DEPENDENCY_CYCLE', `The task graph has a cycle: ${cycle.join(' → ')}`, { details: { cycle } });
+    }
+    const handles = new Map<string, TaskHandle<unknown>>();
+    for (const key of sorted.order) {
+      handles.set(key, this.#register(prepared.get(key)!, handles));
+    }
+    return Object.fromEntries(keys.map((key) => [key, handles.get(key)])) as never;
+  }
+
+  /**
+   * The engine's progress now: counts by status, success rate, percent done, elapsed time and ETA.
+   */
+  progress(): EngineProgress {
+    const counts = this.#actor.getSnapshot().context.book.counts;
+    const buffered = this.#buffer.length;
+    const total = counts.submitted + buffered + this.#rejected;
+    const settled = counts.completed + counts.failed + counts.cancelled + counts.timedOut + this.#rejected;
+    const remaining = total - settled;
+    const elapsedMs = this.#firstSubmittedAt === undefined ? 0 : this.#clock.now() - this.#firstSubmittedAt;
+    let etaMs: number | undefined;
+    if (remaining === 0) etaMs = 0;
+    else if (settled > 0) etaMs = (elapsedMs / settled) * remaining;
+    return {
+      total,
+      completed: counts.completed,
+      failed: counts.failed,
+      cancelled: counts.cancelled,
+      timedOut: counts.timedOut,
+      rejected: this.#rejected,
+      running: counts.dispatched,
+      pending: counts.waiting + counts.queued + counts.delayed + buffered,
+      successRate: settled === 0 ? 1 : counts.completed / settled,
+      percent: total === 0 ? 100 : (settled / total) * 100,
+      elapsedMs,
+      etaMs,
+    };
+  }
+
+  /** Each worker's statistics and state, read from the workers' own snapshots, with totals. */
+  stats(): EngineStats {
+    const workers: WorkerSnapshot[] = this.#actor.getSnapshot().context.workers.map((slot) => {
+      const snapshot = slot.ref.getSnapshot();
+      return { id: slot.id, state: String(snapshot.value), ...snapshot.context.stats };
+    });
+    const totals = { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0 };
+    for (const worker of workers) {
+      totals.tasksCompleted += worker.tasksCompleted;
+      totals.tasksFailed += worker.tasksFailed;
+      totals.tasksCancelled += worker.tasksCancelled;
+      totals.attempts += worker.attempts;
+      totals.busyMs += worker.busyMs;
+    }
+    return { workers, totals, avgRunMs: totals.attempts === 0 ? 0 : totals.busyMs / totals.attempts };
+  }
+
+  /** Resolves once every submitted task has settled (at once when none is unfinished). */
+  onIdle(): Promise<void> {
+    this.#flush();
+    if (this.isIdle) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Shuts the engine down: stops accepting tasks (later submissions are `rejected`), lets queued and
+   * running tasks finish, then stops every actor and timer. Calling it again returns the same promise.
+   *
+   * @returns how every submitted task ended; `lost` is always 0
+   */
+  shutdown(): Promise<ShutdownReport> {
+    this.#shutdown ??= this.#runShutdown();
+    return this.#shutdown;
+  }
+
+  async #runShutdown(): Promise<ShutdownReport> {
+    const drainingAt = this.#clock.now();
+    this.#logger.info('shutdown: draining');
+    this.#flush();
+    if (!this.#isQuiescent()) await new Promise<void>((resolve) => this.#quiescentWaiters.push(resolve));
+    const counts = { ...this.#actor.getSnapshot().context.book.counts };
+    this.#actor.stop();
+    const stoppedAt = this.#clock.now();
+    this.#events.complete();
+    this.#logger.info('shutdown: stopped');
+    const settled = counts.completed + counts.failed + counts.cancelled + counts.timedOut;
+    return {
+      phases: [
+        { phase: 'draining', at: drainingAt },
+        { phase: 'stopped', at: stoppedAt },
+      ],
+      durationMs: stoppedAt - drainingAt,
+      submitted: counts.submitted + this.#rejected,
+      completed: counts.completed,
+      failed: counts.failed,
+      cancelled: counts.cancelled,
+      timedOut: counts.timedOut,
+      rejected: this.#rejected,
+      lost: counts.submitted - settled,
+    };
+  }
+
+  #isQuiescent(): boolean {
+    const { book, idleWorkers, workers } = this.#actor.getSnapshot().context;
+    return this.#buffer.length === 0 && book.size === 0 && idleWorkers.length === workers.length;
+  }
+
+  #wake(kind: 'idle' | 'quiescent'): void {
+    if (this.#buffer.length > 0) return;
+    const waiters = kind === 'idle' ? this.#idleWaiters : this.#quiescentWaiters;
+    if (waiters.length === 0) return;
+    if (kind === 'idle') this.#idleWaiters = [];
+    else this.#quiescentWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #prepare(
+    fn: TaskFunction,
+    options: TaskOptions,
+    graphKeys: ReadonlySet<string> | undefined,
+    reservedIds: ReadonlySet<string>,
+    prefix = '',
+  ): PreparedTask {
+    expectFunction(prefix === '' ? 'fn' : `${prefix}run`, fn);
+    if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    let id: string;
+    if (options.id === undefined) {
+      do id = `task-${this.#nextTaskNumber++}`;
+      while (this.#live.has(id) || reservedIds.has(id));
+    } else {
+      expectNonEmptyString(`${prefix}id`, options.id);
+      if (this.#live.has(options.id) || reservedIds.has(options.id)) fail(`${prefix}id`, 'an id no unfinished task has', options.id);
+      id = options.id;
+    }
+    const name = options.name ?? id;
+    expectNonEmptyString(`${prefix}name`, name);
+    const priority = options.priority ?? 0;
+    expectFiniteNumber(`${prefix}priority`, priority);
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs === Infinity)) {
+      fail(`${prefix}timeoutMs`, 'a positive finite number of milliseconds', timeoutMs);
+    }
+    const retry = resolveRetryPolicy(options.retries);
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) fail(`${prefix}signal`, 'an AbortSignal', signal);
+    const dependsOnOption = options.dependsOn ?? [];
+    if (!Array.isArray(dependsOnOption)) fail(`${prefix}dependsOn`, 'an array of task handles or ids', dependsOnOption);
+    const dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
+    return { id, name, priority, fn, timeoutMs, retry, signal, dependsOn };
+  }
+
+  #resolveDependency(
+    dependency: TaskHandle<unknown> | string,
+    graphKeys: ReadonlySet<string> | undefined,
+    option: string,
+  ): DependencyRef | { readonly graphKey: string } {
+    if (dependency instanceof TaskHandle) {
+      // A settled handle still tells how its task ended; an unfinished one must be this engine's.
+      if (dependency.isSettled || this.#live.get(dependency.id) === dependency) return { id: dependency.id, reporter: dependency };
+      fail(option, 'a handle of this engine', describeValue(dependency.id));
+    }
+    if (typeof dependency !== 'string') fail(option, 'a task handle or id', dependency);
+    if (graphKeys?.has(dependency)) return { graphKey: dependency };
+    const live = this.#live.get(dependency);
+    if (live === undefined) fail(option, 'the id of an unfinished task (or a handle)', dependency);
+    return { id: live.id, reporter: live };
+  }
+
+  #register(task: PreparedTask, graphHandles: ReadonlyMap<string, TaskHandle<unknown>>): TaskHandle<unknown> {
+    const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', this.#hooks);
+    this.#firstSubmittedAt ??= this.#clock.now();
+    if (!this.isAccepting) {
+      this.#rejected++;
+      const error = new MezanError('E_SHUTDOWN', `Task "${task.name}" was submitted after shutdown began`, { details: { taskId: task.id } });
+      if (this.#events.observed) {
+        this.#events.next({ type: 'task.rejected', at: this.#clock.now(), taskId: task.id, name: task.name, attempt: 1, code: 'E_SHUTDOWN' });
+      }
+      handle.settle('rejected', undefined, error);
+      return handle;
+    }
+    this.#live.set(task.id, handle);
+    const dependsOn = task.dependsOn.map((dependency): DependencyRef => {
+      if (!('graphKey' in dependency)) return dependency;
+      const graphHandle = graphHandles.get(dependency.graphKey)!;
+      return { id: graphHandle.id, reporter: graphHandle };
+    });
+    this.#buffer.push({
+      id: task.id,
+      name: task.name,
+      priority: task.priority,
+      fn: task.fn,
+      timeoutMs: task.timeoutMs,
+      retry: task.retry,
+      dependsOn,
+      reporter: handle,
+    });
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+    const signal = task.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) handle.cancel(signal.reason);
+      else {
+        const onAbort = (): void => void handle.cancel(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#signalCleanups.set(handle, () => signal.removeEventListener('abort', onAbort));
+      }
+    }
+    return handle;
+  }
+
+  /** Hands this tick's submissions to the executor as one event. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#buffer.length === 0) return;
+    const submissions = this.#buffer;
+    this.#buffer = [];
+    this.#actor.send({ type: 'task.submit', submissions });
+  }
+
+  #cancel(handle: TaskHandle<unknown>, reason: unknown): boolean {
+    if (this.#live.get(handle.id) !== handle) return false;
+    // The task may still sit in this tick's buffer: the executor must know it before it can cancel it.
+    this.#flush();
+    const error = new MezanError('E_CANCELLED', `Task "${handle.name}" was cancelled`, {
+      cause: reason instanceof Error ? reason : undefined,
+      details: { taskId: handle.id, reason },
+    });
+    this.#actor.send({ type: 'task.cancel', taskId: handle.id, reason: error });
+    return true;
+  }
+
+  #onSettled(handle: TaskHandle<unknown>, error: MezanError | undefined): void {
+    if (this.#live.get(handle.id) === handle) this.#live.delete(handle.id);
+    const cleanup = this.#signalCleanups.get(handle);
+    if (cleanup !== undefined) {
+      this.#signalCleanups.delete(handle);
+      cleanup();
+    }
+    if (error === undefined || error.code === 'E_CANCELLED') return;
+    queueMicrotask(() => {
+      if (handle.isObserved) return;
+      if (this.#options.onUnhandledError !== undefined) this.#options.onUnhandledError(error, handle);
+      else this.#logger.warn('a task failed and nobody awaited its result', { taskId: handle.id, code: error.code, error: error.message });
+    });
+  }
+}
+
+function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const workers = options.workers ?? ENGINE_DEFAULTS.workers();
+  expectPositiveInteger('workers', workers);
+  const maxBatch = options.maxBatch ?? ENGINE_DEFAULTS.maxBatch;
+  expectPositiveInteger('maxBatch', maxBatch);
+  const clock = options.clock ?? realClock;
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+    fail('clock', 'an object with now(), setTimeout() and clearTimeout()', clock);
+  }
+  const random: RandomSource = options.random ?? defaultRandom;
+  expectFunction('random', random);
+  const logger = options.logger ?? createQuietLogger();
+  if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') fail('logger', 'a winston logger', logger);
+  if (options.onUnhandledError !== undefined) expectFunction('onUnhandledError', options.onUnhandledError);
+  return Object.freeze({ workers, clock, random, logger, maxBatch, onUnhandledError: options.onUnhandledError });
+}
+
+function randomBytes(random: RandomSource, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = Math.floor(random() * 256);
+  return bytes;
+}

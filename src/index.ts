@@ -1,0 +1,34 @@
+// The public surface of mezan. Everything else is internal.
+
+// Engine
+export { createEngine, Engine } from './engine';
+export type { EngineOptions } from './engine-options';
+export { ENGINE_DEFAULTS } from './engine-options';
+export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, ShutdownPhase } from './engine-snapshots';
+
+// Tasks
+export { TaskHandle } from './task-handle';
+export type { TaskContext, TaskFunction, TaskOptions, RetryOptions, BackoffKind, TaskGraphNode } from './task-options';
+export type { TaskStatus, TerminalTaskStatus } from './task-status';
+export { isTerminalStatus } from './task-status';
+
+// Events
+export type * from './engine-events';
+
+// Errors
+export { MezanError, isMezanError } from './errors';
+export type { MezanErrorCode, MezanErrorDetails } from './errors';
+
+// Time, randomness, logging
+export { realClock } from './clock';
+export type { Clock } from './clock';
+export { VirtualClock } from './virtual-clock';
+export { seededRandom, defaultRandom } from './random';
+export type { RandomSource } from './random';
+export { createQuietLogger } from './logger';
+export type { Logger } from './logger';
+
+// Machines, for drawing and inspection
+export { executorMachine } from '../machines/executor.machine';
+export { workerMachine } from '../machines/worker.machine';
+export type { WorkerStats } from '../machines/worker.machine';

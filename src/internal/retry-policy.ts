@@ -1,0 +1,69 @@
+import { MezanError } from '../errors';
+import type { RandomSource } from '../random';
+import { NO_RETRIES, type ResolvedRetryPolicy, type RetryOptions } from '../task-options';
+import { expectFunction, expectNonNegativeInteger, expectNonNegativeNumber, expectOneOf, fail } from './validate';
+
+/**
+ * Validates the `retries` option and fills in its defaults.
+ * @throws {MezanError} `E_INVALID_OPTION` naming the field and the value received
+ * @internal
+ */
+export function resolveRetryPolicy(retries: number | RetryOptions | undefined): ResolvedRetryPolicy {
+  if (retries === undefined) return NO_RETRIES;
+  if (typeof retries === 'number') {
+    expectNonNegativeInteger('retries', retries);
+    return retries === 0 ? NO_RETRIES : Object.freeze({ ...NO_RETRIES, max: retries });
+  }
+  if (typeof retries !== 'object' || retries === null) fail('retries', 'a non-negative integer or a retry options object', retries);
+  const max = retries.max ?? NO_RETRIES.max;
+  expectNonNegativeInteger('retries.max', max);
+  const delayMs = retries.delayMs ?? NO_RETRIES.delayMs;
+  expectNonNegativeNumber('retries.delayMs', delayMs);
+  const maxDelayMs = retries.maxDelayMs ?? NO_RETRIES.maxDelayMs;
+  if (typeof maxDelayMs !== 'number' || Number.isNaN(maxDelayMs) || maxDelayMs < 0) {
+    fail('retries.maxDelayMs', 'a non-negative number', maxDelayMs);
+  }
+  const backoff = retries.backoff ?? NO_RETRIES.backoff;
+  expectOneOf('retries.backoff', backoff, ['fixed', 'exponential'] as const);
+  const jitter = resolveJitter(retries.jitter);
+  if (retries.retryIf !== undefined) expectFunction('retries.retryIf', retries.retryIf);
+  return Object.freeze({ max, delayMs, backoff, maxDelayMs, jitter, retryIf: retries.retryIf });
+}
+
+function resolveJitter(jitter: boolean | number | undefined): number {
+  if (jitter === undefined || jitter === false) return 0;
+  if (jitter === true) return 1;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) fail('retries.jitter', 'a boolean or a number in [0, 1]', jitter);
+  return jitter;
+}
+
+/**
+ * Whether a failed attempt earns another one under `policy`.
+ * @param failedAttempt - the attempt that just failed, starting at 1
+ * @internal
+ */
+export function shouldRetry(policy: ResolvedRetryPolicy, error: unknown, failedAttempt: number): boolean {
+  if (failedAttempt > policy.max) return false;
+  return policy.retryIf === undefined || policy.retryIf(error, failedAttempt) === true;
+}
+
+/**
+ * The delay before the attempt after `failedAttempt`: `delayMs`, doubled per earlier retry under
+ * exponential backoff, capped at `maxDelayMs`, then jittered.
+ * @internal
+ */
+export function retryDelay(policy: ResolvedRetryPolicy, failedAttempt: number, random: RandomSource): number {
+  const growth = policy.backoff === 'exponential' ? 2 ** (failedAttempt - 1) : 1;
+  const delay = Math.min(policy.delayMs * growth, policy.maxDelayMs);
+  if (policy.jitter === 0 || delay === 0) return delay;
+  return delay * (1 - policy.jitter * random());
+}
+
+/** Wraps what a task function threw into the `E_TASK_FAILED` its caller receives. @internal */
+export function taskFailedError(taskId: string, name: string, attempts: number, cause: unknown): MezanError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new MezanError('E_TASK_FAILED', `Task "${name}" failed after ${attempts} attempt(s): ${reason}`, {
+    cause,
+    details: { taskId, attempts },
+  });
+}

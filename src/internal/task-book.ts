@@ -1,0 +1,371 @@
+import { MezanError } from '../errors';
+import type { Logger } from '../logger';
+import type { RandomSource } from '../random';
+import type { ResolvedRetryPolicy, TaskFunction } from '../task-options';
+import type { TerminalTaskStatus } from '../task-status';
+import type { EventSink } from './event-sink';
+import { IndexedHeap, type HeapItem } from './indexed-heap';
+import { retryDelay, shouldRetry, taskFailedError } from './retry-policy';
+import type { RunOrder, RunOutcome, TaskReporter, TaskSubmission } from './task-protocol';
+
+/** Where an unfinished task is, as the executor sees it. @internal */
+export type TaskEntryState = 'waiting' | 'queued' | 'delayed' | 'dispatched' | 'done';
+
+/** The executor's private record of one unfinished task. @internal */
+export interface TaskEntry extends HeapItem {
+  readonly id: string;
+  readonly name: string;
+  readonly priority: number;
+  readonly fn: TaskFunction;
+  readonly timeoutMs: number | undefined;
+  readonly retry: ResolvedRetryPolicy;
+  readonly reporter: TaskReporter;
+  /** Submission order, renewed on each requeue: equal priorities run first in, first out. */
+  seq: number;
+  attempt: number;
+  state: TaskEntryState;
+  /** How many dependencies have not completed yet. */
+  waitingOn: number;
+  /** Tasks waiting on this one. */
+  dependents: TaskEntry[] | undefined;
+  /** The worker an attempt was dispatched to. */
+  workerId: string | undefined;
+}
+
+/** A retry the executor must schedule: requeue `taskId` after `delayMs`. @internal */
+export interface RetryPlan {
+  readonly taskId: string;
+  readonly delayMs: number;
+}
+
+/** What cancelling a task took. @internal */
+export type CancelResult =
+  | { readonly kind: 'settled'; readonly wasDelayed: boolean }
+  | { readonly kind: 'on-worker'; readonly workerId: string }
+  | { readonly kind: 'unknown' };
+
+/** Exact task counts, by where tasks are and how they ended. @internal */
+export interface TaskCounts {
+  submitted: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  timedOut: number;
+  waiting: number;
+  queued: number;
+  delayed: number;
+  dispatched: number;
+}
+
+const runsBefore = (a: TaskEntry, b: TaskEntry): boolean =>
+  a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+
+/**
+ * The executor's private bookkeeping: every unfinished task, the ready queue (a heap ordered by
+ * priority, then submission order), dependencies, retries and exact counts. Only the executor's own
+ * actions touch it; a finished task is dropped at once, so nothing here grows with finished work.
+ *
+ * @internal
+ */
+export class TaskBook {
+  readonly counts: TaskCounts = {
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    timedOut: 0,
+    waiting: 0,
+    queued: 0,
+    delayed: 0,
+    dispatched: 0,
+  };
+  /** Clock time of the first submission, for progress figures. */
+  firstSubmittedAt: number | undefined = undefined;
+  readonly #entries = new Map<string, TaskEntry>();
+  readonly #ready = new IndexedHeap<TaskEntry>(runsBefore);
+  #seq = 0;
+  readonly #sink: EventSink;
+  readonly #random: RandomSource;
+  readonly #now: () => number;
+  readonly #logger: Logger;
+
+  constructor(options: { sink: EventSink; random: RandomSource; now: () => number; logger: Logger }) {
+    this.#sink = options.sink;
+    this.#random = options.random;
+    this.#now = options.now;
+    this.#logger = options.logger;
+  }
+
+  /** How many tasks are unfinished. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** How many tasks are ready to run. */
+  get readyCount(): number {
+    return this.#ready.size;
+  }
+
+  /** Whether `taskId` is an unfinished task. */
+  has(taskId: string): boolean {
+    return this.#entries.has(taskId);
+  }
+
+  /** Records new tasks: each waits for its dependencies or joins the ready queue. */
+  admit(submissions: readonly TaskSubmission[]): void {
+    const now = this.#now();
+    this.firstSubmittedAt ??= now;
+    for (const submission of submissions) {
+      const entry: TaskEntry = {
+        id: submission.id,
+        name: submission.name,
+        priority: submission.priority,
+        fn: submission.fn,
+        timeoutMs: submission.timeoutMs,
+        retry: submission.retry,
+        reporter: submission.reporter,
+        seq: 0,
+        attempt: 1,
+        state: 'waiting',
+        waitingOn: 0,
+        dependents: undefined,
+        workerId: undefined,
+        heapIndex: -1,
+      };
+      this.counts.submitted++;
+      this.#entries.set(entry.id, entry);
+      this.counts.waiting++;
+      let failedDependency: { id: string; status: string } | undefined;
+      for (const dependency of submission.dependsOn) {
+        const live = this.#entries.get(dependency.id);
+        if (live !== undefined && live.reporter === dependency.reporter) {
+          entry.waitingOn++;
+          (live.dependents ??= []).push(entry);
+        } else if (dependency.reporter.status !== 'completed') {
+          failedDependency ??= { id: dependency.id, status: dependency.reporter.status };
+        }
+      }
+      if (failedDependency !== undefined) {
+        this.#failWaiting(entry, failedDependency.id, failedDependency.status);
+      } else if (entry.waitingOn === 0) {
+        this.#enqueue(entry);
+      } else {
+        entry.reporter.markStatus('waiting');
+      }
+    }
+  }
+
+  /** Takes the next ready task off the queue and marks it dispatched to `workerId`. */
+  takeReady(workerId: string): RunOrder | undefined {
+    const entry = this.#ready.pop();
+    if (entry === undefined) return undefined;
+    this.counts.queued--;
+    this.counts.dispatched++;
+    entry.state = 'dispatched';
+    entry.workerId = workerId;
+    entry.reporter.markStatus('running');
+    return { taskId: entry.id, name: entry.name, attempt: entry.attempt, fn: entry.fn, timeoutMs: entry.timeoutMs };
+  }
+
+  /**
+   * Cancels a task. One that is not on a worker settles `cancelled` at once; one on a worker must be
+   * aborted there, and settles when that worker reports it.
+   */
+  cancel(taskId: string, reason: MezanError): CancelResult {
+    const entry = this.#entries.get(taskId);
+    if (entry === undefined || entry.state === 'done') return { kind: 'unknown' };
+    if (entry.state === 'dispatched') return { kind: 'on-worker', workerId: entry.workerId! };
+    const wasDelayed = entry.state === 'delayed';
+    if (entry.state === 'queued') this.#ready.remove(entry);
+    this.#settle(entry, 'cancelled', undefined, reason, undefined, undefined, this.#now());
+    return { kind: 'settled', wasDelayed };
+  }
+
+  /**
+   * Applies the end of an attempt a worker reported.
+   * @returns the retry to schedule, when the attempt failed and its policy allows another
+   */
+  applyOutcome(outcome: RunOutcome, workerId: string): RetryPlan | undefined {
+    const entry = this.#entries.get(outcome.taskId);
+    if (entry === undefined || entry.state !== 'dispatched' || entry.attempt !== outcome.attempt) {
+      this.#logger.warn('ignored a report for a task not on a worker', { taskId: outcome.taskId, workerId });
+      return undefined;
+    }
+    this.counts.dispatched--;
+    entry.state = 'delayed'; // transient: #settle or the retry below moves it on
+    this.counts.delayed++;
+    const durationMs = outcome.started ? outcome.endedAt - outcome.startedAt : undefined;
+    switch (outcome.kind) {
+      case 'completed':
+        this.#settle(entry, 'completed', outcome.value, undefined, workerId, durationMs, outcome.endedAt);
+        return undefined;
+      case 'timeout':
+        this.#settle(entry, 'timeout', undefined, outcome.error as MezanError, workerId, durationMs, outcome.endedAt);
+        return undefined;
+      case 'cancelled':
+        this.#settle(entry, 'cancelled', undefined, outcome.error as MezanError, workerId, durationMs, outcome.endedAt);
+        return undefined;
+      case 'failed':
+        return this.#failAttempt(entry, outcome.error, workerId, durationMs, outcome.endedAt);
+    }
+  }
+
+  /** Puts a task whose retry delay has passed back on the ready queue. */
+  requeue(taskId: string): void {
+    const entry = this.#entries.get(taskId);
+    if (entry === undefined || entry.state !== 'delayed') return;
+    this.counts.delayed--;
+    this.#enqueue(entry);
+  }
+
+  #failAttempt(
+    entry: TaskEntry,
+    error: unknown,
+    workerId: string,
+    durationMs: number | undefined,
+    at: number,
+  ): RetryPlan | undefined {
+    let retry = false;
+    try {
+      retry = shouldRetry(entry.retry, error, entry.attempt);
+    } catch (retryIfError) {
+      this.#logger.error('retryIf threw; not retrying', { taskId: entry.id, error: retryIfError });
+    }
+    if (!retry) {
+      const failure = taskFailedError(entry.id, entry.name, entry.attempt, error);
+      this.#settle(entry, 'failed', undefined, failure, workerId, durationMs, at);
+      return undefined;
+    }
+    const delayMs = retryDelay(entry.retry, entry.attempt, this.#random);
+    if (this.#sink.active) {
+      this.#sink.publish({
+        type: 'task.retrying',
+        at,
+        taskId: entry.id,
+        name: entry.name,
+        attempt: entry.attempt,
+        workerId,
+        delayMs,
+        code: 'E_TASK_FAILED',
+        error,
+      });
+    }
+    entry.attempt++;
+    entry.workerId = undefined;
+    entry.reporter.markStatus('queued');
+    if (delayMs > 0) return { taskId: entry.id, delayMs };
+    this.counts.delayed--;
+    this.#enqueue(entry);
+    return undefined;
+  }
+
+  #enqueue(entry: TaskEntry): void {
+    if (entry.state === 'waiting') this.counts.waiting--;
+    entry.state = 'queued';
+    entry.seq = this.#seq++;
+    this.counts.queued++;
+    this.#ready.push(entry);
+    entry.reporter.markStatus('queued');
+    if (this.#sink.active) {
+      this.#sink.publish({
+        type: 'task.queued',
+        at: this.#now(),
+        taskId: entry.id,
+        name: entry.name,
+        attempt: entry.attempt,
+        priority: entry.priority,
+      });
+    }
+  }
+
+  #failWaiting(entry: TaskEntry, dependencyId: string, dependencyStatus: string): void {
+    const error = new MezanError(
+      'E_DEPENDENCY_FAILED',
+      `Task "${entry.name}" did not run: its dependency "${dependencyId}" ended ${dependencyStatus}`,
+      { details: { taskId: entry.id, dependency: dependencyId, dependencyStatus } },
+    );
+    this.#settle(entry, 'failed', undefined, error, undefined, undefined, this.#now());
+  }
+
+  #settle(
+    entry: TaskEntry,
+    status: TerminalTaskStatus,
+    value: unknown,
+    error: MezanError | undefined,
+    workerId: string | undefined,
+    durationMs: number | undefined,
+    at: number,
+  ): void {
+    switch (entry.state) {
+      case 'waiting':
+        this.counts.waiting--;
+        break;
+      case 'queued':
+        this.counts.queued--;
+        break;
+      case 'delayed':
+        this.counts.delayed--;
+        break;
+      case 'dispatched':
+        this.counts.dispatched--;
+        break;
+      case 'done':
+        return;
+    }
+    entry.state = 'done';
+    this.#entries.delete(entry.id);
+    switch (status) {
+      case 'completed':
+        this.counts.completed++;
+        break;
+      case 'failed':
+        this.counts.failed++;
+        break;
+      case 'cancelled':
+        this.counts.cancelled++;
+        break;
+      case 'timeout':
+        this.counts.timedOut++;
+        break;
+      case 'rejected':
+        break;
+    }
+    if (this.#sink.active) this.#publishSettled(entry, status, error, workerId, durationMs, at);
+    entry.reporter.settle(status, value, error);
+    const dependents = entry.dependents;
+    entry.dependents = undefined;
+    if (dependents === undefined) return;
+    for (const dependent of dependents) {
+      if (dependent.state !== 'waiting') continue;
+      if (status !== 'completed') this.#failWaiting(dependent, entry.id, status);
+      else if (--dependent.waitingOn === 0) this.#enqueue(dependent);
+    }
+  }
+
+  #publishSettled(
+    entry: TaskEntry,
+    status: TerminalTaskStatus,
+    error: MezanError | undefined,
+    workerId: string | undefined,
+    durationMs: number | undefined,
+    at: number,
+  ): void {
+    const base = { at, taskId: entry.id, name: entry.name, attempt: entry.attempt };
+    switch (status) {
+      case 'completed':
+        this.#sink.publish({ ...base, type: 'task.completed', workerId: workerId!, durationMs: durationMs ?? 0 });
+        return;
+      case 'failed':
+        this.#sink.publish({ ...base, type: 'task.failed', workerId, durationMs, code: error!.code, error: error!.cause ?? error });
+        return;
+      case 'cancelled':
+        this.#sink.publish({ ...base, type: 'task.cancelled', workerId, code: 'E_CANCELLED' });
+        return;
+      case 'timeout':
+        this.#sink.publish({ ...base, type: 'task.timeout', workerId: workerId!, durationMs: durationMs ?? 0, code: 'E_TIMEOUT' });
+        return;
+      case 'rejected':
+        return;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The messages the engine's actors exchange about tasks. Everything here is plain data, read-only
+ * once sent; a task function travels as code, and a {@link TaskReporter} is the caller's reply
+ * channel, the way a promise's resolve function is.
+ *
+ * @internal
+ */
+import type { MezanError } from '../errors';
+import type { TaskFunction, ResolvedRetryPolicy } from '../task-options';
+import type { TaskStatus, TerminalTaskStatus } from '../task-status';
+
+/** The reply channel to a task's caller (implemented by the task's handle). */
+export interface TaskReporter {
+  /** Tells the caller the task's non-terminal status changed. */
+  markStatus(status: Exclude<TaskStatus, TerminalTaskStatus>): void;
+  /** Settles the task, once: `value` for `completed`, `error` otherwise. */
+  settle(status: TerminalTaskStatus, value: unknown, error: MezanError | undefined): void;
+  /** The task's status as the caller sees it. */
+  readonly status: TaskStatus;
+}
+
+/** A dependency as the executor receives it: the id, and the reporter that knows a settled task's fate. */
+export interface DependencyRef {
+  readonly id: string;
+  readonly reporter: TaskReporter;
+}
+
+/** A validated task, as the engine hands it to the executor. */
+export interface TaskSubmission {
+  readonly id: string;
+  readonly name: string;
+  readonly priority: number;
+  readonly fn: TaskFunction;
+  readonly timeoutMs: number | undefined;
+  readonly retry: ResolvedRetryPolicy;
+  readonly dependsOn: readonly DependencyRef[];
+  readonly reporter: TaskReporter;
+}
+
+/** One attempt of a task, as the executor hands it to a worker. */
+export interface RunOrder {
+  readonly taskId: string;
+  readonly name: string;
+  readonly attempt: number;
+  readonly fn: TaskFunction;
+  readonly timeoutMs: number | undefined;
+}
+
+/** How an attempt ended, as far as the worker that ran it can tell. */
+export type RunOutcomeKind = 'completed' | 'failed' | 'timeout' | 'cancelled';
+
+/** The end of one attempt, reported by a worker. */
+export interface RunOutcome {
+  readonly kind: RunOutcomeKind;
+  readonly taskId: string;
+  readonly attempt: number;
+  /** The function's return value (`completed`). */
+  readonly value: unknown;
+  /** What the function threw (`failed`), or the abort reason (`timeout`, `cancelled`). */
+  readonly error: unknown;
+  /** Whether the function was called; `false` for an order cancelled before its turn. */
+  readonly started: boolean;
+  /** When the attempt started (or was dropped, when not started). */
+  readonly startedAt: number;
+  /** When the attempt ended, as far as its task is concerned. */
+  readonly endedAt: number;
+}
+
+/** Executor → worker: run these attempts, one after the other. */
+export interface TaskDispatchEvent {
+  readonly type: 'task.dispatch';
+  readonly orders: readonly RunOrder[];
+}
+
+/** Executor → worker: abort this task's attempt (queued on the worker or running). */
+export interface TaskAbortEvent {
+  readonly type: 'task.abort';
+  readonly taskId: string;
+  readonly reason: MezanError;
+}
+
+/** Worker → executor: attempts that ended, and whether the worker can take more. */
+export interface WorkerReportEvent {
+  readonly type: 'worker.report';
+  readonly workerId: string;
+  readonly outcomes: readonly RunOutcome[];
+  readonly idle: boolean;
+}

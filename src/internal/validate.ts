@@ -1,0 +1,56 @@
+import { MezanError } from '../errors';
+
+/** Renders a received value for an error message: strings quoted, objects by kind. @internal */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/**
+ * Throws the `E_INVALID_OPTION` error for `option`: "Expected `option` to be <expected>, got <value>".
+ * @internal
+ */
+export function fail(option: string, expected: string, received: unknown): never {
+  throw new MezanError('E_INVALID_OPTION', `Expected \`${option}\` to be ${expected}, got ${describeValue(received)}`, {
+    details: { option, expected, received },
+  });
+}
+
+/** @internal */
+export function expectPositiveInteger(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(option, 'a positive integer', value);
+}
+
+/** @internal */
+export function expectNonNegativeInteger(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) fail(option, 'a non-negative integer', value);
+}
+
+/** @internal */
+export function expectNonNegativeNumber(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(option, 'a non-negative finite number', value);
+}
+
+/** @internal */
+export function expectFiniteNumber(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(option, 'a finite number', value);
+}
+
+/** @internal */
+export function expectNonEmptyString(option: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) fail(option, 'a non-empty string', value);
+}
+
+/** @internal */
+export function expectFunction(option: string, value: unknown): asserts value is (...args: any[]) => any {
+  if (typeof value !== 'function') fail(option, 'a function', value);
+}
+
+/** @internal */
+export function expectOneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): asserts value is T {
+  if (!allowed.includes(value as T)) fail(option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+}

@@ -1,0 +1,111 @@
+import type { MezanError } from './errors';
+import type { TaskReporter } from './internal/task-protocol';
+import { isTerminalStatus, type TaskStatus, type TerminalTaskStatus } from './task-status';
+
+/** What a handle calls when its task settles or its caller asks to cancel it. @internal */
+export interface TaskHandleHooks {
+  cancel(handle: TaskHandle<unknown>, reason: unknown): boolean;
+  settled(handle: TaskHandle<unknown>, error: MezanError | undefined): void;
+}
+
+/**
+ * The caller's view of a submitted task: its id, its live status, its result and a way to cancel it.
+ * Returned by {@link Engine.submit}.
+ *
+ * @example
+ * ```ts
+ * const handle = engine.submit(async () => 42, { name: 'answer' });
+ * handle.status;          // 'queued'
+ * await handle.result;    // 42
+ * handle.cancel();        // false: already settled
+ * ```
+ */
+export class TaskHandle<T = unknown> implements TaskReporter {
+  /** The task's id, unique among the engine's unfinished tasks. */
+  readonly id: string;
+  /** The task's name. */
+  readonly name: string;
+  #status: TaskStatus;
+  #value: unknown = undefined;
+  #error: MezanError | undefined = undefined;
+  #result: Promise<T> | undefined = undefined;
+  #resolve: ((value: unknown) => void) | undefined = undefined;
+  #reject: ((error: MezanError) => void) | undefined = undefined;
+  readonly #hooks: TaskHandleHooks;
+
+  /** @internal */
+  constructor(id: string, name: string, status: TaskStatus, hooks: TaskHandleHooks) {
+    this.id = id;
+    this.name = name;
+    this.#status = status;
+    this.#hooks = hooks;
+  }
+
+  /** The task's current status; see {@link TaskStatus}. */
+  get status(): TaskStatus {
+    return this.#status;
+  }
+
+  /** `true` once the task has reached a terminal status. */
+  get isSettled(): boolean {
+    return isTerminalStatus(this.#status);
+  }
+
+  /**
+   * Resolves with the function's value, or rejects with a `MezanError`: `E_TASK_FAILED` (the thrown
+   * error as `cause`, attempts in `details`), `E_CANCELLED`, `E_TIMEOUT`, `E_DEPENDENCY_FAILED` or
+   * `E_SHUTDOWN`.
+   */
+  get result(): Promise<T> {
+    // Made on first use: a task nobody awaits costs no promise, and its failure is reported to
+    // `onUnhandledError` instead of crashing the process as an unhandled rejection.
+    if (this.#result === undefined) {
+      if (this.#status === 'completed') this.#result = Promise.resolve(this.#value as T);
+      else if (this.#error !== undefined) this.#result = Promise.reject(this.#error);
+      else {
+        this.#result = new Promise<T>((resolve, reject) => {
+          this.#resolve = resolve as (value: unknown) => void;
+          this.#reject = reject;
+        });
+      }
+    }
+    return this.#result;
+  }
+
+  /** `true` once somebody has asked for {@link TaskHandle.result}. @internal */
+  get isObserved(): boolean {
+    return this.#result !== undefined;
+  }
+
+  /**
+   * Cancels the task. A task still waiting or queued is removed without its function ever being
+   * called; a running task has its `ctx.signal` aborted. Either way `result` rejects with `E_CANCELLED`.
+   *
+   * @param reason - why; kept in the error's `details.reason`
+   * @returns `false` when the task had already settled (nothing changes), `true` otherwise
+   */
+  cancel(reason?: unknown): boolean {
+    if (isTerminalStatus(this.#status)) return false;
+    return this.#hooks.cancel(this, reason);
+  }
+
+  /** @internal */
+  markStatus(status: Exclude<TaskStatus, TerminalTaskStatus>): void {
+    if (!isTerminalStatus(this.#status)) this.#status = status;
+  }
+
+  /** @internal */
+  settle(status: TerminalTaskStatus, value: unknown, error: MezanError | undefined): void {
+    if (isTerminalStatus(this.#status)) return;
+    this.#status = status;
+    if (status === 'completed') {
+      this.#value = value;
+      this.#resolve?.(value);
+    } else {
+      this.#error = error;
+      this.#reject?.(error!);
+    }
+    this.#resolve = this.#reject = undefined;
+    this.#hooks.settled(this, error);
+  }
+}

@@ -1,0 +1,100 @@
+import type { Logger } from './logger';
+import type { TaskHandle } from './task-handle';
+
+/**
+ * What a task function receives: its identity, its attempt, an abort signal, and clock-driven helpers.
+ */
+export interface TaskContext {
+  /** The task's id. */
+  readonly id: string;
+  /** The task's name (its id when none was given). */
+  readonly name: string;
+  /** The attempt number, starting at 1; a retry increments it. */
+  readonly attempt: number;
+  /** Aborts when the task is cancelled, times out, or the engine shuts down. */
+  readonly signal: AbortSignal;
+  /** A logger whose lines carry the task's id, name and attempt. */
+  readonly logger: Logger;
+  /** Reports progress: `fraction` in `[0, 1]` and an optional message; emitted as `task.progress`. */
+  progress(fraction: number, message?: string): void;
+  /**
+   * Waits `ms` milliseconds of the engine's clock. Rejects with the signal's reason when the task is
+   * aborted meanwhile.
+   */
+  sleep(ms: number): Promise<void>;
+}
+
+/** The code a task runs. It may be synchronous or return a promise. */
+export type TaskFunction<T = unknown> = (context: TaskContext) => T | PromiseLike<T>;
+
+/** How delays between attempts grow. */
+export type BackoffKind = 'fixed' | 'exponential';
+
+/** When and how a failed task is tried again. */
+export interface RetryOptions {
+  /** How many retries after the first attempt. @default 0 */
+  max?: number;
+  /** The delay before the first retry, in milliseconds. @default 0 */
+  delayMs?: number;
+  /** `fixed` waits `delayMs` each time; `exponential` doubles it after each retry. @default 'fixed' */
+  backoff?: BackoffKind;
+  /** The longest delay, in milliseconds. @default Infinity */
+  maxDelayMs?: number;
+  /**
+   * Randomizes delays to spread retries out: `true` draws each delay uniformly from `[0, delay]`
+   * ("full jitter"); a number `j` in `(0, 1]` draws from `[delay × (1 − j), delay]`. @default false
+   */
+  jitter?: boolean | number;
+  /** Decides whether an error is worth a retry. @default every error */
+  retryIf?: (error: unknown, attempt: number) => boolean;
+}
+
+/** Options of {@link Engine.submit}. */
+export interface TaskOptions {
+  /** A unique id among the engine's unfinished tasks. @default `task-<n>` */
+  id?: string;
+  /** A human-readable name for events and logs. @default the id */
+  name?: string;
+  /** Higher runs first; equal priorities run in submission order. @default 0 */
+  priority?: number;
+  /** Tasks (handles or ids of unfinished tasks) that must complete first. @default [] */
+  dependsOn?: ReadonlyArray<TaskHandle<unknown> | string>;
+  /** Fails the attempt with `E_TIMEOUT` after this many milliseconds of running. @default none */
+  timeoutMs?: number;
+  /** Retries after a failure: a count, or a full {@link RetryOptions}. @default 0 */
+  retries?: number | RetryOptions;
+  /** Cancels the task when it aborts. */
+  signal?: AbortSignal;
+  /** Anything the caller wants to carry along; passed through untouched. */
+  meta?: unknown;
+}
+
+/** A task in {@link Engine.submitGraph}: its function and its options, with `dependsOn` naming graph keys. */
+export interface TaskGraphNode<T = unknown> extends Omit<TaskOptions, 'dependsOn' | 'id'> {
+  /** The task's function. */
+  run: TaskFunction<T>;
+  /** Keys of this graph (or ids of unfinished tasks, or handles) that must complete first. */
+  dependsOn?: ReadonlyArray<TaskHandle<unknown> | string>;
+  /** The task's id. @default the graph key */
+  id?: string;
+}
+
+/** A retry policy with every field filled. @internal */
+export interface ResolvedRetryPolicy {
+  readonly max: number;
+  readonly delayMs: number;
+  readonly backoff: BackoffKind;
+  readonly maxDelayMs: number;
+  readonly jitter: number;
+  readonly retryIf: ((error: unknown, attempt: number) => boolean) | undefined;
+}
+
+/** The retry policy of a task submitted without `retries`. @internal */
+export const NO_RETRIES: ResolvedRetryPolicy = Object.freeze({
+  max: 0,
+  delayMs: 0,
+  backoff: 'fixed',
+  maxDelayMs: Infinity,
+  jitter: 0,
+  retryIf: undefined,
+});

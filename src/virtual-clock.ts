@@ -1,0 +1,107 @@
+import type { Clock } from './clock';
+import { IndexedHeap, type HeapItem } from './internal/indexed-heap';
+
+interface VirtualTimer extends HeapItem {
+  readonly id: number;
+  readonly due: number;
+  readonly fn: () => void;
+}
+
+const settleMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A clock whose time moves only when told to. Timers fire in order of their due time (ties in the
+ * order they were set) with `now()` equal to that due time, and the promise jobs each timer starts
+ * run before the next timer fires, so code under test sees time pass exactly as it would in real
+ * time, only instantly and deterministically.
+ *
+ * @example
+ * ```ts
+ * const clock = new VirtualClock();
+ * const engine = createEngine({ clock });
+ * engine.submit((ctx) => ctx.sleep(1000));
+ * await clock.runAll(); // clock.now() === 1000
+ * ```
+ */
+export class VirtualClock implements Clock {
+  #now: number;
+  #nextId = 1;
+  readonly #timers = new Map<number, VirtualTimer>();
+  readonly #queue = new IndexedHeap<VirtualTimer>((a, b) => a.due < b.due || (a.due === b.due && a.id < b.id));
+
+  /** @param start - the initial time in milliseconds (default 0) */
+  constructor(start = 0) {
+    this.#now = start;
+  }
+
+  /** The current virtual time. */
+  now(): number {
+    return this.#now;
+  }
+
+  /** Schedules `fn` at `now() + ms` (negative or non-finite delays count as 0). */
+  setTimeout(fn: (...args: any[]) => void, ms: number): number {
+    const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
+    const timer: VirtualTimer = { id: this.#nextId++, due: this.#now + delay, fn, heapIndex: -1 };
+    this.#timers.set(timer.id, timer);
+    this.#queue.push(timer);
+    return timer.id;
+  }
+
+  /** Cancels a pending timer; unknown ids are ignored. */
+  clearTimeout(id: number): void {
+    const timer = this.#timers.get(id);
+    if (timer === undefined) return;
+    this.#timers.delete(id);
+    this.#queue.remove(timer);
+  }
+
+  /** How many timers are pending. */
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  /** The due time of the next timer, or `undefined` when none is pending. */
+  get nextDue(): number | undefined {
+    return this.#queue.peek()?.due;
+  }
+
+  /** Fires every timer due within the next `ms` milliseconds, then sets the time to `now() + ms`. */
+  async advanceBy(ms: number): Promise<void> {
+    await this.advanceTo(this.#now + ms);
+  }
+
+  /** Fires every timer due up to `time`, in order, then sets the time to `time`. */
+  async advanceTo(time: number): Promise<void> {
+    await settleMicrotasks();
+    for (let next = this.#queue.peek(); next !== undefined && next.due <= time; next = this.#queue.peek()) {
+      this.#fire(next);
+      await settleMicrotasks();
+    }
+    if (time > this.#now) this.#now = time;
+  }
+
+  /**
+   * Fires timers in order until none is left (timers set meanwhile included).
+   * @param maxTimers - a bound against code that keeps setting timers forever
+   * @returns how many timers fired
+   */
+  async runAll(maxTimers = 1_000_000): Promise<number> {
+    let fired = 0;
+    await settleMicrotasks();
+    for (let next = this.#queue.peek(); next !== undefined; next = this.#queue.peek()) {
+      if (fired >= maxTimers) throw new Error(`VirtualClock.runAll: more than ${maxTimers} timers fired`);
+      this.#fire(next);
+      fired++;
+      await settleMicrotasks();
+    }
+    return fired;
+  }
+
+  #fire(timer: VirtualTimer): void {
+    this.#queue.remove(timer);
+    this.#timers.delete(timer.id);
+    if (timer.due > this.#now) this.#now = timer.due;
+    timer.fn();
+  }
+}
