@@ -54,9 +54,12 @@ class TaskRunner {
   #stopped = false;
   /** True while {@link TaskRunner.#drive} runs, so a report made meanwhile never claims idleness. */
   #driving = false;
+  /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
+  readonly #debug: boolean;
 
   constructor(environment: RunEnvironment, sendBack: (event: RunnerReportEvent) => void) {
     this.#environment = environment;
+    this.#debug = environment.logger.isLevelEnabled('debug');
     this.#sendBack = sendBack;
   }
 
@@ -94,10 +97,8 @@ class TaskRunner {
       if (isPromiseLike(result)) {
         this.#current = attempt;
         this.#driving = false;
-        result.then(
-          (value) => this.#onReturn(attempt, 'completed', value, undefined),
-          (error: unknown) => this.#onReturn(attempt, 'failed', undefined, error),
-        );
+        // A foreign thenable is adopted by a native promise, so a `then` that throws becomes a failure.
+        (result instanceof Promise ? result : Promise.resolve(result)).then(this.#onFulfilled, this.#onRejected);
         return;
       }
       this.#finish(attempt, 'completed', result, undefined);
@@ -125,14 +126,21 @@ class TaskRunner {
     if (order.timeoutMs !== undefined) {
       attempt.timer = clock.setTimeout(() => this.#onTimeout(attempt), order.timeoutMs);
     }
+    if (this.#debug) this.#environment.logger.debug('task started', { taskId: order.taskId, taskName: order.name, attempt: order.attempt });
     if (sink.active) {
       sink.publish({ type: 'task.started', at: attempt.startedAt, taskId: order.taskId, name: order.name, attempt: order.attempt, workerId });
     }
     return attempt;
   }
 
-  #onReturn(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown): void {
-    if (this.#stopped) return;
+  // One function runs at a time, so the promise that settles is always the current attempt's;
+  // handlers bound once spare two closures per task.
+  readonly #onFulfilled = (value: unknown): void => this.#onReturn('completed', value, undefined);
+  readonly #onRejected = (error: unknown): void => this.#onReturn('failed', undefined, error);
+
+  #onReturn(kind: RunOutcomeKind, value: unknown, error: unknown): void {
+    const attempt = this.#current;
+    if (this.#stopped || attempt === undefined) return;
     this.#current = undefined;
     this.#finish(attempt, kind, value, error);
     this.#drive();

@@ -30,6 +30,9 @@ interface PreparedTask {
 }
 
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+const NO_DEPENDENCIES: readonly never[] = Object.freeze([]);
+const NO_IDS: ReadonlySet<string> = new Set();
+const NO_OPTIONS: TaskOptions = Object.freeze({});
 
 /**
  * Creates an engine: an executor actor and its workers, ready to run tasks.
@@ -153,9 +156,9 @@ export class Engine {
    * }, { name: 'report', priority: 5, timeoutMs: 1000, retries: { max: 3, delayMs: 100, backoff: 'exponential' } });
    * ```
    */
-  submit<T>(fn: TaskFunction<T>, options: TaskOptions = {}): TaskHandle<T> {
-    const prepared = this.#prepare(fn as TaskFunction, options, undefined, new Set());
-    return this.#register(prepared, new Map()) as TaskHandle<T>;
+  submit<T>(fn: TaskFunction<T>, options: TaskOptions = NO_OPTIONS): TaskHandle<T> {
+    const prepared = this.#prepare(fn as TaskFunction, options, undefined, NO_IDS);
+    return this.#register(prepared, undefined) as TaskHandle<T>;
   }
 
   /**
@@ -338,9 +341,12 @@ export class Engine {
     const retry = resolveRetryPolicy(options.retries);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) fail(`${prefix}signal`, 'an AbortSignal', signal);
-    const dependsOnOption = options.dependsOn ?? [];
-    if (!Array.isArray(dependsOnOption)) fail(`${prefix}dependsOn`, 'an array of task handles or ids', dependsOnOption);
-    const dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
+    const dependsOnOption = options.dependsOn;
+    let dependsOn: PreparedTask['dependsOn'] = NO_DEPENDENCIES;
+    if (dependsOnOption !== undefined) {
+      if (!Array.isArray(dependsOnOption)) fail(`${prefix}dependsOn`, 'an array of task handles or ids', dependsOnOption);
+      dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
+    }
     return { id, name, priority, fn, timeoutMs, retry, signal, dependsOn };
   }
 
@@ -361,7 +367,7 @@ export class Engine {
     return { id: live.id, reporter: live };
   }
 
-  #register(task: PreparedTask, graphHandles: ReadonlyMap<string, TaskHandle<unknown>>): TaskHandle<unknown> {
+  #register(task: PreparedTask, graphHandles: ReadonlyMap<string, TaskHandle<unknown>> | undefined): TaskHandle<unknown> {
     const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', this.#hooks);
     this.#firstSubmittedAt ??= this.#clock.now();
     if (!this.isAccepting) {
@@ -374,11 +380,14 @@ export class Engine {
       return handle;
     }
     this.#live.set(task.id, handle);
-    const dependsOn = task.dependsOn.map((dependency): DependencyRef => {
-      if (!('graphKey' in dependency)) return dependency;
-      const graphHandle = graphHandles.get(dependency.graphKey)!;
-      return { id: graphHandle.id, reporter: graphHandle };
-    });
+    const dependsOn =
+      graphHandles === undefined
+        ? (task.dependsOn as readonly DependencyRef[])
+        : task.dependsOn.map((dependency): DependencyRef => {
+            if (!('graphKey' in dependency)) return dependency;
+            const graphHandle = graphHandles.get(dependency.graphKey)!;
+            return { id: graphHandle.id, reporter: graphHandle };
+          });
     this.#buffer.push({
       id: task.id,
       name: task.name,
@@ -428,10 +437,12 @@ export class Engine {
 
   #onSettled(handle: TaskHandle<unknown>, error: MezanError | undefined): void {
     if (this.#live.get(handle.id) === handle) this.#live.delete(handle.id);
-    const cleanup = this.#signalCleanups.get(handle);
-    if (cleanup !== undefined) {
-      this.#signalCleanups.delete(handle);
-      cleanup();
+    if (this.#signalCleanups.size > 0) {
+      const cleanup = this.#signalCleanups.get(handle);
+      if (cleanup !== undefined) {
+        this.#signalCleanups.delete(handle);
+        cleanup();
+      }
     }
     if (error === undefined || error.code === 'E_CANCELLED') return;
     queueMicrotask(() => {

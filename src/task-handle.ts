@@ -79,7 +79,8 @@ export class TaskHandle<T = unknown> implements TaskReporter {
 
   /**
    * Cancels the task. A task still waiting or queued is removed without its function ever being
-   * called; a running task has its `ctx.signal` aborted. Either way `result` rejects with `E_CANCELLED`.
+   * called; a running task has its `ctx.signal` aborted. Either way `result` rejects with
+   * `E_CANCELLED` at once, unless the function had already returned (its outcome then stands).
    *
    * @param reason - why; kept in the error's `details.reason`
    * @returns `false` when the task had already settled (nothing changes), `true` otherwise

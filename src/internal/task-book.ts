@@ -88,12 +88,15 @@ export class TaskBook {
   readonly #random: RandomSource;
   readonly #now: () => number;
   readonly #logger: Logger;
+  /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
+  readonly #debug: boolean;
 
   constructor(options: { sink: EventSink; random: RandomSource; now: () => number; logger: Logger }) {
     this.#sink = options.sink;
     this.#random = options.random;
     this.#now = options.now;
     this.#logger = options.logger;
+    this.#debug = options.logger.isLevelEnabled('debug');
   }
 
   /** How many tasks are unfinished. */
@@ -237,6 +240,7 @@ export class TaskBook {
       return undefined;
     }
     const delayMs = retryDelay(entry.retry, entry.attempt, this.#random);
+    if (this.#debug) this.#logger.debug('task retrying', { taskId: entry.id, taskName: entry.name, attempt: entry.attempt, workerId, delayMs });
     if (this.#sink.active) {
       this.#sink.publish({
         type: 'task.retrying',
@@ -331,6 +335,7 @@ export class TaskBook {
         break;
     }
     if (this.#sink.active) this.#publishSettled(entry, status, error, workerId, durationMs, at);
+    if (this.#debug) this.#logger.debug('task settled', { taskId: entry.id, taskName: entry.name, status, attempt: entry.attempt, workerId, code: error?.code });
     entry.reporter.settle(status, value, error);
     const dependents = entry.dependents;
     entry.dependents = undefined;
