@@ -4,7 +4,10 @@ import type { RunOrder, RunOutcome, RunOutcomeKind, TaskAbortEvent } from '../sr
 import { TaskRunContext, type RunEnvironment } from './task-run-context';
 
 /** What the runner receives from its worker: attempts to run, and aborts. @internal */
-export type RunnerEvent = { readonly type: 'run'; readonly orders: readonly RunOrder[] } | TaskAbortEvent;
+export type RunnerEvent =
+  | { readonly type: 'run'; readonly orders: readonly RunOrder[] }
+  | TaskAbortEvent
+  | { readonly type: 'runner.crash' };
 
 /** Where a runner is: nothing to do, running functions, or waiting for an aborted function to return. @internal */
 export type RunnerState = 'idle' | 'busy' | 'aborting';
@@ -54,6 +57,17 @@ class TaskRunner {
   #stopped = false;
   /** True while {@link TaskRunner.#drive} runs, so a report made meanwhile never claims idleness. */
   #driving = false;
+  #driveScheduled = false;
+  #flushTimer: unknown = undefined;
+  readonly #flushPending = (): void => {
+    this.#flushTimer = undefined;
+    if (this.#outcomes.length > 0) this.#flush(this.#state());
+  };
+  #lastReported: RunnerState = 'idle';
+  readonly #driveSoon = (): void => {
+    this.#driveScheduled = false;
+    if (this.#current === undefined) this.#drive();
+  };
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
 
@@ -67,18 +81,33 @@ class TaskRunner {
     if (this.#stopped) return;
     if (event.type === 'run') {
       for (const order of event.orders) this.#pending.push(order);
-      if (this.#current === undefined) this.#drive();
-    } else {
+      // Functions start in a microtask, never inside the dispatching actor's turn: a cancel sent in
+      // the same tick still finds the order unstarted, and user code never runs mid-transition.
+      if (this.#current === undefined && !this.#driveScheduled) {
+        this.#driveScheduled = true;
+        queueMicrotask(this.#driveSoon);
+      }
+    } else if (event.type === 'task.abort') {
       this.#abort(event.taskId, event.reason);
+    } else {
+      this.stop('E_WORKER_CRASHED');
     }
   }
 
-  stop(): void {
+  /**
+   * Stops for good: nothing more is run or reported. A function still running has its signal
+   * aborted; the executor settles its task from the worker's end (a crash) or already has (shutdown).
+   */
+  stop(code: 'E_WORKER_CRASHED' | 'E_SHUTDOWN' = 'E_SHUTDOWN'): void {
+    if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#flushTimer !== undefined) this.#environment.clock.clearTimeout(this.#flushTimer);
     const current = this.#current;
     if (current !== undefined) {
       this.#environment.clock.clearTimeout(current.timer);
-      current.context.abort(new MezanError('E_SHUTDOWN', `Worker ${this.#environment.workerId} stopped`, { details: { taskId: current.order.taskId } }));
+      const { workerId } = this.#environment;
+      const message = code === 'E_WORKER_CRASHED' ? `Worker ${workerId} crashed` : `Worker ${workerId} stopped`;
+      current.context.abort(new MezanError(code, message, { details: { taskId: current.order.taskId, workerId } }));
     }
   }
 
@@ -97,6 +126,11 @@ class TaskRunner {
       if (isPromiseLike(result)) {
         this.#current = attempt;
         this.#driving = false;
+        // Outcomes gathered so far must not wait for this function if it turns out slow: they go
+        // out at the next turn of the clock, unless the batch ends first (then this is cleared).
+        if (this.#outcomes.length > 0 && this.#flushTimer === undefined) {
+          this.#flushTimer = this.#environment.clock.setTimeout(this.#flushPending, 0);
+        }
         // A foreign thenable is adopted by a native promise, so a `then` that throws becomes a failure.
         (result instanceof Promise ? result : Promise.resolve(result)).then(this.#onFulfilled, this.#onRejected);
         return;
@@ -111,7 +145,7 @@ class TaskRunner {
 
   #state(): RunnerState {
     if (this.#current !== undefined) return this.#current.reported ? 'aborting' : 'busy';
-    return this.#driving || this.#next < this.#pending.length ? 'busy' : 'idle';
+    return this.#driving || this.#driveScheduled || this.#next < this.#pending.length ? 'busy' : 'idle';
   }
 
   #start(order: RunOrder): Attempt {
@@ -207,6 +241,13 @@ class TaskRunner {
 
   #flush(state: RunnerState): void {
     if (this.#stopped) return;
+    if (this.#flushTimer !== undefined) {
+      this.#environment.clock.clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    // Nothing new to say: a second identical report would make the executor count the worker idle twice.
+    if (this.#outcomes.length === 0 && this.#attempts === 0 && state === this.#lastReported) return;
+    this.#lastReported = state;
     const event: RunnerReportEvent = { type: 'runner.report', outcomes: this.#outcomes, state, busyMs: this.#busyMs, attempts: this.#attempts, lastTaskMs: this.#lastTaskMs };
     this.#outcomes = [];
     this.#busyMs = 0;

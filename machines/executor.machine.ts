@@ -1,13 +1,13 @@
-import { enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { assign, enqueueActions, sendParent, setup, type ActorRefFrom } from 'xstate';
 import { timerLogic, type TimerCommand } from '../actors/timer.actor';
 import type { Clock } from '../src/clock';
-import type { MezanError } from '../src/errors';
+import { MezanError } from '../src/errors';
 import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
 import type { EventSink } from '../src/internal/event-sink';
 import { TaskBook } from '../src/internal/task-book';
 import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
-import { workerMachine } from './worker.machine';
+import { workerMachine, type WorkerInput } from './worker.machine';
 
 /** The executor's input. @internal */
 export interface ExecutorInput {
@@ -23,16 +23,24 @@ export interface ExecutorInput {
 /** One worker as the executor tracks it. @internal */
 export interface WorkerSlot {
   readonly id: string;
-  readonly ref: ActorRefFrom<typeof workerMachine>;
+  /** Replaced when the worker is restarted after a crash. */
+  ref: ActorRefFrom<typeof workerMachine>;
   /** Whether the worker can take a dispatch now. */
   idle: boolean;
+  /** Set between a crash and the restart: a crashed worker takes nothing. */
+  down: boolean;
+  /** A compensation worker, added to resolve starvation and retired once idle. */
+  readonly extra: boolean;
 }
 
 /** The executor's context. Its `book` and `idleWorkers` are private structures only its own actions touch. @internal */
 export interface ExecutorContext {
   readonly book: TaskBook;
-  readonly workers: readonly WorkerSlot[];
-  readonly workersById: ReadonlyMap<string, WorkerSlot>;
+  readonly workers: WorkerSlot[];
+  readonly workersById: Map<string, WorkerSlot>;
+  readonly workerInput: Omit<WorkerInput, 'workerId' | 'logger'> & { readonly logger: Logger };
+  /** How many compensation workers were ever added: names them. */
+  readonly extrasAdded: number;
   readonly idleWorkers: WorkerSlot[];
   readonly timers: ActorRefFrom<typeof timerLogic>;
   readonly sink: EventSink;
@@ -44,13 +52,33 @@ export interface ExecutorContext {
 
 /** Events the executor accepts. @internal */
 export type ExecutorEvent =
-  | { readonly type: 'task.submit'; readonly submissions: readonly TaskSubmission[] }
+  /** New tasks; `cancelled` names those whose caller cancelled them before they were sent. */
+  | { readonly type: 'task.submit'; readonly submissions: readonly TaskSubmission[]; readonly cancelled?: ReadonlyMap<string, MezanError> }
   | { readonly type: 'task.cancel'; readonly taskId: string; readonly reason: MezanError }
   | { readonly type: 'retry.due'; readonly taskId: string }
-  | WorkerReportEvent;
+  | WorkerReportEvent
+  /** Cancels every task not on a worker (shutdown with `drain: 'cancel'`, or escalation with `rejected`). */
+  | { readonly type: 'executor.cancel-pending'; readonly reason: MezanError; readonly status?: 'cancelled' | 'rejected' }
+  /** Aborts every task on a worker (shutdown's terminating phase). */
+  | { readonly type: 'executor.abort-running'; readonly reason: MezanError }
+  /** Asks for `executor.quiescent` to the parent if nothing is left to do. */
+  | { readonly type: 'executor.probe' }
+  /** Fault injection: makes a worker crash. */
+  | { readonly type: 'worker.crash'; readonly workerId: string }
+  /** Restarts a crashed worker (the supervisor's decision). */
+  | { readonly type: 'worker.restart'; readonly workerId: string }
+  /** Adds a compensation worker (the supervisor's answer to worker-slot starvation). */
+  | { readonly type: 'worker.add-extra' }
+  | { readonly type: `xstate.done.actor.${string}`; readonly output?: unknown };
 
 /** What the executor emits to whoever holds it: `idle` when no task is unfinished, `quiescent` when moreover every worker is idle. @internal */
 export type ExecutorEmitted = { readonly type: 'idle' } | { readonly type: 'quiescent' };
+
+/** What the executor tells its parent, the supervisor. @internal */
+export type ExecutorNotice =
+  | { readonly type: 'executor.quiescent' }
+  | { readonly type: 'worker.crashed'; readonly workerId: string }
+  | { readonly type: 'worker.retired'; readonly workerId: string };
 
 const RUN_MS_SMOOTHING = 0.2;
 /** Attempts that run at least this long are dispatched one at a time, so priorities and latency stay exact. */
@@ -60,6 +88,20 @@ function batchSize(context: ExecutorContext): number {
   if (context.tuning.recentRunMs >= INSTANT_TASK_MS) return 1;
   const share = Math.floor(context.book.readyCount / context.workers.length);
   return Math.max(1, Math.min(context.maxBatch, share));
+}
+
+function isQuiescent(context: ExecutorContext): boolean {
+  return context.book.size === 0 && context.workers.every((slot) => slot.idle || slot.down);
+}
+
+function scheduleRetry(context: ExecutorContext, taskId: string, delayMs: number): void {
+  const due: ExecutorEvent = { type: 'retry.due', taskId };
+  const command: TimerCommand = { type: 'timer.set', key: taskId, delayMs, event: due };
+  context.timers.send(command);
+}
+
+function workerIdOf(event: { readonly type: string }): string {
+  return event.type.slice('xstate.done.actor.'.length);
 }
 
 /**
@@ -80,7 +122,7 @@ export const executorMachine = setup({
   },
   actions: {
     admitSubmissions: ({ context, event }) => {
-      if (event.type === 'task.submit') context.book.admit(event.submissions);
+      if (event.type === 'task.submit') context.book.admit(event.submissions, event.cancelled);
     },
     dispatchReadyTasks: ({ context }) => {
       const { book, idleWorkers } = context;
@@ -105,14 +147,10 @@ export const executorMachine = setup({
           tuning.recentRunMs += RUN_MS_SMOOTHING * (outcome.endedAt - outcome.startedAt - tuning.recentRunMs);
         }
         const retry = book.applyOutcome(outcome, event.workerId);
-        if (retry !== undefined) {
-          const due: ExecutorEvent = { type: 'retry.due', taskId: retry.taskId };
-          const command: TimerCommand = { type: 'timer.set', key: retry.taskId, delayMs: retry.delayMs, event: due };
-          context.timers.send(command);
-        }
+        if (retry !== undefined) scheduleRetry(context, retry.taskId, retry.delayMs);
       }
       const slot = context.workersById.get(event.workerId);
-      if (event.idle && slot !== undefined && !slot.idle) {
+      if (event.idle && slot !== undefined && !slot.idle && !slot.down) {
         slot.idle = true;
         context.idleWorkers.push(slot);
       }
@@ -129,12 +167,80 @@ export const executorMachine = setup({
     requeueRetry: ({ context, event }) => {
       if (event.type === 'retry.due') context.book.requeue(event.taskId);
     },
+    cancelPending: ({ context, event }) => {
+      if (event.type !== 'executor.cancel-pending') return;
+      for (const taskId of context.book.cancelPending(event.reason, event.status)) {
+        context.timers.send({ type: 'timer.clear', key: taskId });
+      }
+    },
+    abortRunning: ({ context, event }) => {
+      if (event.type !== 'executor.abort-running') return;
+      for (const { taskId, workerId } of context.book.dispatched()) {
+        context.workersById.get(workerId)?.ref.send({ type: 'task.abort', taskId, reason: event.reason });
+      }
+    },
+    crashWorker: ({ context, event }) => {
+      if (event.type !== 'worker.crash') return;
+      context.workersById.get(event.workerId)?.ref.send({ type: 'worker.crash' });
+    },
+    /** A worker reached its final state: it crashed. Its attempts fail with `E_WORKER_CRASHED`; their retry policies apply. */
+    failCrashedWorker: ({ context, event }) => {
+      const slot = context.workersById.get(workerIdOf(event));
+      if (slot === undefined || slot.down) return;
+      slot.down = true;
+      slot.idle = false;
+      const index = context.idleWorkers.indexOf(slot);
+      if (index >= 0) context.idleWorkers.splice(index, 1);
+      const error = new MezanError('E_WORKER_CRASHED', `Worker ${slot.id} crashed`, { details: { workerId: slot.id } });
+      for (const retry of context.book.failWorker(slot.id, error)) scheduleRetry(context, retry.taskId, retry.delayMs);
+    },
+    notifyCrash: sendParent(({ event }): ExecutorNotice => ({ type: 'worker.crashed', workerId: workerIdOf(event) })),
+    restartWorker: assign(({ context, event, spawn }) => {
+      if (event.type !== 'worker.restart') return {};
+      const slot = context.workersById.get(event.workerId);
+      if (slot === undefined || !slot.down) return {};
+      // The new worker carries the old one's statistics on, so per-worker counts still add up exactly.
+      const initialStats = slot.ref.getSnapshot().context.stats;
+      slot.ref = spawn('worker', { id: slot.id, input: { ...context.workerInput, workerId: slot.id, logger: context.workerInput.logger.child({ actor: slot.id }), initialStats } });
+      slot.down = false;
+      slot.idle = true;
+      context.idleWorkers.push(slot);
+      return {};
+    }),
+    addExtraWorker: assign(({ context, spawn }) => {
+      const id = `worker-extra-${context.extrasAdded + 1}`;
+      const slot: WorkerSlot = {
+        id,
+        ref: spawn('worker', { id, input: { ...context.workerInput, workerId: id, logger: context.workerInput.logger.child({ actor: id }) } }),
+        idle: true,
+        down: false,
+        extra: true,
+      };
+      context.workers.push(slot);
+      context.workersById.set(id, slot);
+      context.idleWorkers.push(slot);
+      return { extrasAdded: context.extrasAdded + 1 };
+    }),
+    /** Compensation workers leave as soon as they are idle with nothing ready to run. */
+    retireIdleExtras: enqueueActions(({ context, enqueue }) => {
+      if (context.book.readyCount > 0) return;
+      for (const slot of [...context.workers]) {
+        if (!slot.extra || !slot.idle) continue;
+        context.workers.splice(context.workers.indexOf(slot), 1);
+        context.workersById.delete(slot.id);
+        context.idleWorkers.splice(context.idleWorkers.indexOf(slot), 1);
+        enqueue.stopChild(slot.ref);
+        enqueue.sendParent({ type: 'worker.retired', workerId: slot.id } satisfies ExecutorNotice);
+      }
+    }),
     publishIdle: ({ context }) => {
       if (context.sink.active) context.sink.publish({ type: 'engine.idle', at: context.clock.now() });
     },
     emitIdle: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'idle' })),
     emitQuiescentIfSo: enqueueActions(({ context, enqueue }) => {
-      if (context.book.size === 0 && context.idleWorkers.length === context.workers.length) enqueue.emit({ type: 'quiescent' });
+      if (!isQuiescent(context)) return;
+      enqueue.emit({ type: 'quiescent' });
+      enqueue.sendParent({ type: 'executor.quiescent' } satisfies ExecutorNotice);
     }),
   },
   guards: {
@@ -143,16 +249,16 @@ export const executorMachine = setup({
 }).createMachine({
   id: 'executor',
   context: ({ input, spawn, self }) => {
+    const workerInput = { clock: input.clock, sink: input.sink, logger: input.logger };
     const workers: WorkerSlot[] = [];
     for (let index = 1; index <= input.workerCount; index++) {
       const id = `worker-${index}`;
-      const ref = spawn('worker', {
-        id,
-        input: { workerId: id, clock: input.clock, sink: input.sink, logger: input.logger.child({ actor: id }) },
-      });
-      workers.push({ id, ref, idle: true });
+      const ref = spawn('worker', { id, input: { ...workerInput, workerId: id, logger: input.logger.child({ actor: id }) } });
+      workers.push({ id, ref, idle: true, down: false, extra: false });
     }
     return {
+      workerInput,
+      extrasAdded: 0,
       book: new TaskBook({ sink: input.sink, random: input.random, now: () => input.clock.now(), logger: input.logger.child({ actor: self.id }) }),
       workers,
       workersById: new Map(workers.map((slot) => [slot.id, slot])),
@@ -162,25 +268,34 @@ export const executorMachine = setup({
       sink: input.sink,
       clock: input.clock,
       maxBatch: input.maxBatch,
-      tuning: { recentRunMs: 0 },
+      // Assume slow tasks until reports show otherwise: the first dispatches go one at a time.
+      tuning: { recentRunMs: INSTANT_TASK_MS },
     };
   },
   initial: 'idle',
+  on: {
+    'worker.crash': { actions: 'crashWorker' },
+    'xstate.done.actor.*': { actions: ['failCrashedWorker', 'notifyCrash', 'dispatchReadyTasks', 'emitQuiescentIfSo'] },
+    'worker.restart': { actions: ['restartWorker', 'dispatchReadyTasks', 'emitQuiescentIfSo'] },
+    'worker.add-extra': { actions: ['addExtraWorker', 'dispatchReadyTasks'] },
+    'executor.abort-running': { actions: 'abortRunning' },
+    'executor.probe': { actions: 'emitQuiescentIfSo' },
+    'executor.cancel-pending': { actions: ['cancelPending', 'emitQuiescentIfSo'] },
+    'task.cancel': { actions: ['cancelTask', 'dispatchReadyTasks'] },
+  },
   states: {
     idle: {
       entry: ['publishIdle', 'emitIdle', 'emitQuiescentIfSo'],
       on: {
         'task.submit': { target: 'working', actions: ['admitSubmissions', 'dispatchReadyTasks'] },
-        'worker.report': { actions: ['applyWorkerReport', 'emitQuiescentIfSo'] },
-        'task.cancel': { actions: 'cancelTask' },
+        'worker.report': { actions: ['applyWorkerReport', 'retireIdleExtras', 'emitQuiescentIfSo'] },
       },
     },
     working: {
       always: { guard: 'hasNoTasks', target: 'idle' },
       on: {
         'task.submit': { actions: ['admitSubmissions', 'dispatchReadyTasks'] },
-        'worker.report': { actions: ['applyWorkerReport', 'dispatchReadyTasks'] },
-        'task.cancel': { actions: ['cancelTask', 'dispatchReadyTasks'] },
+        'worker.report': { actions: ['applyWorkerReport', 'dispatchReadyTasks', 'retireIdleExtras'] },
         'retry.due': { actions: ['requeueRetry', 'dispatchReadyTasks'] },
       },
     },

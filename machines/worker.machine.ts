@@ -18,6 +18,11 @@ export interface WorkerStats {
   lastTaskMs: number | undefined;
 }
 
+/** The worker machine's input: its runner's environment, and the statistics a restarted worker carries on. @internal */
+export interface WorkerInput extends RunnerInput {
+  readonly initialStats?: Readonly<WorkerStats>;
+}
+
 /** The worker machine's context. @internal */
 export interface WorkerContext {
   readonly workerId: string;
@@ -25,8 +30,13 @@ export interface WorkerContext {
   readonly stats: Readonly<WorkerStats>;
 }
 
+/** Makes the worker crash, as a fault injection (tests and simulations). @internal */
+export interface WorkerCrashEvent {
+  readonly type: 'worker.crash';
+}
+
 /** Events a worker accepts. @internal */
-export type WorkerEvent = TaskDispatchEvent | TaskAbortEvent | RunnerReportEvent;
+export type WorkerEvent = TaskDispatchEvent | TaskAbortEvent | RunnerReportEvent | WorkerCrashEvent;
 
 /**
  * A worker: one slot of concurrency. `idle` until the executor dispatches attempts; `busy` while its
@@ -38,7 +48,8 @@ export const workerMachine = setup({
   types: {
     context: {} as WorkerContext,
     events: {} as WorkerEvent,
-    input: {} as RunnerInput,
+    input: {} as WorkerInput,
+    output: {} as { readonly crashed: true },
   },
   actors: {
     runTask: runTaskLogic,
@@ -63,6 +74,7 @@ export const workerMachine = setup({
         return stats;
       },
     }),
+    crashRunner: sendTo('runner', { type: 'runner.crash' as const }),
     reportToExecutor: sendParent(({ context, event }): WorkerReportEvent => {
       const report = event as RunnerReportEvent;
       return { type: 'worker.report', workerId: context.workerId, outcomes: report.outcomes, idle: report.state === 'idle' };
@@ -76,8 +88,8 @@ export const workerMachine = setup({
   id: 'worker',
   context: ({ input }) => ({
     workerId: input.workerId,
-    runnerInput: input,
-    stats: { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined },
+    runnerInput: { workerId: input.workerId, clock: input.clock, sink: input.sink, logger: input.logger },
+    stats: input.initialStats ?? { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined },
   }),
   invoke: {
     id: 'runner',
@@ -86,6 +98,7 @@ export const workerMachine = setup({
   },
   initial: 'idle',
   on: {
+    'worker.crash': { target: '.crashed', actions: 'crashRunner' },
     'task.dispatch': { target: '.busy', actions: 'forwardToRunner' },
     'task.abort': { actions: 'forwardToRunner' },
     'runner.report': [
@@ -98,5 +111,8 @@ export const workerMachine = setup({
     idle: {},
     busy: {},
     aborting: {},
+    // Final: the executor learns of the crash from the worker's done event and fails its attempts.
+    crashed: { type: 'final' },
   },
+  output: { crashed: true },
 });

@@ -64,11 +64,14 @@ export interface TaskFailedEvent extends TaskEventBase {
   readonly error: unknown;
 }
 
-/** The task is `cancelled`. `workerId` is set when it was cancelled while on a worker. */
+/**
+ * The task is `cancelled`: by its caller (`E_CANCELLED`) or by shutdown (`E_SHUTDOWN`). `workerId` is
+ * set when it was on a worker.
+ */
 export interface TaskCancelledEvent extends TaskEventBase {
   readonly type: 'task.cancelled';
   readonly workerId: string | undefined;
-  readonly code: 'E_CANCELLED';
+  readonly code: 'E_CANCELLED' | 'E_SHUTDOWN';
 }
 
 /** The task ran past its `timeoutMs`: its signal aborted and it is `timeout`. */
@@ -77,6 +80,13 @@ export interface TaskTimeoutEvent extends TaskEventBase {
   readonly workerId: string;
   readonly durationMs: number;
   readonly code: 'E_TIMEOUT';
+}
+
+/** The task was chosen as a deadlock victim and had no retry left: it is `deadlock`. */
+export interface TaskDeadlockEvent extends TaskEventBase {
+  readonly type: 'task.deadlock';
+  readonly workerId: string | undefined;
+  readonly code: 'E_DEADLOCK';
 }
 
 /** The task was submitted after shutdown began and is `rejected`. */
@@ -90,6 +100,43 @@ export interface EngineIdleEvent extends EngineEventBase {
   readonly type: 'engine.idle';
 }
 
+/** A process signal arrived (only with `shutdown.signals` set); it starts or hurries shutdown. */
+export interface SignalReceivedEngineEvent extends EngineEventBase {
+  readonly type: 'signal.received';
+  readonly signal: string;
+}
+
+/** Shutdown entered a phase: `draining`, `terminating` or `stopped`, and why. */
+export interface ShutdownPhaseEngineEvent extends EngineEventBase {
+  readonly type: 'shutdown.phase';
+  readonly phase: 'draining' | 'terminating' | 'stopped';
+  /** `request`, `signal`, `force`, `grace` (the grace period ran out) or `drained`. */
+  readonly cause: string;
+}
+
+/** A worker crashed; its running attempt failed with `E_WORKER_CRASHED`. */
+export interface WorkerCrashedEvent extends EngineEventBase {
+  readonly type: 'worker.crashed';
+  readonly workerId: string;
+}
+
+/** A crashed worker was restarted (one-for-one), within the supervision limit. */
+export interface WorkerRestartedEvent extends EngineEventBase {
+  readonly type: 'worker.restarted';
+  readonly workerId: string;
+  /** Restarts within the current supervision window, this one included. */
+  readonly restartsInWindow: number;
+}
+
+/** Past the supervision limit: the engine stopped taking work and rejected its queued tasks. */
+export interface EngineEscalatedEvent extends EngineEventBase {
+  readonly type: 'engine.escalated';
+  readonly severity: 'critical';
+  readonly reason: string;
+  readonly restarts: number;
+  readonly withinMs: number;
+}
+
 /** Every event `engine.events$` emits, discriminated by `type`. */
 export type EngineEvent =
   | TaskQueuedEvent
@@ -100,8 +147,14 @@ export type EngineEvent =
   | TaskFailedEvent
   | TaskCancelledEvent
   | TaskTimeoutEvent
+  | TaskDeadlockEvent
   | TaskRejectedEvent
-  | EngineIdleEvent;
+  | EngineIdleEvent
+  | SignalReceivedEngineEvent
+  | ShutdownPhaseEngineEvent
+  | WorkerCrashedEvent
+  | WorkerRestartedEvent
+  | EngineEscalatedEvent;
 
 /** The `type` strings of {@link EngineEvent}. */
 export type EngineEventType = EngineEvent['type'];

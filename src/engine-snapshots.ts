@@ -10,7 +10,9 @@ export interface EngineProgress {
   readonly cancelled: number;
   /** Tasks that ended `timeout`. */
   readonly timedOut: number;
-  /** Tasks submitted after shutdown began. */
+  /** Tasks that ended `deadlock`: chosen as a deadlock victim with no retry left. */
+  readonly deadlocked: number;
+  /** Tasks submitted after shutdown began (or refused when the engine escalated). */
   readonly rejected: number;
   /** Tasks on a worker: running, or next in a worker's batch. */
   readonly running: number;
@@ -47,10 +49,12 @@ export interface EngineStats {
   readonly avgRunMs: number;
 }
 
-/** A phase of shutdown and the clock time it began. */
+/** A phase of shutdown, the clock time it began, and why. */
 export interface ShutdownPhase {
-  readonly phase: 'draining' | 'stopped';
+  readonly phase: 'draining' | 'terminating' | 'stopped';
   readonly at: number;
+  /** `request`, `signal`, `force`, `grace` (the grace period ran out) or `drained`. */
+  readonly cause: string;
 }
 
 /** What `engine.shutdown()` resolves with: how every submitted task ended. */
@@ -62,6 +66,7 @@ export interface ShutdownReport {
   readonly failed: number;
   readonly cancelled: number;
   readonly timedOut: number;
+  readonly deadlocked: number;
   readonly rejected: number;
   /** Submitted tasks that did not end in a terminal status: always 0. */
   readonly lost: number;

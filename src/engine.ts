@@ -1,17 +1,28 @@
 import { customRandom } from 'nanoid';
 import { Observable, Subject, map } from 'rxjs';
-import { createActor, type Actor } from 'xstate';
-import { executorMachine } from '../machines/executor.machine';
+import { createActor, type Actor, type ActorRefFrom } from 'xstate';
+import type { executorMachine } from '../machines/executor.machine';
+import { supervisorMachine } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
-import { ENGINE_DEFAULTS, type EngineOptions, type ResolvedEngineOptions } from './engine-options';
+import { ENGINE_DEFAULTS, type EngineOptions, type ResolvedEngineOptions, type ShutdownRequestOptions } from './engine-options';
 import type { EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from './engine-snapshots';
 import { MezanError } from './errors';
 import type { EventSink } from './internal/event-sink';
 import { resolveRetryPolicy } from './internal/retry-policy';
 import type { DependencyRef, TaskSubmission } from './internal/task-protocol';
 import { topologicalSort } from './internal/topological-sort';
-import { describeValue, expectFiniteNumber, expectFunction, expectNonEmptyString, expectPositiveInteger, fail } from './internal/validate';
+import {
+  describeValue,
+  expectFiniteNumber,
+  expectFunction,
+  expectNonEmptyString,
+  expectNonNegativeInteger,
+  expectNonNegativeNumber,
+  expectOneOf,
+  expectPositiveInteger,
+  fail,
+} from './internal/validate';
 import { createQuietLogger, type Logger } from './logger';
 import { defaultRandom, type RandomSource } from './random';
 import { TaskHandle, type TaskHandleHooks } from './task-handle';
@@ -30,6 +41,7 @@ interface PreparedTask {
 }
 
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+const MAX_TIMER_MS = 2_147_483_647;
 const NO_DEPENDENCIES: readonly never[] = Object.freeze([]);
 const NO_IDS: ReadonlySet<string> = new Set();
 const NO_OPTIONS: TaskOptions = Object.freeze({});
@@ -61,11 +73,14 @@ export class Engine {
   readonly #options: ResolvedEngineOptions;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #actor: Actor<typeof executorMachine>;
+  readonly #actor: Actor<typeof supervisorMachine>;
+  readonly #executor: ActorRefFrom<typeof executorMachine>;
   readonly #events = new Subject<EngineEvent>();
   readonly #events$: Observable<EngineEvent>;
   /** Submissions made in the current tick; they reach the executor as one event. */
   #buffer: TaskSubmission[] = [];
+  /** Tasks of this tick's buffer whose callers cancelled them before they reached the executor. */
+  #cancelledInBuffer: Map<string, MezanError> | undefined = undefined;
   #flushScheduled = false;
   /** Unfinished tasks by id: for `dependsOn` by id and unique ids. Finished ones are dropped. */
   readonly #live = new Map<string, TaskHandle<unknown>>();
@@ -74,8 +89,10 @@ export class Engine {
   #rejected = 0;
   #firstSubmittedAt: number | undefined = undefined;
   #idleWaiters: Array<() => void> = [];
-  #quiescentWaiters: Array<() => void> = [];
+  #accepting = true;
   #shutdown: Promise<ShutdownReport> | undefined = undefined;
+  #resolveShutdown: ((report: ShutdownReport) => void) | undefined = undefined;
+  #report: ShutdownReport | undefined = undefined;
   readonly #hooks: TaskHandleHooks;
 
   /** @internal Use {@link createEngine}. */
@@ -96,7 +113,7 @@ export class Engine {
       cancel: (handle, reason) => this.#cancel(handle, reason),
       settled: (handle, error) => this.#onSettled(handle, error),
     };
-    this.#actor = createActor(executorMachine, {
+    this.#actor = createActor(supervisorMachine, {
       clock: this.#clock,
       input: {
         workerCount: this.#options.workers,
@@ -105,13 +122,20 @@ export class Engine {
         random: this.#options.random,
         logger: this.#logger,
         sink,
+        supervision: this.#options.supervision,
+        shutdown: this.#options.shutdown,
       },
     });
-    this.#actor.on('idle', () => this.#wake('idle'));
-    this.#actor.on('quiescent', () => this.#wake('quiescent'));
+    this.#executor = this.#actor.getSnapshot().context.executor;
+    this.#executor.on('idle', () => this.#wakeIdle());
+    this.#actor.on('phase', ({ phase }) => {
+      if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
+      if (phase === 'stopped') this.#finishShutdown();
+    });
+    this.#actor.on('escalated', () => this.#stopAccepting());
     this.#actor.subscribe({
       error: (error) => {
-        this.#logger.error('the executor failed', { error });
+        this.#logger.error('the supervisor failed', { error });
       },
     });
     this.#actor.start();
@@ -128,14 +152,21 @@ export class Engine {
     return this.#events$.pipe(map(() => this.progress()));
   }
 
-  /** `false` once shutdown has begun: new submissions are then rejected with `E_SHUTDOWN`. */
+  /**
+   * `false` once shutdown has begun (or the engine escalated past its supervision limit): new
+   * submissions are then rejected with `E_SHUTDOWN`.
+   */
   get isAccepting(): boolean {
-    return this.#shutdown === undefined;
+    return this.#accepting;
   }
 
   /** `true` when every submitted task has settled. */
   get isIdle(): boolean {
-    return this.#buffer.length === 0 && this.#actor.getSnapshot().context.book.size === 0;
+    return this.#buffer.length === 0 && this.#book().size === 0;
+  }
+
+  #book() {
+    return this.#executor.getSnapshot().context.book;
   }
 
   /**
@@ -211,10 +242,11 @@ export class Engine {
    * The engine's progress now: counts by status, success rate, percent done, elapsed time and ETA.
    */
   progress(): EngineProgress {
-    const counts = this.#actor.getSnapshot().context.book.counts;
+    const counts = this.#book().counts;
     const buffered = this.#buffer.length;
+    const rejected = this.#rejected + counts.rejected;
     const total = counts.submitted + buffered + this.#rejected;
-    const settled = counts.completed + counts.failed + counts.cancelled + counts.timedOut + this.#rejected;
+    const settled = counts.completed + counts.failed + counts.cancelled + counts.timedOut + counts.deadlocked + rejected;
     const remaining = total - settled;
     const elapsedMs = this.#firstSubmittedAt === undefined ? 0 : this.#clock.now() - this.#firstSubmittedAt;
     let etaMs: number | undefined;
@@ -226,7 +258,8 @@ export class Engine {
       failed: counts.failed,
       cancelled: counts.cancelled,
       timedOut: counts.timedOut,
-      rejected: this.#rejected,
+      deadlocked: counts.deadlocked,
+      rejected,
       running: counts.dispatched,
       pending: counts.waiting + counts.queued + counts.delayed + buffered,
       successRate: settled === 0 ? 1 : counts.completed / settled,
@@ -238,7 +271,7 @@ export class Engine {
 
   /** Each worker's statistics and state, read from the workers' own snapshots, with totals. */
   stats(): EngineStats {
-    const workers: WorkerSnapshot[] = this.#actor.getSnapshot().context.workers.map((slot) => {
+    const workers: WorkerSnapshot[] = this.#executor.getSnapshot().context.workers.map((slot) => {
       const snapshot = slot.ref.getSnapshot();
       return { id: slot.id, state: String(snapshot.value), ...snapshot.context.stats };
     });
@@ -261,55 +294,101 @@ export class Engine {
   }
 
   /**
-   * Shuts the engine down: stops accepting tasks (later submissions are `rejected`), lets queued and
-   * running tasks finish, then stops every actor and timer. Calling it again returns the same promise.
+   * Shuts the engine down in phases: `draining` (new submissions are `rejected`; running tasks
+   * finish; queued tasks run, or are cancelled with `drain: 'cancel'`), then, if the grace period runs
+   * out or `force` is set, `terminating` (running tasks are aborted, queued ones cancelled), then
+   * `stopped`: every actor, timer and signal listener is gone. Calling it again returns the same
+   * promise; calling it again with `force` hurries the shutdown under way.
    *
-   * @returns how every submitted task ended; `lost` is always 0
+   * @param options - override the engine's `shutdown` options for this shutdown
+   * @returns the phases with their clock times and how every submitted task ended; `lost` is always 0
+   * @throws {MezanError} `E_INVALID_OPTION` for a bad option
+   * @example
+   * ```ts
+   * const report = await engine.shutdown({ graceMs: 5_000 });
+   * console.log(report.completed, report.lost); // lost: 0
+   * ```
    */
-  shutdown(): Promise<ShutdownReport> {
-    this.#shutdown ??= this.#runShutdown();
+  shutdown(options: ShutdownRequestOptions = {}): Promise<ShutdownReport> {
+    if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    if (options.graceMs !== undefined) expectNonNegativeNumber('graceMs', options.graceMs);
+    if (options.drain !== undefined) expectOneOf('drain', options.drain, ['run', 'cancel'] as const);
+    if (options.force !== undefined && typeof options.force !== 'boolean') fail('force', 'a boolean', options.force);
+    const promise = this.#shutdownPromise();
+    if (this.#report === undefined) {
+      this.#flush();
+      this.#actor.send({ type: 'shutdown.request', graceMs: options.graceMs, drain: options.drain, force: options.force });
+    }
+    return promise;
+  }
+
+  /**
+   * Injects a fault, for tests and simulations: `{ type: 'worker.crash', workerId }` makes that
+   * worker crash as if its thread had died; its running task fails with `E_WORKER_CRASHED` and the
+   * supervisor restarts it within the supervision limit.
+   *
+   * @throws {MezanError} `E_INVALID_OPTION` for an unknown fault or worker
+   */
+  inject(fault: { readonly type: 'worker.crash'; readonly workerId: string }): void {
+    if (typeof fault !== 'object' || fault === null) fail('fault', 'a fault object', fault);
+    expectOneOf('fault.type', fault.type, ['worker.crash'] as const);
+    const workers = this.#executor.getSnapshot().context.workersById;
+    if (!workers.has(fault.workerId)) fail('fault.workerId', `one of ${[...workers.keys()].join(', ')}`, fault.workerId);
+    this.#executor.send({ type: 'worker.crash', workerId: fault.workerId });
+  }
+
+  #shutdownPromise(): Promise<ShutdownReport> {
+    this.#shutdown ??= new Promise<ShutdownReport>((resolve) => {
+      if (this.#report !== undefined) resolve(this.#report);
+      else this.#resolveShutdown = resolve;
+    });
     return this.#shutdown;
   }
 
-  async #runShutdown(): Promise<ShutdownReport> {
-    const drainingAt = this.#clock.now();
-    this.#logger.info('shutdown: draining');
+  #stopAccepting(): void {
+    if (!this.#accepting) return;
+    this.#accepting = false;
+    // Whatever this tick submitted before the shutdown is still owed a verdict.
     this.#flush();
-    if (!this.#isQuiescent()) await new Promise<void>((resolve) => this.#quiescentWaiters.push(resolve));
-    const counts = { ...this.#actor.getSnapshot().context.book.counts };
-    this.#actor.stop();
-    const stoppedAt = this.#clock.now();
-    this.#events.complete();
-    this.#logger.info('shutdown: stopped');
-    const settled = counts.completed + counts.failed + counts.cancelled + counts.timedOut;
-    return {
-      phases: [
-        { phase: 'draining', at: drainingAt },
-        { phase: 'stopped', at: stoppedAt },
-      ],
+  }
+
+  /** The supervisor reached `stopped`: the system is down; write the report and settle the promise. */
+  #finishShutdown(): void {
+    this.#stopAccepting();
+    const counts = { ...this.#book().counts };
+    const phases = this.#actor.getSnapshot().context.phases;
+    const drainingAt = phases[0]?.at ?? this.#clock.now();
+    const stoppedAt = phases[phases.length - 1]?.at ?? this.#clock.now();
+    const rejected = this.#rejected + counts.rejected;
+    const settled = counts.completed + counts.failed + counts.cancelled + counts.timedOut + counts.deadlocked + counts.rejected;
+    this.#report = {
+      phases: phases.map(({ phase, at, cause }) => ({ phase, at, cause })),
       durationMs: stoppedAt - drainingAt,
       submitted: counts.submitted + this.#rejected,
       completed: counts.completed,
       failed: counts.failed,
       cancelled: counts.cancelled,
       timedOut: counts.timedOut,
-      rejected: this.#rejected,
+      deadlocked: counts.deadlocked,
+      rejected,
       lost: counts.submitted - settled,
     };
+    this.#actor.stop();
+    this.#events.complete();
+    for (const wake of this.#idleWaiters.splice(0)) wake();
+    this.#resolveShutdown?.(this.#report);
+    this.#shutdownPromise();
+    const signalled = phases.some((phase) => phase.cause === 'signal');
+    if (signalled && this.#options.shutdown.exitOnSignal) {
+      const exitCode = phases.some((phase) => phase.phase === 'terminating') ? 1 : 0;
+      this.#logger.info('exiting after a signal', { exitCode });
+      process.exit(exitCode);
+    }
   }
 
-  #isQuiescent(): boolean {
-    const { book, idleWorkers, workers } = this.#actor.getSnapshot().context;
-    return this.#buffer.length === 0 && book.size === 0 && idleWorkers.length === workers.length;
-  }
-
-  #wake(kind: 'idle' | 'quiescent'): void {
-    if (this.#buffer.length > 0) return;
-    const waiters = kind === 'idle' ? this.#idleWaiters : this.#quiescentWaiters;
-    if (waiters.length === 0) return;
-    if (kind === 'idle') this.#idleWaiters = [];
-    else this.#quiescentWaiters = [];
-    for (const wake of waiters) wake();
+  #wakeIdle(): void {
+    if (this.#buffer.length > 0 || this.#idleWaiters.length === 0) return;
+    for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   #prepare(
@@ -338,7 +417,7 @@ export class Engine {
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs === Infinity)) {
       fail(`${prefix}timeoutMs`, 'a positive finite number of milliseconds', timeoutMs);
     }
-    const retry = resolveRetryPolicy(options.retries);
+    const retry = resolveRetryPolicy(options.retries, `${prefix}retries`);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) fail(`${prefix}signal`, 'an AbortSignal', signal);
     const dependsOnOption = options.dependsOn;
@@ -370,7 +449,7 @@ export class Engine {
   #register(task: PreparedTask, graphHandles: ReadonlyMap<string, TaskHandle<unknown>> | undefined): TaskHandle<unknown> {
     const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', this.#hooks);
     this.#firstSubmittedAt ??= this.#clock.now();
-    if (!this.isAccepting) {
+    if (!this.#accepting) {
       this.#rejected++;
       const error = new MezanError('E_SHUTDOWN', `Task "${task.name}" was submitted after shutdown began`, { details: { taskId: task.id } });
       if (this.#events.observed) {
@@ -419,19 +498,26 @@ export class Engine {
     this.#flushScheduled = false;
     if (this.#buffer.length === 0) return;
     const submissions = this.#buffer;
+    const cancelled = this.#cancelledInBuffer;
     this.#buffer = [];
-    this.#actor.send({ type: 'task.submit', submissions });
+    this.#cancelledInBuffer = undefined;
+    this.#executor.send({ type: 'task.submit', submissions, cancelled });
   }
 
   #cancel(handle: TaskHandle<unknown>, reason: unknown): boolean {
     if (this.#live.get(handle.id) !== handle) return false;
-    // The task may still sit in this tick's buffer: the executor must know it before it can cancel it.
-    this.#flush();
     const error = new MezanError('E_CANCELLED', `Task "${handle.name}" was cancelled`, {
       cause: reason instanceof Error ? reason : undefined,
       details: { taskId: handle.id, reason },
     });
-    this.#actor.send({ type: 'task.cancel', taskId: handle.id, reason: error });
+    if (this.#buffer.length > 0 && !this.#book().has(handle.id)) {
+      // Still in this tick's buffer: it reaches the executor already cancelled, so nothing about it
+      // (its dependencies, a free worker) is ever looked at, and it settles now.
+      (this.#cancelledInBuffer ??= new Map()).set(handle.id, error);
+      this.#flush();
+      return true;
+    }
+    this.#executor.send({ type: 'task.cancel', taskId: handle.id, reason: error });
     return true;
   }
 
@@ -468,7 +554,44 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const logger = options.logger ?? createQuietLogger();
   if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') fail('logger', 'a winston logger', logger);
   if (options.onUnhandledError !== undefined) expectFunction('onUnhandledError', options.onUnhandledError);
-  return Object.freeze({ workers, clock, random, logger, maxBatch, onUnhandledError: options.onUnhandledError });
+  return Object.freeze({
+    workers,
+    clock,
+    random,
+    logger,
+    maxBatch,
+    onUnhandledError: options.onUnhandledError,
+    supervision: resolveSupervision(options.supervision),
+    shutdown: resolveShutdown(options.shutdown),
+  });
+}
+
+function resolveSupervision(options: EngineOptions['supervision']): ResolvedEngineOptions['supervision'] {
+  if (options === undefined) return ENGINE_DEFAULTS.supervision;
+  if (typeof options !== 'object' || options === null) fail('supervision', 'an object', options);
+  const maxRestarts = options.maxRestarts ?? ENGINE_DEFAULTS.supervision.maxRestarts;
+  expectNonNegativeInteger('supervision.maxRestarts', maxRestarts);
+  const withinMs = options.withinMs ?? ENGINE_DEFAULTS.supervision.withinMs;
+  expectNonNegativeNumber('supervision.withinMs', withinMs);
+  return Object.freeze({ maxRestarts, withinMs });
+}
+
+function resolveShutdown(options: EngineOptions['shutdown']): ResolvedEngineOptions['shutdown'] {
+  if (options === undefined) return ENGINE_DEFAULTS.shutdown;
+  if (typeof options !== 'object' || options === null) fail('shutdown', 'an object', options);
+  const graceMs = options.graceMs ?? ENGINE_DEFAULTS.shutdown.graceMs;
+  // A timer of more than 2^31 - 1 ms fires at once in Node: a finite, bounded grace is required.
+  if (typeof graceMs !== 'number' || !(graceMs >= 0 && graceMs <= MAX_TIMER_MS)) fail('shutdown.graceMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, graceMs);
+  const drain = options.drain ?? ENGINE_DEFAULTS.shutdown.drain;
+  expectOneOf('shutdown.drain', drain, ['run', 'cancel'] as const);
+  const signals = options.signals ?? ENGINE_DEFAULTS.shutdown.signals;
+  if (!Array.isArray(signals)) fail('shutdown.signals', 'an array of signal names', signals);
+  signals.forEach((signal, index) => {
+    if (typeof signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(signal)) fail(`shutdown.signals[${index}]`, "a signal name such as 'SIGTERM'", signal);
+  });
+  const exitOnSignal = options.exitOnSignal ?? ENGINE_DEFAULTS.shutdown.exitOnSignal;
+  if (typeof exitOnSignal !== 'boolean') fail('shutdown.exitOnSignal', 'a boolean', exitOnSignal);
+  return Object.freeze({ graceMs, drain, signals: Object.freeze([...signals]), exitOnSignal });
 }
 
 function randomBytes(random: RandomSource, size: number): Uint8Array {

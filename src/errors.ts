@@ -8,7 +8,11 @@ export type MezanErrorCode =
   | 'E_TIMEOUT'
   | 'E_DEPENDENCY_FAILED'
   | 'E_DEPENDENCY_CYCLE'
-  | 'E_SHUTDOWN';
+  | 'E_SHUTDOWN'
+  | 'E_RESOURCE_TIMEOUT'
+  | 'E_DEADLOCK'
+  | 'E_LOCK_ORDER'
+  | 'E_WORKER_CRASHED';
 
 /** Structured, machine-readable facts about an error (ids, attempts, the option at fault...). */
 export type MezanErrorDetails = Readonly<Record<string, unknown>>;

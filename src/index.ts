@@ -2,7 +2,7 @@
 
 // Engine
 export { createEngine, Engine } from './engine';
-export type { EngineOptions } from './engine-options';
+export type { EngineOptions, SupervisionOptions, ShutdownOptions, ShutdownRequestOptions, DrainMode } from './engine-options';
 export { ENGINE_DEFAULTS } from './engine-options';
 export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, ShutdownPhase } from './engine-snapshots';
 
@@ -31,4 +31,6 @@ export type { Logger } from './logger';
 // Machines, for drawing and inspection
 export { executorMachine } from '../machines/executor.machine';
 export { workerMachine } from '../machines/worker.machine';
+export { supervisorMachine } from '../machines/supervisor.machine';
+export { shutdownMachine } from '../machines/shutdown.machine';
 export type { WorkerStats } from '../machines/worker.machine';

@@ -8,32 +8,32 @@ import { expectFunction, expectNonNegativeInteger, expectNonNegativeNumber, expe
  * @throws {MezanError} `E_INVALID_OPTION` naming the field and the value received
  * @internal
  */
-export function resolveRetryPolicy(retries: number | RetryOptions | undefined): ResolvedRetryPolicy {
+export function resolveRetryPolicy(retries: number | RetryOptions | undefined, option = 'retries'): ResolvedRetryPolicy {
   if (retries === undefined) return NO_RETRIES;
   if (typeof retries === 'number') {
-    expectNonNegativeInteger('retries', retries);
+    expectNonNegativeInteger(option, retries);
     return retries === 0 ? NO_RETRIES : Object.freeze({ ...NO_RETRIES, max: retries });
   }
-  if (typeof retries !== 'object' || retries === null) fail('retries', 'a non-negative integer or a retry options object', retries);
+  if (typeof retries !== 'object' || retries === null) fail(option, 'a non-negative integer or a retry options object', retries);
   const max = retries.max ?? NO_RETRIES.max;
-  expectNonNegativeInteger('retries.max', max);
+  expectNonNegativeInteger(`${option}.max`, max);
   const delayMs = retries.delayMs ?? NO_RETRIES.delayMs;
-  expectNonNegativeNumber('retries.delayMs', delayMs);
+  expectNonNegativeNumber(`${option}.delayMs`, delayMs);
   const maxDelayMs = retries.maxDelayMs ?? NO_RETRIES.maxDelayMs;
   if (typeof maxDelayMs !== 'number' || Number.isNaN(maxDelayMs) || maxDelayMs < 0) {
-    fail('retries.maxDelayMs', 'a non-negative number', maxDelayMs);
+    fail(`${option}.maxDelayMs`, 'a non-negative number', maxDelayMs);
   }
   const backoff = retries.backoff ?? NO_RETRIES.backoff;
-  expectOneOf('retries.backoff', backoff, ['fixed', 'exponential'] as const);
-  const jitter = resolveJitter(retries.jitter);
-  if (retries.retryIf !== undefined) expectFunction('retries.retryIf', retries.retryIf);
+  expectOneOf(`${option}.backoff`, backoff, ['fixed', 'exponential'] as const);
+  const jitter = resolveJitter(retries.jitter, `${option}.jitter`);
+  if (retries.retryIf !== undefined) expectFunction(`${option}.retryIf`, retries.retryIf);
   return Object.freeze({ max, delayMs, backoff, maxDelayMs, jitter, retryIf: retries.retryIf });
 }
 
-function resolveJitter(jitter: boolean | number | undefined): number {
+function resolveJitter(jitter: boolean | number | undefined, option: string): number {
   if (jitter === undefined || jitter === false) return 0;
   if (jitter === true) return 1;
-  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) fail('retries.jitter', 'a boolean or a number in [0, 1]', jitter);
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) fail(option, 'a boolean or a number in [0, 1]', jitter);
   return jitter;
 }
 

@@ -51,11 +51,17 @@ export interface TaskCounts {
   failed: number;
   cancelled: number;
   timedOut: number;
+  deadlocked: number;
+  /** Queued tasks the engine refused after escalating (submissions refused after shutdown are counted by the engine). */
+  rejected: number;
   waiting: number;
   queued: number;
   delayed: number;
   dispatched: number;
 }
+
+/** Failures the engine itself decides; they keep their code instead of becoming `E_TASK_FAILED`. */
+const ENGINE_FAILURE_CODES: ReadonlySet<string> = new Set(['E_WORKER_CRASHED', 'E_DEADLOCK']);
 
 const runsBefore = (a: TaskEntry, b: TaskEntry): boolean =>
   a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
@@ -74,6 +80,8 @@ export class TaskBook {
     failed: 0,
     cancelled: 0,
     timedOut: 0,
+    deadlocked: 0,
+    rejected: 0,
     waiting: 0,
     queued: 0,
     delayed: 0,
@@ -114,8 +122,11 @@ export class TaskBook {
     return this.#entries.has(taskId);
   }
 
-  /** Records new tasks: each waits for its dependencies or joins the ready queue. */
-  admit(submissions: readonly TaskSubmission[]): void {
+  /**
+   * Records new tasks: each waits for its dependencies or joins the ready queue. Those in
+   * `cancelled` were cancelled before they arrived: they settle `cancelled` at once.
+   */
+  admit(submissions: readonly TaskSubmission[], cancelled?: ReadonlyMap<string, MezanError>): void {
     const now = this.#now();
     this.firstSubmittedAt ??= now;
     for (const submission of submissions) {
@@ -138,6 +149,11 @@ export class TaskBook {
       this.counts.submitted++;
       this.#entries.set(entry.id, entry);
       this.counts.waiting++;
+      const cancelReason = cancelled?.get(entry.id);
+      if (cancelReason !== undefined) {
+        this.#settle(entry, 'cancelled', undefined, cancelReason, undefined, undefined, now);
+        continue;
+      }
       let failedDependency: { id: string; status: string } | undefined;
       for (const dependency of submission.dependsOn) {
         const live = this.#entries.get(dependency.id);
@@ -213,6 +229,49 @@ export class TaskBook {
     }
   }
 
+  /**
+   * Cancels every task not on a worker (waiting, queued, or between retries) with `reason`.
+   * @returns the ids of the tasks that were between retries, whose timers can go
+   */
+  cancelPending(reason: MezanError, status: 'cancelled' | 'rejected' = 'cancelled'): string[] {
+    const delayed: string[] = [];
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.state === 'dispatched' || entry.state === 'done') continue;
+      if (entry.state === 'delayed') delayed.push(entry.id);
+      if (entry.state === 'queued') this.#ready.remove(entry);
+      this.#settle(entry, status, undefined, reason, undefined, undefined, this.#now());
+    }
+    return delayed;
+  }
+
+  /** Every task on a worker, with its worker. */
+  dispatched(): Array<{ readonly taskId: string; readonly workerId: string }> {
+    const found: Array<{ taskId: string; workerId: string }> = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.state === 'dispatched') found.push({ taskId: entry.id, workerId: entry.workerId! });
+    }
+    return found;
+  }
+
+  /**
+   * Fails the attempts on a worker that is gone (crashed) with `error`; their retry policies apply.
+   * @returns the retries to schedule
+   */
+  failWorker(workerId: string, error: MezanError): RetryPlan[] {
+    const plans: RetryPlan[] = [];
+    const now = this.#now();
+    for (const { taskId, workerId: holder } of this.dispatched()) {
+      if (holder !== workerId) continue;
+      const entry = this.#entries.get(taskId)!;
+      const plan = this.applyOutcome(
+        { kind: 'failed', taskId, attempt: entry.attempt, value: undefined, error, started: true, startedAt: now, endedAt: now },
+        workerId,
+      );
+      if (plan !== undefined) plans.push(plan);
+    }
+    return plans;
+  }
+
   /** Puts a task whose retry delay has passed back on the ready queue. */
   requeue(taskId: string): void {
     const entry = this.#entries.get(taskId);
@@ -235,11 +294,14 @@ export class TaskBook {
       this.#logger.error('retryIf threw; not retrying', { taskId: entry.id, error: retryIfError });
     }
     if (!retry) {
-      const failure = taskFailedError(entry.id, entry.name, entry.attempt, error);
-      this.#settle(entry, 'failed', undefined, failure, workerId, durationMs, at);
+      // A crash or a deadlock is the engine's verdict, not the function's: its code is kept.
+      const verdict = error instanceof MezanError && ENGINE_FAILURE_CODES.has(error.code) ? error : undefined;
+      const failure = verdict ?? taskFailedError(entry.id, entry.name, entry.attempt, error);
+      this.#settle(entry, verdict?.code === 'E_DEADLOCK' ? 'deadlock' : 'failed', undefined, failure, workerId, durationMs, at);
       return undefined;
     }
     const delayMs = retryDelay(entry.retry, entry.attempt, this.#random);
+    const code = error instanceof MezanError && ENGINE_FAILURE_CODES.has(error.code) ? error.code : 'E_TASK_FAILED';
     if (this.#debug) this.#logger.debug('task retrying', { taskId: entry.id, taskName: entry.name, attempt: entry.attempt, workerId, delayMs });
     if (this.#sink.active) {
       this.#sink.publish({
@@ -250,7 +312,7 @@ export class TaskBook {
         attempt: entry.attempt,
         workerId,
         delayMs,
-        code: 'E_TASK_FAILED',
+        code,
         error,
       });
     }
@@ -331,7 +393,11 @@ export class TaskBook {
       case 'timeout':
         this.counts.timedOut++;
         break;
+      case 'deadlock':
+        this.counts.deadlocked++;
+        break;
       case 'rejected':
+        this.counts.rejected++;
         break;
     }
     if (this.#sink.active) this.#publishSettled(entry, status, error, workerId, durationMs, at);
@@ -364,12 +430,16 @@ export class TaskBook {
         this.#sink.publish({ ...base, type: 'task.failed', workerId, durationMs, code: error!.code, error: error!.cause ?? error });
         return;
       case 'cancelled':
-        this.#sink.publish({ ...base, type: 'task.cancelled', workerId, code: 'E_CANCELLED' });
+        this.#sink.publish({ ...base, type: 'task.cancelled', workerId, code: error?.code === 'E_SHUTDOWN' ? 'E_SHUTDOWN' : 'E_CANCELLED' });
+        return;
+      case 'deadlock':
+        this.#sink.publish({ ...base, type: 'task.deadlock', workerId, code: 'E_DEADLOCK' });
         return;
       case 'timeout':
         this.#sink.publish({ ...base, type: 'task.timeout', workerId: workerId!, durationMs: durationMs ?? 0, code: 'E_TIMEOUT' });
         return;
       case 'rejected':
+        this.#sink.publish({ ...base, type: 'task.rejected', code: 'E_SHUTDOWN' });
         return;
     }
   }

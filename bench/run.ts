@@ -1,0 +1,31 @@
+// `npm run bench`: mezan against p-queue on throughput, then mezan's memory with a deep queue and
+// after a long stream. Figures are measured and printed, never asserted: the exit code is 0 unless
+// something crashed. Flags: --quick (smaller sizes, a smoke test), --json (machine-readable output).
+import { performance } from 'node:perf_hooks';
+import { parseBenchArgs } from './bench-config';
+import { runMemoryBench } from './memory.bench';
+import { describeEnvironment, formatReport, type BenchResults } from './report';
+import { runThroughputBench } from './throughput.bench';
+
+async function main(): Promise<void> {
+  const config = parseBenchArgs(process.argv.slice(2));
+  // Progress goes to stderr so that stdout holds only the report (or the JSON).
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (typeof global.gc !== 'function') log('note: node was started without --expose-gc; throughput runs will not collect garbage between runs');
+  const start = performance.now();
+  const throughput = await runThroughputBench(config.throughput, log);
+  const memory = await runMemoryBench(config.memory, log);
+  const results: BenchResults = {
+    quick: config.quick,
+    environment: describeEnvironment(),
+    totalMs: performance.now() - start,
+    throughput,
+    memory,
+  };
+  process.stdout.write(config.json ? `${JSON.stringify(results, null, 2)}\n` : `\n${formatReport(results)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
