@@ -1,12 +1,16 @@
 import { fromCallback } from 'xstate';
 import { MezanError } from '../src/errors';
 import type { RunOrder, RunOutcome, RunOutcomeKind, TaskAbortEvent } from '../src/internal/task-protocol';
-import { TaskRunContext, type RunEnvironment } from './task-run-context';
+import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
+import type { TaskVictimEvent } from '../src/internal/task-services';
+import { TaskRunContext, type RunEnvironment, type RunnerHost } from './task-run-context';
 
 /** What the runner receives from its worker: attempts to run, and aborts. @internal */
 export type RunnerEvent =
   | { readonly type: 'run'; readonly orders: readonly RunOrder[] }
   | TaskAbortEvent
+  | TaskVictimEvent
+  | ResourceReplyEvent
   | { readonly type: 'runner.crash' };
 
 /** Where a runner is: nothing to do, running functions, or waiting for an aborted function to return. @internal */
@@ -35,6 +39,8 @@ interface Attempt {
   timer: unknown;
   /** Set once the attempt's outcome is reported: a timeout or cancel reports before the function returns. */
   reported: boolean;
+  /** Set when the supervisor chose this attempt as a deadlock victim: its failure is a deadlock. */
+  victim: MezanError | undefined;
 }
 
 /**
@@ -44,7 +50,7 @@ interface Attempt {
  * gathered until the batch ends, so that a batch of instant tasks costs one message, not one each.
  */
 class TaskRunner {
-  readonly #environment: RunEnvironment;
+  readonly #environment: RunnerHost;
   readonly #sendBack: (event: RunnerReportEvent) => void;
   #pending: RunOrder[] = [];
   #next = 0;
@@ -61,6 +67,7 @@ class TaskRunner {
   #flushTimer: unknown = undefined;
   readonly #flushPending = (): void => {
     this.#flushTimer = undefined;
+    if (this.#current !== undefined) this.#handBackUnstarted();
     if (this.#outcomes.length > 0) this.#flush(this.#state());
   };
   #lastReported: RunnerState = 'idle';
@@ -71,7 +78,7 @@ class TaskRunner {
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
 
-  constructor(environment: RunEnvironment, sendBack: (event: RunnerReportEvent) => void) {
+  constructor(environment: RunnerHost, sendBack: (event: RunnerReportEvent) => void) {
     this.#environment = environment;
     this.#debug = environment.logger.isLevelEnabled('debug');
     this.#sendBack = sendBack;
@@ -89,8 +96,33 @@ class TaskRunner {
       }
     } else if (event.type === 'task.abort') {
       this.#abort(event.taskId, event.reason);
-    } else {
+    } else if (event.type === 'task.victim') {
+      this.#victimize(event);
+    } else if (event.type === 'runner.crash') {
       this.stop('E_WORKER_CRASHED');
+    } else {
+      this.#routeReply(event);
+    }
+  }
+
+  #victimize(event: TaskVictimEvent): void {
+    const current = this.#current;
+    if (current === undefined || current.order.taskId !== event.taskId || current.reported) return;
+    // Its waits fail and its leases go back now; its function decides what to make of it, and its
+    // outcome, a failure, goes through its retry policy.
+    current.context.waits?.victimize(event.error);
+    current.victim = event.error;
+    current.context.abort(event.error);
+  }
+
+  #routeReply(reply: ResourceReplyEvent): void {
+    const waits = this.#current?.context.waits;
+    if (waits !== undefined && waits.owns(reply.requestId)) {
+      waits.onReply(reply);
+    } else if (reply.type === 'resource.granted') {
+      // For an attempt that is over: its units go straight back.
+      const pool = this.#environment.services.resources.get(reply.resource);
+      pool?.ref.send({ type: 'resource.release', leaseId: reply.leaseId, at: this.#environment.clock.now() });
     }
   }
 
@@ -117,24 +149,30 @@ class TaskRunner {
       if (this.#stopped) return;
       const attempt = this.#start(this.#pending[this.#next++]!);
       let result: unknown;
+      // Current while its function runs, even synchronously: a pool may answer its first
+      // `acquire` before the function returns.
+      this.#current = attempt;
       try {
-        result = attempt.order.fn(attempt.context);
+        const { fn, resources } = attempt.order;
+        result = resources === undefined ? fn(attempt.context) : attempt.context.acquireDeclared(resources).then(() => fn(attempt.context));
       } catch (error) {
+        this.#current = undefined;
         this.#finish(attempt, 'failed', undefined, error);
         continue;
       }
       if (isPromiseLike(result)) {
-        this.#current = attempt;
         this.#driving = false;
-        // Outcomes gathered so far must not wait for this function if it turns out slow: they go
-        // out at the next turn of the clock, unless the batch ends first (then this is cleared).
-        if (this.#outcomes.length > 0 && this.#flushTimer === undefined) {
+        // If this function turns out slow, neither the outcomes gathered so far nor the orders
+        // behind it should wait for it: at the next turn of the clock the outcomes go out and the
+        // orders go back to the executor for an idle worker. A batch that ends first clears this.
+        if ((this.#outcomes.length > 0 || this.#next < this.#pending.length) && this.#flushTimer === undefined) {
           this.#flushTimer = this.#environment.clock.setTimeout(this.#flushPending, 0);
         }
         // A foreign thenable is adopted by a native promise, so a `then` that throws becomes a failure.
         (result instanceof Promise ? result : Promise.resolve(result)).then(this.#onFulfilled, this.#onRejected);
         return;
       }
+      this.#current = undefined;
       this.#finish(attempt, 'completed', result, undefined);
     }
     this.#driving = false;
@@ -156,6 +194,7 @@ class TaskRunner {
       startedAt: clock.now(),
       timer: undefined,
       reported: false,
+      victim: undefined,
     };
     if (order.timeoutMs !== undefined) {
       attempt.timer = clock.setTimeout(() => this.#onTimeout(attempt), order.timeoutMs);
@@ -207,6 +246,7 @@ class TaskRunner {
     });
     attempt.context.abort(reason);
     this.#record(attempt, 'timeout', undefined, reason, this.#environment.clock.now());
+    this.#handBackUnstarted();
     this.#flush('aborting');
   }
 
@@ -219,6 +259,7 @@ class TaskRunner {
       current.timer = undefined;
       current.context.abort(reason);
       this.#record(current, 'cancelled', undefined, reason, this.#environment.clock.now());
+      this.#handBackUnstarted();
       this.#flush('aborting');
       return;
     }
@@ -234,8 +275,24 @@ class TaskRunner {
     }
   }
 
+  /**
+   * The current function was aborted but may never return: the orders waiting behind it go back to
+   * the executor, which can give them to a free worker, instead of waiting on this one.
+   */
+  #handBackUnstarted(): void {
+    const now = this.#environment.clock.now();
+    for (let index = this.#next; index < this.#pending.length; index++) {
+      const order = this.#pending[index]!;
+      this.#outcomes.push({ kind: 'requeue', taskId: order.taskId, attempt: order.attempt, value: undefined, error: undefined, started: false, startedAt: now, endedAt: now });
+    }
+    this.#pending.length = this.#next;
+  }
+
   #record(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown, endedAt: number): void {
     const { order } = attempt;
+    // Whatever the victim's function threw, the attempt failed because of the deadlock.
+    if (kind === 'failed' && attempt.victim !== undefined) error = attempt.victim;
+    attempt.context.waits?.end(error);
     this.#outcomes.push({ kind, taskId: order.taskId, attempt: order.attempt, value, error, started: true, startedAt: attempt.startedAt, endedAt });
   }
 
@@ -267,8 +324,8 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  *
  * @internal
  */
-export const runTaskLogic = fromCallback<RunnerEvent, RunnerInput>(({ input, receive, sendBack }) => {
-  const runner = new TaskRunner(input, sendBack as (event: RunnerReportEvent) => void);
+export const runTaskLogic = fromCallback<RunnerEvent, RunnerInput>(({ input, receive, sendBack, self }) => {
+  const runner = new TaskRunner({ ...input, self }, sendBack as (event: RunnerReportEvent) => void);
   receive((event) => runner.receive(event));
   return () => runner.stop();
 });

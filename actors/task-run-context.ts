@@ -1,9 +1,13 @@
+import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../src/clock';
+import type { TaskServices } from '../src/internal/task-services';
+import type { TaskHandle } from '../src/task-handle';
+import { AttemptWaits } from './attempt-waits';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
 import { expectFiniteNumber, fail } from '../src/internal/validate';
 import type { RunOrder } from '../src/internal/task-protocol';
-import type { TaskContext } from '../src/task-options';
+import type { AcquireOptions, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
 
 /** What every context of one worker shares. @internal */
 export interface RunEnvironment {
@@ -11,6 +15,12 @@ export interface RunEnvironment {
   readonly clock: Clock;
   readonly sink: EventSink;
   readonly logger: Logger;
+  readonly services: TaskServices;
+}
+
+/** A {@link RunEnvironment} with the runner's own ref, which pools answer. @internal */
+export interface RunnerHost extends RunEnvironment {
+  readonly self: AnyActorRef;
 }
 
 /**
@@ -23,11 +33,12 @@ export class TaskRunContext implements TaskContext {
   readonly id: string;
   readonly name: string;
   readonly attempt: number;
-  readonly #environment: RunEnvironment;
+  readonly #environment: RunnerHost;
   #controller: AbortController | undefined = undefined;
   #logger: Logger | undefined = undefined;
+  #waits: AttemptWaits | undefined = undefined;
 
-  constructor(order: RunOrder, environment: RunEnvironment) {
+  constructor(order: RunOrder, environment: RunnerHost) {
     this.id = order.taskId;
     this.name = order.name;
     this.attempt = order.attempt;
@@ -74,6 +85,32 @@ export class TaskRunContext implements TaskContext {
       }, ms);
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  acquire(resource: string, options?: AcquireOptions): Promise<Lease> {
+    return this.#ensureWaits().acquire(resource, options);
+  }
+
+  /** Takes every declared resource, in order, before the function runs. */
+  async acquireDeclared(resources: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    for (const [resource, units] of resources) await this.acquire(resource, { units });
+  }
+
+  submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> {
+    return this.#environment.services.submitChild(this.id, fn as TaskFunction, options) as TaskHandle<T>;
+  }
+
+  await<T>(handle: TaskHandle<T>): Promise<T> {
+    return this.#ensureWaits().await(handle);
+  }
+
+  /** The attempt's waits, once it has acquired or awaited anything. */
+  get waits(): AttemptWaits | undefined {
+    return this.#waits;
+  }
+
+  #ensureWaits(): AttemptWaits {
+    return (this.#waits ??= new AttemptWaits(this.#environment, this.id, this.attempt));
   }
 
   /** Aborts this attempt's signal with `reason`. */

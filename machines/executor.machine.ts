@@ -7,6 +7,7 @@ import type { RandomSource } from '../src/random';
 import type { EventSink } from '../src/internal/event-sink';
 import { TaskBook } from '../src/internal/task-book';
 import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
+import type { TaskServices, TaskVictimEvent } from '../src/internal/task-services';
 import { workerMachine, type WorkerInput } from './worker.machine';
 
 /** The executor's input. @internal */
@@ -18,6 +19,8 @@ export interface ExecutorInput {
   readonly random: RandomSource;
   readonly logger: Logger;
   readonly sink: EventSink;
+  /** What running tasks can reach: resource pools, the supervisor, nested submission. */
+  readonly services: TaskServices;
 }
 
 /** One worker as the executor tracks it. @internal */
@@ -39,6 +42,8 @@ export interface ExecutorContext {
   readonly workers: WorkerSlot[];
   readonly workersById: Map<string, WorkerSlot>;
   readonly workerInput: Omit<WorkerInput, 'workerId' | 'logger'> & { readonly logger: Logger };
+  /** Tasks a crashed worker took down, until the supervisor is told. */
+  readonly lostOnCrash: Map<string, readonly string[]>;
   /** How many compensation workers were ever added: names them. */
   readonly extrasAdded: number;
   readonly idleWorkers: WorkerSlot[];
@@ -63,6 +68,8 @@ export type ExecutorEvent =
   | { readonly type: 'executor.abort-running'; readonly reason: MezanError }
   /** Asks for `executor.quiescent` to the parent if nothing is left to do. */
   | { readonly type: 'executor.probe' }
+  /** The supervisor chose this task as a deadlock victim. */
+  | TaskVictimEvent
   /** Fault injection: makes a worker crash. */
   | { readonly type: 'worker.crash'; readonly workerId: string }
   /** Restarts a crashed worker (the supervisor's decision). */
@@ -77,7 +84,8 @@ export type ExecutorEmitted = { readonly type: 'idle' } | { readonly type: 'quie
 /** What the executor tells its parent, the supervisor. @internal */
 export type ExecutorNotice =
   | { readonly type: 'executor.quiescent' }
-  | { readonly type: 'worker.crashed'; readonly workerId: string }
+  /** A worker crashed; `taskIds` were on it (their attempts failed with `E_WORKER_CRASHED`). */
+  | { readonly type: 'worker.crashed'; readonly workerId: string; readonly taskIds: readonly string[] }
   | { readonly type: 'worker.retired'; readonly workerId: string };
 
 const RUN_MS_SMOOTHING = 0.2;
@@ -179,6 +187,11 @@ export const executorMachine = setup({
         context.workersById.get(workerId)?.ref.send({ type: 'task.abort', taskId, reason: event.reason });
       }
     },
+    forwardVictim: ({ context, event }) => {
+      if (event.type !== 'task.victim') return;
+      const workerId = context.book.describe(event.taskId)?.workerId;
+      if (workerId !== undefined) context.workersById.get(workerId)?.ref.send(event);
+    },
     crashWorker: ({ context, event }) => {
       if (event.type !== 'worker.crash') return;
       context.workersById.get(event.workerId)?.ref.send({ type: 'worker.crash' });
@@ -192,9 +205,16 @@ export const executorMachine = setup({
       const index = context.idleWorkers.indexOf(slot);
       if (index >= 0) context.idleWorkers.splice(index, 1);
       const error = new MezanError('E_WORKER_CRASHED', `Worker ${slot.id} crashed`, { details: { workerId: slot.id } });
-      for (const retry of context.book.failWorker(slot.id, error)) scheduleRetry(context, retry.taskId, retry.delayMs);
+      const { plans, taskIds } = context.book.failWorker(slot.id, error);
+      for (const retry of plans) scheduleRetry(context, retry.taskId, retry.delayMs);
+      context.lostOnCrash.set(slot.id, taskIds);
     },
-    notifyCrash: sendParent(({ event }): ExecutorNotice => ({ type: 'worker.crashed', workerId: workerIdOf(event) })),
+    notifyCrash: sendParent(({ context, event }): ExecutorNotice => {
+      const workerId = workerIdOf(event);
+      const taskIds = context.lostOnCrash.get(workerId) ?? [];
+      context.lostOnCrash.delete(workerId);
+      return { type: 'worker.crashed', workerId, taskIds };
+    }),
     restartWorker: assign(({ context, event, spawn }) => {
       if (event.type !== 'worker.restart') return {};
       const slot = context.workersById.get(event.workerId);
@@ -249,7 +269,7 @@ export const executorMachine = setup({
 }).createMachine({
   id: 'executor',
   context: ({ input, spawn, self }) => {
-    const workerInput = { clock: input.clock, sink: input.sink, logger: input.logger };
+    const workerInput = { clock: input.clock, sink: input.sink, logger: input.logger, services: input.services };
     const workers: WorkerSlot[] = [];
     for (let index = 1; index <= input.workerCount; index++) {
       const id = `worker-${index}`;
@@ -258,6 +278,7 @@ export const executorMachine = setup({
     }
     return {
       workerInput,
+      lostOnCrash: new Map(),
       extrasAdded: 0,
       book: new TaskBook({ sink: input.sink, random: input.random, now: () => input.clock.now(), logger: input.logger.child({ actor: self.id }) }),
       workers,
@@ -275,6 +296,7 @@ export const executorMachine = setup({
   initial: 'idle',
   on: {
     'worker.crash': { actions: 'crashWorker' },
+    'task.victim': { actions: 'forwardVictim' },
     'xstate.done.actor.*': { actions: ['failCrashedWorker', 'notifyCrash', 'dispatchReadyTasks', 'emitQuiescentIfSo'] },
     'worker.restart': { actions: ['restartWorker', 'dispatchReadyTasks', 'emitQuiescentIfSo'] },
     'worker.add-extra': { actions: ['addExtraWorker', 'dispatchReadyTasks'] },

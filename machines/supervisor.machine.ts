@@ -1,11 +1,21 @@
-import { assign, enqueueActions, sendTo, setup, type ActorRefFrom } from 'xstate';
+import { assign, enqueueActions, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import { processSignalsLogic, type SignalReceivedEvent } from '../actors/process-signals.actor';
+import { timerLogic } from '../actors/timer.actor';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
 import type { EventSink } from '../src/internal/event-sink';
+import type { DeadlockPolicy } from '../src/internal/deadlock-policy';
+import { refreshAwaitedTasks, resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/internal/deadlock-resolver';
+import { LearnedLockOrder } from '../src/internal/lock-order';
+import type { ResourceGraphEvent } from '../src/internal/resource-protocol';
+import type { LockOrderMode, ResourceDescriptor, RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
+import { WaitForGraph, type DeadlockAnalysis } from '../src/internal/wait-for-graph';
+import type { TaskFunction, TaskOptions } from '../src/task-options';
+import type { TaskHandle } from '../src/task-handle';
 import { executorMachine, type ExecutorNotice } from './executor.machine';
+import { resourceMachine } from './resource.machine';
 import { shutdownMachine, type ShutdownDrain, type ShutdownPhaseEvent, type ShutdownRequestEvent } from './shutdown.machine';
 
 /** How crashed workers are restarted: at most `maxRestarts` within any `withinMs` window. */
@@ -28,6 +38,20 @@ export interface SupervisorInput {
     readonly drain: ShutdownDrain;
     readonly signals: readonly NodeJS.Signals[];
   };
+  readonly resources: ReadonlyArray<{ readonly name: string; readonly capacity: number; readonly rank: number | undefined }>;
+  readonly deadlock: DeadlockSettings;
+  readonly lockOrder: LockOrderMode;
+  /** Submits a child task through the engine (nested submission). */
+  readonly submitChild: (parentId: string, fn: TaskFunction, options: TaskOptions | undefined) => TaskHandle<unknown>;
+}
+
+/** Deadlock detection and resolution, resolved from the engine's options. @internal */
+export interface DeadlockSettings {
+  /** When to look: at once when a task blocks, after an optimistic delay, or never. */
+  readonly detect: 'immediate' | 'off' | { readonly afterMs: number };
+  readonly policy: DeadlockPolicy;
+  /** The most compensation workers at once; 0 turns compensation off. */
+  readonly maxExtraWorkers: number;
 }
 
 /** A phase of shutdown the supervisor entered, stamped with clock time. */
@@ -52,6 +76,28 @@ export interface SupervisorContext {
   /** The phase shutdown is in, or `running`. */
   readonly phase: 'running' | RecordedPhase['phase'];
   readonly escalated: boolean;
+  /** The pools, by name. */
+  readonly resources: ReadonlyMap<string, ResourceDescriptor>;
+  readonly timers: ActorRefFrom<typeof timerLogic>;
+  readonly deadlock: DeadlockSettings;
+  /** The supervisor's own wait-for graph: private, mutated only by its own actions. */
+  readonly graph: WaitForGraph;
+  readonly learnedOrder: LearnedLockOrder;
+  /** Units held, by pool and task (`pool\u0000task`), to tell acquisitions from releases. */
+  readonly holds: Map<string, number>;
+  /** Tasks holding a worker slot while they wait (the graph's `@workers` holders). */
+  readonly blockedOnWorker: Set<string>;
+  /** How many waits each awaited task has. */
+  readonly awaited: Map<string, number>;
+  /** Victims whose end has not been seen yet: a deadlock is not resolved twice. */
+  readonly pendingVictims: Set<string>;
+  readonly extraWorkers: { count: number };
+  /** Whether a delayed (`afterMs`) check is pending. */
+  readonly checkPending: { value: boolean };
+  /** The deadlocks found so far (the last 100), newest last. */
+  readonly deadlocks: DeadlockReport[];
+  /** The result of the last explicit check (`engine.detectDeadlocks()`). */
+  readonly lastCheck: { analysis: DeadlockAnalysis | undefined };
 }
 
 /** Events the supervisor accepts. @internal */
@@ -59,7 +105,11 @@ export type SupervisorEvent =
   | ShutdownRequestEvent
   | SignalReceivedEvent
   | ShutdownPhaseEvent
-  | ExecutorNotice;
+  | ExecutorNotice
+  | ResourceGraphEvent
+  | RunnerGraphNotice
+  /** Runs a detection now: `resolve` false only reports (into `lastCheck`). */
+  | { readonly type: 'deadlock.check'; readonly resolve: boolean };
 
 /** What the supervisor emits to the engine. @internal */
 export type SupervisorEmitted =
@@ -67,6 +117,80 @@ export type SupervisorEmitted =
   | { readonly type: 'escalated' };
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
+const MAX_REPORTS = 100;
+
+function describeFrom(context: SupervisorContext): (taskId: string) => TaskFacts | undefined {
+  const book = context.executor.getSnapshot().context.book;
+  return (taskId) => book.describe(taskId);
+}
+
+function unitsHeldBy(context: SupervisorContext, taskId: string): number {
+  let units = 0;
+  for (const edge of context.graph.snapshot().edges) {
+    if (edge.kind === 'holds' && edge.to === taskId && edge.from !== WORKER_SLOTS) units += edge.units;
+  }
+  return units;
+}
+
+/** Brings awaited-but-not-blocked tasks up to date in the graph, then runs the detection asked for. */
+function analyze(context: SupervisorContext, from: string | undefined): DeadlockAnalysis {
+  refreshAwaitedTasks(context.graph, context.awaited.keys(), context.blockedOnWorker, describeFrom(context));
+  return from === undefined ? context.graph.detect() : context.graph.detectFrom(from);
+}
+
+/** Resolves a deadlock found by {@link analyze}: a victim or a compensation worker, and the events. */
+function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
+  if (analysis.deadlocked.length === 0) return;
+  const now = context.clock.now();
+  const resolution = resolveDeadlock(
+    analysis,
+    { policy: context.deadlock.policy, maxExtraWorkers: context.deadlock.maxExtraWorkers },
+    {
+      now,
+      extraWorkers: context.extraWorkers.count,
+      blockedOnWorker: context.blockedOnWorker,
+      pendingVictims: context.pendingVictims,
+      unitsHeld: (taskId) => unitsHeldBy(context, taskId),
+      describe: describeFrom(context),
+    },
+  );
+  if (resolution.kind === 'wait') return;
+  const { report } = resolution;
+  context.deadlocks.push(report);
+  if (context.deadlocks.length > MAX_REPORTS) context.deadlocks.shift();
+  context.logger.warn('deadlock detected', { cycle: report.cycle, deadlocked: report.deadlocked, resolution: report.resolution, victim: report.victim });
+  if (context.sink.active) context.sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
+  if (resolution.kind === 'compensation') {
+    context.extraWorkers.count++;
+    context.graph.setCapacity(WORKER_SLOTS, slotCapacity(context) + 1);
+    context.executor.send({ type: 'worker.add-extra' });
+  } else {
+    context.pendingVictims.add(report.victim!);
+    context.executor.send({ type: 'task.victim', taskId: report.victim!, error: resolution.error });
+  }
+  if (context.sink.active) {
+    context.sink.publish({ type: 'deadlock.resolved', at: now, resolution: report.resolution!, victim: report.victim, policy: report.policy, cycle: report.cycle });
+  }
+}
+
+function slotCapacity(context: SupervisorContext): number {
+  const node = context.graph.snapshot().nodes.find((candidate) => candidate.id === WORKER_SLOTS);
+  return node !== undefined && node.kind === 'resource' ? node.capacity : 0;
+}
+
+/** A task just blocked: look now, or schedule a look after the optimistic delay. */
+function onBlocked(context: SupervisorContext, taskId: string): void {
+  const { detect } = context.deadlock;
+  if (detect === 'off') return;
+  if (detect === 'immediate') {
+    resolve(context, analyze(context, taskId));
+    return;
+  }
+  if (context.checkPending.value) return;
+  context.checkPending.value = true;
+  const check: SupervisorEvent = { type: 'deadlock.check', resolve: true };
+  context.timers.send({ type: 'timer.set', key: 'deadlock.check', delayMs: detect.afterMs, event: check });
+}
 
 /**
  * The root of an engine's actor system. It owns the executor (and through it the workers) and the
@@ -84,8 +208,114 @@ export const supervisorMachine = setup({
     executor: executorMachine,
     shutdown: shutdownMachine,
     processSignals: processSignalsLogic,
+    resource: resourceMachine,
+    timers: timerLogic,
   },
   actions: {
+    /** A pool changed what a task holds or waits for: mirror it, publish it, and look for a deadlock if it blocked. */
+    applyPoolChange: ({ context, event }) => {
+      if (event.type !== 'graph.holds' && event.type !== 'graph.requests') return;
+      const { graph, sink, clock } = context;
+      const now = clock.now();
+      if (event.type === 'graph.requests') {
+        graph.setRequest(event.taskId, event.resource, event.units);
+        if (event.units > 0) {
+          if (sink.active) sink.publish({ type: 'resource.waiting', at: now, taskId: event.taskId, resource: event.resource, units: event.units });
+          onBlocked(context, event.taskId);
+        }
+        return;
+      }
+      const key = `${event.resource}\u0000${event.taskId}`;
+      const before = context.holds.get(key) ?? 0;
+      if (event.units === 0) context.holds.delete(key);
+      else context.holds.set(key, event.units);
+      graph.setHold(event.taskId, event.resource, event.units);
+      if (sink.active && event.units !== before) {
+        const type = event.units > before ? 'resource.acquired' : 'resource.released';
+        sink.publish({ type, at: now, taskId: event.taskId, resource: event.resource, units: event.units });
+      }
+    },
+    /** A runner told of a wait: a slot held while waiting, an await begun or ended, an attempt over, or lock order. */
+    applyRunnerNotice: ({ context, event }) => {
+      const { graph, sink, clock } = context;
+      switch (event.type) {
+        case 'graph.blocking':
+          if (!context.blockedOnWorker.has(event.taskId)) {
+            context.blockedOnWorker.add(event.taskId);
+            graph.setRequest(event.taskId, WORKER_SLOTS, 0);
+            graph.setHold(event.taskId, WORKER_SLOTS, 1);
+          }
+          return;
+        case 'graph.await': {
+          const count = context.awaited.get(event.awaited) ?? 0;
+          if (event.active) {
+            context.awaited.set(event.awaited, count + 1);
+            graph.addAwait(event.taskId, event.awaited);
+            onBlocked(context, event.taskId);
+          } else {
+            graph.removeAwait(event.taskId, event.awaited);
+            if (count > 1) context.awaited.set(event.awaited, count - 1);
+            else {
+              context.awaited.delete(event.awaited);
+              // No longer awaited: the slot it was seen to ask for is nobody's concern now.
+              if (!context.blockedOnWorker.has(event.awaited) && graph.hasTask(event.awaited)) graph.setRequest(event.awaited, WORKER_SLOTS, 0);
+            }
+          }
+          return;
+        }
+        case 'graph.attempt-ended':
+          context.blockedOnWorker.delete(event.taskId);
+          context.pendingVictims.delete(event.taskId);
+          graph.setHold(event.taskId, WORKER_SLOTS, 0);
+          if (!context.awaited.has(event.taskId)) graph.removeTask(event.taskId);
+          return;
+        case 'lockorder.acquiring':
+          for (const inversion of context.learnedOrder.record(event.taskId, event.resource, event.holding)) {
+            context.logger.warn('lock order inversion: a potential deadlock', { cycle: inversion.cycle, tasks: inversion.tasks });
+            if (sink.active) {
+              sink.publish({ type: 'lockorder.violation', at: clock.now(), kind: 'inversion', taskId: event.taskId, resources: inversion.cycle, tasks: inversion.tasks, refused: false });
+            }
+          }
+          return;
+        case 'lockorder.rank-violation':
+          context.logger.warn('lock order violation: a lower rank taken while holding a higher one', { taskId: event.taskId, resource: event.resource, refused: event.refused });
+          if (sink.active) {
+            sink.publish({
+              type: 'lockorder.violation',
+              at: clock.now(),
+              kind: 'rank',
+              taskId: event.taskId,
+              resources: [event.resource, ...event.holding.map((held) => held.resource)],
+              tasks: [event.taskId],
+              refused: event.refused,
+            });
+          }
+          return;
+      }
+    },
+    checkDeadlocks: ({ context, event }) => {
+      if (event.type !== 'deadlock.check') return;
+      if (event.resolve) context.checkPending.value = false;
+      const analysis = analyze(context, undefined);
+      context.lastCheck.analysis = analysis;
+      if (event.resolve) resolve(context, analysis);
+    },
+    /** The tasks a crashed worker took down leave the graph and give back what they held. */
+    forgetCrashedTasks: ({ context, event }) => {
+      if (event.type !== 'worker.crashed') return;
+      const reason = new MezanError('E_WORKER_CRASHED', `Worker ${event.workerId} crashed`, { details: { workerId: event.workerId } });
+      for (const taskId of event.taskIds) {
+        for (const pool of context.resources.values()) pool.ref.send({ type: 'resource.revoke', taskId, at: context.clock.now(), reason });
+        context.blockedOnWorker.delete(taskId);
+        context.pendingVictims.delete(taskId);
+        context.graph.setHold(taskId, WORKER_SLOTS, 0);
+        if (!context.awaited.has(taskId)) context.graph.removeTask(taskId);
+      }
+    },
+    retireExtraWorker: ({ context }) => {
+      context.extraWorkers.count = Math.max(0, context.extraWorkers.count - 1);
+      context.graph.setCapacity(WORKER_SLOTS, Math.max(0, slotCapacity(context) - 1));
+    },
     forwardToShutdown: sendTo(({ context }) => context.shutdown, ({ event }) => event as ShutdownRequestEvent | SignalReceivedEvent),
     publishSignal: ({ context, event }) => {
       if (event.type !== 'signal.received') return;
@@ -112,6 +342,7 @@ export const supervisorMachine = setup({
         context.executor.send({ type: 'executor.cancel-pending', reason: shutdownError('Cancelled by shutdown before it ran') });
         context.executor.send({ type: 'executor.abort-running', reason: shutdownError('Aborted by shutdown after the grace period') });
       }
+      if (event.phase === 'stopped') context.timers.send({ type: 'timer.clear', key: 'deadlock.check' });
       // The work may already be done: the executor answers with `executor.quiescent` if so.
       if (event.phase !== 'stopped') context.executor.send({ type: 'executor.probe' });
     },
@@ -153,7 +384,17 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input, spawn }) => ({
+  context: ({ input, spawn, self }) => {
+    const resources = new Map<string, ResourceDescriptor>();
+    const graph = new WaitForGraph();
+    graph.addResource(WORKER_SLOTS, input.workerCount);
+    for (const { name, capacity, rank } of input.resources) {
+      const ref: AnyActorRef = spawn('resource', { id: `resource:${name}`, systemId: `resource:${name}`, input: { name, capacity, rank, observer: self } });
+      resources.set(name, { name, capacity, rank, ref });
+      graph.addResource(name, capacity);
+    }
+    const services: TaskServices = { resources, supervisor: self, lockOrder: input.lockOrder, submitChild: input.submitChild };
+    return {
     executor: spawn('executor', {
       id: 'executor',
       systemId: 'executor',
@@ -164,6 +405,7 @@ export const supervisorMachine = setup({
         random: input.random,
         logger: input.logger,
         sink: input.sink,
+        services,
       },
     }),
     shutdown: spawn('shutdown', { id: 'shutdown', input: { graceMs: input.shutdown.graceMs, drain: input.shutdown.drain } }),
@@ -176,7 +418,21 @@ export const supervisorMachine = setup({
     phases: [],
     phase: 'running',
     escalated: false,
-  }),
+    resources,
+    timers: spawn('timers', { id: 'timers', input: { clock: input.clock } }),
+    deadlock: input.deadlock,
+    graph,
+    holds: new Map<string, number>(),
+    learnedOrder: new LearnedLockOrder(),
+    blockedOnWorker: new Set<string>(),
+    awaited: new Map<string, number>(),
+    pendingVictims: new Set<string>(),
+    extraWorkers: { count: 0 },
+    checkPending: { value: false },
+    deadlocks: [],
+    lastCheck: { analysis: undefined },
+    };
+  },
   initial: 'supervising',
   states: {
     supervising: {
@@ -192,7 +448,16 @@ export const supervisorMachine = setup({
           { actions: ['recordPhase', 'publishPhase', 'enactPhase'] },
         ],
         'executor.quiescent': { actions: 'reportDrained' },
-        'worker.crashed': { actions: 'superviseCrash' },
+        'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
+        'worker.retired': { actions: 'retireExtraWorker' },
+        'graph.holds': { actions: 'applyPoolChange' },
+        'graph.requests': { actions: 'applyPoolChange' },
+        'graph.blocking': { actions: 'applyRunnerNotice' },
+        'graph.await': { actions: 'applyRunnerNotice' },
+        'graph.attempt-ended': { actions: 'applyRunnerNotice' },
+        'lockorder.acquiring': { actions: 'applyRunnerNotice' },
+        'lockorder.rank-violation': { actions: 'applyRunnerNotice' },
+        'deadlock.check': { actions: 'checkDeadlocks' },
       },
     },
     // The signal listeners are gone (the invocation ended with the state); the engine stops the system.

@@ -1,6 +1,7 @@
 import { assign, sendParent, sendTo, setup } from 'xstate';
 import { runTaskLogic, type RunnerInput, type RunnerReportEvent } from '../actors/run-task.actor';
 import type { TaskAbortEvent, TaskDispatchEvent, WorkerReportEvent } from '../src/internal/task-protocol';
+import type { TaskVictimEvent } from '../src/internal/task-services';
 
 /** A worker's own statistics; exact, because only the worker updates them. */
 export interface WorkerStats {
@@ -36,7 +37,7 @@ export interface WorkerCrashEvent {
 }
 
 /** Events a worker accepts. @internal */
-export type WorkerEvent = TaskDispatchEvent | TaskAbortEvent | RunnerReportEvent | WorkerCrashEvent;
+export type WorkerEvent = TaskDispatchEvent | TaskAbortEvent | TaskVictimEvent | RunnerReportEvent | WorkerCrashEvent;
 
 /**
  * A worker: one slot of concurrency. `idle` until the executor dispatches attempts; `busy` while its
@@ -57,7 +58,7 @@ export const workerMachine = setup({
   actions: {
     forwardToRunner: sendTo('runner', ({ event }) => {
       if (event.type === 'task.dispatch') return { type: 'run' as const, orders: event.orders };
-      return event as TaskAbortEvent;
+      return event as TaskAbortEvent | TaskVictimEvent;
     }),
     recordReport: assign({
       stats: ({ context, event }) => {
@@ -66,7 +67,7 @@ export const workerMachine = setup({
         for (const outcome of report.outcomes) {
           if (outcome.kind === 'completed') stats.tasksCompleted++;
           else if (outcome.kind === 'cancelled') stats.tasksCancelled++;
-          else stats.tasksFailed++;
+          else if (outcome.kind !== 'requeue') stats.tasksFailed++;
         }
         stats.busyMs += report.busyMs;
         stats.attempts += report.attempts;
@@ -88,7 +89,7 @@ export const workerMachine = setup({
   id: 'worker',
   context: ({ input }) => ({
     workerId: input.workerId,
-    runnerInput: { workerId: input.workerId, clock: input.clock, sink: input.sink, logger: input.logger },
+    runnerInput: { workerId: input.workerId, clock: input.clock, sink: input.sink, logger: input.logger, services: input.services },
     stats: input.initialStats ?? { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined },
   }),
   invoke: {
@@ -101,6 +102,7 @@ export const workerMachine = setup({
     'worker.crash': { target: '.crashed', actions: 'crashRunner' },
     'task.dispatch': { target: '.busy', actions: 'forwardToRunner' },
     'task.abort': { actions: 'forwardToRunner' },
+    'task.victim': { actions: 'forwardToRunner' },
     'runner.report': [
       { guard: 'runnerIdle', target: '.idle', actions: ['recordReport', 'reportToExecutor'] },
       { guard: 'runnerAborting', target: '.aborting', actions: ['recordReport', 'reportToExecutor'] },

@@ -137,6 +137,70 @@ export interface EngineEscalatedEvent extends EngineEventBase {
   readonly withinMs: number;
 }
 
+/** A task waits for units of a resource pool (its request is queued). */
+export interface ResourceWaitingEvent extends EngineEventBase {
+  readonly type: 'resource.waiting';
+  readonly taskId: string;
+  readonly resource: string;
+  readonly units: number;
+}
+
+/** A task now holds more units of a resource pool (`units`: what it holds there now). */
+export interface ResourceAcquiredEvent extends EngineEventBase {
+  readonly type: 'resource.acquired';
+  readonly taskId: string;
+  readonly resource: string;
+  readonly units: number;
+}
+
+/** A task gave units of a pool back (released, revoked, or at its end); `units`: what it still holds there. */
+export interface ResourceReleasedEvent extends EngineEventBase {
+  readonly type: 'resource.released';
+  readonly taskId: string;
+  readonly resource: string;
+  readonly units: number;
+}
+
+/** A task gave up waiting for a resource after `timeoutMs` (`E_RESOURCE_TIMEOUT`). */
+export interface ResourceTimeoutEvent extends EngineEventBase {
+  readonly type: 'resource.timeout';
+  readonly taskId: string;
+  readonly resource: string;
+  readonly units: number;
+  readonly timeoutMs: number;
+}
+
+/** The supervisor found a deadlock: the tasks that can never finish, and one cycle among them. */
+export interface DeadlockDetectedEvent extends EngineEventBase {
+  readonly type: 'deadlock.detected';
+  readonly deadlocked: readonly string[];
+  readonly cycle: readonly string[];
+}
+
+/** The supervisor resolved a deadlock: by a `victim` (its wait fails with `E_DEADLOCK`) or by `compensation` (an extra worker). */
+export interface DeadlockResolvedEvent extends EngineEventBase {
+  readonly type: 'deadlock.resolved';
+  readonly resolution: 'victim' | 'compensation';
+  readonly victim: string | undefined;
+  readonly policy: string;
+  readonly cycle: readonly string[];
+}
+
+/**
+ * Resources taken out of order: a `rank` violation (refused under `lockOrder: 'enforce'`), or an
+ * `inversion` of the learned order between tasks, a potential deadlock even when none happened.
+ */
+export interface LockOrderViolationEvent extends EngineEventBase {
+  readonly type: 'lockorder.violation';
+  readonly kind: 'rank' | 'inversion';
+  readonly taskId: string;
+  /** For `rank`: the resource being taken; for `inversion`: the cycle of the learned order, closed. */
+  readonly resources: readonly string[];
+  /** For `inversion`: the tasks that took each step of the cycle. */
+  readonly tasks: readonly string[];
+  readonly refused: boolean;
+}
+
 /** Every event `engine.events$` emits, discriminated by `type`. */
 export type EngineEvent =
   | TaskQueuedEvent
@@ -154,7 +218,14 @@ export type EngineEvent =
   | ShutdownPhaseEngineEvent
   | WorkerCrashedEvent
   | WorkerRestartedEvent
-  | EngineEscalatedEvent;
+  | EngineEscalatedEvent
+  | ResourceWaitingEvent
+  | ResourceAcquiredEvent
+  | ResourceReleasedEvent
+  | ResourceTimeoutEvent
+  | DeadlockDetectedEvent
+  | DeadlockResolvedEvent
+  | LockOrderViolationEvent;
 
 /** The `type` strings of {@link EngineEvent}. */
 export type EngineEventType = EngineEvent['type'];

@@ -4,6 +4,10 @@ import type { MezanError } from './errors';
 import type { Logger } from './logger';
 import type { RandomSource } from './random';
 import type { TaskHandle } from './task-handle';
+import type { DeadlockPolicy } from './internal/deadlock-policy';
+import type { LockOrderMode } from './internal/task-services';
+
+export type { DeadlockPolicy, LockOrderMode };
 
 /** Options of {@link createEngine}. Every field is optional. */
 export interface EngineOptions {
@@ -28,8 +32,52 @@ export interface EngineOptions {
   onUnhandledError?: (error: MezanError, handle: TaskHandle<unknown>) => void;
   /** How crashed workers are restarted. */
   supervision?: SupervisionOptions;
+  /**
+   * Named resource pools: a capacity, or `{ capacity, rank }` where `rank` places the pool in the
+   * lock hierarchy (a task holding a higher rank may not take a lower one).
+   * @example `{ db: 2, gpu: { capacity: 1, rank: 2 }, cache: { capacity: 1, rank: 1 } }`
+   * @default {}
+   */
+  resources?: Readonly<Record<string, number | ResourceOptions>>;
+  /** Deadlock detection and resolution. */
+  deadlock?: DeadlockOptions;
+  /**
+   * What a rank violation does: `enforce` refuses it with `E_LOCK_ORDER`, `warn` reports it as a
+   * `lockorder.violation` event and lets it through, `off` ignores ranks. Inversions of the learned
+   * order are reported unless `off`. @default 'warn'
+   */
+  lockOrder?: LockOrderMode;
   /** How the engine shuts down, and whether process signals start a shutdown. */
   shutdown?: ShutdownOptions;
+}
+
+/** A resource pool's settings. */
+export interface ResourceOptions {
+  /** How many units the pool has: a positive integer. */
+  capacity: number;
+  /** Its place in the lock hierarchy (any finite number); unranked pools are exempt. */
+  rank?: number;
+}
+
+/** Deadlock detection and resolution settings. */
+export interface DeadlockOptions {
+  /**
+   * When to look: `immediate`ly when a task blocks, `{ afterMs }` after an optimistic delay (in the
+   * manner of PostgreSQL's deadlock_timeout), or `off`. @default 'immediate'
+   */
+  detect?: 'immediate' | 'off' | { afterMs: number };
+  /**
+   * How the victim is chosen among the deadlocked tasks: `youngest`, `lowest-priority`,
+   * `least-work`, `fewest-resources`, or a function of the candidates returning a task id.
+   * @default 'youngest'
+   */
+  policy?: DeadlockPolicy;
+  /**
+   * Worker-slot starvation (every worker held by a task awaiting a queued task) is first resolved by
+   * adding a temporary worker, up to `maxExtraWorkers` at once, retired when idle; `false` goes
+   * straight to a victim. @default { maxExtraWorkers: 4 }
+   */
+  compensate?: false | { maxExtraWorkers?: number };
 }
 
 /** Restart intensity for crashed workers: one-for-one restarts, at most `maxRestarts` within `withinMs`. */
@@ -86,6 +134,13 @@ export interface ResolvedEngineOptions {
     readonly signals: readonly NodeJS.Signals[];
     readonly exitOnSignal: boolean;
   };
+  readonly resources: ReadonlyArray<{ readonly name: string; readonly capacity: number; readonly rank: number | undefined }>;
+  readonly deadlock: {
+    readonly detect: 'immediate' | 'off' | { readonly afterMs: number };
+    readonly policy: DeadlockPolicy;
+    readonly maxExtraWorkers: number;
+  };
+  readonly lockOrder: LockOrderMode;
 }
 
 /** The defaults of {@link EngineOptions} that are plain values. */
@@ -94,4 +149,6 @@ export const ENGINE_DEFAULTS = Object.freeze({
   maxBatch: 32,
   supervision: Object.freeze({ maxRestarts: 5, withinMs: 5000 }),
   shutdown: Object.freeze({ graceMs: 10_000, drain: 'run' as DrainMode, signals: Object.freeze([]) as readonly NodeJS.Signals[], exitOnSignal: false }),
+  deadlock: Object.freeze({ detect: 'immediate' as 'immediate' | 'off' | { readonly afterMs: number }, policy: 'youngest' as DeadlockPolicy, maxExtraWorkers: 4 as number }),
+  lockOrder: 'warn' as LockOrderMode,
 });

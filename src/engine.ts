@@ -5,7 +5,10 @@ import type { executorMachine } from '../machines/executor.machine';
 import { supervisorMachine } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
-import { ENGINE_DEFAULTS, type EngineOptions, type ResolvedEngineOptions, type ShutdownRequestOptions } from './engine-options';
+import { ENGINE_DEFAULTS, type EngineOptions, type LockOrderMode, type ResolvedEngineOptions, type ShutdownRequestOptions } from './engine-options';
+import { DEADLOCK_POLICY_NAMES } from './internal/deadlock-policy';
+import type { DeadlockReport } from './internal/deadlock-resolver';
+import type { WaitForGraphSnapshot } from './internal/wait-for-graph';
 import type { EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from './engine-snapshots';
 import { MezanError } from './errors';
 import type { EventSink } from './internal/event-sink';
@@ -30,6 +33,8 @@ import type { ResolvedRetryPolicy, TaskFunction, TaskGraphNode, TaskOptions } fr
 
 /** A task validated and ready to register; dependencies on graph keys are still names. */
 interface PreparedTask {
+  readonly parentId: string | undefined;
+  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
   readonly id: string;
   readonly name: string;
   readonly priority: number;
@@ -124,6 +129,10 @@ export class Engine {
         sink,
         supervision: this.#options.supervision,
         shutdown: this.#options.shutdown,
+        resources: this.#options.resources,
+        deadlock: this.#options.deadlock,
+        lockOrder: this.#options.lockOrder,
+        submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
       },
     });
     this.#executor = this.#actor.getSnapshot().context.executor;
@@ -190,6 +199,44 @@ export class Engine {
   submit<T>(fn: TaskFunction<T>, options: TaskOptions = NO_OPTIONS): TaskHandle<T> {
     const prepared = this.#prepare(fn as TaskFunction, options, undefined, NO_IDS);
     return this.#register(prepared, undefined) as TaskHandle<T>;
+  }
+
+  #submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown> {
+    const prepared = this.#prepare(fn, options ?? NO_OPTIONS, undefined, NO_IDS, '', parentId);
+    const handle = this.#register(prepared, undefined);
+    // At once, not at the end of the tick: its parent may await it next, and the supervisor must
+    // then find it queued to see a starvation of worker slots.
+    this.#flush();
+    return handle;
+  }
+
+  /**
+   * The live wait-for graph: tasks and resources (worker slots are the resource `@workers`), with
+   * `holds` (resource → holder), `requests` (task → resource) and `awaits` (task → task) edges.
+   * Tasks appear only while they wait, hold resources, or are awaited.
+   */
+  waitForGraph(): WaitForGraphSnapshot {
+    return this.#actor.getSnapshot().context.graph.snapshot();
+  }
+
+  /**
+   * Runs a full detection now and returns what it finds, without resolving anything (resolution
+   * happens on its own when `deadlock.detect` is not `off`).
+   * @returns one report per detection: empty when nothing is deadlocked
+   */
+  detectDeadlocks(): DeadlockReport[] {
+    if (this.#report !== undefined) return [];
+    this.#actor.send({ type: 'deadlock.check', resolve: false });
+    const { lastCheck, deadlock } = this.#actor.getSnapshot().context;
+    const analysis = lastCheck.analysis;
+    if (analysis === undefined || analysis.deadlocked.length === 0) return [];
+    const policy = typeof deadlock.policy === 'function' ? 'custom' : deadlock.policy;
+    return [{ deadlocked: analysis.deadlocked, cycle: analysis.cycle, policy, at: this.#clock.now() }];
+  }
+
+  /** The deadlocks found and resolved so far (the last 100), oldest first. */
+  deadlocks(): readonly DeadlockReport[] {
+    return [...this.#actor.getSnapshot().context.deadlocks];
   }
 
   /**
@@ -397,6 +444,7 @@ export class Engine {
     graphKeys: ReadonlySet<string> | undefined,
     reservedIds: ReadonlySet<string>,
     prefix = '',
+    parentId: string | undefined = undefined,
   ): PreparedTask {
     expectFunction(prefix === '' ? 'fn' : `${prefix}run`, fn);
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
@@ -426,7 +474,25 @@ export class Engine {
       if (!Array.isArray(dependsOnOption)) fail(`${prefix}dependsOn`, 'an array of task handles or ids', dependsOnOption);
       dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
     }
-    return { id, name, priority, fn, timeoutMs, retry, signal, dependsOn };
+    const resources = options.resources === undefined ? undefined : this.#resolveDeclaredResources(options.resources, `${prefix}resources`);
+    return { id, name, priority, fn, timeoutMs, retry, signal, dependsOn, resources, parentId };
+  }
+
+  /** Validates declared resources and puts them in the order they are taken: rank, then name. */
+  #resolveDeclaredResources(resources: Readonly<Record<string, number>>, option: string): ReadonlyArray<readonly [string, number]> {
+    if (typeof resources !== 'object' || resources === null || Array.isArray(resources)) fail(option, 'an object of resource names and units', resources);
+    const pools = new Map(this.#options.resources.map((pool) => [pool.name, pool]));
+    const entries = Object.entries(resources).map(([name, units]): readonly [string, number] => {
+      const pool = pools.get(name);
+      if (pool === undefined) fail(`${option}.${name}`, `one of the engine's resources (${[...pools.keys()].join(', ') || 'none'})`, name);
+      if (typeof units !== 'number' || !Number.isInteger(units) || units < 1 || units > pool.capacity) {
+        fail(`${option}.${name}`, `an integer from 1 to ${pool.capacity} (the capacity of "${name}")`, units);
+      }
+      return [name, units];
+    });
+    const rankOf = (name: string): number => pools.get(name)?.rank ?? Number.NEGATIVE_INFINITY;
+    entries.sort(([a], [b]) => rankOf(a) - rankOf(b) || (a < b ? -1 : a > b ? 1 : 0));
+    return Object.freeze(entries);
   }
 
   #resolveDependency(
@@ -476,6 +542,8 @@ export class Engine {
       retry: task.retry,
       dependsOn,
       reporter: handle,
+      resources: task.resources,
+      parentId: task.parentId,
     });
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -563,7 +631,55 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     onUnhandledError: options.onUnhandledError,
     supervision: resolveSupervision(options.supervision),
     shutdown: resolveShutdown(options.shutdown),
+    resources: resolveResources(options.resources),
+    deadlock: resolveDeadlockOptions(options.deadlock),
+    lockOrder: resolveLockOrder(options.lockOrder),
   });
+}
+
+function resolveResources(options: EngineOptions['resources']): ResolvedEngineOptions['resources'] {
+  if (options === undefined) return [];
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) fail('resources', 'an object of pool names and capacities', options);
+  return Object.freeze(
+    Object.entries(options).map(([name, spec]) => {
+      if (name.length === 0 || name.startsWith('@')) fail('resources', "pool names that are non-empty and do not start with '@' (reserved)", name);
+      const settings = typeof spec === 'number' ? { capacity: spec } : spec;
+      if (typeof settings !== 'object' || settings === null) fail(`resources.${name}`, 'a capacity or { capacity, rank }', spec);
+      expectPositiveInteger(`resources.${name}.capacity`, settings.capacity);
+      if (settings.rank !== undefined) expectFiniteNumber(`resources.${name}.rank`, settings.rank);
+      return Object.freeze({ name, capacity: settings.capacity, rank: settings.rank });
+    }),
+  );
+}
+
+function resolveDeadlockOptions(options: EngineOptions['deadlock']): ResolvedEngineOptions['deadlock'] {
+  if (options === undefined) return ENGINE_DEFAULTS.deadlock;
+  if (typeof options !== 'object' || options === null) fail('deadlock', 'an object', options);
+  let detect: ResolvedEngineOptions['deadlock']['detect'] = options.detect ?? ENGINE_DEFAULTS.deadlock.detect;
+  if (typeof detect === 'object' && detect !== null) {
+    if (typeof detect.afterMs !== 'number' || !(detect.afterMs >= 0 && detect.afterMs <= MAX_TIMER_MS)) {
+      fail('deadlock.detect.afterMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, detect.afterMs);
+    }
+    detect = Object.freeze({ afterMs: detect.afterMs });
+  } else {
+    expectOneOf('deadlock.detect', detect, ['immediate', 'off'] as const);
+  }
+  const policy = options.policy ?? ENGINE_DEFAULTS.deadlock.policy;
+  if (typeof policy !== 'function') expectOneOf('deadlock.policy', policy, DEADLOCK_POLICY_NAMES);
+  let maxExtraWorkers: number = ENGINE_DEFAULTS.deadlock.maxExtraWorkers;
+  if (options.compensate === false) maxExtraWorkers = 0;
+  else if (options.compensate !== undefined) {
+    if (typeof options.compensate !== 'object' || options.compensate === null) fail('deadlock.compensate', 'false or { maxExtraWorkers }', options.compensate);
+    maxExtraWorkers = options.compensate.maxExtraWorkers ?? maxExtraWorkers;
+    expectNonNegativeInteger('deadlock.compensate.maxExtraWorkers', maxExtraWorkers);
+  }
+  return Object.freeze({ detect, policy, maxExtraWorkers });
+}
+
+function resolveLockOrder(option: EngineOptions['lockOrder']): LockOrderMode {
+  const mode = option ?? ENGINE_DEFAULTS.lockOrder;
+  expectOneOf('lockOrder', mode, ['off', 'warn', 'enforce'] as const);
+  return mode;
 }
 
 function resolveSupervision(options: EngineOptions['supervision']): ResolvedEngineOptions['supervision'] {

@@ -22,6 +22,39 @@ export interface TaskContext {
    * aborted meanwhile.
    */
   sleep(ms: number): Promise<void>;
+  /**
+   * Takes `units` of a resource pool, waiting in its FIFO queue if need be. The lease is released by
+   * `lease.release()` (idempotent) or, at the latest, when the task settles.
+   * @throws rejects with `E_INVALID_OPTION` (unknown resource, units outside 1..capacity),
+   *   `E_RESOURCE_TIMEOUT` (after `timeoutMs`), `E_LOCK_ORDER` (a rank violation under
+   *   `lockOrder: 'enforce'`), `E_DEADLOCK` (this task was chosen as a deadlock victim)
+   */
+  acquire(resource: string, options?: AcquireOptions): Promise<Lease>;
+  /** Submits a child task (its parent is this task); same options as `engine.submit`. */
+  submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T>;
+  /**
+   * Waits for another task's result. While it waits, this task keeps its worker slot and the
+   * supervisor records the wait, so a cycle of waits is detected as a deadlock.
+   * @throws rejects as the awaited task's `result` does, or with `E_DEADLOCK` when this task is the victim
+   */
+  await<T>(handle: TaskHandle<T>): Promise<T>;
+}
+
+/** Options of {@link TaskContext.acquire}. */
+export interface AcquireOptions {
+  /** How many units. @default 1 */
+  units?: number;
+  /** Gives up with `E_RESOURCE_TIMEOUT` after this many milliseconds of waiting. @default none */
+  timeoutMs?: number;
+}
+
+/** Units of a resource held by a task, until released. */
+export interface Lease {
+  readonly leaseId: string;
+  readonly resource: string;
+  readonly units: number;
+  /** Gives the units back; calling it again does nothing. */
+  release(): void;
 }
 
 /** The code a task runs. It may be synchronous or return a promise. */
@@ -41,8 +74,8 @@ export interface RetryOptions {
   /** The longest delay, in milliseconds. @default Infinity */
   maxDelayMs?: number;
   /**
-   * Randomizes delays to spread retries out: `true` draws each delay uniformly from `[0, delay]`
-   * ("full jitter"); a number `j` in `(0, 1]` draws from `[delay × (1 − j), delay]`. @default false
+   * Randomizes delays to spread retries out: `true` draws each delay uniformly from `(0, delay]`
+   * ("full jitter"); a number `j` in `(0, 1]` draws from `(delay × (1 − j), delay]`. @default false
    */
   jitter?: boolean | number;
   /** Decides whether an error is worth a retry. @default every error */
@@ -67,6 +100,11 @@ export interface TaskOptions {
   signal?: AbortSignal;
   /** Anything the caller wants to carry along; passed through untouched. */
   meta?: unknown;
+  /**
+   * Resources the task needs, by pool name and units: all of them are held before its function is
+   * called (taken in rank order, then name order, so declared needs never deadlock each other).
+   */
+  resources?: Readonly<Record<string, number>>;
 }
 
 /** A task in {@link Engine.submitGraph}: its function and its options, with `dependsOn` naming graph keys. */

@@ -20,6 +20,12 @@ export interface TaskEntry extends HeapItem {
   readonly timeoutMs: number | undefined;
   readonly retry: ResolvedRetryPolicy;
   readonly reporter: TaskReporter;
+  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
+  readonly parentId: string | undefined;
+  /** Admission order, for the deadlock policy `youngest`. */
+  readonly admittedSeq: number;
+  /** Clock time of the current attempt's dispatch, for the deadlock policy `least-work`. */
+  dispatchedAt: number;
   /** Submission order, renewed on each requeue: equal priorities run first in, first out. */
   seq: number;
   attempt: number;
@@ -122,6 +128,15 @@ export class TaskBook {
     return this.#entries.has(taskId);
   }
 
+  /** What the supervisor may know of an unfinished task (a read of this actor's snapshot). */
+  describe(taskId: string):
+    | { readonly state: TaskEntryState; readonly priority: number; readonly admittedSeq: number; readonly dispatchedAt: number; readonly workerId: string | undefined }
+    | undefined {
+    const entry = this.#entries.get(taskId);
+    if (entry === undefined) return undefined;
+    return { state: entry.state, priority: entry.priority, admittedSeq: entry.admittedSeq, dispatchedAt: entry.dispatchedAt, workerId: entry.workerId };
+  }
+
   /**
    * Records new tasks: each waits for its dependencies or joins the ready queue. Those in
    * `cancelled` were cancelled before they arrived: they settle `cancelled` at once.
@@ -138,6 +153,10 @@ export class TaskBook {
         timeoutMs: submission.timeoutMs,
         retry: submission.retry,
         reporter: submission.reporter,
+        resources: submission.resources,
+        parentId: submission.parentId,
+        admittedSeq: this.counts.submitted,
+        dispatchedAt: 0,
         seq: 0,
         attempt: 1,
         state: 'waiting',
@@ -182,8 +201,9 @@ export class TaskBook {
     this.counts.dispatched++;
     entry.state = 'dispatched';
     entry.workerId = workerId;
+    entry.dispatchedAt = this.#now();
     entry.reporter.markStatus('running');
-    return { taskId: entry.id, name: entry.name, attempt: entry.attempt, fn: entry.fn, timeoutMs: entry.timeoutMs };
+    return { taskId: entry.id, name: entry.name, attempt: entry.attempt, fn: entry.fn, timeoutMs: entry.timeoutMs, resources: entry.resources };
   }
 
   /**
@@ -211,6 +231,14 @@ export class TaskBook {
       return undefined;
     }
     this.counts.dispatched--;
+    if (outcome.kind === 'requeue') {
+      entry.state = 'waiting'; // transient: #enqueue moves it on
+      this.counts.waiting++;
+      entry.workerId = undefined;
+      // It keeps its place: handed back unstarted, it was never overtaken by anything queued since.
+      this.#enqueue(entry, entry.seq);
+      return undefined;
+    }
     entry.state = 'delayed'; // transient: #settle or the retry below moves it on
     this.counts.delayed++;
     const durationMs = outcome.started ? outcome.endedAt - outcome.startedAt : undefined;
@@ -227,6 +255,7 @@ export class TaskBook {
       case 'failed':
         return this.#failAttempt(entry, outcome.error, workerId, durationMs, outcome.endedAt);
     }
+    return undefined;
   }
 
   /**
@@ -235,8 +264,11 @@ export class TaskBook {
    */
   cancelPending(reason: MezanError, status: 'cancelled' | 'rejected' = 'cancelled'): string[] {
     const delayed: string[] = [];
-    for (const entry of [...this.#entries.values()]) {
-      if (entry.state === 'dispatched' || entry.state === 'done') continue;
+    const pending = [...this.#entries.values()].filter((entry) => entry.state !== 'dispatched' && entry.state !== 'done');
+    // Every dependent of a pending task is pending too and gets the same reason below; without this
+    // its dependency's cancellation would first fail it with E_DEPENDENCY_FAILED.
+    for (const entry of pending) entry.dependents = undefined;
+    for (const entry of pending) {
       if (entry.state === 'delayed') delayed.push(entry.id);
       if (entry.state === 'queued') this.#ready.remove(entry);
       this.#settle(entry, status, undefined, reason, undefined, undefined, this.#now());
@@ -257,19 +289,21 @@ export class TaskBook {
    * Fails the attempts on a worker that is gone (crashed) with `error`; their retry policies apply.
    * @returns the retries to schedule
    */
-  failWorker(workerId: string, error: MezanError): RetryPlan[] {
+  failWorker(workerId: string, error: MezanError): { plans: RetryPlan[]; taskIds: string[] } {
     const plans: RetryPlan[] = [];
+    const taskIds: string[] = [];
     const now = this.#now();
     for (const { taskId, workerId: holder } of this.dispatched()) {
       if (holder !== workerId) continue;
       const entry = this.#entries.get(taskId)!;
+      taskIds.push(taskId);
       const plan = this.applyOutcome(
         { kind: 'failed', taskId, attempt: entry.attempt, value: undefined, error, started: true, startedAt: now, endedAt: now },
         workerId,
       );
       if (plan !== undefined) plans.push(plan);
     }
-    return plans;
+    return { plans, taskIds };
   }
 
   /** Puts a task whose retry delay has passed back on the ready queue. */
@@ -325,10 +359,10 @@ export class TaskBook {
     return undefined;
   }
 
-  #enqueue(entry: TaskEntry): void {
+  #enqueue(entry: TaskEntry, seq = this.#seq++): void {
     if (entry.state === 'waiting') this.counts.waiting--;
     entry.state = 'queued';
-    entry.seq = this.#seq++;
+    entry.seq = seq;
     this.counts.queued++;
     this.#ready.push(entry);
     entry.reporter.markStatus('queued');

@@ -35,6 +35,10 @@ export interface TaskSubmission {
   readonly retry: ResolvedRetryPolicy;
   readonly dependsOn: readonly DependencyRef[];
   readonly reporter: TaskReporter;
+  /** Resources held before the function is called, in the order to take them. */
+  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
+  /** The task that submitted this one through `ctx.submit`. */
+  readonly parentId: string | undefined;
 }
 
 /** One attempt of a task, as the executor hands it to a worker. */
@@ -44,12 +48,16 @@ export interface RunOrder {
   readonly attempt: number;
   readonly fn: TaskFunction;
   readonly timeoutMs: number | undefined;
+  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
 }
 
 /** How an attempt ended, as far as the worker that ran it can tell. */
-export type RunOutcomeKind = 'completed' | 'failed' | 'timeout' | 'cancelled';
+export type RunOutcomeKind = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'requeue';
 
-/** The end of one attempt, reported by a worker. */
+/**
+ * The end of one attempt, reported by a worker. `requeue` hands back an order the worker never
+ * started (it was stuck behind a function that was aborted but has not returned).
+ */
 export interface RunOutcome {
   readonly kind: RunOutcomeKind;
   readonly taskId: string;

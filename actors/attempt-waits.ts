@@ -1,0 +1,254 @@
+import type { AnyActorRef } from 'xstate';
+import type { Clock } from '../src/clock';
+import { MezanError } from '../src/errors';
+import type { EventSink } from '../src/internal/event-sink';
+import { findRankViolation } from '../src/internal/lock-order';
+import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
+import type { RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
+import { fail } from '../src/internal/validate';
+import { TaskHandle } from '../src/task-handle';
+import type { AcquireOptions, Lease } from '../src/task-options';
+
+/** What the waits of one attempt need from their runner. @internal */
+export interface WaitsHost {
+  readonly clock: Clock;
+  readonly sink: EventSink;
+  readonly services: TaskServices;
+  /** The runner's own ref: pools answer it. */
+  readonly self: AnyActorRef;
+}
+
+interface PendingAcquire {
+  readonly requestId: string;
+  readonly resource: string;
+  readonly units: number;
+  readonly resolve: (lease: Lease) => void;
+  readonly reject: (error: unknown) => void;
+  timer: unknown;
+}
+
+interface PendingAwait {
+  readonly awaited: string;
+  readonly reject: (error: unknown) => void;
+}
+
+interface HeldLease {
+  readonly leaseId: string;
+  readonly resource: string;
+  readonly units: number;
+}
+
+/**
+ * The resource leases and the waits (acquisitions, awaited tasks) of one attempt. Made on the
+ * attempt's first `acquire` or `await`; ended, with every lease released, when the attempt ends.
+ * A deadlock victim has its pending waits rejected and its leases released at once.
+ *
+ * @internal
+ */
+export class AttemptWaits {
+  readonly #host: WaitsHost;
+  readonly #taskId: string;
+  readonly #attempt: number;
+  readonly #acquires = new Map<string, PendingAcquire>();
+  readonly #awaits = new Set<PendingAwait>();
+  readonly #leases = new Map<string, HeldLease>();
+  #requests = 0;
+  /** Set once the supervisor has been told this task holds a worker slot while it waits. */
+  #inGraph = false;
+  /** Set when the attempt ended or was victimized: nothing more may start. */
+  #closed: MezanError | undefined = undefined;
+
+  constructor(host: WaitsHost, taskId: string, attempt: number) {
+    this.#host = host;
+    this.#taskId = taskId;
+    this.#attempt = attempt;
+  }
+
+  /** Requests `units` of `resource`; resolves with a lease once granted. */
+  acquire(resource: string, options: AcquireOptions = {}): Promise<Lease> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    const { services } = this.#host;
+    const pool = services.resources.get(resource);
+    if (pool === undefined) return rejectInvalid(() => fail('resource', `one of the engine's resources (${[...services.resources.keys()].join(', ') || 'none'})`, resource));
+    const units = options.units ?? 1;
+    if (typeof units !== 'number' || !Number.isInteger(units) || units < 1 || units > pool.capacity) {
+      return rejectInvalid(() => fail('units', `an integer from 1 to ${pool.capacity} (the capacity of "${resource}")`, units));
+    }
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))) {
+      return rejectInvalid(() => fail('timeoutMs', 'a non-negative finite number of milliseconds', timeoutMs));
+    }
+    const holding = [...new Set([...this.#leases.values()].map((lease) => lease.resource))];
+    if (services.lockOrder !== 'off') {
+      const violation = findRankViolation(
+        this.#taskId,
+        { resource, rank: pool.rank },
+        holding.map((name) => ({ resource: name, rank: services.resources.get(name)?.rank })),
+      );
+      if (violation !== undefined) {
+        const refused = services.lockOrder === 'enforce';
+        this.#notify({ type: 'lockorder.rank-violation', taskId: this.#taskId, resource, rank: violation.rank, holding: violation.holding, refused });
+        if (refused) {
+          const names = violation.holding.map((held) => `"${held.resource}" (rank ${held.rank})`).join(', ');
+          return Promise.reject(
+            new MezanError('E_LOCK_ORDER', `Task ${this.#taskId} may not take "${resource}" (rank ${violation.rank}) while holding ${names}`, {
+              details: { taskId: this.#taskId, resource, rank: violation.rank, holding: violation.holding },
+            }),
+          );
+        }
+      }
+    }
+    this.#enterGraph();
+    this.#notify({ type: 'lockorder.acquiring', taskId: this.#taskId, resource, holding });
+    const requestId = `${this.#taskId}#${this.#attempt}#${++this.#requests}`;
+    return new Promise<Lease>((resolve, reject) => {
+      const pending: PendingAcquire = { requestId, resource, units, resolve, reject, timer: undefined };
+      this.#acquires.set(requestId, pending);
+      if (timeoutMs !== undefined) pending.timer = this.#host.clock.setTimeout(() => this.#onAcquireTimeout(pending, timeoutMs), timeoutMs);
+      pool.ref.send({ type: 'resource.request', requestId, taskId: this.#taskId, units, at: this.#host.clock.now(), replyTo: this.#host.self });
+    });
+  }
+
+  /** Waits for another task's result, recording the wait in the wait-for graph while it lasts. */
+  await<T>(handle: TaskHandle<T>): Promise<T> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (!(handle instanceof TaskHandle)) return rejectInvalid(() => fail('handle', 'a task handle', handle));
+    if (handle.id === this.#taskId) return rejectInvalid(() => fail('handle', 'another task than the one awaiting', handle.id));
+    if (handle.isSettled) return handle.result;
+    this.#enterGraph();
+    return new Promise<T>((resolve, reject) => {
+      const pending: PendingAwait = { awaited: handle.id, reject };
+      this.#awaits.add(pending);
+      this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: handle.id, active: true });
+      const finish = (): void => {
+        if (!this.#awaits.delete(pending)) return;
+        this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: handle.id, active: false });
+      };
+      handle.result.then(
+        (value) => {
+          if (this.#awaits.has(pending)) resolve(value);
+          finish();
+        },
+        (error: unknown) => {
+          if (this.#awaits.has(pending)) reject(error);
+          finish();
+        },
+      );
+    });
+  }
+
+  /** Routes a pool's answer to the acquisition it concerns. */
+  onReply(reply: ResourceReplyEvent): void {
+    const pending = this.#acquires.get(reply.requestId);
+    if (reply.type === 'resource.revoked') {
+      if (reply.leaseId !== undefined) this.#leases.delete(reply.leaseId);
+      if (pending !== undefined) this.#settleAcquire(pending, undefined, reply.reason);
+      return;
+    }
+    if (pending === undefined) {
+      // Granted after the wait was given up (a timeout raced the grant): hand the units straight back.
+      if (reply.type === 'resource.granted') {
+        this.#host.services.resources.get(reply.resource)?.ref.send({ type: 'resource.release', leaseId: reply.leaseId, at: this.#host.clock.now() });
+      }
+      return;
+    }
+    switch (reply.type) {
+      case 'resource.granted':
+        this.#leases.set(reply.leaseId, { leaseId: reply.leaseId, resource: reply.resource, units: reply.units });
+        this.#settleAcquire(pending, this.#lease(reply.leaseId, reply.resource, reply.units), undefined);
+        return;
+      case 'resource.denied':
+        this.#settleAcquire(pending, undefined, new MezanError('E_INVALID_OPTION', reply.reason, { details: { option: 'units', resource: reply.resource } }));
+        return;
+      case 'resource.cancelled':
+        return;
+    }
+  }
+
+  /** Whether this attempt asked for the request `requestId`. */
+  owns(requestId: string): boolean {
+    return requestId.startsWith(`${this.#taskId}#${this.#attempt}#`);
+  }
+
+  /**
+   * The attempt was chosen as a deadlock victim: its pending waits reject with `error` and its
+   * leases are released at once, so the others can proceed. Later waits reject too.
+   */
+  victimize(error: MezanError): void {
+    this.#close(error);
+  }
+
+  /** The attempt ended: every lease is released and every pending wait withdrawn. */
+  end(reason: unknown): void {
+    this.#close(reason instanceof MezanError ? reason : new MezanError('E_CANCELLED', `The attempt of task ${this.#taskId} has ended`, { details: { taskId: this.#taskId } }));
+    if (this.#inGraph) this.#notify({ type: 'graph.attempt-ended', taskId: this.#taskId });
+  }
+
+  #close(error: MezanError): void {
+    if (this.#closed !== undefined) return;
+    this.#closed = error;
+    for (const pending of [...this.#acquires.values()]) {
+      this.#host.services.resources.get(pending.resource)?.ref.send({ type: 'resource.cancel', requestId: pending.requestId, at: this.#host.clock.now() });
+      this.#settleAcquire(pending, undefined, error);
+    }
+    for (const pending of [...this.#awaits]) {
+      this.#awaits.delete(pending);
+      this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: pending.awaited, active: false });
+      pending.reject(error);
+    }
+    for (const lease of [...this.#leases.values()]) this.#release(lease.leaseId);
+  }
+
+  #lease(leaseId: string, resource: string, units: number): Lease {
+    return Object.freeze({ leaseId, resource, units, release: () => this.#release(leaseId) });
+  }
+
+  #release(leaseId: string): void {
+    const lease = this.#leases.get(leaseId);
+    if (lease === undefined) return;
+    this.#leases.delete(leaseId);
+    this.#host.services.resources.get(lease.resource)?.ref.send({ type: 'resource.release', leaseId, at: this.#host.clock.now() });
+  }
+
+  #settleAcquire(pending: PendingAcquire, lease: Lease | undefined, error: unknown): void {
+    if (!this.#acquires.delete(pending.requestId)) return;
+    if (pending.timer !== undefined) this.#host.clock.clearTimeout(pending.timer);
+    if (lease !== undefined) pending.resolve(lease);
+    else pending.reject(error);
+  }
+
+  #onAcquireTimeout(pending: PendingAcquire, timeoutMs: number): void {
+    pending.timer = undefined;
+    if (!this.#acquires.has(pending.requestId)) return;
+    const { clock, sink, services } = this.#host;
+    services.resources.get(pending.resource)?.ref.send({ type: 'resource.cancel', requestId: pending.requestId, at: clock.now() });
+    if (sink.active) {
+      sink.publish({ type: 'resource.timeout', at: clock.now(), taskId: this.#taskId, resource: pending.resource, units: pending.units, timeoutMs });
+    }
+    this.#settleAcquire(
+      pending,
+      undefined,
+      new MezanError('E_RESOURCE_TIMEOUT', `Task ${this.#taskId} waited ${timeoutMs} ms for ${pending.units} unit(s) of "${pending.resource}"`, {
+        details: { taskId: this.#taskId, resource: pending.resource, units: pending.units, timeoutMs },
+      }),
+    );
+  }
+
+  #enterGraph(): void {
+    if (this.#inGraph) return;
+    this.#inGraph = true;
+    this.#notify({ type: 'graph.blocking', taskId: this.#taskId });
+  }
+
+  #notify(notice: RunnerGraphNotice): void {
+    this.#host.services.supervisor?.send(notice);
+  }
+}
+
+function rejectInvalid(thrower: () => never): Promise<never> {
+  try {
+    thrower();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

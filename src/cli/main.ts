@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { createDemoCommand } from './demo-command';
+
+/**
+ * Builds the `mezan` program. Each subcommand lives in its own file and is added here.
+ *
+ * @returns the commander program, ready to `parseAsync`
+ * @example
+ * ```ts
+ * await createProgram().parseAsync(['node', 'mezan', 'demo', '--tasks', '2000']);
+ * ```
+ */
+export function createProgram(): Command {
+  return new Command('mezan')
+    .description('mezan: an actor-model orchestration engine for Node.js on XState v5')
+    .showHelpAfterError()
+    .addCommand(createDemoCommand());
+}
+
+/**
+ * Runs the `mezan` command line with `argv` (as `process.argv`: node, script, then arguments).
+ * An unexpected error is written to stderr and sets a non-zero exit code.
+ */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await createProgram().parseAsync([...argv]);
+  } catch (error) {
+    process.stderr.write(`mezan: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,159 @@
+/**
+ * The messages a resource pool exchanges with its requesters and its observer. Everything here is
+ * plain data, read-only once sent, plus the actor refs replies go to. Times (`at`) are clock times
+ * chosen by the sender: the pool has no clock of its own, because requesters own their timeouts.
+ *
+ * @internal
+ */
+import type { ActorRef } from 'xstate';
+import type { MezanError } from '../errors';
+
+/** Where a pool sends its answers to one request: any actor that accepts {@link ResourceReplyEvent}s. */
+// The snapshot and emitted types are left open so that any actor accepting the replies fits.
+export type ResourceReplyTo = ActorRef<any, ResourceReplyEvent, any>;
+
+/** Where a pool reports its part of the wait-for graph: any actor that accepts {@link ResourceGraphEvent}s. */
+export type ResourceObserver = ActorRef<any, ResourceGraphEvent, any>;
+
+// ---------------------------------------------------------------------------------------------
+// Requester → pool
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Asks for `units` of the pool for task `taskId`. Answered exactly once, to `replyTo`, with
+ * `resource.granted`, `resource.denied`, `resource.cancelled`, or `resource.revoked` (no `leaseId`).
+ * `requestId` must be unique among the requests the pool has not answered yet.
+ */
+export interface ResourceRequestEvent {
+  readonly type: 'resource.request';
+  readonly requestId: string;
+  readonly taskId: string;
+  readonly units: number;
+  readonly at: number;
+  readonly replyTo: ResourceReplyTo;
+}
+
+/** Gives a lease's units back. Idempotent: an unknown, released or revoked lease is ignored. */
+export interface ResourceReleaseEvent {
+  readonly type: 'resource.release';
+  readonly leaseId: string;
+  readonly at: number;
+}
+
+/**
+ * Withdraws a queued request (its requester timed out or was aborted); answered with
+ * `resource.cancelled` when it was queued. A request already granted is left alone: its requester
+ * must release the lease it got.
+ */
+export interface ResourceCancelEvent {
+  readonly type: 'resource.cancel';
+  readonly requestId: string;
+  readonly at: number;
+}
+
+/**
+ * Takes every lease of a task back at once and drops its queued requests (a deadlock victim, or
+ * shutdown). Each one is answered with `resource.revoked`.
+ */
+export interface ResourceRevokeEvent {
+  readonly type: 'resource.revoke';
+  readonly taskId: string;
+  readonly at: number;
+  /** Why; passed on to the requesters in their `resource.revoked`. */
+  readonly reason: MezanError;
+}
+
+/**
+ * Changes the pool's capacity. Holders above a smaller capacity keep their units until they release;
+ * new grants respect it. Queued requests larger than the new capacity are denied (they could never
+ * be granted, and at the head of the queue they would block everyone behind them).
+ */
+export interface ResourceSetCapacityEvent {
+  readonly type: 'resource.set-capacity';
+  /** A non-negative integer; anything else is ignored (callers validate). */
+  readonly capacity: number;
+  readonly at: number;
+}
+
+/** Every event a resource pool accepts. */
+export type ResourceEvent =
+  | ResourceRequestEvent
+  | ResourceReleaseEvent
+  | ResourceCancelEvent
+  | ResourceRevokeEvent
+  | ResourceSetCapacityEvent;
+
+// ---------------------------------------------------------------------------------------------
+// Pool → requester
+// ---------------------------------------------------------------------------------------------
+
+/** The request is granted: the task holds `units` under `leaseId` until it releases them. */
+export interface ResourceGrantedEvent {
+  readonly type: 'resource.granted';
+  readonly requestId: string;
+  /** `${resource}#${n}`, unique within the pool and never reused. */
+  readonly leaseId: string;
+  readonly resource: string;
+  readonly units: number;
+  /** When it was granted (the `at` of the event that made room). */
+  readonly at: number;
+}
+
+/** The request can never be granted (its units are not an integer from 1 to the capacity). */
+export interface ResourceDeniedEvent {
+  readonly type: 'resource.denied';
+  readonly requestId: string;
+  readonly resource: string;
+  readonly code: 'E_INVALID_OPTION';
+  readonly reason: string;
+}
+
+/** The queued request was withdrawn, as its requester asked. */
+export interface ResourceCancelledEvent {
+  readonly type: 'resource.cancelled';
+  readonly requestId: string;
+  readonly resource: string;
+}
+
+/**
+ * A lease (`leaseId` set: the task no longer holds its units) or a queued request (`leaseId`
+ * undefined: it will never be granted) was revoked.
+ */
+export interface ResourceRevokedEvent {
+  readonly type: 'resource.revoked';
+  readonly requestId: string;
+  readonly leaseId: string | undefined;
+  readonly taskId: string;
+  readonly resource: string;
+  readonly reason: MezanError;
+}
+
+/** Every answer a pool sends to a requester. */
+export type ResourceReplyEvent = ResourceGrantedEvent | ResourceDeniedEvent | ResourceCancelledEvent | ResourceRevokedEvent;
+
+// ---------------------------------------------------------------------------------------------
+// Pool → observer (the supervisor's wait-for graph)
+// ---------------------------------------------------------------------------------------------
+
+/** The units task `taskId` now holds in pool `resource` (0 when none). Sent only when it changed. */
+export interface GraphHoldsEvent {
+  readonly type: 'graph.holds';
+  readonly resource: string;
+  readonly taskId: string;
+  readonly units: number;
+}
+
+/** The units task `taskId` now waits for in pool `resource` (0 when none). Sent only when it changed. */
+export interface GraphRequestsEvent {
+  readonly type: 'graph.requests';
+  readonly resource: string;
+  readonly taskId: string;
+  readonly units: number;
+}
+
+/**
+ * What a pool tells its observer. When one event changes both figures of a task (a queued request is
+ * granted), `graph.requests` comes first, so the observer never sees a task both holding the units
+ * and still waiting for them (which would look like a deadlock that is not one).
+ */
+export type ResourceGraphEvent = GraphHoldsEvent | GraphRequestsEvent;

@@ -1,0 +1,69 @@
+/**
+ * What a running task can reach besides its own function: the engine's resource pools, the
+ * supervisor (told of every wait, so it can keep the wait-for graph), and the engine itself (for
+ * nested submissions). Handed to each worker's runner at start.
+ *
+ * @internal
+ */
+import type { AnyActorRef } from 'xstate';
+import type { MezanError } from '../errors';
+import type { TaskHandle } from '../task-handle';
+import type { TaskFunction, TaskOptions } from '../task-options';
+
+/** How resource ranks are enforced. */
+export type LockOrderMode = 'off' | 'warn' | 'enforce';
+
+/** One resource pool as tasks see it. */
+export interface ResourceDescriptor {
+  readonly name: string;
+  readonly capacity: number;
+  readonly rank: number | undefined;
+  readonly ref: AnyActorRef;
+}
+
+/** The services of {@link TaskContext.acquire}, `submit` and `await`. */
+export interface TaskServices {
+  readonly resources: ReadonlyMap<string, ResourceDescriptor>;
+  /** Where runners report waits; `undefined` in a bare executor (tests). */
+  readonly supervisor: AnyActorRef | undefined;
+  readonly lockOrder: LockOrderMode;
+  /** Submits a child task of `parentId`. */
+  submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown>;
+}
+
+/** Services for an engine without resources or supervisor (machine tests). */
+export const NO_SERVICES: TaskServices = Object.freeze({
+  resources: new Map(),
+  supervisor: undefined,
+  lockOrder: 'off',
+  submitChild: () => {
+    throw new Error('nested submission needs an engine');
+  },
+});
+
+/** Runner → supervisor: what the wait-for graph must learn from a task on a worker. */
+export type RunnerGraphNotice =
+  /** The task, on a worker, is about to wait: it holds one worker slot while it does. */
+  | { readonly type: 'graph.blocking'; readonly taskId: string }
+  /** The task waits (`active`) or no longer waits for `awaited`'s result. */
+  | { readonly type: 'graph.await'; readonly taskId: string; readonly awaited: string; readonly active: boolean }
+  /** The attempt ended: its waits are over and its slot is free. */
+  | { readonly type: 'graph.attempt-ended'; readonly taskId: string }
+  /** The task is acquiring `resource` while holding `holding` (for the learned lock order). */
+  | { readonly type: 'lockorder.acquiring'; readonly taskId: string; readonly resource: string; readonly holding: readonly string[] }
+  /** A rank violation, refused (`enforce`) or let through (`warn`). */
+  | {
+      readonly type: 'lockorder.rank-violation';
+      readonly taskId: string;
+      readonly resource: string;
+      readonly rank: number;
+      readonly holding: ReadonlyArray<{ readonly resource: string; readonly rank: number }>;
+      readonly refused: boolean;
+    };
+
+/** Supervisor → executor → worker → runner: the task was chosen as a deadlock victim. */
+export interface TaskVictimEvent {
+  readonly type: 'task.victim';
+  readonly taskId: string;
+  readonly error: MezanError;
+}

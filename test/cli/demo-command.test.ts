@@ -1,0 +1,209 @@
+import { CommanderError } from 'commander';
+import { createDemoCommand, demoExitCode, runDemo, type DemoIo, type DemoSummary } from '../../src/cli/demo-command';
+import { createProgram } from '../../src/cli/main';
+import { renderSummaryTable } from '../../src/cli/summary-table';
+import { createEngine, VirtualClock } from '../../src/index';
+
+/** A stdout stand-in that keeps what was written. */
+function memoryStream(isTTY: boolean): DemoIo['stdout'] & { readonly text: string } {
+  const chunks: string[] = [];
+  const stream = {
+    isTTY,
+    columns: 160,
+    write(chunk: unknown): boolean {
+      chunks.push(String(chunk));
+      return true;
+    },
+    get text(): string {
+      return chunks.join('');
+    },
+  };
+  return stream as unknown as DemoIo['stdout'] & { readonly text: string };
+}
+
+/** Fires the virtual clock's timers until `run` settles. */
+async function drive<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  void run.then(
+    (value) => (outcome = { ok: true, value }),
+    (error: unknown) => (outcome = { ok: false, error }),
+  );
+  while (outcome === undefined) await clock.runAll();
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+async function demoInVirtualTime(options: Parameters<typeof runDemo>[0], isTTY = false) {
+  const clock = new VirtualClock();
+  const stdout = memoryStream(isTTY);
+  const summary = await drive(clock, runDemo(options, { stdout, clock }));
+  return { summary, clock, stdout };
+}
+
+describe('runDemo', () => {
+  let run: { summary: DemoSummary; clock: VirtualClock; stdout: { readonly text: string } };
+  beforeAll(async () => {
+    run = await demoInVirtualTime({ tasks: 400, workers: 8, seed: 7 });
+  });
+
+  it('settles every task in one terminal status and loses none', () => {
+    const { summary } = run;
+    expect(summary.submitted).toBe(400);
+    expect(Object.values(summary.byStatus).reduce((a, b) => a + b, 0)).toBe(400);
+    expect(summary.report).toMatchObject({
+      submitted: 400,
+      completed: summary.byStatus.completed,
+      failed: summary.byStatus.failed,
+      cancelled: summary.byStatus.cancelled,
+      timedOut: summary.byStatus.timeout,
+      deadlocked: 0,
+      rejected: 0,
+      lost: 0,
+    });
+    expect(demoExitCode(summary)).toBe(0);
+  });
+
+  it('plans exactly the requested number of tasks', () => {
+    const { mix } = run.summary;
+    expect(mix.steady + mix.flaky + mix.deadline + mix.cancelQueued + mix.cancelRunning + mix.chained).toBe(400);
+    expect(mix.chains).toBeGreaterThan(0);
+    expect(mix.chained).toBe(mix.chains * 4);
+  });
+
+  it('produces every kind of outcome: completions, failures after retries, timeouts, cancellations, dependency failures', () => {
+    const { summary } = run;
+    expect(summary.byStatus.completed).toBeGreaterThan(0);
+    expect(summary.byStatus.failed).toBeGreaterThan(0);
+    expect(summary.byStatus.timeout).toBeGreaterThan(0);
+    expect(summary.byStatus.cancelled).toBeGreaterThan(0);
+    expect(summary.byStatus.deadlock).toBe(0);
+    expect(summary.byStatus.rejected).toBe(0);
+    expect(summary.retries).toBeGreaterThan(0);
+    expect(summary.dependencyFailures).toBeGreaterThan(0);
+  });
+
+  it('cancels the planned tasks, queued ones before they start and running ones after', () => {
+    const { summary } = run;
+    expect(summary.cancelledBeforeStart).toBe(summary.mix.cancelQueued);
+    expect(summary.cancelledWhileRunning).toBe(summary.mix.cancelRunning);
+    expect(summary.cancelledBeforeStart + summary.cancelledWhileRunning).toBe(summary.byStatus.cancelled);
+  });
+
+  it('reports per-worker statistics that add up to the engine totals', () => {
+    const { summary } = run;
+    expect(summary.stats.workers).toHaveLength(8);
+    const completed = summary.stats.workers.reduce((sum, worker) => sum + worker.tasksCompleted, 0);
+    expect(completed).toBe(summary.byStatus.completed);
+    expect(summary.stats.totals.tasksCompleted).toBe(summary.byStatus.completed);
+    expect(summary.stats.totals.tasksCancelled).toBe(summary.cancelledWhileRunning);
+  });
+
+  it('derives the rates from the counts and the clock', () => {
+    const { summary } = run;
+    const settled = summary.submitted - summary.report.lost;
+    expect(summary.elapsedMs).toBeGreaterThan(0);
+    expect(summary.throughput).toBeCloseTo((settled * 1000) / summary.elapsedMs, 9);
+    expect(summary.successRate).toBeCloseTo(summary.byStatus.completed / settled, 9);
+  });
+
+  it('leaves no timer behind and writes nothing when stdout is not a TTY', () => {
+    expect(run.clock.pendingTimers).toBe(0);
+    expect(run.stdout.text).toBe('');
+  });
+
+  it('gives the same run for the same seed on a virtual clock, and another mix for another seed', async () => {
+    const again = await demoInVirtualTime({ tasks: 400, workers: 8, seed: 7 });
+    expect(again.summary).toEqual(run.summary);
+    const other = await demoInVirtualTime({ tasks: 400, workers: 8, seed: 8 });
+    expect(other.summary.mix).not.toEqual(run.summary.mix);
+  });
+
+  it('draws a progress bar that reaches the total when stdout is a TTY', async () => {
+    const { summary, stdout } = await demoInVirtualTime({ tasks: 60, workers: 4, seed: 3 }, true);
+    expect(summary.report.lost).toBe(0);
+    expect(stdout.text).toContain('60/60');
+    expect(stdout.text).toContain('100%');
+  });
+
+  it.each([
+    ['tasks', { tasks: 0 }],
+    ['tasks', { tasks: 2.5 }],
+    ['workers', { workers: -1 }],
+    ['seed', { seed: 0.5 }],
+  ])('rejects a bad `%s` with E_INVALID_OPTION', async (option, options) => {
+    await expect(runDemo(options, { stdout: memoryStream(false), clock: new VirtualClock() })).rejects.toMatchObject({
+      code: 'E_INVALID_OPTION',
+      details: { option },
+    });
+  });
+});
+
+describe('demoExitCode', () => {
+  it('is non-zero when the shutdown report counts a lost task', async () => {
+    const { summary } = await demoInVirtualTime({ tasks: 20, workers: 2, seed: 1 });
+    expect(demoExitCode(summary)).toBe(0);
+    expect(demoExitCode({ ...summary, report: { ...summary.report, lost: 1 } })).toBe(1);
+  });
+});
+
+describe('renderSummaryTable', () => {
+  it('shows the counts by status and the shutdown report, without colour codes unless asked', async () => {
+    const { summary } = await demoInVirtualTime({ tasks: 120, workers: 4, seed: 5 });
+    const text = renderSummaryTable(summary);
+    expect(text).not.toContain('\u001b[');
+    expect(text).toMatch(new RegExp(`completed\\s+│\\s+${summary.byStatus.completed}\\s+│`));
+    expect(text).toMatch(new RegExp(`report\\s+│\\s+120\\s+│\\s+${summary.report.completed}\\s+│`));
+    for (const worker of summary.stats.workers) expect(text).toContain(worker.id);
+  });
+});
+
+describe('mezan demo', () => {
+  it('runs the demo with the given flags, prints the summary and sets exit code 0', async () => {
+    const clock = new VirtualClock();
+    const stdout = memoryStream(false);
+    const exitCodes: number[] = [];
+    const command = createDemoCommand({ stdout, clock, setExitCode: (code) => exitCodes.push(code) });
+    await drive(clock, command.parseAsync(['--tasks', '50', '--workers', '3', '--seed', '9'], { from: 'user' }));
+    expect(exitCodes).toEqual([0]);
+    expect(stdout.text).toMatch(/report\s+│\s+50\s+│/);
+    expect(stdout.text).toContain('worker-3');
+    expect(stdout.text).not.toContain('worker-4');
+  });
+
+  it.each([['--tasks', 'many'], ['--tasks', '0'], ['--workers', '-2'], ['--seed', '1.5']])(
+    'refuses %s %s',
+    async (flag, value) => {
+      const command = createDemoCommand({ stdout: memoryStream(false), clock: new VirtualClock() })
+        .exitOverride()
+        .configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      const parsing = command.parseAsync([flag, value], { from: 'user' });
+      await expect(parsing).rejects.toBeInstanceOf(CommanderError);
+      await expect(parsing).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    },
+  );
+
+  it('is a subcommand of the mezan program, with its defaults', () => {
+    const demo = createProgram().commands.find((command) => command.name() === 'demo');
+    expect(demo).toBeDefined();
+    expect(demo!.opts()).toEqual({ tasks: 1200, workers: 16, seed: 42 });
+  });
+});
+
+// The demo's progress bar showed "running 423" with 16 workers: before any attempt has reported a
+// run time, the executor treats tasks as instant and hands each idle worker a batch of up to
+// `maxBatch`. This belongs with the executor's tests; it is here because the demo exposed it.
+describe('first dispatch of a deep queue of slow tasks', () => {
+  it('keeps tasks on workers within the worker count and lets a later urgent task start at the first free slot', async () => {
+    const clock = new VirtualClock();
+    const engine = createEngine({ workers: 4, clock });
+    for (let i = 0; i < 100; i++) engine.submit((ctx) => ctx.sleep(10));
+    await clock.advanceBy(0);
+    const runningAfterFirstDispatch = engine.progress().running;
+    let urgentStartedAt: number | undefined;
+    const urgent = engine.submit(() => void (urgentStartedAt = clock.now()), { priority: 10 });
+    await drive(clock, urgent.result);
+    await drive(clock, engine.shutdown());
+    expect(runningAfterFirstDispatch).toBeLessThanOrEqual(4);
+    expect(urgentStartedAt).toBe(10);
+  });
+});

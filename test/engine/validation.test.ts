@@ -1,0 +1,235 @@
+import { createEngine, MezanError, VirtualClock, type EngineOptions, type TaskOptions } from '../../src';
+import { recordingLogger, rejectionOf, startEngine, thrownBy } from '../fixtures/engine-harness';
+
+describe('createEngine: E_INVALID_OPTION by option', () => {
+  const clock = new VirtualClock();
+  const cases: Array<[string, unknown, string]> = [
+    ['workers', 0, 'workers'],
+    ['workers', -1, 'workers'],
+    ['workers', 1.5, 'workers'],
+    ['workers', '4', 'workers'],
+    ['workers', Number.NaN, 'workers'],
+    ['workers', Infinity, 'workers'],
+    ['maxBatch', 0, 'maxBatch'],
+    ['maxBatch', 2.5, 'maxBatch'],
+    ['maxBatch', '8', 'maxBatch'],
+    ['clock', {}, 'clock'],
+    ['clock', 'wall', 'clock'],
+    ['clock', { now: () => 0 }, 'clock'],
+    ['random', 'seeded', 'random'],
+    ['random', 0.5, 'random'],
+    ['logger', {}, 'logger'],
+    ['logger', 'console', 'logger'],
+    ['onUnhandledError', 'log it', 'onUnhandledError'],
+  ];
+
+  it.each(cases)('%s: %p', (key, value, option) => {
+    const error = thrownBy(() => createEngine({ workers: 1, clock, [key]: value } as EngineOptions));
+    expect(error).toBeInstanceOf(MezanError);
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details['option']).toBe(option);
+    expect(error.details['received']).toEqual(value);
+  });
+
+  it.each([[null], ['fast'], [4]])('the options themselves: %p', (options) => {
+    const error = thrownBy(() => createEngine(options as never));
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details['option']).toBe('options');
+  });
+
+  it('accepts the valid extremes', async () => {
+    const engine = createEngine({ workers: 1, maxBatch: 1, clock, random: () => 0, logger: recordingLogger().logger, onUnhandledError: () => undefined });
+    expect(engine.stats().workers).toHaveLength(1);
+    await engine.shutdown();
+  });
+});
+
+describe('engine.submit: E_INVALID_OPTION by option', () => {
+  const fn = () => 'ok';
+  const taskCases: Array<[string, TaskOptions | unknown, string]> = [
+    ['id empty', { id: '' }, 'id'],
+    ['id not a string', { id: 7 }, 'id'],
+    ['name empty', { name: '' }, 'name'],
+    ['name not a string', { name: 7 }, 'name'],
+    ['priority NaN', { priority: Number.NaN }, 'priority'],
+    ['priority Infinity', { priority: Infinity }, 'priority'],
+    ['priority -Infinity', { priority: -Infinity }, 'priority'],
+    ['priority a string', { priority: '1' }, 'priority'],
+    ['timeoutMs negative', { timeoutMs: -1 }, 'timeoutMs'],
+    ['timeoutMs 0', { timeoutMs: 0 }, 'timeoutMs'],
+    ['timeoutMs NaN', { timeoutMs: Number.NaN }, 'timeoutMs'],
+    ['timeoutMs Infinity', { timeoutMs: Infinity }, 'timeoutMs'],
+    ['timeoutMs a string', { timeoutMs: '10' }, 'timeoutMs'],
+    ['retries -1', { retries: -1 }, 'retries'],
+    ['retries 1.5', { retries: 1.5 }, 'retries'],
+    ['retries a string', { retries: '3' }, 'retries'],
+    ['retries null', { retries: null }, 'retries'],
+    ['retries.max -1', { retries: { max: -1 } }, 'retries.max'],
+    ['retries.max 1.5', { retries: { max: 1.5 } }, 'retries.max'],
+    ['retries.delayMs negative', { retries: { max: 1, delayMs: -5 } }, 'retries.delayMs'],
+    ['retries.delayMs NaN', { retries: { max: 1, delayMs: Number.NaN } }, 'retries.delayMs'],
+    ['retries.maxDelayMs negative', { retries: { max: 1, maxDelayMs: -1 } }, 'retries.maxDelayMs'],
+    ['retries.backoff linear', { retries: { max: 1, backoff: 'linear' } }, 'retries.backoff'],
+    ['retries.jitter 2', { retries: { max: 1, jitter: 2 } }, 'retries.jitter'],
+    ['retries.jitter negative', { retries: { max: 1, jitter: -0.1 } }, 'retries.jitter'],
+    ['retries.jitter a string', { retries: { max: 1, jitter: 'yes' } }, 'retries.jitter'],
+    ['retries.retryIf not a function', { retries: { max: 1, retryIf: true } }, 'retries.retryIf'],
+    ['signal a plain object', { signal: { aborted: false } }, 'signal'],
+    ['signal a string', { signal: 'abort' }, 'signal'],
+    ['dependsOn not an array', { dependsOn: 'task-1' }, 'dependsOn'],
+    ['dependsOn an unknown id', { dependsOn: ['no-such-task'] }, 'dependsOn[0]'],
+    ['dependsOn a number', { dependsOn: [42] }, 'dependsOn[0]'],
+  ];
+
+  it.each(taskCases)('%s', async (_label, options, option) => {
+    const { engine, clock } = startEngine();
+    const called = jest.fn(fn);
+    const error = thrownBy(() => engine.submit(called, options as TaskOptions));
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details['option']).toBe(option);
+    // Nothing was submitted.
+    await clock.runAll();
+    expect(called).not.toHaveBeenCalled();
+    expect(engine.progress().total).toBe(0);
+  });
+
+  it.each([['a string'], [undefined], [null], [{ run: fn }]])('fn not a function: %p', (value) => {
+    const { engine } = startEngine();
+    const error = thrownBy(() => engine.submit(value as never));
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details['option']).toBe('fn');
+  });
+
+  it('options not an object', () => {
+    const { engine } = startEngine();
+    for (const options of [null, 'fast', 3]) {
+      const error = thrownBy(() => engine.submit(fn, options as never));
+      expect(error.code).toBe('E_INVALID_OPTION');
+      expect(error.details['option']).toBe('options');
+    }
+  });
+
+  it('an id an unfinished task has; the same id is free again once that task finished', async () => {
+    const { engine, clock } = startEngine();
+    engine.submit((ctx) => ctx.sleep(10), { id: 'unique' });
+    const error = thrownBy(() => engine.submit(fn, { id: 'unique' }));
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details).toMatchObject({ option: 'id', received: 'unique' });
+    await clock.runAll();
+    const again = engine.submit(() => 'again', { id: 'unique' });
+    await clock.runAll();
+    await expect(again.result).resolves.toBe('again');
+  });
+
+  it('names the index of the bad dependency', () => {
+    const { engine } = startEngine();
+    const known = engine.submit((ctx) => ctx.sleep(10));
+    const error = thrownBy(() => engine.submit(fn, { dependsOn: [known, known.id, 'missing'] }));
+    expect(error.details).toMatchObject({ option: 'dependsOn[2]', received: 'missing' });
+  });
+
+  it('accepts the valid extremes', async () => {
+    const { engine, clock } = startEngine();
+    const handle = engine.submit(fn, {
+      id: 'x',
+      name: 'n',
+      priority: -1e9,
+      timeoutMs: 0.5,
+      retries: { max: 0, delayMs: 0, maxDelayMs: Infinity, backoff: 'exponential', jitter: 1 },
+      signal: new AbortController().signal,
+      dependsOn: [],
+      meta: { anything: true },
+    });
+    await clock.runAll();
+    await expect(handle.result).resolves.toBe('ok');
+  });
+});
+
+describe('onUnhandledError', () => {
+  it('receives a failure nobody asked the result of, asynchronously, once, with its handle', async () => {
+    const onUnhandledError = jest.fn();
+    const { engine, clock } = startEngine({ onUnhandledError });
+    const boom = new Error('boom');
+    const handle = engine.submit(() => {
+      throw boom;
+    });
+    await clock.runAll();
+    expect(onUnhandledError).toHaveBeenCalledTimes(1);
+    const [error, reported] = onUnhandledError.mock.calls[0]!;
+    expect(error).toBeInstanceOf(MezanError);
+    expect((error as MezanError).code).toBe('E_TASK_FAILED');
+    expect((error as MezanError).cause).toBe(boom);
+    expect(reported).toBe(handle);
+  });
+
+  it('is not called synchronously when the task settles', async () => {
+    const calls: string[] = [];
+    const { engine, clock } = startEngine({ onUnhandledError: () => void calls.push('hook') });
+    engine.events$.subscribe((event) => {
+      if (event.type === 'task.failed' || event.type === 'engine.idle') calls.push(event.type);
+    });
+    engine.submit(() => {
+      throw new Error('boom');
+    });
+    await clock.runAll();
+    // The engine went idle in the same synchronous step as the failure; the hook came after.
+    expect(calls).toEqual(['task.failed', 'engine.idle', 'hook']);
+  });
+
+  it('receives unobserved timeouts and dependency failures too', async () => {
+    const onUnhandledError = jest.fn();
+    const { engine, clock } = startEngine({ workers: 2, onUnhandledError });
+    const timesOut = engine.submit((ctx) => ctx.sleep(100), { timeoutMs: 10 });
+    engine.submit(() => 'never', { dependsOn: [timesOut] });
+    await clock.runAll();
+    expect(onUnhandledError.mock.calls.map(([error]) => (error as MezanError).code).sort()).toEqual(['E_DEPENDENCY_FAILED', 'E_TIMEOUT']);
+  });
+
+  it('is not called for a failure whose result was read before it settled', async () => {
+    const onUnhandledError = jest.fn();
+    const { engine, clock } = startEngine({ workers: 2, onUnhandledError });
+    const watchedEarly = engine.submit(async (ctx) => {
+      await ctx.sleep(10);
+      throw new Error('watched early');
+    });
+    const early = rejectionOf(watchedEarly);
+    const watchedLate = engine.submit(() => {
+      throw new Error('watched late');
+    });
+    watchedLate.result.catch(() => undefined);
+    await clock.runAll();
+    expect((await early).code).toBe('E_TASK_FAILED');
+    expect(onUnhandledError).not.toHaveBeenCalled();
+  });
+
+  it('is not called for cancellations, queued or running, nor for completed tasks', async () => {
+    const onUnhandledError = jest.fn();
+    const { engine, clock } = startEngine({ workers: 1, onUnhandledError });
+    const running = engine.submit((ctx) => ctx.sleep(100));
+    await clock.advanceBy(0);
+    const queued = engine.submit(() => 'never');
+    const ok = engine.submit(() => 'ok');
+    queued.cancel();
+    await clock.advanceBy(5);
+    running.cancel(new Error('stop'));
+    await clock.runAll();
+    expect([running.status, queued.status, ok.status]).toEqual(['cancelled', 'cancelled', 'completed']);
+    expect(onUnhandledError).not.toHaveBeenCalled();
+  });
+
+  it('defaults to a warning through the logger, with the task id and code', async () => {
+    const { logger, records } = recordingLogger();
+    const { engine, clock } = startEngine({ logger });
+    const handle = engine.submit(
+      () => {
+        throw new Error('boom');
+      },
+      { id: 'noisy' },
+    );
+    await clock.runAll();
+    expect(handle.status).toBe('failed');
+    const warnings = records.filter((record) => record['level'] === 'warn' && record['taskId'] === 'noisy');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ taskId: 'noisy', code: 'E_TASK_FAILED' });
+  });
+});

@@ -1,0 +1,638 @@
+import fc from 'fast-check';
+import { isMezanError } from '../../src/errors';
+import { seededRandom, type RandomSource } from '../../src/random';
+import { chooseVictim, type DeadlockCandidate } from '../../src/internal/deadlock-policy';
+import { NO_DEADLOCK, WaitForGraph, type DeadlockAnalysis } from '../../src/internal/wait-for-graph';
+import { bruteForceDeadlocked, type WaitGraphSpec } from '../fixtures/brute-force-deadlock';
+
+function buildGraph(spec: WaitGraphSpec): WaitForGraph {
+  const graph = new WaitForGraph();
+  for (const resource of spec.resources) graph.addResource(resource.id, resource.capacity);
+  for (const task of spec.tasks) {
+    for (const [resource, units] of Object.entries(task.holds)) graph.setHold(task.id, resource, units);
+    for (const [resource, units] of Object.entries(task.requests)) graph.setRequest(task.id, resource, units);
+    for (const awaited of task.awaits) graph.addAwait(task.id, awaited);
+  }
+  return graph;
+}
+
+/**
+ * `analysis.cycle` is a closed cycle of the graph through deadlocked tasks only: task → resource is a
+ * request, resource → task a hold, task → task an await; each task appears once.
+ */
+function expectRealCycle(graph: WaitForGraph, analysis: DeadlockAnalysis): void {
+  const { cycle, deadlocked } = analysis;
+  if (deadlocked.length === 0) {
+    expect(cycle).toEqual([]);
+    return;
+  }
+  const { nodes, edges } = graph.snapshot();
+  const kindOf = new Map(nodes.map((node) => [node.id, node.kind]));
+  const hasEdge = (from: string, to: string, kind: string) => edges.some((edge) => edge.from === from && edge.to === to && edge.kind === kind);
+  expect(cycle.length).toBeGreaterThanOrEqual(2);
+  expect(cycle[cycle.length - 1]).toBe(cycle[0]);
+  expect(kindOf.get(cycle[0]!)).toBe('task');
+  const tasks = cycle.slice(0, -1).filter((id) => kindOf.get(id) === 'task');
+  expect(new Set(tasks).size).toBe(tasks.length);
+  for (const task of tasks) expect(deadlocked).toContain(task);
+  for (let index = 0; index + 1 < cycle.length; index++) {
+    const from = cycle[index]!;
+    const to = cycle[index + 1]!;
+    const kinds = `${kindOf.get(from)}→${kindOf.get(to)}`;
+    if (kinds === 'task→resource') expect(hasEdge(from, to, 'requests')).toBe(true);
+    else if (kinds === 'resource→task') expect(hasEdge(from, to, 'holds')).toBe(true);
+    else if (kinds === 'task→task') expect(hasEdge(from, to, 'awaits')).toBe(true);
+    else throw new Error(`Unexpected step ${from} → ${to} (${kinds}) in cycle ${cycle.join(' → ')}`);
+  }
+}
+
+function expectInvalid(action: () => void): void {
+  let thrown: unknown;
+  try {
+    action();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(isMezanError(thrown, 'E_INVALID_OPTION')).toBe(true);
+}
+
+const pad = (index: number) => String(index).padStart(4, '0');
+
+describe('WaitForGraph', () => {
+  describe('structure', () => {
+    it('finds nothing in an empty graph or a graph without waits', () => {
+      const graph = new WaitForGraph();
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      graph.addResource('db', 1);
+      graph.setHold('t1', 'db', 1);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      expect(graph.detectFrom('t1')).toEqual(NO_DEADLOCK);
+      expect(graph.detectFrom('unknown')).toEqual(NO_DEADLOCK);
+    });
+
+    it('snapshots holds from resource to holder, requests from task to resource, awaits from waiter to awaited', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('db', 2);
+      graph.setHold('t1', 'db', 2);
+      graph.setRequest('t2', 'db', 1);
+      graph.addAwait('t3', 't1');
+      expect(graph.snapshot()).toEqual({
+        nodes: [
+          { id: 'db', kind: 'resource', capacity: 2 },
+          { id: 't1', kind: 'task' },
+          { id: 't2', kind: 'task' },
+          { id: 't3', kind: 'task' },
+        ],
+        edges: [
+          { from: 'db', to: 't1', kind: 'holds', units: 2 },
+          { from: 't2', to: 'db', kind: 'requests', units: 1 },
+          { from: 't3', to: 't1', kind: 'awaits' },
+        ],
+      });
+    });
+
+    it('keeps a task node only while it has an edge', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('db', 1);
+      graph.setRequest('t1', 'db', 1);
+      expect(graph.hasTask('t1')).toBe(true);
+      graph.setRequest('t1', 'db', 0);
+      expect(graph.hasTask('t1')).toBe(false);
+      graph.addAwait('a', 'b');
+      expect(graph.hasTask('b')).toBe(true);
+      graph.removeAwait('a', 'b');
+      expect(graph.hasTask('a')).toBe(false);
+      expect(graph.hasTask('b')).toBe(false);
+      graph.setHold('t2', 'db', 1);
+      graph.setHold('t2', 'db', 0);
+      expect(graph.taskCount).toBe(0);
+      expect(graph.snapshot().edges).toEqual([]);
+    });
+
+    it('removeTask drops the task, its edges and the edges pointing at it, and returns its units', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('db', 1);
+      graph.setHold('holder', 'db', 1);
+      graph.setRequest('holder', 'db', 1);
+      graph.addAwait('waiter', 'holder');
+      graph.addAwait('holder', 'holder');
+      expect(graph.detect().deadlocked).toEqual(['holder', 'waiter']);
+      graph.removeTask('holder');
+      expect(graph.hasTask('holder')).toBe(false);
+      expect(graph.hasTask('waiter')).toBe(false);
+      expect(graph.snapshot().edges).toEqual([]);
+      // The unit came back: another task can hold it.
+      graph.setHold('other', 'db', 1);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      graph.removeTask('never-seen');
+    });
+
+    it('replaces a pending request on the same resource rather than adding one', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('pool', 3);
+      graph.setHold('a', 'pool', 2);
+      graph.setRequest('b', 'pool', 3);
+      graph.setRequest('b', 'pool', 1);
+      expect(graph.snapshot().edges.filter((edge) => edge.kind === 'requests')).toEqual([{ from: 'b', to: 'pool', kind: 'requests', units: 1 }]);
+    });
+
+    it.each([
+      ['a duplicate resource', (graph: WaitForGraph) => graph.addResource('db', 1)],
+      ['a negative capacity', (graph: WaitForGraph) => graph.addResource('x', -1)],
+      ['a fractional capacity', (graph: WaitForGraph) => graph.addResource('x', 1.5)],
+      ['an unknown resource held', (graph: WaitForGraph) => graph.setHold('t', 'nope', 1)],
+      ['an unknown resource requested', (graph: WaitForGraph) => graph.setRequest('t', 'nope', 1)],
+      ['holds beyond the capacity', (graph: WaitForGraph) => graph.setHold('t2', 'db', 2)],
+      ['a request beyond the capacity', (graph: WaitForGraph) => graph.setRequest('t2', 'db', 3)],
+      ['negative units', (graph: WaitForGraph) => graph.setRequest('t2', 'db', -1)],
+      ['a capacity below the units held', (graph: WaitForGraph) => graph.setCapacity('db', 0)],
+      ['a capacity below a pending request', (graph: WaitForGraph) => graph.setCapacity('gpu', 1)],
+      ['the capacity of an unknown resource', (graph: WaitForGraph) => graph.setCapacity('nope', 1)],
+      ['a task id that is a resource id', (graph: WaitForGraph) => graph.setHold('gpu', 'db', 1)],
+      ['an awaited task id that is a resource id', (graph: WaitForGraph) => graph.addAwait('t9', 'db')],
+      ['a resource id that is a task id', (graph: WaitForGraph) => graph.addResource('t1', 1)],
+    ])('refuses %s with E_INVALID_OPTION and stays unchanged', (_, misuse) => {
+      const graph = new WaitForGraph();
+      graph.addResource('db', 2);
+      graph.addResource('gpu', 2);
+      graph.setHold('t1', 'db', 1);
+      graph.setRequest('t3', 'gpu', 2);
+      const before = graph.snapshot();
+      expectInvalid(() => misuse(graph));
+      expect(graph.snapshot()).toEqual(before);
+      expect(graph.hasTask('t9')).toBe(false);
+    });
+
+    it('accepts a capacity change that keeps every hold and request within it', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('@workers', 2);
+      graph.setHold('p', '@workers', 2);
+      graph.addAwait('p', 'c');
+      graph.setRequest('c', '@workers', 1);
+      expect(graph.detectFrom('c').deadlocked).toEqual(['c', 'p']);
+      graph.setCapacity('@workers', 3);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      expect(graph.hasResource('@workers')).toBe(true);
+      expect(graph.hasResource('db')).toBe(false);
+    });
+  });
+
+  describe('classic deadlocks', () => {
+    it('finds a lock-order inversion between two tasks', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('db', 1);
+      graph.addResource('gpu', 1);
+      graph.setHold('t1', 'db', 1);
+      graph.setHold('t2', 'gpu', 1);
+      graph.setRequest('t1', 'gpu', 1);
+      expect(graph.detectFrom('t1')).toEqual(NO_DEADLOCK);
+      graph.setRequest('t2', 'db', 1);
+      expect(graph.detectFrom('t2')).toEqual({ deadlocked: ['t1', 't2'], cycle: ['t2', 'db', 't1', 'gpu', 't2'] });
+      expect(graph.detect()).toEqual({ deadlocked: ['t1', 't2'], cycle: ['t1', 'gpu', 't2', 'db', 't1'] });
+      graph.removeTask('t2');
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+    });
+
+    it('finds a re-acquire of a held mutex as a deadlock of one task', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('lock', 1);
+      graph.setHold('t', 'lock', 1);
+      graph.setRequest('t', 'lock', 1);
+      expect(graph.detectFrom('t')).toEqual({ deadlocked: ['t'], cycle: ['t', 'lock', 't'] });
+    });
+
+    it.each([2, 3, 10, 100])('finds a ring of %i tasks, each holding one resource and wanting the next, only when it closes', (size) => {
+      const graph = new WaitForGraph();
+      for (let index = 0; index < size; index++) {
+        graph.addResource(`r${pad(index)}`, 1);
+        graph.setHold(`t${pad(index)}`, `r${pad(index)}`, 1);
+      }
+      for (let index = 0; index < size - 1; index++) {
+        graph.setRequest(`t${pad(index)}`, `r${pad(index + 1)}`, 1);
+        expect(graph.detectFrom(`t${pad(index)}`)).toEqual(NO_DEADLOCK);
+      }
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      const last = `t${pad(size - 1)}`;
+      graph.setRequest(last, 'r0000', 1);
+      const analysis = graph.detectFrom(last);
+      const tasks = Array.from({ length: size }, (_, index) => `t${pad(index)}`);
+      expect(analysis.deadlocked).toEqual(tasks);
+      expect(analysis.cycle).toHaveLength(2 * size + 1);
+      expect(analysis.cycle.slice(0, 3)).toEqual([last, 'r0000', 't0000']);
+      expectRealCycle(graph, analysis);
+      expect(graph.detect().deadlocked).toEqual(tasks);
+      expectRealCycle(graph, graph.detect());
+      // One victim breaks the ring.
+      graph.removeTask(`t${pad(Math.floor(size / 2))}`);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+    });
+
+    it('finds nested awaits forming a cycle, and not a chain', () => {
+      const graph = new WaitForGraph();
+      graph.addAwait('a', 'b');
+      graph.addAwait('b', 'c');
+      expect(graph.detectFrom('b')).toEqual(NO_DEADLOCK);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      graph.addAwait('c', 'a');
+      expect(graph.detectFrom('c')).toEqual({ deadlocked: ['a', 'b', 'c'], cycle: ['c', 'a', 'b', 'c'] });
+      expect(graph.detect()).toEqual({ deadlocked: ['a', 'b', 'c'], cycle: ['a', 'b', 'c', 'a'] });
+      graph.removeAwait('c', 'a');
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+    });
+
+    it('finds a task awaiting itself', () => {
+      const graph = new WaitForGraph();
+      graph.addAwait('a', 'a');
+      expect(graph.detectFrom('a')).toEqual({ deadlocked: ['a'], cycle: ['a', 'a'] });
+    });
+
+    it('counts a task awaiting a deadlocked task as deadlocked, though it is on no cycle', () => {
+      const graph = new WaitForGraph();
+      graph.addAwait('a', 'b');
+      graph.addAwait('b', 'a');
+      graph.addAwait('outer', 'a');
+      const analysis = graph.detectFrom('outer');
+      // `outer` is on no cycle, so the incremental check rules it out; the full reduction does not.
+      expect(analysis).toEqual(NO_DEADLOCK);
+      expect(graph.detect()).toEqual({ deadlocked: ['a', 'b', 'outer'], cycle: ['a', 'b', 'a'] });
+    });
+
+    it('finds worker-slot starvation: every slot held by a task awaiting a queued task', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('@workers', 2);
+      graph.setHold('p1', '@workers', 1);
+      graph.setHold('p2', '@workers', 1);
+      graph.setRequest('child', '@workers', 1);
+      expect(graph.detectFrom('child')).toEqual(NO_DEADLOCK);
+      graph.addAwait('p1', 'child');
+      expect(graph.detectFrom('p1')).toEqual(NO_DEADLOCK);
+      graph.addAwait('p2', 'child');
+      const analysis = graph.detectFrom('p2');
+      expect(analysis).toEqual({ deadlocked: ['child', 'p1', 'p2'], cycle: ['p2', 'child', '@workers', 'p2'] });
+      expectRealCycle(graph, analysis);
+      // Compensation: one more slot and the child runs.
+      graph.setCapacity('@workers', 3);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+    });
+  });
+
+  describe('cycles that are not deadlocks', () => {
+    it('does not report a cycle through a pool whose other holder can finish', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('pool', 2);
+      graph.setHold('t1', 'pool', 1);
+      graph.setHold('t2', 'pool', 1);
+      graph.setRequest('t1', 'pool', 1);
+      expect(graph.detectFrom('t1')).toEqual(NO_DEADLOCK);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      // Once t2 blocks on t1, nobody is left to free a unit.
+      graph.addAwait('t2', 't1');
+      expect(graph.detectFrom('t2').deadlocked).toEqual(['t1', 't2']);
+    });
+
+    it('does not report a two-resource cycle while a third task holds a unit and runs', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('a', 2);
+      graph.addResource('b', 1);
+      graph.setHold('t1', 'a', 1);
+      graph.setHold('t3', 'a', 1);
+      graph.setHold('t2', 'b', 1);
+      graph.setRequest('t1', 'b', 1);
+      graph.setRequest('t2', 'a', 1);
+      expect(graph.detectFrom('t2')).toEqual(NO_DEADLOCK);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      graph.setRequest('t3', 'b', 1);
+      const analysis = graph.detectFrom('t3');
+      expect(analysis.deadlocked).toEqual(['t1', 't2', 't3']);
+      expect(analysis.cycle[0]).toBe('t3');
+      expectRealCycle(graph, analysis);
+    });
+
+    it('finds a multi-unit pool deadlocked when no release can satisfy either request', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('pool', 3);
+      graph.setHold('t1', 'pool', 1);
+      graph.setHold('t2', 'pool', 1);
+      graph.setRequest('t1', 'pool', 2);
+      expect(graph.detectFrom('t1')).toEqual(NO_DEADLOCK);
+      graph.setRequest('t2', 'pool', 2);
+      const analysis = graph.detectFrom('t2');
+      expect(analysis.deadlocked).toEqual(['t1', 't2']);
+      expectRealCycle(graph, analysis);
+      // Asking for one unit instead fits the free unit: t2 can finish, then t1.
+      graph.setRequest('t2', 'pool', 1);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+    });
+
+    it('needs the units of several finishing holders before a large request fits', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('pool', 3);
+      graph.addResource('lock', 1);
+      graph.setHold('big', 'pool', 1);
+      graph.setHold('h1', 'pool', 1);
+      graph.setHold('h2', 'pool', 1);
+      graph.setRequest('big', 'pool', 2);
+      graph.setHold('big', 'lock', 1);
+      graph.setRequest('h1', 'lock', 1);
+      // h2 can finish, but h1 waits on big's lock and big needs h1's unit too.
+      expect(graph.detectFrom('h1').deadlocked).toEqual(['big', 'h1']);
+      graph.setRequest('h1', 'lock', 0);
+      expect(graph.detect()).toEqual(NO_DEADLOCK);
+      // Asking for more than the units it does not hold itself can never be granted.
+      graph.setRequest('big', 'pool', 3);
+      expect(graph.detectFrom('big')).toEqual({ deadlocked: ['big'], cycle: ['big', 'pool', 'big'] });
+    });
+  });
+
+  describe('mixed waits', () => {
+    it('finds a cycle of an await and a resource wait', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('db', 1);
+      graph.setHold('parent', 'db', 1);
+      graph.addAwait('parent', 'child');
+      expect(graph.detectFrom('parent')).toEqual(NO_DEADLOCK);
+      graph.setRequest('child', 'db', 1);
+      expect(graph.detectFrom('child')).toEqual({ deadlocked: ['child', 'parent'], cycle: ['child', 'db', 'parent', 'child'] });
+    });
+
+    it('finds a long cycle through slots, pools and awaits, and reports the bystanders', () => {
+      const graph = new WaitForGraph();
+      graph.addResource('@workers', 2);
+      graph.addResource('cache', 2);
+      graph.addResource('gpu', 1);
+      graph.setHold('a', '@workers', 1);
+      graph.setHold('b', '@workers', 1);
+      graph.setHold('a', 'cache', 1);
+      graph.setHold('b', 'cache', 1);
+      graph.setHold('c', 'gpu', 1);
+      graph.setRequest('bystander', 'gpu', 1);
+      graph.addAwait('a', 'b');
+      graph.setRequest('b', 'gpu', 1);
+      graph.setRequest('c', 'cache', 1);
+      expect(graph.detectFrom('c').deadlocked).toEqual(['a', 'b', 'bystander', 'c']);
+      expectRealCycle(graph, graph.detectFrom('c'));
+      expect(graph.detectFrom('c').cycle[0]).toBe('c');
+      expectRealCycle(graph, graph.detect());
+    });
+  });
+
+  describe('against a brute-force search', () => {
+    const specArbitrary: fc.Arbitrary<WaitGraphSpec> = fc
+      .record({
+        capacities: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 3 }),
+        taskCount: fc.integer({ min: 1, max: 6 }),
+        draws: fc.array(fc.nat({ max: 1_000_000 }), { minLength: 200, maxLength: 200 }),
+      })
+      .map(({ capacities, taskCount, draws }) => {
+        let cursor = 0;
+        const draw = (bound: number) => draws[cursor++ % draws.length]! % bound;
+        const resources = capacities.map((capacity, index) => ({ id: `r${index}`, capacity }));
+        const free = capacities.slice();
+        const tasks = Array.from({ length: taskCount }, (_, index) => {
+          const holds: Record<string, number> = {};
+          const requests: Record<string, number> = {};
+          resources.forEach((resource, resourceIndex) => {
+            const held = Math.min(draw(3), free[resourceIndex]!);
+            if (held > 0) {
+              holds[resource.id] = held;
+              free[resourceIndex]! -= held;
+            }
+            if (draw(3) === 0) requests[resource.id] = 1 + draw(resource.capacity);
+          });
+          const awaits: string[] = [];
+          for (let other = 0; other < taskCount; other++) if (draw(5) === 0) awaits.push(`t${other}`);
+          return { id: `t${index}`, holds, requests, awaits };
+        });
+        return { resources, tasks };
+      });
+
+    it('detect() finds exactly the tasks that can complete in no order, with a real cycle', () => {
+      fc.assert(
+        fc.property(specArbitrary, (spec) => {
+          const graph = buildGraph(spec);
+          const analysis = graph.detect();
+          expect(analysis.deadlocked).toEqual(bruteForceDeadlocked(spec));
+          expectRealCycle(graph, analysis);
+        }),
+        { seed: 20240611, numRuns: 2000 },
+      );
+    });
+
+    it('detectFrom() reports the full analysis from any task on the cycle, and never a different set', () => {
+      fc.assert(
+        fc.property(specArbitrary, (spec) => {
+          const graph = buildGraph(spec);
+          const full = graph.detect();
+          for (const task of spec.tasks) {
+            const incremental = graph.detectFrom(task.id);
+            if (incremental.deadlocked.length > 0) expect(incremental.deadlocked).toEqual(full.deadlocked);
+            expectRealCycle(graph, incremental);
+          }
+          for (const id of full.cycle) {
+            if (graph.hasResource(id)) continue;
+            const incremental = graph.detectFrom(id);
+            expect(incremental.deadlocked).toEqual(full.deadlocked);
+            expect(incremental.cycle[0]).toBe(id);
+          }
+        }),
+        { seed: 7, numRuns: 1000 },
+      );
+    });
+
+    it('the brute force itself sees the textbook cases', () => {
+      const pool = [{ id: 'pool', capacity: 2 }];
+      const notDeadlocked: WaitGraphSpec = {
+        resources: pool,
+        tasks: [
+          { id: 't1', holds: { pool: 1 }, requests: { pool: 1 }, awaits: [] },
+          { id: 't2', holds: { pool: 1 }, requests: {}, awaits: [] },
+        ],
+      };
+      expect(bruteForceDeadlocked(notDeadlocked)).toEqual([]);
+      const deadlocked: WaitGraphSpec = {
+        resources: pool,
+        tasks: [
+          { id: 't1', holds: { pool: 1 }, requests: { pool: 2 }, awaits: [] },
+          { id: 't2', holds: { pool: 1 }, requests: {}, awaits: ['t1'] },
+          { id: 't3', holds: {}, requests: {}, awaits: ['outside'] },
+        ],
+      };
+      expect(bruteForceDeadlocked(deadlocked)).toEqual(['t1', 't2']);
+    });
+  });
+
+  describe('incremental detection on a live graph', () => {
+    it.each([1, 2, 3, 4, 5])('detectFrom agrees with detect after every blocking event (seed %i)', (seed) => {
+      const result = runScenario({ seed, workers: 6, pools: 4, targetWaiting: 120, checkEvery: 1 });
+      expect(result.deadlocksResolved).toBeGreaterThan(0);
+    });
+
+    it('keeps up with 10,000 waiting tasks, one detectFrom per blocking event', () => {
+      const result = runScenario({ seed: 42, workers: 256, pools: 64, targetWaiting: 10_000, checkEvery: 250 });
+      expect(result.waiting).toBeGreaterThanOrEqual(10_000);
+      expect(result.blockingEvents).toBeGreaterThan(10_000);
+      expect(result.deadlocksResolved).toBeGreaterThan(0);
+    });
+  });
+});
+
+interface ScenarioOptions {
+  readonly seed: number;
+  /** Capacity of `@workers`. */
+  readonly workers: number;
+  /** Number of pools besides `@workers`, capacities 1 to 3. */
+  readonly pools: number;
+  /** Stop once this many tasks wait (a pending request or await). */
+  readonly targetWaiting: number;
+  /** Compare detectFrom with the full detect every this many blocking events. */
+  readonly checkEvery: number;
+}
+
+interface ScenarioResult {
+  readonly blockingEvents: number;
+  readonly deadlocksResolved: number;
+  readonly waiting: number;
+}
+
+/**
+ * A supervisor in miniature over a seeded random workload: tasks are submitted (run when a slot is
+ * free, else queue for one), acquire pool units (granted when they fit, else wait), await other tasks,
+ * and complete. Each task has at most one pending wait, so a full grant never creates a deadlock and
+ * the precondition of detectFrom holds at every blocking event. Every deadlock found is resolved by
+ * victims (the youngest candidate holding units) until the full detect finds none.
+ */
+function runScenario(options: ScenarioOptions): ScenarioResult {
+  const random: RandomSource = seededRandom(options.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const graph = new WaitForGraph();
+  const capacity = new Map<string, number>([['@workers', options.workers]]);
+  for (let index = 0; index < options.pools; index++) capacity.set(`pool${index}`, 1 + Math.floor(random() * 3));
+  for (const [id, units] of capacity) graph.addResource(id, units);
+  const poolIds = [...capacity.keys()].filter((id) => id !== '@workers');
+
+  const free = new Map(capacity);
+  const holds = new Map<string, Map<string, number>>();
+  const waitingOn = new Map<string, { readonly resource: string; readonly units: number } | { readonly task: string }>();
+  const waitersOf = new Map<string, Set<string>>([...capacity.keys()].map((id) => [id, new Set<string>()]));
+  const awaitersOf = new Map<string, Set<string>>();
+  const seq = new Map<string, number>();
+  const live: string[] = [];
+  const liveIndex = new Map<string, number>();
+  let nextId = 0;
+  let blockingEvents = 0;
+  let deadlocksResolved = 0;
+
+  const held = (task: string) => holds.get(task) ?? new Map<string, number>();
+  const isRunning = (task: string) => (held(task).get('@workers') ?? 0) > 0 && !waitingOn.has(task);
+  const grant = (task: string, resource: string, units: number) => {
+    const taskHolds = holds.get(task) ?? new Map<string, number>();
+    holds.set(task, taskHolds);
+    taskHolds.set(resource, (taskHolds.get(resource) ?? 0) + units);
+    free.set(resource, free.get(resource)! - units);
+    graph.setHold(task, resource, taskHolds.get(resource)!);
+  };
+  const unblock = (task: string) => {
+    const wait = waitingOn.get(task);
+    if (wait === undefined) return;
+    waitingOn.delete(task);
+    if ('resource' in wait) {
+      waitersOf.get(wait.resource)!.delete(task);
+      graph.setRequest(task, wait.resource, 0);
+    } else {
+      awaitersOf.get(wait.task)?.delete(task);
+      graph.removeAwait(task, wait.task);
+    }
+  };
+  const grantWaiters = (resource: string) => {
+    for (const waiter of [...waitersOf.get(resource)!]) {
+      const wait = waitingOn.get(waiter) as { resource: string; units: number };
+      if (wait.units > free.get(resource)!) continue;
+      unblock(waiter);
+      grant(waiter, resource, wait.units);
+    }
+  };
+  const check = (task: string, analysis: DeadlockAnalysis) => {
+    const full = graph.detect();
+    if (analysis.deadlocked.join() !== full.deadlocked.join()) {
+      throw new Error(`detectFrom(${task}) found [${analysis.deadlocked.join()}], detect() [${full.deadlocked.join()}] (seed ${options.seed})`);
+    }
+  };
+  /** Settles a task (completed, or failed as a victim): its units return, its awaiters wake. */
+  const settle = (task: string) => {
+    unblock(task);
+    graph.removeTask(task);
+    for (const awaiter of awaitersOf.get(task) ?? []) waitingOn.delete(awaiter);
+    awaitersOf.delete(task);
+    const index = liveIndex.get(task)!;
+    const last = live.pop()!;
+    if (last !== task) {
+      live[index] = last;
+      liveIndex.set(last, index);
+    }
+    liveIndex.delete(task);
+    const released = held(task);
+    holds.delete(task);
+    for (const [resource, units] of released) free.set(resource, free.get(resource)! + units);
+    for (const resource of released.keys()) grantWaiters(resource);
+  };
+  const block = (task: string, wait: { resource: string; units: number } | { task: string }) => {
+    waitingOn.set(task, wait);
+    if ('resource' in wait) {
+      waitersOf.get(wait.resource)!.add(task);
+      graph.setRequest(task, wait.resource, wait.units);
+    } else {
+      if (!awaitersOf.has(wait.task)) awaitersOf.set(wait.task, new Set());
+      awaitersOf.get(wait.task)!.add(task);
+      graph.addAwait(task, wait.task);
+    }
+    blockingEvents++;
+    let analysis = graph.detectFrom(task);
+    if (blockingEvents % options.checkEvery === 0 || analysis.deadlocked.length > 0) check(task, analysis);
+    while (analysis.deadlocked.length > 0) {
+      expectRealCycle(graph, analysis);
+      const candidates: DeadlockCandidate[] = analysis.deadlocked.map((taskId) => ({
+        taskId,
+        submittedSeq: seq.get(taskId)!,
+        priority: 0,
+        workMs: 0,
+        resourcesHeld: [...held(taskId).values()].reduce((sum, units) => sum + units, 0),
+      }));
+      const victim = chooseVictim((all) => {
+        const holding = all.filter((candidate) => candidate.resourcesHeld > 0);
+        return chooseVictim('youngest', holding.length > 0 ? holding : all);
+      }, candidates);
+      settle(victim);
+      deadlocksResolved++;
+      analysis = graph.detect();
+    }
+  };
+
+  const waitingCount = () => waitingOn.size;
+  for (let step = 0; waitingCount() < options.targetWaiting; step++) {
+    if (step > 50 * options.targetWaiting + 10_000) throw new Error('scenario made no progress');
+    const roll = random();
+    if (roll < 0.45 || live.length === 0) {
+      const task = `task${nextId}`;
+      seq.set(task, nextId++);
+      liveIndex.set(task, live.length);
+      live.push(task);
+      if (free.get('@workers')! > 0) grant(task, '@workers', 1);
+      else block(task, { resource: '@workers', units: 1 });
+      continue;
+    }
+    const task = pick(live);
+    if (!isRunning(task)) continue;
+    if (roll < 0.62) {
+      settle(task);
+    } else if (roll < 0.85) {
+      const resource = pick(poolIds);
+      const units = 1 + Math.floor(random() * capacity.get(resource)!);
+      if (units <= free.get(resource)!) grant(task, resource, units);
+      else block(task, { resource, units });
+    } else {
+      block(task, { task: pick(live) });
+    }
+  }
+  expect(graph.detect()).toEqual(NO_DEADLOCK);
+  return { blockingEvents, deadlocksResolved, waiting: waitingCount() };
+}

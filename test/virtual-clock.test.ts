@@ -1,0 +1,219 @@
+import { VirtualClock } from '../src/virtual-clock';
+
+describe('VirtualClock', () => {
+  it('starts at 0, or at the time given', () => {
+    expect(new VirtualClock().now()).toBe(0);
+    expect(new VirtualClock(1_000).now()).toBe(1_000);
+  });
+
+  it('does not move by itself, nor fire timers before it is advanced', async () => {
+    const clock = new VirtualClock();
+    const fired = jest.fn();
+    clock.setTimeout(fired, 0);
+    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fired).not.toHaveBeenCalled();
+    expect(clock.now()).toBe(0);
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it('fires timers in due order with now() equal to each due time', async () => {
+    const clock = new VirtualClock();
+    const seen: Array<[string, number]> = [];
+    clock.setTimeout(() => seen.push(['c', clock.now()]), 70);
+    clock.setTimeout(() => seen.push(['a', clock.now()]), 10);
+    clock.setTimeout(() => seen.push(['b', clock.now()]), 30);
+    await clock.advanceBy(100);
+    expect(seen).toEqual([
+      ['a', 10],
+      ['b', 30],
+      ['c', 70],
+    ]);
+    expect(clock.now()).toBe(100);
+  });
+
+  it('fires timers due at the same time in the order they were set', async () => {
+    const clock = new VirtualClock();
+    const seen: number[] = [];
+    for (let index = 0; index < 20; index++) clock.setTimeout(() => seen.push(index), 5);
+    await clock.advanceBy(5);
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, index) => index));
+  });
+
+  it('fires only the timers due within the advance, the boundary included', async () => {
+    const clock = new VirtualClock();
+    const seen: number[] = [];
+    for (const ms of [10, 20, 21]) clock.setTimeout(() => seen.push(ms), ms);
+    await clock.advanceBy(20);
+    expect(seen).toEqual([10, 20]);
+    expect(clock.now()).toBe(20);
+    expect(clock.pendingTimers).toBe(1);
+    expect(clock.nextDue).toBe(21);
+    await clock.advanceBy(1);
+    expect(seen).toEqual([10, 20, 21]);
+  });
+
+  it('fires a timer set by a timer in the same advance when it falls due within it', async () => {
+    const clock = new VirtualClock();
+    const seen: Array<[string, number]> = [];
+    clock.setTimeout(() => {
+      seen.push(['outer', clock.now()]);
+      clock.setTimeout(() => seen.push(['inner', clock.now()]), 15);
+      clock.setTimeout(() => seen.push(['late', clock.now()]), 100);
+    }, 10);
+    clock.setTimeout(() => seen.push(['other', clock.now()]), 20);
+    await clock.advanceBy(50);
+    expect(seen).toEqual([
+      ['outer', 10],
+      ['other', 20],
+      ['inner', 25],
+    ]);
+    expect(clock.nextDue).toBe(110);
+  });
+
+  it('lets the promise chain a timer starts settle before the next timer fires', async () => {
+    const clock = new VirtualClock();
+    const seen: string[] = [];
+    clock.setTimeout(() => {
+      void (async () => {
+        for (let step = 0; step < 50; step++) await Promise.resolve();
+        seen.push('chain of the first timer done');
+      })();
+    }, 10);
+    // Due at the same instant: only the job queue, not time, separates the two.
+    clock.setTimeout(() => seen.push('second timer'), 10);
+    await clock.advanceBy(10);
+    expect(seen).toEqual(['chain of the first timer done', 'second timer']);
+  });
+
+  it('lets promise jobs queued before the advance run first', async () => {
+    const clock = new VirtualClock();
+    const seen: string[] = [];
+    void Promise.resolve().then(() => clock.setTimeout(() => seen.push('set by a promise job'), 0));
+    await clock.advanceBy(0);
+    expect(seen).toEqual(['set by a promise job']);
+  });
+
+  it('runs an async sleep loop at exact virtual times', async () => {
+    const clock = new VirtualClock();
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms));
+    const times: number[] = [];
+    const done = (async () => {
+      for (let index = 0; index < 5; index++) {
+        await sleep(100);
+        times.push(clock.now());
+      }
+    })();
+    await clock.advanceBy(350);
+    expect(times).toEqual([100, 200, 300]);
+    await clock.runAll();
+    await done;
+    expect(times).toEqual([100, 200, 300, 400, 500]);
+    expect(clock.now()).toBe(500);
+  });
+
+  it('clears a pending timer, and ignores ids it does not know', async () => {
+    const clock = new VirtualClock();
+    const cleared = jest.fn();
+    const kept = jest.fn();
+    const id = clock.setTimeout(cleared, 10);
+    clock.setTimeout(kept, 10);
+    clock.clearTimeout(id);
+    clock.clearTimeout(id);
+    clock.clearTimeout(12345);
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advanceBy(10);
+    expect(cleared).not.toHaveBeenCalled();
+    expect(kept).toHaveBeenCalledTimes(1);
+  });
+
+  it('lets a timer clear another one due at the same time', async () => {
+    const clock = new VirtualClock();
+    const second = jest.fn();
+    let secondId: number | undefined;
+    clock.setTimeout(() => clock.clearTimeout(secondId!), 10);
+    secondId = clock.setTimeout(second, 10);
+    await clock.advanceBy(10);
+    expect(second).not.toHaveBeenCalled();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('treats negative and non-finite delays as 0', async () => {
+    const clock = new VirtualClock(50);
+    const seen: number[] = [];
+    clock.setTimeout(() => seen.push(clock.now()), -10);
+    clock.setTimeout(() => seen.push(clock.now()), NaN);
+    clock.setTimeout(() => seen.push(clock.now()), Infinity);
+    expect(clock.nextDue).toBe(50);
+    await clock.advanceBy(0);
+    expect(seen).toEqual([50, 50, 50]);
+  });
+
+  it('never moves time backwards', async () => {
+    const clock = new VirtualClock();
+    await clock.advanceTo(100);
+    await clock.advanceTo(40);
+    expect(clock.now()).toBe(100);
+    const fired = jest.fn();
+    clock.setTimeout(fired, 0);
+    expect(clock.nextDue).toBe(100);
+    await clock.advanceTo(40);
+    expect(fired).not.toHaveBeenCalled();
+    await clock.advanceBy(0);
+    expect(fired).toHaveBeenCalledTimes(1);
+    expect(clock.now()).toBe(100);
+  });
+
+  it('advances to an absolute time with advanceTo', async () => {
+    const clock = new VirtualClock(1_000);
+    const seen: number[] = [];
+    clock.setTimeout(() => seen.push(clock.now()), 250);
+    await clock.advanceTo(1_200);
+    expect(seen).toEqual([]);
+    await clock.advanceTo(1_250);
+    expect(seen).toEqual([1_250]);
+  });
+
+  describe('runAll', () => {
+    it('fires every timer, including those set meanwhile, and returns how many fired', async () => {
+      const clock = new VirtualClock();
+      const seen: number[] = [];
+      clock.setTimeout(() => {
+        seen.push(clock.now());
+        clock.setTimeout(() => seen.push(clock.now()), 1_000);
+      }, 10);
+      clock.setTimeout(() => seen.push(clock.now()), 20);
+      expect(await clock.runAll()).toBe(3);
+      expect(seen).toEqual([10, 20, 1_010]);
+      expect(clock.now()).toBe(1_010);
+      expect(clock.pendingTimers).toBe(0);
+      expect(clock.nextDue).toBeUndefined();
+    });
+
+    it('returns 0 and keeps the time when nothing is pending', async () => {
+      const clock = new VirtualClock(7);
+      expect(await clock.runAll()).toBe(0);
+      expect(clock.now()).toBe(7);
+    });
+
+    it('fires exactly the bound without complaint', async () => {
+      const clock = new VirtualClock();
+      for (let index = 0; index < 5; index++) clock.setTimeout(() => undefined, index);
+      expect(await clock.runAll(5)).toBe(5);
+    });
+
+    it('rejects once more timers than the bound would fire, and stops firing', async () => {
+      const clock = new VirtualClock();
+      let fired = 0;
+      const rearm = (): void => {
+        fired++;
+        clock.setTimeout(rearm, 1);
+      };
+      clock.setTimeout(rearm, 1);
+      await expect(clock.runAll(100)).rejects.toBeInstanceOf(Error);
+      expect(fired).toBe(100);
+      expect(clock.now()).toBe(100);
+      expect(clock.pendingTimers).toBe(1);
+    });
+  });
+});
