@@ -165,9 +165,7 @@ class TaskRunner {
         // If this function turns out slow, neither the outcomes gathered so far nor the orders
         // behind it should wait for it: at the next turn of the clock the outcomes go out and the
         // orders go back to the executor for an idle worker. A batch that ends first clears this.
-        if ((this.#outcomes.length > 0 || this.#next < this.#pending.length) && this.#flushTimer === undefined) {
-          this.#flushTimer = this.#environment.clock.setTimeout(this.#flushPending, 0);
-        }
+        this.#armHandBack();
         // A foreign thenable is adopted by a native promise, so a `then` that throws becomes a failure.
         (result instanceof Promise ? result : Promise.resolve(result)).then(this.#onFulfilled, this.#onRejected);
         return;
@@ -311,6 +309,17 @@ class TaskRunner {
     this.#attempts = 0;
     this.#lastTaskMs = undefined;
     this.#sendBack(event);
+    // A report made while a function still runs (a cancel of an order behind it) keeps the
+    // hand-back of the orders still waiting behind it.
+    if (this.#current !== undefined && !this.#current.reported) this.#armHandBack();
+  }
+
+  /** Sets the next-turn timer that hands back waiting orders and sends gathered outcomes, if any. */
+  #armHandBack(): void {
+    if (this.#flushTimer !== undefined || this.#stopped) return;
+    if (this.#outcomes.length > 0 || this.#next < this.#pending.length) {
+      this.#flushTimer = this.#environment.clock.setTimeout(this.#flushPending, 0);
+    }
   }
 }
 

@@ -33,6 +33,7 @@ export class TaskRunContext implements TaskContext {
   readonly id: string;
   readonly name: string;
   readonly attempt: number;
+  readonly meta: unknown;
   readonly #environment: RunnerHost;
   #controller: AbortController | undefined = undefined;
   #logger: Logger | undefined = undefined;
@@ -42,6 +43,7 @@ export class TaskRunContext implements TaskContext {
     this.id = order.taskId;
     this.name = order.name;
     this.attempt = order.attempt;
+    this.meta = order.meta;
     this.#environment = environment;
   }
 

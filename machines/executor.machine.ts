@@ -134,13 +134,15 @@ export const executorMachine = setup({
     },
     dispatchReadyTasks: ({ context }) => {
       const { book, idleWorkers } = context;
+      if (idleWorkers.length === 0 || book.readyCount === 0) return;
+      const now = context.clock.now();
       while (idleWorkers.length > 0 && book.readyCount > 0) {
         const slot = idleWorkers.pop()!;
         slot.idle = false;
         const size = batchSize(context);
         const orders: RunOrder[] = [];
         for (let i = 0; i < size; i++) {
-          const order = book.takeReady(slot.id);
+          const order = book.takeReady(slot.id, now);
           if (order === undefined) break;
           orders.push(order);
         }

@@ -21,7 +21,7 @@ export interface EngineOptions {
   logger?: Logger;
   /**
    * The most attempts one dispatch hands a worker when the queue is deep and tasks are instant;
-   * `1` turns batching off. @default 32
+   * `1` turns batching off. @default 64
    */
   maxBatch?: number;
   /**
@@ -146,7 +146,7 @@ export interface ResolvedEngineOptions {
 /** The defaults of {@link EngineOptions} that are plain values. */
 export const ENGINE_DEFAULTS = Object.freeze({
   workers: (): number => os.availableParallelism(),
-  maxBatch: 32,
+  maxBatch: 64,
   supervision: Object.freeze({ maxRestarts: 5, withinMs: 5000 }),
   shutdown: Object.freeze({ graceMs: 10_000, drain: 'run' as DrainMode, signals: Object.freeze([]) as readonly NodeJS.Signals[], exitOnSignal: false }),
   deadlock: Object.freeze({ detect: 'immediate' as 'immediate' | 'off' | { readonly afterMs: number }, policy: 'youngest' as DeadlockPolicy, maxExtraWorkers: 4 as number }),

@@ -33,6 +33,7 @@ import type { ResolvedRetryPolicy, TaskFunction, TaskGraphNode, TaskOptions } fr
 
 /** A task validated and ready to register; dependencies on graph keys are still names. */
 interface PreparedTask {
+  readonly meta: unknown;
   readonly parentId: string | undefined;
   readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
   readonly id: string;
@@ -475,7 +476,7 @@ export class Engine {
       dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
     }
     const resources = options.resources === undefined ? undefined : this.#resolveDeclaredResources(options.resources, `${prefix}resources`);
-    return { id, name, priority, fn, timeoutMs, retry, signal, dependsOn, resources, parentId };
+    return { id, name, priority, fn, timeoutMs, retry, signal, dependsOn, resources, parentId, meta: options.meta };
   }
 
   /** Validates declared resources and puts them in the order they are taken: rank, then name. */
@@ -513,7 +514,7 @@ export class Engine {
   }
 
   #register(task: PreparedTask, graphHandles: ReadonlyMap<string, TaskHandle<unknown>> | undefined): TaskHandle<unknown> {
-    const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', this.#hooks);
+    const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', this.#hooks, task.meta);
     this.#firstSubmittedAt ??= this.#clock.now();
     if (!this.#accepting) {
       this.#rejected++;
@@ -544,6 +545,7 @@ export class Engine {
       reporter: handle,
       resources: task.resources,
       parentId: task.parentId,
+      meta: task.meta,
     });
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;

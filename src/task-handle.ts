@@ -25,6 +25,8 @@ export class TaskHandle<T = unknown> implements TaskReporter {
   readonly id: string;
   /** The task's name. */
   readonly name: string;
+  /** What the caller passed as `meta`, untouched. */
+  readonly meta: unknown;
   #status: TaskStatus;
   #value: unknown = undefined;
   #error: MezanError | undefined = undefined;
@@ -34,9 +36,10 @@ export class TaskHandle<T = unknown> implements TaskReporter {
   readonly #hooks: TaskHandleHooks;
 
   /** @internal */
-  constructor(id: string, name: string, status: TaskStatus, hooks: TaskHandleHooks) {
+  constructor(id: string, name: string, status: TaskStatus, hooks: TaskHandleHooks, meta?: unknown) {
     this.id = id;
     this.name = name;
+    this.meta = meta;
     this.#status = status;
     this.#hooks = hooks;
   }

@@ -11,6 +11,8 @@ export interface TaskContext {
   readonly name: string;
   /** The attempt number, starting at 1; a retry increments it. */
   readonly attempt: number;
+  /** The task's `meta` option, untouched. */
+  readonly meta: unknown;
   /** Aborts when the task is cancelled, times out, or the engine shuts down. */
   readonly signal: AbortSignal;
   /** A logger whose lines carry the task's id, name and attempt. */
@@ -98,7 +100,7 @@ export interface TaskOptions {
   retries?: number | RetryOptions;
   /** Cancels the task when it aborts. */
   signal?: AbortSignal;
-  /** Anything the caller wants to carry along; passed through untouched. */
+  /** Anything the caller wants to carry along: untouched, as `ctx.meta` and `handle.meta`. */
   meta?: unknown;
   /**
    * Resources the task needs, by pool name and units: all of them are held before its function is

@@ -22,6 +22,7 @@ export interface TaskEntry extends HeapItem {
   readonly reporter: TaskReporter;
   readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
   readonly parentId: string | undefined;
+  readonly meta: unknown;
   /** Admission order, for the deadlock policy `youngest`. */
   readonly admittedSeq: number;
   /** Clock time of the current attempt's dispatch, for the deadlock policy `least-work`. */
@@ -155,6 +156,7 @@ export class TaskBook {
         reporter: submission.reporter,
         resources: submission.resources,
         parentId: submission.parentId,
+        meta: submission.meta,
         admittedSeq: this.counts.submitted,
         dispatchedAt: 0,
         seq: 0,
@@ -193,17 +195,17 @@ export class TaskBook {
     }
   }
 
-  /** Takes the next ready task off the queue and marks it dispatched to `workerId`. */
-  takeReady(workerId: string): RunOrder | undefined {
+  /** Takes the next ready task off the queue and marks it dispatched to `workerId` at clock time `now`. */
+  takeReady(workerId: string, now: number = this.#now()): RunOrder | undefined {
     const entry = this.#ready.pop();
     if (entry === undefined) return undefined;
     this.counts.queued--;
     this.counts.dispatched++;
     entry.state = 'dispatched';
     entry.workerId = workerId;
-    entry.dispatchedAt = this.#now();
+    entry.dispatchedAt = now;
     entry.reporter.markStatus('running');
-    return { taskId: entry.id, name: entry.name, attempt: entry.attempt, fn: entry.fn, timeoutMs: entry.timeoutMs, resources: entry.resources };
+    return { taskId: entry.id, name: entry.name, attempt: entry.attempt, fn: entry.fn, timeoutMs: entry.timeoutMs, resources: entry.resources, meta: entry.meta };
   }
 
   /**

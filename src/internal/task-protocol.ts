@@ -39,6 +39,8 @@ export interface TaskSubmission {
   readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
   /** The task that submitted this one through `ctx.submit`. */
   readonly parentId: string | undefined;
+  /** The caller's `meta`, passed through. */
+  readonly meta?: unknown;
 }
 
 /** One attempt of a task, as the executor hands it to a worker. */
@@ -49,6 +51,7 @@ export interface RunOrder {
   readonly fn: TaskFunction;
   readonly timeoutMs: number | undefined;
   readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
+  readonly meta?: unknown;
 }
 
 /** How an attempt ended, as far as the worker that ran it can tell. */

@@ -94,6 +94,10 @@ type GraphNode = ResourceNode | TaskNode;
  * capacity, and no request asks for more than the capacity (such a request could never be granted,
  * and `ctx.acquire` refuses it up front).
  *
+ * A pending request that fits the free units counts as no wait at all. So a resource must grant
+ * any waiter whose request fits: a strict FIFO queue, where a small request waits behind a large one
+ * that does not fit, makes a wait this graph does not see.
+ *
  * @example
  * ```ts
  * const graph = new WaitForGraph();
@@ -525,7 +529,7 @@ export class WaitForGraph {
           if (--waiter.need === 0) ready.push(waiter);
         }
       }
-      // A restricted reduction leaves out the tasks awaiting its set: their counts are stale.
+      // Tasks outside a restricted set keep stale counts from an earlier pass; leave them alone.
       for (const waiter of node.awaitedBy) if (waiter.reduced === mark && --waiter.need === 0) ready.push(waiter);
     }
     // Dropped at once so the scratch lists never keep removed tasks alive.
