@@ -12,7 +12,8 @@ export type MezanErrorCode =
   | 'E_RESOURCE_TIMEOUT'
   | 'E_DEADLOCK'
   | 'E_LOCK_ORDER'
-  | 'E_WORKER_CRASHED';
+  | 'E_WORKER_CRASHED'
+  | 'E_INVALID_SCENARIO';
 
 /** Structured, machine-readable facts about an error (ids, attempts, the option at fault...). */
 export type MezanErrorDetails = Readonly<Record<string, unknown>>;
