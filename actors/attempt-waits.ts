@@ -53,8 +53,12 @@ export class AttemptWaits {
   readonly #awaits = new Set<PendingAwait>();
   readonly #leases = new Map<string, HeldLease>();
   #requests = 0;
-  /** Set once the supervisor has been told this task holds a worker slot while it waits. */
-  #inGraph = false;
+  /**
+   * Set once this attempt waited (a request the pool queued, or an await): the supervisor then saw it
+   * holding a worker slot, and must hear when the attempt ends.
+   */
+  #waited = false;
+  #ended = false;
   /** Set when the attempt ended or was victimized: nothing more may start. */
   #closed: MezanError | undefined = undefined;
 
@@ -69,7 +73,10 @@ export class AttemptWaits {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     const { services } = this.#host;
     const pool = services.resources.get(resource);
-    if (pool === undefined) return rejectInvalid(() => fail('resource', `one of the engine's resources (${[...services.resources.keys()].join(', ') || 'none'})`, resource));
+    if (pool === undefined)
+      return rejectInvalid(() =>
+        fail('resource', `one of the engine's resources (${[...services.resources.keys()].join(', ') || 'none'})`, resource),
+      );
     const units = options.units ?? 1;
     if (typeof units !== 'number' || !Number.isInteger(units) || units < 1 || units > pool.capacity) {
       return rejectInvalid(() => fail('units', `an integer from 1 to ${pool.capacity} (the capacity of "${resource}")`, units));
@@ -98,14 +105,16 @@ export class AttemptWaits {
         }
       }
     }
-    this.#enterGraph();
-    this.#notify({ type: 'lockorder.acquiring', taskId: this.#taskId, resource, holding });
+    // The learned order needs only acquisitions made while holding something.
+    if (holding.length > 0 && services.lockOrder !== 'off') this.#notify({ type: 'lockorder.acquiring', taskId: this.#taskId, resource, holding });
     const requestId = `${this.#taskId}#${this.#attempt}#${++this.#requests}`;
     return new Promise<Lease>((resolve, reject) => {
       const pending: PendingAcquire = { requestId, resource, units, resolve, reject, timer: undefined };
       this.#acquires.set(requestId, pending);
       if (timeoutMs !== undefined) pending.timer = this.#host.clock.setTimeout(() => this.#onAcquireTimeout(pending, timeoutMs), timeoutMs);
       pool.ref.send({ type: 'resource.request', requestId, taskId: this.#taskId, units, at: this.#host.clock.now(), replyTo: this.#host.self });
+      // Not granted at once: the pool queued it, and the supervisor now counts this task as waiting.
+      if (this.#acquires.has(requestId)) this.#waited = true;
     });
   }
 
@@ -115,7 +124,7 @@ export class AttemptWaits {
     if (!(handle instanceof TaskHandle)) return rejectInvalid(() => fail('handle', 'a task handle', handle));
     if (handle.id === this.#taskId) return rejectInvalid(() => fail('handle', 'another task than the one awaiting', handle.id));
     if (handle.isSettled) return handle.result;
-    this.#enterGraph();
+    this.#waited = true;
     return new Promise<T>((resolve, reject) => {
       const pending: PendingAwait = { awaited: handle.id, reject };
       this.#awaits.add(pending);
@@ -158,7 +167,11 @@ export class AttemptWaits {
         this.#settleAcquire(pending, this.#lease(reply.leaseId, reply.resource, reply.units), undefined);
         return;
       case 'resource.denied':
-        this.#settleAcquire(pending, undefined, new MezanError('E_INVALID_OPTION', reply.reason, { details: { option: 'units', resource: reply.resource } }));
+        this.#settleAcquire(
+          pending,
+          undefined,
+          new MezanError('E_INVALID_OPTION', reply.reason, { details: { option: 'units', resource: reply.resource } }),
+        );
         return;
       case 'resource.cancelled':
         return;
@@ -180,15 +193,27 @@ export class AttemptWaits {
 
   /** The attempt ended: every lease is released and every pending wait withdrawn. */
   end(reason: unknown): void {
-    this.#close(reason instanceof MezanError ? reason : new MezanError('E_CANCELLED', `The attempt of task ${this.#taskId} has ended`, { details: { taskId: this.#taskId } }));
-    if (this.#inGraph) this.#notify({ type: 'graph.attempt-ended', taskId: this.#taskId });
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#close(reason instanceof MezanError ? reason : undefined);
+    if (this.#waited) this.#notify({ type: 'graph.attempt-ended', taskId: this.#taskId });
   }
 
-  #close(error: MezanError): void {
+  #close(error: MezanError | undefined): void {
     if (this.#closed !== undefined) return;
+    // A wait still pending was seen by the supervisor (even one that a victim's rejection ended
+    // inside the very `send` that queued it).
+    if (this.#acquires.size > 0 || this.#awaits.size > 0) this.#waited = true;
+    // Made only when a wait is still pending: most attempts end with nothing to reject.
+    error ??=
+      this.#acquires.size > 0 || this.#awaits.size > 0
+        ? new MezanError('E_CANCELLED', `The attempt of task ${this.#taskId} has ended`, { details: { taskId: this.#taskId } })
+        : ATTEMPT_ENDED;
     this.#closed = error;
     for (const pending of [...this.#acquires.values()]) {
-      this.#host.services.resources.get(pending.resource)?.ref.send({ type: 'resource.cancel', requestId: pending.requestId, at: this.#host.clock.now() });
+      this.#host.services.resources
+        .get(pending.resource)
+        ?.ref.send({ type: 'resource.cancel', requestId: pending.requestId, at: this.#host.clock.now() });
       this.#settleAcquire(pending, undefined, error);
     }
     for (const pending of [...this.#awaits]) {
@@ -234,16 +259,13 @@ export class AttemptWaits {
     );
   }
 
-  #enterGraph(): void {
-    if (this.#inGraph) return;
-    this.#inGraph = true;
-    this.#notify({ type: 'graph.blocking', taskId: this.#taskId });
-  }
-
   #notify(notice: RunnerGraphNotice): void {
     this.#host.services.supervisor?.send(notice);
   }
 }
+
+/** The reason later waits of an ended attempt are refused with (shared: it names no task). */
+const ATTEMPT_ENDED = new MezanError('E_CANCELLED', 'The attempt has ended');
 
 function rejectInvalid(thrower: () => never): Promise<never> {
   try {

@@ -11,7 +11,8 @@ export type RunnerEvent =
   | TaskAbortEvent
   | TaskVictimEvent
   | ResourceReplyEvent
-  | { readonly type: 'runner.crash' };
+  | { readonly type: 'runner.crash' }
+  | { readonly type: 'worker.slow'; readonly factor: number; readonly until: number };
 
 /** Where a runner is: nothing to do, running functions, or waiting for an aborted function to return. @internal */
 export type RunnerState = 'idle' | 'busy' | 'aborting';
@@ -100,6 +101,9 @@ class TaskRunner {
       this.#victimize(event);
     } else if (event.type === 'runner.crash') {
       this.stop('E_WORKER_CRASHED');
+    } else if (event.type === 'worker.slow') {
+      this.#environment.pace.factor = event.factor;
+      this.#environment.pace.until = event.until;
     } else {
       this.#routeReply(event);
     }
@@ -154,7 +158,7 @@ class TaskRunner {
       this.#current = attempt;
       try {
         const { fn, resources } = attempt.order;
-        result = resources === undefined ? fn(attempt.context) : attempt.context.acquireDeclared(resources).then(() => fn(attempt.context));
+        result = resources === undefined ? fn(attempt.context) : attempt.context.runWithDeclared(resources, fn);
       } catch (error) {
         this.#current = undefined;
         this.#finish(attempt, 'failed', undefined, error);
@@ -267,7 +271,16 @@ class TaskRunner {
       // Its function is never called: it was cancelled while still waiting its turn.
       this.#pending.splice(index, 1);
       const now = this.#environment.clock.now();
-      this.#outcomes.push({ kind: 'cancelled', taskId, attempt: order.attempt, value: undefined, error: reason, started: false, startedAt: now, endedAt: now });
+      this.#outcomes.push({
+        kind: 'cancelled',
+        taskId,
+        attempt: order.attempt,
+        value: undefined,
+        error: reason,
+        started: false,
+        startedAt: now,
+        endedAt: now,
+      });
       this.#flush(this.#state());
       return;
     }
@@ -281,7 +294,16 @@ class TaskRunner {
     const now = this.#environment.clock.now();
     for (let index = this.#next; index < this.#pending.length; index++) {
       const order = this.#pending[index]!;
-      this.#outcomes.push({ kind: 'requeue', taskId: order.taskId, attempt: order.attempt, value: undefined, error: undefined, started: false, startedAt: now, endedAt: now });
+      this.#outcomes.push({
+        kind: 'requeue',
+        taskId: order.taskId,
+        attempt: order.attempt,
+        value: undefined,
+        error: undefined,
+        started: false,
+        startedAt: now,
+        endedAt: now,
+      });
     }
     this.#pending.length = this.#next;
   }
@@ -289,7 +311,10 @@ class TaskRunner {
   #record(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown, endedAt: number): void {
     const { order } = attempt;
     // Whatever the victim's function threw, the attempt failed because of the deadlock.
-    if (kind === 'failed' && attempt.victim !== undefined) error = attempt.victim;
+    if (kind === 'failed' && attempt.victim !== undefined) {
+      kind = 'deadlock';
+      error = attempt.victim;
+    }
     attempt.context.waits?.end(error);
     this.#outcomes.push({ kind, taskId: order.taskId, attempt: order.attempt, value, error, started: true, startedAt: attempt.startedAt, endedAt });
   }
@@ -303,7 +328,14 @@ class TaskRunner {
     // Nothing new to say: a second identical report would make the executor count the worker idle twice.
     if (this.#outcomes.length === 0 && this.#attempts === 0 && state === this.#lastReported) return;
     this.#lastReported = state;
-    const event: RunnerReportEvent = { type: 'runner.report', outcomes: this.#outcomes, state, busyMs: this.#busyMs, attempts: this.#attempts, lastTaskMs: this.#lastTaskMs };
+    const event: RunnerReportEvent = {
+      type: 'runner.report',
+      outcomes: this.#outcomes,
+      state,
+      busyMs: this.#busyMs,
+      attempts: this.#attempts,
+      lastTaskMs: this.#lastTaskMs,
+    };
     this.#outcomes = [];
     this.#busyMs = 0;
     this.#attempts = 0;
@@ -334,7 +366,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * @internal
  */
 export const runTaskLogic = fromCallback<RunnerEvent, RunnerInput>(({ input, receive, sendBack, self }) => {
-  const runner = new TaskRunner({ ...input, self }, sendBack as (event: RunnerReportEvent) => void);
+  const runner = new TaskRunner({ ...input, self, pace: { factor: 1, until: 0 } }, sendBack as (event: RunnerReportEvent) => void);
   receive((event) => runner.receive(event));
   return () => runner.stop();
 });

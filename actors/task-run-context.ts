@@ -9,6 +9,15 @@ import { expectFiniteNumber, fail } from '../src/internal/validate';
 import type { RunOrder } from '../src/internal/task-protocol';
 import type { AcquireOptions, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
 
+/** A pending `ctx.sleep`. */
+interface Sleeper {
+  readonly timer: unknown;
+  readonly reject: (reason: unknown) => void;
+}
+
+/** Marks an attempt not aborted (`undefined` is a possible abort reason). */
+const NOT_ABORTED: unique symbol = Symbol('not aborted');
+
 /** What every context of one worker shares. @internal */
 export interface RunEnvironment {
   readonly workerId: string;
@@ -18,9 +27,11 @@ export interface RunEnvironment {
   readonly services: TaskServices;
 }
 
-/** A {@link RunEnvironment} with the runner's own ref, which pools answer. @internal */
+/** A {@link RunEnvironment} with the runner's own ref, which pools answer, and its pace. @internal */
 export interface RunnerHost extends RunEnvironment {
   readonly self: AnyActorRef;
+  /** A slowed worker (a simulated fault) stretches `ctx.sleep` by `factor` until clock time `until`. */
+  readonly pace: { factor: number; until: number };
 }
 
 /**
@@ -38,6 +49,8 @@ export class TaskRunContext implements TaskContext {
   #controller: AbortController | undefined = undefined;
   #logger: Logger | undefined = undefined;
   #waits: AttemptWaits | undefined = undefined;
+  #abortReason: unknown = NOT_ABORTED;
+  readonly #sleepers = new Set<Sleeper>();
 
   constructor(order: RunOrder, environment: RunnerHost) {
     this.id = order.taskId;
@@ -48,7 +61,11 @@ export class TaskRunContext implements TaskContext {
   }
 
   get signal(): AbortSignal {
-    return (this.#controller ??= new AbortController()).signal;
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== NOT_ABORTED) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
   }
 
   get logger(): Logger {
@@ -73,29 +90,34 @@ export class TaskRunContext implements TaskContext {
   }
 
   sleep(ms: number): Promise<void> {
-    const signal = this.signal;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    const { clock } = this.#environment;
+    // Sleeps are aborted by `abort()` directly, so a task that never reads `ctx.signal` never
+    // costs an AbortController.
+    if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
+    const { clock, pace } = this.#environment;
+    if (pace.factor !== 1 && clock.now() < pace.until) ms *= pace.factor;
     return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        clock.clearTimeout(timer);
-        reject(signal.reason);
+      const sleeper: Sleeper = {
+        reject,
+        timer: clock.setTimeout(() => {
+          this.#sleepers.delete(sleeper);
+          resolve();
+        }, ms),
       };
-      const timer = clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
+      this.#sleepers.add(sleeper);
     });
   }
 
   acquire(resource: string, options?: AcquireOptions): Promise<Lease> {
+    // An aborted attempt (cancelled, timed out, crashed, shut down) takes nothing more.
+    if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
     return this.#ensureWaits().acquire(resource, options);
   }
 
-  /** Takes every declared resource, in order, before the function runs. */
-  async acquireDeclared(resources: ReadonlyArray<readonly [string, number]>): Promise<void> {
+  /** Takes every declared resource, in order, then runs `fn`, unless the attempt was aborted meanwhile. */
+  async runWithDeclared<T>(resources: ReadonlyArray<readonly [string, number]>, fn: TaskFunction<T>): Promise<T> {
     for (const [resource, units] of resources) await this.acquire(resource, { units });
+    if (this.#abortReason !== NOT_ABORTED) throw this.#abortReason;
+    return fn(this);
   }
 
   submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> {
@@ -103,6 +125,7 @@ export class TaskRunContext implements TaskContext {
   }
 
   await<T>(handle: TaskHandle<T>): Promise<T> {
+    if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
     return this.#ensureWaits().await(handle);
   }
 
@@ -115,9 +138,17 @@ export class TaskRunContext implements TaskContext {
     return (this.#waits ??= new AttemptWaits(this.#environment, this.id, this.attempt));
   }
 
-  /** Aborts this attempt's signal with `reason`. */
+  /** Aborts this attempt: its signal (if anyone made it) and its sleeps, with `reason`; once. */
   abort(reason: unknown): void {
-    const controller = (this.#controller ??= new AbortController());
-    if (!controller.signal.aborted) controller.abort(reason);
+    if (this.#abortReason !== NOT_ABORTED) return;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+    // Its pending waits fail now, not when (or if) the function returns.
+    this.#waits?.end(reason);
+    for (const sleeper of this.#sleepers) {
+      this.#environment.clock.clearTimeout(sleeper.timer);
+      sleeper.reject(reason);
+    }
+    this.#sleepers.clear();
   }
 }

@@ -8,7 +8,7 @@ import type { EventSink } from '../src/internal/event-sink';
 import { TaskBook } from '../src/internal/task-book';
 import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
 import type { TaskServices, TaskVictimEvent } from '../src/internal/task-services';
-import { workerMachine, type WorkerInput } from './worker.machine';
+import { workerMachine, type WorkerInput, type WorkerStats } from './worker.machine';
 
 /** The executor's input. @internal */
 export interface ExecutorInput {
@@ -46,6 +46,8 @@ export interface ExecutorContext {
   readonly lostOnCrash: Map<string, readonly string[]>;
   /** How many compensation workers were ever added: names them. */
   readonly extrasAdded: number;
+  /** The final statistics of retired compensation workers: their work still counts. */
+  readonly retired: Array<{ readonly id: string; readonly stats: Readonly<WorkerStats> }>;
   readonly idleWorkers: WorkerSlot[];
   readonly timers: ActorRefFrom<typeof timerLogic>;
   readonly sink: EventSink;
@@ -72,6 +74,8 @@ export type ExecutorEvent =
   | TaskVictimEvent
   /** Fault injection: makes a worker crash. */
   | { readonly type: 'worker.crash'; readonly workerId: string }
+  /** Fault injection: slows a worker's sleeps by `factor` until clock time `until`. */
+  | { readonly type: 'worker.slow'; readonly workerId: string; readonly factor: number; readonly until: number }
   /** Restarts a crashed worker (the supervisor's decision). */
   | { readonly type: 'worker.restart'; readonly workerId: string }
   /** Adds a compensation worker (the supervisor's answer to worker-slot starvation). */
@@ -185,7 +189,7 @@ export const executorMachine = setup({
     },
     abortRunning: ({ context, event }) => {
       if (event.type !== 'executor.abort-running') return;
-      for (const { taskId, workerId } of context.book.dispatched()) {
+      for (const { taskId, workerId } of context.book.abortDispatched(event.reason)) {
         context.workersById.get(workerId)?.ref.send({ type: 'task.abort', taskId, reason: event.reason });
       }
     },
@@ -193,6 +197,10 @@ export const executorMachine = setup({
       if (event.type !== 'task.victim') return;
       const workerId = context.book.describe(event.taskId)?.workerId;
       if (workerId !== undefined) context.workersById.get(workerId)?.ref.send(event);
+    },
+    slowWorker: ({ context, event }) => {
+      if (event.type !== 'worker.slow') return;
+      context.workersById.get(event.workerId)?.ref.send({ type: 'worker.slow', factor: event.factor, until: event.until });
     },
     crashWorker: ({ context, event }) => {
       if (event.type !== 'worker.crash') return;
@@ -223,7 +231,10 @@ export const executorMachine = setup({
       if (slot === undefined || !slot.down) return {};
       // The new worker carries the old one's statistics on, so per-worker counts still add up exactly.
       const initialStats = slot.ref.getSnapshot().context.stats;
-      slot.ref = spawn('worker', { id: slot.id, input: { ...context.workerInput, workerId: slot.id, logger: context.workerInput.logger.child({ actor: slot.id }), initialStats } });
+      slot.ref = spawn('worker', {
+        id: slot.id,
+        input: { ...context.workerInput, workerId: slot.id, logger: context.workerInput.logger.child({ actor: slot.id }), initialStats },
+      });
       slot.down = false;
       slot.idle = true;
       context.idleWorkers.push(slot);
@@ -250,6 +261,7 @@ export const executorMachine = setup({
         if (!slot.extra || !slot.idle) continue;
         context.workers.splice(context.workers.indexOf(slot), 1);
         context.workersById.delete(slot.id);
+        context.retired.push({ id: slot.id, stats: slot.ref.getSnapshot().context.stats });
         context.idleWorkers.splice(context.idleWorkers.indexOf(slot), 1);
         enqueue.stopChild(slot.ref);
         enqueue.sendParent({ type: 'worker.retired', workerId: slot.id } satisfies ExecutorNotice);
@@ -282,6 +294,7 @@ export const executorMachine = setup({
       workerInput,
       lostOnCrash: new Map(),
       extrasAdded: 0,
+      retired: [],
       book: new TaskBook({ sink: input.sink, random: input.random, now: () => input.clock.now(), logger: input.logger.child({ actor: self.id }) }),
       workers,
       workersById: new Map(workers.map((slot) => [slot.id, slot])),
@@ -298,6 +311,7 @@ export const executorMachine = setup({
   initial: 'idle',
   on: {
     'worker.crash': { actions: 'crashWorker' },
+    'worker.slow': { actions: 'slowWorker' },
     'task.victim': { actions: 'forwardVictim' },
     'xstate.done.actor.*': { actions: ['failCrashedWorker', 'notifyCrash', 'dispatchReadyTasks', 'emitQuiescentIfSo'] },
     'worker.restart': { actions: ['restartWorker', 'dispatchReadyTasks', 'emitQuiescentIfSo'] },

@@ -213,7 +213,14 @@ class PoolChange {
   grant(request: Pick<ResourceWaiter, 'requestId' | 'taskId' | 'units' | 'replyTo'>, requestedAt: number, at: number): void {
     const { name, holders } = this.#context;
     const leaseId = `${name}#${this.nextLease++}`;
-    holders.set(leaseId, { leaseId, requestId: request.requestId, taskId: request.taskId, units: request.units, grantedAt: at, replyTo: request.replyTo });
+    holders.set(leaseId, {
+      leaseId,
+      requestId: request.requestId,
+      taskId: request.taskId,
+      units: request.units,
+      grantedAt: at,
+      replyTo: request.replyTo,
+    });
     const share = this.#share(request.taskId);
     share.held += request.units;
     share.leaseIds.add(leaseId);

@@ -62,11 +62,7 @@ export type ShutdownPhaseEvent = {
   readonly cause: ShutdownCause;
   /** The signal that caused this phase, when `cause` is `'signal'`. */
   readonly signal?: NodeJS.Signals;
-} & (
-  | { readonly phase: 'draining'; readonly cancelQueued: boolean }
-  | { readonly phase: 'terminating' }
-  | { readonly phase: 'stopped' }
-);
+} & ({ readonly phase: 'draining'; readonly cancelQueued: boolean } | { readonly phase: 'terminating' } | { readonly phase: 'stopped' });
 
 function causeOf(event: { type: string }): Pick<ShutdownPhaseEvent, 'cause' | 'signal'> {
   switch (event.type) {

@@ -85,6 +85,10 @@ export interface SupervisorContext {
   readonly learnedOrder: LearnedLockOrder;
   /** Units held, by pool and task (`pool\u0000task`), to tell acquisitions from releases. */
   readonly holds: Map<string, number>;
+  /** Units requested, by pool and task, to tell a new wait from a changed one. */
+  readonly requests: Map<string, number>;
+  /** How many waits (queued requests, awaits) each waiting task has. */
+  readonly waits: Map<string, number>;
   /** Tasks holding a worker slot while they wait (the graph's `@workers` holders). */
   readonly blockedOnWorker: Set<string>;
   /** How many waits each awaited task has. */
@@ -92,6 +96,8 @@ export interface SupervisorContext {
   /** Victims whose end has not been seen yet: a deadlock is not resolved twice. */
   readonly pendingVictims: Set<string>;
   readonly extraWorkers: { count: number };
+  /** The engine's own workers, without compensation workers. */
+  readonly workerCount: number;
   /** Whether a delayed (`afterMs`) check is pending. */
   readonly checkPending: { value: boolean };
   /** The deadlocks found so far (the last 100), newest last. */
@@ -108,13 +114,13 @@ export type SupervisorEvent =
   | ExecutorNotice
   | ResourceGraphEvent
   | RunnerGraphNotice
+  /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
+  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number }
   /** Runs a detection now: `resolve` false only reports (into `lastCheck`). */
   | { readonly type: 'deadlock.check'; readonly resolve: boolean };
 
 /** What the supervisor emits to the engine. @internal */
-export type SupervisorEmitted =
-  | { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] }
-  | { readonly type: 'escalated' };
+export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
 const MAX_REPORTS = 100;
@@ -158,24 +164,90 @@ function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
   const { report } = resolution;
   context.deadlocks.push(report);
   if (context.deadlocks.length > MAX_REPORTS) context.deadlocks.shift();
-  context.logger.warn('deadlock detected', { cycle: report.cycle, deadlocked: report.deadlocked, resolution: report.resolution, victim: report.victim });
+  context.logger.warn('deadlock detected', {
+    cycle: report.cycle,
+    deadlocked: report.deadlocked,
+    resolution: report.resolution,
+    victim: report.victim,
+  });
   if (context.sink.active) context.sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
   if (resolution.kind === 'compensation') {
     context.extraWorkers.count++;
-    context.graph.setCapacity(WORKER_SLOTS, slotCapacity(context) + 1);
+    fitSlotCapacity(context);
     context.executor.send({ type: 'worker.add-extra' });
   } else {
     context.pendingVictims.add(report.victim!);
     context.executor.send({ type: 'task.victim', taskId: report.victim!, error: resolution.error });
   }
+  // Another deadlock may have formed alongside this one: look again, whole graph, once this
+  // resolution has reached it (the victim's releases, the extra worker's first dispatch).
+  const recheck: SupervisorEvent = { type: 'deadlock.check', resolve: true };
+  context.timers.send({ type: 'timer.set', key: 'deadlock.recheck', delayMs: 0, event: recheck });
   if (context.sink.active) {
-    context.sink.publish({ type: 'deadlock.resolved', at: now, resolution: report.resolution!, victim: report.victim, policy: report.policy, cycle: report.cycle });
+    context.sink.publish({
+      type: 'deadlock.resolved',
+      at: now,
+      resolution: report.resolution!,
+      victim: report.victim,
+      policy: report.policy,
+      cycle: report.cycle,
+    });
   }
 }
 
-function slotCapacity(context: SupervisorContext): number {
-  const node = context.graph.snapshot().nodes.find((candidate) => candidate.id === WORKER_SLOTS);
-  return node !== undefined && node.kind === 'resource' ? node.capacity : 0;
+/** A task on a worker started to wait: it holds its worker slot while it does. */
+function holdSlot(context: SupervisorContext, taskId: string): void {
+  if (context.blockedOnWorker.has(taskId)) return;
+  context.blockedOnWorker.add(taskId);
+  context.graph.setRequest(taskId, WORKER_SLOTS, 0);
+  fitSlotCapacity(context);
+  context.graph.setHold(taskId, WORKER_SLOTS, 1);
+}
+
+/**
+ * Runs a change of the supervisor's own books. A bug there must not bring the engine down with the
+ * supervisor: it is logged, and the engine goes on (detection may be off until the books agree).
+ */
+function guarded(context: SupervisorContext, change: () => void): void {
+  try {
+    change();
+  } catch (error) {
+    context.logger.error('supervisor bookkeeping failed', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/** A task began one more wait (a queued pool request, an await). */
+function startWaiting(context: SupervisorContext, taskId: string): void {
+  context.waits.set(taskId, (context.waits.get(taskId) ?? 0) + 1);
+  holdSlot(context, taskId);
+}
+
+/** A task's wait ended; with none left it runs again, and its slot is nobody's concern. */
+function stopWaiting(context: SupervisorContext, taskId: string): void {
+  const count = (context.waits.get(taskId) ?? 0) - 1;
+  if (count > 0) {
+    context.waits.set(taskId, count);
+    return;
+  }
+  context.waits.delete(taskId);
+  releaseSlot(context, taskId);
+}
+
+/** A task on a worker stopped waiting (its attempt ended, or its worker crashed). */
+function releaseSlot(context: SupervisorContext, taskId: string): void {
+  if (!context.blockedOnWorker.delete(taskId)) return;
+  context.graph.setHold(taskId, WORKER_SLOTS, 0);
+  fitSlotCapacity(context);
+}
+
+/**
+ * Worker slots are the workers plus the compensation workers in service, except that a function
+ * which goes on waiting after its worker crashed keeps its slot while the restarted worker takes
+ * another: the graph counts what really happens rather than refuse it.
+ */
+function fitSlotCapacity(context: SupervisorContext): void {
+  const slots = Math.max(context.workerCount + context.extraWorkers.count, context.blockedOnWorker.size);
+  if (slots !== context.graph.capacityOf(WORKER_SLOTS)) context.graph.setCapacity(WORKER_SLOTS, slots);
 }
 
 /** A task just blocked: look now, or schedule a look after the optimistic delay. */
@@ -213,110 +285,141 @@ export const supervisorMachine = setup({
   },
   actions: {
     /** A pool changed what a task holds or waits for: mirror it, publish it, and look for a deadlock if it blocked. */
-    applyPoolChange: ({ context, event }) => {
-      if (event.type !== 'graph.holds' && event.type !== 'graph.requests') return;
-      const { graph, sink, clock } = context;
-      const now = clock.now();
-      if (event.type === 'graph.requests') {
-        graph.setRequest(event.taskId, event.resource, event.units);
-        if (event.units > 0) {
-          if (sink.active) sink.publish({ type: 'resource.waiting', at: now, taskId: event.taskId, resource: event.resource, units: event.units });
-          onBlocked(context, event.taskId);
-        }
-        return;
-      }
-      const key = `${event.resource}\u0000${event.taskId}`;
-      const before = context.holds.get(key) ?? 0;
-      if (event.units === 0) context.holds.delete(key);
-      else context.holds.set(key, event.units);
-      graph.setHold(event.taskId, event.resource, event.units);
-      if (sink.active && event.units !== before) {
-        const type = event.units > before ? 'resource.acquired' : 'resource.released';
-        sink.publish({ type, at: now, taskId: event.taskId, resource: event.resource, units: event.units });
-      }
-    },
-    /** A runner told of a wait: a slot held while waiting, an await begun or ended, an attempt over, or lock order. */
-    applyRunnerNotice: ({ context, event }) => {
-      const { graph, sink, clock } = context;
-      switch (event.type) {
-        case 'graph.blocking':
-          if (!context.blockedOnWorker.has(event.taskId)) {
-            context.blockedOnWorker.add(event.taskId);
-            graph.setRequest(event.taskId, WORKER_SLOTS, 0);
-            graph.setHold(event.taskId, WORKER_SLOTS, 1);
-          }
-          return;
-        case 'graph.await': {
-          const count = context.awaited.get(event.awaited) ?? 0;
-          if (event.active) {
-            context.awaited.set(event.awaited, count + 1);
-            graph.addAwait(event.taskId, event.awaited);
+    applyPoolChange: ({ context, event }) =>
+      guarded(context, () => {
+        if (event.type !== 'graph.holds' && event.type !== 'graph.requests') return;
+        const { graph, sink, clock } = context;
+        const now = clock.now();
+        if (event.type === 'graph.requests') {
+          const key = `${event.resource}\u0000${event.taskId}`;
+          const before = context.requests.get(key) ?? 0;
+          if (event.units === 0) context.requests.delete(key);
+          else context.requests.set(key, event.units);
+          // Every request comes from a task on a worker: while it waits, it keeps its slot.
+          if (before === 0 && event.units > 0) startWaiting(context, event.taskId);
+          graph.setRequest(event.taskId, event.resource, event.units);
+          if (before > 0 && event.units === 0) stopWaiting(context, event.taskId);
+          if (event.units > 0) {
+            if (sink.active) sink.publish({ type: 'resource.waiting', at: now, taskId: event.taskId, resource: event.resource, units: event.units });
             onBlocked(context, event.taskId);
-          } else {
-            graph.removeAwait(event.taskId, event.awaited);
-            if (count > 1) context.awaited.set(event.awaited, count - 1);
-            else {
-              context.awaited.delete(event.awaited);
-              // No longer awaited: the slot it was seen to ask for is nobody's concern now.
-              if (!context.blockedOnWorker.has(event.awaited) && graph.hasTask(event.awaited)) graph.setRequest(event.awaited, WORKER_SLOTS, 0);
-            }
           }
           return;
         }
-        case 'graph.attempt-ended':
-          context.blockedOnWorker.delete(event.taskId);
-          context.pendingVictims.delete(event.taskId);
-          graph.setHold(event.taskId, WORKER_SLOTS, 0);
-          if (!context.awaited.has(event.taskId)) graph.removeTask(event.taskId);
-          return;
-        case 'lockorder.acquiring':
-          for (const inversion of context.learnedOrder.record(event.taskId, event.resource, event.holding)) {
-            context.logger.warn('lock order inversion: a potential deadlock', { cycle: inversion.cycle, tasks: inversion.tasks });
-            if (sink.active) {
-              sink.publish({ type: 'lockorder.violation', at: clock.now(), kind: 'inversion', taskId: event.taskId, resources: inversion.cycle, tasks: inversion.tasks, refused: false });
+        const key = `${event.resource}\u0000${event.taskId}`;
+        const before = context.holds.get(key) ?? 0;
+        if (event.units === 0) context.holds.delete(key);
+        else context.holds.set(key, event.units);
+        graph.setHold(event.taskId, event.resource, event.units);
+        if (sink.active && event.units !== before) {
+          const type = event.units > before ? 'resource.acquired' : 'resource.released';
+          sink.publish({ type, at: now, taskId: event.taskId, resource: event.resource, units: event.units });
+        }
+      }),
+    /** A runner told of a wait: a slot held while waiting, an await begun or ended, an attempt over, or lock order. */
+    applyRunnerNotice: ({ context, event }) =>
+      guarded(context, () => {
+        const { graph, sink, clock } = context;
+        switch (event.type) {
+          case 'graph.await': {
+            const count = context.awaited.get(event.awaited) ?? 0;
+            if (event.active) {
+              startWaiting(context, event.taskId);
+              context.awaited.set(event.awaited, count + 1);
+              graph.addAwait(event.taskId, event.awaited);
+              onBlocked(context, event.taskId);
+            } else {
+              graph.removeAwait(event.taskId, event.awaited);
+              stopWaiting(context, event.taskId);
+              if (count > 1) context.awaited.set(event.awaited, count - 1);
+              else {
+                context.awaited.delete(event.awaited);
+                // No longer awaited: the slot it was seen to ask for is nobody's concern now.
+                if (!context.blockedOnWorker.has(event.awaited) && graph.hasTask(event.awaited)) graph.setRequest(event.awaited, WORKER_SLOTS, 0);
+              }
             }
+            return;
           }
-          return;
-        case 'lockorder.rank-violation':
-          context.logger.warn('lock order violation: a lower rank taken while holding a higher one', { taskId: event.taskId, resource: event.resource, refused: event.refused });
-          if (sink.active) {
-            sink.publish({
-              type: 'lockorder.violation',
-              at: clock.now(),
-              kind: 'rank',
+          case 'graph.attempt-ended':
+            context.waits.delete(event.taskId);
+            releaseSlot(context, event.taskId);
+            context.pendingVictims.delete(event.taskId);
+            if (!context.awaited.has(event.taskId)) graph.removeTask(event.taskId);
+            return;
+          case 'lockorder.acquiring':
+            for (const inversion of context.learnedOrder.record(event.taskId, event.resource, event.holding)) {
+              context.logger.warn('lock order inversion: a potential deadlock', { cycle: inversion.cycle, tasks: inversion.tasks });
+              if (sink.active) {
+                sink.publish({
+                  type: 'lockorder.violation',
+                  at: clock.now(),
+                  kind: 'inversion',
+                  taskId: event.taskId,
+                  resources: inversion.cycle,
+                  tasks: inversion.tasks,
+                  refused: false,
+                });
+              }
+            }
+            return;
+          case 'lockorder.rank-violation':
+            context.logger.warn('lock order violation: a lower rank taken while holding a higher one', {
               taskId: event.taskId,
-              resources: [event.resource, ...event.holding.map((held) => held.resource)],
-              tasks: [event.taskId],
+              resource: event.resource,
               refused: event.refused,
             });
-          }
-          return;
-      }
-    },
-    checkDeadlocks: ({ context, event }) => {
-      if (event.type !== 'deadlock.check') return;
-      if (event.resolve) context.checkPending.value = false;
-      const analysis = analyze(context, undefined);
-      context.lastCheck.analysis = analysis;
-      if (event.resolve) resolve(context, analysis);
-    },
+            if (sink.active) {
+              sink.publish({
+                type: 'lockorder.violation',
+                at: clock.now(),
+                kind: 'rank',
+                taskId: event.taskId,
+                resources: [event.resource, ...event.holding.map((held) => held.resource)],
+                tasks: [event.taskId],
+                refused: event.refused,
+              });
+            }
+            return;
+        }
+      }),
+    changeCapacity: ({ context, event }) =>
+      guarded(context, () => {
+        if (event.type !== 'resource.capacity') return;
+        const pool = context.resources.get(event.resource);
+        if (pool === undefined) return;
+        pool.ref.send({ type: 'resource.set-capacity', capacity: event.capacity, at: context.clock.now() });
+        context.graph.setCapacity(event.resource, event.capacity);
+        context.logger.info('resource capacity changed', { resource: event.resource, capacity: event.capacity });
+      }),
+    checkDeadlocks: ({ context, event }) =>
+      guarded(context, () => {
+        if (event.type !== 'deadlock.check') return;
+        if (event.resolve) context.checkPending.value = false;
+        const analysis = analyze(context, undefined);
+        context.lastCheck.analysis = analysis;
+        if (event.resolve) resolve(context, analysis);
+      }),
     /** The tasks a crashed worker took down leave the graph and give back what they held. */
-    forgetCrashedTasks: ({ context, event }) => {
-      if (event.type !== 'worker.crashed') return;
-      const reason = new MezanError('E_WORKER_CRASHED', `Worker ${event.workerId} crashed`, { details: { workerId: event.workerId } });
-      for (const taskId of event.taskIds) {
-        for (const pool of context.resources.values()) pool.ref.send({ type: 'resource.revoke', taskId, at: context.clock.now(), reason });
-        context.blockedOnWorker.delete(taskId);
-        context.pendingVictims.delete(taskId);
-        context.graph.setHold(taskId, WORKER_SLOTS, 0);
-        if (!context.awaited.has(taskId)) context.graph.removeTask(taskId);
-      }
-    },
-    retireExtraWorker: ({ context }) => {
-      context.extraWorkers.count = Math.max(0, context.extraWorkers.count - 1);
-      context.graph.setCapacity(WORKER_SLOTS, Math.max(0, slotCapacity(context) - 1));
-    },
-    forwardToShutdown: sendTo(({ context }) => context.shutdown, ({ event }) => event as ShutdownRequestEvent | SignalReceivedEvent),
+    forgetCrashedTasks: ({ context, event }) =>
+      guarded(context, () => {
+        if (event.type !== 'worker.crashed') return;
+        const reason = new MezanError('E_WORKER_CRASHED', `Worker ${event.workerId} crashed`, { details: { workerId: event.workerId } });
+        for (const taskId of event.taskIds) {
+          for (const pool of context.resources.values()) pool.ref.send({ type: 'resource.revoke', taskId, at: context.clock.now(), reason });
+          context.waits.delete(taskId);
+          releaseSlot(context, taskId);
+          context.pendingVictims.delete(taskId);
+          if (!context.awaited.has(taskId)) context.graph.removeTask(taskId);
+        }
+      }),
+    retireExtraWorker: ({ context }) =>
+      guarded(context, () => {
+        context.extraWorkers.count = Math.max(0, context.extraWorkers.count - 1);
+        fitSlotCapacity(context);
+      }),
+    forwardToShutdown: sendTo(
+      ({ context }) => context.shutdown,
+      ({ event }) => event as ShutdownRequestEvent | SignalReceivedEvent,
+    ),
     publishSignal: ({ context, event }) => {
       if (event.type !== 'signal.received') return;
       context.logger.info('signal received', { signal: event.signal });
@@ -342,7 +445,10 @@ export const supervisorMachine = setup({
         context.executor.send({ type: 'executor.cancel-pending', reason: shutdownError('Cancelled by shutdown before it ran') });
         context.executor.send({ type: 'executor.abort-running', reason: shutdownError('Aborted by shutdown after the grace period') });
       }
-      if (event.phase === 'stopped') context.timers.send({ type: 'timer.clear', key: 'deadlock.check' });
+      if (event.phase === 'stopped') {
+        context.timers.send({ type: 'timer.clear', key: 'deadlock.check' });
+        context.timers.send({ type: 'timer.clear', key: 'deadlock.recheck' });
+      }
       // The work may already be done: the executor answers with `executor.quiescent` if so.
       if (event.phase !== 'stopped') context.executor.send({ type: 'executor.probe' });
     },
@@ -361,7 +467,8 @@ export const supervisorMachine = setup({
       if (recent.length <= maxRestarts) {
         enqueue.assign({ restarts: recent });
         enqueue.sendTo(context.executor, { type: 'worker.restart', workerId: event.workerId });
-        if (context.sink.active) context.sink.publish({ type: 'worker.restarted', at: now, workerId: event.workerId, restartsInWindow: recent.length });
+        if (context.sink.active)
+          context.sink.publish({ type: 'worker.restarted', at: now, workerId: event.workerId, restartsInWindow: recent.length });
         return;
       }
       context.logger.error('too many worker crashes: escalating', { restarts: recent.length, withinMs });
@@ -374,7 +481,14 @@ export const supervisorMachine = setup({
         }),
       });
       if (context.sink.active) {
-        context.sink.publish({ type: 'engine.escalated', at: now, severity: 'critical', reason: 'restart intensity exceeded', restarts: recent.length, withinMs });
+        context.sink.publish({
+          type: 'engine.escalated',
+          at: now,
+          severity: 'critical',
+          reason: 'restart intensity exceeded',
+          restarts: recent.length,
+          withinMs,
+        });
       }
       enqueue.emit({ type: 'escalated' });
     }),
@@ -389,48 +503,55 @@ export const supervisorMachine = setup({
     const graph = new WaitForGraph();
     graph.addResource(WORKER_SLOTS, input.workerCount);
     for (const { name, capacity, rank } of input.resources) {
-      const ref: AnyActorRef = spawn('resource', { id: `resource:${name}`, systemId: `resource:${name}`, input: { name, capacity, rank, observer: self } });
+      const ref: AnyActorRef = spawn('resource', {
+        id: `resource:${name}`,
+        systemId: `resource:${name}`,
+        input: { name, capacity, rank, observer: self },
+      });
       resources.set(name, { name, capacity, rank, ref });
       graph.addResource(name, capacity);
     }
     const services: TaskServices = { resources, supervisor: self, lockOrder: input.lockOrder, submitChild: input.submitChild };
     return {
-    executor: spawn('executor', {
-      id: 'executor',
-      systemId: 'executor',
-      input: {
-        workerCount: input.workerCount,
-        maxBatch: input.maxBatch,
-        clock: input.clock,
-        random: input.random,
-        logger: input.logger,
-        sink: input.sink,
-        services,
-      },
-    }),
-    shutdown: spawn('shutdown', { id: 'shutdown', input: { graceMs: input.shutdown.graceMs, drain: input.shutdown.drain } }),
-    clock: input.clock,
-    sink: input.sink,
-    logger: input.logger.child({ actor: 'supervisor' }),
-    supervision: input.supervision,
-    signals: input.shutdown.signals,
-    restarts: [],
-    phases: [],
-    phase: 'running',
-    escalated: false,
-    resources,
-    timers: spawn('timers', { id: 'timers', input: { clock: input.clock } }),
-    deadlock: input.deadlock,
-    graph,
-    holds: new Map<string, number>(),
-    learnedOrder: new LearnedLockOrder(),
-    blockedOnWorker: new Set<string>(),
-    awaited: new Map<string, number>(),
-    pendingVictims: new Set<string>(),
-    extraWorkers: { count: 0 },
-    checkPending: { value: false },
-    deadlocks: [],
-    lastCheck: { analysis: undefined },
+      executor: spawn('executor', {
+        id: 'executor',
+        systemId: 'executor',
+        input: {
+          workerCount: input.workerCount,
+          maxBatch: input.maxBatch,
+          clock: input.clock,
+          random: input.random,
+          logger: input.logger,
+          sink: input.sink,
+          services,
+        },
+      }),
+      shutdown: spawn('shutdown', { id: 'shutdown', input: { graceMs: input.shutdown.graceMs, drain: input.shutdown.drain } }),
+      clock: input.clock,
+      sink: input.sink,
+      logger: input.logger.child({ actor: 'supervisor' }),
+      supervision: input.supervision,
+      signals: input.shutdown.signals,
+      restarts: [],
+      phases: [],
+      phase: 'running',
+      escalated: false,
+      resources,
+      timers: spawn('timers', { id: 'timers', input: { clock: input.clock } }),
+      deadlock: input.deadlock,
+      graph,
+      holds: new Map<string, number>(),
+      requests: new Map<string, number>(),
+      waits: new Map<string, number>(),
+      learnedOrder: new LearnedLockOrder(),
+      blockedOnWorker: new Set<string>(),
+      awaited: new Map<string, number>(),
+      pendingVictims: new Set<string>(),
+      extraWorkers: { count: 0 },
+      workerCount: input.workerCount,
+      checkPending: { value: false },
+      deadlocks: [],
+      lastCheck: { analysis: undefined },
     };
   },
   initial: 'supervising',
@@ -452,12 +573,12 @@ export const supervisorMachine = setup({
         'worker.retired': { actions: 'retireExtraWorker' },
         'graph.holds': { actions: 'applyPoolChange' },
         'graph.requests': { actions: 'applyPoolChange' },
-        'graph.blocking': { actions: 'applyRunnerNotice' },
         'graph.await': { actions: 'applyRunnerNotice' },
         'graph.attempt-ended': { actions: 'applyRunnerNotice' },
         'lockorder.acquiring': { actions: 'applyRunnerNotice' },
         'lockorder.rank-violation': { actions: 'applyRunnerNotice' },
         'deadlock.check': { actions: 'checkDeadlocks' },
+        'resource.capacity': { actions: 'changeCapacity' },
       },
     },
     // The signal listeners are gone (the invocation ended with the state); the engine stops the system.

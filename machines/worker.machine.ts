@@ -36,8 +36,15 @@ export interface WorkerCrashEvent {
   readonly type: 'worker.crash';
 }
 
+/** Slows the worker down (a simulated fault): its sleeps stretch by `factor` until clock time `until`. @internal */
+export interface WorkerSlowEvent {
+  readonly type: 'worker.slow';
+  readonly factor: number;
+  readonly until: number;
+}
+
 /** Events a worker accepts. @internal */
-export type WorkerEvent = TaskDispatchEvent | TaskAbortEvent | TaskVictimEvent | RunnerReportEvent | WorkerCrashEvent;
+export type WorkerEvent = TaskDispatchEvent | TaskAbortEvent | TaskVictimEvent | RunnerReportEvent | WorkerCrashEvent | WorkerSlowEvent;
 
 /**
  * A worker: one slot of concurrency. `idle` until the executor dispatches attempts; `busy` while its
@@ -58,7 +65,7 @@ export const workerMachine = setup({
   actions: {
     forwardToRunner: sendTo('runner', ({ event }) => {
       if (event.type === 'task.dispatch') return { type: 'run' as const, orders: event.orders };
-      return event as TaskAbortEvent | TaskVictimEvent;
+      return event as TaskAbortEvent | TaskVictimEvent | WorkerSlowEvent;
     }),
     recordReport: assign({
       stats: ({ context, event }) => {
@@ -103,6 +110,7 @@ export const workerMachine = setup({
     'task.dispatch': { target: '.busy', actions: 'forwardToRunner' },
     'task.abort': { actions: 'forwardToRunner' },
     'task.victim': { actions: 'forwardToRunner' },
+    'worker.slow': { actions: 'forwardToRunner' },
     'runner.report': [
       { guard: 'runnerIdle', target: '.idle', actions: ['recordReport', 'reportToExecutor'] },
       { guard: 'runnerAborting', target: '.aborting', actions: ['recordReport', 'reportToExecutor'] },

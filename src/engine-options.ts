@@ -148,7 +148,16 @@ export const ENGINE_DEFAULTS = Object.freeze({
   workers: (): number => os.availableParallelism(),
   maxBatch: 64,
   supervision: Object.freeze({ maxRestarts: 5, withinMs: 5000 }),
-  shutdown: Object.freeze({ graceMs: 10_000, drain: 'run' as DrainMode, signals: Object.freeze([]) as readonly NodeJS.Signals[], exitOnSignal: false }),
-  deadlock: Object.freeze({ detect: 'immediate' as 'immediate' | 'off' | { readonly afterMs: number }, policy: 'youngest' as DeadlockPolicy, maxExtraWorkers: 4 as number }),
+  shutdown: Object.freeze({
+    graceMs: 10_000,
+    drain: 'run' as DrainMode,
+    signals: Object.freeze([]) as readonly NodeJS.Signals[],
+    exitOnSignal: false,
+  }),
+  deadlock: Object.freeze({
+    detect: 'immediate' as 'immediate' | 'off' | { readonly afterMs: number },
+    policy: 'youngest' as DeadlockPolicy,
+    maxExtraWorkers: 4 as number,
+  }),
   lockOrder: 'warn' as LockOrderMode,
 });

@@ -18,6 +18,8 @@ export interface EngineProgress {
   readonly running: number;
   /** Tasks waiting for dependencies, queued, or waiting out a retry delay. */
   readonly pending: number;
+  /** The most tasks ever queued at once, ready and waiting for a worker. */
+  readonly peakQueued: number;
   /** `completed` over every settled task, in `[0, 1]`; `1` while none has settled. */
   readonly successRate: number;
   /** Settled tasks over `total`, in `[0, 100]`; `100` when nothing was submitted. */
@@ -31,7 +33,10 @@ export interface EngineProgress {
 /** One worker's statistics and state; see `engine.stats()`. */
 export interface WorkerSnapshot extends Readonly<WorkerStats> {
   readonly id: string;
-  /** `idle`, `busy`, or `aborting` (a timed-out or cancelled function has not returned yet). */
+  /**
+   * `idle`, `busy`, `aborting` (a timed-out or cancelled function has not returned yet), `crashed`
+   * (until restarted), or `retired` (a compensation worker no longer in service).
+   */
   readonly state: string;
 }
 

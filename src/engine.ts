@@ -46,6 +46,13 @@ interface PreparedTask {
   readonly dependsOn: ReadonlyArray<DependencyRef | { readonly graphKey: string }>;
 }
 
+/** A fault {@link Engine.inject} can make happen. */
+export type EngineFault =
+  | { readonly type: 'worker.crash'; readonly workerId: string }
+  | { readonly type: 'worker.slow'; readonly workerId: string; readonly factor: number; readonly forMs?: number }
+  | { readonly type: 'signal'; readonly signal: NodeJS.Signals }
+  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
+
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 const MAX_TIMER_MS = 2_147_483_647;
 const NO_DEPENDENCIES: readonly never[] = Object.freeze([]);
@@ -272,7 +279,10 @@ export class Engine {
       const task = this.#prepare(run, { ...options, id: options.id ?? key }, keySet, ids, `graph.${key}.`);
       ids.add(task.id);
       prepared.set(key, task);
-      edges.set(key, task.dependsOn.flatMap((dependency) => ('graphKey' in dependency ? [dependency.graphKey] : [])));
+      edges.set(
+        key,
+        task.dependsOn.flatMap((dependency) => ('graphKey' in dependency ? [dependency.graphKey] : [])),
+      );
     }
     const sorted = topologicalSort(keys, (key) => edges.get(key) ?? []);
     if (sorted.cycle !== undefined) {
@@ -310,6 +320,7 @@ export class Engine {
       rejected,
       running: counts.dispatched,
       pending: counts.waiting + counts.queued + counts.delayed + buffered,
+      peakQueued: this.#book().peakQueued,
       successRate: settled === 0 ? 1 : counts.completed / settled,
       percent: total === 0 ? 100 : (settled / total) * 100,
       elapsedMs,
@@ -317,12 +328,17 @@ export class Engine {
     };
   }
 
-  /** Each worker's statistics and state, read from the workers' own snapshots, with totals. */
+  /**
+   * Each worker's statistics and state, read from the workers' own snapshots, with totals.
+   * Compensation workers that were retired are listed too (state `retired`): their work counts.
+   */
   stats(): EngineStats {
-    const workers: WorkerSnapshot[] = this.#executor.getSnapshot().context.workers.map((slot) => {
+    const executor = this.#executor.getSnapshot().context;
+    const workers: WorkerSnapshot[] = executor.workers.map((slot) => {
       const snapshot = slot.ref.getSnapshot();
       return { id: slot.id, state: String(snapshot.value), ...snapshot.context.stats };
     });
+    for (const { id, stats } of executor.retired) workers.push({ id, state: 'retired', ...stats });
     const totals = { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0 };
     for (const worker of workers) {
       totals.tasksCompleted += worker.tasksCompleted;
@@ -371,18 +387,44 @@ export class Engine {
   }
 
   /**
-   * Injects a fault, for tests and simulations: `{ type: 'worker.crash', workerId }` makes that
-   * worker crash as if its thread had died; its running task fails with `E_WORKER_CRASHED` and the
-   * supervisor restarts it within the supervision limit.
+   * Injects a fault, for tests and simulations:
+   * - `{ type: 'worker.crash', workerId }`: the worker crashes as if its thread had died; its running
+   *   task fails with `E_WORKER_CRASHED` and the supervisor restarts it within the supervision limit;
+   * - `{ type: 'worker.slow', workerId, factor, forMs? }`: the worker's `ctx.sleep`s stretch by `factor`;
+   * - `{ type: 'signal', signal }`: a process signal, through the same deferred path as a real one;
+   * - `{ type: 'resource.capacity', resource, capacity }`: the pool's capacity changes.
    *
-   * @throws {MezanError} `E_INVALID_OPTION` for an unknown fault or worker
+   * @throws {MezanError} `E_INVALID_OPTION` for an unknown fault, worker or resource, or a bad value
    */
-  inject(fault: { readonly type: 'worker.crash'; readonly workerId: string }): void {
+  inject(fault: EngineFault): void {
     if (typeof fault !== 'object' || fault === null) fail('fault', 'a fault object', fault);
-    expectOneOf('fault.type', fault.type, ['worker.crash'] as const);
+    expectOneOf('fault.type', fault.type, ['worker.crash', 'worker.slow', 'signal', 'resource.capacity'] as const);
+    if (this.#report !== undefined) return;
+    if (fault.type === 'signal') {
+      if (typeof fault.signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(fault.signal))
+        fail('fault.signal', "a signal name such as 'SIGTERM'", fault.signal);
+      this.#actor.send({ type: 'signal.received', signal: fault.signal });
+      return;
+    }
+    if (fault.type === 'resource.capacity') {
+      const pool = this.#options.resources.find((candidate) => candidate.name === fault.resource);
+      if (pool === undefined)
+        fail('fault.resource', `one of the engine's resources (${this.#options.resources.map((r) => r.name).join(', ') || 'none'})`, fault.resource);
+      expectNonNegativeInteger('fault.capacity', fault.capacity);
+      this.#actor.send({ type: 'resource.capacity', resource: fault.resource, capacity: fault.capacity });
+      return;
+    }
     const workers = this.#executor.getSnapshot().context.workersById;
     if (!workers.has(fault.workerId)) fail('fault.workerId', `one of ${[...workers.keys()].join(', ')}`, fault.workerId);
-    this.#executor.send({ type: 'worker.crash', workerId: fault.workerId });
+    if (fault.type === 'worker.crash') {
+      this.#executor.send({ type: 'worker.crash', workerId: fault.workerId });
+      return;
+    }
+    if (typeof fault.factor !== 'number' || !(fault.factor > 0) || !Number.isFinite(fault.factor))
+      fail('fault.factor', 'a positive finite number', fault.factor);
+    const forMs = fault.forMs ?? Infinity;
+    if (typeof forMs !== 'number' || !(forMs >= 0)) fail('fault.forMs', 'a non-negative number of milliseconds', forMs);
+    this.#executor.send({ type: 'worker.slow', workerId: fault.workerId, factor: fault.factor, until: this.#clock.now() + forMs });
   }
 
   #shutdownPromise(): Promise<ShutdownReport> {
@@ -430,7 +472,8 @@ export class Engine {
     if (signalled && this.#options.shutdown.exitOnSignal) {
       const exitCode = phases.some((phase) => phase.phase === 'terminating') ? 1 : 0;
       this.#logger.info('exiting after a signal', { exitCode });
-      process.exit(exitCode);
+      // After the callers of `shutdown()` have had their turn (to print the report, say).
+      void this.#shutdownPromise().then(() => setImmediate(() => process.exit(exitCode)));
     }
   }
 
@@ -481,7 +524,8 @@ export class Engine {
 
   /** Validates declared resources and puts them in the order they are taken: rank, then name. */
   #resolveDeclaredResources(resources: Readonly<Record<string, number>>, option: string): ReadonlyArray<readonly [string, number]> {
-    if (typeof resources !== 'object' || resources === null || Array.isArray(resources)) fail(option, 'an object of resource names and units', resources);
+    if (typeof resources !== 'object' || resources === null || Array.isArray(resources))
+      fail(option, 'an object of resource names and units', resources);
     const pools = new Map(this.#options.resources.map((pool) => [pool.name, pool]));
     const entries = Object.entries(resources).map(([name, units]): readonly [string, number] => {
       const pool = pools.get(name);
@@ -616,7 +660,13 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const maxBatch = options.maxBatch ?? ENGINE_DEFAULTS.maxBatch;
   expectPositiveInteger('maxBatch', maxBatch);
   const clock = options.clock ?? realClock;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+  if (
+    typeof clock !== 'object' ||
+    clock === null ||
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
     fail('clock', 'an object with now(), setTimeout() and clearTimeout()', clock);
   }
   const random: RandomSource = options.random ?? defaultRandom;
@@ -671,7 +721,8 @@ function resolveDeadlockOptions(options: EngineOptions['deadlock']): ResolvedEng
   let maxExtraWorkers: number = ENGINE_DEFAULTS.deadlock.maxExtraWorkers;
   if (options.compensate === false) maxExtraWorkers = 0;
   else if (options.compensate !== undefined) {
-    if (typeof options.compensate !== 'object' || options.compensate === null) fail('deadlock.compensate', 'false or { maxExtraWorkers }', options.compensate);
+    if (typeof options.compensate !== 'object' || options.compensate === null)
+      fail('deadlock.compensate', 'false or { maxExtraWorkers }', options.compensate);
     maxExtraWorkers = options.compensate.maxExtraWorkers ?? maxExtraWorkers;
     expectNonNegativeInteger('deadlock.compensate.maxExtraWorkers', maxExtraWorkers);
   }
@@ -699,7 +750,8 @@ function resolveShutdown(options: EngineOptions['shutdown']): ResolvedEngineOpti
   if (typeof options !== 'object' || options === null) fail('shutdown', 'an object', options);
   const graceMs = options.graceMs ?? ENGINE_DEFAULTS.shutdown.graceMs;
   // A timer of more than 2^31 - 1 ms fires at once in Node: a finite, bounded grace is required.
-  if (typeof graceMs !== 'number' || !(graceMs >= 0 && graceMs <= MAX_TIMER_MS)) fail('shutdown.graceMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, graceMs);
+  if (typeof graceMs !== 'number' || !(graceMs >= 0 && graceMs <= MAX_TIMER_MS))
+    fail('shutdown.graceMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, graceMs);
   const drain = options.drain ?? ENGINE_DEFAULTS.shutdown.drain;
   expectOneOf('shutdown.drain', drain, ['run', 'cancel'] as const);
   const signals = options.signals ?? ENGINE_DEFAULTS.shutdown.signals;

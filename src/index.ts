@@ -2,13 +2,27 @@
 
 // Engine
 export { createEngine, Engine } from './engine';
-export type { EngineOptions, SupervisionOptions, ShutdownOptions, ShutdownRequestOptions, DrainMode } from './engine-options';
+export type { EngineFault } from './engine';
+export type {
+  EngineOptions,
+  SupervisionOptions,
+  ShutdownOptions,
+  ShutdownRequestOptions,
+  DrainMode,
+  ResourceOptions,
+  DeadlockOptions,
+  DeadlockPolicy,
+  LockOrderMode,
+} from './engine-options';
+export type { DeadlockReport } from './internal/deadlock-resolver';
+export type { DeadlockCandidate } from './internal/deadlock-policy';
+export type { WaitForGraphSnapshot, WaitForNode, WaitForEdge } from './internal/wait-for-graph';
 export { ENGINE_DEFAULTS } from './engine-options';
 export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, ShutdownPhase } from './engine-snapshots';
 
 // Tasks
 export { TaskHandle } from './task-handle';
-export type { TaskContext, TaskFunction, TaskOptions, RetryOptions, BackoffKind, TaskGraphNode } from './task-options';
+export type { TaskContext, TaskFunction, TaskOptions, RetryOptions, BackoffKind, TaskGraphNode, AcquireOptions, Lease } from './task-options';
 export type { TaskStatus, TerminalTaskStatus } from './task-status';
 export { isTerminalStatus } from './task-status';
 

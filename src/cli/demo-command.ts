@@ -125,7 +125,12 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<DemoSum
   const track = (handle: TaskHandle<unknown>): void => {
     handles.push(handle);
     // Observing every result at once keeps failures out of `onUnhandledError`: the demo counts them.
-    outcomes.push(handle.result.then(() => undefined, (error: unknown) => (isMezanError(error) ? error.code : 'unknown')));
+    outcomes.push(
+      handle.result.then(
+        () => undefined,
+        (error: unknown) => (isMezanError(error) ? error.code : 'unknown'),
+      ),
+    );
   };
 
   const stopProgressBar = (): void => {
@@ -301,14 +306,17 @@ function submitTask(engine: Engine, kind: Kind, index: number, random: RandomSou
     case 'steady': {
       const ms = drawDuration(random);
       const reportsProgress = random() < 0.25;
-      return engine.submit(async (ctx) => {
-        if (reportsProgress) {
-          await ctx.sleep(ms / 2);
-          ctx.progress(0.5, 'half way');
-          await ctx.sleep(ms / 2);
-        } else await ctx.sleep(ms);
-        return ms;
-      }, { name, priority: drawPriority(random) });
+      return engine.submit(
+        async (ctx) => {
+          if (reportsProgress) {
+            await ctx.sleep(ms / 2);
+            ctx.progress(0.5, 'half way');
+            await ctx.sleep(ms / 2);
+          } else await ctx.sleep(ms);
+          return ms;
+        },
+        { name, priority: drawPriority(random) },
+      );
     }
     case 'flaky': {
       // 1 to 4 faults against 3 retries: a quarter of them never succeed.

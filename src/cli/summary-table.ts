@@ -71,7 +71,15 @@ export function renderSummaryTable(summary: DemoSummary, options: SummaryTableOp
     ]);
   }
   const { totals } = stats;
-  workers.push(['all', totals.attempts, totals.tasksCompleted, totals.tasksFailed, totals.tasksCancelled, formatMs(totals.busyMs), formatMs(stats.avgRunMs)]);
+  workers.push([
+    'all',
+    totals.attempts,
+    totals.tasksCompleted,
+    totals.tasksFailed,
+    totals.tasksCancelled,
+    formatMs(totals.busyMs),
+    formatMs(stats.avgRunMs),
+  ]);
 
   const shutdown = new Table({
     head: ['shutdown', 'submitted', 'completed', 'failed', 'timeout', 'cancelled', 'deadlock', 'rejected', 'lost', 'took'],

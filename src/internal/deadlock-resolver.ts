@@ -73,7 +73,7 @@ export function refreshAwaitedTasks(
 /**
  * Decides how to resolve a detected deadlock: with an extra worker when worker slots are on the
  * cycle and the compensation bound allows one; otherwise by a victim, chosen by policy among the
- * deadlocked tasks that hold a worker slot while they wait (the only ones with a wait to fail).
+ * tasks on the cycle that hold a worker slot while they wait (the only ones with a wait to fail).
  *
  * @internal
  */
@@ -94,8 +94,11 @@ export function resolveDeadlock(
   if (analysis.cycle.includes(WORKER_SLOTS) && context.extraWorkers < settings.maxExtraWorkers) {
     return { kind: 'compensation', report: { ...base, resolution: 'compensation' } };
   }
+  // Only a task on the cycle breaks it: one merely waiting behind the deadlock would die for nothing.
+  const onCycle = new Set(analysis.cycle);
   const candidates: DeadlockCandidate[] = [];
   for (const taskId of analysis.deadlocked) {
+    if (!onCycle.has(taskId)) continue;
     if (!context.blockedOnWorker.has(taskId)) continue;
     if (context.pendingVictims.has(taskId)) return { kind: 'wait', report: base };
     const facts = context.describe(taskId);

@@ -76,12 +76,7 @@ export interface ResourceSetCapacityEvent {
 }
 
 /** Every event a resource pool accepts. */
-export type ResourceEvent =
-  | ResourceRequestEvent
-  | ResourceReleaseEvent
-  | ResourceCancelEvent
-  | ResourceRevokeEvent
-  | ResourceSetCapacityEvent;
+export type ResourceEvent = ResourceRequestEvent | ResourceReleaseEvent | ResourceCancelEvent | ResourceRevokeEvent | ResourceSetCapacityEvent;
 
 // ---------------------------------------------------------------------------------------------
 // Pool → requester

@@ -14,7 +14,8 @@ export function resolveRetryPolicy(retries: number | RetryOptions | undefined, o
     expectNonNegativeInteger(option, retries);
     return retries === 0 ? NO_RETRIES : Object.freeze({ ...NO_RETRIES, max: retries });
   }
-  if (typeof retries !== 'object' || retries === null || Array.isArray(retries)) fail(option, 'a non-negative integer or a retry options object', retries);
+  if (typeof retries !== 'object' || retries === null || Array.isArray(retries))
+    fail(option, 'a non-negative integer or a retry options object', retries);
   const max = retries.max ?? NO_RETRIES.max;
   expectNonNegativeInteger(`${option}.max`, max);
   const delayMs = retries.delayMs ?? NO_RETRIES.delayMs;

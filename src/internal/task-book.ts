@@ -37,6 +37,8 @@ export interface TaskEntry extends HeapItem {
   dependents: TaskEntry[] | undefined;
   /** The worker an attempt was dispatched to. */
   workerId: string | undefined;
+  /** Set when the task was cancelled (or aborted by shutdown) while on a worker, until the worker reports. */
+  abortReason: MezanError | undefined;
 }
 
 /** A retry the executor must schedule: requeue `taskId` after `delayMs`. @internal */
@@ -67,11 +69,7 @@ export interface TaskCounts {
   dispatched: number;
 }
 
-/** Failures the engine itself decides; they keep their code instead of becoming `E_TASK_FAILED`. */
-const ENGINE_FAILURE_CODES: ReadonlySet<string> = new Set(['E_WORKER_CRASHED', 'E_DEADLOCK']);
-
-const runsBefore = (a: TaskEntry, b: TaskEntry): boolean =>
-  a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+const runsBefore = (a: TaskEntry, b: TaskEntry): boolean => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
 
 /**
  * The executor's private bookkeeping: every unfinished task, the ready queue (a heap ordered by
@@ -94,6 +92,8 @@ export class TaskBook {
     delayed: 0,
     dispatched: 0,
   };
+  /** The most tasks ever queued at once (ready, waiting for a worker). */
+  peakQueued = 0;
   /** Clock time of the first submission, for progress figures. */
   firstSubmittedAt: number | undefined = undefined;
   readonly #entries = new Map<string, TaskEntry>();
@@ -130,12 +130,26 @@ export class TaskBook {
   }
 
   /** What the supervisor may know of an unfinished task (a read of this actor's snapshot). */
-  describe(taskId: string):
-    | { readonly state: TaskEntryState; readonly priority: number; readonly admittedSeq: number; readonly dispatchedAt: number; readonly workerId: string | undefined }
+  describe(
+    taskId: string,
+  ):
+    | {
+        readonly state: TaskEntryState;
+        readonly priority: number;
+        readonly admittedSeq: number;
+        readonly dispatchedAt: number;
+        readonly workerId: string | undefined;
+      }
     | undefined {
     const entry = this.#entries.get(taskId);
     if (entry === undefined) return undefined;
-    return { state: entry.state, priority: entry.priority, admittedSeq: entry.admittedSeq, dispatchedAt: entry.dispatchedAt, workerId: entry.workerId };
+    return {
+      state: entry.state,
+      priority: entry.priority,
+      admittedSeq: entry.admittedSeq,
+      dispatchedAt: entry.dispatchedAt,
+      workerId: entry.workerId,
+    };
   }
 
   /**
@@ -165,6 +179,7 @@ export class TaskBook {
         waitingOn: 0,
         dependents: undefined,
         workerId: undefined,
+        abortReason: undefined,
         heapIndex: -1,
       };
       this.counts.submitted++;
@@ -205,7 +220,15 @@ export class TaskBook {
     entry.workerId = workerId;
     entry.dispatchedAt = now;
     entry.reporter.markStatus('running');
-    return { taskId: entry.id, name: entry.name, attempt: entry.attempt, fn: entry.fn, timeoutMs: entry.timeoutMs, resources: entry.resources, meta: entry.meta };
+    return {
+      taskId: entry.id,
+      name: entry.name,
+      attempt: entry.attempt,
+      fn: entry.fn,
+      timeoutMs: entry.timeoutMs,
+      resources: entry.resources,
+      meta: entry.meta,
+    };
   }
 
   /**
@@ -215,7 +238,10 @@ export class TaskBook {
   cancel(taskId: string, reason: MezanError): CancelResult {
     const entry = this.#entries.get(taskId);
     if (entry === undefined || entry.state === 'done') return { kind: 'unknown' };
-    if (entry.state === 'dispatched') return { kind: 'on-worker', workerId: entry.workerId! };
+    if (entry.state === 'dispatched') {
+      entry.abortReason ??= reason;
+      return { kind: 'on-worker', workerId: entry.workerId! };
+    }
     const wasDelayed = entry.state === 'delayed';
     if (entry.state === 'queued') this.#ready.remove(entry);
     this.#settle(entry, 'cancelled', undefined, reason, undefined, undefined, this.#now());
@@ -233,6 +259,15 @@ export class TaskBook {
       return undefined;
     }
     this.counts.dispatched--;
+    const abortReason = entry.abortReason;
+    entry.abortReason = undefined;
+    if (outcome.kind === 'requeue' && abortReason !== undefined) {
+      // Handed back before the worker saw the abort meant for it: it is cancelled, never run.
+      entry.state = 'delayed';
+      this.counts.delayed++;
+      this.#settle(entry, 'cancelled', undefined, abortReason, workerId, undefined, outcome.endedAt);
+      return undefined;
+    }
     if (outcome.kind === 'requeue') {
       entry.state = 'waiting'; // transient: #enqueue moves it on
       this.counts.waiting++;
@@ -255,7 +290,10 @@ export class TaskBook {
         this.#settle(entry, 'cancelled', undefined, outcome.error as MezanError, workerId, durationMs, outcome.endedAt);
         return undefined;
       case 'failed':
-        return this.#failAttempt(entry, outcome.error, workerId, durationMs, outcome.endedAt);
+        return this.#failAttempt(entry, outcome.error, workerId, durationMs, outcome.endedAt, undefined);
+      case 'deadlock':
+      case 'crashed':
+        return this.#failAttempt(entry, outcome.error, workerId, durationMs, outcome.endedAt, outcome.error as MezanError);
     }
     return undefined;
   }
@@ -288,6 +326,17 @@ export class TaskBook {
   }
 
   /**
+   * Marks every task on a worker as aborted with `reason` (shutdown's terminating phase), so that one
+   * its worker hands back unstarted is cancelled rather than queued again.
+   * @returns the tasks, with their workers, to send the abort to
+   */
+  abortDispatched(reason: MezanError): Array<{ readonly taskId: string; readonly workerId: string }> {
+    const found = this.dispatched();
+    for (const { taskId } of found) this.#entries.get(taskId)!.abortReason ??= reason;
+    return found;
+  }
+
+  /**
    * Fails the attempts on a worker that is gone (crashed) with `error`; their retry policies apply.
    * @returns the retries to schedule
    */
@@ -300,7 +349,7 @@ export class TaskBook {
       const entry = this.#entries.get(taskId)!;
       taskIds.push(taskId);
       const plan = this.applyOutcome(
-        { kind: 'failed', taskId, attempt: entry.attempt, value: undefined, error, started: true, startedAt: now, endedAt: now },
+        { kind: 'crashed', taskId, attempt: entry.attempt, value: undefined, error, started: true, startedAt: now, endedAt: now },
         workerId,
       );
       if (plan !== undefined) plans.push(plan);
@@ -322,6 +371,7 @@ export class TaskBook {
     workerId: string,
     durationMs: number | undefined,
     at: number,
+    verdict: MezanError | undefined,
   ): RetryPlan | undefined {
     let retry = false;
     try {
@@ -331,13 +381,12 @@ export class TaskBook {
     }
     if (!retry) {
       // A crash or a deadlock is the engine's verdict, not the function's: its code is kept.
-      const verdict = error instanceof MezanError && ENGINE_FAILURE_CODES.has(error.code) ? error : undefined;
       const failure = verdict ?? taskFailedError(entry.id, entry.name, entry.attempt, error);
       this.#settle(entry, verdict?.code === 'E_DEADLOCK' ? 'deadlock' : 'failed', undefined, failure, workerId, durationMs, at);
       return undefined;
     }
     const delayMs = retryDelay(entry.retry, entry.attempt, this.#random);
-    const code = error instanceof MezanError && ENGINE_FAILURE_CODES.has(error.code) ? error.code : 'E_TASK_FAILED';
+    const code = verdict?.code ?? 'E_TASK_FAILED';
     if (this.#debug) this.#logger.debug('task retrying', { taskId: entry.id, taskName: entry.name, attempt: entry.attempt, workerId, delayMs });
     if (this.#sink.active) {
       this.#sink.publish({
@@ -365,7 +414,7 @@ export class TaskBook {
     if (entry.state === 'waiting') this.counts.waiting--;
     entry.state = 'queued';
     entry.seq = seq;
-    this.counts.queued++;
+    if (++this.counts.queued > this.peakQueued) this.peakQueued = this.counts.queued;
     this.#ready.push(entry);
     entry.reporter.markStatus('queued');
     if (this.#sink.active) {
@@ -437,7 +486,8 @@ export class TaskBook {
         break;
     }
     if (this.#sink.active) this.#publishSettled(entry, status, error, workerId, durationMs, at);
-    if (this.#debug) this.#logger.debug('task settled', { taskId: entry.id, taskName: entry.name, status, attempt: entry.attempt, workerId, code: error?.code });
+    if (this.#debug)
+      this.#logger.debug('task settled', { taskId: entry.id, taskName: entry.name, status, attempt: entry.attempt, workerId, code: error?.code });
     entry.reporter.settle(status, value, error);
     const dependents = entry.dependents;
     entry.dependents = undefined;

@@ -55,11 +55,13 @@ export interface RunOrder {
 }
 
 /** How an attempt ended, as far as the worker that ran it can tell. */
-export type RunOutcomeKind = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'requeue';
+export type RunOutcomeKind = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'requeue' | 'deadlock' | 'crashed';
 
 /**
  * The end of one attempt, reported by a worker. `requeue` hands back an order the worker never
- * started (it was stuck behind a function that was aborted but has not returned).
+ * started (it was stuck behind a function that was aborted but has not returned). `deadlock` is the
+ * failure of an attempt chosen as a deadlock victim, `crashed` that of an attempt whose worker
+ * crashed: verdicts of the engine, which keep their own codes.
  */
 export interface RunOutcome {
   readonly kind: RunOutcomeKind;

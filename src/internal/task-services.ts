@@ -43,11 +43,9 @@ export const NO_SERVICES: TaskServices = Object.freeze({
 
 /** Runner → supervisor: what the wait-for graph must learn from a task on a worker. */
 export type RunnerGraphNotice =
-  /** The task, on a worker, is about to wait: it holds one worker slot while it does. */
-  | { readonly type: 'graph.blocking'; readonly taskId: string }
   /** The task waits (`active`) or no longer waits for `awaited`'s result. */
   | { readonly type: 'graph.await'; readonly taskId: string; readonly awaited: string; readonly active: boolean }
-  /** The attempt ended: its waits are over and its slot is free. */
+  /** The attempt, which waited at some point, ended: its waits are over and its slot is free. */
   | { readonly type: 'graph.attempt-ended'; readonly taskId: string }
   /** The task is acquiring `resource` while holding `holding` (for the learned lock order). */
   | { readonly type: 'lockorder.acquiring'; readonly taskId: string; readonly resource: string; readonly holding: readonly string[] }

@@ -1,7 +1,6 @@
 /** The result of {@link topologicalSort}: an order, or a cycle that prevents one. @internal */
 export type TopologicalSortResult =
-  | { readonly order: string[]; readonly cycle?: undefined }
-  | { readonly order?: undefined; readonly cycle: string[] };
+  { readonly order: string[]; readonly cycle?: undefined } | { readonly order?: undefined; readonly cycle: string[] };
 
 /**
  * Orders `nodes` so that each comes after the nodes it depends on (depth-first, iterative so a long

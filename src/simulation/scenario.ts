@@ -4,6 +4,9 @@
  */
 import type { DeadlockOptions, DrainMode, LockOrderMode, ResourceOptions } from '../engine-options';
 
+/** How many workers a simulated engine has when the scenario does not say. */
+export const SIMULATION_DEFAULT_WORKERS = 4;
+
 /** A duration: a fixed number of milliseconds, or a draw from a distribution (seeded). */
 export type Duration =
   | number
@@ -17,7 +20,7 @@ export type Step =
   | { readonly work: Duration }
   /** ctx.acquire: the lease is held until a matching `release` or the end of the attempt. */
   | { readonly acquire: string; readonly units?: number; readonly timeoutMs?: number }
-  /** Releases the most recent lease of that resource. */
+  /** Releases the most recent lease of that resource, which an earlier `acquire` of the same script took. */
   | { readonly release: string }
   /** Submits a child (a task template, see {@link TaskTemplate}) and, with `await: true`, awaits it. */
   | { readonly spawn: TaskTemplate; readonly await?: boolean }
@@ -31,7 +34,15 @@ export interface TaskTemplate {
   readonly name?: string;
   readonly priority?: number;
   readonly timeoutMs?: number;
-  readonly retries?: number | { readonly max?: number; readonly delayMs?: number; readonly backoff?: 'fixed' | 'exponential'; readonly maxDelayMs?: number; readonly jitter?: boolean | number };
+  readonly retries?:
+    | number
+    | {
+        readonly max?: number;
+        readonly delayMs?: number;
+        readonly backoff?: 'fixed' | 'exponential';
+        readonly maxDelayMs?: number;
+        readonly jitter?: boolean | number;
+      };
   /** Declared resources, held before the script starts. */
   readonly resources?: Readonly<Record<string, number>>;
   readonly steps: readonly Step[];
@@ -42,11 +53,11 @@ export interface ScenarioTask extends TaskTemplate {
   readonly id?: string;
   /** When it is submitted. @default 0 */
   readonly at?: number;
-  /** Ids of explicit tasks that must complete first. */
+  /** Ids of explicit tasks that must complete first; each is submitted no later than this one. */
   readonly dependsOn?: readonly string[];
 }
 
-/** Many tasks from one template: `count` of them, arriving at `rate` per second from `start`, or all at `at`. */
+/** Many tasks from one template: `count` of them, arriving at `rate` per second from `start`, or all at `start`. */
 export interface TaskGenerator {
   readonly generate: TaskTemplate & {
     readonly count: number;
@@ -57,7 +68,10 @@ export interface TaskGenerator {
   };
 }
 
-/** A fault, injected at a virtual time. */
+/**
+ * A fault, injected at a virtual time. `crash` and `slow.worker` name a worker, `worker-1` to
+ * `worker-N`; `cancel` names an explicit task's id; `capacity.resource` names an engine resource.
+ */
 export type Fault =
   | { readonly at: number; readonly signal: 'SIGINT' | 'SIGTERM' }
   | { readonly at: number; readonly crash: string }
@@ -74,6 +88,7 @@ export interface Scenario {
   readonly file?: string;
   readonly name?: string;
   readonly engine?: {
+    /** @default {@link SIMULATION_DEFAULT_WORKERS} */
     readonly workers?: number;
     readonly resources?: Readonly<Record<string, number | ResourceOptions>>;
     readonly deadlock?: Omit<DeadlockOptions, 'policy'> & { readonly policy?: 'youngest' | 'lowest-priority' | 'least-work' | 'fewest-resources' };

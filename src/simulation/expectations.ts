@@ -1,0 +1,84 @@
+import { MezanError } from '../errors';
+import type { Expectation } from './scenario';
+
+/** One assertion of a scenario's `expect`, checked against the report. */
+export interface ExpectationResult {
+  /** The measure, such as `completed`, `deadlocks` or `code.E_TIMEOUT`. */
+  readonly name: string;
+  /** As written, normalized: `>= 990`, `== 1`. */
+  readonly expected: string;
+  readonly actual: number;
+  readonly ok: boolean;
+}
+
+/** What a run measured, for the expectations to read. @internal */
+export interface Measured {
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly timeout: number;
+  readonly deadlock: number;
+  readonly rejected: number;
+  readonly deadlocks: number;
+  readonly lost: number;
+  readonly maxQueueDepth: number;
+  readonly makespanMs: number;
+  readonly byCode: Readonly<Record<string, number>>;
+}
+
+/** The measures an expectation may name, besides `code.E_…`. */
+export const EXPECTATION_NAMES = Object.freeze([
+  'completed',
+  'failed',
+  'cancelled',
+  'timeout',
+  'deadlock',
+  'rejected',
+  'deadlocks',
+  'lost',
+  'maxQueueDepth',
+  'makespanMs',
+] as const);
+
+const COMPARISON = /^\s*(==|!=|>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$/;
+
+type Operator = '==' | '!=' | '>=' | '<=' | '>' | '<';
+
+const HOLDS: Readonly<Record<Operator, (actual: number, bound: number) => boolean>> = Object.freeze({
+  '==': (actual, bound) => actual === bound,
+  '!=': (actual, bound) => actual !== bound,
+  '>=': (actual, bound) => actual >= bound,
+  '<=': (actual, bound) => actual <= bound,
+  '>': (actual, bound) => actual > bound,
+  '<': (actual, bound) => actual < bound,
+});
+
+/**
+ * Parses an expectation: a number means `== number`; a string is an operator and a number.
+ * @throws {MezanError} `E_INVALID_SCENARIO` for anything else
+ * @internal
+ */
+export function parseExpectation(expectation: Expectation): { readonly operator: Operator; readonly bound: number } {
+  if (typeof expectation === 'number' && Number.isFinite(expectation)) return { operator: '==', bound: expectation };
+  const match = typeof expectation === 'string' ? COMPARISON.exec(expectation) : null;
+  if (match === null) {
+    throw new MezanError('E_INVALID_SCENARIO', `Expected an expectation such as ">= 990" or a number, got ${JSON.stringify(expectation)}`, {
+      details: { received: expectation },
+    });
+  }
+  return { operator: match[1] as Operator, bound: Number(match[2]) };
+}
+
+/**
+ * Checks every expectation against what was measured, in the order written.
+ * @internal
+ */
+export function evaluateExpectations(expect: Readonly<Record<string, Expectation>>, measured: Measured): ExpectationResult[] {
+  return Object.entries(expect).map(([name, expectation]) => {
+    const { operator, bound } = parseExpectation(expectation);
+    const actual = name.startsWith('code.')
+      ? (measured.byCode[name.slice('code.'.length)] ?? 0)
+      : (measured[name as keyof Omit<Measured, 'byCode'>] ?? Number.NaN);
+    return { name, expected: `${operator} ${bound}`, actual, ok: HOLDS[operator](actual, bound) };
+  });
+}

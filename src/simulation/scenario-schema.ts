@@ -1,0 +1,246 @@
+/**
+ * The JSON Schema (draft-07) of a scenario file: types, required fields, closed objects and ranges.
+ * What a schema cannot say (cross-references between fields) is checked by `parseScenario` after it.
+ */
+import type { MezanErrorCode } from '../errors';
+import type { TerminalTaskStatus } from '../task-status';
+
+/** Every {@link MezanErrorCode}, for `code.E_…` expectations. */
+export const SCENARIO_ERROR_CODES = Object.freeze([
+  'E_INVALID_OPTION',
+  'E_TASK_FAILED',
+  'E_CANCELLED',
+  'E_TIMEOUT',
+  'E_DEPENDENCY_FAILED',
+  'E_DEPENDENCY_CYCLE',
+  'E_SHUTDOWN',
+  'E_RESOURCE_TIMEOUT',
+  'E_DEADLOCK',
+  'E_LOCK_ORDER',
+  'E_WORKER_CRASHED',
+  'E_INVALID_SCENARIO',
+] as const satisfies readonly MezanErrorCode[]);
+
+// A new error code must be added above, or this line stops compiling.
+const everyCodeListed: MezanErrorCode extends (typeof SCENARIO_ERROR_CODES)[number] ? true : never = true;
+void everyCodeListed;
+
+const STATUSES = ['completed', 'failed', 'cancelled', 'timeout', 'deadlock', 'rejected'] as const satisfies readonly TerminalTaskStatus[];
+const everyStatusListed: TerminalTaskStatus extends (typeof STATUSES)[number] ? true : never = true;
+void everyStatusListed;
+
+/**
+ * The names an `expect` entry may have: counts by terminal status, `deadlocks`, `lost`,
+ * `maxQueueDepth`, `makespanMs`, and `code.<MezanErrorCode>` (counts by error code).
+ */
+export const EXPECTATION_NAMES: readonly string[] = Object.freeze([
+  ...STATUSES,
+  'deadlocks',
+  'lost',
+  'maxQueueDepth',
+  'makespanMs',
+  ...SCENARIO_ERROR_CODES.map((code) => `code.${code}`),
+]);
+
+/** What an expectation string looks like: an operator and a number, such as `">= 990"`. */
+export const EXPECTATION_PATTERN = /^(==|!=|>=|<=|>|<)\s*-?\d+(\.\d+)?$/;
+
+/** The most milliseconds a timer may be set for (the engine's limit for `afterMs` and `graceMs`). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+const nonEmptyString = { type: 'string', minLength: 1 };
+const anyNumber = { type: 'number' };
+const nonNegativeNumber = { type: 'number', minimum: 0 };
+const positiveNumber = { type: 'number', exclusiveMinimum: 0 };
+const timerMs = { type: 'number', minimum: 0, maximum: MAX_TIMER_MS };
+const positiveInteger = { type: 'integer', minimum: 1 };
+const nonNegativeInteger = { type: 'integer', minimum: 0 };
+const fraction = { type: 'number', minimum: 0, maximum: 1 };
+const resourceName = { type: 'string', minLength: 1 };
+
+/**
+ * A closed object: the properties listed, `required` ones required, nothing else. Unknown keys are
+ * checked first (a misspelt field is reported as such, not as a missing one), then missing ones,
+ * then the values.
+ */
+function closed(title: string, properties: Record<string, unknown>, required: readonly string[] = []): Record<string, unknown> {
+  const known = Object.fromEntries(Object.keys(properties).map((key) => [key, true]));
+  return {
+    title,
+    type: 'object',
+    allOf: [{ title, properties: known, additionalProperties: false }],
+    ...(required.length > 0 ? { required } : {}),
+    properties,
+  };
+}
+
+/** Matches an object that has `key` (strict mode wants a required key declared beside it). */
+function has(key: string): Record<string, unknown> {
+  return { properties: { [key]: true }, required: [key] };
+}
+
+/**
+ * A union of closed objects told apart by which one of their `kinds` keys they have: the keys are
+ * checked first (an unknown key is reported as such), then that exactly one kind is present, then
+ * the kind's own shape.
+ */
+function oneKeyOf(title: string, kinds: Readonly<Record<string, Record<string, unknown>>>): Record<string, unknown> {
+  const allKeys: Record<string, true> = {};
+  for (const shape of Object.values(kinds)) for (const key of Object.keys(shape['properties'] as object)) allKeys[key] = true;
+  return {
+    title,
+    type: 'object',
+    allOf: [
+      { title, properties: allKeys, additionalProperties: false },
+      { title, oneOf: Object.keys(kinds).map(has) },
+      ...Object.entries(kinds).map(([kind, shape]) => ({ if: has(kind), then: shape })),
+    ],
+  };
+}
+
+const retries = {
+  type: ['integer', 'object'],
+  if: { type: 'integer' },
+  then: { minimum: 0 },
+  else: closed('retry options', {
+    max: nonNegativeInteger,
+    delayMs: nonNegativeNumber,
+    backoff: { enum: ['fixed', 'exponential'] },
+    maxDelayMs: nonNegativeNumber,
+    jitter: { type: ['boolean', 'number'], if: { type: 'number' }, then: { minimum: 0, maximum: 1 } },
+  }),
+};
+
+const duration = {
+  type: ['number', 'object'],
+  if: { type: 'number' },
+  then: { minimum: 0 },
+  else: oneKeyOf('duration', {
+    uniform: closed('uniform duration', {
+      uniform: {
+        description: 'a list of two numbers of milliseconds [min, max]',
+        type: 'array',
+        items: [nonNegativeNumber, nonNegativeNumber],
+        minItems: 2,
+        additionalItems: false,
+      },
+    }),
+    exponential: closed('exponential duration', { exponential: closed('exponential distribution', { mean: nonNegativeNumber }, ['mean']) }),
+    normal: closed('normal duration', {
+      normal: closed('normal distribution', { mean: nonNegativeNumber, stddev: nonNegativeNumber, min: nonNegativeNumber }, ['mean', 'stddev']),
+    }),
+  }),
+};
+
+const templateProperties = {
+  name: nonEmptyString,
+  priority: anyNumber,
+  timeoutMs: positiveNumber,
+  retries,
+  resources: { type: 'object', propertyNames: resourceName, additionalProperties: positiveInteger },
+  steps: { type: 'array', items: { $ref: '#/definitions/step' } },
+};
+
+const step = oneKeyOf('step', {
+  work: closed('work step', { work: duration }),
+  acquire: closed('acquire step', { acquire: resourceName, units: positiveInteger, timeoutMs: nonNegativeNumber }),
+  release: closed('release step', { release: resourceName }),
+  spawn: closed('spawn step', { spawn: { $ref: '#/definitions/template' }, await: { type: 'boolean' } }),
+  fail: closed('fail step', { fail: fraction, message: { type: 'string' } }),
+  progress: closed('progress step', { progress: fraction, message: { type: 'string' } }),
+});
+
+const task = closed(
+  'task',
+  { id: nonEmptyString, at: nonNegativeNumber, dependsOn: { type: 'array', items: nonEmptyString }, ...templateProperties },
+  ['steps'],
+);
+
+const generator = closed(
+  'task generator',
+  {
+    generate: closed('generated task', { count: positiveInteger, rate: positiveNumber, start: nonNegativeNumber, ...templateProperties }, [
+      'count',
+      'steps',
+    ]),
+  },
+  ['generate'],
+);
+
+const fault = oneKeyOf('fault', {
+  signal: closed('signal fault', { at: nonNegativeNumber, signal: { enum: ['SIGINT', 'SIGTERM'] } }, ['at']),
+  crash: closed('crash fault', { at: nonNegativeNumber, crash: nonEmptyString }, ['at']),
+  cancel: closed('cancel fault', { at: nonNegativeNumber, cancel: nonEmptyString }, ['at']),
+  capacity: closed(
+    'capacity fault',
+    { at: nonNegativeNumber, capacity: closed('capacity change', { resource: resourceName, units: positiveInteger }, ['resource', 'units']) },
+    ['at'],
+  ),
+  slow: closed(
+    'slow fault',
+    {
+      at: nonNegativeNumber,
+      slow: closed('slow-down', { worker: nonEmptyString, factor: positiveNumber, forMs: nonNegativeNumber }, ['worker', 'factor']),
+    },
+    ['at'],
+  ),
+});
+
+const expectationText = 'a number or a comparison such as ">= 990" (==, !=, >=, <=, >, <)';
+const expectation = {
+  description: expectationText,
+  type: ['number', 'string'],
+  if: { type: 'string' },
+  then: { description: expectationText, pattern: EXPECTATION_PATTERN.source },
+};
+
+const engine = closed('engine', {
+  workers: positiveInteger,
+  resources: {
+    type: 'object',
+    propertyNames: { description: 'a resource name: not empty and not starting with "@" (reserved)', type: 'string', pattern: '^[^@]' },
+    additionalProperties: {
+      type: ['integer', 'object'],
+      if: { type: 'integer' },
+      then: { minimum: 1 },
+      else: closed('resource', { capacity: positiveInteger, rank: anyNumber }, ['capacity']),
+    },
+  },
+  deadlock: closed('deadlock options', {
+    detect: {
+      type: ['string', 'object'],
+      if: { type: 'string' },
+      then: { enum: ['immediate', 'off'] },
+      else: closed('deadlock detection', { afterMs: timerMs }, ['afterMs']),
+    },
+    policy: { enum: ['youngest', 'lowest-priority', 'least-work', 'fewest-resources'] },
+    compensate: {
+      type: ['boolean', 'object'],
+      if: { type: 'boolean' },
+      then: { const: false },
+      else: closed('compensation', { maxExtraWorkers: nonNegativeInteger }),
+    },
+  }),
+  lockOrder: { enum: ['off', 'warn', 'enforce'] },
+  supervision: closed('supervision options', { maxRestarts: nonNegativeInteger, withinMs: nonNegativeNumber }),
+  shutdown: closed('shutdown options', { graceMs: timerMs, drain: { enum: ['run', 'cancel'] } }),
+});
+
+/**
+ * The JSON Schema of a scenario file (draft-07; `title`s name the objects in error messages).
+ * Ajv compiles it in strict mode.
+ */
+export const SCENARIO_SCHEMA: Readonly<Record<string, unknown>> = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  ...closed('scenario', {
+    name: { type: 'string' },
+    engine,
+    tasks: { type: 'array', items: { type: 'object', if: has('generate'), then: generator, else: task } },
+    faults: { type: 'array', items: fault },
+    expect: closed('expect', Object.fromEntries(EXPECTATION_NAMES.map((name) => [name, expectation]))),
+  }),
+  definitions: {
+    template: closed('task template', templateProperties, ['steps']),
+    step,
+  },
+};
