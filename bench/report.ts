@@ -1,5 +1,6 @@
 import os from 'node:os';
 import Table from 'cli-table3';
+import type { DeadlockResult, DetectionTiming, EngineBlockingResult, OverheadMode } from './deadlock.bench';
 import { formatBytes, formatCount } from './format';
 import type { MemoryResult } from './memory.bench';
 import type { ThroughputResult } from './throughput.bench';
@@ -18,6 +19,7 @@ export interface BenchResults {
   readonly environment: BenchEnvironment;
   readonly totalMs: number;
   readonly throughput: ThroughputResult;
+  readonly deadlock: DeadlockResult;
   readonly memory: MemoryResult;
 }
 
@@ -48,6 +50,12 @@ export function formatReport(results: BenchResults): string {
     `node ${env.node}, ${env.platform}, ${env.cpu}, ${env.cpus} CPUs`,
     '',
     ...throughputSection(results.throughput),
+    '',
+    ...overheadSection(results.deadlock),
+    '',
+    ...detectionSection(results.deadlock),
+    '',
+    ...engineSection(results.deadlock),
     '',
     ...queuedSection(results.memory),
     '',
@@ -80,6 +88,139 @@ function throughputSection(result: ThroughputResult): string[] {
     table.toString(),
     `Ratio mezan / p-queue (median tasks/s): ${formatCount(result.ratio, 2)}`,
   ];
+}
+
+/** Issue 3's goals, printed next to the figures they bound. */
+const GOAL_SLOWDOWN_PERCENT = 5;
+const GOAL_MICROS_PER_EVENT = 1000;
+
+function overheadSection(deadlock: DeadlockResult): string[] {
+  const { overhead } = deadlock;
+  const { tasks, concurrency, runs, warmupRounds } = overhead.config;
+  const table = new Table({
+    head: ['deadlock.detect', 'median tasks/s', 'min tasks/s', 'max tasks/s', 'run times (ms, in order)'],
+    colAligns: ['left', 'right', 'right', 'right', 'left'],
+    style: TABLE_STYLE,
+    chars: TABLE_CHARS,
+  });
+  const row = (label: string, mode: OverheadMode) => [
+    label,
+    formatCount(mode.medianTasksPerSecond),
+    formatCount(Math.min(...mode.runsTasksPerSecond)),
+    formatCount(Math.max(...mode.runsTasksPerSecond)),
+    mode.runsMs.map((ms) => ms.toFixed(0)).join(', '),
+  ];
+  table.push(row("'immediate' (default)", overhead.immediate), row("'off'", overhead.off));
+  return [
+    `Supervisor overhead: the no-op benchmark (${formatCount(tasks)} tasks, ${concurrency} workers) with deadlock detection on and off, median of ${runs} alternating runs each after ${warmupRounds} warm-up round${warmupRounds === 1 ? '' : 's'}`,
+    table.toString(),
+    `Slowdown with detection on (median tasks/s): ${formatSigned(overhead.slowdownPercent)}% (goal: under ${GOAL_SLOWDOWN_PERCENT}%)`,
+  ];
+}
+
+function detectionSection(deadlock: DeadlockResult): string[] {
+  const { graph } = deadlock;
+  const table = new Table({
+    head: ['blocking event', 'share', 'events', 'detectFrom mean µs', 'p99 µs', 'max µs', 'full detects', 'detect mean µs'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    style: TABLE_STYLE,
+    chars: TABLE_CHARS,
+  });
+  for (const timing of graph.timings) table.push(timingRow(timing));
+  const all = graph.timings.find((timing) => timing.kind === 'all');
+  const lines = [
+    `Deadlock detection alone: a wait-for graph of ${formatCount(graph.waitingTasks)} waiting tasks (${formatCount(graph.taskNodes)} task nodes, ` +
+      `${formatCount(graph.resources)} resources, ${formatCount(graph.edges)} edges, built in ${formatCount(graph.buildMs)} ms); each event blocks one more task, ` +
+      `is checked, and is undone; times per blocking event`,
+    table.toString(),
+    'Kinds: pool-wait (a task queues on a pool its holders fill), await-chain (a task awaits the head of a chain of 2-16 awaits), nested-lock (a task queues on a',
+    'pool whose holders wait for another), benign-cycle (a cycle closes through a 2-unit pool whose other holder runs: no deadlock), deadlock (a ring of 2-6 closes).',
+    `Verdicts: ${graph.wrongVerdicts} wrong (detectFrom against the deadlock made), ${graph.disagreements} disagreements between detectFrom and detect (both should be 0)`,
+  ];
+  if (all !== undefined) {
+    lines.push(
+      `Mean per blocking event over the mix: ${formatMicros(all.detectFromMeanUs)} µs with detectFrom (what the supervisor runs), ` +
+        `${formatMicros(all.detectMeanUs)} µs if it ran a full detect (goal: well under ${formatCount(GOAL_MICROS_PER_EVENT)} µs)`,
+    );
+  }
+  return lines;
+}
+
+function timingRow(timing: DetectionTiming): string[] {
+  return [
+    timing.kind,
+    `${formatCount(timing.weight * 100, timing.weight < 0.1 ? 1 : 0)}%`,
+    formatCount(timing.events),
+    formatMicros(timing.detectFromMeanUs),
+    formatMicros(timing.detectFromP99Us),
+    formatMicros(timing.detectFromMaxUs),
+    formatCount(timing.fullDetections),
+    formatMicros(timing.detectMeanUs),
+  ];
+}
+
+function engineSection(deadlock: DeadlockResult): string[] {
+  const runs = new Table({
+    head: ['scenario', 'deadlock.detect', 'median blocked ms', 'median all done ms', 'blocked ms / all done ms (in order)'],
+    colAligns: ['left', 'left', 'right', 'right', 'left'],
+    style: TABLE_STYLE,
+    chars: TABLE_CHARS,
+  });
+  const costs = new Table({
+    head: [
+      'scenario',
+      'waiting tasks',
+      'blocking events',
+      'in the detector µs',
+      'supervisor µs (blocking, on − off)',
+      'supervisor µs (all, on − off)',
+    ],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
+    style: TABLE_STYLE,
+    chars: TABLE_CHARS,
+  });
+  for (const engine of deadlock.engines) {
+    for (const mode of [engine.immediate, engine.off]) {
+      runs.push([
+        engine.scenario,
+        mode.detect,
+        formatCount(mode.medianBlockMs),
+        formatCount(mode.medianTotalMs),
+        mode.runs.map((run) => `${run.blockMs.toFixed(0)} / ${run.totalMs.toFixed(0)}`).join(', '),
+      ]);
+    }
+    costs.push(engineCostRow(engine));
+  }
+  return [
+    'Deadlock detection in engines (virtual clock, a worker per waiting task): tasks block on pools that running holders fill, then the holders let go.',
+    'acquire: every task blocks on ctx.acquire; await: half the tasks ctx.await a child, and the children block on ctx.acquire.',
+    runs.toString(),
+    'Per blocking event (a request or an await in the wait-for graph):',
+    costs.toString(),
+    'The detector column is timed inside WaitForGraph.detectFrom/detect; the supervisor columns are differences of noisy medians (whole runs of the engine).',
+  ];
+}
+
+function engineCostRow(engine: EngineBlockingResult): string[] {
+  return [
+    engine.scenario,
+    formatCount(engine.waitingTasks),
+    formatCount(engine.blockingEvents),
+    formatMicros(engine.detectorUsPerEvent),
+    formatMicros(engine.blockDifferenceUsPerEvent),
+    formatMicros(engine.totalDifferenceUsPerEvent),
+  ];
+}
+
+/** Microseconds with two significant decimals below 10, one below 100, none above. */
+function formatMicros(us: number): string {
+  const size = Math.abs(us);
+  return formatCount(us, size < 10 ? 2 : size < 100 ? 1 : 0);
+}
+
+function formatSigned(value: number): string {
+  const text = formatCount(value, 1);
+  return value > 0 ? `+${text}` : text;
 }
 
 function queuedSection(memory: MemoryResult): string[] {

@@ -1,8 +1,12 @@
-// `npm run bench`: mezan against p-queue on throughput, then mezan's memory with a deep queue and
-// after a long stream. Figures are measured and printed, never asserted: the exit code is 0 unless
-// something crashed. Flags: --quick (smaller sizes, a smoke test), --json (machine-readable output).
+// `npm run bench`: mezan against p-queue on throughput, the supervisor's costs (deadlock detection's
+// overhead on that throughput, the detector on a graph of waiting tasks, engines where thousands of
+// tasks block), then mezan's memory with a deep queue and after a long stream. Figures are measured
+// and printed, never asserted: the exit code is 0 unless something crashed. Flags: --quick (smaller
+// sizes, a smoke test), --json (machine-readable output).
 import { performance } from 'node:perf_hooks';
 import { parseBenchArgs } from './bench-config';
+import { deadlockBenchSizes } from './deadlock-config';
+import { runDeadlockBench } from './deadlock.bench';
 import { runMemoryBench } from './memory.bench';
 import { describeEnvironment, formatReport, type BenchResults } from './report';
 import { runThroughputBench } from './throughput.bench';
@@ -14,12 +18,14 @@ async function main(): Promise<void> {
   if (typeof global.gc !== 'function') log('note: node was started without --expose-gc; throughput runs will not collect garbage between runs');
   const start = performance.now();
   const throughput = await runThroughputBench(config.throughput, log);
+  const deadlock = await runDeadlockBench(deadlockBenchSizes(config.quick), log);
   const memory = await runMemoryBench(config.memory, log);
   const results: BenchResults = {
     quick: config.quick,
     environment: describeEnvironment(),
     totalMs: performance.now() - start,
     throughput,
+    deadlock,
     memory,
   };
   process.stdout.write(config.json ? `${JSON.stringify(results, null, 2)}\n` : `\n${formatReport(results)}`);

@@ -5,7 +5,7 @@ import { MezanError } from '../src/errors';
 import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
 import type { EventSink } from '../src/internal/event-sink';
-import { TaskBook } from '../src/internal/task-book';
+import { TaskBook, type WatchedState } from '../src/internal/task-book';
 import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
 import type { TaskServices, TaskVictimEvent } from '../src/internal/task-services';
 import { workerMachine, type WorkerInput, type WorkerStats } from './worker.machine';
@@ -68,6 +68,8 @@ export type ExecutorEvent =
   | { readonly type: 'executor.cancel-pending'; readonly reason: MezanError; readonly status?: 'cancelled' | 'rejected' }
   /** Aborts every task on a worker (shutdown's terminating phase). */
   | { readonly type: 'executor.abort-running'; readonly reason: MezanError }
+  /** The supervisor starts or stops watching a task some task awaits. */
+  | { readonly type: 'task.watch'; readonly taskId: string; readonly watching: boolean }
   /** Asks for `executor.quiescent` to the parent if nothing is left to do. */
   | { readonly type: 'executor.probe' }
   /** The supervisor chose this task as a deadlock victim. */
@@ -90,7 +92,9 @@ export type ExecutorNotice =
   | { readonly type: 'executor.quiescent' }
   /** A worker crashed; `taskIds` were on it (their attempts failed with `E_WORKER_CRASHED`). */
   | { readonly type: 'worker.crashed'; readonly workerId: string; readonly taskIds: readonly string[] }
-  | { readonly type: 'worker.retired'; readonly workerId: string };
+  | { readonly type: 'worker.retired'; readonly workerId: string }
+  /** Watched tasks changed their need for a worker slot (see `task.watch`). */
+  | { readonly type: 'tasks.watched'; readonly changes: ReadonlyArray<{ readonly taskId: string; readonly state: WatchedState }> };
 
 const RUN_MS_SMOOTHING = 0.2;
 /** Attempts that run at least this long are dispatched one at a time, so priorities and latency stay exact. */
@@ -270,6 +274,14 @@ export const executorMachine = setup({
     publishIdle: ({ context }) => {
       if (context.sink.active) context.sink.publish({ type: 'engine.idle', at: context.clock.now() });
     },
+    watchTask: ({ context, event }) => {
+      if (event.type === 'task.watch') context.book.watch(event.taskId, event.watching);
+    },
+    /** Tells the supervisor what became of the tasks it watches; nothing when it watches none. */
+    reportWatched: enqueueActions(({ context, enqueue }) => {
+      const changes = context.book.takeWatchedChanges();
+      if (changes.length > 0) enqueue.sendParent({ type: 'tasks.watched', changes } satisfies ExecutorNotice);
+    }),
     emitIdle: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'idle' })),
     emitQuiescentIfSo: enqueueActions(({ context, enqueue }) => {
       if (!isQuiescent(context)) return;
@@ -313,28 +325,29 @@ export const executorMachine = setup({
     'worker.crash': { actions: 'crashWorker' },
     'worker.slow': { actions: 'slowWorker' },
     'task.victim': { actions: 'forwardVictim' },
-    'xstate.done.actor.*': { actions: ['failCrashedWorker', 'notifyCrash', 'dispatchReadyTasks', 'emitQuiescentIfSo'] },
-    'worker.restart': { actions: ['restartWorker', 'dispatchReadyTasks', 'emitQuiescentIfSo'] },
-    'worker.add-extra': { actions: ['addExtraWorker', 'dispatchReadyTasks'] },
+    'xstate.done.actor.*': { actions: ['failCrashedWorker', 'notifyCrash', 'dispatchReadyTasks', 'reportWatched', 'emitQuiescentIfSo'] },
+    'worker.restart': { actions: ['restartWorker', 'dispatchReadyTasks', 'reportWatched', 'emitQuiescentIfSo'] },
+    'worker.add-extra': { actions: ['addExtraWorker', 'dispatchReadyTasks', 'reportWatched'] },
+    'task.watch': { actions: 'watchTask' },
     'executor.abort-running': { actions: 'abortRunning' },
     'executor.probe': { actions: 'emitQuiescentIfSo' },
-    'executor.cancel-pending': { actions: ['cancelPending', 'emitQuiescentIfSo'] },
-    'task.cancel': { actions: ['cancelTask', 'dispatchReadyTasks'] },
+    'executor.cancel-pending': { actions: ['cancelPending', 'reportWatched', 'emitQuiescentIfSo'] },
+    'task.cancel': { actions: ['cancelTask', 'dispatchReadyTasks', 'reportWatched'] },
   },
   states: {
     idle: {
       entry: ['publishIdle', 'emitIdle', 'emitQuiescentIfSo'],
       on: {
-        'task.submit': { target: 'working', actions: ['admitSubmissions', 'dispatchReadyTasks'] },
-        'worker.report': { actions: ['applyWorkerReport', 'retireIdleExtras', 'emitQuiescentIfSo'] },
+        'task.submit': { target: 'working', actions: ['admitSubmissions', 'dispatchReadyTasks', 'reportWatched'] },
+        'worker.report': { actions: ['applyWorkerReport', 'retireIdleExtras', 'reportWatched', 'emitQuiescentIfSo'] },
       },
     },
     working: {
       always: { guard: 'hasNoTasks', target: 'idle' },
       on: {
-        'task.submit': { actions: ['admitSubmissions', 'dispatchReadyTasks'] },
-        'worker.report': { actions: ['applyWorkerReport', 'dispatchReadyTasks', 'retireIdleExtras'] },
-        'retry.due': { actions: ['requeueRetry', 'dispatchReadyTasks'] },
+        'task.submit': { actions: ['admitSubmissions', 'dispatchReadyTasks', 'reportWatched'] },
+        'worker.report': { actions: ['applyWorkerReport', 'dispatchReadyTasks', 'retireIdleExtras', 'reportWatched'] },
+        'retry.due': { actions: ['requeueRetry', 'dispatchReadyTasks', 'reportWatched'] },
       },
     },
   },

@@ -287,15 +287,26 @@ class PoolChange {
   commit(enqueue: Enqueue): void {
     const { name, observer, tasks } = this.#context;
     enqueue.assign({ capacity: this.capacity, nextLease: this.nextLease, stats: this.stats });
-    for (const [taskId, before] of this.#before) {
+    if (observer !== undefined) {
+      // Requests first: a granted waiter must not look, even for one event, like it holds the units
+      // and still waits for them. Then the holds that shrank, then those that grew: the observer
+      // never sees more units held than the pool has.
+      for (const [taskId, before] of this.#before) {
+        const share = tasks.get(taskId)!;
+        if (share.requested !== before.requested)
+          enqueue.sendTo(observer, { type: 'graph.requests', resource: name, taskId, units: share.requested });
+      }
+      for (const [taskId, before] of this.#before) {
+        const share = tasks.get(taskId)!;
+        if (share.held < before.held) enqueue.sendTo(observer, { type: 'graph.holds', resource: name, taskId, units: share.held });
+      }
+      for (const [taskId, before] of this.#before) {
+        const share = tasks.get(taskId)!;
+        if (share.held > before.held) enqueue.sendTo(observer, { type: 'graph.holds', resource: name, taskId, units: share.held });
+      }
+    }
+    for (const [taskId] of this.#before) {
       const share = tasks.get(taskId)!;
-      // Requests first: a granted waiter must not look, even for one event, like it holds the units and still waits for them.
-      if (observer !== undefined && share.requested !== before.requested) {
-        enqueue.sendTo(observer, { type: 'graph.requests', resource: name, taskId, units: share.requested });
-      }
-      if (observer !== undefined && share.held !== before.held) {
-        enqueue.sendTo(observer, { type: 'graph.holds', resource: name, taskId, units: share.held });
-      }
       if (share.held === 0 && share.requested === 0) tasks.delete(taskId);
     }
     for (const { to, event } of this.#replies) enqueue.sendTo(to, event);

@@ -7,7 +7,8 @@ import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
 import type { EventSink } from '../src/internal/event-sink';
 import type { DeadlockPolicy } from '../src/internal/deadlock-policy';
-import { refreshAwaitedTasks, resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/internal/deadlock-resolver';
+import { resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/internal/deadlock-resolver';
+import type { WatchedState } from '../src/internal/task-book';
 import { LearnedLockOrder } from '../src/internal/lock-order';
 import type { ResourceGraphEvent } from '../src/internal/resource-protocol';
 import type { LockOrderMode, ResourceDescriptor, RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
@@ -138,10 +139,20 @@ function unitsHeldBy(context: SupervisorContext, taskId: string): number {
   return units;
 }
 
-/** Brings awaited-but-not-blocked tasks up to date in the graph, then runs the detection asked for. */
+/** Runs the detection asked for: incremental from a task that just blocked, or whole. */
 function analyze(context: SupervisorContext, from: string | undefined): DeadlockAnalysis {
-  refreshAwaitedTasks(context.graph, context.awaited.keys(), context.blockedOnWorker, describeFrom(context));
   return from === undefined ? context.graph.detect() : context.graph.detectFrom(from);
+}
+
+/**
+ * An awaited task that is not itself waiting on a worker asks for a worker slot while it is queued
+ * (or between retries, or waiting for dependencies) and holds one while dispatched: that is what
+ * makes worker-slot starvation visible. Kept up to date by the executor's `tasks.watched` notices.
+ */
+function markAwaitedNeed(context: SupervisorContext, taskId: string, state: WatchedState): void {
+  if (!context.awaited.has(taskId) || context.blockedOnWorker.has(taskId)) return;
+  if (state === 'queued') context.graph.setRequest(taskId, WORKER_SLOTS, 1);
+  else if (context.graph.hasTask(taskId)) context.graph.setRequest(taskId, WORKER_SLOTS, 0);
 }
 
 /** Resolves a deadlock found by {@link analyze}: a victim or a compensation worker, and the events. */
@@ -156,6 +167,7 @@ function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
       extraWorkers: context.extraWorkers.count,
       blockedOnWorker: context.blockedOnWorker,
       pendingVictims: context.pendingVictims,
+      isOnCycle: (taskId) => context.graph.isOnCycle(taskId),
       unitsHeld: (taskId) => unitsHeldBy(context, taskId),
       describe: describeFrom(context),
     },
@@ -326,6 +338,12 @@ export const supervisorMachine = setup({
               startWaiting(context, event.taskId);
               context.awaited.set(event.awaited, count + 1);
               graph.addAwait(event.taskId, event.awaited);
+              if (count === 0) {
+                // From now on the executor reports this task's changes; where it stands now is read once.
+                context.executor.send({ type: 'task.watch', taskId: event.awaited, watching: true });
+                const facts = describeFrom(context)(event.awaited);
+                markAwaitedNeed(context, event.awaited, facts === undefined ? 'gone' : facts.state === 'dispatched' ? 'dispatched' : 'queued');
+              }
               onBlocked(context, event.taskId);
             } else {
               graph.removeAwait(event.taskId, event.awaited);
@@ -333,6 +351,7 @@ export const supervisorMachine = setup({
               if (count > 1) context.awaited.set(event.awaited, count - 1);
               else {
                 context.awaited.delete(event.awaited);
+                context.executor.send({ type: 'task.watch', taskId: event.awaited, watching: false });
                 // No longer awaited: the slot it was seen to ask for is nobody's concern now.
                 if (!context.blockedOnWorker.has(event.awaited) && graph.hasTask(event.awaited)) graph.setRequest(event.awaited, WORKER_SLOTS, 0);
               }
@@ -340,10 +359,11 @@ export const supervisorMachine = setup({
             return;
           }
           case 'graph.attempt-ended':
+            // Its pool holds and requests stay until the pools report them gone: they are the
+            // pools' to tell, and may still be on their way.
             context.waits.delete(event.taskId);
             releaseSlot(context, event.taskId);
             context.pendingVictims.delete(event.taskId);
-            if (!context.awaited.has(event.taskId)) graph.removeTask(event.taskId);
             return;
           case 'lockorder.acquiring':
             for (const inversion of context.learnedOrder.record(event.taskId, event.resource, event.holding)) {
@@ -390,6 +410,11 @@ export const supervisorMachine = setup({
         context.graph.setCapacity(event.resource, event.capacity);
         context.logger.info('resource capacity changed', { resource: event.resource, capacity: event.capacity });
       }),
+    applyWatchedChanges: ({ context, event }) =>
+      guarded(context, () => {
+        if (event.type !== 'tasks.watched') return;
+        for (const { taskId, state } of event.changes) markAwaitedNeed(context, taskId, state);
+      }),
     checkDeadlocks: ({ context, event }) =>
       guarded(context, () => {
         if (event.type !== 'deadlock.check') return;
@@ -408,7 +433,6 @@ export const supervisorMachine = setup({
           context.waits.delete(taskId);
           releaseSlot(context, taskId);
           context.pendingVictims.delete(taskId);
-          if (!context.awaited.has(taskId)) context.graph.removeTask(taskId);
         }
       }),
     retireExtraWorker: ({ context }) =>
@@ -578,6 +602,7 @@ export const supervisorMachine = setup({
         'lockorder.acquiring': { actions: 'applyRunnerNotice' },
         'lockorder.rank-violation': { actions: 'applyRunnerNotice' },
         'deadlock.check': { actions: 'checkDeadlocks' },
+        'tasks.watched': { actions: 'applyWatchedChanges' },
         'resource.capacity': { actions: 'changeCapacity' },
       },
     },

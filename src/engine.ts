@@ -32,18 +32,23 @@ import { TaskHandle, type TaskHandleHooks } from './task-handle';
 import type { ResolvedRetryPolicy, TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
 
 /** A task validated and ready to register; dependencies on graph keys are still names. */
+/**
+ * A validated task: the submission it becomes once registered (its reporter set and its graph
+ * dependencies resolved, in place: one object per task, not two), and the caller's signal.
+ */
 interface PreparedTask {
-  readonly meta: unknown;
-  readonly parentId: string | undefined;
-  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
   readonly id: string;
   readonly name: string;
   readonly priority: number;
   readonly fn: TaskFunction;
   readonly timeoutMs: number | undefined;
   readonly retry: ResolvedRetryPolicy;
+  dependsOn: ReadonlyArray<DependencyRef | { readonly graphKey: string }>;
+  reporter: TaskHandle<unknown> | undefined;
+  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
+  readonly parentId: string | undefined;
+  readonly meta: unknown;
   readonly signal: AbortSignal | undefined;
-  readonly dependsOn: ReadonlyArray<DependencyRef | { readonly graphKey: string }>;
 }
 
 /** A fault {@link Engine.inject} can make happen. */
@@ -519,7 +524,8 @@ export class Engine {
       dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
     }
     const resources = options.resources === undefined ? undefined : this.#resolveDeclaredResources(options.resources, `${prefix}resources`);
-    return { id, name, priority, fn, timeoutMs, retry, signal, dependsOn, resources, parentId, meta: options.meta };
+    // Field order matches the submission's, so each object of the hot path has one shape.
+    return { id, name, priority, fn, timeoutMs, retry, dependsOn, reporter: undefined, resources, parentId, meta: options.meta, signal };
   }
 
   /** Validates declared resources and puts them in the order they are taken: rank, then name. */
@@ -570,27 +576,15 @@ export class Engine {
       return handle;
     }
     this.#live.set(task.id, handle);
-    const dependsOn =
-      graphHandles === undefined
-        ? (task.dependsOn as readonly DependencyRef[])
-        : task.dependsOn.map((dependency): DependencyRef => {
-            if (!('graphKey' in dependency)) return dependency;
-            const graphHandle = graphHandles.get(dependency.graphKey)!;
-            return { id: graphHandle.id, reporter: graphHandle };
-          });
-    this.#buffer.push({
-      id: task.id,
-      name: task.name,
-      priority: task.priority,
-      fn: task.fn,
-      timeoutMs: task.timeoutMs,
-      retry: task.retry,
-      dependsOn,
-      reporter: handle,
-      resources: task.resources,
-      parentId: task.parentId,
-      meta: task.meta,
-    });
+    if (graphHandles !== undefined) {
+      task.dependsOn = task.dependsOn.map((dependency): DependencyRef => {
+        if (!('graphKey' in dependency)) return dependency;
+        const graphHandle = graphHandles.get(dependency.graphKey)!;
+        return { id: graphHandle.id, reporter: graphHandle };
+      });
+    }
+    task.reporter = handle;
+    this.#buffer.push(task as TaskSubmission);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       queueMicrotask(() => this.#flush());
@@ -636,7 +630,8 @@ export class Engine {
   }
 
   #onSettled(handle: TaskHandle<unknown>, error: MezanError | undefined): void {
-    if (this.#live.get(handle.id) === handle) this.#live.delete(handle.id);
+    // Ids are unique among unfinished tasks, so this id is this handle's (or, rejected, nobody's).
+    this.#live.delete(handle.id);
     if (this.#signalCleanups.size > 0) {
       const cleanup = this.#signalCleanups.get(handle);
       if (cleanup !== undefined) {

@@ -42,9 +42,17 @@ export type { RandomSource } from './random';
 export { createQuietLogger } from './logger';
 export type { Logger } from './logger';
 
+// Simulation
+export { simulate } from './simulation/simulate';
+export type { SimulateOptions, SimulationReport } from './simulation/simulate';
+export type { ExpectationResult } from './simulation/expectations';
+export { loadScenario, parseScenario } from './simulation/load-scenario';
+export type { Scenario, ScenarioTask, TaskTemplate, TaskGenerator, Step, Fault, Duration, Expectation } from './simulation/scenario';
+
 // Machines, for drawing and inspection
 export { executorMachine } from '../machines/executor.machine';
 export { workerMachine } from '../machines/worker.machine';
 export { supervisorMachine } from '../machines/supervisor.machine';
 export { shutdownMachine } from '../machines/shutdown.machine';
+export { resourceMachine } from '../machines/resource.machine';
 export type { WorkerStats } from '../machines/worker.machine';

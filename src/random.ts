@@ -10,18 +10,33 @@ export const defaultRandom: RandomSource = () => Math.random();
  * A seeded, reproducible random source (xoroshiro128+ from `pure-rand`): the same seed gives the
  * same sequence on every machine.
  *
- * @param seed - any 32-bit integer
+ * @param seed - an integer; its low 32 bits choose the sequence
  * @example
  * ```ts
  * const engine = createEngine({ random: seededRandom(7) });
  * ```
  */
 export function seededRandom(seed: number): RandomSource {
-  const generator: RandomGenerator = xoroshiro128plus(seed | 0);
+  // xoroshiro128+'s own seeding leaves its first outputs nearly independent of the seed; four
+  // splitmix32 words spread every bit of the seed over the whole state instead.
+  const mix = splitmix32(Math.trunc(seed) >>> 0);
+  const generator: RandomGenerator = xoroshiro128plus.fromState([mix(), mix(), mix(), mix()]);
   // Two 32-bit draws make a 53-bit fraction, the same resolution as Math.random.
   return () => {
     const high = (generator.unsafeNext() >>> 0) >>> 5; // 27 bits
     const low = (generator.unsafeNext() >>> 0) >>> 6; // 26 bits
     return (high * 67108864 + low) / 9007199254740992;
+  };
+}
+
+/** splitmix32: a stream of well-mixed 32-bit words from one 32-bit seed (used only to seed). */
+function splitmix32(seed: number): () => number {
+  let state = seed | 0;
+  return () => {
+    state = (state + 0x9e3779b9) | 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) | 0;
   };
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { createDemoCommand } from './demo-command';
+import { createDiagramCommand } from './diagram-command';
+import { createSimulateCommand } from './simulate-command';
 
 /**
  * Builds the `mezan` program. Each subcommand lives in its own file and is added here.
@@ -15,7 +17,9 @@ export function createProgram(): Command {
   return new Command('mezan')
     .description('mezan: an actor-model orchestration engine for Node.js on XState v5')
     .showHelpAfterError()
-    .addCommand(createDemoCommand());
+    .addCommand(createDemoCommand())
+    .addCommand(createSimulateCommand())
+    .addCommand(createDiagramCommand());
 }
 
 /**

@@ -1,6 +1,6 @@
 import { MezanError } from '../errors';
 import { chooseVictim, type DeadlockCandidate, type DeadlockPolicy } from './deadlock-policy';
-import type { DeadlockAnalysis, WaitForGraph } from './wait-for-graph';
+import type { DeadlockAnalysis } from './wait-for-graph';
 
 /** The resource that stands for worker slots in the wait-for graph. @internal */
 export const WORKER_SLOTS = '@workers';
@@ -44,33 +44,6 @@ export type Resolution =
   | { readonly kind: 'wait'; readonly report: DeadlockReport };
 
 /**
- * Updates the graph's view of tasks that others await but that are not themselves blocked on a
- * worker: a queued (or retry-delayed, or dependency-waiting) task asks for a worker slot; a running
- * one can finish; a finished one is gone. Done before each detection, so the graph sees slot
- * starvation exactly without being told of every task the executor queues.
- *
- * @param awaited - ids of tasks some task awaits
- * @param blockedOnWorker - ids of tasks that hold a worker slot while they wait
- * @internal
- */
-export function refreshAwaitedTasks(
-  graph: WaitForGraph,
-  awaited: Iterable<string>,
-  blockedOnWorker: ReadonlySet<string>,
-  describe: (taskId: string) => TaskFacts | undefined,
-): void {
-  for (const taskId of awaited) {
-    if (blockedOnWorker.has(taskId)) continue;
-    const facts = describe(taskId);
-    if (facts === undefined) {
-      if (graph.hasTask(taskId)) graph.setRequest(taskId, WORKER_SLOTS, 0);
-      continue;
-    }
-    graph.setRequest(taskId, WORKER_SLOTS, facts.state === 'dispatched' ? 0 : 1);
-  }
-}
-
-/**
  * Decides how to resolve a detected deadlock: with an extra worker when worker slots are on the
  * cycle and the compensation bound allows one; otherwise by a victim, chosen by policy among the
  * tasks on the cycle that hold a worker slot while they wait (the only ones with a wait to fail).
@@ -85,6 +58,8 @@ export function resolveDeadlock(
     readonly extraWorkers: number;
     readonly blockedOnWorker: ReadonlySet<string>;
     readonly pendingVictims: ReadonlySet<string>;
+    /** Whether a task is on a cycle of the wait-for relation (so that failing it can help). */
+    readonly isOnCycle: (taskId: string) => boolean;
     readonly unitsHeld: (taskId: string) => number;
     readonly describe: (taskId: string) => TaskFacts | undefined;
   },
@@ -94,11 +69,10 @@ export function resolveDeadlock(
   if (analysis.cycle.includes(WORKER_SLOTS) && context.extraWorkers < settings.maxExtraWorkers) {
     return { kind: 'compensation', report: { ...base, resolution: 'compensation' } };
   }
-  // Only a task on the cycle breaks it: one merely waiting behind the deadlock would die for nothing.
-  const onCycle = new Set(analysis.cycle);
+  // Only a task on a cycle can break one: a task merely waiting behind the deadlock would die for nothing.
   const candidates: DeadlockCandidate[] = [];
   for (const taskId of analysis.deadlocked) {
-    if (!onCycle.has(taskId)) continue;
+    if (!context.isOnCycle(taskId)) continue;
     if (!context.blockedOnWorker.has(taskId)) continue;
     if (context.pendingVictims.has(taskId)) return { kind: 'wait', report: base };
     const facts = context.describe(taskId);

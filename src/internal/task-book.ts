@@ -47,6 +47,13 @@ export interface RetryPlan {
   readonly delayMs: number;
 }
 
+/**
+ * Where a watched task stands for the wait-for graph: it needs a worker slot (`queued`, or waiting
+ * for its dependencies or a retry delay), it has one (`dispatched`), or it is `gone` (settled).
+ * @internal
+ */
+export type WatchedState = 'queued' | 'dispatched' | 'gone';
+
 /** What cancelling a task took. @internal */
 export type CancelResult =
   | { readonly kind: 'settled'; readonly wasDelayed: boolean }
@@ -67,6 +74,11 @@ export interface TaskCounts {
   queued: number;
   delayed: number;
   dispatched: number;
+}
+
+function watchedStateOf(state: TaskEntryState): WatchedState {
+  if (state === 'dispatched') return 'dispatched';
+  return state === 'done' ? 'gone' : 'queued';
 }
 
 const runsBefore = (a: TaskEntry, b: TaskEntry): boolean => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
@@ -97,6 +109,9 @@ export class TaskBook {
   /** Clock time of the first submission, for progress figures. */
   firstSubmittedAt: number | undefined = undefined;
   readonly #entries = new Map<string, TaskEntry>();
+  /** Tasks the supervisor watches (some task awaits them), and what became of them since asked. */
+  readonly #watched = new Set<string>();
+  #watchedChanges: Array<{ readonly taskId: string; readonly state: WatchedState }> = [];
   readonly #ready = new IndexedHeap<TaskEntry>(runsBefore);
   #seq = 0;
   readonly #sink: EventSink;
@@ -129,10 +144,37 @@ export class TaskBook {
     return this.#entries.has(taskId);
   }
 
+  /**
+   * Starts (or stops) reporting the changes of a task's need for a worker slot, for the supervisor,
+   * which watches the tasks others await.
+   * @returns where the task stands now
+   */
+  watch(taskId: string, watching: boolean): WatchedState {
+    const entry = this.#entries.get(taskId);
+    if (!watching || entry === undefined) {
+      this.#watched.delete(taskId);
+      return entry === undefined ? 'gone' : watchedStateOf(entry.state);
+    }
+    this.#watched.add(taskId);
+    return watchedStateOf(entry.state);
+  }
+
+  /** The changes of watched tasks since the last call. */
+  takeWatchedChanges(): Array<{ readonly taskId: string; readonly state: WatchedState }> {
+    const changes = this.#watchedChanges;
+    if (changes.length > 0) this.#watchedChanges = [];
+    return changes;
+  }
+
+  #noteWatched(taskId: string, state: WatchedState): void {
+    if (this.#watched.size > 0 && this.#watched.has(taskId)) {
+      this.#watchedChanges.push({ taskId, state });
+      if (state === 'gone') this.#watched.delete(taskId);
+    }
+  }
+
   /** What the supervisor may know of an unfinished task (a read of this actor's snapshot). */
-  describe(
-    taskId: string,
-  ):
+  describe(taskId: string):
     | {
         readonly state: TaskEntryState;
         readonly priority: number;
@@ -219,6 +261,7 @@ export class TaskBook {
     entry.state = 'dispatched';
     entry.workerId = workerId;
     entry.dispatchedAt = now;
+    this.#noteWatched(entry.id, 'dispatched');
     entry.reporter.markStatus('running');
     return {
       taskId: entry.id,
@@ -349,7 +392,7 @@ export class TaskBook {
       const entry = this.#entries.get(taskId)!;
       taskIds.push(taskId);
       const plan = this.applyOutcome(
-        { kind: 'crashed', taskId, attempt: entry.attempt, value: undefined, error, started: true, startedAt: now, endedAt: now },
+        { kind: 'crashed', taskId, attempt: entry.attempt, value: undefined, error, started: true, startedAt: entry.dispatchedAt, endedAt: now },
         workerId,
       );
       if (plan !== undefined) plans.push(plan);
@@ -404,6 +447,7 @@ export class TaskBook {
     entry.attempt++;
     entry.workerId = undefined;
     entry.reporter.markStatus('queued');
+    this.#noteWatched(entry.id, 'queued');
     if (delayMs > 0) return { taskId: entry.id, delayMs };
     this.counts.delayed--;
     this.#enqueue(entry);
@@ -414,6 +458,7 @@ export class TaskBook {
     if (entry.state === 'waiting') this.counts.waiting--;
     entry.state = 'queued';
     entry.seq = seq;
+    this.#noteWatched(entry.id, 'queued');
     if (++this.counts.queued > this.peakQueued) this.peakQueued = this.counts.queued;
     this.#ready.push(entry);
     entry.reporter.markStatus('queued');
@@ -465,6 +510,7 @@ export class TaskBook {
     }
     entry.state = 'done';
     this.#entries.delete(entry.id);
+    this.#noteWatched(entry.id, 'gone');
     switch (status) {
       case 'completed':
         this.counts.completed++;

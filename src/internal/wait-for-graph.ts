@@ -3,9 +3,18 @@ import { expectNonNegativeInteger } from './validate';
 
 /**
  * What {@link WaitForGraph.detect} found: the deadlocked tasks (sorted by id) and one cycle among
- * them, closed (first id repeated at the end) and alternating task → resource → holder task for a
- * resource wait, task → task for an await: `['t1', 'db', 't2', 'gpu', 't1']`, `['a', 'b', 'a']`.
- * Both are empty when nothing is deadlocked.
+ * them, closed (first id repeated at the end). Both are empty when nothing is deadlocked.
+ *
+ * The cycle is a list of ids read as steps from each id to the next:
+ * - task → task: the first task awaits the second;
+ * - task → resource → task: the first task waits in the resource's queue, and the task after the
+ *   resource either holds units of it or waits in the same queue *ahead* of the first task (its
+ *   request comes first, and a pool grants in strict FIFO order).
+ *
+ * A task appears at most once (the closing repeat aside); a resource may appear more than once.
+ * `['t1', 'db', 't2', 'gpu', 't1']`: t1 waits for db, which t2 holds, and t2 waits for gpu, which t1
+ * holds. `['t1', 'db', 't2', 'db', 't1']`: t1 waits for db behind t2, and t2 waits for db units that
+ * t1 holds. `['a', 'b', 'a']`: a and b await each other.
  *
  * @internal
  */
@@ -19,8 +28,7 @@ export const NO_DEADLOCK: DeadlockAnalysis = Object.freeze({ deadlocked: Object.
 
 /** A node of a {@link WaitForGraphSnapshot}: a task, or a resource with its capacity. @internal */
 export type WaitForNode =
-  | { readonly id: string; readonly kind: 'task' }
-  | { readonly id: string; readonly kind: 'resource'; readonly capacity: number };
+  { readonly id: string; readonly kind: 'task' } | { readonly id: string; readonly kind: 'resource'; readonly capacity: number };
 
 /**
  * An edge of a {@link WaitForGraphSnapshot}, in the usual direction of resource-allocation graphs:
@@ -33,10 +41,31 @@ export type WaitForEdge =
   | { readonly from: string; readonly to: string; readonly kind: 'holds' | 'requests'; readonly units: number }
   | { readonly from: string; readonly to: string; readonly kind: 'awaits' };
 
-/** A plain-data copy of a {@link WaitForGraph}: resources first, then tasks, in insertion order. @internal */
+/**
+ * A plain-data copy of a {@link WaitForGraph}. Nodes: resources first, then tasks, in insertion
+ * order. Edges: for each resource, its `holds` edges, then its `requests` edges in queue order (head
+ * first); then each task's `awaits` edges.
+ *
+ * @internal
+ */
 export interface WaitForGraphSnapshot {
   readonly nodes: readonly WaitForNode[];
   readonly edges: readonly WaitForEdge[];
+}
+
+/** A pending request: `task` waits for `units` of `resource`, at its place in the resource's queue. */
+interface WaitEntry {
+  readonly task: TaskNode;
+  readonly resource: ResourceNode;
+  units: number;
+  /** The entry just ahead in the queue. */
+  prev: WaitEntry | undefined;
+  /** The entry just behind in the queue. */
+  next: WaitEntry | undefined;
+  /** Equals `resource.changed` while the static scan finds it granted (see `#scan`). */
+  grantedStatically: number;
+  /** The mark of the last reduction that granted it. */
+  granted: number;
 }
 
 interface ResourceNode {
@@ -46,23 +75,43 @@ interface ResourceNode {
   /** Units held, summed over `holders`. */
   held: number;
   readonly holders: Map<TaskNode, number>;
-  readonly waiters: Map<TaskNode, number>;
-  // Scratch state of the last reduction and the last search.
+  /** The queue of pending requests, a doubly linked list (append and removal in O(1)). */
+  head: WaitEntry | undefined;
+  tail: WaitEntry | undefined;
+  /** How many entries the queue has. */
+  queued: number;
+  /** How many of them belong to tasks that wait for something else too (see `#staticTarget`). */
+  multiWaiters: number;
+  /** The graph's change count at the last change of this resource (capacity, holds, queue). */
+  changed: number;
+  // The static scan, valid while `scanned === changed`.
+  scanned: number;
+  /** The first entry that the free units cannot grant once the entries ahead of it are. */
+  firstBlocked: WaitEntry | undefined;
+  /** How many entries are ahead of `firstBlocked`. */
+  grantedCount: number;
+  /** The free units once those entries are granted. */
+  freeAfterGrants: number;
+  // Scratch state of the last reduction, the last search and the last cycle extraction.
   reduced: number;
   available: number;
-  blocked: Array<{ readonly units: number; readonly task: TaskNode }>;
-  cursor: number;
+  /** The first entry the last reduction did not grant. */
+  cursor: WaitEntry | undefined;
+  /** Entries of the reduced tasks not granted yet: the cursor need not go on once none is left. */
+  pending: number;
   forward: number;
   backward: number;
   visited: number;
   stackIndex: number;
+  order: number;
+  low: number;
 }
 
 interface TaskNode {
   readonly isResource: false;
   readonly id: string;
   readonly holds: Map<ResourceNode, number>;
-  readonly requests: Map<ResourceNode, number>;
+  readonly requests: Map<ResourceNode, WaitEntry>;
   readonly awaits: Set<TaskNode>;
   readonly awaitedBy: Set<TaskNode>;
   // Scratch state of the last reduction, the last search and the last cycle extraction.
@@ -73,9 +122,19 @@ interface TaskNode {
   backward: number;
   visited: number;
   stackIndex: number;
+  order: number;
+  low: number;
+  /** Equals the graph's cycle mark when the task is on a cycle (see `isOnCycle`). */
+  onCycle: number;
 }
 
 type GraphNode = ResourceNode | TaskNode;
+
+/** One step of a blocking path: to `node`, through the queue of `via` when it is a queue step. */
+interface BlockingStep {
+  readonly node: GraphNode;
+  readonly via: ResourceNode | undefined;
+}
 
 /**
  * The live wait-for graph of tasks and resources, and the exact deadlock detector over it. Pure: no
@@ -86,17 +145,21 @@ type GraphNode = ResourceNode | TaskNode;
  * per resource), or *awaits* another task. A task has a node only while it has an edge (in or out);
  * a task without a node is running unblocked. Task and resource ids share one namespace.
  *
- * Detection is Holt's graph reduction (the detection form of the banker's algorithm): a cycle is
- * necessary but not sufficient once a resource has several units, so the reduction finds exactly
- * the tasks that cannot finish in any order, no more and no fewer.
+ * Every resource is a strict FIFO queue, as the pools are: requests are queued in the order of
+ * their first `setRequest` (a later `setRequest` for the same task and resource changes the units
+ * and keeps the place), and the pool grants its head while the head fits the free units, so a
+ * request that would fit waits behind an earlier one that does not. A granted request holds its
+ * units until its task finishes, even if the task still waits for something else. (For `@workers`,
+ * whose queue the executor orders by priority, the order is immaterial: every request there is for
+ * one unit, by a task that waits for nothing else.)
+ *
+ * Detection is Holt's graph reduction (the detection form of the banker's algorithm) with FIFO
+ * grants: a cycle is necessary but not sufficient once a resource has several units, so the
+ * reduction finds exactly the tasks that cannot finish in any order, no more and no fewer.
  *
  * Invariants kept (misuse throws `E_INVALID_OPTION`): units held of a resource never exceed its
  * capacity, and no request asks for more than the capacity (such a request could never be granted,
  * and `ctx.acquire` refuses it up front).
- *
- * A pending request that fits the free units counts as no wait at all. So a resource must grant
- * any waiter whose request fits: a strict FIFO queue, where a small request waits behind a large one
- * that does not fit, makes a wait this graph does not see.
  *
  * @example
  * ```ts
@@ -108,6 +171,7 @@ type GraphNode = ResourceNode | TaskNode;
  * graph.setRequest('t1', 'gpu', 1);
  * graph.setRequest('t2', 'db', 1);
  * graph.detectFrom('t2'); // { deadlocked: ['t1', 't2'], cycle: ['t2', 'db', 't1', 'gpu', 't2'] }
+ * graph.isOnCycle('t1'); // true
  * ```
  * @internal
  */
@@ -118,6 +182,11 @@ export class WaitForGraph {
   #reduction = 0;
   #search = 0;
   #extraction = 0;
+  /** Counts the changes of the graph; caches keyed on it are stale once it moves. */
+  #changes = 0;
+  /** The change count the cycle marks were computed at, and their mark. */
+  #cyclesAt = -1;
+  #cycleMark = 0;
 
   /** How many task nodes the graph holds (tasks with at least one edge). */
   get taskCount(): number {
@@ -137,15 +206,25 @@ export class WaitForGraph {
       capacity,
       held: 0,
       holders: new Map(),
-      waiters: new Map(),
+      head: undefined,
+      tail: undefined,
+      queued: 0,
+      multiWaiters: 0,
+      changed: ++this.#changes,
+      scanned: 0,
+      firstBlocked: undefined,
+      grantedCount: 0,
+      freeAfterGrants: 0,
       reduced: 0,
       available: 0,
-      blocked: [],
-      cursor: 0,
+      cursor: undefined,
+      pending: 0,
       forward: 0,
       backward: 0,
       visited: 0,
       stackIndex: -1,
+      order: 0,
+      low: 0,
     });
   }
 
@@ -158,7 +237,7 @@ export class WaitForGraph {
     expectNonNegativeInteger('capacity', capacity);
     const resource = this.#resource(id);
     let largestRequest = 0;
-    for (const units of resource.waiters.values()) largestRequest = Math.max(largestRequest, units);
+    for (let entry = resource.head; entry !== undefined; entry = entry.next) largestRequest = Math.max(largestRequest, entry.units);
     if (capacity < resource.held || capacity < largestRequest) {
       misuse(`Capacity ${capacity} of ${JSON.stringify(id)} is below its ${resource.held} held units or a pending request of ${largestRequest}`, {
         resource: id,
@@ -168,6 +247,15 @@ export class WaitForGraph {
       });
     }
     resource.capacity = capacity;
+    this.#touch(resource);
+  }
+
+  /**
+   * The capacity of resource `id` (cheaper than a snapshot for `@workers` on a large graph).
+   * @throws {MezanError} `E_INVALID_OPTION` for an unknown resource
+   */
+  capacityOf(id: string): number {
+    return this.#resource(id).capacity;
   }
 
   /** Whether the graph has the resource `id`. */
@@ -205,6 +293,7 @@ export class WaitForGraph {
       pool.held -= before;
       existing.holds.delete(pool);
       pool.holders.delete(existing);
+      this.#touch(pool);
       this.#collect(existing);
       return;
     }
@@ -212,10 +301,13 @@ export class WaitForGraph {
     pool.held += units - before;
     node.holds.set(pool, units);
     pool.holders.set(node, units);
+    this.#touch(pool);
   }
 
   /**
-   * Sets the units `task` waits for on `resource` (its one pending request there); 0 removes it.
+   * Sets the units `task` waits for on `resource` (its one pending request there); 0 removes it. A
+   * new request joins the tail of the resource's queue; changing the units of a pending one keeps
+   * its place.
    * @throws {MezanError} `E_INVALID_OPTION` for an unknown resource, a bad unit count, or more units
    * than the capacity
    */
@@ -232,15 +324,31 @@ export class WaitForGraph {
     }
     if (units === 0) {
       const node = this.#tasks.get(task);
-      if (node === undefined) return;
+      const entry = node?.requests.get(pool);
+      if (node === undefined || entry === undefined) return;
+      countMultiWaits(node, -1);
       node.requests.delete(pool);
-      pool.waiters.delete(node);
+      unlink(entry);
+      countMultiWaits(node, 1);
+      this.#touch(pool);
       this.#collect(node);
       return;
     }
     const node = this.#task(task);
-    node.requests.set(pool, units);
-    pool.waiters.set(node, units);
+    const entry = node.requests.get(pool);
+    if (entry !== undefined) {
+      entry.units = units;
+    } else {
+      const added: WaitEntry = { task: node, resource: pool, units, prev: pool.tail, next: undefined, grantedStatically: 0, granted: 0 };
+      if (pool.tail === undefined) pool.head = added;
+      else pool.tail.next = added;
+      pool.tail = added;
+      pool.queued++;
+      countMultiWaits(node, -1);
+      node.requests.set(pool, added);
+      countMultiWaits(node, 1);
+    }
+    this.#touch(pool);
   }
 
   /** Records that `task` waits for the result of `awaited` (idempotent; a task may await itself). */
@@ -249,16 +357,23 @@ export class WaitForGraph {
     if (!this.#tasks.has(awaited)) this.#expectTaskId(awaited);
     const waiter = this.#task(task);
     const target = this.#task(awaited);
+    countMultiWaits(waiter, -1);
     waiter.awaits.add(target);
+    countMultiWaits(waiter, 1);
     target.awaitedBy.add(waiter);
+    this.#touch(undefined);
   }
 
   /** Removes the await of `task` on `awaited`, if any. */
   removeAwait(task: string, awaited: string): void {
     const waiter = this.#tasks.get(task);
     const target = this.#tasks.get(awaited);
-    if (waiter === undefined || target === undefined || !waiter.awaits.delete(target)) return;
+    if (waiter === undefined || target === undefined || !waiter.awaits.has(target)) return;
+    countMultiWaits(waiter, -1);
+    waiter.awaits.delete(target);
+    countMultiWaits(waiter, 1);
     target.awaitedBy.delete(waiter);
+    this.#touch(undefined);
     this.#collect(waiter);
     this.#collect(target);
   }
@@ -268,25 +383,35 @@ export class WaitForGraph {
     const node = this.#tasks.get(task);
     if (node === undefined) return;
     this.#tasks.delete(task);
+    this.#touch(undefined);
+    countMultiWaits(node, -1);
     for (const [pool, units] of node.holds) {
       pool.held -= units;
       pool.holders.delete(node);
+      this.#touch(pool);
     }
-    for (const pool of node.requests.keys()) pool.waiters.delete(node);
+    for (const entry of node.requests.values()) {
+      unlink(entry);
+      this.#touch(entry.resource);
+    }
     for (const target of node.awaits) {
       target.awaitedBy.delete(node);
       if (target !== node) this.#collect(target);
     }
     for (const waiter of node.awaitedBy) {
+      if (waiter === node) continue;
+      countMultiWaits(waiter, -1);
       waiter.awaits.delete(node);
-      if (waiter !== node) this.#collect(waiter);
+      countMultiWaits(waiter, 1);
+      this.#collect(waiter);
     }
   }
 
   /**
-   * Finds every deadlocked task by Holt's reduction, in O(V + E log E): start from the free units;
-   * a task whose every request fits the free units and whose every awaited task has finished can
-   * finish and return its holdings; the tasks that never can are deadlocked.
+   * Finds every deadlocked task by Holt's reduction with FIFO grants, in O(V + E): start from the
+   * free units; each resource grants its queue in order while the head fits (a grant takes the
+   * units); a task whose every request is granted and whose every awaited task has finished can
+   * finish and return its holdings and grants; the tasks that never can are deadlocked.
    */
   detect(): DeadlockAnalysis {
     if (this.#tasks.size === 0) return NO_DEADLOCK;
@@ -299,11 +424,14 @@ export class WaitForGraph {
    * Precondition: the graph had no deadlock before `task` blocked (or changed its holds while
    * blocked). Then any new deadlock contains `task`, on a cycle through it. So, in three steps, each
    * run only when the one before could not rule a deadlock out:
-   * 1. a bidirectional search for a path from `task` back to itself (over requests that do not fit
-   *    the free units → resource → holders, and awaits), costing about twice the smaller side;
+   * 1. a bidirectional search for a path from `task` back to itself over the static wait edges
+   *    (awaits, and requests that the queue's head-first grants leave blocked, to the resource and
+   *    on to its holders; see `#staticTarget`), costing about twice the smaller side;
    * 2. the reduction restricted to what `task` can reach: that set is closed (it holds every holder
-   *    of what its tasks wait for), so it decides exactly whether `task` can finish; a cycle through
-   *    a pool with a holder able to finish stops here;
+   *    of a resource whose queue one of its tasks is blocked in, every awaited task, and every
+   *    waiter ahead of it in that queue whose fate is not decided by the queue alone), so it decides
+   *    exactly whether `task` can finish; a cycle through a pool with a holder able to finish stops
+   *    here;
    * 3. the full reduction, for the whole deadlocked set (tasks awaiting the deadlocked ones too).
    *
    * Without the precondition it may miss a deadlock that does not involve `task`; whatever it
@@ -319,6 +447,33 @@ export class WaitForGraph {
     return this.#analyze(node);
   }
 
+  /**
+   * Whether `task` is on a cycle of the wait-for relation among deadlocked tasks, that is in one of
+   * its strongly connected components: failing it can break a cycle, where failing a task merely
+   * waiting behind one (awaiting a deadlocked task, or queued for a resource that a cycle keeps)
+   * cannot.
+   *
+   * The relation is the one left once the full reduction is over, with the FIFO rule. A deadlocked
+   * task waits for each deadlocked task it awaits. In a resource's queue, the first request not
+   * granted waits for the resource, and so does each request behind it that does not fit the units
+   * left either; a request behind it that fits them waits for that first one alone (a queue step,
+   * `t → r → first` in a reported cycle: it would be served at once but for the queue). The
+   * resource waits for its deadlocked holders and the deadlocked tasks granted ahead of that first
+   * request. Every cycle that {@link WaitForGraph.detect} reports lies on these edges. Computed for
+   * all tasks at once and kept until the graph changes.
+   *
+   * Being on a cycle is necessary for a victim to help, not sufficient: with pools of several units
+   * a task may wait for several holders at once, and failing one of them may leave the others stuck.
+   *
+   * @returns false for a task that is not deadlocked or has no node
+   */
+  isOnCycle(task: string): boolean {
+    const node = this.#tasks.get(task);
+    if (node === undefined) return false;
+    if (this.#cyclesAt !== this.#changes) this.#markCycles();
+    return node.onCycle === this.#cycleMark;
+  }
+
   /** A plain-data copy of the graph, for `engine.waitForGraph()` and drawings. */
   snapshot(): WaitForGraphSnapshot {
     const nodes: WaitForNode[] = [];
@@ -326,10 +481,12 @@ export class WaitForGraph {
     for (const resource of this.#resources.values()) {
       nodes.push({ id: resource.id, kind: 'resource', capacity: resource.capacity });
       for (const [holder, units] of resource.holders) edges.push({ from: resource.id, to: holder.id, kind: 'holds', units });
+      for (let entry = resource.head; entry !== undefined; entry = entry.next) {
+        edges.push({ from: entry.task.id, to: resource.id, kind: 'requests', units: entry.units });
+      }
     }
     for (const task of this.#tasks.values()) {
       nodes.push({ id: task.id, kind: 'task' });
-      for (const [resource, units] of task.requests) edges.push({ from: task.id, to: resource.id, kind: 'requests', units });
       for (const awaited of task.awaits) edges.push({ from: task.id, to: awaited.id, kind: 'awaits' });
     }
     return { nodes, edges };
@@ -359,14 +516,24 @@ export class WaitForGraph {
         backward: 0,
         visited: 0,
         stackIndex: -1,
+        order: 0,
+        low: 0,
+        onCycle: 0,
       };
       this.#tasks.set(id, node);
+      this.#touch(undefined);
     }
     return node;
   }
 
   #expectTaskId(id: string): void {
     if (this.#resources.has(id)) misuse(`The task id ${JSON.stringify(id)} is already a resource id`, { task: id });
+  }
+
+  /** Counts a change of the graph, and of `resource` when one changed (its static scan is stale). */
+  #touch(resource: ResourceNode | undefined): void {
+    this.#changes++;
+    if (resource !== undefined) resource.changed = this.#changes;
   }
 
   /** Drops a task node left without edges, so the graph never grows with settled tasks. */
@@ -376,22 +543,64 @@ export class WaitForGraph {
     }
   }
 
+  /**
+   * The static scan of a resource's queue: the entries at its head that the free units grant one
+   * after another are as good as granted (a pool grants them at once; they hold their units until
+   * their tasks finish); the first entry left over, and every entry behind it, is blocked. Cached
+   * until the resource changes; O(1) for a pool whose head does not fit, as a pool's always is.
+   */
+  #scan(resource: ResourceNode): void {
+    if (resource.scanned === resource.changed) return;
+    resource.scanned = resource.changed;
+    let free = resource.capacity - resource.held;
+    let count = 0;
+    let entry = resource.head;
+    for (; entry !== undefined && entry.units <= free; entry = entry.next) {
+      free -= entry.units;
+      entry.grantedStatically = resource.changed;
+      count++;
+    }
+    resource.firstBlocked = entry;
+    resource.grantedCount = count;
+    resource.freeAfterGrants = free;
+  }
+
+  /**
+   * Where a pending request leads over the static wait edges that {@link WaitForGraph.detectFrom}
+   * searches: nowhere when it is as good as granted; else to the resource, whose successors are its
+   * holders and the entries granted ahead of its first blocked one. An entry behind the first
+   * blocked one is served only after the entry just ahead of it (FIFO), so it leads to that entry's
+   * task instead, along the queue to the first blocked one, which leads to the resource. When no task
+   * in the queue waits for anything else, every walk along the queue ends at the resource anyway,
+   * and the entry leads there directly: a long queue costs one step, not one per entry ahead. The
+   * one task such a walk must not skip is the one the search looks for, so for that task alone the
+   * search adds the edges to it from the entries behind it (for a task that has just blocked, at the
+   * tail of its queue, there are none).
+   */
+  #staticTarget(entry: WaitEntry): GraphNode | undefined {
+    const resource = entry.resource;
+    this.#scan(resource);
+    if (entry.grantedStatically === resource.changed) return undefined;
+    return entry === resource.firstBlocked || resource.multiWaiters === 0 ? resource : entry.prev!.task;
+  }
+
   /** Whether a path of one edge or more leads from `start` back to it (bidirectional search). */
   #reachesItself(start: TaskNode): boolean {
     const mark = ++this.#search;
     const forward: GraphNode[] = [];
     const backward: GraphNode[] = [];
     // Edges scanned by each side. The side whose next expansion keeps its total lower goes next, so
-    // the search costs about twice the cheaper side, and a hub (`@workers` with thousands of queued
-    // waiters) is expanded only when the other side is at least as large.
+    // the search costs about twice the cheaper side, and a hub (`@workers` with thousands of
+    // holders) is expanded only when the other side is at least as large.
     let forwardWork = 0;
     let backwardWork = 0;
     if (this.#expandForward(start, start, mark, forward) || this.#expandBackward(start, start, mark, backward)) return true;
     while (forward.length > 0 && backward.length > 0) {
       const ahead = forward[forward.length - 1]!;
       const behind = backward[backward.length - 1]!;
-      const forwardCost = 1 + (ahead.isResource ? ahead.holders.size : ahead.requests.size + ahead.awaits.size);
-      const backwardCost = 1 + (behind.isResource ? behind.waiters.size : behind.holds.size + behind.awaitedBy.size);
+      const forwardCost = 1 + (ahead.isResource ? ahead.holders.size + ahead.grantedCount : ahead.requests.size + ahead.awaits.size);
+      const backwardCost =
+        1 + (behind.isResource ? (behind.multiWaiters === 0 ? behind.queued : 1) : behind.holds.size + behind.requests.size + behind.awaitedBy.size);
       if (forwardWork + forwardCost <= backwardWork + backwardCost) {
         forward.pop();
         forwardWork += forwardCost;
@@ -409,11 +618,17 @@ export class WaitForGraph {
   #expandForward(node: GraphNode, start: TaskNode, mark: number, stack: GraphNode[]): boolean {
     if (node.isResource) {
       for (const holder of node.holders.keys()) if (this.#visitForward(holder, start, mark, stack)) return true;
+      // The entries granted ahead of the first blocked one hold units too.
+      this.#scan(node);
+      for (let entry = node.head; entry !== node.firstBlocked; entry = entry!.next)
+        if (this.#visitForward(entry!.task, start, mark, stack)) return true;
       return false;
     }
-    // A request that fits the free units never blocks: the free units only grow during a reduction.
-    for (const [resource, units] of node.requests) {
-      if (units > resource.capacity - resource.held && this.#visitForward(resource, start, mark, stack)) return true;
+    if (node.requests.size > 0) {
+      for (const entry of node.requests.values()) {
+        const target = this.#staticTarget(entry);
+        if (target !== undefined && this.#visitForward(target, start, mark, stack)) return true;
+      }
     }
     for (const awaited of node.awaits) if (this.#visitForward(awaited, start, mark, stack)) return true;
     return false;
@@ -431,13 +646,31 @@ export class WaitForGraph {
   /** Pushes the unvisited predecessors of `node`; true when one is `start` or seen by the other side. */
   #expandBackward(node: GraphNode, start: TaskNode, mark: number, stack: GraphNode[]): boolean {
     if (node.isResource) {
-      const free = node.capacity - node.held;
-      for (const [waiter, units] of node.waiters) {
-        if (units > free && this.#visitBackward(waiter, start, mark, stack)) return true;
-      }
+      this.#scan(node);
+      // The blocked entries that lead here: each of them, or only the first (see `#staticTarget`).
+      const last = node.multiWaiters === 0 ? undefined : node.firstBlocked?.next;
+      for (let entry = node.firstBlocked; entry !== last; entry = entry!.next) if (this.#visitBackward(entry!.task, start, mark, stack)) return true;
       return false;
     }
     for (const resource of node.holds.keys()) if (this.#visitBackward(resource, start, mark, stack)) return true;
+    if (node.requests.size > 0) {
+      for (const entry of node.requests.values()) {
+        const resource = entry.resource;
+        this.#scan(resource);
+        // Granted ahead of the first blocked entry, the task is a successor of the resource.
+        if (entry.grantedStatically === resource.changed) {
+          if (this.#visitBackward(resource, start, mark, stack)) return true;
+        } else if (node === start && resource.multiWaiters === 0) {
+          // Every entry behind `start` leads to it (see `#staticTarget`). Expanded first, so the
+          // forward side meets these wherever it reaches them, and needs no such edges of its own.
+          for (let behind = entry.next; behind !== undefined; behind = behind.next)
+            if (this.#visitBackward(behind.task, start, mark, stack)) return true;
+          continue;
+        }
+        const behind = entry.next;
+        if (behind !== undefined && this.#staticTarget(behind) === node && this.#visitBackward(behind.task, start, mark, stack)) return true;
+      }
+    }
     for (const waiter of node.awaitedBy) if (this.#visitBackward(waiter, start, mark, stack)) return true;
     return false;
   }
@@ -460,10 +693,17 @@ export class WaitForGraph {
     for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
       if (node.isResource) {
         for (const holder of node.holders.keys()) visit(holder);
+        this.#scan(node);
+        for (let entry = node.head; entry !== node.firstBlocked; entry = entry!.next) visit(entry!.task);
         continue;
       }
       tasks.push(node);
-      for (const [resource, units] of node.requests) if (units > resource.capacity - resource.held) visit(resource);
+      if (node.requests.size > 0) {
+        for (const entry of node.requests.values()) {
+          const target = this.#staticTarget(entry);
+          if (target !== undefined) visit(target);
+        }
+      }
       for (const awaited of node.awaits) visit(awaited);
     }
     return tasks;
@@ -487,108 +727,233 @@ export class WaitForGraph {
   }
 
   /**
-   * Holt's reduction as a worklist: each task counts its unmet conditions (awaits, plus requests
-   * that do not fit the free units at the start); each resource keeps its blocked requests sorted
-   * by units, and a cursor walks them as units come back, so every edge is handled once.
+   * Holt's reduction with FIFO grants, as a worklist: each task counts its unmet conditions (awaits,
+   * plus requests not granted by the static scan); each resource keeps a cursor on the first entry
+   * of its queue not granted yet, and moves it on, granting (the grant takes the units), while that
+   * entry fits the units available; a task that finishes returns its holdings and its grants. Each
+   * edge is handled once.
    *
-   * @param tasks - every task, or a set closed under the waits (it holds every awaited task and
-   * every holder of a resource that one of its tasks requests beyond the free units)
+   * @param tasks - every task, or a set closed under the static wait edges (see `#staticTarget`): it
+   * holds every awaited task, every holder of a resource whose queue one of its tasks is blocked in,
+   * and every entry ahead of that task there, except, in a queue where no task waits for anything
+   * else, the entries of tasks that hold nothing the set waits for. Tasks outside the set are taken
+   * never to finish, but in a queue, where they are of the exception, they are served and finish at
+   * once (the units do not change).
    * @returns the mark that the tasks able to finish carry in `finished`
    */
   #reduce(tasks: Iterable<TaskNode>): number {
     const mark = ++this.#reduction;
     const ready: TaskNode[] = [];
-    const blockedPools: ResourceNode[] = [];
     const prepare = (resource: ResourceNode) => {
       if (resource.reduced === mark) return;
       resource.reduced = mark;
-      resource.available = resource.capacity - resource.held;
-      resource.cursor = 0;
+      this.#scan(resource);
+      resource.available = resource.freeAfterGrants;
+      resource.cursor = resource.firstBlocked;
+      resource.pending = 0;
     };
+    const advance = (resource: ResourceNode) => {
+      for (let entry = resource.cursor; entry !== undefined && resource.pending > 0 && entry.units <= resource.available; entry = entry.next) {
+        const waiter = entry.task;
+        if (waiter.reduced !== mark) {
+          // Outside a restricted set, and ahead of some of its tasks: by the closure of the set, a
+          // task that waits for nothing else and holds nothing the set waits for. It is served,
+          // finishes and gives the units back, which changes nothing here.
+          resource.cursor = entry.next;
+          continue;
+        }
+        resource.available -= entry.units;
+        resource.pending--;
+        entry.granted = mark;
+        resource.cursor = entry.next;
+        if (--waiter.need === 0) ready.push(waiter);
+      }
+    };
+    // The size checks skip creating iterators over empty collections: most tasks have one or two edges.
     for (const node of tasks) {
       node.reduced = mark;
       node.need = node.awaits.size;
-      for (const resource of node.holds.keys()) prepare(resource);
-      for (const [resource, units] of node.requests) {
-        prepare(resource);
-        if (units <= resource.available) continue;
-        node.need += 1;
-        if (resource.blocked.length === 0) blockedPools.push(resource);
-        resource.blocked.push({ units, task: node });
+      if (node.requests.size > 0) {
+        for (const [resource, entry] of node.requests) {
+          prepare(resource);
+          if (entry.grantedStatically === resource.changed) continue;
+          node.need += 1;
+          resource.pending++;
+        }
       }
       if (node.need === 0) ready.push(node);
     }
-    for (const resource of blockedPools) resource.blocked.sort((a, b) => a.units - b.units);
     for (let node = ready.pop(); node !== undefined; node = ready.pop()) {
       node.finished = mark;
       for (const [resource, units] of node.holds) {
+        prepare(resource);
         resource.available += units;
-        const blocked = resource.blocked;
-        while (resource.cursor < blocked.length && blocked[resource.cursor]!.units <= resource.available) {
-          const waiter = blocked[resource.cursor++]!.task;
-          if (--waiter.need === 0) ready.push(waiter);
+        advance(resource);
+      }
+      // Every request of a finished task was granted: its units come back too.
+      if (node.requests.size > 0) {
+        for (const [resource, entry] of node.requests) {
+          resource.available += entry.units;
+          advance(resource);
         }
       }
       // Tasks outside a restricted set keep stale counts from an earlier pass; leave them alone.
-      for (const waiter of node.awaitedBy) if (waiter.reduced === mark && --waiter.need === 0) ready.push(waiter);
+      if (node.awaitedBy.size > 0) {
+        for (const waiter of node.awaitedBy) if (waiter.reduced === mark && --waiter.need === 0) ready.push(waiter);
+      }
     }
-    // Dropped at once so the scratch lists never keep removed tasks alive.
-    for (const resource of blockedPools) resource.blocked = [];
     return mark;
   }
 
   /**
    * A closed cycle of deadlocked tasks, by an iterative depth-first search from `start` over the
-   * edges that keep them blocked once the reduction is over: awaits on deadlocked tasks, and
-   * requests that do not fit the units left free, through the resource to its deadlocked holders.
-   * Resources are nodes of the search, so a pool with many waiters is expanded once. Returns the
-   * first path back to `start`, or else the first cycle met: since no request exceeds its
-   * capacity, every deadlocked task has such an edge, so the search always meets one.
+   * edges that keep them blocked once the reduction is over (see `blockingSteps`). Resources are
+   * nodes of the search, so a pool with many holders is expanded once. Returns the first path back
+   * to `start`, or else the first cycle met: every deadlocked task has such an edge, so the search
+   * always meets one.
    */
   #cycleFrom(start: TaskNode, finished: number): string[] {
     const mark = ++this.#extraction;
-    const path: Array<{ readonly node: GraphNode; readonly next: Iterator<GraphNode> }> = [];
-    const enter = (node: GraphNode) => {
+    const path: Array<{ readonly node: GraphNode; readonly next: Iterator<BlockingStep> }> = [];
+    // The resource whose queue each step of the path went through, if it was a queue step.
+    const vias: Array<ResourceNode | undefined> = [];
+    const enter = (node: GraphNode, via: ResourceNode | undefined) => {
       node.visited = mark;
       node.stackIndex = path.length;
-      path.push({ node, next: blockingSuccessors(node, finished) });
+      path.push({ node, next: blockingSteps(node, finished) });
+      vias.push(via);
     };
-    const close = (from: number, last: GraphNode): string[] => {
-      const cycle = path.slice(from).map((frame) => frame.node.id);
+    const close = (from: number, via: ResourceNode | undefined): string[] => {
+      const cycle: string[] = [];
+      for (let index = from; index < path.length; index++) {
+        if (index > from && vias[index] !== undefined) cycle.push(vias[index]!.id);
+        cycle.push(path[index]!.node.id);
+      }
+      if (via !== undefined) cycle.push(via.id);
       // A cycle met at a resource is turned to start (and end) at the task after it.
-      if (last.isResource) cycle.push(cycle.shift()!);
+      if (path[from]!.node.isResource) cycle.push(cycle.shift()!);
       cycle.push(cycle[0]!);
       return cycle;
     };
     let fallback: string[] | undefined;
     let found: string[] | undefined;
-    enter(start);
+    enter(start, undefined);
     while (path.length > 0 && found === undefined) {
       const frame = path[path.length - 1]!;
       const step = frame.next.next();
       if (step.done === true) {
         frame.node.stackIndex = -1;
         path.pop();
+        vias.pop();
         continue;
       }
-      const node = step.value;
-      if (node === start) found = close(0, start);
-      else if (node.visited !== mark) enter(node);
-      else if (fallback === undefined && node.stackIndex >= 0) fallback = close(node.stackIndex, node);
+      const { node, via } = step.value;
+      if (node === start) found = close(0, via);
+      else if (node.visited !== mark) enter(node, via);
+      else if (fallback === undefined && node.stackIndex >= 0) fallback = close(node.stackIndex, via);
     }
     for (const frame of path) frame.node.stackIndex = -1;
     return found ?? fallback ?? [];
   }
+
+  /**
+   * Marks (in `onCycle`) the tasks in a strongly connected component of more than one node, or with
+   * an edge to themselves, over the edges of `blockingSteps` after a full reduction: Tarjan's
+   * algorithm, iteratively, in O(V + E).
+   */
+  #markCycles(): void {
+    this.#cyclesAt = this.#changes;
+    const mark = ++this.#extraction;
+    this.#cycleMark = mark;
+    if (this.#tasks.size === 0) return;
+    const finished = this.#reduce(this.#tasks.values());
+    const frames: Array<{ readonly node: GraphNode; readonly next: Iterator<BlockingStep> }> = [];
+    const component: GraphNode[] = [];
+    let order = 0;
+    const enter = (node: GraphNode) => {
+      node.visited = mark;
+      node.order = node.low = order++;
+      node.stackIndex = component.length;
+      component.push(node);
+      frames.push({ node, next: blockingSteps(node, finished) });
+    };
+    for (const root of this.#tasks.values()) {
+      if (root.finished === finished || root.visited === mark) continue;
+      enter(root);
+      while (frames.length > 0) {
+        const frame = frames[frames.length - 1]!;
+        const step = frame.next.next();
+        if (step.done !== true) {
+          const next = step.value.node;
+          if (next === frame.node && !next.isResource) next.onCycle = mark;
+          else if (next.visited !== mark) enter(next);
+          else if (next.stackIndex >= 0) frame.node.low = Math.min(frame.node.low, next.order);
+          continue;
+        }
+        frames.pop();
+        const node = frame.node;
+        if (frames.length > 0) {
+          const parent = frames[frames.length - 1]!.node;
+          parent.low = Math.min(parent.low, node.low);
+        }
+        if (node.low !== node.order) continue;
+        const members = component.splice(node.stackIndex);
+        for (const member of members) {
+          member.stackIndex = -1;
+          if (members.length > 1 && !member.isResource) member.onCycle = mark;
+        }
+      }
+    }
+  }
 }
 
-/** The successors of `node` over the edges that keep deadlocked tasks blocked (see `#cycleFrom`). */
-function* blockingSuccessors(node: GraphNode, finished: number): Generator<GraphNode> {
+/** Takes an entry out of its resource's queue. */
+function unlink(entry: WaitEntry): void {
+  const resource = entry.resource;
+  if (entry.prev === undefined) resource.head = entry.next;
+  else entry.prev.next = entry.next;
+  if (entry.next === undefined) resource.tail = entry.prev;
+  else entry.next.prev = entry.prev;
+  entry.prev = undefined;
+  entry.next = undefined;
+  resource.queued--;
+  // The scratch pointers must not keep a removed task alive.
+  if (resource.firstBlocked === entry) resource.firstBlocked = undefined;
+  if (resource.cursor === entry) resource.cursor = undefined;
+}
+
+/**
+ * The edges that keep deadlocked tasks blocked once the reduction marked `finished` is over (a full
+ * one; see {@link WaitForGraph.isOnCycle}): a task waits for each deadlocked task it awaits; for a
+ * request not granted, the first such entry of the queue waits for the resource, and so does each
+ * one behind it that does not fit the units left, while one that fits waits for that first entry (a
+ * queue step); a resource waits for its deadlocked holders and the deadlocked tasks granted ahead of
+ * its first entry not granted. That entry does not fit the units left, and no request exceeds the
+ * capacity, so a resource met here always has a successor.
+ */
+function* blockingSteps(node: GraphNode, finished: number): Generator<BlockingStep> {
   if (node.isResource) {
-    for (const holder of node.holders.keys()) if (holder.finished !== finished) yield holder;
+    for (const holder of node.holders.keys()) if (holder.finished !== finished) yield { node: holder, via: undefined };
+    for (let entry = node.head; entry !== undefined && entry !== node.cursor; entry = entry.next) {
+      if (entry.task.finished !== finished) yield { node: entry.task, via: undefined };
+    }
     return;
   }
-  for (const [resource, units] of node.requests) if (units > resource.available) yield resource;
-  for (const awaited of node.awaits) if (awaited.finished !== finished) yield awaited;
+  for (const [resource, entry] of node.requests) {
+    if (entry.granted === finished || entry.grantedStatically === resource.changed) continue;
+    if (entry === resource.cursor || entry.units > resource.available) yield { node: resource, via: undefined };
+    else yield { node: resource.cursor!.task, via: resource };
+  }
+  for (const awaited of node.awaits) if (awaited.finished !== finished) yield { node: awaited, via: undefined };
+}
+
+/**
+ * Adds `sign` to the `multiWaiters` count of each resource `task` queues for, when it waits for more
+ * than one thing; called with -1 before a change of its waits and with 1 after.
+ */
+function countMultiWaits(task: TaskNode, sign: 1 | -1): void {
+  if (task.requests.size + task.awaits.size < 2) return;
+  for (const resource of task.requests.keys()) resource.multiWaiters += sign;
 }
 
 function compareIds(a: string, b: string): number {

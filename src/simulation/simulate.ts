@@ -100,6 +100,7 @@ class SimulationRun {
   #events = 0;
   #makespanMs = 0;
   #pendingArrivals = 0;
+  #pendingFaults = 0;
   #trace: { fd: number; buffer: string[]; size: number } | undefined;
 
   constructor(scenario: Scenario, seed: number, options: SimulateOptions) {
@@ -125,13 +126,17 @@ class SimulationRun {
 
   async execute(): Promise<SimulationReport> {
     this.#openTrace();
-    this.#record({ type: 'simulation.start', at: 0, seed: this.#seed, scenario: this.#scenario });
+    this.#record({ type: 'simulation.start', at: 0, seed: this.#seed, maxVirtualMs: this.#options.maxVirtualMs, scenario: this.#scenario });
     this.#engine.events$.subscribe((event) => this.#onEvent(event));
     this.#scheduleArrivals();
     this.#scheduleFaults();
     const maxVirtualMs = this.#options.maxVirtualMs ?? 86_400_000;
     let steps = 0;
-    while (this.#engine.isAccepting && (this.#pendingArrivals > 0 || !this.#engine.isIdle) && this.#clock.now() <= maxVirtualMs) {
+    while (
+      this.#engine.isAccepting &&
+      (this.#pendingArrivals > 0 || this.#pendingFaults > 0 || !this.#engine.isIdle) &&
+      this.#clock.now() <= maxVirtualMs
+    ) {
       if (!(await this.#clock.step())) break;
       if (++steps % 1024 === 0) this.#options.onProgress?.(this.#engine.progress());
     }
@@ -183,7 +188,7 @@ class SimulationRun {
     if (status !== undefined) {
       this.#byStatus[status]++;
       if ('at' in event && event.at > this.#makespanMs) this.#makespanMs = event.at;
-      const code = (event as { code?: string }).code;
+      const code = codeOf(event);
       if (code !== undefined) this.#byCode[code] = (this.#byCode[code] ?? 0) + 1;
     }
     this.#record(event);
@@ -278,10 +283,19 @@ class SimulationRun {
   }
 
   #scheduleFaults(): void {
-    for (const fault of this.#scenario.faults ?? []) this.#clock.setTimeout(() => this.#inject(fault), fault.at);
+    const faults = this.#scenario.faults ?? [];
+    this.#pendingFaults = faults.length;
+    for (const fault of faults) {
+      this.#clock.setTimeout(() => {
+        this.#pendingFaults--;
+        this.#inject(fault);
+      }, fault.at);
+    }
   }
 
   #inject(fault: Fault): void {
+    // Every fault is in the trace, whether or not it changes anything.
+    this.#record({ type: 'simulation.fault', at: this.#clock.now(), fault });
     if (!this.#engine.isAccepting && !('signal' in fault)) return;
     if ('signal' in fault) this.#engine.inject({ type: 'signal', signal: fault.signal });
     else if ('crash' in fault) this.#engine.inject({ type: 'worker.crash', workerId: fault.crash });
@@ -319,6 +333,19 @@ class SimulationRun {
     closeSync(this.#trace.fd);
     this.#trace = undefined;
   }
+}
+
+/**
+ * The code a task ended with. A function that failed by rethrowing a `MezanError` (an acquire that
+ * timed out, a refused lock order) is counted under that error's own code, not `E_TASK_FAILED`.
+ */
+function codeOf(event: EngineEvent): string | undefined {
+  const code = (event as { code?: string }).code;
+  if (event.type === 'task.failed' && code === 'E_TASK_FAILED') {
+    const thrown = (event.error as { code?: unknown } | undefined)?.code;
+    if (typeof thrown === 'string') return thrown;
+  }
+  return code;
 }
 
 /** Errors become plain data in the trace: their name, message and code. */

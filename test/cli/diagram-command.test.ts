@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CommanderError } from 'commander';
+import { createDiagramCommand, renderDiagrams, type DiagramIo } from '../../src/cli/diagram-command';
+import { createProgram } from '../../src/cli/main';
+import { renderMachine, toMermaid } from '../../src/visualization/machine-diagram';
+import { MACHINE_NAMES, MEZAN_MACHINES } from '../../src/visualization/machines';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** A stdout stand-in that keeps what was written. */
+function memoryStream(): DiagramIo['stdout'] & { readonly text: string } {
+  const chunks: string[] = [];
+  const stream = {
+    write(chunk: unknown): boolean {
+      chunks.push(String(chunk));
+      return true;
+    },
+    get text(): string {
+      return chunks.join('');
+    },
+  };
+  return stream as unknown as DiagramIo['stdout'] & { readonly text: string };
+}
+
+async function run(...args: string[]): Promise<string> {
+  const stdout = memoryStream();
+  await createDiagramCommand({ stdout }).parseAsync(args, { from: 'user' });
+  return stdout.text;
+}
+
+describe('mezan diagram', () => {
+  it.each(MACHINE_NAMES.flatMap((name) => (['mermaid', 'dot', 'json'] as const).map((format) => [name, format] as const)))(
+    'prints the %s machine as %s, drawn from its definition',
+    async (name, format) => {
+      expect(await run(name, '--format', format)).toBe(renderMachine(MEZAN_MACHINES[name], format));
+    },
+  );
+
+  it('prints every machine as Mermaid by default, each headed by a comment naming it', async () => {
+    const text = await run();
+    expect(text).toBe(renderDiagrams('all', 'mermaid'));
+    const headers = [...text.matchAll(/^%% (\w+): machines\/\1\.machine\.ts$/gm)].map((match) => match[1]);
+    expect(headers).toEqual([...MACHINE_NAMES]);
+    expect(text.match(/^stateDiagram-v2$/gm)).toHaveLength(MACHINE_NAMES.length);
+    for (const name of MACHINE_NAMES) expect(text).toContain(toMermaid(MEZAN_MACHINES[name]));
+  });
+
+  it('prints every machine as DOT graphs one after the other', async () => {
+    const text = await run('all', '--format', 'dot');
+    expect([...text.matchAll(/^digraph "(\w+)" \{$/gm)].map((match) => match[1])).toEqual([...MACHINE_NAMES]);
+    expect(text.match(/^\}$/gm)).toHaveLength(MACHINE_NAMES.length);
+  });
+
+  it("prints every machine's XState definition as one JSON object keyed by name", async () => {
+    const definitions = JSON.parse(await run('all', '--format', 'json')) as Record<string, { id: string; states: object }>;
+    expect(Object.keys(definitions)).toEqual([...MACHINE_NAMES]);
+    for (const name of MACHINE_NAMES) {
+      expect(definitions[name]).toEqual(JSON.parse(JSON.stringify(MEZAN_MACHINES[name].toJSON())));
+      expect(definitions[name]!.id).toBe(name);
+    }
+  });
+
+  it.each([
+    ['an unknown machine', ['engine']],
+    ['an unknown format', ['worker', '--format', 'svg']],
+  ])('refuses %s', async (_what, args) => {
+    const command = createDiagramCommand({ stdout: memoryStream() })
+      .exitOverride()
+      .configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    const parsing = command.parseAsync(args, { from: 'user' });
+    await expect(parsing).rejects.toBeInstanceOf(CommanderError);
+    await expect(parsing).rejects.toMatchObject({ code: expect.stringMatching(/^commander\.invalid(Argument|OptionArgument)?$/) });
+  });
+
+  it('is a subcommand of the mezan program, with its defaults', () => {
+    const diagram = createProgram().commands.find((command) => command.name() === 'diagram');
+    expect(diagram).toBeDefined();
+    expect(diagram!.opts()).toEqual({ format: 'mermaid' });
+  });
+
+  it('is what `npm run diagrams` runs', () => {
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.diagrams).toMatch(/\bdiagram all --format mermaid$/);
+  });
+});
+
+describe('the README', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## State machines'), readme.indexOf('\n## ', readme.indexOf('## State machines') + 1));
+
+  it('says how to regenerate the diagrams', () => {
+    expect(readme).toContain('## State machines');
+    expect(section).toContain('npx mezan diagram all --format mermaid');
+  });
+
+  // Fails when a machine changes and the README was not regenerated: run `npm run diagrams` and paste.
+  it("shows each machine's current Mermaid diagram, as the command prints it", () => {
+    const blocks = [...section.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((match) => match[1]);
+    expect(blocks.join('\n')).toBe(renderDiagrams('all', 'mermaid'));
+  });
+});

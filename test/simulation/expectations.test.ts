@@ -1,0 +1,118 @@
+import { evaluateExpectations, EXPECTATION_NAMES, parseExpectation, type Measured } from '../../src/simulation/expectations';
+import { parseScenario } from '../../src/simulation/load-scenario';
+import { simulate } from '../../src/simulation/simulate';
+
+const measured: Measured = {
+  completed: 990,
+  failed: 7,
+  cancelled: 3,
+  timeout: 0,
+  deadlock: 1,
+  rejected: 0,
+  deadlocks: 2,
+  lost: 0,
+  maxQueueDepth: 1150,
+  makespanMs: 1234.5,
+  byCode: { E_TIMEOUT: 4, E_RESOURCE_TIMEOUT: 2 },
+};
+
+describe('parseExpectation', () => {
+  it.each([
+    [990, '==', 990],
+    [0, '==', 0],
+    [-3, '==', -3],
+    [2.5, '==', 2.5],
+    ['== 1', '==', 1],
+    ['!= 0', '!=', 0],
+    ['>= 990', '>=', 990],
+    ['<= 5', '<=', 5],
+    ['> 0', '>', 0],
+    ['< 1200', '<', 1200],
+    ['<1200', '<', 1200],
+    ['  >=  -2.5 ', '>=', -2.5],
+  ])('%p is %s %p', (expectation, operator, bound) => {
+    expect(parseExpectation(expectation)).toEqual({ operator, bound });
+  });
+
+  it.each([['about 3'], ['=> 3'], ['= 3'], ['>= '], ['3'], ['>= 1e3'], [''], [Number.NaN], [Infinity]])(
+    'refuses %p with E_INVALID_SCENARIO',
+    (bad) => {
+      expect(() => parseExpectation(bad as string | number)).toThrow(expect.objectContaining({ code: 'E_INVALID_SCENARIO' }));
+    },
+  );
+});
+
+describe('evaluateExpectations', () => {
+  // Each operator once where it holds and once where it does not.
+  it.each([
+    ['completed', 990, true],
+    ['completed', 989, false],
+    ['completed', '== 990', true],
+    ['completed', '== 991', false],
+    ['failed', '!= 0', true],
+    ['failed', '!= 7', false],
+    ['completed', '>= 990', true],
+    ['completed', '>= 991', false],
+    ['lost', '<= 0', true],
+    ['cancelled', '<= 2', false],
+    ['deadlocks', '> 1', true],
+    ['deadlocks', '> 2', false],
+    ['maxQueueDepth', '< 1200', true],
+    ['maxQueueDepth', '< 1150', false],
+    ['makespanMs', '> 1234', true],
+    ['makespanMs', 1234.5, true],
+    ['code.E_TIMEOUT', 4, true],
+    ['code.E_RESOURCE_TIMEOUT', '> 2', false],
+    // A code that never occurred counts 0.
+    ['code.E_DEADLOCK', 0, true],
+    ['code.E_DEADLOCK', '> 0', false],
+  ])('%s %p holds: %p', (name, expectation, ok) => {
+    const [result] = evaluateExpectations({ [name]: expectation }, measured);
+    expect(result!.ok).toBe(ok);
+    expect(result!.name).toBe(name);
+  });
+
+  it('reports each expectation in the order written, normalized, with the measured value', () => {
+    const results = evaluateExpectations({ lost: 0, completed: '>=990', timeout: '< 1', 'code.E_TIMEOUT': '!= 4' }, measured);
+    expect(results).toEqual([
+      { name: 'lost', expected: '== 0', actual: 0, ok: true },
+      { name: 'completed', expected: '>= 990', actual: 990, ok: true },
+      { name: 'timeout', expected: '< 1', actual: 0, ok: true },
+      { name: 'code.E_TIMEOUT', expected: '!= 4', actual: 4, ok: false },
+    ]);
+  });
+
+  it('can read every name it lists', () => {
+    for (const name of EXPECTATION_NAMES) {
+      const [result] = evaluateExpectations({ [name]: '>= 0' }, measured);
+      expect(Number.isFinite(result!.actual)).toBe(true);
+    }
+  });
+
+  it('returns nothing for no expectations', () => {
+    expect(evaluateExpectations({}, measured)).toEqual([]);
+  });
+});
+
+describe('expectations in a simulation', () => {
+  // Two tasks complete, one fails: every operator, as a scenario writes it, against a real run.
+  const scenario = (expect: string): string =>
+    `engine: { workers: 1 }\ntasks:\n  - { steps: [{ work: 10 }] }\n  - { steps: [{ work: 5 }] }\n  - { steps: [{ fail: 1 }] }\nexpect:\n${expect}`;
+
+  it.each([
+    ['  completed: 2\n', true],
+    ['  completed: 3\n', false],
+    ['  completed: "== 2"\n', true],
+    ['  failed: "!= 0"\n', true],
+    ['  failed: "!= 1"\n', false],
+    ['  completed: ">= 2"\n', true],
+    ['  makespanMs: "<= 15"\n', true],
+    ['  makespanMs: "<= 14"\n', false],
+    ['  failed: "> 0"\n', true],
+    ['  lost: "< 1"\n', true],
+    ['  lost: "< 0"\n', false],
+  ])('%p → ok %p', async (expect_, ok) => {
+    const report = await simulate(parseScenario(scenario(expect_)));
+    expect(report.ok).toBe(ok);
+  });
+});
