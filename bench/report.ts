@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { DeadlockResult, DetectionTiming, EngineBlockingResult, OverheadMode } from './deadlock.bench';
 import { formatBytes, formatCount } from './format';
 import type { MemoryResult } from './memory.bench';
+import type { SimulationResult } from './simulation.bench';
 import type { ThroughputResult } from './throughput.bench';
 
 /** Where the figures were measured. */
@@ -21,6 +22,7 @@ export interface BenchResults {
   readonly throughput: ThroughputResult;
   readonly deadlock: DeadlockResult;
   readonly memory: MemoryResult;
+  readonly simulation: SimulationResult;
 }
 
 /** Describes the machine and the runtime the bench runs on. */
@@ -61,9 +63,18 @@ export function formatReport(results: BenchResults): string {
     '',
     ...streamedSection(results.memory),
     '',
+    ...simulationSection(results.simulation),
+    '',
     `Total bench time: ${(results.totalMs / 1000).toFixed(1)} s`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function simulationSection(result: SimulationResult): string[] {
+  return [
+    `Simulation speed: ${result.scenario} (virtual time, seed 1)`,
+    `${result.lifecycles.toLocaleString('en-US')} task lifecycles (${result.events.toLocaleString('en-US')} events, ${(result.virtualMs / 1000).toFixed(1)} s virtual) in ${(result.wallMs / 1000).toFixed(1)} s of wall time: ${Math.round(result.lifecyclesPerSecond).toLocaleString('en-US')} lifecycles/s (goal: 50,000)${result.ok ? '' : ' (its expectations did not hold!)'}`,
+  ];
 }
 
 function throughputSection(result: ThroughputResult): string[] {

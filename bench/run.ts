@@ -1,6 +1,7 @@
 // `npm run bench`: mezan against p-queue on throughput, the supervisor's costs (deadlock detection's
 // overhead on that throughput, the detector on a graph of waiting tasks, engines where thousands of
-// tasks block), then mezan's memory with a deep queue and after a long stream. Figures are measured
+// tasks block), then mezan's memory with a deep queue and after a long stream, then the speed of a
+// simulation. Figures are measured
 // and printed, never asserted: the exit code is 0 unless something crashed. Flags: --quick (smaller
 // sizes, a smoke test), --json (machine-readable output).
 import { performance } from 'node:perf_hooks';
@@ -8,6 +9,7 @@ import { parseBenchArgs } from './bench-config';
 import { deadlockBenchSizes } from './deadlock-config';
 import { runDeadlockBench } from './deadlock.bench';
 import { runMemoryBench } from './memory.bench';
+import { runSimulationBench } from './simulation.bench';
 import { describeEnvironment, formatReport, type BenchResults } from './report';
 import { runThroughputBench } from './throughput.bench';
 
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
   const throughput = await runThroughputBench(config.throughput, log);
   const deadlock = await runDeadlockBench(deadlockBenchSizes(config.quick), log);
   const memory = await runMemoryBench(config.memory, log);
+  const simulation = await runSimulationBench(config.quick, log);
   const results: BenchResults = {
     quick: config.quick,
     environment: describeEnvironment(),
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
     throughput,
     deadlock,
     memory,
+    simulation,
   };
   process.stdout.write(config.json ? `${JSON.stringify(results, null, 2)}\n` : `\n${formatReport(results)}`);
 }
