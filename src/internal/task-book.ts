@@ -1,28 +1,18 @@
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
 import type { RandomSource } from '../random';
-import type { ResolvedRetryPolicy, TaskFunction } from '../task-options';
 import type { TerminalTaskStatus } from '../task-status';
 import type { EventSink } from './event-sink';
 import { IndexedHeap, type HeapItem } from './indexed-heap';
 import { retryDelay, shouldRetry, taskFailedError } from './retry-policy';
-import type { RunOrder, RunOutcome, TaskReporter, TaskSubmission } from './task-protocol';
+import type { RunOrder, RunOutcome, TaskSubmission } from './task-protocol';
 
 /** Where an unfinished task is, as the executor sees it. @internal */
 export type TaskEntryState = 'waiting' | 'queued' | 'delayed' | 'dispatched' | 'done';
 
-/** The executor's private record of one unfinished task. @internal */
-export interface TaskEntry extends HeapItem {
-  readonly id: string;
-  readonly name: string;
-  readonly priority: number;
-  readonly fn: TaskFunction;
-  readonly timeoutMs: number | undefined;
-  readonly retry: ResolvedRetryPolicy;
-  readonly reporter: TaskReporter;
-  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
-  readonly parentId: string | undefined;
-  readonly meta: unknown;
+/** The executor's private record of one unfinished task: its submission, and where it is. @internal */
+export interface TaskEntry
+  extends HeapItem, Pick<TaskSubmission, 'id' | 'name' | 'priority' | 'fn' | 'timeoutMs' | 'retry' | 'reporter' | 'resources' | 'parentId' | 'meta'> {
   /** Admission order, for the deadlock policy `youngest`. */
   readonly admittedSeq: number;
   /** Clock time of the current attempt's dispatch, for the deadlock policy `least-work`. */
