@@ -46,7 +46,9 @@ function scaleDown(scenario: Scenario, factor: number): Scenario {
   return {
     ...scenario,
     tasks: (scenario.tasks ?? []).map((task) =>
-      'generate' in task ? { generate: { ...task.generate, count: Math.ceil(task.generate.count / factor) } } : task,
+      'generate' in task && task.generate.count !== undefined
+        ? { generate: { ...task.generate, count: Math.ceil(task.generate.count / factor) } }
+        : task,
     ),
   };
 }

@@ -238,7 +238,7 @@ function taskBar(io: SimulateIo, scenario: Scenario): { onProgress: (progress: E
 
 function plannedTasks(scenario: Scenario): number {
   let planned = 0;
-  for (const entry of scenario.tasks ?? []) planned += 'generate' in entry ? entry.generate.count : 1;
+  for (const entry of scenario.tasks ?? []) planned += 'generate' in entry ? (entry.generate.times?.length ?? entry.generate.count ?? 0) : 1;
   return planned;
 }
 

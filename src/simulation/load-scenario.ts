@@ -412,7 +412,17 @@ function checkReferences(scenario: Scenario): Problem | undefined {
   for (const [index, entry] of tasks.entries()) {
     const problem = isGenerator(entry) ? checkTemplate(entry.generate, ['tasks', index, 'generate']) : checkTemplate(entry, ['tasks', index]);
     if (problem !== undefined) return problem;
-    if (isGenerator(entry)) continue;
+    if (isGenerator(entry)) {
+      // Arrivals: `count` of them (at `rate`, or all at `start`), or one at each of `times`.
+      const { count, rate, start, times } = entry.generate;
+      if (count === undefined && times === undefined) {
+        return { segments: ['tasks', index, 'generate'], reason: 'needs `count` (with `rate` or `start`) or `times`' };
+      }
+      if (times !== undefined && (count !== undefined || rate !== undefined || start !== undefined)) {
+        return { segments: ['tasks', index, 'generate', 'times'], reason: '`times` goes without `count`, `rate` and `start`' };
+      }
+      continue;
+    }
     const seen = new Set<string>();
     for (const [position, dependency] of (entry.dependsOn ?? []).entries()) {
       const segments = ['tasks', index, 'dependsOn', position];

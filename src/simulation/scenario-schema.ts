@@ -159,10 +159,17 @@ const task = closed(
 const generator = closed(
   'task generator',
   {
-    generate: closed('generated task', { count: positiveInteger, rate: positiveNumber, start: nonNegativeNumber, ...templateProperties }, [
-      'count',
-      'steps',
-    ]),
+    generate: closed(
+      'generated task',
+      {
+        count: positiveInteger,
+        rate: positiveNumber,
+        start: nonNegativeNumber,
+        times: { type: 'array', minItems: 1, items: nonNegativeNumber },
+        ...templateProperties,
+      },
+      ['steps'],
+    ),
   },
   ['generate'],
 );

@@ -60,11 +60,14 @@ export interface ScenarioTask extends TaskTemplate {
 /** Many tasks from one template: `count` of them, arriving at `rate` per second from `start`, or all at `start`. */
 export interface TaskGenerator {
   readonly generate: TaskTemplate & {
-    readonly count: number;
+    /** How many; give `count` (with `rate` or `start`) or `times`, not both. */
+    readonly count?: number;
     /** Arrivals per second: a Poisson process (exponential gaps), seeded. */
     readonly rate?: number;
     /** When the first arrives (with `rate`) or when all arrive (without). @default 0 */
     readonly start?: number;
+    /** One task arrives at each of these virtual times. */
+    readonly times?: readonly number[];
   };
 }
 

@@ -217,11 +217,12 @@ class SimulationRun {
   }
 
   #generated(entry: TaskGenerator, index: number): Array<{ readonly at: number; readonly submit: () => void }> {
-    const { count, rate, start = 0, ...template } = entry.generate;
+    const { count, rate, start = 0, times, ...template } = entry.generate;
     const arrivals: Array<{ at: number; submit: () => void }> = [];
     let at = start;
-    for (let n = 0; n < count; n++) {
-      if (rate !== undefined && n > 0) at += Math.round((-1000 / rate) * Math.log(1 - this.#workload()));
+    for (let n = 0; n < (times?.length ?? count ?? 0); n++) {
+      if (times !== undefined) at = times[n]!;
+      else if (rate !== undefined && n > 0) at += Math.round((-1000 / rate) * Math.log(1 - this.#workload()));
       const name = template.name ?? `gen${index}`;
       arrivals.push({
         at,

@@ -161,7 +161,7 @@ describe('parseScenario: bad texts', () => {
     ['a task without steps', lines('tasks:', '  - name: x', '    priority: 1'), 2, 5, 'tasks[0].steps'],
     ['empty steps', lines('tasks:', '  - steps:'), 2, 5, 'tasks[0].steps'],
     ['a generator field on a task', lines('tasks:', '  - count: 3', '    steps: []'), 2, 5, 'tasks[0].count'],
-    ['a generator without count', lines('tasks:', '  - generate:', '      steps: []'), 3, 7, 'tasks[0].generate.count'],
+    ['a generator without count or times', lines('tasks:', '  - generate:', '      steps: []'), 3, 7, 'tasks[0].generate'],
     ['a field beside generate', lines('tasks:', '  - generate: { count: 2, steps: [] }', '    at: 5'), 3, 5, 'tasks[0].at'],
     ['a fault of no kind', lines('faults:', '  - at: 5'), 2, 5, 'faults[0]'],
     ['a fault without at', lines('faults:', '  - crash: worker-1'), 2, 5, 'faults[0].at'],
