@@ -15,7 +15,11 @@ import type { LockOrderMode, ResourceDescriptor, RunnerGraphNotice, TaskServices
 import { WaitForGraph, type DeadlockAnalysis } from '../src/internal/wait-for-graph';
 import type { TaskFunction, TaskOptions } from '../src/task-options';
 import type { TaskHandle } from '../src/task-handle';
+import type { ResolvedAlertThresholds, TimingsMode } from '../src/engine-options';
+import type { MonitorNotice } from '../src/metrics/monitor-observation';
+import { readGauges } from '../src/metrics/read-gauges';
 import { executorMachine, type ExecutorNotice } from './executor.machine';
+import { monitorMachine } from './monitor.machine';
 import { resourceMachine } from './resource.machine';
 import { shutdownMachine, type ShutdownDrain, type ShutdownPhaseEvent, type ShutdownRequestEvent } from './shutdown.machine';
 
@@ -44,6 +48,20 @@ export interface SupervisorInput {
   readonly lockOrder: LockOrderMode;
   /** Submits a child task through the engine (nested submission). */
   readonly submitChild: (parentId: string, fn: TaskFunction, options: TaskOptions | undefined) => TaskHandle<unknown>;
+  /** Where the supervisor's own events go (pools, deadlocks, crashes, phases). @default `sink` */
+  readonly systemSink?: EventSink;
+  /** The monitor's settings; without them no monitor is spawned. */
+  readonly monitor?: MonitorSettings;
+}
+
+/** What the supervisor spawns the monitor with, and how it tells the monitor what events do not say. @internal */
+export interface MonitorSettings {
+  readonly thresholds: ResolvedAlertThresholds;
+  readonly timings: TimingsMode;
+  /** Where the monitor's alerts go. */
+  readonly sink: EventSink;
+  /** Hands the monitor a notice (in its next batch). */
+  readonly observe: (notice: MonitorNotice) => void;
 }
 
 /** Deadlock detection and resolution, resolved from the engine's options. @internal */
@@ -105,6 +123,12 @@ export interface SupervisorContext {
   readonly deadlocks: DeadlockReport[];
   /** The result of the last explicit check (`engine.detectDeadlocks()`). */
   readonly lastCheck: { analysis: DeadlockAnalysis | undefined };
+  /** Metrics and alerts; `undefined` without monitor settings. */
+  readonly monitor: ActorRefFrom<typeof monitorMachine> | undefined;
+  /** Tells the monitor what events do not say. */
+  readonly observe: (notice: MonitorNotice) => void;
+  /** Whether a deadlock was detected and the graph not yet seen free of it (for the monitor). */
+  readonly deadlockOpen: { value: boolean };
 }
 
 /** Events the supervisor accepts. @internal */
@@ -124,6 +148,7 @@ export type SupervisorEvent =
 export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
+const ignoreNotice = (): void => undefined;
 const MAX_REPORTS = 100;
 
 function describeFrom(context: SupervisorContext): (taskId: string) => TaskFacts | undefined {
@@ -182,6 +207,7 @@ function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
     resolution: report.resolution,
     victim: report.victim,
   });
+  context.deadlockOpen.value = true;
   if (context.sink.active) context.sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
   if (resolution.kind === 'compensation') {
     context.extraWorkers.count++;
@@ -277,6 +303,17 @@ function onBlocked(context: SupervisorContext, taskId: string): void {
 }
 
 /**
+ * After a deadlock was detected, tells the monitor once the whole graph is free of deadlocks again.
+ * A full detection, run only while a detected deadlock is not known to be gone.
+ */
+function noteIfDeadlockGone(context: SupervisorContext): void {
+  if (!context.deadlockOpen.value) return;
+  if (context.graph.detect().deadlocked.length > 0) return;
+  context.deadlockOpen.value = false;
+  context.observe({ type: 'deadlock.cleared', at: context.clock.now() });
+}
+
+/**
  * The root of an engine's actor system. It owns the executor (and through it the workers) and the
  * shutdown machine; it restarts crashed workers one-for-one within an intensity limit and escalates
  * past it; it listens for process signals when asked, and carries out each phase of shutdown.
@@ -294,6 +331,7 @@ export const supervisorMachine = setup({
     processSignals: processSignalsLogic,
     resource: resourceMachine,
     timers: timerLogic,
+    monitor: monitorMachine,
   },
   actions: {
     /** A pool changed what a task holds or waits for: mirror it, publish it, and look for a deadlock if it blocked. */
@@ -310,7 +348,11 @@ export const supervisorMachine = setup({
           // Every request comes from a task on a worker: while it waits, it keeps its slot.
           if (before === 0 && event.units > 0) startWaiting(context, event.taskId);
           graph.setRequest(event.taskId, event.resource, event.units);
-          if (before > 0 && event.units === 0) stopWaiting(context, event.taskId);
+          if (before > 0 && event.units === 0) {
+            stopWaiting(context, event.taskId);
+            context.observe({ type: 'resource.wait-ended', at: now, taskId: event.taskId, resource: event.resource });
+            noteIfDeadlockGone(context);
+          }
           if (event.units > 0) {
             if (sink.active) sink.publish({ type: 'resource.waiting', at: now, taskId: event.taskId, resource: event.resource, units: event.units });
             onBlocked(context, event.taskId);
@@ -326,6 +368,7 @@ export const supervisorMachine = setup({
           const type = event.units > before ? 'resource.acquired' : 'resource.released';
           sink.publish({ type, at: now, taskId: event.taskId, resource: event.resource, units: event.units });
         }
+        if (event.units < before) noteIfDeadlockGone(context);
       }),
     /** A runner told of a wait: a slot held while waiting, an await begun or ended, an attempt over, or lock order. */
     applyRunnerNotice: ({ context, event }) =>
@@ -348,6 +391,7 @@ export const supervisorMachine = setup({
             } else {
               graph.removeAwait(event.taskId, event.awaited);
               stopWaiting(context, event.taskId);
+              noteIfDeadlockGone(context);
               if (count > 1) context.awaited.set(event.awaited, count - 1);
               else {
                 context.awaited.delete(event.awaited);
@@ -364,6 +408,7 @@ export const supervisorMachine = setup({
             context.waits.delete(event.taskId);
             releaseSlot(context, event.taskId);
             context.pendingVictims.delete(event.taskId);
+            noteIfDeadlockGone(context);
             return;
           case 'lockorder.acquiring':
             for (const inversion of context.learnedOrder.record(event.taskId, event.resource, event.holding)) {
@@ -422,6 +467,7 @@ export const supervisorMachine = setup({
         const analysis = analyze(context, undefined);
         context.lastCheck.analysis = analysis;
         if (event.resolve) resolve(context, analysis);
+        noteIfDeadlockGone(context);
       }),
     /** The tasks a crashed worker took down leave the graph and give back what they held. */
     forgetCrashedTasks: ({ context, event }) =>
@@ -434,11 +480,13 @@ export const supervisorMachine = setup({
           releaseSlot(context, taskId);
           context.pendingVictims.delete(taskId);
         }
+        noteIfDeadlockGone(context);
       }),
     retireExtraWorker: ({ context }) =>
       guarded(context, () => {
         context.extraWorkers.count = Math.max(0, context.extraWorkers.count - 1);
         fitSlotCapacity(context);
+        noteIfDeadlockGone(context);
       }),
     forwardToShutdown: sendTo(
       ({ context }) => context.shutdown,
@@ -536,23 +584,40 @@ export const supervisorMachine = setup({
       graph.addResource(name, capacity);
     }
     const services: TaskServices = { resources, supervisor: self, lockOrder: input.lockOrder, submitChild: input.submitChild };
+    const executor = spawn('executor', {
+      id: 'executor',
+      systemId: 'executor',
+      input: {
+        workerCount: input.workerCount,
+        maxBatch: input.maxBatch,
+        clock: input.clock,
+        random: input.random,
+        logger: input.logger,
+        sink: input.sink,
+        services,
+      },
+    });
+    const settings = input.monitor;
+    const monitor =
+      settings === undefined
+        ? undefined
+        : spawn('monitor', {
+            id: 'monitor',
+            systemId: 'monitor',
+            input: {
+              clock: input.clock,
+              settings: { ...settings.thresholds, restartWindowMs: input.supervision.withinMs },
+              timings: settings.timings,
+              readGauges: () => readGauges(executor, resources, input.clock),
+              sink: settings.sink,
+              logger: input.logger,
+            },
+          });
     return {
-      executor: spawn('executor', {
-        id: 'executor',
-        systemId: 'executor',
-        input: {
-          workerCount: input.workerCount,
-          maxBatch: input.maxBatch,
-          clock: input.clock,
-          random: input.random,
-          logger: input.logger,
-          sink: input.sink,
-          services,
-        },
-      }),
+      executor,
       shutdown: spawn('shutdown', { id: 'shutdown', input: { graceMs: input.shutdown.graceMs, drain: input.shutdown.drain } }),
       clock: input.clock,
-      sink: input.sink,
+      sink: input.systemSink ?? input.sink,
       logger: input.logger.child({ actor: 'supervisor' }),
       supervision: input.supervision,
       signals: input.shutdown.signals,
@@ -576,6 +641,9 @@ export const supervisorMachine = setup({
       checkPending: { value: false },
       deadlocks: [],
       lastCheck: { analysis: undefined },
+      monitor,
+      observe: settings?.observe ?? ignoreNotice,
+      deadlockOpen: { value: false },
     };
   },
   initial: 'supervising',

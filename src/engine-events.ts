@@ -201,6 +201,44 @@ export interface LockOrderViolationEvent extends EngineEventBase {
   readonly refused: boolean;
 }
 
+/** What an alert watches: a pool's waits or utilization, the queue, deadlocks, or worker restarts. */
+export type AlertKind = 'resource.wait' | 'resource.utilization' | 'queue.depth' | 'deadlock' | 'worker.restarts';
+
+/** How urgent an alert is; it is logged at `warn` (warning) or `error` (critical) level. */
+export type AlertSeverity = 'warning' | 'critical';
+
+/** What every alert event carries on top of {@link EngineEventBase}. */
+export interface AlertEventBase extends EngineEventBase {
+  /** The alert's identity, the same in its raised and cleared events: its kind, and `:pool` for a pool's. */
+  readonly alertId: string;
+  readonly alert: AlertKind;
+  readonly severity: AlertSeverity;
+  /** The pool, for `resource.wait` and `resource.utilization`. */
+  readonly resource: string | undefined;
+  /** The measured value: milliseconds waited, a utilization in `[0, 1]`, tasks queued, tasks deadlocked, or restarts in the window. */
+  readonly value: number;
+  /** The threshold the value went over. */
+  readonly threshold: number;
+  readonly message: string;
+}
+
+/** The monitor raised an alert: a measure crossed its threshold. Raised once until it clears. */
+export interface AlertRaisedEvent extends AlertEventBase {
+  readonly type: 'alert.raised';
+}
+
+/**
+ * An alert cleared: its measure fell to or below its clear level (a fraction of the threshold, so it
+ * does not flap), or the engine stopped.
+ */
+export interface AlertClearedEvent extends AlertEventBase {
+  readonly type: 'alert.cleared';
+  /** The level the value fell to or below: `clearRatio` times the threshold. */
+  readonly clearLevel: number;
+  /** Clock time the alert was raised. */
+  readonly raisedAt: number;
+}
+
 /** Every event `engine.events$` emits, discriminated by `type`. */
 export type EngineEvent =
   | TaskQueuedEvent
@@ -225,7 +263,9 @@ export type EngineEvent =
   | ResourceTimeoutEvent
   | DeadlockDetectedEvent
   | DeadlockResolvedEvent
-  | LockOrderViolationEvent;
+  | LockOrderViolationEvent
+  | AlertRaisedEvent
+  | AlertClearedEvent;
 
 /** The `type` strings of {@link EngineEvent}. */
 export type EngineEventType = EngineEvent['type'];

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { InspectionEvent, Observer } from 'xstate';
 import type { Clock } from './clock';
 import type { MezanError } from './errors';
 import type { Logger } from './logger';
@@ -49,6 +50,82 @@ export interface EngineOptions {
   lockOrder?: LockOrderMode;
   /** How the engine shuts down, and whether process signals start a shutdown. */
   shutdown?: ShutdownOptions;
+  /** What the monitor measures for `engine.metrics()` and `engine.prometheus()`. */
+  metrics?: MetricsOptions;
+  /** When the monitor raises alerts; each one can be turned off. */
+  thresholds?: AlertThresholds;
+  /**
+   * An XState inspection observer, handed to the actor system: it sees every actor, event,
+   * snapshot and action (`@statelyai/inspect`'s `inspector.inspect` fits).
+   * @example
+   * ```ts
+   * import { createBrowserInspector } from '@statelyai/inspect';
+   * const engine = createEngine({ inspect: createBrowserInspector().inspect });
+   * ```
+   */
+  inspect?: InspectionObserver;
+}
+
+/** An XState inspection observer: a function of each inspection event, or an observer object. */
+export type InspectionObserver = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+
+/**
+ * When task wait and run times are sampled: `always`, from the first call of `engine.metrics()` or
+ * `engine.prometheus()` on (`on-demand`), or never (`off`). Sampling needs the per-task events,
+ * which are otherwise built only while someone subscribes to `events$`: `on-demand` keeps an
+ * engine nobody measures as fast as one without a monitor.
+ */
+export type TimingsMode = 'always' | 'on-demand' | 'off';
+
+/** What the monitor measures. */
+export interface MetricsOptions {
+  /** When task wait and run times are sampled into histograms; see {@link TimingsMode}. @default 'on-demand' */
+  timings?: TimingsMode;
+}
+
+/**
+ * When the monitor raises alerts. An alert is raised once when its measure goes over its threshold
+ * and cleared once when the measure falls to or below `clearRatio` times the threshold (so a
+ * measure hovering at the threshold does not make it flap). Set a threshold to `false` to turn
+ * that alert off.
+ */
+export interface AlertThresholds {
+  /**
+   * Warn when a request for a pool waits longer than this, in milliseconds (raised as soon as one
+   * has waited that long). It clears once the last wait and every wait still going are at or below
+   * the clear level (an immediate grant is a wait of 0). @default 100
+   */
+  resourceWaitMs?: number | false;
+  /** Warn when a pool's units in use stay over this fraction of its capacity for `poolUtilizationForMs`. @default 0.9 */
+  poolUtilization?: number | false;
+  /**
+   * How long a pool's utilization must stay over its threshold to raise the alert, and at or below
+   * the clear level to clear it, in milliseconds: a pool of one unit is fully used whenever it is
+   * used at all. @default 1000
+   */
+  poolUtilizationForMs?: number;
+  /** Warn when more tasks than this are queued, ready and waiting for a worker. @default 1000 */
+  queueDepth?: number | false;
+  /** A critical alert when a deadlock is detected, cleared once the wait-for graph is free of it. @default true */
+  deadlock?: boolean;
+  /**
+   * A critical alert when more workers crashed within the supervision window (`supervision.withinMs`)
+   * than this. @default `supervision.maxRestarts`: the alert is the escalation
+   */
+  workerRestarts?: number | false;
+  /** The fraction of its threshold a measure must fall to for its alert to clear, in `(0, 1]`. @default 0.8 */
+  clearRatio?: number;
+}
+
+/** {@link AlertThresholds} resolved: `undefined` turns an alert off. @internal */
+export interface ResolvedAlertThresholds {
+  readonly resourceWaitMs: number | undefined;
+  readonly poolUtilization: number | undefined;
+  readonly poolUtilizationForMs: number;
+  readonly queueDepth: number | undefined;
+  readonly deadlock: boolean;
+  readonly workerRestarts: number | undefined;
+  readonly clearRatio: number;
 }
 
 /** A resource pool's settings. */
@@ -141,6 +218,9 @@ export interface ResolvedEngineOptions {
     readonly maxExtraWorkers: number;
   };
   readonly lockOrder: LockOrderMode;
+  readonly timings: TimingsMode;
+  readonly thresholds: ResolvedAlertThresholds;
+  readonly inspect: InspectionObserver | undefined;
 }
 
 /** The defaults of {@link EngineOptions} that are plain values. */
@@ -160,4 +240,13 @@ export const ENGINE_DEFAULTS = Object.freeze({
     maxExtraWorkers: 4 as number,
   }),
   lockOrder: 'warn' as LockOrderMode,
+  timings: 'on-demand' as TimingsMode,
+  thresholds: Object.freeze({
+    resourceWaitMs: 100,
+    poolUtilization: 0.9,
+    poolUtilizationForMs: 1000,
+    queueDepth: 1000,
+    deadlock: true,
+    clearRatio: 0.8,
+  }),
 });

@@ -2,16 +2,35 @@ import { customRandom } from 'nanoid';
 import { Observable, Subject, map } from 'rxjs';
 import { createActor, type Actor, type ActorRefFrom } from 'xstate';
 import type { executorMachine } from '../machines/executor.machine';
+import type { monitorMachine } from '../machines/monitor.machine';
 import { supervisorMachine } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
-import { ENGINE_DEFAULTS, type EngineOptions, type LockOrderMode, type ResolvedEngineOptions, type ShutdownRequestOptions } from './engine-options';
+import {
+  ENGINE_DEFAULTS,
+  type EngineOptions,
+  type InspectionObserver,
+  type LockOrderMode,
+  type ResolvedAlertThresholds,
+  type ResolvedEngineOptions,
+  type ShutdownRequestOptions,
+  type TimingsMode,
+} from './engine-options';
 import { DEADLOCK_POLICY_NAMES } from './internal/deadlock-policy';
 import type { DeadlockReport } from './internal/deadlock-resolver';
 import type { WaitForGraphSnapshot } from './internal/wait-for-graph';
+import type { DashboardOptions } from './dashboard/dashboard-options';
+import { serveDashboard, type DashboardServer } from './dashboard/serve-dashboard';
 import type { EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from './engine-snapshots';
 import { MezanError } from './errors';
 import type { EventSink } from './internal/event-sink';
+import type { AlertRecord } from './metrics/alert-book';
+import { buildMetricsSnapshot } from './metrics/build-metrics-snapshot';
+import type { MetricsSnapshot } from './metrics/metrics-snapshot';
+import { MonitorFeed } from './metrics/monitor-feed';
+import { PrometheusExporter } from './metrics/prometheus-exporter';
+import { readWorkerGauge } from './metrics/read-gauges';
+import type { TaskCounts } from './internal/task-book';
 import { resolveRetryPolicy } from './internal/retry-policy';
 import type { DependencyRef, TaskSubmission } from './internal/task-protocol';
 import { topologicalSort } from './internal/topological-sort';
@@ -93,6 +112,24 @@ export class Engine {
   readonly #logger: Logger;
   readonly #actor: Actor<typeof supervisorMachine>;
   readonly #executor: ActorRefFrom<typeof executorMachine>;
+  readonly #monitor: ActorRefFrom<typeof monitorMachine>;
+  /** Carries observations to the monitor, a batch per turn of the event loop. */
+  readonly #feed: MonitorFeed;
+  /** The executor's exact counts (one object, updated in place), read for the monitor's queue nudges. */
+  readonly #taskCounts: Readonly<TaskCounts>;
+  /** Wake the monitor when more tasks than the first are queued, or the second or fewer (it says so). */
+  #queueNudgeAbove = Number.POSITIVE_INFINITY;
+  #queueNudgeAtOrBelow = -1;
+  /** Whether the queue alert is on (nothing to check for it otherwise). */
+  #queueWatched = false;
+  #queueCheckScheduled = false;
+  /** A settlement is followed, in the same step, by the dispatches and the dependents it frees: look after them. */
+  readonly #checkQueue = (): void => {
+    this.#queueCheckScheduled = false;
+    this.#nudgeOnQueue();
+  };
+  #timingsRequested = false;
+  #exporter: PrometheusExporter | undefined = undefined;
   readonly #events = new Subject<EngineEvent>();
   readonly #events$: Observable<EngineEvent>;
   /** Submissions made in the current tick; they reach the executor as one event. */
@@ -127,19 +164,28 @@ export class Engine {
       },
       publish: (event) => events.next(event),
     };
+    const feed = (this.#feed = new MonitorFeed(this.#clock));
     this.#hooks = {
       cancel: (handle, reason) => this.#cancel(handle, reason),
       settled: (handle, error) => this.#onSettled(handle, error),
     };
     this.#actor = createActor(supervisorMachine, {
       clock: this.#clock,
+      inspect: this.#options.inspect,
       input: {
         workerCount: this.#options.workers,
         maxBatch: this.#options.maxBatch,
         clock: this.#clock,
         random: this.#options.random,
         logger: this.#logger,
-        sink,
+        sink: feed.taskSink(sink),
+        systemSink: feed.systemSink(sink),
+        monitor: {
+          thresholds: this.#options.thresholds,
+          timings: this.#options.timings,
+          sink,
+          observe: (notice) => feed.push(notice),
+        },
         supervision: this.#options.supervision,
         shutdown: this.#options.shutdown,
         resources: this.#options.resources,
@@ -149,6 +195,15 @@ export class Engine {
       },
     });
     this.#executor = this.#actor.getSnapshot().context.executor;
+    this.#taskCounts = this.#book().counts;
+    this.#monitor = this.#actor.getSnapshot().context.monitor!;
+    this.#monitor.on('monitor.demand', ({ collectTasks, queueNudgeAbove, queueNudgeAtOrBelow }) => {
+      feed.collectTasks = collectTasks;
+      this.#queueNudgeAbove = queueNudgeAbove;
+      this.#queueNudgeAtOrBelow = queueNudgeAtOrBelow;
+      this.#queueWatched = queueNudgeAbove !== Number.POSITIVE_INFINITY || queueNudgeAtOrBelow >= 0;
+    });
+    feed.connect(this.#monitor);
     this.#executor.on('idle', () => this.#wakeIdle());
     this.#actor.on('phase', ({ phase }) => {
       if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
@@ -247,6 +302,24 @@ export class Engine {
     return [{ deadlocked: analysis.deadlocked, cycle: analysis.cycle, policy, at: this.#clock.now() }];
   }
 
+  /**
+   * Serves the live dashboard of this engine on 127.0.0.1: its actors and their states on their
+   * machine diagrams, the wait-for graph with any deadlock's cycle and victim, metrics, alerts and
+   * the event log, streamed as server-sent events; `/metrics` serves the Prometheus text.
+   * Everything comes from the package itself (no CDN).
+   *
+   * @param options - `port` (default 0: any free port), `host` (default `127.0.0.1`)
+   * @returns the server's `url` and `close()`
+   * @example
+   * ```ts
+   * const dashboard = await engine.serveDashboard({ port: 7077 });
+   * console.log(dashboard.url);
+   * ```
+   */
+  serveDashboard(options: DashboardOptions = {}): Promise<DashboardServer> {
+    return serveDashboard(this, options);
+  }
+
   /** The deadlocks found and resolved so far (the last 100), oldest first. */
   deadlocks(): readonly DeadlockReport[] {
     return [...this.#actor.getSnapshot().context.deadlocks];
@@ -299,6 +372,69 @@ export class Engine {
       handles.set(key, this.#register(prepared.get(key)!, handles));
     }
     return Object.fromEntries(keys.map((key) => [key, handles.get(key)])) as never;
+  }
+
+  /**
+   * The engine's metrics now, from its monitor: queue depth, running tasks, throughput, task wait
+   * and run times (p50, p95, p99, max, from fixed-size histograms), each pool's waits and
+   * utilization, worker saturation, deadlocks, crashes and restarts, tasks by terminal status, and
+   * the active alerts.
+   *
+   * Task wait and run times are sampled from the first call on (option `metrics.timings`:
+   * `on-demand`), from the start (`always`), or never (`off`): `timings.since` tells which.
+   *
+   * @example
+   * ```ts
+   * const engine = createEngine({ resources: { db: 2 } });
+   * engine.metrics(); // starts sampling task timings
+   * // ... work ...
+   * const { taskRun, resources } = engine.metrics();
+   * console.log(taskRun.p95, resources.db.utilization);
+   * ```
+   */
+  metrics(): MetricsSnapshot {
+    if (this.#report === undefined) {
+      if (this.#options.timings === 'on-demand' && !this.#timingsRequested) {
+        this.#timingsRequested = true;
+        this.#monitor.send({ type: 'metrics.collect' });
+      }
+      this.#feed.flush();
+    }
+    const monitor = this.#monitor.getSnapshot().context;
+    return buildMetricsSnapshot({
+      progress: this.progress(),
+      gauges: monitor.readGauges(),
+      workers: readWorkerGauge(this.#executor),
+      book: monitor.book,
+      alerts: monitor.alerts,
+      timingsSince: monitor.timingsSince,
+    });
+  }
+
+  /**
+   * The engine's metrics in the Prometheus text exposition format (what a `/metrics` endpoint
+   * serves), built with prom-client on a registry of this engine's own. Names start with `mezan_`;
+   * durations are in seconds. Like {@link Engine.metrics}, the first call starts sampling timings.
+   *
+   * @example
+   * ```ts
+   * http.createServer(async (req, res) => res.end(await engine.prometheus())).listen(9464);
+   * ```
+   */
+  async prometheus(): Promise<string> {
+    const snapshot = this.metrics();
+    this.#exporter ??= new PrometheusExporter();
+    return this.#exporter.render(snapshot);
+  }
+
+  /**
+   * The alerts raised so far (the last 1000), oldest first: each with the value and the clock time
+   * it was raised at, and, once it cleared, when and at what value. Every alert still active when
+   * the engine stops is cleared then (`clearedBy: 'stopped'`).
+   */
+  alerts(): readonly AlertRecord[] {
+    if (this.#report === undefined) this.#feed.flush();
+    return this.#monitor.getSnapshot().context.alerts.history();
   }
 
   /**
@@ -468,6 +604,10 @@ export class Engine {
       rejected,
       lost: counts.submitted - settled,
     };
+    // The monitor clears what is still active, and hears nothing more.
+    this.#feed.flush();
+    this.#monitor.send({ type: 'monitor.close' });
+    this.#feed.close();
     this.#actor.stop();
     this.#events.complete();
     for (const wake of this.#idleWaiters.splice(0)) wake();
@@ -610,6 +750,13 @@ export class Engine {
     this.#buffer = [];
     this.#cancelledInBuffer = undefined;
     this.#executor.send({ type: 'task.submit', submissions, cancelled });
+    this.#nudgeOnQueue();
+  }
+
+  /** Wakes the monitor when the queue is where its alert may change; nudges of one turn make one message. */
+  #nudgeOnQueue(): void {
+    const queued = this.#taskCounts.queued;
+    if (queued > this.#queueNudgeAbove || queued <= this.#queueNudgeAtOrBelow) this.#feed.nudge();
   }
 
   #cancel(handle: TaskHandle<unknown>, reason: unknown): boolean {
@@ -632,6 +779,10 @@ export class Engine {
   #onSettled(handle: TaskHandle<unknown>, error: MezanError | undefined): void {
     // Ids are unique among unfinished tasks, so this id is this handle's (or, rejected, nobody's).
     this.#live.delete(handle.id);
+    if (this.#queueWatched && !this.#queueCheckScheduled) {
+      this.#queueCheckScheduled = true;
+      queueMicrotask(this.#checkQueue);
+    }
     if (this.#signalCleanups.size > 0) {
       const cleanup = this.#signalCleanups.get(handle);
       if (cleanup !== undefined) {
@@ -669,6 +820,7 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const logger = options.logger ?? createQuietLogger();
   if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') fail('logger', 'a winston logger', logger);
   if (options.onUnhandledError !== undefined) expectFunction('onUnhandledError', options.onUnhandledError);
+  const supervision = resolveSupervision(options.supervision);
   return Object.freeze({
     workers,
     clock,
@@ -676,12 +828,68 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     logger,
     maxBatch,
     onUnhandledError: options.onUnhandledError,
-    supervision: resolveSupervision(options.supervision),
+    supervision,
     shutdown: resolveShutdown(options.shutdown),
     resources: resolveResources(options.resources),
     deadlock: resolveDeadlockOptions(options.deadlock),
     lockOrder: resolveLockOrder(options.lockOrder),
+    timings: resolveTimings(options.metrics),
+    thresholds: resolveThresholds(options.thresholds, supervision.maxRestarts),
+    inspect: resolveInspect(options.inspect),
   });
+}
+
+function resolveTimings(options: EngineOptions['metrics']): TimingsMode {
+  if (options === undefined) return ENGINE_DEFAULTS.timings;
+  if (typeof options !== 'object' || options === null) fail('metrics', 'an object', options);
+  const timings = options.timings ?? ENGINE_DEFAULTS.timings;
+  expectOneOf('metrics.timings', timings, ['always', 'on-demand', 'off'] as const);
+  return timings;
+}
+
+function resolveThresholds(options: EngineOptions['thresholds'], maxRestarts: number): ResolvedAlertThresholds {
+  const defaults = ENGINE_DEFAULTS.thresholds;
+  if (options !== undefined && (typeof options !== 'object' || options === null)) fail('thresholds', 'an object', options);
+  const given = options ?? {};
+  const limit = (option: keyof typeof given, fallback: number, check: (name: string, value: unknown) => void): number | undefined => {
+    const value = given[option] ?? fallback;
+    if (value === false) return undefined;
+    check(`thresholds.${option}`, value);
+    return value as number;
+  };
+  const fraction = (name: string, value: unknown): void => {
+    if (typeof value !== 'number' || !(value > 0 && value <= 1)) fail(name, 'a number in (0, 1]', value);
+  };
+  const deadlock = given.deadlock ?? defaults.deadlock;
+  if (typeof deadlock !== 'boolean') fail('thresholds.deadlock', 'a boolean', deadlock);
+  const poolUtilizationForMs = given.poolUtilizationForMs ?? defaults.poolUtilizationForMs;
+  if (typeof poolUtilizationForMs !== 'number' || !(poolUtilizationForMs >= 0 && poolUtilizationForMs <= MAX_TIMER_MS))
+    fail('thresholds.poolUtilizationForMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, poolUtilizationForMs);
+  const clearRatio = given.clearRatio ?? defaults.clearRatio;
+  fraction('thresholds.clearRatio', clearRatio);
+  return Object.freeze({
+    resourceWaitMs: limit('resourceWaitMs', defaults.resourceWaitMs, (name, value) => {
+      if (typeof value !== 'number' || !(value >= 0 && value <= MAX_TIMER_MS))
+        fail(name, `a number of milliseconds from 0 to ${MAX_TIMER_MS}, or false`, value);
+    }),
+    poolUtilization: limit('poolUtilization', defaults.poolUtilization, fraction),
+    poolUtilizationForMs,
+    queueDepth: limit('queueDepth', defaults.queueDepth, expectNonNegativeInteger),
+    deadlock,
+    workerRestarts: limit('workerRestarts', maxRestarts, expectNonNegativeInteger),
+    clearRatio,
+  });
+}
+
+function resolveInspect(inspect: EngineOptions['inspect']): InspectionObserver | undefined {
+  if (inspect === undefined || typeof inspect === 'function') return inspect;
+  const observer = inspect as { next?: unknown; error?: unknown; complete?: unknown };
+  const isObserver =
+    typeof observer === 'object' &&
+    observer !== null &&
+    [observer.next, observer.error, observer.complete].some((handler) => typeof handler === 'function');
+  if (!isObserver) fail('inspect', 'an inspection observer (a function, or an object with next())', inspect);
+  return inspect;
 }
 
 function resolveResources(options: EngineOptions['resources']): ResolvedEngineOptions['resources'] {

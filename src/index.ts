@@ -13,12 +13,21 @@ export type {
   DeadlockOptions,
   DeadlockPolicy,
   LockOrderMode,
+  MetricsOptions,
+  TimingsMode,
+  AlertThresholds,
+  InspectionObserver,
 } from './engine-options';
 export type { DeadlockReport } from './internal/deadlock-resolver';
 export type { DeadlockCandidate } from './internal/deadlock-policy';
 export type { WaitForGraphSnapshot, WaitForNode, WaitForEdge } from './internal/wait-for-graph';
 export { ENGINE_DEFAULTS } from './engine-options';
 export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, ShutdownPhase } from './engine-snapshots';
+
+// Metrics and alerts
+export type { MetricsSnapshot, ResourceMetrics, WorkerMetrics } from './metrics/metrics-snapshot';
+export type { DurationSummary } from './metrics/duration-histogram';
+export type { AlertRecord } from './metrics/alert-book';
 
 // Tasks
 export { TaskHandle } from './task-handle';
@@ -49,10 +58,18 @@ export type { ExpectationResult } from './simulation/expectations';
 export { loadScenario, parseScenario } from './simulation/load-scenario';
 export type { Scenario, ScenarioTask, TaskTemplate, TaskGenerator, Step, Fault, Duration, Expectation } from './simulation/scenario';
 
+// Dashboard and diagrams
+export type { DashboardOptions } from './dashboard/dashboard-options';
+export type { DashboardServer } from './dashboard/serve-dashboard';
+export { serveDashboard } from './dashboard/serve-dashboard';
+export { describeMachine, toMermaid, toDot, toJson } from './visualization/machine-diagram';
+export { MEZAN_MACHINES, MACHINE_NAMES } from './visualization/machines';
+
 // Machines, for drawing and inspection
 export { executorMachine } from '../machines/executor.machine';
 export { workerMachine } from '../machines/worker.machine';
 export { supervisorMachine } from '../machines/supervisor.machine';
 export { shutdownMachine } from '../machines/shutdown.machine';
 export { resourceMachine } from '../machines/resource.machine';
+export { monitorMachine } from '../machines/monitor.machine';
 export type { WorkerStats } from '../machines/worker.machine';

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { createDashboardCommand } from './dashboard-command';
 import { createDemoCommand } from './demo-command';
 import { createDiagramCommand } from './diagram-command';
 import { createSimulateCommand } from './simulate-command';
@@ -19,7 +20,8 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .addCommand(createDemoCommand())
     .addCommand(createSimulateCommand())
-    .addCommand(createDiagramCommand());
+    .addCommand(createDiagramCommand())
+    .addCommand(createDashboardCommand());
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AnyStateMachine } from 'xstate';
 import { executorMachine } from '../../machines/executor.machine';
+import { monitorMachine } from '../../machines/monitor.machine';
 import { resourceMachine } from '../../machines/resource.machine';
 import { shutdownMachine } from '../../machines/shutdown.machine';
 import { supervisorMachine } from '../../machines/supervisor.machine';
@@ -7,7 +8,7 @@ import { workerMachine } from '../../machines/worker.machine';
 
 /**
  * mezan's own state machines by name, in the order of the actor tree: the supervisor (root), the
- * executor, its workers, the resource pools, the shutdown machine.
+ * executor, its workers, the resource pools, the shutdown machine, the monitor.
  */
 export const MEZAN_MACHINES: Readonly<Record<MachineName, AnyStateMachine>> = Object.freeze({
   supervisor: supervisorMachine,
@@ -15,10 +16,11 @@ export const MEZAN_MACHINES: Readonly<Record<MachineName, AnyStateMachine>> = Ob
   worker: workerMachine,
   resource: resourceMachine,
   shutdown: shutdownMachine,
+  monitor: monitorMachine,
 });
 
 /** The name of one of mezan's machines, as `mezan diagram` takes it. */
-export type MachineName = 'supervisor' | 'executor' | 'worker' | 'resource' | 'shutdown';
+export type MachineName = 'supervisor' | 'executor' | 'worker' | 'resource' | 'shutdown' | 'monitor';
 
 /** Every {@link MachineName}, in the order of {@link MEZAN_MACHINES}. */
 export const MACHINE_NAMES: readonly MachineName[] = Object.freeze(Object.keys(MEZAN_MACHINES) as MachineName[]);

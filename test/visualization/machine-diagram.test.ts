@@ -174,9 +174,30 @@ function parseDot(text: string): ParsedDot {
     expect(parsed.titles.has(edge.from)).toBe(true);
     expect(parsed.titles.has(edge.to)).toBe(true);
   }
+  // A compound or parallel state is a cluster: arrows attach to an anchor inside it (its initial
+  // point, or its "(any state)" node), which stands for the cluster's state.
+  for (const [id, title] of [...parsed.titles]) {
+    if (title !== '') continue;
+    const state = /^(.*) \((?:initial|any state)\)$/.exec(id)?.[1];
+    if (state !== undefined && parsed.clusters.includes(`cluster ${state}`)) parsed.titles.set(id, state.slice(state.lastIndexOf('.') + 1));
+  }
+  for (const cluster of parsed.clusters) {
+    const id = cluster.slice('cluster '.length);
+    parsed.titles.set(`${id} (cluster)`, id.slice(id.lastIndexOf('.') + 1));
+  }
   for (const cluster of parsed.clusters) expect(cluster).toMatch(/^cluster /);
   return parsed;
 }
+
+/**
+ * The state a transition belongs to: a compound state's own transitions are drawn on its
+ * "(any state)" box, which stands for the state itself whatever its children. The machine's root
+ * box ("(any state)" alone) keeps its title.
+ */
+const ownState = (title: string, machineId: string): string => {
+  const state = title.endsWith(' (any state)') ? title.slice(0, -' (any state)'.length) : title;
+  return state === machineId ? title : state;
+};
 
 const sorted = (items: readonly ExpectedTransition[]): ExpectedTransition[] =>
   [...items].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
@@ -199,16 +220,22 @@ describe.each(MACHINE_NAMES.map((name) => [name, MEZAN_MACHINES[name]] as const)
       expect(parsed.lines[0]).toBe('stateDiagram-v2');
       expect([...parsed.titles.values()]).toEqual(expect.arrayContaining(expected.states));
       const initial = targetKey((machine.config as Config).initial);
-      expect(parsed.arrows.filter((arrow) => arrow.from === '[*]').map((arrow) => parsed.titles.get(arrow.to))).toEqual([initial]);
+      // The machine's initial state is entered from the outermost [*]; compound and parallel states
+      // inside it have initial arrows of their own.
+      expect(parsed.arrows.filter((arrow) => arrow.from === '[*]').map((arrow) => parsed.titles.get(arrow.to))).toContain(initial);
     });
 
     it('draws every transition once, from its state to its target, labelled with its event, guard or delay', () => {
       const arrows = parsed.arrows
         .filter((arrow) => arrow.label !== undefined)
-        .map((arrow) => ({ source: parsed.titles.get(arrow.from)!, target: parsed.titles.get(arrow.to)!, label: arrow.label! }));
+        .map((arrow) => ({
+          source: ownState(parsed.titles.get(arrow.from)!, machine.id),
+          target: parsed.titles.get(arrow.to)!,
+          label: arrow.label!,
+        }));
       const targetless = parsed.descriptions
         .filter((line) => line.text.startsWith('on '))
-        .map((line) => ({ source: parsed.titles.get(line.id)!, target: undefined, label: line.text.slice('on '.length) }));
+        .map((line) => ({ source: ownState(parsed.titles.get(line.id)!, machine.id), target: undefined, label: line.text.slice('on '.length) }));
       expect(sorted([...arrows, ...targetless])).toEqual(sorted(expected.transitions));
     });
 
@@ -237,9 +264,15 @@ describe.each(MACHINE_NAMES.map((name) => [name, MEZAN_MACHINES[name]] as const)
     it('draws the same transitions as the Mermaid diagram, with the same labels', () => {
       const edges = parsed.edges
         .filter((edge) => edge.attributes.has('label'))
-        .map((edge) => ({ source: parsed.titles.get(edge.from)!, target: parsed.titles.get(edge.to)!, label: edge.attributes.get('label')! }));
+        .map((edge) => ({
+          source: ownState(parsed.titles.get(edge.from)!, machine.id),
+          target: parsed.titles.get(edge.to)!,
+          label: edge.attributes.get('label')!,
+        }));
       const targetless = [...parsed.bodies].flatMap(([id, lines]) =>
-        lines.filter((line) => line.startsWith('on ')).map((line) => ({ source: parsed.titles.get(id)!, target: undefined, label: line.slice(3) })),
+        lines
+          .filter((line) => line.startsWith('on '))
+          .map((line) => ({ source: ownState(parsed.titles.get(id)!, machine.id), target: undefined, label: line.slice(3) })),
       );
       expect(sorted([...edges, ...targetless])).toEqual(sorted(expected.transitions));
     });
@@ -296,7 +329,7 @@ describe('what the diagrams show of mezan', () => {
     expect(describeMachine(MEZAN_MACHINES.supervisor).root.children[0]!.invokes).toEqual([
       expect.objectContaining({ src: 'processSignals', named: false }),
     ]);
-    expect(describeMachine(MEZAN_MACHINES.supervisor).spawns).toEqual(['executor', 'shutdown', 'resource', 'timers']);
+    expect(describeMachine(MEZAN_MACHINES.supervisor).spawns).toEqual(['executor', 'shutdown', 'resource', 'timers', 'monitor']);
     expect(describeMachine(MEZAN_MACHINES.executor).spawns).toEqual(['worker', 'timers']);
     expect(toMermaid(MEZAN_MACHINES.worker)).toContain('worker__any : invoke runTask as runner\n');
     expect(toMermaid(MEZAN_MACHINES.supervisor)).toContain('supervisor_supervising : invoke processSignals\n');

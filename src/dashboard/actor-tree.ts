@@ -1,0 +1,73 @@
+import type { WaitForGraphSnapshot } from '../internal/wait-for-graph';
+import type { MachineName } from '../visualization/machines';
+import type { DashboardEngine } from './dashboard-engine';
+import { machineView } from './machine-views';
+
+/** One actor of the engine's tree, and the state its machine is in. */
+export interface DashboardActor {
+  /** The actor's id: `supervisor`, `executor`, `worker-1`, `resource:db`, `shutdown`. */
+  readonly id: string;
+  /** The machine it runs. */
+  readonly machine: MachineName;
+  /** The id of the actor that spawned it; `undefined` for the supervisor (the root). */
+  readonly parent: string | undefined;
+  /** Its state value, such as `busy`; `retired` for a compensation worker no longer in service. */
+  readonly state: string;
+  /** The diagram node of that state in its machine's Mermaid diagram; `undefined` when the machine has no such state. */
+  readonly diagramId: string | undefined;
+}
+
+/** What the engine's events said about the actors the engine has no getter for. */
+export interface ActorPhases {
+  /** The last `shutdown.phase` seen, or `running`. */
+  readonly shutdown: 'running' | 'draining' | 'terminating' | 'stopped';
+}
+
+/** The system id prefix of a resource pool's actor. */
+const RESOURCE_PREFIX = 'resource:';
+/** The resource that models worker slots in the wait-for graph; it is no pool actor. */
+const WORKER_SLOTS = '@workers';
+
+/**
+ * Reads the actor tree and each actor's state from the engine's public surface: workers from
+ * `engine.stats()` (their own snapshots), pools from the wait-for graph (its `holds` and `requests`
+ * mirror each pool's holders and waiters, which is what the pool machine's guards look at), the
+ * executor from `engine.isIdle`, the supervisor and the shutdown machine from `shutdown.phase` events.
+ *
+ * @param engine - the engine
+ * @param phases - what its events said (see {@link ActorPhases})
+ * @param graph - its wait-for graph now (read once per update by the caller)
+ * @returns the actors, parents before children, in the order of the tree
+ */
+export function readActorTree(engine: DashboardEngine, phases: ActorPhases, graph: WaitForGraphSnapshot): DashboardActor[] {
+  const stopped = phases.shutdown === 'stopped';
+  const actors: DashboardActor[] = [
+    actor('supervisor', 'supervisor', undefined, stopped ? 'stopped' : 'supervising'),
+    actor('executor', 'executor', 'supervisor', engine.isIdle ? 'idle' : 'working'),
+  ];
+  for (const worker of engine.stats().workers) actors.push(actor(worker.id, 'worker', 'executor', worker.state));
+  for (const [name, state] of poolStates(graph)) actors.push(actor(`${RESOURCE_PREFIX}${name}`, 'resource', 'supervisor', state));
+  actors.push(actor('shutdown', 'shutdown', 'supervisor', phases.shutdown));
+  return actors;
+}
+
+function actor(id: string, machine: MachineName, parent: string | undefined, state: string): DashboardActor {
+  return { id, machine, parent, state, diagramId: machineView(machine).states[state]?.diagramId };
+}
+
+/** Each pool's state as its machine's guards decide it: `contended` with waiters, `exhausted` when full, else `available`. */
+function poolStates(graph: WaitForGraphSnapshot): Array<readonly [string, string]> {
+  const held = new Map<string, number>();
+  const waited = new Set<string>();
+  for (const edge of graph.edges) {
+    if (edge.kind === 'holds') held.set(edge.from, (held.get(edge.from) ?? 0) + edge.units);
+    else if (edge.kind === 'requests') waited.add(edge.to);
+  }
+  const states: Array<readonly [string, string]> = [];
+  for (const node of graph.nodes) {
+    if (node.kind !== 'resource' || node.id === WORKER_SLOTS) continue;
+    const state = waited.has(node.id) ? 'contended' : (held.get(node.id) ?? 0) >= node.capacity ? 'exhausted' : 'available';
+    states.push([node.id, state]);
+  }
+  return states;
+}

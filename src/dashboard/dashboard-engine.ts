@@ -1,0 +1,15 @@
+import type { Engine } from '../engine';
+
+/**
+ * What the dashboard reads from an engine: its public surface only. `metrics()` and `prometheus()`
+ * are used when the engine has them (they are looked for at run time), so the dashboard works with
+ * an engine built with or without its monitor.
+ */
+export type DashboardEngine = Pick<Engine, 'events$' | 'progress' | 'stats' | 'waitForGraph' | 'deadlocks' | 'isIdle' | 'isAccepting'> & {
+  /** The engine's id, shown in the page's title when present. */
+  readonly id?: string;
+  /** A snapshot of the engine's metrics (gauges, counters, histograms), when the engine has a monitor. */
+  readonly metrics?: () => unknown;
+  /** The Prometheus text exposition of those metrics, when the engine has a monitor. */
+  readonly prometheus?: () => string | Promise<string>;
+};

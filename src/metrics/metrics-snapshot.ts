@@ -1,0 +1,82 @@
+import type { TerminalTaskStatus } from '../task-status';
+import type { AlertRecord } from './alert-book';
+import type { DurationSummary } from './duration-histogram';
+
+/** One pool's metrics in a {@link MetricsSnapshot}. Times are clock milliseconds. */
+export interface ResourceMetrics {
+  readonly capacity: number;
+  /** Units held now. */
+  readonly inUse: number;
+  /** `inUse / capacity` now (a pool of no capacity counts as full when anyone holds or wants it). */
+  readonly utilization: number;
+  /** Requests queued now. */
+  readonly queued: number;
+  /** The most units held at once. */
+  readonly peakInUse: number;
+  /** Leases granted so far. */
+  readonly acquired: number;
+  /** Mean wait of the granted requests (0 for an immediate grant), exact, from the pool's own statistics. */
+  readonly meanWaitMs: number;
+  /** Distribution of the waits: one sample per request, 0 for an immediate grant, the time queued for one that waited (granted or not). */
+  readonly wait: DurationSummary;
+}
+
+/** Worker figures in a {@link MetricsSnapshot}. */
+export interface WorkerMetrics {
+  /** Workers in service, compensation workers included. */
+  readonly total: number;
+  /** Workers holding a dispatch now. */
+  readonly busy: number;
+  readonly idle: number;
+  /** Compensation workers in service. */
+  readonly extra: number;
+  /** `busy / total` now; 1 when no worker is in service. */
+  readonly saturation: number;
+  readonly crashes: number;
+  readonly restarts: number;
+  /** Times the restarts went past the supervision limit. */
+  readonly escalations: number;
+}
+
+/** An engine's metrics at one moment; returned by `engine.metrics()`. Times are clock milliseconds. */
+export interface MetricsSnapshot {
+  /** Clock time of the snapshot. */
+  readonly at: number;
+  /** Tasks ready and waiting for a worker. */
+  readonly queueDepth: number;
+  /** Tasks on a worker. */
+  readonly running: number;
+  /** Tasks waiting for dependencies, queued, or between retries. */
+  readonly pending: number;
+  /** Every task submitted, rejected ones included. */
+  readonly submitted: number;
+  /** Tasks by the status they ended in. */
+  readonly byStatus: Readonly<Record<TerminalTaskStatus, number>>;
+  /** Tasks settled and completed per second of clock time, averaged since the first submission. */
+  readonly throughput: {
+    readonly settledPerSec: number;
+    readonly completedPerSec: number;
+    readonly elapsedMs: number;
+  };
+  /** Whether task wait and run times are sampled, and since when (see the `metrics.timings` option). */
+  readonly timings: { readonly sampling: boolean; readonly since: number | undefined };
+  /** Time from queued to started, per attempt, while timings are sampled. */
+  readonly taskWait: DurationSummary;
+  /** Run time of each attempt that ended its task (completed, failed after running, timed out), while timings are sampled. */
+  readonly taskRun: DurationSummary;
+  readonly workers: WorkerMetrics;
+  /** Each pool, by name. */
+  readonly resources: Readonly<Record<string, ResourceMetrics>>;
+  readonly deadlocks: {
+    readonly detected: number;
+    readonly resolved: number;
+    readonly resolvedByVictim: number;
+    readonly resolvedByCompensation: number;
+  };
+  readonly alerts: {
+    /** The alerts active now, oldest first. */
+    readonly active: readonly AlertRecord[];
+    /** Alerts raised so far. */
+    readonly raised: number;
+  };
+}

@@ -1,0 +1,48 @@
+import type { ActorRefFrom } from 'xstate';
+import type { executorMachine } from '../../machines/executor.machine';
+import type { ResourceContext } from '../../machines/resource.machine';
+import type { Clock } from '../clock';
+import type { ResourceDescriptor } from '../internal/task-services';
+import type { GaugeReading, PoolGauge, WorkerGauge } from './monitor-observation';
+
+/**
+ * Reads what the alerts watch from the latest snapshots of the executor and the pools: a read,
+ * never a message, so it costs the actors nothing. O(pools).
+ *
+ * @internal
+ */
+export function readGauges(
+  executor: ActorRefFrom<typeof executorMachine>,
+  pools: ReadonlyMap<string, ResourceDescriptor>,
+  clock: Pick<Clock, 'now'>,
+): GaugeReading {
+  const gauges: PoolGauge[] = [];
+  for (const { name, ref } of pools.values()) {
+    const { capacity, stats } = (ref.getSnapshot() as { context: ResourceContext }).context;
+    gauges.push({
+      name,
+      capacity,
+      inUse: stats.inUse,
+      queued: stats.queueLength,
+      peakInUse: stats.peakInUse,
+      acquired: stats.acquired,
+      totalWaitMs: stats.totalWaitMs,
+      maxWaitMs: stats.maxWaitMs,
+    });
+  }
+  return { at: clock.now(), queueDepth: executor.getSnapshot().context.book.counts.queued, pools: gauges };
+}
+
+/** Counts the workers in the executor's latest snapshot. O(workers): read for `engine.metrics()` only. @internal */
+export function readWorkerGauge(executor: ActorRefFrom<typeof executorMachine>): WorkerGauge {
+  let total = 0;
+  let busy = 0;
+  let extra = 0;
+  for (const slot of executor.getSnapshot().context.workers) {
+    if (slot.down) continue;
+    total++;
+    if (!slot.idle) busy++;
+    if (slot.extra) extra++;
+  }
+  return { total, busy, extra };
+}

@@ -1,0 +1,282 @@
+import { createEngine, type Engine } from '../engine';
+import type { EngineEvent } from '../engine-events';
+import type { ShutdownReport } from '../engine-snapshots';
+import { MezanError } from '../errors';
+import { seededRandom, type RandomSource } from '../random';
+import { drawDuration } from './draw-duration';
+import {
+  SIMULATION_DEFAULT_WORKERS,
+  type Fault,
+  type Scenario,
+  type ScenarioTask,
+  type Step,
+  type TaskGenerator,
+  type TaskTemplate,
+} from './scenario';
+import type { TaskHandle } from '../task-handle';
+import type { Lease, TaskContext, TaskFunction, TaskOptions } from '../task-options';
+import type { TerminalTaskStatus } from '../task-status';
+import { VirtualClock } from '../virtual-clock';
+
+/** Options of a {@link ScenarioRun}. */
+export interface ScenarioRunOptions {
+  /** The seed of every random draw, as `simulate` takes it. @default 1 */
+  readonly seed?: number;
+  /** Virtual time after which the run stops taking steps and is shut down with `force`. @default 86_400_000 (a day) */
+  readonly maxVirtualMs?: number;
+  /** Called with each fault at its time, before it is injected (a simulation traces it). */
+  readonly onFault?: (fault: Fault, at: number) => void;
+}
+
+/** How a {@link ScenarioRun} ended: the shutdown report and the tasks by terminal status. */
+export interface ScenarioRunSummary {
+  readonly shutdown: ShutdownReport;
+  readonly byStatus: Readonly<Record<TerminalTaskStatus, number>>;
+  /** Tasks that did not complete, by error code (see {@link codeOf}). */
+  readonly byCode: Readonly<Record<string, number>>;
+  /** Virtual time when the last task ended. */
+  readonly makespanMs: number;
+}
+
+const TERMINAL_EVENTS: Readonly<Record<string, TerminalTaskStatus>> = Object.freeze({
+  'task.completed': 'completed',
+  'task.failed': 'failed',
+  'task.cancelled': 'cancelled',
+  'task.timeout': 'timeout',
+  'task.deadlock': 'deadlock',
+  'task.rejected': 'rejected',
+});
+
+/**
+ * A scenario set up on a real engine and a {@link VirtualClock} that its caller drives: one
+ * {@link ScenarioRun.step} at a time (tests), or paced in real time by `paceVirtualClock` (the
+ * dashboard), or as fast as it goes by `simulate`, which adds the trace and the report: a seed
+ * gives the same run whoever turns the clock.
+ *
+ * @example
+ * ```ts
+ * const run = new ScenarioRun(loadScenario('examples/lock-order-inversion.yaml'));
+ * while (await run.step());
+ * const { byStatus } = await run.finish();
+ * ```
+ */
+export class ScenarioRun {
+  readonly scenario: Scenario;
+  readonly seed: number;
+  /** The clock the engine runs on; nothing moves it but {@link ScenarioRun.step} and its caller. */
+  readonly clock = new VirtualClock({ settle: 'each-instant' });
+  readonly engine: Engine;
+  readonly #maxVirtualMs: number;
+  /** Durations, failures and arrivals. */
+  readonly #workload: RandomSource;
+  readonly #handles = new Map<string, TaskHandle<unknown>>();
+  readonly #byStatus: Record<TerminalTaskStatus, number> = { completed: 0, failed: 0, cancelled: 0, timeout: 0, deadlock: 0, rejected: 0 };
+  readonly #byCode: Record<string, number> = {};
+  readonly #onFault: ((fault: Fault, at: number) => void) | undefined;
+  #makespanMs = 0;
+  #pendingArrivals = 0;
+  #pendingFaults = 0;
+  #finished: Promise<ScenarioRunSummary> | undefined;
+
+  /**
+   * Creates the engine and schedules the scenario's arrivals and faults on the clock; nothing runs
+   * until the clock moves.
+   *
+   * @throws {MezanError} `E_INVALID_OPTION` for a seed that is not an integer (or a bad engine setting)
+   */
+  constructor(scenario: Scenario, options: ScenarioRunOptions = {}) {
+    const seed = options.seed ?? 1;
+    if (!Number.isInteger(seed))
+      throw new MezanError('E_INVALID_OPTION', `Expected \`seed\` to be an integer, got ${String(seed)}`, {
+        details: { option: 'seed', received: seed },
+      });
+    this.scenario = scenario;
+    this.seed = seed;
+    this.#maxVirtualMs = options.maxVirtualMs ?? 86_400_000;
+    this.#onFault = options.onFault;
+    this.#workload = seededRandom(seed);
+    const settings = scenario.engine ?? {};
+    this.engine = createEngine({
+      workers: settings.workers ?? SIMULATION_DEFAULT_WORKERS,
+      clock: this.clock,
+      // The same separate stream as `simulate`'s, so the workload's draws match a simulation's.
+      random: seededRandom(seed ^ 0x5bd1e995),
+      resources: settings.resources,
+      deadlock: settings.deadlock,
+      lockOrder: settings.lockOrder,
+      supervision: settings.supervision,
+      shutdown: settings.shutdown,
+      // Outcomes are read from the events; none is unobserved.
+      onUnhandledError: () => undefined,
+    });
+    this.engine.events$.subscribe((event) => this.#onEvent(event));
+    this.#scheduleArrivals();
+    this.#scheduleFaults();
+  }
+
+  /** `true` while the scenario has something left to do: arrivals, faults, or unfinished tasks. */
+  get hasWork(): boolean {
+    return (
+      this.#finished === undefined &&
+      this.engine.isAccepting &&
+      (this.#pendingArrivals > 0 || this.#pendingFaults > 0 || !this.engine.isIdle) &&
+      this.clock.now() <= this.#maxVirtualMs &&
+      this.clock.pendingTimers > 0
+    );
+  }
+
+  /**
+   * Fires the timers of the next virtual instant, while the scenario {@link ScenarioRun.hasWork}.
+   * @returns `false` when there was nothing left to do
+   */
+  async step(): Promise<boolean> {
+    if (!this.hasWork) return false;
+    return this.clock.step();
+  }
+
+  /**
+   * Shuts the engine down (with `force` when the run is stuck or ran past `maxVirtualMs`) and turns
+   * the clock until it has stopped. Calling it again returns the same summary.
+   */
+  finish(): Promise<ScenarioRunSummary> {
+    this.#finished ??= this.#finish();
+    return this.#finished;
+  }
+
+  async #finish(): Promise<ScenarioRunSummary> {
+    const stuck = this.clock.now() > this.#maxVirtualMs || (!this.engine.isIdle && this.clock.pendingTimers === 0);
+    const shutdown = this.engine.shutdown({ force: stuck });
+    let report: ShutdownReport | undefined;
+    void shutdown.then((value) => (report = value));
+    while (report === undefined && (await this.clock.step()));
+    report ??= await shutdown;
+    return { shutdown: report, byStatus: { ...this.#byStatus }, byCode: { ...this.#byCode }, makespanMs: this.#makespanMs };
+  }
+
+  #onEvent(event: EngineEvent): void {
+    const status = TERMINAL_EVENTS[event.type];
+    if (status === undefined) return;
+    this.#byStatus[status]++;
+    if (event.at > this.#makespanMs) this.#makespanMs = event.at;
+    const code = codeOf(event);
+    if (code !== undefined) this.#byCode[code] = (this.#byCode[code] ?? 0) + 1;
+  }
+
+  /** Submits the explicit tasks at their times and the generated ones at their arrivals. */
+  #scheduleArrivals(): void {
+    const arrivals: Array<{ readonly at: number; readonly submit: () => void }> = [];
+    for (const [index, entry] of (this.scenario.tasks ?? []).entries()) {
+      if ('generate' in entry) arrivals.push(...this.#generated(entry, index));
+      else arrivals.push({ at: entry.at ?? 0, submit: () => this.#submitExplicit(entry) });
+    }
+    // Stable: equal times keep the file's order.
+    arrivals.sort((a, b) => a.at - b.at);
+    this.#pendingArrivals = arrivals.length;
+    let next = 0;
+    const pump = (): void => {
+      const now = this.clock.now();
+      while (next < arrivals.length && arrivals[next]!.at <= now) {
+        this.#pendingArrivals--;
+        arrivals[next++]!.submit();
+      }
+      if (next < arrivals.length) this.clock.setTimeout(pump, arrivals[next]!.at - now);
+    };
+    if (arrivals.length > 0) this.clock.setTimeout(pump, arrivals[0]!.at);
+  }
+
+  #generated(entry: TaskGenerator, index: number): Array<{ readonly at: number; readonly submit: () => void }> {
+    const { count, rate, start = 0, times, ...template } = entry.generate;
+    const arrivals: Array<{ at: number; submit: () => void }> = [];
+    let at = start;
+    for (let n = 0; n < (times?.length ?? count ?? 0); n++) {
+      if (times !== undefined) at = times[n]!;
+      else if (rate !== undefined && n > 0) at += Math.round((-1000 / rate) * Math.log(1 - this.#workload()));
+      const name = template.name ?? `gen${index}`;
+      arrivals.push({
+        at,
+        submit: () => void this.engine.submit(this.#taskFunction(template.steps), this.#taskOptions(template, `${name}-${n + 1}`)),
+      });
+    }
+    return arrivals;
+  }
+
+  #submitExplicit(task: ScenarioTask): void {
+    const dependsOn = (task.dependsOn ?? [])
+      .map((id) => this.#handles.get(id))
+      .filter((handle): handle is TaskHandle<unknown> => handle !== undefined);
+    const options: TaskOptions = { ...this.#taskOptions(task, task.name ?? task.id), dependsOn };
+    const handle = this.engine.submit(this.#taskFunction(task.steps), task.id === undefined ? options : { ...options, id: task.id });
+    if (task.id !== undefined) this.#handles.set(task.id, handle);
+  }
+
+  #taskOptions(template: TaskTemplate, name: string | undefined): TaskOptions {
+    return { name, priority: template.priority, timeoutMs: template.timeoutMs, retries: template.retries, resources: template.resources };
+  }
+
+  /** A task function that plays a script of steps. */
+  #taskFunction(steps: readonly Step[]): TaskFunction {
+    return async (ctx: TaskContext) => {
+      const leases = new Map<string, Lease[]>();
+      try {
+        for (const step of steps) await this.#play(step, ctx, leases);
+      } finally {
+        for (const held of leases.values()) for (const lease of held) lease.release();
+      }
+    };
+  }
+
+  async #play(step: Step, ctx: TaskContext, leases: Map<string, Lease[]>): Promise<void> {
+    if ('work' in step) {
+      await ctx.sleep(drawDuration(step.work, this.#workload));
+    } else if ('acquire' in step) {
+      const lease = await ctx.acquire(step.acquire, { units: step.units, timeoutMs: step.timeoutMs });
+      const held = leases.get(step.acquire) ?? [];
+      held.push(lease);
+      leases.set(step.acquire, held);
+    } else if ('release' in step) {
+      leases.get(step.release)?.pop()?.release();
+    } else if ('spawn' in step) {
+      const child = ctx.submit(this.#taskFunction(step.spawn.steps), this.#taskOptions(step.spawn, step.spawn.name));
+      if (step.await === true) await ctx.await(child);
+    } else if ('fail' in step) {
+      if (this.#workload() < step.fail) throw new Error(step.message ?? 'injected failure');
+    } else {
+      ctx.progress(step.progress, step.message);
+    }
+  }
+
+  #scheduleFaults(): void {
+    const faults = this.scenario.faults ?? [];
+    this.#pendingFaults = faults.length;
+    for (const fault of faults) {
+      this.clock.setTimeout(() => {
+        this.#pendingFaults--;
+        this.#inject(fault);
+      }, fault.at);
+    }
+  }
+
+  #inject(fault: Fault): void {
+    this.#onFault?.(fault, this.clock.now());
+    if (!this.engine.isAccepting && !('signal' in fault)) return;
+    if ('signal' in fault) this.engine.inject({ type: 'signal', signal: fault.signal });
+    else if ('crash' in fault) this.engine.inject({ type: 'worker.crash', workerId: fault.crash });
+    else if ('cancel' in fault) this.#handles.get(fault.cancel)?.cancel('cancelled by the scenario');
+    else if ('capacity' in fault)
+      this.engine.inject({ type: 'resource.capacity', resource: fault.capacity.resource, capacity: fault.capacity.units });
+    else this.engine.inject({ type: 'worker.slow', workerId: fault.slow.worker, factor: fault.slow.factor, forMs: fault.slow.forMs });
+  }
+}
+
+/**
+ * The code a task ended with. A function that failed by rethrowing a `MezanError` (an acquire that
+ * timed out, a refused lock order) is counted under that error's own code, not `E_TASK_FAILED`.
+ */
+function codeOf(event: EngineEvent): string | undefined {
+  const code = (event as { code?: string }).code;
+  if (event.type === 'task.failed' && code === 'E_TASK_FAILED') {
+    const thrown = (event.error as { code?: unknown } | undefined)?.code;
+    if (typeof thrown === 'string') return thrown;
+  }
+  return code;
+}

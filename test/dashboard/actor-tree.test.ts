@@ -1,0 +1,94 @@
+import { EMPTY } from 'rxjs';
+import { readActorTree } from '../../src/dashboard/actor-tree';
+import type { DashboardEngine } from '../../src/dashboard/dashboard-engine';
+import { machineView } from '../../src/dashboard/machine-views';
+import type { WaitForGraphSnapshot } from '../../src/internal/wait-for-graph';
+
+function engineWith(workers: Array<[string, string]>, idle: boolean): DashboardEngine {
+  return {
+    events$: EMPTY,
+    progress: () => {
+      throw new Error('not read');
+    },
+    stats: () => ({
+      workers: workers.map(([id, state]) => ({
+        id,
+        state,
+        tasksCompleted: 0,
+        tasksFailed: 0,
+        tasksCancelled: 0,
+        attempts: 0,
+        busyMs: 0,
+        lastTaskMs: 0,
+      })),
+      totals: { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0 },
+      avgRunMs: 0,
+    }),
+    waitForGraph: () => ({ nodes: [], edges: [] }),
+    deadlocks: () => [],
+    isIdle: idle,
+    isAccepting: true,
+  } as unknown as DashboardEngine;
+}
+
+const graph: WaitForGraphSnapshot = {
+  nodes: [
+    { id: '@workers', kind: 'resource', capacity: 2 },
+    { id: 'free', kind: 'resource', capacity: 3 },
+    { id: 'full', kind: 'resource', capacity: 2 },
+    { id: 'queue', kind: 'resource', capacity: 2 },
+    { id: 't1', kind: 'task' },
+    { id: 't2', kind: 'task' },
+  ],
+  edges: [
+    { from: 'free', to: 't1', kind: 'holds', units: 2 },
+    { from: 'full', to: 't1', kind: 'holds', units: 1 },
+    { from: 'full', to: 't2', kind: 'holds', units: 1 },
+    { from: 'queue', to: 't1', kind: 'holds', units: 1 },
+    { from: 't2', to: 'queue', kind: 'requests', units: 2 },
+  ],
+};
+
+describe('readActorTree', () => {
+  it('reads each pool state as its machine guards decide it, and leaves the worker slots out', () => {
+    const actors = readActorTree(engineWith([], true), { shutdown: 'running' }, graph);
+    expect(actors.filter((a) => a.machine === 'resource').map((a) => [a.id, a.state, a.diagramId])).toEqual([
+      ['resource:free', 'available', 'resource_available'],
+      ['resource:full', 'exhausted', 'resource_exhausted'],
+      ['resource:queue', 'contended', 'resource_contended'],
+    ]);
+  });
+
+  it('reads workers from their snapshots, the executor from isIdle, the supervisor and shutdown from the shutdown phase', () => {
+    const actors = readActorTree(
+      engineWith(
+        [
+          ['worker-1', 'aborting'],
+          ['worker-2', 'crashed'],
+          ['worker-3', 'retired'],
+        ],
+        false,
+      ),
+      { shutdown: 'draining' },
+      graph,
+    );
+    const byId = new Map(actors.map((a) => [a.id, a]));
+    expect(byId.get('executor')).toMatchObject({ state: 'working', parent: 'supervisor', diagramId: 'executor_working' });
+    expect(byId.get('worker-1')).toMatchObject({ state: 'aborting', parent: 'executor', diagramId: 'worker_aborting' });
+    expect(byId.get('worker-2')).toMatchObject({ state: 'crashed', diagramId: 'worker_crashed' });
+    // A retired compensation worker is in no state of the worker machine.
+    expect(byId.get('worker-3')).toMatchObject({ state: 'retired', diagramId: undefined });
+    expect(byId.get('supervisor')).toMatchObject({ state: 'supervising', parent: undefined });
+    expect(byId.get('shutdown')).toMatchObject({ state: 'draining', diagramId: 'shutdown_draining' });
+    const stopped = readActorTree(engineWith([], true), { shutdown: 'stopped' }, graph);
+    expect(stopped.find((a) => a.id === 'supervisor')).toMatchObject({ state: 'stopped', diagramId: 'supervisor_stopped' });
+    expect(stopped.find((a) => a.id === 'executor')).toMatchObject({ state: 'idle' });
+  });
+
+  it('names only states that the machine definitions have', () => {
+    for (const actor of readActorTree(engineWith([['worker-1', 'busy']], false), { shutdown: 'terminating' }, graph)) {
+      const states = Object.values(machineView(actor.machine).states).map((state) => state.diagramId);
+      expect(states).toContain(actor.diagramId);
+    }
+  });
+});

@@ -1,0 +1,176 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ScenarioRun } from '../../src/simulation/scenario-run';
+import { serveDashboard, type DashboardServer } from '../../src/dashboard/serve-dashboard';
+import { parseScenario } from '../../src/simulation/load-scenario';
+import { MACHINE_NAMES } from '../../src/visualization/machines';
+
+// These run in the page (the project's type check has no DOM library).
+declare const window: any;
+declare const document: any;
+
+/** Debian's Chromium, installed by `.ci/run` when it is missing. */
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+/** Screenshots land here (git-ignored). */
+const ARTIFACTS = path.join(__dirname, '..', '..', 'artifacts');
+/** How long the page may take to show what the server already has: mermaid alone is 5 MB of script to parse. */
+const PAGE_WAIT = { timeout: 30_000 };
+
+/**
+ * A lock-order inversion (transfer-ab takes accounts then ledger, transfer-ba the other way round),
+ * then six jobs: the deadlock is found at t = 110, transfer-ba (the youngest) is the victim.
+ */
+const SCENARIO = `
+name: browser deadlock
+engine:
+  workers: 3
+  resources: { accounts: 1, ledger: 1 }
+  deadlock: { detect: immediate, policy: youngest }
+tasks:
+  - id: transfer-ab
+    steps: [{ acquire: accounts }, { work: 100 }, { acquire: ledger }, { work: 100 }]
+  - id: transfer-ba
+    at: 10
+    steps: [{ acquire: ledger }, { work: 100 }, { acquire: accounts }, { work: 100 }]
+  - generate: { count: 6, start: 150, name: job, steps: [{ work: 50 }] }
+`;
+
+let context: BrowserContext;
+let userDataDir: string;
+let run: ScenarioRun;
+let dashboard: DashboardServer;
+let page: Page;
+const requests: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `The browser test needs Debian's Chromium at ${CHROMIUM}, which is not installed: run \`apt-get install -y chromium\` (.ci/run installs it when missing).`,
+    );
+  userDataDir = mkdtempSync(path.join(tmpdir(), 'mezan-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1600, height: 1300 },
+  });
+  run = new ScenarioRun(parseScenario(SCENARIO, 'browser-deadlock.yaml'));
+  dashboard = await serveDashboard(run.engine, { port: 0, now: () => run.clock.now(), updateIntervalMs: 20 });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(dashboard.url);
+  await page.waitForSelector('#connection[data-connected="true"]', PAGE_WAIT);
+  await page.waitForFunction(() => (window as any).mezanDashboard.diagramsReady === true, null, PAGE_WAIT);
+});
+
+afterAll(async () => {
+  await context?.close();
+  await dashboard?.close();
+  if (run !== undefined) await run.finish();
+  if (userDataDir !== undefined) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+const counter = (name: string): Promise<number> => page.$eval(`[data-counter="${name}"]`, (node) => Number((node as any).dataset['value'] ?? 'NaN'));
+
+async function waitForCounter(name: string, value: number): Promise<void> {
+  await page.waitForFunction(
+    ([key, expected]) => document.querySelector(`[data-counter="${key}"]`)?.getAttribute('data-value') === String(expected),
+    [name, value] as const,
+    PAGE_WAIT,
+  );
+}
+
+describe('the dashboard in Chromium', () => {
+  it('draws every machine with Mermaid and marks the states the actors are in', async () => {
+    expect(await counter('total')).toBe(0);
+    const machines = await page.$$eval('.machine', (cards) =>
+      cards.map((card) => [(card as any).dataset['machine'], card.querySelectorAll('svg g.node').length > 0]),
+    );
+    expect(machines).toEqual(MACHINE_NAMES.map((name) => [name, true]));
+    const current = await page.$$eval('.machine svg g.node.is-current', (nodes) => nodes.map((node) => (node as any).dataset['stateId']).sort());
+    expect(current).toEqual(['executor.idle', 'resource.available', 'shutdown.running', 'supervisor.supervising', 'worker.idle']);
+  });
+
+  it('highlights the cycle and the victim of a deadlock on the wait-for graph', async () => {
+    while (run.engine.deadlocks().length === 0) expect(await run.step()).toBe(true);
+    await page.waitForFunction(() => (window as any).mezanDashboard.cy?.nodes('.victim').length === 1, null, PAGE_WAIT);
+    const graph = await page.evaluate(() => {
+      const cy = (window as any).mezanDashboard.cy;
+      const ids = (selection: any): string[] => selection.map((element: any) => element.id()).sort();
+      return {
+        cycle: ids(cy.nodes('.cycle')),
+        victim: ids(cy.nodes('.victim')),
+        cycleEdges: cy
+          .edges('.cycle')
+          .map((edge: any) => `${edge.source().id()}>${edge.target().id()}`)
+          .sort(),
+        victimColor: cy.getElementById('transfer-ba').style('background-color'),
+        bystanderColor: cy.getElementById('transfer-ab').style('background-color'),
+      };
+    });
+    expect(graph.cycle).toEqual(['accounts', 'ledger', 'transfer-ab', 'transfer-ba']);
+    expect(graph.victim).toEqual(['transfer-ba']);
+    expect(graph.cycleEdges).toEqual(['accounts>transfer-ab', 'ledger>transfer-ba', 'transfer-ab>ledger', 'transfer-ba>accounts']);
+    expect(graph.victimColor).toBe('rgb(142,0,0)');
+    expect(graph.bystanderColor).not.toBe(graph.victimColor);
+    expect(await page.$eval('#deadlock-summary', (node) => (node as any).dataset['victim'])).toBe('transfer-ba');
+    expect(await page.$$eval('#deadlock-summary .victim', (nodes) => nodes.map((node) => node.textContent))).toEqual(['transfer-ba', 'transfer-ba']);
+    await waitForCounter('deadlocks', 1);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-deadlock.png'), fullPage: true });
+  });
+
+  it('moves its counters, charts and actor states as the run goes on, to its end', async () => {
+    const completedBefore = await counter('completed');
+    const eventsBefore = await counter('events');
+    expect(completedBefore).toBe(0);
+    while (await run.step());
+    await run.finish();
+    // transfer-ab and the six jobs complete; transfer-ba ends `deadlock`.
+    await waitForCounter('completed', 7);
+    await waitForCounter('deadlocked', 1);
+    expect(await counter('events')).toBeGreaterThan(eventsBefore);
+    await page.waitForSelector('.actor[data-actor-id="shutdown"][data-state="stopped"]', PAGE_WAIT);
+    const current = await page.$$eval('#machine-shutdown svg g.node.is-current', (nodes) => nodes.map((node) => (node as any).dataset['stateId']));
+    expect(current).toEqual(['shutdown.stopped']);
+    const points = await page.evaluate(
+      () => (window as any).mezanDashboard.charts.settled.data.datasets.find((d: any) => d.label === 'completed').data.at(-1).y,
+    );
+    expect(points).toBe(7);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-final.png'), fullPage: true });
+  });
+
+  it('filters the event log by kind and by text', async () => {
+    await page.selectOption('#log-kind', 'deadlock.');
+    expect(await page.$$eval('#log tbody tr', (rows) => rows.map((row) => (row as any).dataset['type']))).toEqual([
+      'deadlock.resolved',
+      'deadlock.detected',
+    ]);
+    await page.selectOption('#log-kind', '');
+    await page.fill('#log-filter', 'job-3');
+    const types = await page.$$eval('#log tbody tr', (rows) => rows.map((row) => (row as any).dataset['type']));
+    expect(types.reverse()).toEqual(['task.queued', 'task.started', 'task.completed']);
+    await page.fill('#log-filter', '');
+  });
+
+  it('loaded nothing from outside the dashboard and met no script error', async () => {
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.filter((url) => !url.startsWith(dashboard.url))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    expect(await page.evaluate(() => (window as any).mezanDashboard.errors)).toEqual([]);
+  });
+});
