@@ -4,7 +4,6 @@ import { timerLogic } from '../actors/timer.actor';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { Logger } from '../src/logger';
-import type { RandomSource } from '../src/random';
 import type { EventSink } from '../src/internal/event-sink';
 import type { DeadlockPolicy } from '../src/internal/deadlock-policy';
 import { resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/internal/deadlock-resolver';
@@ -18,7 +17,7 @@ import type { TaskHandle } from '../src/task-handle';
 import type { ResolvedAlertThresholds, TimingsMode } from '../src/engine-options';
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
 import { readGauges } from '../src/metrics/read-gauges';
-import { executorMachine, type ExecutorNotice } from './executor.machine';
+import { executorMachine, type ExecutorInput, type ExecutorNotice } from './executor.machine';
 import { monitorMachine } from './monitor.machine';
 import { resourceMachine } from './resource.machine';
 import { shutdownMachine, type ShutdownDrain, type ShutdownPhaseEvent, type ShutdownRequestEvent } from './shutdown.machine';
@@ -30,13 +29,7 @@ export interface SupervisionPolicy {
 }
 
 /** The supervisor's input: everything the engine resolved from its options. @internal */
-export interface SupervisorInput {
-  readonly workerCount: number;
-  readonly maxBatch: number;
-  readonly clock: Clock;
-  readonly random: RandomSource;
-  readonly logger: Logger;
-  readonly sink: EventSink;
+export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   readonly supervision: SupervisionPolicy;
   readonly shutdown: {
     readonly graceMs: number;

@@ -441,11 +441,13 @@ export class Engine {
    * The engine's progress now: counts by status, success rate, percent done, elapsed time and ETA.
    */
   progress(): EngineProgress {
-    const counts = this.#book().counts;
+    const book = this.#book();
+    const { counts } = book;
     const buffered = this.#buffer.length;
     const rejected = this.#rejected + counts.rejected;
     const total = counts.submitted + buffered + this.#rejected;
-    const settled = counts.completed + counts.failed + counts.cancelled + counts.timedOut + counts.deadlocked + rejected;
+    // Tasks refused after shutdown never reach the executor: they are counted here.
+    const settled = book.settled + this.#rejected;
     const remaining = total - settled;
     const elapsedMs = this.#firstSubmittedAt === undefined ? 0 : this.#clock.now() - this.#firstSubmittedAt;
     let etaMs: number | undefined;
@@ -461,7 +463,7 @@ export class Engine {
       rejected,
       running: counts.dispatched,
       pending: counts.waiting + counts.queued + counts.delayed + buffered,
-      peakQueued: this.#book().peakQueued,
+      peakQueued: book.peakQueued,
       successRate: settled === 0 ? 1 : counts.completed / settled,
       percent: total === 0 ? 100 : (settled / total) * 100,
       elapsedMs,
@@ -586,12 +588,12 @@ export class Engine {
   /** The supervisor reached `stopped`: the system is down; write the report and settle the promise. */
   #finishShutdown(): void {
     this.#stopAccepting();
-    const counts = { ...this.#book().counts };
+    const book = this.#book();
+    const counts = { ...book.counts };
     const phases = this.#actor.getSnapshot().context.phases;
     const drainingAt = phases[0]?.at ?? this.#clock.now();
     const stoppedAt = phases[phases.length - 1]?.at ?? this.#clock.now();
     const rejected = this.#rejected + counts.rejected;
-    const settled = counts.completed + counts.failed + counts.cancelled + counts.timedOut + counts.deadlocked + counts.rejected;
     this.#report = {
       phases: phases.map(({ phase, at, cause }) => ({ phase, at, cause })),
       durationMs: stoppedAt - drainingAt,
@@ -602,7 +604,7 @@ export class Engine {
       timedOut: counts.timedOut,
       deadlocked: counts.deadlocked,
       rejected,
-      lost: counts.submitted - settled,
+      lost: counts.submitted - book.settled,
     };
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();

@@ -119,6 +119,12 @@ export class TaskBook {
     this.#debug = options.logger.isLevelEnabled('debug');
   }
 
+  /** How many admitted tasks have reached a terminal status. */
+  get settled(): number {
+    const { completed, failed, cancelled, timedOut, deadlocked, rejected } = this.counts;
+    return completed + failed + cancelled + timedOut + deadlocked + rejected;
+  }
+
   /** How many tasks are unfinished. */
   get size(): number {
     return this.#entries.size;
