@@ -224,6 +224,7 @@ class TaskRunner {
   #finish(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown): void {
     const endedAt = this.#environment.clock.now();
     if (attempt.timer !== undefined) this.#environment.clock.clearTimeout(attempt.timer);
+    attempt.context.dispose();
     this.#busyMs += endedAt - attempt.startedAt;
     this.#attempts++;
     this.#lastTaskMs = endedAt - attempt.startedAt;

@@ -138,6 +138,15 @@ export class TaskRunContext implements TaskContext {
     return (this.#waits ??= new AttemptWaits(this.#environment, this.id, this.attempt));
   }
 
+  /**
+   * The attempt is over (its function returned): sleeps it left pending are dropped with their
+   * timers, so a finished task never keeps a timer of the engine alive.
+   */
+  dispose(): void {
+    for (const sleeper of this.#sleepers) this.#environment.clock.clearTimeout(sleeper.timer);
+    this.#sleepers.clear();
+  }
+
   /** Aborts this attempt: its signal (if anyone made it) and its sleeps, with `reason`; once. */
   abort(reason: unknown): void {
     if (this.#abortReason !== NOT_ABORTED) return;

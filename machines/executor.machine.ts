@@ -106,6 +106,11 @@ function batchSize(context: ExecutorContext): number {
   return Math.max(1, Math.min(context.maxBatch, share));
 }
 
+/** The input of the worker named `workerId`: the shared environment, and its own id and logger. */
+function workerInputFor(shared: ExecutorContext['workerInput'], workerId: string): WorkerInput {
+  return { ...shared, workerId, logger: shared.logger.child({ actor: workerId }) };
+}
+
 function isQuiescent(context: ExecutorContext): boolean {
   return context.book.size === 0 && context.workers.every((slot) => slot.idle || slot.down);
 }
@@ -237,7 +242,7 @@ export const executorMachine = setup({
       const initialStats = slot.ref.getSnapshot().context.stats;
       slot.ref = spawn('worker', {
         id: slot.id,
-        input: { ...context.workerInput, workerId: slot.id, logger: context.workerInput.logger.child({ actor: slot.id }), initialStats },
+        input: { ...workerInputFor(context.workerInput, slot.id), initialStats },
       });
       slot.down = false;
       slot.idle = true;
@@ -248,7 +253,7 @@ export const executorMachine = setup({
       const id = `worker-extra-${context.extrasAdded + 1}`;
       const slot: WorkerSlot = {
         id,
-        ref: spawn('worker', { id, input: { ...context.workerInput, workerId: id, logger: context.workerInput.logger.child({ actor: id }) } }),
+        ref: spawn('worker', { id, input: workerInputFor(context.workerInput, id) }),
         idle: true,
         down: false,
         extra: true,
@@ -299,7 +304,7 @@ export const executorMachine = setup({
     const workers: WorkerSlot[] = [];
     for (let index = 1; index <= input.workerCount; index++) {
       const id = `worker-${index}`;
-      const ref = spawn('worker', { id, input: { ...workerInput, workerId: id, logger: input.logger.child({ actor: id }) } });
+      const ref = spawn('worker', { id, input: workerInputFor(workerInput, id) });
       workers.push({ id, ref, idle: true, down: false, extra: false });
     }
     return {

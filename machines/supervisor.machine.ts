@@ -177,19 +177,23 @@ function markAwaitedNeed(context: SupervisorContext, taskId: string, state: Watc
 function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
   if (analysis.deadlocked.length === 0) return;
   const now = context.clock.now();
-  const resolution = resolveDeadlock(
-    analysis,
-    { policy: context.deadlock.policy, maxExtraWorkers: context.deadlock.maxExtraWorkers },
-    {
-      now,
-      extraWorkers: context.extraWorkers.count,
-      blockedOnWorker: context.blockedOnWorker,
-      pendingVictims: context.pendingVictims,
-      isOnCycle: (taskId) => context.graph.isOnCycle(taskId),
-      unitsHeld: (taskId) => unitsHeldBy(context, taskId),
-      describe: describeFrom(context),
-    },
-  );
+  const facts = {
+    now,
+    extraWorkers: context.extraWorkers.count,
+    blockedOnWorker: context.blockedOnWorker,
+    pendingVictims: context.pendingVictims,
+    isOnCycle: (taskId: string) => context.graph.isOnCycle(taskId),
+    unitsHeld: (taskId: string) => unitsHeldBy(context, taskId),
+    describe: describeFrom(context),
+  };
+  let resolution;
+  try {
+    resolution = resolveDeadlock(analysis, { policy: context.deadlock.policy, maxExtraWorkers: context.deadlock.maxExtraWorkers }, facts);
+  } catch (error) {
+    // A policy function that throws, or names no candidate, must not leave the deadlock in place.
+    context.logger.error('the deadlock policy failed; choosing the youngest instead', { error });
+    resolution = resolveDeadlock(analysis, { policy: 'youngest', maxExtraWorkers: context.deadlock.maxExtraWorkers }, facts);
+  }
   if (resolution.kind === 'wait') return;
   const { report } = resolution;
   context.deadlocks.push(report);
@@ -243,7 +247,7 @@ function guarded(context: SupervisorContext, change: () => void): void {
   try {
     change();
   } catch (error) {
-    context.logger.error('supervisor bookkeeping failed', { error: error instanceof Error ? error.message : String(error) });
+    context.logger.error('supervisor bookkeeping failed', { error, stack: error instanceof Error ? error.stack : undefined });
   }
 }
 
@@ -510,12 +514,8 @@ export const supervisorMachine = setup({
         context.executor.send({ type: 'executor.cancel-pending', reason: shutdownError('Cancelled by shutdown before it ran') });
         context.executor.send({ type: 'executor.abort-running', reason: shutdownError('Aborted by shutdown after the grace period') });
       }
-      if (event.phase === 'stopped') {
-        context.timers.send({ type: 'timer.clear', key: 'deadlock.check' });
-        context.timers.send({ type: 'timer.clear', key: 'deadlock.recheck' });
-      }
       // The work may already be done: the executor answers with `executor.quiescent` if so.
-      if (event.phase !== 'stopped') context.executor.send({ type: 'executor.probe' });
+      context.executor.send({ type: 'executor.probe' });
     },
     reportDrained: ({ context }) => {
       if (context.phase === 'draining' || context.phase === 'terminating') context.shutdown.send({ type: 'work.drained' });
@@ -528,7 +528,15 @@ export const supervisorMachine = setup({
       const recent = [...context.restarts.filter((at) => now - at < withinMs), now];
       context.logger.warn('worker crashed', { workerId: event.workerId });
       if (context.sink.active) context.sink.publish({ type: 'worker.crashed', at: now, workerId: event.workerId });
-      if (context.escalated) return;
+      if (context.escalated) {
+        // Nothing is restarted any more: what this crash sent back to the queue is refused too.
+        enqueue.sendTo(context.executor, {
+          type: 'executor.cancel-pending',
+          status: 'rejected',
+          reason: new MezanError('E_SHUTDOWN', `Refused: the engine escalated after too many worker crashes`, { details: { withinMs } }),
+        });
+        return;
+      }
       if (recent.length <= maxRestarts) {
         enqueue.assign({ restarts: recent });
         enqueue.sendTo(context.executor, { type: 'worker.restart', workerId: event.workerId });

@@ -11,9 +11,31 @@ export interface Clock {
   clearTimeout(id: any): void;
 }
 
-/** Wall-clock time: `Date.now()` and the host's timers. The default clock of an engine. */
+/** The longest delay the host's `setTimeout` honours; a longer one fires after 1 ms. */
+const MAX_HOST_DELAY_MS = 2_147_483_647;
+
+/** A timer too long for one host timer: re-armed in steps until it is due. */
+class LongTimer {
+  handle: ReturnType<typeof setTimeout> | undefined = undefined;
+}
+
+function setLongTimeout(fn: (...args: any[]) => void, ms: number): LongTimer {
+  const timer = new LongTimer();
+  const due = Date.now() + ms;
+  const arm = (): void => {
+    const left = due - Date.now();
+    timer.handle = left > MAX_HOST_DELAY_MS ? setTimeout(arm, MAX_HOST_DELAY_MS) : setTimeout(fn, Math.max(0, left));
+  };
+  arm();
+  return timer;
+}
+
+/**
+ * Wall-clock time: `Date.now()` and the host's timers. The default clock of an engine. Delays
+ * longer than the host allows (about 24.8 days, which Node would turn into 1 ms) are honoured.
+ */
 export const realClock: Clock = Object.freeze({
   now: () => Date.now(),
-  setTimeout: (fn: (...args: any[]) => void, ms: number) => setTimeout(fn, ms),
-  clearTimeout: (id: any) => clearTimeout(id),
+  setTimeout: (fn: (...args: any[]) => void, ms: number) => (ms > MAX_HOST_DELAY_MS ? setLongTimeout(fn, ms) : setTimeout(fn, ms)),
+  clearTimeout: (id: any) => clearTimeout(id instanceof LongTimer ? id.handle : id),
 });

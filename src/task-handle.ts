@@ -56,8 +56,10 @@ export class TaskHandle<T = unknown> implements TaskReporter {
 
   /**
    * Resolves with the function's value, or rejects with a `MezanError`: `E_TASK_FAILED` (the thrown
-   * error as `cause`, attempts in `details`), `E_CANCELLED`, `E_TIMEOUT`, `E_DEPENDENCY_FAILED` or
-   * `E_SHUTDOWN`.
+   * error as `cause`, attempts in `details`), `E_CANCELLED`, `E_TIMEOUT`, `E_DEPENDENCY_FAILED`,
+   * `E_DEADLOCK` (a deadlock victim with no retry left), `E_WORKER_CRASHED` (its worker crashed on
+   * its last attempt) or `E_SHUTDOWN` (submitted after shutdown began, cancelled by shutdown, or
+   * refused when the engine escalated).
    */
   get result(): Promise<T> {
     // Made on first use: a task nobody awaits costs no promise, and its failure is reported to

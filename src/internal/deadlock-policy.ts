@@ -10,7 +10,7 @@ export interface DeadlockCandidate {
   readonly priority: number;
   /** Time the task has spent running so far, in milliseconds. */
   readonly workMs: number;
-  /** Units of every resource the task holds, in total (worker slots included). */
+  /** Units of every resource pool the task holds, in total (its worker slot not counted). */
   readonly resourcesHeld: number;
 }
 

@@ -96,8 +96,6 @@ export class TaskBook {
   };
   /** The most tasks ever queued at once (ready, waiting for a worker). */
   peakQueued = 0;
-  /** Clock time of the first submission, for progress figures. */
-  firstSubmittedAt: number | undefined = undefined;
   readonly #entries = new Map<string, TaskEntry>();
   /** Tasks the supervisor watches (some task awaits them), and what became of them since asked. */
   readonly #watched = new Set<string>();
@@ -196,7 +194,6 @@ export class TaskBook {
    */
   admit(submissions: readonly TaskSubmission[], cancelled?: ReadonlyMap<string, MezanError>): void {
     const now = this.#now();
-    this.firstSubmittedAt ??= now;
     for (const submission of submissions) {
       const entry: TaskEntry = {
         id: submission.id,

@@ -1,11 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { EngineProgress, ShutdownReport } from '../engine-snapshots';
-import { MezanError } from '../errors';
 import type { DeadlockReport } from '../internal/deadlock-resolver';
 import type { TerminalTaskStatus } from '../task-status';
 import { evaluateExpectations, type ExpectationResult } from './expectations';
 import type { Scenario } from './scenario';
+import type { AlertRecord } from '../metrics/alert-book';
 import { ScenarioRun } from './scenario-run';
 
 /** Options of {@link simulate}. */
@@ -34,8 +34,8 @@ export interface SimulationReport {
   /** Tasks that did not complete, by error code. */
   readonly byCode: Readonly<Record<string, number>>;
   readonly deadlocks: readonly DeadlockReport[];
-  /** Alerts raised during the run (none until the monitor exists). */
-  readonly alerts: readonly unknown[];
+  /** Alerts raised during the run, with when each cleared. */
+  readonly alerts: readonly AlertRecord[];
   /** The most tasks queued at once. */
   readonly maxQueueDepth: number;
   /** SHA-256 of the trace, header included: equal hashes mean byte-for-byte equal traces. */
@@ -59,12 +59,8 @@ const TRACE_CHUNK = 1 << 20;
  * ```
  */
 export async function simulate(scenario: Scenario, options: SimulateOptions = {}): Promise<SimulationReport> {
+  // ScenarioRun checks the seed.
   const seed = options.seed ?? 1;
-  if (!Number.isInteger(seed)) {
-    throw new MezanError('E_INVALID_OPTION', `Expected \`seed\` to be an integer, got ${String(seed)}`, {
-      details: { option: 'seed', received: seed },
-    });
-  }
   const trace = new TraceRecorder(options.trace);
   try {
     trace.record({ type: 'simulation.start', at: 0, seed, maxVirtualMs: options.maxVirtualMs, scenario });

@@ -246,16 +246,6 @@ describe('TaskBook', () => {
       expect(book.counts).toEqual(counts({ submitted: 1, completed: 1 }));
     });
 
-    it('records the first submission time', () => {
-      const fixture = makeBook();
-      expect(fixture.book.firstSubmittedAt).toBeUndefined();
-      fixture.time = 120;
-      fixture.submit('a');
-      fixture.time = 500;
-      fixture.submit('b');
-      expect(fixture.book.firstSubmittedAt).toBe(120);
-    });
-
     it('publishes nothing while nobody listens, and still settles', () => {
       const { book, submit, events } = makeBook({ listening: false });
       const reporter = submit('a', { retries: 1 });
