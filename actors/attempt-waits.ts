@@ -3,7 +3,7 @@ import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { EventSink } from '../src/internal/event-sink';
 import { findRankViolation } from '../src/internal/lock-order';
-import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
+import type { ResourceGrantedEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
 import { fail } from '../src/internal/validate';
 import { TaskHandle } from '../src/task-handle';
@@ -155,10 +155,8 @@ export class AttemptWaits {
       return;
     }
     if (pending === undefined) {
-      // Granted after the wait was given up (a timeout raced the grant): hand the units straight back.
-      if (reply.type === 'resource.granted') {
-        this.#host.services.resources.get(reply.resource)?.ref.send({ type: 'resource.release', leaseId: reply.leaseId, at: this.#host.clock.now() });
-      }
+      // Granted after the wait was given up (a timeout raced the grant).
+      if (reply.type === 'resource.granted') returnUnwantedGrant(this.#host, reply);
       return;
     }
     switch (reply.type) {
@@ -262,6 +260,15 @@ export class AttemptWaits {
   #notify(notice: RunnerGraphNotice): void {
     this.#host.services.supervisor?.send(notice);
   }
+}
+
+/**
+ * Hands a grant nobody waits for any more (its wait timed out, or its attempt is over) straight back
+ * to its pool.
+ * @internal
+ */
+export function returnUnwantedGrant(host: Pick<WaitsHost, 'services' | 'clock'>, grant: ResourceGrantedEvent): void {
+  host.services.resources.get(grant.resource)?.ref.send({ type: 'resource.release', leaseId: grant.leaseId, at: host.clock.now() });
 }
 
 /** The reason later waits of an ended attempt are refused with (shared: it names no task). */

@@ -3,6 +3,7 @@ import { MezanError } from '../src/errors';
 import type { RunOrder, RunOutcome, RunOutcomeKind, TaskAbortEvent } from '../src/internal/task-protocol';
 import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
+import { returnUnwantedGrant } from './attempt-waits';
 import { TaskRunContext, type RunEnvironment, type RunnerHost } from './task-run-context';
 
 /** What the runner receives from its worker: attempts to run, and aborts. @internal */
@@ -124,9 +125,8 @@ class TaskRunner {
     if (waits !== undefined && waits.owns(reply.requestId)) {
       waits.onReply(reply);
     } else if (reply.type === 'resource.granted') {
-      // For an attempt that is over: its units go straight back.
-      const pool = this.#environment.services.resources.get(reply.resource);
-      pool?.ref.send({ type: 'resource.release', leaseId: reply.leaseId, at: this.#environment.clock.now() });
+      // For an attempt that is over.
+      returnUnwantedGrant(this.#environment, reply);
     }
   }
 

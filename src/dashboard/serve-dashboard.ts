@@ -25,11 +25,7 @@ export interface DashboardSnapshotMessage {
 }
 
 /** What each later message of `/events` carries: the state now and what happened since the last one. */
-export interface DashboardUpdateMessage {
-  readonly state: DashboardState;
-  readonly events: readonly DashboardEvent[];
-  readonly samples: readonly DashboardSample[];
-}
+export type DashboardUpdateMessage = DashboardSnapshotMessage;
 
 /** A state is sent at least this often, even when no event happened (the clock moves on). */
 const IDLE_UPDATE_MS = 1000;
