@@ -149,14 +149,6 @@ function describeFrom(context: SupervisorContext): (taskId: string) => TaskFacts
   return (taskId) => book.describe(taskId);
 }
 
-function unitsHeldBy(context: SupervisorContext, taskId: string): number {
-  let units = 0;
-  for (const edge of context.graph.snapshot().edges) {
-    if (edge.kind === 'holds' && edge.to === taskId && edge.from !== WORKER_SLOTS) units += edge.units;
-  }
-  return units;
-}
-
 /** Runs the detection asked for: incremental from a task that just blocked, or whole. */
 function analyze(context: SupervisorContext, from: string | undefined): DeadlockAnalysis {
   return from === undefined ? context.graph.detect() : context.graph.detectFrom(from);
@@ -183,7 +175,7 @@ function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
     blockedOnWorker: context.blockedOnWorker,
     pendingVictims: context.pendingVictims,
     isOnCycle: (taskId: string) => context.graph.isOnCycle(taskId),
-    unitsHeld: (taskId: string) => unitsHeldBy(context, taskId),
+    unitsHeld: (taskId: string) => context.graph.unitsHeldBy(taskId, WORKER_SLOTS),
     describe: describeFrom(context),
   };
   let resolution;

@@ -50,7 +50,6 @@ import { defaultRandom, type RandomSource } from './random';
 import { TaskHandle, type TaskHandleHooks } from './task-handle';
 import type { ResolvedRetryPolicy, TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
 
-/** A task validated and ready to register; dependencies on graph keys are still names. */
 /**
  * A validated task: the submission it becomes once registered (its reporter set and its graph
  * dependencies resolved, in place: one object per task, not two), and the caller's signal.

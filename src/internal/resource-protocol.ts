@@ -8,8 +8,8 @@
 import type { ActorRef } from 'xstate';
 import type { MezanError } from '../errors';
 
-/** Where a pool sends its answers to one request: any actor that accepts {@link ResourceReplyEvent}s. */
 // The snapshot and emitted types are left open so that any actor accepting the replies fits.
+/** Where a pool sends its answers to one request: any actor that accepts {@link ResourceReplyEvent}s. */
 export type ResourceReplyTo = ActorRef<any, ResourceReplyEvent, any>;
 
 /** Where a pool reports its part of the wait-for graph: any actor that accepts {@link ResourceGraphEvent}s. */

@@ -1,14 +1,11 @@
-/**
- * What a running task can reach besides its own function: the engine's resource pools, the
- * supervisor (told of every wait, so it can keep the wait-for graph), and the engine itself (for
- * nested submissions). Handed to each worker's runner at start.
- *
- * @internal
- */
 import type { AnyActorRef } from 'xstate';
 import type { MezanError } from '../errors';
 import type { TaskHandle } from '../task-handle';
 import type { TaskFunction, TaskOptions } from '../task-options';
+
+// What a running task can reach besides its own function: the engine's resource pools, the
+// supervisor (told of every wait, so it can keep the wait-for graph), and the engine itself (for
+// nested submissions). Handed to each worker's runner at start.
 
 /** How resource ranks are enforced. */
 export type LockOrderMode = 'off' | 'warn' | 'enforce';

@@ -20,37 +20,37 @@ export function fail(option: string, expected: string, received: unknown): never
   });
 }
 
-/** @internal */
+/** Throws `E_INVALID_OPTION` unless `value` is an integer of 1 or more. @internal */
 export function expectPositiveInteger(option: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(option, 'a positive integer', value);
 }
 
-/** @internal */
+/** Throws `E_INVALID_OPTION` unless `value` is an integer of 0 or more. @internal */
 export function expectNonNegativeInteger(option: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) fail(option, 'a non-negative integer', value);
 }
 
-/** @internal */
+/** Throws `E_INVALID_OPTION` unless `value` is a finite number of 0 or more. @internal */
 export function expectNonNegativeNumber(option: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(option, 'a non-negative finite number', value);
 }
 
-/** @internal */
+/** Throws `E_INVALID_OPTION` unless `value` is a finite number. @internal */
 export function expectFiniteNumber(option: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(option, 'a finite number', value);
 }
 
-/** @internal */
+/** Throws `E_INVALID_OPTION` unless `value` is a non-empty string. @internal */
 export function expectNonEmptyString(option: string, value: unknown): asserts value is string {
   if (typeof value !== 'string' || value.length === 0) fail(option, 'a non-empty string', value);
 }
 
-/** @internal */
+/** Throws `E_INVALID_OPTION` unless `value` is a function. @internal */
 export function expectFunction(option: string, value: unknown): asserts value is (...args: any[]) => any {
   if (typeof value !== 'function') fail(option, 'a function', value);
 }
 
-/** @internal */
+/** Throws `E_INVALID_OPTION` unless `value` is one of `allowed`. @internal */
 export function expectOneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): asserts value is T {
   if (!allowed.includes(value as T)) fail(option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
 }

@@ -258,6 +258,15 @@ export class WaitForGraph {
     return this.#resource(id).capacity;
   }
 
+  /** The units `task` holds, summed over every resource but `except`; 0 for a task not in the graph. */
+  unitsHeldBy(task: string, except?: string): number {
+    const node = this.#tasks.get(task);
+    if (node === undefined) return 0;
+    let units = 0;
+    for (const [resource, held] of node.holds) if (resource.id !== except) units += held;
+    return units;
+  }
+
   /** Whether the graph has the resource `id`. */
   hasResource(id: string): boolean {
     return this.#resources.has(id);
