@@ -69,6 +69,24 @@ interface PreparedTask {
   readonly signal: AbortSignal | undefined;
 }
 
+/** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
+export interface EngineActor {
+  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `shutdown`, `monitor`… */
+  readonly id: string;
+  /** The machine it runs: `supervisor`, `executor`, `worker`, `resource`, `shutdown` or `monitor`. */
+  readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'shutdown' | 'monitor';
+  /** The actor that spawned it; `undefined` for the supervisor, the root. */
+  readonly parent: string | undefined;
+  /** Its (top-level) state, such as `busy`. */
+  readonly state: string;
+}
+
+/** The top-level state of a state value (`{ watching: { … } }` is `watching`). */
+function topState(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return typeof value === 'object' && value !== null ? (Object.keys(value)[0] ?? '') : String(value);
+}
+
 /** A fault {@link Engine.inject} can make happen. */
 export type EngineFault =
   | { readonly type: 'worker.crash'; readonly workerId: string }
@@ -317,6 +335,31 @@ export class Engine {
    */
   serveDashboard(options: DashboardOptions = {}): Promise<DashboardServer> {
     return serveDashboard(this, options);
+  }
+
+  /**
+   * Every actor of the engine and the state its machine is in, read from the actors' own
+   * snapshots, parents before children: the supervisor, the executor, its workers (retired
+   * compensation workers as `retired`), the resource pools, the shutdown machine and the monitor.
+   * For a machine with nested states, `state` is its top-level state.
+   */
+  actors(): EngineActor[] {
+    const supervisor = this.#actor.getSnapshot();
+    const executor = this.#executor.getSnapshot();
+    const actors: EngineActor[] = [
+      { id: 'supervisor', machine: 'supervisor', parent: undefined, state: topState(supervisor.value) },
+      { id: 'executor', machine: 'executor', parent: 'supervisor', state: topState(executor.value) },
+    ];
+    for (const slot of executor.context.workers) {
+      actors.push({ id: slot.id, machine: 'worker', parent: 'executor', state: topState(slot.ref.getSnapshot().value) });
+    }
+    for (const { id } of executor.context.retired) actors.push({ id, machine: 'worker', parent: 'executor', state: 'retired' });
+    for (const pool of supervisor.context.resources.values()) {
+      actors.push({ id: `resource:${pool.name}`, machine: 'resource', parent: 'supervisor', state: topState(pool.ref.getSnapshot().value) });
+    }
+    actors.push({ id: 'shutdown', machine: 'shutdown', parent: 'supervisor', state: topState(supervisor.context.shutdown.getSnapshot().value) });
+    actors.push({ id: 'monitor', machine: 'monitor', parent: 'supervisor', state: topState(this.#monitor.getSnapshot().value) });
+    return actors;
   }
 
   /** The deadlocks found and resolved so far (the last 100), oldest first. */

@@ -2,7 +2,7 @@
 
 // Engine
 export { createEngine, Engine } from './engine';
-export type { EngineFault } from './engine';
+export type { EngineFault, EngineActor } from './engine';
 export type {
   EngineOptions,
   SupervisionOptions,

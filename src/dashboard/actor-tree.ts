@@ -29,7 +29,8 @@ const RESOURCE_PREFIX = 'resource:';
 const WORKER_SLOTS = '@workers';
 
 /**
- * Reads the actor tree and each actor's state from the engine's public surface: workers from
+ * Reads the actor tree and each actor's state: from `engine.actors()` when the engine has it (exact),
+ * else from the rest of the engine's public surface: workers from
  * `engine.stats()` (their own snapshots), pools from the wait-for graph (its `holds` and `requests`
  * mirror each pool's holders and waiters, which is what the pool machine's guards look at), the
  * executor from `engine.isIdle`, the supervisor and the shutdown machine from `shutdown.phase` events.
@@ -40,6 +41,10 @@ const WORKER_SLOTS = '@workers';
  * @returns the actors, parents before children, in the order of the tree
  */
 export function readActorTree(engine: DashboardEngine, phases: ActorPhases, graph: WaitForGraphSnapshot): DashboardActor[] {
+  // An engine that lists its actors gives their exact states, read from their own snapshots.
+  if (typeof engine.actors === 'function') {
+    return engine.actors().map(({ id, machine, parent, state }) => actor(id, machine as MachineName, parent, state));
+  }
   const stopped = phases.shutdown === 'stopped';
   const actors: DashboardActor[] = [
     actor('supervisor', 'supervisor', undefined, stopped ? 'stopped' : 'supervising'),

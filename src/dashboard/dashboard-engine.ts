@@ -10,6 +10,13 @@ export type DashboardEngine = Pick<Engine, 'events$' | 'progress' | 'stats' | 'w
   readonly id?: string;
   /** A snapshot of the engine's metrics (gauges, counters, histograms), when the engine has a monitor. */
   readonly metrics?: () => unknown;
+  /** Every actor and its state, read from the actors' snapshots, when the engine offers it. */
+  readonly actors?: () => ReadonlyArray<{
+    readonly id: string;
+    readonly machine: string;
+    readonly parent: string | undefined;
+    readonly state: string;
+  }>;
   /** The Prometheus text exposition of those metrics, when the engine has a monitor. */
   readonly prometheus?: () => string | Promise<string>;
 };
