@@ -22,7 +22,7 @@ export interface EngineOptions {
   logger?: Logger;
   /**
    * The most attempts one dispatch hands a worker when the queue is deep and tasks are instant;
-   * `1` turns batching off. @default 64
+   * `1` turns batching off. @default 128
    */
   maxBatch?: number;
   /**
@@ -226,7 +226,7 @@ export interface ResolvedEngineOptions {
 /** The defaults of {@link EngineOptions} that are plain values. */
 export const ENGINE_DEFAULTS = Object.freeze({
   workers: (): number => os.availableParallelism(),
-  maxBatch: 64,
+  maxBatch: 128,
   supervision: Object.freeze({ maxRestarts: 5, withinMs: 5000 }),
   shutdown: Object.freeze({
     graceMs: 10_000,
