@@ -26,13 +26,7 @@ export interface MonitorInput {
  * The monitor's context. `book`, `alerts`, `latest`, `check` and `demand` are private structures
  * that only its own actions touch, in place; read them through the latest snapshot. @internal
  */
-export interface MonitorContext {
-  readonly clock: Pick<Clock, 'now'>;
-  readonly settings: AlertSettings;
-  readonly timings: TimingsMode;
-  readonly readGauges: () => GaugeReading;
-  readonly sink: EventSink;
-  readonly logger: Logger;
+export interface MonitorContext extends MonitorInput {
   readonly book: MonitorBook;
   readonly alerts: AlertBook;
   /** The last gauges read. */

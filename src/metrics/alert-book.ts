@@ -1,17 +1,7 @@
-import type { AlertKind, AlertSeverity } from '../engine-events';
+import type { AlertEventBase, AlertKind, AlertSeverity } from '../engine-events';
 
 /** One alert, from the moment it was raised; `clearedAt` is set once it cleared. */
-export interface AlertRecord {
-  /** Its identity: its kind, and `:pool` for a pool's. */
-  readonly alertId: string;
-  readonly alert: AlertKind;
-  readonly severity: AlertSeverity;
-  /** The pool, for `resource.wait` and `resource.utilization`. */
-  readonly resource: string | undefined;
-  /** The value that raised it. */
-  readonly value: number;
-  readonly threshold: number;
-  readonly message: string;
+export interface AlertRecord extends Omit<AlertEventBase, 'type' | 'at'> {
   /** Clock time it was raised. */
   readonly raisedAt: number;
   /** Clock time it cleared; `undefined` while it is active. */
