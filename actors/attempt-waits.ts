@@ -48,7 +48,8 @@ interface HeldLease {
 export class AttemptWaits {
   readonly #host: WaitsHost;
   readonly #taskId: string;
-  readonly #attempt: number;
+  /** Unique among the attempts of one runner, even of tasks that reused an id: names its requests. */
+  readonly #attemptKey: string;
   readonly #acquires = new Map<string, PendingAcquire>();
   readonly #awaits = new Set<PendingAwait>();
   readonly #leases = new Map<string, HeldLease>();
@@ -62,10 +63,10 @@ export class AttemptWaits {
   /** Set when the attempt ended or was victimized: nothing more may start. */
   #closed: MezanError | undefined = undefined;
 
-  constructor(host: WaitsHost, taskId: string, attempt: number) {
+  constructor(host: WaitsHost, taskId: string, attemptKey: string) {
     this.#host = host;
     this.#taskId = taskId;
-    this.#attempt = attempt;
+    this.#attemptKey = attemptKey;
   }
 
   /** Requests `units` of `resource`; resolves with a lease once granted. */
@@ -107,7 +108,7 @@ export class AttemptWaits {
     }
     // The learned order needs only acquisitions made while holding something.
     if (holding.length > 0 && services.lockOrder !== 'off') this.#notify({ type: 'lockorder.acquiring', taskId: this.#taskId, resource, holding });
-    const requestId = `${this.#taskId}#${this.#attempt}#${++this.#requests}`;
+    const requestId = `${this.#taskId}#${this.#attemptKey}#${++this.#requests}`;
     return new Promise<Lease>((resolve, reject) => {
       const pending: PendingAcquire = { requestId, resource, units, resolve, reject, timer: undefined };
       this.#acquires.set(requestId, pending);
@@ -178,7 +179,7 @@ export class AttemptWaits {
 
   /** Whether this attempt asked for the request `requestId`. */
   owns(requestId: string): boolean {
-    return requestId.startsWith(`${this.#taskId}#${this.#attempt}#`);
+    return requestId.startsWith(`${this.#taskId}#${this.#attemptKey}#`);
   }
 
   /**

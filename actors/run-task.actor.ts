@@ -15,14 +15,18 @@ export type RunnerEvent =
   | { readonly type: 'runner.crash' }
   | { readonly type: 'worker.slow'; readonly factor: number; readonly until: number };
 
-/** Where a runner is: nothing to do, running functions, or waiting for an aborted function to return. @internal */
-export type RunnerState = 'idle' | 'busy' | 'aborting';
-
-/** Runner → worker: ended attempts, the runner's state, and the time functions really ran since the last report. @internal */
+/** Runner → worker: ended attempts, slots given back, and the time functions really ran since the last report. @internal */
 export interface RunnerReportEvent {
   readonly type: 'runner.report';
   readonly outcomes: readonly RunOutcome[];
-  readonly state: RunnerState;
+  /**
+   * How many of the orders handed to the runner have left it since the last report: their
+   * functions returned, or they were cancelled before they started. A timed-out or cancelled
+   * function that has not returned yet keeps its slot.
+   */
+  readonly freed: number;
+  /** How many orders the runner holds now: started functions that have not returned, and orders about to start. */
+  readonly inUse: number;
   /** Milliseconds functions were running since the last report, aborted ones included. */
   readonly busyMs: number;
   /** How many functions returned (or threw) since the last report. */
@@ -39,43 +43,56 @@ interface Attempt {
   readonly context: TaskRunContext;
   readonly startedAt: number;
   timer: unknown;
-  /** Set once the attempt's outcome is reported: a timeout or cancel reports before the function returns. */
+  /** Set once the attempt's outcome is recorded: a timeout or cancel records it before the function returns. */
   reported: boolean;
   /** Set when the supervisor chose this attempt as a deadlock victim: its failure is a deadlock. */
   victim: MezanError | undefined;
 }
 
 /**
- * Runs a worker's attempts one at a time and reports how they end. It is the only authority on an
- * attempt once dispatched: it decides completed, failed, timeout or cancelled, so no other actor can
- * race it. Outcomes are reported at once when time has passed or an abort happened, and otherwise
- * gathered until the batch ends, so that a batch of instant tasks costs one message, not one each.
+ * Runs every attempt its worker hands it at once (the executor hands out only as many as the
+ * worker has free slots) and reports how they end. It is the only authority on an attempt once
+ * dispatched: it decides completed, failed, timeout or cancelled, so no other actor can race it.
+ *
+ * Outcomes are gathered and reported once per turn of the event loop (once per instant in virtual
+ * time), or as soon as the runner holds nothing more, so that an idle engine answers at once.
  */
 class TaskRunner {
   readonly #environment: RunnerHost;
   readonly #sendBack: (event: RunnerReportEvent) => void;
-  #pending: RunOrder[] = [];
-  #next = 0;
-  /** The attempt whose function has not returned yet. */
-  #current: Attempt | undefined = undefined;
+  /** Orders handed over: those from {@link TaskRunner.#nextToStart} on have not started yet; they start together in a microtask. */
+  #toStart: RunOrder[] = [];
+  #nextToStart = 0;
+  #startScheduled = false;
+  /** Started attempts whose functions have not returned: each holds a slot. */
+  readonly #running = new Set<Attempt>();
+  /**
+   * The latest attempt of each task among them, for aborts, victims and pool replies. A task id may
+   * be reused once its task settled, while the function of a timed-out or cancelled attempt of the
+   * old task still runs: that attempt stays in {@link TaskRunner.#running}, holding its slot.
+   */
+  readonly #byTask = new Map<string, Attempt>();
+  /** Numbers the attempts, so that each one's pool requests have ids of their own. */
+  #serial = 0;
   #outcomes: RunOutcome[] = [];
+  #freed = 0;
   #busyMs = 0;
   #attempts = 0;
   #lastTaskMs: number | undefined = undefined;
   #stopped = false;
-  /** True while {@link TaskRunner.#drive} runs, so a report made meanwhile never claims idleness. */
-  #driving = false;
-  #driveScheduled = false;
-  #flushTimer: unknown = undefined;
-  readonly #flushPending = (): void => {
-    this.#flushTimer = undefined;
-    if (this.#current !== undefined) this.#handBackUnstarted();
-    if (this.#outcomes.length > 0) this.#flush(this.#state());
+  #reportSoon = false;
+  #reportAtTurnEnd: unknown = undefined;
+  readonly #startSoon = (): void => {
+    this.#startScheduled = false;
+    this.#startAll();
   };
-  #lastReported: RunnerState = 'idle';
-  readonly #driveSoon = (): void => {
-    this.#driveScheduled = false;
-    if (this.#current === undefined) this.#drive();
+  readonly #report = (): void => {
+    this.#reportSoon = false;
+    this.#flush();
+  };
+  readonly #reportTurnEnd = (): void => {
+    this.#reportAtTurnEnd = undefined;
+    this.#flush();
   };
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
@@ -88,41 +105,54 @@ class TaskRunner {
 
   receive(event: RunnerEvent): void {
     if (this.#stopped) return;
-    if (event.type === 'run') {
-      for (const order of event.orders) this.#pending.push(order);
-      // Functions start in a microtask, never inside the dispatching actor's turn: a cancel sent in
-      // the same tick still finds the order unstarted, and user code never runs mid-transition.
-      if (this.#current === undefined && !this.#driveScheduled) {
-        this.#driveScheduled = true;
-        queueMicrotask(this.#driveSoon);
-      }
-    } else if (event.type === 'task.abort') {
-      this.#abort(event.taskId, event.reason);
-    } else if (event.type === 'task.victim') {
-      this.#victimize(event);
-    } else if (event.type === 'runner.crash') {
-      this.stop('E_WORKER_CRASHED');
-    } else if (event.type === 'worker.slow') {
-      this.#environment.pace.factor = event.factor;
-      this.#environment.pace.until = event.until;
-    } else {
-      this.#routeReply(event);
+    switch (event.type) {
+      case 'run':
+        for (const order of event.orders) this.#toStart.push(order);
+        // Functions start in a microtask, never inside the dispatching actor's turn: a cancel sent in
+        // the same tick still finds the order unstarted, and user code never runs mid-transition.
+        if (!this.#startScheduled) {
+          this.#startScheduled = true;
+          queueMicrotask(this.#startSoon);
+        }
+        return;
+      case 'task.abort':
+        this.#abort(event.taskId, event.reason);
+        return;
+      case 'task.victim':
+        this.#victimize(event);
+        return;
+      case 'runner.crash':
+        this.stop('E_WORKER_CRASHED');
+        return;
+      case 'worker.slow':
+        this.#environment.pace.factor = event.factor;
+        this.#environment.pace.until = event.until;
+        return;
+      default:
+        this.#routeReply(event);
     }
   }
 
+  get #inUse(): number {
+    return this.#toStart.length - this.#nextToStart + this.#running.size;
+  }
+
   #victimize(event: TaskVictimEvent): void {
-    const current = this.#current;
-    if (current === undefined || current.order.taskId !== event.taskId || current.reported) return;
+    const attempt = this.#byTask.get(event.taskId);
+    if (attempt === undefined || attempt.reported) return;
     // Its waits fail and its leases go back now; its function decides what to make of it, and its
     // outcome, a failure, goes through its retry policy.
-    current.context.waits?.victimize(event.error);
-    current.victim = event.error;
-    current.context.abort(event.error);
+    attempt.context.waits?.victimize(event.error);
+    attempt.victim = event.error;
+    attempt.context.abort(event.error);
   }
 
   #routeReply(reply: ResourceReplyEvent): void {
-    const waits = this.#current?.context.waits;
-    if (waits !== undefined && waits.owns(reply.requestId)) {
+    // Request ids are `<taskId>#<attempt key>#<n>`: the task id is what precedes the last two marks.
+    const { requestId } = reply;
+    const end = requestId.lastIndexOf('#', requestId.lastIndexOf('#') - 1);
+    const waits = end > 0 ? this.#byTask.get(requestId.slice(0, end))?.context.waits : undefined;
+    if (waits !== undefined && waits.owns(requestId)) {
       waits.onReply(reply);
     } else if (reply.type === 'resource.granted') {
       // For an attempt that is over.
@@ -131,68 +161,67 @@ class TaskRunner {
   }
 
   /**
-   * Stops for good: nothing more is run or reported. A function still running has its signal
-   * aborted; the executor settles its task from the worker's end (a crash) or already has (shutdown).
+   * Stops for good: nothing more is run or reported. Functions still running have their signals
+   * aborted; the executor settles their tasks from the worker's end (a crash) or already has (shutdown).
    */
   stop(code: 'E_WORKER_CRASHED' | 'E_SHUTDOWN' = 'E_SHUTDOWN'): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#flushTimer !== undefined) this.#environment.clock.clearTimeout(this.#flushTimer);
-    const current = this.#current;
-    if (current !== undefined) {
-      this.#environment.clock.clearTimeout(current.timer);
-      const { workerId } = this.#environment;
-      const message = code === 'E_WORKER_CRASHED' ? `Worker ${workerId} crashed` : `Worker ${workerId} stopped`;
-      current.context.abort(new MezanError(code, message, { details: { taskId: current.order.taskId, workerId } }));
+    if (this.#reportAtTurnEnd !== undefined) this.#environment.clock.clearImmediate?.(this.#reportAtTurnEnd);
+    this.#reportAtTurnEnd = undefined;
+    this.#toStart = [];
+    this.#nextToStart = 0;
+    const { workerId, clock } = this.#environment;
+    const message = code === 'E_WORKER_CRASHED' ? `Worker ${workerId} crashed` : `Worker ${workerId} stopped`;
+    for (const attempt of this.#running) {
+      clock.clearTimeout(attempt.timer);
+      attempt.context.abort(new MezanError(code, message, { details: { taskId: attempt.order.taskId, workerId } }));
     }
+    this.#running.clear();
+    this.#byTask.clear();
   }
 
-  #drive(): void {
-    this.#driving = true;
-    while (this.#next < this.#pending.length) {
+  #startAll(): void {
+    // Orders stay in the list until each starts, so that a function starting first can still
+    // cancel one behind it, and so that they count as taken slots.
+    while (this.#nextToStart < this.#toStart.length) {
       if (this.#stopped) return;
-      const attempt = this.#start(this.#pending[this.#next++]!);
-      let result: unknown;
-      // Current while its function runs, even synchronously: a pool may answer its first
-      // `acquire` before the function returns.
-      this.#current = attempt;
-      try {
-        const { fn, resources } = attempt.order;
-        result = resources === undefined ? fn(attempt.context) : attempt.context.runWithDeclared(resources, fn);
-      } catch (error) {
-        this.#current = undefined;
-        this.#finish(attempt, 'failed', undefined, error);
-        continue;
-      }
+      this.#run(this.#toStart[this.#nextToStart++]!);
+    }
+    this.#toStart = [];
+    this.#nextToStart = 0;
+  }
+
+  #run(order: RunOrder): void {
+    const attempt = this.#start(order);
+    // Running while its function runs, even synchronously: a pool may answer its first `acquire`
+    // before the function returns.
+    this.#running.add(attempt);
+    this.#byTask.set(order.taskId, attempt);
+    let result: unknown;
+    try {
+      const { fn, resources } = order;
+      result = resources === undefined ? fn(attempt.context) : attempt.context.runWithDeclared(resources, fn);
       if (isPromiseLike(result)) {
-        this.#driving = false;
-        // If this function turns out slow, neither the outcomes gathered so far nor the orders
-        // behind it should wait for it: at the next turn of the clock the outcomes go out and the
-        // orders go back to the executor for an idle worker. A batch that ends first clears this.
-        this.#armHandBack();
         // A foreign thenable is adopted by a native promise, so a `then` that throws becomes a failure.
-        (result instanceof Promise ? result : Promise.resolve(result)).then(this.#onFulfilled, this.#onRejected);
+        (result instanceof Promise ? result : Promise.resolve(result)).then(
+          (value) => this.#onReturn(attempt, 'completed', value, undefined),
+          (error: unknown) => this.#onReturn(attempt, 'failed', undefined, error),
+        );
         return;
       }
-      this.#current = undefined;
-      this.#finish(attempt, 'completed', result, undefined);
+    } catch (error) {
+      this.#onReturn(attempt, 'failed', undefined, error);
+      return;
     }
-    this.#driving = false;
-    this.#pending = [];
-    this.#next = 0;
-    this.#flush('idle');
-  }
-
-  #state(): RunnerState {
-    if (this.#current !== undefined) return this.#current.reported ? 'aborting' : 'busy';
-    return this.#driving || this.#driveScheduled || this.#next < this.#pending.length ? 'busy' : 'idle';
+    this.#onReturn(attempt, 'completed', result, undefined);
   }
 
   #start(order: RunOrder): Attempt {
     const { clock, sink, workerId } = this.#environment;
     const attempt: Attempt = {
       order,
-      context: new TaskRunContext(order, this.#environment),
+      context: new TaskRunContext(order, this.#environment, ++this.#serial),
       startedAt: clock.now(),
       timer: undefined,
       reported: false,
@@ -208,35 +237,22 @@ class TaskRunner {
     return attempt;
   }
 
-  // One function runs at a time, so the promise that settles is always the current attempt's;
-  // handlers bound once spare two closures per task.
-  readonly #onFulfilled = (value: unknown): void => this.#onReturn('completed', value, undefined);
-  readonly #onRejected = (error: unknown): void => this.#onReturn('failed', undefined, error);
-
-  #onReturn(kind: RunOutcomeKind, value: unknown, error: unknown): void {
-    const attempt = this.#current;
-    if (this.#stopped || attempt === undefined) return;
-    this.#current = undefined;
-    this.#finish(attempt, kind, value, error);
-    this.#drive();
-  }
-
-  #finish(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown): void {
+  /** The attempt's function returned (or threw): its slot is free, and its outcome stands unless an abort came first. */
+  #onReturn(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown): void {
+    if (this.#stopped || !this.#running.delete(attempt)) return;
+    if (this.#byTask.get(attempt.order.taskId) === attempt) this.#byTask.delete(attempt.order.taskId);
     const endedAt = this.#environment.clock.now();
     if (attempt.timer !== undefined) this.#environment.clock.clearTimeout(attempt.timer);
     attempt.context.dispose();
     this.#busyMs += endedAt - attempt.startedAt;
     this.#attempts++;
     this.#lastTaskMs = endedAt - attempt.startedAt;
-    if (attempt.reported) {
-      // Its outcome went out when it was aborted; only the worker's state changes now.
-      if (this.#next < this.#pending.length) this.#flush('busy');
-      return;
+    this.#freed++;
+    if (!attempt.reported) {
+      attempt.reported = true;
+      this.#record(attempt, kind, value, error, endedAt);
     }
-    attempt.reported = true;
-    this.#record(attempt, kind, value, error, endedAt);
-    // Time passed while it ran: its caller hears now, not at the end of the batch.
-    if (endedAt !== attempt.startedAt && this.#next < this.#pending.length) this.#flush('busy');
+    this.#scheduleReport();
   }
 
   #onTimeout(attempt: Attempt): void {
@@ -249,64 +265,40 @@ class TaskRunner {
     });
     attempt.context.abort(reason);
     this.#record(attempt, 'timeout', undefined, reason, this.#environment.clock.now());
-    this.#handBackUnstarted();
-    this.#flush('aborting');
+    this.#scheduleReport(true);
   }
 
   #abort(taskId: string, reason: MezanError): void {
-    const current = this.#current;
-    if (current !== undefined && current.order.taskId === taskId) {
-      if (current.reported) return;
-      current.reported = true;
-      this.#environment.clock.clearTimeout(current.timer);
-      current.timer = undefined;
-      current.context.abort(reason);
-      this.#record(current, 'cancelled', undefined, reason, this.#environment.clock.now());
-      this.#handBackUnstarted();
-      this.#flush('aborting');
+    const attempt = this.#byTask.get(taskId);
+    if (attempt !== undefined) {
+      if (attempt.reported) return;
+      attempt.reported = true;
+      this.#environment.clock.clearTimeout(attempt.timer);
+      attempt.timer = undefined;
+      attempt.context.abort(reason);
+      this.#record(attempt, 'cancelled', undefined, reason, this.#environment.clock.now());
+      this.#scheduleReport(true);
       return;
     }
-    for (let index = this.#next; index < this.#pending.length; index++) {
-      const order = this.#pending[index]!;
-      if (order.taskId !== taskId) continue;
-      // Its function is never called: it was cancelled while still waiting its turn.
-      this.#pending.splice(index, 1);
-      const now = this.#environment.clock.now();
-      this.#outcomes.push({
-        kind: 'cancelled',
-        taskId,
-        attempt: order.attempt,
-        value: undefined,
-        error: reason,
-        started: false,
-        startedAt: now,
-        endedAt: now,
-      });
-      this.#flush(this.#state());
-      return;
-    }
-  }
-
-  /**
-   * The current function was aborted but may never return: the orders waiting behind it go back to
-   * the executor, which can give them to a free worker, instead of waiting on this one.
-   */
-  #handBackUnstarted(): void {
+    let index = this.#nextToStart;
+    while (index < this.#toStart.length && this.#toStart[index]!.taskId !== taskId) index++;
+    if (index === this.#toStart.length) return;
+    // Its function is never called: it was cancelled before its turn to start.
+    const order = this.#toStart[index]!;
+    this.#toStart.splice(index, 1);
     const now = this.#environment.clock.now();
-    for (let index = this.#next; index < this.#pending.length; index++) {
-      const order = this.#pending[index]!;
-      this.#outcomes.push({
-        kind: 'requeue',
-        taskId: order.taskId,
-        attempt: order.attempt,
-        value: undefined,
-        error: undefined,
-        started: false,
-        startedAt: now,
-        endedAt: now,
-      });
-    }
-    this.#pending.length = this.#next;
+    this.#outcomes.push({
+      kind: 'cancelled',
+      taskId,
+      attempt: order.attempt,
+      value: undefined,
+      error: reason,
+      started: false,
+      startedAt: now,
+      endedAt: now,
+    });
+    this.#freed++;
+    this.#scheduleReport(true);
   }
 
   #record(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown, endedAt: number): void {
@@ -320,39 +312,42 @@ class TaskRunner {
     this.#outcomes.push({ kind, taskId: order.taskId, attempt: order.attempt, value, error, started: true, startedAt: attempt.startedAt, endedAt });
   }
 
-  #flush(state: RunnerState): void {
-    if (this.#stopped) return;
-    if (this.#flushTimer !== undefined) {
-      this.#environment.clock.clearTimeout(this.#flushTimer);
-      this.#flushTimer = undefined;
+  /**
+   * Reports in a microtask, with every outcome of this burst of promise jobs, when it is urgent (an
+   * abort or timeout settles its task at once), when the runner holds nothing more (an idle worker
+   * answers at once), or when the clock has no turns (in virtual time, the timers of one instant
+   * fire before the promise jobs run); otherwise at the end of the turn, with every outcome of the
+   * turn.
+   */
+  #scheduleReport(urgent = false): void {
+    const { clock } = this.#environment;
+    if (urgent || this.#inUse === 0 || clock.setImmediate === undefined) {
+      if (!this.#reportSoon) {
+        this.#reportSoon = true;
+        queueMicrotask(this.#report);
+      }
+    } else if (this.#reportAtTurnEnd === undefined) {
+      this.#reportAtTurnEnd = clock.setImmediate(this.#reportTurnEnd);
     }
-    // Nothing new to say: a second identical report would make the executor count the worker idle twice.
-    if (this.#outcomes.length === 0 && this.#attempts === 0 && state === this.#lastReported) return;
-    this.#lastReported = state;
+  }
+
+  #flush(): void {
+    if (this.#stopped || (this.#outcomes.length === 0 && this.#freed === 0)) return;
     const event: RunnerReportEvent = {
       type: 'runner.report',
       outcomes: this.#outcomes,
-      state,
+      freed: this.#freed,
+      inUse: this.#inUse,
       busyMs: this.#busyMs,
       attempts: this.#attempts,
       lastTaskMs: this.#lastTaskMs,
     };
     this.#outcomes = [];
+    this.#freed = 0;
     this.#busyMs = 0;
     this.#attempts = 0;
     this.#lastTaskMs = undefined;
     this.#sendBack(event);
-    // A report made while a function still runs (a cancel of an order behind it) keeps the
-    // hand-back of the orders still waiting behind it.
-    if (this.#current !== undefined && !this.#current.reported) this.#armHandBack();
-  }
-
-  /** Sets the next-turn timer that hands back waiting orders and sends gathered outcomes, if any. */
-  #armHandBack(): void {
-    if (this.#flushTimer !== undefined || this.#stopped) return;
-    if (this.#outcomes.length > 0 || this.#next < this.#pending.length) {
-      this.#flushTimer = this.#environment.clock.setTimeout(this.#flushPending, 0);
-    }
   }
 }
 

@@ -46,13 +46,16 @@ export class TaskRunContext implements TaskContext {
   readonly attempt: number;
   readonly meta: unknown;
   readonly #environment: RunnerHost;
+  /** Unique among the attempts of its runner (a task id may be reused once its task settled). */
+  readonly #serial: number;
   #controller: AbortController | undefined = undefined;
   #logger: Logger | undefined = undefined;
   #waits: AttemptWaits | undefined = undefined;
   #abortReason: unknown = NOT_ABORTED;
   readonly #sleepers = new Set<Sleeper>();
 
-  constructor(order: RunOrder, environment: RunnerHost) {
+  constructor(order: RunOrder, environment: RunnerHost, serial: number) {
+    this.#serial = serial;
     this.id = order.taskId;
     this.name = order.name;
     this.attempt = order.attempt;
@@ -135,7 +138,7 @@ export class TaskRunContext implements TaskContext {
   }
 
   #ensureWaits(): AttemptWaits {
-    return (this.#waits ??= new AttemptWaits(this.#environment, this.id, this.attempt));
+    return (this.#waits ??= new AttemptWaits(this.#environment, this.id, `${this.attempt}.${this.#serial}`));
   }
 
   /**

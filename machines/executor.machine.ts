@@ -1,4 +1,4 @@
-import { assign, enqueueActions, sendParent, setup, type ActorRefFrom } from 'xstate';
+import { assertEvent, assign, enqueueActions, sendParent, setup, type ActorRefFrom } from 'xstate';
 import { timerLogic, type TimerCommand } from '../actors/timer.actor';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
@@ -8,13 +8,12 @@ import type { EventSink } from '../src/internal/event-sink';
 import { TaskBook, type WatchedState } from '../src/internal/task-book';
 import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
 import type { TaskServices, TaskVictimEvent } from '../src/internal/task-services';
-import { workerMachine, type WorkerInput, type WorkerStats } from './worker.machine';
+import { workerMachine, type WorkerInput } from './worker.machine';
 
 /** The executor's input. @internal */
 export interface ExecutorInput {
-  readonly workerCount: number;
-  /** The most attempts one dispatch hands a worker when the queue is deep. */
-  readonly maxBatch: number;
+  /** How many tasks run at once: the slots of the main-thread worker. */
+  readonly concurrency: number;
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;
@@ -23,38 +22,32 @@ export interface ExecutorInput {
   readonly services: TaskServices;
 }
 
-/** One worker as the executor tracks it. @internal */
-export interface WorkerSlot {
+/** One worker as the executor tracks it: its slots, and how many of them are free. @internal */
+export interface WorkerSlots {
   readonly id: string;
   /** Replaced when the worker is restarted after a crash. */
   ref: ActorRefFrom<typeof workerMachine>;
-  /** Whether the worker can take a dispatch now. */
-  idle: boolean;
+  /** How many tasks it may run at once. */
+  capacity: number;
+  /** How many more attempts it can take now: its demand. */
+  free: number;
   /** Set between a crash and the restart: a crashed worker takes nothing. */
   down: boolean;
-  /** A compensation worker, added to resolve starvation and retired once idle. */
-  readonly extra: boolean;
 }
 
-/** The executor's context. Its `book` and `idleWorkers` are private structures only its own actions touch. @internal */
+/** The executor's context. Its `book` and `workers` are private structures only its own actions touch. @internal */
 export interface ExecutorContext {
   readonly book: TaskBook;
-  readonly workers: WorkerSlot[];
-  readonly workersById: Map<string, WorkerSlot>;
-  readonly workerInput: Omit<WorkerInput, 'workerId' | 'logger'> & { readonly logger: Logger };
+  readonly workers: WorkerSlots[];
+  readonly workersById: Map<string, WorkerSlots>;
+  readonly workerInput: Omit<WorkerInput, 'workerId' | 'logger' | 'slots'> & { readonly logger: Logger };
   /** Tasks a crashed worker took down, until the supervisor is told. */
   readonly lostOnCrash: Map<string, readonly string[]>;
-  /** How many compensation workers were ever added: names them. */
-  readonly extrasAdded: number;
-  /** The final statistics of retired compensation workers: their work still counts. */
-  readonly retired: Array<{ readonly id: string; readonly stats: Readonly<WorkerStats> }>;
-  readonly idleWorkers: WorkerSlot[];
+  /** Compensation slots in service: added to resolve starvation, retired once free. */
+  readonly extraSlots: { count: number };
   readonly timers: ActorRefFrom<typeof timerLogic>;
   readonly sink: EventSink;
   readonly clock: Clock;
-  readonly maxBatch: number;
-  /** Moving average of attempt run times: batching is for instant tasks, not for slow ones. */
-  readonly tuning: { recentRunMs: number };
 }
 
 /** Events the executor accepts. @internal */
@@ -80,8 +73,8 @@ export type ExecutorEvent =
   | { readonly type: 'worker.slow'; readonly workerId: string; readonly factor: number; readonly until: number }
   /** Restarts a crashed worker (the supervisor's decision). */
   | { readonly type: 'worker.restart'; readonly workerId: string }
-  /** Adds a compensation worker (the supervisor's answer to worker-slot starvation). */
-  | { readonly type: 'worker.add-extra' }
+  /** Adds a compensation slot (the supervisor's answer to worker-slot starvation). */
+  | { readonly type: 'slots.add-extra' }
   | { readonly type: `xstate.done.actor.${string}`; readonly output?: unknown };
 
 /** What the executor emits to whoever holds it: `idle` when no task is unfinished, `quiescent` when moreover every worker is idle. @internal */
@@ -92,27 +85,21 @@ export type ExecutorNotice =
   | { readonly type: 'executor.quiescent' }
   /** A worker crashed; `taskIds` were on it (their attempts failed with `E_WORKER_CRASHED`). */
   | { readonly type: 'worker.crashed'; readonly workerId: string; readonly taskIds: readonly string[] }
-  | { readonly type: 'worker.retired'; readonly workerId: string }
+  /** A compensation slot was retired. */
+  | { readonly type: 'slots.retired-extra' }
   /** Watched tasks changed their need for a worker slot (see `task.watch`). */
   | { readonly type: 'tasks.watched'; readonly changes: ReadonlyArray<{ readonly taskId: string; readonly state: WatchedState }> };
 
-const RUN_MS_SMOOTHING = 0.2;
-/** Attempts that run at least this long are dispatched one at a time, so priorities and latency stay exact. */
-const INSTANT_TASK_MS = 1;
+/** The id of the main-thread worker. */
+export const MAIN_WORKER_ID = 'main';
 
-function batchSize(context: ExecutorContext): number {
-  if (context.tuning.recentRunMs >= INSTANT_TASK_MS) return 1;
-  const share = Math.floor(context.book.readyCount / context.workers.length);
-  return Math.max(1, Math.min(context.maxBatch, share));
-}
-
-/** The input of the worker named `workerId`: the shared environment, and its own id and logger. */
-function workerInputFor(shared: ExecutorContext['workerInput'], workerId: string): WorkerInput {
-  return { ...shared, workerId, logger: shared.logger.child({ actor: workerId }) };
+/** The input of the worker named `workerId`: the shared environment, and its own id, slots and logger. */
+function workerInputFor(shared: ExecutorContext['workerInput'], workerId: string, slots: number): WorkerInput {
+  return { ...shared, workerId, slots, logger: shared.logger.child({ actor: workerId }) };
 }
 
 function isQuiescent(context: ExecutorContext): boolean {
-  return context.book.size === 0 && context.workers.every((slot) => slot.idle || slot.down);
+  return context.book.size === 0 && context.workers.every((worker) => worker.down || worker.free === worker.capacity);
 }
 
 function scheduleRetry(context: ExecutorContext, taskId: string, delayMs: number): void {
@@ -125,10 +112,16 @@ function workerIdOf(event: { readonly type: string }): string {
   return event.type.slice('xstate.done.actor.'.length);
 }
 
+/** The worker compensation slots go to: the first one in service. */
+function compensatedWorker(context: ExecutorContext): WorkerSlots | undefined {
+  return context.workers.find((worker) => !worker.down) ?? context.workers[0];
+}
+
 /**
- * The executor: owns the ready queue (a priority heap), dependencies, retries and cancellation, and
- * hands ready attempts to idle workers, a small batch at a time when the queue is deep. It is the
- * only authority on a task until the task is dispatched; from then on the worker's report decides.
+ * The executor: owns the ready queue, dependencies, retries and cancellation, and hands ready
+ * attempts to workers on demand: each worker gets, in one message, as many as it has free slots,
+ * so the next attempt started is always the best ready one. It is the only authority on a task
+ * until the task is dispatched; from then on the worker's report decides.
  */
 export const executorMachine = setup({
   types: {
@@ -143,43 +136,35 @@ export const executorMachine = setup({
   },
   actions: {
     admitSubmissions: ({ context, event }) => {
-      if (event.type === 'task.submit') context.book.admit(event.submissions, event.cancelled);
+      assertEvent(event, 'task.submit');
+      context.book.admit(event.submissions, event.cancelled);
     },
     dispatchReadyTasks: ({ context }) => {
-      const { book, idleWorkers } = context;
-      if (idleWorkers.length === 0 || book.readyCount === 0) return;
+      const { book } = context;
+      if (book.readyCount === 0) return;
       const now = context.clock.now();
-      while (idleWorkers.length > 0 && book.readyCount > 0) {
-        const slot = idleWorkers.pop()!;
-        slot.idle = false;
-        const size = batchSize(context);
-        const orders: RunOrder[] = [];
-        for (let i = 0; i < size; i++) {
-          const order = book.takeReady(slot.id, now);
-          if (order === undefined) break;
-          orders.push(order);
-        }
-        slot.ref.send({ type: 'task.dispatch', orders });
+      for (const worker of context.workers) {
+        if (worker.down || worker.free === 0) continue;
+        const count = Math.min(worker.free, book.readyCount);
+        const orders: RunOrder[] = new Array(count);
+        for (let i = 0; i < count; i++) orders[i] = book.takeReady(worker.id, now)!;
+        worker.free -= count;
+        worker.ref.send({ type: 'task.dispatch', orders });
+        if (book.readyCount === 0) return;
       }
     },
     applyWorkerReport: ({ context, event }) => {
-      if (event.type !== 'worker.report') return;
-      const { book, tuning } = context;
+      assertEvent(event, 'worker.report');
+      const { book } = context;
       for (const outcome of event.outcomes) {
-        if (outcome.started) {
-          tuning.recentRunMs += RUN_MS_SMOOTHING * (outcome.endedAt - outcome.startedAt - tuning.recentRunMs);
-        }
         const retry = book.applyOutcome(outcome, event.workerId);
         if (retry !== undefined) scheduleRetry(context, retry.taskId, retry.delayMs);
       }
-      const slot = context.workersById.get(event.workerId);
-      if (event.idle && slot !== undefined && !slot.idle && !slot.down) {
-        slot.idle = true;
-        context.idleWorkers.push(slot);
-      }
+      const worker = context.workersById.get(event.workerId);
+      if (worker !== undefined && !worker.down) worker.free += event.freed;
     },
     cancelTask: ({ context, event }) => {
-      if (event.type !== 'task.cancel') return;
+      assertEvent(event, 'task.cancel');
       const result = context.book.cancel(event.taskId, event.reason);
       if (result.kind === 'settled' && result.wasDelayed) {
         context.timers.send({ type: 'timer.clear', key: event.taskId });
@@ -188,45 +173,44 @@ export const executorMachine = setup({
       }
     },
     requeueRetry: ({ context, event }) => {
-      if (event.type === 'retry.due') context.book.requeue(event.taskId);
+      assertEvent(event, 'retry.due');
+      context.book.requeue(event.taskId);
     },
     cancelPending: ({ context, event }) => {
-      if (event.type !== 'executor.cancel-pending') return;
+      assertEvent(event, 'executor.cancel-pending');
       for (const taskId of context.book.cancelPending(event.reason, event.status)) {
         context.timers.send({ type: 'timer.clear', key: taskId });
       }
     },
     abortRunning: ({ context, event }) => {
-      if (event.type !== 'executor.abort-running') return;
-      for (const { taskId, workerId } of context.book.abortDispatched(event.reason)) {
+      assertEvent(event, 'executor.abort-running');
+      for (const { taskId, workerId } of context.book.dispatched()) {
         context.workersById.get(workerId)?.ref.send({ type: 'task.abort', taskId, reason: event.reason });
       }
     },
     forwardVictim: ({ context, event }) => {
-      if (event.type !== 'task.victim') return;
+      assertEvent(event, 'task.victim');
       const workerId = context.book.describe(event.taskId)?.workerId;
       if (workerId !== undefined) context.workersById.get(workerId)?.ref.send(event);
     },
     slowWorker: ({ context, event }) => {
-      if (event.type !== 'worker.slow') return;
+      assertEvent(event, 'worker.slow');
       context.workersById.get(event.workerId)?.ref.send({ type: 'worker.slow', factor: event.factor, until: event.until });
     },
     crashWorker: ({ context, event }) => {
-      if (event.type !== 'worker.crash') return;
+      assertEvent(event, 'worker.crash');
       context.workersById.get(event.workerId)?.ref.send({ type: 'worker.crash' });
     },
     /** A worker reached its final state: it crashed. Its attempts fail with `E_WORKER_CRASHED`; their retry policies apply. */
     failCrashedWorker: ({ context, event }) => {
-      const slot = context.workersById.get(workerIdOf(event));
-      if (slot === undefined || slot.down) return;
-      slot.down = true;
-      slot.idle = false;
-      const index = context.idleWorkers.indexOf(slot);
-      if (index >= 0) context.idleWorkers.splice(index, 1);
-      const error = new MezanError('E_WORKER_CRASHED', `Worker ${slot.id} crashed`, { details: { workerId: slot.id } });
-      const { plans, taskIds } = context.book.failWorker(slot.id, error);
+      const worker = context.workersById.get(workerIdOf(event));
+      if (worker === undefined || worker.down) return;
+      worker.down = true;
+      worker.free = 0;
+      const error = new MezanError('E_WORKER_CRASHED', `Worker ${worker.id} crashed`, { details: { workerId: worker.id } });
+      const { plans, taskIds } = context.book.failWorker(worker.id, error);
       for (const retry of plans) scheduleRetry(context, retry.taskId, retry.delayMs);
-      context.lostOnCrash.set(slot.id, taskIds);
+      context.lostOnCrash.set(worker.id, taskIds);
     },
     notifyCrash: sendParent(({ context, event }): ExecutorNotice => {
       const workerId = workerIdOf(event);
@@ -235,52 +219,45 @@ export const executorMachine = setup({
       return { type: 'worker.crashed', workerId, taskIds };
     }),
     restartWorker: assign(({ context, event, spawn }) => {
-      if (event.type !== 'worker.restart') return {};
-      const slot = context.workersById.get(event.workerId);
-      if (slot === undefined || !slot.down) return {};
+      assertEvent(event, 'worker.restart');
+      const worker = context.workersById.get(event.workerId);
+      if (worker === undefined || !worker.down) return {};
       // The new worker carries the old one's statistics on, so per-worker counts still add up exactly.
-      const initialStats = slot.ref.getSnapshot().context.stats;
-      slot.ref = spawn('worker', {
-        id: slot.id,
-        input: { ...workerInputFor(context.workerInput, slot.id), initialStats },
+      const initialStats = worker.ref.getSnapshot().context.stats;
+      worker.ref = spawn('worker', {
+        id: worker.id,
+        input: { ...workerInputFor(context.workerInput, worker.id, worker.capacity), initialStats },
       });
-      slot.down = false;
-      slot.idle = true;
-      context.idleWorkers.push(slot);
+      worker.down = false;
+      worker.free = worker.capacity;
       return {};
     }),
-    addExtraWorker: assign(({ context, spawn }) => {
-      const id = `worker-extra-${context.extrasAdded + 1}`;
-      const slot: WorkerSlot = {
-        id,
-        ref: spawn('worker', { id, input: workerInputFor(context.workerInput, id) }),
-        idle: true,
-        down: false,
-        extra: true,
-      };
-      context.workers.push(slot);
-      context.workersById.set(id, slot);
-      context.idleWorkers.push(slot);
-      return { extrasAdded: context.extrasAdded + 1 };
-    }),
-    /** Compensation workers leave as soon as they are idle with nothing ready to run. */
-    retireIdleExtras: enqueueActions(({ context, enqueue }) => {
-      if (context.book.readyCount > 0) return;
-      for (const slot of [...context.workers]) {
-        if (!slot.extra || !slot.idle) continue;
-        context.workers.splice(context.workers.indexOf(slot), 1);
-        context.workersById.delete(slot.id);
-        context.retired.push({ id: slot.id, stats: slot.ref.getSnapshot().context.stats });
-        context.idleWorkers.splice(context.idleWorkers.indexOf(slot), 1);
-        enqueue.stopChild(slot.ref);
-        enqueue.sendParent({ type: 'worker.retired', workerId: slot.id } satisfies ExecutorNotice);
-      }
+    addExtraSlot: ({ context }) => {
+      const worker = compensatedWorker(context);
+      if (worker === undefined) return;
+      context.extraSlots.count++;
+      worker.capacity++;
+      if (!worker.down) worker.free++;
+      worker.ref.send({ type: 'worker.resize', slots: worker.capacity });
+    },
+    /** Compensation slots leave as soon as they are free with nothing ready to run. */
+    retireFreeExtraSlots: enqueueActions(({ context, enqueue }) => {
+      if (context.extraSlots.count === 0 || context.book.readyCount > 0) return;
+      const worker = compensatedWorker(context);
+      if (worker === undefined || worker.free === 0) return;
+      const retired = Math.min(worker.free, context.extraSlots.count);
+      context.extraSlots.count -= retired;
+      worker.capacity -= retired;
+      worker.free -= retired;
+      worker.ref.send({ type: 'worker.resize', slots: worker.capacity });
+      for (let i = 0; i < retired; i++) enqueue.sendParent({ type: 'slots.retired-extra' } satisfies ExecutorNotice);
     }),
     publishIdle: ({ context }) => {
       if (context.sink.active) context.sink.publish({ type: 'engine.idle', at: context.clock.now() });
     },
     watchTask: ({ context, event }) => {
-      if (event.type === 'task.watch') context.book.watch(event.taskId, event.watching);
+      assertEvent(event, 'task.watch');
+      context.book.watch(event.taskId, event.watching);
     },
     /** Tells the supervisor what became of the tasks it watches; nothing when it watches none. */
     reportWatched: enqueueActions(({ context, enqueue }) => {
@@ -301,28 +278,18 @@ export const executorMachine = setup({
   id: 'executor',
   context: ({ input, spawn, self }) => {
     const workerInput = { clock: input.clock, sink: input.sink, logger: input.logger, services: input.services };
-    const workers: WorkerSlot[] = [];
-    for (let index = 1; index <= input.workerCount; index++) {
-      const id = `worker-${index}`;
-      const ref = spawn('worker', { id, input: workerInputFor(workerInput, id) });
-      workers.push({ id, ref, idle: true, down: false, extra: false });
-    }
+    const ref = spawn('worker', { id: MAIN_WORKER_ID, input: workerInputFor(workerInput, MAIN_WORKER_ID, input.concurrency) });
+    const main: WorkerSlots = { id: MAIN_WORKER_ID, ref, capacity: input.concurrency, free: input.concurrency, down: false };
     return {
       workerInput,
       lostOnCrash: new Map(),
-      extrasAdded: 0,
-      retired: [],
+      extraSlots: { count: 0 },
       book: new TaskBook({ sink: input.sink, random: input.random, now: () => input.clock.now(), logger: input.logger.child({ actor: self.id }) }),
-      workers,
-      workersById: new Map(workers.map((slot) => [slot.id, slot])),
-      // Reversed so that the first dispatch goes to worker-1.
-      idleWorkers: [...workers].reverse(),
+      workers: [main],
+      workersById: new Map([[MAIN_WORKER_ID, main]]),
       timers: spawn('timers', { id: 'timers', input: { clock: input.clock } }),
       sink: input.sink,
       clock: input.clock,
-      maxBatch: input.maxBatch,
-      // Assume slow tasks until reports show otherwise: the first dispatches go one at a time.
-      tuning: { recentRunMs: INSTANT_TASK_MS },
     };
   },
   initial: 'idle',
@@ -331,8 +298,8 @@ export const executorMachine = setup({
     'worker.slow': { actions: 'slowWorker' },
     'task.victim': { actions: 'forwardVictim' },
     'xstate.done.actor.*': { actions: ['failCrashedWorker', 'notifyCrash', 'dispatchReadyTasks', 'reportWatched', 'emitQuiescentIfSo'] },
-    'worker.restart': { actions: ['restartWorker', 'dispatchReadyTasks', 'reportWatched', 'emitQuiescentIfSo'] },
-    'worker.add-extra': { actions: ['addExtraWorker', 'dispatchReadyTasks', 'reportWatched'] },
+    'worker.restart': { actions: ['restartWorker', 'dispatchReadyTasks', 'retireFreeExtraSlots', 'reportWatched', 'emitQuiescentIfSo'] },
+    'slots.add-extra': { actions: ['addExtraSlot', 'dispatchReadyTasks', 'reportWatched'] },
     'task.watch': { actions: 'watchTask' },
     'executor.abort-running': { actions: 'abortRunning' },
     'executor.probe': { actions: 'emitQuiescentIfSo' },
@@ -344,14 +311,14 @@ export const executorMachine = setup({
       entry: ['publishIdle', 'emitIdle', 'emitQuiescentIfSo'],
       on: {
         'task.submit': { target: 'working', actions: ['admitSubmissions', 'dispatchReadyTasks', 'reportWatched'] },
-        'worker.report': { actions: ['applyWorkerReport', 'retireIdleExtras', 'reportWatched', 'emitQuiescentIfSo'] },
+        'worker.report': { actions: ['applyWorkerReport', 'retireFreeExtraSlots', 'reportWatched', 'emitQuiescentIfSo'] },
       },
     },
     working: {
       always: { guard: 'hasNoTasks', target: 'idle' },
       on: {
         'task.submit': { actions: ['admitSubmissions', 'dispatchReadyTasks', 'reportWatched'] },
-        'worker.report': { actions: ['applyWorkerReport', 'dispatchReadyTasks', 'retireIdleExtras', 'reportWatched'] },
+        'worker.report': { actions: ['applyWorkerReport', 'dispatchReadyTasks', 'retireFreeExtraSlots', 'reportWatched'] },
         'retry.due': { actions: ['requeueRetry', 'dispatchReadyTasks', 'reportWatched'] },
       },
     },

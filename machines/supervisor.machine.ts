@@ -107,9 +107,10 @@ export interface SupervisorContext {
   readonly awaited: Map<string, number>;
   /** Victims whose end has not been seen yet: a deadlock is not resolved twice. */
   readonly pendingVictims: Set<string>;
-  readonly extraWorkers: { count: number };
-  /** The engine's own workers, without compensation workers. */
-  readonly workerCount: number;
+  /** Compensation slots in service. */
+  readonly extraSlots: { count: number };
+  /** The engine's concurrency: worker slots without compensation slots. */
+  readonly concurrency: number;
   /** Whether a delayed (`afterMs`) check is pending. */
   readonly checkPending: { value: boolean };
   /** The deadlocks found so far (the last 100), newest last. */
@@ -165,13 +166,13 @@ function markAwaitedNeed(context: SupervisorContext, taskId: string, state: Watc
   else if (context.graph.hasTask(taskId)) context.graph.setRequest(taskId, WORKER_SLOTS, 0);
 }
 
-/** Resolves a deadlock found by {@link analyze}: a victim or a compensation worker, and the events. */
+/** Resolves a deadlock found by {@link analyze}: a victim or a compensation slot, and the events. */
 function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
   if (analysis.deadlocked.length === 0) return;
   const now = context.clock.now();
   const facts = {
     now,
-    extraWorkers: context.extraWorkers.count,
+    extraWorkers: context.extraSlots.count,
     blockedOnWorker: context.blockedOnWorker,
     pendingVictims: context.pendingVictims,
     isOnCycle: (taskId: string) => context.graph.isOnCycle(taskId),
@@ -199,9 +200,9 @@ function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
   context.deadlockOpen.value = true;
   if (context.sink.active) context.sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
   if (resolution.kind === 'compensation') {
-    context.extraWorkers.count++;
+    context.extraSlots.count++;
     fitSlotCapacity(context);
-    context.executor.send({ type: 'worker.add-extra' });
+    context.executor.send({ type: 'slots.add-extra' });
   } else {
     context.pendingVictims.add(report.victim!);
     context.executor.send({ type: 'task.victim', taskId: report.victim!, error: resolution.error });
@@ -268,12 +269,12 @@ function releaseSlot(context: SupervisorContext, taskId: string): void {
 }
 
 /**
- * Worker slots are the workers plus the compensation workers in service, except that a function
+ * Worker slots are the engine's concurrency plus the compensation slots in service, except that a function
  * which goes on waiting after its worker crashed keeps its slot while the restarted worker takes
  * another: the graph counts what really happens rather than refuse it.
  */
 function fitSlotCapacity(context: SupervisorContext): void {
-  const slots = Math.max(context.workerCount + context.extraWorkers.count, context.blockedOnWorker.size);
+  const slots = Math.max(context.concurrency + context.extraSlots.count, context.blockedOnWorker.size);
   if (slots !== context.graph.capacityOf(WORKER_SLOTS)) context.graph.setCapacity(WORKER_SLOTS, slots);
 }
 
@@ -471,9 +472,9 @@ export const supervisorMachine = setup({
         }
         noteIfDeadlockGone(context);
       }),
-    retireExtraWorker: ({ context }) =>
+    retireExtraSlot: ({ context }) =>
       guarded(context, () => {
-        context.extraWorkers.count = Math.max(0, context.extraWorkers.count - 1);
+        context.extraSlots.count = Math.max(0, context.extraSlots.count - 1);
         fitSlotCapacity(context);
         noteIfDeadlockGone(context);
       }),
@@ -566,7 +567,7 @@ export const supervisorMachine = setup({
   context: ({ input, spawn, self }) => {
     const resources = new Map<string, ResourceDescriptor>();
     const graph = new WaitForGraph();
-    graph.addResource(WORKER_SLOTS, input.workerCount);
+    graph.addResource(WORKER_SLOTS, input.concurrency);
     for (const { name, capacity, rank } of input.resources) {
       const ref: AnyActorRef = spawn('resource', {
         id: `resource:${name}`,
@@ -581,8 +582,7 @@ export const supervisorMachine = setup({
       id: 'executor',
       systemId: 'executor',
       input: {
-        workerCount: input.workerCount,
-        maxBatch: input.maxBatch,
+        concurrency: input.concurrency,
         clock: input.clock,
         random: input.random,
         logger: input.logger,
@@ -629,8 +629,8 @@ export const supervisorMachine = setup({
       blockedOnWorker: new Set<string>(),
       awaited: new Map<string, number>(),
       pendingVictims: new Set<string>(),
-      extraWorkers: { count: 0 },
-      workerCount: input.workerCount,
+      extraSlots: { count: 0 },
+      concurrency: input.concurrency,
       checkPending: { value: false },
       deadlocks: [],
       lastCheck: { analysis: undefined },
@@ -655,7 +655,7 @@ export const supervisorMachine = setup({
         ],
         'executor.quiescent': { actions: 'reportDrained' },
         'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
-        'worker.retired': { actions: 'retireExtraWorker' },
+        'slots.retired-extra': { actions: 'retireExtraSlot' },
         'graph.holds': { actions: 'applyPoolChange' },
         'graph.requests': { actions: 'applyPoolChange' },
         'graph.await': { actions: 'applyRunnerNotice' },

@@ -1,10 +1,14 @@
-import { assign, sendParent, sendTo, setup } from 'xstate';
+import { assertEvent, assign, sendParent, sendTo, setup } from 'xstate';
 import { runTaskLogic, type RunnerInput, type RunnerReportEvent } from '../actors/run-task.actor';
 import type { TaskAbortEvent, TaskDispatchEvent, WorkerReportEvent } from '../src/internal/task-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
 
 /** A worker's own statistics; exact, because only the worker updates them. */
 export interface WorkerStats {
+  /** How many tasks it may run at once (the engine's `concurrency`, plus compensation slots in service). */
+  slots: number;
+  /** How many of its slots are taken now: functions that have not returned, and orders about to start. */
+  running: number;
   /** Attempts whose function returned a value. */
   tasksCompleted: number;
   /** Attempts whose function threw or that timed out (retried attempts included). */
@@ -19,8 +23,9 @@ export interface WorkerStats {
   lastTaskMs: number | undefined;
 }
 
-/** The worker machine's input: its runner's environment, and the statistics a restarted worker carries on. @internal */
+/** The worker machine's input: its runner's environment, its slots, and the statistics a restarted worker carries on. @internal */
 export interface WorkerInput extends RunnerInput {
+  readonly slots: number;
   readonly initialStats?: Readonly<WorkerStats>;
 }
 
@@ -43,14 +48,22 @@ export interface WorkerSlowEvent {
   readonly until: number;
 }
 
+/** The executor changed how many slots the worker has (compensation slots added or retired). @internal */
+export interface WorkerResizeEvent {
+  readonly type: 'worker.resize';
+  readonly slots: number;
+}
+
 /** Events a worker accepts. @internal */
-export type WorkerEvent = TaskDispatchEvent | TaskAbortEvent | TaskVictimEvent | RunnerReportEvent | WorkerCrashEvent | WorkerSlowEvent;
+export type WorkerEvent =
+  TaskDispatchEvent | TaskAbortEvent | TaskVictimEvent | RunnerReportEvent | WorkerCrashEvent | WorkerSlowEvent | WorkerResizeEvent;
 
 /**
- * A worker: one slot of concurrency. `idle` until the executor dispatches attempts; `busy` while its
- * runner works through them; `aborting` while a timed-out or cancelled function has not returned
- * yet (the slot stays taken, so concurrency figures stay true). It keeps its own statistics and
- * forwards every outcome to the executor.
+ * A worker: an execution context (the main thread) that runs as many tasks at once as it has slots.
+ * The executor hands it attempts only for free slots, in one message per dispatch; its runner calls
+ * them and reports their outcomes once per turn. `idle` while no slot is taken, `busy` otherwise; a
+ * timed-out or cancelled function that has not returned keeps its slot, so concurrency figures stay
+ * true. It keeps its own statistics and forwards every outcome to the executor.
  */
 export const workerMachine = setup({
   types: {
@@ -67,37 +80,52 @@ export const workerMachine = setup({
       if (event.type === 'task.dispatch') return { type: 'run' as const, orders: event.orders };
       return event as TaskAbortEvent | TaskVictimEvent | WorkerSlowEvent;
     }),
+    countDispatch: assign({
+      stats: ({ context, event }) => {
+        assertEvent(event, 'task.dispatch');
+        return { ...context.stats, running: context.stats.running + event.orders.length };
+      },
+    }),
     recordReport: assign({
       stats: ({ context, event }) => {
-        const report = event as RunnerReportEvent;
-        const stats = { ...context.stats };
-        for (const outcome of report.outcomes) {
+        assertEvent(event, 'runner.report');
+        const stats = { ...context.stats, running: event.inUse };
+        for (const outcome of event.outcomes) {
           if (outcome.kind === 'completed') stats.tasksCompleted++;
           else if (outcome.kind === 'cancelled') stats.tasksCancelled++;
-          else if (outcome.kind !== 'requeue') stats.tasksFailed++;
+          else stats.tasksFailed++;
         }
-        stats.busyMs += report.busyMs;
-        stats.attempts += report.attempts;
-        if (report.lastTaskMs !== undefined) stats.lastTaskMs = report.lastTaskMs;
+        stats.busyMs += event.busyMs;
+        stats.attempts += event.attempts;
+        if (event.lastTaskMs !== undefined) stats.lastTaskMs = event.lastTaskMs;
         return stats;
+      },
+    }),
+    resize: assign({
+      stats: ({ context, event }) => {
+        assertEvent(event, 'worker.resize');
+        return { ...context.stats, slots: event.slots };
       },
     }),
     crashRunner: sendTo('runner', { type: 'runner.crash' as const }),
     reportToExecutor: sendParent(({ context, event }): WorkerReportEvent => {
-      const report = event as RunnerReportEvent;
-      return { type: 'worker.report', workerId: context.workerId, outcomes: report.outcomes, idle: report.state === 'idle' };
+      assertEvent(event, 'runner.report');
+      return { type: 'worker.report', workerId: context.workerId, outcomes: event.outcomes, freed: event.freed };
     }),
   },
   guards: {
-    runnerIdle: ({ event }) => (event as RunnerReportEvent).state === 'idle',
-    runnerAborting: ({ event }) => (event as RunnerReportEvent).state === 'aborting',
+    runnerIdle: ({ event }) => event.type === 'runner.report' && event.inUse === 0,
   },
 }).createMachine({
   id: 'worker',
   context: ({ input }) => ({
     workerId: input.workerId,
     runnerInput: { workerId: input.workerId, clock: input.clock, sink: input.sink, logger: input.logger, services: input.services },
-    stats: input.initialStats ?? { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined },
+    stats: {
+      ...(input.initialStats ?? { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined }),
+      slots: input.slots,
+      running: 0,
+    },
   }),
   invoke: {
     id: 'runner',
@@ -107,20 +135,19 @@ export const workerMachine = setup({
   initial: 'idle',
   on: {
     'worker.crash': { target: '.crashed', actions: 'crashRunner' },
-    'task.dispatch': { target: '.busy', actions: 'forwardToRunner' },
+    'task.dispatch': { target: '.busy', actions: ['countDispatch', 'forwardToRunner'] },
     'task.abort': { actions: 'forwardToRunner' },
     'task.victim': { actions: 'forwardToRunner' },
     'worker.slow': { actions: 'forwardToRunner' },
+    'worker.resize': { actions: 'resize' },
     'runner.report': [
       { guard: 'runnerIdle', target: '.idle', actions: ['recordReport', 'reportToExecutor'] },
-      { guard: 'runnerAborting', target: '.aborting', actions: ['recordReport', 'reportToExecutor'] },
       { target: '.busy', actions: ['recordReport', 'reportToExecutor'] },
     ],
   },
   states: {
     idle: {},
     busy: {},
-    aborting: {},
     // Final: the executor learns of the crash from the worker's done event and fails its attempts.
     crashed: { type: 'final' },
   },

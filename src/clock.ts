@@ -9,6 +9,14 @@ export interface Clock {
   setTimeout(fn: (...args: any[]) => void, ms: number): any;
   /** Cancels a timer set with {@link Clock.setTimeout}. */
   clearTimeout(id: any): void;
+  /**
+   * Calls `fn` at the end of the current turn of the event loop, after the I/O and timers of this
+   * turn (Node's `setImmediate`). Optional: workers gather the outcomes of a turn with it; without
+   * it (virtual time) they report after each burst of promise jobs.
+   */
+  setImmediate?(fn: () => void): any;
+  /** Cancels a call set with {@link Clock.setImmediate}. */
+  clearImmediate?(id: any): void;
 }
 
 /** The longest delay the host's `setTimeout` honours; a longer one fires after 1 ms. */
@@ -38,4 +46,6 @@ export const realClock: Clock = Object.freeze({
   now: () => Date.now(),
   setTimeout: (fn: (...args: any[]) => void, ms: number) => (ms > MAX_HOST_DELAY_MS ? setLongTimeout(fn, ms) : setTimeout(fn, ms)),
   clearTimeout: (id: any) => clearTimeout(id instanceof LongTimer ? id.handle : id),
+  setImmediate: (fn: () => void) => setImmediate(fn),
+  clearImmediate: (id: any) => clearImmediate(id),
 });

@@ -12,7 +12,15 @@ export type { DeadlockPolicy, LockOrderMode };
 
 /** Options of {@link createEngine}. Every field is optional. */
 export interface EngineOptions {
-  /** How many workers run tasks at once. @default `os.availableParallelism()` */
+  /**
+   * How many tasks run at once (as in p-queue and BullMQ): the slots of the main-thread worker.
+   * @default `os.availableParallelism()`
+   */
+  concurrency?: number;
+  /**
+   * @deprecated Use {@link EngineOptions.concurrency}: `workers: n` is read as `concurrency: n`
+   * (with one warning through the logger).
+   */
   workers?: number;
   /** The clock every timer goes through (XState's `SimulatedClock` and {@link VirtualClock} fit). @default {@link realClock} */
   clock?: Clock;
@@ -21,8 +29,8 @@ export interface EngineOptions {
   /** A winston logger for structured logs with task and actor ids. @default a silent logger */
   logger?: Logger;
   /**
-   * The most attempts one dispatch hands a worker when the queue is deep and tasks are instant;
-   * `1` turns batching off. @default 128
+   * @deprecated Ignored: a worker now gets, in one message, as many attempts as it has free slots.
+   * Still validated (a positive integer), so existing code keeps running.
    */
   maxBatch?: number;
   /**
@@ -198,11 +206,10 @@ export interface ShutdownRequestOptions {
 
 /** {@link EngineOptions} with every field filled. @internal */
 export interface ResolvedEngineOptions {
-  readonly workers: number;
+  readonly concurrency: number;
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;
-  readonly maxBatch: number;
   readonly onUnhandledError: ((error: MezanError, handle: TaskHandle<unknown>) => void) | undefined;
   readonly supervision: { readonly maxRestarts: number; readonly withinMs: number };
   readonly shutdown: {
@@ -225,8 +232,7 @@ export interface ResolvedEngineOptions {
 
 /** The defaults of {@link EngineOptions} that are plain values. */
 export const ENGINE_DEFAULTS = Object.freeze({
-  workers: (): number => os.availableParallelism(),
-  maxBatch: 128,
+  concurrency: (): number => os.availableParallelism(),
   supervision: Object.freeze({ maxRestarts: 5, withinMs: 5000 }),
   shutdown: Object.freeze({
     graceMs: 10_000,

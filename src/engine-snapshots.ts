@@ -14,7 +14,7 @@ export interface EngineProgress {
   readonly deadlocked: number;
   /** Tasks submitted after shutdown began (or refused when the engine escalated). */
   readonly rejected: number;
-  /** Tasks on a worker: running, or next in a worker's batch. */
+  /** Tasks on a worker: running, or handed to a worker and about to start. */
   readonly running: number;
   /** Tasks waiting for dependencies, queued, or waiting out a retry delay. */
   readonly pending: number;
@@ -30,13 +30,13 @@ export interface EngineProgress {
   readonly etaMs: number | undefined;
 }
 
-/** One worker's statistics and state; see `engine.stats()`. */
+/**
+ * One worker's statistics and state; see `engine.stats()`. A worker is an execution context (the
+ * main thread, id `main`) that runs up to `slots` tasks at once.
+ */
 export interface WorkerSnapshot extends Readonly<WorkerStats> {
   readonly id: string;
-  /**
-   * `idle`, `busy`, `aborting` (a timed-out or cancelled function has not returned yet), `crashed`
-   * (until restarted), or `retired` (a compensation worker no longer in service).
-   */
+  /** `idle` (no slot taken), `busy`, or `crashed` (until restarted). */
   readonly state: string;
 }
 

@@ -107,7 +107,7 @@ const NO_OPTIONS: TaskOptions = Object.freeze({});
  * @throws {MezanError} `E_INVALID_OPTION` naming the option and the value received
  * @example
  * ```ts
- * const engine = createEngine({ workers: 4 });
+ * const engine = createEngine({ concurrency: 4 });
  * const answer = engine.submit(async (ctx) => { await ctx.sleep(10); return 42; });
  * console.log(await answer.result); // 42
  * await engine.shutdown();
@@ -190,8 +190,7 @@ export class Engine {
       clock: this.#clock,
       inspect: this.#options.inspect,
       input: {
-        workerCount: this.#options.workers,
-        maxBatch: this.#options.maxBatch,
+        concurrency: this.#options.concurrency,
         clock: this.#clock,
         random: this.#options.random,
         logger: this.#logger,
@@ -233,7 +232,12 @@ export class Engine {
       },
     });
     this.#actor.start();
-    this.#logger.debug('engine started', { workers: this.#options.workers });
+    if (options.workers !== undefined) {
+      this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
+        workers: options.workers,
+      });
+    }
+    this.#logger.debug('engine started', { concurrency: this.#options.concurrency });
   }
 
   /** Every engine event, as it happens. Events are built only while someone subscribes. */
@@ -339,8 +343,8 @@ export class Engine {
 
   /**
    * Every actor of the engine and the state its machine is in, read from the actors' own
-   * snapshots, parents before children: the supervisor, the executor, its workers (retired
-   * compensation workers as `retired`), the resource pools, the shutdown machine and the monitor.
+   * snapshots, parents before children: the supervisor, the executor, its workers (the main-thread
+   * worker `main`), the resource pools, the shutdown machine and the monitor.
    * For a machine with nested states, `state` is its top-level state.
    */
   actors(): EngineActor[] {
@@ -350,10 +354,9 @@ export class Engine {
       { id: 'supervisor', machine: 'supervisor', parent: undefined, state: topState(supervisor.value) },
       { id: 'executor', machine: 'executor', parent: 'supervisor', state: topState(executor.value) },
     ];
-    for (const slot of executor.context.workers) {
-      actors.push({ id: slot.id, machine: 'worker', parent: 'executor', state: topState(slot.ref.getSnapshot().value) });
+    for (const worker of executor.context.workers) {
+      actors.push({ id: worker.id, machine: 'worker', parent: 'executor', state: topState(worker.ref.getSnapshot().value) });
     }
-    for (const { id } of executor.context.retired) actors.push({ id, machine: 'worker', parent: 'executor', state: 'retired' });
     for (const pool of supervisor.context.resources.values()) {
       actors.push({ id: `resource:${pool.name}`, machine: 'resource', parent: 'supervisor', state: topState(pool.ref.getSnapshot().value) });
     }
@@ -514,16 +517,15 @@ export class Engine {
   }
 
   /**
-   * Each worker's statistics and state, read from the workers' own snapshots, with totals.
-   * Compensation workers that were retired are listed too (state `retired`): their work counts.
+   * Each worker's statistics and state (its slots, how many are taken, its exact counts), read from
+   * the workers' own snapshots, with totals.
    */
   stats(): EngineStats {
     const executor = this.#executor.getSnapshot().context;
-    const workers: WorkerSnapshot[] = executor.workers.map((slot) => {
-      const snapshot = slot.ref.getSnapshot();
-      return { id: slot.id, state: String(snapshot.value), ...snapshot.context.stats };
+    const workers: WorkerSnapshot[] = executor.workers.map((worker) => {
+      const snapshot = worker.ref.getSnapshot();
+      return { id: worker.id, state: String(snapshot.value), ...snapshot.context.stats };
     });
-    for (const { id, stats } of executor.retired) workers.push({ id, state: 'retired', ...stats });
     const totals = { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0 };
     for (const worker of workers) {
       totals.tasksCompleted += worker.tasksCompleted;
@@ -845,10 +847,12 @@ export class Engine {
 
 function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-  const workers = options.workers ?? ENGINE_DEFAULTS.workers();
-  expectPositiveInteger('workers', workers);
-  const maxBatch = options.maxBatch ?? ENGINE_DEFAULTS.maxBatch;
-  expectPositiveInteger('maxBatch', maxBatch);
+  if (options.workers !== undefined) expectPositiveInteger('workers', options.workers);
+  if (options.concurrency !== undefined) expectPositiveInteger('concurrency', options.concurrency);
+  if (options.workers !== undefined && options.concurrency !== undefined && options.workers !== options.concurrency)
+    fail('workers', `the same value as \`concurrency\` (${options.concurrency}), or nothing: it is a deprecated alias`, options.workers);
+  const concurrency = options.concurrency ?? options.workers ?? ENGINE_DEFAULTS.concurrency();
+  if (options.maxBatch !== undefined) expectPositiveInteger('maxBatch', options.maxBatch);
   const clock = options.clock ?? realClock;
   if (
     typeof clock !== 'object' ||
@@ -866,11 +870,10 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   if (options.onUnhandledError !== undefined) expectFunction('onUnhandledError', options.onUnhandledError);
   const supervision = resolveSupervision(options.supervision);
   return Object.freeze({
-    workers,
+    concurrency,
     clock,
     random,
     logger,
-    maxBatch,
     onUnhandledError: options.onUnhandledError,
     supervision,
     shutdown: resolveShutdown(options.shutdown),

@@ -1,5 +1,5 @@
 import { SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Subscription } from 'rxjs';
 import { realClock, type Clock } from '../clock';
 import { createEngine, type Engine } from '../engine';
@@ -16,19 +16,26 @@ import { renderSummaryTable } from './summary-table';
 export interface DemoOptions {
   /** How many tasks the workload submits, dependency chains included. @default 1200 */
   tasks?: number;
-  /** How many workers the engine runs. @default 16 */
+  /** How many tasks the engine runs at once. @default 16 */
+  concurrency?: number;
+  /**
+   * @deprecated Use {@link DemoOptions.concurrency}: `workers: n` is read as `concurrency: n`; both
+   * with different values are refused.
+   */
   workers?: number;
   /** The seed of the workload's mix (kinds, durations, priorities, failures). @default 42 */
   seed?: number;
 }
 
 /** The defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = Object.freeze({ tasks: 1200, workers: 16, seed: 42 });
+export const DEMO_DEFAULTS = Object.freeze({ tasks: 1200, concurrency: 16, seed: 42 });
 
 /** Where the demo writes and what it runs on; injected so tests can drive it in virtual time. */
 export interface DemoIo {
   /** Where the progress bar (only when `isTTY`) and the summary go. */
   readonly stdout: NodeJS.WritableStream & { readonly isTTY?: boolean };
+  /** Where the command's warnings go (the deprecated `--workers`). @default `process.stderr` */
+  readonly stderr?: NodeJS.WritableStream;
   /** The clock the engine and the demo's operator run on. @default {@link realClock} */
   readonly clock?: Clock;
   /** Receives the process exit code the command decided on. @default sets `process.exitCode` */
@@ -56,7 +63,8 @@ export interface DemoMix {
 /** What {@link runDemo} measured: the data behind the summary table. */
 export interface DemoSummary {
   readonly seed: number;
-  readonly workers: number;
+  /** How many tasks the engine ran at once. */
+  readonly concurrency: number;
   readonly submitted: number;
   readonly mix: DemoMix;
   /** How many tasks ended in each terminal status, read from their handles. */
@@ -69,13 +77,13 @@ export interface DemoSummary {
   readonly throughput: number;
   /** `task.retrying` events: attempts that failed and were tried again. */
   readonly retries: number;
-  /** Tasks cancelled before their function started (waiting, queued, or not yet begun in a worker's batch). */
+  /** Tasks cancelled before their function started (waiting for dependencies, or queued). */
   readonly cancelledBeforeStart: number;
   /** Tasks cancelled while their function ran (their `ctx.signal` aborted). */
   readonly cancelledWhileRunning: number;
   /** Tasks that failed with `E_DEPENDENCY_FAILED`. */
   readonly dependencyFailures: number;
-  /** Per-worker statistics at the end of the run. */
+  /** The worker's statistics at the end of the run: one worker, `main`, with `concurrency` slots. */
   readonly stats: EngineStats;
   /** What `engine.shutdown()` returned; `lost` must be 0. */
   readonly report: ShutdownReport;
@@ -97,24 +105,28 @@ const CHAIN_STEPS = ['extract', 'transform', 'validate', 'load'] as const;
  * @param options - see {@link DemoOptions}
  * @param io - see {@link DemoIo}
  * @returns the summary of the run
- * @throws {MezanError} `E_INVALID_OPTION` for a bad `tasks`, `workers` or `seed`
+ * @throws {MezanError} `E_INVALID_OPTION` for a bad `tasks`, `concurrency`, `workers` or `seed`
  * @example
  * ```ts
- * const summary = await runDemo({ tasks: 1200, workers: 16 }, { stdout: process.stdout });
+ * const summary = await runDemo({ tasks: 1200, concurrency: 16 }, { stdout: process.stdout });
  * process.stdout.write(renderSummaryTable(summary));
  * ```
  */
 export async function runDemo(options: DemoOptions, io: DemoIo): Promise<DemoSummary> {
   const tasks = options.tasks ?? DEMO_DEFAULTS.tasks;
-  const workers = options.workers ?? DEMO_DEFAULTS.workers;
   const seed = options.seed ?? DEMO_DEFAULTS.seed;
   expectPositiveInteger('tasks', tasks);
-  expectPositiveInteger('workers', workers);
+  if (options.concurrency !== undefined) expectPositiveInteger('concurrency', options.concurrency);
+  if (options.workers !== undefined) expectPositiveInteger('workers', options.workers);
+  if (options.workers !== undefined && options.concurrency !== undefined && options.workers !== options.concurrency) {
+    fail('workers', `the same value as \`concurrency\` (${options.concurrency}), or nothing: it is a deprecated alias`, options.workers);
+  }
+  const concurrency = options.concurrency ?? options.workers ?? DEMO_DEFAULTS.concurrency;
   if (!Number.isSafeInteger(seed)) fail('seed', 'an integer', seed);
   const clock = io.clock ?? realClock;
   const random = seededRandom(seed);
   // The engine draws retry jitter from its own stream, so adding a jittered retry does not shift the mix.
-  const engine = createEngine({ workers, clock, random: seededRandom(seed ^ 0x5f3759df) });
+  const engine = createEngine({ concurrency, clock, random: seededRandom(seed ^ 0x5f3759df) });
 
   const operator = new Operator(engine, clock);
   const bar = io.stdout.isTTY === true ? startProgressBar(engine, io.stdout, tasks) : undefined;
@@ -182,7 +194,7 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<DemoSum
   const settled = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
   return {
     seed,
-    workers,
+    concurrency,
     submitted: handles.length,
     mix,
     byStatus,
@@ -208,9 +220,15 @@ export function createDemoCommand(io: DemoIo = { stdout: process.stdout }): Comm
   return new Command('demo')
     .description('run a real-time workload of mixed tasks (retries, timeouts, cancellations, chains) and print a summary')
     .option('--tasks <n>', 'how many tasks to submit', parsePositiveInteger, DEMO_DEFAULTS.tasks)
-    .option('--workers <n>', 'how many workers run them', parsePositiveInteger, DEMO_DEFAULTS.workers)
+    .option('--concurrency <n>', 'how many tasks run at once', parsePositiveInteger, DEMO_DEFAULTS.concurrency)
+    .addOption(new Option('--workers <n>', 'deprecated: the old name of --concurrency').argParser(parsePositiveInteger).conflicts('concurrency'))
     .option('--seed <n>', "the seed of the workload's mix", parseInteger, DEMO_DEFAULTS.seed)
-    .action(async (options: Required<DemoOptions>) => {
+    .action(async ({ workers, ...options }: DemoOptions) => {
+      if (workers !== undefined) {
+        // `--workers n` stands for `--concurrency n` (commander refuses the two together).
+        (io.stderr ?? process.stderr).write('mezan demo: --workers is deprecated: use --concurrency (the number of tasks that run at once)\n');
+        options.concurrency = workers;
+      }
       const summary = await runDemo(options, io);
       io.stdout.write(`${renderSummaryTable(summary, { color: io.stdout.isTTY === true })}\n`);
       const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
@@ -245,7 +263,7 @@ class Operator {
       else if (event.type === 'task.started') {
         const target = this.#targets.get(event.taskId);
         if (target === undefined) return;
-        // A dispatched task may still wait its turn in a worker's batch; only `task.started` says it runs.
+        // Only `task.started` says its function runs: cancelled before that, it never started.
         this.#started.add(event.taskId);
         if (target.delayOnStartMs !== undefined) this.#cancelAfter(target.handle, target.delayOnStartMs);
       }

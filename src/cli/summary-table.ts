@@ -10,7 +10,8 @@ export interface SummaryTableOptions {
 
 /**
  * Renders a demo run as text tables: the workload's mix, outcomes by terminal status, the run's
- * rates, per-worker statistics (attempts) and the shutdown report.
+ * rates, the worker's statistics (its slots and attempts: one row for `main`, which runs
+ * `concurrency` tasks at once) and the shutdown report.
  *
  * @param summary - what `runDemo` returned
  * @param options - see {@link SummaryTableOptions}
@@ -42,7 +43,7 @@ export function renderSummaryTable(summary: DemoSummary, options: SummaryTableOp
 
   const run = new Table({ head: ['run', ''], colAligns: ['left', 'right'], style });
   run.push(
-    ['workers', summary.workers],
+    ['concurrency', summary.concurrency],
     ['seed', summary.seed],
     ['success rate', `${(summary.successRate * 100).toFixed(1)}%`],
     ['throughput', `${summary.throughput.toFixed(0)} tasks/s`],
@@ -55,13 +56,15 @@ export function renderSummaryTable(summary: DemoSummary, options: SummaryTableOp
 
   const workers = new Table({
     // A worker counts attempts, not tasks: a task retried three times failed three attempts.
-    head: ['worker', 'attempts', 'completed', 'failed', 'cancelled', 'busy', 'avg run'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    // `busy` adds up the run times of the functions, so with several slots it can exceed the elapsed time.
+    head: ['worker', 'slots', 'attempts', 'completed', 'failed', 'cancelled', 'busy', 'avg run'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     style,
   });
   for (const worker of stats.workers) {
     workers.push([
       worker.id,
+      worker.slots,
       worker.attempts,
       worker.tasksCompleted,
       worker.tasksFailed,
@@ -73,6 +76,7 @@ export function renderSummaryTable(summary: DemoSummary, options: SummaryTableOp
   const { totals } = stats;
   workers.push([
     'all',
+    stats.workers.reduce((sum, worker) => sum + worker.slots, 0),
     totals.attempts,
     totals.tasksCompleted,
     totals.tasksFailed,

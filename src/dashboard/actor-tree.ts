@@ -5,13 +5,13 @@ import { machineView } from './machine-views';
 
 /** One actor of the engine's tree, and the state its machine is in. */
 export interface DashboardActor {
-  /** The actor's id: `supervisor`, `executor`, `worker-1`, `resource:db`, `shutdown`. */
+  /** The actor's id: `supervisor`, `executor`, `main` (the worker), `resource:db`, `shutdown`. */
   readonly id: string;
   /** The machine it runs. */
   readonly machine: MachineName;
   /** The id of the actor that spawned it; `undefined` for the supervisor (the root). */
   readonly parent: string | undefined;
-  /** Its state value, such as `busy`; `retired` for a compensation worker no longer in service. */
+  /** Its state value, such as `busy`. */
   readonly state: string;
   /** The diagram node of that state in its machine's Mermaid diagram; `undefined` when the machine has no such state. */
   readonly diagramId: string | undefined;

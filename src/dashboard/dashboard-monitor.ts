@@ -52,7 +52,7 @@ export interface DashboardSample {
   readonly timedOut: number;
   readonly deadlocked: number;
   readonly rejected: number;
-  /** Held units over capacity, in `[0, 1]`, per resource pool; busy workers over workers as `@workers`. */
+  /** Held units over capacity, in `[0, 1]`, per resource pool; taken worker slots over worker slots as `@workers`. */
   readonly utilization: Readonly<Record<string, number>>;
 }
 
@@ -177,10 +177,16 @@ export class DashboardMonitor {
     if (!force && this.#sampledSeq === this.#seq) return undefined;
     this.#sampledSeq = this.#seq;
     const progress = this.#engine.progress();
-    // Worker slots from the workers' own states: the graph shows '@workers' holds only while they matter to a wait.
-    const workers = this.#engine.stats().workers.filter((worker) => worker.state !== 'retired');
-    const busy = workers.filter((worker) => worker.state === 'busy' || worker.state === 'aborting').length;
-    const utilization: Record<string, number> = { [WORKER_SLOTS]: workers.length === 0 ? 0 : busy / workers.length };
+    // Worker slots from the workers' own statistics (the graph shows '@workers' holds only while they
+    // matter to a wait): slots taken over slots in service, compensation slots included; a crashed
+    // worker runs nothing until it is restarted.
+    let slots = 0;
+    let taken = 0;
+    for (const worker of this.#engine.stats().workers) {
+      slots += worker.slots;
+      if (worker.state !== 'crashed') taken += Math.min(worker.running, worker.slots);
+    }
+    const utilization: Record<string, number> = { [WORKER_SLOTS]: slots === 0 ? 0 : taken / slots };
     const graph = this.#engine.waitForGraph();
     const held = new Map<string, number>();
     for (const edge of graph.edges) if (edge.kind === 'holds') held.set(edge.from, (held.get(edge.from) ?? 0) + edge.units);

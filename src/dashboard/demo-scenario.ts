@@ -5,13 +5,13 @@ import type { Scenario } from '../simulation/scenario';
  * What `mezan dashboard` runs without a scenario file: about forty seconds at `--speed 1`, with a
  * bit of everything the page shows. A stream of jobs shares two database connections (some fail and
  * retry); two transfers take `accounts` and `ledger` in opposite orders and deadlock (a victim is
- * chosen); two pipelines each hold a worker while awaiting a stage; a worker crashes; a SIGTERM
- * drains the engine at the end.
+ * chosen); two pipelines each hold a worker slot while awaiting a stage; the worker, `main`, crashes
+ * (the jobs running on it fail and retry) and is restarted; a SIGTERM drains the engine at the end.
  */
 const DEMO_SCENARIO_YAML = `
 name: dashboard demo
 engine:
-  workers: 4
+  concurrency: 4
   resources:
     db: 2
     accounts: { capacity: 1, rank: 1 }
@@ -61,7 +61,7 @@ tasks:
         - work: 500
 faults:
   - at: 12000
-    crash: worker-2
+    crash: main
   - at: 36000
     signal: SIGTERM
 `;

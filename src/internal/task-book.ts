@@ -27,8 +27,6 @@ export interface TaskEntry
   dependents: TaskEntry[] | undefined;
   /** The worker an attempt was dispatched to. */
   workerId: string | undefined;
-  /** Set when the task was cancelled (or aborted by shutdown) while on a worker, until the worker reports. */
-  abortReason: MezanError | undefined;
 }
 
 /** A retry the executor must schedule: requeue `taskId` after `delayMs`. @internal */
@@ -214,7 +212,6 @@ export class TaskBook {
         waitingOn: 0,
         dependents: undefined,
         workerId: undefined,
-        abortReason: undefined,
         heapIndex: -1,
       };
       this.counts.submitted++;
@@ -275,7 +272,6 @@ export class TaskBook {
     const entry = this.#entries.get(taskId);
     if (entry === undefined || entry.state === 'done') return { kind: 'unknown' };
     if (entry.state === 'dispatched') {
-      entry.abortReason ??= reason;
       return { kind: 'on-worker', workerId: entry.workerId! };
     }
     const wasDelayed = entry.state === 'delayed';
@@ -295,23 +291,6 @@ export class TaskBook {
       return undefined;
     }
     this.counts.dispatched--;
-    const abortReason = entry.abortReason;
-    entry.abortReason = undefined;
-    if (outcome.kind === 'requeue' && abortReason !== undefined) {
-      // Handed back before the worker saw the abort meant for it: it is cancelled, never run.
-      entry.state = 'delayed';
-      this.counts.delayed++;
-      this.#settle(entry, 'cancelled', undefined, abortReason, workerId, undefined, outcome.endedAt);
-      return undefined;
-    }
-    if (outcome.kind === 'requeue') {
-      entry.state = 'waiting'; // transient: #enqueue moves it on
-      this.counts.waiting++;
-      entry.workerId = undefined;
-      // It keeps its place: handed back unstarted, it was never overtaken by anything queued since.
-      this.#enqueue(entry, entry.seq);
-      return undefined;
-    }
     entry.state = 'delayed'; // transient: #settle or the retry below moves it on
     this.counts.delayed++;
     const durationMs = outcome.started ? outcome.endedAt - outcome.startedAt : undefined;
@@ -358,17 +337,6 @@ export class TaskBook {
     for (const entry of this.#entries.values()) {
       if (entry.state === 'dispatched') found.push({ taskId: entry.id, workerId: entry.workerId! });
     }
-    return found;
-  }
-
-  /**
-   * Marks every task on a worker as aborted with `reason` (shutdown's terminating phase), so that one
-   * its worker hands back unstarted is cancelled rather than queued again.
-   * @returns the tasks, with their workers, to send the abort to
-   */
-  abortDispatched(reason: MezanError): Array<{ readonly taskId: string; readonly workerId: string }> {
-    const found = this.dispatched();
-    for (const { taskId } of found) this.#entries.get(taskId)!.abortReason ??= reason;
     return found;
   }
 

@@ -55,13 +55,12 @@ export interface RunOrder {
 }
 
 /** How an attempt ended, as far as the worker that ran it can tell. */
-export type RunOutcomeKind = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'requeue' | 'deadlock' | 'crashed';
+export type RunOutcomeKind = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'deadlock' | 'crashed';
 
 /**
- * The end of one attempt, reported by a worker. `requeue` hands back an order the worker never
- * started (it was stuck behind a function that was aborted but has not returned). `deadlock` is the
- * failure of an attempt chosen as a deadlock victim, `crashed` that of an attempt whose worker
- * crashed: verdicts of the engine, which keep their own codes.
+ * The end of one attempt, reported by a worker. `deadlock` is the failure of an attempt chosen as a
+ * deadlock victim, `crashed` that of an attempt whose worker crashed: verdicts of the engine, which
+ * keep their own codes.
  */
 export interface RunOutcome {
   readonly kind: RunOutcomeKind;
@@ -79,7 +78,7 @@ export interface RunOutcome {
   readonly endedAt: number;
 }
 
-/** Executor → worker: run these attempts, one after the other. */
+/** Executor → worker: run these attempts now, each in a free slot of the worker. */
 export interface TaskDispatchEvent {
   readonly type: 'task.dispatch';
   readonly orders: readonly RunOrder[];
@@ -92,10 +91,11 @@ export interface TaskAbortEvent {
   readonly reason: MezanError;
 }
 
-/** Worker → executor: attempts that ended, and whether the worker can take more. */
+/** Worker → executor: attempts that ended, and how many slots became free (the worker's demand for more). */
 export interface WorkerReportEvent {
   readonly type: 'worker.report';
   readonly workerId: string;
   readonly outcomes: readonly RunOutcome[];
-  readonly idle: boolean;
+  /** Slots given back since the last report: the executor may hand out that many more attempts. */
+  readonly freed: number;
 }

@@ -23,14 +23,15 @@ export interface ResourceMetrics {
 
 /** Worker figures in a {@link MetricsSnapshot}. */
 export interface WorkerMetrics {
-  /** Workers in service, compensation workers included. */
+  /** Worker slots in service (the engine's concurrency), compensation slots included. */
   readonly total: number;
-  /** Workers holding a dispatch now. */
+  /** Slots taken now: tasks running, or handed to a worker and about to start. */
   readonly busy: number;
+  /** Slots free now. */
   readonly idle: number;
-  /** Compensation workers in service. */
+  /** Compensation slots in service. */
   readonly extra: number;
-  /** `busy / total` now; 1 when no worker is in service. */
+  /** `busy / total` now; 1 when no slot is in service. */
   readonly saturation: number;
   readonly crashes: number;
   readonly restarts: number;

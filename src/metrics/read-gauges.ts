@@ -33,16 +33,19 @@ export function readGauges(
   return { at: clock.now(), queueDepth: executor.getSnapshot().context.book.counts.queued, pools: gauges };
 }
 
-/** Counts the workers in the executor's latest snapshot. O(workers): read for `engine.metrics()` only. @internal */
+/**
+ * Counts the worker slots in the executor's latest snapshot: `total` slots in service, `busy` ones
+ * taken, and `extra` compensation slots among them. O(workers): read for `engine.metrics()` only.
+ * @internal
+ */
 export function readWorkerGauge(executor: ActorRefFrom<typeof executorMachine>): WorkerGauge {
+  const context = executor.getSnapshot().context;
   let total = 0;
   let busy = 0;
-  let extra = 0;
-  for (const slot of executor.getSnapshot().context.workers) {
-    if (slot.down) continue;
-    total++;
-    if (!slot.idle) busy++;
-    if (slot.extra) extra++;
+  for (const worker of context.workers) {
+    if (worker.down) continue;
+    total += worker.capacity;
+    busy += worker.capacity - worker.free;
   }
-  return { total, busy, extra };
+  return { total, busy, extra: context.extraSlots.count };
 }

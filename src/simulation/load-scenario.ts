@@ -6,16 +6,9 @@ import { readFileSync } from 'node:fs';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { MezanError } from '../errors';
+import { MAIN_WORKER_ID } from '../../machines/executor.machine';
 import { SCENARIO_SCHEMA } from './scenario-schema';
-import {
-  SIMULATION_DEFAULT_WORKERS,
-  type Duration,
-  type Scenario,
-  type ScenarioTask,
-  type Step,
-  type TaskGenerator,
-  type TaskTemplate,
-} from './scenario';
+import { type Duration, type Scenario, type ScenarioTask, type Step, type TaskGenerator, type TaskTemplate } from './scenario';
 
 /** One step into the document: a key of an object or an index of a list. */
 type Segment = string | number;
@@ -442,11 +435,17 @@ function checkReferences(scenario: Scenario): Problem | undefined {
   const cycle = dependencyCycle(tasks);
   if (cycle !== undefined) return cycle;
 
-  const workers = scenario.engine?.workers ?? SIMULATION_DEFAULT_WORKERS;
+  const { concurrency, workers } = scenario.engine ?? {};
+  if (concurrency !== undefined && workers !== undefined && concurrency !== workers) {
+    return { segments: ['engine', 'workers'], reason: `the old name of \`concurrency\`: it must be left out, or equal to it (${concurrency})` };
+  }
+
   const checkWorker = (worker: string, segments: readonly Segment[]): Problem | undefined => {
-    const match = /^worker-([1-9]\d*)$/.exec(worker);
-    if (match !== null && Number(match[1]) <= workers) return undefined;
-    return { segments, reason: `unknown worker ${JSON.stringify(worker)} (workers: ${workers === 1 ? 'worker-1' : `worker-1..worker-${workers}`})` };
+    if (worker === MAIN_WORKER_ID) return undefined;
+    return {
+      segments,
+      reason: `unknown worker ${JSON.stringify(worker)} (the engine's worker is "${MAIN_WORKER_ID}": it runs \`concurrency\` tasks at once)`,
+    };
   };
   for (const [index, fault] of (scenario.faults ?? []).entries()) {
     let problem: Problem | undefined;

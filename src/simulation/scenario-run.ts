@@ -5,7 +5,7 @@ import { MezanError } from '../errors';
 import { seededRandom, type RandomSource } from '../random';
 import { drawDuration } from './draw-duration';
 import {
-  SIMULATION_DEFAULT_WORKERS,
+  SIMULATION_DEFAULT_CONCURRENCY,
   type Fault,
   type Scenario,
   type ScenarioTask,
@@ -97,7 +97,7 @@ export class ScenarioRun {
     this.#workload = seededRandom(seed);
     const settings = scenario.engine ?? {};
     this.engine = createEngine({
-      workers: settings.workers ?? SIMULATION_DEFAULT_WORKERS,
+      concurrency: settings.concurrency ?? settings.workers ?? SIMULATION_DEFAULT_CONCURRENCY,
       clock: this.clock,
       // The same separate stream as `simulate`'s, so the workload's draws match a simulation's.
       random: seededRandom(seed ^ 0x5bd1e995),

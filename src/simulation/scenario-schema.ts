@@ -202,6 +202,7 @@ const expectation = {
 };
 
 const engine = closed('engine', {
+  concurrency: positiveInteger,
   workers: positiveInteger,
   resources: {
     type: 'object',

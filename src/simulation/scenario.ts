@@ -4,8 +4,8 @@
  */
 import type { DeadlockOptions, DrainMode, LockOrderMode, ResourceOptions } from '../engine-options';
 
-/** How many workers a simulated engine has when the scenario does not say. */
-export const SIMULATION_DEFAULT_WORKERS = 4;
+/** How many tasks a simulated engine runs at once when the scenario does not say. */
+export const SIMULATION_DEFAULT_CONCURRENCY = 4;
 
 /** A duration: a fixed number of milliseconds, or a draw from a distribution (seeded). */
 export type Duration =
@@ -72,8 +72,8 @@ export interface TaskGenerator {
 }
 
 /**
- * A fault, injected at a virtual time. `crash` and `slow.worker` name a worker, `worker-1` to
- * `worker-N`; `cancel` names an explicit task's id; `capacity.resource` names an engine resource.
+ * A fault, injected at a virtual time. `crash` and `slow.worker` name a worker: `main`, the
+ * main-thread worker; `cancel` names an explicit task's id; `capacity.resource` names an engine resource.
  */
 export type Fault =
   | { readonly at: number; readonly signal: 'SIGINT' | 'SIGTERM' }
@@ -91,7 +91,9 @@ export interface Scenario {
   readonly file?: string;
   readonly name?: string;
   readonly engine?: {
-    /** @default {@link SIMULATION_DEFAULT_WORKERS} */
+    /** How many tasks run at once. @default {@link SIMULATION_DEFAULT_CONCURRENCY} */
+    readonly concurrency?: number;
+    /** @deprecated The old name of `concurrency`, still read. */
     readonly workers?: number;
     readonly resources?: Readonly<Record<string, number | ResourceOptions>>;
     readonly deadlock?: Omit<DeadlockOptions, 'policy'> & { readonly policy?: 'youngest' | 'lowest-priority' | 'least-work' | 'fewest-resources' };

@@ -9,13 +9,45 @@ import { createQuietLogger } from '../../src/logger';
 import type { TaskContext, TaskFunction } from '../../src/task-options';
 import { VirtualClock } from '../../src/virtual-clock';
 
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A virtual clock with turns of the event loop, as the real clock has: calls set with
+ * `setImmediate` wait until the test ends the turn.
+ */
+class TurnClock extends VirtualClock {
+  readonly #immediates = new Map<number, () => void>();
+  #nextImmediate = 1;
+
+  setImmediate(fn: () => void): number {
+    const id = this.#nextImmediate++;
+    this.#immediates.set(id, fn);
+    return id;
+  }
+
+  clearImmediate(id: number): void {
+    this.#immediates.delete(id);
+  }
+
+  get pendingImmediates(): number {
+    return this.#immediates.size;
+  }
+
+  /** Ends the turn: runs every call set for its end, then lets the promise jobs they start run. */
+  async endTurn(): Promise<void> {
+    const due = [...this.#immediates.values()];
+    this.#immediates.clear();
+    for (const fn of due) fn();
+    await flush();
+  }
+}
+
 /** A runner inside the smallest parent that records what the runner sends back. */
-function startRunner() {
-  const clock = new VirtualClock();
+function startRunner<C extends VirtualClock = VirtualClock>(clock: C = new VirtualClock() as C) {
   const reports: Array<RunnerReportEvent & { at: number }> = [];
   const events: EngineEvent[] = [];
   const sink: EventSink = { active: true, publish: (event) => events.push(event) };
-  const input: RunnerInput = { workerId: 'worker-1', clock, sink, logger: createQuietLogger(), services: NO_SERVICES };
+  const input: RunnerInput = { workerId: 'main', clock, sink, logger: createQuietLogger(), services: NO_SERVICES };
   const host = setup({
     types: { context: {} as { runnerInput: RunnerInput }, events: {} as RunnerReportEvent, input: {} as RunnerInput },
     actors: { runTask: runTaskLogic },
@@ -34,6 +66,7 @@ function startRunner() {
     reports,
     events,
     actor,
+    send,
     run: (...orders: RunOrder[]) => send({ type: 'run', orders }),
     abort: (taskId: string, reason = cancelReason(taskId)) => send({ type: 'task.abort', taskId, reason }),
   };
@@ -60,43 +93,75 @@ function manual<T = string>() {
   return { fn, contexts, resolve: (value: T) => resolve(value), reject: (error: unknown) => reject(error) };
 }
 
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
+/** A report in short: when, the outcomes as `task:kind`, the slots given back and those still taken. */
 const summary = (report: RunnerReportEvent & { at: number }) => ({
   at: report.at,
-  state: report.state,
   outcomes: report.outcomes.map((outcome) => `${outcome.taskId}:${outcome.kind}`),
+  freed: report.freed,
+  inUse: report.inUse,
 });
 
 describe('runTaskLogic', () => {
   describe('running', () => {
-    it('runs orders one at a time, in the order received', async () => {
+    it('runs every order it is handed at once, in the order received', async () => {
       const { clock, run, reports } = startRunner();
       let running = 0;
       let mostAtOnce = 0;
       const log: string[] = [];
-      // Each function yields to promise jobs without the clock turning: overlapping calls would
-      // show, and the batch stays on this runner (orders behind a clock-time function go back).
-      const step = (name: string): TaskFunction => async () => {
-        running++;
-        mostAtOnce = Math.max(mostAtOnce, running);
-        log.push(`${name} start`);
-        for (let turn = 0; turn < 3; turn++) await null;
-        log.push(`${name} end`);
-        running--;
-      };
+      // Each function yields to promise jobs without the clock turning: overlapping calls show.
+      const step =
+        (name: string): TaskFunction =>
+        async () => {
+          running++;
+          mostAtOnce = Math.max(mostAtOnce, running);
+          log.push(`${name} start`);
+          for (let turn = 0; turn < 3; turn++) await null;
+          log.push(`${name} end`);
+          running--;
+        };
       run(order('a', step('a')), order('b', step('b')));
       run(order('c', step('c')));
       await clock.runAll();
-      expect(log).toEqual(['a start', 'a end', 'b start', 'b end', 'c start', 'c end']);
-      expect(mostAtOnce).toBe(1);
-      expect(reports.map(summary)).toEqual([{ at: 0, state: 'idle', outcomes: ['a:completed', 'b:completed', 'c:completed'] }]);
+      expect(log).toEqual(['a start', 'b start', 'c start', 'a end', 'b end', 'c end']);
+      expect(mostAtOnce).toBe(3);
+      expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['a:completed', 'b:completed', 'c:completed'], freed: 3, inUse: 0 }]);
+    });
+
+    it('runs functions that take clock time side by side', async () => {
+      const { clock, run, reports, events } = startRunner();
+      run(
+        order('a', (ctx) => ctx.sleep(30)),
+        order('b', (ctx) => ctx.sleep(10)),
+        order('c', (ctx) => ctx.sleep(20)),
+      );
+      await clock.runAll();
+      expect(events).toEqual(['a', 'b', 'c'].map((taskId) => ({ type: 'task.started', at: 0, taskId, name: taskId, attempt: 1, workerId: 'main' })));
+      expect(reports.map(summary)).toEqual([
+        { at: 10, outcomes: ['b:completed'], freed: 1, inUse: 2 },
+        { at: 20, outcomes: ['c:completed'], freed: 1, inUse: 1 },
+        { at: 30, outcomes: ['a:completed'], freed: 1, inUse: 0 },
+      ]);
+      expect(reports.map((report) => [report.busyMs, report.attempts, report.lastTaskMs])).toEqual([
+        [10, 1, 10],
+        [20, 1, 20],
+        [30, 1, 30],
+      ]);
+      expect(reports.map((report) => report.outcomes[0])).toEqual([
+        { kind: 'completed', taskId: 'b', attempt: 1, value: undefined, error: undefined, started: true, startedAt: 0, endedAt: 10 },
+        { kind: 'completed', taskId: 'c', attempt: 1, value: undefined, error: undefined, started: true, startedAt: 0, endedAt: 20 },
+        { kind: 'completed', taskId: 'a', attempt: 1, value: undefined, error: undefined, started: true, startedAt: 0, endedAt: 30 },
+      ]);
     });
 
     it('gives each function its context: id, name, attempt and a live signal', async () => {
       const { clock, run } = startRunner();
       const seen: Array<Pick<TaskContext, 'id' | 'name' | 'attempt'> & { aborted: boolean }> = [];
-      run(order('t', (ctx) => void seen.push({ id: ctx.id, name: ctx.name, attempt: ctx.attempt, aborted: ctx.signal.aborted }), { name: 'the task', attempt: 3 }));
+      run(
+        order('t', (ctx) => void seen.push({ id: ctx.id, name: ctx.name, attempt: ctx.attempt, aborted: ctx.signal.aborted }), {
+          name: 'the task',
+          attempt: 3,
+        }),
+      );
       await clock.runAll();
       expect(seen).toEqual([{ id: 't', name: 'the task', attempt: 3, aborted: false }]);
     });
@@ -106,12 +171,12 @@ describe('runTaskLogic', () => {
       await clock.advanceTo(5);
       run(order('a', (ctx) => ctx.sleep(10)));
       await flush();
-      // Sent while a already runs, b waits its turn here (no hand-back timer is set for it).
+      // Handed over while a runs, b starts at once beside it.
       run(order('b', () => 1, { attempt: 2 }));
       await clock.runAll();
       expect(events).toEqual([
-        { type: 'task.started', at: 5, taskId: 'a', name: 'a', attempt: 1, workerId: 'worker-1' },
-        { type: 'task.started', at: 15, taskId: 'b', name: 'b', attempt: 2, workerId: 'worker-1' },
+        { type: 'task.started', at: 5, taskId: 'a', name: 'a', attempt: 1, workerId: 'main' },
+        { type: 'task.started', at: 5, taskId: 'b', name: 'b', attempt: 2, workerId: 'main' },
       ]);
     });
 
@@ -132,9 +197,10 @@ describe('runTaskLogic', () => {
         ['good', 'completed', 7],
         ['bad', 'failed', broken],
       ]);
+      expect(reports.reduce((sum, report) => sum + report.freed, 0)).toBe(2);
     });
 
-    it('accepts new orders while busy and runs them after the current ones', async () => {
+    it('starts new orders while others run, without waiting for them', async () => {
       const { clock, run, reports } = startRunner();
       const first = manual();
       const second = jest.fn(() => 'second');
@@ -142,11 +208,11 @@ describe('runTaskLogic', () => {
       await flush();
       run(order('second', second));
       await flush();
-      expect(second).not.toHaveBeenCalled();
+      expect(second).toHaveBeenCalledTimes(1);
+      expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['second:completed'], freed: 1, inUse: 1 }]);
       first.resolve('first');
       await clock.runAll();
-      expect(second).toHaveBeenCalledTimes(1);
-      expect(reports.map(summary)).toEqual([{ at: 0, state: 'idle', outcomes: ['first:completed', 'second:completed'] }]);
+      expect(reports.map(summary).slice(1)).toEqual([{ at: 0, outcomes: ['first:completed'], freed: 1, inUse: 0 }]);
     });
   });
 
@@ -157,22 +223,92 @@ describe('runTaskLogic', () => {
       const other = jest.fn(() => 'b');
       run(order('a', cancelled), order('b', other));
       expect(cancelled).not.toHaveBeenCalled();
+      expect(other).not.toHaveBeenCalled();
       abort('a');
       await flush();
       expect(cancelled).not.toHaveBeenCalled();
       expect(other).toHaveBeenCalledTimes(1);
+      expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['a:cancelled', 'b:completed'], freed: 2, inUse: 0 }]);
+      expect(reports[0]!.outcomes.map((outcome) => outcome.started)).toEqual([false, true]);
+    });
+
+    it('starts the orders of several run events together, in one burst', async () => {
+      const { run, reports } = startRunner();
+      const calls: string[] = [];
+      run(order('a', () => void calls.push('a')));
+      run(
+        order('b', () => void calls.push('b')),
+        order('c', () => void calls.push('c')),
+      );
+      expect(calls).toEqual([]);
+      await flush();
+      expect(calls).toEqual(['a', 'b', 'c']);
+      expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['a:completed', 'b:completed', 'c:completed'], freed: 3, inUse: 0 }]);
+    });
+
+    it('drops an order of the same burst that a function starting before it cancels', async () => {
+      // A function's synchronous code cancels a task handed over with it: the cancel reaches the
+      // runner before that task's function is called, so it must never be called.
+      const { send, run, reports } = startRunner();
+      const victim = jest.fn(() => 'ran anyway');
+      run(
+        order('canceller', () => send({ type: 'task.abort', taskId: 'victim', reason: cancelReason('victim') })),
+        order('victim', victim),
+      );
+      await flush();
+      expect(victim).not.toHaveBeenCalled();
       expect(reports.flatMap((report) => report.outcomes).map((outcome) => [outcome.taskId, outcome.kind, outcome.started])).toEqual([
-        ['a', 'cancelled', false],
-        ['b', 'completed', true],
+        ['victim', 'cancelled', false],
+        ['canceller', 'completed', true],
       ]);
-      expect(reports.at(-1)!.state).toBe('idle');
+      expect(reports.reduce((sum, report) => sum + report.freed, 0)).toBe(2);
     });
   });
 
-  describe('report batching', () => {
-    it('reports a batch of instant tasks in one message', async () => {
+  describe('reports', () => {
+    it('reports in one message the functions of a burst that return at once', async () => {
       const { clock, run, reports } = startRunner();
       const thrown = new Error('sync failure');
+      run(
+        order('sync', () => 'value'),
+        order('throws', () => {
+          throw thrown;
+        }),
+        order('also sync', () => 'other'),
+      );
+      await clock.runAll();
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatchObject({ type: 'runner.report', freed: 3, inUse: 0, busyMs: 0, attempts: 3, lastTaskMs: 0 });
+      expect(reports[0]!.outcomes).toEqual([
+        { kind: 'completed', taskId: 'sync', attempt: 1, value: 'value', error: undefined, started: true, startedAt: 0, endedAt: 0 },
+        { kind: 'failed', taskId: 'throws', attempt: 1, value: undefined, error: thrown, started: true, startedAt: 0, endedAt: 0 },
+        { kind: 'completed', taskId: 'also sync', attempt: 1, value: 'other', error: undefined, started: true, startedAt: 0, endedAt: 0 },
+      ]);
+    });
+
+    it('reports in one message the functions of a burst whose promises settle in one burst of promise jobs', async () => {
+      const { clock, run, reports } = startRunner();
+      const thrown = new Error('async failure');
+      run(
+        order('async', async () => 'async value'),
+        order('rejects', () => Promise.reject(thrown)),
+        order('resolved', () => Promise.resolve(3)),
+      );
+      await clock.runAll();
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatchObject({ type: 'runner.report', freed: 3, inUse: 0, busyMs: 0, attempts: 3, lastTaskMs: 0 });
+      expect(reports[0]!.outcomes).toEqual([
+        { kind: 'completed', taskId: 'async', attempt: 1, value: 'async value', error: undefined, started: true, startedAt: 0, endedAt: 0 },
+        { kind: 'failed', taskId: 'rejects', attempt: 1, value: undefined, error: thrown, started: true, startedAt: 0, endedAt: 0 },
+        { kind: 'completed', taskId: 'resolved', attempt: 1, value: 3, error: undefined, started: true, startedAt: 0, endedAt: 0 },
+      ]);
+    });
+
+    it('in virtual time, reports what returned synchronously before the promise jobs that follow', async () => {
+      // Without turns of the event loop, a report goes out in a microtask: after the functions'
+      // synchronous code, before the promise jobs they leave behind.
+      const { clock, run, reports } = startRunner();
+      const thrown = new Error('failure');
       run(
         order('sync', () => 'value'),
         order('async', async () => 'async value'),
@@ -182,91 +318,172 @@ describe('runTaskLogic', () => {
         order('rejects', () => Promise.reject(thrown)),
       );
       await clock.runAll();
-      expect(reports).toHaveLength(1);
-      const [report] = reports;
-      expect(report).toMatchObject({ type: 'runner.report', state: 'idle', busyMs: 0, attempts: 4, lastTaskMs: 0 });
-      expect(report!.outcomes).toEqual([
-        { kind: 'completed', taskId: 'sync', attempt: 1, value: 'value', error: undefined, started: true, startedAt: 0, endedAt: 0 },
-        { kind: 'completed', taskId: 'async', attempt: 1, value: 'async value', error: undefined, started: true, startedAt: 0, endedAt: 0 },
-        { kind: 'failed', taskId: 'throws', attempt: 1, value: undefined, error: thrown, started: true, startedAt: 0, endedAt: 0 },
-        { kind: 'failed', taskId: 'rejects', attempt: 1, value: undefined, error: thrown, started: true, startedAt: 0, endedAt: 0 },
+      expect(reports.map(summary)).toEqual([
+        { at: 0, outcomes: ['sync:completed', 'throws:failed'], freed: 2, inUse: 2 },
+        { at: 0, outcomes: ['async:completed', 'rejects:failed'], freed: 2, inUse: 0 },
+      ]);
+      expect(reports.map((report) => [report.busyMs, report.attempts, report.lastTaskMs])).toEqual([
+        [0, 2, 0],
+        [0, 2, 0],
       ]);
     });
 
-    it('reports at once each task that took clock time', async () => {
-      const { clock, run, reports } = startRunner();
-      run(order('a', (ctx) => ctx.sleep(10)));
+    it('reports together, in virtual time, the functions that return at the same instant', async () => {
+      const { clock, run, reports } = startRunner(new VirtualClock({ settle: 'each-instant' }));
+      run(
+        order('a', (ctx) => ctx.sleep(10)),
+        order('b', (ctx) => ctx.sleep(10)),
+        order('c', (ctx) => ctx.sleep(20)),
+      );
       await flush();
-      // Sent while a runs, so they wait their turn here instead of being handed back.
-      run(order('b', (ctx) => ctx.sleep(20)));
-      await clock.advanceBy(10);
-      expect(reports.map(summary)).toEqual([{ at: 10, state: 'busy', outcomes: ['a:completed'] }]);
-      await clock.runAll();
-      expect(reports.map(summary).slice(1)).toEqual([{ at: 30, state: 'idle', outcomes: ['b:completed'] }]);
+      // Each step fires every timer due at one instant, then lets the promise jobs run.
+      while (await clock.step());
+      expect(reports.map(summary)).toEqual([
+        { at: 10, outcomes: ['a:completed', 'b:completed'], freed: 2, inUse: 1 },
+        { at: 20, outcomes: ['c:completed'], freed: 1, inUse: 0 },
+      ]);
       expect(reports.map((report) => [report.busyMs, report.attempts, report.lastTaskMs])).toEqual([
-        [10, 1, 10],
+        [20, 2, 10],
         [20, 1, 20],
       ]);
-      expect(reports[1]!.outcomes[0]).toMatchObject({ startedAt: 10, endedAt: 30 });
     });
 
-    // An instant outcome is held for the batch's single message; it must not wait for a slow
-    // function that happens to follow it in the same batch.
-    it('does not hold an instant task’s outcome while a later task of the batch takes clock time', async () => {
+    it('does not hold an instant task’s outcome while another function of the burst takes clock time', async () => {
       const { clock, run, reports } = startRunner();
       run(
         order('instant', () => 'done'),
         order('slow', (ctx) => ctx.sleep(1_000)),
       );
-      await clock.advanceBy(1);
-      expect(reports.flatMap((report) => report.outcomes).map((outcome) => outcome.taskId)).toContain('instant');
+      await flush();
+      expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['instant:completed'], freed: 1, inUse: 1 }]);
       await clock.runAll();
-      expect(reports.flatMap((report) => report.outcomes).map((outcome) => outcome.taskId)).toEqual(['instant', 'slow']);
+      expect(reports.map(summary).slice(1)).toEqual([{ at: 1_000, outcomes: ['slow:completed'], freed: 1, inUse: 0 }]);
+    });
+
+    describe('with a clock that has turns', () => {
+      it('gathers the outcomes of a turn into one report at its end while functions still run', async () => {
+        const { clock, run, reports } = startRunner(new TurnClock());
+        const slow = manual();
+        run(
+          order('a', (ctx) => ctx.sleep(10)),
+          order('b', () => 'b'),
+          order('slow', slow.fn),
+        );
+        await clock.advanceBy(10);
+        // b returned at 0 and a at 10 while slow runs: nothing goes out before the turn ends.
+        expect(reports).toEqual([]);
+        expect(clock.pendingImmediates).toBe(1);
+        await clock.endTurn();
+        expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['b:completed', 'a:completed'], freed: 2, inUse: 1 }]);
+        expect(reports[0]).toMatchObject({ busyMs: 10, attempts: 2, lastTaskMs: 10 });
+        await clock.endTurn();
+        expect(reports).toHaveLength(1);
+        slow.resolve('slow');
+        await flush();
+        // It holds nothing more: it reports at once, without waiting for the end of the turn.
+        expect(reports.map(summary).slice(1)).toEqual([{ at: 10, outcomes: ['slow:completed'], freed: 1, inUse: 0 }]);
+      });
+
+      it('reports a burst of instant functions in one message, whichever returns first', async () => {
+        // The orders of the burst not started yet are still held: the first function to return
+        // must not count as the runner holding nothing more.
+        const { clock, run, reports } = startRunner(new TurnClock());
+        const thrown = new Error('failure');
+        run(
+          order('sync', () => 'value'),
+          order('async', async () => 'async value'),
+          order('throws', () => {
+            throw thrown;
+          }),
+          order('rejects', () => Promise.reject(thrown)),
+        );
+        await flush();
+        await clock.endTurn();
+        expect(reports.map(summary)).toEqual([
+          { at: 0, outcomes: ['sync:completed', 'throws:failed', 'async:completed', 'rejects:failed'], freed: 4, inUse: 0 },
+        ]);
+        expect(clock.pendingImmediates).toBe(0);
+      });
+
+      it('reports a cancel or a timeout at once, with the outcomes gathered so far', async () => {
+        const { clock, run, abort, reports } = startRunner(new TurnClock());
+        const stuck = manual();
+        const timed = manual();
+        run(
+          order('stuck', stuck.fn),
+          order('timed', timed.fn, { timeoutMs: 5 }),
+          order('instant', () => 1),
+        );
+        await flush();
+        expect(reports).toEqual([]);
+        abort('stuck');
+        await flush();
+        expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['instant:completed', 'stuck:cancelled'], freed: 1, inUse: 2 }]);
+        await clock.advanceBy(5);
+        expect(reports.map(summary).slice(1)).toEqual([{ at: 5, outcomes: ['timed:timeout'], freed: 0, inUse: 2 }]);
+        // The turn's end finds nothing left to report.
+        await clock.endTurn();
+        expect(reports).toHaveLength(2);
+      });
+
+      it('reports at once an unstarted order cancelled while others run', async () => {
+        const { clock, run, abort, reports } = startRunner(new TurnClock());
+        const slow = manual();
+        const never = jest.fn();
+        run(order('slow', slow.fn));
+        await flush();
+        run(order('dropped', never));
+        abort('dropped');
+        await flush();
+        expect(never).not.toHaveBeenCalled();
+        expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['dropped:cancelled'], freed: 1, inUse: 1 }]);
+        expect(clock.pendingImmediates).toBe(0);
+      });
     });
   });
 
   describe('timeouts', () => {
-    it('reports a timeout before the function returns, and stays aborting until it does', async () => {
+    it('reports a timeout before the function returns, and keeps its slot until it does', async () => {
       const { clock, run, reports } = startRunner();
       const slow = manual();
       run(order('slow', slow.fn, { timeoutMs: 50 }));
       await clock.advanceBy(49);
       expect(reports).toEqual([]);
       await clock.advanceBy(1);
-      expect(reports.map(summary)).toEqual([{ at: 50, state: 'aborting', outcomes: ['slow:timeout'] }]);
+      expect(reports.map(summary)).toEqual([{ at: 50, outcomes: ['slow:timeout'], freed: 0, inUse: 1 }]);
       const [timeout] = reports[0]!.outcomes;
       expect(timeout).toMatchObject({ started: true, startedAt: 0, endedAt: 50 });
       expect((timeout!.error as MezanError).code).toBe('E_TIMEOUT');
       expect((timeout!.error as MezanError).details).toMatchObject({ taskId: 'slow', attempt: 1, timeoutMs: 50 });
-      expect(reports[0]).toMatchObject({ busyMs: 0, attempts: 0 });
+      expect(reports[0]).toMatchObject({ busyMs: 0, attempts: 0, lastTaskMs: undefined });
 
       const { signal } = slow.contexts[0]!;
       expect(signal.aborted).toBe(true);
       expect(signal.reason).toBe(timeout!.error);
 
       await clock.advanceBy(30);
+      expect(reports).toHaveLength(1);
       slow.resolve('too late');
       await flush();
-      // The late value changes nothing; the report frees the worker and counts the time really used.
-      expect(reports.map(summary).slice(1)).toEqual([{ at: 80, state: 'idle', outcomes: [] }]);
+      // The late value changes nothing; the report frees the slot and counts the time really used.
+      expect(reports.map(summary).slice(1)).toEqual([{ at: 80, outcomes: [], freed: 1, inUse: 0 }]);
       expect(reports[1]).toMatchObject({ busyMs: 80, attempts: 1, lastTaskMs: 80 });
     });
 
-    it('never starts the order behind a function that times out: it went back to the executor', async () => {
+    it('runs the orders handed over with a function that times out, beside it', async () => {
       const { clock, run, reports } = startRunner();
       const slow = manual();
       const next = jest.fn(() => 'next');
       run(order('slow', slow.fn, { timeoutMs: 20 }), order('next', next));
       await clock.advanceBy(100);
-      expect(next).not.toHaveBeenCalled();
+      expect(next).toHaveBeenCalledTimes(1);
       expect(reports.map(summary)).toEqual([
-        { at: 0, state: 'busy', outcomes: ['next:requeue'] },
-        { at: 20, state: 'aborting', outcomes: ['slow:timeout'] },
+        { at: 0, outcomes: ['next:completed'], freed: 1, inUse: 1 },
+        { at: 20, outcomes: ['slow:timeout'], freed: 0, inUse: 1 },
       ]);
       slow.reject(new Error('gave up'));
       await clock.runAll();
-      expect(next).not.toHaveBeenCalled();
-      expect(reports.map(summary).slice(2)).toEqual([{ at: 100, state: 'idle', outcomes: [] }]);
+      expect(reports.map(summary).slice(2)).toEqual([{ at: 100, outcomes: [], freed: 1, inUse: 0 }]);
       expect(reports[2]).toMatchObject({ busyMs: 100, attempts: 1 });
     });
 
@@ -276,36 +493,56 @@ describe('runTaskLogic', () => {
       await clock.advanceBy(10);
       expect(clock.pendingTimers).toBe(0);
       await clock.runAll();
-      expect(reports.map(summary)).toEqual([{ at: 10, state: 'idle', outcomes: ['quick:completed'] }]);
+      expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['quick:completed'], freed: 1, inUse: 0 }]);
     });
 
     it('times out each attempt from its own start', async () => {
       const { clock, run, reports } = startRunner();
       run(order('first', (ctx) => ctx.sleep(40), { timeoutMs: 50 }));
-      await flush();
-      // Received at 0 while first runs, second starts at 40: timed from then, it has until 90.
+      await clock.advanceBy(30);
+      // Started at 30, second has until 80 and returns at 70.
       run(order('second', (ctx) => ctx.sleep(40), { timeoutMs: 50 }));
       await clock.runAll();
       expect(reports.map(summary)).toEqual([
-        { at: 40, state: 'busy', outcomes: ['first:completed'] },
-        { at: 80, state: 'idle', outcomes: ['second:completed'] },
+        { at: 40, outcomes: ['first:completed'], freed: 1, inUse: 1 },
+        { at: 70, outcomes: ['second:completed'], freed: 1, inUse: 0 },
+      ]);
+      expect(reports[1]!.outcomes[0]).toMatchObject({ startedAt: 30, endedAt: 70 });
+    });
+
+    it('times each function out on its own', async () => {
+      const { clock, run, reports } = startRunner();
+      const a = manual();
+      const b = manual();
+      run(order('a', a.fn, { timeoutMs: 30 }), order('b', b.fn, { timeoutMs: 10 }));
+      await clock.advanceBy(30);
+      expect(reports.map(summary)).toEqual([
+        { at: 10, outcomes: ['b:timeout'], freed: 0, inUse: 2 },
+        { at: 30, outcomes: ['a:timeout'], freed: 0, inUse: 2 },
+      ]);
+      b.resolve('b');
+      await flush();
+      a.resolve('a');
+      await flush();
+      expect(reports.map(summary).slice(2)).toEqual([
+        { at: 30, outcomes: [], freed: 1, inUse: 1 },
+        { at: 30, outcomes: [], freed: 1, inUse: 0 },
       ]);
     });
   });
 
   describe('aborts', () => {
-    it('drops a pending order without ever calling its function', async () => {
+    it('drops an order not started yet without ever calling its function', async () => {
       const { clock, run, abort, reports } = startRunner();
       const first = manual();
       const dropped = jest.fn();
       const last = jest.fn(() => 'last');
       await clock.advanceTo(5);
       run(order('first', first.fn), order('dropped', dropped, { attempt: 2 }), order('last', last));
-      // Before the clock turns: the orders behind first have not been handed back yet.
-      await flush();
       const reason = cancelReason('dropped');
       abort('dropped', reason);
-      expect(reports.map(summary)).toEqual([{ at: 5, state: 'busy', outcomes: ['dropped:cancelled'] }]);
+      await flush();
+      expect(reports.map(summary)).toEqual([{ at: 5, outcomes: ['dropped:cancelled', 'last:completed'], freed: 2, inUse: 1 }]);
       expect(reports[0]!.outcomes[0]).toEqual({
         kind: 'cancelled',
         taskId: 'dropped',
@@ -316,18 +553,15 @@ describe('runTaskLogic', () => {
         startedAt: 5,
         endedAt: 5,
       });
+      // A dropped order is no attempt: only last's call counts.
+      expect(reports[0]).toMatchObject({ busyMs: 0, attempts: 1, lastTaskMs: 0 });
       first.resolve('first');
       await clock.runAll();
       expect(dropped).not.toHaveBeenCalled();
-      expect(last).toHaveBeenCalledTimes(1);
-      expect(reports.flatMap((report) => report.outcomes).map((outcome) => `${outcome.taskId}:${outcome.kind}`)).toEqual([
-        'dropped:cancelled',
-        'first:completed',
-        'last:completed',
-      ]);
+      expect(reports.map(summary).slice(1)).toEqual([{ at: 5, outcomes: ['first:completed'], freed: 1, inUse: 0 }]);
     });
 
-    it('aborts the current function’s signal and reports it cancelled at once', async () => {
+    it('aborts a running function’s signal and reports it cancelled at once, keeping its slot until it returns', async () => {
       const { clock, run, abort, reports } = startRunner();
       let caught: unknown;
       run(
@@ -343,19 +577,19 @@ describe('runTaskLogic', () => {
       await clock.advanceBy(30);
       const reason = cancelReason('current');
       abort('current', reason);
-      expect(reports.map(summary)[0]).toEqual({ at: 30, state: 'aborting', outcomes: ['current:cancelled'] });
-      expect(reports[0]!.outcomes[0]).toMatchObject({ error: reason, started: true, startedAt: 0, endedAt: 30 });
       await flush();
       expect(caught).toBe(reason);
+      // The cancel went out at once, before the function returned: its own report frees the slot.
       expect(reports.map(summary)).toEqual([
-        { at: 30, state: 'aborting', outcomes: ['current:cancelled'] },
-        { at: 30, state: 'idle', outcomes: [] },
+        { at: 30, outcomes: ['current:cancelled'], freed: 0, inUse: 1 },
+        { at: 30, outcomes: [], freed: 1, inUse: 0 },
       ]);
-      expect(reports[1]).toMatchObject({ busyMs: 30, attempts: 1 });
+      expect(reports[0]!.outcomes[0]).toMatchObject({ error: reason, started: true, startedAt: 0, endedAt: 30 });
+      expect(reports[1]).toMatchObject({ busyMs: 30, attempts: 1, lastTaskMs: 30 });
       expect(clock.pendingTimers).toBe(0);
     });
 
-    it('stays aborting while a cancelled function ignores its signal', async () => {
+    it('keeps the slot while a cancelled function ignores its signal', async () => {
       const { clock, run, abort, reports } = startRunner();
       const stubborn = manual();
       run(order('stubborn', stubborn.fn, { timeoutMs: 500 }));
@@ -363,10 +597,10 @@ describe('runTaskLogic', () => {
       abort('stubborn');
       await clock.advanceBy(1_000);
       // The abort cleared the timeout: no second outcome for the same attempt.
-      expect(reports.map(summary)).toEqual([{ at: 10, state: 'aborting', outcomes: ['stubborn:cancelled'] }]);
+      expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['stubborn:cancelled'], freed: 0, inUse: 1 }]);
       stubborn.resolve('done anyway');
       await flush();
-      expect(reports.map(summary).slice(1)).toEqual([{ at: 1_010, state: 'idle', outcomes: [] }]);
+      expect(reports.map(summary).slice(1)).toEqual([{ at: 1_010, outcomes: [], freed: 1, inUse: 0 }]);
     });
 
     it('ignores an abort for a task it does not hold, or one already reported', async () => {
@@ -378,159 +612,113 @@ describe('runTaskLogic', () => {
       await clock.advanceBy(10);
       abort('slow');
       abort('slow');
-      expect(reports.map(summary)).toEqual([{ at: 10, state: 'aborting', outcomes: ['slow:timeout'] }]);
+      await flush();
+      expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['slow:timeout'], freed: 0, inUse: 1 }]);
       slow.resolve('x');
       await flush();
-      expect(reports).toHaveLength(2);
+      expect(reports.map(summary).slice(1)).toEqual([{ at: 10, outcomes: [], freed: 1, inUse: 0 }]);
     });
 
-    it('drops a pending order while the current function is aborting, and stays aborting', async () => {
+    it('ignores an abort for a function that has returned', async () => {
+      const { clock, run, abort, reports } = startRunner();
+      run(order('done', () => 'done'));
+      await clock.runAll();
+      abort('done');
+      await clock.runAll();
+      expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['done:completed'], freed: 1, inUse: 0 }]);
+    });
+
+    it('starts an order handed over while a function is aborting, and drops one cancelled before it starts', async () => {
       const { clock, run, abort, reports } = startRunner();
       const slow = manual();
-      const behind = jest.fn();
+      const beside = jest.fn(() => 'beside');
+      const dropped = jest.fn();
       run(order('slow', slow.fn, { timeoutMs: 10 }));
       await clock.advanceBy(10);
-      // Orders waiting at the timeout were handed back with it; this one arrives after.
-      run(order('behind', behind));
-      abort('behind');
+      run(order('beside', beside), order('dropped', dropped));
+      abort('dropped');
+      await flush();
+      expect(beside).toHaveBeenCalledTimes(1);
+      expect(dropped).not.toHaveBeenCalled();
       expect(reports.map(summary)).toEqual([
-        { at: 10, state: 'aborting', outcomes: ['slow:timeout'] },
-        { at: 10, state: 'aborting', outcomes: ['behind:cancelled'] },
+        { at: 10, outcomes: ['slow:timeout'], freed: 0, inUse: 1 },
+        { at: 10, outcomes: ['dropped:cancelled', 'beside:completed'], freed: 2, inUse: 1 },
       ]);
       expect(reports[1]!.outcomes[0]).toMatchObject({ started: false });
       slow.resolve('x');
       await flush();
-      expect(behind).not.toHaveBeenCalled();
-      expect(reports.map(summary).slice(2)).toEqual([{ at: 10, state: 'idle', outcomes: [] }]);
-    });
-  });
-
-  describe('hand-back', () => {
-    it('hands back, at the next turn of the clock, the orders behind a function still running', async () => {
-      const { clock, run, reports } = startRunner();
-      const slow = manual();
-      const behind = jest.fn();
-      await clock.advanceTo(5);
-      run(order('instant', () => 'done'), order('slow', slow.fn), order('b', behind, { attempt: 2 }), order('c', behind));
-      await flush();
-      // Promise jobs alone do not count: only a turn of the clock shows the function is slow.
-      expect(slow.fn).toHaveBeenCalledTimes(1);
-      expect(reports).toEqual([]);
-      await clock.advanceBy(0);
-      expect(reports.map(summary)).toEqual([{ at: 5, state: 'busy', outcomes: ['instant:completed', 'b:requeue', 'c:requeue'] }]);
-      expect(reports[0]!.outcomes.slice(1)).toEqual([
-        { kind: 'requeue', taskId: 'b', attempt: 2, value: undefined, error: undefined, started: false, startedAt: 5, endedAt: 5 },
-        { kind: 'requeue', taskId: 'c', attempt: 1, value: undefined, error: undefined, started: false, startedAt: 5, endedAt: 5 },
-      ]);
-      expect(reports[0]).toMatchObject({ busyMs: 0, attempts: 1 });
-      await clock.advanceBy(100);
-      slow.resolve('slow');
-      await clock.runAll();
-      expect(behind).not.toHaveBeenCalled();
-      expect(reports.map(summary).slice(1)).toEqual([{ at: 105, state: 'idle', outcomes: ['slow:completed'] }]);
+      expect(reports.map(summary).slice(2)).toEqual([{ at: 10, outcomes: [], freed: 1, inUse: 0 }]);
     });
 
-    it('hands nothing back when the whole batch ends before the clock turns', async () => {
-      const { clock, run, reports } = startRunner();
-      const promiseJobsOnly = async (): Promise<string> => {
-        for (let turn = 0; turn < 3; turn++) await null;
-        return 'async';
-      };
-      run(order('a', promiseJobsOnly), order('b', promiseJobsOnly), order('c', () => 'sync'));
-      await flush();
-      expect(reports.map(summary)).toEqual([{ at: 0, state: 'idle', outcomes: ['a:completed', 'b:completed', 'c:completed'] }]);
-      // The batch's end cleared the hand-back timer set when a went async.
-      expect(clock.pendingTimers).toBe(0);
-      await clock.runAll();
-      expect(reports).toHaveLength(1);
-    });
-
-    it('hands back the orders behind a function that times out, in the timeout’s report', async () => {
-      const { clock, run, reports } = startRunner();
-      const slow = manual();
-      const behind = jest.fn();
-      run(order('slow', slow.fn, { timeoutMs: 20 }));
-      await flush();
-      // Received while slow runs, they set no hand-back timer: only the timeout frees them.
-      run(order('b', behind), order('c', behind));
-      await clock.advanceBy(20);
-      expect(reports.map(summary)).toEqual([{ at: 20, state: 'aborting', outcomes: ['slow:timeout', 'b:requeue', 'c:requeue'] }]);
-      expect(reports[0]!.outcomes[1]).toMatchObject({ started: false, startedAt: 20, endedAt: 20 });
-      await clock.advanceBy(30);
-      slow.resolve('late');
-      await clock.runAll();
-      expect(behind).not.toHaveBeenCalled();
-      expect(reports.map(summary).slice(1)).toEqual([{ at: 50, state: 'idle', outcomes: [] }]);
-    });
-
-    it('hands back the orders behind a cancelled function, in the cancel’s report', async () => {
-      const { clock, run, abort, reports } = startRunner();
-      const slow = manual();
-      const behind = jest.fn();
-      run(order('slow', slow.fn), order('b', behind), order('c', behind));
-      await flush();
-      abort('slow');
-      expect(reports.map(summary)).toEqual([{ at: 0, state: 'aborting', outcomes: ['slow:cancelled', 'b:requeue', 'c:requeue'] }]);
-      expect(clock.pendingTimers).toBe(0);
+    it('fails a deadlock victim with its deadlock error once its function returns', async () => {
+      const { clock, run, send, reports } = startRunner();
+      const stuck = manual();
+      run(
+        order('victim', stuck.fn),
+        order('other', (ctx) => ctx.sleep(50)),
+      );
       await clock.advanceBy(10);
-      slow.resolve('late');
-      await clock.runAll();
-      expect(behind).not.toHaveBeenCalled();
-      expect(reports.map(summary).slice(1)).toEqual([{ at: 10, state: 'idle', outcomes: [] }]);
-    });
-
-    it('ignores a cancel for an order it handed back: the executor holds it again', async () => {
-      const { clock, run, abort, reports } = startRunner();
-      const slow = manual();
-      const behind = jest.fn();
-      run(order('slow', slow.fn), order('b', behind));
-      await clock.advanceBy(0);
-      expect(reports.map(summary)).toEqual([{ at: 0, state: 'busy', outcomes: ['b:requeue'] }]);
-      await clock.advanceBy(5);
-      abort('b');
-      expect(reports).toHaveLength(1);
-      slow.resolve('slow');
-      await clock.runAll();
-      expect(behind).not.toHaveBeenCalled();
-      expect(reports.map(summary).slice(1)).toEqual([{ at: 5, state: 'idle', outcomes: ['slow:completed'] }]);
-    });
-
-    it('still hands back the orders behind a slow function after a cancel drops one of them', async () => {
-      const { clock, run, abort, reports } = startRunner();
-      const slow = manual();
-      const dropped = jest.fn();
-      const last = jest.fn(() => 'last');
-      run(order('slow', slow.fn), order('dropped', dropped), order('last', last));
+      const error = new MezanError('E_DEADLOCK', 'chosen as victim');
+      send({ type: 'task.victim', taskId: 'victim', error });
+      send({ type: 'task.victim', taskId: 'nobody', error });
+      expect(stuck.contexts[0]!.signal.reason).toBe(error);
       await flush();
-      abort('dropped');
-      expect(reports.map(summary)).toEqual([{ at: 0, state: 'busy', outcomes: ['dropped:cancelled'] }]);
-      await clock.advanceBy(0);
-      expect(reports.map(summary).slice(1)).toEqual([{ at: 0, state: 'busy', outcomes: ['last:requeue'] }]);
-      await clock.advanceBy(1_000);
-      slow.resolve('slow');
+      // The victim's function decides: nothing is reported until it returns.
+      expect(reports).toEqual([]);
+      stuck.reject(new Error('gave up'));
+      await flush();
+      expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['victim:deadlock'], freed: 1, inUse: 1 }]);
+      expect(reports[0]!.outcomes[0]!.error).toBe(error);
       await clock.runAll();
-      expect(dropped).not.toHaveBeenCalled();
-      expect(last).not.toHaveBeenCalled();
+      expect(reports.map(summary).slice(1)).toEqual([{ at: 50, outcomes: ['other:completed'], freed: 1, inUse: 0 }]);
     });
   });
 
   describe('stop', () => {
-    it('aborts the current function with E_SHUTDOWN and reports nothing more', async () => {
+    it('aborts every running function with E_SHUTDOWN and reports nothing more', async () => {
       const { clock, run, actor, reports } = startRunner();
       const slow = manual();
-      const never = jest.fn();
-      run(order('slow', slow.fn, { timeoutMs: 100 }), order('never', never));
+      const other = manual();
+      const instant = jest.fn(() => 'instant');
+      run(order('slow', slow.fn, { timeoutMs: 100 }), order('other', other.fn), order('instant', instant));
       await clock.advanceBy(10);
-      expect(reports.map(summary)).toEqual([{ at: 0, state: 'busy', outcomes: ['never:requeue'] }]);
+      expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['instant:completed'], freed: 1, inUse: 2 }]);
       actor.stop();
-      const { signal } = slow.contexts[0]!;
-      expect(signal.aborted).toBe(true);
-      expect((signal.reason as MezanError).code).toBe('E_SHUTDOWN');
+      for (const { signal } of [...slow.contexts, ...other.contexts]) {
+        expect(signal.aborted).toBe(true);
+        expect((signal.reason as MezanError).code).toBe('E_SHUTDOWN');
+        expect((signal.reason as MezanError).details).toMatchObject({ workerId: 'main' });
+      }
       expect(clock.pendingTimers).toBe(0);
       slow.resolve('x');
+      other.reject(new Error('y'));
+      await clock.runAll();
+      expect(reports).toHaveLength(1);
+    });
+
+    it('never calls the functions of orders not started yet', async () => {
+      const { clock, run, actor, reports } = startRunner();
+      const never = jest.fn();
+      run(order('a', never), order('b', never));
+      actor.stop();
       await clock.runAll();
       expect(never).not.toHaveBeenCalled();
-      expect(reports).toHaveLength(1);
+      expect(reports).toEqual([]);
+    });
+
+    it('clears the report it meant to send at the end of the turn', async () => {
+      const { clock, run, actor, reports } = startRunner(new TurnClock());
+      const slow = manual();
+      run(
+        order('slow', slow.fn),
+        order('instant', () => 1),
+      );
+      await flush();
+      expect(clock.pendingImmediates).toBe(1);
+      actor.stop();
+      expect(clock.pendingImmediates).toBe(0);
+      await clock.endTurn();
+      expect(reports).toEqual([]);
     });
   });
 });

@@ -43,7 +43,7 @@ async function demoInVirtualTime(options: Parameters<typeof runDemo>[0], isTTY =
 describe('runDemo', () => {
   let run: { summary: DemoSummary; clock: VirtualClock; stdout: { readonly text: string } };
   beforeAll(async () => {
-    run = await demoInVirtualTime({ tasks: 400, workers: 8, seed: 7 });
+    run = await demoInVirtualTime({ tasks: 400, concurrency: 8, seed: 7 });
   });
 
   it('settles every task in one terminal status and loses none', () => {
@@ -89,13 +89,29 @@ describe('runDemo', () => {
     expect(summary.cancelledBeforeStart + summary.cancelledWhileRunning).toBe(summary.byStatus.cancelled);
   });
 
-  it('reports per-worker statistics that add up to the engine totals', () => {
+  it("reports the one worker's statistics, main with `concurrency` slots, and they are the engine totals", () => {
     const { summary } = run;
-    expect(summary.stats.workers).toHaveLength(8);
-    const completed = summary.stats.workers.reduce((sum, worker) => sum + worker.tasksCompleted, 0);
-    expect(completed).toBe(summary.byStatus.completed);
+    expect(summary.concurrency).toBe(8);
+    expect(summary.stats.workers).toHaveLength(1);
+    const [main] = summary.stats.workers;
+    expect(main).toMatchObject({ id: 'main', state: 'idle', slots: 8, running: 0 });
+    expect(main!.tasksCompleted).toBe(summary.byStatus.completed);
+    expect(main!.tasksCancelled).toBe(summary.cancelledWhileRunning);
+    expect(main!.attempts).toBe(summary.stats.totals.attempts);
     expect(summary.stats.totals.tasksCompleted).toBe(summary.byStatus.completed);
     expect(summary.stats.totals.tasksCancelled).toBe(summary.cancelledWhileRunning);
+  });
+
+  it('reads the deprecated `workers` as `concurrency`, and refuses the two with different values', async () => {
+    const alias = await demoInVirtualTime({ tasks: 400, workers: 8, seed: 7 });
+    expect(alias.summary).toEqual(run.summary);
+    const same = await demoInVirtualTime({ tasks: 20, workers: 3, concurrency: 3, seed: 1 });
+    expect(same.summary.concurrency).toBe(3);
+    expect(same.summary.stats.workers).toEqual([expect.objectContaining({ id: 'main', slots: 3 })]);
+    await expect(runDemo({ workers: 2, concurrency: 3 }, { stdout: memoryStream(false), clock: new VirtualClock() })).rejects.toMatchObject({
+      code: 'E_INVALID_OPTION',
+      details: { option: 'workers' },
+    });
   });
 
   it('derives the rates from the counts and the clock', () => {
@@ -112,14 +128,14 @@ describe('runDemo', () => {
   });
 
   it('gives the same run for the same seed on a virtual clock, and another mix for another seed', async () => {
-    const again = await demoInVirtualTime({ tasks: 400, workers: 8, seed: 7 });
+    const again = await demoInVirtualTime({ tasks: 400, concurrency: 8, seed: 7 });
     expect(again.summary).toEqual(run.summary);
-    const other = await demoInVirtualTime({ tasks: 400, workers: 8, seed: 8 });
+    const other = await demoInVirtualTime({ tasks: 400, concurrency: 8, seed: 8 });
     expect(other.summary.mix).not.toEqual(run.summary.mix);
   });
 
   it('draws a progress bar that reaches the total when stdout is a TTY', async () => {
-    const { summary, stdout } = await demoInVirtualTime({ tasks: 60, workers: 4, seed: 3 }, true);
+    const { summary, stdout } = await demoInVirtualTime({ tasks: 60, concurrency: 4, seed: 3 }, true);
     expect(summary.report.lost).toBe(0);
     expect(stdout.text).toContain('60/60');
     expect(stdout.text).toContain('100%');
@@ -128,6 +144,8 @@ describe('runDemo', () => {
   it.each([
     ['tasks', { tasks: 0 }],
     ['tasks', { tasks: 2.5 }],
+    ['concurrency', { concurrency: -1 }],
+    ['concurrency', { concurrency: 1.5 }],
     ['workers', { workers: -1 }],
     ['seed', { seed: 0.5 }],
   ])('rejects a bad `%s` with E_INVALID_OPTION', async (option, options) => {
@@ -140,7 +158,7 @@ describe('runDemo', () => {
 
 describe('demoExitCode', () => {
   it('is non-zero when the shutdown report counts a lost task', async () => {
-    const { summary } = await demoInVirtualTime({ tasks: 20, workers: 2, seed: 1 });
+    const { summary } = await demoInVirtualTime({ tasks: 20, concurrency: 2, seed: 1 });
     expect(demoExitCode(summary)).toBe(0);
     expect(demoExitCode({ ...summary, report: { ...summary.report, lost: 1 } })).toBe(1);
   });
@@ -148,12 +166,16 @@ describe('demoExitCode', () => {
 
 describe('renderSummaryTable', () => {
   it('shows the counts by status and the shutdown report, without colour codes unless asked', async () => {
-    const { summary } = await demoInVirtualTime({ tasks: 120, workers: 4, seed: 5 });
+    const { summary } = await demoInVirtualTime({ tasks: 120, concurrency: 4, seed: 5 });
     const text = renderSummaryTable(summary);
     expect(text).not.toContain('\u001b[');
     expect(text).toMatch(new RegExp(`completed\\s+│\\s+${summary.byStatus.completed}\\s+│`));
     expect(text).toMatch(new RegExp(`report\\s+│\\s+120\\s+│\\s+${summary.report.completed}\\s+│`));
-    for (const worker of summary.stats.workers) expect(text).toContain(worker.id);
+    // One row for the worker, main, with its slots, then the totals.
+    expect(text).toMatch(new RegExp(`main\\s+│\\s+4\\s+│\\s+${summary.stats.workers[0]!.attempts}\\s+│\\s+${summary.byStatus.completed}\\s+│`));
+    expect(text).toMatch(new RegExp(`all\\s+│\\s+4\\s+│\\s+${summary.stats.totals.attempts}\\s+│`));
+    expect(text).toMatch(/concurrency\s+│\s+4\s+│/);
+    expect(text).not.toContain('worker-');
   });
 });
 
@@ -163,39 +185,70 @@ describe('mezan demo', () => {
     const stdout = memoryStream(false);
     const exitCodes: number[] = [];
     const command = createDemoCommand({ stdout, clock, setExitCode: (code) => exitCodes.push(code) });
-    await drive(clock, command.parseAsync(['--tasks', '50', '--workers', '3', '--seed', '9'], { from: 'user' }));
+    await drive(clock, command.parseAsync(['--tasks', '50', '--concurrency', '3', '--seed', '9'], { from: 'user' }));
     expect(exitCodes).toEqual([0]);
     expect(stdout.text).toMatch(/report\s+│\s+50\s+│/);
-    expect(stdout.text).toContain('worker-3');
-    expect(stdout.text).not.toContain('worker-4');
+    expect(stdout.text).toMatch(/concurrency\s+│\s+3\s+│/);
+    expect(stdout.text).toMatch(/main\s+│\s+3\s+│/);
+    expect(stdout.text).not.toContain('worker-');
   });
 
-  it.each([['--tasks', 'many'], ['--tasks', '0'], ['--workers', '-2'], ['--seed', '1.5']])(
-    'refuses %s %s',
-    async (flag, value) => {
-      const command = createDemoCommand({ stdout: memoryStream(false), clock: new VirtualClock() })
-        .exitOverride()
-        .configureOutput({ writeErr: () => {}, writeOut: () => {} });
-      const parsing = command.parseAsync([flag, value], { from: 'user' });
-      await expect(parsing).rejects.toBeInstanceOf(CommanderError);
-      await expect(parsing).rejects.toMatchObject({ code: 'commander.invalidArgument' });
-    },
-  );
+  it('takes the deprecated --workers as --concurrency, with a warning on stderr', async () => {
+    const run = async (args: string[]) => {
+      const clock = new VirtualClock();
+      const stdout = memoryStream(false);
+      const stderr = memoryStream(false);
+      const command = createDemoCommand({ stdout, stderr, clock, setExitCode: () => undefined });
+      await drive(clock, command.parseAsync(args, { from: 'user' }));
+      return { stdout: stdout.text, stderr: stderr.text };
+    };
+    const alias = await run(['--tasks', '50', '--workers', '3', '--seed', '9']);
+    expect(alias.stderr).toBe('mezan demo: --workers is deprecated: use --concurrency (the number of tasks that run at once)\n');
+    const current = await run(['--tasks', '50', '--concurrency', '3', '--seed', '9']);
+    expect(current.stderr).toBe('');
+    // The same run on a virtual clock: the same summary, byte for byte.
+    expect(alias.stdout).toBe(current.stdout);
+  });
+
+  it('refuses --workers together with --concurrency', async () => {
+    const command = createDemoCommand({ stdout: memoryStream(false), clock: new VirtualClock() })
+      .exitOverride()
+      .configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    await expect(command.parseAsync(['--workers', '3', '--concurrency', '3'], { from: 'user' })).rejects.toMatchObject({
+      code: 'commander.conflictingOption',
+    });
+  });
+
+  it.each([
+    ['--tasks', 'many'],
+    ['--tasks', '0'],
+    ['--concurrency', '-2'],
+    ['--concurrency', '1.5'],
+    ['--workers', '-2'],
+    ['--seed', '1.5'],
+  ])('refuses %s %s', async (flag, value) => {
+    const command = createDemoCommand({ stdout: memoryStream(false), clock: new VirtualClock() })
+      .exitOverride()
+      .configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    const parsing = command.parseAsync([flag, value], { from: 'user' });
+    await expect(parsing).rejects.toBeInstanceOf(CommanderError);
+    await expect(parsing).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+  });
 
   it('is a subcommand of the mezan program, with its defaults', () => {
     const demo = createProgram().commands.find((command) => command.name() === 'demo');
     expect(demo).toBeDefined();
-    expect(demo!.opts()).toEqual({ tasks: 1200, workers: 16, seed: 42 });
+    expect(demo!.opts()).toEqual({ tasks: 1200, concurrency: 16, seed: 42 });
   });
 });
 
-// The demo's progress bar showed "running 423" with 16 workers: before any attempt has reported a
-// run time, the executor treats tasks as instant and hands each idle worker a batch of up to
-// `maxBatch`. This belongs with the executor's tests; it is here because the demo exposed it.
+// The demo's progress bar once showed "running 423" with 16 workers: the executor handed each idle
+// worker a batch of queued tasks. This belongs with the executor's tests; it is here because the
+// demo exposed it.
 describe('first dispatch of a deep queue of slow tasks', () => {
-  it('keeps tasks on workers within the worker count and lets a later urgent task start at the first free slot', async () => {
+  it('puts exactly `concurrency` tasks on the worker and lets a later urgent task start at the first free slot', async () => {
     const clock = new VirtualClock();
-    const engine = createEngine({ workers: 4, clock });
+    const engine = createEngine({ concurrency: 4, clock });
     for (let i = 0; i < 100; i++) engine.submit((ctx) => ctx.sleep(10));
     await clock.advanceBy(0);
     const runningAfterFirstDispatch = engine.progress().running;
@@ -203,7 +256,7 @@ describe('first dispatch of a deep queue of slow tasks', () => {
     const urgent = engine.submit(() => void (urgentStartedAt = clock.now()), { priority: 10 });
     await drive(clock, urgent.result);
     await drive(clock, engine.shutdown());
-    expect(runningAfterFirstDispatch).toBeLessThanOrEqual(4);
+    expect(runningAfterFirstDispatch).toBe(4);
     expect(urgentStartedAt).toBe(10);
   });
 });

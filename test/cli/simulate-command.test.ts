@@ -72,7 +72,7 @@ beforeAll(() => {
     'passing.yaml',
     [
       'name: passing',
-      'engine: { workers: 2, resources: { a: 1, b: 1 }, deadlock: { detect: immediate } }',
+      'engine: { concurrency: 2, resources: { a: 1, b: 1 }, deadlock: { detect: immediate } }',
       'tasks:',
       '  - { id: ab, steps: [{ acquire: a }, { work: 5 }, { acquire: b }] }',
       '  - { id: ba, steps: [{ acquire: b }, { work: 5 }, { acquire: a }] }',

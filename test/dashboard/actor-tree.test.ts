@@ -14,6 +14,8 @@ function engineWith(workers: Array<[string, string]>, idle: boolean): DashboardE
       workers: workers.map(([id, state]) => ({
         id,
         state,
+        slots: 2,
+        running: state === 'busy' ? 1 : 0,
         tasksCompleted: 0,
         tasksFailed: 0,
         tasksCancelled: 0,
@@ -60,24 +62,18 @@ describe('readActorTree', () => {
   });
 
   it('reads workers from their snapshots, the executor from isIdle, the supervisor and shutdown from the shutdown phase', () => {
-    const actors = readActorTree(
-      engineWith(
-        [
-          ['worker-1', 'aborting'],
-          ['worker-2', 'crashed'],
-          ['worker-3', 'retired'],
-        ],
-        false,
-      ),
-      { shutdown: 'draining' },
-      graph,
-    );
+    const actors = readActorTree(engineWith([['main', 'busy']], false), { shutdown: 'draining' }, graph);
     const byId = new Map(actors.map((a) => [a.id, a]));
+    expect(actors.filter((a) => a.machine === 'worker').map((a) => a.id)).toEqual(['main']);
     expect(byId.get('executor')).toMatchObject({ state: 'working', parent: 'supervisor', diagramId: 'executor_working' });
-    expect(byId.get('worker-1')).toMatchObject({ state: 'aborting', parent: 'executor', diagramId: 'worker_aborting' });
-    expect(byId.get('worker-2')).toMatchObject({ state: 'crashed', diagramId: 'worker_crashed' });
-    // A retired compensation worker is in no state of the worker machine.
-    expect(byId.get('worker-3')).toMatchObject({ state: 'retired', diagramId: undefined });
+    expect(byId.get('main')).toMatchObject({ state: 'busy', parent: 'executor', diagramId: 'worker_busy' });
+    const crashed = readActorTree(engineWith([['main', 'crashed']], false), { shutdown: 'draining' }, graph);
+    expect(crashed.find((a) => a.id === 'main')).toMatchObject({ state: 'crashed', diagramId: 'worker_crashed' });
+    // A state the worker machine no longer has (`aborting`, `retired`: an engine before the one main worker) has no diagram node.
+    for (const state of ['aborting', 'retired']) {
+      const old = readActorTree(engineWith([['worker-1', state]], false), { shutdown: 'draining' }, graph);
+      expect(old.find((a) => a.id === 'worker-1')).toMatchObject({ state, parent: 'executor', diagramId: undefined });
+    }
     expect(byId.get('supervisor')).toMatchObject({ state: 'supervising', parent: undefined });
     expect(byId.get('shutdown')).toMatchObject({ state: 'draining', diagramId: 'shutdown_draining' });
     const stopped = readActorTree(engineWith([], true), { shutdown: 'stopped' }, graph);
@@ -86,7 +82,7 @@ describe('readActorTree', () => {
   });
 
   it('names only states that the machine definitions have', () => {
-    for (const actor of readActorTree(engineWith([['worker-1', 'busy']], false), { shutdown: 'terminating' }, graph)) {
+    for (const actor of readActorTree(engineWith([['main', 'busy']], false), { shutdown: 'terminating' }, graph)) {
       const states = Object.values(machineView(actor.machine).states).map((state) => state.diagramId);
       expect(states).toContain(actor.diagramId);
     }

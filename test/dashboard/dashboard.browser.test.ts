@@ -35,7 +35,7 @@ const PAGE_WAIT = { timeout: 30_000 };
 const SCENARIO = `
 name: browser deadlock
 engine:
-  workers: 3
+  concurrency: 3
   resources: { accounts: 1, ledger: 1 }
   deadlock: { detect: immediate, policy: youngest }
 tasks:

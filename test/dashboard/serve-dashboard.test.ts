@@ -98,7 +98,7 @@ beforeEach(() => {
   clock = new VirtualClock();
   engine = createEngine({
     clock,
-    workers: 2,
+    concurrency: 2,
     resources: { accounts: 1, ledger: 1, db: 2 },
     deadlock: { detect: 'immediate', policy: 'youngest' },
     onUnhandledError: () => undefined,
@@ -162,7 +162,7 @@ describe('serveDashboard', () => {
     }>;
     expect(views.map((v) => v.name)).toEqual(MACHINE_NAMES);
     const worker = views.find((v) => v.name === 'worker')!;
-    expect(Object.keys(worker.states).sort()).toEqual(['aborting', 'busy', 'crashed', 'idle']);
+    expect(Object.keys(worker.states).sort()).toEqual(['busy', 'crashed', 'idle']);
     for (const machine of views) {
       expect(machine.mermaid.startsWith('stateDiagram-v2\n')).toBe(true);
       for (const state of Object.values(machine.states)) expect(machine.mermaid).toContain(` as ${state.diagramId}\n`);
@@ -182,20 +182,21 @@ describe('serveDashboard', () => {
     expect(busy.actors.map((a) => [a.id, a.parent, a.state])).toEqual([
       ['supervisor', undefined, 'supervising'],
       ['executor', 'supervisor', 'working'],
-      ['worker-1', 'executor', 'busy'],
-      ['worker-2', 'executor', 'busy'],
+      ['main', 'executor', 'busy'],
       ['resource:accounts', 'supervisor', 'available'],
       ['resource:ledger', 'supervisor', 'available'],
       ['resource:db', 'supervisor', 'exhausted'],
       ['shutdown', 'supervisor', 'running'],
     ]);
-    expect(busy.actors.find((a) => a.id === 'worker-1')!.diagramId).toBe('worker_busy');
+    expect(busy.actors.find((a) => a.id === 'main')!.diagramId).toBe('worker_busy');
+    expect(busy.stats.workers).toEqual([expect.objectContaining({ id: 'main', state: 'busy', slots: 2, running: 2 })]);
     expect(busy.progress).toMatchObject({ total: 2, running: 2, completed: 0 });
     expect(busy.at).toBe(1);
     await clock.advanceBy(20);
     const done = await getState(server);
     expect(done.progress).toMatchObject({ total: 2, running: 0, completed: 2 });
-    expect(done.actors.filter((a) => a.machine === 'worker').map((a) => a.state)).toEqual(['idle', 'idle']);
+    expect(done.actors.filter((a) => a.machine === 'worker').map((a) => [a.id, a.state])).toEqual([['main', 'idle']]);
+    expect(done.stats.workers).toEqual([expect.objectContaining({ id: 'main', state: 'idle', slots: 2, running: 0 })]);
     expect(done.actors.find((a) => a.id === 'executor')!.state).toBe('idle');
     expect(done.events).toBeGreaterThan(busy.events);
   });
@@ -240,6 +241,23 @@ describe('serveDashboard', () => {
     const update = await stream.until((u) => u.events.some((e) => e.type === 'task.completed' && e['name'] === 'second'));
     expect(update.events.every((e) => e.seq > 4)).toBe(true);
     expect(update.state.progress.completed).toBe(2);
+    await stream.cancel();
+  });
+
+  it("samples the worker slots' utilization as @workers: slots taken over slots", async () => {
+    const server = await serve();
+    engine.submit((ctx) => ctx.sleep(10), { name: 'one' });
+    await clock.advanceBy(1);
+    const stream = new EventStreamReader(await fetch(new URL('/events', server.url)));
+    const snapshot = (await stream.next()).data as DashboardSnapshotMessage;
+    expect(snapshot.samples.at(-1)!.utilization['@workers']).toBe(0.5);
+    engine.submit((ctx) => ctx.sleep(10), { name: 'two' });
+    await clock.advanceBy(1);
+    const both = await stream.until((u) => u.events.some((e) => e.type === 'task.started' && e['name'] === 'two'));
+    expect(both.samples.at(-1)!.utilization['@workers']).toBe(1);
+    await clock.advanceBy(20);
+    const done = await stream.until((u) => u.events.some((e) => e.type === 'engine.idle'));
+    expect(done.samples.at(-1)!.utilization['@workers']).toBe(0);
     await stream.cancel();
   });
 

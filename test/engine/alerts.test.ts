@@ -37,18 +37,18 @@ function onceEach(raised: AlertRaisedEvent[], cleared: AlertClearedEvent[], aler
 
 describe('alerts', () => {
   it('queue depth over 1,000: a warning raised once, cleared once when the queue is back to 800', async () => {
-    const engine = alertingEngine({ workers: 4 });
+    const engine = alertingEngine({ concurrency: 4 });
     for (let i = 0; i < 1204; i++) engine.engine.submit(sleeper(10));
     await engine.clock.runAll();
     const [up, down] = onceEach(engine.raised(), engine.cleared(), 'queue.depth');
-    // 1,200 queued behind 4 workers at 0; 4 fewer every 10 ms: 800 left at 1,000 ms.
+    // 1,200 queued behind 4 slots at 0; 4 fewer every 10 ms: 800 left at 1,000 ms.
     expect(up).toMatchObject({ at: 0, severity: 'warning', value: 1200, threshold: 1000 });
     expect(down).toMatchObject({ at: 1000, value: 800, clearLevel: 800, raisedAt: 0 });
     expect(engine.logged('queue.depth')).toEqual(['warn', 'info']);
   });
 
   it('resource wait over 100 ms: a warning raised once when a request has waited that long, cleared by a grant without wait', async () => {
-    const engine = alertingEngine({ workers: 3, resources: { db: 1 } });
+    const engine = alertingEngine({ concurrency: 3, resources: { db: 1 } });
     engine.engine.submit(holder('db', 150), { id: 'first' });
     engine.engine.submit(holder('db', 50), { id: 'second' });
     await engine.clock.runAll();
@@ -63,7 +63,7 @@ describe('alerts', () => {
   });
 
   it('pool over 90% utilized: a warning raised once it has stayed so for a second, cleared once it stayed at or below 72% as long', async () => {
-    const engine = alertingEngine({ workers: 4, resources: { gpu: 4 } });
+    const engine = alertingEngine({ concurrency: 4, resources: { gpu: 4 } });
     engine.engine.submit(holder('gpu', 3000, 4));
     await engine.clock.runAll();
     const [up, down] = onceEach(engine.raised(), engine.cleared(), 'resource.utilization:gpu');
@@ -72,7 +72,7 @@ describe('alerts', () => {
   });
 
   it('deadlock detected: critical, raised once and cleared once the victim’s resolution freed the graph', async () => {
-    const engine = alertingEngine({ workers: 2, resources: { a: 1, b: 1 } });
+    const engine = alertingEngine({ concurrency: 2, resources: { a: 1, b: 1 } });
     const crossing = (first: string, second: string) => async (ctx: TaskContext) => {
       const one = await ctx.acquire(first);
       await ctx.sleep(10);
@@ -91,10 +91,10 @@ describe('alerts', () => {
   });
 
   it('worker restarts past the supervision limit (escalation): critical, cleared once the crashes left the window', async () => {
-    const engine = alertingEngine({ workers: 2, supervision: { maxRestarts: 2, withinMs: 1000 } });
+    const engine = alertingEngine({ concurrency: 2, supervision: { maxRestarts: 2, withinMs: 1000 } });
     for (const at of [0, 10, 20]) {
       await engine.clock.advanceTo(at);
-      engine.engine.inject({ type: 'worker.crash', workerId: 'worker-1' });
+      engine.engine.inject({ type: 'worker.crash', workerId: 'main' });
       await engine.clock.advanceBy(0);
     }
     expect(engine.ofType('engine.escalated')).toHaveLength(1);
@@ -107,10 +107,10 @@ describe('alerts', () => {
   });
 
   it('takes its thresholds from createEngine({ thresholds }), and an alert set to false never fires', async () => {
-    const engine = alertingEngine({ workers: 1, thresholds: { queueDepth: 3, clearRatio: 0.5, resourceWaitMs: false }, resources: { db: 1 } });
+    const engine = alertingEngine({ concurrency: 1, thresholds: { queueDepth: 3, clearRatio: 0.5, resourceWaitMs: false }, resources: { db: 1 } });
     for (let i = 0; i < 5; i++) engine.engine.submit(holder('db', 200));
     await engine.clock.runAll();
-    // 4 queued behind the one worker at 0, over 3; at or below 1.5 once 1 is left, at 600.
+    // 4 queued behind the one slot at 0, over 3; at or below 1.5 once 1 is left, at 600.
     const [up, down] = onceEach(engine.raised(), engine.cleared(), 'queue.depth');
     expect(up).toMatchObject({ at: 0, value: 4, threshold: 3 });
     expect(down).toMatchObject({ at: 600, value: 1, clearLevel: 1.5 });
@@ -118,7 +118,7 @@ describe('alerts', () => {
   });
 
   it('keeps the alerts, and clears those still active when the engine stops', async () => {
-    const engine = alertingEngine({ workers: 2, resources: { db: 1 } });
+    const engine = alertingEngine({ concurrency: 2, resources: { db: 1 } });
     engine.engine.submit(holder('db', 500), { id: 'long' });
     engine.engine.submit(holder('db', 10), { id: 'waiter' });
     await engine.clock.advanceBy(200);
@@ -134,7 +134,7 @@ describe('alerts', () => {
   it('are kept in the simulation report', async () => {
     const scenario: Scenario = {
       name: 'crossing',
-      engine: { workers: 2, resources: { a: 1, b: 1 } },
+      engine: { concurrency: 2, resources: { a: 1, b: 1 } },
       tasks: [
         { id: 'ab', steps: [{ acquire: 'a' }, { work: 10 }, { acquire: 'b' }] },
         { id: 'ba', steps: [{ acquire: 'b' }, { work: 10 }, { acquire: 'a' }] },

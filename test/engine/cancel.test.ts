@@ -3,7 +3,7 @@ import { deferred, rejectionOf, startEngine } from '../fixtures/engine-harness';
 
 /** An engine with one worker held by a 10 ms blocker, so that the next submissions stay queued. */
 async function busyEngine() {
-  const harness = startEngine({ workers: 1 });
+  const harness = startEngine({ concurrency: 1 });
   const blocker = harness.engine.submit((ctx) => ctx.sleep(10), { name: 'blocker' });
   await harness.clock.advanceBy(0);
   expect(blocker.status).toBe('running');
@@ -67,10 +67,10 @@ describe('handle.cancel: a queued or waiting task', () => {
     expect(handles.map((handle) => handle.status)).toEqual(['completed', 'cancelled', 'cancelled', 'completed']);
   });
 
-  it('never calls a task cancelled before its turn, though it may already be handed to the worker', async () => {
-    // Once the engine has seen many instant tasks, tasks submitted together may be handed to the
-    // worker in one batch: the second is then `running` before its function is called.
-    const { engine, clock, events } = startEngine({ workers: 1 });
+  it('never calls a task cancelled before its turn: with every slot taken it stays queued, however many instant tasks ran before', async () => {
+    // There is no batching: the worker is handed only as many tasks as it has free slots, so after
+    // many instant tasks the second of two tasks on one slot is still queued, not handed over.
+    const { engine, clock, events } = startEngine({ concurrency: 1 });
     for (let index = 0; index < 40; index++) engine.submit(() => index);
     await clock.runAll();
     const mark = events.length;
@@ -78,12 +78,17 @@ describe('handle.cancel: a queued or waiting task', () => {
     const fn = jest.fn();
     const second = engine.submit(fn);
     await clock.advanceBy(5);
+    expect([first.status, second.status]).toEqual(['running', 'queued']);
+    expect(engine.stats().workers).toMatchObject([{ id: 'main', state: 'busy', slots: 1, running: 1 }]);
     expect(second.cancel()).toBe(true);
     await clock.runAll();
     expect(fn).not.toHaveBeenCalled();
     expect(second.status).toBe('cancelled');
     expect((await rejectionOf(second)).code).toBe('E_CANCELLED');
     expect(first.status).toBe('completed');
+    expect(events.slice(mark).filter((event) => event.type === 'task.cancelled')).toEqual([
+      { type: 'task.cancelled', at: 5, taskId: second.id, name: second.id, attempt: 1, workerId: undefined, code: 'E_CANCELLED' },
+    ]);
     const started = events.slice(mark).filter((event) => event.type === 'task.started');
     expect(started.map((event) => ('taskId' in event ? event.taskId : undefined))).toEqual([first.id]);
   });
@@ -91,7 +96,7 @@ describe('handle.cancel: a queued or waiting task', () => {
 
 describe('handle.cancel: a running task', () => {
   it('aborts ctx.signal with the E_CANCELLED error and rejects at once, though the function ignores it', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 1 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1 });
     const gate = deferred();
     let signal: AbortSignal | undefined;
     const handle = engine.submit((ctx) => {
@@ -108,7 +113,7 @@ describe('handle.cancel: a running task', () => {
     expect(signal!.aborted).toBe(true);
     expect(signal!.reason).toBe(error);
     expect(ofType('task.cancelled')).toEqual([
-      { type: 'task.cancelled', at: 7, taskId: handle.id, name: handle.id, attempt: 1, workerId: 'worker-1', code: 'E_CANCELLED' },
+      { type: 'task.cancelled', at: 7, taskId: handle.id, name: handle.id, attempt: 1, workerId: 'main', code: 'E_CANCELLED' },
     ]);
     gate.resolve();
     await clock.runAll();
@@ -135,18 +140,25 @@ describe('handle.cancel: a running task', () => {
   });
 
   it('keeps the worker taken until the cancelled function returns', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 1 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1 });
     const gate = deferred();
     const stubborn = engine.submit(() => gate.promise);
     await clock.advanceBy(0);
     const next = engine.submit(() => 'next');
     stubborn.cancel();
     await clock.advanceBy(50);
-    expect(engine.stats().workers[0]!.state).toBe('aborting');
+    // The cancelled function has not returned: it keeps the only slot, and `running` counts it.
+    expect(stubborn.status).toBe('cancelled');
+    expect(engine.stats().workers).toEqual([
+      expect.objectContaining({ id: 'main', state: 'busy', slots: 1, running: 1, tasksCancelled: 1, tasksCompleted: 0, attempts: 0 }),
+    ]);
     expect(next.status).toBe('queued');
     gate.resolve();
     await clock.runAll();
     await expect(next.result).resolves.toBe('next');
+    expect(engine.stats().workers).toEqual([
+      expect.objectContaining({ id: 'main', state: 'idle', slots: 1, running: 0, tasksCancelled: 1, tasksCompleted: 1, attempts: 2, busyMs: 50 }),
+    ]);
     expect(ofType('task.started').find((event) => event.taskId === next.id)?.at).toBe(50);
   });
 
@@ -232,7 +244,7 @@ describe('options.signal', () => {
   });
 
   it('cancels at once, without calling the function, when the signal is already aborted', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const controller = new AbortController();
     controller.abort('before submit');
     const fn = jest.fn(async () => 'ran');
@@ -260,7 +272,7 @@ describe('options.signal', () => {
 
 describe('handle.cancel: timing', () => {
   it('cancels a task in the same tick as its submission without calling its function', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const syncFn = jest.fn(() => 'sync');
     const asyncFn = jest.fn(async () => 'async');
     const syncHandle = engine.submit(syncFn);
@@ -278,7 +290,7 @@ describe('handle.cancel: timing', () => {
   });
 
   it('fails the dependents of a task cancelled in the tick they were all submitted, calling none of them', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const calls = jest.fn();
     const root = engine.submit(calls);
     const child = engine.submit(calls, { dependsOn: [root] });
@@ -294,7 +306,7 @@ describe('handle.cancel: timing', () => {
   });
 
   it('cancels only the dependent when it is cancelled in the tick it was submitted', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const dependency = engine.submit(() => 'runs');
     const dependentFn = jest.fn();
     const dependent = engine.submit(dependentFn, { dependsOn: [dependency] });

@@ -1,7 +1,15 @@
-import { seededRandom, type EngineEvent, type Lease, type RandomSource, type TaskContext, type TaskHandle } from '../../src';
+import { seededRandom, type EngineEvent, type EngineOptions, type Lease, type RandomSource, type TaskContext, type TaskHandle } from '../../src';
 import { bruteForceDeadlocked } from '../fixtures/brute-force-deadlock';
 import { missingCycleSteps, specOfSnapshot, tasksOfCycle, type GraphSnapshot } from '../fixtures/engine3-deadlock-graph';
-import { startEngine } from '../fixtures/engine-harness';
+import { startEngine, type EngineHarness } from '../fixtures/engine-harness';
+
+/**
+ * {@link startEngine} with `options.concurrency` alone deciding how many tasks run at once, whatever
+ * the harness defaults `workers` (its deprecated alias) to.
+ */
+function startEngineAt(options: EngineOptions & { readonly concurrency: number }): EngineHarness {
+  return startEngine({ ...options, workers: undefined });
+}
 
 // Fixed seeds: every scenario replays exactly; a failure names its seed.
 const FIRST_SEED = 1;
@@ -25,7 +33,7 @@ interface TaskPlan {
 
 interface Scenario {
   readonly seed: number;
-  readonly workers: number;
+  readonly concurrency: number;
   readonly pools: Readonly<Record<string, number>>;
   readonly tasks: readonly TaskPlan[];
 }
@@ -56,7 +64,7 @@ function scenarioOf(seed: number): Scenario {
     }
     tasks.push({ id: `t${index + 1}`, startMs: between(random, 0, 5), retries: between(random, 0, 1), steps });
   }
-  return { seed, workers: between(random, 1, taskCount), pools, tasks };
+  return { seed, concurrency: between(random, 1, taskCount), pools, tasks };
 }
 
 function bodyOf(plan: TaskPlan) {
@@ -75,7 +83,7 @@ function bodyOf(plan: TaskPlan) {
 /** Runs one scenario to rest: every rule it broke (empty when none), and how many deadlocks it met. */
 async function runScenario(scenario: Scenario): Promise<{ problems: string[]; detections: number }> {
   const problems: string[] = [];
-  const { engine, clock, events } = startEngine({ workers: scenario.workers, resources: scenario.pools });
+  const { engine, clock, events } = startEngineAt({ concurrency: scenario.concurrency, resources: scenario.pools });
   const detections: Array<{ event: Extract<EngineEvent, { type: 'deadlock.detected' }>; graph: GraphSnapshot }> = [];
   const held = new Map<string, number>();
   engine.events$.subscribe((event) => {
@@ -90,16 +98,24 @@ async function runScenario(scenario: Scenario): Promise<{ problems: string[]; de
   });
 
   const handles: Array<TaskHandle<string>> = scenario.tasks.map((plan) => engine.submit(bodyOf(plan), { id: plan.id, retries: plan.retries }));
-  const outcomes = handles.map((handle) => handle.result.then(() => 'completed', () => 'rejected'));
+  const outcomes = handles.map((handle) =>
+    handle.result.then(
+      () => 'completed',
+      () => 'rejected',
+    ),
+  );
   await clock.runAll();
 
   for (const { event, graph } of detections) {
     const expected = bruteForceDeadlocked(specOfSnapshot(graph));
     if (JSON.stringify(expected) !== JSON.stringify(event.deadlocked)) {
-      problems.push(`at ${event.at} the detector reported ${JSON.stringify(event.deadlocked)}, the brute-force search finds ${JSON.stringify(expected)}`);
+      problems.push(
+        `at ${event.at} the detector reported ${JSON.stringify(event.deadlocked)}, the brute-force search finds ${JSON.stringify(expected)}`,
+      );
     }
     const missing = missingCycleSteps(event.cycle, graph);
-    if (missing.length > 0) problems.push(`at ${event.at} the cycle ${JSON.stringify(event.cycle)} has steps not in the graph: ${missing.join(', ')}`);
+    if (missing.length > 0)
+      problems.push(`at ${event.at} the cycle ${JSON.stringify(event.cycle)} has steps not in the graph: ${missing.join(', ')}`);
     const outside = tasksOfCycle(event.cycle, graph).filter((id) => !event.deadlocked.includes(id));
     if (outside.length > 0) problems.push(`at ${event.at} the cycle goes through tasks not deadlocked: ${outside.join(', ')}`);
   }
@@ -116,7 +132,8 @@ async function runScenario(scenario: Scenario): Promise<{ problems: string[]; de
       continue;
     }
     const expected = victimized > plan.retries ? 'deadlock' : 'completed';
-    if (handle.status !== expected) problems.push(`${handle.id} ended ${handle.status}, chosen ${victimized} time(s) as victim with ${plan.retries} retr(ies)`);
+    if (handle.status !== expected)
+      problems.push(`${handle.id} ended ${handle.status}, chosen ${victimized} time(s) as victim with ${plan.retries} retr(ies)`);
   }
   const graphAtRest = engine.waitForGraph();
   if (!engine.isIdle) {

@@ -12,8 +12,9 @@ interface DeadlockHarness extends EngineHarness {
   readonly graphsAtDetection: GraphSnapshot[];
 }
 
-function startDeadlockEngine(options: EngineOptions): DeadlockHarness {
-  const harness = startEngine(options);
+/** `options` must set `concurrency`: it alone decides, whatever the harness defaults `workers` to. */
+function startDeadlockEngine(options: EngineOptions & { readonly concurrency: number }): DeadlockHarness {
+  const harness = startEngine({ ...options, workers: undefined });
   const graphsAtDetection: GraphSnapshot[] = [];
   // Taken synchronously inside the handler: the graph the detector just looked at.
   harness.engine.events$.subscribe((event) => {
@@ -69,13 +70,40 @@ function expectNoHoldsAtRest(harness: EngineHarness): void {
   expect(graph.nodes.every((node) => node.kind === 'resource')).toBe(true);
 }
 
+/** The most tasks that were running at once, from `task.started` and the terminal events that followed. */
+function mostRunningAtOnce(events: readonly EngineEvent[]): number {
+  const running = new Set<string>();
+  let most = 0;
+  for (const event of events) {
+    if (!('taskId' in event)) continue;
+    if (event.type === 'task.started') {
+      running.add(event.taskId);
+      most = Math.max(most, running.size);
+    } else if (['task.completed', 'task.failed', 'task.cancelled', 'task.timeout', 'task.deadlock', 'task.retrying'].includes(event.type)) {
+      running.delete(event.taskId);
+    }
+  }
+  return most;
+}
+
+/** The engine's workers as `[id, slots, slots taken, state]`. */
+function workerSlots(engine: EngineHarness['engine']): Array<[string, number, number, string]> {
+  return engine.stats().workers.map((worker) => [worker.id, worker.slots, worker.running, worker.state]);
+}
+
+/** The capacity of the wait-for graph's worker slots, `@workers`. */
+function workerSlotCapacity(engine: EngineHarness['engine']): number | undefined {
+  const node = engine.waitForGraph().nodes.find((candidate) => candidate.id === '@workers');
+  return node?.kind === 'resource' ? node.capacity : undefined;
+}
+
 function deadlockEvents(events: readonly EngineEvent[]) {
   return events.filter((event) => event.type === 'deadlock.detected' || event.type === 'deadlock.resolved');
 }
 
 describe('classic deadlocks', () => {
   test('lock-order inversion of two tasks over two pools: the youngest is the victim, its leases go back at once, the other completes', async () => {
-    const harness = startDeadlockEngine({ workers: 2, resources: { a: 1, b: 1 } });
+    const harness = startDeadlockEngine({ concurrency: 2, resources: { a: 1, b: 1 } });
     const { engine, clock } = harness;
     const t1 = engine.submit(takeTwo('a', 'b'), { id: 't1' });
     const t2 = engine.submit(takeTwo('b', 'a'), { id: 't2' });
@@ -99,7 +127,9 @@ describe('classic deadlocks', () => {
     await clock.runAll();
     expect(await t1.result).toBe('t1');
     // The victim's lease on `b` is revoked at once, so the survivor gets it at the same instant.
-    const bTrail = harness.events.filter((event) => (event.type === 'resource.released' || event.type === 'resource.acquired') && event.resource === 'b');
+    const bTrail = harness.events.filter(
+      (event) => (event.type === 'resource.released' || event.type === 'resource.acquired') && event.resource === 'b',
+    );
     expect(bTrail.map((event) => [event.type, (event as { taskId: string }).taskId, event.at])).toEqual([
       ['resource.acquired', 't2', 0],
       ['resource.released', 't2', 10],
@@ -116,7 +146,7 @@ describe('classic deadlocks', () => {
   });
 
   test.each([2, 3, 10])('a ring of %i tasks, each holding one pool and wanting the next: one victim, the rest complete', async (size) => {
-    const harness = startDeadlockEngine({ workers: size, resources: ringPools(size) });
+    const harness = startDeadlockEngine({ concurrency: size, resources: ringPools(size) });
     const { engine, clock } = harness;
     const handles = submitRing(engine, size);
     const outcomes = handles.map(outcomeOf);
@@ -165,7 +195,7 @@ describe('classic deadlocks', () => {
   }
 
   test('nested awaits forming a cycle (a awaits b awaits a): the youngest is the victim, the other completes', async () => {
-    const harness = startDeadlockEngine({ workers: 2 });
+    const harness = startDeadlockEngine({ concurrency: 2 });
     const { engine, clock } = harness;
     const [a, b] = submitAwaitCycle(engine, ['a', 'b']);
     const victimError = rejectionOf(b!);
@@ -186,7 +216,7 @@ describe('classic deadlocks', () => {
   });
 
   test('nested awaits forming a 3-cycle: one victim; the task awaiting it recovers, the one awaiting that gets its value', async () => {
-    const harness = startDeadlockEngine({ workers: 3 });
+    const harness = startDeadlockEngine({ concurrency: 3 });
     const { engine, clock } = harness;
     const [a, b, c] = submitAwaitCycle(engine, ['a', 'b', 'c']);
     const victimError = rejectionOf(c!);
@@ -205,7 +235,7 @@ describe('classic deadlocks', () => {
   });
 
   test('a cycle mixing a resource wait and an await is a deadlock too', async () => {
-    const harness = startDeadlockEngine({ workers: 2, resources: { db: 1 } });
+    const harness = startDeadlockEngine({ concurrency: 2, resources: { db: 1 } });
     const { engine, clock } = harness;
     const handles: { t2?: TaskHandle<string> } = {};
     // t1 holds db and awaits t2; t2 wants db.
@@ -243,7 +273,7 @@ describe('classic deadlocks', () => {
     expectNoHoldsAtRest(harness);
   });
 
-  /** Two parents, each submitting a child and awaiting it: with two workers, the children never get one. */
+  /** Two parents, each submitting a child and awaiting it: at concurrency 2, the children never get a slot. */
   function submitStarvingParents(engine: EngineHarness['engine']) {
     return ['p1', 'p2'].map((id) =>
       engine.submit(
@@ -262,12 +292,17 @@ describe('classic deadlocks', () => {
     );
   }
 
-  test('worker-slot starvation is resolved by compensation: an extra worker, retired once idle', async () => {
-    const harness = startDeadlockEngine({ workers: 2 });
+  test('worker-slot starvation is resolved by compensation: an extra slot on main, retired once free', async () => {
+    const harness = startDeadlockEngine({ concurrency: 2 });
     const { engine, clock } = harness;
-    const workersWhenResolved: string[][] = [];
+    const whenResolved: Array<{ workers: ReturnType<typeof workerSlots>; capacity: number | undefined; actors: string[] }> = [];
     engine.events$.subscribe((event) => {
-      if (event.type === 'deadlock.resolved') workersWhenResolved.push(engine.stats().workers.map((worker) => worker.id));
+      if (event.type !== 'deadlock.resolved') return;
+      const actors = engine
+        .actors()
+        .filter((actor) => actor.machine === 'worker')
+        .map((actor) => actor.id);
+      whenResolved.push({ workers: workerSlots(engine), capacity: workerSlotCapacity(engine), actors });
     });
     const [p1, p2] = submitStarvingParents(engine);
     await clock.advanceBy(0);
@@ -280,28 +315,28 @@ describe('classic deadlocks', () => {
     expect(harness.ofType('deadlock.resolved')).toEqual([
       { type: 'deadlock.resolved', at: 0, resolution: 'compensation', victim: undefined, policy: 'youngest', cycle: detected[0]!.cycle },
     ]);
-    // The extra worker is in service by the time the resolution is announced.
-    expect(workersWhenResolved.map((ids) => ids.length)).toEqual([3]);
-    expect(engine.stats().workers.length).toBe(3);
+    // The extra slot is in service by the time the resolution is announced, already taken by a
+    // child: a third slot on `main` (no other worker), and a third unit of `@workers` in the graph.
+    expect(whenResolved).toEqual([{ workers: [['main', 3, 3, 'busy']], capacity: 3, actors: ['main'] }]);
 
     await clock.runAll();
     expect(await p1!.result).toMatch(/^p1<-p1-child/);
     expect(await p2!.result).toMatch(/^p2<-p2-child/);
     expect(engine.progress()).toMatchObject({ completed: 4, deadlocked: 0, failed: 0 });
-    expect(harness.ofType('task.started').some((event) => !['worker-1', 'worker-2'].includes(event.workerId))).toBe(true);
-    // The extra worker is retired: listed as such, its work still counted.
-    expect(engine.stats().workers.map((worker) => [worker.id, worker.state === 'retired'])).toEqual([
-      ['worker-1', false],
-      ['worker-2', false],
-      ['worker-extra-1', true],
-    ]);
+    expect(harness.ofType('task.started').map((event) => event.workerId)).toEqual(['main', 'main', 'main', 'main']);
+    // A child ran in the extra slot, beside both parents; never more than that.
+    expect(mostRunningAtOnce(harness.events)).toBe(3);
+    // The extra slot is retired: `main` is back to the concurrency, its work all counted.
+    expect(workerSlots(engine)).toEqual([['main', 2, 0, 'idle']]);
+    expect(workerSlotCapacity(engine)).toBe(2);
+    expect(engine.stats().workers[0]!.tasksCompleted).toBe(4);
     expect(engine.deadlocks()).toEqual([expect.objectContaining({ resolution: 'compensation', deadlocked: detected[0]!.deadlocked })]);
     expect(engine.deadlocks()[0]!.victim).toBeUndefined();
     expectNoHoldsAtRest(harness);
   });
 
   test('worker-slot starvation without compensation: a victim among the parents, E_DEADLOCK with the cycle; the others complete', async () => {
-    const harness = startDeadlockEngine({ workers: 2, deadlock: { compensate: false } });
+    const harness = startDeadlockEngine({ concurrency: 2, deadlock: { compensate: false } });
     const { engine, clock } = harness;
     const [p1, p2] = submitStarvingParents(engine);
     const victimError = rejectionOf(p2!);
@@ -319,17 +354,16 @@ describe('classic deadlocks', () => {
     expect(await p1!.result).toMatch(/^p1<-p1-child/);
     // The orphaned child still runs: it was never part of the victim's attempt.
     expect(engine.progress()).toMatchObject({ completed: 3, deadlocked: 1, failed: 0 });
-    // No extra worker was ever added.
-    expect(engine.stats().workers.map((worker) => [worker.id, worker.state === 'retired'])).toEqual([
-      ['worker-1', false],
-      ['worker-2', false],
-    ]);
+    // No extra slot was ever added.
+    expect(mostRunningAtOnce(harness.events)).toBe(2);
+    expect(workerSlots(engine)).toEqual([['main', 2, 0, 'idle']]);
+    expect(workerSlotCapacity(engine)).toBe(2);
     expectNoHoldsAtRest(harness);
   });
 
   test('past the compensation bound, starvation is resolved by a victim', async () => {
-    // One worker and room for one extra: the parent's wait is compensated, the child's is not.
-    const harness = startDeadlockEngine({ workers: 1, deadlock: { compensate: { maxExtraWorkers: 1 } } });
+    // Concurrency 1 and room for one extra slot: the parent's wait is compensated, the child's is not.
+    const harness = startDeadlockEngine({ concurrency: 1, deadlock: { compensate: { maxExtraWorkers: 1 } } });
     const { engine, clock } = harness;
     const parent = engine.submit(
       async (ctx: TaskContext) => {
@@ -357,10 +391,60 @@ describe('classic deadlocks', () => {
     ]);
     expect(await parent.result).toBe('parent<-lost child');
     expect(engine.progress()).toMatchObject({ completed: 2, deadlocked: 1 });
-    expect(engine.stats().workers.map((worker) => [worker.id, worker.state === 'retired'])).toEqual([
-      ['worker-1', false],
-      ['worker-extra-1', true],
+    // The child ran in the one extra slot; the grandchild only once the child, the victim, gave its slot back.
+    expect(mostRunningAtOnce(harness.events)).toBe(2);
+    expect(
+      harness.events
+        .filter((event) => event.type === 'task.started' || event.type === 'task.deadlock')
+        .map((event) => `${event.type} ${(event as { taskId: string }).taskId}`),
+    ).toEqual(['task.started parent', 'task.started child', 'task.deadlock child', 'task.started grandchild']);
+    expect(workerSlots(engine)).toEqual([['main', 1, 0, 'idle']]);
+    expect(workerSlotCapacity(engine)).toBe(1);
+    expectNoHoldsAtRest(harness);
+  });
+
+  test('a crash of main under a compensation slot fails every task on it; the restarted main has no extra slot left', async () => {
+    const harness = startDeadlockEngine({ concurrency: 1 });
+    const { engine, clock } = harness;
+    const parent = engine.submit(
+      async (ctx: TaskContext) => {
+        const child = ctx.submit((childCtx: TaskContext) => childCtx.sleep(10), { id: 'child' });
+        await ctx.await(child);
+        return 'parent';
+      },
+      { id: 'parent' },
+    );
+    const parentError = rejectionOf(parent);
+    await clock.advanceBy(1);
+    expect(harness.ofType('deadlock.resolved').map((event) => event.resolution)).toEqual(['compensation']);
+    expect(workerSlots(engine)).toEqual([['main', 2, 2, 'busy']]);
+    expect(harness.ofType('task.started').map((event) => event.taskId)).toEqual(['parent', 'child']);
+
+    engine.inject({ type: 'worker.crash', workerId: 'main' });
+    await clock.advanceBy(0);
+    // Both functions ran on main: both attempts fail, and main is restarted under the same id.
+    expect((await parentError).code).toBe('E_WORKER_CRASHED');
+    expect(harness.ofType('task.failed').map((event) => [event.taskId, event.code, event.workerId])).toEqual([
+      ['parent', 'E_WORKER_CRASHED', 'main'],
+      ['child', 'E_WORKER_CRASHED', 'main'],
     ]);
+    expect(
+      harness.events.filter((event) => event.type === 'worker.crashed' || event.type === 'worker.restarted').map((event) => [event.type, event.at]),
+    ).toEqual([
+      ['worker.crashed', 1],
+      ['worker.restarted', 1],
+    ]);
+    // Nothing needs the compensation slot any more: it is free with nothing ready, so it is retired.
+    expect(workerSlots(engine)).toEqual([['main', 1, 0, 'idle']]);
+    expect(workerSlotCapacity(engine)).toBe(1);
+
+    // Independent tasks submitted now run one at a time, as concurrency 1 says.
+    const startedAfterCrash = harness.events.length;
+    const later = [1, 2, 3].map((index) => engine.submit((ctx: TaskContext) => ctx.sleep(5), { id: `later-${index}` }));
+    await clock.runAll();
+    expect(later.map((handle) => handle.status)).toEqual(['completed', 'completed', 'completed']);
+    expect(mostRunningAtOnce(harness.events.slice(startedAfterCrash))).toBe(1);
+    expect(workerSlots(engine)).toEqual([['main', 1, 0, 'idle']]);
     expectNoHoldsAtRest(harness);
   });
 });
@@ -369,7 +453,7 @@ describe('deadlocks around the cycle', () => {
   test('a task merely waiting behind a deadlock is not the victim: killing it would resolve nothing', async () => {
     // t1 and t2 form the cycle; t3, the youngest, only queues for `a` behind it. It is deadlocked
     // too (it can never get `a`), but failing it leaves t1 and t2 stuck.
-    const harness = startDeadlockEngine({ workers: 3, resources: { a: 1, b: 1 } });
+    const harness = startDeadlockEngine({ concurrency: 3, resources: { a: 1, b: 1 } });
     const { engine, clock } = harness;
     const t1 = engine.submit(takeTwo('a', 'b'), { id: 't1' });
     const t2 = engine.submit(takeTwo('b', 'a'), { id: 't2' });
@@ -398,7 +482,7 @@ describe('deadlocks around the cycle', () => {
     // db has 2 units, granted in strict FIFO order. At 10 the hog leaves: t1 (first in the queue)
     // gets 1 unit, t2 still wants 2. At 30 t1 asks for a second unit: it fits the free unit, but
     // t2 is ahead of it in the queue, and t2 needs the unit t1 holds.
-    const harness = startDeadlockEngine({ workers: 3, resources: { db: 2 } });
+    const harness = startDeadlockEngine({ concurrency: 3, resources: { db: 2 } });
     const { engine, clock } = harness;
     const hog = engine.submit(
       async (ctx: TaskContext) => {
@@ -473,30 +557,33 @@ describe('cycles that are not deadlocks', () => {
   test.each([
     { capacity: 2, t2Wants: 1, t3Holds: 1 },
     { capacity: 3, t2Wants: 2, t3Holds: 1 },
-  ])('a pool of capacity $capacity with a holder not blocked: no detection, no victim, everything completes', async ({ capacity, t2Wants, t3Holds }) => {
-    const harness = startDeadlockEngine({ workers: 3, resources: { db: capacity, lock: 1 } });
-    const { engine, clock } = harness;
-    const handles = submitPoolCycle(engine, false, { t2Wants, t3Holds });
-    await clock.advanceBy(10);
+  ])(
+    'a pool of capacity $capacity with a holder not blocked: no detection, no victim, everything completes',
+    async ({ capacity, t2Wants, t3Holds }) => {
+      const harness = startDeadlockEngine({ concurrency: 3, resources: { db: capacity, lock: 1 } });
+      const { engine, clock } = harness;
+      const handles = submitPoolCycle(engine, false, { t2Wants, t3Holds });
+      await clock.advanceBy(10);
 
-    // The cycle is in the graph, and yet nothing is deadlocked.
-    const graph = engine.waitForGraph();
-    expect(missingCycleSteps(['t1', 'lock', 't2', 'db', 't1'], graph)).toEqual([]);
-    expect(bruteForceDeadlocked(specOfSnapshot(graph))).toEqual([]);
-    expect(engine.detectDeadlocks()).toEqual([]);
+      // The cycle is in the graph, and yet nothing is deadlocked.
+      const graph = engine.waitForGraph();
+      expect(missingCycleSteps(['t1', 'lock', 't2', 'db', 't1'], graph)).toEqual([]);
+      expect(bruteForceDeadlocked(specOfSnapshot(graph))).toEqual([]);
+      expect(engine.detectDeadlocks()).toEqual([]);
 
-    await clock.runAll();
-    expect(await Promise.all(handles.map((handle) => handle.result))).toEqual(['t1', 't2', 't3']);
-    expect(deadlockEvents(harness.events)).toEqual([]);
-    expect(engine.deadlocks()).toEqual([]);
-    expectNoHoldsAtRest(harness);
-  });
+      await clock.runAll();
+      expect(await Promise.all(handles.map((handle) => handle.result))).toEqual(['t1', 't2', 't3']);
+      expect(deadlockEvents(harness.events)).toEqual([]);
+      expect(engine.deadlocks()).toEqual([]);
+      expectNoHoldsAtRest(harness);
+    },
+  );
 
   test.each([
     { capacity: 2, t2Wants: 1, t3Holds: 1 },
     { capacity: 3, t2Wants: 2, t3Holds: 1 },
   ])('the same cycle with that holder blocked too (capacity $capacity) is a deadlock of all three', async ({ capacity, t2Wants, t3Holds }) => {
-    const harness = startDeadlockEngine({ workers: 3, resources: { db: capacity, lock: 1 } });
+    const harness = startDeadlockEngine({ concurrency: 3, resources: { db: capacity, lock: 1 } });
     const { engine, clock } = harness;
     const handles = submitPoolCycle(engine, true, { t2Wants, t3Holds });
     const outcomes = handles.map(outcomeOf);
@@ -519,7 +606,7 @@ describe('victim policies', () => {
     setup: { capacities?: [number, number, number]; optionsOf?: (index: number) => TaskOptions; gateFirstMs?: number } = {},
   ) {
     const capacities = setup.capacities ?? [1, 1, 1];
-    const harness = startDeadlockEngine({ workers: 4, resources: ringPools(3, (index) => capacities[index - 1]!), deadlock });
+    const harness = startDeadlockEngine({ concurrency: 4, resources: ringPools(3, (index) => capacities[index - 1]!), deadlock });
     const { engine, clock } = harness;
     const handles: Array<TaskHandle<string>> = [];
     const gate = setup.gateFirstMs === undefined ? undefined : engine.submit((ctx) => ctx.sleep(setup.gateFirstMs!), { id: 'gate' });
@@ -591,7 +678,7 @@ describe('victim policies', () => {
 
 describe("the victim's retry policy", () => {
   test('with retries: 1 the victim runs again and completes; nothing ends in deadlock', async () => {
-    const harness = startDeadlockEngine({ workers: 2, resources: { a: 1, b: 1 } });
+    const harness = startDeadlockEngine({ concurrency: 2, resources: { a: 1, b: 1 } });
     const { engine, clock } = harness;
     const t1 = engine.submit(takeTwo('a', 'b'), { id: 't1' });
     const t2 = engine.submit(takeTwo('b', 'a'), { id: 't2', retries: 1 });
@@ -610,7 +697,7 @@ describe("the victim's retry policy", () => {
   });
 
   test('an await cycle whose victim retries without awaiting: every task completes with a value', async () => {
-    const harness = startDeadlockEngine({ workers: 2 });
+    const harness = startDeadlockEngine({ concurrency: 2 });
     const { engine, clock } = harness;
     const handles: { a?: TaskHandle<string>; b?: TaskHandle<string> } = {};
     handles.a = engine.submit(async (ctx: TaskContext) => `a<-${await ctx.await(handles.b!)}`, { id: 'a' });
@@ -630,7 +717,7 @@ describe("the victim's retry policy", () => {
   });
 
   test("without retries the victim ends 'deadlock', and progress() and the shutdown report count it", async () => {
-    const harness = startDeadlockEngine({ workers: 2, resources: { a: 1, b: 1 } });
+    const harness = startDeadlockEngine({ concurrency: 2, resources: { a: 1, b: 1 } });
     const { engine, clock } = harness;
     const t1 = engine.submit(takeTwo('a', 'b'), { id: 't1' });
     const t2 = engine.submit(takeTwo('b', 'a'), { id: 't2' });
@@ -649,7 +736,7 @@ describe("the victim's retry policy", () => {
 
 describe('when detection runs', () => {
   test("detect: 'off' resolves nothing, yet detectDeadlocks() reports the deadlock and waitForGraph() shows its edges", async () => {
-    const harness = startDeadlockEngine({ workers: 2, resources: { a: 1, b: 1 }, deadlock: { detect: 'off' } });
+    const harness = startDeadlockEngine({ concurrency: 2, resources: { a: 1, b: 1 }, deadlock: { detect: 'off' } });
     const { engine, clock } = harness;
     const t1 = engine.submit(takeTwo('a', 'b'), { id: 't1' });
     const t2 = engine.submit(takeTwo('b', 'a'), { id: 't2' });
@@ -690,7 +777,7 @@ describe('when detection runs', () => {
   });
 
   test('detect: { afterMs: 50 } resolves at block time + 50, not before', async () => {
-    const harness = startDeadlockEngine({ workers: 2, resources: { a: 1, b: 1 }, deadlock: { detect: { afterMs: 50 } } });
+    const harness = startDeadlockEngine({ concurrency: 2, resources: { a: 1, b: 1 }, deadlock: { detect: { afterMs: 50 } } });
     const { engine, clock } = harness;
     const t1 = engine.submit(takeTwo('a', 'b'), { id: 't1' });
     const t2 = engine.submit(takeTwo('b', 'a'), { id: 't2' });
@@ -716,7 +803,7 @@ describe('when detection runs', () => {
   });
 
   test('detect: { afterMs: 50 } resolves two deadlocks that formed in the same window, both of them', async () => {
-    const harness = startDeadlockEngine({ workers: 4, resources: { a: 1, b: 1, c: 1, d: 1 }, deadlock: { detect: { afterMs: 50 } } });
+    const harness = startDeadlockEngine({ concurrency: 4, resources: { a: 1, b: 1, c: 1, d: 1 }, deadlock: { detect: { afterMs: 50 } } });
     const { engine, clock } = harness;
     const handles = [
       engine.submit(takeTwo('a', 'b'), { id: 't1' }),
@@ -729,7 +816,12 @@ describe('when detection runs', () => {
 
     expect(engine.detectDeadlocks()).toEqual([]);
     expect(handles.every((handle) => handle.isSettled)).toBe(true);
-    expect(harness.ofType('deadlock.resolved').map((event) => event.victim).sort()).toEqual(['t2', 't4']);
+    expect(
+      harness
+        .ofType('deadlock.resolved')
+        .map((event) => event.victim)
+        .sort(),
+    ).toEqual(['t2', 't4']);
     await clock.runAll();
     expect(await Promise.all(outcomes)).toEqual(['t1', 'E_DEADLOCK', 't3', 'E_DEADLOCK']);
     expectNoHoldsAtRest(harness);
@@ -738,7 +830,7 @@ describe('when detection runs', () => {
 
 describe('inspection', () => {
   test('the graph at detection holds exactly what the detector reported, as the brute-force search confirms', async () => {
-    const harness = startDeadlockEngine({ workers: 3, resources: ringPools(3) });
+    const harness = startDeadlockEngine({ concurrency: 3, resources: ringPools(3) });
     const { engine, clock } = harness;
     const handles = submitRing(engine, 3);
     const outcomes = handles.map(outcomeOf);

@@ -7,7 +7,7 @@ const fail = (message: string) => () => {
 
 describe('dependsOn', () => {
   it('waits for a dependency given by handle, then runs when it completes', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
     const first = engine.submit((ctx) => ctx.sleep(25));
     const fn = jest.fn(() => 'second');
     const second = engine.submit(fn, { dependsOn: [first] });
@@ -21,7 +21,7 @@ describe('dependsOn', () => {
   });
 
   it('waits for a dependency given by id', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
     engine.submit((ctx) => ctx.sleep(10), { id: 'fetch' });
     const parse = engine.submit(() => 'parsed', { dependsOn: ['fetch'] });
     expect(parse.status).toBe('waiting');
@@ -34,7 +34,7 @@ describe('dependsOn', () => {
   });
 
   it('waits for every dependency', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 4 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 4 });
     const slow = engine.submit((ctx) => ctx.sleep(30));
     const fast = engine.submit((ctx) => ctx.sleep(10));
     const both = engine.submit(() => 'both', { dependsOn: [fast, slow.id] });
@@ -46,7 +46,7 @@ describe('dependsOn', () => {
   });
 
   it('fails dependents of a failed task with E_DEPENDENCY_FAILED, in cascade, without calling them', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
     const root = engine.submit(fail('root broke'), { id: 'root' });
     const child = jest.fn();
     const grandchild = jest.fn();
@@ -64,7 +64,7 @@ describe('dependsOn', () => {
     expect(grandchildError.details).toMatchObject({ taskId: 'grandchild', dependency: 'child', dependencyStatus: 'failed' });
     expect([a.status, b.status]).toEqual(['failed', 'failed']);
     expect(ofType('task.failed').map((event) => [event.taskId, event.code, event.workerId])).toEqual([
-      ['root', 'E_TASK_FAILED', 'worker-1'],
+      ['root', 'E_TASK_FAILED', 'main'],
       ['child', 'E_DEPENDENCY_FAILED', undefined],
       ['grandchild', 'E_DEPENDENCY_FAILED', undefined],
     ]);
@@ -72,7 +72,7 @@ describe('dependsOn', () => {
   });
 
   it('fails dependents of a cancelled or timed-out task with E_DEPENDENCY_FAILED naming that status', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const timesOut = engine.submit((ctx) => ctx.sleep(100), { timeoutMs: 10 });
     const cancelled = engine.submit((ctx) => ctx.sleep(100));
     const afterTimeout = engine.submit(() => 'never', { dependsOn: [timesOut] });
@@ -86,7 +86,7 @@ describe('dependsOn', () => {
   });
 
   it('fails a task with several dependencies once, at the first that fails, and lets the others run', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 3 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 3 });
     const okFn = jest.fn(async (ctx: { sleep(ms: number): Promise<void> }) => ctx.sleep(50));
     const ok = engine.submit(okFn);
     const bad = engine.submit(async (ctx) => {
@@ -107,7 +107,7 @@ describe('dependsOn', () => {
   });
 
   it('keeps dependents waiting through the retries of a dependency, and runs them when it finally completes', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
     const flaky = engine.submit(
       (ctx) => {
         if (ctx.attempt < 3) throw new Error('not yet');
@@ -172,7 +172,7 @@ describe('dependsOn', () => {
 
   it('refuses with E_INVALID_OPTION an unfinished handle of another engine', async () => {
     const { engine } = startEngine();
-    const other = createEngine({ workers: 1, clock: new VirtualClock() });
+    const other = createEngine({ concurrency: 1, clock: new VirtualClock() });
     const foreign = other.submit((ctx) => ctx.sleep(10));
     const error = thrownBy(() => engine.submit(() => 'x', { dependsOn: [foreign] }));
     expect(error.code).toBe('E_INVALID_OPTION');
@@ -182,7 +182,7 @@ describe('dependsOn', () => {
 
 describe('submitGraph', () => {
   it('returns a handle per key, runs each task after its dependencies, and resolves every result', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 4 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 4 });
     const graph = engine.submitGraph({
       // Declared out of order on purpose: dependencies may name keys that come later.
       report: { run: () => 'report', dependsOn: ['left', 'right'] },
@@ -201,7 +201,7 @@ describe('submitGraph', () => {
   });
 
   it('accepts node options (id, name, priority, retries, timeoutMs) and external dependencies', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 1 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1 });
     const external = engine.submit((ctx) => ctx.sleep(10), { id: 'external' });
     let attempts = 0;
     const graph = engine.submitGraph({
@@ -228,7 +228,7 @@ describe('submitGraph', () => {
   });
 
   it('cascades a failure through the graph', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const graph = engine.submitGraph({
       a: { run: fail('a broke') },
       b: { run: () => 'b', dependsOn: ['a'] },

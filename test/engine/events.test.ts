@@ -18,7 +18,7 @@ const TASK_EVENT_TYPES: ReadonlySet<string> = new Set([
 
 describe('engine.events$: every event type and its fields', () => {
   it('emits the exact trace of a scenario with progress, retries, a failure, a cancellation, a timeout, idleness and a rejection', async () => {
-    const { engine, clock, events } = startEngine({ workers: 2 });
+    const { engine, clock, events } = startEngine({ concurrency: 2 });
     const emittedAt: number[] = [];
     engine.events$.subscribe(() => emittedAt.push(clock.now()));
     const betaErrors: Error[] = [];
@@ -51,26 +51,52 @@ describe('engine.events$: every event type and its fields', () => {
     await clock.runAll();
     await shutdown;
 
-    expect([alpha.status, beta.status, gamma.status, delta.status, rejected.status]).toEqual(['completed', 'failed', 'timeout', 'cancelled', 'rejected']);
+    expect([alpha.status, beta.status, gamma.status, delta.status, rejected.status]).toEqual([
+      'completed',
+      'failed',
+      'timeout',
+      'cancelled',
+      'rejected',
+    ]);
     const all = [...events];
     // Later issues add event types (shutdown phases...); this trace is about the task events.
     expect(all.filter((event) => TASK_EVENT_TYPES.has(event.type))).toEqual([
       { type: 'task.queued', at: 0, taskId: 'A', name: 'alpha', attempt: 1, priority: 1 },
       { type: 'task.queued', at: 0, taskId: 'B', name: 'beta', attempt: 1, priority: 1 },
-      { type: 'task.started', at: 0, taskId: 'A', name: 'alpha', attempt: 1, workerId: 'worker-1' },
-      { type: 'task.progress', at: 0, taskId: 'A', name: 'alpha', attempt: 1, workerId: 'worker-1', fraction: 0.5, message: 'half' },
-      { type: 'task.started', at: 0, taskId: 'B', name: 'beta', attempt: 1, workerId: 'worker-2' },
-      { type: 'task.retrying', at: 0, taskId: 'B', name: 'beta', attempt: 1, workerId: 'worker-2', delayMs: 5, code: 'E_TASK_FAILED', error: betaErrors[0] },
+      { type: 'task.started', at: 0, taskId: 'A', name: 'alpha', attempt: 1, workerId: 'main' },
+      { type: 'task.progress', at: 0, taskId: 'A', name: 'alpha', attempt: 1, workerId: 'main', fraction: 0.5, message: 'half' },
+      { type: 'task.started', at: 0, taskId: 'B', name: 'beta', attempt: 1, workerId: 'main' },
+      {
+        type: 'task.retrying',
+        at: 0,
+        taskId: 'B',
+        name: 'beta',
+        attempt: 1,
+        workerId: 'main',
+        delayMs: 5,
+        code: 'E_TASK_FAILED',
+        error: betaErrors[0],
+      },
       { type: 'task.queued', at: 1, taskId: 'C', name: 'gamma', attempt: 1, priority: 0 },
       { type: 'task.queued', at: 1, taskId: 'D', name: 'delta', attempt: 1, priority: 0 },
-      { type: 'task.started', at: 1, taskId: 'C', name: 'gamma', attempt: 1, workerId: 'worker-2' },
+      { type: 'task.started', at: 1, taskId: 'C', name: 'gamma', attempt: 1, workerId: 'main' },
       { type: 'task.cancelled', at: 2, taskId: 'D', name: 'delta', attempt: 1, workerId: undefined, code: 'E_CANCELLED' },
       { type: 'task.queued', at: 5, taskId: 'B', name: 'beta', attempt: 2, priority: 1 },
-      { type: 'task.completed', at: 10, taskId: 'A', name: 'alpha', attempt: 1, workerId: 'worker-1', durationMs: 10 },
-      { type: 'task.started', at: 10, taskId: 'B', name: 'beta', attempt: 2, workerId: 'worker-1' },
-      { type: 'task.failed', at: 10, taskId: 'B', name: 'beta', attempt: 2, workerId: 'worker-1', durationMs: 0, code: 'E_TASK_FAILED', error: betaErrors[1] },
+      { type: 'task.completed', at: 10, taskId: 'A', name: 'alpha', attempt: 1, workerId: 'main', durationMs: 10 },
+      { type: 'task.started', at: 10, taskId: 'B', name: 'beta', attempt: 2, workerId: 'main' },
+      {
+        type: 'task.failed',
+        at: 10,
+        taskId: 'B',
+        name: 'beta',
+        attempt: 2,
+        workerId: 'main',
+        durationMs: 0,
+        code: 'E_TASK_FAILED',
+        error: betaErrors[1],
+      },
       { type: 'task.rejected', at: 12, taskId: 'E', name: 'epsilon', attempt: 1, code: 'E_SHUTDOWN' },
-      { type: 'task.timeout', at: 21, taskId: 'C', name: 'gamma', attempt: 1, workerId: 'worker-2', durationMs: 20, code: 'E_TIMEOUT' },
+      { type: 'task.timeout', at: 21, taskId: 'C', name: 'gamma', attempt: 1, workerId: 'main', durationMs: 20, code: 'E_TIMEOUT' },
       { type: 'engine.idle', at: 21 },
     ]);
     // Every event is emitted when it happens: its `at` is the clock's time at emission.
@@ -78,7 +104,7 @@ describe('engine.events$: every event type and its fields', () => {
   });
 
   it('emits engine.idle each time the last unfinished task settles', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
     engine.submit((ctx) => ctx.sleep(10));
     engine.submit((ctx) => ctx.sleep(20));
     await clock.runAll();
@@ -92,20 +118,31 @@ describe('engine.events$: every event type and its fields', () => {
   });
 
   it('emits every event when it happens, in clock order, also when instant and slow tasks share a worker', async () => {
-    // On an idle engine, tasks submitted together may be handed to a worker in one batch: the
-    // instant one must still be reported when it returns, not when the slow one after it does.
-    const { engine, clock, events } = startEngine({ workers: 1 });
+    // On an idle engine, tasks submitted together are handed to the worker in one dispatch and
+    // start together: the instant one must still be reported when it returns, not when the slow
+    // one beside it does.
+    const { engine, clock, events, ofType } = startEngine({ concurrency: 2 });
     const emittedAt: number[] = [];
     engine.events$.subscribe(() => emittedAt.push(clock.now()));
     const instant = engine.submit(() => 'instant');
-    engine.submit(async (ctx) => {
+    const slow = engine.submit(async (ctx) => {
       await ctx.sleep(50);
       ctx.progress(0.5);
       await ctx.sleep(50);
     });
     await clock.advanceBy(0);
     expect(instant.status).toBe('completed');
+    expect(slow.status).toBe('running');
+    expect(engine.stats().workers).toEqual([expect.objectContaining({ id: 'main', state: 'busy', slots: 2, running: 1, tasksCompleted: 1 })]);
     await clock.runAll();
+    expect(ofType('task.started').map((event) => [event.taskId, event.at, event.workerId])).toEqual([
+      [instant.id, 0, 'main'],
+      [slow.id, 0, 'main'],
+    ]);
+    expect(ofType('task.completed').map((event) => [event.taskId, event.at])).toEqual([
+      [instant.id, 0],
+      [slow.id, 100],
+    ]);
     expect(emittedAt).toEqual(events.map((event) => event.at));
     const ats = events.map((event) => event.at);
     expect(ats).toEqual([...ats].sort((a, b) => a - b));
@@ -115,7 +152,7 @@ describe('engine.events$: every event type and its fields', () => {
 describe('engine.events$: consistency over a mixed workload', () => {
   it('gives each task one terminal event matching its status, after its start, each emitted at its `at`', async () => {
     const random = seededRandom(99);
-    const { engine, clock, events } = startEngine({ workers: 3, random: seededRandom(5) });
+    const { engine, clock, events } = startEngine({ concurrency: 3, random: seededRandom(5) });
     const emittedAt: number[] = [];
     engine.events$.subscribe(() => emittedAt.push(clock.now()));
     const handles: Array<TaskHandle<unknown>> = [];
@@ -195,7 +232,7 @@ describe('engine.events$: subscribing and unsubscribing at any moment', () => {
   const key = (event: EngineEvent) => JSON.stringify({ ...event, error: undefined });
 
   it('neither loses nor duplicates events of the others when subscribers join and leave inside handlers', async () => {
-    const { engine, clock, events } = startEngine({ workers: 2 });
+    const { engine, clock, events } = startEngine({ concurrency: 2 });
     const leaver: EngineEvent[] = [];
     const joiner: EngineEvent[] = [];
     const victim: EngineEvent[] = [];
@@ -250,7 +287,7 @@ describe('engine.events$: subscribing and unsubscribing at any moment', () => {
   });
 
   it('delivers to a subscriber that joins later only what happens from then on', async () => {
-    const { engine, clock, events } = startEngine({ workers: 1 });
+    const { engine, clock, events } = startEngine({ concurrency: 1 });
     engine.submit((ctx) => ctx.sleep(10), { id: 'early' });
     await clock.advanceBy(5);
     const late: EngineEvent[] = [];
@@ -264,7 +301,7 @@ describe('engine.events$: subscribing and unsubscribing at any moment', () => {
 
   it('keeps emitting after every subscriber left and a new one came', async () => {
     const clock = new VirtualClock();
-    const engine = createEngine({ workers: 1, clock });
+    const engine = createEngine({ concurrency: 1, clock });
     const first: EngineEvent[] = [];
     const subscription = engine.events$.subscribe((event) => first.push(event));
     engine.submit(() => 1, { id: 'one' });
@@ -288,7 +325,7 @@ describe('engine.events$: subscribing and unsubscribing at any moment', () => {
 
   it('emits events when the only subscriber joined after the engine had been idle without listeners', async () => {
     const clock = new VirtualClock();
-    const engine = createEngine({ workers: 1, clock });
+    const engine = createEngine({ concurrency: 1, clock });
     engine.submit(() => 'unwatched');
     await clock.runAll();
     const seen: EngineEvent[] = [];
@@ -298,8 +335,8 @@ describe('engine.events$: subscribing and unsubscribing at any moment', () => {
     await handle.result;
     expect(seen).toEqual([
       { type: 'task.queued', at: 0, taskId: handle.id, name: 'watched', attempt: 1, priority: 0 },
-      { type: 'task.started', at: 0, taskId: handle.id, name: 'watched', attempt: 1, workerId: 'worker-1' },
-      { type: 'task.completed', at: 0, taskId: handle.id, name: 'watched', attempt: 1, workerId: 'worker-1', durationMs: 0 },
+      { type: 'task.started', at: 0, taskId: handle.id, name: 'watched', attempt: 1, workerId: 'main' },
+      { type: 'task.completed', at: 0, taskId: handle.id, name: 'watched', attempt: 1, workerId: 'main', durationMs: 0 },
       { type: 'engine.idle', at: 0 },
     ]);
   });

@@ -12,7 +12,7 @@ type TaskMode =
   | 'sync' // returns or throws at once
   | 'microtask' // an async function that settles without the clock moving
   | 'sleep' // `ctx.sleep(durationMs)`: aborts with the signal
-  | 'stubborn'; // waits on the clock and ignores its signal: keeps its worker after a timeout or cancel
+  | 'stubborn'; // waits on the clock and ignores its signal: keeps its slot after a timeout or cancel
 
 interface SubmitCommand {
   readonly kind: 'submit';
@@ -45,8 +45,7 @@ interface AdvanceCommand {
 type Command = SubmitCommand | CancelCommand | AdvanceCommand;
 
 interface Scenario {
-  readonly workers: number;
-  readonly maxBatch: number;
+  readonly concurrency: number;
   readonly engineSeed: number;
   readonly commands: readonly Command[];
   /** Submissions made after `shutdown()` was called: each must be rejected. */
@@ -75,8 +74,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 );
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({
-  workers: fc.integer({ min: 1, max: 4 }),
-  maxBatch: fc.constantFrom(1, 2, 8, 32),
+  concurrency: fc.integer({ min: 1, max: 4 }),
   engineSeed: fc.nat(),
   commands: fc.array(command, { minLength: 1, maxLength: 40 }),
   lateSubmissions: fc.integer({ min: 0, max: 2 }),
@@ -124,8 +122,8 @@ const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate
 /** Plays `scenario` on a fresh engine in virtual time, shuts it down and returns what the checker found. */
 async function play(scenario: Scenario): Promise<InvariantChecker> {
   const clock = new VirtualClock();
-  const engine = createEngine({ workers: scenario.workers, maxBatch: scenario.maxBatch, clock, random: seededRandom(scenario.engineSeed) });
-  const checker = new InvariantChecker(engine, { workers: scenario.workers, now: () => clock.now() });
+  const engine = createEngine({ concurrency: scenario.concurrency, clock, random: seededRandom(scenario.engineSeed) });
+  const checker = new InvariantChecker(engine, { concurrency: scenario.concurrency, now: () => clock.now() });
   const pick = (n: number): TrackedTask => checker.tasks[n % checker.tasks.length]!;
   for (const [step, command] of scenario.commands.entries()) {
     switch (command.kind) {
@@ -176,7 +174,7 @@ describe('engine invariants (shared/DESIGN.md section 5) over random command seq
     await expectInvariant(['inv2']);
   });
 
-  it('4. functions running at once never exceed the worker count, nor the workers that are not idle', async () => {
+  it('4. functions running at once never exceed the concurrency, nor the slots the worker counts taken', async () => {
     await expectInvariant(['inv4']);
   });
 
@@ -197,10 +195,10 @@ describe('engine invariants (shared/DESIGN.md section 5) over random command seq
   });
 
   it('the checker notices violations (a test that cannot fail is a defect)', async () => {
-    // Two workers, but the checker is told one: the second concurrent function must be flagged.
+    // Concurrency 2, but the checker is told 1: the second concurrent function and the slots must be flagged.
     const clock = new VirtualClock();
-    const engine = createEngine({ workers: 2, clock, random: seededRandom(1) });
-    const checker = new InvariantChecker(engine, { workers: 1, now: () => clock.now() });
+    const engine = createEngine({ concurrency: 2, clock, random: seededRandom(1) });
+    const checker = new InvariantChecker(engine, { concurrency: 1, now: () => clock.now() });
     checker.submit((ctx) => ctx.sleep(10));
     checker.submit((ctx) => ctx.sleep(10));
     await clock.advanceBy(5);
@@ -209,8 +207,50 @@ describe('engine invariants (shared/DESIGN.md section 5) over random command seq
     const report = await engine.shutdown();
     checker.finish(report, clock);
     expect(checker.maxRunning).toBe(2);
-    expect(checker.violationsOf('inv4')).toEqual([expect.stringContaining('2 functions run at once on 1 workers')]);
+    expect(checker.violationsOf('inv4')).toEqual([
+      expect.stringContaining('2 functions run at once with concurrency 1'),
+      'inv4: mid-run: 2 slots in service, the concurrency is 1',
+      'inv4: after shutdown: 2 slots in service, the concurrency is 1',
+    ]);
     expect(checker.violations.filter((violation) => !violation.startsWith('inv4:'))).toEqual([]);
+  });
+
+  it('the checker notices a worker that counts fewer slots taken than functions run, a wrong state, or a second worker', async () => {
+    // The engine is right; its stats() is made to lie, as a broken worker's would.
+    const clock = new VirtualClock();
+    const engine = createEngine({ concurrency: 2, clock, random: seededRandom(1) });
+    const checker = new InvariantChecker(engine, { concurrency: 2, now: () => clock.now() });
+    const trueStats = engine.stats.bind(engine);
+    checker.submit((ctx) => ctx.sleep(10));
+    checker.submit((ctx) => ctx.sleep(10));
+    await clock.advanceBy(5);
+    checker.checkpoint('honest');
+    expect(checker.running).toBe(2);
+    expect(checker.violations).toEqual([]);
+    engine.stats = () => {
+      const stats = trueStats();
+      return { ...stats, workers: stats.workers.map((worker) => ({ ...worker, running: 1 })) };
+    };
+    checker.checkpoint('under-counted');
+    engine.stats = () => {
+      const stats = trueStats();
+      return { ...stats, workers: stats.workers.map((worker) => ({ ...worker, state: 'idle' })) };
+    };
+    checker.checkpoint('idle while busy');
+    engine.stats = () => {
+      const stats = trueStats();
+      return { ...stats, workers: [...stats.workers, { ...stats.workers[0]!, id: 'worker-2', slots: 0, running: 0, tasksCompleted: 0 }] };
+    };
+    checker.checkpoint('a second worker');
+    engine.stats = trueStats;
+    await clock.runAll();
+    checker.finish(await engine.shutdown(), clock);
+    expect(checker.violations).toEqual([
+      'inv4: under-counted: 2 functions run but only 1 slots are taken',
+      'inv4: idle while busy: worker main is idle with 2 of its 2 slots taken',
+      'inv5: a second worker: the workers are main, worker-2, not main alone',
+      'inv4: a second worker: worker worker-2 is busy with 0 of its 0 slots taken',
+    ]);
   });
 });
 
@@ -255,13 +295,27 @@ describe('counterexamples the properties found, replayed', () => {
     ],
     [
       'a task that ended in a batch, unreported while the next task of the batch sleeps, still honours cancel()',
-      { maxBatch: 32, commands: [submit({ failProbability: 1, retries: 1 }), submit({ mode: 'sleep', durationMs: 10 }), advance(0), cancel(0), advance(20)] },
+      { commands: [submit({ failProbability: 1, retries: 1 }), submit({ mode: 'sleep', durationMs: 10 }), advance(0), cancel(0), advance(20)] },
+      ['inv2', 'cancel'],
+    ],
+    [
+      'a task that failed in the dispatch that also started a sleeping task, cancelled while its retry waits, is never called again',
+      {
+        concurrency: 2,
+        commands: [
+          submit({ failProbability: 1, retries: 1, retryDelayMs: 5 }),
+          submit({ mode: 'sleep', durationMs: 10 }),
+          advance(0),
+          cancel(0),
+          advance(20),
+        ],
+      },
       ['inv2', 'cancel'],
     ],
   ];
 
   it.each(cases)('%s', async (_title, partial, tags) => {
-    const checker = await play({ workers: 1, maxBatch: 1, engineSeed: 0, lateSubmissions: 0, ...partial });
+    const checker = await play({ concurrency: 1, engineSeed: 0, lateSubmissions: 0, ...partial });
     expect(tags.flatMap((tag) => checker.violationsOf(tag))).toEqual([]);
     expect(checker.violations).toEqual([]);
   });

@@ -48,14 +48,16 @@ function sampleOf(samples: readonly Sample[], name: string, labels: Record<strin
 
 describe('engine.metrics()', () => {
   it('measures task wait and run times, throughput, queue depth and saturation of a known workload', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     expect(engine.metrics().timings).toEqual({ sampling: true, since: 0 });
-    // Four tasks of 100 ms on two workers: two wait 0 ms, two wait 100 ms.
+    // Four tasks of 100 ms in two slots: two wait 0 ms, two wait 100 ms.
     for (let i = 0; i < 4; i++) engine.submit(sleeper(100));
     await clock.advanceBy(50);
     const during = engine.metrics();
     expect(during).toMatchObject({ at: 50, queueDepth: 2, running: 2, pending: 2, submitted: 4 });
+    // The worker gauge counts slots: the two of main, both taken.
     expect(during.workers).toMatchObject({ total: 2, busy: 2, idle: 0, saturation: 1 });
+    expect(engine.stats().workers).toEqual([expect.objectContaining({ id: 'main', slots: 2, running: 2 })]);
 
     await clock.advanceTo(200);
     const after = engine.metrics();
@@ -64,11 +66,11 @@ describe('engine.metrics()', () => {
     expect(after.byStatus).toEqual({ completed: 4, failed: 0, cancelled: 0, timeout: 0, deadlock: 0, rejected: 0 });
     expect(after.throughput).toEqual({ settledPerSec: 20, completedPerSec: 20, elapsedMs: 200 });
     expect(after).toMatchObject({ queueDepth: 0, running: 0, pending: 0 });
-    expect(after.workers).toMatchObject({ busy: 0, saturation: 0, crashes: 0, restarts: 0 });
+    expect(after.workers).toMatchObject({ total: 2, busy: 0, idle: 2, saturation: 0, crashes: 0, restarts: 0 });
   });
 
   it('measures the waits and utilization of each pool', async () => {
-    const { engine, clock } = startEngine({ workers: 3, resources: { db: 1, cache: 4 } });
+    const { engine, clock } = startEngine({ concurrency: 3, resources: { db: 1, cache: 4 } });
     engine.metrics();
     // Three tasks want the one unit of db for 100 ms each: they wait 0, 100 and 200 ms.
     for (let i = 0; i < 3; i++) engine.submit(holder('db', 100));
@@ -94,7 +96,7 @@ describe('engine.metrics()', () => {
   });
 
   it('counts deadlocks detected and resolved, crashes, restarts, and tasks by terminal status', async () => {
-    const { engine, clock } = startEngine({ workers: 2, resources: { a: 1, b: 1 } });
+    const { engine, clock } = startEngine({ concurrency: 2, resources: { a: 1, b: 1 } });
     const crossing = (first: string, second: string) => async (ctx: TaskContext) => {
       await ctx.acquire(first);
       await ctx.sleep(10);
@@ -103,7 +105,7 @@ describe('engine.metrics()', () => {
     engine.submit(crossing('a', 'b'), { id: 'ab' });
     engine.submit(crossing('b', 'a'), { id: 'ba' });
     await clock.runAll();
-    engine.inject({ type: 'worker.crash', workerId: 'worker-1' });
+    engine.inject({ type: 'worker.crash', workerId: 'main' });
     engine
       .submit(() => {
         throw new Error('no');
@@ -122,7 +124,7 @@ describe('engine.metrics()', () => {
     const clock = new VirtualClock();
     const toMonitor: string[] = [];
     const engine = createEngine({
-      workers: 4,
+      concurrency: 4,
       clock,
       inspect: (event: InspectionEvent) => {
         if (event.type === '@xstate.event' && (event.actorRef as AnyActorRef).id === 'monitor') toMonitor.push(event.event.type);
@@ -162,7 +164,7 @@ describe('engine.metrics()', () => {
   });
 
   it('still answers after shutdown, with what it last knew', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     engine.metrics();
     engine.submit(sleeper(10));
     await clock.runAll();
@@ -175,7 +177,7 @@ describe('engine.metrics()', () => {
 
 describe('engine.prometheus()', () => {
   it('serves the metrics as Prometheus text that parses back to the same figures', async () => {
-    const { engine, clock } = startEngine({ workers: 2, resources: { db: 1 } });
+    const { engine, clock } = startEngine({ concurrency: 2, resources: { db: 1 } });
     engine.metrics();
     for (let i = 0; i < 3; i++) engine.submit(holder('db', 100));
     engine.submit(sleeper(50));
@@ -209,12 +211,14 @@ describe('createEngine({ inspect })', () => {
   it('hands an inspection function to the actor system: it sees every actor, event and snapshot', async () => {
     const inspected: InspectionEvent[] = [];
     const clock = new VirtualClock();
-    const engine = createEngine({ workers: 2, clock, resources: { db: 1 }, inspect: (event) => inspected.push(event) });
+    const engine = createEngine({ concurrency: 2, clock, resources: { db: 1 }, inspect: (event) => inspected.push(event) });
     engine.submit(holder('db', 10), { id: 'job' });
     await clock.runAll();
     await engine.shutdown();
     const actors = inspected.filter((event) => event.type === '@xstate.actor').map((event) => (event.actorRef as AnyActorRef).id);
-    expect(actors).toEqual(expect.arrayContaining(['executor', 'monitor', 'shutdown', 'resource:db', 'worker-1', 'worker-2']));
+    expect(actors).toEqual(expect.arrayContaining(['executor', 'monitor', 'shutdown', 'resource:db', 'main']));
+    // One worker, main, whatever the concurrency.
+    expect(actors.filter((id) => id === 'main' || id.startsWith('worker-'))).toEqual(['main']);
     const types = new Set(inspected.map((event) => event.type));
     expect(types).toEqual(new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.action', '@xstate.microstep']));
     const received = inspected.flatMap((event) => (event.type === '@xstate.event' ? [event.event.type] : []));

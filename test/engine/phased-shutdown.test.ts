@@ -58,7 +58,11 @@ describe('phased shutdown', () => {
       expect(handle.status).toBe('cancelled');
       expect((await rejectionOf(handle)).code).toBe('E_SHUTDOWN');
     }
-    expect(ofType('task.cancelled').map(({ taskId, code, at }) => [taskId, code, at]).sort()).toEqual([
+    expect(
+      ofType('task.cancelled')
+        .map(({ taskId, code, at }) => [taskId, code, at])
+        .sort(),
+    ).toEqual([
       ['q1', 'E_SHUTDOWN', 10],
       ['q2', 'E_SHUTDOWN', 10],
     ]);
@@ -106,7 +110,11 @@ describe('phased shutdown', () => {
       expect((await rejectionOf(handle)).code).toBe('E_SHUTDOWN');
     }
     expect(queuedFn).not.toHaveBeenCalled();
-    expect(ofType('task.cancelled').map(({ taskId, code }) => [taskId, code]).sort()).toEqual([
+    expect(
+      ofType('task.cancelled')
+        .map(({ taskId, code }) => [taskId, code])
+        .sort(),
+    ).toEqual([
       ['queued', 'E_SHUTDOWN'],
       ['r1', 'E_SHUTDOWN'],
       ['r2', 'E_SHUTDOWN'],

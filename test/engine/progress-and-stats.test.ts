@@ -2,18 +2,21 @@ import { seededRandom, type EngineProgress, type TaskHandle } from '../../src';
 import { startEngine } from '../fixtures/engine-harness';
 
 /**
- * Two workers; by t = 30 every task has settled:
- * A 0–10 ok (worker-1), B 0–20 throws (worker-2), C after A, 20–30 ok (worker-2),
- * D 10–25 timed out (worker-1), E cancelled while queued at t = 2.
+ * Concurrency 2 (two slots of the worker `main`); by t = 30 every task has settled:
+ * A 0–10 ok, B 0–20 throws, C after A, 20–30 ok (in B's slot),
+ * D 10–25 timed out (in A's slot), E cancelled while queued at t = 2.
  */
 async function knownScenario() {
-  const harness = startEngine({ workers: 2 });
+  const harness = startEngine({ concurrency: 2 });
   const { engine, clock } = harness;
   const a = engine.submit((ctx) => ctx.sleep(10), { id: 'A' });
-  const b = engine.submit(async (ctx) => {
-    await ctx.sleep(20);
-    throw new Error('B fails');
-  }, { id: 'B' });
+  const b = engine.submit(
+    async (ctx) => {
+      await ctx.sleep(20);
+      throw new Error('B fails');
+    },
+    { id: 'B' },
+  );
   const c = engine.submit((ctx) => ctx.sleep(10), { id: 'C', dependsOn: [a] });
   const before = engine.progress();
   await clock.advanceBy(1);
@@ -65,8 +68,9 @@ describe('engine.progress()', () => {
       elapsedMs: 2,
       etaMs: 8,
     });
+    expect(engine.stats().workers).toEqual([expect.objectContaining({ id: 'main', state: 'busy', slots: 2, running: 2 })]);
 
-    await clock.advanceTo(10); // A completed; D took worker-1; C is queued.
+    await clock.advanceTo(10); // A completed; D took its slot; C is queued.
     expect(engine.progress()).toMatchObject({
       total: 5,
       completed: 1,
@@ -80,8 +84,9 @@ describe('engine.progress()', () => {
       elapsedMs: 10,
       etaMs: 15,
     });
+    expect(engine.stats().workers).toEqual([expect.objectContaining({ id: 'main', state: 'busy', slots: 2, running: 2 })]);
 
-    await clock.advanceTo(25); // B failed at 20 and C took worker-2; D timed out.
+    await clock.advanceTo(25); // B failed at 20 and C took its slot; D timed out.
     expect(engine.progress()).toMatchObject({
       total: 5,
       completed: 1,
@@ -95,6 +100,7 @@ describe('engine.progress()', () => {
       elapsedMs: 25,
       etaMs: 6.25,
     });
+    expect(engine.stats().workers).toEqual([expect.objectContaining({ id: 'main', state: 'busy', slots: 2, running: 1 })]);
 
     await clock.runAll(); // C completed at 30.
     expect(clock.now()).toBe(30);
@@ -126,7 +132,7 @@ describe('engine.progress()', () => {
   });
 
   it('counts a task waiting out a retry delay as pending, not running', async () => {
-    const { engine, clock } = startEngine({ workers: 1 });
+    const { engine, clock } = startEngine({ concurrency: 1 });
     const handle = engine.submit(
       (ctx) => {
         if (ctx.attempt === 1) throw new Error('once');
@@ -154,7 +160,7 @@ describe('engine.progress()', () => {
 
 describe('engine.progress$', () => {
   it('emits a fresh progress after every event, already counting that event', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const seen: Array<{ type: string; progress: EngineProgress }> = [];
     let lastType = '';
     engine.events$.subscribe((event) => {
@@ -177,47 +183,77 @@ describe('engine.progress$', () => {
       expect(progress.completed).toBe(completed);
       expect(progress.failed).toBe(failed);
     }
-    // worker-2 runs the 20, 40 and 60 ms tasks back to back: the last ends at 120.
+    // Two slots: one runs the 10, 30 and 50 ms tasks back to back, the other the 20, 40 and 60 ms
+    // ones, whose last ends at 120.
     expect(seen[seen.length - 1]!.progress).toMatchObject({ total: 6, completed: 4, failed: 2, percent: 100, etaMs: 0, elapsedMs: 120 });
   });
 });
 
 describe('engine.stats()', () => {
-  it('gives each worker its own counts, busy time and last run time in virtual time, with totals', async () => {
+  it('gives the worker main its slots, exact counts, busy time and last run time in virtual time, with totals', async () => {
     const { engine, clock } = await knownScenario();
     await clock.runAll();
     const stats = engine.stats();
-    expect(stats.workers).toMatchObject([
-      { id: 'worker-1', state: 'idle', tasksCompleted: 1, tasksFailed: 1, tasksCancelled: 0, attempts: 2, busyMs: 25, lastTaskMs: 15 },
-      { id: 'worker-2', state: 'idle', tasksCompleted: 1, tasksFailed: 1, tasksCancelled: 0, attempts: 2, busyMs: 30, lastTaskMs: 10 },
+    // Busy time adds up every function's run: A 10 + B 20 + D 15 (its sleep aborted at the timeout) + C 10.
+    expect(stats.workers).toEqual([
+      {
+        id: 'main',
+        state: 'idle',
+        slots: 2,
+        running: 0,
+        tasksCompleted: 2,
+        tasksFailed: 2,
+        tasksCancelled: 0,
+        attempts: 4,
+        busyMs: 55,
+        lastTaskMs: 10,
+      },
     ]);
     expect(stats.totals).toMatchObject({ tasksCompleted: 2, tasksFailed: 2, tasksCancelled: 0, attempts: 4, busyMs: 55 });
     expect(stats.avgRunMs).toBe(13.75);
   });
 
-  it('starts with idle workers, no run time and avgRunMs 0', () => {
-    const { engine } = startEngine({ workers: 3 });
+  it('starts with one idle worker, main, with `concurrency` slots, none taken, no run time and avgRunMs 0', () => {
+    const { engine } = startEngine({ concurrency: 3 });
     const stats = engine.stats();
-    expect(stats.workers.map((worker) => [worker.id, worker.state, worker.attempts, worker.busyMs, worker.lastTaskMs])).toEqual([
-      ['worker-1', 'idle', 0, 0, undefined],
-      ['worker-2', 'idle', 0, 0, undefined],
-      ['worker-3', 'idle', 0, 0, undefined],
+    expect(stats.workers).toEqual([
+      {
+        id: 'main',
+        state: 'idle',
+        slots: 3,
+        running: 0,
+        tasksCompleted: 0,
+        tasksFailed: 0,
+        tasksCancelled: 0,
+        attempts: 0,
+        busyMs: 0,
+        lastTaskMs: undefined,
+      },
     ]);
     expect(stats.totals).toMatchObject({ tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0 });
     expect(stats.avgRunMs).toBe(0);
   });
 
-  it('shows a worker busy while its function runs', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+  it('shows the worker busy while a function runs, with the slots taken counted in running', async () => {
+    const { engine, clock } = startEngine({ concurrency: 2 });
+    const view = () => engine.stats().workers.map(({ id, state, slots, running }) => ({ id, state, slots, running }));
     engine.submit((ctx) => ctx.sleep(10));
     await clock.advanceBy(5);
-    expect(engine.stats().workers.map((worker) => worker.state)).toEqual(['busy', 'idle']);
+    expect(view()).toEqual([{ id: 'main', state: 'busy', slots: 2, running: 1 }]);
+    engine.submit((ctx) => ctx.sleep(10));
+    engine.submit((ctx) => ctx.sleep(10));
+    await clock.advanceBy(1);
+    expect(view()).toEqual([{ id: 'main', state: 'busy', slots: 2, running: 2 }]);
+    expect(engine.progress()).toMatchObject({ running: 2, pending: 1 });
+    await clock.advanceBy(4); // the first ended at 10: the third took its slot
+    expect(view()).toEqual([{ id: 'main', state: 'busy', slots: 2, running: 2 }]);
     await clock.runAll();
-    expect(engine.stats().workers.map((worker) => worker.state)).toEqual(['idle', 'idle']);
+    expect(clock.now()).toBe(20);
+    expect(view()).toEqual([{ id: 'main', state: 'idle', slots: 2, running: 0 }]);
   });
 
   it('counts every failed attempt of a retried task, and a cancellation on the worker', async () => {
-    const { engine, clock } = startEngine({ workers: 1 });
+    const { engine, clock } = startEngine({ concurrency: 1 });
     const retried = engine.submit(
       async (ctx) => {
         await ctx.sleep(4);
@@ -232,19 +268,40 @@ describe('engine.stats()', () => {
     cancelled.cancel();
     cancelled.result.catch(() => undefined);
     await clock.runAll();
-    expect(engine.stats().workers[0]).toMatchObject({ tasksCompleted: 1, tasksFailed: 2, tasksCancelled: 1, attempts: 4, busyMs: 18, lastTaskMs: 6 });
+    expect(engine.stats().workers).toEqual([
+      {
+        id: 'main',
+        state: 'idle',
+        slots: 1,
+        running: 0,
+        tasksCompleted: 1,
+        tasksFailed: 2,
+        tasksCancelled: 1,
+        attempts: 4,
+        busyMs: 18,
+        lastTaskMs: 6,
+      },
+    ]);
   });
 
-  it('sums per-worker completions exactly to progress().completed over a mixed seeded workload', async () => {
+  it('counts the worker main exactly (completions = progress().completed, attempts = starts) over a mixed seeded workload', async () => {
     const random = seededRandom(2024);
-    const { engine, clock } = startEngine({ workers: 4, random: seededRandom(1) });
+    const { engine, clock, events, ofType } = startEngine({ concurrency: 4, random: seededRandom(1) });
     const handles: Array<TaskHandle<unknown>> = [];
+    let running = 0;
+    let peak = 0;
     for (let index = 0; index < 300; index++) {
       const duration = Math.floor(random() * 20);
       const failing = random() < 0.2;
       const handle = engine.submit(
         async (ctx) => {
-          if (duration > 0) await ctx.sleep(duration);
+          running++;
+          peak = Math.max(peak, running);
+          try {
+            if (duration > 0) await ctx.sleep(duration);
+          } finally {
+            running--;
+          }
           if (failing && ctx.attempt === 1) throw new Error('first attempt fails');
           return index;
         },
@@ -258,20 +315,34 @@ describe('engine.stats()', () => {
     await clock.runAll();
     const progress = engine.progress();
     const stats = engine.stats();
-    const perWorker = stats.workers.reduce((sum, worker) => sum + worker.tasksCompleted, 0);
     expect(progress.completed).toBeGreaterThan(100);
     expect(progress.failed + progress.timedOut + progress.cancelled).toBeGreaterThan(0);
-    expect(perWorker).toBe(progress.completed);
-    expect(stats.totals.tasksCompleted).toBe(progress.completed);
+    expect(stats.workers).toHaveLength(1);
+    const main = stats.workers[0]!;
+    expect(main).toMatchObject({ id: 'main', state: 'idle', slots: 4, running: 0 });
+    expect(main.tasksCompleted).toBe(progress.completed);
+    expect(main.attempts).toBe(ofType('task.started').length);
+    const onMain = (...types: string[]) =>
+      events.filter((event) => types.includes(event.type) && 'workerId' in event && event.workerId === 'main').length;
+    expect(main.tasksFailed).toBe(onMain('task.failed', 'task.retrying', 'task.timeout'));
+    expect(main.tasksCancelled).toBe(onMain('task.cancelled'));
+    expect(stats.totals).toMatchObject({
+      tasksCompleted: main.tasksCompleted,
+      tasksFailed: main.tasksFailed,
+      attempts: main.attempts,
+      busyMs: main.busyMs,
+    });
     expect(handles.filter((handle) => handle.status === 'completed')).toHaveLength(progress.completed);
     expect(progress.completed + progress.failed + progress.cancelled + progress.timedOut).toBe(300);
-    expect(stats.workers.every((worker) => worker.tasksCompleted > 0)).toBe(true);
+    // Never more functions at once than the slots, and all four slots were used.
+    expect(peak).toBe(4);
+    expect(running).toBe(0);
   });
 });
 
 describe('idleness', () => {
   it('isIdle is true with nothing unfinished; onIdle() resolves when the last task settles', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     expect(engine.isIdle).toBe(true);
     await expect(engine.onIdle()).resolves.toBeUndefined();
     engine.submit((ctx) => ctx.sleep(10));

@@ -1,7 +1,24 @@
-import { createEngine, MezanError, seededRandom, VirtualClock, type EngineOptions, type Lease, type TaskContext, type TaskHandle, type WaitForGraphSnapshot } from '../../src';
-import { deferred, rejectionOf, startEngine, thrownBy } from '../fixtures/engine-harness';
+import {
+  createEngine,
+  MezanError,
+  seededRandom,
+  VirtualClock,
+  type EngineOptions,
+  type Lease,
+  type TaskContext,
+  type TaskHandle,
+  type WaitForGraphSnapshot,
+} from '../../src';
+import { deferred, rejectionOf, startEngine, thrownBy, type EngineHarness } from '../fixtures/engine-harness';
 import { ResourceLedger } from '../fixtures/engine3-resource-ledger';
 
+/**
+ * {@link startEngine} with `options.concurrency` alone deciding how many tasks run at once, whatever
+ * the harness defaults `workers` (its deprecated alias) to.
+ */
+function startEngineAt(options: EngineOptions & { readonly concurrency: number }): EngineHarness {
+  return startEngine({ ...options, workers: undefined });
+}
 
 /** The `holds` and `requests` edges of the graph that do not concern worker slots. */
 function resourceEdges(graph: WaitForGraphSnapshot): WaitForGraphSnapshot['edges'] {
@@ -46,14 +63,14 @@ describe('resources option: E_INVALID_OPTION', () => {
   ];
 
   it.each(cases)('%s', (_label, resources) => {
-    const error = thrownBy(() => createEngine({ workers: 1, clock, resources } as EngineOptions));
+    const error = thrownBy(() => createEngine({ concurrency: 1, clock, resources } as EngineOptions));
     expect(error).toBeInstanceOf(MezanError);
     expect(error.code).toBe('E_INVALID_OPTION');
     expect(String(error.details['option'])).toMatch(/^resources(\.|$)/);
   });
 
   it('accepts positive integer capacities and any finite rank', async () => {
-    const engine = createEngine({ workers: 1, clock, resources: { db: 1, gpu: { capacity: 3, rank: -2.5 }, cache: { capacity: 1, rank: 0 } } });
+    const engine = createEngine({ concurrency: 1, clock, resources: { db: 1, gpu: { capacity: 3, rank: -2.5 }, cache: { capacity: 1, rank: 0 } } });
     const graph = engine.waitForGraph();
     expect(graph.nodes).toEqual(
       expect.arrayContaining([
@@ -129,7 +146,12 @@ describe('declared resources (TaskOptions.resources)', () => {
     let edgesAtCall: WaitForGraphSnapshot['edges'] | undefined;
     const handle = engine.submit(
       () => {
-        heldAtCall = { gpu: ledger.heldBy('t', 'gpu'), beta: ledger.heldBy('t', 'beta'), alpha: ledger.heldBy('t', 'alpha'), zeta: ledger.heldBy('t', 'zeta') };
+        heldAtCall = {
+          gpu: ledger.heldBy('t', 'gpu'),
+          beta: ledger.heldBy('t', 'beta'),
+          alpha: ledger.heldBy('t', 'alpha'),
+          zeta: ledger.heldBy('t', 'zeta'),
+        };
         edgesAtCall = resourceEdges(engine.waitForGraph());
         return 'ran';
       },
@@ -173,12 +195,15 @@ describe('declared resources (TaskOptions.resources)', () => {
   });
 
   it('the function waits for all of them, holding its worker slot meanwhile', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2, resources: { db: 1, gpu: { capacity: 1, rank: 2 } } });
-    const blocker = engine.submit(async (ctx) => {
-      const lease = await ctx.acquire('gpu');
-      await ctx.sleep(50);
-      lease.release();
-    }, { id: 'blocker' });
+    const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: { db: 1, gpu: { capacity: 1, rank: 2 } } });
+    const blocker = engine.submit(
+      async (ctx) => {
+        const lease = await ctx.acquire('gpu');
+        await ctx.sleep(50);
+        lease.release();
+      },
+      { id: 'blocker' },
+    );
     await clock.advanceBy(0);
     let calledAt: number | undefined;
     const waiter = engine.submit(
@@ -203,7 +228,7 @@ describe('declared resources (TaskOptions.resources)', () => {
   });
 
   it('a task that times out while waiting for a declared resource never has its function called, and gives back what it took', async () => {
-    const { engine, clock } = startEngine({ workers: 2, resources: { db: 1, gpu: 1 } });
+    const { engine, clock } = startEngineAt({ concurrency: 2, resources: { db: 1, gpu: 1 } });
     const ledger = ResourceLedger.follow(engine, { db: 1, gpu: 1 });
     engine.submit((ctx) => ctx.acquire('gpu').then(() => ctx.sleep(100)), { id: 'blocker' });
     await clock.advanceBy(0);
@@ -249,7 +274,7 @@ describe('ctx.acquire', () => {
   });
 
   it('queues in FIFO order: a small request never overtakes a large one at the head', async () => {
-    const { engine, clock } = startEngine({ workers: 3, resources: { pool: 2 } });
+    const { engine, clock } = startEngineAt({ concurrency: 3, resources: { pool: 2 } });
     const grantedAt: Record<string, number> = {};
     const take = (units: number, holdMs: number) => async (ctx: TaskContext) => {
       const lease = await ctx.acquire('pool', { units });
@@ -271,7 +296,7 @@ describe('ctx.acquire', () => {
   });
 
   it('grants equal requests in the order they were made', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 4, resources: { pool: 1 } });
+    const { engine, clock, ofType } = startEngineAt({ concurrency: 4, resources: { pool: 1 } });
     const order: string[] = [];
     const take = async (ctx: TaskContext) => {
       const lease = await ctx.acquire('pool');
@@ -328,7 +353,7 @@ describe('ctx.acquire', () => {
   });
 
   it('lease.release() is idempotent: a second call frees nothing more', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2, resources: { pool: 2 } });
+    const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: { pool: 2 } });
     let waiterGrantedAt: number | undefined;
     const owner = engine.submit(
       async (ctx) => {
@@ -357,7 +382,11 @@ describe('ctx.acquire', () => {
     await Promise.all([owner.result, waiter.result]);
     // Had the repeated release of `first` freed its unit twice, `waiter` would have had both at 5.
     expect(waiterGrantedAt).toBe(10);
-    expect(ofType('resource.released').filter((event) => event.taskId === 'owner').map((event) => [event.at, event.units])).toEqual([
+    expect(
+      ofType('resource.released')
+        .filter((event) => event.taskId === 'owner')
+        .map((event) => [event.at, event.units]),
+    ).toEqual([
       [5, 1],
       [10, 0],
     ]);
@@ -368,7 +397,7 @@ describe('ctx.acquire', () => {
     const endings: Ending[] = ['completed', 'failed', 'timeout', 'cancelled', 'failed, then retried'];
 
     it.each(endings)('%s', async (ending) => {
-      const { engine, clock, ofType } = startEngine({ workers: 2, resources: { db: 1, gpu: 1, cache: 2 } });
+      const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: { db: 1, gpu: 1, cache: 2 } });
       const ledger = ResourceLedger.follow(engine, { db: 1, gpu: 1, cache: 2 });
       const hang = deferred();
       let attempts = 0;
@@ -404,13 +433,23 @@ describe('ctx.acquire', () => {
       await clock.advanceBy(19);
       if (ending === 'cancelled') expect(holder.cancel()).toBe(true);
       await clock.advanceBy(0);
-      const expectedStatus = { completed: 'completed', failed: 'failed', timeout: 'timeout', cancelled: 'cancelled', 'failed, then retried': 'queued' }[ending];
+      const expectedStatus = {
+        completed: 'completed',
+        failed: 'failed',
+        timeout: 'timeout',
+        cancelled: 'cancelled',
+        'failed, then retried': 'queued',
+      }[ending];
       expect(holder.status).toBe(expectedStatus);
       // At the moment the attempt ended, its units went back and the waiter had them all.
       expect(ledger.heldBy('holder', 'db') + ledger.heldBy('holder', 'gpu') + ledger.heldBy('holder', 'cache')).toBe(0);
       expect(grantedAt).toEqual({ all: 20 });
       expect(engine.waitForGraph().edges.filter((edge) => edge.to === 'holder' || edge.from === 'holder')).toEqual([]);
-      expect(ofType('resource.released').filter((event) => event.taskId === 'holder').map((event) => [event.at, event.resource, event.units])).toEqual(
+      expect(
+        ofType('resource.released')
+          .filter((event) => event.taskId === 'holder')
+          .map((event) => [event.at, event.resource, event.units]),
+      ).toEqual(
         expect.arrayContaining([
           [20, 'db', 0],
           [20, 'gpu', 0],
@@ -431,7 +470,7 @@ describe('ctx.acquire', () => {
   });
 
   it('a task cancelled while it waits leaves the queue: it is never granted, and the next waiter is', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 3, resources: { db: 1 } });
+    const { engine, clock, ofType } = startEngineAt({ concurrency: 3, resources: { db: 1 } });
     const ledger = ResourceLedger.follow(engine, { db: 1 });
     const holder = engine.submit((ctx) => ctx.acquire('db').then(() => ctx.sleep(30)), { id: 'holder' });
     await clock.advanceBy(1);
@@ -455,7 +494,7 @@ describe('ctx.acquire', () => {
   });
 
   it('rejects with E_RESOURCE_TIMEOUT after timeoutMs, emits resource.timeout, and leaks nothing', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2, resources: { db: 1 } });
+    const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: { db: 1 } });
     const ledger = ResourceLedger.follow(engine, { db: 1 });
     const holder = engine.submit((ctx) => ctx.acquire('db').then(() => ctx.sleep(100)), { id: 'holder' });
     await clock.advanceBy(0);
@@ -501,7 +540,7 @@ describe('ctx.acquire', () => {
   });
 
   it('an E_RESOURCE_TIMEOUT the function does not catch fails the task, and its other leases go back', async () => {
-    const { engine, clock } = startEngine({ workers: 2, resources: { db: 1, gpu: 1 } });
+    const { engine, clock } = startEngineAt({ concurrency: 2, resources: { db: 1, gpu: 1 } });
     const ledger = ResourceLedger.follow(engine, { db: 1, gpu: 1 });
     engine.submit((ctx) => ctx.acquire('db').then(() => ctx.sleep(100)), { id: 'holder' });
     await clock.advanceBy(0);
@@ -550,18 +589,24 @@ describe('ctx.acquire', () => {
 
 describe('resource events and the wait-for graph', () => {
   it('emits resource.waiting, resource.acquired and resource.released with the units held, in order', async () => {
-    const { engine, clock, events } = startEngine({ workers: 2, resources: { pool: 3 } });
-    engine.submit(async (ctx) => {
-      const lease = await ctx.acquire('pool', { units: 2 });
-      await ctx.sleep(10);
-      lease.release();
-    }, { id: 'a' });
+    const { engine, clock, events } = startEngineAt({ concurrency: 2, resources: { pool: 3 } });
+    engine.submit(
+      async (ctx) => {
+        const lease = await ctx.acquire('pool', { units: 2 });
+        await ctx.sleep(10);
+        lease.release();
+      },
+      { id: 'a' },
+    );
     await clock.advanceBy(1);
-    engine.submit(async (ctx) => {
-      const lease = await ctx.acquire('pool', { units: 2 });
-      await ctx.sleep(5);
-      lease.release();
-    }, { id: 'b' });
+    engine.submit(
+      async (ctx) => {
+        const lease = await ctx.acquire('pool', { units: 2 });
+        await ctx.sleep(5);
+        lease.release();
+      },
+      { id: 'b' },
+    );
     await clock.runAll();
     await engine.onIdle();
     expect(events.filter((event) => event.type.startsWith('resource.'))).toEqual([
@@ -574,25 +619,34 @@ describe('resource events and the wait-for graph', () => {
   });
 
   it('waitForGraph() shows holds and requests edges while tasks wait, and nothing at rest', async () => {
-    const { engine, clock } = startEngine({ workers: 3, resources: { db: 1, cache: { capacity: 3, rank: 1 } } });
+    const { engine, clock } = startEngineAt({ concurrency: 3, resources: { db: 1, cache: { capacity: 3, rank: 1 } } });
     const gates = { holder: deferred(), waiter: deferred(), second: deferred() };
-    engine.submit(async (ctx) => {
-      const leases = [await ctx.acquire('db'), await ctx.acquire('cache', { units: 2 })];
-      await gates.holder.promise;
-      for (const lease of leases) lease.release();
-    }, { id: 'holder' });
+    engine.submit(
+      async (ctx) => {
+        const leases = [await ctx.acquire('db'), await ctx.acquire('cache', { units: 2 })];
+        await gates.holder.promise;
+        for (const lease of leases) lease.release();
+      },
+      { id: 'holder' },
+    );
     await clock.advanceBy(0);
-    engine.submit(async (ctx) => {
-      await ctx.acquire('cache');
-      const lease = await ctx.acquire('db');
-      await gates.waiter.promise;
-      lease.release();
-    }, { id: 'waiter' });
+    engine.submit(
+      async (ctx) => {
+        await ctx.acquire('cache');
+        const lease = await ctx.acquire('db');
+        await gates.waiter.promise;
+        lease.release();
+      },
+      { id: 'waiter' },
+    );
     await clock.advanceBy(0);
-    engine.submit(async (ctx) => {
-      await ctx.acquire('cache', { units: 2 });
-      await gates.second.promise;
-    }, { id: 'second' });
+    engine.submit(
+      async (ctx) => {
+        await ctx.acquire('cache', { units: 2 });
+        await gates.second.promise;
+      },
+      { id: 'second' },
+    );
     await clock.advanceBy(1);
 
     const graph = engine.waitForGraph();
@@ -654,7 +708,12 @@ describe('invariant 3: units held never exceed capacity, and at rest every unit 
   async function randomWorkload(seed: number, options: { readonly detect: 'off' | 'immediate'; readonly everyAcquireTimesOut: boolean }) {
     const random = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const { engine, clock } = startEngine({ workers: 4, random: seededRandom(seed + 100), resources: capacities, deadlock: { detect: options.detect } });
+    const { engine, clock } = startEngineAt({
+      concurrency: 4,
+      random: seededRandom(seed + 100),
+      resources: capacities,
+      deadlock: { detect: options.detect },
+    });
     const ledger = ResourceLedger.follow(engine, capacities);
     // The graph must agree with the events at every step.
     const graphBreaches: string[] = [];
@@ -733,7 +792,7 @@ describe('invariant 3: units held never exceed capacity, and at rest every unit 
   });
 
   it('a bystander waiting behind a deadlock is not its victim: the deadlock is broken and every unit comes back', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 3, resources: { A: 1, B: 1 } });
+    const { engine, clock, ofType } = startEngineAt({ concurrency: 3, resources: { A: 1, B: 1 } });
     const ledger = ResourceLedger.follow(engine, { A: 1, B: 1 });
     const inOrder = (first: string, second: string) => async (ctx: TaskContext) => {
       const held = await ctx.acquire(first);

@@ -59,7 +59,7 @@ describe('retries as a number', () => {
   });
 
   it('does not retry by default, nor with retries: 0', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
     const byDefault = flaky(Infinity, 'never');
     const zero = flaky(Infinity, 'never');
     const a = engine.submit(byDefault.fn);
@@ -113,7 +113,7 @@ describe('retry delays (virtual time)', () => {
   });
 
   it('retries at once with delayMs 0, behind the tasks already queued with the same priority', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 1 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1 });
     const order: string[] = [];
     engine.submit((ctx) => ctx.sleep(10));
     await clock.advanceBy(0);
@@ -283,8 +283,28 @@ describe('task.retrying', () => {
     await clock.runAll();
     await handle.result;
     expect(ofType('task.retrying')).toEqual([
-      { type: 'task.retrying', at: 0, taskId: handle.id, name: 'flaky', attempt: 1, workerId: 'worker-1', delayMs: 30, code: 'E_TASK_FAILED', error: errors[0] },
-      { type: 'task.retrying', at: 30, taskId: handle.id, name: 'flaky', attempt: 2, workerId: 'worker-1', delayMs: 60, code: 'E_TASK_FAILED', error: errors[1] },
+      {
+        type: 'task.retrying',
+        at: 0,
+        taskId: handle.id,
+        name: 'flaky',
+        attempt: 1,
+        workerId: 'main',
+        delayMs: 30,
+        code: 'E_TASK_FAILED',
+        error: errors[0],
+      },
+      {
+        type: 'task.retrying',
+        at: 30,
+        taskId: handle.id,
+        name: 'flaky',
+        attempt: 2,
+        workerId: 'main',
+        delayMs: 60,
+        code: 'E_TASK_FAILED',
+        error: errors[1],
+      },
     ]);
     expect(ofType('task.queued').map((event) => [event.at, event.attempt])).toEqual([
       [0, 1],

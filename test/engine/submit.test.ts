@@ -31,7 +31,7 @@ describe('engine.submit: results', () => {
   });
 
   it('rejects with E_TASK_FAILED carrying the thrown error, for synchronous and asynchronous functions', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const syncBoom = new Error('sync boom');
     const asyncBoom = new TypeError('async boom');
     const sync = engine.submit(() => {
@@ -73,8 +73,8 @@ describe('engine.submit: results', () => {
     await expect(handle.result).resolves.toBe('once');
   });
 
-  it('runs functions at most `workers` at a time', async () => {
-    const { engine, clock } = startEngine({ workers: 3 });
+  it('runs functions at most `concurrency` at a time, all in the one worker main', async () => {
+    const { engine, clock } = startEngine({ concurrency: 3 });
     let running = 0;
     let peak = 0;
     const handles = Array.from({ length: 10 }, (_, index) =>
@@ -89,11 +89,14 @@ describe('engine.submit: results', () => {
     await clock.runAll();
     expect(await Promise.all(handles.map((handle) => handle.result))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(peak).toBe(3);
+    expect(engine.stats().workers).toEqual([
+      expect.objectContaining({ id: 'main', state: 'idle', slots: 3, running: 0, tasksCompleted: 10, attempts: 10 }),
+    ]);
   });
 
-  it('never leaves a task waiting behind a slow function while another worker is idle', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2 });
-    // Many instant tasks first, so the engine has seen that tasks are quick.
+  it('never leaves a task waiting behind a slow function while a slot is free', async () => {
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
+    // Many instant tasks first: whatever the engine has seen, the quick tasks go to the free slot.
     for (let index = 0; index < 40; index++) engine.submit(() => index);
     await clock.runAll();
     const slow = engine.submit((ctx) => ctx.sleep(1000), { id: 'slow' });
@@ -101,7 +104,11 @@ describe('engine.submit: results', () => {
     await clock.advanceBy(1);
     expect(slow.status).toBe('running');
     expect(quick.map((handle) => handle.status)).toEqual(['completed', 'completed', 'completed', 'completed', 'completed', 'completed']);
-    expect(ofType('task.completed').filter((event) => quick.some((handle) => handle.id === event.taskId)).map((event) => event.at)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(
+      ofType('task.completed')
+        .filter((event) => quick.some((handle) => handle.id === event.taskId))
+        .map((event) => event.at),
+    ).toEqual([0, 0, 0, 0, 0, 0]);
     await clock.runAll();
   });
 });
@@ -109,7 +116,7 @@ describe('engine.submit: results', () => {
 describe('engine.submit: priority', () => {
   /** Occupies the only worker for 10 ms so later submissions queue up behind it. */
   async function withBlocker() {
-    const harness = startEngine({ workers: 1 });
+    const harness = startEngine({ concurrency: 1 });
     const order: string[] = [];
     const blocker = harness.engine.submit(async (ctx) => {
       order.push('blocker');
@@ -157,7 +164,7 @@ describe('engine.submit: priority', () => {
   it('runs a task submitted later with a higher priority before a lower one that has not started yet', async () => {
     // Two tasks submitted together on a fresh engine with one worker: the second has not started
     // when the high-priority task arrives, so the high-priority task must run before it.
-    const { engine, clock } = startEngine({ workers: 1 });
+    const { engine, clock } = startEngine({ concurrency: 1 });
     const order: string[] = [];
     engine.submit(async (ctx) => {
       order.push('first');
@@ -173,7 +180,7 @@ describe('engine.submit: priority', () => {
   });
 
   it('runs a later higher-priority task before slow tasks that were submitted after many instant ones and have not started', async () => {
-    const { engine, clock } = startEngine({ workers: 1 });
+    const { engine, clock } = startEngine({ concurrency: 1 });
     const order: string[] = [];
     for (let index = 0; index < 60; index++) engine.submit(() => void order.push('instant'));
     for (let index = 0; index < 4; index++) {
@@ -192,7 +199,7 @@ describe('engine.submit: priority', () => {
 
 describe('engine.submit: the task context', () => {
   it('gives the id, the name (the id by default), attempt 1 and an unaborted signal', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const seen: TaskContext[] = [];
     const named = engine.submit((ctx) => void seen.push(ctx), { id: 'job-1', name: 'report' });
     const unnamed = engine.submit((ctx) => void seen.push(ctx));
@@ -219,7 +226,7 @@ describe('engine.submit: the task context', () => {
     await clock.runAll();
     await handle.result;
     const record = records.find((entry) => entry['message'] === 'inside the task');
-    expect(record).toMatchObject({ taskId: 'logged', taskName: 'logging task', attempt: 1, step: 1, level: 'info', actor: 'worker-1' });
+    expect(record).toMatchObject({ taskId: 'logged', taskName: 'logging task', attempt: 1, step: 1, level: 'info', actor: 'main' });
     expect(record!['engine']).toBe(engine.id);
   });
 
@@ -256,8 +263,8 @@ describe('engine.submit: the task context', () => {
     await clock.runAll();
     await handle.result;
     expect(ofType('task.progress')).toEqual([
-      { type: 'task.progress', at: 0, taskId: handle.id, name: 'progressing', attempt: 1, workerId: 'worker-1', fraction: 0.25, message: undefined },
-      { type: 'task.progress', at: 10, taskId: handle.id, name: 'progressing', attempt: 1, workerId: 'worker-1', fraction: 1, message: 'done' },
+      { type: 'task.progress', at: 0, taskId: handle.id, name: 'progressing', attempt: 1, workerId: 'main', fraction: 0.25, message: undefined },
+      { type: 'task.progress', at: 10, taskId: handle.id, name: 'progressing', attempt: 1, workerId: 'main', fraction: 1, message: 'done' },
     ]);
   });
 
@@ -307,7 +314,7 @@ describe('engine.submit: statuses', () => {
   });
 
   it('goes waiting → queued → running → completed for a task with a dependency', async () => {
-    const harness = startEngine({ workers: 1 });
+    const harness = startEngine({ concurrency: 1 });
     const { engine, clock } = harness;
     const all: Array<TaskHandle<unknown>> = [];
     const trace = traceStatuses(harness, () => all);
@@ -324,7 +331,7 @@ describe('engine.submit: statuses', () => {
   });
 
   it('stays queued behind a busy worker, then runs', async () => {
-    const { engine, clock } = startEngine({ workers: 1 });
+    const { engine, clock } = startEngine({ concurrency: 1 });
     const blocker = engine.submit((ctx) => ctx.sleep(10));
     await clock.advanceBy(0);
     const queued = engine.submit(() => 'later');

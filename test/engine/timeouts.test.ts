@@ -13,14 +13,14 @@ describe('timeoutMs', () => {
     expect(error.code).toBe('E_TIMEOUT');
     expect(error.details).toMatchObject({ taskId: handle.id, timeoutMs: 50 });
     expect(ofType('task.timeout')).toEqual([
-      { type: 'task.timeout', at: 50, taskId: handle.id, name: 'slow', attempt: 1, workerId: 'worker-1', durationMs: 50, code: 'E_TIMEOUT' },
+      { type: 'task.timeout', at: 50, taskId: handle.id, name: 'slow', attempt: 1, workerId: 'main', durationMs: 50, code: 'E_TIMEOUT' },
     ]);
     gate.resolve();
     await clock.runAll();
   });
 
   it('counts the deadline from the start of the attempt, not from submission', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 1 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1 });
     engine.submit((ctx) => ctx.sleep(100));
     await clock.advanceBy(0);
     const late = engine.submit((ctx) => ctx.sleep(1000), { timeoutMs: 30 });
@@ -54,22 +54,25 @@ describe('timeoutMs', () => {
     expect(clock.now()).toBe(100);
   });
 
-  it('keeps the worker busy (aborting) until the function really settles, then frees it', async () => {
-    const { engine, clock } = startEngine({ workers: 1 });
+  it('keeps the slot taken (worker busy, the function counted running) until the function really settles, then frees it', async () => {
+    const { engine, clock } = startEngine({ concurrency: 1 });
     const gate = deferred();
     const handle = engine.submit(() => gate.promise, { timeoutMs: 20 });
     await clock.advanceBy(20);
     expect(handle.status).toBe('timeout');
-    expect(engine.stats().workers[0]!.state).toBe('aborting');
+    const taken = { id: 'main', state: 'busy', slots: 1, running: 1, tasksFailed: 1, attempts: 0, busyMs: 0 };
+    expect(engine.stats().workers).toEqual([expect.objectContaining(taken)]);
     await clock.advanceBy(500);
-    expect(engine.stats().workers[0]!.state).toBe('aborting');
+    expect(engine.stats().workers).toEqual([expect.objectContaining(taken)]);
     gate.resolve();
     await clock.advanceBy(0);
-    expect(engine.stats().workers[0]!.state).toBe('idle');
+    expect(engine.stats().workers).toEqual([
+      expect.objectContaining({ id: 'main', state: 'idle', slots: 1, running: 0, tasksFailed: 1, attempts: 1, busyMs: 520, lastTaskMs: 520 }),
+    ]);
   });
 
   it('respects concurrency meanwhile: queued tasks wait for the timed-out function to return', async () => {
-    const { engine, clock, ofType } = startEngine({ workers: 2 });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
     const gates = [deferred(), deferred()];
     const stuck = gates.map((gate) => engine.submit(() => gate.promise, { timeoutMs: 10 }));
     await clock.advanceBy(0);
@@ -94,15 +97,18 @@ describe('timeoutMs', () => {
     // One slot was freed: the queued tasks ran one at a time on it.
     expect(peak).toBe(1);
     expect(queued.every((handle) => handle.status === 'completed')).toBe(true);
-    expect(engine.stats().workers.map((worker) => worker.state).sort()).toEqual(['aborting', 'idle']);
+    // The other timed-out function still holds its slot.
+    expect(engine.stats().workers).toEqual([expect.objectContaining({ id: 'main', state: 'busy', slots: 2, running: 1 })]);
     gates[1]!.resolve();
     await clock.runAll();
-    expect(engine.stats().workers.map((worker) => worker.state)).toEqual(['idle', 'idle']);
+    expect(engine.stats().workers).toEqual([
+      expect.objectContaining({ id: 'main', state: 'idle', slots: 2, running: 0, tasksFailed: 2, tasksCompleted: 4, attempts: 6 }),
+    ]);
   });
 
-  it('does not hold other tasks back behind a timed-out function that never returns while a worker is free', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
-    // Many instant tasks first, so the engine has seen that tasks are quick.
+  it('does not hold other tasks back behind a timed-out function that never returns while a slot is free', async () => {
+    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
+    // Many instant tasks first: whatever the engine has seen, nothing is queued behind the hung function.
     for (let index = 0; index < 40; index++) engine.submit(() => index);
     await clock.runAll();
     const hung = engine.submit(() => new Promise<never>(() => undefined), { id: 'hung', timeoutMs: 10 });
@@ -110,13 +116,23 @@ describe('timeoutMs', () => {
     const others = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => engine.submit(() => id, { id, timeoutMs: 50 }));
     await clock.advanceBy(100);
     expect(hung.status).toBe('timeout');
-    // Every other task settled on the free worker: none waits forever for the hung function.
+    // Every other task settled in the free slot: none waits forever for the hung function.
     expect(others.map((handle) => handle.status)).toEqual(['completed', 'completed', 'completed', 'completed', 'completed', 'completed']);
-    expect(engine.stats().workers.map((worker) => worker.state).sort()).toEqual(['aborting', 'idle']);
+    const started = ofType('task.started').filter((event) => event.taskId === 'hung' || others.some((handle) => handle.id === event.taskId));
+    expect(started.map((event) => [event.taskId, event.at])).toEqual([
+      ['hung', 0],
+      ['a', 0],
+      ['b', 0],
+      ['c', 0],
+      ['d', 0],
+      ['e', 0],
+      ['f', 0],
+    ]);
+    expect(engine.stats().workers).toEqual([expect.objectContaining({ id: 'main', state: 'busy', slots: 2, running: 1, tasksFailed: 1 })]);
   });
 
   it('stays a timeout when the function later returns a value or throws', async () => {
-    const { engine, clock } = startEngine({ workers: 2 });
+    const { engine, clock } = startEngine({ concurrency: 2 });
     const late = deferred<string>();
     const lateFailure = deferred<string>();
     const returns = engine.submit(() => late.promise, { timeoutMs: 10 });

@@ -4,6 +4,13 @@ import { recordingLogger, rejectionOf, startEngine, thrownBy } from '../fixtures
 describe('createEngine: E_INVALID_OPTION by option', () => {
   const clock = new VirtualClock();
   const cases: Array<[string, unknown, string]> = [
+    ['concurrency', 0, 'concurrency'],
+    ['concurrency', -1, 'concurrency'],
+    ['concurrency', 1.5, 'concurrency'],
+    ['concurrency', '4', 'concurrency'],
+    ['concurrency', Number.NaN, 'concurrency'],
+    ['concurrency', Infinity, 'concurrency'],
+    ['concurrency', null, 'concurrency'],
     ['workers', 0, 'workers'],
     ['workers', -1, 'workers'],
     ['workers', 1.5, 'workers'],
@@ -24,11 +31,28 @@ describe('createEngine: E_INVALID_OPTION by option', () => {
   ];
 
   it.each(cases)('%s: %p', (key, value, option) => {
-    const error = thrownBy(() => createEngine({ workers: 1, clock, [key]: value } as EngineOptions));
+    const error = thrownBy(() => createEngine({ clock, [key]: value } as EngineOptions));
     expect(error).toBeInstanceOf(MezanError);
     expect(error.code).toBe('E_INVALID_OPTION');
     expect(error.details['option']).toBe(option);
     expect(error.details['received']).toEqual(value);
+  });
+
+  it.each<[EngineOptions, string, unknown]>([
+    // Both given with different values: the deprecated alias is the one refused.
+    [{ workers: 2, concurrency: 3 }, 'workers', 2],
+    [{ workers: 3, concurrency: 2 }, 'workers', 3],
+    [{ workers: 1, concurrency: 8 }, 'workers', 1],
+    // A bad value is refused as such first, whichever of the two it is.
+    [{ workers: 0, concurrency: 2 }, 'workers', 0],
+    [{ workers: 2, concurrency: 0 }, 'concurrency', 0],
+    [{ workers: 2, concurrency: 2.5 }, 'concurrency', 2.5],
+  ])('workers and concurrency together: %p', (options, option, received) => {
+    const error = thrownBy(() => createEngine({ clock, ...options }));
+    expect(error).toBeInstanceOf(MezanError);
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details['option']).toBe(option);
+    expect(error.details['received']).toEqual(received);
   });
 
   it.each([[null], ['fast'], [4]])('the options themselves: %p', (options) => {
@@ -38,9 +62,75 @@ describe('createEngine: E_INVALID_OPTION by option', () => {
   });
 
   it('accepts the valid extremes', async () => {
-    const engine = createEngine({ workers: 1, maxBatch: 1, clock, random: () => 0, logger: recordingLogger().logger, onUnhandledError: () => undefined });
-    expect(engine.stats().workers).toHaveLength(1);
+    const engine = createEngine({
+      concurrency: 1,
+      maxBatch: 1,
+      clock,
+      random: () => 0,
+      logger: recordingLogger().logger,
+      onUnhandledError: () => undefined,
+    });
+    expect(engine.stats().workers).toEqual([expect.objectContaining({ id: 'main', slots: 1 })]);
     await engine.shutdown();
+  });
+});
+
+describe('createEngine: concurrency, and workers as its deprecated alias', () => {
+  /** Runs three 10 ms tasks, and tells when each started and how many ran at most at once. */
+  async function runThree(options: EngineOptions) {
+    const clock = new VirtualClock();
+    const { logger, records } = recordingLogger();
+    const engine = createEngine({ ...options, clock, logger });
+    let running = 0;
+    let peak = 0;
+    const startedAt: number[] = [];
+    const handles = [0, 1, 2].map(() =>
+      engine.submit(async (ctx) => {
+        startedAt.push(clock.now());
+        running++;
+        peak = Math.max(peak, running);
+        await ctx.sleep(10);
+        running--;
+      }),
+    );
+    await clock.runAll();
+    await Promise.all(handles.map((handle) => handle.result));
+    const stats = engine.stats();
+    await engine.shutdown();
+    const warnings = records.filter((record) => record['level'] === 'warn');
+    return { stats, peak, startedAt, warnings };
+  }
+
+  it('runs `concurrency` tasks at once in the one worker main, with no warning', async () => {
+    const { stats, peak, startedAt, warnings } = await runThree({ concurrency: 2 });
+    expect(peak).toBe(2);
+    expect(startedAt).toEqual([0, 0, 10]);
+    expect(stats.workers).toEqual([expect.objectContaining({ id: 'main', state: 'idle', slots: 2, running: 0, tasksCompleted: 3 })]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('reads `workers: n` as `concurrency: n`, and logs exactly one deprecation warning through the logger', async () => {
+    const { stats, peak, startedAt, warnings } = await runThree({ workers: 2 });
+    expect(peak).toBe(2);
+    expect(startedAt).toEqual([0, 0, 10]);
+    expect(stats.workers).toEqual([expect.objectContaining({ id: 'main', state: 'idle', slots: 2, running: 0, tasksCompleted: 3 })]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ workers: 2 });
+    expect(String(warnings[0]!['message'])).toMatch(/`workers` is deprecated.*`concurrency`/);
+  });
+
+  it('accepts `workers` and `concurrency` given with the same value, still warning once', async () => {
+    const { stats, peak, warnings } = await runThree({ workers: 3, concurrency: 3 });
+    expect(peak).toBe(3);
+    expect(stats.workers).toEqual([expect.objectContaining({ id: 'main', slots: 3 })]);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('ignores `maxBatch`: a worker is handed as many tasks as it has free slots', async () => {
+    const { peak, startedAt, warnings } = await runThree({ concurrency: 3, maxBatch: 1 });
+    expect(peak).toBe(3);
+    expect(startedAt).toEqual([0, 0, 0]);
+    expect(warnings).toEqual([]);
   });
 });
 
@@ -178,7 +268,7 @@ describe('onUnhandledError', () => {
 
   it('receives unobserved timeouts and dependency failures too', async () => {
     const onUnhandledError = jest.fn();
-    const { engine, clock } = startEngine({ workers: 2, onUnhandledError });
+    const { engine, clock } = startEngine({ concurrency: 2, onUnhandledError });
     const timesOut = engine.submit((ctx) => ctx.sleep(100), { timeoutMs: 10 });
     engine.submit(() => 'never', { dependsOn: [timesOut] });
     await clock.runAll();
@@ -187,7 +277,7 @@ describe('onUnhandledError', () => {
 
   it('is not called for a failure whose result was read before it settled', async () => {
     const onUnhandledError = jest.fn();
-    const { engine, clock } = startEngine({ workers: 2, onUnhandledError });
+    const { engine, clock } = startEngine({ concurrency: 2, onUnhandledError });
     const watchedEarly = engine.submit(async (ctx) => {
       await ctx.sleep(10);
       throw new Error('watched early');
@@ -204,7 +294,7 @@ describe('onUnhandledError', () => {
 
   it('is not called for cancellations, queued or running, nor for completed tasks', async () => {
     const onUnhandledError = jest.fn();
-    const { engine, clock } = startEngine({ workers: 1, onUnhandledError });
+    const { engine, clock } = startEngine({ concurrency: 1, onUnhandledError });
     const running = engine.submit((ctx) => ctx.sleep(100));
     await clock.advanceBy(0);
     const queued = engine.submit(() => 'never');

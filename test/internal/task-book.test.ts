@@ -99,7 +99,9 @@ function outcome(kind: RunOutcome['kind'], taskId: string, fields: Partial<RunOu
 
 /** Every count zero except `fields`, over whatever counts the book keeps, so a stray count fails the test. */
 const counts = (fields: Partial<TaskCounts>): TaskCounts => {
-  const zero = Object.fromEntries(Object.keys(new TaskBook({ sink: silentSink, random: Math.random, now: () => 0, logger: createQuietLogger() }).counts).map((key) => [key, 0]));
+  const zero = Object.fromEntries(
+    Object.keys(new TaskBook({ sink: silentSink, random: Math.random, now: () => 0, logger: createQuietLogger() }).counts).map((key) => [key, 0]),
+  );
   return { ...zero, ...fields } as TaskCounts;
 };
 
@@ -304,20 +306,17 @@ describe('TaskBook', () => {
       expect(book.counts).toEqual(counts({ submitted: 1, queued: 1 }));
     });
 
-    it.each(['failed', 'cancelled', 'timeout', 'rejected'] as const)(
-      'fails at once a task whose dependency already ended %s',
-      (status) => {
-        const { book, settledReporter } = makeBook();
-        const reporter = new FakeReporter();
-        book.admit([submission('b', reporter, { dependsOn: [{ id: 'gone', reporter: settledReporter(status) }] })]);
-        const { error } = reporter.settled;
-        expect(reporter.settled.status).toBe('failed');
-        expect(error!.code).toBe('E_DEPENDENCY_FAILED');
-        expect(error!.details).toEqual({ taskId: 'b', dependency: 'gone', dependencyStatus: status });
-        expect(book.counts).toEqual(counts({ submitted: 1, failed: 1 }));
-        expect(book.size).toBe(0);
-      },
-    );
+    it.each(['failed', 'cancelled', 'timeout', 'rejected'] as const)('fails at once a task whose dependency already ended %s', (status) => {
+      const { book, settledReporter } = makeBook();
+      const reporter = new FakeReporter();
+      book.admit([submission('b', reporter, { dependsOn: [{ id: 'gone', reporter: settledReporter(status) }] })]);
+      const { error } = reporter.settled;
+      expect(reporter.settled.status).toBe('failed');
+      expect(error!.code).toBe('E_DEPENDENCY_FAILED');
+      expect(error!.details).toEqual({ taskId: 'b', dependency: 'gone', dependencyStatus: status });
+      expect(book.counts).toEqual(counts({ submitted: 1, failed: 1 }));
+      expect(book.size).toBe(0);
+    });
 
     it('does not mistake a new task for an old one that had the same id', () => {
       const { book, submit } = makeBook();
@@ -428,6 +427,26 @@ describe('TaskBook', () => {
       expect(book.counts).toEqual(counts({ submitted: 1, dispatched: 1 }));
     });
 
+    it('leaves the outcome of a dispatched task it was asked to cancel to its worker’s report', () => {
+      // The worker is the only authority once a task is dispatched: a function that returned before
+      // the abort reached it completed, whatever was asked meanwhile.
+      const { book, submit } = makeBook();
+      const a = submit('a');
+      const b = submit('b');
+      book.takeReady('main');
+      book.takeReady('main');
+      expect(book.cancel('a', cancelReason())).toEqual({ kind: 'on-worker', workerId: 'main' });
+      expect(book.cancel('a', cancelReason())).toEqual({ kind: 'on-worker', workerId: 'main' });
+      expect(book.cancel('b', cancelReason())).toEqual({ kind: 'on-worker', workerId: 'main' });
+      expect(book.applyOutcome(outcome('completed', 'a', { value: 'A' }), 'main')).toBeUndefined();
+      expect(a.settled).toEqual({ status: 'completed', value: 'A', error: undefined });
+      const reason = cancelReason();
+      expect(book.applyOutcome(outcome('cancelled', 'b', { error: reason, started: false }), 'main')).toBeUndefined();
+      expect(b.settled).toEqual({ status: 'cancelled', value: undefined, error: reason });
+      expect(book.readyCount).toBe(0);
+      expect(book.counts).toEqual(counts({ submitted: 2, completed: 1, cancelled: 1 }));
+    });
+
     it('settles a task waiting for its retry delay, and its requeue then does nothing', () => {
       const { book, submit } = makeBook();
       const a = submit('a', { retries: { max: 2, delayMs: 100 } });
@@ -503,6 +522,46 @@ describe('TaskBook', () => {
         { taskId: 'a', workerId: 'worker-1' },
         { taskId: 'b', workerId: 'worker-2' },
       ]);
+    });
+
+    it('keeps many tasks on one worker at once, and settles each from its own outcome in any order', () => {
+      const { book, submit, events } = makeBook();
+      const reporters = ['a', 'b', 'c'].map((id) => submit(id));
+      expect(takeAll(book, 'main')).toEqual(['a', 'b', 'c']);
+      expect(book.dispatched()).toEqual(['a', 'b', 'c'].map((taskId) => ({ taskId, workerId: 'main' })));
+      expect(book.counts).toEqual(counts({ submitted: 3, dispatched: 3 }));
+      book.applyOutcome(outcome('completed', 'c', { value: 'C', startedAt: 0, endedAt: 30 }), 'main');
+      book.applyOutcome(outcome('failed', 'a', { error: new Error('x'), startedAt: 0, endedAt: 10 }), 'main');
+      expect(book.dispatched()).toEqual([{ taskId: 'b', workerId: 'main' }]);
+      book.applyOutcome(outcome('completed', 'b', { value: 'B', startedAt: 5, endedAt: 25 }), 'main');
+      expect(reporters.map((reporter) => reporter.settled.status)).toEqual(['failed', 'completed', 'completed']);
+      expect(events.filter((event) => event.type === 'task.completed' || event.type === 'task.failed')).toEqual([
+        expect.objectContaining({ type: 'task.completed', taskId: 'c', workerId: 'main', durationMs: 30 }),
+        expect.objectContaining({ type: 'task.failed', taskId: 'a', workerId: 'main', durationMs: 10 }),
+        expect.objectContaining({ type: 'task.completed', taskId: 'b', workerId: 'main', durationMs: 20 }),
+      ]);
+      expect(book.counts).toEqual(counts({ submitted: 3, completed: 2, failed: 1 }));
+    });
+
+    it('fails every attempt on a crashed worker at once, retrying those whose policy allows it', () => {
+      const { book, submit } = makeBook();
+      const once = submit('once');
+      const retried = submit('retried', { retries: 1 });
+      const queued = submit('queued');
+      book.takeReady('main');
+      book.takeReady('main');
+      const crash = new MezanError('E_WORKER_CRASHED', 'crashed', { details: { workerId: 'main' } });
+      // No delay: the retry is queued at once, behind the task that was queued before.
+      expect(book.failWorker('main', crash)).toEqual({ plans: [], taskIds: ['once', 'retried'] });
+      expect(once.settled).toEqual({ status: 'failed', value: undefined, error: crash });
+      expect(retried.settles).toEqual([]);
+      expect(queued.settles).toEqual([]);
+      expect(book.dispatched()).toEqual([]);
+      expect(takeAll(book, 'main')).toEqual(['queued', 'retried']);
+      expect(book.counts).toEqual(counts({ submitted: 3, failed: 1, dispatched: 2 }));
+      // Listed in the order the tasks were submitted.
+      expect(book.failWorker('main', crash)).toEqual({ plans: [], taskIds: ['retried', 'queued'] });
+      expect(retried.settled.status).toBe('failed');
     });
 
     it('fails the attempts on a crashed worker with the crash’s code, and applies retries', () => {

@@ -102,15 +102,13 @@ describe('topologicalSort', () => {
     const nodeName = fc.integer({ min: 0, max: 11 }).map((index) => `t${index}`);
     const anyGraph: fc.Arbitrary<Graph> = fc.dictionary(nodeName, fc.array(fc.oneof(nodeName, fc.constant('missing')), { maxLength: 4 }));
     // Edges only from a higher index to a lower one: acyclic by construction.
-    const acyclicGraph: fc.Arbitrary<Graph> = fc
-      .array(fc.array(fc.nat(), { maxLength: 4 }), { minLength: 1, maxLength: 30 })
-      .map((rows) => {
-        const graph: Record<string, string[]> = {};
-        rows.forEach((picks, index) => {
-          graph[`t${index}`] = index === 0 ? [] : picks.map((pick) => `t${pick % index}`);
-        });
-        return graph;
+    const acyclicGraph: fc.Arbitrary<Graph> = fc.array(fc.array(fc.nat(), { maxLength: 4 }), { minLength: 1, maxLength: 30 }).map((rows) => {
+      const graph: Record<string, string[]> = {};
+      rows.forEach((picks, index) => {
+        graph[`t${index}`] = index === 0 ? [] : picks.map((pick) => `t${pick % index}`);
       });
+      return graph;
+    });
 
     it('returns an order that respects every edge, or a real closed cycle', () => {
       fc.assert(

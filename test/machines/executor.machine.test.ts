@@ -1,5 +1,5 @@
 import { createActor, sendParent, setup } from 'xstate';
-import { executorMachine, type ExecutorEvent, type ExecutorInput, type ExecutorNotice } from '../../machines/executor.machine';
+import { executorMachine, MAIN_WORKER_ID, type ExecutorEvent, type ExecutorInput, type ExecutorNotice } from '../../machines/executor.machine';
 import type { WorkerEvent, WorkerInput, WorkerStats, workerMachine } from '../../machines/worker.machine';
 import type { EngineEvent } from '../../src/engine-events';
 import { MezanError } from '../../src/errors';
@@ -41,30 +41,52 @@ interface TaskSpec {
   timeoutMs?: number;
 }
 
-/** One fake worker: what the executor sent it, and a way to report back as a real worker would. */
+/**
+ * One fake worker: what the executor sent it, and a way to report back as a real worker would. It
+ * keeps the protocol's books: its slots (from its input, then `worker.resize`) and the orders it
+ * holds; a dispatch of more orders than it has free slots, or of none, is a protocol error.
+ */
 interface FakeWorker {
   readonly input: WorkerInput;
   readonly received: WorkerEvent[];
   readonly dispatches: string[][];
-  report(outcomes: RunOutcome[], idle?: boolean): void;
+  /** Its slots, as the executor last set them. */
+  slots: number;
+  /** Orders handed over and not freed yet. */
+  held: number;
+  /** Breaches of the protocol, by the executor or by the test. */
+  readonly protocolErrors: string[];
+  /** Reports `outcomes`, giving back `freed` slots (by default one per outcome: their functions returned). */
+  report(outcomes: RunOutcome[], freed?: number): void;
 }
 
 /** Test → fake worker: report these outcomes to the executor. */
 interface FakeReportEvent {
   readonly type: 'fake.report';
   readonly outcomes: RunOutcome[];
-  readonly idle: boolean;
+  readonly freed: number;
 }
 
 /** The statistics a fake worker starts with when not given any: distinct, so a carried-on copy shows. */
-const FAKE_STATS: WorkerStats = { tasksCompleted: 1, tasksFailed: 2, tasksCancelled: 3, attempts: 4, busyMs: 5, lastTaskMs: 6 };
+const FAKE_STATS: WorkerStats = { slots: 7, running: 8, tasksCompleted: 1, tasksFailed: 2, tasksCancelled: 3, attempts: 4, busyMs: 5, lastTaskMs: 6 };
+
+/** Every fake worker of the running test: none may have seen the protocol broken. */
+let fakesOfTest: FakeWorker[] = [];
+
+beforeEach(() => {
+  fakesOfTest = [];
+});
+
+afterEach(() => {
+  for (const fake of fakesOfTest) expect(fake.protocolErrors).toEqual([]);
+});
 
 /**
  * An executor under the smallest parent machine, which records every notice the executor sends it,
- * with the executor's emitted events collected. With `fakeWorkers`, its workers are replaced by
- * fakes the test drives by hand (a fake crashes, as a real worker does, on `worker.crash`).
+ * with the executor's emitted events collected. With `fakeWorkers`, its worker is replaced by a
+ * fake the test drives by hand (a fake crashes, as a real worker does, on `worker.crash`).
  */
-function startExecutor(options: { workerCount?: number; maxBatch?: number; fakeWorkers?: boolean } = {}) {
+function startExecutor(options: { concurrency?: number; fakeWorkers?: boolean } = {}) {
   const clock = new VirtualClock();
   const events: EngineEvent[] = [];
   const sink: EventSink = { active: true, publish: (event) => events.push(event) };
@@ -90,15 +112,21 @@ function startExecutor(options: { workerCount?: number; maxBatch?: number; fakeW
     actions: {
       record: ({ context, event }) => {
         if (event.type === 'fake.report') return;
-        context.fake.received.push(event);
+        const { fake } = context;
+        fake.received.push(event);
+        if (event.type === 'worker.resize') fake.slots = event.slots;
         if (event.type !== 'task.dispatch') return;
         const taskIds = event.orders.map((order) => order.taskId);
-        context.fake.dispatches.push(taskIds);
+        const free = fake.slots - fake.held;
+        if (taskIds.length === 0) fake.protocolErrors.push('an empty dispatch');
+        if (taskIds.length > free) fake.protocolErrors.push(`${taskIds.length} orders for ${free} free slots: ${taskIds.join(', ')}`);
+        fake.held += taskIds.length;
+        fake.dispatches.push(taskIds);
         dispatchLog.push({ workerId: context.workerId, taskIds });
       },
       report: sendParent(({ context, event }): WorkerReportEvent => {
-        const { outcomes, idle } = event as FakeReportEvent;
-        return { type: 'worker.report', workerId: context.workerId, outcomes, idle };
+        const { outcomes, freed } = event as FakeReportEvent;
+        return { type: 'worker.report', workerId: context.workerId, outcomes, freed };
       }),
     },
   }).createMachine({
@@ -107,10 +135,18 @@ function startExecutor(options: { workerCount?: number; maxBatch?: number; fakeW
         input,
         received: [],
         dispatches: [],
-        report: (outcomes, idle = true) => self.send({ type: 'fake.report', outcomes, idle }),
+        slots: input.slots,
+        held: 0,
+        protocolErrors: [],
+        report: (outcomes, freed = outcomes.length) => {
+          if (freed > fake.held) fake.protocolErrors.push(`the test frees ${freed} slots of ${fake.held} held`);
+          fake.held -= freed;
+          self.send({ type: 'fake.report', outcomes, freed });
+        },
       };
       fakes.set(input.workerId, fake);
       fakeHistory.push(fake);
+      fakesOfTest.push(fake);
       return { workerId: input.workerId, stats: input.initialStats ?? FAKE_STATS, fake };
     },
     initial: 'alive',
@@ -127,11 +163,12 @@ function startExecutor(options: { workerCount?: number; maxBatch?: number; fakeW
     output: { crashed: true },
   });
   // A stand-in for the worker machine: the executor only sends it events, reads its reports and its statistics.
-  const machine = options.fakeWorkers ? executorMachine.provide({ actors: { worker: fakeWorkerMachine as unknown as typeof workerMachine } }) : executorMachine;
+  const machine = options.fakeWorkers
+    ? executorMachine.provide({ actors: { worker: fakeWorkerMachine as unknown as typeof workerMachine } })
+    : executorMachine;
 
   const input: ExecutorInput = {
-    workerCount: options.workerCount ?? 1,
-    maxBatch: options.maxBatch ?? 32,
+    concurrency: options.concurrency ?? 1,
     clock,
     random: seededRandom(1),
     logger: createQuietLogger(),
@@ -174,7 +211,7 @@ function startExecutor(options: { workerCount?: number; maxBatch?: number; fakeW
     fakes,
     fakeHistory,
     dispatchLog,
-    fake: (workerId: string) => fakes.get(workerId)!,
+    fake: (workerId: string = MAIN_WORKER_ID) => fakes.get(workerId)!,
     send: (event: ExecutorEvent) => executor.send(event),
     /** Submits tasks in one event, as the engine's coalescing does; returns their reporters. */
     submit(...specs: Array<TaskSpec & { id?: string }>): FakeReporter[] {
@@ -182,11 +219,13 @@ function startExecutor(options: { workerCount?: number; maxBatch?: number; fakeW
       executor.send({ type: 'task.submit', submissions: made.map((each) => each.submission) });
       return made.map((each) => each.reporter);
     },
-    cancel: (taskId: string) => executor.send({ type: 'task.cancel', taskId, reason: new MezanError('E_CANCELLED', 'cancelled', { details: { taskId } }) }),
+    cancel: (taskId: string) =>
+      executor.send({ type: 'task.cancel', taskId, reason: new MezanError('E_CANCELLED', 'cancelled', { details: { taskId } }) }),
     state: () => executor.getSnapshot().value,
     counts: () => executor.getSnapshot().context.book.counts,
-    workerIds: () => executor.getSnapshot().context.workers.map((slot) => slot.id),
-    slot: (workerId: string) => executor.getSnapshot().context.workersById.get(workerId),
+    workerIds: () => executor.getSnapshot().context.workers.map((slots) => slots.id),
+    slot: (workerId: string = MAIN_WORKER_ID) => executor.getSnapshot().context.workersById.get(workerId),
+    extraSlots: () => executor.getSnapshot().context.extraSlots.count,
   };
 }
 
@@ -194,26 +233,28 @@ function outcome(kind: RunOutcome['kind'], taskId: string, fields: Partial<RunOu
   return { kind, taskId, attempt: 1, value: taskId, error: undefined, started: true, startedAt: 0, endedAt: 0, ...fields };
 }
 
-/** Completes, instantly, every order of the fake worker's last dispatch. */
-function completeLastDispatch(fake: FakeWorker, idle = true): void {
+/** Completes, instantly and in one report, every order of the fake worker's last dispatch. */
+function completeLastDispatch(fake: FakeWorker): void {
   const last = fake.dispatches[fake.dispatches.length - 1]!;
-  fake.report(last.map((taskId) => outcome('completed', taskId)), idle);
+  fake.report(last.map((taskId) => outcome('completed', taskId)));
 }
 
-/** Runs one instant task on every worker, so the executor has seen that tasks here are instant. */
-function warmUp(run: ReturnType<typeof startExecutor>, workerCount: number): void {
-  run.submit(...Array.from({ length: workerCount }, (_, index) => ({ id: `warm-${index}` })));
-  for (let index = 1; index <= workerCount; index++) completeLastDispatch(run.fake(`worker-${index}`));
-  for (const fake of run.fakes.values()) fake.dispatches.length = 0;
-  run.dispatchLog.length = 0;
+/** Completes, instantly and in one report, the given orders. */
+function complete(fake: FakeWorker, ...taskIds: string[]): void {
+  fake.report(taskIds.map((taskId) => outcome('completed', taskId)));
 }
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** When and where each task started, from the `task.started` events. */
+const startsOf = (events: EngineEvent[]) =>
+  events.filter((event) => event.type === 'task.started').map((event) => [event.taskId, event.at, (event as { workerId: string }).workerId]);
+
 describe('executorMachine', () => {
   describe('dispatch', () => {
-    it('starts idle, with every worker idle, and tells whoever listens', () => {
-      const { state, emitted, notices, counts } = startExecutor({ workerCount: 2, fakeWorkers: true });
+    it('starts idle, with one worker, main, every slot free, and tells whoever listens', () => {
+      const { state, emitted, notices, counts, workerIds, slot, fake, fakeHistory } = startExecutor({ concurrency: 2, fakeWorkers: true });
+      expect(MAIN_WORKER_ID).toBe('main');
       expect(state()).toBe('idle');
       expect(emitted).toEqual([
         { type: 'idle', at: 0 },
@@ -221,106 +262,99 @@ describe('executorMachine', () => {
       ]);
       expect(notices).toEqual([{ type: 'executor.quiescent' }]);
       expect(counts().submitted).toBe(0);
+      expect(workerIds()).toEqual(['main']);
+      expect(slot()).toMatchObject({ id: 'main', capacity: 2, free: 2, down: false });
+      expect(fakeHistory).toHaveLength(1);
+      expect(fake().input).toMatchObject({ workerId: 'main', slots: 2 });
+      expect(fake().input.initialStats).toBeUndefined();
     });
 
-    it('dispatches by priority, then in submission order, one worker at a time', () => {
-      const { submit, fake, state } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+    it('hands the worker exactly as many orders as it has free slots, in one dispatch, by priority then in submission order', () => {
+      const { submit, fake, slot, state } = startExecutor({ concurrency: 3, fakeWorkers: true });
+      const reporters = submit({ id: 'low', priority: -1 }, { id: 'a' }, { id: 'high', priority: 9 }, { id: 'b' }, { id: 'mid', priority: 1 });
+      expect(state()).toBe('working');
+      const worker = fake();
+      expect(worker.dispatches).toEqual([['high', 'mid', 'a']]);
+      expect(reporters.map((reporter) => reporter.status)).toEqual(['queued', 'running', 'running', 'queued', 'running']);
+      expect(slot()).toMatchObject({ capacity: 3, free: 0 });
+      complete(worker, 'mid');
+      expect(worker.dispatches).toEqual([['high', 'mid', 'a'], ['b']]);
+      complete(worker, 'high', 'a');
+      // Two slots freed, one task ready: it takes what there is.
+      expect(worker.dispatches).toEqual([['high', 'mid', 'a'], ['b'], ['low']]);
+      expect(slot()).toMatchObject({ free: 1 });
+      complete(worker, 'b', 'low');
+      expect(slot()).toMatchObject({ free: 3 });
+      expect(state()).toBe('idle');
+    });
+
+    it('dispatches by priority, then in submission order, one at a time with one slot', () => {
+      const { submit, fake, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
       submit({ id: 'low', priority: -1 }, { id: 'a' }, { id: 'high', priority: 9 }, { id: 'b' }, { id: 'mid', priority: 1 });
       expect(state()).toBe('working');
-      const worker = fake('worker-1');
+      const worker = fake();
       expect(worker.dispatches).toEqual([['high']]);
       for (let step = 0; step < 4; step++) completeLastDispatch(worker);
       expect(worker.dispatches).toEqual([['high'], ['mid'], ['a'], ['b'], ['low']]);
     });
 
     it('lets a later, more urgent submission overtake queued tasks', () => {
-      const { submit, fake } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+      const { submit, fake } = startExecutor({ concurrency: 1, fakeWorkers: true });
       submit({ id: 'first' }, { id: 'second' });
       submit({ id: 'urgent', priority: 1 });
-      completeLastDispatch(fake('worker-1'));
-      expect(fake('worker-1').dispatches).toEqual([['first'], ['urgent']]);
+      completeLastDispatch(fake());
+      expect(fake().dispatches).toEqual([['first'], ['urgent']]);
     });
 
-    it('spreads work over idle workers, worker-1 first, one task each when the queue is shallow', () => {
-      const { submit, fake, fakes } = startExecutor({ workerCount: 3, fakeWorkers: true });
+    it('hands out what is ready when fewer tasks are ready than slots are free, and the rest as they come', () => {
+      const { submit, fake, slot } = startExecutor({ concurrency: 4, fakeWorkers: true });
       submit({ id: 'a' }, { id: 'b' });
-      expect(fake('worker-1').dispatches).toEqual([['a']]);
-      expect(fake('worker-2').dispatches).toEqual([['b']]);
-      expect(fake('worker-3').dispatches).toEqual([]);
-      expect(fakes.size).toBe(3);
+      expect(fake().dispatches).toEqual([['a', 'b']]);
+      expect(slot()).toMatchObject({ free: 2 });
+      submit({ id: 'c' });
+      expect(fake().dispatches).toEqual([['a', 'b'], ['c']]);
+      const [, e] = submit({ id: 'd' }, { id: 'e' });
+      expect(fake().dispatches).toEqual([['a', 'b'], ['c'], ['d']]);
+      expect(e!.status).toBe('queued');
+      expect(slot()).toMatchObject({ free: 0 });
     });
 
-    it('dispatches one task at a time until it has seen how long tasks take', () => {
-      const { submit, fake } = startExecutor({ workerCount: 1, maxBatch: 8, fakeWorkers: true });
-      submit(...Array.from({ length: 10 }, () => ({})));
-      expect(fake('worker-1').dispatches).toEqual([['t0']]);
+    it('never hands the worker more orders than its free slots, and always the best ready ones', () => {
+      const run = startExecutor({ concurrency: 3, fakeWorkers: true });
+      const random = seededRandom(7);
+      const ids = Array.from({ length: 40 }, (_, index) => `t${index}`);
+      run.submit(...ids.map((id) => ({ id })));
+      const worker = run.fake();
+      const held = [...worker.dispatches[0]!];
+      expect(held).toEqual(['t0', 't1', 't2']);
+      let next = 3;
+      while (held.length > 0) {
+        // The worker ends some of what it holds, in any order; the executor refills exactly those slots.
+        const count = 1 + Math.floor(random() * held.length);
+        const ended = held.splice(Math.floor(random() * (held.length - count + 1)), count);
+        const before = worker.dispatches.length;
+        complete(worker, ...ended);
+        const expected = ids.slice(next, next + count);
+        next += expected.length;
+        expect(worker.dispatches.slice(before)).toEqual(expected.length > 0 ? [expected] : []);
+        held.push(...expected);
+        expect(run.slot()!.free).toBe(3 - held.length);
+      }
+      expect(worker.dispatches.flat()).toEqual(ids);
+      expect(run.counts()).toMatchObject({ completed: 40, queued: 0, dispatched: 0 });
     });
 
-    it('sends small batches, capped by maxBatch, when the queue is deep and tasks are instant', () => {
-      const run = startExecutor({ workerCount: 2, maxBatch: 4, fakeWorkers: true });
-      const { submit, fake, dispatchLog } = run;
-      warmUp(run, 2);
-      submit(...Array.from({ length: 20 }, () => ({})));
-      const batches = (): string[][] => dispatchLog.map((dispatch) => dispatch.taskIds);
-      const completeOn = (index: number): void => completeLastDispatch(fake(dispatchLog[index]!.workerId));
-      // 20 ready over 2 workers: a share of 10, capped at 4; one batch to each worker.
-      expect(batches()).toEqual([
-        ['t0', 't1', 't2', 't3'],
-        ['t4', 't5', 't6', 't7'],
-      ]);
-      expect(new Set(dispatchLog.map((dispatch) => dispatch.workerId))).toEqual(new Set(['worker-1', 'worker-2']));
-      completeOn(0);
-      completeOn(1);
-      // 12 then 8 left: still capped at 4.
-      expect(batches().slice(2)).toEqual([
-        ['t8', 't9', 't10', 't11'],
-        ['t12', 't13', 't14', 't15'],
-      ]);
-      completeOn(2);
-      // 4 left over 2 workers: a share of 2.
-      expect(batches().slice(4)).toEqual([['t16', 't17']]);
-      completeOn(3);
-      // 2 left over 2 workers: a share of 1.
-      expect(batches().slice(5)).toEqual([['t18']]);
-      // Every batch goes to an idle worker only.
-      expect(dispatchLog[4]!.workerId).toBe(dispatchLog[2]!.workerId);
-      expect(dispatchLog[5]!.workerId).toBe(dispatchLog[3]!.workerId);
-    });
-
-    it('keeps priority order within and across batches', () => {
-      const run = startExecutor({ workerCount: 1, maxBatch: 3, fakeWorkers: true });
-      warmUp(run, 1);
-      run.submit(...[0, 2, 1, 2, 0, 1, 2].map((priority, index) => ({ id: `p${priority}-${index}`, priority })));
-      const worker = run.fake('worker-1');
-      while (worker.dispatches.flat().length < 7) completeLastDispatch(worker);
-      expect(worker.dispatches.flat()).toEqual(['p2-1', 'p2-3', 'p2-6', 'p1-2', 'p1-5', 'p0-0', 'p0-4']);
-      expect(worker.dispatches[0]).toEqual(['p2-1', 'p2-3', 'p2-6']);
-    });
-
-    it('never batches with maxBatch 1', () => {
-      const run = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
-      warmUp(run, 1);
-      run.submit(...Array.from({ length: 10 }, () => ({})));
-      expect(run.fake('worker-1').dispatches).toEqual([['t0']]);
-    });
-
-    it('dispatches one at a time once tasks take clock time', () => {
-      const run = startExecutor({ workerCount: 1, maxBatch: 8, fakeWorkers: true });
-      warmUp(run, 1);
-      run.submit(...Array.from({ length: 20 }, () => ({})));
-      const worker = run.fake('worker-1');
-      expect(worker.dispatches[0]).toHaveLength(8);
-      worker.report(worker.dispatches[0]!.map((taskId) => outcome('completed', taskId, { startedAt: 0, endedAt: 50 })));
-      expect(worker.dispatches[1]).toEqual(['t8']);
-    });
-
-    it('waits for a worker to report idle before dispatching to it again', () => {
-      const { submit, fake } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
-      submit({ id: 'a' }, { id: 'b' });
-      const worker = fake('worker-1');
-      worker.report([outcome('timeout', 'a', { error: new MezanError('E_TIMEOUT', 't') })], false);
+    it('dispatches nothing for a report that frees no slot, and more once a slot is freed', () => {
+      const { submit, fake, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const [a, b] = submit({ id: 'a' }, { id: 'b' });
+      const worker = fake();
+      // a timed out, but its function has not returned: its slot is still taken.
+      worker.report([outcome('timeout', 'a', { error: new MezanError('E_TIMEOUT', 't') })], 0);
+      expect(a!.status).toBe('timeout');
       expect(worker.dispatches).toEqual([['a']]);
-      worker.report([], true);
+      expect(slot()).toMatchObject({ free: 0 });
+      expect(b!.status).toBe('queued');
+      worker.report([], 1);
       expect(worker.dispatches).toEqual([['a'], ['b']]);
     });
 
@@ -328,18 +362,35 @@ describe('executorMachine', () => {
       const { submit, fake } = startExecutor({ fakeWorkers: true });
       const fn: TaskFunction = () => 1;
       submit({ id: 'a', fn, timeoutMs: 300 });
-      const dispatch = fake('worker-1').received[0] as { type: 'task.dispatch'; orders: RunOrder[] };
-      expect(dispatch).toEqual({ type: 'task.dispatch', orders: [{ taskId: 'a', name: 'a', attempt: 1, fn, timeoutMs: 300, resources: undefined, meta: undefined }] });
+      const dispatch = fake().received[0] as { type: 'task.dispatch'; orders: RunOrder[] };
+      expect(dispatch).toEqual({
+        type: 'task.dispatch',
+        orders: [{ taskId: 'a', name: 'a', attempt: 1, fn, timeoutMs: 300, resources: undefined, meta: undefined }],
+      });
+    });
+
+    it('keeps priority order within and across dispatches', () => {
+      const run = startExecutor({ concurrency: 3, fakeWorkers: true });
+      run.submit({ id: 'first' }, { id: 'second' }, { id: 'third' });
+      run.submit(...[0, 2, 1, 2, 0, 1, 2].map((priority, index) => ({ id: `p${priority}-${index}`, priority })));
+      const worker = run.fake();
+      expect(worker.dispatches).toEqual([['first', 'second', 'third']]);
+      completeLastDispatch(worker);
+      expect(worker.dispatches[1]).toEqual(['p2-1', 'p2-3', 'p2-6']);
+      complete(worker, 'p2-3');
+      expect(worker.dispatches[2]).toEqual(['p1-2']);
+      complete(worker, 'p2-1', 'p2-6', 'p1-2');
+      expect(worker.dispatches[3]).toEqual(['p1-5', 'p0-0', 'p0-4']);
     });
   });
 
   describe('settlement', () => {
     it('settles each task once from its worker’s report and drops it', () => {
-      const { submit, fake, counts, state } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+      const { submit, fake, counts, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
       const [a, b] = submit({ id: 'a' }, { id: 'b' });
       const thrown = new Error('b broke');
-      fake('worker-1').report([outcome('completed', 'a', { value: 'A' })]);
-      fake('worker-1').report([outcome('failed', 'b', { error: thrown })]);
+      fake().report([outcome('completed', 'a', { value: 'A' })]);
+      fake().report([outcome('failed', 'b', { error: thrown })]);
       expect(a!.settles).toEqual([{ status: 'completed', value: 'A', error: undefined, at: 0 }]);
       expect(b!.settles).toHaveLength(1);
       expect(b!.settles[0]!.error!.code).toBe('E_TASK_FAILED');
@@ -348,80 +399,112 @@ describe('executorMachine', () => {
       expect(state()).toBe('idle');
     });
 
+    it('settles every outcome of one report', () => {
+      const { submit, fake, counts, state } = startExecutor({ concurrency: 3, fakeWorkers: true });
+      const [a, b, c] = submit({ id: 'a' }, { id: 'b' }, { id: 'c' });
+      fake().report([
+        outcome('completed', 'b', { value: 'B' }),
+        outcome('failed', 'c', { error: new Error('c') }),
+        outcome('completed', 'a', { value: 'A' }),
+      ]);
+      expect([a, b, c].map((reporter) => reporter!.settles.map((settle) => [settle.status, settle.value]))).toEqual([
+        [['completed', 'A']],
+        [['completed', 'B']],
+        [['failed', undefined]],
+      ]);
+      expect(counts()).toMatchObject({ completed: 2, failed: 1, dispatched: 0 });
+      expect(state()).toBe('idle');
+    });
+
     it('runs dependents only after their dependencies complete', () => {
-      const { submit, fake } = startExecutor({ workerCount: 2, fakeWorkers: true });
+      const { submit, fake } = startExecutor({ concurrency: 2, fakeWorkers: true });
       const [a] = submit({ id: 'a' });
       const [b] = submit({ id: 'b', dependsOn: [a!] });
       expect(b!.status).toBe('waiting');
-      expect(fake('worker-2').dispatches).toEqual([]);
-      completeLastDispatch(fake('worker-1'));
-      expect([...fake('worker-1').dispatches, ...fake('worker-2').dispatches]).toEqual([['a'], ['b']]);
+      expect(fake().dispatches).toEqual([['a']]);
+      completeLastDispatch(fake());
+      expect(fake().dispatches).toEqual([['a'], ['b']]);
     });
 
     it('fails the dependents of a failed task without running them', () => {
-      const { submit, fake, state } = startExecutor({ workerCount: 2, fakeWorkers: true });
+      const { submit, fake, state } = startExecutor({ concurrency: 2, fakeWorkers: true });
       const [a] = submit({ id: 'a' });
       const [b, c] = submit({ id: 'b', dependsOn: [a!] }, { id: 'c' });
-      fake('worker-1').report([outcome('failed', 'a', { error: new Error('x') })]);
+      expect(fake().dispatches).toEqual([['a'], ['c']]);
+      fake().report([outcome('failed', 'a', { error: new Error('x') })]);
       expect(b!.settles[0]!.error!.code).toBe('E_DEPENDENCY_FAILED');
       expect(c!.settles).toEqual([]);
-      completeLastDispatch(fake('worker-2'));
+      complete(fake(), 'c');
       expect(state()).toBe('idle');
-      expect(fake('worker-1').dispatches.flat()).not.toContain('b');
-      expect(fake('worker-2').dispatches.flat()).not.toContain('b');
+      expect(fake().dispatches.flat()).toEqual(['a', 'c']);
     });
 
     it('retries a failed attempt after its delay on the injected clock', async () => {
       const { clock, submit, fake, counts } = startExecutor({ fakeWorkers: true });
       const [a] = submit({ id: 'a', retries: { max: 1, delayMs: 100 } });
-      fake('worker-1').report([outcome('failed', 'a', { error: new Error('x') })]);
+      fake().report([outcome('failed', 'a', { error: new Error('x') })]);
       expect(counts()).toMatchObject({ delayed: 1, queued: 0 });
       expect(a!.status).toBe('queued');
       await clock.advanceBy(99);
-      expect(fake('worker-1').dispatches).toEqual([['a']]);
+      expect(fake().dispatches).toEqual([['a']]);
       await clock.advanceBy(1);
-      const redispatch = fake('worker-1').received[1] as { type: 'task.dispatch'; orders: RunOrder[] };
+      const redispatch = fake().received[1] as { type: 'task.dispatch'; orders: RunOrder[] };
       expect(redispatch.orders.map((order) => [order.taskId, order.attempt])).toEqual([['a', 2]]);
-      fake('worker-1').report([outcome('completed', 'a', { attempt: 2, value: 'second time' })]);
+      fake().report([outcome('completed', 'a', { attempt: 2, value: 'second time' })]);
       expect(a!.settles).toEqual([{ status: 'completed', value: 'second time', error: undefined, at: 100 }]);
     });
   });
 
   describe('cancel', () => {
     it('settles a queued task at once and never dispatches it', () => {
-      const { submit, fake, cancel, counts } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+      const { submit, fake, cancel, counts } = startExecutor({ concurrency: 1, fakeWorkers: true });
       const [, b] = submit({ id: 'a' }, { id: 'b' }, { id: 'c' });
       cancel('b');
       expect(b!.settles.map((settle) => [settle.status, settle.error!.code])).toEqual([['cancelled', 'E_CANCELLED']]);
-      completeLastDispatch(fake('worker-1'));
-      completeLastDispatch(fake('worker-1'));
-      expect(fake('worker-1').dispatches).toEqual([['a'], ['c']]);
+      completeLastDispatch(fake());
+      completeLastDispatch(fake());
+      expect(fake().dispatches).toEqual([['a'], ['c']]);
       expect(counts()).toMatchObject({ completed: 2, cancelled: 1 });
     });
 
-    it('asks the worker to abort a dispatched task, and settles it from the worker’s report', () => {
-      const { submit, fake, cancel } = startExecutor({ fakeWorkers: true });
-      const [a] = submit({ id: 'a' });
+    it('asks the worker to abort a dispatched task, settles it from the worker’s report, and reuses its slot only once freed', () => {
+      const { submit, fake, cancel, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const [a, b] = submit({ id: 'a' }, { id: 'b' });
       cancel('a');
-      const worker = fake('worker-1');
+      const worker = fake();
       expect(worker.received[1]).toMatchObject({ type: 'task.abort', taskId: 'a' });
       expect((worker.received[1] as { reason: MezanError }).reason.code).toBe('E_CANCELLED');
       expect(a!.settles).toEqual([]);
-      worker.report([outcome('cancelled', 'a', { error: (worker.received[1] as { reason: MezanError }).reason })], false);
+      worker.report([outcome('cancelled', 'a', { error: (worker.received[1] as { reason: MezanError }).reason })], 0);
       expect(a!.settles.map((settle) => settle.status)).toEqual(['cancelled']);
+      // Its function has not returned: b waits for the slot.
+      expect(b!.status).toBe('queued');
+      expect(slot()).toMatchObject({ free: 0 });
+      worker.report([], 1);
+      expect(worker.dispatches).toEqual([['a'], ['b']]);
+    });
+
+    it('settles a task cancelled on the worker as the worker reports it, even when it completed meanwhile', () => {
+      const { submit, fake, cancel, counts } = startExecutor({ fakeWorkers: true });
+      const [a] = submit({ id: 'a' });
+      cancel('a');
+      // The function returned before the abort reached it: the worker's word stands.
+      fake().report([outcome('completed', 'a', { value: 'A' })]);
+      expect(a!.settles.map((settle) => [settle.status, settle.value])).toEqual([['completed', 'A']]);
+      expect(counts()).toMatchObject({ completed: 1, cancelled: 0, dispatched: 0 });
     });
 
     it('clears the retry timer of a task cancelled between attempts', async () => {
       const { clock, submit, fake, cancel, state } = startExecutor({ fakeWorkers: true });
       const [a] = submit({ id: 'a', retries: { max: 3, delayMs: 1_000 } });
-      fake('worker-1').report([outcome('failed', 'a', { error: new Error('x') })]);
+      fake().report([outcome('failed', 'a', { error: new Error('x') })]);
       expect(clock.pendingTimers).toBe(1);
       cancel('a');
       expect(clock.pendingTimers).toBe(0);
       expect(a!.settles.map((settle) => settle.status)).toEqual(['cancelled']);
       expect(state()).toBe('idle');
       await clock.runAll();
-      expect(fake('worker-1').dispatches).toEqual([['a']]);
+      expect(fake().dispatches).toEqual([['a']]);
     });
 
     it('ignores a cancel for a task it does not know', () => {
@@ -433,26 +516,26 @@ describe('executorMachine', () => {
   });
 
   describe('idle and quiescent', () => {
-    it('emits idle when no task is left, and quiescent once every worker is idle too', () => {
-      const { submit, fake, emitted, notices, state, events } = startExecutor({ workerCount: 2, fakeWorkers: true });
+    it('emits idle when no task is left, and quiescent once every slot is free too', () => {
+      const { submit, fake, emitted, notices, state, events } = startExecutor({ concurrency: 2, fakeWorkers: true });
       emitted.length = 0;
       notices.length = 0;
       submit({ id: 'a' }, { id: 'b' });
-      fake('worker-1').report([outcome('completed', 'a')]);
+      fake().report([outcome('completed', 'a')]);
       expect(emitted).toEqual([]);
       // b's outcome is out, but its function has not returned (a timeout): idle, not quiescent.
-      fake('worker-2').report([outcome('timeout', 'b', { error: new MezanError('E_TIMEOUT', 't') })], false);
+      fake().report([outcome('timeout', 'b', { error: new MezanError('E_TIMEOUT', 't') })], 0);
       expect(state()).toBe('idle');
       expect(emitted.map((each) => each.type)).toEqual(['idle']);
       expect(notices).toEqual([]);
-      fake('worker-2').report([], true);
+      fake().report([], 1);
       expect(emitted.map((each) => each.type)).toEqual(['idle', 'quiescent']);
       expect(notices).toEqual([{ type: 'executor.quiescent' }]);
       expect(events.filter((event) => event.type === 'engine.idle')).toHaveLength(2);
     });
 
     it('emits idle once per return to idle, at the clock time it happened', async () => {
-      const { clock, submit, emitted } = startExecutor({ workerCount: 1 });
+      const { clock, submit, emitted } = startExecutor({ concurrency: 1 });
       emitted.length = 0;
       submit({ fn: (ctx) => ctx.sleep(30) });
       await clock.runAll();
@@ -467,9 +550,9 @@ describe('executorMachine', () => {
     });
   });
 
-  describe('with real workers', () => {
-    it('runs every task exactly once and the per-worker counts add up to the totals', async () => {
-      const { clock, submit, executor, counts, state, emitted } = startExecutor({ workerCount: 3, maxBatch: 4 });
+  describe('with the real worker', () => {
+    it('runs every task exactly once, never more at once than its concurrency, and the worker’s counts add up to the totals', async () => {
+      const { clock, submit, executor, counts, state, emitted, events } = startExecutor({ concurrency: 3 });
       const random = seededRandom(42);
       const calls = new Map<string, number>();
       let running = 0;
@@ -501,35 +584,91 @@ describe('executorMachine', () => {
       expect(reporters.every((reporter) => reporter.settles.length === 1)).toBe(true);
       expect([...calls.values()].every((count) => count === 1)).toBe(true);
       expect(calls.size).toBe(300);
-      expect(mostAtOnce).toBeLessThanOrEqual(3);
+      expect(mostAtOnce).toBe(3);
       const completed = reporters.filter((reporter) => reporter.status === 'completed').length;
       const failed = reporters.filter((reporter) => reporter.status === 'failed').length;
       expect(completed + failed).toBe(300);
       expect(counts()).toMatchObject({ submitted: 300, completed, failed, waiting: 0, queued: 0, delayed: 0, dispatched: 0 });
-      const stats = executor.getSnapshot().context.workers.map((slot) => slot.ref.getSnapshot().context.stats);
-      expect(stats.reduce((sum, each) => sum + each.tasksCompleted, 0)).toBe(completed);
-      expect(stats.reduce((sum, each) => sum + each.tasksFailed, 0)).toBe(failed);
-      expect(stats.reduce((sum, each) => sum + each.attempts, 0)).toBe(300);
-      expect(stats.every((each) => each.attempts > 0)).toBe(true);
+      const workers = executor.getSnapshot().context.workers;
+      expect(workers.map((worker) => worker.id)).toEqual(['main']);
+      expect(workers[0]!.ref.getSnapshot().context.stats).toMatchObject({
+        slots: 3,
+        running: 0,
+        tasksCompleted: completed,
+        tasksFailed: failed,
+        tasksCancelled: 0,
+        attempts: 300,
+      });
+      expect(workers[0]!.ref.getSnapshot().value).toBe('idle');
+      expect(new Set(events.filter((event) => event.type === 'task.started').map((event) => (event as { workerId: string }).workerId))).toEqual(
+        new Set(['main']),
+      );
       expect(emitted[emitted.length - 1]).toEqual({ type: 'quiescent', at: clock.now() });
     });
 
-    it('times a task out, settles it at once, and is quiescent only when its function returns', async () => {
-      const { clock, submit, emitted, executor } = startExecutor({ workerCount: 1 });
+    it('starts a queued task as soon as a slot frees', async () => {
+      const { clock, submit, events } = startExecutor({ concurrency: 2 });
+      const reporters = submit(
+        { id: 'a', fn: (ctx) => ctx.sleep(30) },
+        { id: 'b', fn: (ctx) => ctx.sleep(10) },
+        { id: 'c', fn: (ctx) => ctx.sleep(10) },
+        { id: 'd', fn: (ctx) => ctx.sleep(5) },
+      );
+      await clock.runAll();
+      expect(startsOf(events)).toEqual([
+        ['a', 0, 'main'],
+        ['b', 0, 'main'],
+        ['c', 10, 'main'],
+        ['d', 20, 'main'],
+      ]);
+      expect(reporters.map((reporter) => reporter.settles.map((settle) => [settle.status, settle.at]))).toEqual([
+        [['completed', 30]],
+        [['completed', 10]],
+        [['completed', 20]],
+        [['completed', 25]],
+      ]);
+    });
+
+    it('lets a slow function hold back nothing but its own slot', async () => {
+      const { clock, submit, events, emitted } = startExecutor({ concurrency: 2 });
+      const slow: TaskFunction = (ctx) => ctx.sleep(100);
+      const reporters = submit({ id: 'slow', fn: slow }, ...['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => ({ id })));
+      await clock.advanceBy(0);
+      // Everything but the slow task is done at time 0, one after the other in the free slot.
+      expect(reporters.slice(1).map((reporter) => [reporter.status, reporter.settles[0]?.at])).toEqual(
+        Array.from({ length: 7 }, () => ['completed', 0]),
+      );
+      expect(startsOf(events).map(([taskId]) => taskId)).toEqual(['slow', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+      emitted.length = 0;
+      await clock.runAll();
+      expect(reporters[0]!.settles.map((settle) => [settle.status, settle.at])).toEqual([['completed', 100]]);
+      expect(emitted).toEqual([
+        { type: 'idle', at: 100 },
+        { type: 'quiescent', at: 100 },
+      ]);
+    });
+
+    it('times a task out and settles it at once; its function keeps its slot, and the executor is quiescent, only once it returns', async () => {
+      const { clock, submit, emitted, executor, events } = startExecutor({ concurrency: 1 });
       emitted.length = 0;
       let finish!: () => void;
-      const [a, b] = submit(
-        { id: 'a', timeoutMs: 50, fn: () => new Promise<void>((resolve) => (finish = resolve)) },
-        { id: 'b', fn: () => 'b' },
-      );
+      const [a, b] = submit({ id: 'a', timeoutMs: 50, fn: () => new Promise<void>((resolve) => (finish = resolve)) }, { id: 'b', fn: () => 'b' });
       await clock.advanceBy(50);
       expect(a!.settles.map((settle) => [settle.status, settle.error!.code, settle.at])).toEqual([['timeout', 'E_TIMEOUT', 50]]);
-      // b went back to the queue at the first clock turn; the only worker is still taken by a.
+      // The only slot is still taken by a's function: b waits.
       expect(b!.settles).toEqual([]);
-      expect(executor.getSnapshot().context.workers[0]!.ref.getSnapshot().value).toBe('aborting');
+      expect(b!.status).toBe('queued');
+      const main = executor.getSnapshot().context.workers[0]!;
+      expect(main.free).toBe(0);
+      expect(main.ref.getSnapshot().value).toBe('busy');
+      expect(main.ref.getSnapshot().context.stats).toMatchObject({ slots: 1, running: 1 });
       await clock.advanceBy(25);
       finish();
       await clock.runAll();
+      expect(startsOf(events)).toEqual([
+        ['a', 0, 'main'],
+        ['b', 75, 'main'],
+      ]);
       expect(b!.settles.map((settle) => [settle.status, settle.at])).toEqual([['completed', 75]]);
       expect(emitted).toEqual([
         { type: 'idle', at: 75 },
@@ -538,7 +677,7 @@ describe('executorMachine', () => {
     });
 
     it('cancels a running task through its worker: the signal aborts and the task settles at once', async () => {
-      const { clock, submit, cancel } = startExecutor({ workerCount: 1 });
+      const { clock, submit, cancel } = startExecutor({ concurrency: 1 });
       let signal: AbortSignal | undefined;
       const [a] = submit({
         id: 'a',
@@ -549,6 +688,7 @@ describe('executorMachine', () => {
       });
       await clock.advanceBy(10);
       cancel('a');
+      await flush();
       expect(signal!.aborted).toBe(true);
       expect(a!.settles.map((settle) => [settle.status, settle.at])).toEqual([['cancelled', 10]]);
       await clock.runAll();
@@ -556,98 +696,11 @@ describe('executorMachine', () => {
     });
   });
 
-  describe('requeue', () => {
-    it('puts a handed-back task back in the queue, keeping its place ahead of tasks queued since', () => {
-      const run = startExecutor({ workerCount: 1, maxBatch: 4, fakeWorkers: true });
-      warmUp(run, 1);
-      const reporters = run.submit(...Array.from({ length: 6 }, (_, index) => ({ id: `b${index}` })));
-      const [late] = run.submit({ id: 'late' });
-      const worker = run.fake('worker-1');
-      expect(worker.dispatches).toEqual([['b0', 'b1', 'b2', 'b3']]);
-      // b0 is slow: the orders behind it come back unstarted; the worker stays busy.
-      worker.report(['b1', 'b2', 'b3'].map((taskId) => outcome('requeue', taskId, { started: false })), false);
-      expect(reporters.map((reporter) => reporter.status)).toEqual(['running', 'queued', 'queued', 'queued', 'queued', 'queued']);
-      expect(reporters.every((reporter) => reporter.settles.length === 0)).toBe(true);
-      expect(run.counts()).toMatchObject({ submitted: 8, queued: 6, dispatched: 1, completed: 1, failed: 0, cancelled: 0 });
-      expect(run.events.filter((event) => event.type === 'task.queued' && event.taskId === 'b1')).toHaveLength(2);
-      expect(worker.dispatches).toHaveLength(1);
-      worker.report([outcome('completed', 'b0')]);
-      // b1..b3 are ahead of b4, b5 and late, submitted while they were on the worker.
-      expect(worker.dispatches[1]).toEqual(['b1', 'b2', 'b3', 'b4']);
-      completeLastDispatch(worker);
-      expect(worker.dispatches[2]).toEqual(['b5', 'late']);
-      completeLastDispatch(worker);
-      expect(late!.status).toBe('completed');
-      expect(run.counts()).toMatchObject({ completed: 8, queued: 0, dispatched: 0 });
-    });
-
-    it('keeps a handed-back task behind more urgent ones', () => {
-      const run = startExecutor({ workerCount: 1, maxBatch: 2, fakeWorkers: true });
-      warmUp(run, 1);
-      run.submit({ id: 'slow' }, { id: 'behind' }, { id: 'next' });
-      run.submit({ id: 'urgent', priority: 5 });
-      const worker = run.fake('worker-1');
-      expect(worker.dispatches).toEqual([['slow', 'behind']]);
-      worker.report([outcome('requeue', 'behind', { started: false })], false);
-      worker.report([outcome('completed', 'slow')]);
-      expect(worker.dispatches[1]).toEqual(['urgent', 'behind']);
-    });
-
-    it('runs a handed-back order again as the same attempt, not a retry', () => {
-      const { submit, fake, events } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
-      const [a] = submit({ id: 'a', retries: { max: 1 } });
-      fake('worker-1').report([outcome('requeue', 'a', { started: false })]);
-      const redispatch = fake('worker-1').received[1] as { type: 'task.dispatch'; orders: RunOrder[] };
-      expect(redispatch.orders.map((order) => [order.taskId, order.attempt])).toEqual([['a', 1]]);
-      expect(events.some((event) => event.type === 'task.retrying')).toBe(false);
-      fake('worker-1').report([outcome('completed', 'a', { value: 'A' })]);
-      expect(a!.settles.map((settle) => [settle.status, settle.value])).toEqual([['completed', 'A']]);
-    });
-
-    it('settles a handed-back task it has asked the worker to abort, instead of queueing it again', () => {
-      // The hand-back and the abort cross: the runner had already handed b back when the abort came.
-      const run = startExecutor({ workerCount: 1, maxBatch: 2, fakeWorkers: true });
-      warmUp(run, 1);
-      const [, b] = run.submit({ id: 'a' }, { id: 'b' });
-      const worker = run.fake('worker-1');
-      expect(worker.dispatches).toEqual([['a', 'b']]);
-      run.cancel('b');
-      expect(worker.received.at(-1)).toMatchObject({ type: 'task.abort', taskId: 'b' });
-      worker.report([outcome('requeue', 'b', { started: false })], false);
-      expect(b!.settles.map((settle) => [settle.status, settle.error?.code])).toEqual([['cancelled', 'E_CANCELLED']]);
-      worker.report([outcome('completed', 'a')]);
-      expect(worker.dispatches).toEqual([['a', 'b']]);
-      expect(run.counts()).toMatchObject({ completed: 2, cancelled: 1, queued: 0, dispatched: 0 });
-    });
-
-    it('with real workers, gives the orders behind a slow function to an idle worker at the next clock turn', async () => {
-      const { clock, submit, events, emitted } = startExecutor({ workerCount: 2, maxBatch: 4 });
-      submit({ id: 'warm' });
-      await clock.runAll();
-      const slow: TaskFunction = (ctx) => ctx.sleep(100);
-      const reporters = submit({ id: 'slow', fn: slow }, ...['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => ({ id })));
-      await clock.advanceBy(0);
-      const startedOn = (taskId: string) => events.find((event) => event.type === 'task.started' && event.taskId === taskId) as { workerId: string } | undefined;
-      const slowWorker = startedOn('slow')!.workerId;
-      // Everything but the slow task is done at time 0, on the other worker.
-      expect(reporters.slice(1).map((reporter) => [reporter.status, reporter.settles[0]?.at])).toEqual(Array.from({ length: 7 }, () => ['completed', 0]));
-      for (const id of ['b', 'c', 'd']) expect(startedOn(id)!.workerId).not.toBe(slowWorker);
-      expect(events.filter((event) => event.type === 'task.started')).toHaveLength(9);
-      emitted.length = 0;
-      await clock.runAll();
-      expect(reporters[0]!.settles.map((settle) => [settle.status, settle.at])).toEqual([['completed', 100]]);
-      expect(emitted).toEqual([
-        { type: 'idle', at: 100 },
-        { type: 'quiescent', at: 100 },
-      ]);
-    });
-  });
-
   describe('executor.cancel-pending', () => {
     it('settles every task not on a worker with the reason, dependents included, and leaves the running one alone', async () => {
-      const { clock, submit, fake, send, counts, notices, state } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+      const { clock, submit, fake, send, counts, notices, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
       const [retrying] = submit({ id: 'retrying', retries: { max: 2, delayMs: 500 } });
-      fake('worker-1').report([outcome('failed', 'retrying', { error: new Error('x') })]);
+      fake().report([outcome('failed', 'retrying', { error: new Error('x') })]);
       // `retrying` is between attempts, its timer set.
       expect(clock.pendingTimers).toBe(1);
       const [onWorker, plain] = submit({ id: 'on-worker' }, { id: 'plain' });
@@ -662,20 +715,20 @@ describe('executorMachine', () => {
       expect(onWorker!.settles).toEqual([]);
       expect(clock.pendingTimers).toBe(0);
       expect(counts()).toMatchObject({ cancelled: 4, failed: 0, queued: 0, waiting: 0, delayed: 0, dispatched: 1 });
-      // The worker is still busy: not quiescent yet.
+      // A slot is still taken: not quiescent yet.
       expect(notices).toEqual([]);
       expect(state()).toBe('working');
-      fake('worker-1').report([outcome('completed', 'on-worker', { value: 'W' })]);
+      fake().report([outcome('completed', 'on-worker', { value: 'W' })]);
       expect(onWorker!.settles.map((settle) => settle.status)).toEqual(['completed']);
       expect(afterOnWorker!.settles).toHaveLength(1);
       expect(state()).toBe('idle');
       expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
       await clock.runAll();
-      expect(fake('worker-1').dispatches.flat()).toEqual(['retrying', 'on-worker']);
+      expect(fake().dispatches.flat()).toEqual(['retrying', 'on-worker']);
     });
 
     it('rejects them instead with status rejected, dependents with the same reason', () => {
-      const { submit, send, counts, events } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+      const { submit, send, counts, events } = startExecutor({ concurrency: 1, fakeWorkers: true });
       const [, queued] = submit({ id: 'running' }, { id: 'queued' });
       const [dependent] = submit({ id: 'dependent', dependsOn: [queued!] });
       const reason = new MezanError('E_SHUTDOWN', 'refused');
@@ -689,11 +742,11 @@ describe('executorMachine', () => {
       ]);
     });
 
-    it('tells the parent it is quiescent at once when no worker is busy', async () => {
-      const { clock, submit, send, notices, state } = startExecutor({ workerCount: 1, fakeWorkers: true });
+    it('tells the parent it is quiescent at once when no slot is taken', async () => {
+      const { clock, submit, send, notices, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
       const [a] = submit({ id: 'a', retries: { max: 1, delayMs: 100 } });
       const [b] = submit({ id: 'b', dependsOn: [a!] });
-      send({ type: 'worker.crash', workerId: 'worker-1' });
+      send({ type: 'worker.crash', workerId: 'main' });
       // a waits for its retry, b for a; the only worker is down and nothing runs.
       expect(clock.pendingTimers).toBe(1);
       notices.length = 0;
@@ -708,36 +761,33 @@ describe('executorMachine', () => {
   });
 
   describe('executor.abort-running', () => {
-    it('sends an abort with the reason for every task on a worker, and settles them from the reports', () => {
-      const run = startExecutor({ workerCount: 2, maxBatch: 2, fakeWorkers: true });
-      warmUp(run, 2);
+    it('sends an abort with the reason for every task on the worker, and settles them from the reports', () => {
+      const run = startExecutor({ concurrency: 4, fakeWorkers: true });
       const reporters = run.submit(...['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id })));
-      expect(run.dispatchLog.map((dispatch) => dispatch.taskIds)).toEqual([
-        ['a', 'b'],
-        ['c', 'd'],
-      ]);
+      const worker = run.fake();
+      expect(worker.dispatches).toEqual([['a', 'b', 'c', 'd']]);
       const reason = new MezanError('E_SHUTDOWN', 'aborted');
       run.send({ type: 'executor.abort-running', reason });
-      const aborts = (workerId: string) => run.fake(workerId).received.filter((event) => event.type === 'task.abort');
-      const byWorker = new Map(run.dispatchLog.map((dispatch) => [dispatch.workerId, dispatch.taskIds]));
-      for (const [workerId, taskIds] of byWorker) {
-        expect(aborts(workerId)).toEqual(taskIds.map((taskId) => ({ type: 'task.abort', taskId, reason })));
-      }
-      // Nothing settles before the workers say so; the queued task is not the executor's to abort here.
+      const aborts = worker.received.filter((event) => event.type === 'task.abort');
+      expect(aborts).toEqual(['a', 'b', 'c', 'd'].map((taskId) => ({ type: 'task.abort', taskId, reason })));
+      // Nothing settles before the worker says so; the queued tasks are not the executor's to abort here.
       expect(reporters.every((reporter) => reporter.settles.length === 0)).toBe(true);
       expect(reporters.slice(4).map((reporter) => reporter.status)).toEqual(['queued', 'queued']);
-      const [first, second] = [...byWorker.keys()];
-      run.fake(first!).report(byWorker.get(first!)!.map((taskId) => outcome('cancelled', taskId, { error: reason })), false);
+      worker.report(
+        ['a', 'b'].map((taskId) => outcome('cancelled', taskId, { error: reason })),
+        0,
+      );
       expect(reporters.slice(0, 2).map((reporter) => reporter.settles.map((settle) => [settle.status, settle.error]))).toEqual([
         [['cancelled', reason]],
         [['cancelled', reason]],
       ]);
       expect(run.counts()).toMatchObject({ cancelled: 2, dispatched: 2, queued: 2 });
-      expect(run.fake(second!).dispatches).toHaveLength(1);
+      // Their functions have not returned: no slot is free.
+      expect(worker.dispatches).toHaveLength(1);
     });
 
     it('does nothing when no task is on a worker', () => {
-      const { send, fakes, notices, state } = startExecutor({ workerCount: 2, fakeWorkers: true });
+      const { send, fakes, notices, state } = startExecutor({ concurrency: 2, fakeWorkers: true });
       notices.length = 0;
       send({ type: 'executor.abort-running', reason: new MezanError('E_SHUTDOWN', 'x') });
       expect([...fakes.values()].every((fake) => fake.received.length === 0)).toBe(true);
@@ -745,8 +795,8 @@ describe('executorMachine', () => {
       expect(state()).toBe('idle');
     });
 
-    it('with real workers, aborts the signals of running functions and settles them at once', async () => {
-      const { clock, submit, send, notices } = startExecutor({ workerCount: 2 });
+    it('with the real worker, aborts the signals of running functions and settles them at once', async () => {
+      const { clock, submit, send, notices } = startExecutor({ concurrency: 2 });
       const signals: AbortSignal[] = [];
       const sleeper: TaskFunction = async (ctx) => {
         signals.push(ctx.signal);
@@ -756,6 +806,7 @@ describe('executorMachine', () => {
       await clock.advanceBy(10);
       notices.length = 0;
       send({ type: 'executor.abort-running', reason: new MezanError('E_SHUTDOWN', 'aborted') });
+      await flush();
       expect(signals.map((signal) => (signal.reason as MezanError).code)).toEqual(['E_SHUTDOWN', 'E_SHUTDOWN']);
       expect(reporters.map((reporter) => reporter.settles.map((settle) => [settle.status, settle.error!.code, settle.at]))).toEqual([
         [['cancelled', 'E_SHUTDOWN', 10]],
@@ -765,20 +816,27 @@ describe('executorMachine', () => {
       expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
     });
 
-    it('with real workers, also aborts the orders waiting behind a running function on the same worker', async () => {
-      // Terminating phase of a shutdown: cancel-pending, then abort-running, before the clock turns.
-      const { clock, submit, send } = startExecutor({ workerCount: 1, maxBatch: 4 });
-      submit({ id: 'warm' });
-      await clock.runAll();
-      const behind = jest.fn(() => 'ran');
-      const reporters = submit({ id: 'a', fn: (ctx) => ctx.sleep(100) }, { id: 'b', fn: behind }, { id: 'c', fn: behind });
+    it('with the real worker, also aborts the orders handed over but not started yet', async () => {
+      // Terminating phase of a shutdown: cancel-pending, then abort-running, before the functions start.
+      const { clock, submit, send } = startExecutor({ concurrency: 3 });
+      let signal: AbortSignal | undefined;
+      const [running] = submit({
+        id: 'a',
+        fn: (ctx) => {
+          signal = ctx.signal;
+          return ctx.sleep(100);
+        },
+      });
       await flush();
+      const behind = jest.fn(() => 'ran');
+      const reporters = submit({ id: 'b', fn: behind }, { id: 'c', fn: behind });
       const reason = new MezanError('E_SHUTDOWN', 'aborted');
       send({ type: 'executor.cancel-pending', reason });
       send({ type: 'executor.abort-running', reason });
       await clock.runAll();
       expect(behind).not.toHaveBeenCalled();
-      expect(reporters.map((reporter) => reporter.settles.map((settle) => [settle.status, settle.error?.code]))).toEqual([
+      expect(signal!.reason).toBe(reason);
+      expect([running!, ...reporters].map((reporter) => reporter.settles.map((settle) => [settle.status, settle.error?.code]))).toEqual([
         [['cancelled', 'E_SHUTDOWN']],
         [['cancelled', 'E_SHUTDOWN']],
         [['cancelled', 'E_SHUTDOWN']],
@@ -788,7 +846,7 @@ describe('executorMachine', () => {
 
   describe('executor.probe', () => {
     it('answers executor.quiescent to the parent only when nothing is left to do', () => {
-      const { submit, send, fake, notices, emitted } = startExecutor({ workerCount: 1, fakeWorkers: true });
+      const { submit, send, fake, notices, emitted } = startExecutor({ concurrency: 1, fakeWorkers: true });
       notices.length = 0;
       emitted.length = 0;
       send({ type: 'executor.probe' });
@@ -798,12 +856,12 @@ describe('executorMachine', () => {
       submit({ id: 'a' });
       send({ type: 'executor.probe' });
       expect(notices).toEqual([]);
-      // The task is settled, but its worker is still aborting: idle, not quiescent.
-      fake('worker-1').report([outcome('timeout', 'a', { error: new MezanError('E_TIMEOUT', 't') })], false);
+      // The task is settled, but its function still holds its slot: idle, not quiescent.
+      fake().report([outcome('timeout', 'a', { error: new MezanError('E_TIMEOUT', 't') })], 0);
       notices.length = 0;
       send({ type: 'executor.probe' });
       expect(notices).toEqual([]);
-      fake('worker-1').report([], true);
+      fake().report([], 1);
       notices.length = 0;
       send({ type: 'executor.probe' });
       expect(notices).toEqual([{ type: 'executor.quiescent' }]);
@@ -811,227 +869,312 @@ describe('executorMachine', () => {
   });
 
   describe('worker crash and restart', () => {
-    it('fails the crashed worker’s attempt with E_WORKER_CRASHED and tells the parent which tasks it took down', async () => {
-      const { clock, submit, send, notices, events, slot, state } = startExecutor({ workerCount: 1 });
-      let signal: AbortSignal | undefined;
+    it('fails every task running on main with E_WORKER_CRASHED and tells the parent which tasks it took down', async () => {
+      const { clock, submit, send, notices, events, slot, state } = startExecutor({ concurrency: 2 });
+      const signals: AbortSignal[] = [];
       const never = jest.fn();
-      const [a, b] = submit(
-        {
-          id: 'a',
-          fn: async (ctx) => {
-            signal = ctx.signal;
-            await ctx.sleep(1_000);
-          },
-        },
-        { id: 'b', fn: never },
-      );
+      const sleeper: TaskFunction = async (ctx) => {
+        signals.push(ctx.signal);
+        await ctx.sleep(1_000);
+      };
+      const [a, b, c] = submit({ id: 'a', fn: sleeper }, { id: 'b', fn: sleeper }, { id: 'c', fn: never });
       await clock.advanceBy(20);
       notices.length = 0;
-      send({ type: 'worker.crash', workerId: 'worker-1' });
-      expect(a!.settles.map((settle) => [settle.status, settle.error!.code, settle.at])).toEqual([['failed', 'E_WORKER_CRASHED', 20]]);
-      expect(a!.settles[0]!.error!.details).toMatchObject({ workerId: 'worker-1' });
-      expect((signal!.reason as MezanError).code).toBe('E_WORKER_CRASHED');
-      expect(notices).toEqual([{ type: 'worker.crashed', workerId: 'worker-1', taskIds: ['a'] }]);
-      expect(events.filter((event) => event.type === 'task.failed').map((event) => (event as { code: string }).code)).toEqual(['E_WORKER_CRASHED']);
-      expect(slot('worker-1')).toMatchObject({ down: true, idle: false });
-      // The only worker is down: b waits in the queue and nothing is quiescent.
+      send({ type: 'worker.crash', workerId: 'main' });
+      for (const reporter of [a!, b!]) {
+        expect(reporter.settles.map((settle) => [settle.status, settle.error!.code, settle.at])).toEqual([['failed', 'E_WORKER_CRASHED', 20]]);
+        expect(reporter.settles[0]!.error!.details).toMatchObject({ workerId: 'main' });
+      }
+      expect(signals.map((signal) => (signal.reason as MezanError).code)).toEqual(['E_WORKER_CRASHED', 'E_WORKER_CRASHED']);
+      expect(notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: ['a', 'b'] }]);
+      expect(events.filter((event) => event.type === 'task.failed').map((event) => [event.taskId, (event as { code: string }).code])).toEqual([
+        ['a', 'E_WORKER_CRASHED'],
+        ['b', 'E_WORKER_CRASHED'],
+      ]);
+      expect(slot()).toMatchObject({ down: true, free: 0, capacity: 2 });
+      // The only worker is down: c waits in the queue and nothing is quiescent.
       await clock.runAll();
       expect(never).not.toHaveBeenCalled();
-      expect(b!.status).toBe('queued');
+      expect(c!.status).toBe('queued');
       expect(state()).toBe('working');
       expect(notices).toHaveLength(1);
     });
 
-    it('applies the retry policy to a crashed attempt', async () => {
-      const { clock, submit, send, notices, events } = startExecutor({ workerCount: 2 });
-      const attempts: Array<[number, string]> = [];
+    it('applies the retry policy to a crashed attempt; a retry due while main is down waits for its restart', async () => {
+      const { clock, submit, send, notices, events } = startExecutor({ concurrency: 1 });
+      const attempts: Array<[number, number, string]> = [];
       const [a] = submit({
         id: 'a',
         retries: { max: 1, delayMs: 50 },
         fn: async (ctx) => {
-          attempts.push([ctx.attempt, events.filter((event) => event.type === 'task.started').at(-1)!.workerId as string]);
+          attempts.push([ctx.attempt, clock.now(), events.filter((event) => event.type === 'task.started').at(-1)!.workerId as string]);
           if (ctx.attempt === 1) await ctx.sleep(1_000);
           return 'second';
         },
       });
       await clock.advanceBy(10);
-      send({ type: 'worker.crash', workerId: 'worker-1' });
+      send({ type: 'worker.crash', workerId: 'main' });
       expect(a!.settles).toEqual([]);
       expect(a!.status).toBe('queued');
       const retrying = events.find((event) => event.type === 'task.retrying') as { code: string; delayMs: number; workerId: string };
-      expect(retrying).toMatchObject({ code: 'E_WORKER_CRASHED', delayMs: 50, workerId: 'worker-1' });
-      expect(notices.at(-1)).toEqual({ type: 'worker.crashed', workerId: 'worker-1', taskIds: ['a'] });
+      expect(retrying).toMatchObject({ code: 'E_WORKER_CRASHED', delayMs: 50, workerId: 'main' });
+      expect(notices.at(-1)).toEqual({ type: 'worker.crashed', workerId: 'main', taskIds: ['a'] });
+      await clock.advanceTo(70);
+      expect(attempts).toEqual([[1, 0, 'main']]);
+      send({ type: 'worker.restart', workerId: 'main' });
       await clock.runAll();
       expect(attempts).toEqual([
-        [1, 'worker-1'],
-        [2, 'worker-2'],
+        [1, 0, 'main'],
+        [2, 70, 'main'],
       ]);
-      expect(a!.settles.map((settle) => [settle.status, settle.value, settle.at])).toEqual([['completed', 'second', 60]]);
+      expect(a!.settles.map((settle) => [settle.status, settle.value, settle.at])).toEqual([['completed', 'second', 70]]);
     });
 
-    it('lists every task of a crashed worker’s batch, and none for an idle worker', () => {
-      const run = startExecutor({ workerCount: 2, maxBatch: 3, fakeWorkers: true });
-      warmUp(run, 2);
+    it('lists every task of a crashed worker, and none for an idle one', () => {
+      const run = startExecutor({ concurrency: 3, fakeWorkers: true });
       run.notices.length = 0;
-      run.send({ type: 'worker.crash', workerId: 'worker-2' });
-      expect(run.notices[0]).toEqual({ type: 'worker.crashed', workerId: 'worker-2', taskIds: [] });
+      run.send({ type: 'worker.crash', workerId: 'main' });
+      // Nothing was lost, and nothing is left to do.
+      expect(run.notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: [] }, { type: 'executor.quiescent' }]);
+      run.send({ type: 'worker.restart', workerId: 'main' });
       const reporters = run.submit(...['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, retries: { max: 1 } })));
-      // The only live worker takes one batch: a share of 6 over 2 workers (the one down included).
-      expect(run.dispatchLog).toEqual([{ workerId: 'worker-1', taskIds: ['a', 'b', 'c'] }]);
+      expect(run.dispatchLog).toEqual([{ workerId: 'main', taskIds: ['a', 'b', 'c'] }]);
       run.notices.length = 0;
-      run.send({ type: 'worker.crash', workerId: 'worker-1' });
-      expect(run.notices).toEqual([{ type: 'worker.crashed', workerId: 'worker-1', taskIds: ['a', 'b', 'c'] }]);
-      // No delay: a, b and c are back in the queue at once, but every worker is down.
+      run.send({ type: 'worker.crash', workerId: 'main' });
+      expect(run.notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: ['a', 'b', 'c'] }]);
+      // No delay: a, b and c are back in the queue at once, but the worker is down.
       expect(reporters.map((reporter) => reporter.status)).toEqual(Array.from({ length: 6 }, () => 'queued'));
       expect(run.counts()).toMatchObject({ queued: 6, dispatched: 0, failed: 0 });
       expect(run.events.filter((event) => event.type === 'task.retrying').map((event) => event.taskId)).toEqual(['a', 'b', 'c']);
     });
 
+    it('hands the restarted worker as many ready tasks as it has slots, retried ones behind those queued before', () => {
+      const run = startExecutor({ concurrency: 2, fakeWorkers: true });
+      run.submit(...['a', 'b', 'c', 'd'].map((id) => ({ id, retries: { max: 1 } })));
+      expect(run.fake().dispatches).toEqual([['a', 'b']]);
+      run.send({ type: 'worker.crash', workerId: 'main' });
+      run.send({ type: 'worker.restart', workerId: 'main' });
+      const restarted = run.fake();
+      expect(restarted).not.toBe(run.fakeHistory[0]);
+      const dispatch = restarted.received[0] as { type: 'task.dispatch'; orders: RunOrder[] };
+      expect(dispatch.orders.map((order) => [order.taskId, order.attempt])).toEqual([
+        ['c', 1],
+        ['d', 1],
+      ]);
+      expect(run.slot()).toMatchObject({ down: false, free: 0, capacity: 2 });
+      completeLastDispatch(restarted);
+      expect(restarted.dispatches[1]).toEqual(['a', 'b']);
+    });
+
     it('ignores a crash of a worker it does not have, and a crash of a worker already down', () => {
-      const { send, notices } = startExecutor({ workerCount: 1, fakeWorkers: true });
+      const { send, notices } = startExecutor({ concurrency: 1, fakeWorkers: true });
       notices.length = 0;
-      send({ type: 'worker.crash', workerId: 'worker-9' });
+      send({ type: 'worker.crash', workerId: 'worker-1' });
       expect(notices).toEqual([]);
-      send({ type: 'worker.crash', workerId: 'worker-1' });
-      send({ type: 'worker.crash', workerId: 'worker-1' });
-      expect(notices.filter((notice) => notice.type === 'worker.crashed')).toEqual([{ type: 'worker.crashed', workerId: 'worker-1', taskIds: [] }]);
+      send({ type: 'worker.crash', workerId: 'main' });
+      send({ type: 'worker.crash', workerId: 'main' });
+      expect(notices.filter((notice) => notice.type === 'worker.crashed')).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: [] }]);
     });
 
     it('ignores a late report from a crashed worker', () => {
-      const { submit, send, fakeHistory, counts } = startExecutor({ workerCount: 1, fakeWorkers: true });
+      const { submit, send, fakeHistory, counts, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
       const [a] = submit({ id: 'a' });
       const crashed = fakeHistory[0]!;
-      send({ type: 'worker.crash', workerId: 'worker-1' });
+      send({ type: 'worker.crash', workerId: 'main' });
       crashed.report([outcome('completed', 'a')]);
       expect(a!.settles.map((settle) => settle.status)).toEqual(['failed']);
       expect(counts()).toMatchObject({ completed: 0, failed: 1 });
+      expect(slot()).toMatchObject({ down: true, free: 0 });
     });
 
     it('restarts a crashed worker under the same id, carrying its statistics, and dispatches to it', async () => {
-      const { clock, submit, send, executor, notices, slot, workerIds } = startExecutor({ workerCount: 1 });
+      const { clock, submit, send, executor, notices, slot, workerIds } = startExecutor({ concurrency: 1 });
       submit({ id: 'first', fn: (ctx) => ctx.sleep(10) });
       await clock.runAll();
       const [stuck, queued] = submit({ id: 'stuck', fn: (ctx) => ctx.sleep(1_000) }, { id: 'queued', fn: (ctx) => ctx.sleep(5).then(() => 'Q') });
       await clock.advanceBy(20);
-      const before = slot('worker-1')!.ref;
+      const before = slot()!.ref;
       const statsBefore = before.getSnapshot().context.stats;
-      expect(statsBefore).toMatchObject({ tasksCompleted: 1, attempts: 1, busyMs: 10 });
-      send({ type: 'worker.crash', workerId: 'worker-1' });
+      expect(statsBefore).toEqual({
+        slots: 1,
+        running: 1,
+        tasksCompleted: 1,
+        tasksFailed: 0,
+        tasksCancelled: 0,
+        attempts: 1,
+        busyMs: 10,
+        lastTaskMs: 10,
+      });
+      send({ type: 'worker.crash', workerId: 'main' });
       expect(stuck!.settles.map((settle) => settle.error!.code)).toEqual(['E_WORKER_CRASHED']);
       expect(queued!.status).toBe('queued');
       notices.length = 0;
-      send({ type: 'worker.restart', workerId: 'worker-1' });
-      const after = slot('worker-1')!.ref;
+      send({ type: 'worker.restart', workerId: 'main' });
+      const after = slot()!.ref;
       expect(after).not.toBe(before);
-      expect(after.id).toBe('worker-1');
-      expect(executor.getSnapshot().children['worker-1']).toBe(after);
-      expect(workerIds()).toEqual(['worker-1']);
-      expect(slot('worker-1')).toMatchObject({ down: false, idle: false });
+      expect(after.id).toBe('main');
+      expect(executor.getSnapshot().children['main']).toBe(after);
+      expect(workerIds()).toEqual(['main']);
+      expect(slot()).toMatchObject({ down: false, free: 0, capacity: 1 });
       expect(queued!.status).toBe('running');
       await clock.runAll();
       expect(queued!.settles.map((settle) => [settle.status, settle.value])).toEqual([['completed', 'Q']]);
-      expect(after.getSnapshot().context.stats).toEqual({ ...statsBefore, tasksCompleted: 2, attempts: 2, busyMs: 15, lastTaskMs: 5 });
+      expect(after.getSnapshot().context.stats).toEqual({ ...statsBefore, running: 0, tasksCompleted: 2, attempts: 2, busyMs: 15, lastTaskMs: 5 });
       expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
     });
 
-    it('hands the restarted worker the statistics of the crashed one', () => {
-      const { send, fakeHistory } = startExecutor({ workerCount: 2, fakeWorkers: true });
-      send({ type: 'worker.crash', workerId: 'worker-2' });
-      send({ type: 'worker.restart', workerId: 'worker-2' });
-      expect(fakeHistory.map((fake) => [fake.input.workerId, fake.input.initialStats])).toEqual([
-        ['worker-1', undefined],
-        ['worker-2', undefined],
-        ['worker-2', FAKE_STATS],
+    it('hands the restarted worker the statistics of the crashed one, and its slots', () => {
+      const { send, fakeHistory } = startExecutor({ concurrency: 2, fakeWorkers: true });
+      send({ type: 'worker.crash', workerId: 'main' });
+      send({ type: 'worker.restart', workerId: 'main' });
+      expect(fakeHistory.map((fake) => [fake.input.workerId, fake.input.slots, fake.input.initialStats])).toEqual([
+        ['main', 2, undefined],
+        ['main', 2, FAKE_STATS],
       ]);
     });
 
     it('ignores a restart of a worker that is not down', () => {
-      const { send, fakeHistory, workerIds, slot } = startExecutor({ workerCount: 1, fakeWorkers: true });
-      const ref = slot('worker-1')!.ref;
-      send({ type: 'worker.restart', workerId: 'worker-1' });
+      const { send, fakeHistory, workerIds, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const ref = slot()!.ref;
+      send({ type: 'worker.restart', workerId: 'main' });
       send({ type: 'worker.restart', workerId: 'worker-9' });
       expect(fakeHistory).toHaveLength(1);
-      expect(slot('worker-1')!.ref).toBe(ref);
-      expect(workerIds()).toEqual(['worker-1']);
+      expect(slot()!.ref).toBe(ref);
+      expect(workerIds()).toEqual(['main']);
     });
 
     it('tells the parent it is quiescent once a restart leaves nothing to do', () => {
-      const { send, notices } = startExecutor({ workerCount: 1, fakeWorkers: true });
-      send({ type: 'worker.crash', workerId: 'worker-1' });
+      const { send, notices } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      send({ type: 'worker.crash', workerId: 'main' });
       notices.length = 0;
-      send({ type: 'worker.restart', workerId: 'worker-1' });
+      send({ type: 'worker.restart', workerId: 'main' });
       expect(notices).toEqual([{ type: 'executor.quiescent' }]);
     });
   });
 
-  describe('compensation workers', () => {
-    it('adds worker-extra-N, which takes a ready task at once', () => {
-      const { submit, send, fake, workerIds, notices } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+  describe('compensation slots', () => {
+    const resizes = (fake: FakeWorker) => fake.received.filter((event) => event.type === 'worker.resize');
+    const retiredNotices = (notices: ExecutorNotice[]) => notices.filter((notice) => notice.type === 'slots.retired-extra');
+
+    it('adds a slot to main on slots.add-extra, which takes a ready task at once', () => {
+      const { submit, send, fake, workerIds, notices, slot, extraSlots } = startExecutor({ concurrency: 1, fakeWorkers: true });
       const [, b] = submit({ id: 'a' }, { id: 'b' });
       expect(b!.status).toBe('queued');
-      send({ type: 'worker.add-extra' });
-      expect(workerIds()).toEqual(['worker-1', 'worker-extra-1']);
-      expect(fake('worker-extra-1').dispatches).toEqual([['b']]);
+      send({ type: 'slots.add-extra' });
+      expect(workerIds()).toEqual(['main']);
+      expect(slot()).toMatchObject({ capacity: 2, free: 0 });
+      expect(extraSlots()).toBe(1);
+      // The worker learns of its new slot before it is handed the order that fills it.
+      expect(fake().received.slice(1)).toEqual([
+        { type: 'worker.resize', slots: 2 },
+        { type: 'task.dispatch', orders: [expect.objectContaining({ taskId: 'b' })] },
+      ]);
+      expect(fake().dispatches).toEqual([['a'], ['b']]);
       expect(b!.status).toBe('running');
-      expect(notices.filter((notice) => notice.type === 'worker.retired')).toEqual([]);
+      expect(retiredNotices(notices)).toEqual([]);
     });
 
-    it('keeps an extra worker while tasks are ready, and retires it once it is idle with nothing ready', () => {
-      const { submit, send, fake, workerIds, notices, executor, slot } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+    it('keeps an extra slot while tasks are ready, and retires it once a slot is free with nothing ready', () => {
+      const { submit, send, fake, notices, slot, extraSlots } = startExecutor({ concurrency: 1, fakeWorkers: true });
       submit({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' });
-      send({ type: 'worker.add-extra' });
-      const extra = fake('worker-extra-1');
-      const extraRef = slot('worker-extra-1')!.ref;
-      expect(extra.dispatches).toEqual([['b']]);
-      completeLastDispatch(extra);
-      // c was ready: the extra takes it instead of leaving.
-      expect(extra.dispatches).toEqual([['b'], ['c']]);
-      expect(workerIds()).toContain('worker-extra-1');
-      completeLastDispatch(fake('worker-1'));
-      expect(fake('worker-1').dispatches).toEqual([['a'], ['d']]);
-      completeLastDispatch(extra);
-      expect(notices.filter((notice) => notice.type === 'worker.retired')).toEqual([{ type: 'worker.retired', workerId: 'worker-extra-1' }]);
-      expect(workerIds()).toEqual(['worker-1']);
-      expect(slot('worker-extra-1')).toBeUndefined();
-      expect(extraRef.getSnapshot().status).toBe('stopped');
-      expect(executor.getSnapshot().children['worker-extra-1']).toBeUndefined();
-      completeLastDispatch(fake('worker-1'));
-      expect(fake('worker-1').dispatches.flat()).toEqual(['a', 'd']);
+      send({ type: 'slots.add-extra' });
+      const worker = fake();
+      expect(worker.dispatches).toEqual([['a'], ['b']]);
+      complete(worker, 'b');
+      // c was ready: the freed slot takes it instead of leaving.
+      expect(worker.dispatches.at(-1)).toEqual(['c']);
+      complete(worker, 'a');
+      expect(worker.dispatches.at(-1)).toEqual(['d']);
+      expect(retiredNotices(notices)).toEqual([]);
+      expect(slot()).toMatchObject({ capacity: 2, free: 0 });
+      complete(worker, 'c');
+      expect(retiredNotices(notices)).toEqual([{ type: 'slots.retired-extra' }]);
+      expect(slot()).toMatchObject({ capacity: 1, free: 0 });
+      expect(extraSlots()).toBe(0);
+      expect(resizes(worker)).toEqual([
+        { type: 'worker.resize', slots: 2 },
+        { type: 'worker.resize', slots: 1 },
+      ]);
+      expect(worker.slots).toBe(1);
+      complete(worker, 'd');
+      expect(worker.dispatches.flat()).toEqual(['a', 'b', 'c', 'd']);
+      expect(retiredNotices(notices)).toHaveLength(1);
+      expect(slot()).toMatchObject({ capacity: 1, free: 1 });
       expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
     });
 
-    it('numbers extra workers on, never reusing a retired one’s name', () => {
-      const { submit, send, fake, workerIds, notices } = startExecutor({ workerCount: 1, maxBatch: 1, fakeWorkers: true });
+    it('retires as many extra slots as are free, with one notice each, and never a slot of its concurrency', () => {
+      const { submit, send, fake, notices, slot, extraSlots } = startExecutor({ concurrency: 2, fakeWorkers: true });
+      submit({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' });
+      send({ type: 'slots.add-extra' });
+      send({ type: 'slots.add-extra' });
+      const worker = fake();
+      expect(worker.dispatches).toEqual([['a', 'b'], ['c'], ['d']]);
+      expect(slot()).toMatchObject({ capacity: 4, free: 0 });
+      expect(extraSlots()).toBe(2);
+      complete(worker, 'a', 'b', 'c');
+      expect(retiredNotices(notices)).toEqual([{ type: 'slots.retired-extra' }, { type: 'slots.retired-extra' }]);
+      expect(slot()).toMatchObject({ capacity: 2, free: 1 });
+      expect(extraSlots()).toBe(0);
+      expect(resizes(worker).at(-1)).toEqual({ type: 'worker.resize', slots: 2 });
+      complete(worker, 'd');
+      expect(retiredNotices(notices)).toHaveLength(2);
+      expect(slot()).toMatchObject({ capacity: 2, free: 2 });
+    });
+
+    it('retires an extra slot from a report that arrives once every task is settled', () => {
+      const { submit, send, fake, notices, slot, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
       submit({ id: 'a' }, { id: 'b' });
-      send({ type: 'worker.add-extra' });
-      completeLastDispatch(fake('worker-extra-1'));
-      expect(workerIds()).toEqual(['worker-1']);
-      submit({ id: 'c' });
-      send({ type: 'worker.add-extra' });
-      send({ type: 'worker.add-extra' });
-      expect(workerIds()).toEqual(['worker-1', 'worker-extra-2', 'worker-extra-3']);
-      expect(fake('worker-extra-2').dispatches).toEqual([['c']]);
-      completeLastDispatch(fake('worker-extra-2'));
-      expect(notices.filter((notice) => notice.type === 'worker.retired').map((notice) => (notice as { workerId: string }).workerId)).toEqual([
-        'worker-extra-1',
-        'worker-extra-2',
-        'worker-extra-3',
-      ]);
+      send({ type: 'slots.add-extra' });
+      const worker = fake();
+      // Both time out: every task is settled, but their functions still hold both slots.
+      worker.report([outcome('timeout', 'a', { error: new MezanError('E_TIMEOUT', 't') })], 0);
+      worker.report([outcome('timeout', 'b', { error: new MezanError('E_TIMEOUT', 't') })], 0);
+      expect(state()).toBe('idle');
+      expect(retiredNotices(notices)).toEqual([]);
+      expect(slot()).toMatchObject({ capacity: 2, free: 0 });
+      worker.report([], 1);
+      expect(retiredNotices(notices)).toEqual([{ type: 'slots.retired-extra' }]);
+      expect(slot()).toMatchObject({ capacity: 1, free: 0 });
+      expect(resizes(worker).at(-1)).toEqual({ type: 'worker.resize', slots: 1 });
+      expect(notices.at(-1)).toEqual({ type: 'slots.retired-extra' });
+      worker.report([], 1);
+      expect(retiredNotices(notices)).toHaveLength(1);
+      expect(slot()).toMatchObject({ capacity: 1, free: 1 });
+      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
+    });
+
+    it('gives an extra slot added while main is down to the restarted worker', () => {
+      const { submit, send, fake, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      send({ type: 'worker.crash', workerId: 'main' });
+      send({ type: 'slots.add-extra' });
+      expect(slot()).toMatchObject({ capacity: 2, free: 0, down: true });
+      submit({ id: 'a' }, { id: 'b' }, { id: 'c' });
+      send({ type: 'worker.restart', workerId: 'main' });
+      expect(fake().input.slots).toBe(2);
+      expect(fake().dispatches).toEqual([['a', 'b']]);
+      expect(slot()).toMatchObject({ capacity: 2, free: 0, down: false });
     });
   });
 
-  describe('task.victim', () => {
+  describe('task.victim and faults', () => {
     it('forwards the victim to the worker the task is on, and nowhere else', () => {
-      const { submit, send, fake } = startExecutor({ workerCount: 2, maxBatch: 1, fakeWorkers: true });
+      const { submit, send, fake } = startExecutor({ concurrency: 2, fakeWorkers: true });
       submit({ id: 'a' }, { id: 'b' }, { id: 'queued' });
       const victim = { type: 'task.victim' as const, taskId: 'b', error: new MezanError('E_DEADLOCK', 'victim') };
       send(victim);
-      const victims = (workerId: string) => fake(workerId).received.filter((event) => event.type === 'task.victim');
-      expect(victims('worker-2')).toEqual([victim]);
-      expect(victims('worker-1')).toEqual([]);
+      const victims = () => fake().received.filter((event) => event.type === 'task.victim');
+      expect(victims()).toEqual([victim]);
       send({ ...victim, taskId: 'queued' });
       send({ ...victim, taskId: 'nobody' });
-      expect([...victims('worker-1'), ...victims('worker-2')]).toHaveLength(1);
+      expect(victims()).toHaveLength(1);
+    });
+
+    it('forwards a slowdown to the worker it names', () => {
+      const { send, fake } = startExecutor({ concurrency: 2, fakeWorkers: true });
+      send({ type: 'worker.slow', workerId: 'main', factor: 4, until: 250 });
+      send({ type: 'worker.slow', workerId: 'worker-1', factor: 2, until: 100 });
+      expect(fake().received).toEqual([{ type: 'worker.slow', factor: 4, until: 250 }]);
     });
   });
 });

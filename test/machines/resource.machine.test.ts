@@ -33,8 +33,7 @@ function startPool(capacity: number, input: Partial<ResourceInput> = {}) {
       send({ type: 'resource.request', requestId, taskId, units, at, replyTo }),
     release: (leaseId: string, at = 0) => send({ type: 'resource.release', leaseId, at }),
     cancel: (requestId: string, at = 0) => send({ type: 'resource.cancel', requestId, at }),
-    revoke: (taskId: string, at = 0, reason = new MezanError('E_SHUTDOWN', 'shutting down')) =>
-      send({ type: 'resource.revoke', taskId, at, reason }),
+    revoke: (taskId: string, at = 0, reason = new MezanError('E_SHUTDOWN', 'shutting down')) => send({ type: 'resource.revoke', taskId, at, reason }),
     setCapacity: (capacity: number, at = 0) => send({ type: 'resource.set-capacity', capacity, at }),
     /** Removes and returns the replies received so far. */
     takeReplies: () => replies.events.splice(0),
@@ -63,7 +62,9 @@ describe('resourceMachine', () => {
       expect(t.takeReplies()).toEqual([granted('r1', 'db#1', 1, 5), granted('r2', 'db#2', 2, 6)]);
       expect(t.state()).toBe('exhausted');
       expect(t.stats()).toMatchObject({ acquired: 2, inUse: 3, peakInUse: 3, queueLength: 0 });
-      expect([...t.pool.getSnapshot().context.holders.values()].map(({ leaseId, taskId, units, grantedAt }) => ({ leaseId, taskId, units, grantedAt }))).toEqual([
+      expect(
+        [...t.pool.getSnapshot().context.holders.values()].map(({ leaseId, taskId, units, grantedAt }) => ({ leaseId, taskId, units, grantedAt })),
+      ).toEqual([
         { leaseId: 'db#1', taskId: 'a', units: 1, grantedAt: 5 },
         { leaseId: 'db#2', taskId: 'b', units: 2, grantedAt: 6 },
       ]);
@@ -76,7 +77,12 @@ describe('resourceMachine', () => {
       expect(t.takeReplies()).toEqual([granted('r1', 'db#1', 2, 0)]);
       expect(t.state()).toBe('contended');
       expect(t.stats().queueLength).toBe(1);
-      expect(t.pool.getSnapshot().context.waiters.toArray().map((waiter) => waiter.requestId)).toEqual(['r2']);
+      expect(
+        t.pool
+          .getSnapshot()
+          .context.waiters.toArray()
+          .map((waiter) => waiter.requestId),
+      ).toEqual(['r2']);
       t.release('db#1', 30);
       expect(t.takeReplies()).toEqual([granted('r2', 'db#2', 1, 30)]);
       expect(t.state()).toBe('available');
@@ -154,7 +160,9 @@ describe('resourceMachine', () => {
       t.takeReplies();
       t.takeGraph();
       t.request('bad', 'b', units);
-      expect(t.takeReplies()).toEqual([{ type: 'resource.denied', requestId: 'bad', resource: 'db', code: 'E_INVALID_OPTION', reason: expect.any(String) }]);
+      expect(t.takeReplies()).toEqual([
+        { type: 'resource.denied', requestId: 'bad', resource: 'db', code: 'E_INVALID_OPTION', reason: expect.any(String) },
+      ]);
       expect(t.graph).toEqual([]);
       expect(t.state()).toBe('available');
       expect(t.stats()).toMatchObject({ denied: 1, acquired: 1, inUse: 1, queueLength: 0 });
@@ -323,7 +331,9 @@ describe('resourceMachine', () => {
       t.takeReplies();
       t.takeGraph();
       t.setCapacity(2);
-      expect(t.takeReplies()).toEqual([{ type: 'resource.denied', requestId: 'big', resource: 'db', code: 'E_INVALID_OPTION', reason: expect.any(String) }]);
+      expect(t.takeReplies()).toEqual([
+        { type: 'resource.denied', requestId: 'big', resource: 'db', code: 'E_INVALID_OPTION', reason: expect.any(String) },
+      ]);
       expect(t.takeGraph()).toEqual([requests('b', 0)]);
       t.release('db#1');
       expect(t.takeReplies()).toEqual([granted('small', 'db#2', 1)]);
@@ -417,7 +427,12 @@ describe('resourceMachine', () => {
       for (let index = 0; index < 500; index += 3) t.cancel(`w${index}`);
       t.revoke('t5');
       const expected = Array.from({ length: 500 }, (_, index) => index).filter((index) => index % 3 !== 0 && index % 7 !== 5);
-      expect(t.pool.getSnapshot().context.waiters.toArray().map((waiter) => waiter.requestId)).toEqual(expected.map((index) => `w${index}`));
+      expect(
+        t.pool
+          .getSnapshot()
+          .context.waiters.toArray()
+          .map((waiter) => waiter.requestId),
+      ).toEqual(expected.map((index) => `w${index}`));
       expect(t.stats().queueLength).toBe(expected.length);
       t.takeReplies();
       const order: string[] = [];
@@ -444,10 +459,7 @@ describe('resourceMachine', () => {
       | { readonly kind: 'capacity'; readonly capacity: number }
       | { readonly kind: 'advance'; readonly ms: number };
 
-    const units = fc.oneof(
-      { weight: 6, arbitrary: fc.integer({ min: 1, max: 4 }) },
-      { weight: 1, arbitrary: fc.constantFrom(0, -1, 1.5, 9) },
-    );
+    const units = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.constantFrom(0, -1, 1.5, 9) });
     const command: fc.Arbitrary<Command> = fc.oneof(
       { weight: 5, arbitrary: fc.record({ kind: fc.constant('request' as const), task: fc.integer({ min: 0, max: 4 }), units }) },
       { weight: 4, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
@@ -466,8 +478,18 @@ describe('resourceMachine', () => {
       readonly leases = new Map<string, { requestId: string; taskId: string; units: number; grantedAt: number }>();
       readonly replies: ResourceReplyEvent[] = [];
       readonly stats: ResourceStats = {
-        acquired: 0, released: 0, timeouts: 0, revoked: 0, denied: 0, totalWaitMs: 0, maxWaitMs: 0,
-        totalHoldMs: 0, maxHoldMs: 0, inUse: 0, peakInUse: 0, queueLength: 0,
+        acquired: 0,
+        released: 0,
+        timeouts: 0,
+        revoked: 0,
+        denied: 0,
+        totalWaitMs: 0,
+        maxWaitMs: 0,
+        totalHoldMs: 0,
+        maxHoldMs: 0,
+        inUse: 0,
+        peakInUse: 0,
+        queueLength: 0,
       };
 
       constructor(capacity: number) {

@@ -1,10 +1,5 @@
 import { createActor, initialTransition, sendTo, setup, transition, type AnyActorRef } from 'xstate';
-import {
-  shutdownMachine,
-  type ShutdownEvent,
-  type ShutdownInput,
-  type ShutdownPhaseEvent,
-} from '../../machines/shutdown.machine';
+import { shutdownMachine, type ShutdownEvent, type ShutdownInput, type ShutdownPhaseEvent } from '../../machines/shutdown.machine';
 import { VirtualClock } from '../../src/virtual-clock';
 
 const START = 1_000;
@@ -133,11 +128,26 @@ describe('shutdownMachine', () => {
   it('drains on a first signal and terminates on a second, cancelling the grace timer', async () => {
     const owner = startOwner({ graceMs: 1_000, drain: 'run' });
     owner.send({ type: 'signal.received', signal: 'SIGTERM' });
-    expect(owner.received[0]).toEqual({ type: 'shutdown.phase', phase: 'draining', drain: 'run', cancelQueued: false, cause: 'signal', signal: 'SIGTERM', at: START });
+    expect(owner.received[0]).toEqual({
+      type: 'shutdown.phase',
+      phase: 'draining',
+      drain: 'run',
+      cancelQueued: false,
+      cause: 'signal',
+      signal: 'SIGTERM',
+      at: START,
+    });
     await owner.clock.advanceBy(300);
     owner.send({ type: 'signal.received', signal: 'SIGINT' });
     expect(owner.phase()).toBe('terminating');
-    expect(owner.received[1]).toEqual({ type: 'shutdown.phase', phase: 'terminating', drain: 'run', cause: 'signal', signal: 'SIGINT', at: START + 300 });
+    expect(owner.received[1]).toEqual({
+      type: 'shutdown.phase',
+      phase: 'terminating',
+      drain: 'run',
+      cause: 'signal',
+      signal: 'SIGINT',
+      at: START + 300,
+    });
     expect(owner.clock.pendingTimers).toBe(0);
     await owner.clock.advanceBy(5_000);
     expect(owner.received).toHaveLength(2);
@@ -230,22 +240,21 @@ describe('shutdownMachine', () => {
       expect(owner.received).toHaveLength(1);
     });
 
-    it.each<ShutdownEvent>([
-      { type: 'signal.received', signal: 'SIGTERM' },
-      { type: 'shutdown.request', force: true },
-      { type: 'work.drained' },
-    ])('stopped (final): $type', (event) => {
-      // Pure transitions have no parent to send to; the named action is swapped for a silent one.
-      const machine = shutdownMachine.provide({ actions: { notifyPhase: () => {} } });
-      const [running] = initialTransition(machine, { graceMs: 100, drain: 'run' });
-      const [draining] = transition(machine, running, { type: 'shutdown.request' });
-      const [stopped] = transition(machine, draining, { type: 'work.drained' });
-      expect(stopped.status).toBe('done');
-      const [after, actions] = transition(machine, stopped, event);
-      expect(after.value).toBe('stopped');
-      expect(after.status).toBe('done');
-      expect(actions).toEqual([]);
-    });
+    it.each<ShutdownEvent>([{ type: 'signal.received', signal: 'SIGTERM' }, { type: 'shutdown.request', force: true }, { type: 'work.drained' }])(
+      'stopped (final): $type',
+      (event) => {
+        // Pure transitions have no parent to send to; the named action is swapped for a silent one.
+        const machine = shutdownMachine.provide({ actions: { notifyPhase: () => {} } });
+        const [running] = initialTransition(machine, { graceMs: 100, drain: 'run' });
+        const [draining] = transition(machine, running, { type: 'shutdown.request' });
+        const [stopped] = transition(machine, draining, { type: 'work.drained' });
+        expect(stopped.status).toBe('done');
+        const [after, actions] = transition(machine, stopped, event);
+        expect(after.value).toBe('stopped');
+        expect(after.status).toBe('done');
+        expect(actions).toEqual([]);
+      },
+    );
   });
 
   it('declares the grace period as a named delayed transition, so diagrams show it', () => {

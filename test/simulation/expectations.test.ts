@@ -97,7 +97,7 @@ describe('evaluateExpectations', () => {
 describe('expectations in a simulation', () => {
   // Two tasks complete, one fails: every operator, as a scenario writes it, against a real run.
   const scenario = (expect: string): string =>
-    `engine: { workers: 1 }\ntasks:\n  - { steps: [{ work: 10 }] }\n  - { steps: [{ work: 5 }] }\n  - { steps: [{ fail: 1 }] }\nexpect:\n${expect}`;
+    `engine: { concurrency: 1 }\ntasks:\n  - { steps: [{ work: 10 }] }\n  - { steps: [{ work: 5 }] }\n  - { steps: [{ fail: 1 }] }\nexpect:\n${expect}`;
 
   it.each([
     ['  completed: 2\n', true],

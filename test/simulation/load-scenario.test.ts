@@ -22,7 +22,7 @@ function thrownBy(run: () => unknown): MezanError {
 const kitchenSink: Omit<Scenario, 'file'> = {
   name: 'kitchen sink',
   engine: {
-    workers: 3,
+    concurrency: 3,
     resources: { db: 2, gpu: { capacity: 1, rank: 2 } },
     deadlock: { detect: { afterMs: 5 }, policy: 'lowest-priority', compensate: { maxExtraWorkers: 2 } },
     lockOrder: 'enforce',
@@ -53,8 +53,8 @@ const kitchenSink: Omit<Scenario, 'file'> = {
     { generate: { count: 100, rate: 50, start: 10, name: 'burst', steps: [{ work: 1 }] } },
   ],
   faults: [
-    { at: 20, crash: 'worker-3' },
-    { at: 30, slow: { worker: 'worker-1', factor: 4, forMs: 100 } },
+    { at: 20, crash: 'main' },
+    { at: 30, slow: { worker: 'main', factor: 4, forMs: 100 } },
     { at: 40, capacity: { resource: 'db', units: 1 } },
     { at: 50, cancel: 'train' },
     { at: 60, signal: 'SIGTERM' },
@@ -71,7 +71,16 @@ describe('loadScenario: good files', () => {
   it('returns a deeply frozen scenario', () => {
     const scenario = loadScenario(fixture('good.yaml'));
     const load = scenario.tasks![0] as { steps: Array<{ spawn?: { steps: object[] } }> };
-    for (const value of [scenario, scenario.engine, scenario.engine!.resources, scenario.tasks, load, load.steps, load.steps[6]!.spawn!.steps[0], scenario.expect]) {
+    for (const value of [
+      scenario,
+      scenario.engine,
+      scenario.engine!.resources,
+      scenario.tasks,
+      load,
+      load.steps,
+      load.steps[6]!.spawn!.steps[0],
+      scenario.expect,
+    ]) {
       expect(Object.isFrozen(value)).toBe(true);
     }
     expect(() => {
@@ -87,14 +96,28 @@ describe('loadScenario: good files', () => {
 
   it('accepts every known expectation name and every comparison operator', () => {
     const operators = ['== 1', '!= 1', '>= 1', '<= 1', '> 1', '< 1', '>=0.5', '== -2', '< 1200'];
-    const expectations = Object.fromEntries(EXPECTATION_NAMES.map((name, index) => [name, index % 2 === 0 ? index : operators[index % operators.length]!]));
+    const expectations = Object.fromEntries(
+      EXPECTATION_NAMES.map((name, index) => [name, index % 2 === 0 ? index : operators[index % operators.length]!]),
+    );
     expect(parseScenario(JSON.stringify({ expect: expectations }), 'all.json').expect).toEqual(expectations);
-    expect(EXPECTATION_NAMES).toEqual(expect.arrayContaining(['completed', 'timeout', 'deadlocks', 'lost', 'maxQueueDepth', 'makespanMs', 'code.E_DEADLOCK']));
+    expect(EXPECTATION_NAMES).toEqual(
+      expect.arrayContaining(['completed', 'timeout', 'deadlocks', 'lost', 'maxQueueDepth', 'makespanMs', 'code.E_DEADLOCK']),
+    );
   });
 
-  it('names workers worker-1..worker-N, with 4 by default', () => {
-    expect(() => parseScenario('faults: [{ at: 1, crash: worker-4 }]\n')).not.toThrow();
-    expect(() => parseScenario('engine: { workers: 6 }\nfaults: [{ at: 1, crash: worker-6 }]\n')).not.toThrow();
+  it('names the one worker main, whatever the concurrency', () => {
+    expect(parseScenario('faults: [{ at: 1, crash: main }]\n').faults).toEqual([{ at: 1, crash: 'main' }]);
+    expect(parseScenario('engine: { concurrency: 6 }\nfaults: [{ at: 1, slow: { worker: main, factor: 2 } }]\n').faults).toEqual([
+      { at: 1, slow: { worker: 'main', factor: 2 } },
+    ]);
+  });
+
+  it('still reads the deprecated engine.workers, as written (the run takes it as concurrency)', () => {
+    const file = fixture('legacy-workers.yaml');
+    const scenario = loadScenario(file);
+    expect(scenario.engine).toEqual({ workers: 2 });
+    expect(scenario.faults).toEqual([{ at: 5, crash: 'main' }]);
+    expect(parseScenario('engine: { workers: 6 }\n').engine).toEqual({ workers: 6 });
   });
 
   it('lets a task depend on one submitted at the same time, earlier in the file or later', () => {
@@ -142,7 +165,7 @@ describe('parseScenario: bad texts', () => {
   const texts: Array<[string, string, number, number, string]> = [
     // YAML itself
     ['a syntax error', lines('name: [a, b]]'), 1, 13, ''],
-    ['a tab as indentation', lines('engine:', '\tworkers: 2'), 2, 1, ''],
+    ['a tab as indentation', lines('engine:', '\tconcurrency: 2'), 2, 1, ''],
     ['a duplicate key', lines('name: a', 'tasks: []', 'name: b'), 3, 1, ''],
     ['an unknown tag', lines('name: !secret x'), 1, 7, ''],
     ['an alias that contains itself', lines('tasks:', '  - steps: &s', '      - spawn: { steps: *s }'), 3, 25, ''],
@@ -153,7 +176,7 @@ describe('parseScenario: bad texts', () => {
     // shapes and fields
     ['an unknown top-level field', lines('name: x', 'taks: []'), 2, 1, 'taks'],
     ['file is set by the loader, not the file', lines('file: other.yaml'), 1, 1, 'file'],
-    ['an unknown engine field', lines('engine:', '  wrokers: 2'), 2, 3, 'engine.wrokers'],
+    ['an unknown engine field', lines('engine:', '  concurency: 2'), 2, 3, 'engine.concurency'],
     ['a misspelt step', lines('tasks:', '  - steps:', '      - wrok: 5'), 3, 9, 'tasks[0].steps[0].wrok'],
     ['a field of another step kind', lines('tasks:', '  - steps:', '      - work: 5', '        units: 2'), 4, 9, 'tasks[0].steps[0].units'],
     ['a step of no kind', lines('tasks:', '  - steps: [{}]'), 2, 13, 'tasks[0].steps[0]'],
@@ -164,14 +187,24 @@ describe('parseScenario: bad texts', () => {
     ['a generator without count or times', lines('tasks:', '  - generate:', '      steps: []'), 3, 7, 'tasks[0].generate'],
     ['a field beside generate', lines('tasks:', '  - generate: { count: 2, steps: [] }', '    at: 5'), 3, 5, 'tasks[0].at'],
     ['a fault of no kind', lines('faults:', '  - at: 5'), 2, 5, 'faults[0]'],
-    ['a fault without at', lines('faults:', '  - crash: worker-1'), 2, 5, 'faults[0].at'],
-    ['a duration of two kinds', lines('tasks:', '  - steps:', '      - work: { uniform: [1, 2], exponential: { mean: 1 } }'), 3, 15, 'tasks[0].steps[0].work'],
+    ['a fault without at', lines('faults:', '  - crash: main'), 2, 5, 'faults[0].at'],
+    [
+      'a duration of two kinds',
+      lines('tasks:', '  - steps:', '      - work: { uniform: [1, 2], exponential: { mean: 1 } }'),
+      3,
+      15,
+      'tasks[0].steps[0].work',
+    ],
     ['a bad resource name', lines('engine:', '  resources:', '    "@workers": 2'), 3, 5, 'engine.resources["@workers"]'],
 
     // types and ranges
-    ['workers as words', lines('engine:', '  workers: two'), 2, 12, 'engine.workers'],
-    ['zero workers', lines('engine: { workers: 0 }'), 1, 20, 'engine.workers'],
-    ['infinite workers', lines('engine: { workers: .inf }'), 1, 20, 'engine.workers'],
+    ['concurrency as words', lines('engine:', '  concurrency: two'), 2, 16, 'engine.concurrency'],
+    ['zero concurrency', lines('engine: { concurrency: 0 }'), 1, 24, 'engine.concurrency'],
+    ['infinite concurrency', lines('engine: { concurrency: .inf }'), 1, 24, 'engine.concurrency'],
+    ['fractional concurrency', lines('engine: { concurrency: 1.5 }'), 1, 24, 'engine.concurrency'],
+    ['workers (the old name) as words', lines('engine:', '  workers: two'), 2, 12, 'engine.workers'],
+    ['zero workers (the old name)', lines('engine: { workers: 0 }'), 1, 20, 'engine.workers'],
+    ['infinite workers (the old name)', lines('engine: { workers: .inf }'), 1, 20, 'engine.workers'],
     ['a capacity of 0', lines('engine: { resources: { db: 0 } }'), 1, 28, 'engine.resources.db'],
     ['a fractional capacity', lines('engine: { resources: { db: { capacity: 1.5 } } }'), 1, 40, 'engine.resources.db.capacity'],
     ['an unknown lock order', lines('engine: { lockOrder: strict }'), 1, 22, 'engine.lockOrder'],
@@ -196,12 +229,18 @@ describe('parseScenario: bad texts', () => {
     ['a negative progress', lines('tasks:', '  - steps: [{ progress: -0.1 }]'), 2, 25, 'tasks[0].steps[0].progress'],
     ['0 units', withResources('tasks:', '  - steps: [{ acquire: db, units: 0 }]'), 4, 35, 'tasks[0].steps[0].units'],
     ['await as text', lines('tasks:', '  - steps: [{ spawn: { steps: [] }, await: yes }]'), 2, 44, 'tasks[0].steps[0].await'],
-    ['a bad step in a spawned child', lines('tasks:', '  - steps:', '      - spawn:', '          steps: [{ work: -1 }]'), 4, 27, 'tasks[0].steps[0].spawn.steps[0].work'],
+    [
+      'a bad step in a spawned child',
+      lines('tasks:', '  - steps:', '      - spawn:', '          steps: [{ work: -1 }]'),
+      4,
+      27,
+      'tasks[0].steps[0].spawn.steps[0].work',
+    ],
     ['a generated count of 2.5', lines('tasks:', '  - generate: { count: 2.5, steps: [] }'), 2, 24, 'tasks[0].generate.count'],
     ['a rate of 0', lines('tasks:', '  - generate: { count: 2, rate: 0, steps: [] }'), 2, 33, 'tasks[0].generate.rate'],
     ['a negative fault time', lines('faults:', '  - { at: -1, signal: SIGINT }'), 2, 11, 'faults[0].at'],
     ['an unknown signal', lines('faults:', '  - { at: 1, signal: SIGKILL }'), 2, 22, 'faults[0].signal'],
-    ['a slow factor of 0', lines('faults:', '  - { at: 1, slow: { worker: worker-1, factor: 0 } }'), 2, 48, 'faults[0].slow.factor'],
+    ['a slow factor of 0', lines('faults:', '  - { at: 1, slow: { worker: main, factor: 0 } }'), 2, 44, 'faults[0].slow.factor'],
     ['an expectation in words', lines('expect:', '  completed: about 990'), 2, 14, 'expect.completed'],
     ['an expectation without a number', lines('expect:', '  completed: ">="'), 2, 14, 'expect.completed'],
     ['an expectation with =>', lines('expect:', '  completed: "=> 5"'), 2, 14, 'expect.completed'],
@@ -214,25 +253,94 @@ describe('parseScenario: bad texts', () => {
     ['a resource with none declared', lines('tasks:', '  - steps: [{ acquire: db }]'), 2, 24, 'tasks[0].steps[0].acquire'],
     ['an unknown released resource', withResources('tasks:', '  - steps: [{ acquire: db }, { release: dbx }]'), 4, 41, 'tasks[0].steps[1].release'],
     ['a release with nothing held', withResources('tasks:', '  - steps: [{ work: 1 }, { release: db }]'), 4, 37, 'tasks[0].steps[1].release'],
-    ['a second release of one lease', withResources('tasks:', '  - steps: [{ acquire: db }, { release: db }, { release: db }]'), 4, 58, 'tasks[0].steps[2].release'],
+    [
+      'a second release of one lease',
+      withResources('tasks:', '  - steps: [{ acquire: db }, { release: db }, { release: db }]'),
+      4,
+      58,
+      'tasks[0].steps[2].release',
+    ],
     ['more units than the capacity', withResources('tasks:', '  - steps: [{ acquire: gpu, units: 2 }]'), 4, 36, 'tasks[0].steps[0].units'],
     ['an unknown declared resource', withResources('tasks:', '  - resources: { db: 1, tpu: 1 }', '    steps: []'), 4, 25, 'tasks[0].resources.tpu'],
     ['declared units above the capacity', withResources('tasks:', '  - resources: { db: 3 }', '    steps: []'), 4, 22, 'tasks[0].resources.db'],
-    ['an unknown resource in a generator', withResources('tasks:', '  - generate: { count: 1, steps: [{ acquire: ram }] }'), 4, 46, 'tasks[0].generate.steps[0].acquire'],
-    ['an unknown resource in a spawned child', withResources('tasks:', '  - steps:', '      - spawn: { steps: [{ acquire: ram }] }'), 5, 37, 'tasks[0].steps[0].spawn.steps[0].acquire'],
-    ['an unknown resource in a capacity fault', withResources('faults:', '  - { at: 1, capacity: { resource: ram, units: 1 } }'), 4, 36, 'faults[0].capacity.resource'],
+    [
+      'an unknown resource in a generator',
+      withResources('tasks:', '  - generate: { count: 1, steps: [{ acquire: ram }] }'),
+      4,
+      46,
+      'tasks[0].generate.steps[0].acquire',
+    ],
+    [
+      'an unknown resource in a spawned child',
+      withResources('tasks:', '  - steps:', '      - spawn: { steps: [{ acquire: ram }] }'),
+      5,
+      37,
+      'tasks[0].steps[0].spawn.steps[0].acquire',
+    ],
+    [
+      'an unknown resource in a capacity fault',
+      withResources('faults:', '  - { at: 1, capacity: { resource: ram, units: 1 } }'),
+      4,
+      36,
+      'faults[0].capacity.resource',
+    ],
     ['a duplicate task id', lines('tasks:', '  - { id: a, steps: [] }', '  - { id: a, steps: [] }'), 3, 11, 'tasks[1].id'],
-    ['an unknown dependency', lines('tasks:', '  - { id: a, steps: [] }', '  - { id: b, dependsOn: [a, c], steps: [] }'), 3, 29, 'tasks[1].dependsOn[1]'],
-    ['a dependency on a generated task', lines('tasks:', '  - generate: { name: g, count: 1, steps: [] }', '  - { dependsOn: [g], steps: [] }'), 3, 19, 'tasks[1].dependsOn[0]'],
+    [
+      'an unknown dependency',
+      lines('tasks:', '  - { id: a, steps: [] }', '  - { id: b, dependsOn: [a, c], steps: [] }'),
+      3,
+      29,
+      'tasks[1].dependsOn[1]',
+    ],
+    [
+      'a dependency on a generated task',
+      lines('tasks:', '  - generate: { name: g, count: 1, steps: [] }', '  - { dependsOn: [g], steps: [] }'),
+      3,
+      19,
+      'tasks[1].dependsOn[0]',
+    ],
     ['a dependency on itself', lines('tasks:', '  - { id: a, dependsOn: [a], steps: [] }'), 2, 26, 'tasks[0].dependsOn[0]'],
-    ['a dependency listed twice', lines('tasks:', '  - { id: a, steps: [] }', '  - { id: b, dependsOn: [a, a], steps: [] }'), 3, 29, 'tasks[1].dependsOn[1]'],
-    ['a dependency submitted later', lines('tasks:', '  - { id: a, at: 10, steps: [] }', '  - { id: b, at: 5, dependsOn: [a], steps: [] }'), 3, 33, 'tasks[1].dependsOn[0]'],
-    ['a dependency cycle', lines('tasks:', '  - { id: a, dependsOn: [b], steps: [] }', '  - { id: b, dependsOn: [a], steps: [] }'), 3, 26, 'tasks[1].dependsOn[0]'],
+    [
+      'a dependency listed twice',
+      lines('tasks:', '  - { id: a, steps: [] }', '  - { id: b, dependsOn: [a, a], steps: [] }'),
+      3,
+      29,
+      'tasks[1].dependsOn[1]',
+    ],
+    [
+      'a dependency submitted later',
+      lines('tasks:', '  - { id: a, at: 10, steps: [] }', '  - { id: b, at: 5, dependsOn: [a], steps: [] }'),
+      3,
+      33,
+      'tasks[1].dependsOn[0]',
+    ],
+    [
+      'a dependency cycle',
+      lines('tasks:', '  - { id: a, dependsOn: [b], steps: [] }', '  - { id: b, dependsOn: [a], steps: [] }'),
+      3,
+      26,
+      'tasks[1].dependsOn[0]',
+    ],
     ['a cancel of an unknown task', lines('tasks:', '  - { id: a, steps: [] }', 'faults:', '  - { at: 1, cancel: b }'), 4, 22, 'faults[0].cancel'],
-    ['a crash of worker-5 of 4 (the default)', lines('faults:', '  - { at: 1, crash: worker-5 }'), 2, 21, 'faults[0].crash'],
-    ['a crash of worker-3 of 2', lines('engine: { workers: 2 }', 'faults:', '  - { at: 1, crash: worker-3 }'), 3, 21, 'faults[0].crash'],
-    ['a crash of worker-0', lines('faults:', '  - { at: 1, crash: worker-0 }'), 2, 21, 'faults[0].crash'],
+    ['a crash of worker-1 (there is one worker, main)', lines('faults:', '  - { at: 1, crash: worker-1 }'), 2, 21, 'faults[0].crash'],
+    [
+      'a crash of worker-2 with concurrency 2',
+      lines('engine: { concurrency: 2 }', 'faults:', '  - { at: 1, crash: worker-2 }'),
+      3,
+      21,
+      'faults[0].crash',
+    ],
+    [
+      'a crash of worker-1 with workers: 2 (the old name)',
+      lines('engine: { workers: 2 }', 'faults:', '  - { at: 1, crash: worker-1 }'),
+      3,
+      21,
+      'faults[0].crash',
+    ],
+    ['workers (the old name) that differs from concurrency', lines('engine: { concurrency: 1, workers: 3 }'), 1, 36, 'engine.workers'],
+    ['a crash of Main (names are case-sensitive)', lines('faults:', '  - { at: 1, crash: Main }'), 2, 21, 'faults[0].crash'],
     ['a slow-down of an unknown worker', lines('faults:', '  - { at: 1, slow: { worker: w1, factor: 2 } }'), 2, 30, 'faults[0].slow.worker'],
+    ['a slow-down of worker-1', lines('faults:', '  - { at: 1, slow: { worker: worker-1, factor: 2 } }'), 2, 30, 'faults[0].slow.worker'],
   ];
 
   it.each(texts)('%s', (_label, text, line, column, badPath) => {
@@ -249,12 +357,12 @@ describe('parseScenario: bad texts', () => {
   });
 
   it('counts columns after a byte-order mark as an editor does', () => {
-    expect(thrownBy(() => parseScenario('\uFEFFengine: { workers: 0 }\n')).details).toMatchObject({ line: 1, column: 20 });
+    expect(thrownBy(() => parseScenario('\uFEFFengine: { concurrency: 0 }\n')).details).toMatchObject({ line: 1, column: 24 });
   });
 
   it('names the file it was given in the message', () => {
-    const error = thrownBy(() => parseScenario(lines('engine:', '  workers: 0'), 'examples/x.yaml'));
-    expect(error.message.startsWith('examples/x.yaml:2:12: engine.workers: ')).toBe(true);
-    expect(thrownBy(() => parseScenario('engine: { workers: 0 }')).details['file']).toBe('<inline>');
+    const error = thrownBy(() => parseScenario(lines('engine:', '  concurrency: 0'), 'examples/x.yaml'));
+    expect(error.message.startsWith('examples/x.yaml:2:16: engine.concurrency: ')).toBe(true);
+    expect(thrownBy(() => parseScenario('engine: { concurrency: 0 }')).details['file']).toBe('<inline>');
   });
 });

@@ -23,7 +23,7 @@ afterAll(() => {
 const randomWorkload = lines(
   'name: random workload',
   'engine:',
-  '  workers: 3',
+  '  concurrency: 3',
   '  resources: { db: 2 }',
   'tasks:',
   '  - generate:',
@@ -123,7 +123,7 @@ describe('simulate: faults', () => {
 
   it('signal: SIGTERM drains the admitted tasks, rejects later arrivals, and records the cause', async () => {
     const base = [
-      'engine: { workers: 2, shutdown: { graceMs: 1000 } }',
+      'engine: { concurrency: 2, shutdown: { graceMs: 1000 } }',
       'tasks:',
       '  - generate: { count: 4, steps: [{ work: 20 }] }',
       '  - generate: { count: 3, start: 30, steps: [{ work: 5 }] }',
@@ -149,11 +149,11 @@ describe('simulate: faults', () => {
   it('crash: the attempt on the crashed worker fails with E_WORKER_CRASHED, or is retried', async () => {
     const scenario = (retries: number): string =>
       lines(
-        'engine: { workers: 1 }',
+        'engine: { concurrency: 1 }',
         'tasks:',
         `  - { id: t, retries: ${retries}, steps: [{ work: 50 }] }`,
         'faults:',
-        '  - { at: 10, crash: worker-1 }',
+        '  - { at: 10, crash: main }',
       );
     const failed = await run(scenario(0));
     expect(failed.byStatus).toMatchObject({ failed: 1, completed: 0 });
@@ -163,8 +163,45 @@ describe('simulate: faults', () => {
     expect(retried.makespanMs).toBe(60);
   });
 
+  it('crash: every attempt running on main fails at once; a queued task starts on the restarted main', async () => {
+    const scenario = (retries: number): string =>
+      lines(
+        'engine: { concurrency: 3 }',
+        'tasks:',
+        `  - generate: { count: 4, name: job, retries: ${retries}, steps: [{ work: 50 }] }`,
+        'faults:',
+        '  - { at: 10, crash: main }',
+      );
+    const failed = await run(scenario(0));
+    // The three running jobs fail together; the fourth, still queued, starts at 10 and ends at 60.
+    expect(failed.byStatus).toMatchObject({ failed: 3, completed: 1 });
+    expect(failed.byCode).toEqual({ E_WORKER_CRASHED: 3 });
+    expect(failed.makespanMs).toBe(60);
+    const retried = await run(scenario(1));
+    // At 10, the queued job and two retries take the three slots; the third retry waits for one: 60 + 50.
+    expect(retried.byStatus).toMatchObject({ failed: 0, completed: 4 });
+    expect(retried.makespanMs).toBe(110);
+  });
+
+  it('reads the deprecated engine.workers as concurrency', async () => {
+    const report = await simulate(loadScenario(path.join(__dirname, '..', 'fixtures', 'scenarios', 'legacy-workers.yaml')));
+    // workers: 2: two jobs run when main crashes at 5; the other two start then and end at 15.
+    expect(report.byStatus).toMatchObject({ failed: 2, completed: 2 });
+    expect(report.byCode).toEqual({ E_WORKER_CRASHED: 2 });
+    expect(report.makespanMs).toBe(15);
+    expect(report.ok).toBe(true);
+  });
+
+  it('runs at most concurrency tasks at once', async () => {
+    const text = (concurrency: number): string =>
+      lines(`engine: { concurrency: ${concurrency} }`, 'tasks:', '  - generate: { count: 5, steps: [{ work: 10 }] }');
+    expect((await run(text(1))).makespanMs).toBe(50);
+    expect((await run(text(2))).makespanMs).toBe(30);
+    expect((await run(text(5))).makespanMs).toBe(10);
+  });
+
   it('cancel: the named task ends cancelled, queued or running', async () => {
-    const base = ['engine: { workers: 1 }', 'tasks:', '  - { id: running, steps: [{ work: 50 }] }', '  - { id: queued, steps: [{ work: 50 }] }'];
+    const base = ['engine: { concurrency: 1 }', 'tasks:', '  - { id: running, steps: [{ work: 50 }] }', '  - { id: queued, steps: [{ work: 50 }] }'];
     const calm = await run(lines(...base));
     expect(calm.byStatus).toMatchObject({ completed: 2, cancelled: 0 });
     const cancelled = await run(lines(...base, 'faults:', '  - { at: 10, cancel: running }', '  - { at: 20, cancel: queued }'));
@@ -176,7 +213,7 @@ describe('simulate: faults', () => {
   it('capacity: a pool that grows lets more tasks hold it at once; one that shrinks, fewer', async () => {
     const pool = (capacity: number, fault: string | undefined): string =>
       lines(
-        'engine: { workers: 4, resources: { db: ' + capacity + ' } }',
+        'engine: { concurrency: 4, resources: { db: ' + capacity + ' } }',
         'tasks:',
         '  - generate: { count: 4, steps: [{ acquire: db }, { work: 10 }] }',
         ...(fault === undefined ? [] : ['faults:', fault]),
@@ -188,11 +225,24 @@ describe('simulate: faults', () => {
   });
 
   it('slow: work started on a slowed worker takes factor times longer, only within forMs', async () => {
-    const base = ['engine: { workers: 1 }', 'tasks:', '  - { steps: [{ work: 100 }] }', '  - { at: 200, steps: [{ work: 100 }] }'];
+    const base = ['engine: { concurrency: 1 }', 'tasks:', '  - { steps: [{ work: 100 }] }', '  - { at: 200, steps: [{ work: 100 }] }'];
     expect((await run(lines(...base))).makespanMs).toBe(300);
-    const slowed = await run(lines(...base, 'faults:', '  - { at: 0, slow: { worker: worker-1, factor: 3, forMs: 150 } }'));
+    const slowed = await run(lines(...base, 'faults:', '  - { at: 0, slow: { worker: main, factor: 3, forMs: 150 } }'));
     // The first sleep is stretched to 300 ms; the second starts after the window and is not.
     expect(slowed.makespanMs).toBe(400);
+  });
+
+  it('slow: the slow-down applies to every task main starts within forMs, in every slot', async () => {
+    const base = [
+      'engine: { concurrency: 2 }',
+      'tasks:',
+      '  - generate: { count: 2, steps: [{ work: 100 }] }',
+      '  - { at: 10, steps: [{ work: 100 }] }',
+    ];
+    expect((await run(lines(...base))).makespanMs).toBe(200);
+    const slowed = await run(lines(...base, 'faults:', '  - { at: 0, slow: { worker: main, factor: 2, forMs: 50 } }'));
+    // Both first sleeps stretch to 200 ms, so the third task waits for a slot until 200 (after the window) and takes 100.
+    expect(slowed.makespanMs).toBe(300);
   });
 });
 
@@ -215,7 +265,7 @@ describe('simulate: report', () => {
     const report = await simulate(
       parseScenario(
         lines(
-          'engine: { workers: 2, resources: { db: 1 } }',
+          'engine: { concurrency: 2, resources: { db: 1 } }',
           'tasks:',
           '  - { steps: [{ acquire: db }, { work: 100 }] }',
           '  - { at: 1, steps: [{ acquire: db, timeoutMs: 10 }] }',
@@ -233,7 +283,7 @@ describe('simulate: report', () => {
     const report = await simulate(
       parseScenario(
         lines(
-          'engine: { workers: 2, resources: { a: 1, b: 1 }, deadlock: { detect: "off" } }',
+          'engine: { concurrency: 2, resources: { a: 1, b: 1 }, deadlock: { detect: "off" } }',
           'tasks:',
           '  - { steps: [{ acquire: a }, { work: 10 }, { acquire: b }] }',
           '  - { steps: [{ acquire: b }, { work: 10 }, { acquire: a }] }',

@@ -274,7 +274,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       summary.appendChild(span);
     });
     var how = last.resolution === 'victim' ? ' — victim ' + last.victim + ' (' + last.policy + ')'
-      : last.resolution === 'compensation' ? ' — resolved by an extra worker' : ' — resolving…';
+      : last.resolution === 'compensation' ? ' — resolved by an extra worker slot' : ' — resolving…';
     summary.appendChild(document.createTextNode(how));
     if (deadlocks.detected > 1) summary.appendChild(document.createTextNode(' · ' + deadlocks.detected + ' found in all'));
   }

@@ -28,9 +28,9 @@ section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .05em; 
 .actor:hover { background: #eef2ff; } .actor.selected { background: #e0e7ff; outline: 1px solid #6366f1; }
 .badge { padding: 0 6px; border-radius: 8px; font-size: 11px; background: #e5e7eb; }
 .badge[data-state="busy"], .badge[data-state="working"], .badge[data-state="exhausted"] { background: #fde68a; }
-.badge[data-state="contended"], .badge[data-state="crashed"], .badge[data-state="aborting"] { background: #fecaca; }
+.badge[data-state="contended"], .badge[data-state="crashed"] { background: #fecaca; }
 .badge[data-state="draining"], .badge[data-state="terminating"] { background: #fed7aa; }
-.badge[data-state="stopped"], .badge[data-state="retired"] { background: #d1d5db; color: #555; }
+.badge[data-state="stopped"] { background: #d1d5db; color: #555; }
 .hint { color: var(--muted); font-size: 11px; margin: 6px 0 0; }
 #wait-for-graph { height: 360px; border: 1px solid var(--line); border-radius: 6px; }
 #deadlock-summary { margin-bottom: 6px; min-height: 1.4em; }
