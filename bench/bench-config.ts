@@ -1,13 +1,29 @@
-/** Sizes of the throughput benchmark. */
-export interface ThroughputConfig {
-  /** No-op tasks per run. */
-  readonly tasks: number;
-  /** mezan workers and p-queue concurrency. */
-  readonly concurrency: number;
-  /** Timed runs per contender; the median is reported. */
+/** Sizes of the workload table: mezan against p-queue, workload by workload. */
+export interface WorkloadsConfig {
+  /** Timed runs per contender of each workload, alternating which goes first; the median is reported. */
   readonly runs: number;
   /** Untimed rounds (one run of each contender) before the timed ones, to warm the JIT. */
   readonly warmupRounds: number;
+  /** Tasks of the no-op workloads (concurrency 8 and 512). */
+  readonly noopTasks: number;
+  /** Tasks that each await a `setImmediate`. */
+  readonly immediateTasks: number;
+  /** Tasks that each sleep 1 ms on real timers. */
+  readonly sleepTasks: number;
+  /** Tasks of the DAG. */
+  readonly dagTasks: number;
+  /** No-op tasks with random priorities. */
+  readonly priorityTasks: number;
+  /** Idle-latency samples per contender, spread evenly over the timed runs (rounded up to a multiple of `runs`). */
+  readonly latencySamples: number;
+  /** Untimed samples at the start of each idle-latency run. */
+  readonly latencyWarmupSamples: number;
+  /** Timed shutdowns of an idle engine; no warm-up, and few, as one took seconds with 5,000 workers when this was written. */
+  readonly shutdownRuns: number;
+  /** Tasks an engine runs before its idle shutdown is timed. */
+  readonly shutdownTasks: number;
+  /** Seeds the DAG and the priorities, so both contenders (and every run) get the same ones. */
+  readonly seed: number;
 }
 
 /** Sizes of the memory benchmark. */
@@ -30,19 +46,45 @@ export interface BenchConfig {
   readonly quick: boolean;
   /** `true` to print the results as JSON instead of tables. */
   readonly json: boolean;
-  readonly throughput: ThroughputConfig;
+  readonly workloads: WorkloadsConfig;
   readonly memory: MemoryConfig;
 }
 
-/** The sizes issue 2 asks for. */
+/** The sizes issue 2 and the workload table ask for. */
 export const FULL_SIZES = Object.freeze({
-  throughput: Object.freeze({ tasks: 100_000, concurrency: 8, runs: 7, warmupRounds: 2 }),
+  workloads: Object.freeze({
+    runs: 5,
+    warmupRounds: 1,
+    noopTasks: 100_000,
+    immediateTasks: 100_000,
+    sleepTasks: 20_000,
+    dagTasks: 50_000,
+    priorityTasks: 100_000,
+    latencySamples: 2_000,
+    latencyWarmupSamples: 200,
+    shutdownRuns: 3,
+    shutdownTasks: 5,
+    seed: 7,
+  }),
   memory: Object.freeze({ queuedTasks: 100_000, workers: 8, streamedTasks: 1_000_000, chunk: 10_000, sampleEvery: 100_000 }),
 });
 
-/** Sizes for `--quick`: the same shape, a tenth of the work, for a smoke test. */
+/** Sizes for `--quick`: the same shape, a tenth of the work or less, for a smoke test. */
 export const QUICK_SIZES = Object.freeze({
-  throughput: Object.freeze({ tasks: 10_000, concurrency: 8, runs: 5, warmupRounds: 1 }),
+  workloads: Object.freeze({
+    runs: 3,
+    warmupRounds: 1,
+    noopTasks: 10_000,
+    immediateTasks: 10_000,
+    sleepTasks: 2_000,
+    dagTasks: 5_000,
+    priorityTasks: 10_000,
+    latencySamples: 150,
+    latencyWarmupSamples: 20,
+    shutdownRuns: 1,
+    shutdownTasks: 5,
+    seed: 7,
+  }),
   memory: Object.freeze({ queuedTasks: 10_000, workers: 8, streamedTasks: 100_000, chunk: 1_000, sampleEvery: 10_000 }),
 });
 
@@ -64,5 +106,5 @@ export function parseBenchArgs(argv: readonly string[]): BenchConfig {
     else throw new Error(`Unknown option \`${arg}\`. ${USAGE}`);
   }
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
-  return { quick, json, throughput: sizes.throughput, memory: sizes.memory };
+  return { quick, json, workloads: sizes.workloads, memory: sizes.memory };
 }

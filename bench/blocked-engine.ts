@@ -58,7 +58,7 @@ export async function runBlockedEngine(
   const engine = createEngine({
     clock,
     random: seededRandom(seed),
-    workers: HOLDERS + waitingTasks + 64,
+    concurrency: HOLDERS + waitingTasks + 64,
     resources: Object.fromEntries(POOLS.map((pool) => [pool.name, pool.holders * pool.unitsEach])),
     deadlock: { detect },
   });

@@ -126,7 +126,7 @@ async function measureOverhead(config: DeadlockBenchConfig['overhead'], log: (li
 
 /** The no-op run of the throughput benchmark; `immediate` is the default engine, with no deadlock option. */
 async function runNoops(tasks: number, concurrency: number, detect: DetectMode): Promise<number> {
-  const engine = createEngine(detect === 'off' ? { workers: concurrency, deadlock: { detect: 'off' } } : { workers: concurrency });
+  const engine = createEngine(detect === 'off' ? { concurrency, deadlock: { detect: 'off' } } : { concurrency });
   let calls = 0;
   const noop = async (): Promise<void> => {
     calls++;

@@ -6,7 +6,9 @@ import { MEMORY_SCENARIOS, type MemoryScenario } from './memory.bench';
 async function main(): Promise<void> {
   const [scenario, configJson] = process.argv.slice(2);
   if (scenario === undefined || !(scenario in MEMORY_SCENARIOS) || configJson === undefined) {
-    throw new Error(`Expected a scenario (${Object.keys(MEMORY_SCENARIOS).join(', ')}) and a JSON config, got ${JSON.stringify(process.argv.slice(2))}`);
+    throw new Error(
+      `Expected a scenario (${Object.keys(MEMORY_SCENARIOS).join(', ')}) and a JSON config, got ${JSON.stringify(process.argv.slice(2))}`,
+    );
   }
   if (process.send === undefined) throw new Error('memory-child must be started by runMemoryBench (it reports over IPC)');
   const config = JSON.parse(configJson) as MemoryConfig;

@@ -92,7 +92,10 @@ function runInChild(scenario: MemoryScenario, config: MemoryConfig): Promise<unk
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code === 0 && result !== undefined) resolve(result.value);
-      else reject(new Error(`memory scenario "${scenario}" exited with ${signal ?? `code ${String(code)}`}${result === undefined ? ' and no result' : ''}`));
+      else
+        reject(
+          new Error(`memory scenario "${scenario}" exited with ${signal ?? `code ${String(code)}`}${result === undefined ? ' and no result' : ''}`),
+        );
     });
   });
 }
@@ -118,7 +121,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * behind them, and samples memory before and after queueing.
  */
 export async function measureQueuedMemory(config: MemoryConfig): Promise<QueuedMemoryResult> {
-  const engine = createEngine({ workers: config.workers });
+  const engine = createEngine({ concurrency: config.workers });
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
   for (let i = 0; i < config.workers; i++) engine.submit(() => gate);
@@ -141,7 +144,7 @@ export async function measureQueuedMemory(config: MemoryConfig): Promise<QueuedM
  * for the engine to go idle between chunks, and samples memory every `config.sampleEvery` tasks.
  */
 export async function measureStreamedMemory(config: MemoryConfig): Promise<StreamedMemoryResult> {
-  const engine = createEngine({ workers: config.workers });
+  const engine = createEngine({ concurrency: config.workers });
   const baseline = sampleMemory();
   const samples: Array<MemorySample & { streamed: number }> = [];
   let streamed = 0;

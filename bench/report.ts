@@ -4,7 +4,7 @@ import type { DeadlockResult, DetectionTiming, EngineBlockingResult, OverheadMod
 import { formatBytes, formatCount } from './format';
 import type { MemoryResult } from './memory.bench';
 import type { SimulationResult } from './simulation.bench';
-import type { ThroughputResult } from './throughput.bench';
+import type { WorkloadResult, WorkloadsResult } from './workloads.bench';
 
 /** Where the figures were measured. */
 export interface BenchEnvironment {
@@ -19,7 +19,7 @@ export interface BenchResults {
   readonly quick: boolean;
   readonly environment: BenchEnvironment;
   readonly totalMs: number;
-  readonly throughput: ThroughputResult;
+  readonly workloads: WorkloadsResult;
   readonly deadlock: DeadlockResult;
   readonly memory: MemoryResult;
   readonly simulation: SimulationResult;
@@ -51,7 +51,7 @@ export function formatReport(results: BenchResults): string {
     `mezan benchmark${results.quick ? ' (--quick: reduced sizes, a smoke test)' : ''}`,
     `node ${env.node}, ${env.platform}, ${env.cpu}, ${env.cpus} CPUs`,
     '',
-    ...throughputSection(results.throughput),
+    ...workloadsSection(results.workloads),
     '',
     ...overheadSection(results.deadlock),
     '',
@@ -77,28 +77,52 @@ function simulationSection(result: SimulationResult): string[] {
   ];
 }
 
-function throughputSection(result: ThroughputResult): string[] {
-  const { tasks, concurrency, runs, warmupRounds } = result.config;
+function workloadsSection(result: WorkloadsResult): string[] {
+  const { runs, warmupRounds } = result.config;
   const table = new Table({
-    head: ['', 'median tasks/s', 'min tasks/s', 'max tasks/s', 'run times (ms, in order)'],
-    colAligns: ['left', 'right', 'right', 'right', 'left'],
+    head: ['workload', 'mezan', `peer (${result.peer})`, 'ratio', 'required', 'goal'],
+    colAligns: ['left', 'right', 'right', 'right', 'left', 'left'],
     style: TABLE_STYLE,
     chars: TABLE_CHARS,
   });
-  for (const contender of [result.mezan, result.pQueue]) {
+  const details = new Table({
+    head: ['workload', 'mezan runs', `${result.peer} runs`],
+    colAligns: ['left', 'left', 'left'],
+    style: TABLE_STYLE,
+    chars: TABLE_CHARS,
+  });
+  for (const row of result.rows) {
     table.push([
-      contender.name,
-      formatCount(contender.medianTasksPerSecond),
-      formatCount(Math.min(...contender.runsTasksPerSecond)),
-      formatCount(Math.max(...contender.runsTasksPerSecond)),
-      contender.runsMs.map((ms) => ms.toFixed(0)).join(', '),
+      row.workload,
+      formatFigure(row, row.mezan.median) + (row.idealMs === null ? '' : ` (${formatCount(row.mezan.median / row.idealMs, 1)}× ideal)`),
+      row.peer === null ? '—' : formatFigure(row, row.peer.median),
+      row.ratioKind === null ? '—' : `${formatCount(row.ratio, 2)}×`,
+      row.required,
+      row.goal,
+    ]);
+    const runTimes = (runs: readonly number[]) => runs.map((value) => formatCount(value, value < 10 ? 1 : 0)).join(', ');
+    details.push([
+      `${row.id} (${row.unit === 'µs' ? 'median µs' : 'ms'})`,
+      runTimes(row.mezan.runs),
+      row.peer === null ? '—' : runTimes(row.peer.runs),
     ]);
   }
   return [
-    `Throughput: ${formatCount(tasks)} no-op async tasks, concurrency ${concurrency}, median of ${runs} alternating runs each after ${warmupRounds} warm-up round${warmupRounds === 1 ? '' : 's'}`,
+    `Workloads: mezan against ${result.peer} in the same process, median of ${runs} timed runs each (shutdown: ${result.config.shutdownRuns}), ` +
+      `alternating which goes first, after ${warmupRounds} warm-up round${warmupRounds === 1 ? '' : 's'}`,
     table.toString(),
-    `Ratio mezan / p-queue (median tasks/s): ${formatCount(result.ratio, 2)}`,
+    `Ratio: mezan / ${result.peer} tasks/s for throughput (higher is better); ${result.peer} / mezan makespan for the sleeps (higher is better); ` +
+      `mezan / ${result.peer} median latency (lower is better).`,
+    'Run by run, in order:',
+    details.toString(),
   ];
+}
+
+/** A row's figure in its unit. */
+function formatFigure(row: WorkloadResult, value: number): string {
+  if (row.unit === 'tasks/s') return `${formatCount(value)} tasks/s`;
+  if (row.unit === 'µs') return `${formatMicros(value)} µs`;
+  return `${formatCount(value, value < 100 ? 1 : 0)} ms`;
 }
 
 /** Issue 3's goals, printed next to the figures they bound. */

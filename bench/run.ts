@@ -1,9 +1,8 @@
-// `npm run bench`: mezan against p-queue on throughput, the supervisor's costs (deadlock detection's
-// overhead on that throughput, the detector on a graph of waiting tasks, engines where thousands of
-// tasks block), then mezan's memory with a deep queue and after a long stream, then the speed of a
-// simulation. Figures are measured
-// and printed, never asserted: the exit code is 0 unless something crashed. Flags: --quick (smaller
-// sizes, a smoke test), --json (machine-readable output).
+// `npm run bench`: mezan against p-queue on a table of workloads, the supervisor's costs (deadlock
+// detection's overhead on the no-op workload, the detector on a graph of waiting tasks, engines where
+// thousands of tasks block), then mezan's memory with a deep queue and after a long stream, then the
+// speed of a simulation. Figures are measured and printed, never asserted: the exit code is 0 unless
+// something crashed. Flags: --quick (smaller sizes, a smoke test), --json (machine-readable output).
 import { performance } from 'node:perf_hooks';
 import { parseBenchArgs } from './bench-config';
 import { deadlockBenchSizes } from './deadlock-config';
@@ -11,15 +10,15 @@ import { runDeadlockBench } from './deadlock.bench';
 import { runMemoryBench } from './memory.bench';
 import { runSimulationBench } from './simulation.bench';
 import { describeEnvironment, formatReport, type BenchResults } from './report';
-import { runThroughputBench } from './throughput.bench';
+import { runWorkloadsBench } from './workloads.bench';
 
 async function main(): Promise<void> {
   const config = parseBenchArgs(process.argv.slice(2));
   // Progress goes to stderr so that stdout holds only the report (or the JSON).
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  if (typeof global.gc !== 'function') log('note: node was started without --expose-gc; throughput runs will not collect garbage between runs');
+  if (typeof global.gc !== 'function') log('note: node was started without --expose-gc; timed runs will not collect garbage first');
   const start = performance.now();
-  const throughput = await runThroughputBench(config.throughput, log);
+  const workloads = await runWorkloadsBench(config.workloads, log);
   const deadlock = await runDeadlockBench(deadlockBenchSizes(config.quick), log);
   const memory = await runMemoryBench(config.memory, log);
   const simulation = await runSimulationBench(config.quick, log);
@@ -27,7 +26,7 @@ async function main(): Promise<void> {
     quick: config.quick,
     environment: describeEnvironment(),
     totalMs: performance.now() - start,
-    throughput,
+    workloads,
     deadlock,
     memory,
     simulation,

@@ -1,0 +1,104 @@
+import { performance } from 'node:perf_hooks';
+import { collectGarbage } from './collect-garbage';
+import { CountingTasks, DagTracker, expectRuns, type WorkloadContender } from './workload-contender';
+
+/**
+ * p-queue's side of each workload: tasks go in with `queue.add`, and the run ends at `queue.onIdle()`.
+ *
+ * @returns the contender, once p-queue is loaded
+ */
+export async function loadPQueueContender(): Promise<WorkloadContender> {
+  // p-queue 9 is ESM-only; module node16 keeps this import() as a real dynamic import in CommonJS output.
+  const { default: PQueue } = await import('p-queue');
+  type Queue = InstanceType<typeof PQueue>;
+
+  /** Times `add` on a fresh queue until it is idle; `calls` is `undefined` when the caller checks the tasks itself. */
+  const timeQueue = async (concurrency: number, tasks: number, calls: (() => number) | undefined, add: (queue: Queue) => void): Promise<number> => {
+    const queue = new PQueue({ concurrency });
+    collectGarbage();
+    const start = performance.now();
+    add(queue);
+    await queue.onIdle();
+    const elapsedMs = performance.now() - start;
+    if (calls !== undefined) expectRuns('p-queue', calls(), tasks);
+    expectRuns('p-queue (size + pending left)', queue.size + queue.pending, 0);
+    return elapsedMs;
+  };
+
+  return {
+    async noops(tasks, concurrency, priorities) {
+      const counting = new CountingTasks();
+      return timeQueue(
+        concurrency,
+        tasks,
+        () => counting.calls,
+        (queue) => {
+          if (priorities === undefined) for (let i = 0; i < tasks; i++) void queue.add(counting.noop);
+          else for (let i = 0; i < tasks; i++) void queue.add(counting.noop, { priority: priorities[i]! });
+        },
+      );
+    },
+
+    async immediates(tasks, concurrency) {
+      const counting = new CountingTasks();
+      return timeQueue(
+        concurrency,
+        tasks,
+        () => counting.calls,
+        (queue) => {
+          for (let i = 0; i < tasks; i++) void queue.add(counting.immediate);
+        },
+      );
+    },
+
+    async sleeps(tasks, concurrency, sleepMs) {
+      let calls = 0;
+      const sleep = (): Promise<void> => {
+        calls++;
+        return new Promise((resolve) => setTimeout(resolve, sleepMs));
+      };
+      return timeQueue(
+        concurrency,
+        tasks,
+        () => calls,
+        (queue) => {
+          for (let i = 0; i < tasks; i++) void queue.add(sleep);
+        },
+      );
+    },
+
+    async dag(dag, concurrency) {
+      const tracker = new DagTracker(dag);
+      // The topological release a p-queue user writes by hand: count each task's unfinished
+      // dependencies, and add a task once its count reaches 0.
+      const elapsedMs = await timeQueue(concurrency, dag.tasks, undefined, (queue) => {
+        const unfinished = Int32Array.from(dag.dependencies, (dependencies) => dependencies.length);
+        const release = (task: number): void => {
+          void queue.add(async () => {
+            tracker.run(task);
+            for (const dependent of dag.dependents[task]!) if (--unfinished[dependent]! === 0) release(dependent);
+          });
+        };
+        // The roots by their own list, not by `unfinished`: a root may run (and release others) inside `add`.
+        for (let task = 0; task < dag.tasks; task++) if (dag.dependencies[task]!.length === 0) release(task);
+      });
+      tracker.check('p-queue');
+      return elapsedMs;
+    },
+
+    async latencies(samples, warmup, concurrency) {
+      const queue = new PQueue({ concurrency });
+      const counting = new CountingTasks();
+      for (let i = 0; i < warmup; i++) await queue.add(counting.noop);
+      collectGarbage();
+      const latenciesUs: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        const start = performance.now();
+        await queue.add(counting.noop);
+        latenciesUs.push((performance.now() - start) * 1000);
+      }
+      expectRuns('p-queue', counting.calls, warmup + samples);
+      return latenciesUs;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { TaskDag } from './dag-workload';
+
+/**
+ * What a contender (mezan, or its peer p-queue) runs for each workload of the table. Every method
+ * starts from a fresh engine or queue, collects garbage just before its timer starts, and throws
+ * unless every task ran exactly once.
+ */
+export interface WorkloadContender {
+  /** `tasks` no-op async tasks, task `i` with priority `priorities[i]` when given; returns the wall time in ms. */
+  noops(tasks: number, concurrency: number, priorities?: readonly number[]): Promise<number>;
+  /** `tasks` tasks that each await a `setImmediate`; returns the wall time in ms. */
+  immediates(tasks: number, concurrency: number): Promise<number>;
+  /** `tasks` tasks that each sleep `sleepMs` on real timers; returns the makespan in ms. */
+  sleeps(tasks: number, concurrency: number, sleepMs: number): Promise<number>;
+  /** The DAG's no-op tasks, each started only after its dependencies finished; returns the wall time in ms. */
+  dag(dag: TaskDag, concurrency: number): Promise<number>;
+  /**
+   * One no-op task at a time on an idle engine or queue, from submission to its awaited result:
+   * `warmup` untimed, then `samples` timed.
+   *
+   * @returns each timed sample's latency in µs, in order
+   */
+  latencies(samples: number, warmup: number, concurrency: number): Promise<number[]>;
+}
+
+/** Tasks that count their calls; both contenders run these same functions, so the count costs them alike. */
+export class CountingTasks {
+  calls = 0;
+
+  readonly noop = async (): Promise<void> => {
+    this.calls++;
+  };
+
+  readonly immediate = async (): Promise<void> => {
+    this.calls++;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+}
+
+/**
+ * Runs the tasks of a {@link TaskDag} by number, counting each run and whether its dependencies had
+ * all finished before it started.
+ */
+export class DagTracker {
+  readonly #dag: TaskDag;
+  readonly #runs: Uint32Array;
+  readonly #finished: Uint8Array;
+  #early = 0;
+
+  constructor(dag: TaskDag) {
+    this.#dag = dag;
+    this.#runs = new Uint32Array(dag.tasks);
+    this.#finished = new Uint8Array(dag.tasks);
+  }
+
+  /** The body of task `task`. */
+  run(task: number): void {
+    this.#runs[task]!++;
+    for (const dependency of this.#dag.dependencies[task]!) if (this.#finished[dependency] === 0) this.#early++;
+    this.#finished[task] = 1;
+  }
+
+  /**
+   * @param contender - named in the error
+   * @throws {Error} unless every task ran exactly once, after all of its dependencies
+   */
+  check(contender: string): void {
+    const wrong = this.#runs.reduce((count, runs) => (runs === 1 ? count : count + 1), 0);
+    if (wrong > 0 || this.#early > 0) {
+      throw new Error(`${contender} ran ${wrong} of ${this.#dag.tasks} DAG tasks other than once, and ${this.#early} before a dependency finished`);
+    }
+  }
+}
+
+/**
+ * @param contender - named in the error, with what it ran
+ * @throws {Error} when `ran` is not `expected`
+ */
+export function expectRuns(contender: string, ran: number, expected: number): void {
+  if (ran !== expected) throw new Error(`${contender} ran ${ran} of ${expected} tasks`);
+}
