@@ -1,15 +1,7 @@
-import { seededRandom, type EngineEvent, type EngineOptions, type Lease, type RandomSource, type TaskContext, type TaskHandle } from '../../src';
+import { seededRandom, type EngineEvent, type Lease, type RandomSource, type TaskContext, type TaskHandle } from '../../src';
 import { bruteForceDeadlocked } from '../fixtures/brute-force-deadlock';
 import { missingCycleSteps, specOfSnapshot, tasksOfCycle, type GraphSnapshot } from '../fixtures/engine3-deadlock-graph';
-import { startEngine, type EngineHarness } from '../fixtures/engine-harness';
-
-/**
- * {@link startEngine} with `options.concurrency` alone deciding how many tasks run at once, whatever
- * the harness defaults `workers` (its deprecated alias) to.
- */
-function startEngineAt(options: EngineOptions & { readonly concurrency: number }): EngineHarness {
-  return startEngine({ ...options, workers: undefined });
-}
+import { startEngine } from '../fixtures/engine-harness';
 
 // Fixed seeds: every scenario replays exactly; a failure names its seed.
 const FIRST_SEED = 1;
@@ -83,7 +75,7 @@ function bodyOf(plan: TaskPlan) {
 /** Runs one scenario to rest: every rule it broke (empty when none), and how many deadlocks it met. */
 async function runScenario(scenario: Scenario): Promise<{ problems: string[]; detections: number }> {
   const problems: string[] = [];
-  const { engine, clock, events } = startEngineAt({ concurrency: scenario.concurrency, resources: scenario.pools });
+  const { engine, clock, events } = startEngine({ concurrency: scenario.concurrency, resources: scenario.pools });
   const detections: Array<{ event: Extract<EngineEvent, { type: 'deadlock.detected' }>; graph: GraphSnapshot }> = [];
   const held = new Map<string, number>();
   engine.events$.subscribe((event) => {

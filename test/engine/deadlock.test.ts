@@ -12,9 +12,9 @@ interface DeadlockHarness extends EngineHarness {
   readonly graphsAtDetection: GraphSnapshot[];
 }
 
-/** `options` must set `concurrency`: it alone decides, whatever the harness defaults `workers` to. */
+/** An engine harness that also keeps the wait-for graph as it was at each detection. */
 function startDeadlockEngine(options: EngineOptions & { readonly concurrency: number }): DeadlockHarness {
-  const harness = startEngine({ ...options, workers: undefined });
+  const harness = startEngine(options);
   const graphsAtDetection: GraphSnapshot[] = [];
   // Taken synchronously inside the handler: the graph the detector just looked at.
   harness.engine.events$.subscribe((event) => {

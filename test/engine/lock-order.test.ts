@@ -1,14 +1,6 @@
-import { MezanError, type EngineOptions, type Lease, type LockOrderMode, type TaskContext } from '../../src';
-import { startEngine, type EngineHarness } from '../fixtures/engine-harness';
+import { MezanError, type Lease, type LockOrderMode, type TaskContext } from '../../src';
+import { startEngine } from '../fixtures/engine-harness';
 import { ResourceLedger } from '../fixtures/engine3-resource-ledger';
-
-/**
- * {@link startEngine} with `options.concurrency` alone deciding how many tasks run at once, whatever
- * the harness defaults `workers` (its deprecated alias) to.
- */
-function startEngineAt(options: EngineOptions & { readonly concurrency: number }): EngineHarness {
-  return startEngine({ ...options, workers: undefined });
-}
 
 /** `low` outranks nothing; `high` outranks `low`; `plain` has no rank; `twin` has `high`'s rank. */
 const RANKED = {
@@ -71,7 +63,7 @@ describe('lock order: ranks', () => {
   });
 
   it("'enforce' refuses it at once even when the lower-ranked pool is busy: the task does not queue for it", async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: RANKED, lockOrder: 'enforce' });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2, resources: RANKED, lockOrder: 'enforce' });
     engine.submit((ctx) => ctx.acquire('low').then(() => ctx.sleep(100)), { id: 'owner' });
     await clock.advanceBy(0);
     const outcomes: Outcome[] = [];
@@ -171,7 +163,7 @@ describe('lock order: learned order and inversions', () => {
   const POOLS = { A: 1, B: 1, C: 1 };
 
   it('task 1 takes A then B, later task 2 takes B then A: one inversion is reported, though no deadlock happened', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: POOLS });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2, resources: POOLS });
     const outcomes: Outcome[] = [];
     const first = engine.submit(acquireInTurn(['A', 'B'], outcomes), { id: 't1' });
     await clock.runAll();
@@ -189,7 +181,7 @@ describe('lock order: learned order and inversions', () => {
   });
 
   it('reports an inversion once: the same orders taken again add nothing', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 1, resources: POOLS });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1, resources: POOLS });
     const outcomes: Outcome[] = [];
     engine.submit(acquireInTurn(['A', 'B'], outcomes), { id: 't1' });
     engine.submit(acquireInTurn(['B', 'A'], outcomes), { id: 't2' });
@@ -205,7 +197,7 @@ describe('lock order: learned order and inversions', () => {
   });
 
   it('finds a longer cycle across three tasks: A before B, B before C, then C before A', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 1, resources: POOLS });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1, resources: POOLS });
     const outcomes: Outcome[] = [];
     engine.submit(acquireInTurn(['A', 'B'], outcomes), { id: 't1' });
     engine.submit(acquireInTurn(['B', 'C'], outcomes), { id: 't2' });
@@ -220,7 +212,7 @@ describe('lock order: learned order and inversions', () => {
   });
 
   it('learns an order only from resources held together: taking A, releasing it, then taking B teaches nothing', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 1, resources: POOLS });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1, resources: POOLS });
     engine.submit(
       async (ctx) => {
         (await ctx.acquire('A')).release();
@@ -235,7 +227,7 @@ describe('lock order: learned order and inversions', () => {
   });
 
   it("'enforce' reports an inversion of unranked pools without refusing it", async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 1, resources: POOLS, lockOrder: 'enforce' });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1, resources: POOLS, lockOrder: 'enforce' });
     const outcomes: Outcome[] = [];
     engine.submit(acquireInTurn(['A', 'B'], outcomes), { id: 't1' });
     engine.submit(acquireInTurn(['B', 'A'], outcomes), { id: 't2' });
@@ -248,7 +240,7 @@ describe('lock order: learned order and inversions', () => {
   });
 
   it("'off' reports no inversion", async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 1, resources: POOLS, lockOrder: 'off' });
+    const { engine, clock, ofType } = startEngine({ concurrency: 1, resources: POOLS, lockOrder: 'off' });
     const outcomes: Outcome[] = [];
     engine.submit(acquireInTurn(['A', 'B'], outcomes), { id: 't1' });
     engine.submit(acquireInTurn(['B', 'A'], outcomes), { id: 't2' });
@@ -261,7 +253,7 @@ describe('lock order: learned order and inversions', () => {
   });
 
   it('leaves every unit released and the graph empty afterwards', async () => {
-    const { engine, clock } = startEngineAt({ concurrency: 2, resources: { ...POOLS, ...RANKED } });
+    const { engine, clock } = startEngine({ concurrency: 2, resources: { ...POOLS, ...RANKED } });
     const ledger = ResourceLedger.follow(engine, { A: 1, B: 1, C: 1, low: 1, high: 1, twin: 1, plain: 1 });
     engine.submit(acquireInTurn(['A', 'B', 'high', 'low'], []));
     await clock.runAll();

@@ -9,16 +9,8 @@ import {
   type TaskHandle,
   type WaitForGraphSnapshot,
 } from '../../src';
-import { deferred, rejectionOf, startEngine, thrownBy, type EngineHarness } from '../fixtures/engine-harness';
+import { deferred, rejectionOf, startEngine, thrownBy } from '../fixtures/engine-harness';
 import { ResourceLedger } from '../fixtures/engine3-resource-ledger';
-
-/**
- * {@link startEngine} with `options.concurrency` alone deciding how many tasks run at once, whatever
- * the harness defaults `workers` (its deprecated alias) to.
- */
-function startEngineAt(options: EngineOptions & { readonly concurrency: number }): EngineHarness {
-  return startEngine({ ...options, workers: undefined });
-}
 
 /** The `holds` and `requests` edges of the graph that do not concern worker slots. */
 function resourceEdges(graph: WaitForGraphSnapshot): WaitForGraphSnapshot['edges'] {
@@ -195,7 +187,7 @@ describe('declared resources (TaskOptions.resources)', () => {
   });
 
   it('the function waits for all of them, holding its worker slot meanwhile', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: { db: 1, gpu: { capacity: 1, rank: 2 } } });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2, resources: { db: 1, gpu: { capacity: 1, rank: 2 } } });
     const blocker = engine.submit(
       async (ctx) => {
         const lease = await ctx.acquire('gpu');
@@ -228,7 +220,7 @@ describe('declared resources (TaskOptions.resources)', () => {
   });
 
   it('a task that times out while waiting for a declared resource never has its function called, and gives back what it took', async () => {
-    const { engine, clock } = startEngineAt({ concurrency: 2, resources: { db: 1, gpu: 1 } });
+    const { engine, clock } = startEngine({ concurrency: 2, resources: { db: 1, gpu: 1 } });
     const ledger = ResourceLedger.follow(engine, { db: 1, gpu: 1 });
     engine.submit((ctx) => ctx.acquire('gpu').then(() => ctx.sleep(100)), { id: 'blocker' });
     await clock.advanceBy(0);
@@ -274,7 +266,7 @@ describe('ctx.acquire', () => {
   });
 
   it('queues in FIFO order: a small request never overtakes a large one at the head', async () => {
-    const { engine, clock } = startEngineAt({ concurrency: 3, resources: { pool: 2 } });
+    const { engine, clock } = startEngine({ concurrency: 3, resources: { pool: 2 } });
     const grantedAt: Record<string, number> = {};
     const take = (units: number, holdMs: number) => async (ctx: TaskContext) => {
       const lease = await ctx.acquire('pool', { units });
@@ -296,7 +288,7 @@ describe('ctx.acquire', () => {
   });
 
   it('grants equal requests in the order they were made', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 4, resources: { pool: 1 } });
+    const { engine, clock, ofType } = startEngine({ concurrency: 4, resources: { pool: 1 } });
     const order: string[] = [];
     const take = async (ctx: TaskContext) => {
       const lease = await ctx.acquire('pool');
@@ -353,7 +345,7 @@ describe('ctx.acquire', () => {
   });
 
   it('lease.release() is idempotent: a second call frees nothing more', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: { pool: 2 } });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2, resources: { pool: 2 } });
     let waiterGrantedAt: number | undefined;
     const owner = engine.submit(
       async (ctx) => {
@@ -397,7 +389,7 @@ describe('ctx.acquire', () => {
     const endings: Ending[] = ['completed', 'failed', 'timeout', 'cancelled', 'failed, then retried'];
 
     it.each(endings)('%s', async (ending) => {
-      const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: { db: 1, gpu: 1, cache: 2 } });
+      const { engine, clock, ofType } = startEngine({ concurrency: 2, resources: { db: 1, gpu: 1, cache: 2 } });
       const ledger = ResourceLedger.follow(engine, { db: 1, gpu: 1, cache: 2 });
       const hang = deferred();
       let attempts = 0;
@@ -470,7 +462,7 @@ describe('ctx.acquire', () => {
   });
 
   it('a task cancelled while it waits leaves the queue: it is never granted, and the next waiter is', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 3, resources: { db: 1 } });
+    const { engine, clock, ofType } = startEngine({ concurrency: 3, resources: { db: 1 } });
     const ledger = ResourceLedger.follow(engine, { db: 1 });
     const holder = engine.submit((ctx) => ctx.acquire('db').then(() => ctx.sleep(30)), { id: 'holder' });
     await clock.advanceBy(1);
@@ -494,7 +486,7 @@ describe('ctx.acquire', () => {
   });
 
   it('rejects with E_RESOURCE_TIMEOUT after timeoutMs, emits resource.timeout, and leaks nothing', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 2, resources: { db: 1 } });
+    const { engine, clock, ofType } = startEngine({ concurrency: 2, resources: { db: 1 } });
     const ledger = ResourceLedger.follow(engine, { db: 1 });
     const holder = engine.submit((ctx) => ctx.acquire('db').then(() => ctx.sleep(100)), { id: 'holder' });
     await clock.advanceBy(0);
@@ -540,7 +532,7 @@ describe('ctx.acquire', () => {
   });
 
   it('an E_RESOURCE_TIMEOUT the function does not catch fails the task, and its other leases go back', async () => {
-    const { engine, clock } = startEngineAt({ concurrency: 2, resources: { db: 1, gpu: 1 } });
+    const { engine, clock } = startEngine({ concurrency: 2, resources: { db: 1, gpu: 1 } });
     const ledger = ResourceLedger.follow(engine, { db: 1, gpu: 1 });
     engine.submit((ctx) => ctx.acquire('db').then(() => ctx.sleep(100)), { id: 'holder' });
     await clock.advanceBy(0);
@@ -589,7 +581,7 @@ describe('ctx.acquire', () => {
 
 describe('resource events and the wait-for graph', () => {
   it('emits resource.waiting, resource.acquired and resource.released with the units held, in order', async () => {
-    const { engine, clock, events } = startEngineAt({ concurrency: 2, resources: { pool: 3 } });
+    const { engine, clock, events } = startEngine({ concurrency: 2, resources: { pool: 3 } });
     engine.submit(
       async (ctx) => {
         const lease = await ctx.acquire('pool', { units: 2 });
@@ -619,7 +611,7 @@ describe('resource events and the wait-for graph', () => {
   });
 
   it('waitForGraph() shows holds and requests edges while tasks wait, and nothing at rest', async () => {
-    const { engine, clock } = startEngineAt({ concurrency: 3, resources: { db: 1, cache: { capacity: 3, rank: 1 } } });
+    const { engine, clock } = startEngine({ concurrency: 3, resources: { db: 1, cache: { capacity: 3, rank: 1 } } });
     const gates = { holder: deferred(), waiter: deferred(), second: deferred() };
     engine.submit(
       async (ctx) => {
@@ -708,7 +700,7 @@ describe('invariant 3: units held never exceed capacity, and at rest every unit 
   async function randomWorkload(seed: number, options: { readonly detect: 'off' | 'immediate'; readonly everyAcquireTimesOut: boolean }) {
     const random = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const { engine, clock } = startEngineAt({
+    const { engine, clock } = startEngine({
       concurrency: 4,
       random: seededRandom(seed + 100),
       resources: capacities,
@@ -792,7 +784,7 @@ describe('invariant 3: units held never exceed capacity, and at rest every unit 
   });
 
   it('a bystander waiting behind a deadlock is not its victim: the deadlock is broken and every unit comes back', async () => {
-    const { engine, clock, ofType } = startEngineAt({ concurrency: 3, resources: { A: 1, B: 1 } });
+    const { engine, clock, ofType } = startEngine({ concurrency: 3, resources: { A: 1, B: 1 } });
     const ledger = ResourceLedger.follow(engine, { A: 1, B: 1 });
     const inOrder = (first: string, second: string) => async (ctx: TaskContext) => {
       const held = await ctx.acquire(first);
