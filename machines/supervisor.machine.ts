@@ -17,7 +17,7 @@ import type { TaskHandle } from '../src/task-handle';
 import type { ResolvedAlertThresholds, TimingsMode } from '../src/engine-options';
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
 import { readGauges } from '../src/metrics/read-gauges';
-import { executorMachine, type ExecutorInput, type ExecutorNotice } from './executor.machine';
+import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
 import { monitorMachine } from './monitor.machine';
 import { resourceMachine } from './resource.machine';
 import { shutdownMachine, type ShutdownDrain, type ShutdownPhaseEvent, type ShutdownRequestEvent } from './shutdown.machine';
@@ -75,7 +75,7 @@ export interface RecordedPhase {
 
 /** The supervisor's context. @internal */
 export interface SupervisorContext {
-  readonly executor: ActorRefFrom<typeof executorMachine>;
+  readonly executor: ActorRefFrom<typeof executorLogic>;
   readonly shutdown: ActorRefFrom<typeof shutdownMachine>;
   readonly clock: Clock;
   readonly sink: EventSink;
@@ -146,8 +146,7 @@ const ignoreNotice = (): void => undefined;
 const MAX_REPORTS = 100;
 
 function describeFrom(context: SupervisorContext): (taskId: string) => TaskFacts | undefined {
-  const book = context.executor.getSnapshot().context.book;
-  return (taskId) => book.describe(taskId);
+  return context.executor.getSnapshot().context.describeTask;
 }
 
 /** Runs the detection asked for: incremental from a task that just blocked, or whole. */
@@ -316,7 +315,7 @@ export const supervisorMachine = setup({
     emitted: {} as SupervisorEmitted,
   },
   actors: {
-    executor: executorMachine,
+    executor: executorLogic,
     shutdown: shutdownMachine,
     processSignals: processSignalsLogic,
     resource: resourceMachine,

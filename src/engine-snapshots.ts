@@ -1,4 +1,4 @@
-import type { WorkerStats } from '../machines/worker.machine';
+import type { WorkerStats } from '../actors/worker.actor';
 
 /** Counts and rates of an engine's tasks at one moment; returned by `engine.progress()`. */
 export interface EngineProgress {

@@ -1,7 +1,10 @@
 import { customRandom } from 'nanoid';
 import { Observable, Subject, map } from 'rxjs';
 import { createActor, type Actor, type ActorRefFrom } from 'xstate';
-import type { executorMachine } from '../machines/executor.machine';
+import type { ExecutorRef } from '../actors/executor.actor';
+import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
+import { TaskRecord } from './internal/task-record';
+import { settledCount, type TaskCounts } from './internal/task-book';
 import type { monitorMachine } from '../machines/monitor.machine';
 import { supervisorMachine } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
@@ -30,7 +33,6 @@ import type { MetricsSnapshot } from './metrics/metrics-snapshot';
 import { MonitorFeed } from './metrics/monitor-feed';
 import { PrometheusExporter } from './metrics/prometheus-exporter';
 import { readWorkerGauge } from './metrics/read-gauges';
-import type { TaskCounts } from './internal/task-book';
 import { resolveRetryPolicy } from './internal/retry-policy';
 import type { DependencyRef, TaskSubmission } from './internal/task-protocol';
 import { topologicalSort } from './internal/topological-sort';
@@ -48,26 +50,7 @@ import {
 import { createQuietLogger, type Logger } from './logger';
 import { defaultRandom, type RandomSource } from './random';
 import { TaskHandle, type TaskHandleHooks } from './task-handle';
-import type { ResolvedRetryPolicy, TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
-
-/**
- * A validated task: the submission it becomes once registered (its reporter set and its graph
- * dependencies resolved, in place: one object per task, not two), and the caller's signal.
- */
-interface PreparedTask {
-  readonly id: string;
-  readonly name: string;
-  readonly priority: number;
-  readonly fn: TaskFunction;
-  readonly timeoutMs: number | undefined;
-  readonly retry: ResolvedRetryPolicy;
-  dependsOn: ReadonlyArray<DependencyRef | { readonly graphKey: string }>;
-  reporter: TaskHandle<unknown> | undefined;
-  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
-  readonly parentId: string | undefined;
-  readonly meta: unknown;
-  readonly signal: AbortSignal | undefined;
-}
+import type { TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
@@ -128,12 +111,11 @@ export class Engine {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #actor: Actor<typeof supervisorMachine>;
-  readonly #executor: ActorRefFrom<typeof executorMachine>;
+  readonly #executor: ExecutorRef;
   readonly #monitor: ActorRefFrom<typeof monitorMachine>;
   /** Carries observations to the monitor, a batch per turn of the event loop. */
   readonly #feed: MonitorFeed;
   /** The executor's exact counts (one object, updated in place), read for the monitor's queue nudges. */
-  readonly #taskCounts: Readonly<TaskCounts>;
   /** Wake the monitor when more tasks than the first are queued, or the second or fewer (it says so). */
   #queueNudgeAbove = Number.POSITIVE_INFINITY;
   #queueNudgeAtOrBelow = -1;
@@ -149,13 +131,15 @@ export class Engine {
   #exporter: PrometheusExporter | undefined = undefined;
   readonly #events = new Subject<EngineEvent>();
   readonly #events$: Observable<EngineEvent>;
+  /** The executor's counts at the event being delivered, if it came from the executor. */
+  #countsAtEvent: Readonly<TaskCounts> | undefined = undefined;
   /** Submissions made in the current tick; they reach the executor as one event. */
   #buffer: TaskSubmission[] = [];
   /** Tasks of this tick's buffer whose callers cancelled them before they reached the executor. */
   #cancelledInBuffer: Map<string, MezanError> | undefined = undefined;
   #flushScheduled = false;
   /** Unfinished tasks by id: for `dependsOn` by id and unique ids. Finished ones are dropped. */
-  readonly #live = new Map<string, TaskHandle<unknown>>();
+  readonly #live = new TaskIndex<TaskRecord>();
   readonly #signalCleanups = new Map<TaskHandle<unknown>, () => void>();
   #nextTaskNumber = 1;
   #rejected = 0;
@@ -179,7 +163,15 @@ export class Engine {
       get active() {
         return events.observed;
       },
-      publish: (event) => events.next(event),
+      publish: (event, counts) => {
+        // While the event is delivered, `progress()` reads the counts it came with: already counting it.
+        this.#countsAtEvent = counts;
+        try {
+          events.next(event);
+        } finally {
+          this.#countsAtEvent = undefined;
+        }
+      },
     };
     const feed = (this.#feed = new MonitorFeed(this.#clock));
     this.#hooks = {
@@ -211,7 +203,6 @@ export class Engine {
       },
     });
     this.#executor = this.#actor.getSnapshot().context.executor;
-    this.#taskCounts = this.#book().counts;
     this.#monitor = this.#actor.getSnapshot().context.monitor!;
     this.#monitor.on('monitor.demand', ({ collectTasks, queueNudgeAbove, queueNudgeAtOrBelow }) => {
       feed.collectTasks = collectTasks;
@@ -260,11 +251,12 @@ export class Engine {
 
   /** `true` when every submitted task has settled. */
   get isIdle(): boolean {
-    return this.#buffer.length === 0 && this.#book().size === 0;
+    return this.#buffer.length === 0 && this.#tasks().unfinished === 0;
   }
 
-  #book() {
-    return this.#executor.getSnapshot().context.book;
+  /** The executor's latest summary of the tasks it holds. */
+  #tasks() {
+    return this.#executor.getSnapshot().context;
   }
 
   /**
@@ -355,7 +347,7 @@ export class Engine {
       { id: 'executor', machine: 'executor', parent: 'supervisor', state: topState(executor.value) },
     ];
     for (const worker of executor.context.workers) {
-      actors.push({ id: worker.id, machine: 'worker', parent: 'executor', state: topState(worker.ref.getSnapshot().value) });
+      actors.push({ id: worker.id, machine: 'worker', parent: 'executor', state: worker.ref.getSnapshot().value });
     }
     for (const pool of supervisor.context.resources.values()) {
       actors.push({ id: `resource:${pool.name}`, machine: 'resource', parent: 'supervisor', state: topState(pool.ref.getSnapshot().value) });
@@ -392,7 +384,7 @@ export class Engine {
     const keys = Object.keys(graph);
     const keySet = new Set(keys);
     const edges = new Map<string, string[]>();
-    const prepared = new Map<string, PreparedTask>();
+    const prepared = new Map<string, TaskRecord>();
     const ids = new Set<string>();
     for (const key of keys) {
       const node = graph[key];
@@ -486,13 +478,13 @@ export class Engine {
    * The engine's progress now: counts by status, success rate, percent done, elapsed time and ETA.
    */
   progress(): EngineProgress {
-    const book = this.#book();
-    const { counts } = book;
+    const book = this.#tasks();
+    const counts = this.#countsAtEvent ?? book.counts;
     const buffered = this.#buffer.length;
     const rejected = this.#rejected + counts.rejected;
     const total = counts.submitted + buffered + this.#rejected;
     // Tasks refused after shutdown never reach the executor: they are counted here.
-    const settled = book.settled + this.#rejected;
+    const settled = settledCount(counts) + this.#rejected;
     const remaining = total - settled;
     const elapsedMs = this.#firstSubmittedAt === undefined ? 0 : this.#clock.now() - this.#firstSubmittedAt;
     let etaMs: number | undefined;
@@ -601,8 +593,8 @@ export class Engine {
       this.#actor.send({ type: 'resource.capacity', resource: fault.resource, capacity: fault.capacity });
       return;
     }
-    const workers = this.#executor.getSnapshot().context.workersById;
-    if (!workers.has(fault.workerId)) fail('fault.workerId', `one of ${[...workers.keys()].join(', ')}`, fault.workerId);
+    const workerIds = this.#tasks().workers.map((worker) => worker.id);
+    if (!workerIds.includes(fault.workerId)) fail('fault.workerId', `one of ${workerIds.join(', ')}`, fault.workerId);
     if (fault.type === 'worker.crash') {
       this.#executor.send({ type: 'worker.crash', workerId: fault.workerId });
       return;
@@ -632,8 +624,8 @@ export class Engine {
   /** The supervisor reached `stopped`: the system is down; write the report and settle the promise. */
   #finishShutdown(): void {
     this.#stopAccepting();
-    const book = this.#book();
-    const counts = { ...book.counts };
+    const book = this.#tasks();
+    const counts = book.counts;
     const phases = this.#actor.getSnapshot().context.phases;
     const drainingAt = phases[0]?.at ?? this.#clock.now();
     const stoppedAt = phases[phases.length - 1]?.at ?? this.#clock.now();
@@ -680,12 +672,13 @@ export class Engine {
     reservedIds: ReadonlySet<string>,
     prefix = '',
     parentId: string | undefined = undefined,
-  ): PreparedTask {
+  ): TaskRecord {
     expectFunction(prefix === '' ? 'fn' : `${prefix}run`, fn);
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
     let id: string;
+    let autoNumber = -1;
     if (options.id === undefined) {
-      do id = `task-${this.#nextTaskNumber++}`;
+      do id = `${AUTO_ID_PREFIX}${(autoNumber = this.#nextTaskNumber++)}`;
       while (this.#live.has(id) || reservedIds.has(id));
     } else {
       expectNonEmptyString(`${prefix}id`, options.id);
@@ -704,14 +697,13 @@ export class Engine {
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) fail(`${prefix}signal`, 'an AbortSignal', signal);
     const dependsOnOption = options.dependsOn;
-    let dependsOn: PreparedTask['dependsOn'] = NO_DEPENDENCIES;
+    let dependsOn: TaskRecord['dependsOn'] = NO_DEPENDENCIES;
     if (dependsOnOption !== undefined) {
       if (!Array.isArray(dependsOnOption)) fail(`${prefix}dependsOn`, 'an array of task handles or ids', dependsOnOption);
       dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
     }
     const resources = options.resources === undefined ? undefined : this.#resolveDeclaredResources(options.resources, `${prefix}resources`);
-    // Field order matches the submission's, so each object of the hot path has one shape.
-    return { id, name, priority, fn, timeoutMs, retry, dependsOn, reporter: undefined, resources, parentId, meta: options.meta, signal };
+    return new TaskRecord(id, autoNumber, name, priority, fn, timeoutMs, retry, dependsOn, resources, parentId, options.meta, signal);
   }
 
   /** Validates declared resources and puts them in the order they are taken: rank, then name. */
@@ -739,17 +731,17 @@ export class Engine {
   ): DependencyRef | { readonly graphKey: string } {
     if (dependency instanceof TaskHandle) {
       // A settled handle still tells how its task ended; an unfinished one must be this engine's.
-      if (dependency.isSettled || this.#live.get(dependency.id) === dependency) return { id: dependency.id, reporter: dependency };
+      if (dependency.isSettled || this.#live.get(dependency.id)?.reporter === dependency) return { id: dependency.id, reporter: dependency };
       fail(option, 'a handle of this engine', describeValue(dependency.id));
     }
     if (typeof dependency !== 'string') fail(option, 'a task handle or id', dependency);
     if (graphKeys?.has(dependency)) return { graphKey: dependency };
     const live = this.#live.get(dependency);
     if (live === undefined) fail(option, 'the id of an unfinished task (or a handle)', dependency);
-    return { id: live.id, reporter: live };
+    return { id: live.id, reporter: live.reporter };
   }
 
-  #register(task: PreparedTask, graphHandles: ReadonlyMap<string, TaskHandle<unknown>> | undefined): TaskHandle<unknown> {
+  #register(task: TaskRecord, graphHandles: ReadonlyMap<string, TaskHandle<unknown>> | undefined): TaskHandle<unknown> {
     const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', this.#hooks, task.meta);
     this.#firstSubmittedAt ??= this.#clock.now();
     if (!this.#accepting) {
@@ -761,7 +753,7 @@ export class Engine {
       handle.settle('rejected', undefined, error);
       return handle;
     }
-    this.#live.set(task.id, handle);
+    this.#live.add(task);
     if (graphHandles !== undefined) {
       task.dependsOn = task.dependsOn.map((dependency): DependencyRef => {
         if (!('graphKey' in dependency)) return dependency;
@@ -801,19 +793,20 @@ export class Engine {
 
   /** Wakes the monitor when the queue is where its alert may change; nudges of one turn make one message. */
   #nudgeOnQueue(): void {
-    const queued = this.#taskCounts.queued;
+    const queued = this.#tasks().counts.queued;
     if (queued > this.#queueNudgeAbove || queued <= this.#queueNudgeAtOrBelow) this.#feed.nudge();
   }
 
   #cancel(handle: TaskHandle<unknown>, reason: unknown): boolean {
-    if (this.#live.get(handle.id) !== handle) return false;
+    if (this.#live.get(handle.id)?.reporter !== handle) return false;
     const error = new MezanError('E_CANCELLED', `Task "${handle.name}" was cancelled`, {
       cause: reason instanceof Error ? reason : undefined,
       details: { taskId: handle.id, reason },
     });
-    if (this.#buffer.length > 0 && !this.#book().has(handle.id)) {
-      // Still in this tick's buffer: it reaches the executor already cancelled, so nothing about it
-      // (its dependencies, a free worker) is ever looked at, and it settles now.
+    if (this.#buffer.length > 0) {
+      // It may still be in this tick's buffer: then it reaches the executor already cancelled, so
+      // nothing about it (its dependencies, a free worker) is ever looked at, and it settles now.
+      // The executor cancels it as by `task.cancel` if it had arrived before.
       (this.#cancelledInBuffer ??= new Map()).set(handle.id, error);
       this.#flush();
       return true;
@@ -824,7 +817,8 @@ export class Engine {
 
   #onSettled(handle: TaskHandle<unknown>, error: MezanError | undefined): void {
     // Ids are unique among unfinished tasks, so this id is this handle's (or, rejected, nobody's).
-    this.#live.delete(handle.id);
+    const record = this.#live.get(handle.id);
+    if (record?.reporter === handle) this.#live.delete(record);
     if (this.#queueWatched && !this.#queueCheckScheduled) {
       this.#queueCheckScheduled = true;
       queueMicrotask(this.#checkQueue);

@@ -72,4 +72,4 @@ export { supervisorMachine } from '../machines/supervisor.machine';
 export { shutdownMachine } from '../machines/shutdown.machine';
 export { resourceMachine } from '../machines/resource.machine';
 export { monitorMachine } from '../machines/monitor.machine';
-export type { WorkerStats } from '../machines/worker.machine';
+export type { WorkerStats } from '../actors/worker.actor';

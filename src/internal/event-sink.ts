@@ -1,4 +1,5 @@
 import type { EngineEvent } from '../engine-events';
+import type { TaskCounts } from './task-book';
 
 /**
  * Where actors publish engine events. Observability is lazy: publishers check `active` and build
@@ -9,8 +10,12 @@ import type { EngineEvent } from '../engine-events';
 export interface EventSink {
   /** `true` while at least one subscriber listens. */
   readonly active: boolean;
-  /** Delivers an event to the current subscribers. */
-  publish(event: EngineEvent): void;
+  /**
+   * Delivers an event to the current subscribers.
+   * @param counts - the publisher's task counts at this event, when it keeps them (the executor):
+   *   read during the call only, so that a subscriber's `progress()` already counts the event
+   */
+  publish(event: EngineEvent, counts?: Readonly<TaskCounts>): void;
 }
 
 /** A sink nobody listens to. @internal */

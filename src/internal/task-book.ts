@@ -3,22 +3,25 @@ import type { Logger } from '../logger';
 import type { RandomSource } from '../random';
 import type { TerminalTaskStatus } from '../task-status';
 import type { EventSink } from './event-sink';
-import { IndexedHeap, type HeapItem } from './indexed-heap';
+import { ReadyQueue, type ReadyItem } from './ready-queue';
+import { TaskIndex } from './task-index';
 import { retryDelay, shouldRetry, taskFailedError } from './retry-policy';
 import type { RunOrder, RunOutcome, TaskSubmission } from './task-protocol';
 
 /** Where an unfinished task is, as the executor sees it. @internal */
 export type TaskEntryState = 'waiting' | 'queued' | 'delayed' | 'dispatched' | 'done';
 
-/** The executor's private record of one unfinished task: its submission, and where it is. @internal */
-export interface TaskEntry
-  extends HeapItem, Pick<TaskSubmission, 'id' | 'name' | 'priority' | 'fn' | 'timeoutMs' | 'retry' | 'reporter' | 'resources' | 'parentId' | 'meta'> {
+/**
+ * The executor's record of one unfinished task: the submission itself, which the book adopts (no
+ * copy), with where the task is. The engine makes it with every field below already set (see
+ * `TaskRecord`), so that every record has one shape; the book (re)sets them on admission.
+ * @internal
+ */
+export interface TaskEntry extends TaskSubmission, ReadyItem {
   /** Admission order, for the deadlock policy `youngest`. */
-  readonly admittedSeq: number;
+  admittedSeq: number;
   /** Clock time of the current attempt's dispatch, for the deadlock policy `least-work`. */
   dispatchedAt: number;
-  /** Submission order, renewed on each requeue: equal priorities run first in, first out. */
-  seq: number;
   attempt: number;
   state: TaskEntryState;
   /** How many dependencies have not completed yet. */
@@ -64,12 +67,15 @@ export interface TaskCounts {
   dispatched: number;
 }
 
+/** How many admitted tasks have reached a terminal status. @internal */
+export function settledCount(counts: Readonly<TaskCounts>): number {
+  return counts.completed + counts.failed + counts.cancelled + counts.timedOut + counts.deadlocked + counts.rejected;
+}
+
 function watchedStateOf(state: TaskEntryState): WatchedState {
   if (state === 'dispatched') return 'dispatched';
   return state === 'done' ? 'gone' : 'queued';
 }
-
-const runsBefore = (a: TaskEntry, b: TaskEntry): boolean => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
 
 /**
  * The executor's private bookkeeping: every unfinished task, the ready queue (a heap ordered by
@@ -94,12 +100,11 @@ export class TaskBook {
   };
   /** The most tasks ever queued at once (ready, waiting for a worker). */
   peakQueued = 0;
-  readonly #entries = new Map<string, TaskEntry>();
+  readonly #entries = new TaskIndex<TaskEntry>();
   /** Tasks the supervisor watches (some task awaits them), and what became of them since asked. */
   readonly #watched = new Set<string>();
   #watchedChanges: Array<{ readonly taskId: string; readonly state: WatchedState }> = [];
-  readonly #ready = new IndexedHeap<TaskEntry>(runsBefore);
-  #seq = 0;
+  readonly #ready = new ReadyQueue<TaskEntry>();
   readonly #sink: EventSink;
   readonly #random: RandomSource;
   readonly #now: () => number;
@@ -117,8 +122,7 @@ export class TaskBook {
 
   /** How many admitted tasks have reached a terminal status. */
   get settled(): number {
-    const { completed, failed, cancelled, timedOut, deadlocked, rejected } = this.counts;
-    return completed + failed + cancelled + timedOut + deadlocked + rejected;
+    return settledCount(this.counts);
   }
 
   /** How many tasks are unfinished. */
@@ -193,29 +197,18 @@ export class TaskBook {
   admit(submissions: readonly TaskSubmission[], cancelled?: ReadonlyMap<string, MezanError>): void {
     const now = this.#now();
     for (const submission of submissions) {
-      const entry: TaskEntry = {
-        id: submission.id,
-        name: submission.name,
-        priority: submission.priority,
-        fn: submission.fn,
-        timeoutMs: submission.timeoutMs,
-        retry: submission.retry,
-        reporter: submission.reporter,
-        resources: submission.resources,
-        parentId: submission.parentId,
-        meta: submission.meta,
-        admittedSeq: this.counts.submitted,
-        dispatchedAt: 0,
-        seq: 0,
-        attempt: 1,
-        state: 'waiting',
-        waitingOn: 0,
-        dependents: undefined,
-        workerId: undefined,
-        heapIndex: -1,
-      };
+      // The submission becomes the entry: from here on only the executor touches it.
+      const entry = submission as TaskEntry;
+      entry.admittedSeq = this.counts.submitted;
+      entry.dispatchedAt = 0;
+      entry.attempt = 1;
+      entry.state = 'waiting';
+      entry.waitingOn = 0;
+      entry.dependents = undefined;
+      entry.workerId = undefined;
+      entry.queueTicket = -1;
       this.counts.submitted++;
-      this.#entries.set(entry.id, entry);
+      this.#entries.add(entry);
       this.counts.waiting++;
       const cancelReason = cancelled?.get(entry.id);
       if (cancelReason !== undefined) {
@@ -223,7 +216,7 @@ export class TaskBook {
         continue;
       }
       let failedDependency: { id: string; status: string } | undefined;
-      for (const dependency of submission.dependsOn) {
+      for (const dependency of entry.dependsOn) {
         const live = this.#entries.get(dependency.id);
         if (live !== undefined && live.reporter === dependency.reporter) {
           entry.waitingOn++;
@@ -393,17 +386,20 @@ export class TaskBook {
     const code = verdict?.code ?? 'E_TASK_FAILED';
     if (this.#debug) this.#logger.debug('task retrying', { taskId: entry.id, taskName: entry.name, attempt: entry.attempt, workerId, delayMs });
     if (this.#sink.active) {
-      this.#sink.publish({
-        type: 'task.retrying',
-        at,
-        taskId: entry.id,
-        name: entry.name,
-        attempt: entry.attempt,
-        workerId,
-        delayMs,
-        code,
-        error,
-      });
+      this.#sink.publish(
+        {
+          type: 'task.retrying',
+          at,
+          taskId: entry.id,
+          name: entry.name,
+          attempt: entry.attempt,
+          workerId,
+          delayMs,
+          code,
+          error,
+        },
+        this.counts,
+      );
     }
     entry.attempt++;
     entry.workerId = undefined;
@@ -415,23 +411,25 @@ export class TaskBook {
     return undefined;
   }
 
-  #enqueue(entry: TaskEntry, seq = this.#seq++): void {
+  #enqueue(entry: TaskEntry): void {
     if (entry.state === 'waiting') this.counts.waiting--;
     entry.state = 'queued';
-    entry.seq = seq;
     this.#noteWatched(entry.id, 'queued');
     if (++this.counts.queued > this.peakQueued) this.peakQueued = this.counts.queued;
     this.#ready.push(entry);
     entry.reporter.markStatus('queued');
     if (this.#sink.active) {
-      this.#sink.publish({
-        type: 'task.queued',
-        at: this.#now(),
-        taskId: entry.id,
-        name: entry.name,
-        attempt: entry.attempt,
-        priority: entry.priority,
-      });
+      this.#sink.publish(
+        {
+          type: 'task.queued',
+          at: this.#now(),
+          taskId: entry.id,
+          name: entry.name,
+          attempt: entry.attempt,
+          priority: entry.priority,
+        },
+        this.counts,
+      );
     }
   }
 
@@ -470,7 +468,7 @@ export class TaskBook {
         return;
     }
     entry.state = 'done';
-    this.#entries.delete(entry.id);
+    this.#entries.delete(entry);
     this.#noteWatched(entry.id, 'gone');
     switch (status) {
       case 'completed':
@@ -517,22 +515,25 @@ export class TaskBook {
     const base = { at, taskId: entry.id, name: entry.name, attempt: entry.attempt };
     switch (status) {
       case 'completed':
-        this.#sink.publish({ ...base, type: 'task.completed', workerId: workerId!, durationMs: durationMs ?? 0 });
+        this.#sink.publish({ ...base, type: 'task.completed', workerId: workerId!, durationMs: durationMs ?? 0 }, this.counts);
         return;
       case 'failed':
-        this.#sink.publish({ ...base, type: 'task.failed', workerId, durationMs, code: error!.code, error: error!.cause ?? error });
+        this.#sink.publish({ ...base, type: 'task.failed', workerId, durationMs, code: error!.code, error: error!.cause ?? error }, this.counts);
         return;
       case 'cancelled':
-        this.#sink.publish({ ...base, type: 'task.cancelled', workerId, code: error?.code === 'E_SHUTDOWN' ? 'E_SHUTDOWN' : 'E_CANCELLED' });
+        this.#sink.publish(
+          { ...base, type: 'task.cancelled', workerId, code: error?.code === 'E_SHUTDOWN' ? 'E_SHUTDOWN' : 'E_CANCELLED' },
+          this.counts,
+        );
         return;
       case 'deadlock':
-        this.#sink.publish({ ...base, type: 'task.deadlock', workerId, code: 'E_DEADLOCK' });
+        this.#sink.publish({ ...base, type: 'task.deadlock', workerId, code: 'E_DEADLOCK' }, this.counts);
         return;
       case 'timeout':
-        this.#sink.publish({ ...base, type: 'task.timeout', workerId: workerId!, durationMs: durationMs ?? 0, code: 'E_TIMEOUT' });
+        this.#sink.publish({ ...base, type: 'task.timeout', workerId: workerId!, durationMs: durationMs ?? 0, code: 'E_TIMEOUT' }, this.counts);
         return;
       case 'rejected':
-        this.#sink.publish({ ...base, type: 'task.rejected', code: 'E_SHUTDOWN' });
+        this.#sink.publish({ ...base, type: 'task.rejected', code: 'E_SHUTDOWN' }, this.counts);
         return;
     }
   }

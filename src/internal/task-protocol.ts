@@ -28,6 +28,8 @@ export interface DependencyRef {
 /** A validated task, as the engine hands it to the executor. */
 export interface TaskSubmission {
   readonly id: string;
+  /** `n` when the engine made the id (`task-<n>`); absent or `-1` for the caller's id. Lets the executor index it without hashing. */
+  readonly autoNumber?: number;
   readonly name: string;
   readonly priority: number;
   readonly fn: TaskFunction;

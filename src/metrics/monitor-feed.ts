@@ -115,8 +115,8 @@ export class MonitorFeed {
       get active() {
         return inner.active || feed.collectTasks;
       },
-      publish(event) {
-        if (inner.active) inner.publish(event);
+      publish(event, counts) {
+        if (inner.active) inner.publish(event, counts);
         if (feed.collectTasks) feed.pushSample(event);
       },
     };

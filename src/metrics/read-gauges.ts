@@ -1,5 +1,4 @@
-import type { ActorRefFrom } from 'xstate';
-import type { executorMachine } from '../../machines/executor.machine';
+import type { ExecutorRef } from '../../actors/executor.actor';
 import type { ResourceContext } from '../../machines/resource.machine';
 import type { Clock } from '../clock';
 import type { ResourceDescriptor } from '../internal/task-services';
@@ -12,7 +11,7 @@ import type { GaugeReading, PoolGauge, WorkerGauge } from './monitor-observation
  * @internal
  */
 export function readGauges(
-  executor: ActorRefFrom<typeof executorMachine>,
+  executor: ExecutorRef,
   pools: ReadonlyMap<string, ResourceDescriptor>,
   clock: Pick<Clock, 'now'>,
 ): GaugeReading {
@@ -30,7 +29,7 @@ export function readGauges(
       maxWaitMs: stats.maxWaitMs,
     });
   }
-  return { at: clock.now(), queueDepth: executor.getSnapshot().context.book.counts.queued, pools: gauges };
+  return { at: clock.now(), queueDepth: executor.getSnapshot().context.counts.queued, pools: gauges };
 }
 
 /**
@@ -38,7 +37,7 @@ export function readGauges(
  * taken, and `extra` compensation slots among them. O(workers): read for `engine.metrics()` only.
  * @internal
  */
-export function readWorkerGauge(executor: ActorRefFrom<typeof executorMachine>): WorkerGauge {
+export function readWorkerGauge(executor: ExecutorRef): WorkerGauge {
   const context = executor.getSnapshot().context;
   let total = 0;
   let busy = 0;
@@ -47,5 +46,5 @@ export function readWorkerGauge(executor: ActorRefFrom<typeof executorMachine>):
     total += worker.capacity;
     busy += worker.capacity - worker.free;
   }
-  return { total, busy, extra: context.extraSlots.count };
+  return { total, busy, extra: context.extraSlots };
 }

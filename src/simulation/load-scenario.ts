@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { MezanError } from '../errors';
-import { MAIN_WORKER_ID } from '../../machines/executor.machine';
+import { MAIN_WORKER_ID } from '../../actors/executor.actor';
 import { SCENARIO_SCHEMA } from './scenario-schema';
 import { type Duration, type Scenario, type ScenarioTask, type Step, type TaskGenerator, type TaskTemplate } from './scenario';
 

@@ -1,1180 +1,521 @@
-import { createActor, sendParent, setup } from 'xstate';
-import { executorMachine, MAIN_WORKER_ID, type ExecutorEvent, type ExecutorInput, type ExecutorNotice } from '../../machines/executor.machine';
-import type { WorkerEvent, WorkerInput, WorkerStats, workerMachine } from '../../machines/worker.machine';
+import { createActor, type AnyActorRef, type AnyEventObject, type InspectionEvent } from 'xstate';
+import { executorLogic, type ExecutorInput, type ExecutorSnapshot, type ExecutorState } from '../../actors/executor.actor';
+import { executorMachine } from '../../machines/executor.machine';
 import type { EngineEvent } from '../../src/engine-events';
 import { MezanError } from '../../src/errors';
 import type { EventSink } from '../../src/internal/event-sink';
-import { NO_SERVICES } from '../../src/internal/task-services';
 import { resolveRetryPolicy } from '../../src/internal/retry-policy';
-import type { RunOrder, RunOutcome, TaskReporter, TaskSubmission, WorkerReportEvent } from '../../src/internal/task-protocol';
+import type { TaskReporter, TaskSubmission } from '../../src/internal/task-protocol';
+import { NO_SERVICES } from '../../src/internal/task-services';
 import { createQuietLogger } from '../../src/logger';
 import { seededRandom } from '../../src/random';
-import type { RetryOptions, TaskContext, TaskFunction } from '../../src/task-options';
+import type { RetryOptions, TaskFunction } from '../../src/task-options';
 import type { TaskStatus, TerminalTaskStatus } from '../../src/task-status';
+import { describeMachine, transitionLabel, type DiagramTransition } from '../../src/visualization/machine-diagram';
 import { VirtualClock } from '../../src/virtual-clock';
 
-/** A reporter that records what the executor tells the caller, and keeps the status as a handle would. */
-class FakeReporter implements TaskReporter {
-  status: TaskStatus = 'queued';
-  readonly settles: Array<{ status: TerminalTaskStatus; value: unknown; error: MezanError | undefined; at: number }> = [];
+// The executor actor (`actors/executor.actor.ts`) runs as plain code; `executorMachine` only draws it.
+// These tests hold the actor to its drawing: every change of state the actor makes, observed on its
+// snapshots, must be what the chart does on the same event, every transition of the chart must be
+// seen in the actor, and each entry into `idle` must emit `idle`.
 
-  constructor(
-    readonly id: string,
-    readonly clock: VirtualClock,
-  ) {}
+const chart = describeMachine(executorMachine);
+const ROOT_ID = chart.root.id;
+
+/** The chart's state key of a state node id (`'executor.idle'` → `'idle'`). */
+function keyOf(stateId: string): string {
+  const state = chart.root.children.find((child) => child.id === stateId);
+  if (state === undefined) throw new Error(`the chart has no state ${stateId}`);
+  return state.key;
+}
+
+function idOf(key: string): string {
+  const state = chart.root.children.find((child) => child.key === key);
+  if (state === undefined) throw new Error(`the chart has no state ${key}`);
+  return state.id;
+}
+
+/** How the test reads the chart's guards, from the snapshot the actor published after the event. */
+const GUARDS: Readonly<Record<string, (snapshot: ExecutorSnapshot) => boolean>> = {
+  hasNoTasks: (snapshot) => snapshot.context.unfinished === 0,
+};
+
+function guardHolds(transition: DiagramTransition, snapshot: ExecutorSnapshot): boolean {
+  if (transition.guard === undefined) return true;
+  const guard = GUARDS[transition.guard];
+  if (guard === undefined) throw new Error(`the chart has a guard this test cannot read: ${transition.guard}`);
+  return guard(snapshot);
+}
+
+/** Whether an event type matches a declared one, wildcards included (`*`, `xstate.done.actor.*`). */
+function matches(declared: string, type: string): boolean {
+  if (declared === '*') return true;
+  if (declared.endsWith('.*')) return type.startsWith(declared.slice(0, -1));
+  return declared === type;
+}
+
+function describeTransition(transition: DiagramTransition): string {
+  const targets = transition.targets.map(keyOf).join(', ');
+  const source = transition.source === ROOT_ID ? '(any)' : keyOf(transition.source);
+  return `${source} --${transitionLabel(transition)}--> ${targets || '(no target)'}`;
+}
+
+/** What the chart does on one event: the transitions it takes, the states it passes through and those it enters. */
+interface ChartMacrostep {
+  readonly taken: DiagramTransition[];
+  /** The states it is in, from the first to the last. */
+  readonly path: string[];
+  /** The states it enters (a self-transition that does not re-enter enters nothing). */
+  readonly entered: string[];
+  readonly end: string;
+}
+
+/**
+ * The chart's macrostep: from `from` (or its initial state, for the actor's start), the first enabled
+ * transition on `event` (the state's own before the root's), then eventless transitions until none is
+ * enabled. Guards read the snapshot the actor published once the event was processed.
+ */
+function chartMacrostep(from: string | undefined, event: AnyEventObject, after: ExecutorSnapshot): ChartMacrostep {
+  const taken: DiagramTransition[] = [];
+  const entered: string[] = [];
+  let current: string;
+  if (from === undefined) {
+    current = keyOf(chart.root.initial!);
+    entered.push(current);
+  } else current = from;
+  const path = [current];
+
+  const take = (transition: DiagramTransition): void => {
+    taken.push(transition);
+    if (transition.targets.length > 1) throw new Error(`a transition to several states: ${describeTransition(transition)}`);
+    const target = transition.targets[0];
+    if (target === undefined) return;
+    const key = keyOf(target);
+    if (key !== current || transition.reenter) entered.push(key);
+    if (key !== current) path.push(key);
+    current = key;
+  };
+  const enabled = (kind: 'event' | 'always', type?: string): DiagramTransition | undefined => {
+    for (const source of [idOf(current), ROOT_ID]) {
+      const found = chart.transitions.find(
+        (transition) =>
+          transition.kind === kind &&
+          transition.source === source &&
+          (kind === 'always' || matches(transition.event!, type!)) &&
+          guardHolds(transition, after),
+      );
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+
+  if (from !== undefined) {
+    const onEvent = enabled('event', event.type);
+    if (onEvent !== undefined) take(onEvent);
+  }
+  for (let microsteps = 0; ; microsteps++) {
+    if (microsteps > 100) throw new Error(`the chart does not settle from ${from} on ${event.type}`);
+    const eventless = enabled('always');
+    if (eventless === undefined) break;
+    take(eventless);
+  }
+  return { taken, path, entered, end: current };
+}
+
+/** What the executor emitted during one of its steps, and the state its snapshot read when it did. */
+interface Emission {
+  readonly type: 'idle' | 'quiescent';
+  readonly value: ExecutorState;
+}
+
+/** One step of the executor, as `inspect` shows it: the event, its state before and the snapshot after. */
+interface ObservedStep {
+  readonly event: AnyEventObject;
+  /** `undefined` for its start. */
+  readonly before: ExecutorState | undefined;
+  readonly after: ExecutorSnapshot;
+  readonly emitted: readonly Emission[];
+}
+
+/** A reporter that keeps the status as a handle would. */
+class Reporter implements TaskReporter {
+  status: TaskStatus = 'queued';
+  readonly settles: Array<{ status: TerminalTaskStatus; error: MezanError | undefined }> = [];
+
+  constructor(readonly id: string) {}
 
   markStatus(status: Exclude<TaskStatus, TerminalTaskStatus>): void {
     this.status = status;
   }
 
-  settle(status: TerminalTaskStatus, value: unknown, error: MezanError | undefined): void {
-    this.settles.push({ status, value, error, at: this.clock.now() });
+  settle(status: TerminalTaskStatus, _value: unknown, error: MezanError | undefined): void {
+    this.settles.push({ status, error });
     this.status = status;
   }
 }
 
 interface TaskSpec {
-  fn?: TaskFunction;
-  priority?: number;
-  dependsOn?: FakeReporter[];
-  retries?: number | RetryOptions;
-  timeoutMs?: number;
+  readonly id: string;
+  readonly fn?: TaskFunction;
+  readonly priority?: number;
+  readonly dependsOn?: Reporter[];
+  readonly retries?: RetryOptions;
+  readonly timeoutMs?: number;
 }
 
-/**
- * One fake worker: what the executor sent it, and a way to report back as a real worker would. It
- * keeps the protocol's books: its slots (from its input, then `worker.resize`) and the orders it
- * holds; a dispatch of more orders than it has free slots, or of none, is a protocol error.
- */
-interface FakeWorker {
-  readonly input: WorkerInput;
-  readonly received: WorkerEvent[];
-  readonly dispatches: string[][];
-  /** Its slots, as the executor last set them. */
-  slots: number;
-  /** Orders handed over and not freed yet. */
-  held: number;
-  /** Breaches of the protocol, by the executor or by the test. */
-  readonly protocolErrors: string[];
-  /** Reports `outcomes`, giving back `freed` slots (by default one per outcome: their functions returned). */
-  report(outcomes: RunOutcome[], freed?: number): void;
-}
+const cancelReason = (taskId: string) => new MezanError('E_CANCELLED', 'cancelled', { details: { taskId } });
 
-/** Test → fake worker: report these outcomes to the executor. */
-interface FakeReportEvent {
-  readonly type: 'fake.report';
-  readonly outcomes: RunOutcome[];
-  readonly freed: number;
-}
-
-/** The statistics a fake worker starts with when not given any: distinct, so a carried-on copy shows. */
-const FAKE_STATS: WorkerStats = { slots: 7, running: 8, tasksCompleted: 1, tasksFailed: 2, tasksCancelled: 3, attempts: 4, busyMs: 5, lastTaskMs: 6 };
-
-/** Every fake worker of the running test: none may have seen the protocol broken. */
-let fakesOfTest: FakeWorker[] = [];
-
-beforeEach(() => {
-  fakesOfTest = [];
-});
-
-afterEach(() => {
-  for (const fake of fakesOfTest) expect(fake.protocolErrors).toEqual([]);
-});
-
-/**
- * An executor under the smallest parent machine, which records every notice the executor sends it,
- * with the executor's emitted events collected. With `fakeWorkers`, its worker is replaced by a
- * fake the test drives by hand (a fake crashes, as a real worker does, on `worker.crash`).
- */
-function startExecutor(options: { concurrency?: number; fakeWorkers?: boolean } = {}) {
+/** The executor with real workers, on a virtual clock, every step of it recorded through `inspect`. */
+function startExecutor(concurrency: number) {
   const clock = new VirtualClock();
   const events: EngineEvent[] = [];
   const sink: EventSink = { active: true, publish: (event) => events.push(event) };
-  const notices: ExecutorNotice[] = [];
-  const parentMachine = setup({
-    types: { events: {} as ExecutorNotice },
-    actions: { record: ({ event }) => void notices.push(event) },
-  }).createMachine({ id: 'parent', on: { '*': { actions: 'record' } } });
-  const parent = createActor(parentMachine, { clock });
-  parent.start();
-
-  /** The live fake of each worker id (a restart replaces it); `fakeHistory` keeps every one. */
-  const fakes = new Map<string, FakeWorker>();
-  const fakeHistory: FakeWorker[] = [];
-  /** Every dispatch to any fake worker, in order. */
-  const dispatchLog: Array<{ workerId: string; taskIds: string[] }> = [];
-  const fakeWorkerMachine = setup({
-    types: {
-      context: {} as { workerId: string; stats: WorkerStats; fake: FakeWorker },
-      events: {} as WorkerEvent | FakeReportEvent,
-      input: {} as WorkerInput,
-    },
-    actions: {
-      record: ({ context, event }) => {
-        if (event.type === 'fake.report') return;
-        const { fake } = context;
-        fake.received.push(event);
-        if (event.type === 'worker.resize') fake.slots = event.slots;
-        if (event.type !== 'task.dispatch') return;
-        const taskIds = event.orders.map((order) => order.taskId);
-        const free = fake.slots - fake.held;
-        if (taskIds.length === 0) fake.protocolErrors.push('an empty dispatch');
-        if (taskIds.length > free) fake.protocolErrors.push(`${taskIds.length} orders for ${free} free slots: ${taskIds.join(', ')}`);
-        fake.held += taskIds.length;
-        fake.dispatches.push(taskIds);
-        dispatchLog.push({ workerId: context.workerId, taskIds });
-      },
-      report: sendParent(({ context, event }): WorkerReportEvent => {
-        const { outcomes, freed } = event as FakeReportEvent;
-        return { type: 'worker.report', workerId: context.workerId, outcomes, freed };
-      }),
-    },
-  }).createMachine({
-    context: ({ input, self }) => {
-      const fake: FakeWorker = {
-        input,
-        received: [],
-        dispatches: [],
-        slots: input.slots,
-        held: 0,
-        protocolErrors: [],
-        report: (outcomes, freed = outcomes.length) => {
-          if (freed > fake.held) fake.protocolErrors.push(`the test frees ${freed} slots of ${fake.held} held`);
-          fake.held -= freed;
-          self.send({ type: 'fake.report', outcomes, freed });
-        },
-      };
-      fakes.set(input.workerId, fake);
-      fakeHistory.push(fake);
-      fakesOfTest.push(fake);
-      return { workerId: input.workerId, stats: input.initialStats ?? FAKE_STATS, fake };
-    },
-    initial: 'alive',
-    states: {
-      alive: {
-        on: {
-          'fake.report': { actions: 'report' },
-          'worker.crash': { target: 'crashed', actions: 'record' },
-          '*': { actions: 'record' },
-        },
-      },
-      crashed: { type: 'final' },
-    },
-    output: { crashed: true },
-  });
-  // A stand-in for the worker machine: the executor only sends it events, reads its reports and its statistics.
-  const machine = options.fakeWorkers
-    ? executorMachine.provide({ actors: { worker: fakeWorkerMachine as unknown as typeof workerMachine } })
-    : executorMachine;
-
+  const steps: ObservedStep[] = [];
+  let emittedInStep: Emission[] = [];
+  let before: ExecutorState | undefined;
+  /** The executor, once made (`inspect` hears of its children being made before). */
+  let self: AnyActorRef | undefined;
   const input: ExecutorInput = {
-    concurrency: options.concurrency ?? 1,
+    concurrency,
     clock,
     random: seededRandom(1),
     logger: createQuietLogger(),
     sink,
     services: NO_SERVICES,
   };
-  const executor = createActor(machine, { clock, input, parent });
-  const emitted: Array<{ type: string; at: number }> = [];
-  executor.on('idle', () => void emitted.push({ type: 'idle', at: clock.now() }));
-  executor.on('quiescent', () => void emitted.push({ type: 'quiescent', at: clock.now() }));
+  const inspect = (inspection: InspectionEvent): void => {
+    // Children (workers, timers) share the system: only the executor's own snapshots count.
+    if (inspection.type !== '@xstate.snapshot' || self === undefined || inspection.actorRef !== self) return;
+    const after = inspection.snapshot as ExecutorSnapshot;
+    // What a step emits is sent once its snapshot is set, before its observers hear of it.
+    steps.push({ event: inspection.event, before, after, emitted: emittedInStep });
+    emittedInStep = [];
+    before = after.value;
+  };
+  const executor = createActor(executorLogic, { clock, input, inspect });
+  self = executor;
+  executor.on('idle', () => void emittedInStep.push({ type: 'idle', value: executor.getSnapshot().value }));
+  executor.on('quiescent', () => void emittedInStep.push({ type: 'quiescent', value: executor.getSnapshot().value }));
   executor.start();
 
-  let seq = 0;
-  const submission = (id: string, spec: TaskSpec): { submission: TaskSubmission; reporter: FakeReporter } => {
-    const reporter = new FakeReporter(id, clock);
-    return {
-      reporter,
-      submission: {
-        id,
-        name: id,
-        priority: spec.priority ?? 0,
-        fn: spec.fn ?? (() => id),
-        timeoutMs: spec.timeoutMs,
-        retry: resolveRetryPolicy(spec.retries),
-        dependsOn: (spec.dependsOn ?? []).map((dependency) => ({ id: dependency.id, reporter: dependency })),
-        reporter,
-        resources: undefined,
-        parentId: undefined,
-        meta: undefined,
-      },
-    };
-  };
+  const submissionOf = (spec: TaskSpec, reporter: Reporter): TaskSubmission => ({
+    id: spec.id,
+    name: spec.id,
+    priority: spec.priority ?? 0,
+    fn: spec.fn ?? (() => spec.id),
+    timeoutMs: spec.timeoutMs,
+    retry: resolveRetryPolicy(spec.retries),
+    dependsOn: (spec.dependsOn ?? []).map((dependency) => ({ id: dependency.id, reporter: dependency })),
+    reporter,
+    resources: undefined,
+    parentId: undefined,
+    meta: undefined,
+  });
 
   return {
     clock,
     executor,
     events,
-    notices,
-    emitted,
-    fakes,
-    fakeHistory,
-    dispatchLog,
-    fake: (workerId: string = MAIN_WORKER_ID) => fakes.get(workerId)!,
-    send: (event: ExecutorEvent) => executor.send(event),
-    /** Submits tasks in one event, as the engine's coalescing does; returns their reporters. */
-    submit(...specs: Array<TaskSpec & { id?: string }>): FakeReporter[] {
-      const made = specs.map((spec) => submission(spec.id ?? `t${seq++}`, spec));
-      executor.send({ type: 'task.submit', submissions: made.map((each) => each.submission) });
-      return made.map((each) => each.reporter);
+    steps,
+    /** What it emitted since its last step: nothing, as it emits only within its steps. */
+    emittedSinceLastStep: () => emittedInStep,
+    /** Submits tasks in one event; `cancel` names tasks, new or admitted before, for its `cancelled` map. */
+    submit(specs: readonly TaskSpec[], cancel: readonly string[] = []): Reporter[] {
+      const reporters = specs.map((spec) => new Reporter(spec.id));
+      const cancelled = cancel.length === 0 ? undefined : new Map(cancel.map((taskId) => [taskId, cancelReason(taskId)]));
+      executor.send({ type: 'task.submit', submissions: specs.map((spec, index) => submissionOf(spec, reporters[index]!)), cancelled });
+      return reporters;
     },
-    cancel: (taskId: string) =>
-      executor.send({ type: 'task.cancel', taskId, reason: new MezanError('E_CANCELLED', 'cancelled', { details: { taskId } }) }),
-    state: () => executor.getSnapshot().value,
-    counts: () => executor.getSnapshot().context.book.counts,
-    workerIds: () => executor.getSnapshot().context.workers.map((slots) => slots.id),
-    slot: (workerId: string = MAIN_WORKER_ID) => executor.getSnapshot().context.workersById.get(workerId),
-    extraSlots: () => executor.getSnapshot().context.extraSlots.count,
+    cancel: (taskId: string) => executor.send({ type: 'task.cancel', taskId, reason: cancelReason(taskId) }),
+    value: () => executor.getSnapshot().value,
   };
 }
 
-function outcome(kind: RunOutcome['kind'], taskId: string, fields: Partial<RunOutcome> = {}): RunOutcome {
-  return { kind, taskId, attempt: 1, value: taskId, error: undefined, started: true, startedAt: 0, endedAt: 0, ...fields };
-}
+type Run = ReturnType<typeof startExecutor>;
 
-/** Completes, instantly and in one report, every order of the fake worker's last dispatch. */
-function completeLastDispatch(fake: FakeWorker): void {
-  const last = fake.dispatches[fake.dispatches.length - 1]!;
-  fake.report(last.map((taskId) => outcome('completed', taskId)));
-}
+const sleeper =
+  (ms: number): TaskFunction =>
+  (ctx) =>
+    ctx.sleep(ms);
 
-/** Completes, instantly and in one report, the given orders. */
-function complete(fake: FakeWorker, ...taskIds: string[]): void {
-  fake.report(taskIds.map((taskId) => outcome('completed', taskId)));
-}
+/** Fails its first `failures` attempts, then completes. */
+const failing =
+  (failures: number): TaskFunction =>
+  (ctx) => {
+    if (ctx.attempt <= failures) throw new Error(`attempt ${ctx.attempt} failed`);
+    return 'done';
+  };
 
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const statusesOf = (reporters: readonly Reporter[]) => reporters.map((reporter) => reporter.settles.map((settle) => settle.status));
 
-/** When and where each task started, from the `task.started` events. */
-const startsOf = (events: EngineEvent[]) =>
-  events.filter((event) => event.type === 'task.started').map((event) => [event.taskId, event.at, (event as { workerId: string }).workerId]);
-
-describe('executorMachine', () => {
-  describe('dispatch', () => {
-    it('starts idle, with one worker, main, every slot free, and tells whoever listens', () => {
-      const { state, emitted, notices, counts, workerIds, slot, fake, fakeHistory } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      expect(MAIN_WORKER_ID).toBe('main');
-      expect(state()).toBe('idle');
-      expect(emitted).toEqual([
-        { type: 'idle', at: 0 },
-        { type: 'quiescent', at: 0 },
+/**
+ * The scenarios the actor is run through. Each checks what it is about; `checkAgainstChart` then
+ * holds every step to the chart.
+ */
+const SCENARIOS: ReadonlyArray<readonly [name: string, run: () => Promise<Run>]> = [
+  [
+    'submission and completion',
+    async () => {
+      const run = startExecutor(2);
+      const first = run.submit([
+        { id: 'a', fn: sleeper(10) },
+        { id: 'b', fn: sleeper(20) },
+        { id: 'c', fn: sleeper(5) },
       ]);
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
-      expect(counts().submitted).toBe(0);
-      expect(workerIds()).toEqual(['main']);
-      expect(slot()).toMatchObject({ id: 'main', capacity: 2, free: 2, down: false });
-      expect(fakeHistory).toHaveLength(1);
-      expect(fake().input).toMatchObject({ workerId: 'main', slots: 2 });
-      expect(fake().input.initialStats).toBeUndefined();
-    });
-
-    it('hands the worker exactly as many orders as it has free slots, in one dispatch, by priority then in submission order', () => {
-      const { submit, fake, slot, state } = startExecutor({ concurrency: 3, fakeWorkers: true });
-      const reporters = submit({ id: 'low', priority: -1 }, { id: 'a' }, { id: 'high', priority: 9 }, { id: 'b' }, { id: 'mid', priority: 1 });
-      expect(state()).toBe('working');
-      const worker = fake();
-      expect(worker.dispatches).toEqual([['high', 'mid', 'a']]);
-      expect(reporters.map((reporter) => reporter.status)).toEqual(['queued', 'running', 'running', 'queued', 'running']);
-      expect(slot()).toMatchObject({ capacity: 3, free: 0 });
-      complete(worker, 'mid');
-      expect(worker.dispatches).toEqual([['high', 'mid', 'a'], ['b']]);
-      complete(worker, 'high', 'a');
-      // Two slots freed, one task ready: it takes what there is.
-      expect(worker.dispatches).toEqual([['high', 'mid', 'a'], ['b'], ['low']]);
-      expect(slot()).toMatchObject({ free: 1 });
-      complete(worker, 'b', 'low');
-      expect(slot()).toMatchObject({ free: 3 });
-      expect(state()).toBe('idle');
-    });
-
-    it('dispatches by priority, then in submission order, one at a time with one slot', () => {
-      const { submit, fake, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      submit({ id: 'low', priority: -1 }, { id: 'a' }, { id: 'high', priority: 9 }, { id: 'b' }, { id: 'mid', priority: 1 });
-      expect(state()).toBe('working');
-      const worker = fake();
-      expect(worker.dispatches).toEqual([['high']]);
-      for (let step = 0; step < 4; step++) completeLastDispatch(worker);
-      expect(worker.dispatches).toEqual([['high'], ['mid'], ['a'], ['b'], ['low']]);
-    });
-
-    it('lets a later, more urgent submission overtake queued tasks', () => {
-      const { submit, fake } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      submit({ id: 'first' }, { id: 'second' });
-      submit({ id: 'urgent', priority: 1 });
-      completeLastDispatch(fake());
-      expect(fake().dispatches).toEqual([['first'], ['urgent']]);
-    });
-
-    it('hands out what is ready when fewer tasks are ready than slots are free, and the rest as they come', () => {
-      const { submit, fake, slot } = startExecutor({ concurrency: 4, fakeWorkers: true });
-      submit({ id: 'a' }, { id: 'b' });
-      expect(fake().dispatches).toEqual([['a', 'b']]);
-      expect(slot()).toMatchObject({ free: 2 });
-      submit({ id: 'c' });
-      expect(fake().dispatches).toEqual([['a', 'b'], ['c']]);
-      const [, e] = submit({ id: 'd' }, { id: 'e' });
-      expect(fake().dispatches).toEqual([['a', 'b'], ['c'], ['d']]);
-      expect(e!.status).toBe('queued');
-      expect(slot()).toMatchObject({ free: 0 });
-    });
-
-    it('never hands the worker more orders than its free slots, and always the best ready ones', () => {
-      const run = startExecutor({ concurrency: 3, fakeWorkers: true });
-      const random = seededRandom(7);
-      const ids = Array.from({ length: 40 }, (_, index) => `t${index}`);
-      run.submit(...ids.map((id) => ({ id })));
-      const worker = run.fake();
-      const held = [...worker.dispatches[0]!];
-      expect(held).toEqual(['t0', 't1', 't2']);
-      let next = 3;
-      while (held.length > 0) {
-        // The worker ends some of what it holds, in any order; the executor refills exactly those slots.
-        const count = 1 + Math.floor(random() * held.length);
-        const ended = held.splice(Math.floor(random() * (held.length - count + 1)), count);
-        const before = worker.dispatches.length;
-        complete(worker, ...ended);
-        const expected = ids.slice(next, next + count);
-        next += expected.length;
-        expect(worker.dispatches.slice(before)).toEqual(expected.length > 0 ? [expected] : []);
-        held.push(...expected);
-        expect(run.slot()!.free).toBe(3 - held.length);
+      expect(run.value()).toBe('working');
+      await run.clock.runAll();
+      expect(run.value()).toBe('idle');
+      const second = run.submit([{ id: 'd', fn: sleeper(10) }]);
+      // A submission while working: nothing to draw, it stays working.
+      const third = run.submit([{ id: 'e' }]);
+      expect(run.value()).toBe('working');
+      await run.clock.runAll();
+      expect(statusesOf([...first, ...second, ...third])).toEqual(Array.from({ length: 5 }, () => ['completed']));
+      expect(run.value()).toBe('idle');
+      return run;
+    },
+  ],
+  [
+    'submissions whose tasks all settle at admission',
+    async () => {
+      const run = startExecutor(1);
+      const cancelled = run.submit([{ id: 'x' }, { id: 'y' }], ['x', 'y']);
+      expect(statusesOf(cancelled)).toEqual([['cancelled'], ['cancelled']]);
+      const failedDependency = new Reporter('gone');
+      failedDependency.status = 'failed';
+      const [orphan] = run.submit([{ id: 'z', dependsOn: [failedDependency] }]);
+      expect(orphan!.settles.map((settle) => [settle.status, settle.error!.code])).toEqual([['failed', 'E_DEPENDENCY_FAILED']]);
+      run.submit([]);
+      expect(run.value()).toBe('idle');
+      await run.clock.runAll();
+      // Each submission passed through `working` within its one step: no snapshot ever shows it.
+      expect(run.steps.map((step) => step.after.value)).toEqual(run.steps.map(() => 'idle'));
+      const submits = run.steps.filter((step) => step.event.type === 'task.submit');
+      expect(submits).toHaveLength(3);
+      for (const step of submits) {
+        expect(chartMacrostep(step.before, step.event, step.after).path).toEqual(['idle', 'working', 'idle']);
+        expect(step.emitted.map((emission) => emission.type)).toEqual(['idle', 'quiescent']);
       }
-      expect(worker.dispatches.flat()).toEqual(ids);
-      expect(run.counts()).toMatchObject({ completed: 40, queued: 0, dispatched: 0 });
-    });
-
-    it('dispatches nothing for a report that frees no slot, and more once a slot is freed', () => {
-      const { submit, fake, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [a, b] = submit({ id: 'a' }, { id: 'b' });
-      const worker = fake();
-      // a timed out, but its function has not returned: its slot is still taken.
-      worker.report([outcome('timeout', 'a', { error: new MezanError('E_TIMEOUT', 't') })], 0);
-      expect(a!.status).toBe('timeout');
-      expect(worker.dispatches).toEqual([['a']]);
-      expect(slot()).toMatchObject({ free: 0 });
-      expect(b!.status).toBe('queued');
-      worker.report([], 1);
-      expect(worker.dispatches).toEqual([['a'], ['b']]);
-    });
-
-    it('hands the worker run orders with the attempt, function and timeout', () => {
-      const { submit, fake } = startExecutor({ fakeWorkers: true });
-      const fn: TaskFunction = () => 1;
-      submit({ id: 'a', fn, timeoutMs: 300 });
-      const dispatch = fake().received[0] as { type: 'task.dispatch'; orders: RunOrder[] };
-      expect(dispatch).toEqual({
-        type: 'task.dispatch',
-        orders: [{ taskId: 'a', name: 'a', attempt: 1, fn, timeoutMs: 300, resources: undefined, meta: undefined }],
-      });
-    });
-
-    it('keeps priority order within and across dispatches', () => {
-      const run = startExecutor({ concurrency: 3, fakeWorkers: true });
-      run.submit({ id: 'first' }, { id: 'second' }, { id: 'third' });
-      run.submit(...[0, 2, 1, 2, 0, 1, 2].map((priority, index) => ({ id: `p${priority}-${index}`, priority })));
-      const worker = run.fake();
-      expect(worker.dispatches).toEqual([['first', 'second', 'third']]);
-      completeLastDispatch(worker);
-      expect(worker.dispatches[1]).toEqual(['p2-1', 'p2-3', 'p2-6']);
-      complete(worker, 'p2-3');
-      expect(worker.dispatches[2]).toEqual(['p1-2']);
-      complete(worker, 'p2-1', 'p2-6', 'p1-2');
-      expect(worker.dispatches[3]).toEqual(['p1-5', 'p0-0', 'p0-4']);
-    });
-  });
-
-  describe('settlement', () => {
-    it('settles each task once from its worker’s report and drops it', () => {
-      const { submit, fake, counts, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [a, b] = submit({ id: 'a' }, { id: 'b' });
-      const thrown = new Error('b broke');
-      fake().report([outcome('completed', 'a', { value: 'A' })]);
-      fake().report([outcome('failed', 'b', { error: thrown })]);
-      expect(a!.settles).toEqual([{ status: 'completed', value: 'A', error: undefined, at: 0 }]);
-      expect(b!.settles).toHaveLength(1);
-      expect(b!.settles[0]!.error!.code).toBe('E_TASK_FAILED');
-      expect(b!.settles[0]!.error!.cause).toBe(thrown);
-      expect(counts()).toMatchObject({ submitted: 2, completed: 1, failed: 1, queued: 0, dispatched: 0 });
-      expect(state()).toBe('idle');
-    });
-
-    it('settles every outcome of one report', () => {
-      const { submit, fake, counts, state } = startExecutor({ concurrency: 3, fakeWorkers: true });
-      const [a, b, c] = submit({ id: 'a' }, { id: 'b' }, { id: 'c' });
-      fake().report([
-        outcome('completed', 'b', { value: 'B' }),
-        outcome('failed', 'c', { error: new Error('c') }),
-        outcome('completed', 'a', { value: 'A' }),
+      expect(run.events.filter((event) => event.type === 'engine.idle')).toHaveLength(4);
+      return run;
+    },
+  ],
+  [
+    'retries',
+    async () => {
+      const run = startExecutor(2);
+      const reporters = run.submit([
+        { id: 'twice', fn: failing(2), retries: { max: 2, delayMs: 50 } },
+        { id: 'never', fn: failing(Infinity), retries: { max: 1, delayMs: 30 } },
+        { id: 'once', fn: failing(1), retries: { max: 3, delayMs: 10 } },
       ]);
-      expect([a, b, c].map((reporter) => reporter!.settles.map((settle) => [settle.status, settle.value]))).toEqual([
-        [['completed', 'A']],
-        [['completed', 'B']],
-        [['failed', undefined]],
+      await run.clock.runAll();
+      expect(statusesOf(reporters)).toEqual([['completed'], ['failed'], ['completed']]);
+      expect(run.steps.filter((step) => step.event.type === 'retry.due')).toHaveLength(4);
+      expect(run.value()).toBe('idle');
+      return run;
+    },
+  ],
+  [
+    'cancel',
+    async () => {
+      const run = startExecutor(1);
+      const [delayed, running, queued] = run.submit([
+        { id: 'delayed', fn: failing(1), retries: { max: 1, delayMs: 1_000 }, priority: 1 },
+        { id: 'running', fn: sleeper(100) },
+        { id: 'queued' },
       ]);
-      expect(counts()).toMatchObject({ completed: 2, failed: 1, dispatched: 0 });
-      expect(state()).toBe('idle');
-    });
-
-    it('runs dependents only after their dependencies complete', () => {
-      const { submit, fake } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      const [a] = submit({ id: 'a' });
-      const [b] = submit({ id: 'b', dependsOn: [a!] });
-      expect(b!.status).toBe('waiting');
-      expect(fake().dispatches).toEqual([['a']]);
-      completeLastDispatch(fake());
-      expect(fake().dispatches).toEqual([['a'], ['b']]);
-    });
-
-    it('fails the dependents of a failed task without running them', () => {
-      const { submit, fake, state } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      const [a] = submit({ id: 'a' });
-      const [b, c] = submit({ id: 'b', dependsOn: [a!] }, { id: 'c' });
-      expect(fake().dispatches).toEqual([['a'], ['c']]);
-      fake().report([outcome('failed', 'a', { error: new Error('x') })]);
-      expect(b!.settles[0]!.error!.code).toBe('E_DEPENDENCY_FAILED');
-      expect(c!.settles).toEqual([]);
-      complete(fake(), 'c');
-      expect(state()).toBe('idle');
-      expect(fake().dispatches.flat()).toEqual(['a', 'c']);
-    });
-
-    it('retries a failed attempt after its delay on the injected clock', async () => {
-      const { clock, submit, fake, counts } = startExecutor({ fakeWorkers: true });
-      const [a] = submit({ id: 'a', retries: { max: 1, delayMs: 100 } });
-      fake().report([outcome('failed', 'a', { error: new Error('x') })]);
-      expect(counts()).toMatchObject({ delayed: 1, queued: 0 });
-      expect(a!.status).toBe('queued');
-      await clock.advanceBy(99);
-      expect(fake().dispatches).toEqual([['a']]);
-      await clock.advanceBy(1);
-      const redispatch = fake().received[1] as { type: 'task.dispatch'; orders: RunOrder[] };
-      expect(redispatch.orders.map((order) => [order.taskId, order.attempt])).toEqual([['a', 2]]);
-      fake().report([outcome('completed', 'a', { attempt: 2, value: 'second time' })]);
-      expect(a!.settles).toEqual([{ status: 'completed', value: 'second time', error: undefined, at: 100 }]);
-    });
-  });
-
-  describe('cancel', () => {
-    it('settles a queued task at once and never dispatches it', () => {
-      const { submit, fake, cancel, counts } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [, b] = submit({ id: 'a' }, { id: 'b' }, { id: 'c' });
-      cancel('b');
-      expect(b!.settles.map((settle) => [settle.status, settle.error!.code])).toEqual([['cancelled', 'E_CANCELLED']]);
-      completeLastDispatch(fake());
-      completeLastDispatch(fake());
-      expect(fake().dispatches).toEqual([['a'], ['c']]);
-      expect(counts()).toMatchObject({ completed: 2, cancelled: 1 });
-    });
-
-    it('asks the worker to abort a dispatched task, settles it from the worker’s report, and reuses its slot only once freed', () => {
-      const { submit, fake, cancel, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [a, b] = submit({ id: 'a' }, { id: 'b' });
-      cancel('a');
-      const worker = fake();
-      expect(worker.received[1]).toMatchObject({ type: 'task.abort', taskId: 'a' });
-      expect((worker.received[1] as { reason: MezanError }).reason.code).toBe('E_CANCELLED');
-      expect(a!.settles).toEqual([]);
-      worker.report([outcome('cancelled', 'a', { error: (worker.received[1] as { reason: MezanError }).reason })], 0);
-      expect(a!.settles.map((settle) => settle.status)).toEqual(['cancelled']);
-      // Its function has not returned: b waits for the slot.
-      expect(b!.status).toBe('queued');
-      expect(slot()).toMatchObject({ free: 0 });
-      worker.report([], 1);
-      expect(worker.dispatches).toEqual([['a'], ['b']]);
-    });
-
-    it('settles a task cancelled on the worker as the worker reports it, even when it completed meanwhile', () => {
-      const { submit, fake, cancel, counts } = startExecutor({ fakeWorkers: true });
-      const [a] = submit({ id: 'a' });
-      cancel('a');
-      // The function returned before the abort reached it: the worker's word stands.
-      fake().report([outcome('completed', 'a', { value: 'A' })]);
-      expect(a!.settles.map((settle) => [settle.status, settle.value])).toEqual([['completed', 'A']]);
-      expect(counts()).toMatchObject({ completed: 1, cancelled: 0, dispatched: 0 });
-    });
-
-    it('clears the retry timer of a task cancelled between attempts', async () => {
-      const { clock, submit, fake, cancel, state } = startExecutor({ fakeWorkers: true });
-      const [a] = submit({ id: 'a', retries: { max: 3, delayMs: 1_000 } });
-      fake().report([outcome('failed', 'a', { error: new Error('x') })]);
-      expect(clock.pendingTimers).toBe(1);
-      cancel('a');
-      expect(clock.pendingTimers).toBe(0);
-      expect(a!.settles.map((settle) => settle.status)).toEqual(['cancelled']);
-      expect(state()).toBe('idle');
-      await clock.runAll();
-      expect(fake().dispatches).toEqual([['a']]);
-    });
-
-    it('ignores a cancel for a task it does not know', () => {
-      const { cancel, state, emitted } = startExecutor({ fakeWorkers: true });
-      cancel('nobody');
-      expect(state()).toBe('idle');
-      expect(emitted).toHaveLength(2);
-    });
-  });
-
-  describe('idle and quiescent', () => {
-    it('emits idle when no task is left, and quiescent once every slot is free too', () => {
-      const { submit, fake, emitted, notices, state, events } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      emitted.length = 0;
-      notices.length = 0;
-      submit({ id: 'a' }, { id: 'b' });
-      fake().report([outcome('completed', 'a')]);
-      expect(emitted).toEqual([]);
-      // b's outcome is out, but its function has not returned (a timeout): idle, not quiescent.
-      fake().report([outcome('timeout', 'b', { error: new MezanError('E_TIMEOUT', 't') })], 0);
-      expect(state()).toBe('idle');
-      expect(emitted.map((each) => each.type)).toEqual(['idle']);
-      expect(notices).toEqual([]);
-      fake().report([], 1);
-      expect(emitted.map((each) => each.type)).toEqual(['idle', 'quiescent']);
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
-      expect(events.filter((event) => event.type === 'engine.idle')).toHaveLength(2);
-    });
-
-    it('emits idle once per return to idle, at the clock time it happened', async () => {
-      const { clock, submit, emitted } = startExecutor({ concurrency: 1 });
-      emitted.length = 0;
-      submit({ fn: (ctx) => ctx.sleep(30) });
-      await clock.runAll();
-      submit({ fn: (ctx) => ctx.sleep(20) });
-      await clock.runAll();
-      expect(emitted).toEqual([
-        { type: 'idle', at: 30 },
-        { type: 'quiescent', at: 30 },
-        { type: 'idle', at: 50 },
-        { type: 'quiescent', at: 50 },
-      ]);
-    });
-  });
-
-  describe('with the real worker', () => {
-    it('runs every task exactly once, never more at once than its concurrency, and the worker’s counts add up to the totals', async () => {
-      const { clock, submit, executor, counts, state, emitted, events } = startExecutor({ concurrency: 3 });
-      const random = seededRandom(42);
-      const calls = new Map<string, number>();
-      let running = 0;
-      let mostAtOnce = 0;
-      const specs = Array.from({ length: 300 }, (_, index) => {
-        const ms = random() < 0.5 ? 0 : Math.floor(random() * 20);
-        const fails = random() < 0.1;
-        const id = `t${index}`;
-        const fn: TaskFunction = async (ctx: TaskContext) => {
-          calls.set(id, (calls.get(id) ?? 0) + 1);
-          running++;
-          mostAtOnce = Math.max(mostAtOnce, running);
-          try {
-            if (ms > 0) await ctx.sleep(ms);
-            if (fails) throw new Error(`${id} failed`);
-            return id;
-          } finally {
-            running--;
-          }
-        };
-        return { id, fn, priority: index % 3 };
-      });
-      const reporters = submit(...specs.slice(0, 150));
-      await clock.advanceBy(7);
-      reporters.push(...submit(...specs.slice(150)));
-      await clock.runAll();
-
-      expect(state()).toBe('idle');
-      expect(reporters.every((reporter) => reporter.settles.length === 1)).toBe(true);
-      expect([...calls.values()].every((count) => count === 1)).toBe(true);
-      expect(calls.size).toBe(300);
-      expect(mostAtOnce).toBe(3);
-      const completed = reporters.filter((reporter) => reporter.status === 'completed').length;
-      const failed = reporters.filter((reporter) => reporter.status === 'failed').length;
-      expect(completed + failed).toBe(300);
-      expect(counts()).toMatchObject({ submitted: 300, completed, failed, waiting: 0, queued: 0, delayed: 0, dispatched: 0 });
-      const workers = executor.getSnapshot().context.workers;
-      expect(workers.map((worker) => worker.id)).toEqual(['main']);
-      expect(workers[0]!.ref.getSnapshot().context.stats).toMatchObject({
-        slots: 3,
-        running: 0,
-        tasksCompleted: completed,
-        tasksFailed: failed,
-        tasksCancelled: 0,
-        attempts: 300,
-      });
-      expect(workers[0]!.ref.getSnapshot().value).toBe('idle');
-      expect(new Set(events.filter((event) => event.type === 'task.started').map((event) => (event as { workerId: string }).workerId))).toEqual(
-        new Set(['main']),
-      );
-      expect(emitted[emitted.length - 1]).toEqual({ type: 'quiescent', at: clock.now() });
-    });
-
-    it('starts a queued task as soon as a slot frees', async () => {
-      const { clock, submit, events } = startExecutor({ concurrency: 2 });
-      const reporters = submit(
-        { id: 'a', fn: (ctx) => ctx.sleep(30) },
-        { id: 'b', fn: (ctx) => ctx.sleep(10) },
-        { id: 'c', fn: (ctx) => ctx.sleep(10) },
-        { id: 'd', fn: (ctx) => ctx.sleep(5) },
-      );
-      await clock.runAll();
-      expect(startsOf(events)).toEqual([
-        ['a', 0, 'main'],
-        ['b', 0, 'main'],
-        ['c', 10, 'main'],
-        ['d', 20, 'main'],
-      ]);
-      expect(reporters.map((reporter) => reporter.settles.map((settle) => [settle.status, settle.at]))).toEqual([
-        [['completed', 30]],
-        [['completed', 10]],
-        [['completed', 20]],
-        [['completed', 25]],
-      ]);
-    });
-
-    it('lets a slow function hold back nothing but its own slot', async () => {
-      const { clock, submit, events, emitted } = startExecutor({ concurrency: 2 });
-      const slow: TaskFunction = (ctx) => ctx.sleep(100);
-      const reporters = submit({ id: 'slow', fn: slow }, ...['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => ({ id })));
-      await clock.advanceBy(0);
-      // Everything but the slow task is done at time 0, one after the other in the free slot.
-      expect(reporters.slice(1).map((reporter) => [reporter.status, reporter.settles[0]?.at])).toEqual(
-        Array.from({ length: 7 }, () => ['completed', 0]),
-      );
-      expect(startsOf(events).map(([taskId]) => taskId)).toEqual(['slow', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
-      emitted.length = 0;
-      await clock.runAll();
-      expect(reporters[0]!.settles.map((settle) => [settle.status, settle.at])).toEqual([['completed', 100]]);
-      expect(emitted).toEqual([
-        { type: 'idle', at: 100 },
-        { type: 'quiescent', at: 100 },
-      ]);
-    });
-
-    it('times a task out and settles it at once; its function keeps its slot, and the executor is quiescent, only once it returns', async () => {
-      const { clock, submit, emitted, executor, events } = startExecutor({ concurrency: 1 });
-      emitted.length = 0;
+      await run.clock.advanceBy(10);
+      expect([delayed!.status, running!.status, queued!.status]).toEqual(['queued', 'running', 'queued']);
+      run.cancel('queued');
+      run.cancel('delayed');
+      expect(run.value()).toBe('working');
+      // On the worker: the executor asks for an abort, and the worker's report settles it.
+      run.cancel('running');
+      await run.clock.runAll();
+      expect(statusesOf([delayed!, running!, queued!])).toEqual([['cancelled'], ['cancelled'], ['cancelled']]);
+      expect(run.value()).toBe('idle');
+      // The last unfinished task, between attempts: its cancel makes the executor idle.
+      const [last] = run.submit([{ id: 'last', fn: failing(1), retries: { max: 1, delayMs: 1_000 } }]);
+      await run.clock.advanceBy(10);
+      expect(run.value()).toBe('working');
+      run.cancel('last');
+      expect(statusesOf([last!])).toEqual([['cancelled']]);
+      expect(run.value()).toBe('idle');
+      expect(run.steps.at(-1)!.event.type).toBe('task.cancel');
+      // A cancel for a task it does not know changes nothing.
+      run.cancel('nobody');
+      expect(run.value()).toBe('idle');
+      return run;
+    },
+  ],
+  [
+    'cancel through the cancelled map of a later submission',
+    async () => {
+      const run = startExecutor(1);
+      const [first] = run.submit([{ id: 'first', fn: failing(1), retries: { max: 1, delayMs: 1_000 } }]);
+      await run.clock.advanceBy(10);
+      // `first` failed its first attempt and waits for its retry.
+      expect(first!.status).toBe('queued');
+      expect(run.clock.pendingTimers).toBe(1);
+      const [waiting] = run.submit([{ id: 'waiting', dependsOn: [first!] }]);
+      expect(waiting!.status).toBe('waiting');
+      // Every unfinished task is named: the submission makes the executor idle.
+      const [late] = run.submit([{ id: 'late' }], ['waiting', 'first', 'late']);
+      expect(statusesOf([first!, waiting!, late!])).toEqual([['cancelled'], ['cancelled'], ['cancelled']]);
+      expect(run.value()).toBe('idle');
+      expect(run.clock.pendingTimers).toBe(0);
+      return run;
+    },
+  ],
+  [
+    'faults, compensation slots and shutdown',
+    async () => {
+      const run = startExecutor(1);
+      // A timeout settles the task, but its function holds its slot: the report that frees it comes in `idle`.
       let finish!: () => void;
-      const [a, b] = submit({ id: 'a', timeoutMs: 50, fn: () => new Promise<void>((resolve) => (finish = resolve)) }, { id: 'b', fn: () => 'b' });
-      await clock.advanceBy(50);
-      expect(a!.settles.map((settle) => [settle.status, settle.error!.code, settle.at])).toEqual([['timeout', 'E_TIMEOUT', 50]]);
-      // The only slot is still taken by a's function: b waits.
-      expect(b!.settles).toEqual([]);
-      expect(b!.status).toBe('queued');
-      const main = executor.getSnapshot().context.workers[0]!;
-      expect(main.free).toBe(0);
-      expect(main.ref.getSnapshot().value).toBe('busy');
-      expect(main.ref.getSnapshot().context.stats).toMatchObject({ slots: 1, running: 1 });
-      await clock.advanceBy(25);
+      const [timedOut] = run.submit([{ id: 'slow', timeoutMs: 50, fn: () => new Promise<void>((resolve) => (finish = resolve)) }]);
+      await run.clock.advanceBy(50);
+      expect(statusesOf([timedOut!])).toEqual([['timeout']]);
+      expect(run.value()).toBe('idle');
       finish();
-      await clock.runAll();
-      expect(startsOf(events)).toEqual([
-        ['a', 0, 'main'],
-        ['b', 75, 'main'],
-      ]);
-      expect(b!.settles.map((settle) => [settle.status, settle.at])).toEqual([['completed', 75]]);
-      expect(emitted).toEqual([
-        { type: 'idle', at: 75 },
-        { type: 'quiescent', at: 75 },
-      ]);
-    });
-
-    it('cancels a running task through its worker: the signal aborts and the task settles at once', async () => {
-      const { clock, submit, cancel } = startExecutor({ concurrency: 1 });
-      let signal: AbortSignal | undefined;
-      const [a] = submit({
-        id: 'a',
-        fn: async (ctx) => {
-          signal = ctx.signal;
-          await ctx.sleep(1_000);
-        },
-      });
-      await clock.advanceBy(10);
-      cancel('a');
-      await flush();
-      expect(signal!.aborted).toBe(true);
-      expect(a!.settles.map((settle) => [settle.status, settle.at])).toEqual([['cancelled', 10]]);
-      await clock.runAll();
-      expect(a!.settles).toHaveLength(1);
-    });
-  });
-
-  describe('executor.cancel-pending', () => {
-    it('settles every task not on a worker with the reason, dependents included, and leaves the running one alone', async () => {
-      const { clock, submit, fake, send, counts, notices, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [retrying] = submit({ id: 'retrying', retries: { max: 2, delayMs: 500 } });
-      fake().report([outcome('failed', 'retrying', { error: new Error('x') })]);
-      // `retrying` is between attempts, its timer set.
-      expect(clock.pendingTimers).toBe(1);
-      const [onWorker, plain] = submit({ id: 'on-worker' }, { id: 'plain' });
-      const [afterOnWorker, afterPlain] = submit({ id: 'after-on-worker', dependsOn: [onWorker!] }, { id: 'after-plain', dependsOn: [plain!] });
-      expect([onWorker, plain, afterOnWorker, afterPlain].map((reporter) => reporter!.status)).toEqual(['running', 'queued', 'waiting', 'waiting']);
-      notices.length = 0;
+      await run.clock.runAll();
+      // A crash fails what ran; what was queued waits for the restart.
+      const [crashed, afterCrash] = run.submit([{ id: 'crashed', fn: sleeper(1_000) }, { id: 'after-crash' }]);
+      await run.clock.advanceBy(10);
+      run.executor.send({ type: 'worker.crash', workerId: 'main' });
+      expect(statusesOf([crashed!])).toEqual([['failed']]);
+      expect(run.value()).toBe('working');
+      run.executor.send({ type: 'worker.restart', workerId: 'main' });
+      await run.clock.runAll();
+      expect(statusesOf([afterCrash!])).toEqual([['completed']]);
+      // Shutdown: pending tasks are cancelled, running ones aborted.
+      const [running, pending] = run.submit([{ id: 'running', fn: sleeper(1_000) }, { id: 'pending' }]);
+      await run.clock.advanceBy(10);
       const reason = new MezanError('E_SHUTDOWN', 'shutting down');
-      send({ type: 'executor.cancel-pending', reason });
-      for (const reporter of [retrying!, plain!, afterOnWorker!, afterPlain!]) {
-        expect(reporter.settles).toEqual([{ status: 'cancelled', value: undefined, error: reason, at: 0 }]);
-      }
-      expect(onWorker!.settles).toEqual([]);
-      expect(clock.pendingTimers).toBe(0);
-      expect(counts()).toMatchObject({ cancelled: 4, failed: 0, queued: 0, waiting: 0, delayed: 0, dispatched: 1 });
-      // A slot is still taken: not quiescent yet.
-      expect(notices).toEqual([]);
-      expect(state()).toBe('working');
-      fake().report([outcome('completed', 'on-worker', { value: 'W' })]);
-      expect(onWorker!.settles.map((settle) => settle.status)).toEqual(['completed']);
-      expect(afterOnWorker!.settles).toHaveLength(1);
-      expect(state()).toBe('idle');
-      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
-      await clock.runAll();
-      expect(fake().dispatches.flat()).toEqual(['retrying', 'on-worker']);
-    });
+      run.executor.send({ type: 'executor.cancel-pending', reason });
+      expect(run.value()).toBe('working');
+      run.executor.send({ type: 'executor.abort-running', reason });
+      await run.clock.runAll();
+      expect(statusesOf([running!, pending!])).toEqual([['cancelled'], ['cancelled']]);
+      expect(run.value()).toBe('idle');
+      // A compensation slot, taken and given back.
+      run.submit([{ id: 'blocker', fn: sleeper(10) }, { id: 'behind' }]);
+      run.executor.send({ type: 'slots.add-extra' });
+      expect(run.executor.getSnapshot().context.extraSlots).toBe(1);
+      await run.clock.runAll();
+      expect(run.executor.getSnapshot().context.extraSlots).toBe(0);
+      run.executor.send({ type: 'executor.probe' });
+      run.executor.stop();
+      return run;
+    },
+  ],
+];
 
-    it('rejects them instead with status rejected, dependents with the same reason', () => {
-      const { submit, send, counts, events } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [, queued] = submit({ id: 'running' }, { id: 'queued' });
-      const [dependent] = submit({ id: 'dependent', dependsOn: [queued!] });
-      const reason = new MezanError('E_SHUTDOWN', 'refused');
-      send({ type: 'executor.cancel-pending', reason, status: 'rejected' });
-      expect(queued!.settles).toEqual([{ status: 'rejected', value: undefined, error: reason, at: 0 }]);
-      expect(dependent!.settles).toEqual([{ status: 'rejected', value: undefined, error: reason, at: 0 }]);
-      expect(counts()).toMatchObject({ rejected: 2, cancelled: 0, failed: 0, dispatched: 1 });
-      expect(events.filter((event) => event.type === 'task.rejected').map((event) => [event.taskId, (event as { code: string }).code])).toEqual([
-        ['queued', 'E_SHUTDOWN'],
-        ['dependent', 'E_SHUTDOWN'],
-      ]);
-    });
+/**
+ * Holds every step of a run to the chart; returns what does not hold, one line each, and the chart
+ * transitions the run took.
+ */
+function checkAgainstChart(steps: readonly ObservedStep[]): { readonly breaches: string[]; readonly taken: Set<DiagramTransition> } {
+  const breaches: string[] = [];
+  const taken = new Set<DiagramTransition>();
+  steps.forEach((step, index) => {
+    const where = `step ${index} (${step.event.type}, ${step.before ?? 'start'} → ${step.after.value})`;
+    const macrostep = chartMacrostep(step.before, step.event, step.after);
+    for (const transition of macrostep.taken) taken.add(transition);
+    if (macrostep.end !== step.after.value) breaches.push(`${where}: the chart goes ${macrostep.path.join(' → ')}`);
+    const idleEntries = macrostep.entered.filter((state) => state === 'idle').length;
+    const idleEmitted = step.emitted.filter((emission) => emission.type === 'idle').length;
+    if (idleEmitted !== idleEntries)
+      breaches.push(`${where}: the chart enters idle ${idleEntries} time(s), the actor emitted idle ${idleEmitted} time(s)`);
+    for (const emission of step.emitted) {
+      // Emitted once the transition is over: its snapshot already reads `idle`.
+      if (emission.value !== 'idle') breaches.push(`${where}: emitted ${emission.type} while its snapshot read ${emission.value}`);
+    }
+  });
+  return { breaches, taken };
+}
 
-    it('tells the parent it is quiescent at once when no slot is taken', async () => {
-      const { clock, submit, send, notices, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [a] = submit({ id: 'a', retries: { max: 1, delayMs: 100 } });
-      const [b] = submit({ id: 'b', dependsOn: [a!] });
-      send({ type: 'worker.crash', workerId: 'main' });
-      // a waits for its retry, b for a; the only worker is down and nothing runs.
-      expect(clock.pendingTimers).toBe(1);
-      notices.length = 0;
-      send({ type: 'executor.cancel-pending', reason: new MezanError('E_SHUTDOWN', 'x') });
-      expect([a!.status, b!.status]).toEqual(['cancelled', 'cancelled']);
-      expect(state()).toBe('idle');
-      // (Sent twice today: once by cancel-pending, once on entering idle; the supervisor's handling is idempotent.)
-      expect(notices.length).toBeGreaterThan(0);
-      expect(notices.every((notice) => notice.type === 'executor.quiescent')).toBe(true);
-      expect(clock.pendingTimers).toBe(0);
-    });
+describe('the executor actor against its chart, executorMachine', () => {
+  it('draws exactly the states idle and working, starting idle, with no delayed transition', () => {
+    expect(chart.id).toBe('executor');
+    expect(chart.root.children.map((state) => [state.key, state.type])).toEqual([
+      ['idle', 'atomic'],
+      ['working', 'atomic'],
+    ]);
+    expect(chart.root.initial).toBe(idOf('idle'));
+    // The actor's own type of states: one key each, no more, no fewer (checked by the compiler).
+    const actorStates: Record<ExecutorState, true> = { idle: true, working: true };
+    expect(Object.keys(actorStates)).toEqual(chart.root.children.map((state) => state.key));
+    // The macrostep above reads event and eventless transitions; the actor has no timers of its own.
+    expect(chart.transitions.filter((transition) => transition.kind === 'after')).toEqual([]);
+    expect(chart.transitions.length).toBeGreaterThan(0);
   });
 
-  describe('executor.abort-running', () => {
-    it('sends an abort with the reason for every task on the worker, and settles them from the reports', () => {
-      const run = startExecutor({ concurrency: 4, fakeWorkers: true });
-      const reporters = run.submit(...['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id })));
-      const worker = run.fake();
-      expect(worker.dispatches).toEqual([['a', 'b', 'c', 'd']]);
-      const reason = new MezanError('E_SHUTDOWN', 'aborted');
-      run.send({ type: 'executor.abort-running', reason });
-      const aborts = worker.received.filter((event) => event.type === 'task.abort');
-      expect(aborts).toEqual(['a', 'b', 'c', 'd'].map((taskId) => ({ type: 'task.abort', taskId, reason })));
-      // Nothing settles before the worker says so; the queued tasks are not the executor's to abort here.
-      expect(reporters.every((reporter) => reporter.settles.length === 0)).toBe(true);
-      expect(reporters.slice(4).map((reporter) => reporter.status)).toEqual(['queued', 'queued']);
-      worker.report(
-        ['a', 'b'].map((taskId) => outcome('cancelled', taskId, { error: reason })),
-        0,
-      );
-      expect(reporters.slice(0, 2).map((reporter) => reporter.settles.map((settle) => [settle.status, settle.error]))).toEqual([
-        [['cancelled', reason]],
-        [['cancelled', reason]],
-      ]);
-      expect(run.counts()).toMatchObject({ cancelled: 2, dispatched: 2, queued: 2 });
-      // Their functions have not returned: no slot is free.
-      expect(worker.dispatches).toHaveLength(1);
-    });
-
-    it('does nothing when no task is on a worker', () => {
-      const { send, fakes, notices, state } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      notices.length = 0;
-      send({ type: 'executor.abort-running', reason: new MezanError('E_SHUTDOWN', 'x') });
-      expect([...fakes.values()].every((fake) => fake.received.length === 0)).toBe(true);
-      expect(notices).toEqual([]);
-      expect(state()).toBe('idle');
-    });
-
-    it('with the real worker, aborts the signals of running functions and settles them at once', async () => {
-      const { clock, submit, send, notices } = startExecutor({ concurrency: 2 });
-      const signals: AbortSignal[] = [];
-      const sleeper: TaskFunction = async (ctx) => {
-        signals.push(ctx.signal);
-        await ctx.sleep(1_000);
-      };
-      const reporters = submit({ id: 'a', fn: sleeper }, { id: 'b', fn: sleeper });
-      await clock.advanceBy(10);
-      notices.length = 0;
-      send({ type: 'executor.abort-running', reason: new MezanError('E_SHUTDOWN', 'aborted') });
-      await flush();
-      expect(signals.map((signal) => (signal.reason as MezanError).code)).toEqual(['E_SHUTDOWN', 'E_SHUTDOWN']);
-      expect(reporters.map((reporter) => reporter.settles.map((settle) => [settle.status, settle.error!.code, settle.at]))).toEqual([
-        [['cancelled', 'E_SHUTDOWN', 10]],
-        [['cancelled', 'E_SHUTDOWN', 10]],
-      ]);
-      await clock.runAll();
-      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
-    });
-
-    it('with the real worker, also aborts the orders handed over but not started yet', async () => {
-      // Terminating phase of a shutdown: cancel-pending, then abort-running, before the functions start.
-      const { clock, submit, send } = startExecutor({ concurrency: 3 });
-      let signal: AbortSignal | undefined;
-      const [running] = submit({
-        id: 'a',
-        fn: (ctx) => {
-          signal = ctx.signal;
-          return ctx.sleep(100);
-        },
-      });
-      await flush();
-      const behind = jest.fn(() => 'ran');
-      const reporters = submit({ id: 'b', fn: behind }, { id: 'c', fn: behind });
-      const reason = new MezanError('E_SHUTDOWN', 'aborted');
-      send({ type: 'executor.cancel-pending', reason });
-      send({ type: 'executor.abort-running', reason });
-      await clock.runAll();
-      expect(behind).not.toHaveBeenCalled();
-      expect(signal!.reason).toBe(reason);
-      expect([running!, ...reporters].map((reporter) => reporter.settles.map((settle) => [settle.status, settle.error?.code]))).toEqual([
-        [['cancelled', 'E_SHUTDOWN']],
-        [['cancelled', 'E_SHUTDOWN']],
-        [['cancelled', 'E_SHUTDOWN']],
-      ]);
-    });
+  it.each(SCENARIOS)('%s: every change of state is a transition of the chart, and each entry into idle emits idle', async (_name, scenario) => {
+    const run = await scenario();
+    expect(run.steps.length).toBeGreaterThan(1);
+    expect(run.steps[0]!.event.type).toBe('xstate.init');
+    expect(checkAgainstChart(run.steps).breaches).toEqual([]);
+    expect(run.emittedSinceLastStep()).toEqual([]);
   });
 
-  describe('executor.probe', () => {
-    it('answers executor.quiescent to the parent only when nothing is left to do', () => {
-      const { submit, send, fake, notices, emitted } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      notices.length = 0;
-      emitted.length = 0;
-      send({ type: 'executor.probe' });
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
-      expect(emitted.map((each) => each.type)).toEqual(['quiescent']);
-      notices.length = 0;
-      submit({ id: 'a' });
-      send({ type: 'executor.probe' });
-      expect(notices).toEqual([]);
-      // The task is settled, but its function still holds its slot: idle, not quiescent.
-      fake().report([outcome('timeout', 'a', { error: new MezanError('E_TIMEOUT', 't') })], 0);
-      notices.length = 0;
-      send({ type: 'executor.probe' });
-      expect(notices).toEqual([]);
-      fake().report([], 1);
-      notices.length = 0;
-      send({ type: 'executor.probe' });
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
-    });
+  it('takes every transition of the chart over the scenarios', async () => {
+    const taken = new Set<DiagramTransition>();
+    const seen = new Set<string>();
+    for (const [, scenario] of SCENARIOS) {
+      const run = await scenario();
+      const checked = checkAgainstChart(run.steps);
+      expect(checked.breaches).toEqual([]);
+      for (const transition of checked.taken) taken.add(transition);
+      for (const step of run.steps)
+        if (step.before !== undefined && step.before !== step.after.value) seen.add(`${step.before} → ${step.after.value}`);
+    }
+    expect(chart.transitions.filter((transition) => !taken.has(transition)).map(describeTransition)).toEqual([]);
+    // Both changes of state show on the actor's snapshots, not only inside a step.
+    expect([...seen].sort()).toEqual(['idle → working', 'working → idle']);
   });
 
-  describe('worker crash and restart', () => {
-    it('fails every task running on main with E_WORKER_CRASHED and tells the parent which tasks it took down', async () => {
-      const { clock, submit, send, notices, events, slot, state } = startExecutor({ concurrency: 2 });
-      const signals: AbortSignal[] = [];
-      const never = jest.fn();
-      const sleeper: TaskFunction = async (ctx) => {
-        signals.push(ctx.signal);
-        await ctx.sleep(1_000);
-      };
-      const [a, b, c] = submit({ id: 'a', fn: sleeper }, { id: 'b', fn: sleeper }, { id: 'c', fn: never });
-      await clock.advanceBy(20);
-      notices.length = 0;
-      send({ type: 'worker.crash', workerId: 'main' });
-      for (const reporter of [a!, b!]) {
-        expect(reporter.settles.map((settle) => [settle.status, settle.error!.code, settle.at])).toEqual([['failed', 'E_WORKER_CRASHED', 20]]);
-        expect(reporter.settles[0]!.error!.details).toMatchObject({ workerId: 'main' });
-      }
-      expect(signals.map((signal) => (signal.reason as MezanError).code)).toEqual(['E_WORKER_CRASHED', 'E_WORKER_CRASHED']);
-      expect(notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: ['a', 'b'] }]);
-      expect(events.filter((event) => event.type === 'task.failed').map((event) => [event.taskId, (event as { code: string }).code])).toEqual([
-        ['a', 'E_WORKER_CRASHED'],
-        ['b', 'E_WORKER_CRASHED'],
-      ]);
-      expect(slot()).toMatchObject({ down: true, free: 0, capacity: 2 });
-      // The only worker is down: c waits in the queue and nothing is quiescent.
-      await clock.runAll();
-      expect(never).not.toHaveBeenCalled();
-      expect(c!.status).toBe('queued');
-      expect(state()).toBe('working');
-      expect(notices).toHaveLength(1);
-    });
-
-    it('applies the retry policy to a crashed attempt; a retry due while main is down waits for its restart', async () => {
-      const { clock, submit, send, notices, events } = startExecutor({ concurrency: 1 });
-      const attempts: Array<[number, number, string]> = [];
-      const [a] = submit({
-        id: 'a',
-        retries: { max: 1, delayMs: 50 },
-        fn: async (ctx) => {
-          attempts.push([ctx.attempt, clock.now(), events.filter((event) => event.type === 'task.started').at(-1)!.workerId as string]);
-          if (ctx.attempt === 1) await ctx.sleep(1_000);
-          return 'second';
-        },
-      });
-      await clock.advanceBy(10);
-      send({ type: 'worker.crash', workerId: 'main' });
-      expect(a!.settles).toEqual([]);
-      expect(a!.status).toBe('queued');
-      const retrying = events.find((event) => event.type === 'task.retrying') as { code: string; delayMs: number; workerId: string };
-      expect(retrying).toMatchObject({ code: 'E_WORKER_CRASHED', delayMs: 50, workerId: 'main' });
-      expect(notices.at(-1)).toEqual({ type: 'worker.crashed', workerId: 'main', taskIds: ['a'] });
-      await clock.advanceTo(70);
-      expect(attempts).toEqual([[1, 0, 'main']]);
-      send({ type: 'worker.restart', workerId: 'main' });
-      await clock.runAll();
-      expect(attempts).toEqual([
-        [1, 0, 'main'],
-        [2, 70, 'main'],
-      ]);
-      expect(a!.settles.map((settle) => [settle.status, settle.value, settle.at])).toEqual([['completed', 'second', 70]]);
-    });
-
-    it('lists every task of a crashed worker, and none for an idle one', () => {
-      const run = startExecutor({ concurrency: 3, fakeWorkers: true });
-      run.notices.length = 0;
-      run.send({ type: 'worker.crash', workerId: 'main' });
-      // Nothing was lost, and nothing is left to do.
-      expect(run.notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: [] }, { type: 'executor.quiescent' }]);
-      run.send({ type: 'worker.restart', workerId: 'main' });
-      const reporters = run.submit(...['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, retries: { max: 1 } })));
-      expect(run.dispatchLog).toEqual([{ workerId: 'main', taskIds: ['a', 'b', 'c'] }]);
-      run.notices.length = 0;
-      run.send({ type: 'worker.crash', workerId: 'main' });
-      expect(run.notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: ['a', 'b', 'c'] }]);
-      // No delay: a, b and c are back in the queue at once, but the worker is down.
-      expect(reporters.map((reporter) => reporter.status)).toEqual(Array.from({ length: 6 }, () => 'queued'));
-      expect(run.counts()).toMatchObject({ queued: 6, dispatched: 0, failed: 0 });
-      expect(run.events.filter((event) => event.type === 'task.retrying').map((event) => event.taskId)).toEqual(['a', 'b', 'c']);
-    });
-
-    it('hands the restarted worker as many ready tasks as it has slots, retried ones behind those queued before', () => {
-      const run = startExecutor({ concurrency: 2, fakeWorkers: true });
-      run.submit(...['a', 'b', 'c', 'd'].map((id) => ({ id, retries: { max: 1 } })));
-      expect(run.fake().dispatches).toEqual([['a', 'b']]);
-      run.send({ type: 'worker.crash', workerId: 'main' });
-      run.send({ type: 'worker.restart', workerId: 'main' });
-      const restarted = run.fake();
-      expect(restarted).not.toBe(run.fakeHistory[0]);
-      const dispatch = restarted.received[0] as { type: 'task.dispatch'; orders: RunOrder[] };
-      expect(dispatch.orders.map((order) => [order.taskId, order.attempt])).toEqual([
-        ['c', 1],
-        ['d', 1],
-      ]);
-      expect(run.slot()).toMatchObject({ down: false, free: 0, capacity: 2 });
-      completeLastDispatch(restarted);
-      expect(restarted.dispatches[1]).toEqual(['a', 'b']);
-    });
-
-    it('ignores a crash of a worker it does not have, and a crash of a worker already down', () => {
-      const { send, notices } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      notices.length = 0;
-      send({ type: 'worker.crash', workerId: 'worker-1' });
-      expect(notices).toEqual([]);
-      send({ type: 'worker.crash', workerId: 'main' });
-      send({ type: 'worker.crash', workerId: 'main' });
-      expect(notices.filter((notice) => notice.type === 'worker.crashed')).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: [] }]);
-    });
-
-    it('ignores a late report from a crashed worker', () => {
-      const { submit, send, fakeHistory, counts, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [a] = submit({ id: 'a' });
-      const crashed = fakeHistory[0]!;
-      send({ type: 'worker.crash', workerId: 'main' });
-      crashed.report([outcome('completed', 'a')]);
-      expect(a!.settles.map((settle) => settle.status)).toEqual(['failed']);
-      expect(counts()).toMatchObject({ completed: 0, failed: 1 });
-      expect(slot()).toMatchObject({ down: true, free: 0 });
-    });
-
-    it('restarts a crashed worker under the same id, carrying its statistics, and dispatches to it', async () => {
-      const { clock, submit, send, executor, notices, slot, workerIds } = startExecutor({ concurrency: 1 });
-      submit({ id: 'first', fn: (ctx) => ctx.sleep(10) });
-      await clock.runAll();
-      const [stuck, queued] = submit({ id: 'stuck', fn: (ctx) => ctx.sleep(1_000) }, { id: 'queued', fn: (ctx) => ctx.sleep(5).then(() => 'Q') });
-      await clock.advanceBy(20);
-      const before = slot()!.ref;
-      const statsBefore = before.getSnapshot().context.stats;
-      expect(statsBefore).toEqual({
-        slots: 1,
-        running: 1,
-        tasksCompleted: 1,
-        tasksFailed: 0,
-        tasksCancelled: 0,
-        attempts: 1,
-        busyMs: 10,
-        lastTaskMs: 10,
-      });
-      send({ type: 'worker.crash', workerId: 'main' });
-      expect(stuck!.settles.map((settle) => settle.error!.code)).toEqual(['E_WORKER_CRASHED']);
-      expect(queued!.status).toBe('queued');
-      notices.length = 0;
-      send({ type: 'worker.restart', workerId: 'main' });
-      const after = slot()!.ref;
-      expect(after).not.toBe(before);
-      expect(after.id).toBe('main');
-      expect(executor.getSnapshot().children['main']).toBe(after);
-      expect(workerIds()).toEqual(['main']);
-      expect(slot()).toMatchObject({ down: false, free: 0, capacity: 1 });
-      expect(queued!.status).toBe('running');
-      await clock.runAll();
-      expect(queued!.settles.map((settle) => [settle.status, settle.value])).toEqual([['completed', 'Q']]);
-      expect(after.getSnapshot().context.stats).toEqual({ ...statsBefore, running: 0, tasksCompleted: 2, attempts: 2, busyMs: 15, lastTaskMs: 5 });
-      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
-    });
-
-    it('hands the restarted worker the statistics of the crashed one, and its slots', () => {
-      const { send, fakeHistory } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      send({ type: 'worker.crash', workerId: 'main' });
-      send({ type: 'worker.restart', workerId: 'main' });
-      expect(fakeHistory.map((fake) => [fake.input.workerId, fake.input.slots, fake.input.initialStats])).toEqual([
-        ['main', 2, undefined],
-        ['main', 2, FAKE_STATS],
-      ]);
-    });
-
-    it('ignores a restart of a worker that is not down', () => {
-      const { send, fakeHistory, workerIds, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const ref = slot()!.ref;
-      send({ type: 'worker.restart', workerId: 'main' });
-      send({ type: 'worker.restart', workerId: 'worker-9' });
-      expect(fakeHistory).toHaveLength(1);
-      expect(slot()!.ref).toBe(ref);
-      expect(workerIds()).toEqual(['main']);
-    });
-
-    it('tells the parent it is quiescent once a restart leaves nothing to do', () => {
-      const { send, notices } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      send({ type: 'worker.crash', workerId: 'main' });
-      notices.length = 0;
-      send({ type: 'worker.restart', workerId: 'main' });
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
-    });
+  it('reports an actor that strays from the chart', () => {
+    const snapshot = (value: ExecutorState, unfinished: number) => ({ value, context: { unfinished } }) as unknown as ExecutorSnapshot;
+    const idle: Emission = { type: 'idle', value: 'idle' };
+    const strays: ObservedStep[] = [
+      // Working without a submission.
+      { event: { type: 'worker.report' }, before: 'idle', after: snapshot('working', 1), emitted: [] },
+      // Idle with a task unfinished, without emitting idle.
+      { event: { type: 'worker.report' }, before: 'working', after: snapshot('idle', 1), emitted: [] },
+      // Through working and back within a step, without emitting idle.
+      { event: { type: 'task.submit' }, before: 'idle', after: snapshot('idle', 0), emitted: [] },
+      // Idle emitted in working, and before the snapshot reads idle.
+      { event: { type: 'task.submit' }, before: 'idle', after: snapshot('working', 1), emitted: [{ type: 'idle', value: 'working' }] },
+      // Idle emitted twice for one entry.
+      { event: { type: 'task.cancel' }, before: 'working', after: snapshot('idle', 0), emitted: [idle, idle] },
+    ];
+    expect(checkAgainstChart(strays).breaches).toEqual([
+      'step 0 (worker.report, idle → working): the chart goes idle',
+      'step 1 (worker.report, working → idle): the chart goes working',
+      'step 2 (task.submit, idle → idle): the chart enters idle 1 time(s), the actor emitted idle 0 time(s)',
+      'step 3 (task.submit, idle → working): the chart enters idle 0 time(s), the actor emitted idle 1 time(s)',
+      'step 3 (task.submit, idle → working): emitted idle while its snapshot read working',
+      'step 4 (task.cancel, working → idle): the chart enters idle 1 time(s), the actor emitted idle 2 time(s)',
+    ]);
   });
 
-  describe('compensation slots', () => {
-    const resizes = (fake: FakeWorker) => fake.received.filter((event) => event.type === 'worker.resize');
-    const retiredNotices = (notices: ExecutorNotice[]) => notices.filter((notice) => notice.type === 'slots.retired-extra');
-
-    it('adds a slot to main on slots.add-extra, which takes a ready task at once', () => {
-      const { submit, send, fake, workerIds, notices, slot, extraSlots } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      const [, b] = submit({ id: 'a' }, { id: 'b' });
-      expect(b!.status).toBe('queued');
-      send({ type: 'slots.add-extra' });
-      expect(workerIds()).toEqual(['main']);
-      expect(slot()).toMatchObject({ capacity: 2, free: 0 });
-      expect(extraSlots()).toBe(1);
-      // The worker learns of its new slot before it is handed the order that fills it.
-      expect(fake().received.slice(1)).toEqual([
-        { type: 'worker.resize', slots: 2 },
-        { type: 'task.dispatch', orders: [expect.objectContaining({ taskId: 'b' })] },
-      ]);
-      expect(fake().dispatches).toEqual([['a'], ['b']]);
-      expect(b!.status).toBe('running');
-      expect(retiredNotices(notices)).toEqual([]);
-    });
-
-    it('keeps an extra slot while tasks are ready, and retires it once a slot is free with nothing ready', () => {
-      const { submit, send, fake, notices, slot, extraSlots } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      submit({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' });
-      send({ type: 'slots.add-extra' });
-      const worker = fake();
-      expect(worker.dispatches).toEqual([['a'], ['b']]);
-      complete(worker, 'b');
-      // c was ready: the freed slot takes it instead of leaving.
-      expect(worker.dispatches.at(-1)).toEqual(['c']);
-      complete(worker, 'a');
-      expect(worker.dispatches.at(-1)).toEqual(['d']);
-      expect(retiredNotices(notices)).toEqual([]);
-      expect(slot()).toMatchObject({ capacity: 2, free: 0 });
-      complete(worker, 'c');
-      expect(retiredNotices(notices)).toEqual([{ type: 'slots.retired-extra' }]);
-      expect(slot()).toMatchObject({ capacity: 1, free: 0 });
-      expect(extraSlots()).toBe(0);
-      expect(resizes(worker)).toEqual([
-        { type: 'worker.resize', slots: 2 },
-        { type: 'worker.resize', slots: 1 },
-      ]);
-      expect(worker.slots).toBe(1);
-      complete(worker, 'd');
-      expect(worker.dispatches.flat()).toEqual(['a', 'b', 'c', 'd']);
-      expect(retiredNotices(notices)).toHaveLength(1);
-      expect(slot()).toMatchObject({ capacity: 1, free: 1 });
-      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
-    });
-
-    it('retires as many extra slots as are free, with one notice each, and never a slot of its concurrency', () => {
-      const { submit, send, fake, notices, slot, extraSlots } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      submit({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' });
-      send({ type: 'slots.add-extra' });
-      send({ type: 'slots.add-extra' });
-      const worker = fake();
-      expect(worker.dispatches).toEqual([['a', 'b'], ['c'], ['d']]);
-      expect(slot()).toMatchObject({ capacity: 4, free: 0 });
-      expect(extraSlots()).toBe(2);
-      complete(worker, 'a', 'b', 'c');
-      expect(retiredNotices(notices)).toEqual([{ type: 'slots.retired-extra' }, { type: 'slots.retired-extra' }]);
-      expect(slot()).toMatchObject({ capacity: 2, free: 1 });
-      expect(extraSlots()).toBe(0);
-      expect(resizes(worker).at(-1)).toEqual({ type: 'worker.resize', slots: 2 });
-      complete(worker, 'd');
-      expect(retiredNotices(notices)).toHaveLength(2);
-      expect(slot()).toMatchObject({ capacity: 2, free: 2 });
-    });
-
-    it('retires an extra slot from a report that arrives once every task is settled', () => {
-      const { submit, send, fake, notices, slot, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      submit({ id: 'a' }, { id: 'b' });
-      send({ type: 'slots.add-extra' });
-      const worker = fake();
-      // Both time out: every task is settled, but their functions still hold both slots.
-      worker.report([outcome('timeout', 'a', { error: new MezanError('E_TIMEOUT', 't') })], 0);
-      worker.report([outcome('timeout', 'b', { error: new MezanError('E_TIMEOUT', 't') })], 0);
-      expect(state()).toBe('idle');
-      expect(retiredNotices(notices)).toEqual([]);
-      expect(slot()).toMatchObject({ capacity: 2, free: 0 });
-      worker.report([], 1);
-      expect(retiredNotices(notices)).toEqual([{ type: 'slots.retired-extra' }]);
-      expect(slot()).toMatchObject({ capacity: 1, free: 0 });
-      expect(resizes(worker).at(-1)).toEqual({ type: 'worker.resize', slots: 1 });
-      expect(notices.at(-1)).toEqual({ type: 'slots.retired-extra' });
-      worker.report([], 1);
-      expect(retiredNotices(notices)).toHaveLength(1);
-      expect(slot()).toMatchObject({ capacity: 1, free: 1 });
-      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
-    });
-
-    it('gives an extra slot added while main is down to the restarted worker', () => {
-      const { submit, send, fake, slot } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      send({ type: 'worker.crash', workerId: 'main' });
-      send({ type: 'slots.add-extra' });
-      expect(slot()).toMatchObject({ capacity: 2, free: 0, down: true });
-      submit({ id: 'a' }, { id: 'b' }, { id: 'c' });
-      send({ type: 'worker.restart', workerId: 'main' });
-      expect(fake().input.slots).toBe(2);
-      expect(fake().dispatches).toEqual([['a', 'b']]);
-      expect(slot()).toMatchObject({ capacity: 2, free: 0, down: false });
-    });
-  });
-
-  describe('task.victim and faults', () => {
-    it('forwards the victim to the worker the task is on, and nowhere else', () => {
-      const { submit, send, fake } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      submit({ id: 'a' }, { id: 'b' }, { id: 'queued' });
-      const victim = { type: 'task.victim' as const, taskId: 'b', error: new MezanError('E_DEADLOCK', 'victim') };
-      send(victim);
-      const victims = () => fake().received.filter((event) => event.type === 'task.victim');
-      expect(victims()).toEqual([victim]);
-      send({ ...victim, taskId: 'queued' });
-      send({ ...victim, taskId: 'nobody' });
-      expect(victims()).toHaveLength(1);
-    });
-
-    it('forwards a slowdown to the worker it names', () => {
-      const { send, fake } = startExecutor({ concurrency: 2, fakeWorkers: true });
-      send({ type: 'worker.slow', workerId: 'main', factor: 4, until: 250 });
-      send({ type: 'worker.slow', workerId: 'worker-1', factor: 2, until: 100 });
-      expect(fake().received).toEqual([{ type: 'worker.slow', factor: 4, until: 250 }]);
-    });
+  it('emits idle on its start, in idle, and at each return to idle, once', async () => {
+    const run = startExecutor(1);
+    const emittedIdle = () => run.steps.flatMap((step) => step.emitted).filter((emission) => emission.type === 'idle').length;
+    expect(run.steps.map((step) => [step.event.type, step.after.value, step.emitted.map((emission) => emission.type)])).toEqual([
+      ['xstate.init', 'idle', ['idle', 'quiescent']],
+    ]);
+    run.submit([{ id: 'a', fn: sleeper(10) }]);
+    expect(emittedIdle()).toBe(1);
+    await run.clock.runAll();
+    expect(emittedIdle()).toBe(2);
+    run.submit([{ id: 'b' }], ['b']);
+    expect(emittedIdle()).toBe(3);
+    // Events that leave it idle emit nothing.
+    run.cancel('nobody');
+    run.executor.send({ type: 'retry.due', taskId: 'nobody' });
+    expect(emittedIdle()).toBe(3);
   });
 });

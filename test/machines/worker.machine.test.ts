@@ -1,57 +1,170 @@
-import { createActor, fromCallback, setup, type ActorRefFrom, type EventObject } from 'xstate';
-import type { RunnerEvent, RunnerInput, RunnerReportEvent } from '../../actors/run-task.actor';
-import { workerMachine, type WorkerInput, type WorkerStats } from '../../machines/worker.machine';
+import fc from 'fast-check';
+import { createActor, setup, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { workerLogic, type WorkerInput, type WorkerRef, type WorkerSnapshot, type WorkerState } from '../../actors/worker.actor';
+import { workerMachine } from '../../machines/worker.machine';
 import { MezanError } from '../../src/errors';
+import { createQuietLogger } from '../../src/logger';
 import { silentSink } from '../../src/internal/event-sink';
 import { NO_SERVICES } from '../../src/internal/task-services';
-import type { RunOrder, RunOutcome, WorkerReportEvent } from '../../src/internal/task-protocol';
-import { createQuietLogger } from '../../src/logger';
-import type { TaskContext, TaskFunction } from '../../src/task-options';
+import type { RunOrder } from '../../src/internal/task-protocol';
+import type { TaskFunction } from '../../src/task-options';
+import { describeMachine } from '../../src/visualization/machine-diagram';
 import { VirtualClock } from '../../src/virtual-clock';
 
-type WorkerMachine = typeof workerMachine;
+// The worker actor (`actors/worker.actor.ts`) is plain code; `machines/worker.machine.ts` is the
+// statechart that draws it. These tests hold the one to the other: every change of state the actor
+// makes is a transition of the chart, and the scenarios below take every transition of the chart.
 
-/** A worker inside the smallest parent that records every event the worker sends it. */
-function startWorker(options: { machine?: WorkerMachine; slots?: number; initialStats?: WorkerStats } = {}) {
-  const clock = new VirtualClock();
-  const received: EventObject[] = [];
-  const input: WorkerInput = {
-    workerId: 'main',
-    clock,
-    sink: silentSink,
-    logger: createQuietLogger(),
-    services: NO_SERVICES,
-    slots: options.slots ?? 4,
-    initialStats: options.initialStats,
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A virtual clock with turns of the event loop: calls set with `setImmediate` wait until the test ends the turn. */
+class TurnClock extends VirtualClock {
+  readonly #immediates = new Map<number, () => void>();
+  #nextImmediate = 1;
+
+  setImmediate(fn: () => void): number {
+    const id = this.#nextImmediate++;
+    this.#immediates.set(id, fn);
+    return id;
+  }
+
+  clearImmediate(id: number): void {
+    this.#immediates.delete(id);
+  }
+
+  async endTurn(): Promise<void> {
+    const due = [...this.#immediates.values()];
+    this.#immediates.clear();
+    for (const fn of due) fn();
+    await flush();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chart
+// ---------------------------------------------------------------------------------------------
+
+const diagram = describeMachine(workerMachine);
+const stateKey = (id: string): string => id.slice(`${diagram.id}.`.length);
+
+interface ChartTransition {
+  readonly source: string;
+  readonly event: string;
+  readonly target: string;
+  readonly guard: string | undefined;
+}
+
+/** The chart's transitions, in document order (the order XState tries them in). */
+const CHART: readonly ChartTransition[] = diagram.transitions.map((transition) => {
+  // The checks below read the chart as event transitions to one state each.
+  if (transition.kind !== 'event' || transition.targets.length !== 1)
+    throw new Error(`unexpected transition in the worker chart: ${JSON.stringify(transition)}`);
+  return { source: stateKey(transition.source), event: transition.event!, target: stateKey(transition.targets[0]!), guard: transition.guard };
+});
+
+const label = (transition: ChartTransition): string =>
+  `${transition.source} --${transition.event}${transition.guard === undefined ? '' : ` [${transition.guard}]`}--> ${transition.target}`;
+
+/**
+ * What the chart's guards mean, read from the snapshot the actor reached: `holdsNothing` is "no slot
+ * is taken after the report".
+ */
+const GUARDS: Record<string, (reached: WorkerSnapshot) => boolean> = {
+  holdsNothing: (reached) => reached.context.stats.running === 0,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The actor, watched
+// ---------------------------------------------------------------------------------------------
+
+/** One event the worker actor processed: the state it was in, the event, and the snapshot it reached. */
+interface Step {
+  readonly from: WorkerState;
+  readonly event: string;
+  readonly to: WorkerState;
+  /** Whether the actor published a new snapshot (made a transition) rather than keeping the one it had. */
+  readonly changed: boolean;
+  readonly reached: WorkerSnapshot;
+}
+
+/** A worker under the smallest parent, with every event it processes recorded through XState's `inspect`. */
+function watchWorker<C extends VirtualClock = VirtualClock>(clock: C = new VirtualClock() as C) {
+  const steps: Step[] = [];
+  let initial: WorkerSnapshot | undefined;
+  let last: WorkerSnapshot | undefined;
+  const inspect = (inspection: InspectionEvent): void => {
+    if (inspection.type !== '@xstate.snapshot' || (inspection.actorRef as AnyActorRef).id !== 'worker') return;
+    const snapshot = inspection.snapshot as WorkerSnapshot;
+    if (inspection.event.type === 'xstate.init') {
+      initial = last = snapshot;
+      return;
+    }
+    steps.push({ from: last!.value, event: inspection.event.type, to: snapshot.value, changed: snapshot !== last, reached: snapshot });
+    last = snapshot;
   };
+  const input: WorkerInput = { workerId: 'main', clock, sink: silentSink, logger: createQuietLogger(), services: NO_SERVICES, slots: 4 };
   const host = setup({
-    types: { context: {} as { workerInput: WorkerInput }, input: {} as WorkerInput },
-    actors: { worker: options.machine ?? workerMachine },
-    actions: { record: ({ event }) => void received.push(event) },
+    types: { input: {} as WorkerInput, context: {} as { workerInput: WorkerInput } },
+    actors: { worker: workerLogic },
   }).createMachine({
     context: ({ input: hostInput }) => ({ workerInput: hostInput }),
     invoke: { id: 'worker', src: 'worker', input: ({ context }) => context.workerInput },
-    on: { '*': { actions: 'record' } },
   });
-  const actor = createActor(host, { clock, input });
+  const actor = createActor(host, { clock, input, inspect });
   actor.start();
-  const worker = actor.getSnapshot().children.worker as ActorRefFrom<WorkerMachine>;
-  const reports = (): WorkerReportEvent[] => received.filter((event): event is WorkerReportEvent => event.type === 'worker.report');
+  const worker = actor.getSnapshot().children.worker as WorkerRef;
   return {
     clock,
     actor,
     worker,
-    received,
-    reports,
-    /** What the parent heard, in short: outcomes as `task:kind` and the slots freed. */
-    heard: () =>
-      reports().map((report) => ({ outcomes: report.outcomes.map((outcome) => `${outcome.taskId}:${outcome.kind}`), freed: report.freed })),
+    steps,
+    initial: () => initial,
     state: () => worker.getSnapshot().value,
-    stats: () => worker.getSnapshot().context.stats,
     dispatch: (...orders: RunOrder[]) => worker.send({ type: 'task.dispatch', orders }),
     abort: (taskId: string) => worker.send({ type: 'task.abort', taskId, reason: new MezanError('E_CANCELLED', 'cancelled') }),
   };
 }
+
+type Watched = ReturnType<typeof watchWorker>;
+
+/**
+ * Checks every step against the chart; returns the chart transitions the steps took.
+ * Throws (a failed expectation) at the first step the chart does not allow.
+ */
+function checkAgainstChart(watched: Watched): Set<string> {
+  const taken = new Set<string>();
+  const initial = watched.initial();
+  expect(initial?.value).toBe(stateKey(diagram.root.initial!));
+  expect(initial?.status).toBe('active');
+  watched.steps.forEach((step, index) => {
+    const where = `step ${index}: ${step.from} --${step.event}--> ${step.to}`;
+    const { stats } = step.reached.context;
+    // The state and the slots taken tell the same story.
+    expect({ where, idleWithSlotsTaken: step.to === 'idle' && stats.running !== 0 }).toEqual({ where, idleWithSlotsTaken: false });
+    expect({ where, busyWithNoSlotTaken: step.to === 'busy' && stats.running === 0 }).toEqual({ where, busyWithNoSlotTaken: false });
+    // Done exactly in the chart's final state, with the chart's output.
+    const final = diagram.root.children.find((state) => state.key === step.to)?.type === 'final';
+    expect({ where, done: step.reached.status === 'done' }).toEqual({ where, done: final });
+    if (final) expect(step.reached.output).toEqual(workerMachine.config.output);
+    const candidates = CHART.filter((transition) => transition.source === step.from && transition.event === step.event);
+    if (candidates.length === 0) {
+      // The chart ignores the event here: the actor must not change state (it may update its statistics).
+      expect({ where, to: step.to }).toEqual({ where, to: step.from });
+      // A final state takes nothing at all.
+      if (step.from === 'crashed') expect({ where, changed: step.changed }).toEqual({ where, changed: false });
+      return;
+    }
+    // The transition the chart takes: the first whose guard holds; none when every guard fails.
+    const chosen = candidates.find((transition) => transition.guard === undefined || GUARDS[transition.guard]!(step.reached));
+    expect({ where, to: step.to }).toEqual({ where, to: chosen?.target ?? step.from });
+    if (chosen !== undefined && step.changed) taken.add(label(chosen));
+  });
+  return taken;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------------
 
 function order(taskId: string, fn: TaskFunction, fields: Partial<RunOrder> = {}): RunOrder {
   return { taskId, name: taskId, attempt: 1, fn, timeoutMs: undefined, resources: undefined, ...fields };
@@ -64,494 +177,342 @@ const sleeps =
 
 /** A function that returns only when the test says so, whatever its signal does. */
 function manual() {
-  let resolve!: (value: unknown) => void;
-  const contexts: TaskContext[] = [];
-  const fn = (ctx: TaskContext): Promise<unknown> => {
-    contexts.push(ctx);
-    return new Promise((res) => {
+  let resolve: (value: unknown) => void = () => undefined;
+  const fn: TaskFunction = () =>
+    new Promise((res) => {
       resolve = res;
     });
-  };
-  return { fn, contexts, resolve: (value: unknown) => resolve(value) };
+  return { fn, resolve: (value: unknown) => resolve(value) };
 }
 
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const SCENARIOS: Record<string, (watched: Watched) => Promise<void>> = {
+  'a dispatch of instant tasks': async ({ clock, dispatch, state }) => {
+    dispatch(
+      order('a', () => 1),
+      order('b', () => Promise.resolve(2)),
+      order('c', () => {
+        throw new Error('c');
+      }),
+    );
+    await clock.runAll();
+    expect(state()).toBe('idle');
+  },
 
-/** The statistics of a worker with 4 slots that has run nothing. */
-const ZERO_STATS: WorkerStats = {
-  slots: 4,
-  running: 0,
-  tasksCompleted: 0,
-  tasksFailed: 0,
-  tasksCancelled: 0,
-  attempts: 0,
-  busyMs: 0,
-  lastTaskMs: undefined,
+  'a second dispatch while busy, and a report that leaves slots taken': async ({ clock, dispatch, state }) => {
+    dispatch(order('slow', sleeps(100)));
+    await clock.advanceBy(10);
+    dispatch(order('quick', sleeps(5)));
+    await clock.advanceBy(5);
+    expect(state()).toBe('busy');
+    await clock.runAll();
+    expect(state()).toBe('idle');
+  },
+
+  'a timeout whose function keeps its slot until it returns': async ({ clock, dispatch, state }) => {
+    const stuck = manual();
+    dispatch(order('stuck', stuck.fn, { timeoutMs: 10 }));
+    await clock.advanceBy(10);
+    expect(state()).toBe('busy');
+    stuck.resolve('late');
+    await flush();
+    expect(state()).toBe('idle');
+  },
+
+  'cancels of a started function, of a stubborn one, of an order not started yet': async ({ clock, dispatch, abort, state }) => {
+    const stubborn = manual();
+    dispatch(
+      order('sleeper', sleeps(50)),
+      order('stubborn', stubborn.fn),
+      order('unstarted', () => 1),
+    );
+    abort('unstarted');
+    await flush();
+    await clock.advanceBy(5);
+    abort('sleeper');
+    abort('stubborn');
+    abort('nobody');
+    await clock.advanceBy(5);
+    expect(state()).toBe('busy');
+    stubborn.resolve('done anyway');
+    await flush();
+    expect(state()).toBe('idle');
+    abort('sleeper');
+  },
+
+  'a task id reused while its old attempt still runs': async ({ clock, dispatch, abort, state }) => {
+    const old = manual();
+    dispatch(order('x', old.fn, { timeoutMs: 5 }));
+    await clock.advanceBy(5);
+    dispatch(order('x', sleeps(5), { attempt: 2 }));
+    await flush();
+    abort('x');
+    await flush();
+    expect(state()).toBe('busy');
+    old.resolve('old');
+    await flush();
+    expect(state()).toBe('idle');
+  },
+
+  'a victim, a slowdown, a resize and pool replies, while idle and while busy': async ({ clock, worker, dispatch, state }) => {
+    const error = new MezanError('E_DEADLOCK', 'victim');
+    const others = (): void => {
+      worker.send({ type: 'worker.slow', factor: 2, until: 1_000 });
+      worker.send({ type: 'worker.resize', slots: 6 });
+      worker.send({ type: 'task.victim', taskId: 'nobody', error });
+      worker.send({ type: 'resource.cancelled', requestId: 'nobody#1.1#1', resource: 'db' });
+      worker.send({ type: 'resource.revoked', requestId: 'nobody#1.1#2', leaseId: undefined, taskId: 'nobody', resource: 'db', reason: error });
+    };
+    others();
+    expect(state()).toBe('idle');
+    const stuck = manual();
+    dispatch(order('stuck', stuck.fn), order('sleeper', sleeps(10)));
+    await flush();
+    others();
+    worker.send({ type: 'task.victim', taskId: 'stuck', error });
+    expect(state()).toBe('busy');
+    await clock.runAll();
+    stuck.resolve('recovered');
+    await flush();
+    expect(state()).toBe('idle');
+  },
+
+  'a crash while busy, its functions returning afterwards': async ({ clock, worker, dispatch, state }) => {
+    const stuck = manual();
+    dispatch(order('stuck', stuck.fn), order('sleeper', sleeps(10), { timeoutMs: 5 }));
+    await flush();
+    worker.send({ type: 'worker.crash' });
+    expect(state()).toBe('crashed');
+    stuck.resolve('late');
+    await clock.runAll();
+  },
+
+  'a crash while idle': async ({ clock, worker, dispatch, state }) => {
+    dispatch(order('a', sleeps(3)));
+    await clock.runAll();
+    worker.send({ type: 'worker.crash' });
+    expect(state()).toBe('crashed');
+  },
+
+  'a shutdown while busy (its parent stopped)': async ({ clock, actor, dispatch }) => {
+    const stuck = manual();
+    dispatch(
+      order('stuck', stuck.fn),
+      order('instant', () => 1),
+    );
+    await flush();
+    actor.stop();
+    stuck.resolve('late');
+    await clock.runAll();
+  },
 };
 
-describe('workerMachine', () => {
-  describe('with its real runner', () => {
-    it('starts idle with its slots and zero statistics', () => {
-      const { state, stats, worker } = startWorker();
-      expect(state()).toBe('idle');
-      expect(stats()).toEqual(ZERO_STATS);
-      expect(worker.getSnapshot().context.workerId).toBe('main');
-      expect(startWorker({ slots: 7 }).stats()).toEqual({ ...ZERO_STATS, slots: 7 });
-    });
+/** With a clock that has turns: reports at the end of the turn. */
+async function turnScenario({ clock, dispatch, state }: Watched & { clock: TurnClock }): Promise<void> {
+  const slow = manual();
+  dispatch(
+    order('a', sleeps(10)),
+    order('b', () => 'b'),
+    order('slow', slow.fn),
+  );
+  await clock.advanceBy(10);
+  await clock.endTurn();
+  expect(state()).toBe('busy');
+  slow.resolve('slow');
+  await flush();
+  expect(state()).toBe('idle');
+}
 
-    it('is busy while a function runs, then idle, and reports to its parent', async () => {
-      const { clock, state, stats, dispatch, reports } = startWorker();
-      dispatch(
-        order('a', async (ctx) => {
-          await ctx.sleep(25);
-          return 'A';
+// ---------------------------------------------------------------------------------------------
+// Random scenarios
+// ---------------------------------------------------------------------------------------------
+
+type Action =
+  | {
+      readonly kind: 'dispatch';
+      readonly tasks: ReadonlyArray<{
+        readonly how: 'instant' | 'throws' | 'sleeps' | 'stubborn';
+        readonly ms: number;
+        readonly timeoutMs: number | undefined;
+      }>;
+    }
+  | { readonly kind: 'abort' | 'victim' | 'release'; readonly pick: number }
+  | { readonly kind: 'advance'; readonly ms: number }
+  | { readonly kind: 'resize'; readonly slots: number }
+  | { readonly kind: 'slow'; readonly factor: number }
+  | { readonly kind: 'crash' };
+
+const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('dispatch' as const),
+      tasks: fc.array(
+        fc.record({
+          how: fc.constantFrom('instant' as const, 'throws' as const, 'sleeps' as const, 'stubborn' as const),
+          ms: fc.integer({ min: 0, max: 20 }),
+          timeoutMs: fc.option(fc.integer({ min: 0, max: 15 }), { nil: undefined }),
         }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('abort' as const, 'victim' as const, 'release' as const), pick: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 12 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('resize' as const), slots: fc.integer({ min: 1, max: 8 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('slow' as const), factor: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const) }) },
+);
+
+/** Plays random actions on a worker, then lets every function return and every timer fire. */
+async function play(watched: Watched, actions: readonly Action[]): Promise<void> {
+  const { clock, worker, dispatch, abort } = watched;
+  const ids: string[] = [];
+  const stubborn: Array<() => void> = [];
+  let serial = 0;
+  for (const action of actions) {
+    switch (action.kind) {
+      case 'dispatch':
+        dispatch(
+          ...action.tasks.map(({ how, ms, timeoutMs }) => {
+            // Now and then a task id comes back, as the executor may reuse a settled task's id.
+            const taskId = serial % 5 === 4 && ids.length > 0 ? ids[serial % ids.length]! : `t${serial}`;
+            serial++;
+            ids.push(taskId);
+            let fn: TaskFunction;
+            if (how === 'instant') fn = () => taskId;
+            else if (how === 'throws') fn = () => Promise.reject(new Error(taskId));
+            else if (how === 'sleeps') fn = sleeps(ms);
+            else {
+              const held = manual();
+              stubborn.push(() => held.resolve(taskId));
+              fn = held.fn;
+            }
+            return order(taskId, fn, { timeoutMs });
+          }),
+        );
+        break;
+      case 'abort':
+        if (ids.length > 0) abort(ids[action.pick % ids.length]!);
+        break;
+      case 'victim':
+        if (ids.length > 0)
+          worker.send({ type: 'task.victim', taskId: ids[action.pick % ids.length]!, error: new MezanError('E_DEADLOCK', 'victim') });
+        break;
+      case 'release':
+        // Once the functions dispatched so far have started (a release before its start would be lost).
+        await flush();
+        if (stubborn.length > 0) stubborn.splice(action.pick % stubborn.length, 1)[0]!();
+        await flush();
+        break;
+      case 'advance':
+        await clock.advanceBy(action.ms);
+        break;
+      case 'resize':
+        worker.send({ type: 'worker.resize', slots: action.slots });
+        break;
+      case 'slow':
+        worker.send({ type: 'worker.slow', factor: action.factor, until: clock.now() + 10 });
+        break;
+      case 'crash':
+        worker.send({ type: 'worker.crash' });
+        break;
+    }
+  }
+  await flush();
+  for (const release of stubborn) release();
+  await clock.runAll();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+describe('workerMachine, the chart of the worker actor', () => {
+  it('has exactly the states idle (initial), busy and crashed (final)', () => {
+    expect(diagram.root.initial).toBe('worker.idle');
+    expect(diagram.root.children.map((state) => [state.key, state.type])).toEqual([
+      ['idle', 'atomic'],
+      ['busy', 'atomic'],
+      ['crashed', 'final'],
+    ]);
+    expect(workerMachine.config.output).toEqual({ crashed: true });
+  });
+
+  it('draws the worker’s rules: dispatch makes it busy, a report that leaves nothing taken makes it idle, a crash ends it', () => {
+    expect(CHART.map(label)).toEqual([
+      'idle --task.dispatch--> busy',
+      'idle --worker.crash--> crashed',
+      'busy --task.dispatch--> busy',
+      'busy --worker.flush [holdsNothing]--> idle',
+      'busy --worker.flush--> busy',
+      'busy --worker.crash--> crashed',
+    ]);
+    expect(Object.keys(GUARDS).sort()).toEqual(
+      [...new Set(CHART.flatMap((transition) => (transition.guard === undefined ? [] : [transition.guard])))].sort(),
+    );
+  });
+
+  describe('the worker actor makes only the chart’s transitions', () => {
+    it.each(Object.keys(SCENARIOS))('%s', async (name) => {
+      const watched = watchWorker();
+      await SCENARIOS[name]!(watched);
+      expect(watched.steps.length).toBeGreaterThan(0);
+      checkAgainstChart(watched);
+    });
+
+    it('with a clock that has turns', async () => {
+      const watched = watchWorker(new TurnClock());
+      await turnScenario(watched);
+      expect(checkAgainstChart(watched)).toEqual(
+        new Set(['idle --task.dispatch--> busy', 'busy --worker.flush--> busy', 'busy --worker.flush [holdsNothing]--> idle']),
       );
-      expect(state()).toBe('busy');
-      expect(stats().running).toBe(1);
-      await clock.advanceBy(24);
-      expect(state()).toBe('busy');
-      expect(reports()).toEqual([]);
-      await clock.advanceBy(1);
-      expect(state()).toBe('idle');
-      expect(reports()).toEqual([
-        {
-          type: 'worker.report',
-          workerId: 'main',
-          freed: 1,
-          outcomes: [{ kind: 'completed', taskId: 'a', attempt: 1, value: 'A', error: undefined, started: true, startedAt: 0, endedAt: 25 }],
-        },
-      ]);
-      expect(stats()).toEqual({ ...ZERO_STATS, tasksCompleted: 1, attempts: 1, busyMs: 25, lastTaskMs: 25 });
     });
 
-    it('runs the orders of one dispatch at once, each in a slot, and counts them running until they return', async () => {
-      const { clock, state, stats, dispatch, heard } = startWorker();
-      const started: Array<[string, number]> = [];
-      const timed =
-        (id: string, ms: number): TaskFunction =>
-        async (ctx) => {
-          started.push([id, clock.now()]);
-          await ctx.sleep(ms);
-        };
-      dispatch(order('a', timed('a', 30)), order('b', timed('b', 10)), order('c', timed('c', 20)));
-      expect(stats().running).toBe(3);
-      await clock.advanceBy(10);
-      expect(started).toEqual([
-        ['a', 0],
-        ['b', 0],
-        ['c', 0],
-      ]);
-      expect(heard()).toEqual([{ outcomes: ['b:completed'], freed: 1 }]);
-      expect(stats().running).toBe(2);
-      expect(state()).toBe('busy');
-      await clock.advanceBy(10);
-      expect(stats().running).toBe(1);
-      expect(state()).toBe('busy');
-      await clock.advanceBy(10);
-      expect(heard()).toEqual([
-        { outcomes: ['b:completed'], freed: 1 },
-        { outcomes: ['c:completed'], freed: 1 },
-        { outcomes: ['a:completed'], freed: 1 },
-      ]);
-      expect(state()).toBe('idle');
-      expect(stats()).toEqual({ ...ZERO_STATS, tasksCompleted: 3, attempts: 3, busyMs: 60, lastTaskMs: 30 });
-    });
-
-    it('runs a second dispatch beside the first, without waiting for it', async () => {
-      const { clock, state, stats, dispatch, heard } = startWorker();
-      dispatch(order('slow', sleeps(100)));
-      await clock.advanceBy(10);
-      dispatch(order('quick', sleeps(5)));
-      expect(stats().running).toBe(2);
-      await clock.advanceBy(5);
-      expect(heard()).toEqual([{ outcomes: ['quick:completed'], freed: 1 }]);
-      expect(state()).toBe('busy');
-      expect(stats().running).toBe(1);
-      await clock.runAll();
-      expect(heard()[1]).toEqual({ outcomes: ['slow:completed'], freed: 1 });
-      expect(state()).toBe('idle');
-      expect(stats()).toMatchObject({ running: 0, tasksCompleted: 2, busyMs: 105 });
-    });
-
-    it('runs a dispatch of instant tasks and sends its parent one report', async () => {
-      const { clock, state, stats, dispatch, heard } = startWorker();
-      dispatch(
-        order('a', () => 1),
-        order('b', () => 2),
-        order('c', () => {
-          throw new Error('c failed');
+    it('in random scenarios of dispatches, returns, cancels, victims, timeouts, resizes, slowdowns and crashes', async () => {
+      const taken = new Set<string>();
+      await fc.assert(
+        fc.asyncProperty(fc.array(actionArbitrary, { maxLength: 30 }), async (actions) => {
+          const watched = watchWorker();
+          await play(watched, actions);
+          for (const transition of checkAgainstChart(watched)) taken.add(transition);
+          // Once every function has returned, the worker holds nothing: idle, or crashed.
+          expect(['idle', 'crashed']).toContain(watched.state());
         }),
+        { seed: 20240611, numRuns: 200 },
       );
-      await clock.runAll();
-      expect(state()).toBe('idle');
-      expect(heard()).toEqual([{ outcomes: ['a:completed', 'b:completed', 'c:failed'], freed: 3 }]);
-      expect(stats()).toEqual({ ...ZERO_STATS, tasksCompleted: 2, tasksFailed: 1, attempts: 3, busyMs: 0, lastTaskMs: 0 });
-    });
-
-    it('stays busy after a timeout until the function returns, the slot still taken, and counts the timeout as failed', async () => {
-      const { clock, state, stats, dispatch, heard } = startWorker();
-      const stuck = manual();
-      dispatch(order('stuck', stuck.fn, { timeoutMs: 40 }));
-      await clock.advanceBy(40);
-      expect(state()).toBe('busy');
-      expect(heard()).toEqual([{ outcomes: ['stuck:timeout'], freed: 0 }]);
-      expect(stuck.contexts[0]!.signal.aborted).toBe(true);
-      expect(stats()).toEqual({ ...ZERO_STATS, running: 1, tasksFailed: 1 });
-      await clock.advanceBy(60);
-      stuck.resolve('late');
-      await flush();
-      expect(state()).toBe('idle');
-      expect(heard()[1]).toEqual({ outcomes: [], freed: 1 });
-      expect(stats()).toEqual({ ...ZERO_STATS, tasksFailed: 1, attempts: 1, busyMs: 100, lastTaskMs: 100 });
-    });
-
-    it('runs the other orders of a dispatch beside a function that timed out', async () => {
-      const { clock, state, stats, dispatch, heard } = startWorker();
-      const stuck = manual();
-      const beside = jest.fn(() => 'beside');
-      dispatch(order('stuck', stuck.fn, { timeoutMs: 0 }), order('beside', beside));
-      await clock.advanceBy(0);
-      expect(beside).toHaveBeenCalledTimes(1);
-      expect(heard().flatMap((report) => report.outcomes)).toEqual(['beside:completed', 'stuck:timeout']);
-      expect(heard().reduce((sum, report) => sum + report.freed, 0)).toBe(1);
-      expect(state()).toBe('busy');
-      expect(stats().running).toBe(1);
-    });
-
-    it('forwards an abort to its runner: the running function is cancelled at once', async () => {
-      const { clock, state, stats, dispatch, abort, heard } = startWorker();
-      dispatch(order('a', sleeps(100)));
-      await clock.advanceBy(30);
-      abort('a');
-      await flush();
-      // ctx.sleep rejected with the abort reason, so the function returned before the report went
-      // out: the cancel and the freed slot travel together.
-      expect(heard()).toEqual([{ outcomes: ['a:cancelled'], freed: 1 }]);
-      expect(state()).toBe('idle');
-      expect(stats()).toEqual({ ...ZERO_STATS, tasksCancelled: 1, attempts: 1, busyMs: 30, lastTaskMs: 30 });
-    });
-
-    it('stays busy while a cancelled function ignores its signal', async () => {
-      const { clock, state, stats, dispatch, abort, heard } = startWorker();
-      const stubborn = manual();
-      dispatch(order('stubborn', stubborn.fn));
-      await flush();
-      abort('stubborn');
-      await clock.advanceBy(500);
-      expect(heard()).toEqual([{ outcomes: ['stubborn:cancelled'], freed: 0 }]);
-      expect(state()).toBe('busy');
-      expect(stats()).toEqual({ ...ZERO_STATS, running: 1, tasksCancelled: 1 });
-      stubborn.resolve('done anyway');
-      await flush();
-      expect(heard()[1]).toEqual({ outcomes: [], freed: 1 });
-      expect(state()).toBe('idle');
-      expect(stats()).toEqual({ ...ZERO_STATS, tasksCancelled: 1, attempts: 1, busyMs: 500, lastTaskMs: 500 });
-    });
-
-    it('forwards an abort of an order not started yet: its function never runs and its slot is freed', async () => {
-      const { clock, stats, dispatch, abort, heard } = startWorker();
-      const never = jest.fn();
-      dispatch(order('a', sleeps(10)), order('b', never));
-      abort('b');
-      await flush();
-      expect(heard()).toEqual([{ outcomes: ['b:cancelled'], freed: 1 }]);
-      expect(stats()).toEqual({ ...ZERO_STATS, running: 1, tasksCancelled: 1 });
-      await clock.runAll();
-      expect(never).not.toHaveBeenCalled();
-      expect(heard()[1]).toEqual({ outcomes: ['a:completed'], freed: 1 });
-      expect(stats()).toEqual({ ...ZERO_STATS, tasksCompleted: 1, tasksCancelled: 1, attempts: 1, busyMs: 10, lastTaskMs: 10 });
-    });
-
-    it('keeps exact statistics over many dispatches', async () => {
-      const { clock, stats, dispatch, reports } = startWorker();
-      let expectedBusy = 0;
-      for (let index = 0; index < 50; index++) {
-        const fails = index % 5 === 0;
-        const ms = index % 7;
-        if (!fails) expectedBusy += ms;
-        dispatch(order(`t${index}`, fails ? () => Promise.reject(new Error('no')) : sleeps(ms)));
-        await clock.runAll();
-      }
-      expect(stats()).toEqual({ ...ZERO_STATS, tasksCompleted: 40, tasksFailed: 10, attempts: 50, busyMs: expectedBusy, lastTaskMs: 49 % 7 });
-      expect(reports().flatMap((report) => report.outcomes)).toHaveLength(50);
-      expect(reports().reduce((sum, report) => sum + report.freed, 0)).toBe(50);
-    });
-
-    it('keeps exact statistics over dispatches that overlap', async () => {
-      const { clock, stats, dispatch, reports, state } = startWorker();
-      let expectedBusy = 0;
-      for (let index = 0; index < 40; index++) {
-        const fails = index % 4 === 0;
-        const ms = (index * 7) % 13;
-        expectedBusy += ms;
-        dispatch(order(`t${index}`, fails ? (ctx) => ctx.sleep(ms).then(() => Promise.reject(new Error('no'))) : sleeps(ms)));
-        if (index % 3 === 0) await clock.advanceBy(2);
-      }
-      await clock.runAll();
-      expect(state()).toBe('idle');
-      expect(stats()).toMatchObject({ running: 0, tasksCompleted: 30, tasksFailed: 10, tasksCancelled: 0, attempts: 40, busyMs: expectedBusy });
-      expect(reports().flatMap((report) => report.outcomes)).toHaveLength(40);
-      expect(reports().reduce((sum, report) => sum + report.freed, 0)).toBe(40);
-    });
-
-    it('crashes on worker.crash: aborts every running function, reports nothing more, and ends with its output', async () => {
-      const { clock, worker, state, dispatch, received } = startWorker();
-      const stuck = manual();
-      const other = manual();
-      dispatch(order('stuck', stuck.fn, { timeoutMs: 100 }), order('other', other.fn));
-      await clock.advanceBy(10);
-      expect(received).toEqual([]);
-      worker.send({ type: 'worker.crash' });
-      expect(state()).toBe('crashed');
-      expect(worker.getSnapshot().status).toBe('done');
-      expect((stuck.contexts[0]!.signal.reason as MezanError).code).toBe('E_WORKER_CRASHED');
-      expect((other.contexts[0]!.signal.reason as MezanError).code).toBe('E_WORKER_CRASHED');
-      stuck.resolve('late');
-      other.resolve('late');
-      await clock.runAll();
-      expect(received).toEqual([{ type: 'xstate.done.actor.worker', actorId: 'worker', output: { crashed: true } }]);
-      expect(clock.pendingTimers).toBe(0);
-    });
-
-    it('crashes before its functions start: none of them runs', async () => {
-      const { clock, worker, dispatch, received } = startWorker();
-      const never = jest.fn();
-      dispatch(order('a', never), order('b', never));
-      worker.send({ type: 'worker.crash' });
-      await clock.runAll();
-      expect(received).toEqual([{ type: 'xstate.done.actor.worker', actorId: 'worker', output: { crashed: true } }]);
-      expect(never).not.toHaveBeenCalled();
-      expect(clock.pendingTimers).toBe(0);
-    });
-
-    it('starts from the statistics it is given (a restarted worker carries them on), with its own slots and none running', async () => {
-      const initialStats: WorkerStats = {
-        slots: 9,
-        running: 3,
-        tasksCompleted: 5,
-        tasksFailed: 2,
-        tasksCancelled: 1,
-        attempts: 7,
-        busyMs: 300,
-        lastTaskMs: 40,
-      };
-      const { clock, stats, dispatch } = startWorker({ initialStats, slots: 2 });
-      expect(stats()).toEqual({ ...initialStats, slots: 2, running: 0 });
-      dispatch(order('a', sleeps(20)));
-      await clock.runAll();
-      expect(stats()).toEqual({
-        slots: 2,
-        running: 0,
-        tasksCompleted: 6,
-        tasksFailed: 2,
-        tasksCancelled: 1,
-        attempts: 8,
-        busyMs: 320,
-        lastTaskMs: 20,
-      });
-    });
-
-    it('takes its new number of slots on worker.resize, whatever it is doing', async () => {
-      const { clock, state, stats, dispatch, worker, received } = startWorker({ slots: 2 });
-      worker.send({ type: 'worker.resize', slots: 3 });
-      expect(stats()).toEqual({ ...ZERO_STATS, slots: 3 });
-      expect(state()).toBe('idle');
-      dispatch(order('a', sleeps(10)), order('b', sleeps(10)), order('c', sleeps(10)));
-      worker.send({ type: 'worker.resize', slots: 2 });
-      expect(state()).toBe('busy');
-      expect(stats()).toMatchObject({ slots: 2, running: 3 });
-      await clock.runAll();
-      expect(stats()).toMatchObject({ slots: 2, running: 0, tasksCompleted: 3 });
-      // A resize is the executor's own decision: the worker tells it nothing.
-      expect(received.filter((event) => event.type !== 'worker.report')).toEqual([]);
+      // The random runs reach every transition too, so the check above is not vacuous.
+      expect([...taken].sort()).toEqual(CHART.map(label).sort());
     });
   });
 
-  describe('with a fake runner', () => {
-    /** Replaces the runner: records what the worker sends it and lets the test report back. */
-    function fakeRunner() {
-      const received: RunnerEvent[] = [];
-      let report!: (event: RunnerReportEvent) => void;
-      const inputs: RunnerInput[] = [];
-      const logic = fromCallback<RunnerEvent, RunnerInput>(({ input, receive, sendBack }) => {
-        inputs.push(input);
-        report = sendBack as (event: RunnerReportEvent) => void;
-        receive((event) => void received.push(event));
-      });
-      const machine = workerMachine.provide({ actors: { runTask: logic } });
-      return {
-        machine,
-        received,
-        inputs,
-        report: (fields: Partial<RunnerReportEvent>) =>
-          report({ type: 'runner.report', outcomes: [], freed: 0, inUse: 0, busyMs: 0, attempts: 0, lastTaskMs: undefined, ...fields }),
-      };
+  it('has every transition of the chart taken by the scenarios', async () => {
+    const taken = new Set<string>();
+    for (const scenario of Object.values(SCENARIOS)) {
+      const watched = watchWorker();
+      await scenario(watched);
+      for (const transition of checkAgainstChart(watched)) taken.add(transition);
     }
+    expect([...taken].sort()).toEqual(CHART.map(label).sort());
+  });
 
-    const outcome = (kind: RunOutcome['kind'], taskId: string): RunOutcome => ({
-      kind,
-      taskId,
-      attempt: 1,
-      value: undefined,
-      error: undefined,
-      started: true,
-      startedAt: 0,
-      endedAt: 0,
-    });
-
-    it('hands its runner the environment it was given, without its slots', () => {
-      const fake = fakeRunner();
-      const { clock } = startWorker({ machine: fake.machine });
-      expect(fake.inputs).toHaveLength(1);
-      expect(fake.inputs[0]).toEqual({ workerId: 'main', clock, sink: silentSink, logger: expect.anything(), services: NO_SERVICES });
-    });
-
-    it('turns a dispatch into a run, forwards aborts as they are', () => {
-      const fake = fakeRunner();
-      const { dispatch, worker, state } = startWorker({ machine: fake.machine });
-      const orders = [order('a', () => 1), order('b', () => 2)];
-      dispatch(...orders);
-      expect(state()).toBe('busy');
-      const reason = new MezanError('E_CANCELLED', 'x');
-      worker.send({ type: 'task.abort', taskId: 'b', reason });
-      expect(fake.received).toEqual([
-        { type: 'run', orders },
-        { type: 'task.abort', taskId: 'b', reason },
-      ]);
-    });
-
-    it('forwards a deadlock victim and a slowdown to its runner as they are', () => {
-      const fake = fakeRunner();
-      const { dispatch, worker, state } = startWorker({ machine: fake.machine });
-      dispatch(order('a', () => 1));
-      const victim = { type: 'task.victim' as const, taskId: 'a', error: new MezanError('E_DEADLOCK', 'victim') };
-      worker.send(victim);
-      worker.send({ type: 'worker.slow', factor: 3, until: 500 });
-      expect(fake.received.slice(1)).toEqual([victim, { type: 'worker.slow', factor: 3, until: 500 }]);
-      expect(fake.received[1]).toBe(victim);
-      expect(state()).toBe('busy');
-    });
-
-    it('keeps worker.resize to itself', () => {
-      const fake = fakeRunner();
-      const { worker, stats, state } = startWorker({ machine: fake.machine });
-      worker.send({ type: 'worker.resize', slots: 5 });
-      expect(stats()).toEqual({ ...ZERO_STATS, slots: 5 });
-      expect(fake.received).toEqual([]);
-      expect(state()).toBe('idle');
-    });
-
-    it('tells its runner to crash, then ends: reports the runner sends afterwards are lost', () => {
-      const fake = fakeRunner();
-      const { dispatch, worker, state, received } = startWorker({ machine: fake.machine });
-      dispatch(order('a', () => 1));
-      worker.send({ type: 'worker.crash' });
-      expect(fake.received[1]).toEqual({ type: 'runner.crash' });
-      expect(state()).toBe('crashed');
-      fake.report({ outcomes: [outcome('completed', 'a')], freed: 1, inUse: 0, attempts: 1 });
-      expect(received).toEqual([{ type: 'xstate.done.actor.worker', actorId: 'worker', output: { crashed: true } }]);
-    });
-
-    it('counts the orders of a dispatch running at once, then takes the count its runner reports', () => {
-      const fake = fakeRunner();
-      const { dispatch, stats } = startWorker({ machine: fake.machine });
-      dispatch(
-        order('a', () => 1),
-        order('b', () => 2),
-      );
-      expect(stats().running).toBe(2);
-      dispatch(order('c', () => 3));
-      expect(stats().running).toBe(3);
-      fake.report({ outcomes: [outcome('completed', 'a')], freed: 1, inUse: 2 });
-      expect(stats().running).toBe(2);
-      fake.report({ outcomes: [outcome('timeout', 'b')], freed: 0, inUse: 2 });
-      expect(stats().running).toBe(2);
-      fake.report({ outcomes: [outcome('completed', 'c')], freed: 2, inUse: 0 });
-      expect(stats().running).toBe(0);
-    });
-
-    it('is busy while its runner holds anything, idle once it holds nothing', () => {
-      const fake = fakeRunner();
-      const { dispatch, state, heard } = startWorker({ machine: fake.machine });
-      dispatch(
-        order('a', () => 1),
-        order('b', () => 2),
-        order('c', () => 3),
-      );
-      expect(state()).toBe('busy');
-      fake.report({ outcomes: [outcome('completed', 'a')], freed: 1, inUse: 2 });
-      expect(state()).toBe('busy');
-      fake.report({ outcomes: [outcome('timeout', 'b')], freed: 0, inUse: 2 });
-      expect(state()).toBe('busy');
-      fake.report({ freed: 1, inUse: 1 });
-      expect(state()).toBe('busy');
-      fake.report({ outcomes: [outcome('cancelled', 'c')], freed: 1, inUse: 0 });
-      expect(state()).toBe('idle');
-      // Every report reaches the parent, with its outcomes untouched and the slots it freed.
-      expect(heard()).toEqual([
-        { outcomes: ['a:completed'], freed: 1 },
-        { outcomes: ['b:timeout'], freed: 0 },
-        { outcomes: [], freed: 1 },
-        { outcomes: ['c:cancelled'], freed: 1 },
-      ]);
-    });
-
-    it('forwards each report with its own outcomes, not copies', () => {
-      const fake = fakeRunner();
-      const { reports } = startWorker({ machine: fake.machine });
-      const outcomes = [outcome('completed', 'a'), outcome('failed', 'b')];
-      fake.report({ outcomes, freed: 2 });
-      expect(reports()).toEqual([{ type: 'worker.report', workerId: 'main', outcomes, freed: 2 }]);
-      expect(reports()[0]!.outcomes).toBe(outcomes);
-    });
-
-    it('adds up the statistics of every report', () => {
-      const fake = fakeRunner();
-      const { stats } = startWorker({ machine: fake.machine });
-      fake.report({
-        outcomes: [outcome('completed', 'a'), outcome('completed', 'b'), outcome('failed', 'c')],
-        freed: 3,
-        inUse: 2,
-        busyMs: 12,
-        attempts: 3,
-        lastTaskMs: 4,
-      });
-      fake.report({
-        outcomes: [outcome('timeout', 'd'), outcome('cancelled', 'e'), outcome('deadlock', 'f')],
-        inUse: 2,
-        busyMs: 0,
-        attempts: 0,
-        lastTaskMs: undefined,
-      });
-      expect(stats()).toEqual({ slots: 4, running: 2, tasksCompleted: 2, tasksFailed: 3, tasksCancelled: 1, attempts: 3, busyMs: 12, lastTaskMs: 4 });
-      fake.report({ outcomes: [outcome('crashed', 'g')], freed: 2, inUse: 0, busyMs: 30, attempts: 1, lastTaskMs: 30 });
-      expect(stats()).toEqual({
-        slots: 4,
-        running: 0,
-        tasksCompleted: 2,
-        tasksFailed: 4,
-        tasksCancelled: 1,
-        attempts: 4,
-        busyMs: 42,
-        lastTaskMs: 30,
-      });
-    });
-
-    it('keeps its previous statistics object unchanged (snapshots are immutable)', () => {
-      const fake = fakeRunner();
-      const { stats, dispatch, worker } = startWorker({ machine: fake.machine });
-      const before = stats();
-      fake.report({ outcomes: [outcome('completed', 'a')], freed: 1, attempts: 1 });
-      expect(before).toEqual(ZERO_STATS);
-      expect(stats()).not.toBe(before);
-      const afterReport = stats();
-      dispatch(order('b', () => 2));
-      expect(afterReport).toMatchObject({ running: 0 });
-      const afterDispatch = stats();
-      worker.send({ type: 'worker.resize', slots: 6 });
-      expect(afterDispatch).toMatchObject({ slots: 4, running: 1 });
-      expect(stats()).toMatchObject({ slots: 6, running: 1 });
-    });
+  it('notices a step the chart does not allow (the check itself is sound)', () => {
+    const reached = (value: WorkerState, running: number): WorkerSnapshot => {
+      const context = {
+        workerId: 'main',
+        stats: { slots: 4, running, tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined },
+      };
+      if (value === 'crashed') return { status: 'done', output: { crashed: true }, error: undefined, value, context };
+      return { status: 'active', output: undefined, error: undefined, value, context };
+    };
+    const check = (steps: Step[]) => () => checkAgainstChart({ initial: () => reached('idle', 0), steps } as unknown as Watched);
+    // A flush that makes an idle worker busy; a flush that stays busy with no slot taken; a resize
+    // that changes the state; a crashed worker that takes a dispatch.
+    expect(check([{ from: 'idle', event: 'worker.flush', to: 'busy', changed: true, reached: reached('busy', 1) }])).toThrow();
+    expect(check([{ from: 'busy', event: 'worker.flush', to: 'busy', changed: true, reached: reached('busy', 0) }])).toThrow();
+    expect(check([{ from: 'busy', event: 'worker.resize', to: 'idle', changed: true, reached: reached('idle', 0) }])).toThrow();
+    expect(check([{ from: 'crashed', event: 'task.dispatch', to: 'busy', changed: true, reached: reached('busy', 1) }])).toThrow();
+    expect(check([{ from: 'idle', event: 'task.dispatch', to: 'busy', changed: true, reached: reached('busy', 2) }])()).toEqual(
+      new Set(['idle --task.dispatch--> busy']),
+    );
   });
 });

@@ -1,12 +1,13 @@
-import { createActor, setup, type AnyActorRef } from 'xstate';
-import { runTaskLogic, type RunnerEvent, type RunnerInput, type RunnerReportEvent } from '../../actors/run-task.actor';
+import { createActor, fromCallback, type AnyActorRef } from 'xstate';
+import { TaskRunner, type RunnerEvent, type RunnerReport } from '../../actors/task-runner';
 import type { EngineEvent } from '../../src/engine-events';
 import { MezanError } from '../../src/errors';
 import type { EventSink } from '../../src/internal/event-sink';
-import { NO_SERVICES } from '../../src/internal/task-services';
+import type { ResourceEvent, ResourceRequestEvent } from '../../src/internal/resource-protocol';
+import { NO_SERVICES, type TaskServices } from '../../src/internal/task-services';
 import type { RunOrder } from '../../src/internal/task-protocol';
 import { createQuietLogger } from '../../src/logger';
-import type { TaskContext, TaskFunction } from '../../src/task-options';
+import type { Lease, TaskContext, TaskFunction } from '../../src/task-options';
 import { VirtualClock } from '../../src/virtual-clock';
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -42,32 +43,53 @@ class TurnClock extends VirtualClock {
   }
 }
 
-/** A runner inside the smallest parent that records what the runner sends back. */
-function startRunner<C extends VirtualClock = VirtualClock>(clock: C = new VirtualClock() as C) {
-  const reports: Array<RunnerReportEvent & { at: number }> = [];
+/** A stand-in for the worker that owns the runner: pools answer it. */
+const fakeSelf = (): AnyActorRef => createActor(fromCallback(() => {})).start();
+
+/** Every runner a test started, to check afterwards that none asked for a report with nothing in it. */
+const harnesses: Array<{ requests: () => number; reports: unknown[] }> = [];
+afterEach(() => {
+  for (const harness of harnesses.splice(0)) expect(harness.requests()).toBe(harness.reports.length);
+});
+
+/**
+ * A runner whose owner takes its report as soon as it asks, as the worker does (its `worker.flush`
+ * to itself is processed at once), and records it with the clock time.
+ */
+function startRunner<C extends VirtualClock = VirtualClock>(
+  clock: C = new VirtualClock() as C,
+  options: { services?: TaskServices; self?: AnyActorRef } = {},
+) {
+  const reports: Array<RunnerReport & { at: number }> = [];
   const events: EngineEvent[] = [];
+  let requests = 0;
   const sink: EventSink = { active: true, publish: (event) => events.push(event) };
-  const input: RunnerInput = { workerId: 'main', clock, sink, logger: createQuietLogger(), services: NO_SERVICES };
-  const host = setup({
-    types: { context: {} as { runnerInput: RunnerInput }, events: {} as RunnerReportEvent, input: {} as RunnerInput },
-    actors: { runTask: runTaskLogic },
-    actions: { record: ({ event }) => void reports.push({ ...event, at: clock.now() }) },
-  }).createMachine({
-    context: ({ input: hostInput }) => ({ runnerInput: hostInput }),
-    invoke: { id: 'runner', src: 'runTask', input: ({ context }) => context.runnerInput },
-    on: { 'runner.report': { actions: 'record' } },
+  const self = options.self ?? fakeSelf();
+  const environment = {
+    workerId: 'main',
+    clock,
+    sink,
+    logger: createQuietLogger(),
+    services: options.services ?? NO_SERVICES,
+    self,
+    pace: { factor: 1, until: 0 },
+  };
+  const runner: TaskRunner = new TaskRunner(environment, () => {
+    requests++;
+    const report = runner.takeReport();
+    if (report !== undefined) reports.push({ ...report, at: clock.now() });
   });
-  const actor = createActor(host, { clock, input });
-  actor.start();
-  const runner = actor.getSnapshot().children.runner as AnyActorRef;
-  const send = (event: RunnerEvent): void => runner.send(event);
+  harnesses.push({ requests: () => requests, reports });
+  const send = (event: RunnerEvent): void => runner.receive(event);
   return {
     clock,
     reports,
     events,
-    actor,
+    runner,
+    environment,
     send,
-    run: (...orders: RunOrder[]) => send({ type: 'run', orders }),
+    requests: () => requests,
+    run: (...orders: RunOrder[]) => runner.run(orders),
     abort: (taskId: string, reason = cancelReason(taskId)) => send({ type: 'task.abort', taskId, reason }),
   };
 }
@@ -94,14 +116,23 @@ function manual<T = string>() {
 }
 
 /** A report in short: when, the outcomes as `task:kind`, the slots given back and those still taken. */
-const summary = (report: RunnerReportEvent & { at: number }) => ({
+const summary = (report: RunnerReport & { at: number }) => ({
   at: report.at,
   outcomes: report.outcomes.map((outcome) => `${outcome.taskId}:${outcome.kind}`),
   freed: report.freed,
   inUse: report.inUse,
 });
 
-describe('runTaskLogic', () => {
+/** A resource pool that records what it is sent, and the services that offer it as `db`. */
+function fakePool(capacity = 2) {
+  const received: ResourceEvent[] = [];
+  const ref = createActor(fromCallback<ResourceEvent>(({ receive }) => receive((event) => void received.push(event)))).start();
+  const services: TaskServices = { ...NO_SERVICES, resources: new Map([['db', { name: 'db', capacity, rank: undefined, ref }]]) };
+  const requests = () => received.filter((event): event is ResourceRequestEvent => event.type === 'resource.request');
+  return { ref, received, services, requests };
+}
+
+describe('TaskRunner', () => {
   describe('running', () => {
     it('runs every order it is handed at once, in the order received', async () => {
       const { clock, run, reports } = startRunner();
@@ -214,10 +245,32 @@ describe('runTaskLogic', () => {
       await clock.runAll();
       expect(reports.map(summary).slice(1)).toEqual([{ at: 0, outcomes: ['first:completed'], freed: 1, inUse: 0 }]);
     });
+
+    it('counts as in use the orders about to start and the functions that have not returned', async () => {
+      const { clock, run, abort, runner } = startRunner();
+      const slow = manual();
+      expect(runner.inUse).toBe(0);
+      run(
+        order('slow', slow.fn, { timeoutMs: 10 }),
+        order('instant', () => 1),
+        order('dropped', jest.fn()),
+      );
+      expect(runner.inUse).toBe(3);
+      abort('dropped');
+      expect(runner.inUse).toBe(2);
+      await flush();
+      expect(runner.inUse).toBe(1);
+      // A timed-out function keeps its slot until it returns.
+      await clock.advanceBy(10);
+      expect(runner.inUse).toBe(1);
+      slow.resolve('late');
+      await flush();
+      expect(runner.inUse).toBe(0);
+    });
   });
 
   describe('starting', () => {
-    it('calls no function inside the run event, so a cancel in the same turn finds its order unstarted', async () => {
+    it('calls no function inside run(), so a cancel in the same turn finds its order unstarted', async () => {
       const { run, abort, reports } = startRunner();
       const cancelled = jest.fn(() => 'a');
       const other = jest.fn(() => 'b');
@@ -232,7 +285,7 @@ describe('runTaskLogic', () => {
       expect(reports[0]!.outcomes.map((outcome) => outcome.started)).toEqual([false, true]);
     });
 
-    it('starts the orders of several run events together, in one burst', async () => {
+    it('starts the orders of several run() calls together, in one burst', async () => {
       const { run, reports } = startRunner();
       const calls: string[] = [];
       run(order('a', () => void calls.push('a')));
@@ -278,7 +331,7 @@ describe('runTaskLogic', () => {
       );
       await clock.runAll();
       expect(reports).toHaveLength(1);
-      expect(reports[0]).toMatchObject({ type: 'runner.report', freed: 3, inUse: 0, busyMs: 0, attempts: 3, lastTaskMs: 0 });
+      expect(reports[0]).toMatchObject({ freed: 3, inUse: 0, busyMs: 0, attempts: 3, lastTaskMs: 0 });
       expect(reports[0]!.outcomes).toEqual([
         { kind: 'completed', taskId: 'sync', attempt: 1, value: 'value', error: undefined, started: true, startedAt: 0, endedAt: 0 },
         { kind: 'failed', taskId: 'throws', attempt: 1, value: undefined, error: thrown, started: true, startedAt: 0, endedAt: 0 },
@@ -296,7 +349,7 @@ describe('runTaskLogic', () => {
       );
       await clock.runAll();
       expect(reports).toHaveLength(1);
-      expect(reports[0]).toMatchObject({ type: 'runner.report', freed: 3, inUse: 0, busyMs: 0, attempts: 3, lastTaskMs: 0 });
+      expect(reports[0]).toMatchObject({ freed: 3, inUse: 0, busyMs: 0, attempts: 3, lastTaskMs: 0 });
       expect(reports[0]!.outcomes).toEqual([
         { kind: 'completed', taskId: 'async', attempt: 1, value: 'async value', error: undefined, started: true, startedAt: 0, endedAt: 0 },
         { kind: 'failed', taskId: 'rejects', attempt: 1, value: undefined, error: thrown, started: true, startedAt: 0, endedAt: 0 },
@@ -358,6 +411,79 @@ describe('runTaskLogic', () => {
       expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['instant:completed'], freed: 1, inUse: 1 }]);
       await clock.runAll();
       expect(reports.map(summary).slice(1)).toEqual([{ at: 1_000, outcomes: ['slow:completed'], freed: 1, inUse: 0 }]);
+    });
+
+    describe('asked for and taken', () => {
+      /** A runner whose owner only counts its requests: the test takes the reports. */
+      function startManual() {
+        const clock = new VirtualClock();
+        let requests = 0;
+        const runner = new TaskRunner(
+          {
+            workerId: 'main',
+            clock,
+            sink: { active: false, publish: () => undefined },
+            logger: createQuietLogger(),
+            services: NO_SERVICES,
+            self: fakeSelf(),
+            pace: { factor: 1, until: 0 },
+          },
+          () => void requests++,
+        );
+        return { clock, runner, requests: () => requests };
+      }
+
+      it('has nothing to report before anything ended, and asks for no report', async () => {
+        const { clock, runner, requests } = startManual();
+        expect(runner.takeReport()).toBeUndefined();
+        runner.run([order('slow', (ctx) => ctx.sleep(10))]);
+        await flush();
+        expect(runner.takeReport()).toBeUndefined();
+        expect(requests()).toBe(0);
+        await clock.runAll();
+        expect(requests()).toBe(1);
+      });
+
+      it('asks once per burst, and keeps gathering until its report is taken, then starts afresh', async () => {
+        const { clock, runner, requests } = startManual();
+        runner.run([order('a', () => 'a'), order('b', (ctx) => ctx.sleep(10)), order('c', (ctx) => ctx.sleep(25))]);
+        await clock.advanceBy(10);
+        // Two bursts asked; nobody took anything yet: the report holds both.
+        expect(requests()).toBe(2);
+        const first = runner.takeReport()!;
+        expect({ ...first, outcomes: first.outcomes.map((outcome) => `${outcome.taskId}:${outcome.kind}`) }).toEqual({
+          outcomes: ['a:completed', 'b:completed'],
+          freed: 2,
+          inUse: 1,
+          busyMs: 10,
+          attempts: 2,
+          lastTaskMs: 10,
+        });
+        expect(runner.takeReport()).toBeUndefined();
+        await clock.runAll();
+        expect(requests()).toBe(3);
+        const second = runner.takeReport()!;
+        expect({ ...second, outcomes: second.outcomes.map((outcome) => `${outcome.taskId}:${outcome.kind}`) }).toEqual({
+          outcomes: ['c:completed'],
+          freed: 1,
+          inUse: 0,
+          busyMs: 25,
+          attempts: 1,
+          lastTaskMs: 25,
+        });
+        // A new array each time: the taken report is the owner's to keep.
+        expect(second.outcomes).not.toBe(first.outcomes);
+        expect(first.outcomes).toHaveLength(2);
+      });
+
+      it('reports its in-use count as of the moment the report is taken', async () => {
+        const { runner } = startManual();
+        runner.run([order('a', () => 'a')]);
+        await flush();
+        runner.run([order('b', () => 'b')]);
+        // a's report, taken after b was handed over: b counts as in use.
+        expect(runner.takeReport()).toMatchObject({ freed: 1, inUse: 1 });
+      });
     });
 
     describe('with a clock that has turns', () => {
@@ -672,21 +798,181 @@ describe('runTaskLogic', () => {
       await clock.runAll();
       expect(reports.map(summary).slice(1)).toEqual([{ at: 50, outcomes: ['other:completed'], freed: 1, inUse: 0 }]);
     });
+
+    it('lets a deadlock victim that returns a value complete, and ignores a victim already reported', async () => {
+      const { clock, run, send, reports } = startRunner();
+      const stuck = manual();
+      const timed = manual();
+      run(order('stuck', stuck.fn), order('timed', timed.fn, { timeoutMs: 5 }));
+      await clock.advanceBy(5);
+      const error = new MezanError('E_DEADLOCK', 'chosen as victim');
+      send({ type: 'task.victim', taskId: 'stuck', error });
+      // timed already timed out: its signal keeps the timeout's reason.
+      send({ type: 'task.victim', taskId: 'timed', error });
+      expect((timed.contexts[0]!.signal.reason as MezanError).code).toBe('E_TIMEOUT');
+      stuck.resolve('recovered');
+      timed.reject(new Error('late'));
+      await flush();
+      expect(reports.flatMap((report) => report.outcomes).map((outcome) => `${outcome.taskId}:${outcome.kind}`)).toEqual([
+        'timed:timeout',
+        'stuck:completed',
+      ]);
+      expect(reports.at(-1)).toMatchObject({ inUse: 0 });
+    });
+  });
+
+  describe('a task id reused while an old attempt still runs', () => {
+    it('aborts the latest attempt, and frees the old one’s slot silently when its function returns', async () => {
+      const { clock, run, abort, reports } = startRunner();
+      const old = manual();
+      const latest = manual();
+      run(order('x', old.fn, { timeoutMs: 10 }));
+      await clock.advanceBy(10);
+      expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['x:timeout'], freed: 0, inUse: 1 }]);
+      // The task settled; its id comes back with a new attempt while the old function still runs.
+      run(order('x', latest.fn, { attempt: 2 }));
+      await flush();
+      expect(latest.fn).toHaveBeenCalledTimes(1);
+      const reason = cancelReason('x');
+      abort('x', reason);
+      await flush();
+      expect(latest.contexts[0]!.signal.reason).toBe(reason);
+      expect((old.contexts[0]!.signal.reason as MezanError).code).toBe('E_TIMEOUT');
+      expect(reports.map(summary).slice(1)).toEqual([{ at: 10, outcomes: ['x:cancelled'], freed: 0, inUse: 2 }]);
+      expect(reports[1]!.outcomes[0]).toMatchObject({ attempt: 2, error: reason });
+      old.resolve('old');
+      await flush();
+      expect(reports.map(summary).slice(2)).toEqual([{ at: 10, outcomes: [], freed: 1, inUse: 1 }]);
+      // The latest attempt is still the one an abort or a victim concerns.
+      latest.resolve('latest');
+      await flush();
+      expect(reports.map(summary).slice(3)).toEqual([{ at: 10, outcomes: [], freed: 1, inUse: 0 }]);
+    });
+
+    it('keeps the latest attempt reachable after the old one returns', async () => {
+      const { clock, run, send, reports } = startRunner();
+      const old = manual();
+      const latest = manual();
+      run(order('x', old.fn, { timeoutMs: 10 }));
+      await clock.advanceBy(10);
+      run(order('x', latest.fn, { attempt: 2 }));
+      await flush();
+      old.resolve('old');
+      await flush();
+      const error = new MezanError('E_DEADLOCK', 'victim');
+      send({ type: 'task.victim', taskId: 'x', error });
+      expect(latest.contexts[0]!.signal.reason).toBe(error);
+      latest.reject(new Error('gave up'));
+      await flush();
+      expect(reports.map(summary)).toEqual([
+        { at: 10, outcomes: ['x:timeout'], freed: 0, inUse: 1 },
+        { at: 10, outcomes: [], freed: 1, inUse: 1 },
+        { at: 10, outcomes: ['x:deadlock'], freed: 1, inUse: 0 },
+      ]);
+      expect(reports[2]!.outcomes[0]).toMatchObject({ attempt: 2, error });
+    });
+  });
+
+  describe('pool replies', () => {
+    it('asks pools to answer its owner, and hands a grant to the attempt that asked', async () => {
+      const pool = fakePool();
+      const self = fakeSelf();
+      const { clock, run, send, reports } = startRunner(new VirtualClock(), { services: pool.services, self });
+      let lease: Lease | undefined;
+      run(
+        order('t', async (ctx) => {
+          lease = await ctx.acquire('db');
+          await ctx.sleep(5);
+          return 'done';
+        }),
+      );
+      await flush();
+      expect(pool.requests()).toEqual([{ type: 'resource.request', requestId: 't#1.1#1', taskId: 't', units: 1, at: 0, replyTo: self }]);
+      send({ type: 'resource.granted', requestId: 't#1.1#1', leaseId: 'db#1', resource: 'db', units: 1, at: 0 });
+      await flush();
+      expect(lease).toMatchObject({ leaseId: 'db#1', resource: 'db', units: 1 });
+      await clock.runAll();
+      expect(reports.map(summary)).toEqual([{ at: 5, outcomes: ['t:completed'], freed: 1, inUse: 0 }]);
+      // The attempt ended holding its lease: it went back to the pool.
+      expect(pool.received.at(-1)).toEqual({ type: 'resource.release', leaseId: 'db#1', at: 5 });
+    });
+
+    it('hands a grant for an attempt that is over straight back to its pool', async () => {
+      const pool = fakePool();
+      const { clock, run, send } = startRunner(new VirtualClock(), { services: pool.services });
+      run(order('t', (ctx) => ctx.acquire('db', { timeoutMs: 3 }).then(() => 'got it')));
+      await clock.runAll();
+      // The acquisition timed out and withdrew its request; the pool's grant crossed it.
+      expect(pool.received.map((event) => event.type)).toEqual(['resource.request', 'resource.cancel']);
+      send({ type: 'resource.granted', requestId: 't#1.1#1', leaseId: 'db#4', resource: 'db', units: 1, at: 3 });
+      send({ type: 'resource.granted', requestId: 'nobody#1.9#1', leaseId: 'db#5', resource: 'db', units: 1, at: 3 });
+      send({ type: 'resource.cancelled', requestId: 'nobody#1.9#2', resource: 'db' });
+      expect(pool.received.slice(2)).toEqual([
+        { type: 'resource.release', leaseId: 'db#4', at: 3 },
+        { type: 'resource.release', leaseId: 'db#5', at: 3 },
+      ]);
+    });
+
+    it('does not hand the latest attempt of a reused task id a grant meant for the old one', async () => {
+      const pool = fakePool();
+      const { clock, run, send } = startRunner(new VirtualClock(), { services: pool.services });
+      const old = manual();
+      let latestLease: Lease | undefined;
+      run(
+        order(
+          'x',
+          (ctx) => {
+            void ctx.acquire('db').catch(() => undefined);
+            return old.fn(ctx);
+          },
+          { timeoutMs: 10 },
+        ),
+      );
+      await clock.advanceBy(10);
+      run(order('x', async (ctx) => void (latestLease = await ctx.acquire('db')), { attempt: 2 }));
+      await flush();
+      const [oldRequest, latestRequest] = pool.requests();
+      expect([oldRequest!.requestId, latestRequest!.requestId]).toEqual(['x#1.1#1', 'x#2.2#1']);
+      send({ type: 'resource.granted', requestId: 'x#1.1#1', leaseId: 'db#1', resource: 'db', units: 1, at: 10 });
+      await flush();
+      expect(latestLease).toBeUndefined();
+      expect(pool.received.at(-1)).toEqual({ type: 'resource.release', leaseId: 'db#1', at: 10 });
+      send({ type: 'resource.granted', requestId: 'x#2.2#1', leaseId: 'db#2', resource: 'db', units: 1, at: 10 });
+      await flush();
+      expect(latestLease).toMatchObject({ leaseId: 'db#2' });
+    });
+  });
+
+  describe('worker.slow', () => {
+    it('stretches the sleeps that start before `until` by `factor`', async () => {
+      const { clock, run, send, reports, environment } = startRunner();
+      send({ type: 'worker.slow', factor: 3, until: 100 });
+      expect(environment.pace).toEqual({ factor: 3, until: 100 });
+      run(order('slowed', (ctx) => ctx.sleep(10)));
+      await clock.advanceTo(100);
+      run(order('normal', (ctx) => ctx.sleep(10)));
+      await clock.runAll();
+      expect(reports.map(summary)).toEqual([
+        { at: 30, outcomes: ['slowed:completed'], freed: 1, inUse: 0 },
+        { at: 110, outcomes: ['normal:completed'], freed: 1, inUse: 0 },
+      ]);
+    });
   });
 
   describe('stop', () => {
     it('aborts every running function with E_SHUTDOWN and reports nothing more', async () => {
-      const { clock, run, actor, reports } = startRunner();
+      const { clock, run, runner, reports } = startRunner();
       const slow = manual();
       const other = manual();
       const instant = jest.fn(() => 'instant');
       run(order('slow', slow.fn, { timeoutMs: 100 }), order('other', other.fn), order('instant', instant));
       await clock.advanceBy(10);
       expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['instant:completed'], freed: 1, inUse: 2 }]);
-      actor.stop();
+      runner.stop();
       for (const { signal } of [...slow.contexts, ...other.contexts]) {
         expect(signal.aborted).toBe(true);
         expect((signal.reason as MezanError).code).toBe('E_SHUTDOWN');
+        expect((signal.reason as MezanError).message).toBe('Worker main stopped');
         expect((signal.reason as MezanError).details).toMatchObject({ workerId: 'main' });
       }
       expect(clock.pendingTimers).toBe(0);
@@ -694,20 +980,46 @@ describe('runTaskLogic', () => {
       other.reject(new Error('y'));
       await clock.runAll();
       expect(reports).toHaveLength(1);
+      expect(runner.takeReport()).toBeUndefined();
     });
 
-    it('never calls the functions of orders not started yet', async () => {
-      const { clock, run, actor, reports } = startRunner();
-      const never = jest.fn();
-      run(order('a', never), order('b', never));
-      actor.stop();
+    it('aborts them with E_WORKER_CRASHED when its worker crashed', async () => {
+      const { clock, run, runner, reports } = startRunner();
+      const slow = manual();
+      run(order('slow', slow.fn));
+      await flush();
+      runner.stop('E_WORKER_CRASHED');
+      const reason = slow.contexts[0]!.signal.reason as MezanError;
+      expect([reason.code, reason.message, reason.details]).toEqual([
+        'E_WORKER_CRASHED',
+        'Worker main crashed',
+        { taskId: 'slow', workerId: 'main' },
+      ]);
+      // Stopping again changes nothing.
+      runner.stop();
+      expect((slow.contexts[0]!.signal.reason as MezanError).code).toBe('E_WORKER_CRASHED');
+      slow.resolve('x');
       await clock.runAll();
-      expect(never).not.toHaveBeenCalled();
       expect(reports).toEqual([]);
     });
 
-    it('clears the report it meant to send at the end of the turn', async () => {
-      const { clock, run, actor, reports } = startRunner(new TurnClock());
+    it('never calls the functions of orders not started yet, nor of orders handed over afterwards', async () => {
+      const { clock, run, runner, abort, send, reports } = startRunner();
+      const never = jest.fn();
+      run(order('a', never), order('b', never));
+      runner.stop();
+      expect(runner.inUse).toBe(0);
+      run(order('c', never));
+      abort('a');
+      send({ type: 'task.victim', taskId: 'b', error: new MezanError('E_DEADLOCK', 'victim') });
+      await clock.runAll();
+      expect(never).not.toHaveBeenCalled();
+      expect(reports).toEqual([]);
+      expect(runner.inUse).toBe(0);
+    });
+
+    it('clears the report it meant to ask for at the end of the turn', async () => {
+      const { clock, run, runner, reports } = startRunner(new TurnClock());
       const slow = manual();
       run(
         order('slow', slow.fn),
@@ -715,7 +1027,7 @@ describe('runTaskLogic', () => {
       );
       await flush();
       expect(clock.pendingImmediates).toBe(1);
-      actor.stop();
+      runner.stop();
       expect(clock.pendingImmediates).toBe(0);
       await clock.endTurn();
       expect(reports).toEqual([]);

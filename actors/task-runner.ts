@@ -1,23 +1,16 @@
-import { fromCallback } from 'xstate';
 import { MezanError } from '../src/errors';
 import type { RunOrder, RunOutcome, RunOutcomeKind, TaskAbortEvent } from '../src/internal/task-protocol';
 import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
 import { returnUnwantedGrant } from './attempt-waits';
-import { TaskRunContext, type RunEnvironment, type RunnerHost } from './task-run-context';
+import { TaskRunContext, type RunnerHost } from './task-run-context';
 
-/** What the runner receives from its worker: attempts to run, and aborts. @internal */
+/** What the runner hears of besides its orders: aborts, victims, pool replies, a slowdown. @internal */
 export type RunnerEvent =
-  | { readonly type: 'run'; readonly orders: readonly RunOrder[] }
-  | TaskAbortEvent
-  | TaskVictimEvent
-  | ResourceReplyEvent
-  | { readonly type: 'runner.crash' }
-  | { readonly type: 'worker.slow'; readonly factor: number; readonly until: number };
+  TaskAbortEvent | TaskVictimEvent | ResourceReplyEvent | { readonly type: 'worker.slow'; readonly factor: number; readonly until: number };
 
-/** Runner → worker: ended attempts, slots given back, and the time functions really ran since the last report. @internal */
-export interface RunnerReportEvent {
-  readonly type: 'runner.report';
+/** What a runner has to report since its last report: ended attempts, slots given back, time its functions ran. @internal */
+export interface RunnerReport {
   readonly outcomes: readonly RunOutcome[];
   /**
    * How many of the orders handed to the runner have left it since the last report: their
@@ -35,9 +28,6 @@ export interface RunnerReportEvent {
   readonly lastTaskMs: number | undefined;
 }
 
-/** The input of {@link runTaskLogic}. @internal */
-export type RunnerInput = RunEnvironment;
-
 interface Attempt {
   readonly order: RunOrder;
   readonly context: TaskRunContext;
@@ -50,16 +40,22 @@ interface Attempt {
 }
 
 /**
- * Runs every attempt its worker hands it at once (the executor hands out only as many as the
- * worker has free slots) and reports how they end. It is the only authority on an attempt once
- * dispatched: it decides completed, failed, timeout or cancelled, so no other actor can race it.
+ * The part of a worker that calls task functions: it runs every attempt its worker hands it at once
+ * (the executor hands out only as many as the worker has free slots) and gathers how they end. It
+ * is the only authority on an attempt once dispatched: it decides completed, failed, timeout or
+ * cancelled, so no other actor can race it. Plain code, owned by one worker actor: no messages
+ * inside.
  *
- * Outcomes are gathered and reported once per turn of the event loop (once per instant in virtual
- * time), or as soon as the runner holds nothing more, so that an idle engine answers at once.
+ * Outcomes are gathered, and the worker is asked to report them once per turn of the event loop
+ * (once per instant in virtual time), or as soon as the runner holds nothing more, so that an idle
+ * engine answers at once.
+ *
+ * @internal
  */
-class TaskRunner {
+export class TaskRunner {
   readonly #environment: RunnerHost;
-  readonly #sendBack: (event: RunnerReportEvent) => void;
+  /** Asks the worker to report: it takes {@link TaskRunner.takeReport} on its own turn. */
+  readonly #requestReport: () => void;
   /** Orders handed over: those from {@link TaskRunner.#nextToStart} on have not started yet; they start together in a microtask. */
   #toStart: RunOrder[] = [];
   #nextToStart = 0;
@@ -88,41 +84,41 @@ class TaskRunner {
   };
   readonly #report = (): void => {
     this.#reportSoon = false;
-    this.#flush();
+    this.#askForReport();
   };
   readonly #reportTurnEnd = (): void => {
     this.#reportAtTurnEnd = undefined;
-    this.#flush();
+    this.#askForReport();
   };
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
 
-  constructor(environment: RunnerHost, sendBack: (event: RunnerReportEvent) => void) {
+  constructor(environment: RunnerHost, requestReport: () => void) {
     this.#environment = environment;
     this.#debug = environment.logger.isLevelEnabled('debug');
-    this.#sendBack = sendBack;
+    this.#requestReport = requestReport;
+  }
+
+  /** Takes attempts to run, each in a free slot of the worker. */
+  run(orders: readonly RunOrder[]): void {
+    if (this.#stopped) return;
+    for (const order of orders) this.#toStart.push(order);
+    // Functions start in a microtask, never inside the dispatching actor's turn: a cancel sent in
+    // the same tick still finds the order unstarted, and user code never runs mid-transition.
+    if (!this.#startScheduled) {
+      this.#startScheduled = true;
+      queueMicrotask(this.#startSoon);
+    }
   }
 
   receive(event: RunnerEvent): void {
     if (this.#stopped) return;
     switch (event.type) {
-      case 'run':
-        for (const order of event.orders) this.#toStart.push(order);
-        // Functions start in a microtask, never inside the dispatching actor's turn: a cancel sent in
-        // the same tick still finds the order unstarted, and user code never runs mid-transition.
-        if (!this.#startScheduled) {
-          this.#startScheduled = true;
-          queueMicrotask(this.#startSoon);
-        }
-        return;
       case 'task.abort':
         this.#abort(event.taskId, event.reason);
         return;
       case 'task.victim':
         this.#victimize(event);
-        return;
-      case 'runner.crash':
-        this.stop('E_WORKER_CRASHED');
         return;
       case 'worker.slow':
         this.#environment.pace.factor = event.factor;
@@ -133,7 +129,8 @@ class TaskRunner {
     }
   }
 
-  get #inUse(): number {
+  /** How many orders it holds: started functions that have not returned, and orders about to start. */
+  get inUse(): number {
     return this.#toStart.length - this.#nextToStart + this.#running.size;
   }
 
@@ -321,7 +318,7 @@ class TaskRunner {
    */
   #scheduleReport(urgent = false): void {
     const { clock } = this.#environment;
-    if (urgent || this.#inUse === 0 || clock.setImmediate === undefined) {
+    if (urgent || this.inUse === 0 || clock.setImmediate === undefined) {
       if (!this.#reportSoon) {
         this.#reportSoon = true;
         queueMicrotask(this.#report);
@@ -331,13 +328,18 @@ class TaskRunner {
     }
   }
 
-  #flush(): void {
+  #askForReport(): void {
     if (this.#stopped || (this.#outcomes.length === 0 && this.#freed === 0)) return;
-    const event: RunnerReportEvent = {
-      type: 'runner.report',
+    this.#requestReport();
+  }
+
+  /** Everything to report since the last report; `undefined` when there is nothing. */
+  takeReport(): RunnerReport | undefined {
+    if (this.#stopped || (this.#outcomes.length === 0 && this.#freed === 0)) return undefined;
+    const report: RunnerReport = {
       outcomes: this.#outcomes,
       freed: this.#freed,
-      inUse: this.#inUse,
+      inUse: this.inUse,
       busyMs: this.#busyMs,
       attempts: this.#attempts,
       lastTaskMs: this.#lastTaskMs,
@@ -347,22 +349,10 @@ class TaskRunner {
     this.#busyMs = 0;
     this.#attempts = 0;
     this.#lastTaskMs = undefined;
-    this.#sendBack(event);
+    return report;
   }
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
-
-/**
- * The actor that calls a worker's task functions, one per worker for its whole life (never one per
- * task). It receives `run` and `task.abort` from its worker and sends back `runner.report`.
- *
- * @internal
- */
-export const runTaskLogic = fromCallback<RunnerEvent, RunnerInput>(({ input, receive, sendBack, self }) => {
-  const runner = new TaskRunner({ ...input, self, pace: { factor: 1, until: 0 } }, sendBack as (event: RunnerReportEvent) => void);
-  receive((event) => runner.receive(event));
-  return () => runner.stop();
-});

@@ -1,0 +1,522 @@
+import {
+  createActor,
+  type ActorLogic,
+  type ActorRef,
+  type ActorScope,
+  type ActorSystem,
+  type AnyActorLogic,
+  type AnyActorRef,
+  type Snapshot,
+} from 'xstate';
+import type { Clock } from '../src/clock';
+import { MezanError } from '../src/errors';
+import type { TaskFacts } from '../src/internal/deadlock-resolver';
+import type { EventSink } from '../src/internal/event-sink';
+import { TaskBook, type TaskCounts, type WatchedState } from '../src/internal/task-book';
+import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
+import type { TaskServices, TaskVictimEvent } from '../src/internal/task-services';
+import type { Logger } from '../src/logger';
+import type { RandomSource } from '../src/random';
+import { timerLogic, type TimerCommand } from './timer.actor';
+import { workerLogic, type WorkerInput, type WorkerRef, type WorkerStats } from './worker.actor';
+
+/** The executor's input. @internal */
+export interface ExecutorInput {
+  /** How many tasks run at once: the slots of the main-thread worker. */
+  readonly concurrency: number;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly logger: Logger;
+  readonly sink: EventSink;
+  /** What running tasks can reach: resource pools, the supervisor, nested submission. */
+  readonly services: TaskServices;
+}
+
+/** One worker as the executor publishes it: its slots, and how many of them are free. @internal */
+export interface WorkerSlots {
+  readonly id: string;
+  readonly ref: WorkerRef;
+  /** How many tasks it may run at once. */
+  readonly capacity: number;
+  /** How many more attempts it can take now: its demand. */
+  readonly free: number;
+  /** Set between a crash and the restart: a crashed worker takes nothing. */
+  readonly down: boolean;
+}
+
+/** The states of the executor; the statechart `machines/executor.machine.ts` draws them. */
+export type ExecutorState = 'idle' | 'working';
+
+/**
+ * What the executor publishes after each of its transitions: a summary made anew, never mutated
+ * afterwards. Nobody reads the executor's book itself.
+ */
+export type ExecutorSnapshot = Snapshot<undefined> & {
+  readonly value: ExecutorState;
+  readonly context: {
+    /** Exact task counts, by where tasks are and how they ended. */
+    readonly counts: Readonly<TaskCounts>;
+    /** How many admitted tasks have reached a terminal status. */
+    readonly settled: number;
+    /** How many tasks are unfinished. */
+    readonly unfinished: number;
+    /** The most tasks ever queued at once. */
+    readonly peakQueued: number;
+    readonly workers: readonly WorkerSlots[];
+    /** Compensation slots in service. */
+    readonly extraSlots: number;
+    /**
+     * What the supervisor may know of an unfinished task when it resolves a deadlock. A read of the
+     * executor's live book, not of this summary: the one query left that a detector actor is to
+     * answer by message (see docs/ARCHITECTURE.md).
+     */
+    readonly describeTask: (taskId: string) => TaskFacts | undefined;
+  };
+  /** The executor's children: its workers by id, and its timers. */
+  readonly children: Readonly<Record<string, AnyActorRef>>;
+};
+
+/** Events the executor accepts. @internal */
+export type ExecutorEvent =
+  /**
+   * New tasks; `cancelled` names tasks whose callers cancelled them: those among `submissions` settle
+   * `cancelled` without being looked at, the others (admitted before) are cancelled as by `task.cancel`.
+   */
+  | { readonly type: 'task.submit'; readonly submissions: readonly TaskSubmission[]; readonly cancelled?: ReadonlyMap<string, MezanError> }
+  | { readonly type: 'task.cancel'; readonly taskId: string; readonly reason: MezanError }
+  | { readonly type: 'retry.due'; readonly taskId: string }
+  | WorkerReportEvent
+  /** Cancels every task not on a worker (shutdown with `drain: 'cancel'`, or escalation with `rejected`). */
+  | { readonly type: 'executor.cancel-pending'; readonly reason: MezanError; readonly status?: 'cancelled' | 'rejected' }
+  /** Aborts every task on a worker (shutdown's terminating phase). */
+  | { readonly type: 'executor.abort-running'; readonly reason: MezanError }
+  /** The supervisor starts or stops watching a task some task awaits. */
+  | { readonly type: 'task.watch'; readonly taskId: string; readonly watching: boolean }
+  /** Asks for `executor.quiescent` to the parent if nothing is left to do. */
+  | { readonly type: 'executor.probe' }
+  /** The supervisor chose this task as a deadlock victim. */
+  | TaskVictimEvent
+  /** Fault injection: makes a worker crash. */
+  | { readonly type: 'worker.crash'; readonly workerId: string }
+  /** Fault injection: slows a worker's sleeps by `factor` until clock time `until`. */
+  | { readonly type: 'worker.slow'; readonly workerId: string; readonly factor: number; readonly until: number }
+  /** Restarts a crashed worker (the supervisor's decision). */
+  | { readonly type: 'worker.restart'; readonly workerId: string }
+  /** Adds a compensation slot (the supervisor's answer to worker-slot starvation). */
+  | { readonly type: 'slots.add-extra' }
+  | { readonly type: `xstate.done.actor.${string}`; readonly output?: unknown }
+  | { readonly type: 'xstate.stop' };
+
+/** What the executor emits to whoever holds it: `idle` when no task is unfinished, `quiescent` when moreover every worker is idle. @internal */
+export type ExecutorEmitted = { readonly type: 'idle' } | { readonly type: 'quiescent' };
+
+/** What the executor tells its parent, the supervisor. @internal */
+export type ExecutorNotice =
+  | { readonly type: 'executor.quiescent' }
+  /** A worker crashed; `taskIds` were on it (their attempts failed with `E_WORKER_CRASHED`). */
+  | { readonly type: 'worker.crashed'; readonly workerId: string; readonly taskIds: readonly string[] }
+  /** A compensation slot was retired. */
+  | { readonly type: 'slots.retired-extra' }
+  /** Watched tasks changed their need for a worker slot (see `task.watch`). */
+  | { readonly type: 'tasks.watched'; readonly changes: ReadonlyArray<{ readonly taskId: string; readonly state: WatchedState }> };
+
+/** The id of the main-thread worker. */
+export const MAIN_WORKER_ID = 'main';
+
+/** A reference to the executor actor. @internal */
+export type ExecutorRef = ActorRef<ExecutorSnapshot, ExecutorEvent, ExecutorEmitted>;
+
+type ExecutorScope = ActorScope<ExecutorSnapshot, ExecutorEvent, ActorSystem<any>, ExecutorEmitted>;
+
+/** A worker's slots as the executor keeps them (mutable, private); published as {@link WorkerSlots}. */
+interface WorkerEntry {
+  readonly id: string;
+  ref: WorkerRef;
+  capacity: number;
+  free: number;
+  down: boolean;
+}
+
+const DONE_PREFIX = 'xstate.done.actor.';
+
+/**
+ * The live part of one executor actor: the book of tasks, its workers' slots, its timers. Only its
+ * own transitions touch it.
+ */
+class ExecutorCore {
+  readonly book: TaskBook;
+  readonly workers: WorkerEntry[] = [];
+  readonly #workersById = new Map<string, WorkerEntry>();
+  readonly #timers: AnyActorRef;
+  readonly #clock: Clock;
+  readonly #sink: EventSink;
+  readonly #logger: Logger;
+  readonly #input: ExecutorInput;
+  readonly #workerLogic: AnyActorLogic;
+  readonly #self: AnyActorRef;
+  state: ExecutorState = 'idle';
+  extraSlots = 0;
+  /** Notices for the parent and emitted events of the current transition, in order; sent once it is over. */
+  #outbox: Array<{ readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted }> = [];
+  readonly #describeTask = (taskId: string): TaskFacts | undefined => this.book.describe(taskId);
+  /** Set when the published summary is out of date. */
+  changed = true;
+
+  constructor(input: ExecutorInput, self: AnyActorRef, workerLogicToRun: AnyActorLogic) {
+    this.#input = input;
+    this.#self = self;
+    this.#clock = input.clock;
+    this.#sink = input.sink;
+    this.#logger = input.logger.child({ actor: self.id });
+    this.#workerLogic = workerLogicToRun;
+    this.book = new TaskBook({ sink: input.sink, random: input.random, now: () => input.clock.now(), logger: this.#logger });
+    this.#timers = createActor(timerLogic, { id: 'timers', parent: self, input: { clock: input.clock } });
+    const main: WorkerEntry = {
+      id: MAIN_WORKER_ID,
+      ref: this.#spawnWorker(MAIN_WORKER_ID, input.concurrency, undefined),
+      capacity: input.concurrency,
+      free: input.concurrency,
+      down: false,
+    };
+    this.workers.push(main);
+    this.#workersById.set(MAIN_WORKER_ID, main);
+  }
+
+  /** Starts the children made in the constructor (XState starts an actor's children after the actor itself). */
+  startChildren(): void {
+    this.#timers.start();
+    for (const worker of this.workers) worker.ref.start();
+  }
+
+  stopChildren(scope: ExecutorScope): void {
+    for (const worker of this.workers) scope.stopChild(worker.ref);
+    scope.stopChild(this.#timers);
+  }
+
+  #spawnWorker(workerId: string, slots: number, initialStats: Readonly<WorkerStats> | undefined): WorkerRef {
+    const input: WorkerInput = {
+      workerId,
+      slots,
+      initialStats,
+      clock: this.#input.clock,
+      sink: this.#input.sink,
+      services: this.#input.services,
+      logger: this.#input.logger.child({ actor: workerId }),
+    };
+    return createActor(this.#workerLogic, { id: workerId, parent: this.#self, input }) as WorkerRef;
+  }
+
+  snapshot(): ExecutorSnapshot {
+    const children: Record<string, AnyActorRef> = { timers: this.#timers };
+    const workers = this.workers.map((worker): WorkerSlots => {
+      children[worker.id] = worker.ref;
+      return { id: worker.id, ref: worker.ref, capacity: worker.capacity, free: worker.free, down: worker.down };
+    });
+    return {
+      status: 'active',
+      output: undefined,
+      error: undefined,
+      value: this.state,
+      context: {
+        counts: { ...this.book.counts },
+        settled: this.book.settled,
+        unfinished: this.book.size,
+        peakQueued: this.book.peakQueued,
+        workers,
+        extraSlots: this.extraSlots,
+        describeTask: this.#describeTask,
+      },
+      children,
+    };
+  }
+
+  /** Applies one event. */
+  receive(event: ExecutorEvent): void {
+    switch (event.type) {
+      case 'task.submit':
+        // Even a submission that settles at once (cancelled, or failed dependencies) passes through `working`.
+        this.state = 'working';
+        this.book.admit(event.submissions, event.cancelled);
+        if (event.cancelled !== undefined) this.#cancelAdmitted(event.cancelled);
+        this.#dispatchReadyTasks();
+        this.#reportWatched();
+        break;
+      case 'worker.report':
+        this.#applyWorkerReport(event);
+        if (this.state === 'working') this.#dispatchReadyTasks();
+        this.#retireFreeExtraSlots();
+        this.#reportWatched();
+        if (this.state === 'idle') this.#noticeIfQuiescent();
+        break;
+      case 'retry.due':
+        // A retry timer is cleared when its task settles, so only a task of a working executor is due.
+        this.book.requeue(event.taskId);
+        this.#dispatchReadyTasks();
+        this.#reportWatched();
+        break;
+      case 'task.cancel':
+        this.#cancel(event.taskId, event.reason);
+        this.#dispatchReadyTasks();
+        this.#reportWatched();
+        break;
+      case 'executor.cancel-pending':
+        for (const taskId of this.book.cancelPending(event.reason, event.status)) this.#clearRetry(taskId);
+        this.#reportWatched();
+        this.#noticeIfQuiescent();
+        break;
+      case 'executor.abort-running':
+        for (const { taskId, workerId } of this.book.dispatched()) {
+          this.#workersById.get(workerId)?.ref.send({ type: 'task.abort', taskId, reason: event.reason });
+        }
+        return;
+      case 'task.watch':
+        this.book.watch(event.taskId, event.watching);
+        return;
+      case 'executor.probe':
+        this.#noticeIfQuiescent();
+        return;
+      case 'task.victim': {
+        const workerId = this.book.describe(event.taskId)?.workerId;
+        if (workerId !== undefined) this.#workersById.get(workerId)?.ref.send(event);
+        return;
+      }
+      case 'worker.crash':
+        this.#workersById.get(event.workerId)?.ref.send({ type: 'worker.crash' });
+        return;
+      case 'worker.slow':
+        this.#workersById.get(event.workerId)?.ref.send({ type: 'worker.slow', factor: event.factor, until: event.until });
+        return;
+      case 'worker.restart':
+        this.#restartWorker(event.workerId);
+        this.#dispatchReadyTasks();
+        this.#retireFreeExtraSlots();
+        this.#reportWatched();
+        this.#noticeIfQuiescent();
+        break;
+      case 'slots.add-extra':
+        this.#addExtraSlot();
+        this.#dispatchReadyTasks();
+        this.#reportWatched();
+        break;
+      case 'xstate.stop':
+        return;
+      default:
+        if (event.type.startsWith(DONE_PREFIX)) {
+          this.#failCrashedWorker(event.type.slice(DONE_PREFIX.length));
+          this.#dispatchReadyTasks();
+          this.#reportWatched();
+          this.#noticeIfQuiescent();
+        }
+    }
+    this.changed = true;
+    this.#updateState();
+  }
+
+  /** Sends what this transition produced, in order; called by XState once the transition is over. */
+  flushOutbox(scope: ExecutorScope): void {
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    const parent = this.#self._parent;
+    for (const item of outbox) {
+      if ('emitted' in item) scope.emit(item.emitted);
+      else parent?.send(item.notice);
+    }
+  }
+
+  get hasOutbox(): boolean {
+    return this.#outbox.length > 0;
+  }
+
+  #notify(notice: ExecutorNotice): void {
+    this.#outbox.push({ notice });
+  }
+
+  #emit(emitted: ExecutorEmitted): void {
+    this.#outbox.push({ emitted });
+  }
+
+  /** What entering `idle` does: at start, and each time the last unfinished task settles. */
+  enterIdle(): void {
+    if (this.#sink.active) this.#sink.publish({ type: 'engine.idle', at: this.#clock.now() }, this.book.counts);
+    this.#emit({ type: 'idle' });
+    this.#noticeIfQuiescent();
+  }
+
+  /** `working` while a task is unfinished; entering `idle` publishes, emits `idle`, and `quiescent` when so. */
+  #updateState(): void {
+    if (this.state === 'idle') {
+      if (this.book.size > 0) this.state = 'working';
+      return;
+    }
+    if (this.book.size > 0) return;
+    this.state = 'idle';
+    this.enterIdle();
+  }
+
+  #isQuiescent(): boolean {
+    return this.book.size === 0 && this.workers.every((worker) => worker.down || worker.free === worker.capacity);
+  }
+
+  #noticeIfQuiescent(): void {
+    if (!this.#isQuiescent()) return;
+    this.#emit({ type: 'quiescent' });
+    this.#notify({ type: 'executor.quiescent' });
+  }
+
+  #dispatchReadyTasks(): void {
+    const { book } = this;
+    if (book.readyCount === 0) return;
+    const now = this.#clock.now();
+    for (const worker of this.workers) {
+      if (worker.down || worker.free === 0) continue;
+      const count = Math.min(worker.free, book.readyCount);
+      const orders: RunOrder[] = new Array(count);
+      for (let i = 0; i < count; i++) orders[i] = book.takeReady(worker.id, now)!;
+      worker.free -= count;
+      worker.ref.send({ type: 'task.dispatch', orders });
+      if (book.readyCount === 0) return;
+    }
+  }
+
+  #applyWorkerReport(event: WorkerReportEvent): void {
+    const { book } = this;
+    for (const outcome of event.outcomes) {
+      const retry = book.applyOutcome(outcome, event.workerId);
+      if (retry !== undefined) this.#scheduleRetry(retry.taskId, retry.delayMs);
+    }
+    const worker = this.#workersById.get(event.workerId);
+    if (worker !== undefined && !worker.down) worker.free += event.freed;
+  }
+
+  /** Tasks cancelled while their submissions were on the way, which had been admitted before. */
+  #cancelAdmitted(cancelled: ReadonlyMap<string, MezanError>): void {
+    for (const [taskId, reason] of cancelled) if (this.book.has(taskId)) this.#cancel(taskId, reason);
+  }
+
+  #cancel(taskId: string, reason: MezanError): void {
+    const result = this.book.cancel(taskId, reason);
+    if (result.kind === 'settled' && result.wasDelayed) this.#clearRetry(taskId);
+    else if (result.kind === 'on-worker') this.#workersById.get(result.workerId)?.ref.send({ type: 'task.abort', taskId, reason });
+  }
+
+  #scheduleRetry(taskId: string, delayMs: number): void {
+    const due: ExecutorEvent = { type: 'retry.due', taskId };
+    const command: TimerCommand = { type: 'timer.set', key: taskId, delayMs, event: due };
+    this.#timers.send(command);
+  }
+
+  #clearRetry(taskId: string): void {
+    this.#timers.send({ type: 'timer.clear', key: taskId } satisfies TimerCommand);
+  }
+
+  /** A worker reached its final state: it crashed. Its attempts fail with `E_WORKER_CRASHED`; their retry policies apply. */
+  #failCrashedWorker(workerId: string): void {
+    const worker = this.#workersById.get(workerId);
+    if (worker === undefined || worker.down) return;
+    worker.down = true;
+    worker.free = 0;
+    const error = new MezanError('E_WORKER_CRASHED', `Worker ${worker.id} crashed`, { details: { workerId: worker.id } });
+    const { plans, taskIds } = this.book.failWorker(worker.id, error);
+    for (const retry of plans) this.#scheduleRetry(retry.taskId, retry.delayMs);
+    this.#notify({ type: 'worker.crashed', workerId, taskIds });
+  }
+
+  #restartWorker(workerId: string): void {
+    const worker = this.#workersById.get(workerId);
+    if (worker === undefined || !worker.down) return;
+    // The new worker carries the old one's statistics on, so per-worker counts still add up exactly.
+    const initialStats = worker.ref.getSnapshot().context.stats;
+    worker.ref = this.#spawnWorker(worker.id, worker.capacity, initialStats);
+    worker.ref.start();
+    worker.down = false;
+    worker.free = worker.capacity;
+  }
+
+  /** The worker compensation slots go to: the first one in service. */
+  #compensatedWorker(): WorkerEntry | undefined {
+    return this.workers.find((worker) => !worker.down) ?? this.workers[0];
+  }
+
+  #addExtraSlot(): void {
+    const worker = this.#compensatedWorker();
+    if (worker === undefined) return;
+    this.extraSlots++;
+    worker.capacity++;
+    if (!worker.down) worker.free++;
+    worker.ref.send({ type: 'worker.resize', slots: worker.capacity });
+  }
+
+  /** Compensation slots leave as soon as they are free with nothing ready to run. */
+  #retireFreeExtraSlots(): void {
+    if (this.extraSlots === 0 || this.book.readyCount > 0) return;
+    const worker = this.#compensatedWorker();
+    if (worker === undefined || worker.free === 0) return;
+    const retired = Math.min(worker.free, this.extraSlots);
+    this.extraSlots -= retired;
+    worker.capacity -= retired;
+    worker.free -= retired;
+    worker.ref.send({ type: 'worker.resize', slots: worker.capacity });
+    for (let i = 0; i < retired; i++) this.#notify({ type: 'slots.retired-extra' });
+  }
+
+  /** Tells the supervisor what became of the tasks it watches; nothing when it watches none. */
+  #reportWatched(): void {
+    const changes = this.book.takeWatchedChanges();
+    if (changes.length > 0) this.#notify({ type: 'tasks.watched', changes });
+  }
+}
+
+const cores = new WeakMap<AnyActorRef, ExecutorCore>();
+
+/**
+ * Makes the logic of the executor: it owns the ready queue, dependencies, retries and cancellation,
+ * and hands ready attempts to workers on demand: each worker gets, in one message, as many as it
+ * has free slots, so the next attempt started is always the best ready one. It is the only
+ * authority on a task until the task is dispatched; from then on the worker's report decides.
+ *
+ * Custom actor logic rather than a machine: its transitions are plain code, because they run once
+ * per burst of tasks and a machine's macrostep costs microseconds. The statechart it follows is
+ * `machines/executor.machine.ts`, which tests hold it to.
+ *
+ * @param workerLogicToRun - the logic of its workers (tests pass a stand-in)
+ * @internal
+ */
+export function createExecutorLogic(
+  workerLogicToRun: AnyActorLogic = workerLogic,
+): ActorLogic<ExecutorSnapshot, ExecutorEvent, ExecutorInput, ActorSystem<any>, ExecutorEmitted> {
+  return {
+    config: 'mezan.executor',
+    getInitialSnapshot(scope, input) {
+      const core = new ExecutorCore(input, scope.self, workerLogicToRun);
+      cores.set(scope.self, core);
+      core.changed = false;
+      return core.snapshot();
+    },
+    start(_snapshot, scope) {
+      const core = cores.get(scope.self)!;
+      core.startChildren();
+      // The executor starts idle, and says so as each time it becomes idle.
+      core.enterIdle();
+      core.flushOutbox(scope);
+    },
+    transition(snapshot, event, scope) {
+      const core = cores.get(scope.self);
+      if (core === undefined || snapshot.status !== 'active') return snapshot;
+      if (event.type === 'xstate.stop') {
+        core.stopChildren(scope);
+        return { ...snapshot, status: 'stopped' };
+      }
+      core.receive(event);
+      if (core.hasOutbox) scope.defer(() => core.flushOutbox(scope));
+      if (!core.changed) return snapshot;
+      core.changed = false;
+      return core.snapshot();
+    },
+    getPersistedSnapshot(snapshot) {
+      return snapshot;
+    },
+  };
+}
+
+/** The executor's logic, with real workers. @internal */
+export const executorLogic = createExecutorLogic();

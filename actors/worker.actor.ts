@@ -1,0 +1,212 @@
+import type { ActorLogic, ActorRef, ActorScope, AnyActorRef, ActorSystem, EventObject, Snapshot } from 'xstate';
+import type { TaskDispatchEvent, TaskAbortEvent, WorkerReportEvent } from '../src/internal/task-protocol';
+import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
+import type { TaskVictimEvent } from '../src/internal/task-services';
+import { TaskRunner, type RunnerReport } from './task-runner';
+import type { RunEnvironment } from './task-run-context';
+
+/** A worker's own statistics; exact, because only the worker updates them. */
+export interface WorkerStats {
+  /** How many tasks it may run at once (the engine's `concurrency`, plus compensation slots in service). */
+  slots: number;
+  /** How many of its slots are taken now: functions that have not returned, and orders about to start. */
+  running: number;
+  /** Attempts whose function returned a value. */
+  tasksCompleted: number;
+  /** Attempts whose function threw or that timed out (retried attempts included). */
+  tasksFailed: number;
+  /** Attempts cancelled while on this worker (started or not). */
+  tasksCancelled: number;
+  /** Functions that returned or threw (each attempt counts once). */
+  attempts: number;
+  /** Milliseconds of clock time its functions ran, aborted ones included. */
+  busyMs: number;
+  /** How long its last function ran, in milliseconds; `undefined` before the first. */
+  lastTaskMs: number | undefined;
+}
+
+/** The worker's input: the environment its tasks run in, its slots, and the statistics a restarted worker carries on. @internal */
+export interface WorkerInput extends RunEnvironment {
+  readonly slots: number;
+  readonly initialStats?: Readonly<WorkerStats>;
+}
+
+/** The states of a worker; the statechart `machines/worker.machine.ts` draws them and their transitions. */
+export type WorkerState = 'idle' | 'busy' | 'crashed';
+
+/** Makes the worker crash, as a fault injection (tests and simulations). @internal */
+export interface WorkerCrashEvent {
+  readonly type: 'worker.crash';
+}
+
+/** Slows the worker down (a simulated fault): its sleeps stretch by `factor` until clock time `until`. @internal */
+export interface WorkerSlowEvent {
+  readonly type: 'worker.slow';
+  readonly factor: number;
+  readonly until: number;
+}
+
+/** The executor changed how many slots the worker has (compensation slots added or retired). @internal */
+export interface WorkerResizeEvent {
+  readonly type: 'worker.resize';
+  readonly slots: number;
+}
+
+/** The worker to itself: outcomes are waiting; report them now. @internal */
+export interface WorkerFlushEvent {
+  readonly type: 'worker.flush';
+}
+
+/** Events a worker accepts. @internal */
+export type WorkerEvent =
+  | TaskDispatchEvent
+  | TaskAbortEvent
+  | TaskVictimEvent
+  | ResourceReplyEvent
+  | WorkerCrashEvent
+  | WorkerSlowEvent
+  | WorkerResizeEvent
+  | WorkerFlushEvent
+  | { readonly type: 'xstate.stop' };
+
+/**
+ * What a worker publishes: its state and a copy of its statistics, made anew at each change and
+ * never mutated afterwards, so whoever reads it reads a value, not the worker's internals.
+ */
+export type WorkerSnapshot = Snapshot<{ readonly crashed: true }> & {
+  readonly value: WorkerState;
+  readonly context: {
+    readonly workerId: string;
+    readonly stats: Readonly<WorkerStats>;
+  };
+};
+
+/** A reference to a worker actor. @internal */
+export type WorkerRef = ActorRef<WorkerSnapshot, WorkerEvent>;
+
+type WorkerScope = ActorScope<WorkerSnapshot, WorkerEvent>;
+
+/** The live part of one worker actor: its runner and its statistics. Only its own transitions touch it. */
+class WorkerCore {
+  readonly workerId: string;
+  readonly runner: TaskRunner;
+  stats: WorkerStats;
+  state: WorkerState = 'idle';
+  /** Whether a `worker.flush` is on its way to the actor's own mailbox. */
+  flushRequested = false;
+
+  constructor(input: WorkerInput, self: AnyActorRef) {
+    this.workerId = input.workerId;
+    this.stats = {
+      ...(input.initialStats ?? { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined }),
+      slots: input.slots,
+      running: 0,
+    };
+    const environment = { workerId: input.workerId, clock: input.clock, sink: input.sink, logger: input.logger, services: input.services };
+    // The runner's outcomes reach the worker as an event to itself, so that every change of the
+    // worker's state and statistics happens in one of its own transitions.
+    this.runner = new TaskRunner({ ...environment, self, pace: { factor: 1, until: 0 } }, () => {
+      if (this.flushRequested) return;
+      this.flushRequested = true;
+      self.send({ type: 'worker.flush' } satisfies WorkerFlushEvent);
+    });
+  }
+
+  snapshot(): WorkerSnapshot {
+    const context = { workerId: this.workerId, stats: Object.freeze({ ...this.stats }) };
+    if (this.state === 'crashed') return { status: 'done', output: { crashed: true }, error: undefined, value: this.state, context };
+    return { status: 'active', output: undefined, error: undefined, value: this.state, context };
+  }
+
+  /** Counts a report into the statistics. */
+  record(report: RunnerReport): void {
+    const stats = this.stats;
+    stats.running = report.inUse;
+    for (const outcome of report.outcomes) {
+      if (outcome.kind === 'completed') stats.tasksCompleted++;
+      else if (outcome.kind === 'cancelled') stats.tasksCancelled++;
+      else stats.tasksFailed++;
+    }
+    stats.busyMs += report.busyMs;
+    stats.attempts += report.attempts;
+    if (report.lastTaskMs !== undefined) stats.lastTaskMs = report.lastTaskMs;
+    this.state = report.inUse === 0 ? 'idle' : 'busy';
+  }
+}
+
+const cores = new WeakMap<AnyActorRef, WorkerCore>();
+
+function coreOf(scope: WorkerScope): WorkerCore {
+  return cores.get(scope.self)!;
+}
+
+/**
+ * Applies one event to a worker.
+ * @returns whether its published snapshot changed
+ */
+function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerScope): boolean {
+  switch (event.type) {
+    case 'task.dispatch':
+      core.runner.run(event.orders);
+      core.stats.running += event.orders.length;
+      core.state = 'busy';
+      return true;
+    case 'worker.flush': {
+      core.flushRequested = false;
+      const report = core.runner.takeReport();
+      if (report === undefined) return false;
+      core.record(report);
+      const parent = scope.self._parent;
+      if (parent !== undefined) {
+        const notice: WorkerReportEvent = { type: 'worker.report', workerId: core.workerId, outcomes: report.outcomes, freed: report.freed };
+        // After this transition, as XState's sendParent would: the snapshot the executor may read is the new one.
+        scope.defer(() => parent.send(notice));
+      }
+      return true;
+    }
+    case 'worker.resize':
+      core.stats.slots = event.slots;
+      return true;
+    case 'worker.crash':
+      core.runner.stop('E_WORKER_CRASHED');
+      core.state = 'crashed';
+      return true;
+    case 'xstate.stop':
+      core.runner.stop();
+      return false;
+    default:
+      core.runner.receive(event);
+      return false;
+  }
+}
+
+/**
+ * The logic of a worker: an execution context (the main thread) that runs as many tasks at once as
+ * it has slots. The executor hands it attempts only for free slots, in one `task.dispatch`; it calls
+ * them (through its {@link TaskRunner}) and reports their outcomes in one `worker.report` per burst
+ * of promise jobs or turn of the event loop. It is `idle` while no slot is taken, `busy` otherwise,
+ * and `crashed` (final: the executor learns it from the done event) after a crash. It keeps its own
+ * statistics and publishes them in its snapshot.
+ *
+ * Custom actor logic rather than a machine: its transitions are plain code, because they run once
+ * per burst of tasks and a machine's macrostep costs microseconds. The statechart it follows is
+ * `machines/worker.machine.ts`, which tests hold it to.
+ *
+ * @internal
+ */
+export const workerLogic: ActorLogic<WorkerSnapshot, WorkerEvent, WorkerInput, ActorSystem<any>, EventObject> = {
+  config: 'mezan.worker',
+  getInitialSnapshot(scope, input) {
+    const core = new WorkerCore(input, scope.self);
+    cores.set(scope.self, core);
+    return core.snapshot();
+  },
+  transition(snapshot, event, scope) {
+    const core = coreOf(scope);
+    if (core === undefined || snapshot.status !== 'active') return snapshot;
+    return applyWorkerEvent(core, event, scope) ? core.snapshot() : snapshot;
+  },
+  getPersistedSnapshot(snapshot) {
+    return snapshot;
+  },
+};

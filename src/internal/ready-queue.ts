@@ -1,0 +1,106 @@
+/** An item a {@link ReadyQueue} can hold: its priority, and the ticket the queue gives it while it is in. */
+export interface ReadyItem {
+  readonly priority: number;
+  /** The ticket of its place in the queue, `-1` while it is out; the queue sets it. */
+  queueTicket: number;
+}
+
+/** The items of one priority, first in, first out. */
+interface Lane<T> {
+  readonly priority: number;
+  /** Items in arrival order from `head` on; some may have left (their ticket no longer matches). */
+  items: T[];
+  /** The ticket each item had when it arrived, beside it. */
+  tickets: number[];
+  head: number;
+  /** How many of the items are still in. */
+  live: number;
+}
+
+/** Above this many dead slots at its head, and half its length, a lane is compacted. */
+const COMPACT_AFTER = 1024;
+
+/**
+ * The ready queue: highest priority first, first in, first out within a priority. One FIFO lane per
+ * distinct priority, and the lanes in priority order: push and pop are O(1) when priorities are few
+ * (most workloads have one), O(distinct priorities) when a new priority appears. Removal is O(1)
+ * and lazy: the item's ticket is cleared, and pop skips it when it reaches the head.
+ *
+ * @internal
+ */
+export class ReadyQueue<T extends ReadyItem> {
+  /** Lanes holding items, highest priority first. */
+  readonly #lanes: Array<Lane<T>> = [];
+  readonly #byPriority = new Map<number, Lane<T>>();
+  #size = 0;
+  #nextTicket = 0;
+
+  /** How many items are in. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds an item behind every item of its priority. */
+  push(item: T): void {
+    let lane = this.#byPriority.get(item.priority);
+    if (lane === undefined) lane = this.#openLane(item.priority);
+    const ticket = this.#nextTicket++;
+    item.queueTicket = ticket;
+    lane.items.push(item);
+    lane.tickets.push(ticket);
+    lane.live++;
+    this.#size++;
+  }
+
+  /** Removes and returns the first item: the oldest of the highest priority; `undefined` when empty. */
+  pop(): T | undefined {
+    const lane = this.#lanes[0];
+    if (lane === undefined) return undefined;
+    const { items, tickets } = lane;
+    let head = lane.head;
+    // The lane has a live item, so this stops: the dead ones before it are skipped.
+    while (items[head]!.queueTicket !== tickets[head]) items[head++] = undefined as unknown as T;
+    const item = items[head]!;
+    items[head] = undefined as unknown as T;
+    lane.head = head + 1;
+    item.queueTicket = -1;
+    this.#size--;
+    if (--lane.live === 0) this.#closeLane(lane);
+    else if (lane.head > COMPACT_AFTER && lane.head * 2 > items.length) this.#compact(lane);
+    return item;
+  }
+
+  /**
+   * Takes an item out wherever it is.
+   * @returns `false` when it was not in
+   */
+  remove(item: T): boolean {
+    if (item.queueTicket < 0) return false;
+    const lane = this.#byPriority.get(item.priority)!;
+    item.queueTicket = -1;
+    this.#size--;
+    if (--lane.live === 0) this.#closeLane(lane);
+    return true;
+  }
+
+  #openLane(priority: number): Lane<T> {
+    const lane: Lane<T> = { priority, items: [], tickets: [], head: 0, live: 0 };
+    this.#byPriority.set(priority, lane);
+    const lanes = this.#lanes;
+    let index = lanes.length;
+    while (index > 0 && lanes[index - 1]!.priority < priority) index--;
+    lanes.splice(index, 0, lane);
+    return lane;
+  }
+
+  #closeLane(lane: Lane<T>): void {
+    this.#byPriority.delete(lane.priority);
+    this.#lanes.splice(this.#lanes.indexOf(lane), 1);
+  }
+
+  #compact(lane: Lane<T>): void {
+    lane.items = lane.items.slice(lane.head);
+    lane.tickets = lane.tickets.slice(lane.head);
+    lane.head = 0;
+  }
+}
