@@ -7,7 +7,7 @@ import type { ResourceGrantedEvent, ResourceReplyEvent } from '../src/internal/r
 import type { RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
 import { fail } from '../src/internal/validate';
 import { TaskHandle } from '../src/task-handle';
-import type { AcquireOptions, Lease } from '../src/task-options';
+import type { AcquireOptions, AwaitOptions, Lease } from '../src/task-options';
 
 /** What the waits of one attempt need from their runner. @internal */
 export interface WaitsHost {
@@ -30,6 +30,7 @@ interface PendingAcquire {
 interface PendingAwait {
   readonly awaited: string;
   readonly reject: (error: unknown) => void;
+  timer: unknown;
 }
 
 interface HeldLease {
@@ -52,6 +53,8 @@ export class AttemptWaits {
   readonly #attemptKey: string;
   readonly #acquires = new Map<string, PendingAcquire>();
   readonly #awaits = new Set<PendingAwait>();
+  /** How many pending awaits there are on each awaited task: the graph has one edge for them all. */
+  readonly #awaitCounts = new Map<string, number>();
   readonly #leases = new Map<string, HeldLease>();
   #requests = 0;
   /**
@@ -119,21 +122,40 @@ export class AttemptWaits {
     });
   }
 
-  /** Waits for another task's result, recording the wait in the wait-for graph while it lasts. */
-  await<T>(handle: TaskHandle<T>): Promise<T> {
+  /**
+   * Waits for another task's result, recording the wait in the wait-for graph while it lasts; gives
+   * up with `E_TIMEOUT` after `options.timeoutMs` (the awaited task goes on).
+   */
+  await<T>(handle: TaskHandle<T>, options: AwaitOptions = {}): Promise<T> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     if (!(handle instanceof TaskHandle)) return rejectInvalid(() => fail('handle', 'a task handle', handle));
     if (handle.id === this.#taskId) return rejectInvalid(() => fail('handle', 'another task than the one awaiting', handle.id));
+    if (typeof options !== 'object' || options === null) return rejectInvalid(() => fail('options', 'an object', options));
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))) {
+      return rejectInvalid(() => fail('timeoutMs', 'a non-negative finite number of milliseconds', timeoutMs));
+    }
     if (handle.isSettled) return handle.result;
     this.#waited = true;
     return new Promise<T>((resolve, reject) => {
-      const pending: PendingAwait = { awaited: handle.id, reject };
-      this.#awaits.add(pending);
-      this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: handle.id, active: true });
+      const pending: PendingAwait = { awaited: handle.id, reject, timer: undefined };
+      this.#addAwait(pending);
       const finish = (): void => {
-        if (!this.#awaits.delete(pending)) return;
-        this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: handle.id, active: false });
+        if (pending.timer !== undefined) this.#host.clock.clearTimeout(pending.timer);
+        this.#removeAwait(pending);
       };
+      if (timeoutMs !== undefined) {
+        pending.timer = this.#host.clock.setTimeout(() => {
+          pending.timer = undefined;
+          if (!this.#awaits.has(pending)) return;
+          reject(
+            new MezanError('E_TIMEOUT', `Task ${this.#taskId} waited ${timeoutMs} ms for task ${handle.id}`, {
+              details: { taskId: this.#taskId, awaited: handle.id, timeoutMs },
+            }),
+          );
+          finish();
+        }, timeoutMs);
+      }
       handle.result.then(
         (value) => {
           if (this.#awaits.has(pending)) resolve(value);
@@ -216,11 +238,31 @@ export class AttemptWaits {
       this.#settleAcquire(pending, undefined, error);
     }
     for (const pending of [...this.#awaits]) {
-      this.#awaits.delete(pending);
-      this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: pending.awaited, active: false });
+      if (pending.timer !== undefined) this.#host.clock.clearTimeout(pending.timer);
+      this.#removeAwait(pending);
       pending.reject(error);
     }
     for (const lease of [...this.#leases.values()]) this.#release(lease.leaseId);
+  }
+
+  /** Records a pending await; the supervisor hears of the first one on its awaited task. */
+  #addAwait(pending: PendingAwait): void {
+    this.#awaits.add(pending);
+    const count = this.#awaitCounts.get(pending.awaited) ?? 0;
+    this.#awaitCounts.set(pending.awaited, count + 1);
+    if (count === 0) this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: pending.awaited, active: true });
+  }
+
+  /** Drops a pending await, once; the supervisor hears when the last one on its awaited task ends. */
+  #removeAwait(pending: PendingAwait): void {
+    if (!this.#awaits.delete(pending)) return;
+    const count = this.#awaitCounts.get(pending.awaited)! - 1;
+    if (count > 0) {
+      this.#awaitCounts.set(pending.awaited, count);
+      return;
+    }
+    this.#awaitCounts.delete(pending.awaited);
+    this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: pending.awaited, active: false });
   }
 
   #lease(leaseId: string, resource: string, units: number): Lease {

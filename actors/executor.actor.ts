@@ -17,6 +17,8 @@ import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/interna
 import type { TaskServices, TaskVictimEvent } from '../src/internal/task-services';
 import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
+import type { ResolvedRateLimit } from '../src/engine-options';
+import { RateLimiter } from '../src/internal/rate-limiter';
 import { timerLogic, type TimerCommand } from './timer.actor';
 import { workerLogic, type WorkerInput, type WorkerRef, type WorkerStats } from './worker.actor';
 
@@ -24,6 +26,8 @@ import { workerLogic, type WorkerInput, type WorkerRef, type WorkerStats } from 
 export interface ExecutorInput {
   /** How many tasks run at once: the slots of the main-thread worker. */
   readonly concurrency: number;
+  /** At most `limit` starts per `intervalMs`, for the engine or per task group; none when absent. */
+  readonly rateLimit?: ResolvedRateLimit;
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;
@@ -84,7 +88,13 @@ export type ExecutorEvent =
    */
   | { readonly type: 'task.submit'; readonly submissions: readonly TaskSubmission[]; readonly cancelled?: ReadonlyMap<string, MezanError> }
   | { readonly type: 'task.cancel'; readonly taskId: string; readonly reason: MezanError }
+  /** A new priority for a task that is waiting or queued (`handle.setPriority`). */
+  | { readonly type: 'task.reprioritize'; readonly taskId: string; readonly priority: number }
   | { readonly type: 'retry.due'; readonly taskId: string }
+  /** A task's start deadline (`queueTimeoutMs`) is due. */
+  | { readonly type: 'queue.deadline'; readonly taskId: string }
+  /** The rate limit allows a start again. */
+  | { readonly type: 'rate.due' }
   | WorkerReportEvent
   /** Cancels every task not on a worker (shutdown with `drain: 'cancel'`, or escalation with `rejected`). */
   | { readonly type: 'executor.cancel-pending'; readonly reason: MezanError; readonly status?: 'cancelled' | 'rejected' }
@@ -139,6 +149,11 @@ interface WorkerEntry {
 
 const DONE_PREFIX = 'xstate.done.actor.';
 
+/** The timer keys of a task's start deadline and of its retry delay: distinct whatever the task ids. */
+const deadlineKey = (taskId: string): string => `queue:${taskId}`;
+const retryKey = (taskId: string): string => `retry:${taskId}`;
+const RATE_TIMER_KEY = 'rate';
+
 /**
  * The live part of one executor actor: the book of tasks, its workers' slots, its timers. Only its
  * own transitions touch it.
@@ -159,6 +174,13 @@ class ExecutorCore {
   /** Notices for the parent and emitted events of the current transition, in order; sent once it is over. */
   #outbox: Array<{ readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted }> = [];
   readonly #describeTask = (taskId: string): TaskFacts | undefined => this.book.describe(taskId);
+  readonly #rateLimit: ResolvedRateLimit | undefined;
+  /** The engine-wide limiter (`per: 'engine'`). */
+  #engineLimiter: RateLimiter | undefined = undefined;
+  /** One limiter per task group (`per: 'group'`), made as groups appear. */
+  readonly #groupLimiters = new Map<string, RateLimiter>();
+  /** When the rate timer is set to fire; `undefined` when it is not set. */
+  #rateTimerDue: number | undefined = undefined;
   /** Set when the published summary is out of date. */
   changed = true;
 
@@ -169,7 +191,15 @@ class ExecutorCore {
     this.#sink = input.sink;
     this.#logger = input.logger.child({ actor: self.id });
     this.#workerLogic = workerLogicToRun;
-    this.book = new TaskBook({ sink: input.sink, random: input.random, now: () => input.clock.now(), logger: this.#logger });
+    this.#rateLimit = input.rateLimit;
+    if (input.rateLimit?.per === 'engine') this.#engineLimiter = new RateLimiter(input.rateLimit.limit, input.rateLimit.intervalMs);
+    this.book = new TaskBook({
+      sink: input.sink,
+      random: input.random,
+      now: () => input.clock.now(),
+      logger: this.#logger,
+      byGroup: input.rateLimit?.per === 'group',
+    });
     this.#timers = createActor(timerLogic, { id: 'timers', parent: self, input: { clock: input.clock } });
     const main: WorkerEntry = {
       id: MAIN_WORKER_ID,
@@ -259,6 +289,18 @@ class ExecutorCore {
         this.#dispatchReadyTasks();
         this.#reportWatched();
         break;
+      case 'task.reprioritize':
+        this.book.reprioritize(event.taskId, event.priority);
+        return;
+      case 'queue.deadline':
+        this.book.expireQueued(event.taskId);
+        this.#reportWatched();
+        break;
+      case 'rate.due':
+        this.#rateTimerDue = undefined;
+        this.#dispatchReadyTasks();
+        this.#reportWatched();
+        break;
       case 'executor.cancel-pending':
         for (const taskId of this.book.cancelPending(event.reason, event.status)) this.#clearRetry(taskId);
         this.#reportWatched();
@@ -309,7 +351,20 @@ class ExecutorCore {
         }
     }
     this.changed = true;
+    this.#applyDeadlineChanges();
     this.#updateState();
+  }
+
+  /** Arms and drops the timers of start deadlines (`queueTimeoutMs`). */
+  #applyDeadlineChanges(): void {
+    for (const change of this.book.takeDeadlineChanges()) {
+      if (change.kind === 'clear') {
+        this.#timers.send({ type: 'timer.clear', key: deadlineKey(change.taskId) } satisfies TimerCommand);
+        continue;
+      }
+      const due: ExecutorEvent = { type: 'queue.deadline', taskId: change.taskId };
+      this.#timers.send({ type: 'timer.set', key: deadlineKey(change.taskId), delayMs: change.delayMs, event: due } satisfies TimerCommand);
+    }
   }
 
   /** Sends what this transition produced, in order; called by XState once the transition is over. */
@@ -366,6 +421,10 @@ class ExecutorCore {
   #dispatchReadyTasks(): void {
     const { book } = this;
     if (book.readyCount === 0) return;
+    if (this.#rateLimit !== undefined) {
+      this.#dispatchRateLimited();
+      return;
+    }
     const now = this.#clock.now();
     for (const worker of this.workers) {
       if (worker.down || worker.free === 0) continue;
@@ -376,6 +435,55 @@ class ExecutorCore {
       worker.ref.send({ type: 'task.dispatch', orders });
       if (book.readyCount === 0) return;
     }
+  }
+
+  /**
+   * Dispatch under a rate limit: the best ready task whose limit allows a start goes first; when
+   * ready tasks are left with free slots, a timer wakes the executor when the next start is allowed.
+   */
+  #dispatchRateLimited(): void {
+    const { book } = this;
+    const now = this.#clock.now();
+    const engineLimiter = this.#engineLimiter;
+    const allowed = (group: string | undefined): boolean => group === undefined || this.#groupLimiter(group).available(now) > 0;
+    let slotsLeft = false;
+    for (const worker of this.workers) {
+      if (worker.down || worker.free === 0) continue;
+      const orders: RunOrder[] = [];
+      while (orders.length < worker.free && book.readyCount > 0) {
+        if (engineLimiter !== undefined && engineLimiter.available(now) === 0) break;
+        const order = book.takeReady(worker.id, now, engineLimiter === undefined ? allowed : undefined);
+        if (order === undefined) break;
+        if (engineLimiter !== undefined) engineLimiter.record(now);
+        else if (order.group !== undefined) this.#groupLimiter(order.group).record(now);
+        orders.push(order);
+      }
+      if (orders.length > 0) {
+        worker.free -= orders.length;
+        worker.ref.send({ type: 'task.dispatch', orders });
+      }
+      if (worker.free > 0) slotsLeft = true;
+      if (book.readyCount === 0) return;
+    }
+    if (slotsLeft) this.#armRateTimer(now);
+  }
+
+  #groupLimiter(group: string): RateLimiter {
+    let limiter = this.#groupLimiters.get(group);
+    if (limiter === undefined) this.#groupLimiters.set(group, (limiter = new RateLimiter(this.#rateLimit!.limit, this.#rateLimit!.intervalMs)));
+    return limiter;
+  }
+
+  /** Wakes the executor when the earliest blocked limiter allows a start again. */
+  #armRateTimer(now: number): void {
+    let due = Number.POSITIVE_INFINITY;
+    if (this.#engineLimiter !== undefined) due = this.#engineLimiter.nextStartAt(now);
+    else for (const limiter of this.#groupLimiters.values()) if (limiter.available(now) === 0) due = Math.min(due, limiter.nextStartAt(now));
+    // A timer already set to fire no later does; an earlier start (another group's) resets it.
+    if (due === Number.POSITIVE_INFINITY || (this.#rateTimerDue !== undefined && this.#rateTimerDue <= due)) return;
+    this.#rateTimerDue = due;
+    const event: ExecutorEvent = { type: 'rate.due' };
+    this.#timers.send({ type: 'timer.set', key: RATE_TIMER_KEY, delayMs: Math.max(0, due - now), event } satisfies TimerCommand);
   }
 
   #applyWorkerReport(event: WorkerReportEvent): void {
@@ -401,12 +509,12 @@ class ExecutorCore {
 
   #scheduleRetry(taskId: string, delayMs: number): void {
     const due: ExecutorEvent = { type: 'retry.due', taskId };
-    const command: TimerCommand = { type: 'timer.set', key: taskId, delayMs, event: due };
+    const command: TimerCommand = { type: 'timer.set', key: retryKey(taskId), delayMs, event: due };
     this.#timers.send(command);
   }
 
   #clearRetry(taskId: string): void {
-    this.#timers.send({ type: 'timer.clear', key: taskId } satisfies TimerCommand);
+    this.#timers.send({ type: 'timer.clear', key: retryKey(taskId) } satisfies TimerCommand);
   }
 
   /** A worker reached its final state: it crashed. Its attempts fail with `E_WORKER_CRASHED`; their retry policies apply. */

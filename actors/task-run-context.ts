@@ -6,8 +6,8 @@ import { AttemptWaits } from './attempt-waits';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
 import { expectFiniteNumber, fail } from '../src/internal/validate';
-import type { RunOrder } from '../src/internal/task-protocol';
-import type { AcquireOptions, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
+import type { DependencyRef, RunOrder } from '../src/internal/task-protocol';
+import type { AcquireOptions, AwaitOptions, DependencyOutcome, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
 
 /** A pending `ctx.sleep`. */
 interface Sleeper {
@@ -45,6 +45,9 @@ export class TaskRunContext implements TaskContext {
   readonly name: string;
   readonly attempt: number;
   readonly meta: unknown;
+  readonly input: unknown;
+  readonly #dependencyRefs: readonly DependencyRef[] | undefined;
+  #dependencies: readonly DependencyOutcome[] | undefined = undefined;
   readonly #environment: RunnerHost;
   /** Unique among the attempts of its runner (a task id may be reused once its task settled). */
   readonly #serial: number;
@@ -52,7 +55,8 @@ export class TaskRunContext implements TaskContext {
   #logger: Logger | undefined = undefined;
   #waits: AttemptWaits | undefined = undefined;
   #abortReason: unknown = NOT_ABORTED;
-  readonly #sleepers = new Set<Sleeper>();
+  /** Pending sleeps; made on the first `sleep`, as most tasks never sleep. */
+  #sleepers: Set<Sleeper> | undefined = undefined;
 
   constructor(order: RunOrder, environment: RunnerHost, serial: number) {
     this.#serial = serial;
@@ -60,7 +64,15 @@ export class TaskRunContext implements TaskContext {
     this.name = order.name;
     this.attempt = order.attempt;
     this.meta = order.meta;
+    this.input = order.input;
+    this.#dependencyRefs = order.dependencies;
     this.#environment = environment;
+  }
+
+  get dependencies(): readonly DependencyOutcome[] {
+    // Made on first use, from the dependencies' handles: every one has settled before this task started.
+    this.#dependencies ??= Object.freeze((this.#dependencyRefs ?? []).map((ref) => ref.reporter.describeOutcome()!));
+    return this.#dependencies;
   }
 
   get signal(): AbortSignal {
@@ -102,11 +114,11 @@ export class TaskRunContext implements TaskContext {
       const sleeper: Sleeper = {
         reject,
         timer: clock.setTimeout(() => {
-          this.#sleepers.delete(sleeper);
+          this.#sleepers?.delete(sleeper);
           resolve();
         }, ms),
       };
-      this.#sleepers.add(sleeper);
+      (this.#sleepers ??= new Set()).add(sleeper);
     });
   }
 
@@ -127,9 +139,9 @@ export class TaskRunContext implements TaskContext {
     return this.#environment.services.submitChild(this.id, fn as TaskFunction, options) as TaskHandle<T>;
   }
 
-  await<T>(handle: TaskHandle<T>): Promise<T> {
+  await<T>(handle: TaskHandle<T>, options?: AwaitOptions): Promise<T> {
     if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
-    return this.#ensureWaits().await(handle);
+    return this.#ensureWaits().await(handle, options);
   }
 
   /** The attempt's waits, once it has acquired or awaited anything. */
@@ -146,8 +158,10 @@ export class TaskRunContext implements TaskContext {
    * timers, so a finished task never keeps a timer of the engine alive.
    */
   dispose(): void {
-    for (const sleeper of this.#sleepers) this.#environment.clock.clearTimeout(sleeper.timer);
-    this.#sleepers.clear();
+    const sleepers = this.#sleepers;
+    if (sleepers === undefined) return;
+    for (const sleeper of sleepers) this.#environment.clock.clearTimeout(sleeper.timer);
+    sleepers.clear();
   }
 
   /** Aborts this attempt: its signal (if anyone made it) and its sleeps, with `reason`; once. */
@@ -157,10 +171,10 @@ export class TaskRunContext implements TaskContext {
     this.#controller?.abort(reason);
     // Its pending waits fail now, not when (or if) the function returns.
     this.#waits?.end(reason);
-    for (const sleeper of this.#sleepers) {
+    for (const sleeper of this.#sleepers ?? []) {
       this.#environment.clock.clearTimeout(sleeper.timer);
       sleeper.reject(reason);
     }
-    this.#sleepers.clear();
+    this.#sleepers?.clear();
   }
 }

@@ -310,14 +310,20 @@ export class TaskRunner {
   }
 
   /**
-   * Reports in a microtask, with every outcome of this burst of promise jobs, when it is urgent (an
-   * abort or timeout settles its task at once), when the runner holds nothing more (an idle worker
-   * answers at once), or when the clock has no turns (in virtual time, the timers of one instant
-   * fire before the promise jobs run); otherwise at the end of the turn, with every outcome of the
-   * turn.
+   * Reports at once when the runner holds nothing more in real time (an idle worker answers at
+   * once, with every outcome gathered so far); in a microtask, with every outcome of this burst of
+   * promise jobs, when it is urgent (an abort or timeout settles its task at once), when it holds
+   * nothing more in virtual time, or when the clock has no turns (in virtual time, the timers of
+   * one instant fire before the promise jobs run); otherwise at the end of the turn, with every
+   * outcome of the turn.
    */
   #scheduleReport(urgent = false): void {
     const { clock } = this.#environment;
+    if (!urgent && this.inUse === 0 && clock.setImmediate !== undefined && !this.#reportSoon) {
+      // In real time, a runner left with nothing answers now: an idle engine's latency is one hop shorter.
+      this.#askForReport();
+      return;
+    }
     if (urgent || this.inUse === 0 || clock.setImmediate === undefined) {
       if (!this.#reportSoon) {
         this.#reportSoon = true;

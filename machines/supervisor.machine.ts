@@ -582,6 +582,7 @@ export const supervisorMachine = setup({
       systemId: 'executor',
       input: {
         concurrency: input.concurrency,
+        rateLimit: input.rateLimit,
         clock: input.clock,
         random: input.random,
         logger: input.logger,

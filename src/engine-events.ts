@@ -74,12 +74,16 @@ export interface TaskCancelledEvent extends TaskEventBase {
   readonly code: 'E_CANCELLED' | 'E_SHUTDOWN';
 }
 
-/** The task ran past its `timeoutMs`: its signal aborted and it is `timeout`. */
+/**
+ * The task is `timeout`: it ran past its `timeoutMs` (`E_TIMEOUT`: its signal aborted), or it did
+ * not start within its `queueTimeoutMs` (`E_QUEUE_TIMEOUT`: no worker, a duration of 0).
+ */
 export interface TaskTimeoutEvent extends TaskEventBase {
   readonly type: 'task.timeout';
-  readonly workerId: string;
+  /** The worker it ran on; `undefined` for `E_QUEUE_TIMEOUT`. */
+  readonly workerId: string | undefined;
   readonly durationMs: number;
-  readonly code: 'E_TIMEOUT';
+  readonly code: 'E_TIMEOUT' | 'E_QUEUE_TIMEOUT';
 }
 
 /** The task was chosen as a deadlock victim and had no retry left: it is `deadlock`. */

@@ -39,6 +39,14 @@ export interface EngineOptions {
    * @default logs the error at `warn` level through `logger`
    */
   onUnhandledError?: (error: MezanError, handle: TaskHandle<unknown>) => void;
+  /**
+   * At most `limit` task starts in any `intervalMs` of clock time (a sliding window), for the whole
+   * engine or, with `per: 'group'`, for each task `group` (tasks without a group are then not
+   * limited). Ready tasks wait their turn in priority order; a retry's start counts too.
+   * @example `{ limit: 10, intervalMs: 1000 }` (10 starts a second)
+   * @default no limit
+   */
+  rateLimit?: RateLimitOptions;
   /** How crashed workers are restarted. */
   supervision?: SupervisionOptions;
   /**
@@ -204,9 +212,27 @@ export interface ShutdownRequestOptions {
   force?: boolean;
 }
 
+/** Options of {@link EngineOptions.rateLimit}. */
+export interface RateLimitOptions {
+  /** How many starts a window allows: a positive integer. */
+  limit: number;
+  /** The window, in milliseconds: a positive number. */
+  intervalMs: number;
+  /** `engine`: one limit for every task; `group`: one per task `group`. @default 'engine' */
+  per?: 'engine' | 'group';
+}
+
+/** A {@link RateLimitOptions} with every field filled. @internal */
+export interface ResolvedRateLimit {
+  readonly limit: number;
+  readonly intervalMs: number;
+  readonly per: 'engine' | 'group';
+}
+
 /** {@link EngineOptions} with every field filled. @internal */
 export interface ResolvedEngineOptions {
   readonly concurrency: number;
+  readonly rateLimit: ResolvedRateLimit | undefined;
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;

@@ -3,7 +3,7 @@ import { Observable, Subject, map } from 'rxjs';
 import { createActor, type Actor, type ActorRefFrom } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
 import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
-import { TaskRecord } from './internal/task-record';
+import { TaskRecord, type GraphKeyRef, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
 import type { monitorMachine } from '../machines/monitor.machine';
 import { supervisorMachine } from '../machines/supervisor.machine';
@@ -16,6 +16,7 @@ import {
   type LockOrderMode,
   type ResolvedAlertThresholds,
   type ResolvedEngineOptions,
+  type ResolvedRateLimit,
   type ShutdownRequestOptions,
   type TimingsMode,
 } from './engine-options';
@@ -49,8 +50,8 @@ import {
 } from './internal/validate';
 import { createQuietLogger, type Logger } from './logger';
 import { defaultRandom, type RandomSource } from './random';
-import { TaskHandle, type TaskHandleHooks } from './task-handle';
-import type { TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
+import { TaskHandle } from './task-handle';
+import type { Dependency, TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
@@ -133,6 +134,9 @@ export class Engine {
   readonly #events$: Observable<EngineEvent>;
   /** The executor's counts at the event being delivered, if it came from the executor. */
   #countsAtEvent: Readonly<TaskCounts> | undefined = undefined;
+  /** Numbers the accepted submissions; those numbered from `#flushedUpTo` on are still in the buffer. */
+  #submitSeq = 0;
+  #flushedUpTo = 0;
   /** Submissions made in the current tick; they reach the executor as one event. */
   #buffer: TaskSubmission[] = [];
   /** Tasks of this tick's buffer whose callers cancelled them before they reached the executor. */
@@ -149,7 +153,7 @@ export class Engine {
   #shutdown: Promise<ShutdownReport> | undefined = undefined;
   #resolveShutdown: ((report: ShutdownReport) => void) | undefined = undefined;
   #report: ShutdownReport | undefined = undefined;
-  readonly #hooks: TaskHandleHooks;
+  readonly #owner: TaskRecordOwner;
 
   /** @internal Use {@link createEngine}. */
   constructor(options: EngineOptions) {
@@ -174,15 +178,21 @@ export class Engine {
       },
     };
     const feed = (this.#feed = new MonitorFeed(this.#clock));
-    this.#hooks = {
-      cancel: (handle, reason) => this.#cancel(handle, reason),
-      settled: (handle, error) => this.#onSettled(handle, error),
+    this.#owner = {
+      cancelTask: (task, reason) => this.#cancel(task, reason),
+      taskSettled: (task, error) => this.#onSettled(task, error),
+      reprioritize: (task, priority) => {
+        // Still in this tick's buffer, the record is the engine's to change; once sent, the executor's.
+        if (task.submitSeq >= this.#flushedUpTo) task.priority = priority;
+        else this.#executor.send({ type: 'task.reprioritize', taskId: task.id, priority });
+      },
     };
     this.#actor = createActor(supervisorMachine, {
       clock: this.#clock,
       inspect: this.#options.inspect,
       input: {
         concurrency: this.#options.concurrency,
+        rateLimit: this.#options.rateLimit,
         clock: this.#clock,
         random: this.#options.random,
         logger: this.#logger,
@@ -703,7 +713,29 @@ export class Engine {
       dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
     }
     const resources = options.resources === undefined ? undefined : this.#resolveDeclaredResources(options.resources, `${prefix}resources`);
-    return new TaskRecord(id, autoNumber, name, priority, fn, timeoutMs, retry, dependsOn, resources, parentId, options.meta, signal);
+    const queueTimeoutMs = options.queueTimeoutMs;
+    if (queueTimeoutMs !== undefined && (typeof queueTimeoutMs !== 'number' || !(queueTimeoutMs >= 0 && queueTimeoutMs <= MAX_TIMER_MS))) {
+      fail(`${prefix}queueTimeoutMs`, `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, queueTimeoutMs);
+    }
+    const group = options.group;
+    if (group !== undefined) expectNonEmptyString(`${prefix}group`, group);
+    return new TaskRecord(
+      id,
+      autoNumber,
+      name,
+      priority,
+      fn,
+      timeoutMs,
+      retry,
+      dependsOn,
+      resources,
+      parentId,
+      options.meta,
+      signal,
+      options.input,
+      queueTimeoutMs,
+      group,
+    );
   }
 
   /** Validates declared resources and puts them in the order they are taken: rank, then name. */
@@ -724,25 +756,34 @@ export class Engine {
     return Object.freeze(entries);
   }
 
-  #resolveDependency(
-    dependency: TaskHandle<unknown> | string,
-    graphKeys: ReadonlySet<string> | undefined,
-    option: string,
-  ): DependencyRef | { readonly graphKey: string } {
-    if (dependency instanceof TaskHandle) {
-      // A settled handle still tells how its task ended; an unfinished one must be this engine's.
-      if (dependency.isSettled || this.#live.get(dependency.id)?.reporter === dependency) return { id: dependency.id, reporter: dependency };
-      fail(option, 'a handle of this engine', describeValue(dependency.id));
+  #resolveDependency(dependency: Dependency, graphKeys: ReadonlySet<string> | undefined, option: string): DependencyRef | GraphKeyRef {
+    let task: unknown = dependency;
+    let allow: DependencyRef['allow'];
+    if (typeof dependency === 'object' && dependency !== null && !(dependency instanceof TaskHandle)) {
+      task = dependency.task;
+      if (dependency.allow !== undefined && dependency.allow !== 'completed') {
+        expectOneOf(`${option}.allow`, dependency.allow, ['completed', 'settled'] as const);
+        allow = 'settled';
+      }
+      option = `${option}.task`;
     }
-    if (typeof dependency !== 'string') fail(option, 'a task handle or id', dependency);
-    if (graphKeys?.has(dependency)) return { graphKey: dependency };
-    const live = this.#live.get(dependency);
-    if (live === undefined) fail(option, 'the id of an unfinished task (or a handle)', dependency);
-    return { id: live.id, reporter: live.reporter };
+    if (task instanceof TaskHandle) {
+      // A settled handle still tells how its task ended; an unfinished one must be this engine's.
+      if (task.isSettled || this.#live.get(task.id)?.reporter === task)
+        return allow === undefined ? { id: task.id, reporter: task } : { id: task.id, reporter: task, allow };
+      fail(option, 'a handle of this engine', describeValue(task.id));
+    }
+    if (typeof task !== 'string') fail(option, "a task handle or id, or { task, allow: 'settled' }", task);
+    if (graphKeys?.has(task)) return { graphKey: task, allow };
+    const live = this.#live.get(task);
+    if (live === undefined) fail(option, 'the id of an unfinished task (or a handle)', task);
+    return allow === undefined ? { id: live.id, reporter: live.reporter } : { id: live.id, reporter: live.reporter, allow };
   }
 
   #register(task: TaskRecord, graphHandles: ReadonlyMap<string, TaskHandle<unknown>> | undefined): TaskHandle<unknown> {
-    const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', this.#hooks, task.meta);
+    task.owner = this.#owner;
+    const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', task, task.meta);
+    task.reporter = handle;
     this.#firstSubmittedAt ??= this.#clock.now();
     if (!this.#accepting) {
       this.#rejected++;
@@ -758,10 +799,11 @@ export class Engine {
       task.dependsOn = task.dependsOn.map((dependency): DependencyRef => {
         if (!('graphKey' in dependency)) return dependency;
         const graphHandle = graphHandles.get(dependency.graphKey)!;
+        if (dependency.allow !== undefined) return { id: graphHandle.id, reporter: graphHandle, allow: dependency.allow };
         return { id: graphHandle.id, reporter: graphHandle };
       });
     }
-    task.reporter = handle;
+    task.submitSeq = this.#submitSeq++;
     this.#buffer.push(task as TaskSubmission);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -785,6 +827,7 @@ export class Engine {
     if (this.#buffer.length === 0) return;
     const submissions = this.#buffer;
     const cancelled = this.#cancelledInBuffer;
+    this.#flushedUpTo = this.#submitSeq;
     this.#buffer = [];
     this.#cancelledInBuffer = undefined;
     this.#executor.send({ type: 'task.submit', submissions, cancelled });
@@ -797,8 +840,9 @@ export class Engine {
     if (queued > this.#queueNudgeAbove || queued <= this.#queueNudgeAtOrBelow) this.#feed.nudge();
   }
 
-  #cancel(handle: TaskHandle<unknown>, reason: unknown): boolean {
-    if (this.#live.get(handle.id)?.reporter !== handle) return false;
+  #cancel(task: TaskRecord, reason: unknown): boolean {
+    // Only an unsettled handle asks; a task refused after shutdown is settled at once.
+    const handle = task.reporter as TaskHandle<unknown>;
     const error = new MezanError('E_CANCELLED', `Task "${handle.name}" was cancelled`, {
       cause: reason instanceof Error ? reason : undefined,
       details: { taskId: handle.id, reason },
@@ -815,10 +859,10 @@ export class Engine {
     return true;
   }
 
-  #onSettled(handle: TaskHandle<unknown>, error: MezanError | undefined): void {
-    // Ids are unique among unfinished tasks, so this id is this handle's (or, rejected, nobody's).
-    const record = this.#live.get(handle.id);
-    if (record?.reporter === handle) this.#live.delete(record);
+  #onSettled(task: TaskRecord, error: MezanError | undefined): void {
+    // A task refused after shutdown was never in.
+    this.#live.delete(task);
+    const handle = task.reporter as TaskHandle<unknown>;
     if (this.#queueWatched && !this.#queueCheckScheduled) {
       this.#queueCheckScheduled = true;
       queueMicrotask(this.#checkQueue);
@@ -865,6 +909,7 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const supervision = resolveSupervision(options.supervision);
   return Object.freeze({
     concurrency,
+    rateLimit: resolveRateLimit(options.rateLimit),
     clock,
     random,
     logger,
@@ -878,6 +923,17 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     thresholds: resolveThresholds(options.thresholds, supervision.maxRestarts),
     inspect: resolveInspect(options.inspect),
   });
+}
+
+function resolveRateLimit(options: EngineOptions['rateLimit']): ResolvedRateLimit | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) fail('rateLimit', 'an object { limit, intervalMs, per? }', options);
+  expectPositiveInteger('rateLimit.limit', options.limit);
+  if (typeof options.intervalMs !== 'number' || !(options.intervalMs > 0 && options.intervalMs <= MAX_TIMER_MS))
+    fail('rateLimit.intervalMs', `a positive number of milliseconds up to ${MAX_TIMER_MS}`, options.intervalMs);
+  const per = options.per ?? 'engine';
+  expectOneOf('rateLimit.per', per, ['engine', 'group'] as const);
+  return Object.freeze({ limit: options.limit, intervalMs: options.intervalMs, per });
 }
 
 function resolveTimings(options: EngineOptions['metrics']): TimingsMode {

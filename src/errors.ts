@@ -6,6 +6,7 @@ export type MezanErrorCode =
   | 'E_TASK_FAILED'
   | 'E_CANCELLED'
   | 'E_TIMEOUT'
+  | 'E_QUEUE_TIMEOUT'
   | 'E_DEPENDENCY_FAILED'
   | 'E_DEPENDENCY_CYCLE'
   | 'E_SHUTDOWN'

@@ -10,6 +10,7 @@ export type {
   ShutdownRequestOptions,
   DrainMode,
   ResourceOptions,
+  RateLimitOptions,
   DeadlockOptions,
   DeadlockPolicy,
   LockOrderMode,
@@ -31,7 +32,20 @@ export type { AlertRecord } from './metrics/alert-book';
 
 // Tasks
 export { TaskHandle } from './task-handle';
-export type { TaskContext, TaskFunction, TaskOptions, RetryOptions, BackoffKind, TaskGraphNode, AcquireOptions, Lease } from './task-options';
+export type {
+  TaskContext,
+  TaskFunction,
+  TaskOptions,
+  RetryOptions,
+  BackoffKind,
+  TaskGraphNode,
+  AcquireOptions,
+  AwaitOptions,
+  Lease,
+  Dependency,
+  DependencySpec,
+  DependencyOutcome,
+} from './task-options';
 export type { TaskStatus, TerminalTaskStatus } from './task-status';
 export { isTerminalStatus } from './task-status';
 
@@ -56,7 +70,17 @@ export { simulate } from './simulation/simulate';
 export type { SimulateOptions, SimulationReport } from './simulation/simulate';
 export type { ExpectationResult } from './simulation/expectations';
 export { loadScenario, parseScenario } from './simulation/load-scenario';
-export type { Scenario, ScenarioTask, TaskTemplate, TaskGenerator, Step, Fault, Duration, Expectation } from './simulation/scenario';
+export type {
+  Scenario,
+  ScenarioTask,
+  TaskTemplate,
+  TaskGenerator,
+  Step,
+  Fault,
+  Duration,
+  Expectation,
+  ScenarioDependency,
+} from './simulation/scenario';
 
 // Dashboard and diagrams
 export type { DashboardOptions } from './dashboard/dashboard-options';

@@ -1,4 +1,6 @@
 import type { MezanError } from './errors';
+import { expectFiniteNumber } from './internal/validate';
+import type { DependencyOutcome } from './task-options';
 import type { TaskReporter } from './internal/task-protocol';
 import { isTerminalStatus, type TaskStatus, type TerminalTaskStatus } from './task-status';
 
@@ -6,6 +8,7 @@ import { isTerminalStatus, type TaskStatus, type TerminalTaskStatus } from './ta
 export interface TaskHandleHooks {
   cancel(handle: TaskHandle<unknown>, reason: unknown): boolean;
   settled(handle: TaskHandle<unknown>, error: MezanError | undefined): void;
+  setPriority(handle: TaskHandle<unknown>, priority: number): void;
 }
 
 /**
@@ -93,6 +96,31 @@ export class TaskHandle<T = unknown> implements TaskReporter {
   cancel(reason?: unknown): boolean {
     if (isTerminalStatus(this.#status)) return false;
     return this.#hooks.cancel(this, reason);
+  }
+
+  /**
+   * Changes the task's priority while it waits for its dependencies or is queued: it then runs
+   * behind the tasks already queued at its new priority. Once it has started (or settled) nothing
+   * changes.
+   *
+   * @param priority - a finite number; higher runs first
+   * @returns `true` when the task was waiting or queued, `false` otherwise
+   * @throws {MezanError} `E_INVALID_OPTION` when `priority` is not a finite number
+   */
+  setPriority(priority: number): boolean {
+    expectFiniteNumber('priority', priority);
+    if (this.#status !== 'waiting' && this.#status !== 'queued') return false;
+    this.#hooks.setPriority(this, priority);
+    return true;
+  }
+
+  /** @internal */
+  describeOutcome(): DependencyOutcome | undefined {
+    if (!isTerminalStatus(this.#status)) return undefined;
+    const status = this.#status as TerminalTaskStatus;
+    return status === 'completed'
+      ? { id: this.id, name: this.name, status, value: this.#value }
+      : { id: this.id, name: this.name, status, error: this.#error };
   }
 
   /** @internal */

@@ -1,4 +1,6 @@
+import type { MezanError } from './errors';
 import type { Logger } from './logger';
+import type { TerminalTaskStatus } from './task-status';
 import type { TaskHandle } from './task-handle';
 
 /**
@@ -13,6 +15,14 @@ export interface TaskContext {
   readonly attempt: number;
   /** The task's `meta` option, untouched. */
   readonly meta: unknown;
+  /** The task's `input` option, untouched: the data it works on. */
+  readonly input: unknown;
+  /**
+   * How each dependency ended, in `dependsOn` order (empty for a task without dependencies). A task
+   * runs once every dependency completed, or, for a dependency with `allow: 'settled'`, once it
+   * ended in any way: then its outcome here says how.
+   */
+  readonly dependencies: readonly DependencyOutcome[];
   /** Aborts when the task is cancelled, times out, or the engine shuts down. */
   readonly signal: AbortSignal;
   /** A logger whose lines carry the task's id, name and attempt. */
@@ -37,10 +47,43 @@ export interface TaskContext {
   /**
    * Waits for another task's result. While it waits, this task keeps its worker slot and the
    * supervisor records the wait, so a cycle of waits is detected as a deadlock.
-   * @throws rejects as the awaited task's `result` does, or with `E_DEADLOCK` when this task is the victim
+   * @throws rejects as the awaited task's `result` does, with `E_TIMEOUT` when `timeoutMs` passes
+   *   first (the awaited task goes on), or with `E_DEADLOCK` when this task is the victim
    */
-  await<T>(handle: TaskHandle<T>): Promise<T>;
+  await<T>(handle: TaskHandle<T>, options?: AwaitOptions): Promise<T>;
 }
+
+/** Options of {@link TaskContext.await}. */
+export interface AwaitOptions {
+  /** Gives up with `E_TIMEOUT` after this many milliseconds; the awaited task is not affected. @default none */
+  timeoutMs?: number;
+}
+
+/** How a dependency ended, as {@link TaskContext.dependencies} lists it. */
+export interface DependencyOutcome {
+  readonly id: string;
+  readonly name: string;
+  /** Its terminal status: `completed`, `failed`, `cancelled`, `timeout`, `deadlock` or `rejected`. */
+  readonly status: TerminalTaskStatus;
+  /** Its function's value, when `completed`. */
+  readonly value?: unknown;
+  /** Why it did not complete, otherwise. */
+  readonly error?: MezanError;
+}
+
+/**
+ * A dependency that need not succeed: `allow: 'settled'` runs the dependant whatever the
+ * dependency's outcome (see {@link TaskContext.dependencies}); `'completed'` is the default rule.
+ */
+export interface DependencySpec {
+  /** The dependency: a handle, or the id of an unfinished task (in `submitGraph`, a graph key). */
+  readonly task: TaskHandle<unknown> | string;
+  /** @default 'completed' */
+  readonly allow?: 'completed' | 'settled';
+}
+
+/** One entry of `dependsOn`: a handle, an id, or a {@link DependencySpec}. */
+export type Dependency = TaskHandle<unknown> | string | DependencySpec;
 
 /** Options of {@link TaskContext.acquire}. */
 export interface AcquireOptions {
@@ -92,8 +135,11 @@ export interface TaskOptions {
   name?: string;
   /** Higher runs first; equal priorities run in submission order. @default 0 */
   priority?: number;
-  /** Tasks (handles or ids of unfinished tasks) that must complete first. @default [] */
-  dependsOn?: ReadonlyArray<TaskHandle<unknown> | string>;
+  /**
+   * Tasks that must complete first: handles, ids of unfinished tasks, or `{ task, allow: 'settled' }`
+   * for a dependency whose failure should not stop this task. @default []
+   */
+  dependsOn?: ReadonlyArray<Dependency>;
   /** Fails the attempt with `E_TIMEOUT` after this many milliseconds of running. @default none */
   timeoutMs?: number;
   /** Retries after a failure: a count, or a full {@link RetryOptions}. @default 0 */
@@ -102,6 +148,15 @@ export interface TaskOptions {
   signal?: AbortSignal;
   /** Anything the caller wants to carry along: untouched, as `ctx.meta` and `handle.meta`. */
   meta?: unknown;
+  /** The data the task works on, as `ctx.input` (tasks that run elsewhere later need data, not closures). */
+  input?: unknown;
+  /**
+   * A deadline for the task to start, in milliseconds from its submission: past it, a task that has
+   * not started ends `timeout` with `E_QUEUE_TIMEOUT`, its function never called. @default none
+   */
+  queueTimeoutMs?: number;
+  /** The task's group, for the engine's `rateLimit` with `per: 'group'`. @default none (the engine's own limit) */
+  group?: string;
   /**
    * Resources the task needs, by pool name and units: all of them are held before its function is
    * called (taken in rank order, then name order, so declared needs never deadlock each other).
@@ -113,8 +168,8 @@ export interface TaskOptions {
 export interface TaskGraphNode<T = unknown> extends Omit<TaskOptions, 'dependsOn' | 'id'> {
   /** The task's function. */
   run: TaskFunction<T>;
-  /** Keys of this graph (or ids of unfinished tasks, or handles) that must complete first. */
-  dependsOn?: ReadonlyArray<TaskHandle<unknown> | string>;
+  /** Keys of this graph (or ids of unfinished tasks, or handles, or `{ task, allow }`) that must complete first. */
+  dependsOn?: ReadonlyArray<Dependency>;
   /** The task's id. @default the graph key */
   id?: string;
 }

@@ -33,7 +33,13 @@ export class ReadyQueue<T extends ReadyItem> {
   readonly #lanes: Array<Lane<T>> = [];
   readonly #byPriority = new Map<number, Lane<T>>();
   #size = 0;
-  #nextTicket = 0;
+  /** Where tickets come from; queues that share it can tell which of their items came first. */
+  readonly #tickets: { next: number };
+
+  /** @param tickets - a ticket counter shared with other queues, to compare arrivals across them */
+  constructor(tickets: { next: number } = { next: 0 }) {
+    this.#tickets = tickets;
+  }
 
   /** How many items are in. */
   get size(): number {
@@ -44,7 +50,7 @@ export class ReadyQueue<T extends ReadyItem> {
   push(item: T): void {
     let lane = this.#byPriority.get(item.priority);
     if (lane === undefined) lane = this.#openLane(item.priority);
-    const ticket = this.#nextTicket++;
+    const ticket = this.#tickets.next++;
     item.queueTicket = ticket;
     lane.items.push(item);
     lane.tickets.push(ticket);
@@ -52,14 +58,18 @@ export class ReadyQueue<T extends ReadyItem> {
     this.#size++;
   }
 
+  /** The item {@link ReadyQueue.pop} would return, left in; `undefined` when empty. */
+  peek(): T | undefined {
+    const lane = this.#lanes[0];
+    return lane === undefined ? undefined : lane.items[this.#skipDead(lane)];
+  }
+
   /** Removes and returns the first item: the oldest of the highest priority; `undefined` when empty. */
   pop(): T | undefined {
     const lane = this.#lanes[0];
     if (lane === undefined) return undefined;
-    const { items, tickets } = lane;
-    let head = lane.head;
-    // The lane has a live item, so this stops: the dead ones before it are skipped.
-    while (items[head]!.queueTicket !== tickets[head]) items[head++] = undefined as unknown as T;
+    const { items } = lane;
+    const head = this.#skipDead(lane);
     const item = items[head]!;
     items[head] = undefined as unknown as T;
     lane.head = head + 1;
@@ -81,6 +91,15 @@ export class ReadyQueue<T extends ReadyItem> {
     this.#size--;
     if (--lane.live === 0) this.#closeLane(lane);
     return true;
+  }
+
+  /** Moves the lane's head past items that left; returns it. The lane has a live item, so this stops. */
+  #skipDead(lane: Lane<T>): number {
+    const { items, tickets } = lane;
+    let head = lane.head;
+    while (items[head]!.queueTicket !== tickets[head]) items[head++] = undefined as unknown as T;
+    lane.head = head;
+    return head;
   }
 
   #openLane(priority: number): Lane<T> {

@@ -3,6 +3,7 @@ import type { Logger } from '../logger';
 import type { RandomSource } from '../random';
 import type { TerminalTaskStatus } from '../task-status';
 import type { EventSink } from './event-sink';
+import { GroupedReadyQueue } from './grouped-ready-queue';
 import { ReadyQueue, type ReadyItem } from './ready-queue';
 import { TaskIndex } from './task-index';
 import { retryDelay, shouldRetry, taskFailedError } from './retry-policy';
@@ -18,6 +19,10 @@ export type TaskEntryState = 'waiting' | 'queued' | 'delayed' | 'dispatched' | '
  * @internal
  */
 export interface TaskEntry extends TaskSubmission, ReadyItem {
+  /** Changed by `reprioritize` while the task waits or is queued. */
+  priority: number;
+  /** Clock time past which a task that has not started ends with `E_QUEUE_TIMEOUT`; `undefined` once it starts. */
+  queueDeadline: number | undefined;
   /** Admission order, for the deadlock policy `youngest`. */
   admittedSeq: number;
   /** Clock time of the current attempt's dispatch, for the deadlock policy `least-work`. */
@@ -37,6 +42,14 @@ export interface RetryPlan {
   readonly taskId: string;
   readonly delayMs: number;
 }
+
+/**
+ * A change to the start deadlines (`queueTimeoutMs`) the executor keeps timers for, to apply in
+ * order: arm one (`expireQueued(taskId)` after `delayMs`), or drop one that no longer matters (its
+ * task started or settled). @internal
+ */
+export type DeadlineChange =
+  { readonly kind: 'set'; readonly taskId: string; readonly delayMs: number } | { readonly kind: 'clear'; readonly taskId: string };
 
 /**
  * Where a watched task stands for the wait-for graph: it needs a worker slot (`queued`, or waiting
@@ -72,6 +85,17 @@ export function settledCount(counts: Readonly<TaskCounts>): number {
   return counts.completed + counts.failed + counts.cancelled + counts.timedOut + counts.deadlocked + counts.rejected;
 }
 
+/** Whether `dependent` runs whatever `dependency`'s outcome: every entry naming it says `allow: 'settled'`. */
+function toleratesFailureOf(dependent: TaskEntry, dependency: TaskEntry): boolean {
+  let named = false;
+  for (const ref of dependent.dependsOn) {
+    if (ref.reporter !== dependency.reporter) continue;
+    if (ref.allow !== 'settled') return false;
+    named = true;
+  }
+  return named;
+}
+
 function watchedStateOf(state: TaskEntryState): WatchedState {
   if (state === 'dispatched') return 'dispatched';
   return state === 'done' ? 'gone' : 'queued';
@@ -104,7 +128,9 @@ export class TaskBook {
   /** Tasks the supervisor watches (some task awaits them), and what became of them since asked. */
   readonly #watched = new Set<string>();
   #watchedChanges: Array<{ readonly taskId: string; readonly state: WatchedState }> = [];
-  readonly #ready = new ReadyQueue<TaskEntry>();
+  /** One lane per priority; one such queue per task group when a rate limit applies per group. */
+  readonly #ready: ReadyQueue<TaskEntry> | GroupedReadyQueue<TaskEntry>;
+  #deadlines: DeadlineChange[] = [];
   readonly #sink: EventSink;
   readonly #random: RandomSource;
   readonly #now: () => number;
@@ -112,7 +138,9 @@ export class TaskBook {
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
 
-  constructor(options: { sink: EventSink; random: RandomSource; now: () => number; logger: Logger }) {
+  /** @param options.byGroup - keep ready tasks by group, so that `takeReady` can pass over groups that may not start */
+  constructor(options: { sink: EventSink; random: RandomSource; now: () => number; logger: Logger; byGroup?: boolean }) {
+    this.#ready = options.byGroup === true ? new GroupedReadyQueue<TaskEntry>() : new ReadyQueue<TaskEntry>();
     this.#sink = options.sink;
     this.#random = options.random;
     this.#now = options.now;
@@ -207,6 +235,7 @@ export class TaskBook {
       entry.dependents = undefined;
       entry.workerId = undefined;
       entry.queueTicket = -1;
+      entry.queueDeadline = undefined;
       this.counts.submitted++;
       this.#entries.add(entry);
       this.counts.waiting++;
@@ -215,13 +244,17 @@ export class TaskBook {
         this.#settle(entry, 'cancelled', undefined, cancelReason, undefined, undefined, now);
         continue;
       }
+      if (entry.queueTimeoutMs !== undefined) {
+        entry.queueDeadline = now + entry.queueTimeoutMs;
+        this.#deadlines.push({ kind: 'set', taskId: entry.id, delayMs: entry.queueTimeoutMs });
+      }
       let failedDependency: { id: string; status: string } | undefined;
       for (const dependency of entry.dependsOn) {
         const live = this.#entries.get(dependency.id);
         if (live !== undefined && live.reporter === dependency.reporter) {
           entry.waitingOn++;
           (live.dependents ??= []).push(entry);
-        } else if (dependency.reporter.status !== 'completed') {
+        } else if (dependency.reporter.status !== 'completed' && dependency.allow !== 'settled') {
           failedDependency ??= { id: dependency.id, status: dependency.reporter.status };
         }
       }
@@ -235,15 +268,22 @@ export class TaskBook {
     }
   }
 
-  /** Takes the next ready task off the queue and marks it dispatched to `workerId` at clock time `now`. */
-  takeReady(workerId: string, now: number = this.#now()): RunOrder | undefined {
-    const entry = this.#ready.pop();
+  /**
+   * Takes the next ready task off the queue and marks it dispatched to `workerId` at clock time `now`.
+   * @param allowed - with tasks kept by group, the groups that may start now (the best task among them is taken)
+   */
+  takeReady(workerId: string, now: number = this.#now(), allowed?: (group: string | undefined) => boolean): RunOrder | undefined {
+    const entry = this.#ready instanceof GroupedReadyQueue ? this.#ready.pop(allowed) : this.#ready.pop();
     if (entry === undefined) return undefined;
     this.counts.queued--;
     this.counts.dispatched++;
     entry.state = 'dispatched';
     entry.workerId = workerId;
     entry.dispatchedAt = now;
+    if (entry.queueDeadline !== undefined) {
+      entry.queueDeadline = undefined;
+      this.#deadlines.push({ kind: 'clear', taskId: entry.id });
+    }
     this.#noteWatched(entry.id, 'dispatched');
     entry.reporter.markStatus('running');
     return {
@@ -254,6 +294,9 @@ export class TaskBook {
       timeoutMs: entry.timeoutMs,
       resources: entry.resources,
       meta: entry.meta,
+      input: entry.input,
+      group: entry.group,
+      dependencies: entry.dependsOn.length === 0 ? undefined : entry.dependsOn,
     };
   }
 
@@ -352,6 +395,44 @@ export class TaskBook {
       if (plan !== undefined) plans.push(plan);
     }
     return { plans, taskIds };
+  }
+
+  /** Start deadlines armed and dropped since the last call, in order. */
+  takeDeadlineChanges(): readonly DeadlineChange[] {
+    const changes = this.#deadlines;
+    if (changes.length > 0) this.#deadlines = [];
+    return changes;
+  }
+
+  /**
+   * A task's start deadline is due: if it has still not started, it ends `timeout` with
+   * `E_QUEUE_TIMEOUT`, its function never called.
+   */
+  expireQueued(taskId: string): void {
+    const entry = this.#entries.get(taskId);
+    if (entry === undefined || entry.queueDeadline === undefined || this.#now() < entry.queueDeadline) return;
+    if (entry.state !== 'waiting' && entry.state !== 'queued') return;
+    if (entry.state === 'queued') this.#ready.remove(entry);
+    const error = new MezanError('E_QUEUE_TIMEOUT', `Task "${entry.name}" did not start within ${entry.queueTimeoutMs} ms`, {
+      details: { taskId: entry.id, queueTimeoutMs: entry.queueTimeoutMs },
+    });
+    this.#settle(entry, 'timeout', undefined, error, undefined, undefined, this.#now());
+  }
+
+  /**
+   * Gives a task that has not started its current attempt a new priority: waiting for dependencies,
+   * between retries, or queued (then it goes behind those queued at its new priority).
+   */
+  reprioritize(taskId: string, priority: number): void {
+    const entry = this.#entries.get(taskId);
+    if (entry === undefined || (entry.state !== 'waiting' && entry.state !== 'queued' && entry.state !== 'delayed')) return;
+    if (entry.state !== 'queued') {
+      entry.priority = priority;
+      return;
+    }
+    this.#ready.remove(entry);
+    entry.priority = priority;
+    this.#ready.push(entry);
   }
 
   /** Puts a task whose retry delay has passed back on the ready queue. */
@@ -469,6 +550,10 @@ export class TaskBook {
     }
     entry.state = 'done';
     this.#entries.delete(entry);
+    if (entry.queueDeadline !== undefined) {
+      entry.queueDeadline = undefined;
+      this.#deadlines.push({ kind: 'clear', taskId: entry.id });
+    }
     this.#noteWatched(entry.id, 'gone');
     switch (status) {
       case 'completed':
@@ -499,7 +584,7 @@ export class TaskBook {
     if (dependents === undefined) return;
     for (const dependent of dependents) {
       if (dependent.state !== 'waiting') continue;
-      if (status !== 'completed') this.#failWaiting(dependent, entry.id, status);
+      if (status !== 'completed' && !toleratesFailureOf(dependent, entry)) this.#failWaiting(dependent, entry.id, status);
       else if (--dependent.waitingOn === 0) this.#enqueue(dependent);
     }
   }
@@ -530,7 +615,16 @@ export class TaskBook {
         this.#sink.publish({ ...base, type: 'task.deadlock', workerId, code: 'E_DEADLOCK' }, this.counts);
         return;
       case 'timeout':
-        this.#sink.publish({ ...base, type: 'task.timeout', workerId: workerId!, durationMs: durationMs ?? 0, code: 'E_TIMEOUT' }, this.counts);
+        this.#sink.publish(
+          {
+            ...base,
+            type: 'task.timeout',
+            workerId,
+            durationMs: durationMs ?? 0,
+            code: error?.code === 'E_QUEUE_TIMEOUT' ? 'E_QUEUE_TIMEOUT' : 'E_TIMEOUT',
+          },
+          this.counts,
+        );
         return;
       case 'rejected':
         this.#sink.publish({ ...base, type: 'task.rejected', code: 'E_SHUTDOWN' }, this.counts);

@@ -8,6 +8,8 @@ export interface IndexedTask {
 /** The prefix of the ids the engine makes. */
 export const AUTO_ID_PREFIX = 'task-';
 
+const ZERO = 48;
+
 /** Above this many empty slots at its head, and half its length, the window is compacted. */
 const COMPACT_AFTER = 1024;
 
@@ -112,8 +114,16 @@ export class TaskIndex<T extends IndexedTask> {
  * @internal
  */
 export function autoNumberOf(id: string): number | undefined {
-  if (!id.startsWith(AUTO_ID_PREFIX)) return undefined;
-  const digits = id.slice(AUTO_ID_PREFIX.length);
-  const number = Number(digits);
-  return Number.isSafeInteger(number) && number >= 0 && String(number) === digits ? number : undefined;
+  const start = AUTO_ID_PREFIX.length;
+  const length = id.length;
+  // Up to 15 digits: every such number is a safe integer. Read by hand: this runs for every task.
+  if (length <= start || length > start + 15 || !id.startsWith(AUTO_ID_PREFIX)) return undefined;
+  if (id.charCodeAt(start) === ZERO && length > start + 1) return undefined;
+  let number = 0;
+  for (let i = start; i < length; i++) {
+    const digit = id.charCodeAt(i) - ZERO;
+    if (digit < 0 || digit > 9) return undefined;
+    number = number * 10 + digit;
+  }
+  return number;
 }

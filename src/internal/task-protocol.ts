@@ -6,7 +6,7 @@
  * @internal
  */
 import type { MezanError } from '../errors';
-import type { TaskFunction, ResolvedRetryPolicy } from '../task-options';
+import type { DependencyOutcome, TaskFunction, ResolvedRetryPolicy } from '../task-options';
 import type { TaskStatus, TerminalTaskStatus } from '../task-status';
 
 /** The reply channel to a task's caller (implemented by the task's handle). */
@@ -17,12 +17,16 @@ export interface TaskReporter {
   settle(status: TerminalTaskStatus, value: unknown, error: MezanError | undefined): void;
   /** The task's status as the caller sees it. */
   readonly status: TaskStatus;
+  /** How the task ended, for its dependants' `ctx.dependencies`; `undefined` while it has not. */
+  describeOutcome(): DependencyOutcome | undefined;
 }
 
 /** A dependency as the executor receives it: the id, and the reporter that knows a settled task's fate. */
 export interface DependencyRef {
   readonly id: string;
   readonly reporter: TaskReporter;
+  /** `settled`: the dependant runs whatever the dependency's outcome. @default 'completed' */
+  readonly allow?: 'completed' | 'settled';
 }
 
 /** A validated task, as the engine hands it to the executor. */
@@ -43,6 +47,12 @@ export interface TaskSubmission {
   readonly parentId: string | undefined;
   /** The caller's `meta`, passed through. */
   readonly meta?: unknown;
+  /** The caller's `input`, passed through. */
+  readonly input?: unknown;
+  /** A start deadline in milliseconds from submission (`queueTimeoutMs`). */
+  readonly queueTimeoutMs?: number;
+  /** The rate-limit group. */
+  readonly group?: string;
 }
 
 /** One attempt of a task, as the executor hands it to a worker. */
@@ -54,6 +64,12 @@ export interface RunOrder {
   readonly timeoutMs: number | undefined;
   readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
   readonly meta?: unknown;
+  /** The task's `input`, as `ctx.input`. */
+  readonly input?: unknown;
+  /** The task's rate-limit group. */
+  readonly group?: string;
+  /** The task's dependencies, settled by now, for `ctx.dependencies`. */
+  readonly dependencies?: readonly DependencyRef[];
 }
 
 /** How an attempt ended, as far as the worker that ran it can tell. */

@@ -1,10 +1,20 @@
+import type { MezanError } from '../errors';
+import type { TaskHandle, TaskHandleHooks } from '../task-handle';
 import type { ResolvedRetryPolicy, TaskFunction } from '../task-options';
 import type { TaskEntry, TaskEntryState } from './task-book';
 import type { DependencyRef, TaskReporter } from './task-protocol';
 
+/** What a record tells the engine that made it, so the engine needs no lookup by id. @internal */
+export interface TaskRecordOwner {
+  cancelTask(task: TaskRecord, reason: unknown): boolean;
+  taskSettled(task: TaskRecord, error: MezanError | undefined): void;
+  reprioritize(task: TaskRecord, priority: number): void;
+}
+
 /** A dependency of a graph node on another node of the same `submitGraph`, before its handle exists. @internal */
 export interface GraphKeyRef {
   readonly graphKey: string;
+  readonly allow?: 'completed' | 'settled';
 }
 
 /**
@@ -18,24 +28,13 @@ export interface GraphKeyRef {
  *
  * @internal
  */
-export class TaskRecord {
-  readonly id: string;
-  /** `n` when the engine made the id (`task-<n>`), `-1` for the caller's. */
-  readonly autoNumber: number;
-  readonly name: string;
-  readonly priority: number;
-  readonly fn: TaskFunction;
-  readonly timeoutMs: number | undefined;
-  readonly retry: ResolvedRetryPolicy;
-  /** Graph keys are replaced by dependencies on the graph's handles before the record is sent. */
-  dependsOn: ReadonlyArray<DependencyRef | GraphKeyRef>;
+export class TaskRecord implements TaskHandleHooks {
   /** Set when the engine makes the task's handle. */
   reporter: TaskReporter = undefined as unknown as TaskReporter;
-  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
-  readonly parentId: string | undefined;
-  readonly meta: unknown;
-  /** The caller's `signal`: the engine listens to it, the executor never reads it. */
-  readonly signal: AbortSignal | undefined;
+  /** The engine whose task this is; set with the handle. */
+  owner: TaskRecordOwner | undefined = undefined;
+  /** The engine's number of this submission, to tell whether it is still in the engine's buffer. */
+  submitSeq = -1;
   admittedSeq = 0;
   dispatchedAt = 0;
   attempt = 1;
@@ -44,32 +43,44 @@ export class TaskRecord {
   dependents: TaskEntry[] | undefined = undefined;
   workerId: string | undefined = undefined;
   queueTicket = -1;
+  queueDeadline: number | undefined = undefined;
 
+  /**
+   * @param autoNumber - `n` when the engine made the id (`task-<n>`), `-1` for the caller's
+   * @param dependsOn - graph keys are replaced by dependencies on the graph's handles before the record is sent
+   * @param signal - the caller's `signal`: the engine listens to it, the executor never reads it
+   */
   constructor(
-    id: string,
-    autoNumber: number,
-    name: string,
-    priority: number,
-    fn: TaskFunction,
-    timeoutMs: number | undefined,
-    retry: ResolvedRetryPolicy,
-    dependsOn: ReadonlyArray<DependencyRef | GraphKeyRef>,
-    resources: ReadonlyArray<readonly [string, number]> | undefined,
-    parentId: string | undefined,
-    meta: unknown,
-    signal: AbortSignal | undefined,
-  ) {
-    this.id = id;
-    this.autoNumber = autoNumber;
-    this.name = name;
-    this.priority = priority;
-    this.fn = fn;
-    this.timeoutMs = timeoutMs;
-    this.retry = retry;
-    this.dependsOn = dependsOn;
-    this.resources = resources;
-    this.parentId = parentId;
-    this.meta = meta;
-    this.signal = signal;
+    readonly id: string,
+    readonly autoNumber: number,
+    readonly name: string,
+    /** The executor changes it on `task.reprioritize`, while the task is not queued in a lane. */
+    public priority: number,
+    readonly fn: TaskFunction,
+    readonly timeoutMs: number | undefined,
+    readonly retry: ResolvedRetryPolicy,
+    public dependsOn: ReadonlyArray<DependencyRef | GraphKeyRef>,
+    readonly resources: ReadonlyArray<readonly [string, number]> | undefined,
+    readonly parentId: string | undefined,
+    readonly meta: unknown,
+    readonly signal: AbortSignal | undefined,
+    readonly input: unknown,
+    readonly queueTimeoutMs: number | undefined,
+    readonly group: string | undefined,
+  ) {}
+
+  /** The handle's caller asks to cancel the task (the handle is the record's only way out to the caller). */
+  cancel(_handle: TaskHandle<unknown>, reason: unknown): boolean {
+    return this.owner!.cancelTask(this, reason);
+  }
+
+  /** The handle settled. */
+  settled(_handle: TaskHandle<unknown>, error: MezanError | undefined): void {
+    this.owner!.taskSettled(this, error);
+  }
+
+  /** The handle's caller asks for a new priority (the task is waiting or queued). */
+  setPriority(_handle: TaskHandle<unknown>, priority: number): void {
+    this.owner!.reprioritize(this, priority);
   }
 }

@@ -10,11 +10,7 @@ import type { GaugeReading, PoolGauge, WorkerGauge } from './monitor-observation
  *
  * @internal
  */
-export function readGauges(
-  executor: ExecutorRef,
-  pools: ReadonlyMap<string, ResourceDescriptor>,
-  clock: Pick<Clock, 'now'>,
-): GaugeReading {
+export function readGauges(executor: ExecutorRef, pools: ReadonlyMap<string, ResourceDescriptor>, clock: Pick<Clock, 'now'>): GaugeReading {
   const gauges: PoolGauge[] = [];
   for (const { name, ref } of pools.values()) {
     const { capacity, stats } = (ref.getSnapshot() as { context: ResourceContext }).context;

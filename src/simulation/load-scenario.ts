@@ -8,7 +8,15 @@ import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, vi
 import { MezanError } from '../errors';
 import { MAIN_WORKER_ID } from '../../actors/executor.actor';
 import { SCENARIO_SCHEMA } from './scenario-schema';
-import { type Duration, type Scenario, type ScenarioTask, type Step, type TaskGenerator, type TaskTemplate } from './scenario';
+import {
+  type Duration,
+  type Scenario,
+  type ScenarioDependency,
+  type ScenarioTask,
+  type Step,
+  type TaskGenerator,
+  type TaskTemplate,
+} from './scenario';
 
 /** One step into the document: a key of an object or an index of a list. */
 type Segment = string | number;
@@ -417,8 +425,9 @@ function checkReferences(scenario: Scenario): Problem | undefined {
       continue;
     }
     const seen = new Set<string>();
-    for (const [position, dependency] of (entry.dependsOn ?? []).entries()) {
-      const segments = ['tasks', index, 'dependsOn', position];
+    for (const [position, entryDependency] of (entry.dependsOn ?? []).entries()) {
+      const segments = dependencySegments(index, position, entryDependency);
+      const dependency = dependencyId(entryDependency);
       const target = ids.get(dependency);
       if (target === undefined) return { segments, reason: unknownTask(dependency) };
       if (dependency === entry.id) return { segments, reason: 'a task cannot depend on itself' };
@@ -472,6 +481,17 @@ function isGenerator(entry: ScenarioTask | TaskGenerator): entry is TaskGenerato
   return 'generate' in entry;
 }
 
+/** The id a `dependsOn` entry names: the entry itself, or its `task`. */
+function dependencyId(entry: string | ScenarioDependency): string {
+  return typeof entry === 'string' ? entry : entry.task;
+}
+
+/** Where a `dependsOn` entry's id is written: the entry itself, or its `task` field. */
+function dependencySegments(index: number, position: number, entry: string | ScenarioDependency): Segment[] {
+  const segments: Segment[] = ['tasks', index, 'dependsOn', position];
+  return typeof entry === 'string' ? segments : [...segments, 'task'];
+}
+
 /** The first dependency that closes a cycle among explicit tasks (tasks at the same time may form one). */
 function dependencyCycle(tasks: ReadonlyArray<ScenarioTask | TaskGenerator>): Problem | undefined {
   const byId = new Map<string, { readonly index: number; readonly task: ScenarioTask }>();
@@ -482,11 +502,13 @@ function dependencyCycle(tasks: ReadonlyArray<ScenarioTask | TaskGenerator>): Pr
     state.set(id, 'open');
     trail.push(id);
     const { index, task } = byId.get(id)!;
-    for (const [position, dependency] of (task.dependsOn ?? []).entries()) {
+    for (const [position, entry] of (task.dependsOn ?? []).entries()) {
+      const dependency = dependencyId(entry);
       const seen = state.get(dependency);
       if (seen === 'open') {
         const loop = [...trail.slice(trail.indexOf(dependency)), dependency];
-        return { segments: ['tasks', index, 'dependsOn', position], reason: `dependency cycle: ${loop.join(' → ')}` };
+        // A tolerant dependency (`allow: settled`) still waits for its task to end: it closes a cycle too.
+        return { segments: dependencySegments(index, position, entry), reason: `dependency cycle: ${loop.join(' → ')}` };
       }
       if (seen === undefined) {
         const found = walk(dependency);

@@ -14,7 +14,7 @@ import {
   type TaskTemplate,
 } from './scenario';
 import type { TaskHandle } from '../task-handle';
-import type { Lease, TaskContext, TaskFunction, TaskOptions } from '../task-options';
+import type { Dependency, Lease, TaskContext, TaskFunction, TaskOptions } from '../task-options';
 import type { TerminalTaskStatus } from '../task-status';
 import { VirtualClock } from '../virtual-clock';
 
@@ -70,6 +70,8 @@ export class ScenarioRun {
   /** Durations, failures and arrivals. */
   readonly #workload: RandomSource;
   readonly #handles = new Map<string, TaskHandle<unknown>>();
+  /** The explicit tasks with an id, by id. */
+  readonly #explicit = new Map<string, ScenarioTask>();
   readonly #byStatus: Record<TerminalTaskStatus, number> = { completed: 0, failed: 0, cancelled: 0, timeout: 0, deadlock: 0, rejected: 0 };
   readonly #byCode: Record<string, number> = {};
   readonly #onFault: ((fault: Fault, at: number) => void) | undefined;
@@ -101,6 +103,7 @@ export class ScenarioRun {
       clock: this.clock,
       // The same separate stream as `simulate`'s, so the workload's draws match a simulation's.
       random: seededRandom(seed ^ 0x5bd1e995),
+      rateLimit: settings.rateLimit,
       resources: settings.resources,
       deadlock: settings.deadlock,
       lockOrder: settings.lockOrder,
@@ -167,7 +170,10 @@ export class ScenarioRun {
     const arrivals: Array<{ readonly at: number; readonly submit: () => void }> = [];
     for (const [index, entry] of (this.scenario.tasks ?? []).entries()) {
       if ('generate' in entry) arrivals.push(...this.#generated(entry, index));
-      else arrivals.push({ at: entry.at ?? 0, submit: () => this.#submitExplicit(entry) });
+      else {
+        if (entry.id !== undefined) this.#explicit.set(entry.id, entry);
+        arrivals.push({ at: entry.at ?? 0, submit: () => this.#submitExplicit(entry) });
+      }
     }
     // Stable: equal times keep the file's order.
     arrivals.sort((a, b) => a.at - b.at);
@@ -201,16 +207,34 @@ export class ScenarioRun {
   }
 
   #submitExplicit(task: ScenarioTask): void {
-    const dependsOn = (task.dependsOn ?? [])
-      .map((id) => this.#handles.get(id))
-      .filter((handle): handle is TaskHandle<unknown> => handle !== undefined);
+    // Already submitted, ahead of its arrival, by a dependant arriving at the same instant.
+    if (task.id !== undefined && this.#handles.has(task.id)) return;
+    // A dependency arriving at the same instant, later in the file, goes first (the loader refuses cycles).
+    for (const entry of task.dependsOn ?? []) {
+      const id = typeof entry === 'string' ? entry : entry.task;
+      const dependency = this.#explicit.get(id);
+      if (dependency !== undefined && !this.#handles.has(id) && (dependency.at ?? 0) === (task.at ?? 0)) this.#submitExplicit(dependency);
+    }
+    const dependsOn = (task.dependsOn ?? []).flatMap((entry): Dependency[] => {
+      const handle = this.#handles.get(typeof entry === 'string' ? entry : entry.task);
+      if (handle === undefined) return [];
+      return typeof entry === 'string' || entry.allow === undefined ? [handle] : [{ task: handle, allow: entry.allow }];
+    });
     const options: TaskOptions = { ...this.#taskOptions(task, task.name ?? task.id), dependsOn };
     const handle = this.engine.submit(this.#taskFunction(task.steps), task.id === undefined ? options : { ...options, id: task.id });
     if (task.id !== undefined) this.#handles.set(task.id, handle);
   }
 
   #taskOptions(template: TaskTemplate, name: string | undefined): TaskOptions {
-    return { name, priority: template.priority, timeoutMs: template.timeoutMs, retries: template.retries, resources: template.resources };
+    return {
+      name,
+      priority: template.priority,
+      timeoutMs: template.timeoutMs,
+      retries: template.retries,
+      resources: template.resources,
+      group: template.group,
+      queueTimeoutMs: template.queueTimeoutMs,
+    };
   }
 
   /** A task function that plays a script of steps. */

@@ -11,6 +11,7 @@ export const SCENARIO_ERROR_CODES = Object.freeze([
   'E_TASK_FAILED',
   'E_CANCELLED',
   'E_TIMEOUT',
+  'E_QUEUE_TIMEOUT',
   'E_DEPENDENCY_FAILED',
   'E_DEPENDENCY_CYCLE',
   'E_SHUTDOWN',
@@ -53,6 +54,7 @@ const anyNumber = { type: 'number' };
 const nonNegativeNumber = { type: 'number', minimum: 0 };
 const positiveNumber = { type: 'number', exclusiveMinimum: 0 };
 const timerMs = { type: 'number', minimum: 0, maximum: MAX_TIMER_MS };
+const positiveTimerMs = { type: 'number', exclusiveMinimum: 0, maximum: MAX_TIMER_MS };
 const positiveInteger = { type: 'integer', minimum: 1 };
 const nonNegativeInteger = { type: 'integer', minimum: 0 };
 const fraction = { type: 'number', minimum: 0, maximum: 1 };
@@ -138,6 +140,8 @@ const templateProperties = {
   timeoutMs: positiveNumber,
   retries,
   resources: { type: 'object', propertyNames: resourceName, additionalProperties: positiveInteger },
+  group: nonEmptyString,
+  queueTimeoutMs: timerMs,
   steps: { type: 'array', items: { $ref: '#/definitions/step' } },
 };
 
@@ -150,11 +154,18 @@ const step = oneKeyOf('step', {
   progress: closed('progress step', { progress: fraction, message: { type: 'string' } }),
 });
 
-const task = closed(
-  'task',
-  { id: nonEmptyString, at: nonNegativeNumber, dependsOn: { type: 'array', items: nonEmptyString }, ...templateProperties },
-  ['steps'],
-);
+const dependencyText = 'a task id, or { task: <id>, allow: settled | completed }';
+const dependency = {
+  description: dependencyText,
+  type: ['string', 'object'],
+  if: { type: 'string' },
+  then: { minLength: 1 },
+  else: closed('dependency', { task: nonEmptyString, allow: { enum: ['settled', 'completed'] } }, ['task']),
+};
+
+const task = closed('task', { id: nonEmptyString, at: nonNegativeNumber, dependsOn: { type: 'array', items: dependency }, ...templateProperties }, [
+  'steps',
+]);
 
 const generator = closed(
   'task generator',
@@ -204,6 +215,10 @@ const expectation = {
 const engine = closed('engine', {
   concurrency: positiveInteger,
   workers: positiveInteger,
+  rateLimit: closed('rate limit', { limit: positiveInteger, intervalMs: positiveTimerMs, per: { enum: ['engine', 'group'] } }, [
+    'limit',
+    'intervalMs',
+  ]),
   resources: {
     type: 'object',
     propertyNames: { description: 'a resource name: not empty and not starting with "@" (reserved)', type: 'string', pattern: '^[^@]' },

@@ -2,7 +2,7 @@
  * The shape of a simulation scenario: what `loadScenario` returns after validating a YAML or JSON
  * file, and what `simulate` runs. Every time is in milliseconds of virtual time.
  */
-import type { DeadlockOptions, DrainMode, LockOrderMode, ResourceOptions } from '../engine-options';
+import type { DeadlockOptions, DrainMode, LockOrderMode, RateLimitOptions, ResourceOptions } from '../engine-options';
 
 /** How many tasks a simulated engine runs at once when the scenario does not say. */
 export const SIMULATION_DEFAULT_CONCURRENCY = 4;
@@ -45,7 +45,20 @@ export interface TaskTemplate {
       };
   /** Declared resources, held before the script starts. */
   readonly resources?: Readonly<Record<string, number>>;
+  /** The task's group, for `engine.rateLimit` with `per: group`. */
+  readonly group?: string;
+  /** Ends the task `timeout` (`E_QUEUE_TIMEOUT`) when it has not started this many ms after its submission. */
+  readonly queueTimeoutMs?: number;
   readonly steps: readonly Step[];
+}
+
+/**
+ * A dependency of an explicit task, by id: `allow: settled` runs the task whatever way the
+ * dependency ended (failed, cancelled, timed out...); `completed` (the default) needs it to complete.
+ */
+export interface ScenarioDependency {
+  readonly task: string;
+  readonly allow?: 'completed' | 'settled';
 }
 
 /** An explicit task: a template submitted at a time, with an id others can name. */
@@ -53,8 +66,11 @@ export interface ScenarioTask extends TaskTemplate {
   readonly id?: string;
   /** When it is submitted. @default 0 */
   readonly at?: number;
-  /** Ids of explicit tasks that must complete first; each is submitted no later than this one. */
-  readonly dependsOn?: readonly string[];
+  /**
+   * Explicit tasks that must complete first (or, with `allow: settled`, end in any way): ids, or
+   * `{ task: <id>, allow }`. Each is submitted no later than this one.
+   */
+  readonly dependsOn?: ReadonlyArray<string | ScenarioDependency>;
 }
 
 /** Many tasks from one template: `count` of them, arriving at `rate` per second from `start`, or all at `start`. */
@@ -96,6 +112,8 @@ export interface Scenario {
     /** @deprecated The old name of `concurrency`, still read. */
     readonly workers?: number;
     readonly resources?: Readonly<Record<string, number | ResourceOptions>>;
+    /** At most `limit` task starts in any `intervalMs` of virtual time, for the engine or for each task `group`. */
+    readonly rateLimit?: Readonly<RateLimitOptions>;
     readonly deadlock?: Omit<DeadlockOptions, 'policy'> & { readonly policy?: 'youngest' | 'lowest-priority' | 'least-work' | 'fewest-resources' };
     readonly lockOrder?: LockOrderMode;
     readonly supervision?: { readonly maxRestarts?: number; readonly withinMs?: number };

@@ -13,41 +13,14 @@ import type { EngineEvent } from '../../src/engine-events';
 import { MezanError } from '../../src/errors';
 import type { EventSink } from '../../src/internal/event-sink';
 import { NO_SERVICES } from '../../src/internal/task-services';
-import { resolveRetryPolicy } from '../../src/internal/retry-policy';
-import type { RunOrder, RunOutcome, TaskReporter, TaskSubmission, WorkerReportEvent } from '../../src/internal/task-protocol';
+import type { RunOrder, RunOutcome, WorkerReportEvent } from '../../src/internal/task-protocol';
 import { createQuietLogger } from '../../src/logger';
 import { seededRandom } from '../../src/random';
-import type { RetryOptions, TaskContext, TaskFunction } from '../../src/task-options';
-import type { TaskStatus, TerminalTaskStatus } from '../../src/task-status';
+import type { TaskContext, TaskFunction } from '../../src/task-options';
 import { VirtualClock } from '../../src/virtual-clock';
-
-/** A reporter that records what the executor tells the caller, and keeps the status as a handle would. */
-class FakeReporter implements TaskReporter {
-  status: TaskStatus = 'queued';
-  readonly settles: Array<{ status: TerminalTaskStatus; value: unknown; error: MezanError | undefined; at: number }> = [];
-
-  constructor(
-    readonly id: string,
-    readonly clock: VirtualClock,
-  ) {}
-
-  markStatus(status: Exclude<TaskStatus, TerminalTaskStatus>): void {
-    this.status = status;
-  }
-
-  settle(status: TerminalTaskStatus, value: unknown, error: MezanError | undefined): void {
-    this.settles.push({ status, value, error, at: this.clock.now() });
-    this.status = status;
-  }
-}
-
-interface TaskSpec {
-  fn?: TaskFunction;
-  priority?: number;
-  dependsOn?: FakeReporter[];
-  retries?: number | RetryOptions;
-  timeoutMs?: number;
-}
+import { flush } from '../fixtures/flush';
+import type { RecordingReporter } from '../fixtures/recording-reporter';
+import { taskSubmission, type TaskSpec } from '../fixtures/task-submission';
 
 /**
  * One fake worker: what the executor sent it, and a way to report back as a real worker would. It
@@ -195,25 +168,7 @@ function startExecutor(options: { concurrency?: number; fakeWorkers?: boolean } 
   executor.start();
 
   let seq = 0;
-  const submission = (id: string, spec: TaskSpec): { submission: TaskSubmission; reporter: FakeReporter } => {
-    const reporter = new FakeReporter(id, clock);
-    return {
-      reporter,
-      submission: {
-        id,
-        name: id,
-        priority: spec.priority ?? 0,
-        fn: spec.fn ?? (() => id),
-        timeoutMs: spec.timeoutMs,
-        retry: resolveRetryPolicy(spec.retries),
-        dependsOn: (spec.dependsOn ?? []).map((dependency) => ({ id: dependency.id, reporter: dependency })),
-        reporter,
-        resources: undefined,
-        parentId: undefined,
-        meta: undefined,
-      },
-    };
-  };
+  const submission = (id: string, spec: TaskSpec) => taskSubmission(id, spec, clock);
 
   return {
     clock,
@@ -228,13 +183,13 @@ function startExecutor(options: { concurrency?: number; fakeWorkers?: boolean } 
     fake: (workerId: string = MAIN_WORKER_ID) => fakes.get(workerId)!,
     send: (event: ExecutorEvent) => executor.send(event),
     /** Submits tasks in one event, as the engine's coalescing does; returns their reporters. */
-    submit(...specs: Array<TaskSpec & { id?: string }>): FakeReporter[] {
+    submit(...specs: Array<TaskSpec & { id?: string }>): RecordingReporter[] {
       const made = specs.map((spec) => submission(spec.id ?? `t${seq++}`, spec));
       executor.send({ type: 'task.submit', submissions: made.map((each) => each.submission) });
       return made.map((each) => each.reporter);
     },
     /** Submits tasks with a `cancelled` map, which may name tasks admitted before. */
-    submitCancelling(cancelled: ReadonlyMap<string, MezanError>, ...specs: Array<TaskSpec & { id: string }>): FakeReporter[] {
+    submitCancelling(cancelled: ReadonlyMap<string, MezanError>, ...specs: Array<TaskSpec & { id: string }>): RecordingReporter[] {
       const made = specs.map((spec) => submission(spec.id, spec));
       executor.send({ type: 'task.submit', submissions: made.map((each) => each.submission), cancelled });
       return made.map((each) => each.reporter);
@@ -263,8 +218,6 @@ function completeLastDispatch(fake: FakeWorker): void {
 function complete(fake: FakeWorker, ...taskIds: string[]): void {
   fake.report(taskIds.map((taskId) => outcome('completed', taskId)));
 }
-
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** When and where each task started, from the `task.started` events. */
 const startsOf = (events: EngineEvent[]) =>

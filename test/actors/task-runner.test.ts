@@ -3,45 +3,18 @@ import { TaskRunner, type RunnerEvent, type RunnerReport } from '../../actors/ta
 import type { EngineEvent } from '../../src/engine-events';
 import { MezanError } from '../../src/errors';
 import type { EventSink } from '../../src/internal/event-sink';
-import type { ResourceEvent, ResourceRequestEvent } from '../../src/internal/resource-protocol';
-import { NO_SERVICES, type TaskServices } from '../../src/internal/task-services';
-import type { RunOrder } from '../../src/internal/task-protocol';
-import { createQuietLogger } from '../../src/logger';
+import type { TaskServices } from '../../src/internal/task-services';
+import type { RunOrder, RunOutcome } from '../../src/internal/task-protocol';
 import type { Lease, TaskContext, TaskFunction } from '../../src/task-options';
 import { VirtualClock } from '../../src/virtual-clock';
-
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * A virtual clock with turns of the event loop, as the real clock has: calls set with
- * `setImmediate` wait until the test ends the turn.
- */
-class TurnClock extends VirtualClock {
-  readonly #immediates = new Map<number, () => void>();
-  #nextImmediate = 1;
-
-  setImmediate(fn: () => void): number {
-    const id = this.#nextImmediate++;
-    this.#immediates.set(id, fn);
-    return id;
-  }
-
-  clearImmediate(id: number): void {
-    this.#immediates.delete(id);
-  }
-
-  get pendingImmediates(): number {
-    return this.#immediates.size;
-  }
-
-  /** Ends the turn: runs every call set for its end, then lets the promise jobs they start run. */
-  async endTurn(): Promise<void> {
-    const due = [...this.#immediates.values()];
-    this.#immediates.clear();
-    for (const fn of due) fn();
-    await flush();
-  }
-}
+import { fakePool } from '../fixtures/fake-pool';
+import { flush } from '../fixtures/flush';
+import { letReturn, manual } from '../fixtures/manual-function';
+import { cancelOrTimeoutBurst, instantBurst, stopBurst, stopWithTurnEndReportPlanned, turnBurst } from '../fixtures/order-bursts';
+import { mainRunEnvironment } from '../fixtures/run-environment';
+import { order } from '../fixtures/run-order';
+import { TurnClock } from '../fixtures/turn-clock';
+import { watchedSleep } from '../fixtures/watched-sleep';
 
 /** A stand-in for the worker that owns the runner: pools answer it. */
 const fakeSelf = (): AnyActorRef => createActor(fromCallback(() => {})).start();
@@ -65,15 +38,7 @@ function startRunner<C extends VirtualClock = VirtualClock>(
   let requests = 0;
   const sink: EventSink = { active: true, publish: (event) => events.push(event) };
   const self = options.self ?? fakeSelf();
-  const environment = {
-    workerId: 'main',
-    clock,
-    sink,
-    logger: createQuietLogger(),
-    services: options.services ?? NO_SERVICES,
-    self,
-    pace: { factor: 1, until: 0 },
-  };
+  const environment = { ...mainRunEnvironment(clock, { sink, services: options.services }), self, pace: { factor: 1, until: 0 } };
   const runner: TaskRunner = new TaskRunner(environment, () => {
     requests++;
     const report = runner.takeReport();
@@ -96,25 +61,6 @@ function startRunner<C extends VirtualClock = VirtualClock>(
 
 const cancelReason = (taskId: string): MezanError => new MezanError('E_CANCELLED', 'cancelled', { details: { taskId } });
 
-function order(taskId: string, fn: TaskFunction, fields: Partial<RunOrder> = {}): RunOrder {
-  return { taskId, name: taskId, attempt: 1, fn, timeoutMs: undefined, resources: undefined, ...fields };
-}
-
-/** A function that returns only when the test says so, whatever its signal does. */
-function manual<T = string>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const contexts: TaskContext[] = [];
-  const fn = jest.fn((ctx: TaskContext) => {
-    contexts.push(ctx);
-    return new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-  });
-  return { fn, contexts, resolve: (value: T) => resolve(value), reject: (error: unknown) => reject(error) };
-}
-
 /** A report in short: when, the outcomes as `task:kind`, the slots given back and those still taken. */
 const summary = (report: RunnerReport & { at: number }) => ({
   at: report.at,
@@ -122,15 +68,6 @@ const summary = (report: RunnerReport & { at: number }) => ({
   freed: report.freed,
   inUse: report.inUse,
 });
-
-/** A resource pool that records what it is sent, and the services that offer it as `db`. */
-function fakePool(capacity = 2) {
-  const received: ResourceEvent[] = [];
-  const ref = createActor(fromCallback<ResourceEvent>(({ receive }) => receive((event) => void received.push(event)))).start();
-  const services: TaskServices = { ...NO_SERVICES, resources: new Map([['db', { name: 'db', capacity, rank: undefined, ref }]]) };
-  const requests = () => received.filter((event): event is ResourceRequestEvent => event.type === 'resource.request');
-  return { ref, received, services, requests };
-}
 
 describe('TaskRunner', () => {
   describe('running', () => {
@@ -263,8 +200,7 @@ describe('TaskRunner', () => {
       // A timed-out function keeps its slot until it returns.
       await clock.advanceBy(10);
       expect(runner.inUse).toBe(1);
-      slow.resolve('late');
-      await flush();
+      await letReturn(slow, 'late');
       expect(runner.inUse).toBe(0);
     });
   });
@@ -319,57 +255,62 @@ describe('TaskRunner', () => {
   });
 
   describe('reports', () => {
-    it('reports in one message the functions of a burst that return at once', async () => {
-      const { clock, run, reports } = startRunner();
-      const thrown = new Error('sync failure');
-      run(
-        order('sync', () => 'value'),
-        order('throws', () => {
-          throw thrown;
-        }),
-        order('also sync', () => 'other'),
-      );
-      await clock.runAll();
-      expect(reports).toHaveLength(1);
-      expect(reports[0]).toMatchObject({ freed: 3, inUse: 0, busyMs: 0, attempts: 3, lastTaskMs: 0 });
-      expect(reports[0]!.outcomes).toEqual([
-        { kind: 'completed', taskId: 'sync', attempt: 1, value: 'value', error: undefined, started: true, startedAt: 0, endedAt: 0 },
-        { kind: 'failed', taskId: 'throws', attempt: 1, value: undefined, error: thrown, started: true, startedAt: 0, endedAt: 0 },
-        { kind: 'completed', taskId: 'also sync', attempt: 1, value: 'other', error: undefined, started: true, startedAt: 0, endedAt: 0 },
-      ]);
+    const syncFailure = new Error('sync failure');
+    const asyncFailure = new Error('async failure');
+    /** The outcome of a function of the burst, started and ended at 0. */
+    const ended = (kind: RunOutcome['kind'], taskId: string, value: unknown, error: unknown): RunOutcome => ({
+      kind,
+      taskId,
+      attempt: 1,
+      value,
+      error,
+      started: true,
+      startedAt: 0,
+      endedAt: 0,
     });
-
-    it('reports in one message the functions of a burst whose promises settle in one burst of promise jobs', async () => {
+    it.each([
+      {
+        burst: 'that return at once',
+        orders: [
+          order('sync', () => 'value'),
+          order('throws', () => {
+            throw syncFailure;
+          }),
+          order('also sync', () => 'other'),
+        ],
+        outcomes: [
+          ended('completed', 'sync', 'value', undefined),
+          ended('failed', 'throws', undefined, syncFailure),
+          ended('completed', 'also sync', 'other', undefined),
+        ],
+      },
+      {
+        burst: 'whose promises settle in one burst of promise jobs',
+        orders: [
+          order('async', async () => 'async value'),
+          order('rejects', () => Promise.reject(asyncFailure)),
+          order('resolved', () => Promise.resolve(3)),
+        ],
+        outcomes: [
+          ended('completed', 'async', 'async value', undefined),
+          ended('failed', 'rejects', undefined, asyncFailure),
+          ended('completed', 'resolved', 3, undefined),
+        ],
+      },
+    ])('reports in one message the functions of a burst $burst', async ({ orders, outcomes }) => {
       const { clock, run, reports } = startRunner();
-      const thrown = new Error('async failure');
-      run(
-        order('async', async () => 'async value'),
-        order('rejects', () => Promise.reject(thrown)),
-        order('resolved', () => Promise.resolve(3)),
-      );
+      run(...orders);
       await clock.runAll();
       expect(reports).toHaveLength(1);
       expect(reports[0]).toMatchObject({ freed: 3, inUse: 0, busyMs: 0, attempts: 3, lastTaskMs: 0 });
-      expect(reports[0]!.outcomes).toEqual([
-        { kind: 'completed', taskId: 'async', attempt: 1, value: 'async value', error: undefined, started: true, startedAt: 0, endedAt: 0 },
-        { kind: 'failed', taskId: 'rejects', attempt: 1, value: undefined, error: thrown, started: true, startedAt: 0, endedAt: 0 },
-        { kind: 'completed', taskId: 'resolved', attempt: 1, value: 3, error: undefined, started: true, startedAt: 0, endedAt: 0 },
-      ]);
+      expect(reports[0]!.outcomes).toEqual(outcomes);
     });
 
     it('in virtual time, reports what returned synchronously before the promise jobs that follow', async () => {
       // Without turns of the event loop, a report goes out in a microtask: after the functions'
       // synchronous code, before the promise jobs they leave behind.
       const { clock, run, reports } = startRunner();
-      const thrown = new Error('failure');
-      run(
-        order('sync', () => 'value'),
-        order('async', async () => 'async value'),
-        order('throws', () => {
-          throw thrown;
-        }),
-        order('rejects', () => Promise.reject(thrown)),
-      );
+      run(...instantBurst());
       await clock.runAll();
       expect(reports.map(summary)).toEqual([
         { at: 0, outcomes: ['sync:completed', 'throws:failed'], freed: 2, inUse: 2 },
@@ -418,18 +359,7 @@ describe('TaskRunner', () => {
       function startManual() {
         const clock = new VirtualClock();
         let requests = 0;
-        const runner = new TaskRunner(
-          {
-            workerId: 'main',
-            clock,
-            sink: { active: false, publish: () => undefined },
-            logger: createQuietLogger(),
-            services: NO_SERVICES,
-            self: fakeSelf(),
-            pace: { factor: 1, until: 0 },
-          },
-          () => void requests++,
-        );
+        const runner = new TaskRunner({ ...mainRunEnvironment(clock), self: fakeSelf(), pace: { factor: 1, until: 0 } }, () => void requests++);
         return { clock, runner, requests: () => requests };
       }
 
@@ -489,12 +419,8 @@ describe('TaskRunner', () => {
     describe('with a clock that has turns', () => {
       it('gathers the outcomes of a turn into one report at its end while functions still run', async () => {
         const { clock, run, reports } = startRunner(new TurnClock());
-        const slow = manual();
-        run(
-          order('a', (ctx) => ctx.sleep(10)),
-          order('b', () => 'b'),
-          order('slow', slow.fn),
-        );
+        const { slow, orders } = turnBurst();
+        run(...orders);
         await clock.advanceBy(10);
         // b returned at 0 and a at 10 while slow runs: nothing goes out before the turn ends.
         expect(reports).toEqual([]);
@@ -504,8 +430,7 @@ describe('TaskRunner', () => {
         expect(reports[0]).toMatchObject({ busyMs: 10, attempts: 2, lastTaskMs: 10 });
         await clock.endTurn();
         expect(reports).toHaveLength(1);
-        slow.resolve('slow');
-        await flush();
+        await letReturn(slow, 'slow');
         // It holds nothing more: it reports at once, without waiting for the end of the turn.
         expect(reports.map(summary).slice(1)).toEqual([{ at: 10, outcomes: ['slow:completed'], freed: 1, inUse: 0 }]);
       });
@@ -514,15 +439,7 @@ describe('TaskRunner', () => {
         // The orders of the burst not started yet are still held: the first function to return
         // must not count as the runner holding nothing more.
         const { clock, run, reports } = startRunner(new TurnClock());
-        const thrown = new Error('failure');
-        run(
-          order('sync', () => 'value'),
-          order('async', async () => 'async value'),
-          order('throws', () => {
-            throw thrown;
-          }),
-          order('rejects', () => Promise.reject(thrown)),
-        );
+        run(...instantBurst());
         await flush();
         await clock.endTurn();
         expect(reports.map(summary)).toEqual([
@@ -533,13 +450,7 @@ describe('TaskRunner', () => {
 
       it('reports a cancel or a timeout at once, with the outcomes gathered so far', async () => {
         const { clock, run, abort, reports } = startRunner(new TurnClock());
-        const stuck = manual();
-        const timed = manual();
-        run(
-          order('stuck', stuck.fn),
-          order('timed', timed.fn, { timeoutMs: 5 }),
-          order('instant', () => 1),
-        );
+        run(...cancelOrTimeoutBurst());
         await flush();
         expect(reports).toEqual([]);
         abort('stuck');
@@ -589,8 +500,7 @@ describe('TaskRunner', () => {
 
       await clock.advanceBy(30);
       expect(reports).toHaveLength(1);
-      slow.resolve('too late');
-      await flush();
+      await letReturn(slow, 'too late');
       // The late value changes nothing; the report frees the slot and counts the time really used.
       expect(reports.map(summary).slice(1)).toEqual([{ at: 80, outcomes: [], freed: 1, inUse: 0 }]);
       expect(reports[1]).toMatchObject({ busyMs: 80, attempts: 1, lastTaskMs: 80 });
@@ -646,10 +556,8 @@ describe('TaskRunner', () => {
         { at: 10, outcomes: ['b:timeout'], freed: 0, inUse: 2 },
         { at: 30, outcomes: ['a:timeout'], freed: 0, inUse: 2 },
       ]);
-      b.resolve('b');
-      await flush();
-      a.resolve('a');
-      await flush();
+      await letReturn(b, 'b');
+      await letReturn(a, 'a');
       expect(reports.map(summary).slice(2)).toEqual([
         { at: 30, outcomes: [], freed: 1, inUse: 1 },
         { at: 30, outcomes: [], freed: 1, inUse: 0 },
@@ -689,22 +597,13 @@ describe('TaskRunner', () => {
 
     it('aborts a running function’s signal and reports it cancelled at once, keeping its slot until it returns', async () => {
       const { clock, run, abort, reports } = startRunner();
-      let caught: unknown;
-      run(
-        order('current', async (ctx) => {
-          try {
-            await ctx.sleep(100);
-          } catch (error) {
-            caught = error;
-            throw error;
-          }
-        }),
-      );
+      const current = watchedSleep(100);
+      run(order('current', current.fn));
       await clock.advanceBy(30);
       const reason = cancelReason('current');
       abort('current', reason);
       await flush();
-      expect(caught).toBe(reason);
+      expect(current.caught()).toBe(reason);
       // The cancel went out at once, before the function returned: its own report frees the slot.
       expect(reports.map(summary)).toEqual([
         { at: 30, outcomes: ['current:cancelled'], freed: 0, inUse: 1 },
@@ -724,8 +623,7 @@ describe('TaskRunner', () => {
       await clock.advanceBy(1_000);
       // The abort cleared the timeout: no second outcome for the same attempt.
       expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['stubborn:cancelled'], freed: 0, inUse: 1 }]);
-      stubborn.resolve('done anyway');
-      await flush();
+      await letReturn(stubborn, 'done anyway');
       expect(reports.map(summary).slice(1)).toEqual([{ at: 1_010, outcomes: [], freed: 1, inUse: 0 }]);
     });
 
@@ -740,8 +638,7 @@ describe('TaskRunner', () => {
       abort('slow');
       await flush();
       expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['slow:timeout'], freed: 0, inUse: 1 }]);
-      slow.resolve('x');
-      await flush();
+      await letReturn(slow, 'x');
       expect(reports.map(summary).slice(1)).toEqual([{ at: 10, outcomes: [], freed: 1, inUse: 0 }]);
     });
 
@@ -771,8 +668,7 @@ describe('TaskRunner', () => {
         { at: 10, outcomes: ['dropped:cancelled', 'beside:completed'], freed: 2, inUse: 1 },
       ]);
       expect(reports[1]!.outcomes[0]).toMatchObject({ started: false });
-      slow.resolve('x');
-      await flush();
+      await letReturn(slow, 'x');
       expect(reports.map(summary).slice(2)).toEqual([{ at: 10, outcomes: [], freed: 1, inUse: 0 }]);
     });
 
@@ -822,12 +718,18 @@ describe('TaskRunner', () => {
   });
 
   describe('a task id reused while an old attempt still runs', () => {
-    it('aborts the latest attempt, and frees the old one’s slot silently when its function returns', async () => {
-      const { clock, run, abort, reports } = startRunner();
+    /** A runner whose task `x` timed out at 10 while its function, `old`, still runs. */
+    async function startTimedOut() {
+      const harness = startRunner();
       const old = manual();
+      harness.run(order('x', old.fn, { timeoutMs: 10 }));
+      await harness.clock.advanceBy(10);
+      return { ...harness, old };
+    }
+
+    it('aborts the latest attempt, and frees the old one’s slot silently when its function returns', async () => {
+      const { run, abort, reports, old } = await startTimedOut();
       const latest = manual();
-      run(order('x', old.fn, { timeoutMs: 10 }));
-      await clock.advanceBy(10);
       expect(reports.map(summary)).toEqual([{ at: 10, outcomes: ['x:timeout'], freed: 0, inUse: 1 }]);
       // The task settled; its id comes back with a new attempt while the old function still runs.
       run(order('x', latest.fn, { attempt: 2 }));
@@ -840,25 +742,19 @@ describe('TaskRunner', () => {
       expect((old.contexts[0]!.signal.reason as MezanError).code).toBe('E_TIMEOUT');
       expect(reports.map(summary).slice(1)).toEqual([{ at: 10, outcomes: ['x:cancelled'], freed: 0, inUse: 2 }]);
       expect(reports[1]!.outcomes[0]).toMatchObject({ attempt: 2, error: reason });
-      old.resolve('old');
-      await flush();
+      await letReturn(old, 'old');
       expect(reports.map(summary).slice(2)).toEqual([{ at: 10, outcomes: [], freed: 1, inUse: 1 }]);
       // The latest attempt is still the one an abort or a victim concerns.
-      latest.resolve('latest');
-      await flush();
+      await letReturn(latest, 'latest');
       expect(reports.map(summary).slice(3)).toEqual([{ at: 10, outcomes: [], freed: 1, inUse: 0 }]);
     });
 
     it('keeps the latest attempt reachable after the old one returns', async () => {
-      const { clock, run, send, reports } = startRunner();
-      const old = manual();
+      const { run, send, reports, old } = await startTimedOut();
       const latest = manual();
-      run(order('x', old.fn, { timeoutMs: 10 }));
-      await clock.advanceBy(10);
       run(order('x', latest.fn, { attempt: 2 }));
       await flush();
-      old.resolve('old');
-      await flush();
+      await letReturn(old, 'old');
       const error = new MezanError('E_DEADLOCK', 'victim');
       send({ type: 'task.victim', taskId: 'x', error });
       expect(latest.contexts[0]!.signal.reason).toBe(error);
@@ -962,22 +858,15 @@ describe('TaskRunner', () => {
   describe('stop', () => {
     it('aborts every running function with E_SHUTDOWN and reports nothing more', async () => {
       const { clock, run, runner, reports } = startRunner();
-      const slow = manual();
-      const other = manual();
-      const instant = jest.fn(() => 'instant');
-      run(order('slow', slow.fn, { timeoutMs: 100 }), order('other', other.fn), order('instant', instant));
+      const burst = stopBurst();
+      run(...burst.orders);
       await clock.advanceBy(10);
       expect(reports.map(summary)).toEqual([{ at: 0, outcomes: ['instant:completed'], freed: 1, inUse: 2 }]);
       runner.stop();
-      for (const { signal } of [...slow.contexts, ...other.contexts]) {
-        expect(signal.aborted).toBe(true);
-        expect((signal.reason as MezanError).code).toBe('E_SHUTDOWN');
-        expect((signal.reason as MezanError).message).toBe('Worker main stopped');
-        expect((signal.reason as MezanError).details).toMatchObject({ workerId: 'main' });
-      }
+      burst.expectAborted('E_SHUTDOWN');
+      for (const signal of burst.signals()) expect((signal.reason as MezanError).message).toBe('Worker main stopped');
       expect(clock.pendingTimers).toBe(0);
-      slow.resolve('x');
-      other.reject(new Error('y'));
+      burst.release();
       await clock.runAll();
       expect(reports).toHaveLength(1);
       expect(runner.takeReport()).toBeUndefined();
@@ -1020,16 +909,7 @@ describe('TaskRunner', () => {
 
     it('clears the report it meant to ask for at the end of the turn', async () => {
       const { clock, run, runner, reports } = startRunner(new TurnClock());
-      const slow = manual();
-      run(
-        order('slow', slow.fn),
-        order('instant', () => 1),
-      );
-      await flush();
-      expect(clock.pendingImmediates).toBe(1);
-      runner.stop();
-      expect(clock.pendingImmediates).toBe(0);
-      await clock.endTurn();
+      await stopWithTurnEndReportPlanned(clock, run, () => runner.stop());
       expect(reports).toEqual([]);
     });
   });

@@ -1,48 +1,23 @@
-import { createActor, fromCallback, setup, type AnyActorRef, type EventObject, type InspectionEvent } from 'xstate';
+import type { AnyActorRef, EventObject, InspectionEvent } from 'xstate';
 import { TaskRunner, type RunnerReport } from '../../actors/task-runner';
-import { workerLogic, type WorkerEvent, type WorkerInput, type WorkerRef, type WorkerStats } from '../../actors/worker.actor';
+import type { WorkerEvent, WorkerInput, WorkerRef, WorkerStats } from '../../actors/worker.actor';
 import type { EngineEvent } from '../../src/engine-events';
 import { MezanError } from '../../src/errors';
-import { silentSink, type EventSink } from '../../src/internal/event-sink';
-import type { ResourceEvent, ResourceRequestEvent } from '../../src/internal/resource-protocol';
+import type { EventSink } from '../../src/internal/event-sink';
+import type { ResourceRequestEvent } from '../../src/internal/resource-protocol';
 import { NO_SERVICES, type TaskServices } from '../../src/internal/task-services';
 import type { RunOrder, RunOutcome, TaskDispatchEvent, WorkerReportEvent } from '../../src/internal/task-protocol';
-import { createQuietLogger } from '../../src/logger';
-import type { Lease, TaskContext, TaskFunction } from '../../src/task-options';
+import type { Lease, TaskFunction } from '../../src/task-options';
 import { VirtualClock } from '../../src/virtual-clock';
-
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * A virtual clock with turns of the event loop, as the real clock has: calls set with
- * `setImmediate` wait until the test ends the turn.
- */
-class TurnClock extends VirtualClock {
-  readonly #immediates = new Map<number, () => void>();
-  #nextImmediate = 1;
-
-  setImmediate(fn: () => void): number {
-    const id = this.#nextImmediate++;
-    this.#immediates.set(id, fn);
-    return id;
-  }
-
-  clearImmediate(id: number): void {
-    this.#immediates.delete(id);
-  }
-
-  get pendingImmediates(): number {
-    return this.#immediates.size;
-  }
-
-  /** Ends the turn: runs every call set for its end, then lets the promise jobs they start run. */
-  async endTurn(): Promise<void> {
-    const due = [...this.#immediates.values()];
-    this.#immediates.clear();
-    for (const fn of due) fn();
-    await flush();
-  }
-}
+import { fakePool } from '../fixtures/fake-pool';
+import { flush } from '../fixtures/flush';
+import { manual } from '../fixtures/manual-function';
+import { cancelOrTimeoutBurst, instantBurst, stopBurst, stopWithTurnEndReportPlanned, turnBurst } from '../fixtures/order-bursts';
+import { mainRunEnvironment } from '../fixtures/run-environment';
+import { order, sleeps } from '../fixtures/run-order';
+import { TurnClock } from '../fixtures/turn-clock';
+import { hostWorker } from '../fixtures/worker-host';
+import { zeroWorkerStats } from '../fixtures/worker-stats';
 
 interface StartOptions<C extends VirtualClock> {
   clock?: C;
@@ -59,39 +34,24 @@ function startWorker<C extends VirtualClock = VirtualClock>(options: StartOption
   const times: number[] = [];
   /** What the worker showed (its state, its slots taken) when the parent heard each of its reports. */
   const shownAtReport: Array<[string, number]> = [];
-  let worker: WorkerRef | undefined;
   /** The events the worker itself processed, in order (from XState's inspection). */
   const processed: string[] = [];
   const input: WorkerInput = {
-    workerId: 'main',
-    clock,
-    sink: options.sink ?? silentSink,
-    logger: createQuietLogger(),
-    services: options.services ?? NO_SERVICES,
+    ...mainRunEnvironment(clock, { sink: options.sink, services: options.services }),
     slots: options.slots ?? 4,
     initialStats: options.initialStats,
   };
-  const host = setup({
-    types: { context: {} as { workerInput: WorkerInput }, input: {} as WorkerInput },
-    actors: { worker: workerLogic },
-    actions: {
-      record: ({ event }) => {
-        received.push(event);
-        times.push(clock.now());
-        if (event.type === 'worker.report') shownAtReport.push([worker!.getSnapshot().value, worker!.getSnapshot().context.stats.running]);
-      },
-    },
-  }).createMachine({
-    context: ({ input: hostInput }) => ({ workerInput: hostInput }),
-    invoke: { id: 'worker', src: 'worker', input: ({ context }) => context.workerInput },
-    on: { '*': { actions: 'record' } },
-  });
   const inspect = (inspection: InspectionEvent): void => {
     if (inspection.type === '@xstate.snapshot' && (inspection.actorRef as AnyActorRef).id === 'worker') processed.push(inspection.event.type);
   };
-  const actor = createActor(host, { clock, input, inspect });
-  actor.start();
-  worker = actor.getSnapshot().children.worker as WorkerRef;
+  const { actor, worker } = hostWorker(input, {
+    inspect,
+    onEvent: (event) => {
+      received.push(event);
+      times.push(clock.now());
+      if (event.type === 'worker.report') shownAtReport.push([worker.getSnapshot().value, worker.getSnapshot().context.stats.running]);
+    },
+  });
   const reports = (): WorkerReportEvent[] => received.filter((event): event is WorkerReportEvent => event.type === 'worker.report');
   return {
     clock,
@@ -113,41 +73,8 @@ function startWorker<C extends VirtualClock = VirtualClock>(options: StartOption
   };
 }
 
-function order(taskId: string, fn: TaskFunction, fields: Partial<RunOrder> = {}): RunOrder {
-  return { taskId, name: taskId, attempt: 1, fn, timeoutMs: undefined, resources: undefined, ...fields };
-}
-
-const sleeps =
-  (ms: number): TaskFunction =>
-  (ctx) =>
-    ctx.sleep(ms);
-
-/** A function that returns only when the test says so, whatever its signal does. */
-function manual() {
-  let resolve!: (value: unknown) => void;
-  let reject!: (error: unknown) => void;
-  const contexts: TaskContext[] = [];
-  const fn = jest.fn((ctx: TaskContext): Promise<unknown> => {
-    contexts.push(ctx);
-    return new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-  });
-  return { fn, contexts, resolve: (value: unknown) => resolve(value), reject: (error: unknown) => reject(error) };
-}
-
 /** The statistics of a worker with 4 slots that has run nothing. */
-const ZERO_STATS: WorkerStats = {
-  slots: 4,
-  running: 0,
-  tasksCompleted: 0,
-  tasksFailed: 0,
-  tasksCancelled: 0,
-  attempts: 0,
-  busyMs: 0,
-  lastTaskMs: undefined,
-};
+const ZERO_STATS: WorkerStats = zeroWorkerStats(4);
 
 describe('workerLogic', () => {
   describe('with its real runner', () => {
@@ -462,9 +389,7 @@ describe('workerLogic', () => {
     });
 
     it('has its pools answer the worker itself, which hands each reply to the attempt that asked', async () => {
-      const pool: ResourceEvent[] = [];
-      const ref = createActor(fromCallback<ResourceEvent>(({ receive }) => receive((event) => void pool.push(event)))).start();
-      const services: TaskServices = { ...NO_SERVICES, resources: new Map([['db', { name: 'db', capacity: 1, rank: undefined, ref }]]) };
+      const { received: pool, services } = fakePool(1);
       const { clock, worker, state, dispatch, heard } = startWorker({ services });
       let lease: Lease | undefined;
       dispatch(
@@ -568,22 +493,15 @@ describe('workerLogic', () => {
 
     it('is stopped with its parent: aborts every running function with E_SHUTDOWN and reports nothing more', async () => {
       const { clock, actor, dispatch, received, processed } = startWorker();
-      const slow = manual();
-      const other = manual();
-      const instant = jest.fn(() => 'instant');
-      dispatch(order('slow', slow.fn, { timeoutMs: 100 }), order('other', other.fn), order('instant', instant));
+      const burst = stopBurst();
+      dispatch(...burst.orders);
       await clock.advanceBy(10);
       expect(received).toHaveLength(1);
       actor.stop();
       expect(processed.at(-1)).toBe('xstate.stop');
-      for (const { signal } of [...slow.contexts, ...other.contexts]) {
-        expect(signal.aborted).toBe(true);
-        expect((signal.reason as MezanError).code).toBe('E_SHUTDOWN');
-        expect((signal.reason as MezanError).details).toMatchObject({ workerId: 'main' });
-      }
+      burst.expectAborted('E_SHUTDOWN');
       expect(clock.pendingTimers).toBe(0);
-      slow.resolve('x');
-      other.reject(new Error('y'));
+      burst.release();
       await clock.runAll();
       expect(received).toHaveLength(1);
     });
@@ -661,15 +579,7 @@ describe('workerLogic', () => {
     describe('timing of its reports', () => {
       it('in virtual time, reports in the very burst its runner asks: what returned synchronously before the promise jobs that follow', async () => {
         const { clock, dispatch, heard, processed } = startWorker();
-        const thrown = new Error('failure');
-        dispatch(
-          order('sync', () => 'value'),
-          order('async', async () => 'async value'),
-          order('throws', () => {
-            throw thrown;
-          }),
-          order('rejects', () => Promise.reject(thrown)),
-        );
+        dispatch(...instantBurst());
         await clock.runAll();
         expect(heard()).toEqual([
           { outcomes: ['sync:completed', 'throws:failed'], freed: 2 },
@@ -693,12 +603,8 @@ describe('workerLogic', () => {
 
       it('with a clock that has turns, reports once at the end of a turn while functions still run, and at once when it holds nothing', async () => {
         const { clock, dispatch, heard, heardAt, state } = startWorker({ clock: new TurnClock() });
-        const slow = manual();
-        dispatch(
-          order('a', sleeps(10)),
-          order('b', () => 'b'),
-          order('slow', slow.fn),
-        );
+        const { slow, orders } = turnBurst();
+        dispatch(...orders);
         await clock.advanceBy(10);
         expect(heard()).toEqual([]);
         expect(clock.pendingImmediates).toBe(1);
@@ -715,13 +621,7 @@ describe('workerLogic', () => {
 
       it('with a clock that has turns, reports a cancel or a timeout at once', async () => {
         const { clock, dispatch, abort, heard } = startWorker({ clock: new TurnClock() });
-        const stuck = manual();
-        const timed = manual();
-        dispatch(
-          order('stuck', stuck.fn),
-          order('timed', timed.fn, { timeoutMs: 5 }),
-          order('instant', () => 1),
-        );
+        dispatch(...cancelOrTimeoutBurst());
         await flush();
         expect(heard()).toEqual([]);
         abort('stuck');
@@ -735,16 +635,7 @@ describe('workerLogic', () => {
 
       it('stopped with its parent, drops the report it meant to make at the end of the turn', async () => {
         const { clock, actor, dispatch, received } = startWorker({ clock: new TurnClock() });
-        const slow = manual();
-        dispatch(
-          order('slow', slow.fn),
-          order('instant', () => 1),
-        );
-        await flush();
-        expect(clock.pendingImmediates).toBe(1);
-        actor.stop();
-        expect(clock.pendingImmediates).toBe(0);
-        await clock.endTurn();
+        await stopWithTurnEndReportPlanned(clock, dispatch, () => actor.stop());
         expect(received).toEqual([]);
       });
     });

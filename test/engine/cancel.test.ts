@@ -1,5 +1,6 @@
 import type { MezanError } from '../../src';
 import { deferred, rejectionOf, startEngine } from '../fixtures/engine-harness';
+import { watchedSleep } from '../fixtures/watched-sleep';
 
 /** An engine with one worker held by a 10 ms blocker, so that the next submissions stay queued. */
 async function busyEngine() {
@@ -122,19 +123,12 @@ describe('handle.cancel: a running task', () => {
 
   it('makes ctx.sleep reject with the abort reason', async () => {
     const { engine, clock } = startEngine();
-    let sleepError: unknown;
-    const handle = engine.submit(async (ctx) => {
-      try {
-        await ctx.sleep(1000);
-      } catch (error) {
-        sleepError = error;
-        throw error;
-      }
-    });
+    const sleeper = watchedSleep(1000);
+    const handle = engine.submit(sleeper.fn);
     await clock.advanceBy(100);
     handle.cancel();
     await clock.advanceBy(0);
-    expect((sleepError as MezanError).code).toBe('E_CANCELLED');
+    expect((sleeper.caught() as MezanError).code).toBe('E_CANCELLED');
     expect(handle.status).toBe('cancelled');
     expect(clock.pendingTimers).toBe(0);
   });

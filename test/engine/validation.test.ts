@@ -169,6 +169,19 @@ describe('engine.submit: E_INVALID_OPTION by option', () => {
     ['dependsOn not an array', { dependsOn: 'task-1' }, 'dependsOn'],
     ['dependsOn an unknown id', { dependsOn: ['no-such-task'] }, 'dependsOn[0]'],
     ['dependsOn a number', { dependsOn: [42] }, 'dependsOn[0]'],
+    ['dependsOn null', { dependsOn: [null] }, 'dependsOn[0]'],
+    ['dependsOn allow unknown', { dependsOn: [{ task: 'no-such-task', allow: 'failed' }] }, 'dependsOn[0].allow'],
+    ['dependsOn allow null', { dependsOn: [{ task: 'no-such-task', allow: null }] }, 'dependsOn[0].allow'],
+    ['dependsOn allow true', { dependsOn: [{ task: 'no-such-task', allow: true }] }, 'dependsOn[0].allow'],
+    ['dependsOn spec without task', { dependsOn: [{ allow: 'settled' }] }, 'dependsOn[0].task'],
+    ['dependsOn spec with a numeric task', { dependsOn: [{ task: 42, allow: 'settled' }] }, 'dependsOn[0].task'],
+    ['dependsOn spec with an unknown id', { dependsOn: [{ task: 'no-such-task', allow: 'settled' }] }, 'dependsOn[0].task'],
+    ['queueTimeoutMs negative', { queueTimeoutMs: -1 }, 'queueTimeoutMs'],
+    ['queueTimeoutMs NaN', { queueTimeoutMs: Number.NaN }, 'queueTimeoutMs'],
+    ['queueTimeoutMs Infinity', { queueTimeoutMs: Infinity }, 'queueTimeoutMs'],
+    ['queueTimeoutMs 2^31', { queueTimeoutMs: 2 ** 31 }, 'queueTimeoutMs'],
+    ['queueTimeoutMs a string', { queueTimeoutMs: '10' }, 'queueTimeoutMs'],
+    ['queueTimeoutMs null', { queueTimeoutMs: null }, 'queueTimeoutMs'],
   ];
 
   it.each(taskCases)('%s', async (_label, options, option) => {

@@ -25,6 +25,10 @@ class FakeReporter implements TaskReporter {
     this.status = status;
   }
 
+  describeOutcome(): undefined {
+    return undefined;
+  }
+
   /** The one settlement; fails the test when there is none or more than one. */
   get settled(): { status: TerminalTaskStatus; value: unknown; error: MezanError | undefined } {
     expect(this.settles).toHaveLength(1);

@@ -4,15 +4,14 @@ import { executorMachine } from '../../machines/executor.machine';
 import type { EngineEvent } from '../../src/engine-events';
 import { MezanError } from '../../src/errors';
 import type { EventSink } from '../../src/internal/event-sink';
-import { resolveRetryPolicy } from '../../src/internal/retry-policy';
-import type { TaskReporter, TaskSubmission } from '../../src/internal/task-protocol';
 import { NO_SERVICES } from '../../src/internal/task-services';
 import { createQuietLogger } from '../../src/logger';
 import { seededRandom } from '../../src/random';
-import type { RetryOptions, TaskFunction } from '../../src/task-options';
-import type { TaskStatus, TerminalTaskStatus } from '../../src/task-status';
+import type { TaskFunction } from '../../src/task-options';
 import { describeMachine, transitionLabel, type DiagramTransition } from '../../src/visualization/machine-diagram';
 import { VirtualClock } from '../../src/virtual-clock';
+import { RecordingReporter } from '../fixtures/recording-reporter';
+import { taskSubmission, type TaskSpec } from '../fixtures/task-submission';
 
 // The executor actor (`actors/executor.actor.ts`) runs as plain code; `executorMachine` only draws it.
 // These tests hold the actor to its drawing: every change of state the actor makes, observed on its
@@ -137,31 +136,8 @@ interface ObservedStep {
   readonly emitted: readonly Emission[];
 }
 
-/** A reporter that keeps the status as a handle would. */
-class Reporter implements TaskReporter {
-  status: TaskStatus = 'queued';
-  readonly settles: Array<{ status: TerminalTaskStatus; error: MezanError | undefined }> = [];
-
-  constructor(readonly id: string) {}
-
-  markStatus(status: Exclude<TaskStatus, TerminalTaskStatus>): void {
-    this.status = status;
-  }
-
-  settle(status: TerminalTaskStatus, _value: unknown, error: MezanError | undefined): void {
-    this.settles.push({ status, error });
-    this.status = status;
-  }
-}
-
-interface TaskSpec {
-  readonly id: string;
-  readonly fn?: TaskFunction;
-  readonly priority?: number;
-  readonly dependsOn?: Reporter[];
-  readonly retries?: RetryOptions;
-  readonly timeoutMs?: number;
-}
+/** A task to submit: its id, and what the test says of it. */
+type IdentifiedTaskSpec = TaskSpec & { readonly id: string };
 
 const cancelReason = (taskId: string) => new MezanError('E_CANCELLED', 'cancelled', { details: { taskId } });
 
@@ -198,20 +174,6 @@ function startExecutor(concurrency: number) {
   executor.on('quiescent', () => void emittedInStep.push({ type: 'quiescent', value: executor.getSnapshot().value }));
   executor.start();
 
-  const submissionOf = (spec: TaskSpec, reporter: Reporter): TaskSubmission => ({
-    id: spec.id,
-    name: spec.id,
-    priority: spec.priority ?? 0,
-    fn: spec.fn ?? (() => spec.id),
-    timeoutMs: spec.timeoutMs,
-    retry: resolveRetryPolicy(spec.retries),
-    dependsOn: (spec.dependsOn ?? []).map((dependency) => ({ id: dependency.id, reporter: dependency })),
-    reporter,
-    resources: undefined,
-    parentId: undefined,
-    meta: undefined,
-  });
-
   return {
     clock,
     executor,
@@ -220,11 +182,11 @@ function startExecutor(concurrency: number) {
     /** What it emitted since its last step: nothing, as it emits only within its steps. */
     emittedSinceLastStep: () => emittedInStep,
     /** Submits tasks in one event; `cancel` names tasks, new or admitted before, for its `cancelled` map. */
-    submit(specs: readonly TaskSpec[], cancel: readonly string[] = []): Reporter[] {
-      const reporters = specs.map((spec) => new Reporter(spec.id));
+    submit(specs: readonly IdentifiedTaskSpec[], cancel: readonly string[] = []): RecordingReporter[] {
+      const made = specs.map((spec) => taskSubmission(spec.id, spec, clock));
       const cancelled = cancel.length === 0 ? undefined : new Map(cancel.map((taskId) => [taskId, cancelReason(taskId)]));
-      executor.send({ type: 'task.submit', submissions: specs.map((spec, index) => submissionOf(spec, reporters[index]!)), cancelled });
-      return reporters;
+      executor.send({ type: 'task.submit', submissions: made.map((each) => each.submission), cancelled });
+      return made.map((each) => each.reporter);
     },
     cancel: (taskId: string) => executor.send({ type: 'task.cancel', taskId, reason: cancelReason(taskId) }),
     value: () => executor.getSnapshot().value,
@@ -246,7 +208,7 @@ const failing =
     return 'done';
   };
 
-const statusesOf = (reporters: readonly Reporter[]) => reporters.map((reporter) => reporter.settles.map((settle) => settle.status));
+const statusesOf = (reporters: readonly RecordingReporter[]) => reporters.map((reporter) => reporter.settles.map((settle) => settle.status));
 
 /**
  * The scenarios the actor is run through. Each checks what it is about; `checkAgainstChart` then
@@ -281,7 +243,7 @@ const SCENARIOS: ReadonlyArray<readonly [name: string, run: () => Promise<Run>]>
       const run = startExecutor(1);
       const cancelled = run.submit([{ id: 'x' }, { id: 'y' }], ['x', 'y']);
       expect(statusesOf(cancelled)).toEqual([['cancelled'], ['cancelled']]);
-      const failedDependency = new Reporter('gone');
+      const failedDependency = new RecordingReporter('gone', run.clock);
       failedDependency.status = 'failed';
       const [orphan] = run.submit([{ id: 'z', dependsOn: [failedDependency] }]);
       expect(orphan!.settles.map((settle) => [settle.status, settle.error!.code])).toEqual([['failed', 'E_DEPENDENCY_FAILED']]);

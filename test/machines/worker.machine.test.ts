@@ -1,44 +1,24 @@
 import fc from 'fast-check';
-import { createActor, setup, type AnyActorRef, type InspectionEvent } from 'xstate';
-import { workerLogic, type WorkerInput, type WorkerRef, type WorkerSnapshot, type WorkerState } from '../../actors/worker.actor';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { WorkerSnapshot, WorkerState } from '../../actors/worker.actor';
 import { workerMachine } from '../../machines/worker.machine';
 import { MezanError } from '../../src/errors';
-import { createQuietLogger } from '../../src/logger';
-import { silentSink } from '../../src/internal/event-sink';
-import { NO_SERVICES } from '../../src/internal/task-services';
 import type { RunOrder } from '../../src/internal/task-protocol';
 import type { TaskFunction } from '../../src/task-options';
 import { describeMachine } from '../../src/visualization/machine-diagram';
 import { VirtualClock } from '../../src/virtual-clock';
+import { flush } from '../fixtures/flush';
+import { manual } from '../fixtures/manual-function';
+import { turnBurst } from '../fixtures/order-bursts';
+import { mainRunEnvironment } from '../fixtures/run-environment';
+import { order, sleeps } from '../fixtures/run-order';
+import { TurnClock } from '../fixtures/turn-clock';
+import { hostWorker } from '../fixtures/worker-host';
+import { zeroWorkerStats } from '../fixtures/worker-stats';
 
 // The worker actor (`actors/worker.actor.ts`) is plain code; `machines/worker.machine.ts` is the
 // statechart that draws it. These tests hold the one to the other: every change of state the actor
 // makes is a transition of the chart, and the scenarios below take every transition of the chart.
-
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** A virtual clock with turns of the event loop: calls set with `setImmediate` wait until the test ends the turn. */
-class TurnClock extends VirtualClock {
-  readonly #immediates = new Map<number, () => void>();
-  #nextImmediate = 1;
-
-  setImmediate(fn: () => void): number {
-    const id = this.#nextImmediate++;
-    this.#immediates.set(id, fn);
-    return id;
-  }
-
-  clearImmediate(id: number): void {
-    this.#immediates.delete(id);
-  }
-
-  async endTurn(): Promise<void> {
-    const due = [...this.#immediates.values()];
-    this.#immediates.clear();
-    for (const fn of due) fn();
-    await flush();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The chart
@@ -102,17 +82,7 @@ function watchWorker<C extends VirtualClock = VirtualClock>(clock: C = new Virtu
     steps.push({ from: last!.value, event: inspection.event.type, to: snapshot.value, changed: snapshot !== last, reached: snapshot });
     last = snapshot;
   };
-  const input: WorkerInput = { workerId: 'main', clock, sink: silentSink, logger: createQuietLogger(), services: NO_SERVICES, slots: 4 };
-  const host = setup({
-    types: { input: {} as WorkerInput, context: {} as { workerInput: WorkerInput } },
-    actors: { worker: workerLogic },
-  }).createMachine({
-    context: ({ input: hostInput }) => ({ workerInput: hostInput }),
-    invoke: { id: 'worker', src: 'worker', input: ({ context }) => context.workerInput },
-  });
-  const actor = createActor(host, { clock, input, inspect });
-  actor.start();
-  const worker = actor.getSnapshot().children.worker as WorkerRef;
+  const { actor, worker } = hostWorker({ ...mainRunEnvironment(clock), slots: 4 }, { inspect });
   return {
     clock,
     actor,
@@ -165,25 +135,6 @@ function checkAgainstChart(watched: Watched): Set<string> {
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 // ---------------------------------------------------------------------------------------------
-
-function order(taskId: string, fn: TaskFunction, fields: Partial<RunOrder> = {}): RunOrder {
-  return { taskId, name: taskId, attempt: 1, fn, timeoutMs: undefined, resources: undefined, ...fields };
-}
-
-const sleeps =
-  (ms: number): TaskFunction =>
-  (ctx) =>
-    ctx.sleep(ms);
-
-/** A function that returns only when the test says so, whatever its signal does. */
-function manual() {
-  let resolve: (value: unknown) => void = () => undefined;
-  const fn: TaskFunction = () =>
-    new Promise((res) => {
-      resolve = res;
-    });
-  return { fn, resolve: (value: unknown) => resolve(value) };
-}
 
 const SCENARIOS: Record<string, (watched: Watched) => Promise<void>> = {
   'a dispatch of instant tasks': async ({ clock, dispatch, state }) => {
@@ -308,12 +259,8 @@ const SCENARIOS: Record<string, (watched: Watched) => Promise<void>> = {
 
 /** With a clock that has turns: reports at the end of the turn. */
 async function turnScenario({ clock, dispatch, state }: Watched & { clock: TurnClock }): Promise<void> {
-  const slow = manual();
-  dispatch(
-    order('a', sleeps(10)),
-    order('b', () => 'b'),
-    order('slow', slow.fn),
-  );
+  const { slow, orders } = turnBurst();
+  dispatch(...orders);
   await clock.advanceBy(10);
   await clock.endTurn();
   expect(state()).toBe('busy');
@@ -499,7 +446,7 @@ describe('workerMachine, the chart of the worker actor', () => {
     const reached = (value: WorkerState, running: number): WorkerSnapshot => {
       const context = {
         workerId: 'main',
-        stats: { slots: 4, running, tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined },
+        stats: { ...zeroWorkerStats(4), running },
       };
       if (value === 'crashed') return { status: 'done', output: { crashed: true }, error: undefined, value, context };
       return { status: 'active', output: undefined, error: undefined, value, context };
