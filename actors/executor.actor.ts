@@ -102,7 +102,7 @@ export type ExecutorEvent =
   | { readonly type: 'executor.abort-running'; readonly reason: MezanError }
   /** The supervisor starts or stops watching a task some task awaits. */
   | { readonly type: 'task.watch'; readonly taskId: string; readonly watching: boolean }
-  /** Asks for `executor.quiescent` to the parent if nothing is left to do. */
+  /** Asks for `executor.quiescent` to the parent if nothing is left to do, now and each time it is so from then on. */
   | { readonly type: 'executor.probe' }
   /** The supervisor chose this task as a deadlock victim. */
   | TaskVictimEvent
@@ -181,6 +181,9 @@ class ExecutorCore {
   readonly #groupLimiters = new Map<string, RateLimiter>();
   /** When the rate timer is set to fire; `undefined` when it is not set. */
   #rateTimerDue: number | undefined = undefined;
+  #childrenCache: Readonly<Record<string, AnyActorRef>> | undefined = undefined;
+  /** Set by the first `executor.probe`: from then on the parent hears each time the executor is quiescent. */
+  #quiescenceWanted = false;
   /** Set when the published summary is out of date. */
   changed = true;
 
@@ -237,11 +240,13 @@ class ExecutorCore {
   }
 
   snapshot(): ExecutorSnapshot {
-    const children: Record<string, AnyActorRef> = { timers: this.#timers };
-    const workers = this.workers.map((worker): WorkerSlots => {
-      children[worker.id] = worker.ref;
-      return { id: worker.id, ref: worker.ref, capacity: worker.capacity, free: worker.free, down: worker.down };
-    });
+    const workers = this.workers.map((worker): WorkerSlots => ({
+      id: worker.id,
+      ref: worker.ref,
+      capacity: worker.capacity,
+      free: worker.free,
+      down: worker.down,
+    }));
     return {
       status: 'active',
       output: undefined,
@@ -256,8 +261,17 @@ class ExecutorCore {
         extraSlots: this.extraSlots,
         describeTask: this.#describeTask,
       },
-      children,
+      children: this.#children(),
     };
+  }
+
+  /** The children by id, made anew only when a worker was replaced (a restart), as published objects never change. */
+  #children(): Readonly<Record<string, AnyActorRef>> {
+    const cached = this.#childrenCache;
+    if (cached !== undefined && this.workers.every((worker) => cached[worker.id] === worker.ref)) return cached;
+    const children: Record<string, AnyActorRef> = { timers: this.#timers };
+    for (const worker of this.workers) children[worker.id] = worker.ref;
+    return (this.#childrenCache = children);
   }
 
   /** Applies one event. */
@@ -315,6 +329,7 @@ class ExecutorCore {
         this.book.watch(event.taskId, event.watching);
         return;
       case 'executor.probe':
+        this.#quiescenceWanted = true;
         this.#noticeIfQuiescent();
         return;
       case 'task.victim': {
@@ -415,7 +430,9 @@ class ExecutorCore {
   #noticeIfQuiescent(): void {
     if (!this.#isQuiescent()) return;
     this.#emit({ type: 'quiescent' });
-    this.#notify({ type: 'executor.quiescent' });
+    // The supervisor cares only while it drains, and says so with its first probe: until then an
+    // idle engine does not cost it a machine step per task.
+    if (this.#quiescenceWanted) this.#notify({ type: 'executor.quiescent' });
   }
 
   #dispatchReadyTasks(): void {

@@ -782,7 +782,7 @@ export class Engine {
 
   #register(task: TaskRecord, graphHandles: ReadonlyMap<string, TaskHandle<unknown>> | undefined): TaskHandle<unknown> {
     task.owner = this.#owner;
-    const handle = new TaskHandle<unknown>(task.id, task.name, task.dependsOn.length > 0 ? 'waiting' : 'queued', task, task.meta);
+    const handle = new TaskHandle<unknown>(task, task.dependsOn.length > 0 ? 'waiting' : 'queued');
     task.reporter = handle;
     this.#firstSubmittedAt ??= this.#clock.now();
     if (!this.#accepting) {

@@ -4,11 +4,23 @@ import type { DependencyOutcome } from './task-options';
 import type { TaskReporter } from './internal/task-protocol';
 import { isTerminalStatus, type TaskStatus, type TerminalTaskStatus } from './task-status';
 
-/** What a handle calls when its task settles or its caller asks to cancel it. @internal */
+/**
+ * The task behind a handle: its identity, and what the handle calls when the task settles or its
+ * caller asks to cancel it or change its priority (the engine's record of the task). @internal
+ */
 export interface TaskHandleHooks {
+  readonly id: string;
+  readonly name: string;
+  readonly meta: unknown;
   cancel(handle: TaskHandle<unknown>, reason: unknown): boolean;
   settled(handle: TaskHandle<unknown>, error: MezanError | undefined): void;
   setPriority(handle: TaskHandle<unknown>, priority: number): void;
+}
+
+/** The result promise's settle functions, made only when somebody asks for `result`. */
+interface Settlers {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: MezanError) => void;
 }
 
 /**
@@ -24,27 +36,34 @@ export interface TaskHandleHooks {
  * ```
  */
 export class TaskHandle<T = unknown> implements TaskReporter {
-  /** The task's id, unique among the engine's unfinished tasks. */
-  readonly id: string;
-  /** The task's name. */
-  readonly name: string;
-  /** What the caller passed as `meta`, untouched. */
-  readonly meta: unknown;
-  #status: TaskStatus;
-  #value: unknown = undefined;
-  #error: MezanError | undefined = undefined;
-  #result: Promise<T> | undefined = undefined;
-  #resolve: ((value: unknown) => void) | undefined = undefined;
-  #reject: ((error: MezanError) => void) | undefined = undefined;
+  // Few fields: a queued task costs its handle, and a deep queue holds many (its identity is read
+  // from the task itself; a settled one keeps one outcome, its value or its error).
   readonly #hooks: TaskHandleHooks;
+  #status: TaskStatus;
+  /** The value when `completed`, the `MezanError` otherwise; `undefined` until settled. */
+  #outcome: unknown = undefined;
+  #result: Promise<T> | undefined = undefined;
+  #settlers: Settlers | undefined = undefined;
 
   /** @internal */
-  constructor(id: string, name: string, status: TaskStatus, hooks: TaskHandleHooks, meta?: unknown) {
-    this.id = id;
-    this.name = name;
-    this.meta = meta;
-    this.#status = status;
+  constructor(hooks: TaskHandleHooks, status: TaskStatus) {
     this.#hooks = hooks;
+    this.#status = status;
+  }
+
+  /** The task's id, unique among the engine's unfinished tasks. */
+  get id(): string {
+    return this.#hooks.id;
+  }
+
+  /** The task's name. */
+  get name(): string {
+    return this.#hooks.name;
+  }
+
+  /** What the caller passed as `meta`, untouched. */
+  get meta(): unknown {
+    return this.#hooks.meta;
   }
 
   /** The task's current status; see {@link TaskStatus}. */
@@ -68,12 +87,11 @@ export class TaskHandle<T = unknown> implements TaskReporter {
     // Made on first use: a task nobody awaits costs no promise, and its failure is reported to
     // `onUnhandledError` instead of crashing the process as an unhandled rejection.
     if (this.#result === undefined) {
-      if (this.#status === 'completed') this.#result = Promise.resolve(this.#value as T);
-      else if (this.#error !== undefined) this.#result = Promise.reject(this.#error);
+      if (this.#status === 'completed') this.#result = Promise.resolve(this.#outcome as T);
+      else if (isTerminalStatus(this.#status)) this.#result = Promise.reject(this.#outcome as MezanError);
       else {
         this.#result = new Promise<T>((resolve, reject) => {
-          this.#resolve = resolve as (value: unknown) => void;
-          this.#reject = reject;
+          this.#settlers = { resolve: resolve as (value: unknown) => void, reject };
         });
       }
     }
@@ -119,8 +137,8 @@ export class TaskHandle<T = unknown> implements TaskReporter {
     if (!isTerminalStatus(this.#status)) return undefined;
     const status = this.#status as TerminalTaskStatus;
     return status === 'completed'
-      ? { id: this.id, name: this.name, status, value: this.#value }
-      : { id: this.id, name: this.name, status, error: this.#error };
+      ? { id: this.id, name: this.name, status, value: this.#outcome }
+      : { id: this.id, name: this.name, status, error: this.#outcome as MezanError };
   }
 
   /** @internal */
@@ -132,14 +150,15 @@ export class TaskHandle<T = unknown> implements TaskReporter {
   settle(status: TerminalTaskStatus, value: unknown, error: MezanError | undefined): void {
     if (isTerminalStatus(this.#status)) return;
     this.#status = status;
+    const settlers = this.#settlers;
+    this.#settlers = undefined;
     if (status === 'completed') {
-      this.#value = value;
-      this.#resolve?.(value);
+      this.#outcome = value;
+      settlers?.resolve(value);
     } else {
-      this.#error = error;
-      this.#reject?.(error!);
+      this.#outcome = error;
+      settlers?.reject(error!);
     }
-    this.#resolve = this.#reject = undefined;
     this.#hooks.settled(this, error);
   }
 }

@@ -61,13 +61,13 @@ export class ReadyQueue<T extends ReadyItem> {
   /** The item {@link ReadyQueue.pop} would return, left in; `undefined` when empty. */
   peek(): T | undefined {
     const lane = this.#lanes[0];
-    return lane === undefined ? undefined : lane.items[this.#skipDead(lane)];
+    return lane === undefined || lane.live === 0 ? undefined : lane.items[this.#skipDead(lane)];
   }
 
   /** Removes and returns the first item: the oldest of the highest priority; `undefined` when empty. */
   pop(): T | undefined {
     const lane = this.#lanes[0];
-    if (lane === undefined) return undefined;
+    if (lane === undefined || lane.live === 0) return undefined;
     const { items } = lane;
     const head = this.#skipDead(lane);
     const item = items[head]!;
@@ -103,6 +103,9 @@ export class ReadyQueue<T extends ReadyItem> {
   }
 
   #openLane(priority: number): Lane<T> {
+    // The only lane, kept open though empty, gives way to the new one.
+    const idle = this.#lanes.length === 1 && this.#lanes[0]!.live === 0 ? this.#lanes.pop() : undefined;
+    if (idle !== undefined) this.#byPriority.delete(idle.priority);
     const lane: Lane<T> = { priority, items: [], tickets: [], head: 0, live: 0 };
     this.#byPriority.set(priority, lane);
     const lanes = this.#lanes;
@@ -112,7 +115,15 @@ export class ReadyQueue<T extends ReadyItem> {
     return lane;
   }
 
+  /**
+   * A lane that emptied stays open while it is the only one (the common case of one priority, where
+   * an idle engine would otherwise close and reopen it for every task); otherwise it closes.
+   */
   #closeLane(lane: Lane<T>): void {
+    lane.items = [];
+    lane.tickets = [];
+    lane.head = 0;
+    if (this.#lanes.length === 1) return;
     this.#byPriority.delete(lane.priority);
     this.#lanes.splice(this.#lanes.indexOf(lane), 1);
   }

@@ -233,7 +233,8 @@ describe('executor actor', () => {
         { type: 'idle', at: 0 },
         { type: 'quiescent', at: 0 },
       ]);
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+      // Its parent has not probed it: it hears nothing of this quiescence.
+      expect(notices).toEqual([]);
       expect(counts().submitted).toBe(0);
       expect(workerIds()).toEqual(['main']);
       expect(slot()).toMatchObject({ id: 'main', capacity: 2, free: 2, down: false });
@@ -542,7 +543,8 @@ describe('executor actor', () => {
       expect(clock.pendingTimers).toBe(0);
       expect(state()).toBe('idle');
       expect(emitted.map((each) => each.type)).toEqual(['idle', 'quiescent']);
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+      // Said to whoever listens; its parent, which has not probed, hears nothing.
+      expect(notices).toEqual([]);
       expect(events.filter((event) => event.type === 'engine.idle')).toHaveLength(2);
       expect(fake().dispatches).toEqual([['first']]);
     });
@@ -574,9 +576,11 @@ describe('executor actor', () => {
     });
 
     it('sends its notices and emitted events once the snapshot of their transition is published', () => {
-      const { executor, submit, fake, notices, snapshotsAtNotice } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const { executor, submit, send, fake, notices, snapshotsAtNotice } = startExecutor({ concurrency: 1, fakeWorkers: true });
       const atIdle: Array<[string, number]> = [];
       executor.on('idle', () => void atIdle.push([executor.getSnapshot().value, executor.getSnapshot().context.counts.completed]));
+      // Probed, as in a shutdown: the parent hears each quiescence from then on.
+      send({ type: 'executor.probe' });
       notices.length = 0;
       snapshotsAtNotice.length = 0;
       submit({ id: 'a' });
@@ -604,7 +608,8 @@ describe('executor actor', () => {
       expect(notices).toEqual([]);
       fake().report([], 1);
       expect(emitted.map((each) => each.type)).toEqual(['idle', 'quiescent']);
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+      // Emitted, but not sent: no probe has asked the executor to tell its parent.
+      expect(notices).toEqual([]);
       expect(events.filter((event) => event.type === 'engine.idle')).toHaveLength(2);
     });
 
@@ -783,6 +788,8 @@ describe('executor actor', () => {
       notices.length = 0;
       const reason = new MezanError('E_SHUTDOWN', 'shutting down');
       send({ type: 'executor.cancel-pending', reason });
+      // As the supervisor does when its shutdown drains: a probe after the cancel.
+      send({ type: 'executor.probe' });
       for (const reporter of [retrying!, plain!, afterOnWorker!, afterPlain!]) {
         expect(reporter.settles).toEqual([{ status: 'cancelled', value: undefined, error: reason, at: 0 }]);
       }
@@ -824,6 +831,9 @@ describe('executor actor', () => {
       // a waits for its retry, b for a; the only worker is down and nothing runs.
       expect(clock.pendingTimers).toBe(1);
       notices.length = 0;
+      // A shutdown that drains first probes: tasks are left, so no answer yet.
+      send({ type: 'executor.probe' });
+      expect(notices).toEqual([]);
       send({ type: 'executor.cancel-pending', reason: new MezanError('E_SHUTDOWN', 'x') });
       expect([a!.status, b!.status]).toEqual(['cancelled', 'cancelled']);
       expect(state()).toBe('idle');
@@ -880,6 +890,8 @@ describe('executor actor', () => {
       await clock.advanceBy(10);
       notices.length = 0;
       send({ type: 'executor.abort-running', reason: new MezanError('E_SHUTDOWN', 'aborted') });
+      // As the supervisor does when its shutdown terminates: a probe after the abort.
+      send({ type: 'executor.probe' });
       await flush();
       expect(signals.map((signal) => (signal.reason as MezanError).code)).toEqual(['E_SHUTDOWN', 'E_SHUTDOWN']);
       expect(reporters.map((reporter) => reporter.settles.map((settle) => [settle.status, settle.error!.code, settle.at]))).toEqual([
@@ -939,6 +951,91 @@ describe('executor actor', () => {
       notices.length = 0;
       send({ type: 'executor.probe' });
       expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+    });
+
+    it('tells the parent nothing of its quiescence before a probe, though it emits quiescent each time', () => {
+      const { submit, send, fake, notices, emitted } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      /** Whether `quiescent` was emitted since the last call. */
+      const emittedQuiescent = () => {
+        const seen = emitted.some((each) => each.type === 'quiescent');
+        emitted.length = 0;
+        return seen;
+      };
+      // At start.
+      expect(emittedQuiescent()).toBe(true);
+      // Its last task completes.
+      submit({ id: 'a' });
+      complete(fake(), 'a');
+      expect(emittedQuiescent()).toBe(true);
+      // The function of a task that timed out returns, freeing the last slot taken.
+      submit({ id: 'b' });
+      fake().report([outcome('timeout', 'b', { error: new MezanError('E_TIMEOUT', 't') })], 0);
+      expect(emittedQuiescent()).toBe(false);
+      fake().report([], 1);
+      expect(emittedQuiescent()).toBe(true);
+      // Its pending tasks are cancelled with nothing on the worker.
+      submit({ id: 'c', retries: { max: 1, delayMs: 100 } });
+      fake().report([outcome('failed', 'c', { error: new Error('x') })]);
+      expect(emittedQuiescent()).toBe(false);
+      send({ type: 'executor.cancel-pending', reason: new MezanError('E_SHUTDOWN', 'x') });
+      expect(emittedQuiescent()).toBe(true);
+      // Its idle worker crashes, then restarts.
+      send({ type: 'worker.crash', workerId: 'main' });
+      expect(emittedQuiescent()).toBe(true);
+      send({ type: 'worker.restart', workerId: 'main' });
+      expect(emittedQuiescent()).toBe(true);
+      expect(notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: [] }]);
+    });
+
+    it('after a probe, tells the parent at once when quiescent, and again at each later quiescence', () => {
+      const { submit, send, fake, notices, emitted } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      expect(notices).toEqual([]);
+      emitted.length = 0;
+      send({ type: 'executor.probe' });
+      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+      expect(emitted.map((each) => each.type)).toEqual(['quiescent']);
+      // Its last task completes.
+      notices.length = 0;
+      submit({ id: 'a' });
+      expect(notices).toEqual([]);
+      complete(fake(), 'a');
+      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+      // The function of a task that timed out returns, freeing the last slot taken.
+      notices.length = 0;
+      submit({ id: 'b' });
+      fake().report([outcome('timeout', 'b', { error: new MezanError('E_TIMEOUT', 't') })], 0);
+      expect(notices).toEqual([]);
+      fake().report([], 1);
+      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+      // Its idle worker crashes, then restarts.
+      notices.length = 0;
+      send({ type: 'worker.crash', workerId: 'main' });
+      expect(notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: [] }, { type: 'executor.quiescent' }]);
+      notices.length = 0;
+      send({ type: 'worker.restart', workerId: 'main' });
+      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+    });
+
+    it('answers a probe made while work is left once it is quiescent, and one made after the work is done at once', () => {
+      const { submit, send, fake, notices } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const reason = new MezanError('E_SHUTDOWN', 'x');
+      // As a shutdown that cancels queued tasks: cancel-pending, then the probe; a task still runs.
+      submit({ id: 'running' }, { id: 'queued' });
+      send({ type: 'executor.cancel-pending', reason });
+      send({ type: 'executor.probe' });
+      expect(notices).toEqual([]);
+      complete(fake(), 'running');
+      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
+
+      const late = startExecutor({ concurrency: 1, fakeWorkers: true });
+      late.submit({ id: 'retrying', retries: { max: 1, delayMs: 100 } });
+      late.fake().report([outcome('failed', 'retrying', { error: new Error('x') })]);
+      // Quiescent after the cancel, before any probe: nothing said; the probe that follows is answered at once.
+      late.send({ type: 'executor.cancel-pending', reason });
+      expect(late.state()).toBe('idle');
+      expect(late.notices).toEqual([]);
+      late.send({ type: 'executor.probe' });
+      expect(late.notices).toEqual([{ type: 'executor.quiescent' }]);
     });
   });
 
@@ -1007,9 +1104,11 @@ describe('executor actor', () => {
     it('lists every task of a crashed worker, and none for an idle one', () => {
       const run = startExecutor({ concurrency: 3, fakeWorkers: true });
       run.notices.length = 0;
+      run.emitted.length = 0;
       run.send({ type: 'worker.crash', workerId: 'main' });
-      // Nothing was lost, and nothing is left to do.
-      expect(run.notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: [] }, { type: 'executor.quiescent' }]);
+      // Nothing was lost, and nothing is left to do (emitted; the parent, which has not probed, is not told).
+      expect(run.notices).toEqual([{ type: 'worker.crashed', workerId: 'main', taskIds: [] }]);
+      expect(run.emitted).toEqual([{ type: 'quiescent', at: 0 }]);
       run.send({ type: 'worker.restart', workerId: 'main' });
       const reporters = run.submit(...['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, retries: { max: 1 } })));
       expect(run.dispatchLog).toEqual([{ workerId: 'main', taskIds: ['a', 'b', 'c'] }]);
@@ -1062,7 +1161,7 @@ describe('executor actor', () => {
     });
 
     it('restarts a crashed worker under the same id, carrying its statistics, and dispatches to it', async () => {
-      const { clock, submit, send, executor, notices, slot, workerIds } = startExecutor({ concurrency: 1 });
+      const { clock, submit, send, executor, notices, emitted, slot, workerIds } = startExecutor({ concurrency: 1 });
       submit({ id: 'first', fn: (ctx) => ctx.sleep(10) });
       await clock.runAll();
       const [stuck, queued] = submit({ id: 'stuck', fn: (ctx) => ctx.sleep(1_000) }, { id: 'queued', fn: (ctx) => ctx.sleep(5).then(() => 'Q') });
@@ -1083,6 +1182,7 @@ describe('executor actor', () => {
       expect(stuck!.settles.map((settle) => settle.error!.code)).toEqual(['E_WORKER_CRASHED']);
       expect(queued!.status).toBe('queued');
       notices.length = 0;
+      emitted.length = 0;
       send({ type: 'worker.restart', workerId: 'main' });
       const after = slot()!.ref;
       expect(after).not.toBe(before);
@@ -1094,7 +1194,12 @@ describe('executor actor', () => {
       await clock.runAll();
       expect(queued!.settles.map((settle) => [settle.status, settle.value])).toEqual([['completed', 'Q']]);
       expect(after.getSnapshot().context.stats).toEqual({ ...statsBefore, running: 0, tasksCompleted: 2, attempts: 2, busyMs: 15, lastTaskMs: 5 });
-      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
+      // Quiescent once queued returns: emitted; the parent, which has not probed, is not told.
+      expect(emitted).toEqual([
+        { type: 'idle', at: 35 },
+        { type: 'quiescent', at: 35 },
+      ]);
+      expect(notices.filter((notice) => notice.type === 'executor.quiescent')).toEqual([]);
     });
 
     it('hands the restarted worker the statistics of the crashed one, and its slots', () => {
@@ -1119,6 +1224,8 @@ describe('executor actor', () => {
 
     it('tells the parent it is quiescent once a restart leaves nothing to do', () => {
       const { send, notices } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      // Probed, as in a shutdown: the parent hears each quiescence from then on.
+      send({ type: 'executor.probe' });
       send({ type: 'worker.crash', workerId: 'main' });
       notices.length = 0;
       send({ type: 'worker.restart', workerId: 'main' });
@@ -1149,7 +1256,7 @@ describe('executor actor', () => {
     });
 
     it('keeps an extra slot while tasks are ready, and retires it once a slot is free with nothing ready', () => {
-      const { submit, send, fake, notices, slot, extraSlots } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const { submit, send, fake, notices, emitted, slot, extraSlots } = startExecutor({ concurrency: 1, fakeWorkers: true });
       submit({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' });
       send({ type: 'slots.add-extra' });
       const worker = fake();
@@ -1170,11 +1277,14 @@ describe('executor actor', () => {
         { type: 'worker.resize', slots: 1 },
       ]);
       expect(worker.slots).toBe(1);
+      emitted.length = 0;
       complete(worker, 'd');
       expect(worker.dispatches.flat()).toEqual(['a', 'b', 'c', 'd']);
       expect(retiredNotices(notices)).toHaveLength(1);
       expect(slot()).toMatchObject({ capacity: 1, free: 1 });
-      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
+      // Quiescent: emitted; the parent, which has not probed, is not told.
+      expect(emitted.map((each) => each.type)).toEqual(['idle', 'quiescent']);
+      expect(notices.at(-1)).toEqual({ type: 'slots.retired-extra' });
     });
 
     it('retires as many extra slots as are free, with one notice each, and never a slot of its concurrency', () => {
@@ -1197,7 +1307,7 @@ describe('executor actor', () => {
     });
 
     it('retires an extra slot from a report that arrives once every task is settled', () => {
-      const { submit, send, fake, notices, slot, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const { submit, send, fake, notices, emitted, slot, state } = startExecutor({ concurrency: 1, fakeWorkers: true });
       submit({ id: 'a' }, { id: 'b' });
       send({ type: 'slots.add-extra' });
       const worker = fake();
@@ -1212,10 +1322,13 @@ describe('executor actor', () => {
       expect(slot()).toMatchObject({ capacity: 1, free: 0 });
       expect(resizes(worker).at(-1)).toEqual({ type: 'worker.resize', slots: 1 });
       expect(notices.at(-1)).toEqual({ type: 'slots.retired-extra' });
+      emitted.length = 0;
       worker.report([], 1);
       expect(retiredNotices(notices)).toHaveLength(1);
       expect(slot()).toMatchObject({ capacity: 1, free: 1 });
-      expect(notices.at(-1)).toEqual({ type: 'executor.quiescent' });
+      // Quiescent: emitted; the parent, which has not probed, is not told.
+      expect(emitted.map((each) => each.type)).toEqual(['quiescent']);
+      expect(notices.at(-1)).toEqual({ type: 'slots.retired-extra' });
     });
 
     it('gives an extra slot added while main is down to the restarted worker', () => {

@@ -550,10 +550,15 @@ describe('workerLogic', () => {
       expect(received.filter((event) => event.type !== 'worker.report')).toEqual([]);
     });
 
-    it('publishes a new frozen snapshot at each change, never mutating one it published', async () => {
+    it('publishes a new snapshot at each change, never mutating one it published', async () => {
       const { clock, worker, dispatch } = startWorker();
       const snapshots = [worker.getSnapshot()];
-      worker.subscribe((snapshot) => snapshots.push(snapshot));
+      /** A deep copy of each snapshot's statistics, taken as it was published. */
+      const statsAtPublication = [structuredClone(worker.getSnapshot().context.stats)];
+      worker.subscribe((snapshot) => {
+        snapshots.push(snapshot);
+        statsAtPublication.push(structuredClone(snapshot.context.stats));
+      });
       dispatch(order('a', sleeps(5)), order('b', sleeps(10)));
       worker.send({ type: 'worker.resize', slots: 5 });
       await clock.runAll();
@@ -573,7 +578,8 @@ describe('workerLogic', () => {
       ]);
       expect(new Set(snapshots).size).toBe(snapshots.length);
       expect(new Set(snapshots.map((snapshot) => snapshot.context.stats)).size).toBe(snapshots.length);
-      for (const snapshot of snapshots) expect(Object.isFrozen(snapshot.context.stats)).toBe(true);
+      // Not frozen, but never changed once published.
+      expect(snapshots.map((snapshot) => snapshot.context.stats)).toEqual(statsAtPublication);
     });
 
     describe('timing of its reports', () => {
@@ -846,6 +852,9 @@ describe('workerLogic', () => {
     it('keeps its previous statistics object unchanged (snapshots are immutable)', () => {
       const fake = stubRunner();
       const { worker, stats, dispatch } = startWorker();
+      /** Each statistics object published, with a deep copy taken as it was. */
+      const published = [{ stats: stats(), copy: structuredClone(stats()) }];
+      worker.subscribe((snapshot) => void published.push({ stats: snapshot.context.stats, copy: structuredClone(snapshot.context.stats) }));
       const before = stats();
       fake.report(worker, { outcomes: [outcome('completed', 'a')], freed: 1, attempts: 1 });
       expect(before).toEqual(ZERO_STATS);
@@ -857,7 +866,12 @@ describe('workerLogic', () => {
       worker.send({ type: 'worker.resize', slots: 6 });
       expect(afterDispatch).toMatchObject({ slots: 4, running: 1 });
       expect(stats()).toMatchObject({ slots: 6, running: 1 });
-      expect(Object.isFrozen(stats())).toBe(true);
+      // Each change (report, dispatch, resize) published a new object; none changed once published.
+      const seen = [before, afterReport, afterDispatch, stats()];
+      expect(published).toHaveLength(seen.length);
+      seen.forEach((each, index) => expect(published[index]!.stats).toBe(each));
+      expect(new Set(seen).size).toBe(seen.length);
+      for (const each of published) expect(each.stats).toEqual(each.copy);
     });
   });
 });
