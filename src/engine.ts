@@ -3,7 +3,7 @@ import { Observable, Subject, map } from 'rxjs';
 import { createActor, type Actor, type ActorRefFrom } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
 import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
-import { TaskRecord, type GraphKeyRef, type TaskRecordOwner } from './internal/task-record';
+import { TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
 import type { monitorMachine } from '../machines/monitor.machine';
 import { supervisorMachine } from '../machines/supervisor.machine';
@@ -50,7 +50,7 @@ import {
 } from './internal/validate';
 import { createQuietLogger, type Logger } from './logger';
 import { defaultRandom, type RandomSource } from './random';
-import { TaskHandle } from './task-handle';
+import { TaskHandle, taskBehind } from './task-handle';
 import type { Dependency, TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
@@ -685,18 +685,20 @@ export class Engine {
   ): TaskRecord {
     expectFunction(prefix === '' ? 'fn' : `${prefix}run`, fn);
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-    let id: string;
+    let id: string | undefined;
     let autoNumber = -1;
     if (options.id === undefined) {
-      do id = `${AUTO_ID_PREFIX}${(autoNumber = this.#nextTaskNumber++)}`;
-      while (this.#live.has(id) || reservedIds.has(id));
+      // Engine numbers never repeat, so only a caller's id can take `task-<n>`: checked by string
+      // only while such ids are live. The id itself is written out when first read.
+      do autoNumber = this.#nextTaskNumber++;
+      while (this.#live.hasNamed(`${AUTO_ID_PREFIX}${autoNumber}`) || (reservedIds.size > 0 && reservedIds.has(`${AUTO_ID_PREFIX}${autoNumber}`)));
     } else {
       expectNonEmptyString(`${prefix}id`, options.id);
       if (this.#live.has(options.id) || reservedIds.has(options.id)) fail(`${prefix}id`, 'an id no unfinished task has', options.id);
       id = options.id;
     }
-    const name = options.name ?? id;
-    expectNonEmptyString(`${prefix}name`, name);
+    const name = options.name;
+    if (name !== undefined) expectNonEmptyString(`${prefix}name`, name);
     const priority = options.priority ?? 0;
     expectFiniteNumber(`${prefix}priority`, priority);
     const timeoutMs = options.timeoutMs;
@@ -719,23 +721,18 @@ export class Engine {
     }
     const group = options.group;
     if (group !== undefined) expectNonEmptyString(`${prefix}group`, group);
-    return new TaskRecord(
-      id,
-      autoNumber,
-      name,
-      priority,
-      fn,
-      timeoutMs,
-      retry,
-      dependsOn,
-      resources,
-      parentId,
-      options.meta,
-      signal,
-      options.input,
-      queueTimeoutMs,
-      group,
-    );
+    const { meta, input } = options;
+    const extras: TaskExtras | undefined =
+      resources === undefined &&
+      parentId === undefined &&
+      meta === undefined &&
+      signal === undefined &&
+      input === undefined &&
+      queueTimeoutMs === undefined &&
+      group === undefined
+        ? undefined
+        : { resources, parentId, meta, signal, input, queueTimeoutMs, group };
+    return new TaskRecord(id, autoNumber, name, priority, fn, timeoutMs, retry, dependsOn, extras);
   }
 
   /** Validates declared resources and puts them in the order they are taken: rank, then name. */
@@ -769,15 +766,16 @@ export class Engine {
     }
     if (task instanceof TaskHandle) {
       // A settled handle still tells how its task ended; an unfinished one must be this engine's.
-      if (task.isSettled || this.#live.get(task.id)?.reporter === task)
-        return allow === undefined ? { id: task.id, reporter: task } : { id: task.id, reporter: task, allow };
+      const record = taskBehind(task);
+      if (record instanceof TaskRecord && record.owner === this.#owner && !task.isSettled) return dependencyOn(record, allow);
+      if (task.isSettled) return allow === undefined ? { id: task.id, reporter: task } : { id: task.id, reporter: task, allow };
       fail(option, 'a handle of this engine', describeValue(task.id));
     }
     if (typeof task !== 'string') fail(option, "a task handle or id, or { task, allow: 'settled' }", task);
     if (graphKeys?.has(task)) return { graphKey: task, allow };
     const live = this.#live.get(task);
     if (live === undefined) fail(option, 'the id of an unfinished task (or a handle)', task);
-    return allow === undefined ? { id: live.id, reporter: live.reporter } : { id: live.id, reporter: live.reporter, allow };
+    return dependencyOn(live, allow);
   }
 
   #register(task: TaskRecord, graphHandles: ReadonlyMap<string, TaskHandle<unknown>> | undefined): TaskHandle<unknown> {
@@ -799,6 +797,9 @@ export class Engine {
       task.dependsOn = task.dependsOn.map((dependency): DependencyRef => {
         if (!('graphKey' in dependency)) return dependency;
         const graphHandle = graphHandles.get(dependency.graphKey)!;
+        const graphRecord = taskBehind(graphHandle);
+        // A node refused (after shutdown) is settled: it is told by its handle alone.
+        if (graphRecord instanceof TaskRecord && !graphHandle.isSettled) return dependencyOn(graphRecord, dependency.allow);
         if (dependency.allow !== undefined) return { id: graphHandle.id, reporter: graphHandle, allow: dependency.allow };
         return { id: graphHandle.id, reporter: graphHandle };
       });
@@ -923,6 +924,15 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     thresholds: resolveThresholds(options.thresholds, supervision.maxRestarts),
     inspect: resolveInspect(options.inspect),
   });
+}
+
+/**
+ * A dependency on an unfinished task of this engine: the record itself (it has `id`, `reporter` and
+ * `task`), unless it is tolerant. Its own graph dependencies are resolved before it is sent.
+ */
+function dependencyOn(record: TaskRecord, allow: DependencyRef['allow']): DependencyRef {
+  const task = record as unknown as TaskSubmission;
+  return allow === undefined ? (record as unknown as DependencyRef) : { id: record.id, reporter: record.reporter, allow, task };
 }
 
 function resolveRateLimit(options: EngineOptions['rateLimit']): ResolvedRateLimit | undefined {

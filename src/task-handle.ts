@@ -35,7 +35,22 @@ interface Settlers {
  * handle.cancel();        // false: already settled
  * ```
  */
+let hooksOf: (handle: TaskHandle<unknown>) => TaskHandleHooks;
+
+/**
+ * The task behind a handle (the engine's record of it), for the engine that made the handle: a
+ * dependency given as a handle is found without a lookup by id.
+ * @internal
+ */
+export function taskBehind(handle: TaskHandle<unknown>): TaskHandleHooks {
+  return hooksOf(handle);
+}
+
 export class TaskHandle<T = unknown> implements TaskReporter {
+  static {
+    hooksOf = (handle) => handle.#hooks;
+  }
+
   // Few fields: a queued task costs its handle, and a deep queue holds many (its identity is read
   // from the task itself; a settled one keeps one outcome, its value or its error).
   readonly #hooks: TaskHandleHooks;

@@ -190,8 +190,10 @@ export class TaskBook {
     return changes;
   }
 
-  #noteWatched(taskId: string, state: WatchedState): void {
-    if (this.#watched.size > 0 && this.#watched.has(taskId)) {
+  #noteWatched(entry: TaskEntry, state: WatchedState): void {
+    if (this.#watched.size === 0) return;
+    const taskId = entry.id;
+    if (this.#watched.has(taskId)) {
       this.#watchedChanges.push({ taskId, state });
       if (state === 'gone') this.#watched.delete(taskId);
     }
@@ -250,7 +252,9 @@ export class TaskBook {
       }
       let failedDependency: { id: string; status: string } | undefined;
       for (const dependency of entry.dependsOn) {
-        const live = this.#entries.get(dependency.id);
+        // The engine hands the dependency's own record when it has it; it was admitted before this one.
+        const known = dependency.task as TaskEntry | undefined;
+        const live = known !== undefined ? (known.state === 'done' ? undefined : known) : this.#entries.get(dependency.id);
         if (live !== undefined && live.reporter === dependency.reporter) {
           entry.waitingOn++;
           (live.dependents ??= []).push(entry);
@@ -284,7 +288,7 @@ export class TaskBook {
       entry.queueDeadline = undefined;
       this.#deadlines.push({ kind: 'clear', taskId: entry.id });
     }
-    this.#noteWatched(entry.id, 'dispatched');
+    this.#noteWatched(entry, 'dispatched');
     entry.reporter.markStatus('running');
     return {
       taskId: entry.id,
@@ -485,7 +489,7 @@ export class TaskBook {
     entry.attempt++;
     entry.workerId = undefined;
     entry.reporter.markStatus('queued');
-    this.#noteWatched(entry.id, 'queued');
+    this.#noteWatched(entry, 'queued');
     if (delayMs > 0) return { taskId: entry.id, delayMs };
     this.counts.delayed--;
     this.#enqueue(entry);
@@ -495,7 +499,7 @@ export class TaskBook {
   #enqueue(entry: TaskEntry): void {
     if (entry.state === 'waiting') this.counts.waiting--;
     entry.state = 'queued';
-    this.#noteWatched(entry.id, 'queued');
+    this.#noteWatched(entry, 'queued');
     if (++this.counts.queued > this.peakQueued) this.peakQueued = this.counts.queued;
     this.#ready.push(entry);
     entry.reporter.markStatus('queued');
@@ -554,7 +558,7 @@ export class TaskBook {
       entry.queueDeadline = undefined;
       this.#deadlines.push({ kind: 'clear', taskId: entry.id });
     }
-    this.#noteWatched(entry.id, 'gone');
+    this.#noteWatched(entry, 'gone');
     switch (status) {
       case 'completed':
         this.counts.completed++;

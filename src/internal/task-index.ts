@@ -79,6 +79,11 @@ export class TaskIndex<T extends IndexedTask> {
     return this.#named.size === 0 ? undefined : this.#named.get(id);
   }
 
+  /** Whether a task the caller named (or that arrived behind the window) has this id: no string is parsed. */
+  hasNamed(id: string): boolean {
+    return this.#named.size > 0 && this.#named.has(id);
+  }
+
   /** Whether a task with this id is in. */
   has(id: string): boolean {
     return this.get(id) !== undefined;

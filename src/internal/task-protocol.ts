@@ -27,6 +27,11 @@ export interface DependencyRef {
   readonly reporter: TaskReporter;
   /** `settled`: the dependant runs whatever the dependency's outcome. @default 'completed' */
   readonly allow?: 'completed' | 'settled';
+  /**
+   * The dependency's own submission, when the engine knows it (it was submitted to the same engine,
+   * before the dependant): the executor then needs no lookup by id.
+   */
+  readonly task?: TaskSubmission;
 }
 
 /** A validated task, as the engine hands it to the executor. */

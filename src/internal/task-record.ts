@@ -2,6 +2,7 @@ import type { MezanError } from '../errors';
 import type { TaskHandle, TaskHandleHooks } from '../task-handle';
 import type { ResolvedRetryPolicy, TaskFunction } from '../task-options';
 import type { TaskEntry, TaskEntryState } from './task-book';
+import { AUTO_ID_PREFIX } from './task-index';
 import type { DependencyRef, TaskReporter } from './task-protocol';
 
 /** What a record tells the engine that made it, so the engine needs no lookup by id. @internal */
@@ -18,13 +19,30 @@ export interface GraphKeyRef {
 }
 
 /**
+ * The options few tasks set, kept apart so that a task without them (the common one) carries one
+ * field for them all: a deep queue holds many records.
+ * @internal
+ */
+export interface TaskExtras {
+  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
+  readonly parentId: string | undefined;
+  readonly meta: unknown;
+  /** The caller's `signal`: the engine listens to it, the executor never reads it. */
+  readonly signal: AbortSignal | undefined;
+  readonly input: unknown;
+  readonly queueTimeoutMs: number | undefined;
+  readonly group: string | undefined;
+}
+
+/**
  * One task, from `submit` to its end: what the caller asked for, and where the task is. The engine
  * makes it and hands it to the executor in `task.submit`; the executor's book adopts it as its entry
  * (see {@link TaskEntry}) instead of copying it, so a task costs one record. Whoever holds it at a
  * time writes it: the engine until it is sent, the executor afterwards.
  *
  * A class, so that every record has one shape from the start: the fields the book fills in later
- * exist from construction on.
+ * exist from construction on. An id the engine makes (`task-<n>`) is written out only when first
+ * read: a queued task needs its number, not the string.
  *
  * @internal
  */
@@ -44,30 +62,71 @@ export class TaskRecord implements TaskHandleHooks {
   workerId: string | undefined = undefined;
   queueTicket = -1;
   queueDeadline: number | undefined = undefined;
+  /** The id, once written out (a caller's id from the start). */
+  #id: string | undefined;
 
   /**
+   * @param id - the caller's id, or `undefined` for `task-<autoNumber>`
    * @param autoNumber - `n` when the engine made the id (`task-<n>`), `-1` for the caller's
+   * @param ownName - the caller's name for the task; `undefined` to name it after its id
    * @param dependsOn - graph keys are replaced by dependencies on the graph's handles before the record is sent
-   * @param signal - the caller's `signal`: the engine listens to it, the executor never reads it
+   * @param extras - the options few tasks set; `undefined` when none is
    */
   constructor(
-    readonly id: string,
+    id: string | undefined,
     readonly autoNumber: number,
-    readonly name: string,
+    readonly ownName: string | undefined,
     /** The executor changes it on `task.reprioritize`, while the task is not queued in a lane. */
     public priority: number,
     readonly fn: TaskFunction,
     readonly timeoutMs: number | undefined,
     readonly retry: ResolvedRetryPolicy,
     public dependsOn: ReadonlyArray<DependencyRef | GraphKeyRef>,
-    readonly resources: ReadonlyArray<readonly [string, number]> | undefined,
-    readonly parentId: string | undefined,
-    readonly meta: unknown,
-    readonly signal: AbortSignal | undefined,
-    readonly input: unknown,
-    readonly queueTimeoutMs: number | undefined,
-    readonly group: string | undefined,
-  ) {}
+    readonly extras: TaskExtras | undefined,
+  ) {
+    this.#id = id;
+  }
+
+  get id(): string {
+    return (this.#id ??= `${AUTO_ID_PREFIX}${this.autoNumber}`);
+  }
+
+  get name(): string {
+    return this.ownName ?? this.id;
+  }
+
+  /** A record is its own dependency reference (see `DependencyRef.task`): `dependsOn: [record]` costs no object. */
+  get task(): this {
+    return this;
+  }
+
+  get resources(): ReadonlyArray<readonly [string, number]> | undefined {
+    return this.extras?.resources;
+  }
+
+  get parentId(): string | undefined {
+    return this.extras?.parentId;
+  }
+
+  get meta(): unknown {
+    return this.extras?.meta;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.extras?.signal;
+  }
+
+  get input(): unknown {
+    return this.extras?.input;
+  }
+
+  get queueTimeoutMs(): number | undefined {
+    return this.extras?.queueTimeoutMs;
+  }
+
+  get group(): string | undefined {
+    return this.extras?.group;
+  }
 
   /** The handle's caller asks to cancel the task (the handle is the record's only way out to the caller). */
   cancel(_handle: TaskHandle<unknown>, reason: unknown): boolean {

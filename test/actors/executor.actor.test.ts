@@ -931,13 +931,19 @@ describe('executor actor', () => {
   });
 
   describe('executor.probe', () => {
-    it('answers executor.quiescent to the parent only when nothing is left to do', () => {
-      const { submit, send, fake, notices, emitted } = startExecutor({ concurrency: 1, fakeWorkers: true });
-      notices.length = 0;
+    /** Probes an executor with nothing to do: it answers quiescent to the parent and emits quiescent, once each. */
+    function expectQuiescentProbe({ send, notices, emitted }: ReturnType<typeof startExecutor>): void {
       emitted.length = 0;
       send({ type: 'executor.probe' });
       expect(notices).toEqual([{ type: 'executor.quiescent' }]);
       expect(emitted.map((each) => each.type)).toEqual(['quiescent']);
+    }
+
+    it('answers executor.quiescent to the parent only when nothing is left to do', () => {
+      const executor = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const { submit, send, fake, notices } = executor;
+      notices.length = 0;
+      expectQuiescentProbe(executor);
       notices.length = 0;
       submit({ id: 'a' });
       send({ type: 'executor.probe' });
@@ -988,12 +994,10 @@ describe('executor actor', () => {
     });
 
     it('after a probe, tells the parent at once when quiescent, and again at each later quiescence', () => {
-      const { submit, send, fake, notices, emitted } = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const executor = startExecutor({ concurrency: 1, fakeWorkers: true });
+      const { submit, send, fake, notices } = executor;
       expect(notices).toEqual([]);
-      emitted.length = 0;
-      send({ type: 'executor.probe' });
-      expect(notices).toEqual([{ type: 'executor.quiescent' }]);
-      expect(emitted.map((each) => each.type)).toEqual(['quiescent']);
+      expectQuiescentProbe(executor);
       // Its last task completes.
       notices.length = 0;
       submit({ id: 'a' });

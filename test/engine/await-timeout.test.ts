@@ -1,5 +1,6 @@
 import type { MezanError, TaskHandle } from '../../src';
 import { deferred, rejectionOf, startEngine } from '../fixtures/engine-harness';
+import { failsAfter } from '../fixtures/fails-after';
 
 /** What a `ctx.await` ended with, and when. */
 type Outcome = { kind: 'value'; value: unknown; at: number } | { kind: 'error'; error: MezanError; at: number };
@@ -10,6 +11,13 @@ async function outcomeOf(promise: Promise<unknown>, now: () => number): Promise<
   } catch (error) {
     return { kind: 'error', error: error as MezanError, at: now() };
   }
+}
+
+/** The error a waiter's `ctx.await` (kept by {@link outcomeOf}) rejected with, and when; fails the test when the await resolved. */
+async function awaitErrorOf(waiter: TaskHandle<Outcome>): Promise<{ error: MezanError; at: number }> {
+  const outcome = await waiter.result;
+  expect(outcome.kind).toBe('error');
+  return outcome as { error: MezanError; at: number };
 }
 
 function awaitsEdges(graph: { edges: ReadonlyArray<{ from: string; to: string; kind: string }> }) {
@@ -25,12 +33,10 @@ describe('ctx.await with timeoutMs', () => {
     expect(waiter.status).toBe('running');
     await clock.advanceBy(1);
     expect(waiter.status).toBe('completed');
-    const outcome = await waiter.result;
-    expect(outcome.kind).toBe('error');
-    const error = (outcome as { error: MezanError }).error;
+    const { error, at } = await awaitErrorOf(waiter);
     expect(error.code).toBe('E_TIMEOUT');
     expect(error.details).toMatchObject({ taskId: 'waiter', awaited: 'slow', timeoutMs: 30 });
-    expect(outcome.at).toBe(30);
+    expect(at).toBe(30);
     expect(slow.status).toBe('running');
     await clock.runAll();
     await expect(slow.result).resolves.toBe('slow done');
@@ -45,10 +51,7 @@ describe('ctx.await with timeoutMs', () => {
   it('lets the waiter go on after the timeout; a later completion or failure of the awaited task changes nothing for it', async () => {
     const { engine, clock } = startEngine({ concurrency: 3 });
     const completes = engine.submit((ctx) => ctx.sleep(50).then(() => 'late value'));
-    const fails = engine.submit(async (ctx) => {
-      await ctx.sleep(50);
-      throw new Error('late failure');
-    });
+    const fails = engine.submit(failsAfter(50, 'late failure'));
     const waiter = engine.submit(async (ctx) => {
       const results: string[] = [];
       for (const handle of [completes, fails] as Array<TaskHandle<unknown>>) {
@@ -92,16 +95,12 @@ describe('ctx.await with timeoutMs', () => {
 
   it('rejects with the awaited failure, not E_TIMEOUT, when it fails in time', async () => {
     const { engine, clock } = startEngine({ concurrency: 2 });
-    const failing = engine.submit(async (ctx) => {
-      await ctx.sleep(5);
-      throw new Error('bad');
-    });
+    const failing = engine.submit(failsAfter(5, 'bad'));
     const waiter = engine.submit((ctx) => outcomeOf(ctx.await(failing, { timeoutMs: 50 }), () => clock.now()));
     await clock.runAll();
-    const outcome = await waiter.result;
-    expect(outcome.kind).toBe('error');
-    expect((outcome as { error: MezanError }).error).toBe(await rejectionOf(failing));
-    expect(outcome.at).toBe(5);
+    const { error, at } = await awaitErrorOf(waiter);
+    expect(error).toBe(await rejectionOf(failing));
+    expect(at).toBe(5);
     expect(clock.now()).toBe(5);
   });
 
@@ -120,10 +119,9 @@ describe('ctx.await with timeoutMs', () => {
     await clock.advanceBy(3);
     const waiter = engine.submit((ctx) => outcomeOf(ctx.await(slow, { timeoutMs: 0 }), () => clock.now()));
     await clock.runAll();
-    const outcome = await waiter.result;
-    expect(outcome.kind).toBe('error');
-    expect((outcome as { error: MezanError }).error.code).toBe('E_TIMEOUT');
-    expect(outcome.at).toBe(3);
+    const { error, at } = await awaitErrorOf(waiter);
+    expect(error.code).toBe('E_TIMEOUT');
+    expect(at).toBe(3);
   });
 
   it('can wait again for the same task after a timeout, and then gets its value', async () => {
@@ -228,12 +226,10 @@ describe('ctx.await with timeoutMs', () => {
       const waiter = engine.submit((ctx) => outcomeOf(ctx.await(slow, { timeoutMs: timeoutMs as number }), () => clock.now()));
       await clock.advanceBy(1);
       expect(waiter.status).toBe('completed');
-      const outcome = await waiter.result;
-      expect(outcome.kind).toBe('error');
-      const error = (outcome as { error: MezanError }).error;
+      const { error, at } = await awaitErrorOf(waiter);
       expect(error.code).toBe('E_INVALID_OPTION');
       expect(error.details['option']).toBe('timeoutMs');
-      expect(outcome.at).toBe(0);
+      expect(at).toBe(0);
       expect(awaitsEdges(engine.waitForGraph())).toEqual([]);
       await clock.runAll();
     },

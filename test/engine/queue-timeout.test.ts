@@ -1,23 +1,22 @@
+import type { TaskHandle, TaskStatus, VirtualClock } from '../../src';
+import { block, blockedEngine, type BlockedEngine } from '../fixtures/blocked-engine';
 import { deferred, rejectionOf, startEngine } from '../fixtures/engine-harness';
+import { failsFirstAttempt } from '../fixtures/fails-first-attempt';
 
-/** Concurrency 1 with a blocker running until `release()`. */
-async function blocked(options: { concurrency?: number } = {}) {
-  const harness = startEngine({ concurrency: options.concurrency ?? 1 });
-  const gate = deferred();
-  const blocker = harness.engine.submit(() => gate.promise, { id: 'blocker' });
-  await harness.clock.advanceBy(0);
-  return { ...harness, blocker, release: () => gate.resolve() };
+/** Advances the clock to 1 ms short of `ms` from now, where `handle` must still be `before`, then to `ms`, where it must have timed out. */
+async function expectTimeoutAfter(clock: VirtualClock, handle: TaskHandle<unknown>, ms: number, before: TaskStatus = 'queued'): Promise<void> {
+  await clock.advanceBy(ms - 1);
+  expect(handle.status).toBe(before);
+  await clock.advanceBy(1);
+  expect(handle.status).toBe('timeout');
 }
 
 describe('queueTimeoutMs: a queued task', () => {
   it('ends timeout with E_QUEUE_TIMEOUT exactly at its deadline, its function never called', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const fn = jest.fn(() => 'never');
     const handle = engine.submit(fn, { id: 'q', name: 'queued one', queueTimeoutMs: 50 });
-    await clock.advanceBy(49);
-    expect(handle.status).toBe('queued');
-    await clock.advanceBy(1);
-    expect(handle.status).toBe('timeout');
+    await expectTimeoutAfter(clock, handle, 50);
     expect(handle.isSettled).toBe(true);
     const error = await rejectionOf(handle);
     expect(error.code).toBe('E_QUEUE_TIMEOUT');
@@ -25,48 +24,36 @@ describe('queueTimeoutMs: a queued task', () => {
     expect(ofType('task.timeout')).toEqual([
       { type: 'task.timeout', at: 50, taskId: 'q', name: 'queued one', attempt: 1, workerId: undefined, durationMs: 0, code: 'E_QUEUE_TIMEOUT' },
     ]);
-    release();
-    await clock.runAll();
+    await finish();
     expect(fn).not.toHaveBeenCalled();
     expect(ofType('task.started').map((event) => event.taskId)).toEqual(['blocker']);
     expect(engine.progress()).toMatchObject({ timedOut: 1, completed: 1, pending: 0, running: 0 });
   });
 
   it('counts from the submission, not from the start of the engine', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     await clock.advanceBy(30);
     const handle = engine.submit(() => 'never', { queueTimeoutMs: 20 });
     handle.result.catch(() => undefined);
-    await clock.advanceBy(19);
-    expect(handle.status).toBe('queued');
-    await clock.advanceBy(1);
-    expect(handle.status).toBe('timeout');
+    await expectTimeoutAfter(clock, handle, 20);
     expect(ofType('task.timeout').map((event) => event.at)).toEqual([50]);
-    release();
-    await clock.runAll();
+    await finish();
   });
 
   it('frees its place: the task queued behind it runs next', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const expired = engine.submit(() => 'never', { id: 'expired', priority: 5, queueTimeoutMs: 10 });
     expired.result.catch(() => undefined);
     const next = engine.submit(() => 'next', { id: 'next' });
     await clock.advanceBy(20);
-    release();
-    await clock.runAll();
+    await finish();
     await expect(next.result).resolves.toBe('next');
     expect(ofType('task.started').map((event) => event.taskId)).toEqual(['blocker', 'next']);
   });
 
   it('does not affect a task that started in time, however long it then runs', async () => {
-    const { engine, clock, ofType, release } = await blocked();
-    const handle = engine.submit(
-      async (ctx) => {
-        await ctx.sleep(100);
-        return 'ran';
-      },
-      { queueTimeoutMs: 50 },
-    );
+    const { engine, clock, ofType, release } = await blockedEngine();
+    const handle = engine.submit((ctx) => ctx.sleep(100).then(() => 'ran'), { queueTimeoutMs: 50 });
     await clock.advanceBy(40);
     release();
     await clock.advanceBy(0);
@@ -79,13 +66,7 @@ describe('queueTimeoutMs: a queued task', () => {
 
   it('does not apply to the retries of a task that started in time, even when they wait long', async () => {
     const { engine, clock, ofType } = startEngine({ concurrency: 1 });
-    const handle = engine.submit(
-      (ctx) => {
-        if (ctx.attempt === 1) throw new Error('first try fails');
-        return ctx.attempt;
-      },
-      { id: 'flaky', queueTimeoutMs: 10, retries: { max: 1, delayMs: 100 } },
-    );
+    const handle = engine.submit(failsFirstAttempt('first try fails'), { id: 'flaky', queueTimeoutMs: 10, retries: { max: 1, delayMs: 100 } });
     await clock.advanceBy(0);
     // The retry is due at 100, queued behind this until 300.
     const gate = deferred();
@@ -107,7 +88,7 @@ describe('queueTimeoutMs: a queued task', () => {
   });
 
   it('with queueTimeoutMs 0, ends at the same instant when no worker is free', async () => {
-    const { engine, clock, release } = await blocked();
+    const { engine, clock, finish } = await blockedEngine();
     await clock.advanceBy(7);
     const fn = jest.fn();
     const handle = engine.submit(fn, { queueTimeoutMs: 0 });
@@ -115,13 +96,12 @@ describe('queueTimeoutMs: a queued task', () => {
     expect(handle.status).toBe('timeout');
     expect(clock.now()).toBe(7);
     expect((await rejectionOf(handle)).code).toBe('E_QUEUE_TIMEOUT');
-    release();
-    await clock.runAll();
+    await finish();
     expect(fn).not.toHaveBeenCalled();
   });
 
   it('gives each task its own deadline', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const handles = [30, 10, 20].map((queueTimeoutMs) => engine.submit(() => 'never', { id: `t${queueTimeoutMs}`, queueTimeoutMs }));
     for (const handle of handles) handle.result.catch(() => undefined);
     const patient = engine.submit(() => 'patient', { id: 'patient' });
@@ -132,8 +112,7 @@ describe('queueTimeoutMs: a queued task', () => {
       ['t30', 30],
     ]);
     expect(patient.status).toBe('queued');
-    release();
-    await clock.runAll();
+    await finish();
     await expect(patient.result).resolves.toBe('patient');
   });
 });
@@ -144,10 +123,7 @@ describe('queueTimeoutMs: a task waiting for its dependencies', () => {
     const dependency = engine.submit((ctx) => ctx.sleep(100), { id: 'dep' });
     const fn = jest.fn();
     const waiting = engine.submit(fn, { id: 'w', dependsOn: [dependency], queueTimeoutMs: 30 });
-    await clock.advanceBy(29);
-    expect(waiting.status).toBe('waiting');
-    await clock.advanceBy(1);
-    expect(waiting.status).toBe('timeout');
+    await expectTimeoutAfter(clock, waiting, 30, 'waiting');
     expect((await rejectionOf(waiting)).code).toBe('E_QUEUE_TIMEOUT');
     expect(ofType('task.timeout')).toEqual([
       { type: 'task.timeout', at: 30, taskId: 'w', name: 'w', attempt: 1, workerId: undefined, durationMs: 0, code: 'E_QUEUE_TIMEOUT' },
@@ -176,9 +152,8 @@ describe('queueTimeoutMs: a task waiting for its dependencies', () => {
   });
 
   it('counts the time waiting and the time queued together', async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
-    const gate = deferred();
-    engine.submit(() => gate.promise, { id: 'holds-a-slot' });
+    // The blocker holds one slot.
+    const { engine, clock, ofType, finish } = await blockedEngine({ concurrency: 2 });
     const dependency = engine.submit((ctx) => ctx.sleep(20), { id: 'dep' });
     await clock.advanceBy(0);
     // Takes the other slot as soon as `dep` frees it.
@@ -188,13 +163,9 @@ describe('queueTimeoutMs: a task waiting for its dependencies', () => {
     waiting.result.catch(() => undefined);
     await clock.advanceBy(20);
     expect(waiting.status).toBe('queued');
-    await clock.advanceBy(29);
-    expect(waiting.status).toBe('queued');
-    await clock.advanceBy(1);
-    expect(waiting.status).toBe('timeout');
+    await expectTimeoutAfter(clock, waiting, 30);
     expect(ofType('task.timeout').map((event) => [event.taskId, event.at, event.code])).toEqual([['w', 50, 'E_QUEUE_TIMEOUT']]);
-    gate.resolve();
-    await clock.runAll();
+    await finish();
     expect(fn).not.toHaveBeenCalled();
   });
 
@@ -222,7 +193,7 @@ describe('queueTimeoutMs: a task waiting for its dependencies', () => {
 
 describe('queueTimeoutMs and cancellation', () => {
   it('a queued task cancelled before its deadline ends cancelled, and never reports a timeout', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const handle = engine.submit(() => 'never', { id: 'q', queueTimeoutMs: 50 });
     await clock.advanceBy(10);
     expect(handle.cancel()).toBe(true);
@@ -231,8 +202,7 @@ describe('queueTimeoutMs and cancellation', () => {
     expect((await rejectionOf(handle)).code).toBe('E_CANCELLED');
     expect(ofType('task.timeout')).toEqual([]);
     expect(ofType('task.cancelled').map((event) => [event.taskId, event.at])).toEqual([['q', 10]]);
-    release();
-    await clock.runAll();
+    await finish();
     expect(engine.progress()).toMatchObject({ timedOut: 0, cancelled: 1 });
   });
 
@@ -248,18 +218,17 @@ describe('queueTimeoutMs and cancellation', () => {
   });
 
   it('a task cancelled in the tick it was submitted never reports a timeout', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const handle = engine.submit(() => 'never', { queueTimeoutMs: 5 });
     handle.cancel();
     await clock.advanceBy(50);
     expect(handle.status).toBe('cancelled');
     expect(ofType('task.timeout')).toEqual([]);
-    release();
-    await clock.runAll();
+    await finish();
   });
 
   it('a task cancelled by its signal before its deadline never reports a timeout', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const controller = new AbortController();
     const handle = engine.submit(() => 'never', { queueTimeoutMs: 50, signal: controller.signal });
     await clock.advanceBy(20);
@@ -268,115 +237,96 @@ describe('queueTimeoutMs and cancellation', () => {
     expect(handle.status).toBe('cancelled');
     expect((await rejectionOf(handle)).details['reason']).toBe('changed my mind');
     expect(ofType('task.timeout')).toEqual([]);
-    release();
-    await clock.runAll();
+    await finish();
   });
 
   it('cancelling a task that already timed out in the queue changes nothing', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const handle = engine.submit(() => 'never', { queueTimeoutMs: 10 });
     handle.result.catch(() => undefined);
     await clock.advanceBy(10);
     expect(handle.cancel()).toBe(false);
     expect(handle.status).toBe('timeout');
     expect(ofType('task.cancelled')).toEqual([]);
-    release();
-    await clock.runAll();
+    await finish();
   });
 });
 
 describe('queueTimeoutMs and a reused id', () => {
-  it('the deadline of a cancelled task does not expire a later task with its id', async () => {
-    const { engine, clock, ofType, release } = await blocked();
-    const first = engine.submit(() => 'first', { id: 'x', queueTimeoutMs: 100 });
-    await clock.advanceBy(10);
+  /** A blocked engine where a first task `x` (deadline 100) was cancelled at 10; the clock at 20. */
+  async function afterCancelledX(): Promise<BlockedEngine> {
+    const harness = await blockedEngine();
+    const first = harness.engine.submit(() => 'first', { id: 'x', queueTimeoutMs: 100 });
+    await harness.clock.advanceBy(10);
     first.cancel();
-    await clock.advanceBy(10);
-    const second = engine.submit(() => 'second', { id: 'x' });
-    await clock.advanceBy(200);
-    expect(second.status).toBe('queued');
-    release();
-    await clock.runAll();
-    await expect(second.result).resolves.toBe('second');
-    expect(ofType('task.timeout')).toEqual([]);
-  });
+    await harness.clock.advanceBy(10);
+    return harness;
+  }
 
-  it('the deadline of a cancelled task does not cut short the later deadline of a task with its id', async () => {
-    const { engine, clock, ofType, release } = await blocked();
-    const first = engine.submit(() => 'first', { id: 'x', queueTimeoutMs: 100 });
-    await clock.advanceBy(10);
-    first.cancel();
-    await clock.advanceBy(10);
-    const second = engine.submit(() => 'second', { id: 'x', queueTimeoutMs: 150 });
-    second.result.catch(() => undefined);
-    await clock.advanceBy(149);
-    expect(second.status).toBe('queued');
-    await clock.advanceBy(1);
-    expect(second.status).toBe('timeout');
-    expect(ofType('task.timeout').map((event) => [event.taskId, event.at])).toEqual([['x', 170]]);
-    release();
-    await clock.runAll();
-  });
-
-  it('the deadline of a task that timed out in the queue does not expire the next task with its id early', async () => {
-    const { engine, clock, ofType, release } = await blocked();
-    const first = engine.submit(() => 'first', { id: 'x', queueTimeoutMs: 10 });
+  /** A blocked engine where a first task `x` timed out in the queue at 10, where the clock is. */
+  async function afterTimedOutX(): Promise<BlockedEngine> {
+    const harness = await blockedEngine();
+    const first = harness.engine.submit(() => 'first', { id: 'x', queueTimeoutMs: 10 });
     first.result.catch(() => undefined);
-    await clock.advanceBy(10);
+    await harness.clock.advanceBy(10);
     expect(first.status).toBe('timeout');
-    const second = engine.submit(() => 'second', { id: 'x', queueTimeoutMs: 40 });
-    second.result.catch(() => undefined);
-    await clock.advanceBy(39);
-    expect(second.status).toBe('queued');
-    await clock.advanceBy(1);
-    expect(second.status).toBe('timeout');
-    expect(ofType('task.timeout').map((event) => [event.taskId, event.at])).toEqual([
-      ['x', 10],
-      ['x', 50],
-    ]);
-    release();
-    await clock.runAll();
-  });
+    return harness;
+  }
 
-  it('the deadline of a task that started at once does not expire a later task with its id', async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 1 });
-    const first = engine.submit(() => 'first', { id: 'x', queueTimeoutMs: 30 });
-    await clock.advanceBy(0);
+  /** A first task `x` (deadline 30) started at once and completed; then the engine is blocked and the clock advanced by `ms`. */
+  async function afterStartedX(ms: number): Promise<BlockedEngine> {
+    const harness = startEngine({ concurrency: 1 });
+    const first = harness.engine.submit(() => 'first', { id: 'x', queueTimeoutMs: 30 });
+    await harness.clock.advanceBy(0);
     await expect(first.result).resolves.toBe('first');
-    const gate = deferred();
-    engine.submit(() => gate.promise, { id: 'blocker' });
+    const blocked = await block(harness);
+    await blocked.clock.advanceBy(ms);
+    return blocked;
+  }
+
+  it.each<[string, () => Promise<BlockedEngine>, number]>([
+    ['the deadline of a cancelled task does not expire a later task with its id', afterCancelledX, 200],
+    ['the deadline of a task that started at once does not expire a later task with its id', () => afterStartedX(0), 100],
+  ])('%s', async (_title, setUp, waitMs) => {
+    const { engine, clock, ofType, finish } = await setUp();
     const second = engine.submit(() => 'second', { id: 'x' });
-    await clock.advanceBy(100);
+    await clock.advanceBy(waitMs);
     expect(second.status).toBe('queued');
-    gate.resolve();
-    await clock.runAll();
+    await finish();
     await expect(second.result).resolves.toBe('second');
     expect(ofType('task.timeout')).toEqual([]);
   });
 
-  it('the deadline of a task that completed after starting at once does not cut short a later task with its id', async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 1 });
-    const first = engine.submit(() => 'first', { id: 'x', queueTimeoutMs: 30 });
-    await clock.advanceBy(0);
-    await expect(first.result).resolves.toBe('first');
-    const gate = deferred();
-    engine.submit(() => gate.promise, { id: 'blocker' });
-    await clock.advanceBy(10);
-    const second = engine.submit(() => 'second', { id: 'x', queueTimeoutMs: 50 });
+  it.each<[string, () => Promise<BlockedEngine>, number, Array<[string, number]>]>([
+    ['the deadline of a cancelled task does not cut short the later deadline of a task with its id', afterCancelledX, 150, [['x', 170]]],
+    [
+      'the deadline of a task that timed out in the queue does not expire the next task with its id early',
+      afterTimedOutX,
+      40,
+      [
+        ['x', 10],
+        ['x', 50],
+      ],
+    ],
+    [
+      'the deadline of a task that completed after starting at once does not cut short a later task with its id',
+      () => afterStartedX(10),
+      50,
+      [['x', 60]],
+    ],
+  ])('%s', async (_title, setUp, queueTimeoutMs, timeouts) => {
+    const { engine, clock, ofType, finish } = await setUp();
+    const second = engine.submit(() => 'second', { id: 'x', queueTimeoutMs });
     second.result.catch(() => undefined);
-    await clock.advanceBy(49);
-    expect(second.status).toBe('queued');
-    await clock.advanceBy(1);
-    expect(second.status).toBe('timeout');
-    expect(ofType('task.timeout').map((event) => [event.taskId, event.at])).toEqual([['x', 60]]);
-    gate.resolve();
-    await clock.runAll();
+    await expectTimeoutAfter(clock, second, queueTimeoutMs);
+    expect(ofType('task.timeout').map((event) => [event.taskId, event.at])).toEqual(timeouts);
+    await finish();
   });
 });
 
 describe('queueTimeoutMs and shutdown', () => {
   it("while draining with drain: 'run', a task still queued at its deadline ends timeout, and the report counts it", async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const fn = jest.fn();
     const handle = engine.submit(fn, { id: 'q', queueTimeoutMs: 50 });
     handle.result.catch(() => undefined);
@@ -385,8 +335,7 @@ describe('queueTimeoutMs and shutdown', () => {
     await clock.advanceBy(40);
     expect(handle.status).toBe('timeout');
     expect(ofType('task.timeout').map((event) => [event.taskId, event.at, event.code])).toEqual([['q', 50, 'E_QUEUE_TIMEOUT']]);
-    release();
-    await clock.runAll();
+    await finish();
     const report = await shutdown;
     expect(report).toMatchObject({ submitted: 2, completed: 1, timedOut: 1, cancelled: 0, lost: 0 });
     expect(fn).not.toHaveBeenCalled();
@@ -394,7 +343,7 @@ describe('queueTimeoutMs and shutdown', () => {
   });
 
   it("with drain: 'cancel', a queued task ends cancelled (E_SHUTDOWN) and never reports a timeout", async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const handle = engine.submit(() => 'never', { id: 'q', queueTimeoutMs: 50 });
     const waiting = engine.submit(() => 'never', { id: 'w', dependsOn: [handle], queueTimeoutMs: 50 });
     await clock.advanceBy(10);
@@ -404,8 +353,7 @@ describe('queueTimeoutMs and shutdown', () => {
     expect((await rejectionOf(handle)).code).toBe('E_SHUTDOWN');
     expect((await rejectionOf(waiting)).code).toBe('E_SHUTDOWN');
     await clock.advanceBy(100);
-    release();
-    await clock.runAll();
+    await finish();
     const report = await shutdown;
     expect(ofType('task.timeout')).toEqual([]);
     expect(report).toMatchObject({ timedOut: 0, cancelled: 2, completed: 1, lost: 0 });
@@ -413,13 +361,12 @@ describe('queueTimeoutMs and shutdown', () => {
   });
 
   it('a task queued when the engine stops with force leaves no deadline behind', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const handle = engine.submit(() => 'never', { queueTimeoutMs: 500 });
     handle.result.catch(() => undefined);
     await clock.advanceBy(10);
     const shutdown = engine.shutdown({ force: true });
-    release();
-    await clock.runAll();
+    await finish();
     await shutdown;
     expect(handle.status).toBe('cancelled');
     expect(ofType('task.timeout')).toEqual([]);
@@ -428,13 +375,12 @@ describe('queueTimeoutMs and shutdown', () => {
   });
 
   it('a task submitted after shutdown began is rejected, never timed out', async () => {
-    const { engine, clock, ofType, release } = await blocked();
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const shutdown = engine.shutdown();
     const late = engine.submit(() => 'late', { queueTimeoutMs: 5 });
     expect((await rejectionOf(late)).code).toBe('E_SHUTDOWN');
     await clock.advanceBy(50);
-    release();
-    await clock.runAll();
+    await finish();
     await shutdown;
     expect(late.status).toBe('rejected');
     expect(ofType('task.timeout')).toEqual([]);
@@ -443,9 +389,7 @@ describe('queueTimeoutMs and shutdown', () => {
 
 describe('queueTimeoutMs: a child task awaited by its parent', () => {
   it("rejects the parent's ctx.await with the child's E_QUEUE_TIMEOUT, and the wait leaves the graph", async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
-    const gate = deferred();
-    engine.submit(() => gate.promise, { id: 'blocker' });
+    const { engine, clock, ofType, finish } = await blockedEngine({ concurrency: 2 });
     const childFn = jest.fn();
     const parent = engine.submit(
       async (ctx) => {
@@ -465,15 +409,14 @@ describe('queueTimeoutMs: a child task awaited by its parent', () => {
     await expect(parent.result).resolves.toEqual(['E_QUEUE_TIMEOUT', 10]);
     expect(engine.waitForGraph().edges.filter((edge) => edge.kind === 'awaits')).toEqual([]);
     expect(ofType('task.timeout').map((event) => [event.taskId, event.code])).toEqual([['child', 'E_QUEUE_TIMEOUT']]);
-    gate.resolve();
-    await clock.runAll();
+    await finish();
     expect(childFn).not.toHaveBeenCalled();
   });
 });
 
 describe('queueTimeoutMs: valid values', () => {
   it('accepts 2^31 - 1 ms, the longest timer there is', async () => {
-    const { engine, clock, release } = await blocked();
+    const { engine, clock, release } = await blockedEngine();
     const handle = engine.submit(() => 'patient', { queueTimeoutMs: 2 ** 31 - 1 });
     await clock.advanceBy(1_000_000);
     expect(handle.status).toBe('queued');

@@ -1,48 +1,63 @@
 import fc from 'fast-check';
-import { MezanError } from '../../src';
+import { MezanError, type EngineOptions, type TaskOptions } from '../../src';
 import { startEngine } from '../fixtures/engine-harness';
+import { submitEach } from '../fixtures/submit-each';
 
 /** The clock time each task started at, by name, from the `task.started` events. */
 function startTimes(events: ReadonlyArray<{ type: string; at: number; name?: string }>): Array<[string, number]> {
   return events.filter((event) => event.type === 'task.started').map((event) => [event.name!, event.at]);
 }
 
+/** The starts of {@link startTimes} in one line, `name@at` each, in start order: `'a@0 b@100'`. */
+const startLog = (events: ReadonlyArray<{ type: string; at: number; name?: string }>): string =>
+  startTimes(events)
+    .map(([name, at]) => `${name}@${at}`)
+    .join(' ');
+
 describe('rateLimit', () => {
-  it('starts at most `limit` tasks in any window of `intervalMs`, in priority order', async () => {
-    const { engine, clock, events } = startEngine({ concurrency: 8, rateLimit: { limit: 2, intervalMs: 100 } });
-    for (const [name, priority] of [
-      ['a', 0],
-      ['b', 0],
-      ['c', 5],
-      ['d', 0],
-      ['e', 9],
-    ] as const)
-      engine.submit(() => name, { name, priority });
+  // [title, engine options, the tasks submitted at once (by id, which is also the name), the starts]
+  it.each<[string, EngineOptions, Record<string, Omit<TaskOptions, 'id'>>, string]>([
+    [
+      'starts at most `limit` tasks in any window of `intervalMs`, in priority order',
+      { concurrency: 8, rateLimit: { limit: 2, intervalMs: 100 } },
+      { a: { priority: 0 }, b: { priority: 0 }, c: { priority: 5 }, d: { priority: 0 }, e: { priority: 9 } },
+      'e@0 c@0 a@100 b@100 d@200',
+    ],
+    [
+      "per: 'group' limits each group on its own, and tasks without a group not at all",
+      { concurrency: 8, rateLimit: { limit: 1, intervalMs: 100, per: 'group' } },
+      { 'api-1': { group: 'api' }, 'api-2': { group: 'api' }, 'mail-1': { group: 'mail' }, 'free-1': {}, 'free-2': {}, 'mail-2': { group: 'mail' } },
+      'api-1@0 mail-1@0 free-1@0 free-2@0 api-2@100 mail-2@100',
+    ],
+    [
+      // One slot: after a1, group a is blocked until 100, so b2 (priority 5) goes, then c1 (b is
+      // blocked too), then a2 at 100, then b1 at 100 once b's window has passed.
+      "per: 'group' passes over a blocked group to the best task of the others, by priority then submission",
+      { concurrency: 1, rateLimit: { limit: 1, intervalMs: 100, per: 'group' } },
+      {
+        a1: { group: 'a', priority: 9 },
+        a2: { group: 'a', priority: 9 },
+        b1: { group: 'b', priority: 1 },
+        c1: { group: 'c', priority: 1 },
+        b2: { group: 'b', priority: 5 },
+      },
+      'a1@0 b2@0 c1@0 a2@100 b1@100',
+    ],
+  ])('%s', async (_title, options, tasks, starts) => {
+    const { engine, clock, events } = startEngine(options);
+    submitEach(engine, tasks);
     await clock.runAll();
-    expect(startTimes(events)).toEqual([
-      ['e', 0],
-      ['c', 0],
-      ['a', 100],
-      ['b', 100],
-      ['d', 200],
-    ]);
-    expect(engine.progress().completed).toBe(5);
+    expect(startLog(events)).toBe(starts);
+    expect(engine.progress().completed).toBe(Object.keys(tasks).length);
   });
 
   it('is a sliding window: a start becomes possible exactly `intervalMs` after the one it replaces', async () => {
     const { engine, clock, events } = startEngine({ concurrency: 4, rateLimit: { limit: 2, intervalMs: 100 } });
-    engine.submit(() => 'first', { name: 'first' });
+    submitEach(engine, { first: {} });
     await clock.advanceBy(30);
-    engine.submit(() => 'second', { name: 'second' });
-    engine.submit(() => 'third', { name: 'third' });
-    engine.submit(() => 'fourth', { name: 'fourth' });
+    submitEach(engine, { second: {}, third: {}, fourth: {} });
     await clock.runAll();
-    expect(startTimes(events)).toEqual([
-      ['first', 0],
-      ['second', 30],
-      ['third', 100],
-      ['fourth', 130],
-    ]);
+    expect(startLog(events)).toBe('first@0 second@30 third@100 fourth@130');
   });
 
   it('counts the start of a retry', async () => {
@@ -55,51 +70,9 @@ describe('rateLimit', () => {
       },
       { name: 'flaky', retries: 1 },
     );
-    engine.submit(() => 'other', { name: 'other' });
+    submitEach(engine, { other: {} });
     await clock.runAll();
-    expect(startTimes(events)).toEqual([
-      ['flaky', 0],
-      ['other', 50],
-      ['flaky', 100],
-    ]);
-  });
-
-  it("per: 'group' limits each group on its own, and tasks without a group not at all", async () => {
-    const { engine, clock, events } = startEngine({ concurrency: 8, rateLimit: { limit: 1, intervalMs: 100, per: 'group' } });
-    engine.submit(() => 1, { name: 'api-1', group: 'api' });
-    engine.submit(() => 2, { name: 'api-2', group: 'api' });
-    engine.submit(() => 3, { name: 'mail-1', group: 'mail' });
-    engine.submit(() => 4, { name: 'free-1' });
-    engine.submit(() => 5, { name: 'free-2' });
-    engine.submit(() => 6, { name: 'mail-2', group: 'mail' });
-    await clock.runAll();
-    expect(startTimes(events)).toEqual([
-      ['api-1', 0],
-      ['mail-1', 0],
-      ['free-1', 0],
-      ['free-2', 0],
-      ['api-2', 100],
-      ['mail-2', 100],
-    ]);
-  });
-
-  it("per: 'group' passes over a blocked group to the best task of the others, by priority then submission", async () => {
-    const { engine, clock, events } = startEngine({ concurrency: 1, rateLimit: { limit: 1, intervalMs: 100, per: 'group' } });
-    engine.submit(() => 0, { name: 'a1', group: 'a', priority: 9 });
-    engine.submit(() => 0, { name: 'a2', group: 'a', priority: 9 });
-    engine.submit(() => 0, { name: 'b1', group: 'b', priority: 1 });
-    engine.submit(() => 0, { name: 'c1', group: 'c', priority: 1 });
-    engine.submit(() => 0, { name: 'b2', group: 'b', priority: 5 });
-    await clock.runAll();
-    // One slot: after a1, group a is blocked until 100, so b2 (priority 5) goes, then c1 (b is
-    // blocked too), then a2 at 100, then b1 at 100 once b's window has passed.
-    expect(startTimes(events)).toEqual([
-      ['a1', 0],
-      ['b2', 0],
-      ['c1', 0],
-      ['a2', 100],
-      ['b1', 100],
-    ]);
+    expect(startLog(events)).toBe('flaky@0 other@50 flaky@100');
   });
 
   it('leaves cancellations and shutdown to their usual paths: a task held back by the limit settles when cancelled', async () => {

@@ -1,5 +1,7 @@
-import { MezanError, type TaskContext } from '../../src';
-import { deferred, rejectionOf, startEngine, thrownBy } from '../fixtures/engine-harness';
+import { MezanError, type DependencyOutcome, type DependencySpec, type Engine, type TaskContext, type TaskHandle, type TaskOptions } from '../../src';
+import { blockedEngine } from '../fixtures/blocked-engine';
+import { rejectionOf, startEngine, thrownBy, type EngineHarness } from '../fixtures/engine-harness';
+import { failsAfter } from '../fixtures/fails-after';
 
 const boom = (message: string) => () => {
   throw new Error(message);
@@ -8,32 +10,40 @@ const boom = (message: string) => () => {
 /** A task function that returns its `ctx.dependencies`. */
 const readDependencies = (ctx: TaskContext) => ctx.dependencies;
 
+/** Submits a task that depends on `task` with `allow: 'settled'` (and has `options`), and returns the outcomes it is handed. */
+const tolerantOf = (engine: Engine, task: DependencySpec['task'], options: TaskOptions = {}): TaskHandle<readonly DependencyOutcome[]> =>
+  engine.submit(readDependencies, { ...options, dependsOn: [{ task, allow: 'settled' }] });
+
+/** The one outcome a task of {@link tolerantOf} was handed; fails the test when it was handed another number of them. */
+async function soleOutcome(dependant: TaskHandle<readonly DependencyOutcome[]>): Promise<DependencyOutcome> {
+  const outcomes = await dependant.result;
+  expect(outcomes).toHaveLength(1);
+  return outcomes[0]!;
+}
+
+/** The clock time the task `taskId` started at, from the `task.started` events of `harness`. */
+const startedAt = (harness: EngineHarness, taskId: string): number | undefined =>
+  harness.ofType('task.started').find((event) => event.taskId === taskId)?.at;
+
 describe("dependsOn with allow: 'settled'", () => {
   it('runs the dependant after a failed dependency, with the failure in ctx.dependencies', async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
-    const dependency = engine.submit(
-      async (ctx) => {
-        await ctx.sleep(10);
-        throw new Error('broken');
-      },
-      { id: 'dep', name: 'the dependency' },
-    );
+    const harness = startEngine({ concurrency: 2 });
+    const { engine, clock } = harness;
+    const dependency = engine.submit(failsAfter(10, 'broken'), { id: 'dep', name: 'the dependency' });
     dependency.result.catch(() => undefined);
-    const dependant = engine.submit(readDependencies, { id: 'after', dependsOn: [{ task: dependency, allow: 'settled' }] });
+    const dependant = tolerantOf(engine, dependency, { id: 'after' });
     await clock.advanceBy(9);
     expect(dependant.status).toBe('waiting');
     await clock.runAll();
-    const outcomes = await dependant.result;
-    expect(outcomes).toHaveLength(1);
-    const [outcome] = outcomes;
+    const outcome = await soleOutcome(dependant);
     expect(outcome).toMatchObject({ id: 'dep', name: 'the dependency', status: 'failed' });
     expect(outcome).not.toHaveProperty('value');
-    expect(outcome!.error).toBeInstanceOf(MezanError);
-    expect(outcome!.error!.code).toBe('E_TASK_FAILED');
-    expect((outcome!.error!.cause as Error).message).toBe('broken');
+    expect(outcome.error).toBeInstanceOf(MezanError);
+    expect(outcome.error!.code).toBe('E_TASK_FAILED');
+    expect((outcome.error!.cause as Error).message).toBe('broken');
     // The very error the dependency's result rejected with.
-    expect(outcome!.error).toBe(await rejectionOf(dependency));
-    expect(ofType('task.started').find((event) => event.taskId === 'after')?.at).toBe(10);
+    expect(outcome.error).toBe(await rejectionOf(dependency));
+    expect(startedAt(harness, 'after')).toBe(10);
   });
 
   it('by default (and with allow: completed) a failed dependency still fails the dependant, never called', async () => {
@@ -56,65 +66,52 @@ describe("dependsOn with allow: 'settled'", () => {
   });
 
   it('runs the dependant after a dependency cancelled while queued, at the moment it is cancelled', async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 1 });
-    const gate = deferred();
-    engine.submit(() => gate.promise, { id: 'blocker' });
-    await clock.advanceBy(0);
+    const { engine, clock, ofType, finish } = await blockedEngine();
     const dependency = engine.submit(() => 'never', { id: 'dep' });
-    const dependant = engine.submit(readDependencies, { id: 'after', priority: 1, dependsOn: [{ task: dependency, allow: 'settled' }] });
+    const dependant = tolerantOf(engine, dependency, { id: 'after', priority: 1 });
     await clock.advanceBy(15);
     expect(dependant.status).toBe('waiting');
     dependency.cancel('no longer needed');
     await clock.advanceBy(0);
     expect(dependant.status).toBe('queued');
-    gate.resolve();
-    await clock.runAll();
-    const [outcome] = await dependant.result;
-    expect(outcome).toMatchObject({ id: 'dep', status: 'cancelled' });
-    expect(outcome!.error!.code).toBe('E_CANCELLED');
-    expect(outcome!.error!.details['reason']).toBe('no longer needed');
+    await finish();
+    expect(await soleOutcome(dependant)).toMatchObject({
+      id: 'dep',
+      status: 'cancelled',
+      error: { code: 'E_CANCELLED', details: { reason: 'no longer needed' } },
+    });
     expect(ofType('task.queued').find((event) => event.taskId === 'after')?.at).toBe(15);
   });
 
   it('runs the dependant after a dependency cancelled while running', async () => {
     const { engine, clock } = startEngine({ concurrency: 2 });
     const dependency = engine.submit((ctx) => ctx.sleep(100), { id: 'dep' });
-    const dependant = engine.submit(readDependencies, { dependsOn: [{ task: dependency, allow: 'settled' }] });
+    const dependant = tolerantOf(engine, dependency);
     await clock.advanceBy(10);
     dependency.cancel();
     await clock.runAll();
-    const [outcome] = await dependant.result;
-    expect(outcome).toMatchObject({ id: 'dep', status: 'cancelled' });
-    expect(outcome!.error!.code).toBe('E_CANCELLED');
+    expect(await soleOutcome(dependant)).toMatchObject({ id: 'dep', status: 'cancelled', error: { code: 'E_CANCELLED' } });
   });
 
   it('runs the dependant after a dependency that timed out (timeoutMs)', async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
-    const dependency = engine.submit((ctx) => ctx.sleep(100), { id: 'dep', timeoutMs: 20 });
+    const harness = startEngine({ concurrency: 2 });
+    const dependency = harness.engine.submit((ctx) => ctx.sleep(100), { id: 'dep', timeoutMs: 20 });
     dependency.result.catch(() => undefined);
-    const dependant = engine.submit(readDependencies, { dependsOn: [{ task: dependency, allow: 'settled' }] });
-    await clock.runAll();
-    const [outcome] = await dependant.result;
-    expect(outcome).toMatchObject({ id: 'dep', status: 'timeout' });
-    expect(outcome!.error!.code).toBe('E_TIMEOUT');
-    expect(ofType('task.started').find((event) => event.taskId === dependant.id)?.at).toBe(20);
+    const dependant = tolerantOf(harness.engine, dependency);
+    await harness.clock.runAll();
+    expect(await soleOutcome(dependant)).toMatchObject({ id: 'dep', status: 'timeout', error: { code: 'E_TIMEOUT' } });
+    expect(startedAt(harness, dependant.id)).toBe(20);
   });
 
   it('runs the dependant after a dependency that never started in time (queueTimeoutMs)', async () => {
-    const { engine, clock } = startEngine({ concurrency: 1 });
-    const gate = deferred();
-    engine.submit(() => gate.promise, { id: 'blocker' });
-    await clock.advanceBy(0);
+    const { engine, clock, finish } = await blockedEngine();
     const dependency = engine.submit(() => 'never', { id: 'dep', queueTimeoutMs: 10 });
     dependency.result.catch(() => undefined);
-    const dependant = engine.submit(readDependencies, { dependsOn: [{ task: dependency, allow: 'settled' }] });
+    const dependant = tolerantOf(engine, dependency);
     await clock.advanceBy(10);
     expect(dependant.status).toBe('queued');
-    gate.resolve();
-    await clock.runAll();
-    const [outcome] = await dependant.result;
-    expect(outcome).toMatchObject({ id: 'dep', status: 'timeout' });
-    expect(outcome!.error!.code).toBe('E_QUEUE_TIMEOUT');
+    await finish();
+    expect(await soleOutcome(dependant)).toMatchObject({ id: 'dep', status: 'timeout', error: { code: 'E_QUEUE_TIMEOUT' } });
   });
 
   it('runs the dependant after a dependency that failed for its own dependency', async () => {
@@ -123,46 +120,43 @@ describe("dependsOn with allow: 'settled'", () => {
     root.result.catch(() => undefined);
     const middle = engine.submit(() => 'never', { id: 'middle', dependsOn: [root] });
     middle.result.catch(() => undefined);
-    const tolerant = engine.submit(readDependencies, { dependsOn: [{ task: middle, allow: 'settled' }] });
+    const tolerant = tolerantOf(engine, middle);
     await clock.runAll();
-    const [outcome] = await tolerant.result;
-    expect(outcome).toMatchObject({ id: 'middle', status: 'failed' });
-    expect(outcome!.error!.code).toBe('E_DEPENDENCY_FAILED');
+    expect(await soleOutcome(tolerant)).toMatchObject({ id: 'middle', status: 'failed', error: { code: 'E_DEPENDENCY_FAILED' } });
   });
 
   it('gives a completed tolerant dependency its value', async () => {
     const { engine, clock } = startEngine({ concurrency: 2 });
     const value = { rows: 3 };
     const dependency = engine.submit(() => value, { id: 'dep' });
-    const dependant = engine.submit(readDependencies, { dependsOn: [{ task: dependency, allow: 'settled' }] });
+    const dependant = tolerantOf(engine, dependency);
     await clock.runAll();
-    const [outcome] = await dependant.result;
+    const outcome = await soleOutcome(dependant);
     expect(outcome).toMatchObject({ id: 'dep', name: 'dep', status: 'completed' });
-    expect(outcome!.value).toBe(value);
-    expect(outcome!.error).toBeUndefined();
+    expect(outcome.value).toBe(value);
+    expect(outcome.error).toBeUndefined();
   });
 
   it('waits through the retries of a tolerant dependency, and sees how it finally ended', async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 2 });
-    const dependency = engine.submit(boom('always'), { id: 'dep', retries: { max: 2, delayMs: 10 } });
+    const harness = startEngine({ concurrency: 2 });
+    const dependency = harness.engine.submit(boom('always'), { id: 'dep', retries: { max: 2, delayMs: 10 } });
     dependency.result.catch(() => undefined);
-    const dependant = engine.submit(readDependencies, { id: 'after', dependsOn: [{ task: dependency, allow: 'settled' }] });
-    await clock.advanceBy(15);
+    const dependant = tolerantOf(harness.engine, dependency, { id: 'after' });
+    await harness.clock.advanceBy(15);
     expect(dependant.status).toBe('waiting');
-    await clock.runAll();
-    const [outcome] = await dependant.result;
-    expect(outcome!.status).toBe('failed');
-    expect(outcome!.error!.details['attempts']).toBe(3);
-    expect(ofType('task.started').find((event) => event.taskId === 'after')?.at).toBe(20);
+    await harness.clock.runAll();
+    const outcome = await soleOutcome(dependant);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error!.details['attempts']).toBe(3);
+    expect(startedAt(harness, 'after')).toBe(20);
   });
 
   it('takes a dependency by id as well as by handle', async () => {
     const { engine, clock } = startEngine({ concurrency: 2 });
     engine.submit(boom('broken'), { id: 'fetch' }).result.catch(() => undefined);
-    const dependant = engine.submit(readDependencies, { dependsOn: [{ task: 'fetch', allow: 'settled' }] });
+    const dependant = tolerantOf(engine, 'fetch');
     await clock.runAll();
-    const [outcome] = await dependant.result;
-    expect(outcome).toMatchObject({ id: 'fetch', status: 'failed' });
+    expect(await soleOutcome(dependant)).toMatchObject({ id: 'fetch', status: 'failed' });
   });
 });
 
@@ -213,11 +207,10 @@ describe("allow: 'settled' with dependencies already settled at submission", () 
   it('runs after a dependency cancelled in the same tick it and its dependant were submitted', async () => {
     const { engine, clock } = startEngine({ concurrency: 2 });
     const dependency = engine.submit(() => 'never', { id: 'dep' });
-    const dependant = engine.submit(readDependencies, { dependsOn: [{ task: dependency, allow: 'settled' }] });
+    const dependant = tolerantOf(engine, dependency);
     dependency.cancel();
     await clock.runAll();
-    const [outcome] = await dependant.result;
-    expect(outcome).toMatchObject({ id: 'dep', status: 'cancelled' });
+    expect(await soleOutcome(dependant)).toMatchObject({ id: 'dep', status: 'cancelled' });
   });
 });
 
@@ -225,13 +218,7 @@ describe('ctx.dependencies', () => {
   it('lists every dependency in dependsOn order, not in the order they settled', async () => {
     const { engine, clock } = startEngine({ concurrency: 4 });
     const slow = engine.submit((ctx) => ctx.sleep(30).then(() => 'slow'), { id: 'slow' });
-    const failing = engine.submit(
-      async (ctx) => {
-        await ctx.sleep(20);
-        throw new Error('failing');
-      },
-      { id: 'failing' },
-    );
+    const failing = engine.submit(failsAfter(20, 'failing'), { id: 'failing' });
     failing.result.catch(() => undefined);
     engine.submit((ctx) => ctx.sleep(10).then(() => 'fast'), { id: 'fast' });
     const dependant = engine.submit(readDependencies, {
@@ -288,7 +275,8 @@ describe('ctx.dependencies', () => {
 
 describe("mixing allow: 'settled' with plain dependencies", () => {
   it('runs once the plain one completed and the tolerant one failed', async () => {
-    const { engine, clock, ofType } = startEngine({ concurrency: 3 });
+    const harness = startEngine({ concurrency: 3 });
+    const { engine, clock } = harness;
     const tolerated = engine.submit(boom('tolerated'), { id: 'tolerated' });
     tolerated.result.catch(() => undefined);
     const needed = engine.submit((ctx) => ctx.sleep(25).then(() => 'needed'), { id: 'needed' });
@@ -296,19 +284,13 @@ describe("mixing allow: 'settled' with plain dependencies", () => {
     await clock.runAll();
     const outcomes = await dependant.result;
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['completed', 'failed']);
-    expect(ofType('task.started').find((event) => event.taskId === 'after')?.at).toBe(25);
+    expect(startedAt(harness, 'after')).toBe(25);
   });
 
   it('fails when the plain one fails, however the tolerant one ends', async () => {
     const { engine, clock } = startEngine({ concurrency: 3 });
     const tolerated = engine.submit((ctx) => ctx.sleep(30).then(() => 'fine'), { id: 'tolerated' });
-    const needed = engine.submit(
-      async (ctx) => {
-        await ctx.sleep(10);
-        throw new Error('needed broke');
-      },
-      { id: 'needed' },
-    );
+    const needed = engine.submit(failsAfter(10, 'needed broke'), { id: 'needed' });
     needed.result.catch(() => undefined);
     const fn = jest.fn();
     const dependant = engine.submit(fn, { dependsOn: [{ task: tolerated, allow: 'settled' }, needed] });
@@ -322,7 +304,7 @@ describe("mixing allow: 'settled' with plain dependencies", () => {
   it('a plain dependant of a tolerant task runs: the tolerated failure does not cascade past it', async () => {
     const { engine, clock } = startEngine({ concurrency: 2 });
     const root = engine.submit(boom('root'), { id: 'root' });
-    const middle = engine.submit(readDependencies, { id: 'middle', dependsOn: [{ task: root, allow: 'settled' }] });
+    const middle = tolerantOf(engine, root, { id: 'middle' });
     const plainLeaf = engine.submit(readDependencies, { id: 'plain-leaf', dependsOn: [middle] });
     root.result.catch(() => undefined);
     await clock.runAll();
@@ -395,13 +377,7 @@ describe('allow: E_INVALID_OPTION', () => {
 describe('regressions found by review', () => {
   it("[{ task: h, allow: 'settled' }, h]: the plain entry fails the dependant whether h fails before or after submission", async () => {
     const { engine, clock } = startEngine({ concurrency: 2 });
-    const h = engine.submit(
-      async (ctx) => {
-        await ctx.sleep(10);
-        throw new Error('boom');
-      },
-      { id: 'h' },
-    );
+    const h = engine.submit(failsAfter(10, 'boom'), { id: 'h' });
     h.result.catch(() => undefined);
     const fn = jest.fn();
     const live = engine.submit(fn, { dependsOn: [{ task: h, allow: 'settled' }, h] });

@@ -2,6 +2,7 @@ import { parseScenario } from '../../src/simulation/load-scenario';
 import type { ScenarioTask } from '../../src/simulation/scenario';
 import { ScenarioRun } from '../../src/simulation/scenario-run';
 import { simulate, type SimulationReport } from '../../src/simulation/simulate';
+import type { TaskStatus } from '../../src/task-status';
 
 const lines = (...text: string[]): string => `${text.join('\n')}\n`;
 const run = (text: string, seed = 1): Promise<SimulationReport> => simulate(parseScenario(text, 'options.yaml'), { seed });
@@ -16,6 +17,24 @@ async function startTimes(text: string): Promise<Record<string, number[]>> {
   while (await scenarioRun.step());
   await scenarioRun.finish();
   return starts;
+}
+
+/** What a test expects of the report of a scenario: its counts by status (those named), by code (all of them), and its makespan. */
+interface Played {
+  readonly byStatus: Partial<Record<TaskStatus, number>>;
+  readonly byCode: Record<string, number>;
+  readonly makespanMs: number;
+}
+
+/** One test per row, named by its title: plays the scenario `text`, which must meet its own `expect:` block (if any), and checks its report. */
+function itPlays(rows: Array<[title: string, text: string, played: Played]>): void {
+  it.each(rows)('%s', async (_title, text, { byStatus, byCode, makespanMs }) => {
+    const report = await run(text);
+    expect(report.ok).toBe(true);
+    expect(report.byStatus).toMatchObject(byStatus);
+    expect(report.byCode).toEqual(byCode);
+    expect(report.makespanMs).toBe(makespanMs);
+  });
 }
 
 describe('scenario files: the new task and engine options load as written', () => {
@@ -94,8 +113,9 @@ describe('engine.rateLimit in virtual time', () => {
     expect((await run(groups(''))).makespanMs).toBe(810);
   });
 
-  it('limits spawned children by their group', async () => {
-    const report = await run(
+  itPlays([
+    [
+      'limits spawned children by their group',
       lines(
         'engine: { concurrency: 10, rateLimit: { limit: 1, intervalMs: 50, per: group } }',
         'tasks:',
@@ -105,47 +125,41 @@ describe('engine.rateLimit in virtual time', () => {
         '      - spawn: { group: kids, steps: [{ work: 5 }] }',
         'expect: { completed: 4, makespanMs: 105 }',
       ),
-    );
-    expect(report.makespanMs).toBe(105);
-    expect(report.ok).toBe(true);
-  });
+      { byStatus: { completed: 4 }, byCode: {}, makespanMs: 105 },
+    ],
+  ]);
 });
 
 describe('queueTimeoutMs in virtual time', () => {
-  it('ends a task that could not start in time as timeout, counted by code.E_QUEUE_TIMEOUT', async () => {
-    const report = await run(
+  itPlays([
+    [
+      'ends a task that could not start in time as timeout, counted by code.E_QUEUE_TIMEOUT',
       lines(
         'engine: { concurrency: 1 }',
         'tasks:',
         '  - generate: { count: 3, queueTimeoutMs: 150, steps: [{ work: 100 }] }',
         'expect: { completed: 2, timeout: 1, code.E_QUEUE_TIMEOUT: 1, code.E_TIMEOUT: 0, makespanMs: 200 }',
       ),
-    );
-    // The first starts at 0, the second at 100 (within 150), the third would start at 200: it ends at 150.
-    expect(report.byStatus).toMatchObject({ completed: 2, timeout: 1 });
-    expect(report.byCode).toEqual({ E_QUEUE_TIMEOUT: 1 });
-    expect(report.makespanMs).toBe(200);
-    expect(report.ok).toBe(true);
-  });
-
-  it('does not touch a task that started in time, however long it then runs', async () => {
-    const report = await run(lines('tasks:', '  - { queueTimeoutMs: 0, steps: [{ work: 500 }] }'));
-    expect(report.byStatus.completed).toBe(1);
-    expect(report.makespanMs).toBe(500);
-  });
-
-  it('applies to a spawned child, from its submission', async () => {
-    const report = await run(
+      // The first starts at 0, the second at 100 (within 150), the third would start at 200: it ends at 150.
+      { byStatus: { completed: 2, timeout: 1 }, byCode: { E_QUEUE_TIMEOUT: 1 }, makespanMs: 200 },
+    ],
+    [
+      'does not touch a task that started in time, however long it then runs',
+      lines('tasks:', '  - { queueTimeoutMs: 0, steps: [{ work: 500 }] }'),
+      { byStatus: { completed: 1, timeout: 0 }, byCode: {}, makespanMs: 500 },
+    ],
+    [
+      'applies to a spawned child, from its submission',
       lines(
         'engine: { concurrency: 1 }',
         'tasks:',
         '  - steps: [{ work: 10 }, { spawn: { queueTimeoutMs: 5, steps: [{ work: 1 }] } }, { work: 20 }]',
         'expect: { completed: 1, code.E_QUEUE_TIMEOUT: 1 }',
       ),
-    );
-    expect(report.byCode).toEqual({ E_QUEUE_TIMEOUT: 1 });
-    expect(report.ok).toBe(true);
-  });
+      // Spawned at 10 while its parent keeps the one slot until 30, the child times out at 15.
+      { byStatus: { completed: 1, timeout: 1 }, byCode: { E_QUEUE_TIMEOUT: 1 }, makespanMs: 30 },
+    ],
+  ]);
 });
 
 describe('dependsOn in virtual time', () => {
@@ -167,13 +181,25 @@ describe('dependsOn in virtual time', () => {
     expect(await startTimes(text)).toEqual({ flaky: [0], cleanup: [10] });
   });
 
-  it('waits for a tolerant dependency that completes, as for any other', async () => {
-    const report = await run(
+  itPlays([
+    [
+      'waits for a tolerant dependency that completes, as for any other',
       lines('tasks:', '  - { id: a, steps: [{ work: 10 }] }', '  - { id: b, dependsOn: [{ task: a, allow: settled }], steps: [{ work: 5 }] }'),
-    );
-    expect(report.byStatus.completed).toBe(2);
-    expect(report.makespanMs).toBe(15);
-  });
+      { byStatus: { completed: 2 }, byCode: {}, makespanMs: 15 },
+    ],
+    [
+      'honours such a dependency of a task without an id, and of a chain of them',
+      lines(
+        'engine: { concurrency: 3 }',
+        'tasks:',
+        '  - { dependsOn: [b], steps: [{ work: 1 }] }',
+        '  - { id: b, dependsOn: [{ task: a, allow: settled }], steps: [{ work: 5 }] }',
+        '  - { id: a, steps: [{ work: 10 }, { fail: 1 }] }',
+        'expect: { completed: 2, failed: 1, makespanMs: 16 }',
+      ),
+      { byStatus: { completed: 2, failed: 1 }, byCode: { E_TASK_FAILED: 1 }, makespanMs: 16 },
+    ],
+  ]);
 
   it.each([
     ['an id', '[a]'],
@@ -189,20 +215,5 @@ describe('dependsOn in virtual time', () => {
     );
     expect(report.byStatus.completed).toBe(2);
     expect(report.makespanMs).toBe(15);
-  });
-
-  it('honours such a dependency of a task without an id, and of a chain of them', async () => {
-    const report = await run(
-      lines(
-        'engine: { concurrency: 3 }',
-        'tasks:',
-        '  - { dependsOn: [b], steps: [{ work: 1 }] }',
-        '  - { id: b, dependsOn: [{ task: a, allow: settled }], steps: [{ work: 5 }] }',
-        '  - { id: a, steps: [{ work: 10 }, { fail: 1 }] }',
-        'expect: { completed: 2, failed: 1, makespanMs: 16 }',
-      ),
-    );
-    expect(report.makespanMs).toBe(16);
-    expect(report.ok).toBe(true);
   });
 });
