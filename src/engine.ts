@@ -51,7 +51,7 @@ import {
 import { createQuietLogger, type Logger } from './logger';
 import { defaultRandom, type RandomSource } from './random';
 import { TaskHandle, taskBehind } from './task-handle';
-import type { Dependency, TaskFunction, TaskGraphNode, TaskOptions } from './task-options';
+import { NO_RETRIES, type Dependency, type TaskFunction, type TaskGraphNode, type TaskOptions } from './task-options';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
@@ -691,7 +691,7 @@ export class Engine {
       // Engine numbers never repeat, so only a caller's id can take `task-<n>`: checked by string
       // only while such ids are live. The id itself is written out when first read.
       do autoNumber = this.#nextTaskNumber++;
-      while (this.#live.hasNamed(`${AUTO_ID_PREFIX}${autoNumber}`) || (reservedIds.size > 0 && reservedIds.has(`${AUTO_ID_PREFIX}${autoNumber}`)));
+      while (this.#live.hasNamedAuto(autoNumber) || (reservedIds.size > 0 && reservedIds.has(`${AUTO_ID_PREFIX}${autoNumber}`)));
     } else {
       expectNonEmptyString(`${prefix}id`, options.id);
       if (this.#live.has(options.id) || reservedIds.has(options.id)) fail(`${prefix}id`, 'an id no unfinished task has', options.id);
@@ -699,20 +699,24 @@ export class Engine {
     }
     const name = options.name;
     if (name !== undefined) expectNonEmptyString(`${prefix}name`, name);
+    // Option names are written out only for an error: this runs for every task.
     const priority = options.priority ?? 0;
-    expectFiniteNumber(`${prefix}priority`, priority);
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) expectFiniteNumber(`${prefix}priority`, priority);
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs === Infinity)) {
       fail(`${prefix}timeoutMs`, 'a positive finite number of milliseconds', timeoutMs);
     }
-    const retry = resolveRetryPolicy(options.retries, `${prefix}retries`);
+    const retry = options.retries === undefined ? NO_RETRIES : resolveRetryPolicy(options.retries, `${prefix}retries`);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) fail(`${prefix}signal`, 'an AbortSignal', signal);
     const dependsOnOption = options.dependsOn;
     let dependsOn: TaskRecord['dependsOn'] = NO_DEPENDENCIES;
     if (dependsOnOption !== undefined) {
       if (!Array.isArray(dependsOnOption)) fail(`${prefix}dependsOn`, 'an array of task handles or ids', dependsOnOption);
-      dependsOn = dependsOnOption.map((dependency, index) => this.#resolveDependency(dependency, graphKeys, `${prefix}dependsOn[${index}]`));
+      const resolved: Array<DependencyRef | GraphKeyRef> = new Array(dependsOnOption.length);
+      for (let index = 0; index < dependsOnOption.length; index++)
+        resolved[index] = this.#resolveDependency(dependsOnOption[index]!, graphKeys, prefix, index);
+      dependsOn = resolved;
     }
     const resources = options.resources === undefined ? undefined : this.#resolveDeclaredResources(options.resources, `${prefix}resources`);
     const queueTimeoutMs = options.queueTimeoutMs;
@@ -753,7 +757,14 @@ export class Engine {
     return Object.freeze(entries);
   }
 
-  #resolveDependency(dependency: Dependency, graphKeys: ReadonlySet<string> | undefined, option: string): DependencyRef | GraphKeyRef {
+  /** Resolves `dependsOn[index]`; the option's name is written out only for an error. */
+  #resolveDependency(dependency: Dependency, graphKeys: ReadonlySet<string> | undefined, prefix: string, index: number): DependencyRef | GraphKeyRef {
+    if (dependency instanceof TaskHandle) {
+      const record = taskBehind(dependency);
+      // The common case first: a handle of an unfinished task of this engine.
+      if (record instanceof TaskRecord && record.owner === this.#owner && !dependency.isSettled) return record as unknown as DependencyRef;
+    }
+    let option = `${prefix}dependsOn[${index}]`;
     let task: unknown = dependency;
     let allow: DependencyRef['allow'];
     if (typeof dependency === 'object' && dependency !== null && !(dependency instanceof TaskHandle)) {

@@ -79,9 +79,12 @@ export class TaskIndex<T extends IndexedTask> {
     return this.#named.size === 0 ? undefined : this.#named.get(id);
   }
 
-  /** Whether a task the caller named (or that arrived behind the window) has this id: no string is parsed. */
-  hasNamed(id: string): boolean {
-    return this.#named.size > 0 && this.#named.has(id);
+  /**
+   * Whether a task the caller named holds the id the engine would make for `number` (`task-<number>`):
+   * the string is made only while the caller's ids are in.
+   */
+  hasNamedAuto(number: number): boolean {
+    return this.#named.size > 0 && this.#named.has(`${AUTO_ID_PREFIX}${number}`);
   }
 
   /** Whether a task with this id is in. */
