@@ -2,7 +2,7 @@ import { MezanError } from '../src/errors';
 import type { RunOrder, RunOutcome, RunOutcomeKind, TaskAbortEvent } from '../src/internal/task-protocol';
 import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
-import { returnUnwantedGrant } from './attempt-waits';
+import { returnUnwantedGrant, type AttemptWaits } from './attempt-waits';
 import { TaskRunContext, type RunnerHost } from './task-run-context';
 
 /** What the runner hears of besides its orders: aborts, victims, pool replies, a slowdown. @internal */
@@ -32,6 +32,10 @@ interface Attempt {
   readonly order: RunOrder;
   readonly context: TaskRunContext;
   readonly startedAt: number;
+  /** Its place in the runner's list of running attempts; `-1` once its function returned. */
+  slot: number;
+  /** Starts numbered in order: the latest attempt of a reused task id has the highest. */
+  readonly serial: number;
   timer: unknown;
   /** Set once the attempt's outcome is recorded: a timeout or cancel records it before the function returns. */
   reported: boolean;
@@ -60,14 +64,14 @@ export class TaskRunner {
   #toStart: RunOrder[] = [];
   #nextToStart = 0;
   #startScheduled = false;
-  /** Started attempts whose functions have not returned: each holds a slot. */
-  readonly #running = new Set<Attempt>();
   /**
-   * The latest attempt of each task among them, for aborts, victims and pool replies. A task id may
-   * be reused once its task settled, while the function of a timed-out or cancelled attempt of the
-   * old task still runs: that attempt stays in {@link TaskRunner.#running}, holding its slot.
+   * Started attempts whose functions have not returned: each holds a slot. An array with each
+   * attempt's place in it (removal swaps the last one in), not a hash set: this changes per task.
+   * A task id may be reused once its task settled, while the function of a timed-out or cancelled
+   * attempt of the old task still runs: that attempt stays here, holding its slot, and lookups by
+   * task id take the latest attempt that has not been reported.
    */
-  readonly #byTask = new Map<string, Attempt>();
+  readonly #running: Attempt[] = [];
   /** Numbers the attempts, so that each one's pool requests have ids of their own. */
   #serial = 0;
   #outcomes: RunOutcome[] = [];
@@ -131,12 +135,21 @@ export class TaskRunner {
 
   /** How many orders it holds: started functions that have not returned, and orders about to start. */
   get inUse(): number {
-    return this.#toStart.length - this.#nextToStart + this.#running.size;
+    return this.#toStart.length - this.#nextToStart + this.#running.length;
+  }
+
+  /** The latest running attempt of `taskId` whose outcome is not recorded yet (aborts and victims are rare: a scan). */
+  #liveAttemptOf(taskId: string): Attempt | undefined {
+    let found: Attempt | undefined;
+    for (const attempt of this.#running) {
+      if (attempt.order.taskId === taskId && !attempt.reported && (found === undefined || attempt.serial > found.serial)) found = attempt;
+    }
+    return found;
   }
 
   #victimize(event: TaskVictimEvent): void {
-    const attempt = this.#byTask.get(event.taskId);
-    if (attempt === undefined || attempt.reported) return;
+    const attempt = this.#liveAttemptOf(event.taskId);
+    if (attempt === undefined) return;
     // Its waits fail and its leases go back now; its function decides what to make of it, and its
     // outcome, a failure, goes through its retry policy.
     attempt.context.waits?.victimize(event.error);
@@ -148,8 +161,18 @@ export class TaskRunner {
     // Request ids are `<taskId>#<attempt key>#<n>`: the task id is what precedes the last two marks.
     const { requestId } = reply;
     const end = requestId.lastIndexOf('#', requestId.lastIndexOf('#') - 1);
-    const waits = end > 0 ? this.#byTask.get(requestId.slice(0, end))?.context.waits : undefined;
-    if (waits !== undefined && waits.owns(requestId)) {
+    const taskId = end > 0 ? requestId.slice(0, end) : undefined;
+    let waits: AttemptWaits | undefined;
+    if (taskId !== undefined) {
+      for (const attempt of this.#running) {
+        const candidate = attempt.order.taskId === taskId ? attempt.context.waits : undefined;
+        if (candidate !== undefined && candidate.owns(requestId)) {
+          waits = candidate;
+          break;
+        }
+      }
+    }
+    if (waits !== undefined) {
       waits.onReply(reply);
     } else if (reply.type === 'resource.granted') {
       // For an attempt that is over.
@@ -174,8 +197,7 @@ export class TaskRunner {
       clock.clearTimeout(attempt.timer);
       attempt.context.abort(new MezanError(code, message, { details: { taskId: attempt.order.taskId, workerId } }));
     }
-    this.#running.clear();
-    this.#byTask.clear();
+    this.#running.length = 0;
   }
 
   #startAll(): void {
@@ -193,8 +215,8 @@ export class TaskRunner {
     const attempt = this.#start(order);
     // Running while its function runs, even synchronously: a pool may answer its first `acquire`
     // before the function returns.
-    this.#running.add(attempt);
-    this.#byTask.set(order.taskId, attempt);
+    attempt.slot = this.#running.length;
+    this.#running.push(attempt);
     let result: unknown;
     try {
       const { fn, resources } = order;
@@ -216,10 +238,13 @@ export class TaskRunner {
 
   #start(order: RunOrder): Attempt {
     const { clock, sink, workerId } = this.#environment;
+    const serial = ++this.#serial;
     const attempt: Attempt = {
       order,
-      context: new TaskRunContext(order, this.#environment, ++this.#serial),
+      context: new TaskRunContext(order, this.#environment, serial),
       startedAt: clock.now(),
+      slot: -1,
+      serial,
       timer: undefined,
       reported: false,
       victim: undefined,
@@ -236,8 +261,13 @@ export class TaskRunner {
 
   /** The attempt's function returned (or threw): its slot is free, and its outcome stands unless an abort came first. */
   #onReturn(attempt: Attempt, kind: RunOutcomeKind, value: unknown, error: unknown): void {
-    if (this.#stopped || !this.#running.delete(attempt)) return;
-    if (this.#byTask.get(attempt.order.taskId) === attempt) this.#byTask.delete(attempt.order.taskId);
+    if (this.#stopped || attempt.slot < 0) return;
+    const last = this.#running.pop()!;
+    if (last !== attempt) {
+      this.#running[attempt.slot] = last;
+      last.slot = attempt.slot;
+    }
+    attempt.slot = -1;
     const endedAt = this.#environment.clock.now();
     if (attempt.timer !== undefined) this.#environment.clock.clearTimeout(attempt.timer);
     attempt.context.dispose();
@@ -266,9 +296,8 @@ export class TaskRunner {
   }
 
   #abort(taskId: string, reason: MezanError): void {
-    const attempt = this.#byTask.get(taskId);
+    const attempt = this.#liveAttemptOf(taskId);
     if (attempt !== undefined) {
-      if (attempt.reported) return;
       attempt.reported = true;
       this.#environment.clock.clearTimeout(attempt.timer);
       attempt.timer = undefined;
