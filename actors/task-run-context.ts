@@ -55,8 +55,8 @@ export class TaskRunContext implements TaskContext {
   #logger: Logger | undefined = undefined;
   #waits: AttemptWaits | undefined = undefined;
   #abortReason: unknown = NOT_ABORTED;
-  /** Pending sleeps; made on the first `sleep`, as most tasks never sleep. */
-  #sleepers: Set<Sleeper> | undefined = undefined;
+  /** Pending sleeps: rarely more than one, so a small array (a hash set would cost each sleeper an identity hash). */
+  #sleepers: Sleeper[] | undefined = undefined;
 
   constructor(order: RunOrder, environment: RunnerHost, serial: number) {
     this.#serial = serial;
@@ -114,11 +114,11 @@ export class TaskRunContext implements TaskContext {
       const sleeper: Sleeper = {
         reject,
         timer: clock.setTimeout(() => {
-          this.#sleepers?.delete(sleeper);
+          this.#forgetSleeper(sleeper);
           resolve();
         }, ms),
       };
-      (this.#sleepers ??= new Set()).add(sleeper);
+      (this.#sleepers ??= []).push(sleeper);
     });
   }
 
@@ -161,7 +161,7 @@ export class TaskRunContext implements TaskContext {
     const sleepers = this.#sleepers;
     if (sleepers === undefined) return;
     for (const sleeper of sleepers) this.#environment.clock.clearTimeout(sleeper.timer);
-    sleepers.clear();
+    sleepers.length = 0;
   }
 
   /** Aborts this attempt: its signal (if anyone made it) and its sleeps, with `reason`; once. */
@@ -175,6 +175,14 @@ export class TaskRunContext implements TaskContext {
       this.#environment.clock.clearTimeout(sleeper.timer);
       sleeper.reject(reason);
     }
-    this.#sleepers?.clear();
+    if (this.#sleepers !== undefined) this.#sleepers.length = 0;
+  }
+
+  #forgetSleeper(sleeper: Sleeper): void {
+    const sleepers = this.#sleepers!;
+    const index = sleepers.indexOf(sleeper);
+    if (index < 0) return;
+    sleepers[index] = sleepers[sleepers.length - 1]!;
+    sleepers.pop();
   }
 }
