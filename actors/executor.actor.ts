@@ -199,7 +199,7 @@ class ExecutorCore {
     this.book = new TaskBook({
       sink: input.sink,
       random: input.random,
-      now: () => input.clock.now(),
+      clock: input.clock,
       logger: this.#logger,
       byGroup: input.rateLimit?.per === 'group',
     });

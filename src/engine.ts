@@ -2,6 +2,7 @@ import { customRandom } from 'nanoid';
 import { Observable, Subject, map } from 'rxjs';
 import { createActor, type Actor, type ActorRefFrom } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
+import { SubjectSink } from './internal/subject-sink';
 import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
 import { TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
@@ -162,21 +163,15 @@ export class Engine {
     this.id = `engine-${customRandom(ID_ALPHABET, 8, (size) => randomBytes(this.#options.random, size))()}`;
     this.#logger = this.#options.logger.child({ engine: this.id });
     this.#events$ = this.#events.asObservable();
-    const events = this.#events;
-    const sink: EventSink = {
-      get active() {
-        return events.observed;
-      },
-      publish: (event, counts) => {
-        // While the event is delivered, `progress()` reads the counts it came with: already counting it.
-        this.#countsAtEvent = counts;
-        try {
-          events.next(event);
-        } finally {
-          this.#countsAtEvent = undefined;
-        }
-      },
-    };
+    const sink: EventSink = new SubjectSink(this.#events, (counts, deliver) => {
+      // While the event is delivered, `progress()` reads the counts it came with: already counting it.
+      this.#countsAtEvent = counts;
+      try {
+        deliver();
+      } finally {
+        this.#countsAtEvent = undefined;
+      }
+    });
     const feed = (this.#feed = new MonitorFeed(this.#clock));
     this.#owner = {
       cancelTask: (task, reason) => this.#cancel(task, reason),

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock';
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
 import type { RandomSource } from '../random';
@@ -133,17 +134,17 @@ export class TaskBook {
   #deadlines: DeadlineChange[] = [];
   readonly #sink: EventSink;
   readonly #random: RandomSource;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #logger: Logger;
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
 
   /** @param options.byGroup - keep ready tasks by group, so that `takeReady` can pass over groups that may not start */
-  constructor(options: { sink: EventSink; random: RandomSource; now: () => number; logger: Logger; byGroup?: boolean }) {
+  constructor(options: { sink: EventSink; random: RandomSource; clock: Pick<Clock, 'now'>; logger: Logger; byGroup?: boolean }) {
     this.#ready = options.byGroup === true ? new GroupedReadyQueue<TaskEntry>() : new ReadyQueue<TaskEntry>();
     this.#sink = options.sink;
     this.#random = options.random;
-    this.#now = options.now;
+    this.#clock = options.clock;
     this.#logger = options.logger;
     this.#debug = options.logger.isLevelEnabled('debug');
   }
@@ -225,7 +226,7 @@ export class TaskBook {
    * `cancelled` were cancelled before they arrived: they settle `cancelled` at once.
    */
   admit(submissions: readonly TaskSubmission[], cancelled?: ReadonlyMap<string, MezanError>): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const submission of submissions) {
       // The submission becomes the entry: from here on only the executor touches it.
       const entry = submission as TaskEntry;
@@ -276,7 +277,7 @@ export class TaskBook {
    * Takes the next ready task off the queue and marks it dispatched to `workerId` at clock time `now`.
    * @param allowed - with tasks kept by group, the groups that may start now (the best task among them is taken)
    */
-  takeReady(workerId: string, now: number = this.#now(), allowed?: (group: string | undefined) => boolean): RunOrder | undefined {
+  takeReady(workerId: string, now: number = this.#clock.now(), allowed?: (group: string | undefined) => boolean): RunOrder | undefined {
     const entry = this.#ready instanceof GroupedReadyQueue ? this.#ready.pop(allowed) : this.#ready.pop();
     if (entry === undefined) return undefined;
     this.counts.queued--;
@@ -316,7 +317,7 @@ export class TaskBook {
     }
     const wasDelayed = entry.state === 'delayed';
     if (entry.state === 'queued') this.#ready.remove(entry);
-    this.#settle(entry, 'cancelled', undefined, reason, undefined, undefined, this.#now());
+    this.#settle(entry, 'cancelled', undefined, reason, undefined, undefined, this.#clock.now());
     return { kind: 'settled', wasDelayed };
   }
 
@@ -366,7 +367,7 @@ export class TaskBook {
     for (const entry of pending) {
       if (entry.state === 'delayed') delayed.push(entry.id);
       if (entry.state === 'queued') this.#ready.remove(entry);
-      this.#settle(entry, status, undefined, reason, undefined, undefined, this.#now());
+      this.#settle(entry, status, undefined, reason, undefined, undefined, this.#clock.now());
     }
     return delayed;
   }
@@ -387,7 +388,7 @@ export class TaskBook {
   failWorker(workerId: string, error: MezanError): { plans: RetryPlan[]; taskIds: string[] } {
     const plans: RetryPlan[] = [];
     const taskIds: string[] = [];
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const { taskId, workerId: holder } of this.dispatched()) {
       if (holder !== workerId) continue;
       const entry = this.#entries.get(taskId)!;
@@ -414,13 +415,13 @@ export class TaskBook {
    */
   expireQueued(taskId: string): void {
     const entry = this.#entries.get(taskId);
-    if (entry === undefined || entry.queueDeadline === undefined || this.#now() < entry.queueDeadline) return;
+    if (entry === undefined || entry.queueDeadline === undefined || this.#clock.now() < entry.queueDeadline) return;
     if (entry.state !== 'waiting' && entry.state !== 'queued') return;
     if (entry.state === 'queued') this.#ready.remove(entry);
     const error = new MezanError('E_QUEUE_TIMEOUT', `Task "${entry.name}" did not start within ${entry.queueTimeoutMs} ms`, {
       details: { taskId: entry.id, queueTimeoutMs: entry.queueTimeoutMs },
     });
-    this.#settle(entry, 'timeout', undefined, error, undefined, undefined, this.#now());
+    this.#settle(entry, 'timeout', undefined, error, undefined, undefined, this.#clock.now());
   }
 
   /**
@@ -507,7 +508,7 @@ export class TaskBook {
       this.#sink.publish(
         {
           type: 'task.queued',
-          at: this.#now(),
+          at: this.#clock.now(),
           taskId: entry.id,
           name: entry.name,
           attempt: entry.attempt,
@@ -524,7 +525,7 @@ export class TaskBook {
       `Task "${entry.name}" did not run: its dependency "${dependencyId}" ended ${dependencyStatus}`,
       { details: { taskId: entry.id, dependency: dependencyId, dependencyStatus } },
     );
-    this.#settle(entry, 'failed', undefined, error, undefined, undefined, this.#now());
+    this.#settle(entry, 'failed', undefined, error, undefined, undefined, this.#clock.now());
   }
 
   #settle(

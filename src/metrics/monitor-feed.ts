@@ -1,5 +1,7 @@
 import type { Clock } from '../clock';
+import type { EngineEvent } from '../engine-events';
 import type { EventSink } from '../internal/event-sink';
+import type { TaskCounts } from '../internal/task-book';
 import type { MonitorObservation } from './monitor-observation';
 
 /** The event a feed hands the monitor: what was observed since the last one (maybe nothing). @internal */
@@ -110,16 +112,7 @@ export class MonitorFeed {
    * or while the monitor samples timings; publishes to both.
    */
   taskSink(inner: EventSink): EventSink {
-    const feed = this;
-    return {
-      get active() {
-        return inner.active || feed.collectTasks;
-      },
-      publish(event, counts) {
-        if (inner.active) inner.publish(event, counts);
-        if (feed.collectTasks) feed.pushSample(event);
-      },
-    };
+    return new TaskSink(inner, this);
   }
 
   /** The sink for the supervisor's own events: always active; publishes to `inner` (when it listens) and the monitor. */
@@ -139,5 +132,28 @@ export class MonitorFeed {
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(this.#flush);
+  }
+}
+
+/**
+ * What {@link MonitorFeed.taskSink} returns. A class rather than an object literal with a getter, so
+ * that every engine's task sink has one shape: its `active` is read for every task.
+ */
+class TaskSink implements EventSink {
+  readonly #inner: EventSink;
+  readonly #feed: MonitorFeed;
+
+  constructor(inner: EventSink, feed: MonitorFeed) {
+    this.#inner = inner;
+    this.#feed = feed;
+  }
+
+  get active(): boolean {
+    return this.#inner.active || this.#feed.collectTasks;
+  }
+
+  publish(event: EngineEvent, counts?: Readonly<TaskCounts>): void {
+    if (this.#inner.active) this.#inner.publish(event, counts);
+    if (this.#feed.collectTasks) this.#feed.pushSample(event);
   }
 }

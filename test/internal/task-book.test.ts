@@ -72,7 +72,7 @@ function makeBook(options: { listening?: boolean } = {}): Fixture {
       return reporter;
     },
   };
-  (fixture as { book: TaskBook }).book = new TaskBook({ sink, random: seededRandom(1), now: () => fixture.time, logger: quiet });
+  (fixture as { book: TaskBook }).book = new TaskBook({ sink, random: seededRandom(1), clock: { now: () => fixture.time }, logger: quiet });
   return fixture;
 }
 
@@ -104,7 +104,10 @@ function outcome(kind: RunOutcome['kind'], taskId: string, fields: Partial<RunOu
 /** Every count zero except `fields`, over whatever counts the book keeps, so a stray count fails the test. */
 const counts = (fields: Partial<TaskCounts>): TaskCounts => {
   const zero = Object.fromEntries(
-    Object.keys(new TaskBook({ sink: silentSink, random: Math.random, now: () => 0, logger: createQuietLogger() }).counts).map((key) => [key, 0]),
+    Object.keys(new TaskBook({ sink: silentSink, random: Math.random, clock: { now: () => 0 }, logger: createQuietLogger() }).counts).map((key) => [
+      key,
+      0,
+    ]),
   );
   return { ...zero, ...fields } as TaskCounts;
 };
