@@ -81,6 +81,11 @@ export class TaskHandle<T = unknown> implements TaskReporter {
     return this.#hooks.meta;
   }
 
+  /** What `JSON.stringify` and loggers show of a handle: its id, name and status (its fields are private). */
+  toJSON(): { readonly id: string; readonly name: string; readonly status: TaskStatus } {
+    return { id: this.id, name: this.name, status: this.#status };
+  }
+
   /** The task's current status; see {@link TaskStatus}. */
   get status(): TaskStatus {
     return this.#status;

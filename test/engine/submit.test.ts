@@ -352,3 +352,23 @@ describe('engine.submit: statuses', () => {
     expect((await rejectionOf(handle)).code).toBe('E_TASK_FAILED');
   });
 });
+
+describe('engine.submit: the handle', () => {
+  it('reads its id, name and meta from its task, and shows id, name and status as JSON', async () => {
+    const { engine, clock } = startEngine();
+    const meta = { owner: 'reports' };
+    const named = engine.submit(() => 1, { id: 'nightly', name: 'nightly report', meta });
+    const unnamed = engine.submit(() => 2);
+    expect([named.id, named.name, named.meta]).toEqual(['nightly', 'nightly report', meta]);
+    expect(named.meta).toBe(meta);
+    // An engine-made id is the task's name too.
+    expect(unnamed.name).toBe(unnamed.id);
+    expect(unnamed.id).toMatch(/^task-\d+$/);
+    expect(JSON.parse(JSON.stringify(named))).toEqual({ id: 'nightly', name: 'nightly report', status: 'queued' });
+    await clock.runAll();
+    expect(JSON.parse(JSON.stringify([named, unnamed]))).toEqual([
+      { id: 'nightly', name: 'nightly report', status: 'completed' },
+      { id: unnamed.id, name: unnamed.id, status: 'completed' },
+    ]);
+  });
+});
