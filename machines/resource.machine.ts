@@ -2,6 +2,7 @@ import { enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type {
   ResourceCancelEvent,
   ResourceEvent,
+  GraphPoolChangesEvent,
   ResourceGraphEvent,
   ResourceObserver,
   ResourceReleaseEvent,
@@ -174,13 +175,13 @@ export interface ResourceContext {
 
 interface Outgoing {
   readonly to: AnyActorRef;
-  readonly event: ResourceReplyEvent | ResourceGraphEvent;
+  readonly event: ResourceReplyEvent;
 }
 
 /** The part of `enqueueActions`' `enqueue` a change is committed with. */
 interface Enqueue {
   assign(patch: Partial<ResourceContext>): void;
-  sendTo(to: AnyActorRef, event: ResourceReplyEvent | ResourceGraphEvent): void;
+  sendTo(to: AnyActorRef, event: ResourceReplyEvent | GraphPoolChangesEvent): void;
 }
 
 /**
@@ -290,20 +291,21 @@ class PoolChange {
     if (observer !== undefined) {
       // Requests first: a granted waiter must not look, even for one event, like it holds the units
       // and still waits for them. Then the holds that shrank, then those that grew: the observer
-      // never sees more units held than the pool has.
+      // never sees more units held than the pool has. All in one message.
+      const changes: ResourceGraphEvent[] = [];
       for (const [taskId, before] of this.#before) {
         const share = tasks.get(taskId)!;
-        if (share.requested !== before.requested)
-          enqueue.sendTo(observer, { type: 'graph.requests', resource: name, taskId, units: share.requested });
+        if (share.requested !== before.requested) changes.push({ type: 'graph.requests', resource: name, taskId, units: share.requested });
       }
       for (const [taskId, before] of this.#before) {
         const share = tasks.get(taskId)!;
-        if (share.held < before.held) enqueue.sendTo(observer, { type: 'graph.holds', resource: name, taskId, units: share.held });
+        if (share.held < before.held) changes.push({ type: 'graph.holds', resource: name, taskId, units: share.held });
       }
       for (const [taskId, before] of this.#before) {
         const share = tasks.get(taskId)!;
-        if (share.held > before.held) enqueue.sendTo(observer, { type: 'graph.holds', resource: name, taskId, units: share.held });
+        if (share.held > before.held) changes.push({ type: 'graph.holds', resource: name, taskId, units: share.held });
       }
+      if (changes.length > 0) enqueue.sendTo(observer, { type: 'graph.pool-changes', resource: name, changes } satisfies GraphPoolChangesEvent);
     }
     for (const [taskId] of this.#before) {
       const share = tasks.get(taskId)!;

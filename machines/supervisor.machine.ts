@@ -1,4 +1,4 @@
-import { assign, enqueueActions, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { assertEvent, assign, enqueueActions, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import { processSignalsLogic, type SignalReceivedEvent } from '../actors/process-signals.actor';
 import { timerLogic } from '../actors/timer.actor';
 import type { Clock } from '../src/clock';
@@ -9,7 +9,7 @@ import type { DeadlockPolicy } from '../src/internal/deadlock-policy';
 import { resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/internal/deadlock-resolver';
 import type { WatchedState } from '../src/internal/task-book';
 import { LearnedLockOrder } from '../src/internal/lock-order';
-import type { ResourceGraphEvent } from '../src/internal/resource-protocol';
+import type { GraphPoolChangesEvent, ResourceGraphEvent } from '../src/internal/resource-protocol';
 import type { LockOrderMode, ResourceDescriptor, RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
 import { WaitForGraph, type DeadlockAnalysis } from '../src/internal/wait-for-graph';
 import type { TaskFunction, TaskOptions } from '../src/task-options';
@@ -131,7 +131,7 @@ export type SupervisorEvent =
   | SignalReceivedEvent
   | ShutdownPhaseEvent
   | ExecutorNotice
-  | ResourceGraphEvent
+  | GraphPoolChangesEvent
   | RunnerGraphNotice
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
   | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number }
@@ -144,6 +144,41 @@ export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: Record
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
 const ignoreNotice = (): void => undefined;
 const MAX_REPORTS = 100;
+
+/** Applies one change a pool reported: a task's requested or held units of it. */
+function applyPoolChange(context: SupervisorContext, event: ResourceGraphEvent): void {
+  const { graph, sink, clock } = context;
+  const now = clock.now();
+  if (event.type === 'graph.requests') {
+    const key = `${event.resource}\u0000${event.taskId}`;
+    const before = context.requests.get(key) ?? 0;
+    if (event.units === 0) context.requests.delete(key);
+    else context.requests.set(key, event.units);
+    // Every request comes from a task on a worker: while it waits, it keeps its slot.
+    if (before === 0 && event.units > 0) startWaiting(context, event.taskId);
+    graph.setRequest(event.taskId, event.resource, event.units);
+    if (before > 0 && event.units === 0) {
+      stopWaiting(context, event.taskId);
+      context.observe({ type: 'resource.wait-ended', at: now, taskId: event.taskId, resource: event.resource });
+      noteIfDeadlockGone(context);
+    }
+    if (event.units > 0) {
+      if (sink.active) sink.publish({ type: 'resource.waiting', at: now, taskId: event.taskId, resource: event.resource, units: event.units });
+      onBlocked(context, event.taskId);
+    }
+    return;
+  }
+  const key = `${event.resource}\u0000${event.taskId}`;
+  const before = context.holds.get(key) ?? 0;
+  if (event.units === 0) context.holds.delete(key);
+  else context.holds.set(key, event.units);
+  graph.setHold(event.taskId, event.resource, event.units);
+  if (sink.active && event.units !== before) {
+    const type = event.units > before ? 'resource.acquired' : 'resource.released';
+    sink.publish({ type, at: now, taskId: event.taskId, resource: event.resource, units: event.units });
+  }
+  if (event.units < before) noteIfDeadlockGone(context);
+}
 
 function describeFrom(context: SupervisorContext): (taskId: string) => TaskFacts | undefined {
   return context.executor.getSnapshot().context.describeTask;
@@ -324,41 +359,11 @@ export const supervisorMachine = setup({
   },
   actions: {
     /** A pool changed what a task holds or waits for: mirror it, publish it, and look for a deadlock if it blocked. */
-    applyPoolChange: ({ context, event }) =>
-      guarded(context, () => {
-        if (event.type !== 'graph.holds' && event.type !== 'graph.requests') return;
-        const { graph, sink, clock } = context;
-        const now = clock.now();
-        if (event.type === 'graph.requests') {
-          const key = `${event.resource}\u0000${event.taskId}`;
-          const before = context.requests.get(key) ?? 0;
-          if (event.units === 0) context.requests.delete(key);
-          else context.requests.set(key, event.units);
-          // Every request comes from a task on a worker: while it waits, it keeps its slot.
-          if (before === 0 && event.units > 0) startWaiting(context, event.taskId);
-          graph.setRequest(event.taskId, event.resource, event.units);
-          if (before > 0 && event.units === 0) {
-            stopWaiting(context, event.taskId);
-            context.observe({ type: 'resource.wait-ended', at: now, taskId: event.taskId, resource: event.resource });
-            noteIfDeadlockGone(context);
-          }
-          if (event.units > 0) {
-            if (sink.active) sink.publish({ type: 'resource.waiting', at: now, taskId: event.taskId, resource: event.resource, units: event.units });
-            onBlocked(context, event.taskId);
-          }
-          return;
-        }
-        const key = `${event.resource}\u0000${event.taskId}`;
-        const before = context.holds.get(key) ?? 0;
-        if (event.units === 0) context.holds.delete(key);
-        else context.holds.set(key, event.units);
-        graph.setHold(event.taskId, event.resource, event.units);
-        if (sink.active && event.units !== before) {
-          const type = event.units > before ? 'resource.acquired' : 'resource.released';
-          sink.publish({ type, at: now, taskId: event.taskId, resource: event.resource, units: event.units });
-        }
-        if (event.units < before) noteIfDeadlockGone(context);
-      }),
+    /** A pool's changes of one transition, in order: each task's held and requested units. */
+    applyPoolChanges: ({ context, event }) => {
+      assertEvent(event, 'graph.pool-changes');
+      for (const change of event.changes) guarded(context, () => applyPoolChange(context, change));
+    },
     /** A runner told of a wait: a slot held while waiting, an await begun or ended, an attempt over, or lock order. */
     applyRunnerNotice: ({ context, event }) =>
       guarded(context, () => {
@@ -656,8 +661,7 @@ export const supervisorMachine = setup({
         'executor.quiescent': { actions: 'reportDrained' },
         'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
         'slots.retired-extra': { actions: 'retireExtraSlot' },
-        'graph.holds': { actions: 'applyPoolChange' },
-        'graph.requests': { actions: 'applyPoolChange' },
+        'graph.pool-changes': { actions: 'applyPoolChanges' },
         'graph.await': { actions: 'applyRunnerNotice' },
         'graph.attempt-ended': { actions: 'applyRunnerNotice' },
         'lockorder.acquiring': { actions: 'applyRunnerNotice' },

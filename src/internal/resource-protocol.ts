@@ -13,7 +13,7 @@ import type { MezanError } from '../errors';
 export type ResourceReplyTo = ActorRef<any, ResourceReplyEvent, any>;
 
 /** Where a pool reports its part of the wait-for graph: any actor that accepts {@link ResourceGraphEvent}s. */
-export type ResourceObserver = ActorRef<any, ResourceGraphEvent, any>;
+export type ResourceObserver = ActorRef<any, GraphPoolChangesEvent, any>;
 
 // ---------------------------------------------------------------------------------------------
 // Requester → pool
@@ -152,3 +152,14 @@ export interface GraphRequestsEvent {
  * and still waiting for them (which would look like a deadlock that is not one).
  */
 export type ResourceGraphEvent = GraphHoldsEvent | GraphRequestsEvent;
+
+/**
+ * What a pool sends its observer after a transition that changed any task's held or requested
+ * units: every change of that transition, in order (requests first, then holds that shrank, then
+ * holds that grew), in one message, so that a grant to a waiter costs the observer one step.
+ */
+export interface GraphPoolChangesEvent {
+  readonly type: 'graph.pool-changes';
+  readonly resource: string;
+  readonly changes: readonly ResourceGraphEvent[];
+}

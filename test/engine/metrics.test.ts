@@ -222,7 +222,7 @@ describe('createEngine({ inspect })', () => {
     const types = new Set(inspected.map((event) => event.type));
     expect(types).toEqual(new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.action', '@xstate.microstep']));
     const received = inspected.flatMap((event) => (event.type === '@xstate.event' ? [event.event.type] : []));
-    expect(received).toEqual(expect.arrayContaining(['task.submit', 'task.dispatch', 'resource.request', 'graph.holds', 'shutdown.request']));
+    expect(received).toEqual(expect.arrayContaining(['task.submit', 'task.dispatch', 'resource.request', 'graph.pool-changes', 'shutdown.request']));
   });
 
   it('takes an observer object, as @statelyai/inspect hands one', async () => {

@@ -3,6 +3,7 @@ import { createActor, fromCallback, type EventObject } from 'xstate';
 import { resourceMachine, type ResourceInput, type ResourceStats } from '../../machines/resource.machine';
 import { MezanError } from '../../src/errors';
 import type {
+  GraphPoolChangesEvent,
   ResourceEvent,
   ResourceGraphEvent,
   ResourceGrantedEvent,
@@ -17,16 +18,43 @@ function collector<E extends EventObject>() {
   return { ref, events };
 }
 
-/** A pool named `db` with a collecting requester and observer, and short-hands for its events. */
+/**
+ * A pool named `db` with a collecting requester and observer, and short-hands for its events. The
+ * observer's messages (one per transition that changed anything) are unpacked into their changes,
+ * in order; `graphMessages` counts the messages.
+ */
 function startPool(capacity: number, input: Partial<ResourceInput> = {}) {
   const replies = collector<ResourceReplyEvent>();
-  const graph = collector<ResourceGraphEvent>();
-  const pool = createActor(resourceMachine, { input: { name: 'db', capacity, observer: graph.ref, ...input } }).start();
-  const send = (event: ResourceEvent): void => pool.send(event);
+  const observer = collector<GraphPoolChangesEvent>();
+  const graph = {
+    get events(): ResourceGraphEvent[] {
+      return unpacked;
+    },
+  };
+  const unpacked: ResourceGraphEvent[] = [];
+  const pool = createActor(resourceMachine, { input: { name: 'db', capacity, observer: observer.ref, ...input } }).start();
+  const unpack = (): void => {
+    for (const message of observer.events.splice(0)) {
+      expect(message).toMatchObject({ type: 'graph.pool-changes', resource: 'db' });
+      expect(message.changes.length).toBeGreaterThan(0);
+      unpacked.push(...message.changes);
+      graphMessages++;
+    }
+  };
+  let graphMessages = 0;
+  const send = (event: ResourceEvent): void => {
+    pool.send(event);
+    unpack();
+  };
   return {
     pool,
     replies: replies.events,
-    graph: graph.events,
+    get graph(): ResourceGraphEvent[] {
+      unpack();
+      return graph.events;
+    },
+    /** How many messages the observer got. */
+    graphMessages: () => graphMessages,
     state: () => pool.getSnapshot().value,
     stats: () => pool.getSnapshot().context.stats,
     request: (requestId: string, taskId: string, units: number, at = 0, replyTo: ResourceReplyTo = replies.ref) =>
@@ -37,7 +65,10 @@ function startPool(capacity: number, input: Partial<ResourceInput> = {}) {
     setCapacity: (capacity: number, at = 0) => send({ type: 'resource.set-capacity', capacity, at }),
     /** Removes and returns the replies received so far. */
     takeReplies: () => replies.events.splice(0),
-    takeGraph: () => graph.events.splice(0),
+    takeGraph: () => {
+      unpack();
+      return graph.events.splice(0);
+    },
   };
 }
 
@@ -399,8 +430,11 @@ describe('resourceMachine', () => {
       expect(t.takeGraph()).toEqual([requests('b', 3)]);
       t.release('db#1');
       expect(t.takeGraph()).toEqual([holds('a', 1)]);
+      const messagesBefore = t.graphMessages();
       t.release('db#2');
       expect(t.takeGraph()).toEqual([requests('b', 1), holds('a', 0), holds('b', 2)]);
+      // The three changes of that transition reach the observer in one message.
+      expect(t.graphMessages()).toBe(messagesBefore + 1);
       t.cancel('b2');
       expect(t.takeGraph()).toEqual([requests('b', 0)]);
       t.release('db#3');
