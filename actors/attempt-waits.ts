@@ -63,6 +63,8 @@ export class AttemptWaits {
    */
   #waited = false;
   #ended = false;
+  /** Set when the supervisor chose this attempt as a deadlock victim. */
+  #victimized = false;
   /** Set when the attempt ended or was victimized: nothing more may start. */
   #closed: MezanError | undefined = undefined;
 
@@ -209,6 +211,7 @@ export class AttemptWaits {
    * leases are released at once, so the others can proceed. Later waits reject too.
    */
   victimize(error: MezanError): void {
+    this.#victimized = true;
     this.#close(error);
   }
 
@@ -217,7 +220,9 @@ export class AttemptWaits {
     if (this.#ended) return;
     this.#ended = true;
     this.#close(reason instanceof MezanError ? reason : undefined);
-    if (this.#waited) this.#notify({ type: 'graph.attempt-ended', taskId: this.#taskId });
+    // Every wait's end reaches the supervisor on its own (the pool's change, the await's end), so it
+    // hears of the attempt's end only when it chose the attempt as a victim and waits for that.
+    if (this.#waited && this.#victimized) this.#notify({ type: 'graph.attempt-ended', taskId: this.#taskId });
   }
 
   #close(error: MezanError | undefined): void {

@@ -358,8 +358,10 @@ export const supervisorMachine = setup({
     monitor: monitorMachine,
   },
   actions: {
-    /** A pool changed what a task holds or waits for: mirror it, publish it, and look for a deadlock if it blocked. */
-    /** A pool's changes of one transition, in order: each task's held and requested units. */
+    /**
+     * A pool's changes of one transition, in order: what each task holds or waits for. Each is
+     * mirrored and published, and a task that blocked is looked at for a deadlock.
+     */
     applyPoolChanges: ({ context, event }) => {
       assertEvent(event, 'graph.pool-changes');
       for (const change of event.changes) guarded(context, () => applyPoolChange(context, change));
