@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createEngine, type Engine, type TaskContext, type TaskHandle } from '../src/index';
 import { collectGarbage } from './collect-garbage';
-import { CountingTasks, DagTracker, expectRuns, type WorkloadContender } from './workload-contender';
+import { CountingTasks, DagTracker, expectRuns, timeCountingTasks, timeUntilIdle, type WorkloadContender } from './workload-contender';
 
 /**
  * The engine of every workload: `concurrency` tasks run at once.
@@ -15,28 +15,16 @@ export function mezanEngine(concurrency: number): Engine {
 /** mezan's side of each workload: tasks go in with `engine.submit`, and the run ends at `engine.onIdle()`. */
 export const mezanContender: WorkloadContender = {
   async noops(tasks, concurrency, priorities) {
-    const counting = new CountingTasks();
-    return timeEngine(
-      concurrency,
-      tasks,
-      () => counting.calls,
-      (engine) => {
-        if (priorities === undefined) for (let i = 0; i < tasks; i++) engine.submit(counting.noop);
-        else for (let i = 0; i < tasks; i++) engine.submit(counting.noop, { priority: priorities[i]! });
-      },
-    );
+    return timeCountingTasks(timeEngine, 'noop', tasks, concurrency, (noop) => (engine) => {
+      if (priorities === undefined) for (let i = 0; i < tasks; i++) engine.submit(noop);
+      else for (let i = 0; i < tasks; i++) engine.submit(noop, { priority: priorities[i]! });
+    });
   },
 
   async immediates(tasks, concurrency) {
-    const counting = new CountingTasks();
-    return timeEngine(
-      concurrency,
-      tasks,
-      () => counting.calls,
-      (engine) => {
-        for (let i = 0; i < tasks; i++) engine.submit(counting.immediate);
-      },
-    );
+    return timeCountingTasks(timeEngine, 'immediate', tasks, concurrency, (immediate) => (engine) => {
+      for (let i = 0; i < tasks; i++) engine.submit(immediate);
+    });
   },
 
   async sleeps(tasks, concurrency, sleepMs) {
@@ -105,17 +93,10 @@ export async function timeIdleShutdown(concurrency: number, tasks: number): Prom
   return elapsedMs;
 }
 
-/**
- * Times `submit` on a fresh engine until it is idle, then shuts the engine down (untimed) and checks
- * the tasks; `calls` is `undefined` when the caller checks them itself.
- */
+/** mezan's `TimedRun` (see workload-contender): after the timer, it shuts the engine down and checks the tasks by its report too. */
 async function timeEngine(concurrency: number, tasks: number, calls: (() => number) | undefined, submit: (engine: Engine) => void): Promise<number> {
   const engine = mezanEngine(concurrency);
-  collectGarbage();
-  const start = performance.now();
-  submit(engine);
-  await engine.onIdle();
-  const elapsedMs = performance.now() - start;
+  const elapsedMs = await timeUntilIdle(engine, submit);
   await shutDown(engine, tasks, calls?.());
   return elapsedMs;
 }

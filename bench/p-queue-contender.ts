@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { collectGarbage } from './collect-garbage';
-import { CountingTasks, DagTracker, expectRuns, type WorkloadContender } from './workload-contender';
+import { CountingTasks, DagTracker, expectRuns, timeCountingTasks, timeUntilIdle, type TimedRun, type WorkloadContender } from './workload-contender';
 
 /**
  * p-queue's side of each workload: tasks go in with `queue.add`, and the run ends at `queue.onIdle()`.
@@ -12,14 +12,10 @@ export async function loadPQueueContender(): Promise<WorkloadContender> {
   const { default: PQueue } = await import('p-queue');
   type Queue = InstanceType<typeof PQueue>;
 
-  /** Times `add` on a fresh queue until it is idle; `calls` is `undefined` when the caller checks the tasks itself. */
-  const timeQueue = async (concurrency: number, tasks: number, calls: (() => number) | undefined, add: (queue: Queue) => void): Promise<number> => {
+  /** p-queue's {@link TimedRun}: after the timer, it checks that the queue holds no task. */
+  const timeQueue: TimedRun<Queue> = async (concurrency, tasks, calls, add) => {
     const queue = new PQueue({ concurrency });
-    collectGarbage();
-    const start = performance.now();
-    add(queue);
-    await queue.onIdle();
-    const elapsedMs = performance.now() - start;
+    const elapsedMs = await timeUntilIdle(queue, add);
     if (calls !== undefined) expectRuns('p-queue', calls(), tasks);
     expectRuns('p-queue (size + pending left)', queue.size + queue.pending, 0);
     return elapsedMs;
@@ -27,28 +23,16 @@ export async function loadPQueueContender(): Promise<WorkloadContender> {
 
   return {
     async noops(tasks, concurrency, priorities) {
-      const counting = new CountingTasks();
-      return timeQueue(
-        concurrency,
-        tasks,
-        () => counting.calls,
-        (queue) => {
-          if (priorities === undefined) for (let i = 0; i < tasks; i++) void queue.add(counting.noop);
-          else for (let i = 0; i < tasks; i++) void queue.add(counting.noop, { priority: priorities[i]! });
-        },
-      );
+      return timeCountingTasks(timeQueue, 'noop', tasks, concurrency, (noop) => (queue) => {
+        if (priorities === undefined) for (let i = 0; i < tasks; i++) void queue.add(noop);
+        else for (let i = 0; i < tasks; i++) void queue.add(noop, { priority: priorities[i]! });
+      });
     },
 
     async immediates(tasks, concurrency) {
-      const counting = new CountingTasks();
-      return timeQueue(
-        concurrency,
-        tasks,
-        () => counting.calls,
-        (queue) => {
-          for (let i = 0; i < tasks; i++) void queue.add(counting.immediate);
-        },
-      );
+      return timeCountingTasks(timeQueue, 'immediate', tasks, concurrency, (immediate) => (queue) => {
+        for (let i = 0; i < tasks; i++) void queue.add(immediate);
+      });
     },
 
     async sleeps(tasks, concurrency, sleepMs) {

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { collectGarbage } from './collect-garbage';
 import type { TaskDag } from './dag-workload';
 
 /**
@@ -35,6 +37,58 @@ export class CountingTasks {
     this.calls++;
     await new Promise<void>((resolve) => setImmediate(resolve));
   };
+}
+
+/** Which of the {@link CountingTasks} a run submits. */
+export type CountingKind = 'noop' | 'immediate';
+
+/**
+ * A contender's timed run: on a fresh engine or queue of `concurrency`, `submit` runs under the
+ * timer until the engine or queue is idle; after the timer, `calls()` (when given) must be `tasks`.
+ *
+ * @returns the run's wall time in ms
+ * @throws {Error} unless the tasks ran once each
+ */
+export type TimedRun<Runner> = (
+  concurrency: number,
+  tasks: number,
+  calls: (() => number) | undefined,
+  submit: (runner: Runner) => void,
+) => Promise<number>;
+
+/**
+ * Times `tasks` tasks of one kind from a fresh {@link CountingTasks}, and checks that each ran once.
+ *
+ * @param time - the contender's {@link TimedRun}
+ * @param submitAll - given the task, returns what submits it `tasks` times to the engine or queue:
+ *   the timed region, called as is
+ * @returns the run's wall time in ms
+ */
+export function timeCountingTasks<Runner>(
+  time: TimedRun<Runner>,
+  kind: CountingKind,
+  tasks: number,
+  concurrency: number,
+  submitAll: (task: () => Promise<void>) => (runner: Runner) => void,
+): Promise<number> {
+  const counting = new CountingTasks();
+  return time(concurrency, tasks, () => counting.calls, submitAll(counting[kind]));
+}
+
+/**
+ * Collects garbage, then times `submit` on a fresh engine or queue until it is idle.
+ *
+ * @returns the wall time in ms
+ */
+export async function timeUntilIdle<Runner extends { onIdle(): Promise<unknown> }>(
+  runner: Runner,
+  submit: (runner: Runner) => void,
+): Promise<number> {
+  collectGarbage();
+  const start = performance.now();
+  submit(runner);
+  await runner.onIdle();
+  return performance.now() - start;
 }
 
 /**

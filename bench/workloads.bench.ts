@@ -54,19 +54,36 @@ export interface WorkloadsResult {
   readonly rows: readonly WorkloadResult[];
 }
 
-// The workloads' fixed shapes, from the spec; only task and sample counts change with --quick.
-const NOOP_CONCURRENCY = 8;
-const IMMEDIATE_CONCURRENCY = 64;
-const SLEEP_CONCURRENCY = 1_000;
+/** What the spec fixes for a row: its concurrency, and the bound and goal of its ratio (or figure, without a peer). */
+interface RowSpec {
+  readonly concurrency: number;
+  readonly required: string;
+  readonly goal: string;
+}
+
+/** Each row's fixed shape and bounds, from the spec; only task and sample counts change with --quick. */
+const SPEC: Readonly<Record<WorkloadId, RowSpec>> = {
+  'noop-c8': { concurrency: 8, required: '≥ 1.0×', goal: '≥ 1.5×' },
+  'immediate-c64': { concurrency: 64, required: '≥ 1.0×', goal: '≥ 1.5×' },
+  'sleep-c1000': { concurrency: 1_000, required: '≥ 1.0×', goal: 'within 2× of ideal' },
+  'dag-c8': { concurrency: 8, required: '≥ 0.5×', goal: '≥ 1.0×' },
+  'priority-c8': { concurrency: 8, required: '≥ 1.0×', goal: 'keep the lead' },
+  'noop-c512': { concurrency: 512, required: '≥ 1.0×', goal: '≥ 1.5×' },
+  'idle-latency': { concurrency: 8, required: '≤ 4×', goal: '≤ 2×' },
+  'idle-shutdown': { concurrency: 5_000, required: '≤ 100 ms', goal: '≤ 10 ms' },
+};
+/** How long each task of the sleep row sleeps, in ms. */
 const SLEEP_MS = 1;
-const DAG_CONCURRENCY = 8;
-const PRIORITY_CONCURRENCY = 8;
+/** The priority row's tasks draw their priority from 0 to this less one. */
 const PRIORITY_LEVELS = 10;
-const WIDE_CONCURRENCY = 512;
-const LATENCY_CONCURRENCY = 8;
-const SHUTDOWN_CONCURRENCY = 5_000;
 
 type Log = (line: string) => void;
+
+/** One run of a workload by a contender, at the row's concurrency; it returns the run's wall time in ms. */
+type WorkloadRun = (contender: WorkloadContender, concurrency: number) => Promise<number>;
+
+/** A race of mezan against p-queue on one row's workload: each side's timed runs, in ms. */
+type Race = (id: WorkloadId, run: WorkloadRun) => Promise<Record<Side, number[]>>;
 
 /**
  * Races mezan against p-queue workload by workload, each side in turn in the same process, then
@@ -82,169 +99,130 @@ export async function runWorkloadsBench(config: WorkloadsConfig, log: Log = () =
   const dag = buildTaskDag(config.dagTasks, seededRandom(config.seed));
   const random = seededRandom(config.seed + 1);
   const priorities = Array.from({ length: config.priorityTasks }, () => Math.floor(random() * PRIORITY_LEVELS));
-  const race = (id: WorkloadId, run: (contender: WorkloadContender) => Promise<number>): Promise<Record<Side, number[]>> =>
+  const race: Race = (id, run) =>
     alternateRuns(
-      (side) => run(contenders[side]),
+      (side) => run(contenders[side], SPEC[id].concurrency),
       config,
       (index, side, ms) => log(runLine(id, index, config.runs, side, `${ms.toFixed(1)} ms`)),
     );
   const throughput = async (workload: ThroughputWorkload): Promise<WorkloadResult> => throughputRow(workload, await race(workload.id, workload.run));
   const { noopTasks, immediateTasks, dagTasks, priorityTasks } = config;
+  const noops = (id: 'noop-c8' | 'noop-c512'): ThroughputWorkload => ({
+    id,
+    tasks: noopTasks,
+    workload: `${formatCount(noopTasks)} no-op async tasks`,
+    run: (contender, concurrency) => contender.noops(noopTasks, concurrency),
+  });
 
   const rows: WorkloadResult[] = [];
-  rows.push(
-    await throughput({
-      id: 'noop-c8',
-      workload: `${formatCount(noopTasks)} no-op async tasks, concurrency ${NOOP_CONCURRENCY}`,
-      tasks: noopTasks,
-      concurrency: NOOP_CONCURRENCY,
-      run: (contender) => contender.noops(noopTasks, NOOP_CONCURRENCY),
-      required: '≥ 1.0×',
-      goal: '≥ 1.5×',
-    }),
-  );
+  rows.push(await throughput(noops('noop-c8')));
   rows.push(
     await throughput({
       id: 'immediate-c64',
-      workload: `${formatCount(immediateTasks)} tasks awaiting a setImmediate, concurrency ${IMMEDIATE_CONCURRENCY}`,
       tasks: immediateTasks,
-      concurrency: IMMEDIATE_CONCURRENCY,
-      run: (contender) => contender.immediates(immediateTasks, IMMEDIATE_CONCURRENCY),
-      required: '≥ 1.0×',
-      goal: '≥ 1.5×',
+      workload: `${formatCount(immediateTasks)} tasks awaiting a setImmediate`,
+      run: (contender, concurrency) => contender.immediates(immediateTasks, concurrency),
     }),
   );
-  rows.push(sleepRow(config, await race('sleep-c1000', (contender) => contender.sleeps(config.sleepTasks, SLEEP_CONCURRENCY, SLEEP_MS))));
+  rows.push(await sleepRow(config, race));
   rows.push(
     await throughput({
       id: 'dag-c8',
-      workload: `DAG of ${formatCount(dagTasks)} tasks, 1-3 dependencies each (seed ${config.seed}), concurrency ${DAG_CONCURRENCY}`,
       tasks: dagTasks,
-      concurrency: DAG_CONCURRENCY,
-      run: (contender) => contender.dag(dag, DAG_CONCURRENCY),
-      required: '≥ 0.5×',
-      goal: '≥ 1.0×',
+      workload: `DAG of ${formatCount(dagTasks)} tasks, 1-3 dependencies each (seed ${config.seed})`,
+      run: (contender, concurrency) => contender.dag(dag, concurrency),
     }),
   );
   rows.push(
     await throughput({
       id: 'priority-c8',
-      workload: `${formatCount(priorityTasks)} no-op tasks, priorities 0-${PRIORITY_LEVELS - 1} (seed ${config.seed + 1}), concurrency ${PRIORITY_CONCURRENCY}`,
       tasks: priorityTasks,
-      concurrency: PRIORITY_CONCURRENCY,
-      run: (contender) => contender.noops(priorityTasks, PRIORITY_CONCURRENCY, priorities),
-      required: '≥ 1.0×',
-      goal: 'keep the lead',
+      workload: `${formatCount(priorityTasks)} no-op tasks, priorities 0-${PRIORITY_LEVELS - 1} (seed ${config.seed + 1})`,
+      run: (contender, concurrency) => contender.noops(priorityTasks, concurrency, priorities),
     }),
   );
-  rows.push(
-    await throughput({
-      id: 'noop-c512',
-      workload: `${formatCount(noopTasks)} no-op async tasks, concurrency ${WIDE_CONCURRENCY}`,
-      tasks: noopTasks,
-      concurrency: WIDE_CONCURRENCY,
-      run: (contender) => contender.noops(noopTasks, WIDE_CONCURRENCY),
-      required: '≥ 1.0×',
-      goal: '≥ 1.5×',
-    }),
-  );
+  rows.push(await throughput(noops('noop-c512')));
   rows.push(await latencyRow(config, contenders, log));
   rows.push(await shutdownRow(config, log));
   return { config, peer: 'p-queue', rows };
 }
 
-/** A workload measured in tasks per second: its row's text, and one run of it by a contender. */
-interface ThroughputWorkload extends Pick<WorkloadResult, 'id' | 'workload' | 'tasks' | 'concurrency' | 'required' | 'goal'> {
-  /** @returns the run's wall time in ms */
-  readonly run: (contender: WorkloadContender) => Promise<number>;
+/** A workload measured in tasks per second: its row's text (before its concurrency), and one run of it by a contender. */
+interface ThroughputWorkload extends Pick<WorkloadResult, 'id' | 'workload' | 'tasks'> {
+  readonly run: WorkloadRun;
 }
 
-function throughputRow({ id, workload, tasks, concurrency, required, goal }: ThroughputWorkload, runsMs: Record<Side, number[]>): WorkloadResult {
-  const figures = (runs: number[]): ContenderFigures => ({ runs, median: median(runs.map((ms) => tasksPerSecond(tasks, ms))) });
-  const mezan = figures(runsMs.mezan);
-  const peer = figures(runsMs.peer);
+function throughputRow({ id, workload, tasks }: ThroughputWorkload, runsMs: Record<Side, number[]>): WorkloadResult {
+  const figures = perSide(runsMs, (runs) => ({ runs, median: median(runs.map((ms) => tasksPerSecond(tasks, ms))) }));
+  return tableRow(id, { workload: `${workload}, concurrency ${SPEC[id].concurrency}`, tasks, unit: 'tasks/s', ...figures });
+}
+
+async function sleepRow(config: WorkloadsConfig, race: Race): Promise<WorkloadResult> {
+  const { sleepTasks } = config;
+  const runsMs = await race('sleep-c1000', (contender, concurrency) => contender.sleeps(sleepTasks, concurrency, SLEEP_MS));
+  const { concurrency } = SPEC['sleep-c1000'];
+  const idealMs = Math.ceil(sleepTasks / concurrency) * SLEEP_MS;
+  const figures = perSide(runsMs, (runs) => ({ runs, median: median(runs) }));
+  const workload = `${formatCount(sleepTasks)} tasks sleeping ${SLEEP_MS} ms (real timers), concurrency ${formatCount(concurrency)}: makespan, ideal ${idealMs} ms`;
+  return tableRow('sleep-c1000', { workload, tasks: sleepTasks, unit: 'ms', ...figures, idealMs });
+}
+
+async function latencyRow(config: WorkloadsConfig, contenders: Record<Side, WorkloadContender>, log: Log): Promise<WorkloadResult> {
+  const { concurrency } = SPEC['idle-latency'];
+  const perRun = Math.ceil(config.latencySamples / config.runs);
+  const samplesUs = await alternateRuns(
+    (side) => contenders[side].latencies(perRun, config.latencyWarmupSamples, concurrency),
+    config,
+    (index, side, samples) => log(runLine('idle-latency', index, config.runs, side, `median ${median(samples).toFixed(1)} µs`)),
+  );
+  const figures = perSide(samplesUs, (runs) => ({ runs: runs.map((samples) => median(samples)), median: median(runs.flat()) }));
+  const tasks = perRun * config.runs;
+  const workload = `idle latency, submit → awaited result, one at a time: ${formatCount(tasks)} samples, concurrency ${concurrency}`;
+  return tableRow('idle-latency', { workload, tasks, unit: 'µs', ...figures });
+}
+
+async function shutdownRow(config: WorkloadsConfig, log: Log): Promise<WorkloadResult> {
+  const { concurrency } = SPEC['idle-shutdown'];
+  const runs: number[] = [];
+  for (let index = 0; index < config.shutdownRuns; index++) {
+    const ms = await timeIdleShutdown(concurrency, config.shutdownTasks);
+    runs.push(ms);
+    log(runLine('idle-shutdown', index, config.shutdownRuns, 'mezan', `${ms.toFixed(1)} ms`));
+  }
+  const workload = `shutdown of an idle engine, concurrency ${formatCount(concurrency)}, after ${config.shutdownTasks} tasks (no peer)`;
+  return tableRow('idle-shutdown', { workload, tasks: config.shutdownTasks, unit: 'ms', mezan: { runs, median: median(runs) }, peer: null });
+}
+
+/** Each side's figures, from its measurements; mezan's first. */
+function perSide<T>(measured: Record<Side, T>, figures: (measured: T) => ContenderFigures): Record<Side, ContenderFigures> {
+  return { mezan: figures(measured.mezan), peer: figures(measured.peer) };
+}
+
+/** How a row in each unit forms its ratio, when it has a peer. */
+const RATIOS: Readonly<Record<WorkloadUnit, { readonly kind: RatioKind; readonly of: (mezan: number, peer: number) => number }>> = {
+  'tasks/s': { kind: 'mezan/peer tasks/s, higher is better', of: (mezan, peer) => ratio(mezan, peer) },
+  ms: { kind: 'peer/mezan makespan, higher is better', of: (mezan, peer) => ratio(peer, mezan) },
+  µs: { kind: 'mezan/peer latency, lower is better', of: (mezan, peer) => ratio(mezan, peer) },
+};
+
+/** What a row measured; {@link tableRow} adds what {@link SPEC} fixes for it, and the ratio. */
+type Measured = Pick<WorkloadResult, 'workload' | 'tasks' | 'unit' | 'mezan' | 'peer'> & { readonly idealMs?: number };
+
+function tableRow(id: WorkloadId, { workload, tasks, unit, mezan, peer, idealMs }: Measured): WorkloadResult {
+  const { concurrency, required, goal } = SPEC[id];
   return {
     id,
     workload,
     tasks,
     concurrency,
-    unit: 'tasks/s',
+    unit,
     mezan,
     peer,
-    ratio: ratio(mezan.median, peer.median),
-    ratioKind: 'mezan/peer tasks/s, higher is better',
-    idealMs: null,
+    ratio: peer === null ? Number.NaN : RATIOS[unit].of(mezan.median, peer.median),
+    ratioKind: peer === null ? null : RATIOS[unit].kind,
+    idealMs: idealMs ?? null,
     required,
     goal,
-  };
-}
-
-function sleepRow(config: WorkloadsConfig, runsMs: Record<Side, number[]>): WorkloadResult {
-  const idealMs = Math.ceil(config.sleepTasks / SLEEP_CONCURRENCY) * SLEEP_MS;
-  const mezan = { runs: runsMs.mezan, median: median(runsMs.mezan) };
-  const peer = { runs: runsMs.peer, median: median(runsMs.peer) };
-  return {
-    id: 'sleep-c1000',
-    workload: `${formatCount(config.sleepTasks)} tasks sleeping ${SLEEP_MS} ms (real timers), concurrency ${formatCount(SLEEP_CONCURRENCY)}: makespan, ideal ${idealMs} ms`,
-    tasks: config.sleepTasks,
-    concurrency: SLEEP_CONCURRENCY,
-    unit: 'ms',
-    mezan,
-    peer,
-    ratio: ratio(peer.median, mezan.median),
-    ratioKind: 'peer/mezan makespan, higher is better',
-    idealMs,
-    required: '≥ 1.0×',
-    goal: 'within 2× of ideal',
-  };
-}
-
-async function latencyRow(config: WorkloadsConfig, contenders: Record<Side, WorkloadContender>, log: Log): Promise<WorkloadResult> {
-  const perRun = Math.ceil(config.latencySamples / config.runs);
-  const samplesUs = await alternateRuns(
-    (side) => contenders[side].latencies(perRun, config.latencyWarmupSamples, LATENCY_CONCURRENCY),
-    config,
-    (index, side, samples) => log(runLine('idle-latency', index, config.runs, side, `median ${median(samples).toFixed(1)} µs`)),
-  );
-  const figures = (runs: number[][]): ContenderFigures => ({ runs: runs.map((samples) => median(samples)), median: median(runs.flat()) });
-  const mezan = figures(samplesUs.mezan);
-  const peer = figures(samplesUs.peer);
-  return {
-    id: 'idle-latency',
-    workload: `idle latency, submit → awaited result, one at a time: ${formatCount(perRun * config.runs)} samples, concurrency ${LATENCY_CONCURRENCY}`,
-    tasks: perRun * config.runs,
-    concurrency: LATENCY_CONCURRENCY,
-    unit: 'µs',
-    mezan,
-    peer,
-    ratio: ratio(mezan.median, peer.median),
-    ratioKind: 'mezan/peer latency, lower is better',
-    idealMs: null,
-    required: '≤ 4×',
-    goal: '≤ 2×',
-  };
-}
-
-async function shutdownRow(config: WorkloadsConfig, log: Log): Promise<WorkloadResult> {
-  const runs: number[] = [];
-  for (let index = 0; index < config.shutdownRuns; index++) {
-    const ms = await timeIdleShutdown(SHUTDOWN_CONCURRENCY, config.shutdownTasks);
-    runs.push(ms);
-    log(runLine('idle-shutdown', index, config.shutdownRuns, 'mezan', `${ms.toFixed(1)} ms`));
-  }
-  return {
-    id: 'idle-shutdown',
-    workload: `shutdown of an idle engine, concurrency ${formatCount(SHUTDOWN_CONCURRENCY)}, after ${config.shutdownTasks} tasks (no peer)`,
-    tasks: config.shutdownTasks,
-    concurrency: SHUTDOWN_CONCURRENCY,
-    unit: 'ms',
-    mezan: { runs, median: median(runs) },
-    peer: null,
-    ratio: Number.NaN,
-    ratioKind: null,
-    idealMs: null,
-    required: '≤ 100 ms',
-    goal: '≤ 10 ms',
   };
 }
 

@@ -53,6 +53,29 @@ export interface ResourceStats {
   queueLength: number;
 }
 
+/**
+ * The statistics of a pool that has done nothing yet: every count and time 0. A new object on each
+ * call, as the pool updates its own in place.
+ *
+ * @internal
+ */
+export function zeroResourceStats(): ResourceStats {
+  return {
+    acquired: 0,
+    released: 0,
+    timeouts: 0,
+    revoked: 0,
+    denied: 0,
+    totalWaitMs: 0,
+    maxWaitMs: 0,
+    totalHoldMs: 0,
+    maxHoldMs: 0,
+    inUse: 0,
+    peakInUse: 0,
+    queueLength: 0,
+  };
+}
+
 /** A granted request: `units` held by `taskId` until released or revoked. @internal */
 export interface ResourceLease {
   readonly leaseId: string;
@@ -456,20 +479,7 @@ export const resourceMachine = setup({
     waiters: new WaiterQueue(),
     tasks: new Map(),
     nextLease: 1,
-    stats: {
-      acquired: 0,
-      released: 0,
-      timeouts: 0,
-      revoked: 0,
-      denied: 0,
-      totalWaitMs: 0,
-      maxWaitMs: 0,
-      totalHoldMs: 0,
-      maxHoldMs: 0,
-      inUse: 0,
-      peakInUse: 0,
-      queueLength: 0,
-    },
+    stats: zeroResourceStats(),
   }),
   initial: 'available',
   on: {

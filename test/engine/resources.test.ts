@@ -582,23 +582,14 @@ describe('ctx.acquire', () => {
 describe('resource events and the wait-for graph', () => {
   it('emits resource.waiting, resource.acquired and resource.released with the units held, in order', async () => {
     const { engine, clock, events } = startEngine({ concurrency: 2, resources: { pool: 3 } });
-    engine.submit(
-      async (ctx) => {
-        const lease = await ctx.acquire('pool', { units: 2 });
-        await ctx.sleep(10);
-        lease.release();
-      },
-      { id: 'a' },
-    );
+    const takeTwo = (holdMs: number) => async (ctx: TaskContext) => {
+      const lease = await ctx.acquire('pool', { units: 2 });
+      await ctx.sleep(holdMs);
+      lease.release();
+    };
+    engine.submit(takeTwo(10), { id: 'a' });
     await clock.advanceBy(1);
-    engine.submit(
-      async (ctx) => {
-        const lease = await ctx.acquire('pool', { units: 2 });
-        await ctx.sleep(5);
-        lease.release();
-      },
-      { id: 'b' },
-    );
+    engine.submit(takeTwo(5), { id: 'b' });
     await clock.runAll();
     await engine.onIdle();
     expect(events.filter((event) => event.type.startsWith('resource.'))).toEqual([

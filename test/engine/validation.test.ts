@@ -3,35 +3,20 @@ import { recordingLogger, rejectionOf, startEngine, thrownBy } from '../fixtures
 
 describe('createEngine: E_INVALID_OPTION by option', () => {
   const clock = new VirtualClock();
-  const cases: Array<[string, unknown, string]> = [
-    ['concurrency', 0, 'concurrency'],
-    ['concurrency', -1, 'concurrency'],
-    ['concurrency', 1.5, 'concurrency'],
-    ['concurrency', '4', 'concurrency'],
-    ['concurrency', Number.NaN, 'concurrency'],
-    ['concurrency', Infinity, 'concurrency'],
-    ['concurrency', null, 'concurrency'],
-    ['workers', 0, 'workers'],
-    ['workers', -1, 'workers'],
-    ['workers', 1.5, 'workers'],
-    ['workers', '4', 'workers'],
-    ['workers', Number.NaN, 'workers'],
-    ['workers', Infinity, 'workers'],
-    ['maxBatch', 0, 'maxBatch'],
-    ['maxBatch', 2.5, 'maxBatch'],
-    ['maxBatch', '8', 'maxBatch'],
-    ['clock', {}, 'clock'],
-    ['clock', 'wall', 'clock'],
-    ['clock', { now: () => 0 }, 'clock'],
-    ['random', 'seeded', 'random'],
-    ['random', 0.5, 'random'],
-    ['logger', {}, 'logger'],
-    ['logger', 'console', 'logger'],
-    ['onUnhandledError', 'log it', 'onUnhandledError'],
+  /** Each option, with the values it refuses; each refusal names that option. */
+  const refusedValues: Array<[string, unknown[]]> = [
+    ['concurrency', [0, -1, 1.5, '4', Number.NaN, Infinity, null]],
+    ['workers', [0, -1, 1.5, '4', Number.NaN, Infinity]],
+    ['maxBatch', [0, 2.5, '8']],
+    ['clock', [{}, 'wall', { now: () => 0 }]],
+    ['random', ['seeded', 0.5]],
+    ['logger', [{}, 'console']],
+    ['onUnhandledError', ['log it']],
   ];
+  const cases = refusedValues.flatMap(([option, values]) => values.map((value): [string, unknown] => [option, value]));
 
-  it.each(cases)('%s: %p', (key, value, option) => {
-    const error = thrownBy(() => createEngine({ clock, [key]: value } as EngineOptions));
+  it.each(cases)('%s: %p', (option, value) => {
+    const error = thrownBy(() => createEngine({ clock, [option]: value } as EngineOptions));
     expect(error).toBeInstanceOf(MezanError);
     expect(error.code).toBe('E_INVALID_OPTION');
     expect(error.details['option']).toBe(option);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { createActor, fromCallback, type EventObject } from 'xstate';
-import { resourceMachine, type ResourceInput, type ResourceStats } from '../../machines/resource.machine';
+import { resourceMachine, zeroResourceStats, type ResourceInput, type ResourceStats } from '../../machines/resource.machine';
 import { MezanError } from '../../src/errors';
 import type {
   GraphPoolChangesEvent,
@@ -511,20 +511,7 @@ describe('resourceMachine', () => {
       readonly queue: Array<{ requestId: string; taskId: string; units: number; at: number }> = [];
       readonly leases = new Map<string, { requestId: string; taskId: string; units: number; grantedAt: number }>();
       readonly replies: ResourceReplyEvent[] = [];
-      readonly stats: ResourceStats = {
-        acquired: 0,
-        released: 0,
-        timeouts: 0,
-        revoked: 0,
-        denied: 0,
-        totalWaitMs: 0,
-        maxWaitMs: 0,
-        totalHoldMs: 0,
-        maxHoldMs: 0,
-        inUse: 0,
-        peakInUse: 0,
-        queueLength: 0,
-      };
+      readonly stats: ResourceStats = zeroResourceStats();
 
       constructor(capacity: number) {
         this.capacity = capacity;
