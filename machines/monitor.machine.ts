@@ -1,4 +1,4 @@
-import { assign, enqueueActions, setup } from 'xstate';
+import { assertEvent, assign, enqueueActions, setup } from 'xstate';
 import type { Clock } from '../src/clock';
 import type { AlertClearedEvent, AlertRaisedEvent } from '../src/engine-events';
 import type { TimingsMode } from '../src/engine-options';
@@ -120,7 +120,7 @@ export const monitorMachine = setup({
   },
   actions: {
     recordObservations: ({ context, event }) => {
-      if (event.type !== 'monitor.observe') return;
+      assertEvent(event, 'monitor.observe');
       const { book } = context;
       for (const observation of event.observations) book.observe(observation);
       book.endBatch();

@@ -1,16 +1,12 @@
-import { enqueueActions, setup, type AnyActorRef } from 'xstate';
+import { assertEvent, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type {
-  ResourceCancelEvent,
   ResourceEvent,
   GraphPoolChangesEvent,
   ResourceGraphEvent,
   ResourceObserver,
-  ResourceReleaseEvent,
   ResourceReplyEvent,
   ResourceReplyTo,
   ResourceRequestEvent,
-  ResourceRevokeEvent,
-  ResourceSetCapacityEvent,
 } from '../src/internal/resource-protocol';
 
 /** What a resource pool is created with. @internal */
@@ -385,24 +381,28 @@ export const resourceMachine = setup({
   },
   actions: {
     denyRequest: enqueueActions(({ context, event, enqueue }) => {
-      const request = event as ResourceRequestEvent;
+      assertEvent(event, 'resource.request');
+      const request = event;
       const change = new PoolChange(context);
       change.deny(request.replyTo, request.requestId, invalidUnitsReason(context.name, context.capacity, request.units));
       change.commit(enqueue);
     }),
     grantRequest: enqueueActions(({ context, event, enqueue }) => {
-      const request = event as ResourceRequestEvent;
+      assertEvent(event, 'resource.request');
+      const request = event;
       const change = new PoolChange(context);
       change.grant(request, request.at, request.at);
       change.commit(enqueue);
     }),
     queueRequest: enqueueActions(({ context, event, enqueue }) => {
       const change = new PoolChange(context);
-      change.queue(event as ResourceRequestEvent);
+      assertEvent(event, 'resource.request');
+      change.queue(event);
       change.commit(enqueue);
     }),
     releaseLease: enqueueActions(({ context, event, enqueue }) => {
-      const { leaseId, at } = event as ResourceReleaseEvent;
+      assertEvent(event, 'resource.release');
+      const { leaseId, at } = event;
       const change = new PoolChange(context);
       change.endLease(context.holders.get(leaseId)!, at);
       change.stats.released++;
@@ -410,7 +410,8 @@ export const resourceMachine = setup({
       change.commit(enqueue);
     }),
     cancelRequest: enqueueActions(({ context, event, enqueue }) => {
-      const { requestId, at } = event as ResourceCancelEvent;
+      assertEvent(event, 'resource.cancel');
+      const { requestId, at } = event;
       const change = new PoolChange(context);
       const waiter = context.waiters.get(requestId)!;
       change.unqueue(waiter);
@@ -420,7 +421,8 @@ export const resourceMachine = setup({
       change.commit(enqueue);
     }),
     revokeTask: enqueueActions(({ context, event, enqueue }) => {
-      const { taskId, at, reason } = event as ResourceRevokeEvent;
+      assertEvent(event, 'resource.revoke');
+      const { taskId, at, reason } = event;
       const share = context.tasks.get(taskId)!;
       const change = new PoolChange(context);
       const resource = context.name;
@@ -440,7 +442,8 @@ export const resourceMachine = setup({
       change.commit(enqueue);
     }),
     setCapacity: enqueueActions(({ context, event, enqueue }) => {
-      const { capacity, at } = event as ResourceSetCapacityEvent;
+      assertEvent(event, 'resource.set-capacity');
+      const { capacity, at } = event;
       const change = new PoolChange(context);
       change.capacity = capacity;
       if (capacity < context.capacity) {
@@ -455,13 +458,29 @@ export const resourceMachine = setup({
     }),
   },
   guards: {
-    isInvalidRequest: ({ context, event }) => !unitsFit((event as ResourceRequestEvent).units, context.capacity),
-    fitsFreeUnits: ({ context, event }) => (event as ResourceRequestEvent).units <= context.capacity - context.stats.inUse,
-    holdsLease: ({ context, event }) => context.holders.has((event as ResourceReleaseEvent).leaseId),
-    isQueued: ({ context, event }) => context.waiters.get((event as ResourceCancelEvent).requestId) !== undefined,
-    hasShare: ({ context, event }) => context.tasks.has((event as ResourceRevokeEvent).taskId),
+    isInvalidRequest: ({ context, event }) => {
+      assertEvent(event, 'resource.request');
+      return !unitsFit(event.units, context.capacity);
+    },
+    fitsFreeUnits: ({ context, event }) => {
+      assertEvent(event, 'resource.request');
+      return event.units <= context.capacity - context.stats.inUse;
+    },
+    holdsLease: ({ context, event }) => {
+      assertEvent(event, 'resource.release');
+      return context.holders.has(event.leaseId);
+    },
+    isQueued: ({ context, event }) => {
+      assertEvent(event, 'resource.cancel');
+      return context.waiters.get(event.requestId) !== undefined;
+    },
+    hasShare: ({ context, event }) => {
+      assertEvent(event, 'resource.revoke');
+      return context.tasks.has(event.taskId);
+    },
     isValidCapacity: ({ event }) => {
-      const { capacity } = event as ResourceSetCapacityEvent;
+      assertEvent(event, 'resource.set-capacity');
+      const { capacity } = event;
       return Number.isInteger(capacity) && capacity >= 0;
     },
     isAvailable: ({ context }) => context.waiters.size === 0 && context.capacity > context.stats.inUse,

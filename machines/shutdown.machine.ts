@@ -1,4 +1,4 @@
-import { assign, sendParent, setup } from 'xstate';
+import { assertEvent, assign, sendParent, setup } from 'xstate';
 import type { SignalReceivedEvent } from '../actors/process-signals.actor';
 
 /** What happens to queued tasks while draining: they still `run`, or they are `cancel`led at once. */
@@ -64,12 +64,12 @@ export type ShutdownPhaseEvent = {
   readonly signal?: NodeJS.Signals;
 } & ({ readonly phase: 'draining'; readonly cancelQueued: boolean } | { readonly phase: 'terminating' } | { readonly phase: 'stopped' });
 
-function causeOf(event: { type: string }): Pick<ShutdownPhaseEvent, 'cause' | 'signal'> {
+function causeOf(event: ShutdownEvent): Pick<ShutdownPhaseEvent, 'cause' | 'signal'> {
   switch (event.type) {
     case 'signal.received':
-      return { cause: 'signal', signal: (event as SignalReceivedEvent).signal };
+      return { cause: 'signal', signal: event.signal };
     case 'shutdown.request':
-      return { cause: (event as ShutdownRequestEvent).force === true ? 'force' : 'request' };
+      return { cause: event.force === true ? 'force' : 'request' };
     case 'work.drained':
       return { cause: 'drained' };
     default:
@@ -94,8 +94,8 @@ export const shutdownMachine = setup({
   },
   actions: {
     applyRequest: assign(({ context, event }) => {
-      const request = event as ShutdownRequestEvent;
-      return { graceMs: request.graceMs ?? context.graceMs, drain: request.drain ?? context.drain };
+      assertEvent(event, 'shutdown.request');
+      return { graceMs: event.graceMs ?? context.graceMs, drain: event.drain ?? context.drain };
     }),
     notifyPhase: sendParent(({ context, event }, params: { phase: ShutdownPhase }): ShutdownPhaseEvent => {
       const base = { type: 'shutdown.phase' as const, drain: context.drain, ...causeOf(event) };

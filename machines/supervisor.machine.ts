@@ -444,7 +444,7 @@ export const supervisorMachine = setup({
       }),
     changeCapacity: ({ context, event }) =>
       guarded(context, () => {
-        if (event.type !== 'resource.capacity') return;
+        assertEvent(event, 'resource.capacity');
         const pool = context.resources.get(event.resource);
         if (pool === undefined) return;
         pool.ref.send({ type: 'resource.set-capacity', capacity: event.capacity, at: context.clock.now() });
@@ -453,12 +453,12 @@ export const supervisorMachine = setup({
       }),
     applyWatchedChanges: ({ context, event }) =>
       guarded(context, () => {
-        if (event.type !== 'tasks.watched') return;
+        assertEvent(event, 'tasks.watched');
         for (const { taskId, state } of event.changes) markAwaitedNeed(context, taskId, state);
       }),
     checkDeadlocks: ({ context, event }) =>
       guarded(context, () => {
-        if (event.type !== 'deadlock.check') return;
+        assertEvent(event, 'deadlock.check');
         if (event.resolve) context.checkPending.value = false;
         const analysis = analyze(context, undefined);
         context.lastCheck.analysis = analysis;
@@ -468,7 +468,7 @@ export const supervisorMachine = setup({
     /** The tasks a crashed worker took down leave the graph and give back what they held. */
     forgetCrashedTasks: ({ context, event }) =>
       guarded(context, () => {
-        if (event.type !== 'worker.crashed') return;
+        assertEvent(event, 'worker.crashed');
         const reason = new MezanError('E_WORKER_CRASHED', `Worker ${event.workerId} crashed`, { details: { workerId: event.workerId } });
         for (const taskId of event.taskIds) {
           for (const pool of context.resources.values()) pool.ref.send({ type: 'resource.revoke', taskId, at: context.clock.now(), reason });
@@ -489,24 +489,24 @@ export const supervisorMachine = setup({
       ({ event }) => event as ShutdownRequestEvent | SignalReceivedEvent,
     ),
     publishSignal: ({ context, event }) => {
-      if (event.type !== 'signal.received') return;
+      assertEvent(event, 'signal.received');
       context.logger.info('signal received', { signal: event.signal });
       if (context.sink.active) context.sink.publish({ type: 'signal.received', at: context.clock.now(), signal: event.signal });
     },
     recordPhase: assign(({ context, event }) => {
-      if (event.type !== 'shutdown.phase') return {};
+      assertEvent(event, 'shutdown.phase');
       const phase: RecordedPhase = { phase: event.phase, at: context.clock.now(), cause: event.cause };
       return { phases: [...context.phases, phase], phase: event.phase };
     }),
     publishPhase: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'shutdown.phase') return;
+      assertEvent(event, 'shutdown.phase');
       context.logger.info(`shutdown: ${event.phase}`, { cause: event.cause });
       if (context.sink.active) context.sink.publish({ type: 'shutdown.phase', at: context.clock.now(), phase: event.phase, cause: event.cause });
       enqueue.emit({ type: 'phase', phase: event.phase });
     }),
     /** Carries out a phase: draining may cancel queued tasks; terminating cancels them and aborts running ones. */
     enactPhase: ({ context, event }) => {
-      if (event.type !== 'shutdown.phase') return;
+      assertEvent(event, 'shutdown.phase');
       if (event.phase === 'draining' && event.cancelQueued) {
         context.executor.send({ type: 'executor.cancel-pending', reason: shutdownError('Cancelled by shutdown before it ran') });
       } else if (event.phase === 'terminating') {
@@ -521,7 +521,7 @@ export const supervisorMachine = setup({
     },
     /** One-for-one restart within the intensity limit; past it, escalate. */
     superviseCrash: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'worker.crashed') return;
+      assertEvent(event, 'worker.crashed');
       const now = context.clock.now();
       const { maxRestarts, withinMs } = context.supervision;
       const recent = [...context.restarts.filter((at) => now - at < withinMs), now];
