@@ -486,7 +486,10 @@ export const supervisorMachine = setup({
       }),
     forwardToShutdown: sendTo(
       ({ context }) => context.shutdown,
-      ({ event }) => event as ShutdownRequestEvent | SignalReceivedEvent,
+      ({ event }) => {
+        assertEvent(event, ['shutdown.request', 'signal.received']);
+        return event;
+      },
     ),
     publishSignal: ({ context, event }) => {
       assertEvent(event, 'signal.received');
