@@ -74,7 +74,7 @@ export type WorkerEvent =
  * never mutated afterwards (typed read-only), so whoever reads it reads a value, not the worker's
  * internals.
  */
-export type WorkerSnapshot = Snapshot<{ readonly crashed: true }> & {
+export type WorkerActorSnapshot = Snapshot<{ readonly crashed: true }> & {
   readonly value: WorkerState;
   readonly context: {
     readonly workerId: string;
@@ -83,9 +83,9 @@ export type WorkerSnapshot = Snapshot<{ readonly crashed: true }> & {
 };
 
 /** A reference to a worker actor. @internal */
-export type WorkerRef = ActorRef<WorkerSnapshot, WorkerEvent>;
+export type WorkerRef = ActorRef<WorkerActorSnapshot, WorkerEvent>;
 
-type WorkerScope = ActorScope<WorkerSnapshot, WorkerEvent>;
+type WorkerScope = ActorScope<WorkerActorSnapshot, WorkerEvent>;
 
 /** The live part of one worker actor: its runner and its statistics. Only its own transitions touch it. */
 class WorkerCore {
@@ -113,7 +113,7 @@ class WorkerCore {
     });
   }
 
-  snapshot(): WorkerSnapshot {
+  snapshot(): WorkerActorSnapshot {
     // A copy, never mutated once published (not frozen: freezing costs more than the copy, once per burst).
     const context = { workerId: this.workerId, stats: { ...this.stats } };
     if (this.state === 'crashed') return { status: 'done', output: { crashed: true }, error: undefined, value: this.state, context };
@@ -196,7 +196,7 @@ function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerSco
  *
  * @internal
  */
-export const workerLogic: ActorLogic<WorkerSnapshot, WorkerEvent, WorkerInput, ActorSystem<any>, EventObject> = {
+export const workerLogic: ActorLogic<WorkerActorSnapshot, WorkerEvent, WorkerInput, ActorSystem<any>, EventObject> = {
   config: 'mezan.worker',
   getInitialSnapshot(scope, input) {
     const core = new WorkerCore(input, scope.self);

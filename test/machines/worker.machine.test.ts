@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import type { WorkerSnapshot, WorkerState } from '../../actors/worker.actor';
+import type { WorkerActorSnapshot, WorkerState } from '../../actors/worker.actor';
 import { workerMachine } from '../../machines/worker.machine';
 import { MezanError } from '../../src/errors';
 import type { RunOrder } from '../../src/internal/task-protocol';
@@ -49,7 +49,7 @@ const label = (transition: ChartTransition): string =>
  * What the chart's guards mean, read from the snapshot the actor reached: `holdsNothing` is "no slot
  * is taken after the report".
  */
-const GUARDS: Record<string, (reached: WorkerSnapshot) => boolean> = {
+const GUARDS: Record<string, (reached: WorkerActorSnapshot) => boolean> = {
   holdsNothing: (reached) => reached.context.stats.running === 0,
 };
 
@@ -64,17 +64,17 @@ interface Step {
   readonly to: WorkerState;
   /** Whether the actor published a new snapshot (made a transition) rather than keeping the one it had. */
   readonly changed: boolean;
-  readonly reached: WorkerSnapshot;
+  readonly reached: WorkerActorSnapshot;
 }
 
 /** A worker under the smallest parent, with every event it processes recorded through XState's `inspect`. */
 function watchWorker<C extends VirtualClock = VirtualClock>(clock: C = new VirtualClock() as C) {
   const steps: Step[] = [];
-  let initial: WorkerSnapshot | undefined;
-  let last: WorkerSnapshot | undefined;
+  let initial: WorkerActorSnapshot | undefined;
+  let last: WorkerActorSnapshot | undefined;
   const inspect = (inspection: InspectionEvent): void => {
     if (inspection.type !== '@xstate.snapshot' || (inspection.actorRef as AnyActorRef).id !== 'worker') return;
-    const snapshot = inspection.snapshot as WorkerSnapshot;
+    const snapshot = inspection.snapshot as WorkerActorSnapshot;
     if (inspection.event.type === 'xstate.init') {
       initial = last = snapshot;
       return;
@@ -443,7 +443,7 @@ describe('workerMachine, the chart of the worker actor', () => {
   });
 
   it('notices a step the chart does not allow (the check itself is sound)', () => {
-    const reached = (value: WorkerState, running: number): WorkerSnapshot => {
+    const reached = (value: WorkerState, running: number): WorkerActorSnapshot => {
       const context = {
         workerId: 'main',
         stats: { ...zeroWorkerStats(4), running },
