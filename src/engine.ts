@@ -117,7 +117,6 @@ export class Engine {
   readonly #monitor: ActorRefFrom<typeof monitorMachine>;
   /** Carries observations to the monitor, a batch per turn of the event loop. */
   readonly #feed: MonitorFeed;
-  /** The executor's exact counts (one object, updated in place), read for the monitor's queue nudges. */
   /** Wake the monitor when more tasks than the first are queued, or the second or fewer (it says so). */
   #queueNudgeAbove = Number.POSITIVE_INFINITY;
   #queueNudgeAtOrBelow = -1;
@@ -752,35 +751,29 @@ export class Engine {
     return Object.freeze(entries);
   }
 
-  /** Resolves `dependsOn[index]`; the option's name is written out only for an error. */
+  /** Resolves `dependsOn[index]`; the option's name is written out only for an error (this runs for every dependency). */
   #resolveDependency(dependency: Dependency, graphKeys: ReadonlySet<string> | undefined, prefix: string, index: number): DependencyRef | GraphKeyRef {
-    if (dependency instanceof TaskHandle) {
-      const record = taskBehind(dependency);
-      // The common case first: a handle of an unfinished task of this engine.
-      if (record instanceof TaskRecord && record.owner === this.#owner && !dependency.isSettled) return record as unknown as DependencyRef;
-    }
-    let option = `${prefix}dependsOn[${index}]`;
     let task: unknown = dependency;
     let allow: DependencyRef['allow'];
-    if (typeof dependency === 'object' && dependency !== null && !(dependency instanceof TaskHandle)) {
+    const isSpec = typeof dependency === 'object' && dependency !== null && !(dependency instanceof TaskHandle);
+    if (isSpec) {
       task = dependency.task;
       if (dependency.allow !== undefined && dependency.allow !== 'completed') {
-        expectOneOf(`${option}.allow`, dependency.allow, ['completed', 'settled'] as const);
+        expectOneOf(`${prefix}dependsOn[${index}].allow`, dependency.allow, ['completed', 'settled'] as const);
         allow = 'settled';
       }
-      option = `${option}.task`;
     }
     if (task instanceof TaskHandle) {
       // A settled handle still tells how its task ended; an unfinished one must be this engine's.
+      if (task.isSettled) return dependencyOnSettled(task, allow);
       const record = taskBehind(task);
-      if (record instanceof TaskRecord && record.owner === this.#owner && !task.isSettled) return dependencyOn(record, allow);
-      if (task.isSettled) return allow === undefined ? { id: task.id, reporter: task } : { id: task.id, reporter: task, allow };
-      fail(option, 'a handle of this engine', describeValue(task.id));
+      if (record instanceof TaskRecord && record.owner === this.#owner) return dependencyOn(record, allow);
+      fail(dependencyOption(prefix, index, isSpec), 'a handle of this engine', describeValue(task.id));
     }
-    if (typeof task !== 'string') fail(option, "a task handle or id, or { task, allow: 'settled' }", task);
+    if (typeof task !== 'string') fail(dependencyOption(prefix, index, isSpec), "a task handle or id, or { task, allow: 'settled' }", task);
     if (graphKeys?.has(task)) return { graphKey: task, allow };
     const live = this.#live.get(task);
-    if (live === undefined) fail(option, 'the id of an unfinished task (or a handle)', task);
+    if (live === undefined) fail(dependencyOption(prefix, index, isSpec), 'the id of an unfinished task (or a handle)', task);
     return dependencyOn(live, allow);
   }
 
@@ -803,11 +796,9 @@ export class Engine {
       task.dependsOn = task.dependsOn.map((dependency): DependencyRef => {
         if (!('graphKey' in dependency)) return dependency;
         const graphHandle = graphHandles.get(dependency.graphKey)!;
-        const graphRecord = taskBehind(graphHandle);
         // A node refused (after shutdown) is settled: it is told by its handle alone.
-        if (graphRecord instanceof TaskRecord && !graphHandle.isSettled) return dependencyOn(graphRecord, dependency.allow);
-        if (dependency.allow !== undefined) return { id: graphHandle.id, reporter: graphHandle, allow: dependency.allow };
-        return { id: graphHandle.id, reporter: graphHandle };
+        if (graphHandle.isSettled) return dependencyOnSettled(graphHandle, dependency.allow);
+        return dependencyOn(taskBehind(graphHandle) as TaskRecord, dependency.allow);
       });
     }
     task.submitSeq = this.#submitSeq++;
@@ -939,6 +930,16 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
 function dependencyOn(record: TaskRecord, allow: DependencyRef['allow']): DependencyRef {
   const task = record as unknown as TaskSubmission;
   return allow === undefined ? (record as unknown as DependencyRef) : { id: record.id, reporter: record.reporter, allow, task };
+}
+
+/** A dependency on a task that has already settled: its handle tells how it ended. */
+function dependencyOnSettled(handle: TaskHandle<unknown>, allow: DependencyRef['allow']): DependencyRef {
+  return allow === undefined ? { id: handle.id, reporter: handle } : { id: handle.id, reporter: handle, allow };
+}
+
+/** The option a bad `dependsOn` entry is named by in the error. */
+function dependencyOption(prefix: string, index: number, isSpec: boolean): string {
+  return `${prefix}dependsOn[${index}]${isSpec ? '.task' : ''}`;
 }
 
 function resolveRateLimit(options: EngineOptions['rateLimit']): ResolvedRateLimit | undefined {
