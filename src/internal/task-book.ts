@@ -200,7 +200,7 @@ export class TaskBook {
     }
   }
 
-  /** What the supervisor may know of an unfinished task (a read of this actor's snapshot). */
+  /** What the supervisor may know of an unfinished task (it reads it through the executor's `describeTask`, see docs/ARCHITECTURE.md). */
   describe(taskId: string):
     | {
         readonly state: TaskEntryState;
