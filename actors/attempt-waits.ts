@@ -2,7 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { EventSink } from '../src/internal/event-sink';
-import { findRankViolation } from '../src/internal/lock-order';
+import { findRankViolation } from '../src/detection/lock-order';
 import type { ResourceGrantedEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
 import { fail } from '../src/internal/validate';
@@ -58,12 +58,12 @@ export class AttemptWaits {
   readonly #leases = new Map<string, HeldLease>();
   #requests = 0;
   /**
-   * Set once this attempt waited (a request the pool queued, or an await): the supervisor then saw it
+   * Set once this attempt waited (a request the pool queued, or an await): the detector then saw it
    * holding a worker slot, and must hear when the attempt ends.
    */
   #waited = false;
   #ended = false;
-  /** Set when the supervisor chose this attempt as a deadlock victim. */
+  /** Set when the detector chose this attempt as a deadlock victim. */
   #victimized = false;
   /** Set when the attempt ended or was victimized: nothing more may start. */
   #closed: MezanError | undefined = undefined;
@@ -119,7 +119,7 @@ export class AttemptWaits {
       this.#acquires.set(requestId, pending);
       if (timeoutMs !== undefined) pending.timer = this.#host.clock.setTimeout(() => this.#onAcquireTimeout(pending, timeoutMs), timeoutMs);
       pool.ref.send({ type: 'resource.request', requestId, taskId: this.#taskId, units, at: this.#host.clock.now(), replyTo: this.#host.self });
-      // Not granted at once: the pool queued it, and the supervisor now counts this task as waiting.
+      // Not granted at once: the pool queued it, and the detector now counts this task as waiting.
       if (this.#acquires.has(requestId)) this.#waited = true;
     });
   }
@@ -220,14 +220,14 @@ export class AttemptWaits {
     if (this.#ended) return;
     this.#ended = true;
     this.#close(reason instanceof MezanError ? reason : undefined);
-    // Every wait's end reaches the supervisor on its own (the pool's change, the await's end), so it
+    // Every wait's end reaches the detector on its own (the pool's change, the await's end), so it
     // hears of the attempt's end only when it chose the attempt as a victim and waits for that.
     if (this.#waited && this.#victimized) this.#notify({ type: 'graph.attempt-ended', taskId: this.#taskId });
   }
 
   #close(error: MezanError | undefined): void {
     if (this.#closed !== undefined) return;
-    // A wait still pending was seen by the supervisor (even one that a victim's rejection ended
+    // A wait still pending was seen by the detector (even one that a victim's rejection ended
     // inside the very `send` that queued it).
     if (this.#acquires.size > 0 || this.#awaits.size > 0) this.#waited = true;
     // Made only when a wait is still pending: most attempts end with nothing to reject.
@@ -250,7 +250,7 @@ export class AttemptWaits {
     for (const lease of [...this.#leases.values()]) this.#release(lease.leaseId);
   }
 
-  /** Records a pending await; the supervisor hears of the first one on its awaited task. */
+  /** Records a pending await; the detector hears of the first one on its awaited task. */
   #addAwait(pending: PendingAwait): void {
     this.#awaits.add(pending);
     const count = this.#awaitCounts.get(pending.awaited) ?? 0;
@@ -258,7 +258,7 @@ export class AttemptWaits {
     if (count === 0) this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: pending.awaited, active: true });
   }
 
-  /** Drops a pending await, once; the supervisor hears when the last one on its awaited task ends. */
+  /** Drops a pending await, once; the detector hears when the last one on its awaited task ends. */
   #removeAwait(pending: PendingAwait): void {
     if (!this.#awaits.delete(pending)) return;
     const count = this.#awaitCounts.get(pending.awaited)! - 1;
@@ -306,7 +306,7 @@ export class AttemptWaits {
   }
 
   #notify(notice: RunnerGraphNotice): void {
-    this.#host.services.supervisor?.send(notice);
+    this.#host.services.detector?.send(notice);
   }
 }
 

@@ -10,7 +10,7 @@ import {
 } from 'xstate';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
-import type { TaskFacts } from '../src/internal/deadlock-resolver';
+import type { TaskFacts } from '../src/detection/deadlock-resolver';
 import type { EventSink } from '../src/internal/event-sink';
 import { TaskBook, type TaskCounts, type WatchedState } from '../src/internal/task-book';
 import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
@@ -69,12 +69,6 @@ export type ExecutorSnapshot = Snapshot<undefined> & {
     readonly workers: readonly WorkerSlots[];
     /** Compensation slots in service. */
     readonly extraSlots: number;
-    /**
-     * What the supervisor may know of an unfinished task when it resolves a deadlock. A read of the
-     * executor's live book, not of this summary: the one query left that a detector actor is to
-     * answer by message (see docs/ARCHITECTURE.md).
-     */
-    readonly describeTask: (taskId: string) => TaskFacts | undefined;
   };
   /** The executor's children: its workers by id, and its timers. */
   readonly children: Readonly<Record<string, AnyActorRef>>;
@@ -100,11 +94,13 @@ export type ExecutorEvent =
   | { readonly type: 'executor.cancel-pending'; readonly reason: MezanError; readonly status?: 'cancelled' | 'rejected' }
   /** Aborts every task on a worker (shutdown's terminating phase). */
   | { readonly type: 'executor.abort-running'; readonly reason: MezanError }
-  /** The supervisor starts or stops watching a task some task awaits. */
+  /** The deadlock detector starts or stops watching a task some task awaits; where it stands now is reported at once. */
   | { readonly type: 'task.watch'; readonly taskId: string; readonly watching: boolean }
+  /** Asks what a deadlock victim policy weighs of these tasks; answered with {@link TasksDescribedEvent} to `replyTo`. */
+  | { readonly type: 'tasks.describe'; readonly taskIds: readonly string[]; readonly replyTo: AnyActorRef }
   /** Asks for `executor.quiescent` to the parent if nothing is left to do, now and each time it is so from then on. */
   | { readonly type: 'executor.probe' }
-  /** The supervisor chose this task as a deadlock victim. */
+  /** The deadlock detector chose this task as a deadlock victim. */
   | TaskVictimEvent
   /** Fault injection: makes a worker crash. */
   | { readonly type: 'worker.crash'; readonly workerId: string }
@@ -112,7 +108,7 @@ export type ExecutorEvent =
   | { readonly type: 'worker.slow'; readonly workerId: string; readonly factor: number; readonly until: number }
   /** Restarts a crashed worker (the supervisor's decision). */
   | { readonly type: 'worker.restart'; readonly workerId: string }
-  /** Adds a compensation slot (the supervisor's answer to worker-slot starvation). */
+  /** Adds a compensation slot (the deadlock detector's answer to worker-slot starvation). */
   | { readonly type: 'slots.add-extra' }
   | { readonly type: `xstate.done.actor.${string}`; readonly output?: unknown }
   | { readonly type: 'xstate.stop' };
@@ -120,7 +116,10 @@ export type ExecutorEvent =
 /** What the executor emits to whoever holds it: `idle` when no task is unfinished, `quiescent` when moreover every worker is idle. @internal */
 export type ExecutorEmitted = { readonly type: 'idle' } | { readonly type: 'quiescent' };
 
-/** What the executor tells its parent, the supervisor. @internal */
+/**
+ * What the executor tells others: its parent, the supervisor, hears of quiescence and crashes; the
+ * deadlock detector (the parent without one) of compensation slots and watched tasks. @internal
+ */
 export type ExecutorNotice =
   | { readonly type: 'executor.quiescent' }
   /** A worker crashed; `taskIds` were on it (their attempts failed with `E_WORKER_CRASHED`). */
@@ -129,6 +128,12 @@ export type ExecutorNotice =
   | { readonly type: 'slots.retired-extra' }
   /** Watched tasks changed their need for a worker slot (see `task.watch`). */
   | { readonly type: 'tasks.watched'; readonly changes: ReadonlyArray<{ readonly taskId: string; readonly state: WatchedState }> };
+
+/** The executor's answer to `tasks.describe`: each task's facts, `undefined` for a task no longer unfinished. @internal */
+export interface TasksDescribedEvent {
+  readonly type: 'tasks.described';
+  readonly facts: ReadonlyArray<{ readonly taskId: string; readonly facts: TaskFacts | undefined }>;
+}
 
 /** The id of the main-thread worker. */
 export const MAIN_WORKER_ID = 'main';
@@ -172,8 +177,9 @@ class ExecutorCore {
   state: ExecutorState = 'idle';
   extraSlots = 0;
   /** Notices for the parent and emitted events of the current transition, in order; sent once it is over. */
-  #outbox: Array<{ readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted }> = [];
-  readonly #describeTask = (taskId: string): TaskFacts | undefined => this.book.describe(taskId);
+  #outbox: Array<
+    { readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted } | { readonly to: AnyActorRef; readonly reply: TasksDescribedEvent }
+  > = [];
   readonly #rateLimit: ResolvedRateLimit | undefined;
   /** The engine-wide limiter (`per: 'engine'`). */
   #engineLimiter: RateLimiter | undefined = undefined;
@@ -259,7 +265,6 @@ class ExecutorCore {
         peakQueued: this.book.peakQueued,
         workers,
         extraSlots: this.extraSlots,
-        describeTask: this.#describeTask,
       },
       children: this.#children(),
     };
@@ -327,7 +332,13 @@ class ExecutorCore {
         return;
       case 'task.watch':
         this.book.watch(event.taskId, event.watching);
+        this.#reportWatched();
         return;
+      case 'tasks.describe': {
+        const facts = event.taskIds.map((taskId) => ({ taskId, facts: this.book.describe(taskId) }));
+        this.#outbox.push({ to: event.replyTo, reply: { type: 'tasks.described', facts } });
+        return;
+      }
       case 'executor.probe':
         this.#quiescenceWanted = true;
         this.#noticeIfQuiescent();
@@ -387,8 +398,11 @@ class ExecutorCore {
     const outbox = this.#outbox;
     this.#outbox = [];
     const parent = this.#self._parent;
+    const detector = this.#input.services.detector ?? parent;
     for (const item of outbox) {
       if ('emitted' in item) scope.emit(item.emitted);
+      else if ('reply' in item) item.to.send(item.reply);
+      else if (item.notice.type === 'tasks.watched' || item.notice.type === 'slots.retired-extra') detector?.send(item.notice);
       else parent?.send(item.notice);
     }
   }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { WaitForGraph } from '../src/internal/wait-for-graph';
+import { WaitForGraph } from '../src/detection/wait-for-graph';
 
 /** Time spent in the wait-for graph's detection since a {@link DetectionMeter} was attached. */
 export interface DetectionTime {

@@ -1,4 +1,4 @@
-import { WaitForGraph } from '../src/internal/wait-for-graph';
+import { WaitForGraph } from '../src/detection/wait-for-graph';
 import type { RandomSource } from '../src/random';
 
 /** The kinds of blocking event a {@link WaitForWorkload} makes happen, each in a shape of its own. */

@@ -1,26 +1,22 @@
 import { assertEvent, assign, enqueueActions, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
+import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
+import { poolLogic } from '../actors/pool.actor';
 import { processSignalsLogic, type SignalReceivedEvent } from '../actors/process-signals.actor';
-import { timerLogic } from '../actors/timer.actor';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
-import type { DeadlockPolicy } from '../src/internal/deadlock-policy';
-import { resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/internal/deadlock-resolver';
-import type { WatchedState } from '../src/internal/task-book';
-import { LearnedLockOrder } from '../src/internal/lock-order';
-import type { GraphPoolChangesEvent, ResourceGraphEvent } from '../src/internal/resource-protocol';
-import type { LockOrderMode, ResourceDescriptor, RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
-import { WaitForGraph, type DeadlockAnalysis } from '../src/internal/wait-for-graph';
+import type { LockOrderMode, ResourceDescriptor, TaskServices } from '../src/internal/task-services';
 import type { TaskFunction, TaskOptions } from '../src/task-options';
 import type { TaskHandle } from '../src/task-handle';
 import type { ResolvedAlertThresholds, TimingsMode } from '../src/engine-options';
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
 import { readGauges } from '../src/metrics/read-gauges';
-import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
 import { monitorMachine } from './monitor.machine';
-import { resourceMachine } from './resource.machine';
 import { shutdownMachine, type ShutdownDrain, type ShutdownPhaseEvent, type ShutdownRequestEvent } from './shutdown.machine';
+
+export type { DeadlockSettings } from '../actors/detector.actor';
 
 /** How crashed workers are restarted: at most `maxRestarts` within any `withinMs` window. */
 export interface SupervisionPolicy {
@@ -57,15 +53,6 @@ export interface MonitorSettings {
   readonly observe: (notice: MonitorNotice) => void;
 }
 
-/** Deadlock detection and resolution, resolved from the engine's options. @internal */
-export interface DeadlockSettings {
-  /** When to look: at once when a task blocks, after an optimistic delay, or never. */
-  readonly detect: 'immediate' | 'off' | { readonly afterMs: number };
-  readonly policy: DeadlockPolicy;
-  /** The most compensation workers at once; 0 turns compensation off. */
-  readonly maxExtraWorkers: number;
-}
-
 /** A phase of shutdown the supervisor entered, stamped with clock time. */
 export interface RecordedPhase {
   readonly phase: 'draining' | 'terminating' | 'stopped';
@@ -76,6 +63,7 @@ export interface RecordedPhase {
 /** The supervisor's context. @internal */
 export interface SupervisorContext {
   readonly executor: ActorRefFrom<typeof executorLogic>;
+  readonly detector: DetectorRef;
   readonly shutdown: ActorRefFrom<typeof shutdownMachine>;
   readonly clock: Clock;
   readonly sink: EventSink;
@@ -90,39 +78,8 @@ export interface SupervisorContext {
   readonly escalated: boolean;
   /** The pools, by name. */
   readonly resources: ReadonlyMap<string, ResourceDescriptor>;
-  readonly timers: ActorRefFrom<typeof timerLogic>;
-  readonly deadlock: DeadlockSettings;
-  /** The supervisor's own wait-for graph: private, mutated only by its own actions. */
-  readonly graph: WaitForGraph;
-  readonly learnedOrder: LearnedLockOrder;
-  /** Units held, by pool and task (`pool\u0000task`), to tell acquisitions from releases. */
-  readonly holds: Map<string, number>;
-  /** Units requested, by pool and task, to tell a new wait from a changed one. */
-  readonly requests: Map<string, number>;
-  /** How many waits (queued requests, awaits) each waiting task has. */
-  readonly waits: Map<string, number>;
-  /** Tasks holding a worker slot while they wait (the graph's `@workers` holders). */
-  readonly blockedOnWorker: Set<string>;
-  /** How many waits each awaited task has. */
-  readonly awaited: Map<string, number>;
-  /** Victims whose end has not been seen yet: a deadlock is not resolved twice. */
-  readonly pendingVictims: Set<string>;
-  /** Compensation slots in service. */
-  readonly extraSlots: { count: number };
-  /** The engine's concurrency: worker slots without compensation slots. */
-  readonly concurrency: number;
-  /** Whether a delayed (`afterMs`) check is pending. */
-  readonly checkPending: { value: boolean };
-  /** The deadlocks found so far (the last 100), newest last. */
-  readonly deadlocks: DeadlockReport[];
-  /** The result of the last explicit check (`engine.detectDeadlocks()`). */
-  readonly lastCheck: { analysis: DeadlockAnalysis | undefined };
   /** Metrics and alerts; `undefined` without monitor settings. */
   readonly monitor: ActorRefFrom<typeof monitorMachine> | undefined;
-  /** Tells the monitor what events do not say. */
-  readonly observe: (notice: MonitorNotice) => void;
-  /** Whether a deadlock was detected and the graph not yet seen free of it (for the monitor). */
-  readonly deadlockOpen: { value: boolean };
 }
 
 /** Events the supervisor accepts. @internal */
@@ -131,212 +88,13 @@ export type SupervisorEvent =
   | SignalReceivedEvent
   | ShutdownPhaseEvent
   | ExecutorNotice
-  | GraphPoolChangesEvent
-  | RunnerGraphNotice
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
-  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number }
-  /** Runs a detection now: `resolve` false only reports (into `lastCheck`). */
-  | { readonly type: 'deadlock.check'; readonly resolve: boolean };
+  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
 
 /** What the supervisor emits to the engine. @internal */
 export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
-const ignoreNotice = (): void => undefined;
-const MAX_REPORTS = 100;
-
-/** Applies one change a pool reported: a task's requested or held units of it. */
-function applyPoolChange(context: SupervisorContext, event: ResourceGraphEvent): void {
-  const { graph, sink, clock } = context;
-  const now = clock.now();
-  if (event.type === 'graph.requests') {
-    const key = `${event.resource}\u0000${event.taskId}`;
-    const before = context.requests.get(key) ?? 0;
-    if (event.units === 0) context.requests.delete(key);
-    else context.requests.set(key, event.units);
-    // Every request comes from a task on a worker: while it waits, it keeps its slot.
-    if (before === 0 && event.units > 0) startWaiting(context, event.taskId);
-    graph.setRequest(event.taskId, event.resource, event.units);
-    if (before > 0 && event.units === 0) {
-      stopWaiting(context, event.taskId);
-      context.observe({ type: 'resource.wait-ended', at: now, taskId: event.taskId, resource: event.resource });
-      noteIfDeadlockGone(context);
-    }
-    if (event.units > 0) {
-      if (sink.active) sink.publish({ type: 'resource.waiting', at: now, taskId: event.taskId, resource: event.resource, units: event.units });
-      onBlocked(context, event.taskId);
-    }
-    return;
-  }
-  const key = `${event.resource}\u0000${event.taskId}`;
-  const before = context.holds.get(key) ?? 0;
-  if (event.units === 0) context.holds.delete(key);
-  else context.holds.set(key, event.units);
-  graph.setHold(event.taskId, event.resource, event.units);
-  if (sink.active && event.units !== before) {
-    const type = event.units > before ? 'resource.acquired' : 'resource.released';
-    sink.publish({ type, at: now, taskId: event.taskId, resource: event.resource, units: event.units });
-  }
-  if (event.units < before) noteIfDeadlockGone(context);
-}
-
-function describeFrom(context: SupervisorContext): (taskId: string) => TaskFacts | undefined {
-  return context.executor.getSnapshot().context.describeTask;
-}
-
-/** Runs the detection asked for: incremental from a task that just blocked, or whole. */
-function analyze(context: SupervisorContext, from: string | undefined): DeadlockAnalysis {
-  return from === undefined ? context.graph.detect() : context.graph.detectFrom(from);
-}
-
-/**
- * An awaited task that is not itself waiting on a worker asks for a worker slot while it is queued
- * (or between retries, or waiting for dependencies) and holds one while dispatched: that is what
- * makes worker-slot starvation visible. Kept up to date by the executor's `tasks.watched` notices.
- */
-function markAwaitedNeed(context: SupervisorContext, taskId: string, state: WatchedState): void {
-  if (!context.awaited.has(taskId) || context.blockedOnWorker.has(taskId)) return;
-  if (state === 'queued') context.graph.setRequest(taskId, WORKER_SLOTS, 1);
-  else if (context.graph.hasTask(taskId)) context.graph.setRequest(taskId, WORKER_SLOTS, 0);
-}
-
-/** Resolves a deadlock found by {@link analyze}: a victim or a compensation slot, and the events. */
-function resolve(context: SupervisorContext, analysis: DeadlockAnalysis): void {
-  if (analysis.deadlocked.length === 0) return;
-  const now = context.clock.now();
-  const facts = {
-    now,
-    extraWorkers: context.extraSlots.count,
-    blockedOnWorker: context.blockedOnWorker,
-    pendingVictims: context.pendingVictims,
-    isOnCycle: (taskId: string) => context.graph.isOnCycle(taskId),
-    unitsHeld: (taskId: string) => context.graph.unitsHeldBy(taskId, WORKER_SLOTS),
-    describe: describeFrom(context),
-  };
-  let resolution;
-  try {
-    resolution = resolveDeadlock(analysis, { policy: context.deadlock.policy, maxExtraWorkers: context.deadlock.maxExtraWorkers }, facts);
-  } catch (error) {
-    // A policy function that throws, or names no candidate, must not leave the deadlock in place.
-    context.logger.error('the deadlock policy failed; choosing the youngest instead', { error });
-    resolution = resolveDeadlock(analysis, { policy: 'youngest', maxExtraWorkers: context.deadlock.maxExtraWorkers }, facts);
-  }
-  if (resolution.kind === 'wait') return;
-  const { report } = resolution;
-  context.deadlocks.push(report);
-  if (context.deadlocks.length > MAX_REPORTS) context.deadlocks.shift();
-  context.logger.warn('deadlock detected', {
-    cycle: report.cycle,
-    deadlocked: report.deadlocked,
-    resolution: report.resolution,
-    victim: report.victim,
-  });
-  context.deadlockOpen.value = true;
-  if (context.sink.active) context.sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
-  if (resolution.kind === 'compensation') {
-    context.extraSlots.count++;
-    fitSlotCapacity(context);
-    context.executor.send({ type: 'slots.add-extra' });
-  } else {
-    context.pendingVictims.add(report.victim!);
-    context.executor.send({ type: 'task.victim', taskId: report.victim!, error: resolution.error });
-  }
-  // Another deadlock may have formed alongside this one: look again, whole graph, once this
-  // resolution has reached it (the victim's releases, the extra worker's first dispatch).
-  const recheck: SupervisorEvent = { type: 'deadlock.check', resolve: true };
-  context.timers.send({ type: 'timer.set', key: 'deadlock.recheck', delayMs: 0, event: recheck });
-  if (context.sink.active) {
-    context.sink.publish({
-      type: 'deadlock.resolved',
-      at: now,
-      resolution: report.resolution!,
-      victim: report.victim,
-      policy: report.policy,
-      cycle: report.cycle,
-    });
-  }
-}
-
-/** A task on a worker started to wait: it holds its worker slot while it does. */
-function holdSlot(context: SupervisorContext, taskId: string): void {
-  if (context.blockedOnWorker.has(taskId)) return;
-  context.blockedOnWorker.add(taskId);
-  context.graph.setRequest(taskId, WORKER_SLOTS, 0);
-  fitSlotCapacity(context);
-  context.graph.setHold(taskId, WORKER_SLOTS, 1);
-}
-
-/**
- * Runs a change of the supervisor's own books. A bug there must not bring the engine down with the
- * supervisor: it is logged, and the engine goes on (detection may be off until the books agree).
- */
-function guarded(context: SupervisorContext, change: () => void): void {
-  try {
-    change();
-  } catch (error) {
-    context.logger.error('supervisor bookkeeping failed', { error, stack: error instanceof Error ? error.stack : undefined });
-  }
-}
-
-/** A task began one more wait (a queued pool request, an await). */
-function startWaiting(context: SupervisorContext, taskId: string): void {
-  context.waits.set(taskId, (context.waits.get(taskId) ?? 0) + 1);
-  holdSlot(context, taskId);
-}
-
-/** A task's wait ended; with none left it runs again, and its slot is nobody's concern. */
-function stopWaiting(context: SupervisorContext, taskId: string): void {
-  const count = (context.waits.get(taskId) ?? 0) - 1;
-  if (count > 0) {
-    context.waits.set(taskId, count);
-    return;
-  }
-  context.waits.delete(taskId);
-  releaseSlot(context, taskId);
-}
-
-/** A task on a worker stopped waiting (its attempt ended, or its worker crashed). */
-function releaseSlot(context: SupervisorContext, taskId: string): void {
-  if (!context.blockedOnWorker.delete(taskId)) return;
-  context.graph.setHold(taskId, WORKER_SLOTS, 0);
-  fitSlotCapacity(context);
-}
-
-/**
- * Worker slots are the engine's concurrency plus the compensation slots in service, except that a function
- * which goes on waiting after its worker crashed keeps its slot while the restarted worker takes
- * another: the graph counts what really happens rather than refuse it.
- */
-function fitSlotCapacity(context: SupervisorContext): void {
-  const slots = Math.max(context.concurrency + context.extraSlots.count, context.blockedOnWorker.size);
-  if (slots !== context.graph.capacityOf(WORKER_SLOTS)) context.graph.setCapacity(WORKER_SLOTS, slots);
-}
-
-/** A task just blocked: look now, or schedule a look after the optimistic delay. */
-function onBlocked(context: SupervisorContext, taskId: string): void {
-  const { detect } = context.deadlock;
-  if (detect === 'off') return;
-  if (detect === 'immediate') {
-    resolve(context, analyze(context, taskId));
-    return;
-  }
-  if (context.checkPending.value) return;
-  context.checkPending.value = true;
-  const check: SupervisorEvent = { type: 'deadlock.check', resolve: true };
-  context.timers.send({ type: 'timer.set', key: 'deadlock.check', delayMs: detect.afterMs, event: check });
-}
-
-/**
- * After a deadlock was detected, tells the monitor once the whole graph is free of deadlocks again.
- * A full detection, run only while a detected deadlock is not known to be gone.
- */
-function noteIfDeadlockGone(context: SupervisorContext): void {
-  if (!context.deadlockOpen.value) return;
-  if (context.graph.detect().deadlocked.length > 0) return;
-  context.deadlockOpen.value = false;
-  context.observe({ type: 'deadlock.cleared', at: context.clock.now() });
-}
-
 /**
  * The root of an engine's actor system. It owns the executor (and through it the workers) and the
  * shutdown machine; it restarts crashed workers one-for-one within an intensity limit and escalates
@@ -353,137 +111,28 @@ export const supervisorMachine = setup({
     executor: executorLogic,
     shutdown: shutdownMachine,
     processSignals: processSignalsLogic,
-    resource: resourceMachine,
-    timers: timerLogic,
+    pool: poolLogic,
+    detector: detectorLogic,
     monitor: monitorMachine,
   },
   actions: {
-    /**
-     * A pool's changes of one transition, in order: what each task holds or waits for. Each is
-     * mirrored and published, and a task that blocked is looked at for a deadlock.
-     */
-    applyPoolChanges: ({ context, event }) => {
-      assertEvent(event, 'graph.pool-changes');
-      for (const change of event.changes) guarded(context, () => applyPoolChange(context, change));
+    changeCapacity: ({ context, event }) => {
+      assertEvent(event, 'resource.capacity');
+      const pool = context.resources.get(event.resource);
+      if (pool === undefined) return;
+      pool.ref.send({ type: 'resource.set-capacity', capacity: event.capacity, at: context.clock.now() });
+      context.logger.info('resource capacity changed', { resource: event.resource, capacity: event.capacity });
     },
-    /** A runner told of a wait: a slot held while waiting, an await begun or ended, an attempt over, or lock order. */
-    applyRunnerNotice: ({ context, event }) =>
-      guarded(context, () => {
-        const { graph, sink, clock } = context;
-        switch (event.type) {
-          case 'graph.await': {
-            const count = context.awaited.get(event.awaited) ?? 0;
-            if (event.active) {
-              startWaiting(context, event.taskId);
-              context.awaited.set(event.awaited, count + 1);
-              graph.addAwait(event.taskId, event.awaited);
-              if (count === 0) {
-                // From now on the executor reports this task's changes; where it stands now is read once.
-                context.executor.send({ type: 'task.watch', taskId: event.awaited, watching: true });
-                const facts = describeFrom(context)(event.awaited);
-                markAwaitedNeed(context, event.awaited, facts === undefined ? 'gone' : facts.state === 'dispatched' ? 'dispatched' : 'queued');
-              }
-              onBlocked(context, event.taskId);
-            } else {
-              graph.removeAwait(event.taskId, event.awaited);
-              stopWaiting(context, event.taskId);
-              noteIfDeadlockGone(context);
-              if (count > 1) context.awaited.set(event.awaited, count - 1);
-              else {
-                context.awaited.delete(event.awaited);
-                context.executor.send({ type: 'task.watch', taskId: event.awaited, watching: false });
-                // No longer awaited: the slot it was seen to ask for is nobody's concern now.
-                if (!context.blockedOnWorker.has(event.awaited) && graph.hasTask(event.awaited)) graph.setRequest(event.awaited, WORKER_SLOTS, 0);
-              }
-            }
-            return;
-          }
-          case 'graph.attempt-ended':
-            // Its pool holds and requests stay until the pools report them gone: they are the
-            // pools' to tell, and may still be on their way.
-            context.waits.delete(event.taskId);
-            releaseSlot(context, event.taskId);
-            context.pendingVictims.delete(event.taskId);
-            noteIfDeadlockGone(context);
-            return;
-          case 'lockorder.acquiring':
-            for (const inversion of context.learnedOrder.record(event.taskId, event.resource, event.holding)) {
-              context.logger.warn('lock order inversion: a potential deadlock', { cycle: inversion.cycle, tasks: inversion.tasks });
-              if (sink.active) {
-                sink.publish({
-                  type: 'lockorder.violation',
-                  at: clock.now(),
-                  kind: 'inversion',
-                  taskId: event.taskId,
-                  resources: inversion.cycle,
-                  tasks: inversion.tasks,
-                  refused: false,
-                });
-              }
-            }
-            return;
-          case 'lockorder.rank-violation':
-            context.logger.warn('lock order violation: a lower rank taken while holding a higher one', {
-              taskId: event.taskId,
-              resource: event.resource,
-              refused: event.refused,
-            });
-            if (sink.active) {
-              sink.publish({
-                type: 'lockorder.violation',
-                at: clock.now(),
-                kind: 'rank',
-                taskId: event.taskId,
-                resources: [event.resource, ...event.holding.map((held) => held.resource)],
-                tasks: [event.taskId],
-                refused: event.refused,
-              });
-            }
-            return;
-        }
-      }),
-    changeCapacity: ({ context, event }) =>
-      guarded(context, () => {
-        assertEvent(event, 'resource.capacity');
-        const pool = context.resources.get(event.resource);
-        if (pool === undefined) return;
-        pool.ref.send({ type: 'resource.set-capacity', capacity: event.capacity, at: context.clock.now() });
-        context.graph.setCapacity(event.resource, event.capacity);
-        context.logger.info('resource capacity changed', { resource: event.resource, capacity: event.capacity });
-      }),
-    applyWatchedChanges: ({ context, event }) =>
-      guarded(context, () => {
-        assertEvent(event, 'tasks.watched');
-        for (const { taskId, state } of event.changes) markAwaitedNeed(context, taskId, state);
-      }),
-    checkDeadlocks: ({ context, event }) =>
-      guarded(context, () => {
-        assertEvent(event, 'deadlock.check');
-        if (event.resolve) context.checkPending.value = false;
-        const analysis = analyze(context, undefined);
-        context.lastCheck.analysis = analysis;
-        if (event.resolve) resolve(context, analysis);
-        noteIfDeadlockGone(context);
-      }),
-    /** The tasks a crashed worker took down leave the graph and give back what they held. */
-    forgetCrashedTasks: ({ context, event }) =>
-      guarded(context, () => {
-        assertEvent(event, 'worker.crashed');
-        const reason = new MezanError('E_WORKER_CRASHED', `Worker ${event.workerId} crashed`, { details: { workerId: event.workerId } });
-        for (const taskId of event.taskIds) {
-          for (const pool of context.resources.values()) pool.ref.send({ type: 'resource.revoke', taskId, at: context.clock.now(), reason });
-          context.waits.delete(taskId);
-          releaseSlot(context, taskId);
-          context.pendingVictims.delete(taskId);
-        }
-        noteIfDeadlockGone(context);
-      }),
-    retireExtraSlot: ({ context }) =>
-      guarded(context, () => {
-        context.extraSlots.count = Math.max(0, context.extraSlots.count - 1);
-        fitSlotCapacity(context);
-        noteIfDeadlockGone(context);
-      }),
+    /** The tasks a crashed worker took down give back what they held, and their waits are over. */
+    forgetCrashedTasks: ({ context, event }) => {
+      assertEvent(event, 'worker.crashed');
+      const reason = new MezanError('E_WORKER_CRASHED', `Worker ${event.workerId} crashed`, { details: { workerId: event.workerId } });
+      const at = context.clock.now();
+      for (const taskId of event.taskIds) {
+        for (const pool of context.resources.values()) pool.ref.send({ type: 'resource.revoke', taskId, at, reason });
+      }
+      context.detector.send({ type: 'tasks.gone', taskIds: event.taskIds });
+    },
     forwardToShutdown: sendTo(
       ({ context }) => context.shutdown,
       ({ event }) => {
@@ -573,20 +222,31 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input, spawn, self }) => {
+  context: ({ input, spawn }) => {
+    const settings = input.monitor;
+    const detector = spawn('detector', {
+      id: 'detector',
+      systemId: 'detector',
+      input: {
+        clock: input.clock,
+        sink: input.systemSink ?? input.sink,
+        logger: input.logger,
+        deadlock: input.deadlock,
+        concurrency: input.concurrency,
+        pools: input.resources,
+        observe: settings?.observe,
+      },
+    }) as DetectorRef;
     const resources = new Map<string, ResourceDescriptor>();
-    const graph = new WaitForGraph();
-    graph.addResource(WORKER_SLOTS, input.concurrency);
     for (const { name, capacity, rank } of input.resources) {
-      const ref: AnyActorRef = spawn('resource', {
+      const ref: AnyActorRef = spawn('pool', {
         id: `resource:${name}`,
         systemId: `resource:${name}`,
-        input: { name, capacity, rank, observer: self },
+        input: { name, capacity, rank, observer: detector, sink: input.systemSink ?? input.sink, observe: settings?.observe },
       });
       resources.set(name, { name, capacity, rank, ref });
-      graph.addResource(name, capacity);
     }
-    const services: TaskServices = { resources, supervisor: self, lockOrder: input.lockOrder, submitChild: input.submitChild };
+    const services: TaskServices = { resources, detector, lockOrder: input.lockOrder, submitChild: input.submitChild };
     const executor = spawn('executor', {
       id: 'executor',
       systemId: 'executor',
@@ -600,7 +260,6 @@ export const supervisorMachine = setup({
         services,
       },
     });
-    const settings = input.monitor;
     const monitor =
       settings === undefined
         ? undefined
@@ -618,6 +277,7 @@ export const supervisorMachine = setup({
           });
     return {
       executor,
+      detector,
       shutdown: spawn('shutdown', { id: 'shutdown', input: { graceMs: input.shutdown.graceMs, drain: input.shutdown.drain } }),
       clock: input.clock,
       sink: input.systemSink ?? input.sink,
@@ -629,24 +289,7 @@ export const supervisorMachine = setup({
       phase: 'running',
       escalated: false,
       resources,
-      timers: spawn('timers', { id: 'timers', input: { clock: input.clock } }),
-      deadlock: input.deadlock,
-      graph,
-      holds: new Map<string, number>(),
-      requests: new Map<string, number>(),
-      waits: new Map<string, number>(),
-      learnedOrder: new LearnedLockOrder(),
-      blockedOnWorker: new Set<string>(),
-      awaited: new Map<string, number>(),
-      pendingVictims: new Set<string>(),
-      extraSlots: { count: 0 },
-      concurrency: input.concurrency,
-      checkPending: { value: false },
-      deadlocks: [],
-      lastCheck: { analysis: undefined },
       monitor,
-      observe: settings?.observe ?? ignoreNotice,
-      deadlockOpen: { value: false },
     };
   },
   initial: 'supervising',
@@ -665,14 +308,6 @@ export const supervisorMachine = setup({
         ],
         'executor.quiescent': { actions: 'reportDrained' },
         'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
-        'slots.retired-extra': { actions: 'retireExtraSlot' },
-        'graph.pool-changes': { actions: 'applyPoolChanges' },
-        'graph.await': { actions: 'applyRunnerNotice' },
-        'graph.attempt-ended': { actions: 'applyRunnerNotice' },
-        'lockorder.acquiring': { actions: 'applyRunnerNotice' },
-        'lockorder.rank-violation': { actions: 'applyRunnerNotice' },
-        'deadlock.check': { actions: 'checkDeadlocks' },
-        'tasks.watched': { actions: 'applyWatchedChanges' },
         'resource.capacity': { actions: 'changeCapacity' },
       },
     },

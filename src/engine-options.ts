@@ -5,7 +5,7 @@ import type { MezanError } from './errors';
 import type { Logger } from './logger';
 import type { RandomSource } from './random';
 import type { TaskHandle } from './task-handle';
-import type { DeadlockPolicy } from './internal/deadlock-policy';
+import type { DeadlockPolicy } from './detection/deadlock-policy';
 import type { LockOrderMode } from './internal/task-services';
 
 export type { DeadlockPolicy, LockOrderMode };

@@ -2,6 +2,7 @@ import { customRandom } from 'nanoid';
 import { Observable, Subject, map } from 'rxjs';
 import { createActor, type Actor, type ActorRefFrom } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
+import type { PoolSnapshot } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
 import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
 import { TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
@@ -21,9 +22,10 @@ import {
   type ShutdownRequestOptions,
   type TimingsMode,
 } from './engine-options';
-import { DEADLOCK_POLICY_NAMES } from './internal/deadlock-policy';
-import type { DeadlockReport } from './internal/deadlock-resolver';
-import type { WaitForGraphSnapshot } from './internal/wait-for-graph';
+import { DEADLOCK_POLICY_NAMES } from './detection/deadlock-policy';
+import type { DeadlockReport } from './detection/deadlock-resolver';
+import type { WaitForGraphSnapshot } from './detection/wait-for-graph';
+import { graphWithHoldings } from './detection/graph-with-holdings';
 import type { DashboardOptions } from './dashboard/dashboard-options';
 import { serveDashboard, type DashboardServer } from './dashboard/serve-dashboard';
 import type { EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from './engine-snapshots';
@@ -301,7 +303,9 @@ export class Engine {
    * Tasks appear only while they wait, hold resources, or are awaited.
    */
   waitForGraph(): WaitForGraphSnapshot {
-    return this.#actor.getSnapshot().context.graph.snapshot();
+    const { detector, resources } = this.#actor.getSnapshot().context;
+    const pools = [...resources.values()].map((pool) => (pool.ref.getSnapshot() as PoolSnapshot).context);
+    return graphWithHoldings(detector.getSnapshot().context.describeGraph(), pools);
   }
 
   /**
@@ -311,11 +315,12 @@ export class Engine {
    */
   detectDeadlocks(): DeadlockReport[] {
     if (this.#report !== undefined) return [];
-    this.#actor.send({ type: 'deadlock.check', resolve: false });
-    const { lastCheck, deadlock } = this.#actor.getSnapshot().context;
-    const analysis = lastCheck.analysis;
+    const { detector } = this.#actor.getSnapshot().context;
+    detector.send({ type: 'deadlock.check', resolve: false });
+    const analysis = detector.getSnapshot().context.lastCheck;
     if (analysis === undefined || analysis.deadlocked.length === 0) return [];
-    const policy = typeof deadlock.policy === 'function' ? 'custom' : deadlock.policy;
+    const { policy: chosen } = this.#options.deadlock;
+    const policy = typeof chosen === 'function' ? 'custom' : chosen;
     return [{ deadlocked: analysis.deadlocked, cycle: analysis.cycle, policy, at: this.#clock.now() }];
   }
 
@@ -363,7 +368,7 @@ export class Engine {
 
   /** The deadlocks found and resolved so far (the last 100), oldest first. */
   deadlocks(): readonly DeadlockReport[] {
-    return [...this.#actor.getSnapshot().context.deadlocks];
+    return [...this.#actor.getSnapshot().context.detector.getSnapshot().context.deadlocks];
   }
 
   /**

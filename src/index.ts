@@ -19,9 +19,9 @@ export type {
   AlertThresholds,
   InspectionObserver,
 } from './engine-options';
-export type { DeadlockReport } from './internal/deadlock-resolver';
-export type { DeadlockCandidate } from './internal/deadlock-policy';
-export type { WaitForGraphSnapshot, WaitForNode, WaitForEdge } from './internal/wait-for-graph';
+export type { DeadlockReport } from './detection/deadlock-resolver';
+export type { DeadlockCandidate } from './detection/deadlock-policy';
+export type { WaitForGraphSnapshot, WaitForNode, WaitForEdge } from './detection/wait-for-graph';
 export { ENGINE_DEFAULTS } from './engine-options';
 export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, ShutdownPhase } from './engine-snapshots';
 

@@ -1,4 +1,4 @@
-import type { WaitForGraphSnapshot } from '../internal/wait-for-graph';
+import type { WaitForGraphSnapshot } from '../detection/wait-for-graph';
 import type { MachineName } from '../visualization/machines';
 import type { DashboardEngine } from './dashboard-engine';
 import { machineView } from './machine-views';

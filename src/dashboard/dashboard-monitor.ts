@@ -1,7 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { EngineEvent } from '../engine-events';
 import type { EngineProgress, EngineStats } from '../engine-snapshots';
-import type { WaitForGraphSnapshot } from '../internal/wait-for-graph';
+import type { WaitForGraphSnapshot } from '../detection/wait-for-graph';
 import { readActorTree, type ActorPhases, type DashboardActor } from './actor-tree';
 import type { DashboardEngine } from './dashboard-engine';
 

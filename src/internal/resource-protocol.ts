@@ -127,10 +127,10 @@ export interface ResourceRevokedEvent {
 export type ResourceReplyEvent = ResourceGrantedEvent | ResourceDeniedEvent | ResourceCancelledEvent | ResourceRevokedEvent;
 
 // ---------------------------------------------------------------------------------------------
-// Pool → observer (the supervisor's wait-for graph)
+// Pool → observer (the deadlock detector's wait-for graph)
 // ---------------------------------------------------------------------------------------------
 
-/** The units task `taskId` now holds in pool `resource` (0 when none). Sent only when it changed. */
+/** The units task `taskId` now holds in pool `resource` (0 when none). */
 export interface GraphHoldsEvent {
   readonly type: 'graph.holds';
   readonly resource: string;
@@ -154,12 +154,18 @@ export interface GraphRequestsEvent {
 export type ResourceGraphEvent = GraphHoldsEvent | GraphRequestsEvent;
 
 /**
- * What a pool sends its observer after a transition that changed any task's held or requested
- * units: every change of that transition, in order (requests first, then holds that shrank, then
- * holds that grew), in one message, so that a grant to a waiter costs the observer one step.
+ * What a pool sends its observer after a transition while requests wait in its queue, before or
+ * after the transition (a wait-for edge needs a waiter: an uncontended pool tells nothing). The
+ * changes come in order: requests first, then holds that shrank, then holds that grew. When requests
+ * begin to wait, the holds list every holder of the pool; once `contended` is false, the observer
+ * forgets the pool's holders until it is told again.
  */
 export interface GraphPoolChangesEvent {
   readonly type: 'graph.pool-changes';
   readonly resource: string;
+  /** The pool's capacity now. */
+  readonly capacity: number;
+  /** Whether requests still wait after this transition. */
+  readonly contended: boolean;
   readonly changes: readonly ResourceGraphEvent[];
 }

@@ -170,18 +170,18 @@ export class TaskBook {
   }
 
   /**
-   * Starts (or stops) reporting the changes of a task's need for a worker slot, for the supervisor,
-   * which watches the tasks others await.
-   * @returns where the task stands now
+   * Starts (or stops) reporting the changes of a task's need for a worker slot, for the deadlock
+   * detector, which watches the tasks others await. Starting reports where the task stands now.
    */
-  watch(taskId: string, watching: boolean): WatchedState {
+  watch(taskId: string, watching: boolean): void {
     const entry = this.#entries.get(taskId);
     if (!watching || entry === undefined) {
       this.#watched.delete(taskId);
-      return entry === undefined ? 'gone' : watchedStateOf(entry.state);
+      if (watching) this.#watchedChanges.push({ taskId, state: 'gone' });
+      return;
     }
     this.#watched.add(taskId);
-    return watchedStateOf(entry.state);
+    this.#watchedChanges.push({ taskId, state: watchedStateOf(entry.state) });
   }
 
   /** The changes of watched tasks since the last call. */
@@ -200,7 +200,7 @@ export class TaskBook {
     }
   }
 
-  /** What the supervisor may know of an unfinished task (it reads it through the executor's `describeTask`, see docs/ARCHITECTURE.md). */
+  /** What a deadlock victim policy weighs of an unfinished task (the executor's answer to `tasks.describe`). */
   describe(taskId: string):
     | {
         readonly state: TaskEntryState;

@@ -4,8 +4,8 @@ import type { TaskHandle } from '../task-handle';
 import type { TaskFunction, TaskOptions } from '../task-options';
 
 // What a running task can reach besides its own function: the engine's resource pools, the
-// supervisor (told of every wait, so it can keep the wait-for graph), and the engine itself (for
-// nested submissions). Handed to each worker's runner at start.
+// deadlock detector (told of awaits and lock order, so it can keep the wait-for graph), and the
+// engine itself (for nested submissions). Handed to each worker's runner at start.
 
 /** How resource ranks are enforced. */
 export type LockOrderMode = 'off' | 'warn' | 'enforce';
@@ -21,8 +21,8 @@ export interface ResourceDescriptor {
 /** The services of {@link TaskContext.acquire}, `submit` and `await`. */
 export interface TaskServices {
   readonly resources: ReadonlyMap<string, ResourceDescriptor>;
-  /** Where runners report waits; `undefined` in a bare executor (tests). */
-  readonly supervisor: AnyActorRef | undefined;
+  /** Where runners report awaits and lock order, and the executor its watched tasks; `undefined` in a bare executor (tests). */
+  readonly detector: AnyActorRef | undefined;
   readonly lockOrder: LockOrderMode;
   /** Submits a child task of `parentId`. */
   submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown>;
@@ -31,14 +31,14 @@ export interface TaskServices {
 /** Services for an engine without resources or supervisor (machine tests). */
 export const NO_SERVICES: TaskServices = Object.freeze({
   resources: new Map(),
-  supervisor: undefined,
+  detector: undefined,
   lockOrder: 'off',
   submitChild: () => {
     throw new Error('nested submission needs an engine');
   },
 });
 
-/** Runner → supervisor: what the wait-for graph must learn from a task on a worker. */
+/** Runner → deadlock detector: what the wait-for graph must learn from a task on a worker. */
 export type RunnerGraphNotice =
   /** The task waits (`active`) or no longer waits for `awaited`'s result. */
   | { readonly type: 'graph.await'; readonly taskId: string; readonly awaited: string; readonly active: boolean }
@@ -56,7 +56,7 @@ export type RunnerGraphNotice =
       readonly refused: boolean;
     };
 
-/** Supervisor → executor → worker → runner: the task was chosen as a deadlock victim. */
+/** Deadlock detector → executor → worker → runner: the task was chosen as a deadlock victim. */
 export interface TaskVictimEvent {
   readonly type: 'task.victim';
   readonly taskId: string;

@@ -1,5 +1,5 @@
 import type { ExecutorRef } from '../../actors/executor.actor';
-import type { ResourceContext } from '../../machines/resource.machine';
+import type { PoolSnapshot } from '../../actors/pool.actor';
 import type { Clock } from '../clock';
 import type { ResourceDescriptor } from '../internal/task-services';
 import type { GaugeReading, PoolGauge, WorkerGauge } from './monitor-observation';
@@ -13,7 +13,7 @@ import type { GaugeReading, PoolGauge, WorkerGauge } from './monitor-observation
 export function readGauges(executor: ExecutorRef, pools: ReadonlyMap<string, ResourceDescriptor>, clock: Pick<Clock, 'now'>): GaugeReading {
   const gauges: PoolGauge[] = [];
   for (const { name, ref } of pools.values()) {
-    const { capacity, stats } = (ref.getSnapshot() as { context: ResourceContext }).context;
+    const { capacity, stats } = (ref.getSnapshot() as PoolSnapshot).context;
     gauges.push({
       name,
       capacity,

@@ -240,33 +240,45 @@ export class ScenarioRun {
   /** A task function that plays a script of steps. */
   #taskFunction(steps: readonly Step[]): TaskFunction {
     return async (ctx: TaskContext) => {
-      const leases = new Map<string, Lease[]>();
+      // Leases by pool, made only for a script that acquires.
+      let leases: Map<string, Lease[]> | undefined;
       try {
-        for (const step of steps) await this.#play(step, ctx, leases);
+        for (const step of steps) {
+          if ('acquire' in step) {
+            const lease = await ctx.acquire(step.acquire, { units: step.units, timeoutMs: step.timeoutMs });
+            leases ??= new Map();
+            const held = leases.get(step.acquire);
+            if (held === undefined) leases.set(step.acquire, [lease]);
+            else held.push(lease);
+            continue;
+          }
+          // The other steps wait for at most one promise: no async frame of their own.
+          const waiting = this.#play(step, ctx, leases);
+          if (waiting !== undefined) await waiting;
+        }
       } finally {
-        for (const held of leases.values()) for (const lease of held) lease.release();
+        if (leases !== undefined) for (const held of leases.values()) for (const lease of held) lease.release();
       }
     };
   }
 
-  async #play(step: Step, ctx: TaskContext, leases: Map<string, Lease[]>): Promise<void> {
-    if ('work' in step) {
-      await ctx.sleep(drawDuration(step.work, this.#workload));
-    } else if ('acquire' in step) {
-      const lease = await ctx.acquire(step.acquire, { units: step.units, timeoutMs: step.timeoutMs });
-      const held = leases.get(step.acquire) ?? [];
-      held.push(lease);
-      leases.set(step.acquire, held);
-    } else if ('release' in step) {
-      leases.get(step.release)?.pop()?.release();
-    } else if ('spawn' in step) {
-      const child = ctx.submit(this.#taskFunction(step.spawn.steps), this.#taskOptions(step.spawn, step.spawn.name));
-      if (step.await === true) await ctx.await(child);
-    } else if ('fail' in step) {
-      if (this.#workload() < step.fail) throw new Error(step.message ?? 'injected failure');
-    } else {
-      ctx.progress(step.progress, step.message);
+  /** Plays a step other than `acquire`; returns what the task must wait for, if anything. */
+  #play(step: Exclude<Step, { acquire: string }>, ctx: TaskContext, leases: Map<string, Lease[]> | undefined): Promise<unknown> | undefined {
+    if ('work' in step) return ctx.sleep(drawDuration(step.work, this.#workload));
+    if ('release' in step) {
+      leases?.get(step.release)?.pop()?.release();
+      return undefined;
     }
+    if ('spawn' in step) {
+      const child = ctx.submit(this.#taskFunction(step.spawn.steps), this.#taskOptions(step.spawn, step.spawn.name));
+      return step.await === true ? ctx.await(child) : undefined;
+    }
+    if ('fail' in step) {
+      if (this.#workload() < step.fail) throw new Error(step.message ?? 'injected failure');
+      return undefined;
+    }
+    ctx.progress(step.progress, step.message);
+    return undefined;
   }
 
   #scheduleFaults(): void {

@@ -1,12 +1,11 @@
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { EngineProgress, ShutdownReport } from '../engine-snapshots';
-import type { DeadlockReport } from '../internal/deadlock-resolver';
+import type { DeadlockReport } from '../detection/deadlock-resolver';
 import type { TerminalTaskStatus } from '../task-status';
 import { evaluateExpectations, type ExpectationResult } from './expectations';
 import type { Scenario } from './scenario';
 import type { AlertRecord } from '../metrics/alert-book';
 import { ScenarioRun } from './scenario-run';
+import { TraceRecorder } from './trace-recorder';
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -45,8 +44,6 @@ export interface SimulationReport {
   /** How many engine events the trace holds. */
   readonly events: number;
 }
-
-const TRACE_CHUNK = 1 << 20;
 
 /**
  * Runs a scenario on the real engine (the same machines and actors) in virtual time, with seeded
@@ -110,50 +107,4 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   } finally {
     trace.close();
   }
-}
-
-/** The trace: JSON lines, hashed as they are written, and written to a file in chunks if asked. */
-class TraceRecorder {
-  readonly #hash: Hash = createHash('sha256');
-  readonly #fd: number | undefined;
-  #buffer: string[] = [];
-  #size = 0;
-
-  constructor(file: string | undefined) {
-    this.#fd = file === undefined ? undefined : openSync(file, 'w');
-  }
-
-  record(entry: object): void {
-    const line = `${JSON.stringify(entry, traceValue)}\n`;
-    this.#hash.update(line);
-    if (this.#fd === undefined) return;
-    this.#buffer.push(line);
-    this.#size += line.length;
-    if (this.#size >= TRACE_CHUNK) this.#flush();
-  }
-
-  digest(): string {
-    return this.#hash.digest('hex');
-  }
-
-  close(): void {
-    if (this.#fd === undefined) return;
-    this.#flush();
-    closeSync(this.#fd);
-  }
-
-  #flush(): void {
-    writeSync(this.#fd!, this.#buffer.join(''));
-    this.#buffer = [];
-    this.#size = 0;
-  }
-}
-
-/** Errors become plain data in the trace: their name, message and code. */
-function traceValue(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    const code = (value as { code?: unknown }).code;
-    return code === undefined ? { name: value.name, message: value.message } : { name: value.name, message: value.message, code };
-  }
-  return value;
 }

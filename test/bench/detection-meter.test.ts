@@ -1,5 +1,5 @@
 import { attachDetectionMeter } from '../../bench/detection-meter';
-import { WaitForGraph } from '../../src/internal/wait-for-graph';
+import { WaitForGraph } from '../../src/detection/wait-for-graph';
 
 function deadlockedPair(): WaitForGraph {
   const graph = new WaitForGraph();

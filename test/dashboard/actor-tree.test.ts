@@ -2,7 +2,7 @@ import { EMPTY } from 'rxjs';
 import { readActorTree } from '../../src/dashboard/actor-tree';
 import type { DashboardEngine } from '../../src/dashboard/dashboard-engine';
 import { machineView } from '../../src/dashboard/machine-views';
-import type { WaitForGraphSnapshot } from '../../src/internal/wait-for-graph';
+import type { WaitForGraphSnapshot } from '../../src/detection/wait-for-graph';
 
 function engineWith(workers: Array<[string, string]>, idle: boolean): DashboardEngine {
   return {

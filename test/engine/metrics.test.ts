@@ -216,13 +216,13 @@ describe('createEngine({ inspect })', () => {
     await clock.runAll();
     await engine.shutdown();
     const actors = inspected.filter((event) => event.type === '@xstate.actor').map((event) => (event.actorRef as AnyActorRef).id);
-    expect(actors).toEqual(expect.arrayContaining(['executor', 'monitor', 'shutdown', 'resource:db', 'main']));
+    expect(actors).toEqual(expect.arrayContaining(['executor', 'detector', 'monitor', 'shutdown', 'resource:db', 'main']));
     // One worker, main, whatever the concurrency.
     expect(actors.filter((id) => id === 'main' || id.startsWith('worker-'))).toEqual(['main']);
     const types = new Set(inspected.map((event) => event.type));
     expect(types).toEqual(new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.action', '@xstate.microstep']));
     const received = inspected.flatMap((event) => (event.type === '@xstate.event' ? [event.event.type] : []));
-    expect(received).toEqual(expect.arrayContaining(['task.submit', 'task.dispatch', 'resource.request', 'graph.pool-changes', 'shutdown.request']));
+    expect(received).toEqual(expect.arrayContaining(['task.submit', 'task.dispatch', 'resource.request', 'resource.release', 'shutdown.request']));
   });
 
   it('takes an observer object, as @statelyai/inspect hands one', async () => {

@@ -1,748 +1,529 @@
 import fc from 'fast-check';
-import { createActor, fromCallback, type EventObject } from 'xstate';
-import { resourceMachine, zeroResourceStats, type ResourceInput, type ResourceStats } from '../../machines/resource.machine';
+import { createActor, fromCallback, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { poolLogic, zeroResourceStats, type PoolSnapshot, type PoolState } from '../../actors/pool.actor';
+import { resourceMachine } from '../../machines/resource.machine';
 import { MezanError } from '../../src/errors';
-import type {
-  GraphPoolChangesEvent,
-  ResourceEvent,
-  ResourceGraphEvent,
-  ResourceGrantedEvent,
-  ResourceReplyEvent,
-  ResourceReplyTo,
-} from '../../src/internal/resource-protocol';
+import type { ResourceEvent, ResourceReplyEvent } from '../../src/internal/resource-protocol';
+import { describeMachine } from '../../src/visualization/machine-diagram';
 
-/** An actor that records every event it receives, in order. */
-function collector<E extends EventObject>() {
-  const events: E[] = [];
-  const ref = createActor(fromCallback<E>(({ receive }) => receive((event) => events.push(event)))).start();
-  return { ref, events };
+// The pool actor (`actors/pool.actor.ts`) is plain code; `machines/resource.machine.ts` is the
+// statechart that draws it. These tests hold the one to the other: every state the actor reaches on
+// an event is the target of the chart's transition for it, and the scenarios below take every
+// transition of the chart.
+
+// ---------------------------------------------------------------------------------------------
+// The chart
+// ---------------------------------------------------------------------------------------------
+
+const diagram = describeMachine(resourceMachine);
+const stateKey = (id: string): string => id.slice(`${diagram.id}.`.length);
+
+interface ChartTransition {
+  readonly source: string;
+  readonly event: string;
+  readonly target: string;
+  readonly guard: string | undefined;
 }
 
+/** The chart's transitions, in document order (the order XState tries them in). */
+const CHART: readonly ChartTransition[] = diagram.transitions.map((transition) => {
+  // The checks below read the chart as event transitions to one state each.
+  if (transition.kind !== 'event' || transition.targets.length !== 1)
+    throw new Error(`unexpected transition in the resource chart: ${JSON.stringify(transition)}`);
+  return { source: stateKey(transition.source), event: transition.event!, target: stateKey(transition.targets[0]!), guard: transition.guard };
+});
+
+const label = (transition: ChartTransition): string =>
+  `${transition.source} --${transition.event}${transition.guard === undefined ? '' : ` [${transition.guard}]`}--> ${transition.target}`;
+
 /**
- * A pool named `db` with a collecting requester and observer, and short-hands for its events. The
- * observer's messages (one per transition that changed anything) are unpacked into their changes,
- * in order; `graphMessages` counts the messages.
+ * What the chart's guards mean, read from the snapshot the actor reached: `leavesRequestsWaiting` is
+ * "requests are still queued after the event", `leavesNoUnitFree` is "no unit is free after it".
  */
-function startPool(capacity: number, input: Partial<ResourceInput> = {}) {
-  const replies = collector<ResourceReplyEvent>();
-  const observer = collector<GraphPoolChangesEvent>();
-  const graph = {
-    get events(): ResourceGraphEvent[] {
-      return unpacked;
-    },
-  };
-  const unpacked: ResourceGraphEvent[] = [];
-  const pool = createActor(resourceMachine, { input: { name: 'db', capacity, observer: observer.ref, ...input } }).start();
-  const unpack = (): void => {
-    for (const message of observer.events.splice(0)) {
-      expect(message).toMatchObject({ type: 'graph.pool-changes', resource: 'db' });
-      expect(message.changes.length).toBeGreaterThan(0);
-      unpacked.push(...message.changes);
-      graphMessages++;
+const GUARDS: Record<string, (reached: PoolSnapshot) => boolean> = {
+  leavesRequestsWaiting: (reached) => reached.context.stats.queueLength > 0,
+  leavesNoUnitFree: (reached) => reached.context.capacity - reached.context.stats.inUse <= 0,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The actor, watched
+// ---------------------------------------------------------------------------------------------
+
+/** One event the pool actor processed: the state it was in, the event, and the snapshot it reached. */
+interface Step {
+  readonly from: PoolState;
+  readonly event: string;
+  readonly to: PoolState;
+  /** Whether the actor published a new snapshot (made a transition) rather than keeping the one it had. */
+  readonly changed: boolean;
+  readonly reached: PoolSnapshot;
+}
+
+/** A pool named `db`, with every event it processes recorded through XState's `inspect`. */
+function watchPool(capacity = 2) {
+  const steps: Step[] = [];
+  let initial: PoolSnapshot | undefined;
+  let last: PoolSnapshot | undefined;
+  const inspect = (inspection: InspectionEvent): void => {
+    if (inspection.type !== '@xstate.snapshot' || (inspection.actorRef as AnyActorRef).id !== 'db') return;
+    const snapshot = inspection.snapshot as PoolSnapshot;
+    if (inspection.event.type === 'xstate.init') {
+      initial = last = snapshot;
+      return;
     }
+    steps.push({ from: last!.value, event: inspection.event.type, to: snapshot.value, changed: snapshot !== last, reached: snapshot });
+    last = snapshot;
   };
-  let graphMessages = 0;
-  const send = (event: ResourceEvent): void => {
+  const replies: ResourceReplyEvent[] = [];
+  const requester = createActor(fromCallback<ResourceReplyEvent>(({ receive }) => receive((reply) => void replies.push(reply)))).start();
+  const pool = createActor(poolLogic, { id: 'db', input: { name: 'db', capacity }, inspect }).start();
+  const send = (event: ResourceEvent): Step => {
+    const before = steps.length;
     pool.send(event);
-    unpack();
+    // Each event makes exactly one step (the pool sends itself nothing).
+    expect(steps.length).toBe(before + 1);
+    return steps.at(-1)!;
   };
   return {
     pool,
-    replies: replies.events,
-    get graph(): ResourceGraphEvent[] {
-      unpack();
-      return graph.events;
-    },
-    /** How many messages the observer got. */
-    graphMessages: () => graphMessages,
+    steps,
+    replies,
+    initial: () => initial,
     state: () => pool.getSnapshot().value,
-    stats: () => pool.getSnapshot().context.stats,
-    request: (requestId: string, taskId: string, units: number, at = 0, replyTo: ResourceReplyTo = replies.ref) =>
-      send({ type: 'resource.request', requestId, taskId, units, at, replyTo }),
+    request: (requestId: string, taskId: string, units: number, at = 0) =>
+      send({ type: 'resource.request', requestId, taskId, units, at, replyTo: requester }),
     release: (leaseId: string, at = 0) => send({ type: 'resource.release', leaseId, at }),
     cancel: (requestId: string, at = 0) => send({ type: 'resource.cancel', requestId, at }),
-    revoke: (taskId: string, at = 0, reason = new MezanError('E_SHUTDOWN', 'shutting down')) => send({ type: 'resource.revoke', taskId, at, reason }),
+    revoke: (taskId: string, at = 0) => send({ type: 'resource.revoke', taskId, at, reason: new MezanError('E_DEADLOCK', 'victim') }),
     setCapacity: (capacity: number, at = 0) => send({ type: 'resource.set-capacity', capacity, at }),
-    /** Removes and returns the replies received so far. */
-    takeReplies: () => replies.events.splice(0),
-    takeGraph: () => {
-      unpack();
-      return graph.events.splice(0);
-    },
   };
 }
 
-const granted = (requestId: string, leaseId: string, units: number, at = 0): ResourceGrantedEvent => ({
-  type: 'resource.granted',
-  requestId,
-  leaseId,
-  resource: 'db',
-  units,
-  at,
-});
-const holds = (taskId: string, units: number): ResourceGraphEvent => ({ type: 'graph.holds', resource: 'db', taskId, units });
-const requests = (taskId: string, units: number): ResourceGraphEvent => ({ type: 'graph.requests', resource: 'db', taskId, units });
+type Watched = ReturnType<typeof watchPool>;
 
-describe('resourceMachine', () => {
-  describe('granting', () => {
-    it('grants at once while units are free, with deterministic lease ids, and is exhausted when full', () => {
-      const t = startPool(3);
-      expect(t.state()).toBe('available');
-      t.request('r1', 'a', 1, 5);
-      t.request('r2', 'b', 2, 6);
-      expect(t.takeReplies()).toEqual([granted('r1', 'db#1', 1, 5), granted('r2', 'db#2', 2, 6)]);
-      expect(t.state()).toBe('exhausted');
-      expect(t.stats()).toMatchObject({ acquired: 2, inUse: 3, peakInUse: 3, queueLength: 0 });
-      expect(
-        [...t.pool.getSnapshot().context.holders.values()].map(({ leaseId, taskId, units, grantedAt }) => ({ leaseId, taskId, units, grantedAt })),
-      ).toEqual([
-        { leaseId: 'db#1', taskId: 'a', units: 1, grantedAt: 5 },
-        { leaseId: 'db#2', taskId: 'b', units: 2, grantedAt: 6 },
-      ]);
-    });
+/** Expects the event to have been ignored: no new snapshot. */
+function ignored(step: Step): void {
+  expect({ event: step.event, changed: step.changed }).toEqual({ event: step.event, changed: false });
+}
 
-    it('queues a request that does not fit and grants it when units are released', () => {
-      const t = startPool(2);
-      t.request('r1', 'a', 2, 0);
-      t.request('r2', 'b', 1, 10);
-      expect(t.takeReplies()).toEqual([granted('r1', 'db#1', 2, 0)]);
-      expect(t.state()).toBe('contended');
-      expect(t.stats().queueLength).toBe(1);
-      expect(
-        t.pool
-          .getSnapshot()
-          .context.waiters.toArray()
-          .map((waiter) => waiter.requestId),
-      ).toEqual(['r2']);
-      t.release('db#1', 30);
-      expect(t.takeReplies()).toEqual([granted('r2', 'db#2', 1, 30)]);
-      expect(t.state()).toBe('available');
-      expect(t.stats()).toMatchObject({ acquired: 2, released: 1, inUse: 1, queueLength: 0 });
-    });
-
-    it('grants waiters in FIFO order while they fit, and stops at the first that does not', () => {
-      const t = startPool(4);
-      t.request('hold', 'a', 4);
-      t.request('w1', 'b', 1);
-      t.request('w2', 'c', 2);
-      t.request('w3', 'd', 3);
-      t.request('w4', 'e', 1);
-      t.takeReplies();
-      t.release('db#1', 7);
-      // w1 + w2 = 3 of 4; w3 needs 3 and would be overtaken by w4 (1), which must wait behind it.
-      expect(t.takeReplies()).toEqual([granted('w1', 'db#2', 1, 7), granted('w2', 'db#3', 2, 7)]);
-      expect(t.state()).toBe('contended');
-      t.release('db#2', 8);
-      expect(t.takeReplies()).toEqual([]);
-      t.release('db#3', 9);
-      expect(t.takeReplies()).toEqual([granted('w3', 'db#4', 3, 9), granted('w4', 'db#5', 1, 9)]);
-      expect(t.state()).toBe('exhausted');
-    });
-
-    it('never lets a small request overtake a large one at the head, even when the small one fits now', () => {
-      const t = startPool(3);
-      t.request('small-holder', 'a', 2);
-      t.request('big', 'b', 3);
-      t.request('small', 'c', 1);
-      expect(t.takeReplies()).toEqual([granted('small-holder', 'db#1', 2)]);
-      expect(t.stats()).toMatchObject({ inUse: 2, queueLength: 2 });
-      expect(t.state()).toBe('contended');
-      t.release('db#1');
-      expect(t.takeReplies()).toEqual([granted('big', 'db#2', 3)]);
-      t.release('db#2');
-      expect(t.takeReplies()).toEqual([granted('small', 'db#3', 1)]);
-    });
-
-    it('sends each reply to the requester that asked', () => {
-      const t = startPool(1);
-      const other = collector<ResourceReplyEvent>();
-      t.request('mine', 'a', 1);
-      t.request('theirs', 'b', 1, 0, other.ref);
-      t.release('db#1');
-      expect(t.replies).toEqual([granted('mine', 'db#1', 1)]);
-      expect(other.events).toEqual([granted('theirs', 'db#2', 1)]);
-    });
-
-    it('keeps its name and rank, and works without an observer', () => {
-      const replies = collector<ResourceReplyEvent>();
-      const pool = createActor(resourceMachine, { input: { name: 'gpu', capacity: 1, rank: 2 } }).start();
-      pool.send({ type: 'resource.request', requestId: 'r', taskId: 't', units: 1, at: 0, replyTo: replies.ref });
-      expect(pool.getSnapshot().context).toMatchObject({ name: 'gpu', rank: 2, capacity: 1 });
-      expect(replies.events).toEqual([{ type: 'resource.granted', requestId: 'r', leaseId: 'gpu#1', resource: 'gpu', units: 1, at: 0 }]);
-    });
-
-    it('starts exhausted when it has no capacity', () => {
-      expect(startPool(0).state()).toBe('exhausted');
-    });
-  });
-
-  describe('invalid requests', () => {
-    const invalid: Array<[string, number]> = [
-      ['zero units', 0],
-      ['negative units', -1],
-      ['fractional units', 1.5],
-      ['NaN units', NaN],
-      ['infinite units', Infinity],
-      ['more units than the capacity', 3],
-    ];
-    it.each(invalid)('denies %s with E_INVALID_OPTION and changes nothing else', (_label, units) => {
-      const t = startPool(2);
-      t.request('held', 'a', 1);
-      t.takeReplies();
-      t.takeGraph();
-      t.request('bad', 'b', units);
-      expect(t.takeReplies()).toEqual([
-        { type: 'resource.denied', requestId: 'bad', resource: 'db', code: 'E_INVALID_OPTION', reason: expect.any(String) },
-      ]);
-      expect(t.graph).toEqual([]);
-      expect(t.state()).toBe('available');
-      expect(t.stats()).toMatchObject({ denied: 1, acquired: 1, inUse: 1, queueLength: 0 });
-    });
-
-    it('denies an invalid request while contended too, without queueing it', () => {
-      const t = startPool(2);
-      t.request('held', 'a', 2);
-      t.request('queued', 'b', 1);
-      t.takeReplies();
-      t.request('bad', 'c', 5);
-      expect(t.takeReplies()).toEqual([expect.objectContaining({ type: 'resource.denied', requestId: 'bad', code: 'E_INVALID_OPTION' })]);
-      expect(t.stats().queueLength).toBe(1);
-    });
-  });
-
-  describe('release', () => {
-    it('is idempotent: a second release, a stale or an unknown lease id change nothing', () => {
-      const t = startPool(2);
-      t.request('r1', 'a', 1, 0);
-      t.request('r2', 'b', 1, 0);
-      t.release('db#1', 10);
-      t.takeReplies();
-      t.takeGraph();
-      const before = t.pool.getSnapshot();
-      t.release('db#1', 20);
-      t.release('db#99', 20);
-      t.release('nope', 20);
-      expect(t.replies).toEqual([]);
-      expect(t.graph).toEqual([]);
-      expect(t.stats()).toEqual(before.context.stats);
-      expect(t.stats()).toMatchObject({ released: 1, inUse: 1, totalHoldMs: 10 });
-    });
-
-    it('ignores the release of a lease that was revoked', () => {
-      const t = startPool(1);
-      t.request('r1', 'a', 1);
-      t.revoke('a');
-      t.takeGraph();
-      t.release('db#1');
-      expect(t.stats()).toMatchObject({ released: 0, revoked: 1, inUse: 0 });
-      expect(t.graph).toEqual([]);
-    });
-  });
-
-  describe('cancel', () => {
-    it('withdraws a queued request and answers it', () => {
-      const t = startPool(1);
-      t.request('r1', 'a', 1);
-      t.request('r2', 'b', 1, 5);
-      t.takeReplies();
-      t.cancel('r2', 50);
-      expect(t.takeReplies()).toEqual([{ type: 'resource.cancelled', requestId: 'r2', resource: 'db' }]);
-      expect(t.state()).toBe('exhausted');
-      expect(t.stats()).toMatchObject({ timeouts: 1, queueLength: 0, acquired: 1 });
-      t.release('db#1');
-      expect(t.takeReplies()).toEqual([]);
-    });
-
-    it('does nothing for a request already granted, or unknown, or cancelled before', () => {
-      const t = startPool(1);
-      t.request('r1', 'a', 1);
-      t.request('r2', 'b', 1);
-      t.cancel('r2');
-      t.takeReplies();
-      t.takeGraph();
-      t.cancel('r1');
-      t.cancel('r2');
-      t.cancel('unknown');
-      expect(t.replies).toEqual([]);
-      expect(t.graph).toEqual([]);
-      expect(t.stats()).toMatchObject({ timeouts: 1, inUse: 1 });
-      expect(t.pool.getSnapshot().context.holders.has('db#1')).toBe(true);
-    });
-
-    it('unblocks the requests behind a large head that gives up', () => {
-      const t = startPool(3);
-      t.request('hold', 'a', 2);
-      t.request('big', 'b', 3);
-      t.request('small', 'c', 1, 4);
-      t.takeReplies();
-      t.cancel('big', 9);
-      expect(t.takeReplies()).toEqual([{ type: 'resource.cancelled', requestId: 'big', resource: 'db' }, granted('small', 'db#2', 1, 9)]);
-      expect(t.state()).toBe('exhausted');
-      expect(t.stats()).toMatchObject({ totalWaitMs: 5, maxWaitMs: 5 });
-    });
-  });
-
-  describe('revoke', () => {
-    it('takes back every lease of a task and drops its queued requests, then grants the others', () => {
-      const t = startPool(3);
-      const reason = new MezanError('E_CANCELLED', 'victim');
-      t.request('a1', 'a', 1, 0);
-      t.request('a2', 'a', 1, 0);
-      t.request('b1', 'b', 2, 1);
-      t.request('a3', 'a', 1, 2);
-      t.request('c1', 'c', 1, 3);
-      t.takeReplies();
-      t.takeGraph();
-      t.revoke('a', 10, reason);
-      expect(t.takeReplies()).toEqual([
-        { type: 'resource.revoked', requestId: 'a1', leaseId: 'db#1', taskId: 'a', resource: 'db', reason },
-        { type: 'resource.revoked', requestId: 'a2', leaseId: 'db#2', taskId: 'a', resource: 'db', reason },
-        { type: 'resource.revoked', requestId: 'a3', leaseId: undefined, taskId: 'a', resource: 'db', reason },
-        granted('b1', 'db#3', 2, 10),
-        granted('c1', 'db#4', 1, 10),
-      ]);
-      // Requests first, then the holds that shrank, then those that grew: never more held than the pool has.
-      expect(t.takeGraph()).toEqual([requests('a', 0), requests('b', 0), requests('c', 0), holds('a', 0), holds('b', 2), holds('c', 1)]);
-      expect(t.stats()).toMatchObject({ revoked: 3, released: 0, inUse: 3, queueLength: 0, totalHoldMs: 20, maxHoldMs: 10 });
-      expect(t.pool.getSnapshot().context.tasks.has('a')).toBe(false);
-      expect(t.state()).toBe('exhausted');
-    });
-
-    it('does nothing for a task with neither leases nor requests here', () => {
-      const t = startPool(1);
-      t.request('r1', 'a', 1);
-      t.takeReplies();
-      t.takeGraph();
-      t.revoke('b');
-      expect(t.replies).toEqual([]);
-      expect(t.graph).toEqual([]);
-      expect(t.stats().revoked).toBe(0);
-    });
-  });
-
-  describe('set-capacity', () => {
-    it('grants waiters when it grows, still in FIFO order', () => {
-      const t = startPool(2);
-      t.request('r1', 'a', 2, 0);
-      t.request('r2', 'b', 2, 0);
-      t.request('r3', 'c', 1, 0);
-      t.takeReplies();
-      t.setCapacity(3, 20);
-      // One unit is free and r3 would fit, but r2 is ahead of it.
-      expect(t.takeReplies()).toEqual([]);
-      expect(t.state()).toBe('contended');
-      t.setCapacity(5, 25);
-      expect(t.takeReplies()).toEqual([granted('r2', 'db#2', 2, 25), granted('r3', 'db#3', 1, 25)]);
-      expect(t.pool.getSnapshot().context.capacity).toBe(5);
-      expect(t.state()).toBe('exhausted');
-    });
-
-    it('lets holders above a smaller capacity keep their units, and grants again only once under it', () => {
-      const t = startPool(4);
-      t.request('r1', 'a', 2);
-      t.request('r2', 'b', 2);
-      t.setCapacity(2);
-      expect(t.state()).toBe('exhausted');
-      expect(t.stats().inUse).toBe(4);
-      t.request('r3', 'c', 1);
-      t.release('db#1');
-      expect(t.stats().inUse).toBe(2);
-      expect(t.takeReplies()).toEqual([granted('r1', 'db#1', 2), granted('r2', 'db#2', 2)]);
-      expect(t.state()).toBe('contended');
-      t.release('db#2');
-      expect(t.takeReplies()).toEqual([granted('r3', 'db#3', 1)]);
-      expect(t.state()).toBe('available');
-    });
-
-    it('denies queued requests larger than the new capacity, so they do not block the queue', () => {
-      const t = startPool(4);
-      t.request('r1', 'a', 4);
-      t.request('big', 'b', 3);
-      t.request('small', 'c', 1);
-      t.takeReplies();
-      t.takeGraph();
-      t.setCapacity(2);
-      expect(t.takeReplies()).toEqual([
-        { type: 'resource.denied', requestId: 'big', resource: 'db', code: 'E_INVALID_OPTION', reason: expect.any(String) },
-      ]);
-      expect(t.takeGraph()).toEqual([requests('b', 0)]);
-      t.release('db#1');
-      expect(t.takeReplies()).toEqual([granted('small', 'db#2', 1)]);
-      t.request('too-big', 'd', 3);
-      expect(t.takeReplies()).toEqual([expect.objectContaining({ type: 'resource.denied', requestId: 'too-big', code: 'E_INVALID_OPTION' })]);
-      expect(t.stats().denied).toBe(2);
-    });
-
-    it.each([-1, 1.5, NaN, Infinity])('ignores an invalid capacity (%p)', (capacity) => {
-      const t = startPool(2);
-      t.setCapacity(capacity);
-      expect(t.pool.getSnapshot().context.capacity).toBe(2);
-    });
-  });
-
-  describe('statistics', () => {
-    it('measures wait and hold times from the events’ clock times', () => {
-      const t = startPool(1);
-      t.request('r1', 'a', 1, 100); // waits 0, holds 50
-      t.request('r2', 'b', 1, 110); // waits 40, holds 30
-      t.request('r3', 'c', 1, 120); // waits 60, revoked after 20
-      t.request('r4', 'd', 1, 130); // cancelled: counted as a timeout, not as a wait
-      t.release('db#1', 150);
-      t.cancel('r4', 170);
-      t.release('db#2', 180);
-      t.revoke('c', 200);
-      expect(t.stats()).toEqual<ResourceStats>({
-        acquired: 3,
-        released: 2,
-        timeouts: 1,
-        revoked: 1,
-        denied: 0,
-        totalWaitMs: 100,
-        maxWaitMs: 60,
-        totalHoldMs: 100,
-        maxHoldMs: 50,
-        inUse: 0,
-        peakInUse: 1,
-        queueLength: 0,
-      });
-    });
-
-    it('keeps each snapshot’s statistics as they were', () => {
-      const t = startPool(2);
-      t.request('r1', 'a', 1);
-      const earlier = t.stats();
-      t.request('r2', 'b', 1);
-      expect(earlier).toMatchObject({ acquired: 1, inUse: 1 });
-      expect(t.stats()).toMatchObject({ acquired: 2, inUse: 2, peakInUse: 2 });
-    });
-  });
-
-  describe('observer', () => {
-    it('hears every change of held and requested units, net per event, requests before holds', () => {
-      const t = startPool(2);
-      t.request('a1', 'a', 1);
-      expect(t.takeGraph()).toEqual([holds('a', 1)]);
-      t.request('a2', 'a', 1);
-      expect(t.takeGraph()).toEqual([holds('a', 2)]);
-      t.request('b1', 'b', 2);
-      expect(t.takeGraph()).toEqual([requests('b', 2)]);
-      t.request('b2', 'b', 1);
-      expect(t.takeGraph()).toEqual([requests('b', 3)]);
-      t.release('db#1');
-      expect(t.takeGraph()).toEqual([holds('a', 1)]);
-      const messagesBefore = t.graphMessages();
-      t.release('db#2');
-      expect(t.takeGraph()).toEqual([requests('b', 1), holds('a', 0), holds('b', 2)]);
-      // The three changes of that transition reach the observer in one message.
-      expect(t.graphMessages()).toBe(messagesBefore + 1);
-      t.cancel('b2');
-      expect(t.takeGraph()).toEqual([requests('b', 0)]);
-      t.release('db#3');
-      expect(t.takeGraph()).toEqual([holds('b', 0)]);
-      expect(t.pool.getSnapshot().context.tasks.size).toBe(0);
-    });
-
-    it('reports nothing when a task releases and is granted the same units in one event', () => {
-      const t = startPool(2);
-      t.request('a1', 'a', 2);
-      t.request('a2', 'a', 2);
-      t.takeGraph();
-      t.release('db#1');
-      expect(t.takeReplies().at(-1)).toEqual(granted('a2', 'db#2', 2));
-      expect(t.takeGraph()).toEqual([requests('a', 0)]);
-    });
-  });
-
-  describe('the waiter queue', () => {
-    it('stays FIFO through many removals from the middle and compactions', () => {
-      const t = startPool(1);
-      t.request('hold', 'holder', 1);
-      for (let index = 0; index < 500; index++) t.request(`w${index}`, `t${index % 7}`, 1);
-      for (let index = 0; index < 500; index += 3) t.cancel(`w${index}`);
-      t.revoke('t5');
-      const expected = Array.from({ length: 500 }, (_, index) => index).filter((index) => index % 3 !== 0 && index % 7 !== 5);
-      expect(
-        t.pool
-          .getSnapshot()
-          .context.waiters.toArray()
-          .map((waiter) => waiter.requestId),
-      ).toEqual(expected.map((index) => `w${index}`));
-      expect(t.stats().queueLength).toBe(expected.length);
-      t.takeReplies();
-      const order: string[] = [];
-      let lease = 'db#1';
-      for (let step = 0; step < expected.length; step++) {
-        t.release(lease);
-        const [reply] = t.takeReplies() as ResourceGrantedEvent[];
-        order.push(reply!.requestId);
-        lease = reply!.leaseId;
-      }
-      expect(order).toEqual(expected.map((index) => `w${index}`));
-      t.release(lease);
-      expect(t.state()).toBe('available');
-      expect(t.stats()).toMatchObject({ inUse: 0, queueLength: 0 });
-    });
-  });
-
-  describe('invariants (property)', () => {
-    type Command =
-      | { readonly kind: 'request'; readonly task: number; readonly units: number }
-      | { readonly kind: 'release'; readonly pick: number }
-      | { readonly kind: 'cancel'; readonly pick: number }
-      | { readonly kind: 'revoke'; readonly task: number }
-      | { readonly kind: 'capacity'; readonly capacity: number }
-      | { readonly kind: 'advance'; readonly ms: number };
-
-    const units = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.constantFrom(0, -1, 1.5, 9) });
-    const command: fc.Arbitrary<Command> = fc.oneof(
-      { weight: 5, arbitrary: fc.record({ kind: fc.constant('request' as const), task: fc.integer({ min: 0, max: 4 }), units }) },
-      { weight: 4, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('revoke' as const), task: fc.integer({ min: 0, max: 4 }) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('capacity' as const), capacity: fc.integer({ min: 0, max: 5 }) }) },
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 50 }) }) },
-    );
-
-    /** A deliberately naive pool (arrays, shift, filter): the oracle the machine is compared with. */
-    class ModelPool {
-      capacity: number;
-      inUse = 0;
-      nextLease = 1;
-      readonly queue: Array<{ requestId: string; taskId: string; units: number; at: number }> = [];
-      readonly leases = new Map<string, { requestId: string; taskId: string; units: number; grantedAt: number }>();
-      readonly replies: ResourceReplyEvent[] = [];
-      readonly stats: ResourceStats = zeroResourceStats();
-
-      constructor(capacity: number) {
-        this.capacity = capacity;
-      }
-
-      request(requestId: string, taskId: string, units: number, at: number): void {
-        if (!Number.isInteger(units) || units < 1 || units > this.capacity) this.#deny(requestId);
-        else if (this.queue.length === 0 && units <= this.capacity - this.inUse) this.#grant({ requestId, taskId, units, at }, at);
-        else this.queue.push({ requestId, taskId, units, at });
-        this.#sync();
-      }
-
-      release(leaseId: string, at: number): void {
-        const lease = this.leases.get(leaseId);
-        if (lease === undefined) return;
-        this.#end(leaseId, at);
-        this.stats.released++;
-        this.#grantWaiters(at);
-      }
-
-      cancel(requestId: string, at: number): void {
-        const index = this.queue.findIndex((waiter) => waiter.requestId === requestId);
-        if (index < 0) return;
-        this.queue.splice(index, 1);
-        this.stats.timeouts++;
-        this.replies.push({ type: 'resource.cancelled', requestId, resource: 'db' });
-        this.#grantWaiters(at);
-      }
-
-      revoke(taskId: string, at: number, reason: MezanError): void {
-        for (const [leaseId, lease] of [...this.leases]) {
-          if (lease.taskId !== taskId) continue;
-          this.#end(leaseId, at);
-          this.stats.revoked++;
-          this.replies.push({ type: 'resource.revoked', requestId: lease.requestId, leaseId, taskId, resource: 'db', reason });
-        }
-        for (const waiter of this.queue.filter((each) => each.taskId === taskId)) {
-          this.stats.revoked++;
-          this.replies.push({ type: 'resource.revoked', requestId: waiter.requestId, leaseId: undefined, taskId, resource: 'db', reason });
-        }
-        this.queue.splice(0, this.queue.length, ...this.queue.filter((each) => each.taskId !== taskId));
-        this.#grantWaiters(at);
-      }
-
-      setCapacity(capacity: number, at: number): void {
-        if (capacity < this.capacity) {
-          for (const waiter of this.queue.filter((each) => each.units > capacity)) this.#deny(waiter.requestId);
-          this.queue.splice(0, this.queue.length, ...this.queue.filter((each) => each.units <= capacity));
-        }
-        this.capacity = capacity;
-        this.#grantWaiters(at);
-      }
-
-      /** Held and requested units by task, only the tasks with either. */
-      shares(): Map<string, { held: number; requested: number }> {
-        const shares = new Map<string, { held: number; requested: number }>();
-        const share = (taskId: string) => shares.get(taskId) ?? shares.set(taskId, { held: 0, requested: 0 }).get(taskId)!;
-        for (const lease of this.leases.values()) share(lease.taskId).held += lease.units;
-        for (const waiter of this.queue) share(waiter.taskId).requested += waiter.units;
-        return shares;
-      }
-
-      #grantWaiters(at: number): void {
-        while (this.queue.length > 0 && this.queue[0]!.units <= this.capacity - this.inUse) this.#grant(this.queue.shift()!, at);
-        this.#sync();
-      }
-
-      #grant(request: { requestId: string; taskId: string; units: number; at: number }, at: number): void {
-        const leaseId = `db#${this.nextLease++}`;
-        this.leases.set(leaseId, { requestId: request.requestId, taskId: request.taskId, units: request.units, grantedAt: at });
-        this.inUse += request.units;
-        this.stats.acquired++;
-        this.stats.totalWaitMs += at - request.at;
-        this.stats.maxWaitMs = Math.max(this.stats.maxWaitMs, at - request.at);
-        this.stats.peakInUse = Math.max(this.stats.peakInUse, this.inUse);
-        this.replies.push({ type: 'resource.granted', requestId: request.requestId, leaseId, resource: 'db', units: request.units, at });
-      }
-
-      #end(leaseId: string, at: number): void {
-        const lease = this.leases.get(leaseId)!;
-        this.leases.delete(leaseId);
-        this.inUse -= lease.units;
-        this.stats.totalHoldMs += at - lease.grantedAt;
-        this.stats.maxHoldMs = Math.max(this.stats.maxHoldMs, at - lease.grantedAt);
-      }
-
-      #deny(requestId: string): void {
-        this.stats.denied++;
-        this.replies.push({ type: 'resource.denied', requestId, resource: 'db', code: 'E_INVALID_OPTION', reason: 'any' });
-      }
-
-      #sync(): void {
-        this.stats.inUse = this.inUse;
-        this.stats.queueLength = this.queue.length;
-      }
+/**
+ * Checks every step against the chart; returns the chart transitions the steps took.
+ * Throws (a failed expectation) at the first step the chart does not allow.
+ */
+function checkAgainstChart(watched: Pick<Watched, 'initial' | 'steps'>): Set<string> {
+  const taken = new Set<string>();
+  const initial = watched.initial();
+  expect(initial?.value).toBe(stateKey(diagram.root.initial!));
+  expect(initial?.status).toBe('active');
+  watched.steps.forEach((step, index) => {
+    const where = `step ${index}: ${step.from} --${step.event}--> ${step.to}`;
+    const { capacity, stats } = step.reached.context;
+    // The state and the snapshot tell the same story; a pool never ends.
+    const told: PoolState = stats.queueLength > 0 ? 'contended' : capacity > stats.inUse ? 'available' : 'exhausted';
+    expect({ where, to: step.to, status: step.reached.status }).toEqual({ where, to: told, status: 'active' });
+    const candidates = CHART.filter((transition) => transition.source === step.from && transition.event === step.event);
+    if (candidates.length === 0) {
+      // The chart ignores the event here: the actor keeps its snapshot.
+      expect({ where, changed: step.changed }).toEqual({ where, changed: false });
+      return;
     }
+    // The transition the chart takes: the first whose guard holds; none when every guard fails.
+    const chosen = candidates.find((transition) => transition.guard === undefined || GUARDS[transition.guard]!(step.reached));
+    expect({ where, to: step.to }).toEqual({ where, to: chosen?.target ?? step.from });
+    if (chosen !== undefined && step.changed) taken.add(label(chosen));
+  });
+  return taken;
+}
 
-    const withoutReason = (reply: ResourceReplyEvent) => (reply.type === 'resource.denied' ? { ...reply, reason: 'any' } : reply);
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------------
 
-    it('matches a naive model, never grants over capacity, tells the observer exactly, and answers every request once', () => {
-      fc.assert(
-        fc.property(fc.integer({ min: 0, max: 4 }), fc.array(command, { maxLength: 120 }), (initialCapacity, commands) => {
-          const t = startPool(initialCapacity);
-          const model = new ModelPool(initialCapacity);
-          const reason = new MezanError('E_CANCELLED', 'revoked');
-          let now = 0;
-          let capacity = initialCapacity;
-          let requestCount = 0;
-          const requestIds: string[] = [];
-          /** Leases granted and not yet released or revoked, as the requester sees them. */
-          const live = new Map<string, number>();
-          let held = 0;
-          /** Every answer per request, in order. */
-          const answers = new Map<string, string[]>();
-          /** The observer's view: `${kind}:${taskId}` → units. */
-          const observed = new Map<string, number>();
+const SCENARIOS: Record<string, (watched: Watched) => void> = {
+  'grants, a denial, and releases while units are free': ({ request, release, state }) => {
+    request('r1', 'a', 1); // available -> available
+    request('bad', 'b', 7); // denied: available -> available
+    request('r2', 'b', 1); // the last free unit: available -> exhausted
+    expect(state()).toBe('exhausted');
+    request('bad2', 'c', 0); // denied: exhausted -> exhausted
+    release('db#1'); // exhausted -> available
+    release('db#2'); // available -> available
+    expect(state()).toBe('available');
+  },
 
-          const check = (): void => {
-            const replies = t.takeReplies();
-            for (const reply of replies) {
-              const kind = reply.type === 'resource.revoked' && reply.leaseId !== undefined ? 'lease-revoked' : reply.type;
-              answers.set(reply.requestId, [...(answers.get(reply.requestId) ?? []), kind]);
-              if (reply.type === 'resource.granted') {
-                live.set(reply.leaseId, reply.units);
-                held += reply.units;
-                expect(held).toBeLessThanOrEqual(capacity);
-              } else if (reply.type === 'resource.revoked' && reply.leaseId !== undefined) {
-                held -= live.get(reply.leaseId)!;
-                live.delete(reply.leaseId);
-              }
-            }
-            expect(replies.map(withoutReason)).toEqual(model.replies.splice(0).map(withoutReason));
-            const seenThisEvent = new Set<string>();
-            for (const event of t.takeGraph()) {
-              const key = `${event.type}:${event.taskId}`;
-              expect(seenThisEvent.has(key)).toBe(false);
-              seenThisEvent.add(key);
-              expect(event.units).not.toBe(observed.get(key) ?? 0);
-              observed.set(key, event.units);
-            }
-            const shares = model.shares();
-            for (const [key, units] of observed) {
-              const [kind, taskId] = key.split(':') as [string, string];
-              const share = shares.get(taskId);
-              expect(units).toBe(kind === 'graph.holds' ? (share?.held ?? 0) : (share?.requested ?? 0));
-            }
-            for (const [taskId, share] of shares) {
-              expect(observed.get(`graph.holds:${taskId}`) ?? 0).toBe(share.held);
-              expect(observed.get(`graph.requests:${taskId}`) ?? 0).toBe(share.requested);
-            }
-            const snapshot = t.pool.getSnapshot();
-            expect(snapshot.context.stats).toEqual(model.stats);
-            expect(snapshot.context.stats.inUse).toBe(held);
-            const free = snapshot.context.capacity - snapshot.context.stats.inUse;
-            expect(snapshot.value).toBe(model.queue.length > 0 ? 'contended' : free > 0 ? 'available' : 'exhausted');
-          };
+  'a queue that forms, grows, and drains as units come back': ({ request, release, state }) => {
+    request('r1', 'a', 1);
+    request('r2', 'b', 2); // does not fit: available -> contended
+    request('r3', 'c', 1); // behind the head: contended -> contended
+    release('db#1'); // grants r2 only: contended -> contended
+    expect(state()).toBe('contended');
+    release('db#2'); // grants r3, one unit left: contended -> available
+    request('r4', 'd', 1); // the last unit: available -> exhausted
+    request('r5', 'e', 1); // exhausted -> contended
+    release('db#3'); // grants r5, none left: contended -> exhausted
+    expect(state()).toBe('exhausted');
+  },
 
-          for (const step of commands) {
-            switch (step.kind) {
-              case 'request': {
-                const requestId = `r${++requestCount}`;
-                requestIds.push(requestId);
-                t.request(requestId, `t${step.task}`, step.units, now);
-                model.request(requestId, `t${step.task}`, step.units, now);
-                break;
-              }
-              case 'release': {
-                // Mostly a live lease; sometimes one already gone or never granted (must be ignored).
-                const leases = [...live.keys()];
-                const choice = step.pick % (leases.length + 2);
-                const leaseId = leases[choice] ?? (choice === leases.length ? `db#${step.pick % 50}` : 'db#0');
-                t.release(leaseId, now);
-                model.release(leaseId, now);
-                if (live.has(leaseId)) {
-                  held -= live.get(leaseId)!;
-                  live.delete(leaseId);
-                }
-                break;
-              }
-              case 'cancel': {
-                const requestId = requestIds[step.pick % (requestIds.length + 1)] ?? 'unknown';
-                t.cancel(requestId, now);
-                model.cancel(requestId, now);
-                break;
-              }
-              case 'revoke':
-                t.revoke(`t${step.task}`, now, reason);
-                model.revoke(`t${step.task}`, now, reason);
-                break;
-              case 'capacity':
-                capacity = step.capacity;
-                t.setCapacity(step.capacity, now);
-                model.setCapacity(step.capacity, now);
-                break;
-              case 'advance':
-                now += step.ms;
-                break;
-            }
-            check();
-          }
+  'cancels that leave requests waiting or no unit free, and cancels the pool ignores': ({ request, cancel, state }) => {
+    request('r1', 'a', 1);
+    request('big', 'b', 2);
+    request('c1', 'c', 1);
+    request('d1', 'd', 1);
+    cancel('d1'); // still waiting: contended -> contended
+    cancel('big'); // grants c1, none left: contended -> exhausted
+    expect(state()).toBe('exhausted');
+    request('e1', 'e', 2); // queued: exhausted -> contended
+    cancel('e1'); // contended -> exhausted
+    cancel('e1'); // no longer queued: ignored
+    cancel('c1'); // granted, not queued: ignored
+  },
 
-          // Come to rest: every requester gives up its pending request, every holder releases.
-          for (const requestId of requestIds) {
-            t.cancel(requestId, now);
-            model.cancel(requestId, now);
-            check();
-          }
-          for (const leaseId of [...live.keys()]) {
-            t.release(leaseId, now);
-            model.release(leaseId, now);
-            held -= live.get(leaseId)!;
-            live.delete(leaseId);
-            check();
-          }
+  'a cancel that leaves units free': ({ request, cancel, state }) => {
+    request('r1', 'a', 1);
+    request('big', 'b', 2);
+    cancel('big'); // contended -> available
+    expect(state()).toBe('available');
+    cancel('nobody'); // ignored
+  },
 
-          const { context } = t.pool.getSnapshot();
-          expect(context.stats.inUse).toBe(0);
-          expect(context.stats.queueLength).toBe(0);
-          expect(context.holders.size).toBe(0);
-          expect(context.tasks.size).toBe(0);
-          expect([...observed.values()].every((units) => units === 0)).toBe(true);
-          expect(context.stats.acquired).toBe(context.stats.released + [...answers.values()].filter((each) => each.includes('lease-revoked')).length);
-          for (const requestId of requestIds) {
-            const [first, ...rest] = answers.get(requestId) ?? [];
-            expect(['resource.granted', 'resource.denied', 'resource.cancelled', 'resource.revoked']).toContain(first);
-            // A granted request may later hear that its lease was revoked; nothing else comes twice.
-            expect(rest).toEqual(first === 'resource.granted' && rest.length > 0 ? ['lease-revoked'] : []);
-          }
-        }),
-        { seed: 20240611, numRuns: 300 },
-      );
+  'revokes in every state': ({ request, revoke, state }) => {
+    request('a1', 'a', 1);
+    revoke('a'); // available -> available
+    request('a2', 'a', 2);
+    revoke('a'); // exhausted -> available
+    request('a3', 'a', 2);
+    request('b1', 'b', 2);
+    request('c1', 'c', 1);
+    revoke('b'); // c1 still waits: contended -> contended
+    revoke('a'); // grants c1, a unit left: contended -> available
+    expect(state()).toBe('available');
+    revoke('nobody'); // ignored
+  },
+
+  'revokes while requests wait that leave no unit free, or units free': ({ request, revoke, state }) => {
+    request('a1', 'a', 2);
+    request('b1', 'b', 2);
+    revoke('a'); // grants b1: contended -> exhausted
+    expect(state()).toBe('exhausted');
+    request('c1', 'c', 1);
+    revoke('b'); // grants c1, a unit left: contended -> available
+    expect(state()).toBe('available');
+  },
+
+  'a smaller capacity keeps its holders, who then release and are revoked with no unit free': ({ request, release, revoke, setCapacity, state }) => {
+    setCapacity(4); // available -> available
+    request('a1', 'a', 2);
+    request('b1', 'b', 1);
+    setCapacity(3); // available -> exhausted
+    setCapacity(3); // exhausted -> exhausted
+    request('c1', 'c', 1);
+    setCapacity(5); // grants c1: contended -> available
+    setCapacity(4); // available -> exhausted
+    expect(state()).toBe('exhausted');
+    setCapacity(2); // exhausted -> exhausted, two units above it
+    release('db#2'); // exhausted -> exhausted: 3 of 2 still held
+    revoke('c'); // exhausted -> exhausted: 2 of 2
+    setCapacity(3); // exhausted -> available
+    setCapacity(-1); // ignored
+    setCapacity(1.5); // ignored
+    expect(state()).toBe('available');
+  },
+
+  'a revoke and a release that bring an over-full pool back under its capacity': ({ request, release, revoke, setCapacity, state }) => {
+    request('a1', 'a', 1);
+    request('b1', 'b', 1);
+    setCapacity(1); // exhausted, 2 of 1 held
+    revoke('a'); // exhausted -> exhausted: 1 of 1
+    release('db#2'); // exhausted -> available
+    request('c1', 'c', 1);
+    setCapacity(3);
+    request('d1', 'd', 2);
+    setCapacity(0); // exhausted -> exhausted, 3 of 0 held
+    revoke('c');
+    release('db#4');
+    expect(state()).toBe('exhausted');
+    setCapacity(1); // exhausted -> available
+    expect(state()).toBe('available');
+  },
+
+  'resizes while requests wait: too small to grant, large enough for some, for all, and smaller, denying': ({ request, setCapacity, state }) => {
+    request('a1', 'a', 2);
+    request('b1', 'b', 2);
+    request('c1', 'c', 1);
+    setCapacity(3); // b1 does not fit yet: contended -> contended
+    setCapacity(4); // grants b1, c1 still waits: contended -> contended
+    expect(state()).toBe('contended');
+    setCapacity(5); // grants c1, none free: contended -> exhausted
+    request('d1', 'd', 5);
+    setCapacity(4); // denies d1, none free: contended -> exhausted
+    request('e1', 'e', 3);
+    setCapacity(2); // denies e1, none free (4 of 2 held): contended -> exhausted
+    expect(state()).toBe('exhausted');
+  },
+
+  'a resize while requests wait that leaves units free': ({ request, setCapacity, state }) => {
+    request('a1', 'a', 1);
+    request('b1', 'b', 2);
+    setCapacity(4); // grants b1, a unit left: contended -> available
+    expect(state()).toBe('available');
+    request('c1', 'c', 1);
+    request('d1', 'd', 3);
+    setCapacity(2); // denies d1, none free (4 of 2): contended -> exhausted
+    expect(state()).toBe('exhausted');
+  },
+
+  'a release while others still wait': ({ request, release, state }) => {
+    request('a1', 'a', 1);
+    request('b1', 'b', 1);
+    request('c1', 'c', 2);
+    request('d1', 'd', 1);
+    release('db#1'); // c1 does not fit yet: contended -> contended
+    release('db#1'); // already released: ignored
+    expect(state()).toBe('contended');
+    release('db#2'); // grants c1, d1 waits: contended -> contended
+    release('db#3'); // grants d1: contended -> available
+    expect(state()).toBe('available');
+  },
+
+  'a pool stopped while requests wait': ({ pool, request, steps }) => {
+    request('a1', 'a', 2);
+    request('b1', 'b', 1);
+    pool.stop(); // its xstate.stop: no transition of the chart, the snapshot kept
+    expect(steps.at(-1)).toMatchObject({ event: 'xstate.stop', changed: false });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Random scenarios
+// ---------------------------------------------------------------------------------------------
+
+type Action =
+  | { readonly kind: 'request'; readonly task: number; readonly units: number }
+  | { readonly kind: 'release' | 'cancel'; readonly pick: number }
+  | { readonly kind: 'revoke'; readonly task: number }
+  | { readonly kind: 'capacity'; readonly capacity: number };
+
+const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('request' as const),
+      task: fc.integer({ min: 0, max: 4 }),
+      units: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 1.5, 9) }),
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('revoke' as const), task: fc.integer({ min: 0, max: 5 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('capacity' as const),
+      capacity: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, 2.5) }),
+    }),
+  },
+);
+
+/**
+ * Plays random actions on a pool. Knowing from the replies which leases are live and which requests
+ * queued, it checks that exactly the events the pool must ignore (an unknown lease, a request not
+ * queued, a task with nothing here, an invalid capacity) leave its snapshot as it was.
+ */
+function play(watched: Watched, actions: readonly Action[]): void {
+  const leases = new Map<string, string>();
+  const queued = new Map<string, string>();
+  const requestIds: string[] = [];
+  let seen = 0;
+  const settle = (): void => {
+    for (const reply of watched.replies.slice(seen)) {
+      if (reply.type === 'resource.granted') leases.set(reply.leaseId, queued.get(reply.requestId)!);
+      else if (reply.type === 'resource.revoked' && reply.leaseId !== undefined) leases.delete(reply.leaseId);
+      queued.delete(reply.requestId);
+    }
+    seen = watched.replies.length;
+  };
+  const expectChanged = (step: Step, changed: boolean): void =>
+    expect({ event: step.event, changed: step.changed }).toEqual({ event: step.event, changed });
+  for (const [index, action] of actions.entries()) {
+    switch (action.kind) {
+      case 'request': {
+        const requestId = `r${index}`;
+        requestIds.push(requestId);
+        // Until a reply says otherwise, a request is queued (a denial or a grant comes at once).
+        queued.set(requestId, `t${action.task}`);
+        // A request is always answered or queued, so it always changes the snapshot.
+        expectChanged(watched.request(requestId, `t${action.task}`, action.units), true);
+        break;
+      }
+      case 'release': {
+        const live = [...leases.keys()];
+        const leaseId = live[action.pick % (live.length + 1)] ?? `db#${action.pick % 40}`;
+        const known = leases.delete(leaseId);
+        expectChanged(watched.release(leaseId), known);
+        break;
+      }
+      case 'cancel': {
+        const requestId = requestIds[action.pick % (requestIds.length + 1)] ?? 'unknown';
+        expectChanged(watched.cancel(requestId), queued.has(requestId));
+        break;
+      }
+      case 'revoke': {
+        const taskId = `t${action.task}`;
+        const present = [...leases.values(), ...queued.values()].includes(taskId);
+        expectChanged(watched.revoke(taskId), present);
+        for (const [leaseId, holder] of leases) if (holder === taskId) leases.delete(leaseId);
+        break;
+      }
+      case 'capacity':
+        expectChanged(watched.setCapacity(action.capacity), Number.isInteger(action.capacity) && action.capacity >= 0);
+        break;
+    }
+    settle();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+describe('resourceMachine, the chart of the pool actor', () => {
+  it('has exactly the states available (initial), exhausted and contended', () => {
+    expect(diagram.root.initial).toBe('resource.available');
+    expect(diagram.root.children.map((state) => [state.key, state.type])).toEqual([
+      ['available', 'atomic'],
+      ['exhausted', 'atomic'],
+      ['contended', 'atomic'],
+    ]);
+  });
+
+  it('draws the pool’s rules: requests queue only behind a full pool or a queue, and whatever frees room grants in the same step', () => {
+    expect(CHART.map(label)).toEqual([
+      'available --resource.request [leavesRequestsWaiting]--> contended',
+      'available --resource.request [leavesNoUnitFree]--> exhausted',
+      'available --resource.request--> available',
+      'available --resource.release--> available',
+      'available --resource.revoke--> available',
+      'available --resource.set-capacity [leavesNoUnitFree]--> exhausted',
+      'available --resource.set-capacity--> available',
+      'exhausted --resource.request [leavesRequestsWaiting]--> contended',
+      'exhausted --resource.request--> exhausted',
+      'exhausted --resource.release [leavesNoUnitFree]--> exhausted',
+      'exhausted --resource.release--> available',
+      'exhausted --resource.revoke [leavesNoUnitFree]--> exhausted',
+      'exhausted --resource.revoke--> available',
+      'exhausted --resource.set-capacity [leavesNoUnitFree]--> exhausted',
+      'exhausted --resource.set-capacity--> available',
+      'contended --resource.request--> contended',
+      'contended --resource.release [leavesRequestsWaiting]--> contended',
+      'contended --resource.release [leavesNoUnitFree]--> exhausted',
+      'contended --resource.release--> available',
+      'contended --resource.cancel [leavesRequestsWaiting]--> contended',
+      'contended --resource.cancel [leavesNoUnitFree]--> exhausted',
+      'contended --resource.cancel--> available',
+      'contended --resource.revoke [leavesRequestsWaiting]--> contended',
+      'contended --resource.revoke [leavesNoUnitFree]--> exhausted',
+      'contended --resource.revoke--> available',
+      'contended --resource.set-capacity [leavesRequestsWaiting]--> contended',
+      'contended --resource.set-capacity [leavesNoUnitFree]--> exhausted',
+      'contended --resource.set-capacity--> available',
+    ]);
+    expect(Object.keys(GUARDS).sort()).toEqual(
+      [...new Set(CHART.flatMap((transition) => (transition.guard === undefined ? [] : [transition.guard])))].sort(),
+    );
+  });
+
+  describe('the pool actor makes only the chart’s transitions', () => {
+    it.each(Object.keys(SCENARIOS))('%s', (name) => {
+      const watched = watchPool();
+      SCENARIOS[name]!(watched);
+      expect(watched.steps.length).toBeGreaterThan(0);
+      checkAgainstChart(watched);
     });
+
+    it('in random scenarios of requests, releases, cancels, revokes and resizes', () => {
+      const taken = new Set<string>();
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 4 }), fc.array(actionArbitrary, { maxLength: 40, size: 'medium' }), (capacity, actions) => {
+          const watched = watchPool(capacity);
+          play(watched, actions);
+          for (const transition of checkAgainstChart(watched)) taken.add(transition);
+        }),
+        { seed: 20240611, numRuns: 200 },
+      );
+      // The random runs reach every transition too, so the check above is not vacuous.
+      expect([...taken].sort()).toEqual(CHART.map(label).sort());
+    });
+  });
+
+  it('has every transition of the chart taken by the scenarios', () => {
+    const taken = new Set<string>();
+    for (const scenario of Object.values(SCENARIOS)) {
+      const watched = watchPool();
+      scenario(watched);
+      for (const transition of checkAgainstChart(watched)) taken.add(transition);
+    }
+    expect([...taken].sort()).toEqual(CHART.map(label).sort());
+  });
+
+  it('publishes no new snapshot for the events the pool ignores', () => {
+    const { request, release, cancel, revoke, setCapacity } = watchPool();
+    request('a1', 'a', 1);
+    request('b1', 'b', 2);
+    ignored(release('db#9'));
+    ignored(release('nope'));
+    ignored(cancel('a1')); // granted, not queued
+    ignored(cancel('unknown'));
+    ignored(revoke('nobody'));
+    for (const capacity of [-1, 1.5, NaN, Infinity]) ignored(setCapacity(capacity));
+    cancel('b1');
+    ignored(cancel('b1')); // cancelled before
+    release('db#1');
+    ignored(release('db#1')); // released before
+  });
+
+  it('starts in the chart’s initial state with units; with none it starts exhausted, which the chart does not draw', () => {
+    // The engine gives every pool a positive capacity; only a pool made by hand can have none.
+    expect(watchPool(1).initial()?.value).toBe(stateKey(diagram.root.initial!));
+    expect(watchPool(0).initial()?.value).toBe('exhausted');
+  });
+
+  it('notices a step the chart does not allow (the check itself is sound)', () => {
+    const reached = (value: PoolState, capacity: number, inUse: number, queueLength: number): PoolSnapshot => ({
+      status: 'active',
+      output: undefined,
+      error: undefined,
+      value,
+      context: { name: 'db', capacity, rank: undefined, stats: { ...zeroResourceStats(), inUse, queueLength }, holdings: [] },
+    });
+    const initial = reached('available', 2, 0, 0);
+    const check = (steps: Step[]) => () => checkAgainstChart({ initial: () => initial, steps });
+    // A release that exhausts an available pool; a request that frees an exhausted one; a request
+    // that ends contention; a cancel of an uncontended pool that changes its snapshot; a step whose
+    // state does not fit its snapshot; a release that leaves requests waiting yet is not contended.
+    expect(
+      check([{ from: 'available', event: 'resource.release', to: 'exhausted', changed: true, reached: reached('exhausted', 2, 2, 0) }]),
+    ).toThrow();
+    expect(
+      check([{ from: 'exhausted', event: 'resource.request', to: 'available', changed: true, reached: reached('available', 2, 1, 0) }]),
+    ).toThrow();
+    expect(
+      check([{ from: 'contended', event: 'resource.request', to: 'available', changed: true, reached: reached('available', 2, 1, 0) }]),
+    ).toThrow();
+    expect(
+      check([{ from: 'available', event: 'resource.cancel', to: 'available', changed: true, reached: reached('available', 2, 0, 0) }]),
+    ).toThrow();
+    expect(
+      check([{ from: 'available', event: 'resource.request', to: 'available', changed: true, reached: reached('available', 2, 2, 0) }]),
+    ).toThrow();
+    expect(
+      check([{ from: 'contended', event: 'resource.release', to: 'exhausted', changed: true, reached: reached('exhausted', 2, 2, 1) }]),
+    ).toThrow();
+    expect(
+      check([
+        { from: 'available', event: 'resource.request', to: 'contended', changed: true, reached: reached('contended', 2, 1, 1) },
+        { from: 'contended', event: 'resource.cancel', to: 'available', changed: true, reached: reached('available', 2, 1, 0) },
+        { from: 'available', event: 'resource.cancel', to: 'available', changed: false, reached: reached('available', 2, 1, 0) },
+      ])(),
+    ).toEqual(new Set(['available --resource.request [leavesRequestsWaiting]--> contended', 'contended --resource.cancel--> available']));
   });
 });

@@ -313,15 +313,16 @@ describe('what the diagrams show of mezan', () => {
     expect(toMermaid(MEZAN_MACHINES.shutdown)).toContain('shutdown_draining --> shutdown_terminating : after graceMs\n');
   });
 
-  it("draws the resource pool's eventless moves with their guards", () => {
-    const always = describeMachine(MEZAN_MACHINES.resource).transitions.filter((t) => t.kind === 'always');
-    expect(always.map((t) => `${t.source} -> ${t.targets.join()} [${t.guard}]`)).toEqual([
-      'resource.available -> resource.contended [isContended]',
-      'resource.available -> resource.exhausted [isExhausted]',
-      'resource.exhausted -> resource.contended [isContended]',
-      'resource.exhausted -> resource.available [isAvailable]',
-      'resource.contended -> resource.available [isAvailable]',
-      'resource.contended -> resource.exhausted [isExhausted]',
+  it("draws the executor's eventless move with its guard, and the pool's moves by event with theirs", () => {
+    const always = describeMachine(MEZAN_MACHINES.executor).transitions.filter((t) => t.kind === 'always');
+    expect(always.map((t) => `${t.source} -> ${t.targets.join()} [${t.guard}]`)).toEqual(['executor.working -> executor.idle [hasNoTasks]']);
+    const release = describeMachine(MEZAN_MACHINES.resource).transitions.filter(
+      (t) => t.source === 'resource.contended' && t.event === 'resource.release',
+    );
+    expect(release.map((t) => `${t.targets.join()} [${t.guard ?? ''}]`)).toEqual([
+      'resource.contended [leavesRequestsWaiting]',
+      'resource.exhausted [leavesNoUnitFree]',
+      'resource.available []',
     ]);
   });
 
@@ -336,7 +337,7 @@ describe('what the diagrams show of mezan', () => {
     expect(describeMachine(MEZAN_MACHINES.supervisor).root.children[0]!.invokes).toEqual([
       expect.objectContaining({ src: 'processSignals', named: false }),
     ]);
-    expect(describeMachine(MEZAN_MACHINES.supervisor).spawns).toEqual(['executor', 'shutdown', 'resource', 'timers', 'monitor']);
+    expect(describeMachine(MEZAN_MACHINES.supervisor).spawns).toEqual(['executor', 'shutdown', 'pool', 'detector', 'monitor']);
     expect(describeMachine(MEZAN_MACHINES.executor).spawns).toEqual(['worker', 'timers']);
     expect(toMermaid(invoking)).toContain('worker__any : invoke runTask as runner\n');
     expect(toMermaid(MEZAN_MACHINES.supervisor)).toContain('supervisor_supervising : invoke processSignals\n');

@@ -1,5 +1,5 @@
 import { MezanError } from '../errors';
-import { expectNonNegativeInteger } from './validate';
+import { expectNonNegativeInteger } from '../internal/validate';
 
 /**
  * What {@link WaitForGraph.detect} found: the deadlocked tasks (sorted by id) and one cycle among
@@ -236,8 +236,7 @@ export class WaitForGraph {
   setCapacity(id: string, capacity: number): void {
     expectNonNegativeInteger('capacity', capacity);
     const resource = this.#resource(id);
-    let largestRequest = 0;
-    for (let entry = resource.head; entry !== undefined; entry = entry.next) largestRequest = Math.max(largestRequest, entry.units);
+    const largestRequest = this.largestRequestOf(id);
     if (capacity < resource.held || capacity < largestRequest) {
       misuse(`Capacity ${capacity} of ${JSON.stringify(id)} is below its ${resource.held} held units or a pending request of ${largestRequest}`, {
         resource: id,
@@ -256,6 +255,34 @@ export class WaitForGraph {
    */
   capacityOf(id: string): number {
     return this.#resource(id).capacity;
+  }
+
+  /**
+   * The tasks holding units of resource `id`, in the order they first took them.
+   * @throws {MezanError} `E_INVALID_OPTION` for an unknown resource
+   */
+  holdersOf(id: string): string[] {
+    const holders: string[] = [];
+    for (const task of this.#resource(id).holders.keys()) holders.push(task.id);
+    return holders;
+  }
+
+  /**
+   * The units of resource `id` held, over all its holders.
+   * @throws {MezanError} `E_INVALID_OPTION` for an unknown resource
+   */
+  unitsHeldOf(id: string): number {
+    return this.#resource(id).held;
+  }
+
+  /**
+   * The most units one pending request for resource `id` asks for; 0 when none waits.
+   * @throws {MezanError} `E_INVALID_OPTION` for an unknown resource
+   */
+  largestRequestOf(id: string): number {
+    let largest = 0;
+    for (let entry = this.#resource(id).head; entry !== undefined; entry = entry.next) largest = Math.max(largest, entry.units);
+    return largest;
   }
 
   /** The units `task` holds, summed over every resource but `except`; 0 for a task not in the graph. */

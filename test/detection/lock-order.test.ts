@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { findRankViolation, LearnedLockOrder, type OrderInversion, type RankedResource } from '../../src/internal/lock-order';
+import { findRankViolation, LearnedLockOrder, type OrderInversion, type RankedResource } from '../../src/detection/lock-order';
 import { topologicalSort } from '../../src/internal/topological-sort';
 
 const ranked = (resource: string, rank?: number): RankedResource => ({ resource, rank });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { isMezanError } from '../../src/errors';
 import { seededRandom, type RandomSource } from '../../src/random';
-import { chooseVictim, type DeadlockCandidate } from '../../src/internal/deadlock-policy';
-import { NO_DEADLOCK, WaitForGraph, type DeadlockAnalysis } from '../../src/internal/wait-for-graph';
+import { chooseVictim, type DeadlockCandidate } from '../../src/detection/deadlock-policy';
+import { NO_DEADLOCK, WaitForGraph, type DeadlockAnalysis } from '../../src/detection/wait-for-graph';
 import { bruteForceDeadlocked, bruteForceOnCycle, queueOf, type WaitGraphSpec } from '../fixtures/brute-force-deadlock';
 import { specOfSnapshot } from '../fixtures/engine3-deadlock-graph';
 

@@ -1,5 +1,5 @@
 import { MezanError } from '../errors';
-import { expectOneOf, fail } from './validate';
+import { expectOneOf, fail } from '../internal/validate';
 
 /** What a deadlock policy knows of each deadlocked task. @internal */
 export interface DeadlockCandidate {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { isMezanError } from '../../src/errors';
-import { chooseVictim, DEADLOCK_POLICY_NAMES, type DeadlockCandidate, type DeadlockPolicy } from '../../src/internal/deadlock-policy';
+import { chooseVictim, DEADLOCK_POLICY_NAMES, type DeadlockCandidate, type DeadlockPolicy } from '../../src/detection/deadlock-policy';
 
 const candidate = (taskId: string, fields: Partial<Omit<DeadlockCandidate, 'taskId'>> = {}): DeadlockCandidate => ({
   taskId,

@@ -1,0 +1,542 @@
+import {
+  createActor,
+  type ActorLogic,
+  type ActorRef,
+  type ActorScope,
+  type ActorSystem,
+  type AnyActorRef,
+  type EventObject,
+  type Snapshot,
+} from 'xstate';
+import type { Clock } from '../src/clock';
+import type { Logger } from '../src/logger';
+import type { EventSink } from '../src/internal/event-sink';
+import { resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/detection/deadlock-resolver';
+import type { DeadlockPolicy } from '../src/detection/deadlock-policy';
+import { LearnedLockOrder } from '../src/detection/lock-order';
+import type { GraphPoolChangesEvent, ResourceGraphEvent } from '../src/internal/resource-protocol';
+import type { WatchedState } from '../src/internal/task-book';
+import type { RunnerGraphNotice } from '../src/internal/task-services';
+import { WaitForGraph, type DeadlockAnalysis, type WaitForGraphSnapshot } from '../src/detection/wait-for-graph';
+import type { MonitorNotice } from '../src/metrics/monitor-observation';
+import type { ExecutorEvent, TasksDescribedEvent } from './executor.actor';
+import { timerLogic, type TimerCommand } from './timer.actor';
+
+/** Deadlock detection and resolution, resolved from the engine's options. @internal */
+export interface DeadlockSettings {
+  /** When to look: at once when a task blocks, after an optimistic delay, or never. */
+  readonly detect: 'immediate' | 'off' | { readonly afterMs: number };
+  readonly policy: DeadlockPolicy;
+  /** The most compensation workers at once; 0 turns compensation off. */
+  readonly maxExtraWorkers: number;
+}
+
+/** What the detector is created with. @internal */
+export interface DetectorInput {
+  readonly clock: Clock;
+  /** Where `resource.waiting`, deadlock and lock-order events go. */
+  readonly sink: EventSink;
+  readonly logger: Logger;
+  readonly deadlock: DeadlockSettings;
+  /** The engine's concurrency: worker slots without compensation slots. */
+  readonly concurrency: number;
+  /** The pools, with their capacities at start. */
+  readonly pools: ReadonlyArray<{ readonly name: string; readonly capacity: number }>;
+  /** Tells the monitor when a detected deadlock is gone. */
+  readonly observe?: (notice: MonitorNotice) => void;
+}
+
+/** The states of the detector: `deadlocked` from a detection until the graph is seen free of deadlocks. */
+export type DetectorState = 'watching' | 'deadlocked';
+
+/**
+ * What the detector publishes: its state, the deadlocks it found, the last explicit check, and a
+ * query of its graph. Made anew at each change that concerns them.
+ */
+export type DetectorSnapshot = Snapshot<undefined> & {
+  readonly value: DetectorState;
+  readonly context: {
+    /** The deadlocks found so far (the last 100), newest last. */
+    readonly deadlocks: readonly DeadlockReport[];
+    /** The result of the last `deadlock.check` without resolution (`engine.detectDeadlocks()`). */
+    readonly lastCheck: DeadlockAnalysis | undefined;
+    /**
+     * A plain copy of the wait-for graph as it is now: waits, awaits and worker slots, and the holders
+     * of pools where requests wait (an uncontended pool's holders are the pool's to tell).
+     */
+    readonly describeGraph: () => WaitForGraphSnapshot;
+  };
+};
+
+/** A crashed worker took these tasks down: their waits are over and their slots free. @internal */
+export interface TasksGoneEvent {
+  readonly type: 'tasks.gone';
+  readonly taskIds: readonly string[];
+}
+
+/** Events the detector accepts. @internal */
+export type DetectorEvent =
+  | GraphPoolChangesEvent
+  | RunnerGraphNotice
+  | TasksDescribedEvent
+  | TasksGoneEvent
+  /** From the executor: watched tasks changed their need for a worker slot. */
+  | { readonly type: 'tasks.watched'; readonly changes: ReadonlyArray<{ readonly taskId: string; readonly state: WatchedState }> }
+  /** From the executor: a compensation slot was retired. */
+  | { readonly type: 'slots.retired-extra' }
+  /** Runs a detection now: `resolve` false only reports (into `lastCheck`). */
+  | { readonly type: 'deadlock.check'; readonly resolve: boolean }
+  | { readonly type: 'xstate.stop' };
+
+/** A reference to the detector actor. @internal */
+export type DetectorRef = ActorRef<DetectorSnapshot, DetectorEvent>;
+
+type DetectorScope = ActorScope<DetectorSnapshot, DetectorEvent>;
+
+const MAX_REPORTS = 100;
+const ignoreNotice = (): void => undefined;
+
+/** The executor, reached by system id (it is spawned after the detector); only ever sent messages. */
+interface ExecutorView {
+  send(event: ExecutorEvent): void;
+}
+
+/** The live part of the detector: the wait-for graph and everything kept beside it. Only its own transitions touch it. */
+class DetectorCore {
+  readonly #input: DetectorInput;
+  readonly #system: ActorSystem<any>;
+  readonly #logger: Logger;
+  readonly timers: AnyActorRef;
+  readonly graph = new WaitForGraph();
+  readonly #learnedOrder = new LearnedLockOrder();
+  /** Units requested, by pool and task (`pool\u0000task`), to tell a new wait from a changed one. */
+  readonly #requests = new Map<string, number>();
+  /** How many waits (queued requests, awaits) each waiting task has. */
+  readonly #waits = new Map<string, number>();
+  /** Tasks holding a worker slot while they wait (the graph's `@workers` holders). */
+  readonly #blockedOnWorker = new Set<string>();
+  /** How many waits each awaited task has. */
+  readonly #awaited = new Map<string, number>();
+  /** Victims whose end has not been seen yet: a deadlock is not resolved twice. */
+  readonly #pendingVictims = new Set<string>();
+  #extraSlots = 0;
+  #checkPending = false;
+  /** Whether a deadlock was detected and the graph not yet seen free of it. */
+  #deadlockOpen = false;
+  #deadlocks: readonly DeadlockReport[] = [];
+  /**
+   * Set while the executor is asked for the facts a victim policy weighs: the detection to run again
+   * when they come (from the task that blocked, or whole), since the graph may change meanwhile.
+   */
+  #describing: { readonly from: string | undefined } | undefined;
+  #lastCheck: DeadlockAnalysis | undefined;
+  /** Set when the published snapshot is out of date. */
+  changed = false;
+  readonly #describeGraph = (): WaitForGraphSnapshot => this.graph.snapshot();
+
+  readonly #self: AnyActorRef;
+
+  constructor(input: DetectorInput, self: AnyActorRef, system: ActorSystem<any>) {
+    this.#input = input;
+    this.#self = self;
+    this.#system = system;
+    this.#logger = input.logger.child({ actor: 'detector' });
+    this.graph.addResource(WORKER_SLOTS, input.concurrency);
+    for (const { name, capacity } of input.pools) this.graph.addResource(name, capacity);
+    this.timers = createActor(timerLogic, { id: 'timers', parent: self, input: { clock: input.clock } });
+  }
+
+  snapshot(): DetectorSnapshot {
+    return {
+      status: 'active',
+      output: undefined,
+      error: undefined,
+      value: this.#deadlockOpen ? 'deadlocked' : 'watching',
+      context: { deadlocks: this.#deadlocks, lastCheck: this.#lastCheck, describeGraph: this.#describeGraph },
+    };
+  }
+
+  /**
+   * Applies one event. A bug in the books must not bring the engine down with the detector: it is
+   * logged, and the engine goes on (detection may be off until the books agree).
+   */
+  receive(event: Exclude<DetectorEvent, { type: 'xstate.stop' }>): void {
+    try {
+      this.#apply(event);
+    } catch (error) {
+      this.#logger.error('deadlock detector bookkeeping failed', { error, stack: error instanceof Error ? error.stack : undefined });
+    }
+  }
+
+  #apply(event: Exclude<DetectorEvent, { type: 'xstate.stop' }>): void {
+    switch (event.type) {
+      case 'graph.pool-changes':
+        this.#applyPoolChanges(event);
+        return;
+      case 'graph.await':
+        this.#applyAwait(event.taskId, event.awaited, event.active);
+        return;
+      case 'graph.attempt-ended':
+        // Its pool holds and requests stay until the pools report them gone: they are the pools'
+        // to tell, and may still be on their way.
+        this.#waits.delete(event.taskId);
+        this.#releaseSlot(event.taskId);
+        this.#pendingVictims.delete(event.taskId);
+        this.#noteIfDeadlockGone();
+        return;
+      case 'tasks.gone':
+        for (const taskId of event.taskIds) {
+          this.#waits.delete(taskId);
+          this.#releaseSlot(taskId);
+          this.#pendingVictims.delete(taskId);
+        }
+        this.#noteIfDeadlockGone();
+        return;
+      case 'lockorder.acquiring':
+        this.#recordLockOrder(event.taskId, event.resource, event.holding);
+        return;
+      case 'lockorder.rank-violation':
+        this.#reportRankViolation(event);
+        return;
+      case 'tasks.watched':
+        for (const { taskId, state } of event.changes) {
+          // A task others await that now waits for a slot may close a cycle through the slots.
+          if (this.#markAwaitedNeed(taskId, state)) this.#onBlocked(taskId);
+        }
+        return;
+      case 'tasks.described': {
+        const from = this.#describing?.from;
+        this.#describing = undefined;
+        const facts = new Map<string, TaskFacts | undefined>();
+        for (const described of event.facts) facts.set(described.taskId, described.facts);
+        let analysis = from === undefined ? this.graph.detect() : this.graph.detectFrom(from);
+        // Gone from where it was seen; another one may have formed while the answer was on its way.
+        if (analysis.deadlocked.length === 0 && from !== undefined) analysis = this.graph.detect();
+        this.#resolve(analysis, from, facts);
+        return;
+      }
+      case 'slots.retired-extra':
+        this.#extraSlots = Math.max(0, this.#extraSlots - 1);
+        this.#fitSlotCapacity();
+        this.#noteIfDeadlockGone();
+        return;
+      case 'deadlock.check': {
+        if (event.resolve) this.#checkPending = false;
+        const analysis = this.graph.detect();
+        this.#lastCheck = analysis;
+        this.changed = true;
+        if (event.resolve) this.#resolve(analysis, undefined);
+        this.#noteIfDeadlockGone();
+        return;
+      }
+    }
+  }
+
+  /** A pool's changes of one transition, in order; with `contended` false, its holders are forgotten. */
+  #applyPoolChanges(event: GraphPoolChangesEvent): void {
+    const { graph } = this;
+    // A larger capacity first, so that the holds it allows fit; a smaller one after the changes that made room.
+    if (event.capacity > graph.capacityOf(event.resource)) graph.setCapacity(event.resource, event.capacity);
+    let blocked: string[] | undefined;
+    for (const change of event.changes) {
+      if (this.#applyPoolChange(change)) (blocked ??= []).push(change.taskId);
+    }
+    if (!event.contended) {
+      for (const taskId of graph.holdersOf(event.resource)) graph.setHold(taskId, event.resource, 0);
+    }
+    if (event.capacity < graph.capacityOf(event.resource)) {
+      // Holders above a smaller capacity keep their units until they release: the graph counts them.
+      graph.setCapacity(event.resource, Math.max(event.capacity, graph.unitsHeldOf(event.resource), graph.largestRequestOf(event.resource)));
+    }
+    // Looked at once the whole change is in: the pool's holders may come after the request.
+    if (blocked !== undefined) for (const taskId of blocked) this.#onBlocked(taskId);
+  }
+
+  /**
+   * Applies one change of a pool's.
+   * @returns whether the task now waits for units of the pool
+   */
+  #applyPoolChange(change: ResourceGraphEvent): boolean {
+    const { graph } = this;
+    if (change.type === 'graph.holds') {
+      graph.setHold(change.taskId, change.resource, change.units);
+      if (change.units === 0) this.#noteIfDeadlockGone();
+      return false;
+    }
+    const key = `${change.resource}\u0000${change.taskId}`;
+    const before = this.#requests.get(key) ?? 0;
+    if (change.units === 0) this.#requests.delete(key);
+    else this.#requests.set(key, change.units);
+    // Every request comes from a task on a worker: while it waits, it keeps its slot.
+    if (before === 0 && change.units > 0) this.#startWaiting(change.taskId);
+    graph.setRequest(change.taskId, change.resource, change.units);
+    if (before > 0 && change.units === 0) {
+      this.#stopWaiting(change.taskId);
+      this.#noteIfDeadlockGone();
+    }
+    return change.units > 0;
+  }
+
+  #applyAwait(taskId: string, awaited: string, active: boolean): void {
+    const { graph } = this;
+    const count = this.#awaited.get(awaited) ?? 0;
+    if (active) {
+      this.#startWaiting(taskId);
+      this.#awaited.set(awaited, count + 1);
+      graph.addAwait(taskId, awaited);
+      // From now on the executor reports this task's changes, starting with where it stands now.
+      if (count === 0) this.#executor()?.send({ type: 'task.watch', taskId: awaited, watching: true });
+      this.#onBlocked(taskId);
+      return;
+    }
+    graph.removeAwait(taskId, awaited);
+    this.#stopWaiting(taskId);
+    this.#noteIfDeadlockGone();
+    if (count > 1) {
+      this.#awaited.set(awaited, count - 1);
+      return;
+    }
+    this.#awaited.delete(awaited);
+    this.#executor()?.send({ type: 'task.watch', taskId: awaited, watching: false });
+    // No longer awaited: the slot it was seen to ask for is nobody's concern now.
+    if (!this.#blockedOnWorker.has(awaited) && graph.hasTask(awaited)) graph.setRequest(awaited, WORKER_SLOTS, 0);
+  }
+
+  #executor(): ExecutorView | undefined {
+    return this.#system.get('executor') as ExecutorView | undefined;
+  }
+
+  /**
+   * An awaited task that is not itself waiting on a worker asks for a worker slot while it is queued
+   * (or between retries, or waiting for dependencies) and holds one while dispatched: that is what
+   * makes worker-slot starvation visible. Kept up to date by the executor's `tasks.watched` notices.
+   * @returns whether the task now asks for a slot
+   */
+  #markAwaitedNeed(taskId: string, state: WatchedState): boolean {
+    if (!this.#awaited.has(taskId) || this.#blockedOnWorker.has(taskId)) return false;
+    if (state === 'queued') {
+      this.graph.setRequest(taskId, WORKER_SLOTS, 1);
+      return true;
+    }
+    if (this.graph.hasTask(taskId)) this.graph.setRequest(taskId, WORKER_SLOTS, 0);
+    return false;
+  }
+
+  /** A task began one more wait (a queued pool request, an await): it holds its worker slot while it does. */
+  #startWaiting(taskId: string): void {
+    this.#waits.set(taskId, (this.#waits.get(taskId) ?? 0) + 1);
+    if (this.#blockedOnWorker.has(taskId)) return;
+    this.#blockedOnWorker.add(taskId);
+    this.graph.setRequest(taskId, WORKER_SLOTS, 0);
+    this.#fitSlotCapacity();
+    this.graph.setHold(taskId, WORKER_SLOTS, 1);
+  }
+
+  /** A task's wait ended; with none left it runs again, and its slot is nobody's concern. */
+  #stopWaiting(taskId: string): void {
+    const count = (this.#waits.get(taskId) ?? 0) - 1;
+    if (count > 0) {
+      this.#waits.set(taskId, count);
+      return;
+    }
+    this.#waits.delete(taskId);
+    this.#releaseSlot(taskId);
+  }
+
+  /** A task on a worker stopped waiting (its attempt ended, or its worker crashed). */
+  #releaseSlot(taskId: string): void {
+    if (!this.#blockedOnWorker.delete(taskId)) return;
+    this.graph.setHold(taskId, WORKER_SLOTS, 0);
+    this.#fitSlotCapacity();
+  }
+
+  /**
+   * Worker slots are the engine's concurrency plus the compensation slots in service, except that a
+   * function which goes on waiting after its worker crashed keeps its slot while the restarted
+   * worker takes another: the graph counts what really happens rather than refuse it.
+   */
+  #fitSlotCapacity(): void {
+    const slots = Math.max(this.#input.concurrency + this.#extraSlots, this.#blockedOnWorker.size);
+    if (slots !== this.graph.capacityOf(WORKER_SLOTS)) this.graph.setCapacity(WORKER_SLOTS, slots);
+  }
+
+  /** A task just blocked: look now, or schedule a look after the optimistic delay. */
+  #onBlocked(taskId: string): void {
+    const { detect } = this.#input.deadlock;
+    if (detect === 'off') return;
+    if (detect === 'immediate') {
+      this.#resolve(this.graph.detectFrom(taskId), taskId);
+      return;
+    }
+    if (this.#checkPending) return;
+    this.#checkPending = true;
+    this.#setTimer('deadlock.check', detect.afterMs);
+  }
+
+  #setTimer(key: string, delayMs: number): void {
+    const event: DetectorEvent = { type: 'deadlock.check', resolve: true };
+    this.timers.send({ type: 'timer.set', key, delayMs, event } satisfies TimerCommand);
+  }
+
+  /**
+   * Resolves a deadlock: a compensation slot, or a victim chosen by policy, and the events. A victim
+   * policy weighs facts only the executor has (priority, age, work done): without `facts`, the
+   * detector asks for them and looks again (`from` the same task) when they come.
+   */
+  #resolve(analysis: DeadlockAnalysis, from: string | undefined, known?: ReadonlyMap<string, TaskFacts | undefined>): void {
+    if (analysis.deadlocked.length === 0) return;
+    const { clock, sink, deadlock } = this.#input;
+    const executor = this.#executor();
+    const compensation = analysis.cycle.includes(WORKER_SLOTS) && this.#extraSlots < deadlock.maxExtraWorkers;
+    const missing = !compensation && (known === undefined || analysis.deadlocked.some((taskId) => !known.has(taskId)));
+    if (missing) {
+      // One question at a time: the answer's detection covers what this one found.
+      if (this.#describing !== undefined || executor === undefined) return;
+      this.#describing = { from };
+      executor.send({ type: 'tasks.describe', taskIds: analysis.deadlocked, replyTo: this.#self });
+      return;
+    }
+    const now = clock.now();
+    const facts = {
+      now,
+      extraWorkers: this.#extraSlots,
+      blockedOnWorker: this.#blockedOnWorker,
+      pendingVictims: this.#pendingVictims,
+      isOnCycle: (taskId: string) => this.graph.isOnCycle(taskId),
+      unitsHeld: (taskId: string) => this.graph.unitsHeldBy(taskId, WORKER_SLOTS),
+      describe: (taskId: string) => known?.get(taskId),
+    };
+    let resolution;
+    try {
+      resolution = resolveDeadlock(analysis, { policy: deadlock.policy, maxExtraWorkers: deadlock.maxExtraWorkers }, facts);
+    } catch (error) {
+      // A policy function that throws, or names no candidate, must not leave the deadlock in place.
+      this.#logger.error('the deadlock policy failed; choosing the youngest instead', { error });
+      resolution = resolveDeadlock(analysis, { policy: 'youngest', maxExtraWorkers: deadlock.maxExtraWorkers }, facts);
+    }
+    if (resolution.kind === 'wait') return;
+    const { report } = resolution;
+    this.#deadlocks = this.#deadlocks.length < MAX_REPORTS ? [...this.#deadlocks, report] : [...this.#deadlocks.slice(1), report];
+    this.#deadlockOpen = true;
+    this.changed = true;
+    this.#logger.warn('deadlock detected', {
+      cycle: report.cycle,
+      deadlocked: report.deadlocked,
+      resolution: report.resolution,
+      victim: report.victim,
+    });
+    if (sink.active) sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
+    if (resolution.kind === 'compensation') {
+      this.#extraSlots++;
+      this.#fitSlotCapacity();
+      executor?.send({ type: 'slots.add-extra' });
+    } else {
+      this.#pendingVictims.add(report.victim!);
+      executor?.send({ type: 'task.victim', taskId: report.victim!, error: resolution.error });
+    }
+    // Another deadlock may have formed alongside this one: look again, whole graph, once this
+    // resolution has reached it (the victim's releases, the extra worker's first dispatch).
+    this.#setTimer('deadlock.recheck', 0);
+    if (sink.active) {
+      sink.publish({
+        type: 'deadlock.resolved',
+        at: now,
+        resolution: report.resolution!,
+        victim: report.victim,
+        policy: report.policy,
+        cycle: report.cycle,
+      });
+    }
+  }
+
+  /**
+   * After a deadlock was detected, tells the monitor once the whole graph is free of deadlocks again.
+   * A full detection, run only while a detected deadlock is not known to be gone.
+   */
+  #noteIfDeadlockGone(): void {
+    if (!this.#deadlockOpen) return;
+    if (this.graph.detect().deadlocked.length > 0) return;
+    this.#deadlockOpen = false;
+    this.changed = true;
+    (this.#input.observe ?? ignoreNotice)({ type: 'deadlock.cleared', at: this.#input.clock.now() });
+  }
+
+  #recordLockOrder(taskId: string, resource: string, holding: readonly string[]): void {
+    const { sink, clock } = this.#input;
+    for (const inversion of this.#learnedOrder.record(taskId, resource, holding)) {
+      this.#logger.warn('lock order inversion: a potential deadlock', { cycle: inversion.cycle, tasks: inversion.tasks });
+      if (sink.active) {
+        sink.publish({
+          type: 'lockorder.violation',
+          at: clock.now(),
+          kind: 'inversion',
+          taskId,
+          resources: inversion.cycle,
+          tasks: inversion.tasks,
+          refused: false,
+        });
+      }
+    }
+  }
+
+  #reportRankViolation(event: Extract<RunnerGraphNotice, { type: 'lockorder.rank-violation' }>): void {
+    const { sink, clock } = this.#input;
+    this.#logger.warn('lock order violation: a lower rank taken while holding a higher one', {
+      taskId: event.taskId,
+      resource: event.resource,
+      refused: event.refused,
+    });
+    if (!sink.active) return;
+    sink.publish({
+      type: 'lockorder.violation',
+      at: clock.now(),
+      kind: 'rank',
+      taskId: event.taskId,
+      resources: [event.resource, ...event.holding.map((held) => held.resource)],
+      tasks: [event.taskId],
+      refused: event.refused,
+    });
+  }
+}
+
+const cores = new WeakMap<object, DetectorCore>();
+
+/**
+ * The logic of the deadlock detector: it owns the wait-for graph and the learned lock order. Pools
+ * tell it of their waits (with their holders while requests wait), runners of their awaits and of
+ * lock order, the executor of the awaited tasks it watches; it finds deadlocks exactly, at once, after
+ * an optimistic delay, or only when asked, and resolves them: an extra worker slot when worker slots
+ * are on the cycle and compensation allows one, or a victim chosen by policy, whose wait fails with
+ * `E_DEADLOCK`.
+ *
+ * Custom actor logic: it runs on every change of a contended pool, and a machine's macrostep costs
+ * microseconds; its one state that matters is whether a deadlock it found is still there.
+ *
+ * @internal
+ */
+export const detectorLogic: ActorLogic<DetectorSnapshot, DetectorEvent, DetectorInput, ActorSystem<any>, EventObject> = {
+  config: 'mezan.detector',
+  getInitialSnapshot(scope: DetectorScope, input: DetectorInput) {
+    const core = new DetectorCore(input, scope.self, scope.system);
+    cores.set(scope.self, core);
+    return core.snapshot();
+  },
+  start(_snapshot, scope) {
+    cores.get(scope.self)?.timers.start();
+  },
+  transition(snapshot, event, scope) {
+    const core = cores.get(scope.self);
+    if (core === undefined || snapshot.status !== 'active') return snapshot;
+    if (event.type === 'xstate.stop') {
+      scope.stopChild(core.timers);
+      return { ...snapshot, status: 'stopped' };
+    }
+    core.receive(event);
+    if (!core.changed) return snapshot;
+    core.changed = false;
+    return core.snapshot();
+  },
+  getPersistedSnapshot(snapshot) {
+    return snapshot;
+  },
+};
