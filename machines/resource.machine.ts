@@ -1,6 +1,15 @@
 import { setup } from 'xstate';
 import type { PoolEvent, PoolInput } from '../actors/pool.actor';
 
+// The states an event can leave the pool in, tried in this order: the one that fits what it left behind.
+const TO_WHAT_IS_LEFT = [
+  { guard: 'leavesRequestsWaiting', target: 'contended' },
+  { guard: 'leavesNoUnitFree', target: 'exhausted' },
+  { target: 'available' },
+] as const;
+// Likewise, for an event that cannot leave requests waiting where there were none.
+const TO_FREE_UNITS_LEFT = [{ guard: 'leavesNoUnitFree', target: 'exhausted' }, { target: 'available' }] as const;
+
 /**
  * The statechart of a resource pool: `available` (free units, nobody waiting), `exhausted` (no free
  * unit, nobody waiting) or `contended` (requests queued, served in strict FIFO order). Every event
@@ -26,23 +35,19 @@ export const resourceMachine = setup({
     available: {
       on: {
         // Denied, granted (perhaps the last free units), or queued behind the units it does not find.
-        'resource.request': [
-          { guard: 'leavesRequestsWaiting', target: 'contended' },
-          { guard: 'leavesNoUnitFree', target: 'exhausted' },
-          { target: 'available' },
-        ],
+        'resource.request': TO_WHAT_IS_LEFT,
         'resource.release': { target: 'available' },
         'resource.revoke': { target: 'available' },
-        'resource.set-capacity': [{ guard: 'leavesNoUnitFree', target: 'exhausted' }, { target: 'available' }],
+        'resource.set-capacity': TO_FREE_UNITS_LEFT,
       },
     },
     exhausted: {
       on: {
         // Denied, or queued.
         'resource.request': [{ guard: 'leavesRequestsWaiting', target: 'contended' }, { target: 'exhausted' }],
-        'resource.release': [{ guard: 'leavesNoUnitFree', target: 'exhausted' }, { target: 'available' }],
-        'resource.revoke': [{ guard: 'leavesNoUnitFree', target: 'exhausted' }, { target: 'available' }],
-        'resource.set-capacity': [{ guard: 'leavesNoUnitFree', target: 'exhausted' }, { target: 'available' }],
+        'resource.release': TO_FREE_UNITS_LEFT,
+        'resource.revoke': TO_FREE_UNITS_LEFT,
+        'resource.set-capacity': TO_FREE_UNITS_LEFT,
       },
     },
     // Requests queue behind the head even when they would fit: strict FIFO, so the head cannot starve.
@@ -50,26 +55,10 @@ export const resourceMachine = setup({
     contended: {
       on: {
         'resource.request': { target: 'contended' },
-        'resource.release': [
-          { guard: 'leavesRequestsWaiting', target: 'contended' },
-          { guard: 'leavesNoUnitFree', target: 'exhausted' },
-          { target: 'available' },
-        ],
-        'resource.cancel': [
-          { guard: 'leavesRequestsWaiting', target: 'contended' },
-          { guard: 'leavesNoUnitFree', target: 'exhausted' },
-          { target: 'available' },
-        ],
-        'resource.revoke': [
-          { guard: 'leavesRequestsWaiting', target: 'contended' },
-          { guard: 'leavesNoUnitFree', target: 'exhausted' },
-          { target: 'available' },
-        ],
-        'resource.set-capacity': [
-          { guard: 'leavesRequestsWaiting', target: 'contended' },
-          { guard: 'leavesNoUnitFree', target: 'exhausted' },
-          { target: 'available' },
-        ],
+        'resource.release': TO_WHAT_IS_LEFT,
+        'resource.cancel': TO_WHAT_IS_LEFT,
+        'resource.revoke': TO_WHAT_IS_LEFT,
+        'resource.set-capacity': TO_WHAT_IS_LEFT,
       },
     },
   },

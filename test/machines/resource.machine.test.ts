@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { createActor, fromCallback, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, fromCallback } from 'xstate';
 import { poolLogic, zeroResourceStats, type PoolSnapshot, type PoolState } from '../../actors/pool.actor';
 import { resourceMachine } from '../../machines/resource.machine';
 import { MezanError } from '../../src/errors';
 import type { ResourceEvent, ResourceReplyEvent } from '../../src/internal/resource-protocol';
-import { describeMachine } from '../../src/visualization/machine-diagram';
+import { guardNames, readChart, recordSteps, transitionLabel, type ActorStep } from '../fixtures/chart-transitions';
 
 // The pool actor (`actors/pool.actor.ts`) is plain code; `machines/resource.machine.ts` is the
 // statechart that draws it. These tests hold the one to the other: every state the actor reaches on
@@ -15,26 +15,8 @@ import { describeMachine } from '../../src/visualization/machine-diagram';
 // The chart
 // ---------------------------------------------------------------------------------------------
 
-const diagram = describeMachine(resourceMachine);
-const stateKey = (id: string): string => id.slice(`${diagram.id}.`.length);
-
-interface ChartTransition {
-  readonly source: string;
-  readonly event: string;
-  readonly target: string;
-  readonly guard: string | undefined;
-}
-
-/** The chart's transitions, in document order (the order XState tries them in). */
-const CHART: readonly ChartTransition[] = diagram.transitions.map((transition) => {
-  // The checks below read the chart as event transitions to one state each.
-  if (transition.kind !== 'event' || transition.targets.length !== 1)
-    throw new Error(`unexpected transition in the resource chart: ${JSON.stringify(transition)}`);
-  return { source: stateKey(transition.source), event: transition.event!, target: stateKey(transition.targets[0]!), guard: transition.guard };
-});
-
-const label = (transition: ChartTransition): string =>
-  `${transition.source} --${transition.event}${transition.guard === undefined ? '' : ` [${transition.guard}]`}--> ${transition.target}`;
+const { diagram, stateKey, transitions: CHART } = readChart(resourceMachine);
+const label = transitionLabel;
 
 /**
  * What the chart's guards mean, read from the snapshot the actor reached: `leavesRequestsWaiting` is
@@ -49,31 +31,11 @@ const GUARDS: Record<string, (reached: PoolSnapshot) => boolean> = {
 // The actor, watched
 // ---------------------------------------------------------------------------------------------
 
-/** One event the pool actor processed: the state it was in, the event, and the snapshot it reached. */
-interface Step {
-  readonly from: PoolState;
-  readonly event: string;
-  readonly to: PoolState;
-  /** Whether the actor published a new snapshot (made a transition) rather than keeping the one it had. */
-  readonly changed: boolean;
-  readonly reached: PoolSnapshot;
-}
+type Step = ActorStep<PoolSnapshot>;
 
 /** A pool named `db`, with every event it processes recorded through XState's `inspect`. */
 function watchPool(capacity = 2) {
-  const steps: Step[] = [];
-  let initial: PoolSnapshot | undefined;
-  let last: PoolSnapshot | undefined;
-  const inspect = (inspection: InspectionEvent): void => {
-    if (inspection.type !== '@xstate.snapshot' || (inspection.actorRef as AnyActorRef).id !== 'db') return;
-    const snapshot = inspection.snapshot as PoolSnapshot;
-    if (inspection.event.type === 'xstate.init') {
-      initial = last = snapshot;
-      return;
-    }
-    steps.push({ from: last!.value, event: inspection.event.type, to: snapshot.value, changed: snapshot !== last, reached: snapshot });
-    last = snapshot;
-  };
+  const { inspect, steps, initial } = recordSteps<PoolSnapshot>('db');
   const replies: ResourceReplyEvent[] = [];
   const requester = createActor(fromCallback<ResourceReplyEvent>(({ receive }) => receive((reply) => void replies.push(reply)))).start();
   const pool = createActor(poolLogic, { id: 'db', input: { name: 'db', capacity }, inspect }).start();
@@ -88,7 +50,7 @@ function watchPool(capacity = 2) {
     pool,
     steps,
     replies,
-    initial: () => initial,
+    initial,
     state: () => pool.getSnapshot().value,
     request: (requestId: string, taskId: string, units: number, at = 0) =>
       send({ type: 'resource.request', requestId, taskId, units, at, replyTo: requester }),
@@ -427,9 +389,7 @@ describe('resourceMachine, the chart of the pool actor', () => {
       'contended --resource.set-capacity [leavesNoUnitFree]--> exhausted',
       'contended --resource.set-capacity--> available',
     ]);
-    expect(Object.keys(GUARDS).sort()).toEqual(
-      [...new Set(CHART.flatMap((transition) => (transition.guard === undefined ? [] : [transition.guard])))].sort(),
-    );
+    expect(Object.keys(GUARDS).sort()).toEqual(guardNames(CHART));
   });
 
   describe('the pool actor makes only the chart’s transitions', () => {

@@ -1,11 +1,9 @@
 import fc from 'fast-check';
-import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { WorkerActorSnapshot, WorkerState } from '../../actors/worker.actor';
 import { workerMachine } from '../../machines/worker.machine';
 import { MezanError } from '../../src/errors';
 import type { RunOrder } from '../../src/internal/task-protocol';
 import type { TaskFunction } from '../../src/task-options';
-import { describeMachine } from '../../src/visualization/machine-diagram';
 import { VirtualClock } from '../../src/virtual-clock';
 import { flush } from '../fixtures/flush';
 import { manual } from '../fixtures/manual-function';
@@ -15,6 +13,7 @@ import { order, sleeps } from '../fixtures/run-order';
 import { TurnClock } from '../fixtures/turn-clock';
 import { hostWorker } from '../fixtures/worker-host';
 import { zeroWorkerStats } from '../fixtures/worker-stats';
+import { guardNames, readChart, recordSteps, transitionLabel, type ActorStep } from '../fixtures/chart-transitions';
 
 // The worker actor (`actors/worker.actor.ts`) is plain code; `machines/worker.machine.ts` is the
 // statechart that draws it. These tests hold the one to the other: every change of state the actor
@@ -24,26 +23,8 @@ import { zeroWorkerStats } from '../fixtures/worker-stats';
 // The chart
 // ---------------------------------------------------------------------------------------------
 
-const diagram = describeMachine(workerMachine);
-const stateKey = (id: string): string => id.slice(`${diagram.id}.`.length);
-
-interface ChartTransition {
-  readonly source: string;
-  readonly event: string;
-  readonly target: string;
-  readonly guard: string | undefined;
-}
-
-/** The chart's transitions, in document order (the order XState tries them in). */
-const CHART: readonly ChartTransition[] = diagram.transitions.map((transition) => {
-  // The checks below read the chart as event transitions to one state each.
-  if (transition.kind !== 'event' || transition.targets.length !== 1)
-    throw new Error(`unexpected transition in the worker chart: ${JSON.stringify(transition)}`);
-  return { source: stateKey(transition.source), event: transition.event!, target: stateKey(transition.targets[0]!), guard: transition.guard };
-});
-
-const label = (transition: ChartTransition): string =>
-  `${transition.source} --${transition.event}${transition.guard === undefined ? '' : ` [${transition.guard}]`}--> ${transition.target}`;
+const { diagram, stateKey, transitions: CHART } = readChart(workerMachine);
+const label = transitionLabel;
 
 /**
  * What the chart's guards mean, read from the snapshot the actor reached: `holdsNothing` is "no slot
@@ -57,38 +38,18 @@ const GUARDS: Record<string, (reached: WorkerActorSnapshot) => boolean> = {
 // The actor, watched
 // ---------------------------------------------------------------------------------------------
 
-/** One event the worker actor processed: the state it was in, the event, and the snapshot it reached. */
-interface Step {
-  readonly from: WorkerState;
-  readonly event: string;
-  readonly to: WorkerState;
-  /** Whether the actor published a new snapshot (made a transition) rather than keeping the one it had. */
-  readonly changed: boolean;
-  readonly reached: WorkerActorSnapshot;
-}
+type Step = ActorStep<WorkerActorSnapshot>;
 
 /** A worker under the smallest parent, with every event it processes recorded through XState's `inspect`. */
 function watchWorker<C extends VirtualClock = VirtualClock>(clock: C = new VirtualClock() as C) {
-  const steps: Step[] = [];
-  let initial: WorkerActorSnapshot | undefined;
-  let last: WorkerActorSnapshot | undefined;
-  const inspect = (inspection: InspectionEvent): void => {
-    if (inspection.type !== '@xstate.snapshot' || (inspection.actorRef as AnyActorRef).id !== 'worker') return;
-    const snapshot = inspection.snapshot as WorkerActorSnapshot;
-    if (inspection.event.type === 'xstate.init') {
-      initial = last = snapshot;
-      return;
-    }
-    steps.push({ from: last!.value, event: inspection.event.type, to: snapshot.value, changed: snapshot !== last, reached: snapshot });
-    last = snapshot;
-  };
+  const { inspect, steps, initial } = recordSteps<WorkerActorSnapshot>('worker');
   const { actor, worker } = hostWorker({ ...mainRunEnvironment(clock), slots: 4 }, { inspect });
   return {
     clock,
     actor,
     worker,
     steps,
-    initial: () => initial,
+    initial,
     state: () => worker.getSnapshot().value,
     dispatch: (...orders: RunOrder[]) => worker.send({ type: 'task.dispatch', orders }),
     abort: (taskId: string) => worker.send({ type: 'task.abort', taskId, reason: new MezanError('E_CANCELLED', 'cancelled') }),
@@ -394,9 +355,7 @@ describe('workerMachine, the chart of the worker actor', () => {
       'busy --worker.flush--> busy',
       'busy --worker.crash--> crashed',
     ]);
-    expect(Object.keys(GUARDS).sort()).toEqual(
-      [...new Set(CHART.flatMap((transition) => (transition.guard === undefined ? [] : [transition.guard])))].sort(),
-    );
+    expect(Object.keys(GUARDS).sort()).toEqual(guardNames(CHART));
   });
 
   describe('the worker actor makes only the chart’s transitions', () => {
