@@ -30,17 +30,34 @@ export class VirtualClock implements Clock {
   readonly #queue = new IndexedHeap<VirtualTimer>((a, b) => a.due < b.due || (a.due === b.due && a.id < b.id));
 
   readonly #settleEachTimer: boolean;
+  /** The calls due at the end of the current instant, in the order they were made. */
+  readonly #immediates = new Map<number, () => void>();
+
+  /** With `settle: 'each-instant'`: calls `fn` at the end of the current instant (see the constructor). */
+  readonly setImmediate?: (fn: () => void) => number;
+  /** Cancels a call set with {@link VirtualClock.setImmediate}. */
+  readonly clearImmediate?: (id: number) => void;
 
   /**
    * @param options - the initial time in milliseconds (default 0), or `{ start, settle }`: with
    *   `settle: 'each-instant'` the timers due at the same instant all fire before promise jobs run
-   *   (fewer turns of the event loop: what large simulations want); the default `'each-timer'` runs
-   *   them after each timer, as Node does.
+   *   (fewer turns of the event loop: what large simulations want), and an instant is a turn of the
+   *   event loop: {@link VirtualClock.setImmediate} calls run at its end, once its promise jobs have
+   *   run, before time moves on; the default `'each-timer'` runs promise jobs after each timer, as
+   *   Node does, and has no turns.
    */
   constructor(options: number | { readonly start?: number; readonly settle?: 'each-timer' | 'each-instant' } = 0) {
     const settings = typeof options === 'number' ? { start: options } : options;
     this.#now = settings.start ?? 0;
     this.#settleEachTimer = settings.settle !== 'each-instant';
+    if (!this.#settleEachTimer) {
+      this.setImmediate = (fn: () => void): number => {
+        const id = this.#nextId++;
+        this.#immediates.set(id, fn);
+        return id;
+      };
+      this.clearImmediate = (id: number): void => void this.#immediates.delete(id);
+    }
   }
 
   /** The current virtual time. */
@@ -87,7 +104,7 @@ export class VirtualClock implements Clock {
     if (!this.#settleEachTimer) {
       for (let same = this.#queue.peek(); same !== undefined && same.due === next.due; same = this.#queue.peek()) this.#fire(same);
     }
-    await settleMicrotasks();
+    await this.#settle();
     return true;
   }
 
@@ -98,10 +115,10 @@ export class VirtualClock implements Clock {
 
   /** Fires every timer due up to `time`, in order, then sets the time to `time`. */
   async advanceTo(time: number): Promise<void> {
-    await settleMicrotasks();
+    await this.#settle();
     for (let next = this.#queue.peek(); next !== undefined && next.due <= time; next = this.#queue.peek()) {
       this.#fire(next);
-      await settleMicrotasks();
+      await this.#settle();
     }
     if (time > this.#now) this.#now = time;
   }
@@ -113,14 +130,25 @@ export class VirtualClock implements Clock {
    */
   async runAll(maxTimers = 1_000_000): Promise<number> {
     let fired = 0;
-    await settleMicrotasks();
+    await this.#settle();
     for (let next = this.#queue.peek(); next !== undefined; next = this.#queue.peek()) {
       if (fired >= maxTimers) throw new Error(`VirtualClock.runAll: more than ${maxTimers} timers fired`);
       this.#fire(next);
       fired++;
-      await settleMicrotasks();
+      await this.#settle();
     }
     return fired;
+  }
+
+  /** Lets promise jobs run, then the end-of-instant calls and the jobs they start, until none is left. */
+  async #settle(): Promise<void> {
+    await settleMicrotasks();
+    while (this.#immediates.size > 0) {
+      const due = [...this.#immediates.values()];
+      this.#immediates.clear();
+      for (const fn of due) fn();
+      await settleMicrotasks();
+    }
   }
 
   #fire(timer: VirtualTimer): void {

@@ -216,4 +216,44 @@ describe('VirtualClock', () => {
       expect(clock.pendingTimers).toBe(1);
     });
   });
+
+  describe("with settle: 'each-instant', an instant is a turn of the event loop", () => {
+    it('has no turns by default: setImmediate is absent, so callers fall back to promise jobs', () => {
+      expect(new VirtualClock().setImmediate).toBeUndefined();
+      expect(new VirtualClock().clearImmediate).toBeUndefined();
+    });
+
+    it('runs end-of-instant calls after the promise jobs of the instant, before time moves on, and the jobs they start too', async () => {
+      const clock = new VirtualClock({ settle: 'each-instant' });
+      const seen: string[] = [];
+      clock.setTimeout(() => {
+        seen.push(`timer a at ${clock.now()}`);
+        clock.setImmediate!(() => {
+          seen.push(`immediate 1 at ${clock.now()}`);
+          void Promise.resolve().then(() => seen.push('job of immediate 1'));
+          clock.setImmediate!(() => seen.push(`immediate 2 at ${clock.now()}`));
+        });
+        void Promise.resolve().then(() => seen.push('job of timer a'));
+      }, 5);
+      clock.setTimeout(() => seen.push(`timer b at ${clock.now()}`), 5);
+      clock.setTimeout(() => seen.push(`timer c at ${clock.now()}`), 6);
+      await clock.step();
+      expect(seen).toEqual(['timer a at 5', 'timer b at 5', 'job of timer a', 'immediate 1 at 5', 'job of immediate 1', 'immediate 2 at 5']);
+      await clock.step();
+      expect(seen.at(-1)).toBe('timer c at 6');
+    });
+
+    it('cancels a call with clearImmediate, and runs the calls of advanceTo and runAll too', async () => {
+      const clock = new VirtualClock({ settle: 'each-instant' });
+      const seen: string[] = [];
+      const dropped = clock.setImmediate!(() => seen.push('dropped'));
+      clock.setImmediate!(() => seen.push('kept'));
+      clock.clearImmediate!(dropped);
+      clock.setTimeout(() => clock.setImmediate!(() => seen.push(`after timer at ${clock.now()}`)), 3);
+      await clock.advanceTo(2);
+      expect(seen).toEqual(['kept']);
+      await clock.runAll();
+      expect(seen).toEqual(['kept', 'after timer at 3']);
+    });
+  });
 });

@@ -22,14 +22,15 @@ export const MAX_BATCH = 4096;
 
 /**
  * Carries observations to the monitor in batches, so that it costs a message per batch, never one
- * per task. What alerts depend on (the supervisor's events, nudges) goes at the end of the turn of
- * the event loop, in a microtask (as submissions reach the executor); task events, which only feed
+ * per task. What alerts depend on (the system's events, nudges) goes at the end of the turn of the
+ * event loop (of the instant, on a simulation's clock; after the burst of promise jobs, on a clock
+ * without turns); task events, which only feed
  * histograms, wait up to {@link SAMPLE_FLUSH_MS} of clock time (or until {@link MAX_BATCH} piled
  * up, or something else is sent), since tasks that take time end in turns of their own.
  *
  * It also decides, from what the monitor asked for, which events get built at all: task events only
- * while the monitor samples timings (or someone subscribes to `events$`); the supervisor's own events
- * (pools, deadlocks, crashes: none of them per task) always.
+ * while the monitor samples timings (or someone subscribes to `events$`); the system's own events
+ * (pools, deadlocks, crashes) always.
  *
  * @internal
  */
@@ -42,7 +43,7 @@ export class MonitorFeed {
   #scheduled = false;
   #timer: unknown = undefined;
   #closed = false;
-  readonly #clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+  readonly #clock: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'setImmediate'>;
   readonly #flush = (): void => {
     this.#scheduled = false;
     this.flush();
@@ -52,8 +53,8 @@ export class MonitorFeed {
     this.flush();
   };
 
-  /** @param clock - the engine's clock, for the task events' flush timer */
-  constructor(clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>) {
+  /** @param clock - the engine's clock, for the task events' flush timer and the end of a turn */
+  constructor(clock: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'setImmediate'>) {
     this.#clock = clock;
   }
 
@@ -131,7 +132,10 @@ export class MonitorFeed {
     this.#due = true;
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(this.#flush);
+    // One batch per turn of the event loop (per instant of a simulation's clock), as the workers
+    // report; a clock without turns flushes after the current burst of promise jobs.
+    if (this.#clock.setImmediate !== undefined) this.#clock.setImmediate(this.#flush);
+    else queueMicrotask(this.#flush);
   }
 }
 
