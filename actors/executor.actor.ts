@@ -598,7 +598,7 @@ class ExecutorCore {
     for (let i = 0; i < retired; i++) this.#notify({ type: 'slots.retired-extra' });
   }
 
-  /** Tells the supervisor what became of the tasks it watches; nothing when it watches none. */
+  /** Tells the deadlock detector what became of the tasks it watches; nothing when it watches none. */
   #reportWatched(): void {
     const changes = this.book.takeWatchedChanges();
     if (changes.length > 0) this.#notify({ type: 'tasks.watched', changes });

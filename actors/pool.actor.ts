@@ -92,7 +92,8 @@ export interface PoolHolding {
 
 /**
  * What a pool publishes after each transition: a summary made anew, never mutated afterwards.
- * `holdings` lists each holding task once, in the order the tasks came to the pool (first request or grant).
+ * `holdings` lists each holding task once, in the order the tasks took their first units (since they
+ * last held none).
  */
 export interface PoolSummary {
   readonly name: string;
@@ -427,9 +428,9 @@ class PoolCore {
       if (contendedBefore) changes?.push({ type: 'graph.holds', resource: name, taskId, units: held });
       if (publish) published.push({ type: 'resource.acquired', at, taskId, resource: name, units: held });
     }
+    if (holdingsChanged) this.#holdings = this.#updatedHoldings(touched);
     for (const share of touched) if (share.held === 0 && share.requested === 0) this.#tasks.delete(share.taskId);
     touched.length = 0;
-    if (holdingsChanged) this.#holdings = this.#listHoldings();
     if (changes === undefined) return;
     // The observer knew none of this pool's holders: it hears all of them now.
     if (!contendedBefore) for (const { taskId, units } of this.#holdings) changes.push({ type: 'graph.holds', resource: name, taskId, units });
@@ -438,9 +439,16 @@ class PoolCore {
     }
   }
 
-  #listHoldings(): PoolHolding[] {
-    const holdings: PoolHolding[] = [];
-    for (const share of this.#tasks.values()) if (share.held > 0) holdings.push({ taskId: share.taskId, units: share.held });
+  /** The holdings after this transition: a new list, with new entries only for the tasks whose units changed. */
+  #updatedHoldings(touched: readonly TaskShare[]): PoolHolding[] {
+    const holdings = this.#holdings.slice();
+    for (const { taskId, held, heldBefore } of touched) {
+      if (held === heldBefore) continue;
+      const index = heldBefore === 0 ? -1 : holdings.findIndex((holding) => holding.taskId === taskId);
+      if (held === 0) holdings.splice(index, 1);
+      else if (index >= 0) holdings[index] = { taskId, units: held };
+      else holdings.push({ taskId, units: held });
+    }
     return holdings;
   }
 }

@@ -107,13 +107,18 @@ interface ResourceNode {
   low: number;
 }
 
+/** The empty set of tasks every node starts with; never added to (a node gets its own set first). */
+const NO_TASKS: Set<TaskNode> = new Set();
+
 interface TaskNode {
   readonly isResource: false;
   readonly id: string;
   readonly holds: Map<ResourceNode, number>;
   readonly requests: Map<ResourceNode, WaitEntry>;
-  readonly awaits: Set<TaskNode>;
-  readonly awaitedBy: Set<TaskNode>;
+  /** {@link NO_TASKS} until the task awaits one: most tasks never do. */
+  awaits: Set<TaskNode>;
+  /** {@link NO_TASKS} until a task awaits this one. */
+  awaitedBy: Set<TaskNode>;
   // Scratch state of the last reduction, the last search and the last cycle extraction.
   reduced: number;
   need: number;
@@ -394,8 +399,10 @@ export class WaitForGraph {
     const waiter = this.#task(task);
     const target = this.#task(awaited);
     countMultiWaits(waiter, -1);
+    if (waiter.awaits === NO_TASKS) waiter.awaits = new Set();
     waiter.awaits.add(target);
     countMultiWaits(waiter, 1);
+    if (target.awaitedBy === NO_TASKS) target.awaitedBy = new Set();
     target.awaitedBy.add(waiter);
     this.#touch(undefined);
   }
@@ -543,8 +550,8 @@ export class WaitForGraph {
         id,
         holds: new Map(),
         requests: new Map(),
-        awaits: new Set(),
-        awaitedBy: new Set(),
+        awaits: NO_TASKS,
+        awaitedBy: NO_TASKS,
         reduced: 0,
         need: 0,
         finished: 0,

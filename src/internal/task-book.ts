@@ -602,27 +602,32 @@ export class TaskBook {
     durationMs: number | undefined,
     at: number,
   ): void {
-    const base = { at, taskId: entry.id, name: entry.name, attempt: entry.attempt };
+    // Literal objects rather than a spread of common fields: one allocation each, in the same key order.
+    const taskId = entry.id;
+    const { name, attempt } = entry;
     switch (status) {
       case 'completed':
-        this.#sink.publish({ ...base, type: 'task.completed', workerId: workerId!, durationMs: durationMs ?? 0 }, this.counts);
+        this.#sink.publish({ at, taskId, name, attempt, type: 'task.completed', workerId: workerId!, durationMs: durationMs ?? 0 }, this.counts);
         return;
       case 'failed':
-        this.#sink.publish({ ...base, type: 'task.failed', workerId, durationMs, code: error!.code, error: error!.cause ?? error }, this.counts);
+        this.#sink.publish({ at, taskId, name, attempt, type: 'task.failed', workerId, durationMs, code: error!.code, error: error!.cause ?? error }, this.counts);
         return;
       case 'cancelled':
         this.#sink.publish(
-          { ...base, type: 'task.cancelled', workerId, code: error?.code === 'E_SHUTDOWN' ? 'E_SHUTDOWN' : 'E_CANCELLED' },
+          { at, taskId, name, attempt, type: 'task.cancelled', workerId, code: error?.code === 'E_SHUTDOWN' ? 'E_SHUTDOWN' : 'E_CANCELLED' },
           this.counts,
         );
         return;
       case 'deadlock':
-        this.#sink.publish({ ...base, type: 'task.deadlock', workerId, code: 'E_DEADLOCK' }, this.counts);
+        this.#sink.publish({ at, taskId, name, attempt, type: 'task.deadlock', workerId, code: 'E_DEADLOCK' }, this.counts);
         return;
       case 'timeout':
         this.#sink.publish(
           {
-            ...base,
+            at,
+            taskId,
+            name,
+            attempt,
             type: 'task.timeout',
             workerId,
             durationMs: durationMs ?? 0,
@@ -632,7 +637,7 @@ export class TaskBook {
         );
         return;
       case 'rejected':
-        this.#sink.publish({ ...base, type: 'task.rejected', code: 'E_SHUTDOWN' }, this.counts);
+        this.#sink.publish({ at, taskId, name, attempt, type: 'task.rejected', code: 'E_SHUTDOWN' }, this.counts);
         return;
     }
   }
