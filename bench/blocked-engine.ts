@@ -15,7 +15,7 @@ export interface BlockedEngineRun {
   readonly detect: DetectMode;
   /** Requests and awaits in the engine's wait-for graph once every task blocked: one blocking event each. */
   readonly blockingEvents: number;
-  /** From the first waiting task's submission until every task is blocked (and the supervisor told). */
+  /** From the first waiting task's submission until every task is blocked (and the detector told). */
   readonly blockMs: number;
   /** `blockMs` plus the time for the holders to let go and every task to finish. */
   readonly totalMs: number;
@@ -132,7 +132,7 @@ function drawRequest(random: () => number): { readonly pool: string; readonly un
 const PATIENCE_MS = 120_000;
 
 /**
- * Lets the event loop turn until `done()`, then once more: the supervisor handles a notice in the
+ * Lets the event loop turn until `done()`, then once more: the detector handles a notice in the
  * turn it is sent, so that turn sees it applied.
  * @throws when `done()` stays false for {@link PATIENCE_MS} (a bug, not slowness: the bench would hang)
  */

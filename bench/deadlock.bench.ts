@@ -54,7 +54,7 @@ export interface EngineBlockingResult {
   readonly off: BlockedEngineMode;
   /** Time inside the detector per blocking event, median over the `immediate` runs. */
   readonly detectorUsPerEvent: number;
-  /** (median block time with detection − without) per blocking event: the supervisor's whole cost of a check. */
+  /** (median block time with detection − without) per blocking event: the engine's whole cost of a check. */
   readonly blockDifferenceUsPerEvent: number;
   /** The same with the total time (blocking, then every task finishing). */
   readonly totalDifferenceUsPerEvent: number;
@@ -85,7 +85,7 @@ export interface DeadlockResult {
 }
 
 /**
- * The supervisor's costs (issue 3): the throughput overhead of detection on the no-op benchmark
+ * Deadlock detection's costs (issue 3): the throughput overhead of detection on the no-op benchmark
  * (first, before the big engines load the heap), the detector alone on a graph of waiting tasks,
  * then engines where thousands of tasks block, with detection on and off.
  *

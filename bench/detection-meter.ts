@@ -16,7 +16,7 @@ export interface DetectionMeter {
 
 /**
  * Times every call of `WaitForGraph.prototype.detectFrom` and `detect`, in every graph (the
- * supervisors' included), until detached. A benchmark-only probe: the supervisor's time around the
+ * detector actors' included), until detached. A benchmark-only probe: the actor's time around the
  * detector (bookkeeping, resolution) is not in it, which is why the engine runs are also timed with
  * detection off.
  */

@@ -147,7 +147,7 @@ function overheadSection(deadlock: DeadlockResult): string[] {
   ];
   table.push(row("'immediate' (default)", overhead.immediate), row("'off'", overhead.off));
   return [
-    `Supervisor overhead: the no-op benchmark (${formatCount(tasks)} tasks, ${concurrency} workers) with deadlock detection on and off, median of ${runs} alternating runs each after ${warmupRounds} warm-up round${warmupRounds === 1 ? '' : 's'}`,
+    `Deadlock detection's overhead: the no-op benchmark (${formatCount(tasks)} tasks, ${concurrency} workers) with deadlock detection on and off, median of ${runs} alternating runs each after ${warmupRounds} warm-up round${warmupRounds === 1 ? '' : 's'}`,
     table.toString(),
     `Slowdown with detection on (median tasks/s): ${formatSigned(overhead.slowdownPercent)}% (goal: under ${GOAL_SLOWDOWN_PERCENT}%)`,
   ];
@@ -174,7 +174,7 @@ function detectionSection(deadlock: DeadlockResult): string[] {
   ];
   if (all !== undefined) {
     lines.push(
-      `Mean per blocking event over the mix: ${formatMicros(all.detectFromMeanUs)} µs with detectFrom (what the supervisor runs), ` +
+      `Mean per blocking event over the mix: ${formatMicros(all.detectFromMeanUs)} µs with detectFrom (what the detector actor runs), ` +
         `${formatMicros(all.detectMeanUs)} µs if it ran a full detect (goal: well under ${formatCount(GOAL_MICROS_PER_EVENT)} µs)`,
     );
   }
@@ -207,8 +207,8 @@ function engineSection(deadlock: DeadlockResult): string[] {
       'waiting tasks',
       'blocking events',
       'in the detector µs',
-      'supervisor µs (blocking, on − off)',
-      'supervisor µs (all, on − off)',
+      'engine µs (blocking, on − off)',
+      'engine µs (all, on − off)',
     ],
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
     style: TABLE_STYLE,
@@ -232,7 +232,7 @@ function engineSection(deadlock: DeadlockResult): string[] {
     runs.toString(),
     'Per blocking event (a request or an await in the wait-for graph):',
     costs.toString(),
-    'The detector column is timed inside WaitForGraph.detectFrom/detect; the supervisor columns are differences of noisy medians (whole runs of the engine).',
+    'The detector column is timed inside WaitForGraph.detectFrom/detect; the engine columns are differences of noisy medians (whole runs of the engine).',
   ];
 }
 

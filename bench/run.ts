@@ -1,4 +1,4 @@
-// `npm run bench`: mezan against p-queue on a table of workloads, the supervisor's costs (deadlock
+// `npm run bench`: mezan against p-queue on a table of workloads, deadlock detection's costs (deadlock
 // detection's overhead on the no-op workload, the detector on a graph of waiting tasks, engines where
 // thousands of tasks block), then mezan's memory with a deep queue and after a long stream, then the
 // speed of a simulation. Figures are measured and printed, never asserted: the exit code is 0 unless

@@ -48,7 +48,7 @@ export interface WaitForWorkload {
   readonly next: () => BlockingEvent;
 }
 
-/** The worker slots, as the supervisor names them. */
+/** The worker slots, as the detector names them. */
 const WORKERS = '@workers';
 
 /** Shared pools that running holders fill, and how many units each holder takes. */
