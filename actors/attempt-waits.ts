@@ -5,7 +5,7 @@ import type { EventSink } from '../src/internal/event-sink';
 import { findRankViolation } from '../src/detection/lock-order';
 import type { ResourceGrantedEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
-import { fail } from '../src/internal/validate';
+import { fail, rejectInvalid } from '../src/internal/validate';
 import { TaskHandle } from '../src/task-handle';
 import type { AcquireOptions, AwaitOptions, Lease } from '../src/task-options';
 
@@ -77,6 +77,9 @@ export class AttemptWaits {
   /** Requests `units` of `resource`; resolves with a lease once granted. */
   acquire(resource: string, options: AcquireOptions = {}): Promise<Lease> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      return rejectInvalid(() => fail('options', 'an object such as `{ units: 1 }`, or nothing', options));
+    }
     const { services } = this.#host;
     const pool = services.resources.get(resource);
     if (pool === undefined)
@@ -321,11 +324,3 @@ export function returnUnwantedGrant(host: Pick<WaitsHost, 'services' | 'clock'>,
 
 /** The reason later waits of an ended attempt are refused with (shared: it names no task). */
 const ATTEMPT_ENDED = new MezanError('E_CANCELLED', 'The attempt has ended');
-
-function rejectInvalid(thrower: () => never): Promise<never> {
-  try {
-    thrower();
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}

@@ -5,7 +5,7 @@ import type { TaskHandle } from '../src/task-handle';
 import { AttemptWaits } from './attempt-waits';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
-import { expectFiniteNumber, fail } from '../src/internal/validate';
+import { expectFiniteNumber, fail, rejectInvalid } from '../src/internal/validate';
 import type { DependencyRef, RunOrder } from '../src/internal/task-protocol';
 import type { AcquireOptions, AwaitOptions, DependencyOutcome, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
 
@@ -108,6 +108,9 @@ export class TaskRunContext implements TaskContext {
     // Sleeps are aborted by `abort()` directly, so a task that never reads `ctx.signal` never
     // costs an AbortController.
     if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
+    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
+      return rejectInvalid(() => fail('ms', 'a non-negative finite number of milliseconds', ms));
+    }
     const { clock, pace } = this.#environment;
     if (pace.factor !== 1 && clock.now() < pace.until) ms *= pace.factor;
     return new Promise<void>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { customRandom } from 'nanoid';
 import { Observable, Subject, map } from 'rxjs';
 import { createActor, type Actor, type ActorRefFrom } from 'xstate';
@@ -52,6 +53,9 @@ import {
   fail,
 } from './internal/validate';
 import { createQuietLogger, type Logger } from './logger';
+import { containLogger } from './internal/contained-logger';
+import { ContainedObservable } from './internal/contained-observable';
+import { describeThrown } from './internal/describe-thrown';
 import { defaultRandom, type RandomSource } from './random';
 import { TaskHandle, taskBehind } from './task-handle';
 import { NO_RETRIES, type Dependency, type TaskFunction, type TaskGraphNode, type TaskOptions } from './task-options';
@@ -163,7 +167,10 @@ export class Engine {
     this.#clock = this.#options.clock;
     this.id = `engine-${customRandom(ID_ALPHABET, 8, (size) => randomBytes(this.#options.random, size))()}`;
     this.#logger = this.#options.logger.child({ engine: this.id });
-    this.#events$ = this.#events.asObservable();
+    // Subscribers are user code: what their callbacks throw is logged, never rethrown into the process.
+    this.#events$ = ContainedObservable.of(this.#events, (thrown) =>
+      this.#logger.error('an events$ subscriber threw', { error: describeThrown(thrown) }),
+    );
     const sink: EventSink = new SubjectSink(this.#events, (counts, deliver) => {
       // While the event is delivered, `progress()` reads the counts it came with: already counting it.
       this.#countsAtEvent = counts;
@@ -880,11 +887,23 @@ export class Engine {
     if (error === undefined || error.code === 'E_CANCELLED') return;
     queueMicrotask(() => {
       if (handle.isObserved) return;
-      if (this.#options.onUnhandledError !== undefined) this.#options.onUnhandledError(error, handle);
-      else this.#logger.warn('a task failed and nobody awaited its result', { taskId: handle.id, code: error.code, error: error.message });
+      const onUnhandledError = this.#options.onUnhandledError;
+      if (onUnhandledError === undefined) {
+        this.#logger.warn('a task failed and nobody awaited its result', { taskId: handle.id, code: error.code, error: error.message });
+        return;
+      }
+      try {
+        onUnhandledError(error, handle);
+      } catch (thrown) {
+        // The handler is user code: what it throws is logged, never let loose on the process.
+        this.#logger.error('onUnhandledError threw', { taskId: handle.id, error: describeThrown(thrown) });
+      }
     });
   }
 }
+
+/** The signals this platform knows that a process can listen for: SIGKILL and SIGSTOP cannot be caught. */
+const CATCHABLE_SIGNALS: ReadonlySet<string> = new Set(Object.keys(osConstants.signals).filter((name) => name !== 'SIGKILL' && name !== 'SIGSTOP'));
 
 function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
@@ -906,8 +925,10 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   }
   const random: RandomSource = options.random ?? defaultRandom;
   expectFunction('random', random);
-  const logger = options.logger ?? createQuietLogger();
-  if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') fail('logger', 'a winston logger', logger);
+  const given = options.logger ?? createQuietLogger();
+  if (typeof given !== 'object' || given === null || typeof given.child !== 'function') fail('logger', 'a winston logger', given);
+  // The caller's logger is user code: whatever it throws, the engine goes on.
+  const logger = containLogger(given);
   if (options.onUnhandledError !== undefined) expectFunction('onUnhandledError', options.onUnhandledError);
   const supervision = resolveSupervision(options.supervision);
   return Object.freeze({
@@ -1079,7 +1100,9 @@ function resolveShutdown(options: EngineOptions['shutdown']): ResolvedEngineOpti
   const signals = options.signals ?? ENGINE_DEFAULTS.shutdown.signals;
   if (!Array.isArray(signals)) fail('shutdown.signals', 'an array of signal names', signals);
   signals.forEach((signal, index) => {
-    if (typeof signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(signal)) fail(`shutdown.signals[${index}]`, "a signal name such as 'SIGTERM'", signal);
+    if (typeof signal !== 'string' || !CATCHABLE_SIGNALS.has(signal)) {
+      fail(`shutdown.signals[${index}]`, "a signal a process can catch, such as 'SIGTERM' or 'SIGINT' (not SIGKILL or SIGSTOP)", signal);
+    }
   });
   const exitOnSignal = options.exitOnSignal ?? ENGINE_DEFAULTS.shutdown.exitOnSignal;
   if (typeof exitOnSignal !== 'boolean') fail('shutdown.exitOnSignal', 'a boolean', exitOnSignal);

@@ -1,3 +1,4 @@
+import { describeThrown } from './describe-thrown';
 import { MezanError } from '../errors';
 import type { RandomSource } from '../random';
 import { NO_RETRIES, type ResolvedRetryPolicy, type RetryOptions } from '../task-options';
@@ -62,7 +63,7 @@ export function retryDelay(policy: ResolvedRetryPolicy, failedAttempt: number, r
 
 /** Wraps what a task function threw into the `E_TASK_FAILED` its caller receives. @internal */
 export function taskFailedError(taskId: string, name: string, attempts: number, cause: unknown): MezanError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = describeThrown(cause);
   return new MezanError('E_TASK_FAILED', `Task "${name}" failed after ${attempts} attempt(s): ${reason}`, {
     cause,
     details: { taskId, attempts },

@@ -610,7 +610,10 @@ export class TaskBook {
         this.#sink.publish({ at, taskId, name, attempt, type: 'task.completed', workerId: workerId!, durationMs: durationMs ?? 0 }, this.counts);
         return;
       case 'failed':
-        this.#sink.publish({ at, taskId, name, attempt, type: 'task.failed', workerId, durationMs, code: error!.code, error: error!.cause ?? error }, this.counts);
+        this.#sink.publish(
+          { at, taskId, name, attempt, type: 'task.failed', workerId, durationMs, code: error!.code, error: error!.cause ?? error },
+          this.counts,
+        );
         return;
       case 'cancelled':
         this.#sink.publish(

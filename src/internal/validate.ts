@@ -4,9 +4,15 @@ import { MezanError } from '../errors';
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'object') {
+    try {
+      return Array.isArray(value) ? 'an array' : 'an object';
+    } catch {
+      // A revoked proxy: `Array.isArray` throws.
+      return 'an object';
+    }
+  }
   return String(value);
 }
 
@@ -53,4 +59,17 @@ export function expectFunction(option: string, value: unknown): asserts value is
 /** Throws `E_INVALID_OPTION` unless `value` is one of `allowed`. @internal */
 export function expectOneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): asserts value is T {
   if (!allowed.includes(value as T)) fail(option, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+}
+
+/**
+ * A promise rejected with the error `thrower` throws: the asynchronous calls of a task's context
+ * reject on bad arguments rather than throw.
+ * @internal
+ */
+export function rejectInvalid(thrower: () => never): Promise<never> {
+  try {
+    thrower();
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -1,0 +1,209 @@
+import { filter, map } from 'rxjs';
+import winston from 'winston';
+import { createEngine, MezanError, type Logger, type TaskFunction } from '../../src';
+import { describeThrown } from '../../src/internal/describe-thrown';
+import { recordingLogger, startEngine } from '../fixtures/engine-harness';
+
+// User code is hostile until proven otherwise: whatever a task function throws or returns, whatever a
+// callback, a logger or an events$ subscriber does, every task ends, the engine goes on, and
+// nothing escapes into the process.
+
+const revoked = Proxy.revocable({}, {});
+revoked.revoke();
+
+/** A proxy whose named traps throw. */
+function proxyThrowingFrom(...traps: Array<keyof ProxyHandler<object>>): object {
+  const handler: ProxyHandler<object> = {};
+  for (const trap of traps) {
+    (handler as Record<string, () => never>)[trap] = () => {
+      throw new Error(`${trap} throws`);
+    };
+  }
+  return new Proxy({}, handler);
+}
+
+/** Values no `String()` can render, each paired with a name for the test title. */
+const HOSTILE_THROWS: ReadonlyArray<readonly [string, () => unknown]> = [
+  ['an object without a prototype', () => Object.create(null)],
+  [
+    'an object whose toString throws',
+    () => ({
+      toString: () => {
+        throw new Error('toString');
+      },
+    }),
+  ],
+  ['a symbol', () => Symbol('thrown')],
+  ['undefined', () => undefined],
+  ['null', () => null],
+  ['a revoked proxy', () => revoked.proxy],
+  ['a proxy whose every trap throws', () => proxyThrowingFrom('get', 'getPrototypeOf')],
+  [
+    'an Error whose message getter throws',
+    () =>
+      Object.defineProperty(new Error('x'), 'message', {
+        get: () => {
+          throw new Error('message');
+        },
+      }),
+  ],
+];
+
+/** Values a task may return that cannot be looked at safely. */
+const HOSTILE_RETURNS: ReadonlyArray<readonly [string, () => unknown]> = [
+  [
+    'an object whose then getter throws',
+    () => ({
+      get then(): never {
+        throw new Error('then');
+      },
+    }),
+  ],
+  ['a revoked proxy', () => revoked.proxy],
+  ['a proxy whose get throws', () => proxyThrowingFrom('get')],
+];
+
+describe('describeThrown', () => {
+  it.each(HOSTILE_THROWS)('describes %s without throwing', (_name, make) => {
+    expect(typeof describeThrown(make())).toBe('string');
+  });
+
+  it('uses the message of an Error and the text of a primitive', () => {
+    expect(describeThrown(new TypeError('bad'))).toBe('bad');
+    expect(describeThrown('plain')).toBe('plain');
+    expect(describeThrown(42)).toBe('42');
+    expect(describeThrown(Symbol('s'))).toBe('Symbol(s)');
+    expect(describeThrown(Object.create(null))).toBe('[object Object]');
+  });
+});
+
+describe('a task that throws a value no String() can render', () => {
+  it.each(HOSTILE_THROWS)('%s: the task fails with E_TASK_FAILED carrying it, and the engine goes on', async (_name, make) => {
+    const { engine, clock } = startEngine({ concurrency: 2 });
+    const thrown = make();
+    const failing = engine.submit(() => {
+      throw thrown;
+    });
+    const rejecting = engine.submit(() => Promise.reject(thrown));
+    for (const handle of [failing, rejecting]) {
+      const error = await handle.result.then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(error).toBeInstanceOf(MezanError);
+      expect((error as MezanError).code).toBe('E_TASK_FAILED');
+      expect((error as MezanError).cause).toBe(thrown);
+      expect(handle.status).toBe('failed');
+    }
+    await expect(engine.submit(async () => 'still running').result).resolves.toBe('still running');
+    const report = engine.shutdown();
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ failed: 2, completed: 1, lost: 0 });
+  });
+});
+
+describe('a task that returns a value that cannot be looked at', () => {
+  it.each(HOSTILE_RETURNS)('%s: the task fails with E_TASK_FAILED, and the engine goes on', async (_name, make) => {
+    const { engine } = startEngine();
+    const handle = engine.submit(make as TaskFunction);
+    await expect(handle.result).rejects.toMatchObject({ code: 'E_TASK_FAILED' });
+    await expect(engine.submit(async () => 1).result).resolves.toBe(1);
+    await expect(engine.shutdown()).resolves.toMatchObject({ failed: 1, completed: 1, lost: 0 });
+  });
+});
+
+describe('callbacks and observers that throw', () => {
+  it('onUnhandledError: what it throws is logged, and the engine goes on', async () => {
+    const { logger, records } = recordingLogger();
+    const { engine } = startEngine({
+      logger,
+      onUnhandledError: () => {
+        throw Object.create(null);
+      },
+    });
+    engine.submit(() => {
+      throw new Error('nobody awaits this');
+    });
+    await expect(engine.submit(async () => 'next').result).resolves.toBe('next');
+    expect(records).toContainEqual(expect.objectContaining({ level: 'error', message: 'onUnhandledError threw' }));
+    await engine.shutdown();
+  });
+
+  it('an events$ subscriber: what its callback throws is logged, and every subscriber keeps hearing events', async () => {
+    const { logger, records } = recordingLogger();
+    const { engine, events } = startEngine({ logger });
+    engine.events$.subscribe(() => {
+      throw new Error('next throws');
+    });
+    engine.events$.subscribe({
+      next() {
+        throw Object.create(null);
+      },
+    });
+    // Through operators too, with an operator that throws and no error callback.
+    engine.events$
+      .pipe(
+        filter((event) => event.type === 'task.completed'),
+        map(() => {
+          throw new Error('map throws');
+        }),
+      )
+      .subscribe(() => undefined);
+    await engine.submit(async () => 1).result;
+    await engine.submit(async () => 2).result;
+    expect(events.filter((event) => event.type === 'task.completed')).toHaveLength(2);
+    const logged = records.filter((record) => record['message'] === 'an events$ subscriber threw');
+    expect(logged.length).toBeGreaterThanOrEqual(3);
+    await engine.shutdown();
+  });
+
+  it('a logger whose every method throws: tasks run, fail and settle, and shutdown resolves', async () => {
+    const logger: Logger = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
+    for (const level of ['error', 'warn', 'info', 'debug', 'log'] as const) {
+      (logger as unknown as Record<string, unknown>)[level] = () => {
+        throw new Error(`${level} throws`);
+      };
+    }
+    const { engine } = startEngine({ logger, resources: { db: 1 }, workers: 2 });
+    const holder = engine.submit(async (ctx) => (await ctx.acquire('db')).release());
+    const failing = engine.submit(() => {
+      throw new Error('fails');
+    });
+    await expect(holder.result).resolves.toBeUndefined();
+    await expect(failing.result).rejects.toMatchObject({ code: 'E_TASK_FAILED' });
+    await expect(engine.shutdown()).resolves.toMatchObject({ completed: 1, failed: 1, lost: 0 });
+  });
+});
+
+describe("a task context's arguments are checked", () => {
+  it.each([NaN, -100, '50', {}, Infinity])('ctx.sleep(%p) rejects with E_INVALID_OPTION', async (ms) => {
+    const { engine } = startEngine();
+    await expect(engine.submit((ctx) => ctx.sleep(ms as number)).result).rejects.toMatchObject({
+      code: 'E_TASK_FAILED',
+      cause: expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+    });
+    await engine.shutdown();
+  });
+
+  it.each(['two', null, 3, [1]])('ctx.acquire(resource, %p) rejects with E_INVALID_OPTION', async (options) => {
+    const { engine } = startEngine({ resources: { db: 1 } });
+    await expect(engine.submit((ctx) => ctx.acquire('db', options as never)).result).rejects.toMatchObject({
+      code: 'E_TASK_FAILED',
+      cause: expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+    });
+    await engine.shutdown();
+  });
+});
+
+describe('shutdown.signals', () => {
+  it.each(['SIGKILL', 'SIGSTOP', 'SIGFOO', 'sigterm', ''])('refuses %p: only a signal a process can catch', (signal) => {
+    expect(() => createEngine({ shutdown: { signals: [signal as NodeJS.Signals] } })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION', message: expect.stringContaining('shutdown.signals[0]') }),
+    );
+  });
+
+  it('accepts the signals a process can catch', async () => {
+    const engine = createEngine({ shutdown: { signals: ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] } });
+    await engine.shutdown();
+  });
+});
