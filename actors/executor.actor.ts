@@ -69,6 +69,8 @@ export type ExecutorSnapshot = Snapshot<undefined> & {
     readonly workers: readonly WorkerSlots[];
     /** Compensation slots in service. */
     readonly extraSlots: number;
+    /** Tasks whose functions shutdown abandoned still running (they ignored their abort signal). */
+    readonly abandoned: readonly string[];
   };
   /** The executor's children: its workers by id, and its timers. */
   readonly children: Readonly<Record<string, AnyActorRef>>;
@@ -94,6 +96,8 @@ export type ExecutorEvent =
   | { readonly type: 'executor.cancel-pending'; readonly reason: MezanError; readonly status?: 'cancelled' | 'rejected' }
   /** Aborts every task on a worker (shutdown's terminating phase). */
   | { readonly type: 'executor.abort-running'; readonly reason: MezanError }
+  /** Lets go of the functions still running after terminating waited for them (see `worker.abandon`). */
+  | { readonly type: 'executor.abandon-running' }
   /** The deadlock detector starts or stops watching a task some task awaits; where it stands now is reported at once. */
   | { readonly type: 'task.watch'; readonly taskId: string; readonly watching: boolean }
   /** Asks what a deadlock victim policy weighs of these tasks; answered with {@link TasksDescribedEvent} to `replyTo`. */
@@ -176,6 +180,8 @@ class ExecutorCore {
   readonly #self: AnyActorRef;
   state: ExecutorState = 'idle';
   extraSlots = 0;
+  /** Replaced, never changed in place: snapshots share it. */
+  abandoned: readonly string[] = [];
   /** Notices for the parent and emitted events of the current transition, in order; sent once it is over. */
   #outbox: Array<
     { readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted } | { readonly to: AnyActorRef; readonly reply: TasksDescribedEvent }
@@ -265,6 +271,7 @@ class ExecutorCore {
         peakQueued: this.book.peakQueued,
         workers,
         extraSlots: this.extraSlots,
+        abandoned: this.abandoned,
       },
       children: this.#children(),
     };
@@ -325,6 +332,9 @@ class ExecutorCore {
         this.#reportWatched();
         this.#noticeIfQuiescent();
         break;
+      case 'executor.abandon-running':
+        for (const worker of this.workers) if (!worker.down) worker.ref.send({ type: 'worker.abandon' });
+        return;
       case 'executor.abort-running':
         for (const { taskId, workerId } of this.book.dispatched()) {
           this.#workersById.get(workerId)?.ref.send({ type: 'task.abort', taskId, reason: event.reason });
@@ -525,6 +535,7 @@ class ExecutorCore {
     }
     const worker = this.#workersById.get(event.workerId);
     if (worker !== undefined && !worker.down) worker.free += event.freed;
+    if (event.abandoned !== undefined && event.abandoned.length > 0) this.abandoned = [...this.abandoned, ...event.abandoned];
   }
 
   /** Tasks cancelled while their submissions were on the way, which had been admitted before. */

@@ -26,6 +26,8 @@ export interface RunnerReport {
   readonly attempts: number;
   /** How long the last function that returned ran, or `undefined` when none returned since the last report. */
   readonly lastTaskMs: number | undefined;
+  /** Tasks whose functions were let go still running since the last report (see {@link TaskRunner.abandon}). */
+  readonly abandoned?: readonly string[];
 }
 
 interface Attempt {
@@ -79,6 +81,7 @@ export class TaskRunner {
   #busyMs = 0;
   #attempts = 0;
   #lastTaskMs: number | undefined = undefined;
+  #abandoned: string[] | undefined = undefined;
   #stopped = false;
   #reportSoon = false;
   #reportAtTurnEnd: unknown = undefined;
@@ -198,6 +201,35 @@ export class TaskRunner {
       attempt.context.abort(new MezanError(code, message, { details: { taskId: attempt.order.taskId, workerId } }));
     }
     this.#running.length = 0;
+  }
+
+  /**
+   * Lets go of every function still running: shutdown waited for them after aborting them, and they
+   * ignored their signal. Their slots are freed, whatever they do later is ignored, and they are
+   * reported abandoned. An attempt not reported yet ends `cancelled`.
+   */
+  abandon(): void {
+    if (this.#stopped || this.#running.length === 0) return;
+    const { clock, workerId } = this.#environment;
+    const now = clock.now();
+    const abandoned = (this.#abandoned ??= []);
+    for (const attempt of this.#running) {
+      attempt.slot = -1;
+      clock.clearTimeout(attempt.timer);
+      attempt.timer = undefined;
+      if (!attempt.reported) {
+        attempt.reported = true;
+        const reason = new MezanError('E_SHUTDOWN', `Abandoned by shutdown on worker ${workerId}: the function ignored its abort signal`, {
+          details: { taskId: attempt.order.taskId, workerId },
+        });
+        attempt.context.abort(reason);
+        this.#record(attempt, 'cancelled', undefined, reason, now);
+      }
+      abandoned.push(attempt.order.taskId);
+      this.#freed++;
+    }
+    this.#running.length = 0;
+    this.#scheduleReport(true);
   }
 
   #startAll(): void {
@@ -370,7 +402,7 @@ export class TaskRunner {
 
   /** Everything to report since the last report; `undefined` when there is nothing. */
   takeReport(): RunnerReport | undefined {
-    if (this.#stopped || (this.#outcomes.length === 0 && this.#freed === 0)) return undefined;
+    if (this.#stopped || (this.#outcomes.length === 0 && this.#freed === 0 && this.#abandoned === undefined)) return undefined;
     const report: RunnerReport = {
       outcomes: this.#outcomes,
       freed: this.#freed,
@@ -378,7 +410,9 @@ export class TaskRunner {
       busyMs: this.#busyMs,
       attempts: this.#attempts,
       lastTaskMs: this.#lastTaskMs,
+      ...(this.#abandoned === undefined ? {} : { abandoned: this.#abandoned }),
     };
+    this.#abandoned = undefined;
     this.#outcomes = [];
     this.#freed = 0;
     this.#busyMs = 0;

@@ -52,6 +52,14 @@ export interface WorkerResizeEvent {
   readonly slots: number;
 }
 
+/**
+ * Shutdown gave up waiting: the worker lets go of the functions still running (they ignored their
+ * abort signal), frees their slots and reports them abandoned. @internal
+ */
+export interface WorkerAbandonEvent {
+  readonly type: 'worker.abandon';
+}
+
 /** The worker to itself: outcomes are waiting; report them now. @internal */
 export interface WorkerFlushEvent {
   readonly type: 'worker.flush';
@@ -67,6 +75,7 @@ export type WorkerEvent =
   | WorkerSlowEvent
   | WorkerResizeEvent
   | WorkerFlushEvent
+  | WorkerAbandonEvent
   | { readonly type: 'xstate.stop' };
 
 /**
@@ -160,12 +169,18 @@ function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerSco
       core.record(report);
       const parent = scope.self._parent;
       if (parent !== undefined) {
-        const notice: WorkerReportEvent = { type: 'worker.report', workerId: core.workerId, outcomes: report.outcomes, freed: report.freed };
+        const notice: WorkerReportEvent =
+          report.abandoned === undefined
+            ? { type: 'worker.report', workerId: core.workerId, outcomes: report.outcomes, freed: report.freed }
+            : { type: 'worker.report', workerId: core.workerId, outcomes: report.outcomes, freed: report.freed, abandoned: report.abandoned };
         // After this transition, as XState's sendParent would: the snapshot the executor may read is the new one.
         scope.defer(() => parent.send(notice));
       }
       return true;
     }
+    case 'worker.abandon':
+      core.runner.abandon();
+      return false;
     case 'worker.resize':
       core.stats.slots = event.slots;
       return true;

@@ -12,12 +12,15 @@ export interface ShutdownInput {
   /** How long draining may last before running tasks are aborted; a finite number of milliseconds, 0 or more. */
   readonly graceMs: number;
   readonly drain: ShutdownDrain;
+  /** How long terminating waits for aborted functions to return before it abandons them. */
+  readonly abandonAfterMs: number;
 }
 
 /** The shutdown machine's context. @internal */
 export interface ShutdownContext {
   readonly graceMs: number;
   readonly drain: ShutdownDrain;
+  readonly abandonAfterMs: number;
 }
 
 /**
@@ -33,6 +36,11 @@ export interface ShutdownRequestEvent {
   readonly force?: boolean;
   /** When the request was made; the machine does not read it (the owner keeps the record). */
   readonly at?: number;
+}
+
+/** Shutdown → owner: terminating waited `abandonAfterMs`; functions still running are to be abandoned. @internal */
+export interface ShutdownAbandonEvent {
+  readonly type: 'shutdown.abandon';
 }
 
 /** Owner → shutdown: no task is unfinished and no worker is busy any more. @internal */
@@ -97,6 +105,7 @@ export const shutdownMachine = setup({
       assertEvent(event, 'shutdown.request');
       return { graceMs: event.graceMs ?? context.graceMs, drain: event.drain ?? context.drain };
     }),
+    requestAbandon: sendParent((): ShutdownAbandonEvent => ({ type: 'shutdown.abandon' })),
     notifyPhase: sendParent(({ context, event }, params: { phase: ShutdownPhase }): ShutdownPhaseEvent => {
       const base = { type: 'shutdown.phase' as const, drain: context.drain, ...causeOf(event) };
       if (params.phase === 'draining') return { ...base, phase: 'draining', cancelQueued: context.drain === 'cancel' };
@@ -108,10 +117,11 @@ export const shutdownMachine = setup({
   },
   delays: {
     graceMs: ({ context }) => context.graceMs,
+    abandonAfterMs: ({ context }) => context.abandonAfterMs,
   },
 }).createMachine({
   id: 'shutdown',
-  context: ({ input }) => ({ graceMs: input.graceMs, drain: input.drain }),
+  context: ({ input }) => ({ graceMs: input.graceMs, drain: input.drain, abandonAfterMs: input.abandonAfterMs }),
   initial: 'running',
   states: {
     running: {
@@ -134,6 +144,8 @@ export const shutdownMachine = setup({
     },
     terminating: {
       entry: { type: 'notifyPhase', params: { phase: 'terminating' } },
+      // Functions that ignore their abort signal must not hold the shutdown forever.
+      after: { abandonAfterMs: { actions: 'requestAbandon' } },
       on: {
         'work.drained': { target: 'stopped' },
       },

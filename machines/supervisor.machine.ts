@@ -14,7 +14,13 @@ import type { ResolvedAlertThresholds, TimingsMode } from '../src/engine-options
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
 import { readGauges } from '../src/metrics/read-gauges';
 import { monitorMachine } from './monitor.machine';
-import { shutdownMachine, type ShutdownDrain, type ShutdownPhaseEvent, type ShutdownRequestEvent } from './shutdown.machine';
+import {
+  shutdownMachine,
+  type ShutdownAbandonEvent,
+  type ShutdownDrain,
+  type ShutdownPhaseEvent,
+  type ShutdownRequestEvent,
+} from './shutdown.machine';
 
 export type { DeadlockSettings } from '../actors/detector.actor';
 
@@ -30,6 +36,7 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   readonly shutdown: {
     readonly graceMs: number;
     readonly drain: ShutdownDrain;
+    readonly abandonAfterMs: number;
     readonly signals: readonly NodeJS.Signals[];
   };
   readonly resources: ReadonlyArray<{ readonly name: string; readonly capacity: number; readonly rank: number | undefined }>;
@@ -87,6 +94,7 @@ export type SupervisorEvent =
   | ShutdownRequestEvent
   | SignalReceivedEvent
   | ShutdownPhaseEvent
+  | ShutdownAbandonEvent
   | ExecutorNotice
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
   | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
@@ -122,6 +130,10 @@ export const supervisorMachine = setup({
       if (pool === undefined) return;
       pool.ref.send({ type: 'resource.set-capacity', capacity: event.capacity, at: context.clock.now() });
       context.logger.info('resource capacity changed', { resource: event.resource, capacity: event.capacity });
+    },
+    /** Terminating gave up waiting: functions that ignore their abort signal are let go. */
+    abandonRunning: ({ context }) => {
+      context.executor.send({ type: 'executor.abandon-running' });
     },
     /** The tasks a crashed worker took down give back what they held, and their waits are over. */
     forgetCrashedTasks: ({ context, event }) => {
@@ -278,7 +290,10 @@ export const supervisorMachine = setup({
     return {
       executor,
       detector,
-      shutdown: spawn('shutdown', { id: 'shutdown', input: { graceMs: input.shutdown.graceMs, drain: input.shutdown.drain } }),
+      shutdown: spawn('shutdown', {
+        id: 'shutdown',
+        input: { graceMs: input.shutdown.graceMs, drain: input.shutdown.drain, abandonAfterMs: input.shutdown.abandonAfterMs },
+      }),
       clock: input.clock,
       sink: input.systemSink ?? input.sink,
       logger: input.logger.child({ actor: 'supervisor' }),
@@ -309,6 +324,7 @@ export const supervisorMachine = setup({
         'executor.quiescent': { actions: 'reportDrained' },
         'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
         'resource.capacity': { actions: 'changeCapacity' },
+        'shutdown.abandon': { actions: 'abandonRunning' },
       },
     },
     // The signal listeners are gone (the invocation ended with the state); the engine stops the system.

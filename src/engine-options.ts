@@ -191,6 +191,13 @@ export interface ShutdownOptions {
   /** What queued tasks do while draining. @default 'run' */
   drain?: DrainMode;
   /**
+   * How long, in milliseconds, the terminating phase waits for aborted functions to return. A
+   * function that ignores its signal and never returns is abandoned then: its task already ended
+   * (`cancelled`, or how it ended before), its slot is let go, and the shutdown report lists it in
+   * `abandoned`. @default 5000
+   */
+  abandonAfterMs?: number;
+  /**
    * Process signals that start a shutdown (a second one forces it). Their listeners only send an
    * event, and are removed when the engine stops. @default [] (none)
    */
@@ -241,6 +248,7 @@ export interface ResolvedEngineOptions {
   readonly shutdown: {
     readonly graceMs: number;
     readonly drain: DrainMode;
+    readonly abandonAfterMs: number;
     readonly signals: readonly NodeJS.Signals[];
     readonly exitOnSignal: boolean;
   };
@@ -263,6 +271,7 @@ export const ENGINE_DEFAULTS = Object.freeze({
   shutdown: Object.freeze({
     graceMs: 10_000,
     drain: 'run' as DrainMode,
+    abandonAfterMs: 5_000,
     signals: Object.freeze([]) as readonly NodeJS.Signals[],
     exitOnSignal: false,
   }),

@@ -75,4 +75,9 @@ export interface ShutdownReport {
   readonly rejected: number;
   /** Submitted tasks that did not end in a terminal status: always 0. */
   readonly lost: number;
+  /**
+   * The ids of tasks whose functions were still running when the terminating phase gave up on them
+   * (`shutdown.abandonAfterMs`): they ignored their abort signal. Their tasks had ended already.
+   */
+  readonly abandoned: readonly string[];
 }

@@ -657,6 +657,7 @@ export class Engine {
       deadlocked: counts.deadlocked,
       rejected,
       lost: counts.submitted - book.settled,
+      abandoned: [...book.abandoned],
     };
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();
@@ -1097,6 +1098,9 @@ function resolveShutdown(options: EngineOptions['shutdown']): ResolvedEngineOpti
     fail('shutdown.graceMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, graceMs);
   const drain = options.drain ?? ENGINE_DEFAULTS.shutdown.drain;
   expectOneOf('shutdown.drain', drain, ['run', 'cancel'] as const);
+  const abandonAfterMs = options.abandonAfterMs ?? ENGINE_DEFAULTS.shutdown.abandonAfterMs;
+  if (typeof abandonAfterMs !== 'number' || !(abandonAfterMs >= 0 && abandonAfterMs <= MAX_TIMER_MS))
+    fail('shutdown.abandonAfterMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, abandonAfterMs);
   const signals = options.signals ?? ENGINE_DEFAULTS.shutdown.signals;
   if (!Array.isArray(signals)) fail('shutdown.signals', 'an array of signal names', signals);
   signals.forEach((signal, index) => {
@@ -1106,7 +1110,7 @@ function resolveShutdown(options: EngineOptions['shutdown']): ResolvedEngineOpti
   });
   const exitOnSignal = options.exitOnSignal ?? ENGINE_DEFAULTS.shutdown.exitOnSignal;
   if (typeof exitOnSignal !== 'boolean') fail('shutdown.exitOnSignal', 'a boolean', exitOnSignal);
-  return Object.freeze({ graceMs, drain, signals: Object.freeze([...signals]), exitOnSignal });
+  return Object.freeze({ graceMs, drain, abandonAfterMs, signals: Object.freeze([...signals]), exitOnSignal });
 }
 
 function randomBytes(random: RandomSource, size: number): Uint8Array {

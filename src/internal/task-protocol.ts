@@ -121,4 +121,6 @@ export interface WorkerReportEvent {
   readonly outcomes: readonly RunOutcome[];
   /** Slots given back since the last report: the executor may hand out that many more attempts. */
   readonly freed: number;
+  /** Tasks whose functions were abandoned still running (shutdown gave up on them); their slots are among `freed`. */
+  readonly abandoned?: readonly string[];
 }

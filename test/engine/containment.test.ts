@@ -1,6 +1,6 @@
 import { filter, map } from 'rxjs';
 import winston from 'winston';
-import { createEngine, MezanError, type Logger, type TaskFunction } from '../../src';
+import { createEngine, MezanError, type Logger, type ShutdownReport, type TaskFunction } from '../../src';
 import { describeThrown } from '../../src/internal/describe-thrown';
 import { recordingLogger, startEngine } from '../fixtures/engine-harness';
 
@@ -205,5 +205,56 @@ describe('shutdown.signals', () => {
   it('accepts the signals a process can catch', async () => {
     const engine = createEngine({ shutdown: { signals: ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] } });
     await engine.shutdown();
+  });
+});
+
+describe('a bounded shutdown: functions that ignore their abort signal are abandoned after shutdown.abandonAfterMs', () => {
+  const never = (): Promise<never> => new Promise<never>(() => undefined);
+
+  it('draining, then terminating, then abandoned: the report lists them, and nothing is lost', async () => {
+    const { engine, clock } = startEngine({ concurrency: 2, shutdown: { abandonAfterMs: 1_000 } });
+    const stuck = engine.submit(never, { id: 'stuck' });
+    const done = engine.submit(async () => 'done');
+    await clock.advanceBy(0);
+    let report: ShutdownReport | undefined;
+    void engine.shutdown({ graceMs: 100 }).then((value) => (report = value));
+    await clock.advanceBy(100);
+    await expect(stuck.result).rejects.toMatchObject({ code: 'E_SHUTDOWN' });
+    await clock.advanceBy(999);
+    expect(report).toBeUndefined();
+    await clock.advanceBy(1);
+    expect(report).toMatchObject({ completed: 1, cancelled: 1, lost: 0, abandoned: ['stuck'] });
+    expect(report!.phases.map((phase) => phase.phase)).toEqual(['draining', 'terminating', 'stopped']);
+    await expect(done.result).resolves.toBe('done');
+  });
+
+  it('with force, and for a task that timed out but whose function never returned', async () => {
+    const { engine, clock } = startEngine({ concurrency: 2, shutdown: { abandonAfterMs: 500 } });
+    engine.submit(never, { id: 'ignores-abort' });
+    const timedOut = engine.submit(never, { id: 'timed-out', timeoutMs: 50 });
+    await clock.advanceBy(50);
+    await expect(timedOut.result).rejects.toMatchObject({ code: 'E_TIMEOUT' });
+    let report: ShutdownReport | undefined;
+    void engine.shutdown({ force: true }).then((value) => (report = value));
+    await clock.advanceBy(499);
+    expect(report).toBeUndefined();
+    await clock.advanceBy(1);
+    expect(report).toMatchObject({ cancelled: 1, timedOut: 1, lost: 0 });
+    expect([...report!.abandoned].sort()).toEqual(['ignores-abort', 'timed-out']);
+  });
+
+  it('abandons nothing when every aborted function returns', async () => {
+    const { engine, clock } = startEngine({ shutdown: { abandonAfterMs: 500 } });
+    engine.submit((ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())));
+    await clock.advanceBy(0);
+    const report = engine.shutdown({ force: true });
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ cancelled: 1, abandoned: [] });
+  });
+
+  it.each([-1, NaN, '5', 2 ** 31])('refuses shutdown.abandonAfterMs %p', (abandonAfterMs) => {
+    expect(() => createEngine({ shutdown: { abandonAfterMs: abandonAfterMs as number } })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION', message: expect.stringContaining('shutdown.abandonAfterMs') }),
+    );
   });
 });

@@ -235,6 +235,7 @@ describe('phased shutdown', () => {
       deadlocked: 1,
       rejected: 1,
       lost: 0,
+      abandoned: [],
     } satisfies ShutdownReport);
   });
 });

@@ -1,5 +1,11 @@
 import { createActor, initialTransition, sendTo, setup, transition, type AnyActorRef } from 'xstate';
-import { shutdownMachine, type ShutdownEvent, type ShutdownInput, type ShutdownPhaseEvent } from '../../machines/shutdown.machine';
+import {
+  shutdownMachine,
+  type ShutdownAbandonEvent,
+  type ShutdownEvent,
+  type ShutdownInput,
+  type ShutdownPhaseEvent,
+} from '../../machines/shutdown.machine';
 import { VirtualClock } from '../../src/virtual-clock';
 
 const START = 1_000;
@@ -13,9 +19,10 @@ type Received = ShutdownPhaseEvent & { readonly at: number };
 function startOwner(input: ShutdownInput) {
   const clock = new VirtualClock(START);
   const received: Received[] = [];
+  const abandonAt: number[] = [];
   let doneAt: number | undefined;
   const owner = setup({
-    types: { events: {} as ShutdownEvent | ShutdownPhaseEvent },
+    types: { events: {} as ShutdownEvent | ShutdownPhaseEvent | ShutdownAbandonEvent },
     actors: { shutdown: shutdownMachine },
     actions: {
       forward: sendTo('shutdown', ({ event }) => event as ShutdownEvent),
@@ -25,10 +32,13 @@ function startOwner(input: ShutdownInput) {
       recordDone: () => {
         doneAt = clock.now();
       },
+      recordAbandon: () => {
+        abandonAt.push(clock.now());
+      },
     },
   }).createMachine({
     initial: 'active',
-    on: { 'shutdown.phase': { actions: 'record' } },
+    on: { 'shutdown.phase': { actions: 'record' }, 'shutdown.abandon': { actions: 'recordAbandon' } },
     states: {
       active: {
         invoke: { id: 'shutdown', src: 'shutdown', input, onDone: { target: 'finished', actions: 'recordDone' } },
@@ -49,13 +59,15 @@ function startOwner(input: ShutdownInput) {
     send: (event: ShutdownEvent) => actor.send(event),
     phase: (): unknown => child.getSnapshot().value,
     doneAt: () => doneAt,
+    /** When the machine asked its owner to abandon the functions still running. */
+    abandonAt,
     phases: () => received.map((event) => [event.phase, event.at]),
   };
 }
 
 describe('shutdownMachine', () => {
   it('starts running, tells nothing and sets no timer', async () => {
-    const owner = startOwner({ graceMs: 100, drain: 'run' });
+    const owner = startOwner({ graceMs: 100, drain: 'run', abandonAfterMs: 5_000 });
     await owner.clock.advanceBy(10_000);
     expect(owner.phase()).toBe('running');
     expect(owner.received).toEqual([]);
@@ -63,7 +75,7 @@ describe('shutdownMachine', () => {
   });
 
   it('goes running → draining → terminating → stopped, telling the owner at each phase', async () => {
-    const owner = startOwner({ graceMs: 500, drain: 'run' });
+    const owner = startOwner({ graceMs: 500, drain: 'run', abandonAfterMs: 5_000 });
     owner.send({ type: 'shutdown.request', at: START });
     expect(owner.phase()).toBe('draining');
     expect(owner.received).toEqual([{ type: 'shutdown.phase', phase: 'draining', drain: 'run', cancelQueued: false, cause: 'request', at: START }]);
@@ -81,7 +93,7 @@ describe('shutdownMachine', () => {
   });
 
   it('fires the grace period exactly graceMs after draining began', async () => {
-    const owner = startOwner({ graceMs: 750, drain: 'run' });
+    const owner = startOwner({ graceMs: 750, drain: 'run', abandonAfterMs: 5_000 });
     await owner.clock.advanceBy(40);
     owner.send({ type: 'shutdown.request' });
     expect(owner.clock.pendingTimers).toBe(1);
@@ -93,11 +105,29 @@ describe('shutdownMachine', () => {
       ['draining', START + 40],
       ['terminating', START + 790],
     ]);
+    // Only the abandonment timer of terminating is left.
+    expect(owner.clock.pendingTimers).toBe(1);
+  });
+
+  it('asks its owner, once, to abandon what still runs abandonAfterMs after terminating began', async () => {
+    const owner = startOwner({ graceMs: 100, drain: 'run', abandonAfterMs: 300 });
+    owner.send({ type: 'shutdown.request', at: START });
+    await owner.clock.advanceBy(100);
+    expect(owner.phase()).toBe('terminating');
+    await owner.clock.advanceBy(299);
+    expect(owner.abandonAt).toEqual([]);
+    await owner.clock.advanceBy(1);
+    expect(owner.abandonAt).toEqual([START + 400]);
+    await owner.clock.advanceBy(10_000);
+    expect(owner.abandonAt).toEqual([START + 400]);
+    expect(owner.phase()).toBe('terminating');
+    owner.send({ type: 'work.drained' });
+    expect(owner.phase()).toBe('stopped');
     expect(owner.clock.pendingTimers).toBe(0);
   });
 
   it('with graceMs 0, terminates as soon as the clock runs', async () => {
-    const owner = startOwner({ graceMs: 0, drain: 'run' });
+    const owner = startOwner({ graceMs: 0, drain: 'run', abandonAfterMs: 5_000 });
     owner.send({ type: 'shutdown.request' });
     expect(owner.phase()).toBe('draining');
     await owner.clock.advanceBy(0);
@@ -108,13 +138,13 @@ describe('shutdownMachine', () => {
   });
 
   it('asks for queued tasks to be cancelled when drain is cancel', () => {
-    const owner = startOwner({ graceMs: 100, drain: 'cancel' });
+    const owner = startOwner({ graceMs: 100, drain: 'cancel', abandonAfterMs: 5_000 });
     owner.send({ type: 'shutdown.request' });
     expect(owner.received[0]).toMatchObject({ phase: 'draining', drain: 'cancel', cancelQueued: true });
   });
 
   it('lets the request that begins the shutdown override drain and graceMs', async () => {
-    const owner = startOwner({ graceMs: 10_000, drain: 'run' });
+    const owner = startOwner({ graceMs: 10_000, drain: 'run', abandonAfterMs: 5_000 });
     owner.send({ type: 'shutdown.request', graceMs: 50, drain: 'cancel' });
     expect(owner.received[0]).toMatchObject({ phase: 'draining', drain: 'cancel', cancelQueued: true });
     await owner.clock.advanceBy(50);
@@ -126,7 +156,7 @@ describe('shutdownMachine', () => {
   });
 
   it('drains on a first signal and terminates on a second, cancelling the grace timer', async () => {
-    const owner = startOwner({ graceMs: 1_000, drain: 'run' });
+    const owner = startOwner({ graceMs: 1_000, drain: 'run', abandonAfterMs: 5_000 });
     owner.send({ type: 'signal.received', signal: 'SIGTERM' });
     expect(owner.received[0]).toEqual({
       type: 'shutdown.phase',
@@ -148,21 +178,21 @@ describe('shutdownMachine', () => {
       signal: 'SIGINT',
       at: START + 300,
     });
-    expect(owner.clock.pendingTimers).toBe(0);
+    expect(owner.clock.pendingTimers).toBe(1); // the abandonment timer of terminating
     await owner.clock.advanceBy(5_000);
     expect(owner.received).toHaveLength(2);
   });
 
   it('goes straight to terminating on a forced request, without draining or a grace timer', () => {
-    const owner = startOwner({ graceMs: 1_000, drain: 'run' });
+    const owner = startOwner({ graceMs: 1_000, drain: 'run', abandonAfterMs: 5_000 });
     owner.send({ type: 'shutdown.request', force: true });
     expect(owner.phase()).toBe('terminating');
     expect(owner.received).toEqual([{ type: 'shutdown.phase', phase: 'terminating', drain: 'run', cause: 'force', at: START }]);
-    expect(owner.clock.pendingTimers).toBe(0);
+    expect(owner.clock.pendingTimers).toBe(1); // the abandonment timer of terminating
   });
 
   it('cuts draining short on a forced request', async () => {
-    const owner = startOwner({ graceMs: 1_000, drain: 'run' });
+    const owner = startOwner({ graceMs: 1_000, drain: 'run', abandonAfterMs: 5_000 });
     owner.send({ type: 'shutdown.request' });
     await owner.clock.advanceBy(200);
     owner.send({ type: 'shutdown.request', force: true });
@@ -171,11 +201,11 @@ describe('shutdownMachine', () => {
       ['terminating', START + 200],
     ]);
     expect(owner.received[1]).toMatchObject({ cause: 'force' });
-    expect(owner.clock.pendingTimers).toBe(0);
+    expect(owner.clock.pendingTimers).toBe(1); // the abandonment timer of terminating
   });
 
   it('stops from draining when the work drains in time, skipping terminating and clearing the grace timer', async () => {
-    const owner = startOwner({ graceMs: 1_000, drain: 'run' });
+    const owner = startOwner({ graceMs: 1_000, drain: 'run', abandonAfterMs: 5_000 });
     owner.send({ type: 'shutdown.request' });
     await owner.clock.advanceBy(999);
     owner.send({ type: 'work.drained' });
@@ -191,7 +221,7 @@ describe('shutdownMachine', () => {
   });
 
   it('stops from terminating when the work drains', async () => {
-    const owner = startOwner({ graceMs: 100, drain: 'cancel' });
+    const owner = startOwner({ graceMs: 100, drain: 'cancel', abandonAfterMs: 5_000 });
     owner.send({ type: 'signal.received', signal: 'SIGINT' });
     owner.send({ type: 'signal.received', signal: 'SIGINT' });
     await owner.clock.advanceBy(30);
@@ -206,14 +236,14 @@ describe('shutdownMachine', () => {
 
   describe('ignores events that do not belong to the current phase', () => {
     it('running: work.drained', () => {
-      const owner = startOwner({ graceMs: 100, drain: 'run' });
+      const owner = startOwner({ graceMs: 100, drain: 'run', abandonAfterMs: 5_000 });
       owner.send({ type: 'work.drained' });
       expect(owner.phase()).toBe('running');
       expect(owner.received).toEqual([]);
     });
 
     it('draining: a request without force (its options included), keeping the original grace period', async () => {
-      const owner = startOwner({ graceMs: 100, drain: 'run' });
+      const owner = startOwner({ graceMs: 100, drain: 'run', abandonAfterMs: 5_000 });
       owner.send({ type: 'shutdown.request' });
       await owner.clock.advanceBy(10);
       owner.send({ type: 'shutdown.request', graceMs: 5, drain: 'cancel' });
@@ -233,7 +263,7 @@ describe('shutdownMachine', () => {
       ['a request', { type: 'shutdown.request' }],
       ['a forced request', { type: 'shutdown.request', force: true }],
     ])('terminating: %s', (_, event) => {
-      const owner = startOwner({ graceMs: 100, drain: 'run' });
+      const owner = startOwner({ graceMs: 100, drain: 'run', abandonAfterMs: 5_000 });
       owner.send({ type: 'shutdown.request', force: true });
       owner.send(event);
       expect(owner.phase()).toBe('terminating');
@@ -245,7 +275,7 @@ describe('shutdownMachine', () => {
       (event) => {
         // Pure transitions have no parent to send to; the named action is swapped for a silent one.
         const machine = shutdownMachine.provide({ actions: { notifyPhase: () => {} } });
-        const [running] = initialTransition(machine, { graceMs: 100, drain: 'run' });
+        const [running] = initialTransition(machine, { graceMs: 100, drain: 'run', abandonAfterMs: 5_000 });
         const [draining] = transition(machine, running, { type: 'shutdown.request' });
         const [stopped] = transition(machine, draining, { type: 'work.drained' });
         expect(stopped.status).toBe('done');

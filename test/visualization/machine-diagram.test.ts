@@ -305,10 +305,11 @@ describe.each(MACHINE_NAMES.map((name) => [name, MEZAN_MACHINES[name]] as const)
 });
 
 describe('what the diagrams show of mezan', () => {
-  it("labels the shutdown machine's grace period as a delayed transition by its delay's name", () => {
-    const grace = describeMachine(MEZAN_MACHINES.shutdown).transitions.filter((t) => t.kind === 'after');
-    expect(grace).toEqual([
+  it("labels the shutdown machine's grace period and abandonment as delayed transitions by their delays' names", () => {
+    const delayed = describeMachine(MEZAN_MACHINES.shutdown).transitions.filter((t) => t.kind === 'after');
+    expect(delayed).toEqual([
       expect.objectContaining({ source: 'shutdown.draining', targets: ['shutdown.terminating'], delay: 'graceMs', delayMs: undefined }),
+      expect.objectContaining({ source: 'shutdown.terminating', targets: [], delay: 'abandonAfterMs', delayMs: undefined }),
     ]);
     expect(toMermaid(MEZAN_MACHINES.shutdown)).toContain('shutdown_draining --> shutdown_terminating : after graceMs\n');
   });
