@@ -5,9 +5,9 @@ import type { EventSink } from '../src/internal/event-sink';
 import { findRankViolation } from '../src/detection/lock-order';
 import type { ResourceGrantedEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
-import { fail, rejectInvalid } from '../src/internal/validate';
+import { fail, failUnknownKey, hasOnlyKnownKeys, rejectInvalid } from '../src/internal/validate';
 import { TaskHandle } from '../src/task-handle';
-import type { AcquireOptions, AwaitOptions, Lease } from '../src/task-options';
+import { ACQUIRE_OPTION_KEYS, AWAIT_OPTION_KEYS, type AcquireOptions, type AwaitOptions, type Lease } from '../src/task-options';
 
 /** What the waits of one attempt need from their runner. @internal */
 export interface WaitsHost {
@@ -80,6 +80,7 @@ export class AttemptWaits {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
       return rejectInvalid(() => fail('options', 'an object such as `{ units: 1 }`, or nothing', options));
     }
+    if (!hasOnlyKnownKeys(options, ACQUIRE_OPTION_KEYS)) return rejectInvalid(() => failUnknownKey('options', options, ACQUIRE_OPTION_KEYS));
     const { services } = this.#host;
     const pool = services.resources.get(resource);
     if (pool === undefined)
@@ -136,6 +137,7 @@ export class AttemptWaits {
     if (!(handle instanceof TaskHandle)) return rejectInvalid(() => fail('handle', 'a task handle', handle));
     if (handle.id === this.#taskId) return rejectInvalid(() => fail('handle', 'another task than the one awaiting', handle.id));
     if (typeof options !== 'object' || options === null) return rejectInvalid(() => fail('options', 'an object', options));
+    if (!hasOnlyKnownKeys(options, AWAIT_OPTION_KEYS)) return rejectInvalid(() => failUnknownKey('options', options, AWAIT_OPTION_KEYS));
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))) {
       return rejectInvalid(() => fail('timeoutMs', 'a non-negative finite number of milliseconds', timeoutMs));

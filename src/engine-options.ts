@@ -291,3 +291,64 @@ export const ENGINE_DEFAULTS = Object.freeze({
     clearRatio: 0.8,
   }),
 });
+
+// The keys each options object may have, for the check that refuses unknown (misspelt) ones. Records
+// typed by the interfaces, so that a key added to an interface must be added here.
+
+/** @internal */
+export const ENGINE_OPTION_KEYS: Readonly<Record<keyof EngineOptions, true>> = Object.freeze({
+  concurrency: true,
+  workers: true,
+  clock: true,
+  random: true,
+  logger: true,
+  maxBatch: true,
+  onUnhandledError: true,
+  rateLimit: true,
+  supervision: true,
+  resources: true,
+  deadlock: true,
+  lockOrder: true,
+  shutdown: true,
+  metrics: true,
+  thresholds: true,
+  inspect: true,
+});
+
+/** @internal */
+export const METRICS_OPTION_KEYS: Readonly<Record<keyof MetricsOptions, true>> = Object.freeze({ timings: true });
+
+/** @internal */
+export const THRESHOLD_OPTION_KEYS: Readonly<Record<keyof AlertThresholds, true>> = Object.freeze({
+  resourceWaitMs: true,
+  poolUtilization: true,
+  poolUtilizationForMs: true,
+  queueDepth: true,
+  deadlock: true,
+  workerRestarts: true,
+  clearRatio: true,
+});
+
+/** @internal */
+export const RESOURCE_OPTION_KEYS: Readonly<Record<keyof ResourceOptions, true>> = Object.freeze({ capacity: true, rank: true });
+
+/** @internal */
+export const DEADLOCK_OPTION_KEYS: Readonly<Record<keyof DeadlockOptions, true>> = Object.freeze({ detect: true, policy: true, compensate: true });
+
+/** @internal */
+export const SUPERVISION_OPTION_KEYS: Readonly<Record<keyof SupervisionOptions, true>> = Object.freeze({ maxRestarts: true, withinMs: true });
+
+/** @internal */
+export const SHUTDOWN_OPTION_KEYS: Readonly<Record<keyof ShutdownOptions, true>> = Object.freeze({
+  graceMs: true,
+  drain: true,
+  abandonAfterMs: true,
+  signals: true,
+  exitOnSignal: true,
+});
+
+/** @internal */
+export const SHUTDOWN_REQUEST_KEYS: Readonly<Record<keyof ShutdownRequestOptions, true>> = Object.freeze({ graceMs: true, drain: true, force: true });
+
+/** @internal */
+export const RATE_LIMIT_OPTION_KEYS: Readonly<Record<keyof RateLimitOptions, true>> = Object.freeze({ limit: true, intervalMs: true, per: true });

@@ -13,7 +13,16 @@ import { supervisorMachine } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
 import {
+  DEADLOCK_OPTION_KEYS,
   ENGINE_DEFAULTS,
+  ENGINE_OPTION_KEYS,
+  METRICS_OPTION_KEYS,
+  RATE_LIMIT_OPTION_KEYS,
+  RESOURCE_OPTION_KEYS,
+  SHUTDOWN_OPTION_KEYS,
+  SHUTDOWN_REQUEST_KEYS,
+  SUPERVISION_OPTION_KEYS,
+  THRESHOLD_OPTION_KEYS,
   type EngineOptions,
   type InspectionObserver,
   type LockOrderMode,
@@ -45,6 +54,7 @@ import {
   describeValue,
   expectFiniteNumber,
   expectFunction,
+  expectKnownKeys,
   expectNonEmptyString,
   expectNonNegativeInteger,
   expectNonNegativeNumber,
@@ -58,7 +68,16 @@ import { ContainedObservable } from './internal/contained-observable';
 import { describeThrown } from './internal/describe-thrown';
 import { defaultRandom, type RandomSource } from './random';
 import { TaskHandle, taskBehind } from './task-handle';
-import { NO_RETRIES, type Dependency, type TaskFunction, type TaskGraphNode, type TaskOptions } from './task-options';
+import {
+  DEPENDENCY_SPEC_KEYS,
+  NO_RETRIES,
+  TASK_GRAPH_NODE_KEYS,
+  TASK_OPTION_KEYS,
+  type Dependency,
+  type TaskFunction,
+  type TaskGraphNode,
+  type TaskOptions,
+} from './task-options';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
@@ -570,6 +589,7 @@ export class Engine {
    */
   shutdown(options: ShutdownRequestOptions = {}): Promise<ShutdownReport> {
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    expectKnownKeys('', options, SHUTDOWN_REQUEST_KEYS);
     if (options.graceMs !== undefined) expectNonNegativeNumber('graceMs', options.graceMs);
     if (options.drain !== undefined) expectOneOf('drain', options.drain, ['run', 'cancel'] as const);
     if (options.force !== undefined && typeof options.force !== 'boolean') fail('force', 'a boolean', options.force);
@@ -692,6 +712,7 @@ export class Engine {
   ): TaskRecord {
     expectFunction(prefix === '' ? 'fn' : `${prefix}run`, fn);
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    expectKnownKeys(prefix.slice(0, -1), options, prefix === '' ? TASK_OPTION_KEYS : TASK_GRAPH_NODE_KEYS);
     let id: string | undefined;
     let autoNumber = -1;
     if (options.id === undefined) {
@@ -770,6 +791,7 @@ export class Engine {
     let allow: DependencyRef['allow'];
     const isSpec = typeof dependency === 'object' && dependency !== null && !(dependency instanceof TaskHandle);
     if (isSpec) {
+      expectKnownKeys(`${prefix}dependsOn[${index}]`, dependency, DEPENDENCY_SPEC_KEYS);
       task = dependency.task;
       if (dependency.allow !== undefined && dependency.allow !== 'completed') {
         expectOneOf(`${prefix}dependsOn[${index}].allow`, dependency.allow, ['completed', 'settled'] as const);
@@ -908,6 +930,7 @@ const CATCHABLE_SIGNALS: ReadonlySet<string> = new Set(Object.keys(osConstants.s
 
 function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  expectKnownKeys('', options, ENGINE_OPTION_KEYS);
   if (options.workers !== undefined) expectPositiveInteger('workers', options.workers);
   if (options.concurrency !== undefined) expectPositiveInteger('concurrency', options.concurrency);
   if (options.workers !== undefined && options.concurrency !== undefined && options.workers !== options.concurrency)
@@ -972,6 +995,7 @@ function dependencyOption(prefix: string, index: number, isSpec: boolean): strin
 function resolveRateLimit(options: EngineOptions['rateLimit']): ResolvedRateLimit | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) fail('rateLimit', 'an object { limit, intervalMs, per? }', options);
+  expectKnownKeys('rateLimit', options, RATE_LIMIT_OPTION_KEYS);
   expectPositiveInteger('rateLimit.limit', options.limit);
   if (typeof options.intervalMs !== 'number' || !(options.intervalMs > 0 && options.intervalMs <= MAX_TIMER_MS))
     fail('rateLimit.intervalMs', `a positive number of milliseconds up to ${MAX_TIMER_MS}`, options.intervalMs);
@@ -983,6 +1007,7 @@ function resolveRateLimit(options: EngineOptions['rateLimit']): ResolvedRateLimi
 function resolveTimings(options: EngineOptions['metrics']): TimingsMode {
   if (options === undefined) return ENGINE_DEFAULTS.timings;
   if (typeof options !== 'object' || options === null) fail('metrics', 'an object', options);
+  expectKnownKeys('metrics', options, METRICS_OPTION_KEYS);
   const timings = options.timings ?? ENGINE_DEFAULTS.timings;
   expectOneOf('metrics.timings', timings, ['always', 'on-demand', 'off'] as const);
   return timings;
@@ -991,6 +1016,7 @@ function resolveTimings(options: EngineOptions['metrics']): TimingsMode {
 function resolveThresholds(options: EngineOptions['thresholds'], maxRestarts: number): ResolvedAlertThresholds {
   const defaults = ENGINE_DEFAULTS.thresholds;
   if (options !== undefined && (typeof options !== 'object' || options === null)) fail('thresholds', 'an object', options);
+  if (options !== undefined) expectKnownKeys('thresholds', options, THRESHOLD_OPTION_KEYS);
   const given = options ?? {};
   const limit = (option: keyof typeof given, fallback: number, check: (name: string, value: unknown) => void): number | undefined => {
     const value = given[option] ?? fallback;
@@ -1041,6 +1067,7 @@ function resolveResources(options: EngineOptions['resources']): ResolvedEngineOp
       if (name.length === 0 || name.startsWith('@')) fail('resources', "pool names that are non-empty and do not start with '@' (reserved)", name);
       const settings = typeof spec === 'number' ? { capacity: spec } : spec;
       if (typeof settings !== 'object' || settings === null) fail(`resources.${name}`, 'a capacity or { capacity, rank }', spec);
+      expectKnownKeys(`resources.${name}`, settings, RESOURCE_OPTION_KEYS);
       expectPositiveInteger(`resources.${name}.capacity`, settings.capacity);
       if (settings.rank !== undefined) expectFiniteNumber(`resources.${name}.rank`, settings.rank);
       return Object.freeze({ name, capacity: settings.capacity, rank: settings.rank });
@@ -1051,6 +1078,7 @@ function resolveResources(options: EngineOptions['resources']): ResolvedEngineOp
 function resolveDeadlockOptions(options: EngineOptions['deadlock']): ResolvedEngineOptions['deadlock'] {
   if (options === undefined) return ENGINE_DEFAULTS.deadlock;
   if (typeof options !== 'object' || options === null) fail('deadlock', 'an object', options);
+  expectKnownKeys('deadlock', options, DEADLOCK_OPTION_KEYS);
   let detect: ResolvedEngineOptions['deadlock']['detect'] = options.detect ?? ENGINE_DEFAULTS.deadlock.detect;
   if (typeof detect === 'object' && detect !== null) {
     if (typeof detect.afterMs !== 'number' || !(detect.afterMs >= 0 && detect.afterMs <= MAX_TIMER_MS)) {
@@ -1067,6 +1095,7 @@ function resolveDeadlockOptions(options: EngineOptions['deadlock']): ResolvedEng
   else if (options.compensate !== undefined) {
     if (typeof options.compensate !== 'object' || options.compensate === null)
       fail('deadlock.compensate', 'false or { maxExtraWorkers }', options.compensate);
+    expectKnownKeys('deadlock.compensate', options.compensate, { maxExtraWorkers: true });
     maxExtraWorkers = options.compensate.maxExtraWorkers ?? maxExtraWorkers;
     expectNonNegativeInteger('deadlock.compensate.maxExtraWorkers', maxExtraWorkers);
   }
@@ -1082,6 +1111,7 @@ function resolveLockOrder(option: EngineOptions['lockOrder']): LockOrderMode {
 function resolveSupervision(options: EngineOptions['supervision']): ResolvedEngineOptions['supervision'] {
   if (options === undefined) return ENGINE_DEFAULTS.supervision;
   if (typeof options !== 'object' || options === null) fail('supervision', 'an object', options);
+  expectKnownKeys('supervision', options, SUPERVISION_OPTION_KEYS);
   const maxRestarts = options.maxRestarts ?? ENGINE_DEFAULTS.supervision.maxRestarts;
   expectNonNegativeInteger('supervision.maxRestarts', maxRestarts);
   const withinMs = options.withinMs ?? ENGINE_DEFAULTS.supervision.withinMs;
@@ -1092,6 +1122,7 @@ function resolveSupervision(options: EngineOptions['supervision']): ResolvedEngi
 function resolveShutdown(options: EngineOptions['shutdown']): ResolvedEngineOptions['shutdown'] {
   if (options === undefined) return ENGINE_DEFAULTS.shutdown;
   if (typeof options !== 'object' || options === null) fail('shutdown', 'an object', options);
+  expectKnownKeys('shutdown', options, SHUTDOWN_OPTION_KEYS);
   const graceMs = options.graceMs ?? ENGINE_DEFAULTS.shutdown.graceMs;
   // A timer of more than 2^31 - 1 ms fires at once in Node: a finite, bounded grace is required.
   if (typeof graceMs !== 'number' || !(graceMs >= 0 && graceMs <= MAX_TIMER_MS))

@@ -193,3 +193,43 @@ export const NO_RETRIES: ResolvedRetryPolicy = Object.freeze({
   jitter: 0,
   retryIf: undefined,
 });
+
+// The keys each options object may have, for the check that refuses unknown (misspelt) ones.
+
+/** @internal */
+export const TASK_OPTION_KEYS: Readonly<Record<keyof TaskOptions, true>> = Object.freeze({
+  id: true,
+  name: true,
+  priority: true,
+  dependsOn: true,
+  timeoutMs: true,
+  retries: true,
+  signal: true,
+  meta: true,
+  input: true,
+  queueTimeoutMs: true,
+  group: true,
+  resources: true,
+});
+
+/** @internal */
+export const TASK_GRAPH_NODE_KEYS: Readonly<Record<keyof TaskGraphNode, true>> = Object.freeze({ ...TASK_OPTION_KEYS, run: true });
+
+/** @internal */
+export const RETRY_OPTION_KEYS: Readonly<Record<keyof RetryOptions, true>> = Object.freeze({
+  max: true,
+  delayMs: true,
+  backoff: true,
+  maxDelayMs: true,
+  jitter: true,
+  retryIf: true,
+});
+
+/** @internal */
+export const ACQUIRE_OPTION_KEYS: Readonly<Record<keyof AcquireOptions, true>> = Object.freeze({ units: true, timeoutMs: true });
+
+/** @internal */
+export const AWAIT_OPTION_KEYS: Readonly<Record<keyof AwaitOptions, true>> = Object.freeze({ timeoutMs: true });
+
+/** @internal */
+export const DEPENDENCY_SPEC_KEYS: Readonly<Record<keyof DependencySpec, true>> = Object.freeze({ task: true, allow: true });

@@ -1,8 +1,8 @@
 import { describeThrown } from './describe-thrown';
 import { MezanError } from '../errors';
 import type { RandomSource } from '../random';
-import { NO_RETRIES, type ResolvedRetryPolicy, type RetryOptions } from '../task-options';
-import { expectFunction, expectNonNegativeInteger, expectNonNegativeNumber, expectOneOf, fail } from './validate';
+import { NO_RETRIES, RETRY_OPTION_KEYS, type ResolvedRetryPolicy, type RetryOptions } from '../task-options';
+import { expectFunction, expectKnownKeys, expectNonNegativeInteger, expectNonNegativeNumber, expectOneOf, fail } from './validate';
 
 /**
  * Validates the `retries` option and fills in its defaults.
@@ -17,6 +17,7 @@ export function resolveRetryPolicy(retries: number | RetryOptions | undefined, o
   }
   if (typeof retries !== 'object' || retries === null || Array.isArray(retries))
     fail(option, 'a non-negative integer or a retry options object', retries);
+  expectKnownKeys(option, retries, RETRY_OPTION_KEYS);
   const max = retries.max ?? NO_RETRIES.max;
   expectNonNegativeInteger(`${option}.max`, max);
   const delayMs = retries.delayMs ?? NO_RETRIES.delayMs;

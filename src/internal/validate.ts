@@ -1,3 +1,4 @@
+import { didYouMean } from './did-you-mean';
 import { MezanError } from '../errors';
 
 /** Renders a received value for an error message: strings quoted, objects by kind. @internal */
@@ -72,4 +73,34 @@ export function rejectInvalid(thrower: () => never): Promise<never> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/**
+ * Throws `E_INVALID_OPTION` for the first own key of `value` that is not in `known`, naming it with
+ * its path and the closest known key: a misspelt option must not be ignored.
+ * @param option - the path of the object (`''` for a top-level options object)
+ * @param known - every key the object may have; a record, so that its type lists them all
+ * @internal
+ */
+export function expectKnownKeys(option: string, value: object, known: Readonly<Record<string, true>>): void {
+  if (!hasOnlyKnownKeys(value, known)) failUnknownKey(option, value, known);
+}
+
+/**
+ * Throws the `E_INVALID_OPTION` error for the first own key of `value` not in `known`.
+ * @internal
+ */
+export function failUnknownKey(option: string, value: object, known: Readonly<Record<string, true>>): never {
+  const names = Object.keys(known);
+  const key = Object.keys(value).find((candidate) => !Object.hasOwn(known, candidate)) ?? '';
+  const path = option === '' ? key : `${option}.${key}`;
+  throw new MezanError('E_INVALID_OPTION', `Unknown option \`${path}\`${didYouMean(key, names)}; known: ${names.join(', ')}`, {
+    details: { option: path, known: names },
+  });
+}
+
+/** Whether every own key of `value` is in `known`. @internal */
+export function hasOnlyKnownKeys(value: object, known: Readonly<Record<string, true>>): boolean {
+  for (const key in value) if (Object.hasOwn(value, key) && !Object.hasOwn(known, key)) return false;
+  return true;
 }
