@@ -3,6 +3,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  setupFiles: ['<rootDir>/test/setup/quiet-default-logger.ts'],
   transform: {
     // Types are checked once by `npm run typecheck`; transpiling file by file keeps the suite fast.
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],

@@ -26,8 +26,11 @@ export interface EngineOptions {
   clock?: Clock;
   /** The random source for retry jitter and generated ids. @default `Math.random` */
   random?: RandomSource;
-  /** A winston logger for structured logs with task and actor ids. @default a silent logger */
-  logger?: Logger;
+  /**
+   * A winston logger for structured logs with task and actor ids, or `false` for no logs at all.
+   * @default warnings and errors to stderr (level from the environment variable `MEZAN_LOG_LEVEL`)
+   */
+  logger?: Logger | false;
   /**
    * @deprecated Ignored: a worker now gets, in one message, as many attempts as it has free slots.
    * Still validated (a positive integer), so existing code keeps running.

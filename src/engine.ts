@@ -62,7 +62,7 @@ import {
   expectPositiveInteger,
   fail,
 } from './internal/validate';
-import { createQuietLogger, type Logger } from './logger';
+import { createDefaultLogger, createQuietLogger, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
 import { ContainedObservable } from './internal/contained-observable';
 import { describeThrown } from './internal/describe-thrown';
@@ -949,7 +949,7 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   }
   const random: RandomSource = options.random ?? defaultRandom;
   expectFunction('random', random);
-  const given = options.logger ?? createQuietLogger();
+  const given = options.logger === false ? createQuietLogger() : (options.logger ?? createDefaultLogger());
   if (typeof given !== 'object' || given === null || typeof given.child !== 'function') fail('logger', 'a winston logger', given);
   // The caller's logger is user code: whatever it throws, the engine goes on.
   const logger = containLogger(given);

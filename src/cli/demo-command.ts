@@ -126,7 +126,8 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<DemoSum
   const clock = io.clock ?? realClock;
   const random = seededRandom(seed);
   // The engine draws retry jitter from its own stream, so adding a jittered retry does not shift the mix.
-  const engine = createEngine({ concurrency, clock, random: seededRandom(seed ^ 0x5f3759df) });
+  // The demo prints what happens itself; the default logger's warnings would only repeat it.
+  const engine = createEngine({ concurrency, clock, random: seededRandom(seed ^ 0x5f3759df), logger: false });
 
   const operator = new Operator(engine, clock);
   const bar = io.stdout.isTTY === true ? startProgressBar(engine, io.stdout, tasks) : undefined;

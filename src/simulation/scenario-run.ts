@@ -111,6 +111,8 @@ export class ScenarioRun {
       shutdown: settings.shutdown,
       // Outcomes are read from the events; none is unobserved.
       onUnhandledError: () => undefined,
+      // What the default logger would write (deadlocks, alerts, crashes) is in the report and the trace.
+      logger: false,
     });
     this.engine.events$.subscribe((event) => this.#onEvent(event));
     this.#scheduleArrivals();
