@@ -947,6 +947,17 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   ) {
     fail('clock', 'an object with now(), setTimeout() and clearTimeout()', clock);
   }
+  // An injected clock is user code: one that cannot tell the time is refused now, not mid-run.
+  let now: unknown;
+  try {
+    now = clock.now();
+  } catch (error) {
+    throw new MezanError('E_INVALID_OPTION', `Expected \`clock.now()\` to return a finite number of milliseconds; it threw: ${describeThrown(error)}`, {
+      details: { option: 'clock' },
+      cause: error,
+    });
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now)) fail('clock.now()', 'a finite number of milliseconds', now);
   const random: RandomSource = options.random ?? defaultRandom;
   expectFunction('random', random);
   const given = options.logger === false ? createQuietLogger() : (options.logger ?? createDefaultLogger());
@@ -1146,6 +1157,11 @@ function resolveShutdown(options: EngineOptions['shutdown']): ResolvedEngineOpti
 
 function randomBytes(random: RandomSource, size: number): Uint8Array {
   const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = Math.floor(random() * 256);
+  for (let i = 0; i < size; i++) {
+    // The engine's first draws: a random source out of [0, 1) is refused when the engine is made.
+    const value = random();
+    if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail('random()', 'a number in [0, 1)', value);
+    bytes[i] = Math.floor(value * 256);
+  }
   return bytes;
 }

@@ -258,3 +258,49 @@ describe('a bounded shutdown: functions that ignore their abort signal are aband
     );
   });
 });
+
+describe('an injected clock and random source are checked when the engine is made', () => {
+  it.each<[string, () => unknown]>([
+    ['NaN', () => NaN],
+    ['Infinity', () => Infinity],
+    ['a string', () => '5'],
+    [
+      'a throw',
+      () => {
+        throw new Error('no time');
+      },
+    ],
+  ])('a clock whose now() returns %s is refused', (_name, now) => {
+    const clock = { now, setTimeout: () => 0, clearTimeout: () => undefined };
+    expect(() => createEngine({ clock: clock as never })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION', message: expect.stringContaining('clock.now()') }),
+    );
+  });
+
+  it.each([2, -0.5, 1, NaN, '0.5'])('a random source that returns %p is refused', (value) => {
+    expect(() => createEngine({ random: () => value as number })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION', message: expect.stringContaining('random()') }),
+    );
+  });
+
+  it('a random source that goes bad later costs a retry its jitter, never the engine', async () => {
+    let bad = false;
+    let draws = 0;
+    const random = (): number => (!bad ? 0.5 : ++draws % 2 === 0 ? 7 : Number.NaN);
+    const { engine, clock } = startEngine({ random });
+    bad = true;
+    let calls = 0;
+    const handle = engine.submit(
+      async () => {
+        if (++calls < 3) throw new Error('again');
+        return 'third time';
+      },
+      { retries: { max: 3, delayMs: 10, jitter: 1 } },
+    );
+    await clock.runAll();
+    await expect(handle.result).resolves.toBe('third time');
+    // Both retries drew a bad value.
+    expect(draws).toBe(2);
+    await engine.shutdown();
+  });
+});
