@@ -952,10 +952,14 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   try {
     now = clock.now();
   } catch (error) {
-    throw new MezanError('E_INVALID_OPTION', `Expected \`clock.now()\` to return a finite number of milliseconds; it threw: ${describeThrown(error)}`, {
-      details: { option: 'clock' },
-      cause: error,
-    });
+    throw new MezanError(
+      'E_INVALID_OPTION',
+      `Expected \`clock.now()\` to return a finite number of milliseconds; it threw: ${describeThrown(error)}`,
+      {
+        details: { option: 'clock' },
+        cause: error,
+      },
+    );
   }
   if (typeof now !== 'number' || !Number.isFinite(now)) fail('clock.now()', 'a finite number of milliseconds', now);
   const random: RandomSource = options.random ?? defaultRandom;
