@@ -14,6 +14,8 @@ export interface ReplayOptions {
   trace?: string;
   /** Passed on to `simulate`. */
   onProgress?: (progress: EngineProgress) => void;
+  /** Passed on to `simulate`: the most top-level tasks the scenario may make. */
+  maxTasks?: number;
 }
 
 /** Where a replayed trace first departs from the recorded one. */
@@ -69,7 +71,7 @@ export async function replayTrace(file: string, options: ReplayOptions = {}): Pr
   const rerunTrace = options.trace ?? path.join(scratch!, 'replay.jsonl');
   try {
     // The header's scenario, as read, is what the recorded run serialized: running it as is gives the same header line.
-    const report = await simulate(scenario, { seed, maxVirtualMs, trace: rerunTrace, onProgress: options.onProgress });
+    const report = await simulate(scenario, { seed, maxVirtualMs, trace: rerunTrace, onProgress: options.onProgress, maxTasks: options.maxTasks });
     const ok = report.traceHash === recordedHash;
     return {
       file,

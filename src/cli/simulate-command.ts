@@ -37,6 +37,10 @@ export interface SimulateFlags {
   trace?: string;
   json?: boolean;
   replay?: string;
+  /** The most top-level tasks a scenario may make (default 1,000,000). */
+  maxTasks?: number;
+  /** The largest scenario file, in MiB (default 16). */
+  maxFileMib?: number;
 }
 
 /** An inclusive range of seeds, `A..B`. */
@@ -73,6 +77,8 @@ export function createSimulateCommand(io: SimulateIo = { stdout: process.stdout,
     .option('--trace <out.jsonl>', 'write the trace (JSON lines of engine events in virtual time) to this file')
     .option('--json', 'print the report as JSON')
     .option('--replay <trace.jsonl>', "rerun a trace's scenario and seed and confirm the same trace hash")
+    .option('--max-tasks <n>', 'the most top-level tasks a scenario may make (default 1,000,000)', parsePositiveCount)
+    .option('--max-file-mib <n>', 'the largest scenario file, in MiB (default 16)', parsePositiveCount)
     .addHelpText(
       'after',
       '\nExit codes: 0 every expectation holds (or the replay matches), 1 one does not (or the replay differs),\n2 a bad scenario file, a file that is not a trace, or flags that do not go together.',
@@ -99,7 +105,10 @@ export async function runSimulateCommand(file: string | undefined, flags: Simula
   }
   try {
     if (flags.replay !== undefined) return await replay(flags.replay, flags, io);
-    const scenario = loadScenario(file!);
+    const scenario = loadScenario(file!, {
+      maxTasks: flags.maxTasks,
+      maxBytes: flags.maxFileMib === undefined ? undefined : flags.maxFileMib * 1024 * 1024,
+    });
     if (flags.seeds !== undefined) return await sweep(scenario, file!, flags.seeds, flags, io);
     return await runOnce(scenario, flags, io);
   } catch (error) {
@@ -129,7 +138,7 @@ async function runOnce(scenario: Scenario, flags: SimulateFlags, io: SimulateIo)
   const bar = taskBar(io, scenario);
   let report: SimulationReport;
   try {
-    report = await simulate(scenario, { seed: flags.seed ?? DEFAULT_SEED, trace: flags.trace, onProgress: bar.onProgress });
+    report = await simulate(scenario, { seed: flags.seed ?? DEFAULT_SEED, trace: flags.trace, onProgress: bar.onProgress, maxTasks: flags.maxTasks });
   } finally {
     bar.stop();
   }
@@ -156,7 +165,7 @@ async function sweep(scenario: Scenario, file: string, range: SeedRange, flags: 
       const onProgress = (): void => bar.update(done, count, { failing });
       let outcome: SeedOutcome;
       try {
-        const report = await simulate(scenario, { seed, onProgress });
+        const report = await simulate(scenario, { seed, onProgress, maxTasks: flags.maxTasks });
         outcome = {
           seed,
           ok: report.ok,
@@ -191,7 +200,11 @@ async function replay(trace: string, flags: SimulateFlags, io: SimulateIo): Prom
   });
   let result: ReplayResult;
   try {
-    result = await replayTrace(trace, { trace: flags.trace, onProgress: (progress) => bar.update(settledOf(progress), progress.total) });
+    result = await replayTrace(trace, {
+      trace: flags.trace,
+      maxTasks: flags.maxTasks,
+      onProgress: (progress) => bar.update(settledOf(progress), progress.total),
+    });
   } finally {
     bar.stop();
   }
@@ -259,6 +272,14 @@ function usageError(message: string): InvalidArgumentError {
   const error = new InvalidArgumentError(message);
   error.exitCode = SIMULATE_EXIT.invalid;
   return error;
+}
+
+function parsePositiveCount(value: string): number {
+  const parsed = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) {
+    throw usageError(`Expected a positive integer, got ${JSON.stringify(value)}.`);
+  }
+  return parsed;
 }
 
 function parseSeed(value: string): number {

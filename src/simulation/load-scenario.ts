@@ -3,7 +3,8 @@
  * cross-references, and returns it deeply frozen. A bad file is refused with one precise message.
  */
 import { didYouMean } from '../internal/did-you-mean';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { checkScenarioTaskCount, DEFAULT_MAX_SCENARIO_BYTES } from './scenario-limits';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { MezanError } from '../errors';
@@ -48,15 +49,36 @@ interface Problem {
  * const report = await simulate(scenario, { seed: 7 });
  * ```
  */
-export function loadScenario(path: string): Scenario {
+export function loadScenario(path: string, limits: ScenarioFileLimits = {}): Scenario {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_SCENARIO_BYTES;
   let text: string;
   try {
+    const { size } = statSync(path);
+    if (size > maxBytes) {
+      const reason = `the file is ${mebibytes(size)} MiB, over the limit of ${mebibytes(maxBytes)} MiB; raise it with --max-file-mib`;
+      throw new MezanError('E_INVALID_SCENARIO', `${path}: ${reason}`, { details: { file: path, path: '', reason } });
+    }
     text = readFileSync(path, 'utf8');
   } catch (error) {
+    if (error instanceof MezanError) throw error;
     const reason = `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
     throw new MezanError('E_INVALID_SCENARIO', `${path}: ${reason}`, { cause: error, details: { file: path, path: '', reason } });
   }
-  return parseScenario(text, path);
+  const scenario = parseScenario(text, path);
+  checkScenarioTaskCount(scenario, limits.maxTasks);
+  return scenario;
+}
+
+/** What {@link loadScenario} refuses up front, so that a file cannot exhaust memory or block the event loop. */
+export interface ScenarioFileLimits {
+  /** The largest file, in bytes. @default 16 MiB */
+  readonly maxBytes?: number;
+  /** The most top-level tasks the scenario may make. @default 1,000,000 */
+  readonly maxTasks?: number;
+}
+
+function mebibytes(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { checkScenarioTaskCount } from './scenario-limits';
 import { createEngine, type Engine } from '../engine';
 import type { EngineEvent } from '../engine-events';
 import type { ShutdownReport } from '../engine-snapshots';
@@ -26,6 +27,8 @@ export interface ScenarioRunOptions {
   readonly maxVirtualMs?: number;
   /** Called with each fault at its time, before it is injected (a simulation traces it). */
   readonly onFault?: (fault: Fault, at: number) => void;
+  /** The most top-level tasks the scenario may make (every arrival is prepared up front). @default 1,000,000 */
+  readonly maxTasks?: number;
 }
 
 /** How a {@link ScenarioRun} ended: the shutdown report and the tasks by terminal status. */
@@ -92,6 +95,7 @@ export class ScenarioRun {
       throw new MezanError('E_INVALID_OPTION', `Expected \`seed\` to be an integer, got ${String(seed)}`, {
         details: { option: 'seed', received: seed },
       });
+    checkScenarioTaskCount(scenario, options.maxTasks);
     this.scenario = scenario;
     this.seed = seed;
     this.#maxVirtualMs = options.maxVirtualMs ?? 86_400_000;

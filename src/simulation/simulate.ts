@@ -17,6 +17,8 @@ export interface SimulateOptions {
   maxVirtualMs?: number;
   /** Called now and then with the engine's progress (for a progress bar). */
   onProgress?: (progress: EngineProgress) => void;
+  /** The most top-level tasks the scenario may make. @default 1,000,000 */
+  maxTasks?: number;
 }
 
 /** What a simulation found. The same scenario and seed give the same report and the same trace. */
@@ -64,6 +66,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     const run = new ScenarioRun(scenario, {
       seed,
       maxVirtualMs: options.maxVirtualMs,
+      maxTasks: options.maxTasks,
       // Every fault is in the trace, whether or not it changes anything.
       onFault: (fault, at) => trace.record({ type: 'simulation.fault', at, fault }),
     });

@@ -142,6 +142,21 @@ describe('mezan simulate <file>', () => {
     expect(run.stdout).toBe('');
   });
 
+  it('refuses, with exit 2, a scenario over --max-tasks or a file over --max-file-mib, and runs it once raised', async () => {
+    const many = write('many.yaml', ['name: many', 'tasks:', '  - generate: { count: 1000000000000, steps: [{ work: 1 }] }'].join('\n'));
+    const refused = await cli([many]);
+    expect(refused.code).toBe(SIMULATE_EXIT.invalid);
+    expect(refused.stderr).toContain('makes 1,000,000,000,000 tasks (tasks[0].generate makes 1,000,000,000,000), over the limit of 1,000,000');
+    const fifty = write('fifty.yaml', ['name: fifty', 'tasks:', '  - generate: { count: 50, steps: [{ work: 1 }] }'].join('\n'));
+    expect((await cli([fifty, '--max-tasks', '10'])).stderr).toContain('over the limit of 10; raise it with --max-tasks');
+    expect((await cli([fifty, '--max-tasks', '50'])).code).toBe(SIMULATE_EXIT.ok);
+    const large = write('large.yaml', `name: large\n# ${'x'.repeat(2 * 1024 * 1024)}\n`);
+    const tooLarge = await cli([large, '--max-file-mib', '1']);
+    expect(tooLarge.code).toBe(SIMULATE_EXIT.invalid);
+    expect(tooLarge.stderr).toContain('the file is 2 MiB, over the limit of 1 MiB');
+    expect((await cli([fifty, '--max-tasks', 'many'])).code).toBe(SIMULATE_EXIT.invalid);
+  });
+
   it('exits 2 for a file that does not exist', async () => {
     const run = await cli([file('missing.yaml')]);
     expect(run.code).toBe(SIMULATE_EXIT.invalid);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadScenario, parseScenario } from '../../src/simulation/load-scenario';
 import { simulate, type SimulationReport } from '../../src/simulation/simulate';
+import type { Scenario } from '../../src/simulation/scenario';
 
 const root = path.join(__dirname, '..', '..');
 const examplesDir = path.join(root, 'examples');
@@ -344,5 +345,15 @@ describe('shipped examples', () => {
     const report = await simulate(loadScenario(path.join(examplesDir, 'showcase.yaml')));
     expect(new Set(report.deadlocks.map((deadlock) => deadlock.resolution))).toEqual(new Set(['victim', 'compensation']));
     expect(report.shutdown.phases.map((phase) => phase.cause)).toEqual(['signal', 'drained']);
+  });
+});
+
+describe('limits', () => {
+  it('refuses a scenario that would make more tasks than maxTasks before preparing any', async () => {
+    const huge: Scenario = { name: 'huge', tasks: [{ generate: { count: 1e12, steps: [{ work: 1 }] } }] };
+    await expect(simulate(huge)).rejects.toMatchObject({ code: 'E_INVALID_SCENARIO', details: { total: 1e12, limit: 1_000_000 } });
+    const fifty: Scenario = { name: 'fifty', tasks: [{ generate: { count: 50, steps: [{ work: 1 }] } }, { steps: [{ work: 1 }] }] };
+    await expect(simulate(fifty, { maxTasks: 50 })).rejects.toMatchObject({ code: 'E_INVALID_SCENARIO', details: { total: 51, limit: 50 } });
+    await expect(simulate(fifty, { maxTasks: 51 })).resolves.toMatchObject({ byStatus: expect.objectContaining({ completed: 51 }) });
   });
 });
