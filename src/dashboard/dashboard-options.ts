@@ -1,4 +1,4 @@
-import { expectFunction, expectNonEmptyString, expectPositiveInteger, fail } from '../internal/validate';
+import { expectFunction, expectKnownKeys, expectNonEmptyString, expectPositiveInteger, fail } from '../internal/validate';
 
 /** Options of `serveDashboard`. */
 export interface DashboardOptions {
@@ -17,6 +17,8 @@ export interface DashboardOptions {
   eventBuffer?: number;
   /** How many chart samples a page gets when it connects. @default 1200 */
   sampleBuffer?: number;
+  /** How many event streams may be open at once; more are refused with 503. @default 32 */
+  maxClients?: number;
 }
 
 /** {@link DashboardOptions} with every field filled. @internal */
@@ -27,6 +29,7 @@ export interface ResolvedDashboardOptions {
   readonly updateIntervalMs: number;
   readonly eventBuffer: number;
   readonly sampleBuffer: number;
+  readonly maxClients: number;
 }
 
 /** The defaults of {@link DashboardOptions}. */
@@ -36,6 +39,18 @@ export const DASHBOARD_DEFAULTS = Object.freeze({
   updateIntervalMs: 100,
   eventBuffer: 2000,
   sampleBuffer: 1200,
+  maxClients: 32,
+});
+
+/** Every key of {@link DashboardOptions}, for the check of unknown keys. */
+const DASHBOARD_OPTION_KEYS: Readonly<Record<keyof DashboardOptions, true>> = Object.freeze({
+  port: true,
+  host: true,
+  now: true,
+  updateIntervalMs: true,
+  eventBuffer: true,
+  sampleBuffer: true,
+  maxClients: true,
 });
 
 const MAX_PORT = 65_535;
@@ -47,6 +62,7 @@ const MAX_PORT = 65_535;
  */
 export function resolveDashboardOptions(options: DashboardOptions = {}): ResolvedDashboardOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  expectKnownKeys('', options, DASHBOARD_OPTION_KEYS);
   const port = options.port ?? DASHBOARD_DEFAULTS.port;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > MAX_PORT) fail('port', `an integer from 0 to ${MAX_PORT}`, port);
   const host = options.host ?? DASHBOARD_DEFAULTS.host;
@@ -58,5 +74,7 @@ export function resolveDashboardOptions(options: DashboardOptions = {}): Resolve
   expectPositiveInteger('eventBuffer', eventBuffer);
   const sampleBuffer = options.sampleBuffer ?? DASHBOARD_DEFAULTS.sampleBuffer;
   expectPositiveInteger('sampleBuffer', sampleBuffer);
-  return Object.freeze({ port, host, now: options.now, updateIntervalMs, eventBuffer, sampleBuffer });
+  const maxClients = options.maxClients ?? DASHBOARD_DEFAULTS.maxClients;
+  expectPositiveInteger('maxClients', maxClients);
+  return Object.freeze({ port, host, now: options.now, updateIntervalMs, eventBuffer, sampleBuffer, maxClients });
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { DashboardMonitor, type DashboardEvent, type DashboardSample, type DashboardState } from './dashboard-monitor';
+import { isIP, type AddressInfo } from 'node:net';
+import { DashboardMonitor } from './dashboard-monitor';
+import { EventStreamHub } from './event-stream-hub';
 import type { DashboardEngine } from './dashboard-engine';
 import { resolveDashboardOptions, type DashboardOptions } from './dashboard-options';
 import { machineViews } from './machine-views';
@@ -8,6 +9,8 @@ import { DASHBOARD_HTML } from './page/dashboard-html';
 import { DASHBOARD_SCRIPT } from './page/dashboard-script';
 import { DASHBOARD_STYLES } from './page/dashboard-styles';
 import { readVendorAsset } from './vendor-assets';
+
+export type { DashboardSnapshotMessage, DashboardUpdateMessage } from './event-stream-hub';
 
 /** A running dashboard: where to open it, and how to stop it. */
 export interface DashboardServer {
@@ -17,20 +20,6 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-/** What the first message of `/events` carries: everything a page needs to draw itself. */
-export interface DashboardSnapshotMessage {
-  readonly state: DashboardState;
-  readonly events: readonly DashboardEvent[];
-  readonly samples: readonly DashboardSample[];
-}
-
-/** What each later message of `/events` carries: the state now and what happened since the last one. */
-export type DashboardUpdateMessage = DashboardSnapshotMessage;
-
-/** A state is sent at least this often, even when no event happened (the clock moves on). */
-const IDLE_UPDATE_MS = 1000;
-/** A comment line keeps idle event streams open through proxies. */
-const HEARTBEAT_MS = 15_000;
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /**
@@ -60,8 +49,15 @@ const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export async function serveDashboard(engine: DashboardEngine, options: DashboardOptions = {}): Promise<DashboardServer> {
   const resolved = resolveDashboardOptions(options);
   const monitor = new DashboardMonitor(engine, resolved);
-  const hub = new EventStreamHub(monitor);
-  const server = createServer((request, response) => void route(request, response, engine, monitor, hub));
+  const hub = new EventStreamHub(monitor, resolved.maxClients);
+  const server = createServer((request, response) => {
+    // A page on another site that rebinds its name to this address must not read the dashboard.
+    if (!isAllowedHost(request.headers.host, resolved.host)) {
+      send(response, 403, 'text/plain; charset=utf-8', 'forbidden: the Host header must name this address or localhost\n');
+      return;
+    }
+    void route(request, response, engine, monitor, hub);
+  });
   try {
     await listen(server, resolved.port, resolved.host);
   } catch (error) {
@@ -88,6 +84,22 @@ export async function serveDashboard(engine: DashboardEngine, options: Dashboard
       return closing;
     },
   });
+}
+
+/**
+ * Whether a request's `Host` names the dashboard itself: `localhost`, the address it listens on, or
+ * any IP literal (a DNS rebinding attack needs a name it controls, never an IP literal).
+ */
+function isAllowedHost(header: string | undefined, boundHost: string): boolean {
+  if (header === undefined || header.length === 0) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${header}`).hostname;
+  } catch {
+    return false;
+  }
+  const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  return bare === 'localhost' || bare === boundHost || isIP(bare) !== 0;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -153,79 +165,4 @@ function send(response: ServerResponse, status: number, contentType: string, bod
 
 function sendJson(response: ServerResponse, value: unknown): void {
   send(response, 200, 'application/json; charset=utf-8', JSON.stringify(value));
-}
-
-/**
- * The open `/events` streams. Updates are batched: every `updateIntervalMs` the events since the
- * last batch go out with a fresh state, so a burst of thousands of events costs one message.
- */
-class EventStreamHub {
-  readonly #monitor: DashboardMonitor;
-  /** Each open stream, with the numbers of the last event and sample it got (its snapshot may hold some not yet flushed). */
-  readonly #clients = new Map<ServerResponse, { readonly seq: number; readonly n: number }>();
-  #lastSentAt = 0;
-  #lastHeartbeatAt = Date.now();
-
-  constructor(monitor: DashboardMonitor) {
-    this.#monitor = monitor;
-  }
-
-  attach(request: IncomingMessage, response: ServerResponse): void {
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    if (request.method === 'HEAD') {
-      response.end();
-      return;
-    }
-    // Sampled first, so the snapshot's charts reach the state it carries.
-    this.#monitor.sample();
-    const snapshot: DashboardSnapshotMessage = {
-      state: this.#monitor.state(),
-      events: this.#monitor.recentEvents(),
-      samples: this.#monitor.samples(),
-    };
-    response.write(`retry: 1000\n\n${message('snapshot', snapshot)}`);
-    this.#clients.set(response, { seq: snapshot.events.at(-1)?.seq ?? 0, n: snapshot.samples.at(-1)?.n ?? 0 });
-    request.on('close', () => this.#clients.delete(response));
-  }
-
-  /** Sends what happened since the last flush (or the state alone, now and then), to every stream. */
-  flush(): void {
-    const { events, samples } = this.#monitor.takeUpdate();
-    const now = Date.now();
-    if (this.#clients.size === 0) return;
-    if (events.length === 0 && samples.length === 0 && now - this.#lastSentAt < IDLE_UPDATE_MS) {
-      if (now - this.#lastHeartbeatAt >= HEARTBEAT_MS) {
-        this.#lastHeartbeatAt = now;
-        for (const client of this.#clients.keys()) client.write(': heartbeat\n\n');
-      }
-      return;
-    }
-    const state = this.#monitor.state();
-    const shared = message('update', { state, events, samples } satisfies DashboardUpdateMessage);
-    const lastSeq = events.at(-1)?.seq;
-    const lastN = samples.at(-1)?.n;
-    for (const [client, seen] of this.#clients) {
-      // A stream opened since the last flush got some of these in its snapshot.
-      const fresh = (events[0]?.seq ?? Infinity) > seen.seq && (samples[0]?.n ?? Infinity) > seen.n;
-      const update: DashboardUpdateMessage = { state, events: events.filter((e) => e.seq > seen.seq), samples: samples.filter((s) => s.n > seen.n) };
-      client.write(fresh ? shared : message('update', update));
-      this.#clients.set(client, { seq: lastSeq ?? seen.seq, n: lastN ?? seen.n });
-    }
-    this.#lastSentAt = now;
-    this.#lastHeartbeatAt = now;
-  }
-
-  close(): void {
-    for (const client of this.#clients.keys()) client.end();
-    this.#clients.clear();
-  }
-}
-
-function message(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
