@@ -1,3 +1,4 @@
+import { describeThrown } from '../src/internal/describe-thrown';
 import {
   createActor,
   type ActorLogic,
@@ -182,6 +183,8 @@ class ExecutorCore {
   extraSlots = 0;
   /** Replaced, never changed in place: snapshots share it. */
   abandoned: readonly string[] = [];
+  /** Workers told to abandon their functions whose report has not come yet. */
+  #abandonReportsDue = 0;
   /** Notices for the parent and emitted events of the current transition, in order; sent once it is over. */
   #outbox: Array<
     { readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted } | { readonly to: AnyActorRef; readonly reply: TasksDescribedEvent }
@@ -286,6 +289,24 @@ class ExecutorCore {
     return (this.#childrenCache = children);
   }
 
+  /**
+   * Applies one event; a fault in the executor's own code is logged as an error and the executor
+   * goes on with the next event, rather than fail and leave every task unsettled. (User code never
+   * runs here: it runs in the workers, and what it returns or throws is contained there.)
+   */
+  receiveGuarded(event: ExecutorEvent): void {
+    try {
+      this.receive(event);
+    } catch (error) {
+      this.changed = true;
+      this.#logger.error('the executor failed on an event; it goes on with the next one', {
+        event: event.type,
+        error: describeThrown(error),
+        stack: stackOf(error),
+      });
+    }
+  }
+
   /** Applies one event. */
   receive(event: ExecutorEvent): void {
     switch (event.type) {
@@ -333,8 +354,8 @@ class ExecutorCore {
         this.#noticeIfQuiescent();
         break;
       case 'executor.abandon-running':
-        for (const worker of this.workers) if (!worker.down) worker.ref.send({ type: 'worker.abandon' });
-        return;
+        this.#abandonRunning();
+        break;
       case 'executor.abort-running':
         for (const { taskId, workerId } of this.book.dispatched()) {
           this.#workersById.get(workerId)?.ref.send({ type: 'task.abort', taskId, reason: event.reason });
@@ -448,7 +469,27 @@ class ExecutorCore {
   }
 
   #isQuiescent(): boolean {
-    return this.book.size === 0 && this.workers.every((worker) => worker.down || worker.free === worker.capacity);
+    return (
+      this.#abandonReportsDue === 0 && this.book.size === 0 && this.workers.every((worker) => worker.down || worker.free === worker.capacity)
+    );
+  }
+
+  /**
+   * Shutdown gave up waiting for functions that ignore their abort signal: every worker lets go of
+   * its running functions and reports them abandoned (quiescence waits for those reports, so that the
+   * shutdown report lists them), every slot counts as free, and a task the book still has on a worker
+   * (its report lost to a fault) is settled, so that shutdown always ends.
+   */
+  #abandonRunning(): void {
+    for (const worker of this.workers) {
+      if (worker.down) continue;
+      this.#abandonReportsDue++;
+      worker.free = worker.capacity;
+      worker.ref.send({ type: 'worker.abandon' });
+    }
+    this.book.settleDispatched(new MezanError('E_SHUTDOWN', 'Abandoned by shutdown: its worker never reported it'));
+    this.changed = true;
+    this.#noticeIfQuiescent();
   }
 
   #noticeIfQuiescent(): void {
@@ -534,8 +575,12 @@ class ExecutorCore {
       if (retry !== undefined) this.#scheduleRetry(retry.taskId, retry.delayMs);
     }
     const worker = this.#workersById.get(event.workerId);
-    if (worker !== undefined && !worker.down) worker.free += event.freed;
-    if (event.abandoned !== undefined && event.abandoned.length > 0) this.abandoned = [...this.abandoned, ...event.abandoned];
+    // Never more free slots than it has: once shutdown abandoned its functions, all of them count as free.
+    if (worker !== undefined && !worker.down) worker.free = Math.min(worker.capacity, worker.free + event.freed);
+    if (event.abandoned !== undefined) {
+      this.#abandonReportsDue = Math.max(0, this.#abandonReportsDue - 1);
+      if (event.abandoned.length > 0) this.abandoned = [...this.abandoned, ...event.abandoned];
+    }
   }
 
   /** Tasks cancelled while their submissions were on the way, which had been admitted before. */
@@ -656,7 +701,7 @@ export function createExecutorLogic(
         core.stopChildren(scope);
         return { ...snapshot, status: 'stopped' };
       }
-      core.receive(event);
+      core.receiveGuarded(event);
       if (core.hasOutbox) scope.defer(() => core.flushOutbox(scope));
       if (!core.changed) return snapshot;
       core.changed = false;
@@ -670,3 +715,12 @@ export function createExecutorLogic(
 
 /** The executor's logic, with real workers. @internal */
 export const executorLogic = createExecutorLogic();
+
+/** The stack of an error, if it has one that can be read. */
+function stackOf(error: unknown): string | undefined {
+  try {
+    return error instanceof Error ? error.stack : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -209,7 +209,7 @@ export class TaskRunner {
    * reported abandoned. An attempt not reported yet ends `cancelled`.
    */
   abandon(): void {
-    if (this.#stopped || this.#running.length === 0) return;
+    if (this.#stopped) return;
     const { clock, workerId } = this.#environment;
     const now = clock.now();
     const abandoned = (this.#abandoned ??= []);
@@ -396,7 +396,7 @@ export class TaskRunner {
   }
 
   #askForReport(): void {
-    if (this.#stopped || (this.#outcomes.length === 0 && this.#freed === 0)) return;
+    if (this.#stopped || (this.#outcomes.length === 0 && this.#freed === 0 && this.#abandoned === undefined)) return;
     this.#requestReport();
   }
 

@@ -372,6 +372,18 @@ export class TaskBook {
     return delayed;
   }
 
+  /**
+   * Settles every task still on a worker, `cancelled` with `reason`: shutdown gave up on them (their
+   * worker's report never came, which only a fault of the engine's own could cause, as an abort
+   * reports at once).
+   */
+  settleDispatched(reason: MezanError): void {
+    const now = this.#clock.now();
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.state === 'dispatched') this.#settle(entry, 'cancelled', undefined, reason, entry.workerId, undefined, now);
+    }
+  }
+
   /** Every task on a worker, with its worker. */
   dispatched(): Array<{ readonly taskId: string; readonly workerId: string }> {
     const found: Array<{ taskId: string; workerId: string }> = [];

@@ -1,7 +1,8 @@
 import { filter, map } from 'rxjs';
 import winston from 'winston';
-import { createEngine, MezanError, type Logger, type ShutdownReport, type TaskFunction } from '../../src';
+import { createEngine, MezanError, type Logger, type ShutdownReport, type TaskFunction, type TaskHandle } from '../../src';
 import { describeThrown } from '../../src/internal/describe-thrown';
+import { TaskBook } from '../../src/internal/task-book';
 import { recordingLogger, startEngine } from '../fixtures/engine-harness';
 
 // User code is hostile until proven otherwise: whatever a task function throws or returns, whatever a
@@ -302,5 +303,40 @@ describe('an injected clock and random source are checked when the engine is mad
     // Both retries drew a bad value.
     expect(draws).toBe(2);
     await engine.shutdown();
+  });
+});
+
+describe('a fault in the engine itself', () => {
+  it('the executor logs an error for an event it failed on, and goes on running and settling tasks', async () => {
+    const { logger, records } = recordingLogger();
+    const { engine, clock } = startEngine({ logger, concurrency: 2 });
+    const applyOutcome = TaskBook.prototype.applyOutcome;
+    let faults = 1;
+    let lostToTheBug: TaskHandle<string> | undefined;
+    const spy = jest.spyOn(TaskBook.prototype, 'applyOutcome').mockImplementation(function (this: TaskBook, ...args) {
+      if (faults-- > 0) throw new Error('a bug in the book');
+      return applyOutcome.apply(this, args);
+    });
+    try {
+      lostToTheBug = engine.submit(async () => 'lost to the bug');
+      await clock.advanceBy(0);
+      await expect(engine.submit(async () => 'after').result).resolves.toBe('after');
+      expect(records).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          message: 'the executor failed on an event; it goes on with the next one',
+          error: 'a bug in the book',
+        }),
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    // The task whose report the bug ate stays on its worker for the book: shutdown gives up on it
+    // after abandonAfterMs and settles it, so that it still ends, and shutdown with it.
+    expect(lostToTheBug!.status).toBe('running');
+    const report = engine.shutdown({ force: true });
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ completed: 1, cancelled: 1, lost: 0 });
+    await expect(lostToTheBug!.result).rejects.toMatchObject({ code: 'E_SHUTDOWN' });
   });
 });
