@@ -144,9 +144,11 @@ export const shutdownMachine = setup({
     },
     terminating: {
       entry: { type: 'notifyPhase', params: { phase: 'terminating' } },
-      // Functions that ignore their abort signal must not hold the shutdown forever.
+      // Functions that ignore their abort signal must not hold the shutdown forever: they are given
+      // up after abandonAfterMs, or at once on one more signal.
       after: { abandonAfterMs: { actions: 'requestAbandon' } },
       on: {
+        'signal.received': { actions: 'requestAbandon' },
         'work.drained': { target: 'stopped' },
       },
     },

@@ -103,6 +103,26 @@ describe('a real child process with shutdown.signals: [SIGTERM] and exitOnSignal
     });
   });
 
+  describe('sent SIGTERM three times while its tasks never return', () => {
+    let run: ChildRun;
+    beforeAll(async () => {
+      run = await runChild('deaf', 3);
+    }, 60_000);
+
+    it('received the three signals, and the third abandoned the functions at once: exit code 1', () => {
+      expect(run.stderr).toBe('');
+      expect(run.lines.slice(0, 4)).toEqual(['ready', 'signal SIGTERM', 'signal SIGTERM', 'signal SIGTERM']);
+      expect(run.signal).toBeNull();
+      expect(run.code).toBe(1);
+    });
+
+    it('reports the four running functions abandoned and every task ended, none lost', () => {
+      expect(run.report).toMatchObject({ submitted: 8, completed: 0, cancelled: 8, lost: 0 });
+      expect(run.report!.abandoned).toHaveLength(4);
+      expect(run.report!.phases.map(({ phase }) => phase)).toEqual(['draining', 'terminating', 'stopped']);
+    });
+  });
+
   describe('sent SIGTERM twice while its tasks ignore their signal', () => {
     let run: ChildRun;
     beforeAll(async () => {

@@ -126,6 +126,18 @@ describe('shutdownMachine', () => {
     expect(owner.clock.pendingTimers).toBe(0);
   });
 
+  it('asks to abandon at once on a signal received while terminating', async () => {
+    const owner = startOwner({ graceMs: 100, drain: 'run', abandonAfterMs: 5_000 });
+    owner.send({ type: 'signal.received', signal: 'SIGTERM' });
+    owner.send({ type: 'signal.received', signal: 'SIGTERM' });
+    expect(owner.phase()).toBe('terminating');
+    expect(owner.abandonAt).toEqual([]);
+    await owner.clock.advanceBy(10);
+    owner.send({ type: 'signal.received', signal: 'SIGTERM' });
+    expect(owner.abandonAt).toEqual([START + 10]);
+    expect(owner.phase()).toBe('terminating');
+  });
+
   it('with graceMs 0, terminates as soon as the clock runs', async () => {
     const owner = startOwner({ graceMs: 0, drain: 'run', abandonAfterMs: 5_000 });
     owner.send({ type: 'shutdown.request' });
