@@ -1,3 +1,4 @@
+import type { TerminalTaskStatus } from '../task-status';
 import type { EngineProgress } from '../engine-snapshots';
 import type { AlertBook } from './alert-book';
 import { utilizationOf } from './evaluate-alerts';
@@ -40,14 +41,7 @@ export function buildMetricsSnapshot({ progress, gauges, workers, book, alerts, 
     running: progress.running,
     pending: progress.pending,
     submitted: progress.total,
-    byStatus: Object.freeze({
-      completed: progress.completed,
-      failed: progress.failed,
-      cancelled: progress.cancelled,
-      timeout: progress.timedOut,
-      deadlock: progress.deadlocked,
-      rejected: progress.rejected,
-    }),
+    byStatus: Object.freeze(countsByStatus(progress)),
     throughput: Object.freeze({
       settledPerSec: seconds > 0 ? settled / seconds : 0,
       completedPerSec: seconds > 0 ? progress.completed / seconds : 0,
@@ -75,4 +69,16 @@ export function buildMetricsSnapshot({ progress, gauges, workers, book, alerts, 
     }),
     alerts: Object.freeze({ active: Object.freeze(alerts.active()), raised: alerts.raisedTotal }),
   });
+}
+
+/** The counts of `progress` by terminal task status, named as the statuses are. @internal */
+export function countsByStatus(progress: EngineProgress): Record<TerminalTaskStatus, number> {
+  return {
+    completed: progress.completed,
+    failed: progress.failed,
+    cancelled: progress.cancelled,
+    timeout: progress.timedOut,
+    deadlock: progress.deadlocked,
+    rejected: progress.rejected,
+  };
 }

@@ -48,6 +48,11 @@ export class MonitorFeed {
     this.#scheduled = false;
     this.flush();
   };
+  #fullFlushScheduled = false;
+  readonly #flushFull = (): void => {
+    this.#fullFlushScheduled = false;
+    this.flush();
+  };
   readonly #flushLater = (): void => {
     this.#timer = undefined;
     this.flush();
@@ -68,6 +73,11 @@ export class MonitorFeed {
     if (this.#closed) return;
     this.#buffer.push(observation);
     this.#schedule();
+    // A program that never lets the event loop turn must not pile observations up without bound.
+    if (this.#buffer.length >= MAX_BATCH && !this.#fullFlushScheduled) {
+      this.#fullFlushScheduled = true;
+      queueMicrotask(this.#flushFull);
+    }
   }
 
   /** Adds a task event to the batch; it may wait for company (see {@link SAMPLE_FLUSH_MS}). */

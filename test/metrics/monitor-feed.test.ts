@@ -90,6 +90,19 @@ describe('MonitorFeed', () => {
     expect(batches[0]!.observations).toHaveLength(MAX_BATCH);
   });
 
+  it('sends a full batch of system events after the current burst of promise jobs, without waiting for the end of the turn', async () => {
+    const clock = new VirtualClock({ settle: 'each-instant' });
+    const feed = new MonitorFeed(clock);
+    const batches: MonitorObserveEvent[] = [];
+    feed.connect({ send: (event) => batches.push(event) });
+    for (let i = 0; i < MAX_BATCH + 1; i++) feed.push(idle(i));
+    expect(batches).toHaveLength(0);
+    await Promise.resolve();
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.observations).toHaveLength(MAX_BATCH + 1);
+    feed.close();
+  });
+
   it('leaves no timer behind when closed', () => {
     const { feed, batches, clock } = connectedFeed();
     feed.pushSample(idle(1));
