@@ -1096,6 +1096,7 @@ function resolveDeadlockOptions(options: EngineOptions['deadlock']): ResolvedEng
   expectKnownKeys('deadlock', options, DEADLOCK_OPTION_KEYS);
   let detect: ResolvedEngineOptions['deadlock']['detect'] = options.detect ?? ENGINE_DEFAULTS.deadlock.detect;
   if (typeof detect === 'object' && detect !== null) {
+    expectKnownKeys('deadlock.detect', detect, { afterMs: true });
     if (typeof detect.afterMs !== 'number' || !(detect.afterMs >= 0 && detect.afterMs <= MAX_TIMER_MS)) {
       fail('deadlock.detect.afterMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, detect.afterMs);
     }

@@ -20,6 +20,7 @@ describe('createEngine refuses unknown keys, at every level', () => {
     ['shutdown', { shutdown: { graceMs: 10, drian: 'run' } }, 'shutdown.drian', 'drain'],
     ['supervision', { supervision: { maxRestart: 2 } }, 'supervision.maxRestart', 'maxRestarts'],
     ['deadlock', { deadlock: { detct: 'off' } }, 'deadlock.detct', 'detect'],
+    ['deadlock.detect', { deadlock: { detect: { afterMs: 0, afterMS: 1 } } }, 'deadlock.detect.afterMS', 'afterMs'],
     ['deadlock.compensate', { deadlock: { compensate: { maxExtra: 1 } } }, 'deadlock.compensate.maxExtra', undefined],
     ['a resource', { resources: { db: { capacity: 1, rnak: 2 } } }, 'resources.db.rnak', 'rank'],
     ['rateLimit', { rateLimit: { limit: 1, intervalMs: 10, pre: 'group' } }, 'rateLimit.pre', 'per'],
