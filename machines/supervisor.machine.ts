@@ -13,7 +13,7 @@ import type { TaskHandle } from '../src/task-handle';
 import type { ResolvedAlertThresholds, TimingsMode } from '../src/engine-options';
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
 import { readGauges } from '../src/metrics/read-gauges';
-import { monitorMachine } from './monitor.machine';
+import { monitorLogic, type MonitorRef } from '../actors/monitor.actor';
 import {
   shutdownMachine,
   type ShutdownAbandonEvent,
@@ -86,7 +86,7 @@ export interface SupervisorContext {
   /** The pools, by name. */
   readonly resources: ReadonlyMap<string, ResourceDescriptor>;
   /** Metrics and alerts; `undefined` without monitor settings. */
-  readonly monitor: ActorRefFrom<typeof monitorMachine> | undefined;
+  readonly monitor: MonitorRef | undefined;
 }
 
 /** Events the supervisor accepts. @internal */
@@ -121,7 +121,7 @@ export const supervisorMachine = setup({
     processSignals: processSignalsLogic,
     pool: poolLogic,
     detector: detectorLogic,
-    monitor: monitorMachine,
+    monitor: monitorLogic,
   },
   actions: {
     changeCapacity: ({ context, event }) => {

@@ -1,14 +1,14 @@
 import { constants as osConstants } from 'node:os';
 import { customRandom } from 'nanoid';
 import { Observable, Subject, map } from 'rxjs';
-import { createActor, type Actor, type ActorRefFrom } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
 import type { PoolSnapshot } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
 import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
 import { TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
-import type { monitorMachine } from '../machines/monitor.machine';
+import type { MonitorRef } from '../actors/monitor.actor';
 import { supervisorMachine } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
@@ -42,7 +42,6 @@ import type { EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from
 import { MezanError } from './errors';
 import type { EventSink } from './internal/event-sink';
 import type { AlertRecord } from './metrics/alert-book';
-import { buildMetricsSnapshot } from './metrics/build-metrics-snapshot';
 import type { MetricsSnapshot } from './metrics/metrics-snapshot';
 import { MonitorFeed } from './metrics/monitor-feed';
 import { PrometheusExporter } from './metrics/prometheus-exporter';
@@ -139,7 +138,7 @@ export class Engine {
   readonly #logger: Logger;
   readonly #actor: Actor<typeof supervisorMachine>;
   readonly #executor: ExecutorRef;
-  readonly #monitor: ActorRefFrom<typeof monitorMachine>;
+  readonly #monitor: MonitorRef;
   /** Carries observations to the monitor, a batch per turn of the event loop. */
   readonly #feed: MonitorFeed;
   /** Wake the monitor when more tasks than the first are queued, or the second or fewer (it says so). */
@@ -472,15 +471,7 @@ export class Engine {
       }
       this.#feed.flush();
     }
-    const monitor = this.#monitor.getSnapshot().context;
-    return buildMetricsSnapshot({
-      progress: this.progress(),
-      gauges: monitor.readGauges(),
-      workers: readWorkerGauge(this.#executor),
-      book: monitor.book,
-      alerts: monitor.alerts,
-      timingsSince: monitor.timingsSince,
-    });
+    return this.#monitor.getSnapshot().context.readMetrics(this.progress(), readWorkerGauge(this.#executor));
   }
 
   /**
@@ -506,7 +497,7 @@ export class Engine {
    */
   alerts(): readonly AlertRecord[] {
     if (this.#report === undefined) this.#feed.flush();
-    return this.#monitor.getSnapshot().context.alerts.history();
+    return this.#monitor.getSnapshot().context.alertHistory();
   }
 
   /**

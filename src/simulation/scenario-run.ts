@@ -75,6 +75,7 @@ export class ScenarioRun {
   readonly #handles = new Map<string, TaskHandle<unknown>>();
   /** The explicit tasks with an id, by id. */
   readonly #explicit = new Map<string, ScenarioTask>();
+  readonly #players = new WeakMap<readonly Step[], TaskFunction>();
   readonly #byStatus: Record<TerminalTaskStatus, number> = { completed: 0, failed: 0, cancelled: 0, timeout: 0, deadlock: 0, rejected: 0 };
   readonly #byCode: Record<string, number> = {};
   readonly #onFault: ((fault: Fault, at: number) => void) | undefined;
@@ -171,45 +172,64 @@ export class ScenarioRun {
     if (code !== undefined) this.#byCode[code] = (this.#byCode[code] ?? 0) + 1;
   }
 
-  /** Submits the explicit tasks at their times and the generated ones at their arrivals. */
+  /**
+   * Submits the explicit tasks at their times and the generated ones at their arrivals. The arrival
+   * times are drawn up front (in the order of the file, so a seed gives the same ones), but each is
+   * kept as three numbers, not an object and a closure: a scenario's queue of a million arrivals
+   * would otherwise be most of its heap.
+   */
   #scheduleArrivals(): void {
-    const arrivals: Array<{ readonly at: number; readonly submit: () => void }> = [];
-    for (const [index, entry] of (this.scenario.tasks ?? []).entries()) {
-      if ('generate' in entry) arrivals.push(...this.#generated(entry, index));
-      else {
-        if (entry.id !== undefined) this.#explicit.set(entry.id, entry);
-        arrivals.push({ at: entry.at ?? 0, submit: () => this.#submitExplicit(entry) });
+    const entries = this.scenario.tasks ?? [];
+    const times: number[] = [];
+    const sources: number[] = [];
+    const ordinals: number[] = [];
+    entries.forEach((entry, index) => {
+      if ('generate' in entry) {
+        this.#drawArrivals(entry, (at, ordinal) => {
+          times.push(at);
+          sources.push(index);
+          ordinals.push(ordinal);
+        });
+        return;
       }
-    }
+      if (entry.id !== undefined) this.#explicit.set(entry.id, entry);
+      times.push(entry.at ?? 0);
+      sources.push(index);
+      ordinals.push(0);
+    });
     // Stable: equal times keep the file's order.
-    arrivals.sort((a, b) => a.at - b.at);
-    this.#pendingArrivals = arrivals.length;
+    const order = Uint32Array.from(times.keys()).sort((a, b) => times[a]! - times[b]! || a - b);
+    this.#pendingArrivals = order.length;
     let next = 0;
     const pump = (): void => {
       const now = this.clock.now();
-      while (next < arrivals.length && arrivals[next]!.at <= now) {
+      while (next < order.length && times[order[next]!]! <= now) {
+        const arrival = order[next++]!;
         this.#pendingArrivals--;
-        arrivals[next++]!.submit();
+        const entry = entries[sources[arrival]!]!;
+        if ('generate' in entry) this.#submitGenerated(entry, sources[arrival]!, ordinals[arrival]!);
+        else this.#submitExplicit(entry);
       }
-      if (next < arrivals.length) this.clock.setTimeout(pump, arrivals[next]!.at - now);
+      if (next < order.length) this.clock.setTimeout(pump, times[order[next]!]! - now);
     };
-    if (arrivals.length > 0) this.clock.setTimeout(pump, arrivals[0]!.at);
+    if (order.length > 0) this.clock.setTimeout(pump, times[order[0]!]!);
   }
 
-  #generated(entry: TaskGenerator, index: number): Array<{ readonly at: number; readonly submit: () => void }> {
-    const { count, rate, start = 0, times, ...template } = entry.generate;
-    const arrivals: Array<{ at: number; submit: () => void }> = [];
+  /** Draws the arrival times of a generator, in order: the listed `times`, or a Poisson process at `rate`. */
+  #drawArrivals(entry: TaskGenerator, arrive: (at: number, ordinal: number) => void): void {
+    const { count, rate, start = 0, times } = entry.generate;
     let at = start;
     for (let n = 0; n < (times?.length ?? count ?? 0); n++) {
       if (times !== undefined) at = times[n]!;
       else if (rate !== undefined && n > 0) at += Math.round((-1000 / rate) * Math.log(1 - this.#workload()));
-      const name = template.name ?? `gen${index}`;
-      arrivals.push({
-        at,
-        submit: () => void this.engine.submit(this.#taskFunction(template.steps), this.#taskOptions(template, `${name}-${n + 1}`)),
-      });
+      arrive(at, n + 1);
     }
-    return arrivals;
+  }
+
+  #submitGenerated(entry: TaskGenerator, index: number, ordinal: number): void {
+    const template = entry.generate;
+    const name = template.name ?? `gen${index}`;
+    void this.engine.submit(this.#taskFunction(template.steps), this.#taskOptions(template, `${name}-${ordinal}`));
   }
 
   #submitExplicit(task: ScenarioTask): void {
@@ -243,8 +263,17 @@ export class ScenarioRun {
     };
   }
 
-  /** A task function that plays a script of steps. */
+  /** The task function that plays a script of steps: one per script, shared by the tasks that play it. */
   #taskFunction(steps: readonly Step[]): TaskFunction {
+    let play = this.#players.get(steps);
+    if (play === undefined) {
+      play = this.#player(steps);
+      this.#players.set(steps, play);
+    }
+    return play;
+  }
+
+  #player(steps: readonly Step[]): TaskFunction {
     return async (ctx: TaskContext) => {
       // Leases by pool, made only for a script that acquires.
       let leases: Map<string, Lease[]> | undefined;
