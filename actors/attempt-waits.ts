@@ -87,7 +87,7 @@ export class AttemptWaits {
       return rejectInvalid(() =>
         fail('resource', `one of the engine's resources (${[...services.resources.keys()].join(', ') || 'none'})`, resource),
       );
-    const units = options.units ?? 1;
+    const units = options.units === undefined ? 1 : options.units;
     if (typeof units !== 'number' || !Number.isInteger(units) || units < 1 || units > pool.capacity) {
       return rejectInvalid(() => fail('units', `an integer from 1 to ${pool.capacity} (the capacity of "${resource}")`, units));
     }
@@ -136,7 +136,7 @@ export class AttemptWaits {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     if (!(handle instanceof TaskHandle)) return rejectInvalid(() => fail('handle', 'a task handle', handle));
     if (handle.id === this.#taskId) return rejectInvalid(() => fail('handle', 'another task than the one awaiting', handle.id));
-    if (typeof options !== 'object' || options === null) return rejectInvalid(() => fail('options', 'an object', options));
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) return rejectInvalid(() => fail('options', 'an object', options));
     if (!hasOnlyKnownKeys(options, AWAIT_OPTION_KEYS)) return rejectInvalid(() => failUnknownKey('options', options, AWAIT_OPTION_KEYS));
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))) {

@@ -90,6 +90,7 @@ export class TaskRunContext implements TaskContext {
   progress(fraction: number, message?: string): void {
     expectFiniteNumber('progress fraction', fraction);
     if (fraction < 0 || fraction > 1) fail('progress fraction', 'a number in [0, 1]', fraction);
+    if (message !== undefined && typeof message !== 'string') fail('message', 'a string, or nothing', message);
     const { sink, clock, workerId } = this.#environment;
     if (!sink.active) return;
     sink.publish({
@@ -128,7 +129,12 @@ export class TaskRunContext implements TaskContext {
   acquire(resource: string, options?: AcquireOptions): Promise<Lease> {
     // An aborted attempt (cancelled, timed out, crashed, shut down) takes nothing more.
     if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
-    return this.#ensureWaits().acquire(resource, options);
+    try {
+      return this.#ensureWaits().acquire(resource, options);
+    } catch (error) {
+      // Reading the caller's arguments threw (a hostile proxy): a rejection, as for any bad argument.
+      return Promise.reject(error);
+    }
   }
 
   /** Takes every declared resource, in order, then runs `fn`, unless the attempt was aborted meanwhile. */
@@ -144,7 +150,12 @@ export class TaskRunContext implements TaskContext {
 
   await<T>(handle: TaskHandle<T>, options?: AwaitOptions): Promise<T> {
     if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
-    return this.#ensureWaits().await(handle, options);
+    try {
+      return this.#ensureWaits().await(handle, options);
+    } catch (error) {
+      // Reading the caller's arguments threw (a hostile proxy): a rejection, as for any bad argument.
+      return Promise.reject(error);
+    }
   }
 
   /** The attempt's waits, once it has acquired or awaited anything. */

@@ -12,7 +12,8 @@ export interface Clock {
   /**
    * Calls `fn` at the end of the current turn of the event loop, after the I/O and timers of this
    * turn (Node's `setImmediate`). Optional: workers gather the outcomes of a turn with it; without
-   * it (virtual time) they report after each burst of promise jobs.
+   * it (virtual time) they report after each burst of promise jobs. When given, a function (as is
+   * `clearImmediate`).
    */
   setImmediate?(fn: () => void): any;
   /** Cancels a call set with {@link Clock.setImmediate}. */

@@ -10,7 +10,11 @@ import type { LockOrderMode } from './internal/task-services';
 
 export type { DeadlockPolicy, LockOrderMode };
 
-/** Options of {@link createEngine}. Every field is optional. */
+/**
+ * Options of {@link createEngine}. Every field is optional: left out (or `undefined`) it takes its
+ * default; `null` is a value like any other, refused where the field takes no `null`, and an array is
+ * never an options object.
+ */
 export interface EngineOptions {
   /**
    * How many tasks run at once (as in p-queue and BullMQ): the slots of the main-thread worker.
@@ -24,10 +28,15 @@ export interface EngineOptions {
   workers?: number;
   /** The clock every timer goes through (XState's `SimulatedClock` and {@link VirtualClock} fit). @default {@link realClock} */
   clock?: Clock;
-  /** The random source for retry jitter and generated ids. @default `Math.random` */
+  /**
+   * The random source for retry jitter and generated ids: numbers in `[0, 1)` (a constant source
+   * will do; the engine's id takes its first 8 draws). @default `Math.random`
+   */
   random?: RandomSource;
   /**
    * A winston logger for structured logs with task and actor ids, or `false` for no logs at all.
+   * Anything whose `child`, `error`, `warn`, `info` and `debug` are functions will do; what its
+   * methods throw is ignored.
    * @default warnings and errors to stderr (level from the environment variable `MEZAN_LOG_LEVEL`)
    */
   logger?: Logger | false;
@@ -75,7 +84,9 @@ export interface EngineOptions {
   thresholds?: AlertThresholds;
   /**
    * An XState inspection observer, handed to the actor system: it sees every actor, event,
-   * snapshot and action (`@statelyai/inspect`'s `inspector.inspect` fits).
+   * snapshot and action (`@statelyai/inspect`'s `inspector.inspect` fits). A function, or an object
+   * whose `next`, `error` and `complete` are functions or absent (one at least). What it throws is
+   * contained: the first throw is logged as an error, later ones are counted.
    * @example
    * ```ts
    * import { createBrowserInspector } from '@statelyai/inspect';
@@ -214,7 +225,7 @@ export interface ShutdownOptions {
 
 /** Options of `engine.shutdown()`; they override the engine's {@link ShutdownOptions} for this shutdown. */
 export interface ShutdownRequestOptions {
-  /** @default the engine's `shutdown.graceMs` */
+  /** Milliseconds from 0 to 2^31 - 1, as `shutdown.graceMs`. @default the engine's `shutdown.graceMs` */
   graceMs?: number;
   /** @default the engine's `shutdown.drain` */
   drain?: DrainMode;
@@ -224,9 +235,9 @@ export interface ShutdownRequestOptions {
 
 /** Options of {@link EngineOptions.rateLimit}. */
 export interface RateLimitOptions {
-  /** How many starts a window allows: a positive integer. */
+  /** How many starts a window allows: a positive integer (of any size: nothing is allocated per unit). */
   limit: number;
-  /** The window, in milliseconds: a positive number. */
+  /** The window, in milliseconds: a positive number up to 2^31 - 1 (about 24.8 days). */
   intervalMs: number;
   /** `engine`: one limit for every task; `group`: one per task `group`. @default 'engine' */
   per?: 'engine' | 'group';

@@ -1,5 +1,4 @@
 import { constants as osConstants } from 'node:os';
-import { customRandom } from 'nanoid';
 import { Observable, Subject, map } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
@@ -58,12 +57,15 @@ import {
   expectNonNegativeInteger,
   expectNonNegativeNumber,
   expectOneOf,
+  expectOptionsObject,
   expectPositiveInteger,
   fail,
+  isOptionsObject,
+  orDefault,
 } from './internal/validate';
-import { createDefaultLogger, createQuietLogger, type Logger } from './logger';
+import { createDefaultLogger, createQuietLogger, LOGGER_METHODS, missingLoggerMethod, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
-import { ContainedObservable } from './internal/contained-observable';
+import { ContainedObservable, containObserver } from './internal/contained-observable';
 import { describeThrown } from './internal/describe-thrown';
 import { defaultRandom, type RandomSource } from './random';
 import { TaskHandle, taskBehind } from './task-handle';
@@ -178,12 +180,14 @@ export class Engine {
   #resolveShutdown: ((report: ShutdownReport) => void) | undefined = undefined;
   #report: ShutdownReport | undefined = undefined;
   readonly #owner: TaskRecordOwner;
+  /** How many times the `inspect` observer threw: the first is logged, the others counted (it sees every event). */
+  #inspectThrows = 0;
 
   /** @internal Use {@link createEngine}. */
   constructor(options: EngineOptions) {
     this.#options = resolveEngineOptions(options);
     this.#clock = this.#options.clock;
-    this.id = `engine-${customRandom(ID_ALPHABET, 8, (size) => randomBytes(this.#options.random, size))()}`;
+    this.id = engineId(this.#options.random);
     this.#logger = this.#options.logger.child({ engine: this.id });
     // Subscribers are user code: what their callbacks throw is logged, never rethrown into the process.
     this.#events$ = ContainedObservable.of(this.#events, (thrown) =>
@@ -208,9 +212,11 @@ export class Engine {
         else this.#executor.send({ type: 'task.reprioritize', taskId: task.id, priority });
       },
     };
+    const inspect = this.#options.inspect;
     this.#actor = createActor(supervisorMachine, {
       clock: this.#clock,
-      inspect: this.#options.inspect,
+      // XState calls the observer inside the actors' transitions: a throw there would fail the actor.
+      inspect: inspect === undefined ? undefined : containObserver(inspect, (thrown) => this.#onInspectThrow(thrown)),
       input: {
         concurrency: this.#options.concurrency,
         rateLimit: this.#options.rateLimit,
@@ -260,6 +266,13 @@ export class Engine {
       });
     }
     this.#logger.debug('engine started', { concurrency: this.#options.concurrency });
+  }
+
+  #onInspectThrow(thrown: unknown): void {
+    if (this.#inspectThrows++ > 0) return;
+    this.#logger.error('the inspect observer threw; the engine goes on, and counts its further throws without logging them', {
+      error: describeThrown(thrown),
+    });
   }
 
   /** Every engine event, as it happens. Events are built only while someone subscribes. */
@@ -314,7 +327,8 @@ export class Engine {
   }
 
   #submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown> {
-    const prepared = this.#prepare(fn, options ?? NO_OPTIONS, undefined, NO_IDS, '', parentId);
+    // `null` is refused, as by `engine.submit`: only `undefined` means no options.
+    const prepared = this.#prepare(fn, options === undefined ? NO_OPTIONS : options, undefined, NO_IDS, '', parentId);
     const handle = this.#register(prepared, undefined);
     // At once, not at the end of the tick: its parent may await it next, and the supervisor must
     // then find it queued to see a starvation of worker slots.
@@ -422,10 +436,10 @@ export class Engine {
     const ids = new Set<string>();
     for (const key of keys) {
       const node = graph[key];
-      if (typeof node !== 'object' || node === null) fail(`graph.${key}`, 'a task node with a `run` function', node);
-      const { run, ...options } = node;
+      if (!isOptionsObject(node)) fail(`graph.${key}`, 'a task node with a `run` function', node);
+      const { run, ...options } = node as TaskGraphNode;
       if (typeof run !== 'function') fail(`graph.${key}.run`, 'a function', run);
-      const task = this.#prepare(run, { ...options, id: options.id ?? key }, keySet, ids, `graph.${key}.`);
+      const task = this.#prepare(run, { ...options, id: options.id === undefined ? key : options.id }, keySet, ids, `graph.${key}.`);
       ids.add(task.id);
       prepared.set(key, task);
       edges.set(
@@ -579,9 +593,12 @@ export class Engine {
    * ```
    */
   shutdown(options: ShutdownRequestOptions = {}): Promise<ShutdownReport> {
-    if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    expectOptionsObject('options', options);
     expectKnownKeys('', options, SHUTDOWN_REQUEST_KEYS);
-    if (options.graceMs !== undefined) expectNonNegativeNumber('graceMs', options.graceMs);
+    const graceMs = options.graceMs;
+    // Bounded as `shutdown.graceMs` is: a longer timer would fire at once in Node.
+    if (graceMs !== undefined && (typeof graceMs !== 'number' || !(graceMs >= 0 && graceMs <= MAX_TIMER_MS)))
+      fail('graceMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, graceMs);
     if (options.drain !== undefined) expectOneOf('drain', options.drain, ['run', 'cancel'] as const);
     if (options.force !== undefined && typeof options.force !== 'boolean') fail('force', 'a boolean', options.force);
     const promise = this.#shutdownPromise();
@@ -628,7 +645,7 @@ export class Engine {
     }
     if (typeof fault.factor !== 'number' || !(fault.factor > 0) || !Number.isFinite(fault.factor))
       fail('fault.factor', 'a positive finite number', fault.factor);
-    const forMs = fault.forMs ?? Infinity;
+    const forMs = orDefault(fault.forMs, Infinity);
     if (typeof forMs !== 'number' || !(forMs >= 0)) fail('fault.forMs', 'a non-negative number of milliseconds', forMs);
     this.#executor.send({ type: 'worker.slow', workerId: fault.workerId, factor: fault.factor, until: this.#clock.now() + forMs });
   }
@@ -675,6 +692,7 @@ export class Engine {
     this.#monitor.send({ type: 'monitor.close' });
     this.#feed.close();
     this.#actor.stop();
+    if (this.#inspectThrows > 1) this.#logger.error('the inspect observer threw more than once', { times: this.#inspectThrows });
     this.#events.complete();
     for (const wake of this.#idleWaiters.splice(0)) wake();
     this.#resolveShutdown?.(this.#report);
@@ -702,7 +720,7 @@ export class Engine {
     parentId: string | undefined = undefined,
   ): TaskRecord {
     expectFunction(prefix === '' ? 'fn' : `${prefix}run`, fn);
-    if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    if (!isOptionsObject(options)) fail('options', 'an object', options);
     expectKnownKeys(prefix.slice(0, -1), options, prefix === '' ? TASK_OPTION_KEYS : TASK_GRAPH_NODE_KEYS);
     let id: string | undefined;
     let autoNumber = -1;
@@ -719,7 +737,7 @@ export class Engine {
     const name = options.name;
     if (name !== undefined) expectNonEmptyString(`${prefix}name`, name);
     // Option names are written out only for an error: this runs for every task.
-    const priority = options.priority ?? 0;
+    const priority = options.priority === undefined ? 0 : options.priority;
     if (typeof priority !== 'number' || !Number.isFinite(priority)) expectFiniteNumber(`${prefix}priority`, priority);
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs === Infinity)) {
@@ -920,7 +938,7 @@ export class Engine {
 const CATCHABLE_SIGNALS: ReadonlySet<string> = new Set(Object.keys(osConstants.signals).filter((name) => name !== 'SIGKILL' && name !== 'SIGSTOP'));
 
 function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
-  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  expectOptionsObject('options', options);
   expectKnownKeys('', options, ENGINE_OPTION_KEYS);
   if (options.workers !== undefined) expectPositiveInteger('workers', options.workers);
   if (options.concurrency !== undefined) expectPositiveInteger('concurrency', options.concurrency);
@@ -928,7 +946,7 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     fail('workers', `the same value as \`concurrency\` (${options.concurrency}), or nothing: it is a deprecated alias`, options.workers);
   const concurrency = options.concurrency ?? options.workers ?? ENGINE_DEFAULTS.concurrency();
   if (options.maxBatch !== undefined) expectPositiveInteger('maxBatch', options.maxBatch);
-  const clock = options.clock ?? realClock;
+  const clock = orDefault(options.clock, realClock);
   if (
     typeof clock !== 'object' ||
     clock === null ||
@@ -937,6 +955,10 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     typeof clock.clearTimeout !== 'function'
   ) {
     fail('clock', 'an object with now(), setTimeout() and clearTimeout()', clock);
+  }
+  for (const method of ['setImmediate', 'clearImmediate'] as const) {
+    const given = clock[method];
+    if (given !== undefined && typeof given !== 'function') fail(`clock.${method}`, 'a function, or absent', given);
   }
   // An injected clock is user code: one that cannot tell the time is refused now, not mid-run.
   let now: unknown;
@@ -953,12 +975,17 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     );
   }
   if (typeof now !== 'number' || !Number.isFinite(now)) fail('clock.now()', 'a finite number of milliseconds', now);
-  const random: RandomSource = options.random ?? defaultRandom;
+  const random: RandomSource = orDefault(options.random, defaultRandom);
   expectFunction('random', random);
-  const given = options.logger === false ? createQuietLogger() : (options.logger ?? createDefaultLogger());
-  if (typeof given !== 'object' || given === null || typeof given.child !== 'function') fail('logger', 'a winston logger', given);
+  const given: unknown = options.logger === false ? createQuietLogger() : options.logger === undefined ? createDefaultLogger() : options.logger;
+  if (!isOptionsObject(given)) fail('logger', 'a winston logger, or false', given);
+  const missing = missingLoggerMethod(given);
+  if (missing !== undefined) {
+    const methods = `${LOGGER_METHODS.slice(0, -1).join(', ')} and ${LOGGER_METHODS[LOGGER_METHODS.length - 1]}`;
+    fail('logger', `a winston logger (an object whose ${methods} are functions; \`logger.${missing}\` is not), or false`, given);
+  }
   // The caller's logger is user code: whatever it throws, the engine goes on.
-  const logger = containLogger(given);
+  const logger = containLogger(given as Logger);
   if (options.onUnhandledError !== undefined) expectFunction('onUnhandledError', options.onUnhandledError);
   const supervision = resolveSupervision(options.supervision);
   return Object.freeze({
@@ -1000,32 +1027,34 @@ function dependencyOption(prefix: string, index: number, isSpec: boolean): strin
 
 function resolveRateLimit(options: EngineOptions['rateLimit']): ResolvedRateLimit | undefined {
   if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) fail('rateLimit', 'an object { limit, intervalMs, per? }', options);
+  expectOptionsObject('rateLimit', options, 'an object { limit, intervalMs, per? }');
   expectKnownKeys('rateLimit', options, RATE_LIMIT_OPTION_KEYS);
   expectPositiveInteger('rateLimit.limit', options.limit);
   if (typeof options.intervalMs !== 'number' || !(options.intervalMs > 0 && options.intervalMs <= MAX_TIMER_MS))
     fail('rateLimit.intervalMs', `a positive number of milliseconds up to ${MAX_TIMER_MS}`, options.intervalMs);
-  const per = options.per ?? 'engine';
+  const per = orDefault(options.per, 'engine');
   expectOneOf('rateLimit.per', per, ['engine', 'group'] as const);
   return Object.freeze({ limit: options.limit, intervalMs: options.intervalMs, per });
 }
 
 function resolveTimings(options: EngineOptions['metrics']): TimingsMode {
   if (options === undefined) return ENGINE_DEFAULTS.timings;
-  if (typeof options !== 'object' || options === null) fail('metrics', 'an object', options);
+  expectOptionsObject('metrics', options);
   expectKnownKeys('metrics', options, METRICS_OPTION_KEYS);
-  const timings = options.timings ?? ENGINE_DEFAULTS.timings;
+  const timings = orDefault(options.timings, ENGINE_DEFAULTS.timings);
   expectOneOf('metrics.timings', timings, ['always', 'on-demand', 'off'] as const);
   return timings;
 }
 
 function resolveThresholds(options: EngineOptions['thresholds'], maxRestarts: number): ResolvedAlertThresholds {
   const defaults = ENGINE_DEFAULTS.thresholds;
-  if (options !== undefined && (typeof options !== 'object' || options === null)) fail('thresholds', 'an object', options);
-  if (options !== undefined) expectKnownKeys('thresholds', options, THRESHOLD_OPTION_KEYS);
+  if (options !== undefined) {
+    expectOptionsObject('thresholds', options);
+    expectKnownKeys('thresholds', options, THRESHOLD_OPTION_KEYS);
+  }
   const given = options ?? {};
   const limit = (option: keyof typeof given, fallback: number, check: (name: string, value: unknown) => void): number | undefined => {
-    const value = given[option] ?? fallback;
+    const value = orDefault(given[option], fallback);
     if (value === false) return undefined;
     check(`thresholds.${option}`, value);
     return value as number;
@@ -1033,12 +1062,12 @@ function resolveThresholds(options: EngineOptions['thresholds'], maxRestarts: nu
   const fraction = (name: string, value: unknown): void => {
     if (typeof value !== 'number' || !(value > 0 && value <= 1)) fail(name, 'a number in (0, 1]', value);
   };
-  const deadlock = given.deadlock ?? defaults.deadlock;
+  const deadlock = orDefault(given.deadlock, defaults.deadlock);
   if (typeof deadlock !== 'boolean') fail('thresholds.deadlock', 'a boolean', deadlock);
-  const poolUtilizationForMs = given.poolUtilizationForMs ?? defaults.poolUtilizationForMs;
+  const poolUtilizationForMs = orDefault(given.poolUtilizationForMs, defaults.poolUtilizationForMs);
   if (typeof poolUtilizationForMs !== 'number' || !(poolUtilizationForMs >= 0 && poolUtilizationForMs <= MAX_TIMER_MS))
     fail('thresholds.poolUtilizationForMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, poolUtilizationForMs);
-  const clearRatio = given.clearRatio ?? defaults.clearRatio;
+  const clearRatio = orDefault(given.clearRatio, defaults.clearRatio);
   fraction('thresholds.clearRatio', clearRatio);
   return Object.freeze({
     resourceWaitMs: limit('resourceWaitMs', defaults.resourceWaitMs, (name, value) => {
@@ -1054,25 +1083,33 @@ function resolveThresholds(options: EngineOptions['thresholds'], maxRestarts: nu
   });
 }
 
+/**
+ * Validates `inspect`: a function, or an object whose `next`, `error` and `complete` are functions or
+ * absent, one at least given. An object's handlers are read once, here, and called on it.
+ */
 function resolveInspect(inspect: EngineOptions['inspect']): InspectionObserver | undefined {
   if (inspect === undefined || typeof inspect === 'function') return inspect;
-  const observer = inspect as { next?: unknown; error?: unknown; complete?: unknown };
-  const isObserver =
-    typeof observer === 'object' &&
-    observer !== null &&
-    [observer.next, observer.error, observer.complete].some((handler) => typeof handler === 'function');
-  if (!isObserver) fail('inspect', 'an inspection observer (a function, or an object with next())', inspect);
-  return inspect;
+  const expected = 'an inspection observer (a function, or an object with next(), error() or complete())';
+  if (!isOptionsObject(inspect)) fail('inspect', expected, inspect);
+  const observer: Record<string, (value: never) => void> = {};
+  for (const name of ['next', 'error', 'complete'] as const) {
+    const handler: unknown = (inspect as Record<string, unknown>)[name];
+    if (handler === undefined) continue;
+    if (typeof handler !== 'function') fail(`inspect.${name}`, 'a function, or absent', handler);
+    observer[name] = (value: never) => void handler.call(inspect, value);
+  }
+  if (Object.keys(observer).length === 0) fail('inspect', expected, inspect);
+  return Object.freeze(observer) as InspectionObserver;
 }
 
 function resolveResources(options: EngineOptions['resources']): ResolvedEngineOptions['resources'] {
   if (options === undefined) return [];
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) fail('resources', 'an object of pool names and capacities', options);
+  expectOptionsObject('resources', options, 'an object of pool names and capacities');
   return Object.freeze(
     Object.entries(options).map(([name, spec]) => {
       if (name.length === 0 || name.startsWith('@')) fail('resources', "pool names that are non-empty and do not start with '@' (reserved)", name);
       const settings = typeof spec === 'number' ? { capacity: spec } : spec;
-      if (typeof settings !== 'object' || settings === null) fail(`resources.${name}`, 'a capacity or { capacity, rank }', spec);
+      expectOptionsObject(`resources.${name}`, settings, 'a capacity or { capacity, rank }');
       expectKnownKeys(`resources.${name}`, settings, RESOURCE_OPTION_KEYS);
       expectPositiveInteger(`resources.${name}.capacity`, settings.capacity);
       if (settings.rank !== undefined) expectFiniteNumber(`resources.${name}.rank`, settings.rank);
@@ -1083,81 +1120,96 @@ function resolveResources(options: EngineOptions['resources']): ResolvedEngineOp
 
 function resolveDeadlockOptions(options: EngineOptions['deadlock']): ResolvedEngineOptions['deadlock'] {
   if (options === undefined) return ENGINE_DEFAULTS.deadlock;
-  if (typeof options !== 'object' || options === null) fail('deadlock', 'an object', options);
+  expectOptionsObject('deadlock', options);
   expectKnownKeys('deadlock', options, DEADLOCK_OPTION_KEYS);
-  let detect: ResolvedEngineOptions['deadlock']['detect'] = options.detect ?? ENGINE_DEFAULTS.deadlock.detect;
-  if (typeof detect === 'object' && detect !== null) {
+  let detect: ResolvedEngineOptions['deadlock']['detect'] = orDefault(options.detect, ENGINE_DEFAULTS.deadlock.detect);
+  if (isOptionsObject(detect)) {
     expectKnownKeys('deadlock.detect', detect, { afterMs: true });
     if (typeof detect.afterMs !== 'number' || !(detect.afterMs >= 0 && detect.afterMs <= MAX_TIMER_MS)) {
       fail('deadlock.detect.afterMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, detect.afterMs);
     }
     detect = Object.freeze({ afterMs: detect.afterMs });
-  } else {
-    expectOneOf('deadlock.detect', detect, ['immediate', 'off'] as const);
+  } else if (detect !== 'immediate' && detect !== 'off') {
+    fail('deadlock.detect', "'immediate', 'off' or { afterMs }", detect);
   }
-  const policy = options.policy ?? ENGINE_DEFAULTS.deadlock.policy;
+  const policy = orDefault(options.policy, ENGINE_DEFAULTS.deadlock.policy);
   if (typeof policy !== 'function') expectOneOf('deadlock.policy', policy, DEADLOCK_POLICY_NAMES);
   let maxExtraWorkers: number = ENGINE_DEFAULTS.deadlock.maxExtraWorkers;
   if (options.compensate === false) maxExtraWorkers = 0;
   else if (options.compensate !== undefined) {
-    if (typeof options.compensate !== 'object' || options.compensate === null)
-      fail('deadlock.compensate', 'false or { maxExtraWorkers }', options.compensate);
+    expectOptionsObject('deadlock.compensate', options.compensate, 'false or { maxExtraWorkers }');
     expectKnownKeys('deadlock.compensate', options.compensate, { maxExtraWorkers: true });
-    maxExtraWorkers = options.compensate.maxExtraWorkers ?? maxExtraWorkers;
+    maxExtraWorkers = orDefault(options.compensate.maxExtraWorkers, maxExtraWorkers);
     expectNonNegativeInteger('deadlock.compensate.maxExtraWorkers', maxExtraWorkers);
   }
   return Object.freeze({ detect, policy, maxExtraWorkers });
 }
 
 function resolveLockOrder(option: EngineOptions['lockOrder']): LockOrderMode {
-  const mode = option ?? ENGINE_DEFAULTS.lockOrder;
+  const mode = orDefault(option, ENGINE_DEFAULTS.lockOrder);
   expectOneOf('lockOrder', mode, ['off', 'warn', 'enforce'] as const);
   return mode;
 }
 
 function resolveSupervision(options: EngineOptions['supervision']): ResolvedEngineOptions['supervision'] {
   if (options === undefined) return ENGINE_DEFAULTS.supervision;
-  if (typeof options !== 'object' || options === null) fail('supervision', 'an object', options);
+  expectOptionsObject('supervision', options);
   expectKnownKeys('supervision', options, SUPERVISION_OPTION_KEYS);
-  const maxRestarts = options.maxRestarts ?? ENGINE_DEFAULTS.supervision.maxRestarts;
+  const maxRestarts = orDefault(options.maxRestarts, ENGINE_DEFAULTS.supervision.maxRestarts);
   expectNonNegativeInteger('supervision.maxRestarts', maxRestarts);
-  const withinMs = options.withinMs ?? ENGINE_DEFAULTS.supervision.withinMs;
+  const withinMs = orDefault(options.withinMs, ENGINE_DEFAULTS.supervision.withinMs);
   expectNonNegativeNumber('supervision.withinMs', withinMs);
   return Object.freeze({ maxRestarts, withinMs });
 }
 
 function resolveShutdown(options: EngineOptions['shutdown']): ResolvedEngineOptions['shutdown'] {
   if (options === undefined) return ENGINE_DEFAULTS.shutdown;
-  if (typeof options !== 'object' || options === null) fail('shutdown', 'an object', options);
+  expectOptionsObject('shutdown', options);
   expectKnownKeys('shutdown', options, SHUTDOWN_OPTION_KEYS);
-  const graceMs = options.graceMs ?? ENGINE_DEFAULTS.shutdown.graceMs;
+  const graceMs = orDefault(options.graceMs, ENGINE_DEFAULTS.shutdown.graceMs);
   // A timer of more than 2^31 - 1 ms fires at once in Node: a finite, bounded grace is required.
   if (typeof graceMs !== 'number' || !(graceMs >= 0 && graceMs <= MAX_TIMER_MS))
     fail('shutdown.graceMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, graceMs);
-  const drain = options.drain ?? ENGINE_DEFAULTS.shutdown.drain;
+  const drain = orDefault(options.drain, ENGINE_DEFAULTS.shutdown.drain);
   expectOneOf('shutdown.drain', drain, ['run', 'cancel'] as const);
-  const abandonAfterMs = options.abandonAfterMs ?? ENGINE_DEFAULTS.shutdown.abandonAfterMs;
+  const abandonAfterMs = orDefault(options.abandonAfterMs, ENGINE_DEFAULTS.shutdown.abandonAfterMs);
   if (typeof abandonAfterMs !== 'number' || !(abandonAfterMs >= 0 && abandonAfterMs <= MAX_TIMER_MS))
     fail('shutdown.abandonAfterMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, abandonAfterMs);
-  const signals = options.signals ?? ENGINE_DEFAULTS.shutdown.signals;
+  const signals = orDefault(options.signals, ENGINE_DEFAULTS.shutdown.signals);
   if (!Array.isArray(signals)) fail('shutdown.signals', 'an array of signal names', signals);
-  signals.forEach((signal, index) => {
+  // Every index, holes included (`forEach` would skip them): a hole names no signal.
+  for (let index = 0; index < signals.length; index++) {
+    const signal: unknown = signals[index];
     if (typeof signal !== 'string' || !CATCHABLE_SIGNALS.has(signal)) {
       fail(`shutdown.signals[${index}]`, "a signal a process can catch, such as 'SIGTERM' or 'SIGINT' (not SIGKILL or SIGSTOP)", signal);
     }
-  });
-  const exitOnSignal = options.exitOnSignal ?? ENGINE_DEFAULTS.shutdown.exitOnSignal;
+  }
+  const exitOnSignal = orDefault(options.exitOnSignal, ENGINE_DEFAULTS.shutdown.exitOnSignal);
   if (typeof exitOnSignal !== 'boolean') fail('shutdown.exitOnSignal', 'a boolean', exitOnSignal);
   return Object.freeze({ graceMs, drain, abandonAfterMs, signals: Object.freeze([...signals]), exitOnSignal });
 }
 
-function randomBytes(random: RandomSource, size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) {
-    // The engine's first draws: a random source out of [0, 1) is refused when the engine is made.
-    const value = random();
-    if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail('random()', 'a number in [0, 1)', value);
-    bytes[i] = Math.floor(value * 256);
+/**
+ * An engine id, `engine-` and 8 characters of {@link ID_ALPHABET}, each from one draw of `random`: the
+ * same seeded source gives the same id, and any source (a constant one too) gives one in 8 draws.
+ */
+function engineId(random: RandomSource): string {
+  let id = 'engine-';
+  for (let i = 0; i < 8; i++) id += ID_ALPHABET[Math.floor(checkedDraw(random) * ID_ALPHABET.length)];
+  return id;
+}
+
+/** A draw of the caller's random source, made when the engine is made: one out of [0, 1), or a throw, is refused now. */
+function checkedDraw(random: RandomSource): number {
+  let value: unknown;
+  try {
+    value = random();
+  } catch (error) {
+    throw new MezanError('E_INVALID_OPTION', `Expected \`random()\` to return a number in [0, 1); it threw: ${describeThrown(error)}`, {
+      details: { option: 'random()' },
+      cause: error,
+    });
   }
-  return bytes;
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail('random()', 'a number in [0, 1)', value);
+  return value;
 }

@@ -1,7 +1,23 @@
 import winston from 'winston';
 
-/** The logger mezan writes to: a winston logger (or anything with the same `child` and level methods). */
+/**
+ * The logger mezan writes to: a winston logger, or anything whose `child`, `error`, `warn`, `info`
+ * and `debug` are functions (the methods mezan calls; `child` should return such a logger too).
+ * `isLevelEnabled` is used when it is there.
+ */
 export type Logger = winston.Logger;
+
+/** The methods of a {@link Logger} mezan calls: a logger given must have each as a function. @internal */
+export const LOGGER_METHODS = ['child', 'error', 'warn', 'info', 'debug'] as const;
+
+/**
+ * The first of {@link LOGGER_METHODS} that `logger` does not have as a function, or `undefined`
+ * when it has them all. Reads the properties (a throwing getter throws).
+ * @internal
+ */
+export function missingLoggerMethod(logger: object): (typeof LOGGER_METHODS)[number] | undefined {
+  return LOGGER_METHODS.find((method) => typeof (logger as Record<string, unknown>)[method] !== 'function');
+}
 
 /** The levels `MEZAN_LOG_LEVEL` may name: winston's npm levels, and `silent`. */
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent'] as const;

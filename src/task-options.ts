@@ -27,7 +27,11 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** A logger whose lines carry the task's id, name and attempt. */
   readonly logger: Logger;
-  /** Reports progress: `fraction` in `[0, 1]` and an optional message; emitted as `task.progress`. */
+  /**
+   * Reports progress: `fraction` in `[0, 1]` and an optional message (a string); emitted as
+   * `task.progress`.
+   * @throws {MezanError} `E_INVALID_OPTION` for a fraction out of range or a message that is not a string
+   */
   progress(fraction: number, message?: string): void;
   /**
    * Waits `ms` milliseconds of the engine's clock. Rejects with the signal's reason when the task is
@@ -37,18 +41,19 @@ export interface TaskContext {
   /**
    * Takes `units` of a resource pool, waiting in its FIFO queue if need be. The lease is released by
    * `lease.release()` (idempotent) or, at the latest, when the task settles.
-   * @throws rejects with `E_INVALID_OPTION` (unknown resource, units outside 1..capacity),
+   * @throws rejects (it never throws) with `E_INVALID_OPTION` (unknown resource, units outside 1..capacity),
    *   `E_RESOURCE_TIMEOUT` (after `timeoutMs`), `E_LOCK_ORDER` (a rank violation under
    *   `lockOrder: 'enforce'`), `E_DEADLOCK` (this task was chosen as a deadlock victim)
    */
   acquire(resource: string, options?: AcquireOptions): Promise<Lease>;
-  /** Submits a child task (its parent is this task); same options as `engine.submit`. */
+  /** Submits a child task (its parent is this task); same options, and the same checks, as `engine.submit`. */
   submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T>;
   /**
    * Waits for another task's result. While it waits, this task keeps its worker slot and the
    * supervisor records the wait, so a cycle of waits is detected as a deadlock.
-   * @throws rejects as the awaited task's `result` does, with `E_TIMEOUT` when `timeoutMs` passes
-   *   first (the awaited task goes on), or with `E_DEADLOCK` when this task is the victim
+   * @throws rejects (it never throws) as the awaited task's `result` does, with `E_TIMEOUT` when
+   *   `timeoutMs` passes first (the awaited task goes on), with `E_DEADLOCK` when this task is the
+   *   victim, or with `E_INVALID_OPTION` for a bad handle or options
    */
   await<T>(handle: TaskHandle<T>, options?: AwaitOptions): Promise<T>;
 }

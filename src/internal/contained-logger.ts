@@ -1,4 +1,4 @@
-import type { Logger } from '../logger';
+import { missingLoggerMethod, type Logger } from '../logger';
 
 /** The methods of a winston logger that write (and so run the user's transports and formats). */
 const WRITING = new Set(['log', 'error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']);
@@ -8,17 +8,34 @@ const contained = new WeakSet<object>();
 /**
  * The caller's logger, with every call the engine makes through it contained: a method, transport or
  * format that throws is ignored (the engine cannot log that its logger failed, and must not fail
- * with it), `isLevelEnabled` that throws reads as `false`, and `child` gives a contained logger too.
- * Everything else passes through unchanged.
+ * with it), a writing method that is missing does nothing, `isLevelEnabled` that throws or is
+ * missing reads as `false`, and `child` gives a contained logger too (the parent itself when `child`
+ * throws or returns something that is not a logger). Everything else passes through unchanged.
  *
  * @internal
  */
 export function containLogger(logger: Logger): Logger {
   if (contained.has(logger)) return logger;
-  const proxy = new Proxy(logger, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
+  const target = logger;
+  // The proxy's own target is a blank object inheriting from the logger: a frozen logger would bind
+  // the proxy to answer with its very methods (a Proxy invariant), not with contained ones.
+  const proxy = new Proxy(Object.create(logger) as Logger, {
+    get(_shadow, property, receiver) {
+      let value: unknown;
+      try {
+        value = Reflect.get(target, property, target);
+      } catch {
+        // A getter or a proxy trap of the caller's logger threw: as if the property were missing.
+        value = undefined;
+      }
+      if (typeof property !== 'string') return value;
+      if (typeof value !== 'function') {
+        // A child logger may be anything its parent's `child` returned: the calls the engine makes stay safe.
+        if (WRITING.has(property)) return () => receiver;
+        if (property === 'isLevelEnabled') return () => false;
+        if (property === 'child') return () => receiver;
+        return value;
+      }
       if (WRITING.has(property)) {
         return (...args: unknown[]) => {
           try {
@@ -41,7 +58,9 @@ export function containLogger(logger: Logger): Logger {
       if (property === 'child') {
         return (...args: unknown[]) => {
           try {
-            return containLogger((value as (...args: unknown[]) => Logger).apply(target, args));
+            const child: unknown = (value as (...args: unknown[]) => unknown).apply(target, args);
+            if (typeof child !== 'object' || child === null || missingLoggerMethod(child) !== undefined) return receiver;
+            return containLogger(child as Logger);
           } catch {
             return receiver;
           }

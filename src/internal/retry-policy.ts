@@ -2,7 +2,7 @@ import { describeThrown } from './describe-thrown';
 import { MezanError } from '../errors';
 import type { RandomSource } from '../random';
 import { NO_RETRIES, RETRY_OPTION_KEYS, type ResolvedRetryPolicy, type RetryOptions } from '../task-options';
-import { expectFunction, expectKnownKeys, expectNonNegativeInteger, expectNonNegativeNumber, expectOneOf, fail } from './validate';
+import { expectFunction, expectKnownKeys, expectNonNegativeInteger, expectNonNegativeNumber, expectOneOf, fail, orDefault } from './validate';
 
 /**
  * Validates the `retries` option and fills in its defaults.
@@ -18,15 +18,15 @@ export function resolveRetryPolicy(retries: number | RetryOptions | undefined, o
   if (typeof retries !== 'object' || retries === null || Array.isArray(retries))
     fail(option, 'a non-negative integer or a retry options object', retries);
   expectKnownKeys(option, retries, RETRY_OPTION_KEYS);
-  const max = retries.max ?? NO_RETRIES.max;
+  const max = orDefault(retries.max, NO_RETRIES.max);
   expectNonNegativeInteger(`${option}.max`, max);
-  const delayMs = retries.delayMs ?? NO_RETRIES.delayMs;
+  const delayMs = orDefault(retries.delayMs, NO_RETRIES.delayMs);
   expectNonNegativeNumber(`${option}.delayMs`, delayMs);
-  const maxDelayMs = retries.maxDelayMs ?? NO_RETRIES.maxDelayMs;
+  const maxDelayMs = orDefault(retries.maxDelayMs, NO_RETRIES.maxDelayMs);
   if (typeof maxDelayMs !== 'number' || Number.isNaN(maxDelayMs) || maxDelayMs < 0) {
     fail(`${option}.maxDelayMs`, 'a non-negative number', maxDelayMs);
   }
-  const backoff = retries.backoff ?? NO_RETRIES.backoff;
+  const backoff = orDefault(retries.backoff, NO_RETRIES.backoff);
   expectOneOf(`${option}.backoff`, backoff, ['fixed', 'exponential'] as const);
   const jitter = resolveJitter(retries.jitter, `${option}.jitter`);
   if (retries.retryIf !== undefined) expectFunction(`${option}.retryIf`, retries.retryIf);
@@ -36,7 +36,7 @@ export function resolveRetryPolicy(retries: number | RetryOptions | undefined, o
 function resolveJitter(jitter: boolean | number | undefined, option: string): number {
   if (jitter === undefined || jitter === false) return 0;
   if (jitter === true) return 1;
-  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) fail(option, 'a boolean or a number in [0, 1]', jitter);
+  if (typeof jitter !== 'number' || !(jitter > 0 && jitter <= 1)) fail(option, 'a boolean or a number in (0, 1]', jitter);
   return jitter;
 }
 

@@ -27,6 +27,35 @@ export function fail(option: string, expected: string, received: unknown): never
   });
 }
 
+/**
+ * Whether `value` is an options object: an object that is neither `null` nor an array (an empty
+ * array is no options object, and is refused as one like any other value).
+ * @internal
+ */
+export function isOptionsObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return !Array.isArray(value);
+  } catch {
+    // A revoked proxy: `Array.isArray` throws.
+    return false;
+  }
+}
+
+/** Throws `E_INVALID_OPTION` unless `value` is an options object (see {@link isOptionsObject}). @internal */
+export function expectOptionsObject(option: string, value: unknown, expected = 'an object'): asserts value is object {
+  if (!isOptionsObject(value)) fail(option, expected, value);
+}
+
+/**
+ * `value`, or `fallback` when it is `undefined`. An optional option is absent only when `undefined`
+ * (as its type says): `null` stays, to be refused by the option's check.
+ * @internal
+ */
+export function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
 /** Throws `E_INVALID_OPTION` unless `value` is an integer of 1 or more. @internal */
 export function expectPositiveInteger(option: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(option, 'a positive integer', value);

@@ -109,7 +109,7 @@ const retries = {
     delayMs: nonNegativeNumber,
     backoff: { enum: ['fixed', 'exponential'] },
     maxDelayMs: nonNegativeNumber,
-    jitter: { type: ['boolean', 'number'], if: { type: 'number' }, then: { minimum: 0, maximum: 1 } },
+    jitter: { type: ['boolean', 'number'], if: { type: 'number' }, then: { exclusiveMinimum: 0, maximum: 1 } },
   }),
 };
 

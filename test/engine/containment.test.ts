@@ -1,6 +1,15 @@
 import { filter, map } from 'rxjs';
 import winston from 'winston';
-import { createEngine, MezanError, type Logger, type ShutdownReport, type TaskFunction, type TaskHandle } from '../../src';
+import {
+  createEngine,
+  MezanError,
+  seededRandom,
+  VirtualClock,
+  type Logger,
+  type ShutdownReport,
+  type TaskFunction,
+  type TaskHandle,
+} from '../../src';
 import { describeThrown } from '../../src/internal/describe-thrown';
 import { TaskBook } from '../../src/internal/task-book';
 import { recordingLogger, startEngine } from '../fixtures/engine-harness';
@@ -63,6 +72,17 @@ const HOSTILE_RETURNS: ReadonlyArray<readonly [string, () => unknown]> = [
   ['a revoked proxy', () => revoked.proxy],
   ['a proxy whose get throws', () => proxyThrowingFrom('get')],
 ];
+
+/** The MezanError `createEngine(options)` throws; fails the test when it throws nothing or something else. */
+function thrownByCreate(options: Record<string, unknown>): MezanError {
+  try {
+    void createEngine({ clock: new VirtualClock(), logger: false, ...options });
+  } catch (error) {
+    if (error instanceof MezanError) return error;
+    throw new Error(`expected a MezanError, got ${describeThrown(error)}`);
+  }
+  throw new Error('expected createEngine to refuse its options');
+}
 
 describe('describeThrown', () => {
   it.each(HOSTILE_THROWS)('describes %s without throwing', (_name, make) => {
@@ -158,6 +178,141 @@ describe('callbacks and observers that throw', () => {
     await engine.shutdown();
   });
 
+  it.each<[string, (thrown: Error) => unknown]>([
+    [
+      'a function',
+      (thrown) => () => {
+        throw thrown;
+      },
+    ],
+    [
+      'an observer object',
+      (thrown) => ({
+        next() {
+          throw thrown;
+        },
+      }),
+    ],
+  ])('an inspect observer that throws (%s): the engine goes on, the first throw is logged and the others counted', async (_kind, make) => {
+    const { logger, records } = recordingLogger();
+    const thrown = new Error('inspect throws');
+    let calls = 0;
+    const observer = make(thrown);
+    const counted =
+      typeof observer === 'function'
+        ? () => {
+            calls++;
+            (observer as () => void)();
+          }
+        : {
+            next() {
+              calls++;
+              (observer as { next(): void }).next();
+            },
+          };
+    const { engine, clock } = startEngine({ logger, concurrency: 2, inspect: counted as never });
+    const handles = [
+      engine.submit(async (ctx) => {
+        await ctx.sleep(5);
+        return 'slept';
+      }),
+      engine.submit(() => 'at once'),
+      engine.submit(() => {
+        throw new Error('fails');
+      }),
+    ];
+    await clock.runAll();
+    expect(handles.map((handle) => handle.status)).toEqual(['completed', 'completed', 'failed']);
+    await expect(handles[0]!.result).resolves.toBe('slept');
+    // No actor failed.
+    expect(engine.actors().every((actor) => actor.state !== 'crashed' && actor.state !== 'error')).toBe(true);
+    const report = engine.shutdown();
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ completed: 2, failed: 1, lost: 0 });
+    const errors = records.filter((record) => record['level'] === 'error');
+    expect(errors).toEqual([
+      expect.objectContaining({ message: expect.stringContaining('the inspect observer threw'), error: 'inspect throws' }),
+      expect.objectContaining({ message: 'the inspect observer threw more than once', times: expect.any(Number) }),
+    ]);
+    // Counted up to the stop (the actors' last inspection events come after it).
+    expect(errors[1]!['times']).toBeGreaterThan(10);
+    expect(errors[1]!['times']).toBeLessThanOrEqual(calls);
+  });
+
+  it.each<[string, () => unknown]>([
+    ['an object without methods', () => ({})],
+    ['a number', () => 5],
+    ['null', () => null],
+    ['a frozen object without methods', () => Object.freeze(Object.create(null))],
+    [
+      'a proxy whose get throws',
+      () =>
+        new Proxy(
+          {},
+          {
+            get() {
+              throw new Error('get throws');
+            },
+          },
+        ),
+    ],
+  ])("a logger whose child() returns %s: the engine logs through the parent, and tasks' ctx.logger works", async (_name, makeChild) => {
+    const lines: Array<[string, unknown]> = [];
+    const write = (level: string) => (message: unknown) => void lines.push([level, message]);
+    const logger = { child: makeChild, error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
+    const { engine, clock } = startEngine({ logger: logger as never });
+    const handle = engine.submit((ctx) => {
+      ctx.logger.info('from the task');
+      ctx.logger.child({ step: 1 }).warn('from a child of the task');
+      return 'logged';
+    });
+    engine.submit(() => {
+      throw new Error('nobody awaits this');
+    });
+    await clock.runAll();
+    await expect(handle.result).resolves.toBe('logged');
+    const report = engine.shutdown();
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ completed: 1, failed: 1, lost: 0 });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        ['info', 'from the task'],
+        ['warn', 'from a child of the task'],
+        ['warn', 'a task failed and nobody awaited its result'],
+      ]),
+    );
+  });
+
+  it('a frozen logger object (its methods fixed) is contained like any other', async () => {
+    const lines: string[] = [];
+    const logger = Object.freeze({
+      child() {
+        return this;
+      },
+      error(message: string) {
+        lines.push(message);
+      },
+      warn(message: string) {
+        lines.push(message);
+      },
+      info() {
+        throw new Error('info throws');
+      },
+      debug() {},
+    });
+    const { engine, clock } = startEngine({ logger: logger as never });
+    engine.submit(() => {
+      throw new Error('nobody awaits this');
+    });
+    const handle = engine.submit((ctx) => void ctx.logger.info('thrown away'));
+    await clock.runAll();
+    expect(handle.status).toBe('completed');
+    expect(lines).toContain('a task failed and nobody awaited its result');
+    const report = engine.shutdown();
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ lost: 0 });
+  });
+
   it('a logger whose every method throws: tasks run, fail and settle, and shutdown resolves', async () => {
     const logger: Logger = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
     for (const level of ['error', 'warn', 'info', 'debug', 'log'] as const) {
@@ -196,7 +351,69 @@ describe("a task context's arguments are checked", () => {
   });
 });
 
+describe("a task context's calls with a hostile argument", () => {
+  const thrown = new Error('a hostile proxy threw');
+  const hostile = new Proxy(
+    {},
+    {
+      get() {
+        throw thrown;
+      },
+      getPrototypeOf() {
+        throw thrown;
+      },
+      ownKeys() {
+        throw thrown;
+      },
+    },
+  );
+
+  it.each<[string, (ctx: Parameters<TaskFunction>[0], other: TaskHandle<unknown>) => Promise<unknown>]>([
+    ['ctx.acquire(resource, proxy)', (ctx) => ctx.acquire('db', hostile as never)],
+    ['ctx.await(handle, proxy)', (ctx, other) => ctx.await(other, hostile as never)],
+    ['ctx.await(proxy)', (ctx) => ctx.await(hostile as never)],
+  ])('%s returns a rejected promise; it does not throw', async (_call, call) => {
+    const { engine, clock } = startEngine({ resources: { db: 1 }, concurrency: 2 });
+    const other = engine.submit(async (ctx) => ctx.sleep(5));
+    let outcome: 'threw' | 'rejected' | 'resolved' | undefined;
+    let reason: unknown;
+    const handle = engine.submit(async (ctx) => {
+      let promise: Promise<unknown>;
+      try {
+        promise = call(ctx, other);
+      } catch {
+        outcome = 'threw';
+        return;
+      }
+      await promise.then(
+        () => (outcome = 'resolved'),
+        (error: unknown) => {
+          outcome = 'rejected';
+          reason = error;
+        },
+      );
+    });
+    await clock.runAll();
+    expect(outcome).toBe('rejected');
+    expect(reason).toBe(thrown);
+    expect(handle.status).toBe('completed');
+    const report = engine.shutdown();
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ lost: 0 });
+  });
+});
+
 describe('shutdown.signals', () => {
+  it.each([
+    [[, 'SIGTERM'], 'shutdown.signals[0]'],
+    [['SIGTERM', , 'SIGINT'], 'shutdown.signals[1]'],
+    [new Array(1), 'shutdown.signals[0]'],
+  ])('refuses a hole: %p names no signal', (signals, path) => {
+    const error = thrownByCreate({ shutdown: { signals } });
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: path } });
+    expect(error.message).toContain(`\`${path}\``);
+  });
+
   it.each(['SIGKILL', 'SIGSTOP', 'SIGFOO', 'sigterm', ''])('refuses %p: only a signal a process can catch', (signal) => {
     expect(() => createEngine({ shutdown: { signals: [signal as NodeJS.Signals] } })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_OPTION', message: expect.stringContaining('shutdown.signals[0]') }),
@@ -284,6 +501,39 @@ describe('an injected clock and random source are checked when the engine is mad
     );
   });
 
+  it('a random source that throws is refused, its exception as the cause', () => {
+    const thrown = new Error('no randomness today');
+    const error = thrownByCreate({
+      random: () => {
+        throw thrown;
+      },
+    });
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'random()' }, cause: thrown });
+    expect(error.message).toContain('`random()`');
+  });
+
+  it.each([0.99, 0.15, 0.5, 0, 1 - 2 ** -53])('a constant random source (always %p) makes an engine, its id from 8 draws', async (value) => {
+    // Counted, so that a source drawn from without end fails the test instead of hanging it.
+    let draws = 0;
+    const random = (): number => {
+      if (++draws > 1_000) throw new Error('drawn from more than 1000 times');
+      return value;
+    };
+    const engine = createEngine({ clock: new VirtualClock(), random, logger: false });
+    expect(draws).toBe(8);
+    const character = '0123456789abcdefghijklmnopqrstuvwxyz'[Math.floor(value * 36)]!;
+    expect(engine.id).toBe(`engine-${character.repeat(8)}`);
+    await engine.shutdown();
+  });
+
+  it('the engine id is the same for the same seed (simulations replay by seed), and of the form engine-XXXXXXXX', async () => {
+    const ids = [7, 7, 8].map((seed) => createEngine({ clock: new VirtualClock(), random: seededRandom(seed), logger: false }));
+    expect(ids[0]!.id).toMatch(/^engine-[0-9a-z]{8}$/);
+    expect(ids[1]!.id).toBe(ids[0]!.id);
+    expect(ids[2]!.id).not.toBe(ids[0]!.id);
+    await Promise.all(ids.map((engine) => engine.shutdown()));
+  });
+
   it('a random source that goes bad later costs a retry its jitter, never the engine', async () => {
     let bad = false;
     let draws = 0;
@@ -303,6 +553,31 @@ describe('an injected clock and random source are checked when the engine is mad
     // Both retries drew a bad value.
     expect(draws).toBe(2);
     await engine.shutdown();
+  });
+});
+
+describe('a count that would allocate per unit', () => {
+  it.each<['engine' | 'group', number]>([
+    ['engine', 2 ** 32],
+    ['group', 2 ** 32],
+    ['engine', Number.MAX_SAFE_INTEGER],
+  ])('rateLimit per %p with a limit of %p: tasks start, and shutdown resolves (no allocation per unit of the limit)', async (per, limit) => {
+    const { engine, clock } = startEngine({ concurrency: 2, rateLimit: { limit, intervalMs: 1_000, per } });
+    const handles = [1, 2, 3].map((n) =>
+      engine.submit(
+        async (ctx) => {
+          await ctx.sleep(n);
+          return n;
+        },
+        { group: 'g' },
+      ),
+    );
+    await clock.runAll();
+    expect(handles.map((handle) => handle.status)).toEqual(['completed', 'completed', 'completed']);
+    await expect(Promise.all(handles.map((handle) => handle.result))).resolves.toEqual([1, 2, 3]);
+    const report = engine.shutdown();
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ completed: 3, lost: 0 });
   });
 });
 

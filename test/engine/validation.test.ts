@@ -8,9 +8,23 @@ describe('createEngine: E_INVALID_OPTION by option', () => {
     ['concurrency', [0, -1, 1.5, '4', Number.NaN, Infinity, null]],
     ['workers', [0, -1, 1.5, '4', Number.NaN, Infinity]],
     ['maxBatch', [0, 2.5, '8']],
-    ['clock', [{}, 'wall', { now: () => 0 }]],
-    ['random', ['seeded', 0.5]],
-    ['logger', [{}, 'console']],
+    ['clock', [{}, 'wall', { now: () => 0 }, null, []]],
+    ['random', ['seeded', 0.5, null]],
+    [
+      'logger',
+      [
+        {},
+        'console',
+        null,
+        true,
+        [],
+        {
+          child() {
+            return this;
+          },
+        },
+      ],
+    ],
     ['onUnhandledError', ['log it']],
   ];
   const cases = refusedValues.flatMap(([option, values]) => values.map((value): [string, unknown] => [option, value]));
@@ -40,10 +54,85 @@ describe('createEngine: E_INVALID_OPTION by option', () => {
     expect(error.details['received']).toEqual(received);
   });
 
-  it.each([[null], ['fast'], [4]])('the options themselves: %p', (options) => {
+  it.each([[null], ['fast'], [4], [[]]])('the options themselves: %p', (options) => {
     const error = thrownBy(() => createEngine(options as never));
     expect(error.code).toBe('E_INVALID_OPTION');
     expect(error.details['option']).toBe('options');
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['an object with child() only', { child: () => undefined }],
+    ['a logger without debug', { child: () => undefined, error: () => undefined, warn: () => undefined, info: () => undefined }],
+    [
+      'a logger whose warn is a string',
+      { child: () => undefined, error: () => undefined, warn: 'warn', info: () => undefined, debug: () => undefined },
+    ],
+  ])('logger: %s is refused, naming `logger` and the method it lacks', (_name, logger) => {
+    const missing = ['child', 'error', 'warn', 'info', 'debug'].find((method) => typeof logger[method] !== 'function')!;
+    const error = thrownBy(() => createEngine({ clock, logger: logger as never }));
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'logger', received: logger } });
+    expect(error.message).toContain('`logger`');
+    expect(error.message).toContain(`\`logger.${missing}\` is not`);
+  });
+
+  it('logger: false and a winston logger are accepted', async () => {
+    for (const logger of [false, recordingLogger().logger] as const) await createEngine({ clock, logger }).shutdown();
+  });
+
+  it.each<[unknown, string]>([
+    [{ next: 5 }, 'inspect.next'],
+    [{ next: 5, error() {} }, 'inspect.next'],
+    [{ next() {}, error: 'log it' }, 'inspect.error'],
+    [{ complete: null }, 'inspect.complete'],
+    [{}, 'inspect'],
+    [{ next: undefined }, 'inspect'],
+    [[], 'inspect'],
+    ['inspector', 'inspect'],
+    [null, 'inspect'],
+  ])('inspect: %p is refused, naming %s', (inspect, option) => {
+    const error = thrownBy(() => createEngine({ clock, inspect: inspect as never }));
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option } });
+    expect(error.message).toContain(`\`${option}\``);
+  });
+
+  it('inspect: a function, or an observer with any of next, error and complete, is accepted', async () => {
+    const seen: string[] = [];
+    const observers = [
+      () => void seen.push('function'),
+      {
+        next(this: { tag: string }) {
+          seen.push(this.tag);
+        },
+        tag: 'called on the observer',
+      },
+      { complete: () => undefined },
+      { error: () => undefined, complete: undefined },
+    ];
+    for (const inspect of observers) await createEngine({ clock, inspect: inspect as never, logger: false }).shutdown();
+    expect(seen).toContain('function');
+    expect(seen).toContain('called on the observer');
+  });
+
+  it.each<[string, unknown]>([
+    ['setImmediate', 5],
+    ['setImmediate', 'soon'],
+    ['setImmediate', null],
+    ['clearImmediate', {}],
+    ['clearImmediate', null],
+  ])('clock.%s given but not a function (%p) is refused, naming it', (method, value) => {
+    const given = { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined, [method]: value };
+    const error = thrownBy(() => createEngine({ clock: given as never }));
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: `clock.${method}` } });
+    expect(error.message).toContain(`\`clock.${method}\``);
+  });
+
+  it('rateLimit.intervalMs: a positive number up to 2^31 - 1, as the docs say', async () => {
+    for (const intervalMs of [2 ** 31, Infinity]) {
+      const error = thrownBy(() => createEngine({ clock, rateLimit: { limit: 1, intervalMs } }));
+      expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'rateLimit.intervalMs' } });
+      expect(error.message).toContain(String(2 ** 31 - 1));
+    }
+    await createEngine({ clock, rateLimit: { limit: 1, intervalMs: 2 ** 31 - 1 }, logger: false }).shutdown();
   });
 
   it('accepts the valid extremes', async () => {
@@ -146,6 +235,7 @@ describe('engine.submit: E_INVALID_OPTION by option', () => {
     ['retries.maxDelayMs negative', { retries: { max: 1, maxDelayMs: -1 } }, 'retries.maxDelayMs'],
     ['retries.backoff linear', { retries: { max: 1, backoff: 'linear' } }, 'retries.backoff'],
     ['retries.jitter 2', { retries: { max: 1, jitter: 2 } }, 'retries.jitter'],
+    ['retries.jitter 0 (a number must be in (0, 1])', { retries: { max: 1, jitter: 0 } }, 'retries.jitter'],
     ['retries.jitter negative', { retries: { max: 1, jitter: -0.1 } }, 'retries.jitter'],
     ['retries.jitter a string', { retries: { max: 1, jitter: 'yes' } }, 'retries.jitter'],
     ['retries.retryIf not a function', { retries: { max: 1, retryIf: true } }, 'retries.retryIf'],
@@ -190,7 +280,7 @@ describe('engine.submit: E_INVALID_OPTION by option', () => {
 
   it('options not an object', () => {
     const { engine } = startEngine();
-    for (const options of [null, 'fast', 3]) {
+    for (const options of [null, 'fast', 3, []]) {
       const error = thrownBy(() => engine.submit(fn, options as never));
       expect(error.code).toBe('E_INVALID_OPTION');
       expect(error.details['option']).toBe('options');
@@ -230,6 +320,147 @@ describe('engine.submit: E_INVALID_OPTION by option', () => {
     });
     await clock.runAll();
     await expect(handle.result).resolves.toBe('ok');
+  });
+});
+
+describe('null is not absent: an optional option is left out, or `undefined`', () => {
+  const clock = new VirtualClock();
+  it.each<[EngineOptions | Record<string, unknown>, string]>([
+    [{ clock: null }, 'clock'],
+    [{ random: null }, 'random'],
+    [{ logger: null }, 'logger'],
+    [{ lockOrder: null }, 'lockOrder'],
+    [{ supervision: { maxRestarts: null } }, 'supervision.maxRestarts'],
+    [{ supervision: { withinMs: null } }, 'supervision.withinMs'],
+    [{ shutdown: { graceMs: null } }, 'shutdown.graceMs'],
+    [{ shutdown: { drain: null } }, 'shutdown.drain'],
+    [{ shutdown: { abandonAfterMs: null } }, 'shutdown.abandonAfterMs'],
+    [{ shutdown: { signals: null } }, 'shutdown.signals'],
+    [{ shutdown: { exitOnSignal: null } }, 'shutdown.exitOnSignal'],
+    [{ deadlock: { detect: null } }, 'deadlock.detect'],
+    [{ deadlock: { policy: null } }, 'deadlock.policy'],
+    [{ deadlock: { compensate: { maxExtraWorkers: null } } }, 'deadlock.compensate.maxExtraWorkers'],
+    [{ metrics: { timings: null } }, 'metrics.timings'],
+    [{ thresholds: { queueDepth: null } }, 'thresholds.queueDepth'],
+    [{ thresholds: { deadlock: null } }, 'thresholds.deadlock'],
+    [{ thresholds: { clearRatio: null } }, 'thresholds.clearRatio'],
+    [{ rateLimit: { limit: 1, intervalMs: 10, per: null } }, 'rateLimit.per'],
+  ])('createEngine(%p) is refused, naming %s', (options, option) => {
+    const error = thrownBy(() => createEngine({ clock, ...options } as EngineOptions));
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option } });
+  });
+
+  it.each<[Record<string, unknown>, string]>([
+    [{ priority: null }, 'priority'],
+    [{ retries: { max: null } }, 'retries.max'],
+    [{ retries: { max: 1, delayMs: null } }, 'retries.delayMs'],
+    [{ retries: { max: 1, maxDelayMs: null } }, 'retries.maxDelayMs'],
+    [{ retries: { max: 1, backoff: null } }, 'retries.backoff'],
+    [{ retries: { max: 1, jitter: null } }, 'retries.jitter'],
+  ])('engine.submit(fn, %p) is refused, naming %s', async (options, option) => {
+    const { engine } = startEngine();
+    const error = thrownBy(() => engine.submit(() => 1, options as TaskOptions));
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option } });
+    await engine.shutdown();
+  });
+
+  it('a graph node with a null id is refused (not given the key as its id)', async () => {
+    const { engine } = startEngine();
+    const error = thrownBy(() => engine.submitGraph({ a: { run: () => 1, id: null as never } }));
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'graph.a.id' } });
+    await engine.shutdown();
+  });
+
+  it('ctx.acquire(resource, { units: null }) rejects, naming units', async () => {
+    const { engine } = startEngine({ resources: { db: 2 } });
+    const error = await rejectionOf(engine.submit((ctx) => ctx.acquire('db', { units: null as never })));
+    expect(error.cause).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'units' } });
+    await engine.shutdown();
+  });
+});
+
+describe('an array is no options object: refused with E_INVALID_OPTION wherever an options object is expected', () => {
+  const clock = new VirtualClock();
+  it.each<[Record<string, unknown>, string]>([
+    [{ shutdown: [] }, 'shutdown'],
+    [{ supervision: [] }, 'supervision'],
+    [{ deadlock: [] }, 'deadlock'],
+    [{ deadlock: { detect: [] } }, 'deadlock.detect'],
+    [{ deadlock: { compensate: [] } }, 'deadlock.compensate'],
+    [{ metrics: [] }, 'metrics'],
+    [{ thresholds: [] }, 'thresholds'],
+    [{ rateLimit: [] }, 'rateLimit'],
+    [{ resources: [] }, 'resources'],
+    [{ resources: { db: [] } }, 'resources.db'],
+  ])('createEngine(%p), naming %s', (options, option) => {
+    const error = thrownBy(() => createEngine({ clock, ...options } as EngineOptions));
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option } });
+  });
+
+  it('engine.submit(fn, []), engine.submitGraph({ a: [] }), engine.shutdown([])', async () => {
+    const { engine } = startEngine();
+    expect(thrownBy(() => engine.submit(() => 1, [] as never))).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'options' } });
+    expect(thrownBy(() => engine.submitGraph({ a: [] as never }))).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'graph.a' } });
+    expect(thrownBy(() => engine.shutdown([] as never))).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'options' } });
+    expect(engine.isAccepting).toBe(true);
+    await engine.shutdown();
+  });
+
+  it('ctx.await(handle, []) rejects, and ctx.submit(fn, []) throws, as engine.submit does', async () => {
+    const { engine } = startEngine({ concurrency: 2 });
+    const other = engine.submit(() => 'other');
+    const awaiting = engine.submit((ctx) => ctx.await(other, [] as never));
+    const submitting = engine.submit((ctx) => ctx.submit(() => 'child', [] as never));
+    for (const handle of [awaiting, submitting]) {
+      const error = await rejectionOf(handle);
+      expect(error.cause).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'options' } });
+    }
+    await engine.shutdown();
+  });
+});
+
+describe('the task context checks its arguments as the engine does', () => {
+  it('ctx.submit(fn, null) is refused, as engine.submit(fn, null) is', async () => {
+    const { engine } = startEngine();
+    expect(thrownBy(() => engine.submit(() => 1, null as never))).toMatchObject({ details: { option: 'options' } });
+    const parent = engine.submit((ctx) => ctx.submit(() => 'child', null as never));
+    const error = await rejectionOf(parent);
+    expect(error.cause).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'options', received: null } });
+    // Nothing was submitted but the parent.
+    expect(engine.progress().total).toBe(1);
+    await engine.shutdown();
+  });
+
+  it.each([5, null, {}, Symbol('message')])('ctx.progress(fraction, %p) throws E_INVALID_OPTION naming the message', async (message) => {
+    const { engine, ofType } = startEngine();
+    const error = await rejectionOf(engine.submit((ctx) => ctx.progress(0.5, message as never)));
+    expect(error.cause).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'message' } });
+    expect(ofType('task.progress')).toEqual([]);
+    await engine.shutdown();
+  });
+
+  it('ctx.progress(fraction) and ctx.progress(fraction, text) report', async () => {
+    const { engine, ofType } = startEngine();
+    await engine.submit((ctx) => {
+      ctx.progress(0.25);
+      ctx.progress(0.5, 'half way');
+    }).result;
+    expect(ofType('task.progress').map(({ fraction, message }) => [fraction, message])).toEqual([
+      [0.25, undefined],
+      [0.5, 'half way'],
+    ]);
+    await engine.shutdown();
+  });
+});
+
+describe('engine.shutdown({ graceMs }) is bounded as shutdown.graceMs is', () => {
+  it.each([2 ** 31, 1e12, Infinity, -1])('refuses %p', async (graceMs) => {
+    const { engine } = startEngine();
+    const error = thrownBy(() => engine.shutdown({ graceMs }));
+    expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: { option: 'graceMs' } });
+    expect(error.message).toContain(String(2 ** 31 - 1));
+    expect(engine.isAccepting).toBe(true);
+    await engine.shutdown({ graceMs: 2 ** 31 - 1 });
   });
 });
 

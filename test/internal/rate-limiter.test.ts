@@ -44,4 +44,40 @@ describe('RateLimiter', () => {
       { seed: 5, numRuns: 300 },
     );
   });
+
+  it('grows its ring with the starts in the window, past its first size, and agrees with counting them', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 80 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 200 }),
+        (limit, intervalMs, gaps) => {
+          const limiter = new RateLimiter(limit, intervalMs);
+          const starts: number[] = [];
+          let now = 0;
+          for (const gap of gaps) {
+            now += gap;
+            const inWindow = starts.filter((at) => at > now - intervalMs);
+            expect(limiter.available(now)).toBe(limit - inWindow.length);
+            if (inWindow.length < limit) {
+              limiter.record(now);
+              starts.push(now);
+            } else expect(limiter.nextStartAt(now)).toBe(inWindow[0]! + intervalMs);
+          }
+        },
+      ),
+      { seed: 6, numRuns: 300 },
+    );
+  });
+
+  it('allocates nothing per unit of a huge limit: 2^32 and Number.MAX_SAFE_INTEGER work like any other', () => {
+    for (const limit of [2 ** 32, Number.MAX_SAFE_INTEGER]) {
+      const limiter = new RateLimiter(limit, 1000);
+      for (let at = 0; at < 100; at++) limiter.record(at);
+      expect(limiter.available(99)).toBe(limit - 100);
+      expect(limiter.nextStartAt(99)).toBe(99);
+      expect(limiter.available(1050)).toBe(limit - 49);
+      expect(limiter.available(5000)).toBe(limit);
+    }
+  });
 });

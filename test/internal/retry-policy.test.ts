@@ -38,6 +38,7 @@ describe('resolveRetryPolicy', () => {
       ['a string maxDelayMs', { max: 1, maxDelayMs: '100' }, 'retries.maxDelayMs'],
       ['an unknown backoff', { max: 1, backoff: 'linear' }, 'retries.backoff'],
       ['a jitter below 0', { max: 1, jitter: -0.1 }, 'retries.jitter'],
+      ['a jitter of 0 (a number is in (0, 1]; false is no jitter)', { max: 1, jitter: 0 }, 'retries.jitter'],
       ['a jitter above 1', { max: 1, jitter: 1.5 }, 'retries.jitter'],
       ['a NaN jitter', { max: 1, jitter: NaN }, 'retries.jitter'],
       ['a string jitter', { max: 1, jitter: 'full' }, 'retries.jitter'],
@@ -92,7 +93,6 @@ describe('resolveRetryPolicy', () => {
       [undefined, 0],
       [false, 0],
       [true, 1],
-      [0, 0],
       [0.5, 0.5],
       [1, 1],
     ])('resolves jitter %p to %p', (jitter, expected) => {
