@@ -20,6 +20,7 @@ import type { RunnerGraphNotice } from '../src/internal/task-services';
 import { WaitForGraph, type DeadlockAnalysis, type WaitForGraphSnapshot } from '../src/detection/wait-for-graph';
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
 import type { ExecutorEvent, TasksDescribedEvent } from './executor.actor';
+import type { DetectorInbox } from './detector-inbox';
 import { timerLogic, type TimerCommand } from './timer.actor';
 
 /** Deadlock detection and resolution, resolved from the engine's options. @internal */
@@ -44,6 +45,8 @@ export interface DetectorInput {
   readonly pools: ReadonlyArray<{ readonly name: string; readonly capacity: number }>;
   /** Tells the monitor when a detected deadlock is gone. */
   readonly observe?: (notice: MonitorNotice) => void;
+  /** The detector's inbox, where answers to its questions come back in order with every other notice; without one, straight to it. */
+  readonly inbox?: DetectorInbox;
 }
 
 /** The states of the detector: `deadlocked` from a detection until the graph is seen free of deadlocks. */
@@ -74,8 +77,8 @@ export interface TasksGoneEvent {
   readonly taskIds: readonly string[];
 }
 
-/** Events the detector accepts. @internal */
-export type DetectorEvent =
+/** What the other actors tell the detector, through its {@link DetectorInbox}. @internal */
+export type DetectorNotice =
   | GraphPoolChangesEvent
   | RunnerGraphNotice
   | TasksDescribedEvent
@@ -83,7 +86,13 @@ export type DetectorEvent =
   /** From the executor: watched tasks changed their need for a worker slot. */
   | { readonly type: 'tasks.watched'; readonly changes: ReadonlyArray<{ readonly taskId: string; readonly state: WatchedState }> }
   /** From the executor: a compensation slot was retired. */
-  | { readonly type: 'slots.retired-extra' }
+  | { readonly type: 'slots.retired-extra' };
+
+/** Events the detector accepts. @internal */
+export type DetectorEvent =
+  | DetectorNotice
+  /** The notices of one turn, in the order they happened (see {@link DetectorInbox}). */
+  | { readonly type: 'graph.notices'; readonly notices: readonly DetectorNotice[] }
   /** Runs a detection now: `resolve` false only reports (into `lastCheck`). */
   | { readonly type: 'deadlock.check'; readonly resolve: boolean }
   | { readonly type: 'xstate.stop' };
@@ -130,6 +139,11 @@ class DetectorCore {
    */
   #describing: { readonly from: string | undefined } | undefined;
   #lastCheck: DeadlockAnalysis | undefined;
+  /**
+   * While a batch of notices is applied: the tasks that blocked, looked at once the whole batch is
+   * in (the graph then is a state the system was in), and whether a wait ended.
+   */
+  #batch: { readonly blocked: Set<string>; waitEnded: boolean } | undefined;
   /** Set when the published snapshot is out of date. */
   changed = false;
   readonly #describeGraph = (): WaitForGraphSnapshot => this.graph.snapshot();
@@ -144,6 +158,11 @@ class DetectorCore {
     this.graph.addResource(WORKER_SLOTS, input.concurrency);
     for (const { name, capacity } of input.pools) this.graph.addResource(name, capacity);
     this.timers = createActor(timerLogic, { id: 'timers', parent: self, input: { clock: input.clock } });
+  }
+
+  /** Stopped: notices posted from now on go nowhere. */
+  closeInbox(): void {
+    this.#input.inbox?.close();
   }
 
   snapshot(): DetectorSnapshot {
@@ -170,6 +189,9 @@ class DetectorCore {
 
   #apply(event: Exclude<DetectorEvent, { type: 'xstate.stop' }>): void {
     switch (event.type) {
+      case 'graph.notices':
+        this.#applyBatch(event.notices);
+        return;
       case 'graph.pool-changes':
         this.#applyPoolChanges(event);
         return;
@@ -230,6 +252,18 @@ class DetectorCore {
         return;
       }
     }
+  }
+
+  /** Applies a turn's notices in order, then looks once: from each task that blocked, and whether a deadlock is gone. */
+  #applyBatch(notices: readonly DetectorNotice[]): void {
+    const batch = (this.#batch = { blocked: new Set<string>(), waitEnded: false });
+    try {
+      for (const notice of notices) this.#apply(notice);
+    } finally {
+      this.#batch = undefined;
+    }
+    for (const taskId of batch.blocked) this.#onBlocked(taskId);
+    if (batch.waitEnded) this.#noteIfDeadlockGone();
   }
 
   /** A pool's changes of one transition, in order; with `contended` false, its holders are forgotten. */
@@ -362,6 +396,10 @@ class DetectorCore {
 
   /** A task just blocked: look now, or schedule a look after the optimistic delay. */
   #onBlocked(taskId: string): void {
+    if (this.#batch !== undefined) {
+      this.#batch.blocked.add(taskId);
+      return;
+    }
     const { detect } = this.#input.deadlock;
     if (detect === 'off') return;
     if (detect === 'immediate') {
@@ -393,7 +431,7 @@ class DetectorCore {
       // One question at a time: the answer's detection covers what this one found.
       if (this.#describing !== undefined || executor === undefined) return;
       this.#describing = { from };
-      executor.send({ type: 'tasks.describe', taskIds: analysis.deadlocked, replyTo: this.#self });
+      executor.send({ type: 'tasks.describe', taskIds: analysis.deadlocked, replyTo: this.#input.inbox ?? this.#self });
       return;
     }
     const now = clock.now();
@@ -455,6 +493,10 @@ class DetectorCore {
    */
   #noteIfDeadlockGone(): void {
     if (!this.#deadlockOpen) return;
+    if (this.#batch !== undefined) {
+      this.#batch.waitEnded = true;
+      return;
+    }
     if (this.graph.detect().deadlocked.length > 0) return;
     this.#deadlockOpen = false;
     this.changed = true;
@@ -529,6 +571,7 @@ export const detectorLogic: ActorLogic<DetectorSnapshot, DetectorEvent, Detector
     if (core === undefined || snapshot.status !== 'active') return snapshot;
     if (event.type === 'xstate.stop') {
       scope.stopChild(core.timers);
+      core.closeInbox();
       return { ...snapshot, status: 'stopped' };
     }
     core.receive(event);

@@ -15,7 +15,7 @@ import type { TaskFacts } from '../src/detection/deadlock-resolver';
 import type { EventSink } from '../src/internal/event-sink';
 import { TaskBook, type TaskCounts, type WatchedState } from '../src/internal/task-book';
 import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
-import type { TaskServices, TaskVictimEvent } from '../src/internal/task-services';
+import type { NoticeReceiver, TaskServices, TaskVictimEvent } from '../src/internal/task-services';
 import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
 import type { ResolvedRateLimit } from '../src/engine-options';
@@ -102,7 +102,7 @@ export type ExecutorEvent =
   /** The deadlock detector starts or stops watching a task some task awaits; where it stands now is reported at once. */
   | { readonly type: 'task.watch'; readonly taskId: string; readonly watching: boolean }
   /** Asks what a deadlock victim policy weighs of these tasks; answered with {@link TasksDescribedEvent} to `replyTo`. */
-  | { readonly type: 'tasks.describe'; readonly taskIds: readonly string[]; readonly replyTo: AnyActorRef }
+  | { readonly type: 'tasks.describe'; readonly taskIds: readonly string[]; readonly replyTo: NoticeReceiver }
   /** Asks for `executor.quiescent` to the parent if nothing is left to do, now and each time it is so from then on. */
   | { readonly type: 'executor.probe' }
   /** The deadlock detector chose this task as a deadlock victim. */
@@ -187,7 +187,7 @@ class ExecutorCore {
   #abandonReportsDue = 0;
   /** Notices for the parent and emitted events of the current transition, in order; sent once it is over. */
   #outbox: Array<
-    { readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted } | { readonly to: AnyActorRef; readonly reply: TasksDescribedEvent }
+    { readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted } | { readonly to: NoticeReceiver; readonly reply: TasksDescribedEvent }
   > = [];
   readonly #rateLimit: ResolvedRateLimit | undefined;
   /** The engine-wide limiter (`per: 'engine'`). */
@@ -469,9 +469,7 @@ class ExecutorCore {
   }
 
   #isQuiescent(): boolean {
-    return (
-      this.#abandonReportsDue === 0 && this.book.size === 0 && this.workers.every((worker) => worker.down || worker.free === worker.capacity)
-    );
+    return this.#abandonReportsDue === 0 && this.book.size === 0 && this.workers.every((worker) => worker.down || worker.free === worker.capacity);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { assertEvent, assign, enqueueActions, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { DetectorInbox } from '../actors/detector-inbox';
 import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
 import { poolLogic } from '../actors/pool.actor';
@@ -71,6 +72,8 @@ export interface RecordedPhase {
 export interface SupervisorContext {
   readonly executor: ActorRefFrom<typeof executorLogic>;
   readonly detector: DetectorRef;
+  /** Where every notice for the detector goes; it delivers a turn's notices in one message. */
+  readonly detectorInbox: DetectorInbox;
   readonly shutdown: ActorRefFrom<typeof shutdownMachine>;
   readonly clock: Clock;
   readonly sink: EventSink;
@@ -143,7 +146,7 @@ export const supervisorMachine = setup({
       for (const taskId of event.taskIds) {
         for (const pool of context.resources.values()) pool.ref.send({ type: 'resource.revoke', taskId, at, reason });
       }
-      context.detector.send({ type: 'tasks.gone', taskIds: event.taskIds });
+      context.detectorInbox.send({ type: 'tasks.gone', taskIds: event.taskIds });
     },
     forwardToShutdown: sendTo(
       ({ context }) => context.shutdown,
@@ -236,6 +239,7 @@ export const supervisorMachine = setup({
   id: 'supervisor',
   context: ({ input, spawn }) => {
     const settings = input.monitor;
+    const detectorInbox = new DetectorInbox(input.clock);
     const detector = spawn('detector', {
       id: 'detector',
       systemId: 'detector',
@@ -247,18 +251,20 @@ export const supervisorMachine = setup({
         concurrency: input.concurrency,
         pools: input.resources,
         observe: settings?.observe,
+        inbox: detectorInbox,
       },
     }) as DetectorRef;
+    detectorInbox.connect(detector);
     const resources = new Map<string, ResourceDescriptor>();
     for (const { name, capacity, rank } of input.resources) {
       const ref: AnyActorRef = spawn('pool', {
         id: `resource:${name}`,
         systemId: `resource:${name}`,
-        input: { name, capacity, rank, observer: detector, sink: input.systemSink ?? input.sink, observe: settings?.observe },
+        input: { name, capacity, rank, observer: detectorInbox, sink: input.systemSink ?? input.sink, observe: settings?.observe },
       });
       resources.set(name, { name, capacity, rank, ref });
     }
-    const services: TaskServices = { resources, detector, lockOrder: input.lockOrder, submitChild: input.submitChild };
+    const services: TaskServices = { resources, detector: detectorInbox, lockOrder: input.lockOrder, submitChild: input.submitChild };
     const executor = spawn('executor', {
       id: 'executor',
       systemId: 'executor',
@@ -290,6 +296,7 @@ export const supervisorMachine = setup({
     return {
       executor,
       detector,
+      detectorInbox,
       shutdown: spawn('shutdown', {
         id: 'shutdown',
         input: { graceMs: input.shutdown.graceMs, drain: input.shutdown.drain, abandonAfterMs: input.shutdown.abandonAfterMs },

@@ -342,7 +342,9 @@ export class Engine {
    * Tasks appear only while they wait, hold resources, or are awaited.
    */
   waitForGraph(): WaitForGraphSnapshot {
-    const { detector, resources } = this.#actor.getSnapshot().context;
+    const { detector, detectorInbox, resources } = this.#actor.getSnapshot().context;
+    // What the detector has not been handed yet (this turn's notices) is part of the graph now.
+    detectorInbox.flush();
     const pools = [...resources.values()].map((pool) => (pool.ref.getSnapshot() as PoolSnapshot).context);
     return graphWithHoldings(detector.getSnapshot().context.describeGraph(), pools);
   }
@@ -354,7 +356,8 @@ export class Engine {
    */
   detectDeadlocks(): DeadlockReport[] {
     if (this.#report !== undefined) return [];
-    const { detector } = this.#actor.getSnapshot().context;
+    const { detector, detectorInbox } = this.#actor.getSnapshot().context;
+    detectorInbox.flush();
     detector.send({ type: 'deadlock.check', resolve: false });
     const analysis = detector.getSnapshot().context.lastCheck;
     if (analysis === undefined || analysis.deadlocked.length === 0) return [];

@@ -12,8 +12,10 @@ import type { MezanError } from '../errors';
 /** Where a pool sends its answers to one request: any actor that accepts {@link ResourceReplyEvent}s. */
 export type ResourceReplyTo = ActorRef<any, ResourceReplyEvent, any>;
 
-/** Where a pool reports its part of the wait-for graph: any actor that accepts {@link ResourceGraphEvent}s. */
-export type ResourceObserver = ActorRef<any, GraphPoolChangesEvent, any>;
+/** Where a pool reports its part of the wait-for graph: the detector's inbox, or anything that takes a {@link GraphPoolChangesEvent}. */
+export interface ResourceObserver {
+  send(event: GraphPoolChangesEvent): void;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Requester → pool

@@ -1,4 +1,5 @@
 import type { AnyActorRef } from 'xstate';
+import type { DetectorNotice } from '../../actors/detector.actor';
 import type { MezanError } from '../errors';
 import type { TaskHandle } from '../task-handle';
 import type { TaskFunction, TaskOptions } from '../task-options';
@@ -21,11 +22,19 @@ export interface ResourceDescriptor {
 /** The services of {@link TaskContext.acquire}, `submit` and `await`. */
 export interface TaskServices {
   readonly resources: ReadonlyMap<string, ResourceDescriptor>;
-  /** Where runners report awaits and lock order, and the executor its watched tasks; `undefined` in a bare executor (tests). */
-  readonly detector: AnyActorRef | undefined;
+  /**
+   * Where runners report awaits and lock order, and the executor its watched tasks: the detector's
+   * inbox, which delivers a turn's notices at once; `undefined` in a bare executor (tests).
+   */
+  readonly detector: NoticeReceiver | undefined;
   readonly lockOrder: LockOrderMode;
   /** Submits a child task of `parentId`. */
   submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown>;
+}
+
+/** Whatever takes notices for the deadlock detector: its inbox (or, in tests, the detector itself). */
+export interface NoticeReceiver {
+  send(notice: DetectorNotice): void;
 }
 
 /** Services for an engine without resources or supervisor (machine tests). */

@@ -2,14 +2,19 @@ import type { InspectionEvent } from 'xstate';
 import type { TaskContext } from '../../src';
 import { startEngine } from '../fixtures/engine-harness';
 
-/** Counts the events actors receive, by type, through XState's inspection (only the supervisor receives `graph.*`). */
+/**
+ * Counts the events actors receive, by type, through XState's inspection, and the notices inside the
+ * detector's `graph.notices` batches (only the detector receives `graph.*`).
+ */
 function countingInspector(): { readonly inspect: (event: InspectionEvent) => void; count(key: string): number } {
   const counts = new Map<string, number>();
+  const add = (key: string): void => void counts.set(key, (counts.get(key) ?? 0) + 1);
   return {
     inspect: (event) => {
       if (event.type !== '@xstate.event') return;
-      const key = event.event.type;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      add(event.event.type);
+      if (event.event.type === 'graph.notices')
+        for (const notice of (event.event as unknown as { notices: Array<{ type: string }> }).notices) add(notice.type);
     },
     count: (key) => counts.get(key) ?? 0,
   };
@@ -26,7 +31,7 @@ const takeTwo =
     return ctx.id;
   };
 
-describe('what the supervisor hears of the waits of an attempt', () => {
+describe('what the detector hears of the waits of an attempt', () => {
   it('hears each wait begin and end from the pool, and nothing more when an attempt that waited ends', async () => {
     const inspector = countingInspector();
     const { engine, clock } = startEngine({ concurrency: 2, resources: { db: 1 }, inspect: inspector.inspect });
@@ -41,7 +46,7 @@ describe('what the supervisor hears of the waits of an attempt', () => {
     });
     await clock.runAll();
     await Promise.all([holder.result, waiter.result]);
-    // The waiter queued, was granted, and ended: the supervisor saw it in the graph, and sees nothing left.
+    // The waiter queued, was granted, and ended: the detector saw it in the graph, and sees nothing left.
     expect(inspector.count('graph.pool-changes')).toBeGreaterThan(0);
     expect(inspector.count('graph.attempt-ended')).toBe(0);
     expect(engine.waitForGraph().nodes.filter((node) => node.kind === 'task')).toEqual([]);
