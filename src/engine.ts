@@ -5,7 +5,7 @@ import type { ExecutorRef } from '../actors/executor.actor';
 import type { PoolSnapshot } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
 import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
-import { TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
+import { NO_EXTRAS, TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
 import type { MonitorRef } from '../actors/monitor.actor';
 import { supervisorMachine } from '../machines/supervisor.machine';
@@ -136,6 +136,11 @@ export class Engine {
   /** This engine's id; it prefixes its logs. */
   readonly id: string;
   readonly #options: ResolvedEngineOptions;
+  /** The engine's pools by name, for validating what tasks declare. */
+  readonly #poolsByName: ReadonlyMap<string, ResolvedEngineOptions['resources'][number]>;
+  /** The last resources declaration resolved, and the extras of the tasks whose only rare option it is: equal ones share them. */
+  #lastDeclared: ReadonlyArray<readonly [string, number]> | undefined;
+  #resourceExtras: TaskExtras | undefined;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #actor: Actor<typeof supervisorMachine>;
@@ -186,6 +191,7 @@ export class Engine {
   /** @internal Use {@link createEngine}. */
   constructor(options: EngineOptions) {
     this.#options = resolveEngineOptions(options);
+    this.#poolsByName = new Map(this.#options.resources.map((pool) => [pool.name, pool]));
     this.#clock = this.#options.clock;
     this.id = engineId(this.#options.random);
     this.#logger = this.#options.logger.child({ engine: this.id });
@@ -766,16 +772,20 @@ export class Engine {
     const group = options.group;
     if (group !== undefined) expectNonEmptyString(`${prefix}group`, group);
     const { meta, input } = options;
-    const extras: TaskExtras | undefined =
-      resources === undefined &&
+    const onlyResources =
       parentId === undefined &&
       meta === undefined &&
       signal === undefined &&
       input === undefined &&
       queueTimeoutMs === undefined &&
-      group === undefined
-        ? undefined
-        : { resources, parentId, meta, signal, input, queueTimeoutMs, group };
+      group === undefined;
+    let extras: TaskExtras | undefined;
+    if (!onlyResources) extras = { resources, parentId, meta, signal, input, queueTimeoutMs, group };
+    else if (resources !== undefined) {
+      // Tasks whose only rare option is the same resources share one frozen extras.
+      if (this.#resourceExtras?.resources !== resources) this.#resourceExtras = Object.freeze({ ...NO_EXTRAS, resources });
+      extras = this.#resourceExtras;
+    }
     return new TaskRecord(id, autoNumber, name, priority, fn, timeoutMs, retry, dependsOn, extras);
   }
 
@@ -783,7 +793,7 @@ export class Engine {
   #resolveDeclaredResources(resources: Readonly<Record<string, number>>, option: string): ReadonlyArray<readonly [string, number]> {
     if (typeof resources !== 'object' || resources === null || Array.isArray(resources))
       fail(option, 'an object of resource names and units', resources);
-    const pools = new Map(this.#options.resources.map((pool) => [pool.name, pool]));
+    const pools = this.#poolsByName;
     const entries = Object.entries(resources).map(([name, units]): readonly [string, number] => {
       const pool = pools.get(name);
       if (pool === undefined) fail(`${option}.${name}`, `one of the engine's resources (${[...pools.keys()].join(', ') || 'none'})`, name);
@@ -794,7 +804,16 @@ export class Engine {
     });
     const rankOf = (name: string): number => pools.get(name)?.rank ?? Number.NEGATIVE_INFINITY;
     entries.sort(([a], [b]) => rankOf(a) - rankOf(b) || (a < b ? -1 : a > b ? 1 : 0));
-    return Object.freeze(entries);
+    // Equal declarations share the last one made: a deep queue of tasks that declare the same keeps one.
+    const last = this.#lastDeclared;
+    if (
+      last !== undefined &&
+      last.length === entries.length &&
+      last.every(([name, units], index) => name === entries[index]![0] && units === entries[index]![1])
+    )
+      return last;
+    this.#lastDeclared = Object.freeze(entries.map((entry) => Object.freeze(entry)));
+    return this.#lastDeclared;
   }
 
   /** Resolves `dependsOn[index]`; the option's name is written out only for an error (this runs for every dependency). */

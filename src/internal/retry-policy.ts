@@ -29,9 +29,25 @@ export function resolveRetryPolicy(retries: number | RetryOptions | undefined, o
   const backoff = orDefault(retries.backoff, NO_RETRIES.backoff);
   expectOneOf(`${option}.backoff`, backoff, ['fixed', 'exponential'] as const);
   const jitter = resolveJitter(retries.jitter, `${option}.jitter`);
-  if (retries.retryIf !== undefined) expectFunction(`${option}.retryIf`, retries.retryIf);
-  return Object.freeze({ max, delayMs, backoff, maxDelayMs, jitter, retryIf: retries.retryIf });
+  const { retryIf } = retries;
+  if (retryIf !== undefined) expectFunction(`${option}.retryIf`, retryIf);
+  const last = lastPolicy;
+  if (
+    last.max === max &&
+    last.delayMs === delayMs &&
+    last.backoff === backoff &&
+    last.maxDelayMs === maxDelayMs &&
+    last.jitter === jitter &&
+    last.retryIf === retryIf
+  )
+    return last;
+  lastPolicy = Object.freeze({ max, delayMs, backoff, maxDelayMs, jitter, retryIf });
+  return lastPolicy;
 }
+
+// Policies are frozen values: tasks submitted with equal retry options (a scenario's generated
+// tasks, a loop of submits) share the last one made rather than each keep its own in a deep queue.
+let lastPolicy: ResolvedRetryPolicy = NO_RETRIES;
 
 function resolveJitter(jitter: boolean | number | undefined, option: string): number {
   if (jitter === undefined || jitter === false) return 0;

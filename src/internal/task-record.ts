@@ -34,6 +34,17 @@ export interface TaskExtras {
   readonly group: string | undefined;
 }
 
+/** Extras with nothing set, to spread from. @internal */
+export const NO_EXTRAS: TaskExtras = Object.freeze({
+  resources: undefined,
+  parentId: undefined,
+  meta: undefined,
+  signal: undefined,
+  input: undefined,
+  queueTimeoutMs: undefined,
+  group: undefined,
+});
+
 /**
  * One task, from `submit` to its end: what the caller asked for, and where the task is. The engine
  * makes it and hands it to the executor in `task.submit`; the executor's book adopts it as its entry

@@ -105,6 +105,27 @@ describe('resolveRetryPolicy', () => {
   });
 });
 
+describe('resolveRetryPolicy, on equal options', () => {
+  it('gives back the policy it made last, so that a deep queue of like tasks keeps one', () => {
+    const options: RetryOptions = { max: 2, delayMs: 2, backoff: 'exponential' };
+    const first = resolveRetryPolicy(options);
+    expect(resolveRetryPolicy(options)).toBe(first);
+    expect(resolveRetryPolicy({ ...options })).toBe(first);
+  });
+
+  it('makes a new one for options that differ, even the same object changed in between', () => {
+    const options: { max: number; delayMs: number } = { max: 2, delayMs: 2 };
+    const first = resolveRetryPolicy(options);
+    options.max = 3;
+    const second = resolveRetryPolicy(options);
+    expect(second).not.toBe(first);
+    expect(second.max).toBe(3);
+    expect(first.max).toBe(2);
+    const retryIf = (): boolean => true;
+    expect(resolveRetryPolicy({ ...options, retryIf }).retryIf).toBe(retryIf);
+  });
+});
+
 describe('shouldRetry', () => {
   it('allows exactly `max` retries', () => {
     const twice = policy({ max: 2 });
