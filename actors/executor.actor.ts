@@ -116,6 +116,8 @@ export type ExecutorEvent =
   /** Adds a compensation slot (the deadlock detector's answer to worker-slot starvation). */
   | { readonly type: 'slots.add-extra' }
   | { readonly type: `xstate.done.actor.${string}`; readonly output?: unknown }
+  /** A worker failed (a bug in it, not in user code, which it contains): a crash like any other. */
+  | { readonly type: `xstate.error.actor.${string}`; readonly error?: unknown }
   | { readonly type: 'xstate.stop' };
 
 /** What the executor emits to whoever holds it: `idle` when no task is unfinished, `quiescent` when moreover every worker is idle. @internal */
@@ -158,6 +160,7 @@ interface WorkerEntry {
 }
 
 const DONE_PREFIX = 'xstate.done.actor.';
+const ERROR_PREFIX = 'xstate.error.actor.';
 
 /** The timer keys of a task's start deadline and of its retry delay: distinct whatever the task ids. */
 const deadlineKey = (taskId: string): string => `queue:${taskId}`;
@@ -400,8 +403,14 @@ class ExecutorCore {
       case 'xstate.stop':
         return;
       default:
-        if (event.type.startsWith(DONE_PREFIX)) {
-          this.#failCrashedWorker(event.type.slice(DONE_PREFIX.length));
+        const failed = event.type.startsWith(ERROR_PREFIX);
+        if (failed || event.type.startsWith(DONE_PREFIX)) {
+          const workerId = event.type.slice(failed ? ERROR_PREFIX.length : DONE_PREFIX.length);
+          if (failed && this.#workersById.has(workerId))
+            this.#logger.error(`worker ${workerId} failed: it is restarted as after a crash`, {
+              error: describeThrown((event as { error?: unknown }).error),
+            });
+          this.#failCrashedWorker(workerId);
           this.#dispatchReadyTasks();
           this.#reportWatched();
           this.#noticeIfQuiescent();

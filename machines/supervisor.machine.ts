@@ -6,6 +6,7 @@ import { poolLogic } from '../actors/pool.actor';
 import { processSignalsLogic, type SignalReceivedEvent } from '../actors/process-signals.actor';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
+import { describeThrown } from '../src/internal/describe-thrown';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
 import type { LockOrderMode, ResourceDescriptor, TaskServices } from '../src/internal/task-services';
@@ -186,6 +187,31 @@ export const supervisorMachine = setup({
     reportDrained: ({ context }) => {
       if (context.phase === 'draining' || context.phase === 'terminating') context.shutdown.send({ type: 'work.drained' });
     },
+    /**
+     * A child failed (a bug: user code is contained before it reaches an actor). A pool, the
+     * detector or the monitor cannot be restarted without losing what it alone knows (who holds
+     * what, who waits), so the engine escalates: the error is logged, the engine stops taking work
+     * and shuts itself down, forced, and the shutdown's report accounts for every task.
+     */
+    escalateActorFailure: enqueueActions(({ context, event, enqueue }) => {
+      const actor = event.type.slice('xstate.error.actor.'.length);
+      const error = (event as { readonly error?: unknown }).error;
+      const now = context.clock.now();
+      context.logger.error(`the ${actor} actor failed: the engine shuts down`, { actor, error: describeThrown(error) });
+      if (context.sink.active) {
+        context.sink.publish({
+          type: 'engine.escalated',
+          at: now,
+          severity: 'critical',
+          reason: 'actor failed',
+          restarts: context.restarts.filter((at) => now - at < context.supervision.withinMs).length,
+          withinMs: context.supervision.withinMs,
+          actor,
+        });
+      }
+      enqueue.emit({ type: 'escalated' });
+      enqueue.sendTo(context.shutdown, { type: 'shutdown.request', force: true });
+    }),
     /** One-for-one restart within the intensity limit; past it, escalate. */
     superviseCrash: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'worker.crashed');
@@ -332,6 +358,7 @@ export const supervisorMachine = setup({
         'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
         'resource.capacity': { actions: 'changeCapacity' },
         'shutdown.abandon': { actions: 'abandonRunning' },
+        'xstate.error.actor.*': { actions: 'escalateActorFailure' },
       },
     },
     // The signal listeners are gone (the invocation ended with the state); the engine stops the system.

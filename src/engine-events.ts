@@ -132,13 +132,20 @@ export interface WorkerRestartedEvent extends EngineEventBase {
   readonly restartsInWindow: number;
 }
 
-/** Past the supervision limit: the engine stopped taking work and rejected its queued tasks. */
+/**
+ * The engine gave up: past the supervision limit (`reason` 'restart intensity exceeded'), it stopped
+ * taking work and rejected its queued tasks; or one of its actors failed (`reason` 'actor failed',
+ * `actor` naming it), and it shuts itself down.
+ */
 export interface EngineEscalatedEvent extends EngineEventBase {
   readonly type: 'engine.escalated';
   readonly severity: 'critical';
   readonly reason: string;
+  /** Worker restarts within the supervision window. */
   readonly restarts: number;
   readonly withinMs: number;
+  /** The actor that failed, when one did. */
+  readonly actor?: string;
 }
 
 /** A task waits for units of a resource pool (its request is queued). */

@@ -12,6 +12,8 @@ import {
 } from '../../src';
 import { describeThrown } from '../../src/internal/describe-thrown';
 import { TaskBook } from '../../src/internal/task-book';
+import { WaiterQueue } from '../../src/internal/waiter-queue';
+import { TaskRunner } from '../../actors/task-runner';
 import { recordingLogger, startEngine } from '../fixtures/engine-harness';
 
 // User code is hostile until proven otherwise: whatever a task function throws or returns, whatever a
@@ -613,5 +615,63 @@ describe('a fault in the engine itself', () => {
     await clock.runAll();
     await expect(report).resolves.toMatchObject({ completed: 1, cancelled: 1, lost: 0 });
     await expect(lostToTheBug!.result).rejects.toMatchObject({ code: 'E_SHUTDOWN' });
+  });
+
+  it('a worker that fails is restarted as after a crash: its tasks fail with E_WORKER_CRASHED (and retry), the error is logged', async () => {
+    const { logger, records } = recordingLogger();
+    const { engine, clock, ofType } = startEngine({ logger, concurrency: 2 });
+    const takeReport = TaskRunner.prototype.takeReport;
+    let faults = 1;
+    const spy = jest.spyOn(TaskRunner.prototype, 'takeReport').mockImplementation(function (this: TaskRunner) {
+      if (faults-- > 0) throw new Error('a bug in the worker');
+      return takeReport.call(this);
+    });
+    try {
+      const retried = engine.submit(async () => 'retried', { retries: 1 });
+      await clock.advanceBy(0);
+      await expect(retried.result).resolves.toBe('retried');
+      await expect(engine.submit(async () => 'after').result).resolves.toBe('after');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 'error', message: 'worker main failed: it is restarted as after a crash', error: 'a bug in the worker' }),
+    );
+    expect(ofType('worker.crashed')).toHaveLength(1);
+    expect(ofType('worker.restarted')).toHaveLength(1);
+    const report = engine.shutdown();
+    await clock.runAll();
+    await expect(report).resolves.toMatchObject({ completed: 2, lost: 0 });
+  });
+
+  it('a pool that fails escalates: the error is logged, the engine stops taking work and shuts down, every task accounted for', async () => {
+    const { logger, records } = recordingLogger();
+    const { engine, clock, ofType } = startEngine({ logger, concurrency: 2, resources: { db: 1 } });
+    const spy = jest.spyOn(WaiterQueue.prototype, 'push').mockImplementation(() => {
+      throw new Error('a bug in the pool');
+    });
+    let holder: TaskHandle<void>;
+    let waiter: TaskHandle<void>;
+    try {
+      holder = engine.submit(async (ctx) => {
+        await ctx.acquire('db');
+        await ctx.sleep(10);
+      });
+      waiter = engine.submit(async (ctx) => void (await ctx.acquire('db')));
+      await clock.advanceBy(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 'error', message: 'the resource:db actor failed: the engine shuts down', error: 'a bug in the pool' }),
+    );
+    expect(ofType('engine.escalated')).toEqual([expect.objectContaining({ reason: 'actor failed', actor: 'resource:db', severity: 'critical' })]);
+    expect(engine.isAccepting).toBe(false);
+    await clock.runAll();
+    const report = await engine.shutdown();
+    expect(report).toMatchObject({ lost: 0 });
+    expect(report.phases.map((phase) => phase.phase)).toEqual(['terminating', 'stopped']);
+    expect(holder!.isSettled && waiter!.isSettled).toBe(true);
+    await expect(engine.submit(async () => undefined).result).rejects.toMatchObject({ code: 'E_SHUTDOWN' });
   });
 });
