@@ -82,10 +82,10 @@ import {
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
-  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `shutdown`, `monitor`… */
+  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `shutdown`, `monitor`… */
   readonly id: string;
-  /** The machine it runs: `supervisor`, `executor`, `worker`, `resource`, `shutdown` or `monitor`. */
-  readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'shutdown' | 'monitor';
+  /** The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`, `shutdown` or `monitor`. */
+  readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'shutdown' | 'monitor';
   /** The actor that spawned it; `undefined` for the supervisor, the root. */
   readonly parent: string | undefined;
   /** Its (top-level) state, such as `busy`. */
@@ -409,6 +409,7 @@ export class Engine {
     for (const pool of supervisor.context.resources.values()) {
       actors.push({ id: `resource:${pool.name}`, machine: 'resource', parent: 'supervisor', state: topState(pool.ref.getSnapshot().value) });
     }
+    actors.push({ id: 'detector', machine: 'detector', parent: 'supervisor', state: supervisor.context.detector.getSnapshot().value });
     actors.push({ id: 'shutdown', machine: 'shutdown', parent: 'supervisor', state: topState(supervisor.context.shutdown.getSnapshot().value) });
     actors.push({ id: 'monitor', machine: 'monitor', parent: 'supervisor', state: topState(this.#monitor.getSnapshot().value) });
     return actors;

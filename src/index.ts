@@ -96,4 +96,5 @@ export { supervisorMachine } from '../machines/supervisor.machine';
 export { shutdownMachine } from '../machines/shutdown.machine';
 export { resourceMachine } from '../machines/resource.machine';
 export { monitorMachine } from '../machines/monitor.machine';
+export { detectorMachine } from '../machines/detector.machine';
 export type { WorkerStats } from '../actors/worker.actor';

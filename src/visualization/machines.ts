@@ -1,4 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
+import { detectorMachine } from '../../machines/detector.machine';
 import { executorMachine } from '../../machines/executor.machine';
 import { monitorMachine } from '../../machines/monitor.machine';
 import { resourceMachine } from '../../machines/resource.machine';
@@ -8,19 +9,20 @@ import { workerMachine } from '../../machines/worker.machine';
 
 /**
  * mezan's own state machines by name, in the order of the actor tree: the supervisor (root), the
- * executor, its workers, the resource pools, the shutdown machine, the monitor.
+ * executor, its workers, the resource pools, the deadlock detector, the shutdown machine, the monitor.
  */
 export const MEZAN_MACHINES: Readonly<Record<MachineName, AnyStateMachine>> = Object.freeze({
   supervisor: supervisorMachine,
   executor: executorMachine,
   worker: workerMachine,
   resource: resourceMachine,
+  detector: detectorMachine,
   shutdown: shutdownMachine,
   monitor: monitorMachine,
 });
 
 /** The name of one of mezan's machines, as `mezan diagram` takes it. */
-export type MachineName = 'supervisor' | 'executor' | 'worker' | 'resource' | 'shutdown' | 'monitor';
+export type MachineName = 'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'shutdown' | 'monitor';
 
 /** Every {@link MachineName}, in the order of {@link MEZAN_MACHINES}. */
 export const MACHINE_NAMES: readonly MachineName[] = Object.freeze(Object.keys(MEZAN_MACHINES) as MachineName[]);

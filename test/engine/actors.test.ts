@@ -10,6 +10,7 @@ describe('engine.actors()', () => {
       ['executor', 'executor', 'supervisor'],
       ['main', 'worker', 'executor'],
       ['resource:db', 'resource', 'supervisor'],
+      ['detector', 'detector', 'supervisor'],
       ['shutdown', 'shutdown', 'supervisor'],
       ['monitor', 'monitor', 'supervisor'],
     ]);
@@ -18,6 +19,7 @@ describe('engine.actors()', () => {
       executor: 'idle',
       main: 'idle',
       'resource:db': 'available',
+      detector: 'watching',
       shutdown: 'running',
       monitor: 'watching',
     });

@@ -1,6 +1,6 @@
 import type { InspectionEvent } from 'xstate';
-import type { TaskContext } from '../../src';
 import { startEngine } from '../fixtures/engine-harness';
+import { takeTwo } from '../fixtures/take-two';
 
 /**
  * Counts the events actors receive, by type, through XState's inspection, and the notices inside the
@@ -19,17 +19,6 @@ function countingInspector(): { readonly inspect: (event: InspectionEvent) => vo
     count: (key) => counts.get(key) ?? 0,
   };
 }
-
-/** Takes `first`, works 10 ms, takes `second`, works 5 ms. */
-const takeTwo =
-  (first: string, second: string) =>
-  async (ctx: TaskContext): Promise<string> => {
-    await ctx.acquire(first);
-    await ctx.sleep(10);
-    await ctx.acquire(second);
-    await ctx.sleep(5);
-    return ctx.id;
-  };
 
 describe('what the detector hears of the waits of an attempt', () => {
   it('hears each wait begin and end from the pool, and nothing more when an attempt that waited ends', async () => {
