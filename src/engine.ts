@@ -63,7 +63,7 @@ import {
   isOptionsObject,
   orDefault,
 } from './internal/validate';
-import { createDefaultLogger, createQuietLogger, LOGGER_METHODS, missingLoggerMethod, type Logger } from './logger';
+import { createDefaultLogger, LOGGER_METHODS, missingLoggerMethod, SILENT_LOGGER, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
 import { ContainedObservable, containObserver } from './internal/contained-observable';
 import { describeThrown } from './internal/describe-thrown';
@@ -1000,7 +1000,7 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   if (typeof now !== 'number' || !Number.isFinite(now)) fail('clock.now()', 'a finite number of milliseconds', now);
   const random: RandomSource = orDefault(options.random, defaultRandom);
   expectFunction('random', random);
-  const given: unknown = options.logger === false ? createQuietLogger() : options.logger === undefined ? createDefaultLogger() : options.logger;
+  const given: unknown = options.logger === false ? SILENT_LOGGER : options.logger === undefined ? createDefaultLogger() : options.logger;
   if (!isOptionsObject(given)) fail('logger', 'a winston logger, or false', given);
   const missing = missingLoggerMethod(given);
   if (missing !== undefined) {

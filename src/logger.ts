@@ -29,6 +29,27 @@ export function createQuietLogger(): Logger {
   return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 }
 
+const writeNothing = (): void => undefined;
+
+/**
+ * What `logger: false` gives: a logger that writes nothing and costs nothing per line. Not a
+ * winston logger: a silent one still builds each record and passes it through its streams (a
+ * simulation logs every alert and deadlock). It has the methods mezan calls, and winston's levels.
+ * @internal
+ */
+export const SILENT_LOGGER: Logger = Object.freeze({
+  child: (): Logger => SILENT_LOGGER,
+  log: writeNothing,
+  error: writeNothing,
+  warn: writeNothing,
+  info: writeNothing,
+  http: writeNothing,
+  verbose: writeNothing,
+  debug: writeNothing,
+  silly: writeNothing,
+  isLevelEnabled: (): boolean => false,
+}) as unknown as Logger;
+
 /**
  * The default logger: warnings and errors (a task that failed with nobody awaiting it, a crash, a
  * deadlock, a raised alert) go to stderr, one line each, so that they show without configuration.

@@ -135,6 +135,24 @@ describe('a task that returns a value that cannot be looked at', () => {
   });
 });
 
+describe('logger: false', () => {
+  it('gives tasks a logger whose every level, child and log() write nothing and throw nothing', async () => {
+    const { engine } = startEngine({ logger: false });
+    const result = engine.submit(async (ctx) => {
+      const child = ctx.logger.child({ step: 1 });
+      for (const logger of [ctx.logger, child, child.child({ step: 2 })]) {
+        logger.error('e');
+        logger.warn('w');
+        logger.info('i');
+        logger.debug('d');
+        logger.log('info', 'l');
+      }
+      return ctx.logger.isLevelEnabled('error');
+    }).result;
+    await expect(result).resolves.toBe(false);
+  });
+});
+
 describe('callbacks and observers that throw', () => {
   it('onUnhandledError: what it throws is logged, and the engine goes on', async () => {
     const { logger, records } = recordingLogger();
