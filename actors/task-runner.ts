@@ -320,7 +320,7 @@ export class TaskRunner {
     attempt.timer = undefined;
     const { order } = attempt;
     const reason = new MezanError('E_TIMEOUT', `Task "${order.name}" timed out after ${order.timeoutMs} ms`, {
-      details: { taskId: order.taskId, attempt: order.attempt, timeoutMs: order.timeoutMs },
+      details: { taskId: order.taskId, attempt: attempt.context.attempt, timeoutMs: order.timeoutMs },
     });
     attempt.context.abort(reason);
     this.#record(attempt, 'timeout', undefined, reason, this.#environment.clock.now());
@@ -367,7 +367,8 @@ export class TaskRunner {
       error = attempt.victim;
     }
     attempt.context.waits?.end(error);
-    this.#outcomes.push({ kind, taskId: order.taskId, attempt: order.attempt, value, error, started: true, startedAt: attempt.startedAt, endedAt });
+    // The attempt's number as it started: the order is the executor's record, whose count goes on.
+    this.#outcomes.push({ kind, taskId: order.taskId, attempt: attempt.context.attempt, value, error, started: true, startedAt: attempt.startedAt, endedAt });
   }
 
   /**

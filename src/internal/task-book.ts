@@ -19,7 +19,7 @@ export type TaskEntryState = 'waiting' | 'queued' | 'delayed' | 'dispatched' | '
  * `TaskRecord`), so that every record has one shape; the book (re)sets them on admission.
  * @internal
  */
-export interface TaskEntry extends TaskSubmission, ReadyItem {
+export interface TaskEntry extends TaskSubmission, ReadyItem, RunOrder {
   /** Changed by `reprioritize` while the task waits or is queued. */
   priority: number;
   /** Clock time past which a task that has not started ends with `E_QUEUE_TIMEOUT`; `undefined` once it starts. */
@@ -291,18 +291,7 @@ export class TaskBook {
     }
     this.#noteWatched(entry, 'dispatched');
     entry.reporter.markStatus('running');
-    return {
-      taskId: entry.id,
-      name: entry.name,
-      attempt: entry.attempt,
-      fn: entry.fn,
-      timeoutMs: entry.timeoutMs,
-      resources: entry.resources,
-      meta: entry.meta,
-      input: entry.input,
-      group: entry.group,
-      dependencies: entry.dependsOn.length === 0 ? undefined : entry.dependsOn,
-    };
+    return entry;
   }
 
   /**

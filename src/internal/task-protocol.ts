@@ -37,6 +37,8 @@ export interface DependencyRef {
 /** A validated task, as the engine hands it to the executor. */
 export interface TaskSubmission {
   readonly id: string;
+  /** The same as `id`: a submission is also the {@link RunOrder} of its attempts. */
+  readonly taskId: string;
   /** `n` when the engine made the id (`task-<n>`); absent or `-1` for the caller's id. Lets the executor index it without hashing. */
   readonly autoNumber?: number;
   readonly name: string;
@@ -58,9 +60,15 @@ export interface TaskSubmission {
   readonly queueTimeoutMs?: number;
   /** The rate-limit group. */
   readonly group?: string;
+  /** The dependencies as `ctx.dependencies` lists them; `undefined` without any. */
+  readonly dependencies?: readonly DependencyRef[];
 }
 
-/** One attempt of a task, as the executor hands it to a worker. */
+/**
+ * One attempt of a task, as the executor hands it to a worker: the task's record itself (no copy).
+ * Its fields never change but `attempt`, which the executor counts on for a retry once this attempt
+ * was reported: the worker reads it once, when the attempt starts.
+ */
 export interface RunOrder {
   readonly taskId: string;
   readonly name: string;

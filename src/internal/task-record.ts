@@ -106,6 +106,17 @@ export class TaskRecord implements TaskHandleHooks {
     return this.ownName ?? this.id;
   }
 
+  /** The id, as a run order names it: a record is its own {@link RunOrder}. */
+  get taskId(): string {
+    return this.id;
+  }
+
+  /** The dependencies, settled when the task runs, as a run order carries them for `ctx.dependencies`. */
+  get dependencies(): readonly DependencyRef[] | undefined {
+    // Graph keys are replaced by dependencies on handles before the record leaves the engine.
+    return this.dependsOn.length === 0 ? undefined : (this.dependsOn as readonly DependencyRef[]);
+  }
+
   /** A record is its own dependency reference (see `DependencyRef.task`): `dependsOn: [record]` costs no object. */
   get task(): this {
     return this;

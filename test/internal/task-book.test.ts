@@ -83,14 +83,17 @@ function submission(
   reporter: TaskReporter,
   options: { priority?: number; dependsOn?: TaskSubmission['dependsOn']; retries?: number | RetryOptions; timeoutMs?: number } = {},
 ): TaskSubmission {
+  const dependsOn = options.dependsOn ?? [];
   return {
     id,
+    taskId: id,
     name: `task ${id}`,
     priority: options.priority ?? 0,
     fn: noop,
     timeoutMs: options.timeoutMs,
     retry: resolveRetryPolicy(options.retries),
-    dependsOn: options.dependsOn ?? [],
+    dependsOn,
+    dependencies: dependsOn.length === 0 ? undefined : dependsOn,
     reporter,
     resources: undefined,
     parentId: undefined,
@@ -152,11 +155,11 @@ describe('TaskBook', () => {
       expect(book.counts).toEqual(counts({ submitted: 3, dispatched: 3 }));
     });
 
-    it('gives a run order with the attempt, function and timeout, and marks the task running', () => {
+    it('gives the task itself as its run order, with the attempt, function and timeout, and marks the task running', () => {
       const { book, submit } = makeBook();
       const reporter = submit('a', { timeoutMs: 250 });
       const order = book.takeReady('worker-7')!;
-      expect(order).toEqual({ taskId: 'a', name: 'task a', attempt: 1, fn: noop, timeoutMs: 250 });
+      expect(order).toMatchObject({ taskId: 'a', name: 'task a', attempt: 1, fn: noop, timeoutMs: 250, dependencies: undefined, state: 'dispatched' });
       expect(reporter.marks).toEqual(['queued', 'running']);
       expect(book.takeReady('worker-7')).toBeUndefined();
     });
