@@ -1,6 +1,25 @@
 import fc from 'fast-check';
 import { RateLimiter } from '../../src/internal/rate-limiter';
 
+/**
+ * Starts as often as a limiter of `limit` per `intervalMs` allows, `gaps` apart, checking it at each
+ * step against a count of the recorded starts in the window.
+ */
+function agreesWithCounting(limit: number, intervalMs: number, gaps: readonly number[]): void {
+  const limiter = new RateLimiter(limit, intervalMs);
+  const starts: number[] = [];
+  let now = 0;
+  for (const gap of gaps) {
+    now += gap;
+    const inWindow = starts.filter((at) => at > now - intervalMs);
+    expect(limiter.available(now)).toBe(limit - inWindow.length);
+    if (inWindow.length < limit) {
+      limiter.record(now);
+      starts.push(now);
+    } else expect(limiter.nextStartAt(now)).toBe(inWindow[0]! + intervalMs);
+  }
+}
+
 describe('RateLimiter', () => {
   it('allows `limit` starts, then the next one `intervalMs` after the oldest of them', () => {
     const limiter = new RateLimiter(2, 100);
@@ -23,23 +42,7 @@ describe('RateLimiter', () => {
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 40 }),
         fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 60 }),
-        (limit, intervalMs, gaps) => {
-          const limiter = new RateLimiter(limit, intervalMs);
-          const starts: number[] = [];
-          let now = 0;
-          for (const gap of gaps) {
-            now += gap;
-            const inWindow = starts.filter((at) => at > now - intervalMs).length;
-            expect(limiter.available(now)).toBe(limit - inWindow);
-            if (inWindow < limit) {
-              limiter.record(now);
-              starts.push(now);
-            } else {
-              const oldest = starts.filter((at) => at > now - intervalMs)[0]!;
-              expect(limiter.nextStartAt(now)).toBe(oldest + intervalMs);
-            }
-          }
-        },
+        agreesWithCounting,
       ),
       { seed: 5, numRuns: 300 },
     );
@@ -51,20 +54,7 @@ describe('RateLimiter', () => {
         fc.integer({ min: 1, max: 80 }),
         fc.integer({ min: 1, max: 40 }),
         fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 200 }),
-        (limit, intervalMs, gaps) => {
-          const limiter = new RateLimiter(limit, intervalMs);
-          const starts: number[] = [];
-          let now = 0;
-          for (const gap of gaps) {
-            now += gap;
-            const inWindow = starts.filter((at) => at > now - intervalMs);
-            expect(limiter.available(now)).toBe(limit - inWindow.length);
-            if (inWindow.length < limit) {
-              limiter.record(now);
-              starts.push(now);
-            } else expect(limiter.nextStartAt(now)).toBe(inWindow[0]! + intervalMs);
-          }
-        },
+        agreesWithCounting,
       ),
       { seed: 6, numRuns: 300 },
     );
