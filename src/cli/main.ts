@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { createDashboardCommand } from './dashboard-command';
 import { createDemoCommand } from './demo-command';
 import { createDiagramCommand } from './diagram-command';
+import { packageVersion } from './package-version';
 import { createSimulateCommand } from './simulate-command';
 
 /**
@@ -17,6 +18,7 @@ import { createSimulateCommand } from './simulate-command';
 export function createProgram(): Command {
   return new Command('mezan')
     .description('mezan: an actor-model orchestration engine for Node.js on XState v5')
+    .version(packageVersion(), '-V, --version', "prints mezan's version")
     .showHelpAfterError()
     .addCommand(createDemoCommand())
     .addCommand(createSimulateCommand())

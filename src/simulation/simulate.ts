@@ -62,7 +62,10 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   const seed = options.seed ?? 1;
   const trace = new TraceRecorder(options.trace);
   try {
-    trace.record({ type: 'simulation.start', at: 0, seed, maxVirtualMs: options.maxVirtualMs, scenario });
+    // The scenario's content, not where it was read from: a copy elsewhere, or the same file named
+    // another way, makes the same trace and hash on every machine.
+    const { file: _readFrom, ...content } = scenario;
+    trace.record({ type: 'simulation.start', at: 0, seed, maxVirtualMs: options.maxVirtualMs, scenario: content });
     const run = new ScenarioRun(scenario, {
       seed,
       maxVirtualMs: options.maxVirtualMs,

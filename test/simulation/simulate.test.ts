@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -89,11 +89,12 @@ describe('simulate: determinism', () => {
     expect(new Set(failures)).toEqual(new Set([0, 1]));
   });
 
-  it('opens the trace with a header holding the whole scenario and the seed, and closes it with simulation.end', async () => {
+  it('opens the trace with a header holding the whole scenario (not the file it came from) and the seed, and closes it with simulation.end', async () => {
     const file = path.join(scratch, 'header.jsonl');
     const report = await simulate(scenario, { seed: 9, trace: file });
     const entries = traceLines(file);
-    expect(entries[0]).toEqual({ type: 'simulation.start', at: 0, seed: 9, scenario: JSON.parse(JSON.stringify(scenario)) });
+    const { file: _readFrom, ...content } = scenario;
+    expect(entries[0]).toEqual({ type: 'simulation.start', at: 0, seed: 9, scenario: JSON.parse(JSON.stringify(content)) });
     expect(entries.at(-1)).toMatchObject({ type: 'simulation.end', shutdown: { lost: 0 } });
     expect(entries.length).toBe(report.events + 2);
     // Virtual time never goes backwards.
@@ -112,6 +113,18 @@ describe('simulate: determinism', () => {
     ].join('\n');
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root });
     expect(stdout).toBe(here.traceHash);
+  });
+
+  it('gives the same hash for the same scenario read from another path, or named another way', async () => {
+    const here = path.join(scratch, 'where.yaml');
+    const elsewhere = path.join(scratch, 'elsewhere', 'copy.yaml');
+    mkdirSync(path.dirname(elsewhere), { recursive: true });
+    writeFileSync(here, randomWorkload);
+    writeFileSync(elsewhere, randomWorkload);
+    const hashes = await Promise.all(
+      [here, elsewhere, path.relative(process.cwd(), here)].map(async (file) => (await simulate(loadScenario(file), { seed: 21 })).traceHash),
+    );
+    expect(new Set(hashes).size).toBe(1);
   });
 
   it('refuses a seed that is not an integer', async () => {
