@@ -48,6 +48,10 @@ export function renderSimulationReport(report: SimulationReport, options: Simula
     ['makespan', `${report.makespanMs} ms`],
     ['max queue depth', report.maxQueueDepth],
     ['deadlocks', report.deadlocks.length],
+    ['worker crashes / restarts', `${report.incidents.workerCrashes} / ${report.incidents.workerRestarts}`],
+    ['retries', report.incidents.retries],
+    ['lock-order violations', report.incidents.lockOrderViolations],
+    ['escalations', report.incidents.escalations],
     ['events', report.events],
     ['trace sha256', report.traceHash],
   );

@@ -1,5 +1,6 @@
 import type { EngineProgress, ShutdownReport } from '../engine-snapshots';
 import type { DeadlockReport } from '../detection/deadlock-resolver';
+import type { EngineEvent } from '../engine-events';
 import type { TerminalTaskStatus } from '../task-status';
 import { evaluateExpectations, type ExpectationResult } from './expectations';
 import type { Scenario } from './scenario';
@@ -45,7 +46,32 @@ export interface SimulationReport {
   readonly shutdown: ShutdownReport;
   /** How many engine events the trace holds. */
   readonly events: number;
+  /** What happened besides the tasks' ends, counted from the events. */
+  readonly incidents: SimulationIncidents;
 }
+
+/** What a simulation counted besides the tasks' ends. */
+export interface SimulationIncidents {
+  /** Workers that crashed (`worker.crashed`). */
+  readonly workerCrashes: number;
+  /** Crashed workers restarted (`worker.restarted`). */
+  readonly workerRestarts: number;
+  /** Attempts after a task's first (`task.retrying`). */
+  readonly retries: number;
+  /** Lock-order violations: inversions learned and rank violations (`lockorder.violation`). */
+  readonly lockOrderViolations: number;
+  /** Times the engine escalated (`engine.escalated`). */
+  readonly escalations: number;
+}
+
+/** The events a simulation counts as incidents, and where. */
+const INCIDENT_OF: Readonly<Partial<Record<EngineEvent['type'], keyof SimulationIncidents>>> = {
+  'worker.crashed': 'workerCrashes',
+  'worker.restarted': 'workerRestarts',
+  'task.retrying': 'retries',
+  'lockorder.violation': 'lockOrderViolations',
+  'engine.escalated': 'escalations',
+};
 
 /**
  * Runs a scenario on the real engine (the same machines and actors) in virtual time, with seeded
@@ -75,9 +101,12 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
     });
     const { engine, clock } = run;
     let events = 0;
+    const incidents = { workerCrashes: 0, workerRestarts: 0, retries: 0, lockOrderViolations: 0, escalations: 0 };
     engine.events$.subscribe((event) => {
       events++;
       trace.record(event);
+      const incident = INCIDENT_OF[event.type];
+      if (incident !== undefined) incidents[incident]++;
     });
     for (let steps = 1; await run.step(); steps++) {
       if (steps % 1024 === 0) options.onProgress?.(engine.progress());
@@ -109,6 +138,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
       expectations,
       shutdown: summary.shutdown,
       events,
+      incidents,
     };
   } finally {
     trace.close();

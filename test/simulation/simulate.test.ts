@@ -132,6 +132,28 @@ describe('simulate: determinism', () => {
   });
 });
 
+describe('simulate: incidents', () => {
+  it('counts crashes, restarts, retries, lock-order violations and escalations as the trace has them', async () => {
+    const totals = { workerCrashes: 0, workerRestarts: 0, retries: 0, lockOrderViolations: 0, escalations: 0 };
+    for (const name of ['showcase.yaml', 'lock-order-inversion.yaml']) {
+      const file = path.join(scratch, `incidents-${name}.jsonl`);
+      const report = await simulate(loadScenario(path.join(examplesDir, name)), { seed: 3, trace: file });
+      const count = (type: string): number => traceLines(file).filter((entry) => entry['type'] === type).length;
+      expect(report.incidents).toEqual({
+        workerCrashes: count('worker.crashed'),
+        workerRestarts: count('worker.restarted'),
+        retries: count('task.retrying'),
+        lockOrderViolations: count('lockorder.violation'),
+        escalations: count('engine.escalated'),
+      });
+      for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += report.incidents[key];
+    }
+    // The two examples have crashes, restarts, retries and violations to count (none escalates).
+    expect(totals.escalations).toBe(0);
+    expect(Math.min(totals.workerCrashes, totals.workerRestarts, totals.retries, totals.lockOrderViolations)).toBeGreaterThan(0);
+  });
+});
+
 describe('simulate: faults', () => {
   const run = (text: string, seed = 1): Promise<SimulationReport> => simulate(parseScenario(text, 'fault.yaml'), { seed });
 
