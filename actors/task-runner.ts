@@ -102,7 +102,7 @@ export class TaskRunner {
 
   constructor(environment: RunnerHost, requestReport: () => void) {
     this.#environment = environment;
-    this.#debug = environment.logger.isLevelEnabled('debug');
+    this.#debug = environment.logger.isLevelEnabled?.('debug') ?? true;
     this.#requestReport = requestReport;
   }
 

@@ -34,9 +34,8 @@ export interface EngineOptions {
    */
   random?: RandomSource;
   /**
-   * A winston logger for structured logs with task and actor ids, or `false` for no logs at all.
-   * Anything whose `child`, `error`, `warn`, `info` and `debug` are functions will do; what its
-   * methods throw is ignored.
+   * A logger for structured logs with task and actor ids (winston's and pino's fit {@link Logger}
+   * as they are), or `false` for no logs at all. What its methods throw is ignored.
    * @default warnings and errors to stderr (level from the environment variable `MEZAN_LOG_LEVEL`)
    */
   logger?: Logger | false;

@@ -1001,11 +1001,11 @@ function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const random: RandomSource = orDefault(options.random, defaultRandom);
   expectFunction('random', random);
   const given: unknown = options.logger === false ? SILENT_LOGGER : options.logger === undefined ? createDefaultLogger() : options.logger;
-  if (!isOptionsObject(given)) fail('logger', 'a winston logger, or false', given);
+  if (!isOptionsObject(given)) fail('logger', 'a logger (winston, pino, or any object with its methods), or false', given);
   const missing = missingLoggerMethod(given);
   if (missing !== undefined) {
     const methods = `${LOGGER_METHODS.slice(0, -1).join(', ')} and ${LOGGER_METHODS[LOGGER_METHODS.length - 1]}`;
-    fail('logger', `a winston logger (an object whose ${methods} are functions; \`logger.${missing}\` is not), or false`, given);
+    fail('logger', `a logger (an object whose ${methods} are functions; \`logger.${missing}\` is not), or false`, given);
   }
   // The caller's logger is user code: whatever it throws, the engine goes on.
   const logger = containLogger(given as Logger);

@@ -1,11 +1,22 @@
 import winston from 'winston';
 
+/** Structured details of a log line: task and actor ids, error codes, figures. */
+export type LogDetails = Record<string, unknown>;
+
 /**
- * The logger mezan writes to: a winston logger, or anything whose `child`, `error`, `warn`, `info`
- * and `debug` are functions (the methods mezan calls; `child` should return such a logger too).
- * `isLevelEnabled` is used when it is there.
+ * The logger mezan writes to: winston's and pino's fit it as they are, and so does any object with
+ * these methods (wrap `console` in one). Each writing method takes a message and, optionally, the
+ * line's structured details. `child` gives a logger whose lines carry `details` too. When
+ * `isLevelEnabled` is there, mezan asks it before building a debug line.
  */
-export type Logger = winston.Logger;
+export interface Logger {
+  error(message: string, details?: LogDetails): unknown;
+  warn(message: string, details?: LogDetails): unknown;
+  info(message: string, details?: LogDetails): unknown;
+  debug(message: string, details?: LogDetails): unknown;
+  child(details: LogDetails): Logger;
+  isLevelEnabled?(level: string): boolean;
+}
 
 /** The methods of a {@link Logger} mezan calls: a logger given must have each as a function. @internal */
 export const LOGGER_METHODS = ['child', 'error', 'warn', 'info', 'debug'] as const;

@@ -8,8 +8,8 @@ const contained = new WeakSet<object>();
 /**
  * The caller's logger, with every call the engine makes through it contained: a method, transport or
  * format that throws is ignored (the engine cannot log that its logger failed, and must not fail
- * with it), a writing method that is missing does nothing, `isLevelEnabled` that throws or is
- * missing reads as `false`, and `child` gives a contained logger too (the parent itself when `child`
+ * with it), a writing method that is missing does nothing, `isLevelEnabled` that throws reads as
+ * `false` (and a missing one as `true`: the logger decides), and `child` gives a contained logger too (the parent itself when `child`
  * throws or returns something that is not a logger). Everything else passes through unchanged.
  *
  * @internal
@@ -32,7 +32,8 @@ export function containLogger(logger: Logger): Logger {
       if (typeof value !== 'function') {
         // A child logger may be anything its parent's `child` returned: the calls the engine makes stay safe.
         if (WRITING.has(property)) return () => receiver;
-        if (property === 'isLevelEnabled') return () => false;
+        // Without it, every level may be written (the logger decides).
+        if (property === 'isLevelEnabled') return () => true;
         if (property === 'child') return () => receiver;
         return value;
       }

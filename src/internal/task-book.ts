@@ -146,7 +146,7 @@ export class TaskBook {
     this.#random = options.random;
     this.#clock = options.clock;
     this.#logger = options.logger;
-    this.#debug = options.logger.isLevelEnabled('debug');
+    this.#debug = options.logger.isLevelEnabled?.('debug') ?? true;
   }
 
   /** How many admitted tasks have reached a terminal status. */

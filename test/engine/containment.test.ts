@@ -136,7 +136,7 @@ describe('a task that returns a value that cannot be looked at', () => {
 });
 
 describe('logger: false', () => {
-  it('gives tasks a logger whose every level, child and log() write nothing and throw nothing', async () => {
+  it('gives tasks a logger whose every level and child write nothing and throw nothing', async () => {
     const { engine } = startEngine({ logger: false });
     const result = engine.submit(async (ctx) => {
       const child = ctx.logger.child({ step: 1 });
@@ -145,9 +145,8 @@ describe('logger: false', () => {
         logger.warn('w');
         logger.info('i');
         logger.debug('d');
-        logger.log('info', 'l');
       }
-      return ctx.logger.isLevelEnabled('error');
+      return ctx.logger.isLevelEnabled?.('error');
     }).result;
     await expect(result).resolves.toBe(false);
   });

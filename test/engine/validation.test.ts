@@ -1,4 +1,4 @@
-import { createEngine, MezanError, VirtualClock, type EngineOptions, type TaskOptions } from '../../src';
+import { createEngine, MezanError, VirtualClock, type EngineOptions, type Logger, type TaskOptions } from '../../src';
 import { recordingLogger, rejectionOf, startEngine, thrownBy } from '../fixtures/engine-harness';
 
 describe('createEngine: E_INVALID_OPTION by option', () => {
@@ -77,6 +77,30 @@ describe('createEngine: E_INVALID_OPTION by option', () => {
 
   it('logger: false and a winston logger are accepted', async () => {
     for (const logger of [false, recordingLogger().logger] as const) await createEngine({ clock, logger }).shutdown();
+  });
+
+  it('a logger of its own, without winston (plain methods, child, no isLevelEnabled), gets every line, debug ones included', async () => {
+    const lines: Array<{ level: string; message: string; details: Record<string, unknown> }> = [];
+    const loggerWith = (bound: Record<string, unknown>): Logger => {
+      const write = (level: string) => (message: string, details?: Record<string, unknown>) =>
+        void lines.push({ level, message, details: { ...bound, ...details } });
+      return {
+        error: write('error'),
+        warn: write('warn'),
+        info: write('info'),
+        debug: write('debug'),
+        child: (more) => loggerWith({ ...bound, ...more }),
+      };
+    };
+    const engine = createEngine({ clock, logger: loggerWith({ app: 'test' }) });
+    const handle = engine.submit(async (ctx) => void ctx.logger.info('from the task'), { id: 'mine' });
+    await clock.runAll();
+    await handle.result;
+    await engine.shutdown();
+    expect(lines).toContainEqual({ level: 'info', message: 'from the task', details: expect.objectContaining({ app: 'test', taskId: 'mine' }) });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'debug', message: 'task started', details: expect.objectContaining({ taskId: 'mine' }) }),
+    );
   });
 
   it.each<[unknown, string]>([
