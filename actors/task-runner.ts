@@ -368,7 +368,16 @@ export class TaskRunner {
     }
     attempt.context.waits?.end(error);
     // The attempt's number as it started: the order is the executor's record, whose count goes on.
-    this.#outcomes.push({ kind, taskId: order.taskId, attempt: attempt.context.attempt, value, error, started: true, startedAt: attempt.startedAt, endedAt });
+    this.#outcomes.push({
+      kind,
+      taskId: order.taskId,
+      attempt: attempt.context.attempt,
+      value,
+      error,
+      started: true,
+      startedAt: attempt.startedAt,
+      endedAt,
+    });
   }
 
   /**

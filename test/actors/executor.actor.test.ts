@@ -338,7 +338,9 @@ describe('executor actor', () => {
       submit({ id: 'a', fn, timeoutMs: 300 });
       const dispatch = fake().received[0] as { type: 'task.dispatch'; orders: RunOrder[] };
       expect(dispatch.type).toBe('task.dispatch');
-      expect(dispatch.orders).toEqual([expect.objectContaining({ taskId: 'a', name: 'a', attempt: 1, fn, timeoutMs: 300, resources: undefined, meta: undefined })]);
+      expect(dispatch.orders).toEqual([
+        expect.objectContaining({ taskId: 'a', name: 'a', attempt: 1, fn, timeoutMs: 300, resources: undefined, meta: undefined }),
+      ]);
     });
 
     it('keeps priority order within and across dispatches', () => {

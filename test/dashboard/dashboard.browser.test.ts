@@ -102,7 +102,14 @@ describe('the dashboard in Chromium', () => {
     );
     expect(machines).toEqual(MACHINE_NAMES.map((name) => [name, true]));
     const current = await page.$$eval('.machine svg g.node.is-current', (nodes) => nodes.map((node) => (node as any).dataset['stateId']).sort());
-    expect(current).toEqual(['detector.watching', 'executor.idle', 'resource.available', 'shutdown.running', 'supervisor.supervising', 'worker.idle']);
+    expect(current).toEqual([
+      'detector.watching',
+      'executor.idle',
+      'resource.available',
+      'shutdown.running',
+      'supervisor.supervising',
+      'worker.idle',
+    ]);
   });
 
   it('highlights the cycle and the victim of a deadlock on the wait-for graph', async () => {

@@ -159,7 +159,15 @@ describe('TaskBook', () => {
       const { book, submit } = makeBook();
       const reporter = submit('a', { timeoutMs: 250 });
       const order = book.takeReady('worker-7')!;
-      expect(order).toMatchObject({ taskId: 'a', name: 'task a', attempt: 1, fn: noop, timeoutMs: 250, dependencies: undefined, state: 'dispatched' });
+      expect(order).toMatchObject({
+        taskId: 'a',
+        name: 'task a',
+        attempt: 1,
+        fn: noop,
+        timeoutMs: 250,
+        dependencies: undefined,
+        state: 'dispatched',
+      });
       expect(reporter.marks).toEqual(['queued', 'running']);
       expect(book.takeReady('worker-7')).toBeUndefined();
     });
