@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { DIAGRAM_FORMATS, renderMachine, type DiagramFormat } from '../visualization/machine-diagram';
 import { MACHINE_NAMES, MEZAN_MACHINES, type MachineName } from '../visualization/machines';
@@ -35,8 +37,30 @@ export function renderDiagrams(selection: DiagramSelection, format: DiagramForma
   return MACHINE_NAMES.map((name) => `${comment} ${name}: machines/${name}.machine.ts\n${renderMachine(MEZAN_MACHINES[name], format)}`).join('\n');
 }
 
+/** The file extension of each format. */
+const EXTENSIONS: Readonly<Record<DiagramFormat, string>> = { mermaid: 'mmd', dot: 'dot', json: 'json' };
+
 /**
- * The `mezan diagram [machine|all] --format mermaid|dot|json` command.
+ * Writes each selected machine's diagram to a file of its own in `directory` (made if missing):
+ * `<machine>.mmd`, `.dot` or `.json`, each a whole document (one Graphviz graph per file).
+ *
+ * @returns the paths written, in the order of the actor tree
+ */
+export function writeDiagrams(selection: DiagramSelection, format: DiagramFormat, directory: string): string[] {
+  mkdirSync(directory, { recursive: true });
+  const names = selection === 'all' ? MACHINE_NAMES : [selection];
+  return names.map((name) => {
+    const file = join(directory, `${name}.${EXTENSIONS[format]}`);
+    writeFileSync(
+      file,
+      format === 'json' ? `${JSON.stringify(MEZAN_MACHINES[name].toJSON(), null, 2)}\n` : renderMachine(MEZAN_MACHINES[name], format),
+    );
+    return file;
+  });
+}
+
+/**
+ * The `mezan diagram [machine|all] --format mermaid|dot|json [--out DIR]` command.
  *
  * @param io - where it writes; the process's stdout by default
  * @returns a commander command to add to the program
@@ -46,7 +70,19 @@ export function createDiagramCommand(io: DiagramIo = { stdout: process.stdout })
     .description("draw mezan's state machines from their definitions, as Mermaid, Graphviz DOT, or XState's JSON")
     .addArgument(new Argument('[machine]', 'the machine to draw').choices([...MACHINE_NAMES, 'all']).default('all'))
     .addOption(new Option('--format <format>', 'the output format').choices(DIAGRAM_FORMATS).default('mermaid'))
-    .action((machine: DiagramSelection, options: { format: DiagramFormat }) => {
-      io.stdout.write(renderDiagrams(machine, options.format));
+    .addOption(new Option('--out <dir>', 'write one file per machine into this directory (printing their paths) instead of all to stdout'))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  mezan diagram shutdown                       the shutdown machine, as Mermaid',
+        '  mezan diagram all --format dot --out charts  charts/supervisor.dot, charts/executor.dot, …',
+        "  mezan diagram resource --format json         XState's JSON of one machine",
+      ].join('\n'),
+    )
+    .action((machine: DiagramSelection, options: { format: DiagramFormat; out?: string }) => {
+      if (options.out === undefined) io.stdout.write(renderDiagrams(machine, options.format));
+      else for (const file of writeDiagrams(machine, options.format, options.out)) io.stdout.write(`${file}\n`);
     });
 }

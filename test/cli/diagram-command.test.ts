@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { createDiagramCommand, renderDiagrams, type DiagramIo } from '../../src/cli/diagram-command';
@@ -28,6 +29,28 @@ async function run(...args: string[]): Promise<string> {
   await createDiagramCommand({ stdout }).parseAsync(args, { from: 'user' });
   return stdout.text;
 }
+
+describe('mezan diagram --out', () => {
+  it('writes one whole document per machine, named after it, and prints the paths', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'mezan-diagrams-'));
+    const printed = await run('all', '--format', 'dot', '--out', join(directory, 'charts'));
+    const files = MACHINE_NAMES.map((name) => join(directory, 'charts', `${name}.dot`));
+    expect(printed).toBe(files.map((file) => `${file}\n`).join(''));
+    for (const [index, name] of MACHINE_NAMES.entries()) {
+      const text = readFileSync(files[index]!, 'utf8');
+      expect(text).toBe(renderMachine(MEZAN_MACHINES[name], 'dot'));
+      // One graph per file: a Graphviz tool reads each on its own.
+      expect(text.match(/^digraph /gm)).toHaveLength(1);
+    }
+  });
+
+  it('writes a single machine, as JSON, to a .json file', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'mezan-diagrams-'));
+    await run('detector', '--format', 'json', '--out', directory);
+    expect(readdirSync(directory)).toEqual(['detector.json']);
+    expect(JSON.parse(readFileSync(join(directory, 'detector.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(MEZAN_MACHINES.detector.toJSON())));
+  });
+});
 
 describe('mezan diagram', () => {
   it.each(MACHINE_NAMES.flatMap((name) => (['mermaid', 'dot', 'json'] as const).map((format) => [name, format] as const)))(
