@@ -61,6 +61,11 @@ export interface DashboardState {
   readonly engineId: string | undefined;
   /** The engine's time now (virtual time in a simulation). */
   readonly at: number;
+  /**
+   * The engine's time when the dashboard began to watch it: the page shows every time relative to
+   * it (on the real clock, the engine's times are epoch milliseconds).
+   */
+  readonly origin: number;
   readonly accepting: boolean;
   readonly idle: boolean;
   readonly progress: EngineProgress;
@@ -134,10 +139,12 @@ export class DashboardMonitor {
   readonly #activeAlerts = new Map<string, DashboardAlert>();
   #recentAlerts: DashboardAlert[] = [];
   #sampledSeq = -1;
+  readonly #origin: number;
 
   constructor(engine: DashboardEngine, options: DashboardMonitorOptions) {
     this.#engine = engine;
     this.#options = options;
+    this.#origin = this.now();
     this.#subscription = engine.events$.subscribe((event) => this.#onEvent(event));
   }
 
@@ -222,6 +229,7 @@ export class DashboardMonitor {
     return {
       engineId: typeof engine.id === 'string' ? engine.id : undefined,
       at: this.now(),
+      origin: this.#origin,
       accepting: engine.isAccepting,
       idle: engine.isIdle,
       progress: engine.progress(),

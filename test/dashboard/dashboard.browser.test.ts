@@ -152,6 +152,9 @@ describe('the dashboard in Chromium', () => {
     await waitForCounter('deadlocked', 1);
     expect(await counter('events')).toBeGreaterThan(eventsBefore);
     await page.waitForSelector('.actor[data-actor-id="shutdown"][data-state="stopped"]', PAGE_WAIT);
+    // The badge says the run is over, not "live".
+    await page.waitForSelector('#connection[data-connected="stopped"]', PAGE_WAIT);
+    expect(await page.textContent('#connection')).toBe('stopped');
     const current = await page.$$eval('#machine-shutdown svg g.node.is-current', (nodes) => nodes.map((node) => (node as any).dataset['stateId']));
     expect(current).toEqual(['shutdown.stopped']);
     const points = await page.evaluate(
@@ -176,6 +179,8 @@ describe('the dashboard in Chromium', () => {
 
   it('loaded nothing from outside the dashboard and met no script error', async () => {
     expect(requests.length).toBeGreaterThan(0);
+    // The first paint came from /state, before the stream.
+    expect(requests).toContain(new URL('/state', dashboard.url).href);
     expect(requests.filter((url) => !url.startsWith(dashboard.url))).toEqual([]);
     expect(pageErrors).toEqual([]);
     expect(await page.evaluate(() => (window as any).mezanDashboard.errors)).toEqual([]);

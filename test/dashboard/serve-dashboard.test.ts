@@ -169,6 +169,13 @@ describe('serveDashboard', () => {
     }
   });
 
+  it('gives, with each state, the time it began to watch the engine: the page shows times from there', async () => {
+    await clock.advanceBy(1_000);
+    const server = await serve();
+    await clock.advanceBy(5);
+    expect(await getState(server)).toMatchObject({ origin: 1_000, at: 1_005 });
+  });
+
   it('answers /state with the actor tree, each actor in its state, and the progress counters', async () => {
     const server = await serve();
     engine.submit((ctx) => ctx.sleep(10), { name: 'slow' });

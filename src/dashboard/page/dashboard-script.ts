@@ -46,6 +46,8 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     if (window.console) console.error(text);
   }
   function ms(value) { return (Math.round(value * 10) / 10).toLocaleString('en-US'); }
+  /** A time of the engine's, relative to when the dashboard began to watch it. */
+  function sinceOrigin(at) { return ms(at - ((dashboard.state && dashboard.state.origin) || 0)); }
 
   // ---- machine diagrams (Mermaid) ----
 
@@ -266,7 +268,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     summary.dataset.deadlock = 'found';
     summary.dataset.victim = last.victim || '';
     summary.replaceChildren();
-    summary.appendChild(make('span', null, 'Deadlock at t = ' + ms(last.at) + ' ms: '));
+    summary.appendChild(make('span', null, 'Deadlock at t = ' + sinceOrigin(last.at) + ' ms: '));
     last.cycle.forEach(function (id, index) {
       if (index > 0) summary.appendChild(document.createTextNode(' → '));
       var span = make('span', 'cycle-node' + (id === last.victim ? ' victim' : ''), id);
@@ -312,7 +314,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     chart.data.datasets.forEach(function (dataset) {
       var value = pick(sample, dataset.label);
       if (value === undefined) return;
-      dataset.data.push({ x: sample.at, y: value });
+      dataset.data.push({ x: sample.at - ((dashboard.state && dashboard.state.origin) || 0), y: value });
       if (dataset.data.length > MAX_POINTS) dataset.data.splice(0, dataset.data.length - MAX_POINTS);
     });
   }
@@ -373,7 +375,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     list.replaceChildren.apply(list, alerts.recent.map(function (alert) {
       var li = make('li', alert.severity + (alert.clearedAt !== undefined ? ' cleared' : ' active'));
       li.dataset.alert = alert.key;
-      var when = 't = ' + ms(alert.raisedAt) + ' ms' + (alert.clearedAt !== undefined ? ', cleared at ' + ms(alert.clearedAt) + ' ms' : '');
+      var when = 't = ' + sinceOrigin(alert.raisedAt) + ' ms' + (alert.clearedAt !== undefined ? ', cleared at ' + sinceOrigin(alert.clearedAt) + ' ms' : '');
       li.appendChild(make('strong', null, alert.severity + ' '));
       li.appendChild(document.createTextNode(alert.message + ' (' + when + ')'));
       return li;
@@ -408,7 +410,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       var tr = make('tr', event.type.split('.')[0]);
       tr.dataset.type = event.type;
       tr.dataset.seq = String(event.seq);
-      tr.appendChild(make('td', 'at', ms(event.at)));
+      tr.appendChild(make('td', 'at', sinceOrigin(event.at)));
       tr.appendChild(make('td', 'type', event.type));
       tr.appendChild(make('td', 'details', summary));
       rows.push(tr);
@@ -442,10 +444,21 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       var node = document.querySelector('[data-counter="' + key + '"]');
       if (node) { node.textContent = values[key].toLocaleString('en-US'); node.dataset.value = String(values[key]); }
     });
-    $('#clock').textContent = 't = ' + ms(state.at) + ' ms';
+    $('#clock').textContent = 't = ' + sinceOrigin(state.at) + ' ms';
     $('#engine-id').textContent = state.engineId || '';
     var shutdown = state.actors.filter(function (a) { return a.id === 'shutdown'; })[0];
     $('#engine-phase').textContent = shutdown && shutdown.state !== 'running' ? 'shutdown: ' + shutdown.state : (state.accepting ? '' : 'not accepting');
+    dashboard.stopped = !!shutdown && shutdown.state === 'stopped';
+    if (dashboard.stopped) showConnection('stopped', 'the engine has stopped: nothing more will come');
+  }
+
+  /** The badge: 'live', 'reconnecting…', or 'stopped' once the engine stopped (whatever the stream does). */
+  function showConnection(connected, text) {
+    var connection = $('#connection');
+    if (dashboard.stopped && connected !== 'stopped') return;
+    connection.dataset.connected = connected;
+    connection.textContent = connected === 'stopped' ? 'stopped' : text;
+    connection.title = text;
   }
 
   function apply(message, reset) {
@@ -467,17 +480,12 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
 
   function connect() {
     var source = new EventSource('/events');
-    var connection = $('#connection');
     source.addEventListener('snapshot', function (event) {
-      connection.dataset.connected = 'true';
-      connection.textContent = 'live';
+      showConnection('true', 'live');
       apply(JSON.parse(event.data), true);
     });
     source.addEventListener('update', function (event) { apply(JSON.parse(event.data), false); });
-    source.addEventListener('error', function () {
-      connection.dataset.connected = 'false';
-      connection.textContent = 'reconnecting…';
-    });
+    source.addEventListener('error', function () { showConnection('false', 'reconnecting…'); });
     dashboard.source = source;
   }
 
@@ -485,6 +493,11 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     $(selector).addEventListener('input', renderLog);
     $(selector).addEventListener('change', renderLog);
   });
+
+  // The first paint comes from /state, before the stream connects (a one-shot screenshot shows it).
+  fetch('/state').then(function (response) { return response.json(); }).then(function (state) {
+    if (dashboard.updates === 0) apply({ state: state, events: [], samples: [] }, true);
+  }).catch(function (error) { fail('state', error); });
 
   fetch('/machines').then(function (response) { return response.json(); }).then(function (views) {
     dashboard.machines = views;

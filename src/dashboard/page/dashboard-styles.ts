@@ -10,6 +10,7 @@ header h1 { font-size: 18px; margin: 0; }
 #clock { font-variant-numeric: tabular-nums; }
 #connection { padding: 1px 8px; border-radius: 10px; background: #7a2; font-size: 12px; }
 #connection[data-connected="false"] { background: #a33; }
+#connection[data-connected="stopped"] { background: #555; }
 #engine-phase { font-size: 12px; color: #fc6; }
 #counters { display: flex; flex-wrap: wrap; gap: 6px; margin-left: auto; }
 .counter { display: flex; flex-direction: column; align-items: center; min-width: 64px; padding: 2px 8px; background: #2b3345; border-radius: 6px; }
