@@ -1,13 +1,5 @@
-import {
-  createActor,
-  type ActorLogic,
-  type ActorRef,
-  type ActorScope,
-  type ActorSystem,
-  type AnyActorRef,
-  type EventObject,
-  type Snapshot,
-} from 'xstate';
+import { createActor, type ActorLogic, type ActorRef, type ActorScope, type AnyActorRef, type EventObject, type Snapshot } from 'xstate';
+import type { AnyActorSystem } from './any-actor-system';
 import type { Clock } from '../src/clock';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
@@ -113,7 +105,7 @@ interface ExecutorView {
 /** The live part of the detector: the wait-for graph and everything kept beside it. Only its own transitions touch it. */
 class DetectorCore {
   readonly #input: DetectorInput;
-  readonly #system: ActorSystem<any>;
+  readonly #system: AnyActorSystem;
   readonly #logger: Logger;
   readonly timers: AnyActorRef;
   readonly graph = new WaitForGraph();
@@ -150,7 +142,7 @@ class DetectorCore {
 
   readonly #self: AnyActorRef;
 
-  constructor(input: DetectorInput, self: AnyActorRef, system: ActorSystem<any>) {
+  constructor(input: DetectorInput, self: AnyActorRef, system: AnyActorSystem) {
     this.#input = input;
     this.#self = self;
     this.#system = system;
@@ -556,7 +548,7 @@ const cores = new WeakMap<object, DetectorCore>();
  *
  * @internal
  */
-export const detectorLogic: ActorLogic<DetectorSnapshot, DetectorEvent, DetectorInput, ActorSystem<any>, EventObject> = {
+export const detectorLogic: ActorLogic<DetectorSnapshot, DetectorEvent, DetectorInput, AnyActorSystem, EventObject> = {
   config: 'mezan.detector',
   getInitialSnapshot(scope: DetectorScope, input: DetectorInput) {
     const core = new DetectorCore(input, scope.self, scope.system);

@@ -1,14 +1,6 @@
 import { describeThrown } from '../src/internal/describe-thrown';
-import {
-  createActor,
-  type ActorLogic,
-  type ActorRef,
-  type ActorScope,
-  type ActorSystem,
-  type AnyActorLogic,
-  type AnyActorRef,
-  type Snapshot,
-} from 'xstate';
+import { createActor, type ActorLogic, type ActorRef, type ActorScope, type AnyActorLogic, type AnyActorRef, type Snapshot } from 'xstate';
+import type { AnyActorSystem } from './any-actor-system';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { TaskFacts } from '../src/detection/deadlock-resolver';
@@ -148,7 +140,7 @@ export const MAIN_WORKER_ID = 'main';
 /** A reference to the executor actor. @internal */
 export type ExecutorRef = ActorRef<ExecutorSnapshot, ExecutorEvent, ExecutorEmitted>;
 
-type ExecutorScope = ActorScope<ExecutorSnapshot, ExecutorEvent, ActorSystem<any>, ExecutorEmitted>;
+type ExecutorScope = ActorScope<ExecutorSnapshot, ExecutorEvent, AnyActorSystem, ExecutorEmitted>;
 
 /** A worker's slots as the executor keeps them (mutable, private); published as {@link WorkerSlots}. */
 interface WorkerEntry {
@@ -402,7 +394,7 @@ class ExecutorCore {
         break;
       case 'xstate.stop':
         return;
-      default:
+      default: {
         const failed = event.type.startsWith(ERROR_PREFIX);
         if (failed || event.type.startsWith(DONE_PREFIX)) {
           const workerId = event.type.slice(failed ? ERROR_PREFIX.length : DONE_PREFIX.length);
@@ -415,6 +407,7 @@ class ExecutorCore {
           this.#reportWatched();
           this.#noticeIfQuiescent();
         }
+      }
     }
     this.changed = true;
     this.#applyDeadlineChanges();
@@ -685,7 +678,7 @@ const cores = new WeakMap<AnyActorRef, ExecutorCore>();
  */
 export function createExecutorLogic(
   workerLogicToRun: AnyActorLogic = workerLogic,
-): ActorLogic<ExecutorSnapshot, ExecutorEvent, ExecutorInput, ActorSystem<any>, ExecutorEmitted> {
+): ActorLogic<ExecutorSnapshot, ExecutorEvent, ExecutorInput, AnyActorSystem, ExecutorEmitted> {
   return {
     config: 'mezan.executor',
     getInitialSnapshot(scope, input) {

@@ -1,4 +1,5 @@
-import type { ActorLogic, ActorRef, ActorScope, ActorSystem, AnyActorRef, Snapshot } from 'xstate';
+import type { ActorLogic, ActorRef, ActorScope, AnyActorRef, Snapshot } from 'xstate';
+import type { AnyActorSystem } from './any-actor-system';
 import type { Clock } from '../src/clock';
 import type { AlertClearedEvent, AlertRaisedEvent } from '../src/engine-events';
 import type { TimingsMode } from '../src/engine-options';
@@ -66,7 +67,7 @@ export type MonitorSnapshot = Snapshot<undefined> & { readonly value: MonitorSta
 /** A reference to the monitor actor. @internal */
 export type MonitorRef = ActorRef<MonitorSnapshot, MonitorEvent, MonitorEmitted>;
 
-type MonitorScope = ActorScope<MonitorSnapshot, MonitorEvent, ActorSystem<any>, MonitorEmitted>;
+type MonitorScope = ActorScope<MonitorSnapshot, MonitorEvent, AnyActorSystem, MonitorEmitted>;
 
 const CHECK_ID = 'monitor.check';
 const CHECK_EVENT: MonitorEvent = { type: 'monitor.check' };
@@ -76,7 +77,7 @@ class MonitorCore {
   readonly #input: MonitorInput;
   readonly #logger: Logger;
   readonly #self: AnyActorRef;
-  readonly #system: ActorSystem<any>;
+  readonly #system: AnyActorSystem;
   readonly #book: MonitorBook;
   readonly #alerts = new AlertBook();
   #timings: MonitorTimingsState;
@@ -102,7 +103,7 @@ class MonitorCore {
   /** What the current transition emits, sent once it is over. */
   outbox: MonitorEmitted[] = [];
 
-  constructor(input: MonitorInput, self: AnyActorRef, system: ActorSystem<any>) {
+  constructor(input: MonitorInput, self: AnyActorRef, system: AnyActorSystem) {
     this.#input = input;
     this.#self = self;
     this.#system = system;
@@ -300,7 +301,7 @@ function flushOutbox(core: MonitorCore, scope: MonitorScope): void {
  *
  * @internal
  */
-export const monitorLogic: ActorLogic<MonitorSnapshot, MonitorEvent, MonitorInput, ActorSystem<any>, MonitorEmitted> = {
+export const monitorLogic: ActorLogic<MonitorSnapshot, MonitorEvent, MonitorInput, AnyActorSystem, MonitorEmitted> = {
   config: 'mezan.monitor',
   getInitialSnapshot(scope: MonitorScope, input: MonitorInput) {
     const core = new MonitorCore(input, scope.self, scope.system);

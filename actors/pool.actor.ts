@@ -1,4 +1,5 @@
-import type { ActorLogic, ActorScope, ActorSystem, EventObject, Snapshot } from 'xstate';
+import type { ActorLogic, ActorScope, EventObject, Snapshot } from 'xstate';
+import type { AnyActorSystem } from './any-actor-system';
 import type { MezanError } from '../src/errors';
 import type { EventSink } from '../src/internal/event-sink';
 import type {
@@ -483,7 +484,7 @@ const cores = new WeakMap<object, PoolCore>();
  *
  * @internal
  */
-export const poolLogic: ActorLogic<PoolSnapshot, PoolEvent, PoolInput, ActorSystem<any>, EventObject> = {
+export const poolLogic: ActorLogic<PoolSnapshot, PoolEvent, PoolInput, AnyActorSystem, EventObject> = {
   config: 'mezan.pool',
   getInitialSnapshot(scope: PoolScope, input: PoolInput) {
     const core = new PoolCore(input);

@@ -1,4 +1,5 @@
-import type { ActorLogic, ActorRef, ActorScope, AnyActorRef, ActorSystem, EventObject, Snapshot } from 'xstate';
+import type { ActorLogic, ActorRef, ActorScope, AnyActorRef, EventObject, Snapshot } from 'xstate';
+import type { AnyActorSystem } from './any-actor-system';
 import type { TaskDispatchEvent, TaskAbortEvent, WorkerReportEvent } from '../src/internal/task-protocol';
 import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
@@ -211,7 +212,7 @@ function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerSco
  *
  * @internal
  */
-export const workerLogic: ActorLogic<WorkerActorSnapshot, WorkerEvent, WorkerInput, ActorSystem<any>, EventObject> = {
+export const workerLogic: ActorLogic<WorkerActorSnapshot, WorkerEvent, WorkerInput, AnyActorSystem, EventObject> = {
   config: 'mezan.worker',
   getInitialSnapshot(scope, input) {
     const core = new WorkerCore(input, scope.self);

@@ -6,18 +6,18 @@ export interface Clock {
   /** The current time in milliseconds. */
   now(): number;
   /** Calls `fn` after `ms` milliseconds of this clock's time; returns an id for {@link Clock.clearTimeout}. */
-  setTimeout(fn: (...args: any[]) => void, ms: number): any;
+  setTimeout(fn: () => void, ms: number): unknown;
   /** Cancels a timer set with {@link Clock.setTimeout}. */
-  clearTimeout(id: any): void;
+  clearTimeout(id: unknown): void;
   /**
    * Calls `fn` at the end of the current turn of the event loop, after the I/O and timers of this
    * turn (Node's `setImmediate`). Optional: workers gather the outcomes of a turn with it; without
    * it (virtual time) they report after each burst of promise jobs. When given, a function (as is
    * `clearImmediate`).
    */
-  setImmediate?(fn: () => void): any;
+  setImmediate?(fn: () => void): unknown;
   /** Cancels a call set with {@link Clock.setImmediate}. */
-  clearImmediate?(id: any): void;
+  clearImmediate?(id: unknown): void;
 }
 
 /** The longest delay the host's `setTimeout` honours; a longer one fires after 1 ms. */
@@ -28,7 +28,7 @@ class LongTimer {
   handle: ReturnType<typeof setTimeout> | undefined = undefined;
 }
 
-function setLongTimeout(fn: (...args: any[]) => void, ms: number): LongTimer {
+function setLongTimeout(fn: () => void, ms: number): LongTimer {
   const timer = new LongTimer();
   const due = Date.now() + ms;
   const arm = (): void => {
@@ -45,8 +45,8 @@ function setLongTimeout(fn: (...args: any[]) => void, ms: number): LongTimer {
  */
 export const realClock: Clock = Object.freeze({
   now: () => Date.now(),
-  setTimeout: (fn: (...args: any[]) => void, ms: number) => (ms > MAX_HOST_DELAY_MS ? setLongTimeout(fn, ms) : setTimeout(fn, ms)),
-  clearTimeout: (id: any) => clearTimeout(id instanceof LongTimer ? id.handle : id),
+  setTimeout: (fn: () => void, ms: number) => (ms > MAX_HOST_DELAY_MS ? setLongTimeout(fn, ms) : setTimeout(fn, ms)),
+  clearTimeout: (id: unknown) => clearTimeout(id instanceof LongTimer ? id.handle : (id as ReturnType<typeof setTimeout> | undefined)),
   setImmediate: (fn: () => void) => setImmediate(fn),
-  clearImmediate: (id: any) => clearImmediate(id),
+  clearImmediate: (id: unknown) => clearImmediate(id as ReturnType<typeof setImmediate> | undefined),
 });

@@ -435,7 +435,7 @@ export class Engine {
    * });
    * ```
    */
-  submitGraph<G extends Record<string, TaskGraphNode<any>>>(
+  submitGraph<G extends Record<string, TaskGraphNode<unknown>>>(
     graph: G,
   ): { [K in keyof G]: TaskHandle<G[K] extends TaskGraphNode<infer T> ? Awaited<T> : unknown> } {
     if (typeof graph !== 'object' || graph === null || Array.isArray(graph)) fail('graph', 'an object of task nodes', graph);

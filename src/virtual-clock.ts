@@ -66,7 +66,7 @@ export class VirtualClock implements Clock {
   }
 
   /** Schedules `fn` at `now() + ms` (negative or non-finite delays count as 0). */
-  setTimeout(fn: (...args: any[]) => void, ms: number): number {
+  setTimeout(fn: () => void, ms: number): number {
     const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
     const timer: VirtualTimer = { id: this.#nextId++, due: this.#now + delay, fn, heapIndex: -1 };
     this.#timers.set(timer.id, timer);

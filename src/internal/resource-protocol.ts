@@ -5,12 +5,13 @@
  *
  * @internal
  */
-import type { ActorRef } from 'xstate';
 import type { MezanError } from '../errors';
 
 // The snapshot and emitted types are left open so that any actor accepting the replies fits.
 /** Where a pool sends its answers to one request: any actor that accepts {@link ResourceReplyEvent}s. */
-export type ResourceReplyTo = ActorRef<any, ResourceReplyEvent, any>;
+export interface ResourceReplyTo {
+  send(event: ResourceReplyEvent): void;
+}
 
 /** Where a pool reports its part of the wait-for graph: the detector's inbox, or anything that takes a {@link GraphPoolChangesEvent}. */
 export interface ResourceObserver {

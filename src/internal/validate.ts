@@ -82,6 +82,7 @@ export function expectNonEmptyString(option: string, value: unknown): asserts va
 }
 
 /** Throws `E_INVALID_OPTION` unless `value` is a function. @internal */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any function: its caller calls it with its own arguments
 export function expectFunction(option: string, value: unknown): asserts value is (...args: any[]) => any {
   if (typeof value !== 'function') fail(option, 'a function', value);
 }

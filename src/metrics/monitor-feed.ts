@@ -128,12 +128,11 @@ export class MonitorFeed {
 
   /** The sink for the supervisor's own events: always active; publishes to `inner` (when it listens) and the monitor. */
   systemSink(inner: EventSink): EventSink {
-    const feed = this;
     return {
       active: true,
-      publish(event) {
+      publish: (event) => {
         if (inner.active) inner.publish(event);
-        feed.push(event);
+        this.push(event);
       },
     };
   }

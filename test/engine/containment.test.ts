@@ -424,7 +424,9 @@ describe("a task context's calls with a hostile argument", () => {
 
 describe('shutdown.signals', () => {
   it.each([
+    // eslint-disable-next-line no-sparse-arrays -- the holes are the input under test
     [[, 'SIGTERM'], 'shutdown.signals[0]'],
+    // eslint-disable-next-line no-sparse-arrays -- the holes are the input under test
     [['SIGTERM', , 'SIGINT'], 'shutdown.signals[1]'],
     [new Array(1), 'shutdown.signals[0]'],
   ])('refuses a hole: %p names no signal', (signals, path) => {

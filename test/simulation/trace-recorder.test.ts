@@ -55,6 +55,7 @@ const entries: Record<string, object> = {
   'an Error with a toJSON': { type: 'task.failed', at: 9, error: Object.assign(new Error('own'), { toJSON: () => ({ custom: true }) }) },
   'two Errors': { type: 'x', at: 10, error: new Error('one'), reason: new MezanError('E_SHUTDOWN', 'two') },
   'a nested Error': { type: 'simulation.fault', at: 11, fault: { kind: 'crash', causes: [{ error: new Error('nested') }] } },
+  // eslint-disable-next-line no-sparse-arrays -- a hole is what this entry tests
   'arrays with holes and undefined': { type: 'deadlock.detected', at: 12, deadlocked: ['a', undefined, 'b'], cycle: [, 'c'] },
   'an Error in an array': { type: 'x', at: 13, errors: [1, new MezanError('E_DEADLOCK', 'victim')] },
   'a toJSON returning an Error': { type: 'x', at: 14, stamp: new Stamp(1) },
