@@ -158,6 +158,9 @@ export class ScenarioRun {
     const shutdown = this.engine.shutdown({ force: stuck });
     let report: ShutdownReport | undefined;
     void shutdown.then((value) => (report = value));
+    // The aborts of a forced shutdown play out at this instant first: stepping at once would fire
+    // the next timer (the abandonment's, `abandonAfterMs` away) before the aborted functions return.
+    await this.clock.advanceBy(0);
     while (report === undefined && (await this.clock.step()));
     report ??= await shutdown;
     return { shutdown: report, byStatus: { ...this.#byStatus }, byCode: { ...this.#byCode }, makespanMs: this.#makespanMs };

@@ -330,6 +330,12 @@ describe('simulate: report', () => {
     expect(report.byStatus.cancelled).toBe(2);
     expect(report.shutdown.lost).toBe(0);
     expect(report.deadlocks).toEqual([]);
+    // The aborted functions return at once (their waits reject): none is abandoned, and the run
+    // stops at the instant it was forced, not abandonAfterMs later.
+    expect(report.shutdown.abandoned).toEqual([]);
+    const [terminating, stopped] = report.shutdown.phases;
+    expect(stopped).toMatchObject({ phase: 'stopped', at: terminating!.at });
+    expect(report.makespanMs).toBe(terminating!.at);
   });
 });
 
