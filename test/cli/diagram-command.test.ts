@@ -30,6 +30,27 @@ async function run(...args: string[]): Promise<string> {
   return stdout.text;
 }
 
+describe('mezan diagram --format svg', () => {
+  it('lays one machine out as a whole SVG document, its states in it, with no Graphviz installed', async () => {
+    const svg = await run('shutdown', '--format', 'svg');
+    expect(svg.startsWith('<?xml')).toBe(true);
+    expect(svg.match(/<svg[\s>]/g)).toHaveLength(1);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    for (const state of ['running', 'draining', 'terminating', 'stopped']) expect(svg).toContain(`>${state}</text>`);
+  });
+
+  it('refuses all machines to stdout (several documents would be none) and writes one file each with --out', async () => {
+    const command = createDiagramCommand({ stdout: memoryStream() })
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined });
+    await expect(command.parseAsync(['all', '--format', 'svg'], { from: 'user' })).rejects.toThrow(/--out DIR/);
+    const directory = mkdtempSync(join(tmpdir(), 'mezan-svg-'));
+    await run('all', '--format', 'svg', '--out', directory);
+    expect(readdirSync(directory).sort()).toEqual(MACHINE_NAMES.map((name) => `${name}.svg`).sort());
+    for (const name of MACHINE_NAMES) expect(readFileSync(join(directory, `${name}.svg`), 'utf8').match(/<svg[\s>]/g)).toHaveLength(1);
+  });
+});
+
 describe('mezan diagram --out', () => {
   it('writes one whole document per machine, named after it, and prints the paths', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'mezan-diagrams-'));
@@ -86,7 +107,7 @@ describe('mezan diagram', () => {
 
   it.each([
     ['an unknown machine', ['engine']],
-    ['an unknown format', ['worker', '--format', 'svg']],
+    ['an unknown format', ['worker', '--format', 'png']],
   ])('refuses %s', async (_what, args) => {
     const command = createDiagramCommand({ stdout: memoryStream() })
       .exitOverride()
