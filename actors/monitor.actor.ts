@@ -16,7 +16,7 @@ import type { GaugeReading, MonitorDemand, WorkerGauge } from '../src/metrics/mo
 
 /** The monitor's input. @internal */
 export interface MonitorInput {
-  readonly clock: Clock;
+  readonly clock: Pick<Clock, 'now'>;
   readonly settings: AlertSettings;
   readonly timings: TimingsMode;
   /** Reads the gauges from the other actors' snapshots (a read, never a message). */
@@ -111,10 +111,6 @@ class MonitorCore {
     this.#book = new MonitorBook(input.settings.restartWindowMs);
     this.#timings = input.timings === 'always' ? 'collecting' : input.timings === 'off' ? 'disabled' : 'standby';
     if (this.#timings === 'collecting') this.#timingsSince = input.clock.now();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   snapshot(): MonitorSnapshot {
