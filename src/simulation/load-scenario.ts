@@ -340,20 +340,18 @@ function segmentsOf(pointer: string, root: unknown): Segment[] {
 function checkReferences(scenario: Scenario): Problem | undefined {
   const resources = new Map<string, number>();
   for (const [name, spec] of Object.entries(scenario.engine?.resources ?? {})) resources.set(name, typeof spec === 'number' ? spec : spec.capacity);
-  // Acquires are checked against the largest capacity a resource ever has; capacity faults may raise it.
-  const largest = new Map(resources);
-  for (const fault of scenario.faults ?? []) {
-    if ('capacity' in fault) largest.set(fault.capacity.resource, Math.max(largest.get(fault.capacity.resource) ?? 0, fault.capacity.units));
-  }
   const resourceList = resources.size === 0 ? 'none are declared in engine.resources' : `resources: ${[...resources.keys()].join(', ')}`;
   const unknownResource = (name: string): string => `unknown resource ${JSON.stringify(name)} (${resourceList})`;
+  const overCapacity = (name: string, units: number, capacity: number): string =>
+    `asks for ${units} units but ${JSON.stringify(name)} has a capacity of ${capacity}${hasCapacityFault(name) ? ' (a capacity fault changes what is free, not what a task may ask for)' : ''}`;
+  const hasCapacityFault = (name: string): boolean =>
+    (scenario.faults ?? []).some((fault) => 'capacity' in fault && fault.capacity.resource === name);
 
   const checkTemplate = (template: TaskTemplate, at: readonly Segment[]): Problem | undefined => {
     for (const [name, units] of Object.entries(template.resources ?? {})) {
       const capacity = resources.get(name);
       if (capacity === undefined) return { segments: [...at, 'resources', name], atKey: true, reason: unknownResource(name) };
-      if (units > capacity)
-        return { segments: [...at, 'resources', name], reason: `asks for ${units} units but ${JSON.stringify(name)} has a capacity of ${capacity}` };
+      if (units > capacity) return { segments: [...at, 'resources', name], reason: overCapacity(name, units, capacity) };
     }
     const held = new Map<string, number>();
     for (const [index, step] of template.steps.entries()) {
@@ -366,14 +364,10 @@ function checkReferences(scenario: Scenario): Problem | undefined {
 
   const checkStep = (step: Step, here: readonly Segment[], held: Map<string, number>): Problem | undefined => {
     if ('acquire' in step) {
-      const capacity = largest.get(step.acquire);
+      // The declared capacity, as the engine checks it: a capacity fault changes what is free, not what may be asked.
+      const capacity = resources.get(step.acquire);
       if (capacity === undefined) return { segments: [...here, 'acquire'], reason: unknownResource(step.acquire) };
-      if ((step.units ?? 1) > capacity) {
-        return {
-          segments: [...here, 'units'],
-          reason: `asks for ${step.units} units but ${JSON.stringify(step.acquire)} never has more than ${capacity}`,
-        };
-      }
+      if ((step.units ?? 1) > capacity) return { segments: [...here, 'units'], reason: overCapacity(step.acquire, step.units ?? 1, capacity) };
       held.set(step.acquire, (held.get(step.acquire) ?? 0) + 1);
     } else if ('release' in step) {
       if (!resources.has(step.release)) return { segments: [...here, 'release'], reason: unknownResource(step.release) };

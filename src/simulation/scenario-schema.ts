@@ -185,13 +185,20 @@ const generator = closed(
   ['generate'],
 );
 
+// 0, a pool taken offline, would be a fault worth simulating, but the engine fails the acquires that
+// wait for a pool whose capacity falls below them, rather than keep them waiting until it comes back.
+const newCapacity = {
+  ...positiveInteger,
+  description: 'an integer, 1 or more (0, a pool taken offline, is not supported yet: its waiting acquires would fail rather than wait)',
+};
+
 const fault = oneKeyOf('fault', {
   signal: closed('signal fault', { at: nonNegativeNumber, signal: { enum: ['SIGINT', 'SIGTERM'] } }, ['at']),
   crash: closed('crash fault', { at: nonNegativeNumber, crash: nonEmptyString }, ['at']),
   cancel: closed('cancel fault', { at: nonNegativeNumber, cancel: nonEmptyString }, ['at']),
   capacity: closed(
     'capacity fault',
-    { at: nonNegativeNumber, capacity: closed('capacity change', { resource: resourceName, units: positiveInteger }, ['resource', 'units']) },
+    { at: nonNegativeNumber, capacity: closed('capacity change', { resource: resourceName, units: newCapacity }, ['resource', 'units']) },
     ['at'],
   ),
   slow: closed(

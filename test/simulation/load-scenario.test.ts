@@ -192,6 +192,14 @@ describe('parseScenario: bad texts', () => {
     expect(error.details).toMatchObject({ file: 'x.json', line: 1, column: 11, path: '' });
   });
 
+  it('refuses a capacity fault of 0, saying why: the engine would fail the acquires waiting for the pool', () => {
+    const error = thrownBy(() =>
+      parseScenario(lines('engine: { resources: { db: 1 } }', 'faults: [{ at: 1, capacity: { resource: db, units: 0 } }]')),
+    );
+    expect(error.details).toMatchObject({ path: 'faults[0].capacity.units', line: 2, column: 52 });
+    expect(error.details['reason']).toMatch(/offline.*waiting acquires would fail/);
+  });
+
   it('counts columns after a byte-order mark as an editor does', () => {
     expect(thrownBy(() => parseScenario('\uFEFFengine: { concurrency: 0 }\n')).details).toMatchObject({ line: 1, column: 24 });
   });
