@@ -6,6 +6,7 @@ import { VirtualClockPacer } from '../dashboard/virtual-clock-pacer';
 import { isMezanError } from '../errors';
 import { loadScenario } from '../simulation/load-scenario';
 import type { Scenario } from '../simulation/scenario';
+import { helpExamples } from './help-examples';
 
 /** The exit codes of `mezan dashboard`. */
 export const DASHBOARD_EXIT = Object.freeze({
@@ -60,6 +61,15 @@ export function createDashboardCommand(io: DashboardIo = { stdout: process.stdou
     .option('--speed <x>', 'virtual milliseconds per real millisecond: 1 is real time, 0.01 a hundred times slower', parseSpeed, 1)
     .option('--seed <n>', 'the seed of every random draw, as `mezan simulate` takes it', parseSeed, 1)
     .option('--exit', 'stop serving once the scenario has run (by default the page stays up until Ctrl-C)')
+    .addHelpText(
+      'after',
+      helpExamples([
+        ['mezan dashboard', `the built-in demo, on http://127.0.0.1:${DEFAULT_DASHBOARD_PORT}`],
+        ['mezan dashboard examples/lock-order-inversion.yaml --speed 0.01', 'a scenario, a hundred times slower than real time'],
+        ['mezan dashboard examples/showcase.yaml --port 0 --exit', 'on a free port, no longer served once the run ends'],
+        ['mezan dashboard examples/dining-philosophers.yaml --seed 7', 'another seed, as `mezan simulate --seed 7` runs it'],
+      ]),
+    )
     .action(async (file: string | undefined, flags: DashboardFlags) => {
       const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
       setExitCode(await runDashboardCommand(file, flags, io));

@@ -11,6 +11,7 @@ import type { TaskHandle } from '../task-handle';
 import type { TaskContext, TaskGraphNode, TaskOptions } from '../task-options';
 import type { TerminalTaskStatus } from '../task-status';
 import { renderSummaryTable } from './summary-table';
+import { helpExamples } from './help-examples';
 
 /** Options of {@link runDemo}; the `mezan demo` flags. */
 export interface DemoOptions {
@@ -224,6 +225,14 @@ export function createDemoCommand(io: DemoIo = { stdout: process.stdout }): Comm
     .option('--concurrency <n>', 'how many tasks run at once', parsePositiveInteger, DEMO_DEFAULTS.concurrency)
     .addOption(new Option('--workers <n>', 'deprecated: the old name of --concurrency').argParser(parsePositiveInteger).conflicts('concurrency'))
     .option('--seed <n>', "the seed of the workload's mix", parseInteger, DEMO_DEFAULTS.seed)
+    .addHelpText(
+      'after',
+      helpExamples([
+        ['mezan demo', `${DEMO_DEFAULTS.tasks.toLocaleString('en-US')} real-time tasks, ${DEMO_DEFAULTS.concurrency} at once`],
+        ['mezan demo --tasks 5000 --concurrency 64', 'more tasks, more of them at once'],
+        ['mezan demo --seed 7', 'another mix of retries, timeouts, cancellations and chains'],
+      ]),
+    )
     .action(async ({ workers, ...options }: DemoOptions) => {
       if (workers !== undefined) {
         // `--workers n` stands for `--concurrency n` (commander refuses the two together).

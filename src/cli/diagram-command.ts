@@ -4,6 +4,7 @@ import { Argument, Command, Option } from 'commander';
 import { dotToSvg } from '../visualization/dot-to-svg';
 import { DIAGRAM_FORMATS, renderMachine, type DiagramFormat } from '../visualization/machine-diagram';
 import { MACHINE_NAMES, MEZAN_MACHINES, type MachineName } from '../visualization/machines';
+import { helpExamples } from './help-examples';
 
 /** What `mezan diagram` draws: one machine by name, or all of them. */
 export type DiagramSelection = MachineName | 'all';
@@ -86,14 +87,12 @@ export function createDiagramCommand(io: DiagramIo = { stdout: process.stdout })
     .addOption(new Option('--out <dir>', 'write one file per machine into this directory (printing their paths) instead of all to stdout'))
     .addHelpText(
       'after',
-      [
-        '',
-        'Examples:',
-        '  mezan diagram shutdown                       the shutdown machine, as Mermaid',
-        '  mezan diagram all --format dot --out charts  charts/supervisor.dot, charts/executor.dot, …',
-        '  mezan diagram worker --format svg > w.svg    one machine as SVG (all of them: --out DIR)',
-        "  mezan diagram resource --format json         XState's JSON of one machine",
-      ].join('\n'),
+      helpExamples([
+        ['mezan diagram shutdown', 'the shutdown machine, as Mermaid'],
+        ['mezan diagram all --format dot --out charts', 'charts/supervisor.dot, charts/executor.dot, …'],
+        ['mezan diagram worker --format svg > w.svg', 'one machine as SVG (all of them: --out DIR)'],
+        ['mezan diagram resource --format json', "XState's JSON of one machine"],
+      ]),
     )
     .action(async function (this: Command, machine: DiagramSelection, options: { format: DiagramOutputFormat; out?: string }) {
       const { format, out } = options;

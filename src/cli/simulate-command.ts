@@ -5,6 +5,7 @@ import { loadScenario } from '../simulation/load-scenario';
 import type { Scenario } from '../simulation/scenario';
 import { simulate, type SimulationReport } from '../simulation/simulate';
 import { LazyProgressBar } from './lazy-progress-bar';
+import { helpExamples } from './help-examples';
 import { replayTrace, type ReplayResult } from './replay-trace';
 import { renderSeedSweep, renderSimulationReport, type SeedOutcome } from './simulation-report-table';
 
@@ -79,6 +80,16 @@ export function createSimulateCommand(io: SimulateIo = { stdout: process.stdout,
     .option('--replay <trace.jsonl>', "rerun a trace's scenario and seed and confirm the same trace hash")
     .option('--max-tasks <n>', 'the most top-level tasks a scenario may make (default 1,000,000)', parsePositiveCount)
     .option('--max-file-mib <n>', 'the largest scenario file, in MiB (default 16)', parsePositiveCount)
+    .addHelpText(
+      'after',
+      helpExamples([
+        ['mezan simulate examples/dining-philosophers.yaml', 'a summary table; exit 0 when every expectation holds'],
+        ['mezan simulate examples/showcase.yaml --seed 7 --trace out.jsonl', 'one seed, its trace written as JSON lines'],
+        ['mezan simulate examples/showcase.yaml --seeds 1..50', 'a sweep of seeds, listing the failing ones'],
+        ['mezan simulate --replay out.jsonl', "rerun a trace's scenario and seed, confirm the same hash"],
+        ['mezan simulate examples/showcase.yaml --json', 'the report as JSON'],
+      ]),
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 every expectation holds (or the replay matches), 1 one does not (or the replay differs),\n2 a bad scenario file, a file that is not a trace, or flags that do not go together.',
