@@ -40,7 +40,12 @@ export const EXPECTATION_NAMES = Object.freeze([
   'makespanMs',
 ] as const);
 
-const COMPARISON = /^\s*(==|!=|>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$/;
+/**
+ * What an expectation written as a string looks like: an operator, optional spaces, and a number
+ * (`">= 990"`, `"<1200"`, `"== -0.5"`): the one pattern the scenario schema checks and
+ * {@link parseExpectation} reads.
+ */
+export const EXPECTATION_PATTERN = /^(==|!=|>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)$/;
 
 type Operator = '==' | '!=' | '>=' | '<=' | '>' | '<';
 
@@ -60,7 +65,7 @@ const HOLDS: Readonly<Record<Operator, (actual: number, bound: number) => boolea
  */
 export function parseExpectation(expectation: Expectation): { readonly operator: Operator; readonly bound: number } {
   if (typeof expectation === 'number' && Number.isFinite(expectation)) return { operator: '==', bound: expectation };
-  const match = typeof expectation === 'string' ? COMPARISON.exec(expectation) : null;
+  const match = typeof expectation === 'string' ? EXPECTATION_PATTERN.exec(expectation) : null;
   if (match === null) {
     throw new MezanError('E_INVALID_SCENARIO', `Expected an expectation such as ">= 990" or a number, got ${JSON.stringify(expectation)}`, {
       details: { received: expectation },

@@ -4,6 +4,7 @@
  */
 import type { MezanErrorCode } from '../errors';
 import type { TerminalTaskStatus } from '../task-status';
+import { EXPECTATION_PATTERN } from './expectations';
 
 /** Every {@link MezanErrorCode}, for `code.E_…` expectations. */
 export const SCENARIO_ERROR_CODES = Object.freeze([
@@ -42,9 +43,6 @@ export const EXPECTATION_NAMES: readonly string[] = Object.freeze([
   'makespanMs',
   ...SCENARIO_ERROR_CODES.map((code) => `code.${code}`),
 ]);
-
-/** What an expectation string looks like: an operator and a number, such as `">= 990"`. */
-export const EXPECTATION_PATTERN = /^(==|!=|>=|<=|>|<)\s*-?\d+(\.\d+)?$/;
 
 /** The most milliseconds a timer may be set for (the engine's limit for `afterMs` and `graceMs`). */
 const MAX_TIMER_MS = 2_147_483_647;

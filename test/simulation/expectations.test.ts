@@ -29,18 +29,59 @@ describe('parseExpectation', () => {
     ['> 0', '>', 0],
     ['< 1200', '<', 1200],
     ['<1200', '<', 1200],
-    ['  >=  -2.5 ', '>=', -2.5],
+    ['>=  -2.5', '>=', -2.5],
   ])('%p is %s %p', (expectation, operator, bound) => {
     expect(parseExpectation(expectation)).toEqual({ operator, bound });
   });
 
-  it.each([['about 3'], ['=> 3'], ['= 3'], ['>= '], ['3'], ['>= 1e3'], [''], [Number.NaN], [Infinity]])(
+  it.each([['about 3'], ['=> 3'], ['= 3'], ['>= '], ['3'], ['>= 1e3'], [''], [' >= 1'], ['>= 1 '], [Number.NaN], [Infinity]])(
     'refuses %p with E_INVALID_SCENARIO',
     (bad) => {
       expect(() => parseExpectation(bad as string | number)).toThrow(expect.objectContaining({ code: 'E_INVALID_SCENARIO' }));
     },
   );
 });
+
+describe('an expectation string', () => {
+  // Both sides of every rule of the form: spaces, signs, decimals, exponents, operators.
+  const candidates = [
+    '>= 990',
+    '>=990',
+    '<1200',
+    '== -0.5',
+    '!= 0',
+    '>   3',
+    ' >= 1',
+    '>= 1 ',
+    '\t> 1',
+    '> 1\n',
+    '>= +1',
+    '>= 1e3',
+    '>= .5',
+    '>= 1.',
+    '=> 1',
+    '= 1',
+    '1',
+  ];
+
+  it.each(candidates)('%p is refused by the loader exactly when parseExpectation refuses it', (candidate) => {
+    const read = (): unknown => parseExpectation(candidate);
+    const load = (): unknown => parseScenario(JSON.stringify({ expect: { completed: candidate } }), 'expect.json');
+    const readable = attempt(read);
+    expect({ candidate, loadable: attempt(load) }).toEqual({ candidate, loadable: readable });
+  });
+});
+
+/** `true` when `run` returns, `false` when it throws E_INVALID_SCENARIO. */
+function attempt(run: () => unknown): boolean {
+  try {
+    run();
+    return true;
+  } catch (error) {
+    expect(error).toMatchObject({ code: 'E_INVALID_SCENARIO' });
+    return false;
+  }
+}
 
 describe('evaluateExpectations', () => {
   // Each operator once where it holds and once where it does not.
