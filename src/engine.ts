@@ -36,7 +36,7 @@ import type { DeadlockReport } from './detection/deadlock-resolver';
 import type { WaitForGraphSnapshot } from './detection/wait-for-graph';
 import { graphWithHoldings } from './detection/graph-with-holdings';
 import type { DashboardOptions } from './dashboard/dashboard-options';
-import { serveDashboard, type DashboardServer } from './dashboard/serve-dashboard';
+import type { DashboardServer } from './dashboard/serve-dashboard';
 import type { EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from './engine-snapshots';
 import { MezanError } from './errors';
 import type { EventSink } from './internal/event-sink';
@@ -63,7 +63,9 @@ import {
   isOptionsObject,
   orDefault,
 } from './internal/validate';
-import { createDefaultLogger, LOGGER_METHODS, missingLoggerMethod, SILENT_LOGGER, type Logger } from './logger';
+import { createDefaultLogger } from './default-logger';
+import { loadDashboardServer } from './load-on-use';
+import { LOGGER_METHODS, missingLoggerMethod, SILENT_LOGGER, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
 import { ContainedObservable, containObserver } from './internal/contained-observable';
 import { describeThrown } from './internal/describe-thrown';
@@ -387,7 +389,7 @@ export class Engine {
    * ```
    */
   serveDashboard(options: DashboardOptions = {}): Promise<DashboardServer> {
-    return serveDashboard(this, options);
+    return loadDashboardServer().serveDashboard(this, options);
   }
 
   /**

@@ -1,0 +1,22 @@
+// The optional parts of mezan that the core reaches only when they are used: requiring them here,
+// on first use, rather than importing them at the top of a module keeps `import 'mezan'` light
+// (winston alone takes about 45 ms to load). The package runs as CommonJS
+// in both module formats (its ES module entries re-export the CommonJS build), so `require` is
+// always there.
+/* eslint-disable @typescript-eslint/no-require-imports -- loading on first use is the point */
+
+/**
+ * winston, for the default logger's first line.
+ * @internal
+ */
+export function loadWinston(): typeof import('winston') {
+  return require('winston') as typeof import('winston');
+}
+
+/**
+ * The dashboard's server, for `engine.serveDashboard()`.
+ * @internal
+ */
+export function loadDashboardServer(): typeof import('./dashboard/serve-dashboard') {
+  return require('./dashboard/serve-dashboard') as typeof import('./dashboard/serve-dashboard');
+}
