@@ -9,7 +9,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { MezanError } from '../errors';
 import { MAIN_WORKER_ID } from '../../actors/executor.actor';
-import { SCENARIO_SCHEMA } from './scenario-schema';
+import { SCENARIO_SCHEMA, UNREACHABLE_ERROR_CODES } from './scenario-schema';
 import {
   type Duration,
   type Scenario,
@@ -309,6 +309,10 @@ function unknownFieldReason(field: string, title: string, known: readonly string
     if (field.startsWith('code.')) {
       const codes = known.filter((name) => name.startsWith('code.')).map((name) => name.slice('code.'.length));
       const code = field.slice('code.'.length);
+      if (Object.prototype.hasOwnProperty.call(UNREACHABLE_ERROR_CODES, code)) {
+        const why = UNREACHABLE_ERROR_CODES[code as keyof typeof UNREACHABLE_ERROR_CODES];
+        return `no task of a simulation ends with ${code}: ${why}; codes: ${codes.join(', ')}`;
+      }
       return `unknown error code ${JSON.stringify(code)}${didYouMean(code, codes)}; codes: ${codes.join(', ')}`;
     }
     return `unknown expectation${didYouMean(field, known)}; known: ${plain.join(', ')}, code.<error code>`;

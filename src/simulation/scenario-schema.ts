@@ -6,7 +6,16 @@ import type { MezanErrorCode } from '../errors';
 import type { TerminalTaskStatus } from '../task-status';
 import { EXPECTATION_PATTERN } from './expectations';
 
-/** Every {@link MezanErrorCode}, for `code.E_…` expectations. */
+/**
+ * The error codes no task of a simulation can end with, and why: `expect` refuses them rather than
+ * check a count that is always 0.
+ */
+export const UNREACHABLE_ERROR_CODES = Object.freeze({
+  E_DEPENDENCY_CYCLE: 'the loader refuses dependency cycles before anything runs',
+  E_INVALID_SCENARIO: 'an invalid scenario does not run',
+} as const satisfies Partial<Record<MezanErrorCode, string>>);
+
+/** The {@link MezanErrorCode}s a simulation's tasks can end with, for `code.E_…` expectations. */
 export const SCENARIO_ERROR_CODES = Object.freeze([
   'E_INVALID_OPTION',
   'E_TASK_FAILED',
@@ -14,18 +23,19 @@ export const SCENARIO_ERROR_CODES = Object.freeze([
   'E_TIMEOUT',
   'E_QUEUE_TIMEOUT',
   'E_DEPENDENCY_FAILED',
-  'E_DEPENDENCY_CYCLE',
   'E_SHUTDOWN',
   'E_RESOURCE_TIMEOUT',
   'E_DEADLOCK',
   'E_LOCK_ORDER',
   'E_WORKER_CRASHED',
-  'E_INVALID_SCENARIO',
 ] as const satisfies readonly MezanErrorCode[]);
 
-// A new error code must be added above, or this line stops compiling.
-const everyCodeListed: MezanErrorCode extends (typeof SCENARIO_ERROR_CODES)[number] ? true : never = true;
+// A new error code must be added to exactly one of the two lists above, or these lines stop compiling.
+type UnreachableErrorCode = keyof typeof UNREACHABLE_ERROR_CODES;
+const everyCodeListed: MezanErrorCode extends (typeof SCENARIO_ERROR_CODES)[number] | UnreachableErrorCode ? true : never = true;
+const noCodeListedTwice: [Extract<(typeof SCENARIO_ERROR_CODES)[number], UnreachableErrorCode>] extends [never] ? true : never = true;
 void everyCodeListed;
+void noCodeListedTwice;
 
 const STATUSES = ['completed', 'failed', 'cancelled', 'timeout', 'deadlock', 'rejected'] as const satisfies readonly TerminalTaskStatus[];
 const everyStatusListed: TerminalTaskStatus extends (typeof STATUSES)[number] ? true : never = true;

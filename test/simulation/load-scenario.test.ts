@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { MezanError } from '../../src/errors';
 import { loadScenario, parseScenario } from '../../src/simulation/load-scenario';
-import { EXPECTATION_NAMES, SCENARIO_SCHEMA } from '../../src/simulation/scenario-schema';
+import { EXPECTATION_NAMES, SCENARIO_SCHEMA, UNREACHABLE_ERROR_CODES } from '../../src/simulation/scenario-schema';
 import type { Scenario } from '../../src/simulation/scenario';
 
 const fixture = (name: string): string => path.join(__dirname, '..', 'fixtures', 'scenarios', name);
@@ -198,6 +198,12 @@ describe('parseScenario: bad texts', () => {
     );
     expect(error.details).toMatchObject({ path: 'faults[0].capacity.units', line: 2, column: 52 });
     expect(error.details['reason']).toMatch(/offline.*waiting acquires would fail/);
+  });
+
+  it.each(Object.keys(UNREACHABLE_ERROR_CODES))('refuses to expect a count of %s, which no task of a simulation ends with', (code) => {
+    const error = thrownBy(() => parseScenario(lines('expect:', '  completed: 1', `  code.${code}: 0`)));
+    expect(error.details).toMatchObject({ path: `expect["code.${code}"]`, line: 3, column: 3 });
+    expect(error.details['reason']).toMatch(new RegExp(`^no task of a simulation ends with ${code}: `));
   });
 
   it('counts columns after a byte-order mark as an editor does', () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { MezanError } from '../../src/errors';
 import { parseScenario } from '../../src/simulation/load-scenario';
 import type { Scenario } from '../../src/simulation/scenario';
-import { EXPECTATION_NAMES, SCENARIO_ERROR_CODES, SCENARIO_SCHEMA } from '../../src/simulation/scenario-schema';
+import { EXPECTATION_NAMES, SCENARIO_ERROR_CODES, SCENARIO_SCHEMA, UNREACHABLE_ERROR_CODES } from '../../src/simulation/scenario-schema';
 import { simulate } from '../../src/simulation/simulate';
 
 const DOC = path.join(__dirname, '..', '..', 'docs', 'scenarios.md');
@@ -118,5 +118,6 @@ describe('docs/scenarios.md', () => {
     const plain = EXPECTATION_NAMES.filter((name) => !name.startsWith('code.'));
     expect(plain.filter((name) => !markdown.includes(`\`${name}\``))).toEqual([]);
     expect(SCENARIO_ERROR_CODES.filter((code) => !markdown.includes(`\`${code}\``))).toEqual([]);
+    expect(Object.keys(UNREACHABLE_ERROR_CODES).filter((code) => !markdown.includes(`\`code.${code}\``))).toEqual([]);
   });
 });
