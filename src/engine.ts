@@ -43,7 +43,7 @@ import type { EventSink } from './internal/event-sink';
 import type { AlertRecord } from './metrics/alert-book';
 import type { MetricsSnapshot } from './metrics/metrics-snapshot';
 import { MonitorFeed } from './metrics/monitor-feed';
-import { PrometheusExporter } from './metrics/prometheus-exporter';
+import { renderPrometheus } from './metrics/render-prometheus';
 import { readWorkerGauge } from './metrics/read-gauges';
 import { resolveRetryPolicy } from './internal/retry-policy';
 import type { DependencyRef, TaskSubmission } from './internal/task-protocol';
@@ -162,7 +162,6 @@ export class Engine {
     this.#nudgeOnQueue();
   };
   #timingsRequested = false;
-  #exporter: PrometheusExporter | undefined = undefined;
   readonly #events = new Subject<EngineEvent>();
   readonly #events$: Observable<EngineEvent>;
   /** The executor's counts at the event being delivered, if it came from the executor. */
@@ -502,8 +501,9 @@ export class Engine {
 
   /**
    * The engine's metrics in the Prometheus text exposition format (what a `/metrics` endpoint
-   * serves), built with prom-client on a registry of this engine's own. Names start with `mezan_`;
-   * durations are in seconds. Like {@link Engine.metrics}, the first call starts sampling timings.
+   * serves), written directly (no client library). Names start with `mezan_`; durations are
+   * histograms in seconds, with fixed buckets that add up across engines. Like
+   * {@link Engine.metrics}, the first call starts sampling timings.
    *
    * @example
    * ```ts
@@ -511,9 +511,7 @@ export class Engine {
    * ```
    */
   async prometheus(): Promise<string> {
-    const snapshot = this.metrics();
-    this.#exporter ??= new PrometheusExporter();
-    return this.#exporter.render(snapshot);
+    return renderPrometheus(this.metrics());
   }
 
   /**

@@ -1,3 +1,21 @@
+/**
+ * The upper bounds, in milliseconds, of the fixed buckets every duration histogram of mezan counts
+ * into: from 1 ms to 5 minutes, in steps of 1, 2.5 and 5 (and 30 s, 2 min). The same bounds in every
+ * engine and every version, so that the buckets of several engines add up (in Prometheus,
+ * `sum by (le)`). A duration above the last bound counts only in the summary's `count`.
+ */
+export const DURATION_BUCKETS_MS: readonly number[] = Object.freeze([
+  1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000,
+]);
+
+/** One bucket of a {@link DurationSummary}: how many durations were at most `le` milliseconds. */
+export interface DurationBucket {
+  /** The bucket's upper bound, in milliseconds (inclusive): one of {@link DURATION_BUCKETS_MS}. */
+  readonly le: number;
+  /** How many durations were at most `le`: cumulative, as Prometheus counts its buckets. */
+  readonly count: number;
+}
+
 /** A distribution of durations, in milliseconds, as {@link DurationHistogram.summary} reads it. */
 export interface DurationSummary {
   /** How many durations were recorded. */
@@ -13,6 +31,11 @@ export interface DurationSummary {
   readonly p99: number;
   /** The longest, exact; `0` before the first. */
   readonly max: number;
+  /**
+   * Exact counts at the fixed bounds of {@link DURATION_BUCKETS_MS}, cumulative, in that order; the
+   * durations above the last bound are the rest of `count`.
+   */
+  readonly buckets: readonly DurationBucket[];
 }
 
 /** Sub-buckets per power of two: values below `2 * SUB_BUCKETS` ms have a bucket each. */
@@ -24,7 +47,17 @@ const MAX_EXPONENT = 40;
 const BUCKETS = (MAX_EXPONENT - SUB_BUCKET_BITS + 2) * SUB_BUCKETS;
 
 /** An empty summary. */
-export const EMPTY_DURATION_SUMMARY: DurationSummary = Object.freeze({ count: 0, sum: 0, mean: 0, min: 0, p50: 0, p95: 0, p99: 0, max: 0 });
+export const EMPTY_DURATION_SUMMARY: DurationSummary = Object.freeze({
+  count: 0,
+  sum: 0,
+  mean: 0,
+  min: 0,
+  p50: 0,
+  p95: 0,
+  p99: 0,
+  max: 0,
+  buckets: cumulativeBuckets(new Float64Array(DURATION_BUCKETS_MS.length)),
+});
 
 /**
  * A fixed-size histogram of durations in milliseconds (log-linear buckets, in the manner of
@@ -32,7 +65,8 @@ export const EMPTY_DURATION_SUMMARY: DurationSummary = Object.freeze({ count: 0,
  * is at most 1/64 of its value wide. Its memory is the same after one sample or a billion. Count,
  * sum, min and max are exact; a quantile is read as the mean of the bucket it falls in: exact when
  * that bucket holds one distinct value, otherwise off by less than the bucket's width (1 ms below
- * 128 ms, under 1.6% of the value above).
+ * 128 ms, under 1.6% of the value above). It also counts each duration, exactly, in the fixed
+ * buckets of {@link DURATION_BUCKETS_MS}: what can be added up across engines, as quantiles cannot.
  *
  * @example
  * ```ts
@@ -45,6 +79,8 @@ export const EMPTY_DURATION_SUMMARY: DurationSummary = Object.freeze({ count: 0,
 export class DurationHistogram {
   readonly #counts = new Float64Array(BUCKETS);
   readonly #sums = new Float64Array(BUCKETS);
+  /** Durations per fixed bucket (not cumulative): the last bound they do not exceed. */
+  readonly #fixed = new Float64Array(DURATION_BUCKETS_MS.length);
   #count = 0;
   #sum = 0;
   #min = Number.POSITIVE_INFINITY;
@@ -67,6 +103,9 @@ export class DurationHistogram {
     const bucket = bucketOf(ms);
     this.#counts[bucket]!++;
     this.#sums[bucket]! += ms;
+    let fixed = 0;
+    while (fixed < DURATION_BUCKETS_MS.length && ms > DURATION_BUCKETS_MS[fixed]!) fixed++;
+    if (fixed < DURATION_BUCKETS_MS.length) this.#fixed[fixed]!++;
     this.#count++;
     this.#sum += ms;
     if (ms < this.#min) this.#min = ms;
@@ -82,11 +121,12 @@ export class DurationHistogram {
     return this.#quantiles([q])[0]!;
   }
 
-  /** Count, sum, mean, min, p50, p95, p99 and max, in one pass over the buckets. */
+  /** Count, sum, mean, min, p50, p95, p99 and max, in one pass over the buckets, and the fixed buckets. */
   summary(): DurationSummary {
     if (this.#count === 0) return EMPTY_DURATION_SUMMARY;
     const [p50, p95, p99] = this.#quantiles([0.5, 0.95, 0.99]) as [number, number, number];
-    return { count: this.#count, sum: this.#sum, mean: this.#sum / this.#count, min: this.#min, p50, p95, p99, max: this.#max };
+    const buckets = cumulativeBuckets(this.#fixed);
+    return { count: this.#count, sum: this.#sum, mean: this.#sum / this.#count, min: this.#min, p50, p95, p99, max: this.#max, buckets };
   }
 
   /** `qs` ascending. */
@@ -107,6 +147,17 @@ export class DurationHistogram {
     while (results.length < qs.length) results.push(this.#max);
     return results;
   }
+}
+
+/** The fixed buckets' counts, `perBucket` in the order of {@link DURATION_BUCKETS_MS}, added up from below. */
+function cumulativeBuckets(perBucket: Float64Array): readonly DurationBucket[] {
+  let below = 0;
+  return Object.freeze(
+    DURATION_BUCKETS_MS.map((le, index) => {
+      below += perBucket[index]!;
+      return Object.freeze({ le, count: below });
+    }),
+  );
 }
 
 /** The 1-based rank of quantile `q` among `count` values (nearest rank). */

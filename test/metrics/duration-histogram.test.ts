@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DurationHistogram, EMPTY_DURATION_SUMMARY } from '../../src/metrics/duration-histogram';
+import { DURATION_BUCKETS_MS, DurationHistogram, EMPTY_DURATION_SUMMARY } from '../../src/metrics/duration-histogram';
 
 function histogramOf(values: readonly number[]): DurationHistogram {
   const histogram = new DurationHistogram();
@@ -16,12 +16,13 @@ describe('DurationHistogram', () => {
   it('summarizes nothing as zeros', () => {
     expect(new DurationHistogram().summary()).toEqual(EMPTY_DURATION_SUMMARY);
     expect(new DurationHistogram().quantile(0.5)).toBe(0);
+    expect(EMPTY_DURATION_SUMMARY.buckets).toEqual(DURATION_BUCKETS_MS.map((le) => ({ le, count: 0 })));
   });
 
   it('gives exact nearest-rank quantiles for whole milliseconds below 128', () => {
     const values = Array.from({ length: 100 }, (_, index) => index + 1); // 1..100
     const summary = histogramOf(values).summary();
-    expect(summary).toEqual({ count: 100, sum: 5050, mean: 50.5, min: 1, p50: 50, p95: 95, p99: 99, max: 100 });
+    expect(summary).toMatchObject({ count: 100, sum: 5050, mean: 50.5, min: 1, p50: 50, p95: 95, p99: 99, max: 100 });
   });
 
   it('reads a quantile as its bucket’s mean: exact when the bucket holds one value, above 128 ms too', () => {
@@ -48,6 +49,28 @@ describe('DurationHistogram', () => {
           expect(Math.abs(read - exact)).toBeLessThanOrEqual(Math.max(1, exact / 64));
           expect(histogram.summary().max).toBe(sorted[sorted.length - 1]);
           expect(histogram.summary().min).toBe(sorted[0]);
+        },
+      ),
+      { seed: 42, numRuns: 300 },
+    );
+  });
+
+  it('counts each duration in the fixed buckets exactly, cumulatively: a bucket holds every duration up to its bound', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constantFrom(...DURATION_BUCKETS_MS),
+            fc.double({ min: 0, max: 400_000, noNaN: true }),
+            fc.double({ min: -10, max: 0, noNaN: true }),
+          ),
+          { maxLength: 200 },
+        ),
+        (values) => {
+          const { buckets, count } = histogramOf(values).summary();
+          expect(buckets.map((bucket) => bucket.le)).toEqual(DURATION_BUCKETS_MS);
+          for (const bucket of buckets) expect(bucket.count).toBe(values.filter((value) => Math.max(0, value) <= bucket.le).length);
+          expect(count).toBe(values.length);
         },
       ),
       { seed: 42, numRuns: 300 },
