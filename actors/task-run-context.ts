@@ -49,8 +49,8 @@ export class TaskRunContext implements TaskContext {
   readonly #dependencyRefs: readonly DependencyRef[] | undefined;
   #dependencies: readonly DependencyOutcome[] | undefined = undefined;
   readonly #environment: RunnerHost;
-  /** Unique among the attempts of its runner (a task id may be reused once its task settled). */
-  readonly #serial: number;
+  /** Unique among the attempts of its runner (a task id may be reused once its task settled). @internal */
+  readonly serial: number;
   #controller: AbortController | undefined = undefined;
   #logger: Logger | undefined = undefined;
   #waits: AttemptWaits | undefined = undefined;
@@ -59,7 +59,7 @@ export class TaskRunContext implements TaskContext {
   #sleepers: Sleeper[] | undefined = undefined;
 
   constructor(order: RunOrder, environment: RunnerHost, serial: number) {
-    this.#serial = serial;
+    this.serial = serial;
     this.id = order.taskId;
     this.name = order.name;
     this.attempt = order.attempt;
@@ -164,7 +164,7 @@ export class TaskRunContext implements TaskContext {
   }
 
   #ensureWaits(): AttemptWaits {
-    return (this.#waits ??= new AttemptWaits(this.#environment, this.id, `${this.attempt}.${this.#serial}`));
+    return (this.#waits ??= new AttemptWaits(this.#environment, this.id, `${this.attempt}.${this.serial}`));
   }
 
   /**

@@ -30,19 +30,26 @@ export interface RunnerReport {
   readonly abandoned?: readonly string[];
 }
 
-interface Attempt {
+/**
+ * One attempt: the `ctx` its function receives, and what the runner keeps of it. One object, not a
+ * context and a record beside it: this is made for every task.
+ */
+class Attempt extends TaskRunContext {
   readonly order: RunOrder;
-  readonly context: TaskRunContext;
   readonly startedAt: number;
   /** Its place in the runner's list of running attempts; `-1` once its function returned. */
-  slot: number;
-  /** Starts numbered in order: the latest attempt of a reused task id has the highest. */
-  readonly serial: number;
-  timer: unknown;
+  slot = -1;
+  timer: unknown = undefined;
   /** Set once the attempt's outcome is recorded: a timeout or cancel records it before the function returns. */
-  reported: boolean;
+  reported = false;
   /** Set when the supervisor chose this attempt as a deadlock victim: its failure is a deadlock. */
-  victim: MezanError | undefined;
+  victim: MezanError | undefined = undefined;
+
+  constructor(order: RunOrder, host: RunnerHost, serial: number, startedAt: number) {
+    super(order, host, serial);
+    this.order = order;
+    this.startedAt = startedAt;
+  }
 }
 
 /**
@@ -155,9 +162,9 @@ export class TaskRunner {
     if (attempt === undefined) return;
     // Its waits fail and its leases go back now; its function decides what to make of it, and its
     // outcome, a failure, goes through its retry policy.
-    attempt.context.waits?.victimize(event.error);
+    attempt.waits?.victimize(event.error);
     attempt.victim = event.error;
-    attempt.context.abort(event.error);
+    attempt.abort(event.error);
   }
 
   #routeReply(reply: ResourceReplyEvent): void {
@@ -168,7 +175,7 @@ export class TaskRunner {
     let waits: AttemptWaits | undefined;
     if (taskId !== undefined) {
       for (const attempt of this.#running) {
-        const candidate = attempt.order.taskId === taskId ? attempt.context.waits : undefined;
+        const candidate = attempt.order.taskId === taskId ? attempt.waits : undefined;
         if (candidate !== undefined && candidate.owns(requestId)) {
           waits = candidate;
           break;
@@ -198,7 +205,7 @@ export class TaskRunner {
     const message = code === 'E_WORKER_CRASHED' ? `Worker ${workerId} crashed` : `Worker ${workerId} stopped`;
     for (const attempt of this.#running) {
       clock.clearTimeout(attempt.timer);
-      attempt.context.abort(new MezanError(code, message, { details: { taskId: attempt.order.taskId, workerId } }));
+      attempt.abort(new MezanError(code, message, { details: { taskId: attempt.order.taskId, workerId } }));
     }
     this.#running.length = 0;
   }
@@ -222,7 +229,7 @@ export class TaskRunner {
         const reason = new MezanError('E_SHUTDOWN', `Abandoned by shutdown on worker ${workerId}: the function ignored its abort signal`, {
           details: { taskId: attempt.order.taskId, workerId },
         });
-        attempt.context.abort(reason);
+        attempt.abort(reason);
         this.#record(attempt, 'cancelled', undefined, reason, now);
       }
       abandoned.push(attempt.order.taskId);
@@ -252,7 +259,7 @@ export class TaskRunner {
     let result: unknown;
     try {
       const { fn, resources } = order;
-      result = resources === undefined ? fn(attempt.context) : attempt.context.runWithDeclared(resources, fn);
+      result = resources === undefined ? fn(attempt) : attempt.runWithDeclared(resources, fn);
       if (isPromiseLike(result)) {
         // A foreign thenable is adopted by a native promise, so a `then` that throws becomes a failure.
         (result instanceof Promise ? result : Promise.resolve(result)).then(
@@ -271,16 +278,7 @@ export class TaskRunner {
   #start(order: RunOrder): Attempt {
     const { clock, sink, workerId } = this.#environment;
     const serial = ++this.#serial;
-    const attempt: Attempt = {
-      order,
-      context: new TaskRunContext(order, this.#environment, serial),
-      startedAt: clock.now(),
-      slot: -1,
-      serial,
-      timer: undefined,
-      reported: false,
-      victim: undefined,
-    };
+    const attempt = new Attempt(order, this.#environment, serial, clock.now());
     if (order.timeoutMs !== undefined) {
       attempt.timer = clock.setTimeout(() => this.#onTimeout(attempt), order.timeoutMs);
     }
@@ -302,7 +300,7 @@ export class TaskRunner {
     attempt.slot = -1;
     const endedAt = this.#environment.clock.now();
     if (attempt.timer !== undefined) this.#environment.clock.clearTimeout(attempt.timer);
-    attempt.context.dispose();
+    attempt.dispose();
     this.#busyMs += endedAt - attempt.startedAt;
     this.#attempts++;
     this.#lastTaskMs = endedAt - attempt.startedAt;
@@ -320,9 +318,9 @@ export class TaskRunner {
     attempt.timer = undefined;
     const { order } = attempt;
     const reason = new MezanError('E_TIMEOUT', `Task "${order.name}" timed out after ${order.timeoutMs} ms`, {
-      details: { taskId: order.taskId, attempt: attempt.context.attempt, timeoutMs: order.timeoutMs },
+      details: { taskId: order.taskId, attempt: attempt.attempt, timeoutMs: order.timeoutMs },
     });
-    attempt.context.abort(reason);
+    attempt.abort(reason);
     this.#record(attempt, 'timeout', undefined, reason, this.#environment.clock.now());
     this.#scheduleReport(true);
   }
@@ -333,7 +331,7 @@ export class TaskRunner {
       attempt.reported = true;
       this.#environment.clock.clearTimeout(attempt.timer);
       attempt.timer = undefined;
-      attempt.context.abort(reason);
+      attempt.abort(reason);
       this.#record(attempt, 'cancelled', undefined, reason, this.#environment.clock.now());
       this.#scheduleReport(true);
       return;
@@ -366,12 +364,12 @@ export class TaskRunner {
       kind = 'deadlock';
       error = attempt.victim;
     }
-    attempt.context.waits?.end(error);
+    attempt.waits?.end(error);
     // The attempt's number as it started: the order is the executor's record, whose count goes on.
     this.#outcomes.push({
       kind,
       taskId: order.taskId,
-      attempt: attempt.context.attempt,
+      attempt: attempt.attempt,
       value,
       error,
       started: true,

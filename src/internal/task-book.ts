@@ -227,7 +227,8 @@ export class TaskBook {
    */
   admit(submissions: readonly TaskSubmission[], cancelled?: ReadonlyMap<string, MezanError>): void {
     const now = this.#clock.now();
-    for (const submission of submissions) {
+    for (let submitted = 0; submitted < submissions.length; submitted++) {
+      const submission = submissions[submitted]!;
       // The submission becomes the entry: from here on only the executor touches it.
       const entry = submission as TaskEntry;
       entry.admittedSeq = this.counts.submitted;
@@ -252,7 +253,10 @@ export class TaskBook {
         this.#deadlines.push({ kind: 'set', taskId: entry.id, delayMs: entry.queueTimeoutMs });
       }
       let failedDependency: { id: string; status: string } | undefined;
-      for (const dependency of entry.dependsOn) {
+      const { dependsOn } = entry;
+      // Indexed loops: this runs for every task, and a for-of here allocated iterators.
+      for (let index = 0; index < dependsOn.length; index++) {
+        const dependency = dependsOn[index]!;
         // The engine hands the dependency's own record when it has it; it was admitted before this one.
         const known = dependency.task as TaskEntry | undefined;
         const live = known !== undefined ? (known.state === 'done' ? undefined : known) : this.#entries.get(dependency.id);
