@@ -109,12 +109,17 @@ interface ResourceNode {
 
 /** The empty set of tasks every node starts with; never added to (a node gets its own set first). */
 const NO_TASKS: Set<TaskNode> = new Set();
+/** The empty holds and requests every task node starts with, never added to: a node gets its own map on its first entry. */
+const NO_HOLDS: Map<ResourceNode, number> = new Map();
+const NO_REQUESTS: Map<ResourceNode, WaitEntry> = new Map();
 
 interface TaskNode {
   readonly isResource: false;
   readonly id: string;
-  readonly holds: Map<ResourceNode, number>;
-  readonly requests: Map<ResourceNode, WaitEntry>;
+  /** {@link NO_HOLDS} until the task holds units: a node that only waits never needs a map of holds. */
+  holds: Map<ResourceNode, number>;
+  /** {@link NO_REQUESTS} until the task waits for units. */
+  requests: Map<ResourceNode, WaitEntry>;
   /** {@link NO_TASKS} until the task awaits one: most tasks never do. */
   awaits: Set<TaskNode>;
   /** {@link NO_TASKS} until a task awaits this one. */
@@ -332,7 +337,9 @@ export class WaitForGraph {
     if (units === 0) {
       if (existing === undefined || before === 0) return;
       pool.held -= before;
-      existing.holds.delete(pool);
+      // Dropping the last entry returns the shared empty map: deleting it would make V8 shrink the table, a new allocation.
+      if (existing.holds.size === 1) existing.holds = NO_HOLDS;
+      else existing.holds.delete(pool);
       pool.holders.delete(existing);
       this.#touch(pool);
       this.#collect(existing);
@@ -340,6 +347,7 @@ export class WaitForGraph {
     }
     const node = existing ?? this.#task(task);
     pool.held += units - before;
+    if (node.holds === NO_HOLDS) node.holds = new Map();
     node.holds.set(pool, units);
     pool.holders.set(node, units);
     this.#touch(pool);
@@ -368,7 +376,8 @@ export class WaitForGraph {
       const entry = node?.requests.get(pool);
       if (node === undefined || entry === undefined) return;
       countMultiWaits(node, -1);
-      node.requests.delete(pool);
+      if (node.requests.size === 1) node.requests = NO_REQUESTS;
+      else node.requests.delete(pool);
       unlink(entry);
       countMultiWaits(node, 1);
       this.#touch(pool);
@@ -386,6 +395,7 @@ export class WaitForGraph {
       pool.tail = added;
       pool.queued++;
       countMultiWaits(node, -1);
+      if (node.requests === NO_REQUESTS) node.requests = new Map();
       node.requests.set(pool, added);
       countMultiWaits(node, 1);
     }
@@ -548,8 +558,8 @@ export class WaitForGraph {
       node = {
         isResource: false,
         id,
-        holds: new Map(),
-        requests: new Map(),
+        holds: NO_HOLDS,
+        requests: NO_REQUESTS,
         awaits: NO_TASKS,
         awaitedBy: NO_TASKS,
         reduced: 0,
