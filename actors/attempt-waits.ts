@@ -25,18 +25,14 @@ interface PendingAcquire {
   readonly resolve: (lease: Lease) => void;
   readonly reject: (error: unknown) => void;
   timer: unknown;
+  /** Set once granted, refused, timed out or withdrawn: it is no longer pending. */
+  settled: boolean;
 }
 
 interface PendingAwait {
   readonly awaited: string;
   readonly reject: (error: unknown) => void;
   timer: unknown;
-}
-
-interface HeldLease {
-  readonly leaseId: string;
-  readonly resource: string;
-  readonly units: number;
 }
 
 /**
@@ -51,11 +47,15 @@ export class AttemptWaits {
   readonly #taskId: string;
   /** Unique among the attempts of one runner, even of tasks that reused an id: names its requests. */
   readonly #attemptKey: string;
-  readonly #acquires = new Map<string, PendingAcquire>();
-  readonly #awaits = new Set<PendingAwait>();
+  // Small arrays made on first use, not hash maps: most attempts hold one lease at a time, wait for
+  // one acquisition, and never await; these are made for every attempt that takes a resource.
+  /** Pending acquisitions. */
+  #acquires: PendingAcquire[] | undefined = undefined;
+  /** Leases held, the very objects the function received. */
+  #leases: Lease[] | undefined = undefined;
+  #awaits: Set<PendingAwait> | undefined = undefined;
   /** How many pending awaits there are on each awaited task: the graph has one edge for them all. */
-  readonly #awaitCounts = new Map<string, number>();
-  readonly #leases = new Map<string, HeldLease>();
+  #awaitCounts: Map<string, number> | undefined = undefined;
   #requests = 0;
   /**
    * Set once this attempt waited (a request the pool queued, or an await): the detector then saw it
@@ -95,7 +95,7 @@ export class AttemptWaits {
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))) {
       return rejectInvalid(() => fail('timeoutMs', 'a non-negative finite number of milliseconds', timeoutMs));
     }
-    const holding = [...new Set([...this.#leases.values()].map((lease) => lease.resource))];
+    const holding = this.#heldResources();
     if (services.lockOrder !== 'off') {
       const violation = findRankViolation(
         this.#taskId,
@@ -119,12 +119,13 @@ export class AttemptWaits {
     if (holding.length > 0 && services.lockOrder !== 'off') this.#notify({ type: 'lockorder.acquiring', taskId: this.#taskId, resource, holding });
     const requestId = `${this.#taskId}#${this.#attemptKey}#${++this.#requests}`;
     return new Promise<Lease>((resolve, reject) => {
-      const pending: PendingAcquire = { requestId, resource, units, resolve, reject, timer: undefined };
-      this.#acquires.set(requestId, pending);
+      const pending: PendingAcquire = { requestId, resource, units, resolve, reject, timer: undefined, settled: false };
+      if (this.#acquires === undefined) this.#acquires = [pending];
+      else this.#acquires.push(pending);
       if (timeoutMs !== undefined) pending.timer = this.#host.clock.setTimeout(() => this.#onAcquireTimeout(pending, timeoutMs), timeoutMs);
       pool.ref.send({ type: 'resource.request', requestId, taskId: this.#taskId, units, at: this.#host.clock.now(), replyTo: this.#host.self });
       // Not granted at once: the pool queued it, and the detector now counts this task as waiting.
-      if (this.#acquires.has(requestId)) this.#waited = true;
+      if (!pending.settled) this.#waited = true;
     });
   }
 
@@ -154,7 +155,7 @@ export class AttemptWaits {
       if (timeoutMs !== undefined) {
         pending.timer = this.#host.clock.setTimeout(() => {
           pending.timer = undefined;
-          if (!this.#awaits.has(pending)) return;
+          if (!this.#awaits!.has(pending)) return;
           reject(
             new MezanError('E_TIMEOUT', `Task ${this.#taskId} waited ${timeoutMs} ms for task ${handle.id}`, {
               details: { taskId: this.#taskId, awaited: handle.id, timeoutMs },
@@ -165,11 +166,11 @@ export class AttemptWaits {
       }
       handle.result.then(
         (value) => {
-          if (this.#awaits.has(pending)) resolve(value);
+          if (this.#awaits!.has(pending)) resolve(value);
           finish();
         },
         (error: unknown) => {
-          if (this.#awaits.has(pending)) reject(error);
+          if (this.#awaits!.has(pending)) reject(error);
           finish();
         },
       );
@@ -178,9 +179,9 @@ export class AttemptWaits {
 
   /** Routes a pool's answer to the acquisition it concerns. */
   onReply(reply: ResourceReplyEvent): void {
-    const pending = this.#acquires.get(reply.requestId);
+    const pending = this.#pendingAcquire(reply.requestId);
     if (reply.type === 'resource.revoked') {
-      if (reply.leaseId !== undefined) this.#leases.delete(reply.leaseId);
+      if (reply.leaseId !== undefined) this.#dropLease(reply.leaseId);
       if (pending !== undefined) this.#settleAcquire(pending, undefined, reply.reason);
       return;
     }
@@ -191,8 +192,7 @@ export class AttemptWaits {
     }
     switch (reply.type) {
       case 'resource.granted':
-        this.#leases.set(reply.leaseId, { leaseId: reply.leaseId, resource: reply.resource, units: reply.units });
-        this.#settleAcquire(pending, this.#lease(reply.leaseId, reply.resource, reply.units), undefined);
+        this.#settleAcquire(pending, this.#hold(reply.leaseId, reply.resource, reply.units), undefined);
         return;
       case 'resource.denied':
         this.#settleAcquire(
@@ -234,60 +234,103 @@ export class AttemptWaits {
     if (this.#closed !== undefined) return;
     // A wait still pending was seen by the detector (even one that a victim's rejection ended
     // inside the very `send` that queued it).
-    if (this.#acquires.size > 0 || this.#awaits.size > 0) this.#waited = true;
+    const waiting = (this.#acquires?.length ?? 0) > 0 || (this.#awaits?.size ?? 0) > 0;
+    if (waiting) this.#waited = true;
     // Made only when a wait is still pending: most attempts end with nothing to reject.
-    error ??=
-      this.#acquires.size > 0 || this.#awaits.size > 0
-        ? new MezanError('E_CANCELLED', `The attempt of task ${this.#taskId} has ended`, { details: { taskId: this.#taskId } })
-        : ATTEMPT_ENDED;
+    error ??= waiting
+      ? new MezanError('E_CANCELLED', `The attempt of task ${this.#taskId} has ended`, { details: { taskId: this.#taskId } })
+      : ATTEMPT_ENDED;
     this.#closed = error;
-    for (const pending of [...this.#acquires.values()]) {
+    if (this.#acquires !== undefined && this.#acquires.length > 0) this.#closeAcquires(error);
+    if (this.#awaits !== undefined && this.#awaits.size > 0) this.#closeAwaits(error);
+    if (this.#leases !== undefined) for (const lease of [...this.#leases]) this.#release(lease.leaseId);
+  }
+
+  #closeAcquires(error: MezanError): void {
+    for (const pending of [...this.#acquires!]) {
       this.#host.services.resources
         .get(pending.resource)
         ?.ref.send({ type: 'resource.cancel', requestId: pending.requestId, at: this.#host.clock.now() });
       this.#settleAcquire(pending, undefined, error);
     }
-    for (const pending of [...this.#awaits]) {
+  }
+
+  #closeAwaits(error: MezanError): void {
+    for (const pending of [...this.#awaits!]) {
       if (pending.timer !== undefined) this.#host.clock.clearTimeout(pending.timer);
       this.#removeAwait(pending);
       pending.reject(error);
     }
-    for (const lease of [...this.#leases.values()]) this.#release(lease.leaseId);
+  }
+
+  /** The resources of the leases held, each once, in the order first taken. */
+  #heldResources(): string[] {
+    const leases = this.#leases;
+    if (leases === undefined || leases.length === 0) return [];
+    const resources: string[] = [];
+    for (const lease of leases) if (!resources.includes(lease.resource)) resources.push(lease.resource);
+    return resources;
+  }
+
+  #pendingAcquire(requestId: string): PendingAcquire | undefined {
+    const acquires = this.#acquires;
+    if (acquires === undefined) return undefined;
+    for (let index = 0; index < acquires.length; index++) if (acquires[index]!.requestId === requestId) return acquires[index];
+    return undefined;
   }
 
   /** Records a pending await; the detector hears of the first one on its awaited task. */
   #addAwait(pending: PendingAwait): void {
-    this.#awaits.add(pending);
-    const count = this.#awaitCounts.get(pending.awaited) ?? 0;
-    this.#awaitCounts.set(pending.awaited, count + 1);
+    (this.#awaits ??= new Set()).add(pending);
+    const awaitCounts = (this.#awaitCounts ??= new Map());
+    const count = awaitCounts.get(pending.awaited) ?? 0;
+    awaitCounts.set(pending.awaited, count + 1);
     if (count === 0) this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: pending.awaited, active: true });
   }
 
   /** Drops a pending await, once; the detector hears when the last one on its awaited task ends. */
   #removeAwait(pending: PendingAwait): void {
-    if (!this.#awaits.delete(pending)) return;
-    const count = this.#awaitCounts.get(pending.awaited)! - 1;
+    if (this.#awaits === undefined || !this.#awaits.delete(pending)) return;
+    const awaitCounts = this.#awaitCounts!;
+    const count = awaitCounts.get(pending.awaited)! - 1;
     if (count > 0) {
-      this.#awaitCounts.set(pending.awaited, count);
+      awaitCounts.set(pending.awaited, count);
       return;
     }
-    this.#awaitCounts.delete(pending.awaited);
+    awaitCounts.delete(pending.awaited);
     this.#notify({ type: 'graph.await', taskId: this.#taskId, awaited: pending.awaited, active: false });
   }
 
-  #lease(leaseId: string, resource: string, units: number): Lease {
-    return Object.freeze({ leaseId, resource, units, release: () => this.#release(leaseId) });
+  /** Records a granted lease as held, and returns it. */
+  #hold(leaseId: string, resource: string, units: number): Lease {
+    const lease: Lease = Object.freeze({ leaseId, resource, units, release: () => this.#release(leaseId) });
+    if (this.#leases === undefined) this.#leases = [lease];
+    else this.#leases.push(lease);
+    return lease;
+  }
+
+  /** Forgets a held lease; `undefined` when it is not held (released already, or revoked). */
+  #dropLease(leaseId: string): Lease | undefined {
+    const leases = this.#leases;
+    if (leases === undefined) return undefined;
+    const index = leases.findIndex((lease) => lease.leaseId === leaseId);
+    if (index < 0) return undefined;
+    const lease = leases[index]!;
+    leases.splice(index, 1);
+    return lease;
   }
 
   #release(leaseId: string): void {
-    const lease = this.#leases.get(leaseId);
+    const lease = this.#dropLease(leaseId);
     if (lease === undefined) return;
-    this.#leases.delete(leaseId);
     this.#host.services.resources.get(lease.resource)?.ref.send({ type: 'resource.release', leaseId, at: this.#host.clock.now() });
   }
 
   #settleAcquire(pending: PendingAcquire, lease: Lease | undefined, error: unknown): void {
-    if (!this.#acquires.delete(pending.requestId)) return;
+    if (pending.settled) return;
+    pending.settled = true;
+    const acquires = this.#acquires!;
+    acquires.splice(acquires.indexOf(pending), 1);
     if (pending.timer !== undefined) this.#host.clock.clearTimeout(pending.timer);
     if (lease !== undefined) pending.resolve(lease);
     else pending.reject(error);
@@ -295,7 +338,7 @@ export class AttemptWaits {
 
   #onAcquireTimeout(pending: PendingAcquire, timeoutMs: number): void {
     pending.timer = undefined;
-    if (!this.#acquires.has(pending.requestId)) return;
+    if (pending.settled) return;
     const { clock, sink, services } = this.#host;
     services.resources.get(pending.resource)?.ref.send({ type: 'resource.cancel', requestId: pending.requestId, at: clock.now() });
     if (sink.active) {
