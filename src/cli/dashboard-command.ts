@@ -6,6 +6,7 @@ import { VirtualClockPacer } from '../dashboard/virtual-clock-pacer';
 import { isMezanError } from '../errors';
 import { loadScenario } from '../simulation/load-scenario';
 import type { Scenario } from '../simulation/scenario';
+import { scenarioWarnings } from '../simulation/scenario-warnings';
 import { helpExamples } from './help-examples';
 
 /** The exit codes of `mezan dashboard`. */
@@ -95,6 +96,7 @@ export async function runDashboardCommand(file: string | undefined, flags: Dashb
     }
     throw error;
   }
+  for (const warning of scenarioWarnings(scenario)) io.stderr.write(`${file}: warning: ${warning}\n`);
   const run = new ScenarioRun(scenario, { seed: flags.seed });
   const pacer = new VirtualClockPacer(run.clock, { speed: flags.speed });
   let dashboard;

@@ -3,6 +3,7 @@ import type { EngineProgress } from '../engine-snapshots';
 import { isMezanError } from '../errors';
 import { loadScenario } from '../simulation/load-scenario';
 import type { Scenario } from '../simulation/scenario';
+import { scenarioWarnings } from '../simulation/scenario-warnings';
 import { simulate, type SimulationReport } from '../simulation/simulate';
 import { LazyProgressBar } from './lazy-progress-bar';
 import { helpExamples } from './help-examples';
@@ -120,6 +121,7 @@ export async function runSimulateCommand(file: string | undefined, flags: Simula
       maxTasks: flags.maxTasks,
       maxBytes: flags.maxFileMib === undefined ? undefined : flags.maxFileMib * 1024 * 1024,
     });
+    for (const warning of scenarioWarnings(scenario)) io.stderr.write(`${file}: warning: ${warning}\n`);
     if (flags.seeds !== undefined) return await sweep(scenario, file!, flags.seeds, flags, io);
     return await runOnce(scenario, flags, io);
   } catch (error) {

@@ -4,6 +4,7 @@ import type { EngineEvent } from '../engine-events';
 import type { TerminalTaskStatus } from '../task-status';
 import { evaluateExpectations, type ExpectationResult } from './expectations';
 import type { Scenario } from './scenario';
+import { scenarioWarnings } from './scenario-warnings';
 import type { AlertRecord } from '../metrics/alert-book';
 import { ScenarioRun } from './scenario-run';
 import { TraceRecorder } from './trace-recorder';
@@ -48,6 +49,8 @@ export interface SimulationReport {
   readonly events: number;
   /** What happened besides the tasks' ends, counted from the events. */
   readonly incidents: SimulationIncidents;
+  /** What the scenario still writes the old way (deprecated fields), one message each; empty when nothing. */
+  readonly warnings: readonly string[];
 }
 
 /** What a simulation counted besides the tasks' ends. */
@@ -139,6 +142,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
       shutdown: summary.shutdown,
       events,
       incidents,
+      warnings: scenarioWarnings(scenario),
     };
   } finally {
     trace.close();

@@ -157,6 +157,16 @@ describe('mezan simulate <file>', () => {
     expect((await cli([fifty, '--max-tasks', 'many'])).code).toBe(SIMULATE_EXIT.invalid);
   });
 
+  it('warns on stderr, once, about a deprecated field of the scenario, and runs it', async () => {
+    const legacy = write('legacy.yaml', 'engine: { workers: 2 }\ntasks: [{ steps: [{ work: 1 }] }]\nexpect: { completed: 1 }\n');
+    const warning = `${legacy}: warning: engine.workers is deprecated: use engine.concurrency`;
+    for (const args of [[legacy], [legacy, '--seeds', '1..3']]) {
+      const run = await cli(args);
+      expect(run.code).toBe(SIMULATE_EXIT.ok);
+      expect(run.stderr.split(warning)).toHaveLength(2);
+    }
+  });
+
   it('exits 2 for a file that does not exist', async () => {
     const run = await cli([file('missing.yaml')]);
     expect(run.code).toBe(SIMULATE_EXIT.invalid);

@@ -228,6 +228,12 @@ describe('simulate: faults', () => {
     expect(report.ok).toBe(true);
   });
 
+  it('warns in its report that engine.workers is deprecated, and only then', async () => {
+    const legacy = await simulate(loadScenario(path.join(__dirname, '..', 'fixtures', 'scenarios', 'legacy-workers.yaml')));
+    expect(legacy.warnings).toEqual([expect.stringMatching(/^engine\.workers is deprecated: use engine\.concurrency\b/)]);
+    expect((await run(lines('engine: { concurrency: 2 }', 'tasks: []'))).warnings).toEqual([]);
+  });
+
   it('runs at most concurrency tasks at once', async () => {
     const text = (concurrency: number): string =>
       lines(`engine: { concurrency: ${concurrency} }`, 'tasks:', '  - generate: { count: 5, steps: [{ work: 10 }] }');
