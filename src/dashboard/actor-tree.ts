@@ -13,8 +13,11 @@ export interface DashboardActor {
   readonly parent: string | undefined;
   /** Its state value, such as `busy`. */
   readonly state: string;
-  /** The diagram node of that state in its machine's Mermaid diagram; `undefined` when the machine has no such state. */
-  readonly diagramId: string | undefined;
+  /**
+   * The XState id of that state (`'worker.busy'`), which names its node on the machine's drawn
+   * diagram; `undefined` when the machine has no such state.
+   */
+  readonly stateId: string | undefined;
 }
 
 /** What the engine's events said about the actors the engine has no getter for. */
@@ -57,7 +60,8 @@ export function readActorTree(engine: DashboardEngine, phases: ActorPhases, grap
 }
 
 function actor(id: string, machine: MachineName, parent: string | undefined, state: string): DashboardActor {
-  return { id, machine, parent, state, diagramId: machineView(machine).states[state]?.diagramId };
+  const { states } = machineView(machine);
+  return { id, machine, parent, state, stateId: Object.hasOwn(states, state) ? states[state] : undefined };
 }
 
 /** Each pool's state as its machine's guards decide it: `contended` with waiters, `exhausted` when full, else `available`. */

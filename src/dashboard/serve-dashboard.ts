@@ -4,11 +4,10 @@ import { DashboardMonitor } from './dashboard-monitor';
 import { EventStreamHub } from './event-stream-hub';
 import type { DashboardEngine } from './dashboard-engine';
 import { resolveDashboardOptions, type DashboardOptions } from './dashboard-options';
-import { machineViews } from './machine-views';
+import { readDashboardClientScript } from './dashboard-client-script';
+import { drawnMachineViews } from './machine-views';
 import { DASHBOARD_HTML } from './page/dashboard-html';
-import { DASHBOARD_SCRIPT } from './page/dashboard-script';
 import { DASHBOARD_STYLES } from './page/dashboard-styles';
-import { readVendorAsset } from './vendor-assets';
 
 export type { DashboardSnapshotMessage, DashboardUpdateMessage } from './event-stream-hub';
 
@@ -26,11 +25,11 @@ const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * Serves a live dashboard of an engine on `http://127.0.0.1:<port>/`: the actor tree with each
  * actor's state on its machine diagram, the wait-for graph with the latest deadlock's cycle and
  * victim, charts, alerts and a filterable event log. Updates stream to the page as server-sent
- * events. Every file the page loads comes from this package and its dependencies; nothing is
- * fetched from the network.
+ * events. Every file the page loads comes from this package; nothing is fetched from the network.
  *
- * Routes: `/` (the page), `/dashboard.js`, `/dashboard.css`, `/vendor/*` (Mermaid, Cytoscape.js and
- * Chart.js from `node_modules`), `/machines` (the machines' diagrams, JSON), `/state` (a
+ * Routes: `/` (the page), `/dashboard.js` (the page's script, with Cytoscape.js and Chart.js bundled
+ * in at build time), `/dashboard.css`, `/machines` (the machines with their diagrams laid out as SVG
+ * on the server, JSON), `/state` (a
  * {@link DashboardState}, JSON), `/events` (server-sent events: `snapshot`, then `update`s) and
  * `/metrics` (`engine.prometheus()`, when the engine has it; 404 otherwise).
  *
@@ -130,11 +129,11 @@ async function route(
       case '/index.html':
         return send(response, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
       case '/dashboard.js':
-        return send(response, 200, 'text/javascript; charset=utf-8', DASHBOARD_SCRIPT);
+        return send(response, 200, 'text/javascript; charset=utf-8', await readDashboardClientScript(__dirname));
       case '/dashboard.css':
         return send(response, 200, 'text/css; charset=utf-8', DASHBOARD_STYLES);
       case '/machines':
-        return sendJson(response, machineViews());
+        return sendJson(response, await drawnMachineViews());
       case '/state':
         return sendJson(response, monitor.state());
       case '/events':
@@ -146,11 +145,8 @@ async function route(
         if (typeof engine.prometheus !== 'function')
           return send(response, 404, 'text/plain; charset=utf-8', 'this engine has no prometheus() metrics\n');
         return send(response, 200, PROMETHEUS_CONTENT_TYPE, await engine.prometheus());
-      default: {
-        const asset = path.startsWith('/vendor/') ? readVendorAsset(path) : undefined;
-        if (asset !== undefined) return send(response, 200, 'text/javascript; charset=utf-8', asset, 'public, max-age=3600');
+      default:
         return send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
-      }
     }
   } catch (error) {
     if (!response.headersSent) send(response, 500, 'text/plain; charset=utf-8', `${error instanceof Error ? error.message : String(error)}\n`);
@@ -158,8 +154,8 @@ async function route(
   }
 }
 
-function send(response: ServerResponse, status: number, contentType: string, body: string | Buffer, cache = 'no-store'): void {
-  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': cache });
+function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   response.end(response.req.method === 'HEAD' ? undefined : body);
 }
 

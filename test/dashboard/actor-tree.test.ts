@@ -54,10 +54,10 @@ const graph: WaitForGraphSnapshot = {
 describe('readActorTree', () => {
   it('reads each pool state as its machine guards decide it, and leaves the worker slots out', () => {
     const actors = readActorTree(engineWith([], true), { shutdown: 'running' }, graph);
-    expect(actors.filter((a) => a.machine === 'resource').map((a) => [a.id, a.state, a.diagramId])).toEqual([
-      ['resource:free', 'available', 'resource_available'],
-      ['resource:full', 'exhausted', 'resource_exhausted'],
-      ['resource:queue', 'contended', 'resource_contended'],
+    expect(actors.filter((a) => a.machine === 'resource').map((a) => [a.id, a.state, a.stateId])).toEqual([
+      ['resource:free', 'available', 'resource.available'],
+      ['resource:full', 'exhausted', 'resource.exhausted'],
+      ['resource:queue', 'contended', 'resource.contended'],
     ]);
   });
 
@@ -65,26 +65,26 @@ describe('readActorTree', () => {
     const actors = readActorTree(engineWith([['main', 'busy']], false), { shutdown: 'draining' }, graph);
     const byId = new Map(actors.map((a) => [a.id, a]));
     expect(actors.filter((a) => a.machine === 'worker').map((a) => a.id)).toEqual(['main']);
-    expect(byId.get('executor')).toMatchObject({ state: 'working', parent: 'supervisor', diagramId: 'executor_working' });
-    expect(byId.get('main')).toMatchObject({ state: 'busy', parent: 'executor', diagramId: 'worker_busy' });
+    expect(byId.get('executor')).toMatchObject({ state: 'working', parent: 'supervisor', stateId: 'executor.working' });
+    expect(byId.get('main')).toMatchObject({ state: 'busy', parent: 'executor', stateId: 'worker.busy' });
     const crashed = readActorTree(engineWith([['main', 'crashed']], false), { shutdown: 'draining' }, graph);
-    expect(crashed.find((a) => a.id === 'main')).toMatchObject({ state: 'crashed', diagramId: 'worker_crashed' });
-    // A state the worker machine no longer has (`aborting`, `retired`: an engine before the one main worker) has no diagram node.
-    for (const state of ['aborting', 'retired']) {
+    expect(crashed.find((a) => a.id === 'main')).toMatchObject({ state: 'crashed', stateId: 'worker.crashed' });
+    // A state the worker machine does not have (`aborting`, `retired`: an engine before the one main worker; a name every object inherits) has no node on the diagram.
+    for (const state of ['aborting', 'retired', 'constructor']) {
       const old = readActorTree(engineWith([['worker-1', state]], false), { shutdown: 'draining' }, graph);
-      expect(old.find((a) => a.id === 'worker-1')).toMatchObject({ state, parent: 'executor', diagramId: undefined });
+      expect(old.find((a) => a.id === 'worker-1')).toMatchObject({ state, parent: 'executor', stateId: undefined });
     }
     expect(byId.get('supervisor')).toMatchObject({ state: 'supervising', parent: undefined });
-    expect(byId.get('shutdown')).toMatchObject({ state: 'draining', diagramId: 'shutdown_draining' });
+    expect(byId.get('shutdown')).toMatchObject({ state: 'draining', stateId: 'shutdown.draining' });
     const stopped = readActorTree(engineWith([], true), { shutdown: 'stopped' }, graph);
-    expect(stopped.find((a) => a.id === 'supervisor')).toMatchObject({ state: 'stopped', diagramId: 'supervisor_stopped' });
+    expect(stopped.find((a) => a.id === 'supervisor')).toMatchObject({ state: 'stopped', stateId: 'supervisor.stopped' });
     expect(stopped.find((a) => a.id === 'executor')).toMatchObject({ state: 'idle' });
   });
 
   it('names only states that the machine definitions have', () => {
     for (const actor of readActorTree(engineWith([['main', 'busy']], false), { shutdown: 'terminating' }, graph)) {
-      const states = Object.values(machineView(actor.machine).states).map((state) => state.diagramId);
-      expect(states).toContain(actor.diagramId);
+      const states = Object.values(machineView(actor.machine).states);
+      expect(states).toContain(actor.stateId);
     }
   });
 });

@@ -10,6 +10,7 @@ import { MACHINE_NAMES } from '../../src/visualization/machines';
 // These run in the page (the project's type check has no DOM library).
 declare const window: any;
 declare const document: any;
+declare function getComputedStyle(element: unknown): { fill: string };
 
 /** Debian's Chromium, installed by `.ci/run` when it is missing. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,7 +26,7 @@ const CHROMIUM_ARGS = [
 ];
 /** Screenshots land here (git-ignored). */
 const ARTIFACTS = path.join(__dirname, '..', '..', 'artifacts');
-/** How long the page may take to show what the server already has: mermaid alone is 5 MB of script to parse. */
+/** How long the page may take to show what the server already has (a CI machine may be slow and shared). */
 const PAGE_WAIT = { timeout: 30_000 };
 
 /**
@@ -95,7 +96,7 @@ async function waitForCounter(name: string, value: number): Promise<void> {
 }
 
 describe('the dashboard in Chromium', () => {
-  it('draws every machine with Mermaid and marks the states the actors are in', async () => {
+  it('draws every machine from its Graphviz layout and marks the states the actors are in', async () => {
     expect(await counter('total')).toBe(0);
     const machines = await page.$$eval('.machine', (cards) =>
       cards.map((card) => [(card as any).dataset['machine'], card.querySelectorAll('svg g.node').length > 0]),
@@ -109,6 +110,15 @@ describe('the dashboard in Chromium', () => {
       'shutdown.running',
       'supervisor.supervising',
       'worker.idle',
+    ]);
+    // Marked in colour, not only by a class: the page's styles win over Graphviz's own attributes.
+    const fills = await page.$$eval('#machine-worker svg g.node > path:first-of-type', (paths) =>
+      paths.map((path) => [(path.parentNode as any).dataset['stateId'], getComputedStyle(path).fill]),
+    );
+    expect(fills).toEqual([
+      ['worker.idle', 'rgb(255, 213, 79)'],
+      ['worker.busy', 'none'],
+      ['worker.crashed', 'none'],
     ]);
   });
 
@@ -137,8 +147,26 @@ describe('the dashboard in Chromium', () => {
     expect(await page.$eval('#deadlock-summary', (node) => (node as any).dataset['victim'])).toBe('transfer-ba');
     expect(await page.$$eval('#deadlock-summary .victim', (nodes) => nodes.map((node) => node.textContent))).toEqual(['transfer-ba', 'transfer-ba']);
     await waitForCounter('deadlocks', 1);
+    // The machines follow: the worker runs the survivor, both pools are held (the victim's ledger went to transfer-ab).
+    const current = await page.$$eval('#machine-worker g.node.is-current, #machine-resource g.node.is-current', (nodes) =>
+      nodes.map((node) => `${(node as any).dataset['stateId']}×${(node as any).dataset['actors']}`),
+    );
+    expect(current).toEqual(['worker.busy×1', 'resource.exhausted×2']);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-deadlock.png'), fullPage: true });
+  });
+
+  it('outlines the state of the actor clicked on its machine, until it is clicked again', async () => {
+    const selected = (): Promise<string[]> =>
+      page.$$eval('.machine svg g.node.is-selected', (nodes) => nodes.map((node) => (node as any).dataset['stateId']));
+    expect(await selected()).toEqual([]);
+    await page.click('.actor[data-actor-id="resource:ledger"]');
+    expect(await selected()).toEqual(['resource.exhausted']);
+    expect(await page.$$eval('.actor.selected', (rows) => rows.map((row) => (row as any).dataset['actorId']))).toEqual(['resource:ledger']);
+    await page.click('.actor[data-actor-id="main"]');
+    expect(await selected()).toEqual(['worker.busy']);
+    await page.click('.actor[data-actor-id="main"]');
+    expect(await selected()).toEqual([]);
   });
 
   it('moves its counters, charts and actor states as the run goes on, to its end', async () => {
@@ -175,6 +203,28 @@ describe('the dashboard in Chromium', () => {
     const types = await page.$$eval('#log tbody tr', (rows) => rows.map((row) => (row as any).dataset['type']));
     expect(types.reverse()).toEqual(['task.queued', 'task.started', 'task.completed']);
     await page.fill('#log-filter', '');
+  });
+
+  it('paints from /state alone when the event stream cannot connect, and says the engine stopped', async () => {
+    const second = await context.newPage();
+    const errors: string[] = [];
+    second.on('pageerror', (error) => errors.push(error.message));
+    await second.route('**/events', (route) => route.abort());
+    try {
+      await second.goto(dashboard.url);
+      await second.waitForSelector('[data-counter="completed"][data-value="7"]', PAGE_WAIT);
+      expect(await second.textContent('#engine-id')).toBe(run.engine.id);
+      expect(await second.textContent('#connection')).toBe('stopped');
+      await second.waitForFunction(() => (window as any).mezanDashboard.diagramsReady === true, null, PAGE_WAIT);
+      const current = await second.$$eval('#machine-shutdown svg g.node.is-current', (nodes) =>
+        nodes.map((node) => (node as any).dataset['stateId']),
+      );
+      expect(current).toEqual(['shutdown.stopped']);
+      expect(await second.evaluate(() => (window as any).mezanDashboard.updates)).toBe(1);
+      expect(errors).toEqual([]);
+    } finally {
+      await second.close();
+    }
   });
 
   it('loaded nothing from outside the dashboard and met no script error', async () => {

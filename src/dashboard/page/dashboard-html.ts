@@ -1,6 +1,6 @@
 /**
- * The dashboard's page. It loads its drawing libraries from `/vendor/` (served from this package's
- * `node_modules`) and its own script and styles from the server: nothing from the network.
+ * The dashboard's page. It loads its script (with its drawing libraries bundled in) and its styles
+ * from the server: nothing from the network.
  * @internal
  */
 export const DASHBOARD_HTML = `<!doctype html>
@@ -10,9 +10,6 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mezan dashboard</title>
 <link rel="stylesheet" href="/dashboard.css">
-<script src="/vendor/mermaid.min.js"></script>
-<script src="/vendor/cytoscape.min.js"></script>
-<script src="/vendor/chart.umd.min.js"></script>
 </head>
 <body>
 <header>

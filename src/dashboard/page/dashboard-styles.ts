@@ -48,8 +48,8 @@ section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .05em; 
 .machine h3 { margin: 0; font-size: 13px; }
 .machine .occupants { font-size: 11px; color: var(--muted); margin: 2px 0 4px; }
 .machine .diagram svg { max-width: 100%; height: auto; }
-.machine .diagram g.node.is-current rect, .machine .diagram g.node.is-current path { fill: var(--current) !important; stroke: #b8860b !important; stroke-width: 2px !important; }
-.machine .diagram g.node.is-selected rect, .machine .diagram g.node.is-selected path { stroke: #4338ca !important; stroke-width: 4px !important; }
+.machine .diagram g.node.is-current :is(path, polygon, ellipse) { fill: var(--current); stroke: #b8860b; stroke-width: 2px; }
+.machine .diagram g.node.is-selected :is(path, polygon, ellipse) { stroke: #4338ca; stroke-width: 4px; }
 .chart { position: relative; height: 150px; margin-bottom: 6px; }
 #metrics-table { border-collapse: collapse; font-size: 11px; } #metrics-table td { padding: 1px 8px 1px 0; }
 #alerts { list-style: none; margin: 0; padding: 0; max-height: 220px; overflow: auto; }
