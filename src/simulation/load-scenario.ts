@@ -10,6 +10,7 @@ import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, vi
 import { MezanError } from '../errors';
 import { MAIN_WORKER_ID } from '../../actors/executor.actor';
 import { SCENARIO_SCHEMA, UNREACHABLE_ERROR_CODES } from './scenario-schema';
+import { findJsonSyntaxError } from './strict-json';
 import {
   type Duration,
   type Scenario,
@@ -97,12 +98,12 @@ function mebibytes(bytes: number): string {
 export function parseScenario(text: string, file = '<inline>'): Scenario {
   const lineCounter = new LineCounter();
   // A byte-order mark would shift every column of the first line by one.
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
-    lineCounter,
-    schema: /\.json$/i.test(file) ? 'json' : 'core',
-    prettyErrors: false,
-    uniqueKeys: true,
-  });
+  const source = text.replace(/^\uFEFF/, '');
+  const json = /\.json$/i.test(file);
+  const doc = parseDocument(source, { lineCounter, schema: json ? 'json' : 'core', prettyErrors: false, uniqueKeys: true });
+  // YAML reads JSON too, and more (comments, trailing commas): a .json file must be JSON itself.
+  const notJson = json ? findJsonSyntaxError(source) : undefined;
+  if (notJson !== undefined) throw invalid(file, lineCounter, [], notJson.reason, notJson.offset);
   const refuse = (problem: Problem): never => {
     throw invalid(file, lineCounter, problem.segments, problem.reason, offsetOf(doc, problem));
   };

@@ -200,6 +200,28 @@ describe('parseScenario: bad texts', () => {
     expect(error.details['reason']).toMatch(/offline.*waiting acquires would fail/);
   });
 
+  // [label, text, line, column, what the reason says]
+  const notJson: Array<[string, string, number, number, RegExp]> = [
+    ['a trailing comma in an object', '{\n  "name": "x",\n}', 2, 14, /trailing comma/],
+    ['a trailing comma in a list', '{ "tasks": [{ "steps": [] },\n] }', 1, 28, /trailing comma/],
+    ['a line comment', '{\n  // the name\n  "name": "x"\n}', 2, 3, /comment/],
+    ['a block comment', '{ "name": /* x */ "x" }', 1, 11, /comment/],
+    ['a single-quoted string', '{ \'name\': "x" }', 1, 3, /not JSON here/],
+    ['a second value', '{ "name": "x" } {}', 1, 17, /end of the file/],
+    ['YAML that is not JSON', 'name: x\n', 1, 1, /not JSON here/],
+    ['an empty file', '', 1, 1, /expected a value/],
+  ];
+
+  it.each(notJson)('parses .json files as strict JSON: refuses %s where it is', (_label, text, line, column, reason) => {
+    const error = thrownBy(() => parseScenario(text, 'x.json'));
+    expect(error.details).toMatchObject({ file: 'x.json', line, column, path: '' });
+    expect(error.details['reason']).toMatch(reason);
+  });
+
+  it('reads a .json file with a byte-order mark, as JSON allows', () => {
+    expect(parseScenario('\uFEFF{ "name": "x" }', 'x.json').name).toBe('x');
+  });
+
   it.each(Object.keys(UNREACHABLE_ERROR_CODES))('refuses to expect a count of %s, which no task of a simulation ends with', (code) => {
     const error = thrownBy(() => parseScenario(lines('expect:', '  completed: 1', `  code.${code}: 0`)));
     expect(error.details).toMatchObject({ path: `expect["code.${code}"]`, line: 3, column: 3 });
