@@ -277,17 +277,19 @@ export class ScenarioRun {
   }
 
   #player(steps: readonly Step[]): TaskFunction {
+    // Each acquire's options, made once per script rather than once per task.
+    const acquireOptions = steps.map((step) => ('acquire' in step ? { units: step.units, timeoutMs: step.timeoutMs } : undefined));
     return async (ctx: TaskContext) => {
-      // Leases by pool, made only for a script that acquires.
-      let leases: Map<string, Lease[]> | undefined;
+      // Leases in the order taken, made only for a script that acquires (an array: a task holds few).
+      let leases: Lease[] | undefined;
       try {
-        for (const step of steps) {
+        // Indexed: this runs for every task, and a for-of allocated an iterator result per step.
+        for (let index = 0; index < steps.length; index++) {
+          const step = steps[index]!;
           if ('acquire' in step) {
-            const lease = await ctx.acquire(step.acquire, { units: step.units, timeoutMs: step.timeoutMs });
-            leases ??= new Map();
-            const held = leases.get(step.acquire);
-            if (held === undefined) leases.set(step.acquire, [lease]);
-            else held.push(lease);
+            const lease = await ctx.acquire(step.acquire, acquireOptions[index]);
+            if (leases === undefined) leases = [lease];
+            else leases.push(lease);
             continue;
           }
           // The other steps wait for at most one promise: no async frame of their own.
@@ -295,16 +297,16 @@ export class ScenarioRun {
           if (waiting !== undefined) await waiting;
         }
       } finally {
-        if (leases !== undefined) for (const held of leases.values()) for (const lease of held) lease.release();
+        if (leases !== undefined) for (const lease of leases) lease.release();
       }
     };
   }
 
   /** Plays a step other than `acquire`; returns what the task must wait for, if anything. */
-  #play(step: Exclude<Step, { acquire: string }>, ctx: TaskContext, leases: Map<string, Lease[]> | undefined): Promise<unknown> | undefined {
+  #play(step: Exclude<Step, { acquire: string }>, ctx: TaskContext, leases: Lease[] | undefined): Promise<unknown> | undefined {
     if ('work' in step) return ctx.sleep(drawDuration(step.work, this.#workload));
     if ('release' in step) {
-      leases?.get(step.release)?.pop()?.release();
+      releaseLast(leases, step.release);
       return undefined;
     }
     if ('spawn' in step) {
@@ -339,6 +341,17 @@ export class ScenarioRun {
     else if ('capacity' in fault)
       this.engine.inject({ type: 'resource.capacity', resource: fault.capacity.resource, capacity: fault.capacity.units });
     else this.engine.inject({ type: 'worker.slow', workerId: fault.slow.worker, factor: fault.slow.factor, forMs: fault.slow.forMs });
+  }
+}
+
+/** Releases the lease of `resource` taken last, if the task holds one (releasing twice does nothing). */
+function releaseLast(leases: Lease[] | undefined, resource: string): void {
+  if (leases === undefined) return;
+  for (let index = leases.length - 1; index >= 0; index--) {
+    if (leases[index]!.resource !== resource) continue;
+    const [lease] = leases.splice(index, 1);
+    lease!.release();
+    return;
   }
 }
 

@@ -1,25 +1,24 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
-// One `hash.update` per chunk rather than per line: the per-call cost dominated on short lines.
-const HASH_CHUNK = 1 << 16;
-const FILE_CHUNK = 1 << 20;
+// Lines are encoded into one reused buffer, hashed (and written) a chunk at a time: one
+// `hash.update` per chunk rather than per line, and no string is built to join the lines.
+const CHUNK_BYTES = 1 << 16;
 // Deeper values (and cycles) go through the replacer, which serializes or throws as it always did.
 const MAX_DEPTH = 8;
+const NEWLINE = 0x0a;
 
 /**
  * The trace: JSON lines, hashed in chunks as they are recorded, and written to a file in chunks if
- * asked. The digest is that of the lines one after the other, however they were chunked.
+ * asked. The digest is that of the lines' UTF-8 bytes one after the other, however they were chunked.
  * @internal
  */
 export class TraceRecorder {
   readonly #hash: Hash = createHash('sha256');
   readonly #fd: number | undefined;
-  /** Lines not hashed yet. */
-  #pending = '';
-  /** Hashed text not written yet. */
-  #unwritten: string[] = [];
-  #unwrittenSize = 0;
+  /** Encoded lines not hashed yet, from 0 to `#used`. */
+  readonly #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  #used = 0;
 
   /** @param file - where to write the trace; none keeps only its hash */
   constructor(file?: string) {
@@ -28,39 +27,43 @@ export class TraceRecorder {
 
   /** Appends `entry` as one line, {@link traceLine}. */
   record(entry: object): void {
-    this.#pending += traceLine(entry);
-    if (this.#pending.length >= HASH_CHUNK) this.#hashPending();
+    // The newline is a byte of its own: appending it to the string would copy the whole line.
+    const json = traceJson(entry);
+    // A UTF-8 character takes at most 3 bytes per UTF-16 unit.
+    if (this.#used + json.length * 3 + 1 > CHUNK_BYTES) {
+      this.#flush();
+      if (json.length * 3 + 1 > CHUNK_BYTES) {
+        this.#take(Buffer.from(`${json}\n`, 'utf8'));
+        return;
+      }
+    }
+    this.#used += this.#chunk.write(json, this.#used, 'utf8');
+    this.#chunk[this.#used++] = NEWLINE;
   }
 
   /** The SHA-256 of every line recorded, in hex; call it once, after the last line. */
   digest(): string {
-    this.#hashPending();
+    this.#flush();
     return this.#hash.digest('hex');
   }
 
   /** Writes what is left to the file and closes it. */
   close(): void {
     if (this.#fd === undefined) return;
-    this.#hashPending();
-    this.#write();
+    this.#flush();
     closeSync(this.#fd);
   }
 
-  #hashPending(): void {
-    if (this.#pending === '') return;
-    this.#hash.update(this.#pending);
-    if (this.#fd !== undefined) {
-      this.#unwritten.push(this.#pending);
-      this.#unwrittenSize += this.#pending.length;
-      if (this.#unwrittenSize >= FILE_CHUNK) this.#write();
-    }
-    this.#pending = '';
+  #flush(): void {
+    if (this.#used === 0) return;
+    this.#take(this.#chunk.subarray(0, this.#used));
+    this.#used = 0;
   }
 
-  #write(): void {
-    writeSync(this.#fd!, this.#unwritten.join(''));
-    this.#unwritten = [];
-    this.#unwrittenSize = 0;
+  /** Hashes bytes, and writes them to the file if there is one. */
+  #take(bytes: Buffer): void {
+    this.#hash.update(bytes);
+    if (this.#fd !== undefined) writeSync(this.#fd, bytes);
   }
 }
 
@@ -71,8 +74,13 @@ export class TraceRecorder {
  * @internal
  */
 export function traceLine(entry: object): string {
+  return `${traceJson(entry)}\n`;
+}
+
+/** An entry's trace line without its newline. */
+function traceJson(entry: object): string {
   const plain = withPlainErrors(entry);
-  return `${plain === undefined ? JSON.stringify(entry, traceValue) : JSON.stringify(plain)}\n`;
+  return plain === undefined ? JSON.stringify(entry, traceValue) : JSON.stringify(plain);
 }
 
 /**
