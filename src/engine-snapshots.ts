@@ -4,9 +4,11 @@ import type { WorkerStats } from '../actors/worker.actor';
 export interface EngineProgress {
   /** Every task submitted so far, rejected ones included. */
   readonly total: number;
+  /** Tasks that ended `completed`. */
   readonly completed: number;
   /** Tasks that ended `failed` (their function threw on the last attempt, or a dependency did not complete). */
   readonly failed: number;
+  /** Tasks that ended `cancelled`. */
   readonly cancelled: number;
   /** Tasks that ended `timeout`. */
   readonly timedOut: number;
@@ -35,6 +37,7 @@ export interface EngineProgress {
  * main thread, id `main`) that runs up to `slots` tasks at once.
  */
 export interface WorkerSnapshot extends Readonly<WorkerStats> {
+  /** The worker's id: `main` for the main thread's. */
   readonly id: string;
   /** `idle` (no slot taken), `busy`, or `crashed` (until restarted). */
   readonly state: string;
@@ -42,12 +45,19 @@ export interface WorkerSnapshot extends Readonly<WorkerStats> {
 
 /** Per-worker statistics and their totals; returned by `engine.stats()`. */
 export interface EngineStats {
+  /** Each worker's own statistics and state. */
   readonly workers: readonly WorkerSnapshot[];
+  /** The sums over the workers. */
   readonly totals: {
+    /** Attempts whose function returned a value. */
     readonly tasksCompleted: number;
+    /** Attempts whose function threw or that timed out (retried attempts included). */
     readonly tasksFailed: number;
+    /** Attempts cancelled while on a worker. */
     readonly tasksCancelled: number;
+    /** Functions that returned or threw (each attempt counts once). */
     readonly attempts: number;
+    /** Milliseconds of clock time the functions ran, aborted ones included. */
     readonly busyMs: number;
   };
   /** Average clock time a function ran, over every attempt that returned; `0` before the first. */
@@ -56,7 +66,9 @@ export interface EngineStats {
 
 /** A phase of shutdown, the clock time it began, and why. */
 export interface ShutdownPhase {
+  /** The phase. */
   readonly phase: 'draining' | 'terminating' | 'stopped';
+  /** The clock time it began, in milliseconds. */
   readonly at: number;
   /** `request`, `signal`, `force`, `grace` (the grace period ran out) or `drained`. */
   readonly cause: string;
@@ -64,14 +76,23 @@ export interface ShutdownPhase {
 
 /** What `engine.shutdown()` resolves with: how every submitted task ended. */
 export interface ShutdownReport {
+  /** The phases shutdown went through, in order, ending with `stopped`. */
   readonly phases: readonly ShutdownPhase[];
+  /** Clock time from the start of draining to `stopped`, in milliseconds. */
   readonly durationMs: number;
+  /** Every task submitted over the engine's life, rejected ones included. */
   readonly submitted: number;
+  /** Tasks that ended `completed`. */
   readonly completed: number;
+  /** Tasks that ended `failed`. */
   readonly failed: number;
+  /** Tasks that ended `cancelled`. */
   readonly cancelled: number;
+  /** Tasks that ended `timeout`. */
   readonly timedOut: number;
+  /** Tasks that ended `deadlock`. */
   readonly deadlocked: number;
+  /** Tasks that ended `rejected`. */
   readonly rejected: number;
   /** Submitted tasks that did not end in a terminal status: always 0. */
   readonly lost: number;

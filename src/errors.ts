@@ -31,6 +31,7 @@ export type MezanErrorDetails = Readonly<Record<string, unknown>>;
  * ```
  */
 export class MezanError extends Error {
+  /** Always `MezanError`. */
   override readonly name = 'MezanError';
   /** The stable code; see {@link MezanErrorCode}. */
   readonly code: MezanErrorCode;

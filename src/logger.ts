@@ -8,11 +8,17 @@ export type LogDetails = Record<string, unknown>;
  * `isLevelEnabled` is there, mezan asks it before building a debug line.
  */
 export interface Logger {
+  /** Writes an error line: something failed that nobody else will report. */
   error(message: string, details?: LogDetails): unknown;
+  /** Writes a warning line: a deadlock, a raised alert, a deprecated option... */
   warn(message: string, details?: LogDetails): unknown;
+  /** Writes an informational line. */
   info(message: string, details?: LogDetails): unknown;
+  /** Writes a debug line. */
   debug(message: string, details?: LogDetails): unknown;
+  /** A logger whose lines also carry `details` (an actor's or a task's ids). */
   child(details: LogDetails): Logger;
+  /** Whether lines of `level` are written; when there, asked before a debug line is built. */
   isLevelEnabled?(level: string): boolean;
 }
 
@@ -61,3 +67,6 @@ export const SILENT_LOGGER: Logger = Object.freeze({
 export function createQuietLogger(): Logger {
   return SILENT_LOGGER;
 }
+import type winston from 'winston';
+/** x */
+export type WinstonLogger = winston.Logger;

@@ -46,6 +46,18 @@ export function taskBehind(handle: TaskHandle<unknown>): TaskHandleHooks {
   return hooksOf(handle);
 }
 
+/**
+ * A submitted task, as its caller sees it: `id`, `name`, `status`, `result` (a promise of the
+ * function's value, rejected with a `MezanError` whose `code` says why not), `cancel()` and
+ * `setPriority()`. The engine makes one for each task submitted.
+ *
+ * @example
+ * ```ts
+ * const handle = engine.submit(async () => 42, { name: 'answer' });
+ * handle.status; // 'queued'
+ * await handle.result; // 42
+ * ```
+ */
 export class TaskHandle<T = unknown> implements TaskReporter {
   static {
     hooksOf = (handle) => handle.#hooks;
@@ -82,7 +94,14 @@ export class TaskHandle<T = unknown> implements TaskReporter {
   }
 
   /** What `JSON.stringify` and loggers show of a handle: its id, name and status (its fields are private). */
-  toJSON(): { readonly id: string; readonly name: string; readonly status: TaskStatus } {
+  toJSON(): {
+    /** The task's id. */
+    readonly id: string;
+    /** The task's name. */
+    readonly name: string;
+    /** The task's status when it was read. */
+    readonly status: TaskStatus;
+  } {
     return { id: this.id, name: this.name, status: this.#status };
   }
 

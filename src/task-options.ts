@@ -66,7 +66,9 @@ export interface AwaitOptions {
 
 /** How a dependency ended, as {@link TaskContext.dependencies} lists it. */
 export interface DependencyOutcome {
+  /** The dependency's id. */
   readonly id: string;
+  /** The dependency's name. */
   readonly name: string;
   /** Its terminal status: `completed`, `failed`, `cancelled`, `timeout`, `deadlock` or `rejected`. */
   readonly status: TerminalTaskStatus;
@@ -100,8 +102,11 @@ export interface AcquireOptions {
 
 /** Units of a resource held by a task, until released. */
 export interface Lease {
+  /** The lease's id, unique in its pool. */
   readonly leaseId: string;
+  /** The pool. */
   readonly resource: string;
+  /** How many units it holds. */
   readonly units: number;
   /** Gives the units back; calling it again does nothing. */
   release(): void;

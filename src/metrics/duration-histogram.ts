@@ -16,7 +16,7 @@ export interface DurationBucket {
   readonly count: number;
 }
 
-/** A distribution of durations, in milliseconds, as {@link DurationHistogram.summary} reads it. */
+/** A distribution of durations, in milliseconds, as a duration histogram's `summary()` reads it. */
 export interface DurationSummary {
   /** How many durations were recorded. */
   readonly count: number;
@@ -26,8 +26,11 @@ export interface DurationSummary {
   readonly mean: number;
   /** The shortest, exact; `0` before the first. */
   readonly min: number;
+  /** The median, read from the histogram's bucket it falls in; `0` before the first. */
   readonly p50: number;
+  /** The 95th percentile, read as `p50` is. */
   readonly p95: number;
+  /** The 99th percentile, read as `p50` is. */
   readonly p99: number;
   /** The longest, exact; `0` before the first. */
   readonly max: number;

@@ -4,6 +4,7 @@ import type { DurationSummary } from './duration-histogram';
 
 /** One pool's metrics in a {@link MetricsSnapshot}. Times are clock milliseconds. */
 export interface ResourceMetrics {
+  /** The pool's capacity now, in units. */
   readonly capacity: number;
   /** Units held now. */
   readonly inUse: number;
@@ -33,7 +34,9 @@ export interface WorkerMetrics {
   readonly extra: number;
   /** `busy / total` now; 1 when no slot is in service. */
   readonly saturation: number;
+  /** Worker crashes so far. */
   readonly crashes: number;
+  /** Crashed workers restarted so far. */
   readonly restarts: number;
   /** Times the restarts went past the supervision limit. */
   readonly escalations: number;
@@ -55,25 +58,40 @@ export interface MetricsSnapshot {
   readonly byStatus: Readonly<Record<TerminalTaskStatus, number>>;
   /** Tasks settled and completed per second of clock time, averaged since the first submission. */
   readonly throughput: {
+    /** Tasks settled, in any status, per second. */
     readonly settledPerSec: number;
+    /** Tasks completed per second. */
     readonly completedPerSec: number;
+    /** Clock time since the first submission, in milliseconds. */
     readonly elapsedMs: number;
   };
   /** Whether task wait and run times are sampled, and since when (see the `metrics.timings` option). */
-  readonly timings: { readonly sampling: boolean; readonly since: number | undefined };
+  readonly timings: {
+    /** `true` while task wait and run times are sampled. */
+    readonly sampling: boolean;
+    /** Clock time sampling began; `undefined` while it has not. */
+    readonly since: number | undefined;
+  };
   /** Time from queued to started, per attempt, while timings are sampled. */
   readonly taskWait: DurationSummary;
   /** Run time of each attempt that ended its task (completed, failed after running, timed out), while timings are sampled. */
   readonly taskRun: DurationSummary;
+  /** The worker slots, their use, and the workers' crashes and restarts. */
   readonly workers: WorkerMetrics;
   /** Each pool, by name. */
   readonly resources: Readonly<Record<string, ResourceMetrics>>;
+  /** Deadlocks found and how they were resolved, so far. */
   readonly deadlocks: {
+    /** Deadlocks detected. */
     readonly detected: number;
+    /** Deadlocks resolved. */
     readonly resolved: number;
+    /** Resolved by failing a victim's wait (`E_DEADLOCK`). */
     readonly resolvedByVictim: number;
+    /** Resolved by a compensation slot. */
     readonly resolvedByCompensation: number;
   };
+  /** The monitor's alerts. */
   readonly alerts: {
     /** The alerts active now, oldest first. */
     readonly active: readonly AlertRecord[];
