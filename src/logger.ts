@@ -67,6 +67,3 @@ export const SILENT_LOGGER: Logger = Object.freeze({
 export function createQuietLogger(): Logger {
   return SILENT_LOGGER;
 }
-import type winston from 'winston';
-/** x */
-export type WinstonLogger = winston.Logger;
