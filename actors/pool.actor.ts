@@ -127,8 +127,6 @@ interface TaskShare {
   readonly taskId: string;
   held: number;
   requested: number;
-  readonly leaseIds: string[];
-  readonly requestIds: string[];
   heldBefore: number;
   requestedBefore: number;
   /** The transition that last touched it. */
@@ -141,11 +139,6 @@ function unitsFit(units: number, capacity: number): boolean {
 
 function invalidUnitsReason(name: string, capacity: number, units: number): string {
   return `Expected \`units\` to be an integer from 1 to ${capacity} (the capacity of \`${name}\`), got \`${String(units)}\``;
-}
-
-function removeItem(items: string[], item: string): void {
-  const index = items.indexOf(item);
-  if (index >= 0) items.splice(index, 1);
 }
 
 /** The live part of one pool. Only its own transitions touch it. */
@@ -169,6 +162,13 @@ class PoolCore {
   // What the current transition produced, sent once it is over, in this order: the engine events
   // and monitor notices, the observer's message, the replies (pairs of requester and answer).
   #published: Array<EngineEvent | MonitorNotice> = [];
+  // The outbox's lists are swapped with these once sent, emptied: a pool's outbox is sent after
+  // each transition, and new lists for each cost more than the transition's own work.
+  #sparePublished: Array<EngineEvent | MonitorNotice> = [];
+  #spareReplyTo: ResourceReplyTo[] = [];
+  #spareReplies: ResourceReplyEvent[] = [];
+  /** The graph changes of the current transition, copied to an exact-size list for the observer. */
+  readonly #changes: ResourceGraphEvent[] = [];
   #observerMessage: GraphPoolChangesEvent | undefined;
   #replyTo: ResourceReplyTo[] = [];
   #replies: ResourceReplyEvent[] = [];
@@ -238,18 +238,25 @@ class PoolCore {
     const message = this.#observerMessage;
     const replyTo = this.#replyTo;
     const replies = this.#replies;
-    if (published.length > 0) this.#published = [];
+    // Sending cannot start another transition of this pool (XState queues what it is sent meanwhile),
+    // so the lists taken here are not written until they are spares again.
+    this.#published = this.#sparePublished;
+    this.#replyTo = this.#spareReplyTo;
+    this.#replies = this.#spareReplies;
     this.#observerMessage = undefined;
-    if (replies.length > 0) {
-      this.#replyTo = [];
-      this.#replies = [];
-    }
-    for (const item of published) {
+    for (let index = 0; index < published.length; index++) {
+      const item = published[index]!;
       if (item.type === 'resource.wait-ended') this.#observe?.(item);
       else this.#sink?.publish(item as EngineEvent);
     }
     if (message !== undefined) this.#observer!.send(message);
     for (let index = 0; index < replies.length; index++) replyTo[index]!.send(replies[index]!);
+    published.length = 0;
+    replyTo.length = 0;
+    replies.length = 0;
+    this.#sparePublished = published;
+    this.#spareReplyTo = replyTo;
+    this.#spareReplies = replies;
   }
 
   get hasOutbox(): boolean {
@@ -270,7 +277,6 @@ class PoolCore {
     this.#waiters.push({ requestId, taskId, units, at, replyTo, queued: true });
     const share = this.#share(taskId);
     share.requested += units;
-    share.requestIds.push(requestId);
     this.#stats.queueLength++;
   }
 
@@ -279,14 +285,18 @@ class PoolCore {
     if (share === undefined) return false;
     this.#share(taskId);
     const resource = this.name;
-    for (const leaseId of [...share.leaseIds]) {
-      const lease = this.#leases.get(leaseId)!;
+    // Revocation is rare (deadlock resolution): the task's leases and requests are found by a scan
+    // rather than kept in lists of their own, which every task taking the pool would pay for.
+    for (const lease of [...this.#leases.values()]) {
+      if (lease.taskId !== taskId) continue;
+      const { leaseId } = lease;
       this.#endLease(lease, at);
       this.#stats.revoked++;
       this.#reply(lease.replyTo, { type: 'resource.revoked', requestId: lease.requestId, leaseId, taskId, resource, reason });
     }
-    for (const requestId of [...share.requestIds]) {
-      const waiter = this.#waiters.get(requestId)!;
+    for (const waiter of this.#waiters.toArray()) {
+      if (waiter.taskId !== taskId) continue;
+      const { requestId } = waiter;
       this.#unqueue(waiter);
       this.#stats.revoked++;
       this.#reply(waiter.replyTo, { type: 'resource.revoked', requestId, leaseId: undefined, taskId, resource, reason });
@@ -322,7 +332,6 @@ class PoolCore {
     });
     const share = this.#share(request.taskId);
     share.held += request.units;
-    share.leaseIds.push(leaseId);
     const stats = this.#stats;
     const waitMs = Math.max(0, at - requestedAt);
     stats.acquired++;
@@ -338,7 +347,6 @@ class PoolCore {
     this.#waiters.remove(waiter);
     const share = this.#share(waiter.taskId);
     share.requested -= waiter.units;
-    removeItem(share.requestIds, waiter.requestId);
     this.#stats.queueLength--;
   }
 
@@ -347,7 +355,6 @@ class PoolCore {
     this.#leases.delete(lease.leaseId);
     const share = this.#share(lease.taskId);
     share.held -= lease.units;
-    removeItem(share.leaseIds, lease.leaseId);
     const stats = this.#stats;
     const holdMs = Math.max(0, at - lease.grantedAt);
     stats.inUse -= lease.units;
@@ -378,7 +385,7 @@ class PoolCore {
   #share(taskId: string): TaskShare {
     let share = this.#tasks.get(taskId);
     if (share === undefined) {
-      share = { taskId, held: 0, requested: 0, leaseIds: [], requestIds: [], heldBefore: 0, requestedBefore: 0, touchedIn: 0 };
+      share = { taskId, held: 0, requested: 0, heldBefore: 0, requestedBefore: 0, touchedIn: 0 };
       this.#tasks.set(taskId, share);
     }
     if (share.touchedIn !== this.#transition) {
@@ -403,7 +410,7 @@ class PoolCore {
     const name = this.name;
     const contendedAfter = this.#waiters.size > 0;
     const report = this.#observer !== undefined && (contendedBefore || contendedAfter);
-    const changes: ResourceGraphEvent[] | undefined = report ? [] : undefined;
+    const changes: ResourceGraphEvent[] | undefined = report ? this.#changes : undefined;
     const publish = this.#sink !== undefined && this.#sink.active;
     const observe = this.#observe !== undefined;
     const published = this.#published;
@@ -436,8 +443,15 @@ class PoolCore {
     // The observer knew none of this pool's holders: it hears all of them now.
     if (!contendedBefore) for (const { taskId, units } of this.#holdings) changes.push({ type: 'graph.holds', resource: name, taskId, units });
     if (changes.length > 0 || this.capacity !== capacityBefore || contendedBefore !== contendedAfter) {
-      this.#observerMessage = { type: 'graph.pool-changes', resource: name, capacity: this.capacity, contended: contendedAfter, changes };
+      this.#observerMessage = {
+        type: 'graph.pool-changes',
+        resource: name,
+        capacity: this.capacity,
+        contended: contendedAfter,
+        changes: changes.slice(),
+      };
     }
+    changes.length = 0;
   }
 
   /** The holdings after this transition: a new list, with new entries only for the tasks whose units changed. */

@@ -10,6 +10,16 @@ interface VirtualTimer extends HeapItem {
 const settleMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
+ * Resolves once every promise job queued so far, and every job those queue, has run, without a turn
+ * of the event loop: a `process.nextTick` queued from inside a promise job runs only once the job
+ * queue is empty. The first `await` makes sure it is queued from inside one.
+ */
+async function drainPromiseJobs(): Promise<void> {
+  await undefined;
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+}
+
+/**
  * A clock whose time moves only when told to. Timers fire in order of their due time (ties in the
  * order they were set) with `now()` equal to that due time, and the promise jobs each timer starts
  * run before the next timer fires, so code under test sees time pass exactly as it would in real
@@ -41,10 +51,12 @@ export class VirtualClock implements Clock {
   /**
    * @param options - the initial time in milliseconds (default 0), or `{ start, settle }`: with
    *   `settle: 'each-instant'` the timers due at the same instant all fire before promise jobs run
-   *   (fewer turns of the event loop: what large simulations want), and an instant is a turn of the
-   *   event loop: {@link VirtualClock.setImmediate} calls run at its end, once its promise jobs have
-   *   run, before time moves on; the default `'each-timer'` runs promise jobs after each timer, as
-   *   Node does, and has no turns.
+   *   (what large simulations want), and an instant behaves as a turn of the event loop:
+   *   {@link VirtualClock.setImmediate} calls run at its end, once its promise jobs have run, before
+   *   time moves on; between instants the clock waits only for promise jobs (and `process.nextTick`
+   *   calls queued before its own), never for a real turn of the event loop. The default
+   *   `'each-timer'` runs promise jobs after each timer, as Node does, waiting a real turn of the
+   *   event loop each time, and has no turns of its own.
    */
   constructor(options: number | { readonly start?: number; readonly settle?: 'each-timer' | 'each-instant' } = 0) {
     const settings = typeof options === 'number' ? { start: options } : options;
@@ -142,12 +154,16 @@ export class VirtualClock implements Clock {
 
   /** Lets promise jobs run, then the end-of-instant calls and the jobs they start, until none is left. */
   async #settle(): Promise<void> {
-    await settleMicrotasks();
+    if (this.#settleEachTimer) {
+      await settleMicrotasks();
+      return;
+    }
+    await drainPromiseJobs();
     while (this.#immediates.size > 0) {
       const due = [...this.#immediates.values()];
       this.#immediates.clear();
       for (const fn of due) fn();
-      await settleMicrotasks();
+      await drainPromiseJobs();
     }
   }
 
