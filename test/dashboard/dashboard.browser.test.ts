@@ -147,11 +147,24 @@ describe('the dashboard in Chromium', () => {
     expect(await page.$eval('#deadlock-summary', (node) => (node as any).dataset['victim'])).toBe('transfer-ba');
     expect(await page.$$eval('#deadlock-summary .victim', (nodes) => nodes.map((node) => node.textContent))).toEqual(['transfer-ba', 'transfer-ba']);
     await waitForCounter('deadlocks', 1);
-    // The machines follow: the worker runs the survivor, both pools are held (the victim's ledger went to transfer-ab).
-    const current = await page.$$eval('#machine-worker g.node.is-current, #machine-resource g.node.is-current', (nodes) =>
-      nodes.map((node) => `${(node as any).dataset['stateId']}×${(node as any).dataset['actors']}`),
-    );
-    expect(current).toEqual(['worker.busy×1', 'resource.exhausted×2']);
+    // The machines follow (on a later update, maybe): the worker runs the survivor, both pools are
+    // held (the victim's ledger went to transfer-ab).
+    const marked = async (): Promise<string[]> =>
+      page.$$eval('#machine-worker g.node.is-current, #machine-resource g.node.is-current', (nodes) =>
+        nodes.map((node) => `${(node as any).dataset['stateId']}×${(node as any).dataset['actors']}`),
+      );
+    await page
+      .waitForFunction(
+        () =>
+          [...document.querySelectorAll('#machine-worker g.node.is-current, #machine-resource g.node.is-current')]
+            .map((node: any) => `${node.dataset['stateId']}×${node.dataset['actors']}`)
+            .join() === 'worker.busy×1,resource.exhausted×2',
+        null,
+        PAGE_WAIT,
+      )
+      .catch(async (error: Error) => {
+        throw new Error(`${error.message}; the machines mark ${(await marked()).join(', ')}`);
+      });
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-deadlock.png'), fullPage: true });
   });

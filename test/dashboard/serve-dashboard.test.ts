@@ -349,7 +349,11 @@ describe('serveDashboard', () => {
     const stream = new EventStreamReader(await fetch(new URL('/events', server.url)));
     expect((await stream.next()).event).toBe('snapshot');
     await Promise.all([server.close(), server.close()]);
-    await expect(stream.next()).rejects.toThrow();
+    // An update flushed before the close may still be buffered: read on until the stream ends.
+    const readToEnd = async (): Promise<never> => {
+      for (;;) await stream.next();
+    };
+    await expect(readToEnd()).rejects.toThrow();
     await expect(fetch(server.url)).rejects.toThrow();
     dashboard = undefined;
   });

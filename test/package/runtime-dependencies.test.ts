@@ -13,6 +13,8 @@ interface Manifest {
   readonly engines?: { readonly node?: string };
   readonly dependencies?: Readonly<Record<string, string>>;
   readonly devDependencies?: Readonly<Record<string, string>>;
+  readonly peerDependencies?: Readonly<Record<string, string>>;
+  readonly peerDependenciesMeta?: Readonly<Record<string, { readonly optional?: boolean }>>;
 }
 
 interface LockEntry {
@@ -87,6 +89,14 @@ describe('the runtime install', () => {
       expect({ name, runtime: runtimeNames.has(name) }).toEqual({ name, runtime: false });
     }
     expect(runtimeNames.has('mermaid')).toBe(false);
+  });
+
+  it('lays out no graph at runtime: mezan draws its own machines at build time, and Graphviz is an optional peer for any other', () => {
+    const runtimeNames = new Set(runtimePackages.map(([key]) => lockName(key)));
+    expect(runtimeNames.has('@viz-js/viz')).toBe(false);
+    expect(manifest.peerDependencies).toHaveProperty(['@viz-js/viz']);
+    expect(manifest.peerDependenciesMeta?.['@viz-js/viz']?.optional).toBe(true);
+    expect(manifest.devDependencies).toHaveProperty(['@viz-js/viz']);
   });
 
   it('has only dependencies that the code running in Node imports', () => {
