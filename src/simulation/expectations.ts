@@ -7,7 +7,9 @@ export interface ExpectationResult {
   readonly name: string;
   /** As written, normalized: `>= 990`, `== 1`. */
   readonly expected: string;
+  /** What the run measured. */
   readonly actual: number;
+  /** Whether the expectation held. */
   readonly ok: boolean;
 }
 

@@ -10,37 +10,87 @@ export const SIMULATION_DEFAULT_CONCURRENCY = 4;
 /** A duration: a fixed number of milliseconds, or a draw from a distribution (seeded). */
 export type Duration =
   | number
-  | { readonly uniform: readonly [min: number, max: number] }
-  | { readonly exponential: { readonly mean: number } }
-  | { readonly normal: { readonly mean: number; readonly stddev: number; readonly min?: number } };
+  | {
+      /** Any time from `min` to `max`, each as likely. */
+      readonly uniform: readonly [min: number, max: number];
+    }
+  | {
+      /** An exponential distribution (many short, a few long). */
+      readonly exponential: {
+        /** The mean, in milliseconds. */
+        readonly mean: number;
+      };
+    }
+  | {
+      /** A normal distribution, clamped at `min`. */
+      readonly normal: {
+        /** The mean, in milliseconds. */
+        readonly mean: number;
+        /** The standard deviation, in milliseconds. */
+        readonly stddev: number;
+        /** The shortest duration: a draw below it counts as `min`. @default 0 */
+        readonly min?: number;
+      };
+    };
 
 /** One step of a task's script, run in order by its function. */
 export type Step =
-  /** Takes virtual time (ctx.sleep). */
-  | { readonly work: Duration }
-  /** ctx.acquire: the lease is held until a matching `release` or the end of the attempt. */
-  | { readonly acquire: string; readonly units?: number; readonly timeoutMs?: number }
-  /** Releases the most recent lease of that resource, which an earlier `acquire` of the same script took. */
-  | { readonly release: string }
-  /** Submits a child (a task template, see {@link TaskTemplate}) and, with `await: true`, awaits it. */
-  | { readonly spawn: TaskTemplate; readonly await?: boolean }
-  /** Fails the attempt with this probability (seeded). */
-  | { readonly fail: number; readonly message?: string }
-  /** ctx.progress. */
-  | { readonly progress: number; readonly message?: string };
+  | {
+      /** Takes this long in virtual time (`ctx.sleep`). */
+      readonly work: Duration;
+    }
+  | {
+      /** Takes units of this pool (`ctx.acquire`), held until a matching `release` or the end of the attempt. */
+      readonly acquire: string;
+      /** How many units. @default 1 */
+      readonly units?: number;
+      /** Gives up after waiting this long, failing the attempt with `E_RESOURCE_TIMEOUT`. @default no limit */
+      readonly timeoutMs?: number;
+    }
+  | {
+      /** Releases the most recent lease of this pool, which an earlier `acquire` of the same script took. */
+      readonly release: string;
+    }
+  | {
+      /** Submits a child task. */
+      readonly spawn: TaskTemplate;
+      /** Waits for the child's result (an await the deadlock detector sees). @default false */
+      readonly await?: boolean;
+    }
+  | {
+      /** Fails the attempt with this probability, in `[0, 1]` (seeded). */
+      readonly fail: number;
+      /** The failure's message. @default 'injected failure' */
+      readonly message?: string;
+    }
+  | {
+      /** Reports this fraction of progress, in `[0, 1]` (`ctx.progress`). */
+      readonly progress: number;
+      /** The progress message. */
+      readonly message?: string;
+    };
 
 /** What a task is: its options and its script. */
 export interface TaskTemplate {
+  /** The task's name, in events and reports. */
   readonly name?: string;
+  /** Higher runs first. @default 0 */
   readonly priority?: number;
+  /** An attempt that runs longer ends the task `timeout` (`E_TIMEOUT`). */
   readonly timeoutMs?: number;
+  /** How many times a failed attempt is retried, or how, as the task option `retries` takes it. @default 0 */
   readonly retries?:
     | number
     | {
+        /** Retries after the first attempt. */
         readonly max?: number;
+        /** The delay before the first retry, in milliseconds. */
         readonly delayMs?: number;
+        /** How the delay grows from one retry to the next. */
         readonly backoff?: 'fixed' | 'exponential';
+        /** The longest delay, in milliseconds. */
         readonly maxDelayMs?: number;
+        /** `true` for full jitter; a number `j` in (0, 1] draws each delay from `(delay × (1 − j), delay]`. */
         readonly jitter?: boolean | number;
       };
   /** Declared resources, held before the script starts. */
@@ -49,6 +99,7 @@ export interface TaskTemplate {
   readonly group?: string;
   /** Ends the task `timeout` (`E_QUEUE_TIMEOUT`) when it has not started this many ms after its submission. */
   readonly queueTimeoutMs?: number;
+  /** The script the task's function plays, step by step. */
   readonly steps: readonly Step[];
 }
 
@@ -57,12 +108,15 @@ export interface TaskTemplate {
  * dependency ended (failed, cancelled, timed out...); `completed` (the default) needs it to complete.
  */
 export interface ScenarioDependency {
+  /** The id of an explicit task. */
   readonly task: string;
+  /** What the dependency must end as for the dependant to run. @default 'completed' */
   readonly allow?: 'completed' | 'settled';
 }
 
 /** An explicit task: a template submitted at a time, with an id others can name. */
 export interface ScenarioTask extends TaskTemplate {
+  /** An id that dependencies and `cancel` faults name. */
   readonly id?: string;
   /** When it is submitted. @default 0 */
   readonly at?: number;
@@ -75,6 +129,7 @@ export interface ScenarioTask extends TaskTemplate {
 
 /** Many tasks from one template: `count` of them, arriving at `rate` per second from `start`, or all at `start`. */
 export interface TaskGenerator {
+  /** The template of the tasks, and when they arrive. */
   readonly generate: TaskTemplate & {
     /** How many; give `count` (with `rate` or `start`) or `times`, not both. */
     readonly count?: number;
@@ -92,11 +147,48 @@ export interface TaskGenerator {
  * main-thread worker; `cancel` names an explicit task's id; `capacity.resource` names an engine resource.
  */
 export type Fault =
-  | { readonly at: number; readonly signal: 'SIGINT' | 'SIGTERM' }
-  | { readonly at: number; readonly crash: string }
-  | { readonly at: number; readonly cancel: string }
-  | { readonly at: number; readonly capacity: { readonly resource: string; readonly units: number } }
-  | { readonly at: number; readonly slow: { readonly worker: string; readonly factor: number; readonly forMs?: number } };
+  | {
+      /** When, in milliseconds of virtual time. */
+      readonly at: number;
+      /** A process signal, through the same deferred path as a real one. */
+      readonly signal: 'SIGINT' | 'SIGTERM';
+    }
+  | {
+      /** When, in milliseconds of virtual time. */
+      readonly at: number;
+      /** The worker to crash: `main`. */
+      readonly crash: string;
+    }
+  | {
+      /** When, in milliseconds of virtual time. */
+      readonly at: number;
+      /** The id of the explicit task to cancel. */
+      readonly cancel: string;
+    }
+  | {
+      /** When, in milliseconds of virtual time. */
+      readonly at: number;
+      /** A pool's new capacity. */
+      readonly capacity: {
+        /** The pool, declared in `engine.resources`. */
+        readonly resource: string;
+        /** Its new capacity, 1 or more. */
+        readonly units: number;
+      };
+    }
+  | {
+      /** When, in milliseconds of virtual time. */
+      readonly at: number;
+      /** A slow-down of a worker's `work` steps. */
+      readonly slow: {
+        /** The worker: `main`. */
+        readonly worker: string;
+        /** How many times longer each `work` step that starts meanwhile takes. */
+        readonly factor: number;
+        /** How long the slow-down lasts. @default until the end of the run */
+        readonly forMs?: number;
+      };
+    };
 
 /** An assertion on the report: an exact number, or a comparison such as ">= 990", "< 1200", "== 0". */
 export type Expectation = number | string;
@@ -105,21 +197,43 @@ export type Expectation = number | string;
 export interface Scenario {
   /** Where it was loaded from, for messages and for `--replay`. */
   readonly file?: string;
+  /** Its name, in reports. */
   readonly name?: string;
+  /** The simulated engine's options. */
   readonly engine?: {
-    /** How many tasks run at once. @default {@link SIMULATION_DEFAULT_CONCURRENCY} */
+    /** How many tasks run at once. @default 4 */
     readonly concurrency?: number;
     /** @deprecated The old name of `concurrency`, still read. */
     readonly workers?: number;
+    /** The resource pools, by name: a capacity, or `{ capacity, rank }`. */
     readonly resources?: Readonly<Record<string, number | ResourceOptions>>;
     /** At most `limit` task starts in any `intervalMs` of virtual time, for the engine or for each task `group`. */
     readonly rateLimit?: Readonly<RateLimitOptions>;
-    readonly deadlock?: Omit<DeadlockOptions, 'policy'> & { readonly policy?: 'youngest' | 'lowest-priority' | 'least-work' | 'fewest-resources' };
+    /** Deadlock detection and resolution, as `createEngine` takes them (a policy by name only). */
+    readonly deadlock?: Omit<DeadlockOptions, 'policy'> & {
+      /** Which task of a deadlock becomes its victim. */
+      readonly policy?: 'youngest' | 'lowest-priority' | 'least-work' | 'fewest-resources';
+    };
+    /** What taking ranked pools out of order does: `off`, `warn` or `enforce`. */
     readonly lockOrder?: LockOrderMode;
-    readonly supervision?: { readonly maxRestarts?: number; readonly withinMs?: number };
-    readonly shutdown?: { readonly graceMs?: number; readonly drain?: DrainMode };
+    /** Worker restarts. */
+    readonly supervision?: {
+      /** Restarts allowed within `withinMs` before the engine escalates. */
+      readonly maxRestarts?: number;
+      /** The window restarts are counted in, in milliseconds. */
+      readonly withinMs?: number;
+    };
+    /** The phased shutdown at the end of the run or on a `signal` fault. */
+    readonly shutdown?: {
+      /** How long draining may last before terminating, in milliseconds. */
+      readonly graceMs?: number;
+      /** Whether queued tasks `run` or are `cancel`led while draining. */
+      readonly drain?: DrainMode;
+    };
   };
+  /** The workload: explicit tasks and generators. */
   readonly tasks?: ReadonlyArray<ScenarioTask | TaskGenerator>;
+  /** Faults injected at given times. */
   readonly faults?: readonly Fault[];
   /**
    * Assertions on the report, by name: `completed`, `failed`, `cancelled`, `timeout`, `deadlock`,

@@ -27,6 +27,7 @@ export interface SimulateOptions {
 export interface SimulationReport {
   /** The scenario's name, or its file. */
   readonly scenario: string;
+  /** The seed the run used. */
   readonly seed: number;
   /** `true` when every expectation held. */
   readonly ok: boolean;
@@ -36,6 +37,7 @@ export interface SimulationReport {
   readonly byStatus: Readonly<Record<TerminalTaskStatus, number>>;
   /** Tasks that did not complete, by error code. */
   readonly byCode: Readonly<Record<string, number>>;
+  /** The deadlocks found and resolved, in order. */
   readonly deadlocks: readonly DeadlockReport[];
   /** Alerts raised during the run, with when each cleared. */
   readonly alerts: readonly AlertRecord[];
@@ -43,7 +45,9 @@ export interface SimulationReport {
   readonly maxQueueDepth: number;
   /** SHA-256 of the trace, header included: equal hashes mean byte-for-byte equal traces. */
   readonly traceHash: string;
+  /** Each expectation of the scenario's `expect`, checked, in the order written. */
   readonly expectations: readonly ExpectationResult[];
+  /** How the engine's shutdown at the end of the run accounted for every task. */
   readonly shutdown: ShutdownReport;
   /** How many engine events the trace holds. */
   readonly events: number;
