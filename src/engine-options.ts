@@ -7,8 +7,9 @@ import type { RandomSource } from './random';
 import type { TaskHandle } from './task-handle';
 import type { DeadlockPolicy } from './detection/deadlock-policy';
 import type { LockOrderMode } from './internal/task-services';
+import type { TelemetryOptions, TelemetrySpan, TelemetryTracer } from './telemetry/telemetry-options';
 
-export type { DeadlockPolicy, LockOrderMode };
+export type { DeadlockPolicy, LockOrderMode, TelemetryOptions, TelemetrySpan, TelemetryTracer };
 
 /**
  * Options of {@link createEngine}. Every field is optional: left out (or `undefined`) it takes its
@@ -93,6 +94,20 @@ export interface EngineOptions {
    * ```
    */
   inspect?: InspectionObserver;
+  /**
+   * OpenTelemetry tracing, with `@opentelemetry/api` installed (an optional peer dependency, loaded
+   * only when this is on): a span per task attempt, child of the span active at `submit()` (of the
+   * parent task's span for `ctx.submit`), its function running in the span's context. `true` uses
+   * the global tracer provider's tracer named `mezan`; `{ tracer }` the one given. Off, it costs a
+   * submission one test.
+   * @example
+   * ```ts
+   * import { trace } from '@opentelemetry/api';
+   * const engine = createEngine({ telemetry: { tracer: trace.getTracer('my-service') } });
+   * ```
+   * @default false
+   */
+  telemetry?: boolean | TelemetryOptions;
 }
 
 /** An XState inspection observer: a function of each inspection event, or an observer object. */
@@ -326,6 +341,7 @@ export const ENGINE_OPTION_KEYS: Readonly<Record<keyof EngineOptions, true>> = O
   metrics: true,
   thresholds: true,
   inspect: true,
+  telemetry: true,
 });
 
 /** @internal */

@@ -48,6 +48,8 @@ import { readWorkerGauge } from './metrics/read-gauges';
 import { resolveRetryPolicy } from './internal/retry-policy';
 import type { DependencyRef, TaskSubmission } from './internal/task-protocol';
 import { topologicalSort } from './internal/topological-sort';
+import { resolveTelemetry } from './telemetry/resolve-telemetry';
+import { TaskTracing } from './telemetry/task-tracing';
 import {
   describeValue,
   expectFiniteNumber,
@@ -162,6 +164,8 @@ export class Engine {
     this.#nudgeOnQueue();
   };
   #timingsRequested = false;
+  /** Spans of task attempts, when the `telemetry` option is on. */
+  readonly #tracing: TaskTracing | undefined;
   readonly #events = new Subject<EngineEvent>();
   readonly #events$: Observable<EngineEvent>;
   /** The executor's counts at the event being delivered, if it came from the executor. */
@@ -196,6 +200,14 @@ export class Engine {
     this.#clock = this.#options.clock;
     this.id = engineId(this.#options.random);
     this.#logger = this.#options.logger.child({ engine: this.id });
+    const telemetry = resolveTelemetry(options.telemetry);
+    if (telemetry === undefined) this.#tracing = undefined;
+    else {
+      const tracing = new TaskTracing(telemetry.api, telemetry.tracer, this.#clock, this.#clock === realClock, this.id, this.#logger);
+      // Subscribed before anyone else: an attempt's span has started when a subscriber hears of the attempt.
+      this.#events.subscribe({ next: (event) => tracing.observe(event), complete: () => tracing.close() });
+      this.#tracing = tracing;
+    }
     // Subscribers are user code: what their callbacks throw is logged, never rethrown into the process.
     this.#events$ = ContainedObservable.of(this.#events, (thrown) =>
       this.#logger.error('an events$ subscriber threw', { error: describeThrown(thrown) }),
@@ -445,21 +457,27 @@ export class Engine {
     const edges = new Map<string, string[]>();
     const prepared = new Map<string, TaskRecord>();
     const ids = new Set<string>();
-    for (const key of keys) {
-      const node = graph[key];
-      if (!isOptionsObject(node)) fail(`graph.${key}`, 'a task node with a `run` function', node);
-      const { run, ...options } = node as TaskGraphNode;
-      if (typeof run !== 'function') fail(`graph.${key}.run`, 'a function', run);
-      const task = this.#prepare(run, { ...options, id: options.id === undefined ? key : options.id }, keySet, ids, `graph.${key}.`);
-      ids.add(task.id);
-      prepared.set(key, task);
-      edges.set(
-        key,
-        task.dependsOn.flatMap((dependency) => ('graphKey' in dependency ? [dependency.graphKey] : [])),
-      );
+    try {
+      for (const key of keys) {
+        const node = graph[key];
+        if (!isOptionsObject(node)) fail(`graph.${key}`, 'a task node with a `run` function', node);
+        const { run, ...options } = node as TaskGraphNode;
+        if (typeof run !== 'function') fail(`graph.${key}.run`, 'a function', run);
+        const task = this.#prepare(run, { ...options, id: options.id === undefined ? key : options.id }, keySet, ids, `graph.${key}.`);
+        ids.add(task.id);
+        prepared.set(key, task);
+        edges.set(
+          key,
+          task.dependsOn.flatMap((dependency) => ('graphKey' in dependency ? [dependency.graphKey] : [])),
+        );
+      }
+    } catch (error) {
+      this.#forgetTraced(ids);
+      throw error;
     }
     const sorted = topologicalSort(keys, (key) => edges.get(key) ?? []);
     if (sorted.cycle !== undefined) {
+      this.#forgetTraced(ids);
       const cycle = sorted.cycle;
       throw new MezanError('E_DEPENDENCY_CYCLE', `The task graph has a cycle: ${cycle.join(' → ')}`, { details: { cycle } });
     }
@@ -787,7 +805,15 @@ export class Engine {
       if (this.#resourceExtras?.resources !== resources) this.#resourceExtras = Object.freeze({ ...NO_EXTRAS, resources });
       extras = this.#resourceExtras;
     }
-    return new TaskRecord(id, autoNumber, name, priority, fn, timeoutMs, retry, dependsOn, extras);
+    // What telemetry costs a submission when it is off: this one test.
+    const run = this.#tracing === undefined ? fn : this.#tracing.wrap(fn, id ?? `${AUTO_ID_PREFIX}${autoNumber}`, parentId);
+    return new TaskRecord(id, autoNumber, name, priority, run, timeoutMs, retry, dependsOn, extras);
+  }
+
+  /** Tasks of a graph that was refused were prepared, and followed by telemetry, but never submitted. */
+  #forgetTraced(ids: Iterable<string>): void {
+    if (this.#tracing === undefined) return;
+    for (const id of ids) this.#tracing.forget(id);
   }
 
   /** Validates declared resources and puts them in the order they are taken: rank, then name. */
