@@ -10,14 +10,12 @@ interface VirtualTimer extends HeapItem {
 const settleMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Resolves once every promise job queued so far, and every job those queue, has run, without a turn
- * of the event loop: a `process.nextTick` queued from inside a promise job runs only once the job
- * queue is empty. The first `await` makes sure it is queued from inside one.
+ * Called from inside a promise job, resolves once every promise job queued so far, and every job
+ * those queue, has run, without a turn of the event loop: a `process.nextTick` queued from inside a
+ * promise job runs only once the job queue is empty.
  */
-async function drainPromiseJobs(): Promise<void> {
-  await undefined;
-  await new Promise<void>((resolve) => process.nextTick(resolve));
-}
+const afterPromiseJobs = (): Promise<void> => new Promise<void>(resolveOnNextTick);
+const resolveOnNextTick = (resolve: () => void): void => process.nextTick(resolve);
 
 /**
  * A clock whose time moves only when told to. Timers fire in order of their due time (ties in the
@@ -40,8 +38,13 @@ export class VirtualClock implements Clock {
   readonly #queue = new IndexedHeap<VirtualTimer>((a, b) => a.due < b.due || (a.due === b.due && a.id < b.id));
 
   readonly #settleEachTimer: boolean;
-  /** The calls due at the end of the current instant, in the order they were made. */
-  readonly #immediates = new Map<number, () => void>();
+  // The calls due at the end of the current instant, in the order they were made, and their ids (a
+  // cancelled one is left as `undefined`). Lists, swapped with spares while they run: there are a few
+  // each instant, and a map would be a new table each time.
+  #immediateIds: number[] = [];
+  #immediateCalls: Array<(() => void) | undefined> = [];
+  #spareIds: number[] = [];
+  #spareCalls: Array<(() => void) | undefined> = [];
 
   /** With `settle: 'each-instant'`: calls `fn` at the end of the current instant (see the constructor). */
   readonly setImmediate?: (fn: () => void) => number;
@@ -65,10 +68,14 @@ export class VirtualClock implements Clock {
     if (!this.#settleEachTimer) {
       this.setImmediate = (fn: () => void): number => {
         const id = this.#nextId++;
-        this.#immediates.set(id, fn);
+        this.#immediateIds.push(id);
+        this.#immediateCalls.push(fn);
         return id;
       };
-      this.clearImmediate = (id: number): void => void this.#immediates.delete(id);
+      this.clearImmediate = (id: number): void => {
+        const index = this.#immediateIds.indexOf(id);
+        if (index >= 0) this.#immediateCalls[index] = undefined;
+      };
     }
   }
 
@@ -158,12 +165,20 @@ export class VirtualClock implements Clock {
       await settleMicrotasks();
       return;
     }
-    await drainPromiseJobs();
-    while (this.#immediates.size > 0) {
-      const due = [...this.#immediates.values()];
-      this.#immediates.clear();
-      for (const fn of due) fn();
-      await drainPromiseJobs();
+    // From here on this runs inside a promise job, as `afterPromiseJobs` needs.
+    await undefined;
+    for (;;) {
+      await afterPromiseJobs();
+      if (this.#immediateIds.length === 0) return;
+      const ids = this.#immediateIds;
+      const calls = this.#immediateCalls;
+      this.#immediateIds = this.#spareIds;
+      this.#immediateCalls = this.#spareCalls;
+      for (let index = 0; index < calls.length; index++) calls[index]?.();
+      ids.length = 0;
+      calls.length = 0;
+      this.#spareIds = ids;
+      this.#spareCalls = calls;
     }
   }
 
