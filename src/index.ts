@@ -1,4 +1,7 @@
-// The public surface of mezan. Everything else is internal.
+// The public surface of `mezan`: the core (the engine, tasks, events, errors, clocks, randomness,
+// the logger interface), which loads nothing it does not use. The optional parts have their own
+// entries in src/entries/ (`mezan/simulation`, `mezan/dashboard`, `mezan/metrics`,
+// `mezan/diagrams`); everything else is internal.
 
 // Engine
 export { createEngine, Engine } from './engine';
@@ -24,11 +27,14 @@ export type { DeadlockCandidate } from './detection/deadlock-policy';
 export type { WaitForGraphSnapshot, WaitForNode, WaitForEdge } from './detection/wait-for-graph';
 export { ENGINE_DEFAULTS } from './engine-options';
 export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, ShutdownPhase } from './engine-snapshots';
+export type { WorkerStats } from '../actors/worker.actor';
 
-// Metrics and alerts
+// Metrics, alerts and the dashboard's types (`engine.metrics()`, `engine.serveDashboard()`)
 export type { MetricsSnapshot, ResourceMetrics, WorkerMetrics } from './metrics/metrics-snapshot';
 export type { DurationSummary } from './metrics/duration-histogram';
 export type { AlertRecord } from './metrics/alert-book';
+export type { DashboardOptions } from './dashboard/dashboard-options';
+export type { DashboardServer } from './dashboard/serve-dashboard';
 
 // Tasks
 export { TaskHandle } from './task-handle';
@@ -63,38 +69,4 @@ export { VirtualClock } from './virtual-clock';
 export { seededRandom, defaultRandom } from './random';
 export type { RandomSource } from './random';
 export { createQuietLogger } from './logger';
-export type { Logger } from './logger';
-
-// Simulation
-export { simulate } from './simulation/simulate';
-export type { SimulateOptions, SimulationReport } from './simulation/simulate';
-export type { ExpectationResult } from './simulation/expectations';
-export { loadScenario, parseScenario } from './simulation/load-scenario';
-export type {
-  Scenario,
-  ScenarioTask,
-  TaskTemplate,
-  TaskGenerator,
-  Step,
-  Fault,
-  Duration,
-  Expectation,
-  ScenarioDependency,
-} from './simulation/scenario';
-
-// Dashboard and diagrams
-export type { DashboardOptions } from './dashboard/dashboard-options';
-export type { DashboardServer } from './dashboard/serve-dashboard';
-export { serveDashboard } from './dashboard/serve-dashboard';
-export { describeMachine, toMermaid, toDot, toJson } from './visualization/machine-diagram';
-export { MEZAN_MACHINES, MACHINE_NAMES } from './visualization/machines';
-
-// Machines, for drawing and inspection
-export { executorMachine } from '../machines/executor.machine';
-export { workerMachine } from '../machines/worker.machine';
-export { supervisorMachine } from '../machines/supervisor.machine';
-export { shutdownMachine } from '../machines/shutdown.machine';
-export { resourceMachine } from '../machines/resource.machine';
-export { monitorMachine } from '../machines/monitor.machine';
-export { detectorMachine } from '../machines/detector.machine';
-export type { WorkerStats } from '../actors/worker.actor';
+export type { Logger, LogDetails } from './logger';

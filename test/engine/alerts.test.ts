@@ -1,4 +1,5 @@
-import { simulate, type AlertClearedEvent, type AlertRaisedEvent, type EngineOptions, type Scenario, type TaskContext } from '../../src';
+import type { AlertClearedEvent, AlertRaisedEvent, EngineOptions, TaskContext } from '../../src';
+import { simulate, type Scenario } from '../../src/entries/simulation';
 import { recordingLogger, startEngine } from '../fixtures/engine-harness';
 
 const sleeper =

@@ -1,4 +1,5 @@
-import { isMezanError, parseScenario, simulate } from '../../src';
+import { isMezanError } from '../../src';
+import { parseScenario, simulate } from '../../src/entries/simulation';
 
 describe('generated tasks', () => {
   it('arrive one at each of `times`', async () => {

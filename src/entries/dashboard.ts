@@ -1,0 +1,6 @@
+// The public surface of `mezan/dashboard`: the live dashboard of an engine, served over HTTP.
+// `engine.serveDashboard()` loads the same server on first use.
+
+export { serveDashboard } from '../dashboard/serve-dashboard';
+export type { DashboardServer } from '../dashboard/serve-dashboard';
+export type { DashboardOptions } from '../dashboard/dashboard-options';

@@ -1,0 +1,7 @@
+// The public surface of `mezan/metrics`: the shape of an engine's metrics (`engine.metrics()`) and
+// their Prometheus text (`engine.prometheus()` is `renderPrometheus(engine.metrics())`).
+
+export { renderPrometheus } from '../metrics/render-prometheus';
+export type { MetricsSnapshot, ResourceMetrics, WorkerMetrics } from '../metrics/metrics-snapshot';
+export type { DurationSummary } from '../metrics/duration-histogram';
+export type { AlertRecord } from '../metrics/alert-book';
