@@ -186,7 +186,13 @@ export interface DeadlockOptions {
    * When to look: `immediate`ly when a task blocks, `{ afterMs }` after an optimistic delay (in the
    * manner of PostgreSQL's deadlock_timeout), or `off`. @default 'immediate'
    */
-  detect?: 'immediate' | 'off' | { afterMs: number };
+  detect?:
+    | 'immediate'
+    | 'off'
+    | {
+        /** How long after a task blocks to look, in milliseconds, from 0 to 2^31 − 1. */
+        afterMs: number;
+      };
   /**
    * How the victim is chosen among the deadlocked tasks: `youngest`, `lowest-priority`,
    * `least-work`, `fewest-resources`, or a function of the candidates returning a task id.
@@ -198,7 +204,12 @@ export interface DeadlockOptions {
    * adding a temporary worker, up to `maxExtraWorkers` at once, retired when idle; `false` goes
    * straight to a victim. @default { maxExtraWorkers: 4 }
    */
-  compensate?: false | { maxExtraWorkers?: number };
+  compensate?:
+    | false
+    | {
+        /** The most temporary workers in service at once. @default 4 */
+        maxExtraWorkers?: number;
+      };
 }
 
 /** Restart intensity for crashed workers: one-for-one restarts, at most `maxRestarts` within `withinMs`. */
@@ -294,28 +305,60 @@ export interface ResolvedEngineOptions {
 
 /** The defaults of {@link EngineOptions} that are plain values. */
 export const ENGINE_DEFAULTS = Object.freeze({
+  /** `concurrency`: the machine's available parallelism, read when an engine is made. */
   concurrency: (): number => os.availableParallelism(),
-  supervision: Object.freeze({ maxRestarts: 5, withinMs: 5000 }),
+  /** {@link SupervisionOptions}. */
+  supervision: Object.freeze({
+    /** Restarts allowed within `withinMs`. */
+    maxRestarts: 5,
+    /** The window, in milliseconds. */
+    withinMs: 5000,
+  }),
+  /** {@link ShutdownOptions}. */
   shutdown: Object.freeze({
+    /** How long draining may last, in milliseconds. */
     graceMs: 10_000,
+    /** Queued tasks run while draining. */
     drain: 'run' as DrainMode,
+    /** How long terminating waits for functions that ignore their abort signal, in milliseconds. */
     abandonAfterMs: 5_000,
+    /** No process signal is listened to. */
     signals: Object.freeze([]) as readonly NodeJS.Signals[],
+    /** The engine never ends the process. */
     exitOnSignal: false,
   }),
+  /** {@link DeadlockOptions}. */
   deadlock: Object.freeze({
-    detect: 'immediate' as 'immediate' | 'off' | { readonly afterMs: number },
+    /** Detection when a task blocks. */
+    detect: 'immediate' as
+      | 'immediate'
+      | 'off'
+      | {
+          /** How long after a task blocks to look, in milliseconds. */
+          readonly afterMs: number;
+        },
+    /** The youngest task of a deadlock is its victim. */
     policy: 'youngest' as DeadlockPolicy,
+    /** Temporary workers for worker-slot starvation, at most this many at once. */
     maxExtraWorkers: 4 as number,
   }),
+  /** Lock-order violations are reported, not refused. */
   lockOrder: 'warn' as LockOrderMode,
+  /** Task timings are sampled from the first `engine.metrics()` call. */
   timings: 'on-demand' as TimingsMode,
+  /** The alert thresholds ({@link AlertThresholds}). */
   thresholds: Object.freeze({
+    /** A resource wait over this many milliseconds raises an alert. */
     resourceWaitMs: 100,
+    /** A pool used over this fraction of its capacity... */
     poolUtilization: 0.9,
+    /** ...for this many milliseconds raises an alert. */
     poolUtilizationForMs: 1000,
+    /** More tasks queued than this raises an alert. */
     queueDepth: 1000,
+    /** A deadlock raises an alert. */
     deadlock: true,
+    /** An alert clears when its measure falls to this fraction of its threshold. */
     clearRatio: 0.8,
   }),
 });

@@ -1,9 +1,10 @@
 import { constants as osConstants } from 'node:os';
-import { Observable, Subject, map } from 'rxjs';
+import { Observable, map } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
 import type { PoolSnapshot } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
+import { EventHub } from './internal/event-hub';
 import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
 import { NO_EXTRAS, TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
@@ -104,10 +105,36 @@ function topState(value: unknown): string {
 
 /** A fault {@link Engine.inject} can make happen. */
 export type EngineFault =
-  | { readonly type: 'worker.crash'; readonly workerId: string }
-  | { readonly type: 'worker.slow'; readonly workerId: string; readonly factor: number; readonly forMs?: number }
-  | { readonly type: 'signal'; readonly signal: NodeJS.Signals }
-  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
+  | {
+      /** Crashes a worker: its running attempts fail with `E_WORKER_CRASHED`, and it is restarted. */
+      readonly type: 'worker.crash';
+      /** The worker: `main`. */
+      readonly workerId: string;
+    }
+  | {
+      /** Slows a worker down: each `ctx.sleep` that starts meanwhile takes `factor` times as long. */
+      readonly type: 'worker.slow';
+      /** The worker: `main`. */
+      readonly workerId: string;
+      /** How many times as long. */
+      readonly factor: number;
+      /** How long the slow-down lasts, in milliseconds. @default until the engine stops */
+      readonly forMs?: number;
+    }
+  | {
+      /** A process signal, through the same deferred path as a real one. */
+      readonly type: 'signal';
+      /** The signal, such as `SIGTERM`. */
+      readonly signal: NodeJS.Signals;
+    }
+  | {
+      /** Changes a pool's capacity. */
+      readonly type: 'resource.capacity';
+      /** The pool. */
+      readonly resource: string;
+      /** Its new capacity, in units. */
+      readonly capacity: number;
+    };
 
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 const MAX_TIMER_MS = 2_147_483_647;
@@ -166,7 +193,7 @@ export class Engine {
   #timingsRequested = false;
   /** Spans of task attempts, when the `telemetry` option is on. */
   readonly #tracing: TaskTracing | undefined;
-  readonly #events = new Subject<EngineEvent>();
+  readonly #events = new EventHub<EngineEvent>();
   readonly #events$: Observable<EngineEvent>;
   /** The executor's counts at the event being delivered, if it came from the executor. */
   #countsAtEvent: Readonly<TaskCounts> | undefined = undefined;
@@ -205,11 +232,11 @@ export class Engine {
     else {
       const tracing = new TaskTracing(telemetry.api, telemetry.tracer, this.#clock, this.#clock === realClock, this.id, this.#logger);
       // Subscribed before anyone else: an attempt's span has started when a subscriber hears of the attempt.
-      this.#events.subscribe({ next: (event) => tracing.observe(event), complete: () => tracing.close() });
+      this.#events.observable.subscribe({ next: (event) => tracing.observe(event), complete: () => tracing.close() });
       this.#tracing = tracing;
     }
     // Subscribers are user code: what their callbacks throw is logged, never rethrown into the process.
-    this.#events$ = ContainedObservable.of(this.#events, (thrown) =>
+    this.#events$ = ContainedObservable.of(this.#events.observable, (thrown) =>
       this.#logger.error('an events$ subscriber threw', { error: describeThrown(thrown) }),
     );
     const sink: EventSink = new SubjectSink(this.#events, (counts, deliver) => {
