@@ -1,7 +1,12 @@
-import type { Subject } from 'rxjs';
 import type { EngineEvent } from '../engine-events';
 import type { EventSink } from './event-sink';
 import type { TaskCounts } from './task-book';
+
+/** Where a {@link SubjectSink} delivers: the engine's event hub (or any RxJS `Subject`). @internal */
+export interface EventSubject {
+  readonly observed: boolean;
+  next(event: EngineEvent): void;
+}
 
 /**
  * The engine's own event sink: active while its `events$` has a subscriber; delivers to the subject,
@@ -13,14 +18,14 @@ import type { TaskCounts } from './task-book';
  * @internal
  */
 export class SubjectSink implements EventSink {
-  readonly #subject: Subject<EngineEvent>;
+  readonly #subject: EventSubject;
   readonly #withCounts: (counts: Readonly<TaskCounts> | undefined, deliver: () => void) => void;
 
   /**
    * @param subject - where events go
    * @param withCounts - runs `deliver` with `counts` in effect (the engine's `progress()` reads them)
    */
-  constructor(subject: Subject<EngineEvent>, withCounts: (counts: Readonly<TaskCounts> | undefined, deliver: () => void) => void) {
+  constructor(subject: EventSubject, withCounts: (counts: Readonly<TaskCounts> | undefined, deliver: () => void) => void) {
     this.#subject = subject;
     this.#withCounts = withCounts;
   }
