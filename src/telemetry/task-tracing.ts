@@ -103,11 +103,6 @@ export class TaskTracing {
     this.#logger = logger;
   }
 
-  /** Unfinished tasks followed. */
-  get size(): number {
-    return this.#tasks.size;
-  }
-
   /**
    * Follows a task being submitted, and wraps its function so that each attempt runs in its span's
    * context. Call it where the task is submitted: the context active there is its spans' parent.
