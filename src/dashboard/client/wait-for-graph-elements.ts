@@ -72,7 +72,9 @@ export function waitForGraphElements(state: DashboardState, names: ReadonlyMap<s
     const captured = new Map(deadlock.graph.nodes.map((node) => [node.id, node]));
     for (const id of deadlock.cycle) {
       if (!nodes.has(id)) addNode(captured.get(id) ?? { id, kind: 'task' }, true);
-      nodes.get(id)?.classes.push('cycle');
+      const drawn = nodes.get(id);
+      // The cycle is closed: its first node comes again at its end.
+      if (drawn !== undefined && !drawn.classes.includes('cycle')) drawn.classes.push('cycle');
     }
     for (let i = 0; i + 1 < deadlock.cycle.length; i++) {
       const [from, to] = [deadlock.cycle[i]!, deadlock.cycle[i + 1]!];
