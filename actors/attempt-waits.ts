@@ -45,7 +45,10 @@ interface PendingAwait {
 export class AttemptWaits {
   readonly #host: WaitsHost;
   readonly #taskId: string;
-  /** Unique among the attempts of one runner, even of tasks that reused an id: names its requests. */
+  /**
+   * `<attempt>.<serial>`, unique among the attempts of one runner, even of tasks that reused an id:
+   * names its requests, `<taskId>#<attemptKey>#<n>`, and the runner routes replies by the serial.
+   */
   readonly #attemptKey: string;
   // Small arrays made on first use, not hash maps: most attempts hold one lease at a time, wait for
   // one acquisition, and never await; these are made for every attempt that takes a resource.
@@ -204,11 +207,6 @@ export class AttemptWaits {
       case 'resource.cancelled':
         return;
     }
-  }
-
-  /** Whether this attempt asked for the request `requestId`. */
-  owns(requestId: string): boolean {
-    return requestId.startsWith(`${this.#taskId}#${this.#attemptKey}#`);
   }
 
   /**

@@ -168,18 +168,12 @@ export class TaskRunner {
   }
 
   #routeReply(reply: ResourceReplyEvent): void {
-    // Request ids are `<taskId>#<attempt key>#<n>`: the task id is what precedes the last two marks.
-    const { requestId } = reply;
-    const end = requestId.lastIndexOf('#', requestId.lastIndexOf('#') - 1);
-    const taskId = end > 0 ? requestId.slice(0, end) : undefined;
+    const serial = attemptSerialOf(reply.requestId);
     let waits: AttemptWaits | undefined;
-    if (taskId !== undefined) {
-      for (const attempt of this.#running) {
-        const candidate = attempt.order.taskId === taskId ? attempt.waits : undefined;
-        if (candidate !== undefined && candidate.owns(requestId)) {
-          waits = candidate;
-          break;
-        }
+    for (const attempt of this.#running) {
+      if (attempt.serial === serial) {
+        waits = attempt.waits;
+        break;
       }
     }
     if (waits !== undefined) {
@@ -429,6 +423,29 @@ export class TaskRunner {
     return report;
   }
 }
+
+/**
+ * The serial of the attempt that made a pool request, read from its id without making a string:
+ * request ids are `<taskId>#<attempt>.<serial>#<n>` (see `AttemptWaits`), and the serial is unique
+ * among a runner's attempts. `-1` for an id of another shape.
+ */
+function attemptSerialOf(requestId: string): number {
+  let index = requestId.lastIndexOf('#') - 1;
+  let serial = 0;
+  let scale = 1;
+  for (; index >= 0; index--) {
+    const code = requestId.charCodeAt(index);
+    if (code === DOT) return scale === 1 ? -1 : serial;
+    if (code < DIGIT_0 || code > DIGIT_9) return -1;
+    serial += (code - DIGIT_0) * scale;
+    scale *= 10;
+  }
+  return -1;
+}
+
+const DOT = 0x2e;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';

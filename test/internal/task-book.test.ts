@@ -50,7 +50,8 @@ interface Fixture {
 function makeBook(options: { listening?: boolean } = {}): Fixture {
   const events: EngineEvent[] = [];
   const sink: EventSink = { active: options.listening ?? true, publish: (event) => events.push(event) };
-  const quiet = createQuietLogger();
+  // A copy: the quiet logger itself is frozen, and spies replace methods.
+  const quiet = { ...createQuietLogger() };
   const logger = { warn: jest.spyOn(quiet, 'warn'), error: jest.spyOn(quiet, 'error') };
   const reporters = new Map<string, FakeReporter>();
   const fixture: Fixture = {
