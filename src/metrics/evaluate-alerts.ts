@@ -117,12 +117,12 @@ export function nextAlertCheckAt(book: MonitorBook, alerts: AlertBook, gauges: G
   if (settings.workerRestarts !== undefined && alerts.isActive('worker.restarts')) next = Math.min(next, book.nextCrashExpiry() ?? next);
   for (const gauge of gauges.pools) {
     const pool = book.pool(gauge.name);
-    if (settings.resourceWaitMs !== undefined && !alerts.isActive(waitAlertId(pool.name))) {
+    if (settings.resourceWaitMs !== undefined && !alerts.isActive(pool.waitAlertId)) {
       const oldest = oldestOpenWait(pool);
       if (oldest !== undefined) next = Math.min(next, oldest + settings.resourceWaitMs);
     }
     if (settings.poolUtilization !== undefined) {
-      const since = alerts.isActive(utilizationAlertId(pool.name)) ? pool.underSince : pool.overSince;
+      const since = alerts.isActive(pool.utilizationAlertId) ? pool.underSince : pool.overSince;
       if (since !== undefined) next = Math.min(next, since + settings.poolUtilizationForMs);
     }
   }
@@ -138,9 +138,6 @@ export function utilizationOf(gauge: PoolGauge): number {
 type Raise = (spec: AlertSpec) => void;
 type Clear = (alertId: string, value: number, clearLevel: number, message: string) => void;
 
-const waitAlertId = (pool: string): string => `resource.wait:${pool}`;
-const utilizationAlertId = (pool: string): string => `resource.utilization:${pool}`;
-
 function oldestOpenWait(pool: PoolRecord): number | undefined {
   for (const since of pool.open.values()) return since;
   return undefined;
@@ -152,7 +149,7 @@ function oldestOpenWait(pool: PoolRecord): number | undefined {
  * as soon as it has waited the threshold out); cleared when both are at or below the clear level.
  */
 function evaluateWait(pool: PoolRecord, now: number, limitMs: number, ratio: number, alerts: AlertBook, raise: Raise, clear: Clear): void {
-  const alertId = waitAlertId(pool.name);
+  const alertId = pool.waitAlertId;
   const oldest = oldestOpenWait(pool);
   const oldestAge = oldest === undefined ? 0 : now - oldest;
   const last = pool.lastWaitMs ?? 0;
@@ -182,7 +179,7 @@ function evaluateUtilization(
   raise: Raise,
   clear: Clear,
 ): void {
-  const alertId = utilizationAlertId(pool.name);
+  const alertId = pool.utilizationAlertId;
   const utilization = utilizationOf(gauge);
   if (!alerts.isActive(alertId)) {
     pool.underSince = undefined;

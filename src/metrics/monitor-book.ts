@@ -4,6 +4,9 @@ import type { MonitorObservation } from './monitor-observation';
 /** One pool as the monitor follows it: its waits, and the timing of its utilization alert. @internal */
 export interface PoolRecord {
   readonly name: string;
+  /** The ids of its wait and utilization alerts, made once: they are looked up at every evaluation. */
+  readonly waitAlertId: string;
+  readonly utilizationAlertId: string;
   /** One sample per request: 0 for an immediate grant, the time queued for one that waited. */
   readonly waits: DurationHistogram;
   /** Tasks whose request is queued, by the clock time they began to wait; oldest first. */
@@ -83,6 +86,8 @@ export class MonitorBook {
     if (pool === undefined) {
       pool = {
         name,
+        waitAlertId: `resource.wait:${name}`,
+        utilizationAlertId: `resource.utilization:${name}`,
         waits: new DurationHistogram(),
         open: new Map(),
         endedInBatch: new Set(),
