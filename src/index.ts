@@ -1,7 +1,11 @@
-// The public surface of `mezan`: the core (the engine, tasks, events, errors, clocks, randomness,
-// the logger interface), which loads nothing it does not use. The optional parts have their own
-// entries in src/entries/ (`mezan/simulation`, `mezan/dashboard`, `mezan/metrics`,
-// `mezan/diagrams`); everything else is internal.
+/**
+ * The public surface of `mezan`: the core (the engine, tasks, events, errors, clocks, randomness,
+ * the logger interface), which loads nothing it does not use. The optional parts have their own
+ * entries in src/entries/ (`mezan/simulation`, `mezan/dashboard`, `mezan/metrics`,
+ * `mezan/diagrams`); everything else is internal.
+ *
+ * @module mezan
+ */
 
 // Engine
 export { createEngine, Engine } from './engine';
@@ -22,6 +26,7 @@ export type {
   AlertThresholds,
   InspectionObserver,
 } from './engine-options';
+export type { TelemetryOptions, TelemetryTracer, TelemetrySpan } from './telemetry/telemetry-options';
 export type { DeadlockReport } from './detection/deadlock-resolver';
 export type { DeadlockCandidate } from './detection/deadlock-policy';
 export type { WaitForGraphSnapshot, WaitForNode, WaitForEdge } from './detection/wait-for-graph';
@@ -31,7 +36,7 @@ export type { WorkerStats } from '../actors/worker.actor';
 
 // Metrics, alerts and the dashboard's types (`engine.metrics()`, `engine.serveDashboard()`)
 export type { MetricsSnapshot, ResourceMetrics, WorkerMetrics } from './metrics/metrics-snapshot';
-export type { DurationSummary } from './metrics/duration-histogram';
+export type { DurationSummary, DurationBucket } from './metrics/duration-histogram';
 export type { AlertRecord } from './metrics/alert-book';
 export type { DashboardOptions } from './dashboard/dashboard-options';
 export type { DashboardServer } from './dashboard/serve-dashboard';

@@ -12,9 +12,13 @@ export type DashboardEngine = Pick<Engine, 'events$' | 'progress' | 'stats' | 'w
   readonly metrics?: () => unknown;
   /** Every actor and its state, read from the actors' snapshots, when the engine offers it. */
   readonly actors?: () => ReadonlyArray<{
+    /** The actor's id. */
     readonly id: string;
+    /** The machine it follows, such as `worker`. */
     readonly machine: string;
+    /** Its parent's id; `undefined` for the root. */
     readonly parent: string | undefined;
+    /** The state it is in. */
     readonly state: string;
   }>;
   /** The Prometheus text exposition of those metrics, when the engine has a monitor. */

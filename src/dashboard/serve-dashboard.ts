@@ -30,7 +30,7 @@ const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * Routes: `/` (the page), `/dashboard.js` (the page's script, with Cytoscape.js and Chart.js bundled
  * in at build time), `/dashboard.css`, `/machines` (the machines with their diagrams laid out as SVG
  * on the server, JSON), `/state` (a
- * {@link DashboardState}, JSON), `/events` (server-sent events: `snapshot`, then `update`s) and
+ * snapshot of the engine's state, JSON), `/events` (server-sent events: `snapshot`, then `update`s) and
  * `/metrics` (`engine.prometheus()`, when the engine has it; 404 otherwise).
  *
  * @param engine - the engine to watch (only its public getters and `events$` are read)

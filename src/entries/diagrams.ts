@@ -1,5 +1,9 @@
-// The public surface of `mezan/diagrams`: mezan's statecharts, and their drawings as Mermaid,
-// Graphviz DOT, JSON or SVG.
+/**
+ * The public surface of `mezan/diagrams`: mezan's statecharts, and their drawings as Mermaid,
+ * Graphviz DOT, JSON or SVG.
+ *
+ * @module mezan/diagrams
+ */
 
 export { describeMachine, toMermaid, toDot, toJson, renderMachine } from '../visualization/machine-diagram';
 export type {

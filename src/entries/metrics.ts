@@ -1,5 +1,9 @@
-// The public surface of `mezan/metrics`: the shape of an engine's metrics (`engine.metrics()`) and
-// their Prometheus text (`engine.prometheus()` is `renderPrometheus(engine.metrics())`).
+/**
+ * The public surface of `mezan/metrics`: the shape of an engine's metrics (`engine.metrics()`) and
+ * their Prometheus text (`engine.prometheus()` is `renderPrometheus(engine.metrics())`).
+ *
+ * @module mezan/metrics
+ */
 
 export { renderPrometheus } from '../metrics/render-prometheus';
 export type { MetricsSnapshot, ResourceMetrics, WorkerMetrics } from '../metrics/metrics-snapshot';

@@ -1,5 +1,9 @@
-// The public surface of `mezan/simulation`: scripted, seeded, replayable runs of an engine in
-// virtual time, from a scenario object or a YAML/JSON file. Loads the scenario parser (yaml, ajv).
+/**
+ * The public surface of `mezan/simulation`: scripted, seeded, replayable runs of an engine in
+ * virtual time, from a scenario object or a YAML/JSON file. Loads the scenario parser (yaml, ajv).
+ *
+ * @module mezan/simulation
+ */
 
 export { simulate } from '../simulation/simulate';
 export type { SimulateOptions, SimulationReport, SimulationIncidents } from '../simulation/simulate';

@@ -10,7 +10,7 @@ export const DURATION_BUCKETS_MS: readonly number[] = Object.freeze([
 
 /** One bucket of a {@link DurationSummary}: how many durations were at most `le` milliseconds. */
 export interface DurationBucket {
-  /** The bucket's upper bound, in milliseconds (inclusive): one of {@link DURATION_BUCKETS_MS}. */
+  /** The bucket's upper bound, in milliseconds (inclusive): one of the fixed bounds, from 1 ms to 5 minutes. */
   readonly le: number;
   /** How many durations were at most `le`: cumulative, as Prometheus counts its buckets. */
   readonly count: number;
@@ -35,7 +35,7 @@ export interface DurationSummary {
   /** The longest, exact; `0` before the first. */
   readonly max: number;
   /**
-   * Exact counts at the fixed bounds of {@link DURATION_BUCKETS_MS}, cumulative, in that order; the
+   * Exact counts at the fixed bounds (from 1 ms to 5 minutes, the same in every engine), cumulative, in order; the
    * durations above the last bound are the rest of `count`.
    */
   readonly buckets: readonly DurationBucket[];

@@ -3,10 +3,20 @@
  * than imported, so that mezan's public types compile without `@opentelemetry/api` installed.
  */
 export interface TelemetrySpan {
+  /** Sets an attribute of the span, such as the task's id or attempt. */
   setAttribute(key: string, value: string | number | boolean): unknown;
-  setStatus(status: { code: number; message?: string }): unknown;
+  /** Sets the span's status: OpenTelemetry's `SpanStatusCode` and, for an error, its message. */
+  setStatus(status: {
+    /** OpenTelemetry's `SpanStatusCode`. */
+    code: number;
+    /** What went wrong, for an error. */
+    message?: string;
+  }): unknown;
+  /** Records what a failed attempt threw. */
   recordException(exception: unknown, time?: unknown): unknown;
+  /** Adds a timed event to the span. */
   addEvent(name: string, attributes?: Record<string, string | number | boolean | undefined>, time?: unknown): unknown;
+  /** Ends the span. */
   end(endTime?: unknown): unknown;
 }
 
@@ -15,6 +25,7 @@ export interface TelemetrySpan {
  * `@opentelemetry/api`) fits it as it is.
  */
 export interface TelemetryTracer {
+  /** Starts a span named `name`, child of the span in `context`. */
   startSpan(name: string, options?: object, context?: unknown): TelemetrySpan;
 }
 

@@ -24,12 +24,15 @@ export interface DiagramState {
   readonly key: string;
   /** The id the Mermaid and DOT texts give this node: XState's id made safe for both formats. */
   readonly diagramId: string;
+  /** XState's kind of node. */
   readonly type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
   /** For a history node, how deep it remembers. */
   readonly history: false | 'shallow' | 'deep';
   /** The id of the child entered first, for a compound node. */
   readonly initial: string | undefined;
+  /** Its child nodes, in the order they are declared. */
   readonly children: readonly DiagramState[];
+  /** The actors it invokes while it is active. */
   readonly invokes: readonly DiagramInvoke[];
 }
 
@@ -42,6 +45,7 @@ export interface DiagramTransition {
   readonly source: string;
   /** The XState ids of its targets; empty for a transition that only runs actions. */
   readonly targets: readonly string[];
+  /** How it is taken. */
   readonly kind: DiagramTransitionKind;
   /** The event type, for `kind: 'event'`: as declared, wildcards included. */
   readonly event: string | undefined;
@@ -59,6 +63,7 @@ export interface DiagramTransition {
 export interface MachineDiagram {
   /** The machine's id. */
   readonly id: string;
+  /** The root state node, whose children are the machine's top states. */
   readonly root: DiagramState;
   /** Every transition, in document order (a node's own before its children's). */
   readonly transitions: readonly DiagramTransition[];
@@ -144,7 +149,7 @@ export function transitionLabel(transition: DiagramTransition): string {
  * Draws a machine as a Mermaid `stateDiagram-v2`, as GitHub renders it in Markdown.
  *
  * Compound states are composite states, parallel regions are separated by `--`, final states lead to
- * `[*]`. Transitions are arrows labelled {@link transitionLabel}. A transition without a target only
+ * `[*]`. Transitions are arrows labelled `event [guard]`. A transition without a target only
  * runs actions: it is listed inside its state as `on …`. What a compound state does in any of its
  * children (the root included) — its invoked actors, its targetless transitions, transitions into its
  * own children — hangs off a dashed `(any state)` node, because Mermaid cannot draw an arrow from a
@@ -339,7 +344,7 @@ export function toJson(machine: AnyStateMachine): string {
 }
 
 /**
- * Draws a machine in one of the {@link DIAGRAM_FORMATS}.
+ * Draws a machine in one of the formats (`mermaid`, `dot`, `json`).
  *
  * @param machine - any XState v5 machine
  * @param format - `'mermaid'`, `'dot'` or `'json'`
