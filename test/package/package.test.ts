@@ -92,6 +92,9 @@ function compileConsumer(resolution: keyof typeof RESOLUTIONS, esModuleInterop: 
   });
 }
 
+/** What a JavaScript consumer reports when every entry did its part (see `exercise` in consumer-sources.ts). */
+const EXERCISED = { answer: 42, refused: 'E_INVALID_OPTION', simulated: true, drawn: true, dashboard: 'function', prometheus: true };
+
 describe('the packed package', () => {
   it('ships both builds of every entry, the scenario schema and the license, and no source maps or benchmarks', () => {
     const { files } = packed;
@@ -125,28 +128,11 @@ describe('the packed package', () => {
   });
 
   it('runs as an ES module: every entry imported by name', () => {
-    expect(runConsumer('esm.mjs', ESM_CONSUMER)).toEqual({
-      named: true,
-      answer: 42,
-      refused: 'E_INVALID_OPTION',
-      simulated: true,
-      drawn: true,
-      dashboard: 'function',
-      prometheus: true,
-    });
+    expect(runConsumer('esm.mjs', ESM_CONSUMER)).toEqual({ named: true, ...EXERCISED });
   });
 
   it('runs as CommonJS: every entry required, and the scenario schema', () => {
-    expect(runConsumer('cjs.cjs', CJS_CONSUMER)).toEqual({
-      named: true,
-      schema: 'http://json-schema.org/draft-07/schema#',
-      answer: 42,
-      refused: 'E_INVALID_OPTION',
-      simulated: true,
-      drawn: true,
-      dashboard: 'function',
-      prometheus: true,
-    });
+    expect(runConsumer('cjs.cjs', CJS_CONSUMER)).toEqual({ named: true, schema: 'http://json-schema.org/draft-07/schema#', ...EXERCISED });
   });
 
   it('is one module for a program that both imports and requires it: one MezanError, instanceof agreeing both ways', () => {
