@@ -226,7 +226,8 @@ export class TaskBook {
    * `cancelled` were cancelled before they arrived: they settle `cancelled` at once.
    */
   admit(submissions: readonly TaskSubmission[], cancelled?: ReadonlyMap<string, MezanError>): void {
-    const now = this.#clock.now();
+    // Read only if needed: most submissions never need the time, and reading the clock costs.
+    let now: number | undefined;
     for (let submitted = 0; submitted < submissions.length; submitted++) {
       const submission = submissions[submitted]!;
       // The submission becomes the entry: from here on only the executor touches it.
@@ -245,11 +246,11 @@ export class TaskBook {
       this.counts.waiting++;
       const cancelReason = cancelled?.get(entry.id);
       if (cancelReason !== undefined) {
-        this.#settle(entry, 'cancelled', undefined, cancelReason, undefined, undefined, now);
+        this.#settle(entry, 'cancelled', undefined, cancelReason, undefined, undefined, (now ??= this.#clock.now()));
         continue;
       }
       if (entry.queueTimeoutMs !== undefined) {
-        entry.queueDeadline = now + entry.queueTimeoutMs;
+        entry.queueDeadline = (now ??= this.#clock.now()) + entry.queueTimeoutMs;
         this.#deadlines.push({ kind: 'set', taskId: entry.id, delayMs: entry.queueTimeoutMs });
       }
       let failedDependency: { id: string; status: string } | undefined;
