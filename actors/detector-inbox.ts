@@ -1,5 +1,6 @@
 import type { Clock } from '../src/clock';
 import type { DetectorEvent, DetectorNotice } from './detector.actor';
+import { runSoon } from '../src/internal/run-soon';
 
 /** Where a batch goes: the detector actor. */
 interface DetectorTarget {
@@ -47,7 +48,7 @@ export class DetectorInbox {
     if (this.#scheduled) return;
     this.#scheduled = true;
     if (this.#clock.setImmediate !== undefined) this.#clock.setImmediate(this.#flush);
-    else queueMicrotask(this.#flush);
+    else runSoon(this.#flush);
   }
 
   /** Delivers what was posted, now, in one message. */

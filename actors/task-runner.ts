@@ -4,6 +4,7 @@ import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
 import { returnUnwantedGrant, type AttemptWaits } from './attempt-waits';
 import { TaskRunContext, type RunnerHost } from './task-run-context';
+import { runSoon } from '../src/internal/run-soon';
 
 /** What the runner hears of besides its orders: aborts, victims, pool replies, a slowdown. @internal */
 export type RunnerEvent =
@@ -121,7 +122,7 @@ export class TaskRunner {
     // the same tick still finds the order unstarted, and user code never runs mid-transition.
     if (!this.#startScheduled) {
       this.#startScheduled = true;
-      queueMicrotask(this.#startSoon);
+      runSoon(this.#startSoon);
     }
   }
 
@@ -390,7 +391,7 @@ export class TaskRunner {
     if (urgent || this.inUse === 0 || clock.setImmediate === undefined) {
       if (!this.#reportSoon) {
         this.#reportSoon = true;
-        queueMicrotask(this.#report);
+        runSoon(this.#report);
       }
     } else if (this.#reportAtTurnEnd === undefined) {
       this.#reportAtTurnEnd = clock.setImmediate(this.#reportTurnEnd);

@@ -3,6 +3,7 @@ import type { EngineEvent } from '../engine-events';
 import type { EventSink } from '../internal/event-sink';
 import type { TaskCounts } from '../internal/task-book';
 import type { MonitorObservation } from './monitor-observation';
+import { runSoon } from '../internal/run-soon';
 
 /** The event a feed hands the monitor: what was observed since the last one (maybe nothing). @internal */
 export interface MonitorObserveEvent {
@@ -76,7 +77,7 @@ export class MonitorFeed {
     // A program that never lets the event loop turn must not pile observations up without bound.
     if (this.#buffer.length >= MAX_BATCH && !this.#fullFlushScheduled) {
       this.#fullFlushScheduled = true;
-      queueMicrotask(this.#flushFull);
+      runSoon(this.#flushFull);
     }
   }
 
@@ -144,7 +145,7 @@ export class MonitorFeed {
     // One batch per turn of the event loop (per instant of a simulation's clock), as the workers
     // report; a clock without turns flushes after the current burst of promise jobs.
     if (this.#clock.setImmediate !== undefined) this.#clock.setImmediate(this.#flush);
-    else queueMicrotask(this.#flush);
+    else runSoon(this.#flush);
   }
 }
 
