@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { Observable, map } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
 import type { PoolSnapshot } from '../actors/pool.actor';
@@ -67,10 +67,10 @@ import {
   orDefault,
 } from './internal/validate';
 import { createDefaultLogger } from './default-logger';
-import { loadDashboardServer } from './load-on-use';
+import { loadContainedObservable, loadDashboardServer, loadRxjs } from './load-on-use';
 import { LOGGER_METHODS, missingLoggerMethod, SILENT_LOGGER, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
-import { ContainedObservable, containObserver } from './internal/contained-observable';
+import { containObserver } from './internal/contained-observer';
 import { describeThrown } from './internal/describe-thrown';
 import { defaultRandom, type RandomSource } from './random';
 import { TaskHandle, taskBehind } from './task-handle';
@@ -84,6 +84,7 @@ import {
   type TaskGraphNode,
   type TaskOptions,
 } from './task-options';
+import { runSoon } from './internal/run-soon';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
@@ -194,7 +195,8 @@ export class Engine {
   /** Spans of task attempts, when the `telemetry` option is on. */
   readonly #tracing: TaskTracing | undefined;
   readonly #events = new EventHub<EngineEvent>();
-  readonly #events$: Observable<EngineEvent>;
+  /** Made on first use: RxJS loads then (see `events$`). */
+  #events$: Observable<EngineEvent> | undefined = undefined;
   /** The executor's counts at the event being delivered, if it came from the executor. */
   #countsAtEvent: Readonly<TaskCounts> | undefined = undefined;
   /** Numbers the accepted submissions; those numbered from `#flushedUpTo` on are still in the buffer. */
@@ -235,10 +237,6 @@ export class Engine {
       this.#events.observable.subscribe({ next: (event) => tracing.observe(event), complete: () => tracing.close() });
       this.#tracing = tracing;
     }
-    // Subscribers are user code: what their callbacks throw is logged, never rethrown into the process.
-    this.#events$ = ContainedObservable.of(this.#events.observable, (thrown) =>
-      this.#logger.error('an events$ subscriber threw', { error: describeThrown(thrown) }),
-    );
     const sink: EventSink = new SubjectSink(this.#events, (counts, deliver) => {
       // While the event is delivered, `progress()` reads the counts it came with: already counting it.
       this.#countsAtEvent = counts;
@@ -323,12 +321,16 @@ export class Engine {
 
   /** Every engine event, as it happens. Events are built only while someone subscribes. */
   get events$(): Observable<EngineEvent> {
+    // Subscribers are user code: what their callbacks throw is logged, never rethrown into the process.
+    this.#events$ ??= loadContainedObservable().ContainedObservable.of(this.#events.observable, (thrown) =>
+      this.#logger.error('an events$ subscriber threw', { error: describeThrown(thrown) }),
+    );
     return this.#events$;
   }
 
   /** A fresh {@link EngineProgress} after every engine event. */
   get progress$(): Observable<EngineProgress> {
-    return this.#events$.pipe(map(() => this.progress()));
+    return this.events$.pipe(loadRxjs().map(() => this.progress()));
   }
 
   /**
@@ -925,7 +927,7 @@ export class Engine {
     this.#buffer.push(task as TaskSubmission);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      queueMicrotask(() => this.#flush());
+      runSoon(() => this.#flush());
     }
     const signal = task.signal;
     if (signal !== undefined) {
@@ -983,7 +985,7 @@ export class Engine {
     const handle = task.reporter as TaskHandle<unknown>;
     if (this.#queueWatched && !this.#queueCheckScheduled) {
       this.#queueCheckScheduled = true;
-      queueMicrotask(this.#checkQueue);
+      runSoon(this.#checkQueue);
     }
     if (this.#signalCleanups.size > 0) {
       const cleanup = this.#signalCleanups.get(handle);
@@ -993,7 +995,7 @@ export class Engine {
       }
     }
     if (error === undefined || error.code === 'E_CANCELLED') return;
-    queueMicrotask(() => {
+    runSoon(() => {
       if (handle.isObserved) return;
       const onUnhandledError = this.#options.onUnhandledError;
       if (onUnhandledError === undefined) {

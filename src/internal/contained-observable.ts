@@ -1,4 +1,5 @@
 import { Observable, Subscriber, type Observer, type Operator, type Subscription } from 'rxjs';
+import { contained } from './contained-observer';
 
 /**
  * An observable whose subscribers' callbacks are contained: what a `next`, `error` or `complete`
@@ -48,36 +49,4 @@ export class ContainedObservable<T> extends Observable<T> {
       complete: contained<void>(observer.complete, observer, onError) as (() => void) | undefined,
     });
   }
-}
-
-/**
- * An observer whose callbacks are those of `observer` (a function is its `next`), each called on
- * `observer` with what it throws handed to `onError`: for observers handed to code that would let a
- * throw loose (XState calls an inspection observer inside its actors' transitions).
- *
- * @internal
- */
-export function containObserver<T>(observer: Partial<Observer<T>> | ((value: T) => void), onError: (error: unknown) => void): Partial<Observer<T>> {
-  if (typeof observer === 'function') return { next: contained(observer, undefined, onError) };
-  return {
-    next: contained(observer.next, observer, onError),
-    error: contained(observer.error, observer, onError),
-    complete: contained<void>(observer.complete, observer, onError) as (() => void) | undefined,
-  };
-}
-
-/** `callback` called on `observer`, with what it throws handed to `onError`; `undefined` stays so. */
-function contained<A>(
-  callback: ((argument: A) => void) | undefined,
-  observer: object | undefined,
-  onError: (error: unknown) => void,
-): ((argument: A) => void) | undefined {
-  if (callback === undefined) return undefined;
-  return (argument: A): void => {
-    try {
-      callback.call(observer, argument);
-    } catch (thrown) {
-      onError(thrown);
-    }
-  };
 }
