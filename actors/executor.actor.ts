@@ -151,6 +151,19 @@ interface WorkerEntry {
   down: boolean;
 }
 
+/** What a transition of the executor sends once it is over, in order. */
+type OutboxItem =
+  { readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted } | { readonly to: NoticeReceiver; readonly reply: TasksDescribedEvent };
+
+/** The empty outbox, never added to: `#post` makes a new one for the first item. */
+const NO_OUTBOX: OutboxItem[] = [];
+
+/** What the executor emits, as outbox items made once: an idle engine emits both for every task. */
+const EMITTED = Object.freeze({
+  idle: Object.freeze({ emitted: Object.freeze({ type: 'idle' } as const) }),
+  quiescent: Object.freeze({ emitted: Object.freeze({ type: 'quiescent' } as const) }),
+});
+
 const DONE_PREFIX = 'xstate.done.actor.';
 const ERROR_PREFIX = 'xstate.error.actor.';
 
@@ -181,9 +194,7 @@ class ExecutorCore {
   /** Workers told to abandon their functions whose report has not come yet. */
   #abandonReportsDue = 0;
   /** Notices for the parent and emitted events of the current transition, in order; sent once it is over. */
-  #outbox: Array<
-    { readonly notice: ExecutorNotice } | { readonly emitted: ExecutorEmitted } | { readonly to: NoticeReceiver; readonly reply: TasksDescribedEvent }
-  > = [];
+  #outbox: OutboxItem[] = NO_OUTBOX;
   readonly #rateLimit: ResolvedRateLimit | undefined;
   /** The engine-wide limiter (`per: 'engine'`). */
   #engineLimiter: RateLimiter | undefined = undefined;
@@ -362,7 +373,7 @@ class ExecutorCore {
         return;
       case 'tasks.describe': {
         const facts = event.taskIds.map((taskId) => ({ taskId, facts: this.book.describe(taskId) }));
-        this.#outbox.push({ to: event.replyTo, reply: { type: 'tasks.described', facts } });
+        this.#post({ to: event.replyTo, reply: { type: 'tasks.described', facts } });
         return;
       }
       case 'executor.probe':
@@ -429,7 +440,7 @@ class ExecutorCore {
   /** Sends what this transition produced, in order; called by XState once the transition is over. */
   flushOutbox(scope: ExecutorScope): void {
     const outbox = this.#outbox;
-    this.#outbox = [];
+    this.#outbox = NO_OUTBOX;
     const parent = this.#self._parent;
     const detector = this.#input.services.detector ?? parent;
     for (const item of outbox) {
@@ -445,17 +456,23 @@ class ExecutorCore {
   }
 
   #notify(notice: ExecutorNotice): void {
-    this.#outbox.push({ notice });
+    this.#post({ notice });
   }
 
-  #emit(emitted: ExecutorEmitted): void {
-    this.#outbox.push({ emitted });
+  #emit(item: (typeof EMITTED)[keyof typeof EMITTED]): void {
+    this.#post(item);
+  }
+
+  /** Adds to the outbox; a new outbox is made to the size of its first item (most transitions post one or none). */
+  #post(item: OutboxItem): void {
+    if (this.#outbox.length === 0) this.#outbox = [item];
+    else this.#outbox.push(item);
   }
 
   /** What entering `idle` does: at start, and each time the last unfinished task settles. */
   enterIdle(): void {
     if (this.#sink.active) this.#sink.publish({ type: 'engine.idle', at: this.#clock.now() }, this.book.counts);
-    this.#emit({ type: 'idle' });
+    this.#emit(EMITTED.idle);
     this.#noticeIfQuiescent();
   }
 
@@ -471,7 +488,9 @@ class ExecutorCore {
   }
 
   #isQuiescent(): boolean {
-    return this.#abandonReportsDue === 0 && this.book.size === 0 && this.workers.every((worker) => worker.down || worker.free === worker.capacity);
+    if (this.#abandonReportsDue > 0 || this.book.size > 0) return false;
+    for (const worker of this.workers) if (!worker.down && worker.free !== worker.capacity) return false;
+    return true;
   }
 
   /**
@@ -494,7 +513,7 @@ class ExecutorCore {
 
   #noticeIfQuiescent(): void {
     if (!this.#isQuiescent()) return;
-    this.#emit({ type: 'quiescent' });
+    this.#emit(EMITTED.quiescent);
     // The supervisor cares only while it drains, and says so with its first probe: until then an
     // idle engine does not cost it a machine step per task.
     if (this.#quiescenceWanted) this.#notify({ type: 'executor.quiescent' });

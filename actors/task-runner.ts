@@ -53,6 +53,11 @@ class Attempt extends TaskRunContext {
   }
 }
 
+/** The empty list of orders to start, never added to: `run` makes a new list for a batch. */
+const NO_ORDERS: RunOrder[] = [];
+/** The empty list of outcomes, never added to: `#addOutcome` makes a new list. */
+const NO_OUTCOMES: RunOutcome[] = [];
+
 /**
  * The part of a worker that calls task functions: it runs every attempt its worker hands it at once
  * (the executor hands out only as many as the worker has free slots) and gathers how they end. It
@@ -71,7 +76,7 @@ export class TaskRunner {
   /** Asks the worker to report: it takes {@link TaskRunner.takeReport} on its own turn. */
   readonly #requestReport: () => void;
   /** Orders handed over: those from {@link TaskRunner.#nextToStart} on have not started yet; they start together in a microtask. */
-  #toStart: RunOrder[] = [];
+  #toStart: RunOrder[] = NO_ORDERS;
   #nextToStart = 0;
   #startScheduled = false;
   /**
@@ -84,7 +89,7 @@ export class TaskRunner {
   readonly #running: Attempt[] = [];
   /** Numbers the attempts, so that each one's pool requests have ids of their own. */
   #serial = 0;
-  #outcomes: RunOutcome[] = [];
+  #outcomes: RunOutcome[] = NO_OUTCOMES;
   #freed = 0;
   #busyMs = 0;
   #attempts = 0;
@@ -117,7 +122,9 @@ export class TaskRunner {
   /** Takes attempts to run, each in a free slot of the worker. */
   run(orders: readonly RunOrder[]): void {
     if (this.#stopped) return;
-    for (const order of orders) this.#toStart.push(order);
+    // A list made to the size of the first batch: an idle engine's batches are of one.
+    if (this.#toStart.length === 0) this.#toStart = orders.slice();
+    else for (const order of orders) this.#toStart.push(order);
     // Functions start in a microtask, never inside the dispatching actor's turn: a cancel sent in
     // the same tick still finds the order unstarted, and user code never runs mid-transition.
     if (!this.#startScheduled) {
@@ -194,7 +201,7 @@ export class TaskRunner {
     this.#stopped = true;
     if (this.#reportAtTurnEnd !== undefined) this.#environment.clock.clearImmediate?.(this.#reportAtTurnEnd);
     this.#reportAtTurnEnd = undefined;
-    this.#toStart = [];
+    this.#toStart = NO_ORDERS;
     this.#nextToStart = 0;
     const { workerId, clock } = this.#environment;
     const message = code === 'E_WORKER_CRASHED' ? `Worker ${workerId} crashed` : `Worker ${workerId} stopped`;
@@ -241,7 +248,7 @@ export class TaskRunner {
       if (this.#stopped) return;
       this.#run(this.#toStart[this.#nextToStart++]!);
     }
-    this.#toStart = [];
+    this.#toStart = NO_ORDERS;
     this.#nextToStart = 0;
   }
 
@@ -338,7 +345,7 @@ export class TaskRunner {
     const order = this.#toStart[index]!;
     this.#toStart.splice(index, 1);
     const now = this.#environment.clock.now();
-    this.#outcomes.push({
+    this.#addOutcome({
       kind: 'cancelled',
       taskId,
       attempt: order.attempt,
@@ -361,7 +368,7 @@ export class TaskRunner {
     }
     attempt.waits?.end(error);
     // The attempt's number as it started: the order is the executor's record, whose count goes on.
-    this.#outcomes.push({
+    this.#addOutcome({
       kind,
       taskId: order.taskId,
       attempt: attempt.attempt,
@@ -403,6 +410,12 @@ export class TaskRunner {
     this.#requestReport();
   }
 
+  /** Gathers an outcome; the list is made on the first one, to its size (an idle engine reports one at a time). */
+  #addOutcome(outcome: RunOutcome): void {
+    if (this.#outcomes.length === 0) this.#outcomes = [outcome];
+    else this.#outcomes.push(outcome);
+  }
+
   /** Everything to report since the last report; `undefined` when there is nothing. */
   takeReport(): RunnerReport | undefined {
     if (this.#stopped || (this.#outcomes.length === 0 && this.#freed === 0 && this.#abandoned === undefined)) return undefined;
@@ -416,7 +429,7 @@ export class TaskRunner {
       ...(this.#abandoned === undefined ? {} : { abandoned: this.#abandoned }),
     };
     this.#abandoned = undefined;
-    this.#outcomes = [];
+    this.#outcomes = NO_OUTCOMES;
     this.#freed = 0;
     this.#busyMs = 0;
     this.#attempts = 0;

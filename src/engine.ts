@@ -142,6 +142,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 const NO_DEPENDENCIES: readonly never[] = Object.freeze([]);
 const NO_IDS: ReadonlySet<string> = new Set();
 const NO_OPTIONS: TaskOptions = Object.freeze({});
+/** The empty submission buffer, never added to: the first submission of a batch makes a new one. */
+const NO_SUBMISSIONS: TaskSubmission[] = [];
 
 /**
  * Creates an engine: an executor actor and its workers, ready to run tasks.
@@ -203,7 +205,7 @@ export class Engine {
   #submitSeq = 0;
   #flushedUpTo = 0;
   /** Submissions made in the current tick; they reach the executor as one event. */
-  #buffer: TaskSubmission[] = [];
+  #buffer: TaskSubmission[] = NO_SUBMISSIONS;
   /** Tasks of this tick's buffer whose callers cancelled them before they reached the executor. */
   #cancelledInBuffer: Map<string, MezanError> | undefined = undefined;
   #flushScheduled = false;
@@ -924,7 +926,9 @@ export class Engine {
       });
     }
     task.submitSeq = this.#submitSeq++;
-    this.#buffer.push(task as TaskSubmission);
+    // A batch is made to the size of its first task (an idle engine's batches are of one), then grows.
+    if (this.#buffer.length === 0) this.#buffer = [task as TaskSubmission];
+    else this.#buffer.push(task as TaskSubmission);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       runSoon(() => this.#flush());
@@ -948,7 +952,7 @@ export class Engine {
     const submissions = this.#buffer;
     const cancelled = this.#cancelledInBuffer;
     this.#flushedUpTo = this.#submitSeq;
-    this.#buffer = [];
+    this.#buffer = NO_SUBMISSIONS;
     this.#cancelledInBuffer = undefined;
     this.#executor.send({ type: 'task.submit', submissions, cancelled });
     this.#nudgeOnQueue();

@@ -120,10 +120,17 @@ export class ReadyQueue<T extends ReadyItem> {
    * an idle engine would otherwise close and reopen it for every task); otherwise it closes.
    */
   #closeLane(lane: Lane<T>): void {
-    lane.items = [];
-    lane.tickets = [];
-    lane.head = 0;
-    if (this.#lanes.length === 1) return;
+    if (this.#lanes.length === 1) {
+      // The only lane keeps its lists (new ones for every task of an idle engine would cost more than
+      // the task's own work): new items go on behind the head. Nothing in them is live, so once they
+      // have grown they are simply dropped.
+      if (lane.items.length > COMPACT_AFTER) {
+        lane.items = [];
+        lane.tickets = [];
+        lane.head = 0;
+      }
+      return;
+    }
     this.#byPriority.delete(lane.priority);
     this.#lanes.splice(this.#lanes.indexOf(lane), 1);
   }

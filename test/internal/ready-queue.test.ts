@@ -109,4 +109,19 @@ describe('ReadyQueue', () => {
       { seed: 8, numRuns: 300 },
     );
   });
+  it('serves one item at a time, thousands of times, with removals, past the point where the only lane drops its lists', () => {
+    const queue = new ReadyQueue<Item>();
+    for (let cycle = 0; cycle < 5_000; cycle++) {
+      const first = item(0);
+      const second = item(0);
+      queue.push(first);
+      queue.push(second);
+      // Every third cycle the first leaves before its turn: the lane empties through a removal too.
+      if (cycle % 3 === 0) expect(queue.remove(first)).toBe(true);
+      else expect(queue.pop()).toBe(first);
+      expect(queue.pop()).toBe(second);
+      expect(queue.size).toBe(0);
+      expect(queue.pop()).toBeUndefined();
+    }
+  });
 });
