@@ -40,9 +40,9 @@ export class TaskIndex<T extends IndexedTask> {
     this.#size++;
     const number = task.autoNumber;
     if (number !== undefined && number >= 0 && this.#slots.length === this.#head) {
-      // An empty window starts at this task.
-      this.#slots = [];
-      this.#head = 0;
+      // An empty window starts at this task, at the end of the slots so far: an idle engine opens one
+      // for every task, and a new list each time would cost more than the rest of the index's work.
+      this.#head = this.#slots.length;
       this.#base = number;
     } else if (number === undefined || number < this.#base) {
       this.#named.set(task.id, task);
@@ -108,8 +108,11 @@ export class TaskIndex<T extends IndexedTask> {
     this.#base += head - this.#head;
     this.#head = head;
     if (head === slots.length) {
-      this.#slots = [];
-      this.#head = 0;
+      // Empty: the slots are kept for the next window unless they have grown long.
+      if (head > COMPACT_AFTER) {
+        this.#slots = [];
+        this.#head = 0;
+      }
     } else if (head > COMPACT_AFTER && head * 2 > slots.length) {
       this.#slots = slots.slice(head);
       this.#head = 0;

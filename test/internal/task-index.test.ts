@@ -26,6 +26,27 @@ describe('autoNumberOf', () => {
 });
 
 describe('TaskIndex', () => {
+  it('holds one task at a time, thousands of times, past the point where an empty window drops its slots', () => {
+    const index = new TaskIndex<Task>();
+    for (let number = 0; number < 3_000; number++) {
+      const task = auto(number);
+      index.add(task);
+      expect(index.get(task.id)).toBe(task);
+      expect(index.size).toBe(1);
+      // A caller's task beside it now and then: the named map and the window stay apart.
+      if (number % 500 === 0) {
+        const other = named(`job-${number}`);
+        index.add(other);
+        expect(index.get(other.id)).toBe(other);
+        expect(index.delete(other)).toBe(true);
+      }
+      expect(index.delete(task)).toBe(true);
+      expect(index.get(task.id)).toBeUndefined();
+      expect(index.size).toBe(0);
+      expect([...index.values()]).toEqual([]);
+    }
+  });
+
   it('finds engine-named and caller-named tasks by id, and forgets removed ones', () => {
     const index = new TaskIndex<Task>();
     const [a, b, c] = [auto(1), auto(2), named('report')];
