@@ -44,9 +44,10 @@ export function resolveBanditStrategy(strategy: unknown, option = 'strategy'): R
     return Object.freeze({ type: strategy as (typeof STRATEGY_NAMES)[number] });
   }
   if (!isOptionsObject(strategy)) failUnknownStrategy(option, strategy);
-  expectKnownKeys(option, strategy, EPSILON_GREEDY_KEYS);
   const { type, epsilon } = strategy as Partial<EpsilonGreedyStrategy>;
+  // The type first: `{ type: 'softmax', temperature }` is an unknown strategy, not an unknown key.
   expectOneOf(`${option}.type`, type, ['epsilon-greedy'] as const);
+  expectKnownKeys(option, strategy, EPSILON_GREEDY_KEYS);
   if (typeof epsilon !== 'number' || !(epsilon >= 0 && epsilon <= 1)) fail(`${option}.epsilon`, 'a number in [0, 1]', epsilon);
   return Object.freeze({ type, epsilon });
 }

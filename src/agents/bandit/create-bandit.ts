@@ -1,5 +1,6 @@
 import { meanReward, type ArmTally, type BanditPolicy } from './bandit-policy';
 import { resolveBanditStrategy, type BanditStrategy, type ResolvedBanditStrategy } from './bandit-strategy';
+import { containRandom } from './contained-random';
 import { epsilonGreedyPolicy } from './epsilon-greedy';
 import { thompsonPolicy } from './thompson-sampling';
 import { ucb1Policy } from './ucb1';
@@ -39,7 +40,8 @@ export interface Bandit {
 
 /**
  * Makes a bandit over `armCount` arms that chooses by `strategy` and draws from `random` (give it
- * the engine's seeded source, and the same seed replays the same choices).
+ * the engine's seeded source, and the same seed replays the same choices). A draw that throws or
+ * falls outside [0, 1) counts as 0: a broken source never makes `choose` throw.
  *
  * @param strategy - `'ucb1'`, `'thompson'` or `{ type: 'epsilon-greedy', epsilon }`; see {@link BanditStrategy}
  * @param armCount - the number of arms, a positive integer
@@ -58,7 +60,7 @@ export function createBandit(strategy: BanditStrategy, armCount: number, random:
   const resolved = resolveBanditStrategy(strategy);
   expectPositiveInteger('armCount', armCount);
   expectFunction('random', random);
-  return new MultiArmedBandit(resolved, armCount, makePolicy(resolved, armCount, random));
+  return new MultiArmedBandit(resolved, armCount, makePolicy(resolved, armCount, containRandom(random)));
 }
 
 function makePolicy(strategy: ResolvedBanditStrategy, armCount: number, random: RandomSource): BanditPolicy {

@@ -23,6 +23,7 @@ describe('createBandit', () => {
       ['a strategy that is not a string or an object', () => createBandit(1 as never, 3, Math.random), 'strategy'],
       ['null as the strategy', () => createBandit(null as never, 3, Math.random), 'strategy'],
       ['an unknown strategy type', () => createBandit({ type: 'softmax', epsilon: 0.1 } as never, 3, Math.random), 'strategy.type'],
+      ['an unknown type with keys of its own', () => createBandit({ type: 'softmax', temperature: 1 } as never, 3, Math.random), 'strategy.type'],
       ['an unknown key', () => createBandit({ type: 'epsilon-greedy', epsilon: 0.1, decay: 1 } as never, 3, Math.random), 'strategy.decay'],
       ['a missing epsilon', () => createBandit({ type: 'epsilon-greedy' } as never, 3, Math.random), 'strategy.epsilon'],
       ['an epsilon above 1', () => createBandit({ type: 'epsilon-greedy', epsilon: 1.5 }, 3, Math.random), 'strategy.epsilon'],
@@ -118,9 +119,17 @@ describe('createBandit', () => {
       fc.constant<BanditStrategy>('thompson'),
       fc.double({ min: 0, max: 1, noNaN: true }).map((epsilon): BanditStrategy => ({ type: 'epsilon-greedy', epsilon })),
     );
-    // The engine's seeded source, or a broken one giving anything at all.
+    // The engine's seeded source, or a broken one giving anything at all, or throwing.
     const random: fc.Arbitrary<() => number> = fc.oneof(
       fc.integer().map((seed) => seededRandom(seed)),
+      fc.integer().map((seed) => {
+        const draw = seededRandom(seed);
+        return () => {
+          const value = draw();
+          if (value < 0.3) throw new Error('broken source');
+          return value;
+        };
+      }),
       fc.array(fc.double(), { minLength: 1, maxLength: 8 }).map((values) => {
         let index = 0;
         return () => values[index++ % values.length]!;
