@@ -203,6 +203,8 @@ class ExecutorCore {
   /** When the rate timer is set to fire; `undefined` when it is not set. */
   #rateTimerDue: number | undefined = undefined;
   #childrenCache: Readonly<Record<string, AnyActorRef>> | undefined = undefined;
+  /** The last two published lists of workers, newest first. */
+  readonly #recentWorkerLists: [WorkerSlots[] | undefined, WorkerSlots[] | undefined] = [undefined, undefined];
   /** Set by the first `executor.probe`: from then on the parent hears each time the executor is quiescent. */
   #quiescenceWanted = false;
   /** Set when the published summary is out of date. */
@@ -261,13 +263,7 @@ class ExecutorCore {
   }
 
   snapshot(): ExecutorSnapshot {
-    const workers = this.workers.map((worker): WorkerSlots => ({
-      id: worker.id,
-      ref: worker.ref,
-      capacity: worker.capacity,
-      free: worker.free,
-      down: worker.down,
-    }));
+    const workers = this.#publishedWorkers();
     return {
       status: 'active',
       output: undefined,
@@ -284,6 +280,37 @@ class ExecutorCore {
       },
       children: this.#children(),
     };
+  }
+
+  /**
+   * The workers as published: the last two lists are remembered and handed out again while they
+   * still match (they are values, never changed), because an idle engine's executor goes back and
+   * forth between the same two (a slot taken, then free again) for every task.
+   */
+  #publishedWorkers(): readonly WorkerSlots[] {
+    for (const list of this.#recentWorkerLists) if (list !== undefined && this.#matches(list)) return list;
+    const list = this.workers.map((worker): WorkerSlots => ({
+      id: worker.id,
+      ref: worker.ref,
+      capacity: worker.capacity,
+      free: worker.free,
+      down: worker.down,
+    }));
+    this.#recentWorkerLists[1] = this.#recentWorkerLists[0];
+    this.#recentWorkerLists[0] = list;
+    return list;
+  }
+
+  #matches(list: readonly WorkerSlots[]): boolean {
+    const workers = this.workers;
+    if (list.length !== workers.length) return false;
+    for (let index = 0; index < workers.length; index++) {
+      const published = list[index]!;
+      const worker = workers[index]!;
+      if (published.ref !== worker.ref || published.free !== worker.free || published.capacity !== worker.capacity || published.down !== worker.down)
+        return false;
+    }
+    return true;
   }
 
   /** The children by id, made anew only when a worker was replaced (a restart), as published objects never change. */
