@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { DeadlockResult, DetectionTiming, EngineBlockingResult, OverheadMode } from './deadlock.bench';
 import { formatBytes, formatCount } from './format';
 import type { MemoryResult } from './memory.bench';
+import type { BanditResult } from './bandit.bench';
 import type { SimulationResult } from './simulation.bench';
 import type { WorkloadResult, WorkloadsResult } from './workloads.bench';
 
@@ -23,6 +24,7 @@ export interface BenchResults {
   readonly deadlock: DeadlockResult;
   readonly memory: MemoryResult;
   readonly simulation: SimulationResult;
+  readonly bandits: BanditResult;
 }
 
 /** Describes the machine and the runtime the bench runs on. */
@@ -65,9 +67,35 @@ export function formatReport(results: BenchResults): string {
     '',
     ...simulationSection(results.simulation),
     '',
+    ...banditSection(results.bandits),
+    '',
     `Total bench time: ${(results.totalMs / 1000).toFixed(1)} s`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function banditSection(result: BanditResult): string[] {
+  const table = new Table({
+    head: ['strategy', 'mean regret', 'min', 'max', 'mean pulls per arm'],
+    colAligns: ['left', 'right', 'right', 'right', 'right'],
+    style: TABLE_STYLE,
+    chars: TABLE_CHARS,
+  });
+  for (const { label, meanRegret, regrets, meanPulls } of result.strategies) {
+    table.push([
+      label,
+      meanRegret.toFixed(1),
+      Math.min(...regrets).toFixed(1),
+      Math.max(...regrets).toFixed(1),
+      meanPulls.map((pulls) => pulls.toFixed(0)).join(' / '),
+    ]);
+  }
+  const ucb1 = result.strategies.find((strategy) => strategy.label === 'ucb1');
+  return [
+    `Bandit routing: Bernoulli arms with means ${result.armMeans.join(', ')}, ${formatCount(result.pulls)} pulls, ${result.seeds} seeds (${result.wallMs.toFixed(0)} ms)`,
+    table.toString(),
+    `UCB1's bound (Auer, Cesa-Bianchi and Fischer, 2002): ${result.ucb1Bound.toFixed(1)}${ucb1 === undefined ? '' : `; UCB1's mean regret ${ucb1.meanRegret.toFixed(1)} is ${ucb1.meanRegret < result.ucb1Bound ? 'under' : 'OVER'} it`}`,
+  ];
 }
 
 function simulationSection(result: SimulationResult): string[] {

@@ -9,6 +9,7 @@ import { deadlockBenchSizes } from './deadlock-config';
 import { runDeadlockBench } from './deadlock.bench';
 import { runMemoryBench } from './memory.bench';
 import { runSimulationBench } from './simulation.bench';
+import { runBanditBench } from './bandit.bench';
 import { describeEnvironment, formatReport, type BenchResults } from './report';
 import { runWorkloadsBench } from './workloads.bench';
 
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   const deadlock = await runDeadlockBench(deadlockBenchSizes(config.quick), log);
   const memory = await runMemoryBench(config.memory, log);
   const simulation = await runSimulationBench(config.quick, log);
+  const bandits = runBanditBench(config.quick, log);
   const results: BenchResults = {
     quick: config.quick,
     environment: describeEnvironment(),
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
     deadlock,
     memory,
     simulation,
+    bandits,
   };
   process.stdout.write(config.json ? `${JSON.stringify(results, null, 2)}\n` : `\n${formatReport(results)}`);
 }
