@@ -6,7 +6,7 @@ import { AttemptWaits } from './attempt-waits';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
 import { expectFiniteNumber, fail, rejectInvalid } from '../src/internal/validate';
-import type { DependencyRef, RunOrder } from '../src/internal/task-protocol';
+import type { RunOrder } from '../src/internal/task-protocol';
 import type { AcquireOptions, AwaitOptions, DependencyOutcome, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
 
 /** A pending `ctx.sleep`. */
@@ -41,12 +41,13 @@ export interface RunnerHost extends RunEnvironment {
  * @internal
  */
 export class TaskRunContext implements TaskContext {
-  readonly id: string;
-  readonly name: string;
+  /**
+   * What the attempt runs, as the executor handed it over; its identity, metadata and input are read
+   * from it (they never change), not copied: a context is made for every attempt. @internal
+   */
+  readonly order: RunOrder;
+  /** The attempt's number as it started (the order's goes on counting for the next). */
   readonly attempt: number;
-  readonly meta: unknown;
-  readonly input: unknown;
-  readonly #dependencyRefs: readonly DependencyRef[] | undefined;
   #dependencies: readonly DependencyOutcome[] | undefined = undefined;
   readonly #environment: RunnerHost;
   /** Unique among the attempts of its runner (a task id may be reused once its task settled). @internal */
@@ -59,19 +60,31 @@ export class TaskRunContext implements TaskContext {
   #sleepers: Sleeper[] | undefined = undefined;
 
   constructor(order: RunOrder, environment: RunnerHost, serial: number) {
+    this.order = order;
     this.serial = serial;
-    this.id = order.taskId;
-    this.name = order.name;
     this.attempt = order.attempt;
-    this.meta = order.meta;
-    this.input = order.input;
-    this.#dependencyRefs = order.dependencies;
     this.#environment = environment;
+  }
+
+  get id(): string {
+    return this.order.taskId;
+  }
+
+  get name(): string {
+    return this.order.name;
+  }
+
+  get meta(): unknown {
+    return this.order.meta;
+  }
+
+  get input(): unknown {
+    return this.order.input;
   }
 
   get dependencies(): readonly DependencyOutcome[] {
     // Made on first use, from the dependencies' handles: every one has settled before this task started.
-    this.#dependencies ??= Object.freeze((this.#dependencyRefs ?? []).map((ref) => ref.reporter.describeOutcome()!));
+    this.#dependencies ??= Object.freeze((this.order.dependencies ?? []).map((ref) => ref.reporter.describeOutcome()!));
     return this.#dependencies;
   }
 

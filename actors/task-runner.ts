@@ -36,7 +36,6 @@ export interface RunnerReport {
  * context and a record beside it: this is made for every task.
  */
 class Attempt extends TaskRunContext {
-  readonly order: RunOrder;
   readonly startedAt: number;
   /** Its place in the runner's list of running attempts; `-1` once its function returned. */
   slot = -1;
@@ -48,7 +47,6 @@ class Attempt extends TaskRunContext {
 
   constructor(order: RunOrder, host: RunnerHost, serial: number, startedAt: number) {
     super(order, host, serial);
-    this.order = order;
     this.startedAt = startedAt;
   }
 }
