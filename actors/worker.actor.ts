@@ -105,9 +105,19 @@ class WorkerCore {
   state: WorkerState = 'idle';
   /** Whether a `worker.flush` is on its way to the actor's own mailbox. */
   flushRequested = false;
+  /** The report the current flush sends to the parent once its transition is over. */
+  pendingReport: WorkerReportEvent | undefined = undefined;
+  /** Sends {@link WorkerCore.pendingReport} to the parent: one function for every report, not a closure each. */
+  readonly sendPendingReport = (): void => {
+    const report = this.pendingReport;
+    this.pendingReport = undefined;
+    if (report !== undefined) this.#parent?.send(report);
+  };
+  readonly #parent: AnyActorRef | undefined;
 
   constructor(input: WorkerInput, self: AnyActorRef) {
     this.workerId = input.workerId;
+    this.#parent = self._parent;
     this.stats = {
       ...(input.initialStats ?? { tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 0, attempts: 0, busyMs: 0, lastTaskMs: undefined }),
       slots: input.slots,
@@ -175,7 +185,8 @@ function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerSco
             ? { type: 'worker.report', workerId: core.workerId, outcomes: report.outcomes, freed: report.freed }
             : { type: 'worker.report', workerId: core.workerId, outcomes: report.outcomes, freed: report.freed, abandoned: report.abandoned };
         // After this transition, as XState's sendParent would: the snapshot the executor may read is the new one.
-        scope.defer(() => parent.send(notice));
+        core.pendingReport = notice;
+        scope.defer(core.sendPendingReport);
       }
       return true;
     }
