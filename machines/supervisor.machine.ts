@@ -50,6 +50,8 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   readonly systemSink?: EventSink;
   /** The monitor's settings; without them no monitor is spawned. */
   readonly monitor?: MonitorSettings;
+  /** Whether no agent has a message to handle, asked on the spot. @default always */
+  readonly agentsQuiet?: () => boolean;
 }
 
 /** What the supervisor spawns the monitor with, and how it tells the monitor what events do not say. @internal */
@@ -91,6 +93,8 @@ export interface SupervisorContext {
   readonly resources: ReadonlyMap<string, ResourceDescriptor>;
   /** Metrics and alerts; `undefined` without monitor settings. */
   readonly monitor: MonitorRef | undefined;
+  /** Whether no agent has a message to handle (draining waits for them too); asked when the executor is quiescent. */
+  readonly agentsQuiet: () => boolean;
 }
 
 /** Events the supervisor accepts. @internal */
@@ -101,7 +105,9 @@ export type SupervisorEvent =
   | ShutdownAbandonEvent
   | ExecutorNotice
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
-  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
+  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number }
+  /** While shutting down: the agents went quiet (every one idle or stopped, its mailbox empty). */
+  | { readonly type: 'agents.quiet' };
 
 /** What the supervisor emits to the engine. @internal */
 export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
@@ -185,7 +191,12 @@ export const supervisorMachine = setup({
       context.executor.send({ type: 'executor.probe' });
     },
     reportDrained: ({ context }) => {
+      if (!context.agentsQuiet()) return;
       if (context.phase === 'draining' || context.phase === 'terminating') context.shutdown.send({ type: 'work.drained' });
+    },
+    /** The agents' messages count as work to drain: once they are quiet, the executor is asked again whether it is. */
+    probeAfterAgents: ({ context }) => {
+      if (context.phase === 'draining' || context.phase === 'terminating') context.executor.send({ type: 'executor.probe' });
     },
     /**
      * A child failed (a bug: user code is contained before it reaches an actor). A pool, the
@@ -338,6 +349,7 @@ export const supervisorMachine = setup({
       escalated: false,
       resources,
       monitor,
+      agentsQuiet: input.agentsQuiet ?? (() => true),
     };
   },
   initial: 'supervising',
@@ -355,6 +367,7 @@ export const supervisorMachine = setup({
           { actions: ['recordPhase', 'publishPhase', 'enactPhase'] },
         ],
         'executor.quiescent': { actions: 'reportDrained' },
+        'agents.quiet': { actions: 'probeAfterAgents' },
         'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
         'resource.capacity': { actions: 'changeCapacity' },
         'shutdown.abandon': { actions: 'abandonRunning' },

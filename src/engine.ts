@@ -85,13 +85,16 @@ import {
   type TaskOptions,
 } from './task-options';
 import { runSoon } from './internal/run-soon';
+import { AgentRegistry } from './agents/agent-registry';
+import type { Agent } from './agents/agent';
+import type { AgentOptions } from './agents/agent-options';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
-  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `shutdown`, `monitor`… */
+  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `shutdown`, `monitor`, `agent:analyzer`… */
   readonly id: string;
   /** The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`, `shutdown` or `monitor`. */
-  readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'shutdown' | 'monitor';
+  readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'shutdown' | 'monitor' | 'agent';
   /** The actor that spawned it; `undefined` for the supervisor, the root. */
   readonly parent: string | undefined;
   /** Its (top-level) state, such as `busy`. */
@@ -135,6 +138,12 @@ export type EngineFault =
       readonly resource: string;
       /** Its new capacity, in units. */
       readonly capacity: number;
+    }
+  | {
+      /** Crashes an agent: what it handles fails with `E_AGENT_FAILED`, and it restarts within its `restart` limit (its mailbox kept). */
+      readonly type: 'agent.crash';
+      /** The agent's name. */
+      readonly agent: string;
     };
 
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
@@ -180,6 +189,8 @@ export class Engine {
   readonly #actor: Actor<typeof supervisorMachine>;
   readonly #executor: ExecutorRef;
   readonly #monitor: MonitorRef;
+  /** The running agents by name (their actors are the supervisor's children). */
+  readonly #agents: AgentRegistry;
   /** Carries observations to the monitor, a batch per turn of the event loop. */
   readonly #feed: MonitorFeed;
   /** Wake the monitor when more tasks than the first are queued, or the second or fewer (it says so). */
@@ -283,6 +294,8 @@ export class Engine {
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
+        // Draining waits for the agents' messages too (the registry is made once the supervisor is).
+        agentsQuiet: () => this.#agents.isQuiet(),
       },
     });
     this.#executor = this.#actor.getSnapshot().context.executor;
@@ -297,6 +310,8 @@ export class Engine {
     this.#executor.on('idle', () => this.#wakeIdle());
     this.#actor.on('phase', ({ phase }) => {
       if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
+      if (phase === 'draining') this.#agents.beginDraining(() => this.#actor.send({ type: 'agents.quiet' }));
+      if (phase === 'terminating') this.#agents.stopAll();
       if (phase === 'stopped') this.#finishShutdown();
     });
     this.#actor.on('escalated', () => this.#stopAccepting());
@@ -306,6 +321,7 @@ export class Engine {
       },
     });
     this.#actor.start();
+    this.#agents = new AgentRegistry(this.#actor, this.#clock, this.#logger);
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -456,7 +472,36 @@ export class Engine {
     actors.push({ id: 'detector', machine: 'detector', parent: 'supervisor', state: supervisor.context.detector.getSnapshot().value });
     actors.push({ id: 'shutdown', machine: 'shutdown', parent: 'supervisor', state: topState(supervisor.context.shutdown.getSnapshot().value) });
     actors.push({ id: 'monitor', machine: 'monitor', parent: 'supervisor', state: topState(this.#monitor.getSnapshot().value) });
+    for (const agent of this.#agents.list()) actors.push({ id: `agent:${agent.name}`, machine: 'agent', parent: 'supervisor', state: agent.status });
     return actors;
+  }
+
+  /**
+   * Spawns an agent: a supervised actor with a mailbox that runs `receive` on each message it is
+   * sent or asked, up to `concurrency` at once; see [docs/agents.md](docs/agents.md).
+   *
+   * @param options - its name (unique among running agents), handler, mailbox, concurrency and restart limit
+   * @returns its handle
+   * @throws {MezanError} `E_INVALID_OPTION` for a bad option (an unknown key named with the closest
+   * known one) or a name a running agent has; `E_SHUTDOWN` once shutdown began
+   * @example
+   * ```ts
+   * const echo = engine.spawnAgent({ name: 'echo', receive: async (message) => message });
+   * await echo.ask('hello'); // 'hello'
+   * ```
+   */
+  spawnAgent<M = unknown, R = unknown>(options: AgentOptions<M, R>): Agent<M, R> {
+    return this.#agents.spawn(options);
+  }
+
+  /** The running agent named `name`, or `undefined`. */
+  agent<M = unknown, R = unknown>(name: string): Agent<M, R> | undefined {
+    return this.#agents.get(name) as Agent<M, R> | undefined;
+  }
+
+  /** The running agents, in the order they were spawned. */
+  agents(): Agent[] {
+    return this.#agents.list();
   }
 
   /** The deadlocks found and resolved so far (the last 100), oldest first. */
@@ -675,13 +720,18 @@ export class Engine {
    * - `{ type: 'worker.slow', workerId, factor, forMs? }`: the worker's `ctx.sleep`s stretch by `factor`;
    * - `{ type: 'signal', signal }`: a process signal, through the same deferred path as a real one;
    * - `{ type: 'resource.capacity', resource, capacity }`: the pool's capacity changes.
+   * - `{ type: 'agent.crash', agent }`: the agent crashes; what it handles fails, and it restarts within its limit.
    *
    * @throws {MezanError} `E_INVALID_OPTION` for an unknown fault, worker or resource, or a bad value
    */
   inject(fault: EngineFault): void {
     if (typeof fault !== 'object' || fault === null) fail('fault', 'a fault object', fault);
-    expectOneOf('fault.type', fault.type, ['worker.crash', 'worker.slow', 'signal', 'resource.capacity'] as const);
+    expectOneOf('fault.type', fault.type, ['worker.crash', 'worker.slow', 'signal', 'resource.capacity', 'agent.crash'] as const);
     if (this.#report !== undefined) return;
+    if (fault.type === 'agent.crash') {
+      this.#agents.crash(fault.agent);
+      return;
+    }
     if (fault.type === 'signal') {
       if (typeof fault.signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(fault.signal))
         fail('fault.signal', "a signal name such as 'SIGTERM'", fault.signal);
@@ -749,6 +799,7 @@ export class Engine {
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();
     this.#monitor.send({ type: 'monitor.close' });
+    this.#agents.stopAll();
     this.#feed.close();
     this.#actor.stop();
     if (this.#inspectThrows > 1) this.#logger.error('the inspect observer threw more than once', { times: this.#inspectThrows });

@@ -14,7 +14,10 @@ export type MezanErrorCode =
   | 'E_DEADLOCK'
   | 'E_LOCK_ORDER'
   | 'E_WORKER_CRASHED'
-  | 'E_INVALID_SCENARIO';
+  | 'E_INVALID_SCENARIO'
+  | 'E_AGENT_FAILED'
+  | 'E_MAILBOX_FULL'
+  | 'E_AGENT_STOPPED';
 
 /** Structured, machine-readable facts about an error (ids, attempts, the option at fault...). */
 export type MezanErrorDetails = Readonly<Record<string, unknown>>;

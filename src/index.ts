@@ -60,6 +60,13 @@ export type {
 export type { TaskStatus, TerminalTaskStatus } from './task-status';
 export { isTerminalStatus } from './task-status';
 
+// Agents
+export { AGENT_DEFAULTS } from './agents/agent-options';
+export type { AgentOptions, MailboxOptions, MailboxOverflow, AgentRestartOptions, AskOptions } from './agents/agent-options';
+export type { Agent } from './agents/agent';
+export type { AgentContext, AgentHandler, AgentOrName } from './agents/agent-context';
+export type { AgentStats, AgentStatus } from '../actors/agent.actor';
+
 // Events
 export type * from './engine-events';
 

@@ -24,3 +24,4 @@ export { shutdownMachine } from '../../machines/shutdown.machine';
 export { resourceMachine } from '../../machines/resource.machine';
 export { monitorMachine } from '../../machines/monitor.machine';
 export { detectorMachine } from '../../machines/detector.machine';
+export { agentMachine } from '../../machines/agent.machine';

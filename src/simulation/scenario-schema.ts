@@ -13,6 +13,9 @@ import { EXPECTATION_PATTERN } from './expectations';
 export const UNREACHABLE_ERROR_CODES = Object.freeze({
   E_DEPENDENCY_CYCLE: 'the loader refuses dependency cycles before anything runs',
   E_INVALID_SCENARIO: 'an invalid scenario does not run',
+  E_AGENT_FAILED: 'scenarios declare no agents yet',
+  E_MAILBOX_FULL: 'scenarios declare no agents yet',
+  E_AGENT_STOPPED: 'scenarios declare no agents yet',
 } as const satisfies Partial<Record<MezanErrorCode, string>>);
 
 /** The {@link MezanErrorCode}s a simulation's tasks can end with, for `code.E_…` expectations. */

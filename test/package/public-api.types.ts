@@ -100,7 +100,7 @@ expectTypeOf(diagrams.toMermaid).returns.toEqualTypeOf<string>();
 expectTypeOf(diagrams.toDot).returns.toEqualTypeOf<string>();
 expectTypeOf(diagrams.dotToSvg).returns.toEqualTypeOf<Promise<string>>();
 expectTypeOf(diagrams.MACHINE_NAMES).toEqualTypeOf<readonly MachineName[]>();
-expectTypeOf<MachineName>().toEqualTypeOf<'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'shutdown' | 'monitor'>();
+expectTypeOf<MachineName>().toEqualTypeOf<'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'shutdown' | 'monitor' | 'agent'>();
 
 // mezan/metrics
 expectTypeOf(metrics.renderPrometheus).parameters.toEqualTypeOf<[snapshot: MetricsSnapshot]>();

@@ -1,0 +1,403 @@
+import type { ActorLogic, ActorRef, ActorScope, AnyActorRef, EventObject, Snapshot } from 'xstate';
+import type { AnyActorSystem } from './any-actor-system';
+import type { AgentContext, AgentHandler } from '../src/agents/agent-context';
+import type { MailboxOverflow } from '../src/agents/agent-options';
+import { Mailbox } from '../src/agents/mailbox';
+import type { Clock } from '../src/clock';
+import { MezanError } from '../src/errors';
+import { describeThrown } from '../src/internal/describe-thrown';
+import type { Logger } from '../src/logger';
+
+/**
+ * An agent's own statistics; exact, because only the agent updates them. Every message it was given
+ * is counted once in `received`; at rest (nothing waiting or being handled) `received` equals
+ * `handled + failed + dropped`.
+ */
+export interface AgentStats {
+  /** Messages given to it (sent or asked), refused ones included. */
+  received: number;
+  /** Messages whose handler returned. */
+  handled: number;
+  /** Messages whose handler threw, or that a crash interrupted. */
+  failed: number;
+  /**
+   * Messages never handled: refused or dropped by a full mailbox, withdrawn while waiting (their
+   * ask timed out or was aborted), or let go when the agent stopped.
+   */
+  dropped: number;
+  /** Restarts after crashes. */
+  restarts: number;
+  /** Messages waiting in the mailbox now (not those being handled, nor senders waiting for room). */
+  mailboxDepth: number;
+  /** The most messages that waited in the mailbox at once. */
+  maxMailboxDepth: number;
+  /** Clock milliseconds its handlers ran, summed over the messages handled or failed. */
+  totalMs: number;
+  /** `totalMs` over the messages handled or failed; 0 before the first. */
+  meanMs: number;
+}
+
+/** The statistics of an agent that has done nothing yet. A new object on each call. @internal */
+export function zeroAgentStats(): AgentStats {
+  return { received: 0, handled: 0, failed: 0, dropped: 0, restarts: 0, mailboxDepth: 0, maxMailboxDepth: 0, totalMs: 0, meanMs: 0 };
+}
+
+/** The states of an agent; the statechart `machines/agent.machine.ts` draws them and their transitions. */
+export type AgentStatus = 'idle' | 'busy' | 'restarting' | 'stopped';
+
+/** Where the outcome of an asked message goes. Settling it twice is harmless: the first outcome wins. @internal */
+export interface AgentReply {
+  resolve(value: unknown): void;
+  reject(error: MezanError): void;
+}
+
+/** One message on its way through an agent. @internal */
+export interface AgentDelivery {
+  /** Unique in the engine; a withdrawal names it. */
+  readonly id: number;
+  readonly message: unknown;
+  /** The sending agent's name, or `undefined` from outside any agent. */
+  readonly from: string | undefined;
+  /** `undefined` for a sent message: nobody waits for its outcome. */
+  readonly reply: AgentReply | undefined;
+}
+
+/** What an agent actor is created with. @internal */
+export interface AgentInput {
+  readonly name: string;
+  readonly receive: AgentHandler<unknown, unknown>;
+  readonly capacity: number;
+  readonly overflow: MailboxOverflow;
+  readonly concurrency: number;
+  readonly restart: { readonly maxRestarts: number; readonly withinMs: number };
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Makes the context a handler gets with one message. */
+  readonly contextFor: (delivery: AgentDelivery, signal: AbortSignal) => AgentContext;
+}
+
+/** A message for the agent. @internal */
+export interface AgentDeliverEvent {
+  readonly type: 'agent.deliver';
+  readonly delivery: AgentDelivery;
+}
+
+/** Nobody waits for this message any more (its ask timed out or was aborted): drop it if it waits, abort its handler if it runs. @internal */
+export interface AgentWithdrawEvent {
+  readonly type: 'agent.withdraw';
+  readonly id: number;
+  readonly reason: MezanError;
+}
+
+/** The agent to itself: a handler settled. @internal */
+export interface AgentHandledEvent {
+  readonly type: 'agent.handled';
+  readonly id: number;
+  readonly ok: boolean;
+  readonly value: unknown;
+}
+
+/** Makes the agent crash, as a fault injection: what it handles fails, and it restarts within its limit. @internal */
+export interface AgentCrashEvent {
+  readonly type: 'agent.crash';
+  readonly reason: MezanError;
+}
+
+/** The agent to itself: the restart after a crash is due. @internal */
+export interface AgentRestartEvent {
+  readonly type: 'agent.restart';
+}
+
+/** Stops the agent: what waits or runs is let go, each ask rejected with `reason`. @internal */
+export interface AgentStopEvent {
+  readonly type: 'agent.stop';
+  readonly reason: MezanError;
+}
+
+/** Events an agent accepts. @internal */
+export type AgentEvent =
+  | AgentDeliverEvent
+  | AgentWithdrawEvent
+  | AgentHandledEvent
+  | AgentCrashEvent
+  | AgentRestartEvent
+  | AgentStopEvent
+  | { readonly type: 'xstate.stop' };
+
+/** What an agent publishes: its state and a copy of its statistics, made anew at each change. */
+export type AgentActorSnapshot = Snapshot<undefined> & {
+  readonly value: AgentStatus;
+  readonly context: { readonly name: string; readonly stats: Readonly<AgentStats> };
+};
+
+/** A reference to an agent actor. @internal */
+export type AgentRef = ActorRef<AgentActorSnapshot, AgentEvent>;
+
+type AgentScope = ActorScope<AgentActorSnapshot, AgentEvent>;
+
+/** A message being handled. */
+interface Run {
+  readonly delivery: AgentDelivery;
+  readonly controller: AbortController;
+  readonly startedAt: number;
+}
+
+/** The live part of one agent. Only its own transitions touch it. */
+class AgentCore {
+  readonly #input: AgentInput;
+  readonly #self: AnyActorRef;
+  readonly #mailbox: Mailbox<AgentDelivery>;
+  /** Senders waiting for room (`overflow: 'wait'`), oldest first. */
+  readonly #waiting = new Mailbox<AgentDelivery>(Number.POSITIVE_INFINITY);
+  readonly #running = new Map<number, Run>();
+  readonly #stats = zeroAgentStats();
+  /** Clock times of the restarts within the window. */
+  #restartTimes: number[] = [];
+  #restartTimer: unknown = undefined;
+  state: AgentStatus = 'idle';
+  /** Set once the actor itself is stopped: handlers that settle later have nobody to tell. */
+  #closed = false;
+
+  constructor(input: AgentInput, self: AnyActorRef) {
+    this.#input = input;
+    this.#self = self;
+    this.#mailbox = new Mailbox(input.capacity);
+  }
+
+  snapshot(): AgentActorSnapshot {
+    // Stopped, it stays an active actor: a message already on its way still gets its answer
+    // (`E_AGENT_STOPPED`), where a done actor would drop it unanswered.
+    const context = { name: this.#input.name, stats: { ...this.#stats } };
+    return { status: 'active', output: undefined, error: undefined, value: this.state, context };
+  }
+
+  /**
+   * Applies one event.
+   * @returns whether its published snapshot changed
+   */
+  receive(event: AgentEvent): boolean {
+    switch (event.type) {
+      case 'agent.deliver':
+        this.#deliver(event.delivery);
+        return true;
+      case 'agent.withdraw':
+        return this.#withdraw(event.id, event.reason);
+      case 'agent.handled':
+        return this.#handled(event);
+      case 'agent.crash':
+        return this.#crash(event.reason);
+      case 'agent.restart':
+        if (this.state !== 'restarting') return false;
+        this.#restartTimer = undefined;
+        this.#stats.restarts++;
+        this.state = 'idle';
+        this.#dispatch();
+        return true;
+      case 'agent.stop':
+        return this.#stop(event.reason);
+      case 'xstate.stop': {
+        const changed = this.#stop(new MezanError('E_AGENT_STOPPED', `Agent "${this.#input.name}" was stopped with its actor system`));
+        this.#closed = true;
+        return changed;
+      }
+    }
+  }
+
+  #deliver(delivery: AgentDelivery): void {
+    const stats = this.#stats;
+    stats.received++;
+    if (this.state === 'stopped') {
+      this.#drop(delivery, new MezanError('E_AGENT_STOPPED', `Agent "${this.#input.name}" is stopped`, { details: { agent: this.#input.name } }));
+      return;
+    }
+    if (this.#mailbox.isFull) {
+      const { overflow, capacity } = this.#input;
+      if (overflow === 'wait') {
+        this.#waiting.push(delivery);
+        return;
+      }
+      const full = new MezanError('E_MAILBOX_FULL', `The mailbox of agent "${this.#input.name}" is full (${capacity} messages)`, {
+        details: { agent: this.#input.name, capacity, overflow },
+      });
+      if (overflow === 'reject') {
+        this.#drop(delivery, full);
+        return;
+      }
+      this.#drop(this.#mailbox.shift()!, full);
+    }
+    this.#mailbox.push(delivery);
+    this.#dispatch();
+  }
+
+  #withdraw(id: number, reason: MezanError): boolean {
+    const waiting = this.#mailbox.remove(id) ?? this.#waiting.remove(id);
+    if (waiting !== undefined) {
+      this.#drop(waiting, reason);
+      this.#dispatch();
+      return true;
+    }
+    // A handler already running is told through its signal; its outcome is counted when it returns.
+    this.#running.get(id)?.controller.abort(reason);
+    return false;
+  }
+
+  #handled(event: AgentHandledEvent): boolean {
+    const run = this.#running.get(event.id);
+    // A handler that settles after a crash or a stop was already counted.
+    if (run === undefined) return false;
+    this.#running.delete(event.id);
+    this.#countTime(run);
+    const { reply } = run.delivery;
+    if (event.ok) {
+      this.#stats.handled++;
+      reply?.resolve(event.value);
+    } else {
+      this.#stats.failed++;
+      this.#fail(run.delivery, this.#failure(event.value));
+    }
+    this.#dispatch();
+    return true;
+  }
+
+  #crash(reason: MezanError): boolean {
+    if (this.state === 'stopped' || this.state === 'restarting') return false;
+    const { name, restart, clock, logger } = this.#input;
+    for (const run of this.#running.values()) {
+      run.controller.abort(reason);
+      this.#countTime(run);
+      this.#stats.failed++;
+      this.#fail(
+        run.delivery,
+        new MezanError('E_AGENT_FAILED', `Agent "${name}" crashed while handling the message`, { cause: reason, details: { agent: name } }),
+      );
+    }
+    this.#running.clear();
+    const now = clock.now();
+    const recent = [...this.#restartTimes.filter((at) => now - at < restart.withinMs), now];
+    this.#restartTimes = recent;
+    if (recent.length > restart.maxRestarts) {
+      logger.error('agent crashed past its restart limit: it stops', { agent: name, restarts: recent.length - 1, withinMs: restart.withinMs });
+      return this.#stop(
+        new MezanError('E_AGENT_STOPPED', `Agent "${name}" stopped after ${recent.length} crashes within ${restart.withinMs} ms`, {
+          cause: reason,
+          details: { agent: name, crashes: recent.length, withinMs: restart.withinMs },
+        }),
+      );
+    }
+    logger.warn('agent crashed: it restarts', { agent: name, error: reason.message });
+    this.state = 'restarting';
+    // The restart is its own step, after this one: the agent is seen `restarting` in between.
+    this.#restartTimer = clock.setTimeout(() => {
+      if (!this.#closed) this.#self.send({ type: 'agent.restart' } satisfies AgentRestartEvent);
+    }, 0);
+    return true;
+  }
+
+  #stop(reason: MezanError): boolean {
+    if (this.state === 'stopped') return false;
+    if (this.#restartTimer !== undefined) this.#input.clock.clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    for (const run of this.#running.values()) {
+      run.controller.abort(reason);
+      this.#drop(run.delivery, reason);
+    }
+    this.#running.clear();
+    for (const delivery of this.#mailbox.drain()) this.#drop(delivery, reason);
+    for (const delivery of this.#waiting.drain()) this.#drop(delivery, reason);
+    this.#stats.mailboxDepth = 0;
+    this.state = 'stopped';
+    return true;
+  }
+
+  /** Starts waiting messages while a slot is free, lets waiting senders in, and settles the state. */
+  #dispatch(): void {
+    const mailbox = this.#mailbox;
+    if (this.state !== 'restarting' && this.state !== 'stopped') {
+      while (this.#running.size < this.#input.concurrency && mailbox.size > 0) this.#start(mailbox.shift()!);
+      this.state = this.#running.size > 0 ? 'busy' : 'idle';
+    }
+    while (!mailbox.isFull && this.#waiting.size > 0) mailbox.push(this.#waiting.shift()!);
+    const stats = this.#stats;
+    stats.mailboxDepth = mailbox.size;
+    if (mailbox.size > stats.maxMailboxDepth) stats.maxMailboxDepth = mailbox.size;
+  }
+
+  #start(delivery: AgentDelivery): void {
+    const { receive, clock, contextFor } = this.#input;
+    const controller = new AbortController();
+    this.#running.set(delivery.id, { delivery, controller, startedAt: clock.now() });
+    const self = this.#self;
+    const id = delivery.id;
+    const settle = (ok: boolean, value: unknown): void => {
+      if (!this.#closed) self.send({ type: 'agent.handled', id, ok, value } satisfies AgentHandledEvent);
+    };
+    // The handler runs in a promise job, never inside this transition; whatever it throws or returns
+    // (a thenable that throws included) settles the promise, so it reaches the agent as an event.
+    void Promise.resolve()
+      .then(() => receive(delivery.message, contextFor(delivery, controller.signal)))
+      .then(
+        (value) => settle(true, value),
+        (error: unknown) => settle(false, error),
+      );
+  }
+
+  #countTime(run: Run): void {
+    const stats = this.#stats;
+    stats.totalMs += Math.max(0, this.#input.clock.now() - run.startedAt);
+    stats.meanMs = stats.totalMs / (stats.handled + stats.failed + 1);
+  }
+
+  #failure(thrown: unknown): MezanError {
+    const name = this.#input.name;
+    return new MezanError('E_AGENT_FAILED', `Agent "${name}" failed to handle the message: ${describeThrown(thrown)}`, {
+      cause: thrown,
+      details: { agent: name },
+    });
+  }
+
+  /** Fails a message: its ask rejects, or, sent, the failure is logged (nobody else would hear of it). */
+  #fail(delivery: AgentDelivery, error: MezanError): void {
+    if (delivery.reply !== undefined) delivery.reply.reject(error);
+    else this.#input.logger.warn('an agent failed to handle a sent message', { agent: this.#input.name, from: delivery.from, error: error.message });
+  }
+
+  /** Counts a message that will not be handled and tells its asker why. */
+  #drop(delivery: AgentDelivery, reason: MezanError): void {
+    this.#stats.dropped++;
+    if (delivery.reply !== undefined) delivery.reply.reject(reason);
+    else this.#input.logger.debug('an agent dropped a sent message', { agent: this.#input.name, code: reason.code });
+  }
+}
+
+const cores = new WeakMap<AnyActorRef, AgentCore>();
+
+/**
+ * The logic of an agent: a mailbox (a bounded FIFO), a handler run on up to `concurrency` messages
+ * at once, exact statistics, and one-for-one supervision of itself: a crash fails what it was
+ * handling, keeps its mailbox, and restarts it within `restart`'s limit; past it, it stops. It is
+ * `idle` with nothing to handle, `busy` while a handler runs, `restarting` between a crash and its
+ * restart, `stopped` (final: it then only refuses what reaches it) once stopped. Every message ends once: handled, failed or dropped, and
+ * its asker hears which.
+ *
+ * Custom actor logic rather than a machine: its transitions are plain code, run once per message and
+ * once per handler that settles. The statechart it follows is `machines/agent.machine.ts`, which
+ * tests hold it to.
+ *
+ * @internal
+ */
+export const agentLogic: ActorLogic<AgentActorSnapshot, AgentEvent, AgentInput, AnyActorSystem, EventObject> = {
+  config: 'mezan.agent',
+  getInitialSnapshot(scope: AgentScope, input: AgentInput) {
+    const core = new AgentCore(input, scope.self);
+    cores.set(scope.self, core);
+    return core.snapshot();
+  },
+  transition(snapshot, event, scope) {
+    const core = cores.get(scope.self);
+    if (core === undefined || snapshot.status !== 'active') return snapshot;
+    return core.receive(event) ? core.snapshot() : snapshot;
+  },
+  getPersistedSnapshot(snapshot) {
+    return snapshot;
+  },
+};

@@ -1,0 +1,188 @@
+import { createActor, type AnyActorRef } from 'xstate';
+import { agentLogic, type AgentDelivery, type AgentRef } from '../../actors/agent.actor';
+import { AgentHandle, type Agent } from './agent';
+import type { AgentContext, AgentOrName } from './agent-context';
+import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
+import type { Clock } from '../clock';
+import { MezanError } from '../errors';
+import type { Logger } from '../logger';
+import { fail, rejectInvalid } from '../internal/validate';
+
+/**
+ * The engine's running agents by name: it spawns each as an actor under the supervisor, resolves
+ * the names handlers send to, refuses outside callers once shutdown began, and stops every agent
+ * when shutdown terminates. An agent that stops (asked to, past its restart limit, or by shutdown)
+ * leaves it, and its name is free again.
+ * @internal
+ */
+export class AgentRegistry {
+  readonly #agents = new Map<string, AgentHandle>();
+  readonly #parent: AnyActorRef;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  #nextId = 1;
+  #refusal: MezanError | undefined = undefined;
+  /** Told, while shutdown drains, each time the agents become quiet. */
+  #onQuiet: (() => void) | undefined = undefined;
+  #wasQuiet = true;
+  readonly #port = {
+    clock: undefined as unknown as Clock,
+    nextId: (): number => this.#nextId++,
+    refusal: (): MezanError | undefined => this.#refusal,
+  };
+
+  /**
+   * @param parent - the actor the agents are children of (the supervisor): one that fails is its to handle
+   * @param clock - the engine's clock
+   * @param logger - the engine's logger; each agent logs through a child with its name
+   */
+  constructor(parent: AnyActorRef, clock: Clock, logger: Logger) {
+    this.#parent = parent;
+    this.#clock = clock;
+    this.#logger = logger;
+    this.#port.clock = clock;
+  }
+
+  /**
+   * Spawns an agent.
+   * @throws {MezanError} `E_INVALID_OPTION` for bad options or a name a running agent has;
+   * `E_SHUTDOWN` once shutdown began
+   */
+  spawn<M, R>(options: AgentOptions<M, R>): Agent<M, R> {
+    const resolved = resolveAgentOptions(options);
+    if (this.#refusal !== undefined)
+      throw new MezanError('E_SHUTDOWN', `Agent "${resolved.name}" was spawned after shutdown began`, { details: { agent: resolved.name } });
+    const { name } = resolved;
+    if (this.#agents.has(name)) fail('name', 'a name no running agent has', name);
+    const logger = this.#logger.child({ agent: name });
+    let handle: AgentHandle | undefined;
+    const ref = createActor(agentLogic, {
+      id: `agent:${name}`,
+      parent: this.#parent,
+      input: {
+        name,
+        receive: resolved.receive,
+        capacity: resolved.mailbox.capacity,
+        overflow: resolved.mailbox.overflow,
+        concurrency: resolved.concurrency,
+        restart: resolved.restart,
+        clock: this.#clock,
+        logger,
+        contextFor: (delivery, signal) => this.#contextFor(handle!, delivery, signal, logger),
+      },
+    }) as AgentRef;
+    handle = new AgentHandle(name, ref, this.#port);
+    this.#agents.set(name, handle);
+    const registered = handle;
+    ref.subscribe({
+      next: (snapshot) => {
+        if (snapshot.value === 'stopped') this.#forget(registered);
+        this.#checkQuiet();
+      },
+      error: () => this.#forget(registered),
+    });
+    ref.start();
+    return handle as unknown as Agent<M, R>;
+  }
+
+  /** The running agent named `name`, if any. */
+  get(name: string): Agent | undefined {
+    return this.#agents.get(name);
+  }
+
+  /** The running agents, in the order they were spawned. */
+  list(): AgentHandle[] {
+    return [...this.#agents.values()];
+  }
+
+  /** Outside callers are refused with `E_SHUTDOWN` from now on; agents still talk to each other. */
+  refuseOutsiders(): void {
+    this.#refusal ??= new MezanError('E_SHUTDOWN', 'The engine is shutting down: agents take no new message from outside');
+  }
+
+  /**
+   * Shutdown drains: outside callers are refused from now on, and `onQuiet` is called each time the
+   * agents become quiet (see {@link AgentRegistry.isQuiet}).
+   */
+  beginDraining(onQuiet: () => void): void {
+    this.refuseOutsiders();
+    this.#onQuiet = onQuiet;
+    this.#wasQuiet = this.isQuiet();
+  }
+
+  /** Whether every running agent is idle: nothing waits in its mailbox or runs. */
+  isQuiet(): boolean {
+    for (const handle of this.#agents.values()) if (handle.status !== 'idle') return false;
+    return true;
+  }
+
+  /** Stops every agent: each pending ask is rejected with `E_SHUTDOWN`. */
+  stopAll(): void {
+    this.refuseOutsiders();
+    const reason = new MezanError('E_SHUTDOWN', 'Stopped by shutdown');
+    for (const handle of this.list()) handle.stopWith(reason);
+  }
+
+  /** Crashes the agent named `name`, as a fault injection. @throws {MezanError} `E_INVALID_OPTION` for an unknown name */
+  crash(name: unknown): void {
+    const handle = typeof name === 'string' ? this.#agents.get(name) : undefined;
+    if (handle === undefined) fail('fault.agent', `the name of a running agent (${[...this.#agents.keys()].join(', ') || 'none'})`, name);
+    handle.crash(new MezanError('E_AGENT_FAILED', `Agent "${handle.name}" crashed (injected fault)`, { details: { agent: handle.name } }));
+  }
+
+  #forget(handle: AgentHandle): void {
+    if (this.#agents.get(handle.name) === handle) this.#agents.delete(handle.name);
+  }
+
+  #checkQuiet(): void {
+    if (this.#onQuiet === undefined) return;
+    const quiet = this.isQuiet();
+    if (quiet && !this.#wasQuiet) this.#onQuiet();
+    this.#wasQuiet = quiet;
+  }
+
+  /** The running agent `to` names (a handle passes as it is). */
+  #resolve(to: AgentOrName): AgentHandle | undefined {
+    if (to instanceof AgentHandle) return to;
+    return typeof to === 'string' ? this.#agents.get(to) : undefined;
+  }
+
+  #contextFor(self: AgentHandle, delivery: AgentDelivery, signal: AbortSignal, logger: Logger): AgentContext {
+    const clock = this.#clock;
+    return {
+      self,
+      from: delivery.from,
+      signal,
+      logger,
+      sleep: (ms) => sleepOn(clock, signal, ms),
+      send: (to, message) => {
+        const target = this.#resolve(to);
+        if (target === undefined) throw unknownAgentError(to);
+        target.post(message, self.name);
+      },
+      ask: <R>(to: AgentOrName, message: unknown, options?: unknown) => {
+        const target = this.#resolve(to);
+        if (target === undefined) return Promise.reject(unknownAgentError(to));
+        return target.request(message, self.name, options) as Promise<R>;
+      },
+    };
+  }
+}
+
+/** Waits `ms` of `clock`'s time, or rejects with `signal`'s reason once it aborts. */
+function sleepOn(clock: Clock, signal: AbortSignal, ms: unknown): Promise<void> {
+  if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms))
+    return rejectInvalid(() => fail('ms', 'a non-negative finite number of milliseconds', ms));
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clock.clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

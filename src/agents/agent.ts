@@ -1,0 +1,152 @@
+import type { AgentActorSnapshot, AgentRef, AgentStats, AgentStatus } from '../../actors/agent.actor';
+import { resolveAskOptions, type AskOptions } from './agent-options';
+import { AskCall } from './ask-call';
+import type { Clock } from '../clock';
+import { MezanError } from '../errors';
+
+/**
+ * A running agent, as {@link Engine.spawnAgent} returns it: send it messages, ask it and await the
+ * reply, read its state and statistics, stop it.
+ *
+ * @typeParam M - the messages it takes
+ * @typeParam R - what it replies
+ */
+export interface Agent<M = unknown, R = unknown> {
+  /** Its name, unique among the engine's running agents. */
+  readonly name: string;
+  /** `idle`, `busy` (a handler runs), `restarting` (after a crash) or `stopped`. */
+  readonly status: AgentStatus;
+  /**
+   * Sends a message, fire and forget: nobody hears of its reply. A message the agent cannot take (a
+   * full mailbox with `overflow: 'reject'`, a stopped agent) is counted in `dropped`, and a handler
+   * that throws on it is logged.
+   */
+  send(message: M): void;
+  /**
+   * Asks the agent and waits for its reply.
+   * @returns the handler's reply; rejects with `E_AGENT_FAILED` (the handler threw; its error is the
+   * `cause`), `E_MAILBOX_FULL` (refused, or dropped for a newer message), `E_TIMEOUT` (past
+   * `timeoutMs`), `E_CANCELLED` (`signal` aborted), `E_AGENT_STOPPED` (the agent stopped first),
+   * `E_SHUTDOWN` (the engine is shutting down), `E_INVALID_OPTION` (bad options)
+   * @example
+   * ```ts
+   * const reply = await analyzer.ask({ problem }, { timeoutMs: 1_000 });
+   * ```
+   */
+  ask(message: M, options?: AskOptions): Promise<R>;
+  /** Its statistics now: a copy. */
+  stats(): AgentStats;
+  /**
+   * Stops it: what waits in its mailbox and what its handlers run is let go, each ask rejected with
+   * `E_AGENT_STOPPED`, and its handlers' signals aborted.
+   * @returns a promise that resolves once it is stopped
+   */
+  stop(): Promise<void>;
+}
+
+/** What a handle needs from whoever made it. @internal */
+export interface AgentHandlePort {
+  readonly clock: Clock;
+  /** A new delivery id, unique in the engine. */
+  nextId(): number;
+  /** `undefined` while outside callers may send, else the error that refuses them (`E_SHUTDOWN`). */
+  refusal(): MezanError | undefined;
+}
+
+/**
+ * The {@link Agent} handle over an agent actor. `post` and `request` carry a sender's name, for the
+ * handlers of other agents (their `ctx.send` and `ctx.ask`).
+ * @internal
+ */
+export class AgentHandle<M = unknown, R = unknown> implements Agent<M, R> {
+  readonly name: string;
+  readonly #ref: AgentRef;
+  readonly #port: AgentHandlePort;
+
+  constructor(name: string, ref: AgentRef, port: AgentHandlePort) {
+    this.name = name;
+    this.#ref = ref;
+    this.#port = port;
+  }
+
+  get status(): AgentStatus {
+    return this.#ref.getSnapshot().value;
+  }
+
+  /** The actor's snapshot, for `engine.actors()`. */
+  get snapshot(): AgentActorSnapshot {
+    return this.#ref.getSnapshot();
+  }
+
+  send(message: M): void {
+    if (this.#port.refusal() !== undefined) return;
+    this.post(message, undefined);
+  }
+
+  ask(message: M, options?: AskOptions): Promise<R> {
+    const refusal = this.#port.refusal();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    return this.request(message, undefined, options);
+  }
+
+  stats(): AgentStats {
+    return { ...this.#ref.getSnapshot().context.stats };
+  }
+
+  stop(): Promise<void> {
+    this.#ref.send({
+      type: 'agent.stop',
+      reason: new MezanError('E_AGENT_STOPPED', `Agent "${this.name}" was stopped`, { details: { agent: this.name } }),
+    });
+    return this.#whenStopped();
+  }
+
+  /** Stops it with `reason` as every pending ask's error (shutdown's `E_SHUTDOWN`). */
+  stopWith(reason: MezanError): void {
+    this.#ref.send({ type: 'agent.stop', reason });
+  }
+
+  /** Crashes it, as a fault injection. */
+  crash(reason: MezanError): void {
+    this.#ref.send({ type: 'agent.crash', reason });
+  }
+
+  /** Delivers a sent message from `from`. */
+  post(message: unknown, from: string | undefined): void {
+    this.#ref.send({ type: 'agent.deliver', delivery: { id: this.#port.nextId(), message, from, reply: undefined } });
+  }
+
+  /** Delivers an asked message from `from`; the promise settles once, with its outcome. */
+  request(message: unknown, from: string | undefined, options: unknown): Promise<R> {
+    let resolved: AskOptions;
+    try {
+      resolved = resolveAskOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = this.#port.nextId();
+    const call = new AskCall(this.name, (reason) => this.#ref.send({ type: 'agent.withdraw', id, reason }));
+    if (call.arm(this.#port.clock, resolved.timeoutMs, resolved.signal))
+      this.#ref.send({ type: 'agent.deliver', delivery: { id, message, from, reply: call } });
+    return call.promise as Promise<R>;
+  }
+
+  #whenStopped(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.status === 'stopped') {
+        resolve();
+        return;
+      }
+      // The stop was queued behind the agent's current step: it is over when the snapshot says so.
+      const subscription = this.#ref.subscribe({
+        next: (snapshot) => {
+          if (snapshot.value !== 'stopped') return;
+          subscription.unsubscribe();
+          resolve();
+        },
+        complete: () => resolve(),
+        error: () => resolve(),
+      });
+    });
+  }
+}
