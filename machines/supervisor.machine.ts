@@ -105,9 +105,7 @@ export type SupervisorEvent =
   | ShutdownAbandonEvent
   | ExecutorNotice
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
-  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number }
-  /** While shutting down: the agents went quiet (every one idle or stopped, its mailbox empty). */
-  | { readonly type: 'agents.quiet' };
+  | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
 
 /** What the supervisor emits to the engine. @internal */
 export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
@@ -193,10 +191,6 @@ export const supervisorMachine = setup({
     reportDrained: ({ context }) => {
       if (!context.agentsQuiet()) return;
       if (context.phase === 'draining' || context.phase === 'terminating') context.shutdown.send({ type: 'work.drained' });
-    },
-    /** The agents' messages count as work to drain: once they are quiet, the executor is asked again whether it is. */
-    probeAfterAgents: ({ context }) => {
-      if (context.phase === 'draining' || context.phase === 'terminating') context.executor.send({ type: 'executor.probe' });
     },
     /**
      * A child failed (a bug: user code is contained before it reaches an actor). A pool, the
@@ -367,7 +361,6 @@ export const supervisorMachine = setup({
           { actions: ['recordPhase', 'publishPhase', 'enactPhase'] },
         ],
         'executor.quiescent': { actions: 'reportDrained' },
-        'agents.quiet': { actions: 'probeAfterAgents' },
         'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
         'resource.capacity': { actions: 'changeCapacity' },
         'shutdown.abandon': { actions: 'abandonRunning' },

@@ -310,7 +310,9 @@ export class Engine {
     this.#executor.on('idle', () => this.#wakeIdle());
     this.#actor.on('phase', ({ phase }) => {
       if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
-      if (phase === 'draining') this.#agents.beginDraining(() => this.#actor.send({ type: 'agents.quiet' }));
+      // Once the agents are quiet, the executor is asked again whether it is: its answer goes to the
+      // supervisor, which reports the work drained only if the agents still are.
+      if (phase === 'draining') this.#agents.beginDraining(() => this.#executor.send({ type: 'executor.probe' }));
       if (phase === 'terminating') this.#agents.stopAll();
       if (phase === 'stopped') this.#finishShutdown();
     });
