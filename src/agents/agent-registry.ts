@@ -1,6 +1,6 @@
 import { createActor, type AnyActorRef } from 'xstate';
 import { agentLogic, type AgentDelivery, type AgentRef } from '../../actors/agent.actor';
-import { AgentHandle, type Agent } from './agent';
+import { AgentHandle, type Agent, type AgentHandlePort } from './agent';
 import type { AgentContext, AgentOrName } from './agent-context';
 import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
 import type { Clock } from '../clock';
@@ -25,11 +25,7 @@ export class AgentRegistry {
   /** Told, while shutdown drains, each time the agents become quiet. */
   #onQuiet: (() => void) | undefined = undefined;
   #wasQuiet = true;
-  readonly #port = {
-    clock: undefined as unknown as Clock,
-    nextId: (): number => this.#nextId++,
-    refusal: (): MezanError | undefined => this.#refusal,
-  };
+  readonly #port: AgentHandlePort;
 
   /**
    * @param parent - the actor the agents are children of (the supervisor): one that fails is its to handle
@@ -40,7 +36,7 @@ export class AgentRegistry {
     this.#parent = parent;
     this.#clock = clock;
     this.#logger = logger;
-    this.#port.clock = clock;
+    this.#port = { clock, logger, nextId: () => this.#nextId++, refusal: () => this.#refusal };
   }
 
   /**

@@ -3,6 +3,7 @@ import { resolveAskOptions, type AskOptions } from './agent-options';
 import { AskCall } from './ask-call';
 import type { Clock } from '../clock';
 import { MezanError } from '../errors';
+import type { Logger } from '../logger';
 
 /**
  * A running agent, as {@link Engine.spawnAgent} returns it: send it messages, ask it and await the
@@ -19,7 +20,7 @@ export interface Agent<M = unknown, R = unknown> {
   /**
    * Sends a message, fire and forget: nobody hears of its reply. A message the agent cannot take (a
    * full mailbox with `overflow: 'reject'`, a stopped agent) is counted in `dropped`, and a handler
-   * that throws on it is logged.
+   * that throws on it is logged; once shutdown began, the message is refused, and that is logged.
    */
   send(message: M): void;
   /**
@@ -51,6 +52,8 @@ export interface AgentHandlePort {
   nextId(): number;
   /** `undefined` while outside callers may send, else the error that refuses them (`E_SHUTDOWN`). */
   refusal(): MezanError | undefined;
+  /** Where a refused `send`, which has nobody to reject, is reported. */
+  readonly logger: Logger;
 }
 
 /**
@@ -79,8 +82,9 @@ export class AgentHandle<M = unknown, R = unknown> implements Agent<M, R> {
   }
 
   send(message: M): void {
-    if (this.#port.refusal() !== undefined) return;
-    this.post(message, undefined);
+    const refusal = this.#port.refusal();
+    if (refusal === undefined) this.post(message, undefined);
+    else this.#port.logger.warn('a message sent to an agent after shutdown began was refused', { agent: this.name, code: refusal.code });
   }
 
   ask(message: M, options?: AskOptions): Promise<R> {

@@ -14,6 +14,19 @@ function thrownBy(fn: () => unknown): { code: string | undefined; option: unknow
   throw new Error('did not throw');
 }
 
+/** A logger that keeps what is logged at `warn` (the engine's child loggers included) and drops the rest. */
+function warningsLogger() {
+  const warnings: unknown[] = [];
+  const logger = {
+    error: () => undefined,
+    warn: (...args: unknown[]) => void warnings.push(args),
+    info: () => undefined,
+    debug: () => undefined,
+    child: () => logger,
+  };
+  return { warnings, logger };
+}
+
 const revoked = (): object => {
   const { proxy, revoke } = Proxy.revocable({}, {});
   revoke();
@@ -111,14 +124,7 @@ describe('ask options and hostile callers', () => {
   });
 
   it('a handler that throws on a sent message is logged, and the agent goes on', async () => {
-    const warnings: unknown[] = [];
-    const logger = {
-      error: () => undefined,
-      warn: (...args: unknown[]) => void warnings.push(args),
-      info: () => undefined,
-      debug: () => undefined,
-      child: () => logger,
-    };
+    const { warnings, logger } = warningsLogger();
     const engine = createEngine({ clock: new VirtualClock(), logger });
     const agent = engine.spawnAgent({
       name: 'a',
@@ -133,6 +139,19 @@ describe('ask options and hostile callers', () => {
       ['an agent failed to handle a sent message', expect.objectContaining({ agent: 'a', error: expect.stringContaining('bad message') })],
     ]);
     expect(agent.stats()).toMatchObject({ received: 2, handled: 1, failed: 1 });
+  });
+
+  it('a message sent from outside after shutdown began is refused and logged', async () => {
+    const { warnings, logger } = warningsLogger();
+    const clock = new VirtualClock();
+    const engine = createEngine({ clock, logger });
+    const agent = engine.spawnAgent({ name: 'a', receive });
+    const report = engine.shutdown();
+    agent.send('late');
+    await clock.runAll();
+    await report;
+    expect(warnings).toEqual([['a message sent to an agent after shutdown began was refused', { agent: 'a', code: 'E_SHUTDOWN' }]]);
+    expect(agent.stats().received).toBe(0);
   });
 
   it('a handler’s ctx.send to nobody and a bad ctx.sleep fail only that message', async () => {

@@ -53,6 +53,17 @@ expectTypeOf(createEngine().submitGraph({ a: { run: () => 'x' }, b: { run: async
   b: TaskHandle<number>;
 }>();
 
+// Agents: the handler's message and reply types carry to the handle.
+const typedAgent = createEngine().spawnAgent({ name: 'typed', receive: async (n: number) => String(n) });
+expectTypeOf(typedAgent).toEqualTypeOf<core.Agent<number, string>>();
+expectTypeOf(typedAgent.ask).parameters.toEqualTypeOf<[message: number, options?: core.AskOptions]>();
+expectTypeOf(typedAgent.ask).returns.toEqualTypeOf<Promise<string>>();
+expectTypeOf(typedAgent.status).toEqualTypeOf<'idle' | 'busy' | 'restarting' | 'stopped'>();
+expectTypeOf(typedAgent.stats()).toEqualTypeOf<core.AgentStats>();
+expectTypeOf<core.AgentContext['from']>().toEqualTypeOf<string | undefined>();
+expectTypeOf<Engine['agents']>().returns.toEqualTypeOf<core.Agent[]>();
+expectTypeOf<core.MailboxOverflow>().toEqualTypeOf<'reject' | 'drop-oldest' | 'wait'>();
+
 // Events narrow by type, as a `strict` consumer's switch does.
 expectTypeOf<Engine['events$']>().toEqualTypeOf<Observable<EngineEvent>>();
 expectTypeOf<Engine['progress$']>().toEqualTypeOf<Observable<EngineProgress>>();
