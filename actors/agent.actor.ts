@@ -245,8 +245,9 @@ class AgentCore {
     const run = this.#running.get(event.id);
     // A handler that settles after a crash or a stop was already counted.
     if (run === undefined) return false;
+    // The clock is read before anything changes: if it throws, nothing is half done.
+    this.#countTime(run, this.#input.clock.now());
     this.#running.delete(event.id);
-    this.#countTime(run);
     const { reply } = run.delivery;
     if (event.ok) {
       this.#stats.handled++;
@@ -262,9 +263,10 @@ class AgentCore {
   #crash(reason: MezanError): boolean {
     if (this.state === 'stopped' || this.state === 'restarting') return false;
     const { name, restart, clock, logger } = this.#input;
+    const now = clock.now();
     for (const run of this.#running.values()) {
       run.controller.abort(reason);
-      this.#countTime(run);
+      this.#countTime(run, now);
       this.#stats.failed++;
       this.#fail(
         run.delivery,
@@ -272,7 +274,6 @@ class AgentCore {
       );
     }
     this.#running.clear();
-    const now = clock.now();
     const recent = [...this.#restartTimes.filter((at) => now - at < restart.withinMs), now];
     this.#restartTimes = recent;
     if (recent.length > restart.maxRestarts) {
@@ -291,6 +292,19 @@ class AgentCore {
       if (!this.#closed) this.#self.send({ type: 'agent.restart' } satisfies AgentRestartEvent);
     }, 0);
     return true;
+  }
+
+  /** Stops the agent after a fault in its own step (the clock threw), without the clock. */
+  stopAfterFault(thrown: unknown): void {
+    const name = this.#input.name;
+    this.#input.logger.error('an agent failed in its own step: it stops', { agent: name, error: describeThrown(thrown) });
+    this.#restartTimer = undefined;
+    this.#stop(
+      new MezanError('E_AGENT_STOPPED', `Agent "${name}" stopped after a fault: ${describeThrown(thrown)}`, {
+        cause: thrown,
+        details: { agent: name },
+      }),
+    );
   }
 
   #stop(reason: MezanError): boolean {
@@ -313,7 +327,10 @@ class AgentCore {
   #dispatch(): void {
     const mailbox = this.#mailbox;
     if (this.state !== 'restarting' && this.state !== 'stopped') {
-      while (this.#running.size < this.#input.concurrency && mailbox.size > 0) this.#start(mailbox.shift()!);
+      while (this.#running.size < this.#input.concurrency && mailbox.size > 0) {
+        const startedAt = this.#input.clock.now();
+        this.#start(mailbox.shift()!, startedAt);
+      }
       this.state = this.#running.size > 0 ? 'busy' : 'idle';
     }
     while (!mailbox.isFull && this.#waiting.size > 0) mailbox.push(this.#waiting.shift()!);
@@ -322,10 +339,10 @@ class AgentCore {
     if (mailbox.size > stats.maxMailboxDepth) stats.maxMailboxDepth = mailbox.size;
   }
 
-  #start(delivery: AgentDelivery): void {
-    const { receive, clock, contextFor } = this.#input;
+  #start(delivery: AgentDelivery, startedAt: number): void {
+    const { receive, contextFor } = this.#input;
     const controller = new AbortController();
-    this.#running.set(delivery.id, { delivery, controller, startedAt: clock.now() });
+    this.#running.set(delivery.id, { delivery, controller, startedAt });
     const self = this.#self;
     const id = delivery.id;
     const settle = (ok: boolean, value: unknown): void => {
@@ -341,9 +358,10 @@ class AgentCore {
       );
   }
 
-  #countTime(run: Run): void {
+  /** Adds a run that ends now to the handlers' time; called before the run is counted handled or failed. */
+  #countTime(run: Run, now: number): void {
     const stats = this.#stats;
-    stats.totalMs += Math.max(0, this.#input.clock.now() - run.startedAt);
+    stats.totalMs += Math.max(0, now - run.startedAt);
     stats.meanMs = stats.totalMs / (stats.handled + stats.failed + 1);
   }
 
@@ -395,7 +413,14 @@ export const agentLogic: ActorLogic<AgentActorSnapshot, AgentEvent, AgentInput, 
   transition(snapshot, event, scope) {
     const core = cores.get(scope.self);
     if (core === undefined || snapshot.status !== 'active') return snapshot;
-    return core.receive(event) ? core.snapshot() : snapshot;
+    try {
+      return core.receive(event) ? core.snapshot() : snapshot;
+    } catch (error) {
+      // Only the injected clock is user code here: if it throws, the agent stops rather than fail
+      // its actor, and every message it held still gets its answer.
+      core.stopAfterFault(error);
+      return core.snapshot();
+    }
   },
   getPersistedSnapshot(snapshot) {
     return snapshot;

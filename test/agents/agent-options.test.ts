@@ -1,5 +1,7 @@
 import { AGENT_DEFAULTS, createEngine, isMezanError, VirtualClock } from '../../src';
 import { resolveAgentOptions } from '../../src/agents/agent-options';
+import { flush } from '../fixtures/flush';
+import { manualHandler } from '../fixtures/manual-handler';
 import { settledOutcome } from '../fixtures/settled-outcome';
 
 const receive = (): string => 'ok';
@@ -170,6 +172,32 @@ describe('ask options and hostile callers', () => {
       'E_AGENT_STOPPED',
       'E_INVALID_OPTION',
     ]);
+  });
+
+  it('an agent whose clock throws stops, answering every message it held, and nothing else fails', async () => {
+    const virtual = new VirtualClock();
+    let broken = false;
+    const clock = {
+      now: () => {
+        if (broken) throw new Error('clock broke');
+        return virtual.now();
+      },
+      setTimeout: (fn: () => void, ms: number) => virtual.setTimeout(fn, ms),
+      clearTimeout: (id: unknown) => virtual.clearTimeout(id as number),
+    };
+    const engine = createEngine({ clock, logger: false });
+    const { receive: manualReceive, calls } = manualHandler();
+    const agent = engine.spawnAgent({ name: 'a', receive: manualReceive });
+    const asks = [1, 2].map((n) => settledOutcome(agent.ask(n)));
+    await flush();
+    broken = true;
+    calls[0]!.resolve('one');
+    const results = await Promise.all(asks);
+    expect(results.map((result) => result.code)).toEqual(['E_AGENT_STOPPED', 'E_AGENT_STOPPED']);
+    expect(((results[0]!.error as Error).cause as Error).message).toBe('clock broke');
+    expect(agent.status).toBe('stopped');
+    expect(agent.stats()).toMatchObject({ received: 2, handled: 0, dropped: 2 });
+    expect(engine.isAccepting).toBe(true);
   });
 
   it('refuses an unknown agent in engine.inject, and engine.agent of an unknown name is undefined', () => {
