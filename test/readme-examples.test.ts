@@ -1,6 +1,6 @@
 /**
- * Keeps the TypeScript of the README and docs/scenarios.md true: every ```ts block in them is
- * type-checked, under `strict`, as an ES module of its own that imports mezan as a user would
+ * Keeps the TypeScript of the README, docs/scenarios.md and docs/agents.md true: every ```ts block
+ * in them is type-checked, under `strict`, as an ES module of its own that imports mezan as a user would
  * (`mezan`, `mezan/simulation`, ...), with those imports mapped to the sources (`src/index.ts`,
  * `src/entries/*.ts`).
  */
@@ -10,7 +10,7 @@ import ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..');
 /** The pages whose examples are checked, relative to the root. */
-const PAGES = ['README.md', 'docs/scenarios.md'];
+const PAGES = ['README.md', 'docs/scenarios.md', 'docs/agents.md'];
 /** Where the blocks are put, as files no one writes: only this test's compiler host knows them. */
 const VIRTUAL = path.join(ROOT, 'readme-examples');
 
