@@ -455,7 +455,8 @@ export class Engine {
   /**
    * Every actor of the engine and the state its machine is in, read from the actors' own
    * snapshots, parents before children: the supervisor, the executor, its workers (the main-thread
-   * worker `main`), the resource pools, the shutdown machine and the monitor.
+   * worker `main`), the resource pools, the shutdown machine, the monitor and the running agents
+   * (`agent:<name>`).
    * For a machine with nested states, `state` is its top-level state.
    */
   actors(): EngineActor[] {
