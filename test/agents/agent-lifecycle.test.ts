@@ -173,4 +173,18 @@ describe('stopping agents', () => {
     expect(echo.stats()).toMatchObject({ received: 2, handled: 2 });
     expect(relay.status).toBe('stopped');
   });
+
+  it("with drain: 'cancel' too, the messages already in a mailbox are handled", async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    const sleeper = engine.spawnAgent({ name: 'sleeper', receive: async (n: number, ctx) => ctx.sleep(n).then(() => n) });
+    const asks = [3, 4, 5].map((n) => settledOutcome(sleeper.ask(n)));
+    await flush();
+    const report = engine.shutdown({ drain: 'cancel', graceMs: 1_000 });
+    await clock.runAll();
+    expect((await report).phases.map(({ phase, at }) => [phase, at])).toEqual([
+      ['draining', 0],
+      ['stopped', 12],
+    ]);
+    expect((await Promise.all(asks)).map((result) => result.value)).toEqual([3, 4, 5]);
+  });
 });
