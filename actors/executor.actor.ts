@@ -490,10 +490,13 @@ class ExecutorCore {
     this.#post(item);
   }
 
-  /** Adds to the outbox; a new outbox is made to the size of its first item (most transitions post one or none). */
+  /** Adds to the outbox, made to the size of its first items (most transitions post none, one or two). */
   #post(item: OutboxItem): void {
-    if (this.#outbox.length === 0) this.#outbox = [item];
-    else this.#outbox.push(item);
+    const outbox = this.#outbox;
+    // Pushing onto a list of one grows it to 17 slots; an idle engine posts two (idle, quiescent).
+    if (outbox.length === 0) this.#outbox = [item];
+    else if (outbox.length === 1) this.#outbox = [outbox[0]!, item];
+    else outbox.push(item);
   }
 
   /** What entering `idle` does: at start, and each time the last unfinished task settles. */
