@@ -88,6 +88,11 @@ import { runSoon } from './internal/run-soon';
 import { AgentRegistry } from './agents/agent-registry';
 import type { Agent } from './agents/agent';
 import type { AgentOptions } from './agents/agent-options';
+import type { AgentHost } from './agents/agent-host';
+import { spawnRouter, type Router } from './agents/router';
+import type { RouterOptions } from './agents/router-options';
+import { spawnTeam } from './agents/team';
+import type { TeamOptions } from './agents/team-options';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
@@ -505,6 +510,54 @@ export class Engine {
   /** The running agents, in the order they were spawned. */
   agents(): Agent[] {
     return this.#agents.list();
+  }
+
+  /**
+   * Spawns a router: an agent that sends each ask to one of its `arms`, chosen by a multi-armed
+   * bandit (`strategy`) over the rewards so far, and replies with that arm's reply; each ask's
+   * outcome is scored once by `reward`. Draws come from the engine's `random`; see
+   * [docs/agents.md](docs/agents.md).
+   *
+   * @param options - its name, arms, strategy and reward
+   * @returns the router: an agent whose `stats()` adds `arms: [{ name, pulls, meanReward }]`
+   * @throws {MezanError} `E_INVALID_OPTION` for a bad option; `E_SHUTDOWN` once shutdown began
+   * @example
+   * ```ts
+   * const solver = engine.router({ name: 'solver', arms: ['fast', 'careful'], strategy: 'thompson' });
+   * await solver.ask(problem);
+   * solver.stats().arms; // [{ name: 'fast', pulls, meanReward }, ...]
+   * ```
+   */
+  router<M = unknown, R = unknown>(options: RouterOptions<R>): Router<M, R> {
+    return spawnRouter<M, R>(this.#agentHost(), options);
+  }
+
+  /**
+   * Spawns a team: an agent that asks all its `members` at once, then its `synthesizer` with
+   * `{ message, results }`, and replies with the synthesizer's answer (the deep-think pattern); see
+   * [docs/agents.md](docs/agents.md).
+   *
+   * @param options - its name, members, synthesizer, limits and what a member's failure does
+   * @returns the team's agent
+   * @throws {MezanError} `E_INVALID_OPTION` for a bad option; `E_SHUTDOWN` once shutdown began
+   * @example
+   * ```ts
+   * const deepThink = engine.team({ name: 'deep-think', members: ['analyzer', 'optimizer', 'validator'], synthesizer: 'synthesizer' });
+   * await deepThink.ask(problem, { timeoutMs: 5_000 });
+   * ```
+   */
+  team<M = unknown, R = unknown>(options: TeamOptions): Agent<M, R> {
+    return spawnTeam<M, R>(this.#agentHost(), options);
+  }
+
+  #agentHost(): AgentHost {
+    return {
+      spawnAgent: (options) => this.spawnAgent(options),
+      agent: (name) => this.agent(name),
+      clock: this.#clock,
+      random: this.#options.random,
+      logger: this.#logger,
+    };
   }
 
   /** The deadlocks found and resolved so far (the last 100), oldest first. */

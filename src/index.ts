@@ -67,6 +67,17 @@ export type { Agent } from './agents/agent';
 export type { AgentContext, AgentHandler, AgentOrName } from './agents/agent-context';
 export type { AgentStats, AgentStatus } from '../actors/agent.actor';
 
+// Routers and teams (`engine.router`, `engine.team`)
+export type { Router } from './agents/router';
+export type { LayerAgentOptions } from './agents/layer-agent-options';
+export { ROUTER_DEFAULTS } from './agents/router-options';
+export type { RouterOptions, RouterStats, RouterArmStats } from './agents/router-options';
+export type { BanditStrategy, EpsilonGreedyStrategy } from './agents/bandit/bandit-strategy';
+export { defaultReward } from './agents/bandit/router-reward';
+export type { RouterOutcome, RewardFunction } from './agents/bandit/router-reward';
+export { TEAM_DEFAULTS } from './agents/team-options';
+export type { TeamOptions, TeamMemberResult, TeamSynthesis, MemberFailureMode } from './agents/team-options';
+
 // Events
 export type * from './engine-events';
 
