@@ -186,6 +186,35 @@ describe('engine.router', () => {
     expect(router.stats().arms).toEqual([{ name: 'later', pulls: 2, meanReward: 0.5 }]);
   });
 
+  it('with concurrency, routes asks made at once over the arms before any reward is known', async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    const handled: string[] = [];
+    const arms = ['a', 'b', 'c'].map((name, index) => spawnArm(engine, name, 1, 10, index, handled));
+    const router = engine.router<number, string>({ name: 'r', arms, strategy: 'ucb1', concurrency: 3 });
+    const replies = Promise.all([router.ask(1), router.ask(2), router.ask(3)]);
+    await clock.runAll();
+    expect(await replies).toEqual(['a', 'b', 'c']);
+    expect(clock.now()).toBe(10);
+    expect(router.stats().arms.map((arm) => arm.pulls)).toEqual([1, 1, 1]);
+  });
+
+  it('scores an ask its crash cut short once, as a failure, and keeps learning after the restart', async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    const seen: RouterOutcome[] = [];
+    engine.spawnAgent({ name: 'slow', receive: async (_, ctx) => (await ctx.sleep(10), 'done') });
+    const router = engine.router({ name: 'r', arms: ['slow'], reward: (o) => (seen.push(o), o.ok ? 1 : 0) });
+    const cut = settledOutcome(router.ask(1));
+    await clock.advanceBy(5);
+    engine.inject({ type: 'agent.crash', agent: 'r' });
+    await clock.runAll();
+    expect((await cut).code).toBe('E_AGENT_FAILED');
+    const next = settledOutcome(router.ask(2));
+    await clock.runAll();
+    expect(await next).toEqual({ ok: true, value: 'done' });
+    expect(seen.map((o) => o.ok)).toEqual([false, true]);
+    expect(router.stats()).toMatchObject({ restarts: 1, arms: [{ name: 'slow', pulls: 2, meanReward: 0.5 }] });
+  });
+
   it('is an agent like any other: listed, found by name, asked by other agents, stopped', async () => {
     const { engine } = engineOnVirtualTime();
     engine.spawnAgent({ name: 'a', receive: async () => 'A' });
