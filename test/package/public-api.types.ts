@@ -64,6 +64,18 @@ expectTypeOf<core.AgentContext['from']>().toEqualTypeOf<string | undefined>();
 expectTypeOf<Engine['agents']>().returns.toEqualTypeOf<core.Agent[]>();
 expectTypeOf<core.MailboxOverflow>().toEqualTypeOf<'reject' | 'drop-oldest' | 'wait'>();
 
+// Routers and teams: agents; a router's reward sees its arms' replies, its stats its arms.
+const typedRouter = createEngine().router<number, string>({ name: 'r', arms: ['a'], reward: (outcome) => (outcome.value === undefined ? 0 : 1) });
+expectTypeOf(typedRouter).toMatchTypeOf<core.Agent<number, string>>();
+expectTypeOf(typedRouter.stats()).toEqualTypeOf<core.RouterStats>();
+expectTypeOf(typedRouter.stats().arms).toEqualTypeOf<core.RouterArmStats[]>();
+expectTypeOf<core.RewardFunction<string>>().parameter(0).toEqualTypeOf<core.RouterOutcome<string>>();
+expectTypeOf<core.RouterOutcome<string>['value']>().toEqualTypeOf<string | undefined>();
+expectTypeOf(createEngine().team<string, number>({ name: 't', members: ['a'], synthesizer: 's' })).toEqualTypeOf<core.Agent<string, number>>();
+expectTypeOf<core.TeamOptions['onMemberFailure']>().toEqualTypeOf<core.MemberFailureMode | undefined>();
+expectTypeOf<core.MemberFailureMode>().toEqualTypeOf<'placeholder' | 'fail'>();
+expectTypeOf<core.TeamSynthesis<string, number>['results']>().toEqualTypeOf<readonly core.TeamMemberResult<number>[]>();
+
 // Events narrow by type, as a `strict` consumer's switch does.
 expectTypeOf<Engine['events$']>().toEqualTypeOf<Observable<EngineEvent>>();
 expectTypeOf<Engine['progress$']>().toEqualTypeOf<Observable<EngineProgress>>();
