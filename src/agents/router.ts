@@ -48,7 +48,8 @@ export function spawnRouter<M, R>(host: AgentHost, options: RouterOptions<R>): R
       // When the router's own ask timed out or was aborted, that (not the arm's E_CANCELLED) is how the arm's ask ended.
       outcome = { ok: false, error: ctx.signal.aborted ? (ctx.signal.reason as unknown) : error, durationMs: clock.now() - startedAt };
     }
-    const scored = containReward(reward, outcome);
+    // Frozen: the reward function is user code, and must not change what the router answers.
+    const scored = containReward(reward, Object.freeze(outcome));
     bandit.record(arm, scored.reward);
     if (scored.problem !== undefined)
       logger.warn('a router contained its reward function', { arm: armNames[arm], code: scored.problem.code, error: scored.problem.message });

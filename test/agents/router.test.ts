@@ -154,6 +154,21 @@ describe('engine.router', () => {
     expect(warnings[0]!.details).toMatchObject({ arm: 'ok', code: 'E_INVALID_OPTION' });
   });
 
+  it('answers with what the arm said, whatever the reward function does to the outcome it is given', async () => {
+    const { engine } = engineOnVirtualTime();
+    engine.spawnAgent({ name: 'ok', receive: async () => 'fine' });
+    const router = engine.router({
+      name: 'r',
+      arms: ['ok'],
+      reward: (outcome) => {
+        Object.assign(outcome, { ok: false, error: new Error('forged') });
+        return 1;
+      },
+    });
+    await expect(router.ask('x')).resolves.toBe('fine');
+    expect(router.stats().arms).toEqual([{ name: 'ok', pulls: 1, meanReward: 0 }]);
+  });
+
   it("scores a router's ask that timed out as a timeout, withdrawing the arm's ask", async () => {
     const { engine, clock } = engineOnVirtualTime();
     let armSignal: AbortSignal | undefined;
