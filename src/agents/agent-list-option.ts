@@ -9,6 +9,7 @@ import { fail } from '../internal/validate';
  * @param option - the option's name, for the errors
  * @param value - what the caller passed
  * @param lookup - the engine's running agent of a name, to tell its own handles from anything else
+ * @param self - the name of the layer's own agent, which it may not talk to (it would wait for itself)
  * @returns a copy of the array, and each entry's name
  * @throws {MezanError} `E_INVALID_OPTION` naming the entry at fault (`arms[1]`)
  * @internal
@@ -17,20 +18,23 @@ export function resolveAgentList(
   option: string,
   value: unknown,
   lookup: (name: string) => unknown,
+  self: unknown,
 ): { readonly agents: readonly AgentOrName[]; readonly names: readonly string[] } {
   if (!Array.isArray(value) || value.length === 0) fail(option, 'a non-empty array of agents or agent names', value);
-  const agents = [...(value as unknown[])].map((entry, index) => resolveAgentOrName(`${option}[${index}]`, entry, lookup));
+  const agents = [...(value as unknown[])].map((entry, index) => resolveAgentOrName(`${option}[${index}]`, entry, lookup, self));
   return { agents, names: agents.map((agent) => (typeof agent === 'string' ? agent : agent.name)) };
 }
 
 /**
  * Checks one agent-or-name option.
- * @throws {MezanError} `E_INVALID_OPTION` for anything but a non-empty name or a running agent of this engine
+ * @throws {MezanError} `E_INVALID_OPTION` for anything but a non-empty name or a running agent of
+ * this engine, and for the layer's own name `self`
  * @internal
  */
-export function resolveAgentOrName(option: string, value: unknown, lookup: (name: string) => unknown): AgentOrName {
+export function resolveAgentOrName(option: string, value: unknown, lookup: (name: string) => unknown, self: unknown): AgentOrName {
   if (typeof value === 'string') {
     if (value.trim().length === 0) fail(option, 'a non-empty agent name', value);
+    if (value === self) fail(option, 'an agent other than the one being made (it would wait for itself)', value);
     return value;
   }
   const name = typeof value === 'object' && value !== null ? (value as { name?: unknown }).name : undefined;

@@ -75,7 +75,7 @@ export function resolveRouterOptions(options: unknown, lookup: (name: string) =>
   expectOptionsObject('options', options);
   expectKnownKeys('', options, ROUTER_OPTION_KEYS);
   const given = options as RouterOptions;
-  const { agents, names } = resolveAgentList('arms', given.arms, lookup);
+  const { agents, names } = resolveAgentList('arms', given.arms, lookup, given.name);
   const duplicate = names.findIndex((name, index) => names.indexOf(name) !== index);
   if (duplicate !== -1) fail(`arms[${duplicate}]`, 'an arm of a name no other arm has', names[duplicate]);
   const strategy = orDefault(given.strategy, ROUTER_DEFAULTS.strategy);

@@ -108,8 +108,8 @@ export function resolveTeamOptions(options: unknown, lookup: (name: string) => u
   expectOptionsObject('options', options);
   expectKnownKeys('', options, TEAM_OPTION_KEYS);
   const given = options as TeamOptions;
-  const { agents, names } = resolveAgentList('members', given.members, lookup);
-  const synthesizer = resolveAgentOrName('synthesizer', given.synthesizer, lookup);
+  const { agents, names } = resolveAgentList('members', given.members, lookup, given.name);
+  const synthesizer = resolveAgentOrName('synthesizer', given.synthesizer, lookup, given.name);
   const onMemberFailure = orDefault(given.onMemberFailure, TEAM_DEFAULTS.onMemberFailure);
   expectOneOf('onMemberFailure', onMemberFailure, FAILURE_MODES);
   return {

@@ -258,12 +258,13 @@ describe('engine.router', () => {
       [{ name: 'r', arms: ['a', { name: 'b', ask: () => undefined }] }, 'arms[1]'],
       [{ name: 'r', arms: [stopped] }, 'arms[0]'],
       [{ name: 'r', arms: [a, 'a'] }, 'arms[1]'],
+      [{ name: 'r', arms: ['a', 'r'] }, 'arms[1]'],
       [{ name: 'r', arms: ['a'], strategy: 'ucb' }, 'strategy'],
       [{ name: 'r', arms: ['a'], strategy: { type: 'epsilon-greedy', epsilon: 2 } }, 'strategy.epsilon'],
       [{ name: 'r', arms: ['a'], reward: 1 }, 'reward'],
       [{ name: 'r', arms: ['a'], stratgy: 'ucb1' }, 'stratgy'],
       [{ name: '', arms: ['a'] }, 'name'],
-      [{ name: 'a', arms: ['a'] }, 'name'],
+      [{ name: 'a', arms: ['b'] }, 'name'],
       [{ name: 'r', arms: ['a'], concurrency: 0 }, 'concurrency'],
     ];
     for (const [options, option] of cases) {

@@ -183,13 +183,15 @@ describe('engine.team', () => {
       [{ name: 't', members: 'a', synthesizer: 'a' }, 'members'],
       [{ name: 't', members: ['a', 3], synthesizer: 'a' }, 'members[1]'],
       [{ name: 't', members: ['a'] }, 'synthesizer'],
+      [{ name: 't', members: ['a', 't'], synthesizer: 'a' }, 'members[1]'],
+      [{ name: 't', members: ['a'], synthesizer: 't' }, 'synthesizer'],
       [{ name: 't', members: ['a'], synthesizer: { name: 'a' } }, 'synthesizer'],
       [{ name: 't', members: ['a'], synthesizer: 'a', memberTimeoutMs: -1 }, 'memberTimeoutMs'],
       [{ name: 't', members: ['a'], synthesizer: 'a', timeoutMs: '5' }, 'timeoutMs'],
       [{ name: 't', members: ['a'], synthesizer: 'a', onMemberFailure: 'skip' }, 'onMemberFailure'],
       [{ name: 't', members: ['a'], synthesizer: 'a', memberTimeout: 5 }, 'memberTimeout'],
       [{ name: 't', members: ['a'], synthesizer: 'a', mailbox: { capacity: 0 } }, 'mailbox.capacity'],
-      [{ name: 'a', members: ['a'], synthesizer: 'a' }, 'name'],
+      [{ name: 'a', members: ['b'], synthesizer: 'b' }, 'name'],
     ];
     for (const [options, option] of cases) {
       const error = thrownBy(() => engine.team(options as TeamOptions));
