@@ -21,8 +21,8 @@ export function spawnTeam<M, R>(host: AgentHost, options: TeamOptions): Agent<M,
   const { name, concurrency, mailbox, restart } = options;
   const { clock } = host;
   const think = async (message: M, ctx: AgentContext): Promise<R> => {
-    // One signal for everything this ask starts: aborted by the asker, the whole-ask timeout, a
-    // member's failure under 'fail', and at the end, so nothing it started outlives it.
+    // One signal for everything this ask starts: aborted by the asker, the whole-ask timeout or a
+    // member's failure under 'fail'. Every other way out comes after all it started has settled.
     const controller = new AbortController();
     const abort = (): void => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', abort, { once: true });
@@ -39,7 +39,6 @@ export function spawnTeam<M, R>(host: AgentHost, options: TeamOptions): Agent<M,
     } finally {
       if (timer !== undefined) clock.clearTimeout(timer);
       ctx.signal.removeEventListener('abort', abort);
-      controller.abort(new MezanError('E_CANCELLED', `Team "${name}" no longer needs this answer`, { details: { agent: name } }));
     }
   };
   return host.spawnAgent<M, R>({ name, receive: think, concurrency, mailbox, restart });
@@ -87,6 +86,6 @@ function whenAborted(signal: AbortSignal): Promise<never> {
   return promise;
 }
 
-function teamTimeout(team: string | undefined, timeoutMs: number): MezanError {
-  return new MezanError('E_TIMEOUT', `Team "${String(team)}" did not answer within ${timeoutMs} ms`, { details: { agent: team, timeoutMs } });
+function teamTimeout(team: string, timeoutMs: number): MezanError {
+  return new MezanError('E_TIMEOUT', `Team "${team}" did not answer within ${timeoutMs} ms`, { details: { agent: team, timeoutMs } });
 }
