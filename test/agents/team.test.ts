@@ -174,6 +174,27 @@ describe('engine.team', () => {
     expect(team.stats()).toMatchObject({ received: 2, handled: 1, failed: 1 });
   });
 
+  it('finishes the asks it holds when shutdown drains, and stops with the engine', async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    engine.spawnAgent({ name: 'analyzer', receive: member('analyzer', 30, 0.75).receive });
+    engine.spawnAgent({ name: 'synthesizer', receive: synthesize });
+    const team = engine.team({ name: 't', members: ['analyzer'], synthesizer: 'synthesizer' });
+    const answers = ['p', 'q'].map((problem) => settledOutcome(team.ask(problem)));
+    await clock.advanceBy(10);
+    const report = engine.shutdown({ graceMs: 1_000 });
+    await clock.runAll();
+    expect(await Promise.all(answers)).toEqual([
+      { ok: true, value: { problem: 'p', from: ['analyzer'], confidence: 0.75 } },
+      { ok: true, value: { problem: 'q', from: ['analyzer'], confidence: 0.75 } },
+    ]);
+    expect((await report).phases.map(({ phase, at }) => [phase, at])).toEqual([
+      ['draining', 10],
+      ['stopped', 60],
+    ]);
+    expect(team.status).toBe('stopped');
+    expect(engine.agents()).toEqual([]);
+  });
+
   it('refuses bad options with E_INVALID_OPTION naming the option', () => {
     const { engine } = engineOnVirtualTime();
     engine.spawnAgent({ name: 'a', receive: async () => 1 });
