@@ -225,6 +225,8 @@ export class Engine {
   /** Tasks of this tick's buffer whose callers cancelled them before they reached the executor. */
   #cancelledInBuffer: Map<string, MezanError> | undefined = undefined;
   #flushScheduled = false;
+  /** `#flush`, made once: a flush is scheduled for every batch, and an idle engine's batches are of one. */
+  readonly #flushSoon = (): void => this.#flush();
   /** Unfinished tasks by id: for `dependsOn` by id and unique ids. Finished ones are dropped. */
   readonly #live = new TaskIndex<TaskRecord>();
   readonly #signalCleanups = new Map<TaskHandle<unknown>, () => void>();
@@ -1038,7 +1040,7 @@ export class Engine {
     else this.#buffer.push(task as TaskSubmission);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      runSoon(() => this.#flush());
+      runSoon(this.#flushSoon);
     }
     const signal = task.signal;
     if (signal !== undefined) {
