@@ -98,7 +98,7 @@ import type { TeamOptions } from './agents/team-options';
 export interface EngineActor {
   /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `shutdown`, `monitor`, `agent:analyzer`… */
   readonly id: string;
-  /** The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`, `shutdown` or `monitor`. */
+  /** The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`, `shutdown`, `monitor` or `agent`. */
   readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'shutdown' | 'monitor' | 'agent';
   /** The actor that spawned it; `undefined` for the supervisor, the root. */
   readonly parent: string | undefined;
