@@ -7,5 +7,6 @@
 
 export { renderPrometheus } from '../metrics/render-prometheus';
 export type { MetricsSnapshot, ResourceMetrics, WorkerMetrics } from '../metrics/metrics-snapshot';
-export type { DurationSummary } from '../metrics/duration-histogram';
+export { DURATION_BUCKETS_MS } from '../metrics/duration-histogram';
+export type { DurationSummary, DurationBucket } from '../metrics/duration-histogram';
 export type { AlertRecord } from '../metrics/alert-book';

@@ -128,3 +128,5 @@ expectTypeOf<MachineName>().toEqualTypeOf<'supervisor' | 'executor' | 'worker' |
 // mezan/metrics
 expectTypeOf(metrics.renderPrometheus).parameters.toEqualTypeOf<[snapshot: MetricsSnapshot]>();
 expectTypeOf(metrics.renderPrometheus).returns.toEqualTypeOf<string>();
+expectTypeOf(metrics.DURATION_BUCKETS_MS).toEqualTypeOf<readonly number[]>();
+expectTypeOf<metrics.DurationSummary['buckets']>().toEqualTypeOf<readonly metrics.DurationBucket[]>();
