@@ -64,6 +64,7 @@ import {
   expectPositiveInteger,
   fail,
   isOptionsObject,
+  MAX_TIMER_MS,
   orDefault,
 } from './internal/validate';
 import { createDefaultLogger } from './default-logger';
@@ -152,7 +153,6 @@ export type EngineFault =
     };
 
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
-const MAX_TIMER_MS = 2_147_483_647;
 const NO_DEPENDENCIES: readonly never[] = Object.freeze([]);
 const NO_IDS: ReadonlySet<string> = new Set();
 const NO_OPTIONS: TaskOptions = Object.freeze({});

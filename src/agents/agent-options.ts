@@ -1,6 +1,16 @@
 import type { AgentHandler } from './agent-context';
 import { MezanError } from '../errors';
-import { describeValue, expectFunction, expectKnownKeys, expectOneOf, expectOptionsObject, fail, orDefault } from '../internal/validate';
+import {
+  describeValue,
+  expectFunction,
+  expectKnownKeys,
+  expectOneOf,
+  expectOptionalTimerMs,
+  expectOptionsObject,
+  fail,
+  MAX_TIMER_MS,
+  orDefault,
+} from '../internal/validate';
 
 /** What an agent does with a message that finds its mailbox full. */
 export type MailboxOverflow = 'reject' | 'drop-oldest' | 'wait';
@@ -81,9 +91,6 @@ const MAILBOX_OPTION_KEYS: Readonly<Record<keyof MailboxOptions, true>> = { capa
 const RESTART_OPTION_KEYS: Readonly<Record<keyof AgentRestartOptions, true>> = { maxRestarts: true, withinMs: true };
 const OVERFLOWS: readonly MailboxOverflow[] = ['reject', 'drop-oldest', 'wait'];
 
-/** The longest timer a host can set (Node fires a longer one at once). */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /** Throws `E_INVALID_OPTION` unless `value` is an integer from `min` to `max`. */
 function expectIntegerIn(option: string, value: unknown, min: number, max: number): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(option, `an integer from ${min} to ${max}`, value);
@@ -153,8 +160,7 @@ export function resolveAskOptions(options: unknown): AskOptions {
   expectOptionsObject('options', options);
   expectKnownKeys('', options, ASK_OPTION_KEYS);
   const { timeoutMs, signal } = options as AskOptions;
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS)))
-    fail('timeoutMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, timeoutMs);
+  expectOptionalTimerMs('timeoutMs', timeoutMs);
   if (signal !== undefined && !(signal instanceof AbortSignal)) fail('signal', 'an AbortSignal', signal);
   return { timeoutMs, signal };
 }

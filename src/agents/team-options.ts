@@ -1,7 +1,7 @@
 import type { AgentOrName } from './agent-context';
 import { LAYER_AGENT_OPTION_KEYS, type LayerAgentOptions } from './layer-agent-options';
 import { resolveAgentList, resolveAgentOrName } from './agent-list-option';
-import { expectKnownKeys, expectOneOf, expectOptionsObject, fail, orDefault } from '../internal/validate';
+import { expectKnownKeys, expectOneOf, expectOptionalTimerMs, expectOptionsObject, orDefault } from '../internal/validate';
 
 /** What a team does when a member fails or passes `memberTimeoutMs`. */
 export type MemberFailureMode = 'placeholder' | 'fail';
@@ -92,9 +92,6 @@ const TEAM_OPTION_KEYS: Readonly<Record<keyof TeamOptions, true>> = {
 };
 const FAILURE_MODES: readonly MemberFailureMode[] = ['placeholder', 'fail'];
 
-/** The longest timer a host can set (Node fires a longer one at once). */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /**
  * Checks a team's own options (its agent's, `name`, `concurrency`, `mailbox` and `restart`, are
  * checked by `spawnAgent`).
@@ -123,7 +120,6 @@ export function resolveTeamOptions(options: unknown, lookup: (name: string) => u
 }
 
 function optionalTimeout(option: string, value: unknown): number | undefined {
-  if (value !== undefined && (typeof value !== 'number' || !(value >= 0 && value <= MAX_TIMER_MS)))
-    fail(option, `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, value);
-  return value as number | undefined;
+  expectOptionalTimerMs(option, value);
+  return value;
 }

@@ -27,6 +27,19 @@ export function fail(option: string, expected: string, received: unknown): never
   });
 }
 
+/** The longest delay a host timer takes, 2^31 - 1 ms (Node fires a longer one at once). @internal */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Throws `E_INVALID_OPTION` unless `value` is `undefined` or a number of milliseconds from 0 to
+ * {@link MAX_TIMER_MS}.
+ * @internal
+ */
+export function expectOptionalTimerMs(option: string, value: unknown): asserts value is number | undefined {
+  if (value !== undefined && (typeof value !== 'number' || !(value >= 0 && value <= MAX_TIMER_MS)))
+    fail(option, `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, value);
+}
+
 /**
  * Whether `value` is an options object: an object that is neither `null` nor an array (an empty
  * array is no options object, and is refused as one like any other value).
