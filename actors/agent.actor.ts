@@ -394,8 +394,8 @@ const cores = new WeakMap<AnyActorRef, AgentCore>();
  * at once, exact statistics, and one-for-one supervision of itself: a crash fails what it was
  * handling, keeps its mailbox, and restarts it within `restart`'s limit; past it, it stops. It is
  * `idle` with nothing to handle, `busy` while a handler runs, `restarting` between a crash and its
- * restart, `stopped` (final: it then only refuses what reaches it) once stopped. Every message ends once: handled, failed or dropped, and
- * its asker hears which.
+ * restart, `stopped` (final: it then only refuses what reaches it) once stopped. Every message ends
+ * once: handled, failed or dropped, and its asker hears which.
  *
  * Custom actor logic rather than a machine: its transitions are plain code, run once per message and
  * once per handler that settles. The statechart it follows is `machines/agent.machine.ts`, which
