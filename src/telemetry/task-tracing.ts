@@ -150,9 +150,14 @@ export class TaskTracing {
     try {
       this.#observe(event);
     } catch (thrown) {
-      if (this.#throws++ > 0) return;
-      this.#logger.error('the OpenTelemetry tracer threw; tasks go on, their spans may be incomplete', { error: describeThrown(thrown) });
+      this.#tracerThrew(thrown);
     }
+  }
+
+  /** Logs the first throw of the tracer or its spans, and counts the rest. */
+  #tracerThrew(thrown: unknown): void {
+    if (this.#throws++ > 0) return;
+    this.#logger.error('the OpenTelemetry tracer threw; tasks go on, their spans may be incomplete', { error: describeThrown(thrown) });
   }
 
   #observe(event: EngineEvent): void {
@@ -275,7 +280,15 @@ export class TaskTracing {
     const own = this.#tasks.get(parentId)?.spanContext;
     if (own === undefined) return active;
     const activeSpan = trace.getSpan(active);
-    return activeSpan !== undefined && activeSpan.spanContext().traceId === trace.getSpan(own)!.spanContext().traceId ? active : own;
+    if (activeSpan === undefined) return own;
+    try {
+      return activeSpan.spanContext().traceId === trace.getSpan(own)!.spanContext().traceId ? active : own;
+    } catch (thrown) {
+      // The spans are the caller's tracer's (one without `spanContext` fits `TelemetrySpan`): this
+      // runs inside the parent task's `ctx.submit`, which must not fail for it.
+      this.#tracerThrew(thrown);
+      return own;
+    }
   }
 
   /** A span time for the engine clock's `at`: that instant, or, on the real clock, now at full precision. */

@@ -392,4 +392,22 @@ describe('telemetry: a span per task attempt', () => {
     expect(errors).toEqual([['the OpenTelemetry tracer threw; tasks go on, their spans may be incomplete', { error: 'exporter down' }]]);
     await engine.shutdown();
   });
+
+  it('goes on when a span cannot give its spanContext: a task still submits its children, under its own span', async () => {
+    const errors: unknown[] = [];
+    const logger = { error: (...line: unknown[]) => errors.push(line), warn: () => {}, info: () => {}, debug: () => {}, child: () => logger };
+    // Only what TelemetrySpan declares: no spanContext().
+    const ended: string[] = [];
+    const minimal: TelemetryTracer = {
+      startSpan: (name) => ({ setAttribute: () => 0, setStatus: () => 0, recordException: () => 0, addEvent: () => 0, end: () => ended.push(name) }),
+    };
+    const clock = new VirtualClock();
+    const engine = createEngine({ concurrency: 2, logger, clock, telemetry: { tracer: minimal } });
+    const root = engine.submit(async (ctx) => ctx.await(ctx.submit(() => 'child', { name: 'child' })), { name: 'root' });
+    await clock.runAll();
+    await expect(root.result).resolves.toBe('child');
+    expect(ended.sort()).toEqual(['child', 'root']);
+    expect(errors).toHaveLength(1);
+    await engine.shutdown();
+  });
 });
