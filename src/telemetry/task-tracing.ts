@@ -137,6 +137,11 @@ export class TaskTracing {
     this.#tasks.clear();
   }
 
+  /** How many tasks it follows: wrapped, and not yet ended. */
+  get size(): number {
+    return this.#tasks.size;
+  }
+
   /** Stops following a task that was wrapped but never submitted (its graph was refused). */
   forget(taskId: string): void {
     this.#tasks.delete(taskId);
@@ -196,34 +201,42 @@ export class TaskTracing {
         return;
       }
       case 'task.retrying': {
-        this.#end(event.taskId, event.name, event.attempt, 'retrying', event.code, event.error, event.at);
         const task = this.#tasks.get(event.taskId);
         if (task === undefined) return;
+        this.#end(task, event.name, event.attempt, 'retrying', event.code, event.error, event.at);
         task.waitingSince = event.at;
         task.waitingTime = this.#time(event.at);
         return;
       }
-      case 'task.completed':
-        this.#end(event.taskId, event.name, event.attempt, 'completed', undefined, undefined, event.at);
-        this.#tasks.delete(event.taskId);
+      case 'task.completed': {
+        const task = this.#taskEnding(event.taskId);
+        if (task !== undefined) this.#end(task, event.name, event.attempt, 'completed', undefined, undefined, event.at);
         return;
+      }
       case 'task.failed':
       case 'task.timeout':
       case 'task.cancelled':
       case 'task.deadlock':
-      case 'task.rejected':
-        this.#end(event.taskId, event.name, event.attempt, statusOf(event.type), event.code, 'error' in event ? event.error : undefined, event.at);
-        this.#tasks.delete(event.taskId);
+      case 'task.rejected': {
+        const task = this.#taskEnding(event.taskId);
+        if (task !== undefined)
+          this.#end(task, event.name, event.attempt, statusOf(event.type), event.code, 'error' in event ? event.error : undefined, event.at);
         return;
+      }
       default:
         return;
     }
   }
 
-  /** Ends the attempt's span, or, for an attempt that never started, makes one from its queueing to now. */
-  #end(taskId: string, name: string, attempt: number, status: AttemptStatus, code: MezanErrorCode | undefined, error: unknown, at: number): void {
+  /** The record of a task that ends, no longer followed: dropped before its span ends, which may throw. */
+  #taskEnding(taskId: string): TracedTask | undefined {
     const task = this.#tasks.get(taskId);
-    if (task === undefined) return;
+    if (task !== undefined) this.#tasks.delete(taskId);
+    return task;
+  }
+
+  /** Ends the attempt's span, or, for an attempt that never started, makes one from its queueing to now. */
+  #end(task: TracedTask, name: string, attempt: number, status: AttemptStatus, code: MezanErrorCode | undefined, error: unknown, at: number): void {
     let span = task.span;
     let endTime = this.#time(at);
     if (span === undefined) {

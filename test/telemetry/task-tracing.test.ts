@@ -385,12 +385,19 @@ describe('telemetry: a span per task attempt', () => {
       },
     };
     const clock = new VirtualClock();
-    const engine = createEngine({ concurrency: 1, logger, clock, telemetry: { tracer: throwing } });
-    const handles = [engine.submit(sleeper(1)), engine.submit(sleeper(1))];
-    await clock.runAll();
-    await expect(Promise.all(handles.map((handle) => handle.result))).resolves.toEqual(['done', 'done']);
-    expect(errors).toEqual([['the OpenTelemetry tracer threw; tasks go on, their spans may be incomplete', { error: 'exporter down' }]]);
-    await engine.shutdown();
+    const wrap = jest.spyOn(TaskTracing.prototype, 'wrap');
+    try {
+      const engine = createEngine({ concurrency: 1, logger, clock, telemetry: { tracer: throwing } });
+      const handles = [engine.submit(sleeper(1)), engine.submit(sleeper(1))];
+      await clock.runAll();
+      await expect(Promise.all(handles.map((handle) => handle.result))).resolves.toEqual(['done', 'done']);
+      expect(errors).toEqual([['the OpenTelemetry tracer threw; tasks go on, their spans may be incomplete', { error: 'exporter down' }]]);
+      // The tasks ended: nothing of them is kept, though their spans could not be made.
+      expect((wrap.mock.contexts[0] as TaskTracing).size).toBe(0);
+      await engine.shutdown();
+    } finally {
+      wrap.mockRestore();
+    }
   });
 
   it('goes on when a span cannot give its spanContext: a task still submits its children, under its own span', async () => {
