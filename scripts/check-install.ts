@@ -31,14 +31,7 @@ function run(command: string, commandArgs: readonly string[], cwd: string): { st
 /** Uses the installed package from the temporary project: the core, the CLI, and the dashboard's two generated assets. */
 const SMOKE = `
 const { createEngine } = require('mezan');
-const loadDashboard = () => {
-  try {
-    return require('mezan/dashboard');
-  } catch {
-    return require('mezan'); // a build from before the subpath entries
-  }
-};
-const { serveDashboard } = loadDashboard();
+const { serveDashboard } = require('mezan/dashboard');
 (async () => {
   const engine = createEngine({ logger: false });
   const dashboard = await serveDashboard(engine);
