@@ -47,9 +47,9 @@ export function renderPrometheus(snapshot: MetricsSnapshot): string {
   histogram(text, 'mezan_task_run_seconds', 'Run time of the attempts that ended their task.', [{ labels: NO_LABELS, summary: snapshot.taskRun }]);
 
   const { workers } = snapshot;
-  single('mezan_workers', 'gauge', 'Workers in service, compensation workers included.', workers.total);
-  single('mezan_workers_busy', 'gauge', 'Workers holding a dispatch.', workers.busy);
-  single('mezan_worker_saturation_ratio', 'gauge', 'Busy workers over workers in service.', workers.saturation);
+  single('mezan_workers', 'gauge', 'Worker slots in service (the concurrency), compensation slots included.', workers.total);
+  single('mezan_workers_busy', 'gauge', 'Worker slots taken: tasks running, or handed to a worker and about to start.', workers.busy);
+  single('mezan_worker_saturation_ratio', 'gauge', 'Slots taken over slots in service.', workers.saturation);
   single('mezan_worker_crashes_total', 'counter', 'Worker crashes.', workers.crashes);
   single('mezan_worker_restarts_total', 'counter', 'Crashed workers restarted.', workers.restarts);
   single('mezan_escalations_total', 'counter', 'Times worker restarts went past the supervision limit.', workers.escalations);
