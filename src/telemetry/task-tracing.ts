@@ -45,8 +45,7 @@ interface TracedTask {
   /** The context its spans are children of. */
   readonly parent: Context;
   readonly parentId: string | undefined;
-  /** Since when its next attempt has been owed: its submission, or the end of the attempt before. */
-  waitingSince: number;
+  /** Since when its next attempt has been owed (span time): its submission, or the end of the attempt before. */
   waitingTime: TimeInput;
   /** When its current attempt was queued (engine clock, and span time); `undefined` once it started. */
   queuedAt: number | undefined;
@@ -118,7 +117,6 @@ export class TaskTracing {
       id: taskId,
       parent: this.#parentContext(parentId),
       parentId,
-      waitingSince: submittedAt,
       waitingTime: this.#time(submittedAt),
       queuedAt: undefined,
       queuedTime: undefined,
@@ -204,7 +202,6 @@ export class TaskTracing {
         const task = this.#tasks.get(event.taskId);
         if (task === undefined) return;
         this.#end(task, event.name, event.attempt, 'retrying', event.code, event.error, event.at);
-        task.waitingSince = event.at;
         task.waitingTime = this.#time(event.at);
         return;
       }
