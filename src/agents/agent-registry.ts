@@ -1,5 +1,5 @@
 import { createActor, type AnyActorRef } from 'xstate';
-import { agentLogic, type AgentDelivery, type AgentRef } from '../../actors/agent.actor';
+import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef } from '../../actors/agent.actor';
 import { AgentHandle, type Agent, type AgentHandlePort } from './agent';
 import type { AgentContext, AgentOrName } from './agent-context';
 import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
@@ -7,6 +7,14 @@ import type { Clock } from '../clock';
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
 import { fail, rejectInvalid } from '../internal/validate';
+
+/** What the engine hears of its agents, for metrics and alerts. @internal */
+export interface AgentObserver {
+  /** An ask is made: returns what to call with its outcome, or `undefined` to hear nothing. */
+  onAsk(agent: string): ((ok: boolean) => void) | undefined;
+  /** An agent's snapshot changed. */
+  changed(agent: AgentHandle, snapshot: AgentActorSnapshot): void;
+}
 
 /**
  * The engine's running agents by name: it spawns each as an actor under the supervisor, resolves
@@ -26,17 +34,26 @@ export class AgentRegistry {
   #onQuiet: (() => void) | undefined = undefined;
   #wasQuiet = true;
   readonly #port: AgentHandlePort;
+  readonly #observer: AgentObserver | undefined;
 
   /**
    * @param parent - the actor the agents are children of (the supervisor): one that fails is its to handle
    * @param clock - the engine's clock
    * @param logger - the engine's logger; each agent logs through a child with its name
+   * @param observer - told of asks and of the agents' changes (the engine's metrics)
    */
-  constructor(parent: AnyActorRef, clock: Clock, logger: Logger) {
+  constructor(parent: AnyActorRef, clock: Clock, logger: Logger, observer?: AgentObserver) {
     this.#parent = parent;
     this.#clock = clock;
     this.#logger = logger;
-    this.#port = { clock, logger, nextId: () => this.#nextId++, refusal: () => this.#refusal };
+    this.#observer = observer;
+    this.#port = {
+      clock,
+      logger,
+      nextId: () => this.#nextId++,
+      refusal: () => this.#refusal,
+      onAsk: observer === undefined ? undefined : (agent) => observer.onAsk(agent),
+    };
   }
 
   /**
@@ -67,12 +84,13 @@ export class AgentRegistry {
         contextFor: (delivery, signal) => this.#contextFor(handle!, delivery, signal, logger),
       },
     }) as AgentRef;
-    handle = new AgentHandle(name, ref, this.#port);
+    handle = new AgentHandle(name, ref, this.#port, resolved.mailbox.capacity);
     this.#agents.set(name, handle);
     const registered = handle;
     ref.subscribe({
       next: (snapshot) => {
         if (snapshot.value === 'stopped') this.#forget(registered);
+        this.#observer?.changed(registered, snapshot);
         this.#checkQuiet();
       },
       error: () => this.#forget(registered),

@@ -54,6 +54,8 @@ export interface AgentHandlePort {
   refusal(): MezanError | undefined;
   /** Where a refused `send`, which has nobody to reject, is reported. */
   readonly logger: Logger;
+  /** Told of each ask as it is made (for metrics): returns what to call with its outcome, or `undefined` to hear nothing. */
+  readonly onAsk?: (agent: string) => ((ok: boolean) => void) | undefined;
 }
 
 /**
@@ -63,11 +65,16 @@ export interface AgentHandlePort {
  */
 export class AgentHandle<M = unknown, R = unknown> implements Agent<M, R> {
   readonly name: string;
+  /** The capacity of its mailbox, for metrics and the mailbox alert. */
+  readonly mailboxCapacity: number;
   readonly #ref: AgentRef;
   readonly #port: AgentHandlePort;
+  /** Messages that reached it once its actor had ended: refused here, and counted as received and dropped. */
+  #late = 0;
 
-  constructor(name: string, ref: AgentRef, port: AgentHandlePort) {
+  constructor(name: string, ref: AgentRef, port: AgentHandlePort, mailboxCapacity: number) {
     this.name = name;
+    this.mailboxCapacity = mailboxCapacity;
     this.#ref = ref;
     this.#port = port;
   }
@@ -94,10 +101,14 @@ export class AgentHandle<M = unknown, R = unknown> implements Agent<M, R> {
   }
 
   stats(): AgentStats {
-    return { ...this.#ref.getSnapshot().context.stats };
+    const stats = { ...this.#ref.getSnapshot().context.stats };
+    stats.received += this.#late;
+    stats.dropped += this.#late;
+    return stats;
   }
 
   stop(): Promise<void> {
+    if (this.#ended) return Promise.resolve();
     this.#ref.send({
       type: 'agent.stop',
       reason: new MezanError('E_AGENT_STOPPED', `Agent "${this.name}" was stopped`, { details: { agent: this.name } }),
@@ -107,16 +118,21 @@ export class AgentHandle<M = unknown, R = unknown> implements Agent<M, R> {
 
   /** Stops it with `reason` as every pending ask's error (shutdown's `E_SHUTDOWN`). */
   stopWith(reason: MezanError): void {
-    this.#ref.send({ type: 'agent.stop', reason });
+    if (!this.#ended) this.#ref.send({ type: 'agent.stop', reason });
   }
 
   /** Crashes it, as a fault injection. */
   crash(reason: MezanError): void {
-    this.#ref.send({ type: 'agent.crash', reason });
+    if (!this.#ended) this.#ref.send({ type: 'agent.crash', reason });
   }
 
   /** Delivers a sent message from `from`. */
   post(message: unknown, from: string | undefined): void {
+    if (this.#ended) {
+      this.#late++;
+      this.#port.logger.debug('an agent dropped a sent message', { agent: this.name, code: 'E_AGENT_STOPPED' });
+      return;
+    }
     this.#ref.send({ type: 'agent.deliver', delivery: { id: this.#port.nextId(), message, from, reply: undefined } });
   }
 
@@ -128,11 +144,28 @@ export class AgentHandle<M = unknown, R = unknown> implements Agent<M, R> {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.#ended) {
+      this.#late++;
+      return Promise.reject(new MezanError('E_AGENT_STOPPED', `Agent "${this.name}" is stopped`, { details: { agent: this.name } }));
+    }
     const id = this.#port.nextId();
-    const call = new AskCall(this.name, (reason) => this.#ref.send({ type: 'agent.withdraw', id, reason }));
+    const call = new AskCall(this.name, (reason) => {
+      if (!this.#ended) this.#ref.send({ type: 'agent.withdraw', id, reason });
+    });
+    const settled = this.#port.onAsk?.(this.name);
+    if (settled !== undefined)
+      void call.promise.then(
+        () => settled(true),
+        () => settled(false),
+      );
     if (call.arm(this.#port.clock, resolved.timeoutMs, resolved.signal))
       this.#ref.send({ type: 'agent.deliver', delivery: { id, message, from, reply: call } });
     return call.promise as Promise<R>;
+  }
+
+  /** Whether its actor has ended (after it stopped): nothing can be sent to it any more. */
+  get #ended(): boolean {
+    return this.#ref.getSnapshot().status !== 'active';
   }
 
   #whenStopped(): Promise<void> {
