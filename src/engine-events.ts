@@ -262,15 +262,15 @@ export interface LockOrderViolationEvent extends EngineEventBase {
   readonly refused: boolean;
 }
 
-/** What an alert watches: a pool's waits or utilization, the queue, deadlocks, or worker restarts. */
-export type AlertKind = 'resource.wait' | 'resource.utilization' | 'queue.depth' | 'deadlock' | 'worker.restarts';
+/** What an alert watches: a pool's waits or utilization, the queue, deadlocks, worker restarts, or an agent's mailbox. */
+export type AlertKind = 'resource.wait' | 'resource.utilization' | 'queue.depth' | 'deadlock' | 'worker.restarts' | 'agent.mailbox';
 
 /** How urgent an alert is; it is logged at `warn` (warning) or `error` (critical) level. */
 export type AlertSeverity = 'warning' | 'critical';
 
 /** What every alert event carries on top of {@link EngineEventBase}. */
 export interface AlertEventBase extends EngineEventBase {
-  /** The alert's identity, the same in its raised and cleared events: its kind, and `:pool` for a pool's. */
+  /** The alert's identity, the same in its raised and cleared events: its kind, and `:pool` for a pool's (`:agent` for an agent's). */
   readonly alertId: string;
   /** What the alert watches. */
   readonly alert: AlertKind;
@@ -278,7 +278,12 @@ export interface AlertEventBase extends EngineEventBase {
   readonly severity: AlertSeverity;
   /** The pool, for `resource.wait` and `resource.utilization`. */
   readonly resource: string | undefined;
-  /** The measured value: milliseconds waited, a utilization in `[0, 1]`, tasks queued, tasks deadlocked, or restarts in the window. */
+  /** The agent, for `agent.mailbox`. */
+  readonly agent?: string | undefined;
+  /**
+   * The measured value: milliseconds waited, a utilization in `[0, 1]`, tasks queued, tasks
+   * deadlocked, restarts in the window, or messages in a mailbox.
+   */
   readonly value: number;
   /** The threshold the value went over. */
   readonly threshold: number;
