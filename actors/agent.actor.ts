@@ -114,6 +114,22 @@ export interface AgentStopEvent {
   readonly reason: MezanError;
 }
 
+/**
+ * The agent to itself, once stopped: it tells its supervisor it ended (`agent.ended`), which stops
+ * its actor. Sent from the stopping step, so the events already queued behind that step are
+ * answered (refused) first; stopping the actor clears what is left in its XState mailbox.
+ * @internal
+ */
+export interface AgentCloseEvent {
+  readonly type: 'agent.close';
+}
+
+/** Agent → supervisor: it stopped and answered everything queued; the supervisor stops its actor. @internal */
+export interface AgentEndedEvent {
+  readonly type: 'agent.ended';
+  readonly ref: AnyActorRef;
+}
+
 /** Events an agent accepts. @internal */
 export type AgentEvent =
   | AgentDeliverEvent
@@ -122,6 +138,8 @@ export type AgentEvent =
   | AgentCrashEvent
   | AgentRestartEvent
   | AgentStopEvent
+  | AgentCloseEvent
+  /** From its supervisor's `stopChild`, after `agent.ended`: the actor ends. */
   | { readonly type: 'xstate.stop' };
 
 /** What an agent publishes: its state and a copy of its statistics, made anew at each change. */
@@ -155,7 +173,7 @@ class AgentCore {
   #restartTimes: number[] = [];
   #restartTimer: unknown = undefined;
   state: AgentStatus = 'idle';
-  /** Set once the actor itself is stopped: handlers that settle later have nobody to tell. */
+  /** Set once the actor itself ends (`xstate.stop`): handlers that settle later have nobody to tell. */
   #closed = false;
 
   constructor(input: AgentInput, self: AnyActorRef) {
@@ -165,10 +183,10 @@ class AgentCore {
   }
 
   snapshot(): AgentActorSnapshot {
-    // Stopped, it stays an active actor: a message already on its way still gets its answer
-    // (`E_AGENT_STOPPED`), where a done actor would drop it unanswered.
+    // Stopped, it stays an active actor until its supervisor stops it: a message already queued behind
+    // the stopping step still gets its answer (`E_AGENT_STOPPED`); once ended, its handle answers for it.
     const context = { name: this.#input.name, stats: { ...this.#stats } };
-    return { status: 'active', output: undefined, error: undefined, value: this.state, context };
+    return { status: this.#closed ? 'stopped' : 'active', output: undefined, error: undefined, value: this.state, context };
   }
 
   /**
@@ -195,11 +213,14 @@ class AgentCore {
         return true;
       case 'agent.stop':
         return this.#stop(event.reason);
-      case 'xstate.stop': {
-        const changed = this.#stop(new MezanError('E_AGENT_STOPPED', `Agent "${this.#input.name}" was stopped with its actor system`));
+      case 'agent.close':
+        if (this.state === 'stopped') this.#self._parent?.send({ type: 'agent.ended', ref: this.#self } satisfies AgentEndedEvent);
+        return false;
+      case 'xstate.stop':
+        // Only ever after `agent.ended`: the agent is stopped already, and its actor now ends.
+        this.#stop(new MezanError('E_AGENT_STOPPED', `Agent "${this.#input.name}" was stopped`, { details: { agent: this.#input.name } }));
         this.#closed = true;
-        return changed;
-      }
+        return true;
     }
   }
 
@@ -320,6 +341,7 @@ class AgentCore {
     for (const delivery of this.#waiting.drain()) this.#drop(delivery, reason);
     this.#stats.mailboxDepth = 0;
     this.state = 'stopped';
+    this.#self.send({ type: 'agent.close' } satisfies AgentCloseEvent);
     return true;
   }
 

@@ -1,4 +1,5 @@
-import { assertEvent, assign, enqueueActions, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { assertEvent, assign, enqueueActions, sendTo, setup, stopChild, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import type { AgentEndedEvent } from '../actors/agent.actor';
 import { DetectorInbox } from '../actors/detector-inbox';
 import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
@@ -104,6 +105,7 @@ export type SupervisorEvent =
   | ShutdownPhaseEvent
   | ShutdownAbandonEvent
   | ExecutorNotice
+  | AgentEndedEvent
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
   | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
 
@@ -132,6 +134,10 @@ export const supervisorMachine = setup({
     monitor: monitorLogic,
   },
   actions: {
+    stopAgent: stopChild(({ event }) => {
+      assertEvent(event, 'agent.ended');
+      return event.ref;
+    }),
     changeCapacity: ({ context, event }) => {
       assertEvent(event, 'resource.capacity');
       const pool = context.resources.get(event.resource);
@@ -363,6 +369,8 @@ export const supervisorMachine = setup({
         'executor.quiescent': { actions: 'reportDrained' },
         'worker.crashed': { actions: ['forgetCrashedTasks', 'superviseCrash'] },
         'resource.capacity': { actions: 'changeCapacity' },
+        // A stopped agent answered what was queued for it: its actor ends, and the system lets go of it.
+        'agent.ended': { actions: 'stopAgent' },
         'shutdown.abandon': { actions: 'abandonRunning' },
         'xstate.error.actor.*': { actions: 'escalateActorFailure' },
       },

@@ -1,0 +1,60 @@
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { createEngine, VirtualClock } from '../../src';
+import { flush } from '../fixtures/flush';
+import { manualHandler } from '../fixtures/manual-handler';
+import { settledOutcome } from '../fixtures/settled-outcome';
+
+/** An engine on virtual time that hands over the actor refs of its agents, as XState's inspection shows them. */
+function engineWithAgentRefs() {
+  const clock = new VirtualClock();
+  const refs = new Map<string, AnyActorRef>();
+  const inspect = (inspection: InspectionEvent): void => {
+    const ref = inspection.actorRef as AnyActorRef;
+    if (inspection.type === '@xstate.actor' && ref.id.startsWith('agent:')) refs.set(ref.id, ref);
+  };
+  const engine = createEngine({ clock, logger: false, concurrency: 1, inspect });
+  return { clock, engine, refs };
+}
+
+describe('a stopped agent ends as an actor', () => {
+  it('its actor is done, its subscriptions complete, and what reaches it later is answered by its handle', async () => {
+    const { engine, refs } = engineWithAgentRefs();
+    const { receive } = manualHandler();
+    const agent = engine.spawnAgent({ name: 'a', receive });
+    const ref = refs.get('agent:a')!;
+    const completed = jest.fn();
+    ref.subscribe({ complete: completed });
+    const pending = settledOutcome(agent.ask(1));
+    await flush();
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await agent.stop();
+      expect(ref.getSnapshot()).toMatchObject({ status: 'stopped', value: 'stopped' });
+      expect(completed).toHaveBeenCalledTimes(1);
+      expect(engine.agents()).toEqual([]);
+      await expect(pending).resolves.toMatchObject({ code: 'E_AGENT_STOPPED' });
+      // Nothing is sent to the ended actor (XState would warn of an event sent to a stopped actor).
+      agent.send(2);
+      await expect(settledOutcome(agent.ask(3))).resolves.toMatchObject({ code: 'E_AGENT_STOPPED' });
+      await agent.stop();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+    expect(agent.stats()).toMatchObject({ received: 3, dropped: 3, handled: 0, failed: 0 });
+  });
+
+  it('ends too past its restart limit; at shutdown, every agent stops with the engine', async () => {
+    const { engine, clock, refs } = engineWithAgentRefs();
+    const fragile = engine.spawnAgent({ name: 'fragile', receive: () => 1, restart: { maxRestarts: 0, withinMs: 1_000 } });
+    const steady = engine.spawnAgent({ name: 'steady', receive: () => 1 });
+    engine.inject({ type: 'agent.crash', agent: 'fragile' });
+    expect(fragile.status).toBe('stopped');
+    expect(refs.get('agent:fragile')!.getSnapshot().status).toBe('stopped');
+    const report = engine.shutdown();
+    await clock.runAll();
+    await report;
+    expect(steady.status).toBe('stopped');
+    expect(engine.agents()).toEqual([]);
+  });
+});
