@@ -1,9 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
+import type { AnyStateMachine } from 'xstate';
+import { isMezanError, MezanError } from '../errors';
 import { dotToSvg } from '../visualization/dot-to-svg';
 import { DIAGRAM_FORMATS, renderMachine, type DiagramFormat } from '../visualization/machine-diagram';
-import { MACHINE_NAMES, MEZAN_MACHINES, type MachineName } from '../visualization/machines';
+import { isMachineName, MACHINE_NAMES, MEZAN_MACHINES, type MachineName } from '../visualization/machines';
+import { isAnyError, loadModuleMachines } from '../visualization/module-machines';
 import { helpExamples } from './help-examples';
 
 /** What `mezan diagram` draws: one machine by name, or all of them. */
@@ -12,6 +15,39 @@ export type DiagramSelection = MachineName | 'all';
 /** Where `mezan diagram` writes; injected so tests can read it. */
 export interface DiagramIo {
   readonly stdout: NodeJS.WritableStream;
+  /** Error messages (a module that cannot be drawn); the process's stderr by default. */
+  readonly stderr?: NodeJS.WritableStream;
+  /** Receives the exit code of a module that cannot be drawn. @default sets `process.exitCode` */
+  readonly setExitCode?: (code: number) => void;
+}
+
+/** The exit code of `mezan diagram --module` for a module it cannot draw from: missing, failing to load, or with no machine. */
+export const DIAGRAM_INVALID_MODULE_EXIT = 2;
+
+/** One machine to draw: the name it is drawn under, where it is defined, and the machine. */
+interface Drawable {
+  readonly name: string;
+  readonly source: string;
+  readonly machine: AnyStateMachine;
+}
+
+/** mezan's own machines, selected by name (or all of them, in the order of the actor tree). */
+function mezanDrawables(selection: DiagramSelection): Drawable[] {
+  return (selection === 'all' ? MACHINE_NAMES : [selection]).map((name) => ({
+    name,
+    source: `machines/${name}.machine.ts`,
+    machine: MEZAN_MACHINES[name],
+  }));
+}
+
+/** Several machines in one text: Mermaid and DOT one after the other, each headed by a comment; JSON as one object keyed by name. */
+function renderAll(drawables: readonly Drawable[], format: DiagramFormat): string {
+  if (format === 'json') {
+    const definitions = Object.fromEntries(drawables.map(({ name, machine }) => [name, machine.toJSON()]));
+    return `${JSON.stringify(definitions, null, 2)}\n`;
+  }
+  const comment = format === 'mermaid' ? '%%' : '//';
+  return drawables.map(({ name, source, machine }) => `${comment} ${name}: ${source}\n${renderMachine(machine, format)}`).join('\n');
 }
 
 /**
@@ -31,12 +67,7 @@ export interface DiagramIo {
  */
 export function renderDiagrams(selection: DiagramSelection, format: DiagramFormat): string {
   if (selection !== 'all') return renderMachine(MEZAN_MACHINES[selection], format);
-  if (format === 'json') {
-    const definitions = Object.fromEntries(MACHINE_NAMES.map((name) => [name, MEZAN_MACHINES[name].toJSON()]));
-    return `${JSON.stringify(definitions, null, 2)}\n`;
-  }
-  const comment = format === 'mermaid' ? '%%' : '//';
-  return MACHINE_NAMES.map((name) => `${comment} ${name}: machines/${name}.machine.ts\n${renderMachine(MEZAN_MACHINES[name], format)}`).join('\n');
+  return renderAll(mezanDrawables('all'), format);
 }
 
 /** What `mezan diagram` can write: the diagram formats, and SVG laid out from DOT. */
@@ -46,10 +77,20 @@ export type DiagramOutputFormat = DiagramFormat | 'svg';
 const EXTENSIONS: Readonly<Record<DiagramOutputFormat, string>> = { mermaid: 'mmd', dot: 'dot', json: 'json', svg: 'svg' };
 
 /** One machine's whole document in `format`. */
-async function renderDocument(name: MachineName, format: DiagramOutputFormat): Promise<string> {
-  const machine = MEZAN_MACHINES[name];
+async function renderDocument(machine: AnyStateMachine, format: DiagramOutputFormat): Promise<string> {
   if (format === 'svg') return dotToSvg(renderMachine(machine, 'dot'));
   return format === 'json' ? `${JSON.stringify(machine.toJSON(), null, 2)}\n` : renderMachine(machine, format);
+}
+
+async function writeDocuments(drawables: readonly Drawable[], format: DiagramOutputFormat, directory: string): Promise<string[]> {
+  mkdirSync(directory, { recursive: true });
+  const files: string[] = [];
+  for (const { name, machine } of drawables) {
+    const file = join(directory, `${name}.${EXTENSIONS[format]}`);
+    writeFileSync(file, await renderDocument(machine, format));
+    files.push(file);
+  }
+  return files;
 }
 
 /**
@@ -59,32 +100,69 @@ async function renderDocument(name: MachineName, format: DiagramOutputFormat): P
  * @returns the paths written, in the order of the actor tree
  */
 export async function writeDiagrams(selection: DiagramSelection, format: DiagramOutputFormat, directory: string): Promise<string[]> {
-  mkdirSync(directory, { recursive: true });
-  const files: string[] = [];
-  for (const name of selection === 'all' ? MACHINE_NAMES : [selection]) {
-    const file = join(directory, `${name}.${EXTENSIONS[format]}`);
-    writeFileSync(file, await renderDocument(name, format));
-    files.push(file);
-  }
-  return files;
+  return writeDocuments(mezanDrawables(selection), format, directory);
 }
 
 /**
- * The `mezan diagram [machine|all] --format mermaid|dot|json [--out DIR]` command.
+ * The machines a user's module exports, selected by export name (or all of them), to draw as
+ * mezan's own are drawn.
  *
- * @param io - where it writes; the process's stdout by default
+ * @param file - the module (`.js`, `.cjs`, `.mjs`; `.ts`, `.cts`, `.mts` with tsx installed)
+ * @param selection - an export's name, or `'all'`
+ * @throws MezanError `E_INVALID_OPTION` for a missing file, a module that fails to load, a module
+ * with no machine export, or no machine exported under `selection` (the promise rejects)
+ */
+async function moduleDrawables(file: string, selection: string): Promise<Drawable[]> {
+  const machines = await loadModuleMachines(file);
+  const drawables = machines.map(({ exportName, machine }) => ({ name: exportName, source: file, machine }));
+  if (selection === 'all') return drawables;
+  const chosen = drawables.filter(({ name }) => name === selection);
+  if (chosen.length === 0) {
+    throw new MezanError(
+      'E_INVALID_OPTION',
+      `${file}: no machine is exported as ${JSON.stringify(selection)}; its machines: ${drawables.map(({ name }) => name).join(', ')}`,
+      { details: { option: 'module', file, problem: 'no-such-export', export: selection } },
+    );
+  }
+  return chosen;
+}
+
+/** The flags of `mezan diagram`, as commander parses them. */
+interface DiagramFlags {
+  format: DiagramOutputFormat;
+  out?: string;
+  module?: string;
+}
+
+/**
+ * The `mezan diagram [machine|all] --format mermaid|dot|json|svg [--out DIR] [--module FILE]` command.
+ *
+ * @param io - where it writes; the process's streams by default
  * @returns a commander command to add to the program
  */
 export function createDiagramCommand(io: DiagramIo = { stdout: process.stdout }): Command {
   return new Command('diagram')
-    .description("draw mezan's state machines from their definitions, as Mermaid, Graphviz DOT, or XState's JSON")
-    .addArgument(new Argument('[machine]', 'the machine to draw').choices([...MACHINE_NAMES, 'all']).default('all'))
+    .description(
+      "draw mezan's state machines from their definitions, or those a module of yours exports (--module), as Mermaid, Graphviz DOT, XState's JSON or SVG",
+    )
+    .addArgument(
+      new Argument(
+        '[machine]',
+        `the machine to draw: ${[...MACHINE_NAMES, 'all'].join(', ')}; with --module, the name a machine is exported under, or all`,
+      ).default('all'),
+    )
     .addOption(
       new Option('--format <format>', 'the output format (svg: laid out by Graphviz in WebAssembly, no install needed)')
         .choices([...DIAGRAM_FORMATS, 'svg'])
         .default('mermaid'),
     )
     .addOption(new Option('--out <dir>', 'write one file per machine into this directory (printing their paths) instead of all to stdout'))
+    .addOption(
+      new Option(
+        '--module <file>',
+        "draw the XState machines this module exports (.js, .cjs, .mjs; .ts, .cts, .mts with tsx installed) instead of mezan's own",
+      ),
+    )
     .addHelpText(
       'after',
       helpExamples([
@@ -92,21 +170,53 @@ export function createDiagramCommand(io: DiagramIo = { stdout: process.stdout })
         ['mezan diagram all --format dot --out charts', 'charts/supervisor.dot, charts/executor.dot, …'],
         ['mezan diagram worker --format svg > w.svg', 'one machine as SVG (all of them: --out DIR)'],
         ['mezan diagram resource --format json', "XState's JSON of one machine"],
+        ['mezan diagram --module dist/agents.js', 'every machine the module exports, as Mermaid'],
+        ['mezan diagram solver --module src/agents.ts --format svg', 'its export `solver`, as SVG (a .ts module needs tsx)'],
       ]),
     )
-    .action(async function (this: Command, machine: DiagramSelection, options: { format: DiagramOutputFormat; out?: string }) {
-      const { format, out } = options;
-      if (out !== undefined) {
-        for (const file of await writeDiagrams(machine, format, out)) io.stdout.write(`${file}\n`);
-        return;
+    .addHelpText('after', '\nExit codes: 0 drawn; 2 a --module file that is missing, fails to load, or exports no such machine.')
+    .action(async function (this: Command, machine: string, flags: DiagramFlags) {
+      let drawables: Drawable[];
+      if (flags.module !== undefined) {
+        try {
+          drawables = await moduleDrawables(flags.module, machine);
+        } catch (error) {
+          if (!isMezanError(error, 'E_INVALID_OPTION')) throw error;
+          const stderr = io.stderr ?? process.stderr;
+          stderr.write(`mezan diagram: ${error.message}\n`);
+          // A module that threw: its own stack says where (a syntax error's shows the line).
+          if (error.details.problem === 'load-failed' && isAnyError(error.cause) && error.cause.stack !== undefined)
+            stderr.write(`${error.cause.stack}\n`);
+          (io.setExitCode ?? ((code: number) => void (process.exitCode = code)))(DIAGRAM_INVALID_MODULE_EXIT);
+          return;
+        }
+      } else {
+        if (machine !== 'all' && !isMachineName(machine)) {
+          this.error(
+            `error: command-argument value '${machine}' is invalid for argument 'machine'. Allowed choices are ${[...MACHINE_NAMES, 'all'].join(', ')}.`,
+            {
+              code: 'commander.invalidArgument',
+            },
+          );
+        }
+        drawables = mezanDrawables(machine as DiagramSelection);
       }
-      if (format !== 'svg') {
-        io.stdout.write(renderDiagrams(machine, format));
-        return;
-      }
-      // Several SVG documents in a row would be no SVG document at all.
-      if (machine === 'all')
-        this.error('mezan diagram: --format svg draws one machine per document: name one machine, or write them all with --out DIR');
-      io.stdout.write(await renderDocument(machine, 'svg'));
+      await draw(this, io, drawables, flags, machine === 'all');
     });
+}
+
+/** Writes the drawables: one file each with `--out`; else to stdout, several in one text (but one SVG document at most). */
+async function draw(command: Command, io: DiagramIo, drawables: readonly Drawable[], { format, out }: DiagramFlags, all: boolean): Promise<void> {
+  if (out !== undefined) {
+    for (const file of await writeDocuments(drawables, format, out)) io.stdout.write(`${file}\n`);
+    return;
+  }
+  if (format !== 'svg') {
+    io.stdout.write(all ? renderAll(drawables, format) : renderMachine(drawables[0]!.machine, format));
+    return;
+  }
+  // Several SVG documents in a row would be no SVG document at all.
+  if (drawables.length > 1)
+    command.error('mezan diagram: --format svg draws one machine per document: name one machine, or write them all with --out DIR');
+  io.stdout.write(await renderDocument(drawables[0]!.machine, 'svg'));
 }
