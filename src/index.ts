@@ -63,6 +63,9 @@ export { isTerminalStatus } from './task-status';
 // Agents
 export { AGENT_DEFAULTS } from './agents/agent-options';
 export type { AgentOptions, MailboxOptions, MailboxOverflow, AgentRestartOptions, AskOptions } from './agents/agent-options';
+export type { AgentCommonOptions, HandlerAgentOptions, MachineAgentOptions } from './agents/agent-options';
+export { reply, MACHINE_REPLY } from './agents/reply';
+export type { MachineReplyEvent, ReplyOptions, ReplyValue } from './agents/reply';
 export type { Agent } from './agents/agent';
 export type { AgentContext, AgentHandler, AgentOrName } from './agents/agent-context';
 export type { AgentStats, AgentStatus } from '../actors/agent.actor';

@@ -1,3 +1,4 @@
+import type { AnyStateMachine } from 'xstate';
 import type { AgentHandler } from './agent-context';
 import { MezanError } from '../errors';
 import {
@@ -45,17 +46,10 @@ export interface AgentRestartOptions {
   withinMs?: number;
 }
 
-/**
- * Options of {@link Engine.spawnAgent}.
- *
- * @typeParam M - the messages it takes
- * @typeParam R - what it replies
- */
-export interface AgentOptions<M = unknown, R = unknown> {
+/** What every agent's options have, whether it handles messages with `receive` or with `machine`. */
+export interface AgentCommonOptions {
   /** Its name, unique among the engine's running agents: its id (`agent:<name>` in `engine.actors()`). */
   name: string;
-  /** Handles one message and returns the reply (to an ask; a sent message's reply is dropped). */
-  receive: AgentHandler<M, R>;
   /** Its mailbox. @default `{ capacity: 1000, overflow: 'reject' }` */
   mailbox?: MailboxOptions;
   /**
@@ -67,10 +61,48 @@ export interface AgentOptions<M = unknown, R = unknown> {
   restart?: AgentRestartOptions;
 }
 
+/**
+ * Options of a handler agent: a function handles each message.
+ *
+ * @typeParam M - the messages it takes
+ * @typeParam R - what it replies
+ */
+export interface HandlerAgentOptions<M = unknown, R = unknown> extends AgentCommonOptions {
+  /** Handles one message and returns the reply (to an ask; a sent message's reply is dropped). */
+  receive: AgentHandler<M, R>;
+  /** A handler agent has no machine. */
+  machine?: undefined;
+}
+
+/**
+ * Options of a machine agent: a user's own XState machine takes each message as an event and answers
+ * with the `reply` action (see docs/agents.md, "Machine agents").
+ */
+export interface MachineAgentOptions extends AgentCommonOptions {
+  /**
+   * The machine, written with plain XState: it gets each message (an event object `{ type, ... }`)
+   * as an event, and answers with `reply(value)`. A new actor of it runs from each (re)start.
+   */
+  machine: AnyStateMachine;
+  /** A machine agent has no handler. */
+  receive?: undefined;
+}
+
+/**
+ * Options of {@link Engine.spawnAgent}: a handler agent (`receive`) or a machine agent (`machine`),
+ * never both.
+ *
+ * @typeParam M - the messages it takes
+ * @typeParam R - what it replies
+ */
+export type AgentOptions<M = unknown, R = unknown> = HandlerAgentOptions<M, R> | MachineAgentOptions;
+
 /** {@link AgentOptions} with every default filled in. @internal */
 export interface ResolvedAgentOptions {
   readonly name: string;
-  readonly receive: AgentHandler<unknown, unknown>;
+  /** Exactly one of `receive` and `machine` is set. */
+  readonly receive: AgentHandler<unknown, unknown> | undefined;
+  readonly machine: AnyStateMachine | undefined;
   readonly mailbox: Readonly<Required<MailboxOptions>>;
   readonly concurrency: number;
   readonly restart: Readonly<Required<AgentRestartOptions>>;
@@ -86,7 +118,14 @@ export const AGENT_DEFAULTS = Object.freeze({
   restart: Object.freeze({ maxRestarts: 3, withinMs: 10_000 }),
 });
 
-const AGENT_OPTION_KEYS: Readonly<Record<keyof AgentOptions, true>> = { name: true, receive: true, mailbox: true, concurrency: true, restart: true };
+const AGENT_OPTION_KEYS: Readonly<Record<keyof AgentOptions, true>> = {
+  name: true,
+  receive: true,
+  machine: true,
+  mailbox: true,
+  concurrency: true,
+  restart: true,
+};
 const MAILBOX_OPTION_KEYS: Readonly<Record<keyof MailboxOptions, true>> = { capacity: true, overflow: true };
 const RESTART_OPTION_KEYS: Readonly<Record<keyof AgentRestartOptions, true>> = { maxRestarts: true, withinMs: true };
 const OVERFLOWS: readonly MailboxOverflow[] = ['reject', 'drop-oldest', 'wait'];
@@ -104,6 +143,32 @@ function nestedOptions<T extends object>(option: string, value: unknown, known: 
   return value as Partial<T>;
 }
 
+/** Whether `value` looks like an XState machine (`setup(...).createMachine(...)` or `createMachine(...)`). */
+function isStateMachine(value: unknown): value is AnyStateMachine {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    const machine = value as Partial<AnyStateMachine>;
+    return typeof machine.transition === 'function' && typeof machine.getInitialSnapshot === 'function' && typeof machine.root === 'object';
+  } catch {
+    // A getter or a proxy trap threw: no machine.
+    return false;
+  }
+}
+
+/** The agent's `receive` or `machine`: exactly one of them. */
+function handlerOrMachine(given: AgentOptions): Pick<ResolvedAgentOptions, 'receive' | 'machine'> {
+  const { receive, machine } = given;
+  if (receive !== undefined && machine !== undefined)
+    fail('machine', 'absent when `receive` is given (an agent has a handler or a machine, not both)', machine);
+  if (machine === undefined) {
+    if (receive === undefined) fail('receive', 'a function, or `machine` an XState machine (an agent needs one of them)', receive);
+    expectFunction('receive', receive);
+    return { receive: receive as AgentHandler<unknown, unknown>, machine: undefined };
+  }
+  if (!isStateMachine(machine)) fail('machine', 'an XState machine (made with `setup(...).createMachine(...)` or `createMachine(...)`)', machine);
+  return { receive: undefined, machine };
+}
+
 /**
  * Checks an agent's options key by key and fills in the defaults.
  *
@@ -117,7 +182,7 @@ export function resolveAgentOptions(options: unknown): ResolvedAgentOptions {
   expectKnownKeys('', options, AGENT_OPTION_KEYS);
   const given = options as AgentOptions;
   if (typeof given.name !== 'string' || given.name.trim().length === 0) fail('name', 'a non-empty string', given.name);
-  expectFunction('receive', given.receive);
+  const { receive, machine } = handlerOrMachine(given);
   const mailbox = nestedOptions<MailboxOptions>('mailbox', given.mailbox, MAILBOX_OPTION_KEYS);
   const capacity = orDefault(mailbox.capacity, AGENT_DEFAULTS.mailbox.capacity);
   expectIntegerIn('mailbox.capacity', capacity, 1, Number.MAX_SAFE_INTEGER);
@@ -133,7 +198,8 @@ export function resolveAgentOptions(options: unknown): ResolvedAgentOptions {
     fail('restart.withinMs', `a number of milliseconds above 0 and up to ${MAX_TIMER_MS}`, withinMs);
   return {
     name: given.name,
-    receive: given.receive as AgentHandler<unknown, unknown>,
+    receive,
+    machine,
     mailbox: { capacity, overflow },
     concurrency,
     restart: { maxRestarts, withinMs },

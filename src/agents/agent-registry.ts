@@ -1,8 +1,10 @@
 import { createActor, type AnyActorRef } from 'xstate';
-import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef } from '../../actors/agent.actor';
+import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef, type AgentsActivityEvent } from '../../actors/agent.actor';
 import { AgentHandle, type Agent, type AgentHandlePort } from './agent';
 import type { AgentContext, AgentOrName } from './agent-context';
 import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
+import { MachineAgent } from './machine-agent';
+import { MachineAgentHandle } from './machine-agent-handle';
 import type { Clock } from '../clock';
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
@@ -30,8 +32,8 @@ export class AgentRegistry {
   readonly #logger: Logger;
   #nextId = 1;
   #refusal: MezanError | undefined = undefined;
-  /** Told, while shutdown drains, each time the agents become quiet. */
-  #onQuiet: (() => void) | undefined = undefined;
+  /** Set once shutdown drains: from then on the supervisor hears each time the agents become quiet or busy. */
+  #draining = false;
   #wasQuiet = true;
   readonly #port: AgentHandlePort;
   readonly #observer: AgentObserver | undefined;
@@ -68,13 +70,14 @@ export class AgentRegistry {
     const { name } = resolved;
     if (this.#agents.has(name)) fail('name', 'a name no running agent has', name);
     const logger = this.#logger.child({ agent: name });
+    const machine = resolved.machine === undefined ? undefined : new MachineAgent(resolved.machine, name, this.#clock, logger);
     let handle: AgentHandle | undefined;
     const ref = createActor(agentLogic, {
       id: `agent:${name}`,
       parent: this.#parent,
       input: {
         name,
-        receive: resolved.receive,
+        receive: machine?.receive ?? resolved.receive!,
         capacity: resolved.mailbox.capacity,
         overflow: resolved.mailbox.overflow,
         concurrency: resolved.concurrency,
@@ -84,7 +87,9 @@ export class AgentRegistry {
         contextFor: (delivery, signal) => this.#contextFor(handle!, delivery, signal, logger),
       },
     }) as AgentRef;
-    handle = new AgentHandle(name, ref, this.#port, resolved.mailbox.capacity);
+    const Handle = machine === undefined ? AgentHandle : MachineAgentHandle;
+    handle = new Handle(name, ref, this.#port, resolved.mailbox.capacity);
+    machine?.attach(ref);
     this.#agents.set(name, handle);
     const registered = handle;
     ref.subscribe({
@@ -115,13 +120,16 @@ export class AgentRegistry {
   }
 
   /**
-   * Shutdown drains: outside callers are refused from now on, and `onQuiet` is called each time the
-   * agents become quiet (see {@link AgentRegistry.isQuiet}).
+   * Shutdown drains: outside callers are refused from now on, and the supervisor is told whether the
+   * agents are quiet (see {@link AgentRegistry.isQuiet}) now and each time that changes, with an
+   * `agents.activity` event: it reports the work drained only while they are.
    */
-  beginDraining(onQuiet: () => void): void {
+  beginDraining(): void {
     this.refuseOutsiders();
-    this.#onQuiet = onQuiet;
+    if (this.#draining) return;
+    this.#draining = true;
     this.#wasQuiet = this.isQuiet();
+    this.#parent.send({ type: 'agents.activity', quiet: this.#wasQuiet } satisfies AgentsActivityEvent);
   }
 
   /** Whether every running agent is idle: nothing waits in its mailbox or runs. */
@@ -149,10 +157,11 @@ export class AgentRegistry {
   }
 
   #checkQuiet(): void {
-    if (this.#onQuiet === undefined) return;
+    if (!this.#draining) return;
     const quiet = this.isQuiet();
-    if (quiet && !this.#wasQuiet) this.#onQuiet();
+    if (quiet === this.#wasQuiet) return;
     this.#wasQuiet = quiet;
+    this.#parent.send({ type: 'agents.activity', quiet } satisfies AgentsActivityEvent);
   }
 
   /** The running agent `to` names (a handle passes as it is). */

@@ -63,7 +63,7 @@ describe('spawnAgent options', () => {
     ['no handler', { name: 'a' }, 'receive'],
     ['a string for a handler', { name: 'a', receive: 'reply' }, 'receive'],
     ['a misspelt option', { name: 'a', receive, concurency: 2 }, 'concurency'],
-    ['a machine (not yet)', { name: 'a', receive, machine: {} }, 'machine'],
+    ['a machine beside a handler', { name: 'a', receive, machine: {} }, 'machine'],
     ['concurrency 0', { name: 'a', receive, concurrency: 0 }, 'concurrency'],
     ['fractional concurrency', { name: 'a', receive, concurrency: 1.5 }, 'concurrency'],
     ['a mailbox of null', { name: 'a', receive, mailbox: null }, 'mailbox'],
