@@ -1,5 +1,5 @@
 import { createActor, type AnyActorRef } from 'xstate';
-import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef, type AgentsActivityEvent } from '../../actors/agent.actor';
+import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef } from '../../actors/agent.actor';
 import { AgentHandle, type Agent, type AgentHandlePort } from './agent';
 import type { AgentContext, AgentOrName } from './agent-context';
 import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
@@ -32,8 +32,8 @@ export class AgentRegistry {
   readonly #logger: Logger;
   #nextId = 1;
   #refusal: MezanError | undefined = undefined;
-  /** Set once shutdown drains: from then on the supervisor hears each time the agents become quiet or busy. */
-  #draining = false;
+  /** Told, while shutdown drains, each time the agents become quiet. */
+  #onQuiet: (() => void) | undefined = undefined;
   #wasQuiet = true;
   readonly #port: AgentHandlePort;
   readonly #observer: AgentObserver | undefined;
@@ -120,16 +120,13 @@ export class AgentRegistry {
   }
 
   /**
-   * Shutdown drains: outside callers are refused from now on, and the supervisor is told whether the
-   * agents are quiet (see {@link AgentRegistry.isQuiet}) now and each time that changes, with an
-   * `agents.activity` event: it reports the work drained only while they are.
+   * Shutdown drains: outside callers are refused from now on, and `onQuiet` is called each time the
+   * agents become quiet (see {@link AgentRegistry.isQuiet}).
    */
-  beginDraining(): void {
+  beginDraining(onQuiet: () => void): void {
     this.refuseOutsiders();
-    if (this.#draining) return;
-    this.#draining = true;
+    this.#onQuiet = onQuiet;
     this.#wasQuiet = this.isQuiet();
-    this.#parent.send({ type: 'agents.activity', quiet: this.#wasQuiet } satisfies AgentsActivityEvent);
   }
 
   /** Whether every running agent is idle: nothing waits in its mailbox or runs. */
@@ -157,11 +154,10 @@ export class AgentRegistry {
   }
 
   #checkQuiet(): void {
-    if (!this.#draining) return;
+    if (this.#onQuiet === undefined) return;
     const quiet = this.isQuiet();
-    if (quiet === this.#wasQuiet) return;
+    if (quiet && !this.#wasQuiet) this.#onQuiet();
     this.#wasQuiet = quiet;
-    this.#parent.send({ type: 'agents.activity', quiet } satisfies AgentsActivityEvent);
   }
 
   /** The running agent `to` names (a handle passes as it is). */
