@@ -12,7 +12,7 @@ import { evaluateAlerts, nextAlertCheckAt, type AlertSettings } from '../src/met
 import type { MetricsSnapshot } from '../src/metrics/metrics-snapshot';
 import { MonitorBook } from '../src/metrics/monitor-book';
 import type { MonitorObserveEvent } from '../src/metrics/monitor-feed';
-import type { GaugeReading, MonitorDemand, WorkerGauge } from '../src/metrics/monitor-observation';
+import type { AgentGauge, GaugeReading, MonitorDemand, WorkerGauge } from '../src/metrics/monitor-observation';
 
 /** The monitor's input. @internal */
 export interface MonitorInput {
@@ -57,8 +57,8 @@ export interface MonitorSummary {
   readonly activeAlerts: readonly AlertRecord[];
   /** The alerts raised so far (the last 1000), oldest first: a copy. */
   readonly alertHistory: () => AlertRecord[];
-  /** The engine's metrics now, from the monitor's books and the gauges: a plain frozen copy. */
-  readonly readMetrics: (progress: EngineProgress, workers: WorkerGauge) => MetricsSnapshot;
+  /** The engine's metrics now, from the monitor's books and the gauges (the agents as their handles show them): a plain frozen copy. */
+  readonly readMetrics: (progress: EngineProgress, workers: WorkerGauge, agents?: readonly AgentGauge[]) => MetricsSnapshot;
 }
 
 /** The monitor's snapshot. */
@@ -89,11 +89,12 @@ class MonitorCore {
   #demand: MonitorDemand | undefined;
   #activeAlerts: readonly AlertRecord[] = [];
   readonly #alertHistory = (): AlertRecord[] => this.#alerts.history();
-  readonly #readMetrics = (progress: EngineProgress, workers: WorkerGauge): MetricsSnapshot =>
+  readonly #readMetrics = (progress: EngineProgress, workers: WorkerGauge, agents: readonly AgentGauge[] = []): MetricsSnapshot =>
     buildMetricsSnapshot({
       progress,
       gauges: this.#input.readGauges(),
       workers,
+      agents,
       book: this.#book,
       alerts: this.#alerts,
       timingsSince: this.#timingsSince,
@@ -247,6 +248,7 @@ class MonitorCore {
         alert: record.alert,
         severity: record.severity,
         resource: record.resource,
+        ...(record.agent === undefined ? {} : { agent: record.agent }),
         threshold: record.threshold,
       };
       if (change.kind === 'raised') {

@@ -45,7 +45,8 @@ import type { AlertRecord } from './metrics/alert-book';
 import type { MetricsSnapshot } from './metrics/metrics-snapshot';
 import { MonitorFeed } from './metrics/monitor-feed';
 import { renderPrometheus } from './metrics/render-prometheus';
-import { readWorkerGauge } from './metrics/read-gauges';
+import { readAgentGauges, readWorkerGauge } from './metrics/read-gauges';
+import { AgentMetricsObserver } from './metrics/agent-metrics-observer';
 import { resolveRetryPolicy } from './internal/retry-policy';
 import type { DependencyRef, TaskSubmission } from './internal/task-protocol';
 import { topologicalSort } from './internal/topological-sort';
@@ -330,7 +331,12 @@ export class Engine {
       },
     });
     this.#actor.start();
-    this.#agents = new AgentRegistry(this.#actor, this.#clock, this.#logger);
+    this.#agents = new AgentRegistry(
+      this.#actor,
+      this.#clock,
+      this.#logger,
+      new AgentMetricsObserver(feed, this.#clock, this.#options.thresholds.clearRatio),
+    );
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -648,7 +654,7 @@ export class Engine {
       }
       this.#feed.flush();
     }
-    return this.#monitor.getSnapshot().context.readMetrics(this.progress(), readWorkerGauge(this.#executor));
+    return this.#monitor.getSnapshot().context.readMetrics(this.progress(), readWorkerGauge(this.#executor), readAgentGauges(this.#agents.list()));
   }
 
   /**

@@ -18,6 +18,8 @@ export interface AlertSpec {
   readonly alert: AlertKind;
   readonly severity: AlertSeverity;
   readonly resource: string | undefined;
+  /** The agent, for `agent.mailbox`; absent for the others. */
+  readonly agent?: string;
   readonly value: number;
   readonly threshold: number;
   readonly message: string;

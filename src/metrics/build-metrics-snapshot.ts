@@ -3,21 +3,23 @@ import type { EngineProgress } from '../engine-snapshots';
 import type { AlertBook } from './alert-book';
 import { utilizationOf } from './evaluate-alerts';
 import type { MonitorBook } from './monitor-book';
-import type { GaugeReading, WorkerGauge } from './monitor-observation';
-import type { MetricsSnapshot, ResourceMetrics } from './metrics-snapshot';
+import type { AgentGauge, GaugeReading, WorkerGauge } from './monitor-observation';
+import type { AgentMetrics, MetricsSnapshot, ResourceMetrics } from './metrics-snapshot';
 
 /** What a {@link MetricsSnapshot} is made of. @internal */
 export interface MetricsSources {
   readonly progress: EngineProgress;
   readonly gauges: GaugeReading;
   readonly workers: WorkerGauge;
+  /** The running agents, as their handles show them. */
+  readonly agents: readonly AgentGauge[];
   readonly book: MonitorBook;
   readonly alerts: AlertBook;
   readonly timingsSince: number | undefined;
 }
 
 /** Builds a plain, frozen {@link MetricsSnapshot}: nothing in it is shared with an actor. @internal */
-export function buildMetricsSnapshot({ progress, gauges, workers, book, alerts, timingsSince }: MetricsSources): MetricsSnapshot {
+export function buildMetricsSnapshot({ progress, gauges, workers, agents, book, alerts, timingsSince }: MetricsSources): MetricsSnapshot {
   const settled = progress.completed + progress.failed + progress.cancelled + progress.timedOut + progress.deadlocked + progress.rejected;
   const seconds = progress.elapsedMs / 1000;
   const resources: Record<string, ResourceMetrics> = {};
@@ -31,6 +33,21 @@ export function buildMetricsSnapshot({ progress, gauges, workers, book, alerts, 
       acquired: pool.acquired,
       meanWaitMs: pool.acquired === 0 ? 0 : pool.totalWaitMs / pool.acquired,
       wait: book.poolWaits(pool.name),
+    });
+  }
+  const agentMetrics: Record<string, AgentMetrics> = {};
+  for (const { name, status, capacity, stats } of agents) {
+    agentMetrics[name] = Object.freeze({
+      status,
+      received: stats.received,
+      handled: stats.handled,
+      failed: stats.failed,
+      dropped: stats.dropped,
+      restarts: stats.restarts,
+      mailboxDepth: stats.mailboxDepth,
+      maxMailboxDepth: stats.maxMailboxDepth,
+      mailboxCapacity: capacity,
+      ask: book.askLatency(name),
     });
   }
   const { counters } = book;
@@ -61,6 +78,7 @@ export function buildMetricsSnapshot({ progress, gauges, workers, book, alerts, 
       escalations: counters.escalations,
     }),
     resources: Object.freeze(resources),
+    agents: Object.freeze(agentMetrics),
     deadlocks: Object.freeze({
       detected: counters.deadlocksDetected,
       resolved: counters.deadlocksResolvedByVictim + counters.deadlocksResolvedByCompensation,

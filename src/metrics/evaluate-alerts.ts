@@ -1,7 +1,10 @@
 import type { ResolvedAlertThresholds } from '../engine-options';
 import type { AlertBook, AlertChange, AlertSpec } from './alert-book';
-import type { MonitorBook, PoolRecord } from './monitor-book';
+import type { MailboxRecord, MonitorBook, PoolRecord } from './monitor-book';
 import type { GaugeReading, PoolGauge } from './monitor-observation';
+
+/** An agent's mailbox alert is raised when more than this fraction of its capacity waits in it. */
+export const MAILBOX_ALERT_RATIO = 0.9;
 
 /** Everything the alert rules need to know besides what they measure. @internal */
 export interface AlertSettings extends ResolvedAlertThresholds {
@@ -102,6 +105,11 @@ export function evaluateAlerts(book: MonitorBook, alerts: AlertBook, gauges: Gau
     if (settings.poolUtilization !== undefined) {
       evaluateUtilization(pool, gauge, now, settings.poolUtilization, settings.poolUtilizationForMs, ratio, alerts, raise, clear);
     }
+  }
+
+  for (const mailbox of book.mailboxes()) {
+    evaluateMailbox(mailbox, ratio, alerts, raise, clear);
+    if (mailbox.depth === 0 && !alerts.isActive(mailbox.alertId)) book.forgetMailbox(mailbox.agent);
   }
   return changes;
 }
@@ -205,4 +213,29 @@ function evaluateUtilization(
   pool.underSince = undefined;
   const percent = Math.round(utilization * 100);
   clear(alertId, utilization, limit * ratio, `Pool "${pool.name}" is ${percent}% used, back at or below ${Math.round(limit * ratio * 100)}%`);
+}
+
+/**
+ * An agent's mailbox: raised when it held more than {@link MAILBOX_ALERT_RATIO} of its capacity at
+ * any point since the last evaluation (its peak), cleared once it holds at most the clear level.
+ * Both can happen in one evaluation: a mailbox that filled and emptied within one batch still
+ * raised its alert.
+ */
+function evaluateMailbox(mailbox: MailboxRecord, ratio: number, alerts: AlertBook, raise: Raise, clear: Clear): void {
+  const { agent, alertId, capacity } = mailbox;
+  const threshold = capacity * MAILBOX_ALERT_RATIO;
+  if (!alerts.isActive(alertId) && mailbox.peak > threshold) {
+    const message = `The mailbox of agent "${agent}" holds ${mailbox.peak} of ${capacity} messages, over ${Math.round(MAILBOX_ALERT_RATIO * 100)}%`;
+    raise({ alertId, alert: 'agent.mailbox', severity: 'warning', resource: undefined, agent, value: mailbox.peak, threshold, message });
+  }
+  mailbox.peak = mailbox.depth;
+  const clearLevel = threshold * ratio;
+  if (alerts.isActive(alertId) && mailbox.depth <= clearLevel) {
+    clear(
+      alertId,
+      mailbox.depth,
+      clearLevel,
+      `The mailbox of agent "${agent}" holds ${mailbox.depth} of ${capacity} messages, back at or below ${clearLevel}`,
+    );
+  }
 }

@@ -1,3 +1,4 @@
+import type { AgentStatus } from '../../actors/agent.actor';
 import type { TerminalTaskStatus } from '../task-status';
 import type { AlertRecord } from './alert-book';
 import type { DurationSummary } from './duration-histogram';
@@ -20,6 +21,33 @@ export interface ResourceMetrics {
   readonly meanWaitMs: number;
   /** Distribution of the waits: one sample per request, 0 for an immediate grant, the time queued for one that waited (granted or not). */
   readonly wait: DurationSummary;
+}
+
+/** One running agent's metrics in a {@link MetricsSnapshot}: its own exact counts, read from `agent.stats()`. */
+export interface AgentMetrics {
+  /** `idle`, `busy`, `restarting` or `stopped`. */
+  readonly status: AgentStatus;
+  /** Messages given to it (sent or asked), refused ones included. */
+  readonly received: number;
+  /** Messages whose handler returned. */
+  readonly handled: number;
+  /** Messages whose handler threw, or that a crash interrupted. */
+  readonly failed: number;
+  /** Messages never handled: refused or dropped by a full mailbox, withdrawn, or let go when it stopped. */
+  readonly dropped: number;
+  /** Restarts after crashes. */
+  readonly restarts: number;
+  /** Messages waiting in its mailbox now. */
+  readonly mailboxDepth: number;
+  /** The most messages that waited in its mailbox at once. */
+  readonly maxMailboxDepth: number;
+  /** How many messages its mailbox holds. */
+  readonly mailboxCapacity: number;
+  /**
+   * Time from each ask to its outcome (a reply, or an error: a timeout, a full mailbox...), as the
+   * asker sees it, while timings are sampled (see `timings`).
+   */
+  readonly ask: DurationSummary;
 }
 
 /** Worker figures in a {@link MetricsSnapshot}. */
@@ -80,6 +108,8 @@ export interface MetricsSnapshot {
   readonly workers: WorkerMetrics;
   /** Each pool, by name. */
   readonly resources: Readonly<Record<string, ResourceMetrics>>;
+  /** Each running agent, by name, in the order they were spawned. */
+  readonly agents: Readonly<Record<string, AgentMetrics>>;
   /** Deadlocks found and how they were resolved, so far. */
   readonly deadlocks: {
     /** Deadlocks detected. */

@@ -21,6 +21,18 @@ export interface PoolRecord {
   underSince: number | undefined;
 }
 
+/** One agent's mailbox as the monitor follows it, for its alert. @internal */
+export interface MailboxRecord {
+  readonly agent: string;
+  /** The id of its alert, made once. */
+  readonly alertId: string;
+  /** Messages waiting, as last told. */
+  depth: number;
+  capacity: number;
+  /** The deepest it was told of since the alerts were last evaluated: a crossing within one batch still counts. */
+  peak: number;
+}
+
 /** What the monitor counts from events. @internal */
 export interface MonitorCounters {
   deadlocksDetected: number;
@@ -42,9 +54,10 @@ export interface DeadlockState {
 }
 
 /**
- * The monitor's private bookkeeping: fixed-size histograms of task wait and run times and of each
- * pool's waits, counters, the open waits of each pool, recent crashes. It grows with what is
- * unfinished (queued tasks, queued requests, crashes within the window), never with what finished.
+ * The monitor's private bookkeeping: fixed-size histograms of task wait and run times, of each
+ * pool's waits and of each agent's asks, counters, the open waits of each pool, the mailboxes near
+ * their alert, recent crashes. It grows with what is unfinished (queued tasks, queued requests,
+ * crashes within the window) and with the names of the agents asked, never with what finished.
  * Only the monitor's own actions touch it.
  *
  * @internal
@@ -66,6 +79,10 @@ export class MonitorBook {
   /** When each queued attempt was queued (the first time, if it was handed back and queued again). */
   readonly #queuedAt = new Map<string, { readonly at: number; readonly attempt: number }>();
   readonly #pools = new Map<string, PoolRecord>();
+  /** Each agent's ask latencies, by name (kept after it stops: a name asked again adds to it). */
+  readonly #asks = new Map<string, DurationHistogram>();
+  /** The mailboxes that have something to say to their alert: dropped once empty and quiet. */
+  readonly #mailboxes = new Map<string, MailboxRecord>();
   readonly #touched = new Set<PoolRecord>();
   #crashTimes: number[] = [];
   readonly #crashWindowMs: number;
@@ -103,6 +120,21 @@ export class MonitorBook {
   /** The distribution of a pool's waits, read without creating its record. */
   poolWaits(name: string): DurationSummary {
     return this.#pools.get(name)?.waits.summary() ?? EMPTY_DURATION_SUMMARY;
+  }
+
+  /** The distribution of the asks to an agent, from ask to outcome. */
+  askLatency(agent: string): DurationSummary {
+    return this.#asks.get(agent)?.summary() ?? EMPTY_DURATION_SUMMARY;
+  }
+
+  /** The mailboxes followed for their alert. */
+  mailboxes(): IterableIterator<MailboxRecord> {
+    return this.#mailboxes.values();
+  }
+
+  /** Stops following a mailbox (empty, its alert not active). */
+  forgetMailbox(agent: string): void {
+    this.#mailboxes.delete(agent);
   }
 
   /** Worker crashes within the window ending at `now`. */
@@ -197,6 +229,23 @@ export class MonitorBook {
       case 'engine.escalated':
         this.counters.escalations++;
         return;
+      case 'agent.mailbox': {
+        let mailbox = this.#mailboxes.get(observation.agent);
+        if (mailbox === undefined) {
+          mailbox = { agent: observation.agent, alertId: `agent.mailbox:${observation.agent}`, depth: 0, capacity: 0, peak: 0 };
+          this.#mailboxes.set(observation.agent, mailbox);
+        }
+        mailbox.depth = observation.depth;
+        mailbox.capacity = observation.capacity;
+        if (observation.depth > mailbox.peak) mailbox.peak = observation.depth;
+        return;
+      }
+      case 'agent.asked': {
+        let asks = this.#asks.get(observation.agent);
+        if (asks === undefined) this.#asks.set(observation.agent, (asks = new DurationHistogram()));
+        asks.record(observation.durationMs);
+        return;
+      }
       default:
         return;
     }

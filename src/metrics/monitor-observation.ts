@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import type { AgentStats, AgentStatus } from '../../actors/agent.actor';
 import type { EngineEvent } from '../engine-events';
 
 /** A task's queued request for a pool ended (granted, withdrawn or revoked): its wait is over. */
@@ -20,8 +21,27 @@ export interface DeadlockClearedNotice {
   readonly at: number;
 }
 
-/** What the supervisor tells the monitor besides engine events. */
-export type MonitorNotice = ResourceWaitEndedNotice | DeadlockClearedNotice;
+/** An agent's mailbox crossed a level its alert watches (the engine's agent observer tells the monitor). */
+export interface AgentMailboxNotice {
+  readonly type: 'agent.mailbox';
+  readonly at: number;
+  readonly agent: string;
+  /** Messages waiting in its mailbox now. */
+  readonly depth: number;
+  readonly capacity: number;
+}
+
+/** An ask to an agent settled, with a reply or an error, after `durationMs` (only while timings are sampled). */
+export interface AgentAskNotice {
+  readonly type: 'agent.asked';
+  readonly at: number;
+  readonly agent: string;
+  readonly durationMs: number;
+  readonly ok: boolean;
+}
+
+/** What the monitor is told besides engine events: by the supervisor, and by the engine's agent observer. */
+export type MonitorNotice = ResourceWaitEndedNotice | DeadlockClearedNotice | AgentMailboxNotice | AgentAskNotice;
 
 /** Everything the monitor observes, in the order it happened. */
 export type MonitorObservation = EngineEvent | MonitorNotice;
@@ -51,6 +71,14 @@ export interface GaugeReading {
   /** Tasks ready and waiting for a worker. */
   readonly queueDepth: number;
   readonly pools: readonly PoolGauge[];
+}
+
+/** One agent as its handle shows it, read when the metrics are. */
+export interface AgentGauge {
+  readonly name: string;
+  readonly status: AgentStatus;
+  readonly capacity: number;
+  readonly stats: Readonly<AgentStats>;
 }
 
 /** The workers as a snapshot of the executor shows them. */

@@ -1,8 +1,9 @@
 import type { ExecutorRef } from '../../actors/executor.actor';
+import type { Agent } from '../agents/agent';
 import type { PoolSnapshot } from '../../actors/pool.actor';
 import type { Clock } from '../clock';
 import type { ResourceDescriptor } from '../internal/task-services';
-import type { GaugeReading, PoolGauge, WorkerGauge } from './monitor-observation';
+import type { AgentGauge, GaugeReading, PoolGauge, WorkerGauge } from './monitor-observation';
 
 /**
  * Reads what the alerts watch from the latest snapshots of the executor and the pools: a read,
@@ -43,4 +44,13 @@ export function readWorkerGauge(executor: ExecutorRef): WorkerGauge {
     busy += worker.capacity - worker.free;
   }
   return { total, busy, extra: context.extraSlots };
+}
+
+/**
+ * Reads each running agent from its handle: its status and `stats()` (its own exact counts, copied
+ * from its latest snapshot) and its mailbox's capacity. O(agents): read for `engine.metrics()` only.
+ * @internal
+ */
+export function readAgentGauges(agents: ReadonlyArray<Agent & { readonly mailboxCapacity: number }>): AgentGauge[] {
+  return agents.map((agent) => ({ name: agent.name, status: agent.status, capacity: agent.mailboxCapacity, stats: agent.stats() }));
 }

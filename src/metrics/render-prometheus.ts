@@ -71,6 +71,30 @@ export function renderPrometheus(snapshot: MetricsSnapshot): string {
     pools.map(([resource, pool]) => ({ labels: { resource }, summary: pool.wait })),
   );
 
+  const agents = Object.entries(snapshot.agents);
+  const perAgent = (name: string, type: 'counter' | 'gauge', help: string, read: (agent: (typeof agents)[number][1]) => number): void => {
+    text.family(name, type, help);
+    for (const [agent, metrics] of agents) text.sample(name, { agent }, read(metrics));
+  };
+  perAgent('mezan_agent_messages_received_total', 'counter', 'Messages given to an agent (sent or asked), refused ones included.', (a) => a.received);
+  perAgent('mezan_agent_messages_handled_total', 'counter', 'Messages whose handler returned.', (a) => a.handled);
+  perAgent('mezan_agent_messages_failed_total', 'counter', 'Messages whose handler threw, or that a crash interrupted.', (a) => a.failed);
+  perAgent(
+    'mezan_agent_messages_dropped_total',
+    'counter',
+    'Messages an agent never handled: refused, dropped, withdrawn or let go.',
+    (a) => a.dropped,
+  );
+  perAgent('mezan_agent_restarts_total', 'counter', 'Restarts of an agent after crashes.', (a) => a.restarts);
+  perAgent('mezan_agent_mailbox_depth', 'gauge', "Messages waiting in an agent's mailbox.", (a) => a.mailboxDepth);
+  perAgent('mezan_agent_mailbox_capacity', 'gauge', "Messages an agent's mailbox holds.", (a) => a.mailboxCapacity);
+  histogram(
+    text,
+    'mezan_agent_ask_seconds',
+    'Time from an ask to its outcome (a reply or an error), as the asker sees it.',
+    agents.map(([agent, metrics]) => ({ labels: { agent }, summary: metrics.ask })),
+  );
+
   const { deadlocks, alerts } = snapshot;
   single('mezan_deadlocks_detected_total', 'counter', 'Deadlocks detected.', deadlocks.detected);
   text
@@ -80,7 +104,8 @@ export function renderPrometheus(snapshot: MetricsSnapshot): string {
   text.family('mezan_alerts_active', 'gauge', 'Alerts active now.');
   const active = new Map<string, { labels: PrometheusLabels; count: number }>();
   for (const alert of alerts.active) {
-    const labels = { alert: alert.alert, severity: alert.severity, resource: alert.resource ?? '' };
+    const base = { alert: alert.alert, severity: alert.severity, resource: alert.resource ?? '' };
+    const labels = alert.agent === undefined ? base : { ...base, agent: alert.agent };
     const key = JSON.stringify(labels);
     const series = active.get(key) ?? { labels, count: 0 };
     series.count++;

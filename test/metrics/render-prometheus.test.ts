@@ -27,6 +27,7 @@ function atMost(values: readonly number[], le: number): number {
 const WAITS_MS = [0, 0, 0.5, 40, 150, 200, 200, 7_000, 400_000];
 const RUNS_MS = [10, 100, 100, 250, 320];
 const DB_WAITS_MS = [0, 0, 0, 20, 30, 90];
+const ASKS_MS = [2, 2, 8, 120];
 
 const SNAPSHOT: MetricsSnapshot = {
   at: 5000,
@@ -43,6 +44,20 @@ const SNAPSHOT: MetricsSnapshot = {
   resources: {
     db: { capacity: 2, inUse: 2, utilization: 1, queued: 3, peakInUse: 2, acquired: 6, meanWaitMs: 23.3, wait: summaryOf(DB_WAITS_MS) },
     'gpu "a"\\b\nc': { capacity: 1, inUse: 0, utilization: 0, queued: 0, peakInUse: 1, acquired: 0, meanWaitMs: 0, wait: EMPTY_DURATION_SUMMARY },
+  },
+  agents: {
+    analyzer: {
+      status: 'busy',
+      received: 9,
+      handled: 5,
+      failed: 1,
+      dropped: 2,
+      restarts: 1,
+      mailboxDepth: 1,
+      maxMailboxDepth: 4,
+      mailboxCapacity: 10,
+      ask: summaryOf(ASKS_MS),
+    },
   },
   deadlocks: { detected: 3, resolved: 3, resolvedByVictim: 2, resolvedByCompensation: 1 },
   alerts: {
@@ -90,6 +105,14 @@ describe('renderPrometheus', () => {
       mezan_resource_queued_requests: 'gauge',
       mezan_resource_acquired_total: 'counter',
       mezan_resource_wait_seconds: 'histogram',
+      mezan_agent_messages_received_total: 'counter',
+      mezan_agent_messages_handled_total: 'counter',
+      mezan_agent_messages_failed_total: 'counter',
+      mezan_agent_messages_dropped_total: 'counter',
+      mezan_agent_restarts_total: 'counter',
+      mezan_agent_mailbox_depth: 'gauge',
+      mezan_agent_mailbox_capacity: 'gauge',
+      mezan_agent_ask_seconds: 'histogram',
       mezan_deadlocks_detected_total: 'counter',
       mezan_deadlocks_resolved_total: 'counter',
       mezan_alerts_active: 'gauge',
@@ -118,6 +141,14 @@ describe('renderPrometheus', () => {
     expect(valueOf(families, 'mezan_resource_acquired_total', { resource: 'db' })).toBe(6);
     // A label value's quote, backslash and line feed are escaped, and read back as they were.
     expect(valueOf(families, 'mezan_resource_capacity_units', { resource: 'gpu "a"\\b\nc' })).toBe(1);
+    const analyzer = { agent: 'analyzer' };
+    expect(valueOf(families, 'mezan_agent_messages_received_total', analyzer)).toBe(9);
+    expect(valueOf(families, 'mezan_agent_messages_handled_total', analyzer)).toBe(5);
+    expect(valueOf(families, 'mezan_agent_messages_failed_total', analyzer)).toBe(1);
+    expect(valueOf(families, 'mezan_agent_messages_dropped_total', analyzer)).toBe(2);
+    expect(valueOf(families, 'mezan_agent_restarts_total', analyzer)).toBe(1);
+    expect(valueOf(families, 'mezan_agent_mailbox_depth', analyzer)).toBe(1);
+    expect(valueOf(families, 'mezan_agent_mailbox_capacity', analyzer)).toBe(10);
     expect(valueOf(families, 'mezan_deadlocks_detected_total')).toBe(3);
     expect(valueOf(families, 'mezan_deadlocks_resolved_total', { resolution: 'victim' })).toBe(2);
     expect(valueOf(families, 'mezan_deadlocks_resolved_total', { resolution: 'compensation' })).toBe(1);
@@ -131,6 +162,7 @@ describe('renderPrometheus', () => {
       ['mezan_task_wait_seconds', WAITS_MS, {}],
       ['mezan_task_run_seconds', RUNS_MS, {}],
       ['mezan_resource_wait_seconds', DB_WAITS_MS, { resource: 'db' }],
+      ['mezan_agent_ask_seconds', ASKS_MS, { agent: 'analyzer' }],
     ] as const) {
       const series = histogramOf(families, name, labels);
       expectWellFormed(series);
@@ -156,6 +188,10 @@ describe('renderPrometheus', () => {
     expect(
       valueOf(parseExposition(renderPrometheus(twice)), 'mezan_alerts_active', { alert: 'resource.wait', severity: 'warning', resource: 'db' }),
     ).toBe(2);
+    // An agent's alert is labelled with its agent.
+    const mailbox = { ...first!, alertId: 'agent.mailbox:analyzer', alert: 'agent.mailbox' as const, resource: undefined, agent: 'analyzer' };
+    const withAgent = parseExposition(renderPrometheus({ ...SNAPSHOT, alerts: { active: [mailbox], raised: 5 } }));
+    expect(valueOf(withAgent, 'mezan_alerts_active', { alert: 'agent.mailbox', severity: 'warning', resource: '', agent: 'analyzer' })).toBe(1);
     const quiet = parseExposition(renderPrometheus({ ...SNAPSHOT, alerts: { active: [], raised: 4 } }));
     expect(quiet.find((family) => family.name === 'mezan_alerts_active')?.samples).toEqual([]);
   });
