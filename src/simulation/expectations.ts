@@ -1,3 +1,4 @@
+import type { AgentStats } from '../../actors/agent.actor';
 import { MezanError } from '../errors';
 import type { Expectation } from './scenario';
 
@@ -26,6 +27,14 @@ export interface Measured {
   readonly maxQueueDepth: number;
   readonly makespanMs: number;
   readonly byCode: Readonly<Record<string, number>>;
+  /** The asks of the scenario's steps and messages; none when absent. */
+  readonly asks?: {
+    readonly replied: number;
+    readonly failed: number;
+    readonly byCode: Readonly<Record<string, number>>;
+  };
+  /** Each agent's statistics, by name; none when absent. */
+  readonly agents?: Readonly<Record<string, AgentStats>>;
 }
 
 /** The measures an expectation may name, besides `code.E_…`. */
@@ -83,9 +92,23 @@ export function parseExpectation(expectation: Expectation): { readonly operator:
 export function evaluateExpectations(expect: Readonly<Record<string, Expectation>>, measured: Measured): ExpectationResult[] {
   return Object.entries(expect).map(([name, expectation]) => {
     const { operator, bound } = parseExpectation(expectation);
-    const actual = name.startsWith('code.')
-      ? (measured.byCode[name.slice('code.'.length)] ?? 0)
-      : (measured[name as keyof Omit<Measured, 'byCode'>] ?? Number.NaN);
+    const actual = measure(name, measured);
     return { name, expected: `${operator} ${bound}`, actual, ok: HOLDS[operator](actual, bound) };
   });
+}
+
+/** What `name` measured: a count by code is 0 when nothing ended with it; a name nothing measured is `NaN`, which no comparison holds. */
+function measure(name: string, measured: Measured): number {
+  if (name.startsWith('code.')) return measured.byCode[name.slice('code.'.length)] ?? 0;
+  if (name.startsWith('asks.code.')) return measured.asks?.byCode[name.slice('asks.code.'.length)] ?? 0;
+  if (name === 'asks.replied') return measured.asks?.replied ?? 0;
+  if (name === 'asks.failed') return measured.asks?.failed ?? 0;
+  if (name.startsWith('agent.')) {
+    // `agent.<name>.<statistic>`: the statistic is the last part, as the name may hold dots.
+    const last = name.lastIndexOf('.');
+    const value: unknown = measured.agents?.[name.slice('agent.'.length, last)]?.[name.slice(last + 1) as keyof AgentStats];
+    return typeof value === 'number' ? value : Number.NaN;
+  }
+  const plain = measured[name as keyof Omit<Measured, 'byCode' | 'asks' | 'agents'>];
+  return typeof plain === 'number' ? plain : Number.NaN;
 }

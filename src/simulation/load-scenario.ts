@@ -9,30 +9,11 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { MezanError } from '../errors';
 import { MAIN_WORKER_ID } from '../../actors/executor.actor';
-import { SCENARIO_SCHEMA, UNREACHABLE_ERROR_CODES } from './scenario-schema';
+import { AGENT_STATISTICS, ASK_ERROR_CODES, SCENARIO_SCHEMA, UNREACHABLE_ERROR_CODES } from './scenario-schema';
+import { checkAgentReferences } from './scenario-agent-references';
+import { checkDuration, type Problem, type Segment } from './scenario-problem';
 import { findJsonSyntaxError } from './strict-json';
-import {
-  type Duration,
-  type Scenario,
-  type ScenarioDependency,
-  type ScenarioTask,
-  type Step,
-  type TaskGenerator,
-  type TaskTemplate,
-} from './scenario';
-
-/** One step into the document: a key of an object or an index of a list. */
-type Segment = string | number;
-
-/** What is wrong and where: the path to the bad field and whether the position is its key or its value. */
-interface Problem {
-  readonly segments: readonly Segment[];
-  readonly reason: string;
-  /** Point at the key of the last segment (an unknown or badly named field) rather than its value. */
-  readonly atKey?: boolean;
-  /** Point at the object holding the last segment (a missing field). */
-  readonly atParent?: boolean;
-}
+import { type Scenario, type ScenarioDependency, type ScenarioTask, type Step, type TaskGenerator, type TaskTemplate } from './scenario';
 
 /**
  * Reads and validates a scenario file. `.json` files are parsed as strict JSON, anything else as
@@ -134,7 +115,7 @@ export function parseScenario(text: string, file = '<inline>'): Scenario {
   const validate = scenarioValidator();
   if (!validate(data)) refuse(problemOf(validate.errors ?? [], data));
   const scenario = data as Scenario;
-  const broken = checkReferences(scenario);
+  const broken = checkReferences(scenario) ?? checkAgentReferences(scenario);
   if (broken !== undefined) refuse(broken);
   return deepFreeze({ file, ...scenario }) as Scenario;
 }
@@ -306,7 +287,16 @@ function problemOf(errors: readonly ErrorObject[], root: unknown): Problem {
 
 function unknownFieldReason(field: string, title: string, known: readonly string[]): string {
   if (title === 'expect') {
-    const plain = known.filter((name) => !name.startsWith('code.'));
+    const plain = known.filter((name) => !name.startsWith('code.') && !name.startsWith('asks.code.'));
+    if (field.startsWith('asks.code.')) {
+      const code = field.slice('asks.code.'.length);
+      return `unknown ask error code ${JSON.stringify(code)}${didYouMean(code, ASK_ERROR_CODES)}; codes: ${ASK_ERROR_CODES.join(', ')}`;
+    }
+    if (field.startsWith('agent.')) {
+      const statistic = field.slice(field.lastIndexOf('.') + 1);
+      const hint = field.indexOf('.') === field.lastIndexOf('.') ? '' : didYouMean(statistic, AGENT_STATISTICS);
+      return `an agent's expectation is agent.<name>.<statistic>${hint}; statistics: ${AGENT_STATISTICS.join(', ')}`;
+    }
     if (field.startsWith('code.')) {
       const codes = known.filter((name) => name.startsWith('code.')).map((name) => name.slice('code.'.length));
       const code = field.slice('code.'.length);
@@ -316,7 +306,7 @@ function unknownFieldReason(field: string, title: string, known: readonly string
       }
       return `unknown error code ${JSON.stringify(code)}${didYouMean(code, codes)}; codes: ${codes.join(', ')}`;
     }
-    return `unknown expectation${didYouMean(field, known)}; known: ${plain.join(', ')}, code.<error code>`;
+    return `unknown expectation${didYouMean(field, known)}; known: ${plain.join(', ')}, code.<error code>, asks.code.<error code>, agent.<name>.<statistic>`;
   }
   return `unknown field in ${article(title)}${didYouMean(field, known)}; fields: ${known.join(', ')}`;
 }
@@ -450,20 +440,13 @@ function checkReferences(scenario: Scenario): Problem | undefined {
   for (const [index, fault] of (scenario.faults ?? []).entries()) {
     let problem: Problem | undefined;
     if ('cancel' in fault) problem = ids.has(fault.cancel) ? undefined : { segments: ['faults', index, 'cancel'], reason: unknownTask(fault.cancel) };
-    else if ('crash' in fault) problem = checkWorker(fault.crash, ['faults', index, 'crash']);
+    // An agent's crash (`crash: { agent }`) is checked with the agents.
+    else if ('crash' in fault) problem = typeof fault.crash === 'string' ? checkWorker(fault.crash, ['faults', index, 'crash']) : undefined;
     else if ('slow' in fault) problem = checkWorker(fault.slow.worker, ['faults', index, 'slow', 'worker']);
     else if ('capacity' in fault && !resources.has(fault.capacity.resource)) {
       problem = { segments: ['faults', index, 'capacity', 'resource'], reason: unknownResource(fault.capacity.resource) };
     }
     if (problem !== undefined) return problem;
-  }
-  return undefined;
-}
-
-function checkDuration(duration: Duration, at: readonly Segment[]): Problem | undefined {
-  if (typeof duration === 'object' && 'uniform' in duration) {
-    const [min, max] = duration.uniform;
-    if (min > max) return { segments: [...at, 'uniform'], reason: `min ${min} is greater than max ${max}` };
   }
   return undefined;
 }

@@ -23,6 +23,7 @@ export function checkScenarioTaskCount(scenario: Scenario, maxTasks: number = DE
     total += count;
     if ('generate' in entry && (largest === undefined || count > largest.count)) largest = { index, count };
   });
+  checkScenarioMessageCount(scenario, maxTasks);
   if (total <= maxTasks) return;
   const where = largest === undefined ? '' : ` (tasks[${largest.index}].generate makes ${largest.count.toLocaleString('en-US')})`;
   const name = scenario.file ?? scenario.name ?? 'the scenario';
@@ -30,5 +31,27 @@ export function checkScenarioTaskCount(scenario: Scenario, maxTasks: number = DE
     'E_INVALID_SCENARIO',
     `${name}: makes ${total.toLocaleString('en-US')} tasks${where}, over the limit of ${maxTasks.toLocaleString('en-US')}; raise it with --max-tasks (or the maxTasks option)`,
     { details: { file: scenario.file, path: 'tasks', reason: 'too many tasks', total, limit: maxTasks } },
+  );
+}
+
+/**
+ * Refuses a scenario whose `messages` would give more than `maxMessages` messages: their arrivals
+ * are prepared up front too, so they are held to the same limit as the tasks, on their own.
+ */
+function checkScenarioMessageCount(scenario: Scenario, maxMessages: number): void {
+  let total = 0;
+  let largest: { readonly index: number; readonly count: number } | undefined;
+  (scenario.messages ?? []).forEach((message, index) => {
+    const count = message.times?.length ?? message.count ?? 1;
+    total += count;
+    if (largest === undefined || count > largest.count) largest = { index, count };
+  });
+  if (total <= maxMessages) return;
+  const where = largest === undefined ? '' : ` (messages[${largest.index}] gives ${largest.count.toLocaleString('en-US')})`;
+  const name = scenario.file ?? scenario.name ?? 'the scenario';
+  throw new MezanError(
+    'E_INVALID_SCENARIO',
+    `${name}: gives ${total.toLocaleString('en-US')} messages${where}, over the limit of ${maxMessages.toLocaleString('en-US')}; raise it with --max-tasks (or the maxTasks option), which bounds the messages too`,
+    { details: { file: scenario.file, path: 'messages', reason: 'too many messages', total, limit: maxMessages } },
   );
 }

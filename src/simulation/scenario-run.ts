@@ -5,6 +5,8 @@ import type { ShutdownReport } from '../engine-snapshots';
 import { MezanError } from '../errors';
 import { seededRandom, type RandomSource } from '../random';
 import { drawDuration } from './draw-duration';
+import { ScenarioAgents, type ScenarioAgentEvent, type ScenarioAskCounts } from './scenario-agents';
+import type { AgentStats } from '../../actors/agent.actor';
 import {
   SIMULATION_DEFAULT_CONCURRENCY,
   type Fault,
@@ -29,6 +31,8 @@ export interface ScenarioRunOptions {
   readonly onFault?: (fault: Fault, at: number) => void;
   /** The most top-level tasks the scenario may make (every arrival is prepared up front). @default 1,000,000 */
   readonly maxTasks?: number;
+  /** Called with what the scenario's agents do (asks settled, handlers ended), as it happens (a simulation traces it). */
+  readonly onAgentEvent?: (event: ScenarioAgentEvent) => void;
 }
 
 /** How a {@link ScenarioRun} ended: the shutdown report and the tasks by terminal status. */
@@ -39,6 +43,10 @@ export interface ScenarioRunSummary {
   readonly byCode: Readonly<Record<string, number>>;
   /** Virtual time when the last task ended. */
   readonly makespanMs: number;
+  /** Each agent's statistics at the end, by name (none when the scenario declares no agents). */
+  readonly agents: Readonly<Record<string, AgentStats>>;
+  /** How the asks of the scenario's steps and messages ended. */
+  readonly asks: ScenarioAskCounts;
 }
 
 const TERMINAL_EVENTS: Readonly<Record<string, TerminalTaskStatus>> = Object.freeze({
@@ -79,6 +87,8 @@ export class ScenarioRun {
   readonly #byStatus: Record<TerminalTaskStatus, number> = { completed: 0, failed: 0, cancelled: 0, timeout: 0, deadlock: 0, rejected: 0 };
   readonly #byCode: Record<string, number> = {};
   readonly #onFault: ((fault: Fault, at: number) => void) | undefined;
+  /** The scenario's agents and messages; none for a scenario without agents, which then runs as it always did. */
+  readonly #agents: ScenarioAgents | undefined;
   #makespanMs = 0;
   #pendingArrivals = 0;
   #pendingFaults = 0;
@@ -121,6 +131,11 @@ export class ScenarioRun {
     });
     this.engine.events$.subscribe((event) => this.#onEvent(event));
     this.#scheduleArrivals();
+    // After the tasks' arrivals, so that a scenario's draws for them stay what they were before it had agents.
+    this.#agents =
+      scenario.agents === undefined && scenario.messages === undefined
+        ? undefined
+        : new ScenarioAgents(scenario, this.engine, this.clock, this.#workload, options.onAgentEvent);
     this.#scheduleFaults();
   }
 
@@ -129,7 +144,7 @@ export class ScenarioRun {
     return (
       this.#finished === undefined &&
       this.engine.isAccepting &&
-      (this.#pendingArrivals > 0 || this.#pendingFaults > 0 || !this.engine.isIdle) &&
+      (this.#pendingArrivals > 0 || this.#pendingFaults > 0 || !this.engine.isIdle || this.#agents?.hasWork === true) &&
       this.clock.now() <= this.#maxVirtualMs &&
       this.clock.pendingTimers > 0
     );
@@ -154,7 +169,7 @@ export class ScenarioRun {
   }
 
   async #finish(): Promise<ScenarioRunSummary> {
-    const stuck = this.clock.now() > this.#maxVirtualMs || (!this.engine.isIdle && this.clock.pendingTimers === 0);
+    const stuck = this.clock.now() > this.#maxVirtualMs || ((!this.engine.isIdle || this.#agents?.busy === true) && this.clock.pendingTimers === 0);
     const shutdown = this.engine.shutdown({ force: stuck });
     let report: ShutdownReport | undefined;
     void shutdown.then((value) => (report = value));
@@ -163,7 +178,14 @@ export class ScenarioRun {
     await this.clock.advanceBy(0);
     while (report === undefined && (await this.clock.step()));
     report ??= await shutdown;
-    return { shutdown: report, byStatus: { ...this.#byStatus }, byCode: { ...this.#byCode }, makespanMs: this.#makespanMs };
+    return {
+      shutdown: report,
+      byStatus: { ...this.#byStatus },
+      byCode: { ...this.#byCode },
+      makespanMs: this.#makespanMs,
+      agents: this.#agents?.stats() ?? {},
+      asks: this.#agents?.asks() ?? { replied: 0, failed: 0, byCode: {} },
+    };
   }
 
   #onEvent(event: EngineEvent): void {
@@ -317,6 +339,12 @@ export class ScenarioRun {
       if (this.#workload() < step.fail) throw new Error(step.message ?? 'injected failure');
       return undefined;
     }
+    // The loader lets a task ask or send only to agents the scenario declares, so there are some.
+    if ('ask' in step) return this.#agents!.askFromTask(ctx.id, step, ctx.signal);
+    if ('send' in step) {
+      this.#agents!.sendFromTask(step);
+      return undefined;
+    }
     ctx.progress(step.progress, step.message);
     return undefined;
   }
@@ -336,8 +364,10 @@ export class ScenarioRun {
     this.#onFault?.(fault, this.clock.now());
     if (!this.engine.isAccepting && !('signal' in fault)) return;
     if ('signal' in fault) this.engine.inject({ type: 'signal', signal: fault.signal });
-    else if ('crash' in fault) this.engine.inject({ type: 'worker.crash', workerId: fault.crash });
-    else if ('cancel' in fault) this.#handles.get(fault.cancel)?.cancel('cancelled by the scenario');
+    else if ('crash' in fault) {
+      if (typeof fault.crash === 'string') this.engine.inject({ type: 'worker.crash', workerId: fault.crash });
+      else this.#agents?.crash(fault.crash.agent);
+    } else if ('cancel' in fault) this.#handles.get(fault.cancel)?.cancel('cancelled by the scenario');
     else if ('capacity' in fault)
       this.engine.inject({ type: 'resource.capacity', resource: fault.capacity.resource, capacity: fault.capacity.units });
     else this.engine.inject({ type: 'worker.slow', workerId: fault.slow.worker, factor: fault.slow.factor, forMs: fault.slow.forMs });

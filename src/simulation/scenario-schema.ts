@@ -13,9 +13,6 @@ import { EXPECTATION_PATTERN } from './expectations';
 export const UNREACHABLE_ERROR_CODES = Object.freeze({
   E_DEPENDENCY_CYCLE: 'the loader refuses dependency cycles before anything runs',
   E_INVALID_SCENARIO: 'an invalid scenario does not run',
-  E_AGENT_FAILED: 'scenarios declare no agents yet',
-  E_MAILBOX_FULL: 'scenarios declare no agents yet',
-  E_AGENT_STOPPED: 'scenarios declare no agents yet',
 } as const satisfies Partial<Record<MezanErrorCode, string>>);
 
 /** The {@link MezanErrorCode}s a simulation's tasks can end with, for `code.E_…` expectations. */
@@ -31,7 +28,36 @@ export const SCENARIO_ERROR_CODES = Object.freeze([
   'E_DEADLOCK',
   'E_LOCK_ORDER',
   'E_WORKER_CRASHED',
+  'E_AGENT_FAILED',
+  'E_MAILBOX_FULL',
+  'E_AGENT_STOPPED',
 ] as const satisfies readonly MezanErrorCode[]);
+
+/** The codes an ask of a scenario (a step's or a message's) can fail with, for `asks.code.E_…` expectations. */
+export const ASK_ERROR_CODES = Object.freeze([
+  'E_AGENT_FAILED',
+  'E_MAILBOX_FULL',
+  'E_AGENT_STOPPED',
+  'E_TIMEOUT',
+  'E_DEADLOCK',
+  'E_CANCELLED',
+  'E_SHUTDOWN',
+] as const satisfies readonly MezanErrorCode[]);
+
+/** The statistics of an agent an `agent.<name>.<statistic>` expectation may name (its `stats()`, but the depth now). */
+export const AGENT_STATISTICS = Object.freeze([
+  'received',
+  'handled',
+  'failed',
+  'dropped',
+  'restarts',
+  'maxMailboxDepth',
+  'totalMs',
+  'meanMs',
+] as const);
+
+/** What an agent's expectation looks like: `agent.<name>.<statistic>`; the name may hold dots, the statistic is the last part. */
+export const AGENT_EXPECTATION_PATTERN = new RegExp(`^agent\\.(.+)\\.(${AGENT_STATISTICS.join('|')})$`);
 
 // A new error code must be added to exactly one of the two lists above, or these lines stop compiling.
 type UnreachableErrorCode = keyof typeof UNREACHABLE_ERROR_CODES;
@@ -46,7 +72,9 @@ void everyStatusListed;
 
 /**
  * The names an `expect` entry may have: counts by terminal status, `deadlocks`, `lost`,
- * `maxQueueDepth`, `makespanMs`, and `code.<MezanErrorCode>` (counts by error code).
+ * `maxQueueDepth`, `makespanMs`, `code.<MezanErrorCode>` (counts by error code), and the asks'
+ * outcomes (`asks.replied`, `asks.failed`, `asks.code.<code>`). Besides these, `expect` takes
+ * `agent.<name>.<statistic>` ({@link AGENT_EXPECTATION_PATTERN}).
  */
 export const EXPECTATION_NAMES: readonly string[] = Object.freeze([
   ...STATUSES,
@@ -55,6 +83,9 @@ export const EXPECTATION_NAMES: readonly string[] = Object.freeze([
   'maxQueueDepth',
   'makespanMs',
   ...SCENARIO_ERROR_CODES.map((code) => `code.${code}`),
+  'asks.replied',
+  'asks.failed',
+  ...ASK_ERROR_CODES.map((code) => `asks.code.${code}`),
 ]);
 
 /** The most milliseconds a timer may be set for (the engine's limit for `afterMs` and `graceMs`). */
@@ -156,6 +187,12 @@ const templateProperties = {
   steps: { type: 'array', items: { $ref: '#/definitions/step' } },
 };
 
+const agentName = { description: 'an agent name: a string with a character other than a space', type: 'string', pattern: '\\S' };
+/** A message's content: any value, which the scripts carry but never read. */
+const anyValue = {};
+const askStep = closed('ask step', { ask: agentName, message: anyValue, timeoutMs: positiveTimerMs, onFailure: { enum: ['fail', 'continue'] } });
+const sendStep = closed('send step', { send: agentName, message: anyValue });
+
 const step = oneKeyOf('step', {
   work: closed('work step', { work: duration }),
   acquire: closed('acquire step', { acquire: resourceName, units: positiveInteger, timeoutMs: nonNegativeNumber }),
@@ -163,6 +200,39 @@ const step = oneKeyOf('step', {
   spawn: closed('spawn step', { spawn: { $ref: '#/definitions/template' }, await: { type: 'boolean' } }),
   fail: closed('fail step', { fail: fraction, message: { type: 'string' } }),
   progress: closed('progress step', { progress: fraction, message: { type: 'string' } }),
+  ask: askStep,
+  send: sendStep,
+});
+
+const agentStep = oneKeyOf('agent step', {
+  work: closed('work step', { work: duration }),
+  fail: closed('fail step', { fail: fraction, message: { type: 'string' } }),
+  ask: askStep,
+  send: sendStep,
+  reply: closed('reply step', { reply: anyValue }),
+});
+
+const agent = closed(
+  'agent',
+  {
+    name: agentName,
+    concurrency: positiveInteger,
+    mailbox: closed('mailbox', { capacity: positiveInteger, overflow: { enum: ['reject', 'drop-oldest', 'wait'] } }),
+    restart: closed('restart options', { maxRestarts: nonNegativeInteger, withinMs: positiveTimerMs }),
+    steps: { type: 'array', items: agentStep },
+  },
+  ['name', 'steps'],
+);
+
+const arrivals = {
+  at: nonNegativeNumber,
+  count: positiveInteger,
+  rate: positiveNumber,
+  times: { type: 'array', minItems: 1, items: nonNegativeNumber },
+};
+const message = oneKeyOf('message', {
+  send: closed('sent message', { send: agentName, message: anyValue, ...arrivals }),
+  ask: closed('asked message', { ask: agentName, message: anyValue, timeoutMs: positiveTimerMs, ...arrivals }),
 });
 
 const dependencyText = 'a task id, or { task: <id>, allow: settled | completed }';
@@ -205,7 +275,20 @@ const newCapacity = {
 
 const fault = oneKeyOf('fault', {
   signal: closed('signal fault', { at: nonNegativeNumber, signal: { enum: ['SIGINT', 'SIGTERM'] } }, ['at']),
-  crash: closed('crash fault', { at: nonNegativeNumber, crash: nonEmptyString }, ['at']),
+  crash: closed(
+    'crash fault',
+    {
+      at: nonNegativeNumber,
+      crash: {
+        description: 'a worker ("main") or { agent: <name> }',
+        type: ['string', 'object'],
+        if: { type: 'string' },
+        then: { minLength: 1 },
+        else: closed('agent crash', { agent: agentName }, ['agent']),
+      },
+    },
+    ['at'],
+  ),
   cancel: closed('cancel fault', { at: nonNegativeNumber, cancel: nonEmptyString }, ['at']),
   capacity: closed(
     'capacity fault',
@@ -228,6 +311,22 @@ const expectation = {
   type: ['number', 'string'],
   if: { type: 'string' },
   then: { description: expectationText, pattern: EXPECTATION_PATTERN.source },
+};
+
+/** `expect`: the names listed, and `agent.<name>.<statistic>`; nothing else. */
+const expect = {
+  title: 'expect',
+  type: 'object',
+  allOf: [
+    {
+      title: 'expect',
+      properties: Object.fromEntries(EXPECTATION_NAMES.map((name) => [name, true])),
+      patternProperties: { [AGENT_EXPECTATION_PATTERN.source]: true },
+      additionalProperties: false,
+    },
+  ],
+  properties: Object.fromEntries(EXPECTATION_NAMES.map((name) => [name, expectation])),
+  patternProperties: { [AGENT_EXPECTATION_PATTERN.source]: expectation },
 };
 
 const engine = closed('engine', {
@@ -277,8 +376,10 @@ export const SCENARIO_SCHEMA: Readonly<Record<string, unknown>> = {
     name: { type: 'string' },
     engine,
     tasks: { type: 'array', items: { type: 'object', if: has('generate'), then: generator, else: task } },
+    agents: { type: 'array', items: agent },
+    messages: { type: 'array', items: message },
     faults: { type: 'array', items: fault },
-    expect: closed('expect', Object.fromEntries(EXPECTATION_NAMES.map((name) => [name, expectation]))),
+    expect,
   }),
   definitions: {
     template: closed('task template', templateProperties, ['steps']),

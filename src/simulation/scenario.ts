@@ -68,7 +68,106 @@ export type Step =
       readonly progress: number;
       /** The progress message. */
       readonly message?: string;
+    }
+  | AskStep
+  | SendStep;
+
+/** What a script does when its `ask` fails: fail itself with the ask's error, or carry on with the next step. */
+export type AskFailure = 'fail' | 'continue';
+
+/** Asks an agent declared in `agents` and waits for its reply (which is dropped). */
+export interface AskStep {
+  /** The agent's name. */
+  readonly ask: string;
+  /** What is sent: any value. @default null */
+  readonly message?: unknown;
+  /** Gives up after this long, with `E_TIMEOUT`. @default no limit */
+  readonly timeoutMs?: number;
+  /** What a failed ask does to the script. @default 'fail' */
+  readonly onFailure?: AskFailure;
+}
+
+/** Sends a message to an agent declared in `agents`, fire and forget. */
+export interface SendStep {
+  /** The agent's name. */
+  readonly send: string;
+  /** What is sent: any value. @default null */
+  readonly message?: unknown;
+}
+
+/** One step of an agent's handler script, played for each message it handles. */
+export type AgentStep =
+  | {
+      /** Takes this long in virtual time (the handler's `ctx.sleep`). */
+      readonly work: Duration;
+    }
+  | {
+      /** Fails the handling (`E_AGENT_FAILED`) with this probability, in `[0, 1]` (seeded): 1 always fails. */
+      readonly fail: number;
+      /** The failure's message. @default 'injected failure' */
+      readonly message?: string;
+    }
+  | AskStep
+  | SendStep
+  | {
+      /** Ends the handling, replying with this value; a script without one replies `null` after its last step. */
+      readonly reply: unknown;
     };
+
+/** An agent of a scenario: a handler agent whose handler plays `steps` for each message. */
+export interface ScenarioAgent {
+  /** Its name, unique in the scenario: what steps, messages, faults and expectations name. */
+  readonly name: string;
+  /** Messages handled at once. @default 1 */
+  readonly concurrency?: number;
+  /** Its mailbox. @default `{ capacity: 1000, overflow: reject }` */
+  readonly mailbox?: {
+    /** How many messages wait at most. @default 1000 */
+    readonly capacity?: number;
+    /** What a message that finds the mailbox full does. @default 'reject' */
+    readonly overflow?: 'reject' | 'drop-oldest' | 'wait';
+  };
+  /** Its restart limit after crashes. @default `{ maxRestarts: 3, withinMs: 10000 }` */
+  readonly restart?: {
+    /** Restarts allowed within `withinMs`; past it the agent stops. @default 3 */
+    readonly maxRestarts?: number;
+    /** The window, in milliseconds. @default 10000 */
+    readonly withinMs?: number;
+  };
+  /** The handler's script, played in order for each message. */
+  readonly steps: readonly AgentStep[];
+}
+
+/** When a message (or several) arrives: at `at`, `count` of them (at `rate` per second from `at`), or one at each of `times`. */
+interface MessageArrivals {
+  /** When the first arrives (with `rate`) or when all arrive (without). @default 0 */
+  readonly at?: number;
+  /** How many. @default 1 */
+  readonly count?: number;
+  /** Arrivals per second: a Poisson process (exponential gaps), seeded. */
+  readonly rate?: number;
+  /** One arrives at each of these virtual times (instead of `at`, `count` and `rate`). */
+  readonly times?: readonly number[];
+}
+
+/** Messages from outside any agent or task: sent, or asked (and their replies awaited). */
+export type ScenarioMessage = MessageArrivals &
+  (
+    | {
+        /** The agent the message is sent to, fire and forget. */
+        readonly send: string;
+        /** What is sent: any value. @default null */
+        readonly message?: unknown;
+      }
+    | {
+        /** The agent asked. */
+        readonly ask: string;
+        /** What is sent: any value. @default null */
+        readonly message?: unknown;
+        /** Gives up after this long, with `E_TIMEOUT`. @default no limit */
+        readonly timeoutMs?: number;
+      }
+  );
 
 /** What a task is: its options and its script. */
 export interface TaskTemplate {
@@ -144,7 +243,8 @@ export interface TaskGenerator {
 
 /**
  * A fault, injected at a virtual time. `crash` and `slow.worker` name a worker: `main`, the
- * main-thread worker; `cancel` names an explicit task's id; `capacity.resource` names an engine resource.
+ * main-thread worker (or `crash: { agent }` an agent); `cancel` names an explicit task's id;
+ * `capacity.resource` names an engine resource.
  */
 export type Fault =
   | {
@@ -156,8 +256,13 @@ export type Fault =
   | {
       /** When, in milliseconds of virtual time. */
       readonly at: number;
-      /** The worker to crash: `main`. */
-      readonly crash: string;
+      /** The worker to crash (`main`), or `{ agent }`: an agent to crash, restarted within its `restart` limit. */
+      readonly crash:
+        | string
+        | {
+            /** The agent's name, declared in `agents`. */
+            readonly agent: string;
+          };
     }
   | {
       /** When, in milliseconds of virtual time. */
@@ -233,12 +338,17 @@ export interface Scenario {
   };
   /** The workload: explicit tasks and generators. */
   readonly tasks?: ReadonlyArray<ScenarioTask | TaskGenerator>;
+  /** The agents, spawned at time 0 in the order listed. */
+  readonly agents?: readonly ScenarioAgent[];
+  /** Messages sent to or asked of the agents from outside, at given times. */
+  readonly messages?: readonly ScenarioMessage[];
   /** Faults injected at given times. */
   readonly faults?: readonly Fault[];
   /**
    * Assertions on the report, by name: `completed`, `failed`, `cancelled`, `timeout`, `deadlock`,
    * `rejected` (counts by status), `deadlocks` (how many were detected), `lost`, `maxQueueDepth`,
-   * `makespanMs`, and `code.E_…` (counts by error code).
+   * `makespanMs`, `code.E_…` (counts by error code), `asks.replied`, `asks.failed` and
+   * `asks.code.E_…` (the asks of the scenario's steps and messages), and `agent.<name>.<statistic>`.
    */
   readonly expect?: Readonly<Record<string, Expectation>>;
 }

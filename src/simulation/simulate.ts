@@ -8,6 +8,8 @@ import { scenarioWarnings } from './scenario-warnings';
 import type { AlertRecord } from '../metrics/alert-book';
 import { ScenarioRun } from './scenario-run';
 import { TraceRecorder } from './trace-recorder';
+import type { AgentStats } from '../../actors/agent.actor';
+import type { ScenarioAskCounts } from './scenario-agents';
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -53,6 +55,10 @@ export interface SimulationReport {
   readonly events: number;
   /** What happened besides the tasks' ends, counted from the events. */
   readonly incidents: SimulationIncidents;
+  /** Each agent's statistics at the end of the run, by name, in the order declared; empty without agents. */
+  readonly agents: Readonly<Record<string, AgentStats>>;
+  /** How the asks of the scenario's steps and messages ended: replied, failed, and failed by code. */
+  readonly asks: ScenarioAskCounts;
   /** What the scenario still writes the old way (deprecated fields), one message each; empty when nothing. */
   readonly warnings: readonly string[];
 }
@@ -105,6 +111,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
       maxTasks: options.maxTasks,
       // Every fault is in the trace, whether or not it changes anything.
       onFault: (fault, at) => trace.record({ type: 'simulation.fault', at, fault }),
+      onAgentEvent: (event) => trace.record(event),
     });
     const { engine, clock } = run;
     let events = 0;
@@ -129,6 +136,8 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
       maxQueueDepth,
       makespanMs: summary.makespanMs,
       byCode: summary.byCode,
+      asks: summary.asks,
+      agents: summary.agents,
     });
     trace.record({ type: 'simulation.end', at: clock.now(), shutdown: summary.shutdown, expectations });
     return {
@@ -146,6 +155,8 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
       shutdown: summary.shutdown,
       events,
       incidents,
+      agents: summary.agents,
+      asks: summary.asks,
       warnings: scenarioWarnings(scenario),
     };
   } finally {
