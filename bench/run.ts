@@ -1,7 +1,8 @@
 // `npm run bench`: mezan against p-queue on a table of workloads, deadlock detection's costs (deadlock
 // detection's overhead on the no-op workload, the detector on a graph of waiting tasks, engines where
 // thousands of tasks block), then mezan's memory with a deep queue and after a long stream, then the
-// speed of a simulation. Figures are measured and printed, never asserted: the exit code is 0 unless
+// speed of a simulation, the bandits, and the agents (asks against an async call and a bare XState pair; a
+// flooded mailbox). Figures are measured and printed, never asserted: the exit code is 0 unless
 // something crashed. Flags: --quick (smaller sizes, a smoke test), --json (machine-readable output).
 import { performance } from 'node:perf_hooks';
 import { parseBenchArgs } from './bench-config';
@@ -10,6 +11,7 @@ import { runDeadlockBench } from './deadlock.bench';
 import { runMemoryBench } from './memory.bench';
 import { runSimulationBench } from './simulation.bench';
 import { runBanditBench } from './bandit.bench';
+import { agentsBenchConfig, formatAgentsReport, runAgentsBench } from './agents.bench';
 import { describeEnvironment, formatReport, type BenchResults } from './report';
 import { runWorkloadsBench } from './workloads.bench';
 
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
   const memory = await runMemoryBench(config.memory, log);
   const simulation = await runSimulationBench(config.quick, log);
   const bandits = runBanditBench(config.quick, log);
+  const agents = await runAgentsBench(agentsBenchConfig(config.quick), log);
   const results: BenchResults = {
     quick: config.quick,
     environment: describeEnvironment(),
@@ -34,7 +37,9 @@ async function main(): Promise<void> {
     simulation,
     bandits,
   };
-  process.stdout.write(config.json ? `${JSON.stringify(results, null, 2)}\n` : `\n${formatReport(results)}`);
+  process.stdout.write(
+    config.json ? `${JSON.stringify({ ...results, agents }, null, 2)}\n` : `\n${formatReport(results)}\n${formatAgentsReport(agents)}\n`,
+  );
 }
 
 main().catch((error: unknown) => {
