@@ -124,6 +124,16 @@ export interface AgentCloseEvent {
   readonly type: 'agent.close';
 }
 
+/**
+ * The agents → supervisor, while shutdown drains: whether every agent is idle now. Sent when draining
+ * begins and each time that changes; the supervisor reports the work drained only while they are.
+ * @internal
+ */
+export interface AgentsActivityEvent {
+  readonly type: 'agents.activity';
+  readonly quiet: boolean;
+}
+
 /** Agent → supervisor: it stopped and answered everything queued; the supervisor stops its actor. @internal */
 export interface AgentEndedEvent {
   readonly type: 'agent.ended';

@@ -1,5 +1,5 @@
 import { assertEvent, assign, enqueueActions, sendTo, setup, stopChild, type ActorRefFrom, type AnyActorRef } from 'xstate';
-import type { AgentEndedEvent } from '../actors/agent.actor';
+import type { AgentEndedEvent, AgentsActivityEvent } from '../actors/agent.actor';
 import { DetectorInbox } from '../actors/detector-inbox';
 import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
@@ -51,8 +51,6 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   readonly systemSink?: EventSink;
   /** The monitor's settings; without them no monitor is spawned. */
   readonly monitor?: MonitorSettings;
-  /** Whether no agent has a message to handle, asked on the spot. @default always */
-  readonly agentsQuiet?: () => boolean;
 }
 
 /** What the supervisor spawns the monitor with, and how it tells the monitor what events do not say. @internal */
@@ -94,8 +92,11 @@ export interface SupervisorContext {
   readonly resources: ReadonlyMap<string, ResourceDescriptor>;
   /** Metrics and alerts; `undefined` without monitor settings. */
   readonly monitor: MonitorRef | undefined;
-  /** Whether no agent has a message to handle (draining waits for them too); asked when the executor is quiescent. */
-  readonly agentsQuiet: () => boolean;
+  /**
+   * Whether no agent has a message to handle, as the agents last said (`agents.activity`, sent from
+   * the start of draining on): draining waits for them too. False until they said so.
+   */
+  readonly agentsQuiet: boolean;
 }
 
 /** Events the supervisor accepts. @internal */
@@ -106,6 +107,7 @@ export type SupervisorEvent =
   | ShutdownAbandonEvent
   | ExecutorNotice
   | AgentEndedEvent
+  | AgentsActivityEvent
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
   | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
 
@@ -194,8 +196,15 @@ export const supervisorMachine = setup({
       // The work may already be done: the executor answers with `executor.quiescent` if so.
       context.executor.send({ type: 'executor.probe' });
     },
+    /** The agents became quiet or busy; once quiet, the executor is asked again whether it is too (its answer: `executor.quiescent`). */
+    noteAgentActivity: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'agents.activity');
+      enqueue.assign({ agentsQuiet: event.quiet });
+      if (event.quiet && (context.phase === 'draining' || context.phase === 'terminating'))
+        enqueue.sendTo(context.executor, { type: 'executor.probe' });
+    }),
     reportDrained: ({ context }) => {
-      if (!context.agentsQuiet()) return;
+      if (!context.agentsQuiet) return;
       if (context.phase === 'draining' || context.phase === 'terminating') context.shutdown.send({ type: 'work.drained' });
     },
     /**
@@ -307,6 +316,7 @@ export const supervisorMachine = setup({
       systemId: 'executor',
       input: {
         concurrency: input.concurrency,
+        threads: input.threads,
         rateLimit: input.rateLimit,
         clock: input.clock,
         random: input.random,
@@ -349,7 +359,7 @@ export const supervisorMachine = setup({
       escalated: false,
       resources,
       monitor,
-      agentsQuiet: input.agentsQuiet ?? (() => true),
+      agentsQuiet: false,
     };
   },
   initial: 'supervising',
@@ -371,6 +381,7 @@ export const supervisorMachine = setup({
         'resource.capacity': { actions: 'changeCapacity' },
         // A stopped agent answered what was queued for it: its actor ends, and the system lets go of it.
         'agent.ended': { actions: 'stopAgent' },
+        'agents.activity': { actions: 'noteAgentActivity' },
         'shutdown.abandon': { actions: 'abandonRunning' },
         'xstate.error.actor.*': { actions: 'escalateActorFailure' },
       },

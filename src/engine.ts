@@ -302,8 +302,6 @@ export class Engine {
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
-        // Draining waits for the agents' messages too (the registry is made once the supervisor is).
-        agentsQuiet: () => this.#agents.isQuiet(),
       },
     });
     this.#executor = this.#actor.getSnapshot().context.executor;
@@ -318,9 +316,8 @@ export class Engine {
     this.#executor.on('idle', () => this.#wakeIdle());
     this.#actor.on('phase', ({ phase }) => {
       if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
-      // Once the agents are quiet, the executor is asked again whether it is: its answer goes to the
-      // supervisor, which reports the work drained only if the agents still are.
-      if (phase === 'draining') this.#agents.beginDraining(() => this.#executor.send({ type: 'executor.probe' }));
+      // Draining waits for the agents' messages too: the registry tells the supervisor whether they are quiet.
+      if (phase === 'draining') this.#agents.beginDraining();
       if (phase === 'terminating') this.#agents.stopAll();
       if (phase === 'stopped') this.#finishShutdown();
     });

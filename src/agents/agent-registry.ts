@@ -1,5 +1,5 @@
 import { createActor, type AnyActorRef } from 'xstate';
-import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef } from '../../actors/agent.actor';
+import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef, type AgentsActivityEvent } from '../../actors/agent.actor';
 import { AgentHandle, type Agent, type AgentHandlePort } from './agent';
 import type { AgentContext, AgentOrName } from './agent-context';
 import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
@@ -32,8 +32,8 @@ export class AgentRegistry {
   readonly #logger: Logger;
   #nextId = 1;
   #refusal: MezanError | undefined = undefined;
-  /** Told, while shutdown drains, each time the agents become quiet. */
-  #onQuiet: (() => void) | undefined = undefined;
+  /** Set once shutdown drains: from then on the supervisor hears each time the agents become quiet or busy. */
+  #draining = false;
   #wasQuiet = true;
   readonly #port: AgentHandlePort;
   readonly #observer: AgentObserver | undefined;
@@ -120,13 +120,16 @@ export class AgentRegistry {
   }
 
   /**
-   * Shutdown drains: outside callers are refused from now on, and `onQuiet` is called each time the
-   * agents become quiet (see {@link AgentRegistry.isQuiet}).
+   * Shutdown drains: outside callers are refused from now on, and the supervisor is told whether the
+   * agents are quiet (see {@link AgentRegistry.isQuiet}) now and each time that changes, with an
+   * `agents.activity` event: it reports the work drained only while they are.
    */
-  beginDraining(onQuiet: () => void): void {
+  beginDraining(): void {
     this.refuseOutsiders();
-    this.#onQuiet = onQuiet;
+    if (this.#draining) return;
+    this.#draining = true;
     this.#wasQuiet = this.isQuiet();
+    this.#parent.send({ type: 'agents.activity', quiet: this.#wasQuiet } satisfies AgentsActivityEvent);
   }
 
   /** Whether every running agent is idle: nothing waits in its mailbox or runs. */
@@ -135,9 +138,9 @@ export class AgentRegistry {
     return true;
   }
 
-  /** Stops every agent: each pending ask is rejected with `E_SHUTDOWN`. */
+  /** Stops every agent: each pending ask is rejected with `E_SHUTDOWN`; the supervisor hears when they are quiet (a forced shutdown never drained). */
   stopAll(): void {
-    this.refuseOutsiders();
+    this.beginDraining();
     const reason = new MezanError('E_SHUTDOWN', 'Stopped by shutdown');
     for (const handle of this.list()) handle.stopWith(reason);
   }
@@ -154,10 +157,11 @@ export class AgentRegistry {
   }
 
   #checkQuiet(): void {
-    if (this.#onQuiet === undefined) return;
+    if (!this.#draining) return;
     const quiet = this.isQuiet();
-    if (quiet && !this.#wasQuiet) this.#onQuiet();
+    if (quiet === this.#wasQuiet) return;
     this.#wasQuiet = quiet;
+    this.#parent.send({ type: 'agents.activity', quiet } satisfies AgentsActivityEvent);
   }
 
   /** The running agent `to` names (a handle passes as it is). */

@@ -58,3 +58,34 @@ describe('a stopped agent ends as an actor', () => {
     expect(engine.agents()).toEqual([]);
   });
 });
+
+describe('draining waits for the agents through events', () => {
+  it("the supervisor keeps whether the agents are quiet in its context, as the registry's agents.activity events say", async () => {
+    const clock = new VirtualClock();
+    const supervisorEvents: string[] = [];
+    let supervisor: AnyActorRef | undefined;
+    const inspect = (inspection: InspectionEvent): void => {
+      // The first actor made is the root of the system: the supervisor.
+      if (inspection.type === '@xstate.actor') supervisor ??= inspection.actorRef as AnyActorRef;
+      if (inspection.type === '@xstate.event' && inspection.actorRef === supervisor && inspection.event.type === 'agents.activity')
+        supervisorEvents.push(`${inspection.event.type}:${String((inspection.event as { quiet?: boolean }).quiet)}`);
+    };
+    const engine = createEngine({ clock, logger: false, inspect });
+    const sleeper = engine.spawnAgent({ name: 'sleeper', receive: async (ms: number, ctx) => ctx.sleep(ms) });
+    const ask = settledOutcome(sleeper.ask(10));
+    await flush();
+    const report = engine.shutdown({ graceMs: 1_000 });
+    await clock.advanceBy(5);
+    const context = supervisor!.getSnapshot().context as Record<string, unknown>;
+    expect(context.agentsQuiet).toBe(false);
+    // A fact, not a question put to the facade: nothing in the context is a function of the registry.
+    expect(Object.values(context).some((value) => typeof value === 'function')).toBe(false);
+    await clock.runAll();
+    expect((await report).phases.map(({ phase, at }) => [phase, at])).toEqual([
+      ['draining', 0],
+      ['stopped', 10],
+    ]);
+    await expect(ask).resolves.toEqual({ ok: true, value: undefined });
+    expect(supervisorEvents.slice(0, 2)).toEqual(['agents.activity:false', 'agents.activity:true']);
+  });
+});
