@@ -4,7 +4,7 @@ import type { AgentContext, AgentHandler } from '../src/agents/agent-context';
 import type { MailboxOverflow } from '../src/agents/agent-options';
 import { Mailbox } from '../src/agents/mailbox';
 import type { Clock } from '../src/clock';
-import { MezanError } from '../src/errors';
+import { isMezanError, MezanError } from '../src/errors';
 import { describeThrown } from '../src/internal/describe-thrown';
 import type { Logger } from '../src/logger';
 
@@ -397,12 +397,15 @@ class AgentCore {
     stats.meanMs = stats.totalMs / (stats.handled + stats.failed + 1);
   }
 
+  /**
+   * What a handler threw, as its ask fails: always `E_AGENT_FAILED` (a handler cannot choose the code
+   * its ask fails with), the very thrown value as `cause`, and the cause's own code in `details` when
+   * it has one (a member's `E_TIMEOUT` in a team stays visible without unwrapping).
+   */
   #failure(thrown: unknown): MezanError {
     const name = this.#input.name;
-    return new MezanError('E_AGENT_FAILED', `Agent "${name}" failed to handle the message: ${describeThrown(thrown)}`, {
-      cause: thrown,
-      details: { agent: name },
-    });
+    const details = isMezanError(thrown) ? { agent: name, causeCode: thrown.code } : { agent: name };
+    return new MezanError('E_AGENT_FAILED', `Agent "${name}" failed to handle the message: ${describeThrown(thrown)}`, { cause: thrown, details });
   }
 
   /** Fails a message: its ask rejects, or, sent, the failure is logged (nobody else would hear of it). */

@@ -1,5 +1,5 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { createEngine, VirtualClock } from '../../src';
+import { createEngine, MezanError, VirtualClock } from '../../src';
 import { flush } from '../fixtures/flush';
 import { manualHandler } from '../fixtures/manual-handler';
 import { settledOutcome } from '../fixtures/settled-outcome';
@@ -87,5 +87,43 @@ describe('draining waits for the agents through events', () => {
     ]);
     await expect(ask).resolves.toEqual({ ok: true, value: undefined });
     expect(supervisorEvents.slice(0, 2)).toEqual(['agents.activity:false', 'agents.activity:true']);
+  });
+});
+
+describe("a handler's error", () => {
+  it('fails its ask with E_AGENT_FAILED, the very error thrown as the cause and its code in details', async () => {
+    const { engine } = engineWithAgentRefs();
+    const own = new MezanError('E_TIMEOUT', 'the handler gave up', { details: { step: 2 } });
+    const plain = new TypeError('broken');
+    const agent = engine.spawnAgent({ name: 'a', receive: async (n: number) => Promise.reject(n === 1 ? own : plain) });
+    const first = (await settledOutcome(agent.ask(1))).error as MezanError;
+    expect(first).toMatchObject({ code: 'E_AGENT_FAILED', details: { agent: 'a', causeCode: 'E_TIMEOUT' } });
+    expect(first.cause).toBe(own);
+    const second = (await settledOutcome(agent.ask(2))).error as MezanError;
+    expect(second.cause).toBe(plain);
+    expect(second.details).toEqual({ agent: 'a' });
+    // Rethrown by an asking handler, the asked agent's failure is the cause, and the original error its cause.
+    engine.spawnAgent({ name: 'relay', receive: async (n: number, ctx) => ctx.ask('a', n) });
+    const relayed = (await settledOutcome(engine.agent('relay')!.ask(1))).error as MezanError;
+    expect(relayed).toMatchObject({ code: 'E_AGENT_FAILED', details: { agent: 'relay', causeCode: 'E_AGENT_FAILED' } });
+    expect((relayed.cause as MezanError).cause).toBe(own);
+  });
+
+  it("a team member's timeout is visible: under 'fail' as the cause of the team's E_AGENT_FAILED, under 'placeholder' as the member's error", async () => {
+    const { engine, clock } = engineWithAgentRefs();
+    engine.spawnAgent({ name: 'slow', receive: async (_message, ctx) => ctx.sleep(100) });
+    engine.spawnAgent({ name: 'synthesizer', receive: (synthesis: unknown) => synthesis });
+    const failing = engine.team({ name: 'strict', members: ['slow'], synthesizer: 'synthesizer', memberTimeoutMs: 10, onMemberFailure: 'fail' });
+    const strict = settledOutcome(failing.ask('x'));
+    await clock.advanceBy(10);
+    const error = (await strict).error as MezanError;
+    expect(error).toMatchObject({ code: 'E_AGENT_FAILED', details: { agent: 'strict', causeCode: 'E_TIMEOUT' } });
+    expect(error.cause).toMatchObject({ code: 'E_TIMEOUT', details: { agent: 'slow', timeoutMs: 10 } });
+    await clock.advanceBy(100);
+    const lenient = engine.team({ name: 'lenient', members: ['slow'], synthesizer: 'synthesizer', memberTimeoutMs: 10 });
+    const answer = settledOutcome(lenient.ask('y'));
+    await clock.advanceBy(200);
+    const { results } = (await answer).value as { results: Array<{ ok: boolean; error: MezanError; durationMs: number }> };
+    expect(results[0]).toMatchObject({ ok: false, durationMs: 10, error: { code: 'E_TIMEOUT', details: { agent: 'slow', timeoutMs: 10 } } });
   });
 });
