@@ -84,6 +84,11 @@ export class MachineAgent {
     return new Promise((resolve, reject) => {
       if (this.#actor === undefined && !this.#failed) this.#start();
       const actor = this.#actor;
+      if (signal.aborted) {
+        // Starting the machine failed, and the crash already failed this message.
+        reject(signal.reason);
+        return;
+      }
       if (actor === undefined) {
         // The machine failed: the crash on its way fails this message too, through its signal.
         signal.addEventListener('abort', () => reject(signal.reason), { once: true });
@@ -111,20 +116,48 @@ export class MachineAgent {
     });
   }
 
+  /**
+   * Starts a new actor of the machine. Nothing here throws: XState reports what its observers
+   * throw as an uncaught exception, so each callback is guarded, and a machine that XState cannot
+   * even create or start is a failure of the machine like any other.
+   */
   #start(): void {
-    const actor = createActor(this.#machine, { clock: this.#clock, id: this.#name });
-    this.#actor = actor;
-    actor.subscribe({
-      next: (snapshot: { status: string; children: Record<string, unknown> }) => {
-        if (snapshot.status === 'active' && this.#actor === actor) this.#settleAtRest(actor);
-      },
-      error: (error: unknown) => this.#machineFailed(actor, 'failed: ' + describeThrown(error), error),
-      complete: () => this.#machineFailed(actor, actor.getSnapshot().status === 'done' ? 'reached a final state' : 'stopped', undefined),
-    });
-    actor.on(MACHINE_REPLY, (emitted: MachineReplyEvent) => {
-      if (this.#actor === actor) this.#reply(emitted);
-    });
-    actor.start();
+    let actor: AnyActor | undefined;
+    try {
+      actor = createActor(this.#machine, { clock: this.#clock, id: this.#name });
+      const started = actor;
+      this.#actor = started;
+      started.subscribe({
+        next: (snapshot: { status: string }) =>
+          this.#guarded(started, () => {
+            if (snapshot.status === 'active' && this.#actor === started) this.#settleAtRest(started);
+          }),
+        error: (error: unknown) => this.#machineFailed(started, 'failed: ' + describeThrown(error), error),
+        complete: () =>
+          this.#guarded(started, () =>
+            this.#machineFailed(started, started.getSnapshot().status === 'done' ? 'reached a final state' : 'stopped', undefined),
+          ),
+      });
+      // A machine may emit `mezan.reply` itself: `to` and `value` are then whatever it gave.
+      started.on(MACHINE_REPLY, (emitted: EventObject) =>
+        this.#guarded(started, () => {
+          if (this.#actor === started) this.#reply(emitted as MachineReplyEvent);
+        }),
+      );
+      started.start();
+    } catch (error) {
+      this.#actor = actor;
+      this.#machineFailed(actor, 'could not start: ' + describeThrown(error), error);
+    }
+  }
+
+  /** Runs one of the machine's callbacks; what it throws is a failure of that machine. */
+  #guarded(actor: AnyActor, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.#machineFailed(actor, 'failed: ' + describeThrown(error), error);
+    }
   }
 
   /** Settles each message for which the machine is at rest: it started nothing that still runs or waits. */
@@ -177,12 +210,13 @@ export class MachineAgent {
    * that its whole mailbox waits for the new machine. The messages the machine was handling fail,
    * one it answered in this last step included.
    */
-  #machineFailed(actor: AnyActor, what: string, cause: unknown): void {
+  #machineFailed(actor: AnyActor | undefined, what: string, cause: unknown): void {
     if (this.#actor !== actor) return;
     this.#actor = undefined;
     this.#failed = true;
     const reason = new MezanError('E_AGENT_FAILED', `The machine of agent "${this.#name}" ${what}`, { cause, details: { agent: this.#name } });
     this.#agent?.send({ type: 'agent.crash', reason });
+    stopQuietly(actor);
   }
 
   /** Drops the machine (the agent crashed or stopped): its messages were failed by the agent already. */
@@ -192,7 +226,16 @@ export class MachineAgent {
     for (const pending of [...this.#pending]) this.#settle(pending, false, gone);
     const actor = this.#actor;
     this.#actor = undefined;
+    stopQuietly(actor);
+  }
+}
+
+/** Stops a machine's actor, if it still runs; a machine whose stop throws is gone all the same. */
+function stopQuietly(actor: AnyActor | undefined): void {
+  try {
     actor?.stop();
+  } catch {
+    // Its exit actions or its children threw: nothing of it is used again.
   }
 }
 

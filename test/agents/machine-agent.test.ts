@@ -355,6 +355,65 @@ describe('a machine agent', () => {
     await expect(agent.ask({ type: 'ping' })).resolves.toBe('pong');
   });
 
+  it('crashes when a guard throws, as when an action does', async () => {
+    const guarded = setup({
+      guards: {
+        broken: () => {
+          throw new Error('no verdict');
+        },
+      },
+    }).createMachine({ on: { check: { guard: 'broken', actions: reply('yes') }, ping: { actions: reply('pong') } } });
+    const { engine, clock } = engineOnVirtualTime();
+    const agent = engine.spawnAgent({ name: 'guarded', machine: guarded });
+    const checked = settledOutcome(agent.ask({ type: 'check' }));
+    const after = settledOutcome(agent.ask({ type: 'ping' }));
+    await clock.runAll();
+    expect(await checked).toMatchObject({ ok: false, code: 'E_AGENT_FAILED' });
+    expect(await after).toEqual({ ok: true, value: 'pong' });
+    expect(agent.stats()).toMatchObject({ received: 2, handled: 1, failed: 1, restarts: 1 });
+  });
+
+  it('treats a machine XState cannot start as a failing machine: the agent crashes, then stops at its limit', async () => {
+    // It looks like a machine (transition, getInitialSnapshot, root), but its snapshot is none.
+    const impostor = { transition: () => undefined, getInitialSnapshot: () => undefined, root: {} };
+    const { engine, clock } = engineOnVirtualTime();
+    const agent = engine.spawnAgent({ name: 'impostor', machine: impostor as never, restart: { maxRestarts: 1, withinMs: 1_000 } });
+    const asked = settledOutcome(agent.ask({ type: 'anything' }));
+    await clock.runAll();
+    expect(await asked).toMatchObject({ ok: false, code: 'E_AGENT_FAILED' });
+    expect(agent.status).toBe('stopped');
+    expect(agent.stats()).toMatchObject({ received: 1, failed: 1, restarts: 1 });
+  });
+
+  it("refuses a message whose `type` getter throws, with what it threw as the error's cause", async () => {
+    const { engine } = engineOnVirtualTime();
+    const agent = engine.spawnAgent({ name: 'counter', machine: counter });
+    const thrown = new Error('no type');
+    const message = {
+      get type(): string {
+        throw thrown;
+      },
+    };
+    const outcome = await settledOutcome(agent.ask(message));
+    expect(outcome).toMatchObject({ ok: false, code: 'E_INVALID_OPTION', error: { cause: thrown, details: { option: 'message' } } });
+  });
+
+  it('lets go of a message being handled when it stops, and stops the machine that handled it', async () => {
+    const stuck = setup({ actors: { forever: fromCallback(() => undefined) } }).createMachine({
+      initial: 'idle',
+      states: { idle: { on: { wait: 'waiting' } }, waiting: { invoke: { src: 'forever' }, after: { 1_000: 'idle' } } },
+    });
+    const { engine, clock } = engineOnVirtualTime();
+    const agent = engine.spawnAgent({ name: 'stuck', machine: stuck });
+    const waiting = settledOutcome(agent.ask({ type: 'wait' }));
+    await flush();
+    expect(clock.pendingTimers).toBe(1);
+    await agent.stop();
+    expect(await waiting).toMatchObject({ ok: false, code: 'E_AGENT_STOPPED' });
+    expect(agent.stats()).toMatchObject({ received: 1, dropped: 1 });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('keeps exact counts through a large mailbox', async () => {
     const { engine, clock } = engineOnVirtualTime();
     const agent = engine.spawnAgent<CounterEvent, unknown>({ name: 'counter', machine: counter, mailbox: { capacity: 20_000 } });
