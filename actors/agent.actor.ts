@@ -175,8 +175,8 @@ class AgentCore {
   readonly #input: AgentInput;
   readonly #self: AnyActorRef;
   readonly #mailbox: Mailbox<AgentDelivery>;
-  /** Senders waiting for room (`overflow: 'wait'`), oldest first. */
-  readonly #waiting = new Mailbox<AgentDelivery>(Number.POSITIVE_INFINITY);
+  /** Senders waiting for room (`overflow: 'wait'`), oldest first; at most `capacity` of them, past which a message is refused. */
+  readonly #waiting: Mailbox<AgentDelivery>;
   readonly #running = new Map<number, Run>();
   readonly #stats = zeroAgentStats();
   /** Clock times of the restarts within the window. */
@@ -190,6 +190,7 @@ class AgentCore {
     this.#input = input;
     this.#self = self;
     this.#mailbox = new Mailbox(input.capacity);
+    this.#waiting = new Mailbox(input.capacity);
   }
 
   snapshot(): AgentActorSnapshot {
@@ -243,14 +244,18 @@ class AgentCore {
     }
     if (this.#mailbox.isFull) {
       const { overflow, capacity } = this.#input;
-      if (overflow === 'wait') {
+      if (overflow === 'wait' && !this.#waiting.isFull) {
         this.#waiting.push(delivery);
         return;
       }
-      const full = new MezanError('E_MAILBOX_FULL', `The mailbox of agent "${this.#input.name}" is full (${capacity} messages)`, {
-        details: { agent: this.#input.name, capacity, overflow },
-      });
-      if (overflow === 'reject') {
+      const full = new MezanError(
+        'E_MAILBOX_FULL',
+        overflow === 'wait'
+          ? `The mailbox of agent "${this.#input.name}" is full (${capacity} messages), and so is its line of ${capacity} waiting senders`
+          : `The mailbox of agent "${this.#input.name}" is full (${capacity} messages)`,
+        { details: { agent: this.#input.name, capacity, overflow } },
+      );
+      if (overflow === 'reject' || overflow === 'wait') {
         this.#drop(delivery, full);
         return;
       }

@@ -127,3 +127,24 @@ describe("a handler's error", () => {
     expect(results[0]).toMatchObject({ ok: false, durationMs: 10, error: { code: 'E_TIMEOUT', details: { agent: 'slow', timeoutMs: 10 } } });
   });
 });
+
+describe("overflow 'wait'", () => {
+  it('bounds the senders waiting for room by the capacity again; past it a message is refused with E_MAILBOX_FULL', async () => {
+    const { engine } = engineWithAgentRefs();
+    const { receive, calls } = manualHandler();
+    const agent = engine.spawnAgent({ name: 'w', receive, mailbox: { capacity: 2, overflow: 'wait' } });
+    // One runs, two wait in the mailbox, two wait for room; the sixth and the seventh are refused.
+    const asks = [1, 2, 3, 4, 5, 6].map((n) => settledOutcome(agent.ask(n)));
+    agent.send(7);
+    await flush();
+    await expect(asks[5]).resolves.toMatchObject({ ok: false, code: 'E_MAILBOX_FULL' });
+    expect(((await asks[5]!).error as MezanError).details).toEqual({ agent: 'w', capacity: 2, overflow: 'wait' });
+    expect(agent.stats()).toMatchObject({ received: 7, dropped: 2, mailboxDepth: 2 });
+    for (let n = 0; n < 5; n++) {
+      calls[n]!.resolve(n + 1);
+      await flush();
+    }
+    expect((await Promise.all(asks.slice(0, 5))).map((outcome) => outcome.value)).toEqual([1, 2, 3, 4, 5]);
+    expect(agent.stats()).toMatchObject({ received: 7, handled: 5, dropped: 2, mailboxDepth: 0, maxMailboxDepth: 2 });
+  });
+});
