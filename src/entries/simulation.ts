@@ -21,4 +21,12 @@ export type {
   Duration,
   Expectation,
   ScenarioDependency,
+  ScenarioAgent,
+  AgentStep,
+  AskStep,
+  SendStep,
+  AskFailure,
+  ScenarioMessage,
+  ScenarioMessageArrivals,
 } from '../simulation/scenario';
+export type { ScenarioAskCounts } from '../simulation/scenario-agents';

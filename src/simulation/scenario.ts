@@ -139,7 +139,7 @@ export interface ScenarioAgent {
 }
 
 /** When a message (or several) arrives: at `at`, `count` of them (at `rate` per second from `at`), or one at each of `times`. */
-interface MessageArrivals {
+export interface ScenarioMessageArrivals {
   /** When the first arrives (with `rate`) or when all arrive (without). @default 0 */
   readonly at?: number;
   /** How many. @default 1 */
@@ -151,7 +151,7 @@ interface MessageArrivals {
 }
 
 /** Messages from outside any agent or task: sent, or asked (and their replies awaited). */
-export type ScenarioMessage = MessageArrivals &
+export type ScenarioMessage = ScenarioMessageArrivals &
   (
     | {
         /** The agent the message is sent to, fire and forget. */
