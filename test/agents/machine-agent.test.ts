@@ -414,6 +414,34 @@ describe('a machine agent', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('is asked by other agents and is a team member as any agent is; a handler sending it no event fails that message', async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    engine.spawnAgent<CounterEvent, unknown>({ name: 'counter', machine: counter });
+    const front = engine.spawnAgent<number, unknown>({
+      name: 'front',
+      receive: async (by, ctx) => {
+        if (by < 0) ctx.send('counter', 'not an event');
+        ctx.send('counter', { type: 'add', by });
+        return ctx.ask('counter', { type: 'get' });
+      },
+    });
+    await expect(front.ask(3)).resolves.toBe(3);
+    await expect(settledOutcome(front.ask(-1))).resolves.toMatchObject({
+      code: 'E_AGENT_FAILED',
+      error: { cause: expect.objectContaining({ code: 'E_INVALID_OPTION' }) },
+    });
+    const second = engine.spawnAgent<CounterEvent, unknown>({ name: 'second', machine: counter });
+    second.send({ type: 'add', by: 10 });
+    engine.spawnAgent({
+      name: 'sum',
+      receive: ({ results }: { results: Array<{ value?: unknown }> }) => results.reduce((sum, result) => sum + Number(result.value), 0),
+    });
+    const team = engine.team({ name: 'team', members: ['counter', 'second'], synthesizer: 'sum' });
+    const polled = settledOutcome(team.ask({ type: 'get' }));
+    await clock.runAll();
+    expect(await polled).toEqual({ ok: true, value: 3 + 10 });
+  });
+
   it('keeps exact counts through a large mailbox', async () => {
     const { engine, clock } = engineOnVirtualTime();
     const agent = engine.spawnAgent<CounterEvent, unknown>({ name: 'counter', machine: counter, mailbox: { capacity: 20_000 } });
