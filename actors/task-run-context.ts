@@ -5,8 +5,9 @@ import type { TaskHandle } from '../src/task-handle';
 import { AttemptWaits } from './attempt-waits';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
-import { expectFiniteNumber, fail, rejectInvalid } from '../src/internal/validate';
+import { expectFiniteNumber, fail, optionReadError, rejectInvalid } from '../src/internal/validate';
 import type { RunOrder } from '../src/internal/task-protocol';
+import { ACQUIRE_OPTION_KEYS, AWAIT_OPTION_KEYS } from '../src/task-options';
 import type { AcquireOptions, AwaitOptions, DependencyOutcome, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
 
 /** A pending `ctx.sleep`. */
@@ -146,7 +147,7 @@ export class TaskRunContext implements TaskContext {
       return this.#ensureWaits().acquire(resource, options);
     } catch (error) {
       // Reading the caller's arguments threw (a hostile proxy): a rejection, as for any bad argument.
-      return Promise.reject(error);
+      return Promise.reject(optionReadError(error, 'the arguments of `ctx.acquire`', { value: options, root: 'options', keys: ACQUIRE_OPTION_KEYS }));
     }
   }
 
@@ -167,7 +168,14 @@ export class TaskRunContext implements TaskContext {
       return this.#ensureWaits().await(handle, options);
     } catch (error) {
       // Reading the caller's arguments threw (a hostile proxy): a rejection, as for any bad argument.
-      return Promise.reject(error);
+      return Promise.reject(
+        optionReadError(
+          error,
+          'the arguments of `ctx.await`',
+          { value: handle, root: 'handle' },
+          { value: options, root: 'options', keys: AWAIT_OPTION_KEYS },
+        ),
+      );
     }
   }
 

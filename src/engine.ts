@@ -63,6 +63,7 @@ import {
   expectOneOf,
   expectOptionsObject,
   expectPositiveInteger,
+  optionReadError,
   fail,
   isOptionsObject,
   MAX_TIMER_MS,
@@ -157,6 +158,8 @@ const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 const NO_DEPENDENCIES: readonly never[] = Object.freeze([]);
 const NO_IDS: ReadonlySet<string> = new Set();
 const NO_OPTIONS: TaskOptions = Object.freeze({});
+/** The task options that are the caller's own data, handed over untouched: nothing checks them. */
+const CALLERS_DATA: readonly string[] = ['meta', 'input'];
 /** The empty submission buffer, never added to: the first submission of a batch makes a new one. */
 const NO_SUBMISSIONS: TaskSubmission[] = [];
 
@@ -400,13 +403,23 @@ export class Engine {
    * ```
    */
   submit<T>(fn: TaskFunction<T>, options: TaskOptions = NO_OPTIONS): TaskHandle<T> {
-    const prepared = this.#prepare(fn as TaskFunction, options, undefined, NO_IDS);
+    let prepared: TaskRecord;
+    try {
+      prepared = this.#prepare(fn as TaskFunction, options, undefined, NO_IDS);
+    } catch (error) {
+      throw optionReadError(error, 'the options of `submit`', { value: options, root: 'options', keys: TASK_OPTION_KEYS, opaque: CALLERS_DATA });
+    }
     return this.#register(prepared, undefined) as TaskHandle<T>;
   }
 
   #submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown> {
-    // `null` is refused, as by `engine.submit`: only `undefined` means no options.
-    const prepared = this.#prepare(fn, options === undefined ? NO_OPTIONS : options, undefined, NO_IDS, '', parentId);
+    let prepared: TaskRecord;
+    try {
+      // `null` is refused, as by `engine.submit`: only `undefined` means no options.
+      prepared = this.#prepare(fn, options === undefined ? NO_OPTIONS : options, undefined, NO_IDS, '', parentId);
+    } catch (error) {
+      throw optionReadError(error, 'the options of `ctx.submit`', { value: options, root: 'options', keys: TASK_OPTION_KEYS, opaque: CALLERS_DATA });
+    }
     const handle = this.#register(prepared, undefined);
     // At once, not at the end of the tick: its parent may await it next, and the supervisor must
     // then find it queued to see a starvation of worker slots.
@@ -588,8 +601,13 @@ export class Engine {
   submitGraph<G extends Record<string, TaskGraphNode<unknown>>>(
     graph: G,
   ): { [K in keyof G]: TaskHandle<G[K] extends TaskGraphNode<infer T> ? Awaited<T> : unknown> } {
-    if (typeof graph !== 'object' || graph === null || Array.isArray(graph)) fail('graph', 'an object of task nodes', graph);
-    const keys = Object.keys(graph);
+    let keys: string[];
+    try {
+      if (!isOptionsObject(graph)) fail('graph', 'an object of task nodes', graph);
+      keys = Object.keys(graph);
+    } catch (error) {
+      throw optionReadError(error, 'the graph of `submitGraph`', { value: graph, root: 'graph', opaque: CALLERS_DATA });
+    }
     const keySet = new Set(keys);
     const edges = new Map<string, string[]>();
     const prepared = new Map<string, TaskRecord>();
@@ -610,7 +628,7 @@ export class Engine {
       }
     } catch (error) {
       this.#forgetTraced(ids);
-      throw error;
+      throw optionReadError(error, 'the graph of `submitGraph`', { value: graph, root: 'graph', opaque: CALLERS_DATA });
     }
     const sorted = topologicalSort(keys, (key) => edges.get(key) ?? []);
     if (sorted.cycle !== undefined) {
@@ -758,18 +776,11 @@ export class Engine {
    * ```
    */
   shutdown(options: ShutdownRequestOptions = {}): Promise<ShutdownReport> {
-    expectOptionsObject('options', options);
-    expectKnownKeys('', options, SHUTDOWN_REQUEST_KEYS);
-    const graceMs = options.graceMs;
-    // Bounded as `shutdown.graceMs` is: a longer timer would fire at once in Node.
-    if (graceMs !== undefined && (typeof graceMs !== 'number' || !(graceMs >= 0 && graceMs <= MAX_TIMER_MS)))
-      fail('graceMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, graceMs);
-    if (options.drain !== undefined) expectOneOf('drain', options.drain, ['run', 'cancel'] as const);
-    if (options.force !== undefined && typeof options.force !== 'boolean') fail('force', 'a boolean', options.force);
+    const request = readShutdownRequest(options);
     const promise = this.#shutdownPromise();
     if (this.#report === undefined) {
       this.#flush();
-      this.#actor.send({ type: 'shutdown.request', graceMs: options.graceMs, drain: options.drain, force: options.force });
+      this.#actor.send({ type: 'shutdown.request', ...request });
     }
     return promise;
   }
@@ -1131,7 +1142,37 @@ export class Engine {
 /** The signals this platform knows that a process can listen for: SIGKILL and SIGSTOP cannot be caught. */
 const CATCHABLE_SIGNALS: ReadonlySet<string> = new Set(Object.keys(osConstants.signals).filter((name) => name !== 'SIGKILL' && name !== 'SIGSTOP'));
 
+/**
+ * What `engine.shutdown(options)` asks for, each option read once: a getter cannot answer the check
+ * one thing and the request another.
+ * @throws {MezanError} `E_INVALID_OPTION` for a bad option, or options whose reading threw
+ */
+function readShutdownRequest(options: ShutdownRequestOptions): Pick<ShutdownRequestOptions, 'graceMs' | 'drain' | 'force'> {
+  try {
+    expectOptionsObject('options', options);
+    expectKnownKeys('', options, SHUTDOWN_REQUEST_KEYS);
+    const { graceMs, drain, force } = options;
+    // Bounded as `shutdown.graceMs` is: a longer timer would fire at once in Node.
+    if (graceMs !== undefined && (typeof graceMs !== 'number' || !(graceMs >= 0 && graceMs <= MAX_TIMER_MS)))
+      fail('graceMs', `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, graceMs);
+    if (drain !== undefined) expectOneOf('drain', drain, ['run', 'cancel'] as const);
+    if (force !== undefined && typeof force !== 'boolean') fail('force', 'a boolean', force);
+    return { graceMs, drain, force };
+  } catch (error) {
+    throw optionReadError(error, 'the options of `shutdown`', { value: options, root: 'options', keys: SHUTDOWN_REQUEST_KEYS });
+  }
+}
+
+/** The engine's options, checked and completed with the defaults. @throws {MezanError} `E_INVALID_OPTION`, also when reading them threw */
 function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
+  try {
+    return readEngineOptions(options);
+  } catch (error) {
+    throw optionReadError(error, 'the options of `createEngine`', { value: options, root: 'options', keys: ENGINE_OPTION_KEYS });
+  }
+}
+
+function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   expectOptionsObject('options', options);
   expectKnownKeys('', options, ENGINE_OPTION_KEYS);
   if (options.workers !== undefined) expectPositiveInteger('workers', options.workers);

@@ -1,4 +1,6 @@
+import { describeThrown } from './describe-thrown';
 import { didYouMean } from './did-you-mean';
+import { findThrowingPath } from './throwing-path';
 import { MezanError } from '../errors';
 
 /** Renders a received value for an error message: strings quoted, objects by kind. @internal */
@@ -25,6 +27,51 @@ export function fail(option: string, expected: string, received: unknown): never
   throw new MezanError('E_INVALID_OPTION', `Expected \`${option}\` to be ${expected}, got ${describeValue(received)}`, {
     details: { option, expected, received },
   });
+}
+
+/** An argument of a call, read by its checks: a caller's options object, a graph, a handle. @internal */
+export interface ReadArgument {
+  /** The argument as the caller gave it. */
+  readonly value: unknown;
+  /** Its path: `options` (whose keys are named bare: `signal`), `graph`, `handle`. */
+  readonly root: string;
+  /** The keys the checks read: a proxy may list none and still throw when one is read. */
+  readonly keys?: Readonly<Record<string, true>>;
+  /** Keys, at any depth, whose values the checks never read: the caller's own data (a task's `meta`, `input`). */
+  readonly opaque?: readonly string[];
+}
+
+/**
+ * What to throw when reading a caller's arguments threw `error`. A `MezanError` (a check's verdict)
+ * passes as it is; anything else came from the caller's objects themselves (a getter, or a trap of a
+ * `Proxy`) and becomes `E_INVALID_OPTION` naming the option whose reading threw, with `error` as its
+ * `cause`. The option is found by reading the arguments again, each read guarded: the first one
+ * with a read that throws is named (its root when none does: a value that throws only sometimes).
+ * @param call - the call, for the message: `` the options of `submit` ``
+ * @internal
+ */
+export function optionReadError(error: unknown, call: string, ...args: readonly ReadArgument[]): MezanError {
+  if (isMezanError(error)) return error;
+  let option: string | undefined;
+  for (const { value, root, keys, opaque } of args) {
+    const join = root === 'options' ? (_path: string, key: string) => key : (path: string, key: string) => `${path}.${key}`;
+    option = findThrowingPath(value, root, keys === undefined ? [] : Object.keys(keys), join, opaque);
+    if (option !== undefined) break;
+  }
+  option ??= args[0]?.root ?? 'options';
+  return new MezanError('E_INVALID_OPTION', `Reading \`${option}\` (${call}) threw: ${describeThrown(error)}`, {
+    cause: error,
+    details: { option },
+  });
+}
+
+/** Whether `value` is a `MezanError`; never throws, even for a proxy whose `getPrototypeOf` trap does. */
+function isMezanError(value: unknown): value is MezanError {
+  try {
+    return value instanceof MezanError;
+  } catch {
+    return false;
+  }
 }
 
 /** The longest delay a host timer takes, 2^31 - 1 ms (Node fires a longer one at once). @internal */

@@ -387,11 +387,11 @@ describe("a task context's calls with a hostile argument", () => {
     },
   );
 
-  it.each<[string, (ctx: Parameters<TaskFunction>[0], other: TaskHandle<unknown>) => Promise<unknown>]>([
-    ['ctx.acquire(resource, proxy)', (ctx) => ctx.acquire('db', hostile as never)],
-    ['ctx.await(handle, proxy)', (ctx, other) => ctx.await(other, hostile as never)],
-    ['ctx.await(proxy)', (ctx) => ctx.await(hostile as never)],
-  ])('%s returns a rejected promise; it does not throw', async (_call, call) => {
+  it.each<[string, string, (ctx: Parameters<TaskFunction>[0], other: TaskHandle<unknown>) => Promise<unknown>]>([
+    ['ctx.acquire(resource, proxy)', 'options', (ctx) => ctx.acquire('db', hostile as never)],
+    ['ctx.await(handle, proxy)', 'options', (ctx, other) => ctx.await(other, hostile as never)],
+    ['ctx.await(proxy)', 'handle', (ctx) => ctx.await(hostile as never)],
+  ])('%s returns a promise rejected with E_INVALID_OPTION naming `%s`; it does not throw', async (_call, option, call) => {
     const { engine, clock } = startEngine({ resources: { db: 1 }, concurrency: 2 });
     const other = engine.submit(async (ctx) => ctx.sleep(5));
     let outcome: 'threw' | 'rejected' | 'resolved' | undefined;
@@ -414,7 +414,10 @@ describe("a task context's calls with a hostile argument", () => {
     });
     await clock.runAll();
     expect(outcome).toBe('rejected');
-    expect(reason).toBe(thrown);
+    expect(reason).toBeInstanceOf(MezanError);
+    expect((reason as MezanError).code).toBe('E_INVALID_OPTION');
+    expect((reason as MezanError).details['option']).toBe(option);
+    expect((reason as MezanError).cause).toBe(thrown);
     expect(handle.status).toBe('completed');
     const report = engine.shutdown();
     await clock.runAll();
