@@ -130,6 +130,37 @@ describe('evaluateExpectations', () => {
     }
   });
 
+  it("reads the asks' outcomes and an agent's statistics (by its name, which may hold dots)", () => {
+    const stats = { received: 5, handled: 3, failed: 1, dropped: 1, restarts: 0, mailboxDepth: 0, maxMailboxDepth: 2, totalMs: 40, meanMs: 10 };
+    const withAgents: Measured = {
+      ...measured,
+      asks: { replied: 6, failed: 2, byCode: { E_DEADLOCK: 1, E_TIMEOUT: 1 } },
+      agents: { 'team.a': stats },
+    };
+    const results = evaluateExpectations(
+      {
+        'asks.replied': 6,
+        'asks.failed': '> 2',
+        'asks.code.E_DEADLOCK': 1,
+        'asks.code.E_SHUTDOWN': 0,
+        'agent.team.a.handled': 3,
+        'agent.team.a.meanMs': '< 10',
+        'agent.team.b.handled': '>= 0',
+      },
+      withAgents,
+    );
+    expect(results.map((result) => [result.name, result.actual, result.ok])).toEqual([
+      ['asks.replied', 6, true],
+      ['asks.failed', 2, false],
+      ['asks.code.E_DEADLOCK', 1, true],
+      ['asks.code.E_SHUTDOWN', 0, true],
+      ['agent.team.a.handled', 3, true],
+      ['agent.team.a.meanMs', 10, false],
+      // An agent nothing measured is NaN, which no comparison holds (the loader refuses the name first).
+      ['agent.team.b.handled', Number.NaN, false],
+    ]);
+  });
+
   it('returns nothing for no expectations', () => {
     expect(evaluateExpectations({}, measured)).toEqual([]);
   });

@@ -7,6 +7,7 @@ import { CommanderError } from 'commander';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { replayTrace } from '../../src/cli/replay-trace';
 import { createSimulateCommand, SIMULATE_EXIT, type SimulateIo } from '../../src/cli/simulate-command';
 import { MezanError } from '../../src/errors';
 import { parseScenario } from '../../src/simulation/load-scenario';
@@ -83,6 +84,16 @@ describe('scenario agents: determinism', () => {
     expect(second.report).toEqual(first.report);
     expect(second.report.traceHash).toBe(first.report.traceHash);
     expect(other.report.traceHash).not.toBe(first.report.traceHash);
+  });
+
+  it('replays from its trace alone: the header holds the agents and messages, and the rerun gives the same hash', async () => {
+    const file = path.join(scratch, 'replayed.jsonl');
+    const report = await simulate(parseScenario(busyAgents, 'agents.yaml'), { seed: 9, trace: file });
+    const replay = await replayTrace(file);
+    expect(replay.seed).toBe(9);
+    expect(replay.scenario.agents?.map((agent) => agent.name)).toEqual(['analyzer', 'validator']);
+    expect(replay.ok).toBe(true);
+    expect(replay.replayedHash).toBe(report.traceHash);
   });
 
   it('traces each ask as it settles and each handling as it ends, in virtual time', async () => {
