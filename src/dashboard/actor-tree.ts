@@ -18,6 +18,16 @@ export interface DashboardActor {
    * diagram; `undefined` when the machine has no such state.
    */
   readonly stateId: string | undefined;
+  /** For an agent: the messages waiting in its mailbox, and how many it holds when the metrics say. */
+  readonly mailbox?: AgentMailbox;
+}
+
+/** An agent's mailbox as the actor tree shows it. */
+export interface AgentMailbox {
+  /** Messages waiting now. */
+  readonly depth: number;
+  /** How many it holds; `undefined` when the engine has no metrics to say. */
+  readonly capacity: number | undefined;
 }
 
 /** What the engine's events said about the actors the engine has no getter for. */
@@ -28,6 +38,8 @@ export interface ActorPhases {
 
 /** The system id prefix of a resource pool's actor. */
 const RESOURCE_PREFIX = 'resource:';
+/** The id prefix of an agent's actor. */
+const AGENT_PREFIX = 'agent:';
 /** The resource that models worker slots in the wait-for graph; it is no pool actor. */
 const WORKER_SLOTS = '@workers';
 
@@ -41,12 +53,22 @@ const WORKER_SLOTS = '@workers';
  * @param engine - the engine
  * @param phases - what its events said (see {@link ActorPhases})
  * @param graph - its wait-for graph now (read once per update by the caller)
+ * @param mailboxes - each agent's mailbox, by agent name (see {@link readAgentMailboxes})
  * @returns the actors, parents before children, in the order of the tree
  */
-export function readActorTree(engine: DashboardEngine, phases: ActorPhases, graph: WaitForGraphSnapshot): DashboardActor[] {
+export function readActorTree(
+  engine: DashboardEngine,
+  phases: ActorPhases,
+  graph: WaitForGraphSnapshot,
+  mailboxes: ReadonlyMap<string, AgentMailbox> = new Map(),
+): DashboardActor[] {
   // An engine that lists its actors gives their exact states, read from their own snapshots.
   if (typeof engine.actors === 'function') {
-    return engine.actors().map(({ id, machine, parent, state }) => actor(id, machine as MachineName, parent, state));
+    return engine.actors().map(({ id, machine, parent, state }) => {
+      const mailbox = machine === 'agent' && id.startsWith(AGENT_PREFIX) ? mailboxes.get(id.slice(AGENT_PREFIX.length)) : undefined;
+      const row = actor(id, machine as MachineName, parent, state);
+      return mailbox === undefined ? row : { ...row, mailbox };
+    });
   }
   const stopped = phases.shutdown === 'stopped';
   const actors: DashboardActor[] = [
@@ -57,6 +79,29 @@ export function readActorTree(engine: DashboardEngine, phases: ActorPhases, grap
   for (const [name, state] of poolStates(graph)) actors.push(actor(`${RESOURCE_PREFIX}${name}`, 'resource', 'supervisor', state));
   actors.push(actor('shutdown', 'shutdown', 'supervisor', phases.shutdown));
   return actors;
+}
+
+/**
+ * Each running agent's mailbox: from the metrics snapshot when it has agents (depth and capacity,
+ * read at the same moment), else from `engine.agents()` (the depth its `stats()` gives).
+ *
+ * @param engine - the engine
+ * @param metrics - what `engine.metrics()` returned, made plain; `undefined` without metrics
+ * @returns the mailboxes by agent name
+ */
+export function readAgentMailboxes(engine: DashboardEngine, metrics: unknown): Map<string, AgentMailbox> {
+  const mailboxes = new Map<string, AgentMailbox>();
+  const agents = typeof metrics === 'object' && metrics !== null ? (metrics as { agents?: unknown }).agents : undefined;
+  if (typeof agents === 'object' && agents !== null) {
+    for (const [name, value] of Object.entries(agents as Record<string, { mailboxDepth?: unknown; mailboxCapacity?: unknown }>)) {
+      if (typeof value?.mailboxDepth !== 'number') continue;
+      mailboxes.set(name, { depth: value.mailboxDepth, capacity: typeof value.mailboxCapacity === 'number' ? value.mailboxCapacity : undefined });
+    }
+    return mailboxes;
+  }
+  if (typeof engine.agents !== 'function') return mailboxes;
+  for (const agent of engine.agents()) mailboxes.set(agent.name, { depth: agent.stats().mailboxDepth, capacity: undefined });
+  return mailboxes;
 }
 
 function actor(id: string, machine: MachineName, parent: string | undefined, state: string): DashboardActor {

@@ -21,6 +21,13 @@ export type DashboardEngine = Pick<Engine, 'events$' | 'progress' | 'stats' | 'w
     /** The state it is in. */
     readonly state: string;
   }>;
+  /** The running agents, when the engine has them: their names and statistics (the mailbox depth). */
+  readonly agents?: () => ReadonlyArray<{
+    /** The agent's name; its actor's id is `agent:<name>`. */
+    readonly name: string;
+    /** Its statistics now. */
+    stats(): { readonly mailboxDepth: number };
+  }>;
   /** The Prometheus text exposition of those metrics, when the engine has a monitor. */
   readonly prometheus?: () => string | Promise<string>;
 };

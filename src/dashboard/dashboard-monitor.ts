@@ -2,7 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { EngineEvent } from '../engine-events';
 import type { EngineProgress, EngineStats } from '../engine-snapshots';
 import type { WaitForGraphSnapshot } from '../detection/wait-for-graph';
-import { readActorTree, type ActorPhases, type DashboardActor } from './actor-tree';
+import { readActorTree, readAgentMailboxes, type ActorPhases, type DashboardActor } from './actor-tree';
 import type { DashboardEngine } from './dashboard-engine';
 
 /** An engine event as the page gets it: plain JSON (errors as `{ name, message, code }`), numbered. */
@@ -226,6 +226,7 @@ export class DashboardMonitor {
   state(): DashboardState {
     const engine = this.#engine;
     const graph = engine.waitForGraph();
+    const metrics = this.#metrics();
     return {
       engineId: typeof engine.id === 'string' ? engine.id : undefined,
       at: this.now(),
@@ -234,11 +235,11 @@ export class DashboardMonitor {
       idle: engine.isIdle,
       progress: engine.progress(),
       stats: engine.stats(),
-      actors: readActorTree(engine, this.#phases, graph),
+      actors: readActorTree(engine, this.#phases, graph, readAgentMailboxes(engine, metrics)),
       graph,
       deadlocks: { detected: this.#deadlocksDetected, resolved: this.#deadlocksResolved, last: this.#lastDeadlock },
       alerts: { active: [...this.#activeAlerts.values()], recent: [...this.#recentAlerts] },
-      metrics: this.#metrics(),
+      metrics,
       prometheus: typeof engine.prometheus === 'function',
       events: this.#seq,
     };

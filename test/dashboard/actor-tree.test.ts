@@ -1,5 +1,7 @@
 import { EMPTY } from 'rxjs';
-import { readActorTree } from '../../src/dashboard/actor-tree';
+import { createEngine, VirtualClock, type AgentContext } from '../../src';
+import { readActorTree, readAgentMailboxes } from '../../src/dashboard/actor-tree';
+import { DashboardMonitor } from '../../src/dashboard/dashboard-monitor';
 import type { DashboardEngine } from '../../src/dashboard/dashboard-engine';
 import { machineView } from '../../src/dashboard/machine-views';
 import type { WaitForGraphSnapshot } from '../../src/detection/wait-for-graph';
@@ -86,5 +88,42 @@ describe('readActorTree', () => {
       const states = Object.values(machineView(actor.machine).states);
       expect(states).toContain(actor.stateId);
     }
+  });
+
+  it('shows an agent with its state and its mailbox: depth and capacity from the metrics, else the depth its stats give', () => {
+    const actors = () => [
+      { id: 'supervisor', machine: 'supervisor', parent: undefined, state: 'supervising' },
+      { id: 'agent:solver', machine: 'agent', parent: 'supervisor', state: 'busy' },
+    ];
+    const engine = { ...engineWith([], true), actors, agents: () => [{ name: 'solver', stats: () => ({ mailboxDepth: 2 }) }] } as DashboardEngine;
+    const metrics = { agents: { solver: { mailboxDepth: 3, mailboxCapacity: 10 } } };
+    const [root, solver] = readActorTree(engine, { shutdown: 'running' }, graph, readAgentMailboxes(engine, metrics));
+    expect(root).not.toHaveProperty('mailbox');
+    expect(solver).toEqual({
+      id: 'agent:solver',
+      machine: 'agent',
+      parent: 'supervisor',
+      state: 'busy',
+      stateId: 'agent.busy',
+      mailbox: { depth: 3, capacity: 10 },
+    });
+    const withoutMetrics = readActorTree(engine, { shutdown: 'running' }, graph, readAgentMailboxes(engine, undefined));
+    expect(withoutMetrics[1]!.mailbox).toEqual({ depth: 2, capacity: undefined });
+  });
+
+  it("shows a real engine's agent in the dashboard's state: its row, state and mailbox as the agent has them", async () => {
+    const clock = new VirtualClock();
+    const engine = createEngine({ clock, logger: false });
+    const solver = engine.spawnAgent({ name: 'solver', receive: (_: number, ctx: AgentContext) => ctx.sleep(10), mailbox: { capacity: 5 } });
+    for (let n = 0; n < 4; n++) solver.send(n);
+    await clock.advanceBy(0);
+    const monitor = new DashboardMonitor(engine, { now: () => clock.now(), eventBuffer: 10, sampleBuffer: 10 });
+    const row = monitor.state().actors.find((actor) => actor.id === 'agent:solver');
+    expect(row).toMatchObject({ machine: 'agent', parent: 'supervisor', state: 'busy', stateId: 'agent.busy', mailbox: { depth: 3, capacity: 5 } });
+    await clock.advanceBy(25);
+    expect(monitor.state().actors.find((actor) => actor.id === 'agent:solver')!.mailbox).toEqual({ depth: 1, capacity: 5 });
+    monitor.close();
+    await clock.runAll();
+    await engine.shutdown();
   });
 });

@@ -2,8 +2,8 @@ import type { DashboardActor } from '../actor-tree';
 import { element } from './dom-helpers';
 
 /**
- * Draws the actor tree: each actor with its state, under the actor that spawned it. Clicking an
- * actor calls `onSelect` with its id.
+ * Draws the actor tree: each actor with its state (an agent with its mailbox's depth too, over its
+ * capacity when known), under the actor that spawned it. Clicking an actor calls `onSelect` with its id.
  *
  * @param list - the `ul` the tree goes in
  * @param actors - the actors, parents before children
@@ -30,7 +30,16 @@ export function renderActorTree(
       row.dataset['state'] = actor.state;
       const badge = element('span', 'badge', actor.state);
       badge.dataset['state'] = actor.state;
-      row.append(element('span', 'name', actor.id), badge);
+      row.append(element('span', 'name', actor.id));
+      const { mailbox } = actor;
+      if (mailbox !== undefined) {
+        const depth = element('span', 'mailbox', mailbox.capacity === undefined ? `✉ ${mailbox.depth}` : `✉ ${mailbox.depth}/${mailbox.capacity}`);
+        depth.title = 'messages waiting in its mailbox';
+        depth.dataset['depth'] = String(mailbox.depth);
+        row.dataset['mailboxDepth'] = String(mailbox.depth);
+        row.append(depth);
+      }
+      row.append(badge);
       row.addEventListener('click', () => onSelect(actor));
       item.append(row);
       if (children.has(actor.id)) {

@@ -4,12 +4,21 @@ import type { WaitForEdge, WaitForNode } from '../../detection/wait-for-graph';
 /** The most nodes the page draws: a graph larger than that is unreadable and slow to lay out. */
 export const MAX_GRAPH_NODES = 400;
 
-/** An edge kind the page draws: the graph's own, or `ahead`, a FIFO step of a cycle that has no edge. */
-export type GraphEdgeKind = WaitForEdge['kind'] | 'ahead';
+/**
+ * An edge kind the page draws: the graph's own, `ahead` (a FIFO step of a cycle that has no edge),
+ * or a kind this page does not know yet (a newer engine's), drawn plainly with its kind as label.
+ */
+export type GraphEdgeKind = WaitForEdge['kind'] | 'ahead' | (string & {});
+
+/** A node kind the page draws: the graph's own (`task`, `resource`, `agent`), or one it does not know, drawn plainly with its kind. */
+export type GraphNodeKind = WaitForNode['kind'] | 'agent' | (string & {});
+
+/** The edge kinds the page styles and labels by units; any other is labelled with its kind. */
+const KNOWN_EDGE_KINDS: ReadonlySet<string> = new Set(['holds', 'requests', 'awaits', 'ahead', 'asks']);
 
 /** A node as Cytoscape.js takes it, with the classes that style it. */
 export interface GraphNodeElement {
-  readonly data: { readonly id: string; readonly kind: WaitForNode['kind']; readonly label: string; readonly capacity: number | undefined };
+  readonly data: { readonly id: string; readonly kind: GraphNodeKind; readonly label: string; readonly capacity: number | undefined };
   /** `stale` (no longer in the live graph), `cycle`, `victim`. */
   readonly classes: string[];
 }
@@ -34,11 +43,19 @@ interface EdgeLike {
   readonly units?: number;
 }
 
+/** A node of any kind, as the page reads it: a newer engine's graph may have kinds this page does not know. */
+interface NodeLike {
+  readonly id: string;
+  readonly kind: GraphNodeKind;
+  readonly capacity?: number;
+}
+
 /**
  * The live wait-for graph with the latest deadlock's cycle drawn over it: the cycle's nodes and
  * edges are taken from the graph captured at detection when the live graph no longer has them
  * (they are then `stale`), its victim is marked. Tasks are labelled with their names when the
- * events gave one. Pure: the page hands the result to Cytoscape.js.
+ * events gave one, resources with their capacity, agents with their name, and a node of a kind the
+ * page does not know with that kind. Pure: the page hands the result to Cytoscape.js.
  *
  * @param state - the state to draw
  * @param names - task names by id
@@ -47,29 +64,30 @@ interface EdgeLike {
 export function waitForGraphElements(state: DashboardState, names: ReadonlyMap<string, string>): GraphElements {
   const nodes = new Map<string, GraphNodeElement>();
   const edges = new Map<string, GraphEdgeElement>();
-  const addNode = (node: WaitForNode, stale: boolean): void => {
+  const addNode = (node: NodeLike, stale: boolean): void => {
     if (nodes.has(node.id) || nodes.size >= MAX_GRAPH_NODES) return;
-    const name = names.get(node.id);
     const capacity = node.kind === 'resource' ? node.capacity : undefined;
-    const label = node.kind === 'resource' ? `${node.id}\n(${capacity})` : name !== undefined && name !== node.id ? `${name}\n${node.id}` : node.id;
-    nodes.set(node.id, { data: { id: node.id, kind: node.kind, label, capacity }, classes: stale ? ['stale'] : [] });
+    nodes.set(node.id, { data: { id: node.id, kind: node.kind, label: nodeLabel(node, names), capacity }, classes: stale ? ['stale'] : [] });
   };
   const addEdge = (edge: EdgeLike, stale: boolean): GraphEdgeElement | undefined => {
     if (!nodes.has(edge.from) || !nodes.has(edge.to)) return undefined;
     const id = edgeId(edge);
     let drawn = edges.get(id);
     if (drawn === undefined) {
-      const label = edge.units !== undefined && edge.units !== 1 ? String(edge.units) : '';
+      const units = edge.units !== undefined && edge.units !== 1 ? String(edge.units) : '';
+      const label = KNOWN_EDGE_KINDS.has(edge.kind) ? units : units === '' ? edge.kind : `${edge.kind} ${units}`;
       drawn = { data: { id, source: edge.from, target: edge.to, kind: edge.kind, label }, classes: stale ? ['stale'] : [] };
       edges.set(id, drawn);
     }
     return drawn;
   };
-  for (const node of state.graph.nodes) addNode(node, false);
-  for (const edge of state.graph.edges) addEdge(edge, false);
+  const graph = state.graph as { readonly nodes: readonly NodeLike[]; readonly edges: readonly EdgeLike[] };
+  for (const node of graph.nodes) addNode(node, false);
+  for (const edge of graph.edges) addEdge(edge, false);
   const deadlock = state.deadlocks.last;
   if (deadlock !== undefined) {
-    const captured = new Map(deadlock.graph.nodes.map((node) => [node.id, node]));
+    const capturedGraph = deadlock.graph as { readonly nodes: readonly NodeLike[]; readonly edges: readonly EdgeLike[] };
+    const captured = new Map(capturedGraph.nodes.map((node) => [node.id, node]));
     for (const id of deadlock.cycle) {
       if (!nodes.has(id)) addNode(captured.get(id) ?? { id, kind: 'task' }, true);
       const drawn = nodes.get(id);
@@ -78,14 +96,33 @@ export function waitForGraphElements(state: DashboardState, names: ReadonlyMap<s
     }
     for (let i = 0; i + 1 < deadlock.cycle.length; i++) {
       const [from, to] = [deadlock.cycle[i]!, deadlock.cycle[i + 1]!];
-      // The step's own edge, in either direction (holds go resource → holder); a FIFO "ahead" step has none.
-      const found = deadlock.graph.edges.find((edge) => (edge.from === from && edge.to === to) || (edge.from === to && edge.to === from));
+      // The step's own edge, in its direction, else the other way (holds go resource → holder): two
+      // agents asking each other have both. A FIFO "ahead" step has none.
+      const found =
+        capturedGraph.edges.find((edge) => edge.from === from && edge.to === to) ??
+        capturedGraph.edges.find((edge) => edge.from === to && edge.to === from);
       const drawn = addEdge(found ?? { from, to, kind: 'ahead' }, found === undefined || !edges.has(edgeId(found)));
       if (drawn !== undefined && !drawn.classes.includes('cycle')) drawn.classes.push('cycle');
     }
     if (deadlock.victim !== undefined) nodes.get(deadlock.victim)?.classes.push('victim');
   }
   return { nodes, edges };
+}
+
+/** A task by its name (and id), a resource with its capacity, an agent by its id, any other node with its kind. */
+function nodeLabel(node: NodeLike, names: ReadonlyMap<string, string>): string {
+  switch (node.kind) {
+    case 'task': {
+      const name = names.get(node.id);
+      return name !== undefined && name !== node.id ? `${name}\n${node.id}` : node.id;
+    }
+    case 'resource':
+      return `${node.id}\n(${node.capacity})`;
+    case 'agent':
+      return node.id;
+    default:
+      return `${node.id}\n(${node.kind})`;
+  }
 }
 
 function edgeId(edge: EdgeLike): string {

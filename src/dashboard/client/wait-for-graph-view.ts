@@ -3,7 +3,11 @@ import type { DashboardState } from '../dashboard-monitor';
 import type { DashboardPage } from './page-model';
 import { waitForGraphElements, type GraphEdgeElement, type GraphNodeElement } from './wait-for-graph-elements';
 
-/** Tasks are ellipses, resources rounded boxes; edges by kind; the deadlock's cycle in red, its victim dark red. */
+/**
+ * Tasks are ellipses, resources rounded boxes, agents hexagons, a kind this page does not know a
+ * plain grey box (labelled with its kind); edges by kind (asks purple, a kind it does not know
+ * grey, labelled with its kind); the deadlock's cycle in red, its victim dark red.
+ */
 const GRAPH_STYLE: StylesheetJson = [
   {
     selector: 'node',
@@ -16,10 +20,15 @@ const GRAPH_STYLE: StylesheetJson = [
       color: '#111',
       'border-width': 1,
       'border-color': '#555',
+      shape: 'rectangle',
+      'background-color': '#eeeeee',
+      width: 78,
+      height: 34,
     },
   },
   { selector: 'node[kind = "task"]', style: { shape: 'ellipse', 'background-color': '#bbdefb', width: 70, height: 34 } },
   { selector: 'node[kind = "resource"]', style: { shape: 'round-rectangle', 'background-color': '#dcedc8', width: 78, height: 34 } },
+  { selector: 'node[kind = "agent"]', style: { shape: 'hexagon', 'background-color': '#e1bee7', 'border-color': '#6a1b9a', width: 84, height: 38 } },
   {
     selector: 'edge',
     style: {
@@ -31,11 +40,14 @@ const GRAPH_STYLE: StylesheetJson = [
       'font-size': 9,
       'text-background-color': '#fff',
       'text-background-opacity': 0.8,
+      'line-color': '#9e9e9e',
+      'target-arrow-color': '#9e9e9e',
     },
   },
   { selector: 'edge[kind = "holds"]', style: { 'line-color': '#43a047', 'target-arrow-color': '#43a047' } },
   { selector: 'edge[kind = "requests"]', style: { 'line-color': '#fb8c00', 'target-arrow-color': '#fb8c00', 'line-style': 'dashed' } },
   { selector: 'edge[kind = "awaits"]', style: { 'line-color': '#1e88e5', 'target-arrow-color': '#1e88e5', 'line-style': 'dotted' } },
+  { selector: 'edge[kind = "asks"]', style: { 'line-color': '#8e24aa', 'target-arrow-color': '#8e24aa' } },
   { selector: 'edge[kind = "ahead"]', style: { 'line-color': '#999', 'target-arrow-color': '#999', 'line-style': 'dashed' } },
   { selector: '.stale', style: { opacity: 0.55 } },
   { selector: 'node.cycle', style: { 'border-width': 4, 'border-color': '#e53935' } },

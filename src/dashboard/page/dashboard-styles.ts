@@ -28,6 +28,7 @@ section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .05em; 
 .actor { display: flex; justify-content: space-between; gap: 6px; padding: 1px 6px; border-radius: 4px; cursor: pointer; }
 .actor:hover { background: #eef2ff; } .actor.selected { background: #e0e7ff; outline: 1px solid #6366f1; }
 .badge { padding: 0 6px; border-radius: 8px; font-size: 11px; background: #e5e7eb; }
+.mailbox { margin-left: auto; font-size: 11px; color: #6a1b9a; font-variant-numeric: tabular-nums; }
 .badge[data-state="busy"], .badge[data-state="working"], .badge[data-state="exhausted"] { background: #fde68a; }
 .badge[data-state="contended"], .badge[data-state="crashed"] { background: #fecaca; }
 .badge[data-state="draining"], .badge[data-state="terminating"] { background: #fed7aa; }

@@ -55,4 +55,52 @@ describe('waitForGraphElements', () => {
     expect(nodes.size).toBe(MAX_GRAPH_NODES);
     expect(edges.size).toBe(MAX_GRAPH_NODES - 1);
   });
+
+  it('draws agents by their id and ask edges plainly, and a node or edge of a kind it does not know with that kind', () => {
+    const graph = {
+      nodes: [
+        { id: 'agent:a', kind: 'agent' },
+        { id: 'agent:b', kind: 'agent' },
+        { id: 't1', kind: 'task' },
+        { id: 'q', kind: 'queue' },
+      ],
+      edges: [
+        { from: 'agent:a', to: 'agent:b', kind: 'asks' },
+        { from: 't1', to: 'agent:a', kind: 'asks' },
+        { from: 'agent:b', to: 'q', kind: 'sends', units: 3 },
+        { from: 'q', to: 't1', kind: 'feeds' },
+      ],
+    } as unknown as WaitForGraphSnapshot;
+    const { nodes, edges } = waitForGraphElements(stateWith(graph), new Map([['t1', 'plan']]));
+    expect([...nodes.values()].map((node) => [node.data.kind, node.data.label])).toEqual([
+      ['agent', 'agent:a'],
+      ['agent', 'agent:b'],
+      ['task', 'plan\nt1'],
+      ['queue', 'q\n(queue)'],
+    ]);
+    expect([...edges.values()].map((edge) => [edge.data.kind, edge.data.label])).toEqual([
+      ['asks', ''],
+      ['asks', ''],
+      ['sends', 'sends 3'],
+      ['feeds', 'feeds'],
+    ]);
+  });
+
+  it('draws an ask cycle between agents, its victim marked', () => {
+    const graph = {
+      nodes: [
+        { id: 'agent:a', kind: 'agent' },
+        { id: 'agent:b', kind: 'agent' },
+      ],
+      edges: [
+        { from: 'agent:a', to: 'agent:b', kind: 'asks' },
+        { from: 'agent:b', to: 'agent:a', kind: 'asks' },
+      ],
+    } as unknown as WaitForGraphSnapshot;
+    const cycle = ['agent:a', 'agent:b', 'agent:a'];
+    const deadlock: DashboardDeadlock = { at: 1, deadlocked: ['agent:a', 'agent:b'], cycle, graph, resolution: 'victim', victim: 'agent:b' };
+    const { nodes, edges } = waitForGraphElements(stateWith(graph, deadlock), new Map());
+    expect(classesOf(nodes)).toEqual({ 'agent:a': 'cycle', 'agent:b': 'cycle victim' });
+    expect(classesOf(edges)).toEqual({ 'agent:a -> agent:b : asks': 'cycle', 'agent:b -> agent:a : asks': 'cycle' });
+  });
 });
