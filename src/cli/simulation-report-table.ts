@@ -25,8 +25,9 @@ const STATUSES: readonly TerminalTaskStatus[] = ['completed', 'failed', 'timeout
 const MAX_CYCLE_ITEMS = 9;
 
 /**
- * Renders a simulation report as text tables: the run, outcomes by status, error codes, deadlocks
- * (cycle, resolution, victim), the shutdown, and each expectation with its verdict.
+ * Renders a simulation report as text tables: the run, outcomes by status, error codes, the agents
+ * and their asks (when the scenario has agents), deadlocks (cycle, resolution, victim), the
+ * shutdown, and each expectation with its verdict.
  *
  * @param report - what `simulate` returned
  * @param options - see {@link SimulationTableOptions}
@@ -69,6 +70,33 @@ export function renderSimulationReport(report: SimulationReport, options: Simula
     const table = new Table({ head: ['error code', 'tasks'], colAligns: ['left', 'right'], style });
     for (const [code, count] of codes) table.push([code, count]);
     parts.push(table.toString());
+  }
+
+  // Only for a scenario with agents: the tables of every other scenario stay as they were.
+  const agents = Object.entries(report.agents ?? {});
+  if (agents.length > 0) {
+    const table = new Table({
+      head: ['agent', 'received', 'handled', 'failed', 'dropped', 'restarts', 'max mailbox', 'mean'],
+      colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      style,
+    });
+    for (const [name, stats] of agents) {
+      table.push([
+        name,
+        stats.received,
+        stats.handled,
+        stats.failed,
+        stats.dropped,
+        stats.restarts,
+        stats.maxMailboxDepth,
+        `${Math.round(stats.meanMs * 10) / 10} ms`,
+      ]);
+    }
+    parts.push(table.toString());
+    const asks = new Table({ head: ['asks', 'count'], colAligns: ['left', 'right'], style });
+    asks.push(['replied', report.asks.replied], ['failed', report.asks.failed]);
+    for (const [code, count] of Object.entries(report.asks.byCode).sort(([a], [b]) => a.localeCompare(b))) asks.push([`  ${code}`, count]);
+    parts.push(asks.toString());
   }
 
   if (report.deadlocks.length > 0) {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { replayTrace } from '../../src/cli/replay-trace';
 import { createSimulateCommand, SIMULATE_EXIT, type SimulateIo } from '../../src/cli/simulate-command';
+import { renderSimulationReport } from '../../src/cli/simulation-report-table';
 import { MezanError } from '../../src/errors';
 import { parseScenario } from '../../src/simulation/load-scenario';
 import { ScenarioRun } from '../../src/simulation/scenario-run';
@@ -293,6 +294,20 @@ describe('scenario agents: tasks and messages', () => {
     );
     expect(report.asks).toEqual({ replied: 0, failed: 4, byCode: { E_SHUTDOWN: 4 } });
     expect(report.shutdown.lost).toBe(0);
+  });
+});
+
+describe('scenario agents: the CLI summary', () => {
+  it("lists each agent's statistics and the asks by code, and only for a scenario with agents", async () => {
+    const { report } = await traced(
+      lines('agents:', '  - { name: echo, steps: [{ work: 4 }, { fail: 1 }] }', 'messages:', '  - { ask: echo, times: [0, 0] }'),
+    );
+    const text = renderSimulationReport(report);
+    expect(text).toMatch(/│ agent +│ received │ handled │ failed │ dropped │ restarts │ max mailbox │ +mean │/);
+    expect(text).toMatch(/│ echo +│ +2 │ +0 │ +2 │ +0 │ +0 │ +1 │ +4 ms │/);
+    expect(text).toMatch(/│ +E_AGENT_FAILED │ +2 │/);
+    const { report: withoutAgents } = await traced(lines('tasks:', '  - steps: [{ work: 1 }]'));
+    expect(renderSimulationReport(withoutAgents)).not.toMatch(/│ (agent|asks) /);
   });
 });
 
