@@ -148,3 +148,54 @@ describe("overflow 'wait'", () => {
     expect(agent.stats()).toMatchObject({ received: 7, handled: 5, dropped: 2, mailboxDepth: 0, maxMailboxDepth: 2 });
   });
 });
+
+describe("a handler's abort listeners", () => {
+  it('may throw: nothing escapes as an uncaught exception, the throw is logged, and the other listeners still run', async () => {
+    const clock = new VirtualClock();
+    const warnings: unknown[] = [];
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (message: string) => void warnings.push(message),
+      error: () => undefined,
+      child: () => logger,
+    };
+    const engine = createEngine({ clock, logger });
+    const uncaught = jest.fn();
+    process.on('uncaughtException', uncaught);
+    const heard: string[] = [];
+    try {
+      const agent = engine.spawnAgent({
+        name: 'hostile',
+        receive: async (_message, ctx) => {
+          ctx.signal.addEventListener('abort', () => {
+            throw new Error('listener');
+          });
+          ctx.signal.addEventListener('abort', { handleEvent: () => heard.push('object') });
+          ctx.signal.onabort = () => {
+            throw new Error('onabort');
+          };
+          const removed = (): void => {
+            throw new Error('removed');
+          };
+          ctx.signal.addEventListener('abort', removed);
+          ctx.signal.removeEventListener('abort', removed);
+          ctx.signal.addEventListener('abort', () => heard.push('last'));
+          await ctx.sleep(100);
+        },
+      });
+      const ask = settledOutcome(agent.ask('x', { timeoutMs: 10 }));
+      await clock.advanceBy(10);
+      await expect(ask).resolves.toMatchObject({ code: 'E_TIMEOUT' });
+      await flush();
+      await flush();
+      expect(uncaught).not.toHaveBeenCalled();
+      expect(heard).toEqual(['object', 'last']);
+      expect(warnings.filter((message) => message === "an abort listener on a handler's signal threw")).toHaveLength(2);
+      expect(agent.status).toBe('idle');
+      expect(agent.stats()).toMatchObject({ received: 1, failed: 1 });
+    } finally {
+      process.off('uncaughtException', uncaught);
+    }
+  });
+});
