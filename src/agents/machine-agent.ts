@@ -1,4 +1,4 @@
-import { createActor, type AnyActor, type AnyStateMachine, type EventObject } from 'xstate';
+import { createActor, type AnyActor, type AnyActorRef, type AnyStateMachine, type EventObject } from 'xstate';
 import type { AgentActorSnapshot, AgentEvent } from '../../actors/agent.actor';
 import type { AgentHandler } from './agent-context';
 import { MACHINE_REPLY, type MachineReplyEvent } from './reply';
@@ -230,12 +230,19 @@ export class MachineAgent {
   }
 }
 
-/** Stops a machine's actor, if it still runs; a machine whose stop throws is gone all the same. */
+/**
+ * Stops a machine's actor and what it runs. A machine that failed or ended is already stopped, but
+ * XState leaves its children running (an invoked machine's timers, a callback actor's cleanup not
+ * called): each is sent `xstate.stop`, which every actor logic obeys. A throw on the way changes
+ * nothing: nothing of this machine is used again.
+ */
 function stopQuietly(actor: AnyActor | undefined): void {
+  if (actor === undefined) return;
   try {
-    actor?.stop();
+    if (actor.getSnapshot().status === 'active') actor.stop();
+    else for (const child of runningChildren(actor)) (child as AnyActorRef).send({ type: 'xstate.stop' });
   } catch {
-    // Its exit actions or its children threw: nothing of it is used again.
+    // Its exit actions or its children threw.
   }
 }
 

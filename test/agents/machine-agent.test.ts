@@ -244,6 +244,28 @@ describe('a machine agent', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('stops what a failed machine ran: XState leaves the children of a machine that threw running', async () => {
+    let cleanups = 0;
+    const ticker = setup({}).createMachine({ initial: 'a', states: { a: { after: { 10: 'b' } }, b: { after: { 10: 'a' } } } });
+    const parent = setup({
+      actors: { ticker, watcher: fromCallback(() => () => void cleanups++) },
+      actions: {
+        explode: () => {
+          throw new Error('boom');
+        },
+      },
+    }).createMachine({ invoke: [{ src: 'ticker' }, { src: 'watcher' }], on: { boom: { actions: 'explode' } } });
+    const { engine, clock } = engineOnVirtualTime();
+    const agent = engine.spawnAgent({ name: 'parent', machine: parent, restart: { maxRestarts: 0, withinMs: 1_000 } });
+    expect(clock.pendingTimers).toBe(1);
+    const boom = settledOutcome(agent.ask({ type: 'boom' }));
+    await flush();
+    expect(await boom).toMatchObject({ ok: false, code: 'E_AGENT_FAILED' });
+    expect(agent.status).toBe('stopped');
+    expect(cleanups).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('crashes, and restarts, when its machine fails as it starts', async () => {
     const broken = setup({}).createMachine({
       entry: () => {
