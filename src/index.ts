@@ -35,7 +35,7 @@ export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, Shutd
 export type { WorkerStats } from '../actors/worker.actor';
 
 // Metrics, alerts and the dashboard's types (`engine.metrics()`, `engine.serveDashboard()`)
-export type { MetricsSnapshot, ResourceMetrics, WorkerMetrics } from './metrics/metrics-snapshot';
+export type { AgentMetrics, MetricsSnapshot, ResourceMetrics, WorkerMetrics } from './metrics/metrics-snapshot';
 export type { DurationSummary, DurationBucket } from './metrics/duration-histogram';
 export type { AlertRecord } from './metrics/alert-book';
 export type { DashboardOptions } from './dashboard/dashboard-options';

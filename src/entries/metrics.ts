@@ -6,7 +6,7 @@
  */
 
 export { renderPrometheus } from '../metrics/render-prometheus';
-export type { MetricsSnapshot, ResourceMetrics, WorkerMetrics } from '../metrics/metrics-snapshot';
+export type { AgentMetrics, MetricsSnapshot, ResourceMetrics, WorkerMetrics } from '../metrics/metrics-snapshot';
 export { DURATION_BUCKETS_MS } from '../metrics/duration-histogram';
 export type { DurationSummary, DurationBucket } from '../metrics/duration-histogram';
 export type { AlertRecord } from '../metrics/alert-book';
