@@ -6,6 +6,7 @@
 import type { Agent } from '../agents/agent';
 import type { AgentContext } from '../agents/agent-context';
 import { unknownAgentError } from '../agents/agent-options';
+import { MezanError } from '../errors';
 import type { AgentStats } from '../../actors/agent.actor';
 import type { Clock } from '../clock';
 import type { Engine } from '../engine';
@@ -63,13 +64,27 @@ export class ScenarioAgents {
   #replied = 0;
   #failed = 0;
   #pendingMessages = 0;
+  /** The most messages the handlers' `ask` and `send` steps may make in a run, and how many they made. */
+  readonly #maxHandlerMessages: number;
+  #handlerMessages = 0;
 
   /**
    * Spawns the scenario's agents and schedules its messages (their arrival times drawn now, in the
    * order of the file).
+   *
+   * @param maxHandlerMessages - the most messages the handlers may make (agents that message each
+   *   other in a loop would otherwise go on for ever, within one instant when their work takes no time)
    */
-  constructor(scenario: Scenario, engine: Engine, clock: Clock, random: RandomSource, record?: (event: ScenarioAgentEvent) => void) {
+  constructor(
+    scenario: Scenario,
+    engine: Engine,
+    clock: Clock,
+    random: RandomSource,
+    maxHandlerMessages: number,
+    record?: (event: ScenarioAgentEvent) => void,
+  ) {
     this.#engine = engine;
+    this.#maxHandlerMessages = maxHandlerMessages;
     this.#clock = clock;
     this.#random = random;
     this.#record = record;
@@ -164,16 +179,26 @@ export class ScenarioAgents {
       if ('work' in step) await ctx.sleep(drawDuration(step.work, this.#random));
       else if ('fail' in step) {
         if (this.#random() < step.fail) throw new Error(step.message ?? 'injected failure');
-      } else if ('ask' in step)
+      } else if ('reply' in step) return step.reply;
+      else if (++this.#handlerMessages > this.#maxHandlerMessages) throw this.#tooManyMessages();
+      else if ('ask' in step)
         await this.#follow(
           ctx.self.name,
           step,
           attempt(() => ctx.ask(step.ask, step.message ?? null, { timeoutMs: step.timeoutMs })),
         );
-      else if ('send' in step) ctx.send(step.send, step.message ?? null);
-      else return step.reply;
+      else ctx.send(step.send, step.message ?? null);
     }
     return null;
+  }
+
+  #tooManyMessages(): MezanError {
+    const limit = this.#maxHandlerMessages.toLocaleString('en-US');
+    return new MezanError(
+      'E_INVALID_SCENARIO',
+      `The agents' handlers made more than ${limit} messages (do they message each other in a loop?); raise the limit with --max-tasks (or the maxTasks option)`,
+      { details: { limit: this.#maxHandlerMessages } },
+    );
   }
 
   /** Counts and traces how an ask ended; a failure goes on to the script unless it carries on (`onFailure: continue`). */

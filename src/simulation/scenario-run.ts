@@ -1,4 +1,4 @@
-import { checkScenarioTaskCount } from './scenario-limits';
+import { checkScenarioTaskCount, DEFAULT_MAX_SCENARIO_TASKS } from './scenario-limits';
 import { createEngine, type Engine } from '../engine';
 import type { EngineEvent } from '../engine-events';
 import type { ShutdownReport } from '../engine-snapshots';
@@ -29,7 +29,10 @@ export interface ScenarioRunOptions {
   readonly maxVirtualMs?: number;
   /** Called with each fault at its time, before it is injected (a simulation traces it). */
   readonly onFault?: (fault: Fault, at: number) => void;
-  /** The most top-level tasks the scenario may make (every arrival is prepared up front). @default 1,000,000 */
+  /**
+   * The most top-level tasks the scenario may make (every arrival is prepared up front); the same
+   * limit bounds its messages, and the messages its agents' handlers make. @default 1,000,000
+   */
   readonly maxTasks?: number;
   /** Called with what the scenario's agents do (asks settled, handlers ended), as it happens (a simulation traces it). */
   readonly onAgentEvent?: (event: ScenarioAgentEvent) => void;
@@ -135,7 +138,7 @@ export class ScenarioRun {
     this.#agents =
       scenario.agents === undefined && scenario.messages === undefined
         ? undefined
-        : new ScenarioAgents(scenario, this.engine, this.clock, this.#workload, options.onAgentEvent);
+        : new ScenarioAgents(scenario, this.engine, this.clock, this.#workload, options.maxTasks ?? DEFAULT_MAX_SCENARIO_TASKS, options.onAgentEvent);
     this.#scheduleFaults();
   }
 

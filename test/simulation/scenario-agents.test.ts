@@ -412,6 +412,29 @@ describe('scenario agents: validation', () => {
     );
   });
 
+  it('stops agents that message each other in a loop past the limit, even when their work takes no time', async () => {
+    const file = path.join(scratch, 'loop.jsonl');
+    const report = await simulate(
+      parseScenario(
+        lines(
+          'agents:',
+          '  - { name: a, steps: [{ send: b }] }',
+          '  - { name: b, steps: [{ ask: a, onFailure: continue }] }',
+          'messages:',
+          '  - { send: a }',
+        ),
+      ),
+      { maxTasks: 100, trace: file },
+    );
+    expect(report.makespanMs).toBe(0);
+    expect(report.agents['a']!.handled + report.agents['b']!.handled).toBe(100);
+    expect(report.agents['a']!.failed).toBe(1);
+    const failure = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((line) => line.includes('"ok":false') && line.includes('simulation.handled'));
+    expect(failure).toContain("The agents' handlers made more than 100 messages (do they message each other in a loop?)");
+  });
+
   it('exits 2 in the CLI for a bad agent declaration, printing the path of the bad field', async () => {
     const bad = path.join(scratch, 'bad-agent.yaml');
     writeFileSync(bad, lines('agents:', '  - name: a', '    steps:', '      - ask: nobody'));
