@@ -399,8 +399,9 @@ class AgentCore {
       );
   }
 
-  readonly #onListenerThrow = (error: unknown): void =>
+  readonly #onListenerThrow = (error: unknown): void => {
     this.#input.logger.warn("an abort listener on a handler's signal threw", { agent: this.#input.name, error: describeThrown(error) });
+  };
 
   /** Adds a run that ends now to the handlers' time; called before the run is counted handled or failed. */
   #countTime(run: Run, now: number): void {

@@ -1,4 +1,5 @@
-type Listener = EventListenerOrEventListenerObject;
+type EventListener = (event: Event) => void;
+type Listener = EventListener | { handleEvent(event: Event): void };
 
 /**
  * Makes what user code adds to `signal` unable to throw out of its abort: Node reports a throw from
@@ -33,15 +34,16 @@ export function containListeners(signal: AbortSignal, onThrow: (error: unknown) 
   const target = EventTarget.prototype;
   Object.defineProperties(signal, {
     addEventListener: {
-      value(type: string, listener: Listener | null, options?: AddEventListenerOptions | boolean): void {
-        target.addEventListener.call(signal, type, isListener(listener) ? wrap(listener) : listener, options);
+      value(type: string, listener: Listener | null, options?: Parameters<EventTarget['addEventListener']>[2]): void {
+        // Without a listener there is nothing to add (as the prototype's, which ignores it).
+        if (isListener(listener)) target.addEventListener.call(signal, type, wrap(listener), options);
       },
       configurable: true,
       writable: true,
     },
     removeEventListener: {
-      value(type: string, listener: Listener | null, options?: EventListenerOptions | boolean): void {
-        target.removeEventListener.call(signal, type, isListener(listener) ? (wrappers.get(listener) ?? listener) : listener, options);
+      value(type: string, listener: Listener | null, options?: Parameters<EventTarget['removeEventListener']>[2]): void {
+        if (isListener(listener)) target.removeEventListener.call(signal, type, wrappers.get(listener) ?? listener, options);
       },
       configurable: true,
       writable: true,
