@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createEngine, VirtualClock, type AgentContext } from '../../src';
 import { ScenarioRun } from '../../src/simulation/scenario-run';
 import { serveDashboard, type DashboardServer } from '../../src/dashboard/serve-dashboard';
 import { parseScenario } from '../../src/simulation/load-scenario';
@@ -237,6 +238,65 @@ describe('the dashboard in Chromium', () => {
       expect(errors).toEqual([]);
     } finally {
       await second.close();
+    }
+  });
+
+  it("shows an agent's row with its state and mailbox, and draws agents, ask edges and kinds it does not know in the wait-for graph", async () => {
+    const clock = new VirtualClock();
+    const engine = createEngine({ clock, logger: false });
+    const solver = engine.spawnAgent({ name: 'solver', receive: (_: number, ctx: AgentContext) => ctx.sleep(10), mailbox: { capacity: 5 } });
+    for (let n = 0; n < 4; n++) solver.send(n);
+    await clock.advanceBy(0);
+    const served = await serveDashboard(engine, { port: 0, now: () => clock.now() });
+    const third = await context.newPage();
+    const errors: string[] = [];
+    third.on('pageerror', (error) => errors.push(error.message));
+    // The page paints from /state alone, with agent nodes and edges (and a kind it does not know) in its graph.
+    await third.route('**/events', (route) => route.abort());
+    await third.route('**/state', async (route) => {
+      const state = await (await route.fetch()).json();
+      state.graph = {
+        nodes: [
+          { id: 'agent:solver', kind: 'agent' },
+          { id: 'agent:critic', kind: 'agent' },
+          { id: 'inbox', kind: 'queue' },
+        ],
+        edges: [
+          { from: 'agent:solver', to: 'agent:critic', kind: 'asks' },
+          { from: 'agent:critic', to: 'inbox', kind: 'drains' },
+        ],
+      };
+      await route.fulfill({ json: state });
+    });
+    try {
+      await third.goto(served.url);
+      const row = await third.waitForSelector('.actor[data-actor-id="agent:solver"]', PAGE_WAIT);
+      expect(await row.getAttribute('data-state')).toBe('busy');
+      expect(await row.getAttribute('data-mailbox-depth')).toBe('3');
+      expect(await row.$eval('.mailbox', (node) => node.textContent)).toBe('✉ 3/5');
+      await third.waitForFunction(() => (window as any).mezanDashboard.cy?.nodes().length === 3, null, PAGE_WAIT);
+      const drawn = await third.evaluate(() => {
+        const cy = (window as any).mezanDashboard.cy;
+        const node = (id: string) => cy.getElementById(id);
+        return {
+          agent: [node('agent:solver').style('shape'), node('agent:solver').data('label')],
+          unknown: [node('inbox').style('shape'), node('inbox').data('label')],
+          asks: cy.edges('[kind = "asks"]').map((edge: any) => [edge.id(), edge.style('line-color')]),
+          other: cy.edges('[kind = "drains"]').map((edge: any) => edge.data('label')),
+        };
+      });
+      expect(drawn).toEqual({
+        agent: ['hexagon', 'agent:solver'],
+        unknown: ['rectangle', 'inbox\n(queue)'],
+        asks: [['agent:solver -> agent:critic : asks', 'rgb(142,36,170)']],
+        other: ['drains'],
+      });
+      expect(errors).toEqual([]);
+    } finally {
+      await third.close();
+      await served.close();
+      await clock.runAll();
+      await engine.shutdown();
     }
   });
 
