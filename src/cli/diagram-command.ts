@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import type { AnyStateMachine } from 'xstate';
 import { isMezanError, MezanError } from '../errors';
 import { dotToSvg } from '../visualization/dot-to-svg';
@@ -17,8 +17,14 @@ export interface DiagramIo {
   readonly stdout: NodeJS.WritableStream;
   /** Error messages (a module that cannot be drawn); the process's stderr by default. */
   readonly stderr?: NodeJS.WritableStream;
-  /** Receives the exit code of a module that cannot be drawn. @default sets `process.exitCode` */
+  /** Receives the exit code of `--module`: 0, or that of a module that cannot be drawn. @default sets `process.exitCode` */
   readonly setExitCode?: (code: number) => void;
+  /**
+   * Called with the exit code once a module's machines are drawn (or refused), to end the process:
+   * what the module started when it loaded (a timer, a server) would keep it alive. The command
+   * line's ends the process once stdout and stderr are flushed; none by default elsewhere.
+   */
+  readonly exit?: (code: number) => void;
 }
 
 /** The exit code of `mezan diagram --module` for a module it cannot draw from: missing, failing to load, or with no machine. */
@@ -140,7 +146,7 @@ interface DiagramFlags {
  * @param io - where it writes; the process's streams by default
  * @returns a commander command to add to the program
  */
-export function createDiagramCommand(io: DiagramIo = { stdout: process.stdout }): Command {
+export function createDiagramCommand(io: DiagramIo = { stdout: process.stdout, exit: exitWhenFlushed }): Command {
   return new Command('diagram')
     .description(
       "draw mezan's state machines from their definitions, or those a module of yours exports (--module), as Mermaid, Graphviz DOT, XState's JSON or SVG",
@@ -176,33 +182,53 @@ export function createDiagramCommand(io: DiagramIo = { stdout: process.stdout })
     )
     .addHelpText('after', '\nExit codes: 0 drawn; 2 a --module file that is missing, fails to load, or exports no such machine.')
     .action(async function (this: Command, machine: string, flags: DiagramFlags) {
-      let drawables: Drawable[];
       if (flags.module !== undefined) {
-        try {
-          drawables = await moduleDrawables(flags.module, machine);
-        } catch (error) {
-          if (!isMezanError(error, 'E_INVALID_OPTION')) throw error;
-          const stderr = io.stderr ?? process.stderr;
-          stderr.write(`mezan diagram: ${error.message}\n`);
-          // A module that threw: its own stack says where (a syntax error's shows the line).
-          if (error.details.problem === 'load-failed' && isAnyError(error.cause) && error.cause.stack !== undefined)
-            stderr.write(`${error.cause.stack}\n`);
-          (io.setExitCode ?? ((code: number) => void (process.exitCode = code)))(DIAGRAM_INVALID_MODULE_EXIT);
-          return;
-        }
-      } else {
-        if (machine !== 'all' && !isMachineName(machine)) {
-          this.error(
-            `error: command-argument value '${machine}' is invalid for argument 'machine'. Allowed choices are ${[...MACHINE_NAMES, 'all'].join(', ')}.`,
-            {
-              code: 'commander.invalidArgument',
-            },
-          );
-        }
-        drawables = mezanDrawables(machine as DiagramSelection);
+        const code = await drawModule(this, io, flags.module, machine, flags);
+        (io.setExitCode ?? ((value: number) => void (process.exitCode = value)))(code);
+        io.exit?.(code);
+        return;
       }
-      await draw(this, io, drawables, flags, machine === 'all');
+      if (machine !== 'all' && !isMachineName(machine)) {
+        this.error(
+          `error: command-argument value '${machine}' is invalid for argument 'machine'. Allowed choices are ${[...MACHINE_NAMES, 'all'].join(', ')}.`,
+          {
+            code: 'commander.invalidArgument',
+          },
+        );
+      }
+      await draw(this, io, mezanDrawables(machine as DiagramSelection), flags, machine === 'all');
     });
+}
+
+/**
+ * Draws a module's machines, and says how that went: 0 drawn, {@link DIAGRAM_INVALID_MODULE_EXIT}
+ * for a module it cannot draw from, 1 for anything else that went wrong (a message on stderr each).
+ */
+async function drawModule(command: Command, io: DiagramIo, file: string, selection: string, flags: DiagramFlags): Promise<number> {
+  const stderr = io.stderr ?? process.stderr;
+  try {
+    await draw(command, io, await moduleDrawables(file, selection), flags, selection === 'all');
+    return 0;
+  } catch (error) {
+    // Commander's own errors (a usage error) are commander's to report.
+    if (error instanceof CommanderError) throw error;
+    if (!isMezanError(error, 'E_INVALID_OPTION')) {
+      stderr.write(`mezan diagram: ${isAnyError(error) ? (error.stack ?? error.message) : String(error)}\n`);
+      return 1;
+    }
+    stderr.write(`mezan diagram: ${error.message}\n`);
+    // A module that threw: its own stack says where (a syntax error's shows the line).
+    if (error.details.problem === 'load-failed' && isAnyError(error.cause) && error.cause.stack !== undefined) stderr.write(`${error.cause.stack}\n`);
+    return DIAGRAM_INVALID_MODULE_EXIT;
+  }
+}
+
+/**
+ * Ends the process with `code` once what was written to stdout and stderr is flushed: a user's
+ * module may have left timers or sockets behind that would keep it alive after its machines are drawn.
+ */
+function exitWhenFlushed(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
 /** Writes the drawables: one file each with `--out`; else to stdout, several in one text (but one SVG document at most). */

@@ -45,11 +45,22 @@ async function diagram(...args: string[]): Promise<DiagramRun> {
   const stdout = memoryStream();
   const stderr = memoryStream();
   let code: number | undefined;
-  const io: DiagramIo = { stdout, stderr, setExitCode: (value) => (code = value) };
+  const io: DiagramIo = {
+    stdout,
+    stderr,
+    setExitCode: (value) => (code = value),
+    exit: (value) => {
+      // Called once, after the exit code was set, with the same code.
+      if (exits.length > 0 || value !== code) throw new Error(`exit(${value}) after exit code ${String(code)} and ${exits.length} exits`);
+      exits.push(value);
+    },
+  };
+  const exits: number[] = [];
   await createDiagramCommand(io)
     .exitOverride()
     .configureOutput({ writeErr: (text) => stderr.write(text), writeOut: (text) => stdout.write(text) })
     .parseAsync(args, { from: 'user' });
+  if (args.includes('--module')) expect(exits).toEqual([code]);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -65,7 +76,7 @@ describe('mezan diagram --module: the machines a module exports', () => {
     'draws every machine export as %s, each headed by its export name and file, and nothing else it exports',
     async (format) => {
       const { code, stdout } = await diagram('--module', LIGHT_AND_DOOR, '--format', format);
-      expect(code).toBeUndefined();
+      expect(code).toBe(0);
       const comment = format === 'mermaid' ? '%%' : '//';
       expect(stdout).toBe(
         [
@@ -90,7 +101,7 @@ describe('mezan diagram --module: the machines a module exports', () => {
     'draws one export, named, as %s: the diagram alone, as for one of mezan’s machines',
     async (format) => {
       const { code, stdout } = await diagram('door', '--module', LIGHT_AND_DOOR, '--format', format);
-      expect(code).toBeUndefined();
+      expect(code).toBe(0);
       expect(stdout).toBe(renderMachine(lightAndDoor.door, format));
       expect(stdout).toContain('isLocked');
     },
@@ -274,6 +285,12 @@ describe('mezan diagram --module, run as a user runs it', () => {
       stdout: '',
       stderr: `mezan diagram: ${thrower}: the module failed to load: a thrown null: null\n`,
     });
+  });
+
+  it('ends once it drew the machines of a module that left a timer running', async () => {
+    const { code, stdout } = await mezan(['diagram', '--module', 'test/cli/fixtures/diagram-modules/keeps-running.cjs']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('heartbeat_beating --> heartbeat_stopped : STOP');
   });
 
   it("loads a TypeScript module through tsx's API when the process has no TypeScript loader of its own", async () => {
