@@ -3,6 +3,7 @@ import { MezanError } from '../errors';
 import type { RandomSource } from '../random';
 import { NO_RETRIES, RETRY_OPTION_KEYS, type ResolvedRetryPolicy, type RetryOptions } from '../task-options';
 import { expectFunction, expectKnownKeys, expectNonNegativeInteger, expectNonNegativeNumber, expectOneOf, fail, orDefault } from './validate';
+import { containRandom } from '../agents/bandit/contained-random';
 
 /**
  * Validates the `retries` option and fills in its defaults.
@@ -75,20 +76,9 @@ export function retryDelay(policy: ResolvedRetryPolicy, failedAttempt: number, r
   const growth = policy.backoff === 'exponential' ? 2 ** (failedAttempt - 1) : 1;
   const delay = Math.min(policy.delayMs * growth, policy.maxDelayMs);
   if (policy.jitter === 0 || delay === 0) return delay;
-  return delay * (1 - policy.jitter * drawSafely(random));
-}
-
-/**
- * A draw of the engine's random source, which is user code: one that throws, or gives a value out of
- * [0, 1) after the checked draws of the engine's start, counts as no jitter rather than a failure.
- */
-function drawSafely(random: RandomSource): number {
-  try {
-    const value = random();
-    return typeof value === 'number' && value >= 0 && value < 1 ? value : 0;
-  } catch {
-    return 0;
-  }
+  // The random source is user code: a draw that throws, or gives a value out of [0, 1) after the
+  // checked draws of the engine's start, counts as 0 (no jitter) rather than a failure.
+  return delay * (1 - policy.jitter * containRandom(random)());
 }
 
 /** Wraps what a task function threw into the `E_TASK_FAILED` its caller receives. @internal */
