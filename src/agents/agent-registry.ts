@@ -1,6 +1,6 @@
 import { createActor, type AnyActorRef } from 'xstate';
 import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef, type AgentsActivityEvent } from '../../actors/agent.actor';
-import { AgentHandle, type Agent, type AgentHandlePort } from './agent';
+import { AgentHandle, crashAgent, postAs, requestAs, stopAgentWith, type Agent, type AgentHandlePort } from './agent';
 import type { AgentContext, AgentOrName } from './agent-context';
 import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
 import { MachineAgent } from './machine-agent';
@@ -142,14 +142,14 @@ export class AgentRegistry {
   stopAll(): void {
     this.beginDraining();
     const reason = new MezanError('E_SHUTDOWN', 'Stopped by shutdown');
-    for (const handle of this.list()) handle.stopWith(reason);
+    for (const handle of this.list()) stopAgentWith(handle, reason);
   }
 
   /** Crashes the agent named `name`, as a fault injection. @throws {MezanError} `E_INVALID_OPTION` for an unknown name */
   crash(name: unknown): void {
     const handle = typeof name === 'string' ? this.#agents.get(name) : undefined;
     if (handle === undefined) fail('fault.agent', `the name of a running agent (${[...this.#agents.keys()].join(', ') || 'none'})`, name);
-    handle.crash(new MezanError('E_AGENT_FAILED', `Agent "${handle.name}" crashed (injected fault)`, { details: { agent: handle.name } }));
+    crashAgent(handle, new MezanError('E_AGENT_FAILED', `Agent "${handle.name}" crashed (injected fault)`, { details: { agent: handle.name } }));
   }
 
   #forget(handle: AgentHandle): void {
@@ -181,12 +181,12 @@ export class AgentRegistry {
       send: (to, message) => {
         const target = this.#resolve(to);
         if (target === undefined) throw unknownAgentError(to);
-        target.post(message, self.name);
+        postAs(target, message, self.name);
       },
       ask: <R>(to: AgentOrName, message: unknown, options?: unknown) => {
         const target = this.#resolve(to);
         if (target === undefined) return Promise.reject(unknownAgentError(to));
-        return target.request(message, self.name, options) as Promise<R>;
+        return requestAs(target, message, self.name, options) as Promise<R>;
       },
     };
   }

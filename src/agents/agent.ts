@@ -1,4 +1,4 @@
-import type { AgentActorSnapshot, AgentRef, AgentStats, AgentStatus } from '../../actors/agent.actor';
+import type { AgentRef, AgentStats, AgentStatus } from '../../actors/agent.actor';
 import { resolveAskOptions, type AskOptions } from './agent-options';
 import { AskCall } from './ask-call';
 import type { Clock } from '../clock';
@@ -58,132 +58,169 @@ export interface AgentHandlePort {
   readonly onAsk?: (agent: string) => ((ok: boolean) => void) | undefined;
 }
 
+/** What a handle keeps out of reach of the user code that holds it. */
+interface HandleCore {
+  readonly ref: AgentRef;
+  readonly port: AgentHandlePort;
+  /** Checks and copies a message before it is delivered (a machine agent's event); throws `E_INVALID_OPTION`. */
+  readonly prepare: ((message: unknown) => unknown) | undefined;
+  /** Messages that reached it once its actor had ended: refused here, and counted as received and dropped. */
+  late: number;
+}
+
+// Module-private: the handle a user holds has only the public methods; the engine's parts reach its
+// actor through the functions below, which nothing outside mezan's own modules imports.
+const cores = new WeakMap<object, HandleCore>();
+
+function coreOf(handle: AgentHandle): HandleCore {
+  return cores.get(handle)!;
+}
+
 /**
- * The {@link Agent} handle over an agent actor. `post` and `request` carry a sender's name, for the
- * handlers of other agents (their `ctx.send` and `ctx.ask`).
+ * The {@link Agent} handle over an agent actor. Its internals (its actor, a sender's name, fault
+ * injection) are module-private: see {@link postAs}, {@link requestAs}, {@link stopAgentWith} and
+ * {@link crashAgent}.
  * @internal
  */
 export class AgentHandle<M = unknown, R = unknown> implements Agent<M, R> {
   readonly name: string;
   /** The capacity of its mailbox, for metrics and the mailbox alert. */
   readonly mailboxCapacity: number;
-  readonly #ref: AgentRef;
-  readonly #port: AgentHandlePort;
-  /** Messages that reached it once its actor had ended: refused here, and counted as received and dropped. */
-  #late = 0;
 
-  constructor(name: string, ref: AgentRef, port: AgentHandlePort, mailboxCapacity: number) {
+  /**
+   * @param prepare - checks and copies each message before it is delivered; what it throws refuses the message
+   */
+  constructor(name: string, ref: AgentRef, port: AgentHandlePort, mailboxCapacity: number, prepare?: (message: unknown) => unknown) {
     this.name = name;
     this.mailboxCapacity = mailboxCapacity;
-    this.#ref = ref;
-    this.#port = port;
+    cores.set(this, { ref, port, prepare, late: 0 });
   }
 
   get status(): AgentStatus {
-    return this.#ref.getSnapshot().value;
-  }
-
-  /** The actor's snapshot, for `engine.actors()`. */
-  get snapshot(): AgentActorSnapshot {
-    return this.#ref.getSnapshot();
+    return coreOf(this).ref.getSnapshot().value;
   }
 
   send(message: M): void {
-    const refusal = this.#port.refusal();
-    if (refusal === undefined) this.post(message, undefined);
-    else this.#port.logger.warn('a message sent to an agent after shutdown began was refused', { agent: this.name, code: refusal.code });
+    const { port } = coreOf(this);
+    const refusal = port.refusal();
+    if (refusal === undefined) postAs(this, message, undefined);
+    else port.logger.warn('a message sent to an agent after shutdown began was refused', { agent: this.name, code: refusal.code });
   }
 
   ask(message: M, options?: AskOptions): Promise<R> {
-    const refusal = this.#port.refusal();
+    const refusal = coreOf(this).port.refusal();
     if (refusal !== undefined) return Promise.reject(refusal);
-    return this.request(message, undefined, options);
+    return requestAs(this, message, undefined, options) as Promise<R>;
   }
 
   stats(): AgentStats {
-    const stats = { ...this.#ref.getSnapshot().context.stats };
-    stats.received += this.#late;
-    stats.dropped += this.#late;
+    const core = coreOf(this);
+    const stats = { ...core.ref.getSnapshot().context.stats };
+    stats.received += core.late;
+    stats.dropped += core.late;
     return stats;
   }
 
   stop(): Promise<void> {
-    if (this.#ended) return Promise.resolve();
-    this.#ref.send({
+    const { ref } = coreOf(this);
+    if (ended(ref)) return Promise.resolve();
+    ref.send({
       type: 'agent.stop',
       reason: new MezanError('E_AGENT_STOPPED', `Agent "${this.name}" was stopped`, { details: { agent: this.name } }),
     });
-    return this.#whenStopped();
+    return whenStopped(ref);
   }
+}
 
-  /** Stops it with `reason` as every pending ask's error (shutdown's `E_SHUTDOWN`). */
-  stopWith(reason: MezanError): void {
-    if (!this.#ended) this.#ref.send({ type: 'agent.stop', reason });
-  }
+/** Whether an agent's actor has ended (after it stopped): nothing can be sent to it any more. */
+function ended(ref: AgentRef): boolean {
+  return ref.getSnapshot().status !== 'active';
+}
 
-  /** Crashes it, as a fault injection. */
-  crash(reason: MezanError): void {
-    if (!this.#ended) this.#ref.send({ type: 'agent.crash', reason });
-  }
-
-  /** Delivers a sent message from `from`. */
-  post(message: unknown, from: string | undefined): void {
-    if (this.#ended) {
-      this.#late++;
-      this.#port.logger.debug('an agent dropped a sent message', { agent: this.name, code: 'E_AGENT_STOPPED' });
+/** Resolves once the agent is stopped: the stop may be queued behind the agent's current step. */
+function whenStopped(ref: AgentRef): Promise<void> {
+  return new Promise((resolve) => {
+    if (ref.getSnapshot().value === 'stopped') {
+      resolve();
       return;
     }
-    this.#ref.send({ type: 'agent.deliver', delivery: { id: this.#port.nextId(), message, from, reply: undefined } });
-  }
-
-  /** Delivers an asked message from `from`; the promise settles once, with its outcome. */
-  request(message: unknown, from: string | undefined, options: unknown): Promise<R> {
-    let resolved: AskOptions;
-    try {
-      resolved = resolveAskOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.#ended) {
-      this.#late++;
-      return Promise.reject(new MezanError('E_AGENT_STOPPED', `Agent "${this.name}" is stopped`, { details: { agent: this.name } }));
-    }
-    const id = this.#port.nextId();
-    const call = new AskCall(this.name, (reason) => {
-      if (!this.#ended) this.#ref.send({ type: 'agent.withdraw', id, reason });
-    });
-    const settled = this.#port.onAsk?.(this.name);
-    if (settled !== undefined)
-      void call.promise.then(
-        () => settled(true),
-        () => settled(false),
-      );
-    if (call.arm(this.#port.clock, resolved.timeoutMs, resolved.signal))
-      this.#ref.send({ type: 'agent.deliver', delivery: { id, message, from, reply: call } });
-    return call.promise as Promise<R>;
-  }
-
-  /** Whether its actor has ended (after it stopped): nothing can be sent to it any more. */
-  get #ended(): boolean {
-    return this.#ref.getSnapshot().status !== 'active';
-  }
-
-  #whenStopped(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.status === 'stopped') {
+    const subscription = ref.subscribe({
+      next: (snapshot) => {
+        if (snapshot.value !== 'stopped') return;
+        subscription.unsubscribe();
         resolve();
-        return;
-      }
-      // The stop was queued behind the agent's current step: it is over when the snapshot says so.
-      const subscription = this.#ref.subscribe({
-        next: (snapshot) => {
-          if (snapshot.value !== 'stopped') return;
-          subscription.unsubscribe();
-          resolve();
-        },
-        complete: () => resolve(),
-        error: () => resolve(),
-      });
+      },
+      complete: () => resolve(),
+      error: () => resolve(),
     });
+  });
+}
+
+/**
+ * Stops an agent with `reason` as every pending ask's error (shutdown's `E_SHUTDOWN`).
+ * @internal
+ */
+export function stopAgentWith(handle: AgentHandle, reason: MezanError): void {
+  const { ref } = coreOf(handle);
+  if (!ended(ref)) ref.send({ type: 'agent.stop', reason });
+}
+
+/**
+ * Crashes an agent, as a fault injection.
+ * @internal
+ */
+export function crashAgent(handle: AgentHandle, reason: MezanError): void {
+  const { ref } = coreOf(handle);
+  if (!ended(ref)) ref.send({ type: 'agent.crash', reason });
+}
+
+/**
+ * Delivers a sent message from `from` (an agent's name, or `undefined` from outside any agent).
+ * @throws {MezanError} `E_INVALID_OPTION` when the agent refuses the message as it is (a machine agent's non-event)
+ * @internal
+ */
+export function postAs(handle: AgentHandle, message: unknown, from: string | undefined): void {
+  const core = coreOf(handle);
+  const delivered = core.prepare === undefined ? message : core.prepare(message);
+  if (ended(core.ref)) {
+    core.late++;
+    core.port.logger.debug('an agent dropped a sent message', { agent: handle.name, code: 'E_AGENT_STOPPED' });
+    return;
   }
+  core.ref.send({ type: 'agent.deliver', delivery: { id: core.port.nextId(), message: delivered, from, reply: undefined } });
+}
+
+/**
+ * Delivers an asked message from `from`.
+ * @returns a promise that settles once, with its outcome
+ * @internal
+ */
+export function requestAs(handle: AgentHandle, message: unknown, from: string | undefined, options: unknown): Promise<unknown> {
+  const core = coreOf(handle);
+  let resolved: AskOptions;
+  let delivered: unknown;
+  try {
+    resolved = resolveAskOptions(options);
+    delivered = core.prepare === undefined ? message : core.prepare(message);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { ref, port } = core;
+  if (ended(ref)) {
+    core.late++;
+    return Promise.reject(new MezanError('E_AGENT_STOPPED', `Agent "${handle.name}" is stopped`, { details: { agent: handle.name } }));
+  }
+  const id = port.nextId();
+  const call = new AskCall(handle.name, (reason) => {
+    if (!ended(ref)) ref.send({ type: 'agent.withdraw', id, reason });
+  });
+  const settled = port.onAsk?.(handle.name);
+  if (settled !== undefined)
+    void call.promise.then(
+      () => settled(true),
+      () => settled(false),
+    );
+  if (call.arm(port.clock, resolved.timeoutMs, resolved.signal))
+    ref.send({ type: 'agent.deliver', delivery: { id, message: delivered, from, reply: call } });
+  return call.promise;
 }

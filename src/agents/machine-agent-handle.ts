@@ -1,5 +1,6 @@
 import type { EventObject } from 'xstate';
-import { AgentHandle } from './agent';
+import type { AgentRef } from '../../actors/agent.actor';
+import { AgentHandle, type AgentHandlePort } from './agent';
 import { MezanError } from '../errors';
 import { describeThrown } from '../internal/describe-thrown';
 import { fail, isOptionsObject } from '../internal/validate';
@@ -34,17 +35,7 @@ export function toMachineEvent(message: unknown): EventObject {
  * @internal
  */
 export class MachineAgentHandle<M = unknown, R = unknown> extends AgentHandle<M, R> {
-  override post(message: unknown, from: string | undefined): void {
-    super.post(toMachineEvent(message), from);
-  }
-
-  override request(message: unknown, from: string | undefined, options: unknown): Promise<R> {
-    let event: EventObject;
-    try {
-      event = toMachineEvent(message);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return super.request(event, from, options);
+  constructor(name: string, ref: AgentRef, port: AgentHandlePort, mailboxCapacity: number) {
+    super(name, ref, port, mailboxCapacity, toMachineEvent);
   }
 }

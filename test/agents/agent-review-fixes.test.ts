@@ -199,3 +199,25 @@ describe("a handler's abort listeners", () => {
     }
   });
 });
+
+describe('the handle a user holds', () => {
+  it('reaches nothing but the public API: no way to crash the agent, fake a sender or reach its actor', async () => {
+    const { engine } = engineWithAgentRefs();
+    const agent = engine.spawnAgent({ name: 'a', receive: (message: unknown, ctx) => ({ message, from: ctx.from }) });
+    const keys = new Set<string>();
+    for (let object: object | null = agent; object !== null && object !== Object.prototype; object = Object.getPrototypeOf(object) as object | null)
+      for (const key of Reflect.ownKeys(object)) keys.add(String(key));
+    for (const internal of ['post', 'request', 'crash', 'stopWith', 'snapshot', 'ref', 'port']) expect(keys.has(internal)).toBe(false);
+    expect([...keys].filter((key) => key !== 'constructor' && key !== 'mailboxCapacity').sort()).toEqual([
+      'ask',
+      'name',
+      'send',
+      'stats',
+      'status',
+      'stop',
+    ]);
+    // An ask from outside any agent has no sender, whatever the caller passes.
+    const ask = agent.ask as (message: unknown, options: unknown, from: string) => Promise<unknown>;
+    await expect(ask.call(agent, 'hi', undefined, 'someone-else')).resolves.toEqual({ message: 'hi', from: undefined });
+  });
+});
