@@ -26,7 +26,8 @@ export interface MailboxOptions {
   /**
    * When the mailbox is full: `'reject'` refuses the new message (`E_MAILBOX_FULL`),
    * `'drop-oldest'` drops the oldest waiting one to make room (its ask fails with `E_MAILBOX_FULL`),
-   * `'wait'` keeps the sender waiting until there is room (its ask's `timeoutMs` still counts).
+   * `'wait'` keeps the sender waiting until there is room (its ask's `timeoutMs` still counts); past
+   * a second `capacity` of waiting senders, a message is refused as under `'reject'`.
    * @default 'reject'
    */
   overflow?: MailboxOverflow;
