@@ -14,6 +14,7 @@ import type { ResolvedRateLimit } from '../src/engine-options';
 import { RateLimiter } from '../src/internal/rate-limiter';
 import { timerLogic, type TimerCommand } from './timer.actor';
 import { workerLogic, type WorkerInput, type WorkerRef, type WorkerStats } from './worker.actor';
+import type { ThreadSettings } from '../src/threads/thread-pool';
 
 /** The executor's input. @internal */
 export interface ExecutorInput {
@@ -27,6 +28,11 @@ export interface ExecutorInput {
   readonly sink: EventSink;
   /** What running tasks can reach: resource pools, the supervisor, nested submission. */
   readonly services: TaskServices;
+  /**
+   * The worker threads thread tasks (`inThread`) run on: a worker {@link THREAD_WORKER_ID} with one
+   * slot per thread, spawned with the first thread task. Without it thread tasks run on `main`.
+   */
+  readonly threads?: ThreadSettings;
 }
 
 /** One worker as the executor publishes it: its slots, and how many of them are free. @internal */
@@ -137,6 +143,9 @@ export interface TasksDescribedEvent {
 /** The id of the main-thread worker. */
 export const MAIN_WORKER_ID = 'main';
 
+/** The id of the worker whose tasks run on worker threads. */
+export const THREAD_WORKER_ID = 'thread';
+
 /** A reference to the executor actor. @internal */
 export type ExecutorRef = ActorRef<ExecutorSnapshot, ExecutorEvent, ExecutorEmitted>;
 
@@ -145,6 +154,8 @@ type ExecutorScope = ActorScope<ExecutorSnapshot, ExecutorEvent, AnyActorSystem,
 /** A worker's slots as the executor keeps them (mutable, private); published as {@link WorkerSlots}. */
 interface WorkerEntry {
   readonly id: string;
+  /** Whether it runs thread tasks (and only those). */
+  readonly thread: boolean;
   ref: WorkerRef;
   capacity: number;
   free: number;
@@ -225,10 +236,12 @@ class ExecutorCore {
       clock: input.clock,
       logger: this.#logger,
       byGroup: input.rateLimit?.per === 'group',
+      threads: input.threads !== undefined,
     });
     this.#timers = createActor(timerLogic, { id: 'timers', parent: self, input: { clock: input.clock } });
     const main: WorkerEntry = {
       id: MAIN_WORKER_ID,
+      thread: false,
       ref: this.#spawnWorker(MAIN_WORKER_ID, input.concurrency, undefined),
       capacity: input.concurrency,
       free: input.concurrency,
@@ -249,11 +262,12 @@ class ExecutorCore {
     scope.stopChild(this.#timers);
   }
 
-  #spawnWorker(workerId: string, slots: number, initialStats: Readonly<WorkerStats> | undefined): WorkerRef {
+  #spawnWorker(workerId: string, slots: number, initialStats: Readonly<WorkerStats> | undefined, threads?: ThreadSettings): WorkerRef {
     const input: WorkerInput = {
       workerId,
       slots,
       initialStats,
+      threads,
       clock: this.#input.clock,
       sink: this.#input.sink,
       services: this.#input.services,
@@ -551,6 +565,7 @@ class ExecutorCore {
 
   #dispatchReadyTasks(): void {
     const { book } = this;
+    if (book.threadReadyCount > 0) this.#dispatchThreadTasks();
     if (book.readyCount === 0) return;
     if (this.#rateLimit !== undefined) {
       this.#dispatchRateLimited();
@@ -558,7 +573,7 @@ class ExecutorCore {
     }
     const now = this.#clock.now();
     for (const worker of this.workers) {
-      if (worker.down || worker.free === 0) continue;
+      if (worker.down || worker.free === 0 || worker.thread) continue;
       const count = Math.min(worker.free, book.readyCount);
       const orders: RunOrder[] = new Array(count);
       for (let i = 0; i < count; i++) orders[i] = book.takeReady(worker.id, now)!;
@@ -568,6 +583,41 @@ class ExecutorCore {
     }
   }
 
+  /** Hands ready thread tasks to the thread worker, spawned with the first of them. */
+  #dispatchThreadTasks(): void {
+    const worker = this.#workersById.get(THREAD_WORKER_ID) ?? this.#spawnThreadWorker();
+    if (worker === undefined || worker.down || worker.free === 0) return;
+    if (this.#rateLimit !== undefined) {
+      this.#dispatchRateLimitedTo(worker, this.#clock.now());
+      return;
+    }
+    const { book } = this;
+    const count = Math.min(worker.free, book.threadReadyCount);
+    const now = this.#clock.now();
+    const orders: RunOrder[] = new Array(count);
+    for (let i = 0; i < count; i++) orders[i] = book.takeReady(worker.id, now, undefined, true)!;
+    worker.free -= count;
+    worker.ref.send({ type: 'task.dispatch', orders });
+  }
+
+  #spawnThreadWorker(): WorkerEntry | undefined {
+    const threads = this.#input.threads;
+    if (threads === undefined) return undefined;
+    const worker: WorkerEntry = {
+      id: THREAD_WORKER_ID,
+      thread: true,
+      ref: this.#spawnWorker(THREAD_WORKER_ID, threads.count, undefined, threads),
+      capacity: threads.count,
+      free: threads.count,
+      down: false,
+    };
+    this.workers.push(worker);
+    this.#workersById.set(THREAD_WORKER_ID, worker);
+    worker.ref.start();
+    this.changed = true;
+    return worker;
+  }
+
   /**
    * Dispatch under a rate limit: the best ready task whose limit allows a start goes first; when
    * ready tasks are left with free slots, a timer wakes the executor when the next start is allowed.
@@ -575,28 +625,39 @@ class ExecutorCore {
   #dispatchRateLimited(): void {
     const { book } = this;
     const now = this.#clock.now();
-    const engineLimiter = this.#engineLimiter;
-    const allowed = (group: string | undefined): boolean => group === undefined || this.#groupLimiter(group).available(now) > 0;
     let slotsLeft = false;
     for (const worker of this.workers) {
-      if (worker.down || worker.free === 0) continue;
-      const orders: RunOrder[] = [];
-      while (orders.length < worker.free && book.readyCount > 0) {
-        if (engineLimiter !== undefined && engineLimiter.available(now) === 0) break;
-        const order = book.takeReady(worker.id, now, engineLimiter === undefined ? allowed : undefined);
-        if (order === undefined) break;
-        if (engineLimiter !== undefined) engineLimiter.record(now);
-        else if (order.group !== undefined) this.#groupLimiter(order.group).record(now);
-        orders.push(order);
-      }
-      if (orders.length > 0) {
-        worker.free -= orders.length;
-        worker.ref.send({ type: 'task.dispatch', orders });
-      }
-      if (worker.free > 0) slotsLeft = true;
+      if (worker.down || worker.free === 0 || worker.thread) continue;
+      if (this.#dispatchRateLimitedTo(worker, now)) slotsLeft = true;
       if (book.readyCount === 0) return;
     }
     if (slotsLeft) this.#armRateTimer(now);
+  }
+
+  /**
+   * Hands `worker` the best ready tasks of its kind the rate limit allows now.
+   * @returns whether it is left with free slots (the rate timer is armed then for a thread worker)
+   */
+  #dispatchRateLimitedTo(worker: WorkerEntry, now: number): boolean {
+    const { book } = this;
+    const engineLimiter = this.#engineLimiter;
+    const allowed = (group: string | undefined): boolean => group === undefined || this.#groupLimiter(group).available(now) > 0;
+    const orders: RunOrder[] = [];
+    while (orders.length < worker.free && (worker.thread ? book.threadReadyCount : book.readyCount) > 0) {
+      if (engineLimiter !== undefined && engineLimiter.available(now) === 0) break;
+      const order = book.takeReady(worker.id, now, engineLimiter === undefined ? allowed : undefined, worker.thread);
+      if (order === undefined) break;
+      if (engineLimiter !== undefined) engineLimiter.record(now);
+      else if (order.group !== undefined) this.#groupLimiter(order.group).record(now);
+      orders.push(order);
+    }
+    if (orders.length > 0) {
+      worker.free -= orders.length;
+      worker.ref.send({ type: 'task.dispatch', orders });
+    }
+    const slotsLeft = worker.free > 0 && (worker.thread ? book.threadReadyCount : book.readyCount) > 0;
+    if (slotsLeft && worker.thread) this.#armRateTimer(now);
+    return worker.free > 0;
   }
 
   #groupLimiter(group: string): RateLimiter {
@@ -670,7 +731,7 @@ class ExecutorCore {
     if (worker === undefined || !worker.down) return;
     // The new worker carries the old one's statistics on, so per-worker counts still add up exactly.
     const initialStats = worker.ref.getSnapshot().context.stats;
-    worker.ref = this.#spawnWorker(worker.id, worker.capacity, initialStats);
+    worker.ref = this.#spawnWorker(worker.id, worker.capacity, initialStats, worker.thread ? this.#input.threads : undefined);
     worker.ref.start();
     worker.down = false;
     worker.free = worker.capacity;

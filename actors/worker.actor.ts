@@ -1,10 +1,11 @@
 import type { ActorLogic, ActorRef, ActorScope, AnyActorRef, EventObject, Snapshot } from 'xstate';
 import type { AnyActorSystem } from './any-actor-system';
-import type { TaskDispatchEvent, TaskAbortEvent, WorkerReportEvent } from '../src/internal/task-protocol';
+import type { RunOutcome, TaskDispatchEvent, TaskAbortEvent, WorkerReportEvent } from '../src/internal/task-protocol';
 import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
 import { TaskRunner, type RunnerReport } from './task-runner';
 import type { RunEnvironment } from './task-run-context';
+import { ThreadPool, type ThreadSettings } from '../src/threads/thread-pool';
 
 /** A worker's own statistics; exact, because only the worker updates them. */
 export interface WorkerStats {
@@ -30,6 +31,8 @@ export interface WorkerStats {
 export interface WorkerInput extends RunEnvironment {
   readonly slots: number;
   readonly initialStats?: Readonly<WorkerStats>;
+  /** Set for a thread worker: its tasks run on this many worker threads (one slot each). */
+  readonly threads?: ThreadSettings;
 }
 
 /** The states of a worker; the statechart `machines/worker.machine.ts` draws them and their transitions. */
@@ -101,6 +104,8 @@ type WorkerScope = ActorScope<WorkerActorSnapshot, WorkerEvent>;
 class WorkerCore {
   readonly workerId: string;
   readonly runner: TaskRunner;
+  /** A thread worker's threads; `undefined` for the main-thread worker. */
+  readonly threads: ThreadPool | undefined;
   stats: WorkerStats;
   state: WorkerState = 'idle';
   /** Whether a `worker.flush` is on its way to the actor's own mailbox. */
@@ -124,6 +129,7 @@ class WorkerCore {
       running: 0,
     };
     const environment = { workerId: input.workerId, clock: input.clock, sink: input.sink, logger: input.logger, services: input.services };
+    this.threads = input.threads === undefined ? undefined : new ThreadPool(input.threads, input.clock, input.logger, input.workerId);
     // The runner's outcomes reach the worker as an event to itself, so that every change of the
     // worker's state and statistics happens in one of its own transitions.
     this.runner = new TaskRunner({ ...environment, self, pace: { factor: 1, until: 0 } }, () => {
@@ -163,13 +169,21 @@ function coreOf(scope: WorkerScope): WorkerCore {
 }
 
 /**
+ * A thread worker's outcomes as the executor must see them: an attempt whose thread crashed ended
+ * `crashed` (its task fails with `E_WORKER_CRASHED`, under its retry policy), not `failed`.
+ */
+function crashesOf(threads: ThreadPool, outcomes: readonly RunOutcome[]): readonly RunOutcome[] {
+  return outcomes.map((outcome) => (outcome.kind === 'failed' && threads.isCrash(outcome.error) ? { ...outcome, kind: 'crashed' } : outcome));
+}
+
+/**
  * Applies one event to a worker.
  * @returns whether its published snapshot changed
  */
 function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerScope): boolean {
   switch (event.type) {
     case 'task.dispatch':
-      core.runner.run(event.orders);
+      core.runner.run(core.threads === undefined ? event.orders : core.threads.wrap(event.orders));
       core.stats.running += event.orders.length;
       core.state = 'busy';
       return true;
@@ -180,10 +194,11 @@ function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerSco
       core.record(report);
       const parent = scope.self._parent;
       if (parent !== undefined) {
+        const outcomes = core.threads === undefined ? report.outcomes : crashesOf(core.threads, report.outcomes);
         const notice: WorkerReportEvent =
           report.abandoned === undefined
-            ? { type: 'worker.report', workerId: core.workerId, outcomes: report.outcomes, freed: report.freed }
-            : { type: 'worker.report', workerId: core.workerId, outcomes: report.outcomes, freed: report.freed, abandoned: report.abandoned };
+            ? { type: 'worker.report', workerId: core.workerId, outcomes, freed: report.freed }
+            : { type: 'worker.report', workerId: core.workerId, outcomes, freed: report.freed, abandoned: report.abandoned };
         // After this transition, as XState's sendParent would: the snapshot the executor may read is the new one.
         core.pendingReport = notice;
         scope.defer(core.sendPendingReport);
@@ -198,10 +213,12 @@ function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerSco
       return true;
     case 'worker.crash':
       core.runner.stop('E_WORKER_CRASHED');
+      core.threads?.destroy();
       core.state = 'crashed';
       return true;
     case 'xstate.stop':
       core.runner.stop();
+      core.threads?.destroy();
       return false;
     default:
       core.runner.receive(event);

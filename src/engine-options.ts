@@ -23,6 +23,13 @@ export interface EngineOptions {
    */
   concurrency?: number;
   /**
+   * How many worker threads run thread tasks (`inThread`): that many at once, beside the main
+   * thread's `concurrency`. They start with the first thread task, so an engine that never runs one
+   * costs nothing. `0`: no threads; thread tasks then run on the main thread.
+   * @default `os.availableParallelism() - 1`, at least 1
+   */
+  threads?: number;
+  /**
    * @deprecated Use {@link EngineOptions.concurrency}: `workers: n` is read as `concurrency: n`
    * (with one warning through the logger).
    */
@@ -278,6 +285,7 @@ export interface ResolvedRateLimit {
 /** {@link EngineOptions} with every field filled. @internal */
 export interface ResolvedEngineOptions {
   readonly concurrency: number;
+  readonly threads: number;
   readonly rateLimit: ResolvedRateLimit | undefined;
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -307,6 +315,8 @@ export interface ResolvedEngineOptions {
 export const ENGINE_DEFAULTS = Object.freeze({
   /** `concurrency`: the machine's available parallelism, read when an engine is made. */
   concurrency: (): number => os.availableParallelism(),
+  /** `threads`: one less than the machine's available parallelism (the main thread has one), at least 1. */
+  threads: (): number => Math.max(1, os.availableParallelism() - 1),
   /** {@link SupervisionOptions}. */
   supervision: Object.freeze({
     /** Restarts allowed within `withinMs`. */
@@ -369,6 +379,7 @@ export const ENGINE_DEFAULTS = Object.freeze({
 /** @internal */
 export const ENGINE_OPTION_KEYS: Readonly<Record<keyof EngineOptions, true>> = Object.freeze({
   concurrency: true,
+  threads: true,
   workers: true,
   clock: true,
   random: true,

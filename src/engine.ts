@@ -287,6 +287,7 @@ export class Engine {
       inspect: inspect === undefined ? undefined : containObserver(inspect, (thrown) => this.#onInspectThrow(thrown)),
       input: {
         concurrency: this.#options.concurrency,
+        threads: this.#options.threads === 0 ? undefined : { count: this.#options.threads, abandonAfterMs: this.#options.shutdown.abandonAfterMs },
         rateLimit: this.#options.rateLimit,
         clock: this.#clock,
         random: this.#options.random,
@@ -1180,6 +1181,7 @@ function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   if (options.workers !== undefined && options.concurrency !== undefined && options.workers !== options.concurrency)
     fail('workers', `the same value as \`concurrency\` (${options.concurrency}), or nothing: it is a deprecated alias`, options.workers);
   const concurrency = options.concurrency ?? options.workers ?? ENGINE_DEFAULTS.concurrency();
+  if (options.threads !== undefined) expectNonNegativeInteger('threads', options.threads);
   if (options.maxBatch !== undefined) expectPositiveInteger('maxBatch', options.maxBatch);
   const clock = orDefault(options.clock, realClock);
   if (
@@ -1225,6 +1227,7 @@ function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const supervision = resolveSupervision(options.supervision);
   return Object.freeze({
     concurrency,
+    threads: options.threads ?? ENGINE_DEFAULTS.threads(),
     rateLimit: resolveRateLimit(options.rateLimit),
     clock,
     random,

@@ -59,6 +59,8 @@ export type {
 } from './task-options';
 export type { TaskStatus, TerminalTaskStatus } from './task-status';
 export { isTerminalStatus } from './task-status';
+export { inThread } from './threads/in-thread';
+export type { InThreadOptions } from './threads/in-thread';
 
 // Agents
 export { AGENT_DEFAULTS } from './agents/agent-options';

@@ -9,6 +9,7 @@ import { ReadyQueue, type ReadyItem } from './ready-queue';
 import { TaskIndex } from './task-index';
 import { retryDelay, shouldRetry, taskFailedError } from './retry-policy';
 import type { RunOrder, RunOutcome, TaskSubmission } from './task-protocol';
+import { threadTargetOf } from '../threads/in-thread';
 
 /** Where an unfinished task is, as the executor sees it. @internal */
 export type TaskEntryState = 'waiting' | 'queued' | 'delayed' | 'dispatched' | 'done';
@@ -131,6 +132,8 @@ export class TaskBook {
   #watchedChanges: Array<{ readonly taskId: string; readonly state: WatchedState }> = [];
   /** One lane per priority; one such queue per task group when a rate limit applies per group. */
   readonly #ready: ReadyQueue<TaskEntry> | GroupedReadyQueue<TaskEntry>;
+  /** The ready thread tasks (`inThread`), when the engine has threads; otherwise they are in `#ready`. */
+  readonly #threadReady: ReadyQueue<TaskEntry> | GroupedReadyQueue<TaskEntry> | undefined;
   #deadlines: DeadlineChange[] = [];
   readonly #sink: EventSink;
   readonly #random: RandomSource;
@@ -139,9 +142,14 @@ export class TaskBook {
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
 
-  /** @param options.byGroup - keep ready tasks by group, so that `takeReady` can pass over groups that may not start */
-  constructor(options: { sink: EventSink; random: RandomSource; clock: Pick<Clock, 'now'>; logger: Logger; byGroup?: boolean }) {
+  /**
+   * @param options.byGroup - keep ready tasks by group, so that `takeReady` can pass over groups that may not start
+   * @param options.threads - keep ready thread tasks apart, for the thread worker
+   */
+  constructor(options: { sink: EventSink; random: RandomSource; clock: Pick<Clock, 'now'>; logger: Logger; byGroup?: boolean; threads?: boolean }) {
     this.#ready = options.byGroup === true ? new GroupedReadyQueue<TaskEntry>() : new ReadyQueue<TaskEntry>();
+    this.#threadReady =
+      options.threads !== true ? undefined : options.byGroup === true ? new GroupedReadyQueue<TaskEntry>() : new ReadyQueue<TaskEntry>();
     this.#sink = options.sink;
     this.#random = options.random;
     this.#clock = options.clock;
@@ -162,6 +170,16 @@ export class TaskBook {
   /** How many tasks are ready to run. */
   get readyCount(): number {
     return this.#ready.size;
+  }
+
+  /** How many thread tasks are ready to run (always 0 without threads: they are then in the main queue). */
+  get threadReadyCount(): number {
+    return this.#threadReady === undefined ? 0 : this.#threadReady.size;
+  }
+
+  /** The ready queue a task goes to: the threads' for a thread task when the engine has threads. */
+  #queueOf(entry: TaskEntry): ReadyQueue<TaskEntry> | GroupedReadyQueue<TaskEntry> {
+    return this.#threadReady !== undefined && threadTargetOf(entry.fn) !== undefined ? this.#threadReady : this.#ready;
   }
 
   /** Whether `taskId` is an unfinished task. */
@@ -281,9 +299,17 @@ export class TaskBook {
   /**
    * Takes the next ready task off the queue and marks it dispatched to `workerId` at clock time `now`.
    * @param allowed - with tasks kept by group, the groups that may start now (the best task among them is taken)
+   * @param thread - take a thread task (for the thread worker) rather than a main-thread one
    */
-  takeReady(workerId: string, now: number = this.#clock.now(), allowed?: (group: string | undefined) => boolean): RunOrder | undefined {
-    const entry = this.#ready instanceof GroupedReadyQueue ? this.#ready.pop(allowed) : this.#ready.pop();
+  takeReady(
+    workerId: string,
+    now: number = this.#clock.now(),
+    allowed?: (group: string | undefined) => boolean,
+    thread = false,
+  ): RunOrder | undefined {
+    const ready = thread ? this.#threadReady : this.#ready;
+    if (ready === undefined) return undefined;
+    const entry = ready instanceof GroupedReadyQueue ? ready.pop(allowed) : ready.pop();
     if (entry === undefined) return undefined;
     this.counts.queued--;
     this.counts.dispatched++;
@@ -310,7 +336,7 @@ export class TaskBook {
       return { kind: 'on-worker', workerId: entry.workerId! };
     }
     const wasDelayed = entry.state === 'delayed';
-    if (entry.state === 'queued') this.#ready.remove(entry);
+    if (entry.state === 'queued') this.#queueOf(entry).remove(entry);
     this.#settle(entry, 'cancelled', undefined, reason, undefined, undefined, this.#clock.now());
     return { kind: 'settled', wasDelayed };
   }
@@ -360,7 +386,7 @@ export class TaskBook {
     for (const entry of pending) entry.dependents = undefined;
     for (const entry of pending) {
       if (entry.state === 'delayed') delayed.push(entry.id);
-      if (entry.state === 'queued') this.#ready.remove(entry);
+      if (entry.state === 'queued') this.#queueOf(entry).remove(entry);
       this.#settle(entry, status, undefined, reason, undefined, undefined, this.#clock.now());
     }
     return delayed;
@@ -423,7 +449,7 @@ export class TaskBook {
     const entry = this.#entries.get(taskId);
     if (entry === undefined || entry.queueDeadline === undefined || this.#clock.now() < entry.queueDeadline) return;
     if (entry.state !== 'waiting' && entry.state !== 'queued') return;
-    if (entry.state === 'queued') this.#ready.remove(entry);
+    if (entry.state === 'queued') this.#queueOf(entry).remove(entry);
     const error = new MezanError('E_QUEUE_TIMEOUT', `Task "${entry.name}" did not start within ${entry.queueTimeoutMs} ms`, {
       details: { taskId: entry.id, queueTimeoutMs: entry.queueTimeoutMs },
     });
@@ -441,9 +467,10 @@ export class TaskBook {
       entry.priority = priority;
       return;
     }
-    this.#ready.remove(entry);
+    const ready = this.#queueOf(entry);
+    ready.remove(entry);
     entry.priority = priority;
-    this.#ready.push(entry);
+    ready.push(entry);
   }
 
   /** Puts a task whose retry delay has passed back on the ready queue. */
@@ -508,7 +535,8 @@ export class TaskBook {
     entry.state = 'queued';
     this.#noteWatched(entry, 'queued');
     if (++this.counts.queued > this.peakQueued) this.peakQueued = this.counts.queued;
-    this.#ready.push(entry);
+    if (this.#threadReady === undefined) this.#ready.push(entry);
+    else this.#queueOf(entry).push(entry);
     entry.reporter.markStatus('queued');
     if (this.#sink.active) {
       this.#sink.publish(

@@ -1,0 +1,155 @@
+import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { Clock } from '../clock';
+import { MezanError } from '../errors';
+import type { Logger } from '../logger';
+import type { RunOrder } from '../internal/task-protocol';
+import type { TaskContext } from '../task-options';
+import { describeThrown } from '../internal/describe-thrown';
+import { ContextBridge } from './context-bridge';
+import { threadTargetOf, type ThreadTarget } from './in-thread';
+import type { ThreadTaskPayload, ThreadTaskResult } from './thread-protocol';
+
+/** How an engine's worker threads are set up. @internal */
+export interface ThreadSettings {
+  /** How many threads, and so how many thread tasks run at once. */
+  readonly count: number;
+  /** How long a thread task's function may go on after its abort before its thread is terminated, in milliseconds. */
+  readonly abandonAfterMs: number;
+}
+
+/** The code each thread loads: plain CommonJS beside this file, in the sources as in dist/. */
+const THREAD_ENTRY = path.join(__dirname, 'thread-entry.cjs');
+
+/**
+ * The worker threads of the engine's thread worker, on Piscina, started on the first thread task.
+ * It never holds more runs than threads: the thread worker is handed an attempt only for a free
+ * slot, and a slot stays taken until the run ends, so Piscina's queue never reorders anything.
+ * Each run gets its own MessagePort, over which a {@link ContextBridge} performs the thread's `ctx`
+ * calls. An aborted attempt's thread hears of it at once; if its function has not returned
+ * `abandonAfterMs` later, its run is aborted, which terminates its thread (Piscina starts another).
+ * A run that ends without a result (the thread crashed or exited) fails its attempt only, with
+ * `E_WORKER_CRASHED`.
+ *
+ * @internal
+ */
+export class ThreadPool {
+  readonly #settings: ThreadSettings;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #workerId: string;
+  #piscina: Piscina | undefined = undefined;
+  #destroyed = false;
+  /** The errors this pool made for crashed runs, told apart from whatever a function threw. */
+  readonly #crashes = new WeakSet<object>();
+
+  constructor(settings: ThreadSettings, clock: Clock, logger: Logger, workerId: string) {
+    this.#settings = settings;
+    this.#clock = clock;
+    this.#logger = logger;
+    this.#workerId = workerId;
+  }
+
+  /** The orders as the thread worker's runner calls them: each thread task's function runs its export on a thread. */
+  wrap(orders: readonly RunOrder[]): RunOrder[] {
+    return orders.map((order) => {
+      const target = threadTargetOf(order.fn);
+      if (target === undefined) return order;
+      // A copy: the order is the executor's record, whose `fn` is the caller's.
+      return {
+        taskId: order.taskId,
+        name: order.name,
+        attempt: order.attempt,
+        fn: (ctx: TaskContext) => this.run(target, ctx),
+        timeoutMs: order.timeoutMs,
+        resources: order.resources,
+        meta: order.meta,
+        input: order.input,
+        group: order.group,
+        dependencies: order.dependencies,
+      };
+    });
+  }
+
+  /** Whether `error` is this pool's verdict that an attempt's thread crashed. */
+  isCrash(error: unknown): error is MezanError {
+    return typeof error === 'object' && error !== null && this.#crashes.has(error);
+  }
+
+  /** Runs one attempt of a thread task on a thread; resolves with what its function returned, rejects with what it threw. */
+  async run(target: ThreadTarget, ctx: TaskContext): Promise<unknown> {
+    const piscina = this.#start();
+    const { port1, port2 } = new MessageChannel();
+    const bridge = new ContextBridge(port1, ctx, this.#logger);
+    const stop = new AbortController();
+    let abandonTimer: unknown = undefined;
+    const signal = ctx.signal;
+    const onAbort = (): void => {
+      bridge.abort(signal.reason);
+      abandonTimer = this.#clock.setTimeout(() => stop.abort(), this.#settings.abandonAfterMs);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const payload: ThreadTaskPayload = {
+      module: target.module,
+      exportName: target.exportName,
+      input: ctx.input,
+      port: port2,
+      id: ctx.id,
+      name: ctx.name,
+      attempt: ctx.attempt,
+    };
+    let result: ThreadTaskResult;
+    try {
+      result = (await piscina.run(payload, { transferList: [port2], signal: stop.signal })) as ThreadTaskResult;
+      await bridge.finished;
+    } catch (error) {
+      throw this.#runFailure(error, ctx, stop.signal.aborted);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (abandonTimer !== undefined) this.#clock.clearTimeout(abandonTimer);
+      bridge.close();
+    }
+    if (result.ok) return result.value;
+    const { error, code } = result;
+    if (code !== undefined && typeof error === 'object' && error !== null)
+      Object.defineProperty(error, 'code', { value: code, enumerable: true, configurable: true, writable: true });
+    throw error;
+  }
+
+  /** What a run that did not return a result fails its attempt with. */
+  #runFailure(error: unknown, ctx: TaskContext, abandoned: boolean): unknown {
+    // The input (or a result) could not be cloned: the task's fault, not the thread's.
+    if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DataCloneError') return error;
+    const reason = abandoned
+      ? `its function did not return ${this.#settings.abandonAfterMs} ms after its abort: its thread was terminated`
+      : `its thread crashed: ${describeThrown(error)}`;
+    const crash = new MezanError('E_WORKER_CRASHED', `Task "${ctx.name}" ${reason}`, {
+      cause: error,
+      details: { taskId: ctx.id, workerId: this.#workerId, abandoned },
+    });
+    this.#crashes.add(crash);
+    return crash;
+  }
+
+  #start(): Piscina {
+    if (this.#piscina !== undefined) return this.#piscina;
+    if (this.#destroyed) throw new MezanError('E_SHUTDOWN', `Worker ${this.#workerId} stopped`);
+    const { count } = this.#settings;
+    const piscina = new Piscina({ filename: THREAD_ENTRY, minThreads: count, maxThreads: count, concurrentTasksPerWorker: 1 });
+    // A thread that fails with no task on it: logged, never thrown at the process.
+    piscina.on('error', (error: unknown) => this.#logger.error('a worker thread failed', { error: describeThrown(error) }));
+    this.#logger.debug('worker threads started', { threads: count });
+    return (this.#piscina = piscina);
+  }
+
+  /** Terminates the threads; runs still on them fail. */
+  destroy(): void {
+    this.#destroyed = true;
+    const piscina = this.#piscina;
+    this.#piscina = undefined;
+    if (piscina === undefined) return;
+    piscina.destroy().catch((error: unknown) => this.#logger.warn('worker threads did not stop cleanly', { error: describeThrown(error) }));
+  }
+}

@@ -1,0 +1,111 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createEngine, type Engine } from '../../src/engine';
+import { MezanError } from '../../src/errors';
+import { inThread } from '../../src/threads/in-thread';
+
+// Thread tasks run for real on worker threads (Piscina): real time by nature, so these tests wait on
+// handles and events only, never on a duration.
+
+const FIXTURE = pathToFileURL(path.join(__dirname, '../fixtures/threads/tasks.mjs'));
+const task = (name: string): ReturnType<typeof inThread> => inThread(FIXTURE, { export: name });
+
+let engine: Engine;
+
+afterEach(async () => {
+  await engine.shutdown({ graceMs: 1000 });
+});
+
+async function errorOf(result: Promise<unknown>): Promise<MezanError> {
+  try {
+    await result;
+  } catch (error) {
+    if (error instanceof MezanError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('thread tasks', () => {
+  test('run the export on a worker thread with a clone of the input; the value comes back', async () => {
+    engine = createEngine({ threads: 2, logger: false });
+    const handle = engine.submit(inThread(FIXTURE), { input: { n: [1, 2] }, name: 'echo' });
+    await expect(handle.result).resolves.toEqual({ input: { n: [1, 2] }, id: handle.id, name: 'echo', attempt: 1 });
+    const thread = engine.actors().find((actor) => actor.id === 'thread');
+    expect(thread).toMatchObject({ machine: 'worker', parent: 'executor' });
+  });
+
+  test('an engine that never runs a thread task has no thread worker', async () => {
+    engine = createEngine({ threads: 2, logger: false });
+    await engine.submit(() => 1).result;
+    expect(engine.actors().map((actor) => actor.id)).not.toContain('thread');
+  });
+
+  test('what the function throws fails the task with E_TASK_FAILED, its cause carrying the message', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const error = await errorOf(engine.submit(task('fails'), { input: 7 }).result);
+    expect(error.code).toBe('E_TASK_FAILED');
+    expect((error.cause as Error).message).toBe('bad input 7');
+    expect((error.cause as { code?: string }).code).toBe('E_USER');
+  });
+
+  test('a missing module or export fails the task with E_TASK_FAILED whose cause names it', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const missingModule = pathToFileURL(path.join(__dirname, '../fixtures/threads/no-such-module.mjs'));
+    const noModule = await errorOf(engine.submit(inThread(missingModule)).result);
+    expect(noModule.code).toBe('E_TASK_FAILED');
+    expect((noModule.cause as Error).message).toContain('no-such-module.mjs');
+    const noExport = await errorOf(engine.submit(task('nope')).result);
+    expect(noExport.code).toBe('E_TASK_FAILED');
+    expect((noExport.cause as Error).message).toContain('"nope"');
+    const notFunction = await errorOf(engine.submit(task('notFunction')).result);
+    expect((notFunction.cause as Error).message).toContain('"notFunction"');
+  });
+
+  test('inThread refuses what is not a file URL or path, and a bad export name', () => {
+    expect(() => inThread(new URL('https://example.com/x.js'))).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
+    expect(() => inThread(FIXTURE, { export: '' })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
+    expect(() => inThread(FIXTURE, { exports: 'x' } as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
+    expect(() => createEngine({ threads: -1 })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
+  });
+
+  test('retries apply: an attempt that failed runs again', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    await expect(engine.submit(task('failsFirst'), { retries: 1 }).result).resolves.toBe(2);
+  });
+
+  test('dependencies between thread and main-thread tasks hold', async () => {
+    engine = createEngine({ threads: 2, logger: false });
+    const first = engine.submit(task('double'), { input: 21 });
+    const second = engine.submit((ctx) => (ctx.dependencies[0]!.value as number) + 1, { dependsOn: [first] });
+    await expect(second.result).resolves.toBe(43);
+  });
+
+  test('the executor decides the order: with one thread, the higher priority starts first', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const started: string[] = [];
+    engine.events$.subscribe((event) => {
+      if (event.type === 'task.started') started.push(event.name);
+    });
+    // The first occupies the only thread; the others wait in mezan's queue, not Piscina's.
+    const blocker = engine.submit(task('burn'), { input: 20, name: 'blocker', priority: 10 });
+    const low = engine.submit(task('double'), { input: 1, name: 'low', priority: 1 });
+    const high = engine.submit(task('double'), { input: 2, name: 'high', priority: 5 });
+    await Promise.all([blocker.result, low.result, high.result]);
+    expect(started).toEqual(['blocker', 'high', 'low']);
+  });
+
+  test('an ArrayBuffer input is cloned into the thread', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const buffer = new Uint8Array([1, 2, 3, 250]).buffer;
+    await expect(engine.submit(task('sumBytes'), { input: { buffer } }).result).resolves.toEqual({ sum: 256, length: 4 });
+  });
+
+  test('the thread worker keeps its own statistics', async () => {
+    engine = createEngine({ threads: 2, logger: false });
+    await Promise.all([1, 2, 3].map((n) => engine.submit(task('double'), { input: n }).result));
+    await errorOf(engine.submit(task('fails')).result);
+    const thread = engine.stats().workers.find((worker) => worker.id === 'thread');
+    expect(thread).toMatchObject({ slots: 2, tasksCompleted: 3, tasksFailed: 1, running: 0 });
+  });
+});
