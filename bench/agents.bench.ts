@@ -211,10 +211,10 @@ function xstatePair(): AskSide {
 }
 
 /**
- * `senders` tasks at once each send their share of `messages` to one agent (mailbox of the
- * defaults, overflow `'wait'`: a sender waits for room rather than lose a message), then an ask
- * marks the end (the mailbox is first in, first out). Checks that the handler saw every message once
- * and that `handled` is what was sent.
+ * `senders` tasks at once each send their share of `messages` to one agent, whose mailbox holds them
+ * all (overflow `'reject'`: a message it could not take would count in `dropped`; `'wait'` bounds its
+ * waiting senders by the capacity too), then an ask marks the end (the mailbox is first in, first
+ * out). Checks that the handler saw every message once and that `handled` is what was sent.
  */
 async function mailboxFlood(config: AgentsBenchConfig, log: Log): Promise<MailboxFlood> {
   const { messages, senders, messageRuns } = config;
@@ -226,7 +226,7 @@ async function mailboxFlood(config: AgentsBenchConfig, log: Log): Promise<Mailbo
     let seen = 0;
     const agent = engine.spawnAgent<number | 'done', number>({
       name: 'sink',
-      mailbox: { overflow: 'wait' },
+      mailbox: { capacity: messages, overflow: 'reject' },
       receive: (message) => {
         if (message !== 'done') seen++;
         return seen;
@@ -295,7 +295,7 @@ export function formatAgentsReport(result: AgentsBenchResult): string {
     chars: TABLE_CHARS,
   });
   flood.push([
-    `${formatCount(mailbox.messages)} sent from ${mailbox.senders} concurrent tasks (mailbox overflow 'wait')`,
+    `${formatCount(mailbox.messages)} sent from ${mailbox.senders} concurrent tasks (mailbox capacity ${formatCount(mailbox.messages)})`,
     `${formatCount(mailbox.medianPerSecond)} msgs/s`,
     `${mailbox.exact ? 'PASS' : 'FAIL'}: handled ${formatCount(mailbox.stats.handled - 1)} of ${formatCount(mailbox.messages)} sent, failed ${mailbox.stats.failed}, dropped ${mailbox.stats.dropped}`,
   ]);
