@@ -16,6 +16,8 @@ import type { AgentStep, AskStep, Scenario, ScenarioAgent, ScenarioMessage, Send
 
 /** How the asks a scenario made ended: replied, or failed (by error code). */
 export interface ScenarioAskCounts {
+  /** Asks made; once the run is over, each has settled once: `replied + failed`. */
+  readonly made: number;
   /** Asks that got their reply. */
   readonly replied: number;
   /** Asks that failed, whatever the code. */
@@ -61,6 +63,7 @@ export class ScenarioAgents {
   /** Every agent the scenario spawned, stopped ones too (a stopped agent's handle still answers `stats()`). */
   readonly #agents = new Map<string, Agent>();
   readonly #byCode: Record<string, number> = {};
+  #made = 0;
   #replied = 0;
   #failed = 0;
   #pendingMessages = 0;
@@ -123,7 +126,7 @@ export class ScenarioAgents {
 
   /** How the scenario's asks ended so far. */
   asks(): ScenarioAskCounts {
-    return { replied: this.#replied, failed: this.#failed, byCode: { ...this.#byCode } };
+    return { made: this.#made, replied: this.#replied, failed: this.#failed, byCode: { ...this.#byCode } };
   }
 
   /** Crashes the agent named `name` if it still runs (a stopped one has nothing left to crash). */
@@ -204,6 +207,7 @@ export class ScenarioAgents {
   /** Counts and traces how an ask ended; a failure goes on to the script unless it carries on (`onFailure: continue`). */
   async #follow(from: string | undefined, step: Pick<AskStep, 'ask' | 'onFailure'>, reply: Promise<unknown>): Promise<unknown> {
     const start = this.#clock.now();
+    this.#made++;
     try {
       const value = await reply;
       this.#replied++;

@@ -187,7 +187,7 @@ export class ScenarioRun {
       byCode: { ...this.#byCode },
       makespanMs: this.#makespanMs,
       agents: this.#agents?.stats() ?? {},
-      asks: this.#agents?.asks() ?? { replied: 0, failed: 0, byCode: {} },
+      asks: this.#agents?.asks() ?? { made: 0, replied: 0, failed: 0, byCode: {} },
     };
   }
 

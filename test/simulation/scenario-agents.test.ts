@@ -174,7 +174,7 @@ describe('scenario agents: handler steps', () => {
     expect(report.agents['strict']).toMatchObject({ handled: 0, failed: 1 });
     expect(report.agents['lenient']).toMatchObject({ handled: 1, failed: 0 });
     // broken twice, then strict's message; lenient's message got its reply.
-    expect(report.asks).toEqual({ replied: 1, failed: 3, byCode: { E_AGENT_FAILED: 3 } });
+    expect(report.asks).toEqual({ made: 4, replied: 1, failed: 3, byCode: { E_AGENT_FAILED: 3 } });
   });
 
   it('sends from a handler, and an ask past its timeoutMs fails with E_TIMEOUT', async () => {
@@ -292,7 +292,7 @@ describe('scenario agents: tasks and messages', () => {
         '  - { ask: pong }',
       ),
     );
-    expect(report.asks).toEqual({ replied: 0, failed: 4, byCode: { E_SHUTDOWN: 4 } });
+    expect(report.asks).toEqual({ made: 4, replied: 0, failed: 4, byCode: { E_SHUTDOWN: 4 } });
     expect(report.shutdown.lost).toBe(0);
   });
 });
