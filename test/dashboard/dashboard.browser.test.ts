@@ -257,13 +257,15 @@ describe('the dashboard in Chromium', () => {
       const state = await (await route.fetch()).json();
       state.graph = {
         nodes: [
-          { id: 'agent:solver', kind: 'agent' },
-          { id: 'agent:critic', kind: 'agent' },
+          { id: '@agent:solver', kind: 'agent', capacity: 1 },
+          { id: '@agent:solver#1', kind: 'message' },
+          { id: '@agent:solver#2', kind: 'message' },
           { id: 'inbox', kind: 'queue' },
         ],
         edges: [
-          { from: 'agent:solver', to: 'agent:critic', kind: 'asks' },
-          { from: 'agent:critic', to: 'inbox', kind: 'drains' },
+          { from: '@agent:solver', to: '@agent:solver#1', kind: 'holds', units: 1 },
+          { from: '@agent:solver#1', to: '@agent:solver#2', kind: 'asks' },
+          { from: '@agent:solver#2', to: 'inbox', kind: 'drains' },
         ],
       };
       await route.fulfill({ json: state });
@@ -274,21 +276,23 @@ describe('the dashboard in Chromium', () => {
       expect(await row.getAttribute('data-state')).toBe('busy');
       expect(await row.getAttribute('data-mailbox-depth')).toBe('3');
       expect(await row.$eval('.mailbox', (node) => node.textContent)).toBe('✉ 3/5');
-      await third.waitForFunction(() => (window as any).mezanDashboard.cy?.nodes().length === 3, null, PAGE_WAIT);
+      await third.waitForFunction(() => (window as any).mezanDashboard.cy?.nodes().length === 4, null, PAGE_WAIT);
       const drawn = await third.evaluate(() => {
         const cy = (window as any).mezanDashboard.cy;
         const node = (id: string) => cy.getElementById(id);
         return {
-          agent: [node('agent:solver').style('shape'), node('agent:solver').data('label')],
+          agent: [node('@agent:solver').style('shape'), node('@agent:solver').data('label')],
+          message: [node('@agent:solver#2').style('shape'), node('@agent:solver#2').data('label')],
           unknown: [node('inbox').style('shape'), node('inbox').data('label')],
           asks: cy.edges('[kind = "asks"]').map((edge: any) => [edge.id(), edge.style('line-color')]),
           other: cy.edges('[kind = "drains"]').map((edge: any) => edge.data('label')),
         };
       });
       expect(drawn).toEqual({
-        agent: ['hexagon', 'agent:solver'],
+        agent: ['hexagon', 'solver\n(×1)'],
+        message: ['tag', '✉ solver#2'],
         unknown: ['rectangle', 'inbox\n(queue)'],
-        asks: [['agent:solver -> agent:critic : asks', 'rgb(142,36,170)']],
+        asks: [['@agent:solver#1 -> @agent:solver#2 : asks', 'rgb(142,36,170)']],
         other: ['drains'],
       });
       expect(errors).toEqual([]);

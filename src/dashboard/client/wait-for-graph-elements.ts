@@ -10,8 +10,16 @@ export const MAX_GRAPH_NODES = 400;
  */
 export type GraphEdgeKind = WaitForEdge['kind'] | 'ahead' | (string & {});
 
-/** A node kind the page draws: the graph's own (`task`, `resource`, `agent`), or one it does not know, drawn plainly with its kind. */
-export type GraphNodeKind = WaitForNode['kind'] | 'agent' | (string & {});
+/**
+ * A node kind the page draws: the graph's own (`task`, `resource`, `agent`, `message`: a message to
+ * an agent, waiting or being handled), or one it does not know, drawn plainly with its kind.
+ */
+export type GraphNodeKind = WaitForNode['kind'] | 'agent' | 'message' | (string & {});
+
+/** The prefix of an agent's node id (`@agent:<name>`), and of its messages' (`@agent:<name>#<n>`). */
+const AGENT_NODE_PREFIX = '@agent:';
+/** The end of a message's node id: its delivery number. */
+const MESSAGE_SUFFIX = /#[1-9][0-9]*$/;
 
 /** The edge kinds the page styles and labels by units; any other is labelled with its kind. */
 const KNOWN_EDGE_KINDS: ReadonlySet<string> = new Set(['holds', 'requests', 'awaits', 'ahead', 'asks']);
@@ -54,8 +62,9 @@ interface NodeLike {
  * The live wait-for graph with the latest deadlock's cycle drawn over it: the cycle's nodes and
  * edges are taken from the graph captured at detection when the live graph no longer has them
  * (they are then `stale`), its victim is marked. Tasks are labelled with their names when the
- * events gave one, resources with their capacity, agents with their name, and a node of a kind the
- * page does not know with that kind. Pure: the page hands the result to Cytoscape.js.
+ * events gave one, resources and agents with their capacity, an agent's messages by agent and
+ * number, and a node of a kind the page does not know with that kind. Pure: the page hands the
+ * result to Cytoscape.js.
  *
  * @param state - the state to draw
  * @param names - task names by id
@@ -66,7 +75,7 @@ export function waitForGraphElements(state: DashboardState, names: ReadonlyMap<s
   const edges = new Map<string, GraphEdgeElement>();
   const addNode = (node: NodeLike, stale: boolean): void => {
     if (nodes.has(node.id) || nodes.size >= MAX_GRAPH_NODES) return;
-    const capacity = node.kind === 'resource' ? node.capacity : undefined;
+    const capacity = node.kind === 'resource' || node.kind === 'agent' ? node.capacity : undefined;
     nodes.set(node.id, { data: { id: node.id, kind: node.kind, label: nodeLabel(node, names), capacity }, classes: stale ? ['stale'] : [] });
   };
   const addEdge = (edge: EdgeLike, stale: boolean): GraphEdgeElement | undefined => {
@@ -89,7 +98,7 @@ export function waitForGraphElements(state: DashboardState, names: ReadonlyMap<s
     const capturedGraph = deadlock.graph as { readonly nodes: readonly NodeLike[]; readonly edges: readonly EdgeLike[] };
     const captured = new Map(capturedGraph.nodes.map((node) => [node.id, node]));
     for (const id of deadlock.cycle) {
-      if (!nodes.has(id)) addNode(captured.get(id) ?? { id, kind: 'task' }, true);
+      if (!nodes.has(id)) addNode(captured.get(id) ?? { id, kind: kindOfId(id) }, true);
       const drawn = nodes.get(id);
       // The cycle is closed: its first node comes again at its end.
       if (drawn !== undefined && !drawn.classes.includes('cycle')) drawn.classes.push('cycle');
@@ -109,7 +118,11 @@ export function waitForGraphElements(state: DashboardState, names: ReadonlyMap<s
   return { nodes, edges };
 }
 
-/** A task by its name (and id), a resource with its capacity, an agent by its id, any other node with its kind. */
+/**
+ * A task by its name (and id), a resource with its capacity, an agent by its name with its
+ * concurrency (`@agent:solver` is `solver (×2)`), a message by its agent and number, any other node
+ * with its kind.
+ */
 function nodeLabel(node: NodeLike, names: ReadonlyMap<string, string>): string {
   switch (node.kind) {
     case 'task': {
@@ -118,11 +131,21 @@ function nodeLabel(node: NodeLike, names: ReadonlyMap<string, string>): string {
     }
     case 'resource':
       return `${node.id}\n(${node.capacity})`;
-    case 'agent':
-      return node.id;
+    case 'agent': {
+      const name = node.id.startsWith(AGENT_NODE_PREFIX) ? node.id.slice(AGENT_NODE_PREFIX.length) : node.id;
+      return node.capacity === undefined ? name : `${name}\n(×${node.capacity})`;
+    }
+    case 'message':
+      return node.id.startsWith(AGENT_NODE_PREFIX) ? `✉ ${node.id.slice(AGENT_NODE_PREFIX.length)}` : node.id;
     default:
       return `${node.id}\n(${node.kind})`;
   }
+}
+
+/** The kind of a node known only by its id (a cycle's node the captured graph lacks). */
+function kindOfId(id: string): GraphNodeKind {
+  if (!id.startsWith(AGENT_NODE_PREFIX)) return 'task';
+  return MESSAGE_SUFFIX.test(id) ? 'message' : 'agent';
 }
 
 function edgeId(edge: EdgeLike): string {

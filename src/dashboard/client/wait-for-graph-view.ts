@@ -4,8 +4,8 @@ import type { DashboardPage } from './page-model';
 import { waitForGraphElements, type GraphEdgeElement, type GraphNodeElement } from './wait-for-graph-elements';
 
 /**
- * Tasks are ellipses, resources rounded boxes, agents hexagons, a kind this page does not know a
- * plain grey box (labelled with its kind); edges by kind (asks purple, a kind it does not know
+ * Tasks are ellipses, resources rounded boxes, agents purple hexagons and their messages small
+ * lavender tags, a kind this page does not know a plain grey box (labelled with its kind); edges by kind (asks purple, a kind it does not know
  * grey, labelled with its kind); the deadlock's cycle in red, its victim dark red.
  */
 const GRAPH_STYLE: StylesheetJson = [
@@ -29,6 +29,7 @@ const GRAPH_STYLE: StylesheetJson = [
   { selector: 'node[kind = "task"]', style: { shape: 'ellipse', 'background-color': '#bbdefb', width: 70, height: 34 } },
   { selector: 'node[kind = "resource"]', style: { shape: 'round-rectangle', 'background-color': '#dcedc8', width: 78, height: 34 } },
   { selector: 'node[kind = "agent"]', style: { shape: 'hexagon', 'background-color': '#e1bee7', 'border-color': '#6a1b9a', width: 84, height: 38 } },
+  { selector: 'node[kind = "message"]', style: { shape: 'tag', 'background-color': '#f3e5f5', 'border-color': '#8e24aa', width: 74, height: 26 } },
   {
     selector: 'edge',
     style: {

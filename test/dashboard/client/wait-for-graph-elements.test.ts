@@ -56,51 +56,119 @@ describe('waitForGraphElements', () => {
     expect(edges.size).toBe(MAX_GRAPH_NODES - 1);
   });
 
-  it('draws agents by their id and ask edges plainly, and a node or edge of a kind it does not know with that kind', () => {
+  it('draws agents with their concurrency, their messages by agent and number, ask edges plainly, and a kind it does not know with that kind', () => {
+    // solver (concurrency 2) handles message 1; message 2 waits; task t1 asks it (t1 awaits message 2's reply).
     const graph = {
       nodes: [
-        { id: 'agent:a', kind: 'agent' },
-        { id: 'agent:b', kind: 'agent' },
+        { id: '@agent:solver', kind: 'agent', capacity: 2 },
         { id: 't1', kind: 'task' },
+        { id: '@agent:solver#1', kind: 'message' },
+        { id: '@agent:solver#2', kind: 'message' },
         { id: 'q', kind: 'queue' },
       ],
       edges: [
-        { from: 'agent:a', to: 'agent:b', kind: 'asks' },
-        { from: 't1', to: 'agent:a', kind: 'asks' },
-        { from: 'agent:b', to: 'q', kind: 'sends', units: 3 },
+        { from: '@agent:solver', to: '@agent:solver#1', kind: 'holds', units: 1 },
+        { from: '@agent:solver#2', to: '@agent:solver', kind: 'requests', units: 1 },
+        { from: 't1', to: '@agent:solver#2', kind: 'asks' },
         { from: 'q', to: 't1', kind: 'feeds' },
+        { from: '@agent:solver#1', to: 'q', kind: 'sends', units: 3 },
       ],
     } as unknown as WaitForGraphSnapshot;
     const { nodes, edges } = waitForGraphElements(stateWith(graph), new Map([['t1', 'plan']]));
-    expect([...nodes.values()].map((node) => [node.data.kind, node.data.label])).toEqual([
-      ['agent', 'agent:a'],
-      ['agent', 'agent:b'],
-      ['task', 'plan\nt1'],
-      ['queue', 'q\n(queue)'],
+    expect([...nodes.values()].map((node) => [node.data.kind, node.data.label, node.data.capacity])).toEqual([
+      ['agent', 'solver\n(×2)', 2],
+      ['task', 'plan\nt1', undefined],
+      ['message', '✉ solver#1', undefined],
+      ['message', '✉ solver#2', undefined],
+      ['queue', 'q\n(queue)', undefined],
     ]);
     expect([...edges.values()].map((edge) => [edge.data.kind, edge.data.label])).toEqual([
+      ['holds', ''],
+      ['requests', ''],
       ['asks', ''],
-      ['asks', ''],
-      ['sends', 'sends 3'],
       ['feeds', 'feeds'],
+      ['sends', 'sends 3'],
     ]);
   });
 
-  it('draws an ask cycle between agents, its victim marked', () => {
-    const graph = {
+  it('draws an ask cycle between two agents (each handling a message that asks the other), its victim marked though it left the graph', () => {
+    // a handles a#1, which asks b (b#2); b, busy with b#3 which asks a (a#4), cannot take b#2; a cannot take a#4.
+    const detected = {
       nodes: [
-        { id: 'agent:a', kind: 'agent' },
-        { id: 'agent:b', kind: 'agent' },
+        { id: '@agent:a', kind: 'agent', capacity: 1 },
+        { id: '@agent:b', kind: 'agent', capacity: 1 },
+        { id: '@agent:a#1', kind: 'message' },
+        { id: '@agent:b#2', kind: 'message' },
+        { id: '@agent:b#3', kind: 'message' },
+        { id: '@agent:a#4', kind: 'message' },
       ],
       edges: [
-        { from: 'agent:a', to: 'agent:b', kind: 'asks' },
-        { from: 'agent:b', to: 'agent:a', kind: 'asks' },
+        { from: '@agent:a', to: '@agent:a#1', kind: 'holds', units: 1 },
+        { from: '@agent:a#4', to: '@agent:a', kind: 'requests', units: 1 },
+        { from: '@agent:b', to: '@agent:b#3', kind: 'holds', units: 1 },
+        { from: '@agent:b#2', to: '@agent:b', kind: 'requests', units: 1 },
+        { from: '@agent:a#1', to: '@agent:b#2', kind: 'asks' },
+        { from: '@agent:b#3', to: '@agent:a#4', kind: 'asks' },
       ],
     } as unknown as WaitForGraphSnapshot;
-    const cycle = ['agent:a', 'agent:b', 'agent:a'];
-    const deadlock: DashboardDeadlock = { at: 1, deadlocked: ['agent:a', 'agent:b'], cycle, graph, resolution: 'victim', victim: 'agent:b' };
-    const { nodes, edges } = waitForGraphElements(stateWith(graph, deadlock), new Map());
-    expect(classesOf(nodes)).toEqual({ 'agent:a': 'cycle', 'agent:b': 'cycle victim' });
-    expect(classesOf(edges)).toEqual({ 'agent:a -> agent:b : asks': 'cycle', 'agent:b -> agent:a : asks': 'cycle' });
+    // The victim, b#3's ask (a#4), was rejected: the live graph has lost a#4 and its edges.
+    const live = {
+      nodes: detected.nodes.filter((node) => node.id !== '@agent:a#4'),
+      edges: detected.edges.filter((edge) => edge.from !== '@agent:a#4' && edge.to !== '@agent:a#4'),
+    };
+    const cycle = ['@agent:a#1', '@agent:b#2', '@agent:b', '@agent:b#3', '@agent:a#4', '@agent:a', '@agent:a#1'];
+    const deadlock: DashboardDeadlock = {
+      at: 1,
+      deadlocked: ['@agent:a#1', '@agent:b#3'],
+      cycle,
+      graph: detected,
+      resolution: 'victim',
+      victim: '@agent:a#4',
+    };
+    const { nodes, edges } = waitForGraphElements(stateWith(live, deadlock), new Map());
+    expect(nodes.get('@agent:a#4')?.data.kind).toBe('message');
+    expect(classesOf(nodes)).toEqual({
+      '@agent:a': 'cycle',
+      '@agent:b': 'cycle',
+      '@agent:a#1': 'cycle',
+      '@agent:b#2': 'cycle',
+      '@agent:b#3': 'cycle',
+      '@agent:a#4': 'stale cycle victim',
+    });
+    expect(classesOf(edges)).toEqual({
+      '@agent:a -> @agent:a#1 : holds': 'cycle',
+      '@agent:b -> @agent:b#3 : holds': 'cycle',
+      '@agent:b#2 -> @agent:b : requests': 'cycle',
+      '@agent:a#1 -> @agent:b#2 : asks': 'cycle',
+      '@agent:b#3 -> @agent:a#4 : asks': 'stale cycle',
+      '@agent:a#4 -> @agent:a : requests': 'stale cycle',
+    });
+  });
+
+  it('draws a two-way step of a cycle with the edge in its own direction', () => {
+    const graph = {
+      nodes: [
+        { id: 't1', kind: 'task' },
+        { id: 't2', kind: 'task' },
+      ],
+      edges: [
+        { from: 't1', to: 't2', kind: 'awaits' },
+        { from: 't2', to: 't1', kind: 'asks' },
+      ],
+    } as unknown as WaitForGraphSnapshot;
+    const deadlock: DashboardDeadlock = { at: 1, deadlocked: ['t1', 't2'], cycle: ['t1', 't2', 't1'], graph };
+    const { edges } = waitForGraphElements(stateWith(graph, deadlock), new Map());
+    expect(classesOf(edges)).toEqual({ 't1 -> t2 : awaits': 'cycle', 't2 -> t1 : asks': 'cycle' });
+  });
+
+  it("gives a cycle's node that neither graph has the kind its id says", () => {
+    const empty = { nodes: [], edges: [] } as unknown as WaitForGraphSnapshot;
+    const deadlock: DashboardDeadlock = { at: 1, deadlocked: [], cycle: ['@agent:z#9', '@agent:z', 't7', '@agent:z#9'], graph: empty };
+    const { nodes } = waitForGraphElements(stateWith(empty, deadlock), new Map());
+    expect([...nodes.values()].map((node) => [node.data.id, node.data.kind])).toEqual([
+      ['@agent:z#9', 'message'],
+      ['@agent:z', 'agent'],
+      ['t7', 'task'],
+    ]);
   });
 });
