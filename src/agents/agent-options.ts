@@ -76,15 +76,25 @@ export interface HandlerAgentOptions<M = unknown, R = unknown> extends AgentComm
 }
 
 /**
+ * An XState machine that takes events of type `M`: what `machine` is, typed so that the agent's
+ * messages are inferred from the machine's events. `transition` is a method here, not a function
+ * property, so that its parameters are compared both ways: a machine can be given where the
+ * messages are typed wider than its events (`spawnAgent<unknown>`).
+ */
+export type MachineTaking<M> = AnyStateMachine & { transition(snapshot: never, event: M, actorScope: never): unknown };
+
+/**
  * Options of a machine agent: a user's own XState machine takes each message as an event and answers
  * with the `reply` action (see docs/agents.md, "Machine agents").
+ *
+ * @typeParam M - the messages it takes: the machine's events
  */
-export interface MachineAgentOptions extends AgentCommonOptions {
+export interface MachineAgentOptions<M = unknown> extends AgentCommonOptions {
   /**
    * The machine, written with plain XState: it gets each message (an event object `{ type, ... }`)
    * as an event, and answers with `reply(value)`. A new actor of it runs from each (re)start.
    */
-  machine: AnyStateMachine;
+  machine: MachineTaking<M>;
   /** A machine agent has no handler. */
   receive?: undefined;
 }
@@ -96,7 +106,7 @@ export interface MachineAgentOptions extends AgentCommonOptions {
  * @typeParam M - the messages it takes
  * @typeParam R - what it replies
  */
-export type AgentOptions<M = unknown, R = unknown> = HandlerAgentOptions<M, R> | MachineAgentOptions;
+export type AgentOptions<M = unknown, R = unknown> = HandlerAgentOptions<M, R> | MachineAgentOptions<M>;
 
 /** {@link AgentOptions} with every default filled in. @internal */
 export interface ResolvedAgentOptions {

@@ -1,5 +1,6 @@
+import { expectTypeOf } from 'expect-type';
 import { assign, createActor, fromCallback, raise, setup } from 'xstate';
-import { createEngine, reply, VirtualClock, type Logger, type MachineReplyEvent } from '../../src';
+import { createEngine, reply, VirtualClock, type Agent, type Logger, type MachineReplyEvent } from '../../src';
 import { flush } from '../fixtures/flush';
 import { settledOutcome } from '../fixtures/settled-outcome';
 
@@ -83,9 +84,19 @@ describe('a machine agent', () => {
     expect(engine.actors()).toContainEqual({ id: 'agent:counter', machine: 'agent', parent: 'supervisor', state: 'idle' });
   });
 
+  it("types the agent's messages as the machine's events", () => {
+    const { engine } = engineOnVirtualTime();
+    const agent = engine.spawnAgent({ name: 'typed', machine: counter });
+    expectTypeOf(agent).toEqualTypeOf<Agent<CounterEvent, unknown>>();
+    // @ts-expect-error -- no event of the machine
+    expectTypeOf(agent.send).toBeCallableWith({ type: 'sub', by: 1 });
+    expectTypeOf(engine.spawnAgent<CounterEvent, number>({ name: 'replies', machine: counter })).toEqualTypeOf<Agent<CounterEvent, number>>();
+  });
+
   it('answers an ask the machine takes without replying with undefined, once the machine is at rest', async () => {
     const { engine } = engineOnVirtualTime();
-    const agent = engine.spawnAgent({ name: 'counter', machine: counter });
+    // Typed as taking anything: the machine's own events are what it is typed to take.
+    const agent = engine.spawnAgent<unknown>({ name: 'counter', machine: counter });
     await expect(agent.ask({ type: 'ignore' })).resolves.toBeUndefined();
     await expect(agent.ask({ type: 'unknown to the machine' })).resolves.toBeUndefined();
     expect(agent.stats()).toMatchObject({ received: 2, handled: 2 });
@@ -308,7 +319,7 @@ describe('a machine agent', () => {
 
   it('refuses what is no event before it reaches the agent: an ask rejects, a send throws, E_INVALID_OPTION', async () => {
     const { engine } = engineOnVirtualTime();
-    const agent = engine.spawnAgent({ name: 'counter', machine: counter });
+    const agent = engine.spawnAgent<unknown>({ name: 'counter', machine: counter });
     const hostile = new Proxy(
       { type: 'get' },
       {
@@ -339,7 +350,7 @@ describe('a machine agent', () => {
   it('delivers a copy of the message: a later change by its sender does not reach the machine', async () => {
     const { engine } = engineOnVirtualTime();
     const agent = engine.spawnAgent({ name: 'counter', machine: counter });
-    const message = { type: 'add', by: 1 };
+    const message = { type: 'add' as const, by: 1 };
     const answer = agent.ask(message);
     message.by = 1_000;
     await expect(answer).resolves.toBe(1);
@@ -409,7 +420,7 @@ describe('a machine agent', () => {
 
   it("refuses a message whose `type` getter throws, with what it threw as the error's cause", async () => {
     const { engine } = engineOnVirtualTime();
-    const agent = engine.spawnAgent({ name: 'counter', machine: counter });
+    const agent = engine.spawnAgent<unknown>({ name: 'counter', machine: counter });
     const thrown = new Error('no type');
     const message = {
       get type(): string {
