@@ -65,7 +65,7 @@ export type { InThreadOptions } from './threads/in-thread';
 // Agents
 export { AGENT_DEFAULTS } from './agents/agent-options';
 export type { AgentOptions, MailboxOptions, MailboxOverflow, AgentRestartOptions, AskOptions } from './agents/agent-options';
-export type { AgentCommonOptions, HandlerAgentOptions, MachineAgentOptions } from './agents/agent-options';
+export type { AgentCommonOptions, HandlerAgentOptions, MachineAgentOptions, MachineTaking } from './agents/agent-options';
 export { reply, MACHINE_REPLY } from './agents/reply';
 export type { MachineReplyEvent, ReplyOptions, ReplyValue } from './agents/reply';
 export type { Agent } from './agents/agent';
