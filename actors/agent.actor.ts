@@ -3,6 +3,9 @@ import type { AnyActorSystem } from './any-actor-system';
 import type { AgentContext, AgentHandler } from '../src/agents/agent-context';
 import type { MailboxOverflow } from '../src/agents/agent-options';
 import { containListeners } from '../src/agents/contained-signal';
+import { agentNodeId, messageNodeId } from '../src/detection/agent-nodes';
+import type { NoticeReceiver } from '../src/internal/task-services';
+import type { AgentGraphChange, AgentVictimEvent } from './detector.actor';
 import { Mailbox } from '../src/agents/mailbox';
 import type { Clock } from '../src/clock';
 import { isMezanError, MezanError } from '../src/errors';
@@ -75,6 +78,8 @@ export interface AgentInput {
   readonly logger: Logger;
   /** Makes the context a handler gets with one message. */
   readonly contextFor: (delivery: AgentDelivery, signal: AbortSignal) => AgentContext;
+  /** The deadlock detector's inbox, told of its units and mailbox while messages wait (see `src/detection/agent-nodes.ts`). */
+  readonly detector?: NoticeReceiver;
 }
 
 /** A message for the agent. @internal */
@@ -143,6 +148,7 @@ export interface AgentEndedEvent {
 
 /** Events an agent accepts. @internal */
 export type AgentEvent =
+  | AgentVictimEvent
   | AgentDeliverEvent
   | AgentWithdrawEvent
   | AgentHandledEvent
@@ -180,6 +186,10 @@ class AgentCore {
   readonly #waiting: Mailbox<AgentDelivery>;
   readonly #running = new Map<number, Run>();
   readonly #stats = zeroAgentStats();
+  /** Whether the detector knows its holders and waiters (messages waited at its last report). */
+  #graphKnown = false;
+  /** Changes of its units and mailbox since its last report, while the detector knows them. */
+  #graphChanges: AgentGraphChange[] = [];
   /** Clock times of the restarts within the window. */
   #restartTimes: number[] = [];
   #restartTimer: unknown = undefined;
@@ -206,12 +216,55 @@ class AgentCore {
    * @returns whether its published snapshot changed
    */
   receive(event: AgentEvent): boolean {
+    const changed = this.#receive(event);
+    if (this.#input.detector !== undefined) this.#reportGraph(this.#input.detector);
+    return changed;
+  }
+
+  /**
+   * Tells the detector what changed of its units (held by the messages handled) and its mailbox
+   * (messages waiting for a unit, in order), as a pool does: only while messages wait, since a
+   * holder with nobody waiting for the agent can be on no cycle through it.
+   */
+  #reportGraph(detector: NoticeReceiver): void {
+    const contended = this.state !== 'stopped' && this.#mailbox.size + this.#waiting.size > 0;
+    const agent = agentNodeId(this.#input.name);
+    const capacity = this.#input.concurrency;
+    if (!this.#graphKnown) {
+      if (!contended) return;
+      const changes: AgentGraphChange[] = [];
+      for (const id of this.#running.keys()) changes.push({ message: this.#messageNode(id), kind: 'holds', units: 1 });
+      for (const delivery of this.#mailbox.values()) changes.push({ message: this.#messageNode(delivery.id), kind: 'requests', units: 1 });
+      for (const delivery of this.#waiting.values()) changes.push({ message: this.#messageNode(delivery.id), kind: 'requests', units: 1 });
+      this.#graphKnown = true;
+      detector.send({ type: 'graph.agent-changes', agent, capacity, contended, changes });
+      return;
+    }
+    const changes = this.#graphChanges;
+    if (changes.length === 0 && contended) return;
+    this.#graphChanges = [];
+    this.#graphKnown = contended;
+    detector.send({ type: 'graph.agent-changes', agent, capacity, contended, changes });
+  }
+
+  #messageNode(id: number): string {
+    return messageNodeId(this.#input.name, id);
+  }
+
+  /** Records a change of its units or mailbox for the detector, when it knows them. */
+  #noteGraph(id: number, kind: AgentGraphChange['kind'], units: 0 | 1): void {
+    if (this.#graphKnown) this.#graphChanges.push({ message: this.#messageNode(id), kind, units });
+  }
+
+  #receive(event: AgentEvent): boolean {
     switch (event.type) {
       case 'agent.deliver':
         this.#deliver(event.delivery);
         return true;
       case 'agent.withdraw':
         return this.#withdraw(event.id, event.reason);
+      case 'agent.victim':
+        return this.#victim(event.id, event.error);
       case 'agent.handled':
         return this.#handled(event);
       case 'agent.crash':
@@ -247,6 +300,7 @@ class AgentCore {
       const { overflow, capacity } = this.#input;
       if (overflow === 'wait' && !this.#waiting.isFull) {
         this.#waiting.push(delivery);
+        this.#noteGraph(delivery.id, 'requests', 1);
         return;
       }
       const full = new MezanError(
@@ -260,15 +314,37 @@ class AgentCore {
         this.#drop(delivery, full);
         return;
       }
-      this.#drop(this.#mailbox.shift()!, full);
+      const oldest = this.#mailbox.shift()!;
+      this.#noteGraph(oldest.id, 'requests', 0);
+      this.#drop(oldest, full);
     }
     this.#mailbox.push(delivery);
+    this.#noteGraph(delivery.id, 'requests', 1);
     this.#dispatch();
+  }
+
+  /**
+   * The ask of message `id` was chosen to break a deadlock: it rejects with `error` now; the message
+   * is then withdrawn as a timed-out ask's is (dropped if it waits, its handler's signal aborted if
+   * it runs).
+   */
+  #victim(id: number, error: MezanError): boolean {
+    const delivery = this.#running.get(id)?.delivery ?? this.#find(id);
+    if (delivery === undefined) return false;
+    delivery.reply?.reject(error);
+    return this.#withdraw(id, error);
+  }
+
+  #find(id: number): AgentDelivery | undefined {
+    for (const delivery of this.#mailbox.values()) if (delivery.id === id) return delivery;
+    for (const delivery of this.#waiting.values()) if (delivery.id === id) return delivery;
+    return undefined;
   }
 
   #withdraw(id: number, reason: MezanError): boolean {
     const waiting = this.#mailbox.remove(id) ?? this.#waiting.remove(id);
     if (waiting !== undefined) {
+      this.#noteGraph(id, 'requests', 0);
       this.#drop(waiting, reason);
       this.#dispatch();
       return true;
@@ -285,6 +361,7 @@ class AgentCore {
     // The clock is read before anything changes: if it throws, nothing is half done.
     this.#countTime(run, this.#input.clock.now());
     this.#running.delete(event.id);
+    this.#noteGraph(event.id, 'holds', 0);
     const { reply } = run.delivery;
     if (event.ok) {
       this.#stats.handled++;
@@ -303,6 +380,7 @@ class AgentCore {
     const now = clock.now();
     for (const run of this.#running.values()) {
       run.controller.abort(reason);
+      this.#noteGraph(run.delivery.id, 'holds', 0);
       this.#countTime(run, now);
       this.#stats.failed++;
       this.#fail(
@@ -350,11 +428,18 @@ class AgentCore {
     this.#restartTimer = undefined;
     for (const run of this.#running.values()) {
       run.controller.abort(reason);
+      this.#noteGraph(run.delivery.id, 'holds', 0);
       this.#drop(run.delivery, reason);
     }
     this.#running.clear();
-    for (const delivery of this.#mailbox.drain()) this.#drop(delivery, reason);
-    for (const delivery of this.#waiting.drain()) this.#drop(delivery, reason);
+    for (const delivery of this.#mailbox.drain()) {
+      this.#noteGraph(delivery.id, 'requests', 0);
+      this.#drop(delivery, reason);
+    }
+    for (const delivery of this.#waiting.drain()) {
+      this.#noteGraph(delivery.id, 'requests', 0);
+      this.#drop(delivery, reason);
+    }
     this.#stats.mailboxDepth = 0;
     this.state = 'stopped';
     this.#self.send({ type: 'agent.close' } satisfies AgentCloseEvent);
@@ -367,7 +452,10 @@ class AgentCore {
     if (this.state !== 'restarting' && this.state !== 'stopped') {
       while (this.#running.size < this.#input.concurrency && mailbox.size > 0) {
         const startedAt = this.#input.clock.now();
-        this.#start(mailbox.shift()!, startedAt);
+        const delivery = mailbox.shift()!;
+        this.#noteGraph(delivery.id, 'requests', 0);
+        this.#noteGraph(delivery.id, 'holds', 1);
+        this.#start(delivery, startedAt);
       }
       this.state = this.#running.size > 0 ? 'busy' : 'idle';
     }

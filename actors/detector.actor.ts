@@ -4,7 +4,9 @@ import type { Clock } from '../src/clock';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
 import { resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/detection/deadlock-resolver';
-import type { DeadlockPolicy } from '../src/detection/deadlock-policy';
+import { chooseVictim, type DeadlockCandidate, type DeadlockPolicy } from '../src/detection/deadlock-policy';
+import { parseMessageNodeId } from '../src/detection/agent-nodes';
+import { MezanError } from '../src/errors';
 import { LearnedLockOrder } from '../src/detection/lock-order';
 import type { GraphPoolChangesEvent, ResourceGraphEvent } from '../src/internal/resource-protocol';
 import type { WatchedState } from '../src/internal/task-book';
@@ -69,9 +71,56 @@ export interface TasksGoneEvent {
   readonly taskIds: readonly string[];
 }
 
+/** One change of an agent's units: a message holds one (it is handled) or requests one (it waits), or no longer does. @internal */
+export interface AgentGraphChange {
+  /** The message's graph id (`@agent:<name>#<n>`). */
+  readonly message: string;
+  readonly kind: 'holds' | 'requests';
+  readonly units: 0 | 1;
+}
+
+/**
+ * From an agent, as a pool's `graph.pool-changes`: its changes of one transition, only while messages
+ * wait for it (every holder and waiter when they begin to; `contended: false` when none waits any
+ * more, and the detector then forgets the agent). See `src/detection/agent-nodes.ts`.
+ * @internal
+ */
+export interface GraphAgentChangesEvent {
+  readonly type: 'graph.agent-changes';
+  /** The agent's graph id (`@agent:<name>`). */
+  readonly agent: string;
+  /** Its concurrency: the units of the agent. */
+  readonly capacity: number;
+  readonly contended: boolean;
+  readonly changes: readonly AgentGraphChange[];
+}
+
+/** The reply to an ask: `waiter` (a task, or a message whose handler asked) waits for it (`active`), or no longer does. @internal */
+export interface GraphAskEvent {
+  readonly type: 'graph.ask';
+  /** The asker's graph id: a task's id, or a message's (`@agent:<name>#<n>`). */
+  readonly waiter: string;
+  /** Whether the waiter is a task on a worker (it holds its worker slot while it waits). */
+  readonly waiterIsTask: boolean;
+  /** The asked message's graph id. */
+  readonly message: string;
+  readonly active: boolean;
+  /** The asked agent: where a deadlock victim's rejection goes (`agent.victim`). */
+  readonly agentRef: { send(event: AgentVictimEvent): void };
+}
+
+/** Detector → agent: the ask of message `id` was chosen to break a deadlock; it rejects with `error`. @internal */
+export interface AgentVictimEvent {
+  readonly type: 'agent.victim';
+  readonly id: number;
+  readonly error: MezanError;
+}
+
 /** What the other actors tell the detector, through its {@link DetectorInbox}. @internal */
 export type DetectorNotice =
   | GraphPoolChangesEvent
+  | GraphAgentChangesEvent
+  | GraphAskEvent
   | RunnerGraphNotice
   | TasksDescribedEvent
   | TasksGoneEvent
@@ -120,6 +169,10 @@ class DetectorCore {
   readonly #awaited = new Map<string, number>();
   /** Victims whose end has not been seen yet: a deadlock is not resolved twice. */
   readonly #pendingVictims = new Set<string>();
+  /** The asked agents of the asks some waiter waits for, by message id: where a victim's rejection goes. */
+  readonly #askTargets = new Map<string, GraphAskEvent['agentRef']>();
+  /** Asks rejected as deadlock victims whose end (`graph.ask` inactive) has not been seen yet. */
+  readonly #pendingAskVictims = new Set<string>();
   #extraSlots = 0;
   #checkPending = false;
   /** Whether a deadlock was detected and the graph not yet seen free of it. */
@@ -189,6 +242,12 @@ class DetectorCore {
         return;
       case 'graph.await':
         this.#applyAwait(event.taskId, event.awaited, event.active);
+        return;
+      case 'graph.agent-changes':
+        this.#applyAgentChanges(event);
+        return;
+      case 'graph.ask':
+        this.#applyAsk(event);
         return;
       case 'graph.attempt-ended':
         // Its pool holds and requests stay until the pools report them gone: they are the pools'
@@ -301,6 +360,46 @@ class DetectorCore {
       this.#noteIfDeadlockGone();
     }
     return change.units > 0;
+  }
+
+  /** An agent's changes of one transition, as a pool's: its node is made when messages begin to wait, and dropped when none does. */
+  #applyAgentChanges(event: GraphAgentChangesEvent): void {
+    const { graph } = this;
+    const agent = event.agent;
+    if (!graph.hasResource(agent)) graph.addResource(agent, event.capacity);
+    let blocked: string[] | undefined;
+    for (const change of event.changes) {
+      if (change.kind === 'holds') graph.setHold(change.message, agent, change.units);
+      else {
+        graph.setRequest(change.message, agent, change.units);
+        if (change.units > 0) (blocked ??= []).push(change.message);
+      }
+      if (change.units === 0) this.#noteIfDeadlockGone();
+    }
+    if (!event.contended) {
+      // No message waits: its holders are nobody's concern, and an agent that stopped leaves no node.
+      for (const message of graph.holdersOf(agent)) graph.setHold(message, agent, 0);
+      if (graph.largestRequestOf(agent) === 0) graph.removeResource(agent);
+      this.#noteIfDeadlockGone();
+    }
+    if (blocked !== undefined) for (const message of blocked) this.#onBlocked(message);
+  }
+
+  /** An ask began or ended: its asker waits for the asked message, as a task awaits another (a task keeps its worker slot meanwhile). */
+  #applyAsk(event: GraphAskEvent): void {
+    const { graph } = this;
+    if (event.active) {
+      if (event.waiterIsTask) this.#startWaiting(event.waiter);
+      this.#askTargets.set(event.message, event.agentRef);
+      graph.addAwait(event.waiter, event.message);
+      this.#onBlocked(event.waiter);
+      return;
+    }
+    graph.removeAwait(event.waiter, event.message);
+    if (event.waiterIsTask) this.#stopWaiting(event.waiter);
+    this.#askTargets.delete(event.message);
+    this.#pendingAskVictims.delete(event.message);
+    this.#noteIfDeadlockGone();
   }
 
   #applyAwait(taskId: string, awaited: string, active: boolean): void {
@@ -418,6 +517,13 @@ class DetectorCore {
     const { clock, sink, deadlock } = this.#input;
     const executor = this.#executor();
     const compensation = analysis.cycle.includes(WORKER_SLOTS) && this.#extraSlots < deadlock.maxExtraWorkers;
+    if (!compensation) {
+      const asks = asksOn(analysis.cycle, (id) => this.graph.hasResource(id));
+      if (asks.length > 0) {
+        this.#resolveByAsk(analysis, asks);
+        return;
+      }
+    }
     const missing = !compensation && (known === undefined || analysis.deadlocked.some((taskId) => !known.has(taskId)));
     if (missing) {
       // One question at a time: the answer's detection covers what this one found.
@@ -480,6 +586,56 @@ class DetectorCore {
   }
 
   /**
+   * Resolves a deadlock whose cycle goes through asks (an asker waiting for a message's reply): one
+   * of those asks, chosen by the deadlock policy, rejects with `E_DEADLOCK` carrying the cycle; the
+   * handler (or task) that made it can catch it and carry on. Failing an ask on the cycle breaks it,
+   * and no other wait of its asker is touched. The policy weighs each ask as a candidate whose id is
+   * the message's graph id, `submittedSeq` its delivery number (a later ask is younger), priority 0,
+   * no work done, and the units its asker holds.
+   */
+  #resolveByAsk(
+    analysis: DeadlockAnalysis,
+    asks: ReadonlyArray<{ readonly waiter: string; readonly message: string; readonly delivery: number }>,
+  ): void {
+    const { clock, sink, deadlock } = this.#input;
+    const candidates: DeadlockCandidate[] = [];
+    for (const ask of asks) {
+      if (this.#pendingAskVictims.has(ask.message)) return;
+      if (!this.#askTargets.has(ask.message)) continue;
+      const resourcesHeld = this.graph.unitsHeldBy(ask.waiter, WORKER_SLOTS);
+      candidates.push({ taskId: ask.message, submittedSeq: ask.delivery, priority: 0, workMs: 0, resourcesHeld });
+    }
+    if (candidates.length === 0) return;
+    let victim: string;
+    try {
+      victim = chooseVictim(deadlock.policy, candidates);
+    } catch (error) {
+      this.#logger.error('the deadlock policy failed; choosing the youngest instead', { error });
+      victim = chooseVictim('youngest', candidates);
+    }
+    const now = clock.now();
+    const policy = typeof deadlock.policy === 'function' ? 'custom' : deadlock.policy;
+    const report: DeadlockReport = { deadlocked: analysis.deadlocked, cycle: analysis.cycle, victim, resolution: 'victim', policy, at: now };
+    const ask = asks.find((candidate) => candidate.message === victim)!;
+    const error = new MezanError(
+      'E_DEADLOCK',
+      `The ask ${victim} of ${ask.waiter} was chosen (${policy}) to break a deadlock: ${analysis.cycle.join(' → ')}`,
+      {
+        details: { victim, asker: ask.waiter, cycle: analysis.cycle, deadlocked: analysis.deadlocked, policy },
+      },
+    );
+    this.#deadlocks = this.#deadlocks.length < MAX_REPORTS ? [...this.#deadlocks, report] : [...this.#deadlocks.slice(1), report];
+    this.#deadlockOpen = true;
+    this.changed = true;
+    this.#logger.warn('deadlock detected', { cycle: report.cycle, deadlocked: report.deadlocked, resolution: 'victim', victim });
+    if (sink.active) sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
+    this.#pendingAskVictims.add(victim);
+    this.#askTargets.get(victim)!.send({ type: 'agent.victim', id: ask.delivery, error });
+    this.#setTimer('deadlock.recheck', 0);
+    if (sink.active) sink.publish({ type: 'deadlock.resolved', at: now, resolution: 'victim', victim, policy, cycle: report.cycle });
+  }
+
+  /**
    * After a deadlock was detected, tells the monitor once the whole graph is free of deadlocks again.
    * A full detection, run only while a detected deadlock is not known to be gone.
    */
@@ -531,6 +687,24 @@ class DetectorCore {
       refused: event.refused,
     });
   }
+}
+
+/**
+ * The asks on a reported cycle: each step from a task or message (not a resource) to a message is its
+ * asker waiting for the message's reply.
+ */
+function asksOn(
+  cycle: readonly string[],
+  isResource: (id: string) => boolean,
+): Array<{ readonly waiter: string; readonly message: string; readonly delivery: number }> {
+  const asks: Array<{ readonly waiter: string; readonly message: string; readonly delivery: number }> = [];
+  for (let index = 0; index + 1 < cycle.length; index++) {
+    const message = parseMessageNodeId(cycle[index + 1]!);
+    const waiter = cycle[index]!;
+    if (message === undefined || isResource(waiter)) continue;
+    asks.push({ waiter, message: cycle[index + 1]!, delivery: message.delivery });
+  }
+  return asks;
 }
 
 const cores = new WeakMap<object, DetectorCore>();

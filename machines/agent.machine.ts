@@ -43,6 +43,8 @@ export const agentMachine = setup({
         'agent.deliver': { target: 'busy' },
         // A waiting message withdrawn (its ask timed out or was aborted).
         'agent.withdraw': { target: 'busy' },
+        // The ask of a message (waiting or handled) chosen to break a deadlock: it rejects, and the message is withdrawn.
+        'agent.victim': { target: 'busy' },
         'agent.handled': TO_WHAT_RUNS,
         // What was running fails; the mailbox is kept.
         'agent.crash': ON_CRASH,
@@ -53,6 +55,7 @@ export const agentMachine = setup({
       on: {
         'agent.deliver': { target: 'restarting' },
         'agent.withdraw': { target: 'restarting' },
+        'agent.victim': { target: 'restarting' },
         'agent.restart': TO_WHAT_RUNS,
         'agent.stop': { target: 'stopped' },
       },

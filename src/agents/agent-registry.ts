@@ -6,6 +6,8 @@ import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './age
 import { MachineAgent } from './machine-agent';
 import { MachineAgentHandle } from './machine-agent-handle';
 import type { Clock } from '../clock';
+import { messageNodeId } from '../detection/agent-nodes';
+import type { NoticeReceiver } from '../internal/task-services';
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
 import { fail, rejectInvalid } from '../internal/validate';
@@ -36,6 +38,7 @@ export class AgentRegistry {
   #draining = false;
   #wasQuiet = true;
   readonly #port: AgentHandlePort;
+  readonly #detector: NoticeReceiver | undefined;
   readonly #observer: AgentObserver | undefined;
 
   /**
@@ -49,9 +52,12 @@ export class AgentRegistry {
     this.#clock = clock;
     this.#logger = logger;
     this.#observer = observer;
+    // Where the agents and their askers tell the deadlock detector of their waits.
+    this.#detector = (parent.getSnapshot() as { context?: { detectorInbox?: NoticeReceiver } }).context?.detectorInbox;
     this.#port = {
       clock,
       logger,
+      detector: this.#detector,
       nextId: () => this.#nextId++,
       refusal: () => this.#refusal,
       onAsk: observer === undefined ? undefined : (agent) => observer.onAsk(agent),
@@ -85,6 +91,7 @@ export class AgentRegistry {
         clock: this.#clock,
         logger,
         contextFor: (delivery, signal) => this.#contextFor(handle!, delivery, signal, logger),
+        detector: this.#detector,
       },
     }) as AgentRef;
     const Handle = machine === undefined ? AgentHandle : MachineAgentHandle;
@@ -186,7 +193,7 @@ export class AgentRegistry {
       ask: <R>(to: AgentOrName, message: unknown, options?: unknown) => {
         const target = this.#resolve(to);
         if (target === undefined) return Promise.reject(unknownAgentError(to));
-        return requestAs(target, message, self.name, options) as Promise<R>;
+        return requestAs(target, message, self.name, options, { node: messageNodeId(self.name, delivery.id), isTask: false }) as Promise<R>;
       },
     };
   }

@@ -1,6 +1,8 @@
 import type { AgentRef, AgentStats, AgentStatus } from '../../actors/agent.actor';
 import { resolveAskOptions, type AskOptions } from './agent-options';
 import { AskCall } from './ask-call';
+import { messageNodeId } from '../detection/agent-nodes';
+import type { NoticeReceiver } from '../internal/task-services';
 import type { Clock } from '../clock';
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
@@ -54,6 +56,8 @@ export interface AgentHandlePort {
   refusal(): MezanError | undefined;
   /** Where a refused `send`, which has nobody to reject, is reported. */
   readonly logger: Logger;
+  /** The deadlock detector's inbox: an asker (a handler, a task) waiting for a reply is a wait-for edge. */
+  readonly detector?: NoticeReceiver;
   /** Told of each ask as it is made (for metrics): returns what to call with its outcome, or `undefined` to hear nothing. */
   readonly onAsk?: (agent: string) => ((ok: boolean) => void) | undefined;
 }
@@ -191,11 +195,22 @@ export function postAs(handle: AgentHandle, message: unknown, from: string | und
 }
 
 /**
- * Delivers an asked message from `from`.
+ * Who waits for an ask's reply, in the wait-for graph: a message whose handler asked
+ * (`@agent:<name>#<n>`), or a task on a worker.
+ * @internal
+ */
+export interface Asker {
+  readonly node: string;
+  readonly isTask: boolean;
+}
+
+/**
+ * Delivers an asked message from `from`; with an `asker`, the detector hears that it waits for the
+ * reply until the ask settles.
  * @returns a promise that settles once, with its outcome
  * @internal
  */
-export function requestAs(handle: AgentHandle, message: unknown, from: string | undefined, options: unknown): Promise<unknown> {
+export function requestAs(handle: AgentHandle, message: unknown, from: string | undefined, options: unknown, asker?: Asker): Promise<unknown> {
   const core = coreOf(handle);
   let resolved: AskOptions;
   let delivered: unknown;
@@ -220,7 +235,14 @@ export function requestAs(handle: AgentHandle, message: unknown, from: string | 
       () => settled(true),
       () => settled(false),
     );
-  if (call.arm(port.clock, resolved.timeoutMs, resolved.signal))
-    ref.send({ type: 'agent.deliver', delivery: { id, message: delivered, from, reply: call } });
+  if (!call.arm(port.clock, resolved.timeoutMs, resolved.signal)) return call.promise;
+  const detector = port.detector;
+  if (asker !== undefined && detector !== undefined) {
+    const edge = { waiter: asker.node, waiterIsTask: asker.isTask, message: messageNodeId(handle.name, id), agentRef: ref };
+    detector.send({ type: 'graph.ask', ...edge, active: true });
+    const ended = (): void => detector.send({ type: 'graph.ask', ...edge, active: false });
+    void call.promise.then(ended, ended);
+  }
+  ref.send({ type: 'agent.deliver', delivery: { id, message: delivered, from, reply: call } });
   return call.promise;
 }

@@ -64,6 +64,11 @@ export class Mailbox<T extends { readonly id: number }> {
     return item;
   }
 
+  /** The items, oldest first (not to be changed while iterated). */
+  values(): IterableIterator<T> {
+    return this.#items.values();
+  }
+
   /** Takes every item out, oldest first. */
   drain(): T[] {
     const items: T[] = [];

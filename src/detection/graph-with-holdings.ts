@@ -24,18 +24,18 @@ export function graphWithHoldings(detected: WaitForGraphSnapshot, pools: Iterabl
   const taskIds = new Set<string>();
   const holderIds: string[] = [];
   for (const node of detected.nodes) {
-    if (node.kind === 'task') {
+    if (node.kind === 'task' || node.kind === 'message') {
       taskIds.add(node.id);
       continue;
     }
     const pool = byName.get(node.id);
-    nodes.push(pool === undefined ? node : { id: node.id, kind: 'resource', capacity: pool.capacity });
+    nodes.push(pool === undefined || node.kind !== 'resource' ? node : { id: node.id, kind: 'resource', capacity: pool.capacity });
   }
   const edges: WaitForEdge[] = [];
   const resourceEdges = new Map<string, WaitForEdge[]>();
   const awaits: WaitForEdge[] = [];
   for (const edge of detected.edges) {
-    if (edge.kind === 'awaits') awaits.push(edge);
+    if (edge.kind === 'awaits' || edge.kind === 'asks') awaits.push(edge);
     else {
       const resource = edge.kind === 'holds' ? edge.from : edge.to;
       // A pool's holders come from the pool itself.
@@ -59,7 +59,7 @@ export function graphWithHoldings(detected: WaitForGraphSnapshot, pools: Iterabl
     for (const edge of resourceEdges.get(node.id) ?? []) edges.push(edge);
   }
   edges.push(...awaits);
-  for (const node of detected.nodes) if (node.kind === 'task') nodes.push(node);
+  for (const node of detected.nodes) if (node.kind === 'task' || node.kind === 'message') nodes.push(node);
   for (const id of holderIds) nodes.push({ id, kind: 'task' });
   return { nodes, edges };
 }

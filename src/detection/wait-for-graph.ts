@@ -1,5 +1,6 @@
 import { MezanError } from '../errors';
 import { expectNonNegativeInteger } from '../internal/validate';
+import { isAgentNodeId, parseMessageNodeId } from './agent-nodes';
 
 /**
  * What {@link WaitForGraph.detect} found: the deadlocked tasks (sorted by id) and one cycle among
@@ -26,20 +27,31 @@ export interface DeadlockAnalysis {
 /** The analysis of a graph without deadlock. @internal */
 export const NO_DEADLOCK: DeadlockAnalysis = Object.freeze({ deadlocked: Object.freeze([]), cycle: Object.freeze([]) });
 
-/** A node of a {@link WaitForGraphSnapshot}: a task, or a resource with its capacity. @internal */
+/**
+ * A node of a {@link WaitForGraphSnapshot}: a task, a resource with its capacity, an agent with its
+ * concurrency (`@agent:<name>`: its handlers hold its units, waiting messages request them), or a
+ * message to an agent (`@agent:<name>#<n>`: waiting in its mailbox, or being handled). See
+ * `agent-nodes.ts`.
+ * @internal
+ */
 export type WaitForNode =
-  { readonly id: string; readonly kind: 'task' } | { readonly id: string; readonly kind: 'resource'; readonly capacity: number };
+  | { readonly id: string; readonly kind: 'task' }
+  | { readonly id: string; readonly kind: 'resource'; readonly capacity: number }
+  | { readonly id: string; readonly kind: 'agent'; readonly capacity: number }
+  | { readonly id: string; readonly kind: 'message' };
 
 /**
  * An edge of a {@link WaitForGraphSnapshot}, in the usual direction of resource-allocation graphs:
- * `holds` goes from the resource to its holder, `requests` from the task to the resource, `awaits`
- * from the waiting task to the awaited one. `units` is set on `holds` and `requests`.
+ * `holds` goes from the resource (or agent) to its holder, `requests` from the task (or message) to
+ * the resource (or agent), `awaits` from the waiting task to the awaited one, `asks` from an asker (a
+ * task, or a message whose handler asks) to the message it waits for the reply of. `units` is set on
+ * `holds` and `requests`.
  *
  * @internal
  */
 export type WaitForEdge =
   | { readonly from: string; readonly to: string; readonly kind: 'holds' | 'requests'; readonly units: number }
-  | { readonly from: string; readonly to: string; readonly kind: 'awaits' };
+  | { readonly from: string; readonly to: string; readonly kind: 'awaits' | 'asks' };
 
 /**
  * A plain-data copy of a {@link WaitForGraph}. Nodes: resources first, then tasks, in insertion
@@ -527,20 +539,34 @@ export class WaitForGraph {
     return node.onCycle === this.#cycleMark;
   }
 
+  /**
+   * Removes a resource that nobody holds or waits for (an agent that stopped).
+   * @throws {MezanError} `E_INVALID_OPTION` while units of it are held or requested
+   */
+  removeResource(id: string): void {
+    const resource = this.#resources.get(id);
+    if (resource === undefined) return;
+    if (resource.held > 0 || resource.queued > 0)
+      misuse(`The resource ${JSON.stringify(id)} is still held or waited for`, { resource: id, held: resource.held, queued: resource.queued });
+    this.#resources.delete(id);
+    this.#touch(undefined);
+  }
+
   /** A plain-data copy of the graph, for `engine.waitForGraph()` and drawings. */
   snapshot(): WaitForGraphSnapshot {
     const nodes: WaitForNode[] = [];
     const edges: WaitForEdge[] = [];
     for (const resource of this.#resources.values()) {
-      nodes.push({ id: resource.id, kind: 'resource', capacity: resource.capacity });
+      nodes.push({ id: resource.id, kind: isAgentNodeId(resource.id) ? 'agent' : 'resource', capacity: resource.capacity });
       for (const [holder, units] of resource.holders) edges.push({ from: resource.id, to: holder.id, kind: 'holds', units });
       for (let entry = resource.head; entry !== undefined; entry = entry.next) {
         edges.push({ from: entry.task.id, to: resource.id, kind: 'requests', units: entry.units });
       }
     }
     for (const task of this.#tasks.values()) {
-      nodes.push({ id: task.id, kind: 'task' });
-      for (const awaited of task.awaits) edges.push({ from: task.id, to: awaited.id, kind: 'awaits' });
+      nodes.push({ id: task.id, kind: parseMessageNodeId(task.id) === undefined ? 'task' : 'message' });
+      for (const awaited of task.awaits)
+        edges.push({ from: task.id, to: awaited.id, kind: parseMessageNodeId(awaited.id) === undefined ? 'awaits' : 'asks' });
     }
     return { nodes, edges };
   }

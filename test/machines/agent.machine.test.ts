@@ -1,8 +1,9 @@
 import fc from 'fast-check';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { AgentActorSnapshot, AgentStats, AgentStatus } from '../../actors/agent.actor';
 import { zeroAgentStats } from '../../actors/agent.actor';
 import { agentMachine } from '../../machines/agent.machine';
-import { createEngine, VirtualClock } from '../../src';
+import { createEngine, MezanError, VirtualClock } from '../../src';
 import { flush } from '../fixtures/flush';
 import { manualHandler } from '../fixtures/manual-handler';
 import { settledOutcome } from '../fixtures/settled-outcome';
@@ -26,7 +27,12 @@ type Step = ActorStep<AgentActorSnapshot>;
 /** An agent in an engine on virtual time, with every event it processes recorded through the engine's `inspect`. */
 function watchAgent(overflow: 'reject' | 'drop-oldest' = 'reject') {
   const clock = new VirtualClock();
-  const { inspect, steps, initial } = recordSteps<AgentActorSnapshot>('agent:a');
+  const { inspect: record, steps, initial } = recordSteps<AgentActorSnapshot>('agent:a');
+  let ref: AnyActorRef | undefined;
+  const inspect = (inspection: InspectionEvent): void => {
+    if (inspection.type === '@xstate.actor' && (inspection.actorRef as AnyActorRef).id === 'agent:a') ref = inspection.actorRef as AnyActorRef;
+    record(inspection);
+  };
   const engine = createEngine({ clock, logger: false, concurrency: 1, inspect });
   const { receive, calls } = manualHandler();
   const agent = engine.spawnAgent({
@@ -47,6 +53,8 @@ function watchAgent(overflow: 'reject' | 'drop-oldest' = 'reject') {
     asks,
     ask: (message: unknown, timeoutMs?: number, signal?: AbortSignal) => void asks.push(settledOutcome(agent.ask(message, { timeoutMs, signal }))),
     crash: () => engine.inject({ type: 'agent.crash', agent: 'a' }),
+    /** What the deadlock detector sends when it chooses the ask of message `id` (the n-th message given to the agent) as a victim. */
+    victim: (id: number) => ref!.send({ type: 'agent.victim', id, error: new MezanError('E_DEADLOCK', 'chosen') }),
     /** Settles the oldest unsettled call (those a crash or a stop let go included: they change nothing). */
     settleNext: async (ok = true) => {
       await flush();
@@ -132,6 +140,23 @@ const SCENARIOS: Record<string, (watched: Watched) => Promise<void>> = {
     await flush();
   },
 
+  'asks chosen as deadlock victims: one waiting, one being handled, one while restarting': async (watched) => {
+    const { ask, agent, clock, crash, victim, settleNext } = watched;
+    ask(1);
+    ask(2);
+    ask(3);
+    await flush();
+    victim(3);
+    victim(1);
+    expect(agent.stats()).toMatchObject({ dropped: 1, mailboxDepth: 0 });
+    crash();
+    ask(4);
+    victim(4);
+    await clock.advanceBy(0);
+    await settleNext();
+    expect(agent.status).toBe('idle');
+  },
+
   'a crash past the limit while idle': async (watched) => {
     const { agent, clock, crash } = watched;
     for (let crashes = 0; crashes < MAX_RESTARTS; crashes++) {
@@ -177,7 +202,9 @@ type Action =
   | { readonly kind: 'send' | 'stop' | 'abort' }
   | { readonly kind: 'crash'; readonly restartNow: boolean }
   | { readonly kind: 'settle'; readonly ok: boolean }
-  | { readonly kind: 'advance'; readonly ms: number };
+  | { readonly kind: 'advance'; readonly ms: number }
+  /** The ask of the message given `back` messages before the last is chosen as a deadlock victim. */
+  | { readonly kind: 'victim'; readonly back: number };
 
 const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -190,12 +217,18 @@ const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('crash' as const), restartNow: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('abort' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('stop' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('victim' as const), back: fc.integer({ min: 0, max: 3 }) }) },
 );
 
 async function play(watched: Watched, actions: readonly Action[]): Promise<void> {
   const controllers: AbortController[] = [];
+  // Messages given so far: the agent is the engine's only one, so the n-th has delivery id n.
+  let given = 0;
   for (const action of actions) {
-    if (action.kind === 'ask') {
+    if (action.kind === 'ask' || action.kind === 'send') given++;
+    if (action.kind === 'victim') {
+      if (given - action.back >= 1 && watched.agent.status !== 'stopped') watched.victim(given - action.back);
+    } else if (action.kind === 'ask') {
       const controller = new AbortController();
       controllers.push(controller);
       watched.ask('m', action.timeoutMs, controller.signal);
@@ -231,6 +264,7 @@ describe('agentMachine, the chart of the agent actor', () => {
       'idle --agent.stop--> stopped',
       'busy --agent.deliver--> busy',
       'busy --agent.withdraw--> busy',
+      'busy --agent.victim--> busy',
       'busy --agent.handled [leavesNothingRunning]--> idle',
       'busy --agent.handled--> busy',
       'busy --agent.crash [pastRestartLimit]--> stopped',
@@ -238,6 +272,7 @@ describe('agentMachine, the chart of the agent actor', () => {
       'busy --agent.stop--> stopped',
       'restarting --agent.deliver--> restarting',
       'restarting --agent.withdraw--> restarting',
+      'restarting --agent.victim--> restarting',
       'restarting --agent.restart [leavesNothingRunning]--> idle',
       'restarting --agent.restart--> busy',
       'restarting --agent.stop--> stopped',

@@ -1,0 +1,117 @@
+import { createEngine, MezanError, VirtualClock, type AgentContext } from '../../src';
+import { settledOutcome } from '../fixtures/settled-outcome';
+
+type DeadlockOption = NonNullable<Parameters<typeof createEngine>[0]>['deadlock'];
+
+function engineOnVirtualTime(deadlock?: DeadlockOption) {
+  const clock = new VirtualClock();
+  return { clock, engine: createEngine({ clock, logger: false, concurrency: 2, ...(deadlock === undefined ? {} : { deadlock }) }) };
+}
+
+/** A handler that asks `next` (unless it is the end of the line) and replies with the answer, or with what it caught. */
+const relay =
+  (next: string | undefined) =>
+  async (hops: number, ctx: AgentContext): Promise<string> => {
+    if (next === undefined || hops === 0) return `${ctx.self.name} answered`;
+    try {
+      return `${ctx.self.name} > ${await ctx.ask<string>(next, hops - 1)}`;
+    } catch (error) {
+      return `${ctx.self.name} caught ${(error as MezanError).code}`;
+    }
+  };
+
+describe('conversations in the wait-for graph', () => {
+  it('two agents asking each other: the youngest ask of the cycle rejects with E_DEADLOCK carrying the cycle; its handler catches it and replies', async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    const errors: MezanError[] = [];
+    engine.spawnAgent({ name: 'a', receive: relay('b') });
+    engine.spawnAgent({
+      name: 'b',
+      receive: async (hops: number, ctx: AgentContext) => {
+        try {
+          return `b > ${await ctx.ask<string>('a', hops - 1)}`;
+        } catch (error) {
+          errors.push(error as MezanError);
+          return 'b caught it';
+        }
+      },
+    });
+    const answer = settledOutcome(engine.agent('a')!.ask(5));
+    await clock.runAll();
+    await expect(answer).resolves.toEqual({ ok: true, value: 'a > b caught it' });
+    expect(errors).toHaveLength(1);
+    const [error] = errors;
+    expect(error!.code).toBe('E_DEADLOCK');
+    const { cycle, victim, asker } = error!.details as { cycle: string[]; victim: string; asker: string };
+    // a's handler (message 1) asked b (message 2), whose handler asked a (message 3), which waits for a's one unit.
+    expect(new Set(cycle)).toEqual(new Set(['@agent:a', '@agent:a#1', '@agent:b#2', '@agent:a#3']));
+    expect({ victim, asker }).toEqual({ victim: '@agent:a#3', asker: '@agent:b#2' });
+    expect(engine.deadlocks()).toHaveLength(1);
+    expect(engine.deadlocks()[0]).toMatchObject({ victim: '@agent:a#3', resolution: 'victim' });
+    expect(engine.agent('a')!.stats()).toMatchObject({ received: 2, handled: 1, dropped: 1 });
+    expect(engine.waitForGraph()).toEqual({ nodes: expect.any(Array), edges: [] });
+  });
+
+  it('three agents in a ring: found and resolved the same way', async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    engine.spawnAgent({ name: 'a', receive: relay('b') });
+    engine.spawnAgent({ name: 'b', receive: relay('c') });
+    engine.spawnAgent({ name: 'c', receive: relay('a') });
+    const answer = settledOutcome(engine.agent('a')!.ask(3));
+    await clock.runAll();
+    await expect(answer).resolves.toEqual({ ok: true, value: 'a > b > c caught E_DEADLOCK' });
+    const [report] = engine.deadlocks();
+    expect(new Set(report!.cycle)).toEqual(new Set(['@agent:a', '@agent:a#1', '@agent:b#2', '@agent:c#3', '@agent:a#4']));
+    expect(report!.victim).toBe('@agent:a#4');
+  });
+
+  it('a spare unit of concurrency means no deadlock: the same ring with a at concurrency 2 answers, nothing detected', async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    engine.spawnAgent({ name: 'a', receive: relay('b'), concurrency: 2 });
+    engine.spawnAgent({ name: 'b', receive: relay('a') });
+    const answer = settledOutcome(engine.agent('a')!.ask(2));
+    await clock.runAll();
+    await expect(answer).resolves.toEqual({ ok: true, value: 'a > b > a answered' });
+    expect(engine.deadlocks()).toEqual([]);
+  });
+
+  it('a unit held by a handler that will finish is no deadlock either: the ask waits for it, and nothing is detected', async () => {
+    const { engine, clock } = engineOnVirtualTime();
+    engine.spawnAgent({
+      name: 'a',
+      concurrency: 2,
+      receive: async (message: { hops: number } | 'sleep', ctx: AgentContext) => {
+        if (message === 'sleep') return ctx.sleep(100).then(() => 'slept');
+        return message.hops === 0 ? 'a answered' : `a > ${await ctx.ask<string>('b', message.hops - 1)}`;
+      },
+    });
+    engine.spawnAgent({ name: 'b', receive: async (hops: number, ctx: AgentContext) => `b > ${await ctx.ask<string>('a', { hops: hops - 1 })}` });
+    const sleeping = settledOutcome(engine.agent('a')!.ask('sleep'));
+    const answer = settledOutcome(engine.agent('a')!.ask({ hops: 2 }));
+    await clock.advanceBy(99);
+    // Both units of a are held (the sleeper, and the handler waiting for b, which waits for a): not a deadlock.
+    expect(engine.waitForGraph().edges).toEqual(
+      expect.arrayContaining([
+        { from: '@agent:b#3', to: '@agent:a#4', kind: 'asks' },
+        { from: '@agent:a#4', to: '@agent:a', kind: 'requests', units: 1 },
+      ]),
+    );
+    await clock.runAll();
+    await expect(answer).resolves.toEqual({ ok: true, value: 'a > b > a answered' });
+    await expect(sleeping).resolves.toEqual({ ok: true, value: 'slept' });
+    expect(engine.deadlocks()).toEqual([]);
+  });
+
+  it('with detection off, a ring is never resolved: its asks wait until their own timeouts', async () => {
+    const { engine, clock } = engineOnVirtualTime({ detect: 'off' });
+    engine.spawnAgent({ name: 'a', receive: relay('b') });
+    engine.spawnAgent({ name: 'b', receive: relay('a') });
+    const answer = settledOutcome(engine.agent('a')!.ask(2, { timeoutMs: 1_000 }));
+    await clock.advanceBy(999);
+    expect(engine.deadlocks()).toEqual([]);
+    await clock.advanceBy(1);
+    await expect(answer).resolves.toMatchObject({ ok: false, code: 'E_TIMEOUT' });
+    await clock.runAll();
+    expect(engine.deadlocks()).toEqual([]);
+  });
+});
