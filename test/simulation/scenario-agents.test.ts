@@ -11,7 +11,7 @@ import { replayTrace } from '../../src/cli/replay-trace';
 import { createSimulateCommand, SIMULATE_EXIT, type SimulateIo } from '../../src/cli/simulate-command';
 import { renderSimulationReport } from '../../src/cli/simulation-report-table';
 import { MezanError } from '../../src/errors';
-import { parseScenario } from '../../src/simulation/load-scenario';
+import { loadScenario, parseScenario } from '../../src/simulation/load-scenario';
 import { ScenarioRun } from '../../src/simulation/scenario-run';
 import { simulate, type SimulationReport } from '../../src/simulation/simulate';
 
@@ -277,6 +277,28 @@ describe('scenario agents: tasks and messages', () => {
     expect(run.clock.now()).toBe(50);
     const summary = await run.finish();
     expect(summary.agents['a']).toMatchObject({ received: 1, handled: 1, totalMs: 40 });
+  });
+
+  it('examples/ask-cycle.yaml: the ask cycle is found and its victim rejected with E_DEADLOCK; the handler that asked carries on', async () => {
+    const file = path.join(scratch, 'ask-cycle.jsonl');
+    const report = await simulate(loadScenario(path.join(__dirname, '..', '..', 'examples', 'ask-cycle.yaml')), { trace: file });
+    expect(report.ok).toBe(true);
+    expect(report.deadlocks).toHaveLength(1);
+    const [deadlock] = report.deadlocks;
+    expect(deadlock).toMatchObject({ at: 10, resolution: 'victim', policy: 'youngest' });
+    expect(deadlock!.cycle).toEqual(expect.arrayContaining(['@agent:planner', '@agent:checker#2']));
+    const entries = readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const agentEntries = entries.filter((entry) => entry.type === 'simulation.ask' || entry.type === 'simulation.handled');
+    expect(agentEntries.map(({ type, from, to, agent, ok, code }) => ({ type, from, to, agent, ok, code }))).toEqual([
+      { type: 'simulation.ask', from: 'checker', to: 'planner', ok: false, code: 'E_DEADLOCK' },
+      { type: 'simulation.handled', agent: 'checker', ok: true },
+      { type: 'simulation.ask', from: 'planner', to: 'checker', ok: true },
+      { type: 'simulation.handled', agent: 'planner', ok: true },
+      { type: 'simulation.ask', to: 'planner', ok: true },
+    ]);
   });
 
   it('ends a run stuck in an ask cycle nobody detects by a forced shutdown: every ask settles, with E_SHUTDOWN', async () => {
