@@ -164,6 +164,8 @@ export interface AlertThresholds {
    * than this. @default `supervision.maxRestarts`: the alert is the escalation
    */
   workerRestarts?: number | false;
+  /** Warn when more than this fraction of an agent's mailbox capacity waits in it (`agent.mailbox`). @default 0.9 */
+  agentMailbox?: number | false;
   /** The fraction of its threshold a measure must fall to for its alert to clear, in `(0, 1]`. @default 0.8 */
   clearRatio?: number;
 }
@@ -176,6 +178,7 @@ export interface ResolvedAlertThresholds {
   readonly queueDepth: number | undefined;
   readonly deadlock: boolean;
   readonly workerRestarts: number | undefined;
+  readonly agentMailbox: number | undefined;
   readonly clearRatio: number;
 }
 
@@ -368,6 +371,8 @@ export const ENGINE_DEFAULTS = Object.freeze({
     queueDepth: 1000,
     /** A deadlock raises an alert. */
     deadlock: true,
+    /** An agent's mailbox over this fraction of its capacity raises an alert. */
+    agentMailbox: 0.9,
     /** An alert clears when its measure falls to this fraction of its threshold. */
     clearRatio: 0.8,
   }),
@@ -409,6 +414,7 @@ export const THRESHOLD_OPTION_KEYS: Readonly<Record<keyof AlertThresholds, true>
   queueDepth: true,
   deadlock: true,
   workerRestarts: true,
+  agentMailbox: true,
   clearRatio: true,
 });
 

@@ -336,8 +336,10 @@ export class Engine {
       this.#actor,
       this.#clock,
       this.#logger,
-      new AgentMetricsObserver(feed, this.#clock, this.#options.thresholds.clearRatio),
+      new AgentMetricsObserver(feed, this.#clock, this.#options.thresholds),
     );
+    // A handler's `ctx.submit` submits through the engine, as `engine.submit` does.
+    this.#agents.useTasks({ submit: (fn, options) => this.submit(fn, options) });
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -1317,6 +1319,7 @@ function resolveThresholds(options: EngineOptions['thresholds'], maxRestarts: nu
     queueDepth: limit('queueDepth', defaults.queueDepth, expectNonNegativeInteger),
     deadlock,
     workerRestarts: limit('workerRestarts', maxRestarts, expectNonNegativeInteger),
+    agentMailbox: limit('agentMailbox', defaults.agentMailbox, fraction),
     clearRatio,
   });
 }

@@ -3,9 +3,6 @@ import type { AlertBook, AlertChange, AlertSpec } from './alert-book';
 import type { MailboxRecord, MonitorBook, PoolRecord } from './monitor-book';
 import type { GaugeReading, PoolGauge } from './monitor-observation';
 
-/** An agent's mailbox alert is raised when more than this fraction of its capacity waits in it. */
-export const MAILBOX_ALERT_RATIO = 0.9;
-
 /** Everything the alert rules need to know besides what they measure. @internal */
 export interface AlertSettings extends ResolvedAlertThresholds {
   /** The supervision window: crashes within it count toward `workerRestarts`. */
@@ -107,8 +104,9 @@ export function evaluateAlerts(book: MonitorBook, alerts: AlertBook, gauges: Gau
     }
   }
 
+  const mailboxLimit = settings.agentMailbox;
   for (const mailbox of book.mailboxes()) {
-    evaluateMailbox(mailbox, ratio, alerts, raise, clear);
+    if (mailboxLimit !== undefined) evaluateMailbox(mailbox, mailboxLimit, ratio, alerts, raise, clear);
     if (mailbox.depth === 0 && !alerts.isActive(mailbox.alertId)) book.forgetMailbox(mailbox.agent);
   }
   return changes;
@@ -216,16 +214,16 @@ function evaluateUtilization(
 }
 
 /**
- * An agent's mailbox: raised when it held more than {@link MAILBOX_ALERT_RATIO} of its capacity at
- * any point since the last evaluation (its peak), cleared once it holds at most the clear level.
+ * An agent's mailbox: raised when it held more than `limit` of its capacity at any point since the
+ * last evaluation (its peak), cleared once it holds at most the clear level.
  * Both can happen in one evaluation: a mailbox that filled and emptied within one batch still
  * raised its alert.
  */
-function evaluateMailbox(mailbox: MailboxRecord, ratio: number, alerts: AlertBook, raise: Raise, clear: Clear): void {
+function evaluateMailbox(mailbox: MailboxRecord, limit: number, ratio: number, alerts: AlertBook, raise: Raise, clear: Clear): void {
   const { agent, alertId, capacity } = mailbox;
-  const threshold = capacity * MAILBOX_ALERT_RATIO;
+  const threshold = capacity * limit;
   if (!alerts.isActive(alertId) && mailbox.peak > threshold) {
-    const message = `The mailbox of agent "${agent}" holds ${mailbox.peak} of ${capacity} messages, over ${Math.round(MAILBOX_ALERT_RATIO * 100)}%`;
+    const message = `The mailbox of agent "${agent}" holds ${mailbox.peak} of ${capacity} messages, over ${Math.round(limit * 100)}%`;
     raise({ alertId, alert: 'agent.mailbox', severity: 'warning', resource: undefined, agent, value: mailbox.peak, threshold, message });
   }
   mailbox.peak = mailbox.depth;

@@ -1,6 +1,6 @@
 import { VirtualClock, type AgentContext, type AlertClearedEvent, type AlertRaisedEvent } from '../../src';
 import { settledOutcome } from '../fixtures/settled-outcome';
-import { startEngine } from '../fixtures/engine-harness';
+import { startEngine, thrownBy } from '../fixtures/engine-harness';
 import { histogramOf, parseExposition, valueOf } from './exposition';
 
 /** A handler that works 10 ms of the engine's clock on each number, doubles it, and fails on 3. */
@@ -154,5 +154,32 @@ describe('the mailbox alert', () => {
     await clock.runAll();
     expect(alerts(events).cleared).toEqual([expect.objectContaining({ alertId: 'agent.mailbox:never', value: 0 })]);
     await engine.shutdown();
+  });
+
+  it('takes its threshold from thresholds.agentMailbox, is off with false, and refuses a bad value', async () => {
+    const fill = async (agentMailbox: number | false): Promise<AlertRaisedEvent[]> => {
+      const { engine, clock, events } = startEngine({ thresholds: { agentMailbox } });
+      const agent = engine.spawnAgent({ name: 'held', receive: () => new Promise(() => undefined), mailbox: { capacity: 10 } });
+      // One message is handled (for ever), six wait.
+      for (let n = 0; n < 7; n++) agent.send(n);
+      await clock.runAll();
+      await agent.stop();
+      await engine.shutdown();
+      return alerts(events).raised;
+    };
+    expect(await fill(0.5)).toEqual([
+      expect.objectContaining({
+        alertId: 'agent.mailbox:held',
+        value: 6,
+        threshold: 5,
+        message: 'The mailbox of agent "held" holds 6 of 10 messages, over 50%',
+      }),
+    ]);
+    expect(await fill(0.6)).toEqual([]);
+    expect(await fill(false)).toEqual([]);
+    for (const bad of [0, 1.5, 'most']) {
+      const error = thrownBy(() => startEngine({ thresholds: { agentMailbox: bad as number } }));
+      expect(error).toMatchObject({ code: 'E_INVALID_OPTION', details: expect.objectContaining({ option: 'thresholds.agentMailbox' }) });
+    }
   });
 });
