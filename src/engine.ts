@@ -338,8 +338,6 @@ export class Engine {
       this.#logger,
       new AgentMetricsObserver(feed, this.#clock, this.#options.thresholds),
     );
-    // A handler's `ctx.submit` submits through the engine, as `engine.submit` does.
-    this.#agents.useTasks({ submit: (fn, options) => this.submit(fn, options) });
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
