@@ -4,7 +4,9 @@ import type { AgentContext, AgentHandler } from '../src/agents/agent-context';
 import type { MailboxOverflow } from '../src/agents/agent-options';
 import { containListeners } from '../src/agents/contained-signal';
 import { agentNodeId, messageNodeId } from '../src/detection/agent-nodes';
-import type { NoticeReceiver } from '../src/internal/task-services';
+import type { NoticeReceiver, ResourceDescriptor } from '../src/internal/task-services';
+import type { ResourceGrantedEvent, ResourceReplyEvent, ResourceRequestEvent } from '../src/internal/resource-protocol';
+import type { Lease } from '../src/task-options';
 import type { AgentGraphChange, AgentVictimEvent } from './detector.actor';
 import { Mailbox } from '../src/agents/mailbox';
 import type { Clock } from '../src/clock';
@@ -80,6 +82,8 @@ export interface AgentInput {
   readonly contextFor: (delivery: AgentDelivery, signal: AbortSignal) => AgentContext;
   /** The deadlock detector's inbox, told of its units and mailbox while messages wait (see `src/detection/agent-nodes.ts`). */
   readonly detector?: NoticeReceiver;
+  /** The engine's pools, which its handlers take units of (`ctx.acquire`). */
+  readonly pools?: ReadonlyMap<string, ResourceDescriptor>;
 }
 
 /** A message for the agent. @internal */
@@ -146,8 +150,29 @@ export interface AgentEndedEvent {
   readonly ref: AnyActorRef;
 }
 
+/**
+ * A handler's `ctx.acquire`: the agent requests `units` of the pool for the message `id` (the holder
+ * is the message's graph node) and settles `reply` with the lease, or with why not. @internal
+ */
+export interface AgentAcquireEvent {
+  readonly type: 'agent.acquire';
+  readonly id: number;
+  readonly pool: ResourceDescriptor;
+  readonly units: number;
+  readonly reply: { resolve(lease: Lease): void; reject(error: unknown): void };
+}
+
+/** A handler's `lease.release()` (or `ctx.release(lease)`): the agent gives the units back, once. @internal */
+export interface AgentReleaseEvent {
+  readonly type: 'agent.release';
+  readonly leaseId: string;
+}
+
 /** Events an agent accepts. @internal */
 export type AgentEvent =
+  | AgentAcquireEvent
+  | AgentReleaseEvent
+  | ResourceReplyEvent
   | AgentVictimEvent
   | AgentDeliverEvent
   | AgentWithdrawEvent
@@ -175,6 +200,13 @@ interface Run {
   readonly delivery: AgentDelivery;
   readonly controller: AbortController;
   readonly startedAt: number;
+  /** Its handler's pool requests not answered yet, and its leases: given back when the run ends, whatever way. */
+  pools?: RunPools;
+}
+
+interface RunPools {
+  readonly pending: Map<string, { readonly pool: ResourceDescriptor; readonly reply: AgentAcquireEvent['reply'] }>;
+  readonly leases: Map<string, ResourceDescriptor>;
 }
 
 /** The live part of one agent. Only its own transitions touch it. */
@@ -186,6 +218,10 @@ class AgentCore {
   readonly #waiting: Mailbox<AgentDelivery>;
   readonly #running = new Map<number, Run>();
   readonly #stats = zeroAgentStats();
+  /** Numbers the pool requests of its handlers. */
+  #requests = 0;
+  /** The message each pending pool request and each lease of its handlers belongs to. */
+  readonly #poolOwners = new Map<string, number>();
   /** Whether the detector knows its holders and waiters (messages waited at its last report). */
   #graphKnown = false;
   /** Changes of its units and mailbox since its last report, while the detector knows them. */
@@ -258,6 +294,18 @@ class AgentCore {
 
   #receive(event: AgentEvent): boolean {
     switch (event.type) {
+      case 'agent.acquire':
+        this.#acquire(event);
+        return false;
+      case 'agent.release':
+        this.#release(event.leaseId);
+        return false;
+      case 'resource.granted':
+      case 'resource.denied':
+      case 'resource.cancelled':
+      case 'resource.revoked':
+        this.#onPoolReply(event);
+        return false;
       case 'agent.deliver':
         this.#deliver(event.delivery);
         return true;
@@ -323,6 +371,97 @@ class AgentCore {
     this.#dispatch();
   }
 
+  /** Requests units of a pool for a handled message; its handler hears when they are granted. */
+  #acquire(event: AgentAcquireEvent): void {
+    const run = this.#running.get(event.id);
+    if (run === undefined) {
+      event.reply.reject(
+        new MezanError('E_CANCELLED', `The message of agent "${this.#input.name}" is no longer handled`, { details: { agent: this.#input.name } }),
+      );
+      return;
+    }
+    const pools = (run.pools ??= { pending: new Map(), leases: new Map() });
+    const requestId = `${this.#messageNode(event.id)}#${++this.#requests}`;
+    pools.pending.set(requestId, { pool: event.pool, reply: event.reply });
+    this.#poolOwners.set(requestId, event.id);
+    event.pool.ref.send({
+      type: 'resource.request',
+      requestId,
+      taskId: this.#messageNode(event.id),
+      units: event.units,
+      at: this.#input.clock.now(),
+      replyTo: this.#self,
+    } satisfies ResourceRequestEvent);
+  }
+
+  #release(leaseId: string): void {
+    const id = this.#poolOwners.get(leaseId);
+    const pools = id === undefined ? undefined : this.#running.get(id)?.pools;
+    const pool = pools?.leases.get(leaseId);
+    if (pool === undefined) return;
+    pools!.leases.delete(leaseId);
+    this.#poolOwners.delete(leaseId);
+    pool.ref.send({ type: 'resource.release', leaseId, at: this.#input.clock.now() });
+  }
+
+  #onPoolReply(reply: ResourceReplyEvent): void {
+    const id = this.#poolOwners.get(reply.requestId);
+    this.#poolOwners.delete(reply.requestId);
+    const pools = id === undefined ? undefined : this.#running.get(id)?.pools;
+    const pending = pools?.pending.get(reply.requestId);
+    if (pending === undefined) {
+      // Its run ended meanwhile: units granted to nobody go straight back.
+      if (reply.type === 'resource.granted') this.#returnGrant(reply);
+      return;
+    }
+    pools!.pending.delete(reply.requestId);
+    switch (reply.type) {
+      case 'resource.granted': {
+        pools!.leases.set(reply.leaseId, pending.pool);
+        this.#poolOwners.set(reply.leaseId, id!);
+        const self = this.#self;
+        const lease: Lease = Object.freeze({
+          leaseId: reply.leaseId,
+          resource: reply.resource,
+          units: reply.units,
+          release: () => self.send({ type: 'agent.release', leaseId: reply.leaseId } satisfies AgentReleaseEvent),
+        });
+        pending.reply.resolve(lease);
+        return;
+      }
+      case 'resource.denied':
+        pending.reply.reject(new MezanError('E_INVALID_OPTION', reply.reason, { details: { option: 'units', resource: reply.resource } }));
+        return;
+      case 'resource.cancelled':
+        return;
+      case 'resource.revoked':
+        if (reply.leaseId !== undefined) pools!.leases.delete(reply.leaseId);
+        pending.reply.reject(reply.reason);
+        return;
+    }
+  }
+
+  #returnGrant(grant: ResourceGrantedEvent): void {
+    this.#input.pools?.get(grant.resource)?.ref.send({ type: 'resource.release', leaseId: grant.leaseId, at: this.#input.clock.now() });
+  }
+
+  /** A run ended (whatever way): its pending requests are withdrawn, rejected with `reason`, and its leases given back. */
+  #endPools(run: Run, reason: MezanError): void {
+    const pools = run.pools;
+    if (pools === undefined) return;
+    run.pools = undefined;
+    const at = this.#input.clock.now();
+    for (const [requestId, pending] of pools.pending) {
+      this.#poolOwners.delete(requestId);
+      pending.pool.ref.send({ type: 'resource.cancel', requestId, at });
+      pending.reply.reject(reason);
+    }
+    for (const [leaseId, pool] of pools.leases) {
+      this.#poolOwners.delete(leaseId);
+      pool.ref.send({ type: 'resource.release', leaseId, at });
+    }
+  }
+
   /**
    * The ask of message `id` was chosen to break a deadlock: it rejects with `error` now; the message
    * is then withdrawn as a timed-out ask's is (dropped if it waits, its handler's signal aborted if
@@ -362,6 +501,7 @@ class AgentCore {
     this.#countTime(run, this.#input.clock.now());
     this.#running.delete(event.id);
     this.#noteGraph(event.id, 'holds', 0);
+    this.#endPools(run, HANDLER_ENDED);
     const { reply } = run.delivery;
     if (event.ok) {
       this.#stats.handled++;
@@ -381,6 +521,7 @@ class AgentCore {
     for (const run of this.#running.values()) {
       run.controller.abort(reason);
       this.#noteGraph(run.delivery.id, 'holds', 0);
+      this.#endPools(run, reason);
       this.#countTime(run, now);
       this.#stats.failed++;
       this.#fail(
@@ -429,6 +570,7 @@ class AgentCore {
     for (const run of this.#running.values()) {
       run.controller.abort(reason);
       this.#noteGraph(run.delivery.id, 'holds', 0);
+      this.#endPools(run, reason);
       this.#drop(run.delivery, reason);
     }
     this.#running.clear();
@@ -522,6 +664,9 @@ class AgentCore {
     else this.#input.logger.debug('an agent dropped a sent message', { agent: this.#input.name, code: reason.code });
   }
 }
+
+/** Why a handler's pending pool request fails once its handler returned (shared: it names no agent). */
+const HANDLER_ENDED = new MezanError('E_CANCELLED', 'The handler has returned');
 
 const cores = new WeakMap<AnyActorRef, AgentCore>();
 

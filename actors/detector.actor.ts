@@ -352,11 +352,13 @@ class DetectorCore {
     const before = this.#requests.get(key) ?? 0;
     if (change.units === 0) this.#requests.delete(key);
     else this.#requests.set(key, change.units);
-    // Every request comes from a task on a worker: while it waits, it keeps its slot.
-    if (before === 0 && change.units > 0) this.#startWaiting(change.taskId);
+    // A request comes from a task on a worker, which keeps its slot while it waits, or from an
+    // agent's handler (its message's node), which holds no worker slot.
+    const onWorker = parseMessageNodeId(change.taskId) === undefined;
+    if (before === 0 && change.units > 0 && onWorker) this.#startWaiting(change.taskId);
     graph.setRequest(change.taskId, change.resource, change.units);
     if (before > 0 && change.units === 0) {
-      this.#stopWaiting(change.taskId);
+      if (onWorker) this.#stopWaiting(change.taskId);
       this.#noteIfDeadlockGone();
     }
     return change.units > 0;
@@ -405,8 +407,10 @@ class DetectorCore {
   #applyAwait(taskId: string, awaited: string, active: boolean): void {
     const { graph } = this;
     const count = this.#awaited.get(awaited) ?? 0;
+    // A handler's message (`ctx.await` in an agent) holds no worker slot while it awaits.
+    const onWorker = parseMessageNodeId(taskId) === undefined;
     if (active) {
-      this.#startWaiting(taskId);
+      if (onWorker) this.#startWaiting(taskId);
       this.#awaited.set(awaited, count + 1);
       graph.addAwait(taskId, awaited);
       // From now on the executor reports this task's changes, starting with where it stands now.
@@ -415,7 +419,7 @@ class DetectorCore {
       return;
     }
     graph.removeAwait(taskId, awaited);
-    this.#stopWaiting(taskId);
+    if (onWorker) this.#stopWaiting(taskId);
     this.#noteIfDeadlockGone();
     if (count > 1) {
       this.#awaited.set(awaited, count - 1);

@@ -7,6 +7,8 @@ import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
 import { expectFiniteNumber, fail, optionReadError, rejectInvalid } from '../src/internal/validate';
 import type { RunOrder } from '../src/internal/task-protocol';
+import { MezanError } from '../src/errors';
+import type { AskOptions } from '../src/agents/agent-options';
 import { ACQUIRE_OPTION_KEYS, AWAIT_OPTION_KEYS } from '../src/task-options';
 import type { AcquireOptions, AwaitOptions, DependencyOutcome, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
 
@@ -57,6 +59,8 @@ export class TaskRunContext implements TaskContext {
   #logger: Logger | undefined = undefined;
   #waits: AttemptWaits | undefined = undefined;
   #abortReason: unknown = NOT_ABORTED;
+  /** Aborted when the attempt is aborted or over: withdraws the asks it still has out (`ctx.ask`). */
+  #asks: AbortController | undefined = undefined;
   /** Pending sleeps: rarely more than one, so a small array (a hash set would cost each sleeper an identity hash). */
   #sleepers: Sleeper[] | undefined = undefined;
 
@@ -162,6 +166,27 @@ export class TaskRunContext implements TaskContext {
     return this.#environment.services.submitChild(this.id, fn as TaskFunction, options) as TaskHandle<T>;
   }
 
+  ask<R = unknown>(agent: unknown, message: unknown, options?: AskOptions): Promise<R> {
+    if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
+    const askAgent = this.#environment.services.askAgent;
+    if (askAgent === undefined) return Promise.reject(new MezanError('E_AGENT_STOPPED', 'No agent runs in this engine', { details: { agent } }));
+    let withSignal: unknown;
+    try {
+      // The ask is withdrawn when the attempt is aborted or over (its wait-for edge must not outlive
+      // it), as well as by the caller's own signal.
+      const ends = (this.#asks ??= new AbortController()).signal;
+      if (options === undefined) withSignal = { signal: ends };
+      else if (typeof options !== 'object' || options === null) withSignal = options;
+      else {
+        const own = (options as AskOptions).signal;
+        withSignal = { ...options, signal: own instanceof AbortSignal ? AbortSignal.any([own, ends]) : (own ?? ends) };
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return askAgent(this.id, agent, message, withSignal) as Promise<R>;
+  }
+
   await<T>(handle: TaskHandle<T>, options?: AwaitOptions): Promise<T> {
     if (this.#abortReason !== NOT_ABORTED) return Promise.reject(this.#abortReason);
     try {
@@ -193,6 +218,7 @@ export class TaskRunContext implements TaskContext {
    * timers, so a finished task never keeps a timer of the engine alive.
    */
   dispose(): void {
+    this.#asks?.abort(new MezanError('E_CANCELLED', `The attempt of task ${this.id} has ended`, { details: { taskId: this.id } }));
     const sleepers = this.#sleepers;
     if (sleepers === undefined) return;
     for (const sleeper of sleepers) this.#environment.clock.clearTimeout(sleeper.timer);
@@ -204,6 +230,7 @@ export class TaskRunContext implements TaskContext {
     if (this.#abortReason !== NOT_ABORTED) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    this.#asks?.abort(reason);
     // Its pending waits fail now, not when (or if) the function returns.
     this.#waits?.end(reason);
     for (const sleeper of this.#sleepers ?? []) {

@@ -47,6 +47,8 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   readonly lockOrder: LockOrderMode;
   /** Submits a child task through the engine (nested submission). */
   readonly submitChild: (parentId: string, fn: TaskFunction, options: TaskOptions | undefined) => TaskHandle<unknown>;
+  /** Asks an agent from a task (a task's `ctx.ask`). */
+  readonly askAgent?: TaskServices['askAgent'];
   /** Where the supervisor's own events go (pools, deadlocks, crashes, phases). @default `sink` */
   readonly systemSink?: EventSink;
   /** The monitor's settings; without them no monitor is spawned. */
@@ -310,7 +312,13 @@ export const supervisorMachine = setup({
       });
       resources.set(name, { name, capacity, rank, ref });
     }
-    const services: TaskServices = { resources, detector: detectorInbox, lockOrder: input.lockOrder, submitChild: input.submitChild };
+    const services: TaskServices = {
+      resources,
+      detector: detectorInbox,
+      lockOrder: input.lockOrder,
+      submitChild: input.submitChild,
+      askAgent: input.askAgent,
+    };
     const executor = spawn('executor', {
       id: 'executor',
       systemId: 'executor',

@@ -306,6 +306,8 @@ export class Engine {
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
+        // A task's `ctx.ask` (the registry is made once the supervisor is).
+        askAgent: (taskId, to, message, options) => this.#agents.askFromTask(taskId, to, message, options),
       },
     });
     this.#executor = this.#actor.getSnapshot().context.executor;
@@ -338,6 +340,8 @@ export class Engine {
       this.#logger,
       new AgentMetricsObserver(feed, this.#clock, this.#options.thresholds),
     );
+    // A handler's `ctx.submit` submits through the engine, as `engine.submit` does.
+    this.#agents.useTasks({ submit: (fn, options) => this.submit(fn, options) });
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,

@@ -2,6 +2,8 @@ import type { MezanError } from './errors';
 import type { Logger } from './logger';
 import type { TerminalTaskStatus } from './task-status';
 import type { TaskHandle } from './task-handle';
+import type { Agent } from './agents/agent';
+import type { AskOptions } from './agents/agent-options';
 
 /**
  * What a task function receives: its identity, its attempt, an abort signal, and clock-driven helpers.
@@ -56,6 +58,16 @@ export interface TaskContext {
    *   victim, or with `E_INVALID_OPTION` for a bad handle or options
    */
   await<T>(handle: TaskHandle<T>, options?: AwaitOptions): Promise<T>;
+  /**
+   * Asks an agent (its handle, or a running agent's name) and waits for its reply, as `agent.ask`
+   * does; the agent sees this task's id as `ctx.from`. While it waits, this task keeps its worker slot
+   * and waits for the agent in the wait-for graph, so a cycle through the agent (its handler waiting
+   * for a pool this task holds, say) is detected as a deadlock. Aborting the task withdraws the ask.
+   * @throws rejects (it never throws) as `agent.ask` does: `E_AGENT_FAILED`, `E_MAILBOX_FULL`,
+   *   `E_TIMEOUT`, `E_CANCELLED`, `E_AGENT_STOPPED` (also for a name no running agent has),
+   *   `E_DEADLOCK` (this ask was chosen to break a deadlock), `E_INVALID_OPTION`
+   */
+  ask<R = unknown>(agent: Agent | string, message: unknown, options?: AskOptions): Promise<R>;
 }
 
 /** Options of {@link TaskContext.await}. */

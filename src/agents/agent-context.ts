@@ -1,14 +1,13 @@
 import type { Agent } from './agent';
 import type { AskOptions } from './agent-options';
 import type { Logger } from '../logger';
+import type { TaskHandle } from '../task-handle';
+import type { Lease, TaskFunction, TaskOptions } from '../task-options';
 
 /** An agent, or the name of a running one. */
 export type AgentOrName = Agent | string;
 
-/**
- * What a handler gets with each message. `submit`, `await`, `acquire` and `release` (tasks and pools
- * from an agent) are not there yet.
- */
+/** What a handler gets with each message. */
 export interface AgentContext {
   /** The agent handling the message. */
   readonly self: Agent;
@@ -37,6 +36,25 @@ export interface AgentContext {
    * @returns the reply; rejects as {@link Agent.ask} does
    */
   ask<R = unknown>(to: AgentOrName, message: unknown, options?: AskOptions): Promise<R>;
+  /**
+   * Takes `units` (default 1) of one of the engine's pools, waiting in its FIFO queue if need be;
+   * while it waits, the wait is an edge of the wait-for graph (from this message). What it holds is
+   * given back by `lease.release()` (or `ctx.release(lease)`), or at the latest when the handler
+   * ends, whatever way.
+   * @returns the lease; rejects with `E_INVALID_OPTION` (unknown pool, units outside 1..capacity),
+   * the signal's reason once it aborts, or `E_CANCELLED` when the handler ended first
+   */
+  acquire(pool: string, units?: number): Promise<Lease>;
+  /** Gives a lease's units back (as `lease.release()`); idempotent. @throws {MezanError} `E_INVALID_OPTION` for what is not a lease */
+  release(lease: Lease): void;
+  /** Submits a task to the engine, as `engine.submit` does (with the same checks). */
+  submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T>;
+  /**
+   * Waits for a task's result; while it waits, this message awaits the task in the wait-for graph,
+   * so a cycle through it (the task waiting, in turn, for this agent) is found.
+   * @returns the task's result; rejects as its `result` does, or with the signal's reason once it aborts
+   */
+  await<T>(handle: TaskHandle<T>): Promise<T>;
 }
 
 /**

@@ -1,13 +1,15 @@
 import { createActor, type AnyActorRef } from 'xstate';
 import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef, type AgentsActivityEvent } from '../../actors/agent.actor';
-import { AgentHandle, crashAgent, postAs, requestAs, stopAgentWith, type Agent, type AgentHandlePort } from './agent';
+import { AgentHandle, crashAgent, postAs, requestAs, stopAgentWith, tellAgent, type Agent, type AgentHandlePort } from './agent';
 import type { AgentContext, AgentOrName } from './agent-context';
 import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
 import { MachineAgent } from './machine-agent';
 import { MachineAgentHandle } from './machine-agent-handle';
 import type { Clock } from '../clock';
 import { messageNodeId } from '../detection/agent-nodes';
-import type { NoticeReceiver } from '../internal/task-services';
+import type { NoticeReceiver, ResourceDescriptor } from '../internal/task-services';
+import { TaskHandle } from '../task-handle';
+import type { Lease, TaskFunction, TaskOptions } from '../task-options';
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
 import { fail, rejectInvalid } from '../internal/validate';
@@ -39,6 +41,9 @@ export class AgentRegistry {
   #wasQuiet = true;
   readonly #port: AgentHandlePort;
   readonly #detector: NoticeReceiver | undefined;
+  /** The engine's pools, for handlers' `ctx.acquire`. */
+  readonly #pools: ReadonlyMap<string, ResourceDescriptor> | undefined;
+  #tasks: { submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> } | undefined = undefined;
   readonly #observer: AgentObserver | undefined;
 
   /**
@@ -53,7 +58,10 @@ export class AgentRegistry {
     this.#logger = logger;
     this.#observer = observer;
     // Where the agents and their askers tell the deadlock detector of their waits.
-    this.#detector = (parent.getSnapshot() as { context?: { detectorInbox?: NoticeReceiver } }).context?.detectorInbox;
+    const context = (parent.getSnapshot() as { context?: { detectorInbox?: NoticeReceiver; resources?: ReadonlyMap<string, ResourceDescriptor> } })
+      .context;
+    this.#detector = context?.detectorInbox;
+    this.#pools = context?.resources;
     this.#port = {
       clock,
       logger,
@@ -92,6 +100,7 @@ export class AgentRegistry {
         logger,
         contextFor: (delivery, signal) => this.#contextFor(handle!, delivery, signal, logger),
         detector: this.#detector,
+        pools: this.#pools,
       },
     }) as AgentRef;
     const Handle = machine === undefined ? AgentHandle : MachineAgentHandle;
@@ -179,6 +188,7 @@ export class AgentRegistry {
 
   #contextFor(self: AgentHandle, delivery: AgentDelivery, signal: AbortSignal, logger: Logger): AgentContext {
     const clock = this.#clock;
+    const node = messageNodeId(self.name, delivery.id);
     return {
       self,
       from: delivery.from,
@@ -193,10 +203,80 @@ export class AgentRegistry {
       ask: <R>(to: AgentOrName, message: unknown, options?: unknown) => {
         const target = this.#resolve(to);
         if (target === undefined) return Promise.reject(unknownAgentError(to));
-        return requestAs(target, message, self.name, options, { node: messageNodeId(self.name, delivery.id), isTask: false }) as Promise<R>;
+        return requestAs(target, message, self.name, options, { node, isTask: false }) as Promise<R>;
       },
+      acquire: (pool: string, units?: number) => this.#acquire(self, delivery.id, signal, pool, units),
+      release: (lease: Lease) => {
+        if (typeof lease !== 'object' || lease === null || typeof (lease as Partial<Lease>).leaseId !== 'string')
+          fail('lease', 'a lease that ctx.acquire gave', lease);
+        tellAgent(self, { type: 'agent.release', leaseId: lease.leaseId });
+      },
+      submit: <T>(fn: TaskFunction<T>, options?: TaskOptions) => {
+        if (this.#tasks === undefined) throw new MezanError('E_SHUTDOWN', 'This agent registry has no engine to submit tasks to');
+        return this.#tasks.submit(fn, options);
+      },
+      await: <T>(handle: TaskHandle<T>) => awaitTask(this.#detector, node, signal, handle),
     };
   }
+
+  /** Units of a pool for a handled message: the agent requests them, its message's node the holder. */
+  #acquire(self: AgentHandle, id: number, signal: AbortSignal, pool: unknown, units: unknown = 1): Promise<Lease> {
+    const descriptor = typeof pool === 'string' ? this.#pools?.get(pool) : undefined;
+    if (descriptor === undefined)
+      return rejectInvalid(() => fail('pool', `one of the engine's resources (${[...(this.#pools?.keys() ?? [])].join(', ') || 'none'})`, pool));
+    if (typeof units !== 'number' || !Number.isInteger(units) || units < 1 || units > descriptor.capacity)
+      return rejectInvalid(() => fail('units', `an integer from 1 to ${descriptor.capacity} (the capacity of "${descriptor.name}")`, units));
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<Lease>((resolve, reject) => {
+      if (!tellAgent(self, { type: 'agent.acquire', id, pool: descriptor, units, reply: { resolve, reject } }))
+        reject(new MezanError('E_AGENT_STOPPED', `Agent "${self.name}" is stopped`, { details: { agent: self.name } }));
+    });
+  }
+
+  /**
+   * A task's `ctx.ask`: asks the agent `to` names with the task's id as `from`; while the task waits
+   * for the reply, it waits for the agent in the wait-for graph (keeping its worker slot).
+   * @returns the reply; rejects as {@link Agent.ask} does (`E_AGENT_STOPPED` for a name no running agent has)
+   */
+  askFromTask(taskId: string, to: unknown, message: unknown, options: unknown): Promise<unknown> {
+    const target = this.#resolve(to as AgentOrName);
+    if (target === undefined) return Promise.reject(unknownAgentError(to));
+    return requestAs(target, message, taskId, options, { node: taskId, isTask: true });
+  }
+
+  /** Where `ctx.submit` of a handler submits its tasks: the engine, once it is made. */
+  useTasks(tasks: { submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> }): void {
+    this.#tasks = tasks;
+  }
+}
+
+/**
+ * Waits for a task's result from a handler: while it waits, the handler's message awaits the task in
+ * the wait-for graph (the awaited task's need for a worker slot is watched as for a task's await).
+ */
+function awaitTask<T>(detector: NoticeReceiver | undefined, node: string, signal: AbortSignal, handle: TaskHandle<T>): Promise<T> {
+  if (!(handle instanceof TaskHandle)) return rejectInvalid(() => fail('handle', 'a task handle', handle));
+  if (handle.isSettled || detector === undefined) return handle.result;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  detector.send({ type: 'graph.await', taskId: node, awaited: handle.id, active: true });
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      detector.send({ type: 'graph.await', taskId: node, awaited: handle.id, active: false });
+      return true;
+    };
+    const onAbort = (): void => {
+      if (finish()) reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    handle.result.then(
+      (value) => finish() && resolve(value),
+      (error: unknown) => finish() && reject(error),
+    );
+  });
 }
 
 /** Waits `ms` of `clock`'s time, or rejects with `signal`'s reason once it aborts. */

@@ -1,4 +1,4 @@
-import type { AgentRef, AgentStats, AgentStatus } from '../../actors/agent.actor';
+import type { AgentAcquireEvent, AgentRef, AgentReleaseEvent, AgentStats, AgentStatus } from '../../actors/agent.actor';
 import { resolveAskOptions, type AskOptions } from './agent-options';
 import { AskCall } from './ask-call';
 import { messageNodeId } from '../detection/agent-nodes';
@@ -167,6 +167,18 @@ function whenStopped(ref: AgentRef): Promise<void> {
 export function stopAgentWith(handle: AgentHandle, reason: MezanError): void {
   const { ref } = coreOf(handle);
   if (!ended(ref)) ref.send({ type: 'agent.stop', reason });
+}
+
+/**
+ * Sends an agent an event of its own making (a handler's `agent.acquire` or `agent.release`), unless it has ended.
+ * @returns whether it was sent
+ * @internal
+ */
+export function tellAgent(handle: AgentHandle, event: AgentAcquireEvent | AgentReleaseEvent): boolean {
+  const { ref } = coreOf(handle);
+  if (ended(ref)) return false;
+  ref.send(event);
+  return true;
 }
 
 /**

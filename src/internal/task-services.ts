@@ -30,6 +30,8 @@ export interface TaskServices {
   readonly lockOrder: LockOrderMode;
   /** Submits a child task of `parentId`. */
   submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown>;
+  /** Asks an agent (a handle or a running agent's name) from task `taskId`, which waits for the reply; absent without agents. */
+  readonly askAgent?: (taskId: string, to: unknown, message: unknown, options: unknown) => Promise<unknown>;
 }
 
 /** Whatever takes notices for the deadlock detector: its inbox (or, in tests, the detector itself). */

@@ -114,4 +114,38 @@ describe('conversations in the wait-for graph', () => {
     await clock.runAll();
     expect(engine.deadlocks()).toEqual([]);
   });
+
+  it("a task holding a pool asks an agent whose handler waits for that pool: the task's ask rejects with E_DEADLOCK, the task carries on", async () => {
+    const clock = new VirtualClock();
+    const engine = createEngine({ clock, logger: false, concurrency: 2, resources: { db: 1 } });
+    engine.spawnAgent({
+      name: 'writer',
+      receive: async (row: string, ctx: AgentContext) => {
+        const lease = await ctx.acquire('db');
+        ctx.release(lease);
+        return `wrote ${row} for ${ctx.from}`;
+      },
+    });
+    const task = engine.submit(
+      async (ctx) => {
+        const lease = await ctx.acquire('db');
+        try {
+          return await ctx.ask<string>('writer', 'row 1');
+        } catch (error) {
+          return `task caught ${(error as MezanError).code}: ${((error as MezanError).details as { cycle: string[] }).cycle.join(' → ')}`;
+        } finally {
+          lease.release();
+        }
+      },
+      { id: 'holder' },
+    );
+    await clock.runAll();
+    await expect(task.result).resolves.toBe('task caught E_DEADLOCK: @agent:writer#1 → db → holder → @agent:writer#1');
+    await clock.runAll();
+    expect(engine.agent('writer')!.stats()).toMatchObject({ received: 1, handled: 1 });
+    expect(engine.deadlocks()[0]).toMatchObject({ victim: '@agent:writer#1', resolution: 'victim' });
+    // Once the task gave up, the handler got the pool, wrote, and let it go when it returned: nothing waits any more.
+    expect(engine.waitForGraph().edges).toEqual([]);
+    expect(engine.progress()).toMatchObject({ completed: 1 });
+  });
 });
