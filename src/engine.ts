@@ -334,12 +334,7 @@ export class Engine {
       },
     });
     this.#actor.start();
-    this.#agents = new AgentRegistry(
-      this.#actor,
-      this.#clock,
-      this.#logger,
-      new AgentMetricsObserver(feed, this.#clock, this.#options.thresholds),
-    );
+    this.#agents = new AgentRegistry(this.#actor, this.#clock, this.#logger, new AgentMetricsObserver(feed, this.#clock, this.#options.thresholds));
     // A handler's `ctx.submit` submits through the engine, as `engine.submit` does.
     this.#agents.useTasks({ submit: (fn, options) => this.submit(fn, options) });
     if (options.workers !== undefined) {
