@@ -12,6 +12,7 @@ import { runMemoryBench } from './memory.bench';
 import { runSimulationBench } from './simulation.bench';
 import { runBanditBench } from './bandit.bench';
 import { agentsBenchConfig, formatAgentsReport, runAgentsBench } from './agents.bench';
+import { formatThreadsReport, runThreadsBench, threadsBenchConfig } from './threads.bench';
 import { describeEnvironment, formatReport, type BenchResults } from './report';
 import { runWorkloadsBench } from './workloads.bench';
 
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   const simulation = await runSimulationBench(config.quick, log);
   const bandits = runBanditBench(config.quick, log);
   const agents = await runAgentsBench(agentsBenchConfig(config.quick), log);
+  const threads = await runThreadsBench(threadsBenchConfig(config.quick), log);
   const results: BenchResults = {
     quick: config.quick,
     environment: describeEnvironment(),
@@ -38,7 +40,9 @@ async function main(): Promise<void> {
     bandits,
   };
   process.stdout.write(
-    config.json ? `${JSON.stringify({ ...results, agents }, null, 2)}\n` : `\n${formatReport(results)}\n${formatAgentsReport(agents)}\n`,
+    config.json
+      ? `${JSON.stringify({ ...results, agents, threads }, null, 2)}\n`
+      : `\n${formatReport(results)}\n${formatAgentsReport(agents)}\n\n${formatThreadsReport(threads)}\n`,
   );
 }
 

@@ -7,76 +7,78 @@ import { describeError, type CallMessage, type FromThreadMessage, type ToThreadM
 
 /**
  * The engine's side of one thread attempt's `ctx`: it answers the messages the thread's code sends
- * over the attempt's MessagePort by calling the attempt's own context on the main thread, so that
- * what the thread does (progress, logs, sleeps, pool leases and waits, nested tasks and awaits) is
- * the task's own: its waits show in the wait-for graph, its leases are revoked with its attempt, and
- * its aborts reach the thread as a message.
+ * about the attempt (over its thread's MessagePort) by calling the attempt's own context on the main
+ * thread, so that what the thread does (progress, logs, sleeps, pool leases and waits, nested tasks
+ * and awaits) is the task's own: its waits show in the wait-for graph, and its leases are revoked
+ * with its attempt.
  *
  * @internal
  */
 export class ContextBridge {
-  readonly #port: MessagePort;
+  readonly #runId: number;
   readonly #ctx: TaskContext;
   readonly #logger: Logger;
   readonly #leases = new Map<string, Lease>();
   /** The thread's `ctx.submit`s, by the number the thread gave each; a submission the engine refused keeps its error. */
   readonly #handles = new Map<number, { readonly handle?: TaskHandle<unknown>; readonly refused?: unknown }>();
   #closed = false;
-  #markFinished: () => void = () => undefined;
-  /** Settles once the thread said the function returned (its last message), or the port closed. */
-  readonly finished: Promise<void>;
+  /** How many of the run's messages came. */
+  #received = 0;
+  /** Waits for the run's last messages: set while the run has ended and some have not come yet. */
+  #allReceived: { readonly count: number; readonly resolve: () => void } | undefined = undefined;
 
-  constructor(port: MessagePort, ctx: TaskContext, logger: Logger) {
-    this.#port = port;
+  constructor(runId: number, ctx: TaskContext, logger: Logger) {
+    this.#runId = runId;
     this.#ctx = ctx;
     this.#logger = logger;
-    this.finished = new Promise<void>((resolve) => (this.#markFinished = resolve));
-    port.on('message', (message: FromThreadMessage) => this.#receive(message));
-    port.on('close', () => this.#markFinished());
   }
 
-  /** Tells the thread its attempt was aborted: its `ctx.signal` aborts with `reason`. */
-  abort(reason: unknown): void {
-    this.#send({ t: 'abort', reason: describeError(reason) });
+  /** Settles once `count` messages of the run have come (the thread's count, with its result). */
+  received(count: number): Promise<void> {
+    if (this.#received >= count) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.#allReceived = { count, resolve }));
   }
 
   /** The attempt is over: nothing more is answered. */
   close(): void {
-    if (this.#closed) return;
     this.#closed = true;
-    this.#port.close();
-    this.#markFinished();
+    this.#allReceived?.resolve();
+    this.#allReceived = undefined;
   }
 
-  #receive(message: FromThreadMessage): void {
+  /** A message of the run, from its thread's `port` (where the answers go). */
+  receive(message: FromThreadMessage, port: MessagePort): void {
     if (this.#closed) return;
+    this.#received++;
     try {
       switch (message.t) {
         case 'call':
-          this.#answer(message);
-          return;
+          this.#answer(message, port);
+          break;
         case 'progress':
           this.#ctx.progress(message.fraction as number, message.message as string | undefined);
-          return;
+          break;
         case 'log':
           this.#ctx.logger[message.level](message.message, isDetails(message.details) ? message.details : undefined);
-          return;
+          break;
         case 'release':
           this.#leases.get(message.leaseId)?.release();
           this.#leases.delete(message.leaseId);
-          return;
+          break;
         case 'submit':
           this.#submit(message.handle, message.target.module, message.target.exportName, message.options);
-          return;
+          break;
         case 'cancel':
           this.#handles.get(message.handle)?.handle?.cancel(message.reason);
-          return;
-        case 'done':
-          this.#markFinished();
-          return;
+          break;
       }
     } catch (error) {
       this.#logger.warn('a thread task sent a message the engine could not perform', { taskId: this.#ctx.id, error: describeError(error).message });
+    }
+    const waiting = this.#allReceived;
+    if (waiting !== undefined && this.#received >= waiting.count) {
+      this.#allReceived = undefined;
+      waiting.resolve();
     }
   }
 
@@ -91,7 +93,7 @@ export class ContextBridge {
     }
   }
 
-  #answer(call: CallMessage): void {
+  #answer(call: CallMessage, port: MessagePort): void {
     let answer: Promise<unknown>;
     switch (call.op) {
       case 'sleep':
@@ -112,23 +114,21 @@ export class ContextBridge {
         break;
       }
     }
+    const runId = this.#runId;
     answer.then(
-      (value) => this.#reply(call.id, value),
-      (error: unknown) => this.#send({ t: 'reply', id: call.id, ok: false, error: describeError(error) }),
+      (value) => {
+        if (this.#closed) return;
+        try {
+          port.postMessage({ t: 'reply', runId, id: call.id, ok: true, value } satisfies ToThreadMessage);
+        } catch (error) {
+          // A value that cannot be cloned to the thread: the call fails there instead.
+          port.postMessage({ t: 'reply', runId, id: call.id, ok: false, error: describeError(error) } satisfies ToThreadMessage);
+        }
+      },
+      (error: unknown) => {
+        if (!this.#closed) port.postMessage({ t: 'reply', runId, id: call.id, ok: false, error: describeError(error) } satisfies ToThreadMessage);
+      },
     );
-  }
-
-  #reply(id: number, value: unknown): void {
-    try {
-      this.#send({ t: 'reply', id, ok: true, value });
-    } catch (error) {
-      // A value that cannot be cloned to the thread: the call fails there instead.
-      this.#send({ t: 'reply', id, ok: false, error: describeError(error) });
-    }
-  }
-
-  #send(message: ToThreadMessage): void {
-    if (!this.#closed) this.#port.postMessage(message);
   }
 }
 

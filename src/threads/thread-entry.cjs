@@ -1,24 +1,54 @@
 'use strict';
-/* global module */
+/* global module, require */
 // The code Piscina loads in each worker thread of an engine (plain CommonJS: it is loaded as it is,
 // from the sources under test and from dist/ once built). It loads the task's module and export and
-// calls it with a `ctx` whose calls are messages over the task's MessagePort to the engine, which
+// calls it with a `ctx` whose calls are messages over the thread's MessagePort to the engine, which
 // performs them on the task's behalf (src/threads/context-bridge.ts answers them). The protocol is
 // described in src/threads/thread-protocol.ts.
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain CommonJS, loaded as it is
+const { MessageChannel, parentPort } = require('node:worker_threads');
+
 const THREAD_TARGET = Symbol.for('mezan.threadTarget');
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'];
+/** How many aborts of runs not (yet) on this thread it remembers: aborts go to every thread. */
+const EARLY_ABORTS_KEPT = 1024;
+
+// One port per thread, made when the thread starts and handed to the engine through Piscina's
+// message channel: a port per task would cost more than a tiny task itself.
+const channel = new MessageChannel();
+const port = channel.port1;
+parentPort.postMessage({ t: 'mezan.port', port: channel.port2 }, [channel.port2]);
+/** The contexts of the runs on this thread, by run id (one at a time, with Piscina's one task per thread). */
+const running = new Map();
+/** Aborts that came before their run started here (or for runs of other threads), oldest first. */
+const earlyAborts = new Map();
+port.on('message', (message) => {
+  const ctx = running.get(message.runId);
+  if (ctx !== undefined) ctx.receive(message);
+  else if (message.t === 'abort') {
+    earlyAborts.set(message.runId, message.reason);
+    if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.keys().next().value);
+  }
+});
+// The port must not keep an idle thread alive: Piscina decides when threads end.
+port.unref();
 
 /** Modules by URL: each is imported once per thread. */
 const modules = new Map();
+/** Modules already loaded, by URL: a task of one of them starts without waiting for a promise. */
+const loadedModules = new Map();
 
 function load(moduleUrl) {
   let loading = modules.get(moduleUrl);
   if (loading === undefined) {
     loading = import(moduleUrl);
     modules.set(moduleUrl, loading);
-    // A failed import is tried again by the next task (the file may appear later).
-    loading.catch(() => modules.delete(moduleUrl));
+    loading.then(
+      (loaded) => loadedModules.set(moduleUrl, loaded),
+      // A failed import is tried again by the next task (the file may appear later).
+      () => modules.delete(moduleUrl),
+    );
   }
   return loading;
 }
@@ -61,18 +91,24 @@ function targetOf(task) {
 const HANDLE = Symbol('handle');
 
 class ThreadContext {
-  #port;
   #task;
-  #controller = new globalThis.AbortController();
-  #calls = new Map();
+  /** Messages sent to the engine for this run: the engine waits for all of them before it ends the run. */
+  sent = 0;
+  /** Made on first use (the signal read, or an abort): most tasks never need one. */
+  #controller = undefined;
+  /** Calls waiting for the engine's answer, by id; made on the first call. */
+  #calls = undefined;
   #nextCall = 0;
   #nextHandle = 0;
   #logger;
 
-  constructor(task, port) {
+  constructor(task) {
     this.#task = task;
-    this.#port = port;
-    port.on('message', (message) => this.#receive(message));
+    const early = earlyAborts.get(task.runId);
+    if (early !== undefined) {
+      earlyAborts.delete(task.runId);
+      this.#abortWith(reviveError(early));
+    }
   }
 
   get id() {
@@ -88,6 +124,7 @@ class ThreadContext {
     return this.#task.input;
   }
   get signal() {
+    this.#controller ??= new globalThis.AbortController();
     return this.#controller.signal;
   }
 
@@ -152,15 +189,10 @@ class ThreadContext {
     return this.#call('await', { handle: handle[HANDLE], options });
   }
 
-  /** The function returned: whatever it left pending is dropped; the engine hears the last message. */
-  finish() {
-    this.#post({ t: 'done' });
-    this.#port.close();
-  }
-
   #call(op, args) {
-    if (this.#controller.signal.aborted) return Promise.reject(this.#controller.signal.reason);
+    if (this.#controller?.signal.aborted) return Promise.reject(this.#controller.signal.reason);
     const id = this.#nextCall++;
+    this.#calls ??= new Map();
     return new Promise((resolve, reject) => {
       this.#calls.set(id, { resolve, reject });
       this.#post({ t: 'call', id, op, args });
@@ -168,15 +200,21 @@ class ThreadContext {
   }
 
   #post(message) {
-    this.#port.postMessage(message);
+    this.sent++;
+    port.postMessage({ ...message, runId: this.#task.runId });
   }
 
-  #receive(message) {
+  #abortWith(reason) {
+    this.#controller ??= new globalThis.AbortController();
+    this.#controller.abort(reason);
+  }
+
+  receive(message) {
     if (message.t === 'abort') {
-      this.#controller.abort(reviveError(message.reason));
+      this.#abortWith(reviveError(message.reason));
       return;
     }
-    const call = this.#calls.get(message.id);
+    const call = this.#calls?.get(message.id);
     if (call === undefined) return;
     this.#calls.delete(message.id);
     if (message.ok) call.resolve(message.value);
@@ -185,28 +223,33 @@ class ThreadContext {
 }
 
 /**
- * Runs one thread task: `{ module, exportName, input, port, id, name, attempt }`. What the function
- * returns or throws comes back as `{ ok, value }` or `{ ok, error }`, so that a rejection of the run
- * itself means the thread crashed or was stopped.
+ * Runs one thread task: `{ runId, module, exportName, input, id, name, attempt }`. What the function
+ * returns or throws comes back as `{ ok, value, sent }` or `{ ok, error, code, sent }` (`sent`: how
+ * many messages the run sent the engine), so that a rejection of the run itself means the thread
+ * crashed or was stopped.
  */
 module.exports = async function runThreadTask(task) {
-  const ctx = new ThreadContext(task, task.port);
+  const ctx = new ThreadContext(task);
+  running.set(task.runId, ctx);
+  let result;
   try {
-    let loaded;
-    try {
-      loaded = await load(task.module);
-    } catch (error) {
-      throw new Error(`Cannot load the module ${task.module}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    let loaded = loadedModules.get(task.module);
+    if (loaded === undefined)
+      try {
+        loaded = await load(task.module);
+      } catch (error) {
+        throw new Error(`Cannot load the module ${task.module}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     const fn = loaded[task.exportName];
     if (typeof fn !== 'function') throw new Error(`The module ${task.module} has no function export "${task.exportName}"`);
-    const value = await fn(ctx);
-    return { ok: true, value };
+    result = { ok: true, value: await fn(ctx) };
   } catch (error) {
     // A clone of an Error keeps its message and stack, not its own properties: its code goes beside it.
     const code = typeof error === 'object' && error !== null && typeof error.code === 'string' ? error.code : undefined;
-    return { ok: false, error: cloneable(error), code };
-  } finally {
-    ctx.finish();
+    result = { ok: false, error: cloneable(error), code };
   }
+  // Whatever the function left pending is dropped; the engine waits for the messages it sent.
+  running.delete(task.runId);
+  result.sent = ctx.sent;
+  return result;
 };

@@ -1,29 +1,41 @@
 /**
  * The messages between a thread task's code (src/threads/thread-entry.cjs, in a worker thread) and
- * the engine (src/threads/context-bridge.ts), over the task's own MessagePort. Plain data: every
- * message is structured-cloned.
+ * the engine (src/threads/context-bridge.ts), over the thread's own MessagePort, which the thread
+ * hands the engine when it starts ({@link ThreadPortMessage}). Every message names its run. Plain
+ * data: every message is structured-cloned.
  *
  * @internal
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ThreadTarget } from './in-thread';
 
+/** A thread's first message, through Piscina: the port its runs' messages come and go on. */
+export interface ThreadPortMessage {
+  readonly t: 'mezan.port';
+  readonly port: MessagePort;
+}
+
 /** What Piscina hands the thread for one attempt. */
 export interface ThreadTaskPayload {
+  /** Unique among the runs of a pool: the messages of the run carry it. */
+  readonly runId: number;
   readonly module: string;
   readonly exportName: string;
   readonly input: unknown;
-  readonly port: MessagePort;
   readonly id: string;
   readonly name: string;
   readonly attempt: number;
 }
 
 /** What the thread returns for an attempt: the function's value, or what it threw. */
-export type ThreadTaskResult =
+export type ThreadTaskResult = (
   | { readonly ok: true; readonly value: unknown }
   /** `code`: the thrown error's own `code`, which its clone lost. */
-  | { readonly ok: false; readonly error: unknown; readonly code?: string };
+  | { readonly ok: false; readonly error: unknown; readonly code?: string }
+) & {
+  /** How many messages the run sent the engine: the run ends once the engine has them all. */
+  readonly sent: number;
+};
 
 /** An error as it crosses to the thread: what survives of a `MezanError`. */
 export interface DescribedError {
@@ -40,22 +52,21 @@ export type CallMessage =
   | { readonly t: 'call'; readonly id: number; readonly op: 'await'; readonly args: { readonly handle: number; readonly options: unknown } }
   | { readonly t: 'call'; readonly id: number; readonly op: 'result'; readonly args: { readonly handle: number } };
 
-/** Messages from the thread. */
-export type FromThreadMessage =
+/** Messages from the thread, each naming its run. */
+export type FromThreadMessage = { readonly runId: number } & (
   | CallMessage
   | { readonly t: 'progress'; readonly fraction: unknown; readonly message: unknown }
   | { readonly t: 'log'; readonly level: 'error' | 'warn' | 'info' | 'debug'; readonly message: string; readonly details: unknown }
   | { readonly t: 'release'; readonly leaseId: string }
   | { readonly t: 'submit'; readonly handle: number; readonly target: ThreadTarget; readonly options: unknown }
   | { readonly t: 'cancel'; readonly handle: number; readonly reason: string | undefined }
-  /** The function returned: the last message of the attempt. */
-  | { readonly t: 'done' };
+);
 
-/** Messages to the thread. */
+/** Messages to a thread, each naming its run. An abort goes to every thread: only the run's own acts on it. */
 export type ToThreadMessage =
-  | { readonly t: 'abort'; readonly reason: DescribedError }
-  | { readonly t: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly t: 'reply'; readonly id: number; readonly ok: false; readonly error: DescribedError };
+  | { readonly t: 'abort'; readonly runId: number; readonly reason: DescribedError }
+  | { readonly t: 'reply'; readonly runId: number; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly t: 'reply'; readonly runId: number; readonly id: number; readonly ok: false; readonly error: DescribedError };
 
 /** What crosses to the thread of an error (or any thrown value). */
 export function describeError(error: unknown): DescribedError {
