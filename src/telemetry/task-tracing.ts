@@ -6,6 +6,7 @@ import { describeThrown } from '../internal/describe-thrown';
 import type { Logger } from '../logger';
 import type { TaskContext, TaskFunction } from '../task-options';
 import type { OpenTelemetryApi } from './load-opentelemetry';
+import { threadTargetOf } from '../threads/in-thread';
 
 /** The attributes of a task attempt's span. */
 export const TASK_SPAN_ATTRIBUTES = Object.freeze({
@@ -126,6 +127,8 @@ export class TaskTracing {
       returnedTime: undefined,
     };
     this.#tasks.set(taskId, task);
+    // A thread task's function runs on a worker thread, out of reach of this thread's context: kept as it is, so it still goes there.
+    if (threadTargetOf(fn) !== undefined) return fn;
     return (ctx) => this.#run(task, fn, ctx);
   }
 

@@ -109,3 +109,15 @@ describe('thread tasks', () => {
     expect(thread).toMatchObject({ slots: 2, tasksCompleted: 3, tasksFailed: 1, running: 0 });
   });
 });
+
+describe('thread tasks with telemetry', () => {
+  test('a traced engine still runs a thread task on a thread', async () => {
+    engine = createEngine({ threads: 1, logger: false, telemetry: true });
+    const started: string[] = [];
+    engine.events$.subscribe((event) => {
+      if (event.type === 'task.started') started.push(event.workerId);
+    });
+    await expect(engine.submit(task('double'), { input: 5 }).result).resolves.toBe(10);
+    expect(started).toEqual(['thread']);
+  });
+});
