@@ -264,10 +264,11 @@ class AgentCore {
    */
   #reportGraph(detector: NoticeReceiver): void {
     const contended = this.state !== 'stopped' && this.#mailbox.size + this.#waiting.size > 0;
+    // The common case, an agent nobody waits for: nothing to tell, nothing made.
+    if (!this.#graphKnown && !contended) return;
     const agent = agentNodeId(this.#input.name);
     const capacity = this.#input.concurrency;
     if (!this.#graphKnown) {
-      if (!contended) return;
       const changes: AgentGraphChange[] = [];
       for (const id of this.#running.keys()) changes.push({ message: this.#messageNode(id), kind: 'holds', units: 1 });
       for (const delivery of this.#mailbox.values()) changes.push({ message: this.#messageNode(delivery.id), kind: 'requests', units: 1 });

@@ -11,7 +11,10 @@ export interface DeadlockReport {
   readonly deadlocked: readonly string[];
   /** One cycle among them, closed: tasks and the resources between them. */
   readonly cycle: readonly string[];
-  /** The task whose wait failed with `E_DEADLOCK`, when one was chosen. */
+  /**
+   * The task whose wait failed with `E_DEADLOCK`, when one was chosen; for a cycle through agents'
+   * asks, the asked message's node (`@agent:<name>#<n>`), whose ask failed with it.
+   */
   readonly victim?: string;
   /** `victim`, `compensation` (an extra worker), or absent when it was only detected. */
   readonly resolution?: 'victim' | 'compensation';
