@@ -148,4 +148,24 @@ describe('conversations in the wait-for graph', () => {
     expect(engine.waitForGraph().edges).toEqual([]);
     expect(engine.progress()).toMatchObject({ completed: 1 });
   });
+
+  it("the engine's policy chooses among the cycle's asks: a policy function gets each ask as a candidate named by its message", async () => {
+    const seen: string[][] = [];
+    const { engine, clock } = engineOnVirtualTime({
+      policy: (candidates) => {
+        seen.push(candidates.map((candidate) => candidate.taskId));
+        // The oldest ask: a's own, to b.
+        return [...candidates].sort((x, y) => x.submittedSeq - y.submittedSeq)[0]!.taskId;
+      },
+    });
+    engine.spawnAgent({ name: 'a', receive: relay('b') });
+    engine.spawnAgent({ name: 'b', receive: relay('a') });
+    const answer = settledOutcome(engine.agent('a')!.ask(2));
+    await clock.runAll();
+    expect(seen).toEqual([['@agent:a#3', '@agent:b#2']]);
+    // a's ask to b failed: a's handler caught it at once; b's handler, still waiting for a, is answered once a is free.
+    expect(engine.agent('b')!.stats()).toMatchObject({ received: 1, handled: 1 });
+    await expect(answer).resolves.toEqual({ ok: true, value: 'a caught E_DEADLOCK' });
+    expect(engine.deadlocks()[0]).toMatchObject({ victim: '@agent:b#2', policy: 'custom' });
+  });
 });

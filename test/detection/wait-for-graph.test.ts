@@ -966,3 +966,48 @@ function runScenario(options: ScenarioOptions): ScenarioResult {
   expect(graph.detect()).toEqual(NO_DEADLOCK);
   return { blockingEvents, deadlocksResolved, waiting: waitingCount() };
 }
+
+describe('agents in the wait-for graph', () => {
+  it("draws an agent as kind 'agent', its messages as kind 'message', and an ask as an 'asks' edge; a ring of asks is a deadlock", () => {
+    const graph = new WaitForGraph();
+    graph.addResource('@agent:a', 1);
+    graph.setHold('@agent:a#1', '@agent:a', 1);
+    graph.addAwait('@agent:a#1', '@agent:b#2');
+    graph.addAwait('@agent:b#2', '@agent:a#3');
+    graph.setRequest('@agent:a#3', '@agent:a', 1);
+    graph.addAwait('task-1', '@agent:a#1');
+    expect(graph.snapshot()).toEqual({
+      nodes: [
+        { id: '@agent:a', kind: 'agent', capacity: 1 },
+        { id: '@agent:a#1', kind: 'message' },
+        { id: '@agent:b#2', kind: 'message' },
+        { id: '@agent:a#3', kind: 'message' },
+        { id: 'task-1', kind: 'task' },
+      ],
+      edges: [
+        { from: '@agent:a', to: '@agent:a#1', kind: 'holds', units: 1 },
+        { from: '@agent:a#3', to: '@agent:a', kind: 'requests', units: 1 },
+        { from: '@agent:a#1', to: '@agent:b#2', kind: 'asks' },
+        { from: '@agent:b#2', to: '@agent:a#3', kind: 'asks' },
+        { from: 'task-1', to: '@agent:a#1', kind: 'asks' },
+      ],
+    });
+    expect(graph.detectFrom('@agent:a#3').deadlocked).toEqual(['@agent:a#1', '@agent:a#3', '@agent:b#2', 'task-1']);
+    expect(graph.isOnCycle('task-1')).toBe(false);
+    // A second unit of a: the waiting message is served, and nothing is deadlocked.
+    graph.setCapacity('@agent:a', 2);
+    expect(graph.detect().deadlocked).toEqual([]);
+  });
+
+  it('removes an agent nobody holds or waits for, and refuses to while its units are held', () => {
+    const graph = new WaitForGraph();
+    graph.addResource('@agent:a', 2);
+    graph.setHold('@agent:a#1', '@agent:a', 1);
+    expect(() => graph.removeResource('@agent:a')).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
+    graph.setHold('@agent:a#1', '@agent:a', 0);
+    graph.removeResource('@agent:a');
+    expect(graph.hasResource('@agent:a')).toBe(false);
+    expect(graph.snapshot()).toEqual({ nodes: [], edges: [] });
+    graph.removeResource('@agent:a');
+  });
+});
