@@ -944,16 +944,21 @@ export class Engine {
     }
     const group = options.group;
     if (group !== undefined) expectNonEmptyString(`${prefix}group`, group);
-    const { meta, input } = options;
+    const { meta, input, transfer } = options;
+    if (transfer !== undefined) {
+      if (!Array.isArray(transfer)) fail(`${prefix}transfer`, 'an array of the ArrayBuffers and MessagePorts of `input` to move', transfer);
+      if (retry.max > 0) fail(`${prefix}transfer`, 'absent on a task with retries (a retry would find its input moved)', transfer);
+    }
     const onlyResources =
       parentId === undefined &&
       meta === undefined &&
       signal === undefined &&
       input === undefined &&
       queueTimeoutMs === undefined &&
-      group === undefined;
+      group === undefined &&
+      transfer === undefined;
     let extras: TaskExtras | undefined;
-    if (!onlyResources) extras = { resources, parentId, meta, signal, input, queueTimeoutMs, group };
+    if (!onlyResources) extras = { resources, parentId, meta, signal, input, queueTimeoutMs, group, transfer };
     else if (resources !== undefined) {
       // Tasks whose only rare option is the same resources share one frozen extras.
       if (this.#resourceExtras?.resources !== resources) this.#resourceExtras = Object.freeze({ ...NO_EXTRAS, resources });

@@ -4,6 +4,7 @@ import type { TerminalTaskStatus } from './task-status';
 import type { TaskHandle } from './task-handle';
 import type { Agent } from './agents/agent';
 import type { AskOptions } from './agents/agent-options';
+import type { TransferListItem } from 'node:worker_threads';
 
 /**
  * What a task function receives: its identity, its attempt, an abort signal, and clock-driven helpers.
@@ -184,6 +185,12 @@ export interface TaskOptions {
    * called (taken in rank order, then name order, so declared needs never deadlock each other).
    */
   resources?: Readonly<Record<string, number>>;
+  /**
+   * For a thread task (`inThread`): objects of `input` to move to the thread rather than copy
+   * (ArrayBuffers, MessagePorts); the caller's are unusable afterwards. Not with `retries`: a retry
+   * would find them moved. Ignored by a task that runs on the main thread. @default none
+   */
+  transfer?: ReadonlyArray<TransferListItem>;
 }
 
 /** A task in {@link Engine.submitGraph}: its function and its options, with `dependsOn` naming graph keys. */
@@ -232,6 +239,7 @@ export const TASK_OPTION_KEYS: Readonly<Record<keyof TaskOptions, true>> = Objec
   queueTimeoutMs: true,
   group: true,
   resources: true,
+  transfer: true,
 });
 
 /** @internal */

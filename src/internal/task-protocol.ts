@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import type { TransferListItem } from 'node:worker_threads';
 import type { MezanError } from '../errors';
 import type { DependencyOutcome, TaskFunction, ResolvedRetryPolicy } from '../task-options';
 import type { TaskStatus, TerminalTaskStatus } from '../task-status';
@@ -83,6 +84,8 @@ export interface RunOrder {
   readonly group?: string;
   /** The task's dependencies, settled by now, for `ctx.dependencies`. */
   readonly dependencies?: readonly DependencyRef[];
+  /** What a thread task moves to its thread rather than copies (its `transfer` option). */
+  readonly transfer?: ReadonlyArray<TransferListItem>;
 }
 
 /** How an attempt ended, as far as the worker that ran it can tell. */

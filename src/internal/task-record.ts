@@ -4,6 +4,7 @@ import type { ResolvedRetryPolicy, TaskFunction } from '../task-options';
 import type { TaskEntry, TaskEntryState } from './task-book';
 import { AUTO_ID_PREFIX } from './task-index';
 import type { DependencyRef, TaskReporter } from './task-protocol';
+import type { TransferListItem } from 'node:worker_threads';
 
 /** What a record tells the engine that made it, so the engine needs no lookup by id. @internal */
 export interface TaskRecordOwner {
@@ -32,6 +33,8 @@ export interface TaskExtras {
   readonly input: unknown;
   readonly queueTimeoutMs: number | undefined;
   readonly group: string | undefined;
+  /** What a thread task moves to its thread rather than copies. */
+  readonly transfer?: ReadonlyArray<TransferListItem> | undefined;
 }
 
 /** Extras with nothing set, to spread from. @internal */
@@ -154,6 +157,10 @@ export class TaskRecord implements TaskHandleHooks {
 
   get group(): string | undefined {
     return this.extras?.group;
+  }
+
+  get transfer(): ReadonlyArray<TransferListItem> | undefined {
+    return this.extras?.transfer;
   }
 
   /** The handle's caller asks to cancel the task (the handle is the record's only way out to the caller). */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Clock } from '../clock';
 import { MezanError } from '../errors';
@@ -72,12 +72,13 @@ export class ThreadPool {
     return orders.map((order) => {
       const target = threadTargetOf(order.fn);
       if (target === undefined) return order;
+      const transfer = order.transfer;
       // A copy: the order is the executor's record, whose `fn` is the caller's.
       return {
         taskId: order.taskId,
         name: order.name,
         attempt: order.attempt,
-        fn: (ctx: TaskContext) => this.run(target, ctx),
+        fn: (ctx: TaskContext) => this.run(target, ctx, transfer),
         timeoutMs: order.timeoutMs,
         resources: order.resources,
         meta: order.meta,
@@ -94,7 +95,7 @@ export class ThreadPool {
   }
 
   /** Runs one attempt of a thread task on a thread; resolves with what its function returned, rejects with what it threw. */
-  async run(target: ThreadTarget, ctx: TaskContext): Promise<unknown> {
+  async run(target: ThreadTarget, ctx: TaskContext, transfer?: ReadonlyArray<TransferListItem>): Promise<unknown> {
     const piscina = this.#start();
     const runId = this.#nextRunId++;
     const bridge = new ContextBridge(runId, ctx, this.#logger);
@@ -119,7 +120,8 @@ export class ThreadPool {
     };
     let result: ThreadTaskResult;
     try {
-      result = (await piscina.run(payload, { signal: stop })) as ThreadTaskResult;
+      const transferList = transfer === undefined ? undefined : (transfer as TransferListItem[]);
+      result = (await piscina.run(payload, { signal: stop, transferList })) as ThreadTaskResult;
       // Its messages come on another channel than its result: the run ends once all have come.
       if (result.sent > 0) await bridge.received(result.sent);
     } catch (error) {

@@ -101,6 +101,26 @@ describe('thread tasks', () => {
     await expect(engine.submit(task('sumBytes'), { input: { buffer } }).result).resolves.toEqual({ sum: 256, length: 4 });
   });
 
+  test('`transfer` moves an ArrayBuffer of the input to the thread rather than copying it', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const buffer = new Uint8Array([1, 2, 3, 250]).buffer;
+    await expect(engine.submit(task('sumBytes'), { input: { buffer }, transfer: [buffer] }).result).resolves.toEqual({ sum: 256, length: 4 });
+    // Moved: the caller's buffer is detached.
+    expect(buffer.byteLength).toBe(0);
+  });
+
+  test('`transfer` is refused with retries, and when not an array', () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const buffer = new ArrayBuffer(8);
+    expect(() => engine.submit(task('sumBytes'), { input: { buffer }, transfer: [buffer], retries: 1 })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION', details: expect.objectContaining({ option: 'transfer' }) }),
+    );
+    expect(() => engine.submit(task('sumBytes'), { input: { buffer }, transfer: buffer as never })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+    );
+    expect(buffer.byteLength).toBe(8);
+  });
+
   test('the thread worker keeps its own statistics', async () => {
     engine = createEngine({ threads: 2, logger: false });
     await Promise.all([1, 2, 3].map((n) => engine.submit(task('double'), { input: n }).result));
