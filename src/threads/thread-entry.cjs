@@ -72,6 +72,19 @@ function cloneable(value) {
   }
 }
 
+/**
+ * Throws when `value` cannot be cloned back to the engine: Piscina would fail posting it, and the
+ * thread with it. Numbers, strings and buffers always can, so they are not copied to find out.
+ */
+function expectCloneable(value) {
+  if (value === null || typeof value !== 'object' || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return;
+  try {
+    globalThis.structuredClone(value);
+  } catch (error) {
+    throw new Error(`The value the function returned cannot be cloned back to the engine: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 function expectFraction(fraction, message) {
   if (typeof fraction !== 'number' || !Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
     throw new RangeError(`Expected \`progress fraction\` to be a number in [0, 1], got ${String(fraction)}`);
@@ -242,7 +255,9 @@ module.exports = async function runThreadTask(task) {
       }
     const fn = loaded[task.exportName];
     if (typeof fn !== 'function') throw new Error(`The module ${task.module} has no function export "${task.exportName}"`);
-    result = { ok: true, value: await fn(ctx) };
+    const value = await fn(ctx);
+    expectCloneable(value);
+    result = { ok: true, value };
   } catch (error) {
     // A clone of an Error keeps its message and stack, not its own properties: its code goes beside it.
     const code = typeof error === 'object' && error !== null && typeof error.code === 'string' ? error.code : undefined;

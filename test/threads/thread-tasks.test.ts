@@ -62,6 +62,14 @@ describe('thread tasks', () => {
     expect((notFunction.cause as Error).message).toContain('"notFunction"');
   });
 
+  test('a result that cannot be cloned back fails the task with E_TASK_FAILED, naming why', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const error = await errorOf(engine.submit(task('returnsFunction')).result);
+    expect(error.code).toBe('E_TASK_FAILED');
+    expect(String((error.cause as Error).message)).toMatch(/clone/i);
+    await expect(engine.submit(task('double'), { input: 1 }).result).resolves.toBe(2);
+  });
+
   test('inThread refuses what is not a file URL or path, and a bad export name', () => {
     expect(() => inThread(new URL('https://example.com/x.js'))).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
     expect(() => inThread(FIXTURE, { export: '' })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
