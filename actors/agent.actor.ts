@@ -2,7 +2,6 @@ import type { ActorLogic, ActorRef, ActorScope, AnyActorRef, EventObject, Snapsh
 import type { AnyActorSystem } from './any-actor-system';
 import type { AgentContext, AgentHandler } from '../src/agents/agent-context';
 import type { MailboxOverflow } from '../src/agents/agent-options';
-import { containListeners } from '../src/agents/contained-signal';
 import { agentNodeId, messageNodeId } from '../src/detection/agent-nodes';
 import type { NoticeReceiver, ResourceDescriptor } from '../src/internal/task-services';
 import type { ResourceGrantedEvent, ResourceReplyEvent, ResourceRequestEvent } from '../src/internal/resource-protocol';
@@ -611,9 +610,6 @@ class AgentCore {
   #start(delivery: AgentDelivery, startedAt: number): void {
     const { receive, contextFor } = this.#input;
     const controller = new AbortController();
-    // What the handler adds to its signal runs when this agent aborts it, inside its transition: a
-    // throw there must neither fail the agent nor reach the process as an uncaught exception.
-    containListeners(controller.signal, this.#onListenerThrow);
     this.#running.set(delivery.id, { delivery, controller, startedAt });
     const self = this.#self;
     const id = delivery.id;
@@ -629,10 +625,6 @@ class AgentCore {
         (error: unknown) => settle(false, error),
       );
   }
-
-  readonly #onListenerThrow = (error: unknown): void => {
-    this.#input.logger.warn("an abort listener on a handler's signal threw", { agent: this.#input.name, error: describeThrown(error) });
-  };
 
   /** Adds a run that ends now to the handlers' time; called before the run is counted handled or failed. */
   #countTime(run: Run, now: number): void {

@@ -7,6 +7,8 @@ import { MachineAgent } from './machine-agent';
 import { MachineAgentHandle } from './machine-agent-handle';
 import type { Clock } from '../clock';
 import { messageNodeId } from '../detection/agent-nodes';
+import { describeThrown } from '../internal/describe-thrown';
+import { containListeners } from './contained-signal';
 import type { NoticeReceiver, ResourceDescriptor } from '../internal/task-services';
 import { TaskHandle } from '../task-handle';
 import type { Lease, TaskFunction, TaskOptions } from '../task-options';
@@ -189,10 +191,18 @@ export class AgentRegistry {
   #contextFor(self: AgentHandle, delivery: AgentDelivery, signal: AbortSignal, logger: Logger): AgentContext {
     const clock = this.#clock;
     const node = messageNodeId(self.name, delivery.id);
+    let contained: AbortSignal | undefined;
     return {
       self,
       from: delivery.from,
-      signal,
+      // What the handler adds to its signal runs when the agent aborts it, inside the agent's step: a
+      // throw there must neither fail the agent nor reach the process as an uncaught exception.
+      // Contained on first use: most handlers never read their signal.
+      get signal(): AbortSignal {
+        return (contained ??= containListeners(signal, (error) =>
+          logger.warn("an abort listener on a handler's signal threw", { agent: self.name, error: describeThrown(error) }),
+        ));
+      },
       logger,
       sleep: (ms) => sleepOn(clock, signal, ms),
       send: (to, message) => {

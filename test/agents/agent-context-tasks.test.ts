@@ -73,12 +73,13 @@ describe("a handler's tasks and pools", () => {
       name: 'checker',
       receive: async ([pool, units]: [unknown, unknown], ctx: AgentContext) => ctx.acquire(pool as string, units as number),
     });
-    for (const args of [
+    const bad: Array<[unknown, unknown]> = [
       ['nope', 1],
       ['db', 3],
       ['db', 0],
       ['db', 1.5],
-    ])
+    ];
+    for (const args of bad)
       await expect(settledOutcome(checker.ask(args))).resolves.toMatchObject({
         code: 'E_AGENT_FAILED',
         error: { cause: { code: 'E_INVALID_OPTION' } },
