@@ -1,14 +1,12 @@
 import { createActor, type AnyActorRef } from 'xstate';
-import { agentLogic, type AgentActorSnapshot, type AgentDelivery, type AgentRef, type AgentsActivityEvent } from '../../actors/agent.actor';
-import { AgentHandle, crashAgent, postAs, requestAs, stopAgentWith, tellAgent, type Agent, type AgentHandlePort } from './agent';
-import type { AgentContext, AgentOrName } from './agent-context';
+import { agentLogic, type AgentActorSnapshot, type AgentRef, type AgentsActivityEvent } from '../../actors/agent.actor';
+import { AgentHandle, crashAgent, requestAs, stopAgentWith, tellAgent, type Agent, type AgentHandlePort } from './agent';
+import type { AgentOrName } from './agent-context';
 import { resolveAgentOptions, unknownAgentError, type AgentOptions } from './agent-options';
 import { MachineAgent } from './machine-agent';
 import { MachineAgentHandle } from './machine-agent-handle';
 import type { Clock } from '../clock';
-import { messageNodeId } from '../detection/agent-nodes';
-import { describeThrown } from '../internal/describe-thrown';
-import { containListeners } from './contained-signal';
+import { HandlerContext, type HandlerServices } from './handler-context';
 import type { NoticeReceiver, ResourceDescriptor } from '../internal/task-services';
 import { TaskHandle } from '../task-handle';
 import type { Lease, TaskFunction, TaskOptions } from '../task-options';
@@ -42,6 +40,8 @@ export class AgentRegistry {
   #draining = false;
   #wasQuiet = true;
   readonly #port: AgentHandlePort;
+  /** What every handler's context shares. */
+  readonly #services: HandlerServices;
   readonly #detector: NoticeReceiver | undefined;
   /** The engine's pools, for handlers' `ctx.acquire`. */
   readonly #pools: ReadonlyMap<string, ResourceDescriptor> | undefined;
@@ -64,6 +64,16 @@ export class AgentRegistry {
       .context;
     this.#detector = context?.detectorInbox;
     this.#pools = context?.resources;
+    this.#services = {
+      clock,
+      detector: this.#detector,
+      resolve: (to) => this.#resolve(to),
+      acquire: (self, id, signal, pool, units) => this.#acquire(self, id, signal, pool, units),
+      submit: <T>(fn: TaskFunction<T>, options: TaskOptions | undefined): TaskHandle<T> => {
+        if (this.#tasks === undefined) throw new MezanError('E_SHUTDOWN', 'This agent registry has no engine to submit tasks to');
+        return this.#tasks.submit(fn, options);
+      },
+    };
     this.#port = {
       clock,
       logger,
@@ -100,7 +110,7 @@ export class AgentRegistry {
         restart: resolved.restart,
         clock: this.#clock,
         logger,
-        contextFor: (delivery, signal) => this.#contextFor(handle!, delivery, signal, logger),
+        contextFor: (delivery, signal) => new HandlerContext(this.#services, handle!, delivery, signal, logger),
         detector: this.#detector,
         pools: this.#pools,
       },
@@ -188,47 +198,6 @@ export class AgentRegistry {
     return typeof to === 'string' ? this.#agents.get(to) : undefined;
   }
 
-  #contextFor(self: AgentHandle, delivery: AgentDelivery, signal: AbortSignal, logger: Logger): AgentContext {
-    const clock = this.#clock;
-    const node = messageNodeId(self.name, delivery.id);
-    let contained: AbortSignal | undefined;
-    return {
-      self,
-      from: delivery.from,
-      // What the handler adds to its signal runs when the agent aborts it, inside the agent's step: a
-      // throw there must neither fail the agent nor reach the process as an uncaught exception.
-      // Contained on first use: most handlers never read their signal.
-      get signal(): AbortSignal {
-        return (contained ??= containListeners(signal, (error) =>
-          logger.warn("an abort listener on a handler's signal threw", { agent: self.name, error: describeThrown(error) }),
-        ));
-      },
-      logger,
-      sleep: (ms) => sleepOn(clock, signal, ms),
-      send: (to, message) => {
-        const target = this.#resolve(to);
-        if (target === undefined) throw unknownAgentError(to);
-        postAs(target, message, self.name);
-      },
-      ask: <R>(to: AgentOrName, message: unknown, options?: unknown) => {
-        const target = this.#resolve(to);
-        if (target === undefined) return Promise.reject(unknownAgentError(to));
-        return requestAs(target, message, self.name, options, { node, isTask: false }) as Promise<R>;
-      },
-      acquire: (pool: string, units?: number) => this.#acquire(self, delivery.id, signal, pool, units),
-      release: (lease: Lease) => {
-        if (typeof lease !== 'object' || lease === null || typeof (lease as Partial<Lease>).leaseId !== 'string')
-          fail('lease', 'a lease that ctx.acquire gave', lease);
-        tellAgent(self, { type: 'agent.release', leaseId: lease.leaseId });
-      },
-      submit: <T>(fn: TaskFunction<T>, options?: TaskOptions) => {
-        if (this.#tasks === undefined) throw new MezanError('E_SHUTDOWN', 'This agent registry has no engine to submit tasks to');
-        return this.#tasks.submit(fn, options);
-      },
-      await: <T>(handle: TaskHandle<T>) => awaitTask(this.#detector, node, signal, handle),
-    };
-  }
-
   /** Units of a pool for a handled message: the agent requests them, its message's node the holder. */
   #acquire(self: AgentHandle, id: number, signal: AbortSignal, pool: unknown, units: unknown = 1): Promise<Lease> {
     const descriptor = typeof pool === 'string' ? this.#pools?.get(pool) : undefined;
@@ -258,51 +227,4 @@ export class AgentRegistry {
   useTasks(tasks: { submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> }): void {
     this.#tasks = tasks;
   }
-}
-
-/**
- * Waits for a task's result from a handler: while it waits, the handler's message awaits the task in
- * the wait-for graph (the awaited task's need for a worker slot is watched as for a task's await).
- */
-function awaitTask<T>(detector: NoticeReceiver | undefined, node: string, signal: AbortSignal, handle: TaskHandle<T>): Promise<T> {
-  if (!(handle instanceof TaskHandle)) return rejectInvalid(() => fail('handle', 'a task handle', handle));
-  if (handle.isSettled || detector === undefined) return handle.result;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  detector.send({ type: 'graph.await', taskId: node, awaited: handle.id, active: true });
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const finish = (): boolean => {
-      if (done) return false;
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-      detector.send({ type: 'graph.await', taskId: node, awaited: handle.id, active: false });
-      return true;
-    };
-    const onAbort = (): void => {
-      if (finish()) reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    handle.result.then(
-      (value) => finish() && resolve(value),
-      (error: unknown) => finish() && reject(error),
-    );
-  });
-}
-
-/** Waits `ms` of `clock`'s time, or rejects with `signal`'s reason once it aborts. */
-function sleepOn(clock: Clock, signal: AbortSignal, ms: unknown): Promise<void> {
-  if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms))
-    return rejectInvalid(() => fail('ms', 'a non-negative finite number of milliseconds', ms));
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clock.clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = clock.setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
