@@ -168,4 +168,15 @@ describe('conversations in the wait-for graph', () => {
     await expect(answer).resolves.toEqual({ ok: true, value: 'a caught E_DEADLOCK' });
     expect(engine.deadlocks()[0]).toMatchObject({ victim: '@agent:b#2', policy: 'custom' });
   });
+
+  it('an agent asking itself with no spare unit is a deadlock too, found after the optimistic delay of detect: { afterMs }', async () => {
+    const { engine, clock } = engineOnVirtualTime({ detect: { afterMs: 50 } });
+    const selfish = engine.spawnAgent({ name: 'selfish', receive: relay('selfish') });
+    const answer = settledOutcome(selfish.ask(1));
+    await clock.advanceBy(49);
+    expect(engine.deadlocks()).toEqual([]);
+    await clock.advanceBy(1);
+    await expect(answer).resolves.toEqual({ ok: true, value: 'selfish caught E_DEADLOCK' });
+    expect(engine.deadlocks()[0]).toMatchObject({ victim: '@agent:selfish#2', at: 50 });
+  });
 });
