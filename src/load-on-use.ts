@@ -36,3 +36,11 @@ export function loadRxjs(): typeof import('rxjs') {
 export function loadContainedObservable(): typeof import('./internal/contained-observable') {
   return require('./internal/contained-observable') as typeof import('./internal/contained-observable');
 }
+
+/**
+ * Piscina, for the worker threads of an engine's first thread task.
+ * @internal
+ */
+export function loadPiscina(): typeof import('piscina') {
+  return require('piscina') as typeof import('piscina');
+}

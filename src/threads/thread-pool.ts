@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
+import { loadPiscina } from '../load-on-use';
 import type { Clock } from '../clock';
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
@@ -177,7 +178,8 @@ export class ThreadPool {
     if (this.#piscina !== undefined) return this.#piscina;
     if (this.#destroyed) throw new MezanError('E_SHUTDOWN', `Worker ${this.#workerId} stopped`);
     const { count } = this.#settings;
-    const piscina = new Piscina({ filename: THREAD_ENTRY, minThreads: count, maxThreads: count, concurrentTasksPerWorker: 1 });
+    // Loaded here: an engine that never runs a thread task never loads Piscina.
+    const piscina = new (loadPiscina().Piscina)({ filename: THREAD_ENTRY, minThreads: count, maxThreads: count, concurrentTasksPerWorker: 1 });
     // A thread that fails with no task on it: logged, never thrown at the process.
     piscina.on('error', (error: unknown) => this.#logger.error('a worker thread failed', { error: describeThrown(error) }));
     piscina.on('message', (message: unknown) => {
