@@ -29,8 +29,34 @@ export function checkAgentReferences(scenario: Scenario): Problem | undefined {
     return undefined;
   };
 
+  const resources = new Map<string, number>();
+  for (const [name, spec] of Object.entries(scenario.engine?.resources ?? {})) resources.set(name, typeof spec === 'number' ? spec : spec.capacity);
+  const resourceList = resources.size === 0 ? 'none are declared in engine.resources' : `resources: ${[...resources.keys()].join(', ')}`;
+  /** A handler's `acquire` or `release`, as a task's is checked: a declared pool, within its capacity, a lease to give back. */
+  const pool = (
+    step: { acquire: string; units?: number } | { release: string },
+    at: readonly Segment[],
+    held: Map<string, number>,
+  ): Problem | undefined => {
+    const name = 'acquire' in step ? step.acquire : step.release;
+    const capacity = resources.get(name);
+    const kind = 'acquire' in step ? 'acquire' : 'release';
+    if (capacity === undefined) return { segments: [...at, kind], reason: `unknown resource ${JSON.stringify(name)} (${resourceList})` };
+    if ('acquire' in step) {
+      if ((step.units ?? 1) > capacity)
+        return { segments: [...at, 'units'], reason: `asks for ${step.units} units but ${JSON.stringify(name)} has a capacity of ${capacity}` };
+      held.set(name, (held.get(name) ?? 0) + 1);
+      return undefined;
+    }
+    const leases = held.get(name) ?? 0;
+    if (leases === 0)
+      return { segments: [...at, 'release'], reason: `no lease of ${JSON.stringify(name)} is held here (acquire it in an earlier step)` };
+    held.set(name, leases - 1);
+    return undefined;
+  };
+
   for (const [index, agent] of (scenario.agents ?? []).entries()) {
-    const problem = checkHandlerScript(agent.steps, ['agents', index, 'steps'], target);
+    const problem = checkHandlerScript(agent.steps, ['agents', index, 'steps'], target, pool);
     if (problem !== undefined) return problem;
   }
 
@@ -70,19 +96,26 @@ export function checkAgentReferences(scenario: Scenario): Problem | undefined {
   return undefined;
 }
 
-/** A handler's script: its durations, the agents it names, and nothing after a `reply`. */
+/** A handler's script: its durations, the agents and pools it names, and nothing after a `reply`. */
 function checkHandlerScript(
   steps: readonly AgentStep[],
   at: readonly Segment[],
   target: (entry: object, at: readonly Segment[]) => Problem | undefined,
+  pool: (step: { acquire: string; units?: number } | { release: string }, at: readonly Segment[], held: Map<string, number>) => Problem | undefined,
 ): Problem | undefined {
+  const held = new Map<string, number>();
   let replied: number | undefined;
   for (const [index, step] of steps.entries()) {
     const here = [...at, index];
     if (replied !== undefined)
       return { segments: here, reason: `comes after the reply of steps[${replied}], which ends the handling: it would never run` };
     if ('reply' in step) replied = index;
-    const problem = 'work' in step ? checkDuration(step.work, [...here, 'work']) : target(step, here);
+    const problem =
+      'work' in step
+        ? checkDuration(step.work, [...here, 'work'])
+        : 'acquire' in step || 'release' in step
+          ? pool(step, here, held)
+          : target(step, here);
     if (problem !== undefined) return problem;
   }
   return undefined;

@@ -11,6 +11,8 @@ import type { AgentStats } from '../../actors/agent.actor';
 import type { Clock } from '../clock';
 import type { Engine } from '../engine';
 import type { RandomSource } from '../random';
+import type { Lease, TaskContext } from '../task-options';
+import { releaseLast } from './release-last';
 import { drawDuration } from './draw-duration';
 import type { AgentStep, AskStep, Scenario, ScenarioAgent, ScenarioMessage, SendStep } from './scenario';
 
@@ -135,12 +137,16 @@ export class ScenarioAgents {
   }
 
   /**
-   * A task's `ask` step: asks the agent from outside any agent, for as long as the task's signal allows.
+   * A task's `ask` step, through the task's own `ctx.ask`: while it waits, the task waits for the
+   * agent in the wait-for graph, and aborting the task withdraws the ask.
    * @returns a promise that rejects with the ask's error, or resolves on it with `onFailure: continue`
    */
-  askFromTask(taskId: string, step: AskStep, signal: AbortSignal): Promise<unknown> {
-    const reply = attempt(() => this.#agent(step.ask).ask(step.message ?? null, { timeoutMs: step.timeoutMs, signal }));
-    return this.#follow(taskId, step, reply);
+  askFromTask(step: AskStep, ctx: TaskContext): Promise<unknown> {
+    return this.#follow(
+      ctx.id,
+      step,
+      attempt(() => ctx.ask(step.ask, step.message ?? null, { timeoutMs: step.timeoutMs })),
+    );
   }
 
   /**
@@ -178,8 +184,12 @@ export class ScenarioAgents {
   }
 
   async #play(steps: readonly AgentStep[], ctx: AgentContext): Promise<unknown> {
+    // What the script holds, in the order taken; the engine gives back what is left when the handler ends.
+    let leases: Lease[] | undefined;
     for (const step of steps) {
       if ('work' in step) await ctx.sleep(drawDuration(step.work, this.#random));
+      else if ('acquire' in step) (leases ??= []).push(await ctx.acquire(step.acquire, step.units));
+      else if ('release' in step) releaseLast(leases, step.release);
       else if ('fail' in step) {
         if (this.#random() < step.fail) throw new Error(step.message ?? 'injected failure');
       } else if ('reply' in step) return step.reply;

@@ -5,6 +5,7 @@ import type { ShutdownReport } from '../engine-snapshots';
 import { MezanError } from '../errors';
 import { seededRandom, type RandomSource } from '../random';
 import { drawDuration } from './draw-duration';
+import { releaseLast } from './release-last';
 import { ScenarioAgents, type ScenarioAgentEvent, type ScenarioAskCounts } from './scenario-agents';
 import type { AgentStats } from '../../actors/agent.actor';
 import {
@@ -343,7 +344,7 @@ export class ScenarioRun {
       return undefined;
     }
     // The loader lets a task ask or send only to agents the scenario declares, so there are some.
-    if ('ask' in step) return this.#agents!.askFromTask(ctx.id, step, ctx.signal);
+    if ('ask' in step) return this.#agents!.askFromTask(step, ctx);
     if ('send' in step) {
       this.#agents!.sendFromTask(step);
       return undefined;
@@ -374,17 +375,6 @@ export class ScenarioRun {
     else if ('capacity' in fault)
       this.engine.inject({ type: 'resource.capacity', resource: fault.capacity.resource, capacity: fault.capacity.units });
     else this.engine.inject({ type: 'worker.slow', workerId: fault.slow.worker, factor: fault.slow.factor, forMs: fault.slow.forMs });
-  }
-}
-
-/** Releases the lease of `resource` taken last, if the task holds one (releasing twice does nothing). */
-function releaseLast(leases: Lease[] | undefined, resource: string): void {
-  if (leases === undefined) return;
-  for (let index = leases.length - 1; index >= 0; index--) {
-    if (leases[index]!.resource !== resource) continue;
-    const [lease] = leases.splice(index, 1);
-    lease!.release();
-    return;
   }
 }
 

@@ -207,6 +207,8 @@ const step = oneKeyOf('step', {
 const agentStep = oneKeyOf('agent step', {
   work: closed('work step', { work: duration }),
   fail: closed('fail step', { fail: fraction, message: { type: 'string' } }),
+  acquire: closed('handler acquire step', { acquire: resourceName, units: positiveInteger }),
+  release: closed('release step', { release: resourceName }),
   ask: askStep,
   send: sendStep,
   reply: closed('reply step', { reply: anyValue }),

@@ -107,6 +107,16 @@ export type AgentStep =
       /** The failure's message. @default 'injected failure' */
       readonly message?: string;
     }
+  | {
+      /** Takes units of this pool (the handler's `ctx.acquire`), held until a matching `release` or the end of the handling. */
+      readonly acquire: string;
+      /** How many units. @default 1 */
+      readonly units?: number;
+    }
+  | {
+      /** Releases the most recent lease of this pool, which an earlier `acquire` of the same script took. */
+      readonly release: string;
+    }
   | AskStep
   | SendStep
   | {

@@ -301,6 +301,52 @@ describe('scenario agents: tasks and messages', () => {
     ]);
   });
 
+  it("finds a cycle through a task's ask and a handler's acquire: the task's ask is the victim, the task carries on", async () => {
+    const { report, entries } = await traced(
+      lines(
+        'engine:',
+        '  resources: { db: 1 }',
+        'agents:',
+        '  - name: reporter',
+        '    steps: [{ acquire: db }, { work: 5 }, { release: db }, { reply: report }]',
+        'tasks:',
+        '  - { id: writer, steps: [{ acquire: db }, { work: 5 }, { ask: reporter, onFailure: continue }, { work: 5 }] }',
+      ),
+    );
+    expect(report.deadlocks).toHaveLength(1);
+    expect(report.deadlocks[0]).toMatchObject({ at: 5, cycle: ['writer', '@agent:reporter#1', 'db', 'writer'], victim: '@agent:reporter#1' });
+    expect(report.byStatus.completed).toBe(1);
+    expect(report.makespanMs).toBe(10);
+    expect(report.asks).toEqual({ made: 1, replied: 0, failed: 1, byCode: { E_DEADLOCK: 1 } });
+    expect(entries.find((entry) => entry.type === 'simulation.ask')).toMatchObject({ at: 5, from: 'writer', to: 'reporter', code: 'E_DEADLOCK' });
+  });
+
+  it("gives back what a handler's acquire took at its release, or at the end of the handling", async () => {
+    const { report } = await traced(
+      lines(
+        'engine:',
+        '  resources: { gpu: 2 }',
+        'agents:',
+        '  - name: renderer',
+        '    concurrency: 2',
+        '    steps: [{ acquire: gpu, units: 2 }, { work: 10 }, { release: gpu }, { work: 10 }]',
+        '  - name: hog',
+        '    steps: [{ acquire: gpu }, { work: 5 }, { fail: 1 }]',
+        'messages:',
+        '  - { ask: renderer, times: [0, 0] }',
+        '  - { ask: hog, at: 50 }',
+        '  - { ask: renderer, at: 60 }',
+        'expect:',
+        // Two renders share the pool in turn (0-10 holding, 10-20 working; 10-20 holding, 20-30):
+        // each ask takes 20 and 30 ms; the hog fails at 55 holding a unit, given back, so the third render starts at 60.
+        '  asks.replied: 3',
+        '  asks.code.E_AGENT_FAILED: 1',
+        '  agent.renderer.totalMs: 70',
+      ),
+    );
+    expect(report.expectations.filter((expectation) => !expectation.ok)).toEqual([]);
+  });
+
   it('ends a run stuck in an ask cycle nobody detects by a forced shutdown: every ask settles, with E_SHUTDOWN', async () => {
     const { report } = await traced(
       lines(
@@ -369,7 +415,7 @@ describe('scenario agents: validation', () => {
     [
       'a task step a handler cannot play',
       lines('agents:', '  - { name: a, steps: [{ progress: 0.5 }] }'),
-      'scenario.yaml:2:26: agents[0].steps[0].progress: unknown field in an agent step; fields: work, fail, message, ask, timeoutMs, onFailure, send, reply',
+      'scenario.yaml:2:26: agents[0].steps[0].progress: unknown field in an agent step; fields: work, fail, message, acquire, units, release, ask, timeoutMs, onFailure, send, reply',
     ],
     [
       'an ask of an unknown agent from a spawned task',
@@ -385,6 +431,26 @@ describe('scenario agents: validation', () => {
       'a timeoutMs on a send',
       lines('agents:', '  - { name: a, steps: [] }', 'messages:', '  - { send: a, timeoutMs: 10 }'),
       'scenario.yaml:4:16: messages[0].timeoutMs: unknown field in a sent message; fields: send, message, at, count, rate, times',
+    ],
+    [
+      "a handler's acquire of an unknown pool",
+      lines('engine: { resources: { db: 1 } }', 'agents:', '  - { name: a, steps: [{ acquire: gpu }] }'),
+      'scenario.yaml:3:35: agents[0].steps[0].acquire: unknown resource "gpu" (resources: db)',
+    ],
+    [
+      "a handler's acquire over the pool's capacity",
+      lines('engine: { resources: { db: 1 } }', 'agents:', '  - { name: a, steps: [{ acquire: db, units: 2 }] }'),
+      'scenario.yaml:3:46: agents[0].steps[0].units: asks for 2 units but "db" has a capacity of 1',
+    ],
+    [
+      "a handler's release with no lease",
+      lines('engine: { resources: { db: 1 } }', 'agents:', '  - { name: a, steps: [{ work: 1 }, { release: db }] }'),
+      'scenario.yaml:3:48: agents[0].steps[1].release: no lease of "db" is held here (acquire it in an earlier step)',
+    ],
+    [
+      "a timeoutMs on a handler's acquire",
+      lines('engine: { resources: { db: 1 } }', 'agents:', '  - { name: a, steps: [{ acquire: db, timeoutMs: 5 }] }'),
+      'scenario.yaml:3:39: agents[0].steps[0].timeoutMs: unknown field in a handler acquire step; fields: acquire, units',
     ],
     [
       'a message to an unknown agent',
