@@ -18,9 +18,10 @@ export class ContextBridge {
   readonly #runId: number;
   readonly #ctx: TaskContext;
   readonly #logger: Logger;
-  readonly #leases = new Map<string, Lease>();
+  /** Made on first use, as is `#handles`: most runs never call their `ctx`. */
+  #leases: Map<string, Lease> | undefined = undefined;
   /** The thread's `ctx.submit`s, by the number the thread gave each; a submission the engine refused keeps its error. */
-  readonly #handles = new Map<number, { readonly handle?: TaskHandle<unknown>; readonly refused?: unknown }>();
+  #handles: Map<number, { readonly handle?: TaskHandle<unknown>; readonly refused?: unknown }> | undefined = undefined;
   #closed = false;
   /** How many of the run's messages came. */
   #received = 0;
@@ -62,14 +63,14 @@ export class ContextBridge {
           this.#ctx.logger[message.level](message.message, isDetails(message.details) ? message.details : undefined);
           break;
         case 'release':
-          this.#leases.get(message.leaseId)?.release();
-          this.#leases.delete(message.leaseId);
+          this.#leases?.get(message.leaseId)?.release();
+          this.#leases?.delete(message.leaseId);
           break;
         case 'submit':
           this.#submit(message.handle, message.target.module, message.target.exportName, message.options);
           break;
         case 'cancel':
-          this.#handles.get(message.handle)?.handle?.cancel(message.reason);
+          this.#handles?.get(message.handle)?.handle?.cancel(message.reason);
           break;
       }
     } catch (error) {
@@ -87,9 +88,9 @@ export class ContextBridge {
       const handle = this.#ctx.submit(inThread(module, { export: exportName }), options as TaskOptions | undefined);
       // Its failure is the thread's to hear (through `result` or `await`), not an unhandled error of the engine's.
       handle.result.catch(() => undefined);
-      this.#handles.set(key, { handle });
+      (this.#handles ??= new Map()).set(key, { handle });
     } catch (error) {
-      this.#handles.set(key, { refused: error });
+      (this.#handles ??= new Map()).set(key, { refused: error });
     }
   }
 
@@ -101,13 +102,13 @@ export class ContextBridge {
         break;
       case 'acquire':
         answer = this.#ctx.acquire(call.args.resource as string, call.args.options as AcquireOptions | undefined).then((lease) => {
-          this.#leases.set(lease.leaseId, lease);
+          (this.#leases ??= new Map()).set(lease.leaseId, lease);
           return { leaseId: lease.leaseId, resource: lease.resource, units: lease.units };
         });
         break;
       case 'await':
       case 'result': {
-        const submitted = this.#handles.get(call.args.handle);
+        const submitted = this.#handles?.get(call.args.handle);
         if (submitted?.handle === undefined) answer = Promise.reject(submitted?.refused ?? new Error('No task was submitted with that handle'));
         else if (call.op === 'result') answer = submitted.handle.result;
         else answer = this.#ctx.await(submitted.handle, (call as { args: { options: unknown } }).args.options as AwaitOptions | undefined);
