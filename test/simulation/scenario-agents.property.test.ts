@@ -1,6 +1,6 @@
 /**
- * Random scenarios with agents (handler scripts, messages, task asks and sends, crashes, ask cycles
- * with detection on or off): every run ends, loses nothing, settles each ask once, counts each
+ * Random scenarios with agents (handler scripts, messages, task asks and sends, crashes, cycles of
+ * asks and a pool with detection on or off): every run ends, loses nothing, settles each ask once, counts each
  * message an agent received once, and replays exactly by seed.
  */
 import fc from 'fast-check';
@@ -21,6 +21,8 @@ const handlerStep = fc.oneof(
   fc.constantFrom(0, 0.3, 1).map((p) => `{ fail: ${p} }`),
   fc.tuple(target, askOptions).map(([to, options]) => askText(to, options)),
   target.map((to) => `{ send: ${to} }`),
+  // Held until the handling ends: a pool in a cycle with asks.
+  fc.constant('{ acquire: db }'),
 );
 
 function askText(to: string, options: { timeoutMs: number | undefined; onFailure: string | undefined }): string {
@@ -60,12 +62,13 @@ const message = fc
 const task = fc
   .tuple(
     fc.integer({ min: 1, max: 3 }),
+    fc.constantFrom('', '{ acquire: db }, '),
     fc.oneof(
       fc.tuple(target, askOptions).map(([to, options]) => askText(to, options)),
       target.map((to) => `{ send: ${to} }`),
     ),
   )
-  .map(([count, step]) => `  - generate: { count: ${count}, rate: 100, retries: 1, steps: [{ work: 2 }, ${step}] }`);
+  .map(([count, hold, step]) => `  - generate: { count: ${count}, rate: 100, retries: 1, steps: [${hold}{ work: 2 }, ${step}] }`);
 
 const crash = fc.tuple(fc.integer({ min: 0, max: 40 }), target).map(([at, to]) => `  - { at: ${at}, crash: { agent: ${to} } }`);
 
@@ -81,6 +84,7 @@ const scenarioText = fc
     [
       'engine:',
       `  deadlock: { detect: ${spec.detect} }`,
+      '  resources: { db: 1 }',
       'agents:',
       ...spec.agents.map((text, index) => `  - { name: ${AGENTS[index]}, ${text.slice(2)}`),
       'messages:',
