@@ -687,6 +687,7 @@ class ExecutorCore {
     const worker = this.#workersById.get(event.workerId);
     // Never more free slots than it has: once shutdown abandoned its functions, all of them count as free.
     if (worker !== undefined && !worker.down) worker.free = Math.min(worker.capacity, worker.free + event.freed);
+    if (worker?.thread === true) this.#noticeThreadCrashes(worker.id, event.outcomes);
     if (event.abandoned !== undefined) {
       this.#abandonReportsDue = Math.max(0, this.#abandonReportsDue - 1);
       if (event.abandoned.length > 0) this.abandoned = [...this.abandoned, ...event.abandoned];
@@ -712,6 +713,17 @@ class ExecutorCore {
 
   #clearRetry(taskId: string): void {
     this.#timers.send({ type: 'timer.clear', key: retryKey(taskId) } satisfies TimerCommand);
+  }
+
+  /**
+   * Threads that crashed under attempts of the thread worker: each is a crash of a worker for the
+   * supervisor, which counts it in its restart intensity (and escalates past it), as for `main`. The
+   * worker itself goes on (Piscina has replaced the thread), so its restart changes nothing.
+   */
+  #noticeThreadCrashes(workerId: string, outcomes: WorkerReportEvent['outcomes']): void {
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'crashed') this.#notify({ type: 'worker.crashed', workerId, taskIds: [outcome.taskId] });
+    }
   }
 
   /** A worker reached its final state: it crashed. Its attempts fail with `E_WORKER_CRASHED`; their retry policies apply. */

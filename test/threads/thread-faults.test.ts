@@ -122,3 +122,24 @@ describe('thread task faults', () => {
     await errorOf(blocker.result);
   });
 });
+
+describe('thread crashes under supervision', () => {
+  test('each crashed thread counts in the restart intensity: worker.crashed and worker.restarted, then escalation past maxRestarts', async () => {
+    engine = createEngine({ threads: 1, logger: false, supervision: { maxRestarts: 1, withinMs: 60_000 } });
+    const seen: string[] = [];
+    engine.events$.subscribe((event) => {
+      if (event.type === 'worker.crashed' || event.type === 'worker.restarted' || event.type === 'engine.escalated')
+        seen.push(`${event.type} ${'workerId' in event ? event.workerId : ''}`.trim());
+    });
+    expect((await errorOf(engine.submit(task('exitNow')).result)).code).toBe('E_WORKER_CRASHED');
+    await expect(engine.submit(task('double'), { input: 2 }).result).resolves.toBe(4);
+    expect(seen).toEqual(['worker.crashed thread', 'worker.restarted thread']);
+    expect((await errorOf(engine.submit(task('exitNow')).result)).code).toBe('E_WORKER_CRASHED');
+    const escalated = new Promise<void>((resolve) => {
+      if (seen.includes('engine.escalated')) resolve();
+      else engine.events$.subscribe((event) => event.type === 'engine.escalated' && resolve());
+    });
+    await escalated;
+    expect(seen.slice(2)).toEqual(['worker.crashed thread', 'engine.escalated']);
+  });
+});
