@@ -96,6 +96,7 @@ import { spawnRouter, type Router } from './agents/router';
 import type { RouterOptions } from './agents/router-options';
 import { spawnTeam } from './agents/team';
 import type { TeamOptions } from './agents/team-options';
+import type { SuperviseOptions } from './agents/agent-supervision';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
@@ -548,6 +549,23 @@ export class Engine {
    */
   router<M = unknown, R = unknown>(options: RouterOptions<R>): Router<M, R> {
     return spawnRouter<M, R>(this.#agentHost(), options);
+  }
+
+  /**
+   * Puts running agents under one supervision group: when one crashes, `'one-for-all'` restarts the
+   * others too, `'rest-for-one'` those after it in `agents` (each fails what it handles and keeps its
+   * mailbox, as after any crash); past `maxRestarts` crashes within `withinMs`, every member stops.
+   * See [docs/agents.md](docs/agents.md).
+   *
+   * @param options - the strategy, the members in order (handles or names), and the group's limit
+   * @throws {MezanError} `E_INVALID_OPTION` for a bad option, an agent not running, listed twice or in a group already
+   * @example
+   * ```ts
+   * engine.supervise({ strategy: 'one-for-all', agents: [analyzer, optimizer, validator], maxRestarts: 3, withinMs: 10_000 });
+   * ```
+   */
+  supervise(options: SuperviseOptions): void {
+    this.#agents.supervise(options);
   }
 
   /**

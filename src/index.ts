@@ -69,6 +69,8 @@ export type { AgentCommonOptions, HandlerAgentOptions, MachineAgentOptions, Mach
 export { reply, MACHINE_REPLY } from './agents/reply';
 export type { MachineReplyEvent, ReplyOptions, ReplyValue } from './agents/reply';
 export type { Agent } from './agents/agent';
+export { SUPERVISE_DEFAULTS } from './agents/agent-supervision';
+export type { SuperviseOptions, SupervisionStrategy } from './agents/agent-supervision';
 export type { AgentContext, AgentHandler, AgentOrName } from './agents/agent-context';
 export type { AgentStats, AgentStatus } from '../actors/agent.actor';
 

@@ -7,6 +7,7 @@ import { MachineAgent } from './machine-agent';
 import { MachineAgentHandle } from './machine-agent-handle';
 import type { Clock } from '../clock';
 import { HandlerContext, type HandlerServices } from './handler-context';
+import { resolveSuperviseOptions, SupervisionGroup, type SuperviseOptions } from './agent-supervision';
 import type { NoticeReceiver, ResourceDescriptor } from '../internal/task-services';
 import { TaskHandle } from '../task-handle';
 import type { Lease, TaskFunction, TaskOptions } from '../task-options';
@@ -31,6 +32,8 @@ export interface AgentObserver {
  */
 export class AgentRegistry {
   readonly #agents = new Map<string, AgentHandle>();
+  /** The supervision group of each agent in one. */
+  readonly #groups = new Map<AgentHandle, SupervisionGroup>();
   readonly #parent: AnyActorRef;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -123,6 +126,11 @@ export class AgentRegistry {
     ref.subscribe({
       next: (snapshot) => {
         if (snapshot.value === 'stopped') this.#forget(registered);
+        const group = this.#groups.get(registered);
+        if (group !== undefined) {
+          if (snapshot.value === 'stopped') this.#groups.delete(registered);
+          group.noticed(registered, snapshot.value);
+        }
         this.#observer?.changed(registered, snapshot);
         this.#checkQuiet();
       },
@@ -210,6 +218,26 @@ export class AgentRegistry {
       if (!tellAgent(self, { type: 'agent.acquire', id, pool: descriptor, units, reply: { resolve, reject } }))
         reject(new MezanError('E_AGENT_STOPPED', `Agent "${self.name}" is stopped`, { details: { agent: self.name } }));
     });
+  }
+
+  /**
+   * Puts running agents under a supervision group (`one-for-all` or `rest-for-one`).
+   * @throws {MezanError} `E_INVALID_OPTION` for bad options (an agent not running, listed twice, or in a group already)
+   */
+  supervise(options: SuperviseOptions): void {
+    const resolved = resolveSuperviseOptions(
+      options,
+      (to) => this.#resolveRunning(to),
+      (handle) => this.#groups.has(handle),
+    );
+    const group = new SupervisionGroup(resolved.strategy, resolved.members, resolved, this.#clock, this.#logger);
+    for (const member of resolved.members) this.#groups.set(member, group);
+  }
+
+  /** A running agent of this registry that `to` stands for (a handle of one, or its name). */
+  #resolveRunning(to: unknown): AgentHandle | undefined {
+    const handle = to instanceof AgentHandle ? to : typeof to === 'string' ? this.#agents.get(to) : undefined;
+    return handle !== undefined && this.#agents.get(handle.name) === handle ? handle : undefined;
   }
 
   /**
