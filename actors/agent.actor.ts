@@ -380,6 +380,10 @@ class AgentCore {
       );
       return;
     }
+    if (run.controller.signal.aborted) {
+      event.reply.reject(run.controller.signal.reason);
+      return;
+    }
     const pools = (run.pools ??= { pending: new Map(), leases: new Map() });
     const requestId = `${this.#messageNode(event.id)}#${++this.#requests}`;
     pools.pending.set(requestId, { pool: event.pool, reply: event.reply });
@@ -445,6 +449,19 @@ class AgentCore {
     this.#input.pools?.get(grant.resource)?.ref.send({ type: 'resource.release', leaseId: grant.leaseId, at: this.#input.clock.now() });
   }
 
+  /** A run's handler was aborted: its pending pool requests are withdrawn and rejected with `reason`; its leases stay until it ends. */
+  #endPoolRequests(run: Run, reason: MezanError): void {
+    const pools = run.pools;
+    if (pools === undefined || pools.pending.size === 0) return;
+    const at = this.#input.clock.now();
+    for (const [requestId, pending] of pools.pending) {
+      this.#poolOwners.delete(requestId);
+      pending.pool.ref.send({ type: 'resource.cancel', requestId, at });
+      pending.reply.reject(reason);
+    }
+    pools.pending.clear();
+  }
+
   /** A run ended (whatever way): its pending requests are withdrawn, rejected with `reason`, and its leases given back. */
   #endPools(run: Run, reason: MezanError): void {
     const pools = run.pools;
@@ -488,8 +505,13 @@ class AgentCore {
       this.#dispatch();
       return true;
     }
-    // A handler already running is told through its signal; its outcome is counted when it returns.
-    this.#running.get(id)?.controller.abort(reason);
+    // A handler already running is told through its signal (and its pending pool requests fail);
+    // its outcome is counted when it returns, and what it holds is given back then.
+    const run = this.#running.get(id);
+    if (run !== undefined) {
+      run.controller.abort(reason);
+      this.#endPoolRequests(run, reason);
+    }
     return false;
   }
 

@@ -5,7 +5,7 @@ import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
 import { resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/detection/deadlock-resolver';
 import { chooseVictim, type DeadlockCandidate, type DeadlockPolicy } from '../src/detection/deadlock-policy';
-import { parseMessageNodeId } from '../src/detection/agent-nodes';
+import { isAgentNodeId, parseMessageNodeId } from '../src/detection/agent-nodes';
 import { MezanError } from '../src/errors';
 import { LearnedLockOrder } from '../src/detection/lock-order';
 import type { GraphPoolChangesEvent, ResourceGraphEvent } from '../src/internal/resource-protocol';
@@ -359,6 +359,8 @@ class DetectorCore {
     graph.setRequest(change.taskId, change.resource, change.units);
     if (before > 0 && change.units === 0) {
       if (onWorker) this.#stopWaiting(change.taskId);
+      // A handler's pool wait chosen as a victim is over once the pool says so.
+      else this.#pendingVictims.delete(change.taskId);
       this.#noteIfDeadlockGone();
     }
     return change.units > 0;
@@ -527,6 +529,11 @@ class DetectorCore {
         this.#resolveByAsk(analysis, asks);
         return;
       }
+      const poolWaits = messagePoolWaitsOn(analysis.cycle, (id) => this.graph.hasResource(id) && id !== WORKER_SLOTS && !isAgentNodeId(id));
+      if (poolWaits.length > 0) {
+        this.#resolveByMessagePoolWait(analysis, poolWaits);
+        return;
+      }
     }
     const missing = !compensation && (known === undefined || analysis.deadlocked.some((taskId) => !known.has(taskId)));
     if (missing) {
@@ -640,6 +647,50 @@ class DetectorCore {
   }
 
   /**
+   * Resolves a deadlock whose cycle goes through a handler's pool wait (an agent's message waiting for
+   * units) and through no ask: one of those messages, chosen by the deadlock policy, is the victim,
+   * as a task would be: the pools revoke what it holds and waits for, and its pending `ctx.acquire`
+   * rejects with `E_DEADLOCK` carrying the cycle. The handler can catch it and carry on.
+   */
+  #resolveByMessagePoolWait(analysis: DeadlockAnalysis, waits: ReadonlyArray<{ readonly message: string; readonly delivery: number }>): void {
+    const { clock, sink, deadlock, pools } = this.#input;
+    const candidates: DeadlockCandidate[] = [];
+    for (const wait of waits) {
+      if (this.#pendingVictims.has(wait.message)) return;
+      if (candidates.some((candidate) => candidate.taskId === wait.message)) continue;
+      candidates.push({
+        taskId: wait.message,
+        submittedSeq: wait.delivery,
+        priority: 0,
+        workMs: 0,
+        resourcesHeld: this.graph.unitsHeldBy(wait.message),
+      });
+    }
+    let victim: string;
+    try {
+      victim = chooseVictim(deadlock.policy, candidates);
+    } catch (error) {
+      this.#logger.error('the deadlock policy failed; choosing the youngest instead', { error });
+      victim = chooseVictim('youngest', candidates);
+    }
+    const now = clock.now();
+    const policy = typeof deadlock.policy === 'function' ? 'custom' : deadlock.policy;
+    const report: DeadlockReport = { deadlocked: analysis.deadlocked, cycle: analysis.cycle, victim, resolution: 'victim', policy, at: now };
+    const error = new MezanError('E_DEADLOCK', `The handler of ${victim} was chosen (${policy}) to break a deadlock: ${analysis.cycle.join(' → ')}`, {
+      details: { victim, cycle: analysis.cycle, deadlocked: analysis.deadlocked, policy },
+    });
+    this.#deadlocks = this.#deadlocks.length < MAX_REPORTS ? [...this.#deadlocks, report] : [...this.#deadlocks.slice(1), report];
+    this.#deadlockOpen = true;
+    this.changed = true;
+    this.#logger.warn('deadlock detected', { cycle: report.cycle, deadlocked: report.deadlocked, resolution: 'victim', victim });
+    if (sink.active) sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
+    this.#pendingVictims.add(victim);
+    for (const { name } of pools) this.#system.get(`resource:${name}`)?.send({ type: 'resource.revoke', taskId: victim, at: now, reason: error });
+    this.#setTimer('deadlock.recheck', 0);
+    if (sink.active) sink.publish({ type: 'deadlock.resolved', at: now, resolution: 'victim', victim, policy, cycle: report.cycle });
+  }
+
+  /**
    * After a deadlock was detected, tells the monitor once the whole graph is free of deadlocks again.
    * A full detection, run only while a detected deadlock is not known to be gone.
    */
@@ -709,6 +760,19 @@ function asksOn(
     asks.push({ waiter, message: cycle[index + 1]!, delivery: message.delivery });
   }
   return asks;
+}
+
+/** The handlers' pool waits on a reported cycle: each step from a message to a pool is that message waiting for the pool's units. */
+function messagePoolWaitsOn(
+  cycle: readonly string[],
+  isPool: (id: string) => boolean,
+): Array<{ readonly message: string; readonly delivery: number }> {
+  const waits: Array<{ readonly message: string; readonly delivery: number }> = [];
+  for (let index = 0; index + 1 < cycle.length; index++) {
+    const message = parseMessageNodeId(cycle[index]!);
+    if (message !== undefined && isPool(cycle[index + 1]!)) waits.push({ message: cycle[index]!, delivery: message.delivery });
+  }
+  return waits;
 }
 
 const cores = new WeakMap<object, DetectorCore>();

@@ -142,9 +142,10 @@ describe('conversations in the wait-for graph', () => {
     await clock.runAll();
     await expect(task.result).resolves.toBe('task caught E_DEADLOCK: @agent:writer#1 → db → holder → @agent:writer#1');
     await clock.runAll();
-    expect(engine.agent('writer')!.stats()).toMatchObject({ received: 1, handled: 1 });
+    // Nobody waits for the writer's reply any more: its signal aborted, and with it its wait for the pool.
+    expect(engine.agent('writer')!.stats()).toMatchObject({ received: 1, failed: 1 });
     expect(engine.deadlocks()[0]).toMatchObject({ victim: '@agent:writer#1', resolution: 'victim' });
-    // Once the task gave up, the handler got the pool, wrote, and let it go when it returned: nothing waits any more.
+    // Nothing waits any more.
     expect(engine.waitForGraph().edges).toEqual([]);
     expect(engine.progress()).toMatchObject({ completed: 1 });
   });
@@ -178,5 +179,31 @@ describe('conversations in the wait-for graph', () => {
     await clock.advanceBy(1);
     await expect(answer).resolves.toEqual({ ok: true, value: 'selfish caught E_DEADLOCK' });
     expect(engine.deadlocks()[0]).toMatchObject({ victim: '@agent:selfish#2', at: 50 });
+  });
+
+  it("two handlers each holding a pool and waiting for the other's, with no ask on the cycle: one handler's acquire rejects with E_DEADLOCK", async () => {
+    const clock = new VirtualClock();
+    const engine = createEngine({ clock, logger: false, resources: { db: 1, gpu: 1 } });
+    const grab =
+      (first: string, second: string) =>
+      async (_message: unknown, ctx: AgentContext): Promise<string> => {
+        const held = await ctx.acquire(first);
+        await ctx.sleep(1);
+        try {
+          await ctx.acquire(second);
+          return `${ctx.self.name} got both`;
+        } catch (error) {
+          return `${ctx.self.name} caught ${(error as MezanError).code}`;
+        } finally {
+          ctx.release(held);
+        }
+      };
+    const left = engine.spawnAgent({ name: 'left', receive: grab('db', 'gpu') });
+    const right = engine.spawnAgent({ name: 'right', receive: grab('gpu', 'db') });
+    const answers = [settledOutcome(left.ask('go')), settledOutcome(right.ask('go'))];
+    await clock.runAll();
+    expect((await Promise.all(answers)).map((answer) => answer.value)).toEqual(['left got both', 'right caught E_DEADLOCK']);
+    expect(engine.deadlocks()[0]).toMatchObject({ victim: '@agent:right#2', resolution: 'victim' });
+    expect(new Set(engine.deadlocks()[0]!.cycle)).toEqual(new Set(['@agent:left#1', 'gpu', '@agent:right#2', 'db']));
   });
 });
