@@ -54,7 +54,7 @@ export function evaluateAlerts(book: MonitorBook, alerts: AlertBook, gauges: Gau
   if (settings.deadlock) {
     const state = book.deadlock;
     if (state.unseenDetections > 0 || state.open) {
-      const message = `Deadlock detected: ${state.lastDeadlocked} tasks could never finish`;
+      const message = `Deadlock detected: ${deadlockedWhat(state.lastDeadlocked - state.lastDeadlockedMessages, state.lastDeadlockedMessages)} could never finish`;
       raise({
         alertId: 'deadlock',
         alert: 'deadlock',
@@ -236,4 +236,12 @@ function evaluateMailbox(mailbox: MailboxRecord, limit: number, ratio: number, a
       `The mailbox of agent "${agent}" holds ${mailbox.depth} of ${capacity} messages, back at or below ${clearLevel}`,
     );
   }
+}
+
+/** "2 tasks", "1 agent message", "1 task and 2 agent messages": what a deadlock holds, counted apart. */
+function deadlockedWhat(tasks: number, messages: number): string {
+  const taskPart = `${tasks} ${tasks === 1 ? 'task' : 'tasks'}`;
+  const messagePart = `${messages} agent ${messages === 1 ? 'message' : 'messages'}`;
+  if (messages === 0) return taskPart;
+  return tasks === 0 ? messagePart : `${taskPart} and ${messagePart}`;
 }

@@ -1,3 +1,4 @@
+import { parseMessageNodeId } from '../detection/agent-nodes';
 import { DurationHistogram, EMPTY_DURATION_SUMMARY, type DurationSummary } from './duration-histogram';
 import type { MonitorObservation } from './monitor-observation';
 
@@ -49,8 +50,10 @@ export interface DeadlockState {
   open: boolean;
   /** Detections the alert has not accounted for yet. */
   unseenDetections: number;
-  /** How many tasks the last detection found deadlocked. */
+  /** How many tasks and agents' messages the last detection found deadlocked. */
   lastDeadlocked: number;
+  /** How many of those were agents' messages (their handlers, or their asks waiting in a mailbox). */
+  lastDeadlockedMessages: number;
 }
 
 /**
@@ -75,7 +78,7 @@ export class MonitorBook {
     workerRestarts: 0,
     escalations: 0,
   };
-  readonly deadlock: DeadlockState = { open: false, unseenDetections: 0, lastDeadlocked: 0 };
+  readonly deadlock: DeadlockState = { open: false, unseenDetections: 0, lastDeadlocked: 0, lastDeadlockedMessages: 0 };
   /** When each queued attempt was queued (the first time, if it was handed back and queued again). */
   readonly #queuedAt = new Map<string, { readonly at: number; readonly attempt: number }>();
   readonly #pools = new Map<string, PoolRecord>();
@@ -210,6 +213,7 @@ export class MonitorBook {
         this.deadlock.open = true;
         this.deadlock.unseenDetections++;
         this.deadlock.lastDeadlocked = observation.deadlocked.length;
+        this.deadlock.lastDeadlockedMessages = observation.deadlocked.filter((id) => parseMessageNodeId(id) !== undefined).length;
         return;
       case 'deadlock.cleared':
         this.deadlock.open = false;

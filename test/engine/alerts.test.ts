@@ -1,4 +1,4 @@
-import type { AlertClearedEvent, AlertRaisedEvent, EngineOptions, TaskContext } from '../../src';
+import type { AgentContext, AlertClearedEvent, AlertRaisedEvent, EngineOptions, TaskContext } from '../../src';
 import { simulate, type Scenario } from '../../src/entries/simulation';
 import { recordingLogger, startEngine } from '../fixtures/engine-harness';
 
@@ -85,10 +85,31 @@ describe('alerts', () => {
     engine.engine.submit(crossing('b', 'a'), { id: 'ba', retries: { max: 1, delayMs: 50 } });
     await engine.clock.runAll();
     const [up, down] = onceEach(engine.raised(), engine.cleared(), 'deadlock');
-    expect(up).toMatchObject({ at: 10, severity: 'critical', value: 2 });
+    expect(up).toMatchObject({ at: 10, severity: 'critical', value: 2, message: 'Deadlock detected: 2 tasks could never finish' });
     expect(down.at).toBe(10);
     expect(engine.logged('deadlock')).toEqual(['error', 'info']);
     expect(engine.ofType('deadlock.resolved')).toHaveLength(1);
+  });
+
+  it('a deadlock of agents asking each other: the alert counts the agent messages, not tasks', async () => {
+    const engine = alertingEngine({ concurrency: 2 });
+    const relay =
+      (next: string) =>
+      async (hops: number, ctx: AgentContext): Promise<string> => {
+        try {
+          return await ctx.ask<string>(next, hops - 1);
+        } catch {
+          return 'caught';
+        }
+      };
+    engine.engine.spawnAgent({ name: 'a', receive: relay('b') });
+    engine.engine.spawnAgent({ name: 'b', receive: relay('a') });
+    const answer = engine.engine.agent('a')!.ask(5);
+    await engine.clock.runAll();
+    await expect(answer).resolves.toBe('caught');
+    const [up] = onceEach(engine.raised(), engine.cleared(), 'deadlock');
+    // a's message 1 asked b (message 2), whose handler asked a (message 3), waiting for a's one unit.
+    expect(up).toMatchObject({ severity: 'critical', value: 3, message: 'Deadlock detected: 3 agent messages could never finish' });
   });
 
   it('worker restarts past the supervision limit (escalation): critical, cleared once the crashes left the window', async () => {
