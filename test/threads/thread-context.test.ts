@@ -1,33 +1,19 @@
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { errorOf, threadTask } from '../fixtures/thread-task-fixtures';
 import { createEngine, type Engine } from '../../src/engine';
 import type { EngineEvent } from '../../src/engine-events';
-import { MezanError } from '../../src/errors';
 import type { LogDetails, Logger } from '../../src/logger';
-import { inThread } from '../../src/threads/in-thread';
 
 // A thread task's `ctx` talks to the engine by messages: the engine performs each call on the
 // task's behalf, so its progress, logs, sleeps, pool waits and nested tasks are the task's own.
 // Real threads: every wait is on a handle or an event.
 
-const FIXTURE = pathToFileURL(path.join(__dirname, '../fixtures/threads/tasks.mjs'));
-const task = (name: string): ReturnType<typeof inThread> => inThread(FIXTURE, { export: name });
+const task = threadTask;
 
 let engine: Engine;
 
 afterEach(async () => {
   await engine.shutdown({ graceMs: 1000 });
 });
-
-async function errorOf(result: Promise<unknown>): Promise<MezanError> {
-  try {
-    await result;
-  } catch (error) {
-    if (error instanceof MezanError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 /** Resolves with the first engine event that `matches`. */
 function nextEvent<E extends EngineEvent>(matches: (event: EngineEvent) => event is E): Promise<E>;

@@ -1,32 +1,18 @@
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { errorOf, threadTask } from '../fixtures/thread-task-fixtures';
 import { createEngine, type Engine } from '../../src/engine';
-import { MezanError } from '../../src/errors';
-import { inThread } from '../../src/threads/in-thread';
 import type { LogDetails, Logger } from '../../src/logger';
 
 // Faults of thread tasks: aborts reach the thread; a function that ignores them has its thread
 // terminated after `abandonAfterMs`; a crashed thread fails only its own task. Real threads, so
 // every wait is on a handle or an event, never on a duration.
 
-const FIXTURE = pathToFileURL(path.join(__dirname, '../fixtures/threads/tasks.mjs'));
-const task = (name: string): ReturnType<typeof inThread> => inThread(FIXTURE, { export: name });
+const task = threadTask;
 
 let engine: Engine;
 
 afterEach(async () => {
   await engine.shutdown({ graceMs: 1000 });
 });
-
-async function errorOf(result: Promise<unknown>): Promise<MezanError> {
-  try {
-    await result;
-  } catch (error) {
-    if (error instanceof MezanError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A logger that resolves `seen(message)` once a line with that message was written. */
 function watchingLogger(): { logger: Logger; seen: (message: string) => Promise<LogDetails | undefined> } {

@@ -1,14 +1,13 @@
+import { errorOf, threadTask, THREAD_TASKS } from '../fixtures/thread-task-fixtures';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createEngine, type Engine } from '../../src/engine';
-import { MezanError } from '../../src/errors';
 import { inThread } from '../../src/threads/in-thread';
 
 // Thread tasks run for real on worker threads (Piscina): real time by nature, so these tests wait on
 // handles and events only, never on a duration.
 
-const FIXTURE = pathToFileURL(path.join(__dirname, '../fixtures/threads/tasks.mjs'));
-const task = (name: string): ReturnType<typeof inThread> => inThread(FIXTURE, { export: name });
+const task = threadTask;
 
 let engine: Engine;
 
@@ -16,20 +15,10 @@ afterEach(async () => {
   await engine.shutdown({ graceMs: 1000 });
 });
 
-async function errorOf(result: Promise<unknown>): Promise<MezanError> {
-  try {
-    await result;
-  } catch (error) {
-    if (error instanceof MezanError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('thread tasks', () => {
   test('run the export on a worker thread with a clone of the input; the value comes back', async () => {
     engine = createEngine({ threads: 2, logger: false });
-    const handle = engine.submit(inThread(FIXTURE), { input: { n: [1, 2] }, name: 'echo' });
+    const handle = engine.submit(inThread(THREAD_TASKS), { input: { n: [1, 2] }, name: 'echo' });
     await expect(handle.result).resolves.toEqual({ input: { n: [1, 2] }, id: handle.id, name: 'echo', attempt: 1 });
     const thread = engine.actors().find((actor) => actor.id === 'thread');
     expect(thread).toMatchObject({ machine: 'worker', parent: 'executor' });
@@ -72,8 +61,8 @@ describe('thread tasks', () => {
 
   test('inThread refuses what is not a file URL or path, and a bad export name', () => {
     expect(() => inThread(new URL('https://example.com/x.js'))).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
-    expect(() => inThread(FIXTURE, { export: '' })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
-    expect(() => inThread(FIXTURE, { exports: 'x' } as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
+    expect(() => inThread(THREAD_TASKS, { export: '' })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
+    expect(() => inThread(THREAD_TASKS, { exports: 'x' } as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
     expect(() => createEngine({ threads: -1 })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
   });
 
