@@ -931,6 +931,8 @@ export class Engine {
       while (this.#live.hasNamedAuto(autoNumber) || (reservedIds.size > 0 && reservedIds.has(`${AUTO_ID_PREFIX}${autoNumber}`)));
     } else {
       expectNonEmptyString(`${prefix}id`, options.id);
+      // The wait-for graph names agents, their messages and the worker slots with ids starting with `@`.
+      if (options.id.startsWith('@')) fail(`${prefix}id`, 'an id that does not start with `@` (kept for the wait-for graph)', options.id);
       if (this.#live.has(options.id) || reservedIds.has(options.id)) fail(`${prefix}id`, 'an id no unfinished task has', options.id);
       id = options.id;
     }

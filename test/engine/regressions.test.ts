@@ -3,6 +3,23 @@ import { deferred } from '../fixtures/engine-harness';
 
 /** Bugs found in review, each with the test that would have caught it. */
 describe('regressions', () => {
+  it('refuses a task id starting with @, which the wait-for graph keeps for agents, their messages and worker slots', async () => {
+    const clock = new VirtualClock();
+    const engine = createEngine({ clock, logger: false });
+    for (const id of ['@agent:a#1', '@agent:a', '@workers']) {
+      expect(() => engine.submit(async () => 1, { id })).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_OPTION', details: expect.objectContaining({ option: 'id' }) }),
+      );
+      expect(() => engine.submitGraph({ [id]: { run: async () => 1 } })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }));
+    }
+    const kept = engine.submit(async () => 1, { id: 'a@b' });
+    await clock.runAll();
+    await expect(kept.result).resolves.toBe(1);
+    const report = engine.shutdown();
+    await clock.runAll();
+    expect((await report).completed).toBe(1);
+  });
+
   it('drops the sleeps a task left pending when its function returns: no timer outlives the engine', async () => {
     const clock = new VirtualClock();
     const engine = createEngine({ concurrency: 1, clock });
