@@ -608,7 +608,7 @@ class DetectorCore {
     analysis: DeadlockAnalysis,
     asks: ReadonlyArray<{ readonly waiter: string; readonly message: string; readonly delivery: number }>,
   ): void {
-    const { clock, sink, deadlock } = this.#input;
+    const { sink } = this.#input;
     const candidates: DeadlockCandidate[] = [];
     for (const ask of asks) {
       if (this.#pendingAskVictims.has(ask.message)) return;
@@ -617,16 +617,8 @@ class DetectorCore {
       candidates.push({ taskId: ask.message, submittedSeq: ask.delivery, priority: 0, workMs: 0, resourcesHeld });
     }
     if (candidates.length === 0) return;
-    let victim: string;
-    try {
-      victim = chooseVictim(deadlock.policy, candidates);
-    } catch (error) {
-      this.#logger.error('the deadlock policy failed; choosing the youngest instead', { error });
-      victim = chooseVictim('youngest', candidates);
-    }
-    const now = clock.now();
-    const policy = typeof deadlock.policy === 'function' ? 'custom' : deadlock.policy;
-    const report: DeadlockReport = { deadlocked: analysis.deadlocked, cycle: analysis.cycle, victim, resolution: 'victim', policy, at: now };
+    const { victim, policy, report } = this.#chooseVictim(analysis, candidates);
+    const now = report.at;
     const ask = asks.find((candidate) => candidate.message === victim)!;
     const error = new MezanError(
       'E_DEADLOCK',
@@ -647,13 +639,34 @@ class DetectorCore {
   }
 
   /**
+   * The victim the engine's policy picks among `candidates` (the youngest when the policy throws or
+   * names none of them), and the report of the deadlock it resolves.
+   */
+  #chooseVictim(
+    analysis: DeadlockAnalysis,
+    candidates: Parameters<typeof chooseVictim>[1],
+  ): { victim: string; policy: DeadlockReport['policy']; report: DeadlockReport } {
+    const { deadlock, clock } = this.#input;
+    let victim: string;
+    try {
+      victim = chooseVictim(deadlock.policy, candidates);
+    } catch (error) {
+      this.#logger.error('the deadlock policy failed; choosing the youngest instead', { error });
+      victim = chooseVictim('youngest', candidates);
+    }
+    const policy = typeof deadlock.policy === 'function' ? 'custom' : deadlock.policy;
+    const report: DeadlockReport = { deadlocked: analysis.deadlocked, cycle: analysis.cycle, victim, resolution: 'victim', policy, at: clock.now() };
+    return { victim, policy, report };
+  }
+
+  /**
    * Resolves a deadlock whose cycle goes through a handler's pool wait (an agent's message waiting for
    * units) and through no ask: one of those messages, chosen by the deadlock policy, is the victim,
    * as a task would be: the pools revoke what it holds and waits for, and its pending `ctx.acquire`
    * rejects with `E_DEADLOCK` carrying the cycle. The handler can catch it and carry on.
    */
   #resolveByMessagePoolWait(analysis: DeadlockAnalysis, waits: ReadonlyArray<{ readonly message: string; readonly delivery: number }>): void {
-    const { clock, sink, deadlock, pools } = this.#input;
+    const { sink, pools } = this.#input;
     const candidates: DeadlockCandidate[] = [];
     for (const wait of waits) {
       if (this.#pendingVictims.has(wait.message)) return;
@@ -666,16 +679,8 @@ class DetectorCore {
         resourcesHeld: this.graph.unitsHeldBy(wait.message),
       });
     }
-    let victim: string;
-    try {
-      victim = chooseVictim(deadlock.policy, candidates);
-    } catch (error) {
-      this.#logger.error('the deadlock policy failed; choosing the youngest instead', { error });
-      victim = chooseVictim('youngest', candidates);
-    }
-    const now = clock.now();
-    const policy = typeof deadlock.policy === 'function' ? 'custom' : deadlock.policy;
-    const report: DeadlockReport = { deadlocked: analysis.deadlocked, cycle: analysis.cycle, victim, resolution: 'victim', policy, at: now };
+    const { victim, policy, report } = this.#chooseVictim(analysis, candidates);
+    const now = report.at;
     const error = new MezanError('E_DEADLOCK', `The handler of ${victim} was chosen (${policy}) to break a deadlock: ${analysis.cycle.join(' → ')}`, {
       details: { victim, cycle: analysis.cycle, deadlocked: analysis.deadlocked, policy },
     });
