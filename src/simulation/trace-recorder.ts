@@ -1,11 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { encodeTraceJson, NO_ROOM } from './trace-json-encoder';
+import { traceValue } from './trace-value';
 
-// Lines are encoded into one reused buffer, hashed (and written) a chunk at a time: one
-// `hash.update` per chunk rather than per line, and no string is built to join the lines.
+export { traceValue } from './trace-value';
+
+// Lines are encoded straight into one reused buffer, hashed (and written) a chunk at a time: one
+// `hash.update` per chunk rather than per line, and no string is built for a line.
 const CHUNK_BYTES = 1 << 16;
-// Deeper values (and cycles) go through the replacer, which serializes or throws as it always did.
-const MAX_DEPTH = 8;
 const NEWLINE = 0x0a;
 
 /**
@@ -27,18 +29,20 @@ export class TraceRecorder {
 
   /** Appends `entry` as one line, {@link traceLine}. */
   record(entry: object): void {
-    // The newline is a byte of its own: appending it to the string would copy the whole line.
-    const json = traceJson(entry);
-    // A UTF-8 character takes at most 3 bytes per UTF-16 unit.
-    if (this.#used + json.length * 3 + 1 > CHUNK_BYTES) {
+    let end = encodeTraceJson(entry, this.#chunk, this.#used);
+    if (end === NO_ROOM && this.#used > 0) {
       this.#flush();
-      if (json.length * 3 + 1 > CHUNK_BYTES) {
-        this.#take(Buffer.from(`${json}\n`, 'utf8'));
-        return;
-      }
+      end = encodeTraceJson(entry, this.#chunk, 0);
     }
-    this.#used += this.#chunk.write(json, this.#used, 'utf8');
-    this.#chunk[this.#used++] = NEWLINE;
+    // The room for the newline is a byte that could have been JSON.
+    if (end >= 0 && end < CHUNK_BYTES) {
+      this.#chunk[end] = NEWLINE;
+      this.#used = end + 1;
+      return;
+    }
+    // An entry larger than a chunk, or one the encoder leaves to JSON.stringify.
+    this.#flush();
+    this.#take(Buffer.from(traceLine(entry), 'utf8'));
   }
 
   /** The SHA-256 of every line recorded, in hex; call it once, after the last line. */
@@ -68,80 +72,9 @@ export class TraceRecorder {
 }
 
 /**
- * An entry's trace line: exactly `JSON.stringify(entry, traceValue)` and a newline. The replacer, a
- * callback on every key, is paid only by unusual entries; an event's top-level `Error` is converted
- * up front.
+ * An entry's trace line: exactly `JSON.stringify(entry, traceValue)` and a newline.
  * @internal
  */
 export function traceLine(entry: object): string {
-  return `${traceJson(entry)}\n`;
-}
-
-/** An entry's trace line without its newline. */
-function traceJson(entry: object): string {
-  const plain = withPlainErrors(entry);
-  return plain === undefined ? JSON.stringify(entry, traceValue) : JSON.stringify(plain);
-}
-
-/**
- * Errors become plain data in the trace: their name, message and code.
- * @internal
- */
-export function traceValue(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    const code = (value as { code?: unknown }).code;
-    return code === undefined ? { name: value.name, message: value.message } : { name: value.name, message: value.message, code };
-  }
-  return value;
-}
-
-/**
- * `entry`, or a shallow copy with its top-level errors as {@link traceValue} makes them, that
- * serializes without a replacer as `entry` does with it; `undefined` when that is not certain.
- */
-function withPlainErrors(entry: object): object | undefined {
-  if (entry instanceof Error || hasToJSON(entry) || Array.isArray(entry)) return undefined;
-  let copy: Record<string, unknown> | undefined;
-  // `for...in` visits every own enumerable key that JSON.stringify does (and maybe inherited ones).
-  for (const key in entry) {
-    const value: unknown = (entry as Record<string, unknown>)[key];
-    if (isPlain(value, MAX_DEPTH)) continue;
-    if (!(value instanceof Error) || hasToJSON(value) || !Object.hasOwn(entry, key)) return undefined;
-    const data = traceValue(key, value);
-    if (!isPlain(data, MAX_DEPTH)) return undefined;
-    (copy ??= { ...entry })[key] = data;
-  }
-  return copy ?? entry;
-}
-
-/**
- * `true` when the replacer would leave `value` and everything in it as is: no `Error` and no
- * `toJSON` (whose result could be one) down to `depth`.
- */
-function isPlain(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'undefined':
-    case 'symbol':
-      return true;
-    case 'object':
-      break;
-    default:
-      // Functions and bigints may have a `toJSON`.
-      return false;
-  }
-  if (value === null) return true;
-  if (depth === 0 || value instanceof Error || hasToJSON(value)) return false;
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) if (!isPlain(value[index], depth - 1)) return false;
-    return true;
-  }
-  for (const key in value) if (!isPlain((value as Record<string, unknown>)[key], depth - 1)) return false;
-  return true;
-}
-
-function hasToJSON(value: object): boolean {
-  return typeof (value as { toJSON?: unknown }).toJSON === 'function';
+  return `${JSON.stringify(entry, traceValue)}\n`;
 }

@@ -72,14 +72,32 @@ const entries: Record<string, object> = {
   'a null error': { type: 'task.failed', at: 19, error: null },
 };
 
-describe('traceLine', () => {
-  it.each(Object.entries(entries))('serializes %s as the replacer on every key does', (_name, entry) => {
+/** What a recorder wrote to its file for `items`. */
+function recorded(...items: object[]): string {
+  const file = path.join(scratch, `one-${Math.random().toString(36).slice(2)}.jsonl`);
+  const recorder = new TraceRecorder(file);
+  for (const item of items) recorder.record(item);
+  recorder.close();
+  return readFileSync(file, 'utf8');
+}
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(path.join(tmpdir(), 'mezan-trace-recorder-test-'));
+});
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('TraceRecorder lines', () => {
+  it.each(Object.entries(entries))('records %s as the replacer on every key does', (_name, entry) => {
+    expect(recorded(entry)).toBe(reference(entry));
     expect(traceLine(entry)).toBe(reference(entry));
   });
 
   it('keeps the key order when it converts an Error', () => {
     const entry = { type: 'task.failed', at: 1, error: new MezanError('E_TIMEOUT', 'late'), code: 'E_TIMEOUT' };
-    expect(traceLine(entry)).toBe(
+    expect(recorded(entry)).toBe(
       '{"type":"task.failed","at":1,"error":{"name":"MezanError","message":"late","code":"E_TIMEOUT"},"code":"E_TIMEOUT"}\n',
     );
   });
@@ -87,37 +105,45 @@ describe('traceLine', () => {
   it('leaves the entry as it was', () => {
     const error = new Error('kept');
     const entry = { type: 'task.failed', at: 1, error };
-    traceLine(entry);
+    recorded(entry);
     expect(entry.error).toBe(error);
   });
 
-  it('throws on a cycle as JSON.stringify does', () => {
+  it('throws on a cycle as JSON.stringify does, and records the lines before it', () => {
     const entry: Record<string, unknown> = { type: 'x', at: 1 };
     entry['self'] = entry;
-    expect(() => traceLine(entry)).toThrow(TypeError);
+    const before = { type: 'y', at: 0 };
+    const recorder = new TraceRecorder();
+    recorder.record(before);
+    expect(() => recorder.record(entry)).toThrow(TypeError);
+    expect(recorder.digest()).toBe(createHash('sha256').update(reference(before)).digest('hex'));
   });
 
-  it('uses no replacer for events without an odd value', () => {
+  it('calls no JSON.stringify for engine events, errors included', () => {
     const stringify = jest.spyOn(JSON, 'stringify');
     try {
-      traceLine(entries['a plain event']!);
-      traceLine(entries['a MezanError']!);
-      expect(stringify.mock.calls.map((call) => call[1])).toEqual([undefined, undefined]);
+      const recorder = new TraceRecorder();
+      recorder.record(entries['a plain event']!);
+      recorder.record(entries['a MezanError']!);
+      recorder.record(entries['undefined fields']!);
+      expect(stringify).not.toHaveBeenCalled();
     } finally {
       stringify.mockRestore();
     }
   });
+
+  it('records an entry larger than its chunk', () => {
+    const entry = {
+      type: 'simulation.start',
+      at: 0,
+      scenario: { tasks: Array.from({ length: 20_000 }, (_, index) => ({ name: `t${index}`, at: index })) },
+    };
+    const small = { type: 'x', at: 1 };
+    expect(recorded(small, entry, small)).toBe(reference(small) + reference(entry) + reference(small));
+  });
 });
 
 describe('TraceRecorder', () => {
-  let scratch: string;
-  beforeAll(() => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'mezan-trace-recorder-test-'));
-  });
-  afterAll(() => {
-    rmSync(scratch, { recursive: true, force: true });
-  });
-
   /** Enough lines for several hash chunks and more than one file chunk. */
   const many = (): object[] =>
     Array.from({ length: 30_000 }, (_, index) =>
