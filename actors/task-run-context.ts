@@ -162,8 +162,10 @@ export class TaskRunContext implements TaskContext {
     return fn(this);
   }
 
-  submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> {
-    return this.#environment.services.submitChild(this.id, fn as TaskFunction, options) as TaskHandle<T>;
+  submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T>;
+  submit<T = unknown>(task: string, options?: TaskOptions): TaskHandle<T>;
+  submit<T>(fn: TaskFunction<T> | string, options?: TaskOptions): TaskHandle<T> {
+    return this.#environment.services.submitChild(this.id, fn as TaskFunction | string, options) as TaskHandle<T>;
   }
 
   ask<R = unknown>(agent: unknown, message: unknown, options?: AskOptions): Promise<R> {

@@ -7,6 +7,8 @@ import type { RandomSource } from './random';
 import type { TaskHandle } from './task-handle';
 import type { DeadlockPolicy } from './detection/deadlock-policy';
 import type { LockOrderMode } from './internal/task-services';
+import type { TaskFunction } from './task-options';
+import type { NamedTasks } from './internal/named-tasks';
 import type { TelemetryOptions, TelemetrySpan, TelemetryTracer } from './telemetry/telemetry-options';
 
 export type { DeadlockPolicy, LockOrderMode, TelemetryOptions, TelemetrySpan, TelemetryTracer };
@@ -115,7 +117,22 @@ export interface EngineOptions {
    * @default false
    */
   telemetry?: boolean | TelemetryOptions;
+  /**
+   * Named tasks: functions this engine runs by name, `engine.submit('resize', { input })` (more can
+   * be added with `engine.define(name, fn)`). A name is a non-empty string, defined once.
+   * @example
+   * ```ts
+   * const engine = createEngine({ tasks: { resize: (ctx) => resize(ctx.input), charge } });
+   * await engine.submit('resize', { input: { id: 42 }, priority: 3 }).result;
+   * ```
+   * @default {}
+   */
+  tasks?: NamedTaskFunctions;
 }
+
+/** Task functions by name, as the `tasks` option of {@link createEngine} takes them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each function has its own result type
+export type NamedTaskFunctions = Readonly<Record<string, TaskFunction<any>>>;
 
 /** An XState inspection observer: a function of each inspection event, or an observer object. */
 export type InspectionObserver = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -312,6 +329,8 @@ export interface ResolvedEngineOptions {
   readonly timings: TimingsMode;
   readonly thresholds: ResolvedAlertThresholds;
   readonly inspect: InspectionObserver | undefined;
+  /** The named tasks (added to by `engine.define`). */
+  readonly tasks: NamedTasks;
 }
 
 /** The defaults of {@link EngineOptions} that are plain values. */
@@ -401,6 +420,7 @@ export const ENGINE_OPTION_KEYS: Readonly<Record<keyof EngineOptions, true>> = O
   thresholds: true,
   inspect: true,
   telemetry: true,
+  tasks: true,
 });
 
 /** @internal */

@@ -88,6 +88,7 @@ import {
   type TaskOptions,
 } from './task-options';
 import { runSoon } from './internal/run-soon';
+import { NamedTasks } from './internal/named-tasks';
 import { AgentRegistry } from './agents/agent-registry';
 import type { Agent } from './agents/agent';
 import type { AgentOptions } from './agents/agent-options';
@@ -337,7 +338,10 @@ export class Engine {
     this.#actor.start();
     this.#agents = new AgentRegistry(this.#actor, this.#clock, this.#logger, new AgentMetricsObserver(feed, this.#clock, this.#options.thresholds));
     // A handler's `ctx.submit` submits through the engine, as `engine.submit` does.
-    this.#agents.useTasks({ submit: (fn, options) => this.submit(fn, options) });
+    this.#agents.useTasks({
+      submit: <T>(task: TaskFunction<T> | string, options?: TaskOptions) =>
+        typeof task === 'string' ? this.submit<T>(task, options) : this.submit(task, options),
+    });
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -403,17 +407,53 @@ export class Engine {
    * }, { name: 'report', priority: 5, timeoutMs: 1000, retries: { max: 3, delayMs: 100, backoff: 'exponential' } });
    * ```
    */
-  submit<T>(fn: TaskFunction<T>, options: TaskOptions = NO_OPTIONS): TaskHandle<T> {
+  submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T>;
+  /**
+   * Submits a named task: runs the function defined as `task` (by the `tasks` option or
+   * {@link Engine.define}) with `options`, every one of them working as for a function; the task's
+   * `name` defaults to `task`.
+   *
+   * @param task - the name of a defined task
+   * @param options - see {@link TaskOptions}; `input` is what the function works on
+   * @returns the task's handle
+   * @throws {MezanError} `E_UNKNOWN_TASK` for a name no task is defined as (the closest defined one
+   *   suggested); `E_INVALID_OPTION` for an empty name or a bad option
+   * @example
+   * ```ts
+   * const engine = createEngine({ tasks: { resize: (ctx) => resize(ctx.input) } });
+   * const thumbnail = engine.submit('resize', { input: { id: 42 }, priority: 3, retries: 2 });
+   * await thumbnail.result;
+   * ```
+   */
+  submit<T = unknown>(task: string, options?: TaskOptions): TaskHandle<T>;
+  submit<T>(fn: TaskFunction<T> | string, options: TaskOptions = NO_OPTIONS): TaskHandle<T> {
     let prepared: TaskRecord;
     try {
-      prepared = this.#prepare(fn as TaskFunction, options, undefined, NO_IDS);
+      prepared = this.#prepare(fn as TaskFunction | string, options, undefined, NO_IDS);
     } catch (error) {
       throw optionReadError(error, 'the options of `submit`', { value: options, root: 'options', keys: TASK_OPTION_KEYS, opaque: CALLERS_DATA });
     }
     return this.#register(prepared, undefined) as TaskHandle<T>;
   }
 
-  #submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown> {
+  /**
+   * Defines a named task: `engine.submit(name, options)` (and a task's `ctx.submit(name, options)`)
+   * then runs `fn`. A name is defined once, here or in the `tasks` option.
+   *
+   * @param name - a non-empty string no task of this engine is named yet
+   * @param fn - the task's function
+   * @throws {MezanError} `E_INVALID_OPTION` for a bad or already defined name, or a `fn` that is not a function
+   * @example
+   * ```ts
+   * engine.define('charge', async (ctx) => payments.charge(ctx.input));
+   * await engine.submit('charge', { input: { order: 7 } }).result;
+   * ```
+   */
+  define(name: string, fn: TaskFunction): void {
+    this.#options.tasks.define(name, fn);
+  }
+
+  #submitChild(parentId: string, fn: TaskFunction | string, options: TaskOptions | undefined): TaskHandle<unknown> {
     let prepared: TaskRecord;
     try {
       // `null` is refused, as by `engine.submit`: only `undefined` means no options.
@@ -635,7 +675,6 @@ export class Engine {
         const node = graph[key];
         if (!isOptionsObject(node)) fail(`graph.${key}`, 'a task node with a `run` function', node);
         const { run, ...options } = node as TaskGraphNode;
-        if (typeof run !== 'function') fail(`graph.${key}.run`, 'a function', run);
         const task = this.#prepare(run, { ...options, id: options.id === undefined ? key : options.id }, keySet, ids, `graph.${key}.`);
         ids.add(task.id);
         prepared.set(key, task);
@@ -912,14 +951,18 @@ export class Engine {
   }
 
   #prepare(
-    fn: TaskFunction,
+    task: TaskFunction | string,
     options: TaskOptions,
     graphKeys: ReadonlySet<string> | undefined,
     reservedIds: ReadonlySet<string>,
     prefix = '',
     parentId: string | undefined = undefined,
   ): TaskRecord {
-    expectFunction(prefix === '' ? 'fn' : `${prefix}run`, fn);
+    // A task name is looked up once the options are checked: a bad option is told first.
+    const taskName = typeof task === 'string' ? task : undefined;
+    if (taskName === undefined) {
+      if (typeof task !== 'function') fail(prefix === '' ? 'fn' : `${prefix}run`, 'a function, or the name of a defined task', task);
+    } else if (taskName.length === 0) fail(prefix === '' ? 'task' : `${prefix}run`, 'the name of a defined task (a non-empty string)', taskName);
     if (!isOptionsObject(options)) fail('options', 'an object', options);
     expectKnownKeys(prefix.slice(0, -1), options, prefix === '' ? TASK_OPTION_KEYS : TASK_GRAPH_NODE_KEYS);
     let id: string | undefined;
@@ -936,8 +979,9 @@ export class Engine {
       if (this.#live.has(options.id) || reservedIds.has(options.id)) fail(`${prefix}id`, 'an id no unfinished task has', options.id);
       id = options.id;
     }
-    const name = options.name;
+    let name = options.name;
     if (name !== undefined) expectNonEmptyString(`${prefix}name`, name);
+    else name = taskName;
     // Option names are written out only for an error: this runs for every task.
     const priority = options.priority === undefined ? 0 : options.priority;
     if (typeof priority !== 'number' || !Number.isFinite(priority)) expectFiniteNumber(`${prefix}priority`, priority);
@@ -984,6 +1028,7 @@ export class Engine {
       if (this.#resourceExtras?.resources !== resources) this.#resourceExtras = Object.freeze({ ...NO_EXTRAS, resources });
       extras = this.#resourceExtras;
     }
+    const fn = taskName === undefined ? (task as TaskFunction) : this.#options.tasks.get(taskName);
     // What telemetry costs a submission when it is off: this one test.
     const run = this.#tracing === undefined ? fn : this.#tracing.wrap(fn, id ?? `${AUTO_ID_PREFIX}${autoNumber}`, parentId);
     return new TaskRecord(id, autoNumber, name, priority, run, timeoutMs, retry, dependsOn, extras);
@@ -1265,6 +1310,7 @@ function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     timings: resolveTimings(options.metrics),
     thresholds: resolveThresholds(options.thresholds, supervision.maxRestarts),
     inspect: resolveInspect(options.inspect),
+    tasks: NamedTasks.fromOption(options.tasks),
   });
 }
 

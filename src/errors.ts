@@ -17,7 +17,8 @@ export type MezanErrorCode =
   | 'E_INVALID_SCENARIO'
   | 'E_AGENT_FAILED'
   | 'E_MAILBOX_FULL'
-  | 'E_AGENT_STOPPED';
+  | 'E_AGENT_STOPPED'
+  | 'E_UNKNOWN_TASK';
 
 /** Structured, machine-readable facts about an error (ids, attempts, the option at fault...). */
 export type MezanErrorDetails = Readonly<Record<string, unknown>>;

@@ -25,6 +25,7 @@ export type {
   TimingsMode,
   AlertThresholds,
   InspectionObserver,
+  NamedTaskFunctions,
 } from './engine-options';
 export type { TelemetryOptions, TelemetryTracer, TelemetrySpan } from './telemetry/telemetry-options';
 export type { DeadlockReport } from './detection/deadlock-resolver';

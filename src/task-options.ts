@@ -52,6 +52,12 @@ export interface TaskContext {
   /** Submits a child task (its parent is this task); same options, and the same checks, as `engine.submit`. */
   submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T>;
   /**
+   * Submits a named task (defined by the engine's `tasks` option or `engine.define`) as a child of
+   * this task, as `engine.submit(name, options)` does.
+   * @throws {MezanError} `E_UNKNOWN_TASK` for a name no task is defined as
+   */
+  submit<T = unknown>(task: string, options?: TaskOptions): TaskHandle<T>;
+  /**
    * Waits for another task's result. While it waits, this task keeps its worker slot and the
    * supervisor records the wait, so a cycle of waits is detected as a deadlock.
    * @throws rejects (it never throws) as the awaited task's `result` does, with `E_TIMEOUT` when
@@ -195,8 +201,8 @@ export interface TaskOptions {
 
 /** A task in {@link Engine.submitGraph}: its function and its options, with `dependsOn` naming graph keys. */
 export interface TaskGraphNode<T = unknown> extends Omit<TaskOptions, 'dependsOn' | 'id'> {
-  /** The task's function. */
-  run: TaskFunction<T>;
+  /** The task's function, or the name of a defined task (the engine's `tasks` option or `engine.define`). */
+  run: TaskFunction<T> | string;
   /** Keys of this graph (or ids of unfinished tasks, or handles, or `{ task, allow }`) that must complete first. */
   dependsOn?: ReadonlyArray<Dependency>;
   /** The task's id. @default the graph key */

@@ -29,6 +29,8 @@ declare global {
   function save(): Promise<void>;
   function query(): Promise<unknown>;
   function render(): Promise<unknown>;
+  function resizeImage(image: { id: number }): Promise<string>;
+  const payments: { charge(order: { order: number }): Promise<string> };
 }
 `;
 

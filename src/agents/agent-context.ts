@@ -49,6 +49,8 @@ export interface AgentContext {
   release(lease: Lease): void;
   /** Submits a task to the engine, as `engine.submit` does (with the same checks). */
   submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T>;
+  /** Submits a named task (the engine's `tasks` option or `engine.define`), as `engine.submit(name, options)` does. */
+  submit<T = unknown>(task: string, options?: TaskOptions): TaskHandle<T>;
   /**
    * Waits for a task's result; while it waits, this message awaits the task in the wait-for graph,
    * so a cycle through it (the task waiting, in turn, for this agent) is found.

@@ -23,6 +23,11 @@ export interface AgentObserver {
   changed(agent: AgentHandle, snapshot: AgentActorSnapshot): void;
 }
 
+/** Where handlers' `ctx.submit` submits: the engine, by function or by task name. @internal */
+export interface TaskSubmitter {
+  submit<T>(fn: TaskFunction<T> | string, options?: TaskOptions): TaskHandle<T>;
+}
+
 /**
  * The engine's running agents by name: it spawns each as an actor under the supervisor, resolves
  * the names handlers send to, refuses outside callers once shutdown began, and stops every agent
@@ -48,7 +53,7 @@ export class AgentRegistry {
   readonly #detector: NoticeReceiver | undefined;
   /** The engine's pools, for handlers' `ctx.acquire`. */
   readonly #pools: ReadonlyMap<string, ResourceDescriptor> | undefined;
-  #tasks: { submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> } | undefined = undefined;
+  #tasks: TaskSubmitter | undefined = undefined;
   readonly #observer: AgentObserver | undefined;
 
   /**
@@ -72,7 +77,7 @@ export class AgentRegistry {
       detector: this.#detector,
       resolve: (to) => this.#resolve(to),
       acquire: (self, id, signal, pool, units) => this.#acquire(self, id, signal, pool, units),
-      submit: <T>(fn: TaskFunction<T>, options: TaskOptions | undefined): TaskHandle<T> => {
+      submit: <T>(fn: TaskFunction<T> | string, options: TaskOptions | undefined): TaskHandle<T> => {
         if (this.#tasks === undefined) throw new MezanError('E_SHUTDOWN', 'This agent registry has no engine to submit tasks to');
         return this.#tasks.submit(fn, options);
       },
@@ -252,7 +257,7 @@ export class AgentRegistry {
   }
 
   /** Where `ctx.submit` of a handler submits its tasks: the engine, once it is made. */
-  useTasks(tasks: { submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> }): void {
+  useTasks(tasks: TaskSubmitter): void {
     this.#tasks = tasks;
   }
 }

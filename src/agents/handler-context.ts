@@ -23,7 +23,7 @@ export interface HandlerServices {
   /** Units of a pool for message `id` of `self`. */
   acquire(self: AgentHandle, id: number, signal: AbortSignal, pool: unknown, units: unknown): Promise<Lease>;
   /** Submits a task to the engine. */
-  submit<T>(fn: TaskFunction<T>, options: TaskOptions | undefined): TaskHandle<T>;
+  submit<T>(fn: TaskFunction<T> | string, options: TaskOptions | undefined): TaskHandle<T>;
 }
 
 /**
@@ -92,7 +92,9 @@ export class HandlerContext implements AgentContext {
     tellAgent(this.self, { type: 'agent.release', leaseId: lease.leaseId });
   }
 
-  submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T> {
+  submit<T>(fn: TaskFunction<T>, options?: TaskOptions): TaskHandle<T>;
+  submit<T = unknown>(task: string, options?: TaskOptions): TaskHandle<T>;
+  submit<T>(fn: TaskFunction<T> | string, options?: TaskOptions): TaskHandle<T> {
     return this.#services.submit(fn, options);
   }
 

@@ -28,8 +28,8 @@ export interface TaskServices {
    */
   readonly detector: NoticeReceiver | undefined;
   readonly lockOrder: LockOrderMode;
-  /** Submits a child task of `parentId`. */
-  submitChild(parentId: string, fn: TaskFunction, options: TaskOptions | undefined): TaskHandle<unknown>;
+  /** Submits a child task of `parentId`: a function, or the name of a defined task. */
+  submitChild(parentId: string, fn: TaskFunction | string, options: TaskOptions | undefined): TaskHandle<unknown>;
   /** Asks an agent (a handle or a running agent's name) from task `taskId`, which waits for the reply; absent without agents. */
   readonly askAgent?: (taskId: string, to: unknown, message: unknown, options: unknown) => Promise<unknown>;
 }

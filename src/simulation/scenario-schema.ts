@@ -13,6 +13,7 @@ import { EXPECTATION_PATTERN } from './expectations';
 export const UNREACHABLE_ERROR_CODES = Object.freeze({
   E_DEPENDENCY_CYCLE: 'the loader refuses dependency cycles before anything runs',
   E_INVALID_SCENARIO: 'an invalid scenario does not run',
+  E_UNKNOWN_TASK: 'a scenario gives its tasks as steps, never by a name to look up',
 } as const satisfies Partial<Record<MezanErrorCode, string>>);
 
 /** The {@link MezanErrorCode}s a simulation's tasks can end with, for `code.E_…` expectations. */

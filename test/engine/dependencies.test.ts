@@ -306,7 +306,7 @@ describe('submitGraph', () => {
 
     it('refuses a node without a run function', () => {
       const { engine } = startEngine();
-      const error = thrownBy(() => engine.submitGraph({ ok: { run: () => 1 }, broken: { run: 'nope' } } as never));
+      const error = thrownBy(() => engine.submitGraph({ ok: { run: () => 1 }, broken: { run: 42 } } as never));
       expect(error.code).toBe('E_INVALID_OPTION');
       expect(error.details['option']).toBe('graph.broken.run');
     });

@@ -295,7 +295,8 @@ describe('engine.submit: E_INVALID_OPTION by option', () => {
     expect(engine.progress().total).toBe(0);
   });
 
-  it.each([['a string'], [undefined], [null], [{ run: fn }]])('fn not a function: %p', (value) => {
+  // A string is the name of a named task (test/engine/named-tasks.test.ts).
+  it.each([[true], [undefined], [null], [{ run: fn }]])('fn not a function: %p', (value) => {
     const { engine } = startEngine();
     const error = thrownBy(() => engine.submit(value as never));
     expect(error.code).toBe('E_INVALID_OPTION');

@@ -23,6 +23,7 @@ import {
   type RandomSource,
   type ShutdownReport,
   type TaskContext,
+  type TaskFunction,
   type TaskOptions,
   type TaskStatus,
 } from '../../src';
@@ -38,8 +39,14 @@ import type { MachineName } from '../../src/entries/diagrams';
 // mezan: the engine and its tasks.
 expectTypeOf(createEngine).parameters.toEqualTypeOf<[options?: EngineOptions]>();
 expectTypeOf(createEngine).returns.toEqualTypeOf<Engine>();
-expectTypeOf<Engine['submit']>().toEqualTypeOf<<T>(fn: (context: TaskContext) => T | PromiseLike<T>, options?: TaskOptions) => TaskHandle<T>>();
+expectTypeOf<Engine['submit']>().toEqualTypeOf<{
+  <T>(fn: (context: TaskContext) => T | PromiseLike<T>, options?: TaskOptions): TaskHandle<T>;
+  <T = unknown>(task: string, options?: TaskOptions): TaskHandle<T>;
+}>();
 expectTypeOf(createEngine().submit(async () => 42)).toEqualTypeOf<TaskHandle<number>>();
+expectTypeOf(createEngine().submit('resize', { input: { id: 42 } })).toEqualTypeOf<TaskHandle<unknown>>();
+expectTypeOf(createEngine().submit<string>('resize')).toEqualTypeOf<TaskHandle<string>>();
+expectTypeOf<Engine['define']>().parameters.toEqualTypeOf<[name: string, fn: TaskFunction]>();
 expectTypeOf<TaskHandle<string>['result']>().toEqualTypeOf<Promise<string>>();
 expectTypeOf<TaskHandle['status']>().toEqualTypeOf<TaskStatus>();
 expectTypeOf<TaskHandle['cancel']>().returns.toEqualTypeOf<boolean>();
