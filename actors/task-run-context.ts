@@ -12,6 +12,11 @@ import type { AskOptions } from '../src/agents/agent-options';
 import { ACQUIRE_OPTION_KEYS, AWAIT_OPTION_KEYS } from '../src/task-options';
 import type { AcquireOptions, AwaitOptions, DependencyOutcome, Lease, TaskContext, TaskFunction, TaskOptions } from '../src/task-options';
 
+/** Hears once that an attempt was aborted (see {@link TaskRunContext.listenForAbort}). @internal */
+export interface AbortListener {
+  attemptAborted(reason: unknown): void;
+}
+
 /** A pending `ctx.sleep`. */
 interface Sleeper {
   readonly timer: unknown;
@@ -63,6 +68,7 @@ export class TaskRunContext implements TaskContext {
   #asks: AbortController | undefined = undefined;
   /** Pending sleeps: rarely more than one, so a small array (a hash set would cost each sleeper an identity hash). */
   #sleepers: Sleeper[] | undefined = undefined;
+  #abortListener: AbortListener | undefined = undefined;
 
   constructor(order: RunOrder, environment: RunnerHost, serial: number) {
     this.order = order;
@@ -227,10 +233,21 @@ export class TaskRunContext implements TaskContext {
     sleepers.length = 0;
   }
 
+  /**
+   * Has `listener` hear the attempt's abort (at once when it was aborted already); `undefined` stops
+   * it. One listener, without an AbortSignal: what runs a thread task's attempt listens this way, as
+   * an AbortController per attempt would cost a tiny thread task dearly. @internal
+   */
+  listenForAbort(listener: AbortListener | undefined): void {
+    this.#abortListener = listener;
+    if (listener !== undefined && this.#abortReason !== NOT_ABORTED) listener.attemptAborted(this.#abortReason);
+  }
+
   /** Aborts this attempt: its signal (if anyone made it) and its sleeps, with `reason`; once. */
   abort(reason: unknown): void {
     if (this.#abortReason !== NOT_ABORTED) return;
     this.#abortReason = reason;
+    this.#abortListener?.attemptAborted(reason);
     this.#controller?.abort(reason);
     this.#asks?.abort(reason);
     // Its pending waits fail now, not when (or if) the function returns.

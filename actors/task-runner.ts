@@ -1,5 +1,6 @@
 import { MezanError } from '../src/errors';
 import type { RunOrder, RunOutcome, RunOutcomeKind, TaskAbortEvent } from '../src/internal/task-protocol';
+import type { TaskFunction } from '../src/task-options';
 import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
 import { returnUnwantedGrant, type AttemptWaits } from './attempt-waits';
@@ -29,6 +30,18 @@ export interface RunnerReport {
   readonly lastTaskMs: number | undefined;
   /** Tasks whose functions were let go still running since the last report (see {@link TaskRunner.abandon}). */
   readonly abandoned?: readonly string[];
+}
+
+/** How a runner calls its functions and reports their outcomes. @internal */
+export interface RunnerOptions {
+  /** What to call for each task's function. @default the function itself */
+  readonly functionFor?: (fn: TaskFunction) => TaskFunction;
+  /**
+   * Report the outcomes of each burst of promise jobs rather than of each turn of the event loop: a
+   * thread worker's freed thread then gets its next task in the same burst as its result came,
+   * without waiting for the turn to end (a thread waits idle meanwhile). @default false
+   */
+  readonly reportEachBurst?: boolean;
 }
 
 /**
@@ -73,6 +86,10 @@ export class TaskRunner {
   readonly #environment: RunnerHost;
   /** Asks the worker to report: it takes {@link TaskRunner.takeReport} on its own turn. */
   readonly #requestReport: () => void;
+  /** The function to call for a task's own: a thread worker's runs its thread tasks on its threads. */
+  readonly #functionFor: ((fn: TaskFunction) => TaskFunction) | undefined;
+  /** Whether every burst of promise jobs reports, rather than the turn of the event loop. */
+  readonly #reportEachBurst: boolean;
   /** Orders handed over: those from {@link TaskRunner.#nextToStart} on have not started yet; they start together in a microtask. */
   #toStart: RunOrder[] = NO_ORDERS;
   #nextToStart = 0;
@@ -111,10 +128,12 @@ export class TaskRunner {
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
 
-  constructor(environment: RunnerHost, requestReport: () => void) {
+  constructor(environment: RunnerHost, requestReport: () => void, options: RunnerOptions = {}) {
     this.#environment = environment;
     this.#debug = environment.logger.isLevelEnabled?.('debug') ?? true;
     this.#requestReport = requestReport;
+    this.#functionFor = options.functionFor;
+    this.#reportEachBurst = options.reportEachBurst ?? false;
   }
 
   /** Takes attempts to run, each in a free slot of the worker. */
@@ -258,7 +277,8 @@ export class TaskRunner {
     this.#running.push(attempt);
     let result: unknown;
     try {
-      const { fn, resources } = order;
+      const { resources } = order;
+      const fn = this.#functionFor === undefined ? order.fn : this.#functionFor(order.fn);
       result = resources === undefined ? fn(attempt) : attempt.runWithDeclared(resources, fn);
       if (isPromiseLike(result)) {
         // A foreign thenable is adopted by a native promise, so a `then` that throws becomes a failure.
@@ -382,9 +402,9 @@ export class TaskRunner {
    * Reports at once when the runner holds nothing more in real time (an idle worker answers at
    * once, with every outcome gathered so far); in a microtask, with every outcome of this burst of
    * promise jobs, when it is urgent (an abort or timeout settles its task at once), when it holds
-   * nothing more in virtual time, or when the clock has no turns (in virtual time, the timers of
-   * one instant fire before the promise jobs run); otherwise at the end of the turn, with every
-   * outcome of the turn.
+   * nothing more in virtual time, when the clock has no turns (in virtual time, the timers of
+   * one instant fire before the promise jobs run), or when it reports each burst; otherwise at the
+   * end of the turn, with every outcome of the turn.
    */
   #scheduleReport(urgent = false): void {
     const { clock } = this.#environment;
@@ -393,7 +413,7 @@ export class TaskRunner {
       this.#askForReport();
       return;
     }
-    if (urgent || this.inUse === 0 || clock.setImmediate === undefined) {
+    if (urgent || this.#reportEachBurst || this.inUse === 0 || clock.setImmediate === undefined) {
       if (!this.#reportSoon) {
         this.#reportSoon = true;
         runSoon(this.#report);

@@ -132,11 +132,16 @@ class WorkerCore {
     this.threads = input.threads === undefined ? undefined : new ThreadPool(input.threads, input.clock, input.logger, input.workerId);
     // The runner's outcomes reach the worker as an event to itself, so that every change of the
     // worker's state and statistics happens in one of its own transitions.
-    this.runner = new TaskRunner({ ...environment, self, pace: { factor: 1, until: 0 } }, () => {
-      if (this.flushRequested) return;
-      this.flushRequested = true;
-      self.send({ type: 'worker.flush' } satisfies WorkerFlushEvent);
-    });
+    this.runner = new TaskRunner(
+      { ...environment, self, pace: { factor: 1, until: 0 } },
+      () => {
+        if (this.flushRequested) return;
+        this.flushRequested = true;
+        self.send({ type: 'worker.flush' } satisfies WorkerFlushEvent);
+      },
+      // A thread waits idle until its next task comes: its outcome is reported without waiting for the turn to end.
+      this.threads === undefined ? {} : { functionFor: this.threads.functionFor, reportEachBurst: true },
+    );
   }
 
   snapshot(): WorkerActorSnapshot {
@@ -183,7 +188,7 @@ function crashesOf(threads: ThreadPool, outcomes: readonly RunOutcome[]): readon
 function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerScope): boolean {
   switch (event.type) {
     case 'task.dispatch':
-      core.runner.run(core.threads === undefined ? event.orders : core.threads.wrap(event.orders));
+      core.runner.run(event.orders);
       core.stats.running += event.orders.length;
       core.state = 'busy';
       return true;

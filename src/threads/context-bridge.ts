@@ -34,6 +34,11 @@ export class ContextBridge {
     this.#logger = logger;
   }
 
+  /** How many of the run's messages came. */
+  get receivedCount(): number {
+    return this.#received;
+  }
+
   /** Settles once `count` messages of the run have come (the thread's count, with its result). */
   received(count: number): Promise<void> {
     if (this.#received >= count) return Promise.resolve();

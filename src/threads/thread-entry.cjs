@@ -103,8 +103,28 @@ function targetOf(task) {
 
 const HANDLE = Symbol('handle');
 
+/** A dependency's outcome as `ctx.dependencies` lists it: its error revived (an Error with its name, code and details). */
+function dependencyOf(outcome) {
+  return outcome.error === undefined ? outcome : { ...outcome, error: reviveError(outcome.error) };
+}
+
+/** The payload's places (see ThreadTaskPayload in src/threads/thread-protocol.ts). */
+const RUN_ID = 0;
+const MODULE = 1;
+const EXPORT_NAME = 2;
+const INPUT = 3;
+const ID = 4;
+const NAME = 5;
+const ATTEMPT = 6;
+const META = 7;
+const DEPENDENCIES = 8;
+const NO_DEPENDENCIES = Object.freeze([]);
+
 class ThreadContext {
+  /** The payload: `[runId, module, exportName, input, id, name, attempt, meta?, dependencies?]`. */
   #task;
+  #runId;
+  #dependencies = undefined;
   /** Messages sent to the engine for this run: the engine waits for all of them before it ends the run. */
   sent = 0;
   /** Made on first use (the signal read, or an abort): most tasks never need one. */
@@ -117,24 +137,36 @@ class ThreadContext {
 
   constructor(task) {
     this.#task = task;
-    const early = earlyAborts.get(task.runId);
-    if (early !== undefined) {
-      earlyAborts.delete(task.runId);
-      this.#abortWith(reviveError(early));
+    this.#runId = task[RUN_ID];
+    if (earlyAborts.size > 0) {
+      const early = earlyAborts.get(this.#runId);
+      if (early !== undefined) {
+        earlyAborts.delete(this.#runId);
+        this.#abortWith(reviveError(early));
+      }
     }
   }
 
   get id() {
-    return this.#task.id;
+    return this.#task[ID];
   }
   get name() {
-    return this.#task.name;
+    return this.#task[NAME];
   }
   get attempt() {
-    return this.#task.attempt;
+    return this.#task[ATTEMPT];
   }
   get input() {
-    return this.#task.input;
+    return this.#task[INPUT];
+  }
+  get meta() {
+    return this.#task[META];
+  }
+  /** The outcomes of the task's dependencies, as on the main thread (made on first use). */
+  get dependencies() {
+    const outcomes = this.#task[DEPENDENCIES];
+    if (outcomes === undefined) return NO_DEPENDENCIES;
+    return (this.#dependencies ??= Object.freeze(outcomes.map(dependencyOf)));
   }
   get signal() {
     this.#controller ??= new globalThis.AbortController();
@@ -214,7 +246,7 @@ class ThreadContext {
 
   #post(message) {
     this.sent++;
-    port.postMessage({ ...message, runId: this.#task.runId });
+    port.postMessage({ ...message, runId: this.#runId });
   }
 
   #abortWith(reason) {
@@ -236,35 +268,37 @@ class ThreadContext {
 }
 
 /**
- * Runs one thread task: `{ runId, module, exportName, input, id, name, attempt }`. What the function
- * returns or throws comes back as `{ ok, value, sent }` or `{ ok, error, code, sent }` (`sent`: how
- * many messages the run sent the engine), so that a rejection of the run itself means the thread
- * crashed or was stopped.
+ * Runs one thread task: `[runId, module, exportName, input, id, name, attempt, meta?, dependencies?]`.
+ * What the function returns or throws comes back as `[1, value, sent]` or `[0, error, sent, code]`
+ * (`sent`: how many messages the run sent the engine), so that a rejection of the run itself means
+ * the thread crashed or was stopped.
  */
 module.exports = async function runThreadTask(task) {
   const ctx = new ThreadContext(task);
-  running.set(task.runId, ctx);
+  const runId = task[RUN_ID];
+  const moduleUrl = task[MODULE];
+  running.set(runId, ctx);
   let result;
   try {
-    let loaded = loadedModules.get(task.module);
+    let loaded = loadedModules.get(moduleUrl);
     if (loaded === undefined)
       try {
-        loaded = await load(task.module);
+        loaded = await load(moduleUrl);
       } catch (error) {
-        throw new Error(`Cannot load the module ${task.module}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(`Cannot load the module ${moduleUrl}: ${error instanceof Error ? error.message : String(error)}`);
       }
-    const fn = loaded[task.exportName];
-    if (typeof fn !== 'function') throw new Error(`The module ${task.module} has no function export "${task.exportName}"`);
+    const fn = loaded[task[EXPORT_NAME]];
+    if (typeof fn !== 'function') throw new Error(`The module ${moduleUrl} has no function export "${task[EXPORT_NAME]}"`);
     const value = await fn(ctx);
     expectCloneable(value);
-    result = { ok: true, value };
+    result = [1, value, 0];
   } catch (error) {
     // A clone of an Error keeps its message and stack, not its own properties: its code goes beside it.
     const code = typeof error === 'object' && error !== null && typeof error.code === 'string' ? error.code : undefined;
-    result = { ok: false, error: cloneable(error), code };
+    result = [0, cloneable(error), 0, code];
   }
   // Whatever the function left pending is dropped; the engine waits for the messages it sent.
-  running.delete(task.runId);
-  result.sent = ctx.sent;
+  running.delete(runId);
+  result[2] = ctx.sent;
   return result;
 };

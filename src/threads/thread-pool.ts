@@ -6,13 +6,15 @@ import type { Clock } from '../clock';
 import { MezanError } from '../errors';
 import type { Logger } from '../logger';
 import type { RunOrder } from '../internal/task-protocol';
-import type { TaskContext } from '../task-options';
+import type { DependencyOutcome, TaskContext, TaskFunction } from '../task-options';
 import { describeThrown } from '../internal/describe-thrown';
 import { ContextBridge } from './context-bridge';
 import { threadTargetOf, type ThreadTarget } from './in-thread';
 import {
   describeError,
+  isCloneable,
   type FromThreadMessage,
+  type ThreadDependencyOutcome,
   type ThreadPortMessage,
   type ThreadTaskPayload,
   type ThreadTaskResult,
@@ -56,7 +58,7 @@ export class ThreadPool {
   /** The threads' ports. */
   readonly #ports = new Set<MessagePort>();
   /** The runs under way, by id. */
-  readonly #runs = new Map<number, ContextBridge>();
+  readonly #runs = new Map<number, ThreadRun>();
   /** The aborts of runs under way, sent again to a thread whose port comes later. */
   readonly #aborts = new Map<number, ToThreadMessage>();
   #nextRunId = 0;
@@ -68,27 +70,14 @@ export class ThreadPool {
     this.#workerId = workerId;
   }
 
-  /** The orders as the thread worker's runner calls them: each thread task's function runs its export on a thread. */
-  wrap(orders: readonly RunOrder[]): RunOrder[] {
-    return orders.map((order) => {
-      const target = threadTargetOf(order.fn);
-      if (target === undefined) return order;
-      const transfer = order.transfer;
-      // A copy: the order is the executor's record, whose `fn` is the caller's.
-      return {
-        taskId: order.taskId,
-        name: order.name,
-        attempt: order.attempt,
-        fn: (ctx: TaskContext) => this.run(target, ctx, transfer),
-        timeoutMs: order.timeoutMs,
-        resources: order.resources,
-        meta: order.meta,
-        input: order.input,
-        group: order.group,
-        dependencies: order.dependencies,
-      };
-    });
-  }
+  /**
+   * What the thread worker's runner calls for a task's function: for a thread task, the one
+   * function that runs an attempt's export on a thread (its ctx carries its order); any other
+   * function as it is. No function or order is made per task.
+   */
+  readonly functionFor = (fn: TaskFunction): TaskFunction => (threadTargetOf(fn) === undefined ? fn : this.#runOnThread);
+
+  readonly #runOnThread = (ctx: TaskContext): Promise<unknown> => this.run(ctx as ThreadAttempt);
 
   /** Whether `error` is this pool's verdict that an attempt's thread crashed. */
   isCrash(error: unknown): error is MezanError {
@@ -96,49 +85,55 @@ export class ThreadPool {
   }
 
   /** Runs one attempt of a thread task on a thread; resolves with what its function returned, rejects with what it threw. */
-  async run(target: ThreadTarget, ctx: TaskContext, transfer?: ReadonlyArray<TransferListItem>): Promise<unknown> {
+  run(ctx: ThreadAttempt): Promise<unknown> {
     const piscina = this.#start();
-    const runId = this.#nextRunId++;
-    const bridge = new ContextBridge(runId, ctx, this.#logger);
-    this.#runs.set(runId, bridge);
-    const stop = new RunStop();
-    let abandonTimer: unknown = undefined;
-    const signal = ctx.signal;
-    const onAbort = (): void => {
-      this.#abort(runId, signal.reason);
-      abandonTimer = this.#clock.setTimeout(() => stop.abort(), this.#settings.abandonAfterMs);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    const payload: ThreadTaskPayload = {
-      runId,
-      module: target.module,
-      exportName: target.exportName,
-      input: ctx.input,
-      id: ctx.id,
-      name: ctx.name,
-      attempt: ctx.attempt,
-    };
-    let result: ThreadTaskResult;
-    try {
-      const transferList = transfer === undefined ? undefined : (transfer as TransferListItem[]);
-      result = (await piscina.run(payload, { signal: stop, transferList })) as ThreadTaskResult;
-      // Its messages come on another channel than its result: the run ends once all have come.
-      if (result.sent > 0) await bridge.received(result.sent);
-    } catch (error) {
-      throw this.#runFailure(error, ctx, stop.aborted);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      if (abandonTimer !== undefined) this.#clock.clearTimeout(abandonTimer);
-      bridge.close();
-      this.#runs.delete(runId);
-      this.#aborts.delete(runId);
-    }
-    if (result.ok) return result.value;
-    const { error, code } = result;
+    const { order } = ctx;
+    const target = threadTargetOf(order.fn)!;
+    const run = new ThreadRun(this.#nextRunId++, ctx, this);
+    this.#runs.set(run.runId, run);
+    ctx.listenForAbort(run);
+    const transferList = order.transfer === undefined ? undefined : (order.transfer as TransferListItem[]);
+    return piscina.run(payloadOf(run.runId, target, ctx), { signal: run, transferList }).then(
+      (result: ThreadTaskResult) => {
+        const sent = result[2];
+        // Its messages come on another channel than its result: the run ends once all have come.
+        if (sent > 0 && !run.hasReceived(sent))
+          return run
+            .bridge(this.#logger)
+            .received(sent)
+            .then(() => this.#outcome(run, result));
+        return this.#outcome(run, result);
+      },
+      (error: unknown) => {
+        this.#end(run);
+        throw this.#runFailure(error, ctx, run.aborted);
+      },
+    );
+  }
+
+  /** A run's attempt was aborted: its thread hears of it at once, and its thread is terminated if its function has not returned `abandonAfterMs` later. */
+  attemptAborted(run: ThreadRun, reason: unknown): void {
+    if (!this.#runs.has(run.runId)) return;
+    this.#abort(run.runId, reason);
+    run.abandonTimer = this.#clock.setTimeout(() => run.abort(), this.#settings.abandonAfterMs);
+  }
+
+  /** What the run's function returned (or threw), once the run is over. */
+  #outcome(run: ThreadRun, result: ThreadTaskResult): unknown {
+    this.#end(run);
+    if (result[0] === 1) return result[1];
+    const [, error, , code] = result;
     if (code !== undefined && typeof error === 'object' && error !== null)
       Object.defineProperty(error, 'code', { value: code, enumerable: true, configurable: true, writable: true });
     throw error;
+  }
+
+  #end(run: ThreadRun): void {
+    run.ctx.listenForAbort(undefined);
+    if (run.abandonTimer !== undefined) this.#clock.clearTimeout(run.abandonTimer);
+    run.close();
+    this.#runs.delete(run.runId);
+    if (this.#aborts.size > 0) this.#aborts.delete(run.runId);
   }
 
   /** Tells every thread that run `runId` was aborted: the one running it aborts its `ctx.signal` with `reason`. */
@@ -151,7 +146,7 @@ export class ThreadPool {
   /** A thread's port came: its runs' messages are routed to their bridges. */
   #adoptPort(port: MessagePort): void {
     this.#ports.add(port);
-    port.on('message', (message: FromThreadMessage) => this.#runs.get(message.runId)?.receive(message, port));
+    port.on('message', (message: FromThreadMessage) => this.#runs.get(message.runId)?.bridge(this.#logger).receive(message, port));
     port.on('close', () => this.#ports.delete(port));
     // An idle engine must not keep the process alive for its threads' ports (Piscina unrefs its idle threads too).
     port.unref();
@@ -160,9 +155,9 @@ export class ThreadPool {
   }
 
   /** What a run that did not return a result fails its attempt with. */
-  #runFailure(error: unknown, ctx: TaskContext, abandoned: boolean): unknown {
-    // The input (or a result) could not be cloned: the task's fault, not the thread's.
-    if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DataCloneError') return error;
+  #runFailure(error: unknown, ctx: ThreadAttempt, abandoned: boolean): unknown {
+    // What it hands the thread could not be cloned: the task's fault, not the thread's.
+    if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DataCloneError') return uncloneableFailure(error, ctx);
     const reason = abandoned
       ? `its function did not return ${this.#settings.abandonAfterMs} ms after its abort: its thread was terminated`
       : `its thread crashed: ${describeThrown(error)}`;
@@ -179,7 +174,16 @@ export class ThreadPool {
     if (this.#destroyed) throw new MezanError('E_SHUTDOWN', `Worker ${this.#workerId} stopped`);
     const { count } = this.#settings;
     // Loaded here: an engine that never runs a thread task never loads Piscina.
-    const piscina = new (loadPiscina().Piscina)({ filename: THREAD_ENTRY, minThreads: count, maxThreads: count, concurrentTasksPerWorker: 1 });
+    // Atomics off: an idle thread waits on its event loop rather than blocked in Atomics.wait. The
+    // next task, which comes only once the engine has taken in the last result, reaches it sooner
+    // (measured: bench/threads.bench.ts, tiny tasks), and its port's messages are read while it waits.
+    const piscina = new (loadPiscina().Piscina)({
+      filename: THREAD_ENTRY,
+      minThreads: count,
+      maxThreads: count,
+      concurrentTasksPerWorker: 1,
+      atomics: 'disabled',
+    });
     // A thread that fails with no task on it: logged, never thrown at the process.
     piscina.on('error', (error: unknown) => this.#logger.error('a worker thread failed', { error: describeThrown(error) }));
     piscina.on('message', (message: unknown) => {
@@ -206,26 +210,73 @@ function isPortMessage(message: unknown): message is ThreadPortMessage {
 }
 
 /**
- * What aborts one Piscina run (which terminates its thread): the event-emitter kind of signal
- * Piscina takes, one small object, where an AbortController per run would cost a tiny task dearly.
+ * The context a thread task's attempt runs with: the attempt's own (`actors/task-run-context.ts`),
+ * which carries its order and lets one listener hear its abort.
+ *
+ * @internal
  */
-class RunStop {
-  aborted = false;
-  #listener: (() => void) | undefined = undefined;
+export interface ThreadAttempt extends TaskContext {
+  readonly order: RunOrder;
+  listenForAbort(listener: { attemptAborted(reason: unknown): void } | undefined): void;
+}
 
+/**
+ * One run of an attempt on a thread: what the pool keeps of it, what hears its attempt's abort, and
+ * what aborts its Piscina run (which terminates its thread): the event-emitter kind of signal
+ * Piscina takes. One small object per run, where an AbortController, a listener closure and a
+ * bridge each would cost a tiny task dearly; the bridge is made when the run's first message comes.
+ */
+class ThreadRun {
+  readonly runId: number;
+  readonly ctx: ThreadAttempt;
+  aborted = false;
+  abandonTimer: unknown = undefined;
+  #bridge: ContextBridge | undefined = undefined;
+  #listener: (() => void) | undefined = undefined;
+  #pool: ThreadPool | undefined = undefined;
+
+  constructor(runId: number, ctx: ThreadAttempt, pool: ThreadPool) {
+    this.runId = runId;
+    this.ctx = ctx;
+    this.#pool = pool;
+  }
+
+  /** The engine's side of the run's `ctx`, made with its first message. */
+  bridge(logger: Logger): ContextBridge {
+    return (this.#bridge ??= new ContextBridge(this.runId, this.ctx, logger));
+  }
+
+  /** Whether `count` messages of the run have come already. */
+  hasReceived(count: number): boolean {
+    return this.#bridge !== undefined && this.#bridge.receivedCount >= count;
+  }
+
+  /** The run is over: its bridge answers nothing more. */
+  close(): void {
+    this.#bridge?.close();
+    this.#pool = undefined;
+  }
+
+  /** The attempt was aborted (see `listenForAbort`). */
+  attemptAborted(reason: unknown): void {
+    this.#pool?.attemptAborted(this, reason);
+  }
+
+  /** What Piscina calls (`signal.once('abort', ...)`). */
   once(_event: 'abort', listener: () => void): void {
     this.#listener = listener;
   }
 
+  /** What Piscina calls (its type names `off`). */
   off(): void {
     this.#listener = undefined;
   }
 
-  /** What Piscina calls (its type names `off`). */
   removeListener(): void {
     this.#listener = undefined;
   }
 
+  /** Aborts the Piscina run: its thread is terminated. */
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
@@ -233,4 +284,52 @@ class RunStop {
     this.#listener = undefined;
     listener?.();
   }
+}
+
+/** What Piscina hands the thread for an attempt. */
+function payloadOf(runId: number, target: ThreadTarget, ctx: ThreadAttempt): ThreadTaskPayload {
+  const { order } = ctx;
+  const dependencies = order.dependencies;
+  if (dependencies === undefined || dependencies.length === 0) {
+    return order.meta === undefined
+      ? [runId, target.module, target.exportName, order.input, order.taskId, order.name, ctx.attempt]
+      : [runId, target.module, target.exportName, order.input, order.taskId, order.name, ctx.attempt, order.meta];
+  }
+  return [
+    runId,
+    target.module,
+    target.exportName,
+    order.input,
+    order.taskId,
+    order.name,
+    ctx.attempt,
+    order.meta,
+    ctx.dependencies.map(dependencyOutcomeOf),
+  ];
+}
+
+function dependencyOutcomeOf(outcome: DependencyOutcome): ThreadDependencyOutcome {
+  return outcome.status === 'completed'
+    ? { id: outcome.id, name: outcome.name, status: outcome.status, value: outcome.value }
+    : { id: outcome.id, name: outcome.name, status: outcome.status, error: describeError(outcome.error) };
+}
+
+/**
+ * The failure of an attempt whose payload could not be cloned to its thread: it names the part that
+ * could not (`input`, `meta`, or a dependency's value), which the clone's own message does not.
+ */
+function uncloneableFailure(error: object, ctx: ThreadAttempt): Error {
+  const { order } = ctx;
+  const parts: Array<[string, unknown]> = [
+    ['its input', order.input],
+    ['its meta', order.meta],
+    ...(order.dependencies === undefined
+      ? []
+      : ctx.dependencies.map((outcome): [string, unknown] => [`the value of its dependency "${outcome.id}"`, outcome.value])),
+  ];
+  const part = parts.find(([, value]) => !isCloneable(value))?.[0];
+  if (part === undefined) return error as Error;
+  const failure = new Error(`Task "${order.name}" cannot run on a thread: ${part} cannot be cloned: ${(error as Error).message}`, { cause: error });
+  failure.name = 'DataCloneError';
+  return failure;
 }

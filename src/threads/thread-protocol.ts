@@ -15,27 +15,40 @@ export interface ThreadPortMessage {
   readonly port: MessagePort;
 }
 
-/** What Piscina hands the thread for one attempt. */
-export interface ThreadTaskPayload {
+/**
+ * What Piscina hands the thread for one attempt: an array rather than an object, as an array's
+ * clone is cheaper (no key names), and a tiny task pays for it twice. `meta` and `dependencies` are
+ * there only when the task has them.
+ */
+export type ThreadTaskPayload = readonly [
   /** Unique among the runs of a pool: the messages of the run carry it. */
-  readonly runId: number;
-  readonly module: string;
-  readonly exportName: string;
-  readonly input: unknown;
+  runId: number,
+  module: string,
+  exportName: string,
+  input: unknown,
+  id: string,
+  name: string,
+  attempt: number,
+  meta?: unknown,
+  dependencies?: readonly ThreadDependencyOutcome[],
+];
+
+/** A dependency's outcome as it crosses to the thread (`ctx.dependencies`): its error as a {@link DescribedError}. */
+export interface ThreadDependencyOutcome {
   readonly id: string;
   readonly name: string;
-  readonly attempt: number;
+  readonly status: string;
+  readonly value?: unknown;
+  readonly error?: DescribedError;
 }
 
-/** What the thread returns for an attempt: the function's value, or what it threw. */
-export type ThreadTaskResult = (
-  | { readonly ok: true; readonly value: unknown }
-  /** `code`: the thrown error's own `code`, which its clone lost. */
-  | { readonly ok: false; readonly error: unknown; readonly code?: string }
-) & {
-  /** How many messages the run sent the engine: the run ends once the engine has them all. */
-  readonly sent: number;
-};
+/**
+ * What the thread returns for an attempt: `[1, value, sent]` for the function's value, `[0, error,
+ * sent, code]` for what it threw (`code`: the thrown error's own `code`, which its clone lost).
+ * `sent`: how many messages the run sent the engine; the run ends once the engine has them all.
+ */
+export type ThreadTaskResult =
+  readonly [ok: 1, value: unknown, sent: number] | readonly [ok: 0, error: unknown, sent: number, code: string | undefined];
 
 /** An error as it crosses to the thread: what survives of a `MezanError`. */
 export interface DescribedError {
@@ -83,7 +96,8 @@ export function describeError(error: unknown): DescribedError {
   return { name: 'Error', message: String(error) };
 }
 
-function isCloneable(value: unknown): boolean {
+/** Whether `value` survives a structured clone. */
+export function isCloneable(value: unknown): boolean {
   try {
     structuredClone(value);
     return true;

@@ -78,6 +78,67 @@ describe('thread tasks', () => {
     await expect(second.result).resolves.toBe(43);
   });
 
+  test("the thread's ctx carries what a main-thread task's carries as plain data: id, name, attempt, input, meta, dependencies", async () => {
+    engine = createEngine({ threads: 2, logger: false });
+    const first = engine.submit(() => ({ total: 3 }), { name: 'first' });
+    const broken = engine.submit(
+      () => {
+        throw new Error('broken on purpose');
+      },
+      { name: 'broken' },
+    );
+    const handle = engine.submit(task('describeContext'), {
+      id: 'described',
+      name: 'describe',
+      input: { failFirst: true, n: [1] },
+      meta: { owner: 'team-a', tags: ['x'] },
+      retries: 1,
+      dependsOn: [first, { task: broken, allow: 'settled' }],
+    });
+    await expect(handle.result).resolves.toEqual({
+      id: 'described',
+      name: 'describe',
+      attempt: 2,
+      input: { failFirst: true, n: [1] },
+      meta: { owner: 'team-a', tags: ['x'] },
+      dependencies: [
+        { id: first.id, name: 'first', status: 'completed', value: { total: 3 } },
+        {
+          id: broken.id,
+          name: 'broken',
+          status: 'failed',
+          error: { isError: true, name: 'MezanError', code: 'E_TASK_FAILED', message: expect.stringContaining('broken on purpose') },
+        },
+      ],
+      frozen: true,
+    });
+  });
+
+  test('a task without meta or dependencies sees them as on the main thread: undefined and an empty list', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const onThread = await engine.submit(task('describeContext'), { input: 1 }).result;
+    const onMain = await engine.submit((ctx) => ({ meta: ctx.meta, dependencies: ctx.dependencies, frozen: Object.isFrozen(ctx.dependencies) }), {
+      input: 1,
+    }).result;
+    expect(onThread).toMatchObject({ meta: undefined, dependencies: [], frozen: true });
+    expect(onMain).toEqual({ meta: undefined, dependencies: [], frozen: true });
+  });
+
+  test('a meta or a dependency value that cannot be cloned to the thread fails the task with E_TASK_FAILED naming it', async () => {
+    engine = createEngine({ threads: 1, logger: false });
+    const badMeta = await errorOf(engine.submit(task('describeContext'), { meta: { callback: () => 1 } }).result);
+    expect(badMeta.code).toBe('E_TASK_FAILED');
+    expect((badMeta.cause as Error).message).toContain('its meta cannot be cloned');
+    const giver = engine.submit(() => ({ fn: () => 1 }), { id: 'giver' });
+    const badDependency = await errorOf(engine.submit(task('describeContext'), { dependsOn: [giver] }).result);
+    expect(badDependency.code).toBe('E_TASK_FAILED');
+    expect((badDependency.cause as Error).message).toContain('the value of its dependency "giver" cannot be cloned');
+    const badInput = await errorOf(engine.submit(task('describeContext'), { input: { fn: () => 1 } }).result);
+    expect((badInput.cause as Error).message).toContain('its input cannot be cloned');
+    // The thread is untouched: the next task runs.
+    await expect(engine.submit(task('double'), { input: 4 }).result).resolves.toBe(8);
+  });
+
   test('the executor decides the order: with one thread, the higher priority starts first', async () => {
     engine = createEngine({ threads: 1, logger: false });
     const started: string[] = [];
