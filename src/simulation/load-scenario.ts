@@ -8,6 +8,7 @@ import { checkScenarioTaskCount, DEFAULT_MAX_SCENARIO_BYTES } from './scenario-l
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { MezanError } from '../errors';
+import { threadsProblem } from './scenario-threads';
 import { MAIN_WORKER_ID } from '../../actors/executor.actor';
 import { AGENT_STATISTICS, ASK_ERROR_CODES, SCENARIO_SCHEMA, UNREACHABLE_ERROR_CODES } from './scenario-schema';
 import { checkAgentReferences } from './scenario-agent-references';
@@ -112,6 +113,8 @@ export function parseScenario(text: string, file = '<inline>'): Scenario {
     throw invalid(file, lineCounter, [], firstLine(error instanceof Error ? error.message : String(error)), 0);
   }
 
+  const threads = threadsProblem(data);
+  if (threads !== undefined) refuse(threads);
   const validate = scenarioValidator();
   if (!validate(data)) refuse(problemOf(validate.errors ?? [], data));
   const scenario = data as Scenario;

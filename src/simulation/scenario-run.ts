@@ -1,4 +1,5 @@
 import { checkScenarioTaskCount, DEFAULT_MAX_SCENARIO_TASKS } from './scenario-limits';
+import { checkScenarioThreads } from './scenario-threads';
 import { createEngine, type Engine } from '../engine';
 import type { EngineEvent } from '../engine-events';
 import type { ShutdownReport } from '../engine-snapshots';
@@ -110,6 +111,7 @@ export class ScenarioRun {
       throw new MezanError('E_INVALID_OPTION', `Expected \`seed\` to be an integer, got ${String(seed)}`, {
         details: { option: 'seed', received: seed },
       });
+    checkScenarioThreads(scenario);
     checkScenarioTaskCount(scenario, options.maxTasks);
     this.scenario = scenario;
     this.seed = seed;
@@ -119,6 +121,8 @@ export class ScenarioRun {
     const settings = scenario.engine ?? {};
     this.engine = createEngine({
       concurrency: settings.concurrency ?? settings.workers ?? SIMULATION_DEFAULT_CONCURRENCY,
+      // Main-thread tasks only: a thread would run in real time.
+      threads: 0,
       clock: this.clock,
       // The same separate stream as `simulate`'s, so the workload's draws match a simulation's.
       random: seededRandom(seed ^ 0x5bd1e995),

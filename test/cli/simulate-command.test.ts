@@ -157,6 +157,14 @@ describe('mezan simulate <file>', () => {
     expect((await cli([fifty, '--max-tasks', 'many'])).code).toBe(SIMULATE_EXIT.invalid);
   });
 
+  it('refuses, with exit 2, a scenario that asks for worker threads, saying why', async () => {
+    const threaded = write('threaded.yaml', ['name: threaded', 'engine:', '  threads: 2', 'tasks:', '  - steps: [{ work: 1 }]'].join('\n'));
+    const run = await cli([threaded]);
+    expect(run.code).toBe(SIMULATE_EXIT.invalid);
+    expect(run.stderr).toContain(`${threaded}:3:3: engine.threads: simulations run main-thread tasks only`);
+    expect(run.stdout).toBe('');
+  });
+
   it('warns on stderr, once, about a deprecated field of the scenario, and runs it', async () => {
     const legacy = write('legacy.yaml', 'engine: { workers: 2 }\ntasks: [{ steps: [{ work: 1 }] }]\nexpect: { completed: 1 }\n');
     const warning = `${legacy}: warning: engine.workers is deprecated: use engine.concurrency`;

@@ -186,6 +186,23 @@ describe('parseScenario: bad texts', () => {
     expectRefusedAt(error, 'scenario.yaml', line, column, badPath);
   });
 
+  it('refuses engine.threads, whatever its value, saying that simulations run main-thread tasks only', () => {
+    for (const value of ['2', '0', '{ count: 2 }']) {
+      const error = thrownBy(() =>
+        parseScenario(lines('engine:', '  concurrency: 2', `  threads: ${value}`, 'tasks:', '  - steps: [{ work: 1 }]'), 't.yaml'),
+      );
+      expectRefusedAt(error, 't.yaml', 3, 3, 'engine.threads');
+      expect(error.message).toContain('simulations run main-thread tasks only');
+    }
+    expectRefusedAt(
+      thrownBy(() => parseScenario('{ "engine": { "threads": 1 } }', 't.json')),
+      't.json',
+      1,
+      15,
+      'engine.threads',
+    );
+  });
+
   it('parses .json files as strict JSON, where YAML would take a bare word as a string', () => {
     expect(parseScenario('{ "name": yes }', 'x.yaml').name).toBe('yes');
     const error = thrownBy(() => parseScenario('{ "name": yes }', 'x.json'));

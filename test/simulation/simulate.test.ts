@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { loadScenario, parseScenario } from '../../src/simulation/load-scenario';
 import { simulate, type SimulationReport } from '../../src/simulation/simulate';
 import type { Scenario } from '../../src/simulation/scenario';
+import { MezanError } from '../../src/errors';
 
 const root = path.join(__dirname, '..', '..');
 const examplesDir = path.join(root, 'examples');
@@ -392,6 +393,16 @@ describe('shipped examples', () => {
     const report = await simulate(loadScenario(path.join(examplesDir, 'showcase.yaml')));
     expect(new Set(report.deadlocks.map((deadlock) => deadlock.resolution))).toEqual(new Set(['victim', 'compensation']));
     expect(report.shutdown.phases.map((phase) => phase.cause)).toEqual(['signal', 'drained']);
+  });
+});
+
+describe('threads', () => {
+  it('refuses a scenario made in code whose engine asks for threads, before running anything', async () => {
+    const threaded = { name: 'threaded', engine: { threads: 2 }, tasks: [{ steps: [{ work: 1 }] }] } as unknown as Scenario;
+    const refused = simulate(threaded);
+    await expect(refused).rejects.toBeInstanceOf(MezanError);
+    await expect(refused).rejects.toMatchObject({ code: 'E_INVALID_SCENARIO', details: { path: 'engine.threads' } });
+    await expect(refused).rejects.toThrow(/simulations run main-thread tasks only/);
   });
 });
 
