@@ -9,6 +9,7 @@ import type { DeadlockPolicy } from './detection/deadlock-policy';
 import type { LockOrderMode } from './internal/task-services';
 import type { TaskFunction } from './task-options';
 import type { NamedTasks } from './internal/named-tasks';
+import type { ClusterOptions, ResolvedClusterOptions } from './cluster/cluster-options';
 import type { TelemetryOptions, TelemetrySpan, TelemetryTracer } from './telemetry/telemetry-options';
 
 export type { DeadlockPolicy, LockOrderMode, TelemetryOptions, TelemetrySpan, TelemetryTracer };
@@ -128,6 +129,20 @@ export interface EngineOptions {
    * @default {}
    */
   tasks?: NamedTaskFunctions;
+  /**
+   * Joins a cluster of mezan nodes on Redis (through BullMQ): `engine.submit(name, options)` then
+   * sends named tasks to the cluster's queue, and this engine runs the cluster's named tasks on its
+   * own executor and workers, `cluster.concurrency` at once. In a cluster a task runs at least once
+   * (a node that dies mid-task has it run again elsewhere once its lease lapses); its handle settles
+   * exactly once. Without this option nothing of it is loaded.
+   * @example
+   * ```ts
+   * const engine = createEngine({ cluster: { redis: 'redis://127.0.0.1:6379', name: 'orders', node: 'api-1' }, tasks: { resize } });
+   * await engine.submit('resize', { input: { id: 42 } }).result;
+   * ```
+   * @default none: the engine is on its own
+   */
+  cluster?: ClusterOptions;
 }
 
 /** Task functions by name, as the `tasks` option of {@link createEngine} takes them. */
@@ -331,6 +346,7 @@ export interface ResolvedEngineOptions {
   readonly inspect: InspectionObserver | undefined;
   /** The named tasks (added to by `engine.define`). */
   readonly tasks: NamedTasks;
+  readonly cluster: ResolvedClusterOptions | undefined;
 }
 
 /** The defaults of {@link EngineOptions} that are plain values. */
@@ -421,6 +437,7 @@ export const ENGINE_OPTION_KEYS: Readonly<Record<keyof EngineOptions, true>> = O
   inspect: true,
   telemetry: true,
   tasks: true,
+  cluster: true,
 });
 
 /** @internal */

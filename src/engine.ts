@@ -70,7 +70,7 @@ import {
   orDefault,
 } from './internal/validate';
 import { createDefaultLogger } from './default-logger';
-import { loadContainedObservable, loadDashboardServer, loadRxjs } from './load-on-use';
+import { loadClusterNode, loadContainedObservable, loadDashboardServer, loadRxjs } from './load-on-use';
 import { LOGGER_METHODS, missingLoggerMethod, SILENT_LOGGER, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
 import { containObserver } from './internal/contained-observer';
@@ -88,7 +88,10 @@ import {
   type TaskOptions,
 } from './task-options';
 import { runSoon } from './internal/run-soon';
+import { cancelOnAbort } from './internal/cancel-on-abort';
 import { NamedTasks } from './internal/named-tasks';
+import { resolveClusterOptions } from './cluster/cluster-options';
+import type { ClusterNode } from './cluster/cluster-node';
 import { AgentRegistry } from './agents/agent-registry';
 import type { Agent } from './agents/agent';
 import type { AgentOptions } from './agents/agent-options';
@@ -247,6 +250,8 @@ export class Engine {
   readonly #owner: TaskRecordOwner;
   /** How many times the `inspect` observer threw: the first is logged, the others counted (it sees every event). */
   #inspectThrows = 0;
+  /** This engine's membership of a cluster (option `cluster`): where its named tasks go, and whence it takes others'. */
+  readonly #cluster: ClusterNode | undefined;
 
   /** @internal Use {@link createEngine}. */
   constructor(options: EngineOptions) {
@@ -325,7 +330,11 @@ export class Engine {
     this.#actor.on('phase', ({ phase }) => {
       if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
       // Draining waits for the agents' messages too: the registry tells the supervisor whether they are quiet.
-      if (phase === 'draining') this.#agents.beginDraining();
+      if (phase === 'draining') {
+        this.#agents.beginDraining();
+        // The node takes no more tasks from the cluster; those it runs are local tasks, drained as any.
+        void this.#cluster?.stopTaking();
+      }
       if (phase === 'terminating') this.#agents.stopAll();
       if (phase === 'stopped') this.#finishShutdown();
     });
@@ -342,12 +351,47 @@ export class Engine {
       submit: <T>(task: TaskFunction<T> | string, options?: TaskOptions) =>
         typeof task === 'string' ? this.submit<T>(task, options) : this.submit(task, options),
     });
+    this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster);
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
       });
     }
     this.#logger.debug('engine started', { concurrency: this.#options.concurrency });
+  }
+
+  /** Joins the cluster: loads BullMQ, and starts taking the cluster's named tasks. */
+  #joinCluster(options: NonNullable<ResolvedEngineOptions['cluster']>): ClusterNode {
+    const node = new (loadClusterNode().ClusterNode)(options, {
+      tasks: this.#options.tasks,
+      logger: this.#logger,
+      random: this.#options.random,
+      isAccepting: () => this.#accepting,
+      runLocal: (fn, taskOptions) => this.submit(fn, taskOptions),
+      taskSettled: (handle, error, pending) => {
+        if (error !== undefined && error.code !== 'E_CANCELLED') this.#reportUnobserved(handle, error);
+        if (pending === 0) this.#wakeIdle();
+      },
+    });
+    return node;
+  }
+
+  /** A named task of a cluster member goes to the cluster, whichever node runs it. */
+  #submitToCluster(task: string, options: TaskOptions, call: string): TaskHandle<unknown> {
+    try {
+      if (task.length === 0) fail('task', 'the name of a defined task (a non-empty string)', task);
+      return this.#cluster!.submit(task, options);
+    } catch (error) {
+      throw optionReadError(error, call, { value: options, root: 'options', keys: TASK_OPTION_KEYS, opaque: CALLERS_DATA });
+    }
+  }
+
+  /**
+   * Resolves once this engine takes tasks from its cluster (its Redis connections are up); at once
+   * without the `cluster` option. Submissions made before are not lost: they are sent once connected.
+   */
+  async onClusterReady(): Promise<void> {
+    await this.#cluster?.ready();
   }
 
   #onInspectThrow(thrown: unknown): void {
@@ -381,7 +425,7 @@ export class Engine {
 
   /** `true` when every submitted task has settled. */
   get isIdle(): boolean {
-    return this.#buffer.length === 0 && this.#tasks().unfinished === 0;
+    return this.#buffer.length === 0 && this.#tasks().unfinished === 0 && (this.#cluster === undefined || this.#cluster.pending === 0);
   }
 
   /** The executor's latest summary of the tasks it holds. */
@@ -427,6 +471,7 @@ export class Engine {
    */
   submit<T = unknown>(task: string, options?: TaskOptions): TaskHandle<T>;
   submit<T>(fn: TaskFunction<T> | string, options: TaskOptions = NO_OPTIONS): TaskHandle<T> {
+    if (typeof fn === 'string' && this.#cluster !== undefined) return this.#submitToCluster(fn, options, 'the options of `submit`') as TaskHandle<T>;
     let prepared: TaskRecord;
     try {
       prepared = this.#prepare(fn as TaskFunction | string, options, undefined, NO_IDS);
@@ -454,6 +499,7 @@ export class Engine {
   }
 
   #submitChild(parentId: string, fn: TaskFunction | string, options: TaskOptions | undefined): TaskHandle<unknown> {
+    if (typeof fn === 'string' && this.#cluster !== undefined) return this.#submitToCluster(fn, options ?? NO_OPTIONS, 'the options of `ctx.submit`');
     let prepared: TaskRecord;
     try {
       // `null` is refused, as by `engine.submit`: only `undefined` means no options.
@@ -934,7 +980,10 @@ export class Engine {
     if (this.#inspectThrows > 1) this.#logger.error('the inspect observer threw more than once', { times: this.#inspectThrows });
     this.#events.complete();
     for (const wake of this.#idleWaiters.splice(0)) wake();
-    this.#resolveShutdown?.(this.#report);
+    const report = this.#report;
+    // A cluster node has last reports to make and connections to close: the engine has stopped once they are.
+    if (this.#cluster === undefined) this.#resolveShutdown?.(report);
+    else void this.#cluster.close().then(() => this.#resolveShutdown?.(report));
     this.#shutdownPromise();
     const signalled = phases.some((phase) => phase.cause === 'signal');
     if (signalled && this.#options.shutdown.exitOnSignal) {
@@ -1128,12 +1177,8 @@ export class Engine {
     }
     const signal = task.signal;
     if (signal !== undefined) {
-      if (signal.aborted) handle.cancel(signal.reason);
-      else {
-        const onAbort = (): void => void handle.cancel(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.#signalCleanups.set(handle, () => signal.removeEventListener('abort', onAbort));
-      }
+      const cleanup = cancelOnAbort(signal, handle);
+      if (cleanup !== undefined) this.#signalCleanups.set(handle, cleanup);
     }
     return handle;
   }
@@ -1192,6 +1237,11 @@ export class Engine {
       }
     }
     if (error === undefined || error.code === 'E_CANCELLED') return;
+    this.#reportUnobserved(handle, error);
+  }
+
+  /** A failure nobody asked for goes to `onUnhandledError` (a warning by default), once the caller had its turn to ask. */
+  #reportUnobserved(handle: TaskHandle<unknown>, error: MezanError): void {
     runSoon(() => {
       if (handle.isObserved) return;
       const onUnhandledError = this.#options.onUnhandledError;
@@ -1311,6 +1361,7 @@ function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     thresholds: resolveThresholds(options.thresholds, supervision.maxRestarts),
     inspect: resolveInspect(options.inspect),
     tasks: NamedTasks.fromOption(options.tasks),
+    cluster: options.cluster === undefined ? undefined : resolveClusterOptions(options.cluster, concurrency),
   });
 }
 

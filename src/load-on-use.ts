@@ -44,3 +44,11 @@ export function loadContainedObservable(): typeof import('./internal/contained-o
 export function loadPiscina(): typeof import('piscina') {
   return require('piscina') as typeof import('piscina');
 }
+
+/**
+ * A cluster node, with BullMQ and ioredis, for an engine made with the `cluster` option.
+ * @internal
+ */
+export function loadClusterNode(): typeof import('./cluster/cluster-node') {
+  return require('./cluster/cluster-node') as typeof import('./cluster/cluster-node');
+}

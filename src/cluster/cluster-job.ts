@@ -1,0 +1,173 @@
+import { MezanError, type MezanErrorCode } from '../errors';
+import { resolveRetryPolicy } from '../internal/retry-policy';
+import { expectFiniteNumber, expectKnownKeys, expectNonEmptyString, fail, isOptionsObject } from '../internal/validate';
+import { TASK_OPTION_KEYS, type TaskOptions } from '../task-options';
+import type { TaskStatus } from '../task-status';
+
+/**
+ * What travels with a named task through the cluster's queue, as the BullMQ job's data (JSON):
+ * the options the running node applies. The job's name is the task's name. @internal
+ */
+export interface ClusterJobData {
+  /** The task's display name (its `name` option), when it differs from the task's. */
+  readonly name?: string;
+  readonly input?: unknown;
+  readonly meta?: unknown;
+  readonly timeoutMs?: number;
+  readonly resources?: Readonly<Record<string, number>>;
+  /** The retry policy's delays, which the nodes compute as a local engine does (`retryDelay`). */
+  readonly retry?: {
+    readonly delayMs: number;
+    readonly backoff: 'fixed' | 'exponential';
+    readonly maxDelayMs: number | null;
+    readonly jitter: number;
+  };
+  /** The node that submitted it. */
+  readonly from: string;
+}
+
+/** A cluster submission, checked: the job to add and what the handle shows. @internal */
+export interface ClusterSubmission {
+  /** The job id: the caller's `id`, or a fresh one. The task's stable id, `ctx.id` on every attempt. */
+  readonly id: string | undefined;
+  readonly displayName: string;
+  readonly data: ClusterJobData;
+  /** BullMQ's priority (1 runs first). */
+  readonly priority: number;
+  /** BullMQ's attempts: the first and each retry. */
+  readonly attempts: number;
+  readonly signal: AbortSignal | undefined;
+  readonly meta: unknown;
+}
+
+/** The options a named task cannot take across the cluster yet, and why. */
+const LOCAL_ONLY: Readonly<Partial<Record<keyof TaskOptions, string>>> = Object.freeze({
+  dependsOn: 'absent on a cluster task (dependencies between cluster tasks are not supported yet)',
+  queueTimeoutMs: 'absent on a cluster task (not supported across nodes yet)',
+  group: 'absent on a cluster task (the per-group rate limit is a local engine’s)',
+  transfer: 'absent on a cluster task (its input travels as JSON)',
+});
+
+/**
+ * mezan's priorities (higher first, any finite number, 0 by default) on BullMQ's (1 first, up to
+ * 2^21, every job given one so that they all share its one ordered set): 0 is BullMQ's 2^20, and
+ * each step up is one step nearer 1. Rounded, and clamped to what BullMQ takes.
+ * @internal
+ */
+export function toQueuePriority(priority: number): number {
+  return Math.min(Math.max(PRIORITY_ZERO - Math.round(priority), 1), PRIORITY_ZERO * 2);
+}
+
+const PRIORITY_ZERO = 2 ** 20;
+
+/**
+ * Checks the options of a cluster submission of task `task` and makes its job.
+ * @throws {MezanError} `E_INVALID_OPTION` naming the option: a bad value, a function `retryIf`
+ *   (code cannot travel), an option only a local engine has, or an `input`/`meta` JSON cannot carry
+ * @internal
+ */
+export function readClusterSubmission(task: string, options: TaskOptions, from: string): ClusterSubmission {
+  if (!isOptionsObject(options)) fail('options', 'an object', options);
+  expectKnownKeys('', options, TASK_OPTION_KEYS);
+  for (const [option, why] of Object.entries(LOCAL_ONLY)) {
+    const value = (options as Record<string, unknown>)[option];
+    if (value !== undefined) fail(option, why!, value);
+  }
+  const { id, name, priority = 0, timeoutMs, retries, signal, meta, input, resources } = options;
+  if (id !== undefined) {
+    expectNonEmptyString('id', id);
+    // BullMQ takes a whole number as its own job numbering.
+    if (/^\d+$/.test(id) || id.includes(':')) fail('id', 'an id that is not a whole number and has no colon (a cluster job id)', id);
+  }
+  if (name !== undefined) expectNonEmptyString('name', name);
+  expectFiniteNumber('priority', priority);
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs === Infinity))
+    fail('timeoutMs', 'a positive finite number of milliseconds', timeoutMs);
+  const policy = resolveRetryPolicy(retries);
+  if (policy.retryIf !== undefined) fail('retries.retryIf', 'absent on a cluster task (a function cannot travel to another node)', policy.retryIf);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) fail('signal', 'an AbortSignal', signal);
+  if (resources !== undefined) {
+    if (!isOptionsObject(resources)) fail('resources', 'an object of resource names and units', resources);
+    for (const [pool, units] of Object.entries(resources)) {
+      if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) fail(`resources.${pool}`, 'a positive integer', units);
+    }
+  }
+  expectJson('input', input);
+  expectJson('meta', meta);
+  const data: ClusterJobData = {
+    ...(name === undefined || name === task ? {} : { name }),
+    ...(input === undefined ? {} : { input }),
+    ...(meta === undefined ? {} : { meta }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(resources === undefined ? {} : { resources: { ...resources } }),
+    ...(policy.max === 0
+      ? {}
+      : {
+          retry: {
+            delayMs: policy.delayMs,
+            backoff: policy.backoff,
+            maxDelayMs: policy.maxDelayMs === Infinity ? null : policy.maxDelayMs,
+            jitter: policy.jitter,
+          },
+        }),
+    from,
+  };
+  return { id, displayName: name ?? task, data, priority: toQueuePriority(priority), attempts: policy.max + 1, signal, meta };
+}
+
+/** Refuses a value that would not come back from JSON as itself (BullMQ stores a job's data as JSON). */
+function expectJson(option: string, value: unknown): void {
+  if (value === undefined) return;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    fail(option, 'a value JSON can carry (a cluster task’s data travels as JSON)', value);
+  }
+  if (text === undefined) fail(option, 'a value JSON can carry (a cluster task’s data travels as JSON)', value);
+}
+
+/** The codes whose failure no retry can mend: the nodes fail the job at once. @internal */
+export const FINAL_CODES: ReadonlySet<MezanErrorCode> = new Set<MezanErrorCode>([
+  'E_TIMEOUT',
+  'E_CANCELLED',
+  'E_INVALID_OPTION',
+  'E_UNKNOWN_TASK',
+  'E_QUEUE_TIMEOUT',
+]);
+
+/**
+ * A failure as a job's `failedReason`: `E_CODE: message`, readable in any BullMQ dashboard, and
+ * read back by {@link readFailure} on the submitting node.
+ * @internal
+ */
+export function writeFailure(code: MezanErrorCode, message: string): string {
+  return `${code}: ${message}`;
+}
+
+/**
+ * The `MezanError` and the handle's terminal status of a job's `failedReason`. A reason that is not
+ * one of mezan's (BullMQ's own, such as a task that lost its lease too often) is `E_WORKER_CRASHED`
+ * when its node died, `E_TASK_FAILED` otherwise.
+ * @internal
+ */
+export function readFailure(
+  reason: string,
+  taskId: string,
+): { readonly status: Exclude<TaskStatus, 'waiting' | 'queued' | 'running'>; readonly error: MezanError } {
+  const match = /^(E_[A-Z_]+): ([\s\S]*)$/.exec(reason);
+  let code: MezanErrorCode;
+  let message: string;
+  if (match !== null) [code, message] = [match[1] as MezanErrorCode, match[2]!];
+  else if (/stalled/i.test(reason)) [code, message] = ['E_WORKER_CRASHED', `Task ${taskId} lost its node too many times: ${reason}`];
+  else [code, message] = ['E_TASK_FAILED', `Task ${taskId} failed: ${reason}`];
+  const error = new MezanError(code, message, { details: { taskId } });
+  return { status: STATUS_OF_CODE[code] ?? 'failed', error };
+}
+
+const STATUS_OF_CODE: Partial<Record<MezanErrorCode, 'timeout' | 'cancelled' | 'deadlock'>> = {
+  E_TIMEOUT: 'timeout',
+  E_QUEUE_TIMEOUT: 'timeout',
+  E_CANCELLED: 'cancelled',
+  E_DEADLOCK: 'deadlock',
+};

@@ -1,0 +1,358 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { MezanError } from '../errors';
+import { cancelOnAbort } from '../internal/cancel-on-abort';
+import { describeThrown } from '../internal/describe-thrown';
+import type { NamedTasks } from '../internal/named-tasks';
+import { unknownTask } from '../internal/named-tasks';
+import { retryDelay } from '../internal/retry-policy';
+import { fail } from '../internal/validate';
+import type { Logger } from '../logger';
+import type { RandomSource } from '../random';
+import type { TaskHandle } from '../task-handle';
+import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../task-options';
+import { FINAL_CODES, readClusterSubmission, readFailure, toQueuePriority, writeFailure, type ClusterJobData } from './cluster-job';
+import type { ResolvedClusterOptions } from './cluster-options';
+import { ClusterTask, type ClusterTaskOwner } from './cluster-task';
+import { ClusterTaskContext } from './cluster-task-context';
+
+/** What a cluster node needs of the engine it belongs to. @internal */
+export interface ClusterHost {
+  readonly tasks: NamedTasks;
+  readonly logger: Logger;
+  readonly random: RandomSource;
+  /** `false` once the engine's shutdown began. */
+  isAccepting(): boolean;
+  /** Runs a function on the engine's own executor and workers, as `engine.submit(fn, options)`. */
+  runLocal(fn: TaskFunction, options: TaskOptions): TaskHandle<unknown>;
+  /** A cluster task submitted here settled (for `onUnhandledError`, and `onIdle` when none is left). */
+  taskSettled(handle: TaskHandle<unknown>, error: MezanError | undefined, pending: number): void;
+}
+
+/** How long finished jobs stay in Redis: a late or duplicate submission of the same id still hears how it ended. */
+const KEEP_COMPLETED = Object.freeze({ age: 3_600, count: 10_000 });
+const KEEP_FAILED = Object.freeze({ age: 24 * 3_600, count: 10_000 });
+/** The Redis key prefix of every cluster (BullMQ's is `bull`). */
+const PREFIX = 'mezan';
+/** BullMQ's name of the backoff the nodes compute, as a local engine does, from the job's retry policy. */
+const BACKOFF = 'mezan';
+
+/**
+ * One engine's membership of a cluster: the submitting side (named tasks go to the cluster's
+ * BullMQ queue, and their handles settle once from the queue's events) and the working side (a
+ * BullMQ worker whose jobs run through the engine's own executor, workers and pools, one local
+ * attempt per BullMQ attempt). BullMQ keeps the queue, the priorities, the retries and their
+ * delays, the leases and their recovery when a node dies; this class translates.
+ * @internal
+ */
+export class ClusterNode implements ClusterTaskOwner {
+  readonly #options: ResolvedClusterOptions;
+  readonly #host: ClusterHost;
+  readonly #logger: Logger;
+  readonly #connection: { readonly url: string };
+  readonly #queue: Queue;
+  /** Made with the first submission: a node that only works never reads the queue's events. */
+  #events: QueueEvents | undefined = undefined;
+  #listening: Promise<unknown> | undefined = undefined;
+  readonly #worker: Worker | undefined;
+  /** The connection that hears cancellations, when this node works. */
+  readonly #subscriber: Redis | undefined;
+  #publisher: Redis | undefined = undefined;
+  /** Tasks submitted here and not settled, by job id. */
+  readonly #pending = new Map<string, ClusterTask>();
+  /** The local handles of the jobs this node runs, by job id. */
+  readonly #running = new Map<string, TaskHandle<unknown>>();
+  #stopping: Promise<void> | undefined = undefined;
+  #closing: Promise<void> | undefined = undefined;
+
+  constructor(options: ResolvedClusterOptions, host: ClusterHost) {
+    this.#options = options;
+    this.#host = host;
+    this.#logger = host.logger.child({ cluster: options.name, node: options.node });
+    this.#connection = { url: options.redis };
+    this.#queue = new Queue(options.name, { connection: this.#connection, prefix: PREFIX });
+    this.#queue.on('error', (error) => this.#logError('the queue', error));
+    if (options.concurrency === 0) {
+      this.#worker = undefined;
+      this.#subscriber = undefined;
+      return;
+    }
+    this.#worker = new Worker(options.name, (job: Job<ClusterJobData>, token?: string, signal?: AbortSignal) => this.#process(job, token, signal), {
+      connection: this.#connection,
+      prefix: PREFIX,
+      name: options.node,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalledCount,
+      settings: { backoffStrategy: (attemptsMade, _type, _error, job) => this.#retryDelay(attemptsMade, job?.data as ClusterJobData | undefined) },
+    });
+    // A stale node's completion refused by its lost lock is reported here: that is the fencing at work.
+    this.#worker.on('error', (error) => this.#logError('the worker', error));
+    this.#subscriber = new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.#subscriber.on('error', (error) => this.#logError('the cancellation channel', error));
+    this.#subscriber.on('message', (_channel, message) => this.#onCancelMessage(message));
+    this.#subscriber.subscribe(this.#cancelChannel()).catch((error: unknown) => this.#logError('the cancellation channel', error));
+  }
+
+  /** How many tasks submitted here are still unsettled. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolves once this node takes tasks from the cluster (at once for a node that only submits). */
+  async ready(): Promise<void> {
+    await this.#queue.waitUntilReady();
+    if (this.#worker !== undefined) await this.#worker.waitUntilReady();
+  }
+
+  /**
+   * Submits named task `task` to the cluster.
+   * @throws {MezanError} `E_INVALID_OPTION` for a bad option (see {@link readClusterSubmission})
+   */
+  submit(task: string, options: TaskOptions): TaskHandle<unknown> {
+    const submission = readClusterSubmission(task, options, this.#options.node);
+    const id = submission.id ?? randomUUID();
+    if (this.#pending.has(id)) fail('id', 'an id no unfinished task of this engine has', id);
+    const record = new ClusterTask(id, submission.displayName, submission.meta, this);
+    const handle = record.handle;
+    if (!this.#host.isAccepting()) {
+      handle.settle(
+        'rejected',
+        undefined,
+        new MezanError('E_SHUTDOWN', `Task "${record.name}" was submitted after shutdown began`, { details: { taskId: id } }),
+      );
+      return handle;
+    }
+    this.#pending.set(id, record);
+    this.#add(record, task, submission).catch((error: unknown) => {
+      const reason = new MezanError(
+        'E_TASK_FAILED',
+        `Task "${record.name}" could not be sent to cluster "${this.#options.name}": ${describeThrown(error)}`,
+        {
+          cause: error,
+          details: { taskId: id },
+        },
+      );
+      handle.settle('failed', undefined, reason);
+    });
+    if (submission.signal !== undefined) record.unlisten = cancelOnAbort(submission.signal, handle);
+    return handle;
+  }
+
+  async #add(record: ClusterTask, task: string, submission: ReturnType<typeof readClusterSubmission>): Promise<void> {
+    // Listening before the job exists: its end cannot be missed.
+    await this.#listen();
+    if (record.handle.isSettled) return;
+    await this.#queue.add(task, submission.data, {
+      jobId: record.id,
+      priority: submission.priority,
+      attempts: submission.attempts,
+      ...(submission.attempts > 1 ? { backoff: { type: BACKOFF } } : {}),
+      removeOnComplete: KEEP_COMPLETED,
+      removeOnFail: KEEP_FAILED,
+    });
+    // Cancelled while it was being added: it must not run.
+    if (record.handle.isSettled) await this.#queue.remove(record.id).catch(() => 0);
+  }
+
+  #listen(): Promise<unknown> {
+    if (this.#listening !== undefined) return this.#listening;
+    const events = (this.#events = new QueueEvents(this.#options.name, { connection: this.#connection, prefix: PREFIX }));
+    events.on('error', (error) => this.#logError('the queue events', error));
+    events.on('completed', ({ jobId, returnvalue }) => this.#pending.get(jobId)?.handle.settle('completed', returnvalue, undefined));
+    events.on('failed', ({ jobId, failedReason }) => {
+      const record = this.#pending.get(jobId);
+      if (record === undefined) return;
+      const { status, error } = readFailure(failedReason, jobId);
+      record.handle.settle(status, undefined, error);
+    });
+    events.on('active', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('running'));
+    events.on('waiting', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
+    events.on('delayed', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
+    // The id was taken by a job already there (a submission again of the same id): it may have ended.
+    events.on('duplicated', ({ jobId }) => void this.#settleIfFinished(jobId));
+    events.on('removed', ({ jobId }) => {
+      const record = this.#pending.get(jobId);
+      record?.handle.settle(
+        'cancelled',
+        undefined,
+        new MezanError('E_CANCELLED', `Task "${record.name}" was removed from the queue`, { details: { taskId: jobId } }),
+      );
+    });
+    this.#listening = events.waitUntilReady();
+    return this.#listening;
+  }
+
+  async #settleIfFinished(jobId: string): Promise<void> {
+    const record = this.#pending.get(jobId);
+    if (record === undefined) return;
+    try {
+      const job = await this.#queue.getJob(jobId);
+      if (job === undefined) return;
+      const state = await job.getState();
+      if (state === 'completed') record.handle.settle('completed', job.returnvalue, undefined);
+      else if (state === 'failed') {
+        const { status, error } = readFailure(job.failedReason, jobId);
+        record.handle.settle(status, undefined, error);
+      }
+    } catch (error) {
+      this.#logError('reading a duplicated job', error);
+    }
+  }
+
+  /** @internal */
+  cancelTask(task: ClusterTask, reason: unknown): boolean {
+    const error = new MezanError('E_CANCELLED', `Task "${task.name}" was cancelled`, {
+      cause: reason instanceof Error ? reason : undefined,
+      details: { taskId: task.id, reason },
+    });
+    task.handle.settle('cancelled', undefined, error);
+    // Queued, it is removed; running, its node hears it and aborts the attempt (a job locked by a
+    // worker is not removed).
+    void this.#queue.remove(task.id).catch(() => 0);
+    void this.#publish({ jobId: task.id, reason: reason === undefined ? undefined : describeThrown(reason) });
+    return true;
+  }
+
+  /** @internal */
+  taskSettled(task: ClusterTask, error: MezanError | undefined): void {
+    this.#pending.delete(task.id);
+    task.unlisten?.();
+    this.#host.taskSettled(task.handle, error, this.#pending.size);
+  }
+
+  /** @internal */
+  reprioritize(task: ClusterTask, priority: number): void {
+    void (async () => {
+      const job = await this.#queue.getJob(task.id);
+      await job?.changePriority({ priority: toQueuePriority(priority) });
+    })().catch((error: unknown) => this.#logError('changing a priority', error));
+  }
+
+  async #publish(message: { readonly jobId: string; readonly reason: string | undefined }): Promise<void> {
+    try {
+      this.#publisher ??= new Redis(this.#options.redis, { maxRetriesPerRequest: null }).on('error', (error) => this.#logError('publishing', error));
+      await this.#publisher.publish(this.#cancelChannel(), JSON.stringify(message));
+    } catch (error) {
+      this.#logError('publishing a cancellation', error);
+    }
+  }
+
+  #cancelChannel(): string {
+    return `${PREFIX}:${this.#options.name}:cancel`;
+  }
+
+  #onCancelMessage(message: string): void {
+    let parsed: { jobId?: unknown; reason?: unknown };
+    try {
+      parsed = JSON.parse(message) as typeof parsed;
+    } catch {
+      return;
+    }
+    if (typeof parsed.jobId !== 'string') return;
+    this.#running.get(parsed.jobId)?.cancel(parsed.reason);
+  }
+
+  /** BullMQ's processor: one attempt of a job, run as a task of the local engine. */
+  async #process(job: Job<ClusterJobData>, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    const id = job.id!;
+    const fn = this.#host.tasks.find(job.name);
+    if (fn === undefined) {
+      const error = unknownTask(job.name, this.#host.tasks.names(), `node "${this.#options.node}"`);
+      throw new UnrecoverableError(writeFailure(error.code, error.message));
+    }
+    if (!this.#host.isAccepting()) return this.#giveBack(job, token);
+    const attempt = job.attemptsStarted;
+    const data = job.data;
+    let local: TaskHandle<unknown>;
+    try {
+      local = this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, id, attempt)), {
+        name: data.name ?? job.name,
+        input: data.input,
+        meta: data.meta,
+        timeoutMs: data.timeoutMs,
+        resources: data.resources,
+      });
+    } catch (error) {
+      // The options were checked where the task was submitted; what is left is this node's: its pools.
+      const refused = error instanceof MezanError ? error : new MezanError('E_INVALID_OPTION', describeThrown(error));
+      throw new UnrecoverableError(writeFailure(refused.code, `${refused.message} (on node "${this.#options.node}")`));
+    }
+    this.#running.set(id, local);
+    const onAbort = (): void => void local.cancel(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const value = await local.result;
+      return value === undefined ? null : value;
+    } catch (error) {
+      return this.#failed(error, job, token, attempt);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (this.#running.get(id) === local) this.#running.delete(id);
+    }
+  }
+
+  /** What BullMQ must hear of a failed attempt: a retry (an error), no retry (unrecoverable), or the job given back. */
+  async #failed(error: unknown, job: Job<ClusterJobData>, token: string | undefined, attempt: number): Promise<never> {
+    if (!(error instanceof MezanError)) throw new Error(writeFailure('E_TASK_FAILED', describeThrown(error)));
+    // The engine is shutting down under the task: it has not run to its end, so another node runs it.
+    if (error.code === 'E_SHUTDOWN') return this.#giveBack(job, token);
+    const where = `on node "${this.#options.node}", attempt ${attempt}`;
+    const message =
+      error.code === 'E_TASK_FAILED'
+        ? `Task "${job.data.name ?? job.name}" failed ${where}: ${describeThrown(error.cause)}`
+        : `${error.message} (${where})`;
+    const reason = writeFailure(error.code, message);
+    throw FINAL_CODES.has(error.code) ? new UnrecoverableError(reason) : new Error(reason);
+  }
+
+  /** Puts the job back in the queue, for another node, without counting an attempt. */
+  async #giveBack(job: Job<ClusterJobData>, token: string | undefined): Promise<never> {
+    await job.moveToWait(token);
+    throw new WaitingError();
+  }
+
+  #retryDelay(attemptsMade: number, data: ClusterJobData | undefined): number {
+    const retry = data?.retry;
+    if (retry === undefined) return 0;
+    const policy = { ...NO_RETRIES, ...retry, maxDelayMs: retry.maxDelayMs ?? Infinity, max: attemptsMade };
+    return Math.round(retryDelay(policy, attemptsMade, this.#host.random));
+  }
+
+  /**
+   * Stops taking tasks: resolves once the tasks this node runs have ended and been reported (the
+   * draining phase of the engine's shutdown).
+   */
+  stopTaking(): Promise<void> {
+    this.#stopping ??= this.#worker === undefined ? Promise.resolve() : this.#worker.close();
+    return this.#stopping;
+  }
+
+  /**
+   * Leaves the cluster once the engine has stopped: the worker's last reports, then every connection.
+   * Tasks submitted here and still unsettled are settled `E_SHUTDOWN`: their jobs stay in the
+   * cluster, but this engine no longer hears of them.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.stopTaking().catch((error: unknown) => this.#logError('closing the worker', error));
+      for (const record of [...this.#pending.values()]) {
+        record.handle.settle(
+          'cancelled',
+          undefined,
+          new MezanError('E_SHUTDOWN', `The engine stopped before cluster task "${record.name}" ended; the task itself goes on in the cluster`, {
+            details: { taskId: record.id },
+          }),
+        );
+      }
+      await Promise.allSettled([this.#events?.close(), this.#queue.close(), this.#subscriber?.quit(), this.#publisher?.quit()]);
+    })();
+    return this.#closing;
+  }
+
+  #logError(what: string, error: unknown): void {
+    this.#logger.warn(`cluster: ${what} reported an error`, { error: describeThrown(error) });
+  }
+}

@@ -1,0 +1,96 @@
+import { hostname } from 'node:os';
+import {
+  expectKnownKeys,
+  expectNonEmptyString,
+  expectOptionsObject,
+  expectPositiveInteger,
+  fail,
+  orDefault,
+  MAX_TIMER_MS,
+} from '../internal/validate';
+
+/**
+ * Options of `createEngine({ cluster })`: the engine joins a cluster of mezan nodes that share one
+ * queue of named tasks on Redis (through BullMQ). Nothing of it is loaded without this option.
+ */
+export interface ClusterOptions {
+  /** The Redis server, as a `redis://` or `rediss://` URL. @example `'redis://127.0.0.1:6379'` */
+  redis: string;
+  /** The cluster's name: nodes with the same name (on the same Redis) share one queue. */
+  name: string;
+  /** This node's name, in logs and on the jobs it runs. @default `<hostname>-<pid>` */
+  node?: string;
+  /**
+   * How many named tasks this node takes from the cluster at once (its BullMQ worker's
+   * concurrency); `0` makes a node that only submits. @default the engine's `concurrency`
+   */
+  concurrency?: number;
+  /**
+   * How long a node's lease on a running task lasts without being renewed (it renews it at half
+   * that while it runs): a node that dies or stops answering for longer has the task run elsewhere.
+   * @default 30000
+   */
+  lockDurationMs?: number;
+  /** How often each node looks for tasks whose lease lapsed. @default 30000 */
+  stalledIntervalMs?: number;
+  /**
+   * How many times a task may lose its lease (its node died) and be run again before it fails
+   * with `E_WORKER_CRASHED`. @default 1
+   */
+  maxStalledCount?: number;
+}
+
+/** Cluster options with every field filled. @internal */
+export interface ResolvedClusterOptions {
+  readonly redis: string;
+  readonly name: string;
+  readonly node: string;
+  readonly concurrency: number;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly maxStalledCount: number;
+}
+
+/** @internal */
+export const CLUSTER_OPTION_KEYS: Readonly<Record<keyof ClusterOptions, true>> = Object.freeze({
+  redis: true,
+  name: true,
+  node: true,
+  concurrency: true,
+  lockDurationMs: true,
+  stalledIntervalMs: true,
+  maxStalledCount: true,
+});
+
+/**
+ * Checks the `cluster` option and fills in its defaults.
+ * @param concurrency - the engine's concurrency, the default of the node's
+ * @throws {MezanError} `E_INVALID_OPTION` naming `cluster.<field>`
+ * @internal
+ */
+export function resolveClusterOptions(options: ClusterOptions, concurrency: number): ResolvedClusterOptions {
+  expectOptionsObject('cluster', options, 'an object { redis, name, node? }');
+  expectKnownKeys('cluster', options, CLUSTER_OPTION_KEYS);
+  const { redis, name } = options;
+  if (typeof redis !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(redis)) fail('cluster.redis', 'a redis:// or rediss:// URL', redis);
+  expectNonEmptyString('cluster.name', name);
+  // The name is part of every Redis key of the cluster: a colon or a space would blur them.
+  if (!/^[\w.-]+$/.test(name)) fail('cluster.name', 'a name of letters, digits, _, . and -', name);
+  const node = orDefault(options.node, `${hostname()}-${process.pid}`);
+  expectNonEmptyString('cluster.node', node);
+  const nodeConcurrency = orDefault(options.concurrency, concurrency);
+  if (typeof nodeConcurrency !== 'number' || !Number.isInteger(nodeConcurrency) || nodeConcurrency < 0)
+    fail('cluster.concurrency', 'a non-negative integer', nodeConcurrency);
+  const lockDurationMs = orDefault(options.lockDurationMs, 30_000);
+  expectTimerMs('cluster.lockDurationMs', lockDurationMs);
+  const stalledIntervalMs = orDefault(options.stalledIntervalMs, 30_000);
+  expectTimerMs('cluster.stalledIntervalMs', stalledIntervalMs);
+  const maxStalledCount = orDefault(options.maxStalledCount, 1);
+  expectPositiveInteger('cluster.maxStalledCount', maxStalledCount);
+  return Object.freeze({ redis, name, node, concurrency: nodeConcurrency, lockDurationMs, stalledIntervalMs, maxStalledCount });
+}
+
+function expectTimerMs(option: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS)
+    fail(option, `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, value);
+}

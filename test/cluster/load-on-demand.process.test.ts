@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+
+/**
+ * Runs engines in a fresh process (the sources, through tsx) and prints how many modules of BullMQ,
+ * ioredis and src/cluster that process has loaded: after an engine with named tasks and no
+ * `cluster` ran one, then after an engine joined a cluster.
+ */
+const SCRIPT = `
+const { createEngine } = require('./src/index.ts');
+const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq|ioredis)[\\\\/]|[\\\\/]src[\\\\/]cluster[\\\\/]cluster-node/.test(file)).length;
+(async () => {
+  const plain = createEngine({ logger: false, tasks: { answer: () => 42 } });
+  const value = await plain.submit('answer').result;
+  await plain.shutdown();
+  const before = loaded();
+  const member = createEngine({ logger: false, tasks: { answer: () => 42 }, cluster: { redis: process.env.REDIS_URL, name: 'load-on-demand', node: 'n' } });
+  const clustered = await member.submit('answer').result;
+  await member.shutdown();
+  console.log(JSON.stringify({ value, clustered, before, after: loaded() }));
+})();
+`;
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(() => redis.stop());
+
+describe('the cluster is loaded on demand', () => {
+  it('an engine without the option loads nothing of BullMQ, ioredis or the cluster node; one with it does', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', SCRIPT], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, REDIS_URL: redis.url },
+    });
+    const { value, clustered, before, after } = JSON.parse(stdout) as { value: number; clustered: number; before: number; after: number };
+    expect(value).toBe(42);
+    expect(clustered).toBe(42);
+    expect(before).toBe(0);
+    expect(after).toBeGreaterThan(0);
+  });
+});
