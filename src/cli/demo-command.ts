@@ -5,12 +5,13 @@ import { realClock, type Clock } from '../clock';
 import { createEngine, type Engine } from '../engine';
 import type { EngineProgress, EngineStats, ShutdownReport } from '../engine-snapshots';
 import { isMezanError } from '../errors';
-import { expectPositiveInteger, fail } from '../internal/validate';
+import { expectNonNegativeInteger, expectPositiveInteger, fail } from '../internal/validate';
 import { seededRandom, type RandomSource } from '../random';
 import type { TaskHandle } from '../task-handle';
 import type { TaskContext, TaskGraphNode, TaskOptions } from '../task-options';
 import type { TerminalTaskStatus } from '../task-status';
 import { renderSummaryTable } from './summary-table';
+import { measureThreadSpeedup, type ThreadSpeedup } from './demo-thread-speedup';
 import { helpExamples } from './help-examples';
 
 /** Options of {@link runDemo}; the `mezan demo` flags. */
@@ -26,10 +27,15 @@ export interface DemoOptions {
   workers?: number;
   /** The seed of the workload's mix (kinds, durations, priorities, failures). @default 42 */
   seed?: number;
+  /**
+   * How many worker threads the thread speedup uses: after the workload, the same CPU-bound tasks
+   * run on the main thread and on that many threads, in real time; `0` leaves it out. @default 2
+   */
+  threads?: number;
 }
 
 /** The defaults of {@link DemoOptions}. */
-export const DEMO_DEFAULTS = Object.freeze({ tasks: 1200, concurrency: 16, seed: 42 });
+export const DEMO_DEFAULTS = Object.freeze({ tasks: 1200, concurrency: 16, seed: 42, threads: 2 });
 
 /** Where the demo writes and what it runs on; injected so tests can drive it in virtual time. */
 export interface DemoIo {
@@ -88,6 +94,8 @@ export interface DemoSummary {
   readonly stats: EngineStats;
   /** What `engine.shutdown()` returned; `lost` must be 0. */
   readonly report: ShutdownReport;
+  /** The same CPU-bound tasks on the main thread and on worker threads; `undefined` with `threads: 0`. */
+  readonly threadSpeedup: ThreadSpeedup | undefined;
 }
 
 type Kind = 'steady' | 'flaky' | 'deadline' | 'cancelQueued' | 'cancelRunning';
@@ -106,7 +114,7 @@ const CHAIN_STEPS = ['extract', 'transform', 'validate', 'load'] as const;
  * @param options - see {@link DemoOptions}
  * @param io - see {@link DemoIo}
  * @returns the summary of the run
- * @throws {MezanError} `E_INVALID_OPTION` for a bad `tasks`, `concurrency`, `workers` or `seed`
+ * @throws {MezanError} `E_INVALID_OPTION` for a bad `tasks`, `concurrency`, `workers`, `seed` or `threads`
  * @example
  * ```ts
  * const summary = await runDemo({ tasks: 1200, concurrency: 16 }, { stdout: process.stdout });
@@ -124,6 +132,8 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<DemoSum
   }
   const concurrency = options.concurrency ?? options.workers ?? DEMO_DEFAULTS.concurrency;
   if (!Number.isSafeInteger(seed)) fail('seed', 'an integer', seed);
+  const threads = options.threads ?? DEMO_DEFAULTS.threads;
+  expectNonNegativeInteger('threads', threads);
   const clock = io.clock ?? realClock;
   const random = seededRandom(seed);
   // The engine draws retry jitter from its own stream, so adding a jittered retry does not shift the mix.
@@ -194,6 +204,7 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<DemoSum
     if (handle.status in byStatus) byStatus[handle.status as TerminalTaskStatus]++;
   }
   const settled = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
+  const threadSpeedup = threads === 0 ? undefined : await measureThreadSpeedup(threads);
   return {
     seed,
     concurrency,
@@ -209,6 +220,7 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<DemoSum
     dependencyFailures: codes.filter((code) => code === 'E_DEPENDENCY_FAILED').length,
     stats,
     report,
+    threadSpeedup,
   };
 }
 
@@ -220,17 +232,21 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<DemoSum
  */
 export function createDemoCommand(io: DemoIo = { stdout: process.stdout }): Command {
   return new Command('demo')
-    .description('run a real-time workload of mixed tasks (retries, timeouts, cancellations, chains) and print a summary')
+    .description(
+      'run a real-time workload of mixed tasks (retries, timeouts, cancellations, chains), then CPU-bound tasks on the main thread and on worker threads, and print a summary',
+    )
     .option('--tasks <n>', 'how many tasks to submit', parsePositiveInteger, DEMO_DEFAULTS.tasks)
     .option('--concurrency <n>', 'how many tasks run at once', parsePositiveInteger, DEMO_DEFAULTS.concurrency)
     .addOption(new Option('--workers <n>', 'deprecated: the old name of --concurrency').argParser(parsePositiveInteger).conflicts('concurrency'))
     .option('--seed <n>', "the seed of the workload's mix", parseInteger, DEMO_DEFAULTS.seed)
+    .option('--threads <n>', 'worker threads for the thread speedup (0: leave it out)', parseNonNegativeInteger, DEMO_DEFAULTS.threads)
     .addHelpText(
       'after',
       helpExamples([
         ['mezan demo', `${DEMO_DEFAULTS.tasks.toLocaleString('en-US')} real-time tasks, ${DEMO_DEFAULTS.concurrency} at once`],
         ['mezan demo --tasks 5000 --concurrency 64', 'more tasks, more of them at once'],
         ['mezan demo --seed 7', 'another mix of retries, timeouts, cancellations and chains'],
+        ['mezan demo --threads 4', 'the thread speedup on 4 worker threads'],
       ]),
     )
     .action(async ({ workers, ...options }: DemoOptions) => {
@@ -435,6 +451,14 @@ function parsePositiveInteger(value: string): number {
   const parsed = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) {
     throw new InvalidArgumentError(`Expected a positive integer, got ${JSON.stringify(value)}.`);
+  }
+  return parsed;
+}
+
+function parseNonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(parsed)) {
+    throw new InvalidArgumentError(`Expected a non-negative integer, got ${JSON.stringify(value)}.`);
   }
   return parsed;
 }

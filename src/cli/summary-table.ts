@@ -11,7 +11,8 @@ export interface SummaryTableOptions {
 /**
  * Renders a demo run as text tables: the workload's mix, outcomes by terminal status, the run's
  * rates, the worker's statistics (its slots and attempts: one row for `main`, which runs
- * `concurrency` tasks at once) and the shutdown report.
+ * `concurrency` tasks at once), the shutdown report and, when measured, the thread speedup (the same
+ * CPU-bound tasks on the main thread and on worker threads).
  *
  * @param summary - what `runDemo` returned
  * @param options - see {@link SummaryTableOptions}
@@ -103,7 +104,19 @@ export function renderSummaryTable(summary: DemoSummary, options: SummaryTableOp
     formatMs(report.durationMs),
   ]);
 
-  return [workload, outcomes, run, workers, shutdown].map((table) => table.toString()).join('\n\n');
+  const tables = [workload, outcomes, run, workers, shutdown];
+  const speedup = summary.threadSpeedup;
+  if (speedup !== undefined) {
+    const threads = new Table({ head: ['worker threads', ''], colAligns: ['left', 'right'], style });
+    threads.push(
+      [`CPU tasks (${speedup.rounds} × SHA-256 of 1 MB each)`, speedup.tasks],
+      ['on the main thread', formatMs(speedup.mainThreadMs)],
+      [`on ${speedup.threads} thread${speedup.threads === 1 ? '' : 's'}`, formatMs(speedup.threadsMs)],
+      ['speedup', `${speedup.speedup.toFixed(2)}×`],
+    );
+    tables.push(threads);
+  }
+  return tables.map((table) => table.toString()).join('\n\n');
 }
 
 function percent(part: number, whole: number): string {

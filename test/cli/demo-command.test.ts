@@ -33,10 +33,11 @@ async function drive<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
   return outcome.value;
 }
 
+/** The demo's workload on a virtual clock; without the thread speedup (real time) unless `options.threads` asks for it. */
 async function demoInVirtualTime(options: Parameters<typeof runDemo>[0], isTTY = false) {
   const clock = new VirtualClock();
   const stdout = memoryStream(isTTY);
-  const summary = await drive(clock, runDemo(options, { stdout, clock }));
+  const summary = await drive(clock, runDemo({ threads: 0, ...options }, { stdout, clock }));
   return { summary, clock, stdout };
 }
 
@@ -148,6 +149,8 @@ describe('runDemo', () => {
     ['concurrency', { concurrency: 1.5 }],
     ['workers', { workers: -1 }],
     ['seed', { seed: 0.5 }],
+    ['threads', { threads: -1 }],
+    ['threads', { threads: 1.5 }],
   ])('rejects a bad `%s` with E_INVALID_OPTION', async (option, options) => {
     await expect(runDemo(options, { stdout: memoryStream(false), clock: new VirtualClock() })).rejects.toMatchObject({
       code: 'E_INVALID_OPTION',
@@ -176,6 +179,9 @@ describe('renderSummaryTable', () => {
     expect(text).toMatch(new RegExp(`all\\s+│\\s+4\\s+│\\s+${summary.stats.totals.attempts}\\s+│`));
     expect(text).toMatch(/concurrency\s+│\s+4\s+│/);
     expect(text).not.toContain('worker-');
+    // Without threads (threads: 0), no speedup.
+    expect(summary.threadSpeedup).toBeUndefined();
+    expect(text).not.toContain('speedup');
   });
 });
 
@@ -191,6 +197,25 @@ describe('mezan demo', () => {
     expect(stdout.text).toMatch(/concurrency\s+│\s+3\s+│/);
     expect(stdout.text).toMatch(/main\s+│\s+3\s+│/);
     expect(stdout.text).not.toContain('worker-');
+    // The thread speedup (2 threads by default): real times and their ratio, whatever they are.
+    expect(stdout.text).toMatch(/CPU tasks \(16 × SHA-256 of 1 MB each\)\s+│\s+8\s+│/);
+    expect(stdout.text).toMatch(/on the main thread\s+│\s+\d+(\.\d)? m?s\s+│/);
+    expect(stdout.text).toMatch(/on 2 threads\s+│\s+\d+(\.\d)? m?s\s+│/);
+    expect(stdout.text).toMatch(/speedup\s+│\s+\d+\.\d\d×\s+│/);
+  });
+
+  it('--threads 0 leaves the thread speedup out; --threads n runs it on n threads', async () => {
+    const run = async (args: string[]) => {
+      const clock = new VirtualClock();
+      const stdout = memoryStream(false);
+      await drive(clock, createDemoCommand({ stdout, clock, setExitCode: () => undefined }).parseAsync(args, { from: 'user' }));
+      return stdout.text;
+    };
+    expect(await run(['--tasks', '20', '--threads', '0'])).not.toContain('speedup');
+    const one = await run(['--tasks', '20', '--threads', '1']);
+    expect(one).toMatch(/CPU tasks \(16 × SHA-256 of 1 MB each\)\s+│\s+4\s+│/);
+    expect(one).toMatch(/on 1 thread\s+│/);
+    expect(one).toMatch(/speedup\s+│\s+\d+\.\d\d×\s+│/);
   });
 
   it('takes the deprecated --workers as --concurrency, with a warning on stderr', async () => {
@@ -202,9 +227,9 @@ describe('mezan demo', () => {
       await drive(clock, command.parseAsync(args, { from: 'user' }));
       return { stdout: stdout.text, stderr: stderr.text };
     };
-    const alias = await run(['--tasks', '50', '--workers', '3', '--seed', '9']);
+    const alias = await run(['--tasks', '50', '--workers', '3', '--seed', '9', '--threads', '0']);
     expect(alias.stderr).toBe('mezan demo: --workers is deprecated: use --concurrency (the number of tasks that run at once)\n');
-    const current = await run(['--tasks', '50', '--concurrency', '3', '--seed', '9']);
+    const current = await run(['--tasks', '50', '--concurrency', '3', '--seed', '9', '--threads', '0']);
     expect(current.stderr).toBe('');
     // The same run on a virtual clock: the same summary, byte for byte.
     expect(alias.stdout).toBe(current.stdout);
@@ -238,7 +263,7 @@ describe('mezan demo', () => {
   it('is a subcommand of the mezan program, with its defaults', () => {
     const demo = createProgram().commands.find((command) => command.name() === 'demo');
     expect(demo).toBeDefined();
-    expect(demo!.opts()).toEqual({ tasks: 1200, concurrency: 16, seed: 42 });
+    expect(demo!.opts()).toEqual({ tasks: 1200, concurrency: 16, seed: 42, threads: 2 });
   });
 });
 
