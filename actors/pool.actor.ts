@@ -11,6 +11,7 @@ import type {
   ResourceReplyTo,
   ResourceRequestEvent,
 } from '../src/internal/resource-protocol';
+import { ChurnMap } from '../src/internal/churn-map';
 import { WaiterQueue, type ResourceWaiter } from '../src/internal/waiter-queue';
 import type { EngineEvent } from '../src/engine-events';
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
@@ -149,10 +150,10 @@ class PoolCore {
   readonly #observer: ResourceObserver | undefined;
   readonly #sink: EventSink | undefined;
   readonly #observe: ((notice: MonitorNotice) => void) | undefined;
-  readonly #leases = new Map<string, ResourceLease>();
+  readonly #leases = new ChurnMap<string, ResourceLease>();
   readonly #waiters = new WaiterQueue();
   /** Held and requested units by task; only tasks with either. */
-  readonly #tasks = new Map<string, TaskShare>();
+  readonly #tasks = new ChurnMap<string, TaskShare>();
   #nextLease = 1;
   readonly #stats = zeroResourceStats();
   #holdings: readonly PoolHolding[] = [];

@@ -1,4 +1,5 @@
 import type { Clock } from './clock';
+import { ChurnMap } from './internal/churn-map';
 import { IndexedHeap, type HeapItem } from './internal/indexed-heap';
 
 interface VirtualTimer extends HeapItem {
@@ -34,7 +35,8 @@ const resolveOnNextTick = (resolve: () => void): void => process.nextTick(resolv
 export class VirtualClock implements Clock {
   #now: number;
   #nextId = 1;
-  readonly #timers = new Map<number, VirtualTimer>();
+  // Timers come and go by the thousand: see ChurnMap for why not a plain Map.
+  readonly #timers = new ChurnMap<number, VirtualTimer>();
   readonly #queue = new IndexedHeap<VirtualTimer>((a, b) => a.due < b.due || (a.due === b.due && a.id < b.id));
 
   readonly #settleEachTimer: boolean;

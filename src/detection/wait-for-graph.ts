@@ -1,5 +1,6 @@
 import { MezanError } from '../errors';
 import { expectNonNegativeInteger } from '../internal/validate';
+import { ChurnMap } from '../internal/churn-map';
 import { isAgentNodeId, parseMessageNodeId } from './agent-nodes';
 
 /**
@@ -86,7 +87,7 @@ interface ResourceNode {
   capacity: number;
   /** Units held, summed over `holders`. */
   held: number;
-  readonly holders: Map<TaskNode, number>;
+  readonly holders: ChurnMap<TaskNode, number>;
   /** The queue of pending requests, a doubly linked list (append and removal in O(1)). */
   head: WaitEntry | undefined;
   tail: WaitEntry | undefined;
@@ -199,7 +200,7 @@ interface BlockingStep {
  */
 export class WaitForGraph {
   readonly #resources = new Map<string, ResourceNode>();
-  readonly #tasks = new Map<string, TaskNode>();
+  readonly #tasks = new ChurnMap<string, TaskNode>();
   // Scratch marks compare against these counters, so no pass has to clear the marks of the last one.
   #reduction = 0;
   #search = 0;
@@ -227,7 +228,7 @@ export class WaitForGraph {
       id,
       capacity,
       held: 0,
-      holders: new Map(),
+      holders: new ChurnMap(),
       head: undefined,
       tail: undefined,
       queued: 0,

@@ -1,3 +1,4 @@
+import { ChurnMap } from './churn-map';
 import type { ResourceReplyTo } from './resource-protocol';
 
 /** A request waiting in a pool's queue. @internal */
@@ -24,7 +25,7 @@ export class WaiterQueue {
   #head = 0;
   /** Holes left behind the head. */
   #holes = 0;
-  readonly #byRequest = new Map<string, ResourceWaiter>();
+  readonly #byRequest = new ChurnMap<string, ResourceWaiter>();
 
   /** How many requests are queued. */
   get size(): number {

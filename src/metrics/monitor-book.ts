@@ -1,4 +1,5 @@
 import { parseMessageNodeId } from '../detection/agent-nodes';
+import { ChurnMap } from '../internal/churn-map';
 import { DurationHistogram, EMPTY_DURATION_SUMMARY, type DurationSummary } from './duration-histogram';
 import type { MonitorObservation } from './monitor-observation';
 
@@ -11,7 +12,7 @@ export interface PoolRecord {
   /** One sample per request: 0 for an immediate grant, the time queued for one that waited. */
   readonly waits: DurationHistogram;
   /** Tasks whose request is queued, by the clock time they began to wait; oldest first. */
-  readonly open: Map<string, number>;
+  readonly open: ChurnMap<string, number>;
   /** Tasks whose wait ended in the current batch (their grant, if any, is no immediate one). */
   readonly endedInBatch: Set<string>;
   /** The last wait that ended (0 for an immediate grant); `undefined` before the first. */
@@ -80,7 +81,7 @@ export class MonitorBook {
   };
   readonly deadlock: DeadlockState = { open: false, unseenDetections: 0, lastDeadlocked: 0, lastDeadlockedMessages: 0 };
   /** When each queued attempt was queued (the first time, if it was handed back and queued again). */
-  readonly #queuedAt = new Map<string, { readonly at: number; readonly attempt: number }>();
+  readonly #queuedAt = new ChurnMap<string, { readonly at: number; readonly attempt: number }>();
   readonly #pools = new Map<string, PoolRecord>();
   /** Each agent's ask latencies, by name (kept after it stops: a name asked again adds to it). */
   readonly #asks = new Map<string, DurationHistogram>();
@@ -109,7 +110,7 @@ export class MonitorBook {
         waitAlertId: `resource.wait:${name}`,
         utilizationAlertId: `resource.utilization:${name}`,
         waits: new DurationHistogram(),
-        open: new Map(),
+        open: new ChurnMap(),
         endedInBatch: new Set(),
         lastWaitMs: undefined,
         overSince: undefined,
