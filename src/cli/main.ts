@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { createDashboardCommand } from './dashboard-command';
 import { createDemoCommand } from './demo-command';
 import { createDiagramCommand } from './diagram-command';
+import { createNodeCommand } from './node-command';
 import { packageVersion } from './package-version';
 import { createSimulateCommand } from './simulate-command';
 
@@ -23,7 +24,8 @@ export function createProgram(): Command {
     .addCommand(createDemoCommand())
     .addCommand(createSimulateCommand())
     .addCommand(createDiagramCommand())
-    .addCommand(createDashboardCommand());
+    .addCommand(createDashboardCommand())
+    .addCommand(createNodeCommand());
 }
 
 /**

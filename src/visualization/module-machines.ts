@@ -56,6 +56,28 @@ const TYPESCRIPT_EXTENSIONS: readonly string[] = ['.ts', '.cts', '.mts'];
  * ```
  */
 export async function loadModuleMachines(file: string, options: LoadModuleMachinesOptions = {}): Promise<ModuleMachine[]> {
+  const exported = await loadModuleExports(file, options);
+  let machines: ModuleMachine[];
+  try {
+    machines = machineExports(exported);
+  } catch (error) {
+    throw problem('load-failed', file, `${file}: the module failed to load: ${describeError(error)}`, error);
+  }
+  if (machines.length === 0) {
+    throw problem('no-machine', file, `${file}: exports no XState machine (an export made by createMachine() or setup({...}).createMachine())`);
+  }
+  return machines;
+}
+
+/**
+ * Loads a user's module as {@link loadModuleMachines} does (a `.js`, `.cjs` or `.mjs` module, or a
+ * TypeScript one through tsx) and returns what it exports: its `module.exports`, or its namespace.
+ *
+ * @param file - the module's path, absolute or from the working directory
+ * @throws MezanError `E_INVALID_OPTION` (the promise rejects), its `details.problem` one of
+ * `not-found`, `not-a-module`, `needs-typescript-loader` and `load-failed`
+ */
+export async function loadModuleExports(file: string, options: LoadModuleMachinesOptions = {}): Promise<unknown> {
   const path = resolve(file);
   if (!existsSync(path) || !statSync(path).isFile()) throw problem('not-found', file, `${file}: no such file`);
   const extension = extname(path).toLowerCase();
@@ -63,20 +85,14 @@ export async function loadModuleMachines(file: string, options: LoadModuleMachin
   if (!typeScript && !JAVASCRIPT_EXTENSIONS.includes(extension)) {
     throw problem('not-a-module', file, `${file}: not a module: expected a ${[...JAVASCRIPT_EXTENSIONS, ...TYPESCRIPT_EXTENSIONS].join(', ')} file`);
   }
-  let machines: ModuleMachine[];
   try {
-    const exported = typeScript
+    return typeScript
       ? await importTypeScript(path, (options.typeScript ?? findTypeScriptSupport)(path), file)
       : await loadJavaScript(path, extension);
-    machines = machineExports(exported);
   } catch (error) {
     if (error instanceof MezanError) throw error;
     throw problem('load-failed', file, `${file}: the module failed to load: ${describeError(error)}`, error);
   }
-  if (machines.length === 0) {
-    throw problem('no-machine', file, `${file}: exports no XState machine (an export made by createMachine() or setup({...}).createMachine())`);
-  }
-  return machines;
 }
 
 /**

@@ -2,27 +2,13 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
-import { createDiagramCommand, renderDiagrams, type DiagramIo } from '../../src/cli/diagram-command';
+import { createDiagramCommand, renderDiagrams } from '../../src/cli/diagram-command';
 import { createProgram } from '../../src/cli/main';
 import { renderMachine, toMermaid } from '../../src/visualization/machine-diagram';
 import { MACHINE_NAMES, MEZAN_MACHINES } from '../../src/visualization/machines';
+import { memoryStream } from '../fixtures/memory-stream';
 
 const ROOT = join(__dirname, '..', '..');
-
-/** A stdout stand-in that keeps what was written. */
-function memoryStream(): DiagramIo['stdout'] & { readonly text: string } {
-  const chunks: string[] = [];
-  const stream = {
-    write(chunk: unknown): boolean {
-      chunks.push(String(chunk));
-      return true;
-    },
-    get text(): string {
-      return chunks.join('');
-    },
-  };
-  return stream as unknown as DiagramIo['stdout'] & { readonly text: string };
-}
 
 async function run(...args: string[]): Promise<string> {
   const stdout = memoryStream();

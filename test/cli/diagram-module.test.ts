@@ -8,6 +8,7 @@ import { createDiagramCommand, DIAGRAM_INVALID_MODULE_EXIT, type DiagramIo } fro
 import { isMezanError } from '../../src/errors';
 import { renderMachine } from '../../src/visualization/machine-diagram';
 import { isStateMachine, loadModuleMachines, type ModuleMachinesProblem } from '../../src/visualization/module-machines';
+import { memoryStream } from '../fixtures/memory-stream';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(__dirname, 'fixtures', 'diagram-modules');
@@ -18,21 +19,6 @@ const COUNTER = join(FIXTURES, 'counter.js');
 const lightAndDoor = require(LIGHT_AND_DOOR) as { light: AnyStateMachine; door: AnyStateMachine };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const counter = require(COUNTER) as AnyStateMachine;
-
-/** A stream stand-in that keeps what was written. */
-function memoryStream(): NodeJS.WritableStream & { readonly text: string } {
-  const chunks: string[] = [];
-  const stream = {
-    write(chunk: unknown): boolean {
-      chunks.push(String(chunk));
-      return true;
-    },
-    get text(): string {
-      return chunks.join('');
-    },
-  };
-  return stream as unknown as NodeJS.WritableStream & { readonly text: string };
-}
 
 interface DiagramRun {
   readonly code: number | undefined;

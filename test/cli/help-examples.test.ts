@@ -5,7 +5,7 @@ import { createProgram } from '../../src/cli/main';
 import { helpExamples } from '../../src/cli/help-examples';
 
 const ROOT = path.join(__dirname, '..', '..');
-const COMMANDS = ['simulate', 'diagram', 'dashboard', 'demo'] as const;
+const COMMANDS = ['simulate', 'diagram', 'dashboard', 'demo', 'node'] as const;
 
 /** The subcommand `name` of a fresh program, throwing instead of exiting, writing nowhere. */
 function quietCommand(name: string): { program: Command; command: Command; printed: () => string } {

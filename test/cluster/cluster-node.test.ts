@@ -173,6 +173,28 @@ describe('a cluster of engines: named tasks go through the cluster and come back
     expect(order).toEqual([5, 5, 3, 1, -2]);
   });
 
+  it('changes a queued task’s priority in the queue with handle.setPriority', async () => {
+    const name = freshCluster();
+    const order: string[] = [];
+    const submitter = await joinSubmitter(name);
+    const handles = ['first', 'second', 'third'].map((input) => submitter.submit('record', { id: input, input }));
+    await untilQueued(name, handles.length);
+    expect(handles[2]!.setPriority(9)).toBe(true);
+    const queue = new Queue(name, { connection: { url: redis.url }, prefix: 'mezan' });
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await queue.getJob('third'))?.priority !== 2 ** 20 - 9) {
+        if (Date.now() > deadline) throw new Error('the priority never changed');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      await queue.close();
+    }
+    await joinNode(name, 'worker', { record: (ctx) => void order.push(ctx.input as string) }, { concurrency: 1 });
+    await Promise.all(handles.map((handle) => handle.result));
+    expect(order).toEqual(['third', 'first', 'second']);
+  });
+
   it('cancels a queued task: it never runs', async () => {
     const name = freshCluster();
     let calls = 0;

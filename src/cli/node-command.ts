@@ -1,0 +1,157 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { createEngine, type Engine } from '../engine';
+import type { NamedTaskFunctions } from '../engine-options';
+import { isMezanError } from '../errors';
+import type { TaskFunction } from '../task-options';
+import { loadModuleExports } from '../visualization/module-machines';
+import { helpExamples } from './help-examples';
+
+/** The exit codes of `mezan node`. */
+export const NODE_EXIT = Object.freeze({
+  /** It drained and stopped after a signal. */
+  ok: 0,
+  /** A bad flag or tasks module: it never joined the cluster. */
+  invalid: 2,
+});
+
+/** The flags of `mezan node`, as commander parses them. */
+export interface NodeFlags {
+  redis: string;
+  name: string;
+  tasks: string;
+  node?: string;
+  concurrency: number;
+  threads?: number;
+  lockDuration?: number;
+  stalledInterval?: number;
+}
+
+/** Where `mezan node` writes; injected so tests can read it. */
+export interface NodeIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Receives the exit code of a refusal. @default sets `process.exitCode` */
+  readonly setExitCode?: (code: number) => void;
+}
+
+/**
+ * The `mezan node --redis URL --name CLUSTER --tasks MODULE` command: joins a cluster as a node that
+ * runs the named tasks the module exports (each exported function, by its export name), and drains
+ * and stops on SIGTERM or SIGINT (a second signal hurries it).
+ *
+ * @param io - where it writes; the process's streams by default
+ * @returns a commander command to add to the program
+ * @example
+ * ```ts
+ * await createNodeCommand().parseAsync(['--redis', 'redis://127.0.0.1:6379', '--name', 'orders', '--tasks', './tasks.js'], { from: 'user' });
+ * ```
+ */
+export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr: process.stderr }): Command {
+  return new Command('node')
+    .description('join a cluster of mezan nodes on Redis and run the named tasks a module exports; SIGTERM drains it and stops it')
+    .requiredOption('--redis <url>', 'the Redis server, as a redis:// URL')
+    .requiredOption('--name <cluster>', "the cluster's name: nodes of the same name share one queue")
+    .requiredOption('--tasks <module>', 'a module whose exported functions are the named tasks (.js, .cjs, .mjs, or .ts with tsx)')
+    .option('--node <name>', "this node's name (default: <hostname>-<pid>)")
+    .option('--concurrency <n>', 'how many tasks this node runs at once', positiveInteger, 8)
+    .option('--threads <n>', 'worker threads for the thread tasks (inThread) among them', nonNegativeInteger)
+    .option(
+      '--lock-duration <ms>',
+      "how long a task's lease lasts without renewal: a node silent for longer has its tasks run elsewhere",
+      positiveInteger,
+    )
+    .option('--stalled-interval <ms>', 'how often the node looks for tasks whose lease lapsed', positiveInteger)
+    .addHelpText(
+      'after',
+      helpExamples([
+        ['mezan node --redis redis://127.0.0.1:6379 --name orders --tasks examples/cluster-tasks.mjs', 'a node running 8 tasks at once'],
+        ['mezan node --redis redis://127.0.0.1:6379 --name orders --tasks examples/cluster-tasks.mjs --node api-1', 'named in logs and on its jobs'],
+        [
+          'mezan node --redis redis://127.0.0.1:6379 --name orders --tasks examples/cluster-tasks.mjs --concurrency 16 --threads 2',
+          '16 at once, thread tasks on 2 threads',
+        ],
+        [
+          'mezan node --redis redis://127.0.0.1:6379 --name orders --tasks examples/cluster-tasks.mjs --lock-duration 5000',
+          'its tasks run elsewhere 5 s after it dies',
+        ],
+      ]),
+    )
+    .action(async (flags: NodeFlags) => {
+      await runNode(flags, io);
+    });
+}
+
+/**
+ * Runs one node until a signal has drained it. Resolves once it has joined the cluster, with the
+ * engine (tests stop it themselves); the process exits when the engine has stopped after a signal.
+ */
+export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | undefined> {
+  const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
+  let engine: Engine;
+  try {
+    const tasks = namedTasksOf(await loadModuleExports(flags.tasks), flags.tasks);
+    engine = createEngine({
+      concurrency: flags.concurrency,
+      ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+      tasks,
+      cluster: {
+        redis: flags.redis,
+        name: flags.name,
+        ...(flags.node === undefined ? {} : { node: flags.node }),
+        ...(flags.lockDuration === undefined ? {} : { lockDurationMs: flags.lockDuration }),
+        ...(flags.stalledInterval === undefined ? {} : { stalledIntervalMs: flags.stalledInterval }),
+      },
+      shutdown: { signals: ['SIGTERM', 'SIGINT'], exitOnSignal: true },
+    });
+    await engine.onClusterReady();
+    const names = Object.keys(tasks);
+    io.stdout.write(
+      `mezan node: joined cluster "${flags.name}" at ${flags.redis}, running ${names.length} task(s): ${names.join(', ')}; concurrency ${flags.concurrency}\n`,
+    );
+  } catch (error) {
+    io.stderr.write(`mezan node: ${isMezanError(error) ? error.message : error instanceof Error ? error.message : String(error)}\n`);
+    setExitCode(NODE_EXIT.invalid);
+    return undefined;
+  }
+  // The engine's own listeners start the shutdown (option `shutdown.signals`); this one, a turn
+  // later, only waits for its report, to write it before the engine exits the process.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    io.stdout.write(`mezan node: ${signal}: draining (the node takes no more tasks; those it runs finish)\n`);
+    setImmediate(() => {
+      void engine.shutdown().then((report) => {
+        io.stdout.write(
+          `mezan node: stopped: ${report.completed} completed, ${report.failed} failed, ${report.cancelled} cancelled, ${report.lost} lost\n`,
+        );
+      });
+    });
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return engine;
+}
+
+/** The functions a tasks module exports, by export name (a CommonJS module's `module.exports`, or an ES module's namespace and its default object). */
+function namedTasksOf(exported: unknown, file: string): NamedTaskFunctions {
+  const tasks: Record<string, TaskFunction> = {};
+  const collect = (source: unknown): void => {
+    if ((typeof source !== 'object' && typeof source !== 'function') || source === null) return;
+    for (const [name, value] of Object.entries(source))
+      if (typeof value === 'function' && name !== 'default' && !(name in tasks)) tasks[name] = value as TaskFunction;
+  };
+  collect(exported);
+  collect((exported as { default?: unknown } | null)?.default);
+  if (Object.keys(tasks).length === 0) throw new Error(`${file}: exports no function to run as a named task`);
+  return tasks;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return parsed;
+}
