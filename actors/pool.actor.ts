@@ -12,6 +12,7 @@ import type {
   ResourceRequestEvent,
 } from '../src/internal/resource-protocol';
 import { ChurnMap } from '../src/internal/churn-map';
+import { ScratchList } from '../src/internal/scratch-list';
 import { WaiterQueue, type ResourceWaiter } from '../src/internal/waiter-queue';
 import type { EngineEvent } from '../src/engine-events';
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
@@ -159,20 +160,20 @@ class PoolCore {
   #holdings: readonly PoolHolding[] = [];
   /** The current transition's number, and the shares it touched, in order. */
   #transition = 0;
-  readonly #touched: TaskShare[] = [];
+  readonly #touched = new ScratchList<TaskShare>();
   // What the current transition produced, sent once it is over, in this order: the engine events
   // and monitor notices, the observer's message, the replies (pairs of requester and answer).
-  #published: Array<EngineEvent | MonitorNotice> = [];
+  #published = new ScratchList<EngineEvent | MonitorNotice>();
   // The outbox's lists are swapped with these once sent, emptied: a pool's outbox is sent after
   // each transition, and new lists for each cost more than the transition's own work.
-  #sparePublished: Array<EngineEvent | MonitorNotice> = [];
-  #spareReplyTo: ResourceReplyTo[] = [];
-  #spareReplies: ResourceReplyEvent[] = [];
+  #sparePublished = new ScratchList<EngineEvent | MonitorNotice>();
+  #spareReplyTo = new ScratchList<ResourceReplyTo>();
+  #spareReplies = new ScratchList<ResourceReplyEvent>();
   /** The graph changes of the current transition, copied to an exact-size list for the observer. */
-  readonly #changes: ResourceGraphEvent[] = [];
+  readonly #changes = new ScratchList<ResourceGraphEvent>();
   #observerMessage: GraphPoolChangesEvent | undefined;
-  #replyTo: ResourceReplyTo[] = [];
-  #replies: ResourceReplyEvent[] = [];
+  #replyTo = new ScratchList<ResourceReplyTo>();
+  #replies = new ScratchList<ResourceReplyEvent>();
 
   constructor(input: PoolInput) {
     this.name = input.name;
@@ -246,15 +247,15 @@ class PoolCore {
     this.#replies = this.#spareReplies;
     this.#observerMessage = undefined;
     for (let index = 0; index < published.length; index++) {
-      const item = published[index]!;
+      const item = published.at(index);
       if (item.type === 'resource.wait-ended') this.#observe?.(item);
       else this.#sink?.publish(item as EngineEvent);
     }
     if (message !== undefined) this.#observer!.send(message);
-    for (let index = 0; index < replies.length; index++) replyTo[index]!.send(replies[index]!);
-    published.length = 0;
-    replyTo.length = 0;
-    replies.length = 0;
+    for (let index = 0; index < replies.length; index++) replyTo.at(index).send(replies.at(index));
+    published.clear();
+    replyTo.clear();
+    replies.clear();
     this.#sparePublished = published;
     this.#spareReplyTo = replyTo;
     this.#spareReplies = replies;
@@ -411,26 +412,29 @@ class PoolCore {
     const name = this.name;
     const contendedAfter = this.#waiters.size > 0;
     const report = this.#observer !== undefined && (contendedBefore || contendedAfter);
-    const changes: ResourceGraphEvent[] | undefined = report ? this.#changes : undefined;
+    const changes = report ? this.#changes : undefined;
     const publish = this.#sink !== undefined && this.#sink.active;
     const observe = this.#observe !== undefined;
     const published = this.#published;
     let holdingsChanged = false;
-    for (const share of touched) {
+    for (let index = 0; index < touched.length; index++) {
+      const share = touched.at(index);
       if (share.requested === share.requestedBefore) continue;
       const { taskId, requested } = share;
       changes?.push({ type: 'graph.requests', resource: name, taskId, units: requested });
       if (requested > 0 && publish) published.push({ type: 'resource.waiting', at, taskId, resource: name, units: requested });
       if (requested === 0 && share.requestedBefore > 0 && observe) published.push({ type: 'resource.wait-ended', at, taskId, resource: name });
     }
-    for (const share of touched) {
+    for (let index = 0; index < touched.length; index++) {
+      const share = touched.at(index);
       if (share.held >= share.heldBefore) continue;
       holdingsChanged = true;
       const { taskId, held } = share;
       if (contendedBefore) changes?.push({ type: 'graph.holds', resource: name, taskId, units: held });
       if (publish) published.push({ type: 'resource.released', at, taskId, resource: name, units: held });
     }
-    for (const share of touched) {
+    for (let index = 0; index < touched.length; index++) {
+      const share = touched.at(index);
       if (share.held <= share.heldBefore) continue;
       holdingsChanged = true;
       const { taskId, held } = share;
@@ -438,8 +442,11 @@ class PoolCore {
       if (publish) published.push({ type: 'resource.acquired', at, taskId, resource: name, units: held });
     }
     if (holdingsChanged) this.#holdings = this.#updatedHoldings(touched);
-    for (const share of touched) if (share.held === 0 && share.requested === 0) this.#tasks.delete(share.taskId);
-    touched.length = 0;
+    for (let index = 0; index < touched.length; index++) {
+      const share = touched.at(index);
+      if (share.held === 0 && share.requested === 0) this.#tasks.delete(share.taskId);
+    }
+    touched.clear();
     if (changes === undefined) return;
     // The observer knew none of this pool's holders: it hears all of them now.
     if (!contendedBefore) for (const { taskId, units } of this.#holdings) changes.push({ type: 'graph.holds', resource: name, taskId, units });
@@ -449,16 +456,17 @@ class PoolCore {
         resource: name,
         capacity: this.capacity,
         contended: contendedAfter,
-        changes: changes.slice(),
+        changes: changes.toArray(),
       };
     }
-    changes.length = 0;
+    changes.clear();
   }
 
   /** The holdings after this transition: a new list, with new entries only for the tasks whose units changed. */
-  #updatedHoldings(touched: readonly TaskShare[]): PoolHolding[] {
+  #updatedHoldings(touched: ScratchList<TaskShare>): PoolHolding[] {
     const holdings = this.#holdings.slice();
-    for (const { taskId, held, heldBefore } of touched) {
+    for (let touchedIndex = 0; touchedIndex < touched.length; touchedIndex++) {
+      const { taskId, held, heldBefore } = touched.at(touchedIndex);
       if (held === heldBefore) continue;
       const index = heldBefore === 0 ? -1 : holdings.findIndex((holding) => holding.taskId === taskId);
       if (held === 0) holdings.splice(index, 1);

@@ -1,6 +1,7 @@
 import type { Clock } from './clock';
 import { ChurnMap } from './internal/churn-map';
 import { IndexedHeap, type HeapItem } from './internal/indexed-heap';
+import { ScratchList } from './internal/scratch-list';
 
 interface VirtualTimer extends HeapItem {
   readonly id: number;
@@ -43,10 +44,10 @@ export class VirtualClock implements Clock {
   // The calls due at the end of the current instant, in the order they were made, and their ids (a
   // cancelled one is left as `undefined`). Lists, swapped with spares while they run: there are a few
   // each instant, and a map would be a new table each time.
-  #immediateIds: number[] = [];
-  #immediateCalls: Array<(() => void) | undefined> = [];
-  #spareIds: number[] = [];
-  #spareCalls: Array<(() => void) | undefined> = [];
+  #immediateIds = new ScratchList<number>();
+  #immediateCalls = new ScratchList<(() => void) | undefined>();
+  #spareIds = new ScratchList<number>();
+  #spareCalls = new ScratchList<(() => void) | undefined>();
 
   /** With `settle: 'each-instant'`: calls `fn` at the end of the current instant (see the constructor). */
   readonly setImmediate?: (fn: () => void) => number;
@@ -76,7 +77,7 @@ export class VirtualClock implements Clock {
       };
       this.clearImmediate = (id: number): void => {
         const index = this.#immediateIds.indexOf(id);
-        if (index >= 0) this.#immediateCalls[index] = undefined;
+        if (index >= 0) this.#immediateCalls.set(index, undefined);
       };
     }
   }
@@ -176,9 +177,9 @@ export class VirtualClock implements Clock {
       const calls = this.#immediateCalls;
       this.#immediateIds = this.#spareIds;
       this.#immediateCalls = this.#spareCalls;
-      for (let index = 0; index < calls.length; index++) calls[index]?.();
-      ids.length = 0;
-      calls.length = 0;
+      for (let index = 0; index < calls.length; index++) calls.at(index)?.();
+      ids.clear();
+      calls.clear();
       this.#spareIds = ids;
       this.#spareCalls = calls;
     }
