@@ -78,7 +78,9 @@ export class ClusterNode implements ClusterTaskOwner {
       this.#subscriber = undefined;
       return;
     }
-    this.#worker = new Worker(options.name, (job: Job<ClusterJobData>, token?: string, signal?: AbortSignal) => this.#process(job, token, signal), {
+    // Two parameters, not three: BullMQ would make an AbortController per job for a third, and a
+    // cancellation reaches the running task through `#running` instead.
+    this.#worker = new Worker(options.name, (job: Job<ClusterJobData>, token?: string) => this.#process(job, token), {
       connection: this.#connection,
       prefix: PREFIX,
       name: options.node,
@@ -256,7 +258,7 @@ export class ClusterNode implements ClusterTaskOwner {
   }
 
   /** BullMQ's processor: one attempt of a job, run as a task of the local engine. */
-  async #process(job: Job<ClusterJobData>, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+  async #process(job: Job<ClusterJobData>, token: string | undefined): Promise<unknown> {
     const id = job.id!;
     const fn = this.#host.tasks.find(job.name);
     if (fn === undefined) {
@@ -281,15 +283,12 @@ export class ClusterNode implements ClusterTaskOwner {
       throw new UnrecoverableError(writeFailure(refused.code, `${refused.message} (on node "${this.#options.node}")`));
     }
     this.#running.set(id, local);
-    const onAbort = (): void => void local.cancel(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const value = await local.result;
       return value === undefined ? null : value;
     } catch (error) {
       return this.#failed(error, job, token, attempt);
     } finally {
-      signal?.removeEventListener('abort', onAbort);
       if (this.#running.get(id) === local) this.#running.delete(id);
     }
   }
