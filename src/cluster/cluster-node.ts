@@ -266,7 +266,9 @@ export class ClusterNode implements ClusterTaskOwner {
       throw new UnrecoverableError(writeFailure(error.code, error.message));
     }
     if (!this.#host.isAccepting()) return this.#giveBack(job, token);
-    const attempt = job.attemptsStarted;
+    // The runs before this one: failed attempts, and runs lost with their node. Not BullMQ's
+    // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
+    const attempt = job.attemptsMade + job.stalledCounter + 1;
     const data = job.data;
     let local: TaskHandle<unknown>;
     try {

@@ -121,6 +121,22 @@ describe('a cluster of engines: named tasks go through the cluster and come back
     ]);
   });
 
+  it('lets a cluster task submit a named child to the cluster and await it (ctx.submit, ctx.await)', async () => {
+    const name = freshCluster();
+    const tasks: NamedTaskFunctions = {
+      square: (ctx) => (ctx.input as number) ** 2,
+      sumOfSquares: async (ctx) => {
+        const children = (ctx.input as number[]).map((input) => ctx.submit<number>('square', { input }));
+        let sum = 0;
+        for (const child of children) sum += await ctx.await(child);
+        return sum;
+      },
+    };
+    const a = await joinNode(name, 'a', tasks);
+    await joinNode(name, 'b', tasks);
+    await expect(a.submit('sumOfSquares', { input: [1, 2, 3] }).result).resolves.toBe(14);
+  });
+
   it('fails with E_TASK_FAILED once the retries are spent, naming the node, the attempt and what was thrown', async () => {
     const a = await joinNode(freshCluster(), 'a', {
       boom: () => {
@@ -282,6 +298,26 @@ describe('a cluster of engines: named tasks go through the cluster and come back
     const { completed, lost } = await report;
     expect({ completed, lost }).toEqual({ completed: 3, lost: 0 });
     await expect(Promise.all(handles.map((handle) => handle.result))).resolves.toEqual([1, 2, 3]);
+  });
+});
+
+describe('a cluster of engines: a node forced to stop', () => {
+  it('gives the task it was running back to the queue: another node runs it, as the same attempt', async () => {
+    const name = freshCluster();
+    const started = deferred();
+    const submitter = await joinSubmitter(name);
+    const first = await joinNode(name, 'first', {
+      job: (ctx) => {
+        started.resolve();
+        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      },
+    });
+    const handle = submitter.submit<{ node: string; attempt: number }>('job', { id: 'given-back' });
+    await started.promise;
+    await first.shutdown({ force: true });
+    expect(handle.isSettled).toBe(false);
+    await joinNode(name, 'second', { job: (ctx) => ({ node: 'second', attempt: ctx.attempt }) });
+    await expect(handle.result).resolves.toEqual({ node: 'second', attempt: 1 });
   });
 });
 
