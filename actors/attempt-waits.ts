@@ -5,6 +5,7 @@ import type { EventSink } from '../src/internal/event-sink';
 import { findRankViolation } from '../src/detection/lock-order';
 import type { ResourceGrantedEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
+import { removeAt } from '../src/internal/remove-at';
 import { fail, failUnknownKey, hasOnlyKnownKeys, rejectInvalid } from '../src/internal/validate';
 import { TaskHandle } from '../src/task-handle';
 import { ACQUIRE_OPTION_KEYS, AWAIT_OPTION_KEYS, type AcquireOptions, type AwaitOptions, type Lease } from '../src/task-options';
@@ -17,6 +18,9 @@ export interface WaitsHost {
   /** The runner's own ref: pools answer it. */
   readonly self: AnyActorRef;
 }
+
+/** What an attempt that holds no lease holds: never added to. */
+const HOLDING_NOTHING: readonly string[] = Object.freeze([]);
 
 interface PendingAcquire {
   readonly requestId: string;
@@ -99,7 +103,8 @@ export class AttemptWaits {
       return rejectInvalid(() => fail('timeoutMs', 'a non-negative finite number of milliseconds', timeoutMs));
     }
     const holding = this.#heldResources();
-    if (services.lockOrder !== 'off') {
+    // Holding nothing, an acquisition can break no rank: the common case makes no list.
+    if (services.lockOrder !== 'off' && holding.length > 0) {
       const violation = findRankViolation(
         this.#taskId,
         { resource, rank: pool.rank },
@@ -262,9 +267,9 @@ export class AttemptWaits {
   }
 
   /** The resources of the leases held, each once, in the order first taken. */
-  #heldResources(): string[] {
+  #heldResources(): readonly string[] {
     const leases = this.#leases;
-    if (leases === undefined || leases.length === 0) return [];
+    if (leases === undefined || leases.length === 0) return HOLDING_NOTHING;
     const resources: string[] = [];
     for (const lease of leases) if (!resources.includes(lease.resource)) resources.push(lease.resource);
     return resources;
@@ -311,10 +316,11 @@ export class AttemptWaits {
   #dropLease(leaseId: string): Lease | undefined {
     const leases = this.#leases;
     if (leases === undefined) return undefined;
-    const index = leases.findIndex((lease) => lease.leaseId === leaseId);
-    if (index < 0) return undefined;
+    let index = 0;
+    while (index < leases.length && leases[index]!.leaseId !== leaseId) index++;
+    if (index === leases.length) return undefined;
     const lease = leases[index]!;
-    leases.splice(index, 1);
+    removeAt(leases, index);
     return lease;
   }
 
@@ -328,7 +334,7 @@ export class AttemptWaits {
     if (pending.settled) return;
     pending.settled = true;
     const acquires = this.#acquires!;
-    acquires.splice(acquires.indexOf(pending), 1);
+    removeAt(acquires, acquires.indexOf(pending));
     if (pending.timer !== undefined) this.#host.clock.clearTimeout(pending.timer);
     if (lease !== undefined) pending.resolve(lease);
     else pending.reject(error);

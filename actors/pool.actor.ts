@@ -12,6 +12,7 @@ import type {
   ResourceRequestEvent,
 } from '../src/internal/resource-protocol';
 import { ChurnMap } from '../src/internal/churn-map';
+import { removeAt } from '../src/internal/remove-at';
 import { ScratchList } from '../src/internal/scratch-list';
 import { WaiterQueue, type ResourceWaiter } from '../src/internal/waiter-queue';
 import type { EngineEvent } from '../src/engine-events';
@@ -468,13 +469,19 @@ class PoolCore {
     for (let touchedIndex = 0; touchedIndex < touched.length; touchedIndex++) {
       const { taskId, held, heldBefore } = touched.at(touchedIndex);
       if (held === heldBefore) continue;
-      const index = heldBefore === 0 ? -1 : holdings.findIndex((holding) => holding.taskId === taskId);
-      if (held === 0) holdings.splice(index, 1);
+      const index = heldBefore === 0 ? -1 : holdingIndex(holdings, taskId);
+      if (held === 0) removeAt(holdings, index);
       else if (index >= 0) holdings[index] = { taskId, units: held };
       else holdings.push({ taskId, units: held });
     }
     return holdings;
   }
+}
+
+/** Where `taskId` is in `holdings`, or -1 (a loop: a `findIndex` callback would be a closure per call). */
+function holdingIndex(holdings: readonly PoolHolding[], taskId: string): number {
+  for (let index = 0; index < holdings.length; index++) if (holdings[index]!.taskId === taskId) return index;
+  return -1;
 }
 
 const cores = new WeakMap<object, PoolCore>();

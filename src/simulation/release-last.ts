@@ -1,3 +1,4 @@
+import { removeAt } from '../internal/remove-at';
 import type { Lease } from '../task-options';
 
 /**
@@ -10,8 +11,9 @@ export function releaseLast(leases: Lease[] | undefined, resource: string): void
   if (leases === undefined) return;
   for (let index = leases.length - 1; index >= 0; index--) {
     if (leases[index]!.resource !== resource) continue;
-    const [lease] = leases.splice(index, 1);
-    lease!.release();
+    const lease = leases[index]!;
+    removeAt(leases, index);
+    lease.release();
     return;
   }
 }
