@@ -17,6 +17,8 @@ export interface WaitsHost {
   readonly services: TaskServices;
   /** The runner's own ref: pools answer it. */
   readonly self: AnyActorRef;
+  /** Set for the thread worker's runner: how many threads it has (the slots its waiting tasks hold are theirs). */
+  readonly threads?: number;
 }
 
 /** What an attempt that holds no lease holds: never added to. */
@@ -79,6 +81,8 @@ export class AttemptWaits {
     this.#host = host;
     this.#taskId = taskId;
     this.#attemptKey = attemptKey;
+    // Before any wait of the attempt: the detector then counts the slot it holds as a thread's.
+    if (host.threads !== undefined) this.#notify({ type: 'graph.thread-task', taskId, threads: host.threads, active: true });
   }
 
   /** Requests `units` of `resource`; resolves with a lease once granted. */
@@ -231,6 +235,8 @@ export class AttemptWaits {
     // Every wait's end reaches the detector on its own (the pool's change, the await's end), so it
     // hears of the attempt's end only when it chose the attempt as a victim and waits for that.
     if (this.#waited && this.#victimized) this.#notify({ type: 'graph.attempt-ended', taskId: this.#taskId });
+    const threads = this.#host.threads;
+    if (threads !== undefined) this.#notify({ type: 'graph.thread-task', taskId: this.#taskId, threads, active: false });
   }
 
   #close(error: MezanError | undefined): void {

@@ -3,13 +3,13 @@ import type { AnyActorSystem } from './any-actor-system';
 import type { Clock } from '../src/clock';
 import type { Logger } from '../src/logger';
 import type { EventSink } from '../src/internal/event-sink';
-import { resolveDeadlock, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/detection/deadlock-resolver';
+import { resolveDeadlock, THREAD_SLOTS, WORKER_SLOTS, type DeadlockReport, type TaskFacts } from '../src/detection/deadlock-resolver';
 import { chooseVictim, type DeadlockCandidate, type DeadlockPolicy } from '../src/detection/deadlock-policy';
 import { isAgentNodeId, parseMessageNodeId } from '../src/detection/agent-nodes';
 import { MezanError } from '../src/errors';
 import { LearnedLockOrder } from '../src/detection/lock-order';
 import type { GraphPoolChangesEvent, ResourceGraphEvent } from '../src/internal/resource-protocol';
-import type { WatchedState } from '../src/internal/task-book';
+import type { WatchedChange, WatchedState } from '../src/internal/task-book';
 import type { RunnerGraphNotice } from '../src/internal/task-services';
 import { WaitForGraph, type DeadlockAnalysis, type WaitForGraphSnapshot } from '../src/detection/wait-for-graph';
 import type { MonitorNotice } from '../src/metrics/monitor-observation';
@@ -126,7 +126,7 @@ export type DetectorNotice =
   | TasksDescribedEvent
   | TasksGoneEvent
   /** From the executor: watched tasks changed their need for a worker slot. */
-  | { readonly type: 'tasks.watched'; readonly changes: ReadonlyArray<{ readonly taskId: string; readonly state: WatchedState }> }
+  | { readonly type: 'tasks.watched'; readonly changes: readonly WatchedChange[] }
   /** From the executor: a compensation slot was retired. */
   | { readonly type: 'slots.retired-extra' };
 
@@ -164,8 +164,14 @@ class DetectorCore {
   readonly #requests = new ChurnMap<string, number>();
   /** How many waits (queued requests, awaits) each waiting task has. */
   readonly #waits = new ChurnMap<string, number>();
-  /** Tasks holding a worker slot while they wait (the graph's `@workers` holders). */
+  /** Tasks holding a worker slot while they wait (the graph's `@workers` and `@threads` holders). */
   readonly #blockedOnWorker = new Set<string>();
+  /** Of those, the thread tasks: they hold one of the thread worker's slots (`@threads`), not the main worker's. */
+  readonly #blockedOnThread = new Set<string>();
+  /** Tasks whose attempt runs on a thread and has waited (`graph.thread-task`), until it ends. */
+  readonly #threadTasks = new Set<string>();
+  /** How many threads the engine has, once a thread task has waited; `@threads` is in the graph from then on. */
+  #threads = 0;
   /** How many waits each awaited task has. */
   readonly #awaited = new Map<string, number>();
   /** Victims whose end has not been seen yet: a deadlock is not resolved twice. */
@@ -250,11 +256,16 @@ class DetectorCore {
       case 'graph.ask':
         this.#applyAsk(event);
         return;
+      case 'graph.thread-task':
+        if (event.active) this.#addThreadTask(event.taskId, event.threads);
+        else this.#threadTasks.delete(event.taskId);
+        return;
       case 'graph.attempt-ended':
         // Its pool holds and requests stay until the pools report them gone: they are the pools'
         // to tell, and may still be on their way.
         this.#waits.delete(event.taskId);
         this.#releaseSlot(event.taskId);
+        this.#threadTasks.delete(event.taskId);
         this.#pendingVictims.delete(event.taskId);
         this.#noteIfDeadlockGone();
         return;
@@ -262,6 +273,7 @@ class DetectorCore {
         for (const taskId of event.taskIds) {
           this.#waits.delete(taskId);
           this.#releaseSlot(taskId);
+          this.#threadTasks.delete(taskId);
           this.#pendingVictims.delete(taskId);
         }
         this.#noteIfDeadlockGone();
@@ -273,9 +285,11 @@ class DetectorCore {
         this.#reportRankViolation(event);
         return;
       case 'tasks.watched':
-        for (const { taskId, state } of event.changes) {
+        for (const { taskId, state, threads } of event.changes) {
+          if (threads !== undefined) this.#addThreadTask(taskId, threads);
           // A task others await that now waits for a slot may close a cycle through the slots.
           if (this.#markAwaitedNeed(taskId, state)) this.#onBlocked(taskId);
+          if (state === 'gone') this.#threadTasks.delete(taskId);
         }
         return;
       case 'tasks.described': {
@@ -431,7 +445,19 @@ class DetectorCore {
     this.#awaited.delete(awaited);
     this.#executor()?.send({ type: 'task.watch', taskId: awaited, watching: false });
     // No longer awaited: the slot it was seen to ask for is nobody's concern now.
-    if (!this.#blockedOnWorker.has(awaited) && graph.hasTask(awaited)) graph.setRequest(awaited, WORKER_SLOTS, 0);
+    if (!this.#blockedOnWorker.has(awaited) && graph.hasTask(awaited)) graph.setRequest(awaited, this.#slotsOf(awaited), 0);
+  }
+
+  /** The graph's node for the slots `taskId` runs in: the thread worker's for a thread task. */
+  #slotsOf(taskId: string): string {
+    return this.#threadTasks.has(taskId) ? THREAD_SLOTS : WORKER_SLOTS;
+  }
+
+  /** `taskId` runs on one of `threads` threads: its slot, held or asked for, is one of `@threads`. */
+  #addThreadTask(taskId: string, threads: number): void {
+    if (this.#threads === 0) this.graph.addResource(THREAD_SLOTS, threads);
+    this.#threads = threads;
+    this.#threadTasks.add(taskId);
   }
 
   #executor(): ExecutorView | undefined {
@@ -447,10 +473,10 @@ class DetectorCore {
   #markAwaitedNeed(taskId: string, state: WatchedState): boolean {
     if (!this.#awaited.has(taskId) || this.#blockedOnWorker.has(taskId)) return false;
     if (state === 'queued') {
-      this.graph.setRequest(taskId, WORKER_SLOTS, 1);
+      this.graph.setRequest(taskId, this.#slotsOf(taskId), 1);
       return true;
     }
-    if (this.graph.hasTask(taskId)) this.graph.setRequest(taskId, WORKER_SLOTS, 0);
+    if (this.graph.hasTask(taskId)) this.graph.setRequest(taskId, this.#slotsOf(taskId), 0);
     return false;
   }
 
@@ -459,9 +485,11 @@ class DetectorCore {
     this.#waits.set(taskId, (this.#waits.get(taskId) ?? 0) + 1);
     if (this.#blockedOnWorker.has(taskId)) return;
     this.#blockedOnWorker.add(taskId);
-    this.graph.setRequest(taskId, WORKER_SLOTS, 0);
+    const slots = this.#slotsOf(taskId);
+    if (slots === THREAD_SLOTS) this.#blockedOnThread.add(taskId);
+    this.graph.setRequest(taskId, slots, 0);
     this.#fitSlotCapacity();
-    this.graph.setHold(taskId, WORKER_SLOTS, 1);
+    this.graph.setHold(taskId, slots, 1);
   }
 
   /** A task's wait ended; with none left it runs again, and its slot is nobody's concern. */
@@ -478,7 +506,7 @@ class DetectorCore {
   /** A task on a worker stopped waiting (its attempt ended, or its worker crashed). */
   #releaseSlot(taskId: string): void {
     if (!this.#blockedOnWorker.delete(taskId)) return;
-    this.graph.setHold(taskId, WORKER_SLOTS, 0);
+    this.graph.setHold(taskId, this.#blockedOnThread.delete(taskId) ? THREAD_SLOTS : WORKER_SLOTS, 0);
     this.#fitSlotCapacity();
   }
 
@@ -488,8 +516,12 @@ class DetectorCore {
    * worker takes another: the graph counts what really happens rather than refuse it.
    */
   #fitSlotCapacity(): void {
-    const slots = Math.max(this.#input.concurrency + this.#extraSlots, this.#blockedOnWorker.size);
+    const onThreads = this.#blockedOnThread.size;
+    const slots = Math.max(this.#input.concurrency + this.#extraSlots, this.#blockedOnWorker.size - onThreads);
     if (slots !== this.graph.capacityOf(WORKER_SLOTS)) this.graph.setCapacity(WORKER_SLOTS, slots);
+    if (this.#threads === 0) return;
+    const threads = Math.max(this.#threads, onThreads);
+    if (threads !== this.graph.capacityOf(THREAD_SLOTS)) this.graph.setCapacity(THREAD_SLOTS, threads);
   }
 
   /** A task just blocked: look now, or schedule a look after the optimistic delay. */
@@ -530,7 +562,10 @@ class DetectorCore {
         this.#resolveByAsk(analysis, asks);
         return;
       }
-      const poolWaits = messagePoolWaitsOn(analysis.cycle, (id) => this.graph.hasResource(id) && id !== WORKER_SLOTS && !isAgentNodeId(id));
+      const poolWaits = messagePoolWaitsOn(
+        analysis.cycle,
+        (id) => this.graph.hasResource(id) && id !== WORKER_SLOTS && id !== THREAD_SLOTS && !isAgentNodeId(id),
+      );
       if (poolWaits.length > 0) {
         this.#resolveByMessagePoolWait(analysis, poolWaits);
         return;
@@ -551,7 +586,7 @@ class DetectorCore {
       blockedOnWorker: this.#blockedOnWorker,
       pendingVictims: this.#pendingVictims,
       isOnCycle: (taskId: string) => this.graph.isOnCycle(taskId),
-      unitsHeld: (taskId: string) => this.graph.unitsHeldBy(taskId, WORKER_SLOTS),
+      unitsHeld: (taskId: string) => this.graph.unitsHeldBy(taskId, this.#slotsOf(taskId)),
       describe: (taskId: string) => known?.get(taskId),
     };
     let resolution;
@@ -614,7 +649,7 @@ class DetectorCore {
     for (const ask of asks) {
       if (this.#pendingAskVictims.has(ask.message)) return;
       if (!this.#askTargets.has(ask.message)) continue;
-      const resourcesHeld = this.graph.unitsHeldBy(ask.waiter, WORKER_SLOTS);
+      const resourcesHeld = this.graph.unitsHeldBy(ask.waiter, this.#slotsOf(ask.waiter));
       candidates.push({ taskId: ask.message, submittedSeq: ask.delivery, priority: 0, workMs: 0, resourcesHeld });
     }
     if (candidates.length === 0) return;

@@ -5,7 +5,7 @@ import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { TaskFacts } from '../src/detection/deadlock-resolver';
 import type { EventSink } from '../src/internal/event-sink';
-import { TaskBook, type TaskCounts, type WatchedState } from '../src/internal/task-book';
+import { TaskBook, type TaskCounts, type WatchedChange } from '../src/internal/task-book';
 import type { RunOrder, TaskSubmission, WorkerReportEvent } from '../src/internal/task-protocol';
 import type { NoticeReceiver, TaskServices, TaskVictimEvent } from '../src/internal/task-services';
 import type { Logger } from '../src/logger';
@@ -132,7 +132,7 @@ export type ExecutorNotice =
   /** A compensation slot was retired. */
   | { readonly type: 'slots.retired-extra' }
   /** Watched tasks changed their need for a worker slot (see `task.watch`). */
-  | { readonly type: 'tasks.watched'; readonly changes: ReadonlyArray<{ readonly taskId: string; readonly state: WatchedState }> };
+  | { readonly type: 'tasks.watched'; readonly changes: readonly WatchedChange[] };
 
 /** The executor's answer to `tasks.describe`: each task's facts, `undefined` for a task no longer unfinished. @internal */
 export interface TasksDescribedEvent {
@@ -776,10 +776,19 @@ class ExecutorCore {
     for (let i = 0; i < retired; i++) this.#notify({ type: 'slots.retired-extra' });
   }
 
-  /** Tells the deadlock detector what became of the tasks it watches; nothing when it watches none. */
+  /**
+   * Tells the deadlock detector what became of the tasks it watches; nothing when it watches none. A
+   * thread task's change says how many threads there are: the slot it asks for is one of theirs.
+   */
   #reportWatched(): void {
     const changes = this.book.takeWatchedChanges();
-    if (changes.length > 0) this.#notify({ type: 'tasks.watched', changes });
+    if (changes.length === 0) return;
+    const threads = this.#input.threads?.count;
+    const { book } = this;
+    this.#notify({
+      type: 'tasks.watched',
+      changes: threads === undefined ? changes : changes.map((change) => (book.isThreadTask(change.taskId) ? { ...change, threads } : change)),
+    });
   }
 }
 

@@ -40,6 +40,8 @@ export interface RunnerHost extends RunEnvironment {
   readonly self: AnyActorRef;
   /** A slowed worker (a simulated fault) stretches `ctx.sleep` by `factor` until clock time `until`. */
   readonly pace: { factor: number; until: number };
+  /** Set for the thread worker: how many threads run its tasks. */
+  readonly threads?: number;
 }
 
 /**

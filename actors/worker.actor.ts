@@ -133,7 +133,9 @@ class WorkerCore {
     // The runner's outcomes reach the worker as an event to itself, so that every change of the
     // worker's state and statistics happens in one of its own transitions.
     this.runner = new TaskRunner(
-      { ...environment, self, pace: { factor: 1, until: 0 } },
+      input.threads === undefined
+        ? { ...environment, self, pace: { factor: 1, until: 0 } }
+        : { ...environment, self, pace: { factor: 1, until: 0 }, threads: input.threads.count },
       () => {
         if (this.flushRequested) return;
         this.flushRequested = true;

@@ -5,6 +5,14 @@ import type { DeadlockAnalysis } from './wait-for-graph';
 /** The resource that stands for worker slots in the wait-for graph. @internal */
 export const WORKER_SLOTS = '@workers';
 
+/**
+ * The resource that stands for the thread worker's slots (one per thread) in the wait-for graph: a
+ * thread task that waits holds one, and an awaited thread task that is queued asks for one. No
+ * compensation slot is added for it: a thread is not made on demand.
+ * @internal
+ */
+export const THREAD_SLOTS = '@threads';
+
 /** One deadlock, as the engine reports it. */
 export interface DeadlockReport {
   /** The tasks that can never finish as things stand. */

@@ -60,6 +60,13 @@ export type DeadlineChange =
  */
 export type WatchedState = 'queued' | 'dispatched' | 'gone';
 
+/** A change of a watched task, for the deadlock detector; `threads`: the engine's thread count, for a thread task. @internal */
+export interface WatchedChange {
+  readonly taskId: string;
+  readonly state: WatchedState;
+  readonly threads?: number;
+}
+
 /** What cancelling a task took. @internal */
 export type CancelResult =
   | { readonly kind: 'settled'; readonly wasDelayed: boolean }
@@ -129,7 +136,7 @@ export class TaskBook {
   readonly #entries = new TaskIndex<TaskEntry>();
   /** Tasks the supervisor watches (some task awaits them), and what became of them since asked. */
   readonly #watched = new Set<string>();
-  #watchedChanges: Array<{ readonly taskId: string; readonly state: WatchedState }> = [];
+  #watchedChanges: WatchedChange[] = [];
   /** One lane per priority; one such queue per task group when a rate limit applies per group. */
   readonly #ready: ReadyQueue<TaskEntry> | GroupedReadyQueue<TaskEntry>;
   /** The ready thread tasks (`inThread`), when the engine has threads; otherwise they are in `#ready`. */
@@ -177,6 +184,12 @@ export class TaskBook {
     return this.#threadReady === undefined ? 0 : this.#threadReady.size;
   }
 
+  /** Whether `taskId` is a thread task that runs on the thread worker (not on the main thread, for want of threads). */
+  isThreadTask(taskId: string): boolean {
+    const entry = this.#entries.get(taskId);
+    return this.#threadReady !== undefined && entry !== undefined && threadTargetOf(entry.fn) !== undefined;
+  }
+
   /** The ready queue a task goes to: the threads' for a thread task when the engine has threads. */
   #queueOf(entry: TaskEntry): ReadyQueue<TaskEntry> | GroupedReadyQueue<TaskEntry> {
     return this.#threadReady !== undefined && threadTargetOf(entry.fn) !== undefined ? this.#threadReady : this.#ready;
@@ -203,7 +216,7 @@ export class TaskBook {
   }
 
   /** The changes of watched tasks since the last call. */
-  takeWatchedChanges(): Array<{ readonly taskId: string; readonly state: WatchedState }> {
+  takeWatchedChanges(): WatchedChange[] {
     const changes = this.#watchedChanges;
     if (changes.length > 0) this.#watchedChanges = [];
     return changes;

@@ -53,6 +53,11 @@ export const NO_SERVICES: TaskServices = Object.freeze({
 export type RunnerGraphNotice =
   /** The task waits (`active`) or no longer waits for `awaited`'s result. */
   | { readonly type: 'graph.await'; readonly taskId: string; readonly awaited: string; readonly active: boolean }
+  /**
+   * The task's attempt runs on one of `threads` threads, so the slot it holds while it waits is one
+   * of theirs: `active` before its first wait, not `active` once it ended.
+   */
+  | { readonly type: 'graph.thread-task'; readonly taskId: string; readonly threads: number; readonly active: boolean }
   /** The attempt, which waited at some point, ended: its waits are over and its slot is free. */
   | { readonly type: 'graph.attempt-ended'; readonly taskId: string }
   /** The task is acquiring `resource` while holding `holding` (for the learned lock order). */

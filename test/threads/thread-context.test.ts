@@ -134,6 +134,28 @@ describe("a thread task's ctx", () => {
     await expect(first.result).resolves.toBe('locked both');
   });
 
+  test('thread-slot starvation: a thread task awaiting a queued thread task on the only thread is found (through @threads) and resolved', async () => {
+    // The main worker's slots are free: only the thread's slot is short, which the graph must tell apart.
+    engine = createEngine({ threads: 1, concurrency: 4, logger: false });
+    const resolved = nextEvent((event) => event.type === 'deadlock.resolved');
+    const parent = engine.submit(task('parent'), { input: 21, name: 'parent' });
+    const report = await resolved;
+    expect(report).toMatchObject({ resolution: 'victim', victim: parent.id });
+    expect((report as { cycle: readonly string[] }).cycle).toContain('@threads');
+    expect((report as { cycle: readonly string[] }).cycle).not.toContain('@workers');
+    expect((await errorOf(parent.result)).code).toBe('E_DEADLOCK');
+    expect(engine.deadlocks()).toHaveLength(1);
+    // The child it submitted got the thread once the parent let go, and ran.
+    await engine.onIdle();
+    expect(engine.stats().workers.find((worker) => worker.id === 'thread')).toMatchObject({ tasksCompleted: 1, tasksFailed: 1 });
+  });
+
+  test('two threads: the same parent and child both run, nothing is reported', async () => {
+    engine = createEngine({ threads: 2, logger: false });
+    await expect(engine.submit(task('parent'), { input: 21 }).result).resolves.toEqual({ viaAwait: 42, viaResult: 42 });
+    expect(engine.deadlocks()).toEqual([]);
+  });
+
   test('submit and await of another thread task, from the thread', async () => {
     engine = createEngine({ threads: 2, logger: false });
     const started: Array<{ name: string; workerId: string }> = [];
