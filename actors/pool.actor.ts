@@ -34,6 +34,25 @@ export interface PoolInput {
   readonly observe?: (notice: MonitorNotice) => void;
 }
 
+/**
+ * What a pool whose units are not all its own to count (a cluster pool, whose units the nodes of a
+ * cluster share) adds to its own FIFO queue: a request is granted only once the gate reserved its
+ * units, and the gate hears of every grant, every lease's end and every request dropped unserved,
+ * so that it can give the units back where they are counted.
+ *
+ * @internal
+ */
+export interface PoolGate {
+  /** Whether the units of queued request `requestId` are reserved, so it may be granted now. */
+  isReserved(requestId: string): boolean;
+  /** Reserved request `requestId` was granted as lease `leaseId`. */
+  granted(requestId: string, leaseId: string): void;
+  /** Lease `leaseId` ended (released or revoked). */
+  leaseEnded(leaseId: string): void;
+  /** Queued request `requestId` left the queue without a grant (cancelled, revoked or denied). */
+  requestDropped(requestId: string): void;
+}
+
 /** A pool's own statistics; exact, because only the pool updates them. Times are clock milliseconds. */
 export interface ResourceStats {
   /** Leases granted. */
@@ -144,14 +163,20 @@ function invalidUnitsReason(name: string, capacity: number, units: number): stri
   return `Expected \`units\` to be an integer from 1 to ${capacity} (the capacity of \`${name}\`), got \`${String(units)}\``;
 }
 
-/** The live part of one pool. Only its own transitions touch it. */
-class PoolCore {
+/**
+ * The live part of one pool. Only its own transitions touch it: the pool's actor logic, or the
+ * cluster pool's (actors/cluster-pool.actor.ts), which gives it a {@link PoolGate}.
+ *
+ * @internal
+ */
+export class PoolCore {
   readonly name: string;
   readonly rank: number | undefined;
   capacity: number;
   readonly #observer: ResourceObserver | undefined;
   readonly #sink: EventSink | undefined;
   readonly #observe: ((notice: MonitorNotice) => void) | undefined;
+  readonly #gate: PoolGate | undefined;
   readonly #leases = new ChurnMap<string, ResourceLease>();
   readonly #waiters = new WaiterQueue();
   /** Held and requested units by task; only tasks with either. */
@@ -176,7 +201,8 @@ class PoolCore {
   #replyTo = new ScratchList<ResourceReplyTo>();
   #replies = new ScratchList<ResourceReplyEvent>();
 
-  constructor(input: PoolInput) {
+  constructor(input: PoolInput, gate?: PoolGate) {
+    this.#gate = gate;
     this.name = input.name;
     this.rank = input.rank;
     this.capacity = input.capacity;
@@ -219,6 +245,7 @@ class PoolCore {
         const waiter = this.#waiters.get(event.requestId);
         if (waiter === undefined) return false;
         this.#unqueue(waiter);
+        this.#gate?.requestDropped(waiter.requestId);
         this.#stats.timeouts++;
         this.#reply(waiter.replyTo, { type: 'resource.cancelled', requestId: event.requestId, resource: this.name });
         this.#grantWaiters(event.at);
@@ -234,6 +261,46 @@ class PoolCore {
     }
     this.#finish(contendedBefore, capacityBefore, event.at);
     return true;
+  }
+
+  /**
+   * Grants the queued requests at the head whose units the gate has reserved meanwhile.
+   * @returns whether anything changed
+   */
+  admitReserved(at: number): boolean {
+    this.#transition++;
+    const contendedBefore = this.#waiters.size > 0;
+    const capacityBefore = this.capacity;
+    const acquiredBefore = this.#stats.acquired;
+    this.#grantWaiters(at);
+    if (this.#stats.acquired === acquiredBefore) return false;
+    this.#finish(contendedBefore, capacityBefore, at);
+    return true;
+  }
+
+  /**
+   * Takes one lease back (its units were lost where they are counted: a cluster lease that lapsed)
+   * and answers its holder `resource.revoked` with `reason`.
+   * @returns whether the lease was held
+   */
+  revokeLease(leaseId: string, at: number, reason: MezanError): boolean {
+    const lease = this.#leases.get(leaseId);
+    if (lease === undefined) return false;
+    this.#transition++;
+    const contendedBefore = this.#waiters.size > 0;
+    const capacityBefore = this.capacity;
+    const { requestId, taskId } = lease;
+    this.#endLease(lease, at);
+    this.#stats.revoked++;
+    this.#reply(lease.replyTo, { type: 'resource.revoked', requestId, leaseId, taskId, resource: this.name, reason });
+    this.#grantWaiters(at);
+    this.#finish(contendedBefore, capacityBefore, at);
+    return true;
+  }
+
+  /** The request at the head of the queue, the next to be granted; `undefined` when none waits. */
+  get head(): ResourceWaiter | undefined {
+    return this.#waiters.peek();
   }
 
   flushOutbox(): void {
@@ -272,7 +339,8 @@ class PoolCore {
       return;
     }
     // Strict FIFO: a request queues behind waiters even when it would fit, so the head cannot starve.
-    if (this.#waiters.size === 0 && request.units <= this.capacity - this.#stats.inUse) {
+    // Behind a gate, every request queues until the gate reserved its units.
+    if (this.#waiters.size === 0 && request.units <= this.capacity - this.#stats.inUse && this.#gate === undefined) {
       this.#grant(request, request.at, request.at);
       return;
     }
@@ -301,6 +369,7 @@ class PoolCore {
       if (waiter.taskId !== taskId) continue;
       const { requestId } = waiter;
       this.#unqueue(waiter);
+      this.#gate?.requestDropped(requestId);
       this.#stats.revoked++;
       this.#reply(waiter.replyTo, { type: 'resource.revoked', requestId, leaseId: undefined, taskId, resource, reason });
     }
@@ -316,6 +385,7 @@ class PoolCore {
       for (const waiter of this.#waiters.toArray()) {
         if (waiter.units <= capacity) continue;
         this.#unqueue(waiter);
+        this.#gate?.requestDropped(waiter.requestId);
         this.#deny(waiter.replyTo, waiter.requestId, invalidUnitsReason(this.name, capacity, waiter.units));
       }
     }
@@ -333,6 +403,7 @@ class PoolCore {
       grantedAt: at,
       replyTo: request.replyTo,
     });
+    this.#gate?.granted(request.requestId, leaseId);
     const share = this.#share(request.taskId);
     share.held += request.units;
     const stats = this.#stats;
@@ -356,6 +427,7 @@ class PoolCore {
   /** Ends a lease (released or revoked) and frees its units. */
   #endLease(lease: ResourceLease, at: number): void {
     this.#leases.delete(lease.leaseId);
+    this.#gate?.leaseEnded(lease.leaseId);
     const share = this.#share(lease.taskId);
     share.held -= lease.units;
     const stats = this.#stats;
@@ -365,10 +437,15 @@ class PoolCore {
     if (holdMs > stats.maxHoldMs) stats.maxHoldMs = holdMs;
   }
 
-  /** Grants queued requests in FIFO order while the head fits in the free units. */
+  /** Grants queued requests in FIFO order while the head fits in the free units (and, behind a gate, has its units reserved). */
   #grantWaiters(at: number): void {
     const waiters = this.#waiters;
-    for (let waiter = waiters.peek(); waiter !== undefined && waiter.units <= this.capacity - this.#stats.inUse; waiter = waiters.peek()) {
+    const gate = this.#gate;
+    for (
+      let waiter = waiters.peek();
+      waiter !== undefined && waiter.units <= this.capacity - this.#stats.inUse && (gate === undefined || gate.isReserved(waiter.requestId));
+      waiter = waiters.peek()
+    ) {
       this.#unqueue(waiter);
       this.#grant(waiter, waiter.at, at);
     }

@@ -13,6 +13,7 @@ export type MezanErrorCode =
   | 'E_RESOURCE_TIMEOUT'
   | 'E_DEADLOCK'
   | 'E_LOCK_ORDER'
+  | 'E_LEASE_LOST'
   | 'E_WORKER_CRASHED'
   | 'E_INVALID_SCENARIO'
   | 'E_AGENT_FAILED'

@@ -11,6 +11,7 @@ import { EXPECTATION_PATTERN } from './expectations';
  * check a count that is always 0.
  */
 export const UNREACHABLE_ERROR_CODES = Object.freeze({
+  E_LEASE_LOST: 'a simulation runs no cluster, whose pools alone have leases that can lapse',
   E_DEPENDENCY_CYCLE: 'the loader refuses dependency cycles before anything runs',
   E_INVALID_SCENARIO: 'an invalid scenario does not run',
   E_UNKNOWN_TASK: 'a scenario gives its tasks as steps, never by a name to look up',
