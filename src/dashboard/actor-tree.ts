@@ -40,8 +40,9 @@ export interface ActorPhases {
 const RESOURCE_PREFIX = 'resource:';
 /** The id prefix of an agent's actor. */
 const AGENT_PREFIX = 'agent:';
-/** The resource that models worker slots in the wait-for graph; it is no pool actor. */
+/** The resources that model worker slots in the wait-for graph (the main worker's, the threads'); they are no pool actors. */
 const WORKER_SLOTS = '@workers';
+const THREAD_SLOTS = '@threads';
 
 /**
  * Reads the actor tree and each actor's state: from `engine.actors()` when the engine has it (exact),
@@ -119,7 +120,7 @@ function poolStates(graph: WaitForGraphSnapshot): Array<readonly [string, string
   }
   const states: Array<readonly [string, string]> = [];
   for (const node of graph.nodes) {
-    if (node.kind !== 'resource' || node.id === WORKER_SLOTS) continue;
+    if (node.kind !== 'resource' || node.id === WORKER_SLOTS || node.id === THREAD_SLOTS) continue;
     const state = waited.has(node.id) ? 'contended' : (held.get(node.id) ?? 0) >= node.capacity ? 'exhausted' : 'available';
     states.push([node.id, state]);
   }

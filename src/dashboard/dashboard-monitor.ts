@@ -111,6 +111,8 @@ const RECENT_ALERTS = 50;
  */
 const MAX_SAMPLES_PER_UPDATE = 20;
 const WORKER_SLOTS = '@workers';
+/** The threads' slots in the wait-for graph: counted in `@workers`' utilization, from the thread worker's statistics. */
+const THREAD_SLOTS = '@threads';
 /** Fields an alert event may name itself by, in order of preference. */
 const ALERT_KEY_FIELDS = ['alertId', 'id', 'key', 'alert', 'name', 'rule', 'metric'] as const;
 
@@ -198,7 +200,7 @@ export class DashboardMonitor {
     const held = new Map<string, number>();
     for (const edge of graph.edges) if (edge.kind === 'holds') held.set(edge.from, (held.get(edge.from) ?? 0) + edge.units);
     for (const node of graph.nodes) {
-      if (node.kind !== 'resource' || node.id === WORKER_SLOTS) continue;
+      if (node.kind !== 'resource' || node.id === WORKER_SLOTS || node.id === THREAD_SLOTS) continue;
       utilization[node.id] = node.capacity > 0 ? Math.min(1, (held.get(node.id) ?? 0) / node.capacity) : 0;
     }
     const sample: DashboardSample = {

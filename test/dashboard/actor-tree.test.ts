@@ -38,6 +38,7 @@ function engineWith(workers: Array<[string, string]>, idle: boolean): DashboardE
 const graph: WaitForGraphSnapshot = {
   nodes: [
     { id: '@workers', kind: 'resource', capacity: 2 },
+    { id: '@threads', kind: 'resource', capacity: 1 },
     { id: 'free', kind: 'resource', capacity: 3 },
     { id: 'full', kind: 'resource', capacity: 2 },
     { id: 'queue', kind: 'resource', capacity: 2 },
@@ -50,11 +51,12 @@ const graph: WaitForGraphSnapshot = {
     { from: 'full', to: 't2', kind: 'holds', units: 1 },
     { from: 'queue', to: 't1', kind: 'holds', units: 1 },
     { from: 't2', to: 'queue', kind: 'requests', units: 2 },
+    { from: '@threads', to: 't2', kind: 'holds', units: 1 },
   ],
 };
 
 describe('readActorTree', () => {
-  it('reads each pool state as its machine guards decide it, and leaves the worker slots out', () => {
+  it("reads each pool state as its machine guards decide it, and leaves the worker slots (the main worker's and the threads') out", () => {
     const actors = readActorTree(engineWith([], true), { shutdown: 'running' }, graph);
     expect(actors.filter((a) => a.machine === 'resource').map((a) => [a.id, a.state, a.stateId])).toEqual([
       ['resource:free', 'available', 'resource.available'],
