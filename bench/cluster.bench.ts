@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { createEngine, type TaskFunction } from '../src/index';
+import { killAll, startNode, taskLines, type NodeProcess } from '../test/fixtures/cluster/node-processes';
 import { startRedisServer } from '../test/fixtures/redis-server';
 import { alternateRuns, type Side } from './alternating-runs';
 import { formatCount } from './format';
@@ -78,6 +79,35 @@ async function runBullmq(redis: string, workload: Workload): Promise<Measured> {
   return measured;
 }
 
+/** The leases of the failover runs: those of the process tests. */
+const FAILOVER = { lockDurationMs: 1_000, stalledIntervalMs: 300, runs: 5 };
+
+/**
+ * One failover: two `mezan node` processes, a task held at its gate on one of them, that node
+ * killed with SIGKILL; the milliseconds from the kill to the task's start on the other node.
+ */
+async function failoverOnce(redis: string, run: number): Promise<number> {
+  const cluster = `bench-failover-${process.pid}-${run}`;
+  const nodes: NodeProcess[] = await Promise.all(['a', 'b'].map((name) => startNode({ redisUrl: redis, cluster, name, ...FAILOVER })));
+  const submitter = createEngine({ logger: false, cluster: { redis, name: cluster, node: 'submitter', concurrency: 0 } });
+  try {
+    await submitter.onClusterReady();
+    const handle = submitter.submit('gated', { id: `failover-${run}`, input: { gate: `failover-${run}` } });
+    const holder = await Promise.race(nodes.map((node) => node.line((line) => line.startsWith('task-started ')).then(() => node)));
+    const other = nodes.find((node) => node !== holder)!;
+    const killedAt = performance.now();
+    holder.child.kill('SIGKILL');
+    await other.line((line) => line.startsWith(`task-started failover-${run} 2 `));
+    const elapsed = performance.now() - killedAt;
+    if (taskLines(other, 'started').length !== 1) throw new Error('the task started on the other node more than once');
+    handle.cancel('measured');
+    return elapsed;
+  } finally {
+    await killAll(nodes);
+    await submitter.shutdown();
+  }
+}
+
 async function main(): Promise<void> {
   const server = await startRedisServer();
   try {
@@ -99,6 +129,12 @@ async function main(): Promise<void> {
         );
       }
     }
+    const failovers: number[] = [];
+    for (let run = 0; run < FAILOVER.runs; run++) failovers.push(await failoverOnce(server.url, run));
+    console.log(
+      `failover: from SIGKILL of a node to its task's start on another, lockDurationMs ${FAILOVER.lockDurationMs}, stalledIntervalMs ${FAILOVER.stalledIntervalMs}: ` +
+        `median ${formatCount(median(failovers))} ms (runs ${failovers.map((ms) => formatCount(ms)).join(', ')})`,
+    );
   } finally {
     await server.stop();
   }
