@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { createEngine, type Engine, type TaskHandle } from '../../src';
 import type { GatedResult } from '../fixtures/cluster/gated-tasks';
 import { killAll, startNode, taskLines, type NodeProcess } from '../fixtures/cluster/node-processes';
+import { rejectionOf } from '../fixtures/engine-harness';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 // Three `mezan node` processes on a real redis-server, and the test's own engine, which only
@@ -117,6 +118,21 @@ describe('mezan node: three node processes', () => {
       () => `${completions.size} completed events`,
     );
     expect([...completions.values()].every((count) => count === 1)).toBe(true);
+  });
+
+  it('fails a task whose nodes die more often than maxStalledCount allows (1) with E_WORKER_CRASHED', async () => {
+    await startCluster();
+    const [handle] = submitGated(1, 'twice');
+    await started(nodes, 1);
+    const first = nodes.find((node) => taskLines(node, 'started').length === 1)!;
+    first.child.kill('SIGKILL');
+    const survivors = nodes.filter((node) => node !== first);
+    await started(survivors, 1, 2);
+    const second = survivors.find((node) => taskLines(node, 'started').some((line) => line.attempt === 2))!;
+    second.child.kill('SIGKILL');
+    const error = await rejectionOf(handle!);
+    expect(error.code).toBe('E_WORKER_CRASHED');
+    expect(handle!.status).toBe('failed');
   });
 
   it('fences a node paused past its lease: its late completion is refused, the task completes once, by the node that took it over', async () => {
