@@ -16,7 +16,6 @@ import type { MonitorNotice } from '../src/metrics/monitor-observation';
 import type { ExecutorEvent, TasksDescribedEvent } from './executor.actor';
 import type { DetectorInbox } from './detector-inbox';
 import { timerLogic, type TimerCommand } from './timer.actor';
-import { ChurnMap } from '../src/internal/churn-map';
 
 /** Deadlock detection and resolution, resolved from the engine's options. @internal */
 export interface DeadlockSettings {
@@ -161,9 +160,9 @@ class DetectorCore {
   readonly graph = new WaitForGraph();
   readonly #learnedOrder = new LearnedLockOrder();
   /** Units requested, by pool and task (`pool\u0000task`), to tell a new wait from a changed one. */
-  readonly #requests = new ChurnMap<string, number>();
+  readonly #requests = new Map<string, number>();
   /** How many waits (queued requests, awaits) each waiting task has. */
-  readonly #waits = new ChurnMap<string, number>();
+  readonly #waits = new Map<string, number>();
   /** Tasks holding a worker slot while they wait (the graph's `@workers` and `@threads` holders). */
   readonly #blockedOnWorker = new Set<string>();
   /** Of those, the thread tasks: they hold one of the thread worker's slots (`@threads`), not the main worker's. */

@@ -11,7 +11,6 @@ import type {
   ResourceReplyTo,
   ResourceRequestEvent,
 } from '../src/internal/resource-protocol';
-import { ChurnMap } from '../src/internal/churn-map';
 import { removeAt } from '../src/internal/remove-at';
 import { ScratchList } from '../src/internal/scratch-list';
 import { WaiterQueue, type ResourceWaiter } from '../src/internal/waiter-queue';
@@ -177,10 +176,10 @@ export class PoolCore {
   readonly #sink: EventSink | undefined;
   readonly #observe: ((notice: MonitorNotice) => void) | undefined;
   readonly #gate: PoolGate | undefined;
-  readonly #leases = new ChurnMap<string, ResourceLease>();
+  readonly #leases = new Map<string, ResourceLease>();
   readonly #waiters = new WaiterQueue();
   /** Held and requested units by task; only tasks with either. */
-  readonly #tasks = new ChurnMap<string, TaskShare>();
+  readonly #tasks = new Map<string, TaskShare>();
   #nextLease = 1;
   readonly #stats = zeroResourceStats();
   #holdings: readonly PoolHolding[] = [];

@@ -1,4 +1,3 @@
-import { ChurnMap } from './churn-map';
 import type { ResourceReplyTo } from './resource-protocol';
 
 /** A request waiting in a pool's queue. @internal */
@@ -25,7 +24,7 @@ export class WaiterQueue {
   #head = 0;
   /** Holes left behind the head. */
   #holes = 0;
-  readonly #byRequest = new ChurnMap<string, ResourceWaiter>();
+  readonly #byRequest = new Map<string, ResourceWaiter>();
 
   /** How many requests are queued. */
   get size(): number {

@@ -1,5 +1,4 @@
 import { parseMessageNodeId } from '../detection/agent-nodes';
-import { ChurnMap } from '../internal/churn-map';
 import { DurationHistogram, EMPTY_DURATION_SUMMARY, type DurationSummary } from './duration-histogram';
 import type { MonitorObservation } from './monitor-observation';
 
@@ -12,7 +11,7 @@ export interface PoolRecord {
   /** One sample per request: 0 for an immediate grant, the time queued for one that waited. */
   readonly waits: DurationHistogram;
   /** Tasks whose request is queued, by the clock time they began to wait; oldest first. */
-  readonly open: ChurnMap<string, number>;
+  readonly open: Map<string, number>;
   /** Tasks whose wait ended in the current batch (their grant, if any, is no immediate one). */
   readonly endedInBatch: Set<string>;
   /** The last wait that ended (0 for an immediate grant); `undefined` before the first. */
@@ -81,7 +80,7 @@ export class MonitorBook {
   };
   readonly deadlock: DeadlockState = { open: false, unseenDetections: 0, lastDeadlocked: 0, lastDeadlockedMessages: 0 };
   /** When each queued attempt was queued (the first time, if it was handed back and queued again). */
-  readonly #queuedAt = new ChurnMap<string, { readonly at: number; readonly attempt: number }>();
+  readonly #queuedAt = new Map<string, { readonly at: number; readonly attempt: number }>();
   readonly #pools = new Map<string, PoolRecord>();
   /** Each agent's ask latencies, by name (kept after it stops: a name asked again adds to it). */
   readonly #asks = new Map<string, DurationHistogram>();
@@ -110,7 +109,7 @@ export class MonitorBook {
         waitAlertId: `resource.wait:${name}`,
         utilizationAlertId: `resource.utilization:${name}`,
         waits: new DurationHistogram(),
-        open: new ChurnMap(),
+        open: new Map(),
         endedInBatch: new Set(),
         lastWaitMs: undefined,
         overSince: undefined,
