@@ -1,5 +1,5 @@
 import type { ActorLogic, ActorScope, EventObject } from 'xstate';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { AnyActorSystem } from './any-actor-system';
 import { ClusterLeases, permitsKey } from './cluster-leases';
 import { PoolCore, type PoolEvent, type PoolInput, type PoolSnapshot } from './pool.actor';
@@ -43,6 +43,16 @@ export function clusterPoolKey(cluster: string, name: string): string {
 
 function clusterPoolSemaphore(cluster: string, name: string): string {
   return `mezan:${cluster}:pool:${name}`;
+}
+
+/**
+ * Opens the connection an engine's cluster pools share. Commands wait while it reconnects (a
+ * request keeps waiting for its units; a held lease's refreshes resume, or it lapses).
+ * @param onError - told of each connection error (ioredis retries by itself)
+ * @internal
+ */
+export function openClusterPoolConnection(url: string, onError: (error: unknown) => void): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null }).on('error', onError);
 }
 
 /** One cluster pool's live parts: the pool's own book (its FIFO queue, leases, statistics, graph) and its permits in Redis. */

@@ -57,6 +57,8 @@ class Attempt extends TaskRunContext {
   reported = false;
   /** Set when the supervisor chose this attempt as a deadlock victim: its failure is a deadlock. */
   victim: MezanError | undefined = undefined;
+  /** Set when a lease it held lapsed (a cluster pool's, `E_LEASE_LOST`): its failure is that loss. */
+  leaseLost: MezanError | undefined = undefined;
 
   constructor(order: RunOrder, host: RunnerHost, serial: number, startedAt: number) {
     super(order, host, serial);
@@ -195,14 +197,21 @@ export class TaskRunner {
   #routeReply(reply: ResourceReplyEvent): void {
     const serial = attemptSerialOf(reply.requestId);
     let waits: AttemptWaits | undefined;
+    let holder: Attempt | undefined;
     for (const attempt of this.#running) {
       if (attempt.serial === serial) {
         waits = attempt.waits;
+        holder = attempt;
         break;
       }
     }
     if (waits !== undefined) {
       waits.onReply(reply);
+      // Units it held are gone (another node may hold them now): the attempt must not go on as if it held them.
+      if (reply.type === 'resource.revoked' && reply.leaseId !== undefined && reply.reason.code === 'E_LEASE_LOST' && !holder!.reported) {
+        holder!.leaseLost = reply.reason;
+        holder!.abort(reply.reason);
+      }
     } else if (reply.type === 'resource.granted') {
       // For an attempt that is over.
       returnUnwantedGrant(this.#environment, reply);
@@ -383,7 +392,7 @@ export class TaskRunner {
     if (kind === 'failed' && attempt.victim !== undefined) {
       kind = 'deadlock';
       error = attempt.victim;
-    }
+    } else if (kind === 'failed' && attempt.leaseLost !== undefined) error = attempt.leaseLost;
     attempt.waits?.end(error);
     // The attempt's number as it started: the order is the executor's record, whose count goes on.
     this.#addOutcome({

@@ -3,7 +3,7 @@ import type { AgentEndedEvent, AgentsActivityEvent } from '../actors/agent.actor
 import { DetectorInbox } from '../actors/detector-inbox';
 import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
-import { poolLogic } from '../actors/pool.actor';
+import { poolLogic, type PoolInput } from '../actors/pool.actor';
 import { processSignalsLogic, type SignalReceivedEvent } from '../actors/process-signals.actor';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
@@ -42,7 +42,17 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
     readonly abandonAfterMs: number;
     readonly signals: readonly NodeJS.Signals[];
   };
-  readonly resources: ReadonlyArray<{ readonly name: string; readonly capacity: number; readonly rank: number | undefined }>;
+  readonly resources: ReadonlyArray<{
+    readonly name: string;
+    readonly capacity: number;
+    readonly rank: number | undefined;
+    /** `cluster` for a pool whose units the nodes of a cluster share, spawned from `clusterPools`. @default 'local' */
+    readonly scope?: 'local' | 'cluster';
+    /** A cluster pool's `leaseTtlMs`. */
+    readonly leaseMs?: number;
+  }>;
+  /** How pools of `scope: 'cluster'` are spawned; required when one is declared. */
+  readonly clusterPools?: ClusterPoolSpawner;
   readonly deadlock: DeadlockSettings;
   readonly lockOrder: LockOrderMode;
   /** Submits a child task through the engine (nested submission). */
@@ -53,6 +63,22 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   readonly systemSink?: EventSink;
   /** The monitor's settings; without them no monitor is spawned. */
   readonly monitor?: MonitorSettings;
+}
+
+/**
+ * What the supervisor spawns a cluster pool with besides a pool's own input (the cluster's Redis
+ * connection, the cluster's and the node's names, the clock). Its logic is the actor `clusterPool`,
+ * which the engine provides (`supervisorMachine.provide`) from actors/cluster-pool.actor.ts, loaded
+ * only when a pool needs it.
+ * @internal
+ */
+export interface ClusterPoolSpawner {
+  readonly input: object;
+}
+
+/** A cluster pool's input (actors/cluster-pool.actor.ts's `ClusterPoolInput`): a pool's, and the cluster's. */
+function clusterPoolInput(pool: PoolInput, cluster: ClusterPoolSpawner, leaseTtlMs: number | undefined): PoolInput {
+  return { ...pool, ...cluster.input, leaseTtlMs } as PoolInput;
 }
 
 /** What the supervisor spawns the monitor with, and how it tells the monitor what events do not say. @internal */
@@ -134,6 +160,8 @@ export const supervisorMachine = setup({
     shutdown: shutdownMachine,
     processSignals: processSignalsLogic,
     pool: poolLogic,
+    // Provided by the engine when a pool has `scope: 'cluster'` (see ClusterPoolSpawner).
+    clusterPool: poolLogic,
     detector: detectorLogic,
     monitor: monitorLogic,
   },
@@ -304,12 +332,15 @@ export const supervisorMachine = setup({
     }) as DetectorRef;
     detectorInbox.connect(detector);
     const resources = new Map<string, ResourceDescriptor>();
-    for (const { name, capacity, rank } of input.resources) {
-      const ref: AnyActorRef = spawn('pool', {
-        id: `resource:${name}`,
-        systemId: `resource:${name}`,
-        input: { name, capacity, rank, observer: detectorInbox, sink: input.systemSink ?? input.sink, observe: settings?.observe },
-      });
+    for (const { name, capacity, rank, scope, leaseMs } of input.resources) {
+      const poolInput = { name, capacity, rank, observer: detectorInbox, sink: input.systemSink ?? input.sink, observe: settings?.observe };
+      const cluster = scope === 'cluster' ? input.clusterPools : undefined;
+      if (scope === 'cluster' && cluster === undefined)
+        throw new MezanError('E_INVALID_OPTION', `Pool \`${name}\` is a cluster pool, and no cluster was given`);
+      const ref: AnyActorRef =
+        cluster === undefined
+          ? spawn('pool', { id: `resource:${name}`, systemId: `resource:${name}`, input: poolInput })
+          : spawn('clusterPool', { id: `resource:${name}`, systemId: `resource:${name}`, input: clusterPoolInput(poolInput, cluster, leaseMs) });
       resources.set(name, { name, capacity, rank, ref });
     }
     const services: TaskServices = {

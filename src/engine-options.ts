@@ -220,7 +220,25 @@ export interface ResourceOptions {
   capacity: number;
   /** Its place in the lock hierarchy (any finite number); unranked pools are exempt. */
   rank?: number;
+  /**
+   * Whose units these are: this engine's (`local`), or shared by every node of the engine's cluster
+   * (`cluster`, which needs the `cluster` option): units held across the nodes never exceed
+   * `capacity`, and a node that dies has its units back in the pool once its leases lapse. A task's
+   * `ctx.acquire` is the same for both.
+   * @default 'local'
+   */
+  scope?: ResourceScope;
+  /**
+   * For a cluster pool: how long a lease lives in Redis unrefreshed (its node refreshes it three
+   * times as often while the task holds it). A node that dies keeps its units this long at most; a
+   * node stalled longer (a blocked event loop) loses them, and its task's attempt fails with
+   * `E_LEASE_LOST`. @default 10000
+   */
+  leaseMs?: number;
 }
+
+/** Whose units a pool's are: see {@link ResourceOptions.scope}. */
+export type ResourceScope = 'local' | 'cluster';
 
 /** Deadlock detection and resolution settings. */
 export interface DeadlockOptions {
@@ -334,7 +352,13 @@ export interface ResolvedEngineOptions {
     readonly signals: readonly NodeJS.Signals[];
     readonly exitOnSignal: boolean;
   };
-  readonly resources: ReadonlyArray<{ readonly name: string; readonly capacity: number; readonly rank: number | undefined }>;
+  readonly resources: ReadonlyArray<{
+    readonly name: string;
+    readonly capacity: number;
+    readonly rank: number | undefined;
+    readonly scope: ResourceScope;
+    readonly leaseMs: number;
+  }>;
   readonly deadlock: {
     readonly detect: 'immediate' | 'off' | { readonly afterMs: number };
     readonly policy: DeadlockPolicy;
@@ -456,7 +480,12 @@ export const THRESHOLD_OPTION_KEYS: Readonly<Record<keyof AlertThresholds, true>
 });
 
 /** @internal */
-export const RESOURCE_OPTION_KEYS: Readonly<Record<keyof ResourceOptions, true>> = Object.freeze({ capacity: true, rank: true });
+export const RESOURCE_OPTION_KEYS: Readonly<Record<keyof ResourceOptions, true>> = Object.freeze({
+  capacity: true,
+  rank: true,
+  scope: true,
+  leaseMs: true,
+});
 
 /** @internal */
 export const DEADLOCK_OPTION_KEYS: Readonly<Record<keyof DeadlockOptions, true>> = Object.freeze({ detect: true, policy: true, compensate: true });

@@ -2,14 +2,14 @@ import { constants as osConstants } from 'node:os';
 import type { Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
-import type { PoolSnapshot } from '../actors/pool.actor';
+import type { PoolSnapshot, poolLogic } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
 import { EventHub } from './internal/event-hub';
 import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
 import { NO_EXTRAS, TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
 import type { MonitorRef } from '../actors/monitor.actor';
-import { supervisorMachine } from '../machines/supervisor.machine';
+import { supervisorMachine, type ClusterPoolSpawner } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
 import {
@@ -70,7 +70,7 @@ import {
   orDefault,
 } from './internal/validate';
 import { createDefaultLogger } from './default-logger';
-import { loadClusterNode, loadContainedObservable, loadDashboardServer, loadRxjs } from './load-on-use';
+import { loadClusterNode, loadClusterPool, loadContainedObservable, loadDashboardServer, loadRxjs } from './load-on-use';
 import { LOGGER_METHODS, missingLoggerMethod, SILENT_LOGGER, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
 import { containObserver } from './internal/contained-observer';
@@ -252,6 +252,8 @@ export class Engine {
   #inspectThrows = 0;
   /** This engine's membership of a cluster (option `cluster`): where its named tasks go, and whence it takes others'. */
   readonly #cluster: ClusterNode | undefined;
+  /** The Redis connection of the cluster pools (`scope: 'cluster'`), when there are any. */
+  #poolRedis: { quit(): Promise<unknown> } | undefined = undefined;
 
   /** @internal Use {@link createEngine}. */
   constructor(options: EngineOptions) {
@@ -288,7 +290,8 @@ export class Engine {
       },
     };
     const inspect = this.#options.inspect;
-    this.#actor = createActor(supervisorMachine, {
+    const clusterPools = this.#clusterPools();
+    this.#actor = createActor(clusterPools === undefined ? supervisorMachine : clusterPools.machine, {
       clock: this.#clock,
       // XState calls the observer inside the actors' transitions: a throw there would fail the actor.
       inspect: inspect === undefined ? undefined : containObserver(inspect, (thrown) => this.#onInspectThrow(thrown)),
@@ -310,6 +313,7 @@ export class Engine {
         supervision: this.#options.supervision,
         shutdown: this.#options.shutdown,
         resources: this.#options.resources,
+        clusterPools: clusterPools?.spawner,
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
@@ -358,6 +362,22 @@ export class Engine {
       });
     }
     this.#logger.debug('engine started', { concurrency: this.#options.concurrency });
+  }
+
+  /**
+   * When a pool has `scope: 'cluster'`: loads the cluster pools' logic (and with it ioredis and
+   * redis-semaphore), opens their Redis connection, and gives the supervisor both.
+   */
+  #clusterPools(): { readonly machine: typeof supervisorMachine; readonly spawner: ClusterPoolSpawner } | undefined {
+    const cluster = this.#options.cluster;
+    if (cluster === undefined || !this.#options.resources.some((pool) => pool.scope === 'cluster')) return undefined;
+    const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
+    const redis = openClusterPoolConnection(cluster.redis, (error) => this.#logger.warn('the cluster pools lost their Redis connection', { error }));
+    this.#poolRedis = redis;
+    return {
+      machine: supervisorMachine.provide({ actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic } }),
+      spawner: { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } },
+    };
   }
 
   /** Joins the cluster: loads BullMQ, and starts taking the cluster's named tasks. */
@@ -982,8 +1002,11 @@ export class Engine {
     for (const wake of this.#idleWaiters.splice(0)) wake();
     const report = this.#report;
     // A cluster node has last reports to make and connections to close: the engine has stopped once they are.
-    if (this.#cluster === undefined) this.#resolveShutdown?.(report);
-    else void this.#cluster.close().then(() => this.#resolveShutdown?.(report));
+    // The cluster pools gave their permits back when they stopped (with the actors, above): their
+    // connection sends those scripts before it quits.
+    const closing = [this.#cluster?.close(), this.#poolRedis?.quit()].filter((promise) => promise !== undefined);
+    if (closing.length === 0) this.#resolveShutdown?.(report);
+    else void Promise.allSettled(closing).then(() => this.#resolveShutdown?.(report));
     this.#shutdownPromise();
     const signalled = phases.some((phase) => phase.cause === 'signal');
     if (signalled && this.#options.shutdown.exitOnSignal) {
@@ -1354,7 +1377,7 @@ function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     onUnhandledError: options.onUnhandledError,
     supervision,
     shutdown: resolveShutdown(options.shutdown),
-    resources: resolveResources(options.resources),
+    resources: resolveResources(options.resources, options.cluster !== undefined),
     deadlock: resolveDeadlockOptions(options.deadlock),
     lockOrder: resolveLockOrder(options.lockOrder),
     timings: resolveTimings(options.metrics),
@@ -1462,7 +1485,8 @@ function resolveInspect(inspect: EngineOptions['inspect']): InspectionObserver |
   return Object.freeze(observer) as InspectionObserver;
 }
 
-function resolveResources(options: EngineOptions['resources']): ResolvedEngineOptions['resources'] {
+/** @param clustered - whether the engine has the `cluster` option, without which no pool may be a cluster pool */
+function resolveResources(options: EngineOptions['resources'], clustered: boolean): ResolvedEngineOptions['resources'] {
   if (options === undefined) return [];
   expectOptionsObject('resources', options, 'an object of pool names and capacities');
   return Object.freeze(
@@ -1473,7 +1497,16 @@ function resolveResources(options: EngineOptions['resources']): ResolvedEngineOp
       expectKnownKeys(`resources.${name}`, settings, RESOURCE_OPTION_KEYS);
       expectPositiveInteger(`resources.${name}.capacity`, settings.capacity);
       if (settings.rank !== undefined) expectFiniteNumber(`resources.${name}.rank`, settings.rank);
-      return Object.freeze({ name, capacity: settings.capacity, rank: settings.rank });
+      const scope = orDefault(settings.scope, 'local');
+      expectOneOf(`resources.${name}.scope`, scope, ['local', 'cluster'] as const);
+      if (scope === 'cluster' && !clustered)
+        fail(`resources.${name}.scope`, "'local' without the `cluster` option (a cluster pool is shared by the nodes of a cluster)", scope);
+      const leaseMs = orDefault(settings.leaseMs, 10_000);
+      if (settings.leaseMs !== undefined && scope !== 'cluster')
+        fail(`resources.${name}.leaseMs`, "left out: only a pool of scope 'cluster' has leases", leaseMs);
+      if (typeof leaseMs !== 'number' || !Number.isInteger(leaseMs) || leaseMs < 3 || leaseMs > MAX_TIMER_MS)
+        fail(`resources.${name}.leaseMs`, `a whole number of milliseconds from 3 to ${MAX_TIMER_MS}`, leaseMs);
+      return Object.freeze({ name, capacity: settings.capacity, rank: settings.rank, scope, leaseMs });
     }),
   );
 }

@@ -52,3 +52,12 @@ export function loadPiscina(): typeof import('piscina') {
 export function loadClusterNode(): typeof import('./cluster/cluster-node') {
   return require('./cluster/cluster-node') as typeof import('./cluster/cluster-node');
 }
+
+/**
+ * The cluster pools' actor, with ioredis and redis-semaphore, for an engine with a pool of
+ * `scope: 'cluster'`.
+ * @internal
+ */
+export function loadClusterPool(): typeof import('../actors/cluster-pool.actor') {
+  return require('../actors/cluster-pool.actor') as typeof import('../actors/cluster-pool.actor');
+}

@@ -12,16 +12,17 @@ const REPO_ROOT = path.resolve(__dirname, '../..');
  */
 const SCRIPT = `
 const { createEngine } = require('./src/index.ts');
-const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq|ioredis)[\\\\/]|[\\\\/]src[\\\\/]cluster[\\\\/]cluster-node/.test(file)).length;
+const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq|ioredis|redis-semaphore)[\\\\/]|[\\\\/]src[\\\\/]cluster[\\\\/]cluster-node|[\\\\/]actors[\\\\/]cluster-pool/.test(file)).length;
 (async () => {
-  const plain = createEngine({ logger: false, tasks: { answer: () => 42 } });
+  const plain = createEngine({ logger: false, tasks: { answer: () => 42 }, resources: { db: { capacity: 1, scope: 'local' } } });
   const value = await plain.submit('answer').result;
   await plain.shutdown();
   const before = loaded();
-  const member = createEngine({ logger: false, tasks: { answer: () => 42 }, cluster: { redis: process.env.REDIS_URL, name: 'load-on-demand', node: 'n' } });
+  const member = createEngine({ logger: false, tasks: { answer: () => 42 }, resources: { db: { capacity: 1, scope: 'cluster' } }, cluster: { redis: process.env.REDIS_URL, name: 'load-on-demand', node: 'n' } });
+  const pooled = Object.keys(require.cache).some((file) => /[\\\\/]redis-semaphore[\\\\/]/.test(file));
   const clustered = await member.submit('answer').result;
   await member.shutdown();
-  console.log(JSON.stringify({ value, clustered, before, after: loaded() }));
+  console.log(JSON.stringify({ value, clustered, before, after: loaded(), pooled }));
 })();
 `;
 
@@ -32,15 +33,22 @@ beforeAll(async () => {
 afterAll(() => redis.stop());
 
 describe('the cluster is loaded on demand', () => {
-  it('an engine without the option loads nothing of BullMQ, ioredis or the cluster node; one with it does', async () => {
+  it('an engine without the option loads nothing of BullMQ, ioredis, redis-semaphore, the cluster node or the cluster pools; one with it and a cluster pool does', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', SCRIPT], {
       cwd: REPO_ROOT,
       env: { ...process.env, REDIS_URL: redis.url },
     });
-    const { value, clustered, before, after } = JSON.parse(stdout) as { value: number; clustered: number; before: number; after: number };
+    const { value, clustered, before, after, pooled } = JSON.parse(stdout) as {
+      value: number;
+      clustered: number;
+      before: number;
+      after: number;
+      pooled: boolean;
+    };
     expect(value).toBe(42);
     expect(clustered).toBe(42);
     expect(before).toBe(0);
     expect(after).toBeGreaterThan(0);
+    expect(pooled).toBe(true);
   });
 });
