@@ -159,8 +159,11 @@ class DetectorCore {
   readonly timers: AnyActorRef;
   readonly graph = new WaitForGraph();
   readonly #learnedOrder = new LearnedLockOrder();
-  /** Units requested, by pool and task (`pool\u0000task`), to tell a new wait from a changed one. */
-  readonly #requests = new Map<string, number>();
+  /**
+   * Units requested, by pool, then by task, to tell a new wait from a changed one. Two levels, not
+   * one key joining both: a joined key was a new string to hash at every change of a contended pool.
+   */
+  readonly #requests = new Map<string, Map<string, number>>();
   /** How many waits (queued requests, awaits) each waiting task has. */
   readonly #waits = new Map<string, number>();
   /** Tasks holding a worker slot while they wait (the graph's `@workers` and `@threads` holders). */
@@ -362,10 +365,11 @@ class DetectorCore {
       if (change.units === 0) this.#noteIfDeadlockGone();
       return false;
     }
-    const key = `${change.resource}\u0000${change.taskId}`;
-    const before = this.#requests.get(key) ?? 0;
-    if (change.units === 0) this.#requests.delete(key);
-    else this.#requests.set(key, change.units);
+    let requests = this.#requests.get(change.resource);
+    if (requests === undefined) this.#requests.set(change.resource, (requests = new Map()));
+    const before = requests.get(change.taskId) ?? 0;
+    if (change.units === 0) requests.delete(change.taskId);
+    else requests.set(change.taskId, change.units);
     // A request comes from a task on a worker, which keeps its slot while it waits, or from an
     // agent's handler (its message's node), which holds no worker slot.
     const onWorker = parseMessageNodeId(change.taskId) === undefined;
