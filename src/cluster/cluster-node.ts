@@ -16,6 +16,7 @@ import { FINAL_CODES, readClusterSubmission, readFailure, toQueuePriority, write
 import type { ResolvedClusterOptions } from './cluster-options';
 import { ClusterTask, type ClusterTaskOwner } from './cluster-task';
 import { ClusterTaskContext } from './cluster-task-context';
+import { readJobEnd } from './job-end';
 
 /** What a cluster node needs of the engine it belongs to. @internal */
 export interface ClusterHost {
@@ -33,6 +34,8 @@ export interface ClusterHost {
 /** How long finished jobs stay in Redis: a late or duplicate submission of the same id still hears how it ended. */
 const KEEP_COMPLETED = Object.freeze({ age: 3_600, count: 10_000 });
 const KEEP_FAILED = Object.freeze({ age: 24 * 3_600, count: 10_000 });
+/** How many jobs a reconciliation reads at once. */
+const RECONCILE_BATCH = 100;
 /** The Redis key prefix of every cluster (BullMQ's is `bull`). */
 const PREFIX = 'mezan';
 /** BullMQ's name of the backoff the nodes compute, as a local engine does, from the job's retry policy. */
@@ -63,6 +66,10 @@ export class ClusterNode implements ClusterTaskOwner {
   readonly #pending = new Map<string, ClusterTask>();
   /** The local handles of the jobs this node runs, by job id. */
   readonly #running = new Map<string, TaskHandle<unknown>>();
+  /** Reads, now and then, the state of the jobs of handles pending long (see {@link ClusterNode.#reconcile}). */
+  #reconciler: ReturnType<typeof setInterval> | undefined = undefined;
+  /** The reconciliation under way, if any: one at a time. */
+  #reconciling: Promise<void> | undefined = undefined;
   #stopping: Promise<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
 
@@ -155,6 +162,7 @@ export class ClusterNode implements ClusterTaskOwner {
       removeOnComplete: KEEP_COMPLETED,
       removeOnFail: KEEP_FAILED,
     });
+    record.sentAt = performance.now();
     // Cancelled while it was being added: it must not run.
     if (record.handle.isSettled) await this.#queue.remove(record.id).catch(() => 0);
   }
@@ -174,7 +182,7 @@ export class ClusterNode implements ClusterTaskOwner {
     events.on('waiting', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
     events.on('delayed', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
     // The id was taken by a job already there (a submission again of the same id): it may have ended.
-    events.on('duplicated', ({ jobId }) => void this.#settleIfFinished(jobId));
+    events.on('duplicated', ({ jobId }) => void this.#settleIfFinished(jobId, 'reading a duplicated job'));
     events.on('removed', ({ jobId }) => {
       const record = this.#pending.get(jobId);
       record?.handle.settle(
@@ -183,24 +191,82 @@ export class ClusterNode implements ClusterTaskOwner {
         new MezanError('E_CANCELLED', `Task "${record.name}" was removed from the queue`, { details: { taskId: jobId } }),
       );
     });
+    // Cut off from Redis, the events connection may miss a job's end (the stream is trimmed to its
+    // last 10,000 events): once it is back, what ended meanwhile is read from the jobs themselves.
+    let cutOff = false;
+    events.backend.on('close', () => {
+      cutOff = true;
+    });
+    events.backend.on('ready', () => {
+      if (!cutOff) return;
+      cutOff = false;
+      void this.#reconcile(0);
+    });
+    const interval = this.#options.reconcileIntervalMs;
+    this.#reconciler = setInterval(() => void this.#reconcile(interval), interval);
+    this.#reconciler.unref();
     this.#listening = events.waitUntilReady();
     return this.#listening;
   }
 
-  async #settleIfFinished(jobId: string): Promise<void> {
-    const record = this.#pending.get(jobId);
-    if (record === undefined) return;
+  /**
+   * Settles the pending handles whose jobs ended without this node hearing of it, from the jobs'
+   * state in Redis: those sent at least `minAgeMs` ago (0: all). Exactly once still: a handle
+   * settles once, whether its end is read here or heard from the events.
+   */
+  #reconcile(minAgeMs: number): Promise<void> {
+    if (this.#reconciling !== undefined) return this.#reconciling;
+    const sentBefore = performance.now() - minAgeMs;
+    const due = [...this.#pending.values()].filter((record) => record.sentAt !== undefined && record.sentAt <= sentBefore);
+    if (due.length === 0) return Promise.resolve();
+    this.#reconciling = (async () => {
+      for (let from = 0; from < due.length; from += RECONCILE_BATCH) {
+        await Promise.all(due.slice(from, from + RECONCILE_BATCH).map((record) => this.#settleIfFinished(record.id, 'reconciling a job')));
+      }
+    })().finally(() => {
+      this.#reconciling = undefined;
+    });
+    return this.#reconciling;
+  }
+
+  /** Reads job `jobId`'s state and settles its handle if the job has ended (or is gone, once it was sent). */
+  async #settleIfFinished(jobId: string, what: string): Promise<void> {
+    if (!this.#pending.has(jobId)) return;
     try {
-      const job = await this.#queue.getJob(jobId);
-      if (job === undefined) return;
-      const state = await job.getState();
-      if (state === 'completed') record.handle.settle('completed', job.returnvalue, undefined);
-      else if (state === 'failed') {
-        const { status, error } = readFailure(job.failedReason, jobId);
-        record.handle.settle(status, undefined, error);
+      const end = await readJobEnd(this.#queue, jobId);
+      const record = this.#pending.get(jobId);
+      if (record === undefined) return;
+      switch (end.state) {
+        case 'completed':
+          record.handle.settle('completed', end.value, undefined);
+          return;
+        case 'failed': {
+          const { status, error } = readFailure(end.reason, jobId);
+          record.handle.settle(status, undefined, error);
+          return;
+        }
+        case 'running':
+          record.handle.markStatus('running');
+          return;
+        case 'queued':
+          record.handle.markStatus('queued');
+          return;
+        case 'gone':
+          // Not yet added, it is not gone; once added, it was removed (a `removed` event this node
+          // missed) or its record expired after it ended: either way it will not be heard of again.
+          if (record.sentAt === undefined) return;
+          record.handle.settle(
+            'failed',
+            undefined,
+            new MezanError(
+              'E_TASK_FAILED',
+              `Task "${record.name}" is no longer in cluster "${this.#options.name}" (removed, or its record expired after it ended) and this engine did not hear how it ended`,
+              { details: { taskId: jobId } },
+            ),
+          );
       }
     } catch (error) {
-      this.#logError('reading a duplicated job', error);
+      this.#logError(what, error);
     }
   }
 
@@ -339,6 +405,7 @@ export class ClusterNode implements ClusterTaskOwner {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.stopTaking().catch((error: unknown) => this.#logError('closing the worker', error));
+      clearInterval(this.#reconciler);
       for (const record of [...this.#pending.values()]) {
         record.handle.settle(
           'cancelled',

@@ -38,6 +38,13 @@ export interface ClusterOptions {
    * with `E_WORKER_CRASHED`. @default 1
    */
   maxStalledCount?: number;
+  /**
+   * How often a submitting node reads the state of the tasks it submitted that have been pending
+   * for at least this long, and settles those that ended without its hearing (their end event
+   * trimmed from the queue's events while it was cut off). It does so at once on reconnecting too.
+   * @default 30000
+   */
+  reconcileIntervalMs?: number;
 }
 
 /** Cluster options with every field filled. @internal */
@@ -49,6 +56,7 @@ export interface ResolvedClusterOptions {
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
+  readonly reconcileIntervalMs: number;
 }
 
 /** @internal */
@@ -60,6 +68,7 @@ export const CLUSTER_OPTION_KEYS: Readonly<Record<keyof ClusterOptions, true>> =
   lockDurationMs: true,
   stalledIntervalMs: true,
   maxStalledCount: true,
+  reconcileIntervalMs: true,
 });
 
 /**
@@ -87,7 +96,9 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
   expectTimerMs('cluster.stalledIntervalMs', stalledIntervalMs);
   const maxStalledCount = orDefault(options.maxStalledCount, 1);
   expectPositiveInteger('cluster.maxStalledCount', maxStalledCount);
-  return Object.freeze({ redis, name, node, concurrency: nodeConcurrency, lockDurationMs, stalledIntervalMs, maxStalledCount });
+  const reconcileIntervalMs = orDefault(options.reconcileIntervalMs, 30_000);
+  expectTimerMs('cluster.reconcileIntervalMs', reconcileIntervalMs);
+  return Object.freeze({ redis, name, node, concurrency: nodeConcurrency, lockDurationMs, stalledIntervalMs, maxStalledCount, reconcileIntervalMs });
 }
 
 function expectTimerMs(option: string, value: unknown): asserts value is number {

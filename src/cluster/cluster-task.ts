@@ -18,6 +18,8 @@ export class ClusterTask implements TaskHandleHooks {
   readonly handle: TaskHandle<unknown>;
   /** Removes the listener on the caller's `signal`, once the task settled. */
   unlisten: (() => void) | undefined = undefined;
+  /** When its job was added to the queue (`performance.now()`); `undefined` until then. */
+  sentAt: number | undefined = undefined;
 
   constructor(
     /** The job's id: the task's id in the whole cluster. */
