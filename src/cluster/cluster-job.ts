@@ -3,6 +3,7 @@ import { resolveRetryPolicy } from '../internal/retry-policy';
 import { expectFiniteNumber, expectKnownKeys, expectNonEmptyString, fail, isOptionsObject } from '../internal/validate';
 import { TASK_OPTION_KEYS, type TaskOptions } from '../task-options';
 import type { TaskStatus } from '../task-status';
+import type { TravellingOutcome } from './cluster-dependencies';
 
 /**
  * What travels with a named task through the cluster's queue, as the BullMQ job's data (JSON):
@@ -22,6 +23,8 @@ export interface ClusterJobData {
     readonly maxDelayMs: number | null;
     readonly jitter: number;
   };
+  /** How its dependencies ended (gated on the submitting node), for `ctx.dependencies`. */
+  readonly dependencies?: readonly TravellingOutcome[];
   /** The node that submitted it. */
   readonly from: string;
 }
@@ -38,11 +41,12 @@ export interface ClusterSubmission {
   readonly attempts: number;
   readonly signal: AbortSignal | undefined;
   readonly meta: unknown;
+  /** The `dependsOn` option as given: the submitting node resolves it against its own tasks. */
+  readonly dependsOn: unknown;
 }
 
 /** The options a named task cannot take across the cluster yet, and why. */
 const LOCAL_ONLY: Readonly<Partial<Record<keyof TaskOptions, string>>> = Object.freeze({
-  dependsOn: 'absent on a cluster task (dependencies between cluster tasks are not supported yet)',
   queueTimeoutMs: 'absent on a cluster task (not supported across nodes yet)',
   group: 'absent on a cluster task (the per-group rate limit is a local engine’s)',
   transfer: 'absent on a cluster task (its input travels as JSON)',
@@ -73,7 +77,7 @@ export function readClusterSubmission(task: string, options: TaskOptions, from: 
     const value = (options as Record<string, unknown>)[option];
     if (value !== undefined) fail(option, why!, value);
   }
-  const { id, name, priority = 0, timeoutMs, retries, signal, meta, input, resources } = options;
+  const { id, name, priority = 0, timeoutMs, retries, signal, meta, input, resources, dependsOn } = options;
   if (id !== undefined) {
     expectNonEmptyString('id', id);
     // BullMQ takes a whole number as its own job numbering.
@@ -112,7 +116,7 @@ export function readClusterSubmission(task: string, options: TaskOptions, from: 
         }),
     from,
   };
-  return { id, displayName: name ?? task, data, priority: toQueuePriority(priority), attempts: policy.max + 1, signal, meta };
+  return { id, displayName: name ?? task, data, priority: toQueuePriority(priority), attempts: policy.max + 1, signal, meta, dependsOn };
 }
 
 /** Refuses a value that would not come back from JSON as itself (BullMQ stores a job's data as JSON). */

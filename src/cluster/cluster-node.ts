@@ -10,12 +10,20 @@ import { retryDelay } from '../internal/retry-policy';
 import { fail } from '../internal/validate';
 import type { Logger } from '../logger';
 import type { RandomSource } from '../random';
-import type { TaskHandle } from '../task-handle';
+import { taskBehind, type TaskHandle } from '../task-handle';
 import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../task-options';
 import { FINAL_CODES, readClusterSubmission, readFailure, toQueuePriority, writeFailure, type ClusterJobData } from './cluster-job';
 import type { ResolvedClusterOptions } from './cluster-options';
 import { ClusterTask, type ClusterTaskOwner } from './cluster-task';
 import { ClusterTaskContext } from './cluster-task-context';
+import {
+  dependencyFailedError,
+  failedDependency,
+  resolveClusterDependencies,
+  reviveOutcomes,
+  travellingOutcomes,
+  type ClusterDependency,
+} from './cluster-dependencies';
 import { readJobEnd } from './job-end';
 
 /** What a cluster node needs of the engine it belongs to. @internal */
@@ -124,7 +132,19 @@ export class ClusterNode implements ClusterTaskOwner {
     const submission = readClusterSubmission(task, options, this.#options.node);
     const id = submission.id ?? randomUUID();
     if (this.#pending.has(id)) fail('id', 'an id no unfinished task of this engine has', id);
-    const record = new ClusterTask(id, submission.displayName, submission.meta, this);
+    const dependencies = resolveClusterDependencies(
+      submission.dependsOn,
+      (dependencyId) => this.#pending.get(dependencyId)?.handle,
+      (handle) => this.#ownTask(handle) !== undefined,
+    );
+    const record = new ClusterTask(
+      id,
+      submission.displayName,
+      submission.meta,
+      this,
+      submission.priority,
+      dependencies.length > 0 ? 'waiting' : 'queued',
+    );
     const handle = record.handle;
     if (!this.#host.isAccepting()) {
       handle.settle(
@@ -135,30 +155,60 @@ export class ClusterNode implements ClusterTaskOwner {
       return handle;
     }
     this.#pending.set(id, record);
-    this.#add(record, task, submission).catch((error: unknown) => {
-      const reason = new MezanError(
-        'E_TASK_FAILED',
-        `Task "${record.name}" could not be sent to cluster "${this.#options.name}": ${describeThrown(error)}`,
-        {
-          cause: error,
-          details: { taskId: id },
-        },
-      );
-      handle.settle('failed', undefined, reason);
-    });
     if (submission.signal !== undefined) record.unlisten = cancelOnAbort(submission.signal, handle);
+    if (dependencies.length === 0) this.#send(record, task, submission.data, submission.attempts);
+    else this.#gate(record, task, submission.data, submission.attempts, dependencies);
     return handle;
   }
 
-  async #add(record: ClusterTask, task: string, submission: ReturnType<typeof readClusterSubmission>): Promise<void> {
+  /** The cluster task behind `handle` if this node submitted it. */
+  #ownTask(handle: TaskHandle<unknown>): ClusterTask | undefined {
+    const task = taskBehind(handle);
+    return task instanceof ClusterTask && task.owner === this ? task : undefined;
+  }
+
+  /**
+   * Sends the dependant once its dependencies allow it, with their outcomes; fails it
+   * `E_DEPENDENCY_FAILED` as soon as one that must complete did not, as a local engine does. The
+   * gate is this node's: the job is added only then, so no node holds a slot for it meanwhile.
+   */
+  #gate(record: ClusterTask, task: string, data: ClusterJobData, attempts: number, dependencies: readonly ClusterDependency[]): void {
+    const check = (): void => {
+      if (record.handle.isSettled) return;
+      const failed = failedDependency(dependencies);
+      if (failed !== undefined) {
+        record.handle.settle('failed', undefined, dependencyFailedError(record.name, record.id, failed));
+        return;
+      }
+      if (dependencies.some(({ handle }) => !handle.isSettled)) return;
+      record.handle.markStatus('queued');
+      this.#send(record, task, { ...data, dependencies: travellingOutcomes(dependencies) }, attempts);
+    };
+    for (const { handle } of dependencies) if (!handle.isSettled) this.#ownTask(handle)!.whenSettled(check);
+    check();
+  }
+
+  /** Adds the task's job to the queue; a failure to add it fails the handle. */
+  #send(record: ClusterTask, task: string, data: ClusterJobData, attempts: number): void {
+    this.#add(record, task, data, attempts).catch((error: unknown) => {
+      const reason = new MezanError(
+        'E_TASK_FAILED',
+        `Task "${record.name}" could not be sent to cluster "${this.#options.name}": ${describeThrown(error)}`,
+        { cause: error, details: { taskId: record.id } },
+      );
+      record.handle.settle('failed', undefined, reason);
+    });
+  }
+
+  async #add(record: ClusterTask, task: string, data: ClusterJobData, attempts: number): Promise<void> {
     // Listening before the job exists: its end cannot be missed.
     await this.#listen();
     if (record.handle.isSettled) return;
-    await this.#queue.add(task, submission.data, {
+    await this.#queue.add(task, data, {
       jobId: record.id,
-      priority: submission.priority,
-      attempts: submission.attempts,
-      ...(submission.attempts > 1 ? { backoff: { type: BACKOFF } } : {}),
+      priority: record.queuePriority,
+      attempts,
+      ...(attempts > 1 ? { backoff: { type: BACKOFF } } : {}),
       removeOnComplete: KEEP_COMPLETED,
       removeOnFail: KEEP_FAILED,
     });
@@ -288,11 +338,15 @@ export class ClusterNode implements ClusterTaskOwner {
   taskSettled(task: ClusterTask, error: MezanError | undefined): void {
     this.#pending.delete(task.id);
     task.unlisten?.();
+    task.notifySettled();
     this.#host.taskSettled(task.handle, error, this.#pending.size);
   }
 
   /** @internal */
   reprioritize(task: ClusterTask, priority: number): void {
+    task.queuePriority = toQueuePriority(priority);
+    // Still waiting for its dependencies, its job is not there yet: it is added with this priority.
+    if (task.handle.status === 'waiting') return;
     void (async () => {
       const job = await this.#queue.getJob(task.id);
       await job?.changePriority({ priority: toQueuePriority(priority) });
@@ -338,7 +392,8 @@ export class ClusterNode implements ClusterTaskOwner {
     const data = job.data;
     let local: TaskHandle<unknown>;
     try {
-      local = this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, id, attempt)), {
+      const dependencies = reviveOutcomes(data.dependencies);
+      local = this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, id, attempt, dependencies)), {
         name: data.name ?? job.name,
         input: data.input,
         meta: data.meta,

@@ -15,11 +15,14 @@ export class ClusterTaskContext implements TaskContext {
   readonly #local: TaskContext;
   readonly id: string;
   readonly attempt: number;
+  /** How its dependencies ended, as the submitting node gated them (a local attempt has none). */
+  readonly dependencies: readonly DependencyOutcome[];
 
-  constructor(local: TaskContext, id: string, attempt: number) {
+  constructor(local: TaskContext, id: string, attempt: number, dependencies: readonly DependencyOutcome[]) {
     this.#local = local;
     this.id = id;
     this.attempt = attempt;
+    this.dependencies = dependencies;
   }
 
   get name(): string {
@@ -32,10 +35,6 @@ export class ClusterTaskContext implements TaskContext {
 
   get input(): unknown {
     return this.#local.input;
-  }
-
-  get dependencies(): readonly DependencyOutcome[] {
-    return this.#local.dependencies;
   }
 
   get signal(): AbortSignal {

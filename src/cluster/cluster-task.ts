@@ -1,5 +1,6 @@
 import type { MezanError } from '../errors';
 import { TaskHandle, type TaskHandleHooks } from '../task-handle';
+import type { TaskStatus } from '../task-status';
 
 /** What a {@link ClusterTask} tells the node that submitted it. @internal */
 export interface ClusterTaskOwner {
@@ -20,6 +21,10 @@ export class ClusterTask implements TaskHandleHooks {
   unlisten: (() => void) | undefined = undefined;
   /** When its job was added to the queue (`performance.now()`); `undefined` until then. */
   sentAt: number | undefined = undefined;
+  /** BullMQ's priority for its job, kept while it waits for its dependencies (its job is added after). */
+  queuePriority: number;
+  /** Called once it settled: the dependants it gates, made only for a task something depends on. */
+  #onSettled: Array<() => void> | undefined = undefined;
 
   constructor(
     /** The job's id: the task's id in the whole cluster. */
@@ -27,8 +32,24 @@ export class ClusterTask implements TaskHandleHooks {
     readonly name: string,
     readonly meta: unknown,
     readonly owner: ClusterTaskOwner,
+    queuePriority: number,
+    status: Extract<TaskStatus, 'queued' | 'waiting'> = 'queued',
   ) {
-    this.handle = new TaskHandle<unknown>(this, 'queued');
+    this.queuePriority = queuePriority;
+    this.handle = new TaskHandle<unknown>(this, status);
+  }
+
+  /** Calls `listener` once this task has settled (at once if it has). */
+  whenSettled(listener: () => void): void {
+    if (this.handle.isSettled) listener();
+    else (this.#onSettled ??= []).push(listener);
+  }
+
+  /** @internal Tells the dependants it gates that it settled. */
+  notifySettled(): void {
+    const listeners = this.#onSettled;
+    this.#onSettled = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
   }
 
   cancel(_handle: TaskHandle<unknown>, reason: unknown): boolean {

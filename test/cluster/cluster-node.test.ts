@@ -1,30 +1,17 @@
 import { Queue } from 'bullmq';
 import { createEngine, MezanError, type Engine, type EngineOptions, type NamedTaskFunctions, type TaskContext } from '../../src';
 import { deferred, rejectionOf, thrownBy, type Deferred } from '../fixtures/engine-harness';
-import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
+import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // These tests run engines that join a cluster on a real redis-server (BullMQ's Lua scripts run
 // there): real time, so they wait for events (deferreds the tasks resolve), never for a delay.
 
-let redis: RedisServer;
-let clusterNumber = 0;
-const engines: Engine[] = [];
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((engine) => engine.shutdown({ force: true, graceMs: 0 })));
-});
-
-afterAll(async () => {
-  await redis.stop();
-});
+const bed = useClusterTestBed();
+const engines = bed.engines;
 
 /** A fresh cluster name per test: every test has its own queue. */
 function freshCluster(): string {
-  return `test-${process.pid}-${++clusterNumber}`;
+  return bed.freshCluster('test');
 }
 
 /** An engine that joins cluster `name` as node `node`, once it takes tasks. */
@@ -34,7 +21,7 @@ async function joinNode(
   tasks: NamedTaskFunctions,
   options: Omit<EngineOptions, 'cluster' | 'tasks'> = {},
 ): Promise<Engine> {
-  const engine = createEngine({ logger: false, concurrency: 4, ...options, tasks, cluster: { redis: redis.url, name, node } });
+  const engine = createEngine({ logger: false, concurrency: 4, ...options, tasks, cluster: { redis: bed.redis.url, name, node } });
   engines.push(engine);
   await engine.onClusterReady();
   return engine;
@@ -42,7 +29,7 @@ async function joinNode(
 
 /** An engine of cluster `name` that only submits (its node takes no task). */
 async function joinSubmitter(name: string): Promise<Engine> {
-  const engine = createEngine({ logger: false, cluster: { redis: redis.url, name, node: 'submitter', concurrency: 0 } });
+  const engine = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
   engines.push(engine);
   await engine.onClusterReady();
   return engine;
@@ -50,7 +37,7 @@ async function joinSubmitter(name: string): Promise<Engine> {
 
 /** Polls, bounded, until `count` jobs wait in cluster `name`'s queue (a real server takes real time). */
 async function untilQueued(name: string, count: number): Promise<void> {
-  const queue = new Queue(name, { connection: { url: redis.url }, prefix: 'mezan' });
+  const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
   try {
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -196,7 +183,7 @@ describe('a cluster of engines: named tasks go through the cluster and come back
     const handles = ['first', 'second', 'third'].map((input) => submitter.submit('record', { id: input, input }));
     await untilQueued(name, handles.length);
     expect(handles[2]!.setPriority(9)).toBe(true);
-    const queue = new Queue(name, { connection: { url: redis.url }, prefix: 'mezan' });
+    const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
     try {
       const deadline = Date.now() + 10_000;
       while ((await queue.getJob('third'))?.priority !== 2 ** 20 - 9) {
@@ -323,7 +310,8 @@ describe('a cluster of engines: a node forced to stop', () => {
 
 describe('a cluster of engines: what the submitter refuses at once', () => {
   it.each<[string, Record<string, unknown>]>([
-    ['dependsOn', { dependsOn: [] }],
+    ['dependsOn[0]', { dependsOn: ['no-such-task'] }],
+    ['dependsOn[0].allow', { dependsOn: [{ task: 'no-such-task', allow: 'maybe' }] }],
     ['queueTimeoutMs', { queueTimeoutMs: 10 }],
     ['group', { group: 'g' }],
     ['retries.retryIf', { retries: { max: 1, retryIf: () => true } }],
