@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import Redis from 'ioredis';
 import { clusterPoolKey } from '../../actors/cluster-pool.actor';
 import { createEngine, type Engine, type TaskContext } from '../../src';
@@ -6,6 +8,9 @@ import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 // Engines that join a cluster on a real redis-server and share a pool of `scope: 'cluster'`. Real
 // time: the tests wait for conditions (what the tasks report, bounded), never for a delay.
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const HOLDER_SCRIPT = path.join(REPO_ROOT, 'test/fixtures/cluster-pool-engine-holder.ts');
 
 let redis: RedisServer;
 let admin: Redis;
@@ -143,5 +148,43 @@ describe('resources of scope cluster', () => {
     expect(acquired.reduce((sum, count) => sum + count, 0)).toBe(6);
     await Promise.all(engines.splice(0).map((engine) => engine.shutdown()));
     expect(await admin.zcard(clusterPoolKey(name, 'db'))).toBe(0);
+  });
+
+  it("gives the units of a node killed with SIGKILL to another node's task once its lease lapses", async () => {
+    const name = `pools-${process.pid}-${++clusterNumber}`;
+    // The doomed node's lease lives 600 ms unrefreshed: this test waits for it to lapse after the kill.
+    const child = spawn(process.execPath, ['--import', 'tsx', HOLDER_SCRIPT, redis.url, name, '600'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (chunk: string) => (chunk.includes('held') ? resolve() : undefined));
+        child.on('exit', (code) => reject(new Error(`the holder exited (${String(code)}) before it held the unit`)));
+      });
+      const survivor = createEngine({
+        logger: false,
+        resources: { db: { capacity: 1, scope: 'cluster', leaseMs: 600 } },
+        cluster: { redis: redis.url, name, node: 'survivor', concurrency: 0 },
+      });
+      engines.push(survivor);
+      const waiting = deferred();
+      const handle = survivor.submit(async (ctx) => {
+        waiting.resolve();
+        const lease = await ctx.acquire('db');
+        lease.release();
+        return 'got it';
+      });
+      await waiting.promise;
+      await until(() => survivor.waitForGraph().edges.some((edge) => edge.kind === 'requests'), 'the survivor to wait for the unit');
+      child.kill('SIGKILL');
+      await exited;
+      await expect(handle.result).resolves.toBe('got it');
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
   });
 });
