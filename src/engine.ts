@@ -355,7 +355,7 @@ export class Engine {
       submit: <T>(task: TaskFunction<T> | string, options?: TaskOptions) =>
         typeof task === 'string' ? this.submit<T>(task, options) : this.submit(task, options),
     });
-    this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster);
+    this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -381,8 +381,10 @@ export class Engine {
   }
 
   /** Joins the cluster: loads BullMQ, and starts taking the cluster's named tasks. */
-  #joinCluster(options: NonNullable<ResolvedEngineOptions['cluster']>): ClusterNode {
+  #joinCluster(options: NonNullable<ResolvedEngineOptions['cluster']>, sink: EventSink): ClusterNode {
     const node = new (loadClusterNode().ClusterNode)(options, {
+      sink,
+      now: () => this.#clock.now(),
       tasks: this.#options.tasks,
       logger: this.#logger,
       random: this.#options.random,

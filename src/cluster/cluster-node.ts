@@ -25,6 +25,9 @@ import {
   type ClusterDependency,
 } from './cluster-dependencies';
 import { readJobEnd } from './job-end';
+import { ClusterTaskEvents, type ClusterProgress } from './cluster-task-events';
+import type { EventSink } from '../internal/event-sink';
+import type { TerminalTaskStatus } from '../task-status';
 
 /** What a cluster node needs of the engine it belongs to. @internal */
 export interface ClusterHost {
@@ -35,6 +38,10 @@ export interface ClusterHost {
   isAccepting(): boolean;
   /** Runs a function on the engine's own executor and workers, as `engine.submit(fn, options)`. */
   runLocal(fn: TaskFunction, options: TaskOptions): TaskHandle<unknown>;
+  /** The engine's task sink: its `events$` and the monitor's timings. */
+  readonly sink: EventSink;
+  /** The engine clock's time, for events. */
+  now(): number;
   /** A cluster task submitted here settled (for `onUnhandledError`, and `onIdle` when none is left). */
   taskSettled(handle: TaskHandle<unknown>, error: MezanError | undefined, pending: number): void;
 }
@@ -78,6 +85,7 @@ export class ClusterNode implements ClusterTaskOwner {
   #reconciler: ReturnType<typeof setInterval> | undefined = undefined;
   /** The reconciliation under way, if any: one at a time. */
   #reconciling: Promise<void> | undefined = undefined;
+  readonly #taskEvents: ClusterTaskEvents;
   #stopping: Promise<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
 
@@ -88,6 +96,12 @@ export class ClusterNode implements ClusterTaskOwner {
     this.#connection = { url: options.redis };
     this.#queue = new Queue(options.name, { connection: this.#connection, prefix: PREFIX });
     this.#queue.on('error', (error) => this.#logError('the queue', error));
+    this.#taskEvents = new ClusterTaskEvents(
+      host.sink,
+      () => host.now(),
+      (jobId) => this.#readRun(jobId),
+      (error) => this.#logError('publishing a task event', error),
+    );
     if (options.concurrency === 0) {
       this.#worker = undefined;
       this.#subscriber = undefined;
@@ -145,6 +159,7 @@ export class ClusterNode implements ClusterTaskOwner {
       submission.priority,
       dependencies.length > 0 ? 'waiting' : 'queued',
     );
+    record.priority = options.priority ?? 0;
     const handle = record.handle;
     if (!this.#host.isAccepting()) {
       handle.settle(
@@ -190,6 +205,7 @@ export class ClusterNode implements ClusterTaskOwner {
 
   /** Adds the task's job to the queue; a failure to add it fails the handle. */
   #send(record: ClusterTask, task: string, data: ClusterJobData, attempts: number): void {
+    this.#taskEvents.queued(record, record.priority);
     this.#add(record, task, data, attempts).catch((error: unknown) => {
       const reason = new MezanError(
         'E_TASK_FAILED',
@@ -228,7 +244,16 @@ export class ClusterNode implements ClusterTaskOwner {
       const { status, error } = readFailure(failedReason, jobId);
       record.handle.settle(status, undefined, error);
     });
-    events.on('active', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('running'));
+    events.on('active', ({ jobId }) => {
+      const record = this.#pending.get(jobId);
+      if (record === undefined) return;
+      record.handle.markStatus('running');
+      this.#taskEvents.started(record);
+    });
+    events.on('progress', ({ jobId, data }) => {
+      const record = this.#pending.get(jobId);
+      if (record !== undefined) this.#taskEvents.progress(record, data);
+    });
     events.on('waiting', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
     events.on('delayed', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
     // The id was taken by a job already there (a submission again of the same id): it may have ended.
@@ -338,12 +363,14 @@ export class ClusterNode implements ClusterTaskOwner {
   taskSettled(task: ClusterTask, error: MezanError | undefined): void {
     this.#pending.delete(task.id);
     task.unlisten?.();
+    this.#taskEvents.settled(task, task.handle.status as TerminalTaskStatus, error);
     task.notifySettled();
     this.#host.taskSettled(task.handle, error, this.#pending.size);
   }
 
   /** @internal */
   reprioritize(task: ClusterTask, priority: number): void {
+    task.priority = priority;
     task.queuePriority = toQueuePriority(priority);
     // Still waiting for its dependencies, its job is not there yet: it is added with this priority.
     if (task.handle.status === 'waiting') return;
@@ -377,6 +404,19 @@ export class ClusterNode implements ClusterTaskOwner {
     this.#running.get(parsed.jobId)?.cancel(parsed.reason);
   }
 
+  /** Which node runs job `jobId`'s attempt, and which attempt it is (as `ctx.attempt` counts them). */
+  async #readRun(jobId: string): Promise<{ readonly node: string | undefined; readonly attempt: number } | undefined> {
+    const job = await this.#queue.getJob(jobId);
+    if (job === undefined) return undefined;
+    return { node: job.processedBy, attempt: job.attemptsMade + job.stalledCounter + 1 };
+  }
+
+  /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. */
+  #reportProgress(job: Job<ClusterJobData>, attempt: number, fraction: number, message: string | undefined): void {
+    const progress: ClusterProgress = { fraction, ...(message === undefined ? {} : { message }), attempt, node: this.#options.node };
+    job.updateProgress(progress as unknown as object).catch((error: unknown) => this.#logError('reporting progress', error));
+  }
+
   /** BullMQ's processor: one attempt of a job, run as a task of the local engine. */
   async #process(job: Job<ClusterJobData>, token: string | undefined): Promise<unknown> {
     const id = job.id!;
@@ -393,7 +433,8 @@ export class ClusterNode implements ClusterTaskOwner {
     let local: TaskHandle<unknown>;
     try {
       const dependencies = reviveOutcomes(data.dependencies);
-      local = this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, id, attempt, dependencies)), {
+      const report = (fraction: number, message: string | undefined): void => this.#reportProgress(job, attempt, fraction, message);
+      local = this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, id, attempt, dependencies, report)), {
         name: data.name ?? job.name,
         input: data.input,
         meta: data.meta,

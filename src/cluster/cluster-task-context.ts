@@ -18,8 +18,17 @@ export class ClusterTaskContext implements TaskContext {
   /** How its dependencies ended, as the submitting node gated them (a local attempt has none). */
   readonly dependencies: readonly DependencyOutcome[];
 
-  constructor(local: TaskContext, id: string, attempt: number, dependencies: readonly DependencyOutcome[]) {
+  readonly #report: (fraction: number, message: string | undefined) => void;
+
+  constructor(
+    local: TaskContext,
+    id: string,
+    attempt: number,
+    dependencies: readonly DependencyOutcome[],
+    report: (fraction: number, message: string | undefined) => void,
+  ) {
     this.#local = local;
+    this.#report = report;
     this.id = id;
     this.attempt = attempt;
     this.dependencies = dependencies;
@@ -45,8 +54,10 @@ export class ClusterTaskContext implements TaskContext {
     return this.#local.logger;
   }
 
+  /** The local attempt's progress, and the submitter's: it travels as the job's progress. */
   progress(fraction: number, message?: string): void {
     this.#local.progress(fraction, message);
+    this.#report(fraction, message);
   }
 
   sleep(ms: number): Promise<void> {

@@ -21,8 +21,16 @@ export class ClusterTask implements TaskHandleHooks {
   unlisten: (() => void) | undefined = undefined;
   /** When its job was added to the queue (`performance.now()`); `undefined` until then. */
   sentAt: number | undefined = undefined;
+  /** Its priority, as mezan counts them (for its `task.queued` event). */
+  priority = 0;
   /** BullMQ's priority for its job, kept while it waits for its dependencies (its job is added after). */
   queuePriority: number;
+  /** For its submitter's events: when it was heard to start (engine clock), on which node, which attempt. */
+  startedAt: number | undefined = undefined;
+  node: string | undefined = undefined;
+  attempt = 1;
+  /** Its submitter's events still in flight (a start's read), which what follows must wait for. */
+  published: Promise<void> | undefined = undefined;
   /** Called once it settled: the dependants it gates, made only for a task something depends on. */
   #onSettled: Array<() => void> | undefined = undefined;
 

@@ -1,0 +1,133 @@
+import type { MezanError } from '../errors';
+import type { EngineEvent } from '../engine-events';
+import type { EventSink } from '../internal/event-sink';
+import type { TerminalTaskStatus } from '../task-status';
+import type { ClusterTask } from './cluster-task';
+
+/** Who runs a job's attempt: its node and its attempt number, read from the job (`undefined` once gone). @internal */
+export type ReadRun = (jobId: string) => Promise<{ readonly node: string | undefined; readonly attempt: number } | undefined>;
+
+/** What a running node sends with a cluster task's `ctx.progress`, as the job's BullMQ progress. @internal */
+export interface ClusterProgress {
+  readonly fraction: number;
+  readonly message?: string;
+  readonly attempt: number;
+  readonly node: string;
+}
+
+/** The workerId of a cluster task's attempt in its submitter's events: the node that runs it. */
+function workerOf(node: string | undefined): string {
+  return `cluster:${node ?? 'unknown'}`;
+}
+
+/**
+ * The submitting engine's task events for the cluster tasks it submitted, from what the queue's
+ * events say (`active`, `progress`, the end): `task.queued`, `task.started`, `task.progress` and
+ * the terminal event, into the engine's task sink (its `events$` and the monitor's timings), as for
+ * a local task. Built only while the sink is active. Each task's events keep their order: a
+ * `task.started` waits for the job's read (which node, which attempt), and what follows waits for it.
+ * @internal
+ */
+export class ClusterTaskEvents {
+  readonly #sink: EventSink;
+  readonly #now: () => number;
+  readonly #readRun: ReadRun;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(sink: EventSink, now: () => number, readRun: ReadRun, onError: (error: unknown) => void) {
+    this.#sink = sink;
+    this.#now = now;
+    this.#readRun = readRun;
+    this.#onError = onError;
+  }
+
+  queued(task: ClusterTask, priority: number): void {
+    if (!this.#sink.active) return;
+    this.#publish(task, { type: 'task.queued', at: this.#now(), taskId: task.id, name: task.name, attempt: 1, priority });
+  }
+
+  started(task: ClusterTask): void {
+    if (!this.#sink.active) return;
+    const at = this.#now();
+    task.startedAt = at;
+    const run = this.#readRun(task.id).catch((error: unknown) => {
+      this.#onError(error);
+      return undefined;
+    });
+    this.#after(task, async () => {
+      const read = await run;
+      task.node = read?.node;
+      task.attempt = read?.attempt ?? task.attempt;
+      this.#sink.publish({ type: 'task.started', at, taskId: task.id, name: task.name, attempt: task.attempt, workerId: workerOf(task.node) });
+    });
+  }
+
+  progress(task: ClusterTask, progress: unknown): void {
+    if (!this.#sink.active || !isClusterProgress(progress)) return;
+    const { fraction, message, attempt, node } = progress;
+    task.node = node;
+    task.attempt = attempt;
+    this.#publish(task, {
+      type: 'task.progress',
+      at: this.#now(),
+      taskId: task.id,
+      name: task.name,
+      attempt,
+      workerId: workerOf(node),
+      fraction,
+      message,
+    });
+  }
+
+  settled(task: ClusterTask, status: TerminalTaskStatus, error: MezanError | undefined): void {
+    if (!this.#sink.active) return;
+    const at = this.#now();
+    const ran = task.startedAt !== undefined;
+    const durationMs = ran ? at - task.startedAt! : undefined;
+    // The node is known once the start's read is done: the terminal event is built after it.
+    const build = (): EngineEvent => {
+      const base = { at, taskId: task.id, name: task.name, attempt: task.attempt };
+      const workerId = ran ? workerOf(task.node) : undefined;
+      switch (status) {
+        case 'completed':
+          return { ...base, type: 'task.completed', workerId: workerOf(task.node), durationMs: durationMs ?? 0 };
+        case 'failed':
+          return { ...base, type: 'task.failed', workerId, durationMs, code: error!.code, error };
+        case 'timeout':
+          return {
+            ...base,
+            type: 'task.timeout',
+            workerId,
+            durationMs: durationMs ?? 0,
+            code: error!.code === 'E_QUEUE_TIMEOUT' ? 'E_QUEUE_TIMEOUT' : 'E_TIMEOUT',
+          };
+        case 'deadlock':
+          return { ...base, type: 'task.deadlock', workerId, code: 'E_DEADLOCK' };
+        case 'rejected':
+          return { ...base, type: 'task.rejected', code: 'E_SHUTDOWN' };
+        case 'cancelled':
+          return { ...base, type: 'task.cancelled', workerId, code: error?.code === 'E_SHUTDOWN' ? 'E_SHUTDOWN' : 'E_CANCELLED' };
+      }
+    };
+    if (task.published === undefined) this.#sink.publish(build());
+    else this.#after(task, () => this.#sink.publish(build()));
+  }
+
+  /** Publishes now, or after the task's events still in flight. */
+  #publish(task: ClusterTask, event: EngineEvent): void {
+    if (task.published === undefined) this.#sink.publish(event);
+    else this.#after(task, () => this.#sink.publish(event));
+  }
+
+  #after(task: ClusterTask, next: () => void | Promise<void>): void {
+    task.published = (task.published ?? Promise.resolve()).then(next).catch(this.#onError);
+  }
+}
+
+function isClusterProgress(value: unknown): value is ClusterProgress {
+  if (typeof value !== 'object' || value === null) return false;
+  const { fraction, message, attempt, node } = value as Record<string, unknown>;
+  return (
+    typeof fraction === 'number' && (message === undefined || typeof message === 'string') && typeof attempt === 'number' && typeof node === 'string'
+  );
+}

@@ -1,0 +1,104 @@
+import type { Engine, EngineEvent, NamedTaskFunctions } from '../../src';
+import { createEngine } from '../../src';
+import { deferred, rejectionOf } from '../fixtures/engine-harness';
+import { useClusterTestBed } from '../fixtures/cluster-test-bed';
+
+// The submitter's engine events for its cluster tasks: task.queued, task.started (on which node,
+// which attempt), task.progress (the running node's ctx.progress) and the end, in order, into its
+// events$ and its monitor's timings, as for a local task. Real Redis, real time: the tests wait for
+// the handles, never for a delay.
+
+const bed = useClusterTestBed();
+
+async function joinCluster(tasks: NamedTaskFunctions): Promise<Engine> {
+  const name = bed.freshCluster('events');
+  const submitter = createEngine({
+    logger: false,
+    metrics: { timings: 'always' },
+    cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 },
+  });
+  const worker = createEngine({ logger: false, tasks, cluster: { redis: bed.redis.url, name, node: 'worker-1' } });
+  bed.engines.push(submitter, worker);
+  await Promise.all([submitter.onClusterReady(), worker.onClusterReady()]);
+  return submitter;
+}
+
+/** The submitter's events about task `id`, once its handle settled and its events are all out. */
+function eventsOf(submitter: Engine): { of(id: string): Promise<EngineEvent[]> } {
+  const seen: EngineEvent[] = [];
+  submitter.events$.subscribe((event) => seen.push(event));
+  return {
+    async of(id) {
+      const deadline = Date.now() + 10_000;
+      // A terminal event may wait for the start's read: poll, bounded, for it.
+      while (!seen.some((event) => 'taskId' in event && event.taskId === id && TERMINAL.has(event.type))) {
+        if (Date.now() > deadline) throw new Error(`no terminal event for ${id}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return seen.filter((event) => 'taskId' in event && event.taskId === id);
+    },
+  };
+}
+
+const TERMINAL = new Set(['task.completed', 'task.failed', 'task.cancelled', 'task.timeout', 'task.deadlock', 'task.rejected']);
+
+describe('events of cluster tasks reach their submitter', () => {
+  it('publishes queued, started, each progress and completed, with the node and the attempt', async () => {
+    const submitter = await joinCluster({
+      resize: (ctx) => {
+        ctx.progress(0.25, 'decoded');
+        ctx.progress(0.75);
+        return 'resized';
+      },
+    });
+    const events = eventsOf(submitter);
+    const handle = submitter.submit('resize', { id: 'resize-1', priority: 3 });
+    await expect(handle.result).resolves.toBe('resized');
+    const seen = await events.of('resize-1');
+    expect(seen.map((event) => event.type)).toEqual(['task.queued', 'task.started', 'task.progress', 'task.progress', 'task.completed']);
+    expect(seen[0]).toMatchObject({ name: 'resize', attempt: 1, priority: 3 });
+    expect(seen[1]).toMatchObject({ attempt: 1, workerId: 'cluster:worker-1' });
+    expect(seen[2]).toMatchObject({ attempt: 1, workerId: 'cluster:worker-1', fraction: 0.25, message: 'decoded' });
+    expect(seen[3]).toMatchObject({ fraction: 0.75, message: undefined });
+    expect(seen[4]).toMatchObject({ attempt: 1, workerId: 'cluster:worker-1', durationMs: expect.any(Number) });
+    const metrics = submitter.metrics();
+    expect(metrics.taskWait.count).toBe(1);
+    expect(metrics.taskRun.count).toBe(1);
+  });
+
+  it('counts the attempts in task.started, and ends with task.failed carrying the code', async () => {
+    const submitter = await joinCluster({
+      flaky: (ctx) => {
+        throw new Error(`attempt ${ctx.attempt} fails`);
+      },
+    });
+    const events = eventsOf(submitter);
+    const handle = submitter.submit('flaky', { id: 'flaky-1', retries: { max: 1, delayMs: 1 } });
+    expect((await rejectionOf(handle)).code).toBe('E_TASK_FAILED');
+    const seen = await events.of('flaky-1');
+    expect(seen.map((event) => [event.type, 'attempt' in event ? event.attempt : undefined])).toEqual([
+      ['task.queued', 1],
+      ['task.started', 1],
+      ['task.started', 2],
+      ['task.failed', 2],
+    ]);
+    expect(seen[3]).toMatchObject({ code: 'E_TASK_FAILED', workerId: 'cluster:worker-1' });
+  });
+
+  it('ends with task.cancelled for a cancelled task, and task.queued only once a dependant is sent', async () => {
+    const release = deferred();
+    const submitter = await joinCluster({ slow: () => release.promise.then(() => 'slow'), after: () => 'after' });
+    const events = eventsOf(submitter);
+    const slow = submitter.submit('slow', { id: 'slow-1' });
+    const after = submitter.submit('after', { id: 'after-1', dependsOn: [slow] });
+    const cancelled = submitter.submit('slow', { id: 'slow-2' });
+    cancelled.cancel();
+    release.resolve();
+    await expect(after.result).resolves.toBe('after');
+    expect((await events.of('slow-2')).map((event) => event.type).slice(-1)).toEqual(['task.cancelled']);
+    const ofAfter = await events.of('after-1');
+    const ofSlow = await events.of('slow-1');
+    expect(ofAfter[0]!.type).toBe('task.queued');
+    expect(ofAfter[0]!.at).toBeGreaterThanOrEqual(ofSlow.find((event) => event.type === 'task.completed')!.at);
+  });
+});
