@@ -460,8 +460,14 @@ export class TaskBook {
    */
   expireQueued(taskId: string): void {
     const entry = this.#entries.get(taskId);
-    if (entry === undefined || entry.queueDeadline === undefined || this.#clock.now() < entry.queueDeadline) return;
+    if (entry === undefined || entry.queueDeadline === undefined) return;
     if (entry.state !== 'waiting' && entry.state !== 'queued') return;
+    const early = entry.queueDeadline - this.#clock.now();
+    if (early > 0) {
+      // Node's timers may fire up to a millisecond before Date.now() reaches their due time.
+      this.#deadlines.push({ kind: 'set', taskId: entry.id, delayMs: Math.max(1, Math.ceil(early)) });
+      return;
+    }
     if (entry.state === 'queued') this.#queueOf(entry).remove(entry);
     const error = new MezanError('E_QUEUE_TIMEOUT', `Task "${entry.name}" did not start within ${entry.queueTimeoutMs} ms`, {
       details: { taskId: entry.id, queueTimeoutMs: entry.queueTimeoutMs },

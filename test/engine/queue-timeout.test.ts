@@ -1,4 +1,4 @@
-import type { TaskHandle, TaskStatus, VirtualClock } from '../../src';
+import { VirtualClock, type TaskHandle, type TaskStatus } from '../../src';
 import { block, blockedEngine, type BlockedEngine } from '../fixtures/blocked-engine';
 import { deferred, rejectionOf, startEngine } from '../fixtures/engine-harness';
 import { failsFirstAttempt } from '../fixtures/fails-first-attempt';
@@ -114,6 +114,28 @@ describe('queueTimeoutMs: a queued task', () => {
     expect(patient.status).toBe('queued');
     await finish();
     await expect(patient.result).resolves.toBe('patient');
+  });
+});
+
+/** A clock whose timers fire half a millisecond early, as Node's may against Date.now(). */
+class EarlyTimerClock extends VirtualClock {
+  override setTimeout(fn: () => void, ms: number): number {
+    return super.setTimeout(fn, ms >= 1 ? ms - 0.5 : ms);
+  }
+}
+
+describe('queueTimeoutMs: a timer that fires before the deadline', () => {
+  it('is armed again for the rest, and the task still ends E_QUEUE_TIMEOUT at its deadline (it was left queued for ever)', async () => {
+    const clock = new EarlyTimerClock();
+    const { engine, finish } = await blockedEngine({ clock });
+    const handle = engine.submit(() => 'never', { queueTimeoutMs: 50 });
+    handle.result.catch(() => undefined);
+    await clock.advanceBy(49.5);
+    expect(handle.status).toBe('queued');
+    await clock.advanceBy(0.5);
+    expect(handle.status).toBe('timeout');
+    expect((await rejectionOf(handle)).code).toBe('E_QUEUE_TIMEOUT');
+    await finish();
   });
 });
 
