@@ -1,4 +1,5 @@
 import type { Clock } from '../src/clock';
+import type { VirtualClock } from '../src/virtual-clock';
 import type { DetectorEvent, DetectorNotice } from './detector.actor';
 import { runSoon } from '../src/internal/run-soon';
 
@@ -11,7 +12,7 @@ interface DetectorTarget {
  * The detector's inbox: every notice for the deadlock detector (a contended pool's changes, a
  * runner's awaits and lock order, the executor's watched tasks and answers, the supervisor's crashed
  * tasks) is posted here, in the order it happens, and reaches the detector as one `graph.notices`
- * message at the end of the turn of the event loop (of the instant, on a simulation's clock; after
+ * message at the end of the turn of the event loop (of the whole instant, every round of it, on a simulation's clock; after
  * the burst of promise jobs, on a clock without turns). A contended pool changes several times per
  * task; the detector hears once per turn and looks for deadlocks once, on a graph that is a state
  * the system really was in (all notices, from every sender, in one order), so it never sees a cycle
@@ -24,7 +25,7 @@ interface DetectorTarget {
  * @internal
  */
 export class DetectorInbox {
-  readonly #clock: Pick<Clock, 'setImmediate'>;
+  readonly #clock: Pick<Clock, 'setImmediate'> & Pick<VirtualClock, 'atInstantEnd'>;
   #target: DetectorTarget | undefined;
   #pending: DetectorNotice[] = [];
   #scheduled = false;
@@ -33,7 +34,8 @@ export class DetectorInbox {
     this.flush();
   };
 
-  constructor(clock: Pick<Clock, 'setImmediate'>) {
+  /** @param clock - the engine's clock: the end of its turn, or of its instant (a simulation's clock), delivers */
+  constructor(clock: Pick<Clock, 'setImmediate'> & Pick<VirtualClock, 'atInstantEnd'>) {
     this.#clock = clock;
   }
 
@@ -47,7 +49,9 @@ export class DetectorInbox {
     this.#pending.push(notice);
     if (this.#scheduled) return;
     this.#scheduled = true;
-    if (this.#clock.setImmediate !== undefined) this.#clock.setImmediate(this.#flush);
+    // A simulation's instant may take several rounds of end-of-turn calls; the detector hears once, at its end.
+    if (this.#clock.atInstantEnd !== undefined) this.#clock.atInstantEnd(this.#flush);
+    else if (this.#clock.setImmediate !== undefined) this.#clock.setImmediate(this.#flush);
     else runSoon(this.#flush);
   }
 

@@ -49,8 +49,21 @@ export class VirtualClock implements Clock {
   #spareIds = new ScratchList<number>();
   #spareCalls = new ScratchList<(() => void) | undefined>();
 
+  // The calls due once the current instant has nothing else left to run (see `atInstantEnd`).
+  #instantEndCalls = new ScratchList<() => void>();
+  #spareInstantEndCalls = new ScratchList<() => void>();
+
   /** With `settle: 'each-instant'`: calls `fn` at the end of the current instant (see the constructor). */
   readonly setImmediate?: (fn: () => void) => number;
+  /**
+   * With `settle: 'each-instant'`: calls `fn` once the current instant is over but for such calls:
+   * its promise jobs have run and no {@link VirtualClock.setImmediate} call is left (what `fn` starts
+   * plays out in the same instant, and may end in more such calls). An instant may take several
+   * rounds of `setImmediate` calls (a worker's report brings a dispatch, whose tasks report in turn);
+   * whoever only needs to hear of the instant once, in the order things happened, hears of it here.
+   * It cannot be cancelled.
+   */
+  readonly atInstantEnd?: (fn: () => void) => void;
   /** Cancels a call set with {@link VirtualClock.setImmediate}. */
   readonly clearImmediate?: (id: number) => void;
 
@@ -74,6 +87,9 @@ export class VirtualClock implements Clock {
         this.#immediateIds.push(id);
         this.#immediateCalls.push(fn);
         return id;
+      };
+      this.atInstantEnd = (fn: () => void): void => {
+        this.#instantEndCalls.push(fn);
       };
       this.clearImmediate = (id: number): void => {
         const index = this.#immediateIds.indexOf(id);
@@ -172,7 +188,15 @@ export class VirtualClock implements Clock {
     await undefined;
     for (;;) {
       await afterPromiseJobs();
-      if (this.#immediateIds.length === 0) return;
+      if (this.#immediateIds.length === 0) {
+        if (this.#instantEndCalls.length === 0) return;
+        const endCalls = this.#instantEndCalls;
+        this.#instantEndCalls = this.#spareInstantEndCalls;
+        for (let index = 0; index < endCalls.length; index++) endCalls.at(index)();
+        endCalls.clear();
+        this.#spareInstantEndCalls = endCalls;
+        continue;
+      }
       const ids = this.#immediateIds;
       const calls = this.#immediateCalls;
       this.#immediateIds = this.#spareIds;

@@ -243,6 +243,31 @@ describe('VirtualClock', () => {
       expect(seen.at(-1)).toBe('timer c at 6');
     });
 
+    it('runs atInstantEnd calls once no end-of-instant call is left, every round of them, in the same instant', async () => {
+      expect(new VirtualClock().atInstantEnd).toBeUndefined();
+      const clock = new VirtualClock({ settle: 'each-instant' });
+      const seen: string[] = [];
+      clock.setTimeout(() => {
+        clock.atInstantEnd!(() => {
+          seen.push(`instant end 1 at ${clock.now()}`);
+          // What it starts plays out in the same instant, and may end in another such call.
+          clock.setImmediate!(() => {
+            seen.push('immediate after instant end 1');
+            clock.atInstantEnd!(() => seen.push('instant end 2'));
+          });
+        });
+        clock.setImmediate!(() => {
+          seen.push('round 1');
+          void Promise.resolve().then(() => clock.setImmediate!(() => seen.push('round 2')));
+        });
+      }, 4);
+      clock.setTimeout(() => seen.push(`timer at ${clock.now()}`), 5);
+      await clock.step();
+      expect(seen).toEqual(['round 1', 'round 2', 'instant end 1 at 4', 'immediate after instant end 1', 'instant end 2']);
+      await clock.step();
+      expect(seen.at(-1)).toBe('timer at 5');
+    });
+
     it('cancels a call with clearImmediate, and runs the calls of advanceTo and runAll too', async () => {
       const clock = new VirtualClock({ settle: 'each-instant' });
       const seen: string[] = [];

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import type { VirtualClock } from '../virtual-clock';
 import type { EngineEvent } from '../engine-events';
 import type { EventSink } from '../internal/event-sink';
 import type { TaskCounts } from '../internal/task-book';
@@ -44,7 +45,7 @@ export class MonitorFeed {
   #scheduled = false;
   #timer: unknown = undefined;
   #closed = false;
-  readonly #clock: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'setImmediate'>;
+  readonly #clock: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'setImmediate'> & Pick<VirtualClock, 'atInstantEnd'>;
   readonly #flush = (): void => {
     this.#scheduled = false;
     this.flush();
@@ -60,7 +61,7 @@ export class MonitorFeed {
   };
 
   /** @param clock - the engine's clock, for the task events' flush timer and the end of a turn */
-  constructor(clock: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'setImmediate'>) {
+  constructor(clock: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'setImmediate'> & Pick<VirtualClock, 'atInstantEnd'>) {
     this.#clock = clock;
   }
 
@@ -142,9 +143,11 @@ export class MonitorFeed {
     this.#due = true;
     if (this.#scheduled) return;
     this.#scheduled = true;
-    // One batch per turn of the event loop (per instant of a simulation's clock), as the workers
-    // report; a clock without turns flushes after the current burst of promise jobs.
-    if (this.#clock.setImmediate !== undefined) this.#clock.setImmediate(this.#flush);
+    // One batch per turn of the event loop, as the workers report; per instant of a simulation's
+    // clock, however many rounds of end-of-turn calls it takes; a clock without turns flushes after
+    // the current burst of promise jobs.
+    if (this.#clock.atInstantEnd !== undefined) this.#clock.atInstantEnd(this.#flush);
+    else if (this.#clock.setImmediate !== undefined) this.#clock.setImmediate(this.#flush);
     else runSoon(this.#flush);
   }
 }

@@ -3,6 +3,7 @@ import { checkScenarioThreads } from './scenario-threads';
 import { createEngine, type Engine } from '../engine';
 import type { EngineEvent } from '../engine-events';
 import type { ShutdownReport } from '../engine-snapshots';
+import type { EngineOptions } from '../engine-options';
 import { MezanError } from '../errors';
 import { seededRandom, type RandomSource } from '../random';
 import { drawDuration } from './draw-duration';
@@ -38,6 +39,11 @@ export interface ScenarioRunOptions {
   readonly maxTasks?: number;
   /** Called with what the scenario's agents do (asks settled, handlers ended), as it happens (a simulation traces it). */
   readonly onAgentEvent?: (event: ScenarioAgentEvent) => void;
+  /**
+   * An XState inspection observer for the run's engine (as `createEngine`'s `inspect`): it sees
+   * every actor, event and snapshot, in virtual time; tests count the messages between actors with it.
+   */
+  readonly inspect?: EngineOptions['inspect'];
 }
 
 /** How a {@link ScenarioRun} ended: the shutdown report and the tasks by terminal status. */
@@ -136,6 +142,7 @@ export class ScenarioRun {
       onUnhandledError: () => undefined,
       // What the default logger would write (deadlocks, alerts, crashes) is in the report and the trace.
       logger: false,
+      inspect: options.inspect,
     });
     this.engine.events$.subscribe((event) => this.#onEvent(event));
     this.#scheduleArrivals();

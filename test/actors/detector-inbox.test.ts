@@ -45,6 +45,29 @@ describe('DetectorInbox', () => {
     ]);
   });
 
+  it('hands the notices of every round of end-of-turn calls of one instant to the detector in one message', async () => {
+    const clock = new VirtualClock({ settle: 'each-instant' });
+    const received: DetectorEvent[] = [];
+    const inbox = new DetectorInbox(clock);
+    inbox.connect({ send: (event) => void received.push(event) });
+    clock.setTimeout(() => {
+      inbox.send(notice('a'));
+      // A worker's report at the end of the turn brings a dispatch, whose tasks post in a later round.
+      clock.setImmediate!(() => {
+        inbox.send(notice('b'));
+        clock.setImmediate!(() => inbox.send(notice('c')));
+      });
+    }, 1);
+    clock.setTimeout(() => inbox.send(notice('d')), 2);
+    await clock.step();
+    expect(received).toEqual([{ type: 'graph.notices', notices: [notice('a'), notice('b'), notice('c')] }]);
+    await clock.step();
+    expect(received).toEqual([
+      { type: 'graph.notices', notices: [notice('a'), notice('b'), notice('c')] },
+      { type: 'graph.notices', notices: [notice('d')] },
+    ]);
+  });
+
   it('delivers after the burst of promise jobs on a clock without turns, at once when flushed, and nothing once closed', async () => {
     const received: DetectorEvent[] = [];
     const inbox = new DetectorInbox(new VirtualClock());

@@ -39,6 +39,25 @@ describe('MonitorFeed', () => {
     expect(batches).toHaveLength(1);
   });
 
+  it("on a simulation's clock, hands what every round of end-of-turn calls of one instant observed to the monitor as one batch", async () => {
+    const clock = new VirtualClock({ settle: 'each-instant' });
+    const feed = new MonitorFeed(clock);
+    const batches: MonitorObserveEvent[] = [];
+    feed.connect({ send: (event) => batches.push(event) });
+    clock.setTimeout(() => {
+      feed.push(idle(1));
+      clock.setImmediate!(() => clock.setImmediate!(() => feed.push({ type: 'deadlock.cleared', at: 1 })));
+    }, 1);
+    clock.setTimeout(() => feed.nudge(), 2);
+    await clock.step();
+    expect(batches).toEqual([{ type: 'monitor.observe', observations: [idle(1), { type: 'deadlock.cleared', at: 1 }] }]);
+    await clock.step();
+    expect(batches).toEqual([
+      { type: 'monitor.observe', observations: [idle(1), { type: 'deadlock.cleared', at: 1 }] },
+      { type: 'monitor.observe', observations: [] },
+    ]);
+  });
+
   it('sends an empty batch for a nudge, and nothing when nothing is due', async () => {
     const { feed, batches } = connectedFeed();
     feed.flush();
