@@ -339,7 +339,11 @@ export class Engine {
         // The node takes no more tasks from the cluster; those it runs are local tasks, drained as any.
         void this.#cluster?.stopTaking();
       }
-      if (phase === 'terminating') this.#agents.stopAll();
+      if (phase === 'terminating') {
+        // The grace period is over: the cluster tasks this engine still waits for are no longer its to wait for.
+        this.#cluster?.stopWaiting();
+        this.#agents.stopAll();
+      }
       if (phase === 'stopped') this.#finishShutdown();
     });
     this.#actor.on('escalated', () => this.#stopAccepting());
@@ -356,6 +360,8 @@ export class Engine {
         typeof task === 'string' ? this.submit<T>(task, options) : this.submit(task, options),
     });
     this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
+    // Draining waits, within the grace period, for the cluster tasks this engine submitted.
+    if (this.#cluster !== undefined) this.#agents.waitAlsoFor(() => this.#cluster!.pending > 0);
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -392,7 +398,10 @@ export class Engine {
       runLocal: (fn, taskOptions) => this.submit(fn, taskOptions),
       taskSettled: (handle, error, pending) => {
         if (error !== undefined && error.code !== 'E_CANCELLED') this.#reportUnobserved(handle, error);
-        if (pending === 0) this.#wakeIdle();
+        if (pending === 0) {
+          this.#wakeIdle();
+          this.#agents.outsideWorkChanged();
+        }
       },
     });
     return node;

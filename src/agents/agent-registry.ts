@@ -47,6 +47,8 @@ export class AgentRegistry {
   /** Set once shutdown drains: from then on the supervisor hears each time the agents become quiet or busy. */
   #draining = false;
   #wasQuiet = true;
+  /** Work outside the agents that draining waits for too (a cluster node's unsettled handles), if any. */
+  #outsideWork: (() => boolean) | undefined = undefined;
   readonly #port: AgentHandlePort;
   /** What every handler's context shares. */
   readonly #services: HandlerServices;
@@ -169,8 +171,27 @@ export class AgentRegistry {
     this.refuseOutsiders();
     if (this.#draining) return;
     this.#draining = true;
-    this.#wasQuiet = this.isQuiet();
+    this.#wasQuiet = this.#isDrainQuiet();
     this.#parent.send({ type: 'agents.activity', quiet: this.#wasQuiet } satisfies AgentsActivityEvent);
+  }
+
+  /**
+   * Makes draining wait for work outside the agents too: the supervisor hears that they are quiet
+   * only while `isBusy()` is `false`; {@link AgentRegistry.outsideWorkChanged} tells it to look again.
+   * The supervisor reports the work drained once the executor and the agents are quiet: this is the
+   * one place it asks, so other work a shutdown must wait for joins here.
+   */
+  waitAlsoFor(isBusy: () => boolean): void {
+    this.#outsideWork = isBusy;
+  }
+
+  /** The outside work given to {@link AgentRegistry.waitAlsoFor} may have ended (or begun). */
+  outsideWorkChanged(): void {
+    this.#checkQuiet();
+  }
+
+  #isDrainQuiet(): boolean {
+    return this.isQuiet() && this.#outsideWork?.() !== true;
   }
 
   /** Whether every running agent is idle: nothing waits in its mailbox or runs. */
@@ -199,7 +220,7 @@ export class AgentRegistry {
 
   #checkQuiet(): void {
     if (!this.#draining) return;
-    const quiet = this.isQuiet();
+    const quiet = this.#isDrainQuiet();
     if (quiet === this.#wasQuiet) return;
     this.#wasQuiet = quiet;
     this.#parent.send({ type: 'agents.activity', quiet } satisfies AgentsActivityEvent);

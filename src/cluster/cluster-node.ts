@@ -494,23 +494,32 @@ export class ClusterNode implements ClusterTaskOwner {
   }
 
   /**
+   * Stops waiting for the tasks submitted here (the grace period of the engine's shutdown is over):
+   * their handles settle `E_SHUTDOWN`, and their jobs go on in the cluster.
+   */
+  stopWaiting(): void {
+    for (const record of [...this.#pending.values()]) {
+      record.handle.settle(
+        'cancelled',
+        undefined,
+        new MezanError(
+          'E_SHUTDOWN',
+          `The engine stopped waiting for cluster task "${record.name}" when its shutdown's grace period ended; the task itself goes on in the cluster`,
+          { details: { taskId: record.id } },
+        ),
+      );
+    }
+  }
+
+  /**
    * Leaves the cluster once the engine has stopped: the worker's last reports, then every connection.
-   * Tasks submitted here and still unsettled are settled `E_SHUTDOWN`: their jobs stay in the
-   * cluster, but this engine no longer hears of them.
+   * Tasks submitted here are settled by then (drained, or given up at the grace's end).
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.stopTaking().catch((error: unknown) => this.#logError('closing the worker', error));
       clearInterval(this.#reconciler);
-      for (const record of [...this.#pending.values()]) {
-        record.handle.settle(
-          'cancelled',
-          undefined,
-          new MezanError('E_SHUTDOWN', `The engine stopped before cluster task "${record.name}" ended; the task itself goes on in the cluster`, {
-            details: { taskId: record.id },
-          }),
-        );
-      }
+      this.stopWaiting();
       await Promise.allSettled([this.#events?.close(), this.#queue.close(), this.#subscriber?.quit(), this.#publisher?.quit()]);
     })();
     return this.#closing;
