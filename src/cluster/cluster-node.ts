@@ -25,7 +25,7 @@ import {
   type ClusterDependency,
 } from './cluster-dependencies';
 import { readJobEnd } from './job-end';
-import { ClusterTaskEvents, type ClusterProgress } from './cluster-task-events';
+import { ClusterTaskEvents, isGivenBack, type ClusterProgress, type GivenBack } from './cluster-task-events';
 import type { EventSink } from '../internal/event-sink';
 import type { TerminalTaskStatus } from '../task-status';
 
@@ -248,11 +248,14 @@ export class ClusterNode implements ClusterTaskOwner {
       const record = this.#pending.get(jobId);
       if (record === undefined) return;
       record.handle.markStatus('running');
+      record.starts++;
       this.#taskEvents.started(record);
     });
     events.on('progress', ({ jobId, data }) => {
       const record = this.#pending.get(jobId);
-      if (record !== undefined) this.#taskEvents.progress(record, data);
+      if (record === undefined) return;
+      if (isGivenBack(data)) record.givenBack++;
+      else this.#taskEvents.progress(record, data);
     });
     events.on('waiting', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
     events.on('delayed', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
@@ -404,11 +407,11 @@ export class ClusterNode implements ClusterTaskOwner {
     this.#running.get(parsed.jobId)?.cancel(parsed.reason);
   }
 
-  /** Which node runs job `jobId`'s attempt, and which attempt it is (as `ctx.attempt` counts them). */
-  async #readRun(jobId: string): Promise<{ readonly node: string | undefined; readonly attempt: number } | undefined> {
+  /** Which node took job `jobId` last, and how many times it was taken. */
+  async #readRun(jobId: string): Promise<{ readonly node: string | undefined; readonly started: number } | undefined> {
     const job = await this.#queue.getJob(jobId);
     if (job === undefined) return undefined;
-    return { node: job.processedBy, attempt: job.attemptsMade + job.stalledCounter + 1 };
+    return { node: job.processedBy, started: job.attemptsStarted };
   }
 
   /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. */
@@ -473,6 +476,9 @@ export class ClusterNode implements ClusterTaskOwner {
 
   /** Puts the job back in the queue, for another node, without counting an attempt. */
   async #giveBack(job: Job<ClusterJobData>, token: string | undefined): Promise<never> {
+    // The submitter counts the job's starts for its events' attempts: this one was none.
+    const givenBack: GivenBack = { givenBack: true, node: this.#options.node };
+    await job.updateProgress(givenBack as unknown as object).catch((error: unknown) => this.#logError('reporting a job given back', error));
     await job.moveToWait(token);
     throw new WaitingError();
   }

@@ -4,8 +4,11 @@ import type { EventSink } from '../internal/event-sink';
 import type { TerminalTaskStatus } from '../task-status';
 import type { ClusterTask } from './cluster-task';
 
-/** Who runs a job's attempt: its node and its attempt number, read from the job (`undefined` once gone). @internal */
-export type ReadRun = (jobId: string) => Promise<{ readonly node: string | undefined; readonly attempt: number } | undefined>;
+/**
+ * The node that took job `jobId` last (BullMQ's `processedBy`) and how many times it was taken in
+ * all (`attemptsStarted`), read from the job; `undefined` once it is gone. @internal
+ */
+export type ReadRun = (jobId: string) => Promise<{ readonly node: string | undefined; readonly started: number } | undefined>;
 
 /** What a running node sends with a cluster task's `ctx.progress`, as the job's BullMQ progress. @internal */
 export interface ClusterProgress {
@@ -13,6 +16,17 @@ export interface ClusterProgress {
   readonly message?: string;
   readonly attempt: number;
   readonly node: string;
+}
+
+/** What a node that gives a job back unrun (it is shutting down) sets as its progress first: that start was no attempt. @internal */
+export interface GivenBack {
+  readonly givenBack: true;
+  readonly node: string;
+}
+
+/** Whether a job's progress is a {@link GivenBack}. @internal */
+export function isGivenBack(progress: unknown): boolean {
+  return typeof progress === 'object' && progress !== null && (progress as Partial<GivenBack>).givenBack === true;
 }
 
 /** The workerId of a cluster task's attempt in its submitter's events: the node that runs it. */
@@ -46,19 +60,27 @@ export class ClusterTaskEvents {
     this.#publish(task, { type: 'task.queued', at: this.#now(), taskId: task.id, name: task.name, attempt: 1, priority });
   }
 
+  /**
+   * The job was taken by a node: its `starts`-th start (the node counts them before this call).
+   * The attempt is its starts less those given back unrun; the node is read from the job, and
+   * named only if no later start came before the read (BullMQ's `attemptsStarted` tells).
+   */
   started(task: ClusterTask): void {
     if (!this.#sink.active) return;
     const at = this.#now();
+    const starts = task.starts;
+    const attempt = starts - task.givenBack;
     task.startedAt = at;
+    task.attempt = attempt;
     const run = this.#readRun(task.id).catch((error: unknown) => {
       this.#onError(error);
       return undefined;
     });
     this.#after(task, async () => {
       const read = await run;
-      task.node = read?.node;
-      task.attempt = read?.attempt ?? task.attempt;
-      this.#sink.publish({ type: 'task.started', at, taskId: task.id, name: task.name, attempt: task.attempt, workerId: workerOf(task.node) });
+      const node = read !== undefined && read.started === starts ? read.node : undefined;
+      if (task.attempt === attempt) task.node = node;
+      this.#sink.publish({ type: 'task.started', at, taskId: task.id, name: task.name, attempt, workerId: workerOf(node) });
     });
   }
 
@@ -82,11 +104,12 @@ export class ClusterTaskEvents {
   settled(task: ClusterTask, status: TerminalTaskStatus, error: MezanError | undefined): void {
     if (!this.#sink.active) return;
     const at = this.#now();
+    const attempt = task.attempt;
     const ran = task.startedAt !== undefined;
     const durationMs = ran ? at - task.startedAt! : undefined;
     // The node is known once the start's read is done: the terminal event is built after it.
     const build = (): EngineEvent => {
-      const base = { at, taskId: task.id, name: task.name, attempt: task.attempt };
+      const base = { at, taskId: task.id, name: task.name, attempt };
       const workerId = ran ? workerOf(task.node) : undefined;
       switch (status) {
         case 'completed':

@@ -29,6 +29,9 @@ export class ClusterTask implements TaskHandleHooks {
   startedAt: number | undefined = undefined;
   node: string | undefined = undefined;
   attempt = 1;
+  /** How many times a node took its job (BullMQ's `active` events heard), and how many of those it gave back unrun. */
+  starts = 0;
+  givenBack = 0;
   /** Its submitter's events still in flight (a start's read), which what follows must wait for. */
   published: Promise<void> | undefined = undefined;
   /** Called once it settled: the dependants it gates, made only for a task something depends on. */

@@ -101,4 +101,42 @@ describe('events of cluster tasks reach their submitter', () => {
     expect(ofAfter[0]!.type).toBe('task.queued');
     expect(ofAfter[0]!.at).toBeGreaterThanOrEqual(ofSlow.find((event) => event.type === 'task.completed')!.at);
   });
+
+  it('does not count a start given back unrun by a node forced to stop: the next node runs attempt 1', async () => {
+    const name = bed.freshCluster('events');
+    const started = deferred();
+    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
+    const first = createEngine({
+      logger: false,
+      tasks: {
+        job: (ctx) => {
+          started.resolve();
+          return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+        },
+      },
+      cluster: { redis: bed.redis.url, name, node: 'first' },
+    });
+    bed.engines.push(submitter, first);
+    await Promise.all([submitter.onClusterReady(), first.onClusterReady()]);
+    const events = eventsOf(submitter);
+    const handle = submitter.submit('job', { id: 'given-back' });
+    await started.promise;
+    await first.shutdown({ force: true });
+    const second = createEngine({
+      logger: false,
+      tasks: { job: (ctx) => `attempt ${ctx.attempt}` },
+      cluster: { redis: bed.redis.url, name, node: 'second' },
+    });
+    bed.engines.push(second);
+    await expect(handle.result).resolves.toBe('attempt 1');
+    const seen = await events.of('given-back');
+    expect(
+      seen.map((event) => [event.type, 'attempt' in event ? event.attempt : undefined, 'workerId' in event ? event.workerId : undefined]),
+    ).toEqual([
+      ['task.queued', 1, undefined],
+      ['task.started', 1, 'cluster:first'],
+      ['task.started', 1, 'cluster:second'],
+      ['task.completed', 1, 'cluster:second'],
+    ]);
+  });
 });
