@@ -66,12 +66,13 @@ export class ClusterTaskEvents {
    * named only if no later start came before the read (BullMQ's `attemptsStarted` tells).
    */
   started(task: ClusterTask): void {
-    if (!this.#sink.active) return;
-    const at = this.#now();
     const starts = task.starts;
     const attempt = starts - task.givenBack;
-    task.startedAt = at;
+    // Kept even while nobody listens: a subscriber who comes later hears the right attempt.
     task.attempt = attempt;
+    if (!this.#sink.active) return;
+    const at = this.#now();
+    task.startedAt = at;
     const run = this.#readRun(task.id).catch((error: unknown) => {
       this.#onError(error);
       return undefined;
