@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { MezanError } from '../errors';
+import { MezanError, type MezanErrorCode } from '../errors';
 import { cancelOnAbort } from '../internal/cancel-on-abort';
 import { describeThrown } from '../internal/describe-thrown';
 import type { NamedTasks } from '../internal/named-tasks';
@@ -25,7 +25,7 @@ import {
   type ClusterDependency,
 } from './cluster-dependencies';
 import { readJobEnd } from './job-end';
-import { ClusterTaskEvents, isGivenBack, type ClusterProgress, type GivenBack } from './cluster-task-events';
+import { ClusterTaskEvents, isGivenBack, isRetrying, type ClusterProgress, type ClusterRetrying, type GivenBack } from './cluster-task-events';
 import type { EventSink } from '../internal/event-sink';
 import type { TerminalTaskStatus } from '../task-status';
 
@@ -86,6 +86,8 @@ export class ClusterNode implements ClusterTaskOwner {
   /** The reconciliation under way, if any: one at a time. */
   #reconciling: Promise<void> | undefined = undefined;
   readonly #taskEvents: ClusterTaskEvents;
+  /** The delays of the retries this node announced, by job id, until BullMQ asks for them. */
+  readonly #nextDelays = new Map<string, number>();
   #stopping: Promise<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
 
@@ -117,7 +119,7 @@ export class ClusterNode implements ClusterTaskOwner {
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,
       maxStalledCount: options.maxStalledCount,
-      settings: { backoffStrategy: (attemptsMade, _type, _error, job) => this.#retryDelay(attemptsMade, job?.data as ClusterJobData | undefined) },
+      settings: { backoffStrategy: (attemptsMade, _type, _error, job) => this.#backoff(attemptsMade, job) },
     });
     // A stale node's completion refused by its lost lock is reported here: that is the fencing at work.
     this.#worker.on('error', (error) => this.#logError('the worker', error));
@@ -255,6 +257,7 @@ export class ClusterNode implements ClusterTaskOwner {
       const record = this.#pending.get(jobId);
       if (record === undefined) return;
       if (isGivenBack(data)) record.givenBack++;
+      else if (isRetrying(data)) this.#taskEvents.retrying(record, data);
       else this.#taskEvents.progress(record, data);
     });
     events.on('waiting', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
@@ -429,6 +432,8 @@ export class ClusterNode implements ClusterTaskOwner {
       throw new UnrecoverableError(writeFailure(error.code, error.message));
     }
     if (!this.#host.isAccepting()) return this.#giveBack(job, token);
+    // A delay announced for a retry that BullMQ did not ask for (its lock was lost meanwhile) goes.
+    this.#nextDelays.delete(id);
     // The runs before this one: failed attempts, and runs lost with their node. Not BullMQ's
     // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
     const attempt = job.attemptsMade + job.stalledCounter + 1;
@@ -471,7 +476,30 @@ export class ClusterNode implements ClusterTaskOwner {
         ? `Task "${job.data.name ?? job.name}" failed ${where}: ${describeThrown(error.cause)}`
         : `${error.message} (${where})`;
     const reason = writeFailure(error.code, message);
-    throw FINAL_CODES.has(error.code) ? new UnrecoverableError(reason) : new Error(reason);
+    if (FINAL_CODES.has(error.code)) throw new UnrecoverableError(reason);
+    // BullMQ retries it (as in its `shouldRetryJob`) after the delay computed here, which the
+    // submitter hears first, for its `task.retrying`.
+    if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) await this.#announceRetry(job, attempt, error.code, message);
+    throw new Error(reason);
+  }
+
+  /** Computes the delay before job `job`'s next attempt, keeps it for BullMQ's backoff, and tells the submitter. */
+  async #announceRetry(job: Job<ClusterJobData>, attempt: number, code: MezanErrorCode, message: string): Promise<void> {
+    const delayMs = this.#retryDelay(job.attemptsMade + 1, job.data);
+    this.#nextDelays.set(job.id!, delayMs);
+    const retrying: ClusterRetrying = { retrying: true, attempt, node: this.#options.node, code, message, delayMs };
+    await job.updateProgress(retrying as unknown as object).catch((error: unknown) => this.#logError('reporting a retry', error));
+  }
+
+  /** BullMQ's backoff: the delay announced to the submitter, else one computed now. */
+  #backoff(attemptsMade: number, job: { readonly id?: string; readonly data: unknown } | undefined): number {
+    const id = job?.id;
+    const kept = id === undefined ? undefined : this.#nextDelays.get(id);
+    if (kept !== undefined) {
+      this.#nextDelays.delete(id!);
+      return kept;
+    }
+    return this.#retryDelay(attemptsMade, job?.data as ClusterJobData | undefined);
   }
 
   /** Puts the job back in the queue, for another node, without counting an attempt. */

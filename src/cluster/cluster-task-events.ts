@@ -1,4 +1,4 @@
-import type { MezanError } from '../errors';
+import { MezanError, type MezanErrorCode } from '../errors';
 import type { EngineEvent } from '../engine-events';
 import type { EventSink } from '../internal/event-sink';
 import type { TerminalTaskStatus } from '../task-status';
@@ -22,6 +22,30 @@ export interface ClusterProgress {
 export interface GivenBack {
   readonly givenBack: true;
   readonly node: string;
+}
+
+/** What a node whose attempt failed and will be retried sets as the job's progress first: the submitter's `task.retrying`. @internal */
+export interface ClusterRetrying {
+  readonly retrying: true;
+  readonly attempt: number;
+  readonly node: string;
+  readonly code: MezanErrorCode;
+  readonly message: string;
+  readonly delayMs: number;
+}
+
+/** Whether a job's progress is a {@link ClusterRetrying}. @internal */
+export function isRetrying(progress: unknown): progress is ClusterRetrying {
+  if (typeof progress !== 'object' || progress === null) return false;
+  const { retrying, attempt, node, code, message, delayMs } = progress as Record<string, unknown>;
+  return (
+    retrying === true &&
+    typeof attempt === 'number' &&
+    typeof node === 'string' &&
+    typeof code === 'string' &&
+    typeof message === 'string' &&
+    typeof delayMs === 'number'
+  );
 }
 
 /** Whether a job's progress is a {@link GivenBack}. @internal */
@@ -90,16 +114,20 @@ export class ClusterTaskEvents {
     const { fraction, message, attempt, node } = progress;
     task.node = node;
     task.attempt = attempt;
-    this.#publish(task, {
-      type: 'task.progress',
-      at: this.#now(),
-      taskId: task.id,
-      name: task.name,
-      attempt,
-      workerId: workerOf(node),
-      fraction,
-      message,
-    });
+    this.#publish(task, { type: 'task.progress', ...this.#during(task, attempt, node), fraction, message });
+  }
+
+  /** An attempt failed on `retrying.node` and another follows after `retrying.delayMs`. */
+  retrying(task: ClusterTask, retrying: ClusterRetrying): void {
+    if (!this.#sink.active) return;
+    const { attempt, node, code, message, delayMs } = retrying;
+    const error = new MezanError(code, message, { details: { taskId: task.id } });
+    this.#publish(task, { type: 'task.retrying', ...this.#during(task, attempt, node), delayMs, code, error });
+  }
+
+  /** What an event about a running attempt carries besides its own fields. */
+  #during(task: ClusterTask, attempt: number, node: string): { at: number; taskId: string; name: string; attempt: number; workerId: string } {
+    return { at: this.#now(), taskId: task.id, name: task.name, attempt, workerId: workerOf(node) };
   }
 
   settled(task: ClusterTask, status: TerminalTaskStatus, error: MezanError | undefined): void {

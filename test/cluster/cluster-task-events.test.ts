@@ -1,5 +1,5 @@
 import type { Engine, EngineEvent, NamedTaskFunctions } from '../../src';
-import { createEngine } from '../../src';
+import { createEngine, MezanError } from '../../src';
 import { deferred, rejectionOf } from '../fixtures/engine-harness';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 
@@ -66,7 +66,7 @@ describe('events of cluster tasks reach their submitter', () => {
     expect(metrics.taskRun.count).toBe(1);
   });
 
-  it('counts the attempts in task.started, and ends with task.failed carrying the code', async () => {
+  it('counts the attempts in task.started, announces each retry with task.retrying, and ends with task.failed carrying the code', async () => {
     const submitter = await joinCluster({
       flaky: (ctx) => {
         throw new Error(`attempt ${ctx.attempt} fails`);
@@ -79,10 +79,15 @@ describe('events of cluster tasks reach their submitter', () => {
     expect(seen.map((event) => [event.type, 'attempt' in event ? event.attempt : undefined])).toEqual([
       ['task.queued', 1],
       ['task.started', 1],
+      ['task.retrying', 1],
       ['task.started', 2],
       ['task.failed', 2],
     ]);
-    expect(seen[3]).toMatchObject({ code: 'E_TASK_FAILED', workerId: 'cluster:worker-1' });
+    const retrying = seen[2] as Extract<EngineEvent, { type: 'task.retrying' }>;
+    expect(retrying).toMatchObject({ code: 'E_TASK_FAILED', workerId: 'cluster:worker-1', delayMs: 1 });
+    expect(retrying.error).toBeInstanceOf(MezanError);
+    expect((retrying.error as MezanError).message).toContain('attempt 1 fails');
+    expect(seen[4]).toMatchObject({ code: 'E_TASK_FAILED', workerId: 'cluster:worker-1' });
   });
 
   it('ends with task.cancelled for a cancelled task, and task.queued only once a dependant is sent', async () => {
