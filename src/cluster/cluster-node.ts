@@ -207,7 +207,7 @@ export class ClusterNode implements ClusterTaskOwner {
 
   /** Adds the task's job to the queue; a failure to add it fails the handle. */
   #send(record: ClusterTask, task: string, data: ClusterJobData, attempts: number): void {
-    this.#taskEvents.queued(record, record.priority);
+    this.#taskEvents.queued(record);
     this.#add(record, task, data, attempts).catch((error: unknown) => {
       const reason = new MezanError(
         'E_TASK_FAILED',
@@ -260,7 +260,16 @@ export class ClusterNode implements ClusterTaskOwner {
       else if (isRetrying(data)) this.#taskEvents.retrying(record, data);
       else this.#taskEvents.progress(record, data);
     });
-    events.on('waiting', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
+    events.on('waiting', ({ jobId }) => {
+      const record = this.#pending.get(jobId);
+      if (record === undefined) return;
+      record.handle.markStatus('queued');
+      // Back in the queue after a retry's delay (BullMQ's `waiting`, from `delayed` or at once).
+      if (record.retryPending) {
+        record.retryPending = false;
+        this.#taskEvents.queued(record, record.starts - record.givenBack + 1);
+      }
+    });
     events.on('delayed', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
     // The id was taken by a job already there (a submission again of the same id): it may have ended.
     events.on('duplicated', ({ jobId }) => void this.#settleIfFinished(jobId, 'reading a duplicated job'));

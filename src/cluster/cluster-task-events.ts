@@ -79,9 +79,10 @@ export class ClusterTaskEvents {
     this.#onError = onError;
   }
 
-  queued(task: ClusterTask, priority: number): void {
+  /** The job was sent (attempt 1), or is back in the queue for attempt `attempt` after a retry's delay. */
+  queued(task: ClusterTask, attempt = 1): void {
     if (!this.#sink.active) return;
-    this.#publish(task, { type: 'task.queued', at: this.#now(), taskId: task.id, name: task.name, attempt: 1, priority });
+    this.#publish(task, { type: 'task.queued', at: this.#now(), taskId: task.id, name: task.name, attempt, priority: task.priority });
   }
 
   /**
@@ -119,6 +120,8 @@ export class ClusterTaskEvents {
 
   /** An attempt failed on `retrying.node` and another follows after `retrying.delayMs`. */
   retrying(task: ClusterTask, retrying: ClusterRetrying): void {
+    // Its job waits for the next attempt: when it is back in the queue, that attempt is queued.
+    task.retryPending = true;
     if (!this.#sink.active) return;
     const { attempt, node, code, message, delayMs } = retrying;
     const error = new MezanError(code, message, { details: { taskId: task.id } });

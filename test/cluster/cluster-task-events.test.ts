@@ -80,6 +80,7 @@ describe('events of cluster tasks reach their submitter', () => {
       ['task.queued', 1],
       ['task.started', 1],
       ['task.retrying', 1],
+      ['task.queued', 2],
       ['task.started', 2],
       ['task.failed', 2],
     ]);
@@ -87,7 +88,9 @@ describe('events of cluster tasks reach their submitter', () => {
     expect(retrying).toMatchObject({ code: 'E_TASK_FAILED', workerId: 'cluster:worker-1', delayMs: 1 });
     expect(retrying.error).toBeInstanceOf(MezanError);
     expect((retrying.error as MezanError).message).toContain('attempt 1 fails');
-    expect(seen[4]).toMatchObject({ code: 'E_TASK_FAILED', workerId: 'cluster:worker-1' });
+    expect(seen[5]).toMatchObject({ code: 'E_TASK_FAILED', workerId: 'cluster:worker-1' });
+    // Each attempt's wait, from its task.queued to its task.started, in the submitter's metrics.
+    expect(submitter.metrics().taskWait.count).toBe(2);
   });
 
   it('ends with task.cancelled for a cancelled task, and task.queued only once a dependant is sent', async () => {
