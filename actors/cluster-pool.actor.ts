@@ -2,7 +2,8 @@ import type { ActorLogic, ActorScope, EventObject } from 'xstate';
 import { Redis } from 'ioredis';
 import type { AnyActorSystem } from './any-actor-system';
 import { ClusterLeases, permitsKey } from './cluster-leases';
-import { PoolCore, type PoolEvent, type PoolInput, type PoolSnapshot } from './pool.actor';
+import { PoolCore, type PoolEvent, type PoolHolding, type PoolInput, type PoolSnapshot } from './pool.actor';
+import type { ResourceWaiter } from '../src/internal/waiter-queue';
 import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { Logger } from '../src/logger';
@@ -26,6 +27,17 @@ export interface ClusterPoolInput extends PoolInput {
   readonly retryMs?: number;
   /** Where Redis errors are logged. */
   readonly logger?: Logger;
+  /** Told of the pool's holdings and queue after each change, for detection across nodes. */
+  readonly waits?: ClusterPoolWaits;
+}
+
+/**
+ * What hears a cluster pool's holdings and queue after each change: this node's part of the
+ * cluster's wait-for graph (src/cluster/cluster-deadlocks.ts). Plain data, never changed afterwards.
+ * @internal
+ */
+export interface ClusterPoolWaits {
+  update(pool: string, capacity: number, holdings: readonly PoolHolding[], waiting: readonly ResourceWaiter[]): void;
 }
 
 /** Events a cluster pool accepts: a pool's, and what its Redis side tells it. @internal */
@@ -61,6 +73,7 @@ interface ClusterPoolParts {
   readonly leases: ClusterLeases;
   readonly clock: Clock;
   readonly name: string;
+  readonly waits: ClusterPoolWaits | undefined;
 }
 
 const parts = new WeakMap<object, ClusterPoolParts>();
@@ -89,7 +102,8 @@ function seekHead({ core, leases }: ClusterPoolParts): void {
  *
  * The wait-for graph it tells its observer has this node's holders and waiters, with the pool's
  * cluster-wide capacity: a deadlock found in it is a real one (the other nodes' holdings can only
- * lower the units free), though one that needs another node's tasks to close is not seen here.
+ * lower the units free). One that needs another node's tasks to close is the cluster's detector's
+ * (src/cluster/cluster-deadlocks.ts), which hears of this pool's holdings and queue through `waits`.
  *
  * @internal
  */
@@ -116,7 +130,7 @@ export const clusterPoolLogic: ActorLogic<PoolSnapshot, ClusterPoolEvent, Cluste
       leaseEnded: (leaseId) => leases.leaseEnded(leaseId),
       requestDropped: (requestId) => leases.withdraw(requestId),
     });
-    parts.set(self, { core, leases, clock: input.clock, name: input.name });
+    parts.set(self, { core, leases, clock: input.clock, name: input.name, waits: input.waits });
     return core.snapshot();
   },
   transition(snapshot, event, scope) {
@@ -143,11 +157,13 @@ export const clusterPoolLogic: ActorLogic<PoolSnapshot, ClusterPoolEvent, Cluste
         changed = core.receive(event);
         if (event.type === 'resource.set-capacity') leases.capacity = core.capacity;
     }
+    const next = changed ? core.snapshot() : snapshot;
     scope.defer(() => {
       if (core.hasOutbox) core.flushOutbox();
       seekHead(pool);
+      if (changed) pool.waits?.update(pool.name, core.capacity, next.context.holdings, core.waiting());
     });
-    return changed ? core.snapshot() : snapshot;
+    return next;
   },
   getPersistedSnapshot(snapshot) {
     return snapshot;

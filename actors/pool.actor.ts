@@ -133,6 +133,8 @@ export type PoolEvent = ResourceEvent | { readonly type: 'xstate.stop' };
 
 type PoolScope = ActorScope<PoolSnapshot, PoolEvent>;
 
+const NO_WAITERS: readonly ResourceWaiter[] = Object.freeze([]);
+
 /** A granted request: `units` held by `taskId` until released or revoked. */
 interface ResourceLease {
   readonly leaseId: string;
@@ -300,6 +302,11 @@ export class PoolCore {
   /** The request at the head of the queue, the next to be granted; `undefined` when none waits. */
   get head(): ResourceWaiter | undefined {
     return this.#waiters.peek();
+  }
+
+  /** The queued requests, head first (a new list; the empty one when none waits). */
+  waiting(): readonly ResourceWaiter[] {
+    return this.#waiters.size === 0 ? NO_WAITERS : this.#waiters.toArray();
   }
 
   flushOutbox(): void {

@@ -70,7 +70,7 @@ import {
   orDefault,
 } from './internal/validate';
 import { createDefaultLogger } from './default-logger';
-import { loadClusterNode, loadClusterPool, loadContainedObservable, loadDashboardServer, loadRxjs } from './load-on-use';
+import { loadClusterDeadlocks, loadClusterNode, loadClusterPool, loadContainedObservable, loadDashboardServer, loadRxjs } from './load-on-use';
 import { LOGGER_METHODS, missingLoggerMethod, SILENT_LOGGER, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
 import { containObserver } from './internal/contained-observer';
@@ -254,6 +254,8 @@ export class Engine {
   readonly #cluster: ClusterNode | undefined;
   /** The Redis connection of the cluster pools (`scope: 'cluster'`), when there are any. */
   #poolRedis: { quit(): Promise<unknown> } | undefined = undefined;
+  /** This node's part in detecting deadlocks across the cluster, with cluster pools. */
+  #clusterDeadlocks: { start(): void; close(): Promise<void> } | undefined = undefined;
 
   /** @internal Use {@link createEngine}. */
   constructor(options: EngineOptions) {
@@ -362,6 +364,7 @@ export class Engine {
     this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
     // Draining waits, within the grace period, for the cluster tasks this engine submitted.
     if (this.#cluster !== undefined) this.#agents.waitAlsoFor(() => this.#cluster!.pending > 0);
+    this.#clusterDeadlocks?.start();
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -380,9 +383,22 @@ export class Engine {
     const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
     const redis = openClusterPoolConnection(cluster.redis, (error) => this.#logger.warn('the cluster pools lost their Redis connection', { error }));
     this.#poolRedis = redis;
+    const { ClusterDeadlocks } = loadClusterDeadlocks();
+    const waits = new ClusterDeadlocks({
+      url: cluster.redis,
+      redis,
+      cluster: cluster.name,
+      node: cluster.node,
+      clock: this.#clock,
+      afterMs: cluster.deadlockAfterMs,
+      scanMs: cluster.deadlockScanMs,
+      victimize: (taskId, error) => this.#executor.send({ type: 'task.victim', taskId, error }),
+      logger: this.#logger,
+    });
+    this.#clusterDeadlocks = waits;
     return {
       machine: supervisorMachine.provide({ actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic } }),
-      spawner: { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } },
+      spawner: { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger, waits } },
     };
   }
 
@@ -1015,7 +1031,10 @@ export class Engine {
     // A cluster node has last reports to make and connections to close: the engine has stopped once they are.
     // The cluster pools gave their permits back when they stopped (with the actors, above): their
     // connection sends those scripts before it quits.
-    const closing = [this.#cluster?.close(), this.#poolRedis?.quit()].filter((promise) => promise !== undefined);
+    // The deadlock detector's part withdraws this node's edges on that connection before it quits.
+    const poolRedis = this.#poolRedis;
+    const pools = poolRedis === undefined ? undefined : (this.#clusterDeadlocks?.close() ?? Promise.resolve()).then(() => poolRedis.quit());
+    const closing = [this.#cluster?.close(), pools].filter((promise) => promise !== undefined);
     if (closing.length === 0) this.#resolveShutdown?.(report);
     else void Promise.allSettled(closing).then(() => this.#resolveShutdown?.(report));
     this.#shutdownPromise();

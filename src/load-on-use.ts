@@ -61,3 +61,12 @@ export function loadClusterNode(): typeof import('./cluster/cluster-node') {
 export function loadClusterPool(): typeof import('../actors/cluster-pool.actor') {
   return require('../actors/cluster-pool.actor') as typeof import('../actors/cluster-pool.actor');
 }
+
+/**
+ * Detection of deadlocks across the nodes of a cluster (with BullMQ), for an engine with a pool of
+ * `scope: 'cluster'`.
+ * @internal
+ */
+export function loadClusterDeadlocks(): typeof import('./cluster/cluster-deadlocks') {
+  return require('./cluster/cluster-deadlocks') as typeof import('./cluster/cluster-deadlocks');
+}

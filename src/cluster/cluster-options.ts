@@ -45,6 +45,14 @@ export interface ClusterOptions {
    * @default 30000
    */
   reconcileIntervalMs?: number;
+  /**
+   * With cluster pools: how long a deadlock across nodes (their tasks' holds and requests on
+   * cluster pools) must stay, unchanged, before the cluster's detector breaks it: a wait that
+   * ends sooner is never taken for a deadlock. @default 1000
+   */
+  deadlockAfterMs?: number;
+  /** With cluster pools: how often the cluster's detector (one node's at a time) scans the nodes' waits. @default 1000 */
+  deadlockScanMs?: number;
 }
 
 /** Cluster options with every field filled. @internal */
@@ -57,6 +65,8 @@ export interface ResolvedClusterOptions {
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
   readonly reconcileIntervalMs: number;
+  readonly deadlockAfterMs: number;
+  readonly deadlockScanMs: number;
 }
 
 /** @internal */
@@ -69,6 +79,8 @@ export const CLUSTER_OPTION_KEYS: Readonly<Record<keyof ClusterOptions, true>> =
   stalledIntervalMs: true,
   maxStalledCount: true,
   reconcileIntervalMs: true,
+  deadlockAfterMs: true,
+  deadlockScanMs: true,
 });
 
 /**
@@ -98,7 +110,22 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
   expectPositiveInteger('cluster.maxStalledCount', maxStalledCount);
   const reconcileIntervalMs = orDefault(options.reconcileIntervalMs, 30_000);
   expectTimerMs('cluster.reconcileIntervalMs', reconcileIntervalMs);
-  return Object.freeze({ redis, name, node, concurrency: nodeConcurrency, lockDurationMs, stalledIntervalMs, maxStalledCount, reconcileIntervalMs });
+  const deadlockAfterMs = orDefault(options.deadlockAfterMs, 1_000);
+  expectTimerMs('cluster.deadlockAfterMs', deadlockAfterMs);
+  const deadlockScanMs = orDefault(options.deadlockScanMs, 1_000);
+  expectTimerMs('cluster.deadlockScanMs', deadlockScanMs);
+  return Object.freeze({
+    redis,
+    name,
+    node,
+    concurrency: nodeConcurrency,
+    lockDurationMs,
+    stalledIntervalMs,
+    maxStalledCount,
+    reconcileIntervalMs,
+    deadlockAfterMs,
+    deadlockScanMs,
+  });
 }
 
 function expectTimerMs(option: string, value: unknown): asserts value is number {

@@ -7,7 +7,16 @@ import { expectNonEmptyString, fail } from '../internal/validate';
  * a pool is named as in `resources`.
  */
 export type ClusterWaitEdge =
-  | { readonly kind: 'holds' | 'requests'; readonly task: string; readonly resource: string; readonly units: number }
+  | {
+      readonly kind: 'holds' | 'requests';
+      readonly task: string;
+      readonly resource: string;
+      readonly units: number;
+      /** The pool's capacity, cluster-wide, as the publishing node has it. */
+      readonly capacity?: number;
+      /** Of a request: the id its node gave it, so that a decision about it names this wait and no later one. */
+      readonly request?: string;
+    }
   | { readonly kind: 'awaits'; readonly task: string; readonly awaited: string };
 
 /** What one node last published: its edges, the version it gave them. */
@@ -69,9 +78,12 @@ function expectEdge(edge: unknown, index: number): asserts edge is ClusterWaitEd
   if (kind === 'awaits') {
     expectNonEmptyString(`${option}.awaited`, (edge as Record<string, unknown>).awaited);
   } else if (kind === 'holds' || kind === 'requests') {
-    const { resource, units } = edge as Record<string, unknown>;
+    const { resource, units, capacity, request } = edge as Record<string, unknown>;
     expectNonEmptyString(`${option}.resource`, resource);
     if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) fail(`${option}.units`, 'a positive integer', units);
+    if (capacity !== undefined && (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1))
+      fail(`${option}.capacity`, 'a positive integer', capacity);
+    if (request !== undefined) expectNonEmptyString(`${option}.request`, request);
   } else {
     fail(`${option}.kind`, "'holds', 'requests' or 'awaits'", kind);
   }

@@ -1,0 +1,179 @@
+import { WaitForGraph, type DeadlockAnalysis } from '../detection/wait-for-graph';
+import type { ClusterNodeEdges, ClusterWaitEdge } from './cluster-wait-edges';
+
+/**
+ * A deadlocked task as one scan saw it: its edges (their JSON, sorted) and since when, in Redis's
+ * time, it has had exactly those. The detector keeps the last scan's in Redis.
+ * @internal
+ */
+export interface DeadlockCandidate {
+  readonly edges: string;
+  readonly since: number;
+}
+
+/**
+ * The victim a scan chose: the task `task` of node `node` (its own id there), whose request
+ * `request` fails with `E_DEADLOCK`.
+ * @internal
+ */
+export interface ClusterDeadlockVictim {
+  readonly node: string;
+  readonly task: string;
+  readonly request: string;
+  /** The cycle, in cluster ids (`<node>/<task>` and pool names). */
+  readonly cycle: readonly string[];
+  /** The deadlocked tasks, in cluster ids. */
+  readonly deadlocked: readonly string[];
+}
+
+/** What {@link scanClusterDeadlocks} found. @internal */
+export interface ClusterDeadlockScan {
+  /** The candidates to keep for the next scan: every task deadlocked in this one. */
+  readonly candidates: Readonly<Record<string, DeadlockCandidate>>;
+  /** A deadlock confirmed across nodes, and its victim; `undefined` when there is none. */
+  readonly victim: ClusterDeadlockVictim | undefined;
+  /** Set when the snapshot could not be a graph (holds over a pool's capacity: nodes published at different moments). */
+  readonly inconsistent: boolean;
+}
+
+/** One task of the snapshot: its node, its id there, its edges. */
+interface ScannedTask {
+  readonly node: string;
+  readonly local: string;
+  readonly edges: ClusterWaitEdge[];
+}
+
+function tasksOf(nodes: readonly ClusterNodeEdges[]): Map<string, ScannedTask> {
+  const tasks = new Map<string, ScannedTask>();
+  for (const { node, edges } of nodes) {
+    for (const edge of edges) {
+      if (edge.kind === 'awaits') continue;
+      let task = tasks.get(edge.task);
+      if (task === undefined) {
+        // A task's cluster id is `<node>/<its id there>`, as its node published it.
+        const local = edge.task.startsWith(`${node}/`) ? edge.task.slice(node.length + 1) : edge.task;
+        tasks.set(edge.task, (task = { node, local, edges: [] }));
+      }
+      task.edges.push(edge);
+    }
+  }
+  return tasks;
+}
+
+/**
+ * The graph of `tasks`' holds and requests. A pool's capacity is the largest its nodes published.
+ * A pool's requests are queued smallest first: between nodes no queue orders them (any node's
+ * request that fits may be granted), and smallest first blocks none that could be granted, so the
+ * reduction finds no deadlock the nodes' own FIFO queues do not make (it may miss one that only
+ * those queues make, with requests of several units).
+ */
+function graphOf(tasks: ReadonlyMap<string, ScannedTask>, include: (id: string) => boolean): WaitForGraph {
+  const capacities = new Map<string, number>();
+  const requests: { task: string; resource: string; units: number }[] = [];
+  const holds: { task: string; resource: string; units: number }[] = [];
+  for (const [id, task] of tasks) {
+    for (const edge of task.edges) {
+      if (edge.kind === 'awaits') continue;
+      capacities.set(edge.resource, Math.max(capacities.get(edge.resource) ?? 0, edge.capacity ?? edge.units));
+      if (!include(id)) continue;
+      (edge.kind === 'holds' ? holds : requests).push({ task: id, resource: edge.resource, units: edge.units });
+    }
+  }
+  const graph = new WaitForGraph();
+  for (const [resource, capacity] of capacities) graph.addResource(resource, capacity);
+  for (const { task, resource, units } of holds) graph.setHold(task, resource, units);
+  requests.sort((a, b) => a.units - b.units);
+  for (const { task, resource, units } of requests) graph.setRequest(task, resource, units);
+  return graph;
+}
+
+function edgesKey(task: ScannedTask): string {
+  return task.edges
+    .map((edge) => JSON.stringify(edge))
+    .sort()
+    .join('\n');
+}
+
+/** Units a task holds in the snapshot, over every pool. */
+function unitsHeld(task: ScannedTask): number {
+  let units = 0;
+  for (const edge of task.edges) if (edge.kind === 'holds') units += edge.units;
+  return units;
+}
+
+/**
+ * The victim among a confirmed deadlock's cycle: the task that holds the fewest units (the least
+ * to give back and redo), the last by id among equals, so that every scan of the same edges names
+ * the same one. Its request is the one the cycle leaves it by.
+ */
+function victimOf(analysis: DeadlockAnalysis, tasks: ReadonlyMap<string, ScannedTask>): ClusterDeadlockVictim | undefined {
+  const { cycle } = analysis;
+  let chosen: { id: string; request: string } | undefined;
+  let fewest = Number.POSITIVE_INFINITY;
+  for (let index = 0; index < cycle.length - 1; index++) {
+    const id = cycle[index]!;
+    const task = tasks.get(id);
+    if (task === undefined) continue;
+    const resource = cycle[index + 1]!;
+    const request = task.edges.find((edge) => edge.kind === 'requests' && edge.resource === resource);
+    if (request === undefined || request.kind === 'awaits' || request.request === undefined) continue;
+    const units = unitsHeld(task);
+    if (units < fewest || (units === fewest && chosen !== undefined && id > chosen.id)) {
+      fewest = units;
+      chosen = { id, request: request.request };
+    }
+  }
+  if (chosen === undefined) return undefined;
+  const task = tasks.get(chosen.id)!;
+  return { node: task.node, task: task.local, request: chosen.request, cycle: analysis.cycle, deadlocked: analysis.deadlocked };
+}
+
+/**
+ * One scan of the cluster's wait-for graph by the cluster's detector: Holt's reduction (the same
+ * exact detection as an engine's, `WaitForGraph`) over every node's published holds and requests
+ * on cluster pools.
+ *
+ * A snapshot is one instant of Redis, but each node published its part at its own moment, so a
+ * deadlock in it may be a phantom (a wait that had already ended). A deadlock is stable, a phantom
+ * is not: a task counts only once it has been deadlocked with the very same edges (the same request
+ * ids) for at least `afterMs`, since a scan at `since` (in `previous`), and the deadlock is looked for
+ * again among those tasks alone. One that spans two nodes or more is confirmed, and its victim
+ * chosen; one within a node is its engine's to resolve (its own detector sees it whole).
+ *
+ * @param nodes - a snapshot of the cluster's edges (`ClusterWaitEdges.snapshot()`)
+ * @param previous - the candidates the last scan kept
+ * @param now - the time of this snapshot (Redis's clock, the same for every node)
+ * @param afterMs - how long a deadlock must stay for it to be confirmed
+ * @internal
+ */
+export function scanClusterDeadlocks(
+  nodes: readonly ClusterNodeEdges[],
+  previous: Readonly<Record<string, DeadlockCandidate>>,
+  now: number,
+  afterMs: number,
+): ClusterDeadlockScan {
+  const tasks = tasksOf(nodes);
+  let analysis: DeadlockAnalysis;
+  try {
+    analysis = graphOf(tasks, () => true).detect();
+  } catch {
+    // Holds over a capacity: one node's release and another's grant published out of step. The
+    // next scan reads them in step again.
+    return { candidates: {}, victim: undefined, inconsistent: true };
+  }
+  const candidates: Record<string, DeadlockCandidate> = {};
+  const stable = new Set<string>();
+  for (const id of analysis.deadlocked) {
+    const edges = edgesKey(tasks.get(id)!);
+    const before = previous[id];
+    const since = before !== undefined && before.edges === edges ? before.since : now;
+    candidates[id] = { edges, since };
+    if (now - since >= afterMs) stable.add(id);
+  }
+  if (stable.size === 0) return { candidates, victim: undefined, inconsistent: false };
+  // Without the others' holds the stable tasks have more units free: what stays deadlocked among
+  // them alone is deadlocked in the whole snapshot too.
+  const confirmed = graphOf(tasks, (id) => stable.has(id)).detect();
+  const spansNodes = new Set(confirmed.cycle.map((id) => tasks.get(id)?.node).filter((node) => node !== undefined)).size > 1;
+  return { candidates, victim: spansNodes ? victimOf(confirmed, tasks) : undefined, inconsistent: false };
+}

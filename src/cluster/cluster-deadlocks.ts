@@ -1,0 +1,267 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { ClusterPoolWaits } from '../../actors/cluster-pool.actor';
+import type { PoolHolding } from '../../actors/pool.actor';
+import type { Clock } from '../clock';
+import { MezanError } from '../errors';
+import type { ResourceWaiter } from '../internal/waiter-queue';
+import type { Logger } from '../logger';
+import { scanClusterDeadlocks, type ClusterDeadlockVictim, type DeadlockCandidate } from './cluster-deadlock-scan';
+import { ClusterWaitEdges, type ClusterWaitEdge } from './cluster-wait-edges';
+
+/** What {@link ClusterDeadlocks} is created with. @internal */
+export interface ClusterDeadlocksOptions {
+  /** The cluster's Redis URL: the victims' channel and the detector's queue open connections of their own. */
+  readonly url: string;
+  /** The connection the edges are published and read on (the cluster pools'); not owned. */
+  readonly redis: Redis;
+  readonly cluster: string;
+  readonly node: string;
+  /** Times the publishes and heartbeats. */
+  readonly clock: Clock;
+  /** How long a deadlock across nodes must stay before its victim is chosen. */
+  readonly afterMs: number;
+  /** How often the cluster's detector scans (a BullMQ job scheduler; one scan at a time cluster-wide). */
+  readonly scanMs: number;
+  /** How long a node's edges live without a heartbeat. @default 10000 */
+  readonly ttlMs?: number;
+  /** The longest a change of this node's waits waits before it is published. @default 50 */
+  readonly publishMs?: number;
+  /** How long a scan job is locked by its node: a node that dies mid-scan has its job taken over after this. @default 30000 */
+  readonly scanLockMs?: number;
+  /** Fails task `taskId`'s pending waits with `error`, and frees its leases (the engine's `task.victim`). */
+  readonly victimize: (taskId: string, error: MezanError) => void;
+  readonly logger?: Logger;
+}
+
+/** A cluster pool's part in this node's waits, as it last told it. */
+interface PoolWaits {
+  readonly capacity: number;
+  readonly holdings: readonly PoolHolding[];
+  readonly waiting: readonly ResourceWaiter[];
+}
+
+/** The victim decision the detector sends its node. */
+interface VictimMessage {
+  readonly task: string;
+  readonly request: string;
+  readonly cycle: readonly string[];
+  readonly deadlocked: readonly string[];
+}
+
+/** BullMQ's prefix of the cluster's queues (the node's queue has it too). */
+const PREFIX = 'mezan';
+const SCHEDULER = 'deadlock-scan';
+
+/** The Redis channel on which node `node` hears that one of its tasks is a deadlock's victim. @internal */
+export function victimChannel(cluster: string, node: string): string {
+  return `mezan:${cluster}:deadlock:victim:${node}`;
+}
+
+/**
+ * Deadlocks across the nodes of a cluster, this node's part of it:
+ *
+ * - it publishes this node's waits on cluster pools (each task's holds and pending requests, as
+ *   `<node>/<task>`, each request with its id) through {@link ClusterWaitEdges}, versioned, at most
+ *   every `publishMs`, and keeps them alive with a heartbeat while any task waits;
+ * - it takes its turn as the cluster's detector: every node works the queue `<cluster>.deadlocks`
+ *   with a concurrency of 1, and the queue's global concurrency is 1, so one scan runs at a time in
+ *   the cluster (a node that dies mid-scan loses the job's lock, and another node takes it);
+ *   a job scheduler adds a scan every `scanMs` ({@link scanClusterDeadlocks}: a deadlock is
+ *   confirmed across two snapshots at least `afterMs` apart, then its victim chosen);
+ * - the victim's node hears the decision on its channel ({@link victimChannel}), and fails that
+ *   task's wait with `E_DEADLOCK` carrying the cycle, its leases freed, if that very request still
+ *   waits (a decision heard twice, or late, does nothing). The detector sends one decision per
+ *   request (a key set `NX`), sent again only once that key lapses with the deadlock still there.
+ *
+ * @internal
+ */
+export class ClusterDeadlocks implements ClusterPoolWaits {
+  readonly #options: ClusterDeadlocksOptions;
+  readonly #edges: ClusterWaitEdges;
+  readonly #ttlMs: number;
+  readonly #pools = new Map<string, PoolWaits>();
+  #version = 0;
+  /** Whether the last publish had edges: an empty one need not be kept alive, nor sent again. */
+  #publishedEdges = false;
+  #publishTimer: unknown;
+  #heartbeatTimer: unknown;
+  #publishing: Promise<void> | undefined;
+  #dirty = false;
+  #closed = false;
+  #queue: Queue | undefined;
+  #worker: Worker | undefined;
+  /** The connections it opened (the queue's and the worker's), quit once those are closed. */
+  readonly #connections: Redis[] = [];
+
+  constructor(options: ClusterDeadlocksOptions) {
+    this.#options = options;
+    this.#ttlMs = options.ttlMs ?? 10_000;
+    this.#edges = new ClusterWaitEdges({ redis: options.redis, cluster: options.cluster, ttlMs: this.#ttlMs });
+  }
+
+  /** Subscribes to this node's victims, and joins the detector's queue. */
+  start(): void {
+    const { url, cluster, node, scanMs, logger } = this.#options;
+    const onError = (error: unknown): void => {
+      logger?.warn('the cluster deadlock detector lost its Redis connection', { error });
+    };
+    const connect = (): Redis => {
+      const connection = new Redis(url, { maxRetriesPerRequest: null }).on('error', onError);
+      this.#connections.push(connection);
+      return connection;
+    };
+    const subscriber = connect();
+    subscriber.on('message', (_channel: string, message: string) => this.#heard(message));
+    void subscriber.subscribe(victimChannel(cluster, node)).catch(onError);
+    const name = `${cluster}.deadlocks`;
+    const queue = (this.#queue = new Queue(name, { connection: connect(), prefix: PREFIX }));
+    queue.on('error', onError);
+    void queue
+      .setGlobalConcurrency(1)
+      .then(() => queue.upsertJobScheduler(SCHEDULER, { every: scanMs }, { name: 'scan', opts: { removeOnComplete: true, removeOnFail: true } }))
+      .catch(onError);
+    this.#worker = new Worker(name, () => this.scan().then(() => undefined), {
+      connection: connect(),
+      prefix: PREFIX,
+      concurrency: 1,
+      lockDuration: this.#options.scanLockMs ?? 30_000,
+    }).on('error', onError);
+  }
+
+  /** A cluster pool's holdings and queue after a change (see {@link ClusterPoolWaits}). */
+  update(pool: string, capacity: number, holdings: readonly PoolHolding[], waiting: readonly ResourceWaiter[]): void {
+    const before = this.#pools.get(pool);
+    if (before !== undefined && before.waiting.length === 0 && waiting.length === 0 && !this.#publishedEdges) {
+      // Nothing waits here, before or now: there is nothing to publish.
+      this.#pools.set(pool, { capacity, holdings, waiting });
+      return;
+    }
+    this.#pools.set(pool, { capacity, holdings, waiting });
+    this.#schedulePublish();
+  }
+
+  /**
+   * One scan of the cluster's detector: reads the snapshot, the candidates of the last scan and
+   * Redis's time, keeps this scan's candidates, and sends the victim of a confirmed deadlock.
+   * @returns the victim decided, if any (whether or not it was already sent)
+   */
+  async scan(): Promise<ClusterDeadlockVictim | undefined> {
+    const { redis, cluster, afterMs, logger } = this.#options;
+    const candidatesKey = `mezan:${cluster}:deadlock:candidates`;
+    const [{ nodes }, [seconds, micros], stored] = await Promise.all([this.#edges.snapshot(), redis.time(), redis.get(candidatesKey)]);
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const previous = stored === null ? {} : (JSON.parse(stored) as Record<string, DeadlockCandidate>);
+    const { candidates, victim } = scanClusterDeadlocks(nodes, previous, now, afterMs);
+    await redis.set(candidatesKey, JSON.stringify(candidates), 'PX', Math.max(afterMs, this.#ttlMs) * 10);
+    if (victim === undefined) return undefined;
+    const decided = `mezan:${cluster}:deadlock:decided:${victim.node}/${victim.task}:${victim.request}`;
+    const first = await redis.set(decided, '1', 'PX', Math.max(afterMs * 4, this.#ttlMs), 'NX');
+    if (first !== 'OK') return victim;
+    logger?.warn('deadlock across the cluster', { cycle: victim.cycle, deadlocked: victim.deadlocked, victim: `${victim.node}/${victim.task}` });
+    const message: VictimMessage = { task: victim.task, request: victim.request, cycle: victim.cycle, deadlocked: victim.deadlocked };
+    await redis.publish(victimChannel(cluster, victim.node), JSON.stringify(message));
+    return victim;
+  }
+
+  /** Leaves: stops scanning and publishing, withdraws this node's edges, closes its connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const { clock, node } = this.#options;
+    if (this.#publishTimer !== undefined) clock.clearTimeout(this.#publishTimer);
+    if (this.#heartbeatTimer !== undefined) clock.clearTimeout(this.#heartbeatTimer);
+    await Promise.allSettled([this.#publishing, this.#worker?.close(), this.#queue?.close()]);
+    await Promise.allSettled(this.#connections.map((connection) => connection.quit()));
+    await this.#edges.withdraw(node).catch(() => undefined);
+  }
+
+  #heard(text: string): void {
+    let message: VictimMessage;
+    try {
+      message = JSON.parse(text) as VictimMessage;
+    } catch {
+      return;
+    }
+    // Only the very request the detector saw: a wait that ended meanwhile, or a decision heard
+    // again, fails nothing.
+    const waiting = [...this.#pools.values()].some((pool) =>
+      pool.waiting.some((waiter) => waiter.requestId === message.request && waiter.taskId === message.task),
+    );
+    if (!waiting) return;
+    const { node } = this.#options;
+    const error = new MezanError(
+      'E_DEADLOCK',
+      `Task ${message.task} of node ${node} was chosen to break a deadlock across the cluster: ${message.cycle.join(' → ')}`,
+      { details: { victim: `${node}/${message.task}`, node, cycle: message.cycle, deadlocked: message.deadlocked } },
+    );
+    this.#options.victimize(message.task, error);
+  }
+
+  #schedulePublish(): void {
+    this.#dirty = true;
+    if (this.#closed || this.#publishTimer !== undefined || this.#publishing !== undefined) return;
+    this.#publishTimer = this.#options.clock.setTimeout(() => {
+      this.#publishTimer = undefined;
+      this.#publish();
+    }, this.#options.publishMs ?? 50);
+  }
+
+  #currentEdges(): ClusterWaitEdge[] {
+    const { node } = this.#options;
+    const edges: ClusterWaitEdge[] = [];
+    if (![...this.#pools.values()].some((pool) => pool.waiting.length > 0)) return edges;
+    for (const [resource, { capacity, holdings, waiting }] of this.#pools) {
+      for (const { taskId, units } of holdings) edges.push({ kind: 'holds', task: `${node}/${taskId}`, resource, units, capacity });
+      for (const { taskId, units, requestId } of waiting)
+        edges.push({ kind: 'requests', task: `${node}/${taskId}`, resource, units, capacity, request: requestId });
+    }
+    return edges;
+  }
+
+  #publish(): void {
+    if (this.#closed) return;
+    this.#dirty = false;
+    const edges = this.#currentEdges();
+    if (edges.length === 0 && !this.#publishedEdges) return;
+    const { clock, node, logger } = this.#options;
+    // Versions only grow, across restarts of a node of the same name too: its last version may still be stored.
+    this.#version = Math.max(this.#version + 1, Math.floor(clock.now()));
+    this.#publishedEdges = edges.length > 0;
+    this.#publishing = this.#edges
+      .publish(node, edges, this.#version)
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          logger?.warn('publishing the wait-for edges of the cluster pools failed', { error });
+          this.#dirty = true;
+        },
+      )
+      .then(() => {
+        this.#publishing = undefined;
+        this.#armHeartbeat();
+        if (this.#dirty) this.#schedulePublish();
+      });
+  }
+
+  #armHeartbeat(): void {
+    const { clock, node } = this.#options;
+    if (this.#heartbeatTimer !== undefined) clock.clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+    if (this.#closed || !this.#publishedEdges) return;
+    this.#heartbeatTimer = clock.setTimeout(
+      () => {
+        this.#heartbeatTimer = undefined;
+        void this.#edges.heartbeat(node).then(
+          (alive) => {
+            // Lapsed (Redis restarted, or the node stalled past the time to live): publish anew.
+            if (!alive) this.#schedulePublish();
+            else this.#armHeartbeat();
+          },
+          () => this.#schedulePublish(),
+        );
+      },
+      Math.max(1, Math.floor(this.#ttlMs / 3)),
+    );
+  }
+}

@@ -1,0 +1,104 @@
+import { scanClusterDeadlocks, type DeadlockCandidate } from '../../src/cluster/cluster-deadlock-scan';
+import type { ClusterNodeEdges, ClusterWaitEdge } from '../../src/cluster/cluster-wait-edges';
+
+// The cluster detector's scan, pure: snapshots as ClusterWaitEdges.snapshot() gives them.
+
+function holds(task: string, resource: string, units = 1, capacity = 1): ClusterWaitEdge {
+  return { kind: 'holds', task, resource, units, capacity };
+}
+
+function requests(task: string, resource: string, request: string, units = 1, capacity = 1): ClusterWaitEdge {
+  return { kind: 'requests', task, resource, units, capacity, request };
+}
+
+function snapshot(byNode: Record<string, ClusterWaitEdge[]>): ClusterNodeEdges[] {
+  return Object.entries(byNode).map(([node, edges]) => ({ node, version: 1, edges }));
+}
+
+/** t1 of node a holds db and waits for gpu; t2 of node b holds gpu and waits for db. */
+const inversion = snapshot({
+  a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1')],
+  b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2')],
+});
+
+describe('scanClusterDeadlocks', () => {
+  it('keeps a deadlock across nodes as candidates on its first sight, and confirms it afterMs later with one victim', () => {
+    const first = scanClusterDeadlocks(inversion, {}, 1_000, 500);
+    expect(first.victim).toBeUndefined();
+    expect(Object.keys(first.candidates).sort()).toEqual(['a/t1', 'b/t2']);
+    expect(first.candidates['a/t1']!.since).toBe(1_000);
+
+    const early = scanClusterDeadlocks(inversion, first.candidates, 1_499, 500);
+    expect(early.victim).toBeUndefined();
+    expect(early.candidates['a/t1']!.since).toBe(1_000);
+
+    const second = scanClusterDeadlocks(inversion, early.candidates, 1_500, 500);
+    // Both hold one unit: the last by id is the victim, through its request for db.
+    expect(second.victim).toEqual({
+      node: 'b',
+      task: 't2',
+      request: 'r2',
+      cycle: expect.arrayContaining(['a/t1', 'b/t2', 'db', 'gpu']),
+      deadlocked: ['a/t1', 'b/t2'],
+    });
+    expect(second.victim!.cycle[0]).toBe(second.victim!.cycle.at(-1));
+  });
+
+  it('does not confirm a phantom: a wait that ended before the second snapshot', () => {
+    const first = scanClusterDeadlocks(inversion, {}, 1_000, 500);
+    // t1 got gpu meanwhile (t2's hold had ended, its node not yet publishing so).
+    const later = snapshot({ a: [holds('a/t1', 'db'), holds('a/t1', 'gpu')], b: [requests('b/t2', 'db', 'r2')] });
+    const second = scanClusterDeadlocks(later, first.candidates, 2_000, 500);
+    expect(second.victim).toBeUndefined();
+    expect(second.candidates).toEqual({});
+  });
+
+  it('does not confirm a wait that ended and began again with other edges (a new request id) before afterMs', () => {
+    const first = scanClusterDeadlocks(inversion, {}, 1_000, 500);
+    const again = snapshot({
+      a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r3')],
+      b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2')],
+    });
+    const second = scanClusterDeadlocks(again, first.candidates, 1_600, 500);
+    expect(second.victim).toBeUndefined();
+    expect(second.candidates['a/t1']!.since).toBe(1_600);
+    expect(second.candidates['b/t2']!.since).toBe(1_000);
+    expect(scanClusterDeadlocks(again, second.candidates, 2_100, 500).victim).toMatchObject({ node: 'b', task: 't2' });
+  });
+
+  it("leaves a deadlock within one node to that node's engine", () => {
+    const local = snapshot({ a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1'), holds('a/t2', 'gpu'), requests('a/t2', 'db', 'r2')] });
+    const first = scanClusterDeadlocks(local, {}, 0, 10);
+    expect(Object.keys(first.candidates)).toHaveLength(2);
+    expect(scanClusterDeadlocks(local, first.candidates, 10, 10).victim).toBeUndefined();
+  });
+
+  it('finds nothing where units are free for a waiter (several units), as Holt’s reduction', () => {
+    const free = snapshot({
+      a: [holds('a/t1', 'db', 1, 2), requests('a/t1', 'gpu', 'r1')],
+      b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2', 1, 2)],
+    });
+    expect(scanClusterDeadlocks(free, {}, 0, 0)).toEqual({ candidates: {}, victim: undefined, inconsistent: false });
+  });
+
+  it('chooses the task holding the fewest units as the victim', () => {
+    const uneven = snapshot({
+      a: [holds('a/t1', 'db', 2, 2), requests('a/t1', 'gpu', 'r1')],
+      b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2', 1, 2)],
+      c: [holds('c/t3', 'disk'), holds('c/t3', 'net')],
+    });
+    const first = scanClusterDeadlocks(uneven, {}, 0, 0);
+    expect(first.victim).toMatchObject({ node: 'b', task: 't2', request: 'r2' });
+    const heavier = snapshot({
+      a: [holds('a/t1', 'db', 1, 2), requests('a/t1', 'gpu', 'r1', 1, 2)],
+      b: [holds('b/t2', 'gpu', 2, 2), holds('b/t2', 'db', 1, 2), requests('b/t2', 'db', 'r2', 1, 2)],
+    });
+    expect(scanClusterDeadlocks(heavier, {}, 0, 0).victim).toMatchObject({ node: 'a', task: 't1', request: 'r1' });
+  });
+
+  it('gives up a snapshot whose holds exceed a capacity (nodes published out of step)', () => {
+    const outOfStep = snapshot({ a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1')], b: [holds('b/t2', 'db'), requests('b/t2', 'gpu', 'r2')] });
+    const previous: Record<string, DeadlockCandidate> = { 'a/t1': { edges: 'x', since: 0 } };
+    expect(scanClusterDeadlocks(outOfStep, previous, 10, 0)).toEqual({ candidates: {}, victim: undefined, inconsistent: true });
+  });
+});
