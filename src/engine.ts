@@ -392,6 +392,9 @@ export class Engine {
       clock: this.#clock,
       afterMs: cluster.deadlockAfterMs,
       scanMs: cluster.deadlockScanMs,
+      // A scan is taken over from a node that died mid-scan as a task is: the cluster's lease and stalled check.
+      lockDurationMs: cluster.lockDurationMs,
+      stalledIntervalMs: cluster.stalledIntervalMs,
       victimize: (taskId, error) => this.#executor.send({ type: 'task.victim', taskId, error }),
       logger: this.#logger,
     });

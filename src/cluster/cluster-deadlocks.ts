@@ -27,8 +27,10 @@ export interface ClusterDeadlocksOptions {
   readonly ttlMs?: number;
   /** The longest a change of this node's waits waits before it is published. @default 50 */
   readonly publishMs?: number;
-  /** How long a scan job is locked by its node: a node that dies mid-scan has its job taken over after this. @default 30000 */
-  readonly scanLockMs?: number;
+  /** How long a scan job is locked by its node without renewal: a node that dies mid-scan has its job taken over after this and a stalled check. @default 30000 */
+  readonly lockDurationMs?: number;
+  /** How often the node looks for a scan job whose lock lapsed. @default 30000 */
+  readonly stalledIntervalMs?: number;
   /** Fails task `taskId`'s pending waits with `error`, and frees its leases (the engine's `task.victim`). */
   readonly victimize: (taskId: string, error: MezanError) => void;
   readonly logger?: Logger;
@@ -125,7 +127,10 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
       connection: connect(),
       prefix: PREFIX,
       concurrency: 1,
-      lockDuration: this.#options.scanLockMs ?? 30_000,
+      lockDuration: this.#options.lockDurationMs ?? 30_000,
+      stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
+      // While another node scans (the global concurrency is reached), look again a scan later, not BullMQ's 30 s.
+      maximumRateLimitDelay: scanMs,
     }).on('error', onError);
   }
 

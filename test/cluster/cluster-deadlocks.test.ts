@@ -1,14 +1,18 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ClusterOptions } from '../../src/cluster/cluster-options';
+import path from 'node:path';
 import Redis from 'ioredis';
 import { ClusterDeadlocks } from '../../src/cluster/cluster-deadlocks';
 import { ClusterWaitEdges } from '../../src/cluster/cluster-wait-edges';
-import { createEngine, MezanError, realClock, type Engine, type TaskContext } from '../../src';
-import { deferred } from '../fixtures/engine-harness';
+import { createEngine, MezanError, realClock, type Engine, type EngineOptions, type TaskContext, type TaskHandle } from '../../src';
+import { deferred, thrownBy, type Deferred } from '../fixtures/engine-harness';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // Deadlocks across the nodes of a cluster, on a real redis-server: engines whose tasks wait on
 // each other through cluster pools. Real time: the tests wait for conditions (bounded), never for
 // a delay.
 
+const REPO_ROOT = path.resolve(__dirname, '../..');
 const bed = useClusterTestBed();
 let admin: Redis;
 
@@ -28,12 +32,37 @@ async function until(condition: () => boolean | Promise<boolean>, what: string):
   }
 }
 
-/** Two engines, nodes `a` and `b` of a fresh cluster, each with the cluster pools db and gpu of one unit; once both are connected. */
-async function twoNodes(
-  stem: string,
-  options: { deadlockAfterMs: number; deadlockScanMs: number },
-): Promise<{ cluster: string; a: Engine; b: Engine }> {
-  const cluster = bed.freshCluster(stem);
+/** Starts a fixture script of test/fixtures as a child process, its stdout read as lines. */
+function startChild(
+  script: string,
+  args: string[],
+): { child: ChildProcessWithoutNullStreams; line: (prefix: string) => Promise<string>; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/fixtures', script), ...args], { cwd: REPO_ROOT });
+  child.stderr.pipe(process.stderr);
+  const lines: string[] = [];
+  const waiters: (() => void)[] = [];
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    lines.push(...parts);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const line = async (prefix: string): Promise<string> => {
+    for (;;) {
+      const found = lines.find((candidate) => candidate.startsWith(prefix));
+      if (found !== undefined) return found;
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  return { child, line, exited };
+}
+
+/** Two engines, nodes `a` and `b` of cluster `cluster`, each with the cluster pools db and gpu of one unit; once both are connected. */
+async function twoNodes(cluster: string, options: Partial<ClusterOptions>): Promise<{ cluster: string; a: Engine; b: Engine }> {
   const [a, b] = ['a', 'b'].map((name) => {
     const engine = createEngine({
       logger: false,
@@ -47,22 +76,87 @@ async function twoNodes(
   return { cluster, a, b };
 }
 
+/**
+ * A lock-order inversion: a's task takes db then gpu, b's takes gpu then db, each taking its second
+ * once both hold their first. Each returns the pool it took first.
+ */
+function invert(a: Engine, b: Engine): { onA: TaskHandle<string>; onB: TaskHandle<string> } {
+  const aHolds = deferred<void>();
+  const bHolds = deferred<void>();
+  const inverted = (first: string, second: string, mine: Deferred<void>, theirs: Deferred<void>) => async (ctx: TaskContext) => {
+    const held = await ctx.acquire(first);
+    mine.resolve();
+    await theirs.promise;
+    const other = await ctx.acquire(second);
+    other.release();
+    held.release();
+    return first;
+  };
+  return { onA: a.submit(inverted('db', 'gpu', aHolds, bHolds)), onB: b.submit(inverted('gpu', 'db', bHolds, aHolds)) };
+}
+
 describe('deadlocks across the nodes of a cluster', () => {
+  it.each<[string, unknown]>([
+    ['cluster.deadlockAfterMs', 0],
+    ['cluster.deadlockAfterMs', '1000'],
+    ['cluster.deadlockScanMs', 1.5],
+    ['cluster.deadlockScanMs', -1],
+  ])('createEngine refuses a bad %s (%p)', (option, value) => {
+    const field = option.slice('cluster.'.length);
+    const error = thrownBy(() =>
+      createEngine({ logger: false, cluster: { redis: 'redis://127.0.0.1:1', name: 'n', [field]: value } } as EngineOptions),
+    );
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details['option']).toBe(option);
+  });
+
+  it('breaks a lock-order inversion between tasks of two node processes, with exactly one victim', async () => {
+    const cluster = bed.freshCluster('processes');
+    const a = startChild('cluster-deadlock-node.ts', [bed.redis.url, cluster, 'a', 'db', 'gpu']);
+    const b = startChild('cluster-deadlock-node.ts', [bed.redis.url, cluster, 'b', 'gpu', 'db']);
+    try {
+      const [aHolds, bHolds] = await Promise.all([a.line('holds '), b.line('holds ')]);
+      a.child.stdin.write('go\n');
+      b.child.stdin.write('go\n');
+      const [aEnd, bEnd] = await Promise.all([a.line('completed'), b.line('failed ')]);
+      expect(aEnd).toBe('completed');
+      const [, code, details] = /^failed (\S+) (.*)$/.exec(bEnd)!;
+      expect(code).toBe('E_DEADLOCK');
+      const bTask = bHolds.slice('holds '.length);
+      const aTask = aHolds.slice('holds '.length);
+      expect(JSON.parse(details!)).toMatchObject({ victim: `b/${bTask}`, node: 'b', deadlocked: [`a/${aTask}`, `b/${bTask}`] });
+      await Promise.all([a.exited, b.exited]);
+      expect(await admin.keys(`mezan:${cluster}:deadlock:decided:*`)).toHaveLength(1);
+    } finally {
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
+    }
+  });
+
+  it("takes over the scan of a detector's node killed mid-scan", async () => {
+    const cluster = bed.freshCluster('takeover');
+    const stuck = startChild('cluster-deadlock-stuck-scanner.ts', [bed.redis.url, cluster, '1000', '500']);
+    let jobId: string;
+    try {
+      jobId = (await stuck.line('scanning ')).slice('scanning '.length);
+    } finally {
+      stuck.child.kill('SIGKILL');
+    }
+    await stuck.exited;
+    const queueKey = `mezan:${cluster}.deadlocks`;
+    expect(await admin.lrange(`${queueKey}:active`, 0, -1)).toEqual([jobId]);
+    const options = { deadlockAfterMs: 300, deadlockScanMs: 100, lockDurationMs: 1_000, stalledIntervalMs: 500 };
+    const { a, b } = await twoNodes(cluster, options);
+    const { onA, onB } = invert(a, b);
+    await expect(onA.result).resolves.toBe('db');
+    await expect(onB.result).rejects.toMatchObject({ code: 'E_DEADLOCK' });
+    // The killed node's scan is no longer held: the nodes took it over (and ran it, or later ones).
+    expect(await admin.lrange(`${queueKey}:active`, 0, -1)).not.toContain(jobId);
+  });
+
   it('breaks a lock-order inversion between tasks of two engines on two cluster pools, with exactly one victim', async () => {
-    const { cluster, a, b } = await twoNodes('deadlock', { deadlockAfterMs: 300, deadlockScanMs: 100 });
-    const aHolds = deferred<void>();
-    const bHolds = deferred<void>();
-    const inverted = (first: string, second: string, mine: typeof aHolds, theirs: typeof aHolds) => async (ctx: TaskContext) => {
-      const held = await ctx.acquire(first);
-      mine.resolve();
-      await theirs.promise;
-      const other = await ctx.acquire(second);
-      other.release();
-      held.release();
-      return first;
-    };
-    const onA = a.submit(inverted('db', 'gpu', aHolds, bHolds));
-    const onB = b.submit(inverted('gpu', 'db', bHolds, aHolds));
+    const { cluster, a, b } = await twoNodes(bed.freshCluster('deadlock'), { deadlockAfterMs: 300, deadlockScanMs: 100 });
+    const { onA, onB } = invert(a, b);
     const outcomes = await Promise.allSettled([onA.result, onB.result]);
 
     // Both hold one unit: the victim is the last by cluster id, b's task; a's then gets gpu and completes.
@@ -81,7 +175,7 @@ describe('deadlocks across the nodes of a cluster', () => {
 
   it('does not break a phantom: a cycle whose wait ended before the second snapshot', async () => {
     // The engines' own scans are an hour apart: this test scans by hand.
-    const { cluster, a, b } = await twoNodes('phantom', { deadlockAfterMs: 1, deadlockScanMs: 3_600_000 });
+    const { cluster, a, b } = await twoNodes(bed.freshCluster('phantom'), { deadlockAfterMs: 1, deadlockScanMs: 3_600_000 });
     const bHoldsGpu = deferred<void>();
     const releaseGpu = deferred<void>();
     const onB = b.submit(async (ctx) => {
