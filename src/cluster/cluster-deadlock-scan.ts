@@ -1,3 +1,4 @@
+import { parseMessageNodeId } from '../detection/agent-nodes';
 import { WaitForGraph, type DeadlockAnalysis } from '../detection/wait-for-graph';
 import type { ClusterNodeEdges, ClusterWaitEdge } from './cluster-wait-edges';
 
@@ -104,7 +105,8 @@ function unitsHeld(task: ScannedTask): number {
 /**
  * The victim among a confirmed deadlock's cycle: the task that holds the fewest units (the least
  * to give back and redo), the last by id among equals, so that every scan of the same edges names
- * the same one. Its request is the one the cycle leaves it by.
+ * the same one. Its request is the one the cycle leaves it by. An agent's message (a handler's
+ * wait, `@agent:<name>#<n>`) is never chosen: a cycle of messages alone gets no victim here.
  */
 function victimOf(analysis: DeadlockAnalysis, tasks: ReadonlyMap<string, ScannedTask>): ClusterDeadlockVictim | undefined {
   const { cycle } = analysis;
@@ -113,7 +115,8 @@ function victimOf(analysis: DeadlockAnalysis, tasks: ReadonlyMap<string, Scanned
   for (let index = 0; index < cycle.length - 1; index++) {
     const id = cycle[index]!;
     const task = tasks.get(id);
-    if (task === undefined) continue;
+    // An agent's message waiting in a handler is no task its node's executor could fail.
+    if (task === undefined || parseMessageNodeId(task.local) !== undefined) continue;
     const resource = cycle[index + 1]!;
     const request = task.edges.find((edge) => edge.kind === 'requests' && edge.resource === resource);
     if (request === undefined || request.kind === 'awaits' || request.request === undefined) continue;

@@ -96,6 +96,20 @@ describe('scanClusterDeadlocks', () => {
     expect(scanClusterDeadlocks(heavier, {}, 0, 0).victim).toMatchObject({ node: 'a', task: 't1', request: 'r1' });
   });
 
+  it("never chooses an agent's message (a handler's wait), which no executor could fail", () => {
+    const withMessage = snapshot({
+      a: [holds('a/t1', 'db', 2, 2), requests('a/t1', 'gpu', 'r1')],
+      b: [holds('b/@agent:x#1', 'gpu'), requests('b/@agent:x#1', 'db', 'r2', 1, 2)],
+    });
+    // The message holds fewer units, and would be the victim were it a task.
+    expect(scanClusterDeadlocks(withMessage, {}, 0, 0).victim).toMatchObject({ node: 'a', task: 't1', request: 'r1' });
+    const messagesOnly = snapshot({
+      a: [holds('a/@agent:x#1', 'db'), requests('a/@agent:x#1', 'gpu', 'r1')],
+      b: [holds('b/@agent:y#1', 'gpu'), requests('b/@agent:y#1', 'db', 'r2')],
+    });
+    expect(scanClusterDeadlocks(messagesOnly, {}, 0, 0).victim).toBeUndefined();
+  });
+
   it('gives up a snapshot whose holds exceed a capacity (nodes published out of step)', () => {
     const outOfStep = snapshot({ a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1')], b: [holds('b/t2', 'db'), requests('b/t2', 'gpu', 'r2')] });
     const previous: Record<string, DeadlockCandidate> = { 'a/t1': { edges: 'x', since: 0 } };
