@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { createEngine, MezanError, type Engine, type EngineOptions, type NamedTaskFunctions, type TaskContext } from '../../src';
 import { deferred, rejectionOf, thrownBy, type Deferred } from '../fixtures/engine-harness';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { sumOfSquaresTasks } from '../fixtures/sum-of-squares-tasks';
 
 // These tests run engines that join a cluster on a real redis-server (BullMQ's Lua scripts run
 // there): real time, so they wait for events (deferreds the tasks resolve), never for a delay.
@@ -110,17 +111,8 @@ describe('a cluster of engines: named tasks go through the cluster and come back
 
   it('lets a cluster task submit a named child to the cluster and await it (ctx.submit, ctx.await)', async () => {
     const name = freshCluster();
-    const tasks: NamedTaskFunctions = {
-      square: (ctx) => (ctx.input as number) ** 2,
-      sumOfSquares: async (ctx) => {
-        const children = (ctx.input as number[]).map((input) => ctx.submit<number>('square', { input }));
-        let sum = 0;
-        for (const child of children) sum += await ctx.await(child);
-        return sum;
-      },
-    };
-    const a = await joinNode(name, 'a', tasks);
-    await joinNode(name, 'b', tasks);
+    const a = await joinNode(name, 'a', sumOfSquaresTasks);
+    await joinNode(name, 'b', sumOfSquaresTasks);
     await expect(a.submit('sumOfSquares', { input: [1, 2, 3] }).result).resolves.toBe(14);
   });
 

@@ -1,5 +1,6 @@
 import { createEngine, MezanError, VirtualClock, type EngineOptions, type TaskContext, type TaskFunction } from '../../src';
 import { rejectionOf, startEngine, thrownBy } from '../fixtures/engine-harness';
+import { sumOfSquaresTasks } from '../fixtures/sum-of-squares-tasks';
 
 /** A named task that doubles `ctx.input` after `ms` of the engine's clock and records who ran. */
 function doubling(ms: number, seen: Array<{ id: string; name: string; attempt: number; input: unknown }>): TaskFunction<number> {
@@ -71,18 +72,7 @@ describe('named tasks: engine.submit(name, options)', () => {
   });
 
   it('gives a named task the same context helpers: ctx.submit of another named task, awaited', async () => {
-    const { engine, clock } = startEngine({
-      concurrency: 2,
-      tasks: {
-        square: (ctx) => (ctx.input as number) ** 2,
-        sumOfSquares: async (ctx) => {
-          const children = (ctx.input as number[]).map((input) => ctx.submit<number>('square', { input }));
-          let sum = 0;
-          for (const child of children) sum += await ctx.await(child);
-          return sum;
-        },
-      },
-    });
+    const { engine, clock } = startEngine({ concurrency: 2, tasks: sumOfSquaresTasks });
     const handle = engine.submit('sumOfSquares', { input: [1, 2, 3] });
     await clock.runAll();
     await expect(handle.result).resolves.toBe(14);
