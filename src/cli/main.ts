@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { createDashboardCommand } from './dashboard-command';
 import { createDemoCommand } from './demo-command';
 import { createDiagramCommand } from './diagram-command';
@@ -36,6 +36,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     await createProgram().parseAsync([...argv]);
   } catch (error) {
+    // A command that overrides commander's exit (mezan node) has already written its reason.
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
     process.stderr.write(`mezan: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   }

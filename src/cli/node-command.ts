@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createEngine, type Engine } from '../engine';
 import type { NamedTaskFunctions } from '../engine-options';
 import { isMezanError } from '../errors';
@@ -24,6 +24,9 @@ export interface NodeFlags {
   threads?: number;
   lockDuration?: number;
   stalledInterval?: number;
+  reconcileInterval?: number;
+  deadlockAfter?: number;
+  deadlockScan?: number;
 }
 
 /** Where `mezan node` writes; injected so tests can read it. */
@@ -47,6 +50,11 @@ export interface NodeIo {
  * ```
  */
 export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr: process.stderr }): Command {
+  // A bad flag value is a refusal like a bad tasks module: exit code 2 (the CommanderError's), the
+  // reason on stderr.
+  const refuse = (error: CommanderError): never => {
+    throw error.exitCode === 0 ? error : new CommanderError(NODE_EXIT.invalid, error.code, error.message);
+  };
   return new Command('node')
     .description('join a cluster of mezan nodes on Redis and run the named tasks a module exports; SIGTERM drains it and stops it')
     .requiredOption('--redis <url>', 'the Redis server, as a redis:// URL')
@@ -61,6 +69,15 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
       positiveInteger,
     )
     .option('--stalled-interval <ms>', 'how often the node looks for tasks whose lease lapsed', positiveInteger)
+    .option(
+      '--reconcile-interval <ms>',
+      'how often the node reads the jobs of its tasks pending that long, to settle those whose end it missed',
+      positiveInteger,
+    )
+    .option('--deadlock-after <ms>', 'how long a deadlock across nodes must stay unchanged before it is broken', positiveInteger)
+    .option('--deadlock-scan <ms>', "how often the cluster's deadlock detector scans the nodes' waits", positiveInteger)
+    .configureOutput({ writeErr: (text) => void io.stderr.write(text) })
+    .exitOverride(refuse)
     .addHelpText(
       'after',
       helpExamples([
@@ -100,6 +117,9 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
         ...(flags.node === undefined ? {} : { node: flags.node }),
         ...(flags.lockDuration === undefined ? {} : { lockDurationMs: flags.lockDuration }),
         ...(flags.stalledInterval === undefined ? {} : { stalledIntervalMs: flags.stalledInterval }),
+        ...(flags.reconcileInterval === undefined ? {} : { reconcileIntervalMs: flags.reconcileInterval }),
+        ...(flags.deadlockAfter === undefined ? {} : { deadlockAfterMs: flags.deadlockAfter }),
+        ...(flags.deadlockScan === undefined ? {} : { deadlockScanMs: flags.deadlockScan }),
       },
       shutdown: { signals: ['SIGTERM', 'SIGINT'], exitOnSignal: true },
     });

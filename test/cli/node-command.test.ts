@@ -32,3 +32,29 @@ describe('mezan node: what it refuses before joining', () => {
     expect(stderr).toMatch(reason);
   });
 });
+
+describe('mezan node: the cluster timing flags', () => {
+  const base = ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS];
+  const flags = [
+    ['--lock-duration', 'cluster.lockDurationMs'],
+    ['--stalled-interval', 'cluster.stalledIntervalMs'],
+    ['--reconcile-interval', 'cluster.reconcileIntervalMs'],
+    ['--deadlock-after', 'cluster.deadlockAfterMs'],
+    ['--deadlock-scan', 'cluster.deadlockScanMs'],
+  ];
+
+  it.each(flags)('%s: a value that is not a positive integer exits 2 naming the flag', async (flag) => {
+    for (const value of ['abc', '0', '1.5']) {
+      const stderr = memoryStream();
+      const parsing = createNodeCommand({ stdout: memoryStream(), stderr }).parseAsync([...base, flag, value], { from: 'user' });
+      await expect(parsing).rejects.toMatchObject({ exitCode: NODE_EXIT.invalid, code: 'commander.invalidArgument' });
+      expect(stderr.text).toContain(`'${flag} <ms>' argument '${value}' is invalid`);
+    }
+  });
+
+  it.each(flags)('%s: a positive integer reaches the engine as %s (which refuses one past the longest timer)', async (flag, option) => {
+    const { code, stderr } = await refusal([...base, flag, '2147483648']);
+    expect(code).toBe(NODE_EXIT.invalid);
+    expect(stderr).toContain(option);
+  });
+});
