@@ -116,9 +116,25 @@ export interface AgentVictimEvent {
   readonly error: MezanError;
 }
 
+/**
+ * From the engine: the cluster's detector chose this node's task `taskId` to break a deadlock
+ * across the nodes of a cluster (src/cluster/cluster-deadlocks.ts heard the decision, and the very
+ * wait it names still waits). The detector resolves it as one of its own: it reports it (`report`,
+ * with the cycle's `nodes`), fails the task's waits with `error`, and tells the monitor the deadlock
+ * is gone once the victim's waits are over. @internal
+ */
+export interface ClusterVictimNotice {
+  readonly type: 'deadlock.cluster-victim';
+  /** The victim's id on this node. */
+  readonly taskId: string;
+  readonly error: MezanError;
+  readonly report: DeadlockReport;
+}
+
 /** What the other actors tell the detector, through its {@link DetectorInbox}. @internal */
 export type DetectorNotice =
   | GraphPoolChangesEvent
+  | ClusterVictimNotice
   | GraphAgentChangesEvent
   | GraphAskEvent
   | RunnerGraphNotice
@@ -178,6 +194,8 @@ class DetectorCore {
   readonly #awaited = new Map<string, number>();
   /** Victims whose end has not been seen yet: a deadlock is not resolved twice. */
   readonly #pendingVictims = new Set<string>();
+  /** Victims of deadlocks across the cluster whose waits were still seen: the deadlock is open until they end. */
+  readonly #clusterVictims = new Set<string>();
   /** The asked agents of the asks some waiter waits for, by message id: where a victim's rejection goes. */
   readonly #askTargets = new Map<string, GraphAskEvent['agentRef']>();
   /** Asks rejected as deadlock victims whose end (`graph.ask` inactive) has not been seen yet. */
@@ -279,6 +297,9 @@ class DetectorCore {
           this.#pendingVictims.delete(taskId);
         }
         this.#noteIfDeadlockGone();
+        return;
+      case 'deadlock.cluster-victim':
+        this.#resolveClusterVictim(event);
         return;
       case 'lockorder.acquiring':
         this.#recordLockOrder(event.taskId, event.resource, event.holding);
@@ -602,9 +623,7 @@ class DetectorCore {
     }
     if (resolution.kind === 'wait') return;
     const { report } = resolution;
-    this.#deadlocks = this.#deadlocks.length < MAX_REPORTS ? [...this.#deadlocks, report] : [...this.#deadlocks.slice(1), report];
-    this.#deadlockOpen = true;
-    this.changed = true;
+    this.#open(report);
     this.#logger.warn('deadlock detected', {
       cycle: report.cycle,
       deadlocked: report.deadlocked,
@@ -666,9 +685,7 @@ class DetectorCore {
         details: { victim, asker: ask.waiter, cycle: analysis.cycle, deadlocked: analysis.deadlocked, policy },
       },
     );
-    this.#deadlocks = this.#deadlocks.length < MAX_REPORTS ? [...this.#deadlocks, report] : [...this.#deadlocks.slice(1), report];
-    this.#deadlockOpen = true;
-    this.changed = true;
+    this.#open(report);
     this.#logger.warn('deadlock detected', { cycle: report.cycle, deadlocked: report.deadlocked, resolution: 'victim', victim });
     if (sink.active) sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
     this.#pendingAskVictims.add(victim);
@@ -723,15 +740,38 @@ class DetectorCore {
     const error = new MezanError('E_DEADLOCK', `The handler of ${victim} was chosen (${policy}) to break a deadlock: ${analysis.cycle.join(' → ')}`, {
       details: { victim, cycle: analysis.cycle, deadlocked: analysis.deadlocked, policy },
     });
-    this.#deadlocks = this.#deadlocks.length < MAX_REPORTS ? [...this.#deadlocks, report] : [...this.#deadlocks.slice(1), report];
-    this.#deadlockOpen = true;
-    this.changed = true;
+    this.#open(report);
     this.#logger.warn('deadlock detected', { cycle: report.cycle, deadlocked: report.deadlocked, resolution: 'victim', victim });
     if (sink.active) sink.publish({ type: 'deadlock.detected', at: now, deadlocked: report.deadlocked, cycle: report.cycle });
     this.#pendingVictims.add(victim);
     for (const { name } of pools) this.#system.get(`resource:${name}`)?.send({ type: 'resource.revoke', taskId: victim, at: now, reason: error });
     this.#setTimer('deadlock.recheck', 0);
     if (sink.active) sink.publish({ type: 'deadlock.resolved', at: now, resolution: 'victim', victim, policy, cycle: report.cycle });
+  }
+
+  /** Keeps a deadlock's report (the last {@link MAX_REPORTS}); the deadlock is open until the graph is seen free of it. */
+  #open(report: DeadlockReport): void {
+    this.#deadlocks = this.#deadlocks.length < MAX_REPORTS ? [...this.#deadlocks, report] : [...this.#deadlocks.slice(1), report];
+    this.#deadlockOpen = true;
+    this.changed = true;
+  }
+
+  /**
+   * Resolves a deadlock across the nodes of a cluster whose victim is a task of this node, as a
+   * local one: its report, `deadlock.detected`, the victim's waits failed, `deadlock.resolved`; it
+   * stays open (for the monitor's alert) while the victim still has a wait this detector saw.
+   */
+  #resolveClusterVictim({ taskId, error, report }: ClusterVictimNotice): void {
+    const { sink } = this.#input;
+    const { at, deadlocked, cycle, nodes } = report;
+    this.#open(report);
+    this.#logger.warn('deadlock detected across the cluster', { cycle, deadlocked, nodes, resolution: 'victim', victim: report.victim });
+    if (sink.active) sink.publish({ type: 'deadlock.detected', at, deadlocked, cycle, nodes });
+    if (this.#waits.has(taskId)) this.#clusterVictims.add(taskId);
+    this.#executor()?.send({ type: 'task.victim', taskId, error });
+    if (sink.active)
+      sink.publish({ type: 'deadlock.resolved', at, resolution: 'victim', victim: report.victim, policy: report.policy, cycle, nodes });
+    this.#noteIfDeadlockGone();
   }
 
   /**
@@ -744,6 +784,9 @@ class DetectorCore {
       this.#batch.waitEnded = true;
       return;
     }
+    // A deadlock across the cluster is not in this graph: it is over once its victim's waits are.
+    for (const victim of this.#clusterVictims) if (!this.#waits.has(victim)) this.#clusterVictims.delete(victim);
+    if (this.#clusterVictims.size > 0) return;
     if (this.graph.detect().deadlocked.length > 0) return;
     this.#deadlockOpen = false;
     this.changed = true;

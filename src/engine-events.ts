@@ -222,13 +222,19 @@ export interface ResourceTimeoutEvent extends EngineEventBase {
   readonly timeoutMs: number;
 }
 
-/** The supervisor found a deadlock: the tasks that can never finish, and one cycle among them. */
+/**
+ * The supervisor found a deadlock: the tasks that can never finish, and one cycle among them. For a
+ * deadlock across the nodes of a cluster, the node whose task is its victim publishes it, with the
+ * cycle's `nodes`, and task ids as the cluster names them (`<node>/<task id>`).
+ */
 export interface DeadlockDetectedEvent extends EngineEventBase {
   readonly type: 'deadlock.detected';
   /** The ids of the tasks that can never finish. */
   readonly deadlocked: readonly string[];
   /** One cycle among them, closed: tasks and the resources between them. */
   readonly cycle: readonly string[];
+  /** For a deadlock across the nodes of a cluster only: the nodes whose tasks are on the cycle, sorted. */
+  readonly nodes?: readonly string[];
 }
 
 /** The supervisor resolved a deadlock: by a `victim` (its wait fails with `E_DEADLOCK`) or by `compensation` (an extra worker). */
@@ -242,6 +248,8 @@ export interface DeadlockResolvedEvent extends EngineEventBase {
   readonly policy: string;
   /** The cycle that was resolved, as in `deadlock.detected`. */
   readonly cycle: readonly string[];
+  /** For a deadlock across the nodes of a cluster only: the nodes whose tasks are on the cycle, as in `deadlock.detected`. */
+  readonly nodes?: readonly string[];
 }
 
 /**

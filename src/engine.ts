@@ -395,7 +395,9 @@ export class Engine {
       // A scan is taken over from a node that died mid-scan as a task is: the cluster's lease and stalled check.
       lockDurationMs: cluster.lockDurationMs,
       stalledIntervalMs: cluster.stalledIntervalMs,
-      victimize: (taskId, error) => this.#executor.send({ type: 'task.victim', taskId, error }),
+      // Resolved by the detector, as a deadlock of its own: it reports it, and tells the monitor when it is over.
+      victimize: (taskId, error, report) =>
+        this.#actor.getSnapshot().context.detectorInbox.send({ type: 'deadlock.cluster-victim', taskId, error, report }),
       logger: this.#logger,
     });
     this.#clusterDeadlocks = waits;

@@ -25,6 +25,10 @@ export interface ClusterDeadlockVictim {
   readonly cycle: readonly string[];
   /** The deadlocked tasks, in cluster ids. */
   readonly deadlocked: readonly string[];
+  /** The nodes whose tasks are on the cycle, sorted. */
+  readonly nodes: readonly string[];
+  /** The rule that chose the victim. */
+  readonly policy: string;
 }
 
 /** What {@link scanClusterDeadlocks} found. @internal */
@@ -95,6 +99,16 @@ function edgesKey(task: ScannedTask): string {
     .join('\n');
 }
 
+/** The nodes whose tasks are on `cycle`, sorted. */
+function nodesOf(cycle: readonly string[], tasks: ReadonlyMap<string, ScannedTask>): string[] {
+  const nodes = new Set<string>();
+  for (const id of cycle) {
+    const node = tasks.get(id)?.node;
+    if (node !== undefined) nodes.add(node);
+  }
+  return [...nodes].sort();
+}
+
 /** Units a task holds in the snapshot, over every pool. */
 function unitsHeld(task: ScannedTask): number {
   let units = 0;
@@ -128,7 +142,15 @@ function victimOf(analysis: DeadlockAnalysis, tasks: ReadonlyMap<string, Scanned
   }
   if (chosen === undefined) return undefined;
   const task = tasks.get(chosen.id)!;
-  return { node: task.node, task: task.local, request: chosen.request, cycle: analysis.cycle, deadlocked: analysis.deadlocked };
+  return {
+    node: task.node,
+    task: task.local,
+    request: chosen.request,
+    cycle: analysis.cycle,
+    deadlocked: analysis.deadlocked,
+    nodes: nodesOf(analysis.cycle, tasks),
+    policy: 'fewest-resources',
+  };
 }
 
 /**
@@ -177,6 +199,6 @@ export function scanClusterDeadlocks(
   // Without the others' holds the stable tasks have more units free: what stays deadlocked among
   // them alone is deadlocked in the whole snapshot too.
   const confirmed = graphOf(tasks, (id) => stable.has(id)).detect();
-  const spansNodes = new Set(confirmed.cycle.map((id) => tasks.get(id)?.node).filter((node) => node !== undefined)).size > 1;
+  const spansNodes = nodesOf(confirmed.cycle, tasks).length > 1;
   return { candidates, victim: spansNodes ? victimOf(confirmed, tasks) : undefined, inconsistent: false };
 }

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { ClusterPoolWaits } from '../../actors/cluster-pool.actor';
 import type { PoolHolding } from '../../actors/pool.actor';
 import type { Clock } from '../clock';
+import type { DeadlockReport } from '../detection/deadlock-resolver';
 import { MezanError } from '../errors';
 import type { ResourceWaiter } from '../internal/waiter-queue';
 import type { Logger } from '../logger';
@@ -31,8 +32,12 @@ export interface ClusterDeadlocksOptions {
   readonly lockDurationMs?: number;
   /** How often the node looks for a scan job whose lock lapsed. @default 30000 */
   readonly stalledIntervalMs?: number;
-  /** Fails task `taskId`'s pending waits with `error`, and frees its leases (the engine's `task.victim`). */
-  readonly victimize: (taskId: string, error: MezanError) => void;
+  /**
+   * Resolves the deadlock `report` (across nodes, with its `nodes`) by task `taskId` of this node:
+   * fails its pending waits with `error` and frees its leases, reporting it as the engine reports a
+   * deadlock of its own (the engine's detector: `deadlock.detected`, `task.victim`, `deadlock.resolved`).
+   */
+  readonly victimize: (taskId: string, error: MezanError, report: DeadlockReport) => void;
   readonly logger?: Logger;
 }
 
@@ -49,6 +54,8 @@ interface VictimMessage {
   readonly request: string;
   readonly cycle: readonly string[];
   readonly deadlocked: readonly string[];
+  readonly nodes: readonly string[];
+  readonly policy: string;
 }
 
 /** BullMQ's prefix of the cluster's queues (the node's queue has it too). */
@@ -164,7 +171,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
     const first = await redis.set(decided, '1', 'PX', Math.max(afterMs * 4, this.#ttlMs), 'NX');
     if (first !== 'OK') return victim;
     logger?.warn('deadlock across the cluster', { cycle: victim.cycle, deadlocked: victim.deadlocked, victim: `${victim.node}/${victim.task}` });
-    const message: VictimMessage = { task: victim.task, request: victim.request, cycle: victim.cycle, deadlocked: victim.deadlocked };
+    const { task, request, cycle, deadlocked, nodes: spanned, policy } = victim;
+    const message: VictimMessage = { task, request, cycle, deadlocked, nodes: spanned, policy };
     await redis.publish(victimChannel(cluster, victim.node), JSON.stringify(message));
     return victim;
   }
@@ -194,13 +202,15 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
       pool.waiting.some((waiter) => waiter.requestId === message.request && waiter.taskId === message.task),
     );
     if (!waiting) return;
-    const { node } = this.#options;
+    const { node, clock } = this.#options;
+    const { cycle, deadlocked, nodes, policy } = message;
+    const victim = `${node}/${message.task}`;
     const error = new MezanError(
       'E_DEADLOCK',
-      `Task ${message.task} of node ${node} was chosen to break a deadlock across the cluster: ${message.cycle.join(' → ')}`,
-      { details: { victim: `${node}/${message.task}`, node, cycle: message.cycle, deadlocked: message.deadlocked } },
+      `Task ${message.task} of node ${node} was chosen (${policy}) to break a deadlock across the cluster: ${cycle.join(' → ')}`,
+      { details: { victim, node, nodes, cycle, deadlocked, policy } },
     );
-    this.#options.victimize(message.task, error);
+    this.#options.victimize(message.task, error, { deadlocked, cycle, victim, resolution: 'victim', policy, at: clock.now(), nodes });
   }
 
   #schedulePublish(): void {

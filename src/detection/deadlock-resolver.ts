@@ -30,6 +30,11 @@ export interface DeadlockReport {
   readonly policy: string;
   /** Clock time of the detection. */
   readonly at: number;
+  /**
+   * For a deadlock across the nodes of a cluster only (reported by the node of its victim): the
+   * nodes whose tasks are on the cycle, sorted; its task ids are then `<node>/<task id>`.
+   */
+  readonly nodes?: readonly string[];
 }
 
 /** What the supervisor knows of an unfinished task, read from the executor's snapshot. @internal */

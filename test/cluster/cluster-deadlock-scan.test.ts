@@ -40,6 +40,8 @@ describe('scanClusterDeadlocks', () => {
       request: 'r2',
       cycle: expect.arrayContaining(['a/t1', 'b/t2', 'db', 'gpu']),
       deadlocked: ['a/t1', 'b/t2'],
+      nodes: ['a', 'b'],
+      policy: 'fewest-resources',
     });
     expect(second.victim!.cycle[0]).toBe(second.victim!.cycle.at(-1));
   });

@@ -4,7 +4,19 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { ClusterDeadlocks } from '../../src/cluster/cluster-deadlocks';
 import { ClusterWaitEdges } from '../../src/cluster/cluster-wait-edges';
-import { createEngine, MezanError, realClock, type Engine, type EngineOptions, type TaskContext, type TaskHandle } from '../../src';
+import {
+  createEngine,
+  MezanError,
+  realClock,
+  type AlertRaisedEvent,
+  type DeadlockDetectedEvent,
+  type DeadlockResolvedEvent,
+  type Engine,
+  type EngineEvent,
+  type EngineOptions,
+  type TaskContext,
+  type TaskHandle,
+} from '../../src';
 import { deferred, thrownBy, type Deferred } from '../fixtures/engine-harness';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 
@@ -171,6 +183,37 @@ describe('deadlocks across the nodes of a cluster', () => {
     expect(await admin.keys(`mezan:${cluster}:deadlock:decided:*`)).toEqual([
       expect.stringMatching(new RegExp(`^mezan:${cluster}:deadlock:decided:b/${onB.id}:`)),
     ]);
+  });
+
+  it("reports the deadlock on the victim's node as its own: detected, resolved with the cycle's nodes, its alert raised then cleared", async () => {
+    const { a, b } = await twoNodes(bed.freshCluster('reported'), { deadlockAfterMs: 300, deadlockScanMs: 100 });
+    const heard = { a: [] as EngineEvent[], b: [] as EngineEvent[] };
+    const deadlockCleared = deferred<void>();
+    for (const [name, engine] of [['a', a] as const, ['b', b] as const]) {
+      engine.events$.subscribe((event) => {
+        if (!event.type.startsWith('deadlock.') && !(event.type.startsWith('alert.') && (event as { alert?: string }).alert === 'deadlock')) return;
+        heard[name].push(event);
+        if (event.type === 'alert.cleared') deadlockCleared.resolve();
+      });
+    }
+    const { onA, onB } = invert(a, b);
+    await expect(onB.result).rejects.toMatchObject({ code: 'E_DEADLOCK' });
+    await expect(onA.result).resolves.toBe('db');
+    await deadlockCleared.promise;
+
+    const victim = `b/${onB.id}`;
+    const deadlocked = [`a/${onA.id}`, victim];
+    expect(heard.b.map((event) => event.type)).toEqual(['deadlock.detected', 'deadlock.resolved', 'alert.raised', 'alert.cleared']);
+    const [detected, resolved, raised] = heard.b as [DeadlockDetectedEvent, DeadlockResolvedEvent, AlertRaisedEvent];
+    expect(detected).toMatchObject({ deadlocked, nodes: ['a', 'b'] });
+    expect(detected.cycle).toEqual(expect.arrayContaining([...deadlocked, 'db', 'gpu']));
+    expect(resolved).toMatchObject({ resolution: 'victim', victim, nodes: ['a', 'b'], cycle: detected.cycle });
+    expect(raised).toMatchObject({ alert: 'deadlock', severity: 'critical', value: 2 });
+    // The other node of the cycle reports nothing: the deadlock is the victim's node's to report, once.
+    expect(heard.a).toEqual([]);
+    expect(b.deadlocks()).toEqual([expect.objectContaining({ deadlocked, cycle: detected.cycle, victim, resolution: 'victim', nodes: ['a', 'b'] })]);
+    expect(b.metrics().deadlocks).toMatchObject({ detected: 1, resolvedByVictim: 1 });
+    expect(a.deadlocks()).toEqual([]);
   });
 
   it('does not break a phantom: a cycle whose wait ended before the second snapshot', async () => {
