@@ -20,7 +20,7 @@ export interface ClusterLeasesInput {
   readonly key: string;
   /** The pool's units, cluster-wide. */
   capacity: number;
-  /** The node's name: it starts every permit's identifier, so that a look at the set says who holds what. */
+  /** The node's name: it starts every permit's identifier, so that a look at the set says who holds what ({@link readPermit}). */
   readonly node: string;
   /** How long a permit lives unrefreshed; it is refreshed three times as often. */
   readonly leaseTtlMs: number;
@@ -46,10 +46,46 @@ export function permitsKey(key: string): string {
   return `semaphore:${key}`;
 }
 
+/** Who holds a permit of a cluster pool: a node's task (or an agent's message, `@agent:<name>#<n>`). @internal */
+export interface PermitHolder {
+  readonly node: string;
+  readonly task: string;
+}
+
+/**
+ * A permit's identifier: its node and task, each URI-encoded (a node's or a task's name may hold a
+ * colon), then a UUID that tells apart two requests of one task. `redis-semaphore` stores each of
+ * a request's units as this identifier and `_<n>`.
+ */
+function permitIdentifier(node: string, task: string): string {
+  return `${encodeURIComponent(node)}:${encodeURIComponent(task)}:${randomUUID()}`;
+}
+
+const PERMIT = /^([^:]*):([^:]*):[0-9a-f-]{36}_[0-9]+$/;
+
+/**
+ * The node and task of a permit, read from its member of the sorted set {@link permitsKey}: one unit.
+ * @returns `undefined` for a member that no {@link ClusterLeases} wrote
+ * @internal
+ */
+export function readPermit(member: string): PermitHolder | undefined {
+  const match = PERMIT.exec(member);
+  if (match === null) return undefined;
+  try {
+    return { node: decodeURIComponent(match[1]!), task: decodeURIComponent(match[2]!) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long a cluster pool's permit lives unrefreshed when its pool gives no `leaseMs`. @internal */
+export const DEFAULT_LEASE_TTL_MS = 10_000;
+
 /** One request's permits, from the start of its reservation to the end of its lease. */
 interface Permits {
   readonly requestId: string;
   readonly units: number;
+  readonly taskId: string;
   readonly semaphore: MultiSemaphore;
   readonly controller: AbortController;
   /** `reserving` while the semaphore is being acquired; `reserved` once acquired; `leased` once granted. */
@@ -89,19 +125,20 @@ export class ClusterLeases {
     return this.#byRequest.has(requestId);
   }
 
-  /** Starts reserving `units` for request `requestId`; `onReserved` is called once they are. */
-  reserve(requestId: string, units: number): void {
+  /** Starts reserving `units` for request `requestId` of task `taskId`; `onReserved` is called once they are. */
+  reserve(requestId: string, units: number, taskId: string): void {
     if (this.#closed || this.#byRequest.has(requestId)) return;
     const { redis, key, node, leaseTtlMs, retryMs } = this.#input;
     const permits: Permits = {
       requestId,
       units,
+      taskId,
       controller: new AbortController(),
       state: 'reserving',
       leaseId: undefined,
       retryTimer: undefined,
       semaphore: new MultiSemaphore(redis, key, this.#input.capacity, units, {
-        identifier: `${node}:${requestId}:${randomUUID()}`,
+        identifier: permitIdentifier(node, taskId),
         lockTimeout: leaseTtlMs,
         // Three refreshes per time to live: one late or failed refresh does not lose the lease.
         refreshInterval: Math.max(1, Math.floor(leaseTtlMs / 3)),
@@ -196,6 +233,6 @@ export class ClusterLeases {
     if (this.#byRequest.get(permits.requestId) !== permits) return;
     this.#byRequest.delete(permits.requestId);
     void this.#release(permits);
-    this.reserve(permits.requestId, permits.units);
+    this.reserve(permits.requestId, permits.units, permits.taskId);
   }
 }

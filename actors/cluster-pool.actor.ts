@@ -1,7 +1,7 @@
 import type { ActorLogic, ActorScope, EventObject } from 'xstate';
 import { Redis } from 'ioredis';
 import type { AnyActorSystem } from './any-actor-system';
-import { ClusterLeases, permitsKey } from './cluster-leases';
+import { ClusterLeases, DEFAULT_LEASE_TTL_MS, permitsKey } from './cluster-leases';
 import { PoolCore, type PoolEvent, type PoolHolding, type PoolInput, type PoolSnapshot } from './pool.actor';
 import type { ResourceWaiter } from '../src/internal/waiter-queue';
 import type { Clock } from '../src/clock';
@@ -81,7 +81,7 @@ const parts = new WeakMap<object, ClusterPoolParts>();
 /** Asks Redis for the units of the request at the head of the queue, the next to be granted, unless it already is. */
 function seekHead({ core, leases }: ClusterPoolParts): void {
   const head = core.head;
-  if (head !== undefined && !leases.isSought(head.requestId)) leases.reserve(head.requestId, head.units);
+  if (head !== undefined && !leases.isSought(head.requestId)) leases.reserve(head.requestId, head.units, head.taskId);
 }
 
 /**
@@ -117,7 +117,7 @@ export const clusterPoolLogic: ActorLogic<PoolSnapshot, ClusterPoolEvent, Cluste
       key: clusterPoolSemaphore(input.cluster, input.name),
       capacity: input.capacity,
       node: input.node,
-      leaseTtlMs: input.leaseTtlMs ?? 10_000,
+      leaseTtlMs: input.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
       retryMs: input.retryMs ?? 50,
       clock: input.clock,
       onReserved: (requestId) => self.send({ type: 'cluster-pool.reserved', requestId }),

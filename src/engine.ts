@@ -70,7 +70,16 @@ import {
   orDefault,
 } from './internal/validate';
 import { createDefaultLogger } from './default-logger';
-import { loadClusterDeadlocks, loadClusterNode, loadClusterPool, loadContainedObservable, loadDashboardServer, loadRxjs } from './load-on-use';
+import {
+  loadClusterDeadlocks,
+  loadClusterMembership,
+  loadClusterNode,
+  loadClusterPool,
+  loadClusterViewReader,
+  loadContainedObservable,
+  loadDashboardServer,
+  loadRxjs,
+} from './load-on-use';
 import { LOGGER_METHODS, missingLoggerMethod, SILENT_LOGGER, type Logger } from './logger';
 import { containLogger } from './internal/contained-logger';
 import { containObserver } from './internal/contained-observer';
@@ -92,6 +101,9 @@ import { cancelOnAbort } from './internal/cancel-on-abort';
 import { NamedTasks } from './internal/named-tasks';
 import { resolveClusterOptions } from './cluster/cluster-options';
 import type { ClusterNode } from './cluster/cluster-node';
+import type { ClusterView } from './cluster/cluster-view';
+import type { ClusterMembership } from '../actors/cluster-membership';
+import type { ClusterViewReader } from '../actors/cluster-view-reader';
 import { AgentRegistry } from './agents/agent-registry';
 import type { Agent } from './agents/agent';
 import type { AgentOptions } from './agents/agent-options';
@@ -256,6 +268,11 @@ export class Engine {
   #poolRedis: { quit(): Promise<unknown> } | undefined = undefined;
   /** This node's part in detecting deadlocks across the cluster, with cluster pools. */
   #clusterDeadlocks: { start(): void; close(): Promise<void> } | undefined = undefined;
+  /** This node's membership record in the cluster (option `cluster`), and the reader of the cluster's view once asked for. */
+  #membership: ClusterMembership | undefined = undefined;
+  #clusterViews: ClusterViewReader | undefined = undefined;
+  /** The shutdown phase, as the node's membership record tells it. */
+  #phase = 'running';
 
   /** @internal Use {@link createEngine}. */
   constructor(options: EngineOptions) {
@@ -334,6 +351,8 @@ export class Engine {
     feed.connect(this.#monitor);
     this.#executor.on('idle', () => this.#wakeIdle());
     this.#actor.on('phase', ({ phase }) => {
+      this.#phase = phase;
+      if (phase !== 'stopped') this.#membership?.refresh();
       if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
       // Draining waits for the agents' messages too: the registry tells the supervisor whether they are quiet.
       if (phase === 'draining') {
@@ -365,6 +384,7 @@ export class Engine {
     // Draining waits, within the grace period, for the cluster tasks this engine submitted.
     if (this.#cluster !== undefined) this.#agents.waitAlsoFor(() => this.#cluster!.pending > 0);
     this.#clusterDeadlocks?.start();
+    if (this.#options.cluster !== undefined) this.#membership = this.#joinMembership(this.#options.cluster);
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -426,6 +446,56 @@ export class Engine {
       },
     });
     return node;
+  }
+
+  /** Writes this node's membership record, kept alive by heartbeats until the engine stops. */
+  #joinMembership(cluster: NonNullable<ResolvedEngineOptions['cluster']>): ClusterMembership {
+    const pools = this.#options.resources.filter((pool) => pool.scope === 'cluster');
+    const membership = new (loadClusterMembership().ClusterMembership)({
+      url: cluster.redis,
+      cluster: cluster.name,
+      node: cluster.node,
+      clock: this.#clock,
+      logger: this.#logger,
+      describe: () => {
+        const { running, pending } = this.progress();
+        return {
+          engineId: this.id,
+          phase: this.#phase,
+          concurrency: cluster.concurrency,
+          workers: this.stats().workers.map(({ id, slots, running: busy, state }) => ({ id, slots, running: busy, state })),
+          tasks: this.#options.tasks.names(),
+          pools: pools.map(({ name, capacity, leaseMs }) => ({ name, capacity, leaseMs })),
+          running,
+          pending,
+        };
+      },
+    });
+    membership.refresh();
+    return membership;
+  }
+
+  /**
+   * The cluster as Redis has it now, read on demand: its live nodes (their workers, the named tasks
+   * they define, the cluster tasks they run), its cluster pools (capacity, holders and waiters by
+   * node and task) and the wait-for edges its nodes published for detection across nodes.
+   *
+   * @returns `undefined` without the `cluster` option (nothing of the cluster is loaded then)
+   * @throws {MezanError} `E_SHUTDOWN` once the engine has left the cluster (the promise rejects);
+   *   Redis's error when a read fails
+   * @example
+   * ```ts
+   * const view = await engine.clusterView();
+   * for (const node of view?.nodes ?? []) console.log(node.node, node.runningTasks.length);
+   * ```
+   */
+  async clusterView(): Promise<ClusterView | undefined> {
+    const membership = this.#membership;
+    const cluster = this.#options.cluster;
+    if (membership === undefined || cluster === undefined) return undefined;
+    if (membership.hasLeft) throw new MezanError('E_SHUTDOWN', `The engine has left cluster "${cluster.name}": its view can no longer be read`);
+    this.#clusterViews ??= new (loadClusterViewReader().ClusterViewReader)(membership.connection, cluster.name, cluster.node);
+    return this.#clusterViews.read();
   }
 
   /** A named task of a cluster member goes to the cluster, whichever node runs it. */
@@ -1039,7 +1109,11 @@ export class Engine {
     // The deadlock detector's part withdraws this node's edges on that connection before it quits.
     const poolRedis = this.#poolRedis;
     const pools = poolRedis === undefined ? undefined : (this.#clusterDeadlocks?.close() ?? Promise.resolve()).then(() => poolRedis.quit());
-    const closing = [this.#cluster?.close(), pools].filter((promise) => promise !== undefined);
+    // The node's membership record goes once the reader of the cluster's view, on the same connection, has stopped.
+    const membership = this.#membership;
+    const views = this.#clusterViews;
+    const left = membership === undefined ? undefined : (views?.close() ?? Promise.resolve()).catch(() => undefined).then(() => membership.leave());
+    const closing = [this.#cluster?.close(), pools, left].filter((promise) => promise !== undefined);
     if (closing.length === 0) this.#resolveShutdown?.(report);
     else void Promise.allSettled(closing).then(() => this.#resolveShutdown?.(report));
     this.#shutdownPromise();

@@ -41,6 +41,17 @@ export type { DurationSummary, DurationBucket } from './metrics/duration-histogr
 export type { AlertRecord } from './metrics/alert-book';
 export type { DashboardOptions } from './dashboard/dashboard-options';
 export type { DashboardServer } from './dashboard/serve-dashboard';
+export type {
+  ClusterView,
+  ClusterViewNode,
+  ClusterViewPool,
+  ClusterViewEdge,
+  ClusterPoolShare,
+  ClusterRunningTask,
+  ClusterMember,
+  ClusterNodeWorker,
+  ClusterNodePool,
+} from './cluster/cluster-view';
 
 // Tasks
 export { TaskHandle } from './task-handle';

@@ -70,3 +70,19 @@ export function loadClusterPool(): typeof import('../actors/cluster-pool.actor')
 export function loadClusterDeadlocks(): typeof import('./cluster/cluster-deadlocks') {
   return require('./cluster/cluster-deadlocks') as typeof import('./cluster/cluster-deadlocks');
 }
+
+/**
+ * A node's membership record in Redis, for an engine made with the `cluster` option.
+ * @internal
+ */
+export function loadClusterMembership(): typeof import('../actors/cluster-membership') {
+  return require('../actors/cluster-membership') as typeof import('../actors/cluster-membership');
+}
+
+/**
+ * The reader of the cluster's view (with BullMQ), for `engine.clusterView()`.
+ * @internal
+ */
+export function loadClusterViewReader(): typeof import('../actors/cluster-view-reader') {
+  return require('../actors/cluster-view-reader') as typeof import('../actors/cluster-view-reader');
+}

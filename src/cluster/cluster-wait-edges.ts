@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { expectNonEmptyString, fail } from '../internal/validate';
+import { NodeRecords } from './node-records';
 
 /**
  * One edge of a node's part of the cluster's wait-for graph: a task `holds` or `requests` units of
@@ -39,37 +40,6 @@ export interface ClusterWaitEdgesOptions {
   readonly ttlMs?: number;
 }
 
-// Stores a node's edges unless what is stored is as new or newer: a publish that arrives late
-// (after a newer one) must not bring back edges that no longer exist. Keeps the node in the set of
-// nodes the snapshot reads. KEYS: the node's key, the set of nodes. ARGV: node, version, payload, ttl.
-const PUBLISH = `
-local stored = redis.call('GET', KEYS[1])
-if stored then
-  local version = tonumber(string.match(stored, '^(%d+)\\n'))
-  if version and version >= tonumber(ARGV[2]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[2] .. '\\n' .. ARGV[3], 'PX', ARGV[4])
-redis.call('SADD', KEYS[2], ARGV[1])
-return 1
-`;
-
-// Reads every live node's edges in one script, so the snapshot is one instant of Redis: no publish
-// lands between two nodes' reads. Nodes whose key expired leave the set. KEYS: the set of nodes.
-// ARGV: the prefix of a node's key. Returns node, stored value, node, stored value...
-const SNAPSHOT = `
-local out = {}
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local stored = redis.call('GET', ARGV[1] .. node)
-  if stored then
-    table.insert(out, node)
-    table.insert(out, stored)
-  else
-    redis.call('SREM', KEYS[1], node)
-  end
-end
-return out
-`;
-
 function expectEdge(edge: unknown, index: number): asserts edge is ClusterWaitEdge {
   const option = `edges[${index}]`;
   if (typeof edge !== 'object' || edge === null) fail(option, 'an edge { kind, task, ... }', edge);
@@ -104,20 +74,11 @@ function expectEdge(edge: unknown, index: number): asserts edge is ClusterWaitEd
  * ```
  */
 export class ClusterWaitEdges {
-  readonly #redis: Redis;
-  readonly #prefix: string;
-  readonly #nodesKey: string;
-  readonly #ttlMs: number;
+  readonly #records: NodeRecords;
 
   /** @throws {MezanError} `E_INVALID_OPTION` for a cluster name that is not a non-empty string, or a `ttlMs` that is not a positive integer */
   constructor(options: ClusterWaitEdgesOptions) {
-    expectNonEmptyString('cluster', options.cluster);
-    const ttlMs = options.ttlMs ?? 10_000;
-    if (!Number.isInteger(ttlMs) || ttlMs < 1) fail('ttlMs', 'a positive integer of milliseconds', ttlMs);
-    this.#redis = options.redis;
-    this.#prefix = `mezan:${options.cluster}:edges:node:`;
-    this.#nodesKey = `mezan:${options.cluster}:edges:nodes`;
-    this.#ttlMs = ttlMs;
+    this.#records = new NodeRecords({ redis: options.redis, cluster: options.cluster, kind: 'edges', ttlMs: options.ttlMs ?? 10_000 });
   }
 
   /**
@@ -127,55 +88,27 @@ export class ClusterWaitEdges {
    */
   async publish(node: string, edges: readonly ClusterWaitEdge[], version: number): Promise<boolean> {
     expectNonEmptyString('node', node);
-    if (!Number.isSafeInteger(version) || version < 0) fail('version', 'a non-negative integer', version);
     if (!Array.isArray(edges)) fail('edges', 'an array of edges', edges);
     edges.forEach(expectEdge);
-    const stored = await this.#redis.eval(
-      PUBLISH,
-      2,
-      this.#prefix + node,
-      this.#nodesKey,
-      node,
-      String(version),
-      JSON.stringify(edges),
-      String(this.#ttlMs),
-    );
-    return stored === 1;
+    return this.#records.publish(node, JSON.stringify(edges), version);
   }
 
   /**
    * Keeps node `node`'s edges alive for another `ttlMs`.
    * @returns `false` when they had already vanished (the node must publish again)
    */
-  async heartbeat(node: string): Promise<boolean> {
-    expectNonEmptyString('node', node);
-    return (await this.#redis.pexpire(this.#prefix + node, this.#ttlMs)) === 1;
+  heartbeat(node: string): Promise<boolean> {
+    return this.#records.heartbeat(node);
   }
 
   /** Removes node `node`'s edges at once (a node that leaves the cluster cleanly). */
-  async withdraw(node: string): Promise<void> {
-    expectNonEmptyString('node', node);
-    await this.#redis
-      .multi()
-      .del(this.#prefix + node)
-      .srem(this.#nodesKey, node)
-      .exec();
+  withdraw(node: string): Promise<void> {
+    return this.#records.withdraw(node);
   }
 
   /** Every live node's edges, read at one instant of Redis, ordered by node. */
   async snapshot(): Promise<{ readonly nodes: readonly ClusterNodeEdges[] }> {
-    const flat = (await this.#redis.eval(SNAPSHOT, 1, this.#nodesKey, this.#prefix)) as string[];
-    const nodes: ClusterNodeEdges[] = [];
-    for (let index = 0; index < flat.length; index += 2) {
-      const stored = flat[index + 1]!;
-      const newline = stored.indexOf('\n');
-      nodes.push({
-        node: flat[index]!,
-        version: Number(stored.slice(0, newline)),
-        edges: JSON.parse(stored.slice(newline + 1)) as ClusterWaitEdge[],
-      });
-    }
-    nodes.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-    return { nodes };
+    const records = await this.#records.read();
+    return { nodes: records.map(({ node, version, payload }) => ({ node, version, edges: JSON.parse(payload) as ClusterWaitEdge[] })) };
   }
 }

@@ -261,6 +261,6 @@ describe('a cluster pool', () => {
     expect(survivor.granted()[0]).toMatchObject({ requestId: 'rs', units: 1 });
     const members = await admin.zrange(key, 0, -1);
     expect(members).toHaveLength(1);
-    expect(members[0]).toMatch(/^survivor:rs:/);
+    expect(members[0]).toMatch(/^survivor:ts:/);
   });
 });

@@ -55,6 +55,8 @@ expectTypeOf<Engine['metrics']>().returns.toEqualTypeOf<MetricsSnapshot>();
 expectTypeOf<Engine['prometheus']>().returns.toEqualTypeOf<Promise<string>>();
 expectTypeOf<Engine['serveDashboard']>().parameters.toEqualTypeOf<[options?: DashboardOptions]>();
 expectTypeOf<Engine['serveDashboard']>().returns.toEqualTypeOf<Promise<DashboardServer>>();
+expectTypeOf<Engine['clusterView']>().returns.toEqualTypeOf<Promise<core.ClusterView | undefined>>();
+expectTypeOf<core.ClusterView['nodes'][number]['runningTasks']>().toEqualTypeOf<readonly core.ClusterRunningTask[]>();
 expectTypeOf(createEngine().submitGraph({ a: { run: () => 'x' }, b: { run: async () => 1, dependsOn: ['a'] } })).toEqualTypeOf<{
   a: TaskHandle<string>;
   b: TaskHandle<number>;

@@ -1,0 +1,137 @@
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import type { Clock } from '../src/clock';
+import type { ClusterMember } from '../src/cluster/cluster-view';
+import { NodeRecords } from '../src/cluster/node-records';
+import type { Logger } from '../src/logger';
+
+/** What a node says of itself at each heartbeat: all of its record but who and where it is. @internal */
+export type ClusterMemberDescription = Omit<ClusterMember, 'node' | 'host' | 'pid' | 'startedAt' | 'heartbeatAt'>;
+
+/** What {@link ClusterMembership} is created with. @internal */
+export interface ClusterMembershipInput {
+  /** The cluster's Redis URL: the membership opens a connection of its own, which the cluster's view reads on too. */
+  readonly url: string;
+  readonly cluster: string;
+  readonly node: string;
+  /** Times the heartbeats; stamps the record. */
+  readonly clock: Clock;
+  /** The node's record now (its load, its phase, the tasks it defines). */
+  readonly describe: () => ClusterMemberDescription;
+  /** How long the record lives without a heartbeat: a node that dies vanishes this long after its last one. @default 10000 */
+  readonly ttlMs?: number;
+  readonly logger?: Logger;
+}
+
+/** The kind of the membership records: keys `mezan:<cluster>:members:*`. @internal */
+export const MEMBER_RECORDS = 'members';
+/** How long a member's record lives without a heartbeat, by default. @internal */
+export const MEMBER_TTL_MS = 10_000;
+
+/**
+ * A node's membership record in Redis (`mezan:<cluster>:members:node:<node>`, see
+ * {@link ClusterMember}): written when the node joins, written again with its load at each
+ * heartbeat (three per time to live) and when its engine's phase changes, removed when it leaves.
+ * A node that dies stops writing it, and it vanishes `ttlMs` later. It is how the other nodes'
+ * dashboards know which nodes are alive, what they run and with which workers: the record is
+ * read on demand ({@link ClusterViewReader}), never sent per task.
+ *
+ * @internal
+ */
+export class ClusterMembership {
+  readonly #input: ClusterMembershipInput;
+  readonly #ttlMs: number;
+  readonly #redis: Redis;
+  readonly #records: NodeRecords;
+  readonly #startedAt: number;
+  #version = 0;
+  #timer: unknown;
+  #writing: Promise<void> | undefined;
+  /** A write asked for while one was under way: done once it ends. */
+  #again = false;
+  #left: Promise<void> | undefined;
+
+  constructor(input: ClusterMembershipInput) {
+    this.#input = input;
+    this.#ttlMs = input.ttlMs ?? MEMBER_TTL_MS;
+    this.#redis = new Redis(input.url, { maxRetriesPerRequest: null }).on('error', (error: unknown) =>
+      input.logger?.warn('the cluster membership lost its Redis connection', { error }),
+    );
+    this.#records = new NodeRecords({ redis: this.#redis, cluster: input.cluster, kind: MEMBER_RECORDS, ttlMs: this.#ttlMs });
+    this.#startedAt = input.clock.now();
+  }
+
+  /** The membership's connection, for reading the cluster's view; it quits when the node leaves. */
+  get connection(): Redis {
+    return this.#redis;
+  }
+
+  /** Whether the node has left (or is leaving) the cluster. */
+  get hasLeft(): boolean {
+    return this.#left !== undefined;
+  }
+
+  /** Writes the record now (the node joined, or its phase changed), and heartbeats from then on. */
+  refresh(): void {
+    if (this.#left !== undefined) return;
+    if (this.#writing !== undefined) {
+      this.#again = true;
+      return;
+    }
+    const { clock, node, logger } = this.#input;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    let payload: string;
+    try {
+      payload = JSON.stringify(this.#record());
+    } catch (error) {
+      logger?.warn('describing this node for its cluster membership failed', { error });
+      this.#arm();
+      return;
+    }
+    // Versions only grow, across restarts of a node of the same name too: its last record may still be stored.
+    this.#version = Math.max(this.#version + 1, Math.floor(clock.now()));
+    this.#writing = this.#records
+      .publish(node, payload, this.#version)
+      .then(
+        () => undefined,
+        (error: unknown) => logger?.warn('writing the cluster membership record failed', { error }),
+      )
+      .then(() => {
+        this.#writing = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.refresh();
+        } else this.#arm();
+      });
+  }
+
+  /** Leaves the cluster: no more heartbeats, the record removed, the connection closed. Idempotent. */
+  leave(): Promise<void> {
+    this.#left ??= (async () => {
+      if (this.#timer !== undefined) this.#input.clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+      // The write under way lands first: on one connection, the removal comes after it.
+      await this.#writing;
+      await this.#records.withdraw(this.#input.node).catch(() => undefined);
+      await this.#redis.quit().catch(() => undefined);
+    })();
+    return this.#left;
+  }
+
+  #arm(): void {
+    if (this.#left !== undefined) return;
+    this.#timer = this.#input.clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.refresh();
+      },
+      Math.max(1, Math.floor(this.#ttlMs / 3)),
+    );
+  }
+
+  #record(): ClusterMember {
+    const { node, clock, describe } = this.#input;
+    return { node, host: hostname(), pid: process.pid, startedAt: this.#startedAt, heartbeatAt: clock.now(), ...describe() };
+  }
+}

@@ -1,0 +1,102 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ClusterWaitEdges } from '../src/cluster/cluster-wait-edges';
+import {
+  assembleClusterView,
+  MAX_RUNNING_SHOWN,
+  type ActiveJob,
+  type ClusterMember,
+  type ClusterView,
+  type PoolPermit,
+} from '../src/cluster/cluster-view';
+import { NodeRecords } from '../src/cluster/node-records';
+import { MEMBER_RECORDS, MEMBER_TTL_MS } from './cluster-membership';
+import { DEFAULT_LEASE_TTL_MS, readPermit } from './cluster-leases';
+import { clusterPoolKey } from './cluster-pool.actor';
+
+/** BullMQ's prefix of the cluster's queue (the nodes' queue has it). */
+const PREFIX = 'mezan';
+
+/**
+ * Reads the cluster's view from Redis, on demand: one query, answered from what the nodes keep
+ * there anyway, never a message per task. The live nodes come from their membership records
+ * ({@link ClusterMembership}), the cluster tasks each runs from BullMQ's active jobs (the worker
+ * that took a job is named after its node), each cluster pool's holders from its permits (the
+ * sorted set of `redis-semaphore`, whose members name their node and task), its waiters and the
+ * cross-node wait-for edges from what the nodes publish for detection
+ * ({@link ClusterWaitEdges}). Each of those is read at one instant of Redis; the view as a whole is
+ * a few reads apart.
+ *
+ * @internal
+ */
+export class ClusterViewReader {
+  readonly #redis: Redis;
+  readonly #cluster: string;
+  readonly #node: string;
+  readonly #members: NodeRecords;
+  readonly #edges: ClusterWaitEdges;
+  #queue: Queue | undefined;
+
+  /**
+   * @param redis - the connection to read on (the membership's); not owned
+   * @param cluster - the cluster's name
+   * @param node - the node that reads (marked `self` in the view)
+   */
+  constructor(redis: Redis, cluster: string, node: string) {
+    this.#redis = redis;
+    this.#cluster = cluster;
+    this.#node = node;
+    // The time to live matters to writers only: a reader's records are written by the nodes.
+    this.#members = new NodeRecords({ redis, cluster, kind: MEMBER_RECORDS, ttlMs: MEMBER_TTL_MS });
+    this.#edges = new ClusterWaitEdges({ redis, cluster });
+  }
+
+  /** The cluster now. Rejects with Redis's error when a read fails. */
+  async read(): Promise<ClusterView> {
+    const [records, { nodes: edges }, [seconds, micros], active] = await Promise.all([
+      this.#members.read(),
+      this.#edges.snapshot(),
+      this.#redis.time(),
+      this.#activeJobs(),
+    ]);
+    const members = records.map(({ payload }) => JSON.parse(payload) as ClusterMember);
+    const poolNames = [...new Set(members.flatMap((member) => member.pools.map((pool) => pool.name)))];
+    const permits = new Map<string, PoolPermit[]>(await Promise.all(poolNames.map(async (name) => [name, await this.#permits(name)] as const)));
+    return assembleClusterView({
+      cluster: this.#cluster,
+      node: this.#node,
+      at: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
+      members,
+      edges,
+      permits,
+      active,
+      defaultLeaseMs: DEFAULT_LEASE_TTL_MS,
+    });
+  }
+
+  /** Stops reading: closes its handle on the queue (not the connection, which it does not own). */
+  async close(): Promise<void> {
+    await this.#queue?.close();
+  }
+
+  async #permits(pool: string): Promise<PoolPermit[]> {
+    const flat = await this.#redis.zrange(clusterPoolKey(this.#cluster, pool), 0, -1, 'WITHSCORES');
+    const permits: PoolPermit[] = [];
+    for (let index = 0; index < flat.length; index += 2) permits.push({ holder: readPermit(flat[index]!), refreshedAt: Number(flat[index + 1]) });
+    return permits;
+  }
+
+  async #activeJobs(): Promise<ActiveJob[]> {
+    this.#queue ??= new Queue(this.#cluster, { connection: this.#redis, prefix: PREFIX });
+    const jobs = await this.#queue.getActive(0, MAX_RUNNING_SHOWN - 1);
+    return jobs
+      .filter((job) => job !== undefined && job.id !== undefined)
+      .map((job) => ({
+        id: job.id!,
+        name: job.name,
+        node: job.processedBy,
+        attempt: job.attemptsMade + job.stalledCounter + 1,
+        startedAt: job.processedOn,
+      }));
+  }
+}
