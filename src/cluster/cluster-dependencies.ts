@@ -2,7 +2,7 @@ import { MezanError, type MezanErrorCode } from '../errors';
 import { describeValue, expectKnownKeys, expectOneOf, fail } from '../internal/validate';
 import { TaskHandle } from '../task-handle';
 import { DEPENDENCY_SPEC_KEYS, type Dependency, type DependencyOutcome } from '../task-options';
-import type { TerminalTaskStatus } from '../task-status';
+import type { TaskStatus, TerminalTaskStatus } from '../task-status';
 
 /**
  * A cluster task's dependency, resolved on the submitting node: the handle it waits for (a cluster
@@ -91,10 +91,10 @@ export function failedDependency(dependencies: readonly ClusterDependency[]): Ta
   return dependencies.find(({ handle, allow }) => allow === 'completed' && handle.isSettled && handle.status !== 'completed')?.handle;
 }
 
-/** The error of a dependant that did not run because `dependency` did not complete, as a local engine words it. @internal */
-export function dependencyFailedError(name: string, id: string, dependency: TaskHandle<unknown>): MezanError {
-  return new MezanError('E_DEPENDENCY_FAILED', `Task "${name}" did not run: its dependency "${dependency.id}" ended ${dependency.status}`, {
-    details: { taskId: id, dependency: dependency.id, dependencyStatus: dependency.status },
+/** The error of a dependant that did not run because dependency `dependency` did not complete, as a local engine words it. @internal */
+export function dependencyFailedError(name: string, id: string, dependency: string, dependencyStatus: TaskStatus): MezanError {
+  return new MezanError('E_DEPENDENCY_FAILED', `Task "${name}" did not run: its dependency "${dependency}" ended ${dependencyStatus}`, {
+    details: { taskId: id, dependency, dependencyStatus },
   });
 }
 

@@ -4,6 +4,7 @@ import { expectFiniteNumber, expectKnownKeys, expectNonEmptyString, fail, isOpti
 import { TASK_OPTION_KEYS, type TaskOptions } from '../task-options';
 import type { TaskStatus } from '../task-status';
 import type { TravellingOutcome } from './cluster-dependencies';
+import type { GatePlace } from './cluster-gates';
 
 /**
  * What travels with a named task through the cluster's queue, as the BullMQ job's data (JSON):
@@ -23,8 +24,10 @@ export interface ClusterJobData {
     readonly maxDelayMs: number | null;
     readonly jitter: number;
   };
-  /** How its dependencies ended (gated on the submitting node), for `ctx.dependencies`. */
+  /** How its dependencies that had ended when it was submitted ended, for `ctx.dependencies`. */
   readonly dependencies?: readonly TravellingOutcome[];
+  /** Its dependencies not ended when it was submitted: the gates its job waits for (a BullMQ flow's children). */
+  readonly gates?: readonly GatePlace[];
   /** The node that submitted it. */
   readonly from: string;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MezanError, type MezanErrorCode } from '../errors';
 import { cancelOnAbort } from '../internal/cancel-on-abort';
@@ -23,8 +23,10 @@ import {
   reviveOutcomes,
   travellingOutcomes,
   type ClusterDependency,
+  type TravellingOutcome,
 } from './cluster-dependencies';
 import { readJobEnd } from './job-end';
+import { ClusterGates, gateChildren, gatedOutcomes, gateId, gatesQueueName, wakeGate, type GateData, type GatePlace } from './cluster-gates';
 import { ClusterTaskEvents, isGivenBack, isRetrying, type ClusterProgress, type ClusterRetrying, type GivenBack } from './cluster-task-events';
 import type { EventSink } from '../internal/event-sink';
 import type { TerminalTaskStatus } from '../task-status';
@@ -77,6 +79,11 @@ export class ClusterNode implements ClusterTaskOwner {
   /** The connection that hears cancellations, when this node works. */
   readonly #subscriber: Redis | undefined;
   #publisher: Redis | undefined = undefined;
+  /** This node's worker of the cluster's gates (a working node's). */
+  readonly #gates: ClusterGates | undefined;
+  /** Made with the first dependant gated in Redis: adds its flow, and wakes its gates. */
+  #flows: FlowProducer | undefined = undefined;
+  #gatesQueue: Queue | undefined = undefined;
   /** Tasks submitted here and not settled, by job id. */
   readonly #pending = new Map<string, ClusterTask>();
   /** The local handles of the jobs this node runs, by job id. */
@@ -89,6 +96,8 @@ export class ClusterNode implements ClusterTaskOwner {
   /** The delays of the retries this node announced, by job id, until BullMQ asks for them. */
   readonly #nextDelays = new Map<string, number>();
   #stopping: Promise<void> | undefined = undefined;
+  /** Set once the engine stopped waiting for its cluster tasks ({@link ClusterNode.stopWaiting}). */
+  #waitingStopped = false;
   #closing: Promise<void> | undefined = undefined;
 
   constructor(options: ResolvedClusterOptions, host: ClusterHost) {
@@ -107,8 +116,16 @@ export class ClusterNode implements ClusterTaskOwner {
     if (options.concurrency === 0) {
       this.#worker = undefined;
       this.#subscriber = undefined;
+      this.#gates = undefined;
       return;
     }
+    this.#gates = new ClusterGates(options.name, {
+      connection: this.#connection,
+      prefix: PREFIX,
+      queue: this.#queue,
+      pollMs: options.reconcileIntervalMs,
+      onError: (error) => this.#logError('the gates worker', error),
+    });
     // Two parameters, not three: BullMQ would make an AbortController per job for a third, and a
     // cancellation reaches the running task through `#running` instead.
     this.#worker = new Worker(options.name, (job: Job<ClusterJobData>, token?: string) => this.#process(job, token), {
@@ -137,7 +154,7 @@ export class ClusterNode implements ClusterTaskOwner {
   /** Resolves once this node takes tasks from the cluster (at once for a node that only submits). */
   async ready(): Promise<void> {
     await this.#queue.waitUntilReady();
-    if (this.#worker !== undefined) await this.#worker.waitUntilReady();
+    if (this.#worker !== undefined) await Promise.all([this.#worker.waitUntilReady(), this.#gates?.ready()]);
   }
 
   /**
@@ -185,54 +202,116 @@ export class ClusterNode implements ClusterTaskOwner {
   }
 
   /**
-   * Sends the dependant once its dependencies allow it, with their outcomes; fails it
-   * `E_DEPENDENCY_FAILED` as soon as one that must complete did not, as a local engine does. The
-   * gate is this node's: the job is added only then, so no node holds a slot for it meanwhile.
+   * Sends the dependant with its dependencies: with their outcomes if they have all ended, and
+   * otherwise as a BullMQ flow whose children are gates, one per dependency not ended yet
+   * (`cluster-gates.ts`), so that its wait lives in Redis and outlives this node. It fails
+   * `E_DEPENDENCY_FAILED` as soon as one that must complete did not, as a local engine does (its
+   * job removed with its gates); a node that takes it after its submitter is gone checks the same.
    */
   #gate(record: ClusterTask, task: string, data: ClusterJobData, attempts: number, dependencies: readonly ClusterDependency[]): void {
-    const check = (): void => {
-      if (record.handle.isSettled) return;
-      const failed = failedDependency(dependencies);
-      if (failed !== undefined) {
-        record.handle.settle('failed', undefined, dependencyFailedError(record.name, record.id, failed));
-        return;
-      }
-      if (dependencies.some(({ handle }) => !handle.isSettled)) return;
+    if (this.#stopIfFailed(record, dependencies)) return;
+    const waitingFor = dependencies.filter(({ handle }) => !handle.isSettled);
+    if (waitingFor.length === 0) {
       record.handle.markStatus('queued');
       this.#send(record, task, { ...data, dependencies: travellingOutcomes(dependencies) }, attempts);
-    };
-    for (const { handle } of dependencies) if (!handle.isSettled) this.#ownTask(handle)!.whenSettled(check);
-    check();
+      return;
+    }
+    const places: Array<GatePlace & GateData> = [];
+    dependencies.forEach(({ handle, allow }, at) => {
+      if (!handle.isSettled) places.push({ at, gate: gateId(record.id, at), allow, job: handle.id, name: handle.name });
+    });
+    const gates = places.map(({ at, gate, allow }) => ({ at, gate, allow }));
+    const ended = travellingOutcomes(dependencies.filter(({ handle }) => handle.isSettled));
+    const flow = this.#addFlow(record, task, { ...data, dependencies: ended, gates }, attempts, places, waitingFor);
+    record.added = flow.catch((error: unknown) => this.#notSent(record, error));
+    for (const place of places) {
+      const dependency = this.#ownTask(dependencies[place.at]!.handle)!;
+      dependency.whenSettled(() => {
+        // Its handle settled because this engine stopped waiting: the dependency goes on, and so does the gate.
+        if (this.#waitingStopped) return;
+        if (this.#stopIfFailed(record, dependencies)) void this.#queue.remove(record.id).catch(() => 0);
+        else if (!record.handle.isSettled) void flow.then(() => this.#wakeGate(place.gate));
+      });
+    }
+  }
+
+  /** Fails the dependant if a dependency that must complete did not; `true` if it did. */
+  #stopIfFailed(record: ClusterTask, dependencies: readonly ClusterDependency[]): boolean {
+    if (record.handle.isSettled) return false;
+    const failed = failedDependency(dependencies);
+    if (failed === undefined) return false;
+    record.handle.settle('failed', undefined, dependencyFailedError(record.name, record.id, failed.id, failed.status));
+    return true;
+  }
+
+  /** Adds a gated dependant's flow, once its dependencies' jobs are in Redis for its gates to read. */
+  async #addFlow(
+    record: ClusterTask,
+    task: string,
+    data: ClusterJobData,
+    attempts: number,
+    places: ReadonlyArray<GatePlace & GateData>,
+    dependencies: readonly ClusterDependency[],
+  ): Promise<void> {
+    await this.#listen();
+    await Promise.all(dependencies.map(({ handle }) => this.#ownTask(handle)!.added));
+    if (record.handle.isSettled) return;
+    this.#flows ??= new FlowProducer({ connection: this.#connection, prefix: PREFIX }).on('error', (error) => this.#logError('the flows', error));
+    await this.#flows.add({
+      name: task,
+      queueName: this.#options.name,
+      prefix: PREFIX,
+      data,
+      opts: this.#jobOptions(record, attempts),
+      children: gateChildren(this.#options.name, PREFIX, places),
+    });
+    record.sentAt = performance.now();
+    if (record.handle.isSettled) await this.#queue.remove(record.id).catch(() => 0);
+  }
+
+  /** Wakes a gated dependant's gate: its dependency ended (heard here). */
+  async #wakeGate(gate: string): Promise<void> {
+    this.#gatesQueue ??= new Queue(gatesQueueName(this.#options.name), { connection: this.#connection, prefix: PREFIX }).on('error', (error) =>
+      this.#logError('the gates queue', error),
+    );
+    await wakeGate(this.#gatesQueue, gate).catch((error: unknown) => this.#logError('waking a gate', error));
+  }
+
+  /** A job that could not be added fails its handle. */
+  #notSent(record: ClusterTask, error: unknown): void {
+    const reason = new MezanError(
+      'E_TASK_FAILED',
+      `Task "${record.name}" could not be sent to cluster "${this.#options.name}": ${describeThrown(error)}`,
+      { cause: error, details: { taskId: record.id } },
+    );
+    record.handle.settle('failed', undefined, reason);
   }
 
   /** Adds the task's job to the queue; a failure to add it fails the handle. */
   #send(record: ClusterTask, task: string, data: ClusterJobData, attempts: number): void {
     this.#taskEvents.queued(record);
-    this.#add(record, task, data, attempts).catch((error: unknown) => {
-      const reason = new MezanError(
-        'E_TASK_FAILED',
-        `Task "${record.name}" could not be sent to cluster "${this.#options.name}": ${describeThrown(error)}`,
-        { cause: error, details: { taskId: record.id } },
-      );
-      record.handle.settle('failed', undefined, reason);
-    });
+    record.added = this.#add(record, task, data, attempts).catch((error: unknown) => this.#notSent(record, error));
   }
 
   async #add(record: ClusterTask, task: string, data: ClusterJobData, attempts: number): Promise<void> {
     // Listening before the job exists: its end cannot be missed.
     await this.#listen();
     if (record.handle.isSettled) return;
-    await this.#queue.add(task, data, {
+    await this.#queue.add(task, data, this.#jobOptions(record, attempts));
+    record.sentAt = performance.now();
+    // Cancelled while it was being added: it must not run.
+    if (record.handle.isSettled) await this.#queue.remove(record.id).catch(() => 0);
+  }
+
+  #jobOptions(record: ClusterTask, attempts: number) {
+    return {
       jobId: record.id,
       priority: record.queuePriority,
       attempts,
       ...(attempts > 1 ? { backoff: { type: BACKOFF } } : {}),
       removeOnComplete: KEEP_COMPLETED,
       removeOnFail: KEEP_FAILED,
-    });
-    record.sentAt = performance.now();
-    // Cancelled while it was being added: it must not run.
-    if (record.handle.isSettled) await this.#queue.remove(record.id).catch(() => 0);
+    };
   }
 
   #listen(): Promise<unknown> {
@@ -263,6 +342,8 @@ export class ClusterNode implements ClusterTaskOwner {
     events.on('waiting', ({ jobId }) => {
       const record = this.#pending.get(jobId);
       if (record === undefined) return;
+      // A gated dependant whose gates all opened: it joins the queue, as a local one does then.
+      if (record.handle.status === 'waiting') this.#taskEvents.queued(record);
       record.handle.markStatus('queued');
       // Back in the queue after a retry's delay (BullMQ's `waiting`, from `delayed` or at once).
       if (record.retryPending) {
@@ -387,8 +468,6 @@ export class ClusterNode implements ClusterTaskOwner {
   reprioritize(task: ClusterTask, priority: number): void {
     task.priority = priority;
     task.queuePriority = toQueuePriority(priority);
-    // Still waiting for its dependencies, its job is not there yet: it is added with this priority.
-    if (task.handle.status === 'waiting') return;
     void (async () => {
       const job = await this.#queue.getJob(task.id);
       await job?.changePriority({ priority: toQueuePriority(priority) });
@@ -447,9 +526,10 @@ export class ClusterNode implements ClusterTaskOwner {
     // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
     const attempt = job.attemptsMade + job.stalledCounter + 1;
     const data = job.data;
+    const outcomes = data.gates === undefined ? data.dependencies : await this.#openedGates(job);
     let local: TaskHandle<unknown>;
     try {
-      const dependencies = reviveOutcomes(data.dependencies);
+      const dependencies = reviveOutcomes(outcomes);
       const report = (fraction: number, message: string | undefined): void => this.#reportProgress(job, attempt, fraction, message);
       local = this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, id, attempt, dependencies, report)), {
         name: data.name ?? job.name,
@@ -472,6 +552,26 @@ export class ClusterNode implements ClusterTaskOwner {
     } finally {
       if (this.#running.get(id) === local) this.#running.delete(id);
     }
+  }
+
+  /**
+   * A gated dependant's dependencies, read from its gates: it fails, unrecoverably, if one that must
+   * complete did not (its submitter, if alive, has failed its handle and removed it already).
+   */
+  async #openedGates(job: Job<ClusterJobData>): Promise<readonly TravellingOutcome[]> {
+    const { gates = [], dependencies = [], name = job.name } = job.data;
+    let outcomes: TravellingOutcome[];
+    try {
+      outcomes = await gatedOutcomes(job, `${PREFIX}:${gatesQueueName(this.#options.name)}`, dependencies, gates);
+    } catch (error) {
+      if (!(error instanceof MezanError)) throw error;
+      throw new UnrecoverableError(writeFailure(error.code, error.message));
+    }
+    const stop = gates.find(({ at, allow }) => allow === 'completed' && outcomes[at]!.status !== 'completed');
+    if (stop === undefined) return outcomes;
+    const { id, status } = outcomes[stop.at]!;
+    const error = dependencyFailedError(name, job.id!, id, status);
+    throw new UnrecoverableError(writeFailure(error.code, error.message));
   }
 
   /** What BullMQ must hear of a failed attempt: a retry (an error), no retry (unrecoverable), or the job given back. */
@@ -532,7 +632,7 @@ export class ClusterNode implements ClusterTaskOwner {
    * draining phase of the engine's shutdown).
    */
   stopTaking(): Promise<void> {
-    this.#stopping ??= this.#worker === undefined ? Promise.resolve() : this.#worker.close();
+    this.#stopping ??= Promise.all([this.#worker?.close(), this.#gates?.close()]).then(() => undefined);
     return this.#stopping;
   }
 
@@ -541,6 +641,7 @@ export class ClusterNode implements ClusterTaskOwner {
    * their handles settle `E_SHUTDOWN`, and their jobs go on in the cluster.
    */
   stopWaiting(): void {
+    this.#waitingStopped = true;
     for (const record of [...this.#pending.values()]) {
       record.handle.settle(
         'cancelled',
@@ -563,7 +664,14 @@ export class ClusterNode implements ClusterTaskOwner {
       await this.stopTaking().catch((error: unknown) => this.#logError('closing the worker', error));
       clearInterval(this.#reconciler);
       this.stopWaiting();
-      await Promise.allSettled([this.#events?.close(), this.#queue.close(), this.#subscriber?.quit(), this.#publisher?.quit()]);
+      await Promise.allSettled([
+        this.#events?.close(),
+        this.#queue.close(),
+        this.#flows?.close(),
+        this.#gatesQueue?.close(),
+        this.#subscriber?.quit(),
+        this.#publisher?.quit(),
+      ]);
     })();
     return this.#closing;
   }

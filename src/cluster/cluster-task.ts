@@ -19,6 +19,8 @@ export class ClusterTask implements TaskHandleHooks {
   readonly handle: TaskHandle<unknown>;
   /** Removes the listener on the caller's `signal`, once the task settled. */
   unlisten: (() => void) | undefined = undefined;
+  /** Settles once its job is in Redis, or could not be added (its dependants' gates read it there). */
+  added: Promise<void> | undefined = undefined;
   /** When its job was added to the queue (`performance.now()`); `undefined` until then. */
   sentAt: number | undefined = undefined;
   /** Its priority, as mezan counts them (for its `task.queued` event). */

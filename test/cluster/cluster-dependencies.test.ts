@@ -1,20 +1,39 @@
+import { Queue } from 'bullmq';
 import { createEngine, MezanError, type DependencyOutcome, type Engine, type NamedTaskFunctions } from '../../src';
 import { deferred, rejectionOf, thrownBy } from '../fixtures/engine-harness';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 
-// Dependencies between cluster tasks: the submitting node gates the dependant (its job is added
-// once its dependencies allow it, with their outcomes), with a local engine's semantics. Real time
-// on a real redis-server: the tests wait for events (deferreds), never for a delay.
+// Dependencies between cluster tasks, with a local engine's semantics: a dependant whose
+// dependencies have ended is sent with their outcomes; one that must wait is a BullMQ flow whose
+// children are gates (src/cluster/cluster-gates.ts), so that its wait lives in Redis and outlives
+// its submitter. Real time on a real redis-server: the tests wait for events (deferreds), never for a delay.
 
 const bed = useClusterTestBed();
 
-async function joinCluster(tasks: NamedTaskFunctions, concurrency = 4): Promise<{ submitter: Engine; worker: Engine }> {
+async function joinCluster(tasks: NamedTaskFunctions, concurrency = 4): Promise<{ submitter: Engine; worker: Engine; name: string }> {
   const name = bed.freshCluster('deps');
   const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
-  const worker = createEngine({ logger: false, concurrency, tasks, cluster: { redis: bed.redis.url, name, node: 'worker' } });
+  // A gate nobody wakes (its submitter gone) reads its dependency again after `reconcileIntervalMs`.
+  const worker = createEngine({
+    logger: false,
+    concurrency,
+    tasks,
+    cluster: { redis: bed.redis.url, name, node: 'worker', reconcileIntervalMs: 50 },
+  });
   bed.engines.push(submitter, worker);
   await Promise.all([submitter.onClusterReady(), worker.onClusterReady()]);
-  return { submitter, worker };
+  return { submitter, worker, name };
+}
+
+/** Reads job `id` of cluster `name` from Redis, as any BullMQ client would, until it is in `state`. */
+async function untilJob(name: string, id: string, state: string): Promise<{ failedReason: string | undefined }> {
+  const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+  try {
+    while ((await queue.getJobState(id)) !== state);
+    return { failedReason: (await queue.getJob(id))?.failedReason };
+  } finally {
+    await queue.close();
+  }
 }
 
 describe('dependencies between cluster tasks', () => {
@@ -79,7 +98,7 @@ describe('dependencies between cluster tasks', () => {
     expect(outcome!.error!.message).toContain('card declined');
   });
 
-  it('never sends a dependant cancelled while it waits; a cancelled dependency fails its dependants', async () => {
+  it('removes a dependant cancelled while it waits, so it never runs; a cancelled dependency fails its dependants', async () => {
     const release = deferred();
     const ran: string[] = [];
     const { submitter } = await joinCluster({
@@ -118,5 +137,63 @@ describe('dependencies between cluster tasks', () => {
     const unclonable = submitter.submit(async () => BigInt(1));
     await unclonable.result;
     expect(thrownBy(() => submitter.submit('echo', { dependsOn: [unclonable] })).details['option']).toBe('dependsOn[0]');
+  });
+
+  it('lists in ctx.dependencies, in dependsOn order, the dependencies that had ended and those it waited for', async () => {
+    const release = deferred();
+    const { submitter } = await joinCluster({
+      quick: () => 'quick',
+      slow: () => release.promise.then(() => 'slow'),
+      list: (ctx) => ctx.dependencies.map(({ id, value }) => `${id}=${String(value)}`),
+    });
+    const done = submitter.submit('quick', { id: 'done' });
+    await done.result;
+    const first = submitter.submit('slow', { id: 'first' });
+    const second = submitter.submit('slow', { id: 'second' });
+    const list = submitter.submit('list', { dependsOn: [first, done, second, done] });
+    release.resolve();
+    await expect(list.result).resolves.toEqual(['first=slow', 'done=quick', 'second=slow', 'done=quick']);
+  });
+
+  it('runs a dependant whose submitter is gone once its dependency completes: its wait is in Redis', async () => {
+    const release = deferred();
+    const reported = deferred<readonly DependencyOutcome[]>();
+    const { submitter, name } = await joinCluster({
+      fetch: async () => {
+        await release.promise;
+        return 'rows';
+      },
+      report: (ctx) => {
+        reported.resolve(ctx.dependencies);
+        return 'sent';
+      },
+    });
+    const fetch = submitter.submit('fetch', { id: 'fetch-1' });
+    const report = submitter.submit('report', { id: 'report-1', dependsOn: [fetch] });
+    await untilJob(name, 'report-1', 'waiting-children');
+    await submitter.shutdown({ graceMs: 0 });
+    expect((await rejectionOf(report)).code).toBe('E_SHUTDOWN');
+    release.resolve();
+    await expect(reported.promise).resolves.toEqual([{ id: 'fetch-1', name: 'fetch', status: 'completed', value: 'rows' }]);
+  });
+
+  it('fails in the cluster, unrun, a dependant whose submitter is gone when a dependency it needs fails', async () => {
+    const release = deferred();
+    let reports = 0;
+    const { submitter, name } = await joinCluster({
+      charge: async () => {
+        await release.promise;
+        throw new Error('card declined');
+      },
+      report: () => ++reports,
+    });
+    submitter.submit('charge', { id: 'charge-2' });
+    submitter.submit('report', { id: 'report-2', dependsOn: ['charge-2'] });
+    await untilJob(name, 'report-2', 'waiting-children');
+    await submitter.shutdown({ graceMs: 0 });
+    release.resolve();
+    const { failedReason } = await untilJob(name, 'report-2', 'failed');
+    expect(failedReason).toMatch(/^E_DEPENDENCY_FAILED: Task "report" did not run: its dependency "charge-2" ended failed/);
+    expect(reports).toBe(0);
   });
 });
