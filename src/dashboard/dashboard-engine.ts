@@ -1,3 +1,4 @@
+import type { ClusterView } from '../cluster/cluster-view';
 import type { Engine } from '../engine';
 
 /**
@@ -28,6 +29,11 @@ export type DashboardEngine = Pick<Engine, 'events$' | 'progress' | 'stats' | 'w
     /** Its statistics now. */
     stats(): { readonly mailboxDepth: number };
   }>;
+  /**
+   * The cluster read from Redis, when the engine has it: `undefined` for an engine without the
+   * `cluster` option (the dashboard then shows no Cluster panel).
+   */
+  readonly clusterView?: () => Promise<ClusterView | undefined>;
   /** The Prometheus text exposition of those metrics, when the engine has a monitor. */
   readonly prometheus?: () => string | Promise<string>;
 };

@@ -1,4 +1,5 @@
 import type { Subscription } from 'rxjs';
+import type { ClusterView } from '../cluster/cluster-view';
 import type { EngineEvent } from '../engine-events';
 import type { EngineProgress, EngineStats } from '../engine-snapshots';
 import type { WaitForGraphSnapshot } from '../detection/wait-for-graph';
@@ -56,6 +57,14 @@ export interface DashboardSample {
   readonly utilization: Readonly<Record<string, number>>;
 }
 
+/** The cluster as the dashboard last read it (a cluster node's dashboard only). */
+export interface DashboardCluster {
+  /** The latest view read; `undefined` until a read answered. */
+  readonly view: ClusterView | undefined;
+  /** Why the latest read failed, if it did (the view is then the one before). */
+  readonly error: string | undefined;
+}
+
 /** Everything the page shows, at one moment; what `/state` returns and each server-sent update carries. */
 export interface DashboardState {
   readonly engineId: string | undefined;
@@ -91,6 +100,11 @@ export interface DashboardState {
   readonly prometheus: boolean;
   /** How many engine events the dashboard saw. */
   readonly events: number;
+  /**
+   * The cluster, when the engine is a cluster node (it has the `cluster` option); `undefined`
+   * otherwise, and until the first read says which.
+   */
+  readonly cluster: DashboardCluster | undefined;
 }
 
 /** Options of {@link DashboardMonitor}. */
@@ -101,6 +115,8 @@ export interface DashboardMonitorOptions {
   readonly eventBuffer: number;
   /** How many chart samples it keeps. */
   readonly sampleBuffer: number;
+  /** Real milliseconds between two reads of the cluster's view (see {@link DashboardMonitor.refreshCluster}). @default 1000 */
+  readonly clusterIntervalMs?: number;
 }
 
 const RECENT_ALERTS = 50;
@@ -142,12 +158,55 @@ export class DashboardMonitor {
   #recentAlerts: DashboardAlert[] = [];
   #sampledSeq = -1;
   readonly #origin: number;
+  #cluster: DashboardCluster | undefined;
+  /** Whether the engine said it is no cluster node (its view is `undefined`): it is not asked again. */
+  #clusterless = false;
+  #clusterReading = false;
+  /** When the latest read of the cluster ended (`Date.now()`), and whether one ended since the last update. */
+  #clusterReadAt = Number.NEGATIVE_INFINITY;
+  #clusterNews = false;
 
   constructor(engine: DashboardEngine, options: DashboardMonitorOptions) {
     this.#engine = engine;
     this.#options = options;
     this.#origin = this.now();
     this.#subscription = engine.events$.subscribe((event) => this.#onEvent(event));
+    // The first read answers whether the engine is a cluster node, for the first page that connects.
+    this.refreshCluster();
+  }
+
+  /**
+   * Reads the cluster's view from the engine, unless a read is under way or the last one ended
+   * less than `clusterIntervalMs` ago, or the engine is no cluster node. The read answers later:
+   * the next update carries it (or, when it failed, the error beside the view before).
+   */
+  refreshCluster(): void {
+    const read = this.#engine.clusterView;
+    if (typeof read !== 'function' || this.#clusterless || this.#clusterReading || this.#closed) return;
+    if (Date.now() - this.#clusterReadAt < (this.#options.clusterIntervalMs ?? 1000)) return;
+    this.#clusterReading = true;
+    const ended = (): void => {
+      this.#clusterReading = false;
+      this.#clusterReadAt = Date.now();
+      this.#clusterNews = true;
+    };
+    let reading: Promise<ClusterView | undefined>;
+    try {
+      reading = read.call(this.#engine);
+    } catch (error) {
+      reading = Promise.reject(error);
+    }
+    reading.then(
+      (view) => {
+        ended();
+        if (view === undefined) this.#clusterless = true;
+        else this.#cluster = { view: toPlain(view) as ClusterView, error: undefined };
+      },
+      (error: unknown) => {
+        ended();
+        this.#cluster = { view: this.#cluster?.view, error: error instanceof Error ? error.message : String(error) };
+      },
+    );
   }
 
   /** The engine's time now. */
@@ -167,11 +226,13 @@ export class DashboardMonitor {
 
   /**
    * What happened since the last call: the events (at most `eventBuffer` of them) and the samples,
-   * oldest first. A last sample is taken first when events came after the latest one.
+   * oldest first, and whether a read of the cluster ended. A last sample is taken first when events
+   * came after the latest one.
    */
-  takeUpdate(): { readonly events: DashboardEvent[]; readonly samples: DashboardSample[] } {
+  takeUpdate(): { readonly events: DashboardEvent[]; readonly samples: DashboardSample[]; readonly cluster: boolean } {
     this.sample();
-    const update = { events: this.#unsent, samples: this.#unsentSamples };
+    const update = { events: this.#unsent, samples: this.#unsentSamples, cluster: this.#clusterNews };
+    this.#clusterNews = false;
     this.#unsent = [];
     this.#unsentSamples = [];
     this.#samplesSinceUpdate = 0;
@@ -244,6 +305,7 @@ export class DashboardMonitor {
       metrics,
       prometheus: typeof engine.prometheus === 'function',
       events: this.#seq,
+      cluster: this.#cluster,
     };
   }
 

@@ -19,6 +19,11 @@ export interface DashboardOptions {
   sampleBuffer?: number;
   /** How many event streams may be open at once; more are refused with 503. @default 32 */
   maxClients?: number;
+  /**
+   * Real milliseconds between two reads of the cluster's view from Redis, while a page is open (a
+   * cluster node's dashboard only). @default 1000
+   */
+  clusterIntervalMs?: number;
 }
 
 /** {@link DashboardOptions} with every field filled. @internal */
@@ -30,6 +35,7 @@ export interface ResolvedDashboardOptions {
   readonly eventBuffer: number;
   readonly sampleBuffer: number;
   readonly maxClients: number;
+  readonly clusterIntervalMs: number;
 }
 
 /** The defaults of {@link DashboardOptions}. */
@@ -40,6 +46,7 @@ export const DASHBOARD_DEFAULTS = Object.freeze({
   eventBuffer: 2000,
   sampleBuffer: 1200,
   maxClients: 32,
+  clusterIntervalMs: 1000,
 });
 
 /** Every key of {@link DashboardOptions}, for the check of unknown keys. */
@@ -51,6 +58,7 @@ const DASHBOARD_OPTION_KEYS: Readonly<Record<keyof DashboardOptions, true>> = Ob
   eventBuffer: true,
   sampleBuffer: true,
   maxClients: true,
+  clusterIntervalMs: true,
 });
 
 const MAX_PORT = 65_535;
@@ -76,5 +84,7 @@ export function resolveDashboardOptions(options: DashboardOptions = {}): Resolve
   expectPositiveInteger('sampleBuffer', sampleBuffer);
   const maxClients = options.maxClients ?? DASHBOARD_DEFAULTS.maxClients;
   expectPositiveInteger('maxClients', maxClients);
-  return Object.freeze({ port, host, now: options.now, updateIntervalMs, eventBuffer, sampleBuffer, maxClients });
+  const clusterIntervalMs = options.clusterIntervalMs ?? DASHBOARD_DEFAULTS.clusterIntervalMs;
+  expectPositiveInteger('clusterIntervalMs', clusterIntervalMs);
+  return Object.freeze({ port, host, now: options.now, updateIntervalMs, eventBuffer, sampleBuffer, maxClients, clusterIntervalMs });
 }

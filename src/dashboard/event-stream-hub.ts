@@ -85,10 +85,10 @@ export class EventStreamHub {
 
   /** Sends what happened since the last flush (or the state alone, now and then), to every stream that reads. */
   flush(): void {
-    const { events, samples } = this.#monitor.takeUpdate();
+    const { events, samples, cluster } = this.#monitor.takeUpdate();
     const now = Date.now();
     if (this.#clients.size === 0) return;
-    if (events.length === 0 && samples.length === 0 && now - this.#lastSentAt < IDLE_UPDATE_MS) {
+    if (events.length === 0 && samples.length === 0 && !cluster && now - this.#lastSentAt < IDLE_UPDATE_MS) {
       if (now - this.#lastHeartbeatAt >= HEARTBEAT_MS) {
         this.#lastHeartbeatAt = now;
         for (const [response, client] of this.#clients) if (!client.congested) this.#write(response, client, ': heartbeat\n\n');

@@ -30,8 +30,10 @@ const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * Routes: `/` (the page), `/dashboard.js` (the page's script, with Cytoscape.js and Chart.js bundled
  * in at build time), `/dashboard.css`, `/machines` (the machines with their diagrams laid out as SVG
  * on the server, JSON), `/state` (a
- * snapshot of the engine's state, JSON), `/events` (server-sent events: `snapshot`, then `update`s) and
- * `/metrics` (`engine.prometheus()`, when the engine has it; 404 otherwise).
+ * snapshot of the engine's state, JSON), `/events` (server-sent events: `snapshot`, then `update`s),
+ * `/cluster` (the cluster read from Redis now, JSON, when the engine is a cluster node; 404
+ * otherwise) and `/metrics` (`engine.prometheus()`, when the engine has it; 404 otherwise). A
+ * cluster node's state carries its cluster too, read every `clusterIntervalMs` while a page watches.
  *
  * @param engine - the engine to watch (only its public getters and `events$` are read)
  * @param options - see {@link DashboardOptions}
@@ -63,7 +65,11 @@ export async function serveDashboard(engine: DashboardEngine, options: Dashboard
     monitor.close();
     throw error;
   }
-  const timer = setInterval(() => hub.flush(), resolved.updateIntervalMs);
+  const timer = setInterval(() => {
+    // The cluster is read only while a page watches (the first read was made when the monitor began).
+    if (hub.size > 0) monitor.refreshCluster();
+    hub.flush();
+  }, resolved.updateIntervalMs);
   timer.unref();
   const { port } = server.address() as AddressInfo;
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
@@ -138,6 +144,11 @@ async function route(
         return sendJson(response, monitor.state());
       case '/events':
         return hub.attach(request, response);
+      case '/cluster': {
+        const view = typeof engine.clusterView === 'function' ? await engine.clusterView() : undefined;
+        if (view === undefined) return send(response, 404, 'text/plain; charset=utf-8', 'this engine is not a cluster node (no `cluster` option)\n');
+        return sendJson(response, view);
+      }
       case '/favicon.ico':
         response.writeHead(204).end();
         return;

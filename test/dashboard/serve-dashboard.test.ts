@@ -1,82 +1,15 @@
-import { merge, Subject } from 'rxjs';
+import { Subject } from 'rxjs';
 import type { DashboardEngine } from '../../src/dashboard/dashboard-engine';
 import type { DashboardState } from '../../src/dashboard/dashboard-monitor';
-import {
-  serveDashboard,
-  type DashboardServer,
-  type DashboardSnapshotMessage,
-  type DashboardUpdateMessage,
-} from '../../src/dashboard/serve-dashboard';
+import { serveDashboard, type DashboardServer, type DashboardSnapshotMessage } from '../../src/dashboard/serve-dashboard';
 import { createEngine, type Engine } from '../../src/engine';
 import type { EngineEvent } from '../../src/engine-events';
 import { isMezanError } from '../../src/errors';
 import type { TaskContext } from '../../src/task-options';
 import { VirtualClock } from '../../src/virtual-clock';
+import { EventStreamReader } from '../fixtures/event-stream-reader';
+import { dashboardView as view } from '../fixtures/dashboard-view';
 import { MACHINE_NAMES } from '../../src/visualization/machines';
-
-/** The engine's public surface as the dashboard reads it, with extra events and, optionally, a monitor's methods. */
-function view(
-  engine: Engine,
-  extra: Partial<Pick<DashboardEngine, 'metrics' | 'prometheus'>> = {},
-  events = new Subject<EngineEvent>(),
-): DashboardEngine {
-  return {
-    id: engine.id,
-    events$: merge(engine.events$, events),
-    progress: () => engine.progress(),
-    stats: () => engine.stats(),
-    waitForGraph: () => engine.waitForGraph(),
-    deadlocks: () => engine.deadlocks(),
-    get isIdle() {
-      return engine.isIdle;
-    },
-    get isAccepting() {
-      return engine.isAccepting;
-    },
-    ...extra,
-  };
-}
-
-/** Reads server-sent events from a response, one `{ event, data }` at a time. */
-class EventStreamReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #decoder = new TextDecoder();
-  #buffer = '';
-
-  constructor(response: Response) {
-    this.#reader = response.body!.getReader();
-  }
-
-  /** The next message that carries data (comments and `retry:` lines are skipped). */
-  async next(): Promise<{ event: string; data: any }> {
-    for (;;) {
-      const end = this.#buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const block = this.#buffer.slice(0, end);
-        this.#buffer = this.#buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event !== undefined && data !== undefined) return { event, data: JSON.parse(data) };
-        continue;
-      }
-      const { value, done } = await this.#reader.read();
-      if (done) throw new Error('the event stream ended');
-      this.#buffer += this.#decoder.decode(value, { stream: true });
-    }
-  }
-
-  /** Reads updates until one satisfies `predicate`. */
-  async until(predicate: (update: DashboardUpdateMessage) => boolean): Promise<DashboardUpdateMessage> {
-    for (;;) {
-      const message = await this.next();
-      if (message.event === 'update' && predicate(message.data as DashboardUpdateMessage)) return message.data as DashboardUpdateMessage;
-    }
-  }
-
-  async cancel(): Promise<void> {
-    await this.#reader.cancel();
-  }
-}
 
 const transfer =
   (first: string, second: string) =>
@@ -365,6 +298,8 @@ describe('serveDashboard', () => {
     ['host', { host: '' }],
     ['now', { now: 5 }],
     ['updateIntervalMs', { updateIntervalMs: 0 }],
+    ['clusterIntervalMs', { clusterIntervalMs: 0 }],
+    ['clusterIntervalMs', { clusterIntervalMs: 2.5 }],
   ])('rejects a bad %s with E_INVALID_OPTION', async (option, options) => {
     let error: unknown;
     try {
