@@ -2,6 +2,7 @@ import { constants as osConstants } from 'node:os';
 import type { Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
+import type { DetectorNotice } from '../actors/detector.actor';
 import type { PoolSnapshot, poolLogic } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
 import { EventHub } from './internal/event-hub';
@@ -418,6 +419,17 @@ export class Engine {
       // Resolved by the detector, as a deadlock of its own: it reports it, and tells the monitor when it is over.
       victimize: (taskId, error, report) =>
         this.#actor.getSnapshot().context.detectorInbox.send({ type: 'deadlock.cluster-victim', taskId, error, report }),
+      policy: this.#options.deadlock.policy,
+      // What the policy weighs of a task is the executor's: asked as the detector asks.
+      describe: (taskIds) =>
+        new Promise((resolve) => {
+          const replyTo = {
+            send: (notice: DetectorNotice) => {
+              if (notice.type === 'tasks.described') resolve(new Map(notice.facts.map(({ taskId, facts }) => [taskId, facts])));
+            },
+          };
+          this.#executor.send({ type: 'tasks.describe', taskIds, replyTo });
+        }),
       logger: this.#logger,
     });
     this.#clusterDeadlocks = waits;

@@ -1,4 +1,5 @@
 import { parseMessageNodeId } from '../detection/agent-nodes';
+import { chooseVictim, type DeadlockCandidate as PolicyCandidate, type DeadlockPolicy } from '../detection/deadlock-policy';
 import { WaitForGraph, type DeadlockAnalysis } from '../detection/wait-for-graph';
 import type { ClusterNodeEdges, ClusterWaitEdge } from './cluster-wait-edges';
 
@@ -39,6 +40,8 @@ export interface ClusterDeadlockScan {
   readonly victim: ClusterDeadlockVictim | undefined;
   /** Set when the snapshot could not be a graph (holds over a pool's capacity: nodes published at different moments). */
   readonly inconsistent: boolean;
+  /** What the victim policy threw (a function that failed, or named no candidate): the youngest was chosen instead. */
+  readonly policyError?: unknown;
 }
 
 /** One task of the snapshot: its node, its id there, its edges. */
@@ -78,7 +81,7 @@ function graphOf(tasks: ReadonlyMap<string, ScannedTask>, include: (id: string) 
   const holds: { task: string; resource: string; units: number }[] = [];
   for (const [id, task] of tasks) {
     for (const edge of task.edges) {
-      if (edge.kind === 'awaits') continue;
+      if (edge.kind !== 'holds' && edge.kind !== 'requests') continue;
       capacities.set(edge.resource, Math.max(capacities.get(edge.resource) ?? 0, edge.capacity ?? edge.units));
       if (!include(id)) continue;
       (edge.kind === 'holds' ? holds : requests).push({ task: id, resource: edge.resource, units: edge.units });
@@ -116,41 +119,68 @@ function unitsHeld(task: ScannedTask): number {
   return units;
 }
 
+/** What the victim policy weighs of a task of the snapshot, from its `runs` edge (a task without one weighs as the oldest, of priority 0, that has done no work). */
+function candidateOf(id: string, task: ScannedTask, now: number): PolicyCandidate {
+  const runs = task.edges.find((edge) => edge.kind === 'runs');
+  const startedAt = runs?.kind === 'runs' ? runs.startedAt : Number.NEGATIVE_INFINITY;
+  return {
+    taskId: id,
+    // Across nodes there is no submission order: a task's age is its attempt's.
+    submittedSeq: startedAt,
+    priority: runs?.kind === 'runs' ? runs.priority : 0,
+    workMs: runs?.kind === 'runs' ? Math.max(0, now - startedAt) : 0,
+    resourcesHeld: unitsHeld(task),
+  };
+}
+
 /**
- * The victim among a confirmed deadlock's cycle: the task that holds the fewest units (the least
- * to give back and redo), the last by id among equals, so that every scan of the same edges names
- * the same one. Its request is the one the cycle leaves it by. An agent's message (a handler's
- * wait, `@agent:<name>#<n>`) is never chosen: a cycle of messages alone gets no victim here.
+ * The victim among a confirmed deadlock's cycle, chosen by `policy` among the tasks of the cycle
+ * with a wait on it (the request the cycle leaves them by), as an engine's detector chooses: every
+ * scan of the same edges names the same one. An agent's message (a handler's wait,
+ * `@agent:<name>#<n>`) is never a candidate: a cycle of messages alone gets no victim here.
  */
-function victimOf(analysis: DeadlockAnalysis, tasks: ReadonlyMap<string, ScannedTask>): ClusterDeadlockVictim | undefined {
+function victimOf(
+  analysis: DeadlockAnalysis,
+  tasks: ReadonlyMap<string, ScannedTask>,
+  now: number,
+  policy: DeadlockPolicy,
+): { victim: ClusterDeadlockVictim | undefined; policyError?: unknown } {
   const { cycle } = analysis;
-  let chosen: { id: string; request: string } | undefined;
-  let fewest = Number.POSITIVE_INFINITY;
+  const waits = new Map<string, string>();
+  const candidates: PolicyCandidate[] = [];
   for (let index = 0; index < cycle.length - 1; index++) {
     const id = cycle[index]!;
     const task = tasks.get(id);
     // An agent's message waiting in a handler is no task its node's executor could fail.
-    if (task === undefined || parseMessageNodeId(task.local) !== undefined) continue;
+    if (task === undefined || waits.has(id) || parseMessageNodeId(task.local) !== undefined) continue;
     const resource = cycle[index + 1]!;
     const request = task.edges.find((edge) => edge.kind === 'requests' && edge.resource === resource);
-    if (request === undefined || request.kind === 'awaits' || request.request === undefined) continue;
-    const units = unitsHeld(task);
-    if (units < fewest || (units === fewest && chosen !== undefined && id > chosen.id)) {
-      fewest = units;
-      chosen = { id, request: request.request };
-    }
+    if (request?.kind !== 'requests' || request.request === undefined) continue;
+    waits.set(id, request.request);
+    candidates.push(candidateOf(id, task, now));
   }
-  if (chosen === undefined) return undefined;
-  const task = tasks.get(chosen.id)!;
-  return {
+  if (candidates.length === 0) return { victim: undefined };
+  let chosen: string;
+  let used = typeof policy === 'function' ? 'custom' : policy;
+  let policyError: unknown;
+  try {
+    chosen = chooseVictim(policy, candidates);
+  } catch (error) {
+    policyError = error;
+    used = 'youngest';
+    chosen = chooseVictim('youngest', candidates);
+  }
+  const task = tasks.get(chosen)!;
+  const victim: ClusterDeadlockVictim = {
     node: task.node,
     task: task.local,
-    request: chosen.request,
+    request: waits.get(chosen)!,
     cycle: analysis.cycle,
     deadlocked: analysis.deadlocked,
     nodes: nodesOf(analysis.cycle, tasks),
-    policy: 'fewest-resources',
+    policy: used,
   };
+  return policyError === undefined ? { victim } : { victim, policyError };
 }
 
 /**
@@ -163,12 +193,15 @@ function victimOf(analysis: DeadlockAnalysis, tasks: ReadonlyMap<string, Scanned
  * is not: a task counts only once it has been deadlocked with the very same edges (the same request
  * ids) for at least `afterMs`, since a scan at `since` (in `previous`), and the deadlock is looked for
  * again among those tasks alone. One that spans two nodes or more is confirmed, and its victim
- * chosen; one within a node is its engine's to resolve (its own detector sees it whole).
+ * chosen by `policy` (as an engine's `deadlock.policy`, over what the nodes published of each task:
+ * its priority, its attempt's start as its age and work, the units it holds); one within a node is
+ * its engine's to resolve (its own detector sees it whole).
  *
  * @param nodes - a snapshot of the cluster's edges (`ClusterWaitEdges.snapshot()`)
  * @param previous - the candidates the last scan kept
  * @param now - the time of this snapshot (Redis's clock, the same for every node)
  * @param afterMs - how long a deadlock must stay for it to be confirmed
+ * @param policy - how its victim is chosen
  * @internal
  */
 export function scanClusterDeadlocks(
@@ -176,6 +209,7 @@ export function scanClusterDeadlocks(
   previous: Readonly<Record<string, DeadlockCandidate>>,
   now: number,
   afterMs: number,
+  policy: DeadlockPolicy = 'youngest',
 ): ClusterDeadlockScan {
   const tasks = tasksOf(nodes);
   let analysis: DeadlockAnalysis;
@@ -199,6 +233,6 @@ export function scanClusterDeadlocks(
   // Without the others' holds the stable tasks have more units free: what stays deadlocked among
   // them alone is deadlocked in the whole snapshot too.
   const confirmed = graphOf(tasks, (id) => stable.has(id)).detect();
-  const spansNodes = nodesOf(confirmed.cycle, tasks).length > 1;
-  return { candidates, victim: spansNodes ? victimOf(confirmed, tasks) : undefined, inconsistent: false };
+  if (nodesOf(confirmed.cycle, tasks).length < 2) return { candidates, victim: undefined, inconsistent: false };
+  return { candidates, ...victimOf(confirmed, tasks, now, policy), inconsistent: false };
 }

@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import type { ClusterPoolWaits } from '../../actors/cluster-pool.actor';
 import type { PoolHolding } from '../../actors/pool.actor';
 import type { Clock } from '../clock';
-import type { DeadlockReport } from '../detection/deadlock-resolver';
+import { parseMessageNodeId } from '../detection/agent-nodes';
+import type { DeadlockPolicy } from '../detection/deadlock-policy';
+import type { DeadlockReport, TaskFacts } from '../detection/deadlock-resolver';
 import { MezanError } from '../errors';
 import type { ResourceWaiter } from '../internal/waiter-queue';
 import type { Logger } from '../logger';
@@ -38,6 +40,16 @@ export interface ClusterDeadlocksOptions {
    * deadlock of its own (the engine's detector: `deadlock.detected`, `task.victim`, `deadlock.resolved`).
    */
   readonly victimize: (taskId: string, error: MezanError, report: DeadlockReport) => void;
+  /**
+   * How this node's scans choose a victim (the engine's `deadlock.policy`); the nodes of a cluster
+   * are to share one, since any of them may scan. @default 'youngest'
+   */
+  readonly policy?: DeadlockPolicy;
+  /**
+   * Asks this node's executor what a victim policy weighs of its tasks (`undefined` for one that is
+   * no longer unfinished); published with their edges. Without it, none is published.
+   */
+  readonly describe?: (taskIds: readonly string[]) => Promise<ReadonlyMap<string, TaskFacts | undefined>>;
   readonly logger?: Logger;
 }
 
@@ -98,6 +110,9 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
   #publishing: Promise<void> | undefined;
   #dirty = false;
   #closed = false;
+  /** Resolves on `close()`: a question to the executor is not waited for any longer. */
+  readonly #closing: Promise<undefined>;
+  #resolveClosing!: (value: undefined) => void;
   #queue: Queue | undefined;
   #worker: Worker | undefined;
   /** The connections it opened (the queue's and the worker's), quit once those are closed. */
@@ -107,6 +122,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
     this.#options = options;
     this.#ttlMs = options.ttlMs ?? 10_000;
     this.#edges = new ClusterWaitEdges({ redis: options.redis, cluster: options.cluster, ttlMs: this.#ttlMs });
+    this.#closing = new Promise((resolve) => (this.#resolveClosing = resolve));
   }
 
   /** Subscribes to this node's victims, and joins the detector's queue. */
@@ -164,7 +180,9 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
     const [{ nodes }, [seconds, micros], stored] = await Promise.all([this.#edges.snapshot(), redis.time(), redis.get(candidatesKey)]);
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const previous = stored === null ? {} : (JSON.parse(stored) as Record<string, DeadlockCandidate>);
-    const { candidates, victim } = scanClusterDeadlocks(nodes, previous, now, afterMs);
+    const { candidates, victim, policyError } = scanClusterDeadlocks(nodes, previous, now, afterMs, this.#options.policy);
+    if (policyError !== undefined)
+      logger?.error('the deadlock policy failed on a deadlock across the cluster; choosing the youngest instead', { error: policyError });
     await redis.set(candidatesKey, JSON.stringify(candidates), 'PX', Math.max(afterMs, this.#ttlMs) * 10);
     if (victim === undefined) return undefined;
     const decided = `mezan:${cluster}:deadlock:decided:${victim.node}/${victim.task}:${victim.request}`;
@@ -181,6 +199,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#resolveClosing(undefined);
     const { clock, node } = this.#options;
     if (this.#publishTimer !== undefined) clock.clearTimeout(this.#publishTimer);
     if (this.#heartbeatTimer !== undefined) clock.clearTimeout(this.#heartbeatTimer);
@@ -243,8 +262,9 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
     // Versions only grow, across restarts of a node of the same name too: its last version may still be stored.
     this.#version = Math.max(this.#version + 1, Math.floor(clock.now()));
     this.#publishedEdges = edges.length > 0;
-    this.#publishing = this.#edges
-      .publish(node, edges, this.#version)
+    const version = this.#version;
+    this.#publishing = this.#withFacts(edges)
+      .then((published) => this.#edges.publish(node, published, version))
       .then(
         () => undefined,
         (error: unknown) => {
@@ -257,6 +277,28 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
         this.#armHeartbeat();
         if (this.#dirty) this.#schedulePublish();
       });
+  }
+
+  /** `edges` and, for each task of this node in them, what a victim policy weighs of it (a `runs` edge), as its executor tells. */
+  async #withFacts(edges: ClusterWaitEdge[]): Promise<ClusterWaitEdge[]> {
+    const { describe, node } = this.#options;
+    if (describe === undefined) return edges;
+    const taskIds = new Set<string>();
+    for (const edge of edges) {
+      const taskId = edge.task.slice(node.length + 1);
+      // An agent's message is no task of the executor.
+      if (parseMessageNodeId(taskId) === undefined) taskIds.add(taskId);
+    }
+    if (taskIds.size === 0) return edges;
+    // A node that leaves does not wait for an executor that may have stopped.
+    const facts = await Promise.race([describe([...taskIds]), this.#closing]);
+    if (facts === undefined) return edges;
+    const described: ClusterWaitEdge[] = [...edges];
+    for (const taskId of taskIds) {
+      const known = facts.get(taskId);
+      if (known !== undefined) described.push({ kind: 'runs', task: `${node}/${taskId}`, priority: known.priority, startedAt: known.dispatchedAt });
+    }
+    return described;
   }
 
   #armHeartbeat(): void {

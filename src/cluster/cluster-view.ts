@@ -98,7 +98,7 @@ export interface ClusterViewPool {
 }
 
 /** A wait-for edge a node published for the cluster's deadlock detector (task ids as published: `<node>/<task>`). */
-export type ClusterViewEdge = ClusterWaitEdge & {
+export type ClusterViewEdge = Exclude<ClusterWaitEdge, { readonly kind: 'runs' }> & {
   /** The node that published it. */
   readonly node: string;
 };
@@ -174,6 +174,8 @@ export function assembleClusterView(parts: ClusterViewParts): ClusterView {
   const edges: ClusterViewEdge[] = [];
   for (const { node, edges: published } of parts.edges) {
     for (const edge of published) {
+      // What a victim policy weighs of a task is no wait.
+      if (edge.kind === 'runs') continue;
       edges.push({ ...edge, node });
       if (edge.kind !== 'requests') continue;
       const list = waiters.get(edge.resource) ?? [];

@@ -4,8 +4,9 @@ import { NodeRecords } from './node-records';
 
 /**
  * One edge of a node's part of the cluster's wait-for graph: a task `holds` or `requests` units of
- * a cluster pool, or `awaits` a task (of any node). Task ids are the cluster's (stable across nodes);
- * a pool is named as in `resources`.
+ * a cluster pool, or `awaits` a task (of any node); or, for a task with such edges, what a victim
+ * policy weighs of it (`runs`). Task ids are the cluster's (stable across nodes); a pool is named
+ * as in `resources`.
  */
 export type ClusterWaitEdge =
   | {
@@ -18,7 +19,15 @@ export type ClusterWaitEdge =
       /** Of a request: the id its node gave it, so that a decision about it names this wait and no later one. */
       readonly request?: string;
     }
-  | { readonly kind: 'awaits'; readonly task: string; readonly awaited: string };
+  | { readonly kind: 'awaits'; readonly task: string; readonly awaited: string }
+  | {
+      readonly kind: 'runs';
+      readonly task: string;
+      /** The task's priority (higher runs first). */
+      readonly priority: number;
+      /** When its attempt started, in milliseconds since the epoch on its node's clock. */
+      readonly startedAt: number;
+    };
 
 /** What one node last published: its edges, the version it gave them. */
 export interface ClusterNodeEdges {
@@ -47,6 +56,10 @@ function expectEdge(edge: unknown, index: number): asserts edge is ClusterWaitEd
   expectNonEmptyString(`${option}.task`, task);
   if (kind === 'awaits') {
     expectNonEmptyString(`${option}.awaited`, (edge as Record<string, unknown>).awaited);
+  } else if (kind === 'runs') {
+    const { priority, startedAt } = edge as Record<string, unknown>;
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) fail(`${option}.priority`, 'a finite number', priority);
+    if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) fail(`${option}.startedAt`, 'a finite number of milliseconds', startedAt);
   } else if (kind === 'holds' || kind === 'requests') {
     const { resource, units, capacity, request } = edge as Record<string, unknown>;
     expectNonEmptyString(`${option}.resource`, resource);
@@ -55,7 +68,7 @@ function expectEdge(edge: unknown, index: number): asserts edge is ClusterWaitEd
       fail(`${option}.capacity`, 'a positive integer', capacity);
     if (request !== undefined) expectNonEmptyString(`${option}.request`, request);
   } else {
-    fail(`${option}.kind`, "'holds', 'requests' or 'awaits'", kind);
+    fail(`${option}.kind`, "'holds', 'requests', 'awaits' or 'runs'", kind);
   }
 }
 

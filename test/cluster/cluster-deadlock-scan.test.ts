@@ -11,14 +11,18 @@ function requests(task: string, resource: string, request: string, units = 1, ca
   return { kind: 'requests', task, resource, units, capacity, request };
 }
 
+function runs(task: string, startedAt: number, priority = 0): ClusterWaitEdge {
+  return { kind: 'runs', task, startedAt, priority };
+}
+
 function snapshot(byNode: Record<string, ClusterWaitEdge[]>): ClusterNodeEdges[] {
   return Object.entries(byNode).map(([node, edges]) => ({ node, version: 1, edges }));
 }
 
-/** t1 of node a holds db and waits for gpu; t2 of node b holds gpu and waits for db. */
+/** t1 of node a holds db and waits for gpu; t2 of node b, which started later, holds gpu and waits for db. */
 const inversion = snapshot({
-  a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1')],
-  b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2')],
+  a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1'), runs('a/t1', 100)],
+  b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2'), runs('b/t2', 200)],
 });
 
 describe('scanClusterDeadlocks', () => {
@@ -33,7 +37,7 @@ describe('scanClusterDeadlocks', () => {
     expect(early.candidates['a/t1']!.since).toBe(1_000);
 
     const second = scanClusterDeadlocks(inversion, early.candidates, 1_500, 500);
-    // Both hold one unit: the last by id is the victim, through its request for db.
+    // The youngest (the default policy, as an engine's) is the victim, through its request for db.
     expect(second.victim).toEqual({
       node: 'b',
       task: 't2',
@@ -41,7 +45,7 @@ describe('scanClusterDeadlocks', () => {
       cycle: expect.arrayContaining(['a/t1', 'b/t2', 'db', 'gpu']),
       deadlocked: ['a/t1', 'b/t2'],
       nodes: ['a', 'b'],
-      policy: 'fewest-resources',
+      policy: 'youngest',
     });
     expect(second.victim!.cycle[0]).toBe(second.victim!.cycle.at(-1));
   });
@@ -58,8 +62,8 @@ describe('scanClusterDeadlocks', () => {
   it('does not confirm a wait that ended and began again with other edges (a new request id) before afterMs', () => {
     const first = scanClusterDeadlocks(inversion, {}, 1_000, 500);
     const again = snapshot({
-      a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r3')],
-      b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2')],
+      a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r3'), runs('a/t1', 100)],
+      b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2'), runs('b/t2', 200)],
     });
     const second = scanClusterDeadlocks(again, first.candidates, 1_600, 500);
     expect(second.victim).toBeUndefined();
@@ -83,19 +87,100 @@ describe('scanClusterDeadlocks', () => {
     expect(scanClusterDeadlocks(free, {}, 0, 0)).toEqual({ candidates: {}, victim: undefined, inconsistent: false });
   });
 
-  it('chooses the task holding the fewest units as the victim', () => {
+  it('chooses the task holding the fewest units as the victim under fewest-resources', () => {
     const uneven = snapshot({
       a: [holds('a/t1', 'db', 2, 2), requests('a/t1', 'gpu', 'r1')],
       b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2', 1, 2)],
       c: [holds('c/t3', 'disk'), holds('c/t3', 'net')],
     });
-    const first = scanClusterDeadlocks(uneven, {}, 0, 0);
-    expect(first.victim).toMatchObject({ node: 'b', task: 't2', request: 'r2' });
+    const first = scanClusterDeadlocks(uneven, {}, 0, 0, 'fewest-resources');
+    expect(first.victim).toMatchObject({ node: 'b', task: 't2', request: 'r2', policy: 'fewest-resources' });
     const heavier = snapshot({
       a: [holds('a/t1', 'db', 1, 2), requests('a/t1', 'gpu', 'r1', 1, 2)],
       b: [holds('b/t2', 'gpu', 2, 2), holds('b/t2', 'db', 1, 2), requests('b/t2', 'db', 'r2', 1, 2)],
     });
-    expect(scanClusterDeadlocks(heavier, {}, 0, 0).victim).toMatchObject({ node: 'a', task: 't1', request: 'r1' });
+    expect(scanClusterDeadlocks(heavier, {}, 0, 0, 'fewest-resources').victim).toMatchObject({ node: 'a', task: 't1', request: 'r1' });
+  });
+
+  // a/t1 started first, with priority 5; b/t2 started 300 ms later, with priority 1; a holds 2 units, b 1.
+  const weighed = snapshot({
+    a: [holds('a/t1', 'db', 2, 2), requests('a/t1', 'gpu', 'r1'), runs('a/t1', 1_000, 5)],
+    b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2', 1, 2), runs('b/t2', 1_300, 1)],
+  });
+
+  it.each<[string, 'youngest' | 'lowest-priority' | 'least-work' | 'fewest-resources', string]>([
+    ['the task whose attempt started last', 'youngest', 't2'],
+    ['the task of the lowest priority', 'lowest-priority', 't2'],
+    ['the task that has run the least', 'least-work', 't2'],
+    ['the task that holds the fewest units', 'fewest-resources', 't2'],
+  ])('chooses %s under %s, from what the nodes published', (_what, policy, task) => {
+    expect(scanClusterDeadlocks(weighed, {}, 2_000, 0, policy).victim).toMatchObject({ task, policy });
+  });
+
+  it.each<['lowest-priority' | 'fewest-resources' | 'youngest', ClusterNodeEdges[]]>([
+    // a/t1 now has the lower priority...
+    [
+      'lowest-priority',
+      snapshot({
+        a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1'), runs('a/t1', 1_000, -3)],
+        b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2'), runs('b/t2', 1_300, 1)],
+      }),
+    ],
+    // ...holds fewer units...
+    [
+      'fewest-resources',
+      snapshot({
+        a: [holds('a/t1', 'db', 1, 3), requests('a/t1', 'gpu', 'r1'), runs('a/t1', 1_000)],
+        b: [holds('b/t2', 'gpu'), holds('b/t2', 'db', 2, 3), requests('b/t2', 'db', 'r2', 2, 3), runs('b/t2', 1_300)],
+      }),
+    ],
+    // ...started last: each policy turns to it.
+    [
+      'youngest',
+      snapshot({
+        a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1'), runs('a/t1', 1_500)],
+        b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2'), runs('b/t2', 1_300)],
+      }),
+    ],
+  ])('turns to the other task under %s when its facts say so', (policy, turned) => {
+    expect(scanClusterDeadlocks(turned, {}, 2_000, 0, policy).victim).toMatchObject({ node: 'a', task: 't1', request: 'r1', policy });
+  });
+
+  it('breaks a tie by age, then by the smaller id, as an engine does', () => {
+    const tied = snapshot({
+      a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1'), runs('a/t1', 1_000, 1)],
+      b: [holds('b/t2', 'gpu'), requests('b/t2', 'db', 'r2'), runs('b/t2', 1_000, 1)],
+    });
+    expect(scanClusterDeadlocks(tied, {}, 2_000, 0, 'lowest-priority').victim).toMatchObject({ node: 'a', task: 't1' });
+  });
+
+  it('hands a policy function the candidates in cluster ids, sorted, and takes its choice', () => {
+    const seen: unknown[] = [];
+    const policy = (candidates: readonly { readonly taskId: string }[]): string => {
+      seen.push(candidates);
+      return 'a/t1';
+    };
+    expect(scanClusterDeadlocks(weighed, {}, 2_000, 0, policy).victim).toMatchObject({ node: 'a', task: 't1', request: 'r1', policy: 'custom' });
+    expect(seen).toEqual([
+      [
+        { taskId: 'a/t1', submittedSeq: 1_000, priority: 5, workMs: 1_000, resourcesHeld: 2 },
+        { taskId: 'b/t2', submittedSeq: 1_300, priority: 1, workMs: 700, resourcesHeld: 1 },
+      ],
+    ]);
+  });
+
+  it.each<[string, () => string]>([
+    [
+      'throws',
+      () => {
+        throw new Error('boom');
+      },
+    ],
+    ['names no candidate', () => 'b/t9'],
+  ])('chooses the youngest when the policy function %s, and says so', (_what, policy) => {
+    const scan = scanClusterDeadlocks(weighed, {}, 2_000, 0, policy);
+    expect(scan.victim).toMatchObject({ node: 'b', task: 't2', policy: 'youngest' });
+    expect(scan.policyError).toBeDefined();
   });
 
   it("never chooses an agent's message (a handler's wait), which no executor could fail", () => {
@@ -104,7 +189,7 @@ describe('scanClusterDeadlocks', () => {
       b: [holds('b/@agent:x#1', 'gpu'), requests('b/@agent:x#1', 'db', 'r2', 1, 2)],
     });
     // The message holds fewer units, and would be the victim were it a task.
-    expect(scanClusterDeadlocks(withMessage, {}, 0, 0).victim).toMatchObject({ node: 'a', task: 't1', request: 'r1' });
+    expect(scanClusterDeadlocks(withMessage, {}, 0, 0, 'fewest-resources').victim).toMatchObject({ node: 'a', task: 't1', request: 'r1' });
     const messagesOnly = snapshot({
       a: [holds('a/@agent:x#1', 'db'), requests('a/@agent:x#1', 'gpu', 'r1')],
       b: [holds('b/@agent:y#1', 'gpu'), requests('b/@agent:y#1', 'db', 'r2')],

@@ -17,7 +17,7 @@ import {
   type TaskContext,
   type TaskHandle,
 } from '../../src';
-import { deferred, thrownBy, type Deferred } from '../fixtures/engine-harness';
+import { deferred, rejectionOf, thrownBy, type Deferred } from '../fixtures/engine-harness';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // Deadlocks across the nodes of a cluster, on a real redis-server: engines whose tasks wait on
@@ -73,11 +73,15 @@ function startChild(
   return { child, line, exited };
 }
 
-/** Two engines, nodes `a` and `b` of cluster `cluster`, each with the cluster pools db and gpu of one unit; once both are connected. */
+/**
+ * Two engines, nodes `a` and `b` of cluster `cluster`, each with the cluster pools db and gpu of one
+ * unit, whose deadlocks' victim is the task of the lowest priority; once both are connected.
+ */
 async function twoNodes(cluster: string, options: Partial<ClusterOptions>): Promise<{ cluster: string; a: Engine; b: Engine }> {
   const [a, b] = ['a', 'b'].map((name) => {
     const engine = createEngine({
       logger: false,
+      deadlock: { policy: 'lowest-priority' },
       resources: { db: { capacity: 1, scope: 'cluster' }, gpu: { capacity: 1, scope: 'cluster' } },
       cluster: { redis: bed.redis.url, name: cluster, node: name, concurrency: 0, ...options },
     });
@@ -90,9 +94,10 @@ async function twoNodes(cluster: string, options: Partial<ClusterOptions>): Prom
 
 /**
  * A lock-order inversion: a's task takes db then gpu, b's takes gpu then db, each taking its second
- * once both hold their first. Each returns the pool it took first.
+ * once both hold their first. Each returns the pool it took first. b's task has the lower priority
+ * unless `priorities` say otherwise.
  */
-function invert(a: Engine, b: Engine): { onA: TaskHandle<string>; onB: TaskHandle<string> } {
+function invert(a: Engine, b: Engine, priorities = { a: 1, b: 0 }): { onA: TaskHandle<string>; onB: TaskHandle<string> } {
   const aHolds = deferred<void>();
   const bHolds = deferred<void>();
   const inverted = (first: string, second: string, mine: Deferred<void>, theirs: Deferred<void>) => async (ctx: TaskContext) => {
@@ -104,7 +109,10 @@ function invert(a: Engine, b: Engine): { onA: TaskHandle<string>; onB: TaskHandl
     held.release();
     return first;
   };
-  return { onA: a.submit(inverted('db', 'gpu', aHolds, bHolds)), onB: b.submit(inverted('gpu', 'db', bHolds, aHolds)) };
+  return {
+    onA: a.submit(inverted('db', 'gpu', aHolds, bHolds), { priority: priorities.a }),
+    onB: b.submit(inverted('gpu', 'db', bHolds, aHolds), { priority: priorities.b }),
+  };
 }
 
 describe('deadlocks across the nodes of a cluster', () => {
@@ -124,8 +132,8 @@ describe('deadlocks across the nodes of a cluster', () => {
 
   it('breaks a lock-order inversion between tasks of two node processes, with exactly one victim', async () => {
     const cluster = bed.freshCluster('processes');
-    const a = startChild('cluster-deadlock-node.ts', [bed.redis.url, cluster, 'a', 'db', 'gpu']);
-    const b = startChild('cluster-deadlock-node.ts', [bed.redis.url, cluster, 'b', 'gpu', 'db']);
+    const a = startChild('cluster-deadlock-node.ts', [bed.redis.url, cluster, 'a', 'db', 'gpu', '1']);
+    const b = startChild('cluster-deadlock-node.ts', [bed.redis.url, cluster, 'b', 'gpu', 'db', '0']);
     try {
       const [aHolds, bHolds] = await Promise.all([a.line('holds '), b.line('holds ')]);
       a.child.stdin.write('go\n');
@@ -171,7 +179,7 @@ describe('deadlocks across the nodes of a cluster', () => {
     const { onA, onB } = invert(a, b);
     const outcomes = await Promise.allSettled([onA.result, onB.result]);
 
-    // Both hold one unit: the victim is the last by cluster id, b's task; a's then gets gpu and completes.
+    // The victim is the task of the lower priority, b's; a's then gets gpu and completes.
     expect(outcomes[0]).toEqual({ status: 'fulfilled', value: 'db' });
     expect(outcomes[1]!.status).toBe('rejected');
     const error = (outcomes[1] as PromiseRejectedResult).reason as MezanError;
@@ -214,6 +222,16 @@ describe('deadlocks across the nodes of a cluster', () => {
     expect(b.deadlocks()).toEqual([expect.objectContaining({ deadlocked, cycle: detected.cycle, victim, resolution: 'victim', nodes: ['a', 'b'] })]);
     expect(b.metrics().deadlocks).toMatchObject({ detected: 1, resolvedByVictim: 1 });
     expect(a.deadlocks()).toEqual([]);
+  });
+
+  it("chooses the victim by the engines' deadlock.policy, from the facts each node published of its task", async () => {
+    const { a, b } = await twoNodes(bed.freshCluster('policy'), { deadlockAfterMs: 300, deadlockScanMs: 100 });
+    // a's task has the lower priority this time: it is the victim, and b's completes.
+    const { onA, onB } = invert(a, b, { a: -2, b: 3 });
+    const [error] = await Promise.all([rejectionOf(onA), expect(onB.result).resolves.toBe('gpu')]);
+    expect(error.code).toBe('E_DEADLOCK');
+    expect(error.details).toMatchObject({ victim: `a/${onA.id}`, node: 'a', nodes: ['a', 'b'], policy: 'lowest-priority' });
+    expect(a.deadlocks()).toEqual([expect.objectContaining({ victim: `a/${onA.id}`, policy: 'lowest-priority' })]);
   });
 
   it('does not break a phantom: a cycle whose wait ended before the second snapshot', async () => {
