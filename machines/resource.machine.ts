@@ -1,5 +1,6 @@
 import { setup } from 'xstate';
-import type { PoolEvent, PoolInput } from '../actors/pool.actor';
+import type { ClusterPoolEvent } from '../actors/cluster-pool.actor';
+import type { PoolInput } from '../actors/pool.actor';
 
 // The states an event can leave the pool in, tried in this order: the one that fits what it left behind.
 const TO_WHAT_IS_LEFT = [
@@ -16,10 +17,16 @@ const TO_FREE_UNITS_LEFT = [{ guard: 'leavesNoUnitFree', target: 'exhausted' }, 
  * leads to the state that fits what it left behind. It draws the pool and states its rules; the pool
  * actor itself (`actors/pool.actor.ts`) runs them as plain code, because it takes two events per task
  * that takes a unit, and its tests hold it to this chart.
+ *
+ * A cluster pool (`actors/cluster-pool.actor.ts`, `scope: 'cluster'`) follows the same chart, with
+ * two events of its own, from its units' count in Redis: `cluster-pool.reserved` (the head
+ * request's units are reserved there: it is granted) and `cluster-pool.lost` (a held lease lapsed
+ * there: its holder is told, and its units are free). A request it takes always queues first, until
+ * Redis reserves its units, so it is `contended` while any request waits for Redis.
  */
 export const resourceMachine = setup({
   types: {
-    events: {} as PoolEvent,
+    events: {} as ClusterPoolEvent,
     input: {} as PoolInput,
   },
   guards: {
@@ -39,6 +46,7 @@ export const resourceMachine = setup({
         'resource.release': { target: 'available' },
         'resource.revoke': { target: 'available' },
         'resource.set-capacity': TO_FREE_UNITS_LEFT,
+        'cluster-pool.lost': { target: 'available' },
       },
     },
     exhausted: {
@@ -48,6 +56,7 @@ export const resourceMachine = setup({
         'resource.release': TO_FREE_UNITS_LEFT,
         'resource.revoke': TO_FREE_UNITS_LEFT,
         'resource.set-capacity': TO_FREE_UNITS_LEFT,
+        'cluster-pool.lost': TO_FREE_UNITS_LEFT,
       },
     },
     // Requests queue behind the head even when they would fit: strict FIFO, so the head cannot starve.
@@ -59,6 +68,10 @@ export const resourceMachine = setup({
         'resource.cancel': TO_WHAT_IS_LEFT,
         'resource.revoke': TO_WHAT_IS_LEFT,
         'resource.set-capacity': TO_WHAT_IS_LEFT,
+        // A cluster pool's head request is granted once Redis reserved its units.
+        'cluster-pool.reserved': TO_WHAT_IS_LEFT,
+        // The units a lapsed lease frees go to no waiter until Redis reserves them for the head.
+        'cluster-pool.lost': { target: 'contended' },
       },
     },
   },

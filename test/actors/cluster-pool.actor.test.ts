@@ -7,6 +7,9 @@ import { realClock } from '../../src/clock';
 import { MezanError } from '../../src/errors';
 import type { GraphPoolChangesEvent, ResourceGrantedEvent, ResourceReplyEvent } from '../../src/internal/resource-protocol';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
+import type { PoolSnapshot } from '../../actors/pool.actor';
+import { recordSteps } from '../fixtures/chart-transitions';
+import { checkPoolAgainstChart } from '../fixtures/resource-chart';
 
 // Every test runs against a real redis-server of this suite's own (no mock: the semaphore's Lua
 // scripts must run on a server). Leases here live 10 s, far longer than any test waits, unless a test
@@ -53,6 +56,8 @@ interface Ledger {
 
 /** A cluster pool `db` on node `node` of cluster `cluster`, with its own Redis connection and a requester that records every reply. */
 function startNode(cluster: string, node: string, capacity: number, ledger: Ledger, input: Partial<ClusterPoolInput> = {}) {
+  // Every event the pool processes, for the chart's conformance check.
+  const { inspect, steps, initial } = recordSteps<PoolSnapshot>(`db@${node}`);
   const redis = new Redis(server.url);
   const replies: ResourceReplyEvent[] = [];
   const graph: GraphPoolChangesEvent[] = [];
@@ -69,6 +74,8 @@ function startNode(cluster: string, node: string, capacity: number, ledger: Ledg
   const granted = (): ResourceGrantedEvent[] => replies.filter((reply): reply is ResourceGrantedEvent => reply.type === 'resource.granted');
   const unitsOf = (leaseId: string): number => granted().find((grant) => grant.leaseId === leaseId)!.units;
   const pool = createActor(clusterPoolLogic, {
+    id: `db@${node}`,
+    inspect,
     input: { name: 'db', capacity, redis, cluster, node, clock: realClock, retryMs: 20, observer: { send: (event) => graph.push(event) }, ...input },
   }).start();
   let stopped = false;
@@ -98,6 +105,9 @@ function startNode(cluster: string, node: string, capacity: number, ledger: Ledg
     revoke: (taskId: string) =>
       pool.send({ type: 'resource.revoke', taskId, at: Date.now(), reason: new MezanError('E_DEADLOCK', 'chosen as victim') }),
     replyTo: (requestId: string) => replies.find((reply) => reply.requestId === requestId),
+    setCapacity: (value: number) => pool.send({ type: 'resource.set-capacity', capacity: value, at: Date.now() }),
+    /** The chart transitions its steps took; fails at the first step the chart does not allow. */
+    checkAgainstChart: () => checkPoolAgainstChart(initial(), steps),
   };
 }
 
@@ -262,5 +272,59 @@ describe('a cluster pool', () => {
     const members = await admin.zrange(key, 0, -1);
     expect(members).toHaveLength(1);
     expect(members[0]).toMatch(/^survivor:ts:/);
+  });
+
+  it('makes only the transitions of the pool chart, its two events from Redis included, and takes every one of those', async () => {
+    const { name, key, ledger } = newCluster();
+    const a = startNode(name, 'a', 3, ledger, { leaseTtlMs: 600 });
+    const b = startNode(name, 'b', 3, ledger, { leaseTtlMs: 600 });
+    const grantOf = (node: typeof a, requestId: string) => node.granted().find((grant) => grant.requestId === requestId);
+    const granted = (node: typeof a, requestId: string) => until(() => grantOf(node, requestId) !== undefined, `${requestId} to be granted`);
+    const revoked = (node: typeof a, requestId: string) =>
+      until(
+        () => node.replies.some((reply) => reply.type === 'resource.revoked' && reply.requestId === requestId),
+        `${requestId}'s lease to be lost`,
+      );
+    /** Takes the permits of task `task` of node `a` out of Redis, as if they had lapsed there. */
+    const losePermits = async (task: string): Promise<void> => {
+      const members = (await admin.zrange(key, 0, -1)).filter((member) => member.startsWith(`a:${task}:`));
+      expect(members.length).toBeGreaterThan(0);
+      await admin.zrem(key, ...members);
+    };
+    a.request('a1', 'ta1'); // queued until Redis reserves it, then granted: contended -> available
+    await granted(a, 'a1');
+    b.request('b1', 'tb1');
+    await granted(b, 'b1');
+    a.request('a2', 'ta2', 3); // cannot be reserved while b holds a unit
+    await until(() => a.pool.getSnapshot().value === 'contended', 'a2 to wait');
+    await losePermits('ta1'); // a1's lease lapses while a2 waits: contended -> contended
+    await revoked(a, 'a1');
+    b.release(grantOf(b, 'b1')!.leaseId);
+    await granted(a, 'a2'); // reserved, all three units: contended -> exhausted
+    a.request('a3', 'ta3');
+    a.request('a4', 'ta4');
+    a.release(grantOf(a, 'a2')!.leaseId);
+    await granted(a, 'a3'); // reserved, a4 still waits: contended -> contended
+    await granted(a, 'a4'); // reserved, a unit left: contended -> available
+    a.setCapacity(1); // two units held of one: available -> exhausted
+    await losePermits('ta3'); // one of one held: exhausted -> exhausted
+    await revoked(a, 'a3');
+    await losePermits('ta4'); // none held: exhausted -> available
+    await revoked(a, 'a4');
+    a.setCapacity(2);
+    a.request('a5', 'ta5');
+    await granted(a, 'a5'); // one unit of two held
+    await losePermits('ta5'); // available -> available
+    await revoked(a, 'a5');
+    const taken = new Set([...a.checkAgainstChart(), ...b.checkAgainstChart()]);
+    expect([...taken].filter((transition) => transition.includes('cluster-pool.')).sort()).toEqual([
+      'available --cluster-pool.lost--> available',
+      'contended --cluster-pool.lost--> contended',
+      'contended --cluster-pool.reserved [leavesNoUnitFree]--> exhausted',
+      'contended --cluster-pool.reserved [leavesRequestsWaiting]--> contended',
+      'contended --cluster-pool.reserved--> available',
+      'exhausted --cluster-pool.lost [leavesNoUnitFree]--> exhausted',
+      'exhausted --cluster-pool.lost--> available',
+    ]);
   });
 });

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { createActor, fromCallback } from 'xstate';
 import { poolLogic, zeroResourceStats, type PoolSnapshot, type PoolState } from '../../actors/pool.actor';
-import { resourceMachine } from '../../machines/resource.machine';
 import { MezanError } from '../../src/errors';
 import type { ResourceEvent, ResourceReplyEvent } from '../../src/internal/resource-protocol';
-import { guardNames, readChart, recordSteps, transitionLabel, type ActorStep } from '../fixtures/chart-transitions';
+import { guardNames, recordSteps, transitionLabel, type ActorStep } from '../fixtures/chart-transitions';
+import { checkPoolAgainstChart, RESOURCE_CHART, RESOURCE_GUARDS } from '../fixtures/resource-chart';
 
 // The pool actor (`actors/pool.actor.ts`) is plain code; `machines/resource.machine.ts` is the
 // statechart that draws it. These tests hold the one to the other: every state the actor reaches on
@@ -15,17 +15,11 @@ import { guardNames, readChart, recordSteps, transitionLabel, type ActorStep } f
 // The chart
 // ---------------------------------------------------------------------------------------------
 
-const { diagram, stateKey, transitions: CHART } = readChart(resourceMachine);
+const { diagram, stateKey, transitions: DRAWN } = RESOURCE_CHART;
+/** The chart's transitions on a local pool's events: a cluster pool's own two are tested with it (test/actors/cluster-pool.actor.test.ts). */
+const CHART = DRAWN.filter((transition) => !transition.event.startsWith('cluster-pool.'));
 const label = transitionLabel;
-
-/**
- * What the chart's guards mean, read from the snapshot the actor reached: `leavesRequestsWaiting` is
- * "requests are still queued after the event", `leavesNoUnitFree` is "no unit is free after it".
- */
-const GUARDS: Record<string, (reached: PoolSnapshot) => boolean> = {
-  leavesRequestsWaiting: (reached) => reached.context.stats.queueLength > 0,
-  leavesNoUnitFree: (reached) => reached.context.capacity - reached.context.stats.inUse <= 0,
-};
+const GUARDS = RESOURCE_GUARDS;
 
 // ---------------------------------------------------------------------------------------------
 // The actor, watched
@@ -68,33 +62,9 @@ function ignored(step: Step): void {
   expect({ event: step.event, changed: step.changed }).toEqual({ event: step.event, changed: false });
 }
 
-/**
- * Checks every step against the chart; returns the chart transitions the steps took.
- * Throws (a failed expectation) at the first step the chart does not allow.
- */
+/** Checks every step against the chart; returns the chart transitions the steps took. */
 function checkAgainstChart(watched: Pick<Watched, 'initial' | 'steps'>): Set<string> {
-  const taken = new Set<string>();
-  const initial = watched.initial();
-  expect(initial?.value).toBe(stateKey(diagram.root.initial!));
-  expect(initial?.status).toBe('active');
-  watched.steps.forEach((step, index) => {
-    const where = `step ${index}: ${step.from} --${step.event}--> ${step.to}`;
-    const { capacity, stats } = step.reached.context;
-    // The state and the snapshot tell the same story; a pool never ends.
-    const told: PoolState = stats.queueLength > 0 ? 'contended' : capacity > stats.inUse ? 'available' : 'exhausted';
-    expect({ where, to: step.to, status: step.reached.status }).toEqual({ where, to: told, status: 'active' });
-    const candidates = CHART.filter((transition) => transition.source === step.from && transition.event === step.event);
-    if (candidates.length === 0) {
-      // The chart ignores the event here: the actor keeps its snapshot.
-      expect({ where, changed: step.changed }).toEqual({ where, changed: false });
-      return;
-    }
-    // The transition the chart takes: the first whose guard holds; none when every guard fails.
-    const chosen = candidates.find((transition) => transition.guard === undefined || GUARDS[transition.guard]!(step.reached));
-    expect({ where, to: step.to }).toEqual({ where, to: chosen?.target ?? step.from });
-    if (chosen !== undefined && step.changed) taken.add(label(chosen));
-  });
-  return taken;
+  return checkPoolAgainstChart(watched.initial(), watched.steps);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,6 +358,15 @@ describe('resourceMachine, the chart of the pool actor', () => {
       'contended --resource.set-capacity [leavesRequestsWaiting]--> contended',
       'contended --resource.set-capacity [leavesNoUnitFree]--> exhausted',
       'contended --resource.set-capacity--> available',
+    ]);
+    expect(DRAWN.filter((transition) => !CHART.includes(transition)).map(label)).toEqual([
+      'available --cluster-pool.lost--> available',
+      'exhausted --cluster-pool.lost [leavesNoUnitFree]--> exhausted',
+      'exhausted --cluster-pool.lost--> available',
+      'contended --cluster-pool.reserved [leavesRequestsWaiting]--> contended',
+      'contended --cluster-pool.reserved [leavesNoUnitFree]--> exhausted',
+      'contended --cluster-pool.reserved--> available',
+      'contended --cluster-pool.lost--> contended',
     ]);
     expect(Object.keys(GUARDS).sort()).toEqual(guardNames(CHART));
   });
