@@ -9,6 +9,13 @@ interface VirtualTimer extends HeapItem {
   readonly fn: () => void;
 }
 
+/**
+ * How many rounds of zero-delay timers one instant runs before it ends anyway (those left fire in
+ * the next step, at the same time): an instant's chains of zero-delay timers are a few rounds deep,
+ * while a loop of them waiting for the end of the instant would otherwise never let it come.
+ */
+const MAX_ZERO_DELAY_ROUNDS = 1_000;
+
 const settleMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -36,6 +43,8 @@ const resolveOnNextTick = (resolve: () => void): void => process.nextTick(resolv
 export class VirtualClock implements Clock {
   #now: number;
   #nextId = 1;
+  /** How many timers fired so far. */
+  #fired = 0;
   // Timers come and go by the thousand: see ChurnMap for why not a plain Map.
   readonly #timers = new ChurnMap<number, VirtualTimer>();
   readonly #queue = new IndexedHeap<VirtualTimer>((a, b) => a.due < b.due || (a.due === b.due && a.id < b.id));
@@ -57,7 +66,7 @@ export class VirtualClock implements Clock {
   readonly setImmediate?: (fn: () => void) => number;
   /**
    * With `settle: 'each-instant'`: calls `fn` once the current instant is over but for such calls:
-   * its promise jobs have run and no {@link VirtualClock.setImmediate} call is left (what `fn` starts
+   * its promise jobs have run and no timer due now nor {@link VirtualClock.setImmediate} call is left (what `fn` starts
    * plays out in the same instant, and may end in more such calls). An instant may take several
    * rounds of `setImmediate` calls (a worker's report brings a dispatch, whose tasks report in turn);
    * whoever only needs to hear of the instant once, in the order things happened, hears of it here.
@@ -70,10 +79,11 @@ export class VirtualClock implements Clock {
   /**
    * @param options - the initial time in milliseconds (default 0), or `{ start, settle }`: with
    *   `settle: 'each-instant'` the timers due at the same instant all fire before promise jobs run
-   *   (what large simulations want), and an instant behaves as a turn of the event loop:
-   *   {@link VirtualClock.setImmediate} calls run at its end, once its promise jobs have run, before
-   *   time moves on; between instants the clock waits only for promise jobs (and `process.nextTick`
-   *   calls queued before its own), never for a real turn of the event loop. The default
+   *   (what large simulations want), and an instant behaves as a turn of the event loop: a timer set
+   *   during it with a zero delay is of the same turn, and fires once the promise jobs before it have
+   *   run; {@link VirtualClock.setImmediate} calls run at its end, once its promise jobs and timers
+   *   have run, before time moves on; between instants the clock waits only for promise jobs (and
+   *   `process.nextTick` calls queued before its own), never for a real turn of the event loop. The default
    *   `'each-timer'` runs promise jobs after each timer, as Node does, waiting a real turn of the
    *   event loop each time, and has no turns of its own.
    */
@@ -131,8 +141,8 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Fires the next timer (with `settle: 'each-instant'`, every timer due at that instant), then lets
-   * the promise jobs they started run.
+   * Fires the next timer (with `settle: 'each-instant'`, every timer due at that instant, those set
+   * meanwhile with a zero delay included), then lets the promise jobs they started run.
    * @returns `false` when no timer was pending
    */
   async step(): Promise<boolean> {
@@ -167,15 +177,15 @@ export class VirtualClock implements Clock {
    * @returns how many timers fired
    */
   async runAll(maxTimers = 1_000_000): Promise<number> {
-    let fired = 0;
+    // Counted as they fire: with `settle: 'each-instant'`, zero-delay timers fire while settling too.
+    const firedBefore = this.#fired;
     await this.#settle();
     for (let next = this.#queue.peek(); next !== undefined; next = this.#queue.peek()) {
-      if (fired >= maxTimers) throw new Error(`VirtualClock.runAll: more than ${maxTimers} timers fired`);
+      if (this.#fired - firedBefore >= maxTimers) throw new Error(`VirtualClock.runAll: more than ${maxTimers} timers fired`);
       this.#fire(next);
-      fired++;
       await this.#settle();
     }
-    return fired;
+    return this.#fired - firedBefore;
   }
 
   /** Lets promise jobs run, then the end-of-instant calls and the jobs they start, until none is left. */
@@ -186,8 +196,18 @@ export class VirtualClock implements Clock {
     }
     // From here on this runs inside a promise job, as `afterPromiseJobs` needs.
     await undefined;
+    let rounds = 0;
     for (;;) {
       await afterPromiseJobs();
+      // A timer set with a zero delay is of this instant: it fires in its turn, so that what it
+      // starts reaches the end-of-turn calls with the rest (a worker reports once, a pool and the
+      // detector hear once), not in a clock step of its own. A loop of such timers that waits for
+      // the end of the instant (the detector's inbox, say) must not hold it forever: after
+      // MAX_ZERO_DELAY_ROUNDS rounds, they wait for the next step.
+      if (rounds < MAX_ZERO_DELAY_ROUNDS && this.#fireDueNow()) {
+        rounds++;
+        continue;
+      }
       if (this.#immediateIds.length === 0) {
         if (this.#instantEndCalls.length === 0) return;
         const endCalls = this.#instantEndCalls;
@@ -209,7 +229,22 @@ export class VirtualClock implements Clock {
     }
   }
 
+  /**
+   * Fires the timers due now, set with a zero delay during this instant: one round, those set
+   * before it (a timer those set is of the next round, after the promise jobs they start).
+   * @returns whether any fired
+   */
+  #fireDueNow(): boolean {
+    const now = this.#now;
+    const roundEnd = this.#nextId;
+    let next = this.#queue.peek();
+    if (next === undefined || next.due > now) return false;
+    for (; next !== undefined && next.due <= now && next.id < roundEnd; next = this.#queue.peek()) this.#fire(next);
+    return true;
+  }
+
   #fire(timer: VirtualTimer): void {
+    this.#fired++;
     this.#queue.remove(timer);
     this.#timers.delete(timer.id);
     if (timer.due > this.#now) this.#now = timer.due;

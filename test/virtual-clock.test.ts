@@ -268,6 +268,72 @@ describe('VirtualClock', () => {
       expect(seen.at(-1)).toBe('timer at 5');
     });
 
+    it('fires a timer a promise job sets with a zero delay in the same step, before the end-of-turn calls, once the jobs before it ran', async () => {
+      const clock = new VirtualClock({ settle: 'each-instant' });
+      const seen: string[] = [];
+      clock.setTimeout(() => {
+        clock.atInstantEnd!(() => seen.push(`instant end at ${clock.now()}`));
+        clock.setImmediate!(() => seen.push(`immediate at ${clock.now()}`));
+        void Promise.resolve().then(() => {
+          seen.push('job of timer a');
+          clock.setTimeout(() => {
+            seen.push(`zero delay at ${clock.now()}`);
+            void Promise.resolve().then(() => seen.push('job of the zero delay'));
+            clock.setTimeout(() => seen.push(`zero delay of the zero delay at ${clock.now()}`), 0);
+          }, 0);
+        });
+      }, 5);
+      clock.setTimeout(() => seen.push(`timer b at ${clock.now()}`), 6);
+      await clock.step();
+      expect(seen).toEqual([
+        'job of timer a',
+        'zero delay at 5',
+        'job of the zero delay',
+        'zero delay of the zero delay at 5',
+        'immediate at 5',
+        'instant end at 5',
+      ]);
+      expect(clock.nextDue).toBe(6);
+      await clock.step();
+      expect(seen.at(-1)).toBe('timer b at 6');
+    });
+
+    it('counts the zero-delay timers runAll fired while settling', async () => {
+      const clock = new VirtualClock({ settle: 'each-instant' });
+      clock.setTimeout(() => clock.setTimeout(() => clock.setTimeout(() => undefined, 0), 0), 2);
+      expect(await clock.runAll()).toBe(3);
+      expect(clock.now()).toBe(2);
+    });
+
+    it('ends an instant held by a loop of zero-delay sleeps waiting for its end, at the same time, after 1,000 rounds of them', async () => {
+      const clock = new VirtualClock({ settle: 'each-instant' });
+      const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms));
+      let ended = false;
+      let polls = 0;
+      let pollingDone = false;
+      clock.setTimeout(() => {
+        clock.atInstantEnd!(() => (ended = true));
+        void (async () => {
+          while (!ended) {
+            polls++;
+            await sleep(0);
+          }
+          pollingDone = true;
+        })();
+      }, 1);
+      await clock.step();
+      expect(ended).toBe(true);
+      // The first poll, its sleep (due at once, in the step's own firing), and 1,000 rounds.
+      expect(polls).toBe(1_002);
+      expect(pollingDone).toBe(false);
+      // The sleep left pending fires in the next step, at the same time, and the loop sees the end.
+      expect(await clock.step()).toBe(true);
+      expect(pollingDone).toBe(true);
+      expect(polls).toBe(1_002);
+      expect(clock.now()).toBe(1);
+      expect(clock.pendingTimers).toBe(0);
+    });
+
     it('cancels a call with clearImmediate, and runs the calls of advanceTo and runAll too', async () => {
       const clock = new VirtualClock({ settle: 'each-instant' });
       const seen: string[] = [];
