@@ -1,82 +1,127 @@
-// `npm run bench:cluster`: named tasks through a cluster node against BullMQ's own Queue, Worker and
-// QueueEvents on the same redis-server (started here, persistence off) with the same concurrency,
-// in one process, alternating which side runs first. Each side adds its tasks one by one (as
-// `engine.submit` does) and waits for every one's end through the queue's events.
+// `npm run bench:cluster`: named tasks through mezan cluster nodes against BullMQ's own Queue,
+// Worker and QueueEvents on the same redis-server (started here, persistence off) with the same
+// concurrency, through one node and through three (three engines, or three BullMQ Workers, in this
+// process), in one process, alternating which side runs first. Each side submits its tasks in one
+// turn, one call per task (`engine.submit`, `queue.add`), and hears each one's end through the
+// queue's events. Besides tasks per wall second (the machine may be shared), each run's CPU time
+// per task: this process's, and the redis-server's (its INFO). `--quick` for a smoke run.
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { createEngine, type TaskFunction } from '../src/index';
+import { Redis } from 'ioredis';
+import { createEngine, type Engine, type TaskFunction } from '../src/index';
 import { killAll, startNode, taskLines, type NodeProcess } from '../test/fixtures/cluster/node-processes';
 import { startRedisServer } from '../test/fixtures/redis-server';
 import { alternateRuns, type Side } from './alternating-runs';
 import { formatCount } from './format';
 import { median, ratio, tasksPerSecond } from './stats';
 
-/** One workload: how many tasks, and how long each takes (0: a no-op). */
+/** One workload: how many tasks, how long each takes (0: a no-op), through how many nodes. */
 interface Workload {
   readonly label: string;
+  readonly nodes: number;
   readonly tasks: number;
   readonly taskMs: number;
 }
 
+const QUICK = process.argv.includes('--quick');
+/** Each node's concurrency (each BullMQ Worker's). */
 const CONCURRENCY = 8;
-const WORKLOADS: readonly Workload[] = [
-  { label: 'no-op', tasks: 2_000, taskMs: 0 },
-  { label: '1 ms', tasks: 2_000, taskMs: 1 },
-];
-const ROUNDS = { runs: 5, warmupRounds: 1 };
+const TASKS = QUICK ? 500 : 4_000;
+const WORKLOADS: readonly Workload[] = [1, 3].flatMap((nodes) =>
+  [0, 1].map((taskMs) => ({
+    label: `${taskMs === 0 ? 'no-op' : `${taskMs} ms`}, ${nodes === 1 ? 'one node' : `${nodes} nodes`}`,
+    nodes,
+    tasks: TASKS,
+    taskMs,
+  })),
+);
+const ROUNDS = QUICK ? { runs: 2, warmupRounds: 1 } : { runs: 7, warmupRounds: 2 };
 
 let queueNumber = 0;
 
-/** What one run measured: tasks per wall second, and per CPU second of this process (Redis's own CPU apart). */
+/** What one run measured: tasks per wall second, and microseconds of CPU per task, this process's and the redis-server's. */
 interface Measured {
   readonly wall: number;
-  readonly cpu: number;
+  readonly cpuUs: number;
+  readonly redisUs: number;
 }
 
-/** Tasks per wall second and per CPU second of this process since `begun` and `cpu`. */
-function measuredSince(tasks: number, begun: number, cpu: NodeJS.CpuUsage): Measured {
-  const used = process.cpuUsage(cpu);
-  return { wall: tasksPerSecond(tasks, performance.now() - begun), cpu: tasksPerSecond(tasks, (used.user + used.system) / 1_000) };
+/** The CPU seconds the redis-server has used so far (INFO cpu: user and system, its main thread's and others'). */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (field: string): number => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return seconds('used_cpu_user') + seconds('used_cpu_sys');
 }
 
-/** One run of mezan: a node (the worker) and an engine that only submits, on a fresh cluster. */
-async function runMezan(redis: string, workload: Workload): Promise<Measured> {
-  const name = `bench-mezan-${process.pid}-${++queueNumber}`;
-  const task: TaskFunction = workload.taskMs === 0 ? () => null : (ctx) => ctx.sleep(workload.taskMs);
-  const node = createEngine({ logger: false, concurrency: CONCURRENCY, tasks: { task }, cluster: { redis, name, node: 'node' } });
-  const submitter = createEngine({ logger: false, cluster: { redis, name, node: 'submitter', concurrency: 0 } });
-  await Promise.all([node.onClusterReady(), submitter.onClusterReady()]);
+/** Times `work` (which runs `tasks` tasks): wall time, this process's CPU time, the redis-server's. */
+async function measure(monitor: Redis, tasks: number, work: () => Promise<void>): Promise<Measured> {
+  const redisBefore = await redisCpuSeconds(monitor);
   const cpu = process.cpuUsage();
   const begun = performance.now();
-  const handles = Array.from({ length: workload.tasks }, () => submitter.submit('task'));
-  await Promise.all(handles.map((handle) => handle.result));
-  const measured = measuredSince(workload.tasks, begun, cpu);
-  await Promise.all([submitter.shutdown(), node.shutdown()]);
+  await work();
+  const elapsedMs = performance.now() - begun;
+  const used = process.cpuUsage(cpu);
+  const redisUsed = (await redisCpuSeconds(monitor)) - redisBefore;
+  return { wall: tasksPerSecond(tasks, elapsedMs), cpuUs: (used.user + used.system) / tasks, redisUs: (redisUsed * 1e6) / tasks };
+}
+
+/** One run of mezan: `nodes` engines that work and one that only submits, on a fresh cluster. */
+async function runMezan(redis: string, monitor: Redis, workload: Workload): Promise<Measured> {
+  const name = `bench-mezan-${process.pid}-${++queueNumber}`;
+  const task: TaskFunction = workload.taskMs === 0 ? () => null : (ctx) => ctx.sleep(workload.taskMs);
+  const nodes: Engine[] = Array.from({ length: workload.nodes }, (_, index) =>
+    createEngine({ logger: false, concurrency: CONCURRENCY, tasks: { task }, cluster: { redis, name, node: `node-${index}` } }),
+  );
+  const submitter = createEngine({ logger: false, cluster: { redis, name, node: 'submitter', concurrency: 0 } });
+  await Promise.all([...nodes, submitter].map((engine) => engine.onClusterReady()));
+  const measured = await measure(monitor, workload.tasks, async () => {
+    const handles = Array.from({ length: workload.tasks }, () => submitter.submit('task'));
+    await Promise.all(handles.map((handle) => handle.result));
+  });
+  await Promise.all([submitter, ...nodes].map((engine) => engine.shutdown()));
   return measured;
 }
 
-/** One run of BullMQ alone: a Worker, a Queue and QueueEvents, on a fresh queue. */
-async function runBullmq(redis: string, workload: Workload): Promise<Measured> {
+/** One run of BullMQ alone: `nodes` Workers, a Queue and QueueEvents, on a fresh queue. */
+async function runBullmq(redis: string, monitor: Redis, workload: Workload): Promise<Measured> {
   const name = `bench-bullmq-${process.pid}-${++queueNumber}`;
   const connection = { url: redis };
   const processor = workload.taskMs === 0 ? async () => null : () => new Promise<null>((resolve) => setTimeout(() => resolve(null), workload.taskMs));
-  const worker = new Worker(name, processor, { connection, concurrency: CONCURRENCY });
+  const workers = Array.from({ length: workload.nodes }, () => new Worker(name, processor, { connection, concurrency: CONCURRENCY }));
   const queue = new Queue(name, { connection });
   const events = new QueueEvents(name, { connection });
-  await Promise.all([worker.waitUntilReady(), queue.waitUntilReady(), events.waitUntilReady()]);
+  await Promise.all([...workers, queue, events].map((part) => part.waitUntilReady()));
   let completed = 0;
   const allDone = new Promise<void>((resolve) =>
     events.on('completed', () => {
       if (++completed === workload.tasks) resolve();
     }),
   );
-  const cpu = process.cpuUsage();
-  const begun = performance.now();
-  await Promise.all(Array.from({ length: workload.tasks }, () => queue.add('task', {}, { removeOnComplete: { age: 3_600, count: 10_000 } })));
-  await allDone;
-  const measured = measuredSince(workload.tasks, begun, cpu);
-  await Promise.all([worker.close(), queue.close(), events.close()]);
+  const measured = await measure(monitor, workload.tasks, async () => {
+    await Promise.all(Array.from({ length: workload.tasks }, () => queue.add('task', {}, { removeOnComplete: { age: 3_600, count: 10_000 } })));
+    await allDone;
+  });
+  await Promise.all([...workers, queue, events].map((part) => part.close()));
   return measured;
+}
+
+/** Prints one workload's medians and ratios (mezan's over BullMQ's: above 1, mezan does more per second), then every run. */
+function report(workload: Workload, measured: Record<Side, Measured[]>): void {
+  const of = (side: Side, pick: (run: Measured) => number): number => median(measured[side].map(pick));
+  const wall = { mezan: of('mezan', (run) => run.wall), peer: of('peer', (run) => run.wall) };
+  const cpu = { mezan: of('mezan', (run) => run.cpuUs), peer: of('peer', (run) => run.cpuUs) };
+  const redis = { mezan: of('mezan', (run) => run.redisUs), peer: of('peer', (run) => run.redisUs) };
+  const both = { mezan: of('mezan', (run) => run.cpuUs + run.redisUs), peer: of('peer', (run) => run.cpuUs + run.redisUs) };
+  const us = (value: number): string => value.toFixed(1);
+  console.log(
+    `${workload.label}, ${formatCount(workload.tasks)} tasks (medians of ${ROUNDS.runs}): ` +
+      `per wall second mezan ${formatCount(wall.mezan)}, BullMQ ${formatCount(wall.peer)}, ratio ${ratio(wall.mezan, wall.peer).toFixed(2)}; ` +
+      `CPU µs per task, this process: mezan ${us(cpu.mezan)}, BullMQ ${us(cpu.peer)}, ratio ${ratio(cpu.peer, cpu.mezan).toFixed(2)}; ` +
+      `redis-server: mezan ${us(redis.mezan)}, BullMQ ${us(redis.peer)}; both: ratio ${ratio(both.peer, both.mezan).toFixed(2)}`,
+  );
+  const runs = (side: Side): string => measured[side].map((run) => `${formatCount(run.wall)}/s ${us(run.cpuUs)}+${us(run.redisUs)} µs`).join(', ');
+  console.log(`  runs, mezan: ${runs('mezan')}`);
+  console.log(`  runs, BullMQ: ${runs('peer')}`);
 }
 
 /** The leases of the failover runs: those of the process tests. */
@@ -110,32 +155,27 @@ async function failoverOnce(redis: string, run: number): Promise<number> {
 
 async function main(): Promise<void> {
   const server = await startRedisServer();
+  const monitor = new Redis(server.url);
   try {
     console.log(
-      `cluster bench: one node of concurrency ${CONCURRENCY} and a submitter, against BullMQ's Worker, Queue and QueueEvents; redis-server on ${server.url}`,
+      `cluster bench: nodes of concurrency ${CONCURRENCY} and an engine that only submits, against as many BullMQ Workers of concurrency ${CONCURRENCY}, a Queue and QueueEvents; ` +
+        `redis-server on ${server.url}. Ratios: mezan's tasks per second over BullMQ's (per wall second; per CPU second of this process; of this process and the redis-server)`,
     );
     for (const workload of WORKLOADS) {
       const measured = await alternateRuns(
-        (side: Side) => (side === 'mezan' ? runMezan(server.url, workload) : runBullmq(server.url, workload)),
+        (side: Side) => (side === 'mezan' ? runMezan(server.url, monitor, workload) : runBullmq(server.url, monitor, workload)),
         ROUNDS,
       );
-      for (const unit of ['wall', 'cpu'] as const) {
-        const mezan = median(measured.mezan.map((run) => run[unit]));
-        const bullmq = median(measured.peer.map((run) => run[unit]));
-        const runs = (side: Side): string => measured[side].map((run) => formatCount(run[unit])).join(', ');
-        console.log(
-          `${workload.label.padEnd(6)} ${formatCount(workload.tasks)} tasks, per ${unit === 'wall' ? 'wall' : 'CPU'} second: mezan ${formatCount(mezan)}, BullMQ ${formatCount(bullmq)}, ratio ${ratio(mezan, bullmq).toFixed(2)} ` +
-            `(medians of ${ROUNDS.runs}; mezan ${runs('mezan')}; BullMQ ${runs('peer')})`,
-        );
-      }
+      report(workload, measured);
     }
     const failovers: number[] = [];
-    for (let run = 0; run < FAILOVER.runs; run++) failovers.push(await failoverOnce(server.url, run));
+    for (let run = 0; run < (QUICK ? 1 : FAILOVER.runs); run++) failovers.push(await failoverOnce(server.url, run));
     console.log(
       `failover: from SIGKILL of a node to its task's start on another, lockDurationMs ${FAILOVER.lockDurationMs}, stalledIntervalMs ${FAILOVER.stalledIntervalMs}: ` +
         `median ${formatCount(median(failovers))} ms (runs ${failovers.map((ms) => formatCount(ms)).join(', ')})`,
     );
   } finally {
+    monitor.disconnect();
     await server.stop();
   }
 }

@@ -32,6 +32,8 @@ export interface ClusterJobData {
   readonly from: string;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** A cluster submission, checked: the job to add and what the handle shows. @internal */
 export interface ClusterSubmission {
   /** The job id: the caller's `id`, or a fresh one. The task's stable id, `ctx.id` on every attempt. */
@@ -49,11 +51,11 @@ export interface ClusterSubmission {
 }
 
 /** The options a named task cannot take across the cluster yet, and why. */
-const LOCAL_ONLY: Readonly<Partial<Record<keyof TaskOptions, string>>> = Object.freeze({
-  queueTimeoutMs: 'absent on a cluster task (not supported across nodes yet)',
-  group: 'absent on a cluster task (the per-group rate limit is a local engine’s)',
-  transfer: 'absent on a cluster task (its input travels as JSON)',
-});
+const LOCAL_ONLY: ReadonlyArray<readonly [keyof TaskOptions, string]> = Object.freeze([
+  ['queueTimeoutMs', 'absent on a cluster task (not supported across nodes yet)'],
+  ['group', 'absent on a cluster task (the per-group rate limit is a local engine’s)'],
+  ['transfer', 'absent on a cluster task (its input travels as JSON)'],
+] as const);
 
 /**
  * mezan's priorities (higher first, any finite number, 0 by default) on BullMQ's (1 first, up to
@@ -76,9 +78,9 @@ const PRIORITY_ZERO = 2 ** 20;
 export function readClusterSubmission(task: string, options: TaskOptions, from: string): ClusterSubmission {
   if (!isOptionsObject(options)) fail('options', 'an object', options);
   expectKnownKeys('', options, TASK_OPTION_KEYS);
-  for (const [option, why] of Object.entries(LOCAL_ONLY)) {
-    const value = (options as Record<string, unknown>)[option];
-    if (value !== undefined) fail(option, why!, value);
+  for (const [option, why] of LOCAL_ONLY) {
+    const value = options[option];
+    if (value !== undefined) fail(option, why, value);
   }
   const { id, name, priority = 0, timeoutMs, retries, signal, meta, input, resources, dependsOn } = options;
   if (id !== undefined) {
@@ -101,30 +103,28 @@ export function readClusterSubmission(task: string, options: TaskOptions, from: 
   }
   expectJson('input', input);
   expectJson('meta', meta);
-  const data: ClusterJobData = {
-    ...(name === undefined || name === task ? {} : { name }),
-    ...(input === undefined ? {} : { input }),
-    ...(meta === undefined ? {} : { meta }),
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(resources === undefined ? {} : { resources: { ...resources } }),
-    ...(policy.max === 0
-      ? {}
-      : {
-          retry: {
-            delayMs: policy.delayMs,
-            backoff: policy.backoff,
-            maxDelayMs: policy.maxDelayMs === Infinity ? null : policy.maxDelayMs,
-            jitter: policy.jitter,
-          },
-        }),
-    from,
-  };
+  // Only the options given: every job's data is stored and read back as JSON.
+  const data: Mutable<ClusterJobData> = { from };
+  if (name !== undefined && name !== task) data.name = name;
+  if (input !== undefined) data.input = input;
+  if (meta !== undefined) data.meta = meta;
+  if (timeoutMs !== undefined) data.timeoutMs = timeoutMs;
+  if (resources !== undefined) data.resources = { ...resources };
+  if (policy.max > 0) {
+    data.retry = {
+      delayMs: policy.delayMs,
+      backoff: policy.backoff,
+      maxDelayMs: policy.maxDelayMs === Infinity ? null : policy.maxDelayMs,
+      jitter: policy.jitter,
+    };
+  }
   return { id, displayName: name ?? task, data, priority: toQueuePriority(priority), attempts: policy.max + 1, signal, meta, dependsOn };
 }
 
 /** Refuses a value that would not come back from JSON as itself (BullMQ stores a job's data as JSON). */
 function expectJson(option: string, value: unknown): void {
-  if (value === undefined) return;
+  // What JSON always carries is not encoded twice (BullMQ encodes the job's data again).
+  if (value === undefined || value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return;
   let text: string | undefined;
   try {
     text = JSON.stringify(value);

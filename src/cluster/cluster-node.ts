@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { FlowProducer, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { FlowProducer, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MezanError, type MezanErrorCode } from '../errors';
 import { cancelOnAbort } from '../internal/cancel-on-abort';
@@ -15,7 +15,7 @@ import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../task-options
 import { FINAL_CODES, readClusterSubmission, readFailure, toQueuePriority, writeFailure, type ClusterJobData } from './cluster-job';
 import type { ResolvedClusterOptions } from './cluster-options';
 import { ClusterTask, type ClusterTaskOwner } from './cluster-task';
-import { ClusterTaskContext } from './cluster-task-context';
+import { ClusterTaskContext, type ProgressReporter } from './cluster-task-context';
 import {
   dependencyFailedError,
   failedDependency,
@@ -27,6 +27,7 @@ import {
 } from './cluster-dependencies';
 import { readJobEnd } from './job-end';
 import { ClusterGates, gateChildren, gatedOutcomes, gateId, gatesQueueName, wakeGate, type GateData, type GatePlace } from './cluster-gates';
+import { JobOutbox, type BulkJob } from './job-outbox';
 import { ClusterTaskEvents, isGivenBack, isRetrying, type ClusterProgress, type ClusterRetrying, type GivenBack } from './cluster-task-events';
 import type { EventSink } from '../internal/event-sink';
 import type { TerminalTaskStatus } from '../task-status';
@@ -48,6 +49,7 @@ export interface ClusterHost {
   taskSettled(handle: TaskHandle<unknown>, error: MezanError | undefined, pending: number): void;
 }
 
+const NO_DEPENDENCIES: readonly ClusterDependency[] = Object.freeze([]);
 /** How long finished jobs stay in Redis: a late or duplicate submission of the same id still hears how it ended. */
 const KEEP_COMPLETED = Object.freeze({ age: 3_600, count: 10_000 });
 const KEEP_FAILED = Object.freeze({ age: 24 * 3_600, count: 10_000 });
@@ -55,8 +57,8 @@ const KEEP_FAILED = Object.freeze({ age: 24 * 3_600, count: 10_000 });
 const RECONCILE_BATCH = 100;
 /** The Redis key prefix of every cluster (BullMQ's is `bull`). */
 const PREFIX = 'mezan';
-/** BullMQ's name of the backoff the nodes compute, as a local engine does, from the job's retry policy. */
-const BACKOFF = 'mezan';
+/** BullMQ's backoff of a job with retries: the nodes compute its delays, as a local engine does, from the job's retry policy. */
+const RETRY_BACKOFF = Object.freeze({ type: 'mezan' });
 
 /**
  * One engine's membership of a cluster: the submitting side (named tasks go to the cluster's
@@ -66,7 +68,7 @@ const BACKOFF = 'mezan';
  * delays, the leases and their recovery when a node dies; this class translates.
  * @internal
  */
-export class ClusterNode implements ClusterTaskOwner {
+export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
   readonly #options: ResolvedClusterOptions;
   readonly #host: ClusterHost;
   readonly #logger: Logger;
@@ -93,8 +95,17 @@ export class ClusterNode implements ClusterTaskOwner {
   /** The reconciliation under way, if any: one at a time. */
   #reconciling: Promise<void> | undefined = undefined;
   readonly #taskEvents: ClusterTaskEvents;
+  /** The jobs of this turn's submissions, added together. */
+  readonly #outbox: JobOutbox;
   /** The delays of the retries this node announced, by job id, until BullMQ asks for them. */
   readonly #nextDelays = new Map<string, number>();
+  /**
+   * The ids of the tasks submitted here without one: a random prefix of this node's (96 bits from
+   * the system's cryptographic source, never the engine's `random`, which a seed may repeat on
+   * another node), then a count. A job id names the job in Redis for as long as it is kept there.
+   */
+  readonly #idPrefix = `${randomBytes(12).toString('base64url')}-`;
+  #idCount = 0;
   #stopping: Promise<void> | undefined = undefined;
   /** Set once the engine stopped waiting for its cluster tasks ({@link ClusterNode.stopWaiting}). */
   #waitingStopped = false;
@@ -107,6 +118,12 @@ export class ClusterNode implements ClusterTaskOwner {
     this.#connection = { url: options.redis };
     this.#queue = new Queue(options.name, { connection: this.#connection, prefix: PREFIX });
     this.#queue.on('error', (error) => this.#logError('the queue', error));
+    this.#outbox = new JobOutbox(this.#queue, {
+      // Listening before the job exists: its end cannot be missed.
+      listening: () => this.#listen(),
+      jobOf: (record) => this.#jobOf(record),
+      failed: (record, error) => this.#notSent(record, error),
+    });
     this.#taskEvents = new ClusterTaskEvents(
       host.sink,
       () => host.now(),
@@ -163,13 +180,16 @@ export class ClusterNode implements ClusterTaskOwner {
    */
   submit(task: string, options: TaskOptions): TaskHandle<unknown> {
     const submission = readClusterSubmission(task, options, this.#options.node);
-    const id = submission.id ?? randomUUID();
+    const id = submission.id ?? `${this.#idPrefix}${(++this.#idCount).toString(36)}`;
     if (this.#pending.has(id)) fail('id', 'an id no unfinished task of this engine has', id);
-    const dependencies = resolveClusterDependencies(
-      submission.dependsOn,
-      (dependencyId) => this.#pending.get(dependencyId)?.handle,
-      (handle) => this.#ownTask(handle) !== undefined,
-    );
+    const dependencies =
+      submission.dependsOn === undefined
+        ? NO_DEPENDENCIES
+        : resolveClusterDependencies(
+            submission.dependsOn,
+            (dependencyId) => this.#pending.get(dependencyId)?.handle,
+            (handle) => this.#ownTask(handle) !== undefined,
+          );
     const record = new ClusterTask(
       id,
       submission.displayName,
@@ -223,7 +243,7 @@ export class ClusterNode implements ClusterTaskOwner {
     const gates = places.map(({ at, gate, allow }) => ({ at, gate, allow }));
     const ended = travellingOutcomes(dependencies.filter(({ handle }) => handle.isSettled));
     const flow = this.#addFlow(record, task, { ...data, dependencies: ended, gates }, attempts, places, waitingFor);
-    record.added = flow.catch((error: unknown) => this.#notSent(record, error));
+    void flow.catch((error: unknown) => this.#notSent(record, error)).then(() => record.sendingOver());
     for (const place of places) {
       const dependency = this.#ownTask(dependencies[place.at]!.handle)!;
       dependency.whenSettled(() => {
@@ -254,7 +274,7 @@ export class ClusterNode implements ClusterTaskOwner {
     dependencies: readonly ClusterDependency[],
   ): Promise<void> {
     await this.#listen();
-    await Promise.all(dependencies.map(({ handle }) => this.#ownTask(handle)!.added));
+    await Promise.all(dependencies.map(({ handle }) => this.#ownTask(handle)!.whenAdded()));
     if (record.handle.isSettled) return;
     this.#flows ??= new FlowProducer({ connection: this.#connection, prefix: PREFIX }).on('error', (error) => this.#logError('the flows', error));
     await this.#flows.add({
@@ -287,31 +307,27 @@ export class ClusterNode implements ClusterTaskOwner {
     record.handle.settle('failed', undefined, reason);
   }
 
-  /** Adds the task's job to the queue; a failure to add it fails the handle. */
+  /** Sends the task's job, with the others submitted in the same turn; a failure to add it fails the handle. */
   #send(record: ClusterTask, task: string, data: ClusterJobData, attempts: number): void {
     this.#taskEvents.queued(record);
-    record.added = this.#add(record, task, data, attempts).catch((error: unknown) => this.#notSent(record, error));
+    record.outgoing = { task, data, attempts };
+    this.#outbox.push(record);
   }
 
-  async #add(record: ClusterTask, task: string, data: ClusterJobData, attempts: number): Promise<void> {
-    // Listening before the job exists: its end cannot be missed.
-    await this.#listen();
-    if (record.handle.isSettled) return;
-    await this.#queue.add(task, data, this.#jobOptions(record, attempts));
-    record.sentAt = performance.now();
-    // Cancelled while it was being added: it must not run.
-    if (record.handle.isSettled) await this.#queue.remove(record.id).catch(() => 0);
+  /** The job of a task about to be sent: its options are read now, its priority included. */
+  #jobOf(record: ClusterTask): BulkJob {
+    const { task, data, attempts } = record.outgoing!;
+    return { name: task, data, opts: this.#jobOptions(record, attempts) };
   }
 
-  #jobOptions(record: ClusterTask, attempts: number) {
-    return {
-      jobId: record.id,
-      priority: record.queuePriority,
-      attempts,
-      ...(attempts > 1 ? { backoff: { type: BACKOFF } } : {}),
-      removeOnComplete: KEEP_COMPLETED,
-      removeOnFail: KEEP_FAILED,
-    };
+  #jobOptions(record: ClusterTask, attempts: number): JobsOptions {
+    const opts: JobsOptions = { jobId: record.id, priority: record.queuePriority, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED };
+    // Without retries BullMQ's default (no `attempts`: one) is left out of the job's options, stored with each job.
+    if (attempts > 1) {
+      opts.attempts = attempts;
+      opts.backoff = RETRY_BACKOFF;
+    }
+    return opts;
   }
 
   #listen(): Promise<unknown> {
@@ -505,14 +521,18 @@ export class ClusterNode implements ClusterTaskOwner {
     return { node: job.processedBy, started: job.attemptsStarted };
   }
 
-  /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. */
-  #reportProgress(job: Job<ClusterJobData>, attempt: number, fraction: number, message: string | undefined): void {
+  /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. @internal */
+  reportProgress(job: Job<ClusterJobData>, attempt: number, fraction: number, message: string | undefined): void {
     const progress: ClusterProgress = { fraction, ...(message === undefined ? {} : { message }), attempt, node: this.#options.node };
     job.updateProgress(progress as unknown as object).catch((error: unknown) => this.#logError('reporting progress', error));
   }
 
-  /** BullMQ's processor: one attempt of a job, run as a task of the local engine. */
-  async #process(job: Job<ClusterJobData>, token: string | undefined): Promise<unknown> {
+  /**
+   * BullMQ's processor: one attempt of a job, run as a task of the local engine. Not `async`: a
+   * job's end is one reaction to the local task's result (BullMQ awaits the processor in a `try`,
+   * so what it throws at once fails the job as a rejection would).
+   */
+  #process(job: Job<ClusterJobData>, token: string | undefined): Promise<unknown> {
     const id = job.id!;
     const fn = this.#host.tasks.find(job.name);
     if (fn === undefined) {
@@ -525,13 +545,43 @@ export class ClusterNode implements ClusterTaskOwner {
     // The runs before this one: failed attempts, and runs lost with their node. Not BullMQ's
     // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
     const attempt = job.attemptsMade + job.stalledCounter + 1;
+    // A gated dependant reads its dependencies' outcomes from its gates first.
+    if (job.data.gates !== undefined) return this.#openedGates(job).then((outcomes) => this.#runAttempt(job, token, fn, attempt, outcomes));
+    return this.#runAttempt(job, token, fn, attempt, job.data.dependencies);
+  }
+
+  /** Runs the attempt on the local engine; what it ends with is the job's end. */
+  #runAttempt(
+    job: Job<ClusterJobData>,
+    token: string | undefined,
+    fn: TaskFunction,
+    attempt: number,
+    outcomes: readonly TravellingOutcome[] | undefined,
+  ): Promise<unknown> {
+    const id = job.id!;
+    const local = this.#runLocal(job, fn, attempt, outcomes);
+    this.#running.set(id, local);
+    return local.result.then(
+      (value) => {
+        this.#attemptEnded(id, local);
+        return value === undefined ? null : value;
+      },
+      (error: unknown) => {
+        this.#attemptEnded(id, local);
+        return this.#failed(error, job, token, attempt);
+      },
+    );
+  }
+
+  /**
+   * Submits the attempt to the local engine.
+   * @throws {UnrecoverableError} when the engine refuses it: what is left to refuse is this node's (its pools)
+   */
+  #runLocal(job: Job<ClusterJobData>, fn: TaskFunction, attempt: number, outcomes: readonly TravellingOutcome[] | undefined): TaskHandle<unknown> {
     const data = job.data;
-    const outcomes = data.gates === undefined ? data.dependencies : await this.#openedGates(job);
-    let local: TaskHandle<unknown>;
     try {
       const dependencies = reviveOutcomes(outcomes);
-      const report = (fraction: number, message: string | undefined): void => this.#reportProgress(job, attempt, fraction, message);
-      local = this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, id, attempt, dependencies, report)), {
+      return this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, job, attempt, dependencies, this)), {
         name: data.name ?? job.name,
         input: data.input,
         meta: data.meta,
@@ -543,15 +593,10 @@ export class ClusterNode implements ClusterTaskOwner {
       const refused = error instanceof MezanError ? error : new MezanError('E_INVALID_OPTION', describeThrown(error));
       throw new UnrecoverableError(writeFailure(refused.code, `${refused.message} (on node "${this.#options.node}")`));
     }
-    this.#running.set(id, local);
-    try {
-      const value = await local.result;
-      return value === undefined ? null : value;
-    } catch (error) {
-      return this.#failed(error, job, token, attempt);
-    } finally {
-      if (this.#running.get(id) === local) this.#running.delete(id);
-    }
+  }
+
+  #attemptEnded(id: string, local: TaskHandle<unknown>): void {
+    if (this.#running.get(id) === local) this.#running.delete(id);
   }
 
   /**

@@ -2,7 +2,13 @@ import type { Agent } from '../agents/agent';
 import type { AskOptions } from '../agents/agent-options';
 import type { Logger } from '../logger';
 import type { TaskHandle } from '../task-handle';
+import type { Job } from 'bullmq';
 import type { AcquireOptions, AwaitOptions, DependencyOutcome, Lease, TaskContext, TaskFunction, TaskOptions } from '../task-options';
+
+/** Who sends a running cluster task's `ctx.progress` on to its submitter. @internal */
+export interface ProgressReporter {
+  reportProgress(job: Job, attempt: number, fraction: number, message: string | undefined): void;
+}
 
 /**
  * The `ctx` of a named task run for the cluster: the local attempt's context, but with the
@@ -18,18 +24,14 @@ export class ClusterTaskContext implements TaskContext {
   /** How its dependencies ended, as the submitting node gated them (a local attempt has none). */
   readonly dependencies: readonly DependencyOutcome[];
 
-  readonly #report: (fraction: number, message: string | undefined) => void;
+  readonly #job: Job;
+  readonly #reporter: ProgressReporter;
 
-  constructor(
-    local: TaskContext,
-    id: string,
-    attempt: number,
-    dependencies: readonly DependencyOutcome[],
-    report: (fraction: number, message: string | undefined) => void,
-  ) {
+  constructor(local: TaskContext, job: Job, attempt: number, dependencies: readonly DependencyOutcome[], reporter: ProgressReporter) {
     this.#local = local;
-    this.#report = report;
-    this.id = id;
+    this.#job = job;
+    this.#reporter = reporter;
+    this.id = job.id!;
     this.attempt = attempt;
     this.dependencies = dependencies;
   }
@@ -57,7 +59,7 @@ export class ClusterTaskContext implements TaskContext {
   /** The local attempt's progress, and the submitter's: it travels as the job's progress. */
   progress(fraction: number, message?: string): void {
     this.#local.progress(fraction, message);
-    this.#report(fraction, message);
+    this.#reporter.reportProgress(this.#job, this.attempt, fraction, message);
   }
 
   sleep(ms: number): Promise<void> {

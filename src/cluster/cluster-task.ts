@@ -1,6 +1,7 @@
 import type { MezanError } from '../errors';
 import { TaskHandle, type TaskHandleHooks } from '../task-handle';
 import type { TaskStatus } from '../task-status';
+import type { ClusterJobData } from './cluster-job';
 
 /** What a {@link ClusterTask} tells the node that submitted it. @internal */
 export interface ClusterTaskOwner {
@@ -19,10 +20,10 @@ export class ClusterTask implements TaskHandleHooks {
   readonly handle: TaskHandle<unknown>;
   /** Removes the listener on the caller's `signal`, once the task settled. */
   unlisten: (() => void) | undefined = undefined;
-  /** Settles once its job is in Redis, or could not be added (its dependants' gates read it there). */
-  added: Promise<void> | undefined = undefined;
   /** When its job was added to the queue (`performance.now()`); `undefined` until then. */
   sentAt: number | undefined = undefined;
+  /** What its job is made of, from when it is sent until it was added: the task's name, its data, BullMQ's attempts. */
+  outgoing: { readonly task: string; readonly data: ClusterJobData; readonly attempts: number } | undefined = undefined;
   /** Its priority, as mezan counts them (for its `task.queued` event). */
   priority = 0;
   /** BullMQ's priority for its job, kept while it waits for its dependencies (its job is added after). */
@@ -38,6 +39,11 @@ export class ClusterTask implements TaskHandleHooks {
   retryPending = false;
   /** Its submitter's events still in flight (a start's read), which what follows must wait for. */
   published: Promise<void> | undefined = undefined;
+  /** Whether its job is in Redis, or will never be (it could not be added, or was cancelled before). */
+  #sendingOver = false;
+  /** Made when asked (by a dependant's flow): resolves once sending is over. */
+  #added: Promise<void> | undefined = undefined;
+  #resolveAdded: (() => void) | undefined = undefined;
   /** Called once it settled: the dependants it gates, made only for a task something depends on. */
   #onSettled: Array<() => void> | undefined = undefined;
 
@@ -52,6 +58,20 @@ export class ClusterTask implements TaskHandleHooks {
   ) {
     this.queuePriority = queuePriority;
     this.handle = new TaskHandle<unknown>(this, status);
+  }
+
+  /** Resolves once its job is in Redis, or could not be added (its dependants' gates read it there). */
+  whenAdded(): Promise<void> {
+    if (this.#sendingOver) return Promise.resolve();
+    return (this.#added ??= new Promise<void>((resolve) => {
+      this.#resolveAdded = resolve;
+    }));
+  }
+
+  /** @internal Its job is in Redis, or will never be. */
+  sendingOver(): void {
+    this.#sendingOver = true;
+    this.#resolveAdded?.();
   }
 
   /** Calls `listener` once this task has settled (at once if it has). */
