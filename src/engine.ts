@@ -2,6 +2,7 @@ import { constants as osConstants } from 'node:os';
 import type { Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
+import type { Redis } from 'ioredis';
 import type { DetectorNotice } from '../actors/detector.actor';
 import type { PoolSnapshot, poolLogic } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
@@ -404,8 +405,21 @@ export class Engine {
     const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
     const redis = openClusterPoolConnection(cluster.redis, (error) => this.#logger.warn('the cluster pools lost their Redis connection', { error }));
     this.#poolRedis = redis;
+    const waits = this.#options.deadlock.detect === 'off' ? undefined : this.#clusterDeadlocksOf(cluster, redis);
+    this.#clusterDeadlocks = waits;
+    return {
+      machine: supervisorMachine.provide({ actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic } }),
+      spawner: { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger, waits } },
+    };
+  }
+
+  /**
+   * This node's part in detecting deadlocks across the cluster (unless `deadlock.detect` is `off`:
+   * then it publishes no waits and takes no scan).
+   */
+  #clusterDeadlocksOf(cluster: NonNullable<ResolvedEngineOptions['cluster']>, redis: Redis) {
     const { ClusterDeadlocks } = loadClusterDeadlocks();
-    const waits = new ClusterDeadlocks({
+    return new ClusterDeadlocks({
       url: cluster.redis,
       redis,
       cluster: cluster.name,
@@ -432,11 +446,6 @@ export class Engine {
         }),
       logger: this.#logger,
     });
-    this.#clusterDeadlocks = waits;
-    return {
-      machine: supervisorMachine.provide({ actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic } }),
-      spawner: { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger, waits } },
-    };
   }
 
   /** Joins the cluster: loads BullMQ, and starts taking the cluster's named tasks. */

@@ -26,6 +26,22 @@ const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq
 })();
 `;
 
+/**
+ * Prints whether the cluster's deadlock detection (src/cluster/cluster-deadlocks) was loaded by an
+ * engine with a cluster pool: with \`deadlock.detect\` as given in argv.
+ */
+const DETECTION_SCRIPT = `
+const { createEngine } = require('./src/index.ts');
+const detect = process.argv[1];
+(async () => {
+  const member = createEngine({ logger: false, tasks: { answer: () => 42 }, resources: { db: { capacity: 1, scope: 'cluster' } }, deadlock: { detect }, cluster: { redis: process.env.REDIS_URL, name: 'detection-' + detect, node: 'n' } });
+  const value = await member.submit('answer', { resources: { db: 1 } }).result;
+  await member.shutdown();
+  const detecting = Object.keys(require.cache).some((file) => /[\\\\/]src[\\\\/]cluster[\\\\/]cluster-deadlocks/.test(file));
+  console.log(JSON.stringify({ value, detecting }));
+})();
+`;
+
 let redis: RedisServer;
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -50,5 +66,17 @@ describe('the cluster is loaded on demand', () => {
     expect(before).toBe(0);
     expect(after).toBeGreaterThan(0);
     expect(pooled).toBe(true);
+  });
+
+  it('an engine with a cluster pool and deadlock.detect off takes no part in detection across nodes: it loads none of it', async () => {
+    const run = async (detect: string) => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', DETECTION_SCRIPT, detect], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, REDIS_URL: redis.url },
+      });
+      return JSON.parse(stdout) as { value: number; detecting: boolean };
+    };
+    expect(await run('off')).toEqual({ value: 42, detecting: false });
+    expect(await run('immediate')).toEqual({ value: 42, detecting: true });
   });
 });
