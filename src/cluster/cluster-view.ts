@@ -179,7 +179,7 @@ export function assembleClusterView(parts: ClusterViewParts): ClusterView {
       edges.push({ ...edge, node });
       if (edge.kind !== 'requests') continue;
       const list = waiters.get(edge.resource) ?? [];
-      list.push({ node, task: bareTask(node, edge.task), units: edge.units, alive: alive.has(node) });
+      list.push({ node, task: unprefixedTask(node, edge.task), units: edge.units, alive: alive.has(node) });
       waiters.set(edge.resource, list);
     }
   }
@@ -227,7 +227,10 @@ function holdersOf(permits: readonly PoolPermit[], since: number, alive: Readonl
   return [...units.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, share]) => ({ ...share, alive: alive.has(share.node) }));
 }
 
-/** A published task id without its node's prefix (`<node>/<task>` is how a node publishes its tasks). */
-function bareTask(node: string, task: string): string {
+/**
+ * A published task id without its node's prefix (`<node>/<task>` is how a node publishes its tasks).
+ * @internal
+ */
+export function unprefixedTask(node: string, task: string): string {
   return task.startsWith(`${node}/`) ? task.slice(node.length + 1) : task;
 }

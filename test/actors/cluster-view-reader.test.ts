@@ -4,8 +4,8 @@ import { ClusterMembership, type ClusterMemberDescription } from '../../actors/c
 import { ClusterViewReader } from '../../actors/cluster-view-reader';
 import { createEngine, realClock, VirtualClock, type Engine, type EngineOptions, type TaskContext } from '../../src';
 import type { ClusterView } from '../../src/cluster/cluster-view';
-import { deferred, rejectionOf, type Deferred } from '../fixtures/engine-harness';
-import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { deferred, rejectionOf } from '../fixtures/engine-harness';
+import { crossingTask, until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // The cluster's view as a node reads it from a real redis-server: engines of one process joined to
 // one cluster, their membership records, their cluster pools' permits, their published wait-for
@@ -114,19 +114,8 @@ describe("the cluster's view", () => {
     await Promise.all([a.onClusterReady(), b.onClusterReady()]);
     const aHolds = deferred();
     const bHolds = deferred();
-    // Each takes one pool, says so, waits until the other holds its own, then asks for the other's.
-    const crossing = (engine: Engine, id: string, held: string, wanted: string, mine: Deferred<void>, theirs: Deferred<void>) =>
-      engine.submit(
-        async (ctx) => {
-          await ctx.acquire(held);
-          mine.resolve();
-          await theirs.promise;
-          await ctx.acquire(wanted);
-        },
-        { id },
-      );
-    const first = crossing(a, 'order:1', 'db', 'gpu', aHolds, bHolds);
-    const second = crossing(b, 'order:2', 'gpu', 'db', bHolds, aHolds);
+    const first = crossingTask(a, 'order:1', 'db', 'gpu', aHolds, bHolds);
+    const second = crossingTask(b, 'order:2', 'gpu', 'db', bHolds, aHolds);
     const view = await viewWhere(b, (read) => read.edges.length === 4, 'both nodes to publish their waits');
     const edge = (at: string, kind: string, resource: string) => ({
       node: at,

@@ -1,34 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createEngine, VirtualClock, type AgentContext } from '../../src';
 import { ScenarioRun } from '../../src/simulation/scenario-run';
 import { serveDashboard, type DashboardServer } from '../../src/dashboard/serve-dashboard';
 import { parseScenario } from '../../src/simulation/load-scenario';
 import { MACHINE_NAMES } from '../../src/visualization/machines';
+import { ARTIFACTS, launchChromium, PAGE_WAIT, type ChromiumSession } from '../fixtures/chromium';
 
 // These run in the page (the project's type check has no DOM library).
 declare const window: any;
 declare const document: any;
 declare function getComputedStyle(element: unknown): { fill: string };
-
-/** Debian's Chromium, installed by `.ci/run` when it is missing. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-/** Screenshots land here (git-ignored). */
-const ARTIFACTS = path.join(__dirname, '..', '..', 'artifacts');
-/** How long the page may take to show what the server already has (a CI machine may be slow and shared). */
-const PAGE_WAIT = { timeout: 30_000 };
 
 /**
  * A lock-order inversion (transfer-ab takes accounts then ledger, transfer-ba the other way round),
@@ -49,8 +32,8 @@ tasks:
   - generate: { count: 6, start: 150, name: job, steps: [{ work: 50 }] }
 `;
 
+let chromium: ChromiumSession;
 let context: BrowserContext;
-let userDataDir: string;
 let run: ScenarioRun;
 let dashboard: DashboardServer;
 let page: Page;
@@ -58,20 +41,10 @@ const requests: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `The browser test needs Debian's Chromium at ${CHROMIUM}, which is not installed: run \`apt-get install -y chromium\` (.ci/run installs it when missing).`,
-    );
-  userDataDir = mkdtempSync(path.join(tmpdir(), 'mezan-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1600, height: 1300 },
-  });
+  chromium = await launchChromium();
+  ({ context, page } = chromium);
   run = new ScenarioRun(parseScenario(SCENARIO, 'browser-deadlock.yaml'));
   dashboard = await serveDashboard(run.engine, { port: 0, now: () => run.clock.now(), updateIntervalMs: 20 });
-  page = context.pages()[0] ?? (await context.newPage());
   page.on('request', (request) => requests.push(request.url()));
   page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.goto(dashboard.url);
@@ -80,10 +53,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await context?.close();
+  await chromium?.close();
   await dashboard?.close();
   if (run !== undefined) await run.finish();
-  if (userDataDir !== undefined) rmSync(userDataDir, { recursive: true, force: true });
 });
 
 const counter = (name: string): Promise<number> => page.$eval(`[data-counter="${name}"]`, (node) => Number((node as any).dataset['value'] ?? 'NaN'));
@@ -311,5 +283,7 @@ describe('the dashboard in Chromium', () => {
     expect(requests.filter((url) => !url.startsWith(dashboard.url))).toEqual([]);
     expect(pageErrors).toEqual([]);
     expect(await page.evaluate(() => (window as any).mezanDashboard.errors)).toEqual([]);
+    // An engine without the `cluster` option has no Cluster panel.
+    expect(await page.$eval('#cluster-panel', (node) => (node as any).hidden)).toBe(true);
   });
 });

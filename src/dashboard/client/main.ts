@@ -9,6 +9,7 @@ import type { DashboardSnapshotMessage } from '../event-stream-hub';
 import type { DrawnMachineView } from '../machine-views';
 import { renderActorTree } from './actor-tree-view';
 import { renderAlertsList } from './alerts-list';
+import { renderClusterPanel, type ClusterPanelElements } from './cluster-panel';
 import { renderDeadlockSummary } from './deadlock-summary';
 import { query } from './dom-helpers';
 import { keepEvents, renderEventLog, type EventLogElements } from './event-log';
@@ -17,7 +18,7 @@ import { highlightStates, renderMachineDiagrams } from './machine-diagrams';
 import { addSamples, createMetricCharts } from './metric-charts';
 import { renderMetricsTable } from './metrics-table';
 import { createDashboardPage, recordError } from './page-model';
-import { renderWaitForGraph } from './wait-for-graph-view';
+import { renderClusterGraph, renderWaitForGraph } from './wait-for-graph-view';
 
 const page = createDashboardPage();
 window.mezanDashboard = page;
@@ -29,6 +30,19 @@ const log: EventLogElements = {
   body: query<HTMLTableSectionElement>('#log tbody'),
   count: query('#log-count'),
 };
+
+const clusterPanel: ClusterPanelElements = {
+  panel: query('#cluster-panel'),
+  summary: query('#cluster-summary'),
+  nodes: query<HTMLTableSectionElement>('#cluster-nodes tbody'),
+  pools: query<HTMLTableSectionElement>('#cluster-pools tbody'),
+};
+
+/** Shows the cluster (a cluster node's dashboard only), its tables, then its graph once the panel is shown. */
+function drawCluster(state: DashboardState): void {
+  const view = renderClusterPanel(clusterPanel, state);
+  if (view !== undefined) renderClusterGraph(page, query('#cluster-graph'), view);
+}
 
 function drawActors(state: DashboardState): void {
   renderActorTree(query('#actor-tree'), state.actors, page.selected, (actor) => {
@@ -54,6 +68,7 @@ function apply(message: DashboardSnapshotMessage, reset: boolean): void {
     ['charts', () => addSamples((page.charts ??= createMetricCharts()), state, message.samples, reset)],
     ['metrics', () => renderMetricsTable(query('#metrics-details'), query<HTMLTableSectionElement>('#metrics-table tbody'), state.metrics)],
     ['alerts', () => renderAlertsList(query('#alerts'), state)],
+    ['cluster', () => drawCluster(state)],
     ['log', () => renderEventLog(log, page.events, page.state)],
   ];
   for (const [where, step] of steps) {

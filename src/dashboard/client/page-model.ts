@@ -29,6 +29,8 @@ export interface DashboardPage {
   readonly diagramNodes: Map<string, Map<string, SVGGElement>>;
   /** The wait-for graph's Cytoscape.js instance, once drawn. */
   cy: Core | undefined;
+  /** The cluster graph's Cytoscape.js instance, once drawn (a cluster node's dashboard only). */
+  clusterCy: Core | undefined;
   /** The Chart.js charts, once drawn. */
   charts: MetricCharts | undefined;
   /** Task names by task id, read from the events (the wait-for graph has ids only). */
@@ -65,6 +67,7 @@ export function createDashboardPage(): DashboardPage {
     diagramsReady: false,
     diagramNodes: new Map(),
     cy: undefined,
+    clusterCy: undefined,
     charts: undefined,
     names: new Map(),
     errors: [],

@@ -26,15 +26,22 @@ const KNOWN_EDGE_KINDS: ReadonlySet<string> = new Set(['holds', 'requests', 'awa
 
 /** A node as Cytoscape.js takes it, with the classes that style it. */
 export interface GraphNodeElement {
-  readonly data: { readonly id: string; readonly kind: GraphNodeKind; readonly label: string; readonly capacity: number | undefined };
-  /** `stale` (no longer in the live graph), `cycle`, `victim`. */
+  readonly data: {
+    readonly id: string;
+    readonly kind: GraphNodeKind;
+    readonly label: string;
+    readonly capacity: number | undefined;
+    /** The box it is drawn in (the cluster graph's nodes hold their tasks), if any. */
+    readonly parent?: string | undefined;
+  };
+  /** `stale` (no longer in the live graph), `cycle`, `victim`; in the cluster graph, `self` (this node's box). */
   readonly classes: string[];
 }
 
 /** An edge as Cytoscape.js takes it, with the classes that style it. */
 export interface GraphEdgeElement {
   readonly data: { readonly id: string; readonly source: string; readonly target: string; readonly kind: GraphEdgeKind; readonly label: string };
-  /** `stale` (no longer in the live graph), `cycle`. */
+  /** `stale` (no longer in the live graph), `cycle`; in the cluster graph, `cross` (it links two nodes). */
   readonly classes: string[];
 }
 

@@ -61,6 +61,25 @@ export const DASHBOARD_HTML = `<!doctype html>
     <h2>Alerts</h2>
     <ul id="alerts"><li class="none">No alert.</li></ul>
   </section>
+  <section id="cluster-panel" hidden>
+    <h2>Cluster</h2>
+    <div id="cluster-summary">Reading the cluster…</div>
+    <div class="cluster-tables">
+      <table id="cluster-nodes">
+        <thead><tr><th>node</th><th>process</th><th>phase</th><th>up</th><th>heartbeat</th><th>cluster tasks at once</th><th>workers at heartbeat (running/slots)</th><th>defines</th><th>running now</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <table id="cluster-pools">
+        <thead><tr><th>cluster pool</th><th>capacity</th><th>held</th><th>holders (node/task)</th><th>waiters (node/task)</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+    <div id="cluster-graph"></div>
+    <div class="legend">
+      <span class="key holds">holds</span><span class="key requests">requests</span><span class="key awaits">awaits</span>
+      <span class="key cross">between nodes</span><span class="key box">a node and its tasks</span>
+    </div>
+  </section>
   <section id="log-panel">
     <h2>Events</h2>
     <div class="log-controls">

@@ -18,11 +18,12 @@ header h1 { font-size: 18px; margin: 0; }
 .counter .label { font-size: 10px; color: #bcc; text-transform: uppercase; letter-spacing: .03em; }
 .counter.ok .value { color: #8f8; } .counter.bad .value { color: #f99; }
 main { display: grid; gap: 12px; padding: 12px; grid-template-columns: 250px minmax(360px, 1fr) minmax(360px, 1fr);
-  grid-template-areas: "actors graph machines" "alerts charts machines" "log log log"; }
+  grid-template-areas: "actors graph machines" "alerts charts machines" "cluster cluster cluster" "log log log"; }
+[hidden] { display: none !important; }
 section { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; min-width: 0; }
 section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); margin: 0 0 6px; }
 #actors-panel { grid-area: actors; } #graph-panel { grid-area: graph; } #machines-panel { grid-area: machines; max-height: 1100px; overflow: auto; }
-#charts-panel { grid-area: charts; } #alerts-panel { grid-area: alerts; } #log-panel { grid-area: log; }
+#charts-panel { grid-area: charts; } #alerts-panel { grid-area: alerts; } #log-panel { grid-area: log; } #cluster-panel { grid-area: cluster; }
 .tree, .tree ul { list-style: none; margin: 0; padding-left: 14px; } .tree { padding-left: 0; }
 .tree li { margin: 2px 0; }
 .actor { display: flex; justify-content: space-between; gap: 6px; padding: 1px 6px; border-radius: 4px; cursor: pointer; }
@@ -68,4 +69,15 @@ section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .05em; 
 #log td.details { white-space: normal; word-break: break-word; color: #374151; }
 #log tr.deadlock td.type, #log tr.alert td.type { color: var(--bad); font-weight: 600; }
 #log tr.task td.type { color: #1d4ed8; } #log tr.resource td.type { color: #047857; }
+#cluster-summary { margin-bottom: 6px; } #cluster-panel[data-error="true"] #cluster-summary, .cluster-error { color: var(--bad); }
+.cluster-tables { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 12px; align-items: start; }
+.cluster-tables table { width: 100%; border-collapse: collapse; font-size: 12px; }
+.cluster-tables th { text-align: left; color: var(--muted); font-weight: 600; border-bottom: 1px solid var(--line); padding: 2px 8px 2px 0; }
+.cluster-tables td { padding: 2px 8px 2px 0; border-bottom: 1px solid #f1f2f4; vertical-align: top; }
+.cluster-tables td.number { font-variant-numeric: tabular-nums; white-space: nowrap; }
+.cluster-tables tr.self td.node-name { font-weight: 700; } .self-mark { color: var(--muted); font-weight: normal; }
+.cluster-tables .warn { color: var(--warn); } .cluster-tables tr.none td { color: var(--muted); }
+#cluster-graph { height: 320px; border: 1px solid var(--line); border-radius: 6px; margin-top: 8px; }
+.legend .cross::before { border-color: #555; border-top-width: 4px; }
+.legend .box::before { border: 1px dashed #607d8b; height: 10px; width: 14px; }
 `;

@@ -1,0 +1,86 @@
+import { clusterGraphElements } from '../../../src/dashboard/client/cluster-graph-elements';
+import type { ClusterView, ClusterViewNode, ClusterViewPool } from '../../../src/cluster/cluster-view';
+
+const member = (node: string, self = false): ClusterViewNode => ({
+  node,
+  self,
+  host: 'h',
+  pid: 1,
+  engineId: 'e',
+  startedAt: 0,
+  heartbeatAt: 0,
+  phase: 'running',
+  concurrency: 1,
+  workers: [],
+  tasks: [],
+  pools: [],
+  running: 0,
+  pending: 0,
+  runningTasks: [],
+});
+
+const pool = (name: string, holders: ClusterViewPool['holders'], waiters: ClusterViewPool['waiters']): ClusterViewPool => ({
+  name,
+  capacity: 1,
+  agreed: true,
+  nodes: ['a', 'b'],
+  held: holders.length,
+  holders,
+  waiters,
+});
+
+const share = (node: string, task: string, alive = true) => ({ node, task, units: 1, alive });
+
+/** a's t1 holds db and waits for gpu; b's t2 holds gpu and waits for db; a's t3 holds cache alone; b's t4 awaits a's t1; a dead node's t9 holds cache. */
+const VIEW: ClusterView = {
+  cluster: 'c',
+  node: 'a',
+  at: 0,
+  nodes: [member('a', true), member('b')],
+  pools: [
+    pool('cache', [share('a', 't3'), share('gone', 't9', false)], []),
+    pool('db', [share('a', 't1')], [share('b', 't2')]),
+    pool('gpu', [share('b', 't2')], [share('a', 't1')]),
+    pool('solo', [share('a', 't3')], []),
+  ],
+  edges: [
+    { node: 'b', kind: 'awaits', task: 'b/t4', awaited: 'a/t1' },
+    { node: 'b', kind: 'awaits', task: 'b/t4', awaited: 'b/t2' },
+    { node: 'b', kind: 'requests', task: 'b/t2', resource: 'db', units: 1 },
+  ],
+};
+
+describe('clusterGraphElements', () => {
+  it("draws each live node as a box holding its tasks, boxes first, and a dead node's task outside any, stale", () => {
+    const { nodes } = clusterGraphElements(VIEW);
+    const drawn = [...nodes.values()].map(({ data, classes }) => [data.id, data.kind, data.label, data.parent ?? null, classes.join(' ')]);
+    expect(drawn).toEqual([
+      ['node:a', 'node', 'a (this node)', null, 'self'],
+      ['node:b', 'node', 'b', null, ''],
+      ['pool:cache', 'resource', 'cache\n(1)', null, ''],
+      ['task:a/t3', 'task', 't3', 'node:a', ''],
+      ['task:gone/t9', 'task', 't9', null, 'stale'],
+      ['pool:db', 'resource', 'db\n(1)', null, ''],
+      ['task:a/t1', 'task', 't1', 'node:a', ''],
+      ['task:b/t2', 'task', 't2', 'node:b', ''],
+      ['pool:gpu', 'resource', 'gpu\n(1)', null, ''],
+      ['pool:solo', 'resource', 'solo\n(1)', null, ''],
+      ['task:b/t4', 'task', 't4', 'node:b', ''],
+    ]);
+  });
+
+  it("draws holds from the pool, requests to it and the published awaits, marking those that link two nodes; a pool's own requests come from its waiters", () => {
+    const { edges } = clusterGraphElements(VIEW);
+    expect([...edges.values()].map(({ data, classes }) => `${data.id}${classes.length > 0 ? ` [${classes.join(' ')}]` : ''}`)).toEqual([
+      'pool:cache -> task:a/t3 : holds [cross]',
+      'pool:cache -> task:gone/t9 : holds [cross]',
+      'pool:db -> task:a/t1 : holds [cross]',
+      'task:b/t2 -> pool:db : requests [cross]',
+      'pool:gpu -> task:b/t2 : holds [cross]',
+      'task:a/t1 -> pool:gpu : requests [cross]',
+      'pool:solo -> task:a/t3 : holds',
+      'task:b/t4 -> task:a/t1 : awaits [cross]',
+      'task:b/t4 -> task:b/t2 : awaits',
+    ]);
+  });
+});
