@@ -702,7 +702,9 @@ export class Engine {
    * ```
    */
   serveDashboard(options: DashboardOptions = {}): Promise<DashboardServer> {
-    return loadDashboardServer().serveDashboard(this, options);
+    // Its times count from when it began, on the engine's clock (without `now`, the dashboard knows
+    // only the times of the events it saw: none yet, and its origin would be 0, the epoch).
+    return loadDashboardServer().serveDashboard(this, { now: () => this.#clock.now(), ...options });
   }
 
   /**

@@ -16,4 +16,19 @@ describe('engine.serveDashboard', () => {
       await engine.shutdown();
     }
   });
+
+  it("counts the page's times from when it began, on the engine's clock", async () => {
+    const clock = new VirtualClock();
+    const engine = createEngine({ clock, logger: false });
+    await clock.advanceBy(1_000);
+    const dashboard = await engine.serveDashboard({ port: 0 });
+    try {
+      await clock.advanceBy(250);
+      const state = (await (await fetch(new URL('/state', dashboard.url))).json()) as { origin: number; at: number };
+      expect(state).toMatchObject({ origin: 1_000, at: 1_250 });
+    } finally {
+      await dashboard.close();
+      await engine.shutdown();
+    }
+  });
 });
