@@ -27,6 +27,8 @@ export interface NodeFlags {
   reconcileInterval?: number;
   deadlockAfter?: number;
   deadlockScan?: number;
+  globalConcurrency?: number;
+  rateLimit?: { limit: number; intervalMs: number };
 }
 
 /** Where `mezan node` writes; injected so tests can read it. */
@@ -76,6 +78,8 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
     )
     .option('--deadlock-after <ms>', 'how long a deadlock across nodes must stay unchanged before it is broken', positiveInteger)
     .option('--deadlock-scan <ms>', "how often the cluster's deadlock detector scans the nodes' waits", positiveInteger)
+    .option('--global-concurrency <n>', 'how many tasks the whole cluster runs at once, over all its nodes', positiveInteger)
+    .option('--rate-limit <limit/ms>', 'at most <limit> task starts per <ms> milliseconds over the whole cluster, e.g. 100/1000', rateLimit)
     .configureOutput({ writeErr: (text) => void io.stderr.write(text) })
     .exitOverride(refuse)
     .addHelpText(
@@ -120,6 +124,8 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
         ...(flags.reconcileInterval === undefined ? {} : { reconcileIntervalMs: flags.reconcileInterval }),
         ...(flags.deadlockAfter === undefined ? {} : { deadlockAfterMs: flags.deadlockAfter }),
         ...(flags.deadlockScan === undefined ? {} : { deadlockScanMs: flags.deadlockScan }),
+        ...(flags.globalConcurrency === undefined ? {} : { globalConcurrency: flags.globalConcurrency }),
+        ...(flags.rateLimit === undefined ? {} : { rateLimit: flags.rateLimit }),
       },
       shutdown: { signals: ['SIGTERM', 'SIGINT'], exitOnSignal: true },
     });
@@ -168,6 +174,14 @@ function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
   return parsed;
+}
+
+/** `<limit>/<ms>`: two positive integers (the engine checks their range). */
+function rateLimit(value: string): { limit: number; intervalMs: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  if (match === null || Number(match[1]) < 1 || Number(match[2]) < 1)
+    throw new InvalidArgumentError('expected <limit>/<ms>, two positive integers, e.g. 100/1000');
+  return { limit: Number(match[1]), intervalMs: Number(match[2]) };
 }
 
 function nonNegativeInteger(value: string): number {

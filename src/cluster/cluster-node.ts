@@ -107,6 +107,8 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
   readonly #idPrefix = `${randomBytes(12).toString('base64url')}-`;
   #idCount = 0;
   #stopping: Promise<void> | undefined = undefined;
+  /** Settles once the cluster-wide limits this node was given are in Redis. */
+  readonly #limitsSet: Promise<void>;
   /** Set once the engine stopped waiting for its cluster tasks ({@link ClusterNode.stopWaiting}). */
   #waitingStopped = false;
   #closing: Promise<void> | undefined = undefined;
@@ -130,6 +132,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       (jobId) => this.#readRun(jobId),
       (error) => this.#logError('publishing a task event', error),
     );
+    this.#limitsSet = this.#setClusterLimits();
     if (options.concurrency === 0) {
       this.#worker = undefined;
       this.#subscriber = undefined;
@@ -154,9 +157,15 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       stalledInterval: options.stalledIntervalMs,
       maxStalledCount: options.maxStalledCount,
       settings: { backoffStrategy: (attemptsMade, _type, _error, job) => this.#backoff(attemptsMade, job) },
+      // It takes no job before the cluster's limits given to this node are in Redis.
+      autorun: false,
     });
     // A stale node's completion refused by its lost lock is reported here: that is the fencing at work.
     this.#worker.on('error', (error) => this.#logError('the worker', error));
+    const worker = this.#worker;
+    void this.#limitsSet
+      .then(() => (this.#stopping === undefined ? worker.run() : undefined))
+      .catch((error: unknown) => this.#logError('the worker', error));
     this.#subscriber = new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: false });
     this.#subscriber.on('error', (error) => this.#logError('the cancellation channel', error));
     this.#subscriber.on('message', (_channel, message) => this.#onCancelMessage(message));
@@ -168,8 +177,24 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     return this.#pending.size;
   }
 
+  /**
+   * Sets the cluster-wide limits this node was given (`globalConcurrency`, `rateLimit`) in Redis,
+   * where BullMQ keeps them with the queue for every node's worker. A failure is logged: the node
+   * runs on, under whatever limits Redis has.
+   */
+  async #setClusterLimits(): Promise<void> {
+    const { globalConcurrency, rateLimit } = this.#options;
+    try {
+      if (globalConcurrency !== undefined) await this.#queue.setGlobalConcurrency(globalConcurrency);
+      if (rateLimit !== undefined) await this.#queue.setGlobalRateLimit(rateLimit.limit, rateLimit.intervalMs);
+    } catch (error) {
+      this.#logError('setting the cluster’s limits', error);
+    }
+  }
+
   /** Resolves once this node takes tasks from the cluster (at once for a node that only submits). */
   async ready(): Promise<void> {
+    await this.#limitsSet;
     await this.#queue.waitUntilReady();
     if (this.#worker !== undefined) await Promise.all([this.#worker.waitUntilReady(), this.#gates?.ready()]);
   }

@@ -53,6 +53,25 @@ export interface ClusterOptions {
   deadlockAfterMs?: number;
   /** With cluster pools: how often the cluster's detector (one node's at a time) scans the nodes' waits. @default 1000 */
   deadlockScanMs?: number;
+  /**
+   * How many named tasks the whole cluster runs at once, over all its nodes (BullMQ's global
+   * concurrency, kept in Redis with the queue). A node given it sets it when it joins; one not
+   * given it leaves it as it is. Give every node the same. @default no limit but the nodes' own
+   */
+  globalConcurrency?: number;
+  /**
+   * At most `limit` named tasks start per `intervalMs` over the whole cluster (BullMQ's global rate
+   * limit, kept in Redis with the queue). Set as `globalConcurrency` is. @default no limit
+   */
+  rateLimit?: ClusterRateLimit;
+}
+
+/** A cluster-wide rate limit: at most `limit` starts per `intervalMs`. */
+export interface ClusterRateLimit {
+  /** How many tasks may start per interval: a positive integer. */
+  limit: number;
+  /** The interval, in milliseconds, from 1 to 2^31 − 1. */
+  intervalMs: number;
 }
 
 /** Cluster options with every field filled. @internal */
@@ -67,6 +86,8 @@ export interface ResolvedClusterOptions {
   readonly reconcileIntervalMs: number;
   readonly deadlockAfterMs: number;
   readonly deadlockScanMs: number;
+  readonly globalConcurrency: number | undefined;
+  readonly rateLimit: Readonly<ClusterRateLimit> | undefined;
 }
 
 /** @internal */
@@ -81,7 +102,11 @@ export const CLUSTER_OPTION_KEYS: Readonly<Record<keyof ClusterOptions, true>> =
   reconcileIntervalMs: true,
   deadlockAfterMs: true,
   deadlockScanMs: true,
+  globalConcurrency: true,
+  rateLimit: true,
 });
+
+const RATE_LIMIT_KEYS: Readonly<Record<keyof ClusterRateLimit, true>> = Object.freeze({ limit: true, intervalMs: true });
 
 /**
  * Checks the `cluster` option and fills in its defaults.
@@ -114,6 +139,8 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
   expectTimerMs('cluster.deadlockAfterMs', deadlockAfterMs);
   const deadlockScanMs = orDefault(options.deadlockScanMs, 1_000);
   expectTimerMs('cluster.deadlockScanMs', deadlockScanMs);
+  const { globalConcurrency } = options;
+  if (globalConcurrency !== undefined) expectPositiveInteger('cluster.globalConcurrency', globalConcurrency);
   return Object.freeze({
     redis,
     name,
@@ -125,7 +152,18 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
     reconcileIntervalMs,
     deadlockAfterMs,
     deadlockScanMs,
+    globalConcurrency,
+    rateLimit: resolveRateLimit(options.rateLimit),
   });
+}
+
+function resolveRateLimit(rateLimit: ClusterRateLimit | undefined): Readonly<ClusterRateLimit> | undefined {
+  if (rateLimit === undefined) return undefined;
+  expectOptionsObject('cluster.rateLimit', rateLimit, 'an object { limit, intervalMs }');
+  expectKnownKeys('cluster.rateLimit', rateLimit, RATE_LIMIT_KEYS);
+  expectPositiveInteger('cluster.rateLimit.limit', rateLimit.limit);
+  expectTimerMs('cluster.rateLimit.intervalMs', rateLimit.intervalMs);
+  return Object.freeze({ limit: rateLimit.limit, intervalMs: rateLimit.intervalMs });
 }
 
 function expectTimerMs(option: string, value: unknown): asserts value is number {

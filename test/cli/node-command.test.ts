@@ -58,3 +58,25 @@ describe('mezan node: the cluster timing flags', () => {
     expect(stderr).toContain(option);
   });
 });
+
+describe('mezan node: the cluster-wide limits', () => {
+  const base = ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS];
+
+  it.each([
+    ['--global-concurrency', '<n>', ['abc', '0', '1.5']],
+    ['--rate-limit', '<limit/ms>', ['abc', '5', '0/1000', '5/0', '1.5/10', '5/1000/2']],
+  ] as const)('%s: a bad value exits 2 naming the flag', async (flag, value, bad) => {
+    for (const text of bad) {
+      const stderr = memoryStream();
+      const parsing = createNodeCommand({ stdout: memoryStream(), stderr }).parseAsync([...base, flag, text], { from: 'user' });
+      await expect(parsing).rejects.toMatchObject({ exitCode: NODE_EXIT.invalid, code: 'commander.invalidArgument' });
+      expect(stderr.text).toContain(`'${flag} ${value}' argument '${text}' is invalid`);
+    }
+  });
+
+  it('passes a rate limit to the engine as cluster.rateLimit (which refuses an interval past the longest timer)', async () => {
+    const { code, stderr } = await refusal([...base, '--rate-limit', '5/2147483648']);
+    expect(code).toBe(NODE_EXIT.invalid);
+    expect(stderr).toContain('cluster.rateLimit.intervalMs');
+  });
+});

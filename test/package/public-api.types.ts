@@ -56,6 +56,8 @@ expectTypeOf<Engine['prometheus']>().returns.toEqualTypeOf<Promise<string>>();
 expectTypeOf<Engine['serveDashboard']>().parameters.toEqualTypeOf<[options?: DashboardOptions]>();
 expectTypeOf<Engine['serveDashboard']>().returns.toEqualTypeOf<Promise<DashboardServer>>();
 expectTypeOf<Engine['clusterView']>().returns.toEqualTypeOf<Promise<core.ClusterView | undefined>>();
+expectTypeOf<NonNullable<core.EngineOptions['cluster']>>().toEqualTypeOf<core.ClusterOptions>();
+expectTypeOf<NonNullable<core.ClusterOptions['rateLimit']>>().toEqualTypeOf<core.ClusterRateLimit>();
 expectTypeOf<core.ClusterView['nodes'][number]['runningTasks']>().toEqualTypeOf<readonly core.ClusterRunningTask[]>();
 expectTypeOf(createEngine().submitGraph({ a: { run: () => 'x' }, b: { run: async () => 1, dependsOn: ['a'] } })).toEqualTypeOf<{
   a: TaskHandle<string>;
