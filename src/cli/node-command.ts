@@ -29,6 +29,8 @@ export interface NodeFlags {
   deadlockScan?: number;
   globalConcurrency?: number;
   rateLimit?: { limit: number; intervalMs: number };
+  /** Serves the node's dashboard on this port of 127.0.0.1 (`0`: a free one). */
+  dashboard?: number;
 }
 
 /** Where `mezan node` writes; injected so tests can read it. */
@@ -80,6 +82,7 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
     .option('--deadlock-scan <ms>', "how often the cluster's deadlock detector scans the nodes' waits", positiveInteger)
     .option('--global-concurrency <n>', 'how many tasks the whole cluster runs at once, over all its nodes', positiveInteger)
     .option('--rate-limit <limit/ms>', 'at most <limit> task starts per <ms> milliseconds over the whole cluster, e.g. 100/1000', rateLimit)
+    .option('--dashboard <port>', "serve the node's dashboard, with the whole cluster in its Cluster panel, on 127.0.0.1 (0: a free port)", port)
     .configureOutput({ writeErr: (text) => void io.stderr.write(text) })
     .exitOverride(refuse)
     .addHelpText(
@@ -94,6 +97,10 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
         [
           'mezan node --redis redis://127.0.0.1:6379 --name orders --tasks examples/cluster-tasks.mjs --lock-duration 5000',
           'its tasks run elsewhere 5 s after it dies',
+        ],
+        [
+          'mezan node --redis redis://127.0.0.1:6379 --name orders --tasks examples/cluster-tasks.mjs --dashboard 7077',
+          'the cluster on http://127.0.0.1:7077/',
         ],
       ]),
     )
@@ -139,6 +146,12 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
     setExitCode(NODE_EXIT.invalid);
     return undefined;
   }
+  if (flags.dashboard !== undefined && !(await serveNodeDashboard(engine, flags.dashboard, io))) {
+    // The port could not be had: the node leaves the cluster it joined.
+    await engine.shutdown({ force: true, graceMs: 0 });
+    setExitCode(NODE_EXIT.invalid);
+    return undefined;
+  }
   // The engine's own listeners start the shutdown (option `shutdown.signals`); this one, a turn
   // later, only waits for its report, to write it before the engine exits the process.
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -154,6 +167,22 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   return engine;
+}
+
+/**
+ * Serves the node's dashboard on `port`, closed once the engine has stopped (its events end).
+ * @returns whether it is served; when not, why is on stderr
+ */
+async function serveNodeDashboard(engine: Engine, port: number, io: NodeIo): Promise<boolean> {
+  try {
+    const dashboard = await engine.serveDashboard({ port });
+    engine.events$.subscribe({ complete: () => void dashboard.close() });
+    io.stdout.write(`mezan node: dashboard at ${dashboard.url}\n`);
+    return true;
+  } catch (error) {
+    io.stderr.write(`mezan node: the dashboard could not be served on port ${port}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return false;
+  }
 }
 
 /** The functions a tasks module exports, by export name (a CommonJS module's `module.exports`, or an ES module's namespace and its default object). */
@@ -182,6 +211,12 @@ function rateLimit(value: string): { limit: number; intervalMs: number } {
   if (match === null || Number(match[1]) < 1 || Number(match[2]) < 1)
     throw new InvalidArgumentError('expected <limit>/<ms>, two positive integers, e.g. 100/1000');
   return { limit: Number(match[1]), intervalMs: Number(match[2]) };
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) throw new InvalidArgumentError('expected a port, from 0 to 65535');
+  return parsed;
 }
 
 function nonNegativeInteger(value: string): number {

@@ -86,7 +86,7 @@ describe('assembleClusterView', () => {
     ]);
   });
 
-  it('gives each node its active jobs and marks the reading node; waiters and edges come from the published edges', () => {
+  it('gives each node its active jobs and marks the reading node; waiters and edges come from the published waits, not what a policy weighs', () => {
     const view = assembleClusterView(
       parts({
         members: [member('a', [{ name: 'db', capacity: 1 }]), member('b', [])],
@@ -101,6 +101,7 @@ describe('assembleClusterView', () => {
             edges: [
               { kind: 'requests', task: 'b/t2', resource: 'db', units: 1, capacity: 1, request: 'r1' },
               { kind: 'awaits', task: 'b/t2', awaited: 'a/t1' },
+              { kind: 'runs', task: 'b/t2', priority: 0, startedAt: 5 },
             ],
           },
         ],
