@@ -4,7 +4,7 @@ import type { AgentContext, AgentHandler } from '../src/agents/agent-context';
 import type { MailboxOverflow } from '../src/agents/agent-options';
 import { agentNodeId, messageNodeId } from '../src/detection/agent-nodes';
 import type { NoticeReceiver, ResourceDescriptor } from '../src/internal/task-services';
-import type { ResourceGrantedEvent, ResourceReplyEvent, ResourceRequestEvent } from '../src/internal/resource-protocol';
+import type { ResourceGrantedEvent, ResourceRepliesEvent, ResourceReplyEvent, ResourceRequestEvent } from '../src/internal/resource-protocol';
 import type { Lease } from '../src/task-options';
 import type { AgentGraphChange, AgentVictimEvent } from './detector.actor';
 import { Mailbox } from '../src/agents/mailbox';
@@ -172,6 +172,7 @@ export type AgentEvent =
   | AgentAcquireEvent
   | AgentReleaseEvent
   | ResourceReplyEvent
+  | ResourceRepliesEvent
   | AgentVictimEvent
   | AgentDeliverEvent
   | AgentWithdrawEvent
@@ -305,6 +306,9 @@ class AgentCore {
       case 'resource.cancelled':
       case 'resource.revoked':
         this.#onPoolReply(event);
+        return false;
+      case 'resource.replies':
+        for (const reply of event.replies) this.#onPoolReply(reply);
         return false;
       case 'agent.deliver':
         this.#deliver(event.delivery);

@@ -3,7 +3,8 @@ import type { Clock } from '../src/clock';
 import { MezanError } from '../src/errors';
 import type { EventSink } from '../src/internal/event-sink';
 import { findRankViolation } from '../src/detection/lock-order';
-import type { ResourceGrantedEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
+import type { ResourceBatchedEvent, ResourceGrantedEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
+import type { PoolPost } from './pool-post';
 import type { RunnerGraphNotice, TaskServices } from '../src/internal/task-services';
 import { removeAt } from '../src/internal/remove-at';
 import { fail, failUnknownKey, hasOnlyKnownKeys, rejectInvalid } from '../src/internal/validate';
@@ -19,6 +20,14 @@ export interface WaitsHost {
   readonly self: AnyActorRef;
   /** Set for the thread worker's runner: how many threads it has (the slots its waiting tasks hold are theirs). */
   readonly threads?: number;
+  /** How requests, releases and cancels reach their pools; without it, each is sent at once. */
+  readonly post?: PoolPost;
+}
+
+/** Sends a request, release or cancel to `pool` through the host's post, if it has one. */
+function toPool(host: Pick<WaitsHost, 'post'>, pool: AnyActorRef, event: ResourceBatchedEvent): void {
+  if (host.post === undefined) pool.send(event);
+  else host.post.send(pool, event);
 }
 
 /** What an attempt that holds no lease holds: never added to. */
@@ -135,7 +144,14 @@ export class AttemptWaits {
       if (this.#acquires === undefined) this.#acquires = [pending];
       else this.#acquires.push(pending);
       if (timeoutMs !== undefined) pending.timer = this.#host.clock.setTimeout(() => this.#onAcquireTimeout(pending, timeoutMs), timeoutMs);
-      pool.ref.send({ type: 'resource.request', requestId, taskId: this.#taskId, units, at: this.#host.clock.now(), replyTo: this.#host.self });
+      toPool(this.#host, pool.ref, {
+        type: 'resource.request',
+        requestId,
+        taskId: this.#taskId,
+        units,
+        at: this.#host.clock.now(),
+        replyTo: this.#host.self,
+      });
       // Not granted at once: the pool queued it, and the detector now counts this task as waiting.
       if (!pending.settled) this.#waited = true;
     });
@@ -257,9 +273,8 @@ export class AttemptWaits {
 
   #closeAcquires(error: MezanError): void {
     for (const pending of [...this.#acquires!]) {
-      this.#host.services.resources
-        .get(pending.resource)
-        ?.ref.send({ type: 'resource.cancel', requestId: pending.requestId, at: this.#host.clock.now() });
+      const pool = this.#host.services.resources.get(pending.resource);
+      if (pool !== undefined) toPool(this.#host, pool.ref, { type: 'resource.cancel', requestId: pending.requestId, at: this.#host.clock.now() });
       this.#settleAcquire(pending, undefined, error);
     }
   }
@@ -333,7 +348,8 @@ export class AttemptWaits {
   #release(leaseId: string): void {
     const lease = this.#dropLease(leaseId);
     if (lease === undefined) return;
-    this.#host.services.resources.get(lease.resource)?.ref.send({ type: 'resource.release', leaseId, at: this.#host.clock.now() });
+    const pool = this.#host.services.resources.get(lease.resource);
+    if (pool !== undefined) toPool(this.#host, pool.ref, { type: 'resource.release', leaseId, at: this.#host.clock.now() });
   }
 
   #settleAcquire(pending: PendingAcquire, lease: Lease | undefined, error: unknown): void {
@@ -350,7 +366,8 @@ export class AttemptWaits {
     pending.timer = undefined;
     if (pending.settled) return;
     const { clock, sink, services } = this.#host;
-    services.resources.get(pending.resource)?.ref.send({ type: 'resource.cancel', requestId: pending.requestId, at: clock.now() });
+    const pool = services.resources.get(pending.resource);
+    if (pool !== undefined) toPool(this.#host, pool.ref, { type: 'resource.cancel', requestId: pending.requestId, at: clock.now() });
     if (sink.active) {
       sink.publish({ type: 'resource.timeout', at: clock.now(), taskId: this.#taskId, resource: pending.resource, units: pending.units, timeoutMs });
     }
@@ -373,8 +390,9 @@ export class AttemptWaits {
  * to its pool.
  * @internal
  */
-export function returnUnwantedGrant(host: Pick<WaitsHost, 'services' | 'clock'>, grant: ResourceGrantedEvent): void {
-  host.services.resources.get(grant.resource)?.ref.send({ type: 'resource.release', leaseId: grant.leaseId, at: host.clock.now() });
+export function returnUnwantedGrant(host: Pick<WaitsHost, 'services' | 'clock' | 'post'>, grant: ResourceGrantedEvent): void {
+  const pool = host.services.resources.get(grant.resource);
+  if (pool !== undefined) toPool(host, pool.ref, { type: 'resource.release', leaseId: grant.leaseId, at: host.clock.now() });
 }
 
 /** The reason later waits of an ended attempt are refused with (shared: it names no task). */

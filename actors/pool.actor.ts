@@ -4,6 +4,7 @@ import type { MezanError } from '../src/errors';
 import type { EventSink } from '../src/internal/event-sink';
 import type {
   GraphPoolChangesEvent,
+  ResourceBatchEvent,
   ResourceEvent,
   ResourceGraphEvent,
   ResourceObserver,
@@ -198,7 +199,11 @@ export class PoolCore {
   #spareReplies = new ScratchList<ResourceReplyEvent>();
   /** The graph changes of the current transition, copied to an exact-size list for the observer. */
   readonly #changes = new ScratchList<ResourceGraphEvent>();
-  #observerMessage: GraphPoolChangesEvent | undefined;
+  /** The observer's messages of the current transition: one, or one per event of a batch that changed the graph. */
+  #observerMessages = new ScratchList<GraphPoolChangesEvent>();
+  #spareObserverMessages = new ScratchList<GraphPoolChangesEvent>();
+  /** Whether the current transition is a batch's: its replies to one requester then go in one message. */
+  #groupReplies = false;
   #replyTo = new ScratchList<ResourceReplyTo>();
   #replies = new ScratchList<ResourceReplyEvent>();
 
@@ -227,6 +232,7 @@ export class PoolCore {
    * @returns whether anything changed
    */
   receive(event: ResourceEvent): boolean {
+    if (event.type === 'resource.batch') return this.#receiveBatch(event);
     this.#transition++;
     const contendedBefore = this.#waiters.size > 0;
     const capacityBefore = this.capacity;
@@ -262,6 +268,14 @@ export class PoolCore {
     }
     this.#finish(contendedBefore, capacityBefore, event.at);
     return true;
+  }
+
+  /** Applies a batch's events in order, each as if it had come alone; its answers to one requester go in one message. */
+  #receiveBatch(batch: ResourceBatchEvent): boolean {
+    let changed = false;
+    for (const event of batch.events) if (this.receive(event)) changed = true;
+    this.#groupReplies = this.#replies.length > 0;
+    return changed;
   }
 
   /**
@@ -311,32 +325,37 @@ export class PoolCore {
 
   flushOutbox(): void {
     const published = this.#published;
-    const message = this.#observerMessage;
+    const messages = this.#observerMessages;
     const replyTo = this.#replyTo;
     const replies = this.#replies;
+    const grouped = this.#groupReplies;
     // Sending cannot start another transition of this pool (XState queues what it is sent meanwhile),
     // so the lists taken here are not written until they are spares again.
     this.#published = this.#sparePublished;
     this.#replyTo = this.#spareReplyTo;
     this.#replies = this.#spareReplies;
-    this.#observerMessage = undefined;
+    this.#observerMessages = this.#spareObserverMessages;
+    this.#groupReplies = false;
     for (let index = 0; index < published.length; index++) {
       const item = published.at(index);
       if (item.type === 'resource.wait-ended') this.#observe?.(item);
       else this.#sink?.publish(item as EngineEvent);
     }
-    if (message !== undefined) this.#observer!.send(message);
-    for (let index = 0; index < replies.length; index++) replyTo.at(index).send(replies.at(index));
+    for (let index = 0; index < messages.length; index++) this.#observer!.send(messages.at(index));
+    if (grouped) sendGroupedReplies(replyTo, replies);
+    else for (let index = 0; index < replies.length; index++) replyTo.at(index).send(replies.at(index));
     published.clear();
+    messages.clear();
     replyTo.clear();
     replies.clear();
     this.#sparePublished = published;
+    this.#spareObserverMessages = messages;
     this.#spareReplyTo = replyTo;
     this.#spareReplies = replies;
   }
 
   get hasOutbox(): boolean {
-    return this.#published.length > 0 || this.#observerMessage !== undefined || this.#replies.length > 0;
+    return this.#published.length > 0 || this.#observerMessages.length > 0 || this.#replies.length > 0;
   }
 
   #request(request: ResourceRequestEvent): void {
@@ -535,13 +554,13 @@ export class PoolCore {
     // The observer knew none of this pool's holders: it hears all of them now.
     if (!contendedBefore) for (const { taskId, units } of this.#holdings) changes.push({ type: 'graph.holds', resource: name, taskId, units });
     if (changes.length > 0 || this.capacity !== capacityBefore || contendedBefore !== contendedAfter) {
-      this.#observerMessage = {
+      this.#observerMessages.push({
         type: 'graph.pool-changes',
         resource: name,
         capacity: this.capacity,
         contended: contendedAfter,
         changes: changes.toArray(),
-      };
+      });
     }
     changes.clear();
   }
@@ -558,6 +577,33 @@ export class PoolCore {
       else holdings.push({ taskId, units: held });
     }
     return holdings;
+  }
+}
+
+/**
+ * Sends a batch's answers: those to one requester in one `resource.replies`, in order (a lone one as
+ * itself), requesters in the order of their first answer.
+ */
+function sendGroupedReplies(replyTo: ScratchList<ResourceReplyTo>, replies: ScratchList<ResourceReplyEvent>): void {
+  const only = replyTo.at(0);
+  let index = 1;
+  while (index < replyTo.length && replyTo.at(index) === only) index++;
+  // The common case: every answer goes to the one runner that sent the batch.
+  if (index === replyTo.length) {
+    only.send(replies.length === 1 ? replies.at(0) : { type: 'resource.replies', replies: replies.toArray() });
+    return;
+  }
+  const sent = new Array<boolean>(replies.length).fill(false);
+  for (let first = 0; first < replies.length; first++) {
+    if (sent[first]) continue;
+    const target = replyTo.at(first);
+    let group: ResourceReplyEvent[] | undefined;
+    for (let index = first + 1; index < replies.length; index++) {
+      if (sent[index] || replyTo.at(index) !== target) continue;
+      sent[index] = true;
+      (group ??= [replies.at(first)]).push(replies.at(index));
+    }
+    target.send(group === undefined ? replies.at(first) : { type: 'resource.replies', replies: group });
   }
 }
 

@@ -1,3 +1,4 @@
+import type { PoolPost } from './pool-post';
 import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../src/clock';
 import type { TaskServices } from '../src/internal/task-services';
@@ -42,6 +43,8 @@ export interface RunnerHost extends RunEnvironment {
   readonly pace: { factor: number; until: number };
   /** Set for the thread worker: how many threads run its tasks. */
   readonly threads?: number;
+  /** How its attempts' pool requests, releases and cancels reach the pools (see {@link PoolPost}). */
+  readonly post?: PoolPost;
 }
 
 /**

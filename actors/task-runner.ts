@@ -1,7 +1,7 @@
 import { MezanError } from '../src/errors';
 import type { RunOrder, RunOutcome, RunOutcomeKind, TaskAbortEvent } from '../src/internal/task-protocol';
 import type { TaskFunction } from '../src/task-options';
-import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
+import type { ResourceRepliesEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
 import type { TaskVictimEvent } from '../src/internal/task-services';
 import { returnUnwantedGrant, type AttemptWaits } from './attempt-waits';
 import { TaskRunContext, type RunnerHost } from './task-run-context';
@@ -9,7 +9,11 @@ import { runSoon } from '../src/internal/run-soon';
 
 /** What the runner hears of besides its orders: aborts, victims, pool replies, a slowdown. @internal */
 export type RunnerEvent =
-  TaskAbortEvent | TaskVictimEvent | ResourceReplyEvent | { readonly type: 'worker.slow'; readonly factor: number; readonly until: number };
+  | TaskAbortEvent
+  | TaskVictimEvent
+  | ResourceReplyEvent
+  | ResourceRepliesEvent
+  | { readonly type: 'worker.slow'; readonly factor: number; readonly until: number };
 
 /** What a runner has to report since its last report: ended attempts, slots given back, time its functions ran. @internal */
 export interface RunnerReport {
@@ -164,6 +168,9 @@ export class TaskRunner {
       case 'worker.slow':
         this.#environment.pace.factor = event.factor;
         this.#environment.pace.until = event.until;
+        return;
+      case 'resource.replies':
+        for (const reply of event.replies) this.#routeReply(reply);
         return;
       default:
         this.#routeReply(event);

@@ -1,7 +1,8 @@
 import type { ActorLogic, ActorRef, ActorScope, AnyActorRef, EventObject, Snapshot } from 'xstate';
 import type { AnyActorSystem } from './any-actor-system';
 import type { RunOutcome, TaskDispatchEvent, TaskAbortEvent, WorkerReportEvent } from '../src/internal/task-protocol';
-import type { ResourceReplyEvent } from '../src/internal/resource-protocol';
+import type { ResourceRepliesEvent, ResourceReplyEvent } from '../src/internal/resource-protocol';
+import { PoolPost } from './pool-post';
 import type { TaskVictimEvent } from '../src/internal/task-services';
 import { TaskRunner, type RunnerReport } from './task-runner';
 import type { RunEnvironment } from './task-run-context';
@@ -75,6 +76,7 @@ export type WorkerEvent =
   | TaskAbortEvent
   | TaskVictimEvent
   | ResourceReplyEvent
+  | ResourceRepliesEvent
   | WorkerCrashEvent
   | WorkerSlowEvent
   | WorkerResizeEvent
@@ -106,6 +108,8 @@ class WorkerCore {
   readonly runner: TaskRunner;
   /** A thread worker's threads; `undefined` for the main-thread worker. */
   readonly threads: ThreadPool | undefined;
+  /** Its runner's way to the pools. */
+  readonly post: PoolPost;
   stats: WorkerStats;
   state: WorkerState = 'idle';
   /** Whether a `worker.flush` is on its way to the actor's own mailbox. */
@@ -128,7 +132,15 @@ class WorkerCore {
       slots: input.slots,
       running: 0,
     };
-    const environment = { workerId: input.workerId, clock: input.clock, sink: input.sink, logger: input.logger, services: input.services };
+    this.post = new PoolPost(input.clock);
+    const environment = {
+      workerId: input.workerId,
+      clock: input.clock,
+      sink: input.sink,
+      logger: input.logger,
+      services: input.services,
+      post: this.post,
+    };
     this.threads = input.threads === undefined ? undefined : new ThreadPool(input.threads, input.clock, input.logger, input.workerId);
     // The runner's outcomes reach the worker as an event to itself, so that every change of the
     // worker's state and statistics happens in one of its own transitions.
@@ -220,11 +232,14 @@ function applyWorkerEvent(core: WorkerCore, event: WorkerEvent, scope: WorkerSco
       return true;
     case 'worker.crash':
       core.runner.stop('E_WORKER_CRASHED');
+      // What its attempts posted goes now, before the supervisor revokes their tasks' leases.
+      core.post.flush();
       core.threads?.destroy();
       core.state = 'crashed';
       return true;
     case 'xstate.stop':
       core.runner.stop();
+      core.post.flush();
       core.threads?.destroy();
       return false;
     default:

@@ -14,7 +14,8 @@ const TO_FREE_UNITS_LEFT = [{ guard: 'leavesNoUnitFree', target: 'exhausted' }, 
 /**
  * The statechart of a resource pool: `available` (free units, nobody waiting), `exhausted` (no free
  * unit, nobody waiting) or `contended` (requests queued, served in strict FIFO order). Every event
- * leads to the state that fits what it left behind. It draws the pool and states its rules; the pool
+ * leads to the state that fits what it left behind; a batch (a simulation's requests, releases and
+ * cancels of one burst of promise jobs, applied in order) to whatever its events left. It draws the pool and states its rules; the pool
  * actor itself (`actors/pool.actor.ts`) runs them as plain code, because it takes two events per task
  * that takes a unit, and its tests hold it to this chart.
  *
@@ -47,6 +48,7 @@ export const resourceMachine = setup({
         'resource.revoke': { target: 'available' },
         'resource.set-capacity': TO_FREE_UNITS_LEFT,
         'cluster-pool.lost': { target: 'available' },
+        'resource.batch': TO_WHAT_IS_LEFT,
       },
     },
     exhausted: {
@@ -57,6 +59,7 @@ export const resourceMachine = setup({
         'resource.revoke': TO_FREE_UNITS_LEFT,
         'resource.set-capacity': TO_FREE_UNITS_LEFT,
         'cluster-pool.lost': TO_FREE_UNITS_LEFT,
+        'resource.batch': TO_WHAT_IS_LEFT,
       },
     },
     // Requests queue behind the head even when they would fit: strict FIFO, so the head cannot starve.
@@ -72,6 +75,7 @@ export const resourceMachine = setup({
         'cluster-pool.reserved': TO_WHAT_IS_LEFT,
         // The units a lapsed lease frees go to no waiter until Redis reserves them for the head.
         'cluster-pool.lost': { target: 'contended' },
+        'resource.batch': TO_WHAT_IS_LEFT,
       },
     },
   },

@@ -8,9 +8,12 @@
 import type { MezanError } from '../errors';
 
 // The snapshot and emitted types are left open so that any actor accepting the replies fits.
-/** Where a pool sends its answers to one request: any actor that accepts {@link ResourceReplyEvent}s. */
+/**
+ * Where a pool sends its answers to one request: any actor that accepts {@link ResourceReplyEvent}s,
+ * and {@link ResourceRepliesEvent}s (several answers in one message) if it sends {@link ResourceBatchEvent}s.
+ */
 export interface ResourceReplyTo {
-  send(event: ResourceReplyEvent): void;
+  send(event: ResourceReplyEvent | ResourceRepliesEvent): void;
 }
 
 /** Where a pool reports its part of the wait-for graph: the detector's inbox, or anything that takes a {@link GraphPoolChangesEvent}. */
@@ -78,8 +81,23 @@ export interface ResourceSetCapacityEvent {
   readonly at: number;
 }
 
+/** What a requester may put in a {@link ResourceBatchEvent}. */
+export type ResourceBatchedEvent = ResourceRequestEvent | ResourceReleaseEvent | ResourceCancelEvent;
+
+/**
+ * Several requests, releases and cancels of one requester, applied in order, in one transition, as
+ * if each had come alone (a simulation's runner sends its pool events of one burst of promise jobs
+ * so). The answers the transition makes to one requester come back in one
+ * {@link ResourceRepliesEvent}.
+ */
+export interface ResourceBatchEvent {
+  readonly type: 'resource.batch';
+  readonly events: readonly ResourceBatchedEvent[];
+}
+
 /** Every event a resource pool accepts. */
-export type ResourceEvent = ResourceRequestEvent | ResourceReleaseEvent | ResourceCancelEvent | ResourceRevokeEvent | ResourceSetCapacityEvent;
+export type ResourceEvent =
+  ResourceRequestEvent | ResourceReleaseEvent | ResourceCancelEvent | ResourceRevokeEvent | ResourceSetCapacityEvent | ResourceBatchEvent;
 
 // ---------------------------------------------------------------------------------------------
 // Pool → requester
@@ -128,6 +146,12 @@ export interface ResourceRevokedEvent {
 
 /** Every answer a pool sends to a requester. */
 export type ResourceReplyEvent = ResourceGrantedEvent | ResourceDeniedEvent | ResourceCancelledEvent | ResourceRevokedEvent;
+
+/** The answers one transition of a pool made to one requester, in order: only for a {@link ResourceBatchEvent}'s transition. */
+export interface ResourceRepliesEvent {
+  readonly type: 'resource.replies';
+  readonly replies: readonly ResourceReplyEvent[];
+}
 
 // ---------------------------------------------------------------------------------------------
 // Pool → observer (the deadlock detector's wait-for graph)

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { createActor, fromCallback } from 'xstate';
 import { poolLogic, zeroResourceStats, type PoolSnapshot, type PoolState } from '../../actors/pool.actor';
 import { MezanError } from '../../src/errors';
-import type { ResourceEvent, ResourceReplyEvent } from '../../src/internal/resource-protocol';
+import type { ResourceBatchedEvent, ResourceEvent, ResourceRepliesEvent, ResourceReplyEvent } from '../../src/internal/resource-protocol';
 import { guardNames, recordSteps, transitionLabel, type ActorStep } from '../fixtures/chart-transitions';
 import { checkPoolAgainstChart, RESOURCE_CHART, RESOURCE_GUARDS } from '../fixtures/resource-chart';
 
@@ -31,7 +31,17 @@ type Step = ActorStep<PoolSnapshot>;
 function watchPool(capacity = 2) {
   const { inspect, steps, initial } = recordSteps<PoolSnapshot>('db');
   const replies: ResourceReplyEvent[] = [];
-  const requester = createActor(fromCallback<ResourceReplyEvent>(({ receive }) => receive((reply) => void replies.push(reply)))).start();
+  /** The messages the requester got: an answer each, or a batch's answers to it in one. */
+  const messages: Array<ResourceReplyEvent | ResourceRepliesEvent> = [];
+  const requester = createActor(
+    fromCallback<ResourceReplyEvent | ResourceRepliesEvent>(({ receive }) =>
+      receive((message) => {
+        messages.push(message);
+        if (message.type === 'resource.replies') replies.push(...message.replies);
+        else replies.push(message);
+      }),
+    ),
+  ).start();
   const pool = createActor(poolLogic, { id: 'db', input: { name: 'db', capacity }, inspect }).start();
   const send = (event: ResourceEvent): Step => {
     const before = steps.length;
@@ -52,6 +62,19 @@ function watchPool(capacity = 2) {
     cancel: (requestId: string, at = 0) => send({ type: 'resource.cancel', requestId, at }),
     revoke: (taskId: string, at = 0) => send({ type: 'resource.revoke', taskId, at, reason: new MezanError('E_DEADLOCK', 'victim') }),
     setCapacity: (capacity: number, at = 0) => send({ type: 'resource.set-capacity', capacity, at }),
+    messages,
+    /** The events of a batch: `['request', requestId, taskId, units]`, `['release', leaseId]`, `['cancel', requestId]`. */
+    batch: (...parts: ReadonlyArray<readonly ['request', string, string, number] | readonly ['release' | 'cancel', string]>) =>
+      send({
+        type: 'resource.batch',
+        events: parts.map((part): ResourceBatchedEvent =>
+          part[0] === 'request'
+            ? { type: 'resource.request', requestId: part[1], taskId: part[2], units: part[3], at: 0, replyTo: requester }
+            : part[0] === 'release'
+              ? { type: 'resource.release', leaseId: part[1], at: 0 }
+              : { type: 'resource.cancel', requestId: part[1], at: 0 },
+        ),
+      }),
   };
 }
 
@@ -217,6 +240,29 @@ const SCENARIOS: Record<string, (watched: Watched) => void> = {
     expect(state()).toBe('available');
   },
 
+  'batches in every state, each event applied as if alone, the answers to one requester in one message': ({ batch, state, messages }) => {
+    batch(['request', 'r1', 'a', 1]); // available -> available
+    batch(['request', 'r2', 'b', 1]); // available -> exhausted
+    batch(['request', 'bad', 'c', 7]); // denied: exhausted -> exhausted
+    batch(['request', 'r3', 'c', 1]); // exhausted -> contended
+    batch(['request', 'r4', 'd', 1]); // contended -> contended
+    const before = messages.length;
+    batch(['release', 'db#1'], ['cancel', 'r4']); // grants r3, withdraws r4: contended -> exhausted
+    expect(messages.slice(before)).toEqual([
+      {
+        type: 'resource.replies',
+        replies: [
+          { type: 'resource.granted', requestId: 'r3', leaseId: 'db#3', resource: 'db', units: 1, at: 0 },
+          { type: 'resource.cancelled', requestId: 'r4', resource: 'db' },
+        ],
+      },
+    ]);
+    batch(['release', 'db#2']); // exhausted -> available
+    batch(['request', 'r5', 'e', 2]); // available -> contended
+    batch(['cancel', 'r5']); // contended -> available
+    expect(state()).toBe('available');
+  },
+
   'a pool stopped while requests wait': ({ pool, request, steps }) => {
     request('a1', 'a', 2);
     request('b1', 'b', 1);
@@ -229,23 +275,34 @@ const SCENARIOS: Record<string, (watched: Watched) => void> = {
 // Random scenarios
 // ---------------------------------------------------------------------------------------------
 
+type BatchedAction =
+  { readonly kind: 'request'; readonly task: number; readonly units: number } | { readonly kind: 'release' | 'cancel'; readonly pick: number };
+
 type Action =
-  | { readonly kind: 'request'; readonly task: number; readonly units: number }
-  | { readonly kind: 'release' | 'cancel'; readonly pick: number }
+  | BatchedAction
+  | { readonly kind: 'batch'; readonly parts: readonly BatchedAction[] }
   | { readonly kind: 'revoke'; readonly task: number }
   | { readonly kind: 'capacity'; readonly capacity: number };
 
+const requestArbitrary = fc.record({
+  kind: fc.constant('request' as const),
+  task: fc.integer({ min: 0, max: 4 }),
+  units: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 1.5, 9) }),
+});
+const releaseArbitrary = fc.record({ kind: fc.constant('release' as const), pick: fc.nat() });
+const cancelArbitrary = fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() });
+
 const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 5, arbitrary: requestArbitrary },
+  { weight: 4, arbitrary: releaseArbitrary },
+  { weight: 2, arbitrary: cancelArbitrary },
   {
-    weight: 5,
+    weight: 3,
     arbitrary: fc.record({
-      kind: fc.constant('request' as const),
-      task: fc.integer({ min: 0, max: 4 }),
-      units: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 1.5, 9) }),
+      kind: fc.constant('batch' as const),
+      parts: fc.array(fc.oneof(requestArbitrary, releaseArbitrary, cancelArbitrary), { minLength: 1, maxLength: 4 }),
     }),
   },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('revoke' as const), task: fc.integer({ min: 0, max: 5 }) }) },
   {
     weight: 2,
@@ -309,6 +366,32 @@ function play(watched: Watched, actions: readonly Action[]): void {
       case 'capacity':
         expectChanged(watched.setCapacity(action.capacity), Number.isInteger(action.capacity) && action.capacity >= 0);
         break;
+      case 'batch': {
+        // Each part as it would be sent alone, read from what was known before the batch: the batch
+        // changes the snapshot when any of them would have (a part ignored alone cannot count once
+        // an earlier part of the batch changed things, as that one already does).
+        let changes = false;
+        const parts = action.parts.map((part, partIndex): readonly ['request', string, string, number] | readonly ['release' | 'cancel', string] => {
+          if (part.kind === 'request') {
+            const requestId = `r${index}.${partIndex}`;
+            requestIds.push(requestId);
+            queued.set(requestId, `t${part.task}`);
+            changes = true;
+            return ['request', requestId, `t${part.task}`, part.units];
+          }
+          if (part.kind === 'release') {
+            const live = [...leases.keys()];
+            const leaseId = live[part.pick % (live.length + 1)] ?? `db#${part.pick % 40}`;
+            if (leases.delete(leaseId)) changes = true;
+            return ['release', leaseId];
+          }
+          const requestId = requestIds[part.pick % (requestIds.length + 1)] ?? 'unknown';
+          if (queued.has(requestId)) changes = true;
+          return ['cancel', requestId];
+        });
+        expectChanged(watched.batch(...parts), changes);
+        break;
+      }
     }
     settle();
   }
@@ -337,6 +420,9 @@ describe('resourceMachine, the chart of the pool actor', () => {
       'available --resource.revoke--> available',
       'available --resource.set-capacity [leavesNoUnitFree]--> exhausted',
       'available --resource.set-capacity--> available',
+      'available --resource.batch [leavesRequestsWaiting]--> contended',
+      'available --resource.batch [leavesNoUnitFree]--> exhausted',
+      'available --resource.batch--> available',
       'exhausted --resource.request [leavesRequestsWaiting]--> contended',
       'exhausted --resource.request--> exhausted',
       'exhausted --resource.release [leavesNoUnitFree]--> exhausted',
@@ -345,6 +431,9 @@ describe('resourceMachine, the chart of the pool actor', () => {
       'exhausted --resource.revoke--> available',
       'exhausted --resource.set-capacity [leavesNoUnitFree]--> exhausted',
       'exhausted --resource.set-capacity--> available',
+      'exhausted --resource.batch [leavesRequestsWaiting]--> contended',
+      'exhausted --resource.batch [leavesNoUnitFree]--> exhausted',
+      'exhausted --resource.batch--> available',
       'contended --resource.request--> contended',
       'contended --resource.release [leavesRequestsWaiting]--> contended',
       'contended --resource.release [leavesNoUnitFree]--> exhausted',
@@ -358,6 +447,9 @@ describe('resourceMachine, the chart of the pool actor', () => {
       'contended --resource.set-capacity [leavesRequestsWaiting]--> contended',
       'contended --resource.set-capacity [leavesNoUnitFree]--> exhausted',
       'contended --resource.set-capacity--> available',
+      'contended --resource.batch [leavesRequestsWaiting]--> contended',
+      'contended --resource.batch [leavesNoUnitFree]--> exhausted',
+      'contended --resource.batch--> available',
     ]);
     expect(DRAWN.filter((transition) => !CHART.includes(transition)).map(label)).toEqual([
       'available --cluster-pool.lost--> available',
@@ -379,7 +471,7 @@ describe('resourceMachine, the chart of the pool actor', () => {
       checkAgainstChart(watched);
     });
 
-    it('in random scenarios of requests, releases, cancels, revokes and resizes', () => {
+    it('in random scenarios of requests, releases, cancels, revokes, resizes and batches', () => {
       const taken = new Set<string>();
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 4 }), fc.array(actionArbitrary, { maxLength: 40, size: 'medium' }), (capacity, actions) => {
