@@ -26,6 +26,15 @@ export interface DeadlockSettings {
   readonly maxExtraWorkers: number;
 }
 
+/**
+ * What hears each await of a task (or a handler's message) on another task begin and end, as the
+ * detector does: this node's part of the cluster's wait-for graph (src/cluster/cluster-deadlocks.ts),
+ * whose awaited task may run on another node. @internal
+ */
+export interface ClusterAwaits {
+  awaits(taskId: string, awaited: string, active: boolean): void;
+}
+
 /** What the detector is created with. @internal */
 export interface DetectorInput {
   readonly clock: Clock;
@@ -41,6 +50,8 @@ export interface DetectorInput {
   readonly observe?: (notice: MonitorNotice) => void;
   /** The detector's inbox, where answers to its questions come back in order with every other notice; without one, straight to it. */
   readonly inbox?: DetectorInbox;
+  /** Told of every await that begins or ends, in a cluster node with cluster pools. */
+  readonly clusterAwaits?: ClusterAwaits;
 }
 
 /** The states of the detector: `deadlocked` from a detection until the graph is seen free of deadlocks. */
@@ -447,6 +458,7 @@ class DetectorCore {
 
   #applyAwait(taskId: string, awaited: string, active: boolean): void {
     const { graph } = this;
+    this.#input.clusterAwaits?.awaits(taskId, awaited, active);
     const count = this.#awaited.get(awaited) ?? 0;
     // A handler's message (`ctx.await` in an agent) holds no worker slot while it awaits.
     const onWorker = parseMessageNodeId(taskId) === undefined;

@@ -1,7 +1,7 @@
 import { assertEvent, assign, enqueueActions, sendTo, setup, stopChild, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { AgentEndedEvent, AgentsActivityEvent } from '../actors/agent.actor';
 import { DetectorInbox } from '../actors/detector-inbox';
-import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
+import { detectorLogic, type ClusterAwaits, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
 import { poolLogic, type PoolInput } from '../actors/pool.actor';
 import { processSignalsLogic, type SignalReceivedEvent } from '../actors/process-signals.actor';
@@ -53,6 +53,8 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   }>;
   /** How pools of `scope: 'cluster'` are spawned; required when one is declared. */
   readonly clusterPools?: ClusterPoolSpawner;
+  /** Told by the detector of every await that begins or ends: the node's part of the cluster's wait-for graph. */
+  readonly clusterAwaits?: ClusterAwaits;
   readonly deadlock: DeadlockSettings;
   readonly lockOrder: LockOrderMode;
   /** Submits a child task through the engine (nested submission). */
@@ -328,6 +330,7 @@ export const supervisorMachine = setup({
         pools: input.resources,
         observe: settings?.observe,
         inbox: detectorInbox,
+        clusterAwaits: input.clusterAwaits,
       },
     }) as DetectorRef;
     detectorInbox.connect(detector);

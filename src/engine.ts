@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
 import type { Redis } from 'ioredis';
-import type { DetectorNotice } from '../actors/detector.actor';
+import type { ClusterAwaits, DetectorNotice } from '../actors/detector.actor';
 import type { PoolSnapshot, poolLogic } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
 import { EventHub } from './internal/event-hub';
@@ -335,6 +335,7 @@ export class Engine {
         shutdown: this.#options.shutdown,
         resources: this.#options.resources,
         clusterPools: clusterPools?.spawner,
+        clusterAwaits: clusterPools?.awaits,
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
@@ -399,7 +400,8 @@ export class Engine {
    * When a pool has `scope: 'cluster'`: loads the cluster pools' logic (and with it ioredis and
    * redis-semaphore), opens their Redis connection, and gives the supervisor both.
    */
-  #clusterPools(): { readonly machine: typeof supervisorMachine; readonly spawner: ClusterPoolSpawner } | undefined {
+  #clusterPools():
+    { readonly machine: typeof supervisorMachine; readonly spawner: ClusterPoolSpawner; readonly awaits: ClusterAwaits | undefined } | undefined {
     const cluster = this.#options.cluster;
     if (cluster === undefined || !this.#options.resources.some((pool) => pool.scope === 'cluster')) return undefined;
     const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
@@ -410,6 +412,7 @@ export class Engine {
     return {
       machine: supervisorMachine.provide({ actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic } }),
       spawner: { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger, waits } },
+      awaits: waits,
     };
   }
 
@@ -444,6 +447,9 @@ export class Engine {
           };
           this.#executor.send({ type: 'tasks.describe', taskIds, replyTo });
         }),
+      // Made once the actors are (the cluster node after them): asked at publishing only.
+      isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
+      jobOf: (taskId) => this.#cluster?.jobRunBy(taskId),
       logger: this.#logger,
     });
   }

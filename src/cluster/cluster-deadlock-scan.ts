@@ -51,11 +51,17 @@ interface ScannedTask {
   readonly edges: ClusterWaitEdge[];
 }
 
-function tasksOf(nodes: readonly ClusterNodeEdges[]): Map<string, ScannedTask> {
+/** The snapshot's tasks by cluster id, and which task runs each cluster task (by its job's id) that a node published the running attempt of. */
+interface ScannedGraph {
+  readonly tasks: Map<string, ScannedTask>;
+  readonly jobs: Map<string, string>;
+}
+
+function tasksOf(nodes: readonly ClusterNodeEdges[]): ScannedGraph {
   const tasks = new Map<string, ScannedTask>();
+  const jobs = new Map<string, string>();
   for (const { node, edges } of nodes) {
     for (const edge of edges) {
-      if (edge.kind === 'awaits') continue;
       let task = tasks.get(edge.task);
       if (task === undefined) {
         // A task's cluster id is `<node>/<its id there>`, as its node published it.
@@ -63,24 +69,38 @@ function tasksOf(nodes: readonly ClusterNodeEdges[]): Map<string, ScannedTask> {
         tasks.set(edge.task, (task = { node, local, edges: [] }));
       }
       task.edges.push(edge);
+      if (edge.kind === 'runs' && edge.job !== undefined) jobs.set(edge.job, edge.task);
     }
   }
-  return tasks;
+  return { tasks, jobs };
+}
+
+/** The task an await waits for, by its cluster id: `undefined` when no node published it (a task that waits for nothing published can finish). */
+function awaitedBy(edge: Extract<ClusterWaitEdge, { kind: 'awaits' }>, { tasks, jobs }: ScannedGraph): string | undefined {
+  const awaited = edge.job === true ? jobs.get(edge.awaited) : edge.awaited;
+  return awaited !== undefined && tasks.has(awaited) ? awaited : undefined;
 }
 
 /**
- * The graph of `tasks`' holds and requests. A pool's capacity is the largest its nodes published.
+ * The graph of the tasks' holds, requests and awaits (of tasks `include` keeps, awaits only between
+ * two of them). A pool's capacity is the largest its nodes published.
  * A pool's requests are queued smallest first: between nodes no queue orders them (any node's
  * request that fits may be granted), and smallest first blocks none that could be granted, so the
  * reduction finds no deadlock the nodes' own FIFO queues do not make (it may miss one that only
  * those queues make, with requests of several units).
  */
-function graphOf(tasks: ReadonlyMap<string, ScannedTask>, include: (id: string) => boolean): WaitForGraph {
+function graphOf(scanned: ScannedGraph, include: (id: string) => boolean): WaitForGraph {
   const capacities = new Map<string, number>();
   const requests: { task: string; resource: string; units: number }[] = [];
   const holds: { task: string; resource: string; units: number }[] = [];
-  for (const [id, task] of tasks) {
+  const awaits: { task: string; awaited: string }[] = [];
+  for (const [id, task] of scanned.tasks) {
     for (const edge of task.edges) {
+      if (edge.kind === 'awaits') {
+        const awaited = awaitedBy(edge, scanned);
+        if (awaited !== undefined && awaited !== id && include(id) && include(awaited)) awaits.push({ task: id, awaited });
+        continue;
+      }
       if (edge.kind !== 'holds' && edge.kind !== 'requests') continue;
       capacities.set(edge.resource, Math.max(capacities.get(edge.resource) ?? 0, edge.capacity ?? edge.units));
       if (!include(id)) continue;
@@ -92,7 +112,35 @@ function graphOf(tasks: ReadonlyMap<string, ScannedTask>, include: (id: string) 
   for (const { task, resource, units } of holds) graph.setHold(task, resource, units);
   requests.sort((a, b) => a.units - b.units);
   for (const { task, resource, units } of requests) graph.setRequest(task, resource, units);
+  for (const { task, awaited } of awaits) graph.addAwait(task, awaited);
   return graph;
+}
+
+/**
+ * The wait by which `task` leaves the cycle for `next`: its request for units of the pool `next`,
+ * or its await of the task `next`; `undefined` when it has none with an id.
+ */
+function waitOn(task: ScannedTask, next: string, scanned: ScannedGraph): Exclude<ClusterWaitEdge, { kind: 'runs' }> | undefined {
+  for (const edge of task.edges) {
+    if (edge.kind === 'requests' && edge.resource === next && edge.request !== undefined) return edge;
+    if (edge.kind === 'awaits' && edge.request !== undefined && awaitedBy(edge, scanned) === next) return edge;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the cluster's detector is the one to resolve `cycle`: it spans two nodes or more, or goes
+ * through an await of a cluster task (which the awaiting node's own detector cannot follow, even to
+ * a task of its own node). Any other is its node's engine's, whose detector sees it whole.
+ */
+function needsTheCluster(cycle: readonly string[], scanned: ScannedGraph): boolean {
+  if (nodesOf(cycle, scanned.tasks).length > 1) return true;
+  for (let index = 0; index < cycle.length - 1; index++) {
+    const task = scanned.tasks.get(cycle[index]!);
+    const wait = task === undefined ? undefined : waitOn(task, cycle[index + 1]!, scanned);
+    if (wait?.kind === 'awaits' && wait.job === true) return true;
+  }
+  return false;
 }
 
 function edgesKey(task: ScannedTask): string {
@@ -135,17 +183,18 @@ function candidateOf(id: string, task: ScannedTask, now: number): PolicyCandidat
 
 /**
  * The victim among a confirmed deadlock's cycle, chosen by `policy` among the tasks of the cycle
- * with a wait on it (the request the cycle leaves them by), as an engine's detector chooses: every
+ * with a wait on it (the request or await the cycle leaves them by), as an engine's detector chooses: every
  * scan of the same edges names the same one. An agent's message (a handler's wait,
  * `@agent:<name>#<n>`) is never a candidate: a cycle of messages alone gets no victim here.
  */
 function victimOf(
   analysis: DeadlockAnalysis,
-  tasks: ReadonlyMap<string, ScannedTask>,
+  scanned: ScannedGraph,
   now: number,
   policy: DeadlockPolicy,
 ): { victim: ClusterDeadlockVictim | undefined; policyError?: unknown } {
   const { cycle } = analysis;
+  const { tasks } = scanned;
   const waits = new Map<string, string>();
   const candidates: PolicyCandidate[] = [];
   for (let index = 0; index < cycle.length - 1; index++) {
@@ -153,10 +202,9 @@ function victimOf(
     const task = tasks.get(id);
     // An agent's message waiting in a handler is no task its node's executor could fail.
     if (task === undefined || waits.has(id) || parseMessageNodeId(task.local) !== undefined) continue;
-    const resource = cycle[index + 1]!;
-    const request = task.edges.find((edge) => edge.kind === 'requests' && edge.resource === resource);
-    if (request?.kind !== 'requests' || request.request === undefined) continue;
-    waits.set(id, request.request);
+    const wait = waitOn(task, cycle[index + 1]!, scanned);
+    if (wait === undefined || wait.request === undefined) continue;
+    waits.set(id, wait.request);
     candidates.push(candidateOf(id, task, now));
   }
   if (candidates.length === 0) return { victim: undefined };
@@ -186,13 +234,15 @@ function victimOf(
 /**
  * One scan of the cluster's wait-for graph by the cluster's detector: Holt's reduction (the same
  * exact detection as an engine's, `WaitForGraph`) over every node's published holds and requests
- * on cluster pools.
+ * on cluster pools and awaits of tasks (an await of a cluster task is followed to the task that
+ * runs its attempt, which its node publishes as a `runs` edge with the task's job id).
  *
  * A snapshot is one instant of Redis, but each node published its part at its own moment, so a
  * deadlock in it may be a phantom (a wait that had already ended). A deadlock is stable, a phantom
  * is not: a task counts only once it has been deadlocked with the very same edges (the same request
  * ids) for at least `afterMs`, since a scan at `since` (in `previous`), and the deadlock is looked for
- * again among those tasks alone. One that spans two nodes or more is confirmed, and its victim
+ * again among those tasks alone. One that spans two nodes or more, or goes through an await of a
+ * cluster task (a node's own detector cannot follow one), is confirmed, and its victim
  * chosen by `policy` (as an engine's `deadlock.policy`, over what the nodes published of each task:
  * its priority, its attempt's start as its age and work, the units it holds); one within a node is
  * its engine's to resolve (its own detector sees it whole).
@@ -211,10 +261,10 @@ export function scanClusterDeadlocks(
   afterMs: number,
   policy: DeadlockPolicy = 'youngest',
 ): ClusterDeadlockScan {
-  const tasks = tasksOf(nodes);
+  const scanned = tasksOf(nodes);
   let analysis: DeadlockAnalysis;
   try {
-    analysis = graphOf(tasks, () => true).detect();
+    analysis = graphOf(scanned, () => true).detect();
   } catch {
     // Holds over a capacity: one node's release and another's grant published out of step. The
     // next scan reads them in step again.
@@ -223,7 +273,7 @@ export function scanClusterDeadlocks(
   const candidates: Record<string, DeadlockCandidate> = {};
   const stable = new Set<string>();
   for (const id of analysis.deadlocked) {
-    const edges = edgesKey(tasks.get(id)!);
+    const edges = edgesKey(scanned.tasks.get(id)!);
     const before = previous[id];
     const since = before !== undefined && before.edges === edges ? before.since : now;
     candidates[id] = { edges, since };
@@ -232,7 +282,7 @@ export function scanClusterDeadlocks(
   if (stable.size === 0) return { candidates, victim: undefined, inconsistent: false };
   // Without the others' holds the stable tasks have more units free: what stays deadlocked among
   // them alone is deadlocked in the whole snapshot too.
-  const confirmed = graphOf(tasks, (id) => stable.has(id)).detect();
-  if (nodesOf(confirmed.cycle, tasks).length < 2) return { candidates, victim: undefined, inconsistent: false };
-  return { candidates, ...victimOf(confirmed, tasks, now, policy), inconsistent: false };
+  const confirmed = graphOf(scanned, (id) => stable.has(id)).detect();
+  if (!needsTheCluster(confirmed.cycle, scanned)) return { candidates, victim: undefined, inconsistent: false };
+  return { candidates, ...victimOf(confirmed, scanned, now, policy), inconsistent: false };
 }

@@ -1,6 +1,8 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { ClusterPoolWaits } from '../../actors/cluster-pool.actor';
+import type { ClusterAwaits } from '../../actors/detector.actor';
 import type { PoolHolding } from '../../actors/pool.actor';
 import type { Clock } from '../clock';
 import { parseMessageNodeId } from '../detection/agent-nodes';
@@ -50,6 +52,10 @@ export interface ClusterDeadlocksOptions {
    * no longer unfinished); published with their edges. Without it, none is published.
    */
   readonly describe?: (taskIds: readonly string[]) => Promise<ReadonlyMap<string, TaskFacts | undefined>>;
+  /** Whether `taskId` is a cluster task (a job's id) this node submitted and is waiting for: an await of it is published as one. */
+  readonly isClusterTask?: (taskId: string) => boolean;
+  /** The cluster task (its job's id) whose attempt this node's task `taskId` runs, if it runs one. */
+  readonly jobOf?: (taskId: string) => string | undefined;
   readonly logger?: Logger;
 }
 
@@ -82,26 +88,33 @@ export function victimChannel(cluster: string, node: string): string {
 /**
  * Deadlocks across the nodes of a cluster, this node's part of it:
  *
- * - it publishes this node's waits on cluster pools (each task's holds and pending requests, as
- *   `<node>/<task>`, each request with its id) through {@link ClusterWaitEdges}, versioned, at most
- *   every `publishMs`, and keeps them alive with a heartbeat while any task waits;
+ * - it publishes this node's waits (each task's holds and pending requests on cluster pools, and
+ *   its awaits of tasks, as `<node>/<task>`, each wait with its id; an awaited cluster task by its
+ *   job's id, and the attempt of one this node runs with that id; what a victim policy weighs of
+ *   each task) through {@link ClusterWaitEdges}, versioned, at most every `publishMs`, and keeps
+ *   them alive with a heartbeat while any task waits;
  * - it takes its turn as the cluster's detector: every node works the queue `<cluster>.deadlocks`
  *   with a concurrency of 1, and the queue's global concurrency is 1, so one scan runs at a time in
  *   the cluster (a node that dies mid-scan loses the job's lock, and another node takes it);
  *   a job scheduler adds a scan every `scanMs` ({@link scanClusterDeadlocks}: a deadlock is
  *   confirmed across two snapshots at least `afterMs` apart, then its victim chosen);
  * - the victim's node hears the decision on its channel ({@link victimChannel}), and fails that
- *   task's wait with `E_DEADLOCK` carrying the cycle, its leases freed, if that very request still
- *   waits (a decision heard twice, or late, does nothing). The detector sends one decision per
- *   request (a key set `NX`), sent again only once that key lapses with the deadlock still there.
+ *   task's waits with `E_DEADLOCK` carrying the cycle, its leases freed, if that very request or
+ *   await still waits (a decision heard twice, or late, does nothing). The detector sends one
+ *   decision per wait (a key set `NX`), sent again only once that key lapses with the deadlock still there.
  *
  * @internal
  */
-export class ClusterDeadlocks implements ClusterPoolWaits {
+export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   readonly #options: ClusterDeadlocksOptions;
   readonly #edges: ClusterWaitEdges;
   readonly #ttlMs: number;
   readonly #pools = new Map<string, PoolWaits>();
+  /** This node's pending awaits: by waiting task, the awaited tasks and the id given each wait. */
+  readonly #awaits = new Map<string, Map<string, string>>();
+  /** Makes the awaits' ids, unique to this node's life: a decision about an await names it and no later one. */
+  readonly #awaitPrefix = `await-${randomUUID().slice(0, 8)}-`;
+  #awaitCount = 0;
   #version = 0;
   /** Whether the last publish had edges: an empty one need not be kept alive, nor sent again. */
   #publishedEdges = false;
@@ -169,6 +182,19 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
     this.#schedulePublish();
   }
 
+  /** A task of this node began (`active`) or ended an await of task `awaited` (see {@link ClusterAwaits}). */
+  awaits(taskId: string, awaited: string, active: boolean): void {
+    let awaitedByTask = this.#awaits.get(taskId);
+    if (active) {
+      if (awaitedByTask === undefined) this.#awaits.set(taskId, (awaitedByTask = new Map()));
+      awaitedByTask.set(awaited, `${this.#awaitPrefix}${++this.#awaitCount}`);
+    } else {
+      if (awaitedByTask?.delete(awaited) !== true) return;
+      if (awaitedByTask.size === 0) this.#awaits.delete(taskId);
+    }
+    this.#schedulePublish();
+  }
+
   /**
    * One scan of the cluster's detector: reads the snapshot, the candidates of the last scan and
    * Redis's time, keeps this scan's candidates, and sends the victim of a confirmed deadlock.
@@ -217,9 +243,9 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
     }
     // Only the very request the detector saw: a wait that ended meanwhile, or a decision heard
     // again, fails nothing.
-    const waiting = [...this.#pools.values()].some((pool) =>
-      pool.waiting.some((waiter) => waiter.requestId === message.request && waiter.taskId === message.task),
-    );
+    const waiting =
+      [...(this.#awaits.get(message.task)?.values() ?? [])].includes(message.request) ||
+      [...this.#pools.values()].some((pool) => pool.waiting.some((waiter) => waiter.requestId === message.request && waiter.taskId === message.task));
     if (!waiting) return;
     const { node, clock } = this.#options;
     const { cycle, deadlocked, nodes, policy } = message;
@@ -244,11 +270,19 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
   #currentEdges(): ClusterWaitEdge[] {
     const { node } = this.#options;
     const edges: ClusterWaitEdge[] = [];
-    if (![...this.#pools.values()].some((pool) => pool.waiting.length > 0)) return edges;
+    if (this.#awaits.size === 0 && ![...this.#pools.values()].some((pool) => pool.waiting.length > 0)) return edges;
     for (const [resource, { capacity, holdings, waiting }] of this.#pools) {
       for (const { taskId, units } of holdings) edges.push({ kind: 'holds', task: `${node}/${taskId}`, resource, units, capacity });
       for (const { taskId, units, requestId } of waiting)
         edges.push({ kind: 'requests', task: `${node}/${taskId}`, resource, units, capacity, request: requestId });
+    }
+    const isClusterTask = this.#options.isClusterTask ?? (() => false);
+    for (const [taskId, awaitedByTask] of this.#awaits) {
+      for (const [awaited, request] of awaitedByTask) {
+        // A cluster task is named by its job's id, whichever node runs it; a task of this node as its other edges name it.
+        const edge = isClusterTask(awaited) ? { awaited, job: true } : { awaited: `${node}/${awaited}` };
+        edges.push({ kind: 'awaits', task: `${node}/${taskId}`, ...edge, request });
+      }
     }
     return edges;
   }
@@ -296,7 +330,10 @@ export class ClusterDeadlocks implements ClusterPoolWaits {
     const described: ClusterWaitEdge[] = [...edges];
     for (const taskId of taskIds) {
       const known = facts.get(taskId);
-      if (known !== undefined) described.push({ kind: 'runs', task: `${node}/${taskId}`, priority: known.priority, startedAt: known.dispatchedAt });
+      if (known === undefined) continue;
+      const job = this.#options.jobOf?.(taskId);
+      const runs = { kind: 'runs', task: `${node}/${taskId}`, priority: known.priority, startedAt: known.dispatchedAt } as const;
+      described.push(job === undefined ? runs : { ...runs, job });
     }
     return described;
   }

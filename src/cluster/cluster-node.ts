@@ -192,6 +192,17 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     }
   }
 
+  /** Whether `taskId` is a cluster task this node submitted and whose end it waits for (for the cluster's wait-for graph). */
+  isWaitingFor(taskId: string): boolean {
+    return this.#pending.has(taskId);
+  }
+
+  /** The cluster task (its job's id) whose attempt this node runs as local task `taskId`, if any (for the cluster's wait-for graph). */
+  jobRunBy(taskId: string): string | undefined {
+    for (const [jobId, local] of this.#running) if (local.id === taskId) return jobId;
+    return undefined;
+  }
+
   /** Resolves once this node takes tasks from the cluster (at once for a node that only submits). */
   async ready(): Promise<void> {
     await this.#limitsSet;

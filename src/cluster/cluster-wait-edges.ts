@@ -19,10 +19,21 @@ export type ClusterWaitEdge =
       /** Of a request: the id its node gave it, so that a decision about it names this wait and no later one. */
       readonly request?: string;
     }
-  | { readonly kind: 'awaits'; readonly task: string; readonly awaited: string }
+  | {
+      readonly kind: 'awaits';
+      readonly task: string;
+      /** The awaited task: `<node>/<task>` as its node publishes it, or with `job` a cluster task's id (its job's, `ctx.id`), whichever node runs it. */
+      readonly awaited: string;
+      /** Set when `awaited` is a cluster task's id. */
+      readonly job?: boolean;
+      /** The id its node gave this wait, so that a decision about it names this wait and no later one. */
+      readonly request?: string;
+    }
   | {
       readonly kind: 'runs';
       readonly task: string;
+      /** The cluster task (its job's id) this task is the running attempt of, if it is one. */
+      readonly job?: string;
       /** The task's priority (higher runs first). */
       readonly priority: number;
       /** When its attempt started, in milliseconds since the epoch on its node's clock. */
@@ -55,9 +66,13 @@ function expectEdge(edge: unknown, index: number): asserts edge is ClusterWaitEd
   const { kind, task } = edge as Record<string, unknown>;
   expectNonEmptyString(`${option}.task`, task);
   if (kind === 'awaits') {
-    expectNonEmptyString(`${option}.awaited`, (edge as Record<string, unknown>).awaited);
+    const { awaited, job, request } = edge as Record<string, unknown>;
+    expectNonEmptyString(`${option}.awaited`, awaited);
+    if (job !== undefined && typeof job !== 'boolean') fail(`${option}.job`, 'a boolean', job);
+    if (request !== undefined) expectNonEmptyString(`${option}.request`, request);
   } else if (kind === 'runs') {
-    const { priority, startedAt } = edge as Record<string, unknown>;
+    const { priority, startedAt, job } = edge as Record<string, unknown>;
+    if (job !== undefined) expectNonEmptyString(`${option}.job`, job);
     if (typeof priority !== 'number' || !Number.isFinite(priority)) fail(`${option}.priority`, 'a finite number', priority);
     if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) fail(`${option}.startedAt`, 'a finite number of milliseconds', startedAt);
   } else if (kind === 'holds' || kind === 'requests') {

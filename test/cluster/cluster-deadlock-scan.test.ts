@@ -15,6 +15,14 @@ function runs(task: string, startedAt: number, priority = 0): ClusterWaitEdge {
   return { kind: 'runs', task, startedAt, priority };
 }
 
+function awaitsJob(task: string, job: string, request: string): ClusterWaitEdge {
+  return { kind: 'awaits', task, awaited: job, job: true, request };
+}
+
+function runsJob(task: string, job: string, startedAt: number, priority = 0): ClusterWaitEdge {
+  return { kind: 'runs', task, job, startedAt, priority };
+}
+
 function snapshot(byNode: Record<string, ClusterWaitEdge[]>): ClusterNodeEdges[] {
   return Object.entries(byNode).map(([node, edges]) => ({ node, version: 1, edges }));
 }
@@ -195,6 +203,59 @@ describe('scanClusterDeadlocks', () => {
       b: [holds('b/@agent:y#1', 'gpu'), requests('b/@agent:y#1', 'db', 'r2')],
     });
     expect(scanClusterDeadlocks(messagesOnly, {}, 0, 0).victim).toBeUndefined();
+  });
+
+  describe('awaits of cluster tasks', () => {
+    // x of node a holds db and awaits the cluster task J; b runs J as its task y, which waits for db.
+    const throughAwait = (xPriority: number, yPriority: number): ClusterNodeEdges[] =>
+      snapshot({
+        a: [holds('a/x', 'db'), awaitsJob('a/x', 'J', 'w1'), runs('a/x', 1_000, xPriority)],
+        b: [requests('b/y', 'db', 'r1'), runsJob('b/y', 'J', 1_200, yPriority)],
+      });
+
+    it('follows an await of a cluster task to the task that runs it, and finds the cycle through it', () => {
+      const first = scanClusterDeadlocks(throughAwait(5, 0), {}, 2_000, 0, 'lowest-priority');
+      expect(Object.keys(first.candidates).sort()).toEqual(['a/x', 'b/y']);
+      expect(first.victim).toMatchObject({ node: 'b', task: 'y', request: 'r1', nodes: ['a', 'b'], deadlocked: ['a/x', 'b/y'] });
+      expect(first.victim!.cycle).toEqual(expect.arrayContaining(['a/x', 'b/y', 'db']));
+    });
+
+    it('may choose the awaiting task, through the id of its await', () => {
+      expect(scanClusterDeadlocks(throughAwait(-5, 0), {}, 2_000, 0, 'lowest-priority').victim).toMatchObject({
+        node: 'a',
+        task: 'x',
+        request: 'w1',
+      });
+    });
+
+    it('finds nothing when no node publishes the awaited task running (it is queued, or runs unblocked)', () => {
+      const unpublished = snapshot({
+        a: [holds('a/x', 'db'), awaitsJob('a/x', 'J', 'w1')],
+        b: [requests('b/y', 'db', 'r1'), runsJob('b/y', 'K', 1_200)],
+      });
+      expect(scanClusterDeadlocks(unpublished, {}, 2_000, 0)).toEqual({ candidates: {}, victim: undefined, inconsistent: false });
+    });
+
+    it("resolves a cycle within one node when it goes through an await of a cluster task, which that node's detector cannot follow", () => {
+      const oneNode = snapshot({ a: [holds('a/x', 'db'), awaitsJob('a/x', 'J', 'w1'), requests('a/y', 'db', 'r1'), runsJob('a/y', 'J', 1_200)] });
+      expect(scanClusterDeadlocks(oneNode, {}, 2_000, 0).victim).toMatchObject({ node: 'a', task: 'y', nodes: ['a'] });
+      // An await of one of its own tasks it sees whole: that one is left to it.
+      const local = snapshot({
+        a: [holds('a/x', 'db'), { kind: 'awaits', task: 'a/x', awaited: 'a/y', request: 'w1' }, requests('a/y', 'db', 'r1')],
+      });
+      const seen = scanClusterDeadlocks(local, {}, 2_000, 0);
+      expect(Object.keys(seen.candidates).sort()).toEqual(['a/x', 'a/y']);
+      expect(seen.victim).toBeUndefined();
+    });
+
+    it('confirms the cycle only once the await, the same wait, has stayed afterMs', () => {
+      const first = scanClusterDeadlocks(throughAwait(5, 0), {}, 1_000, 500);
+      const awaitedAgain = snapshot({
+        a: [holds('a/x', 'db'), awaitsJob('a/x', 'J', 'w2'), runs('a/x', 1_000, 5)],
+        b: [requests('b/y', 'db', 'r1'), runsJob('b/y', 'J', 1_200)],
+      });
+      expect(scanClusterDeadlocks(awaitedAgain, first.candidates, 1_600, 500).victim).toBeUndefined();
+    });
   });
 
   it('gives up a snapshot whose holds exceed a capacity (nodes published out of step)', () => {

@@ -234,6 +234,89 @@ describe('deadlocks across the nodes of a cluster', () => {
     expect(a.deadlocks()).toEqual([expect.objectContaining({ victim: `a/${onA.id}`, policy: 'lowest-priority' })]);
   });
 
+  describe('a cycle through an await across nodes', () => {
+    /**
+     * Node a (which runs no cluster task) and node b (which runs one at a time, the named task
+     * takeDb: it takes db and gives it back); both have the cluster pool db of one unit. a's task
+     * takes db, submits takeDb, and awaits it: takeDb runs on b and waits for db.
+     */
+    async function awaitAcross(priorities: { readonly outer: number; readonly inner: number }) {
+      const cluster = bed.freshCluster('await');
+      const node = (name: string, concurrency: number): Engine => {
+        const engine = createEngine({
+          logger: false,
+          deadlock: { policy: 'lowest-priority' },
+          resources: { db: { capacity: 1, scope: 'cluster' } },
+          tasks: {
+            takeDb: async (ctx) => {
+              const db = await ctx.acquire('db');
+              db.release();
+              return 'took db';
+            },
+          },
+          cluster: { redis: bed.redis.url, name: cluster, node: name, concurrency, deadlockAfterMs: 300, deadlockScanMs: 100 },
+        });
+        bed.engines.push(engine);
+        return engine;
+      };
+      const [a, b] = [node('a', 0), node('b', 1)];
+      await Promise.all([a.onClusterReady(), b.onClusterReady()]);
+      // The ends each engine reports, by task id (each engine numbers its own tasks).
+      const ends = { a: [] as string[], b: [] as string[] };
+      for (const [name, engine] of [['a', a] as const, ['b', b] as const]) {
+        engine.events$.subscribe((event) => {
+          if (['task.completed', 'task.failed', 'task.deadlock', 'task.cancelled'].includes(event.type))
+            ends[name].push(`${(event as { taskId: string }).taskId}:${event.type}`);
+        });
+      }
+      const submitted = deferred<TaskHandle<unknown>>();
+      const outer = a.submit(
+        async (ctx) => {
+          const db = await ctx.acquire('db');
+          const inner = ctx.submit('takeDb', { priority: priorities.inner });
+          submitted.resolve(inner);
+          try {
+            return await ctx.await(inner);
+          } finally {
+            db.release();
+          }
+        },
+        { priority: priorities.outer },
+      );
+      return { a, b, outer, inner: await submitted.promise, ends };
+    }
+
+    it('is found and broken: the awaited task on the other node, of the lower priority, is the victim', async () => {
+      const { b, outer, inner, ends } = await awaitAcross({ outer: 5, inner: 0 });
+      // The submitter hears the code and message of the cluster task's end (the details stay on the node that ran it).
+      await expect(inner.result).rejects.toMatchObject({ code: 'E_DEADLOCK' });
+      // The awaiting task hears its awaited task's end: the deadlock's error, which it threw on.
+      await expect(outer.result).rejects.toMatchObject({ code: 'E_TASK_FAILED', cause: { code: 'E_DEADLOCK' } });
+      const [report] = b.deadlocks();
+      const victim = report!.victim!;
+      expect(victim).toMatch(/^b\//);
+      expect(report).toMatchObject({ nodes: ['a', 'b'], deadlocked: [`a/${outer.id}`, victim], policy: 'lowest-priority', resolution: 'victim' });
+      expect(report!.cycle).toEqual(expect.arrayContaining([`a/${outer.id}`, victim, 'db']));
+      expect(b.deadlocks()).toHaveLength(1);
+      // Each task ended once: a's outer and a's handle of inner, and b's attempt of inner.
+      expect(ends.a.sort()).toEqual([`${inner.id}:task.deadlock`, `${outer.id}:task.failed`].sort());
+      expect(ends.b).toEqual([`${victim.slice('b/'.length)}:task.deadlock`]);
+    });
+
+    it('is found and broken: the awaiting task, of the lower priority, is the victim, and the awaited task completes', async () => {
+      const { a, b, outer, inner, ends } = await awaitAcross({ outer: -5, inner: 0 });
+      const error = await rejectionOf(outer);
+      expect(error.code).toBe('E_DEADLOCK');
+      expect(error.details).toMatchObject({ victim: `a/${outer.id}`, node: 'a', nodes: ['a', 'b'] });
+      // Its lease was freed at once: the awaited task got db.
+      await expect(inner.result).resolves.toBe('took db');
+      expect(a.deadlocks()).toEqual([expect.objectContaining({ victim: `a/${outer.id}`, policy: 'lowest-priority' })]);
+      expect(b.deadlocks()).toEqual([]);
+      expect(ends.a.sort()).toEqual([`${inner.id}:task.completed`, `${outer.id}:task.deadlock`].sort());
+      expect(ends.b).toEqual([expect.stringMatching(/:task\.completed$/)]);
+    });
+  });
+
   it('does not break a phantom: a cycle whose wait ended before the second snapshot', async () => {
     // The engines' own scans are an hour apart: this test scans by hand.
     const { cluster, a, b } = await twoNodes(bed.freshCluster('phantom'), { deadlockAfterMs: 1, deadlockScanMs: 3_600_000 });
