@@ -30,6 +30,23 @@ export interface EngineProgress {
   readonly elapsedMs: number;
   /** Estimated time to settle the rest at the rate so far; `undefined` until a task settles. */
   readonly etaMs: number | undefined;
+  /** With the `cluster` option: the cluster tasks this engine submitted, which the counts above leave out. */
+  readonly cluster?: ClusterTaskCounts;
+}
+
+/**
+ * The cluster tasks an engine submitted (named tasks sent to its cluster's queue, whichever node
+ * runs them), as that engine heard of them. They are apart from the engine's own counts: the node
+ * that runs a task counts it there too, as one of its own tasks.
+ */
+export interface ClusterTaskCounts extends Pick<
+  ShutdownReport,
+  'submitted' | 'completed' | 'failed' | 'cancelled' | 'timedOut' | 'deadlocked' | 'rejected'
+> {
+  /** Waiting for their dependencies or queued in the cluster: not heard to start, or back in the queue. */
+  readonly pending: number;
+  /** Heard to start on a node and not ended. */
+  readonly running: number;
 }
 
 /**
@@ -62,6 +79,8 @@ export interface EngineStats {
   };
   /** Average clock time a function ran, over every attempt that returned; `0` before the first. */
   readonly avgRunMs: number;
+  /** With the `cluster` option: the cluster tasks this engine submitted, which its workers did not run (unless a node's runs them there, as its own). */
+  readonly cluster?: ClusterTaskCounts;
 }
 
 /** A phase of shutdown, the clock time it began, and why. */
@@ -101,4 +120,6 @@ export interface ShutdownReport {
    * (`shutdown.abandonAfterMs`): they ignored their abort signal. Their tasks had ended already.
    */
   readonly abandoned: readonly string[];
+  /** With the `cluster` option: how the cluster tasks this engine submitted ended (the counts above leave them out; none is pending or running by then). */
+  readonly cluster?: ClusterTaskCounts;
 }

@@ -40,7 +40,7 @@ import type { WaitForGraphSnapshot } from './detection/wait-for-graph';
 import { graphWithHoldings } from './detection/graph-with-holdings';
 import type { DashboardOptions } from './dashboard/dashboard-options';
 import type { DashboardServer } from './dashboard/serve-dashboard';
-import type { EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from './engine-snapshots';
+import type { ClusterTaskCounts, EngineProgress, EngineStats, ShutdownReport, WorkerSnapshot } from './engine-snapshots';
 import { MezanError } from './errors';
 import type { EventSink } from './internal/event-sink';
 import type { AlertRecord } from './metrics/alert-book';
@@ -982,7 +982,13 @@ export class Engine {
       percent: total === 0 ? 100 : (settled / total) * 100,
       elapsedMs,
       etaMs,
+      ...this.#clusterCounts(),
     };
+  }
+
+  /** With the `cluster` option, the cluster tasks this engine submitted (its own counts leave them out). */
+  #clusterCounts(): { readonly cluster?: ClusterTaskCounts } {
+    return this.#cluster === undefined ? {} : { cluster: this.#cluster.counts() };
   }
 
   /**
@@ -1003,7 +1009,7 @@ export class Engine {
       totals.attempts += worker.attempts;
       totals.busyMs += worker.busyMs;
     }
-    return { workers, totals, avgRunMs: totals.attempts === 0 ? 0 : totals.busyMs / totals.attempts };
+    return { workers, totals, avgRunMs: totals.attempts === 0 ? 0 : totals.busyMs / totals.attempts, ...this.#clusterCounts() };
   }
 
   /** Resolves once every submitted task has settled (at once when none is unfinished). */
@@ -1121,6 +1127,7 @@ export class Engine {
       rejected,
       lost: counts.submitted - book.settled,
       abandoned: [...book.abandoned],
+      ...this.#clusterCounts(),
     };
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();

@@ -33,7 +33,7 @@ export type { DeadlockReport } from './detection/deadlock-resolver';
 export type { DeadlockCandidate } from './detection/deadlock-policy';
 export type { WaitForGraphSnapshot, WaitForNode, WaitForEdge } from './detection/wait-for-graph';
 export { ENGINE_DEFAULTS } from './engine-options';
-export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, ShutdownPhase } from './engine-snapshots';
+export type { EngineProgress, EngineStats, WorkerSnapshot, ShutdownReport, ShutdownPhase, ClusterTaskCounts } from './engine-snapshots';
 export type { WorkerStats } from '../actors/worker.actor';
 
 // Metrics, alerts and the dashboard's types (`engine.metrics()`, `engine.serveDashboard()`)

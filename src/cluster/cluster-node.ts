@@ -26,6 +26,8 @@ import {
   type TravellingOutcome,
 } from './cluster-dependencies';
 import { readJobEnd } from './job-end';
+import { ClusterTaskTally } from './cluster-task-tally';
+import type { ClusterTaskCounts } from '../engine-snapshots';
 import { ClusterGates, gateChildren, gatedOutcomes, gateId, gatesQueueName, wakeGate, type GateData, type GatePlace } from './cluster-gates';
 import { JobOutbox, type BulkJob } from './job-outbox';
 import { ClusterTaskEvents, isGivenBack, isRetrying, type ClusterProgress, type ClusterRetrying, type GivenBack } from './cluster-task-events';
@@ -95,6 +97,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
   /** The reconciliation under way, if any: one at a time. */
   #reconciling: Promise<void> | undefined = undefined;
   readonly #taskEvents: ClusterTaskEvents;
+  readonly #tally = new ClusterTaskTally();
   /** The jobs of this turn's submissions, added together. */
   readonly #outbox: JobOutbox;
   /** The delays of the retries this node announced, by job id, until BullMQ asks for them. */
@@ -235,6 +238,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       dependencies.length > 0 ? 'waiting' : 'queued',
     );
     record.priority = options.priority ?? 0;
+    this.#tally.submitted();
     const handle = record.handle;
     if (!this.#host.isAccepting()) {
       handle.settle(
@@ -268,7 +272,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     if (this.#stopIfFailed(record, dependencies)) return;
     const waitingFor = dependencies.filter(({ handle }) => !handle.isSettled);
     if (waitingFor.length === 0) {
-      record.handle.markStatus('queued');
+      this.#mark(record, 'queued');
       this.#send(record, task, { ...data, dependencies: travellingOutcomes(dependencies) }, attempts);
       return;
     }
@@ -380,7 +384,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     events.on('active', ({ jobId }) => {
       const record = this.#pending.get(jobId);
       if (record === undefined) return;
-      record.handle.markStatus('running');
+      this.#mark(record, 'running');
       record.starts++;
       this.#taskEvents.started(record);
     });
@@ -396,14 +400,17 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       if (record === undefined) return;
       // A gated dependant whose gates all opened: it joins the queue, as a local one does then.
       if (record.handle.status === 'waiting') this.#taskEvents.queued(record);
-      record.handle.markStatus('queued');
+      this.#mark(record, 'queued');
       // Back in the queue after a retry's delay (BullMQ's `waiting`, from `delayed` or at once).
       if (record.retryPending) {
         record.retryPending = false;
         this.#taskEvents.queued(record, record.starts - record.givenBack + 1);
       }
     });
-    events.on('delayed', ({ jobId }) => this.#pending.get(jobId)?.handle.markStatus('queued'));
+    events.on('delayed', ({ jobId }) => {
+      const record = this.#pending.get(jobId);
+      if (record !== undefined) this.#mark(record, 'queued');
+    });
     // The id was taken by a job already there (a submission again of the same id): it may have ended.
     events.on('duplicated', ({ jobId }) => void this.#settleIfFinished(jobId, 'reading a duplicated job'));
     events.on('removed', ({ jobId }) => {
@@ -469,10 +476,10 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
           return;
         }
         case 'running':
-          record.handle.markStatus('running');
+          this.#mark(record, 'running');
           return;
         case 'queued':
-          record.handle.markStatus('queued');
+          this.#mark(record, 'queued');
           return;
         case 'gone':
           // Not yet added, it is not gone; once added, it was removed (a `removed` event this node
@@ -507,11 +514,25 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     return true;
   }
 
+  /** A pending task's status, as heard: on a node, or in the queue (for a dependant, once its dependencies allow it). */
+  #mark(record: ClusterTask, status: 'queued' | 'running'): void {
+    if (record.handle.isSettled) return;
+    record.handle.markStatus(status);
+    this.#tally.running(record, status === 'running');
+  }
+
+  /** The cluster tasks submitted here, counted: for `engine.progress()`, `engine.stats()` and the shutdown report. */
+  counts(): ClusterTaskCounts {
+    return this.#tally.counts();
+  }
+
   /** @internal */
   taskSettled(task: ClusterTask, error: MezanError | undefined): void {
     this.#pending.delete(task.id);
     task.unlisten?.();
-    this.#taskEvents.settled(task, task.handle.status as TerminalTaskStatus, error);
+    const status = task.handle.status as TerminalTaskStatus;
+    this.#tally.settled(task, status);
+    this.#taskEvents.settled(task, status, error);
     task.notifySettled();
     this.#host.taskSettled(task.handle, error, this.#pending.size);
   }

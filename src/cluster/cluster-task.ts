@@ -35,6 +35,8 @@ export class ClusterTask implements TaskHandleHooks {
   /** How many times a node took its job (BullMQ's `active` events heard), and how many of those it gave back unrun. */
   starts = 0;
   givenBack = 0;
+  /** Counted as running by its node's tally: heard to start, not back in the queue, not settled. */
+  isRunning = false;
   /** A retry was announced and its attempt is not back in the queue yet. */
   retryPending = false;
   /** Its submitter's events still in flight (a start's read), which what follows must wait for. */
