@@ -127,6 +127,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   readonly #closing: Promise<undefined>;
   #resolveClosing!: (value: undefined) => void;
   #queue: Queue | undefined;
+  /** Settles once this node's worker is seen and the scheduler made (or that failed). */
+  #joined: Promise<void> = Promise.resolve();
   #worker: Worker | undefined;
   /** The connections it opened (the queue's and the worker's), quit once those are closed. */
   readonly #connections: Redis[] = [];
@@ -155,19 +157,53 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     const name = `${cluster}.deadlocks`;
     const queue = (this.#queue = new Queue(name, { connection: connect(), prefix: PREFIX }));
     queue.on('error', onError);
-    void queue
-      .setGlobalConcurrency(1)
-      .then(() => queue.upsertJobScheduler(SCHEDULER, { every: scanMs }, { name: 'scan', opts: { removeOnComplete: true, removeOnFail: true } }))
-      .catch(onError);
-    this.#worker = new Worker(name, () => this.scan().then(() => undefined), {
+    const worker = (this.#worker = new Worker(name, () => this.scan().then(() => undefined), {
       connection: connect(),
       prefix: PREFIX,
+      // Named: its connection tells the other nodes that this one works the queue (see #leave).
+      name: node,
       concurrency: 1,
       lockDuration: this.#options.lockDurationMs ?? 30_000,
       stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
       // While another node scans (the global concurrency is reached), look again a scan later, not BullMQ's 30 s.
       maximumRateLimitDelay: scanMs,
-    }).on('error', onError);
+    }).on('error', onError));
+    // The scheduler is made once this node's worker is seen: a node that leaves meanwhile then sees it too.
+    this.#joined = queue
+      .setGlobalConcurrency(1)
+      .then(() => worker.waitUntilReady())
+      .then(() => this.#schedule(queue))
+      .catch(onError);
+  }
+
+  /** Makes (or keeps) the job scheduler that adds a scan every `scanMs`. */
+  async #schedule(queue: Queue): Promise<void> {
+    await queue.upsertJobScheduler(
+      SCHEDULER,
+      { every: this.#options.scanMs },
+      { name: 'scan', opts: { removeOnComplete: true, removeOnFail: true } },
+    );
+  }
+
+  /** How many nodes but this one work the scans' queue: their workers' connections, named after them. */
+  async #otherScanners(queue: Queue): Promise<number> {
+    const own = `:w:${this.#options.node}`;
+    // Where Redis lists no clients (CLIENT LIST refused), BullMQ answers with one nameless entry: another, for all it knows.
+    return (await queue.getWorkers()).filter((worker) => typeof worker.rawname !== 'string' || !worker.rawname.endsWith(own)).length;
+  }
+
+  /**
+   * A node that leaves last removes the scans' job scheduler, which would stay in Redis otherwise.
+   * Safe against a node that joins meanwhile: a node makes the scheduler only once its worker is
+   * seen, so one that made it before this removal is seen after it, and the scheduler is made again
+   * for it. Nodes that leave at once may each see the other and leave the scheduler in place; a
+   * node killed leaves it too (the next node to join keeps it).
+   */
+  async #leave(queue: Queue): Promise<void> {
+    await this.#joined;
+    if ((await this.#otherScanners(queue)) > 0) return;
+    await queue.removeJobScheduler(SCHEDULER);
+    if ((await this.#otherScanners(queue)) > 0) await this.#schedule(queue);
   }
 
   /** A cluster pool's holdings and queue after a change (see {@link ClusterPoolWaits}). */
@@ -229,7 +265,13 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     const { clock, node } = this.#options;
     if (this.#publishTimer !== undefined) clock.clearTimeout(this.#publishTimer);
     if (this.#heartbeatTimer !== undefined) clock.clearTimeout(this.#heartbeatTimer);
-    await Promise.allSettled([this.#publishing, this.#worker?.close(), this.#queue?.close()]);
+    const queue = this.#queue;
+    if (queue !== undefined) {
+      await this.#leave(queue).catch((error: unknown) =>
+        this.#options.logger?.warn('the cluster deadlock detector could not tell whether it was the last node to scan', { error }),
+      );
+    }
+    await Promise.allSettled([this.#publishing, this.#worker?.close(), queue?.close()]);
     await Promise.allSettled(this.#connections.map((connection) => connection.quit()));
     await this.#edges.withdraw(node).catch(() => undefined);
   }
