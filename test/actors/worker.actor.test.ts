@@ -415,6 +415,37 @@ describe('workerLogic', () => {
       expect(state()).toBe('idle');
     });
 
+    it("on a simulation's clock, sends its pools what its attempts posted before it crashes or stops, so that a revoke comes after", async () => {
+      for (const end of ['worker.crash', 'xstate.stop'] as const) {
+        const { received: pool, services } = fakePool(1);
+        const { worker, actor, dispatch } = startWorker({ clock: new VirtualClock({ settle: 'each-instant' }), services });
+        let poolHeardAtEnd: string[] | undefined;
+        dispatch(
+          order('t', (ctx) => {
+            const lease = ctx.acquire('db');
+            lease.catch(() => undefined);
+            // The request waits for the end of this burst of promise jobs; the worker ends first.
+            if (end === 'worker.crash') worker.send({ type: 'worker.crash' });
+            else actor.stop();
+            poolHeardAtEnd = pool.map((event) => event.type);
+            return lease;
+          }),
+        );
+        await flush();
+        // Its request, then the cancel its attempt's end made: what the pool hears next (the supervisor's revoke) comes after.
+        expect({ end, heard: poolHeardAtEnd }).toEqual({ end, heard: ['resource.batch'] });
+        expect(pool).toEqual([
+          {
+            type: 'resource.batch',
+            events: [
+              expect.objectContaining({ type: 'resource.request', requestId: 't#1.1#1' }),
+              { type: 'resource.cancel', requestId: 't#1.1#1', at: 0 },
+            ],
+          },
+        ]);
+      }
+    });
+
     it('keeps exact statistics over many dispatches', async () => {
       const { clock, stats, dispatch, reports } = startWorker();
       let expectedBusy = 0;
