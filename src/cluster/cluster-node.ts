@@ -140,6 +140,9 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       this.#worker = undefined;
       this.#subscriber = undefined;
       this.#gates = undefined;
+      // A node that only submits listens to the queue's events from the start: its first
+      // submission does not wait for that connection.
+      void this.#listen().catch(() => undefined);
       return;
     }
     this.#gates = new ClusterGates(options.name, {
@@ -206,10 +209,10 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     return undefined;
   }
 
-  /** Resolves once this node takes tasks from the cluster (at once for a node that only submits). */
+  /** Resolves once this node takes tasks from the cluster (a node that only submits: once it hears the queue's events). */
   async ready(): Promise<void> {
     await this.#limitsSet;
-    await this.#queue.waitUntilReady();
+    await Promise.all([this.#queue.waitUntilReady(), this.#listening]);
     if (this.#worker !== undefined) await Promise.all([this.#worker.waitUntilReady(), this.#gates?.ready()]);
   }
 

@@ -92,6 +92,16 @@ describe('the cluster tasks of one turn are sent together', () => {
   });
 });
 
+describe('a node that only submits', () => {
+  it('hears the queue’s events once onClusterReady resolves: its first turn’s jobs wait for no connection', async () => {
+    const name = bed.freshCluster('outbox');
+    const listening = await withQueue(name, (queue) => queue.getQueueEvents());
+    expect(listening).toHaveLength(0);
+    await joinEngine(name, 'submitter');
+    await withQueue(name, async (queue) => expect(await queue.getQueueEvents()).toHaveLength(1));
+  });
+});
+
 describe('a failed addBulk', () => {
   const owner: ClusterTaskOwner = { cancelTask: () => false, taskSettled: () => {}, reprioritize: () => {} };
   const data: ClusterJobData = { from: 'test' };
