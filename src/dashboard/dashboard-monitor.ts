@@ -26,6 +26,10 @@ export interface DashboardDeadlock {
   readonly resolution?: 'victim' | 'compensation';
   readonly victim?: string;
   readonly policy?: string;
+  /** For a deadlock across the nodes of a cluster: the nodes whose tasks are on the cycle (its ids are `<node>/<task id>` and pool names). */
+  readonly nodes?: readonly string[];
+  /** For a deadlock across the nodes of a cluster: the cluster as the dashboard last read it before, which had the cycle (it lasted `deadlockAfterMs`). */
+  readonly cluster?: ClusterView;
 }
 
 /** An alert raised by the engine's monitor (`alert.raised`), and when it cleared (`alert.cleared`). */
@@ -350,13 +354,21 @@ export class DashboardMonitor {
       case 'deadlock.detected':
         this.#deadlocksDetected++;
         // Read now: resolving it (in the same turn) releases the victim's leases and changes the graph.
-        this.#lastDeadlock = { at: event.at, deadlocked: [...event.deadlocked], cycle: [...event.cycle], graph: this.#engine.waitForGraph() };
+        this.#lastDeadlock = {
+          at: event.at,
+          deadlocked: [...event.deadlocked],
+          cycle: [...event.cycle],
+          graph: this.#engine.waitForGraph(),
+          ...this.#acrossNodes(event.nodes),
+        };
         return;
       case 'deadlock.resolved': {
         this.#deadlocksResolved++;
         const last = this.#lastDeadlock;
         const sameCycle = last !== undefined && last.resolution === undefined && sameIds(last.cycle, event.cycle);
-        const base = sameCycle ? last : { at: event.at, deadlocked: [], cycle: [...event.cycle], graph: this.#engine.waitForGraph() };
+        const base = sameCycle
+          ? last
+          : { at: event.at, deadlocked: [], cycle: [...event.cycle], graph: this.#engine.waitForGraph(), ...this.#acrossNodes(event.nodes) };
         this.#lastDeadlock = { ...base, resolution: event.resolution, victim: event.victim, policy: event.policy };
         return;
       }
@@ -364,6 +376,13 @@ export class DashboardMonitor {
         if ((event.type as string) === 'alert.raised') this.#raise(plain);
         else if ((event.type as string) === 'alert.cleared') this.#clear(plain);
     }
+  }
+
+  /** What a deadlock across nodes keeps besides: its nodes, and the cluster as last read. */
+  #acrossNodes(nodes: readonly string[] | undefined): Pick<DashboardDeadlock, 'nodes' | 'cluster'> {
+    if (nodes === undefined) return {};
+    const cluster = this.#cluster?.view;
+    return cluster === undefined ? { nodes: [...nodes] } : { nodes: [...nodes], cluster };
   }
 
   #raise(event: DashboardEvent): void {

@@ -146,4 +146,50 @@ describe("a cluster node's dashboard in Chromium", () => {
     expect(pageErrors).toEqual([]);
     expect(await page.evaluate(() => (window as any).mezanDashboard.errors)).toEqual([]);
   });
+
+  it('draws over the cluster graph the cycle and the victim of a deadlock across nodes that this node reported', async () => {
+    const cluster = bed.freshCluster('browser-deadlock');
+    // The victim is the task of the lower priority: b's, so b's dashboard reports it.
+    const [a, b] = ['a', 'b'].map((name) => {
+      const engine = createEngine({
+        logger: false,
+        deadlock: { policy: 'lowest-priority' },
+        resources,
+        cluster: { redis: bed.redis.url, name: cluster, node: name, concurrency: 0, deadlockAfterMs: 500, deadlockScanMs: 200 },
+      });
+      bed.engines.push(engine);
+      return engine;
+    }) as [Engine, Engine];
+    await Promise.all([a.onClusterReady(), b.onClusterReady()]);
+    await dashboard?.close();
+    dashboard = await serveDashboard(b, { port: 0, updateIntervalMs: 20, clusterIntervalMs: 20 });
+    const { page } = chromium;
+    await page.goto(dashboard.url);
+    await page.waitForSelector('#cluster-panel:not([hidden])', PAGE_WAIT);
+    const aHolds = deferred();
+    const bHolds = deferred();
+    const survivor = crossingTask(a, 'order:1', 'db', 'gpu', aHolds, bHolds, 1);
+    const victim = crossingTask(b, 'order:2', 'gpu', 'db', bHolds, aHolds, 0);
+    await expect(victim.result).rejects.toMatchObject({ code: 'E_DEADLOCK' });
+    await survivor.result;
+    await page.waitForFunction(() => (window as any).mezanDashboard.clusterCy?.nodes('.victim').length === 1, null, PAGE_WAIT);
+    const drawn = await page.evaluate(() => {
+      const cy = (window as any).mezanDashboard.clusterCy;
+      const ids = (selection: any): string[] => selection.map((element: any) => element.id()).sort();
+      return { victim: ids(cy.nodes('.victim')), cycle: ids(cy.nodes('.cycle')), edges: ids(cy.edges('.cycle')) };
+    });
+    expect(drawn).toEqual({
+      victim: ['task:b/order:2'],
+      cycle: ['pool:db', 'pool:gpu', 'task:a/order:1', 'task:b/order:2'],
+      edges: [
+        'pool:db -> task:a/order:1 : holds',
+        'pool:gpu -> task:b/order:2 : holds',
+        'task:a/order:1 -> pool:gpu : requests',
+        'task:b/order:2 -> pool:db : requests',
+      ],
+    });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-cluster-deadlock.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    expect(await page.evaluate(() => (window as any).mezanDashboard.errors)).toEqual([]);
+  });
 });

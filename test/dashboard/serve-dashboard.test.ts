@@ -1,5 +1,6 @@
 import { Subject } from 'rxjs';
 import type { DashboardEngine } from '../../src/dashboard/dashboard-engine';
+import type { ClusterView } from '../../src/cluster/cluster-view';
 import type { DashboardState } from '../../src/dashboard/dashboard-monitor';
 import { serveDashboard, type DashboardServer, type DashboardSnapshotMessage } from '../../src/dashboard/serve-dashboard';
 import { createEngine, type Engine } from '../../src/engine';
@@ -242,6 +243,23 @@ describe('serveDashboard', () => {
     await withMetrics.close();
     const without = await serve(view(engine));
     expect((await getState(without)).metrics).toBeUndefined();
+  });
+
+  it('keeps, with a deadlock across nodes, its nodes and the cluster as last read before it; not with a local one', async () => {
+    const events = new Subject<EngineEvent>();
+    const cluster = { cluster: 'c', node: 'a', at: 7, nodes: [], pools: [{ name: 'db' }], edges: [] } as unknown as ClusterView;
+    const server = await serve(view(engine, { clusterView: async () => cluster }, events));
+    // The first read, made when the dashboard began, has answered.
+    expect((await getState(server)).cluster).toEqual({ view: cluster, error: undefined });
+    const cycle = ['a/t1', 'gpu', 'b/t2', 'db', 'a/t1'];
+    events.next({ type: 'deadlock.detected', at: 10, deadlocked: ['a/t1', 'b/t2'], cycle, nodes: ['a', 'b'] });
+    events.next({ type: 'deadlock.resolved', at: 10, resolution: 'victim', victim: 'b/t2', policy: 'youngest', cycle, nodes: ['a', 'b'] });
+    expect((await getState(server)).deadlocks.last).toMatchObject({ cycle, victim: 'b/t2', nodes: ['a', 'b'], cluster });
+    events.next({ type: 'deadlock.detected', at: 11, deadlocked: ['t1'], cycle: ['t1', 'db', 't1'] });
+    const local = (await getState(server)).deadlocks.last!;
+    expect(local.cycle).toEqual(['t1', 'db', 't1']);
+    expect(local).not.toHaveProperty('nodes');
+    expect(local).not.toHaveProperty('cluster');
   });
 
   it('lists alerts from alert.raised until alert.cleared', async () => {

@@ -1,4 +1,5 @@
 import { unprefixedTask, type ClusterPoolShare, type ClusterView } from '../../cluster/cluster-view';
+import type { DashboardDeadlock } from '../dashboard-monitor';
 import type { GraphEdgeElement, GraphElements, GraphNodeElement } from './wait-for-graph-elements';
 import { MAX_GRAPH_NODES } from './wait-for-graph-elements';
 
@@ -13,12 +14,16 @@ const TASK_PREFIX = 'task:';
  * them, a pool's holders (`holds`, from its permits) and waiters (`requests`, from the nodes'
  * published waits), and the `awaits` the nodes published. An edge that links two nodes (an await
  * of another node's task, an edge of a pool that tasks of several nodes share) is marked `cross`;
- * a task of a node no longer alive (its permits not yet lapsed) is `stale`, outside any box. Pure.
+ * a task of a node no longer alive (its permits not yet lapsed) is `stale`, outside any box. The
+ * latest deadlock, when it was across nodes, is drawn over it as the engine's graph draws its own:
+ * its cycle (`cycle`) and victim (`victim`), taken from the view read before its detection where the
+ * live one no longer has them (`stale`). Pure.
  *
  * @param view - the cluster's view
+ * @param deadlock - the latest deadlock this node reported, if any
  * @returns the nodes (boxes first, so that Cytoscape.js has a task's box before the task) and edges
  */
-export function clusterGraphElements(view: ClusterView): GraphElements {
+export function clusterGraphElements(view: ClusterView, deadlock?: DashboardDeadlock): GraphElements {
   const nodes = new Map<string, GraphNodeElement>();
   const edges = new Map<string, GraphEdgeElement>();
   const alive = new Set(view.nodes.map((member) => member.node));
@@ -63,7 +68,47 @@ export function clusterGraphElements(view: ClusterView): GraphElements {
     const to = addTask(owner, owner === undefined ? edge.awaited : unprefixedTask(owner, edge.awaited));
     addEdge(from, to, 'awaits', undefined, owner !== edge.node);
   }
+  if (deadlock?.nodes !== undefined) markCycle({ nodes, edges }, view, deadlock);
   return { nodes, edges };
+}
+
+/** Marks a deadlock across nodes on the cluster graph, adding what the live view lost from the view read before it. */
+function markCycle(
+  live: { readonly nodes: Map<string, GraphNodeElement>; readonly edges: Map<string, GraphEdgeElement> },
+  view: ClusterView,
+  deadlock: DashboardDeadlock,
+): void {
+  const captured = deadlock.cluster === undefined ? undefined : clusterGraphElements(deadlock.cluster);
+  const pools = new Set([...view.pools, ...(deadlock.cluster?.pools ?? [])].map((pool) => pool.name));
+  // The cycle's ids are the cluster's: pool names, and tasks as `<node>/<task id>`.
+  const idOf = (id: string): string => (pools.has(id) ? `${POOL_PREFIX}${id}` : `${TASK_PREFIX}${id}`);
+  const mark = (element: { readonly classes: string[] } | undefined, name: string): void => {
+    if (element !== undefined && !element.classes.includes(name)) element.classes.push(name);
+  };
+  for (const id of deadlock.cycle.map(idOf)) {
+    const old = captured?.nodes.get(id);
+    if (!live.nodes.has(id) && old !== undefined && live.nodes.size < MAX_GRAPH_NODES) {
+      const parent = old.data.parent !== undefined && live.nodes.has(old.data.parent) ? old.data.parent : undefined;
+      live.nodes.set(id, { data: { ...old.data, parent }, classes: ['stale'] });
+    }
+    mark(live.nodes.get(id), 'cycle');
+  }
+  for (let index = 0; index + 1 < deadlock.cycle.length; index++) {
+    const [from, to] = [idOf(deadlock.cycle[index]!), idOf(deadlock.cycle[index + 1]!)];
+    // The step's own edge: a request from a task to a pool, a hold from a pool to its holder, an await.
+    const find = (edges: ReadonlyMap<string, GraphEdgeElement> | undefined): GraphEdgeElement | undefined =>
+      [...(edges?.values() ?? [])].find(({ data }) => data.source === from && data.target === to);
+    let edge = find(live.edges);
+    if (edge === undefined) {
+      const old = find(captured?.edges);
+      if (old !== undefined && live.nodes.has(old.data.source) && live.nodes.has(old.data.target)) {
+        edge = { data: old.data, classes: [...old.classes, 'stale'] };
+        live.edges.set(old.data.id, edge);
+      }
+    }
+    mark(edge, 'cycle');
+  }
+  if (deadlock.victim !== undefined) mark(live.nodes.get(idOf(deadlock.victim)), 'victim');
 }
 
 /** The live node whose prefix a published task id has (the longest, as a node's name may hold a `/`). */

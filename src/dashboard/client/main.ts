@@ -41,7 +41,7 @@ const clusterPanel: ClusterPanelElements = {
 /** Shows the cluster (a cluster node's dashboard only), its tables, then its graph once the panel is shown. */
 function drawCluster(state: DashboardState): void {
   const view = renderClusterPanel(clusterPanel, state);
-  if (view !== undefined) renderClusterGraph(page, query('#cluster-graph'), view);
+  if (view !== undefined) renderClusterGraph(page, query('#cluster-graph'), view, state.deadlocks.last);
 }
 
 function drawActors(state: DashboardState): void {

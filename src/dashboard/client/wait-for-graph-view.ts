@@ -1,6 +1,6 @@
 import cytoscape, { type Core, type StylesheetJson } from 'cytoscape';
 import type { ClusterView } from '../../cluster/cluster-view';
-import type { DashboardState } from '../dashboard-monitor';
+import type { DashboardDeadlock, DashboardState } from '../dashboard-monitor';
 import { clusterGraphElements } from './cluster-graph-elements';
 import type { DashboardPage } from './page-model';
 import { waitForGraphElements, type GraphEdgeElement, type GraphElements, type GraphNodeElement } from './wait-for-graph-elements';
@@ -96,9 +96,10 @@ export function renderWaitForGraph(page: DashboardPage, container: HTMLElement, 
  * @param page - the page (its cluster graph's Cytoscape.js instance is made on first use)
  * @param container - where the graph is drawn
  * @param view - the cluster's view
+ * @param deadlock - the latest deadlock, drawn over it when it was across nodes
  */
-export function renderClusterGraph(page: DashboardPage, container: HTMLElement, view: ClusterView): void {
-  drawGraph((page.clusterCy ??= createGraph(container)), clusterGraphElements(view));
+export function renderClusterGraph(page: DashboardPage, container: HTMLElement, view: ClusterView, deadlock: DashboardDeadlock | undefined): void {
+  drawGraph((page.clusterCy ??= createGraph(container)), clusterGraphElements(view, deadlock));
 }
 
 /** A Cytoscape.js instance with the graph's styles, in `container`. */

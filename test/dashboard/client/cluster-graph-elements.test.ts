@@ -1,5 +1,6 @@
 import { clusterGraphElements } from '../../../src/dashboard/client/cluster-graph-elements';
 import type { ClusterView, ClusterViewNode, ClusterViewPool } from '../../../src/cluster/cluster-view';
+import type { DashboardDeadlock } from '../../../src/dashboard/dashboard-monitor';
 
 const member = (node: string, self = false): ClusterViewNode => ({
   node,
@@ -82,5 +83,58 @@ describe('clusterGraphElements', () => {
       'task:b/t4 -> task:a/t1 : awaits [cross]',
       'task:b/t4 -> task:b/t2 : awaits',
     ]);
+  });
+});
+
+describe('clusterGraphElements with a deadlock across nodes', () => {
+  /** a's t1 holds db and requests gpu, b's t2 holds gpu and requests db; b's t2 is the victim. */
+  const twoNodes = (pools: ClusterViewPool[]): ClusterView => ({ ...VIEW, pools, edges: [] });
+  const DEADLOCKED = twoNodes([pool('db', [share('a', 't1')], [share('b', 't2')]), pool('gpu', [share('b', 't2')], [share('a', 't1')])]);
+  const deadlock = (cluster: ClusterView | undefined): DashboardDeadlock => ({
+    at: 0,
+    deadlocked: ['a/t1', 'b/t2'],
+    cycle: ['a/t1', 'gpu', 'b/t2', 'db', 'a/t1'],
+    graph: { nodes: [], edges: [] },
+    resolution: 'victim',
+    victim: 'b/t2',
+    nodes: ['a', 'b'],
+    cluster,
+  });
+  const marked = ({ nodes, edges }: ReturnType<typeof clusterGraphElements>): string[] =>
+    [...nodes.values(), ...edges.values()]
+      .filter(({ classes }) => classes.includes('cycle'))
+      .map(({ data, classes }) => `${data.id} [${classes.join(' ')}]`);
+
+  it('marks the cycle and the victim on the live graph when it still has them', () => {
+    expect(marked(clusterGraphElements(DEADLOCKED, deadlock(undefined)))).toEqual([
+      'pool:db [cycle]',
+      'task:a/t1 [cycle]',
+      'task:b/t2 [cycle victim]',
+      'pool:gpu [cycle]',
+      'pool:db -> task:a/t1 : holds [cross cycle]',
+      'task:b/t2 -> pool:db : requests [cross cycle]',
+      'pool:gpu -> task:b/t2 : holds [cross cycle]',
+      'task:a/t1 -> pool:gpu : requests [cross cycle]',
+    ]);
+  });
+
+  it('takes what the live graph lost (the victim gave gpu up, a took it) from the view read before, as stale', () => {
+    const after = twoNodes([pool('db', [share('a', 't1')], []), pool('gpu', [share('a', 't1')], [])]);
+    const elements = clusterGraphElements(after, deadlock(DEADLOCKED));
+    expect(marked(elements)).toEqual([
+      'pool:db [cycle]',
+      'task:a/t1 [cycle]',
+      'pool:gpu [cycle]',
+      'task:b/t2 [stale cycle victim]',
+      'pool:db -> task:a/t1 : holds [cycle]',
+      'task:a/t1 -> pool:gpu : requests [cross stale cycle]',
+      'pool:gpu -> task:b/t2 : holds [cross stale cycle]',
+      'task:b/t2 -> pool:db : requests [cross stale cycle]',
+    ]);
+    // Its node is alive: the victim is drawn in its box.
+    expect(elements.nodes.get('task:b/t2')!.data.parent).toBe('node:b');
+    // A deadlock within one node (no `nodes`) is the engine's graph's, not this one's.
+    const local = clusterGraphElements(DEADLOCKED, { ...deadlock(undefined), nodes: undefined });
+    expect(marked(local)).toEqual([]);
   });
 });
