@@ -36,8 +36,12 @@ export interface ClusterDeadlockVictim {
 export interface ClusterDeadlockScan {
   /** The candidates to keep for the next scan: every task deadlocked in this one. */
   readonly candidates: Readonly<Record<string, DeadlockCandidate>>;
-  /** A deadlock confirmed across nodes, and its victim; `undefined` when there is none. */
-  readonly victim: ClusterDeadlockVictim | undefined;
+  /**
+   * The victims of the deadlocks confirmed across nodes, one per deadlock, in the order they were
+   * found: each found once the victims before it are out of the graph (their waits failed, their
+   * units given back). Empty when there is none.
+   */
+  readonly victims: readonly ClusterDeadlockVictim[];
   /** Set when the snapshot could not be a graph (holds over a pool's capacity: nodes published at different moments). */
   readonly inconsistent: boolean;
   /** What the victim policy threw (a function that failed, or named no candidate): the youngest was chosen instead. */
@@ -192,7 +196,7 @@ function victimOf(
   scanned: ScannedGraph,
   now: number,
   policy: DeadlockPolicy,
-): { victim: ClusterDeadlockVictim | undefined; policyError?: unknown } {
+): { id?: string; victim: ClusterDeadlockVictim | undefined; policyError?: unknown } {
   const { cycle } = analysis;
   const { tasks } = scanned;
   const waits = new Map<string, string>();
@@ -228,7 +232,7 @@ function victimOf(
     nodes: nodesOf(analysis.cycle, tasks),
     policy: used,
   };
-  return policyError === undefined ? { victim } : { victim, policyError };
+  return policyError === undefined ? { id: chosen, victim } : { id: chosen, victim, policyError };
 }
 
 /**
@@ -268,7 +272,7 @@ export function scanClusterDeadlocks(
   } catch {
     // Holds over a capacity: one node's release and another's grant published out of step. The
     // next scan reads them in step again.
-    return { candidates: {}, victim: undefined, inconsistent: true };
+    return { candidates: {}, victims: [], inconsistent: true };
   }
   const candidates: Record<string, DeadlockCandidate> = {};
   const stable = new Set<string>();
@@ -279,10 +283,28 @@ export function scanClusterDeadlocks(
     candidates[id] = { edges, since };
     if (now - since >= afterMs) stable.add(id);
   }
-  if (stable.size === 0) return { candidates, victim: undefined, inconsistent: false };
+  if (stable.size === 0) return { candidates, victims: [], inconsistent: false };
   // Without the others' holds the stable tasks have more units free: what stays deadlocked among
-  // them alone is deadlocked in the whole snapshot too.
-  const confirmed = graphOf(scanned, (id) => stable.has(id)).detect();
-  if (!needsTheCluster(confirmed.cycle, scanned)) return { candidates, victim: undefined, inconsistent: false };
-  return { candidates, ...victimOf(confirmed, scanned, now, policy), inconsistent: false };
+  // them alone is deadlocked in the whole snapshot too. Each deadlock found gets a victim, which then
+  // leaves the graph as its failed waits and freed leases take it out, and the rest is looked at
+  // again: several deadlocks are broken in one scan, and one that its victim also broke is not
+  // broken twice. A cycle that is not the cluster's (its node's detector resolves it), or that has
+  // no candidate, leaves with all its tasks: what they would free can only break deadlocks, never
+  // make one, so what is found afterwards is still real (one it hid is found by a later scan).
+  const victims: ClusterDeadlockVictim[] = [];
+  const out = new Set<string>();
+  let policyError: unknown;
+  for (;;) {
+    const found = graphOf(scanned, (id) => stable.has(id) && !out.has(id)).detect();
+    if (found.deadlocked.length === 0) break;
+    const chosen = needsTheCluster(found.cycle, scanned) ? victimOf(found, scanned, now, policy) : { victim: undefined };
+    policyError ??= chosen.policyError;
+    if (chosen.victim !== undefined) {
+      victims.push(chosen.victim);
+      out.add(chosen.id!);
+    } else {
+      for (const id of found.cycle) if (scanned.tasks.has(id)) out.add(id);
+    }
+  }
+  return policyError === undefined ? { candidates, victims, inconsistent: false } : { candidates, victims, inconsistent: false, policyError };
 }

@@ -233,28 +233,33 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
 
   /**
    * One scan of the cluster's detector: reads the snapshot, the candidates of the last scan and
-   * Redis's time, keeps this scan's candidates, and sends the victim of a confirmed deadlock.
-   * @returns the victim decided, if any (whether or not it was already sent)
+   * Redis's time, keeps this scan's candidates, and sends the victim of each confirmed deadlock.
+   * @returns the victims decided (whether or not their decisions were already sent)
    */
-  async scan(): Promise<ClusterDeadlockVictim | undefined> {
+  async scan(): Promise<readonly ClusterDeadlockVictim[]> {
     const { redis, cluster, afterMs, logger } = this.#options;
     const candidatesKey = `mezan:${cluster}:deadlock:candidates`;
     const [{ nodes }, [seconds, micros], stored] = await Promise.all([this.#edges.snapshot(), redis.time(), redis.get(candidatesKey)]);
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const previous = stored === null ? {} : (JSON.parse(stored) as Record<string, DeadlockCandidate>);
-    const { candidates, victim, policyError } = scanClusterDeadlocks(nodes, previous, now, afterMs, this.#options.policy);
+    const { candidates, victims, policyError } = scanClusterDeadlocks(nodes, previous, now, afterMs, this.#options.policy);
     if (policyError !== undefined)
       logger?.error('the deadlock policy failed on a deadlock across the cluster; choosing the youngest instead', { error: policyError });
     await redis.set(candidatesKey, JSON.stringify(candidates), 'PX', Math.max(afterMs, this.#ttlMs) * 10);
-    if (victim === undefined) return undefined;
+    await Promise.all(victims.map((victim) => this.#decide(victim)));
+    return victims;
+  }
+
+  /** Sends `victim`'s node the decision, unless it was sent already for that very wait. */
+  async #decide(victim: ClusterDeadlockVictim): Promise<void> {
+    const { redis, cluster, afterMs, logger } = this.#options;
     const decided = `mezan:${cluster}:deadlock:decided:${victim.node}/${victim.task}:${victim.request}`;
     const first = await redis.set(decided, '1', 'PX', Math.max(afterMs * 4, this.#ttlMs), 'NX');
-    if (first !== 'OK') return victim;
+    if (first !== 'OK') return;
     logger?.warn('deadlock across the cluster', { cycle: victim.cycle, deadlocked: victim.deadlocked, victim: `${victim.node}/${victim.task}` });
     const { task, request, cycle, deadlocked, nodes: spanned, policy } = victim;
     const message: VictimMessage = { task, request, cycle, deadlocked, nodes: spanned, policy };
     await redis.publish(victimChannel(cluster, victim.node), JSON.stringify(message));
-    return victim;
   }
 
   /** Leaves: stops scanning and publishing, withdraws this node's edges, closes its connections. */

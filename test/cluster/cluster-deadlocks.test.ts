@@ -2,8 +2,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { ClusterOptions } from '../../src/cluster/cluster-options';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { ClusterDeadlocks } from '../../src/cluster/cluster-deadlocks';
-import { ClusterWaitEdges } from '../../src/cluster/cluster-wait-edges';
+import { ClusterDeadlocks, victimChannel } from '../../src/cluster/cluster-deadlocks';
+import type { DeadlockPolicy } from '../../src/detection/deadlock-policy';
+import { ClusterWaitEdges, type ClusterWaitEdge } from '../../src/cluster/cluster-wait-edges';
 import {
   createEngine,
   MezanError,
@@ -90,6 +91,21 @@ async function twoNodes(cluster: string, options: Partial<ClusterOptions>): Prom
   }) as [Engine, Engine];
   await Promise.all([a.onClusterReady(), b.onClusterReady()]);
   return { cluster, a, b };
+}
+
+/** A detector of cluster `cluster` that scans only when the test calls `scan()` (it is not started: it publishes and hears nothing). */
+function handScanner(cluster: string, afterMs: number, policy?: DeadlockPolicy): ClusterDeadlocks {
+  return new ClusterDeadlocks({
+    url: bed.redis.url,
+    redis: admin,
+    cluster,
+    node: 'detector',
+    clock: realClock,
+    afterMs,
+    scanMs: 3_600_000,
+    policy,
+    victimize: () => {},
+  });
 }
 
 /**
@@ -317,6 +333,66 @@ describe('deadlocks across the nodes of a cluster', () => {
     });
   });
 
+  it('sends a decision to the victim of each deadlock one scan confirms, once', async () => {
+    const cluster = bed.freshCluster('several');
+    const edges = new ClusterWaitEdges({ redis: admin, cluster });
+    // Two lock-order inversions, each between two (published) nodes: n1 and n2 on db and gpu, n3 and n4 on disk and net.
+    const inversion = (first: string, second: string, [x, y]: readonly [string, string]): [string, ClusterWaitEdge[]][] => [
+      [
+        x,
+        [
+          { kind: 'holds', task: `${x}/t`, resource: first, units: 1, capacity: 1 },
+          { kind: 'requests', task: `${x}/t`, resource: second, units: 1, capacity: 1, request: `${x}-r` },
+          { kind: 'runs', task: `${x}/t`, priority: 1, startedAt: 0 },
+        ],
+      ],
+      [
+        y,
+        [
+          { kind: 'holds', task: `${y}/t`, resource: second, units: 1, capacity: 1 },
+          { kind: 'requests', task: `${y}/t`, resource: first, units: 1, capacity: 1, request: `${y}-r` },
+          { kind: 'runs', task: `${y}/t`, priority: 0, startedAt: 0 },
+        ],
+      ],
+    ];
+    for (const [node, published] of [...inversion('db', 'gpu', ['n1', 'n2']), ...inversion('disk', 'net', ['n3', 'n4'])])
+      await edges.publish(node, published, 1);
+    const listener = new Redis(bed.redis.url);
+    const heard: string[] = [];
+    const bothHeard = deferred<void>();
+    listener.on('message', (channel: string, message: string) => {
+      heard.push(`${channel.slice(channel.lastIndexOf(':') + 1)} ${(JSON.parse(message) as { request: string }).request}`);
+      if (heard.length === 2) bothHeard.resolve();
+    });
+    await listener.subscribe(victimChannel(cluster, 'n2'), victimChannel(cluster, 'n4'));
+    const detector = handScanner(cluster, 60_000, 'lowest-priority');
+    try {
+      expect(await detector.scan()).toEqual([]);
+      // Both deadlocks were first seen an hour ago: the next scan confirms them.
+      const key = `mezan:${cluster}:deadlock:candidates`;
+      const candidates = JSON.parse((await admin.get(key))!) as Record<string, { since: number }>;
+      expect(Object.keys(candidates).sort()).toEqual(['n1/t', 'n2/t', 'n3/t', 'n4/t']);
+      for (const candidate of Object.values(candidates)) candidate.since -= 3_600_000;
+      await admin.set(key, JSON.stringify(candidates));
+      const victims = await detector.scan();
+      expect(victims.map(({ node, task }) => `${node}/${task}`).sort()).toEqual(['n2/t', 'n4/t']);
+      await bothHeard.promise;
+      expect(heard.sort()).toEqual(['n2 n2-r', 'n4 n4-r']);
+      // Scanned again, they are the same decisions: none is sent twice.
+      expect(await detector.scan()).toHaveLength(2);
+      expect((await admin.keys(`mezan:${cluster}:deadlock:decided:*`)).sort()).toEqual([
+        `mezan:${cluster}:deadlock:decided:n2/t:n2-r`,
+        `mezan:${cluster}:deadlock:decided:n4/t:n4-r`,
+      ]);
+      // A message published after the last scan's would come before this round trip's answer.
+      await listener.ping();
+      expect(heard).toHaveLength(2);
+    } finally {
+      listener.disconnect();
+      await detector.close();
+    }
+  });
+
   it('does not break a phantom: a cycle whose wait ended before the second snapshot', async () => {
     // The engines' own scans are an hour apart: this test scans by hand.
     const { cluster, a, b } = await twoNodes(bed.freshCluster('phantom'), { deadlockAfterMs: 1, deadlockScanMs: 3_600_000 });
@@ -351,17 +427,8 @@ describe('deadlocks across the nodes of a cluster', () => {
       ],
       1,
     );
-    const detector = new ClusterDeadlocks({
-      url: bed.redis.url,
-      redis: admin,
-      cluster,
-      node: 'detector',
-      clock: realClock,
-      afterMs: 1,
-      scanMs: 3_600_000,
-      victimize: () => {},
-    });
-    expect(await detector.scan()).toBeUndefined();
+    const detector = handScanner(cluster, 1);
+    expect(await detector.scan()).toEqual([]);
     const candidates = JSON.parse((await admin.get(`mezan:${cluster}:deadlock:candidates`))!) as Record<string, unknown>;
     expect(Object.keys(candidates).sort()).toEqual([`a/${onA.id}`, 'ghost/g1']);
     // The ghost's wait ends before the next snapshot.
@@ -371,7 +438,7 @@ describe('deadlocks across the nodes of a cluster', () => {
       const [s, m] = await admin.time();
       return Number(s) * 1e6 + Number(m) > Number(seconds) * 1e6 + Number(micros) + 1_000;
     }, 'afterMs of Redis time to pass');
-    expect(await detector.scan()).toBeUndefined();
+    expect(await detector.scan()).toEqual([]);
     expect(await admin.keys(`mezan:${cluster}:deadlock:decided:*`)).toEqual([]);
     releaseGpu.resolve();
     await expect(onA.result).resolves.toBe('done');
