@@ -67,6 +67,15 @@ export function toQueuePriority(priority: number): number {
   return Math.min(Math.max(PRIORITY_ZERO - Math.round(priority), 1), PRIORITY_ZERO * 2);
 }
 
+/**
+ * A job's priority in mezan's terms, back from BullMQ's ({@link toQueuePriority}'s inverse, so as
+ * rounded and clamped): 0 for a job without one.
+ * @internal
+ */
+export function fromQueuePriority(queuePriority: number | undefined): number {
+  return queuePriority === undefined || queuePriority === 0 ? 0 : PRIORITY_ZERO - queuePriority;
+}
+
 const PRIORITY_ZERO = 2 ** 20;
 
 /**

@@ -12,7 +12,15 @@ import type { Logger } from '../logger';
 import type { RandomSource } from '../random';
 import { taskBehind, type TaskHandle } from '../task-handle';
 import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../task-options';
-import { FINAL_CODES, readClusterSubmission, readFailure, toQueuePriority, writeFailure, type ClusterJobData } from './cluster-job';
+import {
+  FINAL_CODES,
+  fromQueuePriority,
+  readClusterSubmission,
+  readFailure,
+  toQueuePriority,
+  writeFailure,
+  type ClusterJobData,
+} from './cluster-job';
 import type { ResolvedClusterOptions } from './cluster-options';
 import { ClusterTask, type ClusterTaskOwner } from './cluster-task';
 import { ClusterTaskContext, type ProgressReporter } from './cluster-task-context';
@@ -643,6 +651,8 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       const dependencies = reviveOutcomes(outcomes);
       return this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, job, attempt, dependencies, this)), {
         name: data.name ?? job.name,
+        // Its priority in the cluster is its priority here too (what a deadlock's victim policy weighs).
+        priority: fromQueuePriority(job.priority),
         input: data.input,
         meta: data.meta,
         timeoutMs: data.timeoutMs,

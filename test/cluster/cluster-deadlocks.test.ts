@@ -319,6 +319,14 @@ describe('deadlocks across the nodes of a cluster', () => {
       expect(ends.b).toEqual([`${victim.slice('b/'.length)}:task.deadlock`]);
     });
 
+    it('weighs the awaited task by the priority it was submitted with, on the node that runs it', async () => {
+      // Both below the inner task's 5: the outer task is the victim (the inner one ran at priority 0 on b before).
+      const { a, outer, inner } = await awaitAcross({ outer: 2, inner: 5 });
+      await expect(rejectionOf(outer)).resolves.toMatchObject({ code: 'E_DEADLOCK', details: { victim: `a/${outer.id}` } });
+      await expect(inner.result).resolves.toBe('took db');
+      expect(a.deadlocks()).toEqual([expect.objectContaining({ victim: `a/${outer.id}` })]);
+    });
+
     it('is found and broken: the awaiting task, of the lower priority, is the victim, and the awaited task completes', async () => {
       const { a, b, outer, inner, ends } = await awaitAcross({ outer: -5, inner: 0 });
       const error = await rejectionOf(outer);

@@ -168,6 +168,18 @@ describe('a cluster of engines: named tasks go through the cluster and come back
     expect(order).toEqual([5, 5, 3, 1, -2]);
   });
 
+  it('runs a task on its node with the priority it was submitted with (rounded, as the queue has it)', async () => {
+    const name = freshCluster();
+    const worker = await joinNode(name, 'worker', { record: () => undefined });
+    const queued: number[] = [];
+    worker.events$.subscribe((event) => {
+      if (event.type === 'task.queued') queued.push(event.priority);
+    });
+    const submitter = await joinSubmitter(name);
+    await Promise.all([7, -3, 0, 2.4].map((priority) => submitter.submit('record', { priority }).result));
+    expect(queued.sort((x, y) => x - y)).toEqual([-3, 0, 2, 7]);
+  });
+
   it('changes a queued task’s priority in the queue with handle.setPriority', async () => {
     const name = freshCluster();
     const order: string[] = [];
