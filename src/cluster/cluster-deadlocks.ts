@@ -129,6 +129,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   #queue: Queue | undefined;
   /** Settles once this node's worker is seen and the scheduler made (or that failed). */
   #joined: Promise<void> = Promise.resolve();
+  #scheduled = false;
   #worker: Worker | undefined;
   /** The connections it opened (the queue's and the worker's), quit once those are closed. */
   readonly #connections: Redis[] = [];
@@ -173,6 +174,9 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
       .setGlobalConcurrency(1)
       .then(() => worker.waitUntilReady())
       .then(() => this.#schedule(queue))
+      .then(() => {
+        this.#scheduled = true;
+      })
       .catch(onError);
   }
 
@@ -197,10 +201,12 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
    * Safe against a node that joins meanwhile: a node makes the scheduler only once its worker is
    * seen, so one that made it before this removal is seen after it, and the scheduler is made again
    * for it. Nodes that leave at once may each see the other and leave the scheduler in place; a
-   * node killed leaves it too (the next node to join keeps it).
+   * node killed, or cut off from Redis as it leaves, leaves it too (the next node to join keeps it).
    */
   async #leave(queue: Queue): Promise<void> {
     await this.#joined;
+    // A node that never joined, or is cut off from Redis as it leaves, does not wait to ask: the scheduler stays.
+    if (!this.#scheduled || (await queue.backend.client).status !== 'ready') return;
     if ((await this.#otherScanners(queue)) > 0) return;
     await queue.removeJobScheduler(SCHEDULER);
     if ((await this.#otherScanners(queue)) > 0) await this.#schedule(queue);
