@@ -4,6 +4,7 @@ import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
 import type { Redis } from 'ioredis';
 import type { ClusterAwaits, DetectorNotice } from '../actors/detector.actor';
+import type { DetectorInbox } from '../actors/detector-inbox';
 import type { PoolSnapshot, poolLogic } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
 import { EventHub } from './internal/event-hub';
@@ -217,6 +218,8 @@ export class Engine {
   readonly #actor: Actor<typeof supervisorMachine>;
   readonly #executor: ExecutorRef;
   readonly #monitor: MonitorRef;
+  /** Where a cluster's victim decision reaches this node's detector (the supervisor's, kept for its lifetime). */
+  readonly #detectorInbox: DetectorInbox;
   /** The running agents by name (their actors are the supervisor's children). */
   readonly #agents: AgentRegistry;
   /** Carries observations to the monitor, a batch per turn of the event loop. */
@@ -345,6 +348,7 @@ export class Engine {
     });
     this.#executor = this.#actor.getSnapshot().context.executor;
     this.#monitor = this.#actor.getSnapshot().context.monitor!;
+    this.#detectorInbox = this.#actor.getSnapshot().context.detectorInbox;
     this.#monitor.on('monitor.demand', ({ collectTasks, queueNudgeAbove, queueNudgeAtOrBelow }) => {
       feed.collectTasks = collectTasks;
       this.#queueNudgeAbove = queueNudgeAbove;
@@ -434,8 +438,7 @@ export class Engine {
       lockDurationMs: cluster.lockDurationMs,
       stalledIntervalMs: cluster.stalledIntervalMs,
       // Resolved by the detector, as a deadlock of its own: it reports it, and tells the monitor when it is over.
-      victimize: (taskId, error, report) =>
-        this.#actor.getSnapshot().context.detectorInbox.send({ type: 'deadlock.cluster-victim', taskId, error, report }),
+      victimize: (taskId, error, report) => this.#detectorInbox.send({ type: 'deadlock.cluster-victim', taskId, error, report }),
       policy: this.#options.deadlock.policy,
       // What the policy weighs of a task is the executor's: asked as the detector asks.
       describe: (taskIds) =>

@@ -6,9 +6,9 @@ import { readJobEnd } from './job-end';
 
 /**
  * A gate's job data: the job id of the dependency it waits for, and its task's name (for
- * `ctx.dependencies`). A gate is a job of the queue
- * `<cluster>.gates`, a child (a BullMQ flow) of its dependant's job: BullMQ keeps the dependant
- * waiting for its children, so a dependant's wait lives in Redis, not in its submitter's memory.
+ * `ctx.dependencies`). A gate is a job of the cluster's gates queue ({@link GATES_PREFIX}), a child
+ * (a BullMQ flow) of its dependant's job: BullMQ keeps the dependant waiting for its children, so a
+ * dependant's wait lives in Redis, not in its submitter's memory.
  * @internal
  */
 export interface GateData {
@@ -26,10 +26,31 @@ export interface GatePlace {
   readonly allow: 'completed' | 'settled';
 }
 
-/** The name of the queue of a cluster's gates (BullMQ's queue names take no colon). @internal */
-export function gatesQueueName(cluster: string): string {
-  return `${cluster}.gates`;
+/**
+ * The key prefix of the clusters' gates queues, each named as its cluster: a prefix of their own,
+ * so that no cluster's name can spell another's gates queue.
+ * @internal
+ */
+export const GATES_PREFIX = 'mezan-gates';
+
+/** The Redis key of cluster `cluster`'s gates queue, as BullMQ names a child's queue in its parent. @internal */
+export function gatesQueueKey(cluster: string): string {
+  return `${GATES_PREFIX}:${cluster}`;
 }
+
+/**
+ * The key that marks a gated dependant as withdrawn (cancelled): BullMQ does not remove a job while
+ * one of its gates is being read, so the node that takes it checks this first. @internal
+ */
+export function withdrawnKey(cluster: string, dependant: string): string {
+  return `${GATES_PREFIX}:${cluster}:withdrawn:${dependant}`;
+}
+
+/**
+ * How many times a gate may lose its node mid-read and be read again: as good as for ever, since a
+ * gate that failed would release its dependant without its dependency's outcome.
+ */
+const GATE_MAX_STALLED = 1_000_000;
 
 /**
  * The job id of the gate of `dependant`'s dependency number `at`: unique in the gates queue, as a
@@ -46,11 +67,11 @@ export function gateId(dependant: string, at: number): string {
  * has told its dependant (BullMQ keeps the value in the dependant's job).
  * @internal
  */
-export function gateChildren(cluster: string, prefix: string, dependencies: ReadonlyArray<GatePlace & GateData>): FlowJobNode[] {
+export function gateChildren(cluster: string, dependencies: ReadonlyArray<GatePlace & GateData>): FlowJobNode[] {
   return dependencies.map(({ gate, job, name }) => ({
     name: 'gate',
-    queueName: gatesQueueName(cluster),
-    prefix,
+    queueName: cluster,
+    prefix: GATES_PREFIX,
     data: { job, name } satisfies GateData,
     opts: { jobId: gate, removeOnComplete: true, removeOnFail: true },
   }));
@@ -68,6 +89,7 @@ export async function readOutcome(queue: Queue, { job: id, name }: GateData): Pr
   switch (end.state) {
     case 'running':
     case 'queued':
+    case 'waiting':
       return undefined;
     case 'completed':
       return { id, name, status: 'completed', value: end.value === undefined ? null : end.value };
@@ -127,7 +149,6 @@ export async function gatedOutcomes(
 /** What a {@link ClusterGates} needs. @internal */
 export interface ClusterGatesOptions {
   readonly connection: { readonly url: string };
-  readonly prefix: string;
   /** The cluster's queue of named tasks, where the dependencies' jobs are read. */
   readonly queue: Queue;
   /**
@@ -143,22 +164,27 @@ export interface ClusterGatesOptions {
  * A working node's part in the cluster's gates: a BullMQ worker on `<cluster>.gates` that
  * completes each gate with its dependency's outcome once that has ended, and otherwise puts it to
  * sleep (BullMQ's delayed set) until its submitter wakes it or `pollMs` has passed. Reading again
- * after falling asleep closes the race with a wake that came too early: the gate wakes itself.
+ * after falling asleep closes the race with a wake that came too early: the gate wakes itself. A
+ * gate never fails: what goes wrong while it reads (Redis cut off, its lock lost) puts it back to
+ * sleep, to read again.
  * @internal
  */
 export class ClusterGates {
   readonly #worker: Worker<GateData>;
   readonly #queue: Queue;
   readonly #pollMs: number;
+  readonly #onError: (error: unknown) => void;
 
   constructor(cluster: string, options: ClusterGatesOptions) {
     this.#queue = options.queue;
     this.#pollMs = options.pollMs;
-    this.#worker = new Worker<GateData>(gatesQueueName(cluster), (job, token) => this.#open(job, token), {
+    this.#onError = options.onError;
+    this.#worker = new Worker<GateData>(cluster, (job, token) => this.#open(job, token), {
       connection: options.connection,
-      prefix: options.prefix,
+      prefix: GATES_PREFIX,
       // A gate's run is a few reads of Redis: many at once cost nothing but connections' turns.
       concurrency: 16,
+      maxStalledCount: GATE_MAX_STALLED,
     });
     this.#worker.on('error', options.onError);
   }
@@ -169,10 +195,19 @@ export class ClusterGates {
   }
 
   async #open(job: Job<GateData>, token: string | undefined): Promise<TravellingOutcome> {
-    const ended = await readOutcome(this.#queue, job.data);
-    if (ended !== undefined) return ended;
-    await job.moveToDelayed(Date.now() + this.#pollMs, token);
-    if ((await readOutcome(this.#queue, job.data)) !== undefined) await job.promote();
+    let asleep = false;
+    try {
+      const ended = await readOutcome(this.#queue, job.data);
+      if (ended !== undefined) return ended;
+      await job.moveToDelayed(Date.now() + this.#pollMs, token);
+      asleep = true;
+      // Woken (promoted) already by someone else, it is not delayed any more: nothing is lost.
+      if ((await readOutcome(this.#queue, job.data)) !== undefined) await job.promote().catch(() => undefined);
+    } catch (error) {
+      this.#onError(error);
+      // Cut off from Redis, or its lock lost: to sleep (if it still holds the job), and read again.
+      if (!asleep) await job.moveToDelayed(Date.now() + this.#pollMs, token).catch(() => undefined);
+    }
     throw new DelayedError();
   }
 

@@ -36,7 +36,18 @@ import {
 import { readJobEnd } from './job-end';
 import { ClusterTaskTally } from './cluster-task-tally';
 import type { ClusterTaskCounts } from '../engine-snapshots';
-import { ClusterGates, gateChildren, gatedOutcomes, gateId, gatesQueueName, wakeGate, type GateData, type GatePlace } from './cluster-gates';
+import {
+  ClusterGates,
+  gateChildren,
+  gatedOutcomes,
+  gateId,
+  gatesQueueKey,
+  GATES_PREFIX,
+  wakeGate,
+  withdrawnKey,
+  type GateData,
+  type GatePlace,
+} from './cluster-gates';
 import { JobOutbox, type BulkJob } from './job-outbox';
 import { ClusterTaskEvents, isGivenBack, isRetrying, type ClusterProgress, type ClusterRetrying, type GivenBack } from './cluster-task-events';
 import type { EventSink } from '../internal/event-sink';
@@ -155,7 +166,6 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     }
     this.#gates = new ClusterGates(options.name, {
       connection: this.#connection,
-      prefix: PREFIX,
       queue: this.#queue,
       pollMs: options.reconcileIntervalMs,
       onError: (error) => this.#logError('the gates worker', error),
@@ -293,6 +303,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     });
     const gates = places.map(({ at, gate, allow }) => ({ at, gate, allow }));
     const ended = travellingOutcomes(dependencies.filter(({ handle }) => handle.isSettled));
+    record.gated = true;
     const flow = this.#addFlow(record, task, { ...data, dependencies: ended, gates }, attempts, places, waitingFor);
     void flow.catch((error: unknown) => this.#notSent(record, error)).then(() => record.sendingOver());
     for (const place of places) {
@@ -301,7 +312,12 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
         // Its handle settled because this engine stopped waiting: the dependency goes on, and so does the gate.
         if (this.#waitingStopped) return;
         if (this.#stopIfFailed(record, dependencies)) void this.#queue.remove(record.id).catch(() => 0);
-        else if (!record.handle.isSettled) void flow.then(() => this.#wakeGate(place.gate));
+        // A flow that could not be added failed the handle already (`record.added`).
+        else if (!record.handle.isSettled)
+          void flow.then(
+            () => this.#wakeGate(place.gate),
+            () => undefined,
+          );
       });
     }
   }
@@ -311,6 +327,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     if (record.handle.isSettled) return false;
     const failed = failedDependency(dependencies);
     if (failed === undefined) return false;
+    record.withdrawn = true;
     record.handle.settle('failed', undefined, dependencyFailedError(record.name, record.id, failed.id, failed.status));
     return true;
   }
@@ -334,15 +351,16 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       prefix: PREFIX,
       data,
       opts: this.#jobOptions(record, attempts),
-      children: gateChildren(this.#options.name, PREFIX, places),
+      children: gateChildren(this.#options.name, places),
     });
     record.sentAt = performance.now();
-    if (record.handle.isSettled) await this.#queue.remove(record.id).catch(() => 0);
+    if (record.withdrawn) await this.#queue.remove(record.id).catch(() => 0);
   }
 
   /** Wakes a gated dependant's gate: its dependency ended (heard here). */
   async #wakeGate(gate: string): Promise<void> {
-    this.#gatesQueue ??= new Queue(gatesQueueName(this.#options.name), { connection: this.#connection, prefix: PREFIX }).on('error', (error) =>
+    if (this.#closing !== undefined) return;
+    this.#gatesQueue ??= new Queue(this.#options.name, { connection: this.#connection, prefix: GATES_PREFIX }).on('error', (error) =>
       this.#logError('the gates queue', error),
     );
     await wakeGate(this.#gatesQueue, gate).catch((error: unknown) => this.#logError('waking a gate', error));
@@ -492,6 +510,9 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
         case 'queued':
           this.#mark(record, 'queued');
           return;
+        case 'waiting':
+          // A gated dependant still waits for its dependencies: `task.queued` comes when it is queued.
+          return;
         case 'gone':
           // Not yet added, it is not gone; once added, it was removed (a `removed` event this node
           // missed) or its record expired after it ended: either way it will not be heard of again.
@@ -517,12 +538,25 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       cause: reason instanceof Error ? reason : undefined,
       details: { taskId: task.id, reason },
     });
+    task.withdrawn = true;
     task.handle.settle('cancelled', undefined, error);
-    // Queued, it is removed; running, its node hears it and aborts the attempt (a job locked by a
-    // worker is not removed).
-    void this.#queue.remove(task.id).catch(() => 0);
-    void this.#publish({ jobId: task.id, reason: reason === undefined ? undefined : describeThrown(reason) });
+    void this.#withdraw(task, reason);
     return true;
+  }
+
+  /**
+   * Takes a cancelled task's job out of the cluster. Queued, it is removed; running, its node hears
+   * it on the cancel channel and aborts the attempt (a job locked by a worker is not removed). A
+   * gated dependant is marked withdrawn in Redis first: BullMQ does not remove a job while one of its
+   * gates is being read, and the node that takes it then fails it `E_CANCELLED`, unrun.
+   */
+  async #withdraw(task: ClusterTask, reason: unknown): Promise<void> {
+    if (task.gated)
+      await this.#redisForMessages()
+        .set(withdrawnKey(this.#options.name, task.id), '1', 'EX', KEEP_FAILED.age)
+        .catch(() => 0);
+    await this.#queue.remove(task.id).catch(() => 0);
+    await this.#publish({ jobId: task.id, reason: reason === undefined ? undefined : describeThrown(reason) });
   }
 
   /** A pending task's status, as heard: on a node, or in the queue (for a dependant, once its dependencies allow it). */
@@ -560,11 +594,16 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
 
   async #publish(message: { readonly jobId: string; readonly reason: string | undefined }): Promise<void> {
     try {
-      this.#publisher ??= new Redis(this.#options.redis, { maxRetriesPerRequest: null }).on('error', (error) => this.#logError('publishing', error));
-      await this.#publisher.publish(this.#cancelChannel(), JSON.stringify(message));
+      await this.#redisForMessages().publish(this.#cancelChannel(), JSON.stringify(message));
     } catch (error) {
       this.#logError('publishing a cancellation', error);
     }
+  }
+
+  /** The connection this node publishes cancellations and writes withdrawals on: made when first needed. */
+  #redisForMessages(): Redis {
+    this.#publisher ??= new Redis(this.#options.redis, { maxRetriesPerRequest: null }).on('error', (error) => this.#logError('publishing', error));
+    return this.#publisher;
   }
 
   #cancelChannel(): string {
@@ -675,9 +714,13 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
    */
   async #openedGates(job: Job<ClusterJobData>): Promise<readonly TravellingOutcome[]> {
     const { gates = [], dependencies = [], name = job.name } = job.data;
+    if ((await this.#redisForMessages().exists(withdrawnKey(this.#options.name, job.id!))) === 1) {
+      const error = new MezanError('E_CANCELLED', `Task "${name}" was cancelled while it waited for its dependencies`);
+      throw new UnrecoverableError(writeFailure(error.code, error.message));
+    }
     let outcomes: TravellingOutcome[];
     try {
-      outcomes = await gatedOutcomes(job, `${PREFIX}:${gatesQueueName(this.#options.name)}`, dependencies, gates);
+      outcomes = await gatedOutcomes(job, gatesQueueKey(this.#options.name), dependencies, gates);
     } catch (error) {
       if (!(error instanceof MezanError)) throw error;
       throw new UnrecoverableError(writeFailure(error.code, error.message));
@@ -758,14 +801,16 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
   stopWaiting(): void {
     this.#waitingStopped = true;
     for (const record of [...this.#pending.values()]) {
+      // A task whose job is not in Redis yet is not sent (or is taken out once its add lands).
+      const sent = record.sentAt !== undefined;
+      if (!sent) record.withdrawn = true;
+      const fate = sent ? 'the task itself goes on in the cluster' : 'it had not reached the cluster, and will not run';
       record.handle.settle(
         'cancelled',
         undefined,
-        new MezanError(
-          'E_SHUTDOWN',
-          `The engine stopped waiting for cluster task "${record.name}" when its shutdown's grace period ended; the task itself goes on in the cluster`,
-          { details: { taskId: record.id } },
-        ),
+        new MezanError('E_SHUTDOWN', `The engine stopped waiting for cluster task "${record.name}" when its shutdown's grace period ended; ${fate}`, {
+          details: { taskId: record.id },
+        }),
       );
     }
   }

@@ -20,6 +20,10 @@ export class ClusterTask implements TaskHandleHooks {
   readonly handle: TaskHandle<unknown>;
   /** Removes the listener on the caller's `signal`, once the task settled. */
   unlisten: (() => void) | undefined = undefined;
+  /** Its job must not run: it was cancelled, or a dependency it needed did not complete. */
+  withdrawn = false;
+  /** Its job is a flow that waits for gates (`cluster-gates.ts`), not a plain job. */
+  gated = false;
   /** When its job was added to the queue (`performance.now()`); `undefined` until then. */
   sentAt: number | undefined = undefined;
   /** What its job is made of, from when it is sent until it was added: the task's name, its data, BullMQ's attempts. */

@@ -107,6 +107,6 @@ export class JobOutbox {
     task.outgoing = undefined;
     task.sendingOver();
     // Cancelled while it was being added: it must not run.
-    if (task.handle.isSettled) void this.#queue.remove(task.id).catch(() => 0);
+    if (task.withdrawn) void this.#queue.remove(task.id).catch(() => 0);
   }
 }

@@ -1,7 +1,9 @@
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { withdrawnKey } from '../../src/cluster/cluster-gates';
 import { createEngine, MezanError, type DependencyOutcome, type Engine, type NamedTaskFunctions } from '../../src';
 import { deferred, rejectionOf, thrownBy } from '../fixtures/engine-harness';
-import { useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // Dependencies between cluster tasks, with a local engine's semantics: a dependant whose
 // dependencies have ended is sent with their outcomes; one that must wait is a BullMQ flow whose
@@ -29,7 +31,7 @@ async function joinCluster(tasks: NamedTaskFunctions, concurrency = 4): Promise<
 async function untilJob(name: string, id: string, state: string): Promise<{ failedReason: string | undefined }> {
   const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
   try {
-    while ((await queue.getJobState(id)) !== state);
+    await until(async () => (await queue.getJobState(id)) === state, `job ${id} to be ${state}`);
     return { failedReason: (await queue.getJob(id))?.failedReason };
   } finally {
     await queue.close();
@@ -195,5 +197,55 @@ describe('dependencies between cluster tasks', () => {
     const { failedReason } = await untilJob(name, 'report-2', 'failed');
     expect(failedReason).toMatch(/^E_DEPENDENCY_FAILED: Task "report" did not run: its dependency "charge-2" ended failed/);
     expect(reports).toBe(0);
+  });
+
+  it('fails E_CANCELLED, unrun, a dependant marked withdrawn in Redis whose job BullMQ could not remove (a gate was being read)', async () => {
+    const release = deferred();
+    let reports = 0;
+    const { submitter, name } = await joinCluster({ fetch: () => release.promise, report: () => ++reports });
+    submitter.submit('fetch', { id: 'fetch-3' });
+    const report = submitter.submit('report', { id: 'report-3', dependsOn: ['fetch-3'] });
+    await untilJob(name, 'report-3', 'waiting-children');
+    // What cancel() writes before it removes the job: here the removal is taken to have failed.
+    const redis = new Redis(bed.redis.url);
+    try {
+      await redis.set(withdrawnKey(name, 'report-3'), '1');
+    } finally {
+      redis.disconnect();
+    }
+    release.resolve();
+    const error = await rejectionOf(report);
+    expect(error.code).toBe('E_CANCELLED');
+    expect(error.message).toContain('cancelled while it waited for its dependencies');
+    expect(reports).toBe(0);
+  });
+
+  it('marks a gated dependant withdrawn in Redis when it is cancelled, and takes its job out', async () => {
+    const release = deferred();
+    const { submitter, name } = await joinCluster({ fetch: () => release.promise, report: () => 'ran' });
+    submitter.submit('fetch', { id: 'fetch-4' });
+    const report = submitter.submit('report', { id: 'report-4', dependsOn: ['fetch-4'] });
+    await untilJob(name, 'report-4', 'waiting-children');
+    report.cancel();
+    const redis = new Redis(bed.redis.url);
+    try {
+      await until(async () => (await redis.exists(withdrawnKey(name, 'report-4'))) === 1, 'the withdrawal mark');
+    } finally {
+      redis.disconnect();
+    }
+    await untilJob(name, 'report-4', 'unknown');
+    release.resolve();
+  });
+
+  it('says, when its submitter stops waiting, whether a task had reached the cluster', async () => {
+    const release = deferred();
+    const { submitter, name } = await joinCluster({ fetch: () => release.promise });
+    const sent = submitter.submit('fetch', { id: 'sent-1' });
+    await untilJob(name, 'sent-1', 'active');
+    const unsent = submitter.submit('fetch', { id: 'unsent-1' });
+    await submitter.shutdown({ force: true });
+    expect((await rejectionOf(sent)).message).toContain('the task itself goes on in the cluster');
+    expect((await rejectionOf(unsent)).message).toContain('it had not reached the cluster, and will not run');
+    release.resolve();
   });
 });

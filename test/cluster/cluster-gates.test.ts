@@ -1,0 +1,58 @@
+import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
+import { ClusterGates, gateChildren, gatesQueueKey } from '../../src/cluster/cluster-gates';
+import { readJobEnd } from '../../src/cluster/job-end';
+import { until } from '../fixtures/cluster-test-bed';
+import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
+
+// A cluster's gates (src/cluster/cluster-gates.ts) on a real redis-server: a dependant's job waits
+// in BullMQ's waiting-children for its gates, each of which completes with its dependency's outcome.
+
+let server: RedisServer;
+const closing: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+
+afterEach(async () => {
+  for (const close of closing.splice(0).reverse()) await close();
+});
+
+afterAll(() => server.stop());
+
+describe('a gate', () => {
+  it('never fails: a read that fails puts it back to sleep, and it completes with its dependency’s outcome once that has ended', async () => {
+    const connection = { url: server.url };
+    const queue = new Queue('gates-1', { connection, prefix: 'mezan' });
+    const flows = new FlowProducer({ connection, prefix: 'mezan' });
+    closing.push(
+      () => queue.close(),
+      () => flows.close(),
+    );
+    await queue.add('fetch', {}, { jobId: 'A' });
+    const gate = { at: 0, gate: '1-D-0', allow: 'completed' as const, job: 'A', name: 'fetch' };
+    await flows.add({ name: 'report', queueName: 'gates-1', prefix: 'mezan', opts: { jobId: 'D' }, children: gateChildren('gates-1', [gate]) });
+    expect(await readJobEnd(queue, 'D')).toEqual({ state: 'waiting' });
+    // The gates read the dependency through a queue whose first two reads fail, as when Redis is cut off.
+    let reads = 0;
+    const flaky = Object.create(queue, {
+      getJobState: {
+        value: (id: string) => (++reads <= 2 ? Promise.reject(new Error('Connection is closed.')) : queue.getJobState(id)),
+      },
+    }) as Queue;
+    const errors: unknown[] = [];
+    const gates = new ClusterGates('gates-1', { connection, queue: flaky, pollMs: 20, onError: (error) => errors.push(error) });
+    closing.push(() => gates.close());
+    const worker = new Worker('gates-1', async (job: Job): Promise<unknown> => (job.name === 'fetch' ? 'rows' : job.getChildrenValues()), {
+      connection,
+      prefix: 'mezan',
+    });
+    closing.push(() => worker.close());
+    await until(async () => (await readJobEnd(queue, 'D')).state === 'completed', 'the dependant to run');
+    expect(await readJobEnd(queue, 'D')).toEqual({
+      state: 'completed',
+      value: { [`${gatesQueueKey('gates-1')}:1-D-0`]: { id: 'A', name: 'fetch', status: 'completed', value: 'rows' } },
+    });
+    expect(errors.map(String)).toEqual(['Error: Connection is closed.', 'Error: Connection is closed.']);
+  });
+});
