@@ -76,8 +76,11 @@ interface VictimMessage {
   readonly policy: string;
 }
 
-/** BullMQ's prefix of the cluster's queues (the node's queue has it too). */
-const PREFIX = 'mezan';
+/**
+ * The key prefix of the clusters' queues of deadlock scans, each named as its cluster: a prefix of
+ * their own, so that no cluster's name can spell another's scans queue. @internal
+ */
+export const DEADLOCKS_PREFIX = 'mezan-deadlocks';
 const SCHEDULER = 'deadlock-scan';
 
 /** The Redis channel on which node `node` hears that one of its tasks is a deadlock's victim. @internal */
@@ -93,7 +96,7 @@ export function victimChannel(cluster: string, node: string): string {
  *   job's id, and the attempt of one this node runs with that id; what a victim policy weighs of
  *   each task) through {@link ClusterWaitEdges}, versioned, at most every `publishMs`, and keeps
  *   them alive with a heartbeat while any task waits;
- * - it takes its turn as the cluster's detector: every node works the queue `<cluster>.deadlocks`
+ * - it takes its turn as the cluster's detector: every node works the queue `mezan-deadlocks:<cluster>`
  *   with a concurrency of 1, and the queue's global concurrency is 1, so one scan runs at a time in
  *   the cluster (a node that dies mid-scan loses the job's lock, and another node takes it);
  *   a job scheduler adds a scan every `scanMs` ({@link scanClusterDeadlocks}: a deadlock is
@@ -155,12 +158,12 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     const subscriber = connect();
     subscriber.on('message', (_channel: string, message: string) => this.#heard(message));
     void subscriber.subscribe(victimChannel(cluster, node)).catch(onError);
-    const name = `${cluster}.deadlocks`;
-    const queue = (this.#queue = new Queue(name, { connection: connect(), prefix: PREFIX }));
+    const name = cluster;
+    const queue = (this.#queue = new Queue(name, { connection: connect(), prefix: DEADLOCKS_PREFIX }));
     queue.on('error', onError);
     const worker = (this.#worker = new Worker(name, () => this.scan().then(() => undefined), {
       connection: connect(),
-      prefix: PREFIX,
+      prefix: DEADLOCKS_PREFIX,
       // Named: its connection tells the other nodes that this one works the queue (see #leave).
       name: node,
       concurrency: 1,

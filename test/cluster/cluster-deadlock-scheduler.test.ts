@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { createEngine, type Engine } from '../../src';
+import { DEADLOCKS_PREFIX } from '../../src/cluster/cluster-deadlocks';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { deferred } from '../fixtures/engine-harness';
 
@@ -21,9 +22,9 @@ async function join(cluster: string, node: string): Promise<Engine> {
   return engine;
 }
 
-/** Runs `body` with the scans' queue of `cluster` (mezan's key prefix), closed after. */
+/** Runs `body` with the scans' queue of `cluster` (under its own key prefix), closed after. */
 async function withScans<T>(cluster: string, body: (queue: Queue) => Promise<T>): Promise<T> {
-  const queue = new Queue(`${cluster}.deadlocks`, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+  const queue = new Queue(cluster, { connection: { url: bed.redis.url }, prefix: DEADLOCKS_PREFIX });
   try {
     return await body(queue);
   } finally {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { ClusterOptions } from '../../src/cluster/cluster-options';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { ClusterDeadlocks, victimChannel } from '../../src/cluster/cluster-deadlocks';
+import { ClusterDeadlocks, DEADLOCKS_PREFIX, victimChannel } from '../../src/cluster/cluster-deadlocks';
 import type { DeadlockPolicy } from '../../src/detection/deadlock-policy';
 import { ClusterWaitEdges, type ClusterWaitEdge } from '../../src/cluster/cluster-wait-edges';
 import {
@@ -179,7 +179,7 @@ describe('deadlocks across the nodes of a cluster', () => {
       stuck.child.kill('SIGKILL');
     }
     await stuck.exited;
-    const queueKey = `mezan:${cluster}.deadlocks`;
+    const queueKey = `${DEADLOCKS_PREFIX}:${cluster}`;
     expect(await admin.lrange(`${queueKey}:active`, 0, -1)).toEqual([jobId]);
     const options = { deadlockAfterMs: 300, deadlockScanMs: 100, lockDurationMs: 1_000, stalledIntervalMs: 500 };
     const { a, b } = await twoNodes(cluster, options);
