@@ -119,6 +119,14 @@ export class ClusterMembership {
     return this.#left;
   }
 
+  /** Drops its connection at once (a node leaving a Redis that does not answer): its record lapses. */
+  disconnect(): void {
+    if (this.#timer !== undefined) this.#input.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#left ??= Promise.resolve();
+    this.#redis.disconnect();
+  }
+
   #arm(): void {
     if (this.#left !== undefined) return;
     this.#timer = this.#input.clock.setTimeout(

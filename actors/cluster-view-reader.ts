@@ -79,6 +79,11 @@ export class ClusterViewReader {
     await this.#queue?.close();
   }
 
+  /** Drops its handle on the queue at once (a node leaving a Redis that does not answer). */
+  disconnect(): void {
+    void this.#queue?.disconnect().catch(() => undefined);
+  }
+
   async #permits(pool: string): Promise<PoolPermit[]> {
     const flat = await this.#redis.zrange(clusterPoolKey(this.#cluster, pool), 0, -1, 'WITHSCORES');
     const permits: PoolPermit[] = [];

@@ -270,9 +270,9 @@ export class Engine {
   /** This engine's membership of a cluster (option `cluster`): where its named tasks go, and whence it takes others'. */
   readonly #cluster: ClusterNode | undefined;
   /** The Redis connection of the cluster pools (`scope: 'cluster'`), when there are any. */
-  #poolRedis: { quit(): Promise<unknown> } | undefined = undefined;
+  #poolRedis: { quit(): Promise<unknown>; disconnect(): void } | undefined = undefined;
   /** This node's part in detecting deadlocks across the cluster, with cluster pools. */
-  #clusterDeadlocks: { start(): void; close(): Promise<void> } | undefined = undefined;
+  #clusterDeadlocks: { start(): void; close(): Promise<void>; disconnect(): void } | undefined = undefined;
   /** This node's membership record in the cluster (option `cluster`), and the reader of the cluster's view once asked for. */
   #membership: ClusterMembership | undefined = undefined;
   #clusterViews: ClusterViewReader | undefined = undefined;
@@ -476,6 +476,28 @@ export class Engine {
       },
     });
     return node;
+  }
+
+  /**
+   * Waits for the cluster's parts to say their last words to Redis and close, for at most
+   * `cluster.leaveTimeoutMs`: a node cut off from Redis then drops its connections, so that its
+   * shutdown ends (its leases and records lapse in Redis on their own).
+   */
+  async #leaveCluster(closing: ReadonlyArray<Promise<unknown>>): Promise<void> {
+    const leaveTimeoutMs = this.#options.cluster!.leaveTimeoutMs;
+    let timer: unknown;
+    const late = new Promise<true>((resolve) => {
+      timer = this.#clock.setTimeout(() => resolve(true), leaveTimeoutMs);
+    });
+    const timedOut = await Promise.race([Promise.allSettled(closing).then(() => false), late]);
+    this.#clock.clearTimeout(timer);
+    if (!timedOut) return;
+    this.#logger.warn(`the node left its cluster without its last words: Redis did not answer within cluster.leaveTimeoutMs (${leaveTimeoutMs} ms)`);
+    this.#cluster?.disconnect();
+    this.#clusterDeadlocks?.disconnect();
+    this.#poolRedis?.disconnect();
+    this.#clusterViews?.disconnect();
+    this.#membership?.disconnect();
   }
 
   /** Writes this node's membership record, kept alive by heartbeats until the engine stops. */
@@ -1154,7 +1176,7 @@ export class Engine {
     const left = membership === undefined ? undefined : (views?.close() ?? Promise.resolve()).catch(() => undefined).then(() => membership.leave());
     const closing = [this.#cluster?.close(), pools, left].filter((promise) => promise !== undefined);
     if (closing.length === 0) this.#resolveShutdown?.(report);
-    else void Promise.allSettled(closing).then(() => this.#resolveShutdown?.(report));
+    else void this.#leaveCluster(closing).then(() => this.#resolveShutdown?.(report));
     this.#shutdownPromise();
     const signalled = phases.some((phase) => phase.cause === 'signal');
     if (signalled && this.#options.shutdown.exitOnSignal) {

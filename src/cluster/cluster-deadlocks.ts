@@ -290,6 +290,12 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     await this.#edges.withdraw(node).catch(() => undefined);
   }
 
+  /** Drops its connections at once (a node leaving a Redis that does not answer). */
+  disconnect(): void {
+    for (const part of [this.#worker, this.#queue]) void part?.disconnect().catch(() => undefined);
+    for (const connection of this.#connections) connection.disconnect();
+  }
+
   #heard(text: string): void {
     let message: VictimMessage;
     try {

@@ -215,4 +215,9 @@ export class ClusterGates {
   close(): Promise<void> {
     return this.#worker.close();
   }
+
+  /** Drops its connections at once (a node leaving a Redis that does not answer). */
+  disconnect(): void {
+    void this.#worker.disconnect().catch(() => undefined);
+  }
 }

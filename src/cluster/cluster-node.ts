@@ -836,6 +836,17 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     return this.#closing;
   }
 
+  /**
+   * Drops every connection at once, whatever is under way: for a node whose {@link close} Redis
+   * does not answer (it is cut off), so that its engine's shutdown ends.
+   */
+  disconnect(): void {
+    for (const part of [this.#worker, this.#events, this.#queue, this.#flows, this.#gatesQueue]) void part?.disconnect().catch(() => undefined);
+    this.#gates?.disconnect();
+    this.#subscriber?.disconnect();
+    this.#publisher?.disconnect();
+  }
+
   #logError(what: string, error: unknown): void {
     this.#logger.warn(`cluster: ${what} reported an error`, { error: describeThrown(error) });
   }

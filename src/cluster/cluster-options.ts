@@ -54,6 +54,12 @@ export interface ClusterOptions {
   /** With cluster pools: how often the cluster's detector (one node's at a time) scans the nodes' waits. @default 1000 */
   deadlockScanMs?: number;
   /**
+   * How long the engine's shutdown waits, once its actors have stopped, for this node's last
+   * words to Redis (its leases given back, its records withdrawn, its connections closed): cut off
+   * from Redis, the node then drops its connections and the shutdown ends. @default 5000
+   */
+  leaveTimeoutMs?: number;
+  /**
    * How many named tasks the whole cluster runs at once, over all its nodes (BullMQ's global
    * concurrency, kept in Redis with the queue). A node given it sets it when it joins; one not
    * given it leaves it as it is. Give every node the same. @default no limit but the nodes' own
@@ -86,6 +92,7 @@ export interface ResolvedClusterOptions {
   readonly reconcileIntervalMs: number;
   readonly deadlockAfterMs: number;
   readonly deadlockScanMs: number;
+  readonly leaveTimeoutMs: number;
   readonly globalConcurrency: number | undefined;
   readonly rateLimit: Readonly<ClusterRateLimit> | undefined;
 }
@@ -102,6 +109,7 @@ export const CLUSTER_OPTION_KEYS: Readonly<Record<keyof ClusterOptions, true>> =
   reconcileIntervalMs: true,
   deadlockAfterMs: true,
   deadlockScanMs: true,
+  leaveTimeoutMs: true,
   globalConcurrency: true,
   rateLimit: true,
 });
@@ -139,6 +147,8 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
   expectTimerMs('cluster.deadlockAfterMs', deadlockAfterMs);
   const deadlockScanMs = orDefault(options.deadlockScanMs, 1_000);
   expectTimerMs('cluster.deadlockScanMs', deadlockScanMs);
+  const leaveTimeoutMs = orDefault(options.leaveTimeoutMs, 5_000);
+  expectTimerMs('cluster.leaveTimeoutMs', leaveTimeoutMs);
   const { globalConcurrency } = options;
   if (globalConcurrency !== undefined) expectPositiveInteger('cluster.globalConcurrency', globalConcurrency);
   return Object.freeze({
@@ -152,6 +162,7 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
     reconcileIntervalMs,
     deadlockAfterMs,
     deadlockScanMs,
+    leaveTimeoutMs,
     globalConcurrency,
     rateLimit: resolveRateLimit(options.rateLimit),
   });
