@@ -152,17 +152,45 @@ export const FINAL_CODES: ReadonlySet<MezanErrorCode> = new Set<MezanErrorCode>(
   'E_QUEUE_TIMEOUT',
 ]);
 
+/** What starts the line of a failure's details in a job's `failedReason`. */
+const DETAILS_LINE = '\ndetails: ';
+
 /**
- * A failure as a job's `failedReason`: `E_CODE: message`, readable in any BullMQ dashboard, and
- * read back by {@link readFailure} on the submitting node.
+ * A failure as a job's `failedReason`: `E_CODE: message`, readable in any BullMQ dashboard, then
+ * its `details` as a line of JSON (those JSON can carry; none if it cannot carry them), read back
+ * by {@link readFailure} on the submitting node.
  * @internal
  */
-export function writeFailure(code: MezanErrorCode, message: string): string {
-  return `${code}: ${message}`;
+export function writeFailure(code: MezanErrorCode, message: string, details?: Readonly<Record<string, unknown>>): string {
+  let json: string | undefined;
+  if (details !== undefined && Object.keys(details).length > 0) {
+    try {
+      json = JSON.stringify(details);
+    } catch {
+      json = undefined;
+    }
+  }
+  return json === undefined ? `${code}: ${message}` : `${code}: ${message}${DETAILS_LINE}${json}`;
+}
+
+/** A failure's message and its details, split where {@link writeFailure} joined them. */
+function splitDetails(text: string): { readonly message: string; readonly details: Record<string, unknown> } {
+  const at = text.lastIndexOf(DETAILS_LINE);
+  if (at >= 0) {
+    try {
+      const details: unknown = JSON.parse(text.slice(at + DETAILS_LINE.length));
+      if (typeof details === 'object' && details !== null && !Array.isArray(details))
+        return { message: text.slice(0, at), details: details as Record<string, unknown> };
+    } catch {
+      // Not details after all: part of the message.
+    }
+  }
+  return { message: text, details: {} };
 }
 
 /**
- * The `MezanError` and the handle's terminal status of a job's `failedReason`. A reason that is not
+ * The `MezanError` (its details as they travelled, `taskId` the cluster's) and the handle's terminal
+ * status of a job's `failedReason`. A reason that is not
  * one of mezan's (BullMQ's own, such as a task that lost its lease too often) is `E_WORKER_CRASHED`
  * when its node died, `E_TASK_FAILED` otherwise.
  * @internal
@@ -174,10 +202,12 @@ export function readFailure(
   const match = /^(E_[A-Z_]+): ([\s\S]*)$/.exec(reason);
   let code: MezanErrorCode;
   let message: string;
-  if (match !== null) [code, message] = [match[1] as MezanErrorCode, match[2]!];
+  let details: Record<string, unknown> = {};
+  if (match !== null) [code, { message, details }] = [match[1] as MezanErrorCode, splitDetails(match[2]!)];
   else if (/stalled/i.test(reason)) [code, message] = ['E_WORKER_CRASHED', `Task ${taskId} lost its node too many times: ${reason}`];
   else [code, message] = ['E_TASK_FAILED', `Task ${taskId} failed: ${reason}`];
-  const error = new MezanError(code, message, { details: { taskId } });
+  // The task's id is the cluster's: the one its running node gave its attempt stays there.
+  const error = new MezanError(code, message, { details: { ...details, taskId } });
   return { status: STATUS_OF_CODE[code] ?? 'failed', error };
 }
 

@@ -644,7 +644,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     const fn = this.#host.tasks.find(job.name);
     if (fn === undefined) {
       const error = unknownTask(job.name, this.#host.tasks.names(), `node "${this.#options.node}"`);
-      throw new UnrecoverableError(writeFailure(error.code, error.message));
+      throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
     }
     if (!this.#host.isAccepting()) return this.#giveBack(job, token);
     // A delay announced for a retry that BullMQ did not ask for (its lock was lost meanwhile) goes.
@@ -729,7 +729,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     if (stop === undefined) return outcomes;
     const { id, status } = outcomes[stop.at]!;
     const error = dependencyFailedError(name, job.id!, id, status);
-    throw new UnrecoverableError(writeFailure(error.code, error.message));
+    throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
   }
 
   /** What BullMQ must hear of a failed attempt: a retry (an error), no retry (unrecoverable), or the job given back. */
@@ -742,7 +742,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       error.code === 'E_TASK_FAILED'
         ? `Task "${job.data.name ?? job.name}" failed ${where}: ${describeThrown(error.cause)}`
         : `${error.message} (${where})`;
-    const reason = writeFailure(error.code, message);
+    const reason = writeFailure(error.code, message, error.details);
     if (FINAL_CODES.has(error.code)) throw new UnrecoverableError(reason);
     // BullMQ retries it (as in its `shouldRetryJob`) after the delay computed here, which the
     // submitter hears first, for its `task.retrying`.

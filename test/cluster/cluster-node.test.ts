@@ -139,7 +139,10 @@ describe('a cluster of engines: named tasks go through the cluster and come back
       },
     });
     const handle = a.submit('hang', { timeoutMs: 20, retries: 3 });
-    expect((await rejectionOf(handle)).code).toBe('E_TIMEOUT');
+    const error = await rejectionOf(handle);
+    expect(error.code).toBe('E_TIMEOUT');
+    // The running node's details travel with it, under the cluster's task id.
+    expect(error.details).toMatchObject({ taskId: handle.id, timeoutMs: 20, attempt: 1 });
     expect(handle.status).toBe('timeout');
     expect(calls).toBe(1);
   });

@@ -1,0 +1,36 @@
+import { MezanError } from '../../src';
+import { readFailure, writeFailure } from '../../src/cluster/cluster-job';
+
+// A failure travels from the node that ran a task to its submitter as the job's failedReason.
+
+describe('a failure as it travels through the queue', () => {
+  it('keeps its code, message and details (JSON), with the cluster’s task id', () => {
+    const reason = writeFailure('E_DEADLOCK', 'Task "t" was chosen as a deadlock victim', {
+      taskId: 'node-local-7',
+      victim: 'b/node-local-7',
+      cycle: ['a/x', 'db', 'b/node-local-7', 'gpu'],
+    });
+    expect(reason.startsWith('E_DEADLOCK: Task "t" was chosen as a deadlock victim\n')).toBe(true);
+    const { status, error } = readFailure(reason, 'cluster-id');
+    expect(status).toBe('deadlock');
+    expect(error).toBeInstanceOf(MezanError);
+    expect(error.code).toBe('E_DEADLOCK');
+    expect(error.message).toBe('Task "t" was chosen as a deadlock victim');
+    expect(error.details).toEqual({ taskId: 'cluster-id', victim: 'b/node-local-7', cycle: ['a/x', 'db', 'b/node-local-7', 'gpu'] });
+  });
+
+  it('leaves out details JSON cannot carry, and reads a message that only looks like it has details as a message', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(writeFailure('E_TASK_FAILED', 'boom', cyclic)).toBe('E_TASK_FAILED: boom');
+    expect(writeFailure('E_TASK_FAILED', 'boom', {})).toBe('E_TASK_FAILED: boom');
+    const { error } = readFailure('E_TASK_FAILED: it said\ndetails: {not json', 'id-1');
+    expect(error.message).toBe('it said\ndetails: {not json');
+    expect(error.details).toEqual({ taskId: 'id-1' });
+  });
+
+  it('reads a reason that is not one of mezan’s as a failure of the task, or of its node when it stalled', () => {
+    expect(readFailure('job stalled more than allowable limit', 'id-2').error.code).toBe('E_WORKER_CRASHED');
+    expect(readFailure('something else', 'id-3').error).toMatchObject({ code: 'E_TASK_FAILED', details: { taskId: 'id-3' } });
+  });
+});
