@@ -6,6 +6,7 @@ import type { TaskVictimEvent } from '../src/internal/task-services';
 import { returnUnwantedGrant, type AttemptWaits } from './attempt-waits';
 import { TaskRunContext, type RunnerHost } from './task-run-context';
 import { runSoon } from '../src/internal/run-soon';
+import { SHAPE_KEEPER } from '../src/internal/task-record';
 
 /** What the runner hears of besides its orders: aborts, victims, pool replies, a slowdown. @internal */
 export type RunnerEvent =
@@ -133,6 +134,8 @@ export class TaskRunner {
   };
   /** Read once: winston builds a log record even for a disabled level, too dear for every task. */
   readonly #debug: boolean;
+  /** Never run: it keeps the attempts' map alive while none runs (see `SHAPE_KEEPER`). */
+  readonly shapeKeeper: TaskRunContext;
 
   constructor(environment: RunnerHost, requestReport: () => void, options: RunnerOptions = {}) {
     this.#environment = environment;
@@ -140,6 +143,7 @@ export class TaskRunner {
     this.#requestReport = requestReport;
     this.#functionFor = options.functionFor;
     this.#reportEachBurst = options.reportEachBurst ?? false;
+    this.shapeKeeper = new Attempt(SHAPE_KEEPER, environment, 0, environment.clock.now());
   }
 
   /** Takes attempts to run, each in a free slot of the worker. */

@@ -1,6 +1,6 @@
 import type { MezanError } from '../errors';
-import type { TaskHandle, TaskHandleHooks } from '../task-handle';
-import type { ResolvedRetryPolicy, TaskFunction } from '../task-options';
+import { TaskHandle, type TaskHandleHooks } from '../task-handle';
+import { NO_RETRIES, type ResolvedRetryPolicy, type TaskFunction } from '../task-options';
 import type { TaskEntry, TaskEntryState } from './task-book';
 import { AUTO_ID_PREFIX } from './task-index';
 import type { DependencyRef, TaskReporter } from './task-protocol';
@@ -178,3 +178,17 @@ export class TaskRecord implements TaskHandleHooks {
     this.owner!.reprioritize(this, priority);
   }
 }
+
+/**
+ * A record and its handle kept for as long as the module lives, holding no caller's data. V8 keeps
+ * the hidden class (map) of objects built field by field only while some object has it: a full
+ * garbage collection that finds no record, handle or attempt alive, as in an idle engine between two
+ * tasks, drops their maps, and the optimized code of the whole task path with them (submit,
+ * admission, dispatch, settling), which then runs unoptimized for the next thousands of tasks. An
+ * idle engine's latency after such a collection was several times its warm latency; these keep the
+ * maps, so the code stays optimized (each runner keeps an attempt the same way).
+ *
+ * @internal
+ */
+export const SHAPE_KEEPER: TaskRecord = new TaskRecord(undefined, -1, undefined, 0, () => undefined, undefined, NO_RETRIES, [], undefined);
+SHAPE_KEEPER.reporter = new TaskHandle<unknown>(SHAPE_KEEPER, 'waiting');
