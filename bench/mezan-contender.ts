@@ -1,7 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { createEngine, type Engine, type TaskContext, type TaskHandle } from '../src/index';
 import { collectGarbage } from './collect-garbage';
-import { CountingTasks, DagTracker, expectRuns, timeCountingTasks, timeUntilIdle, type WorkloadContender } from './workload-contender';
+import {
+  CountingTasks,
+  DagTracker,
+  expectRuns,
+  timeCountingTasks,
+  timeOneAtATime,
+  timeUntilIdle,
+  type WorkloadContender,
+} from './workload-contender';
 
 /**
  * The engine of every workload: `concurrency` tasks run at once.
@@ -58,19 +66,17 @@ export const mezanContender: WorkloadContender = {
     return elapsedMs;
   },
 
-  async latencies(samples, warmup, concurrency) {
+  latencyProbe(concurrency) {
     const engine = mezanEngine(concurrency);
     const counting = new CountingTasks();
-    for (let i = 0; i < warmup; i++) await engine.submit(counting.noop).result;
-    collectGarbage();
-    const latenciesUs: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const start = performance.now();
-      await engine.submit(counting.noop).result;
-      latenciesUs.push((performance.now() - start) * 1000);
-    }
-    await shutDown(engine, warmup + samples, counting.calls);
-    return latenciesUs;
+    let submitted = 0;
+    return {
+      sample: (samples, warmup) => {
+        submitted += warmup + samples;
+        return timeOneAtATime(() => engine.submit(counting.noop).result, samples, warmup);
+      },
+      close: () => shutDown(engine, submitted, counting.calls),
+    };
   },
 };
 

@@ -1,6 +1,13 @@
-import { performance } from 'node:perf_hooks';
-import { collectGarbage } from './collect-garbage';
-import { CountingTasks, DagTracker, expectRuns, timeCountingTasks, timeUntilIdle, type TimedRun, type WorkloadContender } from './workload-contender';
+import {
+  CountingTasks,
+  DagTracker,
+  expectRuns,
+  timeCountingTasks,
+  timeOneAtATime,
+  timeUntilIdle,
+  type TimedRun,
+  type WorkloadContender,
+} from './workload-contender';
 
 /**
  * p-queue's side of each workload: tasks go in with `queue.add`, and the run ends at `queue.onIdle()`.
@@ -70,19 +77,17 @@ export async function loadPQueueContender(): Promise<WorkloadContender> {
       return elapsedMs;
     },
 
-    async latencies(samples, warmup, concurrency) {
+    latencyProbe(concurrency) {
       const queue = new PQueue({ concurrency });
       const counting = new CountingTasks();
-      for (let i = 0; i < warmup; i++) await queue.add(counting.noop);
-      collectGarbage();
-      const latenciesUs: number[] = [];
-      for (let i = 0; i < samples; i++) {
-        const start = performance.now();
-        await queue.add(counting.noop);
-        latenciesUs.push((performance.now() - start) * 1000);
-      }
-      expectRuns('p-queue', counting.calls, warmup + samples);
-      return latenciesUs;
+      let submitted = 0;
+      return {
+        sample: (samples, warmup) => {
+          submitted += warmup + samples;
+          return timeOneAtATime(() => queue.add(counting.noop), samples, warmup);
+        },
+        close: async () => expectRuns('p-queue', counting.calls, submitted),
+      };
     },
   };
 }

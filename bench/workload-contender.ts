@@ -4,8 +4,8 @@ import type { TaskDag } from './dag-workload';
 
 /**
  * What a contender (mezan, or its peer p-queue) runs for each workload of the table. Every method
- * starts from a fresh engine or queue, collects garbage just before its timer starts, and throws
- * unless every task ran exactly once.
+ * but {@link WorkloadContender.latencyProbe} starts from a fresh engine or queue; each collects
+ * garbage just before its timer starts, and throws unless every task ran exactly once.
  */
 export interface WorkloadContender {
   /** `tasks` no-op async tasks, task `i` with priority `priorities[i]` when given; returns the wall time in ms. */
@@ -17,12 +17,34 @@ export interface WorkloadContender {
   /** The DAG's no-op tasks, each started only after its dependencies finished; returns the wall time in ms. */
   dag(dag: TaskDag, concurrency: number): Promise<number>;
   /**
-   * One no-op task at a time on an idle engine or queue, from submission to its awaited result:
-   * `warmup` untimed, then `samples` timed.
-   *
+   * An idle engine or queue of `concurrency`, kept for every run of the latency race (as an
+   * application keeps its engine), to time one no-op task at a time on it.
+   */
+  latencyProbe(concurrency: number): LatencyProbe;
+}
+
+/** One engine or queue, idle between tasks, timed from a task's submission to its awaited result. */
+export interface LatencyProbe {
+  /**
+   * `warmup` tasks untimed, a garbage collection, then `samples` timed, one at a time.
    * @returns each timed sample's latency in µs, in order
    */
-  latencies(samples: number, warmup: number, concurrency: number): Promise<number[]>;
+  sample(samples: number, warmup: number): Promise<number[]>;
+  /** Shuts the engine down; throws unless every task ran exactly once. */
+  close(): Promise<void>;
+}
+
+/** Times `samples` calls of `run` one after another, after `warmup` untimed calls and a garbage collection: µs each. */
+export async function timeOneAtATime(run: () => Promise<unknown>, samples: number, warmup: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await run();
+  collectGarbage();
+  const latenciesUs: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const start = performance.now();
+    await run();
+    latenciesUs.push((performance.now() - start) * 1000);
+  }
+  return latenciesUs;
 }
 
 /** Tasks that count their calls; both contenders run these same functions, so the count costs them alike. */

@@ -170,11 +170,14 @@ async function sleepRow(config: WorkloadsConfig, race: Race): Promise<WorkloadRe
 async function latencyRow(config: WorkloadsConfig, contenders: Record<Side, WorkloadContender>, log: Log): Promise<WorkloadResult> {
   const { concurrency } = SPEC['idle-latency'];
   const perRun = Math.ceil(config.latencySamples / config.runs);
+  // One engine (one queue) per side for all the runs, idle between them, as an application keeps its engine.
+  const probes = { mezan: contenders.mezan.latencyProbe(concurrency), peer: contenders.peer.latencyProbe(concurrency) };
   const samplesUs = await alternateRuns(
-    (side) => contenders[side].latencies(perRun, config.latencyWarmupSamples, concurrency),
+    (side) => probes[side].sample(perRun, config.latencyWarmupSamples),
     config,
     (index, side, samples) => log(runLine('idle-latency', index, config.runs, side, `median ${median(samples).toFixed(1)} µs`)),
   );
+  await Promise.all([probes.mezan.close(), probes.peer.close()]);
   const figures = perSide(samplesUs, (runs) => ({ runs: runs.map((samples) => median(samples)), median: median(runs.flat()) }));
   const tasks = perRun * config.runs;
   const workload = `idle latency, submit → awaited result, one at a time: ${formatCount(tasks)} samples, concurrency ${concurrency}`;
