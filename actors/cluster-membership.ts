@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Clock } from '../src/clock';
 import type { ClusterMember } from '../src/cluster/cluster-view';
-import { NodeRecords } from '../src/cluster/node-records';
+import { NodeRecords } from './node-records';
 import type { Logger } from '../src/logger';
 
 /** What a node says of itself at each heartbeat: all of its record but who and where it is. @internal */

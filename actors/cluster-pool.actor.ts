@@ -33,7 +33,7 @@ export interface ClusterPoolInput extends PoolInput {
 
 /**
  * What hears a cluster pool's holdings and queue after each change: this node's part of the
- * cluster's wait-for graph (src/cluster/cluster-deadlocks.ts). Plain data, never changed afterwards.
+ * cluster's wait-for graph (actors/cluster-deadlocks.ts). Plain data, never changed afterwards.
  * @internal
  */
 export interface ClusterPoolWaits {
@@ -103,7 +103,7 @@ function seekHead({ core, leases }: ClusterPoolParts): void {
  * The wait-for graph it tells its observer has this node's holders and waiters, with the pool's
  * cluster-wide capacity: a deadlock found in it is a real one (the other nodes' holdings can only
  * lower the units free). One that needs another node's tasks to close is the cluster's detector's
- * (src/cluster/cluster-deadlocks.ts), which hears of this pool's holdings and queue through `waits`.
+ * (actors/cluster-deadlocks.ts), which hears of this pool's holdings and queue through `waits`.
  *
  * @internal
  */

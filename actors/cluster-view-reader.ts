@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ClusterWaitEdges } from '../src/cluster/cluster-wait-edges';
+import { ClusterWaitEdges } from './cluster-wait-edges';
 import {
   assembleClusterView,
   MAX_RUNNING_SHOWN,
@@ -9,7 +9,7 @@ import {
   type ClusterView,
   type PoolPermit,
 } from '../src/cluster/cluster-view';
-import { NodeRecords } from '../src/cluster/node-records';
+import { NodeRecords } from './node-records';
 import { MEMBER_RECORDS, MEMBER_TTL_MS } from './cluster-membership';
 import { DEFAULT_LEASE_TTL_MS, readPermit } from './cluster-leases';
 import { clusterPoolKey } from './cluster-pool.actor';

@@ -28,7 +28,7 @@ export interface DeadlockSettings {
 
 /**
  * What hears each await of a task (or a handler's message) on another task begin and end, as the
- * detector does: this node's part of the cluster's wait-for graph (src/cluster/cluster-deadlocks.ts),
+ * detector does: this node's part of the cluster's wait-for graph (actors/cluster-deadlocks.ts),
  * whose awaited task may run on another node. @internal
  */
 export interface ClusterAwaits {
@@ -129,7 +129,7 @@ export interface AgentVictimEvent {
 
 /**
  * From the engine: the cluster's detector chose this node's task `taskId` to break a deadlock
- * across the nodes of a cluster (src/cluster/cluster-deadlocks.ts heard the decision, and the very
+ * across the nodes of a cluster (actors/cluster-deadlocks.ts heard the decision, and the very
  * wait it names still waits). The detector resolves it as one of its own: it reports it (`report`,
  * with the cycle's `nodes`), fails the task's waits with `error`, and tells the monitor the deadlock
  * is gone once the victim's waits are over. @internal

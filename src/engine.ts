@@ -103,7 +103,7 @@ import { runSoon } from './internal/run-soon';
 import { cancelOnAbort } from './internal/cancel-on-abort';
 import { NamedTasks } from './internal/named-tasks';
 import { resolveClusterOptions } from './cluster/cluster-options';
-import type { ClusterNode } from './cluster/cluster-node';
+import type { ClusterNode } from '../actors/cluster-node';
 import type { ClusterView } from './cluster/cluster-view';
 import type { ClusterMembership } from '../actors/cluster-membership';
 import type { ClusterViewReader } from '../actors/cluster-view-reader';

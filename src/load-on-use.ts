@@ -49,8 +49,8 @@ export function loadPiscina(): typeof import('piscina') {
  * A cluster node, with BullMQ and ioredis, for an engine made with the `cluster` option.
  * @internal
  */
-export function loadClusterNode(): typeof import('./cluster/cluster-node') {
-  return require('./cluster/cluster-node') as typeof import('./cluster/cluster-node');
+export function loadClusterNode(): typeof import('../actors/cluster-node') {
+  return require('../actors/cluster-node') as typeof import('../actors/cluster-node');
 }
 
 /**
@@ -67,8 +67,8 @@ export function loadClusterPool(): typeof import('../actors/cluster-pool.actor')
  * `scope: 'cluster'`.
  * @internal
  */
-export function loadClusterDeadlocks(): typeof import('./cluster/cluster-deadlocks') {
-  return require('./cluster/cluster-deadlocks') as typeof import('./cluster/cluster-deadlocks');
+export function loadClusterDeadlocks(): typeof import('../actors/cluster-deadlocks') {
+  return require('../actors/cluster-deadlocks') as typeof import('../actors/cluster-deadlocks');
 }
 
 /**

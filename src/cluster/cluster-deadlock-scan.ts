@@ -1,7 +1,7 @@
 import { parseMessageNodeId } from '../detection/agent-nodes';
 import { chooseVictim, type DeadlockCandidate as PolicyCandidate, type DeadlockPolicy } from '../detection/deadlock-policy';
 import { WaitForGraph, type DeadlockAnalysis } from '../detection/wait-for-graph';
-import type { ClusterNodeEdges, ClusterWaitEdge } from './cluster-wait-edges';
+import type { ClusterNodeEdges, ClusterWaitEdge } from '../../actors/cluster-wait-edges';
 
 /**
  * A deadlocked task as one scan saw it: its edges (their JSON, sorted) and since when, in Redis's

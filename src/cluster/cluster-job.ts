@@ -4,7 +4,7 @@ import { expectFiniteNumber, expectKnownKeys, expectNonEmptyString, fail, isOpti
 import { TASK_OPTION_KEYS, type TaskOptions } from '../task-options';
 import type { TaskStatus } from '../task-status';
 import type { TravellingOutcome } from './cluster-dependencies';
-import type { GatePlace } from './cluster-gates';
+import type { GatePlace } from '../../actors/cluster-gates';
 
 /**
  * What travels with a named task through the cluster's queue, as the BullMQ job's data (JSON):

@@ -1,4 +1,4 @@
-import type { ClusterNodeEdges, ClusterWaitEdge } from './cluster-wait-edges';
+import type { ClusterNodeEdges, ClusterWaitEdge } from '../../actors/cluster-wait-edges';
 
 /** One of a node's workers, as its membership record last told it. */
 export interface ClusterNodeWorker {

@@ -4,7 +4,7 @@ import {
   type ClusterDeadlockVictim,
   type DeadlockCandidate,
 } from '../../src/cluster/cluster-deadlock-scan';
-import type { ClusterNodeEdges, ClusterWaitEdge } from '../../src/cluster/cluster-wait-edges';
+import type { ClusterNodeEdges, ClusterWaitEdge } from '../../actors/cluster-wait-edges';
 
 // The cluster detector's scan, pure: snapshots as ClusterWaitEdges.snapshot() gives them.
 

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { createEngine, type Engine } from '../../src';
-import { DEADLOCKS_PREFIX } from '../../src/cluster/cluster-deadlocks';
+import { DEADLOCKS_PREFIX } from '../../actors/cluster-deadlocks';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { deferred } from '../fixtures/engine-harness';
 

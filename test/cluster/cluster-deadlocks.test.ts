@@ -2,9 +2,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { ClusterOptions } from '../../src/cluster/cluster-options';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { ClusterDeadlocks, DEADLOCKS_PREFIX, victimChannel } from '../../src/cluster/cluster-deadlocks';
+import { ClusterDeadlocks, DEADLOCKS_PREFIX, victimChannel } from '../../actors/cluster-deadlocks';
 import type { DeadlockPolicy } from '../../src/detection/deadlock-policy';
-import { ClusterWaitEdges, type ClusterWaitEdge } from '../../src/cluster/cluster-wait-edges';
+import { ClusterWaitEdges, type ClusterWaitEdge } from '../../actors/cluster-wait-edges';
 import {
   createEngine,
   MezanError,

@@ -1,13 +1,13 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { withdrawnKey } from '../../src/cluster/cluster-gates';
+import { withdrawnKey } from '../../actors/cluster-gates';
 import { createEngine, MezanError, type DependencyOutcome, type Engine, type NamedTaskFunctions } from '../../src';
 import { deferred, rejectionOf, thrownBy } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // Dependencies between cluster tasks, with a local engine's semantics: a dependant whose
 // dependencies have ended is sent with their outcomes; one that must wait is a BullMQ flow whose
-// children are gates (src/cluster/cluster-gates.ts), so that its wait lives in Redis and outlives
+// children are gates (actors/cluster-gates.ts), so that its wait lives in Redis and outlives
 // its submitter. Real time on a real redis-server: the tests wait for events (deferreds), never for a delay.
 
 const bed = useClusterTestBed();

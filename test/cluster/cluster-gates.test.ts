@@ -1,10 +1,10 @@
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
-import { ClusterGates, gateChildren, gatesQueueKey } from '../../src/cluster/cluster-gates';
-import { readJobEnd } from '../../src/cluster/job-end';
+import { ClusterGates, gateChildren, gatesQueueKey } from '../../actors/cluster-gates';
+import { readJobEnd } from '../../actors/job-end';
 import { until } from '../fixtures/cluster-test-bed';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
-// A cluster's gates (src/cluster/cluster-gates.ts) on a real redis-server: a dependant's job waits
+// A cluster's gates (actors/cluster-gates.ts) on a real redis-server: a dependant's job waits
 // in BullMQ's waiting-children for its gates, each of which completes with its dependency's outcome.
 
 let server: RedisServer;

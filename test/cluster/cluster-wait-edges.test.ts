@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { ClusterWaitEdges, type ClusterWaitEdge } from '../../src/cluster/cluster-wait-edges';
+import { ClusterWaitEdges, type ClusterWaitEdge } from '../../actors/cluster-wait-edges';
 import { MezanError } from '../../src/errors';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { createEngine, type Engine, type NamedTaskFunctions } from '../../src';
 import type { ClusterJobData } from '../../src/cluster/cluster-job';
 import { ClusterTask, type ClusterTaskOwner } from '../../src/cluster/cluster-task';
-import { JobOutbox, type BulkJob } from '../../src/cluster/job-outbox';
+import { JobOutbox, type BulkJob } from '../../actors/job-outbox';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { deferred, rejectionOf } from '../fixtures/engine-harness';
 

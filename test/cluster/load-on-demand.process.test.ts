@@ -12,7 +12,7 @@ const REPO_ROOT = path.resolve(__dirname, '../..');
  */
 const SCRIPT = `
 const { createEngine } = require('./src/index.ts');
-const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq|ioredis|redis-semaphore)[\\\\/]|[\\\\/]src[\\\\/]cluster[\\\\/]cluster-node|[\\\\/]actors[\\\\/]cluster-pool/.test(file)).length;
+const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq|ioredis|redis-semaphore)[\\\\/]|[\\\\/]actors[\\\\/]cluster-node|[\\\\/]actors[\\\\/]cluster-pool/.test(file)).length;
 (async () => {
   const plain = createEngine({ logger: false, tasks: { answer: () => 42 }, resources: { db: { capacity: 1, scope: 'local' } } });
   const value = await plain.submit('answer').result;
@@ -27,7 +27,7 @@ const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq
 `;
 
 /**
- * Prints whether the cluster's deadlock detection (src/cluster/cluster-deadlocks) was loaded by an
+ * Prints whether the cluster's deadlock detection (actors/cluster-deadlocks) was loaded by an
  * engine with a cluster pool: with \`deadlock.detect\` as given in argv.
  */
 const DETECTION_SCRIPT = `
@@ -37,7 +37,7 @@ const detect = process.argv[1];
   const member = createEngine({ logger: false, tasks: { answer: () => 42 }, resources: { db: { capacity: 1, scope: 'cluster' } }, deadlock: { detect }, cluster: { redis: process.env.REDIS_URL, name: 'detection-' + detect, node: 'n' } });
   const value = await member.submit('answer', { resources: { db: 1 } }).result;
   await member.shutdown();
-  const detecting = Object.keys(require.cache).some((file) => /[\\\\/]src[\\\\/]cluster[\\\\/]cluster-deadlocks/.test(file));
+  const detecting = Object.keys(require.cache).some((file) => /[\\\\/]actors[\\\\/]cluster-deadlocks/.test(file));
   console.log(JSON.stringify({ value, detecting }));
 })();
 `;

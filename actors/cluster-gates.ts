@@ -1,7 +1,7 @@
 import { DelayedError, Job, Worker, type FlowJobNode, type Queue } from 'bullmq';
-import { MezanError } from '../errors';
-import { readFailure } from './cluster-job';
-import type { TravellingOutcome } from './cluster-dependencies';
+import { MezanError } from '../src/errors';
+import { readFailure } from '../src/cluster/cluster-job';
+import type { TravellingOutcome } from '../src/cluster/cluster-dependencies';
 import { readJobEnd } from './job-end';
 
 /**

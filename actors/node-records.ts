@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { expectNonEmptyString, fail } from '../internal/validate';
+import { expectNonEmptyString, fail } from '../src/internal/validate';
 
 /** What one node last published of one kind: the version it gave it, and its payload as stored. */
 export interface NodeRecord {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { expectNonEmptyString, fail } from '../internal/validate';
+import { expectNonEmptyString, fail } from '../src/internal/validate';
 import { NodeRecords } from './node-records';
 
 /**

@@ -1,17 +1,17 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import type { ClusterPoolWaits } from '../../actors/cluster-pool.actor';
-import type { ClusterAwaits } from '../../actors/detector.actor';
-import type { PoolHolding } from '../../actors/pool.actor';
-import type { Clock } from '../clock';
-import { parseMessageNodeId } from '../detection/agent-nodes';
-import type { DeadlockPolicy } from '../detection/deadlock-policy';
-import type { DeadlockReport, TaskFacts } from '../detection/deadlock-resolver';
-import { MezanError } from '../errors';
-import type { ResourceWaiter } from '../internal/waiter-queue';
-import type { Logger } from '../logger';
-import { scanClusterDeadlocks, type ClusterDeadlockVictim, type DeadlockCandidate } from './cluster-deadlock-scan';
+import type { ClusterPoolWaits } from './cluster-pool.actor';
+import type { ClusterAwaits } from './detector.actor';
+import type { PoolHolding } from './pool.actor';
+import type { Clock } from '../src/clock';
+import { parseMessageNodeId } from '../src/detection/agent-nodes';
+import type { DeadlockPolicy } from '../src/detection/deadlock-policy';
+import type { DeadlockReport, TaskFacts } from '../src/detection/deadlock-resolver';
+import { MezanError } from '../src/errors';
+import type { ResourceWaiter } from '../src/internal/waiter-queue';
+import type { Logger } from '../src/logger';
+import { scanClusterDeadlocks, type ClusterDeadlockVictim, type DeadlockCandidate } from '../src/cluster/cluster-deadlock-scan';
 import { ClusterWaitEdges, type ClusterWaitEdge } from './cluster-wait-edges';
 
 /** What {@link ClusterDeadlocks} is created with. @internal */

@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { FlowProducer, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { MezanError, type MezanErrorCode } from '../errors';
-import { cancelOnAbort } from '../internal/cancel-on-abort';
-import { describeThrown } from '../internal/describe-thrown';
-import type { NamedTasks } from '../internal/named-tasks';
-import { unknownTask } from '../internal/named-tasks';
-import { retryDelay } from '../internal/retry-policy';
-import { fail } from '../internal/validate';
-import type { Logger } from '../logger';
-import type { RandomSource } from '../random';
-import { taskBehind, type TaskHandle } from '../task-handle';
-import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../task-options';
+import { MezanError, type MezanErrorCode } from '../src/errors';
+import { cancelOnAbort } from '../src/internal/cancel-on-abort';
+import { describeThrown } from '../src/internal/describe-thrown';
+import type { NamedTasks } from '../src/internal/named-tasks';
+import { unknownTask } from '../src/internal/named-tasks';
+import { retryDelay } from '../src/internal/retry-policy';
+import { fail } from '../src/internal/validate';
+import type { Logger } from '../src/logger';
+import type { RandomSource } from '../src/random';
+import { taskBehind, type TaskHandle } from '../src/task-handle';
+import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../src/task-options';
 import {
   FINAL_CODES,
   fromQueuePriority,
@@ -20,10 +20,10 @@ import {
   toQueuePriority,
   writeFailure,
   type ClusterJobData,
-} from './cluster-job';
-import type { ResolvedClusterOptions } from './cluster-options';
-import { ClusterTask, type ClusterTaskOwner } from './cluster-task';
-import { ClusterTaskContext, type ProgressReporter } from './cluster-task-context';
+} from '../src/cluster/cluster-job';
+import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
+import { ClusterTask, type ClusterTaskOwner } from '../src/cluster/cluster-task';
+import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluster-task-context';
 import {
   dependencyFailedError,
   failedDependency,
@@ -32,10 +32,10 @@ import {
   travellingOutcomes,
   type ClusterDependency,
   type TravellingOutcome,
-} from './cluster-dependencies';
+} from '../src/cluster/cluster-dependencies';
 import { readJobEnd } from './job-end';
-import { ClusterTaskTally } from './cluster-task-tally';
-import type { ClusterTaskCounts } from '../engine-snapshots';
+import { ClusterTaskTally } from '../src/cluster/cluster-task-tally';
+import type { ClusterTaskCounts } from '../src/engine-snapshots';
 import {
   ClusterGates,
   gateChildren,
@@ -49,9 +49,16 @@ import {
   type GatePlace,
 } from './cluster-gates';
 import { JobOutbox, type BulkJob } from './job-outbox';
-import { ClusterTaskEvents, isGivenBack, isRetrying, type ClusterProgress, type ClusterRetrying, type GivenBack } from './cluster-task-events';
-import type { EventSink } from '../internal/event-sink';
-import type { TerminalTaskStatus } from '../task-status';
+import {
+  ClusterTaskEvents,
+  isGivenBack,
+  isRetrying,
+  type ClusterProgress,
+  type ClusterRetrying,
+  type GivenBack,
+} from '../src/cluster/cluster-task-events';
+import type { EventSink } from '../src/internal/event-sink';
+import type { TerminalTaskStatus } from '../src/task-status';
 
 /** What a cluster node needs of the engine it belongs to. @internal */
 export interface ClusterHost {

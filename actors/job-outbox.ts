@@ -1,6 +1,6 @@
 import type { BulkJobOptions, Queue } from 'bullmq';
-import type { ClusterJobData } from './cluster-job';
-import type { ClusterTask } from './cluster-task';
+import type { ClusterJobData } from '../src/cluster/cluster-job';
+import type { ClusterTask } from '../src/cluster/cluster-task';
 
 /** A job as `Queue.addBulk` takes it. @internal */
 export interface BulkJob {
