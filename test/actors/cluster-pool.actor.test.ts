@@ -6,6 +6,7 @@ import { clusterPoolKey, clusterPoolLogic, type ClusterPoolInput } from '../../a
 import { realClock } from '../../src/clock';
 import { MezanError } from '../../src/errors';
 import type { GraphPoolChangesEvent, ResourceGrantedEvent, ResourceReplyEvent } from '../../src/internal/resource-protocol';
+import { until } from '../fixtures/cluster-test-bed';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 import type { PoolSnapshot } from '../../actors/pool.actor';
 import { recordSteps } from '../fixtures/chart-transitions';
@@ -18,7 +19,6 @@ import { checkPoolAgainstChart } from '../fixtures/resource-chart';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 const HOLDER_SCRIPT = path.join(REPO_ROOT, 'test/fixtures/cluster-pool-holder.ts');
-const WAIT_MS = 15_000;
 
 let server: RedisServer;
 let admin: Redis;
@@ -38,15 +38,6 @@ afterAll(async () => {
   admin.disconnect();
   await server.stop();
 });
-
-/** Resolves once `condition` holds, checked every 10 ms (real Redis and real processes take real time); rejects after `timeoutMs`. */
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** What every node of one test's cluster shares: the units held across the nodes, as their requesters heard. */
 interface Ledger {

@@ -19,7 +19,7 @@ import {
   type TaskHandle,
 } from '../../src';
 import { deferred, rejectionOf, thrownBy, type Deferred } from '../fixtures/engine-harness';
-import { useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // Deadlocks across the nodes of a cluster, on a real redis-server: engines whose tasks wait on
 // each other through cluster pools. Real time: the tests wait for conditions (bounded), never for
@@ -36,14 +36,6 @@ beforeAll(() => {
 afterAll(() => {
   admin.disconnect();
 });
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Starts a fixture script of test/fixtures as a child process, its stdout read as lines. */
 function startChild(

@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { clusterPoolKey } from '../../actors/cluster-pool.actor';
 import { createEngine, type Engine, type TaskContext } from '../../src';
 import { deferred, rejectionOf, thrownBy, type Deferred } from '../fixtures/engine-harness';
+import { until } from '../fixtures/cluster-test-bed';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 // Engines that join a cluster on a real redis-server and share a pool of `scope: 'cluster'`. Real
@@ -30,14 +31,6 @@ afterAll(async () => {
   admin.disconnect();
   await redis.stop();
 });
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('resources of scope cluster', () => {
   it.each([
