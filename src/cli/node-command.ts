@@ -158,8 +158,14 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
     io.stdout.write(`mezan node: ${signal}: draining (the node takes no more tasks; those it runs finish)\n`);
     setImmediate(() => {
       void engine.shutdown().then((report) => {
+        // The cluster tasks its own tasks submitted (`ctx.submit(name)`), when there were any.
+        const cluster = report.cluster;
+        const submitted =
+          cluster === undefined || cluster.submitted === 0
+            ? ''
+            : `; of the ${cluster.submitted} cluster task(s) it submitted: ${cluster.completed} completed, ${cluster.failed} failed, ${cluster.cancelled} cancelled`;
         io.stdout.write(
-          `mezan node: stopped: ${report.completed} completed, ${report.failed} failed, ${report.cancelled} cancelled, ${report.lost} lost\n`,
+          `mezan node: stopped: ${report.completed} completed, ${report.failed} failed, ${report.cancelled} cancelled, ${report.lost} lost${submitted}\n`,
         );
       });
     });

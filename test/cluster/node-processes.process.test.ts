@@ -189,4 +189,21 @@ describe('mezan node: three node processes', () => {
     expect(results.filter((result) => result.pid === late.pid)).toHaveLength(3);
     expect(results.every((result) => result.attempt === 1)).toBe(true);
   });
+
+  it('says in its stop line how the cluster tasks its own tasks submitted ended', async () => {
+    const name = `procs-${process.pid}-${++clusterNumber}`;
+    const relay = await startNode({ redisUrl: redis.url, cluster: name, name: 'relay' });
+    nodes = [relay];
+    submitter = createEngine({ logger: false, cluster: { redis: redis.url, name, node: 'submitter', concurrency: 0 } });
+    await submitter.onClusterReady();
+    const handle = submitter.submit<GatedResult>('relay', { input: { gate: 'relayed' } });
+    await started([relay], 1);
+    await open('relayed', 1);
+    await expect(handle.result).resolves.toMatchObject({ attempt: 1, pid: relay.pid });
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toEqual({ code: 0, signal: null });
+    expect(relay.stdout).toContain(
+      'mezan node: stopped: 2 completed, 0 failed, 0 cancelled, 0 lost; of the 1 cluster task(s) it submitted: 1 completed, 0 failed, 0 cancelled',
+    );
+  });
 });
