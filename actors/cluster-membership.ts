@@ -18,6 +18,8 @@ export interface ClusterMembershipInput {
   readonly clock: Clock;
   /** The node's record now (its load, its phase, the tasks it defines). */
   readonly describe: () => ClusterMemberDescription;
+  /** Told once, after the node's first record is written, of the other live nodes' records (unreadable ones left out). */
+  readonly onJoined?: (others: readonly ClusterMember[]) => void;
   /** How long the record lives without a heartbeat: a node that dies vanishes this long after its last one. @default 10000 */
   readonly ttlMs?: number;
   readonly logger?: Logger;
@@ -49,6 +51,7 @@ export class ClusterMembership {
   #writing: Promise<void> | undefined;
   /** A write asked for while one was under way: done once it ends. */
   #again = false;
+  #joined = false;
   #left: Promise<void> | undefined;
 
   constructor(input: ClusterMembershipInput) {
@@ -94,7 +97,7 @@ export class ClusterMembership {
     this.#writing = this.#records
       .publish(node, payload, this.#version)
       .then(
-        () => undefined,
+        () => this.#tellJoined(),
         (error: unknown) => logger?.warn('writing the cluster membership record failed', { error }),
       )
       .then(() => {
@@ -125,6 +128,27 @@ export class ClusterMembership {
     this.#timer = undefined;
     this.#left ??= Promise.resolve();
     this.#redis.disconnect();
+  }
+
+  /** Once, after the first record landed: the other members as they are now. */
+  async #tellJoined(): Promise<void> {
+    const { onJoined, node, logger } = this.#input;
+    if (this.#joined || onJoined === undefined) return;
+    this.#joined = true;
+    try {
+      const others: ClusterMember[] = [];
+      for (const record of await this.#records.read()) {
+        if (record.node === node) continue;
+        try {
+          others.push(JSON.parse(record.payload) as ClusterMember);
+        } catch {
+          // A record this version cannot read: left out.
+        }
+      }
+      onJoined(others);
+    } catch (error) {
+      logger?.warn('reading the other members of the cluster failed', { error });
+    }
   }
 
   #arm(): void {

@@ -104,7 +104,7 @@ import { cancelOnAbort } from './internal/cancel-on-abort';
 import { NamedTasks } from './internal/named-tasks';
 import { resolveClusterOptions } from './cluster/cluster-options';
 import type { ClusterNode } from '../actors/cluster-node';
-import type { ClusterView } from './cluster/cluster-view';
+import type { ClusterMember, ClusterView } from './cluster/cluster-view';
 import type { ClusterMembership } from '../actors/cluster-membership';
 import type { ClusterViewReader } from '../actors/cluster-view-reader';
 import { AgentRegistry } from './agents/agent-registry';
@@ -520,11 +520,37 @@ export class Engine {
           pools: pools.map(({ name, capacity, leaseMs }) => ({ name, capacity, leaseMs })),
           running,
           pending,
+          deadlockPolicy: this.#deadlockPolicyName(),
         };
       },
+      onJoined: (others) => this.#compareDeadlockPolicies(others),
     });
     membership.refresh();
     return membership;
+  }
+
+  /** This engine's `deadlock.policy` as its membership record tells it: `custom` for a function, `off` without detection. */
+  #deadlockPolicyName(): string {
+    const { detect, policy } = this.#options.deadlock;
+    if (detect === 'off') return 'off';
+    return typeof policy === 'function' ? 'custom' : policy;
+  }
+
+  /**
+   * Warns when a node of the cluster chooses deadlock victims otherwise than this one: whichever
+   * node scans applies its own policy, so the nodes are to share one.
+   */
+  #compareDeadlockPolicies(others: readonly ClusterMember[]): void {
+    const mine = this.#deadlockPolicyName();
+    const unlike = others.filter((other) => other.deadlockPolicy !== undefined && other.deadlockPolicy !== 'off' && other.deadlockPolicy !== mine);
+    if (mine !== 'off' && unlike.length > 0)
+      this.#logger.warn(
+        `the nodes of cluster "${this.#options.cluster!.name}" do not share one deadlock.policy: this node's is "${mine}", ${unlike
+          .map((other) => `node "${other.node}"'s "${other.deadlockPolicy}"`)
+          .join(', ')}; whichever node scans chooses victims by its own`,
+        { policies: Object.fromEntries([[this.#options.cluster!.node, mine], ...unlike.map((other) => [other.node, other.deadlockPolicy])]) },
+      );
+    this.#logger.debug('compared the deadlock policies of the cluster’s nodes', { nodes: others.length });
   }
 
   /**

@@ -49,6 +49,11 @@ export interface ClusterMember {
   /** Its engine's tasks running and pending, cluster tasks it runs included. */
   readonly running: number;
   readonly pending: number;
+  /**
+   * How it chooses the victim of a deadlock across the cluster when it scans: its engine's
+   * `deadlock.policy` (`custom` for a function), or `off` when its detection is off.
+   */
+  readonly deadlockPolicy: string;
 }
 
 /** A cluster task a node is running: a BullMQ job active on it. */

@@ -167,6 +167,7 @@ describe("the cluster's view", () => {
       engineId: 'e',
       phase: 'running',
       concurrency: 1,
+      deadlockPolicy: 'youngest',
       workers: [{ id: 'main', slots: 1, running: 0, state: 'idle' }],
       tasks: [],
       pools: [],

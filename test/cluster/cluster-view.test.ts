@@ -10,6 +10,7 @@ const member = (node: string, pools: ClusterMember['pools']): ClusterMember => (
   heartbeatAt: 900,
   phase: 'running',
   concurrency: 2,
+  deadlockPolicy: 'youngest',
   workers: [{ id: 'main', slots: 2, running: 1, state: 'busy' }],
   tasks: ['t'],
   pools,

@@ -10,6 +10,7 @@ const member = (node: string, self = false): ClusterViewNode => ({
   engineId: 'e',
   startedAt: 0,
   heartbeatAt: 0,
+  deadlockPolicy: 'youngest',
   phase: 'running',
   concurrency: 1,
   workers: [],
