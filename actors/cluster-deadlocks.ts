@@ -56,6 +56,12 @@ export interface ClusterDeadlocksOptions {
   readonly isClusterTask?: (taskId: string) => boolean;
   /** The cluster task (its job's id) whose attempt this node's task `taskId` runs, if it runs one. */
   readonly jobOf?: (taskId: string) => string | undefined;
+  /**
+   * Told that this part failed for good: its scans' queue could not be joined (its global
+   * concurrency or its job scheduler not set), so this node would never scan. Its supervisor
+   * replaces it (actors/cluster-deadlocks.actor.ts). Not told once it is closing.
+   */
+  readonly failed?: (error: unknown) => void;
   readonly logger?: Logger;
 }
 
@@ -180,7 +186,10 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
       .then(() => {
         this.#scheduled = true;
       })
-      .catch(onError);
+      .catch((error: unknown) => {
+        onError(error);
+        if (!this.#closed) this.#options.failed?.(error);
+      });
   }
 
   /** Makes (or keeps) the job scheduler that adds a scan every `scanMs`. */

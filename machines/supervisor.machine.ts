@@ -1,7 +1,21 @@
-import { assertEvent, assign, enqueueActions, sendTo, setup, stopChild, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import {
+  assertEvent,
+  assign,
+  enqueueActions,
+  sendTo,
+  setup,
+  stopChild,
+  type ActorLogic,
+  type ActorRefFrom,
+  type AnyActorRef,
+  type EventObject,
+} from 'xstate';
+import type { AnyActorSystem } from '../actors/any-actor-system';
 import type { AgentEndedEvent, AgentsActivityEvent } from '../actors/agent.actor';
 import { DetectorInbox } from '../actors/detector-inbox';
-import { detectorLogic, type ClusterAwaits, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
+import type { ClusterDeadlocksEvent, ClusterDeadlocksInput, ClusterDeadlocksSnapshot } from '../actors/cluster-deadlocks.actor';
+import { ClusterWaitsRelay } from '../actors/cluster-waits-relay';
+import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
 import { poolLogic, type PoolInput } from '../actors/pool.actor';
 import { processSignalsLogic, type SignalReceivedEvent } from '../actors/process-signals.actor';
@@ -53,8 +67,12 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   }>;
   /** How pools of `scope: 'cluster'` are spawned; required when one is declared. */
   readonly clusterPools?: ClusterPoolSpawner;
-  /** Told by the detector of every await that begins or ends: the node's part of the cluster's wait-for graph. */
-  readonly clusterAwaits?: ClusterAwaits;
+  /**
+   * How this node's part in detecting deadlocks across the cluster is spawned, when it has cluster
+   * pools and detection is on: the supervisor spawns it (`cluster-deadlocks`), tells it this
+   * node's waits (its cluster pools' and its detector's awaits) and restarts it if it fails.
+   */
+  readonly clusterDeadlocks?: ClusterDeadlocksSpawner;
   readonly deadlock: DeadlockSettings;
   readonly lockOrder: LockOrderMode;
   /** Submits a child task through the engine (nested submission). */
@@ -78,10 +96,34 @@ export interface ClusterPoolSpawner {
   readonly input: object;
 }
 
-/** A cluster pool's input (actors/cluster-pool.actor.ts's `ClusterPoolInput`): a pool's, and the cluster's. */
-function clusterPoolInput(pool: PoolInput, cluster: ClusterPoolSpawner, leaseTtlMs: number | undefined): PoolInput {
-  return { ...pool, ...cluster.input, leaseTtlMs } as PoolInput;
+/**
+ * What the supervisor spawns the cross-node detector part with besides the detector and the
+ * executor it talks to. Its logic is the actor `clusterDeadlocks`, which the engine provides from
+ * actors/cluster-deadlocks.actor.ts (loaded only then: it brings BullMQ).
+ * @internal
+ */
+export interface ClusterDeadlocksSpawner {
+  readonly input: Omit<ClusterDeadlocksInput, 'detector' | 'executor'>;
 }
+
+/** A cluster pool's input (actors/cluster-pool.actor.ts's `ClusterPoolInput`): a pool's, and the cluster's (and where it tells its waits). */
+function clusterPoolInput(
+  pool: PoolInput,
+  cluster: ClusterPoolSpawner,
+  leaseTtlMs: number | undefined,
+  waits: ClusterWaitsRelay | undefined,
+): PoolInput {
+  return { ...pool, ...cluster.input, leaseTtlMs, waits } as PoolInput;
+}
+
+/** Stands for the cross-node detector part until the engine provides its logic: spawned unprovided, it throws. */
+const unprovidedClusterDeadlocks: ActorLogic<ClusterDeadlocksSnapshot, ClusterDeadlocksEvent, ClusterDeadlocksInput, AnyActorSystem, EventObject> = {
+  getInitialSnapshot() {
+    throw new MezanError('E_INVALID_OPTION', 'The cross-node deadlock detector was spawned without its logic (supervisorMachine.provide)');
+  },
+  transition: (snapshot) => snapshot,
+  getPersistedSnapshot: (snapshot) => snapshot,
+};
 
 /** What the supervisor spawns the monitor with, and how it tells the monitor what events do not say. @internal */
 export interface MonitorSettings {
@@ -127,6 +169,11 @@ export interface SupervisorContext {
    * the start of draining on): draining waits for them too. False until they said so.
    */
   readonly agentsQuiet: boolean;
+  /** This node's part in detecting deadlocks across the cluster (`cluster-deadlocks`), and what it is spawned (again) with. */
+  readonly clusterDeadlocks: AnyActorRef | undefined;
+  readonly clusterDeadlocksInput: ClusterDeadlocksInput | undefined;
+  /** Where the cluster pools and the detector tell this node's waits; it tells them again to a restarted part. */
+  readonly clusterWaits: ClusterWaitsRelay | undefined;
 }
 
 /** Events the supervisor accepts. @internal */
@@ -145,6 +192,22 @@ export type SupervisorEvent =
 export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
+
+/** Logs and publishes (`engine.escalated`) that child `actor` failed and the engine shuts down. */
+function reportActorFailure(context: SupervisorContext, actor: string, error: unknown): void {
+  const now = context.clock.now();
+  context.logger.error(`the ${actor} actor failed: the engine shuts down`, { actor, error: describeThrown(error) });
+  if (!context.sink.active) return;
+  context.sink.publish({
+    type: 'engine.escalated',
+    at: now,
+    severity: 'critical',
+    reason: 'actor failed',
+    restarts: context.restarts.filter((at) => now - at < context.supervision.withinMs).length,
+    withinMs: context.supervision.withinMs,
+    actor,
+  });
+}
 /**
  * The root of an engine's actor system. It owns the executor (and through it the workers) and the
  * shutdown machine; it restarts crashed workers one-for-one within an intensity limit and escalates
@@ -166,6 +229,8 @@ export const supervisorMachine = setup({
     clusterPool: poolLogic,
     detector: detectorLogic,
     monitor: monitorLogic,
+    // Provided by the engine with cluster pools and detection on (actors/cluster-deadlocks.actor.ts).
+    clusterDeadlocks: unprovidedClusterDeadlocks,
   },
   actions: {
     stopAgent: stopChild(({ event }) => {
@@ -246,23 +311,39 @@ export const supervisorMachine = setup({
      * and shuts itself down, forced, and the shutdown's report accounts for every task.
      */
     escalateActorFailure: enqueueActions(({ context, event, enqueue }) => {
-      const actor = event.type.slice('xstate.error.actor.'.length);
-      const error = (event as { readonly error?: unknown }).error;
-      const now = context.clock.now();
-      context.logger.error(`the ${actor} actor failed: the engine shuts down`, { actor, error: describeThrown(error) });
-      if (context.sink.active) {
-        context.sink.publish({
-          type: 'engine.escalated',
-          at: now,
-          severity: 'critical',
-          reason: 'actor failed',
-          restarts: context.restarts.filter((at) => now - at < context.supervision.withinMs).length,
-          withinMs: context.supervision.withinMs,
-          actor,
-        });
-      }
+      reportActorFailure(context, event.type.slice('xstate.error.actor.'.length), (event as { readonly error?: unknown }).error);
       enqueue.emit({ type: 'escalated' });
       enqueue.sendTo(context.shutdown, { type: 'shutdown.request', force: true });
+    }),
+    /**
+     * The cross-node detector part failed (its scans' queue could not be joined): unlike a pool or
+     * the detector it keeps nothing it alone knows (this node's waits are the relay's, the cluster's
+     * are in Redis), so it is replaced, counted with the workers' restarts; past their intensity
+     * limit the engine escalates as for any actor failure.
+     */
+    restartClusterDeadlocks: enqueueActions(({ context, event, enqueue }) => {
+      const error = (event as { readonly error?: unknown }).error;
+      const input = context.clusterDeadlocksInput;
+      const now = context.clock.now();
+      const { maxRestarts, withinMs } = context.supervision;
+      const recent = [...context.restarts.filter((at) => now - at < withinMs), now];
+      if (input === undefined || context.escalated || context.phase === 'stopped') return;
+      if (recent.length > maxRestarts) {
+        enqueue.assign({ restarts: recent });
+        reportActorFailure({ ...context, restarts: recent }, 'cluster-deadlocks', error);
+        enqueue.emit({ type: 'escalated' });
+        enqueue.sendTo(context.shutdown, { type: 'shutdown.request', force: true });
+        return;
+      }
+      context.logger.warn('the cluster deadlock detector failed: restarting it', { error: describeThrown(error), restartsInWindow: recent.length });
+      enqueue.assign({
+        restarts: recent,
+        clusterDeadlocks: ({ context: current, spawn }) => {
+          const ref = spawn('clusterDeadlocks', { id: 'cluster-deadlocks', input });
+          current.clusterWaits?.connect(ref);
+          return ref;
+        },
+      });
     }),
     /** One-for-one restart within the intensity limit; past it, escalate. */
     superviseCrash: enqueueActions(({ context, event, enqueue }) => {
@@ -318,6 +399,7 @@ export const supervisorMachine = setup({
   context: ({ input, spawn }) => {
     const settings = input.monitor;
     const detectorInbox = new DetectorInbox(input.clock);
+    const clusterWaits = input.clusterDeadlocks === undefined ? undefined : new ClusterWaitsRelay();
     const detector = spawn('detector', {
       id: 'detector',
       systemId: 'detector',
@@ -330,7 +412,7 @@ export const supervisorMachine = setup({
         pools: input.resources,
         observe: settings?.observe,
         inbox: detectorInbox,
-        clusterAwaits: input.clusterAwaits,
+        clusterAwaits: clusterWaits,
       },
     }) as DetectorRef;
     detectorInbox.connect(detector);
@@ -343,7 +425,11 @@ export const supervisorMachine = setup({
       const ref: AnyActorRef =
         cluster === undefined
           ? spawn('pool', { id: `resource:${name}`, systemId: `resource:${name}`, input: poolInput })
-          : spawn('clusterPool', { id: `resource:${name}`, systemId: `resource:${name}`, input: clusterPoolInput(poolInput, cluster, leaseMs) });
+          : spawn('clusterPool', {
+              id: `resource:${name}`,
+              systemId: `resource:${name}`,
+              input: clusterPoolInput(poolInput, cluster, leaseMs, clusterWaits),
+            });
       resources.set(name, { name, capacity, rank, ref });
     }
     const services: TaskServices = {
@@ -382,6 +468,11 @@ export const supervisorMachine = setup({
               logger: input.logger,
             },
           });
+    const clusterDeadlocksInput: ClusterDeadlocksInput | undefined =
+      input.clusterDeadlocks === undefined ? undefined : { ...input.clusterDeadlocks.input, detector: detectorInbox, executor };
+    const clusterDeadlocks =
+      clusterDeadlocksInput === undefined ? undefined : spawn('clusterDeadlocks', { id: 'cluster-deadlocks', input: clusterDeadlocksInput });
+    if (clusterDeadlocks !== undefined) clusterWaits?.connect(clusterDeadlocks);
     return {
       executor,
       detector,
@@ -402,6 +493,9 @@ export const supervisorMachine = setup({
       resources,
       monitor,
       agentsQuiet: false,
+      clusterDeadlocks,
+      clusterDeadlocksInput,
+      clusterWaits,
     };
   },
   initial: 'supervising',
@@ -425,6 +519,7 @@ export const supervisorMachine = setup({
         'agent.ended': { actions: 'stopAgent' },
         'agents.activity': { actions: 'noteAgentActivity' },
         'shutdown.abandon': { actions: 'abandonRunning' },
+        'xstate.error.actor.cluster-deadlocks': { actions: 'restartClusterDeadlocks' },
         'xstate.error.actor.*': { actions: 'escalateActorFailure' },
       },
     },

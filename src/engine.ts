@@ -2,9 +2,6 @@ import { constants as osConstants } from 'node:os';
 import type { Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
-import type { Redis } from 'ioredis';
-import type { ClusterAwaits, DetectorNotice } from '../actors/detector.actor';
-import type { DetectorInbox } from '../actors/detector-inbox';
 import type { PoolSnapshot, poolLogic } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
 import { EventHub } from './internal/event-hub';
@@ -12,7 +9,7 @@ import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
 import { NO_EXTRAS, TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
 import type { MonitorRef } from '../actors/monitor.actor';
-import { supervisorMachine, type ClusterPoolSpawner } from '../machines/supervisor.machine';
+import { supervisorMachine, type ClusterDeadlocksSpawner, type ClusterPoolSpawner } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
 import {
@@ -119,10 +116,14 @@ import type { SuperviseOptions } from './agents/agent-supervision';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
-  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `shutdown`, `monitor`, `agent:analyzer`… */
+  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `cluster-deadlocks`, `shutdown`, `monitor`, `agent:analyzer`… */
   readonly id: string;
-  /** The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`, `shutdown`, `monitor` or `agent`. */
-  readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'shutdown' | 'monitor' | 'agent';
+  /**
+   * The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`,
+   * `cluster-deadlocks` (a cluster node's part in detecting deadlocks across the cluster), `shutdown`,
+   * `monitor` or `agent`.
+   */
+  readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'cluster-deadlocks' | 'shutdown' | 'monitor' | 'agent';
   /** The actor that spawned it; `undefined` for the supervisor, the root. */
   readonly parent: string | undefined;
   /** Its (top-level) state, such as `busy`. */
@@ -218,8 +219,6 @@ export class Engine {
   readonly #actor: Actor<typeof supervisorMachine>;
   readonly #executor: ExecutorRef;
   readonly #monitor: MonitorRef;
-  /** Where a cluster's victim decision reaches this node's detector (the supervisor's, kept for its lifetime). */
-  readonly #detectorInbox: DetectorInbox;
   /** The running agents by name (their actors are the supervisor's children). */
   readonly #agents: AgentRegistry;
   /** Carries observations to the monitor, a batch per turn of the event loop. */
@@ -271,8 +270,10 @@ export class Engine {
   readonly #cluster: ClusterNode | undefined;
   /** The Redis connection of the cluster pools (`scope: 'cluster'`), when there are any. */
   #poolRedis: { quit(): Promise<unknown>; disconnect(): void } | undefined = undefined;
-  /** This node's part in detecting deadlocks across the cluster, with cluster pools. */
-  #clusterDeadlocks: { start(): void; close(): Promise<void>; disconnect(): void } | undefined = undefined;
+  /** How each of this node's parts in detecting deadlocks across the cluster (an actor of the supervisor's) left: failed, or stopped with the actors. */
+  readonly #clusterDeadlocksLeft: Array<{ readonly closed: Promise<void>; readonly disconnect: () => void }> = [];
+  /** Told when the next part leaves: the running part is stopped with the actors after the supervisor says it stopped. */
+  #clusterDeadlocksLeaving: (() => void) | undefined;
   /** This node's membership record in the cluster (option `cluster`), and the reader of the cluster's view once asked for. */
   #membership: ClusterMembership | undefined = undefined;
   #clusterViews: ClusterViewReader | undefined = undefined;
@@ -338,7 +339,7 @@ export class Engine {
         shutdown: this.#options.shutdown,
         resources: this.#options.resources,
         clusterPools: clusterPools?.spawner,
-        clusterAwaits: clusterPools?.awaits,
+        clusterDeadlocks: clusterPools?.deadlocks,
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
@@ -348,7 +349,6 @@ export class Engine {
     });
     this.#executor = this.#actor.getSnapshot().context.executor;
     this.#monitor = this.#actor.getSnapshot().context.monitor!;
-    this.#detectorInbox = this.#actor.getSnapshot().context.detectorInbox;
     this.#monitor.on('monitor.demand', ({ collectTasks, queueNudgeAbove, queueNudgeAtOrBelow }) => {
       feed.collectTasks = collectTasks;
       this.#queueNudgeAbove = queueNudgeAbove;
@@ -390,7 +390,6 @@ export class Engine {
     this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
     // Draining waits, within the grace period, for the cluster tasks this engine submitted.
     if (this.#cluster !== undefined) this.#agents.waitAlsoFor(() => this.#cluster!.pending > 0);
-    this.#clusterDeadlocks?.start();
     if (this.#options.cluster !== undefined) this.#membership = this.#joinMembership(this.#options.cluster);
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
@@ -402,59 +401,56 @@ export class Engine {
 
   /**
    * When a pool has `scope: 'cluster'`: loads the cluster pools' logic (and with it ioredis and
-   * redis-semaphore), opens their Redis connection, and gives the supervisor both.
+   * redis-semaphore), opens their Redis connection, and gives the supervisor both; unless
+   * `deadlock.detect` is `off`, the logic and input of this node's part in detecting deadlocks
+   * across the cluster too (the supervisor spawns and supervises it).
    */
   #clusterPools():
-    { readonly machine: typeof supervisorMachine; readonly spawner: ClusterPoolSpawner; readonly awaits: ClusterAwaits | undefined } | undefined {
+    | { readonly machine: typeof supervisorMachine; readonly spawner: ClusterPoolSpawner; readonly deadlocks: ClusterDeadlocksSpawner | undefined }
+    | undefined {
     const cluster = this.#options.cluster;
     if (cluster === undefined || !this.#options.resources.some((pool) => pool.scope === 'cluster')) return undefined;
     const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
     const redis = openClusterPoolConnection(cluster.redis, (error) => this.#logger.warn('the cluster pools lost their Redis connection', { error }));
     this.#poolRedis = redis;
-    const waits = this.#options.deadlock.detect === 'off' ? undefined : this.#clusterDeadlocksOf(cluster, redis);
-    this.#clusterDeadlocks = waits;
-    return {
-      machine: supervisorMachine.provide({ actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic } }),
-      spawner: { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger, waits } },
-      awaits: waits,
+    const spawner = { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } };
+    if (this.#options.deadlock.detect === 'off') {
+      return {
+        machine: supervisorMachine.provide({ actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic } }),
+        spawner,
+        deadlocks: undefined,
+      };
+    }
+    const { clusterDeadlocksLogic } = loadClusterDeadlocks();
+    const deadlocks: ClusterDeadlocksSpawner = {
+      input: {
+        url: cluster.redis,
+        redis,
+        cluster: cluster.name,
+        node: cluster.node,
+        clock: this.#clock,
+        afterMs: cluster.deadlockAfterMs,
+        scanMs: cluster.deadlockScanMs,
+        // A scan is taken over from a node that died mid-scan as a task is: the cluster's lease and stalled check.
+        lockDurationMs: cluster.lockDurationMs,
+        stalledIntervalMs: cluster.stalledIntervalMs,
+        policy: this.#options.deadlock.policy,
+        // Made once the actors are (the cluster node after them): asked at publishing only.
+        isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
+        jobOf: (taskId) => this.#cluster?.jobRunBy(taskId),
+        leaving: {
+          left: (closed, disconnect) => {
+            this.#clusterDeadlocksLeft.push({ closed, disconnect });
+            this.#clusterDeadlocksLeaving?.();
+          },
+        },
+        logger: this.#logger,
+      },
     };
-  }
-
-  /**
-   * This node's part in detecting deadlocks across the cluster (unless `deadlock.detect` is `off`:
-   * then it publishes no waits and takes no scan).
-   */
-  #clusterDeadlocksOf(cluster: NonNullable<ResolvedEngineOptions['cluster']>, redis: Redis) {
-    const { ClusterDeadlocks } = loadClusterDeadlocks();
-    return new ClusterDeadlocks({
-      url: cluster.redis,
-      redis,
-      cluster: cluster.name,
-      node: cluster.node,
-      clock: this.#clock,
-      afterMs: cluster.deadlockAfterMs,
-      scanMs: cluster.deadlockScanMs,
-      // A scan is taken over from a node that died mid-scan as a task is: the cluster's lease and stalled check.
-      lockDurationMs: cluster.lockDurationMs,
-      stalledIntervalMs: cluster.stalledIntervalMs,
-      // Resolved by the detector, as a deadlock of its own: it reports it, and tells the monitor when it is over.
-      victimize: (taskId, error, report) => this.#detectorInbox.send({ type: 'deadlock.cluster-victim', taskId, error, report }),
-      policy: this.#options.deadlock.policy,
-      // What the policy weighs of a task is the executor's: asked as the detector asks.
-      describe: (taskIds) =>
-        new Promise((resolve) => {
-          const replyTo = {
-            send: (notice: DetectorNotice) => {
-              if (notice.type === 'tasks.described') resolve(new Map(notice.facts.map(({ taskId, facts }) => [taskId, facts])));
-            },
-          };
-          this.#executor.send({ type: 'tasks.describe', taskIds, replyTo });
-        }),
-      // Made once the actors are (the cluster node after them): asked at publishing only.
-      isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
-      jobOf: (taskId) => this.#cluster?.jobRunBy(taskId),
-      logger: this.#logger,
+    const machine = supervisorMachine.provide({
+      actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic, clusterDeadlocks: clusterDeadlocksLogic },
     });
+    return { machine, spawner, deadlocks };
   }
 
   /** Joins the cluster: loads BullMQ, and starts taking the cluster's named tasks. */
@@ -494,7 +490,7 @@ export class Engine {
     if (!timedOut) return;
     this.#logger.warn(`the node left its cluster without its last words: Redis did not answer within cluster.leaveTimeoutMs (${leaveTimeoutMs} ms)`);
     this.#cluster?.disconnect();
-    this.#clusterDeadlocks?.disconnect();
+    for (const part of this.#clusterDeadlocksLeft) part.disconnect();
     this.#poolRedis?.disconnect();
     this.#clusterViews?.disconnect();
     this.#membership?.disconnect();
@@ -767,8 +763,9 @@ export class Engine {
   /**
    * Every actor of the engine and the state its machine is in, read from the actors' own
    * snapshots, parents before children: the supervisor, the executor, its workers (the main-thread
-   * worker `main`), the resource pools, the shutdown machine, the monitor and the running agents
-   * (`agent:<name>`).
+   * worker `main`), the resource pools, the detector, a cluster node's cross-node detector part
+   * (`cluster-deadlocks`, with cluster pools), the shutdown machine, the monitor and the running
+   * agents (`agent:<name>`).
    * For a machine with nested states, `state` is its top-level state.
    */
   actors(): EngineActor[] {
@@ -785,6 +782,14 @@ export class Engine {
       actors.push({ id: `resource:${pool.name}`, machine: 'resource', parent: 'supervisor', state: topState(pool.ref.getSnapshot().value) });
     }
     actors.push({ id: 'detector', machine: 'detector', parent: 'supervisor', state: supervisor.context.detector.getSnapshot().value });
+    const clusterDeadlocks = supervisor.context.clusterDeadlocks?.getSnapshot() as { readonly status: string; readonly value?: string } | undefined;
+    if (clusterDeadlocks !== undefined)
+      actors.push({
+        id: 'cluster-deadlocks',
+        machine: 'cluster-deadlocks',
+        parent: 'supervisor',
+        state: clusterDeadlocks.status === 'active' ? (clusterDeadlocks.value ?? 'running') : clusterDeadlocks.status,
+      });
     actors.push({ id: 'shutdown', machine: 'shutdown', parent: 'supervisor', state: topState(supervisor.context.shutdown.getSnapshot().value) });
     actors.push({ id: 'monitor', machine: 'monitor', parent: 'supervisor', state: topState(this.#monitor.getSnapshot().value) });
     for (const agent of this.#agents.list()) actors.push({ id: `agent:${agent.name}`, machine: 'agent', parent: 'supervisor', state: agent.status });
@@ -1180,6 +1185,10 @@ export class Engine {
       abandoned: [...book.abandoned],
       ...this.#clusterCounts(),
     };
+    // The running cross-node detector part is stopped with the actors, once the supervisor's turn is over: it says when it leaves.
+    const deadlocksPart = this.#actor.getSnapshot().context.clusterDeadlocks?.getSnapshot() as { readonly status: string } | undefined;
+    const deadlocksLeaving =
+      deadlocksPart?.status === 'active' ? new Promise<void>((resolve) => (this.#clusterDeadlocksLeaving = resolve)) : Promise.resolve();
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();
     this.#monitor.send({ type: 'monitor.close' });
@@ -1195,7 +1204,10 @@ export class Engine {
     // connection sends those scripts before it quits.
     // The deadlock detector's part withdraws this node's edges on that connection before it quits.
     const poolRedis = this.#poolRedis;
-    const pools = poolRedis === undefined ? undefined : (this.#clusterDeadlocks?.close() ?? Promise.resolve()).then(() => poolRedis.quit());
+    const pools =
+      poolRedis === undefined
+        ? undefined
+        : deadlocksLeaving.then(() => Promise.allSettled(this.#clusterDeadlocksLeft.map((part) => part.closed))).then(() => poolRedis.quit());
     // The node's membership record goes once the reader of the cluster's view, on the same connection, has stopped.
     const membership = this.#membership;
     const views = this.#clusterViews;

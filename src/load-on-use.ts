@@ -67,8 +67,8 @@ export function loadClusterPool(): typeof import('../actors/cluster-pool.actor')
  * `scope: 'cluster'`.
  * @internal
  */
-export function loadClusterDeadlocks(): typeof import('../actors/cluster-deadlocks') {
-  return require('../actors/cluster-deadlocks') as typeof import('../actors/cluster-deadlocks');
+export function loadClusterDeadlocks(): typeof import('../actors/cluster-deadlocks.actor') {
+  return require('../actors/cluster-deadlocks.actor') as typeof import('../actors/cluster-deadlocks.actor');
 }
 
 /**

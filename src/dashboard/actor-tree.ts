@@ -1,5 +1,5 @@
 import type { WaitForGraphSnapshot } from '../detection/wait-for-graph';
-import type { MachineName } from '../visualization/machines';
+import { isMachineName, type MachineName } from '../visualization/machines';
 import type { DashboardEngine } from './dashboard-engine';
 import { machineView } from './machine-views';
 
@@ -7,8 +7,8 @@ import { machineView } from './machine-views';
 export interface DashboardActor {
   /** The actor's id: `supervisor`, `executor`, `main` (the worker), `resource:db`, `shutdown`. */
   readonly id: string;
-  /** The machine it runs. */
-  readonly machine: MachineName;
+  /** The machine it runs; `cluster-deadlocks` (a cluster node's cross-node detector part) is actor logic with no statechart to draw. */
+  readonly machine: MachineName | 'cluster-deadlocks';
   /** The id of the actor that spawned it; `undefined` for the supervisor (the root). */
   readonly parent: string | undefined;
   /** Its state value, such as `busy`. */
@@ -67,7 +67,7 @@ export function readActorTree(
   if (typeof engine.actors === 'function') {
     return engine.actors().map(({ id, machine, parent, state }) => {
       const mailbox = machine === 'agent' && id.startsWith(AGENT_PREFIX) ? mailboxes.get(id.slice(AGENT_PREFIX.length)) : undefined;
-      const row = actor(id, machine as MachineName, parent, state);
+      const row = actor(id, machine as DashboardActor['machine'], parent, state);
       return mailbox === undefined ? row : { ...row, mailbox };
     });
   }
@@ -105,8 +105,8 @@ export function readAgentMailboxes(engine: DashboardEngine, metrics: unknown): M
   return mailboxes;
 }
 
-function actor(id: string, machine: MachineName, parent: string | undefined, state: string): DashboardActor {
-  const { states } = machineView(machine);
+function actor(id: string, machine: DashboardActor['machine'], parent: string | undefined, state: string): DashboardActor {
+  const states = isMachineName(machine) ? machineView(machine).states : {};
   return { id, machine, parent, state, stateId: Object.hasOwn(states, state) ? states[state] : undefined };
 }
 

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { createEngine, type Engine } from '../../src';
 import { DEADLOCKS_PREFIX } from '../../actors/cluster-deadlocks';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
-import { deferred } from '../fixtures/engine-harness';
+import { nextScheduling } from '../fixtures/next-scheduling';
 
 // The job scheduler of the cluster's deadlock scans goes with the last node that leaves, on a real
 // redis-server. Real time: the tests wait for engines to start and stop, never for a delay.
@@ -34,18 +34,6 @@ async function withScans<T>(cluster: string, body: (queue: Queue) => Promise<T>)
 
 function isScheduled(cluster: string): Promise<boolean> {
   return withScans(cluster, async (queue) => (await queue.getJobScheduler(SCHEDULER)) !== undefined);
-}
-
-/** Resolves once a node's scheduler has been made (`upsertJobScheduler` answered), counting from now. */
-function nextScheduling(): Promise<void> {
-  const made = deferred();
-  const upsert = Queue.prototype.upsertJobScheduler;
-  const spy = jest.spyOn(Queue.prototype, 'upsertJobScheduler').mockImplementation(async function (this: Queue, ...args) {
-    const job = await upsert.apply(this, args);
-    made.resolve();
-    return job;
-  });
-  return made.promise.finally(() => spy.mockRestore());
 }
 
 /** Joins as {@link join} does, and resolves once the node has made the scheduler. */

@@ -5,6 +5,7 @@ import { DashboardMonitor } from '../../src/dashboard/dashboard-monitor';
 import type { DashboardEngine } from '../../src/dashboard/dashboard-engine';
 import { machineView } from '../../src/dashboard/machine-views';
 import type { WaitForGraphSnapshot } from '../../src/detection/wait-for-graph';
+import { isMachineName } from '../../src/visualization/machines';
 
 function engineWith(workers: Array<[string, string]>, idle: boolean): DashboardEngine {
   return {
@@ -87,6 +88,7 @@ describe('readActorTree', () => {
 
   it('names only states that the machine definitions have', () => {
     for (const actor of readActorTree(engineWith([['main', 'busy']], false), { shutdown: 'terminating' }, graph)) {
+      if (!isMachineName(actor.machine)) throw new Error(`${actor.id} runs no machine of mezan's: ${actor.machine}`);
       const states = Object.values(machineView(actor.machine).states);
       expect(states).toContain(actor.stateId);
     }

@@ -338,7 +338,15 @@ describe('what the diagrams show of mezan', () => {
     expect(describeMachine(MEZAN_MACHINES.supervisor).root.children[0]!.invokes).toEqual([
       expect.objectContaining({ src: 'processSignals', named: false }),
     ]);
-    expect(describeMachine(MEZAN_MACHINES.supervisor).spawns).toEqual(['executor', 'shutdown', 'pool', 'clusterPool', 'detector', 'monitor']);
+    expect(describeMachine(MEZAN_MACHINES.supervisor).spawns).toEqual([
+      'executor',
+      'shutdown',
+      'pool',
+      'clusterPool',
+      'detector',
+      'monitor',
+      'clusterDeadlocks',
+    ]);
     expect(describeMachine(MEZAN_MACHINES.executor).spawns).toEqual(['worker', 'timers']);
     expect(toMermaid(invoking)).toContain('worker__any : invoke runTask as runner\n');
     expect(toMermaid(MEZAN_MACHINES.supervisor)).toContain('supervisor_supervising : invoke processSignals\n');

@@ -1,0 +1,66 @@
+import type { ClusterPoolWaits } from './cluster-pool.actor';
+import type { ClusterAwaits } from './detector.actor';
+import type { PoolHolding } from './pool.actor';
+import type { ResourceWaiter } from '../src/internal/waiter-queue';
+
+/** A cluster pool's holdings and queue after a change, for the cross-node detector part. @internal */
+export interface ClusterPoolWaitsEvent {
+  readonly type: 'cluster-waits.pool';
+  readonly pool: string;
+  readonly capacity: number;
+  readonly holdings: readonly PoolHolding[];
+  readonly waiting: readonly ResourceWaiter[];
+}
+
+/** A task of this node began (`active`) or ended an await of task `awaited`. @internal */
+export interface ClusterAwaitEvent {
+  readonly type: 'cluster-waits.await';
+  readonly taskId: string;
+  readonly awaited: string;
+  readonly active: boolean;
+}
+
+/** What the cross-node detector part hears of this node's waits. @internal */
+export type ClusterWaitsEvent = ClusterPoolWaitsEvent | ClusterAwaitEvent;
+
+/**
+ * Where this node's cluster pools and detector tell their waits (as {@link ClusterPoolWaits} and
+ * {@link ClusterAwaits}), sent on as events to the cross-node detector part
+ * (actors/cluster-deadlocks.actor.ts). It outlives that part: it keeps each pool's last waits and
+ * the awaits still pending, and tells them again to a part the supervisor restarted, which would
+ * otherwise know nothing of waits that began before it.
+ * @internal
+ */
+export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits {
+  #target: { send(event: ClusterWaitsEvent): void } | undefined;
+  readonly #pools = new Map<string, ClusterPoolWaitsEvent>();
+  /** The pending awaits: by waiting task, the tasks it awaits. */
+  readonly #awaits = new Map<string, Set<string>>();
+
+  update(pool: string, capacity: number, holdings: readonly PoolHolding[], waiting: readonly ResourceWaiter[]): void {
+    const event: ClusterPoolWaitsEvent = { type: 'cluster-waits.pool', pool, capacity, holdings, waiting };
+    this.#pools.set(pool, event);
+    this.#target?.send(event);
+  }
+
+  awaits(taskId: string, awaited: string, active: boolean): void {
+    let awaitedByTask = this.#awaits.get(taskId);
+    if (active) {
+      if (awaitedByTask === undefined) this.#awaits.set(taskId, (awaitedByTask = new Set()));
+      awaitedByTask.add(awaited);
+    } else {
+      if (awaitedByTask?.delete(awaited) !== true) return;
+      if (awaitedByTask.size === 0) this.#awaits.delete(taskId);
+    }
+    this.#target?.send({ type: 'cluster-waits.await', taskId, awaited, active });
+  }
+
+  /** Sends from now on to `target` (a part just spawned), first telling it the waits known so far. */
+  connect(target: { send(event: ClusterWaitsEvent): void }): void {
+    this.#target = target;
+    for (const event of this.#pools.values()) target.send(event);
+    for (const [taskId, awaited] of this.#awaits) {
+      for (const task of awaited) target.send({ type: 'cluster-waits.await', taskId, awaited: task, active: true });
+    }
+  }
+}
