@@ -73,14 +73,7 @@ interface PoolWaits {
 }
 
 /** The victim decision the detector sends its node. */
-interface VictimMessage {
-  readonly task: string;
-  readonly request: string;
-  readonly cycle: readonly string[];
-  readonly deadlocked: readonly string[];
-  readonly nodes: readonly string[];
-  readonly policy: string;
-}
+type VictimMessage = Omit<ClusterDeadlockVictim, 'node'>;
 
 /**
  * The key prefix of the clusters' queues of deadlock scans, each named as its cluster: a prefix of

@@ -199,6 +199,8 @@ export class ClusterGates {
     try {
       const ended = await readOutcome(this.#queue, job.data);
       if (ended !== undefined) return ended;
+      // BullMQ scores its delayed set in wall-clock milliseconds, which every node's worker compares
+      // with its own Date.now(): a gate sleeps on that clock, not on the engine's.
       await job.moveToDelayed(Date.now() + this.#pollMs, token);
       asleep = true;
       // Woken (promoted) already by someone else, it is not delayed any more: nothing is lost.

@@ -8,6 +8,7 @@ import type { NamedTasks } from '../src/internal/named-tasks';
 import { unknownTask } from '../src/internal/named-tasks';
 import { retryDelay } from '../src/internal/retry-policy';
 import { fail } from '../src/internal/validate';
+import type { Clock } from '../src/clock';
 import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
 import { taskBehind, type TaskHandle } from '../src/task-handle';
@@ -73,6 +74,8 @@ export interface ClusterHost {
   readonly sink: EventSink;
   /** The engine clock's time, for events. */
   now(): number;
+  /** The engine's clock: when a job was sent, and the reconciler's timer. */
+  readonly clock: Clock;
   /** A cluster task submitted here settled (for `onUnhandledError`, and `onIdle` when none is left). */
   taskSettled(handle: TaskHandle<unknown>, error: MezanError | undefined, pending: number): void;
 }
@@ -119,7 +122,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
   /** The local handles of the jobs this node runs, by job id. */
   readonly #running = new Map<string, TaskHandle<unknown>>();
   /** Reads, now and then, the state of the jobs of handles pending long (see {@link ClusterNode.#reconcile}). */
-  #reconciler: ReturnType<typeof setInterval> | undefined = undefined;
+  #reconciler: unknown = undefined;
   /** The reconciliation under way, if any: one at a time. */
   #reconciling: Promise<void> | undefined = undefined;
   readonly #taskEvents: ClusterTaskEvents;
@@ -150,6 +153,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     this.#queue = new Queue(options.name, { connection: this.#connection, prefix: PREFIX });
     this.#queue.on('error', (error) => this.#logError('the queue', error));
     this.#outbox = new JobOutbox(this.#queue, {
+      now: () => host.clock.now(),
       // Listening before the job exists: its end cannot be missed.
       listening: () => this.#listen(),
       jobOf: (record) => this.#jobOf(record),
@@ -360,7 +364,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       opts: this.#jobOptions(record, attempts),
       children: gateChildren(this.#options.name, places),
     });
-    record.sentAt = performance.now();
+    record.sentAt = this.#host.clock.now();
     if (record.withdrawn) await this.#queue.remove(record.id).catch(() => 0);
   }
 
@@ -469,10 +473,18 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       void this.#reconcile(0);
     });
     const interval = this.#options.reconcileIntervalMs;
-    this.#reconciler = setInterval(() => void this.#reconcile(interval), interval);
-    this.#reconciler.unref();
+    this.#armReconciler(interval);
     this.#listening = events.waitUntilReady();
     return this.#listening;
+  }
+
+  /** Reconciles every `interval` ms of the engine's clock, until the node closes. */
+  #armReconciler(interval: number): void {
+    this.#reconciler = this.#host.clock.setTimeout(() => {
+      if (this.#closing !== undefined) return;
+      void this.#reconcile(interval);
+      this.#armReconciler(interval);
+    }, interval);
   }
 
   /**
@@ -482,7 +494,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
    */
   #reconcile(minAgeMs: number): Promise<void> {
     if (this.#reconciling !== undefined) return this.#reconciling;
-    const sentBefore = performance.now() - minAgeMs;
+    const sentBefore = this.#host.clock.now() - minAgeMs;
     const due = [...this.#pending.values()].filter((record) => record.sentAt !== undefined && record.sentAt <= sentBefore);
     if (due.length === 0) return Promise.resolve();
     this.#reconciling = (async () => {
@@ -829,7 +841,8 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.stopTaking().catch((error: unknown) => this.#logError('closing the worker', error));
-      clearInterval(this.#reconciler);
+      if (this.#reconciler !== undefined) this.#host.clock.clearTimeout(this.#reconciler);
+      this.#reconciler = undefined;
       this.stopWaiting();
       await Promise.allSettled([
         this.#events?.close(),

@@ -17,6 +17,8 @@ export interface JobOutboxHost {
   jobOf(task: ClusterTask): BulkJob;
   /** Task `task`'s job could not be added. */
   failed(task: ClusterTask, error: unknown): void;
+  /** The engine clock's time: when a job was sent. */
+  now(): number;
 }
 
 /** The most jobs of one `addBulk` (one pipeline, one write to the socket). */
@@ -103,7 +105,7 @@ export class JobOutbox {
   }
 
   #sent(task: ClusterTask): void {
-    task.sentAt = performance.now();
+    task.sentAt = this.#host.now();
     task.outgoing = undefined;
     task.sendingOver();
     // Cancelled while it was being added: it must not run.

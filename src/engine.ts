@@ -458,6 +458,7 @@ export class Engine {
     const node = new (loadClusterNode().ClusterNode)(options, {
       sink,
       now: () => this.#clock.now(),
+      clock: this.#clock,
       tasks: this.#options.tasks,
       logger: this.#logger,
       random: this.#options.random,

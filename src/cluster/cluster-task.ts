@@ -24,7 +24,7 @@ export class ClusterTask implements TaskHandleHooks {
   withdrawn = false;
   /** Its job is a flow that waits for gates (`cluster-gates.ts`), not a plain job. */
   gated = false;
-  /** When its job was added to the queue (`performance.now()`); `undefined` until then. */
+  /** When its job was added to the queue (the engine clock's time); `undefined` until then. */
   sentAt: number | undefined = undefined;
   /** What its job is made of, from when it is sent until it was added: the task's name, its data, BullMQ's attempts. */
   outgoing: { readonly task: string; readonly data: ClusterJobData; readonly attempts: number } | undefined = undefined;

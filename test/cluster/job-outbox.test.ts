@@ -127,6 +127,7 @@ describe('a failed addBulk', () => {
     const done = deferred();
     const outbox = new JobOutbox(queue, {
       listening: () => Promise.resolve(),
+      now: () => 0,
       jobOf: (task): BulkJob => ({ name: 'any', data, opts: { jobId: task.id } }),
       failed: (task, error) => {
         failed.push([task.id, (error as Error).message]);
