@@ -74,7 +74,7 @@ export interface ClusterHost {
   readonly sink: EventSink;
   /** The engine clock's time, for events. */
   now(): number;
-  /** The engine's clock: when a job was sent, and the reconciler's timer. */
+  /** The engine's clock: when a job was sent. */
   readonly clock: Clock;
   /** A cluster task submitted here settled (for `onUnhandledError`, and `onIdle` when none is left). */
   taskSettled(handle: TaskHandle<unknown>, error: MezanError | undefined, pending: number): void;
@@ -478,13 +478,19 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     return this.#listening;
   }
 
-  /** Reconciles every `interval` ms of the engine's clock, until the node closes. */
+  /**
+   * Reconciles every `interval` ms until the node closes. A host timer, unreferenced: it must not
+   * keep a process alive that has nothing else to do (a node whose close Redis never answers).
+   */
   #armReconciler(interval: number): void {
-    this.#reconciler = this.#host.clock.setTimeout(() => {
-      if (this.#closing !== undefined) return;
-      void this.#reconcile(interval);
-      this.#armReconciler(interval);
-    }, interval);
+    const timer = setInterval(() => void this.#reconcile(interval), interval);
+    timer.unref();
+    this.#reconciler = timer;
+  }
+
+  #stopReconciler(): void {
+    clearInterval(this.#reconciler as ReturnType<typeof setInterval> | undefined);
+    this.#reconciler = undefined;
   }
 
   /**
@@ -840,9 +846,8 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#stopReconciler();
       await this.stopTaking().catch((error: unknown) => this.#logError('closing the worker', error));
-      if (this.#reconciler !== undefined) this.#host.clock.clearTimeout(this.#reconciler);
-      this.#reconciler = undefined;
       this.stopWaiting();
       await Promise.allSettled([
         this.#events?.close(),
@@ -861,6 +866,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
    * does not answer (it is cut off), so that its engine's shutdown ends.
    */
   disconnect(): void {
+    this.#stopReconciler();
     for (const part of [this.#worker, this.#events, this.#queue, this.#flows, this.#gatesQueue]) void part?.disconnect().catch(() => undefined);
     this.#gates?.disconnect();
     this.#subscriber?.disconnect();
