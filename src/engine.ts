@@ -1148,11 +1148,13 @@ export class Engine {
     this.#executor.send({ type: 'worker.slow', workerId: fault.workerId, factor: fault.factor, until: this.#clock.now() + forMs });
   }
 
+  /**
+   * The promise every `shutdown()` returns. Made before the report is written (at the latest by
+   * {@link Engine.#finishShutdown}): it resolves once the engine has stopped, a cluster node's
+   * leaving included, however the shutdown began.
+   */
   #shutdownPromise(): Promise<ShutdownReport> {
-    this.#shutdown ??= new Promise<ShutdownReport>((resolve) => {
-      if (this.#report !== undefined) resolve(this.#report);
-      else this.#resolveShutdown = resolve;
-    });
+    this.#shutdown ??= new Promise<ShutdownReport>((resolve) => (this.#resolveShutdown = resolve));
     return this.#shutdown;
   }
 
@@ -1165,6 +1167,8 @@ export class Engine {
 
   /** The supervisor reached `stopped`: the system is down; write the report and settle the promise. */
   #finishShutdown(): void {
+    // A shutdown begun by a signal has no promise yet: made now, it resolves once the node has left its cluster.
+    this.#shutdownPromise();
     this.#stopAccepting();
     const book = this.#tasks();
     const counts = book.counts;
@@ -1216,7 +1220,6 @@ export class Engine {
     const closing = [this.#cluster?.close(), pools, left].filter((promise) => promise !== undefined);
     if (closing.length === 0) this.#resolveShutdown?.(report);
     else void this.#leaveCluster(closing).then(() => this.#resolveShutdown?.(report));
-    this.#shutdownPromise();
     const signalled = phases.some((phase) => phase.cause === 'signal');
     if (signalled && this.#options.shutdown.exitOnSignal) {
       const exitCode = phases.some((phase) => phase.phase === 'terminating') ? 1 : 0;
