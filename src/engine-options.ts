@@ -37,7 +37,11 @@ export interface EngineOptions {
    * (with one warning through the logger).
    */
   workers?: number;
-  /** The clock every timer goes through (XState's `SimulatedClock` and {@link VirtualClock} fit). @default {@link realClock} */
+  /**
+   * The clock every timer goes through (XState's `SimulatedClock` and {@link VirtualClock} fit).
+   * Not with `cluster`: a cluster runs in Redis's real time (`E_INVALID_OPTION` naming `clock`).
+   * @default {@link realClock}
+   */
   clock?: Clock;
   /**
    * The random source for retry jitter and generated ids: numbers in `[0, 1)` (a constant source

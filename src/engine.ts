@@ -1566,6 +1566,10 @@ function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     );
   }
   if (typeof now !== 'number' || !Number.isFinite(now)) fail('clock.now()', 'a finite number of milliseconds', now);
+  // Redis keeps a cluster's leases, heartbeats and delays in its own real time: a node on another clock
+  // would let its records lapse, or never give up on a Redis that does not answer.
+  if (options.cluster !== undefined && clock !== realClock)
+    fail('clock', 'no injected clock with `cluster` (a cluster runs in Redis’s real time)', clock);
   const random: RandomSource = orDefault(options.random, defaultRandom);
   expectFunction('random', random);
   const given: unknown = options.logger === false ? SILENT_LOGGER : options.logger === undefined ? createDefaultLogger() : options.logger;

@@ -1,5 +1,7 @@
 import { Queue } from 'bullmq';
 import { createEngine, MezanError, type Engine, type EngineOptions, type NamedTaskFunctions, type TaskContext } from '../../src';
+import { realClock } from '../../src/clock';
+import { VirtualClock } from '../../src/virtual-clock';
 import { deferred, rejectionOf, thrownBy, type Deferred } from '../fixtures/engine-harness';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { sumOfSquaresTasks } from '../fixtures/sum-of-squares-tasks';
@@ -343,5 +345,15 @@ describe('a cluster of engines: what the submitter refuses at once', () => {
     const error = thrownBy(() => createEngine({ logger: false, cluster } as EngineOptions));
     expect(error.code).toBe('E_INVALID_OPTION');
     expect(error.details['option']).toBe(option);
+  });
+
+  it('createEngine refuses an injected clock with a cluster, whose leases and heartbeats run in Redis’s real time', () => {
+    const cluster = { redis: 'redis://127.0.0.1:1', name: 'n' };
+    const error = thrownBy(() => createEngine({ logger: false, cluster, clock: new VirtualClock() }));
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details['option']).toBe('clock');
+    expect(error.message).toContain('real time');
+    // The real clock, named, is the clock a cluster runs on.
+    bed.engines.push(createEngine({ logger: false, cluster: { redis: bed.redis.url, name: freshCluster(), concurrency: 0 }, clock: realClock }));
   });
 });
