@@ -73,7 +73,8 @@ import { createDefaultLogger } from './default-logger';
 import {
   loadClusterDeadlocks,
   loadClusterMembership,
-  loadClusterNode,
+  loadClusterSubmitter,
+  loadClusterWorker,
   loadClusterPool,
   loadClusterViewReader,
   loadContainedObservable,
@@ -100,7 +101,8 @@ import { runSoon } from './internal/run-soon';
 import { cancelOnAbort } from './internal/cancel-on-abort';
 import { NamedTasks } from './internal/named-tasks';
 import { resolveClusterOptions } from './cluster/cluster-options';
-import type { ClusterNode } from '../actors/cluster-node';
+import type { ClusterSubmitter } from '../actors/cluster-submitter';
+import type { ClusterWorker } from '../actors/cluster-worker';
 import type { ClusterMember, ClusterView } from './cluster/cluster-view';
 import type { ClusterMembership } from '../actors/cluster-membership';
 import type { ClusterViewReader } from '../actors/cluster-view-reader';
@@ -266,8 +268,10 @@ export class Engine {
   readonly #owner: TaskRecordOwner;
   /** How many times the `inspect` observer threw: the first is logged, the others counted (it sees every event). */
   #inspectThrows = 0;
-  /** This engine's membership of a cluster (option `cluster`): where its named tasks go, and whence it takes others'. */
-  readonly #cluster: ClusterNode | undefined;
+  /** This engine's membership of a cluster (option `cluster`): where its named tasks go. */
+  readonly #cluster: ClusterSubmitter | undefined;
+  /** Whence it takes the cluster's tasks (`cluster.concurrency` above 0). */
+  readonly #clusterWorker: ClusterWorker | undefined;
   /** The Redis connection of the cluster pools (`scope: 'cluster'`), when there are any. */
   #poolRedis: { quit(): Promise<unknown>; disconnect(): void } | undefined = undefined;
   /** How each of this node's parts in detecting deadlocks across the cluster (an actor of the supervisor's) left: failed, or stopped with the actors. */
@@ -365,7 +369,7 @@ export class Engine {
       if (phase === 'draining') {
         this.#agents.beginDraining();
         // The node takes no more tasks from the cluster; those it runs are local tasks, drained as any.
-        void this.#cluster?.stopTaking();
+        void this.#clusterWorker?.stopTaking();
       }
       if (phase === 'terminating') {
         // The grace period is over: the cluster tasks this engine still waits for are no longer its to wait for.
@@ -387,7 +391,9 @@ export class Engine {
       submit: <T>(task: TaskFunction<T> | string, options?: TaskOptions) =>
         typeof task === 'string' ? this.submit<T>(task, options) : this.submit(task, options),
     });
-    this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
+    const joined = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
+    this.#cluster = joined?.submitter;
+    this.#clusterWorker = joined?.worker;
     // Draining waits, within the grace period, for the cluster tasks this engine submitted.
     if (this.#cluster !== undefined) this.#agents.waitAlsoFor(() => this.#cluster!.pending > 0);
     if (this.#options.cluster !== undefined) this.#membership = this.#joinMembership(this.#options.cluster);
@@ -437,7 +443,7 @@ export class Engine {
         policy: this.#options.deadlock.policy,
         // Made once the actors are (the cluster node after them): asked at publishing only.
         isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
-        jobOf: (taskId) => this.#cluster?.jobRunBy(taskId),
+        jobOf: (taskId) => this.#clusterWorker?.jobRunBy(taskId),
         leaving: {
           left: (closed, disconnect) => {
             this.#clusterDeadlocksLeft.push({ closed, disconnect });
@@ -453,17 +459,28 @@ export class Engine {
     return { machine, spawner, deadlocks };
   }
 
-  /** Joins the cluster: loads BullMQ, and starts taking the cluster's named tasks. */
-  #joinCluster(options: NonNullable<ResolvedEngineOptions['cluster']>, sink: EventSink): ClusterNode {
-    const node = new (loadClusterNode().ClusterNode)(options, {
+  /** Joins the cluster: loads BullMQ, and starts taking the cluster's named tasks (with `cluster.concurrency` above 0). */
+  #joinCluster(
+    options: NonNullable<ResolvedEngineOptions['cluster']>,
+    sink: EventSink,
+  ): { readonly submitter: ClusterSubmitter; readonly worker: ClusterWorker | undefined } {
+    const logger = this.#logger.child({ cluster: options.name, node: options.node });
+    const worker =
+      options.concurrency === 0
+        ? undefined
+        : new (loadClusterWorker().ClusterWorker)(options, {
+            tasks: this.#options.tasks,
+            logger,
+            random: this.#options.random,
+            isAccepting: () => this.#accepting,
+            runLocal: (fn, taskOptions) => this.submit(fn, taskOptions),
+          });
+    const submitter = new (loadClusterSubmitter().ClusterSubmitter)(options, {
       sink,
       now: () => this.#clock.now(),
       clock: this.#clock,
-      tasks: this.#options.tasks,
-      logger: this.#logger,
-      random: this.#options.random,
+      logger,
       isAccepting: () => this.#accepting,
-      runLocal: (fn, taskOptions) => this.submit(fn, taskOptions),
       taskSettled: (handle, error, pending) => {
         if (error !== undefined && error.code !== 'E_CANCELLED') this.#reportUnobserved(handle, error);
         if (pending === 0) {
@@ -472,7 +489,7 @@ export class Engine {
         }
       },
     });
-    return node;
+    return { submitter, worker };
   }
 
   /**
@@ -490,6 +507,7 @@ export class Engine {
     this.#clock.clearTimeout(timer);
     if (!timedOut) return;
     this.#logger.warn(`the node left its cluster without its last words: Redis did not answer within cluster.leaveTimeoutMs (${leaveTimeoutMs} ms)`);
+    this.#clusterWorker?.disconnect();
     this.#cluster?.disconnect();
     for (const part of this.#clusterDeadlocksLeft) part.disconnect();
     this.#poolRedis?.disconnect();
@@ -588,7 +606,7 @@ export class Engine {
    * without the `cluster` option. Submissions made before are not lost: they are sent once connected.
    */
   async onClusterReady(): Promise<void> {
-    await this.#cluster?.ready();
+    await Promise.all([this.#cluster?.ready(), this.#clusterWorker?.ready()]);
   }
 
   #onInspectThrow(thrown: unknown): void {
@@ -1217,7 +1235,11 @@ export class Engine {
     const membership = this.#membership;
     const views = this.#clusterViews;
     const left = membership === undefined ? undefined : (views?.close() ?? Promise.resolve()).catch(() => undefined).then(() => membership.leave());
-    const closing = [this.#cluster?.close(), pools, left].filter((promise) => promise !== undefined);
+    // The worker's last reports first (as its submitter's handles may still hear of them), then the submitter's connections.
+    const submitter = this.#cluster;
+    const worked = this.#clusterWorker?.close();
+    const submitted = submitter === undefined ? undefined : (worked ?? Promise.resolve()).then(() => submitter.close());
+    const closing = [worked, submitted, pools, left].filter((promise) => promise !== undefined);
     if (closing.length === 0) this.#resolveShutdown?.(report);
     else void this.#leaveCluster(closing).then(() => this.#resolveShutdown?.(report));
     const signalled = phases.some((phase) => phase.cause === 'signal');

@@ -46,11 +46,19 @@ export function loadPiscina(): typeof import('piscina') {
 }
 
 /**
- * A cluster node, with BullMQ and ioredis, for an engine made with the `cluster` option.
+ * A cluster node's submitting side, with BullMQ and ioredis, for an engine made with the `cluster` option.
  * @internal
  */
-export function loadClusterNode(): typeof import('../actors/cluster-node') {
-  return require('../actors/cluster-node') as typeof import('../actors/cluster-node');
+export function loadClusterSubmitter(): typeof import('../actors/cluster-submitter') {
+  return require('../actors/cluster-submitter') as typeof import('../actors/cluster-submitter');
+}
+
+/**
+ * A cluster node's working side, with BullMQ and ioredis, for an engine of the cluster with `cluster.concurrency` above 0.
+ * @internal
+ */
+export function loadClusterWorker(): typeof import('../actors/cluster-worker') {
+  return require('../actors/cluster-worker') as typeof import('../actors/cluster-worker');
 }
 
 /**

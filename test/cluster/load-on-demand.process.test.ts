@@ -12,7 +12,7 @@ const REPO_ROOT = path.resolve(__dirname, '../..');
  */
 const SCRIPT = `
 const { createEngine } = require('./src/index.ts');
-const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq|ioredis|redis-semaphore)[\\\\/]|[\\\\/]actors[\\\\/]cluster-node|[\\\\/]actors[\\\\/]cluster-pool/.test(file)).length;
+const loaded = () => Object.keys(require.cache).filter((file) => /[\\\\/](bullmq|ioredis|redis-semaphore)[\\\\/]|[\\\\/]actors[\\\\/]cluster-(submitter|worker)|[\\\\/]actors[\\\\/]cluster-pool/.test(file)).length;
 (async () => {
   const plain = createEngine({ logger: false, tasks: { answer: () => 42 }, resources: { db: { capacity: 1, scope: 'local' } } });
   const value = await plain.submit('answer').result;

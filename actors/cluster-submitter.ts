@@ -1,75 +1,40 @@
 import { randomBytes } from 'node:crypto';
-import { FlowProducer, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { MezanError, type MezanErrorCode } from '../src/errors';
+import { MezanError } from '../src/errors';
 import { cancelOnAbort } from '../src/internal/cancel-on-abort';
 import { describeThrown } from '../src/internal/describe-thrown';
-import type { NamedTasks } from '../src/internal/named-tasks';
-import { unknownTask } from '../src/internal/named-tasks';
-import { retryDelay } from '../src/internal/retry-policy';
 import { fail } from '../src/internal/validate';
 import type { Clock } from '../src/clock';
 import type { Logger } from '../src/logger';
-import type { RandomSource } from '../src/random';
 import { taskBehind, type TaskHandle } from '../src/task-handle';
-import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../src/task-options';
-import {
-  FINAL_CODES,
-  fromQueuePriority,
-  readClusterSubmission,
-  readFailure,
-  toQueuePriority,
-  writeFailure,
-  type ClusterJobData,
-} from '../src/cluster/cluster-job';
+import type { TaskOptions } from '../src/task-options';
+import { readClusterSubmission, readFailure, toQueuePriority, type ClusterJobData } from '../src/cluster/cluster-job';
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
 import { ClusterTask, type ClusterTaskOwner } from '../src/cluster/cluster-task';
-import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluster-task-context';
 import {
   dependencyFailedError,
   failedDependency,
   resolveClusterDependencies,
-  reviveOutcomes,
   travellingOutcomes,
   type ClusterDependency,
-  type TravellingOutcome,
 } from '../src/cluster/cluster-dependencies';
 import { readJobEnd } from './job-end';
 import { ClusterTaskTally } from '../src/cluster/cluster-task-tally';
 import type { ClusterTaskCounts } from '../src/engine-snapshots';
-import {
-  ClusterGates,
-  gateChildren,
-  gatedOutcomes,
-  gateId,
-  gatesQueueKey,
-  GATES_PREFIX,
-  wakeGate,
-  withdrawnKey,
-  type GateData,
-  type GatePlace,
-} from './cluster-gates';
+import { gateChildren, gateId, GATES_PREFIX, wakeGate, withdrawnKey, type GateData, type GatePlace } from './cluster-gates';
+import { cancelChannel, CLUSTER_PREFIX, setClusterLimits, warnOfClusterError, type CancelMessage } from './cluster-redis';
 import { JobOutbox, type BulkJob } from './job-outbox';
-import {
-  ClusterTaskEvents,
-  isGivenBack,
-  isRetrying,
-  type ClusterProgress,
-  type ClusterRetrying,
-  type GivenBack,
-} from '../src/cluster/cluster-task-events';
+import { ClusterTaskEvents, isGivenBack, isRetrying } from '../src/cluster/cluster-task-events';
 import type { EventSink } from '../src/internal/event-sink';
 import type { TerminalTaskStatus } from '../src/task-status';
 
-/** What a cluster node needs of the engine it belongs to. @internal */
-export interface ClusterHost {
-  readonly tasks: NamedTasks;
+/** What the submitting side of a cluster node needs of the engine it belongs to. @internal */
+export interface ClusterSubmitterHost {
+  /** The node's logger (its cluster and node named). */
   readonly logger: Logger;
-  readonly random: RandomSource;
   /** `false` once the engine's shutdown began. */
   isAccepting(): boolean;
-  /** Runs a function on the engine's own executor and workers, as `engine.submit(fn, options)`. */
-  runLocal(fn: TaskFunction, options: TaskOptions): TaskHandle<unknown>;
   /** The engine's task sink: its `events$` and the monitor's timings. */
   readonly sink: EventSink;
   /** The engine clock's time, for events. */
@@ -86,42 +51,31 @@ const KEEP_COMPLETED = Object.freeze({ age: 3_600, count: 10_000 });
 const KEEP_FAILED = Object.freeze({ age: 24 * 3_600, count: 10_000 });
 /** How many jobs a reconciliation reads at once. */
 const RECONCILE_BATCH = 100;
-/** The Redis key prefix of every cluster (BullMQ's is `bull`). */
-const PREFIX = 'mezan';
 /** BullMQ's backoff of a job with retries: the nodes compute its delays, as a local engine does, from the job's retry policy. */
 const RETRY_BACKOFF = Object.freeze({ type: 'mezan' });
 
 /**
- * One engine's membership of a cluster: the submitting side (named tasks go to the cluster's
- * BullMQ queue, and their handles settle once from the queue's events) and the working side (a
- * BullMQ worker whose jobs run through the engine's own executor, workers and pools, one local
- * attempt per BullMQ attempt). BullMQ keeps the queue, the priorities, the retries and their
- * delays, the leases and their recovery when a node dies; this class translates.
+ * The submitting side of a cluster node: named tasks go to the cluster's BullMQ queue, and their
+ * handles settle once from the queue's events (the working side is `cluster-worker.ts`). BullMQ
+ * keeps the queue, the priorities, the retries and their delays; this class translates.
  * @internal
  */
-export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
+export class ClusterSubmitter implements ClusterTaskOwner {
   readonly #options: ResolvedClusterOptions;
-  readonly #host: ClusterHost;
+  readonly #host: ClusterSubmitterHost;
   readonly #logger: Logger;
   readonly #connection: { readonly url: string };
   readonly #queue: Queue;
   /** Made with the first submission: a node that only works never reads the queue's events. */
   #events: QueueEvents | undefined = undefined;
   #listening: Promise<unknown> | undefined = undefined;
-  readonly #worker: Worker | undefined;
-  /** The connection that hears cancellations, when this node works. */
-  readonly #subscriber: Redis | undefined;
   #publisher: Redis | undefined = undefined;
-  /** This node's worker of the cluster's gates (a working node's). */
-  readonly #gates: ClusterGates | undefined;
   /** Made with the first dependant gated in Redis: adds its flow, and wakes its gates. */
   #flows: FlowProducer | undefined = undefined;
   #gatesQueue: Queue | undefined = undefined;
   /** Tasks submitted here and not settled, by job id. */
   readonly #pending = new Map<string, ClusterTask>();
-  /** The local handles of the jobs this node runs, by job id. */
-  readonly #running = new Map<string, TaskHandle<unknown>>();
-  /** Reads, now and then, the state of the jobs of handles pending long (see {@link ClusterNode.#reconcile}). */
+  /** Reads, now and then, the state of the jobs of handles pending long (see {@link ClusterSubmitter.#reconcile}). */
   #reconciler: unknown = undefined;
   /** The reconciliation under way, if any: one at a time. */
   #reconciling: Promise<void> | undefined = undefined;
@@ -129,8 +83,6 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
   readonly #tally = new ClusterTaskTally();
   /** The jobs of this turn's submissions, added together. */
   readonly #outbox: JobOutbox;
-  /** The delays of the retries this node announced, by job id, until BullMQ asks for them. */
-  readonly #nextDelays = new Map<string, number>();
   /**
    * The ids of the tasks submitted here without one: a random prefix of this node's (96 bits from
    * the system's cryptographic source, never the engine's `random`, which a seed may repeat on
@@ -138,19 +90,18 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
    */
   readonly #idPrefix = `${randomBytes(12).toString('base64url')}-`;
   #idCount = 0;
-  #stopping: Promise<void> | undefined = undefined;
-  /** Settles once the cluster-wide limits this node was given are in Redis. */
+  /** Settles once the cluster-wide limits this node was given are in Redis (a node that works sets them from its worker). */
   readonly #limitsSet: Promise<void>;
-  /** Set once the engine stopped waiting for its cluster tasks ({@link ClusterNode.stopWaiting}). */
+  /** Set once the engine stopped waiting for its cluster tasks ({@link ClusterSubmitter.stopWaiting}). */
   #waitingStopped = false;
   #closing: Promise<void> | undefined = undefined;
 
-  constructor(options: ResolvedClusterOptions, host: ClusterHost) {
+  constructor(options: ResolvedClusterOptions, host: ClusterSubmitterHost) {
     this.#options = options;
     this.#host = host;
-    this.#logger = host.logger.child({ cluster: options.name, node: options.node });
+    this.#logger = host.logger;
     this.#connection = { url: options.redis };
-    this.#queue = new Queue(options.name, { connection: this.#connection, prefix: PREFIX });
+    this.#queue = new Queue(options.name, { connection: this.#connection, prefix: CLUSTER_PREFIX });
     this.#queue.on('error', (error) => this.#logError('the queue', error));
     this.#outbox = new JobOutbox(this.#queue, {
       now: () => host.clock.now(),
@@ -165,46 +116,10 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
       (jobId) => this.#readRun(jobId),
       (error) => this.#logError('publishing a task event', error),
     );
-    this.#limitsSet = this.#setClusterLimits();
-    if (options.concurrency === 0) {
-      this.#worker = undefined;
-      this.#subscriber = undefined;
-      this.#gates = undefined;
-      // A node that only submits listens to the queue's events from the start: its first
-      // submission does not wait for that connection.
-      void this.#listen().catch(() => undefined);
-      return;
-    }
-    this.#gates = new ClusterGates(options.name, {
-      connection: this.#connection,
-      queue: this.#queue,
-      pollMs: options.reconcileIntervalMs,
-      onError: (error) => this.#logError('the gates worker', error),
-    });
-    // Two parameters, not three: BullMQ would make an AbortController per job for a third, and a
-    // cancellation reaches the running task through `#running` instead.
-    this.#worker = new Worker(options.name, (job: Job<ClusterJobData>, token?: string) => this.#process(job, token), {
-      connection: this.#connection,
-      prefix: PREFIX,
-      name: options.node,
-      concurrency: options.concurrency,
-      lockDuration: options.lockDurationMs,
-      stalledInterval: options.stalledIntervalMs,
-      maxStalledCount: options.maxStalledCount,
-      settings: { backoffStrategy: (attemptsMade, _type, _error, job) => this.#backoff(attemptsMade, job) },
-      // It takes no job before the cluster's limits given to this node are in Redis.
-      autorun: false,
-    });
-    // A stale node's completion refused by its lost lock is reported here: that is the fencing at work.
-    this.#worker.on('error', (error) => this.#logError('the worker', error));
-    const worker = this.#worker;
-    void this.#limitsSet
-      .then(() => (this.#stopping === undefined ? worker.run() : undefined))
-      .catch((error: unknown) => this.#logError('the worker', error));
-    this.#subscriber = new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: false });
-    this.#subscriber.on('error', (error) => this.#logError('the cancellation channel', error));
-    this.#subscriber.on('message', (_channel, message) => this.#onCancelMessage(message));
-    this.#subscriber.subscribe(this.#cancelChannel()).catch((error: unknown) => this.#logError('the cancellation channel', error));
+    this.#limitsSet = options.concurrency === 0 ? setClusterLimits(this.#queue, options, this.#logger) : Promise.resolve();
+    // A node that only submits listens to the queue's events from the start: its first
+    // submission does not wait for that connection.
+    if (options.concurrency === 0) void this.#listen().catch(() => undefined);
   }
 
   /** How many tasks submitted here are still unsettled. */
@@ -212,37 +127,15 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     return this.#pending.size;
   }
 
-  /**
-   * Sets the cluster-wide limits this node was given (`globalConcurrency`, `rateLimit`) in Redis,
-   * where BullMQ keeps them with the queue for every node's worker. A failure is logged: the node
-   * runs on, under whatever limits Redis has.
-   */
-  async #setClusterLimits(): Promise<void> {
-    const { globalConcurrency, rateLimit } = this.#options;
-    try {
-      if (globalConcurrency !== undefined) await this.#queue.setGlobalConcurrency(globalConcurrency);
-      if (rateLimit !== undefined) await this.#queue.setGlobalRateLimit(rateLimit.limit, rateLimit.intervalMs);
-    } catch (error) {
-      this.#logError('setting the cluster’s limits', error);
-    }
-  }
-
   /** Whether `taskId` is a cluster task this node submitted and whose end it waits for (for the cluster's wait-for graph). */
   isWaitingFor(taskId: string): boolean {
     return this.#pending.has(taskId);
   }
 
-  /** The cluster task (its job's id) whose attempt this node runs as local task `taskId`, if any (for the cluster's wait-for graph). */
-  jobRunBy(taskId: string): string | undefined {
-    for (const [jobId, local] of this.#running) if (local.id === taskId) return jobId;
-    return undefined;
-  }
-
-  /** Resolves once this node takes tasks from the cluster (a node that only submits: once it hears the queue's events). */
+  /** Resolves once this node's queue is connected (a node that only submits: once it hears the queue's events, and its limits are set). */
   async ready(): Promise<void> {
     await this.#limitsSet;
     await Promise.all([this.#queue.waitUntilReady(), this.#listening]);
-    if (this.#worker !== undefined) await Promise.all([this.#worker.waitUntilReady(), this.#gates?.ready()]);
   }
 
   /**
@@ -355,11 +248,13 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     await this.#listen();
     await Promise.all(dependencies.map(({ handle }) => this.#ownTask(handle)!.whenAdded()));
     if (record.handle.isSettled) return;
-    this.#flows ??= new FlowProducer({ connection: this.#connection, prefix: PREFIX }).on('error', (error) => this.#logError('the flows', error));
+    this.#flows ??= new FlowProducer({ connection: this.#connection, prefix: CLUSTER_PREFIX }).on('error', (error) =>
+      this.#logError('the flows', error),
+    );
     await this.#flows.add({
       name: task,
       queueName: this.#options.name,
-      prefix: PREFIX,
+      prefix: CLUSTER_PREFIX,
       data,
       opts: this.#jobOptions(record, attempts),
       children: gateChildren(this.#options.name, places),
@@ -412,7 +307,7 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
 
   #listen(): Promise<unknown> {
     if (this.#listening !== undefined) return this.#listening;
-    const events = (this.#events = new QueueEvents(this.#options.name, { connection: this.#connection, prefix: PREFIX }));
+    const events = (this.#events = new QueueEvents(this.#options.name, { connection: this.#connection, prefix: CLUSTER_PREFIX }));
     events.on('error', (error) => this.#logError('the queue events', error));
     events.on('completed', ({ jobId, returnvalue }) => this.#pending.get(jobId)?.handle.settle('completed', returnvalue, undefined));
     events.on('failed', ({ jobId, failedReason }) => {
@@ -617,9 +512,9 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     })().catch((error: unknown) => this.#logError('changing a priority', error));
   }
 
-  async #publish(message: { readonly jobId: string; readonly reason: string | undefined }): Promise<void> {
+  async #publish(message: CancelMessage): Promise<void> {
     try {
-      await this.#redisForMessages().publish(this.#cancelChannel(), JSON.stringify(message));
+      await this.#redisForMessages().publish(cancelChannel(this.#options.name), JSON.stringify(message));
     } catch (error) {
       this.#logError('publishing a cancellation', error);
     }
@@ -631,192 +526,11 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
     return this.#publisher;
   }
 
-  #cancelChannel(): string {
-    return `${PREFIX}:${this.#options.name}:cancel`;
-  }
-
-  #onCancelMessage(message: string): void {
-    let parsed: { jobId?: unknown; reason?: unknown };
-    try {
-      parsed = JSON.parse(message) as typeof parsed;
-    } catch {
-      return;
-    }
-    if (typeof parsed.jobId !== 'string') return;
-    this.#running.get(parsed.jobId)?.cancel(parsed.reason);
-  }
-
   /** Which node took job `jobId` last, and how many times it was taken. */
   async #readRun(jobId: string): Promise<{ readonly node: string | undefined; readonly started: number } | undefined> {
     const job = await this.#queue.getJob(jobId);
     if (job === undefined) return undefined;
     return { node: job.processedBy, started: job.attemptsStarted };
-  }
-
-  /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. @internal */
-  reportProgress(job: Job<ClusterJobData>, attempt: number, fraction: number, message: string | undefined): void {
-    const progress: ClusterProgress = { fraction, ...(message === undefined ? {} : { message }), attempt, node: this.#options.node };
-    job.updateProgress(progress as unknown as object).catch((error: unknown) => this.#logError('reporting progress', error));
-  }
-
-  /**
-   * BullMQ's processor: one attempt of a job, run as a task of the local engine. Not `async`: a
-   * job's end is one reaction to the local task's result (BullMQ awaits the processor in a `try`,
-   * so what it throws at once fails the job as a rejection would).
-   */
-  #process(job: Job<ClusterJobData>, token: string | undefined): Promise<unknown> {
-    const id = job.id!;
-    const fn = this.#host.tasks.find(job.name);
-    if (fn === undefined) {
-      const error = unknownTask(job.name, this.#host.tasks.names(), `node "${this.#options.node}"`);
-      throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
-    }
-    if (!this.#host.isAccepting()) return this.#giveBack(job, token);
-    // A delay announced for a retry that BullMQ did not ask for (its lock was lost meanwhile) goes.
-    this.#nextDelays.delete(id);
-    // The runs before this one: failed attempts, and runs lost with their node. Not BullMQ's
-    // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
-    const attempt = job.attemptsMade + job.stalledCounter + 1;
-    // A gated dependant reads its dependencies' outcomes from its gates first.
-    if (job.data.gates !== undefined) return this.#openedGates(job).then((outcomes) => this.#runAttempt(job, token, fn, attempt, outcomes));
-    return this.#runAttempt(job, token, fn, attempt, job.data.dependencies);
-  }
-
-  /** Runs the attempt on the local engine; what it ends with is the job's end. */
-  #runAttempt(
-    job: Job<ClusterJobData>,
-    token: string | undefined,
-    fn: TaskFunction,
-    attempt: number,
-    outcomes: readonly TravellingOutcome[] | undefined,
-  ): Promise<unknown> {
-    const id = job.id!;
-    const local = this.#runLocal(job, fn, attempt, outcomes);
-    this.#running.set(id, local);
-    return local.result.then(
-      (value) => {
-        this.#attemptEnded(id, local);
-        return value === undefined ? null : value;
-      },
-      (error: unknown) => {
-        this.#attemptEnded(id, local);
-        return this.#failed(error, job, token, attempt);
-      },
-    );
-  }
-
-  /**
-   * Submits the attempt to the local engine.
-   * @throws {UnrecoverableError} when the engine refuses it: what is left to refuse is this node's (its pools)
-   */
-  #runLocal(job: Job<ClusterJobData>, fn: TaskFunction, attempt: number, outcomes: readonly TravellingOutcome[] | undefined): TaskHandle<unknown> {
-    const data = job.data;
-    try {
-      const dependencies = reviveOutcomes(outcomes);
-      return this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, job, attempt, dependencies, this)), {
-        name: data.name ?? job.name,
-        // Its priority in the cluster is its priority here too (what a deadlock's victim policy weighs).
-        priority: fromQueuePriority(job.priority),
-        input: data.input,
-        meta: data.meta,
-        timeoutMs: data.timeoutMs,
-        resources: data.resources,
-      });
-    } catch (error) {
-      // The options were checked where the task was submitted; what is left is this node's: its pools.
-      const refused = error instanceof MezanError ? error : new MezanError('E_INVALID_OPTION', describeThrown(error));
-      throw new UnrecoverableError(writeFailure(refused.code, `${refused.message} (on node "${this.#options.node}")`));
-    }
-  }
-
-  #attemptEnded(id: string, local: TaskHandle<unknown>): void {
-    if (this.#running.get(id) === local) this.#running.delete(id);
-  }
-
-  /**
-   * A gated dependant's dependencies, read from its gates: it fails, unrecoverably, if one that must
-   * complete did not (its submitter, if alive, has failed its handle and removed it already).
-   */
-  async #openedGates(job: Job<ClusterJobData>): Promise<readonly TravellingOutcome[]> {
-    const { gates = [], dependencies = [], name = job.name } = job.data;
-    if ((await this.#redisForMessages().exists(withdrawnKey(this.#options.name, job.id!))) === 1) {
-      const error = new MezanError('E_CANCELLED', `Task "${name}" was cancelled while it waited for its dependencies`);
-      throw new UnrecoverableError(writeFailure(error.code, error.message));
-    }
-    let outcomes: TravellingOutcome[];
-    try {
-      outcomes = await gatedOutcomes(job, gatesQueueKey(this.#options.name), dependencies, gates);
-    } catch (error) {
-      if (!(error instanceof MezanError)) throw error;
-      throw new UnrecoverableError(writeFailure(error.code, error.message));
-    }
-    const stop = gates.find(({ at, allow }) => allow === 'completed' && outcomes[at]!.status !== 'completed');
-    if (stop === undefined) return outcomes;
-    const { id, status } = outcomes[stop.at]!;
-    const error = dependencyFailedError(name, job.id!, id, status);
-    throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
-  }
-
-  /** What BullMQ must hear of a failed attempt: a retry (an error), no retry (unrecoverable), or the job given back. */
-  async #failed(error: unknown, job: Job<ClusterJobData>, token: string | undefined, attempt: number): Promise<never> {
-    if (!(error instanceof MezanError)) throw new Error(writeFailure('E_TASK_FAILED', describeThrown(error)));
-    // The engine is shutting down under the task: it has not run to its end, so another node runs it.
-    if (error.code === 'E_SHUTDOWN') return this.#giveBack(job, token);
-    const where = `on node "${this.#options.node}", attempt ${attempt}`;
-    const message =
-      error.code === 'E_TASK_FAILED'
-        ? `Task "${job.data.name ?? job.name}" failed ${where}: ${describeThrown(error.cause)}`
-        : `${error.message} (${where})`;
-    const reason = writeFailure(error.code, message, error.details);
-    if (FINAL_CODES.has(error.code)) throw new UnrecoverableError(reason);
-    // BullMQ retries it (as in its `shouldRetryJob`) after the delay computed here, which the
-    // submitter hears first, for its `task.retrying`.
-    if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) await this.#announceRetry(job, attempt, error.code, message);
-    throw new Error(reason);
-  }
-
-  /** Computes the delay before job `job`'s next attempt, keeps it for BullMQ's backoff, and tells the submitter. */
-  async #announceRetry(job: Job<ClusterJobData>, attempt: number, code: MezanErrorCode, message: string): Promise<void> {
-    const delayMs = this.#retryDelay(job.attemptsMade + 1, job.data);
-    this.#nextDelays.set(job.id!, delayMs);
-    const retrying: ClusterRetrying = { retrying: true, attempt, node: this.#options.node, code, message, delayMs };
-    await job.updateProgress(retrying as unknown as object).catch((error: unknown) => this.#logError('reporting a retry', error));
-  }
-
-  /** BullMQ's backoff: the delay announced to the submitter, else one computed now. */
-  #backoff(attemptsMade: number, job: { readonly id?: string; readonly data: unknown } | undefined): number {
-    const id = job?.id;
-    const kept = id === undefined ? undefined : this.#nextDelays.get(id);
-    if (kept !== undefined) {
-      this.#nextDelays.delete(id!);
-      return kept;
-    }
-    return this.#retryDelay(attemptsMade, job?.data as ClusterJobData | undefined);
-  }
-
-  /** Puts the job back in the queue, for another node, without counting an attempt. */
-  async #giveBack(job: Job<ClusterJobData>, token: string | undefined): Promise<never> {
-    // The submitter counts the job's starts for its events' attempts: this one was none.
-    const givenBack: GivenBack = { givenBack: true, node: this.#options.node };
-    await job.updateProgress(givenBack as unknown as object).catch((error: unknown) => this.#logError('reporting a job given back', error));
-    await job.moveToWait(token);
-    throw new WaitingError();
-  }
-
-  #retryDelay(attemptsMade: number, data: ClusterJobData | undefined): number {
-    const retry = data?.retry;
-    if (retry === undefined) return 0;
-    const policy = { ...NO_RETRIES, ...retry, maxDelayMs: retry.maxDelayMs ?? Infinity, max: attemptsMade };
-    return Math.round(retryDelay(policy, attemptsMade, this.#host.random));
-  }
-
-  /**
-   * Stops taking tasks: resolves once the tasks this node runs have ended and been reported (the
-   * draining phase of the engine's shutdown).
-   */
-  stopTaking(): Promise<void> {
-    this.#stopping ??= Promise.all([this.#worker?.close(), this.#gates?.close()]).then(() => undefined);
-    return this.#stopping;
   }
 
   /**
@@ -841,20 +555,18 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
   }
 
   /**
-   * Leaves the cluster once the engine has stopped: the worker's last reports, then every connection.
-   * Tasks submitted here are settled by then (drained, or given up at the grace's end).
+   * Leaves the cluster once the engine has stopped: every connection closes. Tasks submitted here
+   * are settled by then (drained, or given up at the grace's end).
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopReconciler();
-      await this.stopTaking().catch((error: unknown) => this.#logError('closing the worker', error));
       this.stopWaiting();
       await Promise.allSettled([
         this.#events?.close(),
         this.#queue.close(),
         this.#flows?.close(),
         this.#gatesQueue?.close(),
-        this.#subscriber?.quit(),
         this.#publisher?.quit(),
       ]);
     })();
@@ -867,13 +579,11 @@ export class ClusterNode implements ClusterTaskOwner, ProgressReporter {
    */
   disconnect(): void {
     this.#stopReconciler();
-    for (const part of [this.#worker, this.#events, this.#queue, this.#flows, this.#gatesQueue]) void part?.disconnect().catch(() => undefined);
-    this.#gates?.disconnect();
-    this.#subscriber?.disconnect();
+    for (const part of [this.#events, this.#queue, this.#flows, this.#gatesQueue]) void part?.disconnect().catch(() => undefined);
     this.#publisher?.disconnect();
   }
 
   #logError(what: string, error: unknown): void {
-    this.#logger.warn(`cluster: ${what} reported an error`, { error: describeThrown(error) });
+    warnOfClusterError(this.#logger, what, error);
   }
 }

@@ -1,0 +1,50 @@
+import type { Queue } from 'bullmq';
+import { describeThrown } from '../src/internal/describe-thrown';
+import type { Logger } from '../src/logger';
+import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
+
+/** The Redis key prefix of every cluster's queue (BullMQ's is `bull`). @internal */
+export const CLUSTER_PREFIX = 'mezan';
+
+/** A cancellation on a cluster's cancel channel: the submitter's word that job `jobId` is cancelled. @internal */
+export interface CancelMessage {
+  readonly jobId: string;
+  readonly reason: string | undefined;
+}
+
+/** The Redis channel on which submitters publish cancellations and working nodes hear them. @internal */
+export function cancelChannel(cluster: string): string {
+  return `${CLUSTER_PREFIX}:${cluster}:cancel`;
+}
+
+/** Reads a message of the cancel channel: `undefined` for one that is not a cancellation. @internal */
+export function readCancelMessage(message: string): { readonly jobId: string; readonly reason: unknown } | undefined {
+  let parsed: { jobId?: unknown; reason?: unknown };
+  try {
+    parsed = JSON.parse(message) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  return typeof parsed.jobId === 'string' ? { jobId: parsed.jobId, reason: parsed.reason } : undefined;
+}
+
+/**
+ * Sets the cluster-wide limits this node was given (`globalConcurrency`, `rateLimit`) in Redis,
+ * where BullMQ keeps them with the queue for every node's worker. A failure is logged: the node
+ * runs on, under whatever limits Redis has.
+ * @internal
+ */
+export async function setClusterLimits(queue: Queue, options: ResolvedClusterOptions, logger: Logger): Promise<void> {
+  const { globalConcurrency, rateLimit } = options;
+  try {
+    if (globalConcurrency !== undefined) await queue.setGlobalConcurrency(globalConcurrency);
+    if (rateLimit !== undefined) await queue.setGlobalRateLimit(rateLimit.limit, rateLimit.intervalMs);
+  } catch (error) {
+    warnOfClusterError(logger, 'setting the cluster’s limits', error);
+  }
+}
+
+/** Logs an error a part of the cluster's (a BullMQ object, a connection) reported: it goes on, or is replaced. @internal */
+export function warnOfClusterError(logger: Logger, what: string, error: unknown): void {
+  logger.warn(`cluster: ${what} reported an error`, { error: describeThrown(error) });
+}

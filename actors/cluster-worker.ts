@@ -1,0 +1,306 @@
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { MezanError, type MezanErrorCode } from '../src/errors';
+import { describeThrown } from '../src/internal/describe-thrown';
+import type { NamedTasks } from '../src/internal/named-tasks';
+import { unknownTask } from '../src/internal/named-tasks';
+import { retryDelay } from '../src/internal/retry-policy';
+import type { Logger } from '../src/logger';
+import type { RandomSource } from '../src/random';
+import type { TaskHandle } from '../src/task-handle';
+import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../src/task-options';
+import { FINAL_CODES, fromQueuePriority, writeFailure, type ClusterJobData } from '../src/cluster/cluster-job';
+import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
+import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluster-task-context';
+import { dependencyFailedError, reviveOutcomes, type TravellingOutcome } from '../src/cluster/cluster-dependencies';
+import type { ClusterProgress, ClusterRetrying, GivenBack } from '../src/cluster/cluster-task-events';
+import { ClusterGates, gatedOutcomes, gatesQueueKey, withdrawnKey } from './cluster-gates';
+import { cancelChannel, CLUSTER_PREFIX, readCancelMessage, setClusterLimits, warnOfClusterError } from './cluster-redis';
+
+/** What the working side of a cluster node needs of the engine it belongs to. @internal */
+export interface ClusterWorkerHost {
+  readonly tasks: NamedTasks;
+  /** The node's logger (its cluster and node named). */
+  readonly logger: Logger;
+  readonly random: RandomSource;
+  /** `false` once the engine's shutdown began. */
+  isAccepting(): boolean;
+  /** Runs a function on the engine's own executor and workers, as `engine.submit(fn, options)`. */
+  runLocal(fn: TaskFunction, options: TaskOptions): TaskHandle<unknown>;
+}
+
+/**
+ * The working side of a cluster node: a BullMQ worker whose jobs run through the engine's own
+ * executor, workers and pools, one local attempt per BullMQ attempt, the node's worker of the
+ * cluster's gates, and the connection that hears cancellations. BullMQ keeps the leases and their
+ * recovery when a node dies; this class translates a job into a local task and its end back.
+ * @internal
+ */
+export class ClusterWorker implements ProgressReporter {
+  readonly #options: ResolvedClusterOptions;
+  readonly #host: ClusterWorkerHost;
+  /** The cluster's queue, read by the gates and for a withdrawn dependant; where this node's limits are set. */
+  readonly #queue: Queue;
+  readonly #worker: Worker;
+  /** The connection that hears cancellations. */
+  readonly #subscriber: Redis;
+  /** The connection a gated dependant's withdrawal is read on: made when first needed. */
+  #reader: Redis | undefined = undefined;
+  /** This node's worker of the cluster's gates. */
+  readonly #gates: ClusterGates;
+  /** The local handles of the jobs this node runs, by job id. */
+  readonly #running = new Map<string, TaskHandle<unknown>>();
+  /** The delays of the retries this node announced, by job id, until BullMQ asks for them. */
+  readonly #nextDelays = new Map<string, number>();
+  /** Settles once the cluster-wide limits this node was given are in Redis: its worker takes no job before. */
+  readonly #limitsSet: Promise<void>;
+  #stopping: Promise<void> | undefined = undefined;
+  #closing: Promise<void> | undefined = undefined;
+
+  constructor(options: ResolvedClusterOptions, host: ClusterWorkerHost) {
+    this.#options = options;
+    this.#host = host;
+    const connection = { url: options.redis };
+    this.#queue = new Queue(options.name, { connection, prefix: CLUSTER_PREFIX });
+    this.#queue.on('error', (error) => this.#logError('the queue', error));
+    this.#limitsSet = setClusterLimits(this.#queue, options, host.logger);
+    this.#gates = new ClusterGates(options.name, {
+      connection,
+      queue: this.#queue,
+      pollMs: options.reconcileIntervalMs,
+      onError: (error) => this.#logError('the gates worker', error),
+    });
+    // Two parameters, not three: BullMQ would make an AbortController per job for a third, and a
+    // cancellation reaches the running task through `#running` instead.
+    this.#worker = new Worker(options.name, (job: Job<ClusterJobData>, token?: string) => this.#process(job, token), {
+      connection,
+      prefix: CLUSTER_PREFIX,
+      name: options.node,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalledCount,
+      settings: { backoffStrategy: (attemptsMade, _type, _error, job) => this.#backoff(attemptsMade, job) },
+      // It takes no job before the cluster's limits given to this node are in Redis.
+      autorun: false,
+    });
+    // A stale node's completion refused by its lost lock is reported here: that is the fencing at work.
+    this.#worker.on('error', (error) => this.#logError('the worker', error));
+    const worker = this.#worker;
+    void this.#limitsSet
+      .then(() => (this.#stopping === undefined ? worker.run() : undefined))
+      .catch((error: unknown) => this.#logError('the worker', error));
+    this.#subscriber = new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.#subscriber.on('error', (error) => this.#logError('the cancellation channel', error));
+    this.#subscriber.on('message', (_channel, message) => this.#onCancelMessage(message));
+    this.#subscriber.subscribe(cancelChannel(options.name)).catch((error: unknown) => this.#logError('the cancellation channel', error));
+  }
+
+  /** The cluster task (its job's id) whose attempt this node runs as local task `taskId`, if any (for the cluster's wait-for graph). */
+  jobRunBy(taskId: string): string | undefined {
+    for (const [jobId, local] of this.#running) if (local.id === taskId) return jobId;
+    return undefined;
+  }
+
+  /** Resolves once this node takes tasks from the cluster. */
+  async ready(): Promise<void> {
+    await this.#limitsSet;
+    await Promise.all([this.#queue.waitUntilReady(), this.#worker.waitUntilReady(), this.#gates.ready()]);
+  }
+
+  #onCancelMessage(message: string): void {
+    const cancel = readCancelMessage(message);
+    if (cancel !== undefined) this.#running.get(cancel.jobId)?.cancel(cancel.reason);
+  }
+
+  /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. @internal */
+  reportProgress(job: Job<ClusterJobData>, attempt: number, fraction: number, message: string | undefined): void {
+    const progress: ClusterProgress = { fraction, ...(message === undefined ? {} : { message }), attempt, node: this.#options.node };
+    job.updateProgress(progress as unknown as object).catch((error: unknown) => this.#logError('reporting progress', error));
+  }
+
+  /**
+   * BullMQ's processor: one attempt of a job, run as a task of the local engine. Not `async`: a
+   * job's end is one reaction to the local task's result (BullMQ awaits the processor in a `try`,
+   * so what it throws at once fails the job as a rejection would).
+   */
+  #process(job: Job<ClusterJobData>, token: string | undefined): Promise<unknown> {
+    const id = job.id!;
+    const fn = this.#host.tasks.find(job.name);
+    if (fn === undefined) {
+      const error = unknownTask(job.name, this.#host.tasks.names(), `node "${this.#options.node}"`);
+      throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
+    }
+    if (!this.#host.isAccepting()) return this.#giveBack(job, token);
+    // A delay announced for a retry that BullMQ did not ask for (its lock was lost meanwhile) goes.
+    this.#nextDelays.delete(id);
+    // The runs before this one: failed attempts, and runs lost with their node. Not BullMQ's
+    // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
+    const attempt = job.attemptsMade + job.stalledCounter + 1;
+    // A gated dependant reads its dependencies' outcomes from its gates first.
+    if (job.data.gates !== undefined) return this.#openedGates(job).then((outcomes) => this.#runAttempt(job, token, fn, attempt, outcomes));
+    return this.#runAttempt(job, token, fn, attempt, job.data.dependencies);
+  }
+
+  /** Runs the attempt on the local engine; what it ends with is the job's end. */
+  #runAttempt(
+    job: Job<ClusterJobData>,
+    token: string | undefined,
+    fn: TaskFunction,
+    attempt: number,
+    outcomes: readonly TravellingOutcome[] | undefined,
+  ): Promise<unknown> {
+    const id = job.id!;
+    const local = this.#runLocal(job, fn, attempt, outcomes);
+    this.#running.set(id, local);
+    return local.result.then(
+      (value) => {
+        this.#attemptEnded(id, local);
+        return value === undefined ? null : value;
+      },
+      (error: unknown) => {
+        this.#attemptEnded(id, local);
+        return this.#failed(error, job, token, attempt);
+      },
+    );
+  }
+
+  /**
+   * Submits the attempt to the local engine.
+   * @throws {UnrecoverableError} when the engine refuses it: what is left to refuse is this node's (its pools)
+   */
+  #runLocal(job: Job<ClusterJobData>, fn: TaskFunction, attempt: number, outcomes: readonly TravellingOutcome[] | undefined): TaskHandle<unknown> {
+    const data = job.data;
+    try {
+      const dependencies = reviveOutcomes(outcomes);
+      return this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, job, attempt, dependencies, this)), {
+        name: data.name ?? job.name,
+        // Its priority in the cluster is its priority here too (what a deadlock's victim policy weighs).
+        priority: fromQueuePriority(job.priority),
+        input: data.input,
+        meta: data.meta,
+        timeoutMs: data.timeoutMs,
+        resources: data.resources,
+      });
+    } catch (error) {
+      // The options were checked where the task was submitted; what is left is this node's: its pools.
+      const refused = error instanceof MezanError ? error : new MezanError('E_INVALID_OPTION', describeThrown(error));
+      throw new UnrecoverableError(writeFailure(refused.code, `${refused.message} (on node "${this.#options.node}")`));
+    }
+  }
+
+  #attemptEnded(id: string, local: TaskHandle<unknown>): void {
+    if (this.#running.get(id) === local) this.#running.delete(id);
+  }
+
+  /**
+   * A gated dependant's dependencies, read from its gates: it fails, unrecoverably, if one that must
+   * complete did not (its submitter, if alive, has failed its handle and removed it already).
+   */
+  async #openedGates(job: Job<ClusterJobData>): Promise<readonly TravellingOutcome[]> {
+    const { gates = [], dependencies = [], name = job.name } = job.data;
+    this.#reader ??= new Redis(this.#options.redis, { maxRetriesPerRequest: null }).on('error', (error) => this.#logError('reading', error));
+    if ((await this.#reader.exists(withdrawnKey(this.#options.name, job.id!))) === 1) {
+      const error = new MezanError('E_CANCELLED', `Task "${name}" was cancelled while it waited for its dependencies`);
+      throw new UnrecoverableError(writeFailure(error.code, error.message));
+    }
+    let outcomes: TravellingOutcome[];
+    try {
+      outcomes = await gatedOutcomes(job, gatesQueueKey(this.#options.name), dependencies, gates);
+    } catch (error) {
+      if (!(error instanceof MezanError)) throw error;
+      throw new UnrecoverableError(writeFailure(error.code, error.message));
+    }
+    const stop = gates.find(({ at, allow }) => allow === 'completed' && outcomes[at]!.status !== 'completed');
+    if (stop === undefined) return outcomes;
+    const { id, status } = outcomes[stop.at]!;
+    const error = dependencyFailedError(name, job.id!, id, status);
+    throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
+  }
+
+  /** What BullMQ must hear of a failed attempt: a retry (an error), no retry (unrecoverable), or the job given back. */
+  async #failed(error: unknown, job: Job<ClusterJobData>, token: string | undefined, attempt: number): Promise<never> {
+    if (!(error instanceof MezanError)) throw new Error(writeFailure('E_TASK_FAILED', describeThrown(error)));
+    // The engine is shutting down under the task: it has not run to its end, so another node runs it.
+    if (error.code === 'E_SHUTDOWN') return this.#giveBack(job, token);
+    const where = `on node "${this.#options.node}", attempt ${attempt}`;
+    const message =
+      error.code === 'E_TASK_FAILED'
+        ? `Task "${job.data.name ?? job.name}" failed ${where}: ${describeThrown(error.cause)}`
+        : `${error.message} (${where})`;
+    const reason = writeFailure(error.code, message, error.details);
+    if (FINAL_CODES.has(error.code)) throw new UnrecoverableError(reason);
+    // BullMQ retries it (as in its `shouldRetryJob`) after the delay computed here, which the
+    // submitter hears first, for its `task.retrying`.
+    if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) await this.#announceRetry(job, attempt, error.code, message);
+    throw new Error(reason);
+  }
+
+  /** Computes the delay before job `job`'s next attempt, keeps it for BullMQ's backoff, and tells the submitter. */
+  async #announceRetry(job: Job<ClusterJobData>, attempt: number, code: MezanErrorCode, message: string): Promise<void> {
+    const delayMs = this.#retryDelay(job.attemptsMade + 1, job.data);
+    this.#nextDelays.set(job.id!, delayMs);
+    const retrying: ClusterRetrying = { retrying: true, attempt, node: this.#options.node, code, message, delayMs };
+    await job.updateProgress(retrying as unknown as object).catch((error: unknown) => this.#logError('reporting a retry', error));
+  }
+
+  /** BullMQ's backoff: the delay announced to the submitter, else one computed now. */
+  #backoff(attemptsMade: number, job: { readonly id?: string; readonly data: unknown } | undefined): number {
+    const id = job?.id;
+    const kept = id === undefined ? undefined : this.#nextDelays.get(id);
+    if (kept !== undefined) {
+      this.#nextDelays.delete(id!);
+      return kept;
+    }
+    return this.#retryDelay(attemptsMade, job?.data as ClusterJobData | undefined);
+  }
+
+  /** Puts the job back in the queue, for another node, without counting an attempt. */
+  async #giveBack(job: Job<ClusterJobData>, token: string | undefined): Promise<never> {
+    // The submitter counts the job's starts for its events' attempts: this one was none.
+    const givenBack: GivenBack = { givenBack: true, node: this.#options.node };
+    await job.updateProgress(givenBack as unknown as object).catch((error: unknown) => this.#logError('reporting a job given back', error));
+    await job.moveToWait(token);
+    throw new WaitingError();
+  }
+
+  #retryDelay(attemptsMade: number, data: ClusterJobData | undefined): number {
+    const retry = data?.retry;
+    if (retry === undefined) return 0;
+    const policy = { ...NO_RETRIES, ...retry, maxDelayMs: retry.maxDelayMs ?? Infinity, max: attemptsMade };
+    return Math.round(retryDelay(policy, attemptsMade, this.#host.random));
+  }
+
+  /**
+   * Stops taking tasks: resolves once the tasks this node runs have ended and been reported (the
+   * draining phase of the engine's shutdown).
+   */
+  stopTaking(): Promise<void> {
+    this.#stopping ??= Promise.all([this.#worker.close(), this.#gates.close()]).then(() => undefined);
+    return this.#stopping;
+  }
+
+  /** Leaves the cluster once the engine has stopped: the worker's last reports, then every connection. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.stopTaking().catch((error: unknown) => this.#logError('closing the worker', error));
+      await Promise.allSettled([this.#queue.close(), this.#subscriber.quit(), this.#reader?.quit()]);
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Drops every connection at once, whatever is under way: for a node whose {@link close} Redis
+   * does not answer (it is cut off), so that its engine's shutdown ends.
+   */
+  disconnect(): void {
+    for (const part of [this.#worker, this.#queue]) void part.disconnect().catch(() => undefined);
+    this.#gates.disconnect();
+    this.#subscriber.disconnect();
+    this.#reader?.disconnect();
+  }
+
+  #logError(what: string, error: unknown): void {
+    warnOfClusterError(this.#host.logger, what, error);
+  }
+}
