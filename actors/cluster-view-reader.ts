@@ -13,9 +13,7 @@ import { NodeRecords } from './node-records';
 import { MEMBER_RECORDS, MEMBER_TTL_MS } from './cluster-membership';
 import { DEFAULT_LEASE_TTL_MS, readPermit } from './cluster-leases';
 import { clusterPoolKey } from './cluster-pool.actor';
-
-/** BullMQ's prefix of the cluster's queue (the nodes' queue has it). */
-const PREFIX = 'mezan';
+import { CLUSTER_QUEUE_PREFIX } from '../src/cluster/cluster-job';
 
 /**
  * Reads the cluster's view from Redis, on demand: one query, answered from what the nodes keep
@@ -92,7 +90,7 @@ export class ClusterViewReader {
   }
 
   async #activeJobs(): Promise<ActiveJob[]> {
-    this.#queue ??= new Queue(this.#cluster, { connection: this.#redis, prefix: PREFIX });
+    this.#queue ??= new Queue(this.#cluster, { connection: this.#redis, prefix: CLUSTER_QUEUE_PREFIX });
     const jobs = await this.#queue.getActive(0, MAX_RUNNING_SHOWN - 1);
     return jobs
       .filter((job) => job !== undefined && job.id !== undefined)

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { expectNonEmptyString, fail } from '../src/internal/validate';
-import { NodeRecords } from './node-records';
+import { NodeRecords, type NodeRecord } from './node-records';
 
 /**
  * One edge of a node's part of the cluster's wait-for graph: a task `holds` or `requests` units of
@@ -45,6 +45,14 @@ export interface ClusterNodeEdges {
   readonly node: string;
   readonly version: number;
   readonly edges: readonly ClusterWaitEdge[];
+}
+
+/** The kind of the wait-for edges' records: keys `mezan:<cluster>:edges:*`. @internal */
+export const EDGE_RECORDS = 'edges';
+
+/** Each node's edges, from its record as stored. @internal */
+export function nodeEdgesOf(records: readonly NodeRecord[]): ClusterNodeEdges[] {
+  return records.map(({ node, version, payload }) => ({ node, version, edges: JSON.parse(payload) as ClusterWaitEdge[] }));
 }
 
 /** Options of {@link ClusterWaitEdges}. */
@@ -106,7 +114,7 @@ export class ClusterWaitEdges {
 
   /** @throws {MezanError} `E_INVALID_OPTION` for a cluster name that is not a non-empty string, or a `ttlMs` that is not a positive integer */
   constructor(options: ClusterWaitEdgesOptions) {
-    this.#records = new NodeRecords({ redis: options.redis, cluster: options.cluster, kind: 'edges', ttlMs: options.ttlMs ?? 10_000 });
+    this.#records = new NodeRecords({ redis: options.redis, cluster: options.cluster, kind: EDGE_RECORDS, ttlMs: options.ttlMs ?? 10_000 });
   }
 
   /**
@@ -136,7 +144,6 @@ export class ClusterWaitEdges {
 
   /** Every live node's edges, read at one instant of Redis, ordered by node. */
   async snapshot(): Promise<{ readonly nodes: readonly ClusterNodeEdges[] }> {
-    const records = await this.#records.read();
-    return { nodes: records.map(({ node, version, payload }) => ({ node, version, edges: JSON.parse(payload) as ClusterWaitEdge[] })) };
+    return { nodes: nodeEdgesOf(await this.#records.read()) };
   }
 }

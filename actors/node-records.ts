@@ -34,22 +34,50 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 `;
 
-// Reads every live node's record in one script, so the read is one instant of Redis: no publish
-// lands between two nodes' reads. Nodes whose key expired leave the set. KEYS: the set of nodes.
-// ARGV: the prefix of a node's key. Returns node, stored value, node, stored value...
-const READ = `
-local out = {}
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local stored = redis.call('GET', ARGV[1] .. node)
-  if stored then
-    table.insert(out, node)
-    table.insert(out, stored)
-  else
-    redis.call('SREM', KEYS[1], node)
+/**
+ * A Lua function `readRecords(nodesKey, prefix)` that returns every live node's record of one kind
+ * (node, stored value, node, stored value...; see {@link parseRecords}), the nodes whose key expired
+ * taken out of the set: for scripts that read records together with other keys, at one instant of
+ * Redis. @internal
+ */
+export const READ_RECORDS_LUA = `
+local function readRecords(nodesKey, prefix)
+  local out = {}
+  for _, node in ipairs(redis.call('SMEMBERS', nodesKey)) do
+    local stored = redis.call('GET', prefix .. node)
+    if stored then
+      table.insert(out, node)
+      table.insert(out, stored)
+    else
+      redis.call('SREM', nodesKey, node)
+    end
   end
+  return out
 end
-return out
 `;
+
+// Reads every live node's record in one script, so the read is one instant of Redis: no publish
+// lands between two nodes' reads. KEYS: the set of nodes. ARGV: the prefix of a node's key.
+const READ = `${READ_RECORDS_LUA}
+return readRecords(KEYS[1], ARGV[1])
+`;
+
+/** The keys of the records of kind `kind` in cluster `cluster`: the set of nodes, and the prefix of a node's key. @internal */
+export function recordKeys(cluster: string, kind: string): { readonly nodesKey: string; readonly prefix: string } {
+  return { nodesKey: `mezan:${cluster}:${kind}:nodes`, prefix: `mezan:${cluster}:${kind}:node:` };
+}
+
+/** The records in the flat list `readRecords` returns, ordered by node. @internal */
+export function parseRecords(flat: readonly string[]): NodeRecord[] {
+  const records: NodeRecord[] = [];
+  for (let index = 0; index < flat.length; index += 2) {
+    const stored = flat[index + 1]!;
+    const newline = stored.indexOf('\n');
+    records.push({ node: flat[index]!, version: Number(stored.slice(0, newline)), payload: stored.slice(newline + 1) });
+  }
+  records.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  return records;
+}
 
 /**
  * One record per node of a cluster in Redis, of one kind (the wait-for edges, the membership): each
@@ -71,8 +99,9 @@ export class NodeRecords {
     const { ttlMs } = options;
     if (!Number.isInteger(ttlMs) || ttlMs < 1) fail('ttlMs', 'a positive integer of milliseconds', ttlMs);
     this.#redis = options.redis;
-    this.#prefix = `mezan:${options.cluster}:${options.kind}:node:`;
-    this.#nodesKey = `mezan:${options.cluster}:${options.kind}:nodes`;
+    const { nodesKey, prefix } = recordKeys(options.cluster, options.kind);
+    this.#prefix = prefix;
+    this.#nodesKey = nodesKey;
     this.#ttlMs = ttlMs;
   }
 
@@ -109,14 +138,6 @@ export class NodeRecords {
 
   /** Every live node's record, read at one instant of Redis, ordered by node. */
   async read(): Promise<NodeRecord[]> {
-    const flat = (await this.#redis.eval(READ, 1, this.#nodesKey, this.#prefix)) as string[];
-    const records: NodeRecord[] = [];
-    for (let index = 0; index < flat.length; index += 2) {
-      const stored = flat[index + 1]!;
-      const newline = stored.indexOf('\n');
-      records.push({ node: flat[index]!, version: Number(stored.slice(0, newline)), payload: stored.slice(newline + 1) });
-    }
-    records.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-    return records;
+    return parseRecords((await this.#redis.eval(READ, 1, this.#nodesKey, this.#prefix)) as string[]);
   }
 }
