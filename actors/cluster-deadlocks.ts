@@ -13,13 +13,18 @@ import type { ResourceWaiter } from '../src/internal/waiter-queue';
 import type { Logger } from '../src/logger';
 import { scanClusterDeadlocks, type ClusterDeadlockVictim, type DeadlockCandidate } from '../src/cluster/cluster-deadlock-scan';
 import { ClusterWaitEdges, type ClusterWaitEdge } from './cluster-wait-edges';
+import { readClusterScanSnapshot } from './cluster-scan-snapshot';
+import { CLUSTER_SLOTS } from '../src/cluster/cluster-slots';
 
 /** What {@link ClusterDeadlocks} is created with. @internal */
 export interface ClusterDeadlocksOptions {
   /** The cluster's Redis URL: the victims' channel and the detector's queue open connections of their own. */
   readonly url: string;
-  /** The connection the edges are published and read on (the cluster pools'); not owned. */
-  readonly redis: Redis;
+  /**
+   * The connection the edges are published and read on (the cluster pools'), not owned; without
+   * one (a node without cluster pools) the part opens its own, which it quits as it leaves.
+   */
+  readonly redis?: Redis;
   readonly cluster: string;
   readonly node: string;
   /** Times the publishes and heartbeats. */
@@ -92,8 +97,8 @@ export function victimChannel(cluster: string, node: string): string {
  *
  * - it publishes this node's waits (each task's holds and pending requests on cluster pools, and
  *   its awaits of tasks, as `<node>/<task>`, each wait with its id; an awaited cluster task by its
- *   job's id, and the attempt of one this node runs with that id; what a victim policy weighs of
- *   each task) through {@link ClusterWaitEdges}, versioned, at most every `publishMs`, and keeps
+ *   job's id, and the attempt of one this node runs with that id, which holds one of the cluster's
+ *   job slots, `@cluster-slots`; what a victim policy weighs of each task) through {@link ClusterWaitEdges}, versioned, at most every `publishMs`, and keeps
  *   them alive with a heartbeat while any task waits;
  * - it takes its turn as the cluster's detector: every node works the queue `mezan-deadlocks:<cluster>`
  *   with a concurrency of 1, and the queue's global concurrency is 1, so one scan runs at a time in
@@ -110,6 +115,9 @@ export function victimChannel(cluster: string, node: string): string {
 export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   readonly #options: ClusterDeadlocksOptions;
   readonly #edges: ClusterWaitEdges;
+  /** Where the edges are published and the scans read: the options' connection, or its own (`#ownsRedis`). */
+  readonly #redis: Redis;
+  readonly #ownsRedis: boolean;
   readonly #ttlMs: number;
   readonly #pools = new Map<string, PoolWaits>();
   /** This node's pending awaits: by waiting task, the awaited tasks and the id given each wait. */
@@ -139,7 +147,13 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   constructor(options: ClusterDeadlocksOptions) {
     this.#options = options;
     this.#ttlMs = options.ttlMs ?? 10_000;
-    this.#edges = new ClusterWaitEdges({ redis: options.redis, cluster: options.cluster, ttlMs: this.#ttlMs });
+    this.#ownsRedis = options.redis === undefined;
+    this.#redis =
+      options.redis ??
+      new Redis(options.url, { maxRetriesPerRequest: null }).on('error', (error: unknown) =>
+        options.logger?.warn('the cluster deadlock detector lost its Redis connection', { error }),
+      );
+    this.#edges = new ClusterWaitEdges({ redis: this.#redis, cluster: options.cluster, ttlMs: this.#ttlMs });
     this.#closing = new Promise((resolve) => (this.#resolveClosing = resolve));
   }
 
@@ -248,12 +262,17 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
    * @returns the victims decided (whether or not their decisions were already sent)
    */
   async scan(): Promise<readonly ClusterDeadlockVictim[]> {
-    const { redis, cluster, afterMs, logger } = this.#options;
+    const { cluster, afterMs, logger } = this.#options;
+    const redis = this.#redis;
     const candidatesKey = `mezan:${cluster}:deadlock:candidates`;
-    const [{ nodes }, [seconds, micros], stored] = await Promise.all([this.#edges.snapshot(), redis.time(), redis.get(candidatesKey)]);
+    const [{ nodes, slots }, [seconds, micros], stored] = await Promise.all([
+      readClusterScanSnapshot(redis, cluster),
+      redis.time(),
+      redis.get(candidatesKey),
+    ]);
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const previous = stored === null ? {} : (JSON.parse(stored) as Record<string, DeadlockCandidate>);
-    const { candidates, victims, policyError } = scanClusterDeadlocks(nodes, previous, now, afterMs, this.#options.policy);
+    const { candidates, victims, policyError } = scanClusterDeadlocks(nodes, previous, now, afterMs, this.#options.policy, slots);
     if (policyError !== undefined)
       logger?.error('the deadlock policy failed on a deadlock across the cluster; choosing the youngest instead', { error: policyError });
     await redis.set(candidatesKey, JSON.stringify(candidates), 'PX', Math.max(afterMs, this.#ttlMs) * 10);
@@ -263,7 +282,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
 
   /** Sends `victim`'s node the decision, unless it was sent already for that very wait. */
   async #decide(victim: ClusterDeadlockVictim): Promise<void> {
-    const { redis, cluster, afterMs, logger } = this.#options;
+    const { cluster, afterMs, logger } = this.#options;
+    const redis = this.#redis;
     const decided = `mezan:${cluster}:deadlock:decided:${victim.node}/${victim.task}:${victim.request}`;
     const first = await redis.set(decided, '1', 'PX', Math.max(afterMs * 4, this.#ttlMs), 'NX');
     if (first !== 'OK') return;
@@ -290,12 +310,14 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     await Promise.allSettled([this.#publishing, this.#worker?.close(), queue?.close()]);
     await Promise.allSettled(this.#connections.map((connection) => connection.quit()));
     await this.#edges.withdraw(node).catch(() => undefined);
+    if (this.#ownsRedis) await this.#redis.quit().catch(() => undefined);
   }
 
   /** Drops its connections at once (a node leaving a Redis that does not answer). */
   disconnect(): void {
     for (const part of [this.#worker, this.#queue]) void part?.disconnect().catch(() => undefined);
     for (const connection of this.#connections) connection.disconnect();
+    if (this.#ownsRedis) this.#redis.disconnect();
   }
 
   #heard(text: string): void {
@@ -347,6 +369,13 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
         const edge = isClusterTask(awaited) ? { awaited, job: true } : { awaited: `${node}/${awaited}` };
         edges.push({ kind: 'awaits', task: `${node}/${taskId}`, ...edge, request });
       }
+    }
+    // A task that runs a cluster job holds one of the cluster's job slots while it waits (one that
+    // does not wait will finish, and give it back: it need not be published).
+    const jobOf = this.#options.jobOf;
+    if (jobOf === undefined) return edges;
+    for (const task of new Set(edges.map((edge) => edge.task))) {
+      if (jobOf(task.slice(node.length + 1)) !== undefined) edges.push({ kind: 'holds', task, resource: CLUSTER_SLOTS, units: 1 });
     }
     return edges;
   }

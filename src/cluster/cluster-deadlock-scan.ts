@@ -2,6 +2,7 @@ import { parseMessageNodeId } from '../detection/agent-nodes';
 import { chooseVictim, type DeadlockCandidate as PolicyCandidate, type DeadlockPolicy } from '../detection/deadlock-policy';
 import { WaitForGraph, type DeadlockAnalysis } from '../detection/wait-for-graph';
 import type { ClusterNodeEdges, ClusterWaitEdge } from '../../actors/cluster-wait-edges';
+import { CLUSTER_SLOTS, NO_CLUSTER_SLOTS, queuedTaskNode, type ClusterSlots } from './cluster-slots';
 
 /**
  * A deadlocked task as one scan saw it: its edges (their JSON, sorted) and since when, in Redis's
@@ -48,22 +49,39 @@ export interface ClusterDeadlockScan {
   readonly policyError?: unknown;
 }
 
-/** One task of the snapshot: its node, its id there, its edges. */
+/**
+ * One task of the snapshot: its node, its id there, its edges. A queued cluster task
+ * (`@queued:<job id>`) has no node: its one edge, a request for one of the cluster's job slots, is
+ * the scan's, and it has no wait a node could fail.
+ */
 interface ScannedTask {
-  readonly node: string;
+  readonly node: string | undefined;
   readonly local: string;
   readonly edges: ClusterWaitEdge[];
 }
 
-/** The snapshot's tasks by cluster id, and which task runs each cluster task (by its job's id) that a node published the running attempt of. */
+/**
+ * The snapshot's tasks by cluster id, which task runs each cluster task (by its job's id) that a
+ * node published the running attempt of, and the capacity of the cluster's job slots when they are
+ * in the graph (`undefined` when they are not: see {@link tasksOf}).
+ */
 interface ScannedGraph {
   readonly tasks: Map<string, ScannedTask>;
   readonly jobs: Map<string, string>;
+  readonly slots: number | undefined;
 }
 
-function tasksOf(nodes: readonly ClusterNodeEdges[]): ScannedGraph {
+/**
+ * The snapshot's tasks. The cluster's job slots are in the graph only when their capacity is known
+ * and the slots the nodes say their tasks hold fit in it; otherwise (a node's record unreadable, or
+ * records and edges out of step) no queued task is, and no deadlock is found through them: what
+ * cannot be told errs towards "not deadlocked". Each awaited cluster task that BullMQ has queued
+ * and no node runs is a task of its own, `@queued:<job id>`, that requests one slot.
+ */
+function tasksOf(nodes: readonly ClusterNodeEdges[], slots: ClusterSlots): ScannedGraph {
   const tasks = new Map<string, ScannedTask>();
   const jobs = new Map<string, string>();
+  let slotsHeld = 0;
   for (const { node, edges } of nodes) {
     for (const edge of edges) {
       let task = tasks.get(edge.task);
@@ -74,24 +92,39 @@ function tasksOf(nodes: readonly ClusterNodeEdges[]): ScannedGraph {
       }
       task.edges.push(edge);
       if (edge.kind === 'runs' && edge.job !== undefined) jobs.set(edge.job, edge.task);
+      if (edge.kind === 'holds' && edge.resource === CLUSTER_SLOTS) slotsHeld += edge.units;
     }
   }
-  return { tasks, jobs };
+  // No slot at all (no node works): a queued task waits for a node to join, not for a task.
+  const capacity = slots.capacity !== undefined && slots.capacity > 0 && slotsHeld <= slots.capacity ? slots.capacity : undefined;
+  if (capacity === undefined) return { tasks, jobs, slots: undefined };
+  for (const job of slots.queued) {
+    // A job a node published the running attempt of is running, whatever BullMQ said an instant before.
+    if (jobs.has(job)) continue;
+    const id = queuedTaskNode(job);
+    tasks.set(id, { node: undefined, local: job, edges: [{ kind: 'requests', task: id, resource: CLUSTER_SLOTS, units: 1 }] });
+  }
+  return { tasks, jobs, slots: capacity };
 }
 
-/** The task an await waits for, by its cluster id: `undefined` when no node published it (a task that waits for nothing published can finish). */
+/** The task an await waits for, by its cluster id: `undefined` when no node published it and it is not queued (a task that waits for nothing published can finish). */
 function awaitedBy(edge: Extract<ClusterWaitEdge, { kind: 'awaits' }>, { tasks, jobs }: ScannedGraph): string | undefined {
-  const awaited = edge.job === true ? jobs.get(edge.awaited) : edge.awaited;
-  return awaited !== undefined && tasks.has(awaited) ? awaited : undefined;
+  const awaited = edge.job === true ? (jobs.get(edge.awaited) ?? queuedTaskNode(edge.awaited)) : edge.awaited;
+  return tasks.has(awaited) ? awaited : undefined;
 }
 
 /**
  * The graph of the tasks' holds, requests and awaits (of tasks `include` keeps, awaits only between
- * two of them). A pool's capacity is the largest its nodes published.
+ * two of them). A pool's capacity is the largest its nodes published; the cluster's job slots' is
+ * the scan's. A queued cluster task is in it only while a task it keeps awaits it: one that nobody
+ * awaits holds nothing and blocks nobody, so whether it ever gets a slot changes no other task's
+ * fate (were every slot kept by deadlocked tasks, their deadlock is found without it), and the
+ * reduction finds the same deadlocks without it; the scan need not read the whole queue.
  * A pool's requests are queued smallest first: between nodes no queue orders them (any node's
  * request that fits may be granted), and smallest first blocks none that could be granted, so the
  * reduction finds no deadlock the nodes' own FIFO queues do not make (it may miss one that only
- * those queues make, with requests of several units).
+ * those queues make, with requests of several units). The slots' requests are of one unit each,
+ * which no order can block.
  */
 function graphOf(scanned: ScannedGraph, include: (id: string) => boolean): WaitForGraph {
   const capacities = new Map<string, number>();
@@ -99,19 +132,26 @@ function graphOf(scanned: ScannedGraph, include: (id: string) => boolean): WaitF
   const holds: { task: string; resource: string; units: number }[] = [];
   const awaits: { task: string; awaited: string }[] = [];
   for (const [id, task] of scanned.tasks) {
+    if (!include(id)) continue;
     for (const edge of task.edges) {
-      if (edge.kind === 'awaits') {
-        const awaited = awaitedBy(edge, scanned);
-        if (awaited !== undefined && awaited !== id && include(id) && include(awaited)) awaits.push({ task: id, awaited });
-        continue;
-      }
+      if (edge.kind !== 'awaits') continue;
+      const awaited = awaitedBy(edge, scanned);
+      if (awaited !== undefined && awaited !== id && include(awaited)) awaits.push({ task: id, awaited });
+    }
+  }
+  const awaitedQueued = new Set(awaits.filter(({ awaited }) => scanned.tasks.get(awaited)!.node === undefined).map(({ awaited }) => awaited));
+  for (const [id, task] of scanned.tasks) {
+    for (const edge of task.edges) {
       if (edge.kind !== 'holds' && edge.kind !== 'requests') continue;
-      capacities.set(edge.resource, Math.max(capacities.get(edge.resource) ?? 0, edge.capacity ?? edge.units));
-      if (!include(id)) continue;
+      if (edge.resource === CLUSTER_SLOTS) {
+        if (scanned.slots === undefined) continue;
+      } else capacities.set(edge.resource, Math.max(capacities.get(edge.resource) ?? 0, edge.capacity ?? edge.units));
+      if (!include(id) || (task.node === undefined && !awaitedQueued.has(id))) continue;
       (edge.kind === 'holds' ? holds : requests).push({ task: id, resource: edge.resource, units: edge.units });
     }
   }
   const graph = new WaitForGraph();
+  if (scanned.slots !== undefined) graph.addResource(CLUSTER_SLOTS, scanned.slots);
   for (const [resource, capacity] of capacities) graph.addResource(resource, capacity);
   for (const { task, resource, units } of holds) graph.setHold(task, resource, units);
   requests.sort((a, b) => a.units - b.units);
@@ -164,10 +204,10 @@ function nodesOf(cycle: readonly string[], tasks: ReadonlyMap<string, ScannedTas
   return [...nodes].sort();
 }
 
-/** Units a task holds in the snapshot, over every pool. */
+/** Units a task holds in the snapshot, over every pool (its job slot aside, as an engine leaves out its worker slot). */
 function unitsHeld(task: ScannedTask): number {
   let units = 0;
-  for (const edge of task.edges) if (edge.kind === 'holds') units += edge.units;
+  for (const edge of task.edges) if (edge.kind === 'holds' && edge.resource !== CLUSTER_SLOTS) units += edge.units;
   return units;
 }
 
@@ -185,32 +225,67 @@ function candidateOf(id: string, task: ScannedTask, now: number): PolicyCandidat
   };
 }
 
+/** Whether a node could fail a wait of `task`: a queued cluster task has none, and an agent's message waiting in a handler is no task its node's executor could fail. */
+function canFail(task: ScannedTask): boolean {
+  return task.node !== undefined && parseMessageNodeId(task.local) === undefined;
+}
+
+/** The id of a wait that keeps `task` deadlocked: an await of a deadlocked task, else a request (every published request is pending). */
+function blockingWait(task: ScannedTask, deadlocked: ReadonlySet<string>, scanned: ScannedGraph): string | undefined {
+  for (const edge of task.edges) {
+    if (edge.kind !== 'awaits' || edge.request === undefined) continue;
+    const awaited = awaitedBy(edge, scanned);
+    if (awaited !== undefined && deadlocked.has(awaited)) return edge.request;
+  }
+  for (const edge of task.edges) if (edge.kind === 'requests' && edge.request !== undefined) return edge.request;
+  return undefined;
+}
+
 /**
- * The victim among a confirmed deadlock's cycle, chosen by `policy` among the tasks of the cycle
- * with a wait on it (the request or await the cycle leaves them by), as an engine's detector chooses: every
- * scan of the same edges names the same one. An agent's message (a handler's wait,
- * `@agent:<name>#<n>`) is never a candidate: a cycle of messages alone gets no victim here.
+ * The waits a victim's node could fail to break a confirmed deadlock, by task: each task of the
+ * cycle with a wait on it (the request or await the cycle leaves it by). Through the cluster's job
+ * slots a cycle is one way round among many (a queued task may take the slot of any task that
+ * holds one), so there each deadlocked task on a cycle of the wait-for relation (`isOnCycle`, as
+ * an engine's detector asks of its worker slots' deadlocks) is a candidate too, by the wait that
+ * keeps it: failing any of them frees what it holds (its slot among others) into the deadlock.
+ */
+function waitsToFail(analysis: DeadlockAnalysis, scanned: ScannedGraph, graph: WaitForGraph): Map<string, string> {
+  const { cycle } = analysis;
+  const waits = new Map<string, string>();
+  for (let index = 0; index < cycle.length - 1; index++) {
+    const id = cycle[index]!;
+    const task = scanned.tasks.get(id);
+    if (task === undefined || waits.has(id) || !canFail(task)) continue;
+    const wait = waitOn(task, cycle[index + 1]!, scanned);
+    if (wait?.request !== undefined) waits.set(id, wait.request);
+  }
+  if (!cycle.includes(CLUSTER_SLOTS)) return waits;
+  const deadlocked = new Set(analysis.deadlocked);
+  for (const id of analysis.deadlocked) {
+    const task = scanned.tasks.get(id);
+    if (task === undefined || waits.has(id) || !canFail(task) || !graph.isOnCycle(id)) continue;
+    const wait = blockingWait(task, deadlocked, scanned);
+    if (wait !== undefined) waits.set(id, wait);
+  }
+  return waits;
+}
+
+/**
+ * The victim of a confirmed deadlock, chosen by `policy` among the tasks whose wait a node could
+ * fail ({@link waitsToFail}), as an engine's detector chooses: every scan of the same edges names
+ * the same one. An agent's message (a handler's wait, `@agent:<name>#<n>`) is never a candidate: a
+ * cycle of messages alone gets no victim here; nor is a queued cluster task.
  */
 function victimOf(
   analysis: DeadlockAnalysis,
   scanned: ScannedGraph,
+  graph: WaitForGraph,
   now: number,
   policy: DeadlockPolicy,
 ): { id?: string; victim: ClusterDeadlockVictim | undefined; policyError?: unknown } {
-  const { cycle } = analysis;
   const { tasks } = scanned;
-  const waits = new Map<string, string>();
-  const candidates: PolicyCandidate[] = [];
-  for (let index = 0; index < cycle.length - 1; index++) {
-    const id = cycle[index]!;
-    const task = tasks.get(id);
-    // An agent's message waiting in a handler is no task its node's executor could fail.
-    if (task === undefined || waits.has(id) || parseMessageNodeId(task.local) !== undefined) continue;
-    const wait = waitOn(task, cycle[index + 1]!, scanned);
-    if (wait === undefined || wait.request === undefined) continue;
-    waits.set(id, wait.request);
-    candidates.push(candidateOf(id, task, now));
-  }
+  const waits = waitsToFail(analysis, scanned, graph);
+  const candidates = [...waits.keys()].map((id) => candidateOf(id, tasks.get(id)!, now));
   if (candidates.length === 0) return { victim: undefined };
   let chosen: string;
   let used = typeof policy === 'function' ? 'custom' : policy;
@@ -223,13 +298,17 @@ function victimOf(
     chosen = chooseVictim('youngest', candidates);
   }
   const task = tasks.get(chosen)!;
+  // The slots are every holder's: a deadlock through them spans the nodes of all its tasks, and its
+  // report shows a cycle through the victim.
+  const throughSlots = analysis.cycle.includes(CLUSTER_SLOTS);
+  const cycle = analysis.cycle.includes(chosen) ? analysis.cycle : graph.detectFrom(chosen).cycle;
   const victim: ClusterDeadlockVictim = {
-    node: task.node,
+    node: task.node!,
     task: task.local,
     request: waits.get(chosen)!,
-    cycle: analysis.cycle,
+    cycle,
     deadlocked: analysis.deadlocked,
-    nodes: nodesOf(analysis.cycle, tasks),
+    nodes: nodesOf(throughSlots ? analysis.deadlocked : cycle, tasks),
     policy: used,
   };
   return policyError === undefined ? { id: chosen, victim } : { id: chosen, victim, policyError };
@@ -239,7 +318,10 @@ function victimOf(
  * One scan of the cluster's wait-for graph by the cluster's detector: Holt's reduction (the same
  * exact detection as an engine's, `WaitForGraph`) over every node's published holds and requests
  * on cluster pools and awaits of tasks (an await of a cluster task is followed to the task that
- * runs its attempt, which its node publishes as a `runs` edge with the task's job id).
+ * runs its attempt, which its node publishes as a `runs` edge with the task's job id), and the
+ * cluster's job slots ({@link CLUSTER_SLOTS}: a waiting task that runs a cluster job holds one, an
+ * awaited cluster task that BullMQ has queued requests one), so that a starvation of the slots
+ * across nodes (every slot held by a task that awaits a queued task) is a deadlock too.
  *
  * A snapshot is one instant of Redis, but each node published its part at its own moment, so a
  * deadlock in it may be a phantom (a wait that had already ended). A deadlock is stable, a phantom
@@ -251,11 +333,12 @@ function victimOf(
  * its priority, its attempt's start as its age and work, the units it holds); one within a node is
  * its engine's to resolve (its own detector sees it whole).
  *
- * @param nodes - a snapshot of the cluster's edges (`ClusterWaitEdges.snapshot()`)
+ * @param nodes - a snapshot of the cluster's edges (`readClusterScanSnapshot`)
  * @param previous - the candidates the last scan kept
  * @param now - the time of this snapshot (Redis's clock, the same for every node)
  * @param afterMs - how long a deadlock must stay for it to be confirmed
  * @param policy - how its victim is chosen
+ * @param slots - the cluster's job slots, read with the edges; without them no queued task is modelled
  * @internal
  */
 export function scanClusterDeadlocks(
@@ -264,8 +347,9 @@ export function scanClusterDeadlocks(
   now: number,
   afterMs: number,
   policy: DeadlockPolicy = 'youngest',
+  slots: ClusterSlots = NO_CLUSTER_SLOTS,
 ): ClusterDeadlockScan {
-  const scanned = tasksOf(nodes);
+  const scanned = tasksOf(nodes, slots);
   let analysis: DeadlockAnalysis;
   try {
     analysis = graphOf(scanned, () => true).detect();
@@ -295,9 +379,10 @@ export function scanClusterDeadlocks(
   const out = new Set<string>();
   let policyError: unknown;
   for (;;) {
-    const found = graphOf(scanned, (id) => stable.has(id) && !out.has(id)).detect();
+    const graph = graphOf(scanned, (id) => stable.has(id) && !out.has(id));
+    const found = graph.detect();
     if (found.deadlocked.length === 0) break;
-    const chosen = needsTheCluster(found.cycle, scanned) ? victimOf(found, scanned, now, policy) : { victim: undefined };
+    const chosen = needsTheCluster(found.cycle, scanned) ? victimOf(found, scanned, graph, now, policy) : { victim: undefined };
     policyError ??= chosen.policyError;
     if (chosen.victim !== undefined) {
       victims.push(chosen.victim);

@@ -5,6 +5,7 @@ import {
   type DeadlockCandidate,
 } from '../../src/cluster/cluster-deadlock-scan';
 import type { ClusterNodeEdges, ClusterWaitEdge } from '../../actors/cluster-wait-edges';
+import { CLUSTER_SLOTS, type ClusterSlots } from '../../src/cluster/cluster-slots';
 
 // The cluster detector's scan, pure: snapshots as ClusterWaitEdges.snapshot() gives them.
 
@@ -324,5 +325,121 @@ describe('scanClusterDeadlocks', () => {
     const outOfStep = snapshot({ a: [holds('a/t1', 'db'), requests('a/t1', 'gpu', 'r1')], b: [holds('b/t2', 'db'), requests('b/t2', 'gpu', 'r2')] });
     const previous: Record<string, DeadlockCandidate> = { 'a/t1': { edges: 'x', since: 0 } };
     expect(scanClusterDeadlocks(outOfStep, previous, 10, 0)).toEqual({ candidates: {}, victims: [], inconsistent: true });
+  });
+
+  describe("the cluster's job slots", () => {
+    function holdsSlot(task: string): ClusterWaitEdge {
+      return { kind: 'holds', task, resource: CLUSTER_SLOTS, units: 1 };
+    }
+
+    function slots(capacity: number | undefined, ...queued: string[]): ClusterSlots {
+      return { capacity, queued: new Set(queued) };
+    }
+
+    /**
+     * Two nodes, one slot each: each runs a cluster task (p1 started at 100 with priority `p1`, p2
+     * at 200 with `p2`) that holds its slot and awaits a cluster task of its own (c1, c2).
+     */
+    function starving(p1 = 0, p2 = 0, extra: Record<string, ClusterWaitEdge[]> = {}): ClusterNodeEdges[] {
+      return snapshot({
+        a: [holdsSlot('a/p1'), awaitsJob('a/p1', 'c1', 'w1'), runsJob('a/p1', 'parent-1', 100, p1)],
+        b: [holdsSlot('b/p2'), awaitsJob('b/p2', 'c2', 'w2'), runsJob('b/p2', 'parent-2', 200, p2)],
+        ...extra,
+      });
+    }
+
+    /** The scan at 2_000 of `nodes` seen first at 1_000, with afterMs 500. */
+    function confirmed(nodes: ClusterNodeEdges[], seen: ClusterSlots, policy: 'youngest' | 'lowest-priority' = 'youngest'): ClusterDeadlockScan {
+      const first = scanClusterDeadlocks(nodes, {}, 1_000, 500, policy, seen);
+      return scanClusterDeadlocks(nodes, first.candidates, 2_000, 500, policy, seen);
+    }
+
+    it('finds every slot held by a task awaiting a queued task, and fails the await of the youngest', () => {
+      const first = scanClusterDeadlocks(starving(), {}, 1_000, 500, 'youngest', slots(2, 'c1', 'c2'));
+      expect(first.victims).toEqual([]);
+      expect(Object.keys(first.candidates).sort()).toEqual(['@queued:c1', '@queued:c2', 'a/p1', 'b/p2']);
+      const second = scanClusterDeadlocks(starving(), first.candidates, 1_500, 500, 'youngest', slots(2, 'c1', 'c2'));
+      const victim = onlyVictim(second)!;
+      expect(victim).toMatchObject({
+        node: 'b',
+        task: 'p2',
+        request: 'w2',
+        deadlocked: ['@queued:c1', '@queued:c2', 'a/p1', 'b/p2'],
+        nodes: ['a', 'b'],
+        policy: 'youngest',
+      });
+      expect(victim.cycle).toContain(CLUSTER_SLOTS);
+      expect(victim.cycle[0]).toBe(victim.cycle.at(-1));
+    });
+
+    it.each([
+      [5, 0, 'b/p2'],
+      [0, 5, 'a/p1'],
+    ])(
+      'chooses by policy among every task holding a slot in the deadlock, whichever way round its cycle goes (p1 %p, p2 %p: %s)',
+      (p1, p2, expected) => {
+        const victim = onlyVictim(confirmed(starving(p1, p2), slots(2, 'c1', 'c2'), 'lowest-priority'))!;
+        expect(`${victim.node}/${victim.task}`).toBe(expected);
+        expect(victim.request).toBe(expected === 'a/p1' ? 'w1' : 'w2');
+        // The cycle reported goes through the victim.
+        expect(victim.cycle).toContain(expected);
+        expect(victim.nodes).toEqual(['a', 'b']);
+      },
+    );
+
+    it('finds nothing while a slot is free: a third working node (whether or not it publishes)', () => {
+      const scan = confirmed(starving(), slots(3, 'c1', 'c2'));
+      expect(scan.victims).toEqual([]);
+      expect(scan.candidates).toEqual({});
+    });
+
+    it('finds nothing while an awaited task is not queued: delayed for a retry, waiting for its children, or running unblocked', () => {
+      // c2 is not among the queued (BullMQ has it delayed): once it runs, p2 ends and gives its slot to c1.
+      expect(confirmed(starving(), slots(2, 'c1')).candidates).toEqual({});
+      // c2 runs on a node that publishes it (it waits for a pool), however BullMQ's state was read.
+      const runningC2 = { c: [requests('c/x', 'db', 'r9'), runsJob('c/x', 'c2', 300)], d: [holds('d/y', 'db')] };
+      expect(confirmed(starving(0, 0, runningC2), slots(2, 'c1', 'c2')).candidates).not.toHaveProperty('@queued:c2');
+    });
+
+    it('models no queued task when the slots cannot be told: an unknown capacity, none, or fewer than the nodes say they hold', () => {
+      for (const seen of [slots(undefined, 'c1', 'c2'), slots(0, 'c1', 'c2'), slots(1, 'c1', 'c2')]) {
+        const scan = confirmed(starving(), seen);
+        expect(scan).toMatchObject({ victims: [], candidates: {}, inconsistent: false });
+      }
+    });
+
+    it('resolves a node starving itself: its one slot held by a task that awaits a task queued for it', () => {
+      const alone = snapshot({ a: [holdsSlot('a/p1'), awaitsJob('a/p1', 'c1', 'w1'), runsJob('a/p1', 'parent-1', 100)] });
+      expect(onlyVictim(confirmed(alone, slots(1, 'c1')))).toMatchObject({ node: 'a', task: 'p1', request: 'w1', nodes: ['a'] });
+    });
+
+    it('starts anew with a queued task that left the queue between two scans and came back (a retry): it must stay afterMs again', () => {
+      const first = scanClusterDeadlocks(starving(), {}, 1_000, 500, 'youngest', slots(2, 'c1', 'c2'));
+      // Between the scans c2 was not queued: the second scan sees no deadlock, and forgets the candidates.
+      const between = scanClusterDeadlocks(starving(), first.candidates, 1_200, 500, 'youngest', slots(2, 'c1'));
+      expect(between.candidates).toEqual({});
+      const again = scanClusterDeadlocks(starving(), between.candidates, 1_600, 500, 'youngest', slots(2, 'c1', 'c2'));
+      expect(again.victims).toEqual([]);
+    });
+
+    it('finds a deadlock through a slot and a cluster pool: a task awaiting a queued task holds the pool the slot holder waits for', () => {
+      // Node s only submits: its task l holds db and awaits c, queued; a's task p runs a cluster task and waits for db.
+      const mixed = snapshot({
+        a: [holdsSlot('a/p'), requests('a/p', 'db', 'r1'), runsJob('a/p', 'parent', 100)],
+        s: [holds('s/l', 'db'), awaitsJob('s/l', 'c', 'w1'), runs('s/l', 200)],
+      });
+      const victim = onlyVictim(confirmed(mixed, slots(1, 'c')))!;
+      expect(victim).toMatchObject({ node: 's', task: 'l', request: 'w1', deadlocked: ['@queued:c', 'a/p', 's/l'], nodes: ['a', 's'] });
+      expect(victim.cycle).toEqual(expect.arrayContaining(['db', CLUSTER_SLOTS]));
+    });
+
+    it('breaks a starvation with one victim: its slot, once free, lets the rest finish', () => {
+      const three = snapshot({
+        a: [holdsSlot('a/p1'), awaitsJob('a/p1', 'c1', 'w1'), runsJob('a/p1', 'parent-1', 100)],
+        b: [holdsSlot('b/p2'), awaitsJob('b/p2', 'c2', 'w2'), runsJob('b/p2', 'parent-2', 200)],
+        c: [holdsSlot('c/p3'), awaitsJob('c/p3', 'c3', 'w3'), runsJob('c/p3', 'parent-3', 300)],
+      });
+      expect(confirmed(three, slots(3, 'c1', 'c2', 'c3')).victims.map(({ node, task }) => `${node}/${task}`)).toEqual(['c/p3']);
+    });
   });
 });
