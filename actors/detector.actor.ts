@@ -50,7 +50,7 @@ export interface DetectorInput {
   readonly observe?: (notice: MonitorNotice) => void;
   /** The detector's inbox, where answers to its questions come back in order with every other notice; without one, straight to it. */
   readonly inbox?: DetectorInbox;
-  /** Told of every await that begins or ends, in a cluster node with cluster pools. */
+  /** Told of every await that begins or ends, in a cluster node with cluster pools or cluster tasks to run. */
   readonly clusterAwaits?: ClusterAwaits;
 }
 

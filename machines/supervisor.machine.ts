@@ -68,8 +68,8 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
   /** How pools of `scope: 'cluster'` are spawned; required when one is declared. */
   readonly clusterPools?: ClusterPoolSpawner;
   /**
-   * How this node's part in detecting deadlocks across the cluster is spawned, when it has cluster
-   * pools and detection is on: the supervisor spawns it (`cluster-deadlocks`), tells it this
+   * How this node's part in detecting deadlocks across the cluster is spawned, when detection is
+   * on and it has cluster pools or runs cluster tasks: the supervisor spawns it (`cluster-deadlocks`), tells it this
    * node's waits (its cluster pools' and its detector's awaits) and restarts it if it fails.
    */
   readonly clusterDeadlocks?: ClusterDeadlocksSpawner;
@@ -229,7 +229,7 @@ export const supervisorMachine = setup({
     clusterPool: poolLogic,
     detector: detectorLogic,
     monitor: monitorLogic,
-    // Provided by the engine with cluster pools and detection on (actors/cluster-deadlocks.actor.ts).
+    // Provided by the engine with detection on and cluster pools or cluster tasks to run (actors/cluster-deadlocks.actor.ts).
     clusterDeadlocks: unprovidedClusterDeadlocks,
   },
   actions: {

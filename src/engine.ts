@@ -319,8 +319,8 @@ export class Engine {
       },
     };
     const inspect = this.#options.inspect;
-    const clusterPools = this.#clusterPools();
-    this.#actor = createActor(clusterPools === undefined ? supervisorMachine : clusterPools.machine, {
+    const clusterParts = this.#clusterParts();
+    this.#actor = createActor(clusterParts === undefined ? supervisorMachine : clusterParts.machine, {
       clock: this.#clock,
       // XState calls the observer inside the actors' transitions: a throw there would fail the actor.
       inspect: inspect === undefined ? undefined : containObserver(inspect, (thrown) => this.#onInspectThrow(thrown)),
@@ -342,8 +342,8 @@ export class Engine {
         supervision: this.#options.supervision,
         shutdown: this.#options.shutdown,
         resources: this.#options.resources,
-        clusterPools: clusterPools?.spawner,
-        clusterDeadlocks: clusterPools?.deadlocks,
+        clusterPools: clusterParts?.spawner,
+        clusterDeadlocks: clusterParts?.deadlocks,
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
@@ -407,26 +407,37 @@ export class Engine {
 
   /**
    * When a pool has `scope: 'cluster'`: loads the cluster pools' logic (and with it ioredis and
-   * redis-semaphore), opens their Redis connection, and gives the supervisor both; unless
-   * `deadlock.detect` is `off`, the logic and input of this node's part in detecting deadlocks
-   * across the cluster too (the supervisor spawns and supervises it).
+   * redis-semaphore), opens their Redis connection, and gives the supervisor both. Unless
+   * `deadlock.detect` is `off`, with cluster pools or on a node that takes cluster tasks, the logic
+   * and input of this node's part in detecting deadlocks across the cluster too (the supervisor
+   * spawns and supervises it): a task that runs a cluster task holds one of the cluster's job
+   * slots, and may await a cluster task that no slot is left for. A node that only submits, without
+   * cluster pools, holds nothing a task of another node could wait for: it takes no part. The part
+   * publishes on the pools' connection, or, without pools, on one of its own.
    */
-  #clusterPools():
-    | { readonly machine: typeof supervisorMachine; readonly spawner: ClusterPoolSpawner; readonly deadlocks: ClusterDeadlocksSpawner | undefined }
+  #clusterParts():
+    | {
+        readonly machine: typeof supervisorMachine;
+        readonly spawner: ClusterPoolSpawner | undefined;
+        readonly deadlocks: ClusterDeadlocksSpawner | undefined;
+      }
     | undefined {
     const cluster = this.#options.cluster;
-    if (cluster === undefined || !this.#options.resources.some((pool) => pool.scope === 'cluster')) return undefined;
-    const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
-    const redis = openClusterPoolConnection(cluster.redis, (error) => this.#logger.warn('the cluster pools lost their Redis connection', { error }));
-    this.#poolRedis = redis;
-    const spawner = { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } };
-    if (this.#options.deadlock.detect === 'off') {
-      return {
-        machine: supervisorMachine.provide({ actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic } }),
-        spawner,
-        deadlocks: undefined,
-      };
+    if (cluster === undefined) return undefined;
+    const hasPools = this.#options.resources.some((pool) => pool.scope === 'cluster');
+    const detects = this.#options.deadlock.detect !== 'off' && (hasPools || cluster.concurrency > 0);
+    if (!hasPools && !detects) return undefined;
+    let redis: ClusterDeadlocksSpawner['input']['redis'];
+    let spawner: ClusterPoolSpawner | undefined;
+    let clusterPool: typeof poolLogic | undefined;
+    if (hasPools) {
+      const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
+      redis = openClusterPoolConnection(cluster.redis, (error) => this.#logger.warn('the cluster pools lost their Redis connection', { error }));
+      this.#poolRedis = redis;
+      spawner = { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } };
+      clusterPool = clusterPoolLogic as unknown as typeof poolLogic;
     }
+    if (!detects) return { machine: supervisorMachine.provide({ actors: { clusterPool: clusterPool! } }), spawner, deadlocks: undefined };
     const { clusterDeadlocksLogic } = loadClusterDeadlocks();
     const deadlocks: ClusterDeadlocksSpawner = {
       input: {
@@ -454,7 +465,7 @@ export class Engine {
       },
     };
     const machine = supervisorMachine.provide({
-      actors: { clusterPool: clusterPoolLogic as unknown as typeof poolLogic, clusterDeadlocks: clusterDeadlocksLogic },
+      actors: clusterPool === undefined ? { clusterDeadlocks: clusterDeadlocksLogic } : { clusterPool, clusterDeadlocks: clusterDeadlocksLogic },
     });
     return { machine, spawner, deadlocks };
   }
@@ -783,7 +794,7 @@ export class Engine {
    * Every actor of the engine and the state its machine is in, read from the actors' own
    * snapshots, parents before children: the supervisor, the executor, its workers (the main-thread
    * worker `main`), the resource pools, the detector, a cluster node's cross-node detector part
-   * (`cluster-deadlocks`, with cluster pools), the shutdown machine, the monitor and the running
+   * (`cluster-deadlocks`, with cluster pools or cluster tasks to run), the shutdown machine, the monitor and the running
    * agents (`agent:<name>`).
    * For a machine with nested states, `state` is its top-level state.
    */
@@ -1226,11 +1237,10 @@ export class Engine {
     // The cluster pools gave their permits back when they stopped (with the actors, above): their
     // connection sends those scripts before it quits.
     // The deadlock detector's part withdraws this node's edges on that connection before it quits.
+    // Without pools the part quits a connection of its own.
     const poolRedis = this.#poolRedis;
-    const pools =
-      poolRedis === undefined
-        ? undefined
-        : deadlocksLeaving.then(() => Promise.allSettled(this.#clusterDeadlocksLeft.map((part) => part.closed))).then(() => poolRedis.quit());
+    const partsLeft = deadlocksLeaving.then(() => Promise.allSettled(this.#clusterDeadlocksLeft.map((part) => part.closed)));
+    const pools = this.#options.cluster === undefined ? undefined : poolRedis === undefined ? partsLeft : partsLeft.then(() => poolRedis.quit());
     // The node's membership record goes once the reader of the cluster's view, on the same connection, has stopped.
     const membership = this.#membership;
     const views = this.#clusterViews;

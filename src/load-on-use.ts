@@ -72,7 +72,7 @@ export function loadClusterPool(): typeof import('../actors/cluster-pool.actor')
 
 /**
  * Detection of deadlocks across the nodes of a cluster (with BullMQ), for an engine with a pool of
- * `scope: 'cluster'`.
+ * `scope: 'cluster'` or one that runs cluster tasks.
  * @internal
  */
 export function loadClusterDeadlocks(): typeof import('../actors/cluster-deadlocks.actor') {

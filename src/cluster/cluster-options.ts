@@ -46,12 +46,12 @@ export interface ClusterOptions {
    */
   reconcileIntervalMs?: number;
   /**
-   * With cluster pools: how long a deadlock across nodes (their tasks' holds and requests on
-   * cluster pools) must stay, unchanged, before the cluster's detector breaks it: a wait that
+   * With cluster pools or cluster tasks to run: how long a deadlock across nodes (their tasks'
+   * holds and requests on cluster pools, their awaits, the cluster's job slots) must stay, unchanged, before the cluster's detector breaks it: a wait that
    * ends sooner is never taken for a deadlock. @default 1000
    */
   deadlockAfterMs?: number;
-  /** With cluster pools: how often the cluster's detector (one node's at a time) scans the nodes' waits. @default 1000 */
+  /** With cluster pools or cluster tasks to run: how often the cluster's detector (one node's at a time) scans the nodes' waits. @default 1000 */
   deadlockScanMs?: number;
   /**
    * How long the engine's shutdown waits, once its actors have stopped, for this node's last
