@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { EDGE_RECORDS, nodeEdgesOf, type ClusterNodeEdges } from './cluster-wait-edges';
 import { MEMBER_RECORDS } from './cluster-membership';
 import { parseRecords, READ_RECORDS_LUA, recordKeys } from './node-records';
-import { CLUSTER_QUEUE_PREFIX } from '../src/cluster/cluster-job';
+import { CLUSTER_PREFIX } from './cluster-redis';
 import { clusterSlotCapacity, type ClusterSlots } from '../src/cluster/cluster-slots';
 
 /** What a scan of the cluster's deadlocks reads, at one instant of Redis. @internal */
@@ -72,7 +72,7 @@ export async function readClusterScanSnapshot(redis: Redis, cluster: string): Pr
     edgeKeys.prefix,
     memberKeys.nodesKey,
     memberKeys.prefix,
-    `${CLUSTER_QUEUE_PREFIX}:${cluster}:`,
+    `${CLUSTER_PREFIX}:${cluster}:`,
   )) as [string[], string[], string | null, string[]];
   const concurrencies = parseRecords(members).map(({ payload }) => concurrencyOf(payload));
   const capacity = clusterSlotCapacity(concurrencies, globalConcurrency === null ? undefined : Number(globalConcurrency));

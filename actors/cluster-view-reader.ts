@@ -13,7 +13,7 @@ import { NodeRecords } from './node-records';
 import { MEMBER_RECORDS, MEMBER_TTL_MS } from './cluster-membership';
 import { DEFAULT_LEASE_TTL_MS, readPermit } from './cluster-leases';
 import { clusterPoolKey } from './cluster-pool.actor';
-import { CLUSTER_QUEUE_PREFIX } from '../src/cluster/cluster-job';
+import { CLUSTER_PREFIX } from './cluster-redis';
 
 /**
  * Reads the cluster's view from Redis, on demand: one query, answered from what the nodes keep
@@ -90,7 +90,7 @@ export class ClusterViewReader {
   }
 
   async #activeJobs(): Promise<ActiveJob[]> {
-    this.#queue ??= new Queue(this.#cluster, { connection: this.#redis, prefix: CLUSTER_QUEUE_PREFIX });
+    this.#queue ??= new Queue(this.#cluster, { connection: this.#redis, prefix: CLUSTER_PREFIX });
     const jobs = await this.#queue.getActive(0, MAX_RUNNING_SHOWN - 1);
     return jobs
       .filter((job) => job !== undefined && job.id !== undefined)

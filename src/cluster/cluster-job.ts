@@ -6,9 +6,6 @@ import type { TaskStatus } from '../task-status';
 import type { TravellingOutcome } from './cluster-dependencies';
 import type { GatePlace } from '../../actors/cluster-gates';
 
-/** The Redis key prefix of every cluster's BullMQ queue (BullMQ's own is `bull`). @internal */
-export const CLUSTER_QUEUE_PREFIX = 'mezan';
-
 /**
  * What travels with a named task through the cluster's queue, as the BullMQ job's data (JSON):
  * the options the running node applies. The job's name is the task's name. @internal

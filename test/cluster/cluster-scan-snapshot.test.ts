@@ -4,7 +4,7 @@ import { readClusterScanSnapshot } from '../../actors/cluster-scan-snapshot';
 import { ClusterWaitEdges, type ClusterWaitEdge } from '../../actors/cluster-wait-edges';
 import { MEMBER_RECORDS } from '../../actors/cluster-membership';
 import { NodeRecords } from '../../actors/node-records';
-import { CLUSTER_QUEUE_PREFIX } from '../../src/cluster/cluster-job';
+import { CLUSTER_PREFIX } from '../../actors/cluster-redis';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 // What a scan reads at one instant, against a real redis-server and BullMQ's own queue: the nodes'
@@ -33,7 +33,7 @@ afterAll(async () => {
 function freshCluster() {
   const cluster = `snapshot-${++clusters}`;
   const connection = { url: server.url };
-  const queue = new Queue(cluster, { connection, prefix: CLUSTER_QUEUE_PREFIX });
+  const queue = new Queue(cluster, { connection, prefix: CLUSTER_PREFIX });
   closing.push(queue);
   const members = new NodeRecords({ redis, cluster, kind: MEMBER_RECORDS, ttlMs: 10_000 });
   return {
@@ -52,14 +52,14 @@ describe('readClusterScanSnapshot', () => {
     await member('a', { concurrency: 2 });
     // A worker without a processor takes the one job there is (`j-active`) and holds it.
     await queue.add('t', {}, { jobId: 'j-active' });
-    const worker = new Worker(cluster, null, { connection: { url: server.url }, prefix: CLUSTER_QUEUE_PREFIX, autorun: false });
+    const worker = new Worker(cluster, null, { connection: { url: server.url }, prefix: CLUSTER_PREFIX, autorun: false });
     closing.push(worker);
     expect((await worker.getNextJob('token'))?.id).toBe('j-active');
     await queue.add('t', {}, { jobId: 'j-plain' });
     await queue.add('t', {}, { jobId: 'j-prioritized', priority: 3 });
     await queue.add('t', {}, { jobId: 'j-delayed', delay: 3_600_000 });
     await queue.add('t', {}, { jobId: 'j-not-awaited', priority: 3 });
-    const flows = new FlowProducer({ connection: { url: server.url }, prefix: CLUSTER_QUEUE_PREFIX });
+    const flows = new FlowProducer({ connection: { url: server.url }, prefix: CLUSTER_PREFIX });
     closing.push(flows);
     await flows.add({
       name: 't',

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { ClusterWaitEdges } from '../../actors/cluster-wait-edges';
 import { createEngine, type Engine, type TaskContext } from '../../src';
-import { CLUSTER_QUEUE_PREFIX } from '../../src/cluster/cluster-job';
+import { CLUSTER_PREFIX } from '../../actors/cluster-redis';
 import { CLUSTER_SLOTS } from '../../src/cluster/cluster-slots';
 import { deferred, rejectionOf } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
@@ -79,7 +79,7 @@ function expectEachOnce(ends: Record<string, string[]>): void {
 }
 
 function queueOf(cluster: string): Queue {
-  const queue = new Queue(cluster, { connection: { url: bed.redis.url }, prefix: CLUSTER_QUEUE_PREFIX });
+  const queue = new Queue(cluster, { connection: { url: bed.redis.url }, prefix: CLUSTER_PREFIX });
   queues.push(queue);
   return queue;
 }
