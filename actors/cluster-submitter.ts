@@ -70,6 +70,10 @@ export class ClusterSubmitter implements ClusterTaskOwner {
   #events: QueueEvents | undefined = undefined;
   #listening: Promise<unknown> | undefined = undefined;
   #publisher: Redis | undefined = undefined;
+  /** The cancelled tasks being taken out of the cluster: closing waits for them (their connection is made on the way). */
+  readonly #withdrawals = new Set<Promise<void>>();
+  /** Set by {@link ClusterSubmitter.disconnect}: nothing more is sent, and no connection made. */
+  #disconnected = false;
   /** Made with the first dependant gated in Redis: adds its flow, and wakes its gates. */
   #flows: FlowProducer | undefined = undefined;
   #gatesQueue: Queue | undefined = undefined;
@@ -175,6 +179,8 @@ export class ClusterSubmitter implements ClusterTaskOwner {
     }
     this.#pending.set(id, record);
     if (submission.signal !== undefined) record.unlisten = cancelOnAbort(submission.signal, handle);
+    // Its signal had aborted already: it is cancelled, and nothing of it may follow its end.
+    if (handle.isSettled) return handle;
     if (dependencies.length === 0) this.#send(record, task, submission.data, submission.attempts);
     else this.#gate(record, task, submission.data, submission.attempts, dependencies);
     return handle;
@@ -251,6 +257,7 @@ export class ClusterSubmitter implements ClusterTaskOwner {
     this.#flows ??= new FlowProducer({ connection: this.#connection, prefix: CLUSTER_PREFIX }).on('error', (error) =>
       this.#logError('the flows', error),
     );
+    record.adding = true;
     await this.#flows.add({
       name: task,
       queueName: this.#options.name,
@@ -460,7 +467,10 @@ export class ClusterSubmitter implements ClusterTaskOwner {
     });
     task.withdrawn = true;
     task.handle.settle('cancelled', undefined, error);
-    void this.#withdraw(task, reason);
+    // Not on its way to Redis yet: it never will be (the outbox and the flow leave a settled task out).
+    if (task.sentAt === undefined && !task.adding) return true;
+    const withdrawal = this.#withdraw(task, reason).finally(() => this.#withdrawals.delete(withdrawal));
+    this.#withdrawals.add(withdrawal);
     return true;
   }
 
@@ -476,6 +486,7 @@ export class ClusterSubmitter implements ClusterTaskOwner {
         .set(withdrawnKey(this.#options.name, task.id), '1', 'EX', KEEP_FAILED.age)
         .catch(() => 0);
     await this.#queue.remove(task.id).catch(() => 0);
+    if (this.#disconnected) return;
     await this.#publish({ jobId: task.id, reason: reason === undefined ? undefined : describeThrown(reason) });
   }
 
@@ -540,8 +551,9 @@ export class ClusterSubmitter implements ClusterTaskOwner {
   stopWaiting(): void {
     this.#waitingStopped = true;
     for (const record of [...this.#pending.values()]) {
-      // A task whose job is not in Redis yet is not sent (or is taken out once its add lands).
-      const sent = record.sentAt !== undefined;
+      // A task whose job's add is under way goes on as a sent one: a node may take it as soon as the
+      // add lands, before a removal could. One not yet on its way is never sent.
+      const sent = record.sentAt !== undefined || record.adding;
       if (!sent) record.withdrawn = true;
       const fate = sent ? 'the task itself goes on in the cluster' : 'it had not reached the cluster, and will not run';
       record.handle.settle(
@@ -562,6 +574,8 @@ export class ClusterSubmitter implements ClusterTaskOwner {
     this.#closing ??= (async () => {
       this.#stopReconciler();
       this.stopWaiting();
+      // A cancellation on its way still reaches the node running the task, before the connections quit.
+      await Promise.allSettled(this.#withdrawals);
       await Promise.allSettled([
         this.#events?.close(),
         this.#queue.close(),
@@ -578,6 +592,7 @@ export class ClusterSubmitter implements ClusterTaskOwner {
    * does not answer (it is cut off), so that its engine's shutdown ends.
    */
   disconnect(): void {
+    this.#disconnected = true;
     this.#stopReconciler();
     for (const part of [this.#events, this.#queue, this.#flows, this.#gatesQueue]) void part?.disconnect().catch(() => undefined);
     this.#publisher?.disconnect();

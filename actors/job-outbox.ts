@@ -66,7 +66,10 @@ export class JobOutbox {
     const live: ClusterTask[] = [];
     for (const task of tasks) {
       if (task.handle.isSettled) task.sendingOver();
-      else live.push(task);
+      else {
+        task.adding = true;
+        live.push(task);
+      }
     }
     return live;
   }

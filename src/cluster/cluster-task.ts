@@ -26,6 +26,8 @@ export class ClusterTask implements TaskHandleHooks {
   gated = false;
   /** When its job was added to the queue (the engine clock's time); `undefined` until then. */
   sentAt: number | undefined = undefined;
+  /** Its job's add is on its way to Redis: from then on it reaches the cluster, unless the add fails. */
+  adding = false;
   /** What its job is made of, from when it is sent until it was added: the task's name, its data, BullMQ's attempts. */
   outgoing: { readonly task: string; readonly data: ClusterJobData; readonly attempts: number } | undefined = undefined;
   /** Its priority, as mezan counts them (for its `task.queued` event). */

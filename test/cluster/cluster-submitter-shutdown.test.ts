@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { createEngine, type Engine, type EngineEvent, type NamedTaskFunctions } from '../../src';
 import { deferred, rejectionOf } from '../fixtures/engine-harness';
-import { useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // A submitter's shutdown drains its cluster tasks: within the grace period it waits for their ends;
 // at the grace's end it stops waiting, and their handles settle E_SHUTDOWN while the tasks go on in
@@ -79,6 +79,36 @@ describe('a submitter’s shutdown and its cluster tasks', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it('tells "will not run" at the grace’s end only of tasks whose jobs were not on their way: those never run, the others all do', async () => {
+    const ran = new Set<string>();
+    const { name, submitter } = await joinCluster({ t: (ctx) => void ran.add(ctx.id) });
+    // Some are in the outbox still, some on their way to Redis, some added, as the turns fall.
+    const handles = Array.from({ length: 30 }, () => submitter.submit('t'));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    handles.push(...Array.from({ length: 30 }, () => submitter.submit('t')));
+    await submitter.shutdown({ force: true, graceMs: 0 });
+    const willNotRun = new Set<string>();
+    const goesOn = new Set<string>();
+    for (const handle of handles) {
+      const error = await rejectionOf(handle).catch(() => undefined);
+      if (error === undefined) continue;
+      expect(error.code).toBe('E_SHUTDOWN');
+      (/will not run/.test(error.message) ? willNotRun : goesOn).add(handle.id);
+    }
+    expect(willNotRun.size).toBeGreaterThan(0);
+    await until(() => [...goesOn].every((id) => ran.has(id)), 'every task that goes on in the cluster to run');
+    const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+    try {
+      await until(async () => {
+        const counts = await queue.getJobCounts('wait', 'active', 'prioritized', 'delayed');
+        return Object.values(counts).every((count) => count === 0);
+      }, 'the queue to be empty');
+    } finally {
+      await queue.close();
+    }
+    expect([...willNotRun].filter((id) => ran.has(id))).toEqual([]);
   });
 
   it('stops waiting at once when forced', async () => {

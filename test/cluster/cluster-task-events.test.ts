@@ -93,6 +93,16 @@ describe('events of cluster tasks reach their submitter', () => {
     expect(submitter.metrics().taskWait.count).toBe(2);
   });
 
+  it('publishes nothing after task.cancelled for a task submitted with a signal aborted already', async () => {
+    const submitter = await joinCluster({ never: () => 'ran' });
+    const events = eventsOf(submitter);
+    const handle = submitter.submit('never', { signal: AbortSignal.abort('before'), id: 'aborted-1' });
+    expect((await rejectionOf(handle)).code).toBe('E_CANCELLED');
+    const types = (await events.of('aborted-1')).map((event) => event.type);
+    expect(types[types.length - 1]).toBe('task.cancelled');
+    expect(types).not.toContain('task.queued');
+  });
+
   it('ends with task.cancelled for a cancelled task, and task.queued only once a dependant is sent', async () => {
     const release = deferred();
     const submitter = await joinCluster({ slow: () => release.promise.then(() => 'slow'), after: () => 'after' });
