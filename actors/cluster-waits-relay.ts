@@ -1,4 +1,5 @@
 import type { ClusterPoolWaits } from './cluster-pool.actor';
+import type { ClusterRuns } from './cluster-worker';
 import type { ClusterAwaits } from './detector.actor';
 import type { PoolHolding } from './pool.actor';
 import type { ResourceWaiter } from '../src/internal/waiter-queue';
@@ -20,22 +21,33 @@ export interface ClusterAwaitEvent {
   readonly active: boolean;
 }
 
-/** What the cross-node detector part hears of this node's waits. @internal */
-export type ClusterWaitsEvent = ClusterPoolWaitsEvent | ClusterAwaitEvent;
+/** Local task `taskId` began (`active`) or ended running an attempt of cluster task (job) `jobId`, taken by this node's working side. @internal */
+export interface ClusterRunEvent {
+  readonly type: 'cluster-waits.run';
+  readonly taskId: string;
+  readonly jobId: string;
+  readonly active: boolean;
+}
+
+/** What the cross-node detector part hears of this node's waits, and of the cluster tasks its local tasks run. @internal */
+export type ClusterWaitsEvent = ClusterPoolWaitsEvent | ClusterAwaitEvent | ClusterRunEvent;
 
 /**
  * Where this node's cluster pools and detector tell their waits (as {@link ClusterPoolWaits} and
- * {@link ClusterAwaits}), sent on as events to the cross-node detector part
- * (actors/cluster-deadlocks.actor.ts). It outlives that part: it keeps each pool's last waits and
- * the awaits still pending, and tells them again to a part the supervisor restarted, which would
- * otherwise know nothing of waits that began before it.
+ * {@link ClusterAwaits}), and its working side which local task runs which cluster task's attempt
+ * ({@link ClusterRuns}), sent on as events to the cross-node detector part
+ * (actors/cluster-deadlocks.actor.ts). It outlives that part: it keeps each pool's last waits, the
+ * awaits still pending and the attempts still running, and tells them again to a part the
+ * supervisor restarted, which would otherwise know nothing of what began before it.
  * @internal
  */
-export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits {
+export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits, ClusterRuns {
   #target: { send(event: ClusterWaitsEvent): void } | undefined;
   readonly #pools = new Map<string, ClusterPoolWaitsEvent>();
   /** The pending awaits: by waiting task, the tasks it awaits. */
   readonly #awaits = new Map<string, Set<string>>();
+  /** The attempts running: by local task, its cluster task's job id. */
+  readonly #runs = new Map<string, string>();
 
   update(pool: string, capacity: number, holdings: readonly PoolHolding[], waiting: readonly ResourceWaiter[]): void {
     const event: ClusterPoolWaitsEvent = { type: 'cluster-waits.pool', pool, capacity, holdings, waiting };
@@ -55,6 +67,12 @@ export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits {
     this.#target?.send({ type: 'cluster-waits.await', taskId, awaited, active });
   }
 
+  runs(taskId: string, jobId: string, active: boolean): void {
+    if (active) this.#runs.set(taskId, jobId);
+    else if (!this.#runs.delete(taskId)) return;
+    this.#target?.send({ type: 'cluster-waits.run', taskId, jobId, active });
+  }
+
   /** Sends from now on to `target` (a part just spawned), first telling it the waits known so far. */
   connect(target: { send(event: ClusterWaitsEvent): void }): void {
     this.#target = target;
@@ -62,5 +80,6 @@ export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits {
     for (const [taskId, awaited] of this.#awaits) {
       for (const task of awaited) target.send({ type: 'cluster-waits.await', taskId, awaited: task, active: true });
     }
+    for (const [taskId, jobId] of this.#runs) target.send({ type: 'cluster-waits.run', taskId, jobId, active: true });
   }
 }

@@ -27,7 +27,26 @@ export interface ClusterWorkerHost {
   isAccepting(): boolean;
   /** Runs a function on the engine's own executor and workers, as `engine.submit(fn, options)`. */
   runLocal(fn: TaskFunction, options: TaskOptions): TaskHandle<unknown>;
+  /** Told which local task runs which job's attempt, as it begins and ends (for the cluster's wait-for graph). */
+  readonly runs?: ClusterRuns;
+  /**
+   * Told, once, that the worker failed for good: its run loop rejected or ended unasked, it closed
+   * unasked, or its connection ended (ioredis gave up reconnecting). Then {@link ClusterWorker.crash}.
+   */
+  readonly failed?: (error: unknown) => void;
 }
+
+/** Where a working node tells which of its local tasks runs which cluster task's attempt. @internal */
+export interface ClusterRuns {
+  /** Local task `taskId` began (`active`) or ended running the attempt of job `jobId`. */
+  runs(taskId: string, jobId: string, active: boolean): void;
+}
+
+/**
+ * What an attempt whose worker crashed returns to BullMQ: nothing, ever, so its job's end is not
+ * reported (its lock lapses). One per attempt: a promise that never settles keeps what waits on it.
+ */
+const unreported = (): Promise<never> => new Promise<never>(() => undefined);
 
 /**
  * The working side of a cluster node: a BullMQ worker whose jobs run through the engine's own
@@ -56,6 +75,10 @@ export class ClusterWorker implements ProgressReporter {
   readonly #limitsSet: Promise<void>;
   #stopping: Promise<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
+  /** Set once it was asked to stop, or failed: a close or an end of its connection is no failure then. */
+  #ending = false;
+  /** Set once it crashed: the attempts under way are not reported. */
+  #crashed = false;
 
   constructor(options: ResolvedClusterOptions, host: ClusterWorkerHost) {
     this.#options = options;
@@ -86,20 +109,38 @@ export class ClusterWorker implements ProgressReporter {
     });
     // A stale node's completion refused by its lost lock is reported here: that is the fencing at work.
     this.#worker.on('error', (error) => this.#logError('the worker', error));
-    const worker = this.#worker;
-    void this.#limitsSet
-      .then(() => (this.#stopping === undefined ? worker.run() : undefined))
-      .catch((error: unknown) => this.#logError('the worker', error));
+    this.#watch(this.#worker);
     this.#subscriber = new Redis(options.redis, { maxRetriesPerRequest: null, lazyConnect: false });
     this.#subscriber.on('error', (error) => this.#logError('the cancellation channel', error));
     this.#subscriber.on('message', (_channel, message) => this.#onCancelMessage(message));
     this.#subscriber.subscribe(cancelChannel(options.name)).catch((error: unknown) => this.#logError('the cancellation channel', error));
   }
 
-  /** The cluster task (its job's id) whose attempt this node runs as local task `taskId`, if any (for the cluster's wait-for graph). */
-  jobRunBy(taskId: string): string | undefined {
-    for (const [jobId, local] of this.#running) if (local.id === taskId) return jobId;
-    return undefined;
+  /**
+   * Runs the worker once the limits are set, and tells `failed` when it stops for good unasked:
+   * its run loop rejects or ends, it closes, or its connection ends. A connection that drops and
+   * comes back is no failure: BullMQ's loop waits and goes on.
+   */
+  #watch(worker: Worker): void {
+    const failed = (error: unknown): void => {
+      if (this.#ending) return;
+      this.#ending = true;
+      this.#host.failed?.(error);
+    };
+    void this.#limitsSet
+      .then(() => (this.#ending ? undefined : worker.run()))
+      .then(
+        () => failed(new Error('its run loop ended unasked')),
+        (error: unknown) => failed(error),
+      );
+    worker.on('closed', () => failed(new Error('it closed unasked')));
+    worker.on('ioredis:close', () => {
+      // ioredis decides in the same turn whether it reconnects: `end` if it gave up.
+      void worker.backend.client.then(
+        (client) => client.status === 'end' && failed(new Error('its Redis connection ended')),
+        (error: unknown) => failed(error),
+      );
+    });
   }
 
   /** Resolves once this node takes tasks from the cluster. */
@@ -125,6 +166,7 @@ export class ClusterWorker implements ProgressReporter {
    * so what it throws at once fails the job as a rejection would).
    */
   #process(job: Job<ClusterJobData>, token: string | undefined): Promise<unknown> {
+    if (this.#crashed) return unreported();
     const id = job.id!;
     const fn = this.#host.tasks.find(job.name);
     if (fn === undefined) {
@@ -151,15 +193,17 @@ export class ClusterWorker implements ProgressReporter {
     outcomes: readonly TravellingOutcome[] | undefined,
   ): Promise<unknown> {
     const id = job.id!;
+    if (this.#crashed) return unreported();
     const local = this.#runLocal(job, fn, attempt, outcomes);
     this.#running.set(id, local);
+    this.#host.runs?.runs(local.id, id, true);
     return local.result.then(
       (value) => {
-        this.#attemptEnded(id, local);
+        if (!this.#attemptEnded(id, local)) return unreported();
         return value === undefined ? null : value;
       },
       (error: unknown) => {
-        this.#attemptEnded(id, local);
+        if (!this.#attemptEnded(id, local)) return unreported();
         return this.#failed(error, job, token, attempt);
       },
     );
@@ -189,8 +233,14 @@ export class ClusterWorker implements ProgressReporter {
     }
   }
 
-  #attemptEnded(id: string, local: TaskHandle<unknown>): void {
-    if (this.#running.get(id) === local) this.#running.delete(id);
+  /** `false` if the worker crashed under the attempt: its end is not to be reported. */
+  #attemptEnded(id: string, local: TaskHandle<unknown>): boolean {
+    if (this.#crashed) return false;
+    if (this.#running.get(id) === local) {
+      this.#running.delete(id);
+      this.#host.runs?.runs(local.id, id, false);
+    }
+    return true;
   }
 
   /**
@@ -276,8 +326,33 @@ export class ClusterWorker implements ProgressReporter {
    * draining phase of the engine's shutdown).
    */
   stopTaking(): Promise<void> {
+    this.#ending = true;
     this.#stopping ??= Promise.all([this.#worker.close(), this.#gates.close()]).then(() => undefined);
     return this.#stopping;
+  }
+
+  /**
+   * After a failure ({@link ClusterWorkerHost.failed}): the attempts under way are cancelled
+   * (`E_WORKER_CRASHED`) and their ends are not reported, so their jobs' locks lapse and BullMQ's
+   * stalled check gives them to a node again (at least once); then every connection closes.
+   * @returns settles once they have closed
+   */
+  crash(error: unknown): Promise<void> {
+    this.#ending = true;
+    this.#crashed = true;
+    const node = this.#options.node;
+    const reason = new MezanError('E_WORKER_CRASHED', `The cluster worker of node "${node}" failed: ${describeThrown(error)}`, {
+      cause: error instanceof Error ? error : undefined,
+      details: { node },
+    });
+    for (const [jobId, local] of this.#running) {
+      this.#host.runs?.runs(local.id, jobId, false);
+      local.cancel(reason);
+    }
+    this.#running.clear();
+    // Forced: the worker does not wait for the attempts it will not report.
+    this.#stopping ??= Promise.all([this.#worker.close(true), this.#gates.close()]).then(() => undefined);
+    return this.close();
   }
 
   /** Leaves the cluster once the engine has stopped: the worker's last reports, then every connection. */
@@ -294,6 +369,7 @@ export class ClusterWorker implements ProgressReporter {
    * does not answer (it is cut off), so that its engine's shutdown ends.
    */
   disconnect(): void {
+    this.#ending = true;
     for (const part of [this.#worker, this.#queue]) void part.disconnect().catch(() => undefined);
     this.#gates.disconnect();
     this.#subscriber.disconnect();

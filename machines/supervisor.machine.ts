@@ -9,11 +9,13 @@ import {
   type ActorRefFrom,
   type AnyActorRef,
   type EventObject,
+  type Snapshot,
 } from 'xstate';
 import type { AnyActorSystem } from '../actors/any-actor-system';
 import type { AgentEndedEvent, AgentsActivityEvent } from '../actors/agent.actor';
 import { DetectorInbox } from '../actors/detector-inbox';
 import type { ClusterDeadlocksEvent, ClusterDeadlocksInput, ClusterDeadlocksSnapshot } from '../actors/cluster-deadlocks.actor';
+import type { ClusterWorkerEvent, ClusterWorkerInput, ClusterWorkerSnapshot } from '../actors/cluster-worker.actor';
 import { ClusterWaitsRelay } from '../actors/cluster-waits-relay';
 import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
@@ -73,6 +75,12 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
    * node's waits (its cluster pools' and its detector's awaits) and restarts it if it fails.
    */
   readonly clusterDeadlocks?: ClusterDeadlocksSpawner;
+  /**
+   * How this node's working side is spawned, when it takes the cluster's tasks (`cluster.concurrency`
+   * above 0): the supervisor spawns it (`cluster-worker`), tells it to stop taking when draining
+   * begins, and restarts it if it fails.
+   */
+  readonly clusterWorker?: ClusterWorkerSpawner;
   readonly deadlock: DeadlockSettings;
   readonly lockOrder: LockOrderMode;
   /** Submits a child task through the engine (nested submission). */
@@ -106,6 +114,17 @@ export interface ClusterDeadlocksSpawner {
   readonly input: Omit<ClusterDeadlocksInput, 'detector' | 'executor'>;
 }
 
+/**
+ * What the supervisor spawns a cluster node's working side with besides where it tells which local
+ * task runs which job (the relay to the cross-node detector part, when there is one). Its logic is
+ * the actor `clusterWorker`, which the engine provides from actors/cluster-worker.actor.ts (loaded
+ * only then: it brings BullMQ).
+ * @internal
+ */
+export interface ClusterWorkerSpawner {
+  readonly input: Omit<ClusterWorkerInput, 'runs'>;
+}
+
 /** A cluster pool's input (actors/cluster-pool.actor.ts's `ClusterPoolInput`): a pool's, and the cluster's (and where it tells its waits). */
 function clusterPoolInput(
   pool: PoolInput,
@@ -116,14 +135,18 @@ function clusterPoolInput(
   return { ...pool, ...cluster.input, leaseTtlMs, waits } as PoolInput;
 }
 
-/** Stands for the cross-node detector part until the engine provides its logic: spawned unprovided, it throws. */
-const unprovidedClusterDeadlocks: ActorLogic<ClusterDeadlocksSnapshot, ClusterDeadlocksEvent, ClusterDeadlocksInput, AnyActorSystem, EventObject> = {
-  getInitialSnapshot() {
-    throw new MezanError('E_INVALID_OPTION', 'The cross-node deadlock detector was spawned without its logic (supervisorMachine.provide)');
-  },
-  transition: (snapshot) => snapshot,
-  getPersistedSnapshot: (snapshot) => snapshot,
-};
+/** Stands for a cluster part until the engine provides its logic: spawned unprovided, it throws. */
+function unprovided<TSnapshot extends Snapshot<undefined>, TEvent extends EventObject, TInput>(
+  part: string,
+): ActorLogic<TSnapshot, TEvent, TInput, AnyActorSystem, EventObject> {
+  return {
+    getInitialSnapshot() {
+      throw new MezanError('E_INVALID_OPTION', `The ${part} was spawned without its logic (supervisorMachine.provide)`);
+    },
+    transition: (snapshot) => snapshot,
+    getPersistedSnapshot: (snapshot) => snapshot,
+  };
+}
 
 /** What the supervisor spawns the monitor with, and how it tells the monitor what events do not say. @internal */
 export interface MonitorSettings {
@@ -172,6 +195,9 @@ export interface SupervisorContext {
   /** This node's part in detecting deadlocks across the cluster (`cluster-deadlocks`), and what it is spawned (again) with. */
   readonly clusterDeadlocks: AnyActorRef | undefined;
   readonly clusterDeadlocksInput: ClusterDeadlocksInput | undefined;
+  /** This node's working side (`cluster-worker`), and what it is spawned (again) with. */
+  readonly clusterWorker: AnyActorRef | undefined;
+  readonly clusterWorkerInput: ClusterWorkerInput | undefined;
   /** Where the cluster pools and the detector tell this node's waits; it tells them again to a restarted part. */
   readonly clusterWaits: ClusterWaitsRelay | undefined;
 }
@@ -230,7 +256,9 @@ export const supervisorMachine = setup({
     detector: detectorLogic,
     monitor: monitorLogic,
     // Provided by the engine with detection on and cluster pools or cluster tasks to run (actors/cluster-deadlocks.actor.ts).
-    clusterDeadlocks: unprovidedClusterDeadlocks,
+    clusterDeadlocks: unprovided<ClusterDeadlocksSnapshot, ClusterDeadlocksEvent, ClusterDeadlocksInput>('cross-node deadlock detector'),
+    // Provided by the engine when it takes the cluster's tasks (actors/cluster-worker.actor.ts).
+    clusterWorker: unprovided<ClusterWorkerSnapshot, ClusterWorkerEvent, ClusterWorkerInput>('cluster worker'),
   },
   actions: {
     stopAgent: stopChild(({ event }) => {
@@ -281,9 +309,15 @@ export const supervisorMachine = setup({
       if (context.sink.active) context.sink.publish({ type: 'shutdown.phase', at: context.clock.now(), phase: event.phase, cause: event.cause });
       enqueue.emit({ type: 'phase', phase: event.phase });
     }),
-    /** Carries out a phase: draining may cancel queued tasks; terminating cancels them and aborts running ones. */
+    /**
+     * Carries out a phase: draining may cancel queued tasks; terminating cancels them and aborts
+     * running ones. The cluster's working side stops taking jobs at either (those it runs are local
+     * tasks, drained as any).
+     */
     enactPhase: ({ context, event }) => {
       assertEvent(event, 'shutdown.phase');
+      // A working side that failed, and waits to be replaced, is not: there is nothing to tell.
+      if (context.clusterWorker?.getSnapshot().status === 'active') context.clusterWorker.send({ type: 'cluster.stop-taking' });
       if (event.phase === 'draining' && event.cancelQueued) {
         context.executor.send({ type: 'executor.cancel-pending', reason: shutdownError('Cancelled by shutdown before it ran') });
       } else if (event.phase === 'terminating') {
@@ -316,30 +350,43 @@ export const supervisorMachine = setup({
       enqueue.sendTo(context.shutdown, { type: 'shutdown.request', force: true });
     }),
     /**
-     * The cross-node detector part failed (its scans' queue could not be joined): unlike a pool or
-     * the detector it keeps nothing it alone knows (this node's waits are the relay's, the cluster's
-     * are in Redis), so it is replaced, counted with the workers' restarts; past their intensity
-     * limit the engine escalates as for any actor failure.
+     * A cluster part failed: the cross-node detector part (its scans' queue could not be joined) or
+     * the working side (its BullMQ worker stopped for good). Unlike a pool or the detector neither
+     * keeps anything it alone knows (this node's waits and runs are the relay's, the cluster's are
+     * in Redis, and the jobs the working side ran are BullMQ's to give again), so it is replaced,
+     * counted with the workers' restarts; past their intensity limit the engine escalates as for
+     * any actor failure. A working side that fails once shutdown began is not replaced: it would
+     * take no job.
      */
-    restartClusterDeadlocks: enqueueActions(({ context, event, enqueue }) => {
+    restartClusterPart: enqueueActions(({ context, event, enqueue }) => {
       const error = (event as { readonly error?: unknown }).error;
-      const input = context.clusterDeadlocksInput;
+      const worker = (event as EventObject).type === 'xstate.error.actor.cluster-worker';
+      const part = worker ? 'cluster-worker' : 'cluster-deadlocks';
       const now = context.clock.now();
       const { maxRestarts, withinMs } = context.supervision;
       const recent = [...context.restarts.filter((at) => now - at < withinMs), now];
-      if (input === undefined || context.escalated || context.phase === 'stopped') return;
+      if (context.escalated || context.phase === 'stopped' || (worker && context.phase !== 'running')) return;
+      if ((worker ? context.clusterWorkerInput : context.clusterDeadlocksInput) === undefined) return;
       if (recent.length > maxRestarts) {
         enqueue.assign({ restarts: recent });
-        reportActorFailure({ ...context, restarts: recent }, 'cluster-deadlocks', error);
+        reportActorFailure({ ...context, restarts: recent }, part, error);
         enqueue.emit({ type: 'escalated' });
         enqueue.sendTo(context.shutdown, { type: 'shutdown.request', force: true });
         return;
       }
-      context.logger.warn('the cluster deadlock detector failed: restarting it', { error: describeThrown(error), restartsInWindow: recent.length });
+      const what = worker ? 'the cluster worker' : 'the cluster deadlock detector';
+      context.logger.warn(`${what} failed: restarting it`, { error: describeThrown(error), restartsInWindow: recent.length });
+      if (worker) {
+        enqueue.assign({
+          restarts: recent,
+          clusterWorker: ({ context: current, spawn }) => spawn('clusterWorker', { id: 'cluster-worker', input: current.clusterWorkerInput! }),
+        });
+        return;
+      }
       enqueue.assign({
         restarts: recent,
         clusterDeadlocks: ({ context: current, spawn }) => {
-          const ref = spawn('clusterDeadlocks', { id: 'cluster-deadlocks', input });
+          const ref = spawn('clusterDeadlocks', { id: 'cluster-deadlocks', input: current.clusterDeadlocksInput! });
           current.clusterWaits?.connect(ref);
           return ref;
         },
@@ -473,6 +520,9 @@ export const supervisorMachine = setup({
     const clusterDeadlocks =
       clusterDeadlocksInput === undefined ? undefined : spawn('clusterDeadlocks', { id: 'cluster-deadlocks', input: clusterDeadlocksInput });
     if (clusterDeadlocks !== undefined) clusterWaits?.connect(clusterDeadlocks);
+    const clusterWorkerInput: ClusterWorkerInput | undefined =
+      input.clusterWorker === undefined ? undefined : { ...input.clusterWorker.input, runs: clusterWaits };
+    const clusterWorker = clusterWorkerInput === undefined ? undefined : spawn('clusterWorker', { id: 'cluster-worker', input: clusterWorkerInput });
     return {
       executor,
       detector,
@@ -495,6 +545,8 @@ export const supervisorMachine = setup({
       agentsQuiet: false,
       clusterDeadlocks,
       clusterDeadlocksInput,
+      clusterWorker,
+      clusterWorkerInput,
       clusterWaits,
     };
   },
@@ -519,7 +571,8 @@ export const supervisorMachine = setup({
         'agent.ended': { actions: 'stopAgent' },
         'agents.activity': { actions: 'noteAgentActivity' },
         'shutdown.abandon': { actions: 'abandonRunning' },
-        'xstate.error.actor.cluster-deadlocks': { actions: 'restartClusterDeadlocks' },
+        'xstate.error.actor.cluster-deadlocks': { actions: 'restartClusterPart' },
+        'xstate.error.actor.cluster-worker': { actions: 'restartClusterPart' },
         'xstate.error.actor.*': { actions: 'escalateActorFailure' },
       },
     },

@@ -1,6 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import type { Observable } from 'rxjs';
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type AnyActorRef } from 'xstate';
 import type { ExecutorRef } from '../actors/executor.actor';
 import type { PoolSnapshot, poolLogic } from '../actors/pool.actor';
 import { SubjectSink } from './internal/subject-sink';
@@ -9,7 +9,7 @@ import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
 import { NO_EXTRAS, TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
 import type { MonitorRef } from '../actors/monitor.actor';
-import { supervisorMachine, type ClusterDeadlocksSpawner, type ClusterPoolSpawner } from '../machines/supervisor.machine';
+import { supervisorMachine, type ClusterDeadlocksSpawner, type ClusterPoolSpawner, type ClusterWorkerSpawner } from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
 import {
@@ -102,7 +102,7 @@ import { cancelOnAbort } from './internal/cancel-on-abort';
 import { NamedTasks } from './internal/named-tasks';
 import { resolveClusterOptions } from './cluster/cluster-options';
 import type { ClusterSubmitter } from '../actors/cluster-submitter';
-import type { ClusterWorker } from '../actors/cluster-worker';
+import { ClusterPartsLeaving } from './cluster/cluster-parts-leaving';
 import type { ClusterMember, ClusterView } from './cluster/cluster-view';
 import type { ClusterMembership } from '../actors/cluster-membership';
 import type { ClusterViewReader } from '../actors/cluster-view-reader';
@@ -118,14 +118,16 @@ import type { SuperviseOptions } from './agents/agent-supervision';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
-  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `cluster-deadlocks`, `shutdown`, `monitor`, `agent:analyzer`… */
+  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `cluster-deadlocks`, `cluster-worker`, `shutdown`, `monitor`, `agent:analyzer`… */
   readonly id: string;
   /**
    * The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`,
-   * `cluster-deadlocks` (a cluster node's part in detecting deadlocks across the cluster), `shutdown`,
+   * `cluster-deadlocks` (a cluster node's part in detecting deadlocks across the cluster),
+   * `cluster-worker` (a cluster node's working side: it takes the cluster's tasks), `shutdown`,
    * `monitor` or `agent`.
    */
-  readonly machine: 'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'cluster-deadlocks' | 'shutdown' | 'monitor' | 'agent';
+  readonly machine:
+    'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'cluster-deadlocks' | 'cluster-worker' | 'shutdown' | 'monitor' | 'agent';
   /** The actor that spawned it; `undefined` for the supervisor, the root. */
   readonly parent: string | undefined;
   /** Its (top-level) state, such as `busy`. */
@@ -268,16 +270,15 @@ export class Engine {
   readonly #owner: TaskRecordOwner;
   /** How many times the `inspect` observer threw: the first is logged, the others counted (it sees every event). */
   #inspectThrows = 0;
-  /** This engine's membership of a cluster (option `cluster`): where its named tasks go. */
+  /** This engine's membership of a cluster (option `cluster`): where its named tasks go (whence it takes the cluster's is the supervisor's `cluster-worker`). */
   readonly #cluster: ClusterSubmitter | undefined;
-  /** Whence it takes the cluster's tasks (`cluster.concurrency` above 0). */
-  readonly #clusterWorker: ClusterWorker | undefined;
+  /** How each of this node's working sides (an actor of the supervisor's) left, and whether the one running now is ready. */
+  readonly #clusterWorkersLeft = new ClusterPartsLeaving();
+  #clusterWorkerReady: Promise<void> | undefined = undefined;
   /** The Redis connection of the cluster pools (`scope: 'cluster'`), when there are any. */
   #poolRedis: { quit(): Promise<unknown>; disconnect(): void } | undefined = undefined;
   /** How each of this node's parts in detecting deadlocks across the cluster (an actor of the supervisor's) left: failed, or stopped with the actors. */
-  readonly #clusterDeadlocksLeft: Array<{ readonly closed: Promise<void>; readonly disconnect: () => void }> = [];
-  /** Told when the next part leaves: the running part is stopped with the actors after the supervisor says it stopped. */
-  #clusterDeadlocksLeaving: (() => void) | undefined;
+  readonly #clusterDeadlocksLeft = new ClusterPartsLeaving();
   /** This node's membership record in the cluster (option `cluster`), and the reader of the cluster's view once asked for. */
   #membership: ClusterMembership | undefined = undefined;
   #clusterViews: ClusterViewReader | undefined = undefined;
@@ -320,7 +321,7 @@ export class Engine {
     };
     const inspect = this.#options.inspect;
     const clusterParts = this.#clusterParts();
-    this.#actor = createActor(clusterParts === undefined ? supervisorMachine : clusterParts.machine, {
+    this.#actor = createActor(clusterParts.machine, {
       clock: this.#clock,
       // XState calls the observer inside the actors' transitions: a throw there would fail the actor.
       inspect: inspect === undefined ? undefined : containObserver(inspect, (thrown) => this.#onInspectThrow(thrown)),
@@ -342,8 +343,9 @@ export class Engine {
         supervision: this.#options.supervision,
         shutdown: this.#options.shutdown,
         resources: this.#options.resources,
-        clusterPools: clusterParts?.spawner,
-        clusterDeadlocks: clusterParts?.deadlocks,
+        clusterPools: clusterParts.pools,
+        clusterDeadlocks: clusterParts.deadlocks,
+        clusterWorker: clusterParts.worker,
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
@@ -368,8 +370,6 @@ export class Engine {
       // Draining waits for the agents' messages too: the registry tells the supervisor whether they are quiet.
       if (phase === 'draining') {
         this.#agents.beginDraining();
-        // The node takes no more tasks from the cluster; those it runs are local tasks, drained as any.
-        void this.#clusterWorker?.stopTaking();
       }
       if (phase === 'terminating') {
         // The grace period is over: the cluster tasks this engine still waits for are no longer its to wait for.
@@ -391,9 +391,7 @@ export class Engine {
       submit: <T>(task: TaskFunction<T> | string, options?: TaskOptions) =>
         typeof task === 'string' ? this.submit<T>(task, options) : this.submit(task, options),
     });
-    const joined = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
-    this.#cluster = joined?.submitter;
-    this.#clusterWorker = joined?.worker;
+    this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
     // Draining waits, within the grace period, for the cluster tasks this engine submitted.
     if (this.#cluster !== undefined) this.#agents.waitAlsoFor(() => this.#cluster!.pending > 0);
     if (this.#options.cluster !== undefined) this.#membership = this.#joinMembership(this.#options.cluster);
@@ -406,39 +404,41 @@ export class Engine {
   }
 
   /**
-   * When a pool has `scope: 'cluster'`: loads the cluster pools' logic (and with it ioredis and
-   * redis-semaphore), opens their Redis connection, and gives the supervisor both. Unless
-   * `deadlock.detect` is `off`, with cluster pools or on a node that takes cluster tasks, the logic
-   * and input of this node's part in detecting deadlocks across the cluster too (the supervisor
-   * spawns and supervises it): a task that runs a cluster task holds one of the cluster's job
-   * slots, and may await a cluster task that no slot is left for. A node that only submits, without
-   * cluster pools, holds nothing a task of another node could wait for: it takes no part. The part
-   * publishes on the pools' connection, or, without pools, on one of its own.
+   * The supervisor's machine, with the logic of the cluster's parts it spawns provided, and what it
+   * spawns them with. With the `cluster` option and `cluster.concurrency` above 0: this node's
+   * working side (`cluster-worker`, loading BullMQ). When a pool has `scope: 'cluster'`: the cluster
+   * pools' logic (loading ioredis and redis-semaphore) and their Redis connection, opened here.
+   * Unless `deadlock.detect` is `off`, with cluster pools or on a node that takes cluster tasks,
+   * this node's part in detecting deadlocks across the cluster too: a task that runs a cluster task
+   * holds one of the cluster's job slots, and may await a cluster task that no slot is left for. A
+   * node that only submits, without cluster pools, holds nothing a task of another node could wait
+   * for: it takes no part. The part publishes on the pools' connection, or, without pools, on one
+   * of its own.
    */
-  #clusterParts():
-    | {
-        readonly machine: typeof supervisorMachine;
-        readonly spawner: ClusterPoolSpawner | undefined;
-        readonly deadlocks: ClusterDeadlocksSpawner | undefined;
-      }
-    | undefined {
+  #clusterParts(): {
+    readonly machine: typeof supervisorMachine;
+    readonly pools?: ClusterPoolSpawner;
+    readonly deadlocks?: ClusterDeadlocksSpawner;
+    readonly worker?: ClusterWorkerSpawner;
+  } {
     const cluster = this.#options.cluster;
-    if (cluster === undefined) return undefined;
+    if (cluster === undefined) return { machine: supervisorMachine };
+    const worker = cluster.concurrency === 0 ? undefined : this.#clusterWorkerSpawner(cluster);
+    const actors: Parameters<typeof supervisorMachine.provide>[0]['actors'] & object = {};
+    if (worker !== undefined) actors.clusterWorker = loadClusterWorker().clusterWorkerLogic;
     const hasPools = this.#options.resources.some((pool) => pool.scope === 'cluster');
     const detects = this.#options.deadlock.detect !== 'off' && (hasPools || cluster.concurrency > 0);
-    if (!hasPools && !detects) return undefined;
     let redis: ClusterDeadlocksSpawner['input']['redis'];
-    let spawner: ClusterPoolSpawner | undefined;
-    let clusterPool: typeof poolLogic | undefined;
+    let pools: ClusterPoolSpawner | undefined;
     if (hasPools) {
       const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
       redis = openClusterPoolConnection(cluster.redis, (error) => this.#logger.warn('the cluster pools lost their Redis connection', { error }));
       this.#poolRedis = redis;
-      spawner = { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } };
-      clusterPool = clusterPoolLogic as unknown as typeof poolLogic;
+      pools = { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } };
+      actors.clusterPool = clusterPoolLogic as unknown as typeof poolLogic;
     }
-    if (!detects) return { machine: supervisorMachine.provide({ actors: { clusterPool: clusterPool! } }), spawner, deadlocks: undefined };
-    const { clusterDeadlocksLogic } = loadClusterDeadlocks();
+    if (!detects) return { machine: supervisorMachine.provide({ actors }), pools, worker };
+    actors.clusterDeadlocks = loadClusterDeadlocks().clusterDeadlocksLogic;
     const deadlocks: ClusterDeadlocksSpawner = {
       input: {
         url: cluster.redis,
@@ -452,45 +452,46 @@ export class Engine {
         lockDurationMs: cluster.lockDurationMs,
         stalledIntervalMs: cluster.stalledIntervalMs,
         policy: this.#options.deadlock.policy,
-        // Made once the actors are (the cluster node after them): asked at publishing only.
+        // Made once the actors are (the cluster submitter after them): asked at publishing only.
         isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
-        jobOf: (taskId) => this.#clusterWorker?.jobRunBy(taskId),
-        leaving: {
-          left: (closed, disconnect) => {
-            this.#clusterDeadlocksLeft.push({ closed, disconnect });
-            this.#clusterDeadlocksLeaving?.();
-          },
-        },
+        leaving: this.#clusterDeadlocksLeft,
         logger: this.#logger,
       },
     };
-    const machine = supervisorMachine.provide({
-      actors: clusterPool === undefined ? { clusterDeadlocks: clusterDeadlocksLogic } : { clusterPool, clusterDeadlocks: clusterDeadlocksLogic },
-    });
-    return { machine, spawner, deadlocks };
+    return { machine: supervisorMachine.provide({ actors }), pools, deadlocks, worker };
   }
 
-  /** Joins the cluster: loads BullMQ, and starts taking the cluster's named tasks (with `cluster.concurrency` above 0). */
-  #joinCluster(
-    options: NonNullable<ResolvedEngineOptions['cluster']>,
-    sink: EventSink,
-  ): { readonly submitter: ClusterSubmitter; readonly worker: ClusterWorker | undefined } {
-    const logger = this.#logger.child({ cluster: options.name, node: options.node });
-    const worker =
-      options.concurrency === 0
-        ? undefined
-        : new (loadClusterWorker().ClusterWorker)(options, {
-            tasks: this.#options.tasks,
-            logger,
-            random: this.#options.random,
-            isAccepting: () => this.#accepting,
-            runLocal: (fn, taskOptions) => this.submit(fn, taskOptions),
-          });
-    const submitter = new (loadClusterSubmitter().ClusterSubmitter)(options, {
+  /** What this node's working side is spawned with: the cluster's options, and the engine's tasks and executor to run jobs on. */
+  #clusterWorkerSpawner(cluster: NonNullable<ResolvedEngineOptions['cluster']>): ClusterWorkerSpawner {
+    return {
+      input: {
+        options: cluster,
+        tasks: this.#options.tasks,
+        logger: this.#clusterLogger(cluster),
+        random: this.#options.random,
+        isAccepting: () => this.#accepting,
+        runLocal: (fn, taskOptions) => this.submit(fn, taskOptions),
+        ready: (ready) => {
+          // Asked for by `onClusterReady()` only: a worker that never gets ready is no unhandled rejection.
+          ready.catch(() => undefined);
+          this.#clusterWorkerReady = ready;
+        },
+        leaving: this.#clusterWorkersLeft,
+      },
+    };
+  }
+
+  #clusterLogger(cluster: NonNullable<ResolvedEngineOptions['cluster']>): Logger {
+    return this.#logger.child({ cluster: cluster.name, node: cluster.node });
+  }
+
+  /** Joins the cluster: loads BullMQ, and sends the cluster's named tasks there (its working side is the supervisor's). */
+  #joinCluster(options: NonNullable<ResolvedEngineOptions['cluster']>, sink: EventSink): ClusterSubmitter {
+    return new (loadClusterSubmitter().ClusterSubmitter)(options, {
       sink,
       now: () => this.#clock.now(),
       clock: this.#clock,
-      logger,
+      logger: this.#clusterLogger(options),
       isAccepting: () => this.#accepting,
       taskSettled: (handle, error, pending) => {
         if (error !== undefined && error.code !== 'E_CANCELLED') this.#reportUnobserved(handle, error);
@@ -500,7 +501,6 @@ export class Engine {
         }
       },
     });
-    return { submitter, worker };
   }
 
   /**
@@ -518,9 +518,9 @@ export class Engine {
     this.#clock.clearTimeout(timer);
     if (!timedOut) return;
     this.#logger.warn(`the node left its cluster without its last words: Redis did not answer within cluster.leaveTimeoutMs (${leaveTimeoutMs} ms)`);
-    this.#clusterWorker?.disconnect();
+    this.#clusterWorkersLeft.disconnect();
     this.#cluster?.disconnect();
-    for (const part of this.#clusterDeadlocksLeft) part.disconnect();
+    this.#clusterDeadlocksLeft.disconnect();
     this.#poolRedis?.disconnect();
     this.#clusterViews?.disconnect();
     this.#membership?.disconnect();
@@ -617,7 +617,7 @@ export class Engine {
    * without the `cluster` option. Submissions made before are not lost: they are sent once connected.
    */
   async onClusterReady(): Promise<void> {
-    await Promise.all([this.#cluster?.ready(), this.#clusterWorker?.ready()]);
+    await Promise.all([this.#cluster?.ready(), this.#clusterWorkerReady]);
   }
 
   #onInspectThrow(thrown: unknown): void {
@@ -794,8 +794,9 @@ export class Engine {
    * Every actor of the engine and the state its machine is in, read from the actors' own
    * snapshots, parents before children: the supervisor, the executor, its workers (the main-thread
    * worker `main`), the resource pools, the detector, a cluster node's cross-node detector part
-   * (`cluster-deadlocks`, with cluster pools or cluster tasks to run), the shutdown machine, the monitor and the running
-   * agents (`agent:<name>`).
+   * (`cluster-deadlocks`, with cluster pools or cluster tasks to run) and working side
+   * (`cluster-worker`, with `cluster.concurrency` above 0), the shutdown machine, the monitor and
+   * the running agents (`agent:<name>`).
    * For a machine with nested states, `state` is its top-level state.
    */
   actors(): EngineActor[] {
@@ -812,14 +813,14 @@ export class Engine {
       actors.push({ id: `resource:${pool.name}`, machine: 'resource', parent: 'supervisor', state: topState(pool.ref.getSnapshot().value) });
     }
     actors.push({ id: 'detector', machine: 'detector', parent: 'supervisor', state: supervisor.context.detector.getSnapshot().value });
-    const clusterDeadlocks = supervisor.context.clusterDeadlocks?.getSnapshot() as { readonly status: string; readonly value?: string } | undefined;
-    if (clusterDeadlocks !== undefined)
-      actors.push({
-        id: 'cluster-deadlocks',
-        machine: 'cluster-deadlocks',
-        parent: 'supervisor',
-        state: clusterDeadlocks.status === 'active' ? (clusterDeadlocks.value ?? 'running') : clusterDeadlocks.status,
-      });
+    for (const [machine, ref] of [
+      ['cluster-deadlocks', supervisor.context.clusterDeadlocks],
+      ['cluster-worker', supervisor.context.clusterWorker],
+    ] as const) {
+      const part = ref?.getSnapshot() as { readonly status: string; readonly value?: string } | undefined;
+      if (part !== undefined)
+        actors.push({ id: machine, machine, parent: 'supervisor', state: part.status === 'active' ? (part.value ?? 'running') : part.status });
+    }
     actors.push({ id: 'shutdown', machine: 'shutdown', parent: 'supervisor', state: topState(supervisor.context.shutdown.getSnapshot().value) });
     actors.push({ id: 'monitor', machine: 'monitor', parent: 'supervisor', state: topState(this.#monitor.getSnapshot().value) });
     for (const agent of this.#agents.list()) actors.push({ id: `agent:${agent.name}`, machine: 'agent', parent: 'supervisor', state: agent.status });
@@ -1219,10 +1220,10 @@ export class Engine {
       abandoned: [...book.abandoned],
       ...this.#clusterCounts(),
     };
-    // The running cross-node detector part is stopped with the actors, once the supervisor's turn is over: it says when it leaves.
-    const deadlocksPart = this.#actor.getSnapshot().context.clusterDeadlocks?.getSnapshot() as { readonly status: string } | undefined;
-    const deadlocksLeaving =
-      deadlocksPart?.status === 'active' ? new Promise<void>((resolve) => (this.#clusterDeadlocksLeaving = resolve)) : Promise.resolve();
+    // The running cluster parts (the cross-node detector part, the working side) are stopped with the actors: they say when they leave.
+    const { clusterDeadlocks, clusterWorker } = this.#actor.getSnapshot().context;
+    const deadlocksLeft = this.#clusterDeadlocksLeft.closed(isActive(clusterDeadlocks));
+    const workersLeft = this.#options.cluster === undefined ? undefined : this.#clusterWorkersLeft.closed(isActive(clusterWorker));
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();
     this.#monitor.send({ type: 'monitor.close' });
@@ -1239,17 +1240,16 @@ export class Engine {
     // The deadlock detector's part withdraws this node's edges on that connection before it quits.
     // Without pools the part quits a connection of its own.
     const poolRedis = this.#poolRedis;
-    const partsLeft = deadlocksLeaving.then(() => Promise.allSettled(this.#clusterDeadlocksLeft.map((part) => part.closed)));
-    const pools = this.#options.cluster === undefined ? undefined : poolRedis === undefined ? partsLeft : partsLeft.then(() => poolRedis.quit());
+    const pools =
+      this.#options.cluster === undefined ? undefined : poolRedis === undefined ? deadlocksLeft : deadlocksLeft.then(() => poolRedis.quit());
     // The node's membership record goes once the reader of the cluster's view, on the same connection, has stopped.
     const membership = this.#membership;
     const views = this.#clusterViews;
     const left = membership === undefined ? undefined : (views?.close() ?? Promise.resolve()).catch(() => undefined).then(() => membership.leave());
-    // The worker's last reports first (as its submitter's handles may still hear of them), then the submitter's connections.
+    // The working side's last reports first (as its submitter's handles may still hear of them), then the submitter's connections.
     const submitter = this.#cluster;
-    const worked = this.#clusterWorker?.close();
-    const submitted = submitter === undefined ? undefined : (worked ?? Promise.resolve()).then(() => submitter.close());
-    const closing = [worked, submitted, pools, left].filter((promise) => promise !== undefined);
+    const submitted = submitter === undefined ? undefined : (workersLeft ?? Promise.resolve()).then(() => submitter.close());
+    const closing = [workersLeft, submitted, pools, left].filter((promise) => promise !== undefined);
     if (closing.length === 0) this.#resolveShutdown?.(report);
     else void this.#leaveCluster(closing).then(() => this.#resolveShutdown?.(report));
     const signalled = phases.some((phase) => phase.cause === 'signal');
@@ -1853,4 +1853,9 @@ function checkedDraw(random: RandomSource): number {
   }
   if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail('random()', 'a number in [0, 1)', value);
   return value;
+}
+
+/** Whether a child of the supervisor is there and running (a cluster part that will say it leaves when the actors stop). */
+function isActive(ref: AnyActorRef | undefined): boolean {
+  return (ref?.getSnapshot() as { readonly status?: string } | undefined)?.status === 'active';
 }

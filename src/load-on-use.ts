@@ -54,11 +54,12 @@ export function loadClusterSubmitter(): typeof import('../actors/cluster-submitt
 }
 
 /**
- * A cluster node's working side, with BullMQ and ioredis, for an engine of the cluster with `cluster.concurrency` above 0.
+ * A cluster node's working side, the supervisor's `cluster-worker` (with BullMQ and ioredis), for an
+ * engine of the cluster with `cluster.concurrency` above 0.
  * @internal
  */
-export function loadClusterWorker(): typeof import('../actors/cluster-worker') {
-  return require('../actors/cluster-worker') as typeof import('../actors/cluster-worker');
+export function loadClusterWorker(): typeof import('../actors/cluster-worker.actor') {
+  return require('../actors/cluster-worker.actor') as typeof import('../actors/cluster-worker.actor');
 }
 
 /**

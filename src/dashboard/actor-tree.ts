@@ -7,8 +7,11 @@ import { machineView } from './machine-views';
 export interface DashboardActor {
   /** The actor's id: `supervisor`, `executor`, `main` (the worker), `resource:db`, `shutdown`. */
   readonly id: string;
-  /** The machine it runs; `cluster-deadlocks` (a cluster node's cross-node detector part) is actor logic with no statechart to draw. */
-  readonly machine: MachineName | 'cluster-deadlocks';
+  /**
+   * The machine it runs; `cluster-deadlocks` (a cluster node's cross-node detector part) and
+   * `cluster-worker` (its working side) are actor logic with no statechart to draw.
+   */
+  readonly machine: MachineName | 'cluster-deadlocks' | 'cluster-worker';
   /** The id of the actor that spawned it; `undefined` for the supervisor (the root). */
   readonly parent: string | undefined;
   /** Its state value, such as `busy`. */

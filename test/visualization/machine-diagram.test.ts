@@ -346,6 +346,7 @@ describe('what the diagrams show of mezan', () => {
       'detector',
       'monitor',
       'clusterDeadlocks',
+      'clusterWorker',
     ]);
     expect(describeMachine(MEZAN_MACHINES.executor).spawns).toEqual(['worker', 'timers']);
     expect(toMermaid(invoking)).toContain('worker__any : invoke runTask as runner\n');

@@ -1,0 +1,38 @@
+/**
+ * Where a supervised cluster part that stopped or failed says it is leaving: `closed` settles once
+ * it has said its last words to Redis and closed its connections; `disconnect` drops them at once
+ * (a node whose Redis does not answer). The engine waits for every part's before its shutdown's
+ * promise settles. @internal
+ */
+export interface ClusterPartLeaving {
+  left(closed: Promise<void>, disconnect: () => void): void;
+}
+
+/**
+ * How the engine keeps what the parts of one kind (`cluster-deadlocks`, `cluster-worker`: each
+ * replaced by the supervisor when it fails) said as they left, to wait for them at its shutdown.
+ * @internal
+ */
+export class ClusterPartsLeaving implements ClusterPartLeaving {
+  readonly #left: Array<{ readonly closed: Promise<void>; readonly disconnect: () => void }> = [];
+  #runningLeft: (() => void) | undefined = undefined;
+
+  left(closed: Promise<void>, disconnect: () => void): void {
+    this.#left.push({ closed, disconnect });
+    this.#runningLeft?.();
+  }
+
+  /**
+   * Settles once every part that left has closed, and first, if a part runs (`running`), once it
+   * has said it leaves: called before the actor tree stops, whose stopping makes it leave.
+   */
+  async closed(running: boolean): Promise<void> {
+    if (running) await new Promise<void>((resolve) => (this.#runningLeft = resolve));
+    await Promise.allSettled(this.#left.map((part) => part.closed));
+  }
+
+  /** Drops the connections of every part that left. */
+  disconnect(): void {
+    for (const part of this.#left) part.disconnect();
+  }
+}
