@@ -211,6 +211,8 @@ export type SupervisorEvent =
   | ExecutorNotice
   | AgentEndedEvent
   | AgentsActivityEvent
+  /** A failed cluster part's restart delay is over (raised by the supervisor itself). */
+  | { readonly type: 'cluster-part.respawn'; readonly part: 'cluster-worker' | 'cluster-deadlocks' }
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
   | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
 
@@ -218,6 +220,19 @@ export type SupervisorEvent =
 export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
+
+const CLUSTER_RESTART_FIRST_MS = 100;
+const CLUSTER_RESTART_MAX_MS = 5_000;
+
+/**
+ * How long a failed cluster part waits before it is spawned again, on the engine's clock: 100 ms
+ * for the first restart within the supervision window, doubling with each more, up to 5 s. A part
+ * that fails because Redis is briefly away then does not spend the restart intensity at once.
+ * @internal
+ */
+export function clusterRestartDelay(restartsInWindow: number): number {
+  return Math.min(CLUSTER_RESTART_FIRST_MS * 2 ** (restartsInWindow - 1), CLUSTER_RESTART_MAX_MS);
+}
 
 /** Logs and publishes (`engine.escalated`) that child `actor` failed and the engine shuts down. */
 function reportActorFailure(context: SupervisorContext, actor: string, error: unknown): void {
@@ -375,16 +390,24 @@ export const supervisorMachine = setup({
         return;
       }
       const what = worker ? 'the cluster worker' : 'the cluster deadlock detector';
-      context.logger.warn(`${what} failed: restarting it`, { error: describeThrown(error), restartsInWindow: recent.length });
-      if (worker) {
+      const delayMs = clusterRestartDelay(recent.length);
+      context.logger.warn(`${what} failed: restarting it`, { error: describeThrown(error), restartsInWindow: recent.length, delayMs });
+      enqueue.assign({ restarts: recent });
+      enqueue.raise({ type: 'cluster-part.respawn', part }, { delay: delayMs });
+    }),
+    /** A failed cluster part's restart delay is over: its successor is spawned, unless the engine escalated or stopped meanwhile (or, for the working side, began to shut down). */
+    respawnClusterPart: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'cluster-part.respawn');
+      if (context.escalated || context.phase === 'stopped') return;
+      if (event.part === 'cluster-worker') {
+        if (context.phase !== 'running' || context.clusterWorkerInput === undefined) return;
         enqueue.assign({
-          restarts: recent,
           clusterWorker: ({ context: current, spawn }) => spawn('clusterWorker', { id: 'cluster-worker', input: current.clusterWorkerInput! }),
         });
         return;
       }
+      if (context.clusterDeadlocksInput === undefined) return;
       enqueue.assign({
-        restarts: recent,
         clusterDeadlocks: ({ context: current, spawn }) => {
           const ref = spawn('clusterDeadlocks', { id: 'cluster-deadlocks', input: current.clusterDeadlocksInput! });
           current.clusterWaits?.connect(ref);
@@ -573,6 +596,7 @@ export const supervisorMachine = setup({
         'shutdown.abandon': { actions: 'abandonRunning' },
         'xstate.error.actor.cluster-deadlocks': { actions: 'restartClusterPart' },
         'xstate.error.actor.cluster-worker': { actions: 'restartClusterPart' },
+        'cluster-part.respawn': { actions: 'respawnClusterPart' },
         'xstate.error.actor.*': { actions: 'escalateActorFailure' },
       },
     },

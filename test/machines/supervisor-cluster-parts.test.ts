@@ -1,0 +1,114 @@
+import { createActor, SimulatedClock, type ActorLogic, type EventObject, type Snapshot } from 'xstate';
+import type { AnyActorSystem } from '../../actors/any-actor-system';
+import type { ClusterWorkerEvent, ClusterWorkerInput } from '../../actors/cluster-worker.actor';
+import { clusterRestartDelay, supervisorMachine, type ClusterWorkerSpawner, type SupervisorInput } from '../../machines/supervisor.machine';
+import type { ResolvedClusterOptions } from '../../src/cluster/cluster-options';
+import { silentSink } from '../../src/internal/event-sink';
+import { seededRandom } from '../../src/random';
+import { recordingLogger } from '../fixtures/engine-harness';
+
+// How the supervisor replaces a failed cluster part, on its clock: the part's logic is provided
+// (as the engine provides the real one), a stand-in that fails when told to, so that no Redis is
+// needed and the delays are exact on a simulated clock.
+
+type PartSnapshot = Snapshot<undefined> & { readonly value: 'running' | 'draining' };
+
+/** A working side that counts its spawns, and fails when it hears `cluster-worker.failed`, as the real one does. */
+function standInWorker(spawned: { count: number }): ActorLogic<PartSnapshot, ClusterWorkerEvent, ClusterWorkerInput, AnyActorSystem, EventObject> {
+  return {
+    getInitialSnapshot() {
+      spawned.count++;
+      return { status: 'active', output: undefined, error: undefined, value: 'running' };
+    },
+    transition(snapshot, event) {
+      if (event.type === 'cluster-worker.failed') throw event.error;
+      return event.type === 'cluster.stop-taking' ? { ...snapshot, value: 'draining' } : snapshot;
+    },
+    getPersistedSnapshot: (snapshot) => snapshot,
+  };
+}
+
+/** A supervisor with a stand-in working side, on a simulated clock. */
+function supervise(maxRestarts: number) {
+  const clock = new SimulatedClock();
+  const spawned = { count: 0 };
+  const { logger, records } = recordingLogger();
+  const worker: ClusterWorkerSpawner = { input: { options: {} as ResolvedClusterOptions } as ClusterWorkerSpawner['input'] };
+  const input: SupervisorInput = {
+    concurrency: 1,
+    clock,
+    random: seededRandom(1),
+    logger,
+    sink: silentSink,
+    supervision: { maxRestarts, withinMs: 60_000 },
+    shutdown: { graceMs: 1_000, drain: 'run', abandonAfterMs: 1_000, signals: [] },
+    resources: [],
+    clusterWorker: worker,
+    deadlock: { detect: 'off', policy: 'youngest', maxExtraWorkers: 0 },
+    lockOrder: 'off',
+    submitChild: () => {
+      throw new Error('no child task in these tests');
+    },
+  };
+  const supervisor = createActor(supervisorMachine.provide({ actors: { clusterWorker: standInWorker(spawned) } }), { clock, input });
+  const escalated: string[] = [];
+  supervisor.on('escalated', () => escalated.push('escalated'));
+  supervisor.start();
+  const fail = () => supervisor.getSnapshot().context.clusterWorker!.send({ type: 'cluster-worker.failed', error: new Error('injected') });
+  const state = () => (supervisor.getSnapshot().context.clusterWorker!.getSnapshot() as PartSnapshot).status;
+  return { clock, spawned, records, escalated, supervisor, fail, state };
+}
+
+describe('the supervisor replaces a failed cluster part after a delay on its clock', () => {
+  it('waits 100 ms before it spawns the first successor, then twice as long for each more restart in the window', () => {
+    const { clock, spawned, records, escalated, supervisor, fail, state } = supervise(5);
+    expect(spawned.count).toBe(1);
+    for (const [restart, delayMs] of [
+      [1, 100],
+      [2, 200],
+      [3, 400],
+    ] as const) {
+      fail();
+      expect(state()).toBe('error');
+      clock.increment(delayMs - 1);
+      expect(spawned.count).toBe(restart);
+      clock.increment(1);
+      expect(spawned.count).toBe(restart + 1);
+      expect(state()).toBe('active');
+    }
+    expect(records.filter((record) => record['message'] === 'the cluster worker failed: restarting it')).toEqual([
+      expect.objectContaining({ restartsInWindow: 1, delayMs: 100 }),
+      expect.objectContaining({ restartsInWindow: 2, delayMs: 200 }),
+      expect.objectContaining({ restartsInWindow: 3, delayMs: 400 }),
+    ]);
+    expect(escalated).toEqual([]);
+    supervisor.stop();
+  });
+
+  it('doubles the delay up to 5 s', () => {
+    expect([1, 2, 3, 6, 7, 20].map(clusterRestartDelay)).toEqual([100, 200, 400, 3_200, 5_000, 5_000]);
+  });
+
+  it('does not spawn the successor of a working side once shutdown began during its delay, and tells a running one to stop taking', () => {
+    const { clock, spawned, supervisor, fail, state } = supervise(5);
+    supervisor.send({ type: 'shutdown.request' });
+    expect((supervisor.getSnapshot().context.clusterWorker!.getSnapshot() as PartSnapshot).value).toBe('draining');
+    fail();
+    clock.increment(clusterRestartDelay(1));
+    expect(spawned.count).toBe(1);
+    expect(state()).toBe('error');
+    supervisor.stop();
+  });
+
+  it('escalates past the restart intensity, without waiting', () => {
+    const { clock, spawned, escalated, supervisor, fail } = supervise(1);
+    fail();
+    clock.increment(clusterRestartDelay(1));
+    expect(spawned.count).toBe(2);
+    fail();
+    expect(escalated).toEqual(['escalated']);
+    clock.increment(60_000);
+    expect(spawned.count).toBe(2);
+    supervisor.stop();
+  });
+});
