@@ -19,22 +19,24 @@ export function cancelChannel(cluster: string): string {
 
 /** Reads a message of the cancel channel: `undefined` for one that is not a cancellation. @internal */
 export function readCancelMessage(message: string): { readonly jobId: string; readonly reason: unknown } | undefined {
-  let parsed: { jobId?: unknown; reason?: unknown };
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(message) as typeof parsed;
+    parsed = JSON.parse(message);
   } catch {
     return undefined;
   }
-  return typeof parsed.jobId === 'string' ? { jobId: parsed.jobId, reason: parsed.reason } : undefined;
+  // Anyone who can publish on the cluster's Redis speaks on this channel: `null`, a number, an array are no cancellation.
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { jobId, reason } = parsed as { readonly jobId?: unknown; readonly reason?: unknown };
+  return typeof jobId === 'string' ? { jobId, reason } : undefined;
 }
 
 /**
  * Sets the cluster-wide limits this node was given (`globalConcurrency`, `rateLimit`) in Redis,
  * where BullMQ keeps them with the queue for every node's worker. A failure is logged: the node
  * runs on, under whatever limits Redis has.
- * @internal
  */
-export async function setClusterLimits(queue: Queue, options: ResolvedClusterOptions, logger: Logger): Promise<void> {
+async function setClusterLimits(queue: Queue, options: ResolvedClusterOptions, logger: Logger): Promise<void> {
   const { globalConcurrency, rateLimit } = options;
   try {
     if (globalConcurrency !== undefined) await queue.setGlobalConcurrency(globalConcurrency);
@@ -42,6 +44,26 @@ export async function setClusterLimits(queue: Queue, options: ResolvedClusterOpt
   } catch (error) {
     warnOfClusterError(logger, 'setting the cluster’s limits', error);
   }
+}
+
+/**
+ * Sets the cluster-wide limits this node was given now, and again each time its connection is back
+ * after a close: a Redis that restarted empty (without persistence) forgot them, and every node
+ * would otherwise run on without a limit. Setting them again is harmless when Redis kept them.
+ * @internal
+ */
+export function keepClusterLimits(queue: Queue, options: ResolvedClusterOptions, logger: Logger): Promise<void> {
+  if (options.globalConcurrency === undefined && options.rateLimit === undefined) return Promise.resolve();
+  let cutOff = false;
+  queue.backend.on('close', () => {
+    cutOff = true;
+  });
+  queue.backend.on('ready', () => {
+    if (!cutOff) return;
+    cutOff = false;
+    void setClusterLimits(queue, options, logger);
+  });
+  return setClusterLimits(queue, options, logger);
 }
 
 /** Logs an error a part of the cluster's (a BullMQ object, a connection) reported: it goes on, or is replaced. @internal */

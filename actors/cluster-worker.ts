@@ -15,7 +15,7 @@ import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluste
 import { dependencyFailedError, reviveOutcomes, type TravellingOutcome } from '../src/cluster/cluster-dependencies';
 import type { ClusterProgress, ClusterRetrying, GivenBack } from '../src/cluster/cluster-task-events';
 import { ClusterGates, gatedOutcomes, gatesQueueKey, withdrawnKey } from './cluster-gates';
-import { cancelChannel, CLUSTER_PREFIX, readCancelMessage, setClusterLimits, warnOfClusterError } from './cluster-redis';
+import { cancelChannel, CLUSTER_PREFIX, readCancelMessage, keepClusterLimits, warnOfClusterError } from './cluster-redis';
 
 /** What the working side of a cluster node needs of the engine it belongs to. @internal */
 export interface ClusterWorkerHost {
@@ -47,6 +47,15 @@ export interface ClusterRuns {
  * reported (its lock lapses). One per attempt: a promise that never settles keeps what waits on it.
  */
 const unreported = (): Promise<never> => new Promise<never>(() => undefined);
+
+/** Whether `error` is, or was caused by, this engine's refusal for its shutdown (`E_SHUTDOWN`), within a few causes. */
+function refusedForShutdown(error: unknown): boolean {
+  for (let depth = 0; depth < 5 && error instanceof Error; depth++) {
+    if (error instanceof MezanError && error.code === 'E_SHUTDOWN') return true;
+    error = error.cause;
+  }
+  return false;
+}
 
 /**
  * The working side of a cluster node: a BullMQ worker whose jobs run through the engine's own
@@ -86,7 +95,7 @@ export class ClusterWorker implements ProgressReporter {
     const connection = { url: options.redis };
     this.#queue = new Queue(options.name, { connection, prefix: CLUSTER_PREFIX });
     this.#queue.on('error', (error) => this.#logError('the queue', error));
-    this.#limitsSet = setClusterLimits(this.#queue, options, host.logger);
+    this.#limitsSet = keepClusterLimits(this.#queue, options, host.logger);
     this.#gates = new ClusterGates(options.name, {
       connection,
       queue: this.#queue,
@@ -200,7 +209,7 @@ export class ClusterWorker implements ProgressReporter {
     return local.result.then(
       (value) => {
         if (!this.#attemptEnded(id, local)) return unreported();
-        return value === undefined ? null : value;
+        return this.#completed(value, job, attempt);
       },
       (error: unknown) => {
         if (!this.#attemptEnded(id, local)) return unreported();
@@ -268,11 +277,29 @@ export class ClusterWorker implements ProgressReporter {
     throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
   }
 
+  /**
+   * What BullMQ must hear of a completed attempt: its value, which BullMQ stores as JSON. One JSON
+   * cannot carry (a BigInt, a cycle, a throwing `toJSON`) fails the task for good: BullMQ would
+   * fail the completion and retry a function that succeeded.
+   */
+  #completed(value: unknown, job: Job<ClusterJobData>, attempt: number): unknown {
+    if (value === undefined) return null;
+    try {
+      JSON.stringify(value);
+    } catch (error) {
+      const message = `Task "${job.data.name ?? job.name}" completed on node "${this.#options.node}", attempt ${attempt}, with a result JSON cannot carry: ${describeThrown(error)}`;
+      throw new UnrecoverableError(writeFailure('E_TASK_FAILED', message));
+    }
+    return value;
+  }
+
   /** What BullMQ must hear of a failed attempt: a retry (an error), no retry (unrecoverable), or the job given back. */
   async #failed(error: unknown, job: Job<ClusterJobData>, token: string | undefined, attempt: number): Promise<never> {
     if (!(error instanceof MezanError)) throw new Error(writeFailure('E_TASK_FAILED', describeThrown(error)));
-    // The engine is shutting down under the task: it has not run to its end, so another node runs it.
-    if (error.code === 'E_SHUTDOWN') return this.#giveBack(job, token);
+    // The engine is shutting down under the task: it has not run to its end, so another node runs
+    // it. So too when the task failed because this engine refused it something for its shutdown (a
+    // child it submitted while the node drained): on another node it would not have.
+    if (error.code === 'E_SHUTDOWN' || (error.code === 'E_TASK_FAILED' && refusedForShutdown(error.cause))) return this.#giveBack(job, token);
     const where = `on node "${this.#options.node}", attempt ${attempt}`;
     const message =
       error.code === 'E_TASK_FAILED'

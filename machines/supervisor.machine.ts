@@ -441,6 +441,8 @@ export const supervisorMachine = setup({
       }
       context.logger.error('too many worker crashes: escalating', { restarts: recent.length, withinMs });
       enqueue.assign({ restarts: recent, escalated: true });
+      // A node that takes no work takes no job of its cluster either: it would give each back at once, and take it again.
+      if (context.clusterWorker?.getSnapshot().status === 'active') enqueue.sendTo(context.clusterWorker, { type: 'cluster.stop-taking' });
       enqueue.sendTo(context.executor, {
         type: 'executor.cancel-pending',
         status: 'rejected',

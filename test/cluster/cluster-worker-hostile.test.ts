@@ -1,0 +1,94 @@
+import { Queue } from 'bullmq';
+import { createEngine, type TaskContext } from '../../src';
+import { deferred } from '../fixtures/engine-harness';
+import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
+
+// A working node's answers to what its tasks and its own engine do to it: a result JSON cannot
+// carry, a child refused by the node's drain, an engine that escalated. Real Redis, real time: the
+// tests wait for handles and for Redis's state, never for a delay.
+
+const bed = useClusterTestBed();
+
+describe('a working node and what its tasks and engine do to it', () => {
+  it('fails a task whose result JSON cannot carry once, E_TASK_FAILED, without running it again for its retries', async () => {
+    let runs = 0;
+    const engine = createEngine({
+      logger: false,
+      tasks: {
+        charge: () => {
+          runs++;
+          return { amount: 10n };
+        },
+      },
+      cluster: { redis: bed.redis.url, name: bed.freshCluster('bigint'), node: 'n1' },
+    });
+    bed.engines.push(engine);
+    await engine.onClusterReady();
+    const handle = engine.submit('charge', { retries: { max: 2, delayMs: 1 } });
+    await expect(handle.result).rejects.toMatchObject({ code: 'E_TASK_FAILED' });
+    expect(runs).toBe(1);
+  });
+
+  it('gives back, not fails, a task that submits a cluster child while its node drains: another node runs both', async () => {
+    const name = bed.freshCluster('drain-child');
+    const started = deferred<void>();
+    const draining = deferred<void>();
+    const tasks = {
+      parent: async (ctx: TaskContext) => {
+        started.resolve();
+        await draining.promise;
+        return `parent got ${String(await ctx.await(ctx.submit('child')))}`;
+      },
+      child: () => 'child',
+    };
+    const first = createEngine({ logger: false, tasks, cluster: { redis: bed.redis.url, name, node: 'first' } });
+    const second = createEngine({ logger: false, tasks, cluster: { redis: bed.redis.url, name, node: 'second' } });
+    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
+    bed.engines.push(first, second, submitter);
+    await Promise.all([first.onClusterReady(), submitter.onClusterReady()]);
+    const handle = submitter.submit('parent');
+    await started.promise;
+    await second.onClusterReady();
+    const stopped = first.shutdown();
+    draining.resolve();
+    await expect(handle.result).resolves.toBe('parent got child');
+    await stopped;
+  });
+
+  it('stops taking the cluster’s tasks once its engine escalated, rather than taking and giving them back in a loop', async () => {
+    const name = bed.freshCluster('escalated');
+    const escalated = createEngine({
+      logger: false,
+      supervision: { maxRestarts: 1, withinMs: 60_000 },
+      tasks: { t: () => 'ran' },
+      cluster: { redis: bed.redis.url, name, node: 'escalated' },
+    });
+    bed.engines.push(escalated);
+    await escalated.onClusterReady();
+    let escalations = 0;
+    escalated.events$.subscribe((event) => {
+      if (event.type === 'engine.escalated') escalations++;
+    });
+    // Past the restart limit: the engine escalates (it stays up, taking no work).
+    for (let crash = 0; crash < 3 && escalations === 0; crash++) {
+      escalated.inject({ type: 'worker.crash', workerId: 'main' });
+      await until(() => escalations > 0 || escalated.stats().workers[0]?.state !== 'crashed', 'the crash handled');
+    }
+    expect(escalations).toBe(1);
+    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
+    bed.engines.push(submitter);
+    await submitter.onClusterReady();
+    submitter.submit('t', { id: 'only-task' });
+    const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+    try {
+      await until(async () => (await queue.getJobState('only-task')) !== 'unknown', 'the job in Redis');
+      // A few dozen reads of Redis (no sleep): time enough for a node that takes it to have done so.
+      for (let read = 0; read < 50; read++) await queue.getJobState('only-task');
+      const job = await queue.getJob('only-task');
+      // At most one start (a take given back as the node escalated); BullMQ counts every take.
+      expect(job?.attemptsStarted ?? 0).toBeLessThanOrEqual(1);
+    } finally {
+      await queue.close();
+    }
+  });
+});
