@@ -23,7 +23,7 @@ import { readJobEnd } from './job-end';
 import { ClusterTaskTally } from '../src/cluster/cluster-task-tally';
 import type { ClusterTaskCounts } from '../src/engine-snapshots';
 import { gateChildren, gateId, GATES_PREFIX, wakeGate, withdrawnKey, type GateData, type GatePlace } from './cluster-gates';
-import { cancelChannel, CLUSTER_PREFIX, setClusterLimits, warnOfClusterError, type CancelMessage } from './cluster-redis';
+import { cancelChannel, CLUSTER_PREFIX, keepClusterLimits, warnOfClusterError, type CancelMessage } from './cluster-redis';
 import { JobOutbox, type BulkJob } from './job-outbox';
 import { ClusterTaskEvents, isGivenBack, isRetrying } from '../src/cluster/cluster-task-events';
 import type { EventSink } from '../src/internal/event-sink';
@@ -120,7 +120,7 @@ export class ClusterSubmitter implements ClusterTaskOwner {
       (jobId) => this.#readRun(jobId),
       (error) => this.#logError('publishing a task event', error),
     );
-    this.#limitsSet = options.concurrency === 0 ? setClusterLimits(this.#queue, options, this.#logger) : Promise.resolve();
+    this.#limitsSet = options.concurrency === 0 ? keepClusterLimits(this.#queue, options, this.#logger) : Promise.resolve();
     // A node that only submits listens to the queue's events from the start: its first
     // submission does not wait for that connection.
     if (options.concurrency === 0) void this.#listen().catch(() => undefined);
