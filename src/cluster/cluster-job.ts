@@ -110,13 +110,14 @@ export function readClusterSubmission(task: string, options: TaskOptions, from: 
       if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) fail(`resources.${pool}`, 'a positive integer', units);
     }
   }
-  expectJson('input', input);
-  expectJson('meta', meta);
+  // What was checked is what travels: a caller changing its object after `submit` changes nothing.
+  const sentInput = asSent('input', input);
+  const sentMeta = asSent('meta', meta);
   // Only the options given: every job's data is stored and read back as JSON.
   const data: Mutable<ClusterJobData> = { from };
   if (name !== undefined && name !== task) data.name = name;
-  if (input !== undefined) data.input = input;
-  if (meta !== undefined) data.meta = meta;
+  if (sentInput !== undefined) data.input = sentInput;
+  if (sentMeta !== undefined) data.meta = sentMeta;
   if (timeoutMs !== undefined) data.timeoutMs = timeoutMs;
   if (resources !== undefined) data.resources = { ...resources };
   if (policy.max > 0) {
@@ -127,13 +128,17 @@ export function readClusterSubmission(task: string, options: TaskOptions, from: 
       jitter: policy.jitter,
     };
   }
-  return { id, displayName: name ?? task, data, priority: toQueuePriority(priority), attempts: policy.max + 1, signal, meta, dependsOn };
+  return { id, displayName: name ?? task, data, priority: toQueuePriority(priority), attempts: policy.max + 1, signal, meta: sentMeta, dependsOn };
 }
 
-/** Refuses a value that would not come back from JSON as itself (BullMQ stores a job's data as JSON). */
-function expectJson(option: string, value: unknown): void {
-  // What JSON always carries is not encoded twice (BullMQ encodes the job's data again).
-  if (value === undefined || value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return;
+/**
+ * The value as the node that runs the task gets it: what JSON makes of it now (BullMQ stores a job's
+ * data as JSON, a turn later). Refuses a value JSON cannot carry.
+ */
+function asSent(option: string, value: unknown): unknown {
+  // What JSON always carries as itself is not encoded here (BullMQ encodes the job's data again).
+  if (value === undefined || value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -141,6 +146,7 @@ function expectJson(option: string, value: unknown): void {
     fail(option, 'a value JSON can carry (a cluster task’s data travels as JSON)', value);
   }
   if (text === undefined) fail(option, 'a value JSON can carry (a cluster task’s data travels as JSON)', value);
+  return JSON.parse(text) as unknown;
 }
 
 /** The codes whose failure no retry can mend: the nodes fail the job at once. @internal */

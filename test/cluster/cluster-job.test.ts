@@ -1,7 +1,8 @@
 import { MezanError } from '../../src';
-import { readFailure, writeFailure } from '../../src/cluster/cluster-job';
+import { readClusterSubmission, readFailure, writeFailure } from '../../src/cluster/cluster-job';
 
-// A failure travels from the node that ran a task to its submitter as the job's failedReason.
+// A failure travels from the node that ran a task to its submitter as the job's failedReason; a
+// submission's data travels to the node as JSON.
 
 describe('a failure as it travels through the queue', () => {
   it('keeps its code, message and details (JSON), with the cluster’s task id', () => {
@@ -32,5 +33,23 @@ describe('a failure as it travels through the queue', () => {
   it('reads a reason that is not one of mezan’s as a failure of the task, or of its node when it stalled', () => {
     expect(readFailure('job stalled more than allowable limit', 'id-2').error.code).toBe('E_WORKER_CRASHED');
     expect(readFailure('something else', 'id-3').error).toMatchObject({ code: 'E_TASK_FAILED', details: { taskId: 'id-3' } });
+  });
+});
+
+describe('a cluster submission’s data', () => {
+  it('is what JSON made of input and meta at submit: a change of the caller’s objects afterwards does not travel', () => {
+    const input = { n: 1, when: new Date(0), list: [1, undefined] };
+    const meta = { tag: 'a' };
+    const submission = readClusterSubmission('t', { input, meta }, 'node-1');
+    input.n = 2;
+    meta.tag = 'b';
+    expect(submission.data.input).toEqual({ n: 1, when: '1970-01-01T00:00:00.000Z', list: [1, null] });
+    expect(submission.data.meta).toEqual({ tag: 'a' });
+    expect(submission.meta).toEqual({ tag: 'a' });
+  });
+
+  it('carries a number JSON cannot as null, as the node would read it', () => {
+    expect(readClusterSubmission('t', { input: Number.NaN }, 'node-1').data.input).toBeNull();
+    expect(readClusterSubmission('t', { input: 'text' }, 'node-1').data.input).toBe('text');
   });
 });
