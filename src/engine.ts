@@ -776,6 +776,9 @@ export class Engine {
    * the event log, streamed as server-sent events; `/metrics` serves the Prometheus text.
    * Everything comes from the package itself (no CDN).
    *
+   * The server outlives {@link Engine.shutdown} (to show how the engine ended) until its `close()`:
+   * a process that serves its engine's dashboard closes it to exit.
+   *
    * @param options - `port` (default 0: any free port), `host` (default `127.0.0.1`)
    * @returns the server's `url` and `close()`
    * @example
