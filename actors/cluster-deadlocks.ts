@@ -11,8 +11,10 @@ import type { DeadlockReport, TaskFacts } from '../src/detection/deadlock-resolv
 import { MezanError } from '../src/errors';
 import type { ResourceWaiter } from '../src/internal/waiter-queue';
 import type { Logger } from '../src/logger';
-import { scanClusterDeadlocks, type ClusterDeadlockVictim, type DeadlockCandidate } from '../src/cluster/cluster-deadlock-scan';
-import { ClusterWaitEdges, type ClusterWaitEdge } from './cluster-wait-edges';
+import { readDeadlockCandidates, scanClusterDeadlocks, type ClusterDeadlockVictim } from '../src/cluster/cluster-deadlock-scan';
+import { ClusterWaitEdges, EDGE_RECORDS, type ClusterWaitEdge } from './cluster-wait-edges';
+import { MEMBER_RECORDS } from './cluster-membership';
+import { UnreadableRecordsLog } from './node-records';
 import { readClusterScanSnapshot } from './cluster-scan-snapshot';
 import { CLUSTER_SLOTS } from '../src/cluster/cluster-slots';
 
@@ -143,6 +145,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   #worker: Worker | undefined;
   /** The connections it opened (the queue's and the worker's), quit once those are closed. */
   readonly #connections: Redis[] = [];
+  /** Records a scan left out as unreadable, logged once per kind. */
+  readonly #unreadable: UnreadableRecordsLog;
 
   constructor(options: ClusterDeadlocksOptions) {
     this.#options = options;
@@ -155,6 +159,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
       );
     this.#edges = new ClusterWaitEdges({ redis: this.#redis, cluster: options.cluster, ttlMs: this.#ttlMs });
     this.#closing = new Promise((resolve) => (this.#resolveClosing = resolve));
+    this.#unreadable = new UnreadableRecordsLog(options.logger);
   }
 
   /** Subscribes to this node's victims, and joins the detector's queue. */
@@ -265,13 +270,15 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     const { cluster, afterMs, logger } = this.#options;
     const redis = this.#redis;
     const candidatesKey = `mezan:${cluster}:deadlock:candidates`;
-    const [{ nodes, slots }, [seconds, micros], stored] = await Promise.all([
+    const [{ nodes, slots, unreadableEdges, unreadableMembers }, [seconds, micros], stored] = await Promise.all([
       readClusterScanSnapshot(redis, cluster),
       redis.time(),
       redis.get(candidatesKey),
     ]);
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    const previous = stored === null ? {} : (JSON.parse(stored) as Record<string, DeadlockCandidate>);
+    this.#unreadable.note(cluster, EDGE_RECORDS, unreadableEdges);
+    this.#unreadable.note(cluster, MEMBER_RECORDS, unreadableMembers);
+    const previous = readDeadlockCandidates(stored);
     const { candidates, victims, policyError } = scanClusterDeadlocks(nodes, previous, now, afterMs, this.#options.policy, slots);
     if (policyError !== undefined)
       logger?.error('the deadlock policy failed on a deadlock across the cluster; choosing the youngest instead', { error: policyError });

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Clock } from '../src/clock';
-import type { ClusterMember } from '../src/cluster/cluster-view';
-import { NodeRecords } from './node-records';
+import { readClusterMember, type ClusterMember } from '../src/cluster/cluster-view';
+import { NodeRecords, type RecordReader } from './node-records';
 import type { Logger } from '../src/logger';
 
 /** What a node says of itself at each heartbeat: all of its record but who and where it is. @internal */
@@ -29,6 +29,15 @@ export interface ClusterMembershipInput {
 export const MEMBER_RECORDS = 'members';
 /** How long a member's record lives without a heartbeat, by default. @internal */
 export const MEMBER_TTL_MS = 10_000;
+
+/**
+ * A membership record's payload as node `node`'s: `undefined` for one this version cannot read, or
+ * that names another node. @internal
+ */
+export const readMemberRecord: RecordReader<ClusterMember> = (value, node) => {
+  const member = readClusterMember(value);
+  return member?.node === node ? member : undefined;
+};
 
 /**
  * A node's membership record in Redis (`mezan:<cluster>:members:node:<node>`, see
@@ -136,16 +145,9 @@ export class ClusterMembership {
     if (this.#joined || onJoined === undefined) return;
     this.#joined = true;
     try {
-      const others: ClusterMember[] = [];
-      for (const record of await this.#records.read()) {
-        if (record.node === node) continue;
-        try {
-          others.push(JSON.parse(record.payload) as ClusterMember);
-        } catch {
-          // A record this version cannot read: left out.
-        }
-      }
-      onJoined(others);
+      // A record this version cannot read is left out.
+      const { records } = await this.#records.read(readMemberRecord);
+      onJoined(records.filter((record) => record.node !== node).map((record) => record.payload));
     } catch (error) {
       logger?.warn('reading the other members of the cluster failed', { error });
     }

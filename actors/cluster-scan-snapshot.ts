@@ -1,14 +1,21 @@
 import type { Redis } from 'ioredis';
-import { EDGE_RECORDS, nodeEdgesOf, type ClusterNodeEdges } from './cluster-wait-edges';
-import { MEMBER_RECORDS } from './cluster-membership';
+import { EDGE_RECORDS, nodeEdgesOf, readEdges, type ClusterNodeEdges } from './cluster-wait-edges';
+import { MEMBER_RECORDS, readMemberRecord } from './cluster-membership';
 import { parseRecords, READ_RECORDS_LUA, recordKeys } from './node-records';
 import { CLUSTER_PREFIX } from './cluster-redis';
 import { clusterSlotCapacity, type ClusterSlots } from '../src/cluster/cluster-slots';
 
 /** What a scan of the cluster's deadlocks reads, at one instant of Redis. @internal */
 export interface ClusterScanSnapshot {
-  /** Every live node's published edges, ordered by node. */
+  /** Every live node's published edges, ordered by node, but those this version cannot read. */
   readonly nodes: readonly ClusterNodeEdges[];
+  /**
+   * The nodes whose edges' record this version cannot read: left out, as if they published none
+   * (their waits unknown, which errs towards "not deadlocked").
+   */
+  readonly unreadableEdges: readonly string[];
+  /** The nodes whose membership record this version cannot read (the slots' capacity is then unknown). */
+  readonly unreadableMembers: readonly string[];
   /** The cluster's job slots, and which of the awaited cluster tasks are queued. */
   readonly slots: ClusterSlots;
 }
@@ -46,16 +53,6 @@ end
 return { edges, members, meta[2] or false, queued }
 `;
 
-/** A member's `concurrency` from its record, `undefined` when the record cannot be read. */
-function concurrencyOf(payload: string): number | undefined {
-  try {
-    const concurrency = (JSON.parse(payload) as { concurrency?: unknown }).concurrency;
-    return typeof concurrency === 'number' ? concurrency : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Reads what a scan of cluster `cluster`'s deadlocks needs, at one instant of Redis: the nodes'
  * edges, and the cluster's job slots (their capacity from the live nodes' membership records and
@@ -74,7 +71,15 @@ export async function readClusterScanSnapshot(redis: Redis, cluster: string): Pr
     memberKeys.prefix,
     `${CLUSTER_PREFIX}:${cluster}:`,
   )) as [string[], string[], string | null, string[]];
-  const concurrencies = parseRecords(members).map(({ payload }) => concurrencyOf(payload));
+  const memberRecords = parseRecords(members, readMemberRecord);
+  // A member whose record cannot be read has a concurrency unknown: so is the capacity, and no queued task is in the scan.
+  const concurrencies = [...memberRecords.records.map(({ payload }) => payload.concurrency), ...memberRecords.unreadable.map(() => undefined)];
   const capacity = clusterSlotCapacity(concurrencies, globalConcurrency === null ? undefined : Number(globalConcurrency));
-  return { nodes: nodeEdgesOf(parseRecords(edges)), slots: { capacity, queued: new Set(queued) } };
+  const edgeRecords = parseRecords(edges, readEdges);
+  return {
+    nodes: nodeEdgesOf(edgeRecords.records),
+    unreadableEdges: edgeRecords.unreadable,
+    unreadableMembers: memberRecords.unreadable,
+    slots: { capacity, queued: new Set(queued) },
+  };
 }

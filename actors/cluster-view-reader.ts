@@ -1,16 +1,10 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ClusterWaitEdges } from './cluster-wait-edges';
-import {
-  assembleClusterView,
-  MAX_RUNNING_SHOWN,
-  type ActiveJob,
-  type ClusterMember,
-  type ClusterView,
-  type PoolPermit,
-} from '../src/cluster/cluster-view';
-import { NodeRecords } from './node-records';
-import { MEMBER_RECORDS, MEMBER_TTL_MS } from './cluster-membership';
+import { ClusterWaitEdges, EDGE_RECORDS } from './cluster-wait-edges';
+import { assembleClusterView, MAX_RUNNING_SHOWN, type ActiveJob, type ClusterView, type PoolPermit } from '../src/cluster/cluster-view';
+import type { Logger } from '../src/logger';
+import { NodeRecords, UnreadableRecordsLog } from './node-records';
+import { MEMBER_RECORDS, MEMBER_TTL_MS, readMemberRecord } from './cluster-membership';
 import { DEFAULT_LEASE_TTL_MS, readPermit } from './cluster-leases';
 import { clusterPoolKey } from './cluster-pool.actor';
 import { CLUSTER_PREFIX } from './cluster-redis';
@@ -33,15 +27,18 @@ export class ClusterViewReader {
   readonly #node: string;
   readonly #members: NodeRecords;
   readonly #edges: ClusterWaitEdges;
+  readonly #unreadable: UnreadableRecordsLog;
   #queue: Queue | undefined;
 
   /**
    * @param redis - the connection to read on (the membership's); not owned
    * @param cluster - the cluster's name
    * @param node - the node that reads (marked `self` in the view)
+   * @param logger - told, once per kind, of records left out of the view as unreadable
    */
-  constructor(redis: Redis, cluster: string, node: string) {
+  constructor(redis: Redis, cluster: string, node: string, logger?: Logger) {
     this.#redis = redis;
+    this.#unreadable = new UnreadableRecordsLog(logger);
     this.#cluster = cluster;
     this.#node = node;
     // The time to live matters to writers only: a reader's records are written by the nodes.
@@ -49,15 +46,21 @@ export class ClusterViewReader {
     this.#edges = new ClusterWaitEdges({ redis, cluster });
   }
 
-  /** The cluster now. Rejects with Redis's error when a read fails. */
+  /**
+   * The cluster now. A node's record this version cannot read (of another version, or anything else
+   * written under the cluster's keys) is left out: its node is not listed, its edges not shown.
+   * Rejects with Redis's error when a read fails.
+   */
   async read(): Promise<ClusterView> {
-    const [records, { nodes: edges }, [seconds, micros], active] = await Promise.all([
-      this.#members.read(),
+    const [memberRecords, { nodes: edges, unreadable }, [seconds, micros], active] = await Promise.all([
+      this.#members.read(readMemberRecord),
       this.#edges.snapshot(),
       this.#redis.time(),
       this.#activeJobs(),
     ]);
-    const members = records.map(({ payload }) => JSON.parse(payload) as ClusterMember);
+    const members = memberRecords.records.map(({ payload }) => payload);
+    this.#unreadable.note(this.#cluster, MEMBER_RECORDS, memberRecords.unreadable);
+    this.#unreadable.note(this.#cluster, EDGE_RECORDS, unreadable);
     const poolNames = [...new Set(members.flatMap((member) => member.pools.map((pool) => pool.name)))];
     const permits = new Map<string, PoolPermit[]>(await Promise.all(poolNames.map(async (name) => [name, await this.#permits(name)] as const)));
     return assembleClusterView({

@@ -50,9 +50,24 @@ export interface ClusterNodeEdges {
 /** The kind of the wait-for edges' records: keys `mezan:<cluster>:edges:*`. @internal */
 export const EDGE_RECORDS = 'edges';
 
-/** Each node's edges, from its record as stored. @internal */
-export function nodeEdgesOf(records: readonly NodeRecord[]): ClusterNodeEdges[] {
-  return records.map(({ node, version, payload }) => ({ node, version, edges: JSON.parse(payload) as ClusterWaitEdge[] }));
+/**
+ * A node's edges as its record's JSON holds them, or `undefined` for what is not an array of edges
+ * this version knows (all of them, or the node's edges are unknown: one left out could make a
+ * deadlock of tasks that are not deadlocked). @internal
+ */
+export function readEdges(value: unknown): ClusterWaitEdge[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  try {
+    value.forEach(expectEdge);
+  } catch {
+    return undefined;
+  }
+  return value as ClusterWaitEdge[];
+}
+
+/** Each node's edges, from its record as read. @internal */
+export function nodeEdgesOf(records: readonly NodeRecord<ClusterWaitEdge[]>[]): ClusterNodeEdges[] {
+  return records.map(({ node, version, payload }) => ({ node, version, edges: payload }));
 }
 
 /** Options of {@link ClusterWaitEdges}. */
@@ -142,8 +157,12 @@ export class ClusterWaitEdges {
     return this.#records.withdraw(node);
   }
 
-  /** Every live node's edges, read at one instant of Redis, ordered by node. */
-  async snapshot(): Promise<{ readonly nodes: readonly ClusterNodeEdges[] }> {
-    return { nodes: nodeEdgesOf(await this.#records.read()) };
+  /**
+   * Every live node's edges, read at one instant of Redis, ordered by node; the nodes whose record
+   * this version cannot read ({@link readEdges}) left out, and named in `unreadable`.
+   */
+  async snapshot(): Promise<{ readonly nodes: readonly ClusterNodeEdges[]; readonly unreadable: readonly string[] }> {
+    const { records, unreadable } = await this.#records.read(readEdges);
+    return { nodes: nodeEdgesOf(records), unreadable };
   }
 }

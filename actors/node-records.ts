@@ -1,11 +1,25 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from '../src/logger';
 import { expectNonEmptyString, fail } from '../src/internal/validate';
 
-/** What one node last published of one kind: the version it gave it, and its payload as stored. */
-export interface NodeRecord {
+/** What one node last published of one kind: the version it gave it, and its payload as read. */
+export interface NodeRecord<T = string> {
   readonly node: string;
   readonly version: number;
-  readonly payload: string;
+  readonly payload: T;
+}
+
+/**
+ * Reads the payload of node `node`'s record, parsed from JSON: the value, or `undefined` for one
+ * that does not fit (another version's record, or anything else written under the cluster's keys).
+ * Never throws.
+ */
+export type RecordReader<T> = (value: unknown, node: string) => T | undefined;
+
+/** The records read, and the nodes whose records could not be (unparsable, or not of the shape read). */
+export interface ReadRecords<T> {
+  readonly records: NodeRecord<T>[];
+  readonly unreadable: readonly string[];
 }
 
 /** Options of {@link NodeRecords}. */
@@ -67,16 +81,56 @@ export function recordKeys(cluster: string, kind: string): { readonly nodesKey: 
   return { nodesKey: `mezan:${cluster}:${kind}:nodes`, prefix: `mezan:${cluster}:${kind}:node:` };
 }
 
-/** The records in the flat list `readRecords` returns, ordered by node. @internal */
-export function parseRecords(flat: readonly string[]): NodeRecord[] {
-  const records: NodeRecord[] = [];
+/**
+ * The records in the flat list `readRecords` returns, ordered by node, each payload parsed from JSON
+ * and read by `read`. A record that is not `<version>\n<JSON>` or that `read` refuses is left out
+ * and its node named in `unreadable` (sorted): one node's record must not stop a reader of all of them.
+ * @internal
+ */
+export function parseRecords<T>(flat: readonly string[], read: RecordReader<T>): ReadRecords<T> {
+  const records: NodeRecord<T>[] = [];
+  const unreadable: string[] = [];
   for (let index = 0; index < flat.length; index += 2) {
+    const node = flat[index]!;
     const stored = flat[index + 1]!;
     const newline = stored.indexOf('\n');
-    records.push({ node: flat[index]!, version: Number(stored.slice(0, newline)), payload: stored.slice(newline + 1) });
+    const version = newline > 0 && /^\d+$/.test(stored.slice(0, newline)) ? Number(stored.slice(0, newline)) : Number.NaN;
+    const payload = Number.isSafeInteger(version) ? readJson(stored.slice(newline + 1), node, read) : undefined;
+    if (payload === undefined) unreadable.push(node);
+    else records.push({ node, version, payload });
   }
   records.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-  return records;
+  return { records, unreadable: unreadable.sort() };
+}
+
+function readJson<T>(text: string, node: string, read: RecordReader<T>): T | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return read(value, node);
+}
+
+/**
+ * Logs, once per kind of record for its whole life, that records of that kind were left out as
+ * unreadable: a record of another version lives as long as its node, and is read at every scan. @internal
+ */
+export class UnreadableRecordsLog {
+  readonly #logger: Logger | undefined;
+  readonly #logged = new Set<string>();
+
+  constructor(logger: Logger | undefined) {
+    this.#logger = logger;
+  }
+
+  /** Notes that the records of `kind` of `nodes` were left out (nothing when there is none). */
+  note(cluster: string, kind: string, nodes: readonly string[]): void {
+    if (nodes.length === 0 || this.#logged.has(kind)) return;
+    this.#logged.add(kind);
+    this.#logger?.warn(`records under mezan:${cluster}:${kind}: that this version cannot read are left out (logged once)`, { nodes: [...nodes] });
+  }
 }
 
 /**
@@ -136,8 +190,8 @@ export class NodeRecords {
       .exec();
   }
 
-  /** Every live node's record, read at one instant of Redis, ordered by node. */
-  async read(): Promise<NodeRecord[]> {
-    return parseRecords((await this.#redis.eval(READ, 1, this.#nodesKey, this.#prefix)) as string[]);
+  /** Every live node's record, read at one instant of Redis, ordered by node, each payload by `read` (see {@link parseRecords}). */
+  async read<T>(read: RecordReader<T>): Promise<ReadRecords<T>> {
+    return parseRecords((await this.#redis.eval(READ, 1, this.#nodesKey, this.#prefix)) as string[], read);
   }
 }

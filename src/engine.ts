@@ -598,7 +598,7 @@ export class Engine {
     const cluster = this.#options.cluster;
     if (membership === undefined || cluster === undefined) return undefined;
     if (membership.hasLeft) throw new MezanError('E_SHUTDOWN', `The engine has left cluster "${cluster.name}": its view can no longer be read`);
-    this.#clusterViews ??= new (loadClusterViewReader().ClusterViewReader)(membership.connection, cluster.name, cluster.node);
+    this.#clusterViews ??= new (loadClusterViewReader().ClusterViewReader)(membership.connection, cluster.name, cluster.node, this.#logger);
     return this.#clusterViews.read();
   }
 

@@ -15,6 +15,29 @@ export interface DeadlockCandidate {
 }
 
 /**
+ * The candidates the last scan kept, from their JSON as stored: those that do not fit (the record
+ * of another version, or anything else written there) left out, so they are candidates anew. Never throws.
+ * @internal
+ */
+export function readDeadlockCandidates(text: string | null): Record<string, DeadlockCandidate> {
+  const candidates: Record<string, DeadlockCandidate> = Object.create(null) as Record<string, DeadlockCandidate>;
+  if (text === null) return candidates;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return candidates;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return candidates;
+  for (const [id, candidate] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof candidate !== 'object' || candidate === null) continue;
+    const { edges, since } = candidate as Record<string, unknown>;
+    if (typeof edges === 'string' && typeof since === 'number' && Number.isFinite(since)) candidates[id] = { edges, since };
+  }
+  return candidates;
+}
+
+/**
  * The victim a scan chose: the task `task` of node `node` (its own id there), whose request
  * `request` fails with `E_DEADLOCK`.
  * @internal

@@ -56,6 +56,56 @@ export interface ClusterMember {
   readonly deadlockPolicy: string;
 }
 
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function isWorker(value: unknown): value is ClusterNodeWorker {
+  return isObject(value) && isString(value.id) && isCount(value.slots) && isCount(value.running) && isString(value.state);
+}
+
+function isPool(value: unknown): value is ClusterNodePool {
+  return (
+    isObject(value) &&
+    isString(value.name) &&
+    isCount(value.capacity) &&
+    value.capacity > 0 &&
+    (value.leaseMs === undefined || (isCount(value.leaseMs) && value.leaseMs > 0))
+  );
+}
+
+/**
+ * A membership record's payload, parsed from JSON, when it has every field of a
+ * {@link ClusterMember} this version reads (a record of another version, or anything else written
+ * under the cluster's keys, is `undefined`: left out of the view, never a failure of it). Never throws.
+ * @internal
+ */
+export function readClusterMember(value: unknown): ClusterMember | undefined {
+  if (!isObject(value)) return undefined;
+  const { node, host, pid, engineId, startedAt, heartbeatAt, phase, concurrency, workers, tasks, pools, running, pending, deadlockPolicy } = value;
+  const fits =
+    isString(node) &&
+    node !== '' &&
+    isString(host) &&
+    isCount(pid) &&
+    isString(engineId) &&
+    isTime(startedAt) &&
+    isTime(heartbeatAt) &&
+    isString(phase) &&
+    isCount(concurrency) &&
+    Array.isArray(workers) &&
+    workers.every(isWorker) &&
+    Array.isArray(tasks) &&
+    tasks.every(isString) &&
+    Array.isArray(pools) &&
+    pools.every(isPool) &&
+    isCount(running) &&
+    isCount(pending) &&
+    isString(deadlockPolicy);
+  return fits ? (value as unknown as ClusterMember) : undefined;
+}
+
 /** A cluster task a node is running: a BullMQ job active on it. */
 export interface ClusterRunningTask {
   /** The task's id (the job's). */

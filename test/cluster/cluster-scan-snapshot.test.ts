@@ -29,6 +29,25 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** A member's record as a node writes it, but for what `record` says. */
+const memberRecord = (node: string, record: object): object => ({
+  node,
+  host: 'h',
+  pid: 1,
+  engineId: `engine-${node}`,
+  startedAt: 0,
+  heartbeatAt: 0,
+  phase: 'running',
+  concurrency: 1,
+  workers: [],
+  tasks: [],
+  pools: [],
+  running: 0,
+  pending: 0,
+  deadlockPolicy: 'youngest',
+  ...record,
+});
+
 /** A fresh cluster: its queue (BullMQ's, as the nodes make it), its edges, and a way to write a member's record. */
 function freshCluster() {
   const cluster = `snapshot-${++clusters}`;
@@ -40,7 +59,7 @@ function freshCluster() {
     cluster,
     queue,
     edges: new ClusterWaitEdges({ redis, cluster }),
-    member: (node: string, record: object) => members.publish(node, JSON.stringify({ node, ...record }), 1),
+    member: (node: string, record: object) => members.publish(node, JSON.stringify(memberRecord(node, record)), 1),
   };
 }
 
@@ -91,7 +110,9 @@ describe('readClusterScanSnapshot', () => {
     expect((await readClusterScanSnapshot(redis, cluster)).slots.capacity).toBe(4);
     // A record this version cannot read: the capacity cannot be told.
     await member('c', { concurrency: 'many' });
-    expect((await readClusterScanSnapshot(redis, cluster)).slots.capacity).toBeUndefined();
+    const snapshot = await readClusterScanSnapshot(redis, cluster);
+    expect(snapshot.slots.capacity).toBeUndefined();
+    expect(snapshot.unreadableMembers).toEqual(['c']);
   });
 
   it('tells no job queued in a paused queue: it waits for no slot', async () => {

@@ -37,6 +37,7 @@ describe('the cluster wait-for edges in Redis', () => {
         { node: 'a', version: 5, edges: [holds('t1')] },
         { node: 'b', version: 1, edges: [holds('t2'), { kind: 'awaits', task: 't2', awaited: 't1' }] },
       ],
+      unreadable: [],
     });
   });
 

@@ -1,0 +1,154 @@
+import Redis from 'ioredis';
+import { ClusterDeadlocks } from '../../actors/cluster-deadlocks';
+import { ClusterWaitEdges, type ClusterWaitEdge } from '../../actors/cluster-wait-edges';
+import { createEngine, realClock, type Engine } from '../../src';
+import { deferred, recordingLogger } from '../fixtures/engine-harness';
+import { crossingTask, until, useClusterTestBed } from '../fixtures/cluster-test-bed';
+
+// What a node reads from the cluster's Redis that it did not write itself: other nodes' records
+// (of another mezan version, or anything written under `mezan:<cluster>:`). They may not stop the
+// node's scans or its view: what does not fit is left out, and logged once. On a real redis-server; waits are
+// for what must be seen, never for a delay.
+
+const bed = useClusterTestBed();
+let admin: Redis;
+
+beforeAll(() => {
+  admin = new Redis(bed.redis.url);
+});
+
+afterAll(() => {
+  admin.disconnect();
+});
+
+type Records = ReturnType<typeof recordingLogger>['records'];
+
+/**
+ * Nodes `a` and `b` of cluster `cluster` with the cluster pools db and gpu, whose deadlocks' victim
+ * is the task of the lowest priority, each logging to its own records; once joined.
+ */
+async function twoNodes(cluster: string): Promise<{ a: Engine; b: Engine; logs: [Records, Records] }> {
+  const logs: Records[] = [];
+  const [a, b] = ['a', 'b'].map((node) => {
+    const { logger, records } = recordingLogger();
+    logs.push(records);
+    const engine = createEngine({
+      logger,
+      deadlock: { policy: 'lowest-priority' },
+      resources: { db: { capacity: 1, scope: 'cluster' }, gpu: { capacity: 1, scope: 'cluster' } },
+      cluster: { redis: bed.redis.url, name: cluster, node, concurrency: 0, deadlockAfterMs: 300, deadlockScanMs: 100 },
+    });
+    bed.engines.push(engine);
+    return engine;
+  }) as [Engine, Engine];
+  await Promise.all([a.onClusterReady(), b.onClusterReady()]);
+  return { a, b, logs: logs as [Records, Records] };
+}
+
+/** A lock-order inversion between a task of `a` (db then gpu, priority 1) and one of `b` (gpu then db): its outcomes. */
+async function inversion(a: Engine, b: Engine): Promise<string[]> {
+  const aHolds = deferred<void>();
+  const bHolds = deferred<void>();
+  const onA = crossingTask(a, 'order-1', 'db', 'gpu', aHolds, bHolds, 1);
+  const onB = crossingTask(b, 'order-2', 'gpu', 'db', bHolds, aHolds, 0);
+  const settled = await Promise.allSettled([onA.result, onB.result]);
+  return settled.map((one) => (one.status === 'fulfilled' ? 'completed' : (one.reason as { code: string }).code));
+}
+
+const warningsAbout = (records: Records, text: string): Records =>
+  records.filter(({ level, message }) => level === 'warn' && typeof message === 'string' && message.includes(text));
+
+describe('records under mezan:<cluster>: that this version cannot read', () => {
+  it.each(['not json', 'null', '{"node":"other"}', '[{"kind":"later","task":"other/1"}]'])(
+    'do not stop the scans: with edges %s of a node, a deadlock across two nodes is still broken',
+    async (payload) => {
+      const cluster = bed.freshCluster('bad-edges');
+      await admin.set(`mezan:${cluster}:edges:node:other`, `1\n${payload}`, 'PX', 120_000);
+      await admin.sadd(`mezan:${cluster}:edges:nodes`, 'other');
+      await admin.set(`mezan:${cluster}:members:node:other`, `1\n${payload}`, 'PX', 120_000);
+      await admin.sadd(`mezan:${cluster}:members:nodes`, 'other');
+      await admin.set(`mezan:${cluster}:deadlock:candidates`, payload, 'PX', 120_000);
+      const { a, b, logs } = await twoNodes(cluster);
+      expect(await inversion(a, b)).toEqual(['completed', 'E_DEADLOCK']);
+      expect(await admin.keys(`mezan:${cluster}:deadlock:decided:*`)).toHaveLength(1);
+      // Whichever node scanned logged, once, each kind it left out.
+      for (const kind of ['edges', 'members']) {
+        const warned = logs.map((records) => warningsAbout(records, `mezan:${cluster}:${kind}:`).length);
+        expect(warned.every((count) => count <= 1) && warned.some((count) => count === 1)).toBe(true);
+      }
+    },
+  );
+
+  it('leave a node’s waits unknown, as if it published none: no deadlock is made of what is left', async () => {
+    const cluster = bed.freshCluster('unknown-edges');
+    const edges = new ClusterWaitEdges({ redis: admin, cluster });
+    await edges.publish(
+      'a',
+      [
+        { kind: 'holds', task: 'a/t', resource: 'db', units: 1, capacity: 1 },
+        { kind: 'requests', task: 'a/t', resource: 'gpu', units: 1, capacity: 1, request: 'a-r' },
+      ],
+      1,
+    );
+    const other: ClusterWaitEdge[] = [
+      { kind: 'holds', task: 'b/t', resource: 'gpu', units: 1, capacity: 1 },
+      { kind: 'requests', task: 'b/t', resource: 'db', units: 1, capacity: 1, request: 'b-r' },
+    ];
+    // Node b's record holds the other half of a lock-order inversion, and an edge of a kind this version does not know.
+    await admin.set(`mezan:${cluster}:edges:node:b`, `1\n${JSON.stringify([...other, { kind: 'later', task: 'b/t' }])}`, 'PX', 60_000);
+    await admin.sadd(`mezan:${cluster}:edges:nodes`, 'b');
+    const { logger, records } = recordingLogger();
+    const detector = new ClusterDeadlocks({
+      url: bed.redis.url,
+      redis: admin,
+      cluster,
+      node: 'detector',
+      clock: realClock,
+      afterMs: 0,
+      scanMs: 3_600_000,
+      victimize: () => {},
+      logger,
+    });
+    try {
+      expect(await detector.scan()).toEqual([]);
+      expect(await detector.scan()).toEqual([]);
+      expect(warningsAbout(records, `mezan:${cluster}:edges:`)).toEqual([expect.objectContaining({ nodes: ['b'] })]);
+      // The same edges, all of them known: the deadlock they make is found.
+      await edges.publish('b', other, 2);
+      expect((await detector.scan()).map(({ node, task }) => `${node}/${task}`)).toHaveLength(1);
+    } finally {
+      await detector.close();
+    }
+  });
+
+  it.each(['not json', 'null', '{"node":"other"}'])(
+    'leave clusterView() whole: a member record %s is left out, the others shown',
+    async (payload) => {
+      const cluster = bed.freshCluster('bad-member');
+      const { logger, records } = recordingLogger();
+      // Without detection: the view alone reads the records.
+      const engine = createEngine({
+        logger,
+        deadlock: { detect: 'off' },
+        tasks: { t: () => 1 },
+        cluster: { redis: bed.redis.url, name: cluster, node: 'good' },
+      });
+      bed.engines.push(engine);
+      await engine.onClusterReady();
+      await until(async () => (await admin.exists(`mezan:${cluster}:members:node:good`)) === 1, 'the good node’s record');
+      for (const kind of ['members', 'edges']) {
+        await admin.set(`mezan:${cluster}:${kind}:node:other`, `1\n${payload}`, 'PX', 60_000);
+        await admin.sadd(`mezan:${cluster}:${kind}:nodes`, 'other');
+      }
+      // A readable record filed under another node's name is no record of that node either.
+      await admin.set(`mezan:${cluster}:members:node:impostor`, (await admin.get(`mezan:${cluster}:members:node:good`))!, 'PX', 60_000);
+      await admin.sadd(`mezan:${cluster}:members:nodes`, 'impostor');
+      const view = await engine.clusterView();
+      expect(view?.nodes.map((node) => node.node)).toEqual(['good']);
+      expect(view?.edges).toEqual([]);
+      await engine.clusterView();
+      expect(warningsAbout(records, `mezan:${cluster}:members:`)).toEqual([expect.objectContaining({ nodes: ['impostor', 'other'] })]);
+      expect(warningsAbout(records, `mezan:${cluster}:edges:`)).toEqual([expect.objectContaining({ nodes: ['other'] })]);
+    },
+  );
+});
