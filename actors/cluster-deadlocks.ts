@@ -89,6 +89,30 @@ type VictimMessage = Omit<ClusterDeadlockVictim, 'node'>;
 export const DEADLOCKS_PREFIX = 'mezan-deadlocks';
 const SCHEDULER = 'deadlock-scan';
 
+/**
+ * The victim decision in `text` as heard on a victims' channel, or why it is none (`not JSON`, `not
+ * a victim decision`): anyone who can publish on the cluster's Redis can send anything there.
+ */
+function readVictimMessage(text: string): VictimMessage | 'not JSON' | 'not a victim decision' {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (typeof value !== 'object' || value === null) return 'not a victim decision';
+  const { task, request, cycle, deadlocked, nodes, policy } = value as Record<string, unknown>;
+  const isStrings = (list: unknown): list is string[] => Array.isArray(list) && list.every((item) => typeof item === 'string');
+  const fits =
+    typeof task === 'string' &&
+    typeof request === 'string' &&
+    typeof policy === 'string' &&
+    isStrings(cycle) &&
+    isStrings(deadlocked) &&
+    isStrings(nodes);
+  return fits ? { task, request, cycle, deadlocked, nodes, policy } : 'not a victim decision';
+}
+
 /** The Redis channel on which node `node` hears that one of its tasks is a deadlock's victim. @internal */
 export function victimChannel(cluster: string, node: string): string {
   return `mezan:${cluster}:deadlock:victim:${node}`;
@@ -147,6 +171,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   readonly #connections: Redis[] = [];
   /** Records a scan left out as unreadable, logged once per kind. */
   readonly #unreadable: UnreadableRecordsLog;
+  /** The kinds of victim messages this node could not read, each logged once. */
+  readonly #misheard = new Set<string>();
 
   constructor(options: ClusterDeadlocksOptions) {
     this.#options = options;
@@ -174,7 +200,14 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
       return connection;
     };
     const subscriber = connect();
-    subscriber.on('message', (_channel: string, message: string) => this.#heard(message));
+    subscriber.on('message', (_channel: string, message: string) => {
+      // Inside ioredis's data handler a throw is uncaught, and ends the process.
+      try {
+        this.#heard(message);
+      } catch (error) {
+        logger?.error('hearing a deadlock victim decision failed', { error });
+      }
+    });
     void subscriber.subscribe(victimChannel(cluster, node)).catch(onError);
     const name = cluster;
     const queue = (this.#queue = new Queue(name, { connection: connect(), prefix: DEADLOCKS_PREFIX }));
@@ -328,10 +361,14 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   }
 
   #heard(text: string): void {
-    let message: VictimMessage;
-    try {
-      message = JSON.parse(text) as VictimMessage;
-    } catch {
+    const message = readVictimMessage(text);
+    if (typeof message === 'string') {
+      if (this.#misheard.has(message)) return;
+      this.#misheard.add(message);
+      this.#options.logger?.warn(`a message on this node's deadlock victims' channel is ${message}: ignored (logged once)`, {
+        channel: victimChannel(this.#options.cluster, this.#options.node),
+        message: text.slice(0, 200),
+      });
       return;
     }
     // Only the very request the detector saw: a wait that ended meanwhile, or a decision heard

@@ -1,13 +1,14 @@
 import Redis from 'ioredis';
-import { ClusterDeadlocks } from '../../actors/cluster-deadlocks';
+import { ClusterDeadlocks, victimChannel } from '../../actors/cluster-deadlocks';
 import { ClusterWaitEdges, type ClusterWaitEdge } from '../../actors/cluster-wait-edges';
 import { createEngine, realClock, type Engine } from '../../src';
 import { deferred, recordingLogger } from '../fixtures/engine-harness';
 import { crossingTask, until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // What a node reads from the cluster's Redis that it did not write itself: other nodes' records
-// (of another mezan version, or anything written under `mezan:<cluster>:`). They may not stop the
-// node's scans or its view: what does not fit is left out, and logged once. On a real redis-server; waits are
+// (of another mezan version, or anything written under `mezan:<cluster>:`) and the messages on its
+// deadlock victims' channel (anyone who can PUBLISH there). Neither may stop the node, its scans or
+// its view: what does not fit is left out, and logged once. On a real redis-server; waits are
 // for what must be seen, never for a delay.
 
 const bed = useClusterTestBed();
@@ -57,6 +58,36 @@ async function inversion(a: Engine, b: Engine): Promise<string[]> {
 
 const warningsAbout = (records: Records, text: string): Records =>
   records.filter(({ level, message }) => level === 'warn' && typeof message === 'string' && message.includes(text));
+
+describe("a node's deadlock victims' channel", () => {
+  it('ignores what is no victim decision (logging each kind once), and still hears the real ones', async () => {
+    const cluster = bed.freshCluster('victim-garbage');
+    const { a, b, logs } = await twoNodes(cluster);
+    const channel = victimChannel(cluster, 'b');
+    const garbage = [
+      'null',
+      'null',
+      '42',
+      '"text"',
+      '[1]',
+      '{}',
+      '{"task":"order-2"}',
+      '{"task":"order-2","request":"r","cycle":null,"deadlocked":[],"nodes":[],"policy":"youngest"}',
+      '{"task":"order-2","request":"r","cycle":[1],"deadlocked":[],"nodes":[],"policy":"youngest"}',
+      'not json',
+    ];
+    // Each is heard by node b's subscriber (and would have ended its process with an uncaught TypeError).
+    for (const message of garbage) expect(await admin.publish(channel, message)).toBe(1);
+    // One channel delivers in order: once the last one is logged, every one was heard.
+    await until(() => warningsAbout(logs[1], 'is not JSON').length === 1, 'the message that is not JSON logged');
+    expect(warningsAbout(logs[1], "deadlock victims' channel").map(({ message }) => message)).toEqual([
+      expect.stringContaining('is not a victim decision'),
+      expect.stringContaining('is not JSON'),
+    ]);
+    // The node runs on, and hears the decision that breaks a deadlock: b's task, of the lower priority, is the victim.
+    expect(await inversion(a, b)).toEqual(['completed', 'E_DEADLOCK']);
+  });
+});
 
 describe('records under mezan:<cluster>: that this version cannot read', () => {
   it.each(['not json', 'null', '{"node":"other"}', '[{"kind":"later","task":"other/1"}]'])(
