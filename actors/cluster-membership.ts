@@ -61,6 +61,10 @@ export class ClusterMembership {
   /** A write asked for while one was under way: done once it ends. */
   #again = false;
   #joined = false;
+  /** Whether a write of the record landed. */
+  #written = false;
+  /** Whether a record of this node's name by another engine was seen (and warned about). */
+  #sharedName = false;
   #left: Promise<void> | undefined;
 
   constructor(input: ClusterMembershipInput) {
@@ -94,19 +98,28 @@ export class ClusterMembership {
     if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     let payload: string;
+    let engineId: string;
     try {
-      payload = JSON.stringify(this.#record());
+      const record = this.#record();
+      engineId = record.engineId;
+      payload = JSON.stringify(record);
     } catch (error) {
       logger?.warn('describing this node for its cluster membership failed', { error });
       this.#arm();
       return;
     }
+    // Read before the write, on the same connection: what another engine wrote since this one's last write.
+    const stored = this.#written && !this.#sharedName ? this.#records.readOne(node, readMemberRecord).catch(() => undefined) : undefined;
     // Versions only grow, across restarts of a node of the same name too: its last record may still be stored.
     this.#version = Math.max(this.#version + 1, Math.floor(clock.now()));
     this.#writing = this.#records
       .publish(node, payload, this.#version)
       .then(
-        () => this.#tellJoined(),
+        async () => {
+          this.#written = true;
+          this.#checkName(engineId, await stored);
+          await this.#tellJoined();
+        },
         (error: unknown) => logger?.warn('writing the cluster membership record failed', { error }),
       )
       .then(() => {
@@ -137,6 +150,22 @@ export class ClusterMembership {
     this.#timer = undefined;
     this.#left ??= Promise.resolve();
     this.#redis.disconnect();
+  }
+
+  /**
+   * Warns, once, when the record this node's last write replaced was another engine's: two live
+   * engines share the node's name, and overwrite each other's record. Not at the first write, which
+   * may replace the record of a node of that name that died a moment ago.
+   */
+  #checkName(engineId: string, stored: { readonly payload: ClusterMember } | undefined): void {
+    if (stored === undefined || stored.payload.engineId === engineId) return;
+    this.#sharedName = true;
+    const { cluster, node, logger } = this.#input;
+    const { host, pid, engineId: other } = stored.payload;
+    logger?.warn(
+      `another engine (${other}, pid ${pid} on ${host}) runs as node "${node}" of cluster "${cluster}": give each engine its own cluster.node, or they share one membership record and their tasks' ids collide in the detection of deadlocks across nodes`,
+      { node, engineId, otherEngineId: other },
+    );
   }
 
   /** Once, after the first record landed: the other members as they are now. */

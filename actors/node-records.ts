@@ -190,6 +190,13 @@ export class NodeRecords {
       .exec();
   }
 
+  /** Node `node`'s record, its payload read by `read`; `undefined` when there is none, or it cannot be read. */
+  async readOne<T>(node: string, read: RecordReader<T>): Promise<NodeRecord<T> | undefined> {
+    expectNonEmptyString('node', node);
+    const stored = await this.#redis.get(this.#prefix + node);
+    return stored === null ? undefined : parseRecords([node, stored], read).records[0];
+  }
+
   /** Every live node's record, read at one instant of Redis, ordered by node, each payload by `read` (see {@link parseRecords}). */
   async read<T>(read: RecordReader<T>): Promise<ReadRecords<T>> {
     return parseRecords((await this.#redis.eval(READ, 1, this.#nodesKey, this.#prefix)) as string[], read);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   expectKnownKeys,
@@ -18,7 +19,10 @@ export interface ClusterOptions {
   redis: string;
   /** The cluster's name: nodes with the same name (on the same Redis) share one queue. */
   name: string;
-  /** This node's name, in logs and on the jobs it runs. @default `<hostname>-<pid>` */
+  /**
+   * This node's name, in logs and on the jobs it runs; unique in the cluster (two live engines of
+   * one name share one membership record, and are warned of it). @default `<hostname>-<pid>-<6 random hex digits>`, unique to the engine
+   */
   node?: string;
   /**
    * How many named tasks this node takes from the cluster at once (its BullMQ worker's
@@ -130,7 +134,8 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
   expectNonEmptyString('cluster.name', name);
   // The name is part of every Redis key of the cluster: a colon or a space would blur them.
   if (!/^[\w.-]+$/.test(name)) fail('cluster.name', 'a name of letters, digits, _, . and -', name);
-  const node = orDefault(options.node, `${hostname()}-${process.pid}`);
+  // Random, not the engine's seeded source: two engines of one process may share a seed, never a name.
+  const node = orDefault(options.node, `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
   expectNonEmptyString('cluster.node', node);
   const nodeConcurrency = orDefault(options.concurrency, concurrency);
   if (typeof nodeConcurrency !== 'number' || !Number.isInteger(nodeConcurrency) || nodeConcurrency < 0)
