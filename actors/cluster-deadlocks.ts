@@ -166,6 +166,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   /** Settles once this node's worker is seen and the scheduler made (or that failed). */
   #joined: Promise<void> = Promise.resolve();
   #scheduled = false;
+  /** Settles once the scans' queue is made whole again after a reconnection (see #rejoin). */
+  #rejoining: Promise<void> | undefined;
   #worker: Worker | undefined;
   /** The connections it opened (the queue's and the worker's), quit once those are closed. */
   readonly #connections: Redis[] = [];
@@ -210,8 +212,18 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     });
     void subscriber.subscribe(victimChannel(cluster, node)).catch(onError);
     const name = cluster;
-    const queue = (this.#queue = new Queue(name, { connection: connect(), prefix: DEADLOCKS_PREFIX }));
+    const queueConnection = connect();
+    const queue = (this.#queue = new Queue(name, { connection: queueConnection, prefix: DEADLOCKS_PREFIX }));
     queue.on('error', onError);
+    // A Redis that restarted empty (no persistence) has lost the scheduler and the global
+    // concurrency: nothing else would make them again until a node joins.
+    let lost = false;
+    queueConnection.on('close', () => (lost = true));
+    queueConnection.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.#rejoining = this.#rejoin(queue).catch(onError);
+    });
     const worker = (this.#worker = new Worker(name, () => this.scan().then(() => undefined), {
       connection: connect(),
       prefix: DEADLOCKS_PREFIX,
@@ -235,6 +247,24 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
         onError(error);
         if (!this.#closed) this.#options.failed?.(error);
       });
+  }
+
+  /**
+   * Once the scans' queue is reachable again after its connection closed: makes again its global
+   * concurrency of 1 and its job scheduler if Redis lost them (restarted empty), saying so.
+   */
+  async #rejoin(queue: Queue): Promise<void> {
+    await this.#joined;
+    if (this.#closed || !this.#scheduled) return;
+    const [concurrency, scheduler] = await Promise.all([queue.getGlobalConcurrency(), queue.getJobScheduler(SCHEDULER)]);
+    const missing = [...(concurrency === 1 ? [] : ['its global concurrency of 1']), ...(scheduler === undefined ? ['its job scheduler'] : [])];
+    // A node that leaves meanwhile waits for this (see #leave): it may then remove the scheduler made here.
+    if (missing.length === 0 || this.#closed) return;
+    this.#options.logger?.warn(`the cluster's deadlock scans' queue had lost ${missing.join(' and ')} (Redis restarted empty?): made again`, {
+      cluster: this.#options.cluster,
+    });
+    if (concurrency !== 1) await queue.setGlobalConcurrency(1);
+    if (scheduler === undefined) await this.#schedule(queue);
   }
 
   /** Makes (or keeps) the job scheduler that adds a scan every `scanMs`. */
@@ -262,6 +292,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
    */
   async #leave(queue: Queue): Promise<void> {
     await this.#joined;
+    await this.#rejoining;
     // A node that never joined, or is cut off from Redis as it leaves, does not wait to ask: the scheduler stays.
     if (!this.#scheduled || (await queue.backend.client).status !== 'ready') return;
     if ((await this.#otherScanners(queue)) > 0) return;
