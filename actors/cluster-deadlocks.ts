@@ -130,10 +130,14 @@ export function victimChannel(cluster: string, node: string): string {
  *   with a concurrency of 1, and the queue's global concurrency is 1, so one scan runs at a time in
  *   the cluster (a node that dies mid-scan loses the job's lock, and another node takes it);
  *   a job scheduler adds a scan every `scanMs` ({@link scanClusterDeadlocks}: a deadlock is
- *   confirmed across two snapshots at least `afterMs` apart, then its victim chosen);
+ *   confirmed across two snapshots at least `afterMs` apart, then its victim chosen); the queue's
+ *   global concurrency and scheduler are made again when its connection comes back after a close
+ *   and finds them gone (Redis restarted empty); a node's edges this version cannot read are left
+ *   out, as if it published none;
  * - the victim's node hears the decision on its channel ({@link victimChannel}), and fails that
  *   task's waits with `E_DEADLOCK` carrying the cycle, its leases freed, if that very request or
- *   await still waits (a decision heard twice, or late, does nothing). The detector sends one
+ *   await still waits (a decision heard twice, or late, does nothing; a message that is no
+ *   decision is ignored, each kind logged once). The detector sends one
  *   decision per wait (a key set `NX`), sent again only once that key lapses with the deadlock still there.
  *
  * @internal
