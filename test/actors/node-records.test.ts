@@ -3,28 +3,15 @@ import { readMemberRecord } from '../../actors/cluster-membership';
 import { readEdges } from '../../actors/cluster-wait-edges';
 import { readDeadlockCandidates } from '../../src/cluster/cluster-deadlock-scan';
 import { recordingLogger } from '../fixtures/engine-harness';
+import { memberRecord } from '../fixtures/cluster-member-record';
 
 // Reading the records every node keeps under `mezan:<cluster>:` (Redis's raw values, as the read
 // script returns them): one that this version cannot read is left out and named, never a throw.
 
 const anything: RecordReader<unknown> = (value) => value;
 
-const member = (node: string): Record<string, unknown> => ({
-  node,
-  host: 'h',
-  pid: 1,
-  engineId: 'engine-aaaaaaaa',
-  startedAt: 1,
-  heartbeatAt: 2,
-  phase: 'running',
-  concurrency: 2,
-  workers: [{ id: 'main', slots: 2, running: 0, state: 'idle' }],
-  tasks: ['t'],
-  pools: [{ name: 'db', capacity: 1 }],
-  running: 0,
-  pending: 0,
-  deadlockPolicy: 'youngest',
-});
+const member = (node: string): Record<string, unknown> =>
+  memberRecord(node, { workers: [{ id: 'main', slots: 2, running: 0, state: 'idle' }], tasks: ['t'], pools: [{ name: 'db', capacity: 1 }] });
 
 describe('parseRecords', () => {
   it('reads each record’s version and JSON payload, ordered by node', () => {

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { DEADLOCKS_PREFIX } from '../../actors/cluster-deadlocks';
-import { createEngine, type Engine } from '../../src';
-import { deferred, recordingLogger } from '../fixtures/engine-harness';
-import { crossingTask, until } from '../fixtures/cluster-test-bed';
+import type { Engine } from '../../src';
+import { until } from '../fixtures/cluster-test-bed';
+import { inversionOutcomes, twoLoggedNodes, warningsAbout } from '../fixtures/cluster-logged-nodes';
 import { pingRedis, startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 // The cross-node deadlock scans' queue after its Redis restarted empty (no persistence, as the
@@ -45,20 +45,7 @@ describe('the deadlock scans’ queue after Redis restarts empty', () => {
   it('has its scheduler and global concurrency made again, says so, and breaks a deadlock across nodes again', async () => {
     first = await startRedisServer();
     const cluster = 'restarted';
-    const logs: ReturnType<typeof recordingLogger>['records'][] = [];
-    const [a, b] = ['a', 'b'].map((node) => {
-      const { logger, records } = recordingLogger();
-      logs.push(records);
-      const engine = createEngine({
-        logger,
-        deadlock: { policy: 'lowest-priority' },
-        resources: { db: { capacity: 1, scope: 'cluster' }, gpu: { capacity: 1, scope: 'cluster' } },
-        cluster: { redis: first!.url, name: cluster, node, concurrency: 0, deadlockAfterMs: 300, deadlockScanMs: 100 },
-      });
-      engines.push(engine);
-      return engine;
-    }) as [Engine, Engine];
-    await Promise.all([a.onClusterReady(), b.onClusterReady()]);
+    const { a, b, logs } = await twoLoggedNodes(first.url, cluster, engines);
     const admin = new Redis(first.url, { maxRetriesPerRequest: null });
     admin.on('error', () => undefined);
     try {
@@ -69,16 +56,11 @@ describe('the deadlock scans’ queue after Redis restarts empty', () => {
       await first.stop();
       second = await restartOn(first.port);
       await until(whole, 'the scans’ queue made again');
-      const warned = logs.flat().filter(({ message }) => typeof message === 'string' && message.includes("deadlock scans' queue had lost"));
+      const warned = logs.flatMap((records) => warningsAbout(records, "deadlock scans' queue had lost"));
       expect(warned.length).toBeGreaterThanOrEqual(1);
       expect(warned[0]!.message).toContain('its global concurrency of 1 and its job scheduler');
       // The scans run again: a lock-order inversion across the nodes is broken, b's task (of the lower priority) its victim.
-      const aHolds = deferred<void>();
-      const bHolds = deferred<void>();
-      const onA = crossingTask(a, 'order-1', 'db', 'gpu', aHolds, bHolds, 1);
-      const onB = crossingTask(b, 'order-2', 'gpu', 'db', bHolds, aHolds, 0);
-      await expect(onA.result).resolves.toBeUndefined();
-      await expect(onB.result).rejects.toMatchObject({ code: 'E_DEADLOCK' });
+      expect(await inversionOutcomes(a, b)).toEqual(['completed', 'E_DEADLOCK']);
     } finally {
       admin.disconnect();
     }

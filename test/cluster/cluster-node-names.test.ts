@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import Redis from 'ioredis';
 import { createEngine, type Engine } from '../../src';
 import { recordingLogger } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { useAdminRedis, warningsAbout, type LogRecords } from '../fixtures/cluster-logged-nodes';
 
 // A node's name is its identity in the cluster (its membership record, its tasks' ids in the
 // detection of deadlocks across nodes): the default is unique to each engine, and two live engines
@@ -10,31 +10,20 @@ import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 // heartbeats (every third of its 10 s time to live), waited for as they happen.
 
 const bed = useClusterTestBed();
-let admin: Redis;
+const admin = useAdminRedis(bed);
 
-beforeAll(() => {
-  admin = new Redis(bed.redis.url);
-});
-
-afterAll(() => {
-  admin.disconnect();
-});
-
-type Records = ReturnType<typeof recordingLogger>['records'];
-
-function node(cluster: string, name?: string): { engine: Engine; records: Records } {
+function node(cluster: string, name?: string): { engine: Engine; records: LogRecords } {
   const { logger, records } = recordingLogger();
   const engine = createEngine({ logger, tasks: { t: () => 1 }, cluster: { redis: bed.redis.url, name: cluster, node: name } });
   bed.engines.push(engine);
   return { engine, records };
 }
 
-const nameWarnings = (records: Records): Records =>
-  records.filter(({ level, message }) => level === 'warn' && typeof message === 'string' && message.includes('cluster.node'));
+const nameWarnings = (records: LogRecords): LogRecords => warningsAbout(records, 'cluster.node');
 
 /** The `heartbeatAt` of node `name`'s membership record, `undefined` without one. */
 async function heartbeatOf(cluster: string, name: string): Promise<number | undefined> {
-  const stored = await admin.get(`mezan:${cluster}:members:node:${name}`);
+  const stored = await admin().get(`mezan:${cluster}:members:node:${name}`);
   return stored === null ? undefined : (JSON.parse(stored.slice(stored.indexOf('\n') + 1)) as { heartbeatAt: number }).heartbeatAt;
 }
 
@@ -73,11 +62,11 @@ describe("a cluster node's name", () => {
     const { engine: first } = node(cluster, 'solo');
     await first.onClusterReady();
     await until(async () => (await heartbeatOf(cluster, 'solo')) !== undefined, 'the first engine’s record');
-    const left = (await admin.get(`mezan:${cluster}:members:node:solo`))!;
+    const left = (await admin().get(`mezan:${cluster}:members:node:solo`))!;
     await first.shutdown();
     // As if the first engine had died: its record is still there, for its time to live.
-    await admin.set(`mezan:${cluster}:members:node:solo`, left, 'PX', 60_000);
-    await admin.sadd(`mezan:${cluster}:members:nodes`, 'solo');
+    await admin().set(`mezan:${cluster}:members:node:solo`, left, 'PX', 60_000);
+    await admin().sadd(`mezan:${cluster}:members:nodes`, 'solo');
     const second = node(cluster, 'solo');
     await second.engine.onClusterReady();
     await until(

@@ -5,6 +5,7 @@ import { ClusterWaitEdges, type ClusterWaitEdge } from '../../actors/cluster-wai
 import { MEMBER_RECORDS } from '../../actors/cluster-membership';
 import { NodeRecords } from '../../actors/node-records';
 import { CLUSTER_PREFIX } from '../../actors/cluster-redis';
+import { memberRecord } from '../fixtures/cluster-member-record';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 // What a scan reads at one instant, against a real redis-server and BullMQ's own queue: the nodes'
@@ -27,25 +28,6 @@ afterEach(async () => {
 afterAll(async () => {
   redis.disconnect();
   await server.stop();
-});
-
-/** A member's record as a node writes it, but for what `record` says. */
-const memberRecord = (node: string, record: object): object => ({
-  node,
-  host: 'h',
-  pid: 1,
-  engineId: `engine-${node}`,
-  startedAt: 0,
-  heartbeatAt: 0,
-  phase: 'running',
-  concurrency: 1,
-  workers: [],
-  tasks: [],
-  pools: [],
-  running: 0,
-  pending: 0,
-  deadlockPolicy: 'youngest',
-  ...record,
 });
 
 /** A fresh cluster: its queue (BullMQ's, as the nodes make it), its edges, and a way to write a member's record. */

@@ -1,9 +1,9 @@
-import Redis from 'ioredis';
 import { ClusterDeadlocks, victimChannel } from '../../actors/cluster-deadlocks';
 import { ClusterWaitEdges, type ClusterWaitEdge } from '../../actors/cluster-wait-edges';
-import { createEngine, realClock, type Engine } from '../../src';
-import { deferred, recordingLogger } from '../fixtures/engine-harness';
-import { crossingTask, until, useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { createEngine, realClock } from '../../src';
+import { recordingLogger } from '../fixtures/engine-harness';
+import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { inversionOutcomes, twoLoggedNodes, useAdminRedis, warningsAbout } from '../fixtures/cluster-logged-nodes';
 
 // What a node reads from the cluster's Redis that it did not write itself: other nodes' records
 // (of another mezan version, or anything written under `mezan:<cluster>:`) and the messages on its
@@ -12,52 +12,8 @@ import { crossingTask, until, useClusterTestBed } from '../fixtures/cluster-test
 // for what must be seen, never for a delay.
 
 const bed = useClusterTestBed();
-let admin: Redis;
-
-beforeAll(() => {
-  admin = new Redis(bed.redis.url);
-});
-
-afterAll(() => {
-  admin.disconnect();
-});
-
-type Records = ReturnType<typeof recordingLogger>['records'];
-
-/**
- * Nodes `a` and `b` of cluster `cluster` with the cluster pools db and gpu, whose deadlocks' victim
- * is the task of the lowest priority, each logging to its own records; once joined.
- */
-async function twoNodes(cluster: string): Promise<{ a: Engine; b: Engine; logs: [Records, Records] }> {
-  const logs: Records[] = [];
-  const [a, b] = ['a', 'b'].map((node) => {
-    const { logger, records } = recordingLogger();
-    logs.push(records);
-    const engine = createEngine({
-      logger,
-      deadlock: { policy: 'lowest-priority' },
-      resources: { db: { capacity: 1, scope: 'cluster' }, gpu: { capacity: 1, scope: 'cluster' } },
-      cluster: { redis: bed.redis.url, name: cluster, node, concurrency: 0, deadlockAfterMs: 300, deadlockScanMs: 100 },
-    });
-    bed.engines.push(engine);
-    return engine;
-  }) as [Engine, Engine];
-  await Promise.all([a.onClusterReady(), b.onClusterReady()]);
-  return { a, b, logs: logs as [Records, Records] };
-}
-
-/** A lock-order inversion between a task of `a` (db then gpu, priority 1) and one of `b` (gpu then db): its outcomes. */
-async function inversion(a: Engine, b: Engine): Promise<string[]> {
-  const aHolds = deferred<void>();
-  const bHolds = deferred<void>();
-  const onA = crossingTask(a, 'order-1', 'db', 'gpu', aHolds, bHolds, 1);
-  const onB = crossingTask(b, 'order-2', 'gpu', 'db', bHolds, aHolds, 0);
-  const settled = await Promise.allSettled([onA.result, onB.result]);
-  return settled.map((one) => (one.status === 'fulfilled' ? 'completed' : (one.reason as { code: string }).code));
-}
-
-const warningsAbout = (records: Records, text: string): Records =>
-  records.filter(({ level, message }) => level === 'warn' && typeof message === 'string' && message.includes(text));
+const admin = useAdminRedis(bed);
+const twoNodes = (cluster: string): ReturnType<typeof twoLoggedNodes> => twoLoggedNodes(bed.redis.url, cluster, bed.engines);
 
 describe("a node's deadlock victims' channel", () => {
   it('ignores what is no victim decision (logging each kind once), and still hears the real ones', async () => {
@@ -77,7 +33,7 @@ describe("a node's deadlock victims' channel", () => {
       'not json',
     ];
     // Each is heard by node b's subscriber (and would have ended its process with an uncaught TypeError).
-    for (const message of garbage) expect(await admin.publish(channel, message)).toBe(1);
+    for (const message of garbage) expect(await admin().publish(channel, message)).toBe(1);
     // One channel delivers in order: once the last one is logged, every one was heard.
     await until(() => warningsAbout(logs[1], 'is not JSON').length === 1, 'the message that is not JSON logged');
     expect(warningsAbout(logs[1], "deadlock victims' channel").map(({ message }) => message)).toEqual([
@@ -85,7 +41,7 @@ describe("a node's deadlock victims' channel", () => {
       expect.stringContaining('is not JSON'),
     ]);
     // The node runs on, and hears the decision that breaks a deadlock: b's task, of the lower priority, is the victim.
-    expect(await inversion(a, b)).toEqual(['completed', 'E_DEADLOCK']);
+    expect(await inversionOutcomes(a, b)).toEqual(['completed', 'E_DEADLOCK']);
   });
 });
 
@@ -94,14 +50,14 @@ describe('records under mezan:<cluster>: that this version cannot read', () => {
     'do not stop the scans: with edges %s of a node, a deadlock across two nodes is still broken',
     async (payload) => {
       const cluster = bed.freshCluster('bad-edges');
-      await admin.set(`mezan:${cluster}:edges:node:other`, `1\n${payload}`, 'PX', 120_000);
-      await admin.sadd(`mezan:${cluster}:edges:nodes`, 'other');
-      await admin.set(`mezan:${cluster}:members:node:other`, `1\n${payload}`, 'PX', 120_000);
-      await admin.sadd(`mezan:${cluster}:members:nodes`, 'other');
-      await admin.set(`mezan:${cluster}:deadlock:candidates`, payload, 'PX', 120_000);
+      await admin().set(`mezan:${cluster}:edges:node:other`, `1\n${payload}`, 'PX', 120_000);
+      await admin().sadd(`mezan:${cluster}:edges:nodes`, 'other');
+      await admin().set(`mezan:${cluster}:members:node:other`, `1\n${payload}`, 'PX', 120_000);
+      await admin().sadd(`mezan:${cluster}:members:nodes`, 'other');
+      await admin().set(`mezan:${cluster}:deadlock:candidates`, payload, 'PX', 120_000);
       const { a, b, logs } = await twoNodes(cluster);
-      expect(await inversion(a, b)).toEqual(['completed', 'E_DEADLOCK']);
-      expect(await admin.keys(`mezan:${cluster}:deadlock:decided:*`)).toHaveLength(1);
+      expect(await inversionOutcomes(a, b)).toEqual(['completed', 'E_DEADLOCK']);
+      expect(await admin().keys(`mezan:${cluster}:deadlock:decided:*`)).toHaveLength(1);
       // Whichever node scanned logged, once, each kind it left out.
       for (const kind of ['edges', 'members']) {
         const warned = logs.map((records) => warningsAbout(records, `mezan:${cluster}:${kind}:`).length);
@@ -112,7 +68,7 @@ describe('records under mezan:<cluster>: that this version cannot read', () => {
 
   it('leave a node’s waits unknown, as if it published none: no deadlock is made of what is left', async () => {
     const cluster = bed.freshCluster('unknown-edges');
-    const edges = new ClusterWaitEdges({ redis: admin, cluster });
+    const edges = new ClusterWaitEdges({ redis: admin(), cluster });
     await edges.publish(
       'a',
       [
@@ -126,12 +82,12 @@ describe('records under mezan:<cluster>: that this version cannot read', () => {
       { kind: 'requests', task: 'b/t', resource: 'db', units: 1, capacity: 1, request: 'b-r' },
     ];
     // Node b's record holds the other half of a lock-order inversion, and an edge of a kind this version does not know.
-    await admin.set(`mezan:${cluster}:edges:node:b`, `1\n${JSON.stringify([...other, { kind: 'later', task: 'b/t' }])}`, 'PX', 60_000);
-    await admin.sadd(`mezan:${cluster}:edges:nodes`, 'b');
+    await admin().set(`mezan:${cluster}:edges:node:b`, `1\n${JSON.stringify([...other, { kind: 'later', task: 'b/t' }])}`, 'PX', 60_000);
+    await admin().sadd(`mezan:${cluster}:edges:nodes`, 'b');
     const { logger, records } = recordingLogger();
     const detector = new ClusterDeadlocks({
       url: bed.redis.url,
-      redis: admin,
+      redis: admin(),
       cluster,
       node: 'detector',
       clock: realClock,
@@ -166,14 +122,14 @@ describe('records under mezan:<cluster>: that this version cannot read', () => {
       });
       bed.engines.push(engine);
       await engine.onClusterReady();
-      await until(async () => (await admin.exists(`mezan:${cluster}:members:node:good`)) === 1, 'the good node’s record');
+      await until(async () => (await admin().exists(`mezan:${cluster}:members:node:good`)) === 1, 'the good node’s record');
       for (const kind of ['members', 'edges']) {
-        await admin.set(`mezan:${cluster}:${kind}:node:other`, `1\n${payload}`, 'PX', 60_000);
-        await admin.sadd(`mezan:${cluster}:${kind}:nodes`, 'other');
+        await admin().set(`mezan:${cluster}:${kind}:node:other`, `1\n${payload}`, 'PX', 60_000);
+        await admin().sadd(`mezan:${cluster}:${kind}:nodes`, 'other');
       }
       // A readable record filed under another node's name is no record of that node either.
-      await admin.set(`mezan:${cluster}:members:node:impostor`, (await admin.get(`mezan:${cluster}:members:node:good`))!, 'PX', 60_000);
-      await admin.sadd(`mezan:${cluster}:members:nodes`, 'impostor');
+      await admin().set(`mezan:${cluster}:members:node:impostor`, (await admin().get(`mezan:${cluster}:members:node:good`))!, 'PX', 60_000);
+      await admin().sadd(`mezan:${cluster}:members:nodes`, 'impostor');
       const view = await engine.clusterView();
       expect(view?.nodes.map((node) => node.node)).toEqual(['good']);
       expect(view?.edges).toEqual([]);
