@@ -18,8 +18,17 @@ export interface ThreadTarget {
 /** The key under which a function made by {@link inThread} carries its {@link ThreadTarget}: registered, so that a thread's code can read it. @internal */
 export const THREAD_TARGET: unique symbol = Symbol.for('mezan.threadTarget');
 
-/** A task function made by {@link inThread}. @internal */
-export type ThreadTaskFunction<T> = TaskFunction<T> & { readonly [THREAD_TARGET]: ThreadTarget };
+/**
+ * Makes the `ctx` a task's function receives from its attempt's own (see {@link withContextView}).
+ * @internal
+ */
+export type ContextView = (attempt: TaskContext) => TaskContext;
+
+/** The key under which a thread task made by {@link withContextView} carries its {@link ContextView}. @internal */
+export const THREAD_CONTEXT_VIEW: unique symbol = Symbol.for('mezan.threadContextView');
+
+/** A task function made by {@link inThread} (or {@link withContextView} of one). @internal */
+export type ThreadTaskFunction<T> = TaskFunction<T> & { readonly [THREAD_TARGET]: ThreadTarget; readonly [THREAD_CONTEXT_VIEW]?: ContextView };
 
 const IN_THREAD_OPTION_KEYS: Readonly<Record<keyof InThreadOptions, true>> = Object.freeze({ export: true });
 
@@ -55,6 +64,37 @@ export function inThread<T = unknown>(module: string | URL, options: InThreadOpt
 /** The target of a function made by {@link inThread}; `undefined` for any other value. @internal */
 export function threadTargetOf(fn: unknown): ThreadTarget | undefined {
   return typeof fn === 'function' ? (fn as Partial<ThreadTaskFunction<unknown>>)[THREAD_TARGET] : undefined;
+}
+
+/**
+ * `fn`, whose attempts run with the `ctx` that `view` makes of theirs: how a cluster node gives a
+ * task the cluster's identity of it (`ClusterTaskContext`). A thread task stays a thread task, of the
+ * same target, carrying `view`: the engine still recognizes it ({@link threadTargetOf}) and runs it
+ * on a thread, whose `ctx` is then the view's (its id, attempt, dependencies, and what its calls
+ * reach, progress included; src/threads/thread-pool.ts). A plain arrow around it would hide it from
+ * the engine, which would run the module's export on the calling thread. Views compose: `view` comes
+ * first, then the one `fn` carried already.
+ *
+ * @param fn - a task function, a thread task or not
+ * @param view - makes the `ctx` its function receives from the attempt's own
+ * @returns a function of the same kind as `fn`, for `engine.submit`
+ * @internal
+ */
+export function withContextView<T>(fn: TaskFunction<T>, view: ContextView): TaskFunction<T> {
+  const viewed: TaskFunction<T> = (ctx) => fn(view(ctx));
+  const target = threadTargetOf(fn);
+  if (target === undefined) return viewed;
+  const inner = contextViewOf(fn);
+  const composed: ContextView = inner === undefined ? view : (ctx) => inner(view(ctx));
+  return Object.defineProperties(viewed, {
+    [THREAD_TARGET]: { value: target, enumerable: false },
+    [THREAD_CONTEXT_VIEW]: { value: composed, enumerable: false },
+  });
+}
+
+/** The view a thread task's attempts run with ({@link withContextView}); `undefined` for their own. @internal */
+export function contextViewOf(fn: TaskFunction): ContextView | undefined {
+  return (fn as Partial<ThreadTaskFunction<unknown>>)[THREAD_CONTEXT_VIEW];
 }
 
 /** The error of a module without the export a thread task names. @internal */

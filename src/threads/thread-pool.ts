@@ -9,7 +9,7 @@ import type { RunOrder } from '../internal/task-protocol';
 import type { DependencyOutcome, TaskContext, TaskFunction } from '../task-options';
 import { describeThrown } from '../internal/describe-thrown';
 import { ContextBridge } from './context-bridge';
-import { threadTargetOf, type ThreadTarget } from './in-thread';
+import { contextViewOf, threadTargetOf, type ThreadTarget } from './in-thread';
 import {
   describeError,
   isCloneable,
@@ -84,16 +84,25 @@ export class ThreadPool {
     return typeof error === 'object' && error !== null && this.#crashes.has(error);
   }
 
-  /** Runs one attempt of a thread task on a thread; resolves with what its function returned, rejects with what it threw. */
-  run(ctx: ThreadAttempt): Promise<unknown> {
+  /**
+   * Runs one attempt of a thread task on a thread; resolves with what its function returned, rejects
+   * with what it threw. Its function's `ctx` in the thread is the attempt's own, or the one its
+   * task's view makes of it (`withContextView`: a cluster node's task sees the cluster's id, attempt
+   * and dependencies), and the thread's calls reach that same `ctx`.
+   */
+  run(attempt: ThreadAttempt): Promise<unknown> {
     const piscina = this.#start();
-    const { order } = ctx;
+    const { order } = attempt;
     const target = threadTargetOf(order.fn)!;
-    const run = new ThreadRun(this.#nextRunId++, ctx, this);
+    const view = contextViewOf(order.fn);
+    const ctx = view === undefined ? attempt : view(attempt);
+    // An attempt's own list of dependencies is made on first read: read only when it has some.
+    const withDependencies = view === undefined ? order.dependencies !== undefined && order.dependencies.length > 0 : ctx.dependencies.length > 0;
+    const run = new ThreadRun(this.#nextRunId++, attempt, ctx, this);
     this.#runs.set(run.runId, run);
-    ctx.listenForAbort(run);
+    attempt.listenForAbort(run);
     const transferList = order.transfer === undefined ? undefined : (order.transfer as TransferListItem[]);
-    return piscina.run(payloadOf(run.runId, target, ctx), { signal: run, transferList }).then(
+    return piscina.run(payloadOf(run.runId, target, ctx, withDependencies), { signal: run, transferList }).then(
       (result: ThreadTaskResult) => {
         const sent = result[2];
         // Its messages come on another channel than its result: the run ends once all have come.
@@ -129,7 +138,7 @@ export class ThreadPool {
   }
 
   #end(run: ThreadRun): void {
-    run.ctx.listenForAbort(undefined);
+    run.attempt.listenForAbort(undefined);
     if (run.abandonTimer !== undefined) this.#clock.clearTimeout(run.abandonTimer);
     run.close();
     this.#runs.delete(run.runId);
@@ -154,8 +163,8 @@ export class ThreadPool {
     for (const abort of this.#aborts.values()) port.postMessage(abort);
   }
 
-  /** What a run that did not return a result fails its attempt with. */
-  #runFailure(error: unknown, ctx: ThreadAttempt, abandoned: boolean): unknown {
+  /** What a run that did not return a result fails its attempt with (`ctx`: the attempt's as its function sees it). */
+  #runFailure(error: unknown, ctx: TaskContext, abandoned: boolean): unknown {
     // What it hands the thread could not be cloned: the task's fault, not the thread's.
     if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DataCloneError') return uncloneableFailure(error, ctx);
     const reason = abandoned
@@ -228,15 +237,19 @@ export interface ThreadAttempt extends TaskContext {
  */
 class ThreadRun {
   readonly runId: number;
-  readonly ctx: ThreadAttempt;
+  /** The attempt it runs, whose abort it hears. */
+  readonly attempt: ThreadAttempt;
+  /** The attempt's `ctx` as its function sees it: what the thread's calls reach. */
+  readonly ctx: TaskContext;
   aborted = false;
   abandonTimer: unknown = undefined;
   #bridge: ContextBridge | undefined = undefined;
   #listener: (() => void) | undefined = undefined;
   #pool: ThreadPool | undefined = undefined;
 
-  constructor(runId: number, ctx: ThreadAttempt, pool: ThreadPool) {
+  constructor(runId: number, attempt: ThreadAttempt, ctx: TaskContext, pool: ThreadPool) {
     this.runId = runId;
+    this.attempt = attempt;
     this.ctx = ctx;
     this.#pool = pool;
   }
@@ -286,26 +299,15 @@ class ThreadRun {
   }
 }
 
-/** What Piscina hands the thread for an attempt. */
-function payloadOf(runId: number, target: ThreadTarget, ctx: ThreadAttempt): ThreadTaskPayload {
-  const { order } = ctx;
-  const dependencies = order.dependencies;
-  if (dependencies === undefined || dependencies.length === 0) {
-    return order.meta === undefined
-      ? [runId, target.module, target.exportName, order.input, order.taskId, order.name, ctx.attempt]
-      : [runId, target.module, target.exportName, order.input, order.taskId, order.name, ctx.attempt, order.meta];
+/** What Piscina hands the thread for an attempt whose function sees `ctx`: its dependencies only `withDependencies`. */
+function payloadOf(runId: number, target: ThreadTarget, ctx: TaskContext, withDependencies: boolean): ThreadTaskPayload {
+  const { meta } = ctx;
+  if (!withDependencies) {
+    return meta === undefined
+      ? [runId, target.module, target.exportName, ctx.input, ctx.id, ctx.name, ctx.attempt]
+      : [runId, target.module, target.exportName, ctx.input, ctx.id, ctx.name, ctx.attempt, meta];
   }
-  return [
-    runId,
-    target.module,
-    target.exportName,
-    order.input,
-    order.taskId,
-    order.name,
-    ctx.attempt,
-    order.meta,
-    ctx.dependencies.map(dependencyOutcomeOf),
-  ];
+  return [runId, target.module, target.exportName, ctx.input, ctx.id, ctx.name, ctx.attempt, meta, ctx.dependencies.map(dependencyOutcomeOf)];
 }
 
 function dependencyOutcomeOf(outcome: DependencyOutcome): ThreadDependencyOutcome {
@@ -318,18 +320,15 @@ function dependencyOutcomeOf(outcome: DependencyOutcome): ThreadDependencyOutcom
  * The failure of an attempt whose payload could not be cloned to its thread: it names the part that
  * could not (`input`, `meta`, or a dependency's value), which the clone's own message does not.
  */
-function uncloneableFailure(error: object, ctx: ThreadAttempt): Error {
-  const { order } = ctx;
+function uncloneableFailure(error: object, ctx: TaskContext): Error {
   const parts: Array<[string, unknown]> = [
-    ['its input', order.input],
-    ['its meta', order.meta],
-    ...(order.dependencies === undefined
-      ? []
-      : ctx.dependencies.map((outcome): [string, unknown] => [`the value of its dependency "${outcome.id}"`, outcome.value])),
+    ['its input', ctx.input],
+    ['its meta', ctx.meta],
+    ...ctx.dependencies.map((outcome): [string, unknown] => [`the value of its dependency "${outcome.id}"`, outcome.value]),
   ];
   const part = parts.find(([, value]) => !isCloneable(value))?.[0];
   if (part === undefined) return error as Error;
-  const failure = new Error(`Task "${order.name}" cannot run on a thread: ${part} cannot be cloned: ${(error as Error).message}`, { cause: error });
+  const failure = new Error(`Task "${ctx.name}" cannot run on a thread: ${part} cannot be cloned: ${(error as Error).message}`, { cause: error });
   failure.name = 'DataCloneError';
   return failure;
 }
