@@ -9,6 +9,7 @@ import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
 import type { TaskHandle } from '../src/task-handle';
 import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../src/task-options';
+import { withContextView, type ContextView } from '../src/threads/in-thread';
 import { FINAL_CODES, fromQueuePriority, writeFailure, type ClusterJobData } from '../src/cluster/cluster-job';
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
 import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluster-task-context';
@@ -226,7 +227,10 @@ export class ClusterWorker implements ProgressReporter {
     const data = job.data;
     try {
       const dependencies = reviveOutcomes(outcomes);
-      return this.#host.runLocal((ctx) => fn(new ClusterTaskContext(ctx, job, attempt, dependencies, this)), {
+      // A view, not an arrow around `fn`: a thread task stays one, so it runs on this node's threads
+      // (with this context there), not on its main thread.
+      const clusterView: ContextView = (ctx) => new ClusterTaskContext(ctx, job, attempt, dependencies, this);
+      return this.#host.runLocal(withContextView(fn, clusterView), {
         name: data.name ?? job.name,
         // Its priority in the cluster is its priority here too (what a deadlock's victim policy weighs).
         priority: fromQueuePriority(job.priority),
