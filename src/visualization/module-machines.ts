@@ -14,10 +14,16 @@ export interface ModuleMachine {
 /** What was wrong with a module given to {@link loadModuleMachines}: `details.problem` of the error it throws. */
 export type ModuleMachinesProblem = 'not-found' | 'not-a-module' | 'needs-typescript-loader' | 'load-failed' | 'no-machine';
 
+/** The files of tsx's two registration APIs (their ES modules), `tsx/esm/api` and `tsx/cjs/api`. */
+export interface TsxApi {
+  readonly esm: string;
+  readonly cjs: string;
+}
+
 /** How this process can load a TypeScript module. */
 export interface TypeScriptSupport {
-  /** The path of tsx's `tsx/esm/api` (its ES module), when tsx is installed beside the module or beside mezan. */
-  readonly tsxApi: string | undefined;
+  /** tsx's registration APIs, when tsx is installed beside the module or beside mezan. */
+  readonly tsxApi: TsxApi | undefined;
   /** Whether this process loads TypeScript already: Node strips types (22.6 and later), or a loader such as tsx's is registered. */
   readonly native: boolean;
 }
@@ -122,11 +128,11 @@ export function isStateMachine(value: unknown): value is AnyStateMachine {
 export function findTypeScriptSupport(moduleFile: string): TypeScriptSupport {
   // A loader run with the CLI (`tsx`, `node --import tsx`) registers `.ts` with require; tsx's API would not load under it.
   const native = Boolean((process.features as { readonly typescript?: unknown }).typescript) || Object.hasOwn(require.extensions, '.ts');
-  return { tsxApi: findTsxEsmApi([dirname(moduleFile), __dirname]), native };
+  return { tsxApi: findTsxApi([dirname(moduleFile), __dirname]), native };
 }
 
-/** The ES module of tsx's `tsx/esm/api` (its CommonJS build cannot register tsx's loader when required from elsewhere). */
-function findTsxEsmApi(paths: readonly string[]): string | undefined {
+/** The ES modules of tsx's `tsx/esm/api` and `tsx/cjs/api` (their CommonJS builds cannot register tsx's loader when required from elsewhere). */
+function findTsxApi(paths: readonly string[]): TsxApi | undefined {
   let manifest: string;
   try {
     manifest = require.resolve('tsx/package.json', { paths: [...paths] });
@@ -134,22 +140,49 @@ function findTsxEsmApi(paths: readonly string[]): string | undefined {
     return undefined;
   }
   const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: Record<string, unknown> };
-  const entry = (exports?.['./esm/api'] as { import?: string | { default?: unknown } } | undefined)?.import;
-  const file = typeof entry === 'string' ? entry : entry?.default;
-  return typeof file === 'string' ? join(dirname(manifest), file) : undefined;
+  const importOf = (entry: string): string | undefined => {
+    const target = (exports?.[entry] as { import?: string | { default?: unknown } } | undefined)?.import;
+    const file = typeof target === 'string' ? target : target?.default;
+    return typeof file === 'string' ? join(dirname(manifest), file) : undefined;
+  };
+  const esm = importOf('./esm/api');
+  const cjs = importOf('./cjs/api');
+  return esm === undefined || cjs === undefined ? undefined : { esm, cjs };
+}
+
+/** tsx registered in this process by {@link registerTsx}: once, whichever tsx was found first. */
+let tsxRegistered: Promise<void> | undefined;
+
+/**
+ * Registers tsx for the whole process, for `import` (`tsx/esm/api`) and `require` (`tsx/cjs/api`),
+ * as `node --import tsx` does. Not tsx's scoped `tsImport`: its loader leaks its namespace into
+ * later plain `require`s of the files it loaded, so a module the user's module imported (ioredis,
+ * BullMQ) and mezan then required is evaluated twice over shared parts of it (ioredis then throws
+ * "Cannot redefine property: default", and BullMQ cannot load ioredis). Registered process-wide,
+ * every module has one copy, whoever loads it first.
+ */
+function registerTsx(api: TsxApi): Promise<void> {
+  tsxRegistered ??= (async () => {
+    type Register = { register(): unknown };
+    const [esm, cjs] = (await Promise.all([import(pathToFileURL(api.esm).href), import(pathToFileURL(api.cjs).href)])) as [Register, Register];
+    esm.register();
+    cjs.register();
+  })();
+  return tsxRegistered;
 }
 
 async function importTypeScript(path: string, support: TypeScriptSupport, file: string): Promise<unknown> {
-  if (support.native) return import(pathToFileURL(path).href);
-  if (support.tsxApi !== undefined) {
-    const { tsImport } = (await import(pathToFileURL(support.tsxApi).href)) as { tsImport(specifier: string, parent: string): Promise<unknown> };
-    return tsImport(pathToFileURL(path).href, __filename);
+  if (!support.native) {
+    if (support.tsxApi === undefined) {
+      throw problem(
+        'needs-typescript-loader',
+        file,
+        `${file}: loading a TypeScript module needs tsx, which is not installed (npm install --save-dev tsx), or Node 22.6 or later; or compile the module to JavaScript and pass that`,
+      );
+    }
+    await registerTsx(support.tsxApi);
   }
-  throw problem(
-    'needs-typescript-loader',
-    file,
-    `${file}: loading a TypeScript module needs tsx, which is not installed (npm install --save-dev tsx), or Node 22.6 or later; or compile the module to JavaScript and pass that`,
-  );
+  return import(pathToFileURL(path).href);
 }
 
 async function loadJavaScript(path: string, extension: string): Promise<unknown> {

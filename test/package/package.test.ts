@@ -5,6 +5,9 @@ import ts from 'typescript';
 import { SCENARIO_SCHEMA } from '../../src/simulation/scenario-schema';
 import { CJS_CONSUMER, CJS_CORE_LOADS, ESM_CONSUMER, ESM_CORE_LOADS, MIXED_CONSUMER, TYPESCRIPT_CONSUMER } from './consumer-sources';
 import { packPackage, type PackedPackage } from './packed-package';
+import { createEngine, type Engine } from '../../src';
+import { killAll, startNode, type NodeProcess } from '../fixtures/cluster/node-processes';
+import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 let packed: PackedPackage;
 
@@ -151,5 +154,53 @@ describe('the packed package', () => {
     const core = ['pure-rand', 'xstate'];
     expect(runConsumer('core-loads.cjs', CJS_CORE_LOADS)).toEqual(core);
     expect(runConsumer('core-loads.mjs', ESM_CORE_LOADS)).toEqual(core);
+  });
+});
+
+/** A TypeScript tasks module of the consumer's that talks to Redis itself, through BullMQ's and ioredis's own imports. */
+const REDIS_TASKS = `import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+
+export async function ping(): Promise<string> {
+  const redis = new Redis(process.env.REDIS_URL!);
+  try {
+    return \`\${typeof Queue} \${await redis.ping()}\`;
+  } finally {
+    redis.disconnect();
+  }
+}
+`;
+
+describe('the installed CLI: mezan node', () => {
+  let redis: RedisServer;
+  let node: NodeProcess | undefined;
+  let submitter: Engine | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+
+  afterAll(async () => {
+    if (node !== undefined) await killAll([node]);
+    await submitter?.shutdown({ force: true, graceMs: 0 });
+    await redis?.stop();
+  });
+
+  it("runs a TypeScript tasks module that imports bullmq and ioredis (one copy of each, its own and the node's), and exits 0 on SIGTERM", async () => {
+    writeFileSync(join(packed.consumer, 'redis-tasks.ts'), REDIS_TASKS);
+    node = await startNode({
+      redisUrl: redis.url,
+      cluster: 'installed',
+      name: 'ts-node',
+      tasks: 'redis-tasks.ts',
+      mezan: [join(packed.consumer, 'node_modules/mezan/dist/src/cli/main.js')],
+      cwd: packed.consumer,
+    });
+    submitter = createEngine({ logger: false, cluster: { redis: redis.url, name: 'installed', node: 'submitter', concurrency: 0 } });
+    expect(await submitter.submit('ping').result).toBe('function PONG');
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toEqual({ code: 0, signal: null });
+    expect(node.stdout).toContain('mezan node: stopped: 1 completed, 0 failed, 0 cancelled, 0 lost');
+    expect(node.stderr.filter((line) => line !== '')).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeEsmEntries } from '../../scripts/write-esm-entries';
@@ -19,8 +19,8 @@ export interface PackedPackage {
 }
 
 /**
- * Builds the package from the sources as `npm run build` does (tsc, then the ES module entries and
- * the scenario schema; not the dashboard's browser bundle, which no test here serves), packs it
+ * Builds the package from the sources as `npm run build` does (tsc and the CommonJS files beside,
+ * then the ES module entries and the scenario schema; not the dashboard's browser bundle, which no test here serves), packs it
  * with `npm pack` (so `files` decides what ships), and unpacks the tarball into a consumer
  * project's node_modules. The consumer reaches mezan's dependencies through links to the
  * repository's own node_modules. Needs no earlier build.
@@ -38,6 +38,8 @@ export function packPackage(): PackedPackage {
     }),
   );
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', config], { stdio: 'pipe' });
+  // The CommonJS files tsc does not emit, copied as `npm run build:threads` does: the CLI requires them.
+  for (const file of ['src/threads/thread-entry.cjs', 'src/cli/demo-hash-task.cjs']) cpSync(join(REPO_ROOT, file), join(source, 'dist', file));
   for (const file of ['package.json', 'LICENSE']) copyFileSync(join(REPO_ROOT, file), join(source, file));
   // The ES module entries are written from the names the CommonJS build exports, read by loading it.
   symlinkSync(REPO_MODULES, join(source, 'node_modules'), 'junction');
