@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { describeThrown } from '../src/internal/describe-thrown';
 import type { Logger } from '../src/logger';
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
+import { ClusterLogger } from './cluster-logger';
 
 /** The Redis key prefix of every cluster's queue (BullMQ's is `bull`). @internal */
 export const CLUSTER_PREFIX = 'mezan';
@@ -66,7 +67,13 @@ export function keepClusterLimits(queue: Queue, options: ResolvedClusterOptions,
   return setClusterLimits(queue, options, logger);
 }
 
-/** Logs an error a part of the cluster's (a BullMQ object, a connection) reported: it goes on, or is replaced. @internal */
+/**
+ * Logs an error a part of the cluster's (a BullMQ object, a connection) reported: it goes on, or is
+ * replaced. A node's {@link ClusterLogger} counts repeated errors rather than writing each, and
+ * hears a refusal while the node joins.
+ * @internal
+ */
 export function warnOfClusterError(logger: Logger, what: string, error: unknown): void {
-  logger.warn(`cluster: ${what} reported an error`, { error: describeThrown(error) });
+  if (logger instanceof ClusterLogger) logger.clusterError(what, error);
+  else logger.warn(`cluster: ${what} reported an error`, { error: describeThrown(error) });
 }

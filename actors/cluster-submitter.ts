@@ -594,7 +594,9 @@ export class ClusterSubmitter implements ClusterTaskOwner {
   disconnect(): void {
     this.#disconnected = true;
     this.#stopReconciler();
-    for (const part of [this.#events, this.#queue, this.#flows, this.#gatesQueue]) void part?.disconnect().catch(() => undefined);
+    for (const part of [this.#queue, this.#flows, this.#gatesQueue]) void part?.disconnect().catch(() => undefined);
+    // Its connection closed, not disconnected: BullMQ's disconnect waits for a connection that was never made (a node refused by Redis).
+    void this.#events?.backend.close(true).catch(() => undefined);
     this.#publisher?.disconnect();
   }
 

@@ -72,6 +72,7 @@ import {
 import { createDefaultLogger } from './default-logger';
 import {
   loadClusterDeadlocks,
+  loadClusterJoin,
   loadClusterMembership,
   loadClusterSubmitter,
   loadClusterWorker,
@@ -103,6 +104,7 @@ import { NamedTasks } from './internal/named-tasks';
 import { resolveClusterOptions } from './cluster/cluster-options';
 import type { ClusterSubmitter } from '../actors/cluster-submitter';
 import { ClusterPartsLeaving } from './cluster/cluster-parts-leaving';
+import type { ClusterJoin } from '../actors/cluster-join';
 import type { ClusterMember, ClusterView } from './cluster/cluster-view';
 import type { ClusterMembership } from '../actors/cluster-membership';
 import type { ClusterViewReader } from '../actors/cluster-view-reader';
@@ -274,7 +276,8 @@ export class Engine {
   readonly #cluster: ClusterSubmitter | undefined;
   /** How each of this node's working sides (an actor of the supervisor's) left, and whether the one running now is ready. */
   readonly #clusterWorkersLeft = new ClusterPartsLeaving();
-  #clusterWorkerReady: Promise<void> | undefined = undefined;
+  /** Whether it has joined its cluster, or was refused: made with the first of its parts. */
+  #clusterJoin: ClusterJoin | undefined = undefined;
   /** The Redis connection of the cluster pools (`scope: 'cluster'`), when there are any. */
   #poolRedis: { quit(): Promise<unknown>; disconnect(): void } | undefined = undefined;
   /** How each of this node's parts in detecting deadlocks across the cluster (an actor of the supervisor's) left: failed, or stopped with the actors. */
@@ -474,7 +477,7 @@ export class Engine {
         ready: (ready) => {
           // Asked for by `onClusterReady()` only: a worker that never gets ready is no unhandled rejection.
           ready.catch(() => undefined);
-          this.#clusterWorkerReady = ready;
+          this.#clusterJoinOf(cluster).watch('worker', ready);
         },
         leaving: this.#clusterWorkersLeft,
       },
@@ -482,12 +485,23 @@ export class Engine {
   }
 
   #clusterLogger(cluster: NonNullable<ResolvedEngineOptions['cluster']>): Logger {
-    return this.#logger.child({ cluster: cluster.name, node: cluster.node });
+    return this.#clusterJoinOf(cluster).logger;
+  }
+
+  /** The node's joining: made once, with the first of its parts (the working side is spawned before the submitting side is made). */
+  #clusterJoinOf(cluster: NonNullable<ResolvedEngineOptions['cluster']>): ClusterJoin {
+    this.#clusterJoin ??= new (loadClusterJoin().ClusterJoin)(
+      cluster.redis,
+      this.#logger.child({ cluster: cluster.name, node: cluster.node }),
+      () => this.#clock.now(),
+      cluster.concurrency === 0 ? ['submitter'] : ['submitter', 'worker'],
+    );
+    return this.#clusterJoin;
   }
 
   /** Joins the cluster: loads BullMQ, and sends the cluster's named tasks there (its working side is the supervisor's). */
   #joinCluster(options: NonNullable<ResolvedEngineOptions['cluster']>, sink: EventSink): ClusterSubmitter {
-    return new (loadClusterSubmitter().ClusterSubmitter)(options, {
+    const submitter = new (loadClusterSubmitter().ClusterSubmitter)(options, {
       sink,
       now: () => this.#clock.now(),
       clock: this.#clock,
@@ -501,6 +515,8 @@ export class Engine {
         }
       },
     });
+    this.#clusterJoinOf(options).watch('submitter', submitter.ready());
+    return submitter;
   }
 
   /**
@@ -509,6 +525,9 @@ export class Engine {
    * shutdown ends (its leases and records lapse in Redis on their own).
    */
   async #leaveCluster(closing: ReadonlyArray<Promise<unknown>>): Promise<void> {
+    this.#clusterJoin?.logger.flush();
+    // Refused by Redis, the node never joined: it has no last words, and its connections never opened.
+    if (this.#clusterJoin?.refusal !== undefined) return this.#dropClusterConnections();
     const leaveTimeoutMs = this.#options.cluster!.leaveTimeoutMs;
     let timer: unknown;
     const late = new Promise<true>((resolve) => {
@@ -518,6 +537,11 @@ export class Engine {
     this.#clock.clearTimeout(timer);
     if (!timedOut) return;
     this.#logger.warn(`the node left its cluster without its last words: Redis did not answer within cluster.leaveTimeoutMs (${leaveTimeoutMs} ms)`);
+    this.#dropClusterConnections();
+  }
+
+  /** Drops every connection of the node's cluster parts at once, whatever is under way. */
+  #dropClusterConnections(): void {
     this.#clusterWorkersLeft.disconnect();
     this.#cluster?.disconnect();
     this.#clusterDeadlocksLeft.disconnect();
@@ -606,7 +630,7 @@ export class Engine {
   #submitToCluster(task: string, options: TaskOptions, call: string): TaskHandle<unknown> {
     try {
       if (task.length === 0) fail('task', 'the name of a defined task (a non-empty string)', task);
-      return this.#cluster!.submit(task, options);
+      return this.#clusterJoin!.track(this.#cluster!.submit(task, options));
     } catch (error) {
       throw optionReadError(error, call, { value: options, root: 'options', keys: TASK_OPTION_KEYS, opaque: CALLERS_DATA });
     }
@@ -615,9 +639,14 @@ export class Engine {
   /**
    * Resolves once this engine takes tasks from its cluster (its Redis connections are up); at once
    * without the `cluster` option. Submissions made before are not lost: they are sent once connected.
+   * While Redis is unreachable it waits (the node retries); Redis refusing the node for good rejects.
+   * @throws {MezanError} `E_INVALID_OPTION` naming `cluster.redis` (the promise rejects) when Redis
+   * refused the node while it joined: a wrong password (`WRONGPASS`, `NOAUTH`), no permission
+   * (`NOPERM`), or a host name the DNS does not know; the server's reason in the message and
+   * `details.reason`. The cluster tasks submitted meanwhile, and later, fail with it.
    */
   async onClusterReady(): Promise<void> {
-    await Promise.all([this.#cluster?.ready(), this.#clusterWorkerReady]);
+    await this.#clusterJoin?.ready;
   }
 
   #onInspectThrow(thrown: unknown): void {

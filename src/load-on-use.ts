@@ -54,6 +54,14 @@ export function loadClusterSubmitter(): typeof import('../actors/cluster-submitt
 }
 
 /**
+ * A cluster node's joining and the logger of its parts, for an engine made with the `cluster` option.
+ * @internal
+ */
+export function loadClusterJoin(): typeof import('../actors/cluster-join') {
+  return require('../actors/cluster-join') as typeof import('../actors/cluster-join');
+}
+
+/**
  * A cluster node's working side, the supervisor's `cluster-worker` (with BullMQ and ioredis), for an
  * engine of the cluster with `cluster.concurrency` above 0.
  * @internal

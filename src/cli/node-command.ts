@@ -10,7 +10,7 @@ import { helpExamples } from './help-examples';
 export const NODE_EXIT = Object.freeze({
   /** It drained and stopped after a signal. */
   ok: 0,
-  /** A bad flag or tasks module: it never joined the cluster. */
+  /** A bad flag or tasks module, a Redis server that refused it, or none reached within `--join-timeout`: it never joined the cluster. */
   invalid: 2,
 });
 
@@ -31,7 +31,12 @@ export interface NodeFlags {
   rateLimit?: { limit: number; intervalMs: number };
   /** Serves the node's dashboard on this port of 127.0.0.1 (`0`: a free one). */
   dashboard?: number;
+  /** How long it may take to join the cluster (ms) before the node gives up. @default {@link DEFAULT_JOIN_TIMEOUT_MS} */
+  joinTimeout?: number;
 }
+
+/** How long `mezan node` waits to join its cluster by default: a Redis server not up by then is not coming. */
+export const DEFAULT_JOIN_TIMEOUT_MS = 30_000;
 
 /** Where `mezan node` writes; injected so tests can read it. */
 export interface NodeIo {
@@ -39,6 +44,11 @@ export interface NodeIo {
   readonly stderr: NodeJS.WritableStream;
   /** Receives the exit code of a refusal. @default sets `process.exitCode` */
   readonly setExitCode?: (code: number) => void;
+  /**
+   * Ends the process once a node that never joined has shut down: BullMQ cannot drop a connection
+   * that never opened, and its retries would keep the process alive. Left out, the process is left to end by itself.
+   */
+  readonly exit?: (code: number) => void;
 }
 
 /**
@@ -53,7 +63,7 @@ export interface NodeIo {
  * await createNodeCommand().parseAsync(['--redis', 'redis://127.0.0.1:6379', '--name', 'orders', '--tasks', './tasks.js'], { from: 'user' });
  * ```
  */
-export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr: process.stderr }): Command {
+export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr: process.stderr, exit: (code) => process.exit(code) }): Command {
   // A bad flag value is a refusal like a bad tasks module: exit code 2 (the CommanderError's), the
   // reason on stderr.
   const refuse = (error: CommanderError): never => {
@@ -82,6 +92,12 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
     .option('--deadlock-scan <ms>', "how often the cluster's deadlock detector scans the nodes' waits", positiveInteger)
     .option('--global-concurrency <n>', 'how many tasks the whole cluster runs at once, over all its nodes', positiveInteger)
     .option('--rate-limit <limit/ms>', 'at most <limit> task starts per <ms> milliseconds over the whole cluster, e.g. 100/1000', rateLimit)
+    .option(
+      '--join-timeout <ms>',
+      'how long the node may take to join the cluster; a Redis server not reached by then exits with code 2',
+      positiveInteger,
+      DEFAULT_JOIN_TIMEOUT_MS,
+    )
     .option('--dashboard <port>', "serve the node's dashboard, with the whole cluster in its Cluster panel, on 127.0.0.1 (0: a free port)", port)
     .configureOutput({ writeErr: (text) => void io.stderr.write(text) })
     .exitOverride(refuse)
@@ -115,7 +131,7 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
  */
 export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | undefined> {
   const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
-  let engine: Engine;
+  let engine: Engine | undefined;
   try {
     const tasks = namedTasksOf(await loadModuleExports(flags.tasks), flags.tasks);
     engine = createEngine({
@@ -136,7 +152,7 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
       },
       shutdown: { signals: ['SIGTERM', 'SIGINT'], exitOnSignal: true },
     });
-    await engine.onClusterReady();
+    await joinWithin(engine, flags.joinTimeout ?? DEFAULT_JOIN_TIMEOUT_MS, flags);
     const names = Object.keys(tasks);
     io.stdout.write(
       `mezan node: joined cluster "${flags.name}" at ${flags.redis}, running ${names.length} task(s): ${names.join(', ')}; concurrency ${flags.concurrency}\n`,
@@ -144,6 +160,11 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
   } catch (error) {
     io.stderr.write(`mezan node: ${isMezanError(error) ? error.message : error instanceof Error ? error.message : String(error)}\n`);
     setExitCode(NODE_EXIT.invalid);
+    if (engine !== undefined) {
+      // Made but never joined: it leaves what it had of the cluster (connections retrying).
+      await engine.shutdown({ force: true, graceMs: 0 });
+      io.exit?.(NODE_EXIT.invalid);
+    }
     return undefined;
   }
   if (flags.dashboard !== undefined && !(await serveNodeDashboard(engine, flags.dashboard, io))) {
@@ -229,4 +250,23 @@ function nonNegativeInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return parsed;
+}
+
+/**
+ * Resolves once `engine` has joined its cluster; rejects with the engine's refusal (a Redis server
+ * that turned the node away), or once `timeoutMs` passed without joining (no Redis server reached).
+ */
+async function joinWithin(engine: Engine, timeoutMs: number, flags: NodeFlags): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`did not join cluster "${flags.name}" within ${timeoutMs} ms (--join-timeout): its Redis server was not reached`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([engine.onClusterReady(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeCommand, NODE_EXIT } from '../../src/cli/node-command';
 import { memoryStream } from '../fixtures/memory-stream';
+import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 const DIR = mkdtempSync(join(tmpdir(), 'mezan-node-command-'));
 const TASKS = join(DIR, 'tasks.cjs');
@@ -78,5 +80,52 @@ describe('mezan node: the cluster-wide limits', () => {
     const { code, stderr } = await refusal([...base, '--rate-limit', '5/2147483648']);
     expect(code).toBe(NODE_EXIT.invalid);
     expect(stderr).toContain('cluster.rateLimit.intervalMs');
+  });
+});
+
+describe('mezan node: a cluster it cannot join (the command run in a process of its own)', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedisServer({ args: ['--requirepass', 'secret'] });
+  });
+  afterAll(() => redis.stop());
+
+  /** Runs `mezan node` (the sources, through tsx) with `args` until it exits: its exit code and output. */
+  async function mezanNode(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'node', ...args], {
+      cwd: join(__dirname, '..', '..'),
+      env: { ...process.env, MEZAN_LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stdout, stderr };
+  }
+
+  it('exits 2 with the server’s reason when Redis refuses its password, never writing the password', async () => {
+    const url = `redis://:not-the-secret@127.0.0.1:${redis.port}`;
+    const { code, stdout, stderr } = await mezanNode(['--redis', url, '--name', 'n', '--tasks', TASKS, '--concurrency', '1']);
+    expect({ code, stdout }).toEqual({ code: NODE_EXIT.invalid, stdout: '' });
+    expect(stderr).toMatch(/^mezan node: Expected `cluster\.redis` .*WRONGPASS/m);
+    expect(stderr).not.toContain('not-the-secret');
+  });
+
+  it('exits 2 once --join-timeout has passed without reaching Redis (nothing listens on the port)', async () => {
+    const { code, stdout, stderr } = await mezanNode(['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS, '--join-timeout', '200']);
+    expect({ code, stdout }).toEqual({ code: NODE_EXIT.invalid, stdout: '' });
+    expect(stderr).toContain('mezan node: did not join cluster "n" within 200 ms (--join-timeout)');
+  });
+
+  it('--join-timeout: a value that is not a positive integer exits 2 naming the flag', async () => {
+    const stderr = memoryStream();
+    const parsing = createNodeCommand({ stdout: memoryStream(), stderr }).parseAsync(
+      ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS, '--join-timeout', '0'],
+      { from: 'user' },
+    );
+    await expect(parsing).rejects.toMatchObject({ exitCode: NODE_EXIT.invalid, code: 'commander.invalidArgument' });
+    expect(stderr.text).toContain("'--join-timeout <ms>' argument '0' is invalid");
   });
 });

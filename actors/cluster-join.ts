@@ -1,0 +1,78 @@
+import type { MezanError } from '../src/errors';
+import type { Logger } from '../src/logger';
+import type { TaskHandle } from '../src/task-handle';
+import { clusterRefusedError } from '../src/cluster/redis-refusal';
+import { ClusterLogger } from './cluster-logger';
+
+/**
+ * A cluster node's joining: it has joined once its parts are connected, and is refused when Redis
+ * turns it away for good while it joins (a wrong password, no permission, a host name the DNS does
+ * not know: see `redisRefusal`), which no retry would mend. Refused, `ready` rejects with the
+ * refusal, and the cluster tasks submitted meanwhile, or later, fail with it rather than wait for
+ * a connection that will never be. A server not up yet is no refusal: the parts retry as ever.
+ * @internal
+ */
+export class ClusterJoin {
+  /** The logger of the node's parts: it counts their repeated errors, and hears a refusal. */
+  readonly logger: ClusterLogger;
+  /** Resolves once the node has joined; rejects with the refusal. */
+  readonly ready: Promise<void>;
+  /** Why Redis refused the node, once it has. */
+  refusal: MezanError | undefined = undefined;
+  /** The cluster tasks submitted while the node joins, failed if it is refused; none once it has joined. */
+  #joining: Set<TaskHandle<unknown>> | undefined = new Set();
+  /** The parts not connected yet: the node has joined once none is left. */
+  readonly #waitingFor: Set<string>;
+  #reject!: (error: unknown) => void;
+  #joined!: () => void;
+
+  /**
+   * @param url - the `cluster.redis` option (its credentials never written)
+   * @param logger - the node's logger (its cluster and node named)
+   * @param now - the engine clock's time
+   * @param parts - the parts the node has joined once connected (`submitter`, `worker`)
+   */
+  constructor(url: string, logger: Logger, now: () => number, parts: readonly string[]) {
+    this.#waitingFor = new Set(parts);
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#joined = resolve;
+      this.#reject = reject;
+    });
+    // Nobody need ask whether the node joined: a refusal fails its tasks, and is not unhandled.
+    this.ready.catch(() => undefined);
+    this.logger = new ClusterLogger(logger, { now, refused: (what, reason) => this.#refused(clusterRefusedError(url, what, reason)) });
+  }
+
+  /**
+   * Waits for part `part` to be connected (again for a part made again, a restarted actor's): the
+   * node has joined once every part is, unless refused first. A part that fails to connect fails
+   * the joining with its error.
+   */
+  watch(part: string, connected: Promise<unknown>): void {
+    void connected.then(
+      () => {
+        this.#waitingFor.delete(part);
+        if (this.#waitingFor.size > 0 || this.refusal !== undefined || this.#joining === undefined) return;
+        this.logger.joined();
+        this.#joining = undefined;
+        this.#joined();
+      },
+      (error: unknown) => this.#reject(error),
+    );
+  }
+
+  /** A cluster task just submitted: failed with the refusal if there was one, kept until the node has joined. */
+  track(handle: TaskHandle<unknown>): TaskHandle<unknown> {
+    if (this.refusal !== undefined) handle.settle('failed', undefined, this.refusal);
+    else this.#joining?.add(handle);
+    return handle;
+  }
+
+  #refused(error: MezanError): void {
+    this.refusal = error;
+    const joining = this.#joining ?? [];
+    this.#joining = undefined;
+    this.#reject(error);
+    for (const handle of joining) handle.settle('failed', undefined, error);
+  }
+}
