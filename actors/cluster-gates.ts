@@ -220,6 +220,7 @@ export class ClusterGates {
 
   /** Drops its connections at once (a node leaving a Redis that does not answer). */
   disconnect(): void {
-    void this.#worker.disconnect().catch(() => undefined);
+    // Forced: BullMQ's `disconnect()` first waits for a connection that may never have opened.
+    void this.#worker.backend.close(true).catch(() => undefined);
   }
 }

@@ -401,7 +401,8 @@ export class ClusterWorker implements ProgressReporter {
    */
   disconnect(): void {
     this.#ending = true;
-    for (const part of [this.#worker, this.#queue]) void part.disconnect().catch(() => undefined);
+    // Forced: BullMQ's `disconnect()` first waits for a connection that may never have opened (a node Redis refused).
+    for (const part of [this.#worker, this.#queue]) void part.backend.close(true).catch(() => undefined);
     this.#gates.disconnect();
     this.#subscriber.disconnect();
     this.#reader?.disconnect();

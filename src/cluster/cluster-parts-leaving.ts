@@ -16,9 +16,12 @@ export interface ClusterPartLeaving {
 export class ClusterPartsLeaving implements ClusterPartLeaving {
   readonly #left: Array<{ readonly closed: Promise<void>; readonly disconnect: () => void }> = [];
   #runningLeft: (() => void) | undefined = undefined;
+  #disconnected = false;
 
   left(closed: Promise<void>, disconnect: () => void): void {
     this.#left.push({ closed, disconnect });
+    // A part that leaves after the node dropped its connections drops its own at once.
+    if (this.#disconnected) disconnect();
     this.#runningLeft?.();
   }
 
@@ -33,6 +36,7 @@ export class ClusterPartsLeaving implements ClusterPartLeaving {
 
   /** Drops the connections of every part that left. */
   disconnect(): void {
+    this.#disconnected = true;
     for (const part of this.#left) part.disconnect();
   }
 }
