@@ -55,16 +55,21 @@ async function setClusterLimits(queue: Queue, options: ResolvedClusterOptions, l
  */
 export function keepClusterLimits(queue: Queue, options: ResolvedClusterOptions, logger: Logger): Promise<void> {
   if (options.globalConcurrency === undefined && options.rateLimit === undefined) return Promise.resolve();
+  whenBackAfterClose(queue.backend, () => void setClusterLimits(queue, options, logger));
+  return setClusterLimits(queue, options, logger);
+}
+
+/** Calls `back` each time a BullMQ object's connection is ready again after a close (not when it first connects). @internal */
+export function whenBackAfterClose(backend: { on(event: 'close' | 'ready', listener: () => void): unknown }, back: () => void): void {
   let cutOff = false;
-  queue.backend.on('close', () => {
+  backend.on('close', () => {
     cutOff = true;
   });
-  queue.backend.on('ready', () => {
+  backend.on('ready', () => {
     if (!cutOff) return;
     cutOff = false;
-    void setClusterLimits(queue, options, logger);
+    back();
   });
-  return setClusterLimits(queue, options, logger);
 }
 
 /**

@@ -23,7 +23,7 @@ import { readJobEnd } from './job-end';
 import { ClusterTaskTally } from '../src/cluster/cluster-task-tally';
 import type { ClusterTaskCounts } from '../src/engine-snapshots';
 import { gateChildren, gateId, GATES_PREFIX, wakeGate, withdrawnKey, type GateData, type GatePlace } from './cluster-gates';
-import { cancelChannel, CLUSTER_PREFIX, keepClusterLimits, warnOfClusterError, type CancelMessage } from './cluster-redis';
+import { cancelChannel, CLUSTER_PREFIX, keepClusterLimits, whenBackAfterClose, warnOfClusterError, type CancelMessage } from './cluster-redis';
 import { JobOutbox, type BulkJob } from './job-outbox';
 import { ClusterTaskEvents, isGivenBack, isRetrying } from '../src/cluster/cluster-task-events';
 import type { EventSink } from '../src/internal/event-sink';
@@ -365,15 +365,7 @@ export class ClusterSubmitter implements ClusterTaskOwner {
     });
     // Cut off from Redis, the events connection may miss a job's end (the stream is trimmed to its
     // last 10,000 events): once it is back, what ended meanwhile is read from the jobs themselves.
-    let cutOff = false;
-    events.backend.on('close', () => {
-      cutOff = true;
-    });
-    events.backend.on('ready', () => {
-      if (!cutOff) return;
-      cutOff = false;
-      void this.#reconcile(0);
-    });
+    whenBackAfterClose(events.backend, () => void this.#reconcile(0));
     const interval = this.#options.reconcileIntervalMs;
     this.#armReconciler(interval);
     this.#listening = events.waitUntilReady();
