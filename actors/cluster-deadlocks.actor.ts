@@ -96,6 +96,9 @@ export const clusterDeadlocksLogic: ActorLogic<ClusterDeadlocksSnapshot, Cluster
         case 'cluster-waits.await':
           part.awaits(event.taskId, event.awaited, event.active);
           break;
+        case 'cluster-waits.local-pool':
+          part.localPoolChanged(event.change);
+          break;
         case 'cluster-deadlocks.failed':
           // It leaves as a stopped part does (its edges withdrawn, its connections closed), in the background: its successor starts at once.
           parts.delete(self);

@@ -17,6 +17,8 @@ import { MEMBER_RECORDS } from './cluster-membership';
 import { UnreadableRecordsLog } from './node-records';
 import { readClusterScanSnapshot } from './cluster-scan-snapshot';
 import { CLUSTER_SLOTS } from '../src/cluster/cluster-slots';
+import { LocalPoolWaits } from '../src/cluster/local-pool-waits';
+import type { GraphPoolChangesEvent } from '../src/internal/resource-protocol';
 
 /** What {@link ClusterDeadlocks} is created with. @internal */
 export interface ClusterDeadlocksOptions {
@@ -113,6 +115,15 @@ function readVictimMessage(text: string): VictimMessage | 'not JSON' | 'not a vi
   return fits ? { task, request, cycle, deadlocked, nodes, policy } : 'not a victim decision';
 }
 
+/**
+ * Local pool `pool` of node `node` in the cluster's wait-for graph: `<pool>@<node>`, apart from the
+ * cluster pools (named as in `resources`) and from the local pools of the same name on other nodes.
+ * @internal
+ */
+export function localPoolNode(pool: string, node: string): string {
+  return `${pool}@${node}`;
+}
+
 /** The Redis channel on which node `node` hears that one of its tasks is a deadlock's victim. @internal */
 export function victimChannel(cluster: string, node: string): string {
   return `mezan:${cluster}:deadlock:victim:${node}`;
@@ -155,6 +166,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   /** Makes the awaits' ids, unique to this node's life: a decision about an await names it and no later one. */
   readonly #awaitPrefix = `await-${randomUUID().slice(0, 8)}-`;
   #awaitCount = 0;
+  /** This node's local pools in which requests wait: published (as `<pool>@<node>`) with its waits on the cluster. */
+  readonly #localPools = new LocalPoolWaits(`local-${randomUUID().slice(0, 8)}-`);
   #version = 0;
   /** Whether the last publish had edges: an empty one need not be kept alive, nor sent again. */
   #publishedEdges = false;
@@ -316,6 +329,22 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     this.#schedulePublish();
   }
 
+  /**
+   * A local pool's changes of one transition (see {@link ClusterAwaits}). Its waits are published
+   * only with waits on the cluster (an await, a cluster pool's request): a deadlock the cluster's
+   * detector is to break leaves this node by one of those; one made of local waits alone is the
+   * node's own detector's.
+   */
+  localPoolChanged(change: GraphPoolChangesEvent): void {
+    this.#localPools.apply(change);
+    if (this.#publishedEdges || this.#waitsOnTheCluster()) this.#schedulePublish();
+  }
+
+  /** Whether a task of this node awaits a task, or waits for a cluster pool. */
+  #waitsOnTheCluster(): boolean {
+    return this.#awaits.size > 0 || [...this.#pools.values()].some((pool) => pool.waiting.length > 0);
+  }
+
   /** A task of this node began (`active`) or ended an await of task `awaited` (see {@link ClusterAwaits}). */
   awaits(taskId: string, awaited: string, active: boolean): void {
     let awaitedByTask = this.#awaits.get(taskId);
@@ -410,7 +439,10 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     // again, fails nothing.
     const waiting =
       [...(this.#awaits.get(message.task)?.values() ?? [])].includes(message.request) ||
-      [...this.#pools.values()].some((pool) => pool.waiting.some((waiter) => waiter.requestId === message.request && waiter.taskId === message.task));
+      [...this.#pools.values()].some((pool) =>
+        pool.waiting.some((waiter) => waiter.requestId === message.request && waiter.taskId === message.task),
+      ) ||
+      this.#localPools.isWaiting(message.task, message.request);
     if (!waiting) return;
     const { node, clock } = this.#options;
     const { cycle, deadlocked, nodes, policy } = message;
@@ -435,8 +467,9 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   #currentEdges(): ClusterWaitEdge[] {
     const { node } = this.#options;
     const edges: ClusterWaitEdge[] = [];
-    if (this.#awaits.size === 0 && ![...this.#pools.values()].some((pool) => pool.waiting.length > 0)) return edges;
-    for (const [resource, { capacity, holdings, waiting }] of this.#pools) {
+    if (!this.#waitsOnTheCluster()) return edges;
+    const pools = [...this.#pools, ...[...this.#localPools.pools()].map(([pool, waits]) => [localPoolNode(pool, node), waits] as const)];
+    for (const [resource, { capacity, holdings, waiting }] of pools) {
       for (const { taskId, units } of holdings) edges.push({ kind: 'holds', task: `${node}/${taskId}`, resource, units, capacity });
       for (const { taskId, units, requestId } of waiting)
         edges.push({ kind: 'requests', task: `${node}/${taskId}`, resource, units, capacity, request: requestId });

@@ -3,6 +3,8 @@ import type { ClusterRuns } from './cluster-worker';
 import type { ClusterAwaits } from './detector.actor';
 import type { PoolHolding } from './pool.actor';
 import type { ResourceWaiter } from '../src/internal/waiter-queue';
+import type { GraphPoolChangesEvent } from '../src/internal/resource-protocol';
+import { LocalPoolWaits } from '../src/cluster/local-pool-waits';
 
 /** A cluster pool's holdings and queue after a change, for the cross-node detector part. @internal */
 export interface ClusterPoolWaitsEvent {
@@ -29,8 +31,14 @@ export interface ClusterRunEvent {
   readonly active: boolean;
 }
 
+/** A local pool's changes of one transition, as this node's detector heard them. @internal */
+export interface LocalPoolChangedEvent {
+  readonly type: 'cluster-waits.local-pool';
+  readonly change: GraphPoolChangesEvent;
+}
+
 /** What the cross-node detector part hears of this node's waits, and of the cluster tasks its local tasks run. @internal */
-export type ClusterWaitsEvent = ClusterPoolWaitsEvent | ClusterAwaitEvent | ClusterRunEvent;
+export type ClusterWaitsEvent = ClusterPoolWaitsEvent | ClusterAwaitEvent | ClusterRunEvent | LocalPoolChangedEvent;
 
 /**
  * Where this node's cluster pools and detector tell their waits (as {@link ClusterPoolWaits} and
@@ -48,6 +56,8 @@ export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits, Clust
   readonly #awaits = new Map<string, Set<string>>();
   /** The attempts running: by local task, its cluster task's job id. */
   readonly #runs = new Map<string, string>();
+  /** The local pools in which requests wait. */
+  readonly #localPools = new LocalPoolWaits('');
 
   update(pool: string, capacity: number, holdings: readonly PoolHolding[], waiting: readonly ResourceWaiter[]): void {
     const event: ClusterPoolWaitsEvent = { type: 'cluster-waits.pool', pool, capacity, holdings, waiting };
@@ -67,6 +77,11 @@ export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits, Clust
     this.#target?.send({ type: 'cluster-waits.await', taskId, awaited, active });
   }
 
+  localPoolChanged(change: GraphPoolChangesEvent): void {
+    this.#localPools.apply(change);
+    this.#target?.send({ type: 'cluster-waits.local-pool', change });
+  }
+
   runs(taskId: string, jobId: string, active: boolean): void {
     if (active) this.#runs.set(taskId, jobId);
     else if (!this.#runs.delete(taskId)) return;
@@ -81,5 +96,6 @@ export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits, Clust
       for (const task of awaited) target.send({ type: 'cluster-waits.await', taskId, awaited: task, active: true });
     }
     for (const [taskId, jobId] of this.#runs) target.send({ type: 'cluster-waits.run', taskId, jobId, active: true });
+    for (const change of this.#localPools.replay()) target.send({ type: 'cluster-waits.local-pool', change });
   }
 }

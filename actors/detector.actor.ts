@@ -33,6 +33,11 @@ export interface DeadlockSettings {
  */
 export interface ClusterAwaits {
   awaits(taskId: string, awaited: string, active: boolean): void;
+  /**
+   * A local pool's changes of one transition, as the detector hears them: a deadlock may go through
+   * a local pool and an await of a cluster task, which only the cluster's detector can follow.
+   */
+  localPoolChanged(event: GraphPoolChangesEvent): void;
 }
 
 /** What the detector is created with. @internal */
@@ -44,8 +49,8 @@ export interface DetectorInput {
   readonly deadlock: DeadlockSettings;
   /** The engine's concurrency: worker slots without compensation slots. */
   readonly concurrency: number;
-  /** The pools, with their capacities at start. */
-  readonly pools: ReadonlyArray<{ readonly name: string; readonly capacity: number }>;
+  /** The pools, with their capacities at start (a cluster pool's changes are not told to `clusterAwaits`: its own part tells them). */
+  readonly pools: ReadonlyArray<{ readonly name: string; readonly capacity: number; readonly scope?: 'local' | 'cluster' }>;
   /** Tells the monitor when a detected deadlock is gone. */
   readonly observe?: (notice: MonitorNotice) => void;
   /** The detector's inbox, where answers to its questions come back in order with every other notice; without one, straight to it. */
@@ -181,6 +186,8 @@ interface ExecutorView {
 /** The live part of the detector: the wait-for graph and everything kept beside it. Only its own transitions touch it. */
 class DetectorCore {
   readonly #input: DetectorInput;
+  /** The names of the cluster pools, whose changes the cluster part hears from the pools themselves. */
+  readonly #clusterPools = new Set<string>();
   readonly #system: AnyActorSystem;
   readonly #logger: Logger;
   readonly timers: AnyActorRef;
@@ -239,7 +246,10 @@ class DetectorCore {
     this.#system = system;
     this.#logger = input.logger.child({ actor: 'detector' });
     this.graph.addResource(WORKER_SLOTS, input.concurrency);
-    for (const { name, capacity } of input.pools) this.graph.addResource(name, capacity);
+    for (const { name, capacity, scope } of input.pools) {
+      this.graph.addResource(name, capacity);
+      if (scope === 'cluster') this.#clusterPools.add(name);
+    }
     this.timers = createActor(timerLogic, { id: 'timers', parent: self, input: { clock: input.clock } });
   }
 
@@ -369,6 +379,7 @@ class DetectorCore {
   /** A pool's changes of one transition, in order; with `contended` false, its holders are forgotten. */
   #applyPoolChanges(event: GraphPoolChangesEvent): void {
     const { graph } = this;
+    if (!this.#clusterPools.has(event.resource)) this.#input.clusterAwaits?.localPoolChanged(event);
     // A larger capacity first, so that the holds it allows fit; a smaller one after the changes that made room.
     if (event.capacity > graph.capacityOf(event.resource)) graph.setCapacity(event.resource, event.capacity);
     let blocked: string[] | undefined;

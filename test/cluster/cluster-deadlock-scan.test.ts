@@ -311,6 +311,19 @@ describe('scanClusterDeadlocks', () => {
       expect(onlyVictim(seen)).toBeUndefined();
     });
 
+    it('follows awaits through the local pools of two nodes, each its own resource (`<pool>@<node>`) though both are named p', () => {
+      // x of a holds a's pool p and awaits J; b runs J as y, which holds b's pool p and awaits K;
+      // a runs K as z, which waits for a's pool p.
+      const throughLocalPools = snapshot({
+        a: [holds('a/x', 'p@a'), awaitsJob('a/x', 'J', 'w1'), runs('a/x', 1_000), requests('a/z', 'p@a', 'r1'), runsJob('a/z', 'K', 1_300)],
+        b: [holds('b/y', 'p@b'), awaitsJob('b/y', 'K', 'w2'), runsJob('b/y', 'J', 1_200)],
+      });
+      const victim = onlyVictim(scanClusterDeadlocks(throughLocalPools, {}, 2_000, 0));
+      expect(victim).toMatchObject({ node: 'a', task: 'z', request: 'r1', nodes: ['a', 'b'] });
+      expect(victim!.cycle).toEqual(expect.arrayContaining(['a/x', 'b/y', 'a/z', 'p@a']));
+      expect(victim!.cycle).not.toContain('p@b');
+    });
+
     it('confirms the cycle only once the await, the same wait, has stayed afterMs', () => {
       const first = scanClusterDeadlocks(throughAwait(5, 0), {}, 1_000, 500);
       const awaitedAgain = snapshot({
