@@ -36,36 +36,48 @@ export function resolveClusterDependencies(
 ): readonly ClusterDependency[] {
   if (dependsOn === undefined) return [];
   if (!Array.isArray(dependsOn)) fail('dependsOn', 'an array of task handles or ids', dependsOn);
-  return (dependsOn as readonly Dependency[]).map((dependency, index) => {
-    let task: unknown = dependency;
-    let allow: ClusterDependency['allow'] = 'completed';
-    const isSpec = typeof dependency === 'object' && dependency !== null && !(dependency instanceof TaskHandle);
-    const option = `dependsOn[${index}]${isSpec ? '.task' : ''}`;
-    if (isSpec) {
-      expectKnownKeys(`dependsOn[${index}]`, dependency, DEPENDENCY_SPEC_KEYS);
-      task = dependency.task;
-      if (dependency.allow !== undefined) {
-        expectOneOf(`dependsOn[${index}].allow`, dependency.allow, ['completed', 'settled'] as const);
-        allow = dependency.allow;
-      }
+  const list = dependsOn as readonly Dependency[];
+  const resolved: ClusterDependency[] = [];
+  // An index loop, not `map`: a hole in the array is a dependency of `undefined`, refused as such.
+  for (let index = 0; index < list.length; index++) resolved.push(resolveDependency(list[index], index, findOwn, isOwnClusterTask));
+  return resolved;
+}
+
+/** One dependency of {@link resolveClusterDependencies}, at `dependsOn[index]`. */
+function resolveDependency(
+  dependency: Dependency | undefined,
+  index: number,
+  findOwn: (id: string) => TaskHandle<unknown> | undefined,
+  isOwnClusterTask: (handle: TaskHandle<unknown>) => boolean,
+): ClusterDependency {
+  let task: unknown = dependency;
+  let allow: ClusterDependency['allow'] = 'completed';
+  const isSpec = typeof dependency === 'object' && dependency !== null && !(dependency instanceof TaskHandle);
+  const option = `dependsOn[${index}]${isSpec ? '.task' : ''}`;
+  if (isSpec) {
+    expectKnownKeys(`dependsOn[${index}]`, dependency, DEPENDENCY_SPEC_KEYS);
+    task = dependency.task;
+    if (dependency.allow !== undefined) {
+      expectOneOf(`dependsOn[${index}].allow`, dependency.allow, ['completed', 'settled'] as const);
+      allow = dependency.allow;
     }
-    if (task instanceof TaskHandle) {
-      if (task.isSettled) {
-        expectTravelling(option, task);
-        return { handle: task, allow };
-      }
-      if (isOwnClusterTask(task)) return { handle: task, allow };
-      fail(
-        option,
-        'a cluster task this engine submitted, or a settled task (an unfinished local task cannot be a cluster task’s dependency: the cluster would not hear of it)',
-        describeValue(task.id),
-      );
+  }
+  if (task instanceof TaskHandle) {
+    if (task.isSettled) {
+      expectTravelling(option, task);
+      return { handle: task, allow };
     }
-    if (typeof task !== 'string') fail(option, "a task handle or id, or { task, allow: 'settled' }", task);
-    const handle = findOwn(task);
-    if (handle === undefined) fail(option, 'the id of an unfinished cluster task this engine submitted (or a handle)', task);
-    return { handle, allow };
-  });
+    if (isOwnClusterTask(task)) return { handle: task, allow };
+    fail(
+      option,
+      'a cluster task this engine submitted, or a settled task (an unfinished local task cannot be a cluster task’s dependency: the cluster would not hear of it)',
+      describeValue(task.id),
+    );
+  }
+  if (typeof task !== 'string') fail(option, "a task handle or id, or { task, allow: 'settled' }", task);
+  const handle = findOwn(task);
+  if (handle === undefined) fail(option, 'the id of an unfinished cluster task this engine submitted (or a handle)', task);
+  return { handle, allow };
 }
 
 /** A settled dependency's value must reach the running node as JSON. */

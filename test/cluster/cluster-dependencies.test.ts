@@ -141,6 +141,18 @@ describe('dependencies between cluster tasks', () => {
     expect(thrownBy(() => submitter.submit('echo', { dependsOn: [unclonable] })).details['option']).toBe('dependsOn[0]');
   });
 
+  it('refuses a hole in dependsOn as a dependency of undefined, naming it, and keeps nothing of the refused task', async () => {
+    const { submitter } = await joinCluster({ echo: (ctx) => ctx.input });
+    const first = submitter.submit('echo', { input: 1 });
+    // eslint-disable-next-line no-sparse-arrays -- a hole, as a caller's array may have
+    const error = thrownBy(() => submitter.submit('echo', { dependsOn: [, first] }));
+    expect(error.code).toBe('E_INVALID_OPTION');
+    expect(error.details['option']).toBe('dependsOn[0]');
+    await first.result;
+    // Nothing pending: a shutdown has nothing to wait for.
+    expect(submitter.progress().cluster).toMatchObject({ pending: 0 });
+  });
+
   it('lists in ctx.dependencies, in dependsOn order, the dependencies that had ended and those it waited for', async () => {
     const release = deferred();
     const { submitter } = await joinCluster({
