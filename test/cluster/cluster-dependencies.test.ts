@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withdrawnKey } from '../../actors/cluster-gates';
-import { createEngine, MezanError, type DependencyOutcome, type Engine, type NamedTaskFunctions } from '../../src';
+import { createEngine, MezanError, type DependencyOutcome, type Engine, type NamedTaskFunctions, type TaskHandle } from '../../src';
 import { deferred, rejectionOf, thrownBy } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
@@ -144,8 +144,9 @@ describe('dependencies between cluster tasks', () => {
   it('refuses a hole in dependsOn as a dependency of undefined, naming it, and keeps nothing of the refused task', async () => {
     const { submitter } = await joinCluster({ echo: (ctx) => ctx.input });
     const first = submitter.submit('echo', { input: 1 });
-    // eslint-disable-next-line no-sparse-arrays -- a hole, as a caller's array may have
-    const error = thrownBy(() => submitter.submit('echo', { dependsOn: [, first] }));
+    // eslint-disable-next-line no-sparse-arrays -- a hole, as a caller's array (from JavaScript) may have
+    const holey = [, first] as unknown as readonly TaskHandle<unknown>[];
+    const error = thrownBy(() => submitter.submit('echo', { dependsOn: holey }));
     expect(error.code).toBe('E_INVALID_OPTION');
     expect(error.details['option']).toBe('dependsOn[0]');
     await first.result;
