@@ -113,6 +113,9 @@ export class ClusterTaskEvents {
   progress(task: ClusterTask, progress: unknown): void {
     if (!this.#sink.active || !isClusterProgress(progress)) return;
     const { fraction, message, attempt, node } = progress;
+    // A context outlives its attempt (a timer, a stray promise): an earlier attempt's late progress
+    // is no news of the task, and must not make its later events name that attempt or its node.
+    if (attempt < task.attempt) return;
     task.node = node;
     task.attempt = attempt;
     this.#publish(task, { type: 'task.progress', ...this.#during(task, attempt, node), fraction, message });

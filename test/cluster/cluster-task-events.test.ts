@@ -1,4 +1,4 @@
-import type { Engine, EngineEvent, NamedTaskFunctions } from '../../src';
+import type { Engine, EngineEvent, NamedTaskFunctions, TaskContext } from '../../src';
 import { createEngine, MezanError } from '../../src';
 import { deferred, rejectionOf } from '../fixtures/engine-harness';
 import { useClusterTestBed } from '../fixtures/cluster-test-bed';
@@ -91,6 +91,36 @@ describe('events of cluster tasks reach their submitter', () => {
     expect(seen[5]).toMatchObject({ code: 'E_TASK_FAILED', workerId: 'cluster:worker-1' });
     // Each attempt's wait, from its task.queued to its task.started, in the submitter's metrics.
     expect(submitter.metrics().taskWait.count).toBe(2);
+  });
+
+  it('leaves out a late ctx.progress of an earlier attempt: the task’s events name the attempt that runs', async () => {
+    let firstContext: TaskContext | undefined;
+    const second = deferred();
+    const submitter = await joinCluster({
+      flaky: async (ctx) => {
+        if (ctx.attempt === 1) {
+          firstContext = ctx;
+          throw new Error('first attempt fails');
+        }
+        await second.promise;
+        ctx.progress(0.9, 'current');
+        return 'done';
+      },
+    });
+    const events = eventsOf(submitter);
+    const started = deferred();
+    submitter.events$.subscribe((event) => event.type === 'task.started' && event.attempt === 2 && started.resolve());
+    const handle = submitter.submit('flaky', { id: 'stale-1', retries: { max: 1, delayMs: 1 } });
+    await started.promise;
+    // Attempt 1 ended; something it left behind still reports, before attempt 2 does.
+    firstContext!.progress(0.5, 'late');
+    second.resolve();
+    await expect(handle.result).resolves.toBe('done');
+    const seen = await events.of('stale-1');
+    expect(seen.filter((event) => event.type === 'task.progress')).toEqual([
+      expect.objectContaining({ attempt: 2, fraction: 0.9, message: 'current' }),
+    ]);
+    expect(seen.at(-1)).toMatchObject({ type: 'task.completed', attempt: 2 });
   });
 
   it('publishes nothing after task.cancelled for a task submitted with a signal aborted already', async () => {
