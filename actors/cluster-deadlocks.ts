@@ -419,7 +419,11 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
 
   /** Drops its connections at once (a node leaving a Redis that does not answer). */
   disconnect(): void {
-    for (const part of [this.#worker, this.#queue]) void part?.disconnect().catch(() => undefined);
+    // Forced: BullMQ's `disconnect()` first waits for a connection that may never have opened (a
+    // Redis that resets or refuses every connection), and the worker's own blocking connection would
+    // reconnect for ever; closing the worker also stops its timer of lock renewals.
+    void this.#worker?.close(true).catch(() => undefined);
+    for (const part of [this.#worker, this.#queue]) void part?.backend.close(true).catch(() => undefined);
     for (const connection of this.#connections) connection.disconnect();
     if (this.#ownsRedis) this.#redis.disconnect();
   }
