@@ -19,6 +19,7 @@ import { readClusterScanSnapshot } from './cluster-scan-snapshot';
 import { CLUSTER_SLOTS } from '../src/cluster/cluster-slots';
 import { LocalPoolWaits } from '../src/cluster/local-pool-waits';
 import type { GraphPoolChangesEvent } from '../src/internal/resource-protocol';
+import { warnOfClusterError } from './cluster-redis';
 
 /** What {@link ClusterDeadlocks} is created with. @internal */
 export interface ClusterDeadlocksOptions {
@@ -71,6 +72,7 @@ export interface ClusterDeadlocksOptions {
    * replaces it (actors/cluster-deadlocks.actor.ts). Not told once it is closing.
    */
   readonly failed?: (error: unknown) => void;
+  /** The node's parts' logger (a `ClusterLogger`): the connections' errors are written once, then counted. */
   readonly logger?: Logger;
 }
 
@@ -198,10 +200,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     this.#ttlMs = options.ttlMs ?? 10_000;
     this.#ownsRedis = options.redis === undefined;
     this.#redis =
-      options.redis ??
-      new Redis(options.url, { maxRetriesPerRequest: null }).on('error', (error: unknown) =>
-        options.logger?.warn('the cluster deadlock detector lost its Redis connection', { error }),
-      );
+      options.redis ?? new Redis(options.url, { maxRetriesPerRequest: null }).on('error', (error: unknown) => this.#connectionError(error));
     this.#edges = new ClusterWaitEdges({ redis: this.#redis, cluster: options.cluster, ttlMs: this.#ttlMs });
     this.#closing = new Promise((resolve) => (this.#resolveClosing = resolve));
     this.#unreadable = new UnreadableRecordsLog(options.logger);
@@ -210,9 +209,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   /** Subscribes to this node's victims, and joins the detector's queue. */
   start(): void {
     const { url, cluster, node, scanMs, logger } = this.#options;
-    const onError = (error: unknown): void => {
-      logger?.warn('the cluster deadlock detector lost its Redis connection', { error });
-    };
+    const onError = (error: unknown): void => this.#connectionError(error);
     const connect = (): Redis => {
       const connection = new Redis(url, { maxRetriesPerRequest: null }).on('error', onError);
       this.#connections.push(connection);
@@ -426,6 +423,15 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     for (const part of [this.#worker, this.#queue]) void part?.backend.close(true).catch(() => undefined);
     for (const connection of this.#connections) connection.disconnect();
     if (this.#ownsRedis) this.#redis.disconnect();
+  }
+
+  /**
+   * An error of its connections, queue or worker: written once, then counted by the node's logger,
+   * as a connection that fails in a loop (a Redis that resets or refuses it) reports one per attempt.
+   */
+  #connectionError(error: unknown): void {
+    const logger = this.#options.logger;
+    if (logger !== undefined) warnOfClusterError(logger, 'the cluster deadlock detector’s Redis connection', error);
   }
 
   #heard(text: string): void {

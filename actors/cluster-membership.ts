@@ -4,6 +4,7 @@ import type { Clock } from '../src/clock';
 import { readClusterMember, type ClusterMember } from '../src/cluster/cluster-view';
 import { NodeRecords, type RecordReader } from './node-records';
 import type { Logger } from '../src/logger';
+import { warnOfClusterError } from './cluster-redis';
 
 /** What a node says of itself at each heartbeat: all of its record but who and where it is. @internal */
 export type ClusterMemberDescription = Omit<ClusterMember, 'node' | 'host' | 'pid' | 'startedAt' | 'heartbeatAt'>;
@@ -22,6 +23,7 @@ export interface ClusterMembershipInput {
   readonly onJoined?: (others: readonly ClusterMember[]) => void;
   /** How long the record lives without a heartbeat: a node that dies vanishes this long after its last one. @default 10000 */
   readonly ttlMs?: number;
+  /** The node's parts' logger (a `ClusterLogger`): the connection's errors are written once, then counted. */
   readonly logger?: Logger;
 }
 
@@ -70,9 +72,10 @@ export class ClusterMembership {
   constructor(input: ClusterMembershipInput) {
     this.#input = input;
     this.#ttlMs = input.ttlMs ?? MEMBER_TTL_MS;
-    this.#redis = new Redis(input.url, { maxRetriesPerRequest: null }).on('error', (error: unknown) =>
-      input.logger?.warn('the cluster membership lost its Redis connection', { error }),
-    );
+    // A connection that fails in a loop (a Redis that resets or refuses it) reports an error per attempt.
+    this.#redis = new Redis(input.url, { maxRetriesPerRequest: null }).on('error', (error: unknown) => {
+      if (input.logger !== undefined) warnOfClusterError(input.logger, 'the cluster membership’s Redis connection', error);
+    });
     this.#records = new NodeRecords({ redis: this.#redis, cluster: input.cluster, kind: MEMBER_RECORDS, ttlMs: this.#ttlMs });
     this.#startedAt = input.clock.now();
   }

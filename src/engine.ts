@@ -435,7 +435,9 @@ export class Engine {
     let pools: ClusterPoolSpawner | undefined;
     if (hasPools) {
       const { clusterPoolLogic, openClusterPoolConnection } = loadClusterPool();
-      redis = openClusterPoolConnection(cluster.redis, (error) => this.#logger.warn('the cluster pools lost their Redis connection', { error }));
+      redis = openClusterPoolConnection(cluster.redis, (error) =>
+        this.#clusterJoinOf(cluster).logger.clusterError('the cluster pools’ Redis connection', error),
+      );
       this.#poolRedis = redis;
       pools = { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } };
       actors.clusterPool = clusterPoolLogic as unknown as typeof poolLogic;
@@ -458,7 +460,7 @@ export class Engine {
         // Made once the actors are (the cluster submitter after them): asked at publishing only.
         isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
         leaving: this.#clusterDeadlocksLeft,
-        logger: this.#logger,
+        logger: this.#clusterLogger(cluster),
       },
     };
     return { machine: supervisorMachine.provide({ actors }), pools, deadlocks, worker };
@@ -558,7 +560,7 @@ export class Engine {
       cluster: cluster.name,
       node: cluster.node,
       clock: this.#clock,
-      logger: this.#logger,
+      logger: this.#clusterLogger(cluster),
       describe: () => {
         const { running, pending } = this.progress();
         return {

@@ -4,7 +4,7 @@ import { startResettingServer, type ResettingServer } from '../fixtures/resettin
 
 // A "Redis" that resets every connection it accepts: the nodes never join, and each of their
 // connections reconnects in a loop. Shut down, they must leave nothing open (the process could not
-// end otherwise).
+// end otherwise), and meanwhile their log must not grow by a line per attempt.
 
 /** Connection attempts enough that every part of the nodes has failed again and again. */
 const ATTEMPTS = 60;
@@ -68,5 +68,22 @@ describe('cluster nodes whose Redis resets every connection', () => {
     // is left (a connection that reconnects, or a timer that renews locks, never goes).
     while (openedSince(baseline).length > 0) await new Promise((resolve) => setImmediate(resolve));
     expect(openedSince(baseline)).toEqual([]);
+  });
+
+  it('writes each part’s error once, not once per attempt', async () => {
+    server = await startResettingServer();
+    const logs = nodes(server.url);
+    await server.onAttempts(ATTEMPTS);
+    for (const { records } of logs) {
+      const written = records
+        .filter((record) => record['level'] === 'warn' && record['repeated'] === undefined)
+        .map((record) => `${String(record['message'])}: ${String(record['error'])}`);
+      // Each error of each part once (later, a line with how many times it was heard since).
+      expect(written).toEqual([...new Set(written)]);
+    }
+    const parts = logs.flatMap(({ records }) => records.map((record) => String(record['message'])));
+    expect(parts).toContain('cluster: the cluster deadlock detector’s Redis connection reported an error');
+    expect(parts).toContain('cluster: the cluster membership’s Redis connection reported an error');
+    expect(parts).toContain('cluster: the cluster pools’ Redis connection reported an error');
   });
 });
