@@ -49,7 +49,10 @@ export interface ClusterRuns {
  */
 const unreported = (): Promise<never> => new Promise<never>(() => undefined);
 
-/** Whether `error` is, or was caused by, this engine's refusal for its shutdown (`E_SHUTDOWN`), within a few causes. */
+/**
+ * Whether `error` is, or was caused by, a refusal for a shutdown (`E_SHUTDOWN`), within a few
+ * causes: this engine's own only if it is shutting down (see {@link ClusterWorker}'s `#failed`).
+ */
 function refusedForShutdown(error: unknown): boolean {
   for (let depth = 0; depth < 5 && error instanceof Error; depth++) {
     if (error instanceof MezanError && error.code === 'E_SHUTDOWN') return true;
@@ -302,8 +305,11 @@ export class ClusterWorker implements ProgressReporter {
     if (!(error instanceof MezanError)) throw new Error(writeFailure('E_TASK_FAILED', describeThrown(error)));
     // The engine is shutting down under the task: it has not run to its end, so another node runs
     // it. So too when the task failed because this engine refused it something for its shutdown (a
-    // child it submitted while the node drained): on another node it would not have.
-    if (error.code === 'E_SHUTDOWN' || (error.code === 'E_TASK_FAILED' && refusedForShutdown(error.cause))) return this.#giveBack(job, token);
+    // child it submitted while the node drained): on another node it would not have. An E_SHUTDOWN
+    // while this engine accepts is not its own (the task's, or another engine's it called): a
+    // failure like any other, or every node would give it back and run it again, for ever.
+    const refused = error.code === 'E_SHUTDOWN' || (error.code === 'E_TASK_FAILED' && refusedForShutdown(error.cause));
+    if (refused && !this.#host.isAccepting()) return this.#giveBack(job, token);
     const where = `on node "${this.#options.node}", attempt ${attempt}`;
     const message =
       error.code === 'E_TASK_FAILED'
