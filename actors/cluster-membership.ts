@@ -42,6 +42,19 @@ export const readMemberRecord: RecordReader<ClusterMember> = (value, node) => {
 };
 
 /**
+ * Whether a live node of cluster `cluster` other than `node`, running and taking tasks, defines task
+ * `task` (its membership record lists it).
+ * @throws what the Redis connection throws
+ * @internal
+ */
+export async function liveNodeDefines(redis: Redis, cluster: string, node: string, task: string): Promise<boolean> {
+  const { records } = await new NodeRecords({ redis, cluster, kind: MEMBER_RECORDS, ttlMs: MEMBER_TTL_MS }).read(readMemberRecord);
+  return records.some(
+    ({ payload }) => payload.node !== node && payload.phase === 'running' && payload.concurrency > 0 && payload.tasks.includes(task),
+  );
+}
+
+/**
  * A node's membership record in Redis (`mezan:<cluster>:members:node:<node>`, see
  * {@link ClusterMember}): written when the node joins, written again with its load at each
  * heartbeat (three per time to live) and when its engine's phase changes, removed when it leaves.

@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MezanError, type MezanErrorCode } from '../src/errors';
 import { describeThrown } from '../src/internal/describe-thrown';
@@ -16,6 +16,7 @@ import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluste
 import { dependencyFailedError, reviveOutcomes, type TravellingOutcome } from '../src/cluster/cluster-dependencies';
 import type { ClusterProgress, ClusterRetrying, GivenBack } from '../src/cluster/cluster-task-events';
 import { ClusterGates, gatedOutcomes, gatesQueueKey, withdrawnKey } from './cluster-gates';
+import { liveNodeDefines } from './cluster-membership';
 import { cancelChannel, CLUSTER_PREFIX, readCancelMessage, keepClusterLimits, warnOfClusterError } from './cluster-redis';
 
 /** What the working side of a cluster node needs of the engine it belongs to. @internal */
@@ -49,6 +50,9 @@ export interface ClusterRuns {
  */
 const unreported = (): Promise<never> => new Promise<never>(() => undefined);
 
+/** How long a job whose task this node does not define, but another live node does, waits before it is taken again. */
+const UNKNOWN_TASK_DELAY_MS = 1_000;
+
 /**
  * Whether `error` is, or was caused by, a refusal for a shutdown (`E_SHUTDOWN`), within a few
  * causes: this engine's own only if it is shutting down (see {@link ClusterWorker}'s `#failed`).
@@ -76,7 +80,7 @@ export class ClusterWorker implements ProgressReporter {
   readonly #worker: Worker;
   /** The connection that hears cancellations. */
   readonly #subscriber: Redis;
-  /** The connection a gated dependant's withdrawal is read on: made when first needed. */
+  /** The connection a gated dependant's withdrawal and the cluster's members are read on: made when first needed. */
   #reader: Redis | undefined = undefined;
   /** This node's worker of the cluster's gates. */
   readonly #gates: ClusterGates;
@@ -141,7 +145,11 @@ export class ClusterWorker implements ProgressReporter {
       this.#host.failed?.(error);
     };
     void this.#limitsSet
-      .then(() => (this.#ending ? undefined : worker.run()))
+      .then(() => {
+        if (this.#ending) return undefined;
+        this.#warnIfNoTask();
+        return worker.run();
+      })
       .then(
         () => failed(new Error('its run loop ended unasked')),
         (error: unknown) => failed(error),
@@ -154,6 +162,18 @@ export class ClusterWorker implements ProgressReporter {
         (error: unknown) => failed(error),
       );
     });
+  }
+
+  /**
+   * Warns of a node that takes the cluster's tasks but defines none (by the time it joined: the
+   * engine's `define` calls after its creation counted): it can run none of them.
+   */
+  #warnIfNoTask(): void {
+    if (this.#host.tasks.size > 0) return;
+    this.#host.logger.warn(
+      `node "${this.#options.node}" takes the cluster's tasks (cluster.concurrency ${this.#options.concurrency}) but defines none: it gives each back while another node defines it, and fails it E_UNKNOWN_TASK otherwise; give it \`tasks\`, or cluster.concurrency 0 for a node that only submits`,
+      { option: 'cluster.concurrency' },
+    );
   }
 
   /** Resolves once this node takes tasks from the cluster. */
@@ -180,21 +200,35 @@ export class ClusterWorker implements ProgressReporter {
    */
   #process(job: Job<ClusterJobData>, token: string | undefined): Promise<unknown> {
     if (this.#crashed) return unreported();
-    const id = job.id!;
-    const fn = this.#host.tasks.find(job.name);
-    if (fn === undefined) {
-      const error = unknownTask(job.name, this.#host.tasks.names(), `node "${this.#options.node}"`);
-      throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
-    }
+    // A draining node gives back every job, one whose task it does not define too: another node may.
     if (!this.#host.isAccepting()) return this.#giveBack(job, token);
+    const fn = this.#host.tasks.find(job.name);
+    if (fn === undefined) return this.#unknownTask(job, token);
     // A delay announced for a retry that BullMQ did not ask for (its lock was lost meanwhile) goes.
-    this.#nextDelays.delete(id);
+    this.#nextDelays.delete(job.id!);
     // The runs before this one: failed attempts, and runs lost with their node. Not BullMQ's
     // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
     const attempt = job.attemptsMade + job.stalledCounter + 1;
     // A gated dependant reads its dependencies' outcomes from its gates first.
     if (job.data.gates !== undefined) return this.#openedGates(job).then((outcomes) => this.#runAttempt(job, token, fn, attempt, outcomes));
     return this.#runAttempt(job, token, fn, attempt, job.data.dependencies);
+  }
+
+  /**
+   * A job whose task this node does not define: given back, a little later and without counting an
+   * attempt, while another live node that takes tasks defines it (a rolling upgrade: this node is
+   * of an older version); failed `E_UNKNOWN_TASK` when none does.
+   */
+  async #unknownTask(job: Job<ClusterJobData>, token: string | undefined): Promise<never> {
+    const { name, node } = this.#options;
+    // Unread (Redis cut off), it is given back: failing it for good on a read that failed would lose it.
+    const elsewhere = await liveNodeDefines(this.#redisReader(), name, node, job.name).catch((error: unknown) => {
+      this.#logError('reading the cluster’s members', error);
+      return true;
+    });
+    if (elsewhere) return this.#giveBack(job, token, UNKNOWN_TASK_DELAY_MS);
+    const error = unknownTask(job.name, this.#host.tasks.names(), `node "${node}"`);
+    throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
   }
 
   /** Runs the attempt on the local engine; what it ends with is the job's end. */
@@ -265,8 +299,7 @@ export class ClusterWorker implements ProgressReporter {
    */
   async #openedGates(job: Job<ClusterJobData>): Promise<readonly TravellingOutcome[]> {
     const { gates = [], dependencies = [], name = job.name } = job.data;
-    this.#reader ??= new Redis(this.#options.redis, { maxRetriesPerRequest: null }).on('error', (error) => this.#logError('reading', error));
-    if ((await this.#reader.exists(withdrawnKey(this.#options.name, job.id!))) === 1) {
+    if ((await this.#redisReader().exists(withdrawnKey(this.#options.name, job.id!))) === 1) {
       const error = new MezanError('E_CANCELLED', `Task "${name}" was cancelled while it waited for its dependencies`);
       throw new UnrecoverableError(writeFailure(error.code, error.message));
     }
@@ -342,13 +375,24 @@ export class ClusterWorker implements ProgressReporter {
     return this.#retryDelay(attemptsMade, job?.data as ClusterJobData | undefined);
   }
 
-  /** Puts the job back in the queue, for another node, without counting an attempt. */
-  async #giveBack(job: Job<ClusterJobData>, token: string | undefined): Promise<never> {
+  /** Puts the job back in the queue (after `delayMs`, if given), for another node, without counting an attempt. */
+  async #giveBack(job: Job<ClusterJobData>, token: string | undefined, delayMs?: number): Promise<never> {
     // The submitter counts the job's starts for its events' attempts: this one was none.
     const givenBack: GivenBack = { givenBack: true, node: this.#options.node };
     await job.updateProgress(givenBack as unknown as object).catch((error: unknown) => this.#logError('reporting a job given back', error));
-    await job.moveToWait(token);
-    throw new WaitingError();
+    if (delayMs === undefined) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    // BullMQ's delayed set is scored in wall-clock milliseconds: `moveToDelayed` counts no attempt.
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
+  }
+
+  /** The connection a gated dependant's withdrawal and the cluster's members are read on: made when first needed. */
+  #redisReader(): Redis {
+    this.#reader ??= new Redis(this.#options.redis, { maxRetriesPerRequest: null }).on('error', (error) => this.#logError('reading', error));
+    return this.#reader;
   }
 
   #retryDelay(attemptsMade: number, data: ClusterJobData | undefined): number {

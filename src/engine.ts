@@ -1649,6 +1649,7 @@ function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const logger = containLogger(given as Logger);
   if (options.onUnhandledError !== undefined) expectFunction('onUnhandledError', options.onUnhandledError);
   const supervision = resolveSupervision(options.supervision);
+  const tasks = NamedTasks.fromOption(options.tasks);
   return Object.freeze({
     concurrency,
     threads: options.threads ?? ENGINE_DEFAULTS.threads(),
@@ -1665,8 +1666,8 @@ function readEngineOptions(options: EngineOptions): ResolvedEngineOptions {
     timings: resolveTimings(options.metrics),
     thresholds: resolveThresholds(options.thresholds, supervision.maxRestarts),
     inspect: resolveInspect(options.inspect),
-    tasks: NamedTasks.fromOption(options.tasks),
-    cluster: options.cluster === undefined ? undefined : resolveClusterOptions(options.cluster, concurrency),
+    tasks,
+    cluster: options.cluster === undefined ? undefined : resolveClusterOptions(options.cluster, concurrency, tasks.size > 0),
   });
 }
 

@@ -26,7 +26,8 @@ export interface ClusterOptions {
   node?: string;
   /**
    * How many named tasks this node takes from the cluster at once (its BullMQ worker's
-   * concurrency); `0` makes a node that only submits. @default the engine's `concurrency`
+   * concurrency); `0` makes a node that only submits. @default the engine's `concurrency`; `0` for
+   * an engine created with no named task (`tasks`): it could run none of the cluster's
    */
   concurrency?: number;
   /**
@@ -123,10 +124,12 @@ const RATE_LIMIT_KEYS: Readonly<Record<keyof ClusterRateLimit, true>> = Object.f
 /**
  * Checks the `cluster` option and fills in its defaults.
  * @param concurrency - the engine's concurrency, the default of the node's
+ * @param definesTasks - whether the engine is created with named tasks: without, the node's
+ *   concurrency defaults to 0 (it would take the cluster's tasks only to fail them `E_UNKNOWN_TASK`)
  * @throws {MezanError} `E_INVALID_OPTION` naming `cluster.<field>`
  * @internal
  */
-export function resolveClusterOptions(options: ClusterOptions, concurrency: number): ResolvedClusterOptions {
+export function resolveClusterOptions(options: ClusterOptions, concurrency: number, definesTasks: boolean): ResolvedClusterOptions {
   expectOptionsObject('cluster', options, 'an object { redis, name, node? }');
   expectKnownKeys('cluster', options, CLUSTER_OPTION_KEYS);
   const { redis, name } = options;
@@ -137,7 +140,7 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
   // Random, not the engine's seeded source: two engines of one process may share a seed, never a name.
   const node = orDefault(options.node, `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
   expectNonEmptyString('cluster.node', node);
-  const nodeConcurrency = orDefault(options.concurrency, concurrency);
+  const nodeConcurrency = orDefault(options.concurrency, definesTasks ? concurrency : 0);
   if (typeof nodeConcurrency !== 'number' || !Number.isInteger(nodeConcurrency) || nodeConcurrency < 0)
     fail('cluster.concurrency', 'a non-negative integer', nodeConcurrency);
   const lockDurationMs = orDefault(options.lockDurationMs, 30_000);

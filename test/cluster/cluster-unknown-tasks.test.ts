@@ -1,0 +1,98 @@
+import { Queue } from 'bullmq';
+import { createEngine, type TaskContext } from '../../src';
+import { deferred, recordingLogger } from '../fixtures/engine-harness';
+import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { warningsAbout } from '../fixtures/cluster-logged-nodes';
+
+// What a node does with the cluster's tasks it does not define: an engine created with no named
+// task takes none by default; one that takes tasks while defining none is warned; a task another
+// live node defines (a rolling upgrade: this node is older) is given back for it, not failed.
+// Real Redis; the tests wait for handles and for Redis's state, never for a delay.
+
+const bed = useClusterTestBed();
+
+describe('a cluster node and the tasks it does not define', () => {
+  it('takes no task by default when its engine is created with no named task: it only submits', async () => {
+    const name = bed.freshCluster('tasteless');
+    const worker = createEngine({
+      logger: false,
+      tasks: { resize: (ctx: TaskContext) => ctx.input },
+      cluster: { redis: bed.redis.url, name, node: 'worker' },
+    });
+    // An API process: no tasks of its own, the cluster options left to their defaults.
+    const api = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'api' } });
+    bed.engines.push(worker, api);
+    await Promise.all([worker.onClusterReady(), api.onClusterReady()]);
+    const view = await api.clusterView();
+    expect(view?.nodes.find(({ node }) => node === 'api')?.concurrency).toBe(0);
+    expect(api.actors().some(({ id }) => id === 'cluster-worker')).toBe(false);
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        api.submit('resize', { input: n }).result.then(
+          () => 'ok',
+          (error: { code: string }) => error.code,
+        ),
+      ),
+    );
+    expect(outcomes.filter((outcome) => outcome !== 'ok')).toEqual([]);
+  });
+
+  it('warns, naming cluster.concurrency, of a node that takes the cluster’s tasks but defines none', async () => {
+    const { logger, records } = recordingLogger();
+    const engine = createEngine({ logger, cluster: { redis: bed.redis.url, name: bed.freshCluster('no-tasks'), node: 'n', concurrency: 2 } });
+    bed.engines.push(engine);
+    await engine.onClusterReady();
+    await until(() => warningsAbout(records, 'defines none').length > 0, 'the warning');
+    expect(warningsAbout(records, 'defines none')[0]?.option).toBe('cluster.concurrency');
+  });
+
+  it('gives back, for a newer node that defines it, a task it does not define: it runs there, as attempt 1', async () => {
+    const name = bed.freshCluster('rolling-upgrade');
+    const holding = deferred<void>();
+    const release = deferred<void>();
+    const older = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'older' } });
+    const newer = createEngine({
+      logger: false,
+      tasks: {
+        resize: () => 'resized',
+        hold: async () => {
+          holding.resolve();
+          await release.promise;
+        },
+        crop: (ctx: TaskContext) => `cropped on attempt ${ctx.attempt}`,
+      },
+      cluster: { redis: bed.redis.url, name, node: 'newer', concurrency: 1 },
+    });
+    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter' } });
+    bed.engines.push(older, newer, submitter);
+    await Promise.all([older.onClusterReady(), newer.onClusterReady(), submitter.onClusterReady()]);
+    await until(
+      async () => (await older.clusterView())?.nodes.some(({ node, tasks }) => node === 'newer' && tasks.includes('crop')) === true,
+      'the newer node’s record',
+    );
+    // The newer node's one slot is busy: only the older node can take `crop`.
+    const held = submitter.submit('hold');
+    await holding.promise;
+    const crop = submitter.submit('crop', { id: 'crop-1' });
+    const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+    try {
+      await until(async () => crop.isSettled || (await queue.getJobState('crop-1')) === 'delayed', 'the older node to give it back');
+      expect(crop.isSettled).toBe(false);
+      // Idle, the older node may take it again each time it is back (and give it back again): it leaves.
+      await older.shutdown();
+      release.resolve();
+      await held.result;
+      await expect(crop.result).resolves.toBe('cropped on attempt 1');
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('fails E_UNKNOWN_TASK, without a retry, a task no live node defines', async () => {
+    const name = bed.freshCluster('nobody-defines');
+    const older = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'older' } });
+    bed.engines.push(older);
+    await older.onClusterReady();
+    await expect(older.submit('crop', { retries: 2 }).result).rejects.toMatchObject({ code: 'E_UNKNOWN_TASK' });
+  });
+});
