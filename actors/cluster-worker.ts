@@ -86,8 +86,11 @@ export class ClusterWorker implements ProgressReporter {
   readonly #gates: ClusterGates;
   /** The local handles of the jobs this node runs, by job id. */
   readonly #running = new Map<string, TaskHandle<unknown>>();
-  /** The delays of the retries this node announced, by job id, until BullMQ asks for them. */
-  readonly #nextDelays = new Map<string, number>();
+  /**
+   * The delays of the retries this node announced, by job (BullMQ asks its backoff with the job its
+   * processor was given): one whose failure BullMQ never reports (its lock lost) goes with the job.
+   */
+  readonly #nextDelays = new WeakMap<object, number>();
   /** Settles once the cluster-wide limits this node was given are in Redis: its worker takes no job before. */
   readonly #limitsSet: Promise<void>;
   #stopping: Promise<void> | undefined = undefined;
@@ -204,8 +207,6 @@ export class ClusterWorker implements ProgressReporter {
     if (!this.#host.isAccepting()) return this.#giveBack(job, token);
     const fn = this.#host.tasks.find(job.name);
     if (fn === undefined) return this.#unknownTask(job, token);
-    // A delay announced for a retry that BullMQ did not ask for (its lock was lost meanwhile) goes.
-    this.#nextDelays.delete(job.id!);
     // The runs before this one: failed attempts, and runs lost with their node. Not BullMQ's
     // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
     const attempt = job.attemptsMade + job.stalledCounter + 1;
@@ -359,20 +360,16 @@ export class ClusterWorker implements ProgressReporter {
   /** Computes the delay before job `job`'s next attempt, keeps it for BullMQ's backoff, and tells the submitter. */
   async #announceRetry(job: Job<ClusterJobData>, attempt: number, code: MezanErrorCode, message: string): Promise<void> {
     const delayMs = this.#retryDelay(job.attemptsMade + 1, job.data);
-    this.#nextDelays.set(job.id!, delayMs);
+    this.#nextDelays.set(job, delayMs);
     const retrying: ClusterRetrying = { retrying: true, attempt, node: this.#options.node, code, message, delayMs };
     await job.updateProgress(retrying as unknown as object).catch((error: unknown) => this.#logError('reporting a retry', error));
   }
 
   /** BullMQ's backoff: the delay announced to the submitter, else one computed now. */
-  #backoff(attemptsMade: number, job: { readonly id?: string; readonly data: unknown } | undefined): number {
-    const id = job?.id;
-    const kept = id === undefined ? undefined : this.#nextDelays.get(id);
-    if (kept !== undefined) {
-      this.#nextDelays.delete(id!);
-      return kept;
-    }
-    return this.#retryDelay(attemptsMade, job?.data as ClusterJobData | undefined);
+  #backoff(attemptsMade: number, job: { readonly data: unknown } | undefined): number {
+    // Kept, not taken: BullMQ asks again when it tries the failure's report again.
+    const kept = job === undefined ? undefined : this.#nextDelays.get(job);
+    return kept ?? this.#retryDelay(attemptsMade, job?.data as ClusterJobData | undefined);
   }
 
   /** Puts the job back in the queue (after `delayMs`, if given), for another node, without counting an attempt. */
