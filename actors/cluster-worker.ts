@@ -87,6 +87,12 @@ export class ClusterWorker implements ProgressReporter {
   /** The local handles of the jobs this node runs, by job id. */
   readonly #running = new Map<string, TaskHandle<unknown>>();
   /**
+   * The gated dependants whose gates this node reads, by job id, with the reason of a cancellation
+   * heard meanwhile (`{ reason }`): the attempt then starts cancelled. Without it, a cancel whose
+   * withdrawal the node did not read in time, heard before the attempt runs, would be lost.
+   */
+  readonly #opening = new Map<string, { reason: unknown } | undefined>();
+  /**
    * The delays of the retries this node announced, by job (BullMQ asks its backoff with the job its
    * processor was given): one whose failure BullMQ never reports (its lock lost) goes with the job.
    */
@@ -187,7 +193,9 @@ export class ClusterWorker implements ProgressReporter {
 
   #onCancelMessage(message: string): void {
     const cancel = readCancelMessage(message);
-    if (cancel !== undefined) this.#running.get(cancel.jobId)?.cancel(cancel.reason);
+    if (cancel === undefined) return;
+    if (this.#opening.has(cancel.jobId)) this.#opening.set(cancel.jobId, { reason: cancel.reason });
+    this.#running.get(cancel.jobId)?.cancel(cancel.reason);
   }
 
   /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. @internal */
@@ -211,8 +219,20 @@ export class ClusterWorker implements ProgressReporter {
     // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
     const attempt = job.attemptsMade + job.stalledCounter + 1;
     // A gated dependant reads its dependencies' outcomes from its gates first.
-    if (job.data.gates !== undefined) return this.#openedGates(job).then((outcomes) => this.#runAttempt(job, token, fn, attempt, outcomes));
-    return this.#runAttempt(job, token, fn, attempt, job.data.dependencies);
+    if (job.data.gates === undefined) return this.#runAttempt(job, token, fn, attempt, job.data.dependencies);
+    const id = job.id!;
+    this.#opening.set(id, undefined);
+    return this.#openedGates(job).then(
+      (outcomes) => {
+        const heard = this.#opening.get(id);
+        this.#opening.delete(id);
+        return this.#runAttempt(job, token, fn, attempt, outcomes, heard);
+      },
+      (error: unknown) => {
+        this.#opening.delete(id);
+        throw error;
+      },
+    );
   }
 
   /**
@@ -232,19 +252,22 @@ export class ClusterWorker implements ProgressReporter {
     throw new UnrecoverableError(writeFailure(error.code, error.message, error.details));
   }
 
-  /** Runs the attempt on the local engine; what it ends with is the job's end. */
+  /** Runs the attempt on the local engine (`cancelled` at once if so heard); what it ends with is the job's end. */
   #runAttempt(
     job: Job<ClusterJobData>,
     token: string | undefined,
     fn: TaskFunction,
     attempt: number,
     outcomes: readonly TravellingOutcome[] | undefined,
+    cancelled?: { readonly reason: unknown },
   ): Promise<unknown> {
     const id = job.id!;
     if (this.#crashed) return unreported();
     const local = this.#runLocal(job, fn, attempt, outcomes);
     this.#running.set(id, local);
     this.#host.runs?.runs(local.id, id, true);
+    // Cancelled while its gates were read: it ends `E_CANCELLED`, as if heard running.
+    if (cancelled !== undefined) local.cancel(cancelled.reason);
     return local.result.then(
       (value) => {
         if (!this.#attemptEnded(id, local)) return unreported();
