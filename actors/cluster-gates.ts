@@ -39,8 +39,10 @@ export function gatesQueueKey(cluster: string): string {
 }
 
 /**
- * The key that marks a gated dependant as withdrawn (cancelled): BullMQ does not remove a job while
- * one of its gates is being read, so the node that takes it checks this first. @internal
+ * The key that marks a cluster task as withdrawn (cancelled by its handle), for as long as a failed
+ * job is kept: BullMQ does not remove a gated dependant while one of its gates is being read, so the
+ * node that takes it checks this first; and a gate whose dependency's job is gone reads it to tell a
+ * cancelled dependency from one whose record was lost. @internal
  */
 export function withdrawnKey(cluster: string, dependant: string): string {
   return `${GATES_PREFIX}:${cluster}:withdrawn:${dependant}`;
@@ -79,7 +81,8 @@ export function gateChildren(cluster: string, dependencies: ReadonlyArray<GatePl
 
 /**
  * How dependency `job` of `queue` ended, as its outcome travels to its dependant; `undefined` while
- * it has not ended. A job that is gone (removed, or its record expired) is told as a failure:
+ * it has not ended. A job that is gone was cancelled if it is marked withdrawn (its handle removed
+ * it), as a local dependency cancelled is; otherwise (its record expired) it is told as a failure:
  * nothing will be heard of it again.
  * @throws what the Redis connection throws
  * @internal
@@ -98,6 +101,9 @@ export async function readOutcome(queue: Queue, { job: id, name }: GateData): Pr
       return { id, name, status, error: { code: error.code, message: error.message } };
     }
     case 'gone': {
+      const client = await queue.backend.client;
+      if ((await client.get(withdrawnKey(queue.name, id))) !== null)
+        return { id, name, status: 'cancelled', error: { code: 'E_CANCELLED', message: `Task "${name}" (${id}) was cancelled` } };
       const message = `Task "${name}" (${id}) is no longer in cluster "${queue.name}" (removed, or its record expired after it ended)`;
       return { id, name, status: 'failed', error: { code: 'E_TASK_FAILED', message } };
     }

@@ -468,15 +468,15 @@ export class ClusterSubmitter implements ClusterTaskOwner {
 
   /**
    * Takes a cancelled task's job out of the cluster. Queued, it is removed; running, its node hears
-   * it on the cancel channel and aborts the attempt (a job locked by a worker is not removed). A
-   * gated dependant is marked withdrawn in Redis first: BullMQ does not remove a job while one of its
-   * gates is being read, and the node that takes it then fails it `E_CANCELLED`, unrun.
+   * it on the cancel channel and aborts the attempt (a job locked by a worker is not removed). It is
+   * marked withdrawn in Redis first: BullMQ does not remove a gated dependant while one of its gates
+   * is being read, and the node that takes it then fails it `E_CANCELLED`, unrun; a gate that finds
+   * a dependency's job gone tells its dependant it was cancelled.
    */
   async #withdraw(task: ClusterTask, reason: unknown): Promise<void> {
-    if (task.gated)
-      await this.#redisForMessages()
-        .set(withdrawnKey(this.#options.name, task.id), '1', 'EX', KEEP_FAILED.age)
-        .catch(() => 0);
+    await this.#redisForMessages()
+      .set(withdrawnKey(this.#options.name, task.id), '1', 'EX', KEEP_FAILED.age)
+      .catch(() => 0);
     await this.#queue.remove(task.id).catch(() => 0);
     if (this.#disconnected) return;
     await this.#publish({ jobId: task.id, reason: reason === undefined ? undefined : describeThrown(reason) });

@@ -127,6 +127,31 @@ describe('dependencies between cluster tasks', () => {
     expect(ran.filter((name) => name === 'after')).toHaveLength(1);
   });
 
+  it('gives a dependant a dependency cancelled while queued as cancelled (E_CANCELLED), as a local engine does', async () => {
+    const name = bed.freshCluster('cancelled-dependency');
+    let seen: unknown;
+    const tasks: NamedTaskFunctions = {
+      slow: () => 'slow ran',
+      after: (ctx) => {
+        seen = ctx.dependencies.map(({ status, error }) => ({ status, code: error?.code }));
+        return 'after ran';
+      },
+    };
+    // No working node yet: the dependency is cancelled while its job waits in the queue.
+    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
+    bed.engines.push(submitter);
+    await submitter.onClusterReady();
+    const slow = submitter.submit('slow', { id: 'slow-5' });
+    const after = submitter.submit('after', { id: 'after-5', dependsOn: [{ task: slow, allow: 'settled' }] });
+    await untilJob(name, 'after-5', 'waiting-children');
+    slow.cancel('not needed');
+    await untilJob(name, 'slow-5', 'unknown');
+    const worker = createEngine({ logger: false, tasks, cluster: { redis: bed.redis.url, name, node: 'worker' } });
+    bed.engines.push(worker);
+    await expect(after.result).resolves.toBe('after ran');
+    expect(seen).toEqual([{ status: 'cancelled', code: 'E_CANCELLED' }]);
+  });
+
   it('takes a settled handle of any task, and refuses an unfinished local task, saying why', async () => {
     const { submitter } = await joinCluster({ echo: (ctx) => ctx.dependencies.map((outcome) => outcome.value) });
     const local = submitter.submit(async () => 'local value');
