@@ -3,6 +3,8 @@ import { createEngine, type TaskContext } from '../../src';
 import { deferred, recordingLogger } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { warningsAbout } from '../fixtures/cluster-logged-nodes';
+import * as clusterWorker from '../../actors/cluster-worker';
+import type { ResolvedClusterOptions } from '../../src/cluster/cluster-options';
 
 // What a node does with the cluster's tasks it does not define: an engine created with no named
 // task takes none by default; one that takes tasks while defining none is warned; a task another
@@ -10,6 +12,8 @@ import { warningsAbout } from '../fixtures/cluster-logged-nodes';
 // Real Redis; the tests wait for handles and for Redis's state, never for a delay.
 
 const bed = useClusterTestBed();
+
+afterEach(() => jest.restoreAllMocks());
 
 describe('a cluster node and the tasks it does not define', () => {
   it('takes no task by default when its engine is created with no named task: it only submits', async () => {
@@ -83,6 +87,33 @@ describe('a cluster node and the tasks it does not define', () => {
       release.resolve();
       await held.result;
       await expect(crop.result).resolves.toBe('cropped on attempt 1');
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('gives back, rather than fails, a task it does not define when it takes one as it begins to drain', async () => {
+    const name = bed.freshCluster('draining-unknown');
+    // A node that has begun to drain takes no job once its BullMQ worker closes, but it may still be
+    // handed one it fetched before: this node's engine says it is not accepting while its worker takes.
+    const { ClusterWorker } = clusterWorker;
+    const made = (options: ResolvedClusterOptions, host: clusterWorker.ClusterWorkerHost): clusterWorker.ClusterWorker =>
+      new ClusterWorker(options, options.node === 'draining' ? { ...host, isAccepting: () => false } : host);
+    jest.spyOn(clusterWorker, 'ClusterWorker').mockImplementation(made as never);
+    const draining = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'draining' } });
+    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter' } });
+    bed.engines.push(draining, submitter);
+    await Promise.all([draining.onClusterReady(), submitter.onClusterReady()]);
+    const crop = submitter.submit('crop', { id: 'crop-2' });
+    const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+    try {
+      await until(async () => crop.isSettled || ((await queue.getJob('crop-2'))?.attemptsStarted ?? 0) > 0, 'the draining node to take it');
+      // Its worker closes once the job it holds is given back, not forced: a forced close would leave it locked.
+      await draining.shutdown();
+      expect(crop.isSettled).toBe(false);
+      const cropping = createEngine({ logger: false, tasks: { crop: () => 'cropped' }, cluster: { redis: bed.redis.url, name, node: 'cropping' } });
+      bed.engines.push(cropping);
+      await expect(crop.result).resolves.toBe('cropped');
     } finally {
       await queue.close();
     }
