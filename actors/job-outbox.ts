@@ -15,7 +15,7 @@ export interface JobOutboxHost {
   listening(): Promise<unknown>;
   /** The job of task `task`, made when it is sent (its priority may have changed since it was submitted). */
   jobOf(task: ClusterTask): BulkJob;
-  /** Task `task`'s job could not be added. */
+  /** Task `task`'s job could not be added: its handle is failed, or the task is taken back to be sent again. */
   failed(task: ClusterTask, error: unknown): void;
   /** The engine clock's time: when a job was sent. */
   now(): number;
@@ -48,6 +48,13 @@ export class JobOutbox {
     if (this.#tasks.length === 1) void this.#sendAfterTurn();
   }
 
+  /** Takes back the tasks not on their way yet (their submitter failed): the outbox sends none of them. */
+  takeBack(): ClusterTask[] {
+    const tasks = this.#tasks;
+    this.#tasks = [];
+    return tasks;
+  }
+
   async #sendAfterTurn(): Promise<void> {
     try {
       await this.#host.listening();
@@ -76,7 +83,8 @@ export class JobOutbox {
 
   #failed(task: ClusterTask, error: unknown): void {
     this.#host.failed(task, error);
-    task.sendingOver();
+    // Unless the host took it back, to send it again.
+    if (task.handle.isSettled) task.sendingOver();
   }
 
   async #addBulk(tasks: readonly ClusterTask[]): Promise<void> {

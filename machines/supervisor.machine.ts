@@ -16,6 +16,7 @@ import type { AgentEndedEvent, AgentsActivityEvent } from '../actors/agent.actor
 import { DetectorInbox } from '../actors/detector-inbox';
 import type { ClusterDeadlocksEvent, ClusterDeadlocksInput, ClusterDeadlocksSnapshot } from '../actors/cluster-deadlocks.actor';
 import type { ClusterWorkerEvent, ClusterWorkerInput, ClusterWorkerSnapshot } from '../actors/cluster-worker.actor';
+import type { ClusterSubmitterEvent, ClusterSubmitterInput, ClusterSubmitterSnapshot } from '../actors/cluster-submitter.actor';
 import { ClusterWaitsRelay } from '../actors/cluster-waits-relay';
 import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
@@ -81,6 +82,11 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
    * begins, and restarts it if it fails.
    */
   readonly clusterWorker?: ClusterWorkerSpawner;
+  /**
+   * How this node's submitting side is spawned, on a cluster node: the supervisor spawns it
+   * (`cluster-submitter`) and replaces it if it fails, until its shutdown's grace is over.
+   */
+  readonly clusterSubmitter?: ClusterSubmitterSpawner;
   readonly deadlock: DeadlockSettings;
   readonly lockOrder: LockOrderMode;
   /** Submits a child task through the engine (nested submission). */
@@ -123,6 +129,16 @@ export interface ClusterDeadlocksSpawner {
  */
 export interface ClusterWorkerSpawner {
   readonly input: Omit<ClusterWorkerInput, 'runs'>;
+}
+
+/**
+ * What the supervisor spawns a cluster node's submitting side with. Its logic is the actor
+ * `clusterSubmitter`, which the engine provides from actors/cluster-submitter.actor.ts (loaded only
+ * then: it brings BullMQ).
+ * @internal
+ */
+export interface ClusterSubmitterSpawner {
+  readonly input: ClusterSubmitterInput;
 }
 
 /** A cluster pool's input (actors/cluster-pool.actor.ts's `ClusterPoolInput`): a pool's, and the cluster's (and where it tells its waits). */
@@ -198,6 +214,9 @@ export interface SupervisorContext {
   /** This node's working side (`cluster-worker`), and what it is spawned (again) with. */
   readonly clusterWorker: AnyActorRef | undefined;
   readonly clusterWorkerInput: ClusterWorkerInput | undefined;
+  /** This node's submitting side (`cluster-submitter`), and what it is spawned (again) with. */
+  readonly clusterSubmitter: AnyActorRef | undefined;
+  readonly clusterSubmitterInput: ClusterSubmitterInput | undefined;
   /** Where the cluster pools and the detector tell this node's waits; it tells them again to a restarted part. */
   readonly clusterWaits: ClusterWaitsRelay | undefined;
 }
@@ -212,7 +231,7 @@ export type SupervisorEvent =
   | AgentEndedEvent
   | AgentsActivityEvent
   /** A failed cluster part's restart delay is over (raised by the supervisor itself). */
-  | { readonly type: 'cluster-part.respawn'; readonly part: 'cluster-worker' | 'cluster-deadlocks' }
+  | { readonly type: 'cluster-part.respawn'; readonly part: ClusterPart }
   /** Changes a pool's capacity (a simulated fault, or an operator's decision). */
   | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
 
@@ -220,6 +239,34 @@ export type SupervisorEvent =
 export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
+
+/** The cluster parts the supervisor replaces when they fail. */
+type ClusterPart = 'cluster-worker' | 'cluster-deadlocks' | 'cluster-submitter';
+
+/** How each cluster part is named in the log. */
+const CLUSTER_PART_NAMES: Readonly<Record<ClusterPart, string>> = {
+  'cluster-worker': 'the cluster worker',
+  'cluster-deadlocks': 'the cluster deadlock detector',
+  'cluster-submitter': 'the cluster submitter',
+};
+
+/**
+ * Whether a cluster part that failed in `phase` is replaced: the working side only while the
+ * engine runs (draining, it would take no job); the submitting side until the grace is over (the
+ * cluster tasks it submitted are drained too); the cross-node detector part until it stops.
+ */
+function replacedIn(part: ClusterPart, phase: SupervisorContext['phase']): boolean {
+  if (part === 'cluster-worker') return phase === 'running';
+  if (part === 'cluster-submitter') return phase === 'running' || phase === 'draining';
+  return phase !== 'stopped';
+}
+
+/** What cluster part `part` is spawned (again) with, if this node has it. */
+function clusterPartInput(context: SupervisorContext, part: ClusterPart): unknown {
+  if (part === 'cluster-worker') return context.clusterWorkerInput;
+  if (part === 'cluster-submitter') return context.clusterSubmitterInput;
+  return context.clusterDeadlocksInput;
+}
 
 const CLUSTER_RESTART_FIRST_MS = 100;
 const CLUSTER_RESTART_MAX_MS = 5_000;
@@ -274,6 +321,8 @@ export const supervisorMachine = setup({
     clusterDeadlocks: unprovided<ClusterDeadlocksSnapshot, ClusterDeadlocksEvent, ClusterDeadlocksInput>('cross-node deadlock detector'),
     // Provided by the engine when it takes the cluster's tasks (actors/cluster-worker.actor.ts).
     clusterWorker: unprovided<ClusterWorkerSnapshot, ClusterWorkerEvent, ClusterWorkerInput>('cluster worker'),
+    // Provided by the engine on a cluster node (actors/cluster-submitter.actor.ts).
+    clusterSubmitter: unprovided<ClusterSubmitterSnapshot, ClusterSubmitterEvent, ClusterSubmitterInput>('cluster submitter'),
   },
   actions: {
     stopAgent: stopChild(({ event }) => {
@@ -365,23 +414,22 @@ export const supervisorMachine = setup({
       enqueue.sendTo(context.shutdown, { type: 'shutdown.request', force: true });
     }),
     /**
-     * A cluster part failed: the cross-node detector part (its scans' queue could not be joined) or
-     * the working side (its BullMQ worker stopped for good). Unlike a pool or the detector neither
-     * keeps anything it alone knows (this node's waits and runs are the relay's, the cluster's are
-     * in Redis, and the jobs the working side ran are BullMQ's to give again), so it is replaced,
-     * counted with the workers' restarts; past their intensity limit the engine escalates as for
-     * any actor failure. A working side that fails once shutdown began is not replaced: it would
-     * take no job.
+     * A cluster part failed: the cross-node detector part (its scans' queue could not be joined),
+     * the working side (its BullMQ worker stopped for good) or the submitting side (its queue
+     * events stopped for good). Unlike a pool or the detector none keeps anything it alone knows
+     * (this node's waits and runs are the relay's, its submitted tasks the engine's, the cluster's
+     * are in Redis, and the jobs the working side ran are BullMQ's to give again), so it is
+     * replaced, counted with the workers' restarts; past their intensity limit the engine escalates
+     * as for any actor failure. A part that fails once shutdown went past what it serves is not
+     * replaced (see `replacedIn`).
      */
     restartClusterPart: enqueueActions(({ context, event, enqueue }) => {
       const error = (event as { readonly error?: unknown }).error;
-      const worker = (event as EventObject).type === 'xstate.error.actor.cluster-worker';
-      const part = worker ? 'cluster-worker' : 'cluster-deadlocks';
+      const part = (event as EventObject).type.slice('xstate.error.actor.'.length) as ClusterPart;
       const now = context.clock.now();
       const { maxRestarts, withinMs } = context.supervision;
       const recent = [...context.restarts.filter((at) => now - at < withinMs), now];
-      if (context.escalated || context.phase === 'stopped' || (worker && context.phase !== 'running')) return;
-      if ((worker ? context.clusterWorkerInput : context.clusterDeadlocksInput) === undefined) return;
+      if (context.escalated || !replacedIn(part, context.phase) || clusterPartInput(context, part) === undefined) return;
       if (recent.length > maxRestarts) {
         enqueue.assign({ restarts: recent });
         reportActorFailure({ ...context, restarts: recent }, part, error);
@@ -389,24 +437,32 @@ export const supervisorMachine = setup({
         enqueue.sendTo(context.shutdown, { type: 'shutdown.request', force: true });
         return;
       }
-      const what = worker ? 'the cluster worker' : 'the cluster deadlock detector';
       const delayMs = clusterRestartDelay(recent.length);
-      context.logger.warn(`${what} failed: restarting it`, { error: describeThrown(error), restartsInWindow: recent.length, delayMs });
+      context.logger.warn(`${CLUSTER_PART_NAMES[part]} failed: restarting it`, {
+        error: describeThrown(error),
+        restartsInWindow: recent.length,
+        delayMs,
+      });
       enqueue.assign({ restarts: recent });
       enqueue.raise({ type: 'cluster-part.respawn', part }, { delay: delayMs });
     }),
-    /** A failed cluster part's restart delay is over: its successor is spawned, unless the engine escalated or stopped meanwhile (or, for the working side, began to shut down). */
+    /** A failed cluster part's restart delay is over: its successor is spawned, unless the engine escalated or went past what the part serves meanwhile. */
     respawnClusterPart: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'cluster-part.respawn');
-      if (context.escalated || context.phase === 'stopped') return;
+      if (context.escalated || !replacedIn(event.part, context.phase) || clusterPartInput(context, event.part) === undefined) return;
       if (event.part === 'cluster-worker') {
-        if (context.phase !== 'running' || context.clusterWorkerInput === undefined) return;
         enqueue.assign({
           clusterWorker: ({ context: current, spawn }) => spawn('clusterWorker', { id: 'cluster-worker', input: current.clusterWorkerInput! }),
         });
         return;
       }
-      if (context.clusterDeadlocksInput === undefined) return;
+      if (event.part === 'cluster-submitter') {
+        enqueue.assign({
+          clusterSubmitter: ({ context: current, spawn }) =>
+            spawn('clusterSubmitter', { id: 'cluster-submitter', input: current.clusterSubmitterInput! }),
+        });
+        return;
+      }
       enqueue.assign({
         clusterDeadlocks: ({ context: current, spawn }) => {
           const ref = spawn('clusterDeadlocks', { id: 'cluster-deadlocks', input: current.clusterDeadlocksInput! });
@@ -548,6 +604,9 @@ export const supervisorMachine = setup({
     const clusterWorkerInput: ClusterWorkerInput | undefined =
       input.clusterWorker === undefined ? undefined : { ...input.clusterWorker.input, runs: clusterWaits };
     const clusterWorker = clusterWorkerInput === undefined ? undefined : spawn('clusterWorker', { id: 'cluster-worker', input: clusterWorkerInput });
+    const clusterSubmitterInput = input.clusterSubmitter?.input;
+    const clusterSubmitter =
+      clusterSubmitterInput === undefined ? undefined : spawn('clusterSubmitter', { id: 'cluster-submitter', input: clusterSubmitterInput });
     return {
       executor,
       detector,
@@ -572,6 +631,8 @@ export const supervisorMachine = setup({
       clusterDeadlocksInput,
       clusterWorker,
       clusterWorkerInput,
+      clusterSubmitter,
+      clusterSubmitterInput,
       clusterWaits,
     };
   },
@@ -598,6 +659,7 @@ export const supervisorMachine = setup({
         'shutdown.abandon': { actions: 'abandonRunning' },
         'xstate.error.actor.cluster-deadlocks': { actions: 'restartClusterPart' },
         'xstate.error.actor.cluster-worker': { actions: 'restartClusterPart' },
+        'xstate.error.actor.cluster-submitter': { actions: 'restartClusterPart' },
         'cluster-part.respawn': { actions: 'respawnClusterPart' },
         'xstate.error.actor.*': { actions: 'escalateActorFailure' },
       },

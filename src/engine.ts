@@ -9,7 +9,13 @@ import { AUTO_ID_PREFIX, TaskIndex } from './internal/task-index';
 import { NO_EXTRAS, TaskRecord, type GraphKeyRef, type TaskExtras, type TaskRecordOwner } from './internal/task-record';
 import { settledCount, type TaskCounts } from './internal/task-book';
 import type { MonitorRef } from '../actors/monitor.actor';
-import { supervisorMachine, type ClusterDeadlocksSpawner, type ClusterPoolSpawner, type ClusterWorkerSpawner } from '../machines/supervisor.machine';
+import {
+  supervisorMachine,
+  type ClusterDeadlocksSpawner,
+  type ClusterPoolSpawner,
+  type ClusterSubmitterSpawner,
+  type ClusterWorkerSpawner,
+} from '../machines/supervisor.machine';
 import { realClock, type Clock } from './clock';
 import type { EngineEvent } from './engine-events';
 import {
@@ -74,6 +80,7 @@ import {
   loadClusterDeadlocks,
   loadClusterJoin,
   loadClusterMembership,
+  loadClusterSubmissions,
   loadClusterSubmitter,
   loadClusterWorker,
   loadClusterPool,
@@ -102,7 +109,7 @@ import { runSoon } from './internal/run-soon';
 import { cancelOnAbort } from './internal/cancel-on-abort';
 import { NamedTasks } from './internal/named-tasks';
 import { resolveClusterOptions } from './cluster/cluster-options';
-import type { ClusterSubmitter } from '../actors/cluster-submitter';
+import type { ClusterSubmissions } from '../actors/cluster-submissions';
 import { ClusterPartsLeaving } from './cluster/cluster-parts-leaving';
 import type { ClusterJoin } from '../actors/cluster-join';
 import type { ClusterMember, ClusterView } from './cluster/cluster-view';
@@ -120,16 +127,27 @@ import type { SuperviseOptions } from './agents/agent-supervision';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
-  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `cluster-deadlocks`, `cluster-worker`, `shutdown`, `monitor`, `agent:analyzer`… */
+  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `cluster-deadlocks`, `cluster-worker`, `cluster-submitter`, `shutdown`, `monitor`, `agent:analyzer`… */
   readonly id: string;
   /**
    * The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`,
    * `cluster-deadlocks` (a cluster node's part in detecting deadlocks across the cluster),
-   * `cluster-worker` (a cluster node's working side: it takes the cluster's tasks), `shutdown`,
+   * `cluster-worker` (a cluster node's working side: it takes the cluster's tasks),
+   * `cluster-submitter` (its submitting side: it sends the named tasks it submits), `shutdown`,
    * `monitor` or `agent`.
    */
   readonly machine:
-    'supervisor' | 'executor' | 'worker' | 'resource' | 'detector' | 'cluster-deadlocks' | 'cluster-worker' | 'shutdown' | 'monitor' | 'agent';
+    | 'supervisor'
+    | 'executor'
+    | 'worker'
+    | 'resource'
+    | 'detector'
+    | 'cluster-deadlocks'
+    | 'cluster-worker'
+    | 'cluster-submitter'
+    | 'shutdown'
+    | 'monitor'
+    | 'agent';
   /** The actor that spawned it; `undefined` for the supervisor, the root. */
   readonly parent: string | undefined;
   /** Its (top-level) state, such as `busy`. */
@@ -272,8 +290,16 @@ export class Engine {
   readonly #owner: TaskRecordOwner;
   /** How many times the `inspect` observer threw: the first is logged, the others counted (it sees every event). */
   #inspectThrows = 0;
-  /** This engine's membership of a cluster (option `cluster`): where its named tasks go (whence it takes the cluster's is the supervisor's `cluster-worker`). */
-  readonly #cluster: ClusterSubmitter | undefined;
+  /**
+   * This engine's membership of a cluster (option `cluster`): the named tasks it submitted there
+   * and not settled. They outlive the supervisor's `cluster-submitter`, which sends them (whence it
+   * takes the cluster's is the supervisor's `cluster-worker`).
+   */
+  readonly #cluster: ClusterSubmissions | undefined;
+  /** How each of this node's submitting sides (an actor of the supervisor's) left: failed, or stopped with the actors. */
+  readonly #clusterSubmittersLeft = new ClusterPartsLeaving();
+  /** Settles once the working side has left, at shutdown: the submitting side leaves after it. */
+  #clusterWorkersClosed: Promise<void> | undefined = undefined;
   /** How each of this node's working sides (an actor of the supervisor's) left, and whether the one running now is ready. */
   readonly #clusterWorkersLeft = new ClusterPartsLeaving();
   /** Whether it has joined its cluster, or was refused: made with the first of its parts. */
@@ -323,6 +349,7 @@ export class Engine {
       },
     };
     const inspect = this.#options.inspect;
+    this.#cluster = this.#options.cluster === undefined ? undefined : this.#submissionsOf(this.#options.cluster, feed.taskSink(sink));
     const clusterParts = this.#clusterParts();
     this.#actor = createActor(clusterParts.machine, {
       clock: this.#clock,
@@ -349,6 +376,7 @@ export class Engine {
         clusterPools: clusterParts.pools,
         clusterDeadlocks: clusterParts.deadlocks,
         clusterWorker: clusterParts.worker,
+        clusterSubmitter: clusterParts.submitter,
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
@@ -394,7 +422,6 @@ export class Engine {
       submit: <T>(task: TaskFunction<T> | string, options?: TaskOptions) =>
         typeof task === 'string' ? this.submit<T>(task, options) : this.submit(task, options),
     });
-    this.#cluster = this.#options.cluster === undefined ? undefined : this.#joinCluster(this.#options.cluster, feed.taskSink(sink));
     // Draining waits, within the grace period, for the cluster tasks this engine submitted.
     if (this.#cluster !== undefined) this.#agents.waitAlsoFor(() => this.#cluster!.pending > 0);
     if (this.#options.cluster !== undefined) this.#membership = this.#joinMembership(this.#options.cluster);
@@ -408,9 +435,10 @@ export class Engine {
 
   /**
    * The supervisor's machine, with the logic of the cluster's parts it spawns provided, and what it
-   * spawns them with. With the `cluster` option and `cluster.concurrency` above 0: this node's
-   * working side (`cluster-worker`, loading BullMQ). When a pool has `scope: 'cluster'`: the cluster
-   * pools' logic (loading ioredis and redis-semaphore) and their Redis connection, opened here.
+   * spawns them with. With the `cluster` option: this node's submitting side (`cluster-submitter`,
+   * loading BullMQ); and with `cluster.concurrency` above 0, its working side (`cluster-worker`).
+   * When a pool has `scope: 'cluster'`: the cluster pools' logic (loading ioredis and
+   * redis-semaphore) and their Redis connection, opened here.
    * Unless `deadlock.detect` is `off`, with cluster pools or on a node that takes cluster tasks,
    * this node's part in detecting deadlocks across the cluster too: a task that runs a cluster task
    * holds one of the cluster's job slots, and may await a cluster task that no slot is left for. A
@@ -423,11 +451,15 @@ export class Engine {
     readonly pools?: ClusterPoolSpawner;
     readonly deadlocks?: ClusterDeadlocksSpawner;
     readonly worker?: ClusterWorkerSpawner;
+    readonly submitter?: ClusterSubmitterSpawner;
   } {
     const cluster = this.#options.cluster;
     if (cluster === undefined) return { machine: supervisorMachine };
     const worker = cluster.concurrency === 0 ? undefined : this.#clusterWorkerSpawner(cluster);
-    const actors: Parameters<typeof supervisorMachine.provide>[0]['actors'] & object = {};
+    const submitter = this.#clusterSubmitterSpawner(cluster);
+    const actors: Parameters<typeof supervisorMachine.provide>[0]['actors'] & object = {
+      clusterSubmitter: loadClusterSubmitter().clusterSubmitterLogic,
+    };
     if (worker !== undefined) actors.clusterWorker = loadClusterWorker().clusterWorkerLogic;
     const hasPools = this.#options.resources.some((pool) => pool.scope === 'cluster');
     const detects = this.#options.deadlock.detect !== 'off' && (hasPools || cluster.concurrency > 0);
@@ -442,7 +474,7 @@ export class Engine {
       pools = { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } };
       actors.clusterPool = clusterPoolLogic as unknown as typeof poolLogic;
     }
-    if (!detects) return { machine: supervisorMachine.provide({ actors }), pools, worker };
+    if (!detects) return { machine: supervisorMachine.provide({ actors }), pools, worker, submitter };
     actors.clusterDeadlocks = loadClusterDeadlocks().clusterDeadlocksLogic;
     const deadlocks: ClusterDeadlocksSpawner = {
       input: {
@@ -457,13 +489,31 @@ export class Engine {
         lockDurationMs: cluster.lockDurationMs,
         stalledIntervalMs: cluster.stalledIntervalMs,
         policy: this.#options.deadlock.policy,
-        // Made once the actors are (the cluster submitter after them): asked at publishing only.
         isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
         leaving: this.#clusterDeadlocksLeft,
         logger: this.#clusterLogger(cluster),
       },
     };
-    return { machine: supervisorMachine.provide({ actors }), pools, deadlocks, worker };
+    return { machine: supervisorMachine.provide({ actors }), pools, deadlocks, worker, submitter };
+  }
+
+  /** What this node's submitting side is spawned with: the cluster's options and the node's submissions, which outlive it. */
+  #clusterSubmitterSpawner(cluster: NonNullable<ResolvedEngineOptions['cluster']>): ClusterSubmitterSpawner {
+    return {
+      input: {
+        options: cluster,
+        submissions: this.#cluster!,
+        logger: this.#clusterLogger(cluster),
+        clock: this.#clock,
+        ready: (ready) => {
+          ready.catch(() => undefined);
+          this.#clusterJoinOf(cluster).watch('submitter', ready);
+        },
+        leaving: this.#clusterSubmittersLeft,
+        // The working side's last reports first: its submitter's handles may still hear of them.
+        leaveAfter: () => this.#clusterWorkersClosed ?? Promise.resolve(),
+      },
+    };
   }
 
   /** What this node's working side is spawned with: the cluster's options, and the engine's tasks and executor to run jobs on. */
@@ -501,11 +551,10 @@ export class Engine {
     return this.#clusterJoin;
   }
 
-  /** Joins the cluster: loads BullMQ, and sends the cluster's named tasks there (its working side is the supervisor's). */
-  #joinCluster(options: NonNullable<ResolvedEngineOptions['cluster']>, sink: EventSink): ClusterSubmitter {
-    const submitter = new (loadClusterSubmitter().ClusterSubmitter)(options, {
+  /** The registry of the cluster tasks this node submits (loading BullMQ): the supervisor's `cluster-submitter` sends them. */
+  #submissionsOf(options: NonNullable<ResolvedEngineOptions['cluster']>, sink: EventSink): ClusterSubmissions {
+    return new (loadClusterSubmissions().ClusterSubmissions)(options, {
       sink,
-      now: () => this.#clock.now(),
       clock: this.#clock,
       logger: this.#clusterLogger(options),
       isAccepting: () => this.#accepting,
@@ -517,8 +566,6 @@ export class Engine {
         }
       },
     });
-    this.#clusterJoinOf(options).watch('submitter', submitter.ready());
-    return submitter;
   }
 
   /**
@@ -545,7 +592,7 @@ export class Engine {
   /** Drops every connection of the node's cluster parts at once, whatever is under way. */
   #dropClusterConnections(): void {
     this.#clusterWorkersLeft.disconnect();
-    this.#cluster?.disconnect();
+    this.#clusterSubmittersLeft.disconnect();
     this.#clusterDeadlocksLeft.disconnect();
     this.#poolRedis?.disconnect();
     this.#clusterViews?.disconnect();
@@ -829,8 +876,8 @@ export class Engine {
    * snapshots, parents before children: the supervisor, the executor, its workers (the main-thread
    * worker `main`), the resource pools, the detector, a cluster node's cross-node detector part
    * (`cluster-deadlocks`, with cluster pools or cluster tasks to run) and working side
-   * (`cluster-worker`, with `cluster.concurrency` above 0), the shutdown machine, the monitor and
-   * the running agents (`agent:<name>`).
+   * (`cluster-worker`, with `cluster.concurrency` above 0) and submitting side (`cluster-submitter`),
+   * the shutdown machine, the monitor and the running agents (`agent:<name>`).
    * For a machine with nested states, `state` is its top-level state.
    */
   actors(): EngineActor[] {
@@ -850,6 +897,7 @@ export class Engine {
     for (const [machine, ref] of [
       ['cluster-deadlocks', supervisor.context.clusterDeadlocks],
       ['cluster-worker', supervisor.context.clusterWorker],
+      ['cluster-submitter', supervisor.context.clusterSubmitter],
     ] as const) {
       const part = ref?.getSnapshot() as { readonly status: string; readonly value?: string } | undefined;
       if (part !== undefined)
@@ -1254,10 +1302,14 @@ export class Engine {
       abandoned: [...book.abandoned],
       ...this.#clusterCounts(),
     };
-    // The running cluster parts (the cross-node detector part, the working side) are stopped with the actors: they say when they leave.
-    const { clusterDeadlocks, clusterWorker } = this.#actor.getSnapshot().context;
+    // The running cluster parts (the cross-node detector part, the working and submitting sides) are stopped with the actors: they say when they leave.
+    const { clusterDeadlocks, clusterWorker, clusterSubmitter } = this.#actor.getSnapshot().context;
     const deadlocksLeft = this.#clusterDeadlocksLeft.closed(isActive(clusterDeadlocks));
     const workersLeft = this.#options.cluster === undefined ? undefined : this.#clusterWorkersLeft.closed(isActive(clusterWorker));
+    this.#clusterWorkersClosed = workersLeft;
+    // Its tasks are settled by now (drained, or given up at the grace's end): none is left waiting.
+    this.#cluster?.stopWaiting();
+    const submittersLeft = this.#options.cluster === undefined ? undefined : this.#clusterSubmittersLeft.closed(isActive(clusterSubmitter));
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();
     this.#monitor.send({ type: 'monitor.close' });
@@ -1280,10 +1332,8 @@ export class Engine {
     const membership = this.#membership;
     const views = this.#clusterViews;
     const left = membership === undefined ? undefined : (views?.close() ?? Promise.resolve()).catch(() => undefined).then(() => membership.leave());
-    // The working side's last reports first (as its submitter's handles may still hear of them), then the submitter's connections.
-    const submitter = this.#cluster;
-    const submitted = submitter === undefined ? undefined : (workersLeft ?? Promise.resolve()).then(() => submitter.close());
-    const closing = [workersLeft, submitted, pools, left].filter((promise) => promise !== undefined);
+    // The submitting side leaves after the working side's last reports (see `leaveAfter`).
+    const closing = [workersLeft, submittersLeft, pools, left].filter((promise) => promise !== undefined);
     if (closing.length === 0) this.#resolveShutdown?.(report);
     else void this.#leaveCluster(closing).then(() => this.#resolveShutdown?.(report));
     const signalled = phases.some((phase) => phase.cause === 'signal');

@@ -46,11 +46,21 @@ export function loadPiscina(): typeof import('piscina') {
 }
 
 /**
- * A cluster node's submitting side, with BullMQ and ioredis, for an engine made with the `cluster` option.
+ * A cluster node's submissions, the registry of the cluster tasks it submitted, for an engine made
+ * with the `cluster` option.
  * @internal
  */
-export function loadClusterSubmitter(): typeof import('../actors/cluster-submitter') {
-  return require('../actors/cluster-submitter') as typeof import('../actors/cluster-submitter');
+export function loadClusterSubmissions(): typeof import('../actors/cluster-submissions') {
+  return require('../actors/cluster-submissions') as typeof import('../actors/cluster-submissions');
+}
+
+/**
+ * A cluster node's submitting side, the supervisor's `cluster-submitter` (with BullMQ and ioredis),
+ * for an engine made with the `cluster` option.
+ * @internal
+ */
+export function loadClusterSubmitter(): typeof import('../actors/cluster-submitter.actor') {
+  return require('../actors/cluster-submitter.actor') as typeof import('../actors/cluster-submitter.actor');
 }
 
 /**

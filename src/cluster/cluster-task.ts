@@ -2,12 +2,26 @@ import type { MezanError } from '../errors';
 import { TaskHandle, type TaskHandleHooks } from '../task-handle';
 import type { TaskStatus } from '../task-status';
 import type { ClusterJobData } from './cluster-job';
+import type { GateData, GatePlace } from '../../actors/cluster-gates';
 
 /** What a {@link ClusterTask} tells the node that submitted it. @internal */
 export interface ClusterTaskOwner {
   cancelTask(task: ClusterTask, reason: unknown): boolean;
   taskSettled(task: ClusterTask, error: MezanError | undefined): void;
   reprioritize(task: ClusterTask, priority: number): void;
+}
+
+/**
+ * A cluster task's job, as its submitter sends it: the task's name, its data, BullMQ's attempts,
+ * and for a gated dependant its flow (its gates, and the dependencies whose jobs must be in Redis
+ * first, for the gates to read).
+ * @internal
+ */
+export interface ClusterOutgoingJob {
+  readonly task: string;
+  readonly data: ClusterJobData;
+  readonly attempts: number;
+  readonly flow?: { readonly places: ReadonlyArray<GatePlace & GateData>; readonly after: readonly ClusterTask[] };
 }
 
 /**
@@ -28,8 +42,8 @@ export class ClusterTask implements TaskHandleHooks {
   sentAt: number | undefined = undefined;
   /** Its job's add is on its way to Redis: from then on it reaches the cluster, unless the add fails. */
   adding = false;
-  /** What its job is made of, from when it is sent until it was added: the task's name, its data, BullMQ's attempts. */
-  outgoing: { readonly task: string; readonly data: ClusterJobData; readonly attempts: number } | undefined = undefined;
+  /** What its job is made of, from when it is submitted until it was added. */
+  outgoing: ClusterOutgoingJob | undefined = undefined;
   /** Its priority, as mezan counts them (for its `task.queued` event). */
   priority = 0;
   /** BullMQ's priority for its job, kept while it waits for its dependencies (its job is added after). */

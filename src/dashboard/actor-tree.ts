@@ -8,10 +8,11 @@ export interface DashboardActor {
   /** The actor's id: `supervisor`, `executor`, `main` (the worker), `resource:db`, `shutdown`. */
   readonly id: string;
   /**
-   * The machine it runs; `cluster-deadlocks` (a cluster node's cross-node detector part) and
-   * `cluster-worker` (its working side) are actor logic with no statechart to draw.
+   * The machine it runs; `cluster-deadlocks` (a cluster node's cross-node detector part),
+   * `cluster-worker` (its working side) and `cluster-submitter` (its submitting side) are actor
+   * logic with no statechart to draw.
    */
-  readonly machine: MachineName | 'cluster-deadlocks' | 'cluster-worker';
+  readonly machine: MachineName | 'cluster-deadlocks' | 'cluster-worker' | 'cluster-submitter';
   /** The id of the actor that spawned it; `undefined` for the supervisor (the root). */
   readonly parent: string | undefined;
   /** Its state value, such as `busy`. */

@@ -1,7 +1,14 @@
 import { createActor, SimulatedClock, type ActorLogic, type EventObject, type Snapshot } from 'xstate';
 import type { AnyActorSystem } from '../../actors/any-actor-system';
 import type { ClusterWorkerEvent, ClusterWorkerInput } from '../../actors/cluster-worker.actor';
-import { clusterRestartDelay, supervisorMachine, type ClusterWorkerSpawner, type SupervisorInput } from '../../machines/supervisor.machine';
+import type { ClusterSubmitterEvent, ClusterSubmitterInput, ClusterSubmitterSnapshot } from '../../actors/cluster-submitter.actor';
+import {
+  clusterRestartDelay,
+  supervisorMachine,
+  type ClusterSubmitterSpawner,
+  type ClusterWorkerSpawner,
+  type SupervisorInput,
+} from '../../machines/supervisor.machine';
 import type { ResolvedClusterOptions } from '../../src/cluster/cluster-options';
 import { silentSink } from '../../src/internal/event-sink';
 import { seededRandom } from '../../src/random';
@@ -23,6 +30,23 @@ function standInWorker(spawned: { count: number }): ActorLogic<PartSnapshot, Clu
     transition(snapshot, event) {
       if (event.type === 'cluster-worker.failed') throw event.error;
       return event.type === 'cluster.stop-taking' ? { ...snapshot, value: 'draining' } : snapshot;
+    },
+    getPersistedSnapshot: (snapshot) => snapshot,
+  };
+}
+
+/** A submitting side that counts its spawns, and fails when it hears `cluster-submitter.failed`, as the real one does. */
+function standInSubmitter(spawned: {
+  count: number;
+}): ActorLogic<ClusterSubmitterSnapshot, ClusterSubmitterEvent, ClusterSubmitterInput, AnyActorSystem, EventObject> {
+  return {
+    getInitialSnapshot() {
+      spawned.count++;
+      return { status: 'active', output: undefined, error: undefined, value: 'running' };
+    },
+    transition(snapshot, event) {
+      if (event.type === 'cluster-submitter.failed') throw event.error;
+      return snapshot;
     },
     getPersistedSnapshot: (snapshot) => snapshot,
   };
@@ -109,6 +133,53 @@ describe('the supervisor replaces a failed cluster part after a delay on its clo
     expect(escalated).toEqual(['escalated']);
     clock.increment(60_000);
     expect(spawned.count).toBe(2);
+    supervisor.stop();
+  });
+});
+
+describe('the supervisor replaces a failed submitting side', () => {
+  /** A supervisor with a stand-in submitting side, on a simulated clock. */
+  function superviseSubmitter() {
+    const clock = new SimulatedClock();
+    const spawned = { count: 0 };
+    const submitter: ClusterSubmitterSpawner = { input: {} as ClusterSubmitterSpawner['input'] };
+    const supervisor = createActor(supervisorMachine.provide({ actors: { clusterSubmitter: standInSubmitter(spawned) } }), {
+      clock,
+      input: {
+        concurrency: 1,
+        clock,
+        random: seededRandom(1),
+        logger: recordingLogger().logger,
+        sink: silentSink,
+        supervision: { maxRestarts: 5, withinMs: 60_000 },
+        shutdown: { graceMs: 1_000, drain: 'run', abandonAfterMs: 1_000, signals: [] },
+        resources: [],
+        clusterSubmitter: submitter,
+        deadlock: { detect: 'off', policy: 'youngest', maxExtraWorkers: 0 },
+        lockOrder: 'off',
+        submitChild: () => {
+          throw new Error('no child task in these tests');
+        },
+      },
+    });
+    supervisor.start();
+    const fail = () => supervisor.getSnapshot().context.clusterSubmitter!.send({ type: 'cluster-submitter.failed', error: new Error('injected') });
+    const state = () => (supervisor.getSnapshot().context.clusterSubmitter!.getSnapshot() as ClusterSubmitterSnapshot).status;
+    return { clock, spawned, supervisor, fail, state };
+  }
+
+  it('while draining too (the cluster tasks it sent are drained), and not once the grace is over', () => {
+    const { clock, spawned, supervisor, fail, state } = superviseSubmitter();
+    supervisor.send({ type: 'shutdown.request' });
+    fail();
+    clock.increment(clusterRestartDelay(1));
+    expect(spawned.count).toBe(2);
+    expect(state()).toBe('active');
+    supervisor.send({ type: 'shutdown.request', force: true });
+    fail();
+    clock.increment(60_000);
+    expect(spawned.count).toBe(2);
+    expect(state()).toBe('error');
     supervisor.stop();
   });
 });

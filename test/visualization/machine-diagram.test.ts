@@ -347,6 +347,7 @@ describe('what the diagrams show of mezan', () => {
       'monitor',
       'clusterDeadlocks',
       'clusterWorker',
+      'clusterSubmitter',
     ]);
     expect(describeMachine(MEZAN_MACHINES.executor).spawns).toEqual(['worker', 'timers']);
     expect(toMermaid(invoking)).toContain('worker__any : invoke runTask as runner\n');
