@@ -9,7 +9,7 @@ import { readJobEnd } from './job-end';
 import { gateChildren, GATES_PREFIX, wakeGate, withdrawnKey } from './cluster-gates';
 import { cancelChannel, CLUSTER_PREFIX, keepClusterLimits, whenBackAfterClose, warnOfClusterError, type CancelMessage } from './cluster-redis';
 import { JobOutbox, type BulkJob } from './job-outbox';
-import type { ClusterSubmissionLink, ClusterSubmissions } from './cluster-submissions';
+import type { ClusterSubmissionLink, ClusterSubmissions, HeardJobEvent } from './cluster-submissions';
 
 /** What the submitting side of a cluster node needs of the engine it belongs to. @internal */
 export interface ClusterSubmitterHost {
@@ -199,16 +199,21 @@ export class ClusterSubmitter implements ClusterSubmissionLink {
       autorun: false,
       lastEventId: submissions.lastEventId,
     }));
+    // Once it failed, what it may still hear is its successor's to hear: a start told twice would count twice.
+    const hear = (event: HeardJobEvent, id: string): void => {
+      if (!this.#crashed) submissions.hear(event, id);
+    };
     events.on('error', (error) => this.#logError('the queue events', error));
-    events.on('completed', ({ jobId, returnvalue }, id) => submissions.hear({ type: 'completed', jobId, value: returnvalue }, id));
-    events.on('failed', ({ jobId, failedReason }, id) => submissions.hear({ type: 'failed', jobId, reason: failedReason }, id));
-    events.on('progress', ({ jobId, data }, id) => submissions.hear({ type: 'progress', jobId, data }, id));
-    events.on('active', ({ jobId }, id) => submissions.hear({ type: 'active', jobId }, id));
-    events.on('waiting', ({ jobId }, id) => submissions.hear({ type: 'waiting', jobId }, id));
-    events.on('delayed', ({ jobId }, id) => submissions.hear({ type: 'delayed', jobId }, id));
-    events.on('removed', ({ jobId }, id) => submissions.hear({ type: 'removed', jobId }, id));
+    events.on('completed', ({ jobId, returnvalue }, id) => hear({ type: 'completed', jobId, value: returnvalue }, id));
+    events.on('failed', ({ jobId, failedReason }, id) => hear({ type: 'failed', jobId, reason: failedReason }, id));
+    events.on('progress', ({ jobId, data }, id) => hear({ type: 'progress', jobId, data }, id));
+    events.on('active', ({ jobId }, id) => hear({ type: 'active', jobId }, id));
+    events.on('waiting', ({ jobId }, id) => hear({ type: 'waiting', jobId }, id));
+    events.on('delayed', ({ jobId }, id) => hear({ type: 'delayed', jobId }, id));
+    events.on('removed', ({ jobId }, id) => hear({ type: 'removed', jobId }, id));
     // The id was taken by a job already there (a submission again of the same id): it may have ended.
     events.on('duplicated', ({ jobId }, id) => {
+      if (this.#crashed) return;
       submissions.lastEventId = id;
       void this.#settleIfFinished(jobId, 'reading a duplicated job');
     });
