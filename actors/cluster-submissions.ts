@@ -302,14 +302,13 @@ export class ClusterSubmissions implements ClusterTaskOwner {
     const record = this.#pending.get(event.jobId);
     if (record === undefined) return;
     switch (event.type) {
+      // An end heard is an end read.
       case 'completed':
-        record.handle.settle('completed', event.value, undefined);
+        this.read(event.jobId, { state: 'completed', value: event.value });
         return;
-      case 'failed': {
-        const { status, error } = readFailure(event.reason, event.jobId);
-        record.handle.settle(status, undefined, error);
+      case 'failed':
+        this.read(event.jobId, { state: 'failed', reason: event.reason });
         return;
-      }
       case 'active':
         this.mark(record, 'running');
         record.starts++;
