@@ -140,7 +140,7 @@ describe('the cluster submitter under the supervisor', () => {
     ['its queue events’ run loop rejects', rejectRun],
     ['its queue events’ Redis connection ends for good', endConnection],
   ])(
-    'is replaced when %s: the handles whose jobs ended meanwhile settle once, from Redis, and a submission made meanwhile is sent',
+    'is replaced when %s: the handles whose jobs ended meanwhile settle once, from Redis, and the submissions made meanwhile are sent',
     async (_what, fail) => {
       const name = bed.freshCluster('submitter-replaced');
       const { instances, crash, resume } = injectIntoQueueEvents(name, fail);
@@ -154,6 +154,8 @@ describe('the cluster submitter under the supervisor', () => {
       await until(() => submitterState(engine) === 'error', 'the submitter to fail');
       // Submitted while no submitter lives: it waits for the next one.
       const meanwhile = engine.submit('double', { id: 'meanwhile', input: 4 });
+      // And one that depends on it: its flow waits for the job of its dependency to be added.
+      const dependant = engine.submit('double', { id: 'dependant', input: 5, dependsOn: [meanwhile] });
       await until(() => instances.length === 2, 'the submitter to be replaced');
       expect(submitterState(engine)).toBe('running');
       // The jobs end while no submitter hears of it, and their events are gone: only Redis can tell.
@@ -163,14 +165,15 @@ describe('the cluster submitter under the supervisor', () => {
       resume.resolve();
       await expect(Promise.all(handles.map((handle) => handle.result))).resolves.toEqual([2, 4, 6]);
       await expect(meanwhile.result).resolves.toBe(8);
+      await expect(dependant.result).resolves.toBe(10);
       expect(restarts(records)).toEqual([expect.objectContaining({ level: 'warn', restartsInWindow: 1, delayMs: 100 })]);
-      await until(() => events.filter((event) => event.type === 'task.completed').length === 4, 'the tasks’ events');
+      await until(() => events.filter((event) => event.type === 'task.completed').length === 5, 'the tasks’ events');
       expect(
         events
           .filter((event) => event.type === 'task.completed' || event.type === 'task.failed')
           .map((event) => event.taskId)
           .sort(),
-      ).toEqual(['before-1', 'before-2', 'before-3', 'meanwhile']);
+      ).toEqual(['before-1', 'before-2', 'before-3', 'dependant', 'meanwhile']);
       expect(events.filter((event) => event.type === 'engine.escalated')).toEqual([]);
       expect(engine.isIdle).toBe(true);
     },
