@@ -25,6 +25,8 @@ export interface ClusterMembershipInput {
   readonly ttlMs?: number;
   /** The node's parts' logger (a `ClusterLogger`): the connection's errors are written once, then counted. */
   readonly logger?: Logger;
+  /** Told, once, that its connection ended for good (ioredis gave up reconnecting) before it left: it writes its record no more. */
+  readonly failed?: (error: unknown) => void;
 }
 
 /** The kind of the membership records: keys `mezan:<cluster>:members:*`. @internal */
@@ -88,6 +90,9 @@ export class ClusterMembership {
     // A connection that fails in a loop (a Redis that resets or refuses it) reports an error per attempt.
     this.#redis = new Redis(input.url, { maxRetriesPerRequest: null }).on('error', (error: unknown) => {
       if (input.logger !== undefined) warnOfClusterError(input.logger, 'the cluster membership’s Redis connection', error);
+    });
+    this.#redis.on('end', () => {
+      if (this.#left === undefined) input.failed?.(new Error('its Redis connection ended'));
     });
     this.#records = new NodeRecords({ redis: this.#redis, cluster: input.cluster, kind: MEMBER_RECORDS, ttlMs: this.#ttlMs });
     this.#startedAt = input.clock.now();
@@ -165,7 +170,8 @@ export class ClusterMembership {
     if (this.#timer !== undefined) this.#input.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#left ??= Promise.resolve();
-    this.#redis.disconnect();
+    // One that ended already is left alone: ioredis would wait for it to close again, on a timer.
+    if (this.#redis.status !== 'end') this.#redis.disconnect();
   }
 
   /**

@@ -17,6 +17,7 @@ import { DetectorInbox } from '../actors/detector-inbox';
 import type { ClusterDeadlocksEvent, ClusterDeadlocksInput, ClusterDeadlocksSnapshot } from '../actors/cluster-deadlocks.actor';
 import type { ClusterWorkerEvent, ClusterWorkerInput, ClusterWorkerSnapshot } from '../actors/cluster-worker.actor';
 import type { ClusterSubmitterEvent, ClusterSubmitterInput, ClusterSubmitterSnapshot } from '../actors/cluster-submitter.actor';
+import type { ClusterMembershipActorInput, ClusterMembershipEvent, ClusterMembershipSnapshot } from '../actors/cluster-membership.actor';
 import { ClusterWaitsRelay } from '../actors/cluster-waits-relay';
 import { detectorLogic, type DeadlockSettings, type DetectorRef } from '../actors/detector.actor';
 import { executorLogic, type ExecutorInput, type ExecutorNotice } from '../actors/executor.actor';
@@ -87,6 +88,8 @@ export interface SupervisorInput extends Omit<ExecutorInput, 'services'> {
    * (`cluster-submitter`) and replaces it if it fails, until its shutdown's grace is over.
    */
   readonly clusterSubmitter?: ClusterSubmitterSpawner;
+  /** How this node's membership record is spawned, on a cluster node (`cluster-membership`): replaced if it fails, until the engine stops. */
+  readonly clusterMembership?: ClusterMembershipSpawner;
   readonly deadlock: DeadlockSettings;
   readonly lockOrder: LockOrderMode;
   /** Submits a child task through the engine (nested submission). */
@@ -139,6 +142,15 @@ export interface ClusterWorkerSpawner {
  */
 export interface ClusterSubmitterSpawner {
   readonly input: ClusterSubmitterInput;
+}
+
+/**
+ * What the supervisor spawns a cluster node's membership with. Its logic is the actor
+ * `clusterMembership`, which the engine provides from actors/cluster-membership.actor.ts.
+ * @internal
+ */
+export interface ClusterMembershipSpawner {
+  readonly input: ClusterMembershipActorInput;
 }
 
 /** A cluster pool's input (actors/cluster-pool.actor.ts's `ClusterPoolInput`): a pool's, and the cluster's (and where it tells its waits). */
@@ -217,6 +229,9 @@ export interface SupervisorContext {
   /** This node's submitting side (`cluster-submitter`), and what it is spawned (again) with. */
   readonly clusterSubmitter: AnyActorRef | undefined;
   readonly clusterSubmitterInput: ClusterSubmitterInput | undefined;
+  /** This node's membership record (`cluster-membership`), and what it is spawned (again) with. */
+  readonly clusterMembership: AnyActorRef | undefined;
+  readonly clusterMembershipInput: ClusterMembershipActorInput | undefined;
   /** Where the cluster pools and the detector tell this node's waits; it tells them again to a restarted part. */
   readonly clusterWaits: ClusterWaitsRelay | undefined;
 }
@@ -241,19 +256,21 @@ export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: Record
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
 
 /** The cluster parts the supervisor replaces when they fail. */
-type ClusterPart = 'cluster-worker' | 'cluster-deadlocks' | 'cluster-submitter';
+type ClusterPart = 'cluster-worker' | 'cluster-deadlocks' | 'cluster-submitter' | 'cluster-membership';
 
 /** How each cluster part is named in the log. */
 const CLUSTER_PART_NAMES: Readonly<Record<ClusterPart, string>> = {
   'cluster-worker': 'the cluster worker',
   'cluster-deadlocks': 'the cluster deadlock detector',
   'cluster-submitter': 'the cluster submitter',
+  'cluster-membership': 'the cluster membership',
 };
 
 /**
  * Whether a cluster part that failed in `phase` is replaced: the working side only while the
  * engine runs (draining, it would take no job); the submitting side until the grace is over (the
- * cluster tasks it submitted are drained too); the cross-node detector part until it stops.
+ * cluster tasks it submitted are drained too); the cross-node detector part and the membership
+ * (its record tells the phase) until it stops.
  */
 function replacedIn(part: ClusterPart, phase: SupervisorContext['phase']): boolean {
   if (part === 'cluster-worker') return phase === 'running';
@@ -265,6 +282,7 @@ function replacedIn(part: ClusterPart, phase: SupervisorContext['phase']): boole
 function clusterPartInput(context: SupervisorContext, part: ClusterPart): unknown {
   if (part === 'cluster-worker') return context.clusterWorkerInput;
   if (part === 'cluster-submitter') return context.clusterSubmitterInput;
+  if (part === 'cluster-membership') return context.clusterMembershipInput;
   return context.clusterDeadlocksInput;
 }
 
@@ -323,6 +341,8 @@ export const supervisorMachine = setup({
     clusterWorker: unprovided<ClusterWorkerSnapshot, ClusterWorkerEvent, ClusterWorkerInput>('cluster worker'),
     // Provided by the engine on a cluster node (actors/cluster-submitter.actor.ts).
     clusterSubmitter: unprovided<ClusterSubmitterSnapshot, ClusterSubmitterEvent, ClusterSubmitterInput>('cluster submitter'),
+    // Provided by the engine on a cluster node (actors/cluster-membership.actor.ts).
+    clusterMembership: unprovided<ClusterMembershipSnapshot, ClusterMembershipEvent, ClusterMembershipActorInput>('cluster membership'),
   },
   actions: {
     stopAgent: stopChild(({ event }) => {
@@ -415,10 +435,11 @@ export const supervisorMachine = setup({
     }),
     /**
      * A cluster part failed: the cross-node detector part (its scans' queue could not be joined),
-     * the working side (its BullMQ worker stopped for good) or the submitting side (its queue
-     * events stopped for good). Unlike a pool or the detector none keeps anything it alone knows
-     * (this node's waits and runs are the relay's, its submitted tasks the engine's, the cluster's
-     * are in Redis, and the jobs the working side ran are BullMQ's to give again), so it is
+     * the working side (its BullMQ worker stopped for good), the submitting side (its queue
+     * events stopped for good) or the membership (its connection ended). Unlike a pool or the
+     * detector none keeps anything it alone knows (this node's waits and runs are the relay's, its
+     * submitted tasks the engine's, its record is made from the engine, the cluster's are in
+     * Redis, and the jobs the working side ran are BullMQ's to give again), so it is
      * replaced, counted with the workers' restarts; past their intensity limit the engine escalates
      * as for any actor failure. A part that fails once shutdown went past what it serves is not
      * replaced (see `replacedIn`).
@@ -453,6 +474,13 @@ export const supervisorMachine = setup({
       if (event.part === 'cluster-worker') {
         enqueue.assign({
           clusterWorker: ({ context: current, spawn }) => spawn('clusterWorker', { id: 'cluster-worker', input: current.clusterWorkerInput! }),
+        });
+        return;
+      }
+      if (event.part === 'cluster-membership') {
+        enqueue.assign({
+          clusterMembership: ({ context: current, spawn }) =>
+            spawn('clusterMembership', { id: 'cluster-membership', input: current.clusterMembershipInput! }),
         });
         return;
       }
@@ -604,6 +632,9 @@ export const supervisorMachine = setup({
     const clusterWorkerInput: ClusterWorkerInput | undefined =
       input.clusterWorker === undefined ? undefined : { ...input.clusterWorker.input, runs: clusterWaits };
     const clusterWorker = clusterWorkerInput === undefined ? undefined : spawn('clusterWorker', { id: 'cluster-worker', input: clusterWorkerInput });
+    const clusterMembershipInput = input.clusterMembership?.input;
+    const clusterMembership =
+      clusterMembershipInput === undefined ? undefined : spawn('clusterMembership', { id: 'cluster-membership', input: clusterMembershipInput });
     const clusterSubmitterInput = input.clusterSubmitter?.input;
     const clusterSubmitter =
       clusterSubmitterInput === undefined ? undefined : spawn('clusterSubmitter', { id: 'cluster-submitter', input: clusterSubmitterInput });
@@ -633,6 +664,8 @@ export const supervisorMachine = setup({
       clusterWorkerInput,
       clusterSubmitter,
       clusterSubmitterInput,
+      clusterMembership,
+      clusterMembershipInput,
       clusterWaits,
     };
   },
@@ -660,6 +693,7 @@ export const supervisorMachine = setup({
         'xstate.error.actor.cluster-deadlocks': { actions: 'restartClusterPart' },
         'xstate.error.actor.cluster-worker': { actions: 'restartClusterPart' },
         'xstate.error.actor.cluster-submitter': { actions: 'restartClusterPart' },
+        'xstate.error.actor.cluster-membership': { actions: 'restartClusterPart' },
         'cluster-part.respawn': { actions: 'respawnClusterPart' },
         'xstate.error.actor.*': { actions: 'escalateActorFailure' },
       },

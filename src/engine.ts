@@ -13,6 +13,7 @@ import {
   supervisorMachine,
   type ClusterDeadlocksSpawner,
   type ClusterPoolSpawner,
+  type ClusterMembershipSpawner,
   type ClusterSubmitterSpawner,
   type ClusterWorkerSpawner,
 } from '../machines/supervisor.machine';
@@ -127,14 +128,14 @@ import type { SuperviseOptions } from './agents/agent-supervision';
 
 /** One actor of an engine and the state its machine is in; see {@link Engine.actors}. */
 export interface EngineActor {
-  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `cluster-deadlocks`, `cluster-worker`, `cluster-submitter`, `shutdown`, `monitor`, `agent:analyzer`… */
+  /** `supervisor`, `executor`, `worker-1`, `resource:db`, `detector`, `cluster-deadlocks`, `cluster-worker`, `cluster-submitter`, `cluster-membership`, `shutdown`, `monitor`, `agent:analyzer`… */
   readonly id: string;
   /**
    * The chart it follows: `supervisor`, `executor`, `worker`, `resource`, `detector`,
    * `cluster-deadlocks` (a cluster node's part in detecting deadlocks across the cluster),
    * `cluster-worker` (a cluster node's working side: it takes the cluster's tasks),
-   * `cluster-submitter` (its submitting side: it sends the named tasks it submits), `shutdown`,
-   * `monitor` or `agent`.
+   * `cluster-submitter` (its submitting side: it sends the named tasks it submits),
+   * `cluster-membership` (its record in the cluster), `shutdown`, `monitor` or `agent`.
    */
   readonly machine:
     | 'supervisor'
@@ -145,6 +146,7 @@ export interface EngineActor {
     | 'cluster-deadlocks'
     | 'cluster-worker'
     | 'cluster-submitter'
+    | 'cluster-membership'
     | 'shutdown'
     | 'monitor'
     | 'agent';
@@ -308,9 +310,18 @@ export class Engine {
   #poolRedis: { quit(): Promise<unknown>; disconnect(): void } | undefined = undefined;
   /** How each of this node's parts in detecting deadlocks across the cluster (an actor of the supervisor's) left: failed, or stopped with the actors. */
   readonly #clusterDeadlocksLeft = new ClusterPartsLeaving();
-  /** This node's membership record in the cluster (option `cluster`), and the reader of the cluster's view once asked for. */
+  /**
+   * This node's membership record in the cluster (option `cluster`: the supervisor's
+   * `cluster-membership` tells the latest it made), and the reader of the cluster's view on its
+   * connection once asked for.
+   */
   #membership: ClusterMembership | undefined = undefined;
   #clusterViews: ClusterViewReader | undefined = undefined;
+  #clusterViewsOn: ClusterMembership | undefined = undefined;
+  /** How each of this node's memberships (an actor of the supervisor's) left. */
+  readonly #clusterMembershipsLeft = new ClusterPartsLeaving();
+  /** Set once the engine is made: a membership made from then on (a replaced one) writes its record at once. */
+  #membershipsWrite = false;
   /** The shutdown phase, as the node's membership record tells it. */
   #phase = 'running';
 
@@ -377,6 +388,7 @@ export class Engine {
         clusterDeadlocks: clusterParts.deadlocks,
         clusterWorker: clusterParts.worker,
         clusterSubmitter: clusterParts.submitter,
+        clusterMembership: clusterParts.membership,
         deadlock: this.#options.deadlock,
         lockOrder: this.#options.lockOrder,
         submitChild: (parentId, fn, options) => this.#submitChild(parentId, fn, options),
@@ -396,7 +408,7 @@ export class Engine {
     this.#executor.on('idle', () => this.#wakeIdle());
     this.#actor.on('phase', ({ phase }) => {
       this.#phase = phase;
-      if (phase !== 'stopped') this.#membership?.refresh();
+      if (phase !== 'stopped') this.#actor.getSnapshot().context.clusterMembership?.send({ type: 'cluster-membership.refresh' });
       if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
       // Draining waits for the agents' messages too: the registry tells the supervisor whether they are quiet.
       if (phase === 'draining') {
@@ -424,7 +436,9 @@ export class Engine {
     });
     // Draining waits, within the grace period, for the cluster tasks this engine submitted.
     if (this.#cluster !== undefined) this.#agents.waitAlsoFor(() => this.#cluster!.pending > 0);
-    if (this.#options.cluster !== undefined) this.#membership = this.#joinMembership(this.#options.cluster);
+    // Its first record is written once the engine can describe itself.
+    this.#membershipsWrite = true;
+    this.#membership?.refresh();
     if (options.workers !== undefined) {
       this.#logger.warn('the option `workers` is deprecated: use `concurrency` (the number of tasks that run at once)', {
         workers: options.workers,
@@ -452,13 +466,16 @@ export class Engine {
     readonly deadlocks?: ClusterDeadlocksSpawner;
     readonly worker?: ClusterWorkerSpawner;
     readonly submitter?: ClusterSubmitterSpawner;
+    readonly membership?: ClusterMembershipSpawner;
   } {
     const cluster = this.#options.cluster;
     if (cluster === undefined) return { machine: supervisorMachine };
     const worker = cluster.concurrency === 0 ? undefined : this.#clusterWorkerSpawner(cluster);
     const submitter = this.#clusterSubmitterSpawner(cluster);
+    const membership = this.#clusterMembershipSpawner(cluster);
     const actors: Parameters<typeof supervisorMachine.provide>[0]['actors'] & object = {
       clusterSubmitter: loadClusterSubmitter().clusterSubmitterLogic,
+      clusterMembership: loadClusterMembership().clusterMembershipLogic,
     };
     if (worker !== undefined) actors.clusterWorker = loadClusterWorker().clusterWorkerLogic;
     const hasPools = this.#options.resources.some((pool) => pool.scope === 'cluster');
@@ -474,7 +491,7 @@ export class Engine {
       pools = { input: { redis, cluster: cluster.name, node: cluster.node, clock: this.#clock, logger: this.#logger } };
       actors.clusterPool = clusterPoolLogic as unknown as typeof poolLogic;
     }
-    if (!detects) return { machine: supervisorMachine.provide({ actors }), pools, worker, submitter };
+    if (!detects) return { machine: supervisorMachine.provide({ actors }), pools, worker, submitter, membership };
     actors.clusterDeadlocks = loadClusterDeadlocks().clusterDeadlocksLogic;
     const deadlocks: ClusterDeadlocksSpawner = {
       input: {
@@ -494,7 +511,7 @@ export class Engine {
         logger: this.#clusterLogger(cluster),
       },
     };
-    return { machine: supervisorMachine.provide({ actors }), pools, deadlocks, worker, submitter };
+    return { machine: supervisorMachine.provide({ actors }), pools, deadlocks, worker, submitter, membership };
   }
 
   /** What this node's submitting side is spawned with: the cluster's options and the node's submissions, which outlive it. */
@@ -596,36 +613,43 @@ export class Engine {
     this.#clusterDeadlocksLeft.disconnect();
     this.#poolRedis?.disconnect();
     this.#clusterViews?.disconnect();
-    this.#membership?.disconnect();
+    this.#clusterMembershipsLeft.disconnect();
   }
 
-  /** Writes this node's membership record, kept alive by heartbeats until the engine stops. */
-  #joinMembership(cluster: NonNullable<ResolvedEngineOptions['cluster']>): ClusterMembership {
+  /** What this node's membership record, kept alive by heartbeats until the engine stops, is spawned with. */
+  #clusterMembershipSpawner(cluster: NonNullable<ResolvedEngineOptions['cluster']>): ClusterMembershipSpawner {
     const pools = this.#options.resources.filter((pool) => pool.scope === 'cluster');
-    const membership = new (loadClusterMembership().ClusterMembership)({
-      url: cluster.redis,
-      cluster: cluster.name,
-      node: cluster.node,
-      clock: this.#clock,
-      logger: this.#clusterLogger(cluster),
-      describe: () => {
-        const { running, pending } = this.progress();
-        return {
-          engineId: this.id,
-          phase: this.#phase,
-          concurrency: cluster.concurrency,
-          workers: this.stats().workers.map(({ id, slots, running: busy, state }) => ({ id, slots, running: busy, state })),
-          tasks: this.#options.tasks.names(),
-          pools: pools.map(({ name, capacity, leaseMs }) => ({ name, capacity, leaseMs })),
-          running,
-          pending,
-          deadlockPolicy: this.#deadlockPolicyName(),
-        };
+    return {
+      input: {
+        url: cluster.redis,
+        cluster: cluster.name,
+        node: cluster.node,
+        clock: this.#clock,
+        logger: this.#clusterLogger(cluster),
+        describe: () => {
+          const { running, pending } = this.progress();
+          return {
+            engineId: this.id,
+            phase: this.#phase,
+            concurrency: cluster.concurrency,
+            workers: this.stats().workers.map(({ id, slots, running: busy, state }) => ({ id, slots, running: busy, state })),
+            tasks: this.#options.tasks.names(),
+            pools: pools.map(({ name, capacity, leaseMs }) => ({ name, capacity, leaseMs })),
+            running,
+            pending,
+            deadlockPolicy: this.#deadlockPolicyName(),
+          };
+        },
+        onJoined: (others) => this.#compareDeadlockPolicies(others),
+        joined: (membership) => {
+          this.#membership = membership;
+          if (this.#membershipsWrite) membership.refresh();
+        },
+        leaving: this.#clusterMembershipsLeft,
+        // The reader of the cluster's view, on the membership's connection, stops first.
+        leaveAfter: () => this.#clusterViews?.close() ?? Promise.resolve(),
       },
-      onJoined: (others) => this.#compareDeadlockPolicies(others),
-    });
-    membership.refresh();
-    return membership;
+    };
   }
 
   /** This engine's `deadlock.policy` as its membership record tells it: `custom` for a function, `off` without detection. */
@@ -670,9 +694,15 @@ export class Engine {
     const membership = this.#membership;
     const cluster = this.#options.cluster;
     if (membership === undefined || cluster === undefined) return undefined;
-    if (membership.hasLeft) throw new MezanError('E_SHUTDOWN', `The engine has left cluster "${cluster.name}": its view can no longer be read`);
-    this.#clusterViews ??= new (loadClusterViewReader().ClusterViewReader)(membership.connection, cluster.name, cluster.node, this.#logger);
-    return this.#clusterViews.read();
+    if (membership.hasLeft && this.#phase === 'stopped')
+      throw new MezanError('E_SHUTDOWN', `The engine has left cluster "${cluster.name}": its view can no longer be read`);
+    // A membership replaced has a connection of its own: the view is read on the latest.
+    if (this.#clusterViewsOn !== membership) {
+      this.#clusterViews?.disconnect();
+      this.#clusterViews = new (loadClusterViewReader().ClusterViewReader)(membership.connection, cluster.name, cluster.node, this.#logger);
+      this.#clusterViewsOn = membership;
+    }
+    return this.#clusterViews!.read();
   }
 
   /** A named task of a cluster member goes to the cluster, whichever node runs it. */
@@ -876,8 +906,9 @@ export class Engine {
    * snapshots, parents before children: the supervisor, the executor, its workers (the main-thread
    * worker `main`), the resource pools, the detector, a cluster node's cross-node detector part
    * (`cluster-deadlocks`, with cluster pools or cluster tasks to run) and working side
-   * (`cluster-worker`, with `cluster.concurrency` above 0) and submitting side (`cluster-submitter`),
-   * the shutdown machine, the monitor and the running agents (`agent:<name>`).
+   * (`cluster-worker`, with `cluster.concurrency` above 0), submitting side (`cluster-submitter`)
+   * and membership record (`cluster-membership`), the shutdown machine, the monitor and the
+   * running agents (`agent:<name>`).
    * For a machine with nested states, `state` is its top-level state.
    */
   actors(): EngineActor[] {
@@ -898,6 +929,7 @@ export class Engine {
       ['cluster-deadlocks', supervisor.context.clusterDeadlocks],
       ['cluster-worker', supervisor.context.clusterWorker],
       ['cluster-submitter', supervisor.context.clusterSubmitter],
+      ['cluster-membership', supervisor.context.clusterMembership],
     ] as const) {
       const part = ref?.getSnapshot() as { readonly status: string; readonly value?: string } | undefined;
       if (part !== undefined)
@@ -1303,13 +1335,15 @@ export class Engine {
       ...this.#clusterCounts(),
     };
     // The running cluster parts (the cross-node detector part, the working and submitting sides) are stopped with the actors: they say when they leave.
-    const { clusterDeadlocks, clusterWorker, clusterSubmitter } = this.#actor.getSnapshot().context;
+    const { clusterDeadlocks, clusterWorker, clusterSubmitter, clusterMembership } = this.#actor.getSnapshot().context;
     const deadlocksLeft = this.#clusterDeadlocksLeft.closed(isActive(clusterDeadlocks));
     const workersLeft = this.#options.cluster === undefined ? undefined : this.#clusterWorkersLeft.closed(isActive(clusterWorker));
     this.#clusterWorkersClosed = workersLeft;
     // Its tasks are settled by now (drained, or given up at the grace's end): none is left waiting.
     this.#cluster?.stopWaiting();
     const submittersLeft = this.#options.cluster === undefined ? undefined : this.#clusterSubmittersLeft.closed(isActive(clusterSubmitter));
+    // The node's membership record goes once the reader of the cluster's view, on the same connection, has stopped (see `leaveAfter`).
+    const membershipsLeft = this.#options.cluster === undefined ? undefined : this.#clusterMembershipsLeft.closed(isActive(clusterMembership));
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();
     this.#monitor.send({ type: 'monitor.close' });
@@ -1328,12 +1362,8 @@ export class Engine {
     const poolRedis = this.#poolRedis;
     const pools =
       this.#options.cluster === undefined ? undefined : poolRedis === undefined ? deadlocksLeft : deadlocksLeft.then(() => poolRedis.quit());
-    // The node's membership record goes once the reader of the cluster's view, on the same connection, has stopped.
-    const membership = this.#membership;
-    const views = this.#clusterViews;
-    const left = membership === undefined ? undefined : (views?.close() ?? Promise.resolve()).catch(() => undefined).then(() => membership.leave());
     // The submitting side leaves after the working side's last reports (see `leaveAfter`).
-    const closing = [workersLeft, submittersLeft, pools, left].filter((promise) => promise !== undefined);
+    const closing = [workersLeft, submittersLeft, pools, membershipsLeft].filter((promise) => promise !== undefined);
     if (closing.length === 0) this.#resolveShutdown?.(report);
     else void this.#leaveCluster(closing).then(() => this.#resolveShutdown?.(report));
     const signalled = phases.some((phase) => phase.cause === 'signal');

@@ -99,11 +99,12 @@ export function loadClusterDeadlocks(): typeof import('../actors/cluster-deadloc
 }
 
 /**
- * A node's membership record in Redis, for an engine made with the `cluster` option.
+ * A node's membership record in Redis, the supervisor's `cluster-membership`, for an engine made
+ * with the `cluster` option.
  * @internal
  */
-export function loadClusterMembership(): typeof import('../actors/cluster-membership') {
-  return require('../actors/cluster-membership') as typeof import('../actors/cluster-membership');
+export function loadClusterMembership(): typeof import('../actors/cluster-membership.actor') {
+  return require('../actors/cluster-membership.actor') as typeof import('../actors/cluster-membership.actor');
 }
 
 /**

@@ -9,10 +9,10 @@ export interface DashboardActor {
   readonly id: string;
   /**
    * The machine it runs; `cluster-deadlocks` (a cluster node's cross-node detector part),
-   * `cluster-worker` (its working side) and `cluster-submitter` (its submitting side) are actor
-   * logic with no statechart to draw.
+   * `cluster-worker` (its working side), `cluster-submitter` (its submitting side) and
+   * `cluster-membership` (its record in the cluster) are actor logic with no statechart to draw.
    */
-  readonly machine: MachineName | 'cluster-deadlocks' | 'cluster-worker' | 'cluster-submitter';
+  readonly machine: MachineName | 'cluster-deadlocks' | 'cluster-worker' | 'cluster-submitter' | 'cluster-membership';
   /** The id of the actor that spawned it; `undefined` for the supervisor (the root). */
   readonly parent: string | undefined;
   /** Its state value, such as `busy`. */

@@ -2,9 +2,11 @@ import { createActor, SimulatedClock, type ActorLogic, type EventObject, type Sn
 import type { AnyActorSystem } from '../../actors/any-actor-system';
 import type { ClusterWorkerEvent, ClusterWorkerInput } from '../../actors/cluster-worker.actor';
 import type { ClusterSubmitterEvent, ClusterSubmitterInput, ClusterSubmitterSnapshot } from '../../actors/cluster-submitter.actor';
+import type { ClusterMembershipActorInput, ClusterMembershipEvent, ClusterMembershipSnapshot } from '../../actors/cluster-membership.actor';
 import {
   clusterRestartDelay,
   supervisorMachine,
+  type ClusterMembershipSpawner,
   type ClusterSubmitterSpawner,
   type ClusterWorkerSpawner,
   type SupervisorInput,
@@ -180,6 +182,51 @@ describe('the supervisor replaces a failed submitting side', () => {
     clock.increment(60_000);
     expect(spawned.count).toBe(2);
     expect(state()).toBe('error');
+    supervisor.stop();
+  });
+});
+
+describe('the supervisor replaces a failed membership', () => {
+  it('until the engine stops: while terminating too, since its record tells the phase', () => {
+    const clock = new SimulatedClock();
+    const spawned = { count: 0 };
+    const standIn: ActorLogic<ClusterMembershipSnapshot, ClusterMembershipEvent, ClusterMembershipActorInput, AnyActorSystem, EventObject> = {
+      getInitialSnapshot() {
+        spawned.count++;
+        return { status: 'active', output: undefined, error: undefined, value: 'running' };
+      },
+      transition(snapshot, event) {
+        if (event.type === 'cluster-membership.failed') throw event.error;
+        return snapshot;
+      },
+      getPersistedSnapshot: (snapshot) => snapshot,
+    };
+    const membership: ClusterMembershipSpawner = { input: {} as ClusterMembershipSpawner['input'] };
+    const supervisor = createActor(supervisorMachine.provide({ actors: { clusterMembership: standIn } }), {
+      clock,
+      input: {
+        concurrency: 1,
+        clock,
+        random: seededRandom(1),
+        logger: recordingLogger().logger,
+        sink: silentSink,
+        supervision: { maxRestarts: 5, withinMs: 60_000 },
+        shutdown: { graceMs: 1_000, drain: 'run', abandonAfterMs: 1_000, signals: [] },
+        resources: [],
+        clusterMembership: membership,
+        deadlock: { detect: 'off', policy: 'youngest', maxExtraWorkers: 0 },
+        lockOrder: 'off',
+        submitChild: () => {
+          throw new Error('no child task in these tests');
+        },
+      },
+    });
+    supervisor.start();
+    supervisor.send({ type: 'shutdown.request', force: true });
+    supervisor.getSnapshot().context.clusterMembership!.send({ type: 'cluster-membership.failed', error: new Error('injected') });
+    clock.increment(clusterRestartDelay(1));
+    expect(spawned.count).toBe(2);
+    expect(supervisor.getSnapshot().context.phase).toBe('terminating');
     supervisor.stop();
   });
 });

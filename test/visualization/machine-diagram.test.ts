@@ -348,6 +348,7 @@ describe('what the diagrams show of mezan', () => {
       'clusterDeadlocks',
       'clusterWorker',
       'clusterSubmitter',
+      'clusterMembership',
     ]);
     expect(describeMachine(MEZAN_MACHINES.executor).spawns).toEqual(['worker', 'timers']);
     expect(toMermaid(invoking)).toContain('worker__any : invoke runTask as runner\n');
