@@ -255,8 +255,18 @@ export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: Record
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
 
-/** The cluster parts the supervisor replaces when they fail. */
-type ClusterPart = 'cluster-worker' | 'cluster-deadlocks' | 'cluster-submitter' | 'cluster-membership';
+/** The cluster parts the supervisor replaces when they fail (their actors' ids). @internal */
+export type ClusterPart = 'cluster-deadlocks' | 'cluster-worker' | 'cluster-submitter' | 'cluster-membership';
+
+/** A cluster node's parts as the supervisor runs them now, each `undefined` where the node has none. @internal */
+export function clusterPartRefs(context: SupervisorContext): ReadonlyArray<readonly [ClusterPart, AnyActorRef | undefined]> {
+  return [
+    ['cluster-deadlocks', context.clusterDeadlocks],
+    ['cluster-worker', context.clusterWorker],
+    ['cluster-submitter', context.clusterSubmitter],
+    ['cluster-membership', context.clusterMembership],
+  ];
+}
 
 /** How each cluster part is named in the log. */
 const CLUSTER_PART_NAMES: Readonly<Record<ClusterPart, string>> = {

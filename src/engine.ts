@@ -10,10 +10,12 @@ import { NO_EXTRAS, TaskRecord, type GraphKeyRef, type TaskExtras, type TaskReco
 import { settledCount, type TaskCounts } from './internal/task-book';
 import type { MonitorRef } from '../actors/monitor.actor';
 import {
+  clusterPartRefs,
   supervisorMachine,
   type ClusterDeadlocksSpawner,
   type ClusterPoolSpawner,
   type ClusterMembershipSpawner,
+  type ClusterPart,
   type ClusterSubmitterSpawner,
   type ClusterWorkerSpawner,
 } from '../machines/supervisor.machine';
@@ -298,18 +300,23 @@ export class Engine {
    * takes the cluster's is the supervisor's `cluster-worker`).
    */
   readonly #cluster: ClusterSubmissions | undefined;
-  /** How each of this node's submitting sides (an actor of the supervisor's) left: failed, or stopped with the actors. */
-  readonly #clusterSubmittersLeft = new ClusterPartsLeaving();
+  /**
+   * How each of this node's cluster parts (each an actor of the supervisor's, replaced when it
+   * fails) left, by part: failed, or stopped with the actors. The engine waits for them at its
+   * shutdown, and drops their connections at once when Redis does not answer.
+   */
+  readonly #clusterLeft: Readonly<Record<ClusterPart, ClusterPartsLeaving>> = {
+    'cluster-deadlocks': new ClusterPartsLeaving(),
+    'cluster-worker': new ClusterPartsLeaving(),
+    'cluster-submitter': new ClusterPartsLeaving(),
+    'cluster-membership': new ClusterPartsLeaving(),
+  };
   /** Settles once the working side has left, at shutdown: the submitting side leaves after it. */
   #clusterWorkersClosed: Promise<void> | undefined = undefined;
-  /** How each of this node's working sides (an actor of the supervisor's) left, and whether the one running now is ready. */
-  readonly #clusterWorkersLeft = new ClusterPartsLeaving();
   /** Whether it has joined its cluster, or was refused: made with the first of its parts. */
   #clusterJoin: ClusterJoin | undefined = undefined;
   /** The Redis connection of the cluster pools (`scope: 'cluster'`), when there are any. */
   #poolRedis: { quit(): Promise<unknown>; disconnect(): void } | undefined = undefined;
-  /** How each of this node's parts in detecting deadlocks across the cluster (an actor of the supervisor's) left: failed, or stopped with the actors. */
-  readonly #clusterDeadlocksLeft = new ClusterPartsLeaving();
   /**
    * This node's membership record in the cluster (option `cluster`: the supervisor's
    * `cluster-membership` tells the latest it made), and the reader of the cluster's view on its
@@ -318,8 +325,6 @@ export class Engine {
   #membership: ClusterMembership | undefined = undefined;
   #clusterViews: ClusterViewReader | undefined = undefined;
   #clusterViewsOn: ClusterMembership | undefined = undefined;
-  /** How each of this node's memberships (an actor of the supervisor's) left. */
-  readonly #clusterMembershipsLeft = new ClusterPartsLeaving();
   /** Set once the engine is made: a membership made from then on (a replaced one) writes its record at once. */
   #membershipsWrite = false;
   /** The shutdown phase, as the node's membership record tells it. */
@@ -507,7 +512,7 @@ export class Engine {
         stalledIntervalMs: cluster.stalledIntervalMs,
         policy: this.#options.deadlock.policy,
         isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
-        leaving: this.#clusterDeadlocksLeft,
+        leaving: this.#clusterLeft['cluster-deadlocks'],
         logger: this.#clusterLogger(cluster),
       },
     };
@@ -526,7 +531,7 @@ export class Engine {
           ready.catch(() => undefined);
           this.#clusterJoinOf(cluster).watch('submitter', ready);
         },
-        leaving: this.#clusterSubmittersLeft,
+        leaving: this.#clusterLeft['cluster-submitter'],
         // The working side's last reports first: its submitter's handles may still hear of them.
         leaveAfter: () => this.#clusterWorkersClosed ?? Promise.resolve(),
       },
@@ -548,7 +553,7 @@ export class Engine {
           ready.catch(() => undefined);
           this.#clusterJoinOf(cluster).watch('worker', ready);
         },
-        leaving: this.#clusterWorkersLeft,
+        leaving: this.#clusterLeft['cluster-worker'],
       },
     };
   }
@@ -608,12 +613,9 @@ export class Engine {
 
   /** Drops every connection of the node's cluster parts at once, whatever is under way. */
   #dropClusterConnections(): void {
-    this.#clusterWorkersLeft.disconnect();
-    this.#clusterSubmittersLeft.disconnect();
-    this.#clusterDeadlocksLeft.disconnect();
+    for (const left of Object.values(this.#clusterLeft)) left.disconnect();
     this.#poolRedis?.disconnect();
     this.#clusterViews?.disconnect();
-    this.#clusterMembershipsLeft.disconnect();
   }
 
   /** What this node's membership record, kept alive by heartbeats until the engine stops, is spawned with. */
@@ -645,7 +647,7 @@ export class Engine {
           this.#membership = membership;
           if (this.#membershipsWrite) membership.refresh();
         },
-        leaving: this.#clusterMembershipsLeft,
+        leaving: this.#clusterLeft['cluster-membership'],
         // The reader of the cluster's view, on the membership's connection, stops first.
         leaveAfter: () => this.#clusterViews?.close() ?? Promise.resolve(),
       },
@@ -925,12 +927,7 @@ export class Engine {
       actors.push({ id: `resource:${pool.name}`, machine: 'resource', parent: 'supervisor', state: topState(pool.ref.getSnapshot().value) });
     }
     actors.push({ id: 'detector', machine: 'detector', parent: 'supervisor', state: supervisor.context.detector.getSnapshot().value });
-    for (const [machine, ref] of [
-      ['cluster-deadlocks', supervisor.context.clusterDeadlocks],
-      ['cluster-worker', supervisor.context.clusterWorker],
-      ['cluster-submitter', supervisor.context.clusterSubmitter],
-      ['cluster-membership', supervisor.context.clusterMembership],
-    ] as const) {
+    for (const [machine, ref] of clusterPartRefs(supervisor.context)) {
       const part = ref?.getSnapshot() as { readonly status: string; readonly value?: string } | undefined;
       if (part !== undefined)
         actors.push({ id: machine, machine, parent: 'supervisor', state: part.status === 'active' ? (part.value ?? 'running') : part.status });
@@ -1334,16 +1331,18 @@ export class Engine {
       abandoned: [...book.abandoned],
       ...this.#clusterCounts(),
     };
-    // The running cluster parts (the cross-node detector part, the working and submitting sides) are stopped with the actors: they say when they leave.
-    const { clusterDeadlocks, clusterWorker, clusterSubmitter, clusterMembership } = this.#actor.getSnapshot().context;
-    const deadlocksLeft = this.#clusterDeadlocksLeft.closed(isActive(clusterDeadlocks));
-    const workersLeft = this.#options.cluster === undefined ? undefined : this.#clusterWorkersLeft.closed(isActive(clusterWorker));
-    this.#clusterWorkersClosed = workersLeft;
+    // The running cluster parts are stopped with the actors: they say when they leave. The
+    // submitting side leaves after the working side's last reports, and the membership record
+    // after the reader of the cluster's view, on its connection (see their `leaveAfter`).
+    const left =
+      this.#options.cluster === undefined
+        ? undefined
+        : (Object.fromEntries(
+            clusterPartRefs(this.#actor.getSnapshot().context).map(([part, ref]) => [part, this.#clusterLeft[part].closed(isActive(ref))]),
+          ) as Record<ClusterPart, Promise<void>>);
+    this.#clusterWorkersClosed = left?.['cluster-worker'];
     // Its tasks are settled by now (drained, or given up at the grace's end): none is left waiting.
     this.#cluster?.stopWaiting();
-    const submittersLeft = this.#options.cluster === undefined ? undefined : this.#clusterSubmittersLeft.closed(isActive(clusterSubmitter));
-    // The node's membership record goes once the reader of the cluster's view, on the same connection, has stopped (see `leaveAfter`).
-    const membershipsLeft = this.#options.cluster === undefined ? undefined : this.#clusterMembershipsLeft.closed(isActive(clusterMembership));
     // The monitor clears what is still active, and hears nothing more.
     this.#feed.flush();
     this.#monitor.send({ type: 'monitor.close' });
@@ -1360,10 +1359,8 @@ export class Engine {
     // The deadlock detector's part withdraws this node's edges on that connection before it quits.
     // Without pools the part quits a connection of its own.
     const poolRedis = this.#poolRedis;
-    const pools =
-      this.#options.cluster === undefined ? undefined : poolRedis === undefined ? deadlocksLeft : deadlocksLeft.then(() => poolRedis.quit());
-    // The submitting side leaves after the working side's last reports (see `leaveAfter`).
-    const closing = [workersLeft, submittersLeft, pools, membershipsLeft].filter((promise) => promise !== undefined);
+    const pools = left === undefined || poolRedis === undefined ? undefined : left['cluster-deadlocks'].then(() => poolRedis.quit());
+    const closing = left === undefined ? [] : [...Object.values(left), ...(pools === undefined ? [] : [pools])];
     if (closing.length === 0) this.#resolveShutdown?.(report);
     else void this.#leaveCluster(closing).then(() => this.#resolveShutdown?.(report));
     const signalled = phases.some((phase) => phase.cause === 'signal');

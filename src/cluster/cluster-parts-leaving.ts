@@ -9,8 +9,9 @@ export interface ClusterPartLeaving {
 }
 
 /**
- * How the engine keeps what the parts of one kind (`cluster-deadlocks`, `cluster-worker`: each
- * replaced by the supervisor when it fails) said as they left, to wait for them at its shutdown.
+ * How the engine keeps what the parts of one kind (`cluster-deadlocks`, `cluster-worker`,
+ * `cluster-submitter`, `cluster-membership`: each replaced by the supervisor when it fails) said
+ * as they left, to wait for them at its shutdown.
  * @internal
  */
 export class ClusterPartsLeaving implements ClusterPartLeaving {
