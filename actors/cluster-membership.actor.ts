@@ -1,7 +1,7 @@
 import type { ActorLogic, ActorScope, EventObject, Snapshot } from 'xstate';
 import type { AnyActorSystem } from './any-actor-system';
 import { ClusterMembership, type ClusterMembershipInput } from './cluster-membership';
-import type { ClusterPartLeaving } from '../src/cluster/cluster-parts-leaving';
+import { leaveAfter, type ClusterPartLeaving } from '../src/cluster/cluster-parts-leaving';
 
 /**
  * What the supervisor spawns a cluster node's membership with: its record's input, where it says
@@ -74,9 +74,10 @@ export const clusterMembershipLogic: ActorLogic<
       throw (event as ClusterMembershipFailedEvent).error;
     } else if (type === 'xstate.stop') {
       memberships.delete(self);
-      const leaveAfter = input.leaveAfter?.() ?? Promise.resolve();
-      input.leaving?.left(
-        leaveAfter.catch(() => undefined).then(() => membership.leave()),
+      leaveAfter(
+        input.leaving,
+        input.leaveAfter,
+        () => membership.leave(),
         () => membership.disconnect(),
       );
     }

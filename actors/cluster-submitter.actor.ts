@@ -2,7 +2,7 @@ import type { ActorLogic, ActorScope, EventObject, Snapshot } from 'xstate';
 import type { AnyActorSystem } from './any-actor-system';
 import { ClusterSubmitter, type ClusterSubmitterHost } from './cluster-submitter';
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
-import type { ClusterPartLeaving } from '../src/cluster/cluster-parts-leaving';
+import { leaveAfter, type ClusterPartLeaving } from '../src/cluster/cluster-parts-leaving';
 
 /**
  * What the supervisor spawns a cluster node's submitting side with: the cluster's options, the
@@ -70,9 +70,10 @@ export const clusterSubmitterLogic: ActorLogic<ClusterSubmitterSnapshot, Cluster
       }
       if (type === 'xstate.stop') {
         submitters.delete(self);
-        const leaveAfter = input.leaveAfter?.() ?? Promise.resolve();
-        input.leaving?.left(
-          leaveAfter.catch(() => undefined).then(() => submitter.close()),
+        leaveAfter(
+          input.leaving,
+          input.leaveAfter,
+          () => submitter.close(),
           () => submitter.disconnect(),
         );
       }

@@ -9,6 +9,22 @@ export interface ClusterPartLeaving {
 }
 
 /**
+ * Says that a part stopped with the actor tree leaves: it closes (`close`, its last words and its
+ * connections) once `after` settled (the part it leaves after, if any), or drops its connections at
+ * once (`disconnect`) when the engine gives up waiting.
+ * @internal
+ */
+export function leaveAfter(
+  leaving: ClusterPartLeaving | undefined,
+  after: (() => Promise<unknown>) | undefined,
+  close: () => Promise<void>,
+  disconnect: () => void,
+): void {
+  const before = after?.() ?? Promise.resolve();
+  leaving?.left(before.catch(() => undefined).then(close), disconnect);
+}
+
+/**
  * How the engine keeps what the parts of one kind (`cluster-deadlocks`, `cluster-worker`,
  * `cluster-submitter`, `cluster-membership`: each replaced by the supervisor when it fails) said
  * as they left, to wait for them at its shutdown.

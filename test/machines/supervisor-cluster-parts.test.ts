@@ -37,20 +37,46 @@ function standInWorker(spawned: { count: number }): ActorLogic<PartSnapshot, Clu
   };
 }
 
-/** A submitting side that counts its spawns, and fails when it hears `cluster-submitter.failed`, as the real one does. */
-function standInSubmitter(spawned: {
-  count: number;
-}): ActorLogic<ClusterSubmitterSnapshot, ClusterSubmitterEvent, ClusterSubmitterInput, AnyActorSystem, EventObject> {
+/** A cluster part that counts its spawns, and fails when it hears `failed`, as the real one does. */
+function failingPart<TSnapshot extends Snapshot<undefined>, TEvent extends EventObject, TInput>(
+  spawned: { count: number },
+  failed: TEvent['type'],
+): ActorLogic<TSnapshot, TEvent, TInput, AnyActorSystem, EventObject> {
   return {
     getInitialSnapshot() {
       spawned.count++;
-      return { status: 'active', output: undefined, error: undefined, value: 'running' };
+      return { status: 'active', output: undefined, error: undefined, value: 'running' } as unknown as TSnapshot;
     },
     transition(snapshot, event) {
-      if (event.type === 'cluster-submitter.failed') throw event.error;
+      if (event.type === failed) throw (event as unknown as { readonly error: unknown }).error;
       return snapshot;
     },
     getPersistedSnapshot: (snapshot) => snapshot,
+  };
+}
+
+/** A supervisor's input on `clock`, with the cluster parts `parts`. */
+function supervisorInput(
+  clock: SimulatedClock,
+  logger: SupervisorInput['logger'],
+  maxRestarts: number,
+  parts: Pick<SupervisorInput, 'clusterWorker' | 'clusterSubmitter' | 'clusterMembership'>,
+): SupervisorInput {
+  return {
+    concurrency: 1,
+    clock,
+    random: seededRandom(1),
+    logger,
+    sink: silentSink,
+    supervision: { maxRestarts, withinMs: 60_000 },
+    shutdown: { graceMs: 1_000, drain: 'run', abandonAfterMs: 1_000, signals: [] },
+    resources: [],
+    ...parts,
+    deadlock: { detect: 'off', policy: 'youngest', maxExtraWorkers: 0 },
+    lockOrder: 'off',
+    submitChild: () => {
+      throw new Error('no child task in these tests');
+    },
   };
 }
 
@@ -60,22 +86,7 @@ function supervise(maxRestarts: number) {
   const spawned = { count: 0 };
   const { logger, records } = recordingLogger();
   const worker: ClusterWorkerSpawner = { input: { options: {} as ResolvedClusterOptions } as ClusterWorkerSpawner['input'] };
-  const input: SupervisorInput = {
-    concurrency: 1,
-    clock,
-    random: seededRandom(1),
-    logger,
-    sink: silentSink,
-    supervision: { maxRestarts, withinMs: 60_000 },
-    shutdown: { graceMs: 1_000, drain: 'run', abandonAfterMs: 1_000, signals: [] },
-    resources: [],
-    clusterWorker: worker,
-    deadlock: { detect: 'off', policy: 'youngest', maxExtraWorkers: 0 },
-    lockOrder: 'off',
-    submitChild: () => {
-      throw new Error('no child task in these tests');
-    },
-  };
+  const input = supervisorInput(clock, logger, maxRestarts, { clusterWorker: worker });
   const supervisor = createActor(supervisorMachine.provide({ actors: { clusterWorker: standInWorker(spawned) } }), { clock, input });
   const escalated: string[] = [];
   supervisor.on('escalated', () => escalated.push('escalated'));
@@ -145,24 +156,10 @@ describe('the supervisor replaces a failed submitting side', () => {
     const clock = new SimulatedClock();
     const spawned = { count: 0 };
     const submitter: ClusterSubmitterSpawner = { input: {} as ClusterSubmitterSpawner['input'] };
-    const supervisor = createActor(supervisorMachine.provide({ actors: { clusterSubmitter: standInSubmitter(spawned) } }), {
+    const logic = failingPart<ClusterSubmitterSnapshot, ClusterSubmitterEvent, ClusterSubmitterInput>(spawned, 'cluster-submitter.failed');
+    const supervisor = createActor(supervisorMachine.provide({ actors: { clusterSubmitter: logic } }), {
       clock,
-      input: {
-        concurrency: 1,
-        clock,
-        random: seededRandom(1),
-        logger: recordingLogger().logger,
-        sink: silentSink,
-        supervision: { maxRestarts: 5, withinMs: 60_000 },
-        shutdown: { graceMs: 1_000, drain: 'run', abandonAfterMs: 1_000, signals: [] },
-        resources: [],
-        clusterSubmitter: submitter,
-        deadlock: { detect: 'off', policy: 'youngest', maxExtraWorkers: 0 },
-        lockOrder: 'off',
-        submitChild: () => {
-          throw new Error('no child task in these tests');
-        },
-      },
+      input: supervisorInput(clock, recordingLogger().logger, 5, { clusterSubmitter: submitter }),
     });
     supervisor.start();
     const fail = () => supervisor.getSnapshot().context.clusterSubmitter!.send({ type: 'cluster-submitter.failed', error: new Error('injected') });
@@ -190,36 +187,11 @@ describe('the supervisor replaces a failed membership', () => {
   it('until the engine stops: while terminating too, since its record tells the phase', () => {
     const clock = new SimulatedClock();
     const spawned = { count: 0 };
-    const standIn: ActorLogic<ClusterMembershipSnapshot, ClusterMembershipEvent, ClusterMembershipActorInput, AnyActorSystem, EventObject> = {
-      getInitialSnapshot() {
-        spawned.count++;
-        return { status: 'active', output: undefined, error: undefined, value: 'running' };
-      },
-      transition(snapshot, event) {
-        if (event.type === 'cluster-membership.failed') throw event.error;
-        return snapshot;
-      },
-      getPersistedSnapshot: (snapshot) => snapshot,
-    };
+    const logic = failingPart<ClusterMembershipSnapshot, ClusterMembershipEvent, ClusterMembershipActorInput>(spawned, 'cluster-membership.failed');
     const membership: ClusterMembershipSpawner = { input: {} as ClusterMembershipSpawner['input'] };
-    const supervisor = createActor(supervisorMachine.provide({ actors: { clusterMembership: standIn } }), {
+    const supervisor = createActor(supervisorMachine.provide({ actors: { clusterMembership: logic } }), {
       clock,
-      input: {
-        concurrency: 1,
-        clock,
-        random: seededRandom(1),
-        logger: recordingLogger().logger,
-        sink: silentSink,
-        supervision: { maxRestarts: 5, withinMs: 60_000 },
-        shutdown: { graceMs: 1_000, drain: 'run', abandonAfterMs: 1_000, signals: [] },
-        resources: [],
-        clusterMembership: membership,
-        deadlock: { detect: 'off', policy: 'youngest', maxExtraWorkers: 0 },
-        lockOrder: 'off',
-        submitChild: () => {
-          throw new Error('no child task in these tests');
-        },
-      },
+      input: supervisorInput(clock, recordingLogger().logger, 5, { clusterMembership: membership }),
     });
     supervisor.start();
     supervisor.send({ type: 'shutdown.request', force: true });
