@@ -347,11 +347,11 @@ export class ClusterSubmissions implements ClusterTaskOwner {
     if (record === undefined) return;
     switch (end.state) {
       case 'completed':
-        record.handle.settle('completed', end.value, undefined);
+        this.#settleOnceSent(record, () => record.handle.settle('completed', end.value, undefined));
         return;
       case 'failed': {
         const { status, error } = readFailure(end.reason, jobId);
-        record.handle.settle(status, undefined, error);
+        this.#settleOnceSent(record, () => record.handle.settle(status, undefined, error));
         return;
       }
       case 'running':
@@ -375,6 +375,17 @@ export class ClusterSubmissions implements ClusterTaskOwner {
           ),
         );
     }
+  }
+
+  /**
+   * Settles a task whose end was heard or read once its events still held are out (its start's
+   * node being read), so that its terminal event names that node; at once when none is held. Its
+   * handle may settle otherwise meanwhile (a cancel, the engine no longer waiting): that comes first.
+   */
+  #settleOnceSent(record: ClusterTask, settle: () => void): void {
+    const sent = this.#taskEvents.whenSent(record);
+    if (sent === undefined) settle();
+    else void sent.then(settle);
   }
 
   /** @internal */

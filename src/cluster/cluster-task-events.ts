@@ -2,7 +2,7 @@ import { MezanError, type MezanErrorCode } from '../errors';
 import type { EngineEvent } from '../engine-events';
 import type { EventSink } from '../internal/event-sink';
 import type { TerminalTaskStatus } from '../task-status';
-import type { ClusterTask } from './cluster-task';
+import type { ClusterTask, HeldTaskEvent } from './cluster-task';
 
 /**
  * The node that took job `jobId` last (BullMQ's `processedBy`) and how many times it was taken in
@@ -63,7 +63,10 @@ function workerOf(node: string | undefined): string {
  * events say (`active`, `progress`, the end): `task.queued`, `task.started`, `task.progress` and
  * the terminal event, into the engine's task sink (its `events$` and the monitor's timings), as for
  * a local task. Built only while the sink is active. Each task's events keep their order: a
- * `task.started` waits for the job's read (which node, which attempt), and what follows waits for it.
+ * `task.started` waits for the job's read (which node, which attempt), and what follows is held
+ * behind it; the task's end sends out at once whatever is held (a start whose read is not back names
+ * the node as known so far), then the terminal event: by the time its handle's caller resumes, the
+ * task's events are out, as a local task's are, and none is left in flight when the engine stops.
  * @internal
  */
 export class ClusterTaskEvents {
@@ -71,6 +74,8 @@ export class ClusterTaskEvents {
   readonly #now: () => number;
   readonly #readRun: ReadRun;
   readonly #onError: (error: unknown) => void;
+  /** Who waits for a task's held events to be out (see {@link ClusterTaskEvents.whenSent}). */
+  readonly #sent = new WeakMap<ClusterTask, { readonly promise: Promise<void>; readonly resolve: () => void }>();
 
   constructor(sink: EventSink, now: () => number, readRun: ReadRun, onError: (error: unknown) => void) {
     this.#sink = sink;
@@ -93,21 +98,38 @@ export class ClusterTaskEvents {
   started(task: ClusterTask): void {
     const starts = task.starts;
     const attempt = starts - task.givenBack;
-    // Kept even while nobody listens: a subscriber who comes later hears the right attempt.
+    // Kept even while nobody listens: a subscriber who comes later hears the right attempt. Its node is read anew.
     task.attempt = attempt;
+    task.node = undefined;
     if (!this.#sink.active) return;
     const at = this.#now();
     task.startedAt = at;
-    const run = this.#readRun(task.id).catch((error: unknown) => {
-      this.#onError(error);
-      return undefined;
-    });
-    this.#after(task, async () => {
-      const read = await run;
-      const node = read !== undefined && read.started === starts ? read.node : undefined;
-      if (task.attempt === attempt) task.node = node;
-      this.#sink.publish({ type: 'task.started', at, taskId: task.id, name: task.name, attempt, workerId: workerOf(node) });
-    });
+    let node: string | undefined;
+    const held: HeldTaskEvent = {
+      ready: false,
+      // Sent out before its read is back (the task ended meanwhile): the node a later event of this attempt named, if any.
+      build: () => ({ type: 'task.started', at, taskId: task.id, name: task.name, attempt, workerId: workerOf(node ?? this.#nodeOf(task, attempt)) }),
+    };
+    (task.heldEvents ??= []).push(held);
+    void this.#readRun(task.id).then(
+      (read) => {
+        if (!task.heldEvents?.includes(held)) return;
+        node = read !== undefined && read.started === starts ? read.node : undefined;
+        if (task.attempt === attempt && node !== undefined) task.node = node;
+        held.ready = true;
+        this.#sendReady(task);
+      },
+      (error: unknown) => {
+        this.#onError(error);
+        held.ready = true;
+        this.#sendReady(task);
+      },
+    );
+  }
+
+  /** The node a later event told for attempt `attempt` of `task`, if it is still the task's attempt. */
+  #nodeOf(task: ClusterTask, attempt: number): string | undefined {
+    return task.attempt === attempt ? task.node : undefined;
   }
 
   progress(task: ClusterTask, progress: unknown): void {
@@ -167,18 +189,50 @@ export class ClusterTaskEvents {
           return { ...base, type: 'task.cancelled', workerId, code: error?.code === 'E_SHUTDOWN' ? 'E_SHUTDOWN' : 'E_CANCELLED' };
       }
     };
-    if (task.published === undefined) this.#sink.publish(build());
-    else this.#after(task, () => this.#sink.publish(build()));
+    // The end does not wait for a start's read: what is held goes out first, in order.
+    const held = task.heldEvents;
+    if (held !== undefined) {
+      this.#allSent(task);
+      for (const event of held) this.#sink.publish(event.build());
+    }
+    this.#sink.publish(build());
   }
 
-  /** Publishes now, or after the task's events still in flight. */
+  /**
+   * Resolves once the task's held events are out (its start's read is back); `undefined` when none
+   * is held. Its submitter settles a handle on an end it heard after this, so that the terminal
+   * event, sent out as the handle settles, names the node its start's read told.
+   */
+  whenSent(task: ClusterTask): Promise<void> | undefined {
+    if (task.heldEvents === undefined) return undefined;
+    let sent = this.#sent.get(task);
+    if (sent === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((resolved) => (resolve = resolved));
+      this.#sent.set(task, (sent = { promise, resolve }));
+    }
+    return sent.promise;
+  }
+
+  /** The task's held events are all out: whoever waits for them (see {@link ClusterTaskEvents.whenSent}) goes on. */
+  #allSent(task: ClusterTask): void {
+    task.heldEvents = undefined;
+    this.#sent.get(task)?.resolve();
+    this.#sent.delete(task);
+  }
+
+  /** Publishes now, or holds it behind a start whose read is not back. */
   #publish(task: ClusterTask, event: EngineEvent): void {
-    if (task.published === undefined) this.#sink.publish(event);
-    else this.#after(task, () => this.#sink.publish(event));
+    if (task.heldEvents === undefined) this.#sink.publish(event);
+    else task.heldEvents.push({ ready: true, build: () => event });
   }
 
-  #after(task: ClusterTask, next: () => void | Promise<void>): void {
-    task.published = (task.published ?? Promise.resolve()).then(next).catch(this.#onError);
+  /** Sends out the task's held events that may go, in order, up to the first still waiting for its read. */
+  #sendReady(task: ClusterTask): void {
+    const held = task.heldEvents;
+    if (held === undefined) return;
+    while (held.length > 0 && held[0]!.ready) this.#sink.publish(held.shift()!.build());
+    if (held.length === 0) this.#allSent(task);
   }
 }
 

@@ -1,8 +1,16 @@
 import type { MezanError } from '../errors';
+import type { EngineEvent } from '../engine-events';
 import { TaskHandle, type TaskHandleHooks } from '../task-handle';
 import type { TaskStatus } from '../task-status';
 import type { ClusterJobData } from './cluster-job';
 import type { GateData, GatePlace } from '../../actors/cluster-gates';
+
+/** One of a cluster task's events held back behind a start's read: built once it may go out. @internal */
+export interface HeldTaskEvent {
+  /** Whether what it waits for (its start's read) is done. */
+  ready: boolean;
+  readonly build: () => EngineEvent;
+}
 
 /** What a {@link ClusterTask} tells the node that submitted it. @internal */
 export interface ClusterTaskOwner {
@@ -59,8 +67,11 @@ export class ClusterTask implements TaskHandleHooks {
   isRunning = false;
   /** A retry was announced and its attempt is not back in the queue yet. */
   retryPending = false;
-  /** Its submitter's events still in flight (a start's read), which what follows must wait for. */
-  published: Promise<void> | undefined = undefined;
+  /**
+   * Its submitter's events held back, in order, behind a start whose node is being read (see
+   * `ClusterTaskEvents`); `undefined` when none is: an event is then published at once.
+   */
+  heldEvents: HeldTaskEvent[] | undefined = undefined;
   /** Whether its job is in Redis, or will never be (it could not be added, or was cancelled before). */
   #sendingOver = false;
   /** Made when asked (by a dependant's flow): resolves once sending is over. */

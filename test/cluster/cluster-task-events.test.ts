@@ -123,6 +123,43 @@ describe('events of cluster tasks reach their submitter', () => {
     expect(seen.at(-1)).toMatchObject({ type: 'task.completed', attempt: 2 });
   });
 
+  it('has published task.started and the end by the time the handle’s caller resumes, as a local engine has', async () => {
+    const submitter = await joinCluster({ echo: (ctx) => ctx.input });
+    const seen: string[] = [];
+    submitter.events$.subscribe((event) => 'taskId' in event && seen.push(`${event.type} ${event.taskId}`));
+    for (const id of ['ordered-1', 'ordered-2', 'ordered-3']) {
+      await submitter.submit('echo', { id, input: id }).result;
+      expect(seen.filter((line) => line.endsWith(` ${id}`))).toEqual([`task.queued ${id}`, `task.started ${id}`, `task.completed ${id}`]);
+    }
+  });
+
+  it('publishes the end of a cluster task that completed just before its engine shut down: its events$ end after it', async () => {
+    const submitter = await joinCluster({ echo: (ctx) => ctx.input });
+    const seen: string[] = [];
+    submitter.events$.subscribe((event) => 'taskId' in event && seen.push(`${event.type} ${event.taskId}`));
+    await submitter.submit('echo', { id: 'before-stop-1', input: 1 }).result;
+    await submitter.shutdown();
+    expect(seen).toEqual(['task.queued before-stop-1', 'task.started before-stop-1', 'task.completed before-stop-1']);
+  });
+
+  it('publishes the end of a cluster task its engine stopped waiting for at a forced shutdown, before its events$ end', async () => {
+    const release = deferred();
+    const submitter = await joinCluster({ held: () => release.promise });
+    const seen: EngineEvent[] = [];
+    const started = deferred();
+    submitter.events$.subscribe((event) => {
+      seen.push(event);
+      if (event.type === 'task.started') started.resolve();
+    });
+    const handle = submitter.submit('held', { id: 'held-1' });
+    await started.promise;
+    await submitter.shutdown({ force: true, graceMs: 0 });
+    expect((await rejectionOf(handle)).code).toBe('E_SHUTDOWN');
+    expect(seen.filter((event) => 'taskId' in event).map((event) => event.type)).toEqual(['task.queued', 'task.started', 'task.cancelled']);
+    expect(seen.find((event) => event.type === 'task.cancelled')).toMatchObject({ code: 'E_SHUTDOWN' });
+    release.resolve();
+  });
+
   it('publishes nothing after task.cancelled for a task submitted with a signal aborted already', async () => {
     const submitter = await joinCluster({ never: () => 'ran' });
     const events = eventsOf(submitter);
