@@ -394,12 +394,30 @@ export class ClusterSubmissions implements ClusterTaskOwner {
       cause: reason instanceof Error ? reason : undefined,
       details: { taskId: task.id, reason },
     });
+    this.#withdraw(task, error, reason);
+    return true;
+  }
+
+  /**
+   * At a shutdown that drains with `drain: 'cancel'`: cancels, as a local engine cancels its queued
+   * tasks, the cluster tasks submitted here that no node was heard to start (queued, or waiting for
+   * their dependencies), `E_SHUTDOWN`; those running finish, and are waited for.
+   */
+  cancelQueued(): void {
+    for (const record of [...this.#pending.values()]) {
+      if (record.handle.status === 'running') continue;
+      const error = new MezanError('E_SHUTDOWN', `Task "${record.name}" was cancelled by shutdown before it ran`, { details: { taskId: record.id } });
+      this.#withdraw(record, error, error);
+    }
+  }
+
+  /** Settles `task` cancelled with `error`, and takes its job out of the cluster (a node that took it meanwhile hears the cancel, with `reason`). */
+  #withdraw(task: ClusterTask, error: MezanError, reason: unknown): void {
     task.withdrawn = true;
     task.handle.settle('cancelled', undefined, error);
     // Not on its way to Redis yet: it never will be (the outbox and the flow leave a settled task out).
-    if (task.sentAt === undefined && !task.adding) return true;
+    if (task.sentAt === undefined && !task.adding) return;
     this.#withLink((link) => link.withdraw(task, reason));
-    return true;
   }
 
   /** A pending task's status, as heard: on a node, or in the queue (for a dependant, once its dependencies allow it). */

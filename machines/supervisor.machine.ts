@@ -251,7 +251,13 @@ export type SupervisorEvent =
   | { readonly type: 'resource.capacity'; readonly resource: string; readonly capacity: number };
 
 /** What the supervisor emits to the engine. @internal */
-export type SupervisorEmitted = { readonly type: 'phase'; readonly phase: RecordedPhase['phase'] } | { readonly type: 'escalated' };
+export type SupervisorEmitted =
+  | {
+      readonly type: 'phase';
+      readonly phase: RecordedPhase['phase'];
+      /** At `draining`: whether queued tasks are cancelled (`drain: 'cancel'`). */ readonly cancelQueued?: boolean;
+    }
+  | { readonly type: 'escalated' };
 
 const shutdownError = (message: string): MezanError => new MezanError('E_SHUTDOWN', message);
 
@@ -401,7 +407,7 @@ export const supervisorMachine = setup({
       assertEvent(event, 'shutdown.phase');
       context.logger.info(`shutdown: ${event.phase}`, { cause: event.cause });
       if (context.sink.active) context.sink.publish({ type: 'shutdown.phase', at: context.clock.now(), phase: event.phase, cause: event.cause });
-      enqueue.emit({ type: 'phase', phase: event.phase });
+      enqueue.emit({ type: 'phase', phase: event.phase, ...(event.phase === 'draining' ? { cancelQueued: event.cancelQueued } : {}) });
     }),
     /**
      * Carries out a phase: draining may cancel queued tasks; terminating cancels them and aborts

@@ -411,13 +411,15 @@ export class Engine {
     });
     feed.connect(this.#monitor);
     this.#executor.on('idle', () => this.#wakeIdle());
-    this.#actor.on('phase', ({ phase }) => {
+    this.#actor.on('phase', ({ phase, cancelQueued }) => {
       this.#phase = phase;
       if (phase !== 'stopped') this.#actor.getSnapshot().context.clusterMembership?.send({ type: 'cluster-membership.refresh' });
       if (phase === 'draining' || phase === 'terminating') this.#stopAccepting();
       // Draining waits for the agents' messages too: the registry tells the supervisor whether they are quiet.
       if (phase === 'draining') {
         this.#agents.beginDraining();
+        // As the executor cancels its queued tasks: the cluster tasks submitted here that no node has started.
+        if (cancelQueued === true) this.#cluster?.cancelQueued();
       }
       if (phase === 'terminating') {
         // The grace period is over: the cluster tasks this engine still waits for are no longer its to wait for.

@@ -111,6 +111,48 @@ describe('a submitter’s shutdown and its cluster tasks', () => {
     expect([...willNotRun].filter((id) => ran.has(id))).toEqual([]);
   });
 
+  it('cancels, draining with drain: cancel, the cluster tasks it submitted that no node started, and waits for the one running', async () => {
+    const name = bed.freshCluster('drain-cancel');
+    const release = deferred();
+    const runs: string[] = [];
+    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
+    // One at a time: the first task runs, the others wait in the queue.
+    const worker = createEngine({
+      logger: false,
+      tasks: {
+        held: async (ctx) => {
+          runs.push(ctx.id);
+          await release.promise;
+          return `done ${ctx.id}`;
+        },
+      },
+      cluster: { redis: bed.redis.url, name, node: 'worker', concurrency: 1 },
+    });
+    bed.engines.push(submitter, worker);
+    await Promise.all([submitter.onClusterReady(), worker.onClusterReady()]);
+    const started = deferred();
+    submitter.events$.subscribe((event) => event.type === 'task.started' && started.resolve());
+    const running = submitter.submit('held', { id: 'running-1' });
+    await started.promise;
+    const queued = ['queued-2', 'queued-3'].map((id) => submitter.submit('held', { id }));
+    const report = submitter.shutdown({ drain: 'cancel', graceMs: 60_000 });
+    for (const handle of queued) {
+      const error = await rejectionOf(handle);
+      expect([handle.status, error.code]).toEqual(['cancelled', 'E_SHUTDOWN']);
+    }
+    release.resolve();
+    await expect(running.result).resolves.toBe('done running-1');
+    expect((await report).cluster).toMatchObject({ submitted: 3, completed: 1, cancelled: 2 });
+    // Taken out of the queue: no node runs them later.
+    const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+    try {
+      expect(await queue.getJobCounts('waiting', 'prioritized', 'delayed')).toEqual({ waiting: 0, prioritized: 0, delayed: 0 });
+    } finally {
+      await queue.close();
+    }
+    expect(runs).toEqual(['running-1']);
+  });
+
   it('stops waiting at once when forced', async () => {
     const started = deferred();
     const { submitter } = await joinCluster({
