@@ -3,6 +3,7 @@ import { createEngine, type Engine } from '../engine';
 import type { NamedTaskFunctions } from '../engine-options';
 import { isMezanError } from '../errors';
 import type { TaskFunction } from '../task-options';
+import { redactRedisUrl } from '../cluster/redact-redis-url';
 import { loadModuleExports } from '../visualization/module-machines';
 import { helpExamples } from './help-examples';
 
@@ -155,7 +156,7 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
     await joinWithin(engine, flags.joinTimeout ?? DEFAULT_JOIN_TIMEOUT_MS, flags);
     const names = Object.keys(tasks);
     io.stdout.write(
-      `mezan node: joined cluster "${flags.name}" at ${flags.redis}, running ${names.length} task(s): ${names.join(', ')}; concurrency ${flags.concurrency}\n`,
+      `mezan node: joined cluster "${flags.name}" at ${redactRedisUrl(flags.redis)}, running ${names.length} task(s): ${names.join(', ')}; concurrency ${flags.concurrency}\n`,
     );
   } catch (error) {
     io.stderr.write(`mezan node: ${isMezanError(error) ? error.message : error instanceof Error ? error.message : String(error)}\n`);

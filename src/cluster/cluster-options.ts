@@ -9,6 +9,7 @@ import {
   orDefault,
   MAX_TIMER_MS,
 } from '../internal/validate';
+import { redactRedisUrl } from './redact-redis-url';
 
 /**
  * Options of `createEngine({ cluster })`: the engine joins a cluster of mezan nodes that share one
@@ -133,7 +134,9 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
   expectOptionsObject('cluster', options, 'an object { redis, name, node? }');
   expectKnownKeys('cluster', options, CLUSTER_OPTION_KEYS);
   const { redis, name } = options;
-  if (typeof redis !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(redis)) fail('cluster.redis', 'a redis:// or rediss:// URL', redis);
+  // A refused URL may still carry a password: it is echoed without it.
+  if (typeof redis !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(redis))
+    fail('cluster.redis', 'a redis:// or rediss:// URL', typeof redis === 'string' ? redactRedisUrl(redis) : redis);
   expectNonEmptyString('cluster.name', name);
   // The name is part of every Redis key of the cluster: a colon or a space would blur them.
   if (!/^[\w.-]+$/.test(name)) fail('cluster.name', 'a name of letters, digits, _, . and -', name);

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNodeCommand, NODE_EXIT } from '../../src/cli/node-command';
+import type { Engine } from '../../src';
+import { createNodeCommand, NODE_EXIT, runNode } from '../../src/cli/node-command';
 import { memoryStream } from '../fixtures/memory-stream';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
@@ -127,5 +128,35 @@ describe('mezan node: a cluster it cannot join (the command run in a process of 
     );
     await expect(parsing).rejects.toMatchObject({ exitCode: NODE_EXIT.invalid, code: 'commander.invalidArgument' });
     expect(stderr.text).toContain("'--join-timeout <ms>' argument '0' is invalid");
+  });
+});
+
+describe('mezan node: a cluster it joins (run in this process)', () => {
+  const PASSWORD = 'hunter2-secret';
+  let redis: RedisServer;
+  const engines: Engine[] = [];
+  beforeAll(async () => {
+    redis = await startRedisServer({ args: ['--requirepass', PASSWORD] });
+  });
+  afterEach(async () => {
+    await Promise.all(engines.splice(0).map((engine) => engine.shutdown({ force: true, graceMs: 0 })));
+  });
+  afterAll(() => redis.stop());
+
+  /** Runs `mezan node` in this process until it has joined cluster `name`: its engine and output. */
+  async function joined(name: string, tasks: string): Promise<{ engine: Engine; stdout: string; stderr: string }> {
+    const stdout = memoryStream();
+    const stderr = memoryStream();
+    const url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
+    const engine = await runNode({ redis: url, name, tasks, node: `${name}-node`, concurrency: 1 }, { stdout, stderr, setExitCode: () => undefined });
+    expect(stderr.text).toBe('');
+    engines.push(engine!);
+    return { engine: engine!, stdout: stdout.text, stderr: stderr.text };
+  }
+
+  it('says where it joined without the password of --redis', async () => {
+    const { stdout } = await joined('password', TASKS);
+    expect(stdout).toContain(`joined cluster "password" at redis://:***@127.0.0.1:${redis.port}, running 1 task(s): resize`);
+    expect(stdout).not.toContain(PASSWORD);
   });
 });

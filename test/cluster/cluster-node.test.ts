@@ -347,6 +347,13 @@ describe('a cluster of engines: what the submitter refuses at once', () => {
     expect(error.details['option']).toBe(option);
   });
 
+  it('createEngine refuses a cluster.redis that is no Redis URL without echoing its password', () => {
+    const error = thrownBy(() => createEngine({ logger: false, cluster: { redis: 'http://app:hunter2@127.0.0.1:1', name: 'n' } }));
+    expect(error.details['option']).toBe('cluster.redis');
+    expect(`${error.message} ${JSON.stringify(error.details)}`).not.toContain('hunter2');
+    expect(error.message).toContain('http://app:***@127.0.0.1:1');
+  });
+
   it('createEngine refuses an injected clock with a cluster, whose leases and heartbeats run in Redis’s real time', () => {
     const cluster = { redis: 'redis://127.0.0.1:1', name: 'n' };
     const error = thrownBy(() => createEngine({ logger: false, cluster, clock: new VirtualClock() }));
