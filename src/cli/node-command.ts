@@ -213,18 +213,23 @@ async function serveNodeDashboard(engine: Engine, port: number, io: NodeIo): Pro
   }
 }
 
-/** The functions a tasks module exports, by export name (a CommonJS module's `module.exports`, or an ES module's namespace and its default object). */
+/**
+ * The functions a tasks module exports, by export name (a CommonJS module's `module.exports`, or an
+ * ES module's namespace and its default object): every own one, whatever its name (`toString`,
+ * `constructor` and `__proto__` too, which a plain object would take for its prototype's).
+ */
 function namedTasksOf(exported: unknown, file: string): NamedTaskFunctions {
-  const tasks: Record<string, TaskFunction> = {};
+  const tasks = new Map<string, TaskFunction>();
   const collect = (source: unknown): void => {
     if ((typeof source !== 'object' && typeof source !== 'function') || source === null) return;
     for (const [name, value] of Object.entries(source))
-      if (typeof value === 'function' && name !== 'default' && !(name in tasks)) tasks[name] = value as TaskFunction;
+      if (typeof value === 'function' && name !== 'default' && !tasks.has(name)) tasks.set(name, value as TaskFunction);
   };
   collect(exported);
   collect((exported as { default?: unknown } | null)?.default);
-  if (Object.keys(tasks).length === 0) throw new Error(`${file}: exports no function to run as a named task`);
-  return tasks;
+  if (tasks.size === 0) throw new Error(`${file}: exports no function to run as a named task`);
+  // Made of entries, the object's keys are its own properties, `__proto__` included.
+  return Object.fromEntries(tasks);
 }
 
 function positiveInteger(value: string): number {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Engine } from '../../src';
+import { createEngine, type Engine } from '../../src';
 import { createNodeCommand, NODE_EXIT, runNode } from '../../src/cli/node-command';
 import { memoryStream } from '../fixtures/memory-stream';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
@@ -158,5 +158,21 @@ describe('mezan node: a cluster it joins (run in this process)', () => {
     const { stdout } = await joined('password', TASKS);
     expect(stdout).toContain(`joined cluster "password" at redis://:***@127.0.0.1:${redis.port}, running 1 task(s): resize`);
     expect(stdout).not.toContain(PASSWORD);
+  });
+
+  it('runs every function the module exports, whatever its name: toString, constructor, __proto__ too', async () => {
+    const tasks = join(DIR, 'prototype-names.cjs');
+    writeFileSync(
+      tasks,
+      'module.exports = { toString: () => "a", constructor: () => "b", valueOf: () => "c", hasOwnProperty: () => "d", ["__proto__"]: () => "e", resize: () => "f" };\n',
+    );
+    const { stdout } = await joined('prototype-names', tasks);
+    expect(stdout).toContain('running 6 task(s): toString, constructor, valueOf, hasOwnProperty, __proto__, resize;');
+    const submitter = createEngine({
+      logger: false,
+      cluster: { redis: `redis://:${PASSWORD}@127.0.0.1:${redis.port}`, name: 'prototype-names', node: 'submitter', concurrency: 0 },
+    });
+    engines.push(submitter);
+    await expect(Promise.all(['constructor', '__proto__'].map((task) => submitter.submit(task).result))).resolves.toEqual(['b', 'e']);
   });
 });
