@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createEngine, type Engine } from '../engine';
 import type { NamedTaskFunctions } from '../engine-options';
 import { isMezanError } from '../errors';
+import { MAX_TIMER_MS } from '../internal/validate';
 import type { TaskFunction } from '../task-options';
 import { redactRedisUrl } from '../cluster/redact-redis-url';
 import { loadModuleExports } from '../visualization/module-machines';
@@ -96,7 +97,7 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
     .option(
       '--join-timeout <ms>',
       'how long the node may take to join the cluster; a Redis server not reached by then exits with code 2',
-      positiveInteger,
+      timerMs,
       DEFAULT_JOIN_TIMEOUT_MS,
     )
     .option('--dashboard <port>', "serve the node's dashboard, with the whole cluster in its Cluster panel, on 127.0.0.1 (0: a free port)", port)
@@ -235,6 +236,14 @@ function namedTasksOf(exported: unknown, file: string): NamedTaskFunctions {
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+/** A delay the node times itself (`--join-timeout`): 1 to 2^31 − 1 ms, the longest a host timer honours (Node fires a longer one at once). */
+function timerMs(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > MAX_TIMER_MS)
+    throw new InvalidArgumentError(`expected a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
   return parsed;
 }
 

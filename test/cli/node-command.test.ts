@@ -120,14 +120,16 @@ describe('mezan node: a cluster it cannot join (the command run in a process of 
     expect(stderr).toContain('mezan node: did not join cluster "n" within 200 ms (--join-timeout)');
   });
 
-  it('--join-timeout: a value that is not a positive integer exits 2 naming the flag', async () => {
+  // Past 2^31 − 1 ms, Node fires a timer after 1 ms: the node would give up at once.
+  it.each(['0', '1.5', '2147483648'])('--join-timeout %s: exits 2 naming the flag and the range', async (value) => {
     const stderr = memoryStream();
     const parsing = createNodeCommand({ stdout: memoryStream(), stderr }).parseAsync(
-      ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS, '--join-timeout', '0'],
+      ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS, '--join-timeout', value],
       { from: 'user' },
     );
     await expect(parsing).rejects.toMatchObject({ exitCode: NODE_EXIT.invalid, code: 'commander.invalidArgument' });
-    expect(stderr.text).toContain("'--join-timeout <ms>' argument '0' is invalid");
+    expect(stderr.text).toContain(`'--join-timeout <ms>' argument '${value}' is invalid`);
+    expect(stderr.text).toContain('from 1 to 2147483647');
   });
 });
 
