@@ -1,4 +1,4 @@
-import { expectFunction, expectKnownKeys, expectNonEmptyString, expectPositiveInteger, fail } from '../internal/validate';
+import { expectFunction, expectKnownKeys, expectNonEmptyString, expectPositiveInteger, fail, MAX_TIMER_MS } from '../internal/validate';
 
 /** Options of `serveDashboard`. */
 export interface DashboardOptions {
@@ -11,7 +11,7 @@ export interface DashboardOptions {
    * time). @default the time of the latest engine event
    */
   now?: () => number;
-  /** Real milliseconds between two updates streamed to the page. @default 100 */
+  /** Real milliseconds between two updates streamed to the page, up to 2^31 − 1. @default 100 */
   updateIntervalMs?: number;
   /** How many recent events a page gets when it connects. @default 2000 */
   eventBuffer?: number;
@@ -77,7 +77,9 @@ export function resolveDashboardOptions(options: DashboardOptions = {}): Resolve
   expectNonEmptyString('host', host);
   if (options.now !== undefined) expectFunction('now', options.now);
   const updateIntervalMs = options.updateIntervalMs ?? DASHBOARD_DEFAULTS.updateIntervalMs;
-  expectPositiveInteger('updateIntervalMs', updateIntervalMs);
+  // The interval of a host timer: a longer one would fire every millisecond.
+  if (typeof updateIntervalMs !== 'number' || !Number.isInteger(updateIntervalMs) || updateIntervalMs < 1 || updateIntervalMs > MAX_TIMER_MS)
+    fail('updateIntervalMs', `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, updateIntervalMs);
   const eventBuffer = options.eventBuffer ?? DASHBOARD_DEFAULTS.eventBuffer;
   expectPositiveInteger('eventBuffer', eventBuffer);
   const sampleBuffer = options.sampleBuffer ?? DASHBOARD_DEFAULTS.sampleBuffer;

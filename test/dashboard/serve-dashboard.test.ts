@@ -316,6 +316,8 @@ describe('serveDashboard', () => {
     ['host', { host: '' }],
     ['now', { now: 5 }],
     ['updateIntervalMs', { updateIntervalMs: 0 }],
+    // Past the longest host timer, its interval would fire every millisecond.
+    ['updateIntervalMs', { updateIntervalMs: 2 ** 31 }],
     ['clusterIntervalMs', { clusterIntervalMs: 0 }],
     ['clusterIntervalMs', { clusterIntervalMs: 2.5 }],
   ])('rejects a bad %s with E_INVALID_OPTION', async (option, options) => {
