@@ -1,4 +1,4 @@
-import type { MezanError } from '../src/errors';
+import { MezanError } from '../src/errors';
 import type { Logger } from '../src/logger';
 import type { TaskHandle } from '../src/task-handle';
 import { clusterRefusedError } from '../src/cluster/redis-refusal';
@@ -10,6 +10,8 @@ import { ClusterLogger } from './cluster-logger';
  * not know: see `redisRefusal`), which no retry would mend. Refused, `ready` rejects with the
  * refusal, and the cluster tasks submitted meanwhile, or later, fail with it rather than wait for
  * a connection that will never be. A server not up yet is no refusal: the parts retry as ever.
+ * An engine that begins to shut down before it has joined will not join: `ready` then rejects
+ * with `E_SHUTDOWN`, whatever its parts, closed meanwhile, reject with.
  * @internal
  */
 export class ClusterJoin {
@@ -23,20 +25,31 @@ export class ClusterJoin {
   #joining: Set<TaskHandle<unknown>> | undefined = new Set();
   /** The parts not connected yet: the node has joined once none is left. */
   readonly #waitingFor: Set<string>;
+  readonly #cluster: string;
   #reject!: (error: unknown) => void;
   #joined!: () => void;
+  /** Whether `ready` has settled: it then hears nothing more of the parts. */
+  #settled = false;
 
   /**
    * @param url - the `cluster.redis` option (its credentials never written)
+   * @param cluster - the cluster's name
    * @param logger - the node's logger (its cluster and node named)
    * @param now - the engine clock's time
    * @param parts - the parts the node has joined once connected (`submitter`, `worker`)
    */
-  constructor(url: string, logger: Logger, now: () => number, parts: readonly string[]) {
+  constructor(url: string, cluster: string, logger: Logger, now: () => number, parts: readonly string[]) {
+    this.#cluster = cluster;
     this.#waitingFor = new Set(parts);
     this.ready = new Promise<void>((resolve, reject) => {
-      this.#joined = resolve;
-      this.#reject = reject;
+      this.#joined = () => {
+        this.#settled = true;
+        resolve();
+      };
+      this.#reject = (error) => {
+        this.#settled = true;
+        reject(error);
+      };
     });
     // Nobody need ask whether the node joined: a refusal fails its tasks, and is not unhandled.
     this.ready.catch(() => undefined);
@@ -58,6 +71,19 @@ export class ClusterJoin {
         this.#joined();
       },
       (error: unknown) => this.#reject(error),
+    );
+  }
+
+  /**
+   * The engine begins to shut down (it takes no more tasks): not joined by now, it never will, and
+   * `ready` rejects with `E_SHUTDOWN` (its parts, closed, would reject with their connection's last
+   * error, `ECONNREFUSED` for a server never reached). A refusal heard later still fails the tasks
+   * submitted while it joined.
+   */
+  shutDown(): void {
+    if (this.#settled) return;
+    this.#reject(
+      new MezanError('E_SHUTDOWN', `The engine shut down before it joined cluster "${this.#cluster}"`, { details: { cluster: this.#cluster } }),
     );
   }
 

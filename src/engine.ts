@@ -568,6 +568,7 @@ export class Engine {
   #clusterJoinOf(cluster: NonNullable<ResolvedEngineOptions['cluster']>): ClusterJoin {
     this.#clusterJoin ??= new (loadClusterJoin().ClusterJoin)(
       cluster.redis,
+      cluster.name,
       this.#logger.child({ cluster: cluster.name, node: cluster.node }),
       () => this.#clock.now(),
       cluster.concurrency === 0 ? ['submitter'] : ['submitter', 'worker'],
@@ -727,6 +728,8 @@ export class Engine {
    * refused the node while it joined: a wrong password (`WRONGPASS`, `NOAUTH`), no permission
    * (`NOPERM`), or a host name the DNS does not know; the server's reason in the message and
    * `details.reason`. The cluster tasks submitted meanwhile, and later, fail with it.
+   * @throws {MezanError} `E_SHUTDOWN` (the promise rejects) when the engine began to shut down
+   * before it joined (a Redis server not reached by then).
    */
   async onClusterReady(): Promise<void> {
     await this.#clusterJoin?.ready;
@@ -1304,6 +1307,8 @@ export class Engine {
   #stopAccepting(): void {
     if (!this.#accepting) return;
     this.#accepting = false;
+    // A node that has not joined its cluster by now never will: `onClusterReady()` says so.
+    this.#clusterJoin?.shutDown();
     // Whatever this tick submitted before the shutdown is still owed a verdict.
     this.#flush();
   }

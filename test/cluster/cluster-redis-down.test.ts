@@ -1,4 +1,4 @@
-import { createEngine, type Engine } from '../../src';
+import { createEngine, MezanError, type Engine } from '../../src';
 import { recordingLogger } from '../fixtures/engine-harness';
 import { startRedisServer } from '../fixtures/redis-server';
 
@@ -38,5 +38,31 @@ describe('a node cut off from Redis', () => {
       await Promise.all(engines.map((engine) => engine.shutdown({ force: true, graceMs: 0 })));
       await server.stop();
     }
+  });
+});
+
+describe('a node that never reached its Redis', () => {
+  // Nothing listens on port 1: its parts retry, and it never joins.
+  it.each([
+    ['a node that only submits, forced', 0, { force: true, graceMs: 0 }],
+    ['a working node, drained (its worker closes as it drains)', 1, { graceMs: 0 }],
+  ])('%s: onClusterReady() rejects E_SHUTDOWN once it shuts down, not with its connection’s error', async (_case, concurrency, shutdown) => {
+    const engine = createEngine({
+      logger: false,
+      tasks: { answer: () => 42 },
+      cluster: { redis: 'redis://127.0.0.1:1', name: 'never', node: 'n', concurrency, leaveTimeoutMs: 200 },
+    });
+    const ready = engine.onClusterReady().then(
+      () => 'joined',
+      (error: unknown) => error,
+    );
+    await engine.shutdown(shutdown);
+    const error = await ready;
+    expect(error).toBeInstanceOf(MezanError);
+    expect(error).toMatchObject({
+      code: 'E_SHUTDOWN',
+      message: 'The engine shut down before it joined cluster "never"',
+      details: { cluster: 'never' },
+    });
   });
 });
