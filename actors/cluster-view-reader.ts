@@ -7,7 +7,7 @@ import { NodeRecords, UnreadableRecordsLog } from './node-records';
 import { MEMBER_RECORDS, MEMBER_TTL_MS, readMemberRecord } from './cluster-membership';
 import { DEFAULT_LEASE_TTL_MS, readPermit } from './cluster-leases';
 import { clusterPoolKey } from './cluster-pool.actor';
-import { CLUSTER_PREFIX } from './cluster-redis';
+import { CLUSTER_PREFIX, warnOfClusterError } from './cluster-redis';
 
 /**
  * Reads the cluster's view from Redis, on demand: one query, answered from what the nodes keep
@@ -28,16 +28,19 @@ export class ClusterViewReader {
   readonly #members: NodeRecords;
   readonly #edges: ClusterWaitEdges;
   readonly #unreadable: UnreadableRecordsLog;
+  readonly #logger: Logger | undefined;
   #queue: Queue | undefined;
 
   /**
    * @param redis - the connection to read on (the membership's); not owned
    * @param cluster - the cluster's name
    * @param node - the node that reads (marked `self` in the view)
-   * @param logger - told, once per kind, of records left out of the view as unreadable
+   * @param logger - told, once per kind, of records left out of the view as unreadable, and of
+   *   the errors of its queue's connection (through {@link warnOfClusterError}, which counts repeats)
    */
   constructor(redis: Redis, cluster: string, node: string, logger?: Logger) {
     this.#redis = redis;
+    this.#logger = logger;
     this.#unreadable = new UnreadableRecordsLog(logger);
     this.#cluster = cluster;
     this.#node = node;
@@ -93,7 +96,10 @@ export class ClusterViewReader {
   }
 
   async #activeJobs(): Promise<ActiveJob[]> {
-    this.#queue ??= new Queue(this.#cluster, { connection: this.#redis, prefix: CLUSTER_PREFIX });
+    // Without a listener, BullMQ writes each error of the connection it shares to the console.
+    this.#queue ??= new Queue(this.#cluster, { connection: this.#redis, prefix: CLUSTER_PREFIX }).on('error', (error) => {
+      if (this.#logger !== undefined) warnOfClusterError(this.#logger, 'the cluster view', error);
+    });
     const jobs = await this.#queue.getActive(0, MAX_RUNNING_SHOWN - 1);
     return jobs
       .filter((job) => job !== undefined && job.id !== undefined)

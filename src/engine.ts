@@ -704,7 +704,12 @@ export class Engine {
     // A membership replaced has a connection of its own: the view is read on the latest.
     if (this.#clusterViewsOn !== membership) {
       this.#clusterViews?.disconnect();
-      this.#clusterViews = new (loadClusterViewReader().ClusterViewReader)(membership.connection, cluster.name, cluster.node, this.#logger);
+      this.#clusterViews = new (loadClusterViewReader().ClusterViewReader)(
+        membership.connection,
+        cluster.name,
+        cluster.node,
+        this.#clusterLogger(cluster),
+      );
       this.#clusterViewsOn = membership;
     }
     return this.#clusterViews!.read();

@@ -1,5 +1,6 @@
 import { createEngine, type Engine } from '../../src';
-import { rejectionOf } from '../fixtures/engine-harness';
+import { recordingLogger, rejectionOf } from '../fixtures/engine-harness';
+import { until } from '../fixtures/cluster-test-bed';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 // A Redis server that asks for a password: a node given a wrong one, or none, is refused at once
@@ -66,6 +67,24 @@ describe('a cluster node refused by its Redis server', () => {
     const report = await engine.shutdown();
     expect(report.cluster).toMatchObject({ submitted: 2, failed: 2, pending: 0 });
     expect(report.lost).toBe(0);
+  });
+
+  it('reading its cluster’s view writes nothing to the console: its connection’s errors go to the engine’s logger, counted', async () => {
+    const consoleError = jest.spyOn(console, 'error');
+    try {
+      const { logger, records } = recordingLogger();
+      const engine = createEngine({ logger, cluster: { redis: withPassword(WRONG), name: 'refusal', node: 'viewer', concurrency: 0 } });
+      engines.push(engine);
+      await engine.onClusterReady().catch(() => undefined);
+      await engine.clusterView().catch(() => undefined);
+      // The view's queue shares the membership's connection, which goes on failing: its errors are heard.
+      const fromView = () => records.filter((record) => record['message'] === 'cluster: the cluster view reported an error');
+      await until(() => fromView().length > 0, 'the view’s error in the log');
+      expect(fromView()[0]).toMatchObject({ level: 'warn', error: expect.stringMatching(/WRONGPASS/) });
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+    }
   });
 
   it('given the right password, it joins and runs its tasks', async () => {
