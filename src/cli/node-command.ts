@@ -76,7 +76,10 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
     .requiredOption('--redis <url>', 'the Redis server, as a redis:// URL')
     .requiredOption('--name <cluster>', "the cluster's name: nodes of the same name share one queue")
     .requiredOption('--tasks <module>', 'a module whose exported functions are the named tasks (.js, .cjs, .mjs, or .ts with tsx)')
-    .option('--node <name>', "this node's name, unique in the cluster (default: <hostname>-<pid>-<6 random hex digits>)")
+    .option(
+      '--node <name>',
+      "this node's name, unique in the cluster, of visible ASCII characters without spaces (default: <hostname>-<pid>-<6 random hex digits>)",
+    )
     .option('--concurrency <n>', 'how many tasks this node runs at once', positiveInteger, 8)
     .option('--threads <n>', 'worker threads for the thread tasks (inThread) among them', nonNegativeInteger)
     .option(

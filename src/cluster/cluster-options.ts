@@ -22,7 +22,8 @@ export interface ClusterOptions {
   name: string;
   /**
    * This node's name, in logs and on the jobs it runs; unique in the cluster (two live engines of
-   * one name share one membership record, and are warned of it). @default `<hostname>-<pid>-<6 random hex digits>`, unique to the engine
+   * one name share one membership record, and are warned of it). Visible ASCII characters, `!` to
+   * `~`, without spaces: Redis names the node's connections after it. @default `<hostname>-<pid>-<6 random hex digits>`, unique to the engine
    */
   node?: string;
   /**
@@ -141,8 +142,11 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
   // The name is part of every Redis key of the cluster: a colon or a space would blur them.
   if (!/^[\w.-]+$/.test(name)) fail('cluster.name', 'a name of letters, digits, _, . and -', name);
   // Random, not the engine's seeded source: two engines of one process may share a seed, never a name.
-  const node = orDefault(options.node, `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const node = orDefault(options.node, `${defaultNodeStem()}-${process.pid}-${randomBytes(3).toString('hex')}`);
   expectNonEmptyString('cluster.node', node);
+  // Its workers' connections are named after it (CLIENT SETNAME), and the nodes find each other by
+  // those names: Redis refuses, without a word to the node, a name with a space or a character outside.
+  if (!NODE_NAME.test(node)) fail('cluster.node', 'a name of visible ASCII characters (! to ~), without spaces', node);
   const nodeConcurrency = orDefault(options.concurrency, definesTasks ? concurrency : 0);
   if (typeof nodeConcurrency !== 'number' || !Number.isInteger(nodeConcurrency) || nodeConcurrency < 0)
     fail('cluster.concurrency', 'a non-negative integer', nodeConcurrency);
@@ -177,6 +181,14 @@ export function resolveClusterOptions(options: ClusterOptions, concurrency: numb
     globalConcurrency,
     rateLimit: resolveRateLimit(options.rateLimit),
   });
+}
+
+/** What Redis takes in a connection's name (CLIENT SETNAME): `!` to `~`. */
+const NODE_NAME = /^[!-~]+$/;
+
+/** The host's name, as far as a node's name may carry it: what Redis would refuse becomes `_`. */
+function defaultNodeStem(): string {
+  return hostname().replace(/[^!-~]/g, '_');
 }
 
 function resolveRateLimit(rateLimit: ClusterRateLimit | undefined): Readonly<ClusterRateLimit> | undefined {

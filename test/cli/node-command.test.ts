@@ -29,6 +29,7 @@ describe('mezan node: what it refuses before joining', () => {
     ['a tasks module that exports no function', ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', NO_FUNCTION], /exports no function/],
     ['a URL that is not redis://', ['--redis', 'http://127.0.0.1:1', '--name', 'n', '--tasks', TASKS], /cluster\.redis/],
     ['a cluster name with a colon', ['--redis', 'redis://127.0.0.1:1', '--name', 'a:b', '--tasks', TASKS], /cluster\.name/],
+    ['a node name with a space', ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS, '--node', 'worker 1'], /cluster\.node/],
   ])('%s: exit code 2 and the reason on stderr', async (_case, args, reason) => {
     const { code, stderr } = await refusal(args);
     expect(code).toBe(NODE_EXIT.invalid);

@@ -63,6 +63,15 @@ describe('the deadlock scans’ job scheduler', () => {
     expect(await isScheduled(cluster)).toBe(false);
   });
 
+  it('stays while a node is left whatever names the nodes have: Redis names their connections after any name a node may have', async () => {
+    const cluster = bed.freshCluster('scheduler');
+    // Names at the edges of what a node may be called (! to ~): the nodes still see each other.
+    const a = await joinScheduled(cluster, '!a:w:"1');
+    await joinScheduled(cluster, '~b/{2}*');
+    await a.shutdown();
+    expect(await isScheduled(cluster)).toBe(true);
+  });
+
   it('is made again for a node that joined while the last one was leaving, after it had looked', async () => {
     const cluster = bed.freshCluster('scheduler');
     const a = await joinScheduled(cluster, 'a');

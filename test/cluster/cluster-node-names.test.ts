@@ -1,8 +1,9 @@
-import { hostname } from 'node:os';
+import os, { hostname } from 'node:os';
 import { createEngine, type Engine } from '../../src';
 import { recordingLogger } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { useAdminRedis, warningsAbout, type LogRecords } from '../fixtures/cluster-logged-nodes';
+import { resolveClusterOptions } from '../../src/cluster/cluster-options';
 
 // A node's name is its identity in the cluster (its membership record, its tasks' ids in the
 // detection of deadlocks across nodes): the default is unique to each engine, and two live engines
@@ -77,5 +78,26 @@ describe("a cluster node's name", () => {
     // A heartbeat after the join: its write is checked against what it replaces (its own record).
     await until(async () => ((await heartbeatOf(cluster, 'solo')) ?? 0) > joined, 'a heartbeat after the join');
     expect(nameWarnings(second.records)).toEqual([]);
+  });
+});
+
+describe("a cluster node's name, as Redis names connections after it", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each(['worker 1', 'tab\there', 'line\nbreak', 'nœud', '\u0000'])('refuses %j: E_INVALID_OPTION naming cluster.node', (node) => {
+    expect(() => resolveClusterOptions({ redis: 'redis://127.0.0.1:1', name: 'n', node }, 1, true)).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION', details: expect.objectContaining({ option: 'cluster.node', received: node }) }),
+    );
+  });
+
+  it('takes every visible ASCII character, ! to ~', () => {
+    const node = Array.from({ length: 94 }, (_, index) => String.fromCharCode(33 + index)).join('');
+    expect(resolveClusterOptions({ redis: 'redis://127.0.0.1:1', name: 'n', node }, 1, true).node).toBe(node);
+  });
+
+  it('makes a default Redis takes of a host name it would not: a space or beyond ASCII becomes _', () => {
+    jest.spyOn(os, 'hostname').mockReturnValue('Jo’s laptop');
+    const { node } = resolveClusterOptions({ redis: 'redis://127.0.0.1:1', name: 'n' }, 1, true);
+    expect(node).toMatch(new RegExp(`^Jo_s_laptop-${process.pid}-[0-9a-f]{6}$`));
   });
 });

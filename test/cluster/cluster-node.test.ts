@@ -338,6 +338,10 @@ describe('a cluster of engines: what the submitter refuses at once', () => {
   it.each<[string, unknown]>([
     ['cluster.redis', { redis: 'http://x', name: 'n' }],
     ['cluster.name', { redis: 'redis://127.0.0.1:1', name: 'a:b' }],
+    // Redis refuses such a name for a connection (CLIENT SETNAME), and the nodes find each other by those names.
+    ['cluster.node', { redis: 'redis://127.0.0.1:1', name: 'n', node: 'worker 1' }],
+    ['cluster.node', { redis: 'redis://127.0.0.1:1', name: 'n', node: 'worker\n1' }],
+    ['cluster.node', { redis: 'redis://127.0.0.1:1', name: 'n', node: 'nœud-1' }],
     ['cluster.concurrency', { redis: 'redis://127.0.0.1:1', name: 'n', concurrency: -1 }],
     ['cluster.lockDurationMs', { redis: 'redis://127.0.0.1:1', name: 'n', lockDurationMs: 0 }],
     ['cluster.nodes', { redis: 'redis://127.0.0.1:1', name: 'n', nodes: 3 }],
