@@ -147,11 +147,12 @@ describe('mezan node: a cluster it joins (run in this process)', () => {
   afterAll(() => redis.stop());
 
   /** Runs `mezan node` in this process until it has joined cluster `name`: its engine and output. */
-  async function joined(name: string, tasks: string): Promise<{ engine: Engine; stdout: string; stderr: string }> {
+  async function joined(name: string, tasks: string, joinTimeout?: number): Promise<{ engine: Engine; stdout: string; stderr: string }> {
     const stdout = memoryStream();
     const stderr = memoryStream();
     const url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
-    const engine = await runNode({ redis: url, name, tasks, node: `${name}-node`, concurrency: 1 }, { stdout, stderr, setExitCode: () => undefined });
+    const flags = { redis: url, name, tasks, node: `${name}-node`, concurrency: 1, joinTimeout };
+    const engine = await runNode(flags, { stdout, stderr, setExitCode: () => undefined });
     expect(stderr.text).toBe('');
     engines.push(engine!);
     return { engine: engine!, stdout: stdout.text, stderr: stderr.text };
@@ -161,6 +162,11 @@ describe('mezan node: a cluster it joins (run in this process)', () => {
     const { stdout } = await joined('password', TASKS);
     expect(stdout).toContain(`joined cluster "password" at redis://:***@127.0.0.1:${redis.port}, running 1 task(s): resize`);
     expect(stdout).not.toContain(PASSWORD);
+  });
+
+  it('joins, given a join timeout past the longest host timer (as runNode may be), rather than giving up at once', async () => {
+    const { stdout } = await joined('long-join-timeout', TASKS, 2 ** 31);
+    expect(stdout).toContain('joined cluster "long-join-timeout"');
   });
 
   it('runs every function the module exports, whatever its name: toString, constructor, __proto__ too', async () => {
