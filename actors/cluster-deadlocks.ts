@@ -292,9 +292,11 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
 
   /** How many nodes but this one work the scans' queue: their workers' connections, named after them. */
   async #otherScanners(queue: Queue): Promise<number> {
-    const own = `:w:${this.#options.node}`;
+    // BullMQ names a named worker's connection `<prefix>:<queue name in base64>:w:<worker name>`:
+    // the whole name, since another node's name may end as this one's (`y:w:x` and `x`).
+    const own = `${DEADLOCKS_PREFIX}:${Buffer.from(queue.name).toString('base64')}:w:${this.#options.node}`;
     // Where Redis lists no clients (CLIENT LIST refused), BullMQ answers with one nameless entry: another, for all it knows.
-    return (await queue.getWorkers()).filter((worker) => typeof worker.rawname !== 'string' || !worker.rawname.endsWith(own)).length;
+    return (await queue.getWorkers()).filter((worker) => worker.rawname !== own).length;
   }
 
   /**

@@ -47,11 +47,6 @@ export interface NodeIo {
   readonly stderr: NodeJS.WritableStream;
   /** Receives the exit code of a refusal. @default sets `process.exitCode` */
   readonly setExitCode?: (code: number) => void;
-  /**
-   * Ends the process once a node that never joined has shut down: BullMQ cannot drop a connection
-   * that never opened, and its retries would keep the process alive. Left out, the process is left to end by itself.
-   */
-  readonly exit?: (code: number) => void;
 }
 
 /**
@@ -66,7 +61,7 @@ export interface NodeIo {
  * await createNodeCommand().parseAsync(['--redis', 'redis://127.0.0.1:6379', '--name', 'orders', '--tasks', './tasks.js'], { from: 'user' });
  * ```
  */
-export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr: process.stderr, exit: (code) => process.exit(code) }): Command {
+export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr: process.stderr }): Command {
   // A bad flag value is a refusal like a bad tasks module: exit code 2 (the CommanderError's), the
   // reason on stderr.
   const refuse = (error: CommanderError): never => {
@@ -167,9 +162,9 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
     io.stderr.write(`mezan node: ${isMezanError(error) ? error.message : error instanceof Error ? error.message : String(error)}\n`);
     setExitCode(NODE_EXIT.invalid);
     if (engine !== undefined) {
-      // Made but never joined: it leaves what it had of the cluster (connections retrying).
+      // Made but never joined: it leaves what it had of the cluster (connections retrying), and
+      // nothing of it is left to keep the process alive.
       await engine.shutdown({ force: true, graceMs: 0 });
-      io.exit?.(NODE_EXIT.invalid);
     }
     return undefined;
   }

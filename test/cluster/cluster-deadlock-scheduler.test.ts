@@ -72,6 +72,14 @@ describe('the deadlock scans’ job scheduler', () => {
     expect(await isScheduled(cluster)).toBe(true);
   });
 
+  it('stays while a node is left whose name ends as a connection of the leaving node’s would (`y:w:x` and `x`)', async () => {
+    const cluster = bed.freshCluster('scheduler');
+    const x = await joinScheduled(cluster, 'x');
+    await joinScheduled(cluster, 'y:w:x');
+    await x.shutdown();
+    expect(await isScheduled(cluster)).toBe(true);
+  });
+
   it('is made again for a node that joined while the last one was leaving, after it had looked', async () => {
     const cluster = bed.freshCluster('scheduler');
     const a = await joinScheduled(cluster, 'a');
