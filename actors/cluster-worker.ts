@@ -397,6 +397,20 @@ export class ClusterWorker implements ProgressReporter {
 
   /** Puts the job back in the queue (after `delayMs`, if given), for another node, without counting an attempt. */
   async #giveBack(job: Job<ClusterJobData>, token: string | undefined, delayMs?: number): Promise<never> {
+    const id = job.id!;
+    // A cancel heard meanwhile, or asked before (its submitter could not remove the job this node
+    // held), ends the job here: given back, another node would run a task its handle said cancelled.
+    this.#opening.set(id, undefined);
+    let withdrawn: boolean;
+    try {
+      withdrawn = (await this.#redisReader().exists(withdrawnKey(this.#options.name, id))) === 1 || this.#opening.get(id) !== undefined;
+    } finally {
+      this.#opening.delete(id);
+    }
+    if (withdrawn) {
+      const error = new MezanError('E_CANCELLED', `Task "${job.data.name ?? job.name}" was cancelled before it ran`);
+      throw new UnrecoverableError(writeFailure(error.code, error.message));
+    }
     // The submitter counts the job's starts for its events' attempts: this one was none.
     const givenBack: GivenBack = { givenBack: true, node: this.#options.node };
     await job.updateProgress(givenBack as unknown as object).catch((error: unknown) => this.#logError('reporting a job given back', error));

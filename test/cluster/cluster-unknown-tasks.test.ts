@@ -1,9 +1,11 @@
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { createEngine, type TaskContext } from '../../src';
 import { deferred, recordingLogger } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { warningsAbout } from '../fixtures/cluster-logged-nodes';
 import * as clusterWorker from '../../actors/cluster-worker';
+import * as clusterMembership from '../../actors/cluster-membership';
 import type { ResolvedClusterOptions } from '../../src/cluster/cluster-options';
 
 // What a node does with the cluster's tasks it does not define: an engine created with no named
@@ -115,6 +117,68 @@ describe('a cluster node and the tasks it does not define', () => {
       bed.engines.push(cropping);
       await expect(crop.result).resolves.toBe('cropped');
     } finally {
+      await queue.close();
+    }
+  });
+
+  it('does not give back a task cancelled while it held the job: the newer node never runs it', async () => {
+    const name = bed.freshCluster('cancel-given-back');
+    const holding = deferred();
+    const release = deferred();
+    const cropped: unknown[] = [];
+    const older = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'older' } });
+    const newer = createEngine({
+      logger: false,
+      tasks: {
+        hold: async () => {
+          holding.resolve();
+          await release.promise;
+        },
+        crop: (ctx: TaskContext) => cropped.push(ctx.input),
+      },
+      cluster: { redis: bed.redis.url, name, node: 'newer', concurrency: 1 },
+    });
+    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter' } });
+    bed.engines.push(older, newer, submitter);
+    await Promise.all([older.onClusterReady(), newer.onClusterReady(), submitter.onClusterReady()]);
+    await until(
+      async () => (await older.clusterView())?.nodes.some(({ node, tasks }) => node === 'newer' && tasks.includes('crop')) === true,
+      'the newer node’s record',
+    );
+    // The newer node's one slot is busy: only the older node can take crop.
+    const held = submitter.submit('hold');
+    await holding.promise;
+    // The older node's read of the members is held until the task is cancelled: its submitter cannot remove the job the older node holds.
+    const reading = deferred();
+    const cancelled = deferred();
+    const liveNodeDefines = clusterMembership.liveNodeDefines;
+    jest.spyOn(clusterMembership, 'liveNodeDefines').mockImplementation(async (...args) => {
+      reading.resolve();
+      await cancelled.promise;
+      return liveNodeDefines(...args);
+    });
+    const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+    const listener = new Redis(bed.redis.url);
+    try {
+      const cancels: string[] = [];
+      await listener.subscribe(`mezan:${name}:cancel`);
+      listener.on('message', (_channel, message: string) => cancels.push(message));
+      const crop = submitter.submit('crop', { id: 'crop-cancelled', input: 1 });
+      await reading.promise;
+      crop.cancel();
+      await expect(crop.result).rejects.toMatchObject({ code: 'E_CANCELLED' });
+      // The submitter's withdrawal is over (marked, its removal of the held job failed, the cancel published) before the node goes on.
+      await until(() => cancels.some((message) => message.includes('crop-cancelled')), 'the cancel to be published');
+      cancelled.resolve();
+      // The older node lets it go: failed (and then removed by its submitter's withdrawal), not given back.
+      await until(async () => ['failed', 'unknown'].includes(await queue.getJobState('crop-cancelled')), 'the job to end on the older node');
+      release.resolve();
+      await held.result;
+      // The newer node, free, finds nothing of it to run.
+      expect(await queue.getJobCounts('waiting', 'prioritized', 'delayed')).toEqual({ waiting: 0, prioritized: 0, delayed: 0 });
+      expect(cropped).toEqual([]);
+    } finally {
+      listener.disconnect();
       await queue.close();
     }
   });
