@@ -17,6 +17,40 @@ const bed = useClusterTestBed();
 
 afterEach(() => jest.restoreAllMocks());
 
+/**
+ * A rolling upgrade: an older node that does not define `crop`, a newer one that does with one slot,
+ * busy with `hold` until `release`, and a submitter; resolves once the older node sees the newer
+ * one's record and `hold` runs, so that only the older node can take `crop`.
+ */
+async function rollingUpgrade(stem: string, crop: (ctx: TaskContext) => unknown) {
+  const name = bed.freshCluster(stem);
+  const holding = deferred<void>();
+  const release = deferred<void>();
+  const older = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'older' } });
+  const newer = createEngine({
+    logger: false,
+    tasks: {
+      resize: () => 'resized',
+      hold: async () => {
+        holding.resolve();
+        await release.promise;
+      },
+      crop,
+    },
+    cluster: { redis: bed.redis.url, name, node: 'newer', concurrency: 1 },
+  });
+  const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter' } });
+  bed.engines.push(older, newer, submitter);
+  await Promise.all([older.onClusterReady(), newer.onClusterReady(), submitter.onClusterReady()]);
+  await until(
+    async () => (await older.clusterView())?.nodes.some(({ node, tasks }) => node === 'newer' && tasks.includes('crop')) === true,
+    'the newer node’s record',
+  );
+  const held = submitter.submit('hold');
+  await holding.promise;
+  return { name, older, submitter, held, release };
+}
+
 describe('a cluster node and the tasks it does not define', () => {
   it('takes no task by default when its engine is created with no named task: it only submits', async () => {
     const name = bed.freshCluster('tasteless');
@@ -53,32 +87,8 @@ describe('a cluster node and the tasks it does not define', () => {
   });
 
   it('gives back, for a newer node that defines it, a task it does not define: it runs there, as attempt 1', async () => {
-    const name = bed.freshCluster('rolling-upgrade');
-    const holding = deferred<void>();
-    const release = deferred<void>();
-    const older = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'older' } });
-    const newer = createEngine({
-      logger: false,
-      tasks: {
-        resize: () => 'resized',
-        hold: async () => {
-          holding.resolve();
-          await release.promise;
-        },
-        crop: (ctx: TaskContext) => `cropped on attempt ${ctx.attempt}`,
-      },
-      cluster: { redis: bed.redis.url, name, node: 'newer', concurrency: 1 },
-    });
-    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter' } });
-    bed.engines.push(older, newer, submitter);
-    await Promise.all([older.onClusterReady(), newer.onClusterReady(), submitter.onClusterReady()]);
-    await until(
-      async () => (await older.clusterView())?.nodes.some(({ node, tasks }) => node === 'newer' && tasks.includes('crop')) === true,
-      'the newer node’s record',
-    );
+    const { name, older, submitter, held, release } = await rollingUpgrade('rolling-upgrade', (ctx) => `cropped on attempt ${ctx.attempt}`);
     // The newer node's one slot is busy: only the older node can take `crop`.
-    const held = submitter.submit('hold');
-    await holding.promise;
     const crop = submitter.submit('crop', { id: 'crop-1' });
     const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
     try {
@@ -122,32 +132,8 @@ describe('a cluster node and the tasks it does not define', () => {
   });
 
   it('does not give back a task cancelled while it held the job: the newer node never runs it', async () => {
-    const name = bed.freshCluster('cancel-given-back');
-    const holding = deferred();
-    const release = deferred();
     const cropped: unknown[] = [];
-    const older = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'older' } });
-    const newer = createEngine({
-      logger: false,
-      tasks: {
-        hold: async () => {
-          holding.resolve();
-          await release.promise;
-        },
-        crop: (ctx: TaskContext) => cropped.push(ctx.input),
-      },
-      cluster: { redis: bed.redis.url, name, node: 'newer', concurrency: 1 },
-    });
-    const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter' } });
-    bed.engines.push(older, newer, submitter);
-    await Promise.all([older.onClusterReady(), newer.onClusterReady(), submitter.onClusterReady()]);
-    await until(
-      async () => (await older.clusterView())?.nodes.some(({ node, tasks }) => node === 'newer' && tasks.includes('crop')) === true,
-      'the newer node’s record',
-    );
-    // The newer node's one slot is busy: only the older node can take crop.
-    const held = submitter.submit('hold');
-    await holding.promise;
+    const { name, submitter, held, release } = await rollingUpgrade('cancel-given-back', (ctx) => cropped.push(ctx.input));
     // The older node's read of the members is held until the task is cancelled: its submitter cannot remove the job the older node holds.
     const reading = deferred();
     const cancelled = deferred();
