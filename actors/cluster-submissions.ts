@@ -246,6 +246,11 @@ export class ClusterSubmissions implements ClusterTaskOwner {
   }
 
   /** Does `use` with the linked submitter now, or with the next one once linked. */
+  /** Whether what the handles asked of the cluster waits for a submitter: none was linked when they asked. */
+  get hasDeferred(): boolean {
+    return this.#deferred.length > 0;
+  }
+
   #withLink(use: (link: ClusterSubmissionLink) => void): void {
     if (this.#link !== undefined) use(this.#link);
     else this.#deferred.push(use);

@@ -83,3 +83,16 @@ export const clusterSubmitterLogic: ActorLogic<ClusterSubmitterSnapshot, Cluster
       return snapshot;
     },
   };
+
+/**
+ * Carries out, on a submitter made for them alone, what a node's handles asked of the cluster while
+ * no submitter was linked (withdrawals of cancelled tasks, priority changes), when the engine
+ * stopped before the failed submitter's successor came: then it leaves, as the other parts do.
+ * Otherwise a task whose handle said cancelled would stay queued, and run on a later node.
+ * @internal
+ */
+export function carryOutLastRequests(options: ResolvedClusterOptions, host: Omit<ClusterSubmitterHost, 'failed'>, leaving: ClusterPartLeaving): void {
+  const submitter = new ClusterSubmitter(options, { ...host, lastRequestsOnly: true });
+  host.submissions.link(submitter);
+  leaving.left(submitter.close(), () => submitter.disconnect());
+}

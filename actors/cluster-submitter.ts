@@ -25,6 +25,11 @@ export interface ClusterSubmitterHost {
    * reconnecting). Then {@link ClusterSubmitter.crash}.
    */
   readonly failed?: (error: unknown) => void;
+  /**
+   * Set for a submitter made only to carry out what the handles asked of the cluster while none was
+   * linked, when the engine stopped before a successor came: it neither listens nor sets limits.
+   */
+  readonly lastRequestsOnly?: boolean;
 }
 
 /** How long finished jobs stay in Redis: a late or duplicate submission of the same id still hears how it ended. */
@@ -94,10 +99,11 @@ export class ClusterSubmitter implements ClusterSubmissionLink {
       jobOf: (record) => this.#jobOf(record),
       failed: (record, error) => this.#notAdded(record, error),
     });
-    this.#limitsSet = options.concurrency === 0 ? keepClusterLimits(this.#queue, options, this.#logger) : Promise.resolve();
+    const listens = host.lastRequestsOnly !== true;
+    this.#limitsSet = listens && options.concurrency === 0 ? keepClusterLimits(this.#queue, options, this.#logger) : Promise.resolve();
     // A node that only submits listens to the queue's events from the start: its first submission
     // does not wait for that connection. A successor listens at once for the handles pending.
-    if (options.concurrency === 0 || this.#submissions.pending > 0) void this.#listen().catch(() => undefined);
+    if (listens && (options.concurrency === 0 || this.#submissions.pending > 0)) void this.#listen().catch(() => undefined);
   }
 
   /** Resolves once this node's queue is connected (a node that only submits: once it hears the queue's events, and its limits are set). */

@@ -1343,6 +1343,15 @@ export class Engine {
       abandoned: [...book.abandoned],
       ...this.#clusterCounts(),
     };
+    // What the handles asked of the cluster while no submitter was linked (the failed one's
+    // successor never came: the engine stopped first) is carried out by one made for it alone.
+    const cluster = this.#options.cluster;
+    if (cluster !== undefined && this.#cluster?.hasDeferred === true)
+      loadClusterSubmitter().carryOutLastRequests(
+        cluster,
+        { submissions: this.#cluster, logger: this.#clusterLogger(cluster), clock: this.#clock },
+        this.#clusterLeft['cluster-submitter'],
+      );
     // The running cluster parts are stopped with the actors: they say when they leave. The
     // submitting side leaves after the working side's last reports, and the membership record
     // after the reader of the cluster's view, on its connection (see their `leaveAfter`).

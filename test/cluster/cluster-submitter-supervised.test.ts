@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createEngine, type Engine, type EngineEvent, type EngineOptions } from '../../src';
+import { createEngine, type Engine, type EngineEvent, type EngineOptions, type TaskHandle } from '../../src';
 import { deferred, recordingLogger, rejectionOf, type Deferred } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
@@ -204,6 +204,45 @@ describe('the cluster submitter under the supervisor', () => {
     await until(() => events.some((event) => event.type === 'task.completed'), 'the task’s end event');
     expect(events.filter((event) => event.type === 'task.completed')).toEqual([expect.objectContaining({ taskId: 'heard', workerId: 'cluster:w' })]);
   });
+
+  it.each([
+    [
+      'a cancel, then a forced shutdown',
+      async (engine: Engine, handle: TaskHandle<unknown>) => {
+        expect(handle.cancel()).toBe(true);
+        await engine.shutdown({ force: true });
+      },
+    ],
+    [
+      'a shutdown with drain: cancel',
+      async (engine: Engine, handle: TaskHandle<unknown>) => {
+        await engine.shutdown({ drain: 'cancel', graceMs: 60_000 });
+        expect(handle.status).toBe('cancelled');
+      },
+    ],
+  ] as const)(
+    'takes a queued task out of the queue on %s while its submitter is being replaced: no successor came, and the task will not run',
+    async (_case, stop) => {
+      const name = bed.freshCluster('submitter-last-requests');
+      // The successor would wait for resume: the engine stops before one runs.
+      const { instances, crash } = injectIntoQueueEvents(name, rejectRun);
+      const { engine } = submittingNode(name, { cluster: { redis: bed.redis.url, name, node: 's', concurrency: 0 } });
+      await engine.onClusterReady();
+      const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
+      try {
+        // No node works: the job waits in the queue.
+        const handle = engine.submit('double', { id: 'to-cancel', input: 1 });
+        await until(async () => (await queue.getJobState('to-cancel')) !== 'unknown', 'the job to be queued');
+        crash.resolve();
+        await until(() => submitterState(engine) === 'error', 'the submitter to fail');
+        await stop(engine, handle);
+        expect(instances).toHaveLength(1);
+        expect(await queue.getJobState('to-cancel')).toBe('unknown');
+      } finally {
+        await queue.close();
+      }
+    },
+  );
 
   it('past the restart intensity, the engine escalates: it shuts down, forced, and the handles it waited for settle once', async () => {
     const name = bed.freshCluster('submitter-escalates');
