@@ -1,13 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { realClock } from '../clock';
 import { createEngine, type Engine } from '../engine';
-import type { NamedTaskFunctions } from '../engine-options';
 import { isMezanError } from '../errors';
 import { MAX_TIMER_MS } from '../internal/validate';
-import type { TaskFunction } from '../task-options';
 import { redactRedisUrl } from '../cluster/redact-redis-url';
 import { loadModuleExports } from '../visualization/module-machines';
 import { helpExamples } from './help-examples';
+import { namedTasksOf } from './named-tasks-of';
 
 /** The exit codes of `mezan node`. */
 export const NODE_EXIT = Object.freeze({
@@ -71,7 +70,10 @@ export function createNodeCommand(io: NodeIo = { stdout: process.stdout, stderr:
     .description('join a cluster of mezan nodes on Redis and run the named tasks a module exports; SIGTERM drains it and stops it')
     .requiredOption('--redis <url>', 'the Redis server, as a redis:// URL')
     .requiredOption('--name <cluster>', "the cluster's name: nodes of the same name share one queue")
-    .requiredOption('--tasks <module>', 'a module whose exported functions are the named tasks (.js, .cjs, .mjs, or .ts with tsx)')
+    .requiredOption(
+      '--tasks <module>',
+      'a module whose exported functions are the named tasks, each under its export name (.js, .cjs, .mjs, or .ts with tsx)',
+    )
     .option(
       '--node <name>',
       "this node's name, unique in the cluster, of visible ASCII characters without spaces (default: <hostname>-<pid>-<6 random hex digits>)",
@@ -211,25 +213,6 @@ async function serveNodeDashboard(engine: Engine, port: number, io: NodeIo): Pro
     io.stderr.write(`mezan node: the dashboard could not be served on port ${port}: ${error instanceof Error ? error.message : String(error)}\n`);
     return false;
   }
-}
-
-/**
- * The functions a tasks module exports, by export name (a CommonJS module's `module.exports`, or an
- * ES module's namespace and its default object): every own one, whatever its name (`toString`,
- * `constructor` and `__proto__` too, which a plain object would take for its prototype's).
- */
-function namedTasksOf(exported: unknown, file: string): NamedTaskFunctions {
-  const tasks = new Map<string, TaskFunction>();
-  const collect = (source: unknown): void => {
-    if ((typeof source !== 'object' && typeof source !== 'function') || source === null) return;
-    for (const [name, value] of Object.entries(source))
-      if (typeof value === 'function' && name !== 'default' && !tasks.has(name)) tasks.set(name, value as TaskFunction);
-  };
-  collect(exported);
-  collect((exported as { default?: unknown } | null)?.default);
-  if (tasks.size === 0) throw new Error(`${file}: exports no function to run as a named task`);
-  // Made of entries, the object's keys are its own properties, `__proto__` included.
-  return Object.fromEntries(tasks);
 }
 
 function positiveInteger(value: string): number {

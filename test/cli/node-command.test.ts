@@ -12,6 +12,28 @@ const TASKS = join(DIR, 'tasks.cjs');
 writeFileSync(TASKS, 'module.exports = { resize: (ctx) => ctx.input };\n');
 const NO_FUNCTION = join(DIR, 'constants.cjs');
 writeFileSync(NO_FUNCTION, 'module.exports = { answer: 42 };\n');
+// A function as the module's default export names no task: refused, even beside named tasks.
+const DEFAULT_FUNCTIONS: ReadonlyArray<[string, string, string]> = [
+  ['module.exports = fn', 'cjs', 'module.exports = function resize(ctx) { return ctx.input; };\n'],
+  ['module.exports = fn, with named functions on it', 'cjs', 'module.exports = (ctx) => ctx.input;\nmodule.exports.crop = () => 1;\n'],
+  [
+    'exports.default = fn beside a named export (a transpiled ES module)',
+    'cjs',
+    'Object.defineProperty(exports, "__esModule", { value: true });\nexports.default = () => 1;\nexports.resize = () => 2;\n',
+  ],
+  ['export default function', 'mjs', 'export default function resize(ctx) { return ctx.input; }\n'],
+  [
+    'export default function beside a named export',
+    'mjs',
+    'export default function crop() { return 1; }\nexport function resize(ctx) { return ctx.input; }\n',
+  ],
+];
+const defaultFunctionModule = (index: number): string => {
+  const [, extension, text] = DEFAULT_FUNCTIONS[index]!;
+  const file = join(DIR, `default-function-${index}.${extension}`);
+  writeFileSync(file, text);
+  return file;
+};
 
 /** Runs `mezan node` with `args`; every case here is refused before any connection is made. */
 async function refusal(args: string[]): Promise<{ code: number | undefined; stderr: string }> {
@@ -27,6 +49,18 @@ describe('mezan node: what it refuses before joining', () => {
   it.each<[string, string[], RegExp]>([
     ['a tasks module that does not exist', ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', 'no/such/tasks.js'], /no such file/],
     ['a tasks module that exports no function', ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', NO_FUNCTION], /exports no function/],
+    ...DEFAULT_FUNCTIONS.flatMap(([what, extension], index): Array<[string, string[], RegExp]> =>
+      // Jest's module system cannot import an ES module: those are run in a process of their own, below.
+      extension === 'mjs'
+        ? []
+        : [
+            [
+              `a tasks module whose default export is a function, ${what}`,
+              ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', defaultFunctionModule(index)],
+              /exports a function as its default export/,
+            ],
+          ],
+    ),
     ['a URL that is not redis://', ['--redis', 'http://127.0.0.1:1', '--name', 'n', '--tasks', TASKS], /cluster\.redis/],
     ['a cluster name with a colon', ['--redis', 'redis://127.0.0.1:1', '--name', 'a:b', '--tasks', TASKS], /cluster\.name/],
     ['a node name with a space', ['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS, '--node', 'worker 1'], /cluster\.node/],
@@ -114,6 +148,17 @@ describe('mezan node: a cluster it cannot join (the command run in a process of 
     expect(stderr).toMatch(/^mezan node: Expected `cluster\.redis` .*WRONGPASS/m);
     expect(stderr).not.toContain('not-the-secret');
   });
+
+  it.each(DEFAULT_FUNCTIONS.flatMap(([what, extension], index) => (extension === 'mjs' ? [[what, index] as const] : [])))(
+    'exits 2 for an ES module whose default export is a function (%s), naming the module and what it must export',
+    async (_what, index) => {
+      const file = defaultFunctionModule(index);
+      const { code, stdout, stderr } = await mezanNode(['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', file, '--join-timeout', '60000']);
+      expect({ code, stdout }).toEqual({ code: NODE_EXIT.invalid, stdout: '' });
+      expect(stderr).toContain(`mezan node: ${file}: exports a function as its default export`);
+      expect(stderr).toContain('export each task under its name');
+    },
+  );
 
   it('exits 2 once --join-timeout has passed without reaching Redis (nothing listens on the port)', async () => {
     const { code, stdout, stderr } = await mezanNode(['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS, '--join-timeout', '200']);
