@@ -23,7 +23,7 @@ export interface ClusterMembershipInput {
   readonly onJoined?: (others: readonly ClusterMember[]) => void;
   /** How long the record lives without a heartbeat: a node that dies vanishes this long after its last one. @default 10000 */
   readonly ttlMs?: number;
-  /** The node's parts' logger (a `ClusterLogger`): the connection's errors are written once, then counted. */
+  /** The node's parts' logger (a `ClusterLogger`): the connection's errors, and the record's failed writes, are written once, then counted. */
   readonly logger?: Logger;
   /** Told, once, that its connection ended for good (ioredis gave up reconnecting) before it left: it writes its record no more. */
   readonly failed?: (error: unknown) => void;
@@ -141,7 +141,8 @@ export class ClusterMembership {
           this.#checkName(engineId, await stored);
           await this.#tellJoined();
         },
-        (error: unknown) => logger?.warn('writing the cluster membership record failed', { error }),
+        // Failing at every heartbeat (a Redis that refuses the write), it is counted as the connection's errors are.
+        (error: unknown) => logger !== undefined && warnOfClusterError(logger, 'writing the cluster membership record', error),
       )
       .then(() => {
         this.#writing = undefined;
