@@ -83,6 +83,8 @@ export class ClusterMembership {
   /** Whether a record of this node's name by another engine was seen (and warned about). */
   #sharedName = false;
   #left: Promise<void> | undefined;
+  /** Set once its connection ended for good before it left: a successor is to write the record. */
+  #failed = false;
 
   constructor(input: ClusterMembershipInput) {
     this.#input = input;
@@ -92,7 +94,9 @@ export class ClusterMembership {
       if (input.logger !== undefined) warnOfClusterError(input.logger, 'the cluster membership’s Redis connection', error);
     });
     this.#redis.on('end', () => {
-      if (this.#left === undefined) input.failed?.(new Error('its Redis connection ended'));
+      if (this.#left !== undefined) return;
+      this.#failed = true;
+      input.failed?.(new Error('its Redis connection ended'));
     });
     this.#records = new NodeRecords({ redis: this.#redis, cluster: input.cluster, kind: MEMBER_RECORDS, ttlMs: this.#ttlMs });
     this.#startedAt = input.clock.now();
@@ -106,6 +110,11 @@ export class ClusterMembership {
   /** Whether the node has left (or is leaving) the cluster. */
   get hasLeft(): boolean {
     return this.#left !== undefined;
+  }
+
+  /** Whether its connection ended for good before it left (ioredis gave up, or it was closed from outside): nothing can be read on it. */
+  get hasFailed(): boolean {
+    return this.#failed;
   }
 
   /** Writes the record now (the node joined, or its phase changed), and heartbeats from then on. */

@@ -686,9 +686,17 @@ export class Engine {
    * they define, the cluster tasks they run), its cluster pools (capacity, holders and waiters by
    * node and task) and the wait-for edges its nodes published for detection across nodes.
    *
+   * It never waits for a connection to be made again: a caller that polls the view (a dashboard)
+   * keeps the view it had, with the reason, and asks again at its next turn.
+   *
    * @returns `undefined` without the `cluster` option (nothing of the cluster is loaded then)
-   * @throws {MezanError} `E_SHUTDOWN` once the engine has left the cluster (the promise rejects);
-   *   Redis's error when a read fails
+   * @throws {MezanError} `E_SHUTDOWN` once the engine has left the cluster, or is leaving it (the
+   *   promise rejects; `details.cluster`)
+   * @throws {MezanError} `E_CLUSTER_UNAVAILABLE` (the promise rejects; `details.cluster`,
+   *   `details.node`, `details.reason`): at once while the node's membership is being replaced
+   *   (`membership-replaced`: its Redis connection ended for good, and the supervisor spawns a
+   *   successor after its restart delay, on whose connection the view is read from then on); or
+   *   when Redis failed the read (`read-failed`, Redis's error as the `cause`)
    * @example
    * ```ts
    * const view = await engine.clusterView();
@@ -699,20 +707,36 @@ export class Engine {
     const membership = this.#membership;
     const cluster = this.#options.cluster;
     if (membership === undefined || cluster === undefined) return undefined;
-    if (membership.hasLeft && this.#phase === 'stopped')
-      throw new MezanError('E_SHUTDOWN', `The engine has left cluster "${cluster.name}": its view can no longer be read`);
+    const { name, node } = cluster;
+    // Failed (and not left by the shutdown), a membership is replaced: unless the engine stopped first.
+    if (membership.hasFailed && this.#phase !== 'stopped')
+      throw new MezanError(
+        'E_CLUSTER_UNAVAILABLE',
+        `The view of cluster "${name}" cannot be read now: node "${node}"'s membership lost its Redis connection and is being replaced; ask again`,
+        { details: { cluster: name, node, reason: 'membership-replaced' } },
+      );
+    if (membership.hasLeft)
+      throw new MezanError('E_SHUTDOWN', `The engine has left cluster "${name}": its view can no longer be read`, { details: { cluster: name } });
     // A membership replaced has a connection of its own: the view is read on the latest.
     if (this.#clusterViewsOn !== membership) {
       this.#clusterViews?.disconnect();
-      this.#clusterViews = new (loadClusterViewReader().ClusterViewReader)(
-        membership.connection,
-        cluster.name,
-        cluster.node,
-        this.#clusterLogger(cluster),
-      );
+      this.#clusterViews = new (loadClusterViewReader().ClusterViewReader)(membership.connection, name, node, this.#clusterLogger(cluster));
       this.#clusterViewsOn = membership;
     }
-    return this.#clusterViews!.read();
+    try {
+      return await this.#clusterViews!.read();
+    } catch (error) {
+      if (membership.hasFailed || !membership.hasLeft) {
+        throw new MezanError('E_CLUSTER_UNAVAILABLE', `The view of cluster "${name}" could not be read: ${describeThrown(error)}`, {
+          cause: error,
+          details: { cluster: name, node, reason: 'read-failed' },
+        });
+      }
+      throw new MezanError('E_SHUTDOWN', `The engine left cluster "${name}" while its view was read`, {
+        cause: error,
+        details: { cluster: name },
+      });
+    }
   }
 
   /** A named task of a cluster member goes to the cluster, whichever node runs it. */

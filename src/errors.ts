@@ -19,7 +19,8 @@ export type MezanErrorCode =
   | 'E_AGENT_FAILED'
   | 'E_MAILBOX_FULL'
   | 'E_AGENT_STOPPED'
-  | 'E_UNKNOWN_TASK';
+  | 'E_UNKNOWN_TASK'
+  | 'E_CLUSTER_UNAVAILABLE';
 
 /** Structured, machine-readable facts about an error (ids, attempts, the option at fault...). */
 export type MezanErrorDetails = Readonly<Record<string, unknown>>;

@@ -15,6 +15,7 @@ export const UNREACHABLE_ERROR_CODES = Object.freeze({
   E_DEPENDENCY_CYCLE: 'the loader refuses dependency cycles before anything runs',
   E_INVALID_SCENARIO: 'an invalid scenario does not run',
   E_UNKNOWN_TASK: 'a scenario gives its tasks as steps, never by a name to look up',
+  E_CLUSTER_UNAVAILABLE: 'a simulation runs no cluster, whose view alone is read from Redis',
 } as const satisfies Partial<Record<MezanErrorCode, string>>);
 
 /** The {@link MezanErrorCode}s a simulation's tasks can end with, for `code.E_…` expectations. */

@@ -84,6 +84,46 @@ describe('the cluster membership under the supervisor', () => {
     await expect(engine.clusterView()).rejects.toMatchObject({ code: 'E_SHUTDOWN' });
   });
 
+  it('while its membership is being replaced, the view rejects at once E_CLUSTER_UNAVAILABLE (not Redis’s closed connection), then reads on the successor', async () => {
+    const name = bed.freshCluster('membership-view-between');
+    const made = watchMemberships();
+    const { engine } = clusterNode(name);
+    await engine.onClusterReady();
+    await until(async () => (await engine.clusterView())?.nodes.some((node) => node.node === 'm') === true, 'the node’s record');
+    // A read under way when the connection ends, and one asked as it has ended (its successor comes
+    // only after the restart delay, on a timer that starts later still).
+    const thrown = (promise: Promise<unknown>): Promise<unknown> =>
+      promise.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+    const ended = new Promise<Promise<unknown>>((resolve) => made[0]!.connection.once('end', () => resolve(thrown(engine.clusterView()))));
+    const underway = thrown(engine.clusterView());
+    made[0]!.connection.disconnect();
+    const between = await ended;
+    expect(made).toHaveLength(1);
+    const details = { cluster: name, node: 'm' };
+    expect(await between).toMatchObject({ code: 'E_CLUSTER_UNAVAILABLE', details: { ...details, reason: 'membership-replaced' } });
+    expect(await underway).toMatchObject({ code: 'E_CLUSTER_UNAVAILABLE', details: { ...details, reason: 'read-failed' }, cause: expect.any(Error) });
+    await until(() => made.length === 2, 'the membership to be replaced');
+    expect((await engine.clusterView())?.nodes.map((node) => node.node)).toEqual(['m']);
+  });
+
+  it('once the engine has shut down, the view rejects E_SHUTDOWN, also when its membership failed and no successor came', async () => {
+    const name = bed.freshCluster('membership-view-stopped');
+    const made = watchMemberships();
+    const { engine } = clusterNode(name);
+    await engine.onClusterReady();
+    await until(async () => (await engine.clusterView()) !== undefined, 'a first view');
+    const ended = new Promise<void>((resolve) => made[0]!.connection.once('end', () => resolve()));
+    made[0]!.connection.disconnect();
+    await ended;
+    // Shut down within the restart delay: the successor is never spawned.
+    await engine.shutdown();
+    expect(made).toHaveLength(1);
+    await expect(engine.clusterView()).rejects.toMatchObject({ code: 'E_SHUTDOWN', details: { cluster: name } });
+  });
+
   it('past the restart intensity, the engine escalates and shuts down', async () => {
     const name = bed.freshCluster('membership-escalates');
     const made = watchMemberships(Infinity);
