@@ -6,10 +6,11 @@ import { ClusterLogger } from './cluster-logger';
 
 /**
  * A cluster node's joining: it has joined once its parts are connected, and is refused when Redis
- * turns it away for good while it joins (a wrong password, no permission, a host name the DNS does
- * not know: see `redisRefusal`), which no retry would mend. Refused, `ready` rejects with the
- * refusal, and the cluster tasks submitted meanwhile, or later, fail with it rather than wait for
- * a connection that will never be. A server not up yet is no refusal: the parts retry as ever.
+ * turns it away for good while it joins (a wrong password, no permission: see `redisRefusal`),
+ * which no retry would mend. Refused, `ready` rejects with the refusal, and the cluster tasks
+ * submitted meanwhile, or later, fail with it rather than wait for a connection that will never
+ * be. A server not up yet, or a host name the DNS does not know yet, is no refusal: the parts
+ * retry as ever (the logger keeps the last error they heard, `lastError`).
  * An engine that begins to shut down before it has joined will not join: `ready` then rejects
  * with `E_SHUTDOWN`, whatever its parts, closed meanwhile, reject with.
  * @internal

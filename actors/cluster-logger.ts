@@ -28,8 +28,8 @@ interface Repeated {
  * (`warnOfClusterError`) are written once, then counted: a connection that fails in a loop writes
  * one line per part and error every {@link REPEATED_ERROR_INTERVAL_MS}, with how many it left out,
  * not one per failure (a flood of lines fills the log and the heap). Until the node has joined, an
- * error by which Redis refuses it for good (wrong password, no permission, unknown host) is told to
- * the node, which then gives up joining.
+ * error by which Redis refuses it for good (wrong password, no permission) is told to the node,
+ * which then gives up joining; the last error heard meanwhile says why it has not joined yet.
  * @internal
  */
 export class ClusterLogger implements Logger {
@@ -38,6 +38,8 @@ export class ClusterLogger implements Logger {
   readonly #repeated = new Map<string, Repeated>();
   /** Set once the node has joined, or was refused: a refusal is then no longer told. */
   #settled = false;
+  /** The last error a part reported while the node joins. */
+  #lastError: { readonly what: string; readonly reason: string } | undefined = undefined;
 
   constructor(logger: Logger, host: ClusterLoggerHost) {
     this.#logger = logger;
@@ -47,6 +49,12 @@ export class ClusterLogger implements Logger {
   /** The node has joined: an error now is one more failure of a node that works, retried. */
   joined(): void {
     this.#settled = true;
+    this.#lastError = undefined;
+  }
+
+  /** The last error a part reported while the node joins (`what` heard `reason`): why it has not joined yet. */
+  get lastError(): { readonly what: string; readonly reason: string } | undefined {
+    return this.#lastError;
   }
 
   /** Writes a part's error, or counts it if it was written less than the interval ago. */
@@ -59,6 +67,7 @@ export class ClusterLogger implements Logger {
       }
     }
     const error = describeThrown(thrown);
+    if (!this.#settled) this.#lastError = { what, reason: error };
     const key = `${what}\n${error}`;
     const now = this.#host.now();
     const seen = this.#repeated.get(key);

@@ -111,7 +111,8 @@ import {
 import { runSoon } from './internal/run-soon';
 import { cancelOnAbort } from './internal/cancel-on-abort';
 import { NamedTasks } from './internal/named-tasks';
-import { resolveClusterOptions } from './cluster/cluster-options';
+import { CLUSTER_READY_OPTION_KEYS, resolveClusterOptions, type ClusterReadyOptions } from './cluster/cluster-options';
+import { redisServerOf } from './cluster/redis-refusal';
 import type { ClusterSubmissions } from '../actors/cluster-submissions';
 import { ClusterPartsLeaving } from './cluster/cluster-parts-leaving';
 import type { ClusterJoin } from '../actors/cluster-join';
@@ -752,16 +753,53 @@ export class Engine {
   /**
    * Resolves once this engine takes tasks from its cluster (its Redis connections are up); at once
    * without the `cluster` option. Submissions made before are not lost: they are sent once connected.
-   * While Redis is unreachable it waits (the node retries); Redis refusing the node for good rejects.
+   * While Redis is unreachable it waits (the node retries: a server not up yet, a host name the DNS
+   * does not know yet, as in docker-compose before the service is up), for at most `timeoutMs` if
+   * given; Redis refusing the node for good rejects.
+   * @param options - `timeoutMs`: how long to wait (see {@link ClusterReadyOptions})
    * @throws {MezanError} `E_INVALID_OPTION` naming `cluster.redis` (the promise rejects) when Redis
-   * refused the node while it joined: a wrong password (`WRONGPASS`, `NOAUTH`), no permission
-   * (`NOPERM`), or a host name the DNS does not know; the server's reason in the message and
-   * `details.reason`. The cluster tasks submitted meanwhile, and later, fail with it.
+   * refused the node while it joined: a wrong password (`WRONGPASS`, `NOAUTH`) or no permission
+   * (`NOPERM`); the server's reason in the message and `details.reason`. The cluster tasks
+   * submitted meanwhile, and later, fail with it.
+   * @throws {MezanError} `E_TIMEOUT` (the promise rejects) when the node has not joined within
+   * `timeoutMs`: the server (`details.server`, without credentials) and the last error its
+   * connections heard (`details.reason`: `getaddrinfo ENOTFOUND redis` for a host that does not
+   * resolve) in the message and details. The node goes on trying to join.
    * @throws {MezanError} `E_SHUTDOWN` (the promise rejects) when the engine began to shut down
    * before it joined (a Redis server not reached by then).
+   * @throws {MezanError} `E_INVALID_OPTION` (the promise rejects) for options that are not
+   * `{ timeoutMs }` with a positive integer.
+   * @example
+   * ```ts
+   * await engine.onClusterReady({ timeoutMs: 30_000 }); // E_TIMEOUT naming the server past 30 s
+   * ```
    */
-  async onClusterReady(): Promise<void> {
-    await this.#clusterJoin?.ready;
+  async onClusterReady(options?: ClusterReadyOptions): Promise<void> {
+    const timeoutMs = options === undefined ? undefined : readClusterReadyTimeout(options);
+    const join = this.#clusterJoin;
+    if (join === undefined || timeoutMs === undefined) return join?.ready;
+    let timer: unknown;
+    const late = new Promise<never>((_resolve, reject) => {
+      // A cluster node runs on the real clock, which honours a delay past the longest host timer.
+      timer = this.#clock.setTimeout(() => reject(this.#notJoinedWithin(timeoutMs)), timeoutMs);
+    });
+    try {
+      await Promise.race([join.ready, late]);
+    } finally {
+      this.#clock.clearTimeout(timer);
+    }
+  }
+
+  /** Why the node has not joined within `timeoutMs`: its server, and the last error its connections heard. */
+  #notJoinedWithin(timeoutMs: number): MezanError {
+    const { redis, name } = this.#options.cluster!;
+    const server = redisServerOf(redis);
+    const last = this.#clusterJoin!.logger.lastError;
+    return new MezanError(
+      'E_TIMEOUT',
+      `Did not join cluster "${name}" within ${timeoutMs} ms: ${server} was not reached${last === undefined ? '' : ` (${last.what}: ${last.reason})`}`,
+      { details: { cluster: name, server, timeoutMs, ...(last === undefined ? {} : { reason: last.reason }) } },
+    );
   }
 
   #onInspectThrow(thrown: unknown): void {
@@ -1703,6 +1741,22 @@ function readShutdownRequest(options: ShutdownRequestOptions): Pick<ShutdownRequ
     return { graceMs, drain, force };
   } catch (error) {
     throw optionReadError(error, 'the options of `shutdown`', { value: options, root: 'options', keys: SHUTDOWN_REQUEST_KEYS });
+  }
+}
+
+/**
+ * The `timeoutMs` of `engine.onClusterReady(options)`, read once.
+ * @throws {MezanError} `E_INVALID_OPTION` for a bad option, or options whose reading threw
+ */
+function readClusterReadyTimeout(options: ClusterReadyOptions): number | undefined {
+  try {
+    expectOptionsObject('options', options, 'an object { timeoutMs? }');
+    expectKnownKeys('', options, CLUSTER_READY_OPTION_KEYS);
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined) expectPositiveInteger('timeoutMs', timeoutMs);
+    return timeoutMs;
+  } catch (error) {
+    throw optionReadError(error, 'the options of `onClusterReady`', { value: options, root: 'options', keys: CLUSTER_READY_OPTION_KEYS });
   }
 }
 

@@ -28,7 +28,7 @@ export type {
   NamedTaskFunctions,
 } from './engine-options';
 export type { TelemetryOptions, TelemetryTracer, TelemetrySpan } from './telemetry/telemetry-options';
-export type { ClusterOptions, ClusterRateLimit } from './cluster/cluster-options';
+export type { ClusterOptions, ClusterRateLimit, ClusterReadyOptions } from './cluster/cluster-options';
 export type { DeadlockReport } from './detection/deadlock-resolver';
 export type { DeadlockCandidate } from './detection/deadlock-policy';
 export type { WaitForGraphSnapshot, WaitForNode, WaitForEdge } from './detection/wait-for-graph';

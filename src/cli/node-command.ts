@@ -1,7 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { realClock } from '../clock';
 import { createEngine, type Engine } from '../engine';
-import { isMezanError } from '../errors';
+import { isMezanError, MezanError } from '../errors';
 import { MAX_TIMER_MS } from '../internal/validate';
 import { redactRedisUrl } from '../cluster/redact-redis-url';
 import { loadModuleExports } from '../visualization/module-machines';
@@ -155,7 +154,11 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
       },
       shutdown: { signals: ['SIGTERM', 'SIGINT'], exitOnSignal: true },
     });
-    await joinWithin(engine, flags.joinTimeout ?? DEFAULT_JOIN_TIMEOUT_MS, flags);
+    const joinTimeout = flags.joinTimeout ?? DEFAULT_JOIN_TIMEOUT_MS;
+    await engine.onClusterReady({ timeoutMs: joinTimeout }).catch((error: unknown) => {
+      // Not joined in time: the server, the last error heard (a host the DNS does not know), and the flag.
+      throw isMezanError(error, 'E_TIMEOUT') ? new MezanError(error.code, `${error.message} (--join-timeout)`, { details: error.details }) : error;
+    });
     const names = Object.keys(tasks);
     io.stdout.write(
       `mezan node: joined cluster "${flags.name}" at ${redactRedisUrl(flags.redis)}, running ${names.length} task(s): ${names.join(', ')}; concurrency ${flags.concurrency}\n`,
@@ -247,24 +250,4 @@ function nonNegativeInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return parsed;
-}
-
-/**
- * Resolves once `engine` has joined its cluster; rejects with the engine's refusal (a Redis server
- * that turned the node away), or once `timeoutMs` passed without joining (no Redis server reached).
- */
-async function joinWithin(engine: Engine, timeoutMs: number, flags: NodeFlags): Promise<void> {
-  let timer: unknown;
-  const late = new Promise<never>((_resolve, reject) => {
-    // The real clock honours a delay past the longest host timer (runNode's callers are not all the flag's parser).
-    timer = realClock.setTimeout(
-      () => reject(new Error(`did not join cluster "${flags.name}" within ${timeoutMs} ms (--join-timeout): its Redis server was not reached`)),
-      timeoutMs,
-    );
-  });
-  try {
-    await Promise.race([engine.onClusterReady(), late]);
-  } finally {
-    realClock.clearTimeout(timer);
-  }
 }

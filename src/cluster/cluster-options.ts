@@ -87,6 +87,19 @@ export interface ClusterRateLimit {
   intervalMs: number;
 }
 
+/** Options of `engine.onClusterReady()`. */
+export interface ClusterReadyOptions {
+  /**
+   * How long to wait for the node to join (milliseconds, a positive integer): past it, the promise
+   * rejects `E_TIMEOUT`, naming the server and the last error its connections heard; the node
+   * goes on trying to join. @default no limit: a Redis server not reached is waited for
+   */
+  timeoutMs?: number;
+}
+
+/** @internal */
+export const CLUSTER_READY_OPTION_KEYS: Readonly<Record<keyof ClusterReadyOptions, true>> = Object.freeze({ timeoutMs: true });
+
 /** Cluster options with every field filled. @internal */
 export interface ResolvedClusterOptions {
   readonly redis: string;

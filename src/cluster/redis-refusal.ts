@@ -10,15 +10,14 @@ const REFUSING_REPLIES: readonly string[] = ['WRONGPASS', 'NOAUTH', 'NOPERM'];
 
 /**
  * Why a Redis error means the server will never take this node, or `undefined` for an error a
- * retry may mend (a server not up yet, `ECONNREFUSED`; a connection lost): an authentication or
- * permission reply, or a host name the DNS does not know (`ENOTFOUND`).
+ * retry may mend: an authentication or permission reply. A server not up yet (`ECONNREFUSED`), a
+ * connection lost, a host name the DNS does not know (`ENOTFOUND`: in docker-compose or
+ * Kubernetes a service's name resolves only once it is up) are retried.
  * @internal
  */
 export function redisRefusal(error: unknown): string | undefined {
   const reason = describeThrown(error);
-  if (REFUSING_REPLIES.some((code) => reason.startsWith(`${code} `) || reason === code)) return reason;
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === 'ENOTFOUND' ? reason : undefined;
+  return REFUSING_REPLIES.some((code) => reason.startsWith(`${code} `) || reason === code) ? reason : undefined;
 }
 
 /**
@@ -31,7 +30,7 @@ export function redisRefusal(error: unknown): string | undefined {
  * @internal
  */
 export function clusterRefusedError(url: string, what: string, reason: string): MezanError {
-  const server = serverOf(url);
+  const server = redisServerOf(url);
   return new MezanError(
     'E_INVALID_OPTION',
     `Expected \`cluster.redis\` to be a Redis server this node may use: ${server} refused it (${what}): ${reason}`,
@@ -39,8 +38,8 @@ export function clusterRefusedError(url: string, what: string, reason: string): 
   );
 }
 
-/** `redis://host:port` of a Redis URL, without its user name or password. */
-function serverOf(url: string): string {
+/** `redis://host:port` of a Redis URL, without its user name or password. @internal */
+export function redisServerOf(url: string): string {
   try {
     const parsed = new URL(url);
     return `${parsed.protocol}//${parsed.host}`;

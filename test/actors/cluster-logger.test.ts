@@ -67,7 +67,6 @@ describe('ClusterLogger: the errors of a cluster node’s parts', () => {
     ['a wrong password', new Error('WRONGPASS invalid username-password pair or user is disabled.')],
     ['no password', new Error('NOAUTH Authentication required.')],
     ['no permission', new Error("NOPERM User mezan has no permissions to run the 'evalsha' command")],
-    ['a host the DNS does not know', Object.assign(new Error('getaddrinfo ENOTFOUND redis.invalid'), { code: 'ENOTFOUND' })],
   ])('tells the node once of a refusal while it joins: %s', (_case, error) => {
     const { logger, refusals, lines } = clusterLogger();
     warnOfClusterError(logger, 'the queue', error);
@@ -76,12 +75,24 @@ describe('ClusterLogger: the errors of a cluster node’s parts', () => {
     expect(lines()).toHaveLength(2);
   });
 
-  it('tells no refusal for an error a retry may mend, nor once the node has joined', () => {
+  it('tells no refusal for an error a retry may mend (a host the DNS does not know yet too), nor once the node has joined', () => {
     const { logger, refusals } = clusterLogger();
     warnOfClusterError(logger, 'the queue', REFUSED);
+    warnOfClusterError(logger, 'the queue', Object.assign(new Error('getaddrinfo ENOTFOUND redis.invalid'), { code: 'ENOTFOUND' }));
     warnOfClusterError(logger, 'the queue', new Error('ERR unknown command'));
     logger.joined();
     warnOfClusterError(logger, 'the queue', new Error('WRONGPASS invalid username-password pair or user is disabled.'));
     expect(refusals).toEqual([]);
+  });
+
+  it('keeps the last error heard while the node joins, for a join that takes too long to name; none once it has joined', () => {
+    const { logger } = clusterLogger();
+    expect(logger.lastError).toBeUndefined();
+    warnOfClusterError(logger, 'the queue', REFUSED);
+    warnOfClusterError(logger, 'the worker', Object.assign(new Error('getaddrinfo ENOTFOUND redis.invalid'), { code: 'ENOTFOUND' }));
+    expect(logger.lastError).toEqual({ what: 'the worker', reason: 'getaddrinfo ENOTFOUND redis.invalid' });
+    logger.joined();
+    warnOfClusterError(logger, 'the queue', REFUSED);
+    expect(logger.lastError).toBeUndefined();
   });
 });

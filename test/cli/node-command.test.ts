@@ -163,7 +163,25 @@ describe('mezan node: a cluster it cannot join (the command run in a process of 
   it('exits 2 once --join-timeout has passed without reaching Redis (nothing listens on the port)', async () => {
     const { code, stdout, stderr } = await mezanNode(['--redis', 'redis://127.0.0.1:1', '--name', 'n', '--tasks', TASKS, '--join-timeout', '200']);
     expect({ code, stdout }).toEqual({ code: NODE_EXIT.invalid, stdout: '' });
-    expect(stderr).toContain('mezan node: did not join cluster "n" within 200 ms (--join-timeout)');
+    expect(stderr).toMatch(/^mezan node: Did not join cluster "n" within 200 ms: redis:\/\/127\.0\.0\.1:1 was not reached.* \(--join-timeout\)$/m);
+  });
+
+  it('retries a host the DNS does not know, as a server not up, and exits 2 once --join-timeout has passed, naming the server', async () => {
+    // `.invalid` never resolves (RFC 2606): as a docker-compose service's name before the service is up.
+    const { code, stdout, stderr } = await mezanNode([
+      '--redis',
+      'redis://no-such-host.invalid:6379',
+      '--name',
+      'n',
+      '--tasks',
+      TASKS,
+      '--join-timeout',
+      '3000',
+    ]);
+    expect({ code, stdout }).toEqual({ code: NODE_EXIT.invalid, stdout: '' });
+    expect(stderr).toMatch(
+      /^mezan node: Did not join cluster "n" within 3000 ms: redis:\/\/no-such-host\.invalid:6379 was not reached.* \(--join-timeout\)$/m,
+    );
   });
 
   // Past 2^31 − 1 ms, Node fires a timer after 1 ms: the node would give up at once.

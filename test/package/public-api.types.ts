@@ -58,6 +58,7 @@ expectTypeOf<Engine['serveDashboard']>().returns.toEqualTypeOf<Promise<Dashboard
 expectTypeOf<Engine['clusterView']>().returns.toEqualTypeOf<Promise<core.ClusterView | undefined>>();
 expectTypeOf<NonNullable<core.EngineOptions['cluster']>>().toEqualTypeOf<core.ClusterOptions>();
 expectTypeOf<NonNullable<core.ClusterOptions['rateLimit']>>().toEqualTypeOf<core.ClusterRateLimit>();
+expectTypeOf<Engine['onClusterReady']>().parameters.toEqualTypeOf<[options?: core.ClusterReadyOptions]>();
 expectTypeOf<core.ClusterView['nodes'][number]['runningTasks']>().toEqualTypeOf<readonly core.ClusterRunningTask[]>();
 expectTypeOf(createEngine().submitGraph({ a: { run: () => 'x' }, b: { run: async () => 1, dependsOn: ['a'] } })).toEqualTypeOf<{
   a: TaskHandle<string>;
