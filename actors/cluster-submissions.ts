@@ -21,7 +21,7 @@ import {
   type ClusterDependency,
 } from '../src/cluster/cluster-dependencies';
 import { ClusterTaskTally } from '../src/cluster/cluster-task-tally';
-import { ClusterTaskEvents, isGivenBack, isRetrying, type ReadRun } from '../src/cluster/cluster-task-events';
+import { ClusterTaskEvents, isGivenBack, isRetrying, isStarted, type ReadRun } from '../src/cluster/cluster-task-events';
 import type { JobEnd } from './job-end';
 import { warnOfClusterError } from './cluster-redis';
 import { gateId, type GateData, type GatePlace } from './cluster-gates';
@@ -309,19 +309,33 @@ export class ClusterSubmissions implements ClusterTaskOwner {
     switch (event.type) {
       // An end heard is an end read.
       case 'completed':
+        this.#confirmStart(record);
         this.read(event.jobId, { state: 'completed', value: event.value });
         return;
       case 'failed':
+        this.#confirmStart(record);
         this.read(event.jobId, { state: 'failed', reason: event.reason });
         return;
       case 'active':
-        this.mark(record, 'running');
         record.starts++;
-        this.#taskEvents.started(record);
+        // After a give-back, a start is no start until its node says it runs it (or any word of the run comes).
+        if (record.givenBackLast) record.startUnconfirmed = true;
+        else this.#start(record);
         return;
       case 'progress':
-        if (isGivenBack(event.data)) record.givenBack++;
-        else if (isRetrying(event.data)) this.#taskEvents.retrying(record, event.data);
+        if (isGivenBack(event.data)) {
+          record.givenBack++;
+          record.givenBackLast = true;
+          // A start published (the first give-back: BullMQ's word of it came before the node could
+          // tell) is followed by the task back in the queue; an unconfirmed one was never a start.
+          if (!record.startUnconfirmed) this.#taskEvents.queued(record, record.starts - record.givenBack + 1);
+          record.startUnconfirmed = false;
+          return;
+        }
+        record.givenBackLast = false;
+        this.#confirmStart(record);
+        if (isStarted(event.data)) return;
+        if (isRetrying(event.data)) this.#taskEvents.retrying(record, event.data);
         else this.#taskEvents.progress(record, event.data);
         return;
       case 'waiting':
@@ -344,6 +358,19 @@ export class ClusterSubmissions implements ClusterTaskOwner {
           new MezanError('E_CANCELLED', `Task "${record.name}" was removed from the queue`, { details: { taskId: event.jobId } }),
         );
     }
+  }
+
+  /** A node took the task's job, and runs it: the handle says so, and `task.started` follows. */
+  #start(record: ClusterTask): void {
+    this.mark(record, 'running');
+    this.#taskEvents.started(record);
+  }
+
+  /** The start heard after a give-back is a run: it is told now. */
+  #confirmStart(record: ClusterTask): void {
+    if (!record.startUnconfirmed) return;
+    record.startUnconfirmed = false;
+    this.#start(record);
   }
 
   /** What job `jobId`'s state in Redis says (read rather than heard): settles its handle if the job has ended, or is gone once sent. */

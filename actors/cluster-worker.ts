@@ -14,7 +14,7 @@ import { FINAL_CODES, fromQueuePriority, writeFailure, type ClusterJobData } fro
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
 import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluster-task-context';
 import { dependencyFailedError, reviveOutcomes, type TravellingOutcome } from '../src/cluster/cluster-dependencies';
-import type { ClusterProgress, ClusterRetrying, GivenBack } from '../src/cluster/cluster-task-events';
+import { isGivenBack, type ClusterProgress, type ClusterRetrying, type ClusterStarted, type GivenBack } from '../src/cluster/cluster-task-events';
 import { ClusterGates, gatedOutcomes, gatesQueueKey, withdrawnKey } from './cluster-gates';
 import { liveNodeDefines } from './cluster-membership';
 import { cancelChannel, CLUSTER_PREFIX, readCancelMessage, keepClusterLimits, warnOfClusterError } from './cluster-redis';
@@ -263,6 +263,11 @@ export class ClusterWorker implements ProgressReporter {
   ): Promise<unknown> {
     const id = job.id!;
     if (this.#crashed) return unreported();
+    // Given back before, its job's start is no start for its submitter until this node says it runs it.
+    if (isGivenBack(job.progress)) {
+      const started: ClusterStarted = { started: true, attempt, node: this.#options.node };
+      job.updateProgress(started as unknown as object).catch((error: unknown) => this.#logError('reporting a start', error));
+    }
     const local = this.#runLocal(job, fn, attempt, outcomes);
     this.#running.set(id, local);
     this.#host.runs?.runs(local.id, id, true);

@@ -18,10 +18,25 @@ export interface ClusterProgress {
   readonly node: string;
 }
 
-/** What a node that gives a job back unrun (it is shutting down) sets as its progress first: that start was no attempt. @internal */
+/** What a node that gives a job back unrun (it is shutting down, or does not define its task) sets as its progress first: that start was no attempt. @internal */
 export interface GivenBack {
   readonly givenBack: true;
   readonly node: string;
+}
+
+/**
+ * What a node that runs a job given back before sets as its progress first: the start its
+ * submitter heard is a run, not one more give-back (see `ClusterTask.givenBackLast`). @internal
+ */
+export interface ClusterStarted {
+  readonly started: true;
+  readonly attempt: number;
+  readonly node: string;
+}
+
+/** Whether a job's progress is a {@link ClusterStarted}. @internal */
+export function isStarted(progress: unknown): boolean {
+  return typeof progress === 'object' && progress !== null && (progress as Partial<ClusterStarted>).started === true;
 }
 
 /** What a node whose attempt failed and will be retried sets as the job's progress first: the submitter's `task.retrying`. @internal */

@@ -63,6 +63,14 @@ export class ClusterTask implements TaskHandleHooks {
   /** How many times a node took its job (BullMQ's `active` events heard), and how many of those it gave back unrun. */
   starts = 0;
   givenBack = 0;
+  /**
+   * Its job's last progress heard says it was given back: a start heard now may be one more
+   * give-back (a node that does not define the task takes it again each time it is back), so it
+   * waits for the node that runs it to say so (`ClusterStarted`), or for any other word of the run.
+   */
+  givenBackLast = false;
+  /** A start heard after a give-back, not yet said to run: neither published nor counted as running. */
+  startUnconfirmed = false;
   /** Counted as running by its node's tally: heard to start, not back in the queue, not settled. */
   isRunning = false;
   /** A retry was announced and its attempt is not back in the queue yet. */

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createEngine, type TaskContext } from '../../src';
+import { createEngine, type EngineEvent, type TaskContext } from '../../src';
 import { deferred, recordingLogger } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { warningsAbout } from '../fixtures/cluster-logged-nodes';
@@ -86,15 +86,18 @@ describe('a cluster node and the tasks it does not define', () => {
     expect(warningsAbout(records, 'defines none')[0]?.option).toBe('cluster.concurrency');
   });
 
-  it('gives back, for a newer node that defines it, a task it does not define: it runs there, as attempt 1', async () => {
+  it('gives back, for a newer node that defines it, a task it does not define: it runs there, as attempt 1; its submitter sees one start before it runs', async () => {
     const { name, older, submitter, held, release } = await rollingUpgrade('rolling-upgrade', (ctx) => `cropped on attempt ${ctx.attempt}`);
+    const events: EngineEvent[] = [];
+    submitter.events$.subscribe((event) => 'taskId' in event && event.taskId === 'crop-1' && events.push(event));
     // The newer node's one slot is busy: only the older node can take `crop`.
     const crop = submitter.submit('crop', { id: 'crop-1' });
     const queue = new Queue(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
     try {
-      await until(async () => crop.isSettled || (await queue.getJobState('crop-1')) === 'delayed', 'the older node to give it back');
-      expect(crop.isSettled).toBe(false);
-      // Idle, the older node may take it again each time it is back (and give it back again): it leaves.
+      // Idle, the older node takes it again each time it is back, and gives it back a second later: three times.
+      await until(async () => crop.isSettled || ((await queue.getJob('crop-1'))?.attemptsStarted ?? 0) >= 3, 'three give-backs');
+      await until(async () => crop.isSettled || (await queue.getJobState('crop-1')) === 'delayed', 'the third give-back');
+      expect(crop.status).toBe('queued');
       await older.shutdown();
       release.resolve();
       await held.result;
@@ -102,6 +105,16 @@ describe('a cluster node and the tasks it does not define', () => {
     } finally {
       await queue.close();
     }
+    expect(
+      events.map((event) => [event.type, 'workerId' in event ? event.workerId : undefined, 'attempt' in event ? event.attempt : undefined]),
+    ).toEqual([
+      ['task.queued', undefined, 1],
+      // BullMQ's word of a take comes before the node can tell it gives the job back; the takes after it are no start.
+      ['task.started', 'cluster:older', 1],
+      ['task.queued', undefined, 1],
+      ['task.started', 'cluster:newer', 1],
+      ['task.completed', 'cluster:newer', 1],
+    ]);
   });
 
   it('gives back, rather than fails, a task it does not define when it takes one as it begins to drain', async () => {
