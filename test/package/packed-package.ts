@@ -19,7 +19,7 @@ export interface PackedPackage {
 }
 
 /**
- * Builds the package from the sources as `npm run build` does (tsc and the CommonJS files beside,
+ * Builds the package from the sources as `npm run build` does (tsc, without type-checking them again, and the CommonJS files beside,
  * then the ES module entries and the scenario schema; not the dashboard's browser bundle, which no test here serves), packs it
  * with `npm pack` (so `files` decides what ships), and unpacks the tarball into a consumer
  * project's node_modules. The consumer reaches mezan's dependencies through links to the
@@ -37,7 +37,9 @@ export function packPackage(): PackedPackage {
       include: ['src', 'actors', 'machines'].map((folder) => join(REPO_ROOT, folder)),
     }),
   );
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', config], { stdio: 'pipe' });
+  // `--noCheck`: `npm run typecheck` checks these sources; unchecked, tsc emits the same JavaScript
+  // and the same declarations (but for the order of some unions' members) in half the time.
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', config, '--noCheck'], { stdio: 'pipe' });
   // The CommonJS files tsc does not emit, copied as `npm run build:threads` does: the CLI requires them.
   for (const file of ['src/threads/thread-entry.cjs', 'src/cli/demo-hash-task.cjs']) cpSync(join(REPO_ROOT, file), join(source, 'dist', file));
   for (const file of ['package.json', 'LICENSE']) copyFileSync(join(REPO_ROOT, file), join(source, file));
