@@ -20,13 +20,13 @@ afterEach(() => jest.restoreAllMocks());
 /**
  * A rolling upgrade: an older node that does not define `crop`, a newer one that does with one slot,
  * busy with `hold` until `release`, and a submitter; resolves once the older node sees the newer
- * one's record and `hold` runs, so that only the older node can take `crop`.
+ * one's record and `hold` runs, so that only the older node can take `crop`. The older node joins
+ * once `hold` runs: before, it could take `hold` first and give it back, a second later, each time.
  */
 async function rollingUpgrade(stem: string, crop: (ctx: TaskContext) => unknown) {
   const name = bed.freshCluster(stem);
   const holding = deferred<void>();
   const release = deferred<void>();
-  const older = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'older' } });
   const newer = createEngine({
     logger: false,
     tasks: {
@@ -40,14 +40,17 @@ async function rollingUpgrade(stem: string, crop: (ctx: TaskContext) => unknown)
     cluster: { redis: bed.redis.url, name, node: 'newer', concurrency: 1 },
   });
   const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter' } });
-  bed.engines.push(older, newer, submitter);
-  await Promise.all([older.onClusterReady(), newer.onClusterReady(), submitter.onClusterReady()]);
+  bed.engines.push(newer, submitter);
+  await Promise.all([newer.onClusterReady(), submitter.onClusterReady()]);
+  const held = submitter.submit('hold');
+  await holding.promise;
+  const older = createEngine({ logger: false, tasks: { resize: () => 'resized' }, cluster: { redis: bed.redis.url, name, node: 'older' } });
+  bed.engines.push(older);
+  await older.onClusterReady();
   await until(
     async () => (await older.clusterView())?.nodes.some(({ node, tasks }) => node === 'newer' && tasks.includes('crop')) === true,
     'the newer node’s record',
   );
-  const held = submitter.submit('hold');
-  await holding.promise;
   return { name, older, submitter, held, release };
 }
 
