@@ -4,7 +4,9 @@
 // process), in one process, alternating which side runs first. Each side submits its tasks in one
 // turn, one call per task (`engine.submit`, `queue.add`), and hears each one's end through the
 // queue's events. Besides tasks per wall second (the machine may be shared), each run's CPU time
-// per task: this process's, and the redis-server's (its INFO). `--quick` for a smoke run.
+// per task: this process's, and the redis-server's (its INFO). `--quick` for a smoke run;
+// `--workload <id>` (repeatable) for some rows only, `--runs <n>` for more or fewer timed runs
+// (`bench/cluster-bench-config.ts`).
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -12,30 +14,14 @@ import { createEngine, type Engine, type TaskFunction } from '../src/index';
 import { killAll, startNode, taskLines, type NodeProcess } from '../test/fixtures/cluster/node-processes';
 import { startRedisServer } from '../test/fixtures/redis-server';
 import { alternateRuns, type Side } from './alternating-runs';
+import { parseClusterBenchArgs, type ClusterWorkload } from './cluster-bench-config';
 import { formatCount } from './format';
 import { median, ratio, tasksPerSecond } from './stats';
 
-/** One workload: how many tasks, how long each takes (0: a no-op), through how many nodes. */
-interface Workload {
-  readonly label: string;
-  readonly nodes: number;
-  readonly tasks: number;
-  readonly taskMs: number;
-}
-
-const QUICK = process.argv.includes('--quick');
+const CONFIG = parseClusterBenchArgs(process.argv.slice(2));
 /** Each node's concurrency (each BullMQ Worker's). */
 const CONCURRENCY = 8;
-const TASKS = QUICK ? 500 : 4_000;
-const WORKLOADS: readonly Workload[] = [1, 3].flatMap((nodes) =>
-  [0, 1].map((taskMs) => ({
-    label: `${taskMs === 0 ? 'no-op' : `${taskMs} ms`}, ${nodes === 1 ? 'one node' : `${nodes} nodes`}`,
-    nodes,
-    tasks: TASKS,
-    taskMs,
-  })),
-);
-const ROUNDS = QUICK ? { runs: 2, warmupRounds: 1 } : { runs: 7, warmupRounds: 2 };
+const ROUNDS = { runs: CONFIG.runs, warmupRounds: CONFIG.warmupRounds };
 
 let queueNumber = 0;
 
@@ -66,7 +52,7 @@ async function measure(monitor: Redis, tasks: number, work: () => Promise<void>)
 }
 
 /** One run of mezan: `nodes` engines that work and one that only submits, on a fresh cluster. */
-async function runMezan(redis: string, monitor: Redis, workload: Workload): Promise<Measured> {
+async function runMezan(redis: string, monitor: Redis, workload: ClusterWorkload): Promise<Measured> {
   const name = `bench-mezan-${process.pid}-${++queueNumber}`;
   const task: TaskFunction = workload.taskMs === 0 ? () => null : (ctx) => ctx.sleep(workload.taskMs);
   const nodes: Engine[] = Array.from({ length: workload.nodes }, (_, index) =>
@@ -83,7 +69,7 @@ async function runMezan(redis: string, monitor: Redis, workload: Workload): Prom
 }
 
 /** One run of BullMQ alone: `nodes` Workers, a Queue and QueueEvents, on a fresh queue. */
-async function runBullmq(redis: string, monitor: Redis, workload: Workload): Promise<Measured> {
+async function runBullmq(redis: string, monitor: Redis, workload: ClusterWorkload): Promise<Measured> {
   const name = `bench-bullmq-${process.pid}-${++queueNumber}`;
   const connection = { url: redis };
   const processor = workload.taskMs === 0 ? async () => null : () => new Promise<null>((resolve) => setTimeout(() => resolve(null), workload.taskMs));
@@ -106,7 +92,7 @@ async function runBullmq(redis: string, monitor: Redis, workload: Workload): Pro
 }
 
 /** Prints one workload's medians and ratios (mezan's over BullMQ's: above 1, mezan does more per second), then every run. */
-function report(workload: Workload, measured: Record<Side, Measured[]>): void {
+function report(workload: ClusterWorkload, measured: Record<Side, Measured[]>): void {
   const of = (side: Side, pick: (run: Measured) => number): number => median(measured[side].map(pick));
   const wall = { mezan: of('mezan', (run) => run.wall), peer: of('peer', (run) => run.wall) };
   const cpu = { mezan: of('mezan', (run) => run.cpuUs), peer: of('peer', (run) => run.cpuUs) };
@@ -161,15 +147,16 @@ async function main(): Promise<void> {
       `cluster bench: nodes of concurrency ${CONCURRENCY} and an engine that only submits, against as many BullMQ Workers of concurrency ${CONCURRENCY}, a Queue and QueueEvents; ` +
         `redis-server on ${server.url}. Ratios: mezan's tasks per second over BullMQ's (per wall second; per CPU second of this process; of this process and the redis-server)`,
     );
-    for (const workload of WORKLOADS) {
+    for (const workload of CONFIG.workloads) {
       const measured = await alternateRuns(
         (side: Side) => (side === 'mezan' ? runMezan(server.url, monitor, workload) : runBullmq(server.url, monitor, workload)),
         ROUNDS,
       );
       report(workload, measured);
     }
+    if (!CONFIG.failover) return;
     const failovers: number[] = [];
-    for (let run = 0; run < (QUICK ? 1 : FAILOVER.runs); run++) failovers.push(await failoverOnce(server.url, run));
+    for (let run = 0; run < (CONFIG.quick ? 1 : FAILOVER.runs); run++) failovers.push(await failoverOnce(server.url, run));
     console.log(
       `failover: from SIGKILL of a node to its task's start on another, lockDurationMs ${FAILOVER.lockDurationMs}, stalledIntervalMs ${FAILOVER.stalledIntervalMs}: ` +
         `median ${formatCount(median(failovers))} ms (runs ${failovers.map((ms) => formatCount(ms)).join(', ')})`,
