@@ -9,12 +9,12 @@ import type { ClusterPartLeaving } from '../src/cluster/cluster-parts-leaving';
 
 /**
  * What the supervisor spawns the cross-node detector part with: its {@link ClusterDeadlocksOptions},
- * but for what it now asks and tells through events: the detector hears its victims, the executor
- * is asked what a victim policy weighs of its tasks, and which local task runs which cluster
- * task's attempt it hears from the working side (`cluster-waits.run`).
+ * but for what it now asks and tells through events: the detector hears its victims, and the
+ * executor is asked what a victim policy weighs of its tasks. Which local task runs which cluster
+ * task's attempt (`jobOf`) it reads from the supervisor's `ClusterWaitsRelay`, which the working side tells.
  * @internal
  */
-export interface ClusterDeadlocksInput extends Omit<ClusterDeadlocksOptions, 'victimize' | 'describe' | 'failed' | 'jobOf'> {
+export interface ClusterDeadlocksInput extends Omit<ClusterDeadlocksOptions, 'victimize' | 'describe' | 'failed'> {
   /** Hears `deadlock.cluster-victim` for each of this node's tasks the cluster's detector chose. */
   readonly detector: NoticeReceiver;
   /** Asked `tasks.describe` before each publish. */
@@ -36,11 +36,8 @@ export type ClusterDeadlocksSnapshot = Snapshot<undefined> & { readonly value: '
 
 type ClusterDeadlocksScope = ActorScope<ClusterDeadlocksSnapshot, ClusterDeadlocksEvent, AnyActorSystem, EventObject>;
 
-/** The running part of each actor, where it says it is leaving, and the cluster tasks its local tasks run (by local task). */
-const parts = new WeakMap<
-  object,
-  { readonly part: ClusterDeadlocks; readonly leaving: ClusterPartLeaving | undefined; readonly jobs: Map<string, string> }
->();
+/** The running part of each actor, and where it says it is leaving. */
+const parts = new WeakMap<object, { readonly part: ClusterDeadlocks; readonly leaving: ClusterPartLeaving | undefined }>();
 
 /**
  * This node's part in detecting deadlocks across the cluster ({@link ClusterDeadlocks}) as an actor
@@ -58,10 +55,8 @@ export const clusterDeadlocksLogic: ActorLogic<ClusterDeadlocksSnapshot, Cluster
     getInitialSnapshot(scope: ClusterDeadlocksScope, input: ClusterDeadlocksInput) {
       const { self } = scope;
       const { detector, executor, leaving, ...options } = input;
-      const jobs = new Map<string, string>();
       const part = new ClusterDeadlocks({
         ...options,
-        jobOf: (taskId) => jobs.get(taskId),
         // Resolved by the detector, as a deadlock of its own: it reports it, and tells the monitor when it is over.
         victimize: (taskId, error, report) => detector.send({ type: 'deadlock.cluster-victim', taskId, error, report }),
         describe: (taskIds) =>
@@ -75,7 +70,7 @@ export const clusterDeadlocksLogic: ActorLogic<ClusterDeadlocksSnapshot, Cluster
           }),
         failed: (error) => self.send({ type: 'cluster-deadlocks.failed', error }),
       });
-      parts.set(self, { part, leaving, jobs });
+      parts.set(self, { part, leaving });
       return { status: 'active', output: undefined, error: undefined, value: 'running' };
     },
     start(_snapshot, { self }) {
@@ -84,12 +79,8 @@ export const clusterDeadlocksLogic: ActorLogic<ClusterDeadlocksSnapshot, Cluster
     transition(snapshot, event, { self }) {
       const running = parts.get(self);
       if (running === undefined || snapshot.status !== 'active') return snapshot;
-      const { part, leaving, jobs } = running;
+      const { part, leaving } = running;
       switch (event.type) {
-        case 'cluster-waits.run':
-          if (event.active) jobs.set(event.taskId, event.jobId);
-          else jobs.delete(event.taskId);
-          break;
         case 'cluster-waits.pool':
           part.update(event.pool, event.capacity, event.holdings, event.waiting);
           break;

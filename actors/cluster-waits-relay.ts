@@ -23,30 +23,24 @@ export interface ClusterAwaitEvent {
   readonly active: boolean;
 }
 
-/** Local task `taskId` began (`active`) or ended running an attempt of cluster task (job) `jobId`, taken by this node's working side. @internal */
-export interface ClusterRunEvent {
-  readonly type: 'cluster-waits.run';
-  readonly taskId: string;
-  readonly jobId: string;
-  readonly active: boolean;
-}
-
 /** A local pool's changes of one transition, as this node's detector heard them. @internal */
 export interface LocalPoolChangedEvent {
   readonly type: 'cluster-waits.local-pool';
   readonly change: GraphPoolChangesEvent;
 }
 
-/** What the cross-node detector part hears of this node's waits, and of the cluster tasks its local tasks run. @internal */
-export type ClusterWaitsEvent = ClusterPoolWaitsEvent | ClusterAwaitEvent | ClusterRunEvent | LocalPoolChangedEvent;
+/** What the cross-node detector part hears of this node's waits. @internal */
+export type ClusterWaitsEvent = ClusterPoolWaitsEvent | ClusterAwaitEvent | LocalPoolChangedEvent;
 
 /**
  * Where this node's cluster pools and detector tell their waits (as {@link ClusterPoolWaits} and
- * {@link ClusterAwaits}), and its working side which local task runs which cluster task's attempt
- * ({@link ClusterRuns}), sent on as events to the cross-node detector part
- * (actors/cluster-deadlocks.actor.ts). It outlives that part: it keeps each pool's last waits, the
- * awaits still pending and the attempts still running, and tells them again to a part the
- * supervisor restarted, which would otherwise know nothing of what began before it.
+ * {@link ClusterAwaits}), sent on as events to the cross-node detector part
+ * (actors/cluster-deadlocks.actor.ts), and its working side which local task runs which cluster
+ * task's attempt ({@link ClusterRuns}), kept here alone: the part asks for it ({@link jobOf}) only
+ * when it publishes its edges, which is rare, where a message per attempt cost each job two of
+ * them. It outlives that part: it keeps each pool's last waits, the awaits still pending and the
+ * attempts still running, and tells the waits again to a part the supervisor restarted, which would
+ * otherwise know nothing of what began before it.
  * @internal
  */
 export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits, ClusterRuns {
@@ -84,8 +78,12 @@ export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits, Clust
 
   runs(taskId: string, jobId: string, active: boolean): void {
     if (active) this.#runs.set(taskId, jobId);
-    else if (!this.#runs.delete(taskId)) return;
-    this.#target?.send({ type: 'cluster-waits.run', taskId, jobId, active });
+    else this.#runs.delete(taskId);
+  }
+
+  /** The cluster task (job) whose attempt local task `taskId` runs, if it runs one. */
+  jobOf(taskId: string): string | undefined {
+    return this.#runs.get(taskId);
   }
 
   /** Sends from now on to `target` (a part just spawned), first telling it the waits known so far. */
@@ -95,7 +93,6 @@ export class ClusterWaitsRelay implements ClusterPoolWaits, ClusterAwaits, Clust
     for (const [taskId, awaited] of this.#awaits) {
       for (const task of awaited) target.send({ type: 'cluster-waits.await', taskId, awaited: task, active: true });
     }
-    for (const [taskId, jobId] of this.#runs) target.send({ type: 'cluster-waits.run', taskId, jobId, active: true });
     for (const change of this.#localPools.replay()) target.send({ type: 'cluster-waits.local-pool', change });
   }
 }

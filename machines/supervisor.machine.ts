@@ -115,12 +115,12 @@ export interface ClusterPoolSpawner {
 
 /**
  * What the supervisor spawns the cross-node detector part with besides the detector and the
- * executor it talks to. Its logic is the actor `clusterDeadlocks`, which the engine provides from
+ * executor it talks to, and its relay's `jobOf` (which local task runs which job). Its logic is the actor `clusterDeadlocks`, which the engine provides from
  * actors/cluster-deadlocks.actor.ts (loaded only then: it brings BullMQ).
  * @internal
  */
 export interface ClusterDeadlocksSpawner {
-  readonly input: Omit<ClusterDeadlocksInput, 'detector' | 'executor'>;
+  readonly input: Omit<ClusterDeadlocksInput, 'detector' | 'executor' | 'jobOf'>;
 }
 
 /**
@@ -641,7 +641,9 @@ export const supervisorMachine = setup({
             },
           });
     const clusterDeadlocksInput: ClusterDeadlocksInput | undefined =
-      input.clusterDeadlocks === undefined ? undefined : { ...input.clusterDeadlocks.input, detector: detectorInbox, executor };
+      input.clusterDeadlocks === undefined || clusterWaits === undefined
+        ? undefined
+        : { ...input.clusterDeadlocks.input, detector: detectorInbox, executor, jobOf: (taskId) => clusterWaits.jobOf(taskId) };
     const clusterDeadlocks =
       clusterDeadlocksInput === undefined ? undefined : spawn('clusterDeadlocks', { id: 'cluster-deadlocks', input: clusterDeadlocksInput });
     if (clusterDeadlocks !== undefined) clusterWaits?.connect(clusterDeadlocks);
