@@ -342,11 +342,17 @@ export class ClusterSubmitter implements ClusterSubmissionLink {
     return this.#publisher;
   }
 
-  /** Which node took job `jobId` last, and how many times it was taken. */
+  /**
+   * Which node took job `jobId` last, and how many times it was taken: the job's `processedBy` and
+   * `attemptsStarted` (fields `pb` and `ats` of its hash), read alone. Read for every start while
+   * the task events are built: the whole job (`getJob`: every field, its data and options parsed)
+   * cost more to read and to parse. `timestamp`, which every job has, tells a job gone.
+   */
   async readRun(jobId: string): Promise<{ readonly node: string | undefined; readonly started: number } | undefined> {
-    const job = await this.#queue.getJob(jobId);
-    if (job === undefined) return undefined;
-    return { node: job.processedBy, started: job.attemptsStarted };
+    const client = await this.#queue.backend.client;
+    const [node, started, timestamp] = await client.hmget(this.#queue.toKey(jobId), 'pb', 'ats', 'timestamp');
+    if (timestamp === null) return undefined;
+    return { node: node ?? undefined, started: started === null ? 0 : Number.parseInt(started, 10) };
   }
 
   /**
