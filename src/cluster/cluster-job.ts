@@ -59,12 +59,12 @@ const LOCAL_ONLY: ReadonlyArray<readonly [keyof TaskOptions, string]> = Object.f
 
 /**
  * mezan's priorities (higher first, any finite number, 0 by default) on BullMQ's (1 first, up to
- * 2^21, every job given one so that they all share its one ordered set): 0 is BullMQ's 2^20, and
- * each step up is one step nearer 1. Rounded, and clamped to what BullMQ takes.
+ * 2^21 − 1, every job given one so that they all share its one ordered set): 0 is BullMQ's 2^20, and
+ * each step up is one step nearer 1. Rounded, and clamped to what BullMQ takes (it refuses 2^21).
  * @internal
  */
 export function toQueuePriority(priority: number): number {
-  return Math.min(Math.max(PRIORITY_ZERO - Math.round(priority), 1), PRIORITY_ZERO * 2);
+  return Math.min(Math.max(PRIORITY_ZERO - Math.round(priority), 1), PRIORITY_ZERO * 2 - 1);
 }
 
 /**

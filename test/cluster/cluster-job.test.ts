@@ -1,5 +1,5 @@
 import { MezanError } from '../../src';
-import { readClusterSubmission, readFailure, writeFailure } from '../../src/cluster/cluster-job';
+import { fromQueuePriority, readClusterSubmission, readFailure, toQueuePriority, writeFailure } from '../../src/cluster/cluster-job';
 
 // A failure travels from the node that ran a task to its submitter as the job's failedReason; a
 // submission's data travels to the node as JSON.
@@ -51,5 +51,14 @@ describe('a cluster submission’s data', () => {
   it('carries a number JSON cannot as null, as the node would read it', () => {
     expect(readClusterSubmission('t', { input: Number.NaN }, 'node-1').data.input).toBeNull();
     expect(readClusterSubmission('t', { input: 'text' }, 'node-1').data.input).toBe('text');
+  });
+});
+
+describe('a priority as the queue has it', () => {
+  it('is clamped to what BullMQ takes, 1 to 2^21 − 1, at either end (a submission and setPriority alike)', () => {
+    expect([2 ** 20, Number.MAX_SAFE_INTEGER].map(toQueuePriority)).toEqual([1, 1]);
+    expect([-(2 ** 20), Number.MIN_SAFE_INTEGER].map(toQueuePriority)).toEqual([2 ** 21 - 1, 2 ** 21 - 1]);
+    expect([toQueuePriority(-(2 ** 20) + 1), toQueuePriority(0), toQueuePriority(2.4)]).toEqual([2 ** 21 - 1, 2 ** 20, 2 ** 20 - 2]);
+    expect([1, 2 ** 20, 2 ** 21 - 1].map(fromQueuePriority)).toEqual([2 ** 20 - 1, 0, -(2 ** 20) + 1]);
   });
 });

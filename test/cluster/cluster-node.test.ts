@@ -185,6 +185,16 @@ describe('a cluster of engines: named tasks go through the cluster and come back
     expect(queued.sort((x, y) => x - y)).toEqual([-3, 0, 2, 7]);
   });
 
+  it.each([-(2 ** 20), Number.MIN_SAFE_INTEGER])(
+    'runs a task of priority %d, clamped to the lowest the queue takes, not failing it unsent',
+    async (priority) => {
+      const name = freshCluster();
+      await joinNode(name, 'worker', { echo: (ctx) => ctx.input });
+      const submitter = await joinSubmitter(name);
+      await expect(submitter.submit('echo', { priority, input: 'ran' }).result).resolves.toBe('ran');
+    },
+  );
+
   it('changes a queued task’s priority in the queue with handle.setPriority', async () => {
     const name = freshCluster();
     const order: string[] = [];
