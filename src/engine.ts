@@ -1455,8 +1455,9 @@ export class Engine {
     }
   }
 
+  /** Resolves the `onIdle()` waiters once every task has settled: the executor's and the cluster's each call it as their own last one ends. */
   #wakeIdle(): void {
-    if (this.#buffer.length > 0 || this.#idleWaiters.length === 0) return;
+    if (this.#idleWaiters.length === 0 || !this.isIdle) return;
     for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
