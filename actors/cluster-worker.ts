@@ -58,9 +58,13 @@ const UNKNOWN_TASK_DELAY_MS = 1_000;
  * causes: this engine's own only if it is shutting down (see {@link ClusterWorker}'s `#failed`).
  */
 function refusedForShutdown(error: unknown): boolean {
-  for (let depth = 0; depth < 5 && error instanceof Error; depth++) {
-    if (error instanceof MezanError && error.code === 'E_SHUTDOWN') return true;
-    error = error.cause;
+  try {
+    for (let depth = 0; depth < 5 && error instanceof Error; depth++) {
+      if (error instanceof MezanError && error.code === 'E_SHUTDOWN') return true;
+      error = error.cause;
+    }
+  } catch {
+    // The task threw a hostile value (a Proxy whose traps throw): no refusal of this engine's.
   }
   return false;
 }
@@ -347,19 +351,30 @@ export class ClusterWorker implements ProgressReporter {
   }
 
   /**
-   * What BullMQ must hear of a completed attempt: its value, which BullMQ stores as JSON. One JSON
-   * cannot carry (a BigInt, a cycle, a throwing `toJSON`) fails the task for good: BullMQ would
-   * fail the completion and retry a function that succeeded.
+   * What BullMQ must hear of a completed attempt: its value as JSON carries it, which BullMQ stores.
+   * One JSON cannot carry (a BigInt, a cycle, a throwing `toJSON`; a function or a symbol, of which
+   * it makes nothing) fails the task for good: BullMQ would fail the completion and retry a function
+   * that succeeded. What was checked is what travels: BullMQ encodes the value again a few turns
+   * later, when a value of the task's could have changed.
    */
   #completed(value: unknown, job: Job<ClusterJobData>, attempt: number): unknown {
     if (value === undefined) return null;
+    // What JSON always carries as itself needs no copy.
+    if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') return value;
+    let text: string | undefined;
     try {
-      JSON.stringify(value);
+      text = JSON.stringify(value);
     } catch (error) {
-      const message = `Task "${job.data.name ?? job.name}" completed on node "${this.#options.node}", attempt ${attempt}, with a result JSON cannot carry: ${describeThrown(error)}`;
-      throw new UnrecoverableError(writeFailure('E_TASK_FAILED', message));
+      throw this.#unfitResult(job, attempt, describeThrown(error));
     }
-    return value;
+    if (text !== undefined) return JSON.parse(text) as unknown;
+    throw this.#unfitResult(job, attempt, `JSON makes nothing of ${typeof value === 'object' ? 'what its toJSON() returns' : `a ${typeof value}`}`);
+  }
+
+  /** The failure, for good, of an attempt that completed with a result JSON cannot carry (`why`). */
+  #unfitResult(job: Job<ClusterJobData>, attempt: number, why: string): UnrecoverableError {
+    const message = `Task "${job.data.name ?? job.name}" completed on node "${this.#options.node}", attempt ${attempt}, with a result JSON cannot carry: ${why}`;
+    return new UnrecoverableError(writeFailure('E_TASK_FAILED', message));
   }
 
   /** What BullMQ must hear of a failed attempt: a retry (an error), no retry (unrecoverable), or the job given back. */

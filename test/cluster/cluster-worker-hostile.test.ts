@@ -1,32 +1,85 @@
 import { Queue } from 'bullmq';
-import { createEngine, type TaskContext } from '../../src';
-import { deferred } from '../fixtures/engine-harness';
+import { createEngine, type EngineEvent, type TaskContext } from '../../src';
+import { deferred, rejectionOf } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // A working node's answers to what its tasks and its own engine do to it: a result JSON cannot
-// carry, a child refused by the node's drain, an engine that escalated. Real Redis, real time: the
+// carry, a hostile thrown value, a child refused by the node's drain, an engine that escalated. Real Redis, real time: the
 // tests wait for handles and for Redis's state, never for a delay.
 
 const bed = useClusterTestBed();
 
 describe('a working node and what its tasks and engine do to it', () => {
-  it('fails a task whose result JSON cannot carry once, E_TASK_FAILED, without running it again for its retries', async () => {
+  it.each([
+    ['a BigInt within', { amount: 10n }],
+    ['a function', () => 42],
+    ['a symbol', Symbol('result')],
+    ['a toJSON that gives nothing', { toJSON: () => undefined }],
+  ])('fails a task whose result JSON cannot carry (%s) once, E_TASK_FAILED, without running it again for its retries', async (_, result) => {
     let runs = 0;
     const engine = createEngine({
       logger: false,
       tasks: {
         charge: () => {
           runs++;
-          return { amount: 10n };
+          return result;
         },
       },
-      cluster: { redis: bed.redis.url, name: bed.freshCluster('bigint'), node: 'n1' },
+      cluster: { redis: bed.redis.url, name: bed.freshCluster('unfit-result'), node: 'n1' },
     });
     bed.engines.push(engine);
     await engine.onClusterReady();
     const handle = engine.submit('charge', { retries: { max: 2, delayMs: 1 } });
-    await expect(handle.result).rejects.toMatchObject({ code: 'E_TASK_FAILED' });
+    await expect(handle.result).rejects.toMatchObject({ code: 'E_TASK_FAILED', message: expect.stringMatching(/result JSON cannot carry/) });
     expect(runs).toBe(1);
+  });
+
+  it('completes a task with the result as it was checked: a value that changes afterwards (toJSON) does not fail the completion', async () => {
+    let runs = 0;
+    let reads = 0;
+    const engine = createEngine({
+      logger: false,
+      tasks: {
+        fickle: () => {
+          runs++;
+          return { toJSON: () => (++reads === 1 ? { amount: 10 } : { amount: 10n }) };
+        },
+      },
+      cluster: { redis: bed.redis.url, name: bed.freshCluster('fickle-result'), node: 'n1' },
+    });
+    bed.engines.push(engine);
+    await engine.onClusterReady();
+    await expect(engine.submit('fickle', { retries: { max: 2, delayMs: 1 } }).result).resolves.toEqual({ amount: 10 });
+    expect({ runs, reads }).toEqual({ runs: 1, reads: 1 });
+  });
+
+  it('fails a task that throws a Proxy whose traps throw with the node’s own message, announcing its retry', async () => {
+    const engine = createEngine({
+      logger: false,
+      tasks: {
+        hostile: () => {
+          throw new Proxy(
+            {},
+            {
+              getPrototypeOf() {
+                throw new Error('proto');
+              },
+            },
+          );
+        },
+      },
+      cluster: { redis: bed.redis.url, name: bed.freshCluster('proxy'), node: 'w' },
+    });
+    bed.engines.push(engine);
+    const retrying: EngineEvent[] = [];
+    engine.events$.subscribe((event) => {
+      if (event.type === 'task.retrying') retrying.push(event);
+    });
+    await engine.onClusterReady();
+    const error = await rejectionOf(engine.submit('hostile', { retries: { max: 1, delayMs: 1 } }));
+    expect(error.code).toBe('E_TASK_FAILED');
+    expect(error.message).toMatch(/^Task "hostile" failed on node "w", attempt 2/);
+    expect(retrying).toHaveLength(1);
   });
 
   it('gives back, not fails, a task that submits a cluster child while its node drains: another node runs both', async () => {
