@@ -1,6 +1,5 @@
-import { createEngine, type Engine, type NamedTaskFunctions } from '../../src';
 import { deferred } from '../fixtures/engine-harness';
-import { useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { joinBed, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 // `onIdle()` of a cluster node resolves once every task it submitted has settled: its local tasks
 // and its cluster tasks alike, whichever side ends last. Real Redis, real time: each waiter records
@@ -8,21 +7,10 @@ import { useClusterTestBed } from '../fixtures/cluster-test-bed';
 
 const bed = useClusterTestBed();
 
-async function join(name: string, node: string, tasks: NamedTaskFunctions, concurrency?: number): Promise<Engine> {
-  const engine = createEngine({
-    logger: false,
-    tasks,
-    cluster: { redis: bed.redis.url, name, node, ...(concurrency === undefined ? {} : { concurrency }) },
-  });
-  bed.engines.push(engine);
-  await engine.onClusterReady();
-  return engine;
-}
-
 describe('onIdle() of a node with cluster tasks and local tasks', () => {
   it('resolves only once its cluster task has settled too, not when its local tasks are done', async () => {
     const name = bed.freshCluster('on-idle');
-    const submitter = await join(name, 'submitter', {}, 0);
+    const submitter = await joinBed(bed, name, 'submitter', {}, 0);
     // No node works yet: the cluster task waits in the queue.
     const clusterTask = submitter.submit('later', { id: 'later-1' });
     const release = deferred<void>();
@@ -34,14 +22,14 @@ describe('onIdle() of a node with cluster tasks and local tasks', () => {
     release.resolve();
     await expect(local.result).resolves.toBe('local');
 
-    await join(name, 'worker', { later: () => 'ran' });
+    await joinBed(bed, name, 'worker', { later: () => 'ran' });
     await expect(clusterTask.result).resolves.toBe('ran');
     expect(await idle).toEqual({ clusterTask: 'completed', isIdle: true });
   });
 
   it('resolves only once its local tasks are done too, not when its last cluster task settles', async () => {
     const name = bed.freshCluster('on-idle');
-    const submitter = await join(name, 'submitter', {}, 0);
+    const submitter = await joinBed(bed, name, 'submitter', {}, 0);
     const release = deferred<void>();
     const local = submitter.submit(async () => {
       await release.promise;
@@ -49,7 +37,7 @@ describe('onIdle() of a node with cluster tasks and local tasks', () => {
     });
     const clusterTask = submitter.submit('now', { id: 'now-1' });
     const idle = submitter.onIdle().then(() => ({ local: local.status, isIdle: submitter.isIdle }));
-    await join(name, 'worker', { now: () => 'ran' });
+    await joinBed(bed, name, 'worker', { now: () => 'ran' });
     await expect(clusterTask.result).resolves.toBe('ran');
 
     release.resolve();

@@ -1,5 +1,5 @@
 import { createEngine, type ClusterTaskCounts, type Engine, type EngineEvent, type NamedTaskFunctions } from '../../src';
-import { useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { joinBed, useClusterTestBed } from '../fixtures/cluster-test-bed';
 import { deferred, rejectionOf } from '../fixtures/engine-harness';
 
 // The engine that submits cluster tasks counts them, apart from its own tasks, in progress(),
@@ -15,15 +15,8 @@ function counts(changes: Partial<ClusterTaskCounts>): ClusterTaskCounts {
   return { ...(Object.fromEntries(COUNTED.map((key) => [key, 0])) as Record<(typeof COUNTED)[number], number>), ...changes };
 }
 
-async function join(name: string, node: string, tasks: NamedTaskFunctions, concurrency?: number): Promise<Engine> {
-  const engine = createEngine({
-    logger: false,
-    tasks,
-    cluster: { redis: bed.redis.url, name, node, ...(concurrency === undefined ? {} : { concurrency }) },
-  });
-  bed.engines.push(engine);
-  await engine.onClusterReady();
-  return engine;
+function join(name: string, node: string, tasks: NamedTaskFunctions, concurrency?: number): Promise<Engine> {
+  return joinBed(bed, name, node, tasks, concurrency);
 }
 
 /** Resolves with the first of `engine`'s events that `matches` (subscribed now). */
