@@ -144,8 +144,9 @@ export function victimChannel(cluster: string, node: string): string {
  *   the cluster (a node that dies mid-scan loses the job's lock, and another node takes it);
  *   a job scheduler adds a scan every `scanMs` ({@link scanClusterDeadlocks}: a deadlock is
  *   confirmed across two snapshots at least `afterMs` apart, then its victim chosen); the queue's
- *   global concurrency and scheduler are made again when its connection comes back after a close
- *   and finds them gone (Redis restarted empty); a node's edges this version cannot read are left
+ *   global concurrency and scheduler are made again when they are found gone, looked at when its
+ *   connection comes back after a close (Redis restarted empty) and every third of `ttlMs` (its
+ *   data lost while the connections stayed); a node's edges this version cannot read are left
  *   out, as if it published none;
  * - the victim's node hears the decision on its channel ({@link victimChannel}), and fails that
  *   task's waits with `E_DEADLOCK` carrying the cycle, its leases freed, if that very request or
@@ -185,8 +186,10 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   /** Settles once this node's worker is seen and the scheduler made (or that failed). */
   #joined: Promise<void> = Promise.resolve();
   #scheduled = false;
-  /** Settles once the scans' queue is made whole again after a reconnection (see #rejoin). */
-  #rejoining: Promise<void> | undefined;
+  /** Settles once the scans' queue is looked at, and made whole again if need be (see #mend): one look at a time. */
+  #mending: Promise<void> | undefined;
+  /** The next look at the scans' queue (see #armMend). */
+  #mendTimer: unknown;
   #worker: Worker | undefined;
   /** The connections it opened (the queue's and the worker's), quit once those are closed. */
   readonly #connections: Redis[] = [];
@@ -236,7 +239,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     queueConnection.on('ready', () => {
       if (!lost) return;
       lost = false;
-      this.#rejoining = this.#rejoin(queue).catch(onError);
+      this.#lookAgain(queue);
     });
     const worker = (this.#worker = new Worker(name, () => this.scan().then(() => undefined), {
       connection: connect(),
@@ -256,6 +259,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
       .then(() => this.#schedule(queue))
       .then(() => {
         this.#scheduled = true;
+        this.#armMend(queue);
       })
       .catch((error: unknown) => {
         onError(error);
@@ -263,22 +267,51 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
       });
   }
 
+  /** Looks at the scans' queue now (see #mend), unless a look is under way. */
+  #lookAgain(queue: Queue): void {
+    this.#mending ??= this.#mend(queue)
+      .catch((error: unknown) => this.#connectionError(error))
+      .finally(() => {
+        this.#mending = undefined;
+      });
+  }
+
   /**
-   * Once the scans' queue is reachable again after its connection closed: makes again its global
-   * concurrency of 1 and its job scheduler if Redis lost them (restarted empty), saying so.
+   * Looks at the scans' queue every third of the edges' time to live (as the membership's
+   * heartbeat), while this node is in the cluster: a Redis that lost its data while the
+   * connections stayed (a `FLUSHALL`, a failover behind a proxy that kept them) tells no
+   * reconnection, and no scan would be scheduled again.
    */
-  async #rejoin(queue: Queue): Promise<void> {
+  #armMend(queue: Queue): void {
+    const { clock } = this.#options;
+    if (this.#closed) return;
+    this.#mendTimer = clock.setTimeout(
+      () => {
+        this.#mendTimer = undefined;
+        this.#lookAgain(queue);
+        void this.#mending?.then(() => this.#armMend(queue));
+      },
+      Math.max(1, Math.floor(this.#ttlMs / 3)),
+    );
+  }
+
+  /**
+   * Makes again the scans' queue's global concurrency of 1 and its job scheduler if Redis lost them
+   * (restarted empty, or its data flushed), saying so: two reads of a hash field when they are there.
+   */
+  async #mend(queue: Queue): Promise<void> {
     await this.#joined;
     if (this.#closed || !this.#scheduled) return;
-    const [concurrency, scheduler] = await Promise.all([queue.getGlobalConcurrency(), queue.getJobScheduler(SCHEDULER)]);
-    const missing = [...(concurrency === 1 ? [] : ['its global concurrency of 1']), ...(scheduler === undefined ? ['its job scheduler'] : [])];
+    const [concurrency, scheduled] = await Promise.all([queue.backend.getQueueMetaField('concurrency'), queue.backend.isJobScheduler(SCHEDULER)]);
+    const missing = [...(concurrency === '1' ? [] : ['its global concurrency of 1']), ...(scheduled ? [] : ['its job scheduler'])];
     // A node that leaves meanwhile waits for this (see #leave): it may then remove the scheduler made here.
     if (missing.length === 0 || this.#closed) return;
-    this.#options.logger?.warn(`the cluster's deadlock scans' queue had lost ${missing.join(' and ')} (Redis restarted empty?): made again`, {
-      cluster: this.#options.cluster,
-    });
-    if (concurrency !== 1) await queue.setGlobalConcurrency(1);
-    if (scheduler === undefined) await this.#schedule(queue);
+    this.#options.logger?.warn(
+      `the cluster's deadlock scans' queue had lost ${missing.join(' and ')} (Redis restarted empty, or its data was flushed?): made again`,
+      { cluster: this.#options.cluster },
+    );
+    if (concurrency !== '1') await queue.setGlobalConcurrency(1);
+    if (!scheduled) await this.#schedule(queue);
   }
 
   /** Makes (or keeps) the job scheduler that adds a scan every `scanMs`. */
@@ -308,7 +341,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
    */
   async #leave(queue: Queue): Promise<void> {
     await this.#joined;
-    await this.#rejoining;
+    await this.#mending;
     // A node that never joined, or is cut off from Redis as it leaves, does not wait to ask: the scheduler stays.
     if (!this.#scheduled || (await queue.backend.client).status !== 'ready') return;
     if ((await this.#otherScanners(queue)) > 0) return;
@@ -404,6 +437,7 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     const { clock, node } = this.#options;
     if (this.#publishTimer !== undefined) clock.clearTimeout(this.#publishTimer);
     if (this.#heartbeatTimer !== undefined) clock.clearTimeout(this.#heartbeatTimer);
+    if (this.#mendTimer !== undefined) clock.clearTimeout(this.#mendTimer);
     const queue = this.#queue;
     if (queue !== undefined) {
       await this.#leave(queue).catch((error: unknown) =>

@@ -4,7 +4,7 @@ import type { Clock } from '../src/clock';
 import { readClusterMember, type ClusterMember } from '../src/cluster/cluster-view';
 import { NodeRecords, type RecordReader } from './node-records';
 import type { Logger } from '../src/logger';
-import { warnOfClusterError } from './cluster-redis';
+import { mendClusterLimits, warnOfClusterError, type ClusterLimits } from './cluster-redis';
 
 /** What a node says of itself at each heartbeat: all of its record but who and where it is. @internal */
 export type ClusterMemberDescription = Omit<ClusterMember, 'node' | 'host' | 'pid' | 'startedAt' | 'heartbeatAt'>;
@@ -27,6 +27,11 @@ export interface ClusterMembershipInput {
   readonly logger?: Logger;
   /** Told, once, that its connection ended for good (ioredis gave up reconnecting) before it left: it writes its record no more. */
   readonly failed?: (error: unknown) => void;
+  /**
+   * The cluster-wide limits the node was given: each heartbeat sets again those Redis lost while
+   * the connections stayed (see {@link mendClusterLimits}); a reconnection has the node's queue set them.
+   */
+  readonly limits?: ClusterLimits;
 }
 
 /** The kind of the membership records: keys `mezan:<cluster>:members:*`. @internal */
@@ -140,6 +145,8 @@ export class ClusterMembership {
     }
     // Read before the write, on the same connection: what another engine wrote since this one's last write.
     const stored = this.#written && !this.#sharedName ? this.#records.readOne(node, readMemberRecord).catch(() => undefined) : undefined;
+    // Not at the first write: the node's parts are setting the limits as it joins.
+    const heartbeat = this.#written;
     // Versions only grow, across restarts of a node of the same name too: its last record may still be stored.
     this.#version = Math.max(this.#version + 1, Math.floor(clock.now()));
     this.#writing = this.#records
@@ -149,6 +156,7 @@ export class ClusterMembership {
           this.#written = true;
           this.#checkName(engineId, await stored);
           await this.#tellJoined();
+          if (heartbeat) await this.#mendLimits();
         },
         // Failing at every heartbeat (a Redis that refuses the write), it is counted as the connection's errors are.
         (error: unknown) => logger !== undefined && warnOfClusterError(logger, 'writing the cluster membership record', error),
@@ -212,6 +220,15 @@ export class ClusterMembership {
     } catch (error) {
       logger?.warn('reading the other members of the cluster failed', { error });
     }
+  }
+
+  /** Sets again the limits the node was given that Redis lost (one read when it has them); a failure is logged (once, then counted), and looked at again next time. */
+  async #mendLimits(): Promise<void> {
+    const { limits, cluster, logger } = this.#input;
+    if (limits === undefined) return;
+    await mendClusterLimits(this.#redis, cluster, limits, logger).catch(
+      (error: unknown) => logger !== undefined && warnOfClusterError(logger, 'setting again the cluster’s limits Redis lost', error),
+    );
   }
 
   #arm(): void {

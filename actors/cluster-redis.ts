@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { describeThrown } from '../src/internal/describe-thrown';
 import type { Logger } from '../src/logger';
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
@@ -57,6 +58,32 @@ export function keepClusterLimits(queue: Queue, options: ResolvedClusterOptions,
   if (options.globalConcurrency === undefined && options.rateLimit === undefined) return Promise.resolve();
   whenBackAfterClose(queue.backend, () => void setClusterLimits(queue, options, logger));
   return setClusterLimits(queue, options, logger);
+}
+
+/** The cluster-wide limits a node was given. @internal */
+export type ClusterLimits = Pick<ResolvedClusterOptions, 'globalConcurrency' | 'rateLimit'>;
+
+/**
+ * Sets again, saying so, those of the cluster-wide limits this node was given that Redis no longer
+ * has: it lost its data while the connections stayed (a `FLUSHALL`, a failover behind a proxy that
+ * kept them), and no reconnection tells. One read of the queue's meta when they are there; a limit
+ * Redis has, another node's too, is left as it is. Written as BullMQ's `setGlobalConcurrency` and
+ * `setGlobalRateLimit` write them, fields of the queue's meta hash.
+ * @throws what the connection throws
+ * @internal
+ */
+export async function mendClusterLimits(redis: Redis, cluster: string, limits: ClusterLimits, logger: Logger | undefined): Promise<void> {
+  const { globalConcurrency, rateLimit } = limits;
+  if (globalConcurrency === undefined && rateLimit === undefined) return;
+  const meta = `${CLUSTER_PREFIX}:${cluster}:meta`;
+  const [concurrency, max, duration] = await redis.hmget(meta, 'concurrency', 'max', 'duration');
+  const lost: Record<string, number> = {};
+  if (globalConcurrency !== undefined && concurrency === null) lost['concurrency'] = globalConcurrency;
+  if (rateLimit !== undefined && (max === null || duration === null)) Object.assign(lost, { max: rateLimit.limit, duration: rateLimit.intervalMs });
+  if (Object.keys(lost).length === 0) return;
+  const what = [...('concurrency' in lost ? ['its global concurrency'] : []), ...('max' in lost ? ['its rate limit'] : [])].join(' and ');
+  logger?.warn(`the cluster's queue had lost ${what} (Redis restarted empty, or its data was flushed?): set again`, { cluster });
+  await redis.hset(meta, lost);
 }
 
 /** Calls `back` each time a BullMQ object's connection is ready again after a close (not when it first connects). @internal */

@@ -647,6 +647,7 @@ export class Engine {
           };
         },
         onJoined: (others) => this.#compareDeadlockPolicies(others),
+        limits: { globalConcurrency: cluster.globalConcurrency, rateLimit: cluster.rateLimit },
         joined: (membership) => {
           this.#membership = membership;
           if (this.#membershipsWrite) membership.refresh();
