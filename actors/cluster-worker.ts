@@ -9,7 +9,7 @@ import type { Logger } from '../src/logger';
 import type { RandomSource } from '../src/random';
 import type { TaskHandle } from '../src/task-handle';
 import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../src/task-options';
-import { withContextView, type ContextView } from '../src/threads/in-thread';
+import { threadTargetOf, withContextView, type ContextView } from '../src/threads/in-thread';
 import { FINAL_CODES, fromQueuePriority, writeFailure, type ClusterJobData } from '../src/cluster/cluster-job';
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
 import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluster-task-context';
@@ -49,6 +49,15 @@ export interface ClusterRuns {
  * reported (its lock lapses). One per attempt: a promise that never settles keeps what waits on it.
  */
 const unreported = (): Promise<never> => new Promise<never>(() => undefined);
+
+/**
+ * Whether an attempt's function is still running, as its node tells on the main thread: one whose
+ * handle settled meanwhile (cancelled or timed out, its signal ignored) lingers, keeping its slot.
+ */
+interface AttemptCall {
+  running: boolean;
+  lingering: boolean;
+}
 
 /** How long a job whose task this node does not define, but another live node does, waits before it is taken again. */
 const UNKNOWN_TASK_DELAY_MS = 1_000;
@@ -109,6 +118,8 @@ export class ClusterWorker implements ProgressReporter {
   #ending = false;
   /** Set once it crashed: the attempts under way are not reported. */
   #crashed = false;
+  /** How many attempts linger: their jobs ended, their functions still run, each in a local slot. */
+  #lingering = 0;
 
   constructor(options: ResolvedClusterOptions, host: ClusterWorkerHost) {
     this.#options = options;
@@ -272,17 +283,20 @@ export class ClusterWorker implements ProgressReporter {
       const started: ClusterStarted = { started: true, attempt, node: this.#options.node };
       job.updateProgress(started as unknown as object).catch((error: unknown) => this.#logError('reporting a start', error));
     }
-    const local = this.#runLocal(job, fn, attempt, outcomes);
+    const call: AttemptCall = { running: false, lingering: false };
+    const local = this.#runLocal(job, fn, attempt, outcomes, call);
     this.#running.set(id, local);
     this.#host.runs?.runs(local.id, id, true);
     // Cancelled while its gates were read: it ends `E_CANCELLED`, as if heard running.
     if (cancelled !== undefined) local.cancel(cancelled.reason);
     return local.result.then(
       (value) => {
+        this.#settledWhileRunning(call);
         if (!this.#attemptEnded(id, local)) return unreported();
         return this.#completed(value, job, attempt);
       },
       (error: unknown) => {
+        this.#settledWhileRunning(call);
         if (!this.#attemptEnded(id, local)) return unreported();
         return this.#failed(error, job, token, attempt);
       },
@@ -293,14 +307,21 @@ export class ClusterWorker implements ProgressReporter {
    * Submits the attempt to the local engine.
    * @throws {UnrecoverableError} when the engine refuses it: what is left to refuse is this node's (its pools)
    */
-  #runLocal(job: Job<ClusterJobData>, fn: TaskFunction, attempt: number, outcomes: readonly TravellingOutcome[] | undefined): TaskHandle<unknown> {
+  #runLocal(
+    job: Job<ClusterJobData>,
+    fn: TaskFunction,
+    attempt: number,
+    outcomes: readonly TravellingOutcome[] | undefined,
+    call: AttemptCall,
+  ): TaskHandle<unknown> {
     const data = job.data;
     try {
       const dependencies = reviveOutcomes(outcomes);
       // A view, not an arrow around `fn`: a thread task stays one, so it runs on this node's threads
       // (with this context there), not on its main thread.
       const clusterView: ContextView = (ctx) => new ClusterTaskContext(ctx, job, attempt, dependencies, this);
-      return this.#host.runLocal(withContextView(fn, clusterView), {
+      const viewed = withContextView(fn, clusterView);
+      return this.#host.runLocal(threadTargetOf(fn) === undefined ? this.#watchedCall(viewed, call) : viewed, {
         name: data.name ?? job.name,
         // Its priority in the cluster is its priority here too (what a deadlock's victim policy weighs).
         priority: fromQueuePriority(job.priority),
@@ -314,6 +335,53 @@ export class ClusterWorker implements ProgressReporter {
       const refused = error instanceof MezanError ? error : new MezanError('E_INVALID_OPTION', describeThrown(error));
       throw new UnrecoverableError(writeFailure(refused.code, `${refused.message} (on node "${this.#options.node}")`));
     }
+  }
+
+  /** `fn`, which tells `call` whether it runs: called, and until what it returned settles. */
+  #watchedCall(fn: TaskFunction, call: AttemptCall): TaskFunction {
+    const returned = (): void => this.#returned(call);
+    return (ctx) => {
+      call.running = true;
+      try {
+        const result = fn(ctx);
+        Promise.resolve(result).then(returned, returned);
+        return result;
+      } catch (error) {
+        returned();
+        throw error;
+      }
+    };
+  }
+
+  /**
+   * The attempt's handle settled: if its function still runs (it ignored its signal), it lingers in
+   * its local slot, and the worker takes one job fewer until it returns.
+   */
+  #settledWhileRunning(call: AttemptCall): void {
+    if (!call.running || call.lingering) return;
+    call.lingering = true;
+    this.#lingering++;
+    this.#fitConcurrency();
+  }
+
+  /** The attempt's function returned (or threw): a lingering one gives its slot back to the worker. */
+  #returned(call: AttemptCall): void {
+    call.running = false;
+    if (!call.lingering) return;
+    call.lingering = false;
+    this.#lingering--;
+    this.#fitConcurrency();
+  }
+
+  /**
+   * Takes from BullMQ only as many jobs as the engine's slots can start: its worker frees a job's
+   * place once the processor's promise settles, as the attempt's handle does, while a lingering
+   * function keeps its local slot. Set before that promise settles, so that BullMQ fetches no job in
+   * its place. At least 1 (BullMQ's least): a node all of whose slots linger may still take one job,
+   * which waits for a slot. A raised concurrency is used once one of BullMQ's fetches or jobs ends.
+   */
+  #fitConcurrency(): void {
+    this.#worker.concurrency = Math.max(1, this.#options.concurrency - this.#lingering);
   }
 
   /** `false` if the worker crashed under the attempt: its end is not to be reported. */
