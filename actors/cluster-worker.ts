@@ -82,7 +82,9 @@ function refusedForShutdown(error: unknown): boolean {
  * The working side of a cluster node: a BullMQ worker whose jobs run through the engine's own
  * executor, workers and pools, one local attempt per BullMQ attempt, the node's worker of the
  * cluster's gates, and the connection that hears cancellations. BullMQ keeps the leases and their
- * recovery when a node dies; this class translates a job into a local task and its end back.
+ * recovery when a node dies; this class translates a job into a local task and its end back. It
+ * takes only as many jobs as the engine can start: an attempt whose function outlives its handle
+ * (its signal ignored) keeps its local slot, and one BullMQ place with it (`#fitConcurrency`).
  * @internal
  */
 export class ClusterWorker implements ProgressReporter {
