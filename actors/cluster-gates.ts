@@ -14,6 +14,8 @@ import { readJobEnd } from './job-end';
 export interface GateData {
   readonly job: string;
   readonly name: string;
+  /** Which submission of its id the dependency is, when not the id itself (`submissionOf`): a withdrawn mark of another one is not its. */
+  readonly submission?: string;
 }
 
 /** Where a gated dependant's dependency sits in its `dependsOn`: a gate's place in `ctx.dependencies`. @internal */
@@ -42,10 +44,23 @@ export function gatesQueueKey(cluster: string): string {
  * The key that marks a cluster task as withdrawn (cancelled by its handle), for as long as a failed
  * job is kept: BullMQ does not remove a gated dependant while one of its gates is being read, so the
  * node that takes it checks this first; and a gate whose dependency's job is gone reads it to tell a
- * cancelled dependency from one whose record was lost. @internal
+ * cancelled dependency from one whose record was lost. Its value names the submission withdrawn
+ * ({@link withdraws}). @internal
  */
 export function withdrawnKey(cluster: string, dependant: string): string {
   return `${GATES_PREFIX}:${cluster}:withdrawn:${dependant}`;
+}
+
+/** What an older mezan wrote as every withdrawn mark: it named no submission, so it withdraws any. */
+const ANY_SUBMISSION = '1';
+
+/**
+ * Whether withdrawn mark `mark` (`null`: none) withdraws submission `submission` of its id: a mark
+ * left by an earlier submission of the same id (cancelled, then submitted again) does not.
+ * @internal
+ */
+export function withdraws(mark: string | null, submission: string): boolean {
+  return mark === submission || mark === ANY_SUBMISSION;
 }
 
 /**
@@ -70,24 +85,24 @@ export function gateId(dependant: string, at: number): string {
  * @internal
  */
 export function gateChildren(cluster: string, dependencies: ReadonlyArray<GatePlace & GateData>): FlowJobNode[] {
-  return dependencies.map(({ gate, job, name }) => ({
+  return dependencies.map(({ gate, job, name, submission }) => ({
     name: 'gate',
     queueName: cluster,
     prefix: GATES_PREFIX,
-    data: { job, name } satisfies GateData,
+    data: (submission === undefined || submission === job ? { job, name } : { job, name, submission }) satisfies GateData,
     opts: { jobId: gate, removeOnComplete: true, removeOnFail: true },
   }));
 }
 
 /**
  * How dependency `job` of `queue` ended, as its outcome travels to its dependant; `undefined` while
- * it has not ended. A job that is gone was cancelled if it is marked withdrawn (its handle removed
- * it), as a local dependency cancelled is; otherwise (its record expired) it is told as a failure:
+ * it has not ended. A job that is gone was cancelled if this submission of it is marked withdrawn
+ * (its handle removed it), as a local dependency cancelled is; otherwise (its record expired) it is told as a failure:
  * nothing will be heard of it again.
  * @throws what the Redis connection throws
  * @internal
  */
-export async function readOutcome(queue: Queue, { job: id, name }: GateData): Promise<TravellingOutcome | undefined> {
+export async function readOutcome(queue: Queue, { job: id, name, submission = id }: GateData): Promise<TravellingOutcome | undefined> {
   const end = await readJobEnd(queue, id);
   switch (end.state) {
     case 'running':
@@ -102,7 +117,7 @@ export async function readOutcome(queue: Queue, { job: id, name }: GateData): Pr
     }
     case 'gone': {
       const client = await queue.backend.client;
-      if ((await client.get(withdrawnKey(queue.name, id))) !== null)
+      if (withdraws(await client.get(withdrawnKey(queue.name, id)), submission))
         return { id, name, status: 'cancelled', error: { code: 'E_CANCELLED', message: `Task "${name}" (${id}) was cancelled` } };
       const message = `Task "${name}" (${id}) is no longer in cluster "${queue.name}" (removed, or its record expired after it ended)`;
       return { id, name, status: 'failed', error: { code: 'E_TASK_FAILED', message } };

@@ -140,7 +140,9 @@ export class ClusterSubmissions implements ClusterTaskOwner {
    */
   submit(task: string, options: TaskOptions): TaskHandle<unknown> {
     const submission = readClusterSubmission(task, options, this.#options.node);
-    const id = submission.id ?? `${this.#idPrefix}${(++this.#idCount).toString(36)}`;
+    // Every submission has a token of its own, which a withdrawn mark names: the id itself when it is the node's.
+    const token = `${this.#idPrefix}${(++this.#idCount).toString(36)}`;
+    const id = submission.id ?? token;
     if (this.#pending.has(id)) fail('id', 'an id no unfinished task of this engine has', id);
     const dependencies =
       submission.dependsOn === undefined
@@ -157,6 +159,7 @@ export class ClusterSubmissions implements ClusterTaskOwner {
       this,
       submission.priority,
       dependencies.length > 0 ? 'waiting' : 'queued',
+      token,
     );
     record.priority = options.priority ?? 0;
     this.#tally.submitted();
@@ -173,8 +176,9 @@ export class ClusterSubmissions implements ClusterTaskOwner {
     if (submission.signal !== undefined) record.unlisten = cancelOnAbort(submission.signal, handle);
     // Its signal had aborted already: it is cancelled, and nothing of it may follow its end.
     if (handle.isSettled) return handle;
-    if (dependencies.length === 0) this.#send(record, task, submission.data, submission.attempts);
-    else this.#gate(record, task, submission.data, submission.attempts, dependencies);
+    const data = id === token ? submission.data : { ...submission.data, submission: token };
+    if (dependencies.length === 0) this.#send(record, task, data, submission.attempts);
+    else this.#gate(record, task, data, submission.attempts, dependencies);
     return handle;
   }
 
@@ -199,12 +203,15 @@ export class ClusterSubmissions implements ClusterTaskOwner {
       return;
     }
     const places: Array<GatePlace & GateData> = [];
+    const after: ClusterTask[] = [];
     dependencies.forEach(({ handle, allow }, at) => {
-      if (!handle.isSettled) places.push({ at, gate: gateId(record.id, at), allow, job: handle.id, name: handle.name });
+      if (handle.isSettled) return;
+      const dependency = this.#ownTask(handle)!;
+      places.push({ at, gate: gateId(record.id, at), allow, job: handle.id, name: handle.name, submission: dependency.submission });
+      after.push(dependency);
     });
     const gates = places.map(({ at, gate, allow }) => ({ at, gate, allow }));
     const ended = travellingOutcomes(dependencies.filter(({ handle }) => handle.isSettled));
-    const after = places.map(({ at }) => this.#ownTask(dependencies[at]!.handle)!);
     record.gated = true;
     record.outgoing = { task, data: { ...data, dependencies: ended, gates }, attempts, flow: { places, after } };
     this.#dispatch(record);

@@ -304,7 +304,8 @@ export class ClusterSubmitter implements ClusterSubmissionLink {
    * it on the cancel channel and aborts the attempt (a job locked by a worker is not removed). It is
    * marked withdrawn in Redis first: BullMQ does not remove a gated dependant while one of its gates
    * is being read, and the node that takes it then fails it `E_CANCELLED`, unrun; a gate that finds
-   * a dependency's job gone tells its dependant it was cancelled.
+   * a dependency's job gone tells its dependant it was cancelled. The mark holds the submission's
+   * token: a later submission of the same id is not withdrawn by it.
    */
   withdraw(task: ClusterTask, reason: unknown): void {
     const withdrawal = this.#withdraw(task, reason).finally(() => this.#withdrawals.delete(withdrawal));
@@ -313,7 +314,7 @@ export class ClusterSubmitter implements ClusterSubmissionLink {
 
   async #withdraw(task: ClusterTask, reason: unknown): Promise<void> {
     await this.#redisForMessages()
-      .set(withdrawnKey(this.#options.name, task.id), '1', 'EX', KEEP_FAILED.age)
+      .set(withdrawnKey(this.#options.name, task.id), task.submission, 'EX', KEEP_FAILED.age)
       .catch(() => 0);
     await this.#queue.remove(task.id).catch(() => 0);
     if (this.#disconnected) return;

@@ -10,12 +10,12 @@ import type { RandomSource } from '../src/random';
 import type { TaskHandle } from '../src/task-handle';
 import { NO_RETRIES, type TaskFunction, type TaskOptions } from '../src/task-options';
 import { threadTargetOf, withContextView, type ContextView } from '../src/threads/in-thread';
-import { FINAL_CODES, fromQueuePriority, writeFailure, type ClusterJobData } from '../src/cluster/cluster-job';
+import { FINAL_CODES, fromQueuePriority, submissionOf, writeFailure, type ClusterJobData } from '../src/cluster/cluster-job';
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
 import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluster-task-context';
 import { dependencyFailedError, reviveOutcomes, type TravellingOutcome } from '../src/cluster/cluster-dependencies';
 import { isGivenBack, type ClusterProgress, type ClusterRetrying, type ClusterStarted, type GivenBack } from '../src/cluster/cluster-task-events';
-import { ClusterGates, gatedOutcomes, gatesQueueKey, withdrawnKey } from './cluster-gates';
+import { ClusterGates, gatedOutcomes, gatesQueueKey, withdrawnKey, withdraws } from './cluster-gates';
 import { liveNodeDefines } from './cluster-membership';
 import { cancelChannel, CLUSTER_PREFIX, readCancelMessage, keepClusterLimits, warnOfClusterError } from './cluster-redis';
 
@@ -402,7 +402,7 @@ export class ClusterWorker implements ProgressReporter {
    */
   async #openedGates(job: Job<ClusterJobData>): Promise<readonly TravellingOutcome[]> {
     const { gates = [], dependencies = [], name = job.name } = job.data;
-    if ((await this.#redisReader().exists(withdrawnKey(this.#options.name, job.id!))) === 1) {
+    if (await this.#isWithdrawn(job)) {
       const error = new MezanError('E_CANCELLED', `Task "${name}" was cancelled while it waited for its dependencies`);
       throw new UnrecoverableError(writeFailure(error.code, error.message));
     }
@@ -493,7 +493,7 @@ export class ClusterWorker implements ProgressReporter {
     this.#opening.set(id, undefined);
     let withdrawn: boolean;
     try {
-      withdrawn = (await this.#redisReader().exists(withdrawnKey(this.#options.name, id))) === 1 || this.#opening.get(id) !== undefined;
+      withdrawn = (await this.#isWithdrawn(job)) || this.#opening.get(id) !== undefined;
     } finally {
       this.#opening.delete(id);
     }
@@ -511,6 +511,12 @@ export class ClusterWorker implements ProgressReporter {
     // BullMQ's delayed set is scored in wall-clock milliseconds: `moveToDelayed` counts no attempt.
     await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
+  }
+
+  /** Whether this submission of job `job` was withdrawn (its handle cancelled), read from its mark in Redis. */
+  async #isWithdrawn(job: Job<ClusterJobData>): Promise<boolean> {
+    const id = job.id!;
+    return withdraws(await this.#redisReader().get(withdrawnKey(this.#options.name, id)), submissionOf(id, job.data));
   }
 
   /** The connection a gated dependant's withdrawal and the cluster's members are read on: made when first needed. */

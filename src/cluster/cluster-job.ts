@@ -30,6 +30,17 @@ export interface ClusterJobData {
   readonly gates?: readonly GatePlace[];
   /** The node that submitted it. */
   readonly from: string;
+  /**
+   * Which submission of its id this job is, when the id is the caller's (one the node made is used
+   * once: it is its own token): a withdrawn mark names the submission it withdrew, not the id, since
+   * a caller may submit an id again once its task was cancelled.
+   */
+  readonly submission?: string;
+}
+
+/** Which submission of its id job `id` (of data `data`) is: what its withdrawn mark holds. @internal */
+export function submissionOf(id: string, data: ClusterJobData): string {
+  return data.submission ?? id;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -96,6 +96,8 @@ export class ClusterTask implements TaskHandleHooks {
     readonly owner: ClusterTaskOwner,
     queuePriority: number,
     status: Extract<TaskStatus, 'queued' | 'waiting'> = 'queued',
+    /** Which submission of its id this is: what its withdrawn mark holds (`submissionOf`). */
+    readonly submission: string = id,
   ) {
     this.queuePriority = queuePriority;
     this.handle = new TaskHandle<unknown>(this, status);

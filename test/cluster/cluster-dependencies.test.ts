@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withdrawnKey } from '../../actors/cluster-gates';
+import { submissionOf, type ClusterJobData } from '../../src/cluster/cluster-job';
 import { createEngine, MezanError, type DependencyOutcome, type Engine, type NamedTaskFunctions, type TaskHandle } from '../../src';
 import { deferred, rejectionOf, thrownBy } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
@@ -244,12 +245,15 @@ describe('dependencies between cluster tasks', () => {
     submitter.submit('fetch', { id: 'fetch-3' });
     const report = submitter.submit('report', { id: 'report-3', dependsOn: ['fetch-3'] });
     await untilJob(name, 'report-3', 'waiting-children');
-    // What cancel() writes before it removes the job: here the removal is taken to have failed.
+    // What cancel() writes before it removes the job (the submission it withdraws): here the removal is taken to have failed.
     const redis = new Redis(bed.redis.url);
+    const queue = new Queue<ClusterJobData>(name, { connection: { url: bed.redis.url }, prefix: 'mezan' });
     try {
-      await redis.set(withdrawnKey(name, 'report-3'), '1');
+      const job = (await queue.getJob('report-3'))!;
+      await redis.set(withdrawnKey(name, 'report-3'), submissionOf(job.id!, job.data));
     } finally {
       redis.disconnect();
+      await queue.close();
     }
     release.resolve();
     const error = await rejectionOf(report);

@@ -1,5 +1,6 @@
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
-import { ClusterGates, gateChildren, gatesQueueKey } from '../../actors/cluster-gates';
+import { Redis } from 'ioredis';
+import { ClusterGates, gateChildren, gatesQueueKey, readOutcome, withdrawnKey } from '../../actors/cluster-gates';
 import { readJobEnd } from '../../actors/job-end';
 import { until } from '../fixtures/cluster-test-bed';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
@@ -54,5 +55,28 @@ describe('a gate', () => {
       value: { [`${gatesQueueKey('gates-1')}:1-D-0`]: { id: 'A', name: 'fetch', status: 'completed', value: 'rows' } },
     });
     expect(errors.map(String)).toEqual(['Error: Connection is closed.', 'Error: Connection is closed.']);
+  });
+
+  it('tells a dependency whose job is gone cancelled only if its own submission is marked withdrawn', async () => {
+    const queue = new Queue('gates-2', { connection: { url: server.url }, prefix: 'mezan' });
+    const redis = new Redis(server.url);
+    closing.push(
+      () => queue.close(),
+      async () => redis.disconnect(),
+    );
+    const gone = { job: 'order-7', name: 'charge', submission: 'node-a-3' };
+    const told = async (): Promise<unknown> => (await readOutcome(queue, gone))?.status;
+    expect(await told()).toBe('failed');
+    // An earlier submission of the same id was cancelled: its mark is not this one's.
+    await redis.set(withdrawnKey('gates-2', 'order-7'), 'node-a-1');
+    expect(await told()).toBe('failed');
+    await redis.set(withdrawnKey('gates-2', 'order-7'), 'node-a-3');
+    expect(await told()).toBe('cancelled');
+    // What an older mezan wrote, naming no submission, withdraws any.
+    await redis.set(withdrawnKey('gates-2', 'order-7'), '1');
+    expect(await told()).toBe('cancelled');
+    // A gate of a job whose id is its own token (one the node made) names no submission apart.
+    await redis.set(withdrawnKey('gates-2', 'x-5'), 'x-5');
+    expect((await readOutcome(queue, { job: 'x-5', name: 'charge' }))?.status).toBe('cancelled');
   });
 });
