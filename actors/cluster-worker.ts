@@ -235,11 +235,12 @@ export class ClusterWorker implements ProgressReporter {
     // The runs before this one: failed attempts, and runs lost with their node. Not BullMQ's
     // `attemptsStarted`, which also counts a job a draining node fetched and gave back unrun.
     const attempt = job.attemptsMade + job.stalledCounter + 1;
-    // A gated dependant reads its dependencies' outcomes from its gates first.
-    if (job.data.gates === undefined) return this.#runAttempt(job, token, fn, attempt, job.data.dependencies);
+    // A plain job taken for the first time runs at once: a cancel before removed it (nobody held it),
+    // one after reaches it running.
+    if (job.data.gates === undefined && attempt === 1) return this.#runAttempt(job, token, fn, attempt, job.data.dependencies);
     const id = job.id!;
     this.#opening.set(id, undefined);
-    return this.#openedGates(job).then(
+    return this.#opened(job, attempt).then(
       (outcomes) => {
         const heard = this.#opening.get(id);
         this.#opening.delete(id);
@@ -397,15 +398,28 @@ export class ClusterWorker implements ProgressReporter {
   }
 
   /**
+   * What a job that could not simply be removed needs read before it runs: whether it was withdrawn
+   * (its handle cancelled), and a gated dependant's dependencies. A gated dependant is not removed
+   * while a gate is read; a job taken again (a retry, or a run after its node was lost) may have
+   * been cancelled while no node could hear it: its node dead, paused or cut off, or between a
+   * failed attempt's end and its retry. Withdrawn, it fails `E_CANCELLED`, unrecoverably, unrun.
+   */
+  async #opened(job: Job<ClusterJobData>, attempt: number): Promise<readonly TravellingOutcome[] | undefined> {
+    const { gates, dependencies, name = job.name } = job.data;
+    if (await this.#isWithdrawn(job)) {
+      const when = gates === undefined ? `before its attempt ${attempt} ran` : 'while it waited for its dependencies';
+      const error = new MezanError('E_CANCELLED', `Task "${name}" was cancelled ${when}`);
+      throw new UnrecoverableError(writeFailure(error.code, error.message));
+    }
+    return gates === undefined ? dependencies : this.#openedGates(job);
+  }
+
+  /**
    * A gated dependant's dependencies, read from its gates: it fails, unrecoverably, if one that must
    * complete did not (its submitter, if alive, has failed its handle and removed it already).
    */
   async #openedGates(job: Job<ClusterJobData>): Promise<readonly TravellingOutcome[]> {
     const { gates = [], dependencies = [], name = job.name } = job.data;
-    if (await this.#isWithdrawn(job)) {
-      const error = new MezanError('E_CANCELLED', `Task "${name}" was cancelled while it waited for its dependencies`);
-      throw new UnrecoverableError(writeFailure(error.code, error.message));
-    }
     let outcomes: TravellingOutcome[];
     try {
       outcomes = await gatedOutcomes(job, gatesQueueKey(this.#options.name), dependencies, gates);

@@ -1,9 +1,11 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { withdrawnKey } from '../../actors/cluster-gates';
 import { createEngine, type Engine, type TaskHandle } from '../../src';
 import type { GatedResult } from '../fixtures/cluster/gated-tasks';
 import { killAll, startNode, taskLines, type NodeProcess } from '../fixtures/cluster/node-processes';
 import { rejectionOf } from '../fixtures/engine-harness';
+import { until } from '../fixtures/cluster-test-bed';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
 
 // Three `mezan node` processes on a real redis-server, and the test's own engine, which only
@@ -133,6 +135,36 @@ describe('mezan node: three node processes', () => {
     const error = await rejectionOf(handle!);
     expect(error.code).toBe('E_WORKER_CRASHED');
     expect(handle!.status).toBe('failed');
+  });
+
+  it('does not run again a task cancelled while its node was dead: the node that takes it over fails it E_CANCELLED, unrun', async () => {
+    const name = `procs-${process.pid}-${++clusterNumber}`;
+    const first = await startNode({ redisUrl: redis.url, cluster: name, name: 'first', concurrency: 1 });
+    nodes = [first];
+    submitter = createEngine({ logger: false, cluster: { redis: redis.url, name, node: 'submitter', concurrency: 0 } });
+    await submitter.onClusterReady();
+    const handle = submitter.submit<GatedResult>('gated', { id: 'doomed', input: { gate: 'doomed' } });
+    await started([first], 1);
+    // Its node dies holding the job's lease: nobody hears the cancel, and BullMQ cannot remove the job.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    handle.cancel();
+    expect((await rejectionOf(handle)).code).toBe('E_CANCELLED');
+    await until(async () => (await gates.exists(withdrawnKey(name, 'doomed'))) === 1, 'the withdrawn mark');
+    const second = await startNode({ redisUrl: redis.url, cluster: name, name: 'second', concurrency: 1 });
+    nodes.push(second);
+    const queue = new Queue(name, { connection: { url: redis.url }, prefix: 'mezan' });
+    try {
+      // Once the dead node's lease lapses, the second node takes the job (attempt 2): it ends it, or runs it.
+      await until(
+        async () => taskLines(second, 'started').length > 0 || (await queue.getJobState('doomed')) === 'failed',
+        'the job to be run again or to fail',
+      );
+      expect(taskLines(second, 'started')).toEqual([]);
+      expect((await queue.getJob('doomed'))?.failedReason).toMatch(/^E_CANCELLED: Task "gated" was cancelled before its attempt 2 ran/);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('fences a node paused past its lease: its late completion is refused, the task completes once, by the node that took it over', async () => {
