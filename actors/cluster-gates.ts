@@ -1,6 +1,6 @@
 import { DelayedError, Job, Worker, type FlowJobNode, type Queue } from 'bullmq';
 import { MezanError } from '../src/errors';
-import { readFailure } from '../src/cluster/cluster-job';
+import { readFailure, type ClusterJobData } from '../src/cluster/cluster-job';
 import type { TravellingOutcome } from '../src/cluster/cluster-dependencies';
 import { readJobEnd } from './job-end';
 
@@ -92,6 +92,37 @@ export function gateChildren(cluster: string, dependencies: ReadonlyArray<GatePl
     data: (submission === undefined || submission === job ? { job, name } : { job, name, submission }) satisfies GateData,
     opts: { jobId: gate, removeOnComplete: true, removeOnFail: true },
   }));
+}
+
+/**
+ * A gated dependant's data and gates once some of its dependencies ended before its flow was added
+ * (`ended(index)` is the outcome of the dependency of gate number `index`, `undefined` while it has
+ * not): their outcomes travel in its data, in `dependsOn` order, as those ended when it was
+ * submitted do, and only the others keep a gate; with none left it is a plain job. A dependency
+ * cancelled before its job was sent has no job for a gate to read.
+ * @internal
+ */
+export function withoutEndedGates(
+  data: ClusterJobData,
+  places: ReadonlyArray<GatePlace & GateData>,
+  ended: (index: number) => TravellingOutcome | undefined,
+): { readonly data: ClusterJobData; readonly places: ReadonlyArray<GatePlace & GateData> } {
+  const outcomes = places.map((_, index) => ended(index));
+  if (outcomes.every((outcome) => outcome === undefined)) return { data, places };
+  const travelled = data.dependencies ?? [];
+  const dependencies: TravellingOutcome[] = [];
+  const left: Array<GatePlace & GateData> = [];
+  let next = 0;
+  places.forEach((place, index) => {
+    while (dependencies.length + left.length < place.at) dependencies.push(travelled[next++]!);
+    const outcome = outcomes[index];
+    if (outcome === undefined) left.push(place);
+    else dependencies.push(outcome);
+  });
+  dependencies.push(...travelled.slice(next));
+  const { gates: _gates, ...plain } = data;
+  const gates = left.map(({ at, gate, allow }) => ({ at, gate, allow }));
+  return { data: left.length === 0 ? { ...plain, dependencies } : { ...plain, dependencies, gates }, places: left };
 }
 
 /**

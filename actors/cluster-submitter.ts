@@ -6,7 +6,8 @@ import type { Logger } from '../src/logger';
 import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
 import type { ClusterTask } from '../src/cluster/cluster-task';
 import { readJobEnd } from './job-end';
-import { gateChildren, GATES_PREFIX, wakeGate, withdrawnKey } from './cluster-gates';
+import { travellingOutcome } from '../src/cluster/cluster-dependencies';
+import { gateChildren, GATES_PREFIX, wakeGate, withdrawnKey, withoutEndedGates } from './cluster-gates';
 import { cancelChannel, CLUSTER_PREFIX, keepClusterLimits, whenBackAfterClose, warnOfClusterError, type CancelMessage } from './cluster-redis';
 import { JobOutbox, type BulkJob } from './job-outbox';
 import type { ClusterSubmissionLink, ClusterSubmissions, HeardJobEvent } from './cluster-submissions';
@@ -142,12 +143,17 @@ export class ClusterSubmitter implements ClusterSubmissionLink {
 
   /** Adds a gated dependant's flow, once its dependencies' jobs are in Redis for its gates to read. */
   async #addFlow(record: ClusterTask): Promise<void> {
-    const { task, data, attempts, flow } = record.outgoing!;
+    const { task, attempts, flow } = record.outgoing!;
     await this.#listen();
     await Promise.all(flow!.after.map((dependency) => dependency.whenAdded()));
     // Failed meanwhile, it gave the dependant back to the submissions.
     if (record.handle.isSettled || this.#crashed) return;
     this.#flowsWaiting.delete(record);
+    // Those ended meanwhile travel with it: one cancelled before it was sent has no job for a gate to read.
+    const { data, places } = withoutEndedGates(record.outgoing!.data, flow!.places, (index) => {
+      const { handle } = flow!.after[index]!;
+      return handle.isSettled ? travellingOutcome(handle) : undefined;
+    });
     this.#flows ??= new FlowProducer({ connection: this.#connection, prefix: CLUSTER_PREFIX }).on('error', (error) =>
       this.#logError('the flows', error),
     );
@@ -158,7 +164,7 @@ export class ClusterSubmitter implements ClusterSubmissionLink {
       prefix: CLUSTER_PREFIX,
       data,
       opts: this.#jobOptions(record, attempts),
-      children: gateChildren(this.#options.name, flow!.places),
+      children: gateChildren(this.#options.name, places),
     });
     record.sentAt = this.#host.clock.now();
     record.outgoing = undefined;

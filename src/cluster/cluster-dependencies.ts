@@ -112,12 +112,15 @@ export function dependencyFailedError(name: string, id: string, dependency: stri
 
 /** The settled dependencies' outcomes, as they travel in the job. @internal */
 export function travellingOutcomes(dependencies: readonly ClusterDependency[]): TravellingOutcome[] {
-  return dependencies.map(({ handle }) => {
-    const { id, name, status, value, error } = handle.describeOutcome()!;
-    return status === 'completed'
-      ? { id, name, status, value: value === undefined ? null : value }
-      : { id, name, status, error: { code: error!.code, message: error!.message } };
-  });
+  return dependencies.map(({ handle }) => travellingOutcome(handle));
+}
+
+/** A settled dependency's outcome, as it travels in the job. @internal */
+export function travellingOutcome(handle: TaskHandle<unknown>): TravellingOutcome {
+  const { id, name, status, value, error } = handle.describeOutcome()!;
+  return status === 'completed'
+    ? { id, name, status, value: value === undefined ? null : value }
+    : { id, name, status, error: { code: error!.code, message: error!.message } };
 }
 
 /** The outcomes as `ctx.dependencies` lists them on the running node: errors as `MezanError`s again. @internal */

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withdrawnKey } from '../../actors/cluster-gates';
 import { submissionOf, type ClusterJobData } from '../../src/cluster/cluster-job';
-import { createEngine, MezanError, type DependencyOutcome, type Engine, type NamedTaskFunctions, type TaskHandle } from '../../src';
+import { createEngine, MezanError, type DependencyOutcome, type Engine, type NamedTaskFunctions, type TaskContext, type TaskHandle } from '../../src';
 import { deferred, rejectionOf, thrownBy } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
 
@@ -151,6 +151,16 @@ describe('dependencies between cluster tasks', () => {
     bed.engines.push(worker);
     await expect(after.result).resolves.toBe('after ran');
     expect(seen).toEqual([{ status: 'cancelled', code: 'E_CANCELLED' }]);
+  });
+
+  it('gives a dependant a dependency cancelled before its job was sent as cancelled (E_CANCELLED), as a local engine does', async () => {
+    const outcomes = (ctx: TaskContext): unknown => ctx.dependencies.map(({ status, error }) => ({ status, code: error?.code }));
+    const { submitter } = await joinCluster({ a: () => 'a', b: outcomes });
+    const dependency = submitter.submit('a', { id: 'unsent-dependency' });
+    const dependant = submitter.submit('b', { id: 'unsent-dependant', dependsOn: [{ task: dependency, allow: 'settled' }] });
+    // In the turn it was submitted: its job never reaches Redis, where the dependant's gate would read it.
+    dependency.cancel();
+    await expect(dependant.result).resolves.toEqual([{ status: 'cancelled', code: 'E_CANCELLED' }]);
   });
 
   it('takes a settled handle of any task, and refuses an unfinished local task, saying why', async () => {

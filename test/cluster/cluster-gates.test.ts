@@ -1,6 +1,7 @@
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ClusterGates, gateChildren, gatesQueueKey, readOutcome, withdrawnKey } from '../../actors/cluster-gates';
+import { ClusterGates, gateChildren, gatesQueueKey, readOutcome, withdrawnKey, withoutEndedGates } from '../../actors/cluster-gates';
+import type { TravellingOutcome } from '../../src/cluster/cluster-dependencies';
 import { readJobEnd } from '../../actors/job-end';
 import { until } from '../fixtures/cluster-test-bed';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server';
@@ -78,5 +79,25 @@ describe('a gate', () => {
     // A gate of a job whose id is its own token (one the node made) names no submission apart.
     await redis.set(withdrawnKey('gates-2', 'x-5'), 'x-5');
     expect((await readOutcome(queue, { job: 'x-5', name: 'charge' }))?.status).toBe('cancelled');
+  });
+});
+
+describe('a gated dependant whose dependencies ended before its flow was added', () => {
+  const outcome = (id: string): TravellingOutcome => ({ id, name: 't', status: 'completed', value: id });
+  const place = (at: number) => ({ at, gate: `1-D-${at}`, allow: 'settled' as const, job: `j${at}`, name: 't' });
+  const data = { from: 'n', dependencies: [outcome('j1')], gates: [0, 2].map((at) => ({ at, gate: `1-D-${at}`, allow: 'settled' as const })) };
+
+  it('carries their outcomes in dependsOn order, keeping gates for the others only', () => {
+    const { data: sent, places } = withoutEndedGates(data, [place(0), place(2)], (index) => (index === 0 ? outcome('j0') : undefined));
+    expect(sent).toEqual({ from: 'n', dependencies: [outcome('j0'), outcome('j1')], gates: [{ at: 2, gate: '1-D-2', allow: 'settled' }] });
+    expect(places).toEqual([place(2)]);
+  });
+
+  it('is a plain job once none is left to wait for, and is left as it was when none ended', () => {
+    expect(withoutEndedGates(data, [place(0), place(2)], (index) => outcome(`j${index * 2}`))).toEqual({
+      data: { from: 'n', dependencies: [outcome('j0'), outcome('j1'), outcome('j2')] },
+      places: [],
+    });
+    expect(withoutEndedGates(data, [place(0), place(2)], () => undefined).data).toBe(data);
   });
 });
