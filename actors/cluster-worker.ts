@@ -15,6 +15,7 @@ import type { ResolvedClusterOptions } from '../src/cluster/cluster-options';
 import { ClusterTaskContext, type ProgressReporter } from '../src/cluster/cluster-task-context';
 import { dependencyFailedError, reviveOutcomes, type TravellingOutcome } from '../src/cluster/cluster-dependencies';
 import { isGivenBack, type ClusterProgress, type ClusterRetrying, type ClusterStarted, type GivenBack } from '../src/cluster/cluster-task-events';
+import { AttemptProgress } from './attempt-progress';
 import { ClusterGates, gatedOutcomes, gatesQueueKey, withdrawnKey, withdraws } from './cluster-gates';
 import { liveNodeDefines } from './cluster-membership';
 import { cancelChannel, CLUSTER_PREFIX, readCancelMessage, keepClusterLimits, warnOfClusterError } from './cluster-redis';
@@ -112,6 +113,8 @@ export class ClusterWorker implements ProgressReporter {
    * processor was given): one whose failure BullMQ never reports (its lock lost) goes with the job.
    */
   readonly #nextDelays = new WeakMap<object, number>();
+  /** The progress of each attempt, by the job its processor was given: one write at a time, the latest value only. */
+  readonly #progress = new WeakMap<Job<ClusterJobData>, AttemptProgress>();
   /** Settles once the cluster-wide limits this node was given are in Redis: its worker takes no job before. */
   readonly #limitsSet: Promise<void>;
   #stopping: Promise<void> | undefined = undefined;
@@ -218,7 +221,28 @@ export class ClusterWorker implements ProgressReporter {
   /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. @internal */
   reportProgress(job: Job<ClusterJobData>, attempt: number, fraction: number, message: string | undefined): void {
     const progress: ClusterProgress = { fraction, ...(message === undefined ? {} : { message }), attempt, node: this.#options.node };
-    job.updateProgress(progress as unknown as object).catch((error: unknown) => this.#logError('reporting progress', error));
+    let writes = this.#progress.get(job);
+    if (writes === undefined) {
+      writes = new AttemptProgress(async (value) => {
+        try {
+          await job.updateProgress(value);
+        } catch (error) {
+          this.#logError('reporting progress', error);
+        }
+      });
+      this.#progress.set(job, writes);
+    }
+    writes.report(progress);
+  }
+
+  /**
+   * `end()` (the attempt's end for BullMQ) once the progress the attempt reported is written, so
+   * that its last value precedes its end in the queue's events; at once when none is being written.
+   */
+  #afterProgress(job: Job<ClusterJobData>, end: () => unknown): unknown {
+    const written = this.#progress.get(job)?.flushed();
+    if (written === undefined) return end();
+    return written.then(() => (this.#crashed ? unreported() : end()));
   }
 
   /**
@@ -296,12 +320,12 @@ export class ClusterWorker implements ProgressReporter {
       (value) => {
         this.#settledWhileRunning(call);
         if (!this.#attemptEnded(id, local)) return unreported();
-        return this.#completed(value, job, attempt);
+        return this.#afterProgress(job, () => this.#completed(value, job, attempt));
       },
       (error: unknown) => {
         this.#settledWhileRunning(call);
         if (!this.#attemptEnded(id, local)) return unreported();
-        return this.#failed(error, job, token, attempt);
+        return this.#afterProgress(job, () => this.#failed(error, job, token, attempt));
       },
     );
   }
