@@ -218,7 +218,11 @@ export class ClusterWorker implements ProgressReporter {
     this.#running.get(cancel.jobId)?.cancel(cancel.reason);
   }
 
-  /** Sends a cluster task's progress to its submitter, as the job's BullMQ progress. @internal */
+  /**
+   * Sends a cluster task's progress to its submitter, as the job's BullMQ progress: one write at a
+   * time for each attempt, the latest value only while one is in flight ({@link AttemptProgress}).
+   * @internal
+   */
   reportProgress(job: Job<ClusterJobData>, attempt: number, fraction: number, message: string | undefined): void {
     const progress: ClusterProgress = { fraction, ...(message === undefined ? {} : { message }), attempt, node: this.#options.node };
     let writes = this.#progress.get(job);
