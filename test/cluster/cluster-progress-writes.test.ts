@@ -8,15 +8,6 @@ import { joinBed, useClusterTestBed } from '../fixtures/cluster-test-bed';
 // its node writes one at a time, the latest value only, and its last before its end.
 
 const bed = useClusterTestBed();
-let admin: Redis;
-
-beforeAll(() => {
-  admin = new Redis(bed.redis.url);
-});
-
-afterAll(() => {
-  admin.disconnect();
-});
 
 const CALLS = 20_000;
 
@@ -37,8 +28,13 @@ function reporting(batches: number): TaskFunction {
 
 /** The progress entries of job `id` in cluster `name`'s events stream. */
 async function progressWrites(name: string, id: string): Promise<number> {
-  const entries = await admin.xrange(`mezan:${name}:events`, '-', '+');
-  return entries.filter(([, fields]) => fields[1] === 'progress' && fields[3] === id).length;
+  const redis = new Redis(bed.redis.url);
+  try {
+    const entries = await redis.xrange(`mezan:${name}:events`, '-', '+');
+    return entries.filter(([, fields]) => fields[1] === 'progress' && fields[3] === id).length;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 describe('a burst of ctx.progress on a cluster node', () => {
