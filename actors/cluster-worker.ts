@@ -96,7 +96,10 @@ export class ClusterWorker implements ProgressReporter {
   readonly #worker: Worker;
   /** The connection that hears cancellations. */
   readonly #subscriber: Redis;
-  /** The connection a gated dependant's withdrawal and the cluster's members are read on: made when first needed. */
+  /**
+   * The connection a gated dependant's withdrawal and the cluster's members are read on, and a job
+   * given back wakes the idle nodes on: made when first needed.
+   */
   #reader: Redis | undefined = undefined;
   /** This node's worker of the cluster's gates. */
   readonly #gates: ClusterGates;
@@ -548,11 +551,25 @@ export class ClusterWorker implements ProgressReporter {
     await job.updateProgress(givenBack as unknown as object).catch((error: unknown) => this.#logError('reporting a job given back', error));
     if (delayMs === undefined) {
       await job.moveToWait(token);
+      await this.#wakeIdleNodes().catch((error: unknown) => this.#logError('waking the nodes waiting for a job', error));
       throw new WaitingError();
     }
     // BullMQ's delayed set is scored in wall-clock milliseconds: `moveToDelayed` counts no attempt.
     await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
+  }
+
+  /**
+   * Wakes the nodes waiting for a job (blocked on the queue's marker for up to BullMQ's
+   * `drainDelay`, 5 s): BullMQ's `moveToWait` adds no marker for a job with a priority, and every
+   * cluster job has one, so a job given back would wait for the next poll. The marker is BullMQ's
+   * base marker (what its scripts add when a job is ready): BullMQ has no call that adds only it,
+   * and `changePriority` would put the job behind its priority's later jobs. One that finds the
+   * queue paused or at its concurrency wakes a node that takes nothing and waits again.
+   */
+  async #wakeIdleNodes(): Promise<void> {
+    // On the connection the give-back read its withdrawn mark on: BullMQ's client offers no ZADD.
+    await this.#redisReader().zadd(this.#queue.toKey('marker'), 0, '0');
   }
 
   /** Whether this submission of job `job` was withdrawn (its handle cancelled), read from its mark in Redis. */
@@ -561,7 +578,10 @@ export class ClusterWorker implements ProgressReporter {
     return withdraws(await this.#redisReader().get(withdrawnKey(this.#options.name, id)), submissionOf(id, job.data));
   }
 
-  /** The connection a gated dependant's withdrawal and the cluster's members are read on: made when first needed. */
+  /**
+   * The connection a gated dependant's withdrawal and the cluster's members are read on, and a job
+   * given back wakes the idle nodes on: made when first needed.
+   */
   #redisReader(): Redis {
     this.#reader ??= new Redis(this.#options.redis, { maxRetriesPerRequest: null }).on('error', (error) => this.#logError('reading', error));
     return this.#reader;

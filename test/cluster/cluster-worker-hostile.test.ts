@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
-import { createEngine, type EngineEvent, type TaskContext } from '../../src';
-import { deferred, rejectionOf } from '../fixtures/engine-harness';
+import { createEngine, type EngineEvent } from '../../src';
+import { rejectionOf } from '../fixtures/engine-harness';
 import { until, useClusterTestBed } from '../fixtures/cluster-test-bed';
+import { childRefusedWhileDraining } from '../fixtures/child-refused-while-draining';
 
 // A working node's answers to what its tasks and its own engine do to it: a result JSON cannot
 // carry, a hostile thrown value, a child refused by the node's drain, an engine that escalated. Real Redis, real time: the
@@ -84,16 +85,7 @@ describe('a working node and what its tasks and engine do to it', () => {
 
   it('gives back, not fails, a task that submits a cluster child while its node drains: another node runs both', async () => {
     const name = bed.freshCluster('drain-child');
-    const started = deferred<void>();
-    const draining = deferred<void>();
-    const tasks = {
-      parent: async (ctx: TaskContext) => {
-        started.resolve();
-        await draining.promise;
-        return `parent got ${String(await ctx.await(ctx.submit('child')))}`;
-      },
-      child: () => 'child',
-    };
+    const { tasks, started, draining } = childRefusedWhileDraining();
     const first = createEngine({ logger: false, tasks, cluster: { redis: bed.redis.url, name, node: 'first' } });
     const second = createEngine({ logger: false, tasks, cluster: { redis: bed.redis.url, name, node: 'second' } });
     const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
