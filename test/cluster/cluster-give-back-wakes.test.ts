@@ -29,7 +29,7 @@ async function isWaitingForAJob(redis: Redis, name: string, node: string): Promi
 describe('a job given back by a draining node', () => {
   it('wakes an idle node waiting for a job, which takes it', async () => {
     const name = bed.freshCluster('give-back-wakes');
-    const { tasks, started, draining, runs } = childRefusedWhileDraining();
+    const { tasks, started, draining } = childRefusedWhileDraining();
     const first = createEngine({ logger: false, tasks, cluster: { redis: bed.redis.url, name, node: 'first' } });
     const second = createEngine({ logger: false, tasks, cluster: { redis: bed.redis.url, name, node: 'second' } });
     const submitter = createEngine({ logger: false, cluster: { redis: bed.redis.url, name, node: 'submitter', concurrency: 0 } });
@@ -48,7 +48,6 @@ describe('a job given back by a draining node', () => {
       draining.resolve();
       await expect(handle.result).resolves.toBe('parent got child');
       await stopped;
-      expect(runs()).toBe(2);
     } finally {
       redis.disconnect();
     }
