@@ -22,6 +22,8 @@ export class ClusterJoin {
   readonly ready: Promise<void>;
   /** Why Redis refused the node, once it has. */
   refusal: MezanError | undefined = undefined;
+  /** Whether the node has joined (`ready` resolved): one that never did has nothing to leave. */
+  hasJoined = false;
   /** The cluster tasks submitted while the node joins, failed if it is refused; none once it has joined. */
   #joining: Set<TaskHandle<unknown>> | undefined = new Set();
   /** The parts not connected yet: the node has joined once none is left. */
@@ -68,6 +70,7 @@ export class ClusterJoin {
         this.#waitingFor.delete(part);
         if (this.#waitingFor.size > 0 || this.refusal !== undefined || this.#joining === undefined) return;
         this.logger.joined();
+        this.hasJoined = true;
         this.#joining = undefined;
         this.#joined();
       },

@@ -601,8 +601,13 @@ export class Engine {
    */
   async #leaveCluster(closing: ReadonlyArray<Promise<unknown>>): Promise<void> {
     this.#clusterJoin?.logger.flush();
-    // Refused by Redis, the node never joined: it has no last words, and its connections never opened.
-    if (this.#clusterJoin?.refusal !== undefined) return this.#dropClusterConnections();
+    // A node that never joined (refused by Redis, or not reached before it shut down) has no last
+    // words: its parts' connections may never have opened, and closing them would wait for that.
+    if (this.#clusterJoin?.hasJoined === false) {
+      // What still closes then fails on a dropped connection (the pools' quit, after the detector part): nobody waits for it.
+      void Promise.allSettled(closing);
+      return this.#dropClusterConnections();
+    }
     const leaveTimeoutMs = this.#options.cluster!.leaveTimeoutMs;
     let timer: unknown;
     const late = new Promise<true>((resolve) => {

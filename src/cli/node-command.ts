@@ -167,8 +167,8 @@ export async function runNode(flags: NodeFlags, io: NodeIo): Promise<Engine | un
     io.stderr.write(`mezan node: ${isMezanError(error) ? error.message : error instanceof Error ? error.message : String(error)}\n`);
     setExitCode(NODE_EXIT.invalid);
     if (engine !== undefined) {
-      // Made but never joined: it leaves what it had of the cluster (connections retrying), and
-      // nothing of it is left to keep the process alive.
+      // Made but never joined: it drops what it had of the cluster (connections retrying) at once,
+      // and nothing of it is left to keep the process alive.
       await engine.shutdown({ force: true, graceMs: 0 });
     }
     return undefined;

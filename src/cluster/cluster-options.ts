@@ -63,7 +63,8 @@ export interface ClusterOptions {
   /**
    * How long the engine's shutdown waits, once its actors have stopped, for this node's last
    * words to Redis (its leases given back, its records withdrawn, its connections closed): cut off
-   * from Redis, the node then drops its connections and the shutdown ends. @default 5000
+   * from Redis, the node then drops its connections and the shutdown ends. A node that never
+   * joined waits for nothing: it drops them at once. @default 5000
    */
   leaveTimeoutMs?: number;
   /**

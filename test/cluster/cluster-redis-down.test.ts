@@ -50,7 +50,8 @@ describe('a node that never reached its Redis', () => {
     const engine = createEngine({
       logger: false,
       tasks: { answer: () => 42 },
-      cluster: { redis: 'redis://127.0.0.1:1', name: 'never', node: 'n', concurrency, leaveTimeoutMs: 200 },
+      // The longest host timer, past jest's timeout: a shutdown that waited for it would time the test out.
+      cluster: { redis: 'redis://127.0.0.1:1', name: 'never', node: 'n', concurrency, leaveTimeoutMs: 2 ** 31 - 1 },
     });
     const ready = engine.onClusterReady().then(
       () => 'joined',
@@ -64,5 +65,17 @@ describe('a node that never reached its Redis', () => {
       message: 'The engine shut down before it joined cluster "never"',
       details: { cluster: 'never' },
     });
+  });
+  it('leaves at once once onClusterReady({ timeoutMs }) gave up and it shuts down: it has nothing to leave, and waits for no cluster.leaveTimeoutMs', async () => {
+    // The longest host timer, past jest's timeout: a shutdown that waited for it would time the test out.
+    const { logger, records } = recordingLogger();
+    const engine = createEngine({
+      logger,
+      tasks: { answer: () => 42 },
+      cluster: { redis: 'redis://127.0.0.1:1', name: 'never', node: 'n', leaveTimeoutMs: 2 ** 31 - 1 },
+    });
+    await expect(engine.onClusterReady({ timeoutMs: 100 })).rejects.toMatchObject({ code: 'E_TIMEOUT' });
+    await engine.shutdown({ force: true, graceMs: 0 });
+    expect(records.filter((record) => String(record['message']).includes(LEAVE_MESSAGE))).toEqual([]);
   });
 });
