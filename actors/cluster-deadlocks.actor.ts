@@ -20,6 +20,8 @@ export interface ClusterDeadlocksInput extends Omit<ClusterDeadlocksOptions, 'vi
   /** Asked `tasks.describe` before each publish. */
   readonly executor: { send(event: ExecutorEvent): void };
   readonly leaving?: ClusterPartLeaving;
+  /** Told, as it starts, the promise that it listens to this node's victims (for `onClusterReady()`: the engine waits for the latest). */
+  readonly ready?: (listening: Promise<void>) => void;
 }
 
 /** The part failed for good (see {@link ClusterDeadlocksOptions.failed}): the actor fails, and its supervisor replaces it. @internal */
@@ -37,7 +39,10 @@ export type ClusterDeadlocksSnapshot = Snapshot<undefined> & { readonly value: '
 type ClusterDeadlocksScope = ActorScope<ClusterDeadlocksSnapshot, ClusterDeadlocksEvent, AnyActorSystem, EventObject>;
 
 /** The running part of each actor, and where it says it is leaving. */
-const parts = new WeakMap<object, { readonly part: ClusterDeadlocks; readonly leaving: ClusterPartLeaving | undefined }>();
+const parts = new WeakMap<
+  object,
+  { readonly part: ClusterDeadlocks; readonly leaving: ClusterPartLeaving | undefined; readonly ready: ClusterDeadlocksInput['ready'] }
+>();
 
 /**
  * This node's part in detecting deadlocks across the cluster ({@link ClusterDeadlocks}) as an actor
@@ -54,7 +59,7 @@ export const clusterDeadlocksLogic: ActorLogic<ClusterDeadlocksSnapshot, Cluster
     config: 'mezan.cluster-deadlocks',
     getInitialSnapshot(scope: ClusterDeadlocksScope, input: ClusterDeadlocksInput) {
       const { self } = scope;
-      const { detector, executor, leaving, ...options } = input;
+      const { detector, executor, leaving, ready, ...options } = input;
       const part = new ClusterDeadlocks({
         ...options,
         // Resolved by the detector, as a deadlock of its own: it reports it, and tells the monitor when it is over.
@@ -70,11 +75,14 @@ export const clusterDeadlocksLogic: ActorLogic<ClusterDeadlocksSnapshot, Cluster
           }),
         failed: (error) => self.send({ type: 'cluster-deadlocks.failed', error }),
       });
-      parts.set(self, { part, leaving });
+      parts.set(self, { part, leaving, ready });
       return { status: 'active', output: undefined, error: undefined, value: 'running' };
     },
     start(_snapshot, { self }) {
-      parts.get(self)?.part.start();
+      const running = parts.get(self);
+      if (running === undefined) return;
+      running.part.start();
+      running.ready?.(running.part.listening());
     },
     transition(snapshot, event, { self }) {
       const running = parts.get(self);

@@ -197,6 +197,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
   readonly #unreadable: UnreadableRecordsLog;
   /** The kinds of victim messages this node could not read, each logged once. */
   readonly #misheard = new Set<string>();
+  /** Resolves once Redis confirmed the subscription to this node's victims' channel (see {@link listening}). */
+  #listening: Promise<void> | undefined;
 
   constructor(options: ClusterDeadlocksOptions) {
     this.#options = options;
@@ -207,6 +209,15 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
     this.#edges = new ClusterWaitEdges({ redis: this.#redis, cluster: options.cluster, ttlMs: this.#ttlMs });
     this.#closing = new Promise((resolve) => (this.#resolveClosing = resolve));
     this.#unreadable = new UnreadableRecordsLog(options.logger);
+  }
+
+  /**
+   * Resolves once Redis has confirmed, after {@link start}, this node's subscription to its victims'
+   * channel: a victim decision published before would find no subscriber, and be lost. Rejects when
+   * the subscription fails (its connection closed first).
+   */
+  listening(): Promise<void> {
+    return this.#listening ?? Promise.reject(new Error('the cluster deadlocks part has not started'));
   }
 
   /** Subscribes to this node's victims, and joins the detector's queue. */
@@ -227,7 +238,8 @@ export class ClusterDeadlocks implements ClusterPoolWaits, ClusterAwaits {
         logger?.error('hearing a deadlock victim decision failed', { error });
       }
     });
-    void subscriber.subscribe(victimChannel(cluster, node)).catch(onError);
+    this.#listening = subscriber.subscribe(victimChannel(cluster, node)).then(() => undefined);
+    this.#listening.catch(onError);
     const name = cluster;
     const queueConnection = connect();
     const queue = (this.#queue = new Queue(name, { connection: queueConnection, prefix: DEADLOCKS_PREFIX }));

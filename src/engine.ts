@@ -487,7 +487,7 @@ export class Engine {
     };
     if (worker !== undefined) actors.clusterWorker = loadClusterWorker().clusterWorkerLogic;
     const hasPools = this.#options.resources.some((pool) => pool.scope === 'cluster');
-    const detects = this.#options.deadlock.detect !== 'off' && (hasPools || cluster.concurrency > 0);
+    const detects = this.#detectsAcrossCluster(cluster);
     let redis: ClusterDeadlocksSpawner['input']['redis'];
     let pools: ClusterPoolSpawner | undefined;
     if (hasPools) {
@@ -517,6 +517,10 @@ export class Engine {
         isClusterTask: (taskId) => this.#cluster?.isWaitingFor(taskId) === true,
         leaving: this.#clusterLeft['cluster-deadlocks'],
         logger: this.#clusterLogger(cluster),
+        ready: (listening) => {
+          listening.catch(() => undefined);
+          this.#clusterJoinOf(cluster).watch('deadlocks', listening);
+        },
       },
     };
     return { machine: supervisorMachine.provide({ actors }), pools, deadlocks, worker, submitter, membership };
@@ -572,9 +576,16 @@ export class Engine {
       cluster.name,
       this.#logger.child({ cluster: cluster.name, node: cluster.node }),
       () => this.#clock.now(),
-      cluster.concurrency === 0 ? ['submitter'] : ['submitter', 'worker'],
+      // With its part in the cluster's deadlock detection, the node has joined once it hears its victims.
+      ['submitter', ...(cluster.concurrency === 0 ? [] : ['worker']), ...(this.#detectsAcrossCluster(cluster) ? ['deadlocks'] : [])],
     );
     return this.#clusterJoin;
+  }
+
+  /** Whether this node takes part in detecting deadlocks across the cluster (see {@link Engine.#clusterParts}). */
+  #detectsAcrossCluster(cluster: NonNullable<ResolvedEngineOptions['cluster']>): boolean {
+    const hasPools = this.#options.resources.some((pool) => pool.scope === 'cluster');
+    return this.#options.deadlock.detect !== 'off' && (hasPools || cluster.concurrency > 0);
   }
 
   /** The registry of the cluster tasks this node submits (loading BullMQ): the supervisor's `cluster-submitter` sends them. */
@@ -757,8 +768,9 @@ export class Engine {
   }
 
   /**
-   * Resolves once this engine takes tasks from its cluster (its Redis connections are up); at once
-   * without the `cluster` option. Submissions made before are not lost: they are sent once connected.
+   * Resolves once this engine takes tasks from its cluster (its Redis connections are up, and, when
+   * it takes part in detecting deadlocks across the cluster, Redis has confirmed its subscription to
+   * its victims' channel); at once without the `cluster` option. Submissions made before are not lost: they are sent once connected.
    * While Redis is unreachable it waits (the node retries: a server not up yet, a host name the DNS
    * does not know yet, as in docker-compose before the service is up), for at most `timeoutMs` if
    * given; Redis refusing the node for good rejects.
